@@ -1,0 +1,35 @@
+# Two commands for a fresh machine with only Python 3.11: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= out
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Build the Oxfordshire books into a fresh SQLite file and print the balance summary.
+demo: $(STAMP)
+	mkdir -p $(OUT)
+	rm -f $(OUT)/oxfordshire.db $(OUT)/oxfordshire.db-wal $(OUT)/oxfordshire.db-shm
+	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db db upgrade
+	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db ledger load ledger/oxfordshire/main.grants
+	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db balance
+	@echo
+	@echo "The ledger is in $(OUT)/oxfordshire.db; try:"
+	@echo "  $(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db allocations --stream PCC-CSF --year 2017-18"
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests migrations
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/pytest tests/benchmarks --benchmark-only -p no:randomly
+
+clean:
+	rm -rf $(OUT) .pytest_cache .ruff_cache

@@ -1,0 +1,45 @@
+"""`grants`: the command-line entry point."""
+
+from __future__ import annotations
+
+import click
+
+from grants import __version__
+from grants.cli import db as db_cli
+from grants.cli import ledger as ledger_cli
+from grants.cli import query, write
+from grants.cli.common import AppContext, GrantsGroup
+from grants.config import default_actor
+
+
+@click.group(cls=GrantsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--database",
+    metavar="URL",
+    help="Database URL (default: GRANTS_DATABASE_URL, else sqlite:///grants.db). "
+    "PostgreSQL: postgresql://user@host/dbname.",
+)
+@click.option(
+    "--actor",
+    metavar="NAME",
+    help="Who is recording (default: GRANTS_ACTOR, else your login name).",
+)
+@click.version_option(__version__, prog_name="grants")
+@click.pass_context
+def cli(ctx: click.Context, database: str | None, actor: str | None) -> None:
+    """A funding allocation and grant-monitoring ledger for UK local government.
+
+    Start with `grants db upgrade`, then `grants ledger load ledger/oxfordshire/main.grants`
+    and `grants balance`.
+    """
+    ctx.obj = AppContext(database=database, actor=actor or default_actor())
+
+
+cli.add_command(db_cli.db)
+cli.add_command(ledger_cli.ledger)
+for command in (*query.COMMANDS, *write.COMMANDS):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="grants")

@@ -1,0 +1,286 @@
+"""The finance officer's write commands: award, allocate, pay, reverse.
+
+Each records one journal entry in its own transaction, checked by the same rules as the
+books loader; a refused entry writes nothing.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from grants.cli.common import AppContext, emit_json, pass_app
+from grants.db.models import Entry, Line, Organisation, Statement, Stream
+from grants.errors import GrantsError, NotFound
+from grants.formatting import gbp
+from grants.ledger.loader import _key
+from grants.money import from_pence, money, to_pence
+from grants.periods import parse_period
+from grants.services.journal import Journal, NewEntry
+from grants.services.rules import Operation
+
+# Let "-5" reach the command as an amount (and be refused with a clear message).
+ARGS = {"ignore_unknown_options": True}
+
+
+def _origin() -> str:
+    return "command: grants " + shlex.join(sys.argv[1:])
+
+
+def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--json", "as_json", is_flag=True, help="Print the entry as JSON.")(func)
+    func = click.option("--source", metavar="TEXT", help="Where the figure was published.")(func)
+    func = click.option("--reason", metavar="TEXT", help="Why (kept with the entry).")(func)
+    func = click.option(
+        "--date",
+        "day",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        help="Date of the entry (default: today).",
+    )(func)
+    return func
+
+
+def _day(value: datetime | None) -> date:
+    return value.date() if value else date.today()
+
+
+def _record(app: AppContext, session: Any, item: NewEntry, as_json: bool) -> None:
+    result = Journal(session).record([item])
+    entry = session.get(Entry, result.entry_ids[0])
+    for _, warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    amount = from_pence(entry.amount_pence)
+    if item.reverses:
+        amount = -amount
+    if as_json:
+        emit_json(
+            {
+                "entry": entry.id,
+                "ref": entry.ref,
+                "kind": entry.kind,
+                "reverses": entry.reverses_id,
+                "amount": f"{amount:.2f}",
+                "actor": entry.actor,
+                "warnings": [w for _, w in result.warnings],
+            }
+        )
+    else:
+        what = f"reversal of entry {entry.reverses_id}" if entry.reverses_id else entry.kind
+        click.echo(f"recorded entry {entry.id} ({entry.ref}): {what} {gbp(amount)}")
+
+
+def _new(app: AppContext, op: Operation | None, day: date, **kw: Any) -> NewEntry:
+    return NewEntry(
+        op,
+        day,
+        app.actor,
+        datetime.now().replace(microsecond=0),
+        origin=_origin(),
+        key=_key("command", datetime.now().isoformat(), id(op), _origin()),
+        **kw,
+    )
+
+
+@click.command(context_settings=ARGS)
+@click.argument("stream")
+@click.argument("year")
+@click.argument("amount")
+@click.option("--stated", metavar="AMOUNT", help="The amount the funder stated, if different.")
+@click.option("--tranche", metavar="CODE", help="Name this part of the award.")
+@_common
+@pass_app
+def award(
+    app: AppContext,
+    stream: str,
+    year: str,
+    amount: str,
+    stated: str | None,
+    tranche: str | None,
+    day: datetime | None,
+    reason: str | None,
+    source: str | None,
+    as_json: bool,
+) -> None:
+    """Record that STREAM's funder awarded AMOUNT for YEAR (e.g. 2017-18)."""
+    period = parse_period(year)
+    op = Operation("award", stream, period, to_pence(money(amount)), tranche=tranche)
+    with app.session(write=True) as session:
+        item = _new(app, op, _day(day), reason=reason, source=source)
+        _record(app, session, item, as_json)
+        if stated is not None:
+            stream_id = session.execute(select(Stream.id).where(Stream.code == stream)).scalar_one()
+            stated_amount = f"{money(stated):.2f}"
+            session.add(
+                Statement(
+                    key=_key("stated", stream, period, stated_amount, datetime.now().isoformat()),
+                    kind="stated",
+                    day=_day(day),
+                    stream_id=stream_id,
+                    first_year=period.first.start,
+                    last_year=period.last.start,
+                    metric="stated",
+                    amount=stated_amount,
+                    scale="1",
+                    source=source,
+                    origin=_origin(),
+                )
+            )
+
+
+@click.command(context_settings=ARGS)
+@click.argument("stream")
+@click.argument("year")
+@click.argument("line")
+@click.argument("amount")
+@click.option("--name", metavar="TEXT", help="Create LINE with this name if it is new.")
+@click.option("--parent", metavar="LINE", help="For a new line: the line it is part of.")
+@click.option("--recipient", metavar="ORG", help="For a new line: the recipient organisation code.")
+@click.option("--share", metavar="PCT", help="Share of the parent, e.g. 18.3%.")
+@click.option(
+    "--over-allocate",
+    is_flag=True,
+    help="Allow going beyond the award (or parent); it is recorded and reported.",
+)
+@_common
+@pass_app
+def allocate(
+    app: AppContext,
+    stream: str,
+    year: str,
+    line: str,
+    amount: str,
+    name: str | None,
+    parent: str | None,
+    recipient: str | None,
+    share: str | None,
+    over_allocate: bool,
+    day: datetime | None,
+    reason: str | None,
+    source: str | None,
+    as_json: bool,
+) -> None:
+    """Allocate AMOUNT of STREAM's YEAR award to LINE (or of LINE's parent's allocation)."""
+    period = parse_period(year)
+    share_value = None
+    if share is not None:
+        try:
+            share_value = Decimal(share.rstrip("%"))
+        except ArithmeticError:
+            share_value = Decimal("NaN")
+        if not share_value.is_finite() or not 0 <= share_value <= 100:
+            raise GrantsError(f"--share {share!r} is not a percentage between 0% and 100%")
+    op = Operation(
+        "allocate",
+        stream,
+        period,
+        to_pence(money(amount)),
+        line=line,
+        over_allocation=over_allocate,
+    )
+    with app.session(write=True) as session:
+        stream_row = session.execute(
+            select(Stream).where(Stream.code == stream)
+        ).scalar_one_or_none()
+        if stream_row is None:
+            raise NotFound(f"there is no funding stream {stream!r}; `grants streams` lists them")
+        existing = session.execute(
+            select(Line).where(Line.stream_id == stream_row.id, Line.code == line)
+        ).scalar_one_or_none()
+        if existing is None and name:
+            _create_line(session, stream_row, line, name, parent, recipient, _day(day))
+        elif existing is not None and (parent or recipient):
+            raise GrantsError(
+                f"line {line} already exists: --parent and --recipient are only for a new line"
+            )
+        item = _new(app, op, _day(day), reason=reason, source=source, share=share_value)
+        _record(app, session, item, as_json)
+
+
+def _create_line(
+    session: Any,
+    stream: Stream,
+    code: str,
+    name: str,
+    parent: str | None,
+    recipient: str | None,
+    day: date,
+) -> None:
+    parent_id = recipient_id = None
+    if parent:
+        parent_id = session.execute(
+            select(Line.id).where(Line.stream_id == stream.id, Line.code == parent)
+        ).scalar_one_or_none()
+        if parent_id is None:
+            raise NotFound(f"stream {stream.code} has no line {parent!r} to be the parent")
+    if recipient:
+        recipient_id = session.execute(
+            select(Organisation.id).where(Organisation.code == recipient)
+        ).scalar_one_or_none()
+        if recipient_id is None:
+            raise NotFound(f"there is no organisation {recipient!r}")
+    session.add(
+        Line(
+            stream_id=stream.id,
+            code=code,
+            name=name,
+            kind="allocation",
+            parent_id=parent_id,
+            recipient_id=recipient_id,
+            day=day,
+            origin=_origin(),
+        )
+    )
+    session.flush()
+
+
+@click.command(context_settings=ARGS)
+@click.argument("stream")
+@click.argument("year")
+@click.argument("line")
+@click.argument("amount")
+@_common
+@pass_app
+def pay(
+    app: AppContext,
+    stream: str,
+    year: str,
+    line: str,
+    amount: str,
+    day: datetime | None,
+    reason: str | None,
+    source: str | None,
+    as_json: bool,
+) -> None:
+    """Record a payment of AMOUNT to LINE's recipient (never beyond what is allocated)."""
+    op = Operation("pay", stream, parse_period(year), to_pence(money(amount)), line=line)
+    with app.session(write=True) as session:
+        _record(app, session, _new(app, op, _day(day), reason=reason, source=source), as_json)
+
+
+@click.command()
+@click.argument("entry")
+@click.option("--reason", required=True, metavar="TEXT", help="Why the entry is reversed.")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Date of the reversal (default: today).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the entry as JSON.")
+@pass_app
+def reverse(app: AppContext, entry: str, reason: str, day: datetime | None, as_json: bool) -> None:
+    """Append the exact opposite of journal entry ENTRY (its number or id)."""
+    if not reason.strip():
+        raise GrantsError("--reason must say why the entry is reversed")
+    with app.session(write=True) as session:
+        _record(app, session, _new(app, None, _day(day), reverses=entry, reason=reason), as_json)
+
+
+COMMANDS = (award, allocate, pay, reverse)

@@ -1,0 +1,36 @@
+"""Settings: the command-line option wins, then GRANTS_* environment variables, then defaults."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+
+DEFAULT_DATABASE = "sqlite:///grants.db"
+
+
+def database_url(option: str | None = None) -> str:
+    """The database URL: ``--database``, else ``GRANTS_DATABASE_URL``, else ./grants.db."""
+    if option:
+        return option
+    return os.environ.get("GRANTS_DATABASE_URL") or DEFAULT_DATABASE
+
+
+def default_actor() -> str:
+    """Who is recording: ``GRANTS_ACTOR``, else the operating-system user."""
+    actor = os.environ.get("GRANTS_ACTOR")
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in a bare container
+        return "unknown"
+
+
+def project_root() -> Path:
+    """The checkout the package runs from (it holds migrations/, ledger/, templates/)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def migrations_dir() -> Path:
+    return project_root() / "migrations"

@@ -1,0 +1,248 @@
+"""Typed models. Money columns are integer pence (``*_pence``); see grants.money.
+
+The journal (``entry`` and ``posting``) is append-only: the migrations install triggers that
+refuse UPDATE and DELETE, and a correction is a reversing entry.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# BIGINT on PostgreSQL; INTEGER (64-bit, the rowid type) on SQLite.
+Pence = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ENTRY_KINDS = (
+    "award",
+    "allocate",
+    "pay",
+    "spent",
+    "clawback",
+    "virement",
+    "reprofile",
+)
+STATEMENT_KINDS = ("stated", "balance", "printed")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Provenance:
+    """Where a record came from: the published source, and the books line or command."""
+
+    source: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Organisation(Provenance, Base):
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(20))
+    day: Mapped[date] = mapped_column(Date)
+
+
+class Stream(Provenance, Base):
+    __tablename__ = "stream"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20))
+    funder_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    accountable_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    # Intervention rate as a percentage with up to two places, stored as hundredths of a percent.
+    intervention_bp: Mapped[int | None] = mapped_column(Integer)
+    day: Mapped[date] = mapped_column(Date)
+
+
+class Line(Provenance, Base):
+    """An allocation line of a stream: a recipient, project, portfolio area or scheme."""
+
+    __tablename__ = "line"
+    __table_args__ = (UniqueConstraint("stream_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("stream.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20), default="allocation")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("line.id"))
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    ref: Mapped[str | None] = mapped_column(String(20))
+    aliases: Mapped[str | None] = mapped_column(Text)
+    total_cost_pence: Mapped[int | None] = mapped_column(Pence)
+    specific_funding_pence: Mapped[int | None] = mapped_column(Pence)
+    day: Mapped[date] = mapped_column(Date)
+
+
+class Account(Base):
+    """A balance the journal posts to: (stream, period, line or none, role)."""
+
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("stream.id"))
+    first_year: Mapped[int] = mapped_column(Integer)
+    last_year: Mapped[int] = mapped_column(Integer)
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("line.id"))
+    role: Mapped[str] = mapped_column(String(60))
+
+
+class Entry(Base):
+    """One money movement. Append-only; its postings sum to zero."""
+
+    __tablename__ = "entry"
+    __table_args__ = (
+        CheckConstraint("amount_pence > 0", name="amount_positive"),
+        CheckConstraint(
+            "kind IN (" + ", ".join(f"'{k}'" for k in ENTRY_KINDS) + ")", name="kind_known"
+        ),
+        Index("ix_entry_stream_period", "stream_id", "first_year", "last_year"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    ref: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    day: Mapped[date] = mapped_column(Date)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("stream.id"))
+    first_year: Mapped[int] = mapped_column(Integer)
+    last_year: Mapped[int] = mapped_column(Integer)
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("line.id"))
+    to_line_id: Mapped[int | None] = mapped_column(ForeignKey("line.id"))
+    to_first_year: Mapped[int | None] = mapped_column(Integer)
+    to_last_year: Mapped[int | None] = mapped_column(Integer)
+    amount_pence: Mapped[int] = mapped_column(Pence)
+    tranche: Mapped[str | None] = mapped_column(String(40))
+    share: Mapped[str | None] = mapped_column(String(20))
+    over_allocation: Mapped[bool] = mapped_column(Boolean, default=False)
+    printed: Mapped[str | None] = mapped_column(Text)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id"), unique=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    source: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Posting(Base):
+    __tablename__ = "posting"
+    __table_args__ = (
+        CheckConstraint("amount_pence <> 0", name="amount_nonzero"),
+        # Covering index: balances are SUM(amount_pence) GROUP BY account_id, index-only.
+        Index("ix_posting_account_amount", "account_id", "amount_pence"),
+        Index("ix_posting_entry", "entry_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    amount_pence: Mapped[int] = mapped_column(Pence)
+
+
+class Statement(Provenance, Base):
+    """A figure stated or printed about the ledger: a stated award, or an assertion."""
+
+    __tablename__ = "statement"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN (" + ", ".join(f"'{k}'" for k in STATEMENT_KINDS) + ")", name="kind_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    day: Mapped[date] = mapped_column(Date)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("stream.id"))
+    first_year: Mapped[int] = mapped_column(Integer)
+    last_year: Mapped[int] = mapped_column(Integer)
+    metric: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str | None] = mapped_column(String(40))
+    amount: Mapped[str] = mapped_column(String(40))  # as written, in `scale` units
+    scale: Mapped[str] = mapped_column(String(4), default="1")
+    printed: Mapped[str | None] = mapped_column(Text)
+    table_name: Mapped[str | None] = mapped_column(Text)
+    row_label: Mapped[str | None] = mapped_column(Text)
+
+
+class MatchFunding(Provenance, Base):
+    __tablename__ = "match_funding"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    day: Mapped[date] = mapped_column(Date)
+    line_id: Mapped[int] = mapped_column(ForeignKey("line.id"))
+    amount_pence: Mapped[int] = mapped_column(Pence)
+    from_source: Mapped[str | None] = mapped_column(Text)
+    form: Mapped[str] = mapped_column(String(10))
+
+
+class ProgrammeVersion(Provenance, Base):
+    __tablename__ = "programme_version"
+    __table_args__ = (UniqueConstraint("stream_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("stream.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(Text)
+    compare_code: Mapped[str | None] = mapped_column(String(40))
+    day: Mapped[date] = mapped_column(Date)
+
+
+class Profile(Provenance, Base):
+    """One line of a programme table in one version: an amount per financial year."""
+
+    __tablename__ = "profile"
+    __table_args__ = (UniqueConstraint("version_id", "table_name", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("programme_version.id"))
+    table_name: Mapped[str] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(Text)
+    section: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer)
+    total_pence: Mapped[int | None] = mapped_column(Pence)
+    estimate_years: Mapped[str | None] = mapped_column(Text)
+    day: Mapped[date] = mapped_column(Date)
+
+
+class ProfileAmount(Base):
+    __tablename__ = "profile_amount"
+    __table_args__ = (UniqueConstraint("profile_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profile.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    amount_pence: Mapped[int] = mapped_column(Pence)

@@ -1,0 +1,35 @@
+"""The error tree. Every error a user can cause is a GrantsError with a message for people."""
+
+from __future__ import annotations
+
+
+class GrantsError(Exception):
+    """Base of every error the product reports to a user (never shown as a traceback)."""
+
+
+class MoneyError(GrantsError, ValueError):
+    """A value is not an amount of money."""
+
+
+class PeriodError(GrantsError, ValueError):
+    """A value is not a financial year or a range of them."""
+
+
+class BooksError(GrantsError):
+    """The books (plain-text ledger) have errors; each problem is located."""
+
+    def __init__(self, problems: list[object]) -> None:
+        self.problems = problems
+        super().__init__(f"{len(problems)} problem(s) in the books")
+
+
+class RuleError(GrantsError):
+    """A journal entry would break a rule of the ledger (overspend, negative payment...)."""
+
+
+class NotFound(GrantsError):
+    """A stream, line, period or entry named by the user does not exist."""
+
+
+class ConfigError(GrantsError):
+    """The database URL or another setting is unusable."""

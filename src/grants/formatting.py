@@ -1,0 +1,63 @@
+"""Display of money and dates for people: every Babel call in the product is here (en_GB)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from babel.dates import format_date as _babel_date
+from babel.numbers import format_currency, format_decimal
+
+from grants.money import money
+
+LOCALE = "en_GB"
+
+SCALES: dict[str, Decimal] = {"1": Decimal(1), "000": Decimal(1000), "m": Decimal(1_000_000)}
+SCALE_LABELS = {"1": "£", "000": "£'000", "m": "£m"}
+
+
+def gbp(amount: Decimal) -> str:
+    """``£1,234,567.50``; negatives with a minus sign: ``-£1,234.50``."""
+    return format_currency(money(amount), "GBP", locale=LOCALE)
+
+
+def gbp_accounting(amount: Decimal) -> str:
+    """Accounting style: ``(£1,234.50)`` for a negative amount, ``£1,234.50`` otherwise."""
+    return format_currency(money(amount), "GBP", locale=LOCALE, format_type="accounting")
+
+
+def scaled(amount: Decimal, scale: str, places: int = 0) -> Decimal:
+    """The amount in a display scale (``1``, ``000`` for £'000, ``m`` for £m), rounded half-up.
+
+    Rounding for display never changes a stored value.
+    """
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; use one of {', '.join(SCALES)}")
+    quantum = Decimal(1).scaleb(-places)
+    return (money(amount) / SCALES[scale]).quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def number(value: Decimal, places: int = 2) -> str:
+    """A plain grouped number: ``14,484`` or ``153.2``; negatives as ``-487``."""
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return format_decimal(value, format=pattern, locale=LOCALE, decimal_quantization=True)
+
+
+def in_thousands(amount: Decimal) -> str:
+    """An amount in £'000 as the capital tables print it: ``14,484``."""
+    return number(scaled(amount, "000", 0), 0)
+
+
+def in_millions(amount: Decimal, places: int = 1) -> str:
+    """An amount in £m to one decimal place as the report body prints it: ``153.2``."""
+    return number(scaled(amount, "m", places), places)
+
+
+def day(value: date) -> str:
+    """``1 Apr 2017``."""
+    return _babel_date(value, format="d MMM y", locale=LOCALE)
+
+
+def plain(amount: Decimal | None) -> str | None:
+    """The machine form used in JSON: ``"693923.00"`` (None stays None)."""
+    return None if amount is None else f"{money(amount):.2f}"

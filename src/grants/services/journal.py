@@ -1,0 +1,407 @@
+"""The journal: append-only entries and their postings, written in bulk under a lock.
+
+One path writes every entry, whether it comes from an officer's command or from loading the
+books: :meth:`Journal.record` takes a batch of :class:`NewEntry`, checks each against the
+rules (grants.services.rules) with balances kept in memory, and inserts the batch with
+executemany. On PostgreSQL the batch holds an exclusive lock on the journal, so two officers
+allocating from the same award at the same moment are serialised and cannot overspend it; on
+SQLite every transaction begins IMMEDIATE, which does the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from grants.db.models import Account, Entry, Line, Posting, Stream
+from grants.errors import NotFound, RuleError
+from grants.periods import FinancialYear, Period
+from grants.services import rules
+from grants.services.rules import AccountKey, Operation
+
+
+@dataclass(slots=True)
+class NewEntry:
+    """An entry to record: an operation, or the reversal of an earlier entry."""
+
+    op: Operation | None
+    day: date
+    actor: str
+    recorded_at: datetime
+    reverses: str | None = None  # ref or database number of the entry to reverse
+    ref: str | None = None  # explicit name (books `id:`)
+    share: Decimal | None = None
+    printed: str | None = None
+    reason: str | None = None
+    source: str | None = None
+    origin: str | None = None
+    note: str | None = None
+    occurrence: int = 0  # how many identical entries came before it in the same batch
+    key: str | None = None  # idempotency key; derived from the content when not given
+
+    def content(self) -> str:
+        """The identity of the entry: what it does, not who recorded it or where."""
+        op = self.op
+        parts = [
+            self.day.isoformat(),
+            f"reverse {self.reverses}" if self.reverses else "",
+        ]
+        if op is not None:
+            parts += [
+                op.kind,
+                op.stream,
+                str(op.period),
+                op.line or "",
+                op.to_line or "",
+                str(op.to_period or ""),
+                str(op.amount),
+                op.tranche or "",
+                "over" if op.over_allocation else "",
+            ]
+        parts += [str(self.share or ""), str(self.occurrence)]
+        return "\x1f".join(parts)
+
+    def idempotency_key(self) -> str:
+        return self.key or hashlib.sha256(self.content().encode()).hexdigest()[:40]
+
+
+@dataclass(slots=True)
+class Recorded:
+    entry_ids: list[int] = field(default_factory=list)
+    skipped: int = 0
+    warnings: list[tuple[NewEntry, str]] = field(default_factory=list)
+
+
+def account_key_text(key: AccountKey) -> str:
+    stream, period, line, role = key
+    return f"{stream}|{period.first.start}|{period.last.start}|{line or ''}|{role}"
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class Journal:
+    """Reads and appends the journal within the caller's transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._streams: dict[str, int] = {}
+        self._lines: dict[tuple[str, str], tuple[int, str | None]] = {}
+        self._accounts: dict[str, int] = {}
+        self._account_keys: dict[int, AccountKey] = {}
+
+    # -- reference data -------------------------------------------------------------------
+
+    def _load_catalog(self) -> None:
+        s = self.session
+        self._streams = dict(s.execute(select(Stream.code, Stream.id)).tuples().all())
+        codes = {sid: code for code, sid in self._streams.items()}
+        rows = s.execute(select(Line.id, Line.stream_id, Line.code, Line.parent_id)).all()
+        by_id = {r.id: r for r in rows}
+        self._lines = {
+            (codes[r.stream_id], r.code): (r.id, by_id[r.parent_id].code if r.parent_id else None)
+            for r in rows
+        }
+        line_codes = {r.id: r.code for r in rows}
+        self._accounts = {}
+        self._account_keys = {}
+        for a in s.execute(
+            select(
+                Account.id,
+                Account.key,
+                Account.stream_id,
+                Account.first_year,
+                Account.last_year,
+                Account.line_id,
+                Account.role,
+            )
+        ):
+            self._accounts[a.key] = a.id
+            self._account_keys[a.id] = (
+                codes[a.stream_id],
+                Period(FinancialYear(a.first_year), FinancialYear(a.last_year)),
+                line_codes[a.line_id] if a.line_id else None,
+                a.role,
+            )
+
+    def stream_id(self, code: str) -> int:
+        try:
+            return self._streams[code]
+        except KeyError:
+            raise NotFound(
+                f"there is no funding stream {code!r}; `grants streams` lists them"
+            ) from None
+
+    def line_id(self, stream: str, code: str) -> int:
+        try:
+            return self._lines[(stream, code)][0]
+        except KeyError:
+            raise NotFound(
+                f"stream {stream} has no line {code!r}; `grants allocations --stream {stream}` "
+                "lists its lines (a new line needs a name: --name)"
+            ) from None
+
+    def parent_of(self, stream: str, code: str) -> str | None:
+        self.line_id(stream, code)
+        return self._lines[(stream, code)][1]
+
+    # -- locking and balances -------------------------------------------------------------
+
+    def lock(self) -> None:
+        """Serialise writers to the journal for the rest of this transaction."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("LOCK TABLE entry IN SHARE ROW EXCLUSIVE MODE"))
+
+    def _balances(self, stream_codes: Iterable[str] | None) -> dict[AccountKey, int]:
+        query = "SELECT account_id, SUM(amount_pence) FROM posting GROUP BY account_id"
+        params: dict[str, object] = {}
+        if stream_codes is not None:
+            ids = [self._streams[c] for c in stream_codes if c in self._streams]
+            if not ids:
+                return {}
+            query = (
+                "SELECT p.account_id, SUM(p.amount_pence) FROM posting p "
+                "JOIN account a ON a.id = p.account_id "
+                f"WHERE a.stream_id IN ({', '.join(str(int(i)) for i in ids)}) "
+                "GROUP BY p.account_id"
+            )
+        return {
+            self._account_keys[account_id]: int(total)
+            for account_id, total in self.session.execute(text(query), params)
+        }
+
+    # -- recording ------------------------------------------------------------------------
+
+    def record(self, batch: list[NewEntry], *, all_streams: bool = False) -> Recorded:
+        """Check and append a batch of entries; raises RuleError and writes nothing if any
+        entry breaks a rule. Entries already in the journal (same idempotency key) are skipped.
+        """
+        self.lock()
+        self._load_catalog()
+        result = Recorded()
+        if not batch:
+            return result
+        streams = None if all_streams else {e.op.stream for e in batch if e.op}
+        if streams is not None and any(e.reverses for e in batch):
+            streams = None  # a reversal may touch any stream
+        balances = self._balances(streams)
+        existing = self._existing_keys([e.idempotency_key() for e in batch])
+        next_entry = self._next_id("entry")
+        next_posting = self._next_id("posting")
+        new_accounts: list[dict[str, object]] = []
+        entry_rows: list[tuple[object, ...]] = []
+        posting_rows: list[tuple[int, int, int, int]] = []
+        by_ref: dict[str, tuple[int, list[tuple[AccountKey, int]], bool, NewEntry]] = {}
+
+        def balance(key: AccountKey) -> int:
+            return balances.get(key, 0)
+
+        next_account = self._next_id("account")
+        current: NewEntry | None = None
+        try:
+            for item in batch:
+                current = item
+                key = item.idempotency_key()
+                if key in existing:
+                    result.skipped += 1
+                    continue
+                existing.add(key)
+                if item.reverses:
+                    original_id, planned, op, original = self._reversal(item, by_ref)
+                    what = f"reversing entry {item.reverses}"
+                    over = False
+                else:
+                    assert item.op is not None
+                    op = item.op
+                    self.stream_id(op.stream)
+                    for code in (op.line, op.to_line):
+                        if code is not None:
+                            self.line_id(op.stream, code)
+                    planned = rules.postings(op, self.parent_of)
+                    what = rules.describe(op)
+                    over = op.over_allocation
+                    original_id, original = None, None
+                for warning in rules.check(planned, balance, over_allocation=over, what=what):
+                    result.warnings.append((item, warning))
+                rules.apply(balances, planned)
+                entry_id = next_entry
+                next_entry += 1
+                ref = item.ref or f"e{key[:12]}"
+                by_ref[ref] = (entry_id, planned, original is not None, item)
+                by_ref[str(entry_id)] = by_ref[ref]
+                for account, amount in planned:
+                    account_text = account_key_text(account)
+                    account_id = self._accounts.get(account_text)
+                    if account_id is None:
+                        account_id = next_account
+                        next_account += 1
+                        self._accounts[account_text] = account_id
+                        self._account_keys[account_id] = account
+                        stream, period, line, role = account
+                        new_accounts.append(
+                            {
+                                "id": account_id,
+                                "key": account_text,
+                                "stream_id": self._streams[stream],
+                                "first_year": period.first.start,
+                                "last_year": period.last.start,
+                                "line_id": self._lines[(stream, line)][0] if line else None,
+                                "role": role,
+                            }
+                        )
+                    posting_rows.append((next_posting, entry_id, account_id, amount))
+                    next_posting += 1
+                source_op = original.op if original is not None else op
+                assert source_op is not None
+                share = original.share if original is not None else item.share
+                entry_rows.append(
+                    (
+                        entry_id,
+                        key,
+                        ref,
+                        source_op.kind,
+                        item.day,
+                        self._streams[source_op.stream],
+                        source_op.period.first.start,
+                        source_op.period.last.start,
+                        self._lines[(source_op.stream, source_op.line)][0]
+                        if source_op.line
+                        else None,
+                        self._lines[(source_op.stream, source_op.to_line)][0]
+                        if source_op.to_line
+                        else None,
+                        source_op.to_period.first.start if source_op.to_period else None,
+                        source_op.to_period.last.start if source_op.to_period else None,
+                        source_op.amount,
+                        source_op.tranche,
+                        rules.share_text(share),
+                        source_op.over_allocation,
+                        item.printed,
+                        original_id,
+                        item.actor,
+                        item.reason,
+                        item.recorded_at,
+                        item.source,
+                        item.origin,
+                        item.note,
+                    )
+                )
+                result.entry_ids.append(entry_id)
+        except (RuleError, NotFound) as exc:
+            if current is not None and current.origin:
+                exc.origin = current.origin  # type: ignore[attr-defined]
+            raise
+        self._insert(new_accounts, entry_rows, posting_rows)
+        return result
+
+    def _reversal(
+        self,
+        item: NewEntry,
+        by_ref: dict[str, tuple[int, list[tuple[AccountKey, int]], bool, NewEntry]],
+    ) -> tuple[int, list[tuple[AccountKey, int]], Operation, NewEntry]:
+        assert item.reverses is not None
+        wanted = item.reverses
+        if wanted in by_ref:
+            original_id, planned, is_reversal, original = by_ref[wanted]
+            if is_reversal:
+                raise RuleError(f"entry {wanted} is itself a reversal; record the entry again")
+            assert original.op is not None
+            return original_id, [(k, -a) for k, a in planned], original.op, original
+        row = self.session.execute(
+            select(Entry).where(
+                (Entry.ref == wanted) | (Entry.id == int(wanted) if wanted.isdigit() else False)
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            raise NotFound(f"there is no journal entry {wanted!r}; `grants journal` lists them")
+        if row.reverses_id is not None:
+            raise RuleError(f"entry {wanted} is itself a reversal; record the entry again")
+        done = self.session.execute(
+            select(Entry.id).where(Entry.reverses_id == row.id)
+        ).scalar_one_or_none()
+        if done is not None:
+            raise RuleError(f"entry {wanted} was already reversed by entry {done}")
+        planned = [
+            (self._account_keys[account_id], -amount)
+            for account_id, amount in self.session.execute(
+                select(Posting.account_id, Posting.amount_pence)
+                .where(Posting.entry_id == row.id)
+                .order_by(Posting.id)
+            )
+        ]
+        op, original = self._entry_as_new(row)
+        return row.id, planned, op, original
+
+    def _entry_as_new(self, row: Entry) -> tuple[Operation, NewEntry]:
+        streams = {sid: code for code, sid in self._streams.items()}
+        lines = {lid: code for (_, code), (lid, _) in self._lines.items()}
+        op = Operation(
+            kind=row.kind,
+            stream=streams[row.stream_id],
+            period=Period(FinancialYear(row.first_year), FinancialYear(row.last_year)),
+            amount=row.amount_pence,
+            line=lines.get(row.line_id) if row.line_id else None,
+            to_line=lines.get(row.to_line_id) if row.to_line_id else None,
+            to_period=Period(FinancialYear(row.to_first_year), FinancialYear(row.to_last_year))
+            if row.to_first_year is not None and row.to_last_year is not None
+            else None,
+            tranche=row.tranche,
+            over_allocation=row.over_allocation,
+        )
+        share = Decimal(row.share.rstrip("%")) if row.share else None
+        return op, NewEntry(op, row.day, row.actor, row.recorded_at, share=share)
+
+    def _existing_keys(self, keys: list[str]) -> set[str]:
+        if self.session.execute(text("SELECT 1 FROM entry LIMIT 1")).first() is None:
+            return set()
+        found: set[str] = set()
+        for chunk in _chunks(sorted(set(keys))):
+            found.update(
+                self.session.execute(select(Entry.key).where(Entry.key.in_(chunk))).scalars()
+            )
+        return found
+
+    def _next_id(self, table: str) -> int:
+        value = self.session.execute(text(f"SELECT MAX(id) FROM {table}")).scalar()
+        return int(value or 0) + 1
+
+    def _insert(
+        self,
+        accounts: list[dict[str, object]],
+        entries: list[tuple[object, ...]],
+        postings: list[tuple[int, int, int, int]],
+    ) -> None:
+        connection = self.session.connection()
+        if accounts:
+            connection.execute(Account.__table__.insert(), accounts)
+        if entries:
+            columns = (
+                "id, key, ref, kind, day, stream_id, first_year, last_year, line_id, "
+                "to_line_id, to_first_year, to_last_year, amount_pence, tranche, share, "
+                "over_allocation, printed, reverses_id, actor, reason, recorded_at, source, "
+                "origin, note"
+            )
+            marks = ", ".join(["%s"] * 24)
+            if connection.dialect.name == "sqlite":
+                marks = ", ".join(["?"] * 24)
+            connection.exec_driver_sql(f"INSERT INTO entry ({columns}) VALUES ({marks})", entries)
+            mark = "?" if connection.dialect.name == "sqlite" else "%s"
+            connection.exec_driver_sql(
+                "INSERT INTO posting (id, entry_id, account_id, amount_pence) "
+                f"VALUES ({mark}, {mark}, {mark}, {mark})",
+                postings,
+            )
+        if connection.dialect.name == "postgresql":
+            for table in ("account", "entry", "posting"):
+                connection.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"GREATEST((SELECT MAX(id) FROM {table}), 1))"
+                )

@@ -1,0 +1,211 @@
+"""The rules of the journal, as pure functions over balances.
+
+An operation (award, allocate, pay, ...) becomes a list of postings that sum to zero. Every
+figure a user sees is an account balance or a sum of them:
+
+===================  ===========================================================
+account role         balance means
+===================  ===========================================================
+``funder[:T]``       minus what the funder awarded (tranche T) for the period
+``unallocated``      award not yet allocated to a top-level line
+``allocated``        allocated to the line (from the award or its parent line)
+``split``            minus what the line passed down to its child lines
+``paid``             paid to the line's recipient
+``cash``             minus everything paid out of the stream for the period
+``spent``            spend the line's recipient reported
+``claims``           minus everything reported for the stream and period
+===================  ===========================================================
+
+The same functions serve the command-line write commands (one operation, balances read
+from the database under a lock) and the books loader (many operations, balances kept in
+memory), so both refuse exactly the same things.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from grants.errors import RuleError
+from grants.formatting import gbp
+from grants.money import from_pence
+from grants.periods import Period
+
+# (stream code, period, line code or None, role)
+AccountKey = tuple[str, Period, str | None, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    kind: str
+    stream: str
+    period: Period
+    amount: int  # pence, > 0
+    line: str | None = None
+    to_line: str | None = None
+    to_period: Period | None = None
+    tranche: str | None = None
+    over_allocation: bool = False
+
+
+def describe(op: Operation) -> str:
+    where = f"{op.stream} {op.period}"
+    if op.line:
+        where += f" {op.line}"
+    return f"{op.kind} of {gbp(from_pence(op.amount))} to {where}"
+
+
+Parents = Callable[[str, str], str | None]
+
+
+def postings(op: Operation, parent_of: Parents) -> list[tuple[AccountKey, int]]:
+    """The postings of an operation (they sum to zero). Does not check balances."""
+    s, p, a = op.stream, op.period, op.amount
+    if a <= 0:
+        raise RuleError(
+            f"{op.kind}: the amount must be more than zero, not {gbp(from_pence(a))}; "
+            "to undo an entry, reverse it"
+        )
+
+    def source_of(line: str) -> AccountKey:
+        parent = parent_of(s, line)
+        return (s, p, parent, "split") if parent else (s, p, None, "unallocated")
+
+    def need_line() -> str:
+        if not op.line:
+            raise RuleError(f"{op.kind} needs a line")
+        return op.line
+
+    if op.kind == "award":
+        funder = "funder:" + op.tranche if op.tranche else "funder"
+        return [((s, p, None, funder), -a), ((s, p, None, "unallocated"), a)]
+    if op.kind == "allocate":
+        line = need_line()
+        return [(source_of(line), -a), ((s, p, line, "allocated"), a)]
+    if op.kind == "pay":
+        line = need_line()
+        return [((s, p, None, "cash"), -a), ((s, p, line, "paid"), a)]
+    if op.kind == "spent":
+        line = need_line()
+        return [((s, p, None, "claims"), -a), ((s, p, line, "spent"), a)]
+    if op.kind == "clawback":
+        line = need_line()
+        return [
+            ((s, p, line, "paid"), -a),
+            ((s, p, None, "cash"), a),
+            ((s, p, line, "allocated"), -a),
+            (source_of(line), a),
+        ]
+    if op.kind == "virement":
+        line = need_line()
+        if not op.to_line or op.to_line == line:
+            raise RuleError("a virement moves money between two different lines")
+        if parent_of(s, line) != parent_of(s, op.to_line):
+            raise RuleError(
+                f"a virement moves money between lines with the same parent; {line} and "
+                f"{op.to_line} have different parents"
+            )
+        return [((s, p, line, "allocated"), -a), ((s, p, op.to_line, "allocated"), a)]
+    if op.kind == "reprofile":
+        q = op.to_period
+        if q is None or q == p:
+            raise RuleError("reprofiling moves award from one period to a different one")
+        return [
+            ((s, p, None, "unallocated"), -a),
+            ((s, p, None, "funder"), a),
+            ((s, q, None, "funder"), -a),
+            ((s, q, None, "unallocated"), a),
+        ]
+    raise RuleError(f"unknown kind of entry {op.kind!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A quantity that must not go below zero, with words for when it would."""
+
+    name: str
+    value: Callable[[Callable[[AccountKey], int]], int]
+    overridable: bool  # an explicit over-allocation may take it below zero
+
+
+def limits_touched(touched: list[AccountKey]) -> list[Limit]:
+    """The limits that postings to these accounts could break."""
+    found: dict[str, Limit] = {}
+    for s, p, line, role in touched:
+        if line is None and role in ("unallocated",):
+            found[f"u{s}{p}"] = Limit(
+                f"the unallocated award of {s} {p}",
+                lambda bal, s=s, p=p: bal((s, p, None, "unallocated")),
+                True,
+            )
+        if line is None and role.startswith("funder"):
+            found[f"f{s}{p}{role}"] = Limit(
+                f"the award of {s} {p}",
+                lambda bal, s=s, p=p, role=role: -bal((s, p, None, role)),
+                False,
+            )
+        if line is not None and role in ("allocated", "split", "paid"):
+            found[f"a{s}{p}{line}"] = Limit(
+                f"what is left of the allocation to {line} ({s} {p})",
+                lambda bal, s=s, p=p, line=line: (
+                    bal((s, p, line, "allocated"))
+                    + bal((s, p, line, "split"))
+                    - bal((s, p, line, "paid"))
+                ),
+                True,
+            )
+        if line is not None and role in ("paid", "spent"):
+            found[f"{role}{s}{p}{line}"] = Limit(
+                f"the amount {'paid to' if role == 'paid' else 'reported by'} {line} ({s} {p})",
+                lambda bal, s=s, p=p, line=line, role=role: bal((s, p, line, role)),
+                False,
+            )
+    return list(found.values())
+
+
+def check(
+    planned: list[tuple[AccountKey, int]],
+    balance: Callable[[AccountKey], int],
+    *,
+    over_allocation: bool,
+    what: str,
+) -> list[str]:
+    """Warnings for the postings; raises RuleError if they break a limit.
+
+    A limit may already be broken (an over-allocation recorded earlier); then an entry is
+    refused only if it makes it worse.
+    """
+    delta: dict[AccountKey, int] = {}
+    for key, amount in planned:
+        delta[key] = delta.get(key, 0) + amount
+
+    def after(key: AccountKey) -> int:
+        return balance(key) + delta.get(key, 0)
+
+    warnings = []
+    for limit in limits_touched(list(delta)):
+        before_value, after_value = limit.value(balance), limit.value(after)
+        if after_value >= 0 or after_value >= before_value:
+            continue
+        short = gbp(from_pence(-after_value))
+        if over_allocation and limit.overridable:
+            warnings.append(f"{what} over-allocates {limit.name} by {short} (marked as intended)")
+            continue
+        hint = (
+            "; if this over-allocation is intended, mark it as such (over-allocation: yes, "
+            "or --over-allocate) and it will be reported"
+            if limit.overridable
+            else ""
+        )
+        raise RuleError(f"{what} would take {limit.name} below zero, short by {short}{hint}")
+    return warnings
+
+
+def apply(balances: dict[AccountKey, int], planned: list[tuple[AccountKey, int]]) -> None:
+    for key, amount in planned:
+        balances[key] = balances.get(key, 0) + amount
+
+
+def share_text(share: Decimal | None) -> str | None:
+    return None if share is None else f"{share.normalize():f}%"
