@@ -106,8 +106,15 @@ def test_split_always_sums_to_the_total(total: Decimal, ws: list[Decimal | int])
 def test_split_examples() -> None:
     assert split(Decimal(100), [1, 1, 1]) == [Decimal("33.34"), Decimal("33.33"), Decimal("33.33")]
     # The Community Safety Partnerships line by its printed district shares (2017-18).
-    parts = split(Decimal(319899), [Decimal("18.3"), Decimal("34.6"), Decimal("33.4"), Decimal("13.7")])
-    assert parts == [Decimal("58541.52"), Decimal("110685.05"), Decimal("106846.27"), Decimal("43826.16")]
+    parts = split(
+        Decimal(319899), [Decimal("18.3"), Decimal("34.6"), Decimal("33.4"), Decimal("13.7")]
+    )
+    assert parts == [
+        Decimal("58541.52"),
+        Decimal("110685.05"),
+        Decimal("106846.27"),
+        Decimal("43826.16"),
+    ]
     assert sum(parts) == Decimal(319899)
 
 

@@ -80,7 +80,12 @@ def test_a_date_maps_to_its_year_and_quarter(day: date) -> None:
     assert fy.first_day <= day <= fy.last_day
     assert fy.contains(day)
     quarter = FinancialYear.quarter(day)
-    quarter_start = [date(fy.start, 4, 1), date(fy.start, 7, 1), date(fy.start, 10, 1), date(fy.start + 1, 1, 1)]
+    quarter_start = [
+        date(fy.start, 4, 1),
+        date(fy.start, 7, 1),
+        date(fy.start, 10, 1),
+        date(fy.start + 1, 1, 1),
+    ]
     assert quarter_start[quarter - 1] <= day
     if quarter < 4:
         assert day < quarter_start[quarter]

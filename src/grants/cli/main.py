@@ -12,7 +12,7 @@ from grants.cli.common import AppContext, GrantsGroup
 from grants.config import default_actor
 
 
-@click.group(cls=GrantsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("grants", cls=GrantsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--database",
     metavar="URL",

@@ -94,9 +94,7 @@ def allocations(app: AppContext, stream: str, year: str | None, as_json: bool) -
                 .join(Stream, Stream.id == Line.stream_id)
                 .outerjoin(Organisation, Organisation.id == Line.recipient_id)
                 .where(Stream.code == stream)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         shares = _latest_shares(session, stream)
     data = []

@@ -544,7 +544,7 @@ class _Writer:
 
     def write(self) -> None:
         s, books = self.s, self.books
-        self.orgs = dict(s.execute(select(Organisation.code, Organisation.id)).tuples().all())
+        self.orgs = dict(s.execute(select(Organisation.code, Organisation.id)).all())
         existing_orgs = {o.code: o for o in s.scalars(select(Organisation))}
         declared: set[str] = set()
         for d, rec in books.orgs:
@@ -755,9 +755,7 @@ class _Writer:
                         select(ProfileAmount.year, ProfileAmount.amount_pence).where(
                             ProfileAmount.profile_id == existing.id
                         )
-                    )
-                    .tuples()
-                    .all()
+                    ).all()
                 )
                 if amounts != rec["amounts"] or existing.label != rec["label"]:
                     self.error(d, f"profile {rec['code']} is already recorded with other figures")

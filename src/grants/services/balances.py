@@ -60,7 +60,7 @@ class Balances:
             ),
             params,
         ).all()
-        streams = dict(session.execute(select(Stream.id, Stream.code)).tuples().all())
+        streams = dict(session.execute(select(Stream.id, Stream.code)).all())
         self.lines = {
             r.id: r for r in session.execute(select(Line.id, Line.code, Line.name, Line.parent_id))
         }

@@ -102,7 +102,7 @@ class Journal:
 
     def _load_catalog(self) -> None:
         s = self.session
-        self._streams = dict(s.execute(select(Stream.code, Stream.id)).tuples().all())
+        self._streams = dict(s.execute(select(Stream.code, Stream.id)).all())
         codes = {sid: code for code, sid in self._streams.items()}
         rows = s.execute(select(Line.id, Line.stream_id, Line.code, Line.parent_id)).all()
         by_id = {r.id: r for r in rows}
@@ -229,7 +229,13 @@ class Journal:
                     what = rules.describe(op)
                     over = op.over_allocation
                     original_id, original = None, None
-                for warning in rules.check(planned, balance, over_allocation=over, what=what):
+                for warning in rules.check(
+                    planned,
+                    balance,
+                    over_allocation=over,
+                    what=what,
+                    may_over_allocate=op.kind == "allocate" and not item.reverses,
+                ):
                     result.warnings.append((item, warning))
                 rules.apply(balances, planned)
                 entry_id = next_entry

@@ -170,6 +170,7 @@ def check(
     *,
     over_allocation: bool,
     what: str,
+    may_over_allocate: bool = False,
 ) -> list[str]:
     """Warnings for the postings; raises RuleError if they break a limit.
 
@@ -195,7 +196,7 @@ def check(
         hint = (
             "; if this over-allocation is intended, mark it as such (over-allocation: yes, "
             "or --over-allocate) and it will be reported"
-            if limit.overridable
+            if limit.overridable and may_over_allocate
             else ""
         )
         raise RuleError(f"{what} would take {limit.name} below zero, short by {short}{hint}")
