@@ -94,7 +94,7 @@ def test_negative_and_zero_payments_are_refused(fund: Session) -> None:
 
 def test_payment_beyond_the_allocation_is_refused(fund: Session) -> None:
     record(fund, entry("award", 1000), entry("allocate", 500, "A"), entry("allocate", 200, "A1"))
-    with pytest.raises(RuleError, match="short by £0.01"):
+    with pytest.raises(RuleError, match=r"short by £0\.01"):
         record(fund, entry("pay", "300.01", "A"))
     record(fund, entry("pay", 300, "A"))
 

@@ -31,7 +31,7 @@ def test_sqlite_connections_enforce_foreign_keys_and_begin_immediate(tmp_path) -
     from sqlalchemy import event
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _log(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+    def _log(conn, cursor, statement, *args) -> None:
         statements.append(statement)
 
     with engine.begin() as conn:
