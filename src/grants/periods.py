@@ -28,6 +28,9 @@ class FinancialYear:
 
     start: int
 
+    def __hash__(self) -> int:  # cheap: periods are dictionary keys on the journal's hot path
+        return self.start
+
     def __post_init__(self) -> None:
         if not 1900 <= self.start <= 2999:
             raise PeriodError(f"{self.start} is outside the years this ledger handles")
@@ -72,6 +75,9 @@ class Period:
 
     first: FinancialYear
     last: FinancialYear
+
+    def __hash__(self) -> int:
+        return self.first.start * 4096 + self.last.start
 
     def __post_init__(self) -> None:
         if self.last < self.first:

@@ -62,8 +62,12 @@ class Balances:
         ).all()
         streams = dict(session.execute(select(Stream.id, Stream.code)).all())
         self.lines = {
-            r.id: r for r in session.execute(select(Line.id, Line.code, Line.name, Line.parent_id))
+            r.id: r
+            for r in session.execute(
+                select(Line.id, Line.stream_id, Line.code, Line.name, Line.parent_id)
+            )
         }
+        self.line_by_code = {(streams[r.stream_id], r.code): r for r in self.lines.values()}
         self.periods: dict[tuple[str, Period], _Figures] = {}
         self.by_line: dict[tuple[str, Period, str], dict[str, int]] = defaultdict(dict)
         for stream_id, first, last, line_id, role, total in rows:
@@ -122,25 +126,16 @@ class Balances:
         raise ValueError(f"unknown metric {metric!r}")
 
     def rows(self, period_filter: Period | None = None) -> list[BalanceRow]:
+        """Rows for `grants balance`: each stream and period, then each of its lines."""
+        lines_in: dict[tuple[str, Period], list[tuple[str, dict[str, int]]]] = defaultdict(list)
+        for (stream, period, code), roles in self.by_line.items():
+            lines_in[(stream, period)].append((code, roles))
+        parent_code = {r.id: r.code for r in self.lines.values()}
         out: list[BalanceRow] = []
-        keys = set(self.periods) | {(s, p) for (s, p, _line) in self.by_line}
-        lines_by_code: dict[str, tuple[str, str | None]] = {}
-        parent_codes = {r.id: r.code for r in self.lines.values()}
-        for r in self.lines.values():
-            lines_by_code[r.code] = (r.name, parent_codes.get(r.parent_id))
-        for stream, period in sorted(keys):
+        for stream, period in sorted(set(self.periods) | set(lines_in)):
             if period_filter is not None and not period.overlaps(period_filter):
                 continue
-
-            def get(
-                metric: str,
-                target: str | None = None,
-                stream: str = stream,
-                period: Period = period,
-            ) -> Decimal | None:
-                v = self.value(stream, period, metric, target)
-                return None if v is None else from_pence(v)
-
+            stated = self.value(stream, period, "stated", None)
             out.append(
                 BalanceRow(
                     stream,
@@ -148,31 +143,33 @@ class Balances:
                     None,
                     "",
                     None,
-                    get("awarded"),
-                    get("stated"),
-                    get("allocated") or from_pence(0),
-                    get("unallocated"),
-                    get("paid") or from_pence(0),
-                    get("spent") or from_pence(0),
+                    from_pence(self.value(stream, period, "awarded", None) or 0),
+                    None if stated is None else from_pence(stated),
+                    from_pence(self.value(stream, period, "allocated", None) or 0),
+                    from_pence(self.value(stream, period, "unallocated", None) or 0),
+                    from_pence(self.value(stream, period, "paid", None) or 0),
+                    from_pence(self.value(stream, period, "spent", None) or 0),
                 )
             )
-            line_keys = [k for k in self.by_line if k[0] == stream and k[1] == period]
-            order = {r.code: r.id for r in self.lines.values()}
-            for _s, _p, code in sorted(line_keys, key=lambda k: order.get(k[2], 0)):
-                roles = self.by_line[(stream, period, code)]
-                name, parent = lines_by_code.get(code, (code, None))
+            members = lines_in.get((stream, period), [])
+            info = self.line_by_code
+            members.sort(key=lambda m, s=stream: info[(s, m[0])].id)
+            for code, roles in members:
+                line = info.get((stream, code))
                 has_children = "split" in roles
                 out.append(
                     BalanceRow(
                         stream,
                         period,
                         code,
-                        name,
-                        parent,
+                        line.name if line else code,
+                        parent_code.get(line.parent_id) if line and line.parent_id else None,
                         None,
                         None,
                         from_pence(roles.get("allocated", 0)),
-                        get("unallocated", code) if has_children else None,
+                        from_pence(roles.get("allocated", 0) + roles["split"])
+                        if has_children
+                        else None,
                         from_pence(roles.get("paid", 0)),
                         from_pence(roles.get("spent", 0)),
                     )

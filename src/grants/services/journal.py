@@ -10,6 +10,7 @@ SQLite every transaction begins IMMEDIATE, which does the same.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -95,7 +96,7 @@ class Journal:
         self.session = session
         self._streams: dict[str, int] = {}
         self._lines: dict[tuple[str, str], tuple[int, str | None]] = {}
-        self._accounts: dict[str, int] = {}
+        self._account_ids: dict[AccountKey, int] = {}
         self._account_keys: dict[int, AccountKey] = {}
 
     # -- reference data -------------------------------------------------------------------
@@ -111,7 +112,7 @@ class Journal:
             for r in rows
         }
         line_codes = {r.id: r.code for r in rows}
-        self._accounts = {}
+        self._account_ids = {}
         self._account_keys = {}
         for a in s.execute(
             select(
@@ -124,13 +125,14 @@ class Journal:
                 Account.role,
             )
         ):
-            self._accounts[a.key] = a.id
-            self._account_keys[a.id] = (
+            account = (
                 codes[a.stream_id],
                 Period(FinancialYear(a.first_year), FinancialYear(a.last_year)),
                 line_codes[a.line_id] if a.line_id else None,
                 a.role,
             )
+            self._account_ids[account] = a.id
+            self._account_keys[a.id] = account
 
     def stream_id(self, code: str) -> int:
         try:
@@ -216,7 +218,7 @@ class Journal:
                 existing.add(key)
                 if item.reverses:
                     original_id, planned, op, original = self._reversal(item, by_ref)
-                    what = f"reversing entry {item.reverses}"
+                    what = f"reversing entry {item.reverses}".__str__
                     over = False
                 else:
                     assert item.op is not None
@@ -226,7 +228,7 @@ class Journal:
                         if code is not None:
                             self.line_id(op.stream, code)
                     planned = rules.postings(op, self.parent_of)
-                    what = rules.describe(op)
+                    what = functools.partial(rules.describe, op)
                     over = op.over_allocation
                     original_id, original = None, None
                 for warning in rules.check(
@@ -241,15 +243,15 @@ class Journal:
                 entry_id = next_entry
                 next_entry += 1
                 ref = item.ref or f"e{key[:12]}"
-                by_ref[ref] = (entry_id, planned, original is not None, item)
-                by_ref[str(entry_id)] = by_ref[ref]
+                if item.ref:
+                    by_ref[item.ref] = (entry_id, planned, original is not None, item)
                 for account, amount in planned:
-                    account_text = account_key_text(account)
-                    account_id = self._accounts.get(account_text)
+                    account_id = self._account_ids.get(account)
                     if account_id is None:
                         account_id = next_account
                         next_account += 1
-                        self._accounts[account_text] = account_id
+                        account_text = account_key_text(account)
+                        self._account_ids[account] = account_id
                         self._account_keys[account_id] = account
                         stream, period, line, role = account
                         new_accounts.append(

@@ -120,48 +120,49 @@ def postings(op: Operation, parent_of: Parents) -> list[tuple[AccountKey, int]]:
     raise RuleError(f"unknown kind of entry {op.kind!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class Limit:
-    """A quantity that must not go below zero, with words for when it would."""
+def _limits(key: AccountKey) -> list[tuple[str, AccountKey]]:
+    """The limits (kind, anchor) that a posting to this account could break."""
+    line, role = key[2], key[3]
+    if line is None:
+        if role == "unallocated":
+            return [("unallocated", key)]
+        if role.startswith("funder"):
+            return [("awarded", key)]
+        return []
+    if role in ("allocated", "split"):
+        return [("available", key)]
+    if role == "paid":
+        return [("available", key), ("paid", key)]
+    if role == "spent":
+        return [("spent", key)]
+    return []
 
-    name: str
-    value: Callable[[Callable[[AccountKey], int]], int]
-    overridable: bool  # an explicit over-allocation may take it below zero
+
+def _limit_value(kind: str, key: AccountKey, bal: Callable[[AccountKey], int]) -> int:
+    s, p, line = key[0], key[1], key[2]
+    if kind == "unallocated":
+        return bal(key)
+    if kind == "awarded":
+        return -bal(key)
+    if kind == "available":
+        return (
+            bal((s, p, line, "allocated")) + bal((s, p, line, "split")) - bal((s, p, line, "paid"))
+        )
+    return bal(key)  # paid, spent
 
 
-def limits_touched(touched: list[AccountKey]) -> list[Limit]:
-    """The limits that postings to these accounts could break."""
-    found: dict[str, Limit] = {}
-    for s, p, line, role in touched:
-        if line is None and role in ("unallocated",):
-            found[f"u{s}{p}"] = Limit(
-                f"the unallocated award of {s} {p}",
-                lambda bal, s=s, p=p: bal((s, p, None, "unallocated")),
-                True,
-            )
-        if line is None and role.startswith("funder"):
-            found[f"f{s}{p}{role}"] = Limit(
-                f"the award of {s} {p}",
-                lambda bal, s=s, p=p, role=role: -bal((s, p, None, role)),
-                False,
-            )
-        if line is not None and role in ("allocated", "split", "paid"):
-            found[f"a{s}{p}{line}"] = Limit(
-                f"what is left of the allocation to {line} ({s} {p})",
-                lambda bal, s=s, p=p, line=line: (
-                    bal((s, p, line, "allocated"))
-                    + bal((s, p, line, "split"))
-                    - bal((s, p, line, "paid"))
-                ),
-                True,
-            )
-        if line is not None and role in ("paid", "spent"):
-            found[f"{role}{s}{p}{line}"] = Limit(
-                f"the amount {'paid to' if role == 'paid' else 'reported by'} {line} ({s} {p})",
-                lambda bal, s=s, p=p, line=line, role=role: bal((s, p, line, role)),
-                False,
-            )
-    return list(found.values())
+def _limit_name(kind: str, key: AccountKey) -> str:
+    s, p, line = key[0], key[1], key[2]
+    if kind == "unallocated":
+        return f"the unallocated award of {s} {p}"
+    if kind == "awarded":
+        return f"the award of {s} {p}"
+    if kind == "available":
+        return f"what is left of the allocation to {line} ({s} {p})"
+    return f"the amount {'paid to' if kind == 'paid' else 'reported by'} {line} ({s} {p})"
+
+
+OVERRIDABLE = frozenset({"unallocated", "available"})
 
 
 def check(
@@ -169,13 +170,13 @@ def check(
     balance: Callable[[AccountKey], int],
     *,
     over_allocation: bool,
-    what: str,
+    what: Callable[[], str],
     may_over_allocate: bool = False,
 ) -> list[str]:
     """Warnings for the postings; raises RuleError if they break a limit.
 
     A limit may already be broken (an over-allocation recorded earlier); then an entry is
-    refused only if it makes it worse.
+    refused only if it makes it worse. ``what`` describes the entry (called only when needed).
     """
     delta: dict[AccountKey, int] = {}
     for key, amount in planned:
@@ -184,22 +185,33 @@ def check(
     def after(key: AccountKey) -> int:
         return balance(key) + delta.get(key, 0)
 
-    warnings = []
-    for limit in limits_touched(list(delta)):
-        before_value, after_value = limit.value(balance), limit.value(after)
-        if after_value >= 0 or after_value >= before_value:
-            continue
-        short = gbp(from_pence(-after_value))
-        if over_allocation and limit.overridable:
-            warnings.append(f"{what} over-allocates {limit.name} by {short} (marked as intended)")
-            continue
-        hint = (
-            "; if this over-allocation is intended, mark it as such (over-allocation: yes, "
-            "or --over-allocate) and it will be reported"
-            if limit.overridable and may_over_allocate
-            else ""
-        )
-        raise RuleError(f"{what} would take {limit.name} below zero, short by {short}{hint}")
+    warnings: list[str] = []
+    seen: set[tuple[str, AccountKey]] = set()
+    for key in delta:
+        for kind, anchor in _limits(key):
+            if kind == "available":
+                anchor = (anchor[0], anchor[1], anchor[2], "allocated")
+            if (kind, anchor) in seen:
+                continue
+            seen.add((kind, anchor))
+            after_value = _limit_value(kind, anchor, after)
+            if after_value >= 0:
+                continue
+            before_value = _limit_value(kind, anchor, balance)
+            if after_value >= before_value:
+                continue
+            short = gbp(from_pence(-after_value))
+            name = _limit_name(kind, anchor)
+            if over_allocation and kind in OVERRIDABLE:
+                warnings.append(f"{what()} over-allocates {name} by {short} (marked as intended)")
+                continue
+            hint = (
+                "; if this over-allocation is intended, mark it as such (over-allocation: yes, "
+                "or --over-allocate) and it will be reported"
+                if kind in OVERRIDABLE and may_over_allocate
+                else ""
+            )
+            raise RuleError(f"{what()} would take {name} below zero, short by {short}{hint}")
     return warnings
 
 

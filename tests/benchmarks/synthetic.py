@@ -1,0 +1,55 @@
+"""A generator of synthetic books of any size, for benchmarks.
+
+``synthetic_books(n)`` returns the reference-data text (organisation, streams, lines) and a
+list of ``n`` journal entries that obey every rule: each stream and year gets one award,
+then allocations to its lines and payments within them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import date, datetime
+
+from grants.periods import Period
+from grants.services.journal import NewEntry
+from grants.services.rules import Operation
+
+NOW = datetime(2018, 3, 31, 12, 0, 0)
+
+
+def synthetic_books(
+    entries: int, *, streams: int = 50, lines: int = 40, years: int = 10, seed: int = 1
+) -> tuple[str, list[NewEntry]]:
+    rng = random.Random(seed)
+    text = ['2017-04-01 org FUNDER "Synthetic funder"\n  role: funder\n']
+    for s in range(streams):
+        text.append(f'2017-04-01 stream S{s:03d} "Stream {s}"\n  funder: FUNDER\n')
+        for line in range(lines):
+            text.append(f'2017-04-01 line S{s:03d} L{line:03d} "Line {line} of stream {s}"\n')
+    out: list[NewEntry] = []
+    groups = [(s, y) for s in range(streams) for y in range(years)]
+    per_group = max(3, entries // len(groups))
+    for s, y in groups:
+        if len(out) >= entries:
+            break
+        stream, period = f"S{s:03d}", Period.year(2017 + y)
+        count = min(per_group, entries - len(out))
+        out.append(_new(Operation("award", stream, period, 10**12), len(out)))
+        allocated: dict[str, int] = {}
+        for i in range(count - 1):
+            line = f"L{rng.randrange(lines):03d}"
+            amount = rng.randrange(1, 1_000_000)
+            if i % 2 == 0 or allocated.get(line, 0) < amount:
+                op = Operation("allocate", stream, period, amount, line=line)
+                allocated[line] = allocated.get(line, 0) + amount
+            else:
+                op = Operation("pay", stream, period, amount, line=line)
+                allocated[line] -= amount
+            out.append(_new(op, len(out)))
+    return "\n".join(text), out
+
+
+def _new(op: Operation, number: int) -> NewEntry:
+    key = hashlib.sha256(str(number).encode()).hexdigest()[:40]
+    return NewEntry(op, date(2017, 4, 1), "benchmark", NOW, key=key)
