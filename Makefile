@@ -19,10 +19,11 @@ demo: $(STAMP)
 	rm -f $(OUT)/oxfordshire.db $(OUT)/oxfordshire.db-wal $(OUT)/oxfordshire.db-shm
 	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db db upgrade
 	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db ledger load ledger/oxfordshire/main.grants
-	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db balance
 	@echo
-	@echo "The ledger is in $(OUT)/oxfordshire.db; try:"
-	@echo "  $(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db allocations --stream PCC-CSF --year 2017-18"
+	@echo "The ledger is in $(OUT)/oxfordshire.db. Every line of a stream:"
+	@echo "  $(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db balance --stream PCC-CSF --year 2017-18"
+	@echo
+	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db balance --summary
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests migrations

@@ -18,7 +18,9 @@ OFFICERS = 6
 ATTEMPTS = 15
 
 
-def test_concurrent_allocations_never_overspend(engine: Engine, db_url: str, tmp_path: Path) -> None:
+def test_concurrent_allocations_never_overspend(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
     factory = make_session_factory(engine)
     with factory() as session, session.begin():
         load_text(session, tmp_path, FUND)

@@ -158,9 +158,12 @@ BALANCE_COLUMNS = ("awarded", "stated", "allocated", "unallocated", "paid", "spe
 @click.command()
 @click.option("--stream", metavar="CODE", help="Only this stream.")
 @click.option("--year", metavar="FY", help="Only this financial year or range, e.g. 2017-18.")
+@click.option("--summary", is_flag=True, help="Only the stream rows, not each line.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as strings).")
 @pass_app
-def balance(app: AppContext, stream: str | None, year: str | None, as_json: bool) -> None:
+def balance(
+    app: AppContext, stream: str | None, year: str | None, summary: bool, as_json: bool
+) -> None:
     """Awarded, stated, allocated, unallocated, paid and spent, per stream, year and line.
 
     Every figure is derived from the journal. A difference between the stated and the
@@ -171,6 +174,8 @@ def balance(app: AppContext, stream: str | None, year: str | None, as_json: bool
         if stream:
             _stream_exists(session, stream)
         rows = Balances(session, stream).rows(period)
+    if summary:
+        rows = [r for r in rows if r.line is None]
     if as_json:
         emit_json(
             [

@@ -188,7 +188,7 @@ class Statement(Provenance, Base):
     first_year: Mapped[int] = mapped_column(Integer)
     last_year: Mapped[int] = mapped_column(Integer)
     metric: Mapped[str] = mapped_column(String(20))
-    target: Mapped[str | None] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(Text)  # a tranche or line, or A+B+C
     amount: Mapped[str] = mapped_column(String(40))  # as written, in `scale` units
     scale: Mapped[str] = mapped_column(String(4), default="1")
     printed: Mapped[str | None] = mapped_column(Text)

@@ -797,8 +797,9 @@ class _Writer:
                 continue
             target = rec["target"]
             if target is not None and rec["metric"] != "awarded":
-                if (rec["stream"], target) not in self.lines:
-                    self.error(d, f"there is no line {target!r} in stream {rec['stream']}")
+                missing = [t for t in target.split("+") if (rec["stream"], t) not in self.lines]
+                if missing:
+                    self.error(d, f"there is no line {missing[0]!r} in stream {rec['stream']}")
                     continue
             actual = balances.value(rec["stream"], rec["period"], rec["metric"], target)
             ok, mine = compare(actual, rec["amount"], rec["scale"])

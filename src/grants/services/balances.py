@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grants.db.models import Line, Statement, Stream
+from grants.db.models import Statement, Stream
 from grants.formatting import SCALES
 from grants.money import from_pence, money
 from grants.periods import FinancialYear, Period
@@ -17,8 +20,7 @@ from grants.periods import FinancialYear, Period
 METRICS = ("awarded", "stated", "allocated", "unallocated", "paid", "spent")
 
 
-@dataclass(frozen=True, slots=True)
-class BalanceRow:
+class BalanceRow(NamedTuple):
     """One row of `grants balance`: a stream and period (line None) or one of its lines."""
 
     stream: str
@@ -47,44 +49,34 @@ class Balances:
 
     def __init__(self, session: Session, stream: str | None = None) -> None:
         self.session = session
-        where = ""
-        params: dict[str, object] = {}
-        if stream is not None:
-            where = "WHERE a.stream_id = (SELECT id FROM stream WHERE code = :code)"
-            params["code"] = stream
-        rows = session.execute(
-            text(
-                "SELECT a.stream_id, a.first_year, a.last_year, a.line_id, a.role, b.total "
-                "FROM (SELECT account_id, SUM(amount_pence) AS total FROM posting "
-                "GROUP BY account_id) b JOIN account a ON a.id = b.account_id " + where
-            ),
-            params,
-        ).all()
         streams = dict(session.execute(select(Stream.id, Stream.code)).all())
-        self.lines = {
-            r.id: r
-            for r in session.execute(
-                select(Line.id, Line.stream_id, Line.code, Line.name, Line.parent_id)
+        where = ""
+        if stream is not None:
+            wanted = [i for i, code in streams.items() if code == stream]
+            where = f"WHERE a.stream_id = {int(wanted[0]) if wanted else 0} "
+        # One query: the balance of every account with its line. Read through
+        # the DBAPI cursor: tens of thousands of plain tuples, no Row objects.
+        rows = (
+            session.connection()
+            .exec_driver_sql(
+                "SELECT a.stream_id, a.first_year, a.last_year, a.role, a.line_id, l.code, "
+                "l.name, pl.code, b.total "
+                "FROM (SELECT account_id, CAST(SUM(amount_pence) AS BIGINT) AS total "
+                "FROM posting GROUP BY account_id) b JOIN account a ON a.id = b.account_id "
+                "LEFT JOIN line l ON l.id = a.line_id LEFT JOIN line pl ON pl.id = l.parent_id "
+                + where
             )
-        }
-        self.line_by_code = {(streams[r.stream_id], r.code): r for r in self.lines.values()}
+            .cursor.fetchall()  # type: ignore[union-attr]
+        )
         self.periods: dict[tuple[str, Period], _Figures] = {}
-        self.by_line: dict[tuple[str, Period, str], dict[str, int]] = defaultdict(dict)
-        for stream_id, first, last, line_id, role, total in rows:
-            key = (streams[stream_id], Period(FinancialYear(first), FinancialYear(last)))
-            figures = self.periods.setdefault(key, _Figures(funder={}))
-            total = int(total)
-            if line_id is None:
-                if role.startswith("funder"):
-                    figures.funder[role] = figures.funder.get(role, 0) + total
-                elif role == "unallocated":
-                    figures.unallocated += total
-                elif role == "cash":
-                    figures.cash += total
-                elif role == "claims":
-                    figures.claims += total
-            else:
-                self.by_line[(*key, self.lines[line_id].code)][role] = total
+        # Balances by role of each line, keyed (stream, first year, last year, line code).
+        self.by_line: dict[tuple[str, int, int, str], dict[str, int]] = {}
+        # For each stream and period, its lines (line id, code, name, parent code).
+        self.lines_in: dict[
+            tuple[str, Period], list[tuple[int, str, str, str | None, dict[str, int]]]
+        ] = {}
+        with _no_gc():
+            self._group(rows, streams)
         self.stated: dict[tuple[str, Period], int] = {}
         for code, first, last, amount in session.execute(
             select(Stream.code, Statement.first_year, Statement.last_year, Statement.amount)
@@ -95,10 +87,45 @@ class Balances:
             key = (code, Period(FinancialYear(first), FinancialYear(last)))
             self.stated[key] = int(money(amount) * 100)  # the latest statement stands
 
+    def _group(self, rows: list[tuple[Any, ...]], streams: dict[int, str]) -> None:
+        keys: dict[tuple[int, int, int], tuple[str, Period]] = {}
+        for stream_id, first, last, role, line_id, code, name, parent, total in rows:
+            key = keys.get((stream_id, first, last))
+            if key is None:
+                key = (streams[stream_id], Period(FinancialYear(first), FinancialYear(last)))
+                keys[(stream_id, first, last)] = key
+                self.periods[key] = _Figures(funder={})
+                self.lines_in[key] = []
+            if code is None:
+                figures = self.periods[key]
+                if role.startswith("funder"):
+                    figures.funder[role] = figures.funder.get(role, 0) + total
+                elif role == "unallocated":
+                    figures.unallocated += total
+                elif role == "cash":
+                    figures.cash += total
+                elif role == "claims":
+                    figures.claims += total
+                continue
+            line_key = (key[0], first, last, code)
+            roles = self.by_line.get(line_key)
+            if roles is None:
+                roles = self.by_line[line_key] = {}
+                self.lines_in[key].append((line_id, code, name, parent, roles))
+            roles[role] = total
+        for members in self.lines_in.values():
+            members.sort(key=_first)  # in the order the lines were declared
+
     # -- metrics --------------------------------------------------------------------------
 
     def value(self, stream: str, period: Period, metric: str, target: str | None) -> int | None:
-        """A metric in pence (see grants.services.rules for what each balance means)."""
+        """A metric in pence (see grants.services.rules for what each balance means).
+
+        ``target`` is a tranche (for ``awarded``) or a line; ``A+B+C`` sums several.
+        """
+        if target and "+" in target:
+            parts = [self.value(stream, period, metric, t) for t in target.split("+")]
+            return None if any(p is None for p in parts) else sum(p or 0 for p in parts)
         figures = self.periods.get((stream, period), _Figures(funder={}))
         if metric == "awarded":
             if target:
@@ -116,7 +143,7 @@ class Balances:
             if metric == "spent":
                 return -figures.claims
             raise ValueError(f"unknown metric {metric!r}")
-        roles = self.by_line.get((stream, period, target), {})
+        roles = self.by_line.get((stream, period.first.start, period.last.start, target), {})
         if metric == "allocated":
             return roles.get("allocated", 0)
         if metric == "unallocated":
@@ -127,12 +154,13 @@ class Balances:
 
     def rows(self, period_filter: Period | None = None) -> list[BalanceRow]:
         """Rows for `grants balance`: each stream and period, then each of its lines."""
-        lines_in: dict[tuple[str, Period], list[tuple[str, dict[str, int]]]] = defaultdict(list)
-        for (stream, period, code), roles in self.by_line.items():
-            lines_in[(stream, period)].append((code, roles))
-        parent_code = {r.id: r.code for r in self.lines.values()}
+        with _no_gc():
+            return self._rows(period_filter)
+
+    def _rows(self, period_filter: Period | None) -> list[BalanceRow]:
         out: list[BalanceRow] = []
-        for stream, period in sorted(set(self.periods) | set(lines_in)):
+        d = _d
+        for stream, period in sorted(self.periods):
             if period_filter is not None and not period.overlaps(period_filter):
                 continue
             stated = self.value(stream, period, "stated", None)
@@ -143,38 +171,58 @@ class Balances:
                     None,
                     "",
                     None,
-                    from_pence(self.value(stream, period, "awarded", None) or 0),
-                    None if stated is None else from_pence(stated),
-                    from_pence(self.value(stream, period, "allocated", None) or 0),
-                    from_pence(self.value(stream, period, "unallocated", None) or 0),
-                    from_pence(self.value(stream, period, "paid", None) or 0),
-                    from_pence(self.value(stream, period, "spent", None) or 0),
+                    d(self.value(stream, period, "awarded", None) or 0),
+                    None if stated is None else d(stated),
+                    d(self.value(stream, period, "allocated", None) or 0),
+                    d(self.value(stream, period, "unallocated", None) or 0),
+                    d(self.value(stream, period, "paid", None) or 0),
+                    d(self.value(stream, period, "spent", None) or 0),
                 )
             )
-            members = lines_in.get((stream, period), [])
-            info = self.line_by_code
-            members.sort(key=lambda m, s=stream: info[(s, m[0])].id)
-            for code, roles in members:
-                line = info.get((stream, code))
-                has_children = "split" in roles
+            for _, code, name, parent, roles in self.lines_in[(stream, period)]:
+                allocated = roles.get("allocated", 0)
+                split = roles.get("split")
                 out.append(
                     BalanceRow(
                         stream,
                         period,
                         code,
-                        line.name if line else code,
-                        parent_code.get(line.parent_id) if line and line.parent_id else None,
+                        name,
+                        parent,
                         None,
                         None,
-                        from_pence(roles.get("allocated", 0)),
-                        from_pence(roles.get("allocated", 0) + roles["split"])
-                        if has_children
-                        else None,
-                        from_pence(roles.get("paid", 0)),
-                        from_pence(roles.get("spent", 0)),
+                        d(allocated),
+                        None if split is None else d(allocated + split),
+                        d(roles.get("paid", 0)),
+                        d(roles.get("spent", 0)),
                     )
                 )
         return out
+
+
+_ZERO = Decimal("0.00")
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building tens of thousands of small objects
+    that hold no cycles: it would otherwise run over all of them again and again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _first(item: tuple[int, ...] | tuple[object, ...]) -> object:
+    return item[0]
+
+
+def _d(pence: int) -> Decimal:
+    """Pence as pounds with two places (internal; the values come from integer columns)."""
+    return Decimal(pence).scaleb(-2) if pence else _ZERO
 
 
 def compare(actual_pence: int | None, amount: str, scale: str) -> tuple[bool, Decimal | None]:
