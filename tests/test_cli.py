@@ -12,18 +12,18 @@ from grants.cli.main import cli
 from tests.conftest import Grants
 
 PCC_2017_18 = """\
-stream / line        awarded       stated    allocated  unallocated   paid  spent
----------------  -----------  -----------  -----------  -----------  -----  -----
-PCC-CSF 2017-18  £700,932.00  £700,932.00  £693,923.00    £7,009.00  £0.00  £0.00
-  PH                                        £50,656.00               £0.00  £0.00
-  YOS                                      £226,913.00               £0.00  £0.00
-  CSP                                      £319,899.00        £0.00  £0.00  £0.00
-    CHERWELL                                £58,542.00               £0.00  £0.00
-    OXFORD                                 £110,685.00               £0.00  £0.00
-    SOUTH-VALE                             £106,846.00               £0.00  £0.00
-    WEST-OXON                               £43,826.00               £0.00  £0.00
-  DA                                        £94,374.00               £0.00  £0.00
-  SIA                                        £2,081.00               £0.00  £0.00
+stream / line        awarded       stated    allocated  unallocated   paid  reported
+---------------  -----------  -----------  -----------  -----------  -----  --------
+PCC-CSF 2017-18  £700,932.00  £700,932.00  £693,923.00    £7,009.00  £0.00     £0.00
+  PH                                        £50,656.00               £0.00     £0.00
+  YOS                                      £226,913.00               £0.00     £0.00
+  CSP                                      £319,899.00        £0.00  £0.00     £0.00
+    CHERWELL                                £58,542.00               £0.00     £0.00
+    OXFORD                                 £110,685.00               £0.00     £0.00
+    SOUTH-VALE                             £106,846.00               £0.00     £0.00
+    WEST-OXON                               £43,826.00               £0.00     £0.00
+  DA                                        £94,374.00               £0.00     £0.00
+  SIA                                        £2,081.00               £0.00     £0.00
 
 PCC-CSF 2017-18: stated £700,932.00, allocated £693,923.00: difference £7,009.00
 """
@@ -70,7 +70,7 @@ def test_balance_json_amounts_are_strings(oxfordshire: Grants) -> None:
         "allocated": "693923.00",
         "unallocated": "7009.00",
         "paid": "0.00",
-        "spent": "0.00",
+        "reported": "0.00",
     }
     assert [r["line"] for r in rows[1:]] == [
         "PH", "YOS", "CSP", "CHERWELL", "OXFORD", "SOUTH-VALE", "WEST-OXON", "DA", "SIA",

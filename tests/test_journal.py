@@ -46,7 +46,7 @@ def test_award_allocate_pay_balances(fund: Session) -> None:
     assert value(fund, "allocated", "A1") == Decimal("250.50")
     assert value(fund, "paid") == 100
     assert value(fund, "paid", "A1") == 100
-    assert value(fund, "spent") == 40
+    assert value(fund, "reported") == 40
 
 
 def test_every_entry_balances(fund: Session) -> None:

@@ -152,7 +152,7 @@ def _latest_shares(session: object, stream: str) -> dict[tuple[str, Period], str
     return out
 
 
-BALANCE_COLUMNS = ("awarded", "stated", "allocated", "unallocated", "paid", "spent")
+BALANCE_COLUMNS = ("awarded", "stated", "allocated", "unallocated", "paid", "reported")
 
 
 @click.command()
@@ -164,7 +164,7 @@ BALANCE_COLUMNS = ("awarded", "stated", "allocated", "unallocated", "paid", "spe
 def balance(
     app: AppContext, stream: str | None, year: str | None, summary: bool, as_json: bool
 ) -> None:
-    """Awarded, stated, allocated, unallocated, paid and spent, per stream, year and line.
+    """Awarded, stated, allocated, unallocated, paid and reported, per stream, year and line.
 
     Every figure is derived from the journal. A difference between the stated and the
     awarded or allocated amount is shown beneath the stream's row.

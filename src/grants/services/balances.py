@@ -17,7 +17,7 @@ from grants.formatting import SCALES
 from grants.money import from_pence, money
 from grants.periods import FinancialYear, Period
 
-METRICS = ("awarded", "stated", "allocated", "unallocated", "paid", "spent")
+METRICS = ("awarded", "stated", "allocated", "unallocated", "paid", "reported")
 
 
 class BalanceRow(NamedTuple):
@@ -33,7 +33,7 @@ class BalanceRow(NamedTuple):
     allocated: Decimal
     unallocated: Decimal | None
     paid: Decimal
-    spent: Decimal
+    reported: Decimal
 
 
 @dataclass
@@ -140,7 +140,7 @@ class Balances:
                 return figures.unallocated
             if metric == "paid":
                 return -figures.cash
-            if metric == "spent":
+            if metric == "reported":
                 return -figures.claims
             raise ValueError(f"unknown metric {metric!r}")
         roles = self.by_line.get((stream, period.first.start, period.last.start, target), {})
@@ -148,8 +148,10 @@ class Balances:
             return roles.get("allocated", 0)
         if metric == "unallocated":
             return roles.get("allocated", 0) + roles.get("split", 0)
-        if metric in ("paid", "spent"):
-            return roles.get(metric, 0)
+        if metric == "paid":
+            return roles.get("paid", 0)
+        if metric == "reported":
+            return roles.get("spent", 0)
         raise ValueError(f"unknown metric {metric!r}")
 
     def rows(self, period_filter: Period | None = None) -> list[BalanceRow]:
@@ -176,7 +178,7 @@ class Balances:
                     d(self.value(stream, period, "allocated", None) or 0),
                     d(self.value(stream, period, "unallocated", None) or 0),
                     d(self.value(stream, period, "paid", None) or 0),
-                    d(self.value(stream, period, "spent", None) or 0),
+                    d(self.value(stream, period, "reported", None) or 0),
                 )
             )
             for _, code, name, parent, roles in self.lines_in[(stream, period)]:
