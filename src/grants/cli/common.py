@@ -36,7 +36,7 @@ class AppContext:
         return self._engine
 
     @contextmanager
-    def session(self, *, write: bool = False) -> Iterator[Session]:
+    def session(self) -> Iterator[Session]:
         """A session in one transaction: committed if the block succeeds, else rolled back."""
         self.require_schema()
         with make_session_factory(self.engine)() as session, session.begin():
@@ -93,12 +93,8 @@ class GrantsGroup(click.Group):
             raise click.ClickException(f"the database refused the change: {message}") from exc
 
 
-def echo_err(message: str) -> None:
-    click.echo(message, err=True)
-
-
 def is_terminal() -> bool:
     return sys.stderr.isatty()
 
 
-__all__ = ["AppContext", "GrantsGroup", "default_actor", "echo_err", "emit_json", "pass_app"]
+__all__ = ["AppContext", "GrantsGroup", "default_actor", "emit_json", "is_terminal", "pass_app"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from grants.cli.common import AppContext, GrantsGroup, emit_json, pass_app
+from grants.cli.common import AppContext, GrantsGroup, emit_json, is_terminal, pass_app
 from grants.errors import BooksError
 from grants.ledger import loader, printer
 from grants.ledger.parser import Problem
@@ -59,6 +61,26 @@ def check(app: AppContext, path: Path, as_json: bool) -> None:
         raise SystemExit(1)
 
 
+@contextmanager
+def _progress() -> Iterator[Callable[[int], None] | None]:
+    """On a terminal, count journal entries as they are checked (long books take a while)."""
+    if not is_terminal():
+        yield None
+        return
+    counted = 0
+
+    def tick(n: int) -> None:
+        nonlocal counted
+        counted += n
+        click.echo(f"\rchecked {counted:,} journal entries", nl=False, err=True)
+
+    try:
+        yield tick
+    finally:
+        if counted:
+            click.echo("", err=True)
+
+
 @ledger.command()
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -70,8 +92,8 @@ def load(app: AppContext, path: Path, as_json: bool) -> None:
     entries already recorded are recognised and skipped.
     """
     try:
-        with app.session(write=True) as session:
-            report = loader.load(session, path, app.actor)
+        with app.session() as session, _progress() as progress:
+            report = loader.load(session, path, app.actor, progress=progress)
     except BooksError as exc:
         for p in exc.problems:
             click.echo(str(p), err=True)

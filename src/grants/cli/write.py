@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,7 +21,6 @@ from grants.cli.common import AppContext, emit_json, pass_app
 from grants.db.models import Entry, Line, Organisation, Statement, Stream
 from grants.errors import GrantsError, NotFound
 from grants.formatting import gbp
-from grants.ledger.loader import _key
 from grants.money import from_pence, money, to_pence
 from grants.periods import parse_period
 from grants.services.journal import Journal, NewEntry
@@ -83,7 +83,7 @@ def _new(app: AppContext, op: Operation | None, day: date, **kw: Any) -> NewEntr
         app.actor,
         datetime.now().replace(microsecond=0),
         origin=_origin(),
-        key=_key("command", datetime.now().isoformat(), id(op), _origin()),
+        key=uuid.uuid4().hex,  # every command is a new entry
         **kw,
     )
 
@@ -111,7 +111,7 @@ def award(
     """Record that STREAM's funder awarded AMOUNT for YEAR (e.g. 2017-18)."""
     period = parse_period(year)
     op = Operation("award", stream, period, to_pence(money(amount)), tranche=tranche)
-    with app.session(write=True) as session:
+    with app.session() as session:
         item = _new(app, op, _day(day), reason=reason, source=source)
         _record(app, session, item, as_json)
         if stated is not None:
@@ -119,7 +119,7 @@ def award(
             stated_amount = f"{money(stated):.2f}"
             session.add(
                 Statement(
-                    key=_key("stated", stream, period, stated_amount, datetime.now().isoformat()),
+                    key=uuid.uuid4().hex,
                     kind="stated",
                     day=_day(day),
                     stream_id=stream_id,
@@ -184,7 +184,7 @@ def allocate(
         line=line,
         over_allocation=over_allocate,
     )
-    with app.session(write=True) as session:
+    with app.session() as session:
         stream_row = session.execute(
             select(Stream).where(Stream.code == stream)
         ).scalar_one_or_none()
@@ -260,7 +260,7 @@ def pay(
 ) -> None:
     """Record a payment of AMOUNT to LINE's recipient (never beyond what is allocated)."""
     op = Operation("pay", stream, parse_period(year), to_pence(money(amount)), line=line)
-    with app.session(write=True) as session:
+    with app.session() as session:
         _record(app, session, _new(app, op, _day(day), reason=reason, source=source), as_json)
 
 
@@ -279,7 +279,7 @@ def reverse(app: AppContext, entry: str, reason: str, day: datetime | None, as_j
     """Append the exact opposite of journal entry ENTRY (its number or id)."""
     if not reason.strip():
         raise GrantsError("--reason must say why the entry is reversed")
-    with app.session(write=True) as session:
+    with app.session() as session:
         _record(app, session, _new(app, None, _day(day), reverses=entry, reason=reason), as_json)
 
 

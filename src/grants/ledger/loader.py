@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -495,7 +496,13 @@ def read_books(path: Path, actor: str, now: datetime | None = None) -> _Books:
     return books
 
 
-def load(session: Session, path: Path, actor: str, now: datetime | None = None) -> LoadReport:
+def load(
+    session: Session,
+    path: Path,
+    actor: str,
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> LoadReport:
     """Load the books into the session's database. Raises BooksError (nothing written is
     committed by the caller) when there is any error."""
     from grants.errors import BooksError
@@ -504,7 +511,7 @@ def load(session: Session, path: Path, actor: str, now: datetime | None = None) 
     if books.problems:
         raise BooksError(books.problems)
     report = LoadReport()
-    writer = _Writer(session, books, report)
+    writer = _Writer(session, books, report, progress)
     writer.write()
     if books.problems:
         raise BooksError(books.problems)
@@ -512,7 +519,14 @@ def load(session: Session, path: Path, actor: str, now: datetime | None = None) 
 
 
 class _Writer:
-    def __init__(self, session: Session, books: _Books, report: LoadReport) -> None:
+    def __init__(
+        self,
+        session: Session,
+        books: _Books,
+        report: LoadReport,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.progress = progress
         self.s = session
         self.books = books
         self.report = report
@@ -660,7 +674,7 @@ class _Writer:
             return
         journal = Journal(self.s)
         try:
-            result = journal.record([item for _, item in books.entries])
+            result = journal.record([item for _, item in books.entries], progress=self.progress)
         except (RuleError, NotFound) as exc:
             where = getattr(exc, "origin", None) or "books"
             self.books.problems.append(_problem_at(where, str(exc)))
@@ -854,4 +868,4 @@ def check(path: Path, actor: str) -> tuple[list[Problem], LoadReport]:
         engine.dispose()
 
 
-__all__ = ["LoadReport", "check", "date", "load", "read_books"]
+__all__ = ["LoadReport", "check", "load", "read_books"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -182,9 +182,16 @@ class Journal:
 
     # -- recording ------------------------------------------------------------------------
 
-    def record(self, batch: list[NewEntry], *, all_streams: bool = False) -> Recorded:
+    def record(
+        self,
+        batch: list[NewEntry],
+        *,
+        all_streams: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> Recorded:
         """Check and append a batch of entries; raises RuleError and writes nothing if any
         entry breaks a rule. Entries already in the journal (same idempotency key) are skipped.
+        ``progress`` is told how many entries were checked, every 10,000.
         """
         self.lock()
         self._load_catalog()
@@ -209,8 +216,10 @@ class Journal:
         next_account = self._next_id("account")
         current: NewEntry | None = None
         try:
-            for item in batch:
+            for done, item in enumerate(batch, start=1):
                 current = item
+                if progress is not None and done % 10_000 == 0:
+                    progress(10_000)
                 key = item.idempotency_key()
                 if key in existing:
                     result.skipped += 1
