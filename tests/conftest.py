@@ -24,7 +24,6 @@ from grants.db.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOKS = ROOT / "ledger" / "oxfordshire" / "main.grants"
-SHARED = ROOT.parent / "shared"
 PG_ADMIN = os.environ.get("GRANTS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

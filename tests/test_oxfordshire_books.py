@@ -47,9 +47,9 @@ from grants.db.models import (
 from grants.formatting import SCALES
 from grants.periods import parse_period, parse_year
 from grants.services.balances import Balances
-from tests.conftest import BOOKS, SHARED, Grants
+from tests.conftest import BOOKS, Grants
 
-TABLES = SHARED / "domain" / "tables"
+TABLES = Path(__file__).parent / "data" / "seed-tables"
 
 PCC_RESOURCING = "pcc_csf_resourcing_2014-15_to_2017-18.csv"
 PCC_TEXT = "pcc_csf_amounts_in_text.csv"
