@@ -202,3 +202,33 @@ def test_ledger_check_of_the_oxfordshire_books(grants: Grants) -> None:
     assert report["errors"] == []
     kinds = {w["severity"] for w in report["warnings"]}
     assert kinds <= {"warning", "discrepancy"}
+
+
+def test_programme_versions_compared(oxfordshire: Grants) -> None:
+    result = oxfordshire("programme", "--stream", "CAPITAL", "--compare", "current:proposed")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "CAPITAL grants, proposed compared with current (£'000)"
+    basic_need = next(line for line in lines if line.startswith("Basic Need"))
+    assert basic_need.split()[-2:] == ["35,984", "14,000"]
+    assert lines[-2].split()[-2:] == ["263,541", "153,187"]
+    assert lines[-1].split()[1:5] == ["37", "750", "-3,000", "-561"]
+    data = json.loads(
+        oxfordshire("programme", "--stream", "CAPITAL", "--table", "annual", "--compare", "current:proposed", "--json").output
+    )
+    assert data["difference"]["2021/22"] == "17587000.00"
+    assert sum(float(x["change"]) for x in data["lines"]) == 117359000
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--compare", "current"], "write two versions as BASE:OTHER"),
+        (["--compare", "current:revised"], "CAPITAL has no programme version 'revised' (versions: current, proposed)"),
+        (["--table", "nope"], "version proposed of CAPITAL has no table 'nope' (tables: annual, grants)"),
+    ],
+)
+def test_programme_bad_input(oxfordshire: Grants, args: list[str], message: str) -> None:
+    result = oxfordshire("programme", "--stream", "CAPITAL", *args)
+    assert result.exit_code == 1
+    assert message in result.output

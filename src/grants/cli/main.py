@@ -9,6 +9,7 @@ from grants.cli import db as db_cli
 from grants.cli import ledger as ledger_cli
 from grants.cli import query, write
 from grants.cli.common import AppContext, GrantsGroup
+from grants.cli.programme import programme
 from grants.config import default_actor
 
 
@@ -37,7 +38,7 @@ def cli(ctx: click.Context, database: str | None, actor: str | None) -> None:
 
 cli.add_command(db_cli.db)
 cli.add_command(ledger_cli.ledger)
-for command in (*query.COMMANDS, *write.COMMANDS):
+for command in (*query.COMMANDS, programme, *write.COMMANDS):
     cli.add_command(command)
 
 

@@ -1,0 +1,125 @@
+"""`grants programme`: a multi-year programme table, or two versions of it compared."""
+
+from __future__ import annotations
+
+import click
+
+from grants.cli.common import AppContext, emit_json, pass_app
+from grants.cli.query import table
+from grants.errors import GrantsError
+from grants.formatting import number, scaled
+from grants.money import from_pence
+from grants.periods import FinancialYear
+from grants.services import programmes
+
+
+def _shown(pence: int | None, scale: str) -> str:
+    if pence is None:
+        return ""
+    places = 2 if scale == "1" else 0
+    return number(scaled(from_pence(pence), scale, places), places)
+
+
+@click.command()
+@click.option(
+    "--stream", required=True, metavar="CODE", help="The programme's stream, e.g. CAPITAL."
+)
+@click.option("--table", "table_name", default="grants", show_default=True, help="Programme table.")
+@click.option("--version", "version", metavar="NAME", help="One version (default: the latest).")
+@click.option(
+    "--compare", metavar="BASE:OTHER", help="Compare two versions, e.g. current:proposed."
+)
+@click.option(
+    "--scale",
+    type=click.Choice(["1", "000", "m"]),
+    default="000",
+    show_default=True,
+    help="Show amounts in £, £'000 or £m.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts in pounds, as strings).")
+@pass_app
+def programme(
+    app: AppContext,
+    stream: str,
+    table_name: str,
+    version: str | None,
+    compare: str | None,
+    scale: str,
+    as_json: bool,
+) -> None:
+    """A programme table by year with its TOTALs; with --compare, the Change column and the
+    Difference row between two versions, all derived from the recorded profiles."""
+    with app.session() as session:
+        if compare:
+            base, sep, other = compare.partition(":")
+            if not sep or not base or not other:
+                raise GrantsError(f"--compare {compare!r}: write two versions as BASE:OTHER")
+        else:
+            known = programmes.versions(session, stream)
+            if not known and version is None:
+                raise GrantsError(f"{stream} has no programme versions")
+            base = other = version or known[-1].code
+        result = programmes.compare(session, stream, table_name, base, other)
+    years = result.years
+    if as_json:
+        emit_json(
+            {
+                "stream": stream,
+                "table": table_name,
+                "base": base,
+                "other": other,
+                "lines": [
+                    {
+                        "code": code,
+                        "label": (o or b).label,  # type: ignore[union-attr]
+                        "section": (o or b).section,  # type: ignore[union-attr]
+                        "base": _json_amounts(b),
+                        "other": _json_amounts(o),
+                        "change": f"{from_pence(result.change(code)):.2f}",
+                    }
+                    for code, b, o in result.lines
+                ],
+                "difference": {
+                    FinancialYear(y).render("/"): f"{from_pence(result.difference(y)):.2f}"
+                    for y in years
+                },
+            }
+        )
+        return
+    headers = ["line", *(FinancialYear(y).render("/") for y in years), "TOTAL"]
+    if compare:
+        headers.append("Change")
+    rows = []
+    for code, b, o in result.lines:
+        line = o or b
+        assert line is not None
+        cells = [line.label, *(_shown(o.amounts.get(y) if o else None, scale) for y in years)]
+        cells.append(_shown(o.total if o else 0, scale))
+        if compare:
+            cells.append(_shown(result.change(code), scale))
+        rows.append(cells)
+    total = ["TOTAL", *(_shown(result.column_total(other, y), scale) for y in years)]
+    total.append(_shown(sum(result.column_total(other, y) for y in years), scale))
+    if compare:
+        total.append(_shown(sum(result.change(c) for c, _, _ in result.lines), scale))
+    rows.append(total)
+    if compare:
+        difference = ["Difference", *(_shown(result.difference(y), scale) for y in years)]
+        difference.append(_shown(sum(result.difference(y) for y in years), scale))
+        rows.append([*difference, ""])
+    unit = {"1": "£", "000": "£'000", "m": "£m"}[scale]
+    title = f"{stream} {table_name}, {other}" + (f" compared with {base}" if compare else "")
+    click.echo(f"{title} ({unit})")
+    click.echo(table(headers, rows, set(range(1, len(headers)))))
+
+
+def _json_amounts(line: programmes.ProfileLine | None) -> dict[str, str] | None:
+    if line is None:
+        return None
+    return {
+        FinancialYear(y).render("/"): f"{from_pence(p):.2f}"
+        for y, p in sorted(line.amounts.items())
+    }
+
+
+__all__ = ["programme"]

@@ -1,0 +1,119 @@
+"""Versions of a multi-year programme (current, proposed, later revisions) and comparing them.
+
+A comparison gives, for each line of a programme table, the amount per year in each version,
+the line totals and the change (the papers' Change column), and per year the difference of
+the column totals (the papers' Difference row). All of it is derived from the profiles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grants.db.models import Profile, ProfileAmount, ProgrammeVersion, Stream
+from grants.errors import NotFound
+
+
+@dataclass
+class ProfileLine:
+    code: str
+    label: str
+    section: str | None
+    amounts: dict[int, int] = field(default_factory=dict)  # year -> pence (absent: blank)
+    printed_total: int | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.amounts.values())
+
+
+@dataclass
+class Comparison:
+    stream: str
+    table: str
+    base: str
+    other: str
+    years: list[int]
+    lines: list[tuple[str, ProfileLine | None, ProfileLine | None]]
+
+    def change(self, code: str) -> int:
+        """The other version's line total less the base version's."""
+        for c, base, other in self.lines:
+            if c == code:
+                return (other.total if other else 0) - (base.total if base else 0)
+        raise KeyError(code)
+
+    def column_total(self, version: str, year: int) -> int:
+        """The TOTAL row of one version for one year."""
+        chosen = [base if version == self.base else other for _, base, other in self.lines]
+        return sum(line.amounts.get(year, 0) for line in chosen if line is not None)
+
+    def difference(self, year: int) -> int:
+        """The Difference row: other's column total less the base's."""
+        return self.column_total(self.other, year) - self.column_total(self.base, year)
+
+
+def versions(session: Session, stream: str) -> list[ProgrammeVersion]:
+    return list(
+        session.scalars(
+            select(ProgrammeVersion)
+            .join(Stream, Stream.id == ProgrammeVersion.stream_id)
+            .where(Stream.code == stream)
+            .order_by(ProgrammeVersion.id)
+        )
+    )
+
+
+def profile_lines(session: Session, stream: str, version: str, table: str) -> list[ProfileLine]:
+    """The lines of one programme table in one version, in the order printed."""
+    known = {v.code: v for v in versions(session, stream)}
+    if version not in known:
+        names = ", ".join(known) or "none"
+        raise NotFound(f"{stream} has no programme version {version!r} (versions: {names})")
+    rows = session.scalars(
+        select(Profile)
+        .where(Profile.version_id == known[version].id, Profile.table_name == table)
+        .order_by(Profile.position)
+    ).all()
+    if not rows:
+        tables = sorted(
+            set(
+                session.scalars(
+                    select(Profile.table_name).where(Profile.version_id == known[version].id)
+                )
+            )
+        )
+        raise NotFound(
+            f"version {version} of {stream} has no table {table!r} (tables: "
+            f"{', '.join(tables) or 'none'})"
+        )
+    lines = {
+        p.id: ProfileLine(p.code, p.label, p.section, printed_total=p.total_pence) for p in rows
+    }
+    for profile_id, year, pence in session.execute(
+        select(ProfileAmount.profile_id, ProfileAmount.year, ProfileAmount.amount_pence).where(
+            ProfileAmount.profile_id.in_(list(lines))
+        )
+    ):
+        lines[profile_id].amounts[year] = pence
+    return list(lines.values())
+
+
+def compare(session: Session, stream: str, table: str, base: str, other: str) -> Comparison:
+    """Compare two versions of a programme table, line by line and year by year."""
+    first = profile_lines(session, stream, base, table)
+    second = profile_lines(session, stream, other, table)
+    by_code = {p.code: p for p in first}
+    other_codes = {p.code: p for p in second}
+    order = [p.code for p in second] + [p.code for p in first if p.code not in other_codes]
+    years = sorted({y for p in first + second for y in p.amounts})
+    return Comparison(
+        stream,
+        table,
+        base,
+        other,
+        years,
+        [(code, by_code.get(code), other_codes.get(code)) for code in order],
+    )
