@@ -214,7 +214,16 @@ def test_programme_versions_compared(oxfordshire: Grants) -> None:
     assert lines[-2].split()[-2:] == ["263,541", "153,187"]
     assert lines[-1].split()[1:5] == ["37", "750", "-3,000", "-561"]
     data = json.loads(
-        oxfordshire("programme", "--stream", "CAPITAL", "--table", "annual", "--compare", "current:proposed", "--json").output
+        oxfordshire(
+            "programme",
+            "--stream",
+            "CAPITAL",
+            "--table",
+            "annual",
+            "--compare",
+            "current:proposed",
+            "--json",
+        ).output
     )
     assert data["difference"]["2021/22"] == "17587000.00"
     assert sum(float(x["change"]) for x in data["lines"]) == 117359000
@@ -224,8 +233,14 @@ def test_programme_versions_compared(oxfordshire: Grants) -> None:
     ("args", "message"),
     [
         (["--compare", "current"], "write two versions as BASE:OTHER"),
-        (["--compare", "current:revised"], "CAPITAL has no programme version 'revised' (versions: current, proposed)"),
-        (["--table", "nope"], "version proposed of CAPITAL has no table 'nope' (tables: annual, grants)"),
+        (
+            ["--compare", "current:revised"],
+            "CAPITAL has no programme version 'revised' (versions: current, proposed)",
+        ),
+        (
+            ["--table", "nope"],
+            "version proposed of CAPITAL has no table 'nope' (tables: annual, grants)",
+        ),
     ],
 )
 def test_programme_bad_input(oxfordshire: Grants, args: list[str], message: str) -> None:

@@ -56,6 +56,11 @@ def test_money_grammar_accepts(text: str, expected: str) -> None:
         (Decimal("Infinity"), "not a finite"),
         (Decimal("1.005"), "fractions of a penny"),
         (None, "not an amount"),
+        ("1" + "0" * 30, "larger than one entry may hold"),
+        (10**20, "larger than one entry may hold"),
+        ("1,000,000,000,000", "larger than one entry may hold"),
+        ("١٢٣", "not an amount of money"),  # Arabic-Indic digits
+        ("１２", "not an amount of money"),  # full-width digits
     ],
 )
 def test_money_refuses_with_the_value_named(value: object, says: str) -> None:
@@ -66,7 +71,7 @@ def test_money_refuses_with_the_value_named(value: object, says: str) -> None:
         assert repr(value) in str(error.value)
 
 
-@given(st.decimals(min_value=-(10**12), max_value=10**12, places=2, allow_nan=False))
+@given(st.decimals(min_value=-(10**11), max_value=10**11, places=2, allow_nan=False))
 def test_money_round_trips_through_text_and_pence(value: Decimal) -> None:
     assert money(f"{value:,.2f}") == value
     assert money(str(value)) == value
@@ -75,7 +80,7 @@ def test_money_round_trips_through_text_and_pence(value: Decimal) -> None:
     assert from_pence(to_pence(value)) == value
 
 
-@given(st.integers(min_value=-(10**14), max_value=10**14))
+@given(st.integers(min_value=-(10**11), max_value=10**11))
 def test_int_is_whole_pounds(value: int) -> None:
     assert to_pence(money(value)) == value * 100
 

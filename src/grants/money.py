@@ -15,13 +15,16 @@ from grants.errors import MoneyError
 
 PENNY = Decimal("0.01")
 ZERO = Decimal("0.00")
+# The largest amount one entry may hold: under a trillion pounds. It keeps every sum of a
+# realistic journal inside a 64-bit integer of pence.
+LIMIT = Decimal("999999999999.99")
 
 # Optional minus, optional £, then digits: either plain (1234) or grouped in threes with
 # commas in the right places (1,234,567), then optionally a point and one or two decimals.
-_NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?"
+_NUMBER = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2})?"
 _PLAIN = re.compile(rf"^(?P<neg>-)?£?(?P<num>{_NUMBER})$")
 _PARENS = re.compile(rf"^\(£?(?P<num>{_NUMBER})\)$")
-_LOOKS_SUBPENNY = re.compile(r"^[-(]?£?[\d,]*\.\d{3,}\)?$")
+_LOOKS_SUBPENNY = re.compile(r"^[-(]?£?[0-9,]*\.[0-9]{3,}\)?$")
 
 _HINT = "write it like 1234.50, £1,234.50 or (1,234.50) for a negative amount"
 
@@ -42,7 +45,7 @@ def money(value: object) -> Decimal:
             "pass the amount as text or Decimal (for example '0.10')"
         )
     if isinstance(value, int):
-        return Decimal(value).quantize(PENNY)
+        return _from_decimal(Decimal(value), repr(value))
     if isinstance(value, Decimal):
         return _from_decimal(value, repr(value))
     if isinstance(value, str):
@@ -53,6 +56,11 @@ def money(value: object) -> Decimal:
 def _from_decimal(value: Decimal, shown: str) -> Decimal:
     if not value.is_finite():
         raise MoneyError(f"{shown} is not a finite amount of money")
+    if abs(value) > LIMIT:
+        raise MoneyError(
+            f"{shown} is larger than one entry may hold (at most £999,999,999,999.99); "
+            "check the amount, or split it into several entries"
+        )
     if value != value.quantize(PENNY, rounding=ROUND_HALF_UP):
         raise MoneyError(f"{shown} has fractions of a penny; amounts have at most 2 decimal places")
     result = value.quantize(PENNY)
@@ -71,7 +79,7 @@ def _from_text(text: str) -> Decimal:
     if not match:
         if _LOOKS_SUBPENNY.match(stripped):
             hint = ""
-            if re.fullmatch(r"[-(]?£?\d{1,3}\.\d{3}\)?", stripped):
+            if re.fullmatch(r"[-(]?£?[0-9]{1,3}\.[0-9]{3}\)?", stripped):
                 hint = f" (if the point separates thousands, write {stripped.replace('.', ',')})"
             raise MoneyError(
                 f"{text!r} has fractions of a penny; amounts have at most 2 decimal places{hint}"

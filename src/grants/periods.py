@@ -15,9 +15,9 @@ from grants.errors import PeriodError
 
 _SEPARATORS = ("-", "/")
 _RANGE_SPLIT = re.compile(r"\s*(?::|\.\.|–|—|\bto\b|\s-\s)\s*")
-_FULL = re.compile(r"^(?P<a>\d{4})\s*(?P<sep>[-/])\s*(?P<b>\d{1,4})$")
-_SHORT = re.compile(r"^(?P<a>\d{2})\s*(?P<sep>[-/])\s*(?P<b>\d{2})$")
-_FY_KEY = re.compile(r"^FY(?P<a>\d{4})$")
+_FULL = re.compile(r"^(?P<a>[0-9]{4})\s*(?P<sep>[-/])\s*(?P<b>[0-9]{1,4})$")
+_SHORT = re.compile(r"^(?P<a>[0-9]{2})\s*(?P<sep>[-/])\s*(?P<b>[0-9]{2})$")
+_FY_KEY = re.compile(r"^FY(?P<a>[0-9]{4})$")
 
 _HINT = "write a financial year like 2017-18 or 2017/18, or a range like 2018-19:2027-28"
 
@@ -149,6 +149,8 @@ def _parse_one(text: str, original: str) -> tuple[FinancialYear, FinancialYear]:
     if end <= start:
         raise PeriodError(f"{original!r} ends before it starts: {_HINT}")
     # A compact range such as 2017-22: the years 2017-18 to 2021-22.
+    if end - start > 25:
+        raise PeriodError(f"{original!r} would be a range of {end - start} years; {_HINT}")
     return FinancialYear(start), FinancialYear(end - 1)
 
 
@@ -163,7 +165,9 @@ def parse_period(text: str) -> Period:
     cleaned = text.strip()
     if not cleaned:
         raise PeriodError(f"an empty value is not a financial year: {_HINT}")
-    parts = [p for p in _RANGE_SPLIT.split(cleaned) if p]
+    parts = _RANGE_SPLIT.split(cleaned)
+    if any(not p for p in parts):
+        raise PeriodError(f"{text!r} is not a financial year: {_HINT}")
     if len(parts) == 1:
         first, last = _parse_one(parts[0], text)
     elif len(parts) == 2:

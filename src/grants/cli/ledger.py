@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from grants.cli.common import AppContext, GrantsGroup, emit_json, is_terminal, pass_app
-from grants.errors import BooksError
+from grants.errors import BooksError, GrantsError
 from grants.ledger import loader, printer
 from grants.ledger.parser import Problem
 
@@ -126,7 +126,21 @@ def export(app: AppContext, output: Path | None) -> None:
             click.echo(f";; ---- {name}")
             click.echo(files[name], nl=False)
         return
-    output.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (output / name).write_text(text, encoding="utf-8")
+    written: list[Path] = []
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        # Write every file beside its target first, then put them all in place.
+        for name, text in files.items():
+            temporary = output / f".{name}.tmp"
+            written.append(temporary)
+            temporary.write_text(text, encoding="utf-8")
+        for name in files:
+            (output / f".{name}.tmp").replace(output / name)
+    except OSError as exc:
+        for temporary in written:
+            temporary.unlink(missing_ok=True)
+        raise GrantsError(
+            f"cannot write the books to {output}: {exc.strerror or exc}; choose another folder "
+            "with -o"
+        ) from exc
     click.echo(f"wrote {len(files)} file(s) to {output}")

@@ -33,7 +33,12 @@ def cli(ctx: click.Context, database: str | None, actor: str | None) -> None:
     Start with `grants db upgrade`, then `grants ledger load ledger/oxfordshire/main.grants`
     and `grants balance`.
     """
-    ctx.obj = AppContext(database=database, actor=actor or default_actor())
+    actor = actor or default_actor()
+    if not actor.strip() or len(actor) > 100 or not actor.isprintable():
+        raise click.BadParameter(
+            "give a name of 1 to 100 printable characters", param_hint="--actor"
+        )
+    ctx.obj = AppContext(database=database, actor=actor)
 
 
 cli.add_command(db_cli.db)

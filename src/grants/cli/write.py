@@ -7,7 +7,6 @@ books loader; a refused entry writes nothing.
 from __future__ import annotations
 
 import shlex
-import sys
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
@@ -21,6 +20,7 @@ from grants.cli.common import AppContext, emit_json, pass_app
 from grants.db.models import Entry, Line, Organisation, Statement, Stream
 from grants.errors import GrantsError, NotFound
 from grants.formatting import gbp
+from grants.ledger.loader import CODE
 from grants.money import from_pence, money, to_pence
 from grants.periods import parse_period
 from grants.services.journal import Journal, NewEntry
@@ -31,7 +31,31 @@ ARGS = {"ignore_unknown_options": True}
 
 
 def _origin() -> str:
-    return "command: grants " + shlex.join(sys.argv[1:])
+    """The command as typed, from its own arguments and options only (never --database,
+    which may hold a password)."""
+    ctx = click.get_current_context()
+    words = [ctx.command_path]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if param.name == "as_json" or value is None or value is False:
+            continue
+        if isinstance(value, datetime):
+            value = value.date().isoformat()
+        if isinstance(param, click.Argument):
+            words.append(shlex.quote(str(value)))
+        else:
+            flag = param.opts[-1] if param.opts else param.name
+            words.append(str(flag) if value is True else f"{flag} {shlex.quote(str(value))}")
+    return "command: " + " ".join(words)
+
+
+def _code(value: str | None, what: str) -> str | None:
+    if (value is not None and not CODE.match(value)) or (value is not None and len(value) > 40):
+        raise GrantsError(
+            f"{what} {value!r} is not a valid code: use capital letters, digits and '-', "
+            "at most 40 characters"
+        )
+    return value
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -51,29 +75,33 @@ def _day(value: datetime | None) -> date:
     return value.date() if value else date.today()
 
 
-def _record(app: AppContext, session: Any, item: NewEntry, as_json: bool) -> None:
+def _record(session: Any, item: NewEntry) -> dict[str, Any]:
+    """Record one entry; what to tell the user once the transaction has committed."""
     result = Journal(session).record([item])
     entry = session.get(Entry, result.entry_ids[0])
-    for _, warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
     amount = from_pence(entry.amount_pence)
     if item.reverses:
         amount = -amount
+    return {
+        "entry": entry.id,
+        "ref": entry.ref,
+        "kind": entry.kind,
+        "reverses": entry.reverses_id,
+        "amount": f"{amount:.2f}",
+        "actor": entry.actor,
+        "warnings": [w for _, w in result.warnings],
+    }
+
+
+def _report(recorded: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        emit_json(
-            {
-                "entry": entry.id,
-                "ref": entry.ref,
-                "kind": entry.kind,
-                "reverses": entry.reverses_id,
-                "amount": f"{amount:.2f}",
-                "actor": entry.actor,
-                "warnings": [w for _, w in result.warnings],
-            }
-        )
-    else:
-        what = f"reversal of entry {entry.reverses_id}" if entry.reverses_id else entry.kind
-        click.echo(f"recorded entry {entry.id} ({entry.ref}): {what} {gbp(amount)}")
+        emit_json(recorded)
+        return
+    for warning in recorded["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
+    what = f"reversal of entry {recorded['reverses']}" if recorded["reverses"] else recorded["kind"]
+    amount = gbp(Decimal(recorded["amount"]))
+    click.echo(f"recorded entry {recorded['entry']} ({recorded['ref']}): {what} {amount}")
 
 
 def _new(app: AppContext, op: Operation | None, day: date, **kw: Any) -> NewEntry:
@@ -110,13 +138,15 @@ def award(
 ) -> None:
     """Record that STREAM's funder awarded AMOUNT for YEAR (e.g. 2017-18)."""
     period = parse_period(year)
-    op = Operation("award", stream, period, to_pence(money(amount)), tranche=tranche)
+    op = Operation(
+        "award", stream, period, to_pence(money(amount)), tranche=_code(tranche, "--tranche")
+    )
+    stated_amount = None if stated is None else f"{money(stated):.2f}"
     with app.session() as session:
         item = _new(app, op, _day(day), reason=reason, source=source)
-        _record(app, session, item, as_json)
-        if stated is not None:
+        recorded = _record(session, item)
+        if stated_amount is not None:
             stream_id = session.execute(select(Stream.id).where(Stream.code == stream)).scalar_one()
-            stated_amount = f"{money(stated):.2f}"
             session.add(
                 Statement(
                     key=uuid.uuid4().hex,
@@ -132,6 +162,7 @@ def award(
                     origin=_origin(),
                 )
             )
+    _report(recorded, as_json)
 
 
 @click.command(context_settings=ARGS)
@@ -181,7 +212,7 @@ def allocate(
         stream,
         period,
         to_pence(money(amount)),
-        line=line,
+        line=_code(line, "line"),
         over_allocation=over_allocate,
     )
     with app.session() as session:
@@ -200,7 +231,8 @@ def allocate(
                 f"line {line} already exists: --parent and --recipient are only for a new line"
             )
         item = _new(app, op, _day(day), reason=reason, source=source, share=share_value)
-        _record(app, session, item, as_json)
+        recorded = _record(session, item)
+    _report(recorded, as_json)
 
 
 def _create_line(
@@ -261,7 +293,8 @@ def pay(
     """Record a payment of AMOUNT to LINE's recipient (never beyond what is allocated)."""
     op = Operation("pay", stream, parse_period(year), to_pence(money(amount)), line=line)
     with app.session() as session:
-        _record(app, session, _new(app, op, _day(day), reason=reason, source=source), as_json)
+        recorded = _record(session, _new(app, op, _day(day), reason=reason, source=source))
+    _report(recorded, as_json)
 
 
 @click.command()
@@ -279,8 +312,11 @@ def reverse(app: AppContext, entry: str, reason: str, day: datetime | None, as_j
     """Append the exact opposite of journal entry ENTRY (its number or id)."""
     if not reason.strip():
         raise GrantsError("--reason must say why the entry is reversed")
+    if not entry.strip():
+        raise GrantsError("give the entry to reverse: its number or id (`grants journal`)")
     with app.session() as session:
-        _record(app, session, _new(app, None, _day(day), reverses=entry, reason=reason), as_json)
+        recorded = _record(session, _new(app, None, _day(day), reverses=entry, reason=reason))
+    _report(recorded, as_json)
 
 
 COMMANDS = (award, allocate, pay, reverse)

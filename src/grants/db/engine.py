@@ -21,7 +21,8 @@ def normalise_url(url: str) -> str:
     """Accept ``postgresql://`` and ``postgres://`` and use the psycopg 3 driver."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+        parsed.port  # noqa: B018  # a port that is not a number fails here, not later
+    except (ArgumentError, ValueError) as exc:
         raise ConfigError(
             f"{url!r} is not a database URL; use sqlite:///path/to/grants.db or "
             "postgresql://user@host/dbname"

@@ -47,10 +47,10 @@ STREAM_KINDS = (
 )  # fmt: skip
 LINE_KINDS = ("allocation", "portfolio", "scheme", "project")
 MATCH_FORMS = ("cash", "in-kind", "unstated")
-CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")
+CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")  # at most 40 characters
 YEAR_KEY = re.compile(r"^\d{2,4}[-/]\d{1,4}$")
 COMMON = {"source", "note", "origin"}
-ENTRY_META = COMMON | {"actor", "recorded", "reason", "id", "printed"}
+ENTRY_META = COMMON | {"actor", "recorded", "reason", "id", "key", "printed"}
 ALLOWED_META: dict[str, set[str]] = {
     "org": COMMON | {"role"},
     "stream": COMMON | {"kind", "funder", "accountable", "intervention"},
@@ -62,7 +62,7 @@ ALLOWED_META: dict[str, set[str]] = {
     "spent": ENTRY_META,
     "clawback": ENTRY_META,
     "virement": ENTRY_META,
-    "reprofile": ENTRY_META,
+    "reprofile": ENTRY_META | {"tranche"},
     "reverse": ENTRY_META,
     "stated": COMMON,
     "balance": COMMON | {"scale", "printed", "table", "row"},
@@ -155,9 +155,13 @@ class _Books:
             return None
 
     def code(self, d: Directive, text: str, what: str) -> str | None:
-        if CODE.match(text):
+        if CODE.match(text) and len(text) <= 40:
             return text
-        self.error(d, f"{text!r} is not a valid {what} code: use capital letters, digits and '-'")
+        self.error(
+            d,
+            f"{text!r} is not a valid {what} code: use capital letters, digits and '-', "
+            "at most 40 characters",
+        )
         return None
 
     def choice(self, d: Directive, key: str, options: tuple[str, ...], default: str) -> str:
@@ -276,6 +280,7 @@ class _Books:
             d.meta.get("actor", self.actor),
             recorded,
             ref=d.meta.get("id"),
+            key=d.meta.get("key"),
             printed=d.meta.get("printed"),
             reason=d.meta.get("reason"),
             source=d.meta.get("source"),
@@ -286,6 +291,8 @@ class _Books:
         content = item.content()
         item.occurrence = self._occurrences[content]
         self._occurrences[content] += 1
+        if item.ref and (len(item.ref) > 80 or not item.ref.strip()):
+            self.error(d, f"id {item.ref!r} must be 1 to 80 characters", "id")
         if item.ref:
             if item.ref in self._refs:
                 self.error(d, f"id {item.ref!r} is already used at {self._refs[item.ref]}", "id")
@@ -309,6 +316,9 @@ class _Books:
         if over not in ("yes", "no"):
             self.error(d, "over-allocation is yes or no", "over-allocation")
         share = self.percent(d, "share")
+        tranche = d.meta.get("tranche")
+        if tranche is not None and self.code(d, tranche, "tranche") is None:
+            return
         if amount is not None and amount <= 0:
             self.error(
                 d,
@@ -326,7 +336,7 @@ class _Books:
             line=line,
             to_line=to_line,
             to_period=to_period,
-            tranche=d.meta.get("tranche"),
+            tranche=tranche,
             over_allocation=over == "yes",
         )
         self._entry(d, op, share=share)
@@ -676,8 +686,10 @@ class _Writer:
         try:
             result = journal.record([item for _, item in books.entries], progress=self.progress)
         except (RuleError, NotFound) as exc:
-            where = getattr(exc, "origin", None) or "books"
-            self.books.problems.append(_problem_at(where, str(exc)))
+            by_item = {id(item): d for d, item in books.entries}
+            d = by_item.get(id(getattr(exc, "entry", None)))
+            where = (d.file, d.line) if d else (books.entries[0][0].file, 0)
+            self.books.problems.append(Problem(*where, str(exc)))
             return
         by_item = {id(item): d for d, item in books.entries}
         for item, warning in result.warnings:
@@ -810,6 +822,10 @@ class _Writer:
             if rec["kind"] == "stated":
                 continue
             target = rec["target"]
+            problem = _target_problem(rec, balances)
+            if problem:
+                self.error(d, problem)
+                continue
             if target is not None and rec["metric"] != "awarded":
                 missing = [t for t in target.split("+") if (rec["stream"], t) not in self.lines]
                 if missing:
@@ -835,11 +851,23 @@ class _Writer:
                 self.report.discrepancies.append(Problem(d.file, d.line, message, "discrepancy"))
 
 
-def _problem_at(where: str, message: str) -> Problem:
-    file, _, line = where.rpartition(":")
-    if file and line.isdigit():
-        return Problem(file, int(line), message)
-    return Problem(where, 0, message)
+def _target_problem(rec: dict[str, Any], balances: Balances) -> str | None:
+    target, metric = rec["target"], rec["metric"]
+    if target is None:
+        return None
+    parts = target.split("+")
+    if len(set(parts)) != len(parts):
+        return f"{target!r} names the same target twice"
+    if metric == "stated":
+        return "stated takes no target"
+    if metric == "awarded":
+        known = balances.tranches(rec["stream"], rec["period"])
+        for part in parts:
+            if part not in known:
+                names = ", ".join(sorted(known)) or "none"
+                where = f"{rec['stream']} {rec['period']}"
+                return f"{where} has no award tranche {part!r} (tranches: {names})"
+    return None
 
 
 def check(path: Path, actor: str) -> tuple[list[Problem], LoadReport]:

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-_DIRECTIVE = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})\s+(?P<keyword>[a-z-]+)(?P<rest>.*)$")
-_META = re.compile(r"^\s{2,}(?P<key>[a-z0-9][a-z0-9/-]*)\s*:\s*(?P<value>.*)$")
+_DIRECTIVE = re.compile(
+    r"^(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})\s+(?P<keyword>[a-z-]+)(?P<rest>(?:\s.*)?)$"
+)
+_META = re.compile(r"^(?:\t|\s{2,})(?P<key>[A-Za-z0-9][A-Za-z0-9/-]*)\s*:\s*(?P<value>.*)$")
 _INCLUDE = re.compile(r"^include\s+(?P<rest>.*)$")
 
 
@@ -70,7 +72,9 @@ def tokenize(text: str) -> list[str]:
             while i < n and text[i] != '"':
                 if text[i] == "\\" and i + 1 < n:
                     i += 1
-                out.append(text[i])
+                    out.append("\n" if text[i] == "n" else text[i])
+                else:
+                    out.append(text[i])
                 i += 1
             if i >= n:
                 raise ValueError('a quoted text is not closed: add the closing "')
@@ -140,8 +144,13 @@ def _parse_file(
         line = raw[: exc.start].count(b"\n") + 1
         problems.append(Problem(shown, line, "this line is not UTF-8 text; save the file as UTF-8"))
         return
+    if content.startswith("\ufeff"):  # a byte-order mark, as some editors save UTF-8
+        content = content[1:]
     current: Directive | None = None
-    for number, original in enumerate(content.splitlines(), start=1):
+    # Split on line feeds only: a form feed or other Unicode line break inside a line must
+    # not shift the line numbers that problems are reported at.
+    for number, original in enumerate(content.split("\n"), start=1):
+        original = original.removesuffix("\r")
         line = _strip_comment(original).rstrip()
         if not line.strip():
             continue

@@ -28,13 +28,15 @@ from grants.db.models import (
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 
-_BARE = re.compile(r"^[A-Za-z0-9._:/%()+-]+$")
+_BARE = re.compile(r"[A-Za-z0-9._:/%()+-]+")
 
 
 def quote(value: str) -> str:
-    if _BARE.match(value):
+    """A value as the books write it: bare if it is one plain word, else in quotes."""
+    if _BARE.fullmatch(value):
         return value
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return '"' + escaped + '"'
 
 
 def amount(pence: int) -> str:
@@ -177,6 +179,8 @@ def export(session: Session) -> dict[str, str]:
         out += _meta(
             [
                 ("id", e.ref if explicit else None),
+                # A command's entry has a random key: keep it, so a re-load recognises it.
+                ("key", e.key if (e.origin or "").startswith("command:") else None),
                 *pairs,
                 ("reason", e.reason),
                 ("actor", e.actor),

@@ -118,6 +118,11 @@ class Balances:
 
     # -- metrics --------------------------------------------------------------------------
 
+    def tranches(self, stream: str, period: Period) -> set[str]:
+        figures = self.periods.get((stream, period))
+        roles = figures.funder if figures else {}
+        return {role.partition(":")[2] for role in roles if role.startswith("funder:")}
+
     def value(self, stream: str, period: Period, metric: str, target: str | None) -> int | None:
         """A metric in pence (see grants.services.rules for what each balance means).
 

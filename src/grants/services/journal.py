@@ -47,7 +47,8 @@ class NewEntry:
     key: str | None = None  # idempotency key; derived from the content when not given
 
     def content(self) -> str:
-        """The identity of the entry: what it does, not who recorded it or where."""
+        """The identity of the entry: what it does and the published source it cites, not who
+        recorded it or from which file line (so that edited books load again cleanly)."""
         op = self.op
         parts = [
             self.day.isoformat(),
@@ -65,7 +66,11 @@ class NewEntry:
                 op.tranche or "",
                 "over" if op.over_allocation else "",
             ]
-        parts += [str(self.share or ""), str(self.occurrence)]
+        parts += [
+            rules.share_text(self.share) or "",
+            self.source or "",
+            str(self.occurrence),
+        ]
         return "\x1f".join(parts)
 
     def idempotency_key(self) -> str:
@@ -97,6 +102,7 @@ class Journal:
         self._streams: dict[str, int] = {}
         self._lines: dict[tuple[str, str], tuple[int, str | None]] = {}
         self._account_ids: dict[AccountKey, int] = {}
+        self._skipped_refs: dict[str, str] = {}
         self._account_keys: dict[int, AccountKey] = {}
 
     # -- reference data -------------------------------------------------------------------
@@ -209,6 +215,9 @@ class Journal:
         entry_rows: list[tuple[object, ...]] = []
         posting_rows: list[tuple[int, int, int, int]] = []
         by_ref: dict[str, tuple[int, list[tuple[AccountKey, int]], bool, NewEntry]] = {}
+        reversed_in_batch: set[int] = set()
+        # Entries skipped as already recorded may be named by an id given only now.
+        self._skipped_refs: dict[str, str] = {}
 
         def balance(key: AccountKey) -> int:
             return balances.get(key, 0)
@@ -223,10 +232,17 @@ class Journal:
                 key = item.idempotency_key()
                 if key in existing:
                     result.skipped += 1
+                    if item.ref:
+                        self._skipped_refs[item.ref] = key
                     continue
                 existing.add(key)
                 if item.reverses:
                     original_id, planned, op, original = self._reversal(item, by_ref)
+                    if original_id in reversed_in_batch:
+                        raise RuleError(
+                            f"entry {item.reverses} is reversed twice; an entry is reversed once"
+                        )
+                    reversed_in_batch.add(original_id)
                     what = f"reversing entry {item.reverses}".__str__
                     over = False
                 else:
@@ -313,8 +329,7 @@ class Journal:
                 )
                 result.entry_ids.append(entry_id)
         except (RuleError, NotFound) as exc:
-            if current is not None and current.origin:
-                exc.origin = current.origin  # type: ignore[attr-defined]
+            exc.entry = current  # type: ignore[attr-defined]  # the books report its line
             raise
         self._insert(new_accounts, entry_rows, posting_rows)
         return result
@@ -332,11 +347,16 @@ class Journal:
                 raise RuleError(f"entry {wanted} is itself a reversal; record the entry again")
             assert original.op is not None
             return original_id, [(k, -a) for k, a in planned], original.op, original
-        row = self.session.execute(
-            select(Entry).where(
-                (Entry.ref == wanted) | (Entry.id == int(wanted) if wanted.isdigit() else False)
-            )
-        ).scalar_one_or_none()
+        if wanted in self._skipped_refs:
+            condition = Entry.key == self._skipped_refs[wanted]
+        elif wanted.isascii() and wanted.isdigit() and len(wanted) < 18:
+            condition = (Entry.ref == wanted) | (Entry.id == int(wanted))
+        else:
+            condition = Entry.ref == wanted
+        rows = self.session.execute(select(Entry).where(condition)).scalars().all()
+        if len(rows) > 1:  # a books id that is also another entry's number
+            rows = [r for r in rows if r.ref == wanted]
+        row = rows[0] if rows else None
         if row is None:
             raise NotFound(f"there is no journal entry {wanted!r}; `grants journal` lists them")
         if row.reverses_id is not None:

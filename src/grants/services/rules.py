@@ -77,8 +77,8 @@ def postings(op: Operation, parent_of: Parents) -> list[tuple[AccountKey, int]]:
             raise RuleError(f"{op.kind} needs a line")
         return op.line
 
+    funder = "funder:" + op.tranche if op.tranche else "funder"
     if op.kind == "award":
-        funder = "funder:" + op.tranche if op.tranche else "funder"
         return [((s, p, None, funder), -a), ((s, p, None, "unallocated"), a)]
     if op.kind == "allocate":
         line = need_line()
@@ -113,8 +113,8 @@ def postings(op: Operation, parent_of: Parents) -> list[tuple[AccountKey, int]]:
             raise RuleError("reprofiling moves award from one period to a different one")
         return [
             ((s, p, None, "unallocated"), -a),
-            ((s, p, None, "funder"), a),
-            ((s, q, None, "funder"), -a),
+            ((s, p, None, funder), a),
+            ((s, q, None, funder), -a),
             ((s, q, None, "unallocated"), a),
         ]
     raise RuleError(f"unknown kind of entry {op.kind!r}")
@@ -124,11 +124,8 @@ def _limits(key: AccountKey) -> list[tuple[str, AccountKey]]:
     """The limits (kind, anchor) that a posting to this account could break."""
     line, role = key[2], key[3]
     if line is None:
-        if role == "unallocated":
-            return [("unallocated", key)]
-        if role.startswith("funder"):
-            return [("awarded", key)]
-        return []
+        # The unallocated award guards every award, reversal and reprofiling.
+        return [("unallocated", key)] if role == "unallocated" else []
     if role in ("allocated", "split"):
         return [("available", key)]
     if role == "paid":
@@ -142,8 +139,6 @@ def _limit_value(kind: str, key: AccountKey, bal: Callable[[AccountKey], int]) -
     s, p, line = key[0], key[1], key[2]
     if kind == "unallocated":
         return bal(key)
-    if kind == "awarded":
-        return -bal(key)
     if kind == "available":
         return (
             bal((s, p, line, "allocated")) + bal((s, p, line, "split")) - bal((s, p, line, "paid"))
@@ -155,8 +150,6 @@ def _limit_name(kind: str, key: AccountKey) -> str:
     s, p, line = key[0], key[1], key[2]
     if kind == "unallocated":
         return f"the unallocated award of {s} {p}"
-    if kind == "awarded":
-        return f"the award of {s} {p}"
     if kind == "available":
         return f"what is left of the allocation to {line} ({s} {p})"
     return f"the amount {'paid to' if kind == 'paid' else 'reported by'} {line} ({s} {p})"
