@@ -203,3 +203,16 @@ def test_reprofiling_part_of_a_tranche(grants: Grants, tmp_path: Path) -> None:
         ("2017-18", "400.00"),
         ("2018-19", "100.00"),
     ]
+
+
+def test_a_balance_holds_at_the_start_of_its_date(grants: Grants, tmp_path: Path) -> None:
+    text = BASE + "2017-04-30 balance FUND 2017-18 paid 0\n2017-05-02 balance FUND 2017-18 paid 50\n"
+    load(grants, books(tmp_path, text))
+    # A later payment does not break the books: loading them again changes nothing.
+    assert grants("pay", "FUND", "2017-18", "A1", "10", "--date", "2017-06-01").exit_code == 0
+    report = load(grants, books(tmp_path, text))
+    assert report["created"] == {}
+    wrong = text.replace("balance FUND 2017-18 paid 0\n", "balance FUND 2017-18 paid 50\n")
+    result = grants("ledger", "check", str(books(tmp_path, wrong, "wrong.grants")))
+    assert result.exit_code == 1
+    assert "FUND 2017-18 paid is 0.00 (£), not 50.00 as asserted" in result.output

@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -695,8 +695,10 @@ class _Writer:
         for item, warning in result.warnings:
             d = by_item[id(item)]
             self.report.warnings.append(Problem(d.file, d.line, warning, "warning"))
-        self.report.created["journal entry"] += len(result.entry_ids)
-        self.report.skipped["journal entry"] += result.skipped
+        if result.entry_ids:
+            self.report.created["journal entry"] += len(result.entry_ids)
+        if result.skipped:
+            self.report.skipped["journal entry"] += result.skipped
 
     def _write_rest(self) -> None:
         s, books = self.s, self.books
@@ -817,10 +819,16 @@ class _Writer:
                 )
 
     def _check_assertions(self) -> None:
-        balances = Balances(self.s)
+        """A `balance` holds at the start of its date (against the entries dated before it);
+        a `printed` figure describes its period, so it is compared with everything recorded."""
+        as_of: dict[date | None, Balances] = {}
         for d, rec in self.books.statements:
             if rec["kind"] == "stated":
                 continue
+            when = d.day if rec["kind"] == "balance" else None
+            if when not in as_of:
+                as_of[when] = Balances(self.s, as_of=when)
+            balances = as_of[when]
             target = rec["target"]
             problem = _target_problem(rec, balances)
             if problem:

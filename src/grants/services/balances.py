@@ -6,6 +6,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
@@ -47,13 +48,21 @@ class _Figures:
 class Balances:
     """All account balances of the journal (optionally of one stream), grouped by role."""
 
-    def __init__(self, session: Session, stream: str | None = None) -> None:
-        self.session = session
+    def __init__(
+        self, session: Session, stream: str | None = None, as_of: date | None = None
+    ) -> None:
+        """``as_of``: only entries dated before that day (a balance at the start of it)."""
         streams = dict(session.execute(select(Stream.id, Stream.code)).all())
         where = ""
         if stream is not None:
             wanted = [i for i, code in streams.items() if code == stream]
             where = f"WHERE a.stream_id = {int(wanted[0]) if wanted else 0} "
+        dated = ""
+        if as_of is not None:
+            dated = (
+                "WHERE entry_id IN (SELECT id FROM entry WHERE day < "
+                f"'{as_of.isoformat()}')"  # a date object: no user text reaches the SQL
+            )
         # One query: the balance of every account with its line. Read through
         # the DBAPI cursor: tens of thousands of plain tuples, no Row objects.
         rows = (
@@ -62,7 +71,8 @@ class Balances:
                 "SELECT a.stream_id, a.first_year, a.last_year, a.role, a.line_id, l.code, "
                 "l.name, pl.code, b.total "
                 "FROM (SELECT account_id, CAST(SUM(amount_pence) AS BIGINT) AS total "
-                "FROM posting GROUP BY account_id) b JOIN account a ON a.id = b.account_id "
+                f"FROM posting {dated} GROUP BY account_id) b "
+                "JOIN account a ON a.id = b.account_id "
                 "LEFT JOIN line l ON l.id = a.line_id LEFT JOIN line pl ON pl.id = l.parent_id "
                 + where
             )
