@@ -178,9 +178,14 @@ def test_over_allocation_when_intended_is_recorded_and_shown(oxfordshire: Grants
 
 
 def test_commands_need_an_upgraded_database(tmp_path) -> None:
-    g = Grants(f"sqlite:///{tmp_path / 'new.db'}")
+    path = tmp_path / "new.db"
+    g = Grants(f"sqlite:///{path}")
     result = g("balance")
     assert result.exit_code == 1
+    assert f"there is no database at {path}: check --database, or run `grants db upgrade`" in result.output
+    assert not path.exists()  # a mistyped path does not leave an empty database behind
+    path.touch()
+    result = g("balance")
     assert "has no ledger yet: run `grants db upgrade` first" in result.output
     assert g("db", "upgrade").exit_code == 0
     assert g("balance").output == "nothing recorded yet\n"

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import click
@@ -48,6 +49,13 @@ class AppContext:
 
         from grants.db.migrate import alembic_config
 
+        database = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
+            if not Path(database).exists():
+                raise ConfigError(
+                    f"there is no database at {database}: check --database, or run "
+                    "`grants db upgrade` to create it"
+                )
         try:
             with self.engine.connect() as conn:
                 current = MigrationContext.configure(conn).get_current_revision()
@@ -90,7 +98,7 @@ class GrantsGroup(click.Group):
             raise click.ClickException(str(exc)) from exc
         except SQLAlchemyError as exc:
             message = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            raise click.ClickException(f"the database refused the change: {message}") from exc
+            raise click.ClickException(f"database error: {message}") from exc
 
 
 def is_terminal() -> bool:

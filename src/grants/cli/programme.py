@@ -16,7 +16,7 @@ from grants.services import programmes
 def _shown(pence: int | None, scale: str) -> str:
     if pence is None:
         return ""
-    places = 2 if scale == "1" else 0
+    places = {"1": 2, "000": 0, "m": 1}[scale]
     return number(scaled(from_pence(pence), scale, places), places)
 
 
@@ -50,6 +50,8 @@ def programme(
     """A programme table by year with its TOTALs; with --compare, the Change column and the
     Difference row between two versions, all derived from the recorded profiles."""
     with app.session() as session:
+        if compare and version:
+            raise GrantsError("give either --version or --compare, not both")
         if compare:
             base, sep, other = compare.partition(":")
             if not sep or not base or not other:

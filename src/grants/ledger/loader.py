@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +95,7 @@ USAGE = {
     "programme": 'DATE programme STREAM VERSION "Name"',
     "profile": 'DATE profile STREAM VERSION TABLE CODE "Label"',
 }
+_PERCENT = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,2})?")
 _FIGURE = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 
 
@@ -174,12 +175,15 @@ class _Books:
         raw = d.meta.get(key)
         if raw is None:
             return None
-        try:
-            value = Decimal(raw.strip().rstrip("%").strip())
-        except InvalidOperation:
-            value = Decimal("NaN")
-        if not value.is_finite() or not 0 <= value <= 100:
-            self.error(d, f"{key} {raw!r} is not a percentage between 0% and 100%", key)
+        text = raw.strip().removesuffix("%").strip()
+        value = Decimal(text) if _PERCENT.fullmatch(text) else None
+        if value is None or value > 100:
+            self.error(
+                d,
+                f"{key} {raw!r} is not a percentage between 0% and 100% with at most two "
+                "decimal places, such as 18.3%",
+                key,
+            )
             return None
         return value
 
