@@ -170,7 +170,6 @@ class Journal:
 
     def _balances(self, stream_codes: Iterable[str] | None) -> dict[AccountKey, int]:
         query = "SELECT account_id, SUM(amount_pence) FROM posting GROUP BY account_id"
-        params: dict[str, object] = {}
         if stream_codes is not None:
             ids = [self._streams[c] for c in stream_codes if c in self._streams]
             if not ids:
@@ -183,7 +182,7 @@ class Journal:
             )
         return {
             self._account_keys[account_id]: int(total)
-            for account_id, total in self.session.execute(text(query), params)
+            for account_id, total in self.session.execute(text(query))
         }
 
     # -- recording ------------------------------------------------------------------------
@@ -192,7 +191,6 @@ class Journal:
         self,
         batch: list[NewEntry],
         *,
-        all_streams: bool = False,
         progress: Callable[[int], None] | None = None,
     ) -> Recorded:
         """Check and append a batch of entries; raises RuleError and writes nothing if any
@@ -204,10 +202,9 @@ class Journal:
         result = Recorded()
         if not batch:
             return result
-        streams = None if all_streams else {e.op.stream for e in batch if e.op}
-        if streams is not None and any(e.reverses for e in batch):
-            streams = None  # a reversal may touch any stream
-        balances = self._balances(streams)
+        # Only the streams the batch touches, unless it reverses entries of any stream.
+        reverses = any(e.reverses for e in batch)
+        balances = self._balances(None if reverses else {e.op.stream for e in batch if e.op})
         existing = self._existing_keys([e.idempotency_key() for e in batch])
         next_entry = self._next_id("entry")
         next_posting = self._next_id("posting")
