@@ -182,7 +182,10 @@ def test_commands_need_an_upgraded_database(tmp_path) -> None:
     g = Grants(f"sqlite:///{path}")
     result = g("balance")
     assert result.exit_code == 1
-    assert f"there is no database at {path}: check --database, or run `grants db upgrade`" in result.output
+    assert (
+        f"there is no database at {path}: check --database, or run `grants db upgrade`"
+        in result.output
+    )
     assert not path.exists()  # a mistyped path does not leave an empty database behind
     path.touch()
     result = g("balance")

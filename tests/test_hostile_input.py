@@ -206,7 +206,9 @@ def test_reprofiling_part_of_a_tranche(grants: Grants, tmp_path: Path) -> None:
 
 
 def test_a_balance_holds_at_the_start_of_its_date(grants: Grants, tmp_path: Path) -> None:
-    text = BASE + "2017-04-30 balance FUND 2017-18 paid 0\n2017-05-02 balance FUND 2017-18 paid 50\n"
+    text = (
+        BASE + "2017-04-30 balance FUND 2017-18 paid 0\n2017-05-02 balance FUND 2017-18 paid 50\n"
+    )
     load(grants, books(tmp_path, text))
     # A later payment does not break the books: loading them again changes nothing.
     assert grants("pay", "FUND", "2017-18", "A1", "10", "--date", "2017-06-01").exit_code == 0
@@ -216,3 +218,17 @@ def test_a_balance_holds_at_the_start_of_its_date(grants: Grants, tmp_path: Path
     result = grants("ledger", "check", str(books(tmp_path, wrong, "wrong.grants")))
     assert result.exit_code == 1
     assert "FUND 2017-18 paid is 0.00 (£), not 50.00 as asserted" in result.output
+
+
+def test_check_reports_every_refused_entry(grants: Grants, tmp_path: Path) -> None:
+    text = (
+        BASE
+        + "2017-06-01 pay FUND 2017-18 B 1\n2017-06-02 allocate FUND 2017-18 B 500\n2017-06-03 pay FUND 2017-18 A1 1,000\n"
+    )
+    result = grants("ledger", "check", str(books(tmp_path, text)))
+    assert result.exit_code == 1
+    lines = [line.rsplit("/", 1)[-1] for line in result.output.splitlines()]
+    assert lines[0].startswith("books.grants:22: pay of £1.00 to FUND 2017-18 B would take")
+    assert lines[1].startswith("books.grants:23: allocate of £500.00 to FUND 2017-18 B would take")
+    assert lines[2].startswith("books.grants:24: pay of £1,000.00 to FUND 2017-18 A1 would take")
+    assert result.output.splitlines()[3] == f"3 error(s) in {tmp_path / 'books.grants'}"

@@ -31,13 +31,13 @@ from grants.db.models import (
     Statement,
     Stream,
 )
-from grants.errors import GrantsError, MoneyError, NotFound, PeriodError, RuleError
+from grants.errors import GrantsError, MoneyError, PeriodError
 from grants.formatting import SCALES, gbp
 from grants.ledger.parser import Directive, Problem, parse
 from grants.money import from_pence, money, to_pence
 from grants.periods import Period, parse_period, parse_year
 from grants.services.balances import METRICS, Balances, compare
-from grants.services.journal import Journal, NewEntry
+from grants.services.journal import Journal, NewEntry, Refused
 from grants.services.rules import Operation
 
 ROLES = ("funder", "accountable-body", "partnership", "recipient")
@@ -687,15 +687,19 @@ class _Writer:
         if books.problems:
             return
         journal = Journal(self.s)
-        try:
-            result = journal.record([item for _, item in books.entries], progress=self.progress)
-        except (RuleError, NotFound) as exc:
-            by_item = {id(item): d for d, item in books.entries}
-            d = by_item.get(id(getattr(exc, "entry", None)))
-            where = (d.file, d.line) if d else (books.entries[0][0].file, 0)
-            self.books.problems.append(Problem(*where, str(exc)))
-            return
         by_item = {id(item): d for d, item in books.entries}
+        try:
+            result = journal.record(
+                [item for _, item in books.entries], progress=self.progress, keep_going=True
+            )
+        except Refused as refused:
+            # Every refused entry, at its line (a refused entry changes no balance, so the
+            # entries after it are checked as if it were not there).
+            for exc in refused.errors:
+                d = by_item.get(id(getattr(exc, "entry", None)))
+                where = (d.file, d.line) if d else (books.entries[0][0].file, 0)
+                self.books.problems.append(Problem(*where, str(exc)))
+            return
         for item, warning in result.warnings:
             d = by_item[id(item)]
             self.report.warnings.append(Problem(d.file, d.line, warning, "warning"))

@@ -21,7 +21,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from grants.db.models import Account, Entry, Line, Posting, Stream
-from grants.errors import NotFound, RuleError
+from grants.errors import GrantsError, NotFound, RuleError
 from grants.periods import FinancialYear, Period
 from grants.services import rules
 from grants.services.rules import AccountKey, Operation
@@ -75,6 +75,14 @@ class NewEntry:
 
     def idempotency_key(self) -> str:
         return self.key or hashlib.sha256(self.content().encode()).hexdigest()[:40]
+
+
+class Refused(RuleError):
+    """Several entries of a batch were refused; each error carries its entry (``.entry``)."""
+
+    def __init__(self, errors: list[GrantsError]) -> None:
+        self.errors = errors
+        super().__init__(f"{len(errors)} entries refused; the first: {errors[0]}")
 
 
 @dataclass(slots=True)
@@ -192,10 +200,12 @@ class Journal:
         batch: list[NewEntry],
         *,
         progress: Callable[[int], None] | None = None,
+        keep_going: bool = False,
     ) -> Recorded:
         """Check and append a batch of entries; raises RuleError and writes nothing if any
         entry breaks a rule. Entries already in the journal (same idempotency key) are skipped.
-        ``progress`` is told how many entries were checked, every 10,000.
+        ``progress`` is told how many entries were checked, every 10,000. With ``keep_going``
+        every refused entry is reported (as :class:`Refused`), not only the first.
         """
         self.lock()
         self._load_catalog()
@@ -220,10 +230,9 @@ class Journal:
             return balances.get(key, 0)
 
         next_account = self._next_id("account")
-        current: NewEntry | None = None
-        try:
-            for done, item in enumerate(batch, start=1):
-                current = item
+        refused: list[GrantsError] = []
+        for done, item in enumerate(batch, start=1):
+            try:
                 if progress is not None and done % 10_000 == 0:
                     progress(10_000)
                 key = item.idempotency_key()
@@ -239,7 +248,6 @@ class Journal:
                         raise RuleError(
                             f"entry {item.reverses} is reversed twice; an entry is reversed once"
                         )
-                    reversed_in_batch.add(original_id)
                     what = f"reversing entry {item.reverses}".__str__
                     over = False
                 else:
@@ -262,6 +270,8 @@ class Journal:
                 ):
                     result.warnings.append((item, warning))
                 rules.apply(balances, planned)
+                if original_id is not None:
+                    reversed_in_batch.add(original_id)
                 entry_id = next_entry
                 next_entry += 1
                 ref = item.ref or f"e{key[:12]}"
@@ -325,9 +335,13 @@ class Journal:
                     )
                 )
                 result.entry_ids.append(entry_id)
-        except (RuleError, NotFound) as exc:
-            exc.entry = current  # type: ignore[attr-defined]  # the books report its line
-            raise
+            except (RuleError, NotFound) as exc:
+                exc.entry = item  # type: ignore[attr-defined]  # the books report its line
+                if not keep_going:
+                    raise
+                refused.append(exc)
+        if refused:
+            raise Refused(refused)
         self._insert(new_accounts, entry_rows, posting_rows)
         return result
 
