@@ -232,3 +232,19 @@ def test_check_reports_every_refused_entry(grants: Grants, tmp_path: Path) -> No
     assert lines[1].startswith("books.grants:23: allocate of £500.00 to FUND 2017-18 B would take")
     assert lines[2].startswith("books.grants:24: pay of £1,000.00 to FUND 2017-18 A1 would take")
     assert result.output.splitlines()[3] == f"3 error(s) in {tmp_path / 'books.grants'}"
+
+
+def test_an_intended_over_allocation_is_reported_on_every_load(
+    grants: Grants, tmp_path: Path
+) -> None:
+    text = BASE + "2017-06-01 allocate FUND 2017-18 B 500\n  over-allocation: yes\n"
+    path = books(tmp_path, text)
+    first = load(grants, path)
+    again = load(grants, path)
+    assert [w.rsplit("/", 1)[-1] for w in first["warnings"]] == [
+        "books.grants:22: warning: allocate of £500.00 to FUND 2017-18 B over-allocates the "
+        "unallocated award of FUND 2017-18 by £100.00 (marked as intended)"
+    ]
+    assert [w.rsplit("/", 1)[-1] for w in again["warnings"]] == [
+        "books.grants:22: warning: FUND 2017-18 is over-allocated by £100.00 (marked as intended)"
+    ]

@@ -700,13 +700,46 @@ class _Writer:
                 where = (d.file, d.line) if d else (books.entries[0][0].file, 0)
                 self.books.problems.append(Problem(*where, str(exc)))
             return
+        warned: set[int] = set()
         for item, warning in result.warnings:
             d = by_item[id(item)]
+            warned.add(id(item))
             self.report.warnings.append(Problem(d.file, d.line, warning, "warning"))
+        self._still_over_allocated(warned)
         if result.entry_ids:
             self.report.created["journal entry"] += len(result.entry_ids)
         if result.skipped:
             self.report.skipped["journal entry"] += result.skipped
+
+    def _still_over_allocated(self, warned: set[int]) -> None:
+        """Report intended over-allocations recorded by an earlier load, as long as they stand
+        (a new one is reported when it is recorded)."""
+        marked = [
+            (d, item)
+            for d, item in self.books.entries
+            if item.op is not None and item.op.over_allocation and id(item) not in warned
+        ]
+        if not marked:
+            return
+        balances = Balances(self.s)
+        journal = Journal(self.s)
+        journal.load_catalog()
+        for d, item in marked:
+            op = item.op
+            assert op is not None and op.line is not None
+            parent = journal.parent_of(op.stream, op.line)
+            left = balances.value(op.stream, op.period, "unallocated", parent)
+            if left is not None and left < 0:
+                where = f"{op.stream} {op.period}" + (f" {parent}" if parent else "")
+                self.report.warnings.append(
+                    Problem(
+                        d.file,
+                        d.line,
+                        f"{where} is over-allocated by {gbp(from_pence(-left))} "
+                        "(marked as intended)",
+                        "warning",
+                    )
+                )
 
     def _write_rest(self) -> None:
         s, books = self.s, self.books

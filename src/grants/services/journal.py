@@ -115,7 +115,7 @@ class Journal:
 
     # -- reference data -------------------------------------------------------------------
 
-    def _load_catalog(self) -> None:
+    def load_catalog(self) -> None:
         s = self.session
         self._streams = dict(s.execute(select(Stream.code, Stream.id)).all())
         codes = {sid: code for code, sid in self._streams.items()}
@@ -208,7 +208,7 @@ class Journal:
         every refused entry is reported (as :class:`Refused`), not only the first.
         """
         self.lock()
-        self._load_catalog()
+        self.load_catalog()
         result = Recorded()
         if not batch:
             return result
