@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import click
 
 from grants.cli.common import AppContext, GrantsGroup, emit_json, pass_app
 from grants.cli.query import table
+from grants.errors import GrantsError
+from grants.excel import resourcing as resourcing_workbook
 from grants.formatting import number, plain
 from grants.periods import FinancialYear, parse_period
 from grants.services.reports import resourcing as resourcing_table
@@ -34,13 +37,30 @@ def _blank(value: Decimal | None, places: int) -> str:
     metavar="FROM:TO",
     help="Financial years, e.g. 2014-15:2017-18.",
 )
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the workbook (.xlsx) here instead of printing the table.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as strings).")
 @pass_app
-def resourcing(app: AppContext, stream: str, years: str, as_json: bool) -> None:
+def resourcing(
+    app: AppContext, stream: str, years: str, output: Path | None, as_json: bool
+) -> None:
     """The resourcing table: allocations by line and year, the districts beneath their
     partnership with their shares, the TOTAL, and the stated figure where it differs."""
     with app.session() as session:
         result = resourcing_table(session, stream, parse_period(years))
+    if output is not None:
+        if output.suffix.lower() != ".xlsx":
+            raise GrantsError(f"{output}: the workbook must be an .xlsx file")
+        try:
+            resourcing_workbook.write(result, output, app.shown_url)
+        except OSError as exc:
+            raise GrantsError(f"cannot write {output}: {exc.strerror or exc}") from exc
+        click.echo(f"wrote {output}")
+        return
     labels = {y: FinancialYear(y).render() for y in result.years}
     if as_json:
         emit_json(

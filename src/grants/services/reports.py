@@ -39,6 +39,8 @@ class ResourcingTable:
     rows: list[ResourcingRow]
     total: dict[int, Decimal]
     stated: dict[int, Decimal]
+    # (line code, year) -> the journal entries behind the figure, as "entry N (origin)"
+    sources: dict[tuple[str, int], list[str]] = field(default_factory=dict)
 
     def difference(self, year: int) -> Decimal | None:
         if year not in self.stated or self.stated[year] == self.total.get(year):
@@ -99,7 +101,17 @@ def resourcing(session: Session, stream: str, years: Period) -> ResourcingTable:
         pence = balances.value(stream, period, "stated", None)
         if pence is not None:
             stated[year] = Decimal(pence).scaleb(-2)
-    return ResourcingTable(stream, list(by_year), ordered, total, stated)
+    sources: dict[tuple[str, int], list[str]] = {}
+    for entry_id, kind, origin, code, first, last in session.execute(
+        select(Entry.id, Entry.kind, Entry.origin, Line.code, Entry.first_year, Entry.last_year)
+        .join(Line, Line.id == Entry.line_id)
+        .join(Stream, Stream.id == Entry.stream_id)
+        .where(Stream.code == stream, Entry.kind.in_(("allocate", "clawback", "virement")))
+        .order_by(Entry.id)
+    ):
+        if first == last and first in by_year:
+            sources.setdefault((code, first), []).append(f"entry {entry_id} {kind} ({origin})")
+    return ResourcingTable(stream, list(by_year), ordered, total, stated, sources)
 
 
 __all__ = ["ResourcingRow", "ResourcingTable", "resourcing"]
