@@ -48,11 +48,15 @@ def ledger_totals(g: Grants) -> dict[str, float]:
     return {year: float(v) for year, v in data["total"].items()}
 
 
-def test_totals_are_live_formulas_with_their_values_written(oxfordshire: Grants, workbook: Path) -> None:
+def test_totals_are_live_formulas_with_their_values_written(
+    oxfordshire: Grants, workbook: Path
+) -> None:
     formulas = openpyxl.load_workbook(workbook)["Resourcing"]
     values = openpyxl.load_workbook(workbook, data_only=True)["Resourcing"]
     total_row = next(r for r in range(1, 30) if formulas.cell(r, 1).value == "TOTAL")
-    assert formulas.cell(total_row, 2).value == "=SUM(B5,B6,B7,B12,B13)"  # districts not counted twice
+    assert (
+        formulas.cell(total_row, 2).value == "=SUM(B5,B6,B7,B12,B13)"
+    )  # districts not counted twice
     totals = ledger_totals(oxfordshire)
     assert [values.cell(total_row, c).value for c in range(2, 6)] == list(totals.values())
     assert values.cell(total_row + 2, 5).value == 7009  # stated less allocated, 2017-18
@@ -84,10 +88,15 @@ def test_chart_and_print_setup(workbook: Path) -> None:
 
 
 def test_recipient_text_is_never_a_formula(grants: Grants, tmp_path: Path) -> None:
-    text = FUND.replace('"Line A"', '"=HYPERLINK(\\"http://x\\",\\"y\\")"') + "2017-04-01 award FUND 2017-18 10\n2017-04-01 allocate FUND 2017-18 A 10\n"
+    text = (
+        FUND.replace('"Line A"', '"=HYPERLINK(\\"http://x\\",\\"y\\")"')
+        + "2017-04-01 award FUND 2017-18 10\n2017-04-01 allocate FUND 2017-18 A 10\n"
+    )
     assert grants("ledger", "load", str(books(tmp_path, text))).exit_code == 0
     path = tmp_path / "fund.xlsx"
-    result = grants("report", "resourcing", "--stream", "FUND", "--years", "2017-18", "-o", str(path))
+    result = grants(
+        "report", "resourcing", "--stream", "FUND", "--years", "2017-18", "-o", str(path)
+    )
     assert result.exit_code == 0, result.output
     cell = openpyxl.load_workbook(path)["Resourcing"]["A5"]
     assert cell.value == '=HYPERLINK("http://x","y")'
@@ -95,7 +104,9 @@ def test_recipient_text_is_never_a_formula(grants: Grants, tmp_path: Path) -> No
 
 
 def test_not_an_xlsx_name(oxfordshire: Grants, tmp_path: Path) -> None:
-    result = oxfordshire("report", "resourcing", "--years", "2017-18", "-o", str(tmp_path / "x.csv"))
+    result = oxfordshire(
+        "report", "resourcing", "--years", "2017-18", "-o", str(tmp_path / "x.csv")
+    )
     assert result.exit_code == 1
     assert "must be an .xlsx file" in result.output
     assert not (tmp_path / "x.csv").exists()
@@ -110,7 +121,16 @@ def test_libreoffice_opens_it_and_recalculates_the_same_totals(
     openpyxl.load_workbook(workbook).save(bare)
     for source in (workbook, bare):
         done = subprocess.run(
-            [SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(tmp_path), str(source)],
+            [
+                SOFFICE,
+                "--headless",
+                f"-env:UserInstallation=file://{tmp_path}/lo",
+                "--convert-to",
+                "csv:Text - txt - csv (StarCalc):44,34,76",
+                "--outdir",
+                str(tmp_path),
+                str(source),
+            ],
             capture_output=True,
             text=True,
             timeout=180,
@@ -122,3 +142,11 @@ def test_libreoffice_opens_it_and_recalculates_the_same_totals(
     # The CSV holds the figures as displayed: "789,316".
     assert [float(v.replace(",", "")) for v in rows["TOTAL"]] == list(totals.values())
     assert rows["Difference (stated less allocated)"][-1] == "7,009"
+
+
+def test_no_allocations_no_workbook(oxfordshire: Grants, tmp_path: Path) -> None:
+    path = tmp_path / "empty.xlsx"
+    result = oxfordshire("report", "resourcing", "--years", "2010-11", "-o", str(path))
+    assert result.exit_code == 1
+    assert "PCC-CSF has no allocations in 2010-11: no table to write" in result.output
+    assert not path.exists()

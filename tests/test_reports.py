@@ -36,7 +36,9 @@ def test_resourcing_table_reads_like_appendix_7(oxfordshire: Grants) -> None:
 
 
 def test_resourcing_table_has_every_printed_figure(oxfordshire: Grants) -> None:
-    data = json.loads(oxfordshire("report", "resourcing", "--years", "2014-15:2017-18", "--json").output)
+    data = json.loads(
+        oxfordshire("report", "resourcing", "--years", "2014-15:2017-18", "--json").output
+    )
     by_name = {r["name"]: r for r in data["rows"]}
     with (TABLES / "pcc_csf_resourcing_2014-15_to_2017-18.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(line for line in f if not line.startswith("#")))

@@ -9,6 +9,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from grants.errors import GrantsError
 from grants.excel import templates
 from grants.periods import FinancialYear
 from grants.services.reports import ResourcingTable
@@ -25,6 +26,9 @@ def inert(text: str, limit: int = 32_000) -> str:
 
 def write(table: ResourcingTable, path: Path, ledger: str) -> None:
     """Write the workbook to ``path`` (first to a temporary file, so nothing is half-written)."""
+    if not table.rows:
+        years = ", ".join(str(FinancialYear(y)) for y in table.years)
+        raise GrantsError(f"{table.stream} has no allocations in {years}: no table to write")
     layout = templates.load("resourcing")
     temporary = path.with_name(f".{path.name}.tmp")
     workbook = xlsxwriter.Workbook(
@@ -41,6 +45,7 @@ def _fill(workbook: Any, table: ResourcingTable, layout: dict[str, Any], ledger:
     sheet_layout = layout["sheet"]
     style = {name: workbook.add_format(props) for name, props in layout["styles"].items()}
     district_money = workbook.add_format({**layout["styles"]["money"], "italic": True})
+    not_applicable = workbook.add_format({**layout["styles"]["money"], "align": "right"})
     sheet = workbook.add_worksheet(inert(sheet_layout["name"])[:31])
     sources = workbook.add_worksheet("Sources")
     years = table.years
@@ -75,7 +80,7 @@ def _fill(workbook: Any, table: ResourcingTable, layout: dict[str, Any], ledger:
         for col, year in enumerate(years, start=1):
             amount = line.amounts.get(year)
             if amount is None:
-                sheet.write_string(row, col, sheet_layout["not_applicable"], style["heading"])
+                sheet.write_string(row, col, sheet_layout["not_applicable"], not_applicable)
                 continue
             sheet.write_number(row, col, float(amount), district_money if child else style["money"])
             cell = xl_rowcol_to_cell(row, col)
