@@ -7,7 +7,7 @@ import click
 from grants.cli.common import AppContext, emit_json, pass_app
 from grants.cli.query import table
 from grants.errors import GrantsError
-from grants.formatting import number, scaled
+from grants.formatting import SCALE_LABELS, number, scaled
 from grants.money import from_pence
 from grants.periods import FinancialYear
 from grants.services import programmes
@@ -109,7 +109,7 @@ def programme(
         difference = ["Difference", *(_shown(result.difference(y), scale) for y in years)]
         difference.append(_shown(sum(result.difference(y) for y in years), scale))
         rows.append([*difference, ""])
-    unit = {"1": "£", "000": "£'000", "m": "£m"}[scale]
+    unit = SCALE_LABELS[scale]
     title = f"{stream} {table_name}, {other}" + (f" compared with {base}" if compare else "")
     click.echo(f"{title} ({unit})")
     click.echo(table(headers, rows, set(range(1, len(headers)))))

@@ -32,7 +32,7 @@ from grants.db.models import (
     Stream,
 )
 from grants.errors import GrantsError, MoneyError, PeriodError
-from grants.formatting import SCALES, gbp
+from grants.formatting import SCALE_LABELS, SCALES, gbp
 from grants.ledger.parser import Directive, Problem, parse
 from grants.money import from_pence, money, to_pence
 from grants.periods import Period, parse_period, parse_year
@@ -884,7 +884,7 @@ class _Writer:
             ok, mine = compare(actual, rec["amount"], rec["scale"])
             if ok:
                 continue
-            unit = {"1": "£", "000": "£'000", "m": "£m"}[rec["scale"]]
+            unit = SCALE_LABELS[rec["scale"]]
             what = rec["metric"] + (f":{target}" if target else "")
             shown = "nothing" if mine is None else f"{mine:,} ({unit})"
             verb = "asserted" if rec["kind"] == "balance" else "printed"

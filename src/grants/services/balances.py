@@ -128,6 +128,10 @@ class Balances:
 
     # -- metrics --------------------------------------------------------------------------
 
+    def has_line(self, stream: str, period: Period, line: str) -> bool:
+        """Whether anything was ever posted for the line in the period."""
+        return (stream, period.first.start, period.last.start, line) in self.by_line
+
     def tranches(self, stream: str, period: Period) -> set[str]:
         figures = self.periods.get((stream, period))
         roles = figures.funder if figures else {}

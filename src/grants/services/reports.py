@@ -64,7 +64,7 @@ def resourcing(session: Session, stream: str, years: Period) -> ResourcingTable:
     for line in lines:
         row = ResourcingRow(line.code, line.name, codes.get(line.parent_id))
         for year, period in by_year.items():
-            if (stream, year, year, line.code) in balances.by_line:
+            if balances.has_line(stream, period, line.code):
                 pence = balances.value(stream, period, "allocated", line.code) or 0
                 row.amounts[year] = Decimal(pence).scaleb(-2)
         if row.amounts:
