@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from grants.errors import GrantsError
 from grants.excel import templates
+from grants.excel.book import inert, writing
 from grants.periods import FinancialYear
 from grants.services.reports import ResourcingTable
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def inert(text: str, limit: int = 32_000) -> str:
-    """Text safe for a cell: control characters removed, cut with a marker if too long.
-    (Cells are written as strings, never as formulas.)"""
-    cleaned = _CONTROL.sub("", text)
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
 def write(table: ResourcingTable, path: Path, ledger: str) -> None:
@@ -30,15 +20,8 @@ def write(table: ResourcingTable, path: Path, ledger: str) -> None:
         years = ", ".join(str(FinancialYear(y)) for y in table.years)
         raise GrantsError(f"{table.stream} has no allocations in {years}: no table to write")
     layout = templates.load("resourcing")
-    temporary = path.with_name(f".{path.name}.tmp")
-    workbook = xlsxwriter.Workbook(
-        str(temporary), {"strings_to_formulas": False, "strings_to_numbers": False}
-    )
-    try:
-        _fill(workbook, table, layout, ledger)
-    finally:
-        workbook.close()
-    temporary.replace(path)
+    with writing(path, layout, ledger) as book:
+        _fill(book.workbook, table, layout, ledger)
 
 
 def _fill(workbook: Any, table: ResourcingTable, layout: dict[str, Any], ledger: str) -> None:

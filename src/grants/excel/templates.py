@@ -21,6 +21,32 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
         "styles": {"title", "heading", "label", "district", "money", "total", "note"},
         "chart": {"title", "y_axis"},
     },
+    "capital-programme": {
+        "summary": {
+            "sheet", "title", "subtitle", "books_table", "funding_heading", "funding_total",
+            "allocations_heading", "allocations_total", "surplus_label", "amount_heading",
+            "published_heading", "difference_heading", "rounding_note", "published_note",
+        },
+        "resources": {
+            "sheet", "title", "subtitle", "books_table", "funding_heading", "funding_total",
+            "allocations_heading", "allocations_total", "surplus_label", "headings",
+        },
+        "funding": {"sheet", "title", "subtitle", "books_table", "headings", "total_label"},
+        "allocations": {
+            "sheet", "title", "subtitle", "headings", "subtotal_prefix", "total_label",
+        },
+        "programme": {
+            "sheet", "title", "total_heading", "change_heading", "total_label",
+            "difference_label", "estimate_note", "change_note", "table_titles",
+        },
+        "chart": {"sheet", "title", "y_axis", "year_heading"},
+        "columns": {"label_width", "money_width", "notes_width", "ref_width"},
+        "print": {"landscape", "fit_to_width", "repeat_heading_rows", "footer"},
+        "styles": {
+            "title", "heading", "section", "label", "money", "millions", "total",
+            "total_millions", "estimate", "changed", "discrepancy", "note",
+        },
+    },
 }  # fmt: skip
 
 # The formatting properties a style may set (XlsxWriter format properties).

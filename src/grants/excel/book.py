@@ -1,0 +1,141 @@
+"""What every workbook we write shares: a template's styles and print set-up, inert text, a
+Sources sheet, and writing to a temporary file that replaces the target only when complete."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
+from xlsxwriter.worksheet import Worksheet
+
+from grants.errors import GrantsError
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Characters a sheet name may not contain (Excel's rule), and its length limit.
+_SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
+
+
+def inert(text: str, limit: int = 32_000) -> str:
+    """Text safe for a cell: control characters removed, cut with a marker if too long.
+    (Cells are written as strings, never as formulas.)"""
+    cleaned = _CONTROL.sub("", text)
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def sheet_name(text: str) -> str:
+    return _SHEET_NAME.sub("-", inert(text))[:31] or "Sheet"
+
+
+def cell(row: int, col: int) -> str:
+    return xl_rowcol_to_cell(row, col)
+
+
+def cells(first_row: int, first_col: int, last_row: int, last_col: int) -> str:
+    return xl_range(first_row, first_col, last_row, last_col)
+
+
+def quoted(sheet: str) -> str:
+    """A sheet name as a formula reference: 'Current grants'!"""
+    return "'" + sheet.replace("'", "''") + "'!"
+
+
+class Book:
+    """A workbook laid out by one template (see templates/README.md).
+
+    ``constant_memory`` streams each sheet to disk row by row (rows must then be written in
+    order): the way to write hundreds of thousands of rows in little memory."""
+
+    def __init__(self, workbook: Any, layout: dict[str, Any], ledger: str) -> None:
+        self.workbook = workbook
+        self.layout = layout
+        self.ledger = ledger
+        self._formats: dict[tuple[str, tuple[tuple[str, Any], ...]], Format] = {}
+        self._sheets: dict[str, Worksheet] = {}
+        self._sources: Worksheet | None = None
+        self._source_row = 1
+
+    def style(self, name: str, **extra: Any) -> Format:
+        """The named style of the template, optionally with extra properties on top."""
+        key = (name, tuple(sorted(extra.items())))
+        if key not in self._formats:
+            self._formats[key] = self.workbook.add_format({**self.layout["styles"][name], **extra})
+        return self._formats[key]
+
+    def sheet(self, name: str) -> Worksheet:
+        """The sheet of that name, added now unless ``order`` added it already."""
+        name = sheet_name(name)
+        if name not in self._sheets:
+            self._sheets[name] = self.workbook.add_worksheet(name)
+        return self._sheets[name]
+
+    def order(self, names: list[str]) -> None:
+        """Add sheets now, in this order (the order readers see), to be filled later."""
+        for name in names:
+            self.sheet(name)
+
+    def text(self, sheet: Worksheet, row: int, col: int, value: str, style: str | None) -> None:
+        sheet.write_string(row, col, inert(value), self.style(style) if style else None)
+
+    def source(self, where: str, figure: str, entries: str) -> None:
+        """One row of the Sources sheet: a cell or range, what it shows, where it came from."""
+        if self._sources is None:
+            self._sources = self.sheet("Sources")
+            heading = self.style("heading", align="left")
+            self._sources.write_row(
+                0, 0, ["Cell", "Figure", "Journal entries and books lines"], heading
+            )
+            self._sources.set_column(0, 0, 28)
+            self._sources.set_column(1, 1, 56)
+            self._sources.set_column(2, 2, 100)
+        self._sources.write_row(self._source_row, 0, [where, inert(figure), inert(entries)])
+        self._source_row += 1
+
+    def print_setup(self, sheet: Worksheet, heading_row: int | None) -> None:
+        setup = self.layout["print"]
+        if setup["landscape"]:
+            sheet.set_landscape()
+        if setup["fit_to_width"]:
+            sheet.fit_to_pages(1, 0)
+        if setup["repeat_heading_rows"] and heading_row is not None:
+            sheet.repeat_rows(heading_row)
+        ledger = inert(self.ledger)[:100].replace("&", "&&")
+        sheet.set_footer(setup["footer"].replace("&[Ledger]", ledger))
+
+
+@contextmanager
+def writing(
+    path: Path, layout: dict[str, Any], ledger: str, constant_memory: bool = False
+) -> Iterator[Book]:
+    """A Book written to a temporary file beside ``path`` that replaces ``path`` only when
+    the whole workbook is written: a failure leaves nothing half-written."""
+    if path.suffix.lower() != ".xlsx":
+        raise GrantsError(f"{path}: the workbook must be an .xlsx file")
+    temporary = path.with_name(f".{path.name}.tmp")
+    options = {
+        "strings_to_formulas": False,
+        "strings_to_numbers": False,
+        "constant_memory": constant_memory,
+        "tmpdir": str(path.parent),
+    }
+    try:
+        workbook = xlsxwriter.Workbook(str(temporary), options)
+        try:
+            yield Book(workbook, layout, ledger)
+        except BaseException:
+            workbook.fileclosed = True  # nothing more to write; do not assemble the file
+            raise
+        workbook.close()
+        temporary.replace(path)
+    except OSError as exc:
+        raise GrantsError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+__all__ = ["Book", "cell", "cells", "inert", "quoted", "sheet_name", "writing"]
