@@ -19,9 +19,10 @@ demo: $(STAMP)
 	rm -f $(OUT)/oxfordshire.db $(OUT)/oxfordshire.db-wal $(OUT)/oxfordshire.db-shm
 	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db db upgrade
 	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db ledger load ledger/oxfordshire/main.grants
-	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db report resourcing --years 2014-15:2017-18 -o $(OUT)/pcc-resourcing.xlsx
+	rm -rf $(OUT)/reports
+	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db report all -o $(OUT)/reports
 	@echo
-	@echo "The ledger is in $(OUT)/oxfordshire.db; the PCC resourcing workbook is $(OUT)/pcc-resourcing.xlsx."
+	@echo "The ledger is in $(OUT)/oxfordshire.db; the workbooks for the PCC and the Cabinet are in $(OUT)/reports/."
 	@echo "Every line of a stream:"
 	@echo "  $(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db balance --stream PCC-CSF --year 2017-18"
 	@echo

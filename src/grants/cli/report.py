@@ -6,17 +6,28 @@ from decimal import Decimal
 from pathlib import Path
 
 import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from grants.cli.common import AppContext, GrantsGroup, emit_json, pass_app
 from grants.cli.query import table
+from grants.db.models import Entry, ProgrammeVersion, Stream
 from grants.errors import GrantsError
 from grants.excel import capital as capital_workbook
+from grants.excel import pcc_template as pcc_workbook
 from grants.excel import resourcing as resourcing_workbook
 from grants.excel import templates
 from grants.formatting import number, plain
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period, parse_period, parse_year
-from grants.services.capital import capital_programme, capital_stream, versions_to_compare
+from grants.services.capital import (
+    CapitalProgramme,
+    capital_programme,
+    capital_stream,
+    programme_years,
+    versions_to_compare,
+)
+from grants.services.reports import STAGES, pcc_template
 from grants.services.reports import resourcing as resourcing_table
 
 
@@ -108,12 +119,121 @@ def resourcing(
     click.echo(table(["", *labels.values()], rows, set(range(1, len(labels) + 1))))
 
 
+@report.command("pcc-template")
+@click.option("--stream", default="PCC-CSF", show_default=True, metavar="CODE", help="Stream.")
+@click.option("--year", required=True, metavar="YEAR", help="Financial year, e.g. 2017-18.")
+@click.option(
+    "--stage",
+    type=click.Choice(STAGES),
+    default="plan",
+    show_default=True,
+    help="The spending plan, or the mid-year or end-year return (adds spend and variance).",
+)
+@click.option("--area", metavar="NAME", help="One local authority area (a line's name or code).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the workbook (.xlsx) here instead of printing the table.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as strings).")
+@pass_app
+def pcc_template_command(
+    app: AppContext,
+    stream: str,
+    year: str,
+    stage: str,
+    area: str | None,
+    output: Path | None,
+    as_json: bool,
+) -> None:
+    """The PCC Community Safety Fund reporting template (Appendix 1): the signatory block,
+    the grant, and a row per expenditure line with its cost, % of the grant and other funding;
+    at mid-year and end-year also the spend reported to date and the variance."""
+    with app.session() as session:
+        result = pcc_template(session, stream, parse_year(year), stage, area)
+    if output is not None:
+        pcc_workbook.write(result, output, app.shown_url)
+        click.echo(f"wrote {output}")
+        return
+    if as_json:
+        emit_json(
+            {
+                "stream": result.stream,
+                "year": FinancialYear(result.year).render(),
+                "stage": result.stage,
+                "area": result.area,
+                "grant": plain(result.grant),
+                "to": result.to.isoformat() if result.to else None,
+                "rows": [
+                    {
+                        "line": r.code,
+                        "title": r.title,
+                        "parent": r.parent,
+                        "cost": plain(r.cost),
+                        "other_funding": [
+                            {"source": s, "amount": plain(a)} for s, a in r.other_funding
+                        ],
+                        "spent": plain(r.spent),
+                    }
+                    for r in result.rows
+                ],
+                "total": plain(result.total),
+            }
+        )
+        return
+    grant = result.grant
+    rows = []
+    for r in result.rows:
+        share = f"{r.cost / grant * 100:.1f}%" if grant else ""
+        cells = [("  - " if r.parent else "") + r.title, number(r.cost, 2), share]
+        if result.to is not None:
+            cells += [number(r.spent or 0, 2), number(r.cost - (r.spent or 0), 2)]
+        rows.append(cells)
+    total_share = f"{result.total / grant * 100:.1f}%" if grant else ""
+    totals = ["Total", number(result.total, 2), total_share]
+    if result.to is not None:
+        totals += [number(result.spent, 2), number(result.total - result.spent, 2)]
+    rows.append(totals)
+    headers = ["Expenditure title", "Cost", "% of grant"]
+    if result.to is not None:
+        headers += ["Spent", "Variance"]
+    click.echo(
+        f"{result.stream} {FinancialYear(result.year)} {result.stage}: {result.area}, "
+        f"CSF grant £{number(grant, 2)}"
+    )
+    click.echo(table(headers, rows, set(range(1, len(headers)))))
+
+
+def _capital(
+    session: Session, stream: str | None, first: str | None, last: str | None,
+    compare: str | None,
+) -> CapitalProgramme:  # fmt: skip
+    layout = templates.load("capital-programme")
+    code = capital_stream(session, stream)
+    span = programme_years(session, code)
+    years = Period(
+        parse_year(first) if first else span.first, parse_year(last) if last else span.last
+    )
+    base, other = versions_to_compare(session, code, compare)
+    return capital_programme(
+        session,
+        code,
+        years,
+        base,
+        other,
+        summary_table=layout["summary"]["books_table"],
+        resources_table=layout["resources"]["books_table"],
+        funding_table=layout["funding"]["books_table"],
+    )
+
+
 @report.command("capital-programme")
 @click.option("--stream", metavar="CODE", help="Capital stream (default: the one with versions).")
-@click.option("--from", "first", default="2017/18", show_default=True, metavar="YEAR",
-              help="First year of the programme columns.")  # fmt: skip
-@click.option("--to", "last", default="2027/28", show_default=True, metavar="YEAR",
-              help="Last year of the programme columns.")  # fmt: skip
+@click.option("--from", "first", metavar="YEAR",
+              help="First year of the programme columns (default: the books' first).")  # fmt: skip
+@click.option("--to", "last", metavar="YEAR",
+              help="Last year of the programme columns (default: the books' last).")  # fmt: skip
 @click.option("--compare", metavar="BASE:OTHER",
               help="Programme versions to compare, e.g. current:proposed (default: as the "
               "books say).")  # fmt: skip
@@ -128,8 +248,8 @@ def resourcing(
 def capital_programme_command(
     app: AppContext,
     stream: str | None,
-    first: str,
-    last: str,
+    first: str | None,
+    last: str | None,
     compare: str | None,
     output: Path | None,
     as_json: bool,
@@ -137,21 +257,8 @@ def capital_programme_command(
     """The capital programme: flexible resources with the running balance and the surplus or
     shortfall, the funding and portfolio allocation annexes, the programmes by year of each
     version with the Change column and Difference row, and the £m summary."""
-    years = Period(parse_year(first), parse_year(last))
-    layout = templates.load("capital-programme")
     with app.session() as session:
-        code = capital_stream(session, stream)
-        base, other = versions_to_compare(session, code, compare)
-        programme = capital_programme(
-            session,
-            code,
-            years,
-            base,
-            other,
-            summary_table=layout["summary"]["books_table"],
-            resources_table=layout["resources"]["books_table"],
-            funding_table=layout["funding"]["books_table"],
-        )
+        programme = _capital(session, stream, first, last, compare)
         if output is not None:
             capital_workbook.write(session, programme, output, app.shown_url)
             click.echo(f"wrote {output}")
@@ -214,6 +321,78 @@ def capital_programme_command(
                  number(from_pence(p.funding - p.allocated), 0)])  # fmt: skip
     click.echo(f"{p.stream} flexible capital resources {p.period.render('/')} (£)")
     click.echo(table(["", "Cost", "Funding", "Net", "Balance"], rows, {1, 2, 3, 4}))
+
+
+@report.command("all")
+@click.option(
+    "-o",
+    "--output",
+    "directory",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="The folder to write the workbooks in (created if missing).",
+)
+@pass_app
+def all_reports(app: AppContext, directory: Path) -> None:
+    """Every workbook the books support: for each PCC Community Safety Fund stream its
+    resourcing table and, for each year, the reporting template at each stage; for each
+    stream with programme versions, the capital programme."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GrantsError(f"cannot create {directory}: {exc.strerror or exc}") from exc
+    written: list[Path] = []
+
+    def done(path: Path) -> None:
+        written.append(path)
+        click.echo(f"wrote {path}")
+
+    with app.session() as session:
+        streams = session.execute(select(Stream.code, Stream.kind).order_by(Stream.code)).all()
+        for code, kind in streams:
+            if kind != "pcc-csf":
+                continue
+            years = sorted(
+                set(
+                    session.scalars(
+                        select(Entry.first_year)
+                        .join(Stream, Stream.id == Entry.stream_id)
+                        .where(
+                            Stream.code == code,
+                            Entry.kind == "allocate",
+                            Entry.first_year == Entry.last_year,
+                        )
+                    )
+                )
+            )
+            if not years:
+                continue
+            span = Period(FinancialYear(years[0]), FinancialYear(years[-1]))
+            path = directory / f"{code.lower()}-resourcing.xlsx"
+            resourcing_workbook.write(resourcing_table(session, code, span), path, app.shown_url)
+            done(path)
+            for start in years:
+                year = FinancialYear(start)
+                for stage in STAGES:
+                    path = directory / f"{code.lower()}-{year.render()}-{stage}.xlsx"
+                    report_ = pcc_template(session, code, year, stage, None)
+                    pcc_workbook.write(report_, path, app.shown_url)
+                    done(path)
+        capital = session.scalars(
+            select(Stream.code)
+            .join(ProgrammeVersion, ProgrammeVersion.stream_id == Stream.id)
+            .distinct()
+            .order_by(Stream.code)
+        ).all()
+        for code in capital:
+            path = directory / f"{code.lower()}-programme.xlsx"
+            capital_workbook.write(
+                session, _capital(session, code, None, None, None), path, app.shown_url
+            )
+            done(path)
+    if not written:
+        raise GrantsError("the books have nothing to report: load them with `grants ledger load`")
+    click.echo(f"{len(written)} workbooks in {directory}")
 
 
 __all__ = ["report"]

@@ -21,6 +21,24 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
         "styles": {"title", "heading", "label", "district", "money", "total", "note"},
         "chart": {"title", "y_axis"},
     },
+    "pcc-template": {
+        "sheet": {"name", "title", "footer_note"},
+        "header": {
+            "local_contact", "police_contact", "signature", "date", "area", "funding_period",
+            "allocation",
+        },
+        "table": {
+            "headings", "spend_heading", "variance_heading", "total_label", "unallocated_label",
+            "district_prefix", "district_note",
+        },
+        "stages": {"plan", "mid-year", "end-year"},
+        "columns": {"title_width", "text_width", "money_width", "percent_width", "funding_width"},
+        "print": {"landscape", "fit_to_width", "repeat_heading_rows", "footer"},
+        "styles": {
+            "title", "label", "input", "heading", "text", "district", "money", "percent", "total",
+            "total_percent", "header_money", "note",
+        },
+    },
     "capital-programme": {
         "summary": {
             "sheet", "title", "subtitle", "books_table", "funding_heading", "funding_total",
@@ -48,6 +66,14 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
         },
     },
 }  # fmt: skip
+
+# Lists whose length the code relies on: (template, table, key) -> number of items.
+LENGTHS = {
+    ("pcc-template", "table", "headings"): 5,
+    ("capital-programme", "resources", "headings"): 6,
+    ("capital-programme", "funding", "headings"): 3,
+    ("capital-programme", "allocations", "headings"): 6,
+}
 
 # The formatting properties a style may set (XlsxWriter format properties).
 STYLE_PROPERTIES = {
@@ -84,6 +110,11 @@ def contract_problems(name: str, layout: dict[str, Any]) -> list[str]:
             continue
         for key in sorted(keys - set(section)):
             problems.append(f"[{table}] has no {key!r}")
+    for (template, table, key), length in LENGTHS.items():
+        value = layout.get(table, {}).get(key) if template == name else None
+        if template == name and value is not None:
+            if not isinstance(value, list) or len(value) != length:
+                problems.append(f"[{table}] {key} must be a list of {length} headings")
     for style, properties in layout.get("styles", {}).items():
         if not isinstance(properties, dict):
             problems.append(f"style {style!r} is not a table of properties")

@@ -310,6 +310,26 @@ def capital_programme(
     )
 
 
+def programme_years(session: Session, stream: str) -> Period:
+    """The years the programme profiles cover (else the years of the award)."""
+    stream_id = session.scalar(select(Stream.id).where(Stream.code == stream))
+    first, last = session.execute(
+        select(func.min(ProfileAmount.year), func.max(ProfileAmount.year))
+        .join(Profile, Profile.id == ProfileAmount.profile_id)
+        .join(ProgrammeVersion, ProgrammeVersion.id == Profile.version_id)
+        .where(ProgrammeVersion.stream_id == stream_id)
+    ).one()
+    if first is None:
+        first, last = session.execute(
+            select(func.min(Entry.first_year), func.max(Entry.last_year)).where(
+                Entry.stream_id == stream_id, Entry.kind == "award"
+            )
+        ).one()
+    if first is None:
+        raise NotFound(f"{stream} has no programme profiles and no award")
+    return Period(FinancialYear(first), FinancialYear(last))
+
+
 def programme_rows(
     session: Session, stream: str, version: str, table: str, compared: str | None
 ) -> Iterator[ProgrammeRow]:
@@ -392,5 +412,6 @@ __all__ = [
     "capital_programme",
     "capital_stream",
     "programme_rows",
+    "programme_years",
     "versions_to_compare",
 ]

@@ -6,14 +6,15 @@ The same rows render to a terminal table or JSON now (and to workbooks through t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from grants.db.models import Entry, Line, Stream
-from grants.errors import NotFound
-from grants.periods import Period
+from grants.db.models import Entry, Line, MatchFunding, Organisation, Stream
+from grants.errors import GrantsError, NotFound
+from grants.periods import FinancialYear, Period
 from grants.services.balances import Balances
 
 
@@ -114,4 +115,169 @@ def resourcing(session: Session, stream: str, years: Period) -> ResourcingTable:
     return ResourcingTable(stream, list(by_year), ordered, total, stated, sources)
 
 
-__all__ = ["ResourcingRow", "ResourcingTable", "resourcing"]
+STAGES = ("plan", "mid-year", "end-year")
+
+
+@dataclass
+class TemplateRow:
+    code: str
+    title: str
+    parent: str | None
+    cost: Decimal
+    other_funding: list[tuple[str, Decimal | None]]  # (source, amount; None: not stated)
+    spent: Decimal | None  # reported spend to the end of the stage (None at the plan stage)
+    sources: list[str]
+    spend_sources: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PccTemplate:
+    """The PCC's Community Safety Fund reporting template for one year and stage."""
+
+    stream: str
+    year: int
+    stage: str
+    area: str
+    grant: Decimal  # the CSF grant allocation the percentages are of
+    grant_source: str
+    rows: list[TemplateRow]
+    to: date | None  # the last day the spend covers (mid-year and end-year)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((r.cost for r in self.rows if r.parent is None), Decimal("0.00"))
+
+    @property
+    def spent(self) -> Decimal:
+        return sum((r.spent or Decimal(0) for r in self.rows if r.parent is None), Decimal(0))
+
+
+def stage_end(year: FinancialYear, stage: str) -> date | None:
+    """The last day a return covers: 30 September (mid-year) or 31 March (end-year)."""
+    if stage == "mid-year":
+        return date(year.start, 9, 30)
+    if stage == "end-year":
+        return year.last_day
+    return None
+
+
+def pcc_template(
+    session: Session, stream: str, year: FinancialYear, stage: str, area: str | None
+) -> PccTemplate:
+    if stage not in STAGES:
+        raise GrantsError(f"stage {stage!r}: use one of {', '.join(STAGES)}")
+    period = Period(year, year)
+    table = resourcing(session, stream, period)
+    rows = table.rows
+    balances = Balances(session, stream)
+    if area is None:
+        accountable = aliased(Organisation)
+        name = session.scalar(
+            select(accountable.name)
+            .join(Stream, Stream.accountable_id == accountable.id)
+            .where(Stream.code == stream)
+        )
+        area_name = name or stream
+        grant_pence = balances.value(stream, period, "awarded", None) or 0
+        awards = session.execute(
+            select(Entry.id, Entry.kind, Entry.origin)
+            .join(Stream, Stream.id == Entry.stream_id)
+            .where(
+                Stream.code == stream,
+                Entry.kind == "award",
+                Entry.first_year == year.start,
+                Entry.last_year == year.start,
+            )
+            .order_by(Entry.id)
+        ).all()
+        grant_source = "the award for the year: " + (
+            "; ".join(f"entry {i} {k} ({o})" for i, k, o in awards) or "none"
+        )
+    else:
+        wanted = area.casefold()
+        chosen = [r for r in rows if wanted in (r.code.casefold(), r.name.casefold())]
+        if not chosen:
+            names = ", ".join(r.name for r in rows) or "none"
+            raise NotFound(
+                f"{stream} has no line called {area!r} with an allocation in {year} "
+                f"(lines: {names})"
+            )
+        top = chosen[0]
+        keep = {top.code}
+        for r in rows:
+            if r.parent in keep:
+                keep.add(r.code)
+        rows = [
+            ResourcingRow(r.code, r.name, None if r.code == top.code else r.parent,
+                          r.amounts, r.shares)
+            for r in rows
+            if r.code in keep
+        ]  # fmt: skip
+        area_name = top.name
+        grant_pence = balances.value(stream, period, "allocated", top.code) or 0
+        grant_source = f"the allocation to {top.name}: " + (
+            "; ".join(table.sources.get((top.code, year.start), [])) or "none"
+        )
+    to = stage_end(year, stage)
+    spent_by: dict[str, Decimal] = {}
+    spend_sources: dict[str, list[str]] = {}
+    if to is not None:
+        for entry_id, kind, origin, code in session.execute(
+            select(Entry.id, Entry.kind, Entry.origin, Line.code)
+            .join(Line, Line.id == Entry.line_id)
+            .join(Stream, Stream.id == Entry.stream_id)
+            .where(
+                Stream.code == stream,
+                Entry.kind == "spent",
+                Entry.first_year == year.start,
+                Entry.last_year == year.start,
+                Entry.day <= to,
+            )
+            .order_by(Entry.id)
+        ):
+            spend_sources.setdefault(code, []).append(f"entry {entry_id} {kind} ({origin})")
+        dated = Balances(session, stream, as_of=to + timedelta(days=1))
+        for r in rows:
+            pence = dated.value(stream, period, "reported", r.code) or 0
+            spent_by[r.code] = Decimal(pence).scaleb(-2)
+    match: dict[str, list[tuple[str, Decimal | None]]] = {}
+    for code, source, pence in session.execute(
+        select(Line.code, MatchFunding.from_source, MatchFunding.amount_pence)
+        .join(Line, Line.id == MatchFunding.line_id)
+        .join(Stream, Stream.id == Line.stream_id)
+        .where(Stream.code == stream)
+        .order_by(MatchFunding.id)
+    ):
+        match.setdefault(code, []).append(
+            (source or "not stated", None if pence is None else Decimal(pence).scaleb(-2))
+        )
+    out = [
+        TemplateRow(
+            r.code,
+            r.name,
+            r.parent,
+            r.amounts.get(year.start, Decimal("0.00")),
+            match.get(r.code, []),
+            spent_by.get(r.code) if to is not None else None,
+            table.sources.get((r.code, year.start), []),
+            spend_sources.get(r.code, []),
+        )
+        for r in rows
+        if year.start in r.amounts
+    ]
+    return PccTemplate(
+        stream, year.start, stage, area_name, Decimal(grant_pence).scaleb(-2), grant_source,
+        out, to,
+    )  # fmt: skip
+
+
+__all__ = [
+    "STAGES",
+    "PccTemplate",
+    "ResourcingRow",
+    "ResourcingTable",
+    "TemplateRow",
+    "pcc_template",
+    "resourcing",
+    "stage_end",
+]

@@ -1,0 +1,147 @@
+"""The PCC Community Safety Fund reporting template (Appendix 1), filled from the ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grants.errors import GrantsError
+from grants.excel import templates
+from grants.excel.book import Book, cell, cells, writing
+from grants.formatting import day, gbp
+from grants.periods import FinancialYear
+from grants.services.reports import PccTemplate
+
+
+def write(report: PccTemplate, path: Path, ledger: str) -> None:
+    year = FinancialYear(report.year)
+    if not report.rows:
+        raise GrantsError(f"{report.stream} has no allocations in {year}: no template to write")
+    layout = templates.load("pcc-template")
+    with writing(path, layout, ledger) as book:
+        _fill(book, report, year)
+
+
+def _fill(book: Book, report: PccTemplate, year: FinancialYear) -> None:
+    lay, header, table = book.layout["sheet"], book.layout["header"], book.layout["table"]
+    widths = book.layout["columns"]
+    stage = book.layout["stages"][report.stage]
+    sheet = book.sheet(lay["name"].format(stage=report.stage))
+    sheet.set_column(0, 0, widths["title_width"])
+    sheet.set_column(1, 1, widths["text_width"])
+    sheet.set_column(2, 2, widths["money_width"])
+    sheet.set_column(3, 3, widths["percent_width"])
+    sheet.set_column(4, 4, widths["funding_width"])
+    sheet.set_column(5, 6, widths["money_width"])
+    book.text(sheet, 0, 0, lay["title"], "title")
+    # The signatory block: the local authority on the left, the police on the right.
+    for row, left, right in (
+        (2, header["local_contact"], header["police_contact"]),
+        (3, header["signature"], header["signature"]),
+        (4, header["date"], header["date"]),
+    ):
+        book.text(sheet, row, 0, left, "label")
+        sheet.write_blank(row, 1, None, book.style("input"))
+        book.text(sheet, row, 2, right, "label")
+        sheet.write_blank(row, 4, None, book.style("input"))
+    book.text(sheet, 5, 0, header["area"], "label")
+    book.text(sheet, 5, 1, report.area, "input")
+    book.text(sheet, 5, 2, header["area"], "label")
+    book.text(sheet, 5, 4, report.area, "input")
+    book.text(sheet, 7, 0, header["funding_period"], "label")
+    book.text(sheet, 7, 1, f"{day(year.first_day)} to {day(year.last_day)}", None)
+    book.text(sheet, 8, 0, header["allocation"], "label")
+    grant_cell = "$B$9"
+    sheet.write_number(8, 1, float(report.grant), book.style("header_money"))
+    book.source(f"{sheet.name}!B9", header["allocation"], report.grant_source)
+    subject = f"{report.stream} {year}, {stage}"
+    if report.to is not None:
+        subject += f": spend to {day(report.to)}"
+    book.text(sheet, 9, 0, subject, "note")
+
+    heading_row = 11
+    label = year.render()
+    headings = [h.format(year=label) for h in table["headings"]]
+    returns = report.to is not None
+    if returns:
+        headings += [
+            table["spend_heading"].format(date=day(report.to)) if report.to else "",
+            table["variance_heading"],
+        ]
+    for col, heading in enumerate(headings):
+        book.text(sheet, heading_row, col, heading, "heading")
+    sheet.set_row(heading_row, 60)
+    row = heading_row + 1
+    top_rows: list[int] = []
+    for line in report.rows:
+        child = line.parent is not None
+        title = (table["district_prefix"] if child else "") + line.title
+        book.text(sheet, row, 0, title, "district" if child else "text")
+        sheet.write_blank(row, 1, None, book.style("text"))  # from the plans and returns
+        money = book.style("money", italic=True) if child else book.style("money")
+        sheet.write_number(row, 2, float(line.cost), money)
+        share = float(line.cost / report.grant) if report.grant else 0.0
+        sheet.write_formula(
+            row, 3, f"=IF({grant_cell}=0,0,{cell(row, 2)}/{grant_cell})", book.style("percent"),
+            share,
+        )  # fmt: skip
+        funding = "; ".join(
+            f"{source}: {gbp(amount) if amount is not None else 'amount not stated'}"
+            for source, amount in line.other_funding
+        )
+        book.text(sheet, row, 4, funding, "text")
+        book.source(f"{sheet.name}!{cell(row, 2)}", f"{line.title} {year}", "; ".join(line.sources))
+        if returns:
+            spent = line.spent or 0
+            sheet.write_number(row, 5, float(spent), money)
+            sheet.write_formula(
+                row, 6, f"={cell(row, 2)}-{cell(row, 5)}", money, float(line.cost - spent)
+            )
+            book.source(
+                f"{sheet.name}!{cell(row, 5)}",
+                f"{line.title}: spend reported to {day(report.to)}" if report.to else line.title,
+                "; ".join(line.spend_sources) or "no spend reported to that day",
+            )
+        if not child:
+            top_rows.append(row)
+        row += 1
+    total_row = row
+    book.text(sheet, total_row, 0, table["total_label"], "total")
+    sheet.write_blank(total_row, 1, None, book.style("total"))
+    refs = ",".join(cell(r, 2) for r in top_rows)
+    sheet.write_formula(total_row, 2, f"=SUM({refs})", book.style("total"), float(report.total))
+    total_share = float(report.total / report.grant) if report.grant else 0.0
+    sheet.write_formula(
+        total_row, 3, f"=IF({grant_cell}=0,0,{cell(total_row, 2)}/{grant_cell})",
+        book.style("total_percent"), total_share,
+    )  # fmt: skip
+    sheet.write_blank(total_row, 4, None, book.style("total"))
+    book.source(
+        f"{sheet.name}!{cells(total_row, 2, total_row, 3)}",
+        table["total_label"],
+        "sum of the lines above (district rows not counted again) and its share of the grant",
+    )
+    if returns:
+        spent_refs = ",".join(cell(r, 5) for r in top_rows)
+        sheet.write_formula(
+            total_row, 5, f"=SUM({spent_refs})", book.style("total"), float(report.spent)
+        )
+        sheet.write_formula(
+            total_row, 6, f"={cell(total_row, 2)}-{cell(total_row, 5)}", book.style("total"),
+            float(report.total - report.spent),
+        )  # fmt: skip
+    row = total_row + 1
+    if report.grant != report.total:
+        book.text(sheet, row, 0, table["unallocated_label"], "text")
+        sheet.write_formula(
+            row, 2, f"={grant_cell}-{cell(total_row, 2)}", book.style("money"),
+            float(report.grant - report.total),
+        )  # fmt: skip
+        book.source(f"{sheet.name}!{cell(row, 2)}", table["unallocated_label"],
+                    f"{report.grant_source} less the total allocated")  # fmt: skip
+        row += 1
+    row += 1
+    if len(top_rows) != len(report.rows):
+        book.text(sheet, row, 0, table["district_note"], "note")
+        row += 1
+    book.text(sheet, row, 0, lay["footer_note"], "note")
+    book.print_setup(sheet, heading_row)
