@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
@@ -132,8 +133,9 @@ def writing(
             raise
         workbook.close()
         temporary.replace(path)
-    except OSError as exc:
-        raise GrantsError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    except (OSError, FileCreateError) as exc:
+        reason = getattr(exc, "strerror", None) or getattr(exc.__cause__, "strerror", None)
+        raise GrantsError(f"cannot write {path}: {reason or exc}") from exc
     finally:
         temporary.unlink(missing_ok=True)
 

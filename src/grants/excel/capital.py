@@ -83,7 +83,8 @@ class _Resources:
 
 
 def _resources(book: Book, p: CapitalProgramme) -> _Resources:
-    lay = book.layout["resources"]
+    lay = dict(book.layout["resources"])
+    lay["funding_total"] = lay["funding_total"].format(to=p.period.last.render("/"))
     widths = book.layout["columns"]
     sheet = book.sheet(lay["sheet"])
     where = _Resources(sheet.name)
@@ -109,7 +110,11 @@ def _resources(book: Book, p: CapitalProgramme) -> _Resources:
     sheet.write_formula(row, 2, funding_formula, total, _k(p.funding))
     sheet.write_formula(row, 4, f"={cell(row, 2)}", total, _k(p.funding))
     where.funding_total = cell(row, 2)
-    book.source(f"{sheet.name}!{cell(row, 2)}", lay["funding_total"], "sum of the rows above")
+    book.source(
+        f"{sheet.name}!{cells(row, 2, row, 4)}",
+        lay["funding_total"],
+        "sum of the rows above; the opening balance",
+    )
     balance_cell, balance = cell(row, 4), p.funding
     row += 2
     book.text(sheet, row, 0, lay["allocations_heading"], "section")
@@ -127,8 +132,9 @@ def _resources(book: Book, p: CapitalProgramme) -> _Resources:
         balance_cell = cell(row, 4)
         where.portfolio_cells.append(cell(row, 3))
         book.source(
-            f"{sheet.name}!{cells(row, 1, row, 3)}",
-            f"{portfolio.name}: cost and specific funding (the line), net (allocated)",
+            f"{sheet.name}!{cells(row, 1, row, 4)}",
+            f"{portfolio.name}: cost and specific funding (the line), net (allocated), and the "
+            "balance after it (the balance above less the net)",
             "; ".join(portfolio.sources),
         )
         row += 1
@@ -187,7 +193,8 @@ def _summary(book: Book, p: CapitalProgramme, resources: _Resources) -> None:
                     float(_m1(value) - shown),
                 )  # fmt: skip
             book.source(
-                f"{sheet.name}!{cell(row, 2)}", f"{label} as published",
+                f"{sheet.name}!{cells(row, 2, row, 3)}",
+                f"{label} as published (and the difference)",
                 f"printed in the books ({published.origin})",
             )  # fmt: skip
         book.source(f"{sheet.name}!{cell(row, 1)}", label, f"{formula[1:]}, in £m")
@@ -423,8 +430,8 @@ def _programme(
         else:
             base_rows[(table, line.code)] = row
         book.source(
-            f"{sheet.name}!{cells(row, 1, row, len(years))}",
-            f"{line.label} ({version})",
+            f"{sheet.name}!{cells(row, 1, row, last_col)}",
+            f"{line.label} ({version})" + (", its total and change" if compared else ", its total"),
             f"profile {line.code} ({line.origin})",
         )
         row += 1
@@ -476,6 +483,11 @@ def _chart(book: Book, p: CapitalProgramme, totals: dict[str, dict[str, _Placed]
             refs = [f"{quoted(t.sheet)}{cell(t.total_row, i)}" for t in tables]
             value = _k(sum(t.sums[i - 1] for t in tables))
             sheet.write_formula(i, col, "=" + "+".join(refs), book.style("money"), value)
+            book.source(
+                f"{sheet.name}!{cell(i, col)}",
+                f"{version.title()} programme {FinancialYear(year).render('/')}",
+                "the TOTAL rows of the version's programme sheets",
+            )
     chart = book.workbook.add_chart({"type": "column"})
     for col in range(1, len(versions) + 1):
         chart.add_series(

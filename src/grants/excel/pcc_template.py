@@ -89,7 +89,11 @@ def _fill(book: Book, report: PccTemplate, year: FinancialYear) -> None:
             for source, amount in line.other_funding
         )
         book.text(sheet, row, 4, funding, "text")
-        book.source(f"{sheet.name}!{cell(row, 2)}", f"{line.title} {year}", "; ".join(line.sources))
+        book.source(
+            f"{sheet.name}!{cells(row, 2, row, 3)}",
+            f"{line.title} {year}: cost and its share of the grant",
+            "; ".join(line.sources),
+        )
         if returns:
             spent = line.spent or 0
             sheet.write_number(row, 5, float(spent), money)
@@ -97,7 +101,7 @@ def _fill(book: Book, report: PccTemplate, year: FinancialYear) -> None:
                 row, 6, f"={cell(row, 2)}-{cell(row, 5)}", money, float(line.cost - spent)
             )
             book.source(
-                f"{sheet.name}!{cell(row, 5)}",
+                f"{sheet.name}!{cells(row, 5, row, 6)}",
                 f"{line.title}: spend reported to {day(report.to)}" if report.to else line.title,
                 "; ".join(line.spend_sources) or "no spend reported to that day",
             )
@@ -129,6 +133,11 @@ def _fill(book: Book, report: PccTemplate, year: FinancialYear) -> None:
             total_row, 6, f"={cell(total_row, 2)}-{cell(total_row, 5)}", book.style("total"),
             float(report.total - report.spent),
         )  # fmt: skip
+        book.source(
+            f"{sheet.name}!{cells(total_row, 5, total_row, 6)}",
+            table["total_label"],
+            "sum of the spend above (district rows not counted again) and the variance",
+        )
     row = total_row + 1
     if report.grant != report.total:
         book.text(sheet, row, 0, table["unallocated_label"], "text")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
 
 from grants.errors import GrantsError
 from grants.excel import templates
@@ -69,7 +69,9 @@ def _fill(workbook: Any, table: ResourcingTable, layout: dict[str, Any], ledger:
             cell = xl_rowcol_to_cell(row, col)
             figure = f"{line.name} {FinancialYear(year)}"
             entries = "; ".join(table.sources.get((line.code, year), []))
-            sources.write_row(source_row, 0, [cell, inert(figure), inert(entries)])
+            sources.write_row(
+                source_row, 0, [f"{sheet.name}!{cell}", inert(figure), inert(entries)]
+            )
             source_row += 1
         row += 1
     total_row = row
@@ -83,7 +85,7 @@ def _fill(workbook: Any, table: ResourcingTable, layout: dict[str, Any], ledger:
             source_row,
             0,
             [
-                xl_rowcol_to_cell(total_row, col),
+                f"{sheet.name}!{xl_rowcol_to_cell(total_row, col)}",
                 f"TOTAL {FinancialYear(year)}",
                 "sum of the lines above, district rows not counted twice (they are part of "
                 "their partnership)",
@@ -109,7 +111,13 @@ def _fill(workbook: Any, table: ResourcingTable, layout: dict[str, Any], ledger:
                 difference_row, col, f"={stated_cell}-{total_cell}", style["money"], value
             )
             sources.write_row(
-                source_row, 0, [stated_cell, f"stated {FinancialYear(year)}", "stated in the books"]
+                source_row,
+                0,
+                [
+                    f"{sheet.name}!{xl_range(stated_row, col, difference_row, col)}",
+                    f"stated {FinancialYear(year)} and the difference",
+                    "the stated figure in the books (`grants balance` shows it), less the TOTAL",
+                ],
             )
             source_row += 1
     print_setup = layout["print"]

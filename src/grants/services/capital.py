@@ -262,13 +262,13 @@ def capital_programme(
     for line in session.execute(
         select(
             Line.id, Line.code, Line.name, Line.parent_id, Line.ref, Line.total_cost_pence,
-            Line.specific_funding_pence, Line.note,
+            Line.specific_funding_pence, Line.note, Line.origin,
         )
         .where(Line.stream_id == stream_id)
         .order_by(Line.id)
     ):  # fmt: skip
         allocated = balances.value(stream, period, "allocated", line.code) or 0
-        sources = _sources(line_sources.get(line.id, []))
+        sources = [f"line {line.code} ({line.origin})", *_sources(line_sources.get(line.id, []))]
         if line.parent_id is None:
             portfolios[line.id] = Portfolio(
                 line.code, line.name, line.total_cost_pence, line.specific_funding_pence,
