@@ -25,6 +25,7 @@ from grants.services.capital import (
     capital_programme,
     capital_stream,
     programme_years,
+    schemes,
     versions_to_compare,
 )
 from grants.services.reports import STAGES, pcc_template
@@ -263,6 +264,7 @@ def capital_programme_command(
             capital_workbook.write(session, programme, output, app.shown_url)
             click.echo(f"wrote {output}")
             return
+        every_scheme = list(schemes(session, programme)) if as_json else []
     p = programme
     if as_json:
         emit_json(
@@ -291,7 +293,8 @@ def capital_programme_command(
                                 "name": s.name,
                                 "flexible": plain(from_pence(s.flexible)),
                             }
-                            for s in x.schemes
+                            for parent, s in every_scheme
+                            if parent == x.code
                         ],
                     }
                     for x in p.portfolios

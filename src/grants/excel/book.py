@@ -22,6 +22,32 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
 
 
+# The functions XlsxWriter rewrites with an _xlfn. prefix even when future functions are off
+# (worksheet.Worksheet._prepare_formula): it tries 29 substitutions on every formula.
+_DYNAMIC = re.compile(
+    r"\b(?:ANCHORARRAY|BYCOL|BYROW|CHOOSECOLS|CHOOSEROWS|DROP|EXPAND|FILTER|HSTACK|LAMBDA"
+    r"|MAKEARRAY|MAP|RANDARRAY|REDUCE|SCAN|SEQUENCE|SORT|SORTBY|SWITCH|TAKE|TEXTSPLIT|TOCOL"
+    r"|TOROW|UNIQUE|VSTACK|WRAPCOLS|WRAPROWS|XLOOKUP)\(|SINGLE\("
+)
+
+
+class _Sheet(Worksheet):
+    """A worksheet that skips XlsxWriter's 29 substitutions for formulas that use none of
+    those functions (ours use SUM, SUBTOTAL, ROUND and IF): the same XML, a third of the time
+    for a sheet of a hundred thousand totals. Any other formula takes XlsxWriter's path."""
+
+    def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
+        if self.use_future_functions or expand_future_functions or _DYNAMIC.search(formula):
+            return str(super()._prepare_formula(formula, expand_future_functions))
+        if formula.startswith("{"):
+            formula = formula[1:]
+        if formula.startswith("="):
+            formula = formula[1:]
+        if formula.endswith("}"):
+            formula = formula[:-1]
+        return formula
+
+
 def inert(text: str, limit: int = 32_000) -> str:
     """Text safe for a cell: control characters removed, cut with a marker if too long.
     (Cells are written as strings, never as formulas.)"""
@@ -72,7 +98,7 @@ class Book:
         """The sheet of that name, added now unless ``order`` added it already."""
         name = sheet_name(name)
         if name not in self._sheets:
-            self._sheets[name] = self.workbook.add_worksheet(name)
+            self._sheets[name] = self.workbook.add_worksheet(name, worksheet_class=_Sheet)
         return self._sheets[name]
 
     def order(self, names: list[str]) -> None:

@@ -18,7 +18,7 @@ from xlsxwriter.worksheet import Worksheet
 from grants.excel import templates
 from grants.excel.book import Book, cell, cells, quoted, writing
 from grants.periods import FinancialYear
-from grants.services.capital import CapitalProgramme, programme_rows
+from grants.services.capital import CapitalProgramme, programme_rows, schemes
 
 THOUSAND = 100_000  # pence in £1,000
 MILLION = 100_000_000  # pence in £1m
@@ -50,7 +50,7 @@ def write(session: Session, programme: CapitalProgramme, path: Path, ledger: str
         resources = _resources(book, programme)
         _summary(book, programme, resources)
         _funding(book, programme)
-        _allocations(book, programme)
+        _allocations(book, session, programme)
         totals = _programmes(book, session, programme)
         if totals:
             _chart(book, programme, totals)
@@ -275,7 +275,7 @@ def _funding(book: Book, p: CapitalProgramme) -> None:
     book.print_setup(sheet, heading_row)
 
 
-def _allocations(book: Book, p: CapitalProgramme) -> None:
+def _allocations(book: Book, session: Session, p: CapitalProgramme) -> None:
     lay = book.layout["allocations"]
     sheet = book.sheet(lay["sheet"])
     widths = book.layout["columns"]
@@ -289,37 +289,48 @@ def _allocations(book: Book, p: CapitalProgramme) -> None:
     money, total = book.style("money"), book.style("total")
     row = first_row = heading_row + 1
     grand = [0, 0, 0]
-    for portfolio in p.portfolios:
-        if not portfolio.schemes:
-            continue  # a portfolio without schemes is not part of this annex
-        book.text(sheet, row, 1, portfolio.name, "section")
-        row += 1
-        first = row
-        sums = [0, 0, 0]
-        for scheme in portfolio.schemes:
-            if scheme.ref:
-                book.text(sheet, row, 0, scheme.ref, "label")
-            book.text(sheet, row, 1, scheme.name, "label")
-            for i, value in enumerate((scheme.cost, scheme.specific, scheme.flexible)):
-                if value is not None:
-                    sheet.write_number(row, 2 + i, _k(value), money)
-                    sums[i] += value
-            if scheme.description:
-                book.text(sheet, row, 5, scheme.description, "label")
-            book.source(
-                f"{sheet.name}!{cells(row, 2, row, 4)}",
-                f"{scheme.name}: cost and specific funding (the line), flexible (allocated)",
-                "; ".join(scheme.sources),
-            )
-            row += 1
-        book.text(sheet, row, 1, lay["subtotal_prefix"] + portfolio.name, "total")
+    names = {x.code: x.name for x in p.portfolios}
+    portfolio: str | None = None
+    first = row
+    sums = [0, 0, 0]
+
+    def subtotal() -> None:
+        nonlocal row
+        label = lay["subtotal_prefix"] + names[portfolio or ""]
+        book.text(sheet, row, 1, label, "total")
         for i in range(3):
             formula = f"=SUBTOTAL(9,{cells(first, 2 + i, row - 1, 2 + i)})"
-            sheet.write_formula(row, 2 + i, formula, total, _k(sums[i]))
+            sheet.write_formula(row, 2 + i, formula, total, sums[i] / THOUSAND)
             grand[i] += sums[i]
-        book.source(f"{sheet.name}!{cells(row, 2, row, 4)}", lay["subtotal_prefix"] +
-                    portfolio.name, "sums of the schemes above")  # fmt: skip
+        book.source(f"{sheet.name}!{cells(row, 2, row, 4)}", label, "sums of the schemes above")
         row += 1
+
+    for code, scheme in schemes(session, p):
+        if code != portfolio:
+            if portfolio is not None:
+                subtotal()
+            portfolio = code
+            book.text(sheet, row, 1, names[code], "section")
+            row += 1
+            first = row
+            sums = [0, 0, 0]
+        if scheme.ref:
+            book.text(sheet, row, 0, scheme.ref, "label")
+        book.text(sheet, row, 1, scheme.name, "label")
+        for i, value in enumerate((scheme.cost, scheme.specific, scheme.flexible)):
+            if value is not None:
+                sheet.write_number(row, 2 + i, value / THOUSAND, money)
+                sums[i] += value
+        if scheme.description:
+            book.text(sheet, row, 5, scheme.description, "label")
+        book.source(
+            f"{sheet.name}!{cells(row, 2, row, 4)}",
+            f"{scheme.name}: cost and specific funding (the line), flexible (allocated)",
+            "; ".join(scheme.sources),
+        )
+        row += 1
+    if portfolio is not None:
+        subtotal()
     book.text(sheet, row, 1, lay["total_label"], "total")
     for i in range(3):
         formula = (
@@ -389,6 +400,15 @@ def _programme(
     sheet.set_column(0, 0, widths["label_width"])
     sheet.set_column(1, last_col, widths["money_width"])
     money, total = book.style("money"), book.style("total")
+    marked = {
+        (estimate, changed): book.style(
+            "money",
+            **(styles["estimate"] if estimate else {}),
+            **(styles["changed"] if changed else {}),
+        )
+        for estimate in (False, True)
+        for changed in (False, True)
+    }
     row = first = heading_row + 1
     section: str | None = None
     sums = [0] * (len(years) + 1)
@@ -404,14 +424,10 @@ def _programme(
             pence = line.amounts.get(year)
             if pence is None:
                 continue  # printed blank
-            props: dict[str, Any] = {}
-            if year in line.estimates:
-                props |= styles["estimate"]
-                any_estimate = True
-            if year in line.changed:
-                props |= styles["changed"]
-                any_change = True
-            sheet.write_number(row, col, _k(pence), book.style("money", **props))
+            estimate, changed = year in line.estimates, year in line.changed
+            any_estimate |= estimate
+            any_change |= changed
+            sheet.write_number(row, col, pence / THOUSAND, marked[estimate, changed])
             sums[col - 1] += pence
         line_total = sum(line.amounts.get(y, 0) for y in years)
         sums[-1] += line_total

@@ -49,14 +49,21 @@ class Balances:
     """All account balances of the journal (optionally of one stream), grouped by role."""
 
     def __init__(
-        self, session: Session, stream: str | None = None, as_of: date | None = None
+        self,
+        session: Session,
+        stream: str | None = None,
+        as_of: date | None = None,
+        top_level_only: bool = False,
     ) -> None:
-        """``as_of``: only entries dated before that day (a balance at the start of it)."""
+        """``as_of``: only entries dated before that day (a balance at the start of it).
+        ``top_level_only``: the streams and their top-level lines, not the lines beneath."""
         streams = dict(session.execute(select(Stream.id, Stream.code)).all())
         where = ""
         if stream is not None:
             wanted = [i for i, code in streams.items() if code == stream]
             where = f"WHERE a.stream_id = {int(wanted[0]) if wanted else 0} "
+        if top_level_only:
+            where += ("AND " if where else "WHERE ") + "l.parent_id IS NULL "
         dated = ""
         if as_of is not None:
             dated = (

@@ -14,15 +14,18 @@ thousand schemes is written without holding it in memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from grants.db.models import (
+    Account,
     Entry,
     Line,
+    Posting,
     Profile,
     ProfileAmount,
     ProgrammeVersion,
@@ -64,7 +67,7 @@ class Portfolio:
     net: int
     note: str | None
     sources: list[str]
-    schemes: list[Scheme] = field(default_factory=list)
+    schemes: int = 0  # how many schemes it has (read them with ``schemes``)
 
 
 @dataclass
@@ -200,7 +203,7 @@ def capital_programme(
         raise NotFound(f"{stream} has no award: there are no flexible resources to report")
     first, last = periods[-1]
     period = Period(FinancialYear(first), FinancialYear(last))
-    balances = Balances(session, stream)
+    balances = Balances(session, stream, top_level_only=True)
 
     statements = session.execute(
         select(
@@ -249,7 +252,9 @@ def capital_programme(
     line_sources: dict[int, list[tuple[int, str, str | None]]] = {}
     for entry_id, kind, origin, line_id in session.execute(
         select(Entry.id, Entry.kind, Entry.origin, Entry.line_id)
+        .join(Line, Line.id == Entry.line_id)
         .where(
+            Line.parent_id.is_(None),
             Entry.stream_id == stream_id,
             Entry.kind.in_(("allocate", "clawback", "virement")),
             Entry.first_year == first,
@@ -261,26 +266,24 @@ def capital_programme(
     portfolios: dict[int, Portfolio] = {}
     for line in session.execute(
         select(
-            Line.id, Line.code, Line.name, Line.parent_id, Line.ref, Line.total_cost_pence,
-            Line.specific_funding_pence, Line.note, Line.origin,
+            Line.id, Line.code, Line.name, Line.total_cost_pence, Line.specific_funding_pence,
+            Line.note, Line.origin,
         )
-        .where(Line.stream_id == stream_id)
+        .where(Line.stream_id == stream_id, Line.parent_id.is_(None))
         .order_by(Line.id)
     ):  # fmt: skip
         allocated = balances.value(stream, period, "allocated", line.code) or 0
         sources = [f"line {line.code} ({line.origin})", *_sources(line_sources.get(line.id, []))]
-        if line.parent_id is None:
-            portfolios[line.id] = Portfolio(
-                line.code, line.name, line.total_cost_pence, line.specific_funding_pence,
-                allocated, line.note, sources,
-            )  # fmt: skip
-        elif line.parent_id in portfolios:
-            portfolios[line.parent_id].schemes.append(
-                Scheme(
-                    line.code, line.name, line.ref, line.total_cost_pence,
-                    line.specific_funding_pence, allocated, _description(line.note), sources,
-                )
-            )  # fmt: skip
+        portfolios[line.id] = Portfolio(
+            line.code, line.name, line.total_cost_pence, line.specific_funding_pence,
+            allocated, line.note, sources,
+        )  # fmt: skip
+    for parent_id, count in session.execute(
+        select(Line.parent_id, func.count())
+        .where(Line.stream_id == stream_id, Line.parent_id.in_(list(portfolios)))
+        .group_by(Line.parent_id)
+    ):
+        portfolios[parent_id].schemes = count
 
     tables: list[str] = []
     for version in (base, other):
@@ -330,6 +333,76 @@ def programme_years(session: Session, stream: str) -> Period:
     return Period(FinancialYear(first), FinancialYear(last))
 
 
+def _stream(session: Session, query: Select[Any]) -> Iterable[Sequence[Any]]:
+    """The rows of a query a batch at a time, so that a table of any size streams through:
+    on SQLite straight from the DBAPI cursor (plain tuples, the fastest path), elsewhere
+    from a server-side cursor."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return connection.execution_options(yield_per=5000).execute(query)
+    compiled = query.compile(connection, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    bound = tuple(params[k] for k in compiled.positiontup or ())
+    cursor = connection.exec_driver_sql(compiled.string, bound).cursor
+    assert cursor is not None
+    return (row for batch in iter(lambda: cursor.fetchmany(5000), []) for row in batch)
+
+
+def schemes(session: Session, p: CapitalProgramme) -> Iterator[tuple[str, Scheme]]:
+    """The schemes beneath the portfolio lines, with what was allocated to each in the
+    programme's period (the balance of its allocated account) and the entries behind it,
+    one at a time, in the order the portfolios and their schemes were declared."""
+    stream_id = session.scalar(select(Stream.id).where(Stream.code == p.stream))
+    first, last = p.period.first.start, p.period.last.start
+    allocated = (
+        select(Account.line_id, func.sum(Posting.amount_pence).label("pence"))
+        .join(Posting, Posting.account_id == Account.id)
+        .where(
+            Account.stream_id == stream_id, Account.role == "allocated",
+            Account.first_year == first, Account.last_year == last,
+        )
+        .group_by(Account.line_id)
+        .subquery()
+    )  # fmt: skip
+    parent = aliased(Line)
+    query = (
+        select(
+            Line.id, parent.code, Line.code, Line.name, Line.ref, Line.total_cost_pence,
+            Line.specific_funding_pence, Line.note, Line.origin, allocated.c.pence, Entry.id,
+            Entry.kind, Entry.origin,
+        )
+        .join(parent, parent.id == Line.parent_id)
+        .outerjoin(allocated, allocated.c.line_id == Line.id)
+        .outerjoin(
+            Entry,
+            (Entry.line_id == Line.id)
+            & Entry.kind.in_(("allocate", "clawback", "virement"))
+            & (Entry.first_year == first)
+            & (Entry.last_year == last),
+        )
+        .where(Line.stream_id == stream_id, parent.parent_id.is_(None))
+        .order_by(parent.id, Line.id, Entry.id)
+    )  # fmt: skip
+    current: tuple[str, Scheme] | None = None
+    current_id = None
+    for row in _stream(session, query):
+        line_id, portfolio, code, name, ref, cost, specific, note, origin, pence = row[:10]
+        entry_id, kind, entry_origin = row[10:]
+        if line_id != current_id:
+            if current is not None:
+                yield current
+            current_id = line_id
+            scheme = Scheme(
+                code, name, ref, cost, specific, int(pence or 0), _description(note),
+                [f"line {code} ({origin})"],
+            )  # fmt: skip
+            current = (portfolio, scheme)
+        if entry_id is not None and current is not None:
+            current[1].sources.append(f"entry {entry_id} {kind} ({entry_origin})")
+    if current is not None:
+        yield current
+
+
 def programme_rows(
     session: Session, stream: str, version: str, table: str, compared: str | None
 ) -> Iterator[ProgrammeRow]:
@@ -377,8 +450,8 @@ def programme_rows(
             totals[code] = int(total)
     current: ProgrammeRow | None = None
     current_id = None
-    result = session.execute(query.execution_options(yield_per=5000))
-    for pid, code, label, section, estimate, origin, year, pence, other_id, other_pence in result:
+    rows = _stream(session, query)
+    for pid, code, label, section, estimate, origin, year, pence, other_id, other_pence in rows:
         if pid != current_id:
             if current is not None:
                 yield current
@@ -413,5 +486,6 @@ __all__ = [
     "capital_stream",
     "programme_rows",
     "programme_years",
+    "schemes",
     "versions_to_compare",
 ]
