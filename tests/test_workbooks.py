@@ -383,3 +383,46 @@ def test_template_list_lengths_are_checked() -> None:
     assert templates.contract_problems("pcc-template", layout) == [
         "[table] headings must be a list of 5 headings"
     ]
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "=SUM(B5:L5)",
+        "=SUBTOTAL(9,C5:C7)",
+        "=IF($B$9=0,0,C13/$B$9)",
+        "=ROUND(B5,1)-C5",
+        "='Current grants'!M5-'Flexible resources'!C9/1000",
+        "{=SUM(A1:A3)}",
+        "=FILTER(A1:A3,B1:B3)",
+        "=XLOOKUP(1,A1:A3,B1:B3)",
+        "=_xlfn.SINGLE(A1)",
+    ],
+)
+def test_formulas_are_written_as_xlsxwriter_writes_them(formula: str) -> None:
+    from xlsxwriter.worksheet import Worksheet
+
+    from grants.excel.book import _Sheet
+
+    assert _Sheet()._prepare_formula(formula) == Worksheet()._prepare_formula(formula)
+
+
+def test_capital_rounding_note_names_the_columns_that_do_not_add_up(
+    grants: Grants, tmp_path: Path
+) -> None:
+    text = PROGRAMME.split("2017-04-01 programme CAP old")[0] + (
+        '2017-04-01 programme CAP only "Only version"\n'
+        '2017-04-01 profile CAP only grants A "A"\n  2018/19: 400\n  2019/20: 2,000\n'
+        '2017-04-01 profile CAP only grants B "B"\n  2018/19: 400\n  2019/20: 3,000\n'
+    )
+    assert grants("ledger", "load", str(books(tmp_path, text))).exit_code == 0
+    path = tmp_path / "capital.xlsx"
+    result = grants("report", "capital-programme", "-o", str(path))
+    assert result.exit_code == 0, result.output
+    sheet = openpyxl.load_workbook(path)["Only grants"]
+    notes = [sheet.cell(r, 1).value for r in range(1, sheet.max_row + 1)]
+    # 2018/19: 0.4 + 0.4 show as 0 and 0, the total 0.8 as 1; 2019/20 adds up (2 + 3 = 5).
+    assert (
+        "Rounding: figures are shown to the nearest £1,000, so in 2018/19, TOTAL the figures "
+        "shown do not add up to the total shown, which is the sum of the exact figures."
+    ) in notes

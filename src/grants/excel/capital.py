@@ -28,6 +28,11 @@ def _k(pence: int) -> float:
     return pence / THOUSAND
 
 
+def _shown(pence: int) -> int:
+    """A figure as a £'000 cell displays it: to the nearest thousand, halves away from 0."""
+    return int((Decimal(pence) / THOUSAND).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def _m1(pounds_m: Decimal) -> Decimal:
     return pounds_m.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
@@ -412,6 +417,7 @@ def _programme(
     row = first = heading_row + 1
     section: str | None = None
     sums = [0] * (len(years) + 1)
+    shown = [0] * (len(years) + 1)  # the sums of the figures as displayed (£'000, rounded)
     change_sum = 0
     any_estimate = any_change = False
     for line in programme_rows(session, p.stream, version, table, compared):
@@ -429,8 +435,10 @@ def _programme(
             any_change |= changed
             sheet.write_number(row, col, pence / THOUSAND, marked[estimate, changed])
             sums[col - 1] += pence
+            shown[col - 1] += _shown(pence)
         line_total = sum(line.amounts.get(y, 0) for y in years)
         sums[-1] += line_total
+        shown[-1] += _shown(line_total)
         sheet.write_formula(
             row, total_col, f"=SUM({cells(row, 1, row, len(years))})", money, _k(line_total)
         )
@@ -477,6 +485,10 @@ def _programme(
         )
         row += 1
     row += 1
+    off = [headings[i + 1] for i in range(len(sums)) if shown[i] != _shown(sums[i])]
+    if off:
+        book.text(sheet, row, 0, lay["rounding_note"].format(columns=", ".join(off)), "note")
+        row += 1
     if any_estimate:
         book.text(sheet, row, 0, lay["estimate_note"], "note")
         row += 1

@@ -55,7 +55,7 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
         },
         "programme": {
             "sheet", "title", "total_heading", "change_heading", "total_label",
-            "difference_label", "estimate_note", "change_note", "table_titles",
+            "difference_label", "estimate_note", "change_note", "rounding_note", "table_titles",
         },
         "chart": {"sheet", "title", "y_axis", "year_heading"},
         "columns": {"label_width", "money_width", "notes_width", "ref_width"},
