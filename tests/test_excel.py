@@ -67,7 +67,7 @@ def test_a_district_cell_names_its_entry_and_books_line(workbook: Path) -> None:
     # (that every money cell of every workbook has its sources: tests/test_workbooks.py)
     sources = openpyxl.load_workbook(workbook)["Sources"]
     listed = {row[0]: row for row in sources.iter_rows(min_row=2, values_only=True)}
-    cherwell = listed["Resourcing!E8"]
+    cherwell = listed["'Resourcing'!E8"]
     assert cherwell[1] == "Cherwell 2017-18"
     assert cherwell[2].startswith("entry ")
     assert " allocate (" in cherwell[2]

@@ -57,6 +57,8 @@ def test_every_money_cell_of_every_workbook_has_its_sources(reports: Path) -> No
         for where, _figure, entries in wb["Sources"].iter_rows(min_row=2, values_only=True):
             assert entries, f"{path.name} {where}: no source given"
             sheet, _, cells = str(where).rpartition("!")
+            assert sheet.startswith("'") and sheet.endswith("'"), where  # a working reference
+            sheet = sheet[1:-1].replace("''", "'")
             first_col, first_row, last_col, last_row = range_boundaries(cells)
             for row in range(first_row, last_row + 1):
                 for col in range(first_col, last_col + 1):
@@ -76,7 +78,7 @@ def test_every_money_cell_of_every_workbook_has_its_sources(reports: Path) -> No
 def test_every_workbook_has_print_setup_from_its_template(reports: Path) -> None:
     for path in sorted(reports.iterdir()):
         for sheet in openpyxl.load_workbook(path).worksheets:
-            if sheet.title in ("Sources", "Programme by year"):
+            if sheet.title == "Sources":
                 continue
             assert sheet.page_setup.orientation == "landscape", (path.name, sheet.title)
             assert sheet.print_title_rows, (path.name, sheet.title)
@@ -95,16 +97,24 @@ def test_capital_workbook_has_a_chart_of_current_against_proposed(reports: Path)
         "Programme by year"
     ]
     assert [c.value for c in sheet[1]] == ["Year", "Current", "Proposed"]
+    assert "<a:t>Capital programme by year: Proposed against Current</a:t>" in xml
     # 2017/18: current grants 39,730 + annual 20,124; proposed 39,767 + 20,124 (£'000).
     assert [c.value for c in sheet[2]] == ["2017/18", 59854, 59891]
 
 
 @pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed here")
 def test_libreoffice_opens_every_workbook_and_recalculates_the_same_figures(
-    reports: Path, tmp_path: Path
+    oxfordshire: Grants, reports: Path, tmp_path: Path
 ) -> None:
     # Copies without cached values (openpyxl writes none), so LibreOffice computes every
     # formula itself; the originals too, to show that they open as written (charts and all).
+    # Beside the defaults: narrowed years and the comparison the other way round.
+    for name, args in (
+        ("capital-narrowed.xlsx", ["--from", "2018/19", "--to", "2020/21"]),
+        ("capital-reversed.xlsx", ["--compare", "proposed:current"]),
+    ):
+        result = oxfordshire("report", "capital-programme", *args, "-o", str(reports / name))
+        assert result.exit_code == 0, result.output
     bare = tmp_path / "bare"
     bare.mkdir()
     for path in reports.iterdir():
@@ -232,7 +242,7 @@ def test_pcc_template_returns_add_spend_to_date_and_variance(
     sources = {
         r[0]: r[2] for r in openpyxl.load_workbook(path)["Sources"].iter_rows(values_only=True)
     }
-    assert " spent (" in sources[f"CSF {stage}!F13:G13"]
+    assert " spent (" in sources[f"'CSF {stage}'!F13:G13"]
 
 
 def test_pcc_template_for_one_area(oxfordshire: Grants, tmp_path: Path) -> None:
@@ -254,10 +264,10 @@ def test_pcc_template_for_one_area(oxfordshire: Grants, tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["--area", "Narnia"], "PCC-CSF has no line called 'Narnia' with an allocation in 2017-18"),
-        (["--stage", "quarterly"], "'quarterly' is not one of 'plan', 'mid-year', 'end-year'"),
         (["--stream", "NOPE"], "there is no funding stream 'NOPE'"),
+        (["--stream", "CAPITAL"], "CAPITAL is a capital-grant stream: the reporting template"),
         (["-o", "{tmp}/x.xls"], "must be an .xlsx file"),
-        (["-o", "{tmp}/missing/x.xlsx"], "cannot write"),
+        (["-o", "{tmp}/missing/x.xlsx"], "cannot write {tmp}/missing/x.xlsx: No such file"),
     ],
 )
 def test_pcc_template_mistakes_are_clear(
@@ -265,18 +275,32 @@ def test_pcc_template_mistakes_are_clear(
 ) -> None:
     args = [a.format(tmp=tmp_path) for a in args]
     result = oxfordshire("report", "pcc-template", "--year", "2017-18", *args)
-    assert result.exit_code != 0
-    assert message in result.output
-    assert "Traceback" not in result.output
-    assert not any(tmp_path.glob("**/*.xlsx*"))
+    assert result.exit_code == 1, result.output
+    assert message.format(tmp=tmp_path) in result.output
+    assert not [p.name for p in tmp_path.glob("**/*") if not p.name.startswith("grants.db")]
 
 
-def test_pcc_template_year_without_allocations(oxfordshire: Grants, tmp_path: Path) -> None:
-    path = tmp_path / "x.xlsx"
-    result = oxfordshire("report", "pcc-template", "--year", "2012-13", "-o", str(path))
+def test_pcc_template_unknown_stage_is_refused_by_its_option(oxfordshire: Grants) -> None:
+    result = oxfordshire("report", "pcc-template", "--year", "2017-18", "--stage", "quarterly")
+    assert result.exit_code == 2
+    assert "'quarterly' is not one of 'plan', 'mid-year', 'end-year'" in result.output
+
+
+@pytest.mark.parametrize("form", [[], ["--json"], ["-o", "x.xlsx"]])
+def test_pcc_template_year_without_allocations(
+    oxfordshire: Grants, tmp_path: Path, form: list[str]
+) -> None:
+    form = [str(tmp_path / f) if f.endswith(".xlsx") else f for f in form]
+    result = oxfordshire("report", "pcc-template", "--year", "2012-13", *form)
     assert result.exit_code == 1
     assert "PCC-CSF has no allocations in 2012-13: no template to write" in result.output
-    assert not path.exists()
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_pcc_returns_say_when_no_spend_is_reported(reports: Path) -> None:
+    sheet = openpyxl.load_workbook(reports / "pcc-csf-2017-18-mid-year.xlsx")["CSF mid-year"]
+    notes = [sheet.cell(r, 1).value for r in range(1, sheet.max_row + 1)]
+    assert any(str(n).startswith("No spend has been reported to 30 Sept 2017 yet") for n in notes)
 
 
 # -- the capital programme ------------------------------------------------------------------
@@ -366,6 +390,85 @@ def test_capital_without_versions_or_award(grants: Grants, tmp_path: Path) -> No
     result = grants("report", "capital-programme", "--compare", "old:newer")
     assert result.exit_code == 1
     assert "CAP has no programme version 'newer' (versions: old, new)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--compare", "current:current"], "--compare current:current: compare two different"),
+        (["--compare", "current"], "--compare 'current': write BASE:OTHER"),
+        (["--stream", "PCC-CSF"], "PCC-CSF has no programme versions"),
+        (["--from", "2020/21", "--to", "2018/19"], "cannot end (2018-19) before it starts"),
+        (["--from", "2018/19x"], "2018/19x"),
+    ],
+)
+def test_capital_mistakes_are_clear(
+    oxfordshire: Grants, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = oxfordshire("report", "capital-programme", *args, "-o", str(tmp_path / "c.xlsx"))
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+    assert not any(p.suffix.startswith(".xlsx") or "tmp" in p.name for p in tmp_path.iterdir())
+
+
+def test_a_failed_write_leaves_nothing_behind(
+    oxfordshire: Grants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from grants.excel import capital
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "capital.xlsx").write_bytes(b"the previous workbook")
+
+    def broken(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(capital, "_chart", broken)
+    result = oxfordshire("report", "capital-programme", "-o", str(out / "capital.xlsx"))
+    assert result.exit_code == 1
+    assert f"cannot write {out / 'capital.xlsx'}: No space left on device" in result.output
+    assert [p.name for p in out.iterdir()] == ["capital.xlsx"]
+    assert (out / "capital.xlsx").read_bytes() == b"the previous workbook"  # untouched
+    assert list(scratch.iterdir()) == []  # XlsxWriter's sheet files are gone too
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "value", "problem"),
+    [
+        ("columns", "money_width", "11", "[columns] money_width = '11' must be a positive number"),
+        ("print", "landscape", "no", "[print] landscape = 'no' must be true or false"),
+        ("programme", "title", "{name} ({years})", "[programme] title = '{name} ({years})' "
+         "cannot be filled in (KeyError('years')): it may use {name}, {table_title}"),
+        ("resources", "headings", [1, 2, 3, 4, 5, 6], "[resources] headings = [1, 2, 3, 4, 5, 6]"
+         " must be text"),
+    ],
+)  # fmt: skip
+def test_a_template_of_the_wrong_type_is_a_clear_error(
+    oxfordshire: Grants,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    table: str,
+    key: str,
+    value: object,
+    problem: str,
+) -> None:
+    import tomllib
+
+    layout = tomllib.loads(
+        (templates.templates_dir() / "capital-programme.toml").read_text(encoding="utf-8")
+    )
+    layout[table][key] = value
+    assert problem in templates.contract_problems("capital-programme", layout)
+    style = {**layout["styles"]["money"], "bg_color": 12}
+    layout["styles"]["money"] = style
+    assert "style 'money': bg_color = 12 is not text" in templates.contract_problems(
+        "capital-programme", layout
+    )
 
 
 def test_capital_json_and_text(oxfordshire: Grants) -> None:

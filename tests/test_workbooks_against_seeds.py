@@ -153,6 +153,9 @@ def test_flexible_resources_sheet_with_running_balance(reports: Path) -> None:
                 cell = sheet.cell(labels[r["description"]], col).value
                 wrong.expect(f"{r['description']} {name}", cell, figure(r[name]))
                 count += 1
+        if r["section"].startswith("Estimated") and r["row_type"] == "line_item":
+            # The funding rows carry the council's notes (which annex they come from).
+            assert sheet.cell(labels[r["description"]], 6).value == r["notes_printed"]
     wrong.check()
     assert count >= 40
 
@@ -176,33 +179,26 @@ def test_portfolio_allocations_annex_sheet(reports: Path) -> None:
         for row in range(5, sheet.max_row + 1)
         if sheet.cell(row, 1).value
     }
-    subtotals = [
-        row
-        for row in range(5, sheet.max_row + 1)
-        if str(sheet.cell(row, 2).value).startswith("Total ")
-    ]
-    grand = rows_by_label(sheet, 2)["TOTAL PROPOSED PORTFOLIO ALLOCATIONS"]
+    by_label = rows_by_label(sheet, 2)
     columns = {
         "total_project_cost": 3, "project_specific_funding": 4, "flexible_funding_required": 5,
     }  # fmt: skip
     wrong = Mismatches()
-    seen_subtotals = 0
     for r in read_table("capital_proposed_allocations_portfolio_annex3_gbp000.csv"):
         if r["row_type"] == "portfolio_heading":
             continue
         if r["row_type"] == "line_item":
             row = by_ref[r["ref"]]
             assert sheet.cell(row, 2).value == r["project"]
-        elif r["row_type"] == "subtotal":
-            row = subtotals[seen_subtotals]
-            seen_subtotals += 1
-        else:
-            row = grand
+            # The Description/Notes column as printed (blank where the council printed none).
+            assert (sheet.cell(row, 6).value or "") == r["description_notes"], r["project"]
+        else:  # subtotals and the grand total, labelled as the council printed them
+            assert r["project"] in by_label, f"no row {r['project']!r}"
+            row = by_label[r["project"]]
         for name, col in columns.items():
             expected = figure(r[name]) if r[name] else None
             wrong.expect(f"Annex 3 {r['project']} {name}", sheet.cell(row, col).value, expected)
     wrong.check()
-    assert seen_subtotals == len(subtotals)
 
 
 # The £m summary against the £'000 annex: the label of each summary row and the T2 row

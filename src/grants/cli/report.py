@@ -69,12 +69,7 @@ def resourcing(
     with app.session() as session:
         result = resourcing_table(session, stream, parse_period(years))
     if output is not None:
-        if output.suffix.lower() != ".xlsx":
-            raise GrantsError(f"{output}: the workbook must be an .xlsx file")
-        try:
-            resourcing_workbook.write(result, output, app.shown_url)
-        except OSError as exc:
-            raise GrantsError(f"cannot write {output}: {exc.strerror or exc}") from exc
+        resourcing_workbook.write(result, output, app.shown_url)
         click.echo(f"wrote {output}")
         return
     labels = {y: FinancialYear(y).render() for y in result.years}
@@ -226,6 +221,7 @@ def _capital(
         summary_table=layout["summary"]["books_table"],
         resources_table=layout["resources"]["books_table"],
         funding_table=layout["funding"]["books_table"],
+        allocations_table=layout["allocations"]["books_table"],
     )
 
 

@@ -4,6 +4,7 @@ Sources sheet, and writing to a temporary file that replaces the target only whe
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -120,6 +121,9 @@ class Book:
             self._sources.set_column(0, 0, 28)
             self._sources.set_column(1, 1, 56)
             self._sources.set_column(2, 2, 100)
+        sheet, bang, cells = where.rpartition("!")
+        if bang and not sheet.startswith("'"):
+            where = quoted(sheet) + cells  # 'Flexible resources'!C6: a reference that works
         self._sources.write_row(self._source_row, 0, [where, inert(figure), inert(entries)])
         self._source_row += 1
 
@@ -140,28 +144,32 @@ def writing(
     path: Path, layout: dict[str, Any], ledger: str, constant_memory: bool = False
 ) -> Iterator[Book]:
     """A Book written to a temporary file beside ``path`` that replaces ``path`` only when
-    the whole workbook is written: a failure leaves nothing half-written."""
+    the whole workbook is written: a failure leaves nothing half-written. XlsxWriter's own
+    temporary files (one per sheet in constant-memory mode) go in a private directory that
+    is removed whatever happens."""
     if path.suffix.lower() != ".xlsx":
         raise GrantsError(f"{path}: the workbook must be an .xlsx file")
     temporary = path.with_name(f".{path.name}.tmp")
-    options = {
-        "strings_to_formulas": False,
-        "strings_to_numbers": False,
-        "constant_memory": constant_memory,
-        "tmpdir": str(path.parent),
-    }
     try:
-        workbook = xlsxwriter.Workbook(str(temporary), options)
-        try:
-            yield Book(workbook, layout, ledger)
-        except BaseException:
-            workbook.fileclosed = True  # nothing more to write; do not assemble the file
-            raise
-        workbook.close()
+        with tempfile.TemporaryDirectory(prefix="grants-xlsx-") as scratch:
+            options = {
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "constant_memory": constant_memory,
+                "tmpdir": scratch,
+            }
+            workbook = xlsxwriter.Workbook(str(temporary), options)
+            try:
+                yield Book(workbook, layout, ledger)
+            except BaseException:
+                workbook.fileclosed = True  # abandoned: do not assemble the file
+                raise
+            workbook.close()
         temporary.replace(path)
     except (OSError, FileCreateError) as exc:
-        reason = getattr(exc, "strerror", None) or getattr(exc.__cause__, "strerror", None)
-        raise GrantsError(f"cannot write {path}: {reason or exc}") from exc
+        cause = exc.args[0] if isinstance(exc, FileCreateError) and exc.args else exc
+        reason = getattr(cause, "strerror", None) or cause
+        raise GrantsError(f"cannot write {path}: {reason}") from exc
     finally:
         temporary.unlink(missing_ok=True)
 

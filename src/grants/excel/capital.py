@@ -107,6 +107,8 @@ def _resources(book: Book, p: CapitalProgramme) -> _Resources:
     for t in p.tranches:
         book.text(sheet, row, 0, t.label, "label")
         sheet.write_number(row, 2, _k(t.pence), money)
+        if t.note:
+            book.text(sheet, row, 5, t.note, "label")
         where.tranche_cells.append(cell(row, 2))
         book.source(f"{sheet.name}!{cell(row, 2)}", t.label, "; ".join(t.sources))
         row += 1
@@ -301,7 +303,8 @@ def _allocations(book: Book, session: Session, p: CapitalProgramme) -> None:
 
     def subtotal() -> None:
         nonlocal row
-        label = lay["subtotal_prefix"] + names[portfolio or ""]
+        code = portfolio or ""
+        label = p.subtotals.get(code, lay["subtotal_prefix"] + names[code])
         book.text(sheet, row, 1, label, "total")
         for i in range(3):
             formula = f"=SUBTOTAL(9,{cells(first, 2 + i, row - 1, 2 + i)})"
@@ -420,7 +423,7 @@ def _programme(
     shown = [0] * (len(years) + 1)  # the sums of the figures as displayed (£'000, rounded)
     change_sum = 0
     any_estimate = any_change = False
-    for line in programme_rows(session, p.stream, version, table, compared):
+    for line in programme_rows(session, p.stream, version, table, compared, years):
         if line.section and line.section != section:
             section = line.section
             book.text(sheet, row, 0, section, "section")
@@ -525,7 +528,10 @@ def _chart(book: Book, p: CapitalProgramme, totals: dict[str, dict[str, _Placed]
                 "values": [sheet.name, 1, col, len(p.years), col],
             }
         )
-    chart.set_title({"name": lay["title"]})
+    names = [v.title() for v in versions]
+    title = lay["title"] if len(names) == 2 else lay["single_title"]
+    chart.set_title({"name": title.format(base=names[0], other=names[-1])})
     chart.set_y_axis({"name": lay["y_axis"], "num_format": "#,##0"})
     chart.set_size({"width": 900, "height": 420})
     sheet.insert_chart(len(p.years) + 3, 0, chart)
+    book.print_setup(sheet, 0)

@@ -149,6 +149,9 @@ def _fill(book: Book, report: PccTemplate, year: FinancialYear) -> None:
                     f"{report.grant_source} less the total allocated")  # fmt: skip
         row += 1
     row += 1
+    if returns and not any(line.spend_sources for line in report.rows):
+        book.text(sheet, row, 0, table["no_spend_note"].format(date=day(report.to)), "note")
+        row += 1
     if len(top_rows) != len(report.rows):
         book.text(sheet, row, 0, table["district_note"], "note")
         row += 1

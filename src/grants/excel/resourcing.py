@@ -9,7 +9,7 @@ from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
 
 from grants.errors import GrantsError
 from grants.excel import templates
-from grants.excel.book import inert, writing
+from grants.excel.book import inert, quoted, writing
 from grants.periods import FinancialYear
 from grants.services.reports import ResourcingTable
 
@@ -70,7 +70,7 @@ def _fill(workbook: Any, table: ResourcingTable, layout: dict[str, Any], ledger:
             figure = f"{line.name} {FinancialYear(year)}"
             entries = "; ".join(table.sources.get((line.code, year), []))
             sources.write_row(
-                source_row, 0, [f"{sheet.name}!{cell}", inert(figure), inert(entries)]
+                source_row, 0, [f"{quoted(sheet.name)}{cell}", inert(figure), inert(entries)]
             )
             source_row += 1
         row += 1
@@ -85,7 +85,7 @@ def _fill(workbook: Any, table: ResourcingTable, layout: dict[str, Any], ledger:
             source_row,
             0,
             [
-                f"{sheet.name}!{xl_rowcol_to_cell(total_row, col)}",
+                f"{quoted(sheet.name)}{xl_rowcol_to_cell(total_row, col)}",
                 f"TOTAL {FinancialYear(year)}",
                 "sum of the lines above, district rows not counted twice (they are part of "
                 "their partnership)",
@@ -114,7 +114,7 @@ def _fill(workbook: Any, table: ResourcingTable, layout: dict[str, Any], ledger:
                 source_row,
                 0,
                 [
-                    f"{sheet.name}!{xl_range(stated_row, col, difference_row, col)}",
+                    f"{quoted(sheet.name)}{xl_range(stated_row, col, difference_row, col)}",
                     f"stated {FinancialYear(year)} and the difference",
                     "the stated figure in the books (`grants balance` shows it), less the TOTAL",
                 ],

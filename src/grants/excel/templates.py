@@ -29,7 +29,7 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
         },
         "table": {
             "headings", "spend_heading", "variance_heading", "total_label", "unallocated_label",
-            "district_prefix", "district_note",
+            "district_prefix", "district_note", "no_spend_note",
         },
         "stages": {"plan", "mid-year", "end-year"},
         "columns": {"title_width", "text_width", "money_width", "percent_width", "funding_width"},
@@ -51,13 +51,14 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
         },
         "funding": {"sheet", "title", "subtitle", "books_table", "headings", "total_label"},
         "allocations": {
-            "sheet", "title", "subtitle", "headings", "subtotal_prefix", "total_label",
+            "sheet", "title", "subtitle", "books_table", "headings", "subtotal_prefix",
+            "total_label",
         },
         "programme": {
             "sheet", "title", "total_heading", "change_heading", "total_label",
             "difference_label", "estimate_note", "change_note", "rounding_note", "table_titles",
         },
-        "chart": {"sheet", "title", "y_axis", "year_heading"},
+        "chart": {"sheet", "title", "single_title", "y_axis", "year_heading"},
         "columns": {"label_width", "money_width", "notes_width", "ref_width"},
         "print": {"landscape", "fit_to_width", "repeat_heading_rows", "footer"},
         "styles": {
@@ -75,11 +76,33 @@ LENGTHS = {
     ("capital-programme", "allocations", "headings"): 6,
 }
 
-# The formatting properties a style may set (XlsxWriter format properties).
-STYLE_PROPERTIES = {
-    "bold", "italic", "font_size", "font_color", "align", "num_format", "top", "bottom",
-    "indent", "text_wrap", "bg_color", "border",
+# The formatting properties a style may set (XlsxWriter format properties) and their types.
+STYLE_PROPERTIES: dict[str, type | tuple[type, ...]] = {
+    "bold": bool, "italic": bool, "text_wrap": bool, "font_size": (int, float),
+    "font_color": str, "bg_color": str, "align": str, "num_format": str, "top": int,
+    "bottom": int, "indent": int, "border": int,
 }  # fmt: skip
+
+# Keys whose value is not text: widths are numbers, print switches are true or false.
+NUMBERS = {"label_width", "year_width", "money_width", "notes_width", "ref_width",
+           "title_width", "text_width", "percent_width", "funding_width"}  # fmt: skip
+SWITCHES = {"landscape", "fit_to_width", "repeat_heading_rows"}
+
+# The {placeholders} a text may use: (template, table, key) -> names.
+PLACEHOLDERS: dict[tuple[str, str, str], set[str]] = {
+    ("pcc-template", "sheet", "name"): {"stage"},
+    ("pcc-template", "table", "headings"): {"year"},
+    ("pcc-template", "table", "spend_heading"): {"date"},
+    ("pcc-template", "table", "no_spend_note"): {"date"},
+    ("capital-programme", "summary", "rounding_note"): {"parts", "total"},
+    ("capital-programme", "resources", "funding_total"): {"to"},
+    ("capital-programme", "programme", "sheet"): {"version", "table"},
+    ("capital-programme", "programme", "title"): {"name", "table_title"},
+    ("capital-programme", "programme", "change_note"): {"compared"},
+    ("capital-programme", "programme", "rounding_note"): {"columns"},
+    ("capital-programme", "chart", "title"): {"base", "other"},
+    ("capital-programme", "chart", "single_title"): {"base", "other"},
+}
 
 
 def templates_dir() -> Path:
@@ -110,6 +133,12 @@ def contract_problems(name: str, layout: dict[str, Any]) -> list[str]:
             continue
         for key in sorted(keys - set(section)):
             problems.append(f"[{table}] has no {key!r}")
+    for table, keys in CONTRACT[name].items():
+        section = layout.get(table)
+        if not isinstance(section, dict) or table == "styles":
+            continue
+        for key in sorted(keys & set(section)):
+            problems += _value_problems(name, table, key, section[key])
     for (template, table, key), length in LENGTHS.items():
         value = layout.get(table, {}).get(key) if template == name else None
         if template == name and value is not None:
@@ -119,6 +148,48 @@ def contract_problems(name: str, layout: dict[str, Any]) -> list[str]:
         if not isinstance(properties, dict):
             problems.append(f"style {style!r} is not a table of properties")
             continue
-        for key in sorted(set(properties) - STYLE_PROPERTIES):
+        for key in sorted(set(properties) - set(STYLE_PROPERTIES)):
             problems.append(f"style {style!r} has unknown property {key!r}")
+        for key in sorted(set(properties) & set(STYLE_PROPERTIES)):
+            value, wanted = properties[key], STYLE_PROPERTIES[key]
+            if not isinstance(value, wanted) or (wanted is int and isinstance(value, bool)):
+                problems.append(f"style {style!r}: {key} = {value!r} is not {_kind(wanted)}")
     return problems
+
+
+def _kind(wanted: type | tuple[type, ...]) -> str:
+    if wanted is bool:
+        return "true or false"
+    if wanted is str:
+        return "text"
+    return "a number"
+
+
+def _value_problems(name: str, table: str, key: str, value: Any) -> list[str]:
+    """A value of the wrong type, or text using a {placeholder} the code does not fill."""
+    where = f"[{table}] {key}"
+    if key in NUMBERS:
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+        return [] if ok else [f"{where} = {value!r} must be a positive number"]
+    if key in SWITCHES:
+        return [] if isinstance(value, bool) else [f"{where} = {value!r} must be true or false"]
+    if isinstance(value, dict):
+        texts = list(value.values())
+    elif isinstance(value, list):
+        texts = value
+    else:
+        texts = [value]
+    allowed = PLACEHOLDERS.get((name, table, key), set())
+    for text in texts:
+        if not isinstance(text, str):
+            return [f"{where} = {value!r} must be text"]
+        try:
+            text.format(**dict.fromkeys(allowed, ""))
+        except (KeyError, IndexError, ValueError) as exc:
+            uses = (
+                f"may use {', '.join('{' + a + '}' for a in sorted(allowed))}"
+                if allowed
+                else ("takes no {placeholders} (write {{ and }} for braces)")
+            )
+            return [f"{where} = {text!r} cannot be filled in ({exc!r}): it {uses}"]
+    return []

@@ -15,7 +15,7 @@ thousand schemes is written without holding it in memory.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -94,6 +94,7 @@ class CapitalProgramme:
     # (metric, target) -> the figure printed in the summary table of the books
     published: dict[tuple[str, str | None], Published]
     labels: dict[tuple[str, str | None], str]  # summary row labels as printed
+    subtotals: dict[str, str] = field(default_factory=dict)  # portfolio -> its annex total row
 
     @property
     def funding(self) -> int:
@@ -121,9 +122,11 @@ def _sources(rows: list[tuple[int, str, str | None]]) -> list[str]:
 
 
 def _description(note: str | None) -> str | None:
+    """What the council printed in a scheme's Description/Notes column: a line's note that
+    begins ``Description/Notes:`` (other notes are the books' own remarks)."""
     if note and note.startswith("Description/Notes:"):
-        return note.removeprefix("Description/Notes:").strip()
-    return note
+        return note.removeprefix("Description/Notes:").strip() or None
+    return None
 
 
 def capital_stream(session: Session, stream: str | None) -> str:
@@ -131,6 +134,16 @@ def capital_stream(session: Session, stream: str | None) -> str:
     if stream is not None:
         if session.execute(select(Stream.id).where(Stream.code == stream)).first() is None:
             raise NotFound(f"there is no funding stream {stream!r}; `grants streams` lists them")
+        has_versions = session.execute(
+            select(ProgrammeVersion.id)
+            .join(Stream, Stream.id == ProgrammeVersion.stream_id)
+            .where(Stream.code == stream)
+        ).first()
+        if has_versions is None:
+            raise NotFound(
+                f"{stream} has no programme versions: a capital programme needs `programme` "
+                "and `profile` entries in the books (see ledger/README.md)"
+            )
         return stream
     codes = list(
         session.scalars(
@@ -170,6 +183,8 @@ def versions_to_compare(
             if code not in known:
                 names = ", ".join(known) or "none"
                 raise NotFound(f"{stream} has no programme version {code!r} (versions: {names})")
+        if base == other:
+            raise GrantsError(f"--compare {compare}: compare two different versions")
         return base, other
     for code, compared in known.items():
         if compared in known:
@@ -188,6 +203,7 @@ def capital_programme(
     summary_table: str,
     resources_table: str,
     funding_table: str,
+    allocations_table: str,
 ) -> CapitalProgramme:
     stream_id = session.scalar(select(Stream.id).where(Stream.code == stream))
     periods = sorted(
@@ -216,8 +232,9 @@ def capital_programme(
     ).all()  # fmt: skip
     labels: dict[tuple[str, str | None], str] = {}
     published: dict[tuple[str, str | None], Published] = {}
-    resource_labels: dict[str, str] = {}
+    resource_labels: dict[str, tuple[str, str | None]] = {}
     funding_rows: list[tuple[str, str, str | None]] = []
+    subtotals: dict[str, str] = {}
     for kind, metric, target, table, row, amount, scale, printed, origin, note in statements:
         if table == summary_table and kind == "printed":
             published.setdefault((metric, target), Published(amount, scale, printed, origin))
@@ -225,9 +242,11 @@ def capital_programme(
                 labels.setdefault((metric, target), row)
         if metric == "awarded" and target and "+" not in target and row:
             if table == resources_table:
-                resource_labels.setdefault(target, row)
+                resource_labels.setdefault(target, (row, note))
             elif table == funding_table:
                 funding_rows.append((target, row, note))
+        if metric == "allocated" and target and table == allocations_table and row:
+            subtotals.setdefault(target, row)
 
     award_sources: dict[str | None, list[tuple[int, str, str | None]]] = {}
     for entry_id, kind, origin, tranche in session.execute(
@@ -240,8 +259,8 @@ def capital_programme(
     tranches = []
     for code in tranche_order:
         pence = balances.value(stream, period, "awarded", code) or 0
-        label = resource_labels.get(code or "", code or "Award")
-        tranches.append(Tranche(code or "", label, pence, None, _sources(award_sources[code])))
+        label, note = resource_labels.get(code or "", (code or "Award", None))
+        tranches.append(Tranche(code or "", label, pence, note, _sources(award_sources[code])))
     by_code = {t.code: t for t in tranches}
     funding_annex = [
         Tranche(code, row, by_code[code].pence, note, by_code[code].sources)
@@ -310,6 +329,7 @@ def capital_programme(
         [fy.start for fy in years.years],
         published,
         labels,
+        subtotals,
     )
 
 
@@ -404,9 +424,15 @@ def schemes(session: Session, p: CapitalProgramme) -> Iterator[tuple[str, Scheme
 
 
 def programme_rows(
-    session: Session, stream: str, version: str, table: str, compared: str | None
+    session: Session,
+    stream: str,
+    version: str,
+    table: str,
+    compared: str | None,
+    years: list[int],
 ) -> Iterator[ProgrammeRow]:
-    """The lines of one programme table in one version, in printed order, one at a time."""
+    """The lines of one programme table in one version, in printed order, one at a time,
+    with their amounts in ``years`` (and the compared version's line totals over them)."""
     stream_id = session.scalar(select(Stream.id).where(Stream.code == stream))
     version_ids = dict(
         session.execute(
@@ -444,12 +470,17 @@ def programme_rows(
         for code, total in session.execute(
             select(Profile.code, func.coalesce(func.sum(ProfileAmount.amount_pence), 0))
             .outerjoin(ProfileAmount, ProfileAmount.profile_id == Profile.id)
-            .where(Profile.version_id == that, Profile.table_name == table)
+            .where(
+                Profile.version_id == that,
+                Profile.table_name == table,
+                ProfileAmount.year.in_(years),
+            )
             .group_by(Profile.code)
         ):
             totals[code] = int(total)
     current: ProgrammeRow | None = None
     current_id = None
+    wanted = set(years)
     rows = _stream(session, query)
     for pid, code, label, section, estimate, origin, year, pence, other_id, other_pence in rows:
         if pid != current_id:
@@ -466,7 +497,7 @@ def programme_rows(
                 totals.get(code),
                 origin,
             )
-        if year is None or current is None:
+        if year is None or current is None or year not in wanted:
             continue
         current.amounts[year] = pence
         if that is not None and (other_id is None or other_pence != pence):

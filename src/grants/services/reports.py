@@ -168,6 +168,14 @@ def pcc_template(
         raise GrantsError(f"stage {stage!r}: use one of {', '.join(STAGES)}")
     period = Period(year, year)
     table = resourcing(session, stream, period)
+    kind = session.scalar(select(Stream.kind).where(Stream.code == stream))
+    if kind != "pcc-csf":
+        raise GrantsError(
+            f"{stream} is a {kind} stream: the reporting template is the PCC Community Safety "
+            "Fund's (streams of kind pcc-csf)"
+        )
+    if not table.rows:
+        raise GrantsError(f"{stream} has no allocations in {year}: no template to write")
     rows = table.rows
     balances = Balances(session, stream)
     if area is None:
