@@ -246,3 +246,63 @@ class ProfileAmount(Base):
     profile_id: Mapped[int] = mapped_column(ForeignKey("profile.id"))
     year: Mapped[int] = mapped_column(Integer)
     amount_pence: Mapped[int] = mapped_column(Pence)
+
+
+class PlanLine(Provenance, Base):
+    """One expenditure line of a recipient's spending plan for an allocation and year: the
+    title returns must use, objectives, cost to the fund, other funding and, for the PCC
+    fund, the PCC strategic objective (1-5) it serves."""
+
+    __tablename__ = "plan_line"
+    __table_args__ = (
+        UniqueConstraint("line_id", "year", "title"),
+        CheckConstraint("cost_pence >= 0", name="cost_not_negative"),
+        CheckConstraint(
+            "pcc_objective IS NULL OR pcc_objective BETWEEN 1 AND 5", name="pcc_objective_1_5"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    day: Mapped[date] = mapped_column(Date)
+    line_id: Mapped[int] = mapped_column(ForeignKey("line.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    objectives: Mapped[str | None] = mapped_column(Text)
+    cost_pence: Mapped[int] = mapped_column(Pence)
+    other_funding: Mapped[str | None] = mapped_column(Text)
+    pcc_objective: Mapped[int | None] = mapped_column(Integer)
+
+
+class PlanAgreement(Provenance, Base):
+    """The day a spending plan was agreed: from then on its titles are fixed."""
+
+    __tablename__ = "plan_agreement"
+    __table_args__ = (UniqueConstraint("line_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    day: Mapped[date] = mapped_column(Date)
+    line_id: Mapped[int] = mapped_column(ForeignKey("line.id"))
+    year: Mapped[int] = mapped_column(Integer)
+
+
+class ReturnStage(Provenance, Base):
+    """The reporting calendar of a stream: for a year, each stage (plan, mid-year, end-year,
+    q1..q4), the last day it covers and the day it is due."""
+
+    __tablename__ = "return_stage"
+    __table_args__ = (
+        UniqueConstraint("stream_id", "year", "stage"),
+        CheckConstraint("due >= covers_to", name="due_after_period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    day: Mapped[date] = mapped_column(Date)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("stream.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(20))
+    covers_to: Mapped[date] = mapped_column(Date)
+    due: Mapped[date] = mapped_column(Date)

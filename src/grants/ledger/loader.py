@@ -25,9 +25,12 @@ from grants.db.models import (
     Line,
     MatchFunding,
     Organisation,
+    PlanAgreement,
+    PlanLine,
     Profile,
     ProfileAmount,
     ProgrammeVersion,
+    ReturnStage,
     Statement,
     Stream,
 )
@@ -35,7 +38,7 @@ from grants.errors import GrantsError, MoneyError, PeriodError
 from grants.formatting import SCALE_LABELS, SCALES, gbp
 from grants.ledger.parser import Directive, Problem, parse
 from grants.money import from_pence, money, to_pence
-from grants.periods import Period, parse_period, parse_year
+from grants.periods import FinancialYear, Period, parse_period, parse_year
 from grants.services.balances import METRICS, Balances, compare
 from grants.services.journal import Journal, NewEntry, Refused
 from grants.services.rules import Operation
@@ -70,11 +73,14 @@ ALLOWED_META: dict[str, set[str]] = {
     "match": COMMON | {"from", "form"},
     "programme": COMMON | {"compare"},
     "profile": COMMON | {"section", "estimate", "total"},
+    "plan": COMMON | {"cost", "objectives", "pcc-objective", "other-funding"},
+    "agree": COMMON,
+    "due": COMMON | {"to"},
 }
 ARITY = {
     "org": 2, "stream": 2, "line": 3, "award": 3, "allocate": 4, "pay": 4, "spent": 4,
     "clawback": 4, "virement": 5, "reprofile": 4, "reverse": 1, "stated": 3, "balance": 4,
-    "printed": 4, "match": 3, "programme": 3, "profile": 5,
+    "printed": 4, "match": 3, "programme": 3, "profile": 5, "plan": 4, "agree": 3, "due": 4,
 }  # fmt: skip
 USAGE = {
     "org": 'DATE org CODE "Name"',
@@ -94,7 +100,11 @@ USAGE = {
     "match": "DATE match STREAM LINE AMOUNT",
     "programme": 'DATE programme STREAM VERSION "Name"',
     "profile": 'DATE profile STREAM VERSION TABLE CODE "Label"',
+    "plan": 'DATE plan STREAM YEAR LINE "Expenditure title"',
+    "agree": "DATE agree STREAM YEAR LINE",
+    "due": "DATE due STREAM YEAR STAGE DUE-DATE",
 }
+STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 _PERCENT = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,2})?")
 _FIGURE = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 
@@ -132,6 +142,9 @@ class _Books:
         self.matches: list[tuple[Directive, dict[str, Any]]] = []
         self.programmes: list[tuple[Directive, dict[str, Any]]] = []
         self.profiles: list[tuple[Directive, dict[str, Any]]] = []
+        self.plans: list[tuple[Directive, dict[str, Any]]] = []
+        self.agreements: list[tuple[Directive, dict[str, Any]]] = []
+        self.dues: list[tuple[Directive, dict[str, Any]]] = []
         self._occurrences: Counter[str] = Counter()
         self._refs: dict[str, str] = {}
 
@@ -495,6 +508,96 @@ class _Books:
             )
         )
 
+    def year(self, d: Directive, text: str) -> int | None:
+        period = self.period(d, text)
+        if period is None:
+            return None
+        if not period.is_single_year:
+            self.error(d, f"{text} is not one financial year: a plan or return is for one year")
+            return None
+        return period.first.start
+
+    def date(self, d: Directive, text: str, key: str | None = None) -> date | None:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            self.error(d, f"{text!r} is not a date: write it as YYYY-MM-DD", key)
+            return None
+
+    def _plan(self, d: Directive) -> None:
+        year = self.year(d, d.args[1])
+        title = " ".join(d.args[3].split())
+        if not title:
+            self.error(d, "an expenditure title cannot be empty")
+        if "cost" not in d.meta:
+            self.error(d, "a plan line needs `cost:` (the cost to the fund)")
+            return
+        cost = self.amount(d, d.meta["cost"], "cost")
+        if cost is not None and cost < 0:
+            self.error(d, f"cost {d.meta['cost']} is negative", "cost")
+        objective = None
+        if "pcc-objective" in d.meta:
+            raw = d.meta["pcc-objective"]
+            if raw.strip() in ("1", "2", "3", "4", "5"):
+                objective = int(raw)
+            else:
+                self.error(
+                    d, f"pcc-objective {raw!r} is not one of the PCC's objectives 1 to 5",
+                    "pcc-objective",
+                )  # fmt: skip
+        if year is None or cost is None or not title:
+            return
+        self.plans.append(
+            (
+                d,
+                {
+                    "stream": d.args[0],
+                    "year": year,
+                    "line": d.args[2],
+                    "title": title,
+                    "cost_pence": cost,
+                    "objectives": d.meta.get("objectives"),
+                    "other_funding": d.meta.get("other-funding"),
+                    "pcc_objective": objective,
+                },
+            )
+        )
+
+    def _agree(self, d: Directive) -> None:
+        year = self.year(d, d.args[1])
+        if year is not None:
+            self.agreements.append((d, {"stream": d.args[0], "year": year, "line": d.args[2]}))
+
+    def _due(self, d: Directive) -> None:
+        year = self.year(d, d.args[1])
+        stage = d.args[2]
+        if not STAGE.match(stage):
+            self.error(
+                d, f"{stage!r} is not a stage name: lower-case letters, digits and '-', such as "
+                "mid-year or q1",
+            )  # fmt: skip
+            return
+        due = self.date(d, d.args[3])
+        if "to" not in d.meta:
+            self.error(d, "a stage needs `to:`, the last day its return covers")
+            return
+        covers_to = self.date(d, d.meta["to"], "to")
+        if year is None or due is None or covers_to is None:
+            return
+        fy = FinancialYear(year)
+        if not fy.contains(covers_to):
+            self.error(d, f"to: {covers_to} is not in {fy} ({fy.first_day} to {fy.last_day})", "to")
+            return
+        if due < covers_to:
+            self.error(
+                d, f"the return is due ({due}) before the end of what it covers ({covers_to})"
+            )
+            return
+        self.dues.append(
+            (d, {"stream": d.args[0], "year": year, "stage": stage, "covers_to": covers_to,
+                 "due": due})
+        )  # fmt: skip
+
 
 def _key(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:40]
@@ -786,8 +889,125 @@ class _Writer:
             s.add(MatchFunding(key=key, line_id=line_id, **values, **books.provenance(d)))
             self.report.created["match funding"] += 1
         self._write_programmes()
+        self._write_plans()
         s.flush()
         self._check_assertions()
+
+    def _write_plans(self) -> None:
+        """Plan lines, agreements and the reporting calendar. A plan's titles are fixed once
+        it is agreed: a plan line dated after the agreement is refused."""
+        s, books = self.s, self.books
+        kinds = dict(s.execute(select(Stream.code, Stream.kind)).all())
+        agreed: dict[tuple[int, int], date] = {
+            (a.line_id, a.year): a.day for a in s.scalars(select(PlanAgreement))
+        }
+        for d, rec in books.agreements:
+            line_id = self._plan_line_id(d, rec)
+            if line_id is not None:
+                day = agreed.get((line_id, rec["year"]))
+                if day is None or d.day < day:
+                    agreed[(line_id, rec["year"])] = d.day
+        existing = {(p.line_id, p.year, p.title): p for p in s.scalars(select(PlanLine))}
+        positions: Counter[tuple[int, int]] = Counter(
+            (p.line_id, p.year) for p in existing.values()
+        )
+        planned: set[tuple[int, int]] = {(p.line_id, p.year) for p in existing.values()}
+        for d, rec in books.plans:
+            line_id = self._plan_line_id(d, rec)
+            if line_id is None:
+                continue
+            if rec["pcc_objective"] is not None and kinds.get(rec["stream"]) != "pcc-csf":
+                self.error(d, "pcc-objective applies to the PCC Community Safety Fund only")
+                continue
+            where = (line_id, rec["year"])
+            values = {
+                "line_id": line_id, "year": rec["year"], "title": rec["title"],
+                "objectives": rec["objectives"], "cost_pence": rec["cost_pence"],
+                "other_funding": rec["other_funding"], "pcc_objective": rec["pcc_objective"],
+            }  # fmt: skip
+            before = existing.get((line_id, rec["year"], rec["title"]))
+            if before is not None:
+                if any(getattr(before, k) != v for k, v in values.items()):
+                    self.error(d, f"the plan already has {rec['title']!r} with other figures")
+                else:
+                    self.report.skipped["plan line"] += 1
+                continue
+            day = agreed.get(where)
+            if day is not None and d.day > day:
+                self.error(
+                    d,
+                    f"the plan for {rec['line']} {FinancialYear(rec['year'])} was agreed on {day}: "
+                    "its expenditure titles are fixed and returns must use them",
+                )
+                continue
+            positions[where] += 1
+            planned.add(where)
+            line = PlanLine(
+                key=_key("plan", *values.values(), d.meta.get("source")),
+                position=positions[where],
+                **values,
+                **books.provenance(d),
+            )
+            s.add(line)
+            existing[(line_id, rec["year"], rec["title"])] = line
+            self.report.created["plan line"] += 1
+        known = {(a.line_id, a.year) for a in s.scalars(select(PlanAgreement))}
+        for d, rec in books.agreements:
+            line_id = self._plan_line_id(d, rec)
+            if line_id is None:
+                continue
+            if (line_id, rec["year"]) in known:
+                self.report.skipped["plan agreement"] += 1
+                continue
+            if (line_id, rec["year"]) not in planned:
+                what = f"{rec['line']} {FinancialYear(rec['year'])}"
+                self.error(
+                    d, f"there is no plan for {what} to agree: record its lines with `plan` first"
+                )
+                continue
+            known.add((line_id, rec["year"]))
+            s.add(
+                PlanAgreement(
+                    key=_key("agree", line_id, rec["year"], d.day),
+                    line_id=line_id,
+                    year=rec["year"],
+                    **books.provenance(d),
+                )
+            )
+            self.report.created["plan agreement"] += 1
+        stages = {(x.stream_id, x.year, x.stage): x for x in s.scalars(select(ReturnStage))}
+        for d, rec in books.dues:
+            stream_id = self._stream(d, rec["stream"])
+            if stream_id is None:
+                continue
+            before = stages.get((stream_id, rec["year"], rec["stage"]))
+            if before is not None:
+                if (before.covers_to, before.due) != (rec["covers_to"], rec["due"]):
+                    self.error(d, f"{rec['stream']} {FinancialYear(rec['year'])} already has the "
+                                  f"stage {rec['stage']}, due {before.due}")  # fmt: skip
+                else:
+                    self.report.skipped["return stage"] += 1
+                continue
+            stage = ReturnStage(
+                key=_key("due", stream_id, rec["year"], rec["stage"]),
+                stream_id=stream_id,
+                year=rec["year"],
+                stage=rec["stage"],
+                covers_to=rec["covers_to"],
+                due=rec["due"],
+                **books.provenance(d),
+            )
+            s.add(stage)
+            stages[(stream_id, rec["year"], rec["stage"])] = stage
+            self.report.created["return stage"] += 1
+
+    def _plan_line_id(self, d: Directive, rec: dict[str, Any]) -> int | None:
+        if self._stream(d, rec["stream"]) is None:
+            return None
+        line_id = self.lines.get((rec["stream"], rec["line"]))
+        if line_id is None:
+            self.error(d, f"there is no line {rec['line']!r} in stream {rec['stream']!r}")
+        return line_id
 
     def _write_programmes(self) -> None:
         s, books = self.s, self.books

@@ -19,9 +19,12 @@ from grants.db.models import (
     Line,
     MatchFunding,
     Organisation,
+    PlanAgreement,
+    PlanLine,
     Profile,
     ProfileAmount,
     ProgrammeVersion,
+    ReturnStage,
     Statement,
     Stream,
 )
@@ -216,4 +219,39 @@ def export(session: Session) -> dict[str, str]:
             f"{amount(m.amount_pence)}",
         ]
         out += _meta([("from", m.from_source), ("form", m.form), *_prov(m)])
+    for pl in session.scalars(select(PlanLine).order_by(PlanLine.line_id, PlanLine.year,
+                                                        PlanLine.position)):  # fmt: skip
+        line_row = lines[pl.line_id]
+        out = files[file_of[line_row.stream_id]]
+        out += [
+            "",
+            f"{pl.day} plan {stream_code[line_row.stream_id]} {FinancialYear(pl.year)} "
+            f"{line_row.code} {quote(pl.title)}",
+        ]
+        out += _meta(
+            [
+                ("cost", amount(pl.cost_pence)),
+                ("objectives", pl.objectives),
+                ("pcc-objective", pl.pcc_objective),
+                ("other-funding", pl.other_funding),
+                *_prov(pl),
+            ]
+        )
+    for a in session.scalars(select(PlanAgreement).order_by(PlanAgreement.id)):
+        line_row = lines[a.line_id]
+        out = files[file_of[line_row.stream_id]]
+        out += [
+            "",
+            f"{a.day} agree {stream_code[line_row.stream_id]} {FinancialYear(a.year)} "
+            f"{line_row.code}",
+        ]
+        out += _meta(_prov(a))
+    for st in session.scalars(select(ReturnStage).order_by(ReturnStage.id)):
+        out = files[file_of[st.stream_id]]
+        out += [
+            "",
+            f"{st.day} due {stream_code[st.stream_id]} {FinancialYear(st.year)} {st.stage} "
+            f"{st.due.isoformat()}",
+        ]
+        out += _meta([("to", st.covers_to.isoformat()), *_prov(st)])
     return {name: "\n".join(text) + "\n" for name, text in files.items()}
