@@ -590,7 +590,7 @@ class _Books:
             return
         if due < covers_to:
             self.error(
-                d, f"the return is due ({due}) before the end of what it covers ({covers_to})"
+                d, f"the return is due ({due}) before the end of the period ({covers_to})"
             )
             return
         self.dues.append(
