@@ -11,6 +11,7 @@ from grants.cli import query, write
 from grants.cli.common import AppContext, GrantsGroup
 from grants.cli.programme import programme
 from grants.cli.report import report
+from grants.cli.returns import returns
 from grants.config import default_actor
 
 
@@ -45,6 +46,7 @@ def cli(ctx: click.Context, database: str | None, actor: str | None) -> None:
 cli.add_command(db_cli.db)
 cli.add_command(ledger_cli.ledger)
 cli.add_command(report)
+cli.add_command(returns)
 for command in (*query.COMMANDS, programme, *write.COMMANDS):
     cli.add_command(command)
 

@@ -39,6 +39,23 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
             "total_percent", "header_money", "note",
         },
     },
+    "return-form": {
+        "sheet": {"title", "instructions_sheet"},
+        "labels": {
+            "form", "recipient", "allocation", "year", "stage", "allocated", "completed_by",
+            "completed_on", "stage_text", "headings", "total", "stated_total",
+        },
+        "instructions": {"lines"},
+        "columns": {
+            "number_width", "title_width", "money_width", "text_width", "measure_width",
+            "count_width",
+        },
+        "print": {"landscape", "fit_to_width", "repeat_heading_rows", "footer"},
+        "styles": {
+            "title", "label", "fixed", "heading", "fixed_text", "fixed_money", "input_money",
+            "input_text", "input_count", "input_date", "total", "note",
+        },
+    },
     "capital-programme": {
         "summary": {
             "sheet", "title", "subtitle", "books_table", "funding_heading", "funding_total",
@@ -71,6 +88,7 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
 # Lists whose length the code relies on: (template, table, key) -> number of items.
 LENGTHS = {
     ("pcc-template", "table", "headings"): 5,
+    ("return-form", "labels", "headings"): 8,
     ("capital-programme", "resources", "headings"): 6,
     ("capital-programme", "funding", "headings"): 3,
     ("capital-programme", "allocations", "headings"): 6,
@@ -85,8 +103,11 @@ STYLE_PROPERTIES: dict[str, type | tuple[type, ...]] = {
 
 # Keys whose value is not text: widths are numbers, print switches are true or false.
 NUMBERS = {"label_width", "year_width", "money_width", "notes_width", "ref_width",
-           "title_width", "text_width", "percent_width", "funding_width"}  # fmt: skip
+           "title_width", "text_width", "percent_width", "funding_width", "number_width",
+           "measure_width", "count_width"}  # fmt: skip
 SWITCHES = {"landscape", "fit_to_width", "repeat_heading_rows"}
+
+_FORM_TEXTS = {"stream_name", "stage", "year", "from", "to", "due"}
 
 # The {placeholders} a text may use: (template, table, key) -> names.
 PLACEHOLDERS: dict[tuple[str, str, str], set[str]] = {
@@ -94,6 +115,9 @@ PLACEHOLDERS: dict[tuple[str, str, str], set[str]] = {
     ("pcc-template", "table", "headings"): {"year"},
     ("pcc-template", "table", "spend_heading"): {"date"},
     ("pcc-template", "table", "no_spend_note"): {"date"},
+    ("return-form", "sheet", "title"): _FORM_TEXTS,
+    ("return-form", "labels", "stage_text"): _FORM_TEXTS,
+    ("return-form", "instructions", "lines"): _FORM_TEXTS,
     ("capital-programme", "summary", "rounding_note"): {"parts", "total"},
     ("capital-programme", "resources", "funding_total"): {"to"},
     ("capital-programme", "programme", "sheet"): {"version", "table"},

@@ -589,9 +589,7 @@ class _Books:
             self.error(d, f"to: {covers_to} is not in {fy} ({fy.first_day} to {fy.last_day})", "to")
             return
         if due < covers_to:
-            self.error(
-                d, f"the return is due ({due}) before the end of the period ({covers_to})"
-            )
+            self.error(d, f"the return is due ({due}) before the end of the period ({covers_to})")
             return
         self.dues.append(
             (d, {"stream": d.args[0], "year": year, "stage": stage, "covers_to": covers_to,

@@ -1,0 +1,151 @@
+"""The return form a recipient fills in: the grid is fixed here, because the importer
+(grants.returns_import) reads the same cells back; the texts and styles are in
+templates/return-form.toml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grants.excel import templates
+from grants.excel.book import Book, cell, writing
+from grants.formatting import day
+from grants.periods import FinancialYear
+from grants.services.returns import ReturnForm
+
+SHEET = "Return"
+# The identity and header block: label in column A, value in column B (0-based rows).
+FORM_ROW, RECIPIENT_ROW, ALLOCATION_ROW, YEAR_ROW, STAGE_ROW, ALLOCATED_ROW = 2, 3, 4, 5, 6, 7
+COMPLETED_BY_ROW, COMPLETED_ON_ROW = 8, 9
+HEADING_ROW = 11
+FIRST_LINE_ROW = 12
+# Columns of the expenditure lines (0-based).
+NUMBER, TITLE, COST, SPEND, PROGRESS, MEASURE, TARGET, ACTUAL = range(8)
+INPUT_COLUMNS = (SPEND, PROGRESS, MEASURE, TARGET, ACTUAL)
+LIMIT = 999_999_999_999.99  # the largest amount grants.money accepts
+
+
+def filename(form: ReturnForm) -> str:
+    return f"{form.stream}-{FinancialYear(form.year)}-{form.stage}-{form.line}.xlsx".lower()
+
+
+def write(form: ReturnForm, path: Path, ledger: str) -> None:
+    layout = templates.load("return-form")
+    with writing(path, layout, ledger) as book:
+        _fill(book, form)
+
+
+def _texts(form: ReturnForm) -> dict[str, str]:
+    return {
+        "stream_name": form.stream_name,
+        "stage": form.stage,
+        "year": str(FinancialYear(form.year)),
+        "from": day(form.covers_from),
+        "to": day(form.covers_to),
+        "due": day(form.due) if form.due else "",
+    }
+
+
+def _fill(book: Book, form: ReturnForm) -> None:
+    lay, labels = book.layout, book.layout["labels"]
+    texts = _texts(form)
+    sheet = book.sheet(SHEET)
+    instructions = book.sheet(lay["sheet"]["instructions_sheet"])
+    widths = lay["columns"]
+    sheet.set_column(NUMBER, NUMBER, widths["number_width"])
+    sheet.set_column(TITLE, TITLE, widths["title_width"])
+    sheet.set_column(COST, SPEND, widths["money_width"])
+    sheet.set_column(PROGRESS, PROGRESS, widths["text_width"])
+    sheet.set_column(MEASURE, MEASURE, widths["measure_width"])
+    sheet.set_column(TARGET, ACTUAL, widths["count_width"])
+    book.text(sheet, 0, 0, lay["sheet"]["title"].format(**texts), "title")
+    header = [
+        (FORM_ROW, labels["form"], form.identity),
+        (RECIPIENT_ROW, labels["recipient"], form.recipient or form.line_name),
+        (ALLOCATION_ROW, labels["allocation"], f"{form.stream} {form.line}: {form.line_name}"),
+        (YEAR_ROW, labels["year"], str(FinancialYear(form.year))),
+        (STAGE_ROW, labels["stage"], labels["stage_text"].format(**texts)),
+    ]
+    for row, label, value in header:
+        book.text(sheet, row, 0, label, "label")
+        book.text(sheet, row, 1, value, "fixed")
+    book.text(sheet, ALLOCATED_ROW, 0, labels["allocated"], "label")
+    sheet.write_number(ALLOCATED_ROW, 1, form.allocated_pence / 100, book.style("fixed_money"))
+    book.text(sheet, COMPLETED_BY_ROW, 0, labels["completed_by"], "label")
+    sheet.write_blank(COMPLETED_BY_ROW, 1, None, book.style("input_text", locked=False))
+    book.text(sheet, COMPLETED_ON_ROW, 0, labels["completed_on"], "label")
+    sheet.write_blank(COMPLETED_ON_ROW, 1, None, book.style("input_date", locked=False))
+    sheet.data_validation(
+        COMPLETED_ON_ROW, 1, COMPLETED_ON_ROW, 1,
+        {"validate": "date", "criteria": ">=", "value": form.covers_from,
+         "error_message": "Type the date you completed the return, such as 31/10/2017."},
+    )  # fmt: skip
+    for col, heading in enumerate(labels["headings"]):
+        book.text(sheet, HEADING_ROW, col, heading, "heading")
+    row = FIRST_LINE_ROW
+    inputs = {
+        "money": book.style("input_money", locked=False),
+        "text": book.style("input_text", locked=False),
+        "count": book.style("input_count", locked=False),
+    }
+    for line in form.lines:
+        sheet.write_number(row, NUMBER, line.position, book.style("fixed_text"))
+        book.text(sheet, row, TITLE, line.title, "fixed_text")
+        sheet.write_number(row, COST, line.cost_pence / 100, book.style("fixed_money"))
+        sheet.write_blank(row, SPEND, None, inputs["money"])
+        sheet.write_blank(row, PROGRESS, None, inputs["text"])
+        sheet.write_blank(row, MEASURE, None, inputs["text"])
+        sheet.write_blank(row, TARGET, None, inputs["count"])
+        sheet.write_blank(row, ACTUAL, None, inputs["count"])
+        row += 1
+    last = row - 1
+    sheet.data_validation(
+        FIRST_LINE_ROW, SPEND, last, SPEND,
+        {"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": LIMIT,
+         "error_message": "Type the spend to date in pounds, such as 12,345.67 (not negative)."},
+    )  # fmt: skip
+    sheet.data_validation(
+        FIRST_LINE_ROW, TARGET, last, ACTUAL,
+        {"validate": "integer", "criteria": ">=", "value": 0,
+         "error_message": "Type a whole number (0 or more)."},
+    )  # fmt: skip
+    sheet.data_validation(
+        FIRST_LINE_ROW, PROGRESS, last, MEASURE,
+        {"validate": "length", "criteria": "<=", "value": 4000,
+         "error_message": "At most 4,000 characters."},
+    )  # fmt: skip
+    total_row = row
+    book.text(sheet, total_row, TITLE, labels["total"], "total")
+    cost_total = sum(x.cost_pence for x in form.lines) / 100
+    sheet.write_formula(
+        total_row, COST, f"=SUM({cell(FIRST_LINE_ROW, COST)}:{cell(last, COST)})",
+        book.style("total"), cost_total,
+    )  # fmt: skip
+    sheet.write_formula(
+        total_row, SPEND, f"=SUM({cell(FIRST_LINE_ROW, SPEND)}:{cell(last, SPEND)})",
+        book.style("total"), 0,
+    )  # fmt: skip
+    book.text(sheet, total_row + 1, TITLE, labels["stated_total"], "note")
+    sheet.write_blank(total_row + 1, SPEND, None, inputs["money"])
+    sheet.data_validation(
+        total_row + 1, SPEND, total_row + 1, SPEND,
+        {"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": LIMIT},
+    )  # fmt: skip
+    sheet.protect("", {"format_columns": True, "format_rows": True})
+    sheet.activate()
+    book.print_setup(sheet, HEADING_ROW)
+    instructions.set_column(0, 0, 120)
+    for i, text in enumerate(lay["instructions"]["lines"]):
+        book.text(instructions, i, 0, text.format(**texts), "label" if i == 0 else "note")
+    instructions.protect()
+
+
+def total_row(form_lines: int) -> int:
+    """The 0-based row of the Total (the stated total is the row after it)."""
+    return FIRST_LINE_ROW + form_lines
+
+
+__all__ = [
+    "ACTUAL", "COMPLETED_BY_ROW", "COMPLETED_ON_ROW", "COST", "FIRST_LINE_ROW", "FORM_ROW",
+    "HEADING_ROW", "INPUT_COLUMNS", "MEASURE", "NUMBER", "PROGRESS", "SHEET", "SPEND", "TARGET",
+    "TITLE", "filename", "total_row", "write",
+]  # fmt: skip

@@ -1,0 +1,149 @@
+"""Return forms: what a recipient is asked to report for an allocation, year and stage.
+
+A form lists the expenditure lines of the recipient's agreed spending plan (or, until a plan
+is recorded, the allocation itself as one line). It carries its identity: the stream, year,
+line, stage and a fingerprint of the plan it was issued for, so that an import knows what a
+returned file is and refuses one issued for a plan that has since changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from grants.db.models import Line, Organisation, PlanAgreement, PlanLine, ReturnStage, Stream
+from grants.errors import GrantsError, NotFound
+from grants.periods import FinancialYear, Period
+from grants.services.balances import Balances
+
+FORMAT = "grants return form 1"  # the layout version written into every form
+
+
+@dataclass(frozen=True)
+class FormLine:
+    position: int
+    title: str
+    cost_pence: int
+    objectives: str | None
+
+
+@dataclass(frozen=True)
+class ReturnForm:
+    stream: str
+    stream_name: str
+    year: int
+    stage: str
+    covers_to: date
+    due: date | None
+    line: str
+    line_name: str
+    recipient: str | None
+    allocated_pence: int
+    lines: tuple[FormLine, ...]
+    planned: bool  # False: no plan recorded, the allocation is the one line
+    agreed: date | None
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the plan the form was issued for (titles and costs, in order)."""
+        text = "\x1f".join(f"{x.position}\x1e{x.title}\x1e{x.cost_pence}" for x in self.lines)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    @property
+    def identity(self) -> str:
+        return (
+            f"{FORMAT}|{self.stream}|{FinancialYear(self.year)}|{self.line}|{self.stage}|"
+            f"{self.fingerprint}"
+        )
+
+    @property
+    def covers_from(self) -> date:
+        return FinancialYear(self.year).first_day
+
+
+def stages(session: Session, stream: str, year: FinancialYear) -> dict[str, tuple[date, date]]:
+    """The stream's reporting calendar for a year: stage -> (last day covered, due date)."""
+    return {
+        stage: (covers_to, due)
+        for stage, covers_to, due in session.execute(
+            select(ReturnStage.stage, ReturnStage.covers_to, ReturnStage.due)
+            .join(Stream, Stream.id == ReturnStage.stream_id)
+            .where(Stream.code == stream, ReturnStage.year == year.start)
+            .order_by(ReturnStage.covers_to)
+        )
+    }
+
+
+def forms(
+    session: Session, stream: str, year: FinancialYear, stage: str, line: str | None = None
+) -> list[ReturnForm]:
+    """A form for each recipient line with an allocation in the year and no allocated
+    lines beneath it (a partnership's districts report, not the partnership)."""
+    row = session.execute(select(Stream.id, Stream.name).where(Stream.code == stream)).first()
+    if row is None:
+        raise NotFound(f"there is no funding stream {stream!r}; `grants streams` lists them")
+    stream_id, stream_name = row
+    calendar = stages(session, stream, year)
+    if stage not in calendar:
+        known = ", ".join(calendar) or "none"
+        raise GrantsError(
+            f"{stream} has no stage {stage!r} in {year} (stages: {known}): set the reporting "
+            "calendar in the books with `due`"
+        )
+    covers_to, due = calendar[stage]
+    period = Period(year, year)
+    balances = Balances(session, stream)
+    recipient = aliased(Organisation)
+    lines = session.execute(
+        select(Line.id, Line.code, Line.name, Line.parent_id, recipient.name)
+        .outerjoin(recipient, recipient.id == Line.recipient_id)
+        .where(Line.stream_id == stream_id)
+        .order_by(Line.id)
+    ).all()
+    funded = {x.id for x in lines if balances.has_line(stream, period, x.code)}
+    parents = {x.parent_id for x in lines if x.id in funded}
+    plans: dict[int, list[FormLine]] = {}
+    for line_id, position, title, cost, objectives in session.execute(
+        select(
+            PlanLine.line_id, PlanLine.position, PlanLine.title, PlanLine.cost_pence,
+            PlanLine.objectives,
+        )
+        .where(PlanLine.year == year.start)
+        .order_by(PlanLine.line_id, PlanLine.position)
+    ):  # fmt: skip
+        plans.setdefault(line_id, []).append(FormLine(position, title, cost, objectives))
+    agreed = dict(
+        session.execute(
+            select(PlanAgreement.line_id, PlanAgreement.day).where(PlanAgreement.year == year.start)
+        ).all()
+    )
+    out = []
+    for x in lines:
+        if x.id not in funded or x.id in parents:
+            continue
+        if line is not None and x.code != line:
+            continue
+        allocated = balances.value(stream, period, "allocated", x.code) or 0
+        planned = plans.get(x.id)
+        form_lines = planned or [FormLine(1, x.name, allocated, None)]
+        out.append(
+            ReturnForm(
+                stream, stream_name, year.start, stage, covers_to, due, x.code, x.name,
+                x[4], allocated, tuple(form_lines), planned is not None, agreed.get(x.id),
+            )
+        )  # fmt: skip
+    if line is not None and not out:
+        raise NotFound(
+            f"{stream} has no line {line!r} with an allocation in {year} that reports "
+            "(lines with allocated lines beneath them report through those)"
+        )
+    if not out:
+        raise NotFound(f"{stream} has no allocations in {year}: no returns to issue")
+    return out
+
+
+__all__ = ["FORMAT", "FormLine", "ReturnForm", "forms", "stages"]
