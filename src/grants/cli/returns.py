@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -9,13 +10,16 @@ import click
 from grants.cli.common import AppContext, GrantsGroup, pass_app
 from grants.errors import GrantsError
 from grants.excel import return_form
-from grants.periods import parse_year
+from grants.formatting import gbp
+from grants.money import from_pence
+from grants.periods import FinancialYear, parse_year
 from grants.services.returns import forms
+from grants.services.returns_import import read_return, record
 
 
 @click.group(cls=GrantsGroup)
 def returns() -> None:
-    """Return forms: issue them to recipients."""
+    """Return forms: issue them to recipients and import them when filled in."""
 
 
 @returns.command()
@@ -51,6 +55,65 @@ def issue(
         plan = "its agreed plan" if form.agreed else "its plan" if form.planned else "no plan yet"
         click.echo(f"wrote {path} ({form.line_name}: {len(form.lines)} line(s), {plan})")
     click.echo(f"{len(issued)} return form(s) in {directory}")
+
+
+class _DryRun(Exception):
+    """Raised to roll back a dry run's transaction."""
+
+
+@returns.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check the files and say what would be recorded; "
+              "record nothing.")  # fmt: skip
+@pass_app
+def import_returns(app: AppContext, files: tuple[Path, ...], dry_run: bool) -> None:
+    """Check and record filled return forms. Each file is checked cell by cell and recorded
+    whole, in one transaction, or not at all; problems are listed as
+    file.xlsx:Return!D13: message. The same file twice changes nothing; a corrected
+    resubmission supersedes the earlier return (both are kept)."""
+    failed = 0
+    now = datetime.now().replace(microsecond=0)
+    app.require_schema()  # a database problem stops everything, not file by file
+    for path in files:
+        try:
+            with app.session() as session:
+                filed, problems = read_return(session, path)
+                if problems or filed is None:
+                    failed += 1
+                    for problem in problems:
+                        click.echo(str(problem), err=True)
+                    continue
+                what = (
+                    f"{filed.form.stage} return for {filed.form.stream} {filed.form.line} "
+                    f"{FinancialYear(filed.form.year)}: {len(filed.figures)} line(s), spend to "
+                    f"date {gbp(from_pence(filed.spend_pence))}"
+                )
+                outcome = record(session, filed, app.actor, now)
+                if outcome.earlier is not None:
+                    click.echo(
+                        f"{path.name}: already imported on {outcome.earlier.recorded_at:%d %b %Y} "
+                        f"by {outcome.earlier.actor}; nothing changed"
+                    )
+                    continue
+                note = ""
+                if outcome.superseded is not None:
+                    note = (
+                        f"; supersedes the return filed {outcome.superseded.recorded_at:%d %b %Y} "
+                        f"by {outcome.superseded.actor} ({outcome.superseded.filename})"
+                    )
+                if dry_run:
+                    click.echo(f"{path.name}: would record the {what}{note}")
+                    raise _DryRun
+                click.echo(f"{path.name}: recorded the {what}{note}")
+        except _DryRun:
+            continue
+        except GrantsError as exc:
+            failed += 1
+            click.echo(f"{path.name}: {exc}", err=True)
+    if failed:
+        raise click.ClickException(
+            f"{failed} of {len(files)} file(s) not recorded: correct them and import them again"
+        )
 
 
 __all__ = ["returns"]

@@ -306,3 +306,53 @@ class ReturnStage(Provenance, Base):
     stage: Mapped[str] = mapped_column(String(20))
     covers_to: Mapped[date] = mapped_column(Date)
     due: Mapped[date] = mapped_column(Date)
+
+
+class ReturnFiling(Base):
+    """A return workbook as imported: who filed it and when, what it is (stream, line, year,
+    stage and the plan it was issued for) and which earlier filing it corrects. Append-only:
+    a corrected resubmission is a new filing that supersedes the earlier one; both are kept."""
+
+    __tablename__ = "return_filing"
+    __table_args__ = (
+        CheckConstraint(
+            "stated_total_pence IS NULL OR stated_total_pence >= 0", name="stated_not_negative"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the file
+    stream_id: Mapped[int] = mapped_column(ForeignKey("stream.id"))
+    line_id: Mapped[int] = mapped_column(ForeignKey("line.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(20))
+    fingerprint: Mapped[str] = mapped_column(String(12))
+    filename: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    completed_by: Mapped[str | None] = mapped_column(Text)
+    completed_on: Mapped[date | None] = mapped_column(Date)
+    stated_total_pence: Mapped[int | None] = mapped_column(Pence)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("return_filing.id"), unique=True)
+
+
+class ReturnFigure(Base):
+    """One expenditure line of a filed return: the spend to date (None: left blank), progress
+    and outcomes, and an output measure with its target and actual."""
+
+    __tablename__ = "return_figure"
+    __table_args__ = (
+        UniqueConstraint("filing_id", "position"),
+        CheckConstraint("spend_pence IS NULL OR spend_pence >= 0", name="spend_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filing_id: Mapped[int] = mapped_column(ForeignKey("return_filing.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    cell: Mapped[str] = mapped_column(String(20))  # where the spend was read, e.g. D13
+    spend_pence: Mapped[int | None] = mapped_column(Pence)
+    progress: Mapped[str | None] = mapped_column(Text)
+    measure: Mapped[str | None] = mapped_column(Text)
+    target: Mapped[int | None] = mapped_column(Pence)
+    actual: Mapped[int | None] = mapped_column(Pence)

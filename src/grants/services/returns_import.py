@@ -1,0 +1,495 @@
+"""Importing a filled return form: every cell checked, then recorded whole or not at all.
+
+Reading (``read_return``) needs the database only to know what the form should hold: the
+stream's calendar and the recipient's plan. It collects every problem with its cell, as
+``file.xlsx:Return!D13: message``. Recording (``record``) writes the filing, its figures and
+the journal entries of reported spend in the caller's transaction: a corrected resubmission
+supersedes the earlier filing (both are kept) and the earlier filing's spend entries are
+reversed; the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grants.db.models import Entry, Line, ReturnFigure, ReturnFiling, Stream
+from grants.errors import GrantsError, MoneyError, PeriodError
+from grants.excel import return_form as grid
+from grants.excel import templates
+from grants.excel.book import cell as grid_cell
+from grants.excel.safe_read import UnsafeFile, open_workbook
+from grants.formatting import gbp
+from grants.money import from_pence, money, to_pence
+from grants.periods import FinancialYear, Period, parse_year
+from grants.services.journal import Journal, NewEntry
+from grants.services.returns import FORMAT, ReturnForm, forms
+from grants.services.rules import Operation
+
+MAX_TEXT = 4000
+MAX_ROWS, MAX_COLUMNS = 1000, 50
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_COUNT = re.compile(r"^\d{1,3}(?:,\d{3})*$|^\d+$")
+_UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+@dataclass
+class Problem:
+    file: str
+    where: str | None  # Sheet!C14
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.file}:{self.where}: {self.message}"
+            if self.where
+            else (f"{self.file}: {self.message}")
+        )
+
+
+@dataclass
+class Figure:
+    position: int
+    title: str
+    cell: str
+    spend_pence: int | None
+    progress: str | None
+    measure: str | None
+    target: int | None
+    actual: int | None
+
+
+@dataclass
+class Filed:
+    """A return read and checked, ready to record."""
+
+    path: Path
+    sha256: str
+    form: ReturnForm
+    figures: list[Figure]
+    completed_by: str | None
+    completed_on: date | None
+    stated_total_pence: int | None
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def spend_pence(self) -> int:
+        return sum(f.spend_pence or 0 for f in self.figures)
+
+
+@dataclass
+class Recorded:
+    filing_id: int | None  # None: the same file was imported before
+    superseded: ReturnFiling | None
+    entries: int
+    earlier: ReturnFiling | None = None  # the filing of the same file, if any
+
+
+def _cell(row: int, col: int) -> str:
+    return f"{grid.SHEET}!{grid_cell(row, col)}"
+
+
+class _Reader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def problem(self, row: int | None, col: int | None, message: str) -> None:
+        where = _cell(row, col) if row is not None and col is not None else None
+        self.problems.append(Problem(self.path.name, where, message))
+
+    # -- typed cells -------------------------------------------------------------------
+
+    def money(self, c: Any, row: int, col: int, what: str) -> int | None:
+        value, kind = c.value, getattr(c, "data_type", None)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if kind == "f" or (isinstance(value, str) and value.lstrip().startswith("=")):
+            self.problem(row, col, f"{what} is a formula ({value}): type the amount itself")
+            return None
+        if kind == "e":
+            self.problem(row, col, f"{what} is an error value ({value}): type the amount")
+            return None
+        if isinstance(value, bool) or isinstance(value, datetime | date):
+            self.problem(row, col, f"{what} is not an amount ({value}): type pounds and pence")
+            return None
+        try:
+            if isinstance(value, float):
+                if not math.isfinite(value):
+                    raise MoneyError(f"{value} is not an amount")
+                amount = money(Decimal(format(value, ".15g")))
+            elif isinstance(value, int):
+                amount = money(value)
+            else:
+                amount = money(str(value).strip())
+        except MoneyError as exc:
+            self.problem(row, col, f"{what}: {exc}; type an amount such as 12,345.67")
+            return None
+        pence = to_pence(amount)
+        if pence < 0:
+            self.problem(row, col, f"{what} cannot be negative ({gbp(amount)})")
+            return None
+        return pence
+
+    def count(self, c: Any, row: int, col: int, what: str) -> int | None:
+        value, kind = c.value, getattr(c, "data_type", None)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if kind in ("f", "e") or isinstance(value, bool | datetime | date):
+            self.problem(row, col, f"{what} must be a whole number typed in, not {value!r}")
+            return None
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            value = int(value)
+        if isinstance(value, str) and _COUNT.match(value.strip()):
+            value = int(value.strip().replace(",", ""))
+        if not isinstance(value, int) or value < 0 or value > 10**12:
+            self.problem(row, col, f"{what} must be a whole number, 0 or more (not {value!r})")
+            return None
+        return value
+
+    def text(self, c: Any, row: int, col: int, what: str) -> str | None:
+        value, kind = c.value, getattr(c, "data_type", None)
+        if value is None:
+            return None
+        if kind == "f":
+            self.problem(row, col, f"{what} is a formula: type the text itself")
+            return None
+        if kind == "e":
+            self.problem(row, col, f"{what} is an error value ({value}): type the text")
+            return None
+        text = _CONTROL.sub("", value if isinstance(value, str) else str(value)).strip()
+        if len(text) > MAX_TEXT:
+            self.problem(row, col, f"{what} is {len(text):,} characters; at most {MAX_TEXT:,}")
+            return None
+        return text or None
+
+    def day(self, c: Any, row: int, col: int, what: str, earliest: date) -> date | None:
+        value, kind = c.value, getattr(c, "data_type", None)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        found: date | None = None
+        if isinstance(value, datetime):
+            found = value.date()
+        elif isinstance(value, date):
+            found = value
+        elif isinstance(value, str) and kind != "f":
+            text = value.strip()
+            match = _UK_DATE.match(text)
+            try:
+                if match:
+                    found = date(int(match[3]), int(match[2]), int(match[1]))
+                else:
+                    found = date.fromisoformat(text)
+            except ValueError:
+                found = None
+        if found is None:
+            self.problem(row, col, f"{what} is not a date ({value!r}): type it as 31/10/2017")
+            return None
+        if found < earliest or found > date.today():
+            self.problem(
+                row, col, f"{what} {found:%d/%m/%Y} is not between {earliest:%d/%m/%Y} and today"
+            )
+            return None
+        return found
+
+
+def _identity(value: object) -> tuple[str, FinancialYear, str, str, str] | None:
+    parts = str(value or "").split("|")
+    if len(parts) != 6 or parts[0] != FORMAT:
+        return None
+    try:
+        year = parse_year(parts[2])
+    except PeriodError:
+        return None
+    return parts[1], year, parts[3], parts[4], parts[5]
+
+
+def read_return(session: Session, path: Path) -> tuple[Filed | None, list[Problem]]:
+    reader = _Reader(path)
+    try:
+        workbook = open_workbook(path)
+    except UnsafeFile as exc:
+        return None, [Problem(path.name, None, f"{exc} [{exc.code}]")]
+    try:
+        return _read(session, path, workbook, reader)
+    finally:
+        workbook.close()
+
+
+def _read(
+    session: Session, path: Path, workbook: Any, reader: _Reader
+) -> tuple[Filed | None, list[Problem]]:
+    if grid.SHEET not in workbook.sheetnames:
+        return None, [
+            Problem(
+                path.name,
+                None,
+                f"there is no sheet {grid.SHEET!r}: this is not "
+                "a return form issued by `grants returns issue` [E_TEMPLATE_MISMATCH]",
+            )
+        ]
+    sheet = workbook[grid.SHEET]
+    if (sheet.max_row or 0) > MAX_ROWS or (sheet.max_column or 0) > MAX_COLUMNS:
+        return None, [
+            Problem(
+                path.name,
+                None,
+                f"the {grid.SHEET} sheet is far larger than the "
+                "form: use the form as issued [E_SHEET_TOO_BIG]",
+            )
+        ]
+    rows = [
+        list(r)
+        for r in sheet.iter_rows(min_row=1, max_row=MAX_ROWS, max_col=grid.ACTUAL + 1)
+    ]  # fmt: skip
+
+    def at(row: int, col: int) -> Any:
+        if row < len(rows) and col < len(rows[row]):
+            return rows[row][col]
+        return _Empty()
+
+    identity = _identity(at(grid.FORM_ROW, 1).value)
+    if identity is None:
+        reader.problem(grid.FORM_ROW, 1, "the form's identity is missing or altered: use the "
+                       "form as issued [E_TEMPLATE_MISMATCH]")  # fmt: skip
+        return None, reader.problems
+    stream, year, line, stage, fingerprint = identity
+    try:
+        (form,) = forms(session, stream, year, stage, line)
+    except GrantsError as exc:
+        reader.problem(grid.FORM_ROW, 1, f"this form is for {stream} {year} {line} {stage}, but "
+                       f"{exc}")  # fmt: skip
+        return None, reader.problems
+    if form.fingerprint != fingerprint:
+        reader.problem(
+            grid.FORM_ROW, 1,
+            "this form was issued for a plan that has changed since: ask for a new form "
+            "(`grants returns issue`) and copy your figures into it",
+        )  # fmt: skip
+        return None, reader.problems
+    figures: list[Figure] = []
+    for i, planned in enumerate(form.lines):
+        row = grid.FIRST_LINE_ROW + i
+        title = at(row, grid.TITLE).value
+        if title != planned.title:
+            shown = "blank" if title in (None, "") else repr(title)
+            reader.problem(
+                row, grid.TITLE,
+                f"line {planned.position} should be {planned.title!r} as agreed in the plan, "
+                f"but is {shown}: titles must not be changed, and lines must not be added, "
+                "removed or moved",
+            )  # fmt: skip
+        cost = at(row, grid.COST).value
+        if not isinstance(cost, int | float) or round(cost * 100) != planned.cost_pence:
+            reader.problem(row, grid.COST, f"the planned cost of {planned.title!r} was changed "
+                           f"(it is {gbp(from_pence(planned.cost_pence))}): use the form as "
+                           "issued")  # fmt: skip
+        figures.append(
+            Figure(
+                planned.position,
+                planned.title,
+                grid_cell(row, grid.SPEND),
+                reader.money(at(row, grid.SPEND), row, grid.SPEND, "spend to date"),
+                reader.text(at(row, grid.PROGRESS), row, grid.PROGRESS, "progress and outcomes"),
+                reader.text(at(row, grid.MEASURE), row, grid.MEASURE, "output measure"),
+                reader.count(at(row, grid.TARGET), row, grid.TARGET, "output target"),
+                reader.count(at(row, grid.ACTUAL), row, grid.ACTUAL, "output actual"),
+            )
+        )
+    total = grid.total_row(len(form.lines))
+    if str(at(total, grid.TITLE).value or "").strip() != _total_label():
+        reader.problem(total, grid.TITLE, "the form's lines have been changed: lines must not be "
+                       "added or removed; use the form as issued")  # fmt: skip
+    for row in range(total + 2, len(rows)):
+        for col, c in enumerate(rows[row]):
+            if c.value not in (None, ""):
+                reader.problem(row, col, f"something was added below the form ({c.value!r}): "
+                               "lines must not be added")  # fmt: skip
+                break
+    stated = reader.money(at(total + 1, grid.SPEND), total + 1, grid.SPEND, "your total")
+    completed_by = reader.text(at(grid.COMPLETED_BY_ROW, 1), grid.COMPLETED_BY_ROW, 1,
+                               "completed by")  # fmt: skip
+    completed_on = reader.day(at(grid.COMPLETED_ON_ROW, 1), grid.COMPLETED_ON_ROW, 1,
+                              "the date completed", form.covers_from)  # fmt: skip
+    if reader.problems:
+        return None, reader.problems
+    filed = Filed(
+        path, _sha256(path), form, figures, completed_by, completed_on, stated,
+    )  # fmt: skip
+    if stated is not None and stated != filed.spend_pence:
+        reader.problem(
+            total + 1, grid.SPEND,
+            f"your total, {gbp(from_pence(stated))}, is not the sum of the lines' spend to date, "
+            f"{gbp(from_pence(filed.spend_pence))}: correct the lines or the total",
+        )  # fmt: skip
+    _not_below_earlier(session, filed, reader)
+    if reader.problems:
+        return None, reader.problems
+    return filed, []
+
+
+class _Empty:
+    value = None
+    data_type = "n"
+
+
+def _total_label() -> str:
+    return str(templates.load("return-form")["labels"]["total"])
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _current(session: Session, form: ReturnForm) -> dict[str, ReturnFiling]:
+    """The filings that stand (not superseded) for the form's line and year, by stage."""
+    line_id = _line_id(session, form)
+    filings = session.scalars(
+        select(ReturnFiling)
+        .where(ReturnFiling.line_id == line_id, ReturnFiling.year == form.year)
+        .order_by(ReturnFiling.id)
+    ).all()
+    superseded = {f.supersedes_id for f in filings if f.supersedes_id}
+    return {f.stage: f for f in filings if f.id not in superseded}
+
+
+def _line_id(session: Session, form: ReturnForm) -> int:
+    return session.execute(
+        select(Line.id)
+        .join(Stream, Stream.id == Line.stream_id)
+        .where(Stream.code == form.stream, Line.code == form.line)
+    ).scalar_one()
+
+
+def _not_below_earlier(session: Session, filed: Filed, reader: _Reader) -> None:
+    """Spend to date is cumulative: no line may report less than an earlier stage did."""
+    from grants.services.returns import stages
+
+    calendar = stages(session, filed.form.stream, FinancialYear(filed.form.year))
+    standing = _current(session, filed.form)
+    for stage, filing in standing.items():
+        if stage not in calendar or calendar[stage][0] >= filed.form.covers_to:
+            continue
+        earlier = {
+            f.position: f.spend_pence
+            for f in session.scalars(
+                select(ReturnFigure).where(ReturnFigure.filing_id == filing.id)
+            )
+        }
+        for figure in filed.figures:
+            before = earlier.get(figure.position)
+            if (
+                figure.spend_pence is not None
+                and before is not None
+                and figure.spend_pence < before
+            ):
+                row = grid.FIRST_LINE_ROW + figure.position - 1
+                reader.problem(
+                    row, grid.SPEND,
+                    f"spend to date {gbp(from_pence(figure.spend_pence))} is less than the "
+                    f"{gbp(from_pence(before))} reported at {stage}: spend to date is the total "
+                    "since the start of the year; correct this figure or the earlier return",
+                )  # fmt: skip
+
+
+def record(session: Session, filed: Filed, actor: str, now: datetime) -> Recorded:
+    """Record a checked return in the session's transaction."""
+    earlier = session.scalar(select(ReturnFiling).where(ReturnFiling.key == filed.sha256))
+    if earlier is not None:
+        return Recorded(None, None, 0, earlier)
+    form = filed.form
+    stream_id = session.scalar(select(Stream.id).where(Stream.code == form.stream))
+    line_id = _line_id(session, form)
+    superseded = _current(session, form).get(form.stage)
+    filing = ReturnFiling(
+        key=filed.sha256, stream_id=stream_id, line_id=line_id, year=form.year,
+        stage=form.stage, fingerprint=form.fingerprint, filename=filed.path.name, actor=actor,
+        recorded_at=now, completed_by=filed.completed_by, completed_on=filed.completed_on,
+        stated_total_pence=filed.stated_total_pence,
+        supersedes_id=superseded.id if superseded else None,
+    )  # fmt: skip
+    session.add(filing)
+    session.flush()
+    for f in filed.figures:
+        session.add(
+            ReturnFigure(
+                filing_id=filing.id, position=f.position, title=f.title, cell=f.cell,
+                spend_pence=f.spend_pence, progress=f.progress, measure=f.measure,
+                target=f.target, actual=f.actual,
+            )
+        )  # fmt: skip
+    period = Period(FinancialYear(form.year), FinancialYear(form.year))
+    batch: list[NewEntry] = []
+    reason = f"{form.stage} return {filed.path.name}"
+    if superseded is not None:
+        for entry_id in session.scalars(
+            select(Entry.id).where(
+                Entry.source == _source(superseded.key), Entry.reverses_id.is_(None)
+            )
+        ):
+            batch.append(
+                NewEntry(
+                    None,
+                    form.covers_to,
+                    actor,
+                    now,
+                    reverses=str(entry_id),
+                    reason=f"superseded by {reason}",
+                    source=_source(filed.sha256),
+                    origin=f"{filed.path.name}:{grid.SHEET}",
+                    key=f"r{entry_id}-{filed.sha256[:40]}",
+                )
+            )
+    journal = Journal(session)
+    if batch:
+        journal.record(batch)
+    reported = _reported(session, form)
+    wanted = filed.spend_pence
+    if wanted < reported:
+        raise GrantsError(
+            f"{filed.path.name}: the spend to date, {gbp(from_pence(wanted))}, is less than "
+            f"the {gbp(from_pence(reported))} already reported for {form.line} in "
+            f"{FinancialYear(form.year)}: correct the later return first"
+        )
+    entries = len(batch)
+    if wanted > reported:
+        first, last = filed.figures[0].cell, filed.figures[-1].cell
+        journal.record(
+            [
+                NewEntry(
+                    Operation("spent", form.stream, period, wanted - reported, line=form.line),
+                    form.covers_to, actor, now, reason=reason, source=_source(filed.sha256),
+                    origin=f"{filed.path.name}:{grid.SHEET}!{first}:{last}",
+                    key=f"s-{filed.sha256[:48]}",
+                )
+            ]
+        )  # fmt: skip
+        entries += 1
+    return Recorded(filing.id, superseded, entries)
+
+
+def _source(sha256: str) -> str:
+    return f"return sha256:{sha256}"
+
+
+def _reported(session: Session, form: ReturnForm) -> int:
+    from grants.services.balances import Balances
+
+    period = Period(FinancialYear(form.year), FinancialYear(form.year))
+    return Balances(session, form.stream).value(form.stream, period, "reported", form.line) or 0
+
+
+__all__ = ["Figure", "Filed", "Problem", "Recorded", "read_return", "record"]
