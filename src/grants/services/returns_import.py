@@ -15,7 +15,6 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +125,7 @@ class _Reader:
             if isinstance(value, float):
                 if not math.isfinite(value):
                     raise MoneyError(f"{value} is not an amount")
-                amount = money(Decimal(format(value, ".15g")))
+                amount = money(format(value, ".15g"))
             elif isinstance(value, int):
                 amount = money(value)
             else:
@@ -228,29 +227,24 @@ def read_return(session: Session, path: Path) -> tuple[Filed | None, list[Proble
 def _read(
     session: Session, path: Path, workbook: Any, reader: _Reader
 ) -> tuple[Filed | None, list[Problem]]:
-    if grid.SHEET not in workbook.sheetnames:
-        return None, [
-            Problem(
-                path.name,
-                None,
-                f"there is no sheet {grid.SHEET!r}: this is not "
-                "a return form issued by `grants returns issue` [E_TEMPLATE_MISMATCH]",
-            )
+    try:  # read-only mode parses as it goes: a damaged sheet shows here
+        if grid.SHEET not in workbook.sheetnames:
+            return None, [Problem(path.name, None, f"there is no sheet {grid.SHEET!r}: this is "
+                                  "not a return form issued by `grants returns issue` "
+                                  "[E_TEMPLATE_MISMATCH]")]  # fmt: skip
+        sheet = workbook[grid.SHEET]
+        if (sheet.max_row or 0) > MAX_ROWS or (sheet.max_column or 0) > MAX_COLUMNS:
+            too_big = "the form: use the form as issued [E_SHEET_TOO_BIG]"
+            return None, [
+                Problem(path.name, None, f"the {grid.SHEET} sheet is far larger than " + too_big)
+            ]
+        rows = [
+            list(r) for r in sheet.iter_rows(min_row=1, max_row=MAX_ROWS, max_col=grid.ACTUAL + 1)
         ]
-    sheet = workbook[grid.SHEET]
-    if (sheet.max_row or 0) > MAX_ROWS or (sheet.max_column or 0) > MAX_COLUMNS:
-        return None, [
-            Problem(
-                path.name,
-                None,
-                f"the {grid.SHEET} sheet is far larger than the "
-                "form: use the form as issued [E_SHEET_TOO_BIG]",
-            )
-        ]
-    rows = [
-        list(r)
-        for r in sheet.iter_rows(min_row=1, max_row=MAX_ROWS, max_col=grid.ACTUAL + 1)
-    ]  # fmt: skip
+    except Exception as exc:  # any parser's error: the sheet is damaged or hostile
+        return None, [Problem(path.name, None, f"the workbook cannot be read "
+                              f"({type(exc).__name__}): save it again as an Excel Workbook "
+                              "(.xlsx) and resend [E_CORRUPT_FILE]")]  # fmt: skip
 
     def at(row: int, col: int) -> Any:
         if row < len(rows) and col < len(rows[row]):

@@ -1,0 +1,387 @@
+"""Return forms out and back: issue, fill as a recipient would, import; every bad file of
+shared/RELIABILITY.md's table refused with a clear message and nothing written."""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from grants.db.models import Entry, ReturnFigure, ReturnFiling
+from tests.conftest import Grants
+from tests.helpers import books
+from tests.test_plans import FUND, PLAN
+
+CHERWELL = "csf-2017-18-mid-year-cherwell.xlsx"
+
+
+@pytest.fixture
+def issued(grants: Grants, tmp_path: Path) -> Path:
+    assert grants("ledger", "load", str(books(tmp_path, FUND + PLAN))).exit_code == 0
+    out = tmp_path / "forms"
+    result = grants("returns", "issue", "--stream", "CSF", "--year", "2017-18", "--stage",
+                    "mid-year", "-o", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return out / CHERWELL
+
+
+def fill(form: Path, target: Path, **cells: object) -> Path:
+    """Fill the form as a recipient would (openpyxl standing in for Excel)."""
+    values: dict[str, object] = {
+        "B9": "Jo Bloggs", "B10": datetime(2017, 10, 20), "D13": "£1,234", "E13": "Two posts",
+        "F13": "Victims supported", "G13": 100, "H13": 45, "D14": 9000.5,
+    }  # fmt: skip
+    values.update(cells)
+    wb = openpyxl.load_workbook(form)
+    ws = wb["Return"]
+    for ref, value in values.items():
+        ws[ref] = value
+    wb.save(target)
+    return target
+
+
+def rezip(source: Path, target: Path, edit: dict[str, bytes | None]) -> Path:
+    """A copy of a workbook with parts replaced (bytes) or removed (None)."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename in edit:
+                if edit[info.filename] is not None:
+                    zout.writestr(info.filename, edit[info.filename])
+            else:
+                zout.writestr(info, zin.read(info))
+        for name, data in edit.items():
+            if name not in zin.namelist() and data is not None:
+                zout.writestr(name, data)
+    return target
+
+
+def part(path: Path, name: str) -> bytes:
+    with zipfile.ZipFile(path) as z:
+        return z.read(name)
+
+
+def nothing_recorded(session: Session) -> bool:
+    session.expire_all()
+    filings = session.scalar(select(func.count()).select_from(ReturnFiling))
+    spent = session.scalar(select(func.count()).select_from(Entry).where(Entry.kind == "spent"))
+    return filings == 0 and spent == 0
+
+
+def test_a_filled_return_is_recorded_once(
+    grants: Grants, issued: Path, tmp_path: Path, session: Session
+) -> None:
+    filled = fill(issued, tmp_path / "filled.xlsx")
+    dry = grants("returns", "import", "--dry-run", str(filled))
+    assert dry.exit_code == 0, dry.output
+    assert "would record the mid-year return for CSF CHERWELL 2017-18: 2 line(s), spend to " \
+        "date £10,234.50" in dry.output  # fmt: skip
+    result = grants("returns", "import", str(filled))
+    assert result.exit_code == 0, result.output
+    again = grants("returns", "import", str(filled))
+    assert again.exit_code == 0 and "already imported" in again.output
+    session.expire_all()
+    filing = session.scalars(select(ReturnFiling)).one()
+    assert (filing.stage, filing.completed_by, str(filing.completed_on)) == (
+        "mid-year",
+        "Jo Bloggs",
+        "2017-10-20",
+    )
+    figures = session.scalars(select(ReturnFigure).order_by(ReturnFigure.position)).all()
+    assert [(f.title, f.spend_pence, f.target, f.actual) for f in figures] == [
+        ("Three IDVA posts", 123_400, 100, 45),
+        ("ASB caseworker", 900_050, None, None),
+    ]
+    spent = session.scalars(select(Entry).where(Entry.kind == "spent")).all()
+    assert [(e.amount_pence, str(e.day)) for e in spent] == [(1_023_450, "2017-09-30")]
+    assert spent[0].origin == "filled.xlsx:Return!D13:D14"
+
+
+def test_a_corrected_return_supersedes_and_both_are_kept(
+    grants: Grants, issued: Path, tmp_path: Path, session: Session
+) -> None:
+    assert grants("returns", "import", str(fill(issued, tmp_path / "first.xlsx"))).exit_code == 0
+    fixed = fill(issued, tmp_path / "second.xlsx", D14=8000)
+    result = grants("--actor", "officer2", "returns", "import", str(fixed))
+    assert result.exit_code == 0, result.output
+    assert "supersedes the return filed" in result.output and "(first.xlsx)" in result.output
+    session.expire_all()
+    filings = session.scalars(select(ReturnFiling).order_by(ReturnFiling.id)).all()
+    assert [(f.filename, f.actor, f.supersedes_id) for f in filings] == [
+        ("first.xlsx", filings[0].actor, None),
+        ("second.xlsx", "officer2", filings[0].id),
+    ]
+    spent = session.scalars(select(Entry).where(Entry.kind == "spent").order_by(Entry.id)).all()
+    # recorded, reversed (the superseded filing's entry), and the correction
+    assert [(e.amount_pence, e.reverses_id) for e in spent] == [
+        (1_023_450, None), (1_023_450, spent[0].id), (923_400, None),
+    ]  # fmt: skip
+
+
+# -- bad files: each refused with its reason, nothing written --------------------------------
+
+
+def _cases(form: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
+    ok = fill(form, tmp / "ok.xlsx")
+    sheet = part(ok, "xl/worksheets/sheet1.xml")
+    types = part(ok, "[Content_Types].xml")
+    workbook = part(ok, "xl/workbook.xml")
+    big = tmp / "big.xlsx"
+    big.write_bytes(b"PK\x03\x04" + os.urandom(6 * 1024 * 1024))
+    half = tmp / "half.xlsx"
+    half.write_bytes(ok.read_bytes()[: ok.stat().st_size // 2])
+    csv = tmp / "csv.xlsx"
+    csv.write_text("title,spend\nThree IDVA posts,1234\n")
+    empty = tmp / "empty.xlsx"
+    empty.write_bytes(b"")
+    ole = tmp / "ole.xlsx"
+    ole.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096))
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", types)
+        z.writestr("xl/workbook.xml", workbook)
+        z.writestr("xl/worksheets/sheet1.xml", b" " * (30 * 1024 * 1024))
+    bombed = tmp / "bomb.xlsx"
+    bombed.write_bytes(bomb.getvalue())
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 '
+        b'"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><sst xmlns="http://schemas.'
+        b'openxmlformats.org/spreadsheetml/2006/main"><si><t>&lol2;</t></si></sst>'
+    )
+    first_cell = sheet.index(b"<c r=")
+    duplicate = sheet.replace(b'<c r="B9"', b'<c r="B10"', 1)
+    return {
+        "empty": (empty, "[E_NOT_XLSX]"),
+        "csv renamed": (csv, "[E_NOT_XLSX]"),
+        "first half": (half, "[E_CORRUPT_FILE]"),
+        "old xls or encrypted": (ole, "[E_LEGACY_OR_ENCRYPTED]"),
+        "too large": (big, "[E_FILE_TOO_LARGE]"),
+        "zip bomb": (bombed, "[E_FILE_TOO_LARGE_UNCOMPRESSED]"),
+        "no content types": (rezip(ok, tmp / "noct.xlsx", {"[Content_Types].xml": None}),
+                             "[E_NOT_XLSX]"),
+        "macros": (rezip(ok, tmp / "vba.xlsx", {"xl/vbaProject.bin": b"\x00" * 64}),
+                   "[E_MACROS_NOT_ALLOWED]"),
+        "macro content type": (rezip(ok, tmp / "xlsm.xlsx", {"[Content_Types].xml": types.replace(
+            b"spreadsheetml.sheet.main+xml", b"sheet.macroEnabled.main+xml")}),
+            "[E_MACROS_NOT_ALLOWED]"),
+        "billion laughs": (rezip(ok, tmp / "lol.xlsx", {"xl/sharedStrings.xml": laughs}),
+                           "[E_UNSAFE_XML]"),
+        "xxe": (rezip(ok, tmp / "xxe.xlsx", {"xl/worksheets/sheet1.xml": sheet.replace(
+            b"<worksheet", b'<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><worksheet',
+            1).replace(b"Jo Bloggs", b"&xxe;")}), "[E_UNSAFE_XML]"),
+        "strict ooxml": (rezip(ok, tmp / "strict.xlsx", {"xl/workbook.xml": workbook.replace(
+            b"http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+            b"http://purl.oclc.org/ooxml/spreadsheetml/main")}), "[E_STRICT_OOXML]"),
+        "duplicate cell": (rezip(ok, tmp / "dup.xlsx", {"xl/worksheets/sheet1.xml": duplicate}),
+                           "[E_CORRUPT_FILE]"),
+        "merged cells": (rezip(ok, tmp / "merged.xlsx", {"xl/worksheets/sheet1.xml": sheet.replace(
+            b"</sheetData>", b'</sheetData><mergeCells count="1"><mergeCell ref="D13:E13"/>'
+            b"</mergeCells>")}), "[E_TEMPLATE_MODIFIED]"),
+        "sheet not well formed": (rezip(ok, tmp / "broken.xlsx", {
+            "xl/worksheets/sheet1.xml": sheet[: first_cell + 40]}), "[E_CORRUPT_FILE]"),
+        "no sheet part": (rezip(ok, tmp / "nosheet.xlsx", {"xl/worksheets/sheet1.xml": None}),
+                          "E_"),
+    }  # fmt: skip
+
+
+def test_every_bad_file_is_refused_with_its_reason_and_nothing_is_written(
+    grants: Grants, issued: Path, tmp_path: Path, session: Session
+) -> None:
+    cases = _cases(issued, tmp_path)
+    for name, (path, code) in cases.items():
+        result = grants("returns", "import", str(path))
+        assert result.exit_code == 1, (name, result.output)
+        assert f"{path.name}: " in result.output and code in result.output, (name, result.output)
+        assert "Traceback" not in result.output
+    assert nothing_recorded(session)
+
+
+@pytest.mark.parametrize(
+    ("cells", "problems"),
+    [
+        ({"D13": "=SUM(1,2,3)"}, ["Return!D13: spend to date is a formula (=SUM(1,2,3)): type "
+                                  "the amount itself"]),
+        ({"D13": 1234.565}, ["Return!D13: spend to date: '1234.565' has fractions of a penny"]),
+        ({"D13": "1 234"}, ["Return!D13: spend to date: '1 234' is not an amount of money"]),
+        ({"D13": "\u22121234"}, ["Return!D13: spend to date:"]),
+        ({"D13": "1,23,4"}, ["Return!D13: spend to date: '1,23,4'"]),
+        ({"D14": -5}, ["Return!D14: spend to date cannot be negative (-£5.00)"]),
+        ({"G13": "lots"}, ["Return!G13: output target must be a whole number, 0 or more "
+                           "(not 'lots')"]),
+        ({"H13": 4.5}, ["Return!H13: output actual must be a whole number"]),
+        ({"B10": "yesterday"}, ["Return!B10: the date completed is not a date ('yesterday')"]),
+        ({"B10": "10/20/2017"}, ["Return!B10: the date completed is not a date ('10/20/2017')"]),
+        ({"B10": datetime(2016, 1, 1)}, ["Return!B10: the date completed 01/01/2016 is not "
+                                         "between 01/04/2017 and today"]),
+        ({"B13": "Three IDVA post"}, ["Return!B13: line 1 should be 'Three IDVA posts' as "
+                                      "agreed in the plan, but is 'Three IDVA post'"]),
+        ({"B14": None}, ["Return!B14: line 2 should be 'ASB caseworker' as agreed in the plan, "
+                         "but is blank"]),
+        ({"B15": "Extra line"}, ["Return!B15: the form's lines have been changed"]),
+        ({"B20": "Another extra"}, ["Return!B20: something was added below the form"]),
+        ({"C13": 99999}, ["Return!C13: the planned cost of 'Three IDVA posts' was changed"]),
+        ({"D16": 5000}, ["Return!D16: your total, £5,000.00, is not the sum of the lines' spend "
+                         "to date, £10,234.50"]),
+        ({"B3": "something else"}, ["Return!B3: the form's identity is missing or altered"]),
+        ({"E13": "x" * 4001}, ["Return!E13: progress and outcomes is 4,001 characters"]),
+    ],
+)  # fmt: skip
+def test_cell_problems_name_the_cell_and_nothing_is_written(
+    grants: Grants,
+    issued: Path,
+    tmp_path: Path,
+    session: Session,
+    cells: dict[str, object],
+    problems: list[str],
+) -> None:
+    filled = fill(issued, tmp_path / "filled.xlsx", **cells)
+    result = grants("returns", "import", str(filled))
+    assert result.exit_code == 1, result.output
+    for problem in problems:
+        assert f"filled.xlsx:{problem}" in result.output, result.output
+    assert "1 of 1 file(s) not recorded" in result.output
+    assert nothing_recorded(session)
+
+
+def test_a_non_finite_number_is_refused(
+    grants: Grants, issued: Path, tmp_path: Path, session: Session
+) -> None:
+    ok = fill(issued, tmp_path / "ok.xlsx")
+    sheet = part(ok, "xl/worksheets/sheet1.xml")
+    assert b"<v>9000.5</v>" in sheet
+    bad = rezip(ok, tmp_path / "huge.xlsx", {
+        "xl/worksheets/sheet1.xml": sheet.replace(b"<v>9000.5</v>", b"<v>1E999</v>")})  # fmt: skip
+    result = grants("returns", "import", str(bad))
+    assert result.exit_code == 1
+    assert "huge.xlsx:Return!D14: spend to date: inf is not an amount" in result.output
+    assert nothing_recorded(session)
+
+
+def test_a_date_serial_in_the_date_cell_is_read_as_the_date(
+    grants: Grants, issued: Path, tmp_path: Path, session: Session
+) -> None:
+    # The date cell is formatted as a date, so a serial typed into it is that date.
+    result = grants("returns", "import", str(fill(issued, tmp_path / "f.xlsx", B10=43028)))
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    assert str(session.scalars(select(ReturnFiling)).one().completed_on) == "2017-10-20"
+
+
+def test_accepted_spellings_of_amounts_and_dates(
+    grants: Grants, issued: Path, tmp_path: Path, session: Session
+) -> None:
+    filled = fill(issued, tmp_path / "f.xlsx", D13="£1,234.50", D14="(0)", B10="31/10/2017",
+                  D16="1,234.50", G13="1,000")  # fmt: skip
+    result = grants("returns", "import", str(filled))
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    assert str(session.scalars(select(ReturnFiling)).one().completed_on) == "2017-10-31"
+
+
+def test_a_form_for_an_older_plan_is_refused(grants: Grants, issued: Path, tmp_path: Path) -> None:
+    filled = fill(issued, tmp_path / "f.xlsx")
+    later = (
+        FUND
+        + PLAN.replace("2017-06-30 agree CSF 2017-18 CHERWELL\n", "")
+        + ('2017-06-25 plan CSF 2017-18 CHERWELL "Youth outreach"\n  cost: 1\n')
+    )
+    fresh = Grants(f"sqlite:///{tmp_path / 'other.db'}")
+    assert fresh("db", "upgrade").exit_code == 0
+    assert fresh("ledger", "load", str(books(tmp_path, later, "later.grants"))).exit_code == 0
+    result = fresh("returns", "import", str(filled))
+    assert result.exit_code == 1
+    assert "this form was issued for a plan that has changed since" in result.output
+
+
+def test_spend_to_date_cannot_fall_below_an_earlier_stage(
+    grants: Grants, issued: Path, tmp_path: Path
+) -> None:
+    assert grants("returns", "import", str(fill(issued, tmp_path / "mid.xlsx"))).exit_code == 0
+    out = tmp_path / "end"
+    result = grants("returns", "issue", "--stream", "CSF", "--year", "2017-18", "--stage",
+                    "end-year", "-o", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    end = fill(out / "csf-2017-18-end-year-cherwell.xlsx", tmp_path / "end.xlsx", D14=100,
+               B10=datetime(2018, 4, 20))  # fmt: skip
+    result = grants("returns", "import", str(end))
+    assert result.exit_code == 1
+    assert ("end.xlsx:Return!D14: spend to date £100.00 is less than the £9,000.50 reported at "
+            "mid-year") in result.output  # fmt: skip
+
+
+def test_issue_needs_the_stage_in_the_calendar(grants: Grants, issued: Path) -> None:
+    result = grants("returns", "issue", "--stream", "CSF", "--year", "2017-18", "--stage",
+                    "q3", "-o", str(issued.parent))  # fmt: skip
+    assert result.exit_code == 1
+    assert "CSF has no stage 'q3' in 2017-18 (stages: mid-year, end-year)" in result.output
+
+
+def test_the_form_is_locked_except_its_inputs(issued: Path) -> None:
+    ws = openpyxl.load_workbook(issued)["Return"]
+    assert ws.protection.sheet
+    assert ws["B13"].protection.locked and ws["C13"].protection.locked
+    assert not any(ws[f"{c}13"].protection.locked for c in "DEFGH")
+    assert ws["B3"].value.startswith("grants return form 1|CSF|2017-18|CHERWELL|mid-year|")
+    rules = {str(v.sqref): v.type for v in ws.data_validations.dataValidation}
+    assert rules["D13:D14"] == "decimal" and rules["G13:H14"] == "whole"
+    assert openpyxl.load_workbook(issued).sheetnames == ["Return", "Instructions"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="uses POSIX signals")
+def test_an_import_killed_at_any_point_leaves_no_partial_return(
+    issued: Path, tmp_path: Path, db_url: str
+) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the kill test runs on the SQLite file; PostgreSQL commits atomically too")
+    database = db_url.removeprefix("sqlite:///")
+    grants_cli = [sys.executable, "-c", "from grants.cli.main import main; main()"]
+    rng = random.Random(7)
+    outcomes: list[int] = []
+    before = 0
+    for attempt in range(30):
+        # New figures each time, so that every run has returns to record (each supersedes).
+        files = [
+            fill(issued, tmp_path / f"r{attempt}-{i}.xlsx", D14=1000 + 10 * attempt + i)
+            for i in range(6)
+        ]
+        process = subprocess.Popen(
+            [*grants_cli, "--database", db_url, "returns", "import", *map(str, files)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(rng.uniform(0.4, 2.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        with sqlite3.connect(database) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            for (filing_id,) in conn.execute("SELECT id FROM return_filing"):
+                figures = conn.execute(
+                    "SELECT count(*) FROM return_figure WHERE filing_id = ?", (filing_id,)
+                ).fetchone()[0]
+                assert figures == 2, f"attempt {attempt}: filing {filing_id} is partial"
+            standing = conn.execute(
+                "SELECT coalesce(sum(rf.spend_pence), 0) FROM return_figure rf "
+                "WHERE rf.filing_id NOT IN (SELECT supersedes_id FROM return_filing "
+                "WHERE supersedes_id IS NOT NULL)"
+            ).fetchone()[0]
+            reported = conn.execute(
+                "SELECT coalesce(sum(CASE WHEN reverses_id IS NULL THEN amount_pence "
+                "ELSE -amount_pence END), 0) FROM entry WHERE kind = 'spent'"
+            ).fetchone()[0]
+            assert standing == reported, f"attempt {attempt}: the journal and filings disagree"
+            done = conn.execute("SELECT count(*) FROM return_filing").fetchone()[0]
+        outcomes.append(done - before)
+        before = done
+    # The kills landed at different points: before any file, between files, after all.
+    assert len(set(outcomes)) >= 3, outcomes
