@@ -56,6 +56,15 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
             "input_text", "input_count", "input_date", "total", "note",
         },
     },
+    "reconcile": {
+        "summary": {"sheet", "title", "headings", "total_label", "stream_wide"},
+        "findings": {"headings"},
+        "columns": {"label_width", "count_width", "text_width", "money_width"},
+        "print": {"landscape", "fit_to_width", "repeat_heading_rows", "footer"},
+        "styles": {
+            "title", "heading", "label", "error", "warning", "info", "count", "total", "money",
+        },
+    },
     "capital-programme": {
         "summary": {
             "sheet", "title", "subtitle", "books_table", "funding_heading", "funding_total",
@@ -89,6 +98,8 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
 LENGTHS = {
     ("pcc-template", "table", "headings"): 5,
     ("return-form", "labels", "headings"): 8,
+    ("reconcile", "summary", "headings"): 4,
+    ("reconcile", "findings", "headings"): 7,
     ("capital-programme", "resources", "headings"): 6,
     ("capital-programme", "funding", "headings"): 3,
     ("capital-programme", "allocations", "headings"): 6,
@@ -115,6 +126,7 @@ PLACEHOLDERS: dict[tuple[str, str, str], set[str]] = {
     ("pcc-template", "table", "headings"): {"year"},
     ("pcc-template", "table", "spend_heading"): {"date"},
     ("pcc-template", "table", "no_spend_note"): {"date"},
+    ("reconcile", "summary", "title"): {"date"},
     ("return-form", "sheet", "title"): _FORM_TEXTS,
     ("return-form", "labels", "stage_text"): _FORM_TEXTS,
     ("return-form", "instructions", "lines"): _FORM_TEXTS,

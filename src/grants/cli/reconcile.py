@@ -1,0 +1,75 @@
+"""`grants reconcile`: every check over the ledger, as a list, JSON or a workbook."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from grants.cli.common import AppContext, emit_json, pass_app
+from grants.db.models import Stream
+from grants.errors import NotFound
+from grants.excel import reconcile as reconcile_workbook
+from grants.periods import parse_year
+from grants.services.reconcile import SEVERITIES, reconcile
+
+
+@click.command("reconcile")
+@click.option("--stream", metavar="CODE", help="Only this stream.")
+@click.option("--year", metavar="YEAR", help="Only this financial year, e.g. 2017-18.")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Judge due dates as on this day (default: today).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the findings as a workbook: a summary and a sheet per recipient.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as strings).")
+@pass_app
+def reconcile_command(
+    app: AppContext,
+    stream: str | None,
+    year: str | None,
+    as_of: object,
+    output: Path | None,
+    as_json: bool,
+) -> None:
+    """Check the ledger: stated against agreed awards, allocations against awards, lines
+    against their parent and shares, plans against allocations, returns missing or late,
+    reported spend against allocations (over- and underspend, the clawback to propose),
+    blanks in returns, capital programme changes, and published figures that do not foot.
+    Exit code 1 while any error stands."""
+    today = as_of.date() if as_of is not None else date.today()  # type: ignore[attr-defined]
+    with app.session() as session:
+        if stream is not None:
+            if session.execute(select(Stream.id).where(Stream.code == stream)).first() is None:
+                raise NotFound(
+                    f"there is no funding stream {stream!r}; `grants streams` lists them"
+                )
+        findings = reconcile(session, stream, parse_year(year) if year else None, today)
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
+    if output is not None:
+        reconcile_workbook.write(findings, output, app.shown_url, today)
+    if as_json:
+        emit_json({"as_of": today.isoformat(), "counts": counts,
+                   "findings": [f.as_dict() for f in findings]})  # fmt: skip
+    else:
+        for f in findings:
+            where = " ".join(x for x in (f.stream, f.period, f.line) if x)
+            click.echo(f"{f.severity:7}  {where}: {f.message}  [{f.check}]")
+        summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items())
+        click.echo(f"reconciled as of {today:%d %b %Y}: {summary}")
+    if output is not None:
+        click.echo(f"wrote {output}")
+    if counts["error"]:
+        click.get_current_context().exit(1)
+
+
+__all__ = ["reconcile_command"]

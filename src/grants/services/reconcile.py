@@ -1,0 +1,452 @@
+"""Reconciliation: small checks over the whole ledger, each returning located findings.
+
+Each check is a function ``check(ctx) -> Iterator[Finding]``; ``CHECKS`` lists them in the
+order they are reported. A finding has a severity: ``error`` (the ledger or a recipient must
+act; ``grants reconcile`` exits 1 while any stands), ``warning`` (to look at) or ``info``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grants.db.models import (
+    Entry,
+    Line,
+    Organisation,
+    PlanLine,
+    Profile,
+    ReturnFigure,
+    ReturnFiling,
+    ReturnStage,
+    Statement,
+    Stream,
+)
+from grants.formatting import gbp
+from grants.money import from_pence
+from grants.periods import FinancialYear, Period
+from grants.services.balances import Balances, compare
+from grants.services.programmes import compare as compare_versions
+from grants.services.programmes import versions
+
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str
+    check: str
+    stream: str
+    period: str
+    line: str | None  # the allocation line concerned (None: the stream)
+    recipient: str | None
+    message: str
+    amount_pence: int | None = None  # the amount at issue (a shortfall, an underspend)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "severity": self.severity,
+            "check": self.check,
+            "stream": self.stream,
+            "period": self.period,
+            "line": self.line,
+            "recipient": self.recipient,
+            "message": self.message,
+            "amount": None if self.amount_pence is None else f"{from_pence(self.amount_pence)}",
+        }
+
+
+@dataclass
+class _LineInfo:
+    id: int
+    code: str
+    name: str
+    parent: str | None
+    recipient: str | None
+
+
+@dataclass
+class Context:
+    session: Session
+    stream: str | None
+    year: FinancialYear | None
+    today: date
+    balances: Balances = field(init=False)
+    streams: dict[int, tuple[str, str]] = field(init=False)  # id -> (code, kind)
+    lines: dict[int, _LineInfo] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.balances = Balances(self.session, self.stream)
+        self.streams = {
+            i: (code, kind)
+            for i, code, kind in self.session.execute(select(Stream.id, Stream.code, Stream.kind))
+            if self.stream is None or code == self.stream
+        }
+        names = dict(self.session.execute(select(Organisation.id, Organisation.name)).all())
+        raw = self.session.execute(
+            select(Line.id, Line.code, Line.name, Line.parent_id, Line.recipient_id)
+        ).all()
+        codes = {r.id: r.code for r in raw}
+        self.lines = {
+            r.id: _LineInfo(r.id, r.code, r.name, codes.get(r.parent_id), names.get(r.recipient_id))
+            for r in raw
+        }
+
+    def periods(self) -> list[tuple[str, Period]]:
+        out = []
+        for code, period in sorted(self.balances.periods):
+            if self.year is not None and not period.overlaps(Period(self.year, self.year)):
+                continue
+            out.append((code, period))
+        return out
+
+    def money(self, pence: int) -> str:
+        return gbp(from_pence(pence))
+
+
+def _lines_of(ctx: Context, stream: str, period: Period) -> list[tuple[str, str, str | None]]:
+    """(code, name, parent code) of the lines with anything posted in the period."""
+    return [
+        (code, name, parent) for _, code, name, parent, _ in ctx.balances.lines_in[(stream, period)]
+    ]
+
+
+def _recipient(ctx: Context, stream: str, line: str) -> str | None:
+    for info in ctx.lines.values():
+        if info.code == line and ctx.streams.get(_stream_id(ctx, stream), ("", ""))[0] == stream:
+            return info.recipient or info.name
+    return None
+
+
+def _stream_id(ctx: Context, code: str) -> int:
+    return next(i for i, (c, _) in ctx.streams.items() if c == code)
+
+
+def stated_vs_award(ctx: Context) -> Iterator[Finding]:
+    for stream, period in ctx.periods():
+        stated = ctx.balances.value(stream, period, "stated", None)
+        awarded = ctx.balances.value(stream, period, "awarded", None) or 0
+        if stated is not None and stated != awarded:
+            yield Finding(
+                "warning", "stated vs award", stream, str(period), None, None,
+                f"the stated award {ctx.money(stated)} is not the agreed award "
+                f"{ctx.money(awarded)} (difference {ctx.money(stated - awarded)})",
+                stated - awarded,
+            )  # fmt: skip
+
+
+def allocated_vs_award(ctx: Context) -> Iterator[Finding]:
+    marked = {
+        (code, first, last)
+        for code, first, last in ctx.session.execute(
+            select(Stream.code, Entry.first_year, Entry.last_year)
+            .join(Stream, Stream.id == Entry.stream_id)
+            .where(Entry.over_allocation.is_(True))
+        )
+    }
+    for stream, period in ctx.periods():
+        unallocated = ctx.balances.value(stream, period, "unallocated", None) or 0
+        if unallocated > 0:
+            yield Finding(
+                "warning", "allocated vs award", stream, str(period), None, None,
+                f"{ctx.money(unallocated)} of the award is not allocated", unallocated,
+            )  # fmt: skip
+        elif unallocated < 0:
+            intended = (stream, period.first.start, period.last.start) in marked
+            yield Finding(
+                "warning" if intended else "error", "allocated vs award", stream, str(period),
+                None, None,
+                f"allocations exceed the award by {ctx.money(-unallocated)}"
+                + (" (an over-allocation marked as intended: a shortfall to fund)"
+                   if intended else ""),
+                -unallocated,
+            )  # fmt: skip
+
+
+def children_vs_parent(ctx: Context) -> Iterator[Finding]:
+    shares: dict[tuple[str, str, int, int], str] = {}
+    for stream, code, first, last, share in ctx.session.execute(
+        select(Stream.code, Line.code, Entry.first_year, Entry.last_year, Entry.share)
+        .join(Line, Line.id == Entry.line_id)
+        .join(Stream, Stream.id == Entry.stream_id)
+        .where(Entry.kind == "allocate", Entry.share.is_not(None), Entry.reverses_id.is_(None))
+    ):
+        shares[(stream, code, first, last)] = share
+    for stream, period in ctx.periods():
+        lines = _lines_of(ctx, stream, period)
+        parents = {parent for _, _, parent in lines if parent}
+        for code, _name, _parent in lines:
+            if code not in parents:
+                continue
+            left = ctx.balances.value(stream, period, "unallocated", code) or 0
+            allocated = ctx.balances.value(stream, period, "allocated", code) or 0
+            if left:
+                yield Finding(
+                    "warning" if left > 0 else "error", "children vs parent", stream,
+                    str(period), code, _recipient(ctx, stream, code),
+                    (f"{ctx.money(left)} of {code}'s {ctx.money(allocated)} is not passed on "
+                     "to the lines beneath it") if left > 0 else
+                    f"the lines beneath {code} have {ctx.money(-left)} more than it",
+                    left,
+                )  # fmt: skip
+            for child, _n, parent in lines:
+                printed = shares.get((stream, child, period.first.start, period.last.start))
+                if parent != code or printed is None or not allocated:
+                    continue
+                mine = ctx.balances.value(stream, period, "allocated", child) or 0
+                written = Decimal(printed.rstrip("%"))
+                places = max(0, -written.as_tuple().exponent)  # type: ignore[operator]
+                actual = (Decimal(mine) * 100 / Decimal(allocated)).quantize(
+                    Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP
+                )
+                exact = (Decimal(mine) * 100 / Decimal(allocated)).quantize(Decimal("0.0001"))
+                if actual != written:
+                    yield Finding(
+                        "warning", "children vs parent", stream, str(period), child,
+                        _recipient(ctx, stream, child),
+                        f"the printed share {printed} of {code} is not {child}'s "
+                        f"{ctx.money(mine)} of {ctx.money(allocated)}, which is {exact}%",
+                    )  # fmt: skip
+
+
+def plan_vs_allocation(ctx: Context) -> Iterator[Finding]:
+    planned: dict[tuple[int, int], int] = {}
+    for line_id, year, cost in ctx.session.execute(
+        select(PlanLine.line_id, PlanLine.year, PlanLine.cost_pence)
+    ):
+        planned[(line_id, year)] = planned.get((line_id, year), 0) + cost
+    for (line_id, year), total in sorted(planned.items()):
+        info = ctx.lines.get(line_id)
+        if info is None:
+            continue
+        stream = _stream_of_line(ctx, line_id)
+        if stream is None or (ctx.year is not None and ctx.year.start != year):
+            continue
+        period = Period(FinancialYear(year), FinancialYear(year))
+        allocated = ctx.balances.value(stream, period, "allocated", info.code) or 0
+        if total != allocated:
+            yield Finding(
+                "error", "plan vs allocation", stream, str(period), info.code,
+                info.recipient or info.name,
+                f"the spending plan totals {ctx.money(total)} against the allocation of "
+                f"{ctx.money(allocated)} (difference {ctx.money(total - allocated)}); its "
+                f"lines are {_percent(total, allocated)} of the allocation, not 100%",
+                total - allocated,
+            )  # fmt: skip
+
+
+def _percent(part: int, whole: int) -> str:
+    if not whole:
+        return "n/a"
+    return f"{(Decimal(part) * 100 / Decimal(whole)).quantize(Decimal('0.1'))}%"
+
+
+def _stream_of_line(ctx: Context, line_id: int) -> str | None:
+    stream_id = ctx.session.scalar(select(Line.stream_id).where(Line.id == line_id))
+    return ctx.streams.get(stream_id, (None, None))[0] if stream_id is not None else None
+
+
+def _reporting_lines(ctx: Context, stream: str, period: Period) -> list[str]:
+    """Lines that report: funded in the period with no funded lines beneath them."""
+    lines = _lines_of(ctx, stream, period)
+    parents = {parent for _, _, parent in lines if parent}
+    return [code for code, _, _ in lines if code not in parents]
+
+
+def _standing(ctx: Context) -> dict[tuple[int, int, str], ReturnFiling]:
+    filings = ctx.session.scalars(select(ReturnFiling).order_by(ReturnFiling.id)).all()
+    superseded = {f.supersedes_id for f in filings if f.supersedes_id}
+    return {(f.line_id, f.year, f.stage): f for f in filings if f.id not in superseded}
+
+
+def _line_id(ctx: Context, stream: str, code: str) -> int | None:
+    stream_id = _stream_id(ctx, stream)
+    return ctx.session.scalar(select(Line.id).where(Line.stream_id == stream_id, Line.code == code))
+
+
+def returns_due(ctx: Context) -> Iterator[Finding]:
+    standing = _standing(ctx)
+    for stage in ctx.session.scalars(select(ReturnStage).order_by(ReturnStage.covers_to)):
+        if stage.stream_id not in ctx.streams:
+            continue
+        if ctx.year is not None and stage.year != ctx.year.start:
+            continue
+        stream = ctx.streams[stage.stream_id][0]
+        period = Period(FinancialYear(stage.year), FinancialYear(stage.year))
+        if (stream, period) not in ctx.balances.periods:
+            continue
+        for code in _reporting_lines(ctx, stream, period):
+            line_id = _line_id(ctx, stream, code)
+            filing = standing.get((line_id or 0, stage.year, stage.stage))
+            who = _recipient(ctx, stream, code)
+            if filing is None:
+                if stage.due < ctx.today:
+                    late = (ctx.today - stage.due).days
+                    yield Finding(
+                        "error", "returns due", stream, str(period), code, who,
+                        f"the {stage.stage} return, due {stage.due:%d %b %Y}, is missing "
+                        f"({late:,} days late)",
+                    )  # fmt: skip
+                continue
+            first = _first_filing(ctx, line_id or 0, stage.year, stage.stage)
+            if first is not None and first.recorded_at.date() > stage.due:
+                yield Finding(
+                    "warning", "returns due", stream, str(period), code, who,
+                    f"the {stage.stage} return was filed {first.recorded_at:%d %b %Y}, after "
+                    f"it was due ({stage.due:%d %b %Y})",
+                )  # fmt: skip
+
+
+def _first_filing(ctx: Context, line_id: int, year: int, stage: str) -> ReturnFiling | None:
+    return ctx.session.scalars(
+        select(ReturnFiling)
+        .where(ReturnFiling.line_id == line_id, ReturnFiling.year == year,
+               ReturnFiling.stage == stage)
+        .order_by(ReturnFiling.id)
+    ).first()  # fmt: skip
+
+
+def returned_figures(ctx: Context) -> Iterator[Finding]:
+    """Spend against the allocation, blanks, and the underspend to claw back at year end."""
+    standing = _standing(ctx)
+    calendar = {(s.stream_id, s.year, s.stage): s for s in ctx.session.scalars(select(ReturnStage))}
+    for (line_id, year, stage_name), filing in sorted(standing.items()):
+        if filing.stream_id not in ctx.streams:
+            continue
+        if ctx.year is not None and year != ctx.year.start:
+            continue
+        stream = ctx.streams[filing.stream_id][0]
+        info = ctx.lines[line_id]
+        who = info.recipient or info.name
+        period = Period(FinancialYear(year), FinancialYear(year))
+        figures = ctx.session.scalars(
+            select(ReturnFigure).where(ReturnFigure.filing_id == filing.id)
+            .order_by(ReturnFigure.position)
+        ).all()  # fmt: skip
+        for f in figures:
+            where = f"{filing.filename}:Return!{f.cell}"
+            if f.spend_pence is None:
+                yield Finding(
+                    "warning", "returned figures", stream, str(period), info.code, who,
+                    f"{stage_name}: no spend to date given for {f.title!r} ({where})",
+                )  # fmt: skip
+            if not f.progress:
+                yield Finding(
+                    "warning", "returned figures", stream, str(period), info.code, who,
+                    f"{stage_name}: no progress or outcomes given for {f.title!r}",
+                )  # fmt: skip
+        spent = sum(f.spend_pence or 0 for f in figures)
+        allocated = ctx.balances.value(stream, period, "allocated", info.code) or 0
+        if spent > allocated:
+            yield Finding(
+                "error", "returned figures", stream, str(period), info.code, who,
+                f"{stage_name}: spend to date {ctx.money(spent)} exceeds the allocation of "
+                f"{ctx.money(allocated)} by {ctx.money(spent - allocated)}",
+                spent - allocated,
+            )  # fmt: skip
+        stage = calendar.get((filing.stream_id, year, stage_name))
+        year_end = stage is not None and stage.covers_to == FinancialYear(year).last_day
+        if year_end and spent < allocated:
+            yield Finding(
+                "warning", "returned figures", stream, str(period), info.code, who,
+                f"{stage_name}: {ctx.money(allocated - spent)} of the allocation of "
+                f"{ctx.money(allocated)} is unspent at the year end: proposed clawback "
+                f"{ctx.money(allocated - spent)}",
+                allocated - spent,
+            )  # fmt: skip
+
+
+def capital_programmes(ctx: Context) -> Iterator[Finding]:
+    for stream, _kind in sorted(ctx.streams.values()):
+        found = versions(ctx.session, stream)
+        by_code = {v.code: v for v in found}
+        for version in found:
+            base = version.compare_code
+            if base not in by_code:
+                continue
+            tables = sorted(
+                set(
+                    ctx.session.scalars(
+                        select(Profile.table_name).where(Profile.version_id == version.id)
+                    )
+                )
+            )
+            for table in tables:
+                comparison = compare_versions(ctx.session, stream, table, base, version.code)
+                for code, before, after in comparison.lines:
+                    change = comparison.change(code)
+                    if change:
+                        label = (after or before).label  # type: ignore[union-attr]
+                        yield Finding(
+                            "info", "capital programme", stream, f"{version.code} vs {base}",
+                            None, None,
+                            f"{table}: {label} changes by {ctx.money(change)} "
+                            f"({base} {ctx.money(before.total if before else 0)}, "
+                            f"{version.code} {ctx.money(after.total if after else 0)})",
+                            change,
+                        )  # fmt: skip
+
+
+def published_figures(ctx: Context) -> Iterator[Finding]:
+    """Figures printed in the council's papers (recorded with `printed`) that the ledger does
+    not bear out: a published total that does not foot."""
+    for stream_id, first, last, metric, target, amount, scale, printed, table, row, origin in (
+        ctx.session.execute(
+            select(
+                Statement.stream_id, Statement.first_year, Statement.last_year, Statement.metric,
+                Statement.target, Statement.amount, Statement.scale, Statement.printed,
+                Statement.table_name, Statement.row_label, Statement.origin,
+            ).where(Statement.kind == "printed").order_by(Statement.id)
+        )
+    ):  # fmt: skip
+        if stream_id not in ctx.streams:
+            continue
+        stream = ctx.streams[stream_id][0]
+        period = Period(FinancialYear(first), FinancialYear(last))
+        if ctx.year is not None and not period.overlaps(Period(ctx.year, ctx.year)):
+            continue
+        actual = ctx.balances.value(stream, period, metric, target)
+        ok, mine = compare(actual, amount, scale)
+        if ok:
+            continue
+        unit = {"1": "£", "000": "£'000", "m": "£m"}.get(scale, scale)
+        where = " ".join(x for x in (table, row) if x) or "a published figure"
+        yield Finding(
+            "warning", "published figures", stream, str(period), None, None,
+            f"{where}: printed {printed or amount} ({unit}); the ledger's figure is {mine} "
+            f"({origin})",
+        )  # fmt: skip
+
+
+CHECKS: list[tuple[str, Callable[[Context], Iterator[Finding]]]] = [
+    ("stated vs award", stated_vs_award),
+    ("allocated vs award", allocated_vs_award),
+    ("children vs parent", children_vs_parent),
+    ("plan vs allocation", plan_vs_allocation),
+    ("returns due", returns_due),
+    ("returned figures", returned_figures),
+    ("capital programme", capital_programmes),
+    ("published figures", published_figures),
+]
+
+
+def reconcile(
+    session: Session,
+    stream: str | None = None,
+    year: FinancialYear | None = None,
+    today: date | None = None,
+) -> list[Finding]:
+    ctx = Context(session, stream, year, today or date.today())
+    findings: list[Finding] = []
+    for _name, check in CHECKS:
+        findings.extend(check(ctx))
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    return sorted(findings, key=lambda f: order[f.severity])
+
+
+__all__ = ["CHECKS", "SEVERITIES", "Finding", "reconcile"]
