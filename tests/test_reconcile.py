@@ -1,0 +1,129 @@
+"""`grants reconcile`: the round trip of a return, and each check's findings, exactly."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import openpyxl
+
+from tests.conftest import Grants
+from tests.helpers import books
+from tests.test_plans import FUND, PLAN
+from tests.test_returns import fill
+
+
+def findings(g: Grants, *args: str) -> tuple[int, list[tuple[str, str, str | None, str]]]:
+    result = g("reconcile", "--stream", "CSF", "--json", *args)
+    data = json.loads(result.output)
+    return result.exit_code, [
+        (f["severity"], f["check"], f["line"], f["message"]) for f in data["findings"]
+    ]
+
+
+def issue(g: Grants, tmp_path: Path, stage: str) -> Path:
+    out = tmp_path / stage
+    result = g("returns", "issue", "--stream", "CSF", "--year", "2017-18", "--stage", stage,
+               "-o", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return out / f"csf-2017-18-{stage}-cherwell.xlsx"
+
+
+def test_round_trip_issue_fill_import_reconcile(grants: Grants, tmp_path: Path) -> None:
+    assert grants("ledger", "load", str(books(tmp_path, FUND + PLAN))).exit_code == 0
+    code, before = findings(grants, "--as-of", "2017-11-15")
+    assert code == 1
+    assert ("error", "returns due", "CHERWELL",
+            "the mid-year return, due 31 Oct 2017, is missing (15 days late)") in before  # fmt: skip
+    form = issue(grants, tmp_path, "mid-year")
+    # As a recipient would: £1,234 typed as text, the second line's spend and progress blank.
+    filled = fill(form, tmp_path / "cherwell.xlsx", D13="£1,234", D14=None)
+    result = grants("returns", "import", str(filled))
+    assert result.exit_code == 0, result.output
+    code, after = findings(grants, "--as-of", "2017-11-15")
+    today = date.today()
+    assert code == 0  # warnings only
+    assert after == [
+        ("warning", "allocated vs award", None, "£41,458.00 of the award is not allocated"),
+        ("warning", "returns due", "CHERWELL",
+         f"the mid-year return was filed {today:%d %b %Y}, after it was due (31 Oct 2017)"),
+        ("warning", "returned figures", "CHERWELL",
+         "mid-year: no spend to date given for 'ASB caseworker' (cherwell.xlsx:Return!D14)"),
+        ("warning", "returned figures", "CHERWELL",
+         "mid-year: no progress or outcomes given for 'ASB caseworker'"),
+    ]  # fmt: skip
+    # After the year end, the end-year return is missing.
+    code, later = findings(grants, "--as-of", "2018-05-15")
+    assert code == 1
+    assert ("error", "returns due", "CHERWELL",
+            "the end-year return, due 30 Apr 2018, is missing (15 days late)") in later  # fmt: skip
+
+
+def test_overspend_is_an_error_and_underspend_a_proposed_clawback(
+    grants: Grants, tmp_path: Path
+) -> None:
+    assert grants("ledger", "load", str(books(tmp_path, FUND + PLAN))).exit_code == 0
+    form = issue(grants, tmp_path, "end-year")
+    over = fill(form, tmp_path / "over.xlsx", D13=40000, D14=20000, B10=datetime(2018, 4, 20))
+    assert grants("returns", "import", str(over)).exit_code == 0
+    code, found = findings(grants, "--as-of", "2018-04-25")
+    assert code == 1
+    assert ("error", "returned figures", "CHERWELL", "end-year: spend to date £60,000.00 exceeds "
+            "the allocation of £58,542.00 by £1,458.00") in found  # fmt: skip
+    under = fill(form, tmp_path / "under.xlsx", D13=40000, D14=10000, B10=datetime(2018, 4, 21))
+    assert grants("returns", "import", str(under)).exit_code == 0
+    _, found = findings(grants, "--as-of", "2018-04-25")
+    assert not any("exceeds the allocation" in f[3] for f in found)  # the correction stands
+    assert ("warning", "returned figures", "CHERWELL", "end-year: £8,542.00 of the allocation of "
+            "£58,542.00 is unspent at the year end: proposed clawback £8,542.00") in found  # fmt: skip
+    data = json.loads(grants("reconcile", "--json", "--as-of", "2018-04-25").output)
+    clawback = [f for f in data["findings"] if "clawback" in f["message"]]
+    assert clawback[0]["amount"] == "8542.00"
+
+
+def test_plan_that_does_not_match_its_allocation(grants: Grants, tmp_path: Path) -> None:
+    text = FUND + PLAN.replace("cost: 18,542", "cost: 18,000")
+    assert grants("ledger", "load", str(books(tmp_path, text))).exit_code == 0
+    code, found = findings(grants, "--as-of", "2017-05-01")
+    assert code == 1
+    assert ("error", "plan vs allocation", "CHERWELL",
+            "the spending plan totals £58,000.00 against the allocation of £58,542.00 "
+            "(difference -£542.00); its lines are 99.1% of the allocation, not 100%") in found  # fmt: skip
+
+
+def test_a_printed_share_that_is_not_the_lines_share(grants: Grants, tmp_path: Path) -> None:
+    text = FUND + (
+        '2017-04-01 line CSF DISTRICT "A district"\n  parent: CHERWELL\n'
+        "2017-04-01 allocate CSF 2017-18 DISTRICT 10,000\n  share: 18.3%\n"
+    )
+    assert grants("ledger", "load", str(books(tmp_path, text))).exit_code == 0
+    _, found = findings(grants)
+    assert ("warning", "children vs parent", "DISTRICT",
+            "the printed share 18.3% of CHERWELL is not DISTRICT's £10,000.00 of £58,542.00, "
+            "which is 17.0818%") in found  # fmt: skip
+    assert ("warning", "children vs parent", "CHERWELL",
+            "£48,542.00 of CHERWELL's £58,542.00 is not passed on to the lines beneath it") in found  # fmt: skip
+
+
+def test_the_workbook_has_a_summary_and_a_sheet_per_recipient_with_inert_text(
+    grants: Grants, tmp_path: Path
+) -> None:
+    text = FUND.replace('2017-04-01 org PCC "The Commissioner"', (
+        '2017-04-01 org PCC "The Commissioner"\n  role: funder\n'
+        '2017-04-01 org EVIL "=HYPERLINK(\\"http://x\\",\\"y\\")"\n  role: recipient\n'
+        '2017-04-01 org X "x"')).replace(
+        '2017-04-01 line CSF CHERWELL "Cherwell"',
+        '2017-04-01 line CSF CHERWELL "Cherwell"\n  recipient: EVIL') + PLAN  # fmt: skip
+    assert grants("ledger", "load", str(books(tmp_path, text))).exit_code == 0, text
+    path = tmp_path / "reconcile.xlsx"
+    result = grants("reconcile", "--as-of", "2017-11-15", "-o", str(path))
+    assert result.exit_code == 1  # the missing mid-year return
+    assert f"wrote {path}" in result.output
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames[0] == "Summary"
+    recipient = wb["Summary"]["A4"]
+    assert recipient.value == '=HYPERLINK("http://x","y")' and recipient.data_type == "s"
+    assert wb["Summary"]["B6"].value == "=SUM(B4:B5)"
+    values = openpyxl.load_workbook(path, data_only=True)["Summary"]
+    assert [values.cell(6, c).value for c in range(1, 5)] == ["Total", 1, 1, 0]
