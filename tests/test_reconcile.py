@@ -47,7 +47,7 @@ def test_round_trip_issue_fill_import_reconcile(grants: Grants, tmp_path: Path) 
     assert after == [
         ("warning", "allocated vs award", None, "£41,458.00 of the award is not allocated"),
         ("warning", "returns due", "CHERWELL",
-         f"the mid-year return was filed {today:%d %b %Y}, after it was due (31 Oct 2017)"),
+         f"the mid-year return was received {today:%d %b %Y}, after it was due (31 Oct 2017)"),
         ("warning", "returned figures", "CHERWELL",
          "mid-year: no spend to date given for 'ASB caseworker' (cherwell.xlsx:Return!D14)"),
         ("warning", "returned figures", "CHERWELL",

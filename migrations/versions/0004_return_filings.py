@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("filename", sa.Text(), nullable=False),
         sa.Column("actor", sa.String(length=100), nullable=False),
         sa.Column("recorded_at", sa.DateTime(), nullable=False),
+        sa.Column("received_on", sa.Date(), nullable=False),
         sa.Column("completed_by", sa.Text(), nullable=True),
         sa.Column("completed_on", sa.Date(), nullable=True),
         sa.Column(

@@ -65,8 +65,15 @@ class _DryRun(Exception):
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check the files and say what would be recorded; "
               "record nothing.")  # fmt: skip
+@click.option(
+    "--received",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The day the council received the files (default: today); lateness is judged by it.",
+)
 @pass_app
-def import_returns(app: AppContext, files: tuple[Path, ...], dry_run: bool) -> None:
+def import_returns(
+    app: AppContext, files: tuple[Path, ...], dry_run: bool, received: datetime | None
+) -> None:
     """Check and record filled return forms. Each file is checked cell by cell and recorded
     whole, in one transaction, or not at all; problems are listed as
     file.xlsx:Return!D13: message. The same file twice changes nothing; a corrected
@@ -83,12 +90,18 @@ def import_returns(app: AppContext, files: tuple[Path, ...], dry_run: bool) -> N
                     for problem in problems:
                         click.echo(str(problem), err=True)
                     continue
+                given = any(f.spend_pence is not None for f in filed.figures)
+                spend = (
+                    f"spend to date {gbp(from_pence(filed.spend_pence))}"
+                    if given
+                    else "no spend to date given"
+                )
                 what = (
                     f"{filed.form.stage} return for {filed.form.stream} {filed.form.line} "
-                    f"{FinancialYear(filed.form.year)}: {len(filed.figures)} line(s), spend to "
-                    f"date {gbp(from_pence(filed.spend_pence))}"
+                    f"{FinancialYear(filed.form.year)}: {len(filed.figures)} line(s), {spend}"
                 )
-                outcome = record(session, filed, app.actor, now)
+                day = received.date() if received is not None else None
+                outcome = record(session, filed, app.actor, now, day)
                 if outcome.earlier is not None:
                     click.echo(
                         f"{path.name}: already imported on {outcome.earlier.recorded_at:%d %b %Y} "

@@ -330,6 +330,7 @@ class ReturnFiling(Base):
     filename: Mapped[str] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    received_on: Mapped[date] = mapped_column(Date)  # when the council received the file
     completed_by: Mapped[str | None] = mapped_column(Text)
     completed_on: Mapped[date | None] = mapped_column(Date)
     stated_total_pence: Mapped[int | None] = mapped_column(Pence)

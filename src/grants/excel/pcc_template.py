@@ -76,7 +76,10 @@ def _fill(book: Book, report: PccTemplate, year: FinancialYear) -> None:
         child = line.parent is not None
         title = (table["district_prefix"] if child else "") + line.title
         book.text(sheet, row, 0, title, "district" if child else "text")
-        sheet.write_blank(row, 1, None, book.style("text"))  # from the plans and returns
+        if line.progress:  # from the recipient's return (mid-year and end-year)
+            book.text(sheet, row, 1, line.progress, "text")
+        else:
+            sheet.write_blank(row, 1, None, book.style("text"))
         money = book.style("money", italic=True) if child else book.style("money")
         sheet.write_number(row, 2, float(line.cost), money)
         share = float(line.cost / report.grant) if report.grant else 0.0

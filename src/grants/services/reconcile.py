@@ -294,11 +294,11 @@ def returns_due(ctx: Context) -> Iterator[Finding]:
                     )  # fmt: skip
                 continue
             first = _first_filing(ctx, line_id or 0, stage.year, stage.stage)
-            if first is not None and first.recorded_at.date() > stage.due:
+            if first is not None and first.received_on > stage.due:
                 yield Finding(
                     "warning", "returns due", stream, str(period), code, who,
-                    f"the {stage.stage} return was filed {first.recorded_at:%d %b %Y}, after "
-                    f"it was due ({stage.due:%d %b %Y})",
+                    f"the {stage.stage} return was received {first.received_on:%d %b %Y}, "
+                    f"after it was due ({stage.due:%d %b %Y})",
                 )  # fmt: skip
 
 

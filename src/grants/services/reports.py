@@ -12,7 +12,15 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from grants.db.models import Entry, Line, MatchFunding, Organisation, Stream
+from grants.db.models import (
+    Entry,
+    Line,
+    MatchFunding,
+    Organisation,
+    ReturnFigure,
+    ReturnFiling,
+    Stream,
+)
 from grants.errors import GrantsError, NotFound
 from grants.periods import FinancialYear, Period
 from grants.services.balances import Balances
@@ -128,6 +136,7 @@ class TemplateRow:
     spent: Decimal | None  # reported spend to the end of the stage (None at the plan stage)
     sources: list[str]
     spend_sources: list[str] = field(default_factory=list)
+    progress: str | None = None  # from the recipient's return for the stage
 
 
 @dataclass
@@ -159,6 +168,33 @@ def stage_end(year: FinancialYear, stage: str) -> date | None:
     if stage == "end-year":
         return year.last_day
     return None
+
+
+def _progress(session: Session, stream: str, year: FinancialYear, stage: str) -> dict[str, str]:
+    """Progress and outcomes from the standing return of each line for the stage."""
+    filings = session.execute(
+        select(ReturnFiling.id, ReturnFiling.supersedes_id, Line.code)
+        .join(Line, Line.id == ReturnFiling.line_id)
+        .join(Stream, Stream.id == ReturnFiling.stream_id)
+        .where(Stream.code == stream, ReturnFiling.year == year.start, ReturnFiling.stage == stage)
+        .order_by(ReturnFiling.id)
+    ).all()
+    superseded = {f.supersedes_id for f in filings if f.supersedes_id}
+    out: dict[str, str] = {}
+    for filing_id, _, code in filings:
+        if filing_id in superseded:
+            continue
+        texts = [
+            f"{title}: {text}" if title else text
+            for title, text in session.execute(
+                select(ReturnFigure.title, ReturnFigure.progress)
+                .where(ReturnFigure.filing_id == filing_id, ReturnFigure.progress.is_not(None))
+                .order_by(ReturnFigure.position)
+            )
+        ]
+        if texts:
+            out[code] = texts[0].split(": ", 1)[1] if len(texts) == 1 else "\n".join(texts)
+    return out
 
 
 def pcc_template(
@@ -248,6 +284,9 @@ def pcc_template(
         for r in rows:
             pence = dated.value(stream, period, "reported", r.code) or 0
             spent_by[r.code] = Decimal(pence).scaleb(-2)
+    progress: dict[str, str] = {}
+    if to is not None:
+        progress = _progress(session, stream, year, stage)
     match: dict[str, list[tuple[str, Decimal | None]]] = {}
     for code, source, pence in session.execute(
         select(Line.code, MatchFunding.from_source, MatchFunding.amount_pence)
@@ -269,6 +308,7 @@ def pcc_template(
             spent_by.get(r.code) if to is not None else None,
             table.sources.get((r.code, year.start), []),
             spend_sources.get(r.code, []),
+            progress.get(r.code),
         )
         for r in rows
         if year.start in r.amounts

@@ -399,8 +399,17 @@ def _not_below_earlier(session: Session, filed: Filed, reader: _Reader) -> None:
                 )  # fmt: skip
 
 
-def record(session: Session, filed: Filed, actor: str, now: datetime) -> Recorded:
-    """Record a checked return in the session's transaction."""
+def record(
+    session: Session, filed: Filed, actor: str, now: datetime, received: date | None = None
+) -> Recorded:
+    """Record a checked return in the session's transaction. ``received``: the day the
+    council received the file (default: the day it is recorded)."""
+    received = received or now.date()
+    if received > now.date() or received < filed.form.covers_from:
+        raise GrantsError(
+            f"{filed.path.name}: received {received:%d %b %Y}? A return is received between "
+            f"the start of its year ({filed.form.covers_from:%d %b %Y}) and today"
+        )
     earlier = session.scalar(select(ReturnFiling).where(ReturnFiling.key == filed.sha256))
     if earlier is not None:
         return Recorded(None, None, 0, earlier)
@@ -411,7 +420,8 @@ def record(session: Session, filed: Filed, actor: str, now: datetime) -> Recorde
     filing = ReturnFiling(
         key=filed.sha256, stream_id=stream_id, line_id=line_id, year=form.year,
         stage=form.stage, fingerprint=form.fingerprint, filename=filed.path.name, actor=actor,
-        recorded_at=now, completed_by=filed.completed_by, completed_on=filed.completed_on,
+        recorded_at=now, received_on=received, completed_by=filed.completed_by,
+        completed_on=filed.completed_on,
         stated_total_pence=filed.stated_total_pence,
         supersedes_id=superseded.id if superseded else None,
     )  # fmt: skip
