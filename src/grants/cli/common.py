@@ -25,6 +25,7 @@ class AppContext:
     database: str | None
     actor: str
     _engine: Engine | None = field(default=None, repr=False)
+    _schema_ok: bool = field(default=False, repr=False)  # checked once per command
 
     @property
     def url(self) -> str:
@@ -44,6 +45,12 @@ class AppContext:
             yield session
 
     def require_schema(self) -> None:
+        if self._schema_ok:
+            return
+        self._check_schema()
+        self._schema_ok = True
+
+    def _check_schema(self) -> None:
         from alembic.runtime.migration import MigrationContext
         from alembic.script import ScriptDirectory
 

@@ -13,8 +13,9 @@ from grants.excel import return_form
 from grants.formatting import gbp
 from grants.money import from_pence
 from grants.periods import FinancialYear, parse_year
+from grants.services.journal import Catalog
 from grants.services.returns import forms
-from grants.services.returns_import import read_return, record
+from grants.services.returns_import import Forms, read_return, record
 
 
 @click.group(cls=GrantsGroup)
@@ -81,10 +82,11 @@ def import_returns(
     failed = 0
     now = datetime.now().replace(microsecond=0)
     app.require_schema()  # a database problem stops everything, not file by file
+    known, catalog = Forms(), Catalog()
     for path in files:
         try:
             with app.session() as session:
-                filed, problems = read_return(session, path)
+                filed, problems = read_return(session, path, known)
                 if problems or filed is None:
                     failed += 1
                     for problem in problems:
@@ -101,7 +103,7 @@ def import_returns(
                     f"{FinancialYear(filed.form.year)}: {len(filed.figures)} line(s), {spend}"
                 )
                 day = received.date() if received is not None else None
-                outcome = record(session, filed, app.actor, now, day)
+                outcome = record(session, filed, app.actor, now, day, catalog)
                 if outcome.earlier is not None:
                     click.echo(
                         f"{path.name}: already imported on {outcome.earlier.recorded_at:%d %b %Y} "

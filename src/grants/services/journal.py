@@ -102,11 +102,32 @@ def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
         yield items[i : i + size]
 
 
+@dataclass
+class Catalog:
+    """The streams, lines and accounts a Journal resolves codes with, kept between the
+    transactions of one command that records many small batches (importing a thousand
+    returns). Before each use it is checked against the database: streams and lines only
+    grow, and accounts added since are read; anything else (a rolled-back account, another
+    database) reloads it whole."""
+
+    stamp: tuple[int, int, int, int] | None = None
+    streams: dict[str, int] = field(default_factory=dict)
+    lines: dict[tuple[str, str], tuple[int, str | None]] = field(default_factory=dict)
+    line_codes: dict[int, str] = field(default_factory=dict)
+    account_ids: dict[AccountKey, int] = field(default_factory=dict)
+    account_keys: dict[int, AccountKey] = field(default_factory=dict)
+
+
+# Up to this many entries, a batch reads only the balances of the lines it touches.
+SMALL_BATCH = 100
+
+
 class Journal:
     """Reads and appends the journal within the caller's transaction."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, catalog: Catalog | None = None) -> None:
         self.session = session
+        self.catalog = catalog
         self._streams: dict[str, int] = {}
         self._lines: dict[tuple[str, str], tuple[int, str | None]] = {}
         self._account_ids: dict[AccountKey, int] = {}
@@ -115,7 +136,55 @@ class Journal:
 
     # -- reference data -------------------------------------------------------------------
 
+    def _stamp(self) -> tuple[int, int, int, int]:
+        row = self.session.execute(
+            text(
+                "SELECT (SELECT coalesce(max(id), 0) FROM stream), "
+                "(SELECT coalesce(max(id), 0) FROM line), "
+                "(SELECT coalesce(max(id), 0) FROM account), (SELECT count(*) FROM account)"
+            )
+        ).one()
+        return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+
     def load_catalog(self) -> None:
+        cache = self.catalog
+        if cache is None:
+            self._load_catalog()
+            return
+        stamp = self._stamp()
+        old = cache.stamp
+        if old is not None and old[:2] == stamp[:2] and stamp[2] >= old[2]:
+            codes = {sid: code for code, sid in cache.streams.items()}
+            for a in self.session.execute(
+                select(
+                    Account.id, Account.stream_id, Account.first_year, Account.last_year,
+                    Account.line_id, Account.role,
+                ).where(Account.id > old[2])
+            ):  # fmt: skip
+                account = (
+                    codes[a.stream_id],
+                    Period(FinancialYear(a.first_year), FinancialYear(a.last_year)),
+                    cache.line_codes[a.line_id] if a.line_id else None,
+                    a.role,
+                )
+                cache.account_ids[account] = a.id
+                cache.account_keys[a.id] = account
+            if len(cache.account_keys) == stamp[3]:
+                cache.stamp = stamp
+                self._streams = dict(cache.streams)
+                self._lines = dict(cache.lines)
+                self._account_ids = dict(cache.account_ids)
+                self._account_keys = dict(cache.account_keys)
+                return
+        self._load_catalog()
+        cache.stamp = self._stamp()
+        cache.streams = dict(self._streams)
+        cache.lines = dict(self._lines)
+        cache.line_codes = dict(self.session.execute(select(Line.id, Line.code)).tuples().all())
+        cache.account_ids = dict(self._account_ids)
+        cache.account_keys = dict(self._account_keys)
+
+    def _load_catalog(self) -> None:
         s = self.session
         self._streams = dict(s.execute(select(Stream.code, Stream.id)).all())
         codes = {sid: code for code, sid in self._streams.items()}
@@ -176,9 +245,26 @@ class Journal:
         if self.session.get_bind().dialect.name == "postgresql":
             self.session.execute(text("LOCK TABLE entry IN SHARE ROW EXCLUSIVE MODE"))
 
-    def _balances(self, stream_codes: Iterable[str] | None) -> dict[AccountKey, int]:
+    def _balances(
+        self, stream_codes: Iterable[str] | None, line_ids: set[int] | None = None
+    ) -> dict[AccountKey, int]:
+        """Balances of the streams' accounts (every account with ``stream_codes`` None). With
+        ``line_ids``, only the streams' own accounts and those of these lines: enough to check
+        a few operations on them (their limits are anchored on the same line or the stream)."""
         query = "SELECT account_id, SUM(amount_pence) FROM posting GROUP BY account_id"
-        if stream_codes is not None:
+        if stream_codes is not None and line_ids is not None:
+            ids = [self._streams[c] for c in stream_codes if c in self._streams]
+            if not ids:
+                return {}
+            lines = ", ".join(str(int(i)) for i in sorted(line_ids)) or "NULL"
+            query = (
+                "SELECT p.account_id, SUM(p.amount_pence) FROM posting p "
+                "JOIN account a ON a.id = p.account_id "
+                f"WHERE a.stream_id IN ({', '.join(str(int(i)) for i in ids)}) "
+                f"AND (a.line_id IS NULL OR a.line_id IN ({lines})) "
+                "GROUP BY p.account_id"
+            )
+        elif stream_codes is not None:
             ids = [self._streams[c] for c in stream_codes if c in self._streams]
             if not ids:
                 return {}
@@ -192,6 +278,19 @@ class Journal:
             self._account_keys[account_id]: int(total)
             for account_id, total in self.session.execute(text(query))
         }
+
+    def _lines_touched(self, batch: list[NewEntry]) -> set[int]:
+        """The lines a batch posts to, with their parents (a child's allocation posts to its
+        parent's split account)."""
+        touched: set[int] = set()
+        for e in batch:
+            assert e.op is not None
+            for code in (e.op.line, e.op.to_line):
+                while code is not None and (e.op.stream, code) in self._lines:
+                    line_id, parent = self._lines[(e.op.stream, code)]
+                    touched.add(line_id)
+                    code = parent
+        return touched
 
     # -- recording ------------------------------------------------------------------------
 
@@ -214,7 +313,13 @@ class Journal:
             return result
         # Only the streams the batch touches, unless it reverses entries of any stream.
         reverses = any(e.reverses for e in batch)
-        balances = self._balances(None if reverses else {e.op.stream for e in batch if e.op})
+        streams = {e.op.stream for e in batch if e.op}
+        if reverses:
+            balances = self._balances(None)
+        elif len(batch) <= SMALL_BATCH:
+            balances = self._balances(streams, self._lines_touched(batch))
+        else:
+            balances = self._balances(streams)
         existing = self._existing_keys([e.idempotency_key() for e in batch])
         next_entry = self._next_id("entry")
         next_posting = self._next_id("posting")

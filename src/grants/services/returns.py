@@ -46,6 +46,8 @@ class ReturnForm:
     lines: tuple[FormLine, ...]
     planned: bool  # False: no plan recorded, the allocation is the one line
     agreed: date | None
+    stream_id: int = 0
+    line_id: int = 0
 
     @property
     def fingerprint(self) -> str:
@@ -134,6 +136,7 @@ def forms(
             ReturnForm(
                 stream, stream_name, year.start, stage, covers_to, due, x.code, x.name,
                 x[4], allocated, tuple(form_lines), planned is not None, agreed.get(x.id),
+                stream_id, x.id,
             )
         )  # fmt: skip
     if line is not None and not out:

@@ -10,6 +10,7 @@ reversed; the same file twice changes nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -18,11 +19,19 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grants.db.models import Entry, Line, ReturnFigure, ReturnFiling, Stream
-from grants.errors import GrantsError, MoneyError, PeriodError
+from grants.db.models import (
+    Account,
+    Entry,
+    Line,
+    Posting,
+    ReturnFigure,
+    ReturnFiling,
+    Stream,
+)
+from grants.errors import GrantsError, MoneyError, NotFound, PeriodError
 from grants.excel import return_form as grid
 from grants.excel import templates
 from grants.excel.book import cell as grid_cell
@@ -30,7 +39,7 @@ from grants.excel.safe_read import UnsafeFile, open_workbook
 from grants.formatting import gbp
 from grants.money import from_pence, money, to_pence
 from grants.periods import FinancialYear, Period, parse_year
-from grants.services.journal import Journal, NewEntry
+from grants.services.journal import Catalog, Journal, NewEntry
 from grants.services.returns import FORMAT, ReturnForm, forms
 from grants.services.rules import Operation
 
@@ -212,20 +221,48 @@ def _identity(value: object) -> tuple[str, FinancialYear, str, str, str] | None:
     return parts[1], year, parts[3], parts[4], parts[5]
 
 
-def read_return(session: Session, path: Path) -> tuple[Filed | None, list[Problem]]:
+class Forms:
+    """The forms as they stand, worked out once per stream, year and stage for a command
+    that imports many returns (nothing an import records changes a form)."""
+
+    def __init__(self) -> None:
+        self._forms: dict[tuple[str, int, str], dict[str, ReturnForm] | GrantsError] = {}
+
+    def get(
+        self, session: Session, stream: str, year: FinancialYear, stage: str, line: str
+    ) -> ReturnForm:
+        key = (stream, year.start, stage)
+        if key not in self._forms:
+            try:
+                self._forms[key] = {f.line: f for f in forms(session, stream, year, stage)}
+            except GrantsError as exc:
+                self._forms[key] = exc
+        found = self._forms[key]
+        if isinstance(found, GrantsError):
+            raise found
+        if line not in found:
+            raise NotFound(f"{stream} has no line {line!r} with an allocation in {year} that "
+                           "reports")  # fmt: skip
+        return found[line]
+
+
+def read_return(
+    session: Session, path: Path, known: Forms | None = None
+) -> tuple[Filed | None, list[Problem]]:
     reader = _Reader(path)
+    known = known or Forms()
     try:
         workbook = open_workbook(path)
     except UnsafeFile as exc:
         return None, [Problem(path.name, None, f"{exc} [{exc.code}]")]
     try:
-        return _read(session, path, workbook, reader)
+        return _read(session, path, workbook, reader, known)
     finally:
         workbook.close()
 
 
 def _read(
-    session: Session, path: Path, workbook: Any, reader: _Reader
+    session: Session, path: Path, workbook: Any, reader: _Reader, known: Forms
 ) -> tuple[Filed | None, list[Problem]]:
     try:  # read-only mode parses as it goes: a damaged sheet shows here
         if grid.SHEET not in workbook.sheetnames:
@@ -258,7 +295,7 @@ def _read(
         return None, reader.problems
     stream, year, line, stage, fingerprint = identity
     try:
-        (form,) = forms(session, stream, year, stage, line)
+        form = known.get(session, stream, year, stage, line)
     except GrantsError as exc:
         reader.problem(grid.FORM_ROW, 1, f"this form is for {stream} {year} {line} {stage}, but "
                        f"{exc}")  # fmt: skip
@@ -336,6 +373,7 @@ class _Empty:
     data_type = "n"
 
 
+@functools.lru_cache(maxsize=1)
 def _total_label() -> str:
     return str(templates.load("return-form")["labels"]["total"])
 
@@ -361,19 +399,17 @@ def _current(session: Session, form: ReturnForm) -> dict[str, ReturnFiling]:
 
 
 def _line_id(session: Session, form: ReturnForm) -> int:
-    return session.execute(
-        select(Line.id)
-        .join(Stream, Stream.id == Line.stream_id)
-        .where(Stream.code == form.stream, Line.code == form.line)
-    ).scalar_one()
+    return form.line_id
 
 
 def _not_below_earlier(session: Session, filed: Filed, reader: _Reader) -> None:
     """Spend to date is cumulative: no line may report less than an earlier stage did."""
     from grants.services.returns import stages
 
-    calendar = stages(session, filed.form.stream, FinancialYear(filed.form.year))
     standing = _current(session, filed.form)
+    if not set(standing) - {filed.form.stage}:
+        return  # no other stage filed: nothing earlier to compare with
+    calendar = stages(session, filed.form.stream, FinancialYear(filed.form.year))
     for stage, filing in standing.items():
         if stage not in calendar or calendar[stage][0] >= filed.form.covers_to:
             continue
@@ -400,7 +436,12 @@ def _not_below_earlier(session: Session, filed: Filed, reader: _Reader) -> None:
 
 
 def record(
-    session: Session, filed: Filed, actor: str, now: datetime, received: date | None = None
+    session: Session,
+    filed: Filed,
+    actor: str,
+    now: datetime,
+    received: date | None = None,
+    catalog: Catalog | None = None,
 ) -> Recorded:
     """Record a checked return in the session's transaction. ``received``: the day the
     council received the file (default: the day it is recorded)."""
@@ -414,8 +455,7 @@ def record(
     if earlier is not None:
         return Recorded(None, None, 0, earlier)
     form = filed.form
-    stream_id = session.scalar(select(Stream.id).where(Stream.code == form.stream))
-    line_id = _line_id(session, form)
+    stream_id, line_id = form.stream_id, form.line_id
     superseded = _current(session, form).get(form.stage)
     filing = ReturnFiling(
         key=filed.sha256, stream_id=stream_id, line_id=line_id, year=form.year,
@@ -457,7 +497,7 @@ def record(
                     key=f"r{entry_id}-{filed.sha256[:40]}",
                 )
             )
-    journal = Journal(session)
+    journal = Journal(session, catalog)
     if batch:
         journal.record(batch)
     reported = _reported(session, form)
@@ -490,10 +530,19 @@ def _source(sha256: str) -> str:
 
 
 def _reported(session: Session, form: ReturnForm) -> int:
-    from grants.services.balances import Balances
+    """The spend reported so far for the form's line and year: the balance of its spent
+    account (grants.services.rules)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Posting.amount_pence), 0))
+        .join(Account, Account.id == Posting.account_id)
+        .join(Line, Line.id == Account.line_id)
+        .join(Stream, Stream.id == Account.stream_id)
+        .where(
+            Stream.code == form.stream, Line.code == form.line, Account.role == "spent",
+            Account.first_year == form.year, Account.last_year == form.year,
+        )
+    )  # fmt: skip
+    return int(total or 0)
 
-    period = Period(FinancialYear(form.year), FinancialYear(form.year))
-    return Balances(session, form.stream).value(form.stream, period, "reported", form.line) or 0
 
-
-__all__ = ["Figure", "Filed", "Problem", "Recorded", "read_return", "record"]
+__all__ = ["Figure", "Filed", "Forms", "Problem", "Recorded", "read_return", "record"]
