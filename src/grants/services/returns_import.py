@@ -25,11 +25,9 @@ from sqlalchemy.orm import Session
 from grants.db.models import (
     Account,
     Entry,
-    Line,
     Posting,
     ReturnFigure,
     ReturnFiling,
-    Stream,
 )
 from grants.errors import GrantsError, MoneyError, NotFound, PeriodError
 from grants.excel import return_form as grid
@@ -388,7 +386,7 @@ def _sha256(path: Path) -> str:
 
 def _current(session: Session, form: ReturnForm) -> dict[str, ReturnFiling]:
     """The filings that stand (not superseded) for the form's line and year, by stage."""
-    line_id = _line_id(session, form)
+    line_id = form.line_id
     filings = session.scalars(
         select(ReturnFiling)
         .where(ReturnFiling.line_id == line_id, ReturnFiling.year == form.year)
@@ -396,10 +394,6 @@ def _current(session: Session, form: ReturnForm) -> dict[str, ReturnFiling]:
     ).all()
     superseded = {f.supersedes_id for f in filings if f.supersedes_id}
     return {f.stage: f for f in filings if f.id not in superseded}
-
-
-def _line_id(session: Session, form: ReturnForm) -> int:
-    return form.line_id
 
 
 def _not_below_earlier(session: Session, filed: Filed, reader: _Reader) -> None:
@@ -532,16 +526,18 @@ def _source(sha256: str) -> str:
 def _reported(session: Session, form: ReturnForm) -> int:
     """The spend reported so far for the form's line and year: the balance of its spent
     account (grants.services.rules)."""
-    total = session.scalar(
-        select(func.coalesce(func.sum(Posting.amount_pence), 0))
-        .join(Account, Account.id == Posting.account_id)
-        .join(Line, Line.id == Account.line_id)
-        .join(Stream, Stream.id == Account.stream_id)
+    spent = (
+        select(Account.id)
         .where(
-            Stream.code == form.stream, Line.code == form.line, Account.role == "spent",
-            Account.first_year == form.year, Account.last_year == form.year,
+            Account.stream_id == form.stream_id, Account.line_id == form.line_id,
+            Account.role == "spent", Account.first_year == form.year,
+            Account.last_year == form.year,
         )
+        .scalar_subquery()
     )  # fmt: skip
+    total = session.scalar(
+        select(func.coalesce(func.sum(Posting.amount_pence), 0)).where(Posting.account_id == spent)
+    )
     return int(total or 0)
 
 
