@@ -4,6 +4,7 @@ shared/RELIABILITY.md's table refused with a clear message and nothing written."
 from __future__ import annotations
 
 import io
+import json
 import os
 import random
 import signal
@@ -385,3 +386,26 @@ def test_an_import_killed_at_any_point_leaves_no_partial_return(
         before = done
     # The kills landed at different points: before any file, between files, after all.
     assert len(set(outcomes)) >= 3, outcomes
+
+
+def test_the_pcc_template_for_an_area_lists_its_plan_with_the_returned_figures(
+    grants: Grants, issued: Path, tmp_path: Path
+) -> None:
+    plan = json.loads(grants("report", "pcc-template", "--stream", "CSF", "--year", "2017-18",
+                             "--area", "CHERWELL", "--json").output)  # fmt: skip
+    assert [(r["title"], r["cost"]) for r in plan["rows"]] == [
+        ("Three IDVA posts", "40000.00"), ("ASB caseworker", "18542.00"),
+    ]  # fmt: skip
+    filled = fill(issued, tmp_path / "f.xlsx", E14="Caseworker in post")
+    assert grants("returns", "import", str(filled)).exit_code == 0
+    path = tmp_path / "template.xlsx"
+    result = grants("report", "pcc-template", "--stream", "CSF", "--year", "2017-18", "--area",
+                    "CHERWELL", "--stage", "mid-year", "-o", str(path))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    ws = openpyxl.load_workbook(path, data_only=True)["CSF mid-year"]
+    assert [[ws.cell(r, c).value for c in range(1, 8)] for r in (13, 14)] == [
+        ["Three IDVA posts", "Two posts", 40000, pytest.approx(40000 / 58542),
+         "Cherwell District Council: £5,000", 1234, 38766],
+        ["ASB caseworker", "Caseworker in post", 18542, pytest.approx(18542 / 58542), "",
+         9000.5, 9541.5],
+    ]  # fmt: skip

@@ -87,7 +87,7 @@ def _fill(book: Book, report: PccTemplate, year: FinancialYear) -> None:
             row, 3, f"=IF({grant_cell}=0,0,{cell(row, 2)}/{grant_cell})", book.style("percent"),
             share,
         )  # fmt: skip
-        funding = "; ".join(
+        funding = line.other_text or "; ".join(
             f"{source}: {gbp(amount) if amount is not None else 'amount not stated'}"
             for source, amount in line.other_funding
         )

@@ -180,7 +180,7 @@ class Journal:
         cache.stamp = self._stamp()
         cache.streams = dict(self._streams)
         cache.lines = dict(self._lines)
-        cache.line_codes = dict(self.session.execute(select(Line.id, Line.code)).tuples().all())
+        cache.line_codes = {i: code for i, code in self.session.execute(select(Line.id, Line.code))}
         cache.account_ids = dict(self._account_ids)
         cache.account_keys = dict(self._account_keys)
 

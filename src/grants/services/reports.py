@@ -17,6 +17,7 @@ from grants.db.models import (
     Line,
     MatchFunding,
     Organisation,
+    PlanLine,
     ReturnFigure,
     ReturnFiling,
     Stream,
@@ -136,7 +137,8 @@ class TemplateRow:
     spent: Decimal | None  # reported spend to the end of the stage (None at the plan stage)
     sources: list[str]
     spend_sources: list[str] = field(default_factory=list)
-    progress: str | None = None  # from the recipient's return for the stage
+    progress: str | None = None  # objectives (plan) or progress (from the stage's return)
+    other_text: str | None = None  # other funding as the plan writes it
 
 
 @dataclass
@@ -313,10 +315,78 @@ def pcc_template(
         for r in rows
         if year.start in r.amounts
     ]
+    if area is not None and len(out) == 1:
+        planned = _plan_rows(session, stream, year, stage, out[0].code)
+        if planned:
+            out = planned
     return PccTemplate(
         stream, year.start, stage, area_name, Decimal(grant_pence).scaleb(-2), grant_source,
         out, to,
     )  # fmt: skip
+
+
+def _plan_rows(
+    session: Session, stream: str, year: FinancialYear, stage: str, line: str
+) -> list[TemplateRow]:
+    """A row per expenditure line of the line's spending plan, with the figures of the
+    stage's standing return (spend to date, progress) where one has been filed."""
+    line_id = session.scalar(
+        select(Line.id)
+        .join(Stream, Stream.id == Line.stream_id)
+        .where(Stream.code == stream, Line.code == line)
+    )
+    plan = session.scalars(
+        select(PlanLine)
+        .where(PlanLine.line_id == line_id, PlanLine.year == year.start)
+        .order_by(PlanLine.position)
+    ).all()
+    if not plan:
+        return []
+    figures: dict[int, ReturnFigure] = {}
+    filename = ""
+    if stage != "plan":
+        filings = session.scalars(
+            select(ReturnFiling)
+            .where(ReturnFiling.line_id == line_id, ReturnFiling.year == year.start,
+                   ReturnFiling.stage == stage)
+            .order_by(ReturnFiling.id)
+        ).all()  # fmt: skip
+        superseded = {f.supersedes_id for f in filings}
+        standing = [f for f in filings if f.id not in superseded]
+        if standing:
+            filename = standing[-1].filename
+            figures = {
+                f.position: f
+                for f in session.scalars(
+                    select(ReturnFigure).where(ReturnFigure.filing_id == standing[-1].id)
+                )
+            }
+    rows = []
+    for p in plan:
+        figure = figures.get(p.position)
+        spent = None
+        if stage != "plan":
+            pence = figure.spend_pence if figure is not None else None
+            spent = Decimal(pence or 0).scaleb(-2)
+        rows.append(
+            TemplateRow(
+                code=line,
+                title=p.title,
+                parent=None,
+                cost=Decimal(p.cost_pence).scaleb(-2),
+                other_funding=[],
+                spent=spent,
+                sources=[f"plan line {p.position} of {line} ({p.origin})"],
+                spend_sources=(
+                    [f"{filename}:Return!{figure.cell}"]
+                    if figure is not None and figure.spend_pence is not None
+                    else []
+                ),
+                progress=p.objectives if stage == "plan" else (figure.progress if figure else None),
+                other_text=p.other_funding,
+            )
+        )
+    return rows
 
 
 __all__ = [
