@@ -7,6 +7,7 @@ import io
 import json
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -409,3 +410,28 @@ def test_the_pcc_template_for_an_area_lists_its_plan_with_the_returned_figures(
         ["ASB caseworker", "Caseworker in post", 18542, pytest.approx(18542 / 58542), "",
          9000.5, 9541.5],
     ]  # fmt: skip
+
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed here")
+def test_a_form_saved_by_libreoffice_imports(
+    grants: Grants, issued: Path, tmp_path: Path, session: Session
+) -> None:
+    filled = fill(issued, tmp_path / "filled.xlsx", D13="£1,234", B10=datetime(2017, 10, 20))
+    out = tmp_path / "saved"
+    done = subprocess.run(
+        [SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to",
+         "xlsx", "--outdir", str(out), str(filled)],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = grants("returns", "import", str(out / "filled.xlsx"))
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    filing = session.scalars(select(ReturnFiling)).one()
+    assert str(filing.completed_on) == "2017-10-20"
+    spends = [f.spend_pence for f in session.scalars(
+        select(ReturnFigure).order_by(ReturnFigure.position))]  # fmt: skip
+    assert spends == [123_400, 900_050]
