@@ -19,7 +19,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from grants.db.models import Entry, ReturnFigure, ReturnFiling
@@ -163,11 +163,19 @@ def _cases(form: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
         b'openxmlformats.org/spreadsheetml/2006/main"><si><t>&lol2;</t></si></sst>'
     )
     first_cell = sheet.index(b"<c r=")
+    raw = bytearray(ok.read_bytes())
+    with zipfile.ZipFile(ok) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for i in range(start + 10, start + 60):
+        raw[i] ^= 0xFF  # garble the compressed sheet
+    corrupt = tmp / "corrupt.xlsx"
+    corrupt.write_bytes(bytes(raw))
     duplicate = sheet.replace(b'<c r="B9"', b'<c r="B10"', 1)
     return {
         "empty": (empty, "[E_NOT_XLSX]"),
         "csv renamed": (csv, "[E_NOT_XLSX]"),
-        "first half": (half, "[E_CORRUPT_FILE]"),
+        "first half": (half, "[E_NOT_XLSX]"),
         "old xls or encrypted": (ole, "[E_LEGACY_OR_ENCRYPTED]"),
         "too large": (big, "[E_FILE_TOO_LARGE]"),
         "zip bomb": (bombed, "[E_FILE_TOO_LARGE_UNCOMPRESSED]"),
@@ -195,6 +203,13 @@ def _cases(form: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
             "xl/worksheets/sheet1.xml": sheet[: first_cell + 40]}), "[E_CORRUPT_FILE]"),
         "no sheet part": (rezip(ok, tmp / "nosheet.xlsx", {"xl/worksheets/sheet1.xml": None}),
                           "E_"),
+        "duplicate cell, single quotes": (rezip(ok, tmp / "dup1.xlsx", {
+            "xl/worksheets/sheet1.xml": sheet.replace(b'<c r="B9"', b"<c r='B10'", 1)}),
+            "[E_CORRUPT_FILE]"),
+        "duplicate cell, prefixed": (rezip(ok, tmp / "dup2.xlsx", {
+            "xl/worksheets/sheet1.xml": sheet.replace(b'<c r="B9"', b'<x:c r="B10"', 1)}),
+            "[E_CORRUPT_FILE]"),
+        "corrupt deflate stream": (corrupt, "[E_CORRUPT_FILE]"),
     }  # fmt: skip
 
 
@@ -226,7 +241,9 @@ def test_every_bad_file_is_refused_with_its_reason_and_nothing_is_written(
         ({"B10": "yesterday"}, ["Return!B10: the date completed is not a date ('yesterday')"]),
         ({"B10": "10/20/2017"}, ["Return!B10: the date completed is not a date ('10/20/2017')"]),
         ({"B10": datetime(2016, 1, 1)}, ["Return!B10: the date completed 01/01/2016 is not "
-                                         "between 01/04/2017 and today"]),
+                                         "between 30/09/2017 and today"]),
+        ({"B10": "20171020"}, ["Return!B10: the date completed is not a date ('20171020')"]),
+        ({"G13": "\uff11\uff12"}, ["Return!G13: output target must be a whole number"]),
         ({"B13": "Three IDVA post"}, ["Return!B13: line 1 should be 'Three IDVA posts' as "
                                       "agreed in the plan, but is 'Three IDVA post'"]),
         ({"B14": None}, ["Return!B14: line 2 should be 'ASB caseworker' as agreed in the plan, "
@@ -292,6 +309,62 @@ def test_accepted_spellings_of_amounts_and_dates(
     assert str(session.scalars(select(ReturnFiling)).one().completed_on) == "2017-10-31"
 
 
+def test_a_form_whose_identity_was_changed_is_refused(
+    grants: Grants, issued: Path, tmp_path: Path, session: Session
+) -> None:
+    identity = str(openpyxl.load_workbook(issued)["Return"]["B3"].value)
+    forged = fill(issued, tmp_path / "f.xlsx", B3=identity.replace("mid-year", "end-year"))
+    result = grants("returns", "import", str(forged))
+    assert result.exit_code == 1
+    assert "f.xlsx:Return!B3: the form's identity does not match" in result.output
+    assert nothing_recorded(session)
+
+
+def test_a_valid_workbook_is_read_whatever_its_name(grants: Grants, issued: Path,
+                                                    tmp_path: Path) -> None:  # fmt: skip
+    renamed = tmp_path / "return.csv"
+    renamed.write_bytes(fill(issued, tmp_path / "f.xlsx").read_bytes())
+    result = grants("returns", "import", "--dry-run", str(renamed))
+    assert result.exit_code == 0, result.output
+
+
+def test_stages_in_any_order_keep_the_journal_at_the_latest_stage(
+    grants: Grants, issued: Path, tmp_path: Path, engine: Engine
+) -> None:
+    end_form = issued.parent.parent / "end"
+    assert grants("returns", "issue", "--stream", "CSF", "--year", "2017-18", "--stage",
+                  "end-year", "-o", str(end_form)).exit_code == 0  # fmt: skip
+    end = fill(end_form / "csf-2017-18-end-year-cherwell.xlsx", tmp_path / "end.xlsx",
+               D13=30000, D14=20000, B10=datetime(2018, 4, 20))  # fmt: skip
+    assert grants("returns", "import", str(end)).exit_code == 0
+    # The mid-year return arrives late: recorded, and the journal stays at the end-year figure.
+    late = fill(issued, tmp_path / "mid.xlsx", D13=10000, D14=5000)
+    result = grants("returns", "import", str(late))
+    assert result.exit_code == 0, result.output
+
+    def reported() -> int:
+        with Session(engine) as session:  # a short read, so that the next import can write
+            spent = session.scalars(select(Entry).where(Entry.kind == "spent")).all()
+            return sum(-e.amount_pence if e.reverses_id else e.amount_pence for e in spent)
+
+    assert reported() == 5_000_000
+    # A corrected mid-year return changes nothing in the journal either.
+    fixed = fill(issued, tmp_path / "mid2.xlsx", D13=11000, D14=5000)
+    assert grants("returns", "import", str(fixed)).exit_code == 0
+    assert reported() == 5_000_000
+    # A mid-year figure above the end-year's is refused.
+    high = fill(issued, tmp_path / "mid3.xlsx", D13=35000, D14=5000)
+    result = grants("returns", "import", str(high))
+    assert result.exit_code == 1
+    assert ("mid3.xlsx:Return!D13: spend to date £35,000.00 is more than the £30,000.00 already "
+            "reported at the later end-year") in result.output  # fmt: skip
+    # A corrected end-year return with less spend takes the journal down with it.
+    lower = fill(end_form / "csf-2017-18-end-year-cherwell.xlsx", tmp_path / "end2.xlsx",
+                 D13=25000, D14=20000, B10=datetime(2018, 4, 21))  # fmt: skip
+    assert grants("returns", "import", str(lower)).exit_code == 0
+    assert reported() == 4_500_000
+
+
 def test_a_form_for_an_older_plan_is_refused(grants: Grants, issued: Path, tmp_path: Path) -> None:
     filled = fill(issued, tmp_path / "f.xlsx")
     later = (
@@ -304,7 +377,7 @@ def test_a_form_for_an_older_plan_is_refused(grants: Grants, issued: Path, tmp_p
     assert fresh("ledger", "load", str(books(tmp_path, later, "later.grants"))).exit_code == 0
     result = fresh("returns", "import", str(filled))
     assert result.exit_code == 1
-    assert "this form was issued for a plan that has changed since" in result.output
+    assert "the form's identity does not match" in result.output
 
 
 def test_spend_to_date_cannot_fall_below_an_earlier_stage(

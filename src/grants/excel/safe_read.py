@@ -10,6 +10,7 @@ message a recipient can act on.
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from dataclasses import dataclass
@@ -28,7 +29,11 @@ _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _MACRO_TYPES = (b"macroEnabled", b"vbaProject")
 _STRICT = b"purl.oclc.org/ooxml/spreadsheetml/main"
 _DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
-_CELL_REF = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3}[0-9]{1,7})"')
+# A cell element with or without a namespace prefix, its reference in either quote.
+_CELL_REF = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?c\b[^>]*?\br\s*=\s*[\"']([A-Z]{1,3}[0-9]{1,7})[\"']"
+)
+_MERGE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\b")
 
 if not getattr(openpyxl, "DEFUSEDXML", False):  # pragma: no cover - a broken installation
     raise ImportError("defusedxml must be installed: openpyxl would parse returns unguarded")
@@ -72,14 +77,28 @@ def open_workbook(path: Path) -> Any:
             "form as an .xlsx file",
         )
     try:
-        with zipfile.ZipFile(path) as archive:
+        data = path.read_bytes()
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
             _preflight(archive)
+    except UnsafeFile:
+        raise
     except zipfile.BadZipFile as exc:
         raise UnsafeFile(
-            "E_CORRUPT_FILE", f"the workbook is damaged ({exc}): save it again and resend"
+            "E_NOT_XLSX",
+            "this is not an Excel .xlsx workbook, or it was damaged in sending: send the "
+            "form as an .xlsx file",
+        ) from exc
+    except Exception as exc:  # zlib errors, encrypted or unknown compression, ...
+        raise UnsafeFile(
+            "E_CORRUPT_FILE",
+            f"the workbook cannot be unpacked ({type(exc).__name__}): save it again as an "
+            "Excel Workbook (.xlsx) and resend",
         ) from exc
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=False, keep_links=False)
+        # From memory, so that the content decides what the file is, not its name.
+        return openpyxl.load_workbook(
+            io.BytesIO(data), read_only=True, data_only=False, keep_links=False
+        )
     except Exception as exc:  # any parser's error: the file is damaged or hostile
         raise UnsafeFile(
             "E_CORRUPT_FILE",
@@ -131,6 +150,8 @@ def _preflight(archive: zipfile.ZipFile) -> None:
         if not info.filename.endswith((".xml", ".rels")):
             continue
         data = archive.read(info)
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16: Excel writes UTF-8
+            data = data.decode("utf-16", errors="replace").encode("utf-8", errors="replace")
         if _DTD.search(data):
             raise UnsafeFile(
                 "E_UNSAFE_XML",
@@ -149,7 +170,7 @@ def _preflight(archive: zipfile.ZipFile) -> None:
                     "E_CORRUPT_FILE",
                     "a sheet of the workbook names the same cell twice: save it again and resend",
                 )
-            if b"<mergeCell " in data:
+            if _MERGE.search(data):
                 raise UnsafeFile(
                     "E_TEMPLATE_MODIFIED",
                     "cells of the form have been merged: use the form as issued",

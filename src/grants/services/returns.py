@@ -51,8 +51,14 @@ class ReturnForm:
 
     @property
     def fingerprint(self) -> str:
-        """Identifies the plan the form was issued for (titles and costs, in order)."""
-        text = "\x1f".join(f"{x.position}\x1e{x.title}\x1e{x.cost_pence}" for x in self.lines)
+        """Identifies the form: its stream, year, line and stage and the plan it was issued
+        for (titles and costs, in order), so that none of them can be changed unnoticed."""
+        head = f"{self.stream}\x1f{self.year}\x1f{self.line}\x1f{self.stage}"
+        text = (
+            head
+            + "\x1d"
+            + "\x1f".join(f"{x.position}\x1e{x.title}\x1e{x.cost_pence}" for x in self.lines)
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     @property

@@ -28,6 +28,7 @@ from grants.db.models import (
     Posting,
     ReturnFigure,
     ReturnFiling,
+    ReturnStage,
 )
 from grants.errors import GrantsError, MoneyError, NotFound, PeriodError
 from grants.excel import return_form as grid
@@ -44,8 +45,9 @@ from grants.services.rules import Operation
 MAX_TEXT = 4000
 MAX_ROWS, MAX_COLUMNS = 1000, 50
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_COUNT = re.compile(r"^\d{1,3}(?:,\d{3})*$|^\d+$")
-_UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_COUNT = re.compile(r"^[0-9]{1,3}(?:,[0-9]{3})*$|^[0-9]+$")
+_UK_DATE = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 @dataclass
@@ -193,7 +195,7 @@ class _Reader:
             try:
                 if match:
                     found = date(int(match[3]), int(match[2]), int(match[1]))
-                else:
+                elif _ISO_DATE.match(text):
                     found = date.fromisoformat(text)
             except ValueError:
                 found = None
@@ -301,8 +303,9 @@ def _read(
     if form.fingerprint != fingerprint:
         reader.problem(
             grid.FORM_ROW, 1,
-            "this form was issued for a plan that has changed since: ask for a new form "
-            "(`grants returns issue`) and copy your figures into it",
+            "the form's identity does not match: it was altered, or the plan or allocation "
+            "has changed since the form was issued; ask for a new form (`grants returns "
+            "issue`) and copy your figures into it",
         )  # fmt: skip
         return None, reader.problems
     figures: list[Figure] = []
@@ -335,7 +338,8 @@ def _read(
             )
         )
     total = grid.total_row(len(form.lines))
-    if str(at(total, grid.TITLE).value or "").strip() != _total_label():
+    total_title = str(at(total, grid.TITLE).value or "").strip()
+    if at(total, grid.NUMBER).value not in (None, "") or total_title not in _total_labels():
         reader.problem(total, grid.TITLE, "the form's lines have been changed: lines must not be "
                        "added or removed; use the form as issued")  # fmt: skip
     for row in range(total + 2, len(rows)):
@@ -348,7 +352,7 @@ def _read(
     completed_by = reader.text(at(grid.COMPLETED_BY_ROW, 1), grid.COMPLETED_BY_ROW, 1,
                                "completed by")  # fmt: skip
     completed_on = reader.day(at(grid.COMPLETED_ON_ROW, 1), grid.COMPLETED_ON_ROW, 1,
-                              "the date completed", form.covers_from)  # fmt: skip
+                              "the date completed", form.covers_to)  # fmt: skip
     if reader.problems:
         return None, reader.problems
     filed = Filed(
@@ -372,8 +376,9 @@ class _Empty:
 
 
 @functools.lru_cache(maxsize=1)
-def _total_label() -> str:
-    return str(templates.load("return-form")["labels"]["total"])
+def _total_labels() -> frozenset[str]:
+    """The Total row's label: as the template has it now, or as first issued."""
+    return frozenset({str(templates.load("return-form")["labels"]["total"]), "Total"})
 
 
 def _sha256(path: Path) -> str:
@@ -397,35 +402,42 @@ def _current(session: Session, form: ReturnForm) -> dict[str, ReturnFiling]:
 
 
 def _not_below_earlier(session: Session, filed: Filed, reader: _Reader) -> None:
-    """Spend to date is cumulative: no line may report less than an earlier stage did."""
+    """Spend to date is cumulative: no line may report less than an earlier stage did, or
+    more than a later stage already filed."""
     from grants.services.returns import stages
 
     standing = _current(session, filed.form)
     if not set(standing) - {filed.form.stage}:
-        return  # no other stage filed: nothing earlier to compare with
+        return  # no other stage filed: nothing to compare with
     calendar = stages(session, filed.form.stream, FinancialYear(filed.form.year))
     for stage, filing in standing.items():
-        if stage not in calendar or calendar[stage][0] >= filed.form.covers_to:
+        if stage not in calendar or stage == filed.form.stage:
             continue
-        earlier = {
+        earlier_stage = calendar[stage][0] < filed.form.covers_to
+        other = {
             f.position: f.spend_pence
             for f in session.scalars(
                 select(ReturnFigure).where(ReturnFigure.filing_id == filing.id)
             )
         }
         for figure in filed.figures:
-            before = earlier.get(figure.position)
-            if (
-                figure.spend_pence is not None
-                and before is not None
-                and figure.spend_pence < before
-            ):
-                row = grid.FIRST_LINE_ROW + figure.position - 1
+            theirs = other.get(figure.position)
+            if figure.spend_pence is None or theirs is None:
+                continue
+            row = grid.FIRST_LINE_ROW + figure.position - 1
+            mine = gbp(from_pence(figure.spend_pence))
+            if earlier_stage and figure.spend_pence < theirs:
                 reader.problem(
                     row, grid.SPEND,
-                    f"spend to date {gbp(from_pence(figure.spend_pence))} is less than the "
-                    f"{gbp(from_pence(before))} reported at {stage}: spend to date is the total "
-                    "since the start of the year; correct this figure or the earlier return",
+                    f"spend to date {mine} is less than the {gbp(from_pence(theirs))} reported "
+                    f"at {stage}: spend to date is the total since the start of the year; "
+                    "correct this figure or the earlier return",
+                )  # fmt: skip
+            elif not earlier_stage and figure.spend_pence > theirs:
+                reader.problem(
+                    row, grid.SPEND,
+                    f"spend to date {mine} is more than the {gbp(from_pence(theirs))} already "
+                    f"reported at the later {stage}: correct this figure or the later return",
                 )  # fmt: skip
 
 
@@ -449,62 +461,54 @@ def record(
     if earlier is not None:
         return Recorded(None, None, 0, earlier)
     form = filed.form
-    stream_id, line_id = form.stream_id, form.line_id
+    journal = Journal(session, catalog)
+    journal.lock()  # before reading what stands: two corrections at once must not both win
     superseded = _current(session, form).get(form.stage)
     filing = ReturnFiling(
-        key=filed.sha256, stream_id=stream_id, line_id=line_id, year=form.year,
+        key=filed.sha256, stream_id=form.stream_id, line_id=form.line_id, year=form.year,
         stage=form.stage, fingerprint=form.fingerprint, filename=filed.path.name, actor=actor,
         recorded_at=now, received_on=received, completed_by=filed.completed_by,
-        completed_on=filed.completed_on,
-        stated_total_pence=filed.stated_total_pence,
+        completed_on=filed.completed_on, stated_total_pence=filed.stated_total_pence,
         supersedes_id=superseded.id if superseded else None,
     )  # fmt: skip
     session.add(filing)
     session.flush()
-    for f in filed.figures:
-        session.add(
-            ReturnFigure(
-                filing_id=filing.id, position=f.position, title=f.title, cell=f.cell,
-                spend_pence=f.spend_pence, progress=f.progress, measure=f.measure,
-                target=f.target, actual=f.actual,
-            )
-        )  # fmt: skip
-    period = Period(FinancialYear(form.year), FinancialYear(form.year))
-    batch: list[NewEntry] = []
-    reason = f"{form.stage} return {filed.path.name}"
-    if superseded is not None:
-        for entry_id in session.scalars(
-            select(Entry.id).where(
-                Entry.source == _source(superseded.key), Entry.reverses_id.is_(None)
-            )
-        ):
-            batch.append(
-                NewEntry(
-                    None,
-                    form.covers_to,
-                    actor,
-                    now,
-                    reverses=str(entry_id),
-                    reason=f"superseded by {reason}",
-                    source=_source(filed.sha256),
-                    origin=f"{filed.path.name}:{grid.SHEET}",
-                    key=f"r{entry_id}-{filed.sha256[:40]}",
-                )
-            )
-    journal = Journal(session, catalog)
-    if batch:
-        journal.record(batch)
-    reported = _reported(session, form)
-    wanted = filed.spend_pence
-    if wanted < reported:
-        raise GrantsError(
-            f"{filed.path.name}: the spend to date, {gbp(from_pence(wanted))}, is less than "
-            f"the {gbp(from_pence(reported))} already reported for {form.line} in "
-            f"{FinancialYear(form.year)}: correct the later return first"
+    session.add_all(
+        ReturnFigure(
+            filing_id=filing.id, position=f.position, title=f.title, cell=f.cell,
+            spend_pence=f.spend_pence, progress=f.progress, measure=f.measure,
+            target=f.target, actual=f.actual,
         )
-    entries = len(batch)
+        for f in filed.figures
+    )  # fmt: skip
+    session.flush()
+    # The journal holds, for the line and year, the spend of the standing returns: for each
+    # expenditure line, the figure of the latest stage that gives one.
+    wanted = _standing_spend(session, form)
+    reported = _reported(session, form)
+    entries = 0
+    reason = f"{form.stage} return {filed.path.name}"
+    if wanted < reported:
+        batch = [
+            NewEntry(
+                None,
+                form.covers_to,
+                actor,
+                now,
+                reverses=str(entry_id),
+                reason=f"replaced by {reason}",
+                source=_source(filed.sha256),
+                origin=f"{filed.path.name}:{grid.SHEET}",
+                key=f"r{entry_id}-{filed.sha256[:40]}",
+            )
+            for entry_id in session.scalars(_return_entries(form))
+        ]
+        journal.record(batch)
+        entries += len(batch)
+        reported = _reported(session, form)
     if wanted > reported:
         first, last = filed.figures[0].cell, filed.figures[-1].cell
+        period = Period(FinancialYear(form.year), FinancialYear(form.year))
         journal.record(
             [
                 NewEntry(
@@ -517,6 +521,46 @@ def record(
         )  # fmt: skip
         entries += 1
     return Recorded(filing.id, superseded, entries)
+
+
+def _return_entries(form: ReturnForm) -> Any:
+    """The spent entries recorded from returns for the form's line and year, not reversed."""
+    reversed_ids = select(Entry.reverses_id).where(Entry.reverses_id.is_not(None))
+    return (
+        select(Entry.id)
+        .where(
+            Entry.kind == "spent", Entry.line_id == form.line_id,
+            Entry.first_year == form.year, Entry.last_year == form.year,
+            Entry.source.like("return sha256:%"), Entry.reverses_id.is_(None),
+            Entry.id.not_in(reversed_ids),
+        )
+        .order_by(Entry.id)
+    )  # fmt: skip
+
+
+def _standing_spend(session: Session, form: ReturnForm) -> int:
+    """For each expenditure line, the spend to date of the latest stage (by the last day it
+    covers) among the standing returns that gives one; summed."""
+    standing = _current(session, form)
+    if not standing:
+        return 0
+    covers = dict(
+        session.execute(
+            select(ReturnStage.stage, ReturnStage.covers_to).where(
+                ReturnStage.stream_id == form.stream_id, ReturnStage.year == form.year
+            )
+        ).all()
+    )
+    order = sorted(standing.values(), key=lambda f: (covers.get(f.stage, date.min), f.id))
+    latest: dict[int, int] = {}
+    for filing in order:
+        for position, pence in session.execute(
+            select(ReturnFigure.position, ReturnFigure.spend_pence).where(
+                ReturnFigure.filing_id == filing.id, ReturnFigure.spend_pence.is_not(None)
+            )
+        ):
+            latest[position] = pence
+    return sum(latest.values())
 
 
 def _source(sha256: str) -> str:
