@@ -128,3 +128,12 @@ def test_plan_and_calendar_mistakes_name_the_line(
     at = len((FUND + PLAN).splitlines()) + line
     assert f"{path}:{at}: {message}" in result.output
     assert "nothing was recorded" in result.output
+
+
+def test_an_agreed_plan_takes_no_new_lines_in_a_later_load(grants: Grants, tmp_path: Path) -> None:
+    assert grants("ledger", "load", str(books(tmp_path, FUND + PLAN))).exit_code == 0
+    backdated = '2017-06-25 plan CSF 2017-18 CHERWELL "Backdated extra"\n  cost: 1\n'
+    path = books(tmp_path, FUND + PLAN + backdated, "later.grants")
+    result = grants("ledger", "load", str(path))
+    assert result.exit_code == 1
+    assert "the plan for CHERWELL 2017-18 was agreed on 2017-06-30" in result.output

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import openpyxl
@@ -39,15 +39,14 @@ def test_round_trip_issue_fill_import_reconcile(grants: Grants, tmp_path: Path) 
     form = issue(grants, tmp_path, "mid-year")
     # As a recipient would: £1,234 typed as text, the second line's spend and progress blank.
     filled = fill(form, tmp_path / "cherwell.xlsx", D13="£1,234", D14=None)
-    result = grants("returns", "import", str(filled))
+    result = grants("returns", "import", "--received", "2017-11-03", str(filled))
     assert result.exit_code == 0, result.output
     code, after = findings(grants, "--as-of", "2017-11-15")
-    today = date.today()
     assert code == 0  # warnings only
     assert after == [
         ("warning", "allocated vs award", None, "£41,458.00 of the award is not allocated"),
         ("warning", "returns due", "CHERWELL",
-         f"the mid-year return was received {today:%d %b %Y}, after it was due (31 Oct 2017)"),
+         "the mid-year return was received 03 Nov 2017, after it was due (31 Oct 2017)"),
         ("warning", "returned figures", "CHERWELL",
          "mid-year: no spend to date given for 'ASB caseworker' (cherwell.xlsx:Return!D14)"),
         ("warning", "returned figures", "CHERWELL",
@@ -63,20 +62,22 @@ def test_round_trip_issue_fill_import_reconcile(grants: Grants, tmp_path: Path) 
 def test_overspend_is_an_error_and_underspend_a_proposed_clawback(
     grants: Grants, tmp_path: Path
 ) -> None:
-    assert grants("ledger", "load", str(books(tmp_path, FUND + PLAN))).exit_code == 0
+    paid = "2017-07-01 pay CSF 2017-18 CHERWELL 58,542\n"
+    assert grants("ledger", "load", str(books(tmp_path, FUND + PLAN + paid))).exit_code == 0
     form = issue(grants, tmp_path, "end-year")
     over = fill(form, tmp_path / "over.xlsx", D13=40000, D14=20000, B10=datetime(2018, 4, 20))
-    assert grants("returns", "import", str(over)).exit_code == 0
+    assert grants("returns", "import", "--received", "2018-04-22", str(over)).exit_code == 0
     code, found = findings(grants, "--as-of", "2018-04-25")
     assert code == 1
     assert ("error", "returned figures", "CHERWELL", "end-year: spend to date £60,000.00 exceeds "
             "the allocation of £58,542.00 by £1,458.00") in found  # fmt: skip
     under = fill(form, tmp_path / "under.xlsx", D13=40000, D14=10000, B10=datetime(2018, 4, 21))
-    assert grants("returns", "import", str(under)).exit_code == 0
+    assert grants("returns", "import", "--received", "2018-04-22", str(under)).exit_code == 0
     _, found = findings(grants, "--as-of", "2018-04-25")
     assert not any("exceeds the allocation" in f[3] for f in found)  # the correction stands
     assert ("warning", "returned figures", "CHERWELL", "end-year: £8,542.00 of the allocation of "
-            "£58,542.00 is unspent at the year end: proposed clawback £8,542.00") in found  # fmt: skip
+            "£58,542.00 is unspent at the year end: proposed clawback £8,542.00 (paid "
+            "£58,542.00, spent £50,000.00)") in found  # fmt: skip
     data = json.loads(grants("reconcile", "--json", "--as-of", "2018-04-25").output)
     clawback = [f for f in data["findings"] if "clawback" in f["message"]]
     assert clawback[0]["amount"] == "8542.00"
@@ -127,3 +128,27 @@ def test_the_workbook_has_a_summary_and_a_sheet_per_recipient_with_inert_text(
     assert wb["Summary"]["B6"].value == "=SUM(B4:B5)"
     values = openpyxl.load_workbook(path, data_only=True)["Summary"]
     assert [values.cell(6, c).value for c in range(1, 5)] == ["Total", 1, 1, 0]
+
+
+def test_nothing_to_claw_back_when_nothing_was_paid(grants: Grants, tmp_path: Path) -> None:
+    assert grants("ledger", "load", str(books(tmp_path, FUND + PLAN))).exit_code == 0
+    form = issue(grants, tmp_path, "end-year")
+    under = fill(form, tmp_path / "under.xlsx", D13=40000, D14=10000, B10=datetime(2018, 4, 21))
+    assert grants("returns", "import", "--received", "2018-04-22", str(under)).exit_code == 0
+    _, found = findings(grants, "--as-of", "2018-04-25")
+    assert ("warning", "returned figures", "CHERWELL", "end-year: £8,542.00 of the allocation of "
+            "£58,542.00 is unspent at the year end: nothing to claw back, £0.00 was paid; pay no "
+            "more than the £50,000.00 spent") in found  # fmt: skip
+
+
+def test_as_of_leaves_out_what_came_later(grants: Grants, tmp_path: Path) -> None:
+    assert grants("ledger", "load", str(books(tmp_path, FUND + PLAN))).exit_code == 0
+    form = issue(grants, tmp_path, "mid-year")
+    filled = fill(form, tmp_path / "mid.xlsx")
+    assert grants("returns", "import", "--received", "2017-11-20", str(filled)).exit_code == 0
+    _, before = findings(grants, "--as-of", "2017-11-15")  # not yet received
+    assert ("error", "returns due", "CHERWELL",
+            "the mid-year return, due 31 Oct 2017, is missing (15 days late)") in before  # fmt: skip
+    _, after = findings(grants, "--as-of", "2017-11-25")
+    assert ("warning", "returns due", "CHERWELL", "the mid-year return was received 20 Nov 2017, "
+            "after it was due (31 Oct 2017)") in after  # fmt: skip

@@ -899,6 +899,9 @@ class _Writer:
         agreed: dict[tuple[int, int], date] = {
             (a.line_id, a.year): a.day for a in s.scalars(select(PlanAgreement))
         }
+        agreed_before = set(
+            agreed
+        )  # agreed in earlier loads: closed to new lines whatever their date
         for d, rec in books.agreements:
             line_id = self._plan_line_id(d, rec)
             if line_id is not None:
@@ -931,7 +934,7 @@ class _Writer:
                     self.report.skipped["plan line"] += 1
                 continue
             day = agreed.get(where)
-            if day is not None and d.day > day:
+            if day is not None and (d.day > day or where in agreed_before):
                 self.error(
                     d,
                     f"the plan for {rec['line']} {FinancialYear(rec['year'])} was agreed on {day}: "

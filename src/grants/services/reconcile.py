@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
@@ -68,6 +68,7 @@ class _LineInfo:
     name: str
     parent: str | None
     recipient: str | None
+    stream_id: int
 
 
 @dataclass
@@ -81,7 +82,8 @@ class Context:
     lines: dict[int, _LineInfo] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.balances = Balances(self.session, self.stream)
+        # As the ledger stood at the end of `today`: entries dated after it are not counted.
+        self.balances = Balances(self.session, self.stream, as_of=self.today + timedelta(days=1))
         self.streams = {
             i: (code, kind)
             for i, code, kind in self.session.execute(select(Stream.id, Stream.code, Stream.kind))
@@ -89,13 +91,16 @@ class Context:
         }
         names = dict(self.session.execute(select(Organisation.id, Organisation.name)).all())
         raw = self.session.execute(
-            select(Line.id, Line.code, Line.name, Line.parent_id, Line.recipient_id)
+            select(Line.id, Line.code, Line.name, Line.parent_id, Line.recipient_id, Line.stream_id)
         ).all()
         codes = {r.id: r.code for r in raw}
         self.lines = {
-            r.id: _LineInfo(r.id, r.code, r.name, codes.get(r.parent_id), names.get(r.recipient_id))
+            r.id: _LineInfo(
+                r.id, r.code, r.name, codes.get(r.parent_id), names.get(r.recipient_id),
+                r.stream_id,
+            )
             for r in raw
-        }
+        }  # fmt: skip
 
     def periods(self) -> list[tuple[str, Period]]:
         out = []
@@ -117,8 +122,9 @@ def _lines_of(ctx: Context, stream: str, period: Period) -> list[tuple[str, str,
 
 
 def _recipient(ctx: Context, stream: str, line: str) -> str | None:
+    stream_id = _stream_id(ctx, stream)
     for info in ctx.lines.values():
-        if info.code == line and ctx.streams.get(_stream_id(ctx, stream), ("", ""))[0] == stream:
+        if info.code == line and info.stream_id == stream_id:
             return info.recipient or info.name
     return None
 
@@ -259,7 +265,10 @@ def _reporting_lines(ctx: Context, stream: str, period: Period) -> list[str]:
 
 
 def _standing(ctx: Context) -> dict[tuple[int, int, str], ReturnFiling]:
-    filings = ctx.session.scalars(select(ReturnFiling).order_by(ReturnFiling.id)).all()
+    """The returns that stand on ``today``: received by then, and not superseded by then."""
+    filings = ctx.session.scalars(
+        select(ReturnFiling).where(ReturnFiling.received_on <= ctx.today).order_by(ReturnFiling.id)
+    ).all()
     superseded = {f.supersedes_id for f in filings if f.supersedes_id}
     return {(f.line_id, f.year, f.stage): f for f in filings if f.id not in superseded}
 
@@ -306,8 +315,8 @@ def _first_filing(ctx: Context, line_id: int, year: int, stage: str) -> ReturnFi
     return ctx.session.scalars(
         select(ReturnFiling)
         .where(ReturnFiling.line_id == line_id, ReturnFiling.year == year,
-               ReturnFiling.stage == stage)
-        .order_by(ReturnFiling.id)
+               ReturnFiling.stage == stage, ReturnFiling.received_on <= ctx.today)
+        .order_by(ReturnFiling.received_on, ReturnFiling.id)
     ).first()  # fmt: skip
 
 
@@ -352,13 +361,23 @@ def returned_figures(ctx: Context) -> Iterator[Finding]:
         stage = calendar.get((filing.stream_id, year, stage_name))
         year_end = stage is not None and stage.covers_to == FinancialYear(year).last_day
         if year_end and spent < allocated:
-            yield Finding(
-                "warning", "returned figures", stream, str(period), info.code, who,
-                f"{stage_name}: {ctx.money(allocated - spent)} of the allocation of "
-                f"{ctx.money(allocated)} is unspent at the year end: proposed clawback "
-                f"{ctx.money(allocated - spent)}",
-                allocated - spent,
-            )  # fmt: skip
+            paid = ctx.balances.value(stream, period, "paid", info.code) or 0
+            unspent = f"{stage_name}: {ctx.money(allocated - spent)} of the allocation of " \
+                f"{ctx.money(allocated)} is unspent at the year end"  # fmt: skip
+            if paid > spent:
+                yield Finding(
+                    "warning", "returned figures", stream, str(period), info.code, who,
+                    f"{unspent}: proposed clawback {ctx.money(paid - spent)} (paid "
+                    f"{ctx.money(paid)}, spent {ctx.money(spent)})",
+                    paid - spent,
+                )  # fmt: skip
+            else:
+                yield Finding(
+                    "warning", "returned figures", stream, str(period), info.code, who,
+                    f"{unspent}: nothing to claw back, {ctx.money(paid)} was paid; pay no more "
+                    f"than the {ctx.money(spent)} spent",
+                    allocated - spent,
+                )  # fmt: skip
 
 
 def capital_programmes(ctx: Context) -> Iterator[Finding]:
