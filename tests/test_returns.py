@@ -241,7 +241,7 @@ def test_every_bad_file_is_refused_with_its_reason_and_nothing_is_written(
         ({"B10": "yesterday"}, ["Return!B10: the date completed is not a date ('yesterday')"]),
         ({"B10": "10/20/2017"}, ["Return!B10: the date completed is not a date ('10/20/2017')"]),
         ({"B10": datetime(2016, 1, 1)}, ["Return!B10: the date completed 01/01/2016 is not "
-                                         "between 30/09/2017 and today"]),
+                                         "between 01/04/2017 and today"]),
         ({"B10": "20171020"}, ["Return!B10: the date completed is not a date ('20171020')"]),
         ({"G13": "\uff11\uff12"}, ["Return!G13: output target must be a whole number"]),
         ({"B13": "Three IDVA post"}, ["Return!B13: line 1 should be 'Three IDVA posts' as "

@@ -352,7 +352,7 @@ def _read(
     completed_by = reader.text(at(grid.COMPLETED_BY_ROW, 1), grid.COMPLETED_BY_ROW, 1,
                                "completed by")  # fmt: skip
     completed_on = reader.day(at(grid.COMPLETED_ON_ROW, 1), grid.COMPLETED_ON_ROW, 1,
-                              "the date completed", form.covers_to)  # fmt: skip
+                              "the date completed", form.covers_from)  # fmt: skip
     if reader.problems:
         return None, reader.problems
     filed = Filed(
