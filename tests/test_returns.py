@@ -508,3 +508,16 @@ def test_a_form_saved_by_libreoffice_imports(
     spends = [f.spend_pence for f in session.scalars(
         select(ReturnFigure).order_by(ReturnFigure.position))]  # fmt: skip
     assert spends == [123_400, 900_050]
+
+
+def test_extra_sheets_are_named_and_not_read(grants: Grants, issued: Path, tmp_path: Path) -> None:
+    wb = openpyxl.load_workbook(fill(issued, tmp_path / "f.xlsx"))
+    hidden = wb.create_sheet("Secret")
+    hidden.sheet_state = "veryHidden"
+    hidden["D13"] = 999999
+    wb.save(tmp_path / "extra.xlsx")
+    result = grants("returns", "import", str(tmp_path / "extra.xlsx"))
+    assert result.exit_code == 0, result.output
+    assert ("extra.xlsx: the workbook has sheets the form does not: 'Secret'; they were not "
+            "read (warning)") in result.output  # fmt: skip
+    assert "spend to date £10,234.50" in result.output

@@ -92,6 +92,8 @@ def import_returns(
                     for problem in problems:
                         click.echo(str(problem), err=True)
                     continue
+                for warning in filed.warnings:
+                    click.echo(f"{warning} (warning)", err=True)
                 given = any(f.spend_pence is not None for f in filed.figures)
                 spend = (
                     f"spend to date {gbp(from_pence(filed.spend_pence))}"

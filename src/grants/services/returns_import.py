@@ -358,6 +358,11 @@ def _read(
     filed = Filed(
         path, _sha256(path), form, figures, completed_by, completed_on, stated,
     )  # fmt: skip
+    extra = [n for n in workbook.sheetnames if n not in (grid.SHEET, _instructions_sheet())]
+    if extra:
+        names = ", ".join(map(repr, extra))
+        message = f"the workbook has sheets the form does not: {names}; they were not read"
+        filed.warnings.append(Problem(path.name, None, message))
     if stated is not None and stated != filed.spend_pence:
         reader.problem(
             total + 1, grid.SPEND,
@@ -373,6 +378,11 @@ def _read(
 class _Empty:
     value = None
     data_type = "n"
+
+
+@functools.lru_cache(maxsize=1)
+def _instructions_sheet() -> str:
+    return str(templates.load("return-form")["sheet"]["instructions_sheet"])
 
 
 @functools.lru_cache(maxsize=1)
