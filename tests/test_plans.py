@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,26 @@ def test_an_agreed_plan_takes_no_new_lines_in_a_later_load(grants: Grants, tmp_p
     result = grants("ledger", "load", str(path))
     assert result.exit_code == 1
     assert "the plan for CHERWELL 2017-18 was agreed on 2017-06-30" in result.output
+
+
+def test_plans_recorded_by_command_follow_the_books_rules(grants: Grants, tmp_path: Path) -> None:
+    assert grants("ledger", "load", str(books(tmp_path, FUND))).exit_code == 0
+    added = grants("plan", "add", "CSF", "2017-18", "CHERWELL", "Three IDVA posts", "--cost",
+                   "40,000", "--pcc-objective", "1", "--date", "2017-06-20")  # fmt: skip
+    assert added.exit_code == 0, added.output
+    agreed = grants("plan", "agree", "CSF", "2017-18", "CHERWELL", "--date", "2017-06-30")
+    assert agreed.exit_code == 0, agreed.output
+    late = grants("plan", "add", "CSF", "2017-18", "CHERWELL", "Late", "--cost", "1")
+    assert late.exit_code == 1
+    assert "Error: the plan for CHERWELL 2017-18 was agreed on 2017-06-30" in late.output
+    bad = grants("plan", "add", "CSF", "2017-18", "CHERWELL", "X", "--cost", "12.345")
+    assert bad.exit_code == 1 and "has fractions of a penny" in bad.output
+    shown = json.loads(grants("plan", "show", "--stream", "CSF", "--year", "2017-18",
+                              "--json").output)  # fmt: skip
+    assert shown == [{"line": "CHERWELL", "position": 1, "title": "Three IDVA posts",
+                      "cost": "40000.00", "pcc_objective": 1, "other_funding": None,
+                      "agreed": "2017-06-30"}]  # fmt: skip
+    out = tmp_path / "export"
+    assert grants("ledger", "export", "-o", str(out)).exit_code == 0
+    text = (out / "csf.grants").read_text(encoding="utf-8")
+    assert "origin: \"command: grants plan add CSF 2017-18 CHERWELL 'Three IDVA posts'" in text

@@ -9,6 +9,7 @@ from grants.cli import db as db_cli
 from grants.cli import ledger as ledger_cli
 from grants.cli import query, write
 from grants.cli.common import AppContext, GrantsGroup
+from grants.cli.plans import plan
 from grants.cli.programme import programme
 from grants.cli.reconcile import reconcile_command
 from grants.cli.report import report
@@ -47,6 +48,7 @@ def cli(ctx: click.Context, database: str | None, actor: str | None) -> None:
 cli.add_command(db_cli.db)
 cli.add_command(ledger_cli.ledger)
 cli.add_command(report)
+cli.add_command(plan)
 cli.add_command(returns)
 cli.add_command(reconcile_command)
 for command in (*query.COMMANDS, programme, *write.COMMANDS):
