@@ -10,20 +10,15 @@ from sqlalchemy.orm import aliased
 
 from grants.cli.common import AppContext, emit_json, pass_app
 from grants.db.models import Entry, Line, Organisation, Stream
-from grants.errors import NotFound
 from grants.formatting import gbp, plain
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period, parse_period
 from grants.services.balances import Balances
+from grants.services.streams import stream_id
 
 
 def _period_option(value: str | None) -> Period | None:
     return parse_period(value) if value else None
-
-
-def _stream_exists(session: object, code: str) -> None:
-    if session.execute(select(Stream.id).where(Stream.code == code)).first() is None:  # type: ignore[attr-defined]
-        raise NotFound(f"there is no funding stream {code!r}; `grants streams` lists them")
 
 
 def table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
@@ -86,7 +81,7 @@ def allocations(app: AppContext, stream: str, year: str | None, as_json: bool) -
     """List the allocations of a stream: recipient, year, amount, share and parent."""
     period = _period_option(year)
     with app.session() as session:
-        _stream_exists(session, stream)
+        stream_id(session, stream)
         balances = Balances(session, stream)
         recipients = dict(
             session.execute(
@@ -172,7 +167,7 @@ def balance(
     period = _period_option(year)
     with app.session() as session:
         if stream:
-            _stream_exists(session, stream)
+            stream_id(session, stream)
         rows = Balances(session, stream).rows(period)
     if summary:
         rows = [r for r in rows if r.line is None]
@@ -241,7 +236,7 @@ def journal(app: AppContext, stream: str | None, limit: int | None, as_json: boo
             .order_by(Entry.id)
         )
         if stream:
-            _stream_exists(session, stream)
+            stream_id(session, stream)
             query = query.where(Stream.code == stream)
         if limit:
             total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()

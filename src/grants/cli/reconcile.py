@@ -6,14 +6,12 @@ from datetime import date
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
 from grants.cli.common import AppContext, emit_json, pass_app
-from grants.db.models import Stream
-from grants.errors import NotFound
 from grants.excel import reconcile as reconcile_workbook
 from grants.periods import parse_year
 from grants.services.reconcile import SEVERITIES, reconcile
+from grants.services.streams import stream_id
 
 
 @click.command("reconcile")
@@ -49,10 +47,7 @@ def reconcile_command(
     today = as_of.date() if as_of is not None else date.today()  # type: ignore[attr-defined]
     with app.session() as session:
         if stream is not None:
-            if session.execute(select(Stream.id).where(Stream.code == stream)).first() is None:
-                raise NotFound(
-                    f"there is no funding stream {stream!r}; `grants streams` lists them"
-                )
+            stream_id(session, stream)
         findings = reconcile(session, stream, parse_year(year) if year else None, today)
     counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
     if output is not None:

@@ -35,6 +35,7 @@ from grants.db.models import (
 from grants.errors import GrantsError, NotFound
 from grants.periods import FinancialYear, Period, parse_year
 from grants.services.balances import Balances
+from grants.services.streams import stream_id as find_stream
 
 
 @dataclass
@@ -132,8 +133,7 @@ def _description(note: str | None) -> str | None:
 def capital_stream(session: Session, stream: str | None) -> str:
     """The stream asked for, or the one stream that has programme versions."""
     if stream is not None:
-        if session.execute(select(Stream.id).where(Stream.code == stream)).first() is None:
-            raise NotFound(f"there is no funding stream {stream!r}; `grants streams` lists them")
+        find_stream(session, stream)
         has_versions = session.execute(
             select(ProgrammeVersion.id)
             .join(Stream, Stream.id == ProgrammeVersion.stream_id)
@@ -205,7 +205,7 @@ def capital_programme(
     funding_table: str,
     allocations_table: str,
 ) -> CapitalProgramme:
-    stream_id = session.scalar(select(Stream.id).where(Stream.code == stream))
+    stream_id = find_stream(session, stream)
     periods = sorted(
         set(
             session.execute(
@@ -335,7 +335,7 @@ def capital_programme(
 
 def programme_years(session: Session, stream: str) -> Period:
     """The years the programme profiles cover (else the years of the award)."""
-    stream_id = session.scalar(select(Stream.id).where(Stream.code == stream))
+    stream_id = find_stream(session, stream)
     first, last = session.execute(
         select(func.min(ProfileAmount.year), func.max(ProfileAmount.year))
         .join(Profile, Profile.id == ProfileAmount.profile_id)
@@ -372,7 +372,7 @@ def schemes(session: Session, p: CapitalProgramme) -> Iterator[tuple[str, Scheme
     """The schemes beneath the portfolio lines, with what was allocated to each in the
     programme's period (the balance of its allocated account) and the entries behind it,
     one at a time, in the order the portfolios and their schemes were declared."""
-    stream_id = session.scalar(select(Stream.id).where(Stream.code == p.stream))
+    stream_id = find_stream(session, p.stream)
     first, last = p.period.first.start, p.period.last.start
     allocated = (
         select(Account.line_id, func.sum(Posting.amount_pence).label("pence"))
@@ -433,7 +433,7 @@ def programme_rows(
 ) -> Iterator[ProgrammeRow]:
     """The lines of one programme table in one version, in printed order, one at a time,
     with their amounts in ``years`` (and the compared version's line totals over them)."""
-    stream_id = session.scalar(select(Stream.id).where(Stream.code == stream))
+    stream_id = find_stream(session, stream)
     version_ids = dict(
         session.execute(
             select(ProgrammeVersion.code, ProgrammeVersion.id).where(

@@ -25,6 +25,7 @@ from grants.db.models import (
 from grants.errors import GrantsError, NotFound
 from grants.periods import FinancialYear, Period
 from grants.services.balances import Balances
+from grants.services.streams import stream_id
 
 
 @dataclass
@@ -59,8 +60,7 @@ class ResourcingTable:
 
 
 def resourcing(session: Session, stream: str, years: Period) -> ResourcingTable:
-    if session.execute(select(Stream.id).where(Stream.code == stream)).first() is None:
-        raise NotFound(f"there is no funding stream {stream!r}; `grants streams` lists them")
+    stream_id(session, stream)
     balances = Balances(session, stream)
     by_year = {fy.start: Period(fy, fy) for fy in years.years}
     lines = session.execute(

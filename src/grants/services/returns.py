@@ -19,6 +19,7 @@ from grants.db.models import Line, Organisation, PlanAgreement, PlanLine, Return
 from grants.errors import GrantsError, NotFound
 from grants.periods import FinancialYear, Period
 from grants.services.balances import Balances
+from grants.services.streams import stream_id as find_stream
 
 FORMAT = "grants return form 1"  # the layout version written into every form
 
@@ -91,10 +92,8 @@ def forms(
 ) -> list[ReturnForm]:
     """A form for each recipient line with an allocation in the year and no allocated
     lines beneath it (a partnership's districts report, not the partnership)."""
-    row = session.execute(select(Stream.id, Stream.name).where(Stream.code == stream)).first()
-    if row is None:
-        raise NotFound(f"there is no funding stream {stream!r}; `grants streams` lists them")
-    stream_id, stream_name = row
+    stream_id = find_stream(session, stream)
+    stream_name = session.scalar(select(Stream.name).where(Stream.id == stream_id)) or stream
     calendar = stages(session, stream, year)
     if stage not in calendar:
         known = ", ".join(calendar) or "none"
