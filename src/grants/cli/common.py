@@ -108,8 +108,24 @@ class GrantsGroup(click.Group):
             raise click.ClickException(f"database error: {message}") from exc
 
 
+def make_folder(directory: Path) -> None:
+    """Create an output folder (and its parents); a clear error if that is impossible."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GrantsError(f"cannot create {directory}: {exc.strerror or exc}") from exc
+
+
 def is_terminal() -> bool:
     return sys.stderr.isatty()
 
 
-__all__ = ["AppContext", "GrantsGroup", "default_actor", "emit_json", "is_terminal", "pass_app"]
+__all__ = [
+    "AppContext",
+    "GrantsGroup",
+    "default_actor",
+    "emit_json",
+    "is_terminal",
+    "make_folder",
+    "pass_app",
+]

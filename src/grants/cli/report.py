@@ -9,7 +9,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grants.cli.common import AppContext, GrantsGroup, emit_json, pass_app
+from grants.cli.common import AppContext, GrantsGroup, emit_json, make_folder, pass_app
 from grants.cli.query import table
 from grants.db.models import Entry, ProgrammeVersion, Stream
 from grants.errors import GrantsError
@@ -336,10 +336,7 @@ def all_reports(app: AppContext, directory: Path) -> None:
     """Every workbook the books support: for each PCC Community Safety Fund stream its
     resourcing table and, for each year, the reporting template at each stage; for each
     stream with programme versions, the capital programme."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GrantsError(f"cannot create {directory}: {exc.strerror or exc}") from exc
+    make_folder(directory)
     written: list[Path] = []
 
     def done(path: Path) -> None:

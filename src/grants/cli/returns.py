@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from grants.cli.common import AppContext, GrantsGroup, pass_app
+from grants.cli.common import AppContext, GrantsGroup, make_folder, pass_app
 from grants.errors import GrantsError
 from grants.excel import return_form
 from grants.formatting import gbp
@@ -46,10 +46,7 @@ def issue(
     outcomes, and outputs (target and actual), validated, and an instructions sheet."""
     with app.session() as session:
         issued = forms(session, stream, parse_year(year), stage, line)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GrantsError(f"cannot create {directory}: {exc.strerror or exc}") from exc
+    make_folder(directory)
     for form in issued:
         path = directory / return_form.filename(form)
         return_form.write(form, path, app.shown_url)
