@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grants.errors import GrantsError
 from grants.excel import templates
 from grants.excel.book import Book, cell, cells, writing
 from grants.formatting import day, gbp
@@ -14,8 +13,6 @@ from grants.services.reports import PccTemplate
 
 def write(report: PccTemplate, path: Path, ledger: str) -> None:
     year = FinancialYear(report.year)
-    if not report.rows:
-        raise GrantsError(f"{report.stream} has no allocations in {year}: no template to write")
     layout = templates.load("pcc-template")
     with writing(path, layout, ledger) as book:
         _fill(book, report, year)

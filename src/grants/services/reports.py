@@ -59,9 +59,12 @@ class ResourcingTable:
         return self.stated[year] - self.total.get(year, Decimal("0.00"))
 
 
-def resourcing(session: Session, stream: str, years: Period) -> ResourcingTable:
+def resourcing(
+    session: Session, stream: str, years: Period, balances: Balances | None = None
+) -> ResourcingTable:
+    """``balances``: the stream's, if the caller has them already."""
     stream_id(session, stream)
-    balances = Balances(session, stream)
+    balances = balances or Balances(session, stream)
     by_year = {fy.start: Period(fy, fy) for fy in years.years}
     lines = session.execute(
         select(Line.id, Line.code, Line.name, Line.parent_id)
@@ -186,16 +189,15 @@ def _progress(session: Session, stream: str, year: FinancialYear, stage: str) ->
     for filing_id, _, code in filings:
         if filing_id in superseded:
             continue
-        texts = [
-            f"{title}: {text}" if title else text
-            for title, text in session.execute(
-                select(ReturnFigure.title, ReturnFigure.progress)
-                .where(ReturnFigure.filing_id == filing_id, ReturnFigure.progress.is_not(None))
-                .order_by(ReturnFigure.position)
-            )
-        ]
-        if texts:
-            out[code] = texts[0].split(": ", 1)[1] if len(texts) == 1 else "\n".join(texts)
+        given = session.execute(
+            select(ReturnFigure.title, ReturnFigure.progress)
+            .where(ReturnFigure.filing_id == filing_id, ReturnFigure.progress.is_not(None))
+            .order_by(ReturnFigure.position)
+        ).all()
+        if len(given) == 1:
+            out[code] = given[0].progress
+        elif given:  # several expenditure lines: each progress under its title
+            out[code] = "\n".join(f"{title}: {text}" for title, text in given)
     return out
 
 
@@ -205,7 +207,8 @@ def pcc_template(
     if stage not in STAGES:
         raise GrantsError(f"stage {stage!r}: use one of {', '.join(STAGES)}")
     period = Period(year, year)
-    table = resourcing(session, stream, period)
+    balances = Balances(session, stream)
+    table = resourcing(session, stream, period, balances)
     kind = session.scalar(select(Stream.kind).where(Stream.code == stream))
     if kind != "pcc-csf":
         raise GrantsError(
@@ -215,7 +218,6 @@ def pcc_template(
     if not table.rows:
         raise GrantsError(f"{stream} has no allocations in {year}: no template to write")
     rows = table.rows
-    balances = Balances(session, stream)
     if area is None:
         accountable = aliased(Organisation)
         name = session.scalar(
