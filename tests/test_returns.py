@@ -536,3 +536,46 @@ def test_extra_sheets_are_named_and_not_read(grants: Grants, issued: Path, tmp_p
     assert ("extra.xlsx: the workbook has sheets the form does not: 'Secret'; they were not "
             "read (warning)") in result.output  # fmt: skip
     assert "spend to date £10,234.50" in result.output
+
+
+def test_hidden_rows_of_the_form_are_named(grants: Grants, issued: Path, tmp_path: Path) -> None:
+    wb = openpyxl.load_workbook(fill(issued, tmp_path / "f.xlsx"))
+    wb["Return"].row_dimensions[14].hidden = True
+    wb.save(tmp_path / "hidden.xlsx")
+    result = grants("returns", "import", str(tmp_path / "hidden.xlsx"))
+    assert result.exit_code == 0, result.output
+    assert ("hidden.xlsx: row(s) 14 of the form are hidden; their figures were read as they "
+            "are (warning)") in result.output  # fmt: skip
+    assert "spend to date £10,234.50" in result.output
+
+
+def test_a_cell_filled_far_beyond_the_form_is_refused(
+    grants: Grants, issued: Path, tmp_path: Path, session: Session
+) -> None:
+    filled = fill(issued, tmp_path / "far.xlsx", XFD1048576="x")
+    result = grants("returns", "import", str(filled))
+    assert result.exit_code == 1
+    assert ("far.xlsx:Return!XFD1048576: the sheet is filled far beyond the form: use the form "
+            "as issued [E_SHEET_TOO_BIG]") in result.output  # fmt: skip
+    assert nothing_recorded(session)
+
+
+def test_the_return_sheet_is_found_by_name_wherever_it_is(
+    grants: Grants, issued: Path, tmp_path: Path, session: Session
+) -> None:
+    """The sheets moved, the 1904 date system, strings stored inline (LibreOffice's save,
+    tested above, stores them shared): the same figures."""
+    wb = openpyxl.load_workbook(fill(issued, tmp_path / "f.xlsx"))
+    wb.move_sheet("Return", offset=1)
+    wb.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
+    wb.save(tmp_path / "moved.xlsx")
+    assert wb.sheetnames.index("Return") == 1
+    xml = part(tmp_path / "moved.xlsx", "xl/worksheets/sheet2.xml")
+    assert b't="inlineStr"><is><t>Jo Bloggs</t>' in xml
+    assert b"date1904" in part(tmp_path / "moved.xlsx", "xl/workbook.xml")
+    result = grants("returns", "import", str(tmp_path / "moved.xlsx"))
+    assert result.exit_code == 0, result.output
+    assert "spend to date £10,234.50" in result.output
+    session.expire_all()
+    filing = session.scalars(select(ReturnFiling)).one()
+    assert (filing.completed_by, str(filing.completed_on)) == ("Jo Bloggs", "2017-10-20")

@@ -2,22 +2,31 @@
 
 Before openpyxl sees a byte: the size, what the file is by its content (not its name), and
 the zip's own account of itself (entries, sizes, compression ratios, macro parts, strict
-OOXML, any DTD or entity declaration, duplicate cell references, merged cells). Then openpyxl
-reads it in read-only mode with formulas as formulas (a cached value is the sender's claim,
-never trusted), through defusedxml. Every failure is an UnsafeFile with a reason code and a
-message a recipient can act on.
+OOXML, any DTD or entity declaration, duplicate cell references, merged cells). Then one sheet
+is read, streaming, with openpyxl's own cell parser through defusedxml: formulas stay
+formulas (a cached value is the sender's claim, never trusted), numbers in date formats become
+dates. Only the parts a sheet's cells need are parsed (the workbook's sheet list, the shared
+strings and the number formats of the cell styles), not the whole stylesheet: a return is read
+in a third of the time openpyxl's read-only workbook takes. Every failure is an UnsafeFile
+with a reason code and a message a recipient can act on.
 """
 
 from __future__ import annotations
 
 import io
+import posixpath
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import openpyxl
+from defusedxml import ElementTree
+from openpyxl.reader.strings import read_string_table
+from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
+from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH
+from openpyxl.worksheet._reader import WorkSheetParser
 
 MAX_FILE = 5 * 1024 * 1024  # bytes on disk
 MAX_ENTRIES = 100
@@ -50,8 +59,138 @@ class UnsafeFile(Exception):
         return self.message
 
 
-def open_workbook(path: Path) -> Any:
-    """The workbook, read-only, after every check; raises UnsafeFile."""
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_PACKAGE_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell as the sender saved it: ``data_type`` is openpyxl's (n, s, b, d, e, or f for a
+    formula, whose ``value`` is then the formula's text)."""
+
+    value: Any = None
+    data_type: str = "n"
+
+
+EMPTY = Cell()
+
+
+@dataclass
+class Sheet:
+    """One sheet's cells, 0-based: ``rows[r][c]``, every row ``columns`` wide."""
+
+    sheetnames: list[str]
+    name: str
+    rows: list[list[Cell]] = field(default_factory=list)
+    hidden_rows: set[int] = field(default_factory=set)  # 0-based
+    beyond: tuple[int, int] | None = None  # the first filled cell past the limits (0-based)
+
+    def at(self, row: int, col: int) -> Cell:
+        if 0 <= row < len(self.rows) and 0 <= col < len(self.rows[row]):
+            return self.rows[row][col]
+        return EMPTY
+
+
+def read_sheet(path: Path, name: str, max_rows: int, columns: int) -> Sheet:
+    """The cells of sheet ``name`` in its first ``max_rows`` rows and ``columns`` columns,
+    after every check; raises UnsafeFile. If the workbook has no such sheet, ``rows`` is
+    empty and ``sheetnames`` says what it has. A filled cell outside the limits is noted in
+    ``beyond`` (the rest of the sheet is still parsed, as far as the part's size allows)."""
+    data = _checked(path)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return _read_sheet(archive, name, max_rows, columns)
+    except UnsafeFile:
+        raise
+    except Exception as exc:  # any parser's error: the file is damaged or hostile
+        raise UnsafeFile(
+            "E_CORRUPT_FILE",
+            f"the workbook cannot be read ({type(exc).__name__}): save it again as an Excel "
+            "Workbook (.xlsx) and resend",
+        ) from exc
+
+
+def _read_sheet(archive: zipfile.ZipFile, name: str, max_rows: int, columns: int) -> Sheet:
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    targets = _relationships(archive, "xl/_rels/workbook.xml.rels", "xl")
+    sheets = {
+        s.get("name", ""): targets.get(s.get(_REL, ""), ("", ""))[1]
+        for s in workbook.iter(f"{_MAIN}sheet")
+    }
+    found = Sheet(list(sheets), name)
+    if name not in sheets:
+        return found
+    properties = workbook.find(f"{_MAIN}workbookPr")
+    date1904 = properties is not None and properties.get("date1904") in ("1", "true")
+    by_type = {kind.rsplit("/", 1)[-1]: part for kind, part in targets.values()}
+    strings: list[str] = []
+    if by_type.get("sharedStrings") in archive.NameToInfo:
+        with archive.open(by_type["sharedStrings"]) as src:
+            strings = read_string_table(src)
+    dates, durations = _date_styles(archive, by_type.get("styles"))
+    parser = WorkSheetParser(
+        archive.open(sheets[name]), strings, data_only=False,
+        epoch=CALENDAR_MAC_1904 if date1904 else WINDOWS_EPOCH,
+        date_formats=dates, timedelta_formats=durations,
+    )  # fmt: skip
+    rows: list[list[Cell]] = []
+    for number, cells in parser.parse():
+        r = number - 1
+        for c in cells:
+            value, col = c["value"], c["column"] - 1
+            if value is None or (isinstance(value, str) and not value):
+                continue
+            if r >= max_rows or col >= columns:
+                found.beyond = found.beyond or (r, col)
+                continue
+            while len(rows) <= r:
+                rows.append([EMPTY] * columns)
+            rows[r][col] = Cell(value, c["data_type"])
+    found.rows = rows
+    found.hidden_rows = {
+        int(n) - 1
+        for n, attrs in parser.row_dimensions.items()
+        if attrs.get("hidden") in ("1", "true")
+    }
+    return found
+
+
+def _relationships(archive: zipfile.ZipFile, part: str, base: str) -> dict[str, tuple[str, str]]:
+    """A part's relationships: id -> (type, the target's path in the archive)."""
+    if part not in archive.NameToInfo:
+        return {}
+    found = {}
+    for rel in ElementTree.fromstring(archive.read(part)).iter(_PACKAGE_REL):
+        target = rel.get("Target", "")
+        path = target.lstrip("/") if target.startswith("/") else posixpath.join(base, target)
+        found[rel.get("Id", "")] = (rel.get("Type", ""), posixpath.normpath(path))
+    return found
+
+
+def _date_styles(archive: zipfile.ZipFile, part: str | None) -> tuple[set[int], set[int]]:
+    """The cell styles whose number format shows a date (or a duration), as openpyxl finds
+    them, without building the whole stylesheet."""
+    if part is None or part not in archive.NameToInfo:
+        return set(), set()
+    root = ElementTree.fromstring(archive.read(part))
+    custom = {
+        int(f.get("numFmtId", "-1")): f.get("formatCode", "")
+        for f in root.iterfind(f"{_MAIN}numFmts/{_MAIN}numFmt")
+    }
+    dates, durations = set(), set()
+    for i, xf in enumerate(root.iterfind(f"{_MAIN}cellXfs/{_MAIN}xf")):
+        number = int(xf.get("numFmtId", "0"))
+        code = custom.get(number, BUILTIN_FORMATS.get(number, "General"))
+        if is_date_format(code):
+            dates.add(i)
+        if is_timedelta_format(code):
+            durations.add(i)
+    return dates, durations
+
+
+def _checked(path: Path) -> bytes:
+    """The file's bytes, after every check of the file and its zip."""
     try:
         size = path.stat().st_size
         with path.open("rb") as f:
@@ -94,17 +233,7 @@ def open_workbook(path: Path) -> Any:
             f"the workbook cannot be unpacked ({type(exc).__name__}): save it again as an "
             "Excel Workbook (.xlsx) and resend",
         ) from exc
-    try:
-        # From memory, so that the content decides what the file is, not its name.
-        return openpyxl.load_workbook(
-            io.BytesIO(data), read_only=True, data_only=False, keep_links=False
-        )
-    except Exception as exc:  # any parser's error: the file is damaged or hostile
-        raise UnsafeFile(
-            "E_CORRUPT_FILE",
-            f"the workbook cannot be read ({type(exc).__name__}): save it again as an Excel "
-            "Workbook (.xlsx) and resend",
-        ) from exc
+    return data
 
 
 def _preflight(archive: zipfile.ZipFile) -> None:
@@ -177,4 +306,4 @@ def _preflight(archive: zipfile.ZipFile) -> None:
                 )
 
 
-__all__ = ["UnsafeFile", "open_workbook"]
+__all__ = ["EMPTY", "Cell", "Sheet", "UnsafeFile", "read_sheet"]

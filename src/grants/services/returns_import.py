@@ -34,7 +34,7 @@ from grants.errors import GrantsError, MoneyError, NotFound, PeriodError
 from grants.excel import return_form as grid
 from grants.excel import templates
 from grants.excel.book import cell as grid_cell
-from grants.excel.safe_read import UnsafeFile, open_workbook
+from grants.excel.safe_read import Sheet, UnsafeFile, read_sheet
 from grants.formatting import gbp
 from grants.money import from_pence, money, to_pence
 from grants.periods import FinancialYear, Period, parse_year
@@ -252,41 +252,23 @@ def read_return(
     reader = _Reader(path)
     known = known or Forms()
     try:
-        workbook = open_workbook(path)
+        sheet = read_sheet(path, grid.SHEET, MAX_ROWS, MAX_COLUMNS)
     except UnsafeFile as exc:
         return None, [Problem(path.name, None, f"{exc} [{exc.code}]")]
-    try:
-        return _read(session, path, workbook, reader, known)
-    finally:
-        workbook.close()
+    return _read(session, path, sheet, reader, known)
 
 
 def _read(
-    session: Session, path: Path, workbook: Any, reader: _Reader, known: Forms
+    session: Session, path: Path, sheet: Sheet, reader: _Reader, known: Forms
 ) -> tuple[Filed | None, list[Problem]]:
-    try:  # read-only mode parses as it goes: a damaged sheet shows here
-        if grid.SHEET not in workbook.sheetnames:
-            return None, [Problem(path.name, None, f"there is no sheet {grid.SHEET!r}: this is "
-                                  "not a return form issued by `grants returns issue` "
-                                  "[E_TEMPLATE_MISMATCH]")]  # fmt: skip
-        sheet = workbook[grid.SHEET]
-        if (sheet.max_row or 0) > MAX_ROWS or (sheet.max_column or 0) > MAX_COLUMNS:
-            too_big = "the form: use the form as issued [E_SHEET_TOO_BIG]"
-            return None, [
-                Problem(path.name, None, f"the {grid.SHEET} sheet is far larger than " + too_big)
-            ]
-        rows = [
-            list(r) for r in sheet.iter_rows(min_row=1, max_row=MAX_ROWS, max_col=grid.ACTUAL + 1)
-        ]
-    except Exception as exc:  # any parser's error: the sheet is damaged or hostile
-        return None, [Problem(path.name, None, f"the workbook cannot be read "
-                              f"({type(exc).__name__}): save it again as an Excel Workbook "
-                              "(.xlsx) and resend [E_CORRUPT_FILE]")]  # fmt: skip
-
-    def at(row: int, col: int) -> Any:
-        if row < len(rows) and col < len(rows[row]):
-            return rows[row][col]
-        return _Empty()
+    if grid.SHEET not in sheet.sheetnames:
+        return None, [Problem(path.name, None, f"there is no sheet {grid.SHEET!r}: this is "
+                              "not a return form issued by `grants returns issue` "
+                              "[E_TEMPLATE_MISMATCH]")]  # fmt: skip
+    if sheet.beyond is not None:
+        message = "the sheet is filled far beyond the form: use the form as issued"
+        return None, [Problem(path.name, _cell(*sheet.beyond), f"{message} [E_SHEET_TOO_BIG]")]
+    rows, at = sheet.rows, sheet.at
 
     identity = _identity(at(grid.FORM_ROW, 1).value)
     if identity is None:
@@ -358,10 +340,15 @@ def _read(
     filed = Filed(
         path, _sha256(path), form, figures, completed_by, completed_on, stated,
     )  # fmt: skip
-    extra = [n for n in workbook.sheetnames if n not in (grid.SHEET, _instructions_sheet())]
+    extra = [n for n in sheet.sheetnames if n not in (grid.SHEET, _instructions_sheet())]
     if extra:
         names = ", ".join(map(repr, extra))
         message = f"the workbook has sheets the form does not: {names}; they were not read"
+        filed.warnings.append(Problem(path.name, None, message))
+    hidden = sorted(r for r in sheet.hidden_rows if grid.FIRST_LINE_ROW <= r <= total + 1)
+    if hidden:
+        shown = ", ".join(str(r + 1) for r in hidden)
+        message = f"row(s) {shown} of the form are hidden; their figures were read as they are"
         filed.warnings.append(Problem(path.name, None, message))
     if stated is not None and stated != filed.spend_pence:
         reader.problem(
@@ -373,11 +360,6 @@ def _read(
     if reader.problems:
         return None, reader.problems
     return filed, []
-
-
-class _Empty:
-    value = None
-    data_type = "n"
 
 
 @functools.lru_cache(maxsize=1)
