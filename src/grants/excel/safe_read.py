@@ -13,16 +13,19 @@ with a reason code and a message a recipient can act on.
 
 from __future__ import annotations
 
+import functools
 import io
 import posixpath
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 from defusedxml import ElementTree
+from defusedxml.ElementTree import iterparse
 from openpyxl.reader.strings import read_string_table
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH
@@ -61,6 +64,7 @@ class UnsafeFile(Exception):
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_ROW = f"{_MAIN}row"
 _PACKAGE_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 
 
@@ -129,7 +133,7 @@ def _read_sheet(archive: zipfile.ZipFile, name: str, max_rows: int, columns: int
         with archive.open(by_type["sharedStrings"]) as src:
             strings = read_string_table(src)
     dates, durations = _date_styles(archive, by_type.get("styles"))
-    parser = WorkSheetParser(
+    parser = _RowsOnly(
         archive.open(sheets[name]), strings, data_only=False,
         epoch=CALENDAR_MAC_1904 if date1904 else WINDOWS_EPOCH,
         date_formats=dates, timedelta_formats=durations,
@@ -156,6 +160,18 @@ def _read_sheet(archive: zipfile.ZipFile, name: str, max_rows: int, columns: int
     return found
 
 
+class _RowsOnly(WorkSheetParser):  # type: ignore[misc]
+    """openpyxl's sheet parser, reading the rows and their cells only: a return's views,
+    validations and page set-up are ours, and nothing an import needs."""
+
+    def parse(self) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        for _event, element in iterparse(self.source):
+            if element.tag == _ROW:
+                row = self.parse_row(element)
+                element.clear()
+                yield row
+
+
 def _relationships(archive: zipfile.ZipFile, part: str, base: str) -> dict[str, tuple[str, str]]:
     """A part's relationships: id -> (type, the target's path in the archive)."""
     if part not in archive.NameToInfo:
@@ -168,12 +184,20 @@ def _relationships(archive: zipfile.ZipFile, part: str, base: str) -> dict[str, 
     return found
 
 
-def _date_styles(archive: zipfile.ZipFile, part: str | None) -> tuple[set[int], set[int]]:
+def _date_styles(
+    archive: zipfile.ZipFile, part: str | None
+) -> tuple[frozenset[int], frozenset[int]]:
     """The cell styles whose number format shows a date (or a duration), as openpyxl finds
-    them, without building the whole stylesheet."""
+    them, without building the whole stylesheet. Forms issued together share a stylesheet,
+    so it is worked out once per distinct stylesheet."""
     if part is None or part not in archive.NameToInfo:
-        return set(), set()
-    root = ElementTree.fromstring(archive.read(part))
+        return frozenset(), frozenset()
+    return _styles_dates(archive.read(part))
+
+
+@functools.lru_cache(maxsize=16)
+def _styles_dates(styles: bytes) -> tuple[frozenset[int], frozenset[int]]:
+    root = ElementTree.fromstring(styles)
     custom = {
         int(f.get("numFmtId", "-1")): f.get("formatCode", "")
         for f in root.iterfind(f"{_MAIN}numFmts/{_MAIN}numFmt")
@@ -186,7 +210,7 @@ def _date_styles(archive: zipfile.ZipFile, part: str | None) -> tuple[set[int], 
             dates.add(i)
         if is_timedelta_format(code):
             durations.add(i)
-    return dates, durations
+    return frozenset(dates), frozenset(durations)
 
 
 def _checked(path: Path) -> bytes:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections import ChainMap
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -130,9 +131,9 @@ class Journal:
         self.catalog = catalog
         self._streams: dict[str, int] = {}
         self._lines: dict[tuple[str, str], tuple[int, str | None]] = {}
-        self._account_ids: dict[AccountKey, int] = {}
+        self._account_ids: MutableMapping[AccountKey, int] = {}
         self._skipped_refs: dict[str, str] = {}
-        self._account_keys: dict[int, AccountKey] = {}
+        self._account_keys: MutableMapping[int, AccountKey] = {}
 
     # -- reference data -------------------------------------------------------------------
 
@@ -171,10 +172,13 @@ class Journal:
                 cache.account_keys[a.id] = account
             if len(cache.account_keys) == stamp[3]:
                 cache.stamp = stamp
-                self._streams = dict(cache.streams)
-                self._lines = dict(cache.lines)
-                self._account_ids = dict(cache.account_ids)
-                self._account_keys = dict(cache.account_keys)
+                # Shared, not copied (a copy per batch grows with the ledger): this journal
+                # only reads streams and lines, and keeps the accounts it creates to itself
+                # until the next load, which reads them back if they were committed.
+                self._streams = cache.streams
+                self._lines = cache.lines
+                self._account_ids = ChainMap({}, cache.account_ids)
+                self._account_keys = ChainMap({}, cache.account_keys)
                 return
         self._load_catalog()
         cache.stamp = self._stamp()

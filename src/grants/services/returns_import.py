@@ -19,13 +19,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from grants.db.models import (
-    Account,
     Entry,
-    Posting,
     ReturnFigure,
     ReturnFiling,
     ReturnStage,
@@ -455,28 +453,40 @@ def record(
     form = filed.form
     journal = Journal(session, catalog)
     journal.lock()  # before reading what stands: two corrections at once must not both win
-    superseded = _current(session, form).get(form.stage)
-    filing = ReturnFiling(
-        key=filed.sha256, stream_id=form.stream_id, line_id=form.line_id, year=form.year,
-        stage=form.stage, fingerprint=form.fingerprint, filename=filed.path.name, actor=actor,
-        recorded_at=now, received_on=received, completed_by=filed.completed_by,
-        completed_on=filed.completed_on, stated_total_pence=filed.stated_total_pence,
-        supersedes_id=superseded.id if superseded else None,
+    standing = _current(session, form)
+    superseded = standing.get(form.stage)
+    filing_id = session.scalar(
+        insert(ReturnFiling).returning(ReturnFiling.id),
+        dict(
+            key=filed.sha256, stream_id=form.stream_id, line_id=form.line_id, year=form.year,
+            stage=form.stage, fingerprint=form.fingerprint, filename=filed.path.name,
+            actor=actor, recorded_at=now, received_on=received, completed_by=filed.completed_by,
+            completed_on=filed.completed_on, stated_total_pence=filed.stated_total_pence,
+            supersedes_id=superseded.id if superseded else None,
+        ),
     )  # fmt: skip
-    session.add(filing)
-    session.flush()
-    session.add_all(
-        ReturnFigure(
-            filing_id=filing.id, position=f.position, title=f.title, cell=f.cell,
-            spend_pence=f.spend_pence, progress=f.progress, measure=f.measure,
-            target=f.target, actual=f.actual,
-        )
-        for f in filed.figures
+    assert filing_id is not None
+    session.execute(
+        insert(ReturnFigure),
+        [
+            dict(
+                filing_id=filing_id, position=f.position, title=f.title, cell=f.cell,
+                spend_pence=f.spend_pence, progress=f.progress, measure=f.measure,
+                target=f.target, actual=f.actual,
+            )
+            for f in filed.figures
+        ],
     )  # fmt: skip
-    session.flush()
     # The journal holds, for the line and year, the spend of the standing returns: for each
     # expenditure line, the figure of the latest stage that gives one.
-    wanted = _standing_spend(session, form)
+    others = [f for stage, f in standing.items() if stage != form.stage]
+    wanted = (
+        _standing_spend(
+            session, form, [(f.stage, f.id) for f in others] + [(form.stage, filing_id)]
+        )
+        if others
+        else filed.spend_pence  # the only return standing: its own figures
+    )
     reported = _reported(session, form)
     entries = 0
     reason = f"{form.stage} return {filed.path.name}"
@@ -512,7 +522,7 @@ def record(
             ]
         )  # fmt: skip
         entries += 1
-    return Recorded(filing.id, superseded, entries)
+    return Recorded(filing_id, superseded, entries)
 
 
 def _return_entries(form: ReturnForm) -> Any:
@@ -530,12 +540,9 @@ def _return_entries(form: ReturnForm) -> Any:
     )  # fmt: skip
 
 
-def _standing_spend(session: Session, form: ReturnForm) -> int:
+def _standing_spend(session: Session, form: ReturnForm, standing: list[tuple[str, int]]) -> int:
     """For each expenditure line, the spend to date of the latest stage (by the last day it
-    covers) among the standing returns that gives one; summed."""
-    standing = _current(session, form)
-    if not standing:
-        return 0
+    covers) among the standing returns (stage, filing id) that gives one; summed."""
     covers = dict(
         session.execute(
             select(ReturnStage.stage, ReturnStage.covers_to).where(
@@ -543,12 +550,12 @@ def _standing_spend(session: Session, form: ReturnForm) -> int:
             )
         ).all()
     )
-    order = sorted(standing.values(), key=lambda f: (covers.get(f.stage, date.min), f.id))
+    order = sorted(standing, key=lambda f: (covers.get(f[0], date.min), f[1]))
     latest: dict[int, int] = {}
-    for filing in order:
+    for _stage, filing_id in order:
         for position, pence in session.execute(
             select(ReturnFigure.position, ReturnFigure.spend_pence).where(
-                ReturnFigure.filing_id == filing.id, ReturnFigure.spend_pence.is_not(None)
+                ReturnFigure.filing_id == filing_id, ReturnFigure.spend_pence.is_not(None)
             )
         ):
             latest[position] = pence
@@ -562,18 +569,15 @@ def _source(sha256: str) -> str:
 def _reported(session: Session, form: ReturnForm) -> int:
     """The spend reported so far for the form's line and year: the balance of its spent
     account (grants.services.rules)."""
-    spent = (
-        select(Account.id)
-        .where(
-            Account.stream_id == form.stream_id, Account.line_id == form.line_id,
-            Account.role == "spent", Account.first_year == form.year,
-            Account.last_year == form.year,
-        )
-        .scalar_subquery()
-    )  # fmt: skip
-    total = session.scalar(
-        select(func.coalesce(func.sum(Posting.amount_pence), 0)).where(Posting.account_id == spent)
-    )
+    total = session.execute(
+        text(
+            "SELECT COALESCE(SUM(p.amount_pence), 0) FROM posting p "
+            "JOIN account a ON a.id = p.account_id "
+            "WHERE a.stream_id = :stream AND a.line_id = :line AND a.role = 'spent' "
+            "AND a.first_year = :year AND a.last_year = :year"
+        ),
+        {"stream": form.stream_id, "line": form.line_id, "year": form.year},
+    ).scalar()
     return int(total or 0)
 
 
