@@ -15,20 +15,29 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from grants.cli.common import AppContext, GrantsGroup, emit_json, pass_app
+from grants.cli.common import AppContext, GrantsGroup, emit_json, make_folder, pass_app
 from grants.cli.query import table
 from grants.cli.write import _origin
 from grants.db.models import Line, PlanAgreement, PlanLine, Stream
 from grants.errors import BooksError, GrantsError
+from grants.excel import plan_form
 from grants.formatting import number, plain
 from grants.ledger import loader
 from grants.ledger.printer import quote
 from grants.periods import FinancialYear, parse_year
+from grants.services.plan_forms import (
+    describe,
+    imported_before,
+    plan_forms,
+    read_plan,
+    record_plan,
+)
 
 
 @click.group(cls=GrantsGroup)
 def plan() -> None:
-    """Spending plans: record a recipient's expenditure lines, agree a plan, list plans."""
+    """Spending plans: record a recipient's expenditure lines (by command or by a filled plan
+    form), agree a plan, list plans."""
 
 
 def _record(app: AppContext, text: str) -> None:
@@ -157,3 +166,99 @@ def show(app: AppContext, stream: str, year: str, line: str | None, as_json: boo
 
 
 __all__ = ["plan"]
+
+
+@plan.command()
+@click.option("--stream", required=True, metavar="CODE", help="Stream, e.g. PCC-CSF.")
+@click.option("--year", required=True, metavar="YEAR", help="Financial year, e.g. 2017-18.")
+@click.option("--line", metavar="CODE", help="Only this allocation line's form.")
+@click.option(
+    "-o",
+    "--output",
+    "directory",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="The folder to write the forms in (created if missing).",
+)
+@pass_app
+def issue(app: AppContext, stream: str, year: str, line: str | None, directory: Path) -> None:
+    """Write a spending plan form for each recipient whose plan is not yet agreed: its
+    allocation, any lines already recorded (locked), and rows for new lines (title,
+    objectives, PCC strategic objective, cost to the fund, other funding), validated, with
+    an instructions sheet."""
+    with app.session() as session:
+        wanted = plan_forms(session, stream, parse_year(year), line)
+    open_plans = [f for f in wanted if f.agreed is None]
+    for form in wanted:
+        if form.agreed is not None:
+            click.echo(f"{form.line}: the plan was agreed on {form.agreed:%d %b %Y}; no form")
+    if not open_plans:
+        raise GrantsError(
+            f"every plan of {stream} {parse_year(year)} is agreed: nothing to ask for"
+        )
+    make_folder(directory)
+    for form in open_plans:
+        path = directory / plan_form.filename(form)
+        plan_form.write(form, path, app.shown_url)
+        click.echo(f"wrote {path} ({form.line_name}: {len(form.lines)} line(s) recorded)")
+    click.echo(f"{len(open_plans)} plan form(s) in {directory}")
+
+
+class _DryRun(Exception):
+    """Raised to roll back a dry run's transaction."""
+
+
+@plan.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check the files and say what would be recorded; "
+              "record nothing.")  # fmt: skip
+@click.option(
+    "--received",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The day the council received the files (default: today): the plan lines' date.",
+)
+@pass_app
+def import_plans(
+    app: AppContext, files: tuple[Path, ...], dry_run: bool, received: datetime | None
+) -> None:
+    """Check and record filled spending plan forms. Each file is checked cell by cell and
+    its new lines recorded whole, in one transaction, or not at all; problems are listed as
+    file.xlsx:Plan!B13: message. The same file twice changes nothing; a plan agreed since the
+    form was issued takes no new lines."""
+    failed = 0
+    app.require_schema()
+    for path in files:
+        try:
+            with app.session() as session:
+                earlier = imported_before(session, path)
+                if earlier is not None:
+                    click.echo(f"{path.name}: already imported (its lines are in the plan, "
+                               f"dated {earlier:%d %b %Y}); nothing changed")  # fmt: skip
+                    continue
+                filed, problems = read_plan(session, path)
+                if problems or filed is None:
+                    failed += 1
+                    for problem in problems:
+                        click.echo(str(problem), err=True)
+                    continue
+                for warning in filed.warnings:
+                    click.echo(f"{warning} (warning)", err=True)
+                done = record_plan(session, filed, app.actor, _day(received))
+                what = describe(filed)
+                if not done.created:
+                    click.echo(f"{path.name}: nothing new in the {what}; nothing changed")
+                    continue
+                if dry_run:
+                    click.echo(f"{path.name}: would record the {what}")
+                    raise _DryRun
+                click.echo(f"{path.name}: recorded the {what}")
+        except _DryRun:
+            continue
+        except GrantsError as exc:
+            failed += 1
+            click.echo(str(exc) if str(exc).startswith(path.name) else f"{path.name}: {exc}",
+                       err=True)  # fmt: skip
+    if failed:
+        raise click.ClickException(
+            f"{failed} of {len(files)} file(s) not recorded: correct them and import them again"
+        )

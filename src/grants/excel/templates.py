@@ -56,6 +56,24 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
             "input_text", "input_count", "input_date", "total", "note",
         },
     },
+    "plan-form": {
+        "sheet": {"title", "instructions_sheet"},
+        "labels": {
+            "form", "recipient", "allocation", "year", "due", "due_text", "allocated",
+            "completed_by", "completed_on", "headings", "not_pcc", "total", "unplanned",
+        },
+        "instructions": {"lines", "objectives_heading", "objectives"},
+        "columns": {
+            "number_width", "title_width", "text_width", "objective_width", "money_width",
+            "percent_width", "funding_width",
+        },
+        "print": {"landscape", "fit_to_width", "repeat_heading_rows", "footer"},
+        "styles": {
+            "title", "label", "fixed", "heading", "fixed_text", "fixed_money", "percent",
+            "input_money", "input_text", "input_count", "input_date", "total", "total_percent",
+            "note",
+        },
+    },
     "reconcile": {
         "summary": {"sheet", "title", "headings", "total_label", "stream_wide"},
         "findings": {"headings"},
@@ -98,6 +116,8 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
 LENGTHS = {
     ("pcc-template", "table", "headings"): 5,
     ("return-form", "labels", "headings"): 8,
+    ("plan-form", "labels", "headings"): 7,
+    ("plan-form", "instructions", "objectives"): 5,
     ("reconcile", "summary", "headings"): 4,
     ("reconcile", "findings", "headings"): 7,
     ("capital-programme", "resources", "headings"): 6,
@@ -115,10 +135,11 @@ STYLE_PROPERTIES: dict[str, type | tuple[type, ...]] = {
 # Keys whose value is not text: widths are numbers, print switches are true or false.
 NUMBERS = {"label_width", "year_width", "money_width", "notes_width", "ref_width",
            "title_width", "text_width", "percent_width", "funding_width", "number_width",
-           "measure_width", "count_width"}  # fmt: skip
+           "measure_width", "count_width", "objective_width"}  # fmt: skip
 SWITCHES = {"landscape", "fit_to_width", "repeat_heading_rows"}
 
 _FORM_TEXTS = {"stream_name", "stage", "year", "from", "to", "due"}
+_PLAN_TEXTS = {"stream_name", "year", "from", "to", "due", "lines"}
 
 # The {placeholders} a text may use: (template, table, key) -> names.
 PLACEHOLDERS: dict[tuple[str, str, str], set[str]] = {
@@ -130,6 +151,9 @@ PLACEHOLDERS: dict[tuple[str, str, str], set[str]] = {
     ("return-form", "sheet", "title"): _FORM_TEXTS,
     ("return-form", "labels", "stage_text"): _FORM_TEXTS,
     ("return-form", "instructions", "lines"): _FORM_TEXTS,
+    ("plan-form", "sheet", "title"): _PLAN_TEXTS,
+    ("plan-form", "labels", "due_text"): _PLAN_TEXTS,
+    ("plan-form", "instructions", "lines"): _PLAN_TEXTS,
     ("capital-programme", "summary", "rounding_note"): {"parts", "total"},
     ("capital-programme", "resources", "funding_total"): {"to"},
     ("capital-programme", "programme", "sheet"): {"version", "table"},

@@ -41,6 +41,7 @@ from grants.money import from_pence, money, to_pence
 from grants.periods import FinancialYear, Period, parse_period, parse_year
 from grants.services.balances import METRICS, Balances, compare
 from grants.services.journal import Journal, NewEntry, Refused
+from grants.services.returns import PLAN_STAGE
 from grants.services.rules import Operation
 
 ROLES = ("funder", "accountable-body", "partnership", "recipient")
@@ -578,13 +579,16 @@ class _Books:
             )  # fmt: skip
             return
         due = self.date(d, d.args[3])
-        if "to" not in d.meta:
+        if "to" not in d.meta and stage != PLAN_STAGE:
             self.error(d, "a stage needs `to:`, the last day its return covers")
             return
-        covers_to = self.date(d, d.meta["to"], "to")
-        if year is None or due is None or covers_to is None:
+        if year is None or due is None:
             return
         fy = FinancialYear(year)
+        # The spending plan is for the whole year, agreed at its start: it covers from day one.
+        covers_to = self.date(d, d.meta["to"], "to") if "to" in d.meta else fy.first_day
+        if covers_to is None:
+            return
         if not fy.contains(covers_to):
             self.error(d, f"to: {covers_to} is not in {fy} ({fy.first_day} to {fy.last_day})", "to")
             return

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grants.db.models import (
     Entry,
     Line,
     Organisation,
+    PlanAgreement,
     PlanLine,
     Profile,
     ReturnFigure,
@@ -33,6 +34,7 @@ from grants.periods import FinancialYear, Period
 from grants.services.balances import Balances, compare
 from grants.services.programmes import compare as compare_versions
 from grants.services.programmes import versions
+from grants.services.returns import PLAN_STAGE
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -291,8 +293,11 @@ def returns_due(ctx: Context) -> Iterator[Finding]:
             continue
         for code in _reporting_lines(ctx, stream, period):
             line_id = _line_id(ctx, stream, code)
-            filing = standing.get((line_id or 0, stage.year, stage.stage))
             who = _recipient(ctx, stream, code)
+            if stage.stage == PLAN_STAGE:
+                yield from _plan_due(ctx, stage, stream, period, code, line_id or 0, who)
+                continue
+            filing = standing.get((line_id or 0, stage.year, stage.stage))
             if filing is None:
                 if stage.due < ctx.today:
                     late = (ctx.today - stage.due).days
@@ -309,6 +314,49 @@ def returns_due(ctx: Context) -> Iterator[Finding]:
                     f"the {stage.stage} return was received {first.received_on:%d %b %Y}, "
                     f"after it was due ({stage.due:%d %b %Y})",
                 )  # fmt: skip
+
+
+def _plan_due(
+    ctx: Context,
+    stage: ReturnStage,
+    stream: str,
+    period: Period,
+    code: str,
+    line_id: int,
+    who: str | None,
+) -> Iterator[Finding]:
+    """The plan stage is met by the spending plan: recorded by the due date, then agreed."""
+    first = ctx.session.scalar(
+        select(func.min(PlanLine.day)).where(
+            PlanLine.line_id == line_id, PlanLine.year == stage.year, PlanLine.day <= ctx.today
+        )
+    )
+    if first is None:
+        if stage.due < ctx.today:
+            yield Finding(
+                "error", "returns due", stream, str(period), code, who,
+                f"no spending plan is recorded; it was due {stage.due:%d %b %Y} "
+                f"({(ctx.today - stage.due).days:,} days ago)",
+            )  # fmt: skip
+        return
+    if first > stage.due:
+        yield Finding(
+            "warning", "returns due", stream, str(period), code, who,
+            f"the spending plan was recorded {first:%d %b %Y}, after it was due "
+            f"({stage.due:%d %b %Y})",
+        )  # fmt: skip
+    agreed = ctx.session.scalar(
+        select(PlanAgreement.day).where(
+            PlanAgreement.line_id == line_id, PlanAgreement.year == stage.year,
+            PlanAgreement.day <= ctx.today,
+        )
+    )  # fmt: skip
+    if agreed is None and stage.due < ctx.today:
+        yield Finding(
+            "warning", "returns due", stream, str(period), code, who,
+            f"the spending plan (recorded {first:%d %b %Y}) is not yet agreed: record the "
+            f"agreement with `grants plan agree {stream} {FinancialYear(stage.year)} {code}`",
+        )  # fmt: skip
 
 
 def _first_filing(ctx: Context, line_id: int, year: int, stage: str) -> ReturnFiling | None:

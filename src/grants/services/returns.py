@@ -22,6 +22,7 @@ from grants.services.balances import Balances
 from grants.services.streams import stream_id as find_stream
 
 FORMAT = "grants return form 1"  # the layout version written into every form
+PLAN_STAGE = "plan"  # the stage a spending plan is due by: met by the plan, not by a return
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,41 @@ def stages(session: Session, stream: str, year: FinancialYear) -> dict[str, tupl
     }
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """A line that reports for a year: funded in it, with no funded lines beneath it (a
+    partnership's districts report, not the partnership)."""
+
+    id: int
+    code: str
+    name: str
+    recipient: str | None
+    allocated_pence: int
+
+
+def recipients(
+    session: Session, stream_id: int, stream: str, year: FinancialYear
+) -> list[Recipient]:
+    period = Period(year, year)
+    balances = Balances(session, stream)
+    recipient = aliased(Organisation)
+    lines = session.execute(
+        select(Line.id, Line.code, Line.name, Line.parent_id, recipient.name)
+        .outerjoin(recipient, recipient.id == Line.recipient_id)
+        .where(Line.stream_id == stream_id)
+        .order_by(Line.id)
+    ).all()
+    funded = {x.id for x in lines if balances.has_line(stream, period, x.code)}
+    parents = {x.parent_id for x in lines if x.id in funded}
+    return [
+        Recipient(
+            x.id, x.code, x.name, x[4], balances.value(stream, period, "allocated", x.code) or 0
+        )
+        for x in lines
+        if x.id in funded and x.id not in parents
+    ]
+
+
 def forms(
     session: Session, stream: str, year: FinancialYear, stage: str, line: str | None = None
 ) -> list[ReturnForm]:
@@ -101,18 +137,13 @@ def forms(
             f"{stream} has no stage {stage!r} in {year} (stages: {known}): set the reporting "
             "calendar in the books with `due`"
         )
+    if stage == PLAN_STAGE:
+        raise GrantsError(
+            f"the {PLAN_STAGE} stage is met by a spending plan, not a return: issue plan forms "
+            f"with `grants plan issue --stream {stream} --year {year}`"
+        )
     covers_to, due = calendar[stage]
-    period = Period(year, year)
-    balances = Balances(session, stream)
-    recipient = aliased(Organisation)
-    lines = session.execute(
-        select(Line.id, Line.code, Line.name, Line.parent_id, recipient.name)
-        .outerjoin(recipient, recipient.id == Line.recipient_id)
-        .where(Line.stream_id == stream_id)
-        .order_by(Line.id)
-    ).all()
-    funded = {x.id for x in lines if balances.has_line(stream, period, x.code)}
-    parents = {x.parent_id for x in lines if x.id in funded}
+    reporting = recipients(session, stream_id, stream, year)
     plans: dict[int, list[FormLine]] = {}
     for line_id, position, title, cost, objectives in session.execute(
         select(
@@ -129,19 +160,16 @@ def forms(
         ).all()
     )
     out = []
-    for x in lines:
-        if x.id not in funded or x.id in parents:
-            continue
+    for x in reporting:
         if line is not None and x.code != line:
             continue
-        allocated = balances.value(stream, period, "allocated", x.code) or 0
         planned = plans.get(x.id)
-        form_lines = planned or [FormLine(1, x.name, allocated, None)]
+        form_lines = planned or [FormLine(1, x.name, x.allocated_pence, None)]
         out.append(
             ReturnForm(
                 stream, stream_name, year.start, stage, covers_to, due, x.code, x.name,
-                x[4], allocated, tuple(form_lines), planned is not None, agreed.get(x.id),
-                stream_id, x.id,
+                x.recipient, x.allocated_pence, tuple(form_lines), planned is not None,
+                agreed.get(x.id), stream_id, x.id,
             )
         )  # fmt: skip
     if line is not None and not out:
@@ -154,4 +182,6 @@ def forms(
     return out
 
 
-__all__ = ["FORMAT", "FormLine", "ReturnForm", "forms", "stages"]
+__all__ = [
+    "FORMAT", "PLAN_STAGE", "FormLine", "Recipient", "ReturnForm", "forms", "recipients", "stages",
+]  # fmt: skip

@@ -104,13 +104,18 @@ def _cell(row: int, col: int) -> str:
     return f"{grid.SHEET}!{grid_cell(row, col)}"
 
 
-class _Reader:
-    def __init__(self, path: Path) -> None:
+class CellReader:
+    """Reads a sent form's cells by kind, collecting every problem with its cell."""
+
+    def __init__(self, path: Path, sheet: str = grid.SHEET) -> None:
         self.path = path
+        self.sheet = sheet
         self.problems: list[Problem] = []
 
     def problem(self, row: int | None, col: int | None, message: str) -> None:
-        where = _cell(row, col) if row is not None and col is not None else None
+        where = (
+            f"{self.sheet}!{grid_cell(row, col)}" if row is not None and col is not None else None
+        )
         self.problems.append(Problem(self.path.name, where, message))
 
     # -- typed cells -------------------------------------------------------------------
@@ -247,7 +252,7 @@ class Forms:
 def read_return(
     session: Session, path: Path, known: Forms | None = None
 ) -> tuple[Filed | None, list[Problem]]:
-    reader = _Reader(path)
+    reader = CellReader(path)
     known = known or Forms()
     try:
         sheet = read_sheet(path, grid.SHEET, MAX_ROWS, MAX_COLUMNS)
@@ -257,7 +262,7 @@ def read_return(
 
 
 def _read(
-    session: Session, path: Path, sheet: Sheet, reader: _Reader, known: Forms
+    session: Session, path: Path, sheet: Sheet, reader: CellReader, known: Forms
 ) -> tuple[Filed | None, list[Problem]]:
     if grid.SHEET not in sheet.sheetnames:
         return None, [Problem(path.name, None, f"there is no sheet {grid.SHEET!r}: this is "
@@ -336,7 +341,7 @@ def _read(
     if reader.problems:
         return None, reader.problems
     filed = Filed(
-        path, _sha256(path), form, figures, completed_by, completed_on, stated,
+        path, sha256_of(path), form, figures, completed_by, completed_on, stated,
     )  # fmt: skip
     extra = [n for n in sheet.sheetnames if n not in (grid.SHEET, _instructions_sheet())]
     if extra:
@@ -371,7 +376,7 @@ def _total_labels() -> frozenset[str]:
     return frozenset({str(templates.load("return-form")["labels"]["total"]), "Total"})
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 16), b""):
@@ -391,7 +396,7 @@ def _current(session: Session, form: ReturnForm) -> dict[str, ReturnFiling]:
     return {f.stage: f for f in filings if f.id not in superseded}
 
 
-def _not_below_earlier(session: Session, filed: Filed, reader: _Reader) -> None:
+def _not_below_earlier(session: Session, filed: Filed, reader: CellReader) -> None:
     """Spend to date is cumulative: no line may report less than an earlier stage did, or
     more than a later stage already filed."""
     from grants.services.returns import stages
@@ -581,4 +586,7 @@ def _reported(session: Session, form: ReturnForm) -> int:
     return int(total or 0)
 
 
-__all__ = ["Figure", "Filed", "Forms", "Problem", "Recorded", "read_return", "record"]
+__all__ = [
+    "CellReader", "Figure", "Filed", "Forms", "Problem", "Recorded", "read_return", "record",
+    "sha256_of",
+]  # fmt: skip
