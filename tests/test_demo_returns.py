@@ -33,5 +33,12 @@ def test_the_seed_figures_fill_the_mid_year_forms_and_import(
     assert result.exit_code == 0, result.output
     data = json.loads(oxfordshire("reconcile", "--stream", "PCC-CSF", "--year", "2017-18",
                                   "--as-of", "2017-11-15", "--json").output)  # fmt: skip
-    missing = sorted(f["line"] for f in data["findings"] if f["check"] == "returns due")
+    due = [(f["line"], f["message"]) for f in data["findings"] if f["check"] == "returns due"]
+    missing = sorted(line for line, message in due if "mid-year return" in message)
     assert missing == ["CHERWELL", "OXFORD", "SOUTH-VALE", "WEST-OXON"]  # the district CSPs
+    # The papers publish no spending plans: every recipient's plan, due in June, is missing.
+    no_plan = "no spending plan is recorded; it was due 30 Jun 2017 (138 days ago)"
+    assert sorted(line for line, message in due if message == no_plan) == [
+        "CHERWELL", "DA", "OXFORD", "PH", "SIA", "SOUTH-VALE", "WEST-OXON", "YOS",
+    ]  # fmt: skip
+    assert len(due) == 12
