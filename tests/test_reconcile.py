@@ -16,6 +16,7 @@ from tests.test_returns import fill
 
 def findings(g: Grants, *args: str) -> tuple[int, list[tuple[str, str, str | None, str]]]:
     result = g("reconcile", "--stream", "CSF", "--json", *args)
+    assert result.output.startswith("{"), result.output
     data = json.loads(result.output)
     return result.exit_code, [
         (f["severity"], f["check"], f["line"], f["message"]) for f in data["findings"]
@@ -152,3 +153,73 @@ def test_as_of_leaves_out_what_came_later(grants: Grants, tmp_path: Path) -> Non
     _, after = findings(grants, "--as-of", "2017-11-25")
     assert ("warning", "returns due", "CHERWELL", "the mid-year return was received 20 Nov 2017, "
             "after it was due (31 Oct 2017)") in after  # fmt: skip
+
+
+def test_an_over_allocation_names_where_the_running_balance_runs_out(
+    grants: Grants, tmp_path: Path
+) -> None:
+    text = """\
+2017-04-01 org HMG "Government"
+  role: funder
+2017-04-01 stream CAP "Capital"
+  kind: capital-grant
+  funder: HMG
+2017-04-01 line CAP SCHOOLS "Schools"
+2017-04-01 line CAP ROADS "Roads"
+2017-04-01 line CAP ESTATE "Estate"
+2017-04-01 line CAP SPARE "Contingency"
+2017-04-01 award CAP 2018-19:2027-28 100,000
+2017-04-01 allocate CAP 2018-19:2027-28 SCHOOLS 60,000
+2017-04-01 allocate CAP 2018-19:2027-28 ROADS 50,000
+  over-allocation: yes
+2017-04-01 allocate CAP 2018-19:2027-28 ESTATE 7,000
+  over-allocation: yes
+2017-04-01 allocate CAP 2018-19:2027-28 SPARE 3,000
+  over-allocation: yes
+"""
+    assert grants("ledger", "load", str(books(tmp_path, text))).exit_code == 0
+    result = grants("reconcile", "--stream", "CAP", "--json", "--as-of", "2018-01-01")
+    found = [
+        (f["severity"], f["line"], f["message"], f["amount"])
+        for f in json.loads(result.output)["findings"]
+        if f["check"] == "allocated vs award"
+    ]
+    assert found == [
+        ("warning", None, "allocations exceed the award by £20,000.00 (an over-allocation "
+         "marked as intended: a shortfall to fund)", "20000.00"),
+        ("info", "ROADS", "the running balance of the award turns negative at ROADS (Roads): "
+         "£10,000.00 of its allocation is not funded; the 2 line(s) after it (ESTATE, SPARE), "
+         "£10,000.00 in all, are not funded", "10000.00"),
+    ]  # fmt: skip
+
+
+def test_a_return_filed_before_the_plan_is_named_and_the_journal_held_to_the_returns(
+    grants: Grants, tmp_path: Path
+) -> None:
+    calendar = "2017-04-01 due CSF 2017-18 mid-year 2017-10-31\n  to: 2017-09-30\n"
+    assert grants("ledger", "load", str(books(tmp_path, FUND + calendar))).exit_code == 0
+    form = issue(grants, tmp_path, "mid-year")  # no plan yet: the allocation is the one line
+    filled = fill(form, tmp_path / "early.xlsx", D13=1000, E13="Started", F13=None, G13=None,
+                  H13=None, D14=None)  # fmt: skip
+    assert grants("returns", "import", "--received", "2017-10-20", str(filled)).exit_code == 0
+    code, found = findings(grants, "--as-of", "2017-11-15")
+    assert code == 0
+    assert not [f for f in found if f[1] in ("titles vs plan", "journal vs returns")]
+    # A plan recorded afterwards: the standing return does not use its titles.
+    result = grants("plan", "add", "CSF", "2017-18", "CHERWELL", "IDVA posts", "--cost",
+                    "58,542", "--pcc-objective", "1", "--date", "2017-11-01")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    code, found = findings(grants, "--as-of", "2017-11-15")
+    assert code == 1
+    assert ("error", "titles vs plan", "CHERWELL", "mid-year: the return reports against "
+            "'Cherwell' (early.xlsx:Return!D13), which is not a title of the spending plan: "
+            "issue a new form (`grants returns issue --stream CSF --year 2017-18 --stage "
+            "mid-year --line CHERWELL`) for the plan's lines") in found  # fmt: skip
+    # Spend recorded in the books beside the return's: the journal no longer agrees.
+    extra = "2017-09-30 spent CSF 2017-18 CHERWELL 250\n"
+    assert grants("ledger", "load", str(books(tmp_path, extra, "extra.grants"))).exit_code == 0
+    _, found = findings(grants, "--as-of", "2017-11-15")
+    assert ("error", "journal vs returns", "CHERWELL", "the journal holds £1,250.00 of reported "
+            "spend, but the standing returns report £1,000.00 (difference £250.00): find the "
+            "spend entries made other than by `grants returns import` (`grants journal`) and "
+            "reverse them") in found  # fmt: skip

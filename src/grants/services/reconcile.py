@@ -16,11 +16,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grants.db.models import (
+    Account,
     Entry,
     Line,
     Organisation,
     PlanAgreement,
     PlanLine,
+    Posting,
     Profile,
     ReturnFigure,
     ReturnFiling,
@@ -174,6 +176,34 @@ def allocated_vs_award(ctx: Context) -> Iterator[Finding]:
                    if intended else ""),
                 -unallocated,
             )  # fmt: skip
+            yield from _running_balance(ctx, stream, period)
+
+
+def _running_balance(ctx: Context, stream: str, period: Period) -> Iterator[Finding]:
+    """Where, taking the top-level lines in the order of the books (the order of the capital
+    programme's flexible resources table), the award runs out, and what is left unfunded."""
+    balance = ctx.balances.value(stream, period, "awarded", None) or 0
+    top = [(code, name) for code, name, parent in _lines_of(ctx, stream, period) if not parent]
+    for i, (code, name) in enumerate(top):
+        balance -= ctx.balances.value(stream, period, "allocated", code) or 0
+        if balance < 0:
+            later = top[i + 1 :]
+            unfunded = sum(
+                ctx.balances.value(stream, period, "allocated", c) or 0 for c, _ in later
+            )
+            rest = (
+                f"; the {len(later)} line(s) after it ({', '.join(c for c, _ in later)}), "
+                f"{ctx.money(unfunded)} in all, are not funded"
+                if later
+                else ""
+            )
+            yield Finding(
+                "info", "allocated vs award", stream, str(period), code, name,
+                f"the running balance of the award turns negative at {code} ({name}): "
+                f"{ctx.money(-balance)} of its allocation is not funded{rest}",
+                -balance,
+            )  # fmt: skip
+            return
 
 
 def children_vs_parent(ctx: Context) -> Iterator[Finding]:
@@ -428,6 +458,93 @@ def returned_figures(ctx: Context) -> Iterator[Finding]:
                 )  # fmt: skip
 
 
+def titles_vs_plan(ctx: Context) -> Iterator[Finding]:
+    """Standing returns whose expenditure titles are not the spending plan's: a form issued
+    before the plan was recorded reports against the allocation, not the plan's lines."""
+    plans: dict[tuple[int, int], set[str]] = {}
+    for line_id, year, title in ctx.session.execute(
+        select(PlanLine.line_id, PlanLine.year, PlanLine.title).where(PlanLine.day <= ctx.today)
+    ):
+        plans.setdefault((line_id, year), set()).add(title)
+    for (line_id, year, stage), filing in sorted(_standing(ctx).items()):
+        titles = plans.get((line_id, year))
+        if not titles or filing.stream_id not in ctx.streams:
+            continue
+        if ctx.year is not None and year != ctx.year.start:
+            continue
+        stream = ctx.streams[filing.stream_id][0]
+        info = ctx.lines[line_id]
+        fy = FinancialYear(year)
+        for title, cell in ctx.session.execute(
+            select(ReturnFigure.title, ReturnFigure.cell)
+            .where(ReturnFigure.filing_id == filing.id)
+            .order_by(ReturnFigure.position)
+        ):
+            if title in titles:
+                continue
+            yield Finding(
+                "error", "titles vs plan", stream, str(Period(fy, fy)), info.code,
+                info.recipient or info.name,
+                f"{stage}: the return reports against {title!r} ({filing.filename}:Return!"
+                f"{cell}), which is not a title of the spending plan: issue a new form "
+                f"(`grants returns issue --stream {stream} --year {fy} --stage {stage} "
+                f"--line {info.code}`) for the plan's lines",
+            )  # fmt: skip
+
+
+def journal_vs_returns(ctx: Context) -> Iterator[Finding]:
+    """The spend the journal holds for a line and year against its standing returns, as
+    recorded (whatever the as-of date): each import writes both in one transaction, so any
+    difference is an entry made by hand or a damaged ledger."""
+    filings = ctx.session.execute(
+        select(ReturnFiling.id, ReturnFiling.line_id, ReturnFiling.year, ReturnFiling.stage,
+               ReturnFiling.supersedes_id, ReturnFiling.stream_id)
+        .order_by(ReturnFiling.id)
+    ).all()  # fmt: skip
+    superseded = {f.supersedes_id for f in filings if f.supersedes_id}
+    covers = {
+        (s.stream_id, s.year, s.stage): s.covers_to
+        for s in ctx.session.scalars(select(ReturnStage))
+    }
+    standing: dict[tuple[int, int], list[tuple[date, int]]] = {}
+    for f in filings:
+        if f.id in superseded or f.stream_id not in ctx.streams:
+            continue
+        if ctx.year is not None and f.year != ctx.year.start:
+            continue
+        when = covers.get((f.stream_id, f.year, f.stage), date.min)
+        standing.setdefault((f.line_id, f.year), []).append((when, f.id))
+    for (line_id, year), order in sorted(standing.items()):
+        latest: dict[int, int] = {}
+        for _when, filing_id in sorted(order):
+            for position, pence in ctx.session.execute(
+                select(ReturnFigure.position, ReturnFigure.spend_pence).where(
+                    ReturnFigure.filing_id == filing_id, ReturnFigure.spend_pence.is_not(None)
+                )
+            ):
+                latest[position] = pence
+        returned = sum(latest.values())
+        spent = (
+            select(func.coalesce(func.sum(Posting.amount_pence), 0))
+            .join(Account, Account.id == Posting.account_id)
+            .where(Account.line_id == line_id, Account.role == "spent",
+                   Account.first_year == year, Account.last_year == year)
+        )  # fmt: skip
+        journal = int(ctx.session.scalar(spent) or 0)  # PostgreSQL sums BIGINT as NUMERIC
+        if journal != returned:
+            info = ctx.lines[line_id]
+            fy = FinancialYear(year)
+            yield Finding(
+                "error", "journal vs returns", ctx.streams[info.stream_id][0],
+                str(Period(fy, fy)), info.code, info.recipient or info.name,
+                f"the journal holds {ctx.money(journal)} of reported spend, but the standing "
+                f"returns report {ctx.money(returned)} (difference "
+                f"{ctx.money(journal - returned)}): find the spend entries made other than by "
+                "`grants returns import` (`grants journal`) and reverse them",
+                journal - returned,
+            )  # fmt: skip
+
+
 def capital_programmes(ctx: Context) -> Iterator[Finding]:
     for stream, _kind in sorted(ctx.streams.values()):
         found = versions(ctx.session, stream)
@@ -497,6 +614,8 @@ CHECKS: list[tuple[str, Callable[[Context], Iterator[Finding]]]] = [
     ("plan vs allocation", plan_vs_allocation),
     ("returns due", returns_due),
     ("returned figures", returned_figures),
+    ("titles vs plan", titles_vs_plan),
+    ("journal vs returns", journal_vs_returns),
     ("capital programme", capital_programmes),
     ("published figures", published_figures),
 ]
