@@ -579,3 +579,21 @@ def test_the_return_sheet_is_found_by_name_wherever_it_is(
     session.expire_all()
     filing = session.scalars(select(ReturnFiling)).one()
     assert (filing.completed_by, str(filing.completed_on)) == ("Jo Bloggs", "2017-10-20")
+
+
+def test_typed_text_amounts_and_spend_beyond_the_plan_are_named(
+    grants: Grants, issued: Path, tmp_path: Path
+) -> None:
+    """Accepted, recorded as sent, and said: an amount typed as text, a line spending more
+    than its planned cost, spend beyond the allocation (reconcile reports the overspend)."""
+    filled = fill(issued, tmp_path / "over.xlsx", D13="£41,000", D14=18542)
+    result = grants("returns", "import", str(filled))
+    assert result.exit_code == 0, result.output
+    assert ("over.xlsx:Return!D13: spend to date was typed as text ('£41,000'); read as "
+            "£41,000.00 (warning)") in result.output  # fmt: skip
+    assert ("over.xlsx:Return!D13: spend to date on 'Three IDVA posts', £41,000.00, is more "
+            "than its planned cost of £40,000.00 (warning)") in result.output  # fmt: skip
+    assert ("over.xlsx:Return!D15: spend to date, £59,542.00, is more than the allocation of "
+            "£58,542.00: recorded as sent; `grants reconcile` reports the overspend "
+            "(warning)") in result.output  # fmt: skip
+    assert "recorded the mid-year return" in result.output

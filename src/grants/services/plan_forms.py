@@ -225,6 +225,7 @@ def read_plan(session: Session, path: Path) -> tuple[PlanFiled | None, list[Prob
     if reader.problems:
         return None, reader.problems
     filed = PlanFiled(path, sha256_of(path), form, lines, completed_by, completed_on)
+    filed.warnings += reader.notes
     gap = form.allocated_pence - filed.cost_pence
     if gap:
         share = "more than" if gap < 0 else "less than"

@@ -111,6 +111,7 @@ class CellReader:
         self.path = path
         self.sheet = sheet
         self.problems: list[Problem] = []
+        self.notes: list[Problem] = []  # accepted, but worth a word: text read as an amount
 
     def problem(self, row: int | None, col: int | None, message: str) -> None:
         where = (
@@ -149,6 +150,10 @@ class CellReader:
         if pence < 0:
             self.problem(row, col, f"{what} cannot be negative ({gbp(amount)})")
             return None
+        if isinstance(value, str):
+            where = f"{self.sheet}!{grid_cell(row, col)}"
+            self.notes.append(Problem(self.path.name, where, f"{what} was typed as text "
+                                      f"({value.strip()!r}); read as {gbp(amount)}"))  # fmt: skip
         return pence
 
     def count(self, c: Any, row: int, col: int, what: str) -> int | None:
@@ -353,6 +358,22 @@ def _read(
         shown = ", ".join(str(r + 1) for r in hidden)
         message = f"row(s) {shown} of the form are hidden; their figures were read as they are"
         filed.warnings.append(Problem(path.name, None, message))
+    filed.warnings += reader.notes
+    for figure in figures:
+        planned = form.lines[figure.position - 1].cost_pence
+        if figure.spend_pence is not None and figure.spend_pence > planned:
+            filed.warnings.append(Problem(
+                path.name, f"{grid.SHEET}!{figure.cell}",
+                f"spend to date on {figure.title!r}, {gbp(from_pence(figure.spend_pence))}, is "
+                f"more than its planned cost of {gbp(from_pence(planned))}",
+            ))  # fmt: skip
+    if filed.spend_pence > form.allocated_pence:
+        filed.warnings.append(Problem(
+            path.name, f"{grid.SHEET}!{grid_cell(total, grid.SPEND)}",
+            f"spend to date, {gbp(from_pence(filed.spend_pence))}, is more than the allocation "
+            f"of {gbp(from_pence(form.allocated_pence))}: recorded as sent; `grants reconcile` "
+            "reports the overspend",
+        ))  # fmt: skip
     if stated is not None and stated != filed.spend_pence:
         reader.problem(
             total + 1, grid.SPEND,
