@@ -19,8 +19,9 @@ demo: $(STAMP)
 	rm -f $(OUT)/oxfordshire.db $(OUT)/oxfordshire.db-wal $(OUT)/oxfordshire.db-shm
 	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db db upgrade
 	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db ledger load ledger/oxfordshire/main.grants
-	rm -rf $(OUT)/reports $(OUT)/returns
+	rm -rf $(OUT)/reports $(OUT)/returns $(OUT)/plans
 	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db report all -o $(OUT)/reports
+	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db plan issue --stream PCC-CSF --year 2017-18 -o $(OUT)/plans
 	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db returns issue --stream PCC-CSF --year 2017-18 --stage mid-year -o $(OUT)/returns/issued
 	$(BIN)/python ledger/oxfordshire/returns/fill.py ledger/oxfordshire/returns/2017-18-mid-year.toml $(OUT)/returns/issued $(OUT)/returns/filled
 	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db returns import --received 2017-10-27 $(OUT)/returns/filled/*.xlsx
@@ -28,7 +29,8 @@ demo: $(STAMP)
 	-$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db reconcile --stream PCC-CSF --year 2017-18 --as-of 2017-11-15 -o $(OUT)/reports/pcc-csf-2017-18-reconciliation.xlsx
 	@echo
 	@echo "The ledger is in $(OUT)/oxfordshire.db; the workbooks for the PCC and the Cabinet are in $(OUT)/reports/,"
-	@echo "the mid-year return forms as issued and as filled in are in $(OUT)/returns/."
+	@echo "the spending plan forms are in $(OUT)/plans/, the mid-year return forms as issued and as filled"
+	@echo "in are in $(OUT)/returns/."
 	@echo "Every line of a stream:"
 	@echo "  $(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db balance --stream PCC-CSF --year 2017-18"
 	@echo

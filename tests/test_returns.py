@@ -119,6 +119,19 @@ def test_a_corrected_return_supersedes_and_both_are_kept(
     result = grants("--actor", "officer2", "returns", "import", str(fixed))
     assert result.exit_code == 0, result.output
     assert "supersedes the return filed" in result.output and "(first.xlsx)" in result.output
+    # Who filed what and when (read before this test's own session takes the database).
+    shown = json.loads(grants("returns", "history", "--stream", "CSF", "--json").output)
+    assert [
+        (h["file"], h["recorded_by"], h["completed_by"], h["spend_to_date"], h["stands"])
+        for h in shown
+    ] == [
+        ("first.xlsx", "officer", "Jo Bloggs", "10234.50", False),
+        ("second.xlsx", "officer2", "Jo Bloggs", "9234.00", True),
+    ]
+    assert shown[1]["supersedes"] == shown[0]["filing"]
+    text = grants("returns", "history", "--line", "CHERWELL").output
+    assert f"superseded by #{shown[1]['filing']}" in text and "stands" in text
+    assert grants("returns", "history", "--stream", "NOPE").exit_code == 1
     session.expire_all()
     filings = session.scalars(select(ReturnFiling).order_by(ReturnFiling.id)).all()
     assert [(f.filename, f.actor, f.supersedes_id) for f in filings] == [

@@ -7,20 +7,23 @@ from pathlib import Path
 
 import click
 
-from grants.cli.common import AppContext, GrantsGroup, make_folder, pass_app
+from grants.cli.common import AppContext, GrantsGroup, emit_json, make_folder, pass_app
+from grants.cli.query import table
 from grants.errors import GrantsError
 from grants.excel import return_form
-from grants.formatting import gbp
+from grants.formatting import gbp, number, plain
 from grants.money import from_pence
 from grants.periods import FinancialYear, parse_year
 from grants.services.journal import Catalog
 from grants.services.returns import forms
-from grants.services.returns_import import Forms, read_return, record
+from grants.services.returns_import import Forms, history, read_return, record
+from grants.services.streams import stream_id
 
 
 @click.group(cls=GrantsGroup)
 def returns() -> None:
-    """Return forms: issue them to recipients and import them when filled in."""
+    """Return forms: issue them to recipients, import them when filled in, and list who
+    filed what and when."""
 
 
 @returns.command()
@@ -131,3 +134,52 @@ def import_returns(
 
 
 __all__ = ["returns"]
+
+
+@returns.command("history")
+@click.option("--stream", metavar="CODE", help="Only this stream's returns.")
+@click.option("--year", metavar="YEAR", help="Only this financial year's, e.g. 2017-18.")
+@click.option("--line", metavar="CODE", help="Only this allocation line's.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as strings).")
+@pass_app
+def history_command(
+    app: AppContext, stream: str | None, year: str | None, line: str | None, as_json: bool
+) -> None:
+    """Every return recorded, superseded ones too, in the order recorded: who filed what
+    and when, and which return stands."""
+    fy = parse_year(year) if year is not None else None
+    with app.session() as session:
+        if stream is not None:
+            stream_id(session, stream)  # an unknown stream is an error, not an empty list
+        rows = history(session, stream, fy, line)
+    if as_json:
+        emit_json(
+            [
+                {"filing": r.id, "stream": r.stream, "year": str(FinancialYear(r.year)),
+                 "line": r.line, "stage": r.stage, "file": r.filename,
+                 "received": r.received_on.isoformat(),
+                 "recorded_at": r.recorded_at.isoformat(), "recorded_by": r.actor,
+                 "completed_by": r.completed_by,
+                 "completed_on": r.completed_on.isoformat() if r.completed_on else None,
+                 "spend_to_date": None if r.spend_pence is None else plain(
+                     from_pence(r.spend_pence)),
+                 "supersedes": r.supersedes, "superseded_by": r.superseded_by,
+                 "stands": r.superseded_by is None}
+                for r in rows
+            ]
+        )  # fmt: skip
+        return
+    if not rows:
+        click.echo("no returns recorded" + (f" for {stream}" if stream else ""))
+        return
+    headers = ["#", "line", "year", "stage", "file", "received", "recorded", "by",
+               "completed by", "spend to date", "status"]  # fmt: skip
+    lines = [
+        [str(r.id), r.line, str(FinancialYear(r.year)), r.stage, r.filename,
+         f"{r.received_on:%d %b %Y}", f"{r.recorded_at:%d %b %Y %H:%M}", r.actor,
+         r.completed_by or "",
+         "" if r.spend_pence is None else number(from_pence(r.spend_pence), 2),
+         f"superseded by #{r.superseded_by}" if r.superseded_by else "stands"]
+        for r in rows
+    ]  # fmt: skip
+    click.echo(table(headers, lines, right={0, 9}))
