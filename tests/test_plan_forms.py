@@ -293,3 +293,26 @@ def test_the_plan_stage_needs_no_end_date_but_others_do(
     result = grants("ledger", "load", str(books(tmp_path, bad)))
     assert result.exit_code == 1 and "a stage needs `to:`" in result.output
     assert plan_lines(engine) == []
+
+
+def test_a_title_that_looks_like_a_formula_goes_out_as_text(
+    grants: Grants, issued: Path, tmp_path: Path
+) -> None:
+    """Text a recipient typed reaches the forms we write as inert text, never a formula."""
+    filled = fill(issued, tmp_path / "plan.xlsx", B14='=HYPERLINK("http://x","y")')
+    ws = openpyxl.load_workbook(filled)["Plan"]
+    assert ws["B14"].data_type == "f"  # openpyxl wrote it as a live formula: refused
+    result = grants("plan", "import", str(filled))
+    assert result.exit_code == 1 and "Plan!B14: the expenditure title is a formula" in result.output
+    wb = openpyxl.load_workbook(filled)
+    wb["Plan"]["B14"].value = '=HYPERLINK("http://x","y")'
+    wb["Plan"]["B14"].data_type = "s"  # typed as text (as Excel stores '=... with a quote)
+    wb.save(tmp_path / "text.xlsx")
+    result = grants("plan", "import", str(tmp_path / "text.xlsx"))
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "returns"
+    assert grants("returns", "issue", "--stream", "CSF", "--year", "2017-18", "--stage",
+                  "mid-year", "-o", str(out)).exit_code == 0  # fmt: skip
+    form = openpyxl.load_workbook(out / "csf-2017-18-mid-year-cherwell.xlsx")["Return"]
+    assert form["B14"].data_type == "s"
+    assert form["B14"].value == '=HYPERLINK("http://x","y")'
