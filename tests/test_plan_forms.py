@@ -4,6 +4,8 @@ stage of the reporting calendar in reconcile."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -316,3 +318,42 @@ def test_a_title_that_looks_like_a_formula_goes_out_as_text(
     form = openpyxl.load_workbook(out / "csf-2017-18-mid-year-cherwell.xlsx")["Return"]
     assert form["B14"].data_type == "s"
     assert form["B14"].value == '=HYPERLINK("http://x","y")'
+
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed here")
+def test_a_plan_saved_by_libreoffice_with_a_mistake_then_corrected(
+    grants: Grants, issued: Path, tmp_path: Path, engine: Engine
+) -> None:
+    """As a new user would: a mistake, the message naming the cell, the fix, the import."""
+
+    def saved(filled: Path) -> Path:
+        out = tmp_path / f"saved-{filled.parent.name}"
+        done = subprocess.run(
+            [SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo",
+             "--convert-to", "xlsx", "--outdir", str(out), str(filled)],
+            capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return out / filled.name
+
+    wrong = saved(fill(issued, tmp_path / "cherwell.xlsx", E14="18,542.5.0"))
+    result = grants("plan", "import", str(wrong))
+    assert result.exit_code == 1
+    assert "cherwell.xlsx:Plan!E14: the cost to the fund: " in result.output
+    assert "type an amount such as 12,345.67" in result.output
+    assert plan_lines(engine) == []
+    (tmp_path / "fixed").mkdir()
+    right = saved(fill(issued, tmp_path / "fixed" / "cherwell.xlsx", E14="18,542.00"))
+    result = grants("plan", "import", "--received", "2017-06-01", str(right))
+    assert result.exit_code == 0, result.output
+    assert [r[1:4] for r in plan_lines(engine)] == [
+        ("Three IDVA posts", 4_000_000, 1), ("ASB caseworker", 1_854_200, 2),
+    ]  # fmt: skip
+    code, due = reconcile(grants, "2017-07-05")
+    assert code == 0
+    assert due == [("warning", "CHERWELL", "the spending plan (recorded 01 Jun 2017) is not yet "
+                    "agreed: record the agreement with `grants plan agree CSF 2017-18 "
+                    "CHERWELL`")]  # fmt: skip
