@@ -207,7 +207,9 @@ def test_an_agreed_plan_takes_no_form_and_no_new_lines(
                     str(tmp_path / "again"))  # fmt: skip
     assert result.exit_code == 1
     assert "CHERWELL: the plan was agreed on 20 Jun 2017; no form" in result.output
-    assert "every plan of CSF 2017-18 is agreed: nothing to ask for" in result.output
+    assert "no plan of CSF 2017-18 can take a form (agreed, or full): nothing to ask for" in (
+        result.output
+    )
     late = fill(issued, tmp_path / "late.xlsx", B13="New work", E13=1)
     result = grants("plan", "import", str(late))
     assert result.exit_code == 1
@@ -357,3 +359,33 @@ def test_a_plan_saved_by_libreoffice_with_a_mistake_then_corrected(
     assert due == [("warning", "CHERWELL", "the spending plan (recorded 01 Jun 2017) is not yet "
                     "agreed: record the agreement with `grants plan agree CSF 2017-18 "
                     "CHERWELL`")]  # fmt: skip
+
+
+def test_a_plan_may_be_due_before_its_year_starts(grants: Grants, tmp_path: Path) -> None:
+    early = FUND + "2017-02-01 due CSF 2017-18 plan 2017-03-31\n"
+    result = grants("ledger", "load", str(books(tmp_path, early)))
+    assert result.exit_code == 0, result.output
+    assert reconcile(grants, "2017-04-05") == (
+        1, [("error", "CHERWELL", "no spending plan is recorded; it was due 31 Mar 2017 (5 days "
+                                  "ago)")],
+    )  # fmt: skip
+    late = FUND + "2017-02-01 due CSF 2017-18 plan 2015-03-31\n"
+    result = grants("ledger", "load", str(books(tmp_path, late, "late.grants")))
+    assert result.exit_code == 1
+    assert ("the spending plan for 2017-18 is due 2015-03-31: give a day from 2016-04-01 to "
+            "2018-03-31") in result.output  # fmt: skip
+
+
+def test_a_plan_with_as_many_lines_as_a_form_holds_gets_no_form(
+    grants: Grants, tmp_path: Path
+) -> None:
+    lines = "".join(
+        f'2017-05-01 plan CSF 2017-18 CHERWELL "Line {i}"\n  cost: 100\n  pcc-objective: 1\n'
+        for i in range(1, 21)
+    )
+    assert grants("ledger", "load", str(books(tmp_path, FUND + lines))).exit_code == 0
+    result = grants("plan", "issue", "--stream", "CSF", "--year", "2017-18", "-o",
+                    str(tmp_path / "plans"))  # fmt: skip
+    assert result.exit_code == 1
+    assert ("CHERWELL: the plan already has 20 lines, as many as a form holds; no form (add "
+            "lines with `grants plan add`)") in result.output  # fmt: skip

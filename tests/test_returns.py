@@ -7,12 +7,14 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+import warnings
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -185,6 +187,13 @@ def _cases(form: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
     corrupt = tmp / "corrupt.xlsx"
     corrupt.write_bytes(bytes(raw))
     duplicate = sheet.replace(b'<c r="B9"', b'<c r="B10"', 1)
+    rels = part(ok, "xl/_rels/workbook.xml.rels")
+    root_rels = part(ok, "_rels/.rels")
+    twice = tmp / "twice.xlsx"
+    shutil.copyfile(ok, twice)
+    with warnings.catch_warnings(), zipfile.ZipFile(twice, "a") as z:
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name it writes
+        z.writestr("xl/worksheets/sheet1.xml", sheet.replace(b"Jo Bloggs", b"Somebody else"))
     return {
         "empty": (empty, "[E_NOT_XLSX]"),
         "csv renamed": (csv, "[E_NOT_XLSX]"),
@@ -223,6 +232,32 @@ def _cases(form: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
             "xl/worksheets/sheet1.xml": sheet.replace(b'<c r="B9"', b'<x:c r="B10"', 1)}),
             "[E_CORRUPT_FILE]"),
         "corrupt deflate stream": (corrupt, "[E_CORRUPT_FILE]"),
+        "row 0 before the rows": (rezip(ok, tmp / "row0.xlsx", {"xl/worksheets/sheet1.xml":
+            sheet.replace(b"<sheetData>", b'<sheetData><row r="0"><c><v>777</v></c></row>', 1)}),
+            "[E_CORRUPT_FILE]"),
+        "a row repeated after the rows": (rezip(ok, tmp / "again.xlsx", {
+            "xl/worksheets/sheet1.xml": sheet.replace(
+                b"</sheetData>", b'<row r="13"><c t="n"><v>5</v></c></row></sheetData>', 1)}),
+            "[E_CORRUPT_FILE]"),
+        "a cell with no reference before D13": (rezip(ok, tmp / "noref.xlsx", {
+            "xl/worksheets/sheet1.xml": sheet.replace(
+                b'<c r="D13"', b'<c t="n"><v>5</v></c><c r="D13"', 1)}), "[E_CORRUPT_FILE]"),
+        "a lower-case reference": (rezip(ok, tmp / "lower.xlsx", {
+            "xl/worksheets/sheet1.xml": sheet.replace(b'<c r="B9"', b'<c r="b10"', 1)}),
+            "[E_CORRUPT_FILE]"),
+        "the sheet kept outside the worksheets": (rezip(ok, tmp / "media.xlsx", {
+            "xl/_rels/workbook.xml.rels": rels.replace(b"worksheets/sheet1.xml",
+                                                       b"media/data.xml", 1),
+            "xl/media/data.xml": sheet}), "[E_TEMPLATE_MODIFIED]"),
+        "the main part elsewhere": (rezip(ok, tmp / "main.xlsx", {
+            "_rels/.rels": root_rels.replace(b"xl/workbook.xml", b"xl/other.xml", 1),
+            "xl/other.xml": workbook}), "[E_CORRUPT_FILE]"),
+        "two parts of one name": (twice, "[E_CORRUPT_FILE]"),
+        "entities in UTF-16 without a byte-order mark": (rezip(ok, tmp / "utf16.xlsx", {
+            "xl/worksheets/sheet1.xml": sheet.replace(
+                b'<?xml version="1.0" encoding="utf-8"?>', b"", 1).replace(
+                b"<worksheet", b'<!DOCTYPE x [<!ENTITY e "x">]><worksheet', 1).decode(
+                "utf-8").encode("utf-16-le")}), "[E_UNSAFE_XML]"),
     }  # fmt: skip
 
 
@@ -610,3 +645,21 @@ def test_typed_text_amounts_and_spend_beyond_the_plan_are_named(
             "£58,542.00: recorded as sent; `grants reconcile` reports the overspend "
             "(warning)") in result.output  # fmt: skip
     assert "recorded the mid-year return" in result.output
+
+
+def test_an_infinite_number_in_a_locked_cell_is_refused_not_a_crash(
+    grants: Grants, issued: Path, tmp_path: Path, session: Session
+) -> None:
+    ok = fill(issued, tmp_path / "ok.xlsx")
+    sheet = part(ok, "xl/worksheets/sheet1.xml")
+    edited, count = re.subn(rb'(<c r="C13"[^>]*>)<v>[^<]*</v>', rb"\1<v>1e999</v>", sheet)
+    assert count == 1
+    bad = rezip(ok, tmp_path / "inf.xlsx", {"xl/worksheets/sheet1.xml": edited})
+    later = fill(issued, tmp_path / "later.xlsx")  # a batch goes on past the bad file
+    result = grants("returns", "import", str(bad), str(later))
+    assert result.exit_code == 1
+    assert "inf.xlsx:Return!C13: the planned cost of 'Three IDVA posts' was changed" in (
+        result.output
+    )
+    assert "later.xlsx: recorded the mid-year return" in result.output
+    assert "Traceback" not in result.output

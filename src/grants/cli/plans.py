@@ -25,6 +25,7 @@ from grants.formatting import number, plain
 from grants.ledger import loader
 from grants.ledger.printer import quote
 from grants.periods import FinancialYear, parse_year
+from grants.services.journal import Journal
 from grants.services.plan_forms import (
     describe,
     imported_before,
@@ -188,13 +189,17 @@ def issue(app: AppContext, stream: str, year: str, line: str | None, directory: 
     an instructions sheet."""
     with app.session() as session:
         wanted = plan_forms(session, stream, parse_year(year), line)
-    open_plans = [f for f in wanted if f.agreed is None]
+    open_plans = [f for f in wanted if f.agreed is None and len(f.lines) < plan_form.MAX_LINES]
     for form in wanted:
         if form.agreed is not None:
             click.echo(f"{form.line}: the plan was agreed on {form.agreed:%d %b %Y}; no form")
+        elif len(form.lines) >= plan_form.MAX_LINES:
+            click.echo(f"{form.line}: the plan already has {len(form.lines)} lines, as many as "
+                       "a form holds; no form (add lines with `grants plan add`)")  # fmt: skip
     if not open_plans:
         raise GrantsError(
-            f"every plan of {stream} {parse_year(year)} is agreed: nothing to ask for"
+            f"no plan of {stream} {parse_year(year)} can take a form (agreed, or full): nothing "
+            "to ask for"
         )
     make_folder(directory)
     for form in open_plans:
@@ -230,6 +235,7 @@ def import_plans(
     for path in files:
         try:
             with app.session() as session:
+                Journal(session).lock()  # a plan's lines are checked and added by one at a time
                 earlier = imported_before(session, path)
                 if earlier is not None:
                     click.echo(f"{path.name}: already imported (its lines are in the plan, "

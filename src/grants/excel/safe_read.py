@@ -13,7 +13,7 @@ with a reason code and a message a recipient can act on.
 
 from __future__ import annotations
 
-import functools
+import hashlib
 import io
 import posixpath
 import re
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-from defusedxml import ElementTree
+from defusedxml import DefusedXmlException, ElementTree
 from defusedxml.ElementTree import iterparse
 from openpyxl.reader.strings import read_string_table
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
@@ -65,6 +65,8 @@ class UnsafeFile(Exception):
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _ROW = f"{_MAIN}row"
+_WORKBOOK = "xl/workbook.xml"
+_WORKSHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
 _PACKAGE_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 
 
@@ -89,6 +91,7 @@ class Sheet:
     rows: list[list[Cell]] = field(default_factory=list)
     hidden_rows: set[int] = field(default_factory=set)  # 0-based
     beyond: tuple[int, int] | None = None  # the first filled cell past the limits (0-based)
+    sha256: str = ""  # of the bytes read: the file as it was checked and parsed
 
     def at(self, row: int, col: int) -> Cell:
         if 0 <= row < len(self.rows) and 0 <= col < len(self.rows[row]):
@@ -104,9 +107,17 @@ def read_sheet(path: Path, name: str, max_rows: int, columns: int) -> Sheet:
     data = _checked(path)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return _read_sheet(archive, name, max_rows, columns)
+            found = _read_sheet(archive, name, max_rows, columns)
+        found.sha256 = hashlib.sha256(data).hexdigest()
+        return found
     except UnsafeFile:
         raise
+    except DefusedXmlException as exc:  # an entity or DTD the byte scan could not see
+        raise UnsafeFile(
+            "E_UNSAFE_XML",
+            f"a part of the workbook declares XML entities ({type(exc).__name__}), which Excel "
+            "never writes: save the form again from Excel or LibreOffice",
+        ) from exc
     except Exception as exc:  # any parser's error: the file is damaged or hostile
         raise UnsafeFile(
             "E_CORRUPT_FILE",
@@ -116,17 +127,33 @@ def read_sheet(path: Path, name: str, max_rows: int, columns: int) -> Sheet:
 
 
 def _read_sheet(archive: zipfile.ZipFile, name: str, max_rows: int, columns: int) -> Sheet:
-    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    main = [t for kind, t in _relationships(archive, "_rels/.rels", "").values()
+            if kind.endswith("/officeDocument")]  # fmt: skip
+    if main != [_WORKBOOK]:
+        raise UnsafeFile(
+            "E_CORRUPT_FILE",
+            "the workbook's main part is not where Excel keeps it: save it again as an Excel "
+            "Workbook (.xlsx) and resend",
+        )
+    workbook = ElementTree.fromstring(archive.read(_WORKBOOK))
     targets = _relationships(archive, "xl/_rels/workbook.xml.rels", "xl")
     sheets = {
-        s.get("name", ""): targets.get(s.get(_REL, ""), ("", ""))[1]
+        s.get("name", ""): targets.get(s.get(_REL, ""), ("", ""))
         for s in workbook.iter(f"{_MAIN}sheet")
     }
     found = Sheet(list(sheets), name)
     if name not in sheets:
         return found
+    kind, part = sheets[name]
+    if not kind.endswith("/worksheet") or not _WORKSHEET_PART.fullmatch(part):
+        raise UnsafeFile(
+            "E_TEMPLATE_MODIFIED",
+            f"the {name!r} sheet is not an ordinary worksheet where Excel keeps one: use the "
+            "form as issued",
+        )
     properties = workbook.find(f"{_MAIN}workbookPr")
-    date1904 = properties is not None and properties.get("date1904") in ("1", "true")
+    flag = properties.get("date1904") if properties is not None else None
+    date1904 = flag is not None and flag.strip().lower() not in ("", "0", "false", "f")
     by_type = {kind.rsplit("/", 1)[-1]: part for kind, part in targets.values()}
     strings: list[str] = []
     if by_type.get("sharedStrings") in archive.NameToInfo:
@@ -134,14 +161,23 @@ def _read_sheet(archive: zipfile.ZipFile, name: str, max_rows: int, columns: int
             strings = read_string_table(src)
     dates, durations = _date_styles(archive, by_type.get("styles"))
     parser = _RowsOnly(
-        archive.open(sheets[name]), strings, data_only=False,
+        archive.open(part), strings, data_only=False,
         epoch=CALENDAR_MAC_1904 if date1904 else WINDOWS_EPOCH,
         date_formats=dates, timedelta_formats=durations,
     )  # fmt: skip
     rows: list[list[Cell]] = []
+    last_row = 0
     for number, cells in parser.parse():
+        # Excel writes rows in order and each row's cells in column order, each once: a file
+        # that does not could show one figure in Excel and give the importer another.
+        if number <= last_row:
+            raise UnsafeFile("E_CORRUPT_FILE", _OUT_OF_ORDER)
+        last_row, last_col = number, 0
         r = number - 1
         for c in cells:
+            if c["row"] != number or c["column"] <= last_col:
+                raise UnsafeFile("E_CORRUPT_FILE", _OUT_OF_ORDER)
+            last_col = c["column"]
             value, col = c["value"], c["column"] - 1
             if value is None or (isinstance(value, str) and not value):
                 continue
@@ -160,16 +196,30 @@ def _read_sheet(archive: zipfile.ZipFile, name: str, max_rows: int, columns: int
     return found
 
 
+_OUT_OF_ORDER = (
+    "a sheet of the workbook has rows or cells out of order or named twice: save it again "
+    "as an Excel Workbook (.xlsx) and resend"
+)
+
+
 class _RowsOnly(WorkSheetParser):  # type: ignore[misc]
     """openpyxl's sheet parser, reading the rows and their cells only: a return's views,
-    validations and page set-up are ours, and nothing an import needs."""
+    validations and page set-up are ours, and nothing an import needs. Everything outside
+    the rows is cleared as it is passed, so padding costs no memory."""
 
     def parse(self) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-        for _event, element in iterparse(self.source):
+        in_row = False
+        for event, element in iterparse(self.source, events=("start", "end")):
             if element.tag == _ROW:
+                if event == "start":
+                    in_row = True
+                    continue
+                in_row = False
                 row = self.parse_row(element)
                 element.clear()
                 yield row
+            elif event == "end" and not in_row:
+                element.clear()
 
 
 def _relationships(archive: zipfile.ZipFile, part: str, base: str) -> dict[str, tuple[str, str]]:
@@ -192,10 +242,18 @@ def _date_styles(
     so it is worked out once per distinct stylesheet."""
     if part is None or part not in archive.NameToInfo:
         return frozenset(), frozenset()
-    return _styles_dates(archive.read(part))
+    styles = archive.read(part)
+    key = hashlib.sha256(styles).digest()  # not the bytes: a stylesheet may be megabytes
+    if key not in _STYLES:
+        if len(_STYLES) >= 16:
+            _STYLES.pop(next(iter(_STYLES)))
+        _STYLES[key] = _styles_dates(styles)
+    return _STYLES[key]
 
 
-@functools.lru_cache(maxsize=16)
+_STYLES: dict[bytes, tuple[frozenset[int], frozenset[int]]] = {}
+
+
 def _styles_dates(styles: bytes) -> tuple[frozenset[int], frozenset[int]]:
     root = ElementTree.fromstring(styles)
     custom = {
@@ -267,6 +325,12 @@ def _preflight(archive: zipfile.ZipFile) -> None:
             "E_FILE_TOO_LARGE_UNCOMPRESSED", f"the workbook has {len(infos)} parts (at most "
             f"{MAX_ENTRIES}): send the form as issued",
         )  # fmt: skip
+    if len({info.filename for info in infos}) != len(infos):
+        raise UnsafeFile(
+            "E_CORRUPT_FILE",
+            "the workbook holds two parts of the same name: save it again as an Excel Workbook "
+            "(.xlsx) and resend",
+        )
     total = 0
     names = set()
     for info in infos:

@@ -585,8 +585,19 @@ class _Books:
         if year is None or due is None:
             return
         fy = FinancialYear(year)
-        # The spending plan is for the whole year, agreed at its start: it covers from day one.
-        covers_to = self.date(d, d.meta["to"], "to") if "to" in d.meta else fy.first_day
+        if "to" not in d.meta:
+            # The spending plan is for the whole year and comes at its start, or before it.
+            earliest = FinancialYear(year - 1).first_day
+            if not earliest <= due <= fy.last_day:
+                self.error(d, f"the spending plan for {fy} is due {due}: give a day from "
+                           f"{earliest} to {fy.last_day}")  # fmt: skip
+                return
+            self.dues.append(
+                (d, {"stream": d.args[0], "year": year, "stage": stage,
+                     "covers_to": min(fy.first_day, due), "due": due})
+            )  # fmt: skip
+            return
+        covers_to = self.date(d, d.meta["to"], "to")
         if covers_to is None:
             return
         if not fy.contains(covers_to):

@@ -32,7 +32,7 @@ from grants.ledger.printer import amount, quote
 from grants.money import from_pence
 from grants.periods import FinancialYear, parse_year
 from grants.services.returns import PLAN_STAGE, recipients, stages
-from grants.services.returns_import import CellReader, Problem, sha256_of
+from grants.services.returns_import import CellReader, Problem, is_pence, sha256_of
 from grants.services.streams import stream_id as find_stream
 
 FORMAT = "grants plan form 1"  # the layout version written into every form
@@ -224,7 +224,7 @@ def read_plan(session: Session, path: Path) -> tuple[PlanFiled | None, list[Prob
     )
     if reader.problems:
         return None, reader.problems
-    filed = PlanFiled(path, sha256_of(path), form, lines, completed_by, completed_on)
+    filed = PlanFiled(path, sheet.sha256, form, lines, completed_by, completed_on)
     filed.warnings += reader.notes
     gap = form.allocated_pence - filed.cost_pence
     if gap:
@@ -302,9 +302,9 @@ def _lines(sheet: Sheet, reader: CellReader, form: PlanForm) -> list[NewLine]:
     at = sheet.at
     for i, known in enumerate(form.lines):  # issued filled in and locked
         row = grid.FIRST_LINE_ROW + i
-        cost = at(row, grid.COST).value
-        same_cost = isinstance(cost, int | float) and round(cost * 100) == known.cost_pence
-        if at(row, grid.TITLE).value != known.title or not same_cost:
+        if at(row, grid.TITLE).value != known.title or not is_pence(
+            at(row, grid.COST).value, known.cost_pence
+        ):
             reader.problem(
                 row, grid.TITLE,
                 f"line {known.position}, {known.title!r} at "
@@ -349,7 +349,7 @@ def _lines(sheet: Sheet, reader: CellReader, form: PlanForm) -> list[NewLine]:
                     f"{title!r} is already line {seen[title.casefold()]}"
                     ": each line of a plan needs its own title",
                 )
-            seen.setdefault(title.casefold(), len(seen) + 1)
+            seen.setdefault(title.casefold(), row - grid.FIRST_LINE_ROW + 1)  # the # shown
         if cost is None and not _error_at(reader, row, grid.COST):
             reader.problem(row, grid.COST, "give the line's cost to the fund, such as 12,345.67")
         if form.pcc:
@@ -434,7 +434,8 @@ def record_plan(
     if received > date.today() or received < _earliest(form):
         raise GrantsError(
             f"{filed.path.name}: received {received:%d %b %Y}? A plan is received "
-            "in the year before its own or during it, and not after today"
+            f"from {_earliest(form):%d %b %Y} (the start of the year before its own) up to "
+            "today"
         )
     text, rows = _directives(filed, received)
     if not rows:

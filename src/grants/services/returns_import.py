@@ -313,7 +313,7 @@ def _read(
                 "removed or moved",
             )  # fmt: skip
         cost = at(row, grid.COST).value
-        if not isinstance(cost, int | float) or round(cost * 100) != planned.cost_pence:
+        if not is_pence(cost, planned.cost_pence):
             reader.problem(row, grid.COST, f"the planned cost of {planned.title!r} was changed "
                            f"(it is {gbp(from_pence(planned.cost_pence))}): use the form as "
                            "issued")  # fmt: skip
@@ -348,7 +348,7 @@ def _read(
     if reader.problems:
         return None, reader.problems
     filed = Filed(
-        path, sha256_of(path), form, figures, completed_by, completed_on, stated,
+        path, sheet.sha256, form, figures, completed_by, completed_on, stated,
     )  # fmt: skip
     extra = [n for n in sheet.sheetnames if n not in (grid.SHEET, _instructions_sheet())]
     if extra:
@@ -361,7 +361,7 @@ def _read(
         message = f"row(s) {shown} of the form are hidden; their figures were read as they are"
         filed.warnings.append(Problem(path.name, None, message))
     filed.warnings += reader.notes
-    for figure in figures:
+    for figure in figures if form.planned else []:  # unplanned: the line is the allocation
         planned = form.lines[figure.position - 1].cost_pence
         if figure.spend_pence is not None and figure.spend_pence > planned:
             filed.warnings.append(Problem(
@@ -397,6 +397,13 @@ def _instructions_sheet() -> str:
 def _total_labels() -> frozenset[str]:
     """The Total row's label: as the template has it now, or as first issued."""
     return frozenset({str(templates.load("return-form")["labels"]["total"]), "Total"})
+
+
+def is_pence(value: object, pence: int) -> bool:
+    """Whether a locked cell still holds the amount written into it (and a finite one)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and round(value * 100) == pence
 
 
 def sha256_of(path: Path) -> str:
@@ -678,5 +685,5 @@ def history(
 
 __all__ = [
     "CellReader", "Figure", "Filed", "Forms", "HistoryRow", "Problem", "Recorded", "history",
-    "read_return", "record", "sha256_of",
+    "is_pence", "read_return", "record", "sha256_of",
 ]  # fmt: skip
