@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,14 +116,55 @@ def make_folder(directory: Path) -> None:
         raise GrantsError(f"cannot create {directory}: {exc.strerror or exc}") from exc
 
 
+class DryRun(Exception):
+    """Raised inside a file's transaction to roll it back: a dry run records nothing."""
+
+
+def each_file(
+    app: AppContext, files: tuple[Path, ...], one: Callable[[Session, Path], bool]
+) -> None:
+    """Check and record the files one at a time, each in its own transaction. ``one`` says
+    whether the file was taken (it prints why not); a GrantsError refuses the file, DryRun
+    rolls it back. Every file is tried; the count of those refused ends the command."""
+    failed = 0
+    app.require_schema()  # a database problem stops everything, not file by file
+    for path in files:
+        try:
+            with app.session() as session:
+                if not one(session, path):
+                    failed += 1
+        except DryRun:
+            continue
+        except GrantsError as exc:
+            failed += 1
+            text = str(exc)
+            click.echo(text if text.startswith(f"{path.name}:") else f"{path.name}: {text}",
+                       err=True)  # fmt: skip
+    if failed:
+        raise click.ClickException(
+            f"{failed} of {len(files)} file(s) not recorded: correct them and import them again"
+        )
+
+
+def echo_problems(problems: Iterable[object], warnings: Iterable[object] = ()) -> None:
+    """A file's problems and warnings, one a line, on standard error."""
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    for warning in warnings:
+        click.echo(f"{warning} (warning)", err=True)
+
+
 def is_terminal() -> bool:
     return sys.stderr.isatty()
 
 
 __all__ = [
     "AppContext",
+    "DryRun",
     "GrantsGroup",
     "default_actor",
+    "each_file",
+    "echo_problems",
     "emit_json",
     "is_terminal",
     "make_folder",

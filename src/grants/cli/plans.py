@@ -14,8 +14,18 @@ from pathlib import Path
 
 import click
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from grants.cli.common import AppContext, GrantsGroup, emit_json, make_folder, pass_app
+from grants.cli.common import (
+    AppContext,
+    DryRun,
+    GrantsGroup,
+    each_file,
+    echo_problems,
+    emit_json,
+    make_folder,
+    pass_app,
+)
 from grants.cli.query import table
 from grants.cli.write import _origin
 from grants.db.models import Line, PlanAgreement, PlanLine, Stream
@@ -209,10 +219,6 @@ def issue(app: AppContext, stream: str, year: str, line: str | None, directory: 
     click.echo(f"{len(open_plans)} plan form(s) in {directory}")
 
 
-class _DryRun(Exception):
-    """Raised to roll back a dry run's transaction."""
-
-
 @plan.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check the files and say what would be recorded; "
@@ -230,41 +236,28 @@ def import_plans(
     its new lines recorded whole, in one transaction, or not at all; problems are listed as
     file.xlsx:Plan!B13: message. The same file twice changes nothing; a plan agreed since the
     form was issued takes no new lines."""
-    failed = 0
-    app.require_schema()
-    for path in files:
-        try:
-            with app.session() as session:
-                Journal(session).lock()  # a plan's lines are checked and added by one at a time
-                earlier = imported_before(session, path)
-                if earlier is not None:
-                    click.echo(f"{path.name}: already imported (its lines are in the plan, "
-                               f"dated {earlier:%d %b %Y}); nothing changed")  # fmt: skip
-                    continue
-                filed, problems = read_plan(session, path)
-                if problems or filed is None:
-                    failed += 1
-                    for problem in problems:
-                        click.echo(str(problem), err=True)
-                    continue
-                for warning in filed.warnings:
-                    click.echo(f"{warning} (warning)", err=True)
-                done = record_plan(session, filed, app.actor, _day(received))
-                what = describe(filed)
-                if not done.created:
-                    click.echo(f"{path.name}: nothing new in the {what}; nothing changed")
-                    continue
-                if dry_run:
-                    click.echo(f"{path.name}: would record the {what}")
-                    raise _DryRun
-                click.echo(f"{path.name}: recorded the {what}")
-        except _DryRun:
-            continue
-        except GrantsError as exc:
-            failed += 1
-            click.echo(str(exc) if str(exc).startswith(path.name) else f"{path.name}: {exc}",
-                       err=True)  # fmt: skip
-    if failed:
-        raise click.ClickException(
-            f"{failed} of {len(files)} file(s) not recorded: correct them and import them again"
-        )
+
+    def one(session: Session, path: Path) -> bool:
+        Journal(session).lock()  # a plan's lines are checked and added one import at a time
+        earlier = imported_before(session, path)
+        if earlier is not None:
+            click.echo(f"{path.name}: already imported (its lines are in the plan, dated "
+                       f"{earlier:%d %b %Y}); nothing changed")  # fmt: skip
+            return True
+        filed, problems = read_plan(session, path)
+        if problems or filed is None:
+            echo_problems(problems)
+            return False
+        echo_problems((), filed.warnings)
+        done = record_plan(session, filed, app.actor, _day(received))
+        what = describe(filed)
+        if not done.created:
+            click.echo(f"{path.name}: nothing new in the {what}; nothing changed")
+        elif dry_run:
+            click.echo(f"{path.name}: would record the {what}")
+            raise DryRun
+        else:
+            click.echo(f"{path.name}: recorded the {what}")
+        return True
+
+    each_file(app, files, one)

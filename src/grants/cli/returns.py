@@ -6,10 +6,19 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session
 
-from grants.cli.common import AppContext, GrantsGroup, emit_json, make_folder, pass_app
+from grants.cli.common import (
+    AppContext,
+    DryRun,
+    GrantsGroup,
+    each_file,
+    echo_problems,
+    emit_json,
+    make_folder,
+    pass_app,
+)
 from grants.cli.query import table
-from grants.errors import GrantsError
 from grants.excel import return_form
 from grants.formatting import gbp, number, plain
 from grants.money import from_pence
@@ -58,10 +67,6 @@ def issue(
     click.echo(f"{len(issued)} return form(s) in {directory}")
 
 
-class _DryRun(Exception):
-    """Raised to roll back a dry run's transaction."""
-
-
 @returns.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check the files and say what would be recorded; "
@@ -79,58 +84,46 @@ def import_returns(
     whole, in one transaction, or not at all; problems are listed as
     file.xlsx:Return!D13: message. The same file twice changes nothing; a corrected
     resubmission supersedes the earlier return (both are kept)."""
-    failed = 0
     now = datetime.now().replace(microsecond=0)
-    app.require_schema()  # a database problem stops everything, not file by file
+    day = received.date() if received is not None else None
     known, catalog = Forms(), Catalog()
-    for path in files:
-        try:
-            with app.session() as session:
-                filed, problems = read_return(session, path, known)
-                if problems or filed is None:
-                    failed += 1
-                    for problem in problems:
-                        click.echo(str(problem), err=True)
-                    continue
-                for warning in filed.warnings:
-                    click.echo(f"{warning} (warning)", err=True)
-                given = any(f.spend_pence is not None for f in filed.figures)
-                spend = (
-                    f"spend to date {gbp(from_pence(filed.spend_pence))}"
-                    if given
-                    else "no spend to date given"
-                )
-                what = (
-                    f"{filed.form.stage} return for {filed.form.stream} {filed.form.line} "
-                    f"{FinancialYear(filed.form.year)}: {len(filed.figures)} line(s), {spend}"
-                )
-                day = received.date() if received is not None else None
-                outcome = record(session, filed, app.actor, now, day, catalog)
-                if outcome.earlier is not None:
-                    click.echo(
-                        f"{path.name}: already imported on {outcome.earlier.recorded_at:%d %b %Y} "
-                        f"by {outcome.earlier.actor}; nothing changed"
-                    )
-                    continue
-                note = ""
-                if outcome.superseded is not None:
-                    note = (
-                        f"; supersedes the return filed {outcome.superseded.recorded_at:%d %b %Y} "
-                        f"by {outcome.superseded.actor} ({outcome.superseded.filename})"
-                    )
-                if dry_run:
-                    click.echo(f"{path.name}: would record the {what}{note}")
-                    raise _DryRun
-                click.echo(f"{path.name}: recorded the {what}{note}")
-        except _DryRun:
-            continue
-        except GrantsError as exc:
-            failed += 1
-            click.echo(f"{path.name}: {exc}", err=True)
-    if failed:
-        raise click.ClickException(
-            f"{failed} of {len(files)} file(s) not recorded: correct them and import them again"
+
+    def one(session: Session, path: Path) -> bool:
+        filed, problems = read_return(session, path, known)
+        if problems or filed is None:
+            echo_problems(problems)
+            return False
+        echo_problems((), filed.warnings)
+        given = any(f.spend_pence is not None for f in filed.figures)
+        spend = (
+            f"spend to date {gbp(from_pence(filed.spend_pence))}"
+            if given
+            else "no spend to date given"
         )
+        what = (
+            f"{filed.form.stage} return for {filed.form.stream} {filed.form.line} "
+            f"{FinancialYear(filed.form.year)}: {len(filed.figures)} line(s), {spend}"
+        )
+        outcome = record(session, filed, app.actor, now, day, catalog)
+        if outcome.earlier is not None:
+            click.echo(
+                f"{path.name}: already imported on {outcome.earlier.recorded_at:%d %b %Y} "
+                f"by {outcome.earlier.actor}; nothing changed"
+            )
+            return True
+        note = ""
+        if outcome.superseded is not None:
+            note = (
+                f"; supersedes the return filed {outcome.superseded.recorded_at:%d %b %Y} "
+                f"by {outcome.superseded.actor} ({outcome.superseded.filename})"
+            )
+        if dry_run:
+            click.echo(f"{path.name}: would record the {what}{note}")
+            raise DryRun
+        click.echo(f"{path.name}: recorded the {what}{note}")
+        return True
+
+    each_file(app, files, one)
 
 
 __all__ = ["returns"]
