@@ -41,7 +41,7 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/pytest tests/benchmarks --benchmark-only -p no:randomly
+	$(BIN)/pytest tests/benchmarks --benchmark-only -p no:randomly -s
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

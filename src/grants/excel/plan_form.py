@@ -10,6 +10,14 @@ from typing import TYPE_CHECKING
 
 from grants.excel import templates
 from grants.excel.book import Book, cell, writing
+from grants.excel.form_header import (
+    ALLOCATED_ROW,
+    COMPLETED_BY_ROW,
+    COMPLETED_ON_ROW,
+    FORM_ROW,
+    Header,
+    write_header,
+)
 from grants.formatting import day
 from grants.periods import FinancialYear
 
@@ -17,9 +25,7 @@ if TYPE_CHECKING:
     from grants.services.plan_forms import PlanForm
 
 SHEET = "Plan"
-# The identity and header block: label in column A, value in column B (0-based rows).
-FORM_ROW, RECIPIENT_ROW, ALLOCATION_ROW, YEAR_ROW, DUE_ROW, ALLOCATED_ROW = 2, 3, 4, 5, 6, 7
-COMPLETED_BY_ROW, COMPLETED_ON_ROW = 8, 9
+# The identity and header block (grants.excel.form_header): rows 2 to 9, 0-based.
 HEADING_ROW = 11
 FIRST_LINE_ROW = 12
 MAX_LINES = 20
@@ -90,30 +96,17 @@ def _fill(book: Book, form: PlanForm) -> None:
     sheet.set_column(COST, COST, widths["money_width"])
     sheet.set_column(PERCENT, PERCENT, widths["percent_width"])
     sheet.set_column(OTHER, OTHER, widths["funding_width"])
-    book.text(sheet, 0, 0, lay["sheet"]["title"].format(**texts), "title")
-    header = [
-        (FORM_ROW, labels["form"], form.identity),
-        (RECIPIENT_ROW, labels["recipient"], form.recipient or form.line_name),
-        (ALLOCATION_ROW, labels["allocation"], f"{form.stream} {form.line}: {form.line_name}"),
-        (YEAR_ROW, labels["year"], texts["year"]),
-        (DUE_ROW, labels["due"], labels["due_text"].format(**texts)),
-    ]
-    for row, label, value in header:
-        book.text(sheet, row, 0, label, "label")
-        book.text(sheet, row, 1, value, "fixed")
-    allocated = f"$B${ALLOCATED_ROW + 1}"
-    book.text(sheet, ALLOCATED_ROW, 0, labels["allocated"], "label")
-    sheet.write_number(ALLOCATED_ROW, 1, form.allocated_pence / 100, book.style("fixed_money"))
-    book.text(sheet, COMPLETED_BY_ROW, 0, labels["completed_by"], "label")
-    sheet.write_blank(COMPLETED_BY_ROW, 1, None, book.style("input_text", locked=False))
-    book.text(sheet, COMPLETED_ON_ROW, 0, labels["completed_on"], "label")
-    sheet.write_blank(COMPLETED_ON_ROW, 1, None, book.style("input_date", locked=False))
-    sheet.data_validation(
-        COMPLETED_ON_ROW, 1, COMPLETED_ON_ROW, 1,
-        {"validate": "date", "criteria": ">=",
-         "value": FinancialYear(form.year - 1).first_day,
-         "error_message": "Type the date you completed the plan, such as 31/05/2017."},
+    write_header(
+        book, sheet,
+        Header(
+            lay["sheet"]["title"].format(**texts), form.identity, form.recipient or form.line_name,
+            f"{form.stream} {form.line}: {form.line_name}", texts["year"], labels["due"],
+            labels["due_text"].format(**texts), form.allocated_pence,
+            FinancialYear(form.year - 1).first_day,
+            "Type the date you completed the plan, such as 31/05/2017.",
+        ),
     )  # fmt: skip
+    allocated = f"$B${ALLOCATED_ROW + 1}"
     for col, heading in enumerate(labels["headings"]):
         book.text(sheet, HEADING_ROW, col, heading, "heading")
     inputs = {

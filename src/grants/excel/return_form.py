@@ -8,14 +8,19 @@ from pathlib import Path
 
 from grants.excel import templates
 from grants.excel.book import Book, cell, writing
+from grants.excel.form_header import (
+    COMPLETED_BY_ROW,
+    COMPLETED_ON_ROW,
+    FORM_ROW,
+    Header,
+    write_header,
+)
 from grants.formatting import day
 from grants.periods import FinancialYear
 from grants.services.returns import ReturnForm
 
 SHEET = "Return"
-# The identity and header block: label in column A, value in column B (0-based rows).
-FORM_ROW, RECIPIENT_ROW, ALLOCATION_ROW, YEAR_ROW, STAGE_ROW, ALLOCATED_ROW = 2, 3, 4, 5, 6, 7
-COMPLETED_BY_ROW, COMPLETED_ON_ROW = 8, 9
+# The identity and header block (grants.excel.form_header): rows 2 to 9, 0-based.
 HEADING_ROW = 11
 FIRST_LINE_ROW = 12
 # Columns of the expenditure lines (0-based).
@@ -57,27 +62,14 @@ def _fill(book: Book, form: ReturnForm) -> None:
     sheet.set_column(PROGRESS, PROGRESS, widths["text_width"])
     sheet.set_column(MEASURE, MEASURE, widths["measure_width"])
     sheet.set_column(TARGET, ACTUAL, widths["count_width"])
-    book.text(sheet, 0, 0, lay["sheet"]["title"].format(**texts), "title")
-    header = [
-        (FORM_ROW, labels["form"], form.identity),
-        (RECIPIENT_ROW, labels["recipient"], form.recipient or form.line_name),
-        (ALLOCATION_ROW, labels["allocation"], f"{form.stream} {form.line}: {form.line_name}"),
-        (YEAR_ROW, labels["year"], str(FinancialYear(form.year))),
-        (STAGE_ROW, labels["stage"], labels["stage_text"].format(**texts)),
-    ]
-    for row, label, value in header:
-        book.text(sheet, row, 0, label, "label")
-        book.text(sheet, row, 1, value, "fixed")
-    book.text(sheet, ALLOCATED_ROW, 0, labels["allocated"], "label")
-    sheet.write_number(ALLOCATED_ROW, 1, form.allocated_pence / 100, book.style("fixed_money"))
-    book.text(sheet, COMPLETED_BY_ROW, 0, labels["completed_by"], "label")
-    sheet.write_blank(COMPLETED_BY_ROW, 1, None, book.style("input_text", locked=False))
-    book.text(sheet, COMPLETED_ON_ROW, 0, labels["completed_on"], "label")
-    sheet.write_blank(COMPLETED_ON_ROW, 1, None, book.style("input_date", locked=False))
-    sheet.data_validation(
-        COMPLETED_ON_ROW, 1, COMPLETED_ON_ROW, 1,
-        {"validate": "date", "criteria": ">=", "value": form.covers_from,
-         "error_message": "Type the date you completed the return, such as 31/10/2017."},
+    write_header(
+        book, sheet,
+        Header(
+            lay["sheet"]["title"].format(**texts), form.identity, form.recipient or form.line_name,
+            f"{form.stream} {form.line}: {form.line_name}", str(FinancialYear(form.year)),
+            labels["stage"], labels["stage_text"].format(**texts), form.allocated_pence,
+            form.covers_from, "Type the date you completed the return, such as 31/10/2017.",
+        ),
     )  # fmt: skip
     for col, heading in enumerate(labels["headings"]):
         book.text(sheet, HEADING_ROW, col, heading, "heading")

@@ -1,0 +1,69 @@
+"""The block at the top of both forms a recipient fills in (the return form and the spending
+plan form): the form's identity, whom and what it is for, the allocation, and who completed
+it and when. The rows are fixed (0-based), because the importers read them back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from xlsxwriter.worksheet import Worksheet
+
+from grants.excel.book import Book
+
+FORM_ROW, RECIPIENT_ROW, ALLOCATION_ROW, YEAR_ROW, PERIOD_ROW, ALLOCATED_ROW = 2, 3, 4, 5, 6, 7
+COMPLETED_BY_ROW, COMPLETED_ON_ROW = 8, 9
+
+
+@dataclass(frozen=True)
+class Header:
+    title: str
+    identity: str
+    recipient: str
+    allocation: str
+    year: str
+    period_label: str  # the stage of a return, or the plan
+    period: str
+    allocated_pence: int
+    completed_from: date  # the earliest date the form can have been completed
+    date_hint: str  # the message of the date cell's validation
+
+
+def write_header(book: Book, sheet: Worksheet, header: Header) -> None:
+    labels = book.layout["labels"]
+    book.text(sheet, 0, 0, header.title, "title")
+    rows = [
+        (FORM_ROW, labels["form"], header.identity),
+        (RECIPIENT_ROW, labels["recipient"], header.recipient),
+        (ALLOCATION_ROW, labels["allocation"], header.allocation),
+        (YEAR_ROW, labels["year"], header.year),
+        (PERIOD_ROW, header.period_label, header.period),
+    ]
+    for row, label, value in rows:
+        book.text(sheet, row, 0, label, "label")
+        book.text(sheet, row, 1, value, "fixed")
+    book.text(sheet, ALLOCATED_ROW, 0, labels["allocated"], "label")
+    sheet.write_number(ALLOCATED_ROW, 1, header.allocated_pence / 100, book.style("fixed_money"))
+    book.text(sheet, COMPLETED_BY_ROW, 0, labels["completed_by"], "label")
+    sheet.write_blank(COMPLETED_BY_ROW, 1, None, book.style("input_text", locked=False))
+    book.text(sheet, COMPLETED_ON_ROW, 0, labels["completed_on"], "label")
+    sheet.write_blank(COMPLETED_ON_ROW, 1, None, book.style("input_date", locked=False))
+    sheet.data_validation(
+        COMPLETED_ON_ROW, 1, COMPLETED_ON_ROW, 1,
+        {"validate": "date", "criteria": ">=", "value": header.completed_from,
+         "error_message": header.date_hint},
+    )  # fmt: skip
+
+
+__all__ = [
+    "ALLOCATED_ROW",
+    "ALLOCATION_ROW",
+    "COMPLETED_BY_ROW",
+    "COMPLETED_ON_ROW",
+    "FORM_ROW",
+    "PERIOD_ROW",
+    "RECIPIENT_ROW",
+    "YEAR_ROW",
+    "Header",
+    "write_header",
+]  # fmt: skip
