@@ -663,3 +663,21 @@ def test_an_infinite_number_in_a_locked_cell_is_refused_not_a_crash(
     )
     assert "later.xlsx: recorded the mid-year return" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_form_sent_back_untouched_is_not_a_return(
+    grants: Grants, issued: Path, tmp_path: Path, session: Session
+) -> None:
+    blank = tmp_path / "blank.xlsx"
+    shutil.copyfile(issued, blank)
+    result = grants("returns", "import", str(blank))
+    assert result.exit_code == 1
+    assert ("blank.xlsx:Return!D13: nothing has been filled in: give each line's spend to date "
+            "and progress, and who completed the return and when, then send it again") in (
+        result.output
+    )  # fmt: skip
+    named = fill(issued, tmp_path / "nil.xlsx", **dict.fromkeys(
+        ("D13", "E13", "F13", "G13", "H13", "D14", "B10"), None))  # fmt: skip
+    result = grants("returns", "import", str(named))  # a nil return, signed: taken
+    assert result.exit_code == 0, result.output
+    assert "no spend to date given" in result.output

@@ -364,14 +364,14 @@ def _plan_due(
     if first is None:
         if stage.due < ctx.today:
             yield Finding(
-                "error", "returns due", stream, str(period), code, who,
+                "error", "plans due", stream, str(period), code, who,
                 f"no spending plan is recorded; it was due {stage.due:%d %b %Y} "
                 f"({(ctx.today - stage.due).days:,} days ago)",
             )  # fmt: skip
         return
     if first > stage.due:
         yield Finding(
-            "warning", "returns due", stream, str(period), code, who,
+            "warning", "plans due", stream, str(period), code, who,
             f"the spending plan was recorded {first:%d %b %Y}, after it was due "
             f"({stage.due:%d %b %Y})",
         )  # fmt: skip
@@ -383,7 +383,7 @@ def _plan_due(
     )  # fmt: skip
     if agreed is None and stage.due < ctx.today:
         yield Finding(
-            "warning", "returns due", stream, str(period), code, who,
+            "warning", "plans due", stream, str(period), code, who,
             f"the spending plan (recorded {first:%d %b %Y}) is not yet agreed: record the "
             f"agreement with `grants plan agree {stream} {FinancialYear(stage.year)} {code}`",
         )  # fmt: skip

@@ -146,7 +146,10 @@ class CellReader:
             else:
                 amount = money(str(value).strip())
         except MoneyError as exc:
-            self.problem(row, col, f"{what}: {exc}; type an amount such as 12,345.67")
+            # The books' hint speaks of negative amounts, which no cell of a form takes.
+            reason = str(exc).split(": write it like", 1)[0]
+            self.problem(row, col, f"{what}: {reason}: type pounds and pence, such as 12,345.67 "
+                         "or £12,345.67")  # fmt: skip
             return None
         pence = to_pence(amount)
         if pence < 0:
@@ -345,6 +348,11 @@ def _read(
                                "completed by")  # fmt: skip
     completed_on = reader.day(at(grid.COMPLETED_ON_ROW, 1), grid.COMPLETED_ON_ROW, 1,
                               "the date completed", form.covers_from)  # fmt: skip
+    given = [x for f in figures for x in (f.spend_pence, f.progress, f.measure, f.target, f.actual)]
+    if not reader.problems and all(x is None for x in given) and not (completed_by or completed_on):
+        reader.problem(grid.FIRST_LINE_ROW, grid.SPEND, "nothing has been filled in: give each "
+                       "line's spend to date and progress, and who completed the return and "
+                       "when, then send it again")  # fmt: skip
     if reader.problems:
         return None, reader.problems
     filed = Filed(
@@ -551,7 +559,8 @@ def record(
                 NewEntry(
                     Operation("spent", form.stream, period, wanted - reported, line=form.line),
                     form.covers_to, actor, now, reason=reason, source=_source(filed.sha256),
-                    origin=f"{filed.path.name}:{grid.SHEET}!{first}:{last}",
+                    origin=f"{filed.path.name}:{grid.SHEET}!{first}"
+                    + (f":{last}" if last != first else ""),
                     key=f"s-{filed.sha256[:48]}",
                 )
             ]
