@@ -274,8 +274,8 @@ def test_the_plan_stage_is_met_by_the_plan_then_its_agreement(
              "agreed: record the agreement with `grants plan agree CSF 2017-18 CHERWELL`"),
         ],
     )  # fmt: skip
-    assert grants("plan", "agree", "CSF", "2017-18", "CHERWELL", "--date",
-                  "2017-07-04").exit_code == 0  # fmt: skip
+    agreed = grants("plan", "agree", "CSF", "2017-18", "CHERWELL", "--date", "2017-07-04")
+    assert agreed.exit_code == 0 and "warning" not in agreed.output  # the plan is the allocation
     assert reconcile(grants, "2017-07-05") == (
         0, [("warning", "CHERWELL", "the spending plan was recorded 03 Jul 2017, after it was "
                                     "due (30 Jun 2017)")],
@@ -390,3 +390,17 @@ def test_a_plan_with_as_many_lines_as_a_form_holds_gets_no_form(
     assert result.exit_code == 1
     assert ("CHERWELL: the plan already has 20 lines, as many as a form holds; no form (add "
             "lines with `grants plan add`)") in result.output  # fmt: skip
+
+
+def test_agreeing_a_plan_that_is_not_the_allocation_warns(
+    grants: Grants, issued: Path, tmp_path: Path
+) -> None:
+    short = fill(issued, tmp_path / "short.xlsx", B14=None, D14=None, E14=None)
+    result = grants("plan", "import", str(short))
+    assert result.exit_code == 0, result.output
+    assert ("short.xlsx:Plan!E33: the plan's lines cost £40,000.00, £18,542.00 less than the "
+            "allocation of £58,542.00") in result.output  # fmt: skip
+    agreed = grants("plan", "agree", "CSF", "2017-18", "CHERWELL", "--date", "2017-06-20")
+    assert agreed.exit_code == 0
+    assert ("warning: the agreed plan's lines cost £40,000.00, £18,542.00 less than the "
+            "allocation of £58,542.00; `grants reconcile` reports it") in agreed.output  # fmt: skip

@@ -31,9 +31,10 @@ from grants.cli.write import _origin
 from grants.db.models import Line, PlanAgreement, PlanLine, Stream
 from grants.errors import BooksError, GrantsError
 from grants.excel import plan_form
-from grants.formatting import number, plain
+from grants.formatting import gbp, number, plain
 from grants.ledger import loader
 from grants.ledger.printer import quote
+from grants.money import from_pence
 from grants.periods import FinancialYear, parse_year
 from grants.services.journal import Journal
 from grants.services.plan_forms import (
@@ -112,6 +113,20 @@ def agree(app: AppContext, stream: str, year: str, line: str, day: datetime | No
     """Record that the plan of LINE for YEAR is agreed: its titles are then fixed."""
     _record(app, f"{_day(day)} agree {stream} {year} {line}\n  origin: {quote(_origin())}\n")
     click.echo(f"the plan of {line} {year} is agreed")
+    with app.session() as session:
+        try:
+            form = plan_forms(session, stream, parse_year(year), line)[0]
+        except GrantsError:
+            return  # a line with no allocation: reconcile says what is wrong
+    planned = sum(x.cost_pence for x in form.lines)
+    if planned != form.allocated_pence:
+        gap = planned - form.allocated_pence
+        click.echo(
+            f"warning: the agreed plan's lines cost {gbp(from_pence(planned))}, "
+            f"{gbp(from_pence(abs(gap)))} {'more' if gap > 0 else 'less'} than the allocation "
+            f"of {gbp(from_pence(form.allocated_pence))}; `grants reconcile` reports it",
+            err=True,
+        )
 
 
 @plan.command("show")
