@@ -4,11 +4,13 @@ it and when. The rows are fixed (0-based), because the importers read them back.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 
 from xlsxwriter.worksheet import Worksheet
 
+from grants.excel import templates
 from grants.excel.book import Book
 
 FORM_ROW, RECIPIENT_ROW, ALLOCATION_ROW, YEAR_ROW, PERIOD_ROW, ALLOCATED_ROW = 2, 3, 4, 5, 6, 7
@@ -27,6 +29,18 @@ class Header:
     allocated_pence: int
     completed_from: date  # the earliest date the form can have been completed
     date_hint: str  # the message of the date cell's validation
+
+
+@functools.lru_cache(maxsize=4)
+def instructions_sheet(template: str) -> str:
+    """The name of a form's instructions sheet (an importer reads no other sheet)."""
+    return str(templates.load(template)["sheet"]["instructions_sheet"])
+
+
+@functools.lru_cache(maxsize=4)
+def total_labels(template: str) -> frozenset[str]:
+    """A form's Total row label: as the template has it now, or `Total`, as first issued."""
+    return frozenset({str(templates.load(template)["labels"]["total"]), "Total"})
 
 
 def write_header(book: Book, sheet: Worksheet, header: Header) -> None:
@@ -65,5 +79,7 @@ __all__ = [
     "RECIPIENT_ROW",
     "YEAR_ROW",
     "Header",
+    "instructions_sheet",
+    "total_labels",
     "write_header",
 ]  # fmt: skip

@@ -38,9 +38,7 @@ LIMIT = 999_999_999_999.99  # the largest amount grants.money accepts
 __all__ = [
     "ALLOCATED_ROW", "COMPLETED_BY_ROW", "COMPLETED_ON_ROW", "COST", "FIRST_LINE_ROW",
     "FORM_ROW", "HEADING_ROW", "INPUT_COLUMNS", "MAX_LINES", "NUMBER", "OBJECTIVE", "OBJECTIVES",
-    "OTHER", "PERCENT", "SHEET", "TITLE", "TOTAL_ROW", "cell", "filename", "instructions_sheet",
-    "not_pcc",
-    "total_labels", "write",
+    "OTHER", "PERCENT", "SHEET", "TITLE", "TOTAL_ROW", "cell", "filename", "not_pcc", "write",
 ]  # fmt: skip
 
 
@@ -49,20 +47,9 @@ def filename(form: PlanForm) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def instructions_sheet() -> str:
-    return str(templates.load("plan-form")["sheet"]["instructions_sheet"])
-
-
-@functools.lru_cache(maxsize=1)
 def not_pcc() -> str:
     """What the PCC objective column shows on forms for other funds."""
     return str(templates.load("plan-form")["labels"]["not_pcc"])
-
-
-@functools.lru_cache(maxsize=1)
-def total_labels() -> frozenset[str]:
-    """The Total row's label: as the template has it now, or as first issued."""
-    return frozenset({str(templates.load("plan-form")["labels"]["total"]), "Total"})
 
 
 def write(form: PlanForm, path: Path, ledger: str) -> None:

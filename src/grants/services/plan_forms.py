@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from grants.db.models import PlanAgreement, PlanLine, Stream
 from grants.errors import BooksError, GrantsError, NotFound, PeriodError
 from grants.excel import plan_form as grid
+from grants.excel.form_header import instructions_sheet, total_labels
 from grants.excel.safe_read import EMPTY, Sheet, UnsafeFile, read_sheet
 from grants.formatting import gbp
 from grants.ledger import loader
@@ -239,7 +240,7 @@ def read_plan(session: Session, path: Path) -> tuple[PlanFiled | None, list[Prob
                 "plan and the allocation agree",
             )
         )
-    extra = [n for n in sheet.sheetnames if n not in (grid.SHEET, grid.instructions_sheet())]
+    extra = [n for n in sheet.sheetnames if n not in (grid.SHEET, instructions_sheet("plan-form"))]
     if extra:
         names = ", ".join(map(repr, extra))
         filed.warnings.append(
@@ -379,7 +380,7 @@ def _lines(sheet: Sheet, reader: CellReader, form: PlanForm) -> list[NewLine]:
                 NewLine(row, title, _lines_of(objectives), objective, cost, _lines_of(other))
             )
     total_label = str(at(grid.TOTAL_ROW, grid.TITLE).value or "").strip()
-    if total_label not in grid.total_labels():
+    if total_label not in total_labels("plan-form"):
         reader.problem(
             grid.TOTAL_ROW,
             grid.TITLE,

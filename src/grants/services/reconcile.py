@@ -16,13 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grants.db.models import (
-    Account,
     Entry,
     Line,
     Organisation,
     PlanAgreement,
     PlanLine,
-    Posting,
     Profile,
     ReturnFigure,
     ReturnFiling,
@@ -37,6 +35,7 @@ from grants.services.balances import Balances, compare
 from grants.services.programmes import compare as compare_versions
 from grants.services.programmes import versions
 from grants.services.returns import PLAN_STAGE
+from grants.services.returns_import import reported_spend, standing_spend
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -502,40 +501,21 @@ def journal_vs_returns(ctx: Context) -> Iterator[Finding]:
         .order_by(ReturnFiling.id)
     ).all()  # fmt: skip
     superseded = {f.supersedes_id for f in filings if f.supersedes_id}
-    covers = {
-        (s.stream_id, s.year, s.stage): s.covers_to
-        for s in ctx.session.scalars(select(ReturnStage))
-    }
-    standing: dict[tuple[int, int], list[tuple[date, int]]] = {}
+    standing: dict[tuple[int, int, int], list[tuple[str, int]]] = {}
     for f in filings:
         if f.id in superseded or f.stream_id not in ctx.streams:
             continue
         if ctx.year is not None and f.year != ctx.year.start:
             continue
-        when = covers.get((f.stream_id, f.year, f.stage), date.min)
-        standing.setdefault((f.line_id, f.year), []).append((when, f.id))
-    for (line_id, year), order in sorted(standing.items()):
-        latest: dict[int, int] = {}
-        for _when, filing_id in sorted(order):
-            for position, pence in ctx.session.execute(
-                select(ReturnFigure.position, ReturnFigure.spend_pence).where(
-                    ReturnFigure.filing_id == filing_id, ReturnFigure.spend_pence.is_not(None)
-                )
-            ):
-                latest[position] = pence
-        returned = sum(latest.values())
-        spent = (
-            select(func.coalesce(func.sum(Posting.amount_pence), 0))
-            .join(Account, Account.id == Posting.account_id)
-            .where(Account.line_id == line_id, Account.role == "spent",
-                   Account.first_year == year, Account.last_year == year)
-        )  # fmt: skip
-        journal = int(ctx.session.scalar(spent) or 0)  # PostgreSQL sums BIGINT as NUMERIC
+        standing.setdefault((f.stream_id, f.line_id, f.year), []).append((f.stage, f.id))
+    for (stream_id, line_id, year), stages in sorted(standing.items()):
+        returned = standing_spend(ctx.session, stream_id, year, stages)
+        journal = reported_spend(ctx.session, stream_id, line_id, year)
         if journal != returned:
             info = ctx.lines[line_id]
             fy = FinancialYear(year)
             yield Finding(
-                "error", "journal vs returns", ctx.streams[info.stream_id][0],
+                "error", "journal vs returns", ctx.streams[stream_id][0],
                 str(Period(fy, fy)), info.code, info.recipient or info.name,
                 f"the journal holds {ctx.money(journal)} of reported spend, but the standing "
                 f"returns report {ctx.money(returned)} (difference "

@@ -10,7 +10,6 @@ reversed; the same file twice changes nothing.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import math
 import re
@@ -32,8 +31,8 @@ from grants.db.models import (
 )
 from grants.errors import GrantsError, MoneyError, NotFound, PeriodError
 from grants.excel import return_form as grid
-from grants.excel import templates
 from grants.excel.book import cell as grid_cell
+from grants.excel.form_header import instructions_sheet, total_labels
 from grants.excel.safe_read import Sheet, UnsafeFile, read_sheet
 from grants.formatting import gbp
 from grants.money import from_pence, money, to_pence
@@ -334,7 +333,9 @@ def _read(
         )
     total = grid.total_row(len(form.lines))
     total_title = str(at(total, grid.TITLE).value or "").strip()
-    if at(total, grid.NUMBER).value not in (None, "") or total_title not in _total_labels():
+    if at(total, grid.NUMBER).value not in (None, "") or total_title not in total_labels(
+        "return-form"
+    ):
         reader.problem(total, grid.TITLE, "the form's lines have been changed: lines must not be "
                        "added or removed; use the form as issued")  # fmt: skip
     for row in range(total + 2, len(rows)):
@@ -358,7 +359,9 @@ def _read(
     filed = Filed(
         path, sheet.sha256, form, figures, completed_by, completed_on, stated,
     )  # fmt: skip
-    extra = [n for n in sheet.sheetnames if n not in (grid.SHEET, _instructions_sheet())]
+    extra = [
+        n for n in sheet.sheetnames if n not in (grid.SHEET, instructions_sheet("return-form"))
+    ]
     if extra:
         names = ", ".join(map(repr, extra))
         message = f"the workbook has sheets the form does not: {names}; they were not read"
@@ -394,17 +397,6 @@ def _read(
     if reader.problems:
         return None, reader.problems
     return filed, []
-
-
-@functools.lru_cache(maxsize=1)
-def _instructions_sheet() -> str:
-    return str(templates.load("return-form")["sheet"]["instructions_sheet"])
-
-
-@functools.lru_cache(maxsize=1)
-def _total_labels() -> frozenset[str]:
-    """The Total row's label: as the template has it now, or as first issued."""
-    return frozenset({str(templates.load("return-form")["labels"]["total"]), "Total"})
 
 
 def is_pence(value: object, pence: int) -> bool:
@@ -524,13 +516,16 @@ def record(
     # expenditure line, the figure of the latest stage that gives one.
     others = [f for stage, f in standing.items() if stage != form.stage]
     wanted = (
-        _standing_spend(
-            session, form, [(f.stage, f.id) for f in others] + [(form.stage, filing_id)]
+        standing_spend(
+            session,
+            form.stream_id,
+            form.year,
+            [(f.stage, f.id) for f in others] + [(form.stage, filing_id)],
         )
         if others
         else filed.spend_pence  # the only return standing: its own figures
     )
-    reported = _reported(session, form)
+    reported = reported_spend(session, form.stream_id, form.line_id, form.year)
     entries = 0
     reason = f"{form.stage} return {filed.path.name}"
     if wanted < reported:
@@ -550,7 +545,7 @@ def record(
         ]
         journal.record(batch)
         entries += len(batch)
-        reported = _reported(session, form)
+        reported = reported_spend(session, form.stream_id, form.line_id, form.year)
     if wanted > reported:
         first, last = filed.figures[0].cell, filed.figures[-1].cell
         period = Period(FinancialYear(form.year), FinancialYear(form.year))
@@ -584,13 +579,16 @@ def _return_entries(form: ReturnForm) -> Any:
     )  # fmt: skip
 
 
-def _standing_spend(session: Session, form: ReturnForm, standing: list[tuple[str, int]]) -> int:
+def standing_spend(
+    session: Session, stream_id: int, year: int, standing: list[tuple[str, int]]
+) -> int:
     """For each expenditure line, the spend to date of the latest stage (by the last day it
-    covers) among the standing returns (stage, filing id) that gives one; summed."""
+    covers) among the standing returns (stage, filing id) that gives one; summed. The
+    journal holds this much reported spend for the line and year."""
     covers = dict(
         session.execute(
             select(ReturnStage.stage, ReturnStage.covers_to).where(
-                ReturnStage.stream_id == form.stream_id, ReturnStage.year == form.year
+                ReturnStage.stream_id == stream_id, ReturnStage.year == year
             )
         ).all()
     )
@@ -610,9 +608,9 @@ def _source(sha256: str) -> str:
     return f"return sha256:{sha256}"
 
 
-def _reported(session: Session, form: ReturnForm) -> int:
-    """The spend reported so far for the form's line and year: the balance of its spent
-    account (grants.services.rules)."""
+def reported_spend(session: Session, stream_id: int, line_id: int, year: int) -> int:
+    """The spend reported so far for a line and year: the balance of its spent account
+    (grants.services.rules)."""
     total = session.execute(
         text(
             "SELECT COALESCE(SUM(p.amount_pence), 0) FROM posting p "
@@ -620,9 +618,9 @@ def _reported(session: Session, form: ReturnForm) -> int:
             "WHERE a.stream_id = :stream AND a.line_id = :line AND a.role = 'spent' "
             "AND a.first_year = :year AND a.last_year = :year"
         ),
-        {"stream": form.stream_id, "line": form.line_id, "year": form.year},
+        {"stream": stream_id, "line": line_id, "year": year},
     ).scalar()
-    return int(total or 0)
+    return int(total or 0)  # PostgreSQL sums BIGINT as NUMERIC
 
 
 @dataclass
@@ -694,5 +692,5 @@ def history(
 
 __all__ = [
     "CellReader", "Figure", "Filed", "Forms", "HistoryRow", "Problem", "Recorded", "history",
-    "is_pence", "read_return", "record", "sha256_of",
+    "is_pence", "read_return", "record", "reported_spend", "sha256_of", "standing_spend",
 ]  # fmt: skip
