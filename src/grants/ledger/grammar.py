@@ -1,0 +1,72 @@
+"""The grammar of the books: the directives, their arguments and metadata, and the value
+patterns they use. Shared by the validator (grants.ledger.validate) and the documentation
+(ledger/README.md)."""
+
+from __future__ import annotations
+
+import re
+
+ROLES = ("funder", "accountable-body", "partnership", "recipient")
+STREAM_KINDS = (
+    "pcc-csf", "lgf", "city-deal", "growth-deal", "erdf", "esf", "eafrd", "esif",
+    "capital-grant", "capital-receipt", "reserve", "other",
+)  # fmt: skip
+LINE_KINDS = ("allocation", "portfolio", "scheme", "project")
+MATCH_FORMS = ("cash", "in-kind", "unstated")
+CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")  # at most 40 characters
+YEAR_KEY = re.compile(r"^\d{2,4}[-/]\d{1,4}$")
+COMMON = {"source", "note", "origin"}
+ENTRY_META = COMMON | {"actor", "recorded", "reason", "id", "key", "printed"}
+ALLOWED_META: dict[str, set[str]] = {
+    "org": COMMON | {"role"},
+    "stream": COMMON | {"kind", "funder", "accountable", "intervention"},
+    "line": COMMON
+    | {"parent", "recipient", "kind", "ref", "aliases", "total-cost", "specific-funding"},
+    "award": ENTRY_META | {"tranche"},
+    "allocate": ENTRY_META | {"share", "over-allocation"},
+    "pay": ENTRY_META,
+    "spent": ENTRY_META,
+    "clawback": ENTRY_META,
+    "virement": ENTRY_META,
+    "reprofile": ENTRY_META | {"tranche"},
+    "reverse": ENTRY_META,
+    "stated": COMMON,
+    "balance": COMMON | {"scale", "printed", "table", "row"},
+    "printed": COMMON | {"scale", "printed", "table", "row"},
+    "match": COMMON | {"from", "form"},
+    "programme": COMMON | {"compare"},
+    "profile": COMMON | {"section", "estimate", "total"},
+    "plan": COMMON | {"cost", "objectives", "pcc-objective", "other-funding"},
+    "agree": COMMON,
+    "due": COMMON | {"to"},
+}
+ARITY = {
+    "org": 2, "stream": 2, "line": 3, "award": 3, "allocate": 4, "pay": 4, "spent": 4,
+    "clawback": 4, "virement": 5, "reprofile": 4, "reverse": 1, "stated": 3, "balance": 4,
+    "printed": 4, "match": 3, "programme": 3, "profile": 5, "plan": 4, "agree": 3, "due": 4,
+}  # fmt: skip
+USAGE = {
+    "org": 'DATE org CODE "Name"',
+    "stream": 'DATE stream CODE "Name"',
+    "line": 'DATE line STREAM CODE "Name"',
+    "award": "DATE award STREAM PERIOD AMOUNT",
+    "allocate": "DATE allocate STREAM PERIOD LINE AMOUNT",
+    "pay": "DATE pay STREAM PERIOD LINE AMOUNT",
+    "spent": "DATE spent STREAM PERIOD LINE AMOUNT",
+    "clawback": "DATE clawback STREAM PERIOD LINE AMOUNT",
+    "virement": "DATE virement STREAM PERIOD FROM-LINE TO-LINE AMOUNT",
+    "reprofile": "DATE reprofile STREAM FROM-PERIOD TO-PERIOD AMOUNT",
+    "reverse": "DATE reverse ENTRY-ID",
+    "stated": "DATE stated STREAM PERIOD AMOUNT",
+    "balance": "DATE balance STREAM PERIOD METRIC[:TARGET] AMOUNT",
+    "printed": "DATE printed STREAM PERIOD METRIC[:TARGET] AMOUNT",
+    "match": "DATE match STREAM LINE AMOUNT",
+    "programme": 'DATE programme STREAM VERSION "Name"',
+    "profile": 'DATE profile STREAM VERSION TABLE CODE "Label"',
+    "plan": 'DATE plan STREAM YEAR LINE "Expenditure title"',
+    "agree": "DATE agree STREAM YEAR LINE",
+    "due": "DATE due STREAM YEAR STAGE DUE-DATE",
+}
+STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+PERCENT = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,2})?")
+FIGURE = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")

@@ -1,0 +1,254 @@
+"""Record validated books in the database, in the caller's transaction.
+
+Reference data first (organisations, streams, lines: already recorded ones must match), then
+the journal through :class:`grants.services.journal.Journal` (the one write path for money),
+then the rest (grants.ledger.write_plans) and the assertions (grants.ledger.assertions).
+Problems are added to the books' list at their lines; the caller raises them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grants.db.models import Line, Organisation, Stream
+from grants.formatting import gbp
+from grants.ledger import write_plans
+from grants.ledger.parser import Directive, Problem
+from grants.ledger.validate import Books
+from grants.money import from_pence
+from grants.services.balances import Balances
+from grants.services.journal import Journal, Refused
+
+
+@dataclass
+class LoadReport:
+    """What a load did (or a check would do)."""
+
+    created: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    warnings: list[Problem] = field(default_factory=list)
+    discrepancies: list[Problem] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": dict(sorted(self.created.items())),
+            "unchanged": dict(sorted(self.skipped.items())),
+            "warnings": [str(w) for w in self.warnings],
+            "discrepancies": [str(d) for d in self.discrepancies],
+        }
+
+
+class Writer:
+    def __init__(
+        self,
+        session: Session,
+        books: Books,
+        report: LoadReport,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.progress = progress
+        self.s = session
+        self.books = books
+        self.report = report
+        self.orgs: dict[str, int] = {}
+        self.streams: dict[str, int] = {}
+        self.lines: dict[tuple[str, str], int] = {}
+
+    def error(self, d: Directive, message: str) -> None:
+        self.books.error(d, message)
+
+    def _same_or_new(self, kind: str, d: Directive, existing: Any, wanted: dict[str, Any]) -> bool:
+        """True if a new record is needed; reports a problem if it conflicts."""
+        if existing is None:
+            self.report.created[kind] += 1
+            return True
+        differing = [
+            k for k, v in wanted.items() if k not in ("origin", "day") and getattr(existing, k) != v
+        ]
+        if differing:
+            detail = ", ".join(f"{k} {getattr(existing, k)!r} -> {wanted[k]!r}" for k in differing)
+            self.error(
+                d,
+                f"{kind} {wanted.get('code')!r} is already recorded differently ({detail}); "
+                "reference data cannot be changed by loading books",
+            )
+        else:
+            self.report.skipped[kind] += 1
+        return False
+
+    def write(self) -> None:
+        s, books = self.s, self.books
+        self.orgs = dict(s.execute(select(Organisation.code, Organisation.id)).all())
+        existing_orgs = {o.code: o for o in s.scalars(select(Organisation))}
+        declared: set[str] = set()
+        for d, rec in books.orgs:
+            values = {**rec, **books.provenance(d)}
+            if rec["code"] in declared:
+                self.error(d, f"organisation {rec['code']} is declared twice")
+                continue
+            declared.add(rec["code"])
+            if self._same_or_new("organisation", d, existing_orgs.get(rec["code"]), values):
+                org = Organisation(**values)
+                s.add(org)
+                s.flush()
+                self.orgs[org.code] = org.id
+                existing_orgs[org.code] = org
+        existing_streams = {x.code: x for x in s.scalars(select(Stream))}
+        declared.clear()
+        for d, rec in books.streams:
+            if rec["code"] in declared:
+                self.error(d, f"stream {rec['code']} is declared twice")
+                continue
+            declared.add(rec["code"])
+            values = dict(rec)
+            for ref in ("funder", "accountable"):
+                code = values.pop(ref)
+                org_id = None
+                if code is not None:
+                    org_id = self.orgs.get(code)
+                    if org_id is None:
+                        self.error(d, f"{ref} {code!r} is not an organisation declared with `org`")
+                values[f"{ref}_id"] = org_id
+            values |= books.provenance(d)
+            if self._same_or_new("stream", d, existing_streams.get(rec["code"]), values):
+                stream = Stream(**values)
+                s.add(stream)
+                s.flush()
+                existing_streams[stream.code] = stream
+        self.streams = {code: x.id for code, x in existing_streams.items()}
+        self._write_lines()
+        if books.problems:
+            return
+        self._write_journal()
+        write_plans.write_rest(self)
+
+    def stream(self, d: Directive, code: str) -> int | None:
+        if code not in self.streams:
+            self.error(d, f"there is no stream {code!r}: declare it with `stream` first")
+            return None
+        return self.streams[code]
+
+    def _write_lines(self) -> None:
+        s, books = self.s, self.books
+        existing = {(x.stream_id, x.code): x for x in s.scalars(select(Line))}
+        created: set[int] = set()
+        declared: set[tuple[int, str]] = set()
+        todo: list[tuple[Directive, dict[str, Any], Line]] = []
+        for d, rec in books.lines:
+            stream_id = self.stream(d, rec["stream"])
+            if stream_id is None:
+                continue
+            if (stream_id, rec["code"]) in declared:
+                self.error(d, f"line {rec['code']} of {rec['stream']} is declared twice")
+                continue
+            declared.add((stream_id, rec["code"]))
+            values = {k: v for k, v in rec.items() if k not in ("stream", "parent", "recipient")}
+            recipient = rec["recipient"]
+            if recipient is not None and recipient not in self.orgs:
+                self.error(d, f"recipient {recipient!r} is not an organisation declared with `org`")
+            values["recipient_id"] = self.orgs.get(recipient) if recipient else None
+            values |= books.provenance(d) | {"stream_id": stream_id}
+            line = existing.get((stream_id, rec["code"]))
+            if self._same_or_new("line", d, line, values):
+                line = Line(**values)
+                s.add(line)
+                existing[(stream_id, rec["code"])] = line
+                created.add(id(line))
+            if line is not None:
+                todo.append((d, rec, line))
+        s.flush()
+        for d, rec, line in todo:
+            parent_id = None
+            if rec["parent"] is not None:
+                parent = existing.get((line.stream_id, rec["parent"]))
+                if parent is None or parent is line:
+                    self.error(
+                        d, f"parent {rec['parent']!r} is not another line of {rec['stream']}"
+                    )
+                    continue
+                parent_id = parent.id
+            if id(line) in created:
+                line.parent_id = parent_id
+            elif line.parent_id != parent_id:
+                self.error(d, f"line {rec['code']} is already recorded with a different parent")
+        s.flush()
+        parents = {x.id: x.parent_id for x in existing.values()}
+        for d, rec, line in todo:
+            seen: set[int] = set()
+            node: int | None = line.id
+            while node is not None:
+                if node in seen:
+                    self.error(d, f"line {rec['code']} is its own ancestor (the parents loop)")
+                    break
+                seen.add(node)
+                node = parents.get(node)
+        codes = {i: c for c, i in self.streams.items()}
+        self.lines = {(codes[x.stream_id], x.code): x.id for x in existing.values()}
+
+    def _write_journal(self) -> None:
+        books = self.books
+        for d, item in books.entries:
+            if item.op is not None:
+                self.stream(d, item.op.stream)
+        if books.problems:
+            return
+        journal = Journal(self.s)
+        by_item = {id(item): d for d, item in books.entries}
+        try:
+            result = journal.record(
+                [item for _, item in books.entries], progress=self.progress, keep_going=True
+            )
+        except Refused as refused:
+            # Every refused entry, at its line (a refused entry changes no balance, so the
+            # entries after it are checked as if it were not there).
+            for exc in refused.errors:
+                d = by_item.get(id(getattr(exc, "entry", None)))
+                where = (d.file, d.line) if d else (books.entries[0][0].file, 0)
+                self.books.problems.append(Problem(*where, str(exc)))
+            return
+        warned: set[int] = set()
+        for item, warning in result.warnings:
+            d = by_item[id(item)]
+            warned.add(id(item))
+            self.report.warnings.append(Problem(d.file, d.line, warning, "warning"))
+        self._still_over_allocated(warned)
+        if result.entry_ids:
+            self.report.created["journal entry"] += len(result.entry_ids)
+        if result.skipped:
+            self.report.skipped["journal entry"] += result.skipped
+
+    def _still_over_allocated(self, warned: set[int]) -> None:
+        """Report intended over-allocations recorded by an earlier load, as long as they stand
+        (a new one is reported when it is recorded)."""
+        marked = [
+            (d, item)
+            for d, item in self.books.entries
+            if item.op is not None and item.op.over_allocation and id(item) not in warned
+        ]
+        if not marked:
+            return
+        balances = Balances(self.s)
+        journal = Journal(self.s)
+        journal.load_catalog()
+        for d, item in marked:
+            op = item.op
+            assert op is not None and op.line is not None
+            parent = journal.parent_of(op.stream, op.line)
+            left = balances.value(op.stream, op.period, "unallocated", parent)
+            if left is not None and left < 0:
+                where = f"{op.stream} {op.period}" + (f" {parent}" if parent else "")
+                self.report.warnings.append(
+                    Problem(
+                        d.file,
+                        d.line,
+                        f"{where} is over-allocated by {gbp(from_pence(-left))} "
+                        "(marked as intended)",
+                        "warning",
+                    )
+                )
