@@ -25,7 +25,7 @@ def test_empty_head_base_head_and_no_drift(empty_url: str) -> None:
         engine.dispose()
 
 
-def test_sqlite_connections_enforce_foreign_keys_and_begin_immediate(tmp_path) -> None:
+def test_sqlite_writers_begin_immediate_and_readers_deferred_and_read_only(tmp_path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     statements: list[str] = []
     from sqlalchemy import event
@@ -36,5 +36,9 @@ def test_sqlite_connections_enforce_foreign_keys_and_begin_immediate(tmp_path) -
 
     with engine.begin() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-    assert statements[0] == "BEGIN IMMEDIATE"
+    assert statements[:2] == ["PRAGMA query_only=0", "BEGIN IMMEDIATE"]
+    statements.clear()
+    with engine.execution_options(grants_access="read").begin() as conn:
+        assert conn.exec_driver_sql("PRAGMA query_only").scalar() == 1
+    assert statements[:2] == ["PRAGMA query_only=1", "BEGIN"]
     engine.dispose()

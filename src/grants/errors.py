@@ -33,3 +33,11 @@ class NotFound(GrantsError):
 
 class ConfigError(GrantsError):
     """The database URL or another setting is unusable."""
+
+
+class Busy(GrantsError):
+    """Another change to the ledger is being recorded and did not finish in time."""
+
+
+class Tampered(GrantsError):
+    """The ledger holds records it did not make: nothing more is recorded until it is checked."""

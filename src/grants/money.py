@@ -18,6 +18,10 @@ ZERO = Decimal("0.00")
 # The largest amount one entry may hold: under a trillion pounds. It keeps every sum of a
 # realistic journal inside a 64-bit integer of pence.
 LIMIT = Decimal("999999999999.99")
+# The most the journal's turnover may reach: every posting's amount, made positive, added up
+# over the whole journal. Under 2**62 pence, so that no sum of postings, in any order and on
+# either engine, can overflow a 64-bit integer (SQLite's SUM stops with "integer overflow").
+MAX_TURNOVER_PENCE = 4 * 10**18
 
 # Optional minus, optional £, then digits: either plain (1234) or grouped in threes with
 # commas in the right places (1,234,567), then optionally a point and one or two decimals.

@@ -39,9 +39,18 @@ class AppContext:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session in one transaction: committed if the block succeeds, else rolled back."""
+        """A writing session in one transaction: committed (and what it added sealed) if the
+        block succeeds, else rolled back. One writer at a time."""
         self.require_schema()
         with make_session_factory(self.engine)() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only session: it never waits for a writer (on SQLite, WAL), and cannot
+        write."""
+        self.require_schema()
+        with make_session_factory(self.engine, read_only=True)() as session, session.begin():
             yield session
 
     def require_schema(self) -> None:
@@ -64,7 +73,7 @@ class AppContext:
                     "`grants db upgrade` to create it"
                 )
         try:
-            with self.engine.connect() as conn:
+            with self.engine.execution_options(grants_access="read").connect() as conn:
                 current = MigrationContext.configure(conn).get_current_revision()
                 has_tables = inspect(conn).has_table("entry")
         except OperationalError as exc:

@@ -14,6 +14,7 @@ from grants.cli.programme import programme
 from grants.cli.reconcile import reconcile_command
 from grants.cli.report import report
 from grants.cli.returns import returns
+from grants.cli.verify import verify_command
 from grants.config import default_actor
 
 
@@ -51,6 +52,7 @@ cli.add_command(report)
 cli.add_command(plan)
 cli.add_command(returns)
 cli.add_command(reconcile_command)
+cli.add_command(verify_command)
 for command in (*query.COMMANDS, programme, *write.COMMANDS):
     cli.add_command(command)
 

@@ -1,20 +1,43 @@
 """Engines and sessions for SQLite (default) and PostgreSQL.
 
-SQLite: foreign keys on, WAL, a busy timeout, and every transaction starts with
-BEGIN IMMEDIATE so that a read-then-write cannot lose a concurrent update (Python's sqlite3
-driver otherwise does not begin a transaction before a SELECT).
+Two kinds of transaction:
+
+* **Reading** (`make_session_factory(engine, read_only=True)`): on SQLite a deferred
+  transaction on a read-only connection, which in WAL mode never waits for a writer; on
+  PostgreSQL a READ ONLY transaction. A long load does not hold up `grants balance`.
+* **Writing** (the default): one writer at a time. SQLite begins IMMEDIATE (Python's sqlite3
+  driver otherwise begins no transaction before a SELECT, so a read-then-write could lose a
+  concurrent update); PostgreSQL takes the ledger's advisory lock. Waiting longer than the
+  busy timeout ends in a clear message (errors.Busy). The transaction notes where every
+  sealed table stood, refuses to go on if the ledger holds records it did not make, and at
+  commit seals what it added in the hash chain (grants.db.seal). Ids are given in order with
+  no gaps: on PostgreSQL the sequences are set back to the greatest id when a write begins,
+  so numbers used by a rolled-back transaction are used again.
+
+SQLite files are created readable by their owner only (0600); SQLite gives its WAL and
+shared-memory files the same permissions.
 """
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
-from grants.errors import ConfigError
+from grants.db import seal
+from grants.db.records import GUARDED
+from grants.errors import Busy, ConfigError, Tampered
+
+WAIT_SECONDS = 30.0
+# The PostgreSQL advisory lock every writer to the ledger holds (an arbitrary constant).
+WRITER_LOCK = 0x6772616E7473  # "grants"
+ACCESS = "grants_access"
 
 
 def normalise_url(url: str) -> str:
@@ -36,32 +59,165 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, wait: float = WAIT_SECONDS, **kwargs: Any) -> Engine:
+    """An engine for ``url``; a writer waits at most ``wait`` seconds for another."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _configure_sqlite(engine)
+        engine = create_engine(url, connect_args={"timeout": wait}, **kwargs)
+        _configure_sqlite(engine, wait)
         return engine
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _configure_postgres(engine, wait)
+    return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def create_private_file(url: URL) -> None:
+    """Create a new SQLite file readable and writable by its owner only (before SQLite
+    creates it with the usual permissions). An existing file is left as it is."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists() or not path.parent.is_dir():
+        return  # an existing ledger keeps its permissions; a missing folder fails later
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise ConfigError(f"cannot create the database {path}: {exc.strerror}") from exc
+
+
+def _writing(connection: Connection) -> bool:
+    return connection.get_execution_options().get(ACCESS, "write") == "write"
+
+
+def _configure_sqlite(engine: Engine, wait: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control from the driver; we emit BEGIN IMMEDIATE ourselves.
+        # Take transaction control from the driver; we emit BEGIN ourselves.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def _on_begin(connection: Connection) -> None:
+        if not _writing(connection):
+            connection.exec_driver_sql("PRAGMA query_only=1")
+            connection.exec_driver_sql("BEGIN")
+            return
+        connection.exec_driver_sql("PRAGMA query_only=0")
+        started = time.monotonic()
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
+                raise
+            raise _busy(time.monotonic() - started) from None
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def _configure_postgres(engine: Engine, wait: float) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        if not _writing(connection):
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+            return
+        started = time.monotonic()
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(wait * 1000)}ms'")
+        try:
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                raise
+            raise _busy(time.monotonic() - started) from None
+        connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
+
+
+def _busy(waited: float) -> Busy:
+    return Busy(
+        f"another change to the ledger is being recorded (waited {waited:.0f} s for it to "
+        "finish); nothing was recorded: try again when it has finished"
+    )
+
+
+def lock_writers(connection: Connection) -> None:
+    """Serialise writers for the rest of this transaction (a writing session already is)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+
+
+def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions that read (``read_only``), or that write and seal what they add."""
+    if read_only:
+        return sessionmaker(engine.execution_options(**{ACCESS: "read"}), expire_on_commit=False)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    event.listen(factory, "after_begin", _after_begin)
+    event.listen(factory, "before_commit", _before_commit)
+    event.listen(factory, "after_transaction_end", _after_end)
+    return factory
+
+
+_SERIAL = tuple(t for t in GUARDED if t != "seal")
+
+
+def _after_begin(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    if transaction.parent is not None or "grants_marks" in session.info:
+        return
+    if connection.dialect.name == "postgresql":
+        # Give the next ids from the greatest recorded: none lost to a rollback.
+        connection.exec_driver_sql(
+            "SELECT "
+            + ", ".join(
+                f"setval(pg_get_serial_sequence('{t}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {t}), 0) + 1, false)"
+                for t in _SERIAL
+            )
+        )
+    marks = seal.marks(connection)
+    unsealed = marks.unsealed()
+    if unsealed:
+        table, first = unsealed[0]
+        raise Tampered(
+            f"the ledger holds records it did not make ({table} {first} and after are not "
+            "in its chain): nothing was recorded. Run `grants verify` to see what changed, "
+            "and restore the ledger from a backup"
+        )
+    session.info["grants_marks"] = marks
+    session.info["grants_order"] = []
+
+
+def _before_commit(session: Session) -> None:
+    marks = session.info.get("grants_marks")
+    if marks is None:
+        return
+    session.flush()
+    seal.seal_new(session.connection(), marks, session.info.get("grants_order"))
+
+
+def _after_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop("grants_marks", None)
+        session.info.pop("grants_order", None)
+
+
+def record_order(session: Session, table: str, count: int = 1) -> None:
+    """Note that the next ``count`` records of ``table`` this transaction adds come next in
+    the chain (the books loader seals in the order of the books)."""
+    order = session.info.get("grants_order")
+    if order is not None:
+        seal.add_to_order(order, table, count)
+
+
+__all__ = [
+    "create_private_file",
+    "lock_writers",
+    "make_engine",
+    "make_session_factory",
+    "normalise_url",
+    "record_order",
+]

@@ -7,6 +7,7 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 from grants.config import migrations_dir
+from grants.db.engine import create_private_file
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -19,6 +20,8 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    if engine.dialect.name == "sqlite":
+        create_private_file(engine.url)
     cfg = alembic_config(engine)
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection

@@ -1,7 +1,8 @@
 """Typed models. Money columns are integer pence (``*_pence``); see grants.money.
 
-The journal (``entry`` and ``posting``) is append-only: the migrations install triggers that
-refuse UPDATE and DELETE, and a correction is a reversing entry.
+Every table of record (grants.db.records) is append-only: the migrations install triggers
+that refuse UPDATE, DELETE and TRUNCATE, a correction is a new record (a reversing entry, a
+superseding return), and every record is sealed in the hash chain (``seal``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -153,6 +155,10 @@ class Entry(Base):
     source: Mapped[str | None] = mapped_column(Text)
     origin: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
+    # The journal's turnover up to and including this entry: every posting's amount, made
+    # positive and added up. Bounded (grants.money.MAX_TURNOVER_PENCE) so that no sum of
+    # postings, in any order, can overflow a 64-bit integer on either engine.
+    turnover_pence: Mapped[int] = mapped_column(Pence, default=0)
 
 
 class Posting(Base):
@@ -161,7 +167,8 @@ class Posting(Base):
         CheckConstraint("amount_pence <> 0", name="amount_nonzero"),
         # Covering index: balances are SUM(amount_pence) GROUP BY account_id, index-only.
         Index("ix_posting_account_amount", "account_id", "amount_pence"),
-        Index("ix_posting_entry", "entry_id"),
+        # Postings by entry, in order: the chain reads each entry with its postings.
+        Index("ix_posting_entry_id", "entry_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -357,3 +364,63 @@ class ReturnFigure(Base):
     measure: Mapped[str | None] = mapped_column(Text)
     target: Mapped[int | None] = mapped_column(Pence)
     actual: Mapped[int | None] = mapped_column(Pence)
+
+
+class Attachment(Base):
+    """A workbook as received (a filled return or plan form), kept whole so that the ledger
+    holds the evidence behind every filing and an export is a complete backup."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PlanFiling(Base):
+    """A spending plan form as imported: who recorded it and when, and how many new plan
+    lines it brought (each line's source is ``plan sha256:`` and the file's SHA-256)."""
+
+    __tablename__ = "plan_filing"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the file
+    stream_id: Mapped[int] = mapped_column(ForeignKey("stream.id"))
+    line_id: Mapped[int] = mapped_column(ForeignKey("line.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    received_on: Mapped[date] = mapped_column(Date)
+    completed_by: Mapped[str | None] = mapped_column(Text)
+    completed_on: Mapped[date | None] = mapped_column(Date)
+    lines: Mapped[int] = mapped_column(Integer)
+
+
+class Setting(Provenance, Base):
+    """A setting of the ledger (its title): the latest record of a name is the one that
+    stands; earlier ones are kept."""
+
+    __tablename__ = "setting"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(Text)
+    day: Mapped[date] = mapped_column(Date)
+    actor: Mapped[str | None] = mapped_column(String(100))
+
+
+class Seal(Base):
+    """One link of the hash chain: the record (table and id) sealed at this position, the
+    form of its canonical text, and SHA-256 of the previous digest and that text."""
+
+    __tablename__ = "seal"
+    __table_args__ = (UniqueConstraint("tbl", "row_id"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    tbl: Mapped[str] = mapped_column(String(40))
+    row_id: Mapped[int] = mapped_column(Integer)
+    form: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))

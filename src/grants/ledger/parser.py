@@ -35,6 +35,7 @@ class Directive:
     args: list[str]
     meta: dict[str, str] = field(default_factory=dict)
     meta_lines: dict[str, int] = field(default_factory=dict)
+    index: int = 0  # its place among all the directives of the books, from 0
 
     @property
     def where(self) -> str:
@@ -214,4 +215,5 @@ def _parse_file(
             problems.append(Problem(shown, number, str(exc)))
             continue
         current = Directive(shown, number, day, match.group("keyword"), args)
+        current.index = len(directives)
         directives.append(current)

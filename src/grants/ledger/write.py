@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grants.db.engine import record_order
+from grants.db.ids import next_ids
 from grants.db.models import Line, Organisation, Stream
 from grants.formatting import gbp
 from grants.ledger import write_plans
@@ -58,10 +60,21 @@ class Writer:
         self.report = report
         self.orgs: dict[str, int] = {}
         self.streams: dict[str, int] = {}
+        self._made: list[tuple[int, str]] = []  # (directive index, table) of each new record
         self.lines: dict[tuple[str, str], int] = {}
 
     def error(self, d: Directive, message: str) -> None:
         self.books.error(d, message)
+
+    def made(self, d: Directive, table: str) -> None:
+        """Note that ``d`` added a record to ``table`` (in the order of that table's ids)."""
+        self._made.append((d.index, table))
+
+    def _seal_in_order_of_the_books(self) -> None:
+        # Within a table ids follow the books; across tables, the chain does too, so that
+        # an export (written in the chain's order) loads back into the same chain.
+        for _, table in sorted(self._made, key=lambda made: made[0]):
+            record_order(self.s, table)
 
     def _same_or_new(self, kind: str, d: Directive, existing: Any, wanted: dict[str, Any]) -> bool:
         """True if a new record is needed; reports a problem if it conflicts."""
@@ -97,6 +110,7 @@ class Writer:
                 org = Organisation(**values)
                 s.add(org)
                 s.flush()
+                self.made(d, "organisation")
                 self.orgs[org.code] = org.id
                 existing_orgs[org.code] = org
         existing_streams = {x.code: x for x in s.scalars(select(Stream))}
@@ -120,6 +134,7 @@ class Writer:
                 stream = Stream(**values)
                 s.add(stream)
                 s.flush()
+                self.made(d, "stream")
                 existing_streams[stream.code] = stream
         self.streams = {code: x.id for code, x in existing_streams.items()}
         self._write_lines()
@@ -127,6 +142,7 @@ class Writer:
             return
         self._write_journal()
         write_plans.write_rest(self)
+        self._seal_in_order_of_the_books()
 
     def stream(self, d: Directive, code: str) -> int | None:
         if code not in self.streams:
@@ -135,11 +151,13 @@ class Writer:
         return self.streams[code]
 
     def _write_lines(self) -> None:
+        """Lines in the order of the books. A line's parent is a line recorded before it (in
+        an earlier load, or above it in these books), so that every line is written whole,
+        parent and all: a recorded line is never updated."""
         s, books = self.s, self.books
         existing = {(x.stream_id, x.code): x for x in s.scalars(select(Line))}
-        created: set[int] = set()
         declared: set[tuple[int, str]] = set()
-        todo: list[tuple[Directive, dict[str, Any], Line]] = []
+        new: list[tuple[Directive, Line, str | None]] = []  # with the parent's code
         for d, rec in books.lines:
             stream_id = self.stream(d, rec["stream"])
             if stream_id is None:
@@ -154,40 +172,34 @@ class Writer:
                 self.error(d, f"recipient {recipient!r} is not an organisation declared with `org`")
             values["recipient_id"] = self.orgs.get(recipient) if recipient else None
             values |= books.provenance(d) | {"stream_id": stream_id}
+            parent: Line | None = None
+            if rec["parent"] is not None:
+                parent = existing.get((stream_id, rec["parent"]))
+                if parent is None or rec["parent"] == rec["code"]:
+                    self.error(
+                        d,
+                        f"parent {rec['parent']!r} is not a line of {rec['stream']} declared "
+                        "before this one: declare the parent first",
+                    )
+                    continue
             line = existing.get((stream_id, rec["code"]))
             if self._same_or_new("line", d, line, values):
                 line = Line(**values)
-                s.add(line)
+                new.append((d, line, rec["parent"]))
                 existing[(stream_id, rec["code"])] = line
-                created.add(id(line))
-            if line is not None:
-                todo.append((d, rec, line))
-        s.flush()
-        for d, rec, line in todo:
-            parent_id = None
-            if rec["parent"] is not None:
-                parent = existing.get((line.stream_id, rec["parent"]))
-                if parent is None or parent is line:
-                    self.error(
-                        d, f"parent {rec['parent']!r} is not another line of {rec['stream']}"
-                    )
-                    continue
-                parent_id = parent.id
-            if id(line) in created:
-                line.parent_id = parent_id
-            elif line.parent_id != parent_id:
+            elif line is not None and line.parent_id != (parent.id if parent else None):
                 self.error(d, f"line {rec['code']} is already recorded with a different parent")
+        if books.problems:
+            return
+        # Ids first, so that a new parent's id is known before its children are written.
+        for (_, line, _), line_id in zip(new, next_ids(s, "line", len(new)), strict=True):
+            line.id = line_id
+        for d, line, parent_code in new:
+            if parent_code is not None:
+                line.parent_id = existing[(line.stream_id, parent_code)].id
+            s.add(line)
+            self.made(d, "line")
         s.flush()
-        parents = {x.id: x.parent_id for x in existing.values()}
-        for d, rec, line in todo:
-            seen: set[int] = set()
-            node: int | None = line.id
-            while node is not None:
-                if node in seen:
-                    self.error(d, f"line {rec['code']} is its own ancestor (the parents loop)")
-                    break
-                seen.add(node)
-                node = parents.get(node)
         codes = {i: c for c, i in self.streams.items()}
         self.lines = {(codes[x.stream_id], x.code): x.id for x in existing.values()}
 
@@ -212,6 +224,8 @@ class Writer:
                 where = (d.file, d.line) if d else (books.entries[0][0].file, 0)
                 self.books.problems.append(Problem(*where, str(exc)))
             return
+        for item in result.items:
+            self.made(by_item[id(item)], "entry")
         warned: set[int] = set()
         for item, warning in result.warnings:
             d = by_item[id(item)]

@@ -59,6 +59,7 @@ def write_rest(w: Writer) -> None:
                 **books.provenance(d),
             )
         )
+        w.made(d, "statement")
         w.report.created[rec["kind"]] += 1
     known = set(s.execute(select(MatchFunding.key)).scalars())
     for d, rec in books.matches:
@@ -74,6 +75,7 @@ def write_rest(w: Writer) -> None:
         known.add(key)
         values = {k: v for k, v in rec.items() if k not in ("stream", "line")}
         s.add(MatchFunding(key=key, line_id=line_id, **values, **books.provenance(d)))
+        w.made(d, "match_funding")
         w.report.created["match funding"] += 1
     _write_programmes(w)
     _write_plans(w)
@@ -136,6 +138,7 @@ def _write_plans(w: Writer) -> None:
             **books.provenance(d),
         )
         s.add(line)
+        w.made(d, "plan_line")
         existing[(line_id, rec["year"], rec["title"])] = line
         w.report.created["plan line"] += 1
     known = {(a.line_id, a.year) for a in s.scalars(select(PlanAgreement))}
@@ -159,6 +162,7 @@ def _write_plans(w: Writer) -> None:
                 **books.provenance(d),
             )
         )
+        w.made(d, "plan_agreement")
         w.report.created["plan agreement"] += 1
     stages = {(x.stream_id, x.year, x.stage): x for x in s.scalars(select(ReturnStage))}
     for d, rec in books.dues:
@@ -183,6 +187,7 @@ def _write_plans(w: Writer) -> None:
             **books.provenance(d),
         )
         s.add(stage)
+        w.made(d, "return_stage")
         stages[(stream_id, rec["year"], rec["stage"])] = stage
         w.report.created["return stage"] += 1
 
@@ -209,6 +214,7 @@ def _write_programmes(w: Writer) -> None:
             version = ProgrammeVersion(**values)
             s.add(version)
             s.flush()
+            w.made(d, "programme_version")
             versions[(stream_id, rec["code"])] = version
     profiles = {(p.version_id, p.table_name, p.code): p for p in s.scalars(select(Profile))}
     positions: Counter[tuple[int, str]] = Counter(
@@ -244,6 +250,7 @@ def _write_programmes(w: Writer) -> None:
         )
         s.add(profile)
         s.flush()
+        w.made(d, "profile")
         profiles[(version.id, rec["table_name"], rec["code"])] = profile
         s.add_all(
             ProfileAmount(profile_id=profile.id, year=y, amount_pence=a)

@@ -21,8 +21,11 @@ from decimal import Decimal
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from grants.db.engine import lock_writers
 from grants.db.models import Account, Entry, Line, Posting, Stream
 from grants.errors import GrantsError, NotFound, RuleError
+from grants.formatting import gbp
+from grants.money import MAX_TURNOVER_PENCE, from_pence
 from grants.periods import FinancialYear, Period
 from grants.services import rules
 from grants.services.rules import AccountKey, Operation
@@ -51,31 +54,35 @@ class NewEntry:
         """The identity of the entry: what it does and the published source it cites, not who
         recorded it or from which file line (so that edited books load again cleanly)."""
         op = self.op
-        parts = [
-            self.day.isoformat(),
-            f"reverse {self.reverses}" if self.reverses else "",
-        ]
+        what = None
         if op is not None:
-            parts += [
-                op.kind,
-                op.stream,
-                str(op.period),
-                op.line or "",
-                op.to_line or "",
-                str(op.to_period or ""),
-                str(op.amount),
-                op.tranche or "",
+            what = [
+                op.kind, op.stream, str(op.period), op.line or "", op.to_line or "",
+                str(op.to_period or ""), str(op.amount), op.tranche or "",
                 "over" if op.over_allocation else "",
-            ]
-        parts += [
-            rules.share_text(self.share) or "",
-            self.source or "",
-            str(self.occurrence),
-        ]
-        return "\x1f".join(parts)
+            ]  # fmt: skip
+        prefix = content_prefix(
+            self.day.isoformat(), self.reverses, what, rules.share_text(self.share), self.source
+        )
+        return f"{prefix}\x1f{self.occurrence}"
 
     def idempotency_key(self) -> str:
         return self.key or hashlib.sha256(self.content().encode()).hexdigest()[:40]
+
+
+def content_prefix(
+    day: str, reverses: str | None, what: list[str] | None, share: str | None, source: str | None
+) -> str:
+    """An entry's identity without the count of identical entries before it: its day, the
+    entry it reverses or what it does (kind, stream, period, lines, amount, tranche,
+    over-allocation), its share and its source. Its key is the SHA-256 of this, a unit
+    separator and that count (`grants verify` recomputes it from the stored entry)."""
+    parts = [day, f"reverse {reverses}" if reverses else "", *(what or ())]
+    return "\x1f".join([*parts, share or "", source or ""])
+
+
+def derived_key(prefix: str, occurrence: int) -> str:
+    return hashlib.sha256(f"{prefix}\x1f{occurrence}".encode()).hexdigest()[:40]
 
 
 class Refused(RuleError):
@@ -89,6 +96,7 @@ class Refused(RuleError):
 @dataclass(slots=True)
 class Recorded:
     entry_ids: list[int] = field(default_factory=list)
+    items: list[NewEntry] = field(default_factory=list)  # what each new entry recorded
     skipped: int = 0
     warnings: list[tuple[NewEntry, str]] = field(default_factory=list)
 
@@ -246,8 +254,7 @@ class Journal:
 
     def lock(self) -> None:
         """Serialise writers to the journal for the rest of this transaction."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(text("LOCK TABLE entry IN SHARE ROW EXCLUSIVE MODE"))
+        lock_writers(self.session.connection())
 
     def _balances(
         self, stream_codes: Iterable[str] | None, line_ids: set[int] | None = None
@@ -327,6 +334,7 @@ class Journal:
         existing = self._existing_keys([e.idempotency_key() for e in batch])
         next_entry = self._next_id("entry")
         next_posting = self._next_id("posting")
+        turnover = self._turnover()
         new_accounts: list[dict[str, object]] = []
         entry_rows: list[tuple[object, ...]] = []
         posting_rows: list[tuple[int, int, int, int]] = []
@@ -378,6 +386,14 @@ class Journal:
                     may_over_allocate=op.kind == "allocate" and not item.reverses,
                 ):
                     result.warnings.append((item, warning))
+                moved = sum(abs(amount) for _, amount in planned)
+                if turnover + moved > MAX_TURNOVER_PENCE:
+                    raise RuleError(
+                        f"{what()} would take the journal's turnover (every amount it has "
+                        f"moved, added up) past {gbp(from_pence(MAX_TURNOVER_PENCE))}, beyond "
+                        "which its sums could overflow; it is refused (check the amount)"
+                    )
+                turnover += moved
                 rules.apply(balances, planned)
                 if original_id is not None:
                     reversed_in_batch.add(original_id)
@@ -441,9 +457,11 @@ class Journal:
                         item.source,
                         item.origin,
                         item.note,
+                        turnover,
                     )
                 )
                 result.entry_ids.append(entry_id)
+                result.items.append(item)
             except (RuleError, NotFound) as exc:
                 exc.entry = item  # type: ignore[attr-defined]  # the books report its line
                 if not keep_going:
@@ -526,6 +544,13 @@ class Journal:
             )
         return found
 
+    def _turnover(self) -> int:
+        """The journal's turnover so far: the newest entry's running total."""
+        value = self.session.execute(
+            text("SELECT turnover_pence FROM entry ORDER BY id DESC LIMIT 1")
+        ).scalar()
+        return int(value or 0)
+
     def _next_id(self, table: str) -> int:
         value = self.session.execute(text(f"SELECT MAX(id) FROM {table}")).scalar()
         return int(value or 0) + 1
@@ -544,11 +569,11 @@ class Journal:
                 "id, key, ref, kind, day, stream_id, first_year, last_year, line_id, "
                 "to_line_id, to_first_year, to_last_year, amount_pence, tranche, share, "
                 "over_allocation, printed, reverses_id, actor, reason, recorded_at, source, "
-                "origin, note"
+                "origin, note, turnover_pence"
             )
-            marks = ", ".join(["%s"] * 24)
+            marks = ", ".join(["%s"] * 25)
             if connection.dialect.name == "sqlite":
-                marks = ", ".join(["?"] * 24)
+                marks = ", ".join(["?"] * 25)
             connection.exec_driver_sql(f"INSERT INTO entry ({columns}) VALUES ({marks})", entries)
             mark = "?" if connection.dialect.name == "sqlite" else "%s"
             connection.exec_driver_sql(

@@ -36,6 +36,7 @@ from grants.services.programmes import compare as compare_versions
 from grants.services.programmes import versions
 from grants.services.returns import PLAN_STAGE
 from grants.services.returns_import import reported_spend, standing_spend
+from grants.services.verify import verify
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -587,7 +588,24 @@ def published_figures(ctx: Context) -> Iterator[Finding]:
         )  # fmt: skip
 
 
+def the_record(ctx: Context) -> Iterator[Finding]:
+    """The record is what the ledger recorded (`grants verify`): a broken chain, a changed
+    or missing record, a guard removed. Reported first: no other finding can be trusted
+    while it stands."""
+    result = verify(ctx.session.connection())
+    first = result.first
+    if first is None:
+        return
+    yield Finding(
+        "error", "the record", "", "", None, None,
+        f"the record has been changed behind the ledger's back; the first broken record is "
+        f"{first}. Run `grants verify` for all {len(result.problems) + result.more} "
+        "problem(s), and restore the ledger from a backup",
+    )  # fmt: skip
+
+
 CHECKS: list[tuple[str, Callable[[Context], Iterator[Finding]]]] = [
+    ("the record", the_record),
     ("stated vs award", stated_vs_award),
     ("allocated vs award", allocated_vs_award),
     ("children vs parent", children_vs_parent),

@@ -1,0 +1,100 @@
+"""`grants verify`: prove that the record is what the ledger recorded."""
+
+from __future__ import annotations
+
+import click
+
+from grants.cli.common import AppContext, emit_json, pass_app
+from grants.errors import GrantsError
+from grants.services.verify import check_against, verify
+
+SHOWN = 20  # problems listed besides the first; --json lists them all
+
+
+@click.command("verify")
+@click.option(
+    "--head",
+    "head_only",
+    is_flag=True,
+    help="Print only the chain's head (COUNT:DIGEST), to quote in a paper or a report.",
+)
+@click.option(
+    "--against",
+    metavar="COUNT:DIGEST",
+    help="Also prove that the first COUNT records are the ones whose head was quoted then.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_app
+def verify_command(app: AppContext, head_only: bool, against: str | None, as_json: bool) -> None:
+    """Check that the record is what the ledger recorded.
+
+    Recomputes the hash chain over every record (journal entries and their postings,
+    returns and their figures, plans, agreements, statements, profiles, match funding,
+    reference data) and checks what the database cannot: postings sum to zero and are the
+    ones each entry makes, keys match content, ids have no gaps, every guard is in place.
+    Names the first broken record and exits 1 if anything is wrong.
+    """
+    with app.reading() as session:
+        connection = session.connection()
+        result = verify(connection)
+        if against is not None:
+            try:
+                found = check_against(connection, result, against)
+            except ValueError as exc:
+                raise GrantsError(str(exc)) from None
+            if found is not None:
+                result.problems.insert(0, found)
+    if as_json:
+        first = result.first
+        emit_json(
+            {
+                "ok": result.ok,
+                "head": {"count": result.head.count, "digest": result.head.digest},
+                "first": first.as_dict() if first else None,
+                "problems": [p.as_dict() for p in result.problems],
+                "more": result.more,
+                "notes": result.notes,
+            }
+        )
+    elif head_only and result.ok:
+        click.echo(str(result.head))
+    else:
+        _report(result, against)
+    if not result.ok:
+        click.get_current_context().exit(1)
+
+
+def _report(result: object, against: str | None) -> None:
+    from grants.services.verify import Verification
+
+    assert isinstance(result, Verification)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if result.ok:
+        click.echo(
+            f"the record holds: {result.head.count:,} records, each as it was recorded, "
+            "sealed in order"
+            + (
+                f"; the first {against.partition(':')[0]} are those of the head given"
+                if against
+                else ""
+            )
+        )
+        click.echo(f"head {result.head}")
+        return
+    first = result.first
+    assert first is not None
+    click.echo(f"the record is broken: the first broken record is {first}")
+    others = [p for p in result.problems if p is not first]
+    for problem in others[:SHOWN]:
+        click.echo(f"  {problem}")
+    total = len(result.problems) + result.more
+    if total > SHOWN + 1:
+        click.echo(f"  ... and {total - SHOWN - 1:,} more (`grants verify --json` lists them)")
+    click.echo(
+        f"{total:,} problem(s). The ledger was changed behind its back: restore it from "
+        "a backup (`grants db backup`, or pg_dump), and find out who could write to the database."
+    )
+
+
+__all__ = ["verify_command"]

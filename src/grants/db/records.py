@@ -1,0 +1,135 @@
+"""The tables of record: what the ledger holds as fact, and how each record reads as text.
+
+Every table named here is append-only (guard triggers refuse UPDATE, DELETE and TRUNCATE)
+and every row of a *sealed* table is sealed in the hash chain (grants.db.seal) when its
+transaction commits. A record is one row of a sealed table with the rows that belong to it:
+an entry with its postings (each with its account's key), a return filing with its figures,
+a profile with its amounts. Accounts are not sealed on their own: their keys are part of
+every entry that posts to them, and `grants verify` checks that each account's key matches
+its columns.
+
+A record's canonical text lists its columns in the order given here, as JSON. The order is
+part of the chain: a column added to a table of record needs a new ``form`` (the form a seal
+was made with is stored in the seal), never a change to an existing one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Child:
+    """Rows that belong to a record: their table, the column naming the record, and the
+    columns read (in order) for each."""
+
+    table: str
+    parent: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Record:
+    """A sealed table: its columns in canonical order, the rows that belong to each record,
+    and the columns sealed by the SHA-256 of their bytes (a received workbook)."""
+
+    table: str
+    columns: tuple[str, ...]
+    child: Child | None = None
+    form: int = 1
+    blobs: frozenset[str] = field(default_factory=frozenset)
+
+
+PROVENANCE = ("source", "origin", "note")
+
+# In the order records of one transaction are sealed when nothing else orders them: what a
+# record refers to comes before it.
+# fmt: off
+RECORDS: tuple[Record, ...] = (
+    Record("organisation", ("id", "code", "name", "role", "day", *PROVENANCE)),
+    Record(
+        "stream",
+        ("id", "code", "name", "kind", "funder_id", "accountable_id", "intervention_bp", "day",
+         *PROVENANCE),
+    ),
+    Record(
+        "line",
+        ("id", "stream_id", "code", "name", "kind", "parent_id", "recipient_id", "ref",
+         "aliases", "total_cost_pence", "specific_funding_pence", "day", *PROVENANCE),
+    ),
+    Record("setting", ("id", "name", "value", "day", "actor", *PROVENANCE)),
+    Record(
+        "programme_version",
+        ("id", "stream_id", "code", "name", "compare_code", "day", *PROVENANCE),
+    ),
+    Record(
+        "profile",
+        ("id", "version_id", "table_name", "code", "label", "section", "position",
+         "total_pence", "estimate_years", "day", *PROVENANCE),
+        child=Child("profile_amount", "profile_id", ("id", "year", "amount_pence")),
+    ),
+    Record(
+        "statement",
+        ("id", "key", "kind", "day", "stream_id", "first_year", "last_year", "metric",
+         "target", "amount", "scale", "printed", "table_name", "row_label", *PROVENANCE),
+    ),
+    Record(
+        "match_funding",
+        ("id", "key", "day", "line_id", "amount_pence", "from_source", "form", *PROVENANCE),
+    ),
+    Record(
+        "entry",
+        ("id", "key", "ref", "kind", "day", "stream_id", "first_year", "last_year", "line_id",
+         "to_line_id", "to_first_year", "to_last_year", "amount_pence", "tranche", "share",
+         "over_allocation", "printed", "reverses_id", "actor", "reason", "recorded_at",
+         "source", "origin", "note", "turnover_pence"),
+        # Each posting with its account's key (read from the account table).
+        child=Child("posting", "entry_id", ("id", "account_id", "amount_pence")),
+    ),
+    Record(
+        "plan_line",
+        ("id", "key", "day", "line_id", "year", "position", "title", "objectives",
+         "cost_pence", "other_funding", "pcc_objective", *PROVENANCE),
+    ),
+    Record("plan_agreement", ("id", "key", "day", "line_id", "year", *PROVENANCE)),
+    Record(
+        "return_stage",
+        ("id", "key", "day", "stream_id", "year", "stage", "covers_to", "due", *PROVENANCE),
+    ),
+    Record(
+        "attachment",
+        ("id", "sha256", "filename", "size", "content"),
+        blobs=frozenset({"content"}),
+    ),
+    Record(
+        "return_filing",
+        ("id", "key", "stream_id", "line_id", "year", "stage", "fingerprint", "filename",
+         "actor", "recorded_at", "received_on", "completed_by", "completed_on",
+         "stated_total_pence", "supersedes_id"),
+        child=Child(
+            "return_figure", "filing_id",
+            ("id", "position", "title", "cell", "spend_pence", "progress", "measure", "target",
+             "actual"),
+        ),
+    ),
+    Record(
+        "plan_filing",
+        ("id", "key", "stream_id", "line_id", "year", "filename", "actor", "recorded_at",
+         "received_on", "completed_by", "completed_on", "lines"),
+    ),
+)
+# fmt: on
+
+BY_TABLE = {r.table: r for r in RECORDS}
+RANK = {r.table: i for i, r in enumerate(RECORDS)}
+
+# Append-only: the sealed tables, the rows that belong to their records, the accounts the
+# journal posts to, and the chain itself.
+GUARDED: tuple[str, ...] = (
+    *(r.table for r in RECORDS),
+    *(r.child.table for r in RECORDS if r.child),
+    "account",
+    "seal",
+)
+
+__all__ = ["BY_TABLE", "GUARDED", "RANK", "RECORDS", "Child", "Record"]

@@ -1,0 +1,377 @@
+"""The hash chain: every record sealed, in the order it was recorded.
+
+Seal ``n`` holds ``digest(n) = SHA-256(digest(n-1) + canonical text of the record)``, with
+``digest(0)`` 64 zeros. Changing, adding or removing any record behind the ledger's back
+breaks the chain at that record; rebuilding the chain from there changes every later digest
+and the head (count and last digest), which a finance officer can quote in a paper and check
+later (`grants verify --against COUNT:DIGEST`).
+
+Sealing happens when a write transaction commits (grants.db.session): the rows of the sealed
+tables added by the transaction are read back from the database, with the same code that
+`grants verify` uses, and sealed in the order the transaction recorded them (the loader says
+the order of its books; otherwise the order of grants.db.records.RECORDS, then id). Within a
+table, records are always sealed in id order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Connection, Date, DateTime
+
+from grants.db.records import BY_TABLE, RANK, RECORDS, Record
+
+GENESIS = "0" * 64
+CHUNK = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """How many records the chain holds and the digest of the last."""
+
+    count: int
+    digest: str
+
+    def __str__(self) -> str:
+        return f"{self.count}:{self.digest}"
+
+
+def chain_digest(previous: str, payload: bytes) -> str:
+    return hashlib.sha256(previous.encode("ascii") + payload).hexdigest()
+
+
+# -- reading records --------------------------------------------------------------------
+
+
+def _converters(
+    record: Record, table_name: str, columns: tuple[str, ...], engine: str
+) -> list[Callable[[Any], Any]]:
+    """One function per column that turns the driver's value into canonical JSON data, the
+    same on both engines: dates and times as ISO text, booleans as 0/1, blobs as SHA-256."""
+    from grants.db.models import Base
+
+    table = Base.metadata.tables[table_name]
+    out: list[Callable[[Any], Any]] = []
+    for name in columns:
+        kind = table.c[name].type
+        if name in record.blobs:
+            out.append(_blob)
+        elif isinstance(kind, DateTime):
+            out.append(_timestamp)
+        elif isinstance(kind, Date):
+            out.append(_date if engine == "postgresql" else _same)
+        elif isinstance(kind, Boolean):
+            out.append(_boolean if engine == "postgresql" else _same)
+        else:
+            out.append(_same)
+    return out
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _date(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _boolean(value: Any) -> Any:
+    return int(value) if isinstance(value, bool) else value
+
+
+def _timestamp(value: Any) -> Any:
+    # SQLite keeps the text it was given ("2017-11-30 09:00:00", or with ".000000" when
+    # written through the ORM); PostgreSQL returns a datetime. Both read as one text.
+    if isinstance(value, datetime):
+        return value.isoformat(" ")
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value).isoformat(" ")
+        except ValueError:
+            return "?" + value  # not a time: it cannot match what was sealed
+    return value
+
+
+def _blob(value: Any) -> Any:
+    if value is None:
+        return None
+    return hashlib.sha256(bytes(value)).hexdigest()
+
+
+_PYFORMAT = re.compile(r"%\((\w+)\)s")
+
+
+def driver_sql(connection: Connection, sql: str) -> str:
+    """SQL written with ``%(name)s`` parameters, in the connection's driver's style."""
+    if connection.dialect.name == "sqlite":
+        return _PYFORMAT.sub(r":\1", sql)
+    return sql
+
+
+def stream_rows(
+    connection: Connection, sql: str, params: dict[str, Any] | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """Rows of a query (``%(name)s`` parameters), fetched in chunks (a server-side cursor on
+    PostgreSQL), so that a million records never sit in memory at once."""
+    if connection.dialect.name == "sqlite":
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        try:
+            cursor.execute(driver_sql(connection, sql), params or {})
+            while rows := cursor.fetchmany(CHUNK):
+                yield from rows
+        finally:
+            cursor.close()
+        return
+    result = connection.exec_driver_sql(
+        sql, params or {}, execution_options={"stream_results": True, "max_row_buffer": CHUNK}
+    )
+    try:
+        for partition in result.partitions(CHUNK):
+            for row in partition:
+                yield tuple(row)
+    finally:
+        result.close()
+
+
+class Records:
+    """The records of one sealed table with id above ``after``, in id order, each as
+    ``(id, canonical text)``; rows that belong to a record are read alongside it."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        record: Record,
+        after: int = 0,
+        accounts: dict[int, list[Any]] | None = None,
+    ) -> None:
+        self.record = record
+        engine = connection.dialect.name
+        columns = ", ".join(record.columns)
+        self._rows = stream_rows(
+            connection,
+            f"SELECT {columns} FROM {record.table} WHERE id > %(after)s ORDER BY id",
+            {"after": after},
+        )
+        self._convert = _converters(record, record.table, record.columns, engine)
+        self._children: Iterator[tuple[Any, ...]] | None = None
+        self._pending: tuple[Any, ...] | None = None
+        self.accounts = accounts
+        if record.child is not None:
+            child = record.child
+            self._child_convert = _converters(record, child.table, child.columns, engine)
+            self._children = stream_rows(
+                connection,
+                f"SELECT {child.parent}, {', '.join(child.columns)} FROM {child.table} "
+                f"WHERE {child.parent} > %(after)s ORDER BY {child.parent}, id",
+                {"after": after},
+            )
+            self._pending = next(self._children, None)
+        self.orphans: list[tuple[Any, ...]] = []  # child rows of no record (verify names them)
+
+    def __iter__(self) -> Iterator[tuple[int, list[Any], list[list[Any]]]]:
+        """(id, canonical values, canonical child rows) of each record."""
+        convert = self._convert
+        for row in self._rows:
+            values = [f(v) for f, v in zip(convert, row, strict=True)]
+            yield row[0], values, self._children_of(row[0])
+
+    def _children_of(self, record_id: int) -> list[list[Any]]:
+        if self._children is None:
+            return []
+        found: list[list[Any]] = []
+        convert = self._child_convert
+        accounts = self.accounts
+        while self._pending is not None and self._pending[0] <= record_id:
+            child = self._pending
+            if child[0] < record_id:
+                self.orphans.append(child)
+            else:
+                values = [f(v) for f, v in zip(convert, child[1:], strict=True)]
+                if accounts is not None:  # a posting: its account, key and columns
+                    values.insert(2, accounts.get(values[1]))
+                found.append(values)
+            self._pending = next(self._children, None)
+        return found
+
+    def rest_of_children(self) -> list[tuple[Any, ...]]:
+        """Child rows left after the last record: they belong to no record."""
+        rest = list(self.orphans)
+        while self._pending is not None:
+            rest.append(self._pending)
+            self._pending = next(self._children, None) if self._children else None
+        return rest
+
+
+def payload(record: Record, values: list[Any], children: list[list[Any]]) -> bytes:
+    """The canonical text of a record: JSON of its table, form, columns and rows."""
+    data: list[Any] = [record.table, record.form, *values]
+    if record.child is not None:
+        data.append(children)
+    return json.dumps(data, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+ACCOUNT_COLUMNS = "id, key, stream_id, first_year, last_year, line_id, role"
+
+
+def accounts_of(connection: Connection, after_entry: int = 0) -> dict[int, list[Any]]:
+    """Every account the postings of entries after ``after_entry`` use, as it is sealed
+    with each posting: its key and its columns (stream, years, line, role)."""
+    sql = f"SELECT {ACCOUNT_COLUMNS} FROM account"
+    if after_entry:
+        sql += " WHERE id IN (SELECT account_id FROM posting WHERE entry_id > %(after)s)"
+    return {row[0]: list(row[1:]) for row in stream_rows(connection, sql, {"after": after_entry})}
+
+
+# -- the state of the chain -------------------------------------------------------------
+
+
+@dataclass
+class Marks:
+    """Where each sealed table stood when a write transaction began, and the chain's head."""
+
+    tables: dict[str, int]  # greatest id of each sealed table
+    sealed: dict[str, int]  # greatest id sealed of each
+    head: Head
+
+    def unsealed(self) -> list[tuple[str, int]]:
+        """(table, first id not sealed) of each table that holds rows the chain does not."""
+        return [(t, self.sealed[t] + 1) for t, top in self.tables.items() if top != self.sealed[t]]
+
+
+def marks(connection: Connection, records: Iterable[Record] = RECORDS) -> Marks:
+    """One query: the greatest id of every sealed table and the greatest sealed, and the
+    head of the chain."""
+    records = list(records)
+    parts: list[str] = []
+    for r in records:
+        parts.append(f"(SELECT COALESCE(MAX(id), 0) FROM {r.table})")
+        parts.append(f"(SELECT COALESCE(MAX(row_id), 0) FROM seal WHERE tbl = '{r.table}')")
+    parts.append("(SELECT COALESCE(MAX(seq), 0) FROM seal)")
+    row = connection.exec_driver_sql("SELECT " + ", ".join(parts)).one()
+    tables = {r.table: int(row[2 * i]) for i, r in enumerate(records)}
+    sealed = {r.table: int(row[2 * i + 1]) for i, r in enumerate(records)}
+    count = int(row[-1])
+    digest = GENESIS
+    if count:
+        sql = driver_sql(connection, "SELECT digest FROM seal WHERE seq = %(seq)s")
+        digest = connection.exec_driver_sql(sql, {"seq": count}).scalar_one()
+    return Marks(tables, sealed, Head(count, digest))
+
+
+# -- sealing ----------------------------------------------------------------------------
+
+
+Order = list[list[Any]]  # runs of [table, count]: the order a transaction recorded in
+
+
+def add_to_order(order: Order, table: str, count: int = 1) -> None:
+    """Note that ``count`` records of ``table`` come next."""
+    if order and order[-1][0] == table:
+        order[-1][1] += count
+    else:
+        order.append([table, count])
+
+
+def seal_new(connection: Connection, since: Marks, order: Order | None = None) -> int:
+    """Seal every record added since ``since`` (this transaction's), in ``order`` and then
+    by table and id. Returns how many were sealed."""
+    now = marks(connection, (BY_TABLE[t] for t in since.tables))
+    if now.head != since.head:
+        raise RuntimeError("the chain moved during a write transaction")  # the lock failed
+    fresh = {t for t, top in now.tables.items() if top > since.tables[t]}
+    if not fresh:
+        return 0
+    readers: dict[str, Iterator[tuple[int, list[Any], list[list[Any]]]]] = {}
+    for table in sorted(fresh, key=RANK.__getitem__):
+        record = BY_TABLE[table]
+        accounts = None
+        if record.child is not None and record.child.table == "posting":
+            accounts = accounts_of(connection, since.tables[table])
+        readers[table] = iter(Records(connection, record, since.tables[table], accounts))
+    runs: list[tuple[str, int | None]] = [(t, n) for t, n in order or []]
+    runs += [(t, None) for t in sorted(fresh, key=RANK.__getitem__)]
+    writer = _SealWriter(connection, since.head)
+    for table, count in runs:
+        reader = readers.get(table)
+        if reader is None:
+            if count:
+                raise RuntimeError(f"{count} {table} record(s) to seal were not written")
+            continue
+        taken = 0
+        while count is None or taken < count:
+            item = next(reader, None)
+            if item is None:
+                if count is not None:
+                    raise RuntimeError(f"{table}: fewer records than the order says")
+                break
+            record_id, values, children = item
+            writer.add(BY_TABLE[table], record_id, payload(BY_TABLE[table], values, children))
+            taken += 1
+    writer.flush()
+    return writer.count - since.head.count
+
+
+class _SealWriter:
+    def __init__(self, connection: Connection, head: Head) -> None:
+        self.connection = connection
+        self.count = head.count
+        self.digest = head.digest
+        self.rows: list[tuple[int, str, int, int, str]] = []
+        mark = "%s" if connection.dialect.name == "postgresql" else "?"
+        self.sql = (
+            f"INSERT INTO seal (seq, tbl, row_id, form, digest) "
+            f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})"
+        )
+
+    def add(self, record: Record, record_id: int, text: bytes) -> None:
+        self.count += 1
+        self.digest = chain_digest(self.digest, text)
+        self.rows.append((self.count, record.table, record_id, record.form, self.digest))
+        if len(self.rows) >= CHUNK * 4:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            self.connection.exec_driver_sql(self.sql, self.rows)  # type: ignore[arg-type]
+            self.rows = []
+
+
+def seal_all(connection: Connection, tables: Iterable[str]) -> int:
+    """Seal every row of ``tables`` not yet sealed, by table and id: for a ledger recorded
+    before it had a chain (the migration that made the chain calls it once)."""
+    records = [BY_TABLE[t] for t in tables]
+    current = marks(connection, records)
+    since = Marks({t: current.sealed[t] for t in current.tables}, current.sealed, current.head)
+    return seal_new(connection, since)
+
+
+def seals(connection: Connection) -> Iterable[tuple[int, str, int, int, str]]:
+    """Every seal in chain order: (seq, table, row id, form, digest)."""
+    return stream_rows(connection, "SELECT seq, tbl, row_id, form, digest FROM seal ORDER BY seq")
+
+
+__all__ = [
+    "GENESIS",
+    "Head",
+    "Marks",
+    "Order",
+    "Records",
+    "accounts_of",
+    "add_to_order",
+    "chain_digest",
+    "driver_sql",
+    "marks",
+    "payload",
+    "seal_all",
+    "seal_new",
+    "seals",
+    "stream_rows",
+]

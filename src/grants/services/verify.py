@@ -1,0 +1,651 @@
+"""`grants verify`: prove that the record is what the ledger recorded.
+
+One pass over the chain (grants.db.seal) recomputes every record's digest from the rows as
+they stand and compares it with its seal, so a row changed, added or removed behind the
+ledger's back is named. Beside the chain it checks what the database cannot:
+
+* every entry's postings sum to zero and are exactly the postings its kind, lines, periods
+  and amount make (a reversal: the original's, negated), and its turnover is the running
+  total of the journal;
+* every stored idempotency key is the one its content gives (or the form the ledger gives
+  a command's or a return's entries);
+* every account's key matches its columns, and every account is posted to;
+* every received workbook is the file its SHA-256 names;
+* ids run from 1 with no gaps, in every table of record;
+* every guard the migrations installed is present, enabled and unaltered.
+
+Problems are values (``Broken``), in chain order; the first is the first broken record.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from grants.db import guards
+from grants.db.records import BY_TABLE, GUARDED, RECORDS, Record
+from grants.db.seal import (
+    GENESIS,
+    Head,
+    Records,
+    accounts_of,
+    chain_digest,
+    payload,
+    seals,
+    stream_rows,
+)
+from grants.errors import RuleError
+from grants.formatting import gbp
+from grants.money import from_pence
+from grants.periods import FinancialYear, Period
+from grants.services import rules
+from grants.services.journal import content_prefix, derived_key
+from grants.services.keys import record_key
+from grants.services.rules import Operation
+
+LIMIT = 1000  # problems kept: enough to see the extent of any damage
+_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+_UUID = re.compile(r"^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$")
+_RETURN_SPEND = re.compile(r"^s-([0-9a-f]{48})$")
+_RETURN_REVERSAL = re.compile(r"^r([0-9]+)-([0-9a-f]{40})$")
+
+
+@dataclass(frozen=True)
+class Broken:
+    """One thing found wrong: which record, where it is in the chain, and what differs."""
+
+    check: str  # chain, missing, unsealed, postings, turnover, key, account, attachment, ids, guard
+    table: str
+    row_id: int | None
+    message: str
+    seq: int | None = None  # its place in the chain, when it has one
+
+    @property
+    def record(self) -> str:
+        return self.table if self.row_id is None else f"{self.table} {self.row_id}"
+
+    def __str__(self) -> str:
+        return f"{self.record}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "table": self.table,
+            "id": self.row_id,
+            "seq": self.seq,
+            "message": self.message,
+        }
+
+
+@dataclass
+class Verification:
+    head: Head
+    problems: list[Broken] = field(default_factory=list)
+    more: int = 0  # problems beyond LIMIT, not kept
+    notes: list[str] = field(default_factory=list)  # worth knowing, not a break
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first(self) -> Broken | None:
+        if not self.problems:
+            return None
+        return min(self.problems, key=lambda p: (p.seq is None, p.seq or 0))
+
+    def add(self, problem: Broken) -> None:
+        if len(self.problems) < LIMIT:
+            self.problems.append(problem)
+        else:
+            self.more += 1
+
+
+def verify(connection: Connection) -> Verification:
+    """Check the whole record; read-only."""
+    result = Verification(Head(0, GENESIS))
+    for finding in guards.check(connection, GUARDED):
+        result.add(Broken("guard", finding.table, None, f"{finding}"))
+    _no_gaps(connection, result)
+    _Walk(connection, result).run()
+    _owner_note(connection, result)
+    return result
+
+
+def check_against(connection: Connection, result: Verification, head: str) -> Broken | None:
+    """Whether the chain's first COUNT records are those of a head quoted earlier
+    (``COUNT:DIGEST``): with the chain verified, the digest at that link proves it."""
+    count_text, _, digest = head.strip().partition(":")
+    if not count_text.isdigit() or not re.fullmatch(r"[0-9a-f]{64}", digest.lower()):
+        raise ValueError(
+            f"{head!r} is not a head: give it as `grants verify --head` printed it, the count, "
+            "a colon and 64 hexadecimal digits"
+        )
+    count = int(count_text)
+    if count == 0:
+        return (
+            None
+            if digest == GENESIS
+            else Broken("against", "seal", None, "an empty chain has the digest 0000…", seq=0)
+        )
+    if count > result.head.count:
+        return Broken(
+            "against", "seal", count,
+            f"the chain holds {result.head.count:,} records, fewer than the {count:,} of the "
+            "head given: records were removed since",
+        )  # fmt: skip
+    sql = "SELECT digest FROM seal WHERE seq = %(seq)s"
+    found = list(stream_rows(connection, sql, {"seq": count}))
+    if not found or found[0][0] != digest.lower():
+        return Broken(
+            "against", "seal", count,
+            f"the record as it stands is not the one whose head was {count}:{digest.lower()}: "
+            "what was recorded up to then has been rewritten since",
+            seq=count,
+        )  # fmt: skip
+    return None
+
+
+def _no_gaps(connection: Connection, result: Verification) -> None:
+    parts = []
+    for table in GUARDED:
+        key = "seq" if table == "seal" else "id"
+        parts.append(
+            f"(SELECT COUNT(*) FROM {table}), (SELECT COALESCE(MAX({key}), 0) FROM {table})"
+        )
+    row = connection.exec_driver_sql("SELECT " + ", ".join(parts)).one()
+    for i, table in enumerate(GUARDED):
+        count, top = int(row[2 * i]), int(row[2 * i + 1])
+        if count != top:
+            what = "records" if table == "seal" else "ids"
+            result.add(
+                Broken(
+                    "ids",
+                    table,
+                    None,
+                    f"holds {count:,} rows but its {what} run to {top:,}: "
+                    f"{'rows were removed' if count < top else 'ids are repeated or below 1'}",
+                )
+            )
+
+
+def _owner_note(connection: Connection, result: Verification) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    row = connection.exec_driver_sql(
+        "SELECT r.rolsuper, pg_get_userbyid(c.relowner) = current_user FROM pg_roles r, "
+        "pg_class c WHERE r.rolname = current_user AND c.relname = 'entry' "
+        "AND c.relnamespace = to_regnamespace(current_schema())::oid"
+    ).first()
+    if row is not None and (row[0] or row[1]):
+        who = "a superuser" if row[0] else "the owner of the ledger's tables"
+        result.notes.append(
+            f"this connection is {who}, who can disable the guards: connect as the working "
+            "role that `grants db roles` creates"
+        )
+
+
+class _Peek:
+    def __init__(self, items: Iterator[tuple[int, list[Any], list[list[Any]]]]) -> None:
+        self.items = items
+        self.head = next(items, None)
+
+    def take(self) -> tuple[int, list[Any], list[list[Any]]]:
+        item = self.head
+        assert item is not None
+        self.head = next(self.items, None)
+        return item
+
+
+class _Walk:
+    """One pass over the chain, with every table's records read alongside in id order."""
+
+    def __init__(self, connection: Connection, result: Verification) -> None:
+        self.connection = connection
+        self.result = result
+        self.checks = _Checks(connection, result)
+        self.readers = {
+            r.table: Records(
+                connection,
+                r,
+                0,
+                self.checks.account_rows if r.child and r.child.table == "posting" else None,
+            )
+            for r in RECORDS
+        }
+        self.cursors = {table: _Peek(iter(reader)) for table, reader in self.readers.items()}
+
+    def run(self) -> None:
+        result = self.result
+        previous, expected, count = GENESIS, 1, 0
+        last: dict[str, int] = {}
+        for seq, table, row_id, form, digest in seals(self.connection):
+            count = seq
+            if seq != expected:
+                result.add(
+                    Broken(
+                        "chain",
+                        "seal",
+                        None,
+                        f"links {expected:,} to {seq - 1:,} of the chain are missing",
+                        seq=expected,
+                    )
+                )
+            expected = seq + 1
+            record = BY_TABLE.get(table)
+            if record is None or form != record.form:
+                result.add(
+                    Broken(
+                        "chain",
+                        "seal",
+                        seq,
+                        f"names a record ({table!r}, form {form}) the ledger does not make",
+                        seq=seq,
+                    )
+                )
+                previous = digest
+                continue
+            if row_id <= last.get(table, 0):
+                result.add(
+                    Broken("chain", table, row_id, f"is sealed again at link {seq:,}", seq=seq)
+                )
+                previous = digest
+                continue
+            last[table] = row_id
+            cursor = self.cursors[table]
+            while cursor.head is not None and cursor.head[0] < row_id:
+                self._unsealed(record, cursor.take(), seq)
+            if cursor.head is None or cursor.head[0] != row_id:
+                result.add(
+                    Broken(
+                        "missing",
+                        table,
+                        row_id,
+                        f"was removed: it is sealed at link "
+                        f"{seq:,} of the chain but is no longer there",
+                        seq=seq,
+                    )
+                )
+                previous = digest
+                continue
+            record_id, values, children = cursor.take()
+            if chain_digest(previous, payload(record, values, children)) != digest:
+                result.add(
+                    Broken(
+                        "chain",
+                        table,
+                        row_id,
+                        f"has changed since it was sealed (link {seq:,} of the chain)",
+                        seq=seq,
+                    )
+                )
+            self.checks.record(record, record_id, values, children, seq)
+            previous = digest
+        result.head = Head(count, previous)
+        for table, cursor in self.cursors.items():
+            while cursor.head is not None:
+                self._unsealed(BY_TABLE[table], cursor.take(), None)
+        for table, reader in self.readers.items():
+            for child in reader.rest_of_children():
+                child_table = BY_TABLE[table].child.table  # type: ignore[union-attr]
+                result.add(
+                    Broken(
+                        "missing",
+                        child_table,
+                        child[1],
+                        f"belongs to {table} {child[0]}, which is not there or not in order",
+                    )
+                )
+        self.checks.finish()
+
+    def _unsealed(
+        self, record: Record, item: tuple[int, list[Any], list[list[Any]]], seq: int | None
+    ) -> None:
+        self.result.add(
+            Broken(
+                "unsealed",
+                record.table,
+                item[0],
+                "is not in the chain: it was added behind the ledger's back",
+                seq=seq,
+            )
+        )
+        self.checks.record(record, item[0], item[1], item[2], seq)
+
+
+class _Checks:
+    """The invariants of each kind of record, checked as the walk reads it."""
+
+    def __init__(self, connection: Connection, result: Verification) -> None:
+        self.result = result
+        self.streams: dict[int, str] = dict(stream_rows(connection, "SELECT id, code FROM stream"))
+        self.line_code: dict[int, str] = {}
+        self.line_parent: dict[tuple[str | None, str], str | None] = {}
+        self.line_stream: dict[int, str | None] = {}
+        rows = list(stream_rows(connection, "SELECT id, stream_id, code, parent_id FROM line"))
+        codes = {i: code for i, _, code, _ in rows}
+        for i, stream_id, code, parent_id in rows:
+            stream = self.streams.get(stream_id)
+            self.line_code[i] = code
+            self.line_stream[i] = stream
+            self.line_parent[(stream, code)] = codes.get(parent_id) if parent_id else None
+        self.account_rows = accounts_of(connection)
+        self.accounts = {i: tuple(row[1:]) for i, row in self.account_rows.items()}
+        self.account_keys = {i: row[0] for i, row in self.account_rows.items()}
+        self.used_accounts: set[int] = set()
+        self.filings = {key for (key,) in stream_rows(connection, "SELECT key FROM return_filing")}
+        self.reversed_refs: dict[int, str] = dict(
+            stream_rows(
+                connection,
+                "SELECT id, ref FROM entry WHERE id IN "
+                "(SELECT reverses_id FROM entry WHERE reverses_id IS NOT NULL)",
+            )
+        )
+        self.turnover = 0
+        self.contents: Counter[str] = Counter()
+        self.shapes: dict[tuple[Any, ...], list[tuple[str, int]] | str] = {}
+        self.periods: dict[tuple[int, int], str] = {}
+        self.index = {r.table: {c: i for i, c in enumerate(r.columns)} for r in RECORDS}
+        self.keyed: dict[str, Callable[[dict[str, int], list[Any]], str]] = {
+            "statement": self._statement_key,
+            "match_funding": self._match_key,
+            "plan_line": self._plan_key,
+            "plan_agreement": lambda c, v: record_key(
+                "agree", v[c["line_id"]], v[c["year"]], v[c["day"]]
+            ),
+            "return_stage": lambda c, v: record_key(
+                "due", v[c["stream_id"]], v[c["year"]], v[c["stage"]]
+            ),
+        }
+
+    def problem(self, check: str, table: str, row_id: int, message: str, seq: int | None) -> None:
+        self.result.add(Broken(check, table, row_id, message, seq=seq))
+
+    def record(
+        self,
+        record: Record,
+        row_id: int,
+        values: list[Any],
+        children: list[list[Any]],
+        seq: int | None,
+    ) -> None:
+        table = record.table
+        if table == "entry":
+            self._entry(row_id, values, children, seq)
+        elif table == "attachment":
+            c = self.index[table]
+            if values[c["content"]] != values[c["sha256"]]:  # content is read as its SHA-256
+                self.problem(
+                    "attachment",
+                    table,
+                    row_id,
+                    "is not the file it names "
+                    f"({values[c['filename']]!r}, SHA-256 {values[c['sha256']]})",
+                    seq,
+                )
+        elif table in self.keyed:
+            c = self.index[table]
+            key = values[c["key"]]
+            command = table == "statement" and isinstance(key, str) and _UUID.match(key)
+            if not command and key != self.keyed[table](c, values):
+                self.problem(
+                    "key",
+                    table,
+                    row_id,
+                    "says something other than its key: its content was changed, or its key",
+                    seq,
+                )
+
+    # -- keys of the other records -------------------------------------------------------
+
+    def _period(self, first: int, last: int) -> str:
+        text = self.periods.get((first, last))
+        if text is None:
+            text = self.periods[(first, last)] = str(
+                Period(FinancialYear(first), FinancialYear(last))
+            )
+        return text
+
+    def _statement_key(self, c: dict[str, int], v: list[Any]) -> str:
+        return record_key(
+            v[c["kind"]],
+            v[c["day"]],
+            self.streams.get(v[c["stream_id"]]),
+            self._period(v[c["first_year"]], v[c["last_year"]]),
+            v[c["metric"]],
+            v[c["target"]],
+            v[c["amount"]],
+            v[c["scale"]],
+            v[c["table_name"]],
+            v[c["row_label"]],
+            v[c["source"]],
+        )
+
+    def _match_key(self, c: dict[str, int], v: list[Any]) -> str:
+        line_id = v[c["line_id"]]
+        return record_key(
+            v[c["day"]],
+            self.line_stream.get(line_id),
+            self.line_code.get(line_id),
+            v[c["amount_pence"]],
+            v[c["from_source"]],
+            v[c["form"]],
+        )
+
+    def _plan_key(self, c: dict[str, int], v: list[Any]) -> str:
+        return record_key(
+            "plan",
+            v[c["line_id"]],
+            v[c["year"]],
+            v[c["title"]],
+            v[c["objectives"]],
+            v[c["cost_pence"]],
+            v[c["other_funding"]],
+            v[c["pcc_objective"]],
+            v[c["source"]],
+        )
+
+    # -- the journal ---------------------------------------------------------------------
+
+    def _entry(self, row_id: int, v: list[Any], postings: list[list[Any]], seq: int | None) -> None:
+        c = self.index["entry"]
+        amount = v[c["amount_pence"]]
+        total = moved = 0
+        actual: list[tuple[str, int]] = []
+        for _posting, account_id, _key, pence in postings:
+            total += pence
+            moved += abs(pence)
+            self.used_accounts.add(account_id)
+            actual.append((self._account_text(account_id), pence))
+        if total != 0:
+            self.problem(
+                "postings",
+                "entry",
+                row_id,
+                f"its postings do not add up to zero (they add up to {gbp(from_pence(total))})",
+                seq,
+            )
+        expected = self._expected(v, c)
+        if isinstance(expected, str):
+            self.problem("postings", "entry", row_id, expected, seq)
+        else:
+            sign = -1 if v[c["reverses_id"]] is not None else 1
+            wanted = sorted((key, sign * s * amount) for key, s in expected)
+            if sorted(actual) != wanted:
+                self.problem(
+                    "postings",
+                    "entry",
+                    row_id,
+                    f"its postings ({self._shown(sorted(actual))}) are not the ones its "
+                    f"{v[c['kind']]} of {gbp(from_pence(amount))} makes "
+                    f"({self._shown(wanted)})",
+                    seq,
+                )
+        self.turnover += moved
+        stored = v[c["turnover_pence"]]
+        if stored != self.turnover:
+            self.problem(
+                "turnover",
+                "entry",
+                row_id,
+                "its running total of the journal's "
+                f"turnover is {stored} pence where the postings make it "
+                f"{self.turnover}",
+                seq,
+            )
+        if not self._key_holds(v, c):
+            self.problem(
+                "key",
+                "entry",
+                row_id,
+                "says something other than its key: its date, "
+                "amount, lines or source were changed, or its key",
+                seq,
+            )
+
+    def _account_text(self, account_id: int) -> str:
+        """The key an account's columns give (stream|first|last|line|role)."""
+        columns = self.accounts.get(account_id)
+        if columns is None:
+            return f"(no account {account_id})"
+        stream_id, first, last, line_id, role = columns
+        line = self.line_code.get(line_id, "?") if line_id is not None else ""
+        return f"{self.streams.get(stream_id, '?')}|{first}|{last}|{line}|{role}"
+
+    def _expected(self, v: list[Any], c: dict[str, int]) -> list[tuple[str, int]] | str:
+        """The postings an entry's columns make (grants.services.rules), as (account key,
+        sign); worked out once for each shape of entry."""
+        shape = (
+            v[c["kind"]],
+            v[c["stream_id"]],
+            v[c["first_year"]],
+            v[c["last_year"]],
+            v[c["line_id"]],
+            v[c["to_line_id"]],
+            v[c["to_first_year"]],
+            v[c["to_last_year"]],
+            v[c["tranche"]],
+        )
+        found = self.shapes.get(shape)
+        if found is None:
+            try:
+                planned = rules.postings(self._operation(v, c, 1), self._parent_of)
+                found = [
+                    (f"{s}|{p.first.start}|{p.last.start}|{line or ''}|{role}", sign)
+                    for (s, p, line, role), sign in planned
+                ]
+            except (RuleError, ValueError, TypeError) as exc:
+                found = f"it is not an entry the ledger could make: {exc}"
+            self.shapes[shape] = found
+        return found
+
+    def _parent_of(self, stream: str, line: str) -> str | None:
+        return self.line_parent.get((stream, line))
+
+    def _operation(self, v: list[Any], c: dict[str, int], amount: int) -> Operation:
+        to_first, to_last = v[c["to_first_year"]], v[c["to_last_year"]]
+        line_id, to_line_id = v[c["line_id"]], v[c["to_line_id"]]
+        return Operation(
+            v[c["kind"]],
+            self.streams.get(v[c["stream_id"]], "?"),
+            Period(FinancialYear(v[c["first_year"]]), FinancialYear(v[c["last_year"]])),
+            amount,
+            line=self.line_code.get(line_id) if line_id is not None else None,
+            to_line=self.line_code.get(to_line_id) if to_line_id is not None else None,
+            to_period=Period(FinancialYear(to_first), FinancialYear(to_last))
+            if to_first is not None and to_last is not None
+            else None,
+            tranche=v[c["tranche"]],
+            over_allocation=bool(v[c["over_allocation"]]),
+        )
+
+    def _key_holds(self, v: list[Any], c: dict[str, int]) -> bool:
+        key = v[c["key"]]
+        if not isinstance(key, str):
+            return False
+        if _UUID.match(key):  # a command's entry: a random key
+            return True
+        spend = _RETURN_SPEND.match(key)
+        if spend:  # reported spend from a return: names the return's file
+            sha = (v[c["source"]] or "").removeprefix("return sha256:")
+            return v[c["kind"]] == "spent" and sha.startswith(spend[1]) and sha in self.filings
+        reversal = _RETURN_REVERSAL.match(key)
+        if reversal:  # spend a corrected return replaced
+            return v[c["reverses_id"]] == int(reversal[1]) and any(
+                f.startswith(reversal[2]) for f in self.filings
+            )
+        if not _HEX40.match(key):
+            return False
+        for prefix in self._prefixes(v, c):
+            # The books count identical entries: this may be the n-th such, n from 0.
+            for occurrence in range(self.contents[prefix] + 1):
+                if derived_key(prefix, occurrence) == key:
+                    self.contents[prefix] += 1
+                    return True
+        return False
+
+    def _prefixes(self, v: list[Any], c: dict[str, int]) -> list[str]:
+        """What the books' key of this entry covers, without the count of identical entries
+        before it (grants.services.journal.content_prefix): for a reversal, with the entry
+        it reverses named by its id: or its number."""
+        day, source, target = v[c["day"]], v[c["source"]], v[c["reverses_id"]]
+        if target is not None:
+            names = [self.reversed_refs.get(target), str(target)]
+            return [content_prefix(day, name, None, None, source) for name in names if name]
+        to_first, to_last = v[c["to_first_year"]], v[c["to_last_year"]]
+        line_id, to_line_id = v[c["line_id"]], v[c["to_line_id"]]
+        what = [
+            v[c["kind"]],
+            self.streams.get(v[c["stream_id"]], "?"),
+            self._period(v[c["first_year"]], v[c["last_year"]]),
+            self.line_code.get(line_id, "?") if line_id is not None else "",
+            self.line_code.get(to_line_id, "?") if to_line_id is not None else "",
+            self._period(to_first, to_last) if to_first is not None else "",
+            str(v[c["amount_pence"]]),
+            v[c["tranche"]] or "",
+            "over" if v[c["over_allocation"]] else "",
+        ]
+        return [content_prefix(day, None, what, v[c["share"]], source)]
+
+    def _shown(self, postings: list[tuple[str, int]]) -> str:
+        """Postings for people: ``PCC-CSF 2017-18 DA allocated £50,656.00``."""
+        out = []
+        for key, pence in postings:
+            parts = key.split("|")
+            if len(parts) == 5 and parts[1].isdigit() and parts[2].isdigit():
+                period = self._period(int(parts[1]), int(parts[2]))
+                key = " ".join(x for x in (parts[0], period, parts[3], parts[4]) if x)
+            out.append(f"{key} {gbp(from_pence(pence))}")
+        return ", ".join(out)
+
+    def finish(self) -> None:
+        for account_id in self.accounts:
+            text = self._account_text(account_id)
+            if self.account_keys[account_id] != text:
+                self.result.add(
+                    Broken(
+                        "account",
+                        "account",
+                        account_id,
+                        f"its key says "
+                        f"{self.account_keys[account_id]!r} but its columns say "
+                        f"{text!r}",
+                    )
+                )
+            if account_id not in self.used_accounts:
+                self.result.add(
+                    Broken(
+                        "account",
+                        "account",
+                        account_id,
+                        "no entry posts to it: it was added behind the ledger's back",
+                    )
+                )
+
+
+__all__ = ["Broken", "Verification", "check_against", "verify"]
