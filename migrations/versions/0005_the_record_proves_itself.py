@@ -54,9 +54,7 @@ def upgrade() -> None:
         sa.Column("completed_by", sa.Text(), nullable=True),
         sa.Column("completed_on", sa.Date(), nullable=True),
         sa.Column("lines", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["line_id"], ["line.id"], name=op.f("fk_plan_filing_line_id_line")
-        ),
+        sa.ForeignKeyConstraint(["line_id"], ["line.id"], name=op.f("fk_plan_filing_line_id_line")),
         sa.ForeignKeyConstraint(
             ["stream_id"], ["stream.id"], name=op.f("fk_plan_filing_stream_id_stream")
         ),

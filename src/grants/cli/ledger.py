@@ -118,7 +118,7 @@ def load(app: AppContext, path: Path, as_json: bool) -> None:
 @pass_app
 def export(app: AppContext, output: Path | None) -> None:
     """Write the database out as canonical books text."""
-    with app.session() as session:
+    with app.reading() as session:
         files = printer.export(session)
     if output is None:
         names = ["main.grants", *sorted(n for n in files if n != "main.grants")]

@@ -138,7 +138,7 @@ def agree(app: AppContext, stream: str, year: str, line: str, day: datetime | No
 def show(app: AppContext, stream: str, year: str, line: str | None, as_json: bool) -> None:
     """The spending plans of a stream and year, line by line."""
     fy = parse_year(year)
-    with app.session() as session:
+    with app.reading() as session:
         query = (
             select(Line.code, PlanLine.position, PlanLine.title, PlanLine.cost_pence,
                    PlanLine.pcc_objective, PlanLine.other_funding)
@@ -212,7 +212,7 @@ def issue(app: AppContext, stream: str, year: str, line: str | None, directory: 
     allocation, any lines already recorded (locked), and rows for new lines (title,
     objectives, PCC strategic objective, cost to the fund, other funding), validated, with
     an instructions sheet."""
-    with app.session() as session:
+    with app.reading() as session:
         wanted = plan_forms(session, stream, parse_year(year), line)
     open_plans = [f for f in wanted if f.agreed is None and len(f.lines) < plan_form.MAX_LINES]
     for form in wanted:

@@ -49,7 +49,7 @@ def programme(
 ) -> None:
     """A programme table by year with its TOTALs; with --compare, the Change column and the
     Difference row between two versions, all derived from the recorded profiles."""
-    with app.session() as session:
+    with app.reading() as session:
         if compare and version:
             raise GrantsError("give either --version or --compare, not both")
         if compare:

@@ -40,7 +40,7 @@ def table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
 def streams(app: AppContext, as_json: bool) -> None:
     """List the funding streams."""
     funder = aliased(Organisation)
-    with app.session() as session:
+    with app.reading() as session:
         rows = session.execute(
             select(Stream, funder.code)
             .outerjoin(funder, funder.id == Stream.funder_id)
@@ -80,7 +80,7 @@ def streams(app: AppContext, as_json: bool) -> None:
 def allocations(app: AppContext, stream: str, year: str | None, as_json: bool) -> None:
     """List the allocations of a stream: recipient, year, amount, share and parent."""
     period = _period_option(year)
-    with app.session() as session:
+    with app.reading() as session:
         stream_id(session, stream)
         balances = Balances(session, stream)
         recipients = dict(
@@ -165,7 +165,7 @@ def balance(
     awarded or allocated amount is shown beneath the stream's row.
     """
     period = _period_option(year)
-    with app.session() as session:
+    with app.reading() as session:
         if stream:
             stream_id(session, stream)
         rows = Balances(session, stream).rows(period)
@@ -228,7 +228,7 @@ def balance(
 def journal(app: AppContext, stream: str | None, limit: int | None, as_json: bool) -> None:
     """List journal entries: number, date, what, amount, who, why and where from."""
     line = aliased(Line)
-    with app.session() as session:
+    with app.reading() as session:
         query = (
             select(Entry, Stream.code, line.code)
             .join(Stream, Stream.id == Entry.stream_id)

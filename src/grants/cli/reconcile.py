@@ -45,7 +45,7 @@ def reconcile_command(
     blanks in returns, capital programme changes, and published figures that do not foot.
     Exit code 1 while any error stands."""
     today = as_of.date() if as_of is not None else date.today()  # type: ignore[attr-defined]
-    with app.session() as session:
+    with app.reading() as session:
         if stream is not None:
             stream_id(session, stream)
         findings = reconcile(session, stream, parse_year(year) if year else None, today)

@@ -66,7 +66,7 @@ def resourcing(
 ) -> None:
     """The resourcing table: allocations by line and year, the districts beneath their
     partnership with their shares, the TOTAL, and the stated figure where it differs."""
-    with app.session() as session:
+    with app.reading() as session:
         result = resourcing_table(session, stream, parse_period(years))
     if output is not None:
         resourcing_workbook.write(result, output, app.shown_url)
@@ -146,7 +146,7 @@ def pcc_template_command(
     """The PCC Community Safety Fund reporting template (Appendix 1): the signatory block,
     the grant, and a row per expenditure line with its cost, % of the grant and other funding;
     at mid-year and end-year also the spend reported to date and the variance."""
-    with app.session() as session:
+    with app.reading() as session:
         result = pcc_template(session, stream, parse_year(year), stage, area)
     if output is not None:
         pcc_workbook.write(result, output, app.shown_url)
@@ -254,7 +254,7 @@ def capital_programme_command(
     """The capital programme: flexible resources with the running balance and the surplus or
     shortfall, the funding and portfolio allocation annexes, the programmes by year of each
     version with the Change column and Difference row, and the £m summary."""
-    with app.session() as session:
+    with app.reading() as session:
         programme = _capital(session, stream, first, last, compare)
         if output is not None:
             capital_workbook.write(session, programme, output, app.shown_url)
@@ -343,7 +343,7 @@ def all_reports(app: AppContext, directory: Path) -> None:
         written.append(path)
         click.echo(f"wrote {path}")
 
-    with app.session() as session:
+    with app.reading() as session:
         streams = session.execute(select(Stream.code, Stream.kind).order_by(Stream.code)).all()
         for code, kind in streams:
             if kind != "pcc-csf":

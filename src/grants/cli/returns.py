@@ -56,7 +56,7 @@ def issue(
     """Write a return form for each recipient: its agreed plan's expenditure lines (or its
     allocation, until a plan is recorded), locked, with cells for spend to date, progress and
     outcomes, and outputs (target and actual), validated, and an instructions sheet."""
-    with app.session() as session:
+    with app.reading() as session:
         issued = forms(session, stream, parse_year(year), stage, line)
     make_folder(directory)
     for form in issued:
@@ -141,7 +141,7 @@ def history_command(
     """Every return recorded, superseded ones too, in the order recorded: who filed what
     and when, and which return stands."""
     fy = parse_year(year) if year is not None else None
-    with app.session() as session:
+    with app.reading() as session:
         if stream is not None:
             stream_id(session, stream)  # an unknown stream is an error, not an empty list
         rows = history(session, stream, fy, line)
