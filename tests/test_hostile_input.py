@@ -74,15 +74,15 @@ def test_errors_are_located_in_the_file_being_checked(grants: Grants, tmp_path: 
     out = tmp_path / "export"
     assert grants("ledger", "export", "-o", str(out)).exit_code == 0
     text = (
-        (out / "fund.grants")
+        (out / "ledger-0001.grants")
         .read_text()
         .replace("pay FUND 2017-18 A1 50.00", "pay FUND 2017-18 A1 5,000.00")
     )
-    (out / "fund.grants").write_text(text)
+    (out / "ledger-0001.grants").write_text(text)
     line = text.splitlines().index("2017-05-01 pay FUND 2017-18 A1 5,000.00") + 1
     result = grants("ledger", "check", str(out / "main.grants"))
     assert result.exit_code == 1
-    assert f"fund.grants:{line}: pay of £5,000.00 to FUND 2017-18 A1 would take" in result.output
+    assert f"ledger-0001.grants:{line}: pay of £5,000.00 to FUND 2017-18 A1 would take" in result.output
 
 
 def test_reversing_one_entry_twice_in_a_file_is_a_located_error(

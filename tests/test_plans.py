@@ -75,7 +75,7 @@ def test_plans_export_and_load_again_to_the_same_text(grants: Grants, tmp_path: 
     assert grants("ledger", "load", str(books(tmp_path, FUND + PLAN))).exit_code == 0
     first, second = tmp_path / "first", tmp_path / "second"
     assert grants("ledger", "export", "-o", str(first)).exit_code == 0
-    text = (first / "csf.grants").read_text(encoding="utf-8")
+    text = (first / "ledger-0001.grants").read_text(encoding="utf-8")
     assert '2017-06-20 plan CSF 2017-18 CHERWELL "Three IDVA posts"' in text
     assert "2017-06-30 agree CSF 2017-18 CHERWELL" in text
     assert "2017-04-01 due CSF 2017-18 mid-year 2017-10-31\n  to: 2017-09-30" in text
@@ -159,5 +159,5 @@ def test_plans_recorded_by_command_follow_the_books_rules(grants: Grants, tmp_pa
                       "agreed": "2017-06-30"}]  # fmt: skip
     out = tmp_path / "export"
     assert grants("ledger", "export", "-o", str(out)).exit_code == 0
-    text = (out / "csf.grants").read_text(encoding="utf-8")
+    text = (out / "ledger-0001.grants").read_text(encoding="utf-8")
     assert "origin: \"command: grants plan add CSF 2017-18 CHERWELL 'Three IDVA posts'" in text

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import click
+from sqlalchemy import Connection
 
 from grants.cli.common import AppContext, GrantsGroup, emit_json, is_terminal, pass_app
+from grants.db.seal import Head
 from grants.errors import BooksError, GrantsError
 from grants.ledger import loader, printer
 from grants.ledger.parser import Problem
+from grants.ledger.printer import Exported
+from grants.services.verify import verify
 
 
 @click.group(cls=GrantsGroup)
@@ -113,34 +120,92 @@ def load(app: AppContext, path: Path, as_json: bool) -> None:
     "-o",
     "--output",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Write main.grants and one file per stream into this folder (default: print).",
+    help="Write main.grants, the record files and attachments/ into this folder, which must "
+    "be new, empty or an earlier export (default: print the books).",
 )
 @pass_app
 def export(app: AppContext, output: Path | None) -> None:
-    """Write the database out as canonical books text."""
+    """Write everything the ledger holds as canonical books text: a complete backup.
+
+    Every record in the order it was recorded, the returns and plan forms received with
+    their workbooks (attachments/), and the chain's head. Loading the export into an empty
+    database restores the ledger, chain and all; loading it into the database it came from
+    changes nothing. Refused while `grants verify` finds the record broken.
+    """
+    today = date.today()
     with app.reading() as session:
-        files = printer.export(session)
-    if output is None:
-        names = ["main.grants", *sorted(n for n in files if n != "main.grants")]
-        for name in names:
-            click.echo(f";; ---- {name}")
-            click.echo(files[name], nl=False)
-        return
-    written: list[Path] = []
+        connection = session.connection()
+        result = verify(connection)
+        if not result.ok:
+            raise GrantsError(
+                f"the record is broken (the first broken record is {result.first}): an export "
+                "must restore what was recorded, so none was written. Run `grants verify`; "
+                "`grants db backup` copies the database as it is"
+            )
+        if output is None:
+            _print(connection, result.head, today)
+            return
+        exported = _export_into(connection, output, result.head, today)
+    click.echo(
+        f"wrote the ledger's {exported.head.count:,} records to {output}: "
+        f"{len(exported.files)} books file(s) and {exported.attachments} received "
+        f"workbook(s); head {exported.head}"
+    )
+
+
+def _print(connection: Connection, head: Head, today: date) -> None:
+    workbooks = 0
+
+    def count(_sha: str, _content: bytes) -> None:
+        nonlocal workbooks
+        workbooks += 1
+
+    lines = list(printer.directives(connection, count))
+    if workbooks:
+        raise GrantsError(
+            f"the ledger holds {workbooks} received workbook(s), which cannot be printed: give "
+            "a folder with -o for a complete export"
+        )
+    click.echo(f"{printer.HEADER} on {today.isoformat()}: every record, in the order recorded.")
+    for directive in lines:
+        click.echo("")
+        click.echo("\n".join(directive))
+    click.echo(f"\n{today.isoformat()} head {head}")
+
+
+def _export_into(connection: Connection, output: Path, head: Head, today: date) -> Exported:
+    """Write the export beside ``output`` and put it in place whole: a failure leaves the
+    folder as it was."""
+    if output.exists() and any(output.iterdir()) and not _is_export(output):
+        raise GrantsError(
+            f"{output} holds files that are not an export of the ledger: give a new or empty folder"
+        )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
     try:
-        output.mkdir(parents=True, exist_ok=True)
-        # Write every file beside its target first, then put them all in place.
-        for name, text in files.items():
-            temporary = output / f".{name}.tmp"
-            written.append(temporary)
-            temporary.write_text(text, encoding="utf-8")
-        for name in files:
-            (output / f".{name}.tmp").replace(output / name)
+        exported = printer.write(connection, staging, head, today, head.count)
+        if output.exists():
+            old = output.with_name(f".{output.name}-old")
+            shutil.rmtree(old, ignore_errors=True)
+            output.rename(old)
+            staging.rename(output)
+            shutil.rmtree(old)
+        else:
+            staging.rename(output)
+        return exported
     except OSError as exc:
-        for temporary in written:
-            temporary.unlink(missing_ok=True)
         raise GrantsError(
             f"cannot write the books to {output}: {exc.strerror or exc}; choose another folder "
             "with -o"
         ) from exc
-    click.echo(f"wrote {len(files)} file(s) to {output}")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _is_export(folder: Path) -> bool:
+    main = folder / "main.grants"
+    try:
+        with main.open(encoding="utf-8") as f:
+            return f.readline().startswith(printer.HEADER)
+    except (OSError, UnicodeDecodeError):
+        return False

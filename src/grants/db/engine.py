@@ -205,6 +205,18 @@ def _after_end(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop("grants_order", None)
 
 
+def seal_now(session: Session) -> seal.Head:
+    """Seal what this writing transaction has added so far (rather than at commit), and
+    return the chain's head: a restore compares it with the head its export names."""
+    marks = session.info["grants_marks"]
+    session.flush()
+    connection = session.connection()
+    seal.seal_new(connection, marks, session.info.get("grants_order"))
+    session.info["grants_marks"] = now = seal.marks(connection)
+    session.info["grants_order"] = []
+    return now.head
+
+
 def record_order(session: Session, table: str, count: int = 1) -> None:
     """Note that the next ``count`` records of ``table`` this transaction adds come next in
     the chain (the books loader seals in the order of the books)."""
@@ -220,4 +232,5 @@ __all__ = [
     "make_session_factory",
     "normalise_url",
     "record_order",
+    "seal_now",
 ]

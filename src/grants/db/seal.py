@@ -151,6 +151,7 @@ class Records:
         record: Record,
         after: int = 0,
         accounts: dict[int, list[Any]] | None = None,
+        with_children: bool = True,
     ) -> None:
         self.record = record
         engine = connection.dialect.name
@@ -164,7 +165,7 @@ class Records:
         self._children: Iterator[tuple[Any, ...]] | None = None
         self._pending: tuple[Any, ...] | None = None
         self.accounts = accounts
-        if record.child is not None:
+        if record.child is not None and with_children:
             child = record.child
             self._child_convert = _converters(record, child.table, child.columns, engine)
             self._children = stream_rows(
@@ -353,6 +354,24 @@ def seal_all(connection: Connection, tables: Iterable[str]) -> int:
     return seal_new(connection, since)
 
 
+def in_chain_order(
+    connection: Connection, with_children: bool = False
+) -> Iterator[tuple[Record, int, list[Any], list[list[Any]]]]:
+    """Every record, in the order of the chain: (kind of record, id, canonical values, rows
+    that belong to it). For a chain `grants verify` has found whole."""
+    accounts = accounts_of(connection) if with_children else None
+    readers = {
+        r.table: iter(Records(connection, r, 0, accounts if r.table == "entry" else None,
+                              with_children))
+        for r in RECORDS
+    }  # fmt: skip
+    for _seq, table, row_id, _form, _digest in seals(connection):
+        record_id, values, children = next(readers[table])
+        if record_id != row_id:
+            raise RuntimeError(f"{table} {row_id} is not where the chain says")  # not verified
+        yield BY_TABLE[table], record_id, values, children
+
+
 def seals(connection: Connection) -> Iterable[tuple[int, str, int, int, str]]:
     """Every seal in chain order: (seq, table, row id, form, digest)."""
     return stream_rows(connection, "SELECT seq, tbl, row_id, form, digest FROM seal ORDER BY seq")
@@ -368,6 +387,7 @@ __all__ = [
     "add_to_order",
     "chain_digest",
     "driver_sql",
+    "in_chain_order",
     "marks",
     "payload",
     "seal_all",

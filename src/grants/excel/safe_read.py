@@ -31,7 +31,9 @@ from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelt
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH
 from openpyxl.worksheet._reader import WorkSheetParser
 
-MAX_FILE = 5 * 1024 * 1024  # bytes on disk
+from grants.limits import MAX_WORKBOOK_BYTES
+
+MAX_FILE = MAX_WORKBOOK_BYTES  # bytes on disk
 MAX_ENTRIES = 100
 MAX_ENTRY = 20 * 1024 * 1024  # uncompressed bytes of one part
 MAX_TOTAL = 50 * 1024 * 1024  # uncompressed bytes of all parts
@@ -92,6 +94,7 @@ class Sheet:
     hidden_rows: set[int] = field(default_factory=set)  # 0-based
     beyond: tuple[int, int] | None = None  # the first filled cell past the limits (0-based)
     sha256: str = ""  # of the bytes read: the file as it was checked and parsed
+    content: bytes = b""  # those bytes, kept as the evidence of what was received
 
     def at(self, row: int, col: int) -> Cell:
         if 0 <= row < len(self.rows) and 0 <= col < len(self.rows[row]):
@@ -109,6 +112,7 @@ def read_sheet(path: Path, name: str, max_rows: int, columns: int) -> Sheet:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             found = _read_sheet(archive, name, max_rows, columns)
         found.sha256 = hashlib.sha256(data).hexdigest()
+        found.content = data
         return found
     except UnsafeFile:
         raise

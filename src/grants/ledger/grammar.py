@@ -30,20 +30,31 @@ ALLOWED_META: dict[str, set[str]] = {
     "virement": ENTRY_META,
     "reprofile": ENTRY_META | {"tranche"},
     "reverse": ENTRY_META,
-    "stated": COMMON,
-    "balance": COMMON | {"scale", "printed", "table", "row"},
-    "printed": COMMON | {"scale", "printed", "table", "row"},
-    "match": COMMON | {"from", "form"},
+    # `key:` on a record is written by `grants ledger export` when the record's key is not
+    # the one its content gives (it was recorded by a command, not from books).
+    "stated": COMMON | {"key"},
+    "balance": COMMON | {"scale", "printed", "table", "row", "key"},
+    "printed": COMMON | {"scale", "printed", "table", "row", "key"},
+    "match": COMMON | {"from", "form", "key"},
     "programme": COMMON | {"compare"},
     "profile": COMMON | {"section", "estimate", "total"},
-    "plan": COMMON | {"cost", "objectives", "pcc-objective", "other-funding"},
-    "agree": COMMON,
-    "due": COMMON | {"to"},
-}
+    "plan": COMMON | {"cost", "objectives", "pcc-objective", "other-funding", "key"},
+    "agree": COMMON | {"key"},
+    "due": COMMON | {"to", "key"},
+    "title": COMMON | {"actor"},
+    # A filed return and a spending plan form as recorded (written by `grants ledger export`);
+    # a return's lines are numbered metadata (LINE_KEY).
+    "return": {"sha256", "fingerprint", "actor", "recorded", "completed-by", "completed-on",
+               "total", "supersedes", "attachment"},
+    "plan-form": {"sha256", "actor", "recorded", "completed-by", "completed-on", "lines",
+                  "attachment"},
+    "head": set(),
+}  # fmt: skip
 ARITY = {
     "org": 2, "stream": 2, "line": 3, "award": 3, "allocate": 4, "pay": 4, "spent": 4,
     "clawback": 4, "virement": 5, "reprofile": 4, "reverse": 1, "stated": 3, "balance": 4,
     "printed": 4, "match": 3, "programme": 3, "profile": 5, "plan": 4, "agree": 3, "due": 4,
+    "title": 1, "return": 5, "plan-form": 4, "head": 1,
 }  # fmt: skip
 USAGE = {
     "org": 'DATE org CODE "Name"',
@@ -66,7 +77,15 @@ USAGE = {
     "plan": 'DATE plan STREAM YEAR LINE "Expenditure title"',
     "agree": "DATE agree STREAM YEAR LINE",
     "due": "DATE due STREAM YEAR STAGE DUE-DATE",
+    "title": 'DATE title "The ledger\'s name"',
+    "return": 'DATE return STREAM YEAR LINE STAGE "file.xlsx"',
+    "plan-form": 'DATE plan-form STREAM YEAR LINE "file.xlsx"',
+    "head": "DATE head COUNT:DIGEST",
 }
+# A return's expenditure line N (1-999) and its cells: `line-2: "Title"`, `line-2-spend: 1,000`.
+LINE_KEY = re.compile(r"^line-([1-9][0-9]{0,2})(?:-(cell|spend|progress|measure|target|actual))?$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+RECORD_KEY = re.compile(r"^[0-9a-f]{32}$|^[0-9a-f]{40}$")  # a command's, or derived
 STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 PERCENT = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,2})?")
 FIGURE = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")

@@ -1,37 +1,39 @@
-"""Write the database out as canonical books text (ledger/README.md).
+"""Write the database out as canonical books text: a complete, restorable backup.
 
-The text is canonical: loading it into an empty database and exporting again gives the same
-text byte for byte. One file per stream, and ``main.grants`` with the organisations and the
-includes.
+Every record of the ledger, in the order of its chain (so, in the order it was recorded):
+reference data, journal entries, statements, plans, the reporting calendar, the returns and
+plan forms received (with the workbooks themselves in ``attachments/``, named by their
+SHA-256) and the ledger's title. Loading the export into an empty database gives back the
+same ledger with the same chain: the export ends with a ``head`` directive naming the chain's
+head, which that load checks. Loading it into the database it came from changes nothing.
+
+The folder holds ``main.grants`` (a header, the includes and the head), the records in
+``ledger-0001.grants`` and on (at most RECORDS_PER_FILE each), and ``attachments/``.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
-from grants.db.models import (
-    Entry,
-    Line,
-    MatchFunding,
-    Organisation,
-    PlanAgreement,
-    PlanLine,
-    Profile,
-    ProfileAmount,
-    ProgrammeVersion,
-    ReturnStage,
-    Statement,
-    Stream,
-)
+from grants.db.records import Record
+from grants.db.seal import Head, in_chain_order, stream_rows
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
+from grants.services.journal import content_prefix, derived_key, operation_text
+from grants.services.keys import record_key
 
 _BARE = re.compile(r"[A-Za-z0-9._:/%()+-]+")
+RECORDS_PER_FILE = 100_000
+HEADER = "; Exported by `grants ledger export`"
 
 
 def quote(value: str) -> str:
@@ -54,204 +56,389 @@ def _meta(pairs: list[tuple[str, object]]) -> list[str]:
     return [f"  {k}: {quote(str(v))}" for k, v in pairs if v is not None and v != ""]
 
 
-def _prov(row: object) -> list[tuple[str, object]]:
+def _timestamp(value: str) -> str:
+    return value.replace(" ", "T")  # the canonical text of a time, as the books write it
+
+
+@dataclass
+class Exported:
+    files: list[str]
+    attachments: int
+    head: Head
+    records: int
+
+
+class _Names:
+    """Codes of what records refer to, learnt as the export passes them (in chain order a
+    record always comes after what it refers to)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.orgs: dict[int, str] = {}
+        self.streams: dict[int, str] = {}
+        self.lines: dict[int, tuple[int, str]] = {}  # id -> (stream id, code)
+        self.versions: dict[int, tuple[int, str]] = {}
+        self.filings: dict[int, str] = {}  # return filing id -> its SHA-256
+        self.refs: dict[int, str] = {}  # entries that are reversed: id -> ref
+        self.reversed = {
+            i for (i,) in stream_rows(
+                connection, "SELECT reverses_id FROM entry WHERE reverses_id IS NOT NULL"
+            )
+        }  # fmt: skip
+        self.attachments: set[str] = set()
+        self.contents: Counter[str] = Counter()  # entries' keys count identical ones
+
+    def line(self, line_id: int | None) -> str | None:
+        return None if line_id is None else self.lines[line_id][1]
+
+    def stream_of_line(self, line_id: int) -> str:
+        return self.streams[self.lines[line_id][0]]
+
+
+def _prov(row: dict[str, Any]) -> list[tuple[str, object]]:
+    return [("source", row.get("source")), ("note", row.get("note")), ("origin", row.get("origin"))]
+
+
+def _organisation(r: dict[str, Any], n: _Names) -> list[str]:
+    n.orgs[r["id"]] = r["code"]
+    return [f"{r['day']} org {r['code']} {quote(r['name'])}",
+            *_meta([("role", r["role"]), *_prov(r)])]  # fmt: skip
+
+
+def _stream(r: dict[str, Any], n: _Names) -> list[str]:
+    n.streams[r["id"]] = r["code"]
+    rate = None
+    if r["intervention_bp"] is not None:
+        rate = f"{(Decimal(r['intervention_bp']) / 100).normalize():f}%"
     return [
-        ("source", getattr(row, "source", None)),
-        ("note", getattr(row, "note", None)),
-        ("origin", getattr(row, "origin", None)),
+        f"{r['day']} stream {r['code']} {quote(r['name'])}",
+        *_meta([
+            ("kind", r["kind"]),
+            ("funder", n.orgs[r["funder_id"]] if r["funder_id"] else None),
+            ("accountable", n.orgs[r["accountable_id"]] if r["accountable_id"] else None),
+            ("intervention", rate),
+            *_prov(r),
+        ]),
+    ]  # fmt: skip
+
+
+def _line(r: dict[str, Any], n: _Names) -> list[str]:
+    n.lines[r["id"]] = (r["stream_id"], r["code"])
+    money = {k: amount(r[k]) if r[k] is not None else None
+             for k in ("total_cost_pence", "specific_funding_pence")}  # fmt: skip
+    return [
+        f"{r['day']} line {n.streams[r['stream_id']]} {r['code']} {quote(r['name'])}",
+        *_meta([
+            ("kind", None if r["kind"] == "allocation" else r["kind"]),
+            ("parent", n.line(r["parent_id"])),
+            ("recipient", n.orgs[r["recipient_id"]] if r["recipient_id"] else None),
+            ("ref", r["ref"]),
+            ("aliases", r["aliases"]),
+            ("total-cost", money["total_cost_pence"]),
+            ("specific-funding", money["specific_funding_pence"]),
+            *_prov(r),
+        ]),
+    ]  # fmt: skip
+
+
+def _setting(r: dict[str, Any], n: _Names) -> list[str]:
+    return [f"{r['day']} title {quote(r['value'])}", *_meta([("actor", r["actor"]), *_prov(r)])]
+
+
+def _programme(r: dict[str, Any], n: _Names) -> list[str]:
+    n.versions[r["id"]] = (r["stream_id"], r["code"])
+    return [
+        f"{r['day']} programme {n.streams[r['stream_id']]} {r['code']} {quote(r['name'])}",
+        *_meta([("compare", r["compare_code"]), *_prov(r)]),
     ]
 
 
-def export(session: Session) -> dict[str, str]:
-    """File name -> canonical text."""
-    orgs = {o.id: o for o in session.scalars(select(Organisation).order_by(Organisation.id))}
-    streams = list(session.scalars(select(Stream).order_by(Stream.id)))
-    lines = {x.id: x for x in session.scalars(select(Line).order_by(Line.id))}
-    files: dict[str, list[str]] = defaultdict(list)
-    main = files["main.grants"]
-    main.append("; Exported by `grants ledger export`: canonical text of the database.")
-    for o in orgs.values():
-        main += ["", f"{o.day} org {o.code} {quote(o.name)}"]
-        main += _meta([("role", o.role), *_prov(o)])
-    stream_code = {x.id: x.code for x in streams}
-    file_of = {x.id: f"{x.code.lower()}.grants" for x in streams}
-    if streams:
-        main.append("")
-    for x in streams:
-        main.append(f'include "{file_of[x.id]}"')
-        out = files[file_of[x.id]]
-        out.append(f"{x.day} stream {x.code} {quote(x.name)}")
-        rate = None
-        if x.intervention_bp is not None:
-            rate = f"{(Decimal(x.intervention_bp) / 100).normalize():f}%"
-        out += _meta(
-            [
-                ("kind", x.kind),
-                ("funder", orgs[x.funder_id].code if x.funder_id else None),
-                ("accountable", orgs[x.accountable_id].code if x.accountable_id else None),
-                ("intervention", rate),
-                *_prov(x),
-            ]
-        )
-    for x in lines.values():
-        out = files[file_of[x.stream_id]]
-        out += ["", f"{x.day} line {stream_code[x.stream_id]} {x.code} {quote(x.name)}"]
-        out += _meta(
-            [
-                ("kind", None if x.kind == "allocation" else x.kind),
-                ("parent", lines[x.parent_id].code if x.parent_id else None),
-                ("recipient", orgs[x.recipient_id].code if x.recipient_id else None),
-                ("ref", x.ref),
-                ("aliases", x.aliases),
-                (
-                    "total-cost",
-                    amount(x.total_cost_pence) if x.total_cost_pence is not None else None,
-                ),
-                (
-                    "specific-funding",
-                    amount(x.specific_funding_pence)
-                    if x.specific_funding_pence is not None
-                    else None,
-                ),
-                *_prov(x),
-            ]
-        )
-    versions = {
-        v.id: v for v in session.scalars(select(ProgrammeVersion).order_by(ProgrammeVersion.id))
-    }
-    for v in versions.values():
-        out = files[file_of[v.stream_id]]
-        out += ["", f"{v.day} programme {stream_code[v.stream_id]} {v.code} {quote(v.name)}"]
-        out += _meta([("compare", v.compare_code), *_prov(v)])
-    amounts: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for pid, year, pence in session.execute(
-        select(ProfileAmount.profile_id, ProfileAmount.year, ProfileAmount.amount_pence).order_by(
-            ProfileAmount.profile_id, ProfileAmount.year
-        )
-    ):
-        amounts[pid].append((year, pence))
-    for p in session.scalars(select(Profile).order_by(Profile.id)):
-        v = versions[p.version_id]
-        out = files[file_of[v.stream_id]]
-        out += [
-            "",
-            f"{p.day} profile {stream_code[v.stream_id]} {v.code} {p.table_name} {p.code} "
-            f"{quote(p.label)}",
-        ]
-        out += _meta([("section", p.section)])
-        out += [f"  {FinancialYear(y).render('/')}: {amount(a)}" for y, a in amounts[p.id]]
-        out += _meta(
-            [
-                ("estimate", p.estimate_years),
-                ("total", amount(p.total_pence) if p.total_pence is not None else None),
-                *_prov(p),
-            ]
-        )
-    entries = list(session.scalars(select(Entry).order_by(Entry.id)))
-    reversed_ids = {e.reverses_id for e in entries if e.reverses_id}
-    by_id = {e.id: e for e in entries}
-    for e in entries:
-        out = files[file_of[e.stream_id]]
-        s = stream_code[e.stream_id]
-        if e.reverses_id:
-            head = f"{e.day} reverse {by_id[e.reverses_id].ref}"
-            pairs: list[tuple[str, object]] = []
+def _profile(r: dict[str, Any], n: _Names, amounts: list[list[Any]]) -> list[str]:
+    stream_id, version = n.versions[r["version_id"]]
+    return [
+        f"{r['day']} profile {n.streams[stream_id]} {version} {r['table_name']} {r['code']} "
+        f"{quote(r['label'])}",
+        *_meta([("section", r["section"])]),
+        *(f"  {FinancialYear(year).render('/')}: {amount(pence)}" for _, year, pence in amounts),
+        *_meta([
+            ("estimate", r["estimate_years"]),
+            ("total", amount(r["total_pence"]) if r["total_pence"] is not None else None),
+            *_prov(r),
+        ]),
+    ]  # fmt: skip
+
+
+def _statement(r: dict[str, Any], n: _Names) -> list[str]:
+    stream = n.streams[r["stream_id"]]
+    period = _period(r["first_year"], r["last_year"])
+    if r["kind"] == "stated":
+        head = f"{r['day']} stated {stream} {period} {r['amount']}"
+    else:
+        metric = r["metric"] + (f":{r['target']}" if r["target"] else "")
+        head = f"{r['day']} {r['kind']} {stream} {period} {metric} {r['amount']}"
+    derived = record_key(
+        r["kind"], r["day"], stream, period, r["metric"], r["target"], r["amount"], r["scale"],
+        r["table_name"], r["row_label"], r["source"],
+    )  # fmt: skip
+    return [
+        head,
+        *_meta([
+            ("scale", None if r["scale"] == "1" else r["scale"]),
+            ("printed", r["printed"]),
+            ("table", r["table_name"]),
+            ("row", r["row_label"]),
+            ("key", r["key"] if r["key"] != derived else None),
+            *_prov(r),
+        ]),
+    ]  # fmt: skip
+
+
+def _match(r: dict[str, Any], n: _Names) -> list[str]:
+    stream, line = n.stream_of_line(r["line_id"]), n.line(r["line_id"])
+    derived = record_key(r["day"], stream, line, r["amount_pence"], r["from_source"], r["form"])
+    return [
+        f"{r['day']} match {stream} {line} {amount(r['amount_pence'])}",
+        *_meta([("from", r["from_source"]), ("form", r["form"]),
+                ("key", r["key"] if r["key"] != derived else None), *_prov(r)]),
+    ]  # fmt: skip
+
+
+def _entry(r: dict[str, Any], n: _Names) -> list[str]:
+    stream = n.streams[r["stream_id"]]
+    period = _period(r["first_year"], r["last_year"])
+    line, to_line = n.line(r["line_id"]), n.line(r["to_line_id"])
+    to_period = (
+        _period(r["to_first_year"], r["to_last_year"]) if r["to_first_year"] is not None else None
+    )
+    money = amount(r["amount_pence"])
+    if r["reverses_id"] is not None:
+        target = n.refs[r["reverses_id"]]
+        head = f"{r['day']} reverse {target}"
+        pairs: list[tuple[str, object]] = []
+        prefix = content_prefix(r["day"], target, None, None, r["source"])
+    else:
+        if r["kind"] == "award":
+            head = f"{r['day']} award {stream} {period} {money}"
+        elif r["kind"] == "virement":
+            head = f"{r['day']} virement {stream} {period} {line} {to_line} {money}"
+        elif r["kind"] == "reprofile":
+            head = f"{r['day']} reprofile {stream} {period} {to_period} {money}"
         else:
-            period = _period(e.first_year, e.last_year)
-            line = lines[e.line_id].code if e.line_id else None
-            money_text = amount(e.amount_pence)
-            if e.kind == "award":
-                head = f"{e.day} award {s} {period} {money_text}"
-            elif e.kind == "virement":
-                head = (
-                    f"{e.day} virement {s} {period} {line} {lines[e.to_line_id].code} {money_text}"  # type: ignore[index]
-                )
-            elif e.kind == "reprofile":
-                to = _period(e.to_first_year, e.to_last_year)  # type: ignore[arg-type]
-                head = f"{e.day} reprofile {s} {period} {to} {money_text}"
-            else:
-                head = f"{e.day} {e.kind} {s} {period} {line} {money_text}"
-            pairs = [
-                ("tranche", e.tranche),
-                ("share", e.share),
-                ("over-allocation", "yes" if e.over_allocation else None),
-                ("printed", e.printed),
-            ]
-        explicit = e.ref != f"e{e.key[:12]}" or e.id in reversed_ids
-        out += ["", head]
-        out += _meta(
-            [
-                ("id", e.ref if explicit else None),
-                # A command's entry has a random key: keep it, so a re-load recognises it.
-                ("key", e.key if (e.origin or "").startswith("command:") else None),
-                *pairs,
-                ("reason", e.reason),
-                ("actor", e.actor),
-                ("recorded", e.recorded_at.isoformat()),
-                *_prov(e),
-            ]
-        )
-    for st in session.scalars(select(Statement).order_by(Statement.id)):
-        out = files[file_of[st.stream_id]]
-        s = stream_code[st.stream_id]
-        period = _period(st.first_year, st.last_year)
-        if st.kind == "stated":
-            head = f"{st.day} stated {s} {period} {st.amount}"
-        else:
-            metric = st.metric + (f":{st.target}" if st.target else "")
-            head = f"{st.day} {st.kind} {s} {period} {metric} {st.amount}"
-        out += ["", head]
-        out += _meta(
-            [
-                ("scale", None if st.scale == "1" else st.scale),
-                ("printed", st.printed),
-                ("table", st.table_name),
-                ("row", st.row_label),
-                *_prov(st),
-            ]
-        )
-    for m in session.scalars(select(MatchFunding).order_by(MatchFunding.id)):
-        line_row = lines[m.line_id]
-        out = files[file_of[line_row.stream_id]]
-        out += [
-            "",
-            f"{m.day} match {stream_code[line_row.stream_id]} {line_row.code} "
-            f"{amount(m.amount_pence)}",
+            head = f"{r['day']} {r['kind']} {stream} {period} {line} {money}"
+        pairs = [
+            ("tranche", r["tranche"]),
+            ("share", r["share"]),
+            ("over-allocation", "yes" if r["over_allocation"] else None),
+            ("printed", r["printed"]),
         ]
-        out += _meta([("from", m.from_source), ("form", m.form), *_prov(m)])
-    for pl in session.scalars(select(PlanLine).order_by(PlanLine.line_id, PlanLine.year,
-                                                        PlanLine.position)):  # fmt: skip
-        line_row = lines[pl.line_id]
-        out = files[file_of[line_row.stream_id]]
-        out += [
-            "",
-            f"{pl.day} plan {stream_code[line_row.stream_id]} {FinancialYear(pl.year)} "
-            f"{line_row.code} {quote(pl.title)}",
+        what = operation_text(
+            r["kind"], stream, period, line, to_line, to_period, r["amount_pence"], r["tranche"],
+            bool(r["over_allocation"]),
+        )  # fmt: skip
+        prefix = content_prefix(r["day"], None, what, r["share"], r["source"])
+    # The key the books would give this entry here; anything else is written out.
+    derived = derived_key(prefix, n.contents[prefix])
+    n.contents[prefix] += 1
+    explicit = r["ref"] != f"e{r['key'][:12]}" or r["id"] in n.reversed
+    if r["id"] in n.reversed:
+        n.refs[r["id"]] = r["ref"]
+    return [
+        head,
+        *_meta([
+            ("id", r["ref"] if explicit else None),
+            ("key", r["key"] if r["key"] != derived else None),
+            *pairs,
+            ("reason", r["reason"]),
+            ("actor", r["actor"]),
+            ("recorded", _timestamp(r["recorded_at"])),
+            *_prov(r),
+        ]),
+    ]  # fmt: skip
+
+
+def _plan_line(r: dict[str, Any], n: _Names) -> list[str]:
+    derived = record_key(
+        "plan", r["line_id"], r["year"], r["title"], r["objectives"], r["cost_pence"],
+        r["other_funding"], r["pcc_objective"], r["source"],
+    )  # fmt: skip
+    return [
+        f"{r['day']} plan {n.stream_of_line(r['line_id'])} {FinancialYear(r['year'])} "
+        f"{n.line(r['line_id'])} {quote(r['title'])}",
+        *_meta([
+            ("cost", amount(r["cost_pence"])),
+            ("objectives", r["objectives"]),
+            ("pcc-objective", r["pcc_objective"]),
+            ("other-funding", r["other_funding"]),
+            ("key", r["key"] if r["key"] != derived else None),
+            *_prov(r),
+        ]),
+    ]  # fmt: skip
+
+
+def _agreement(r: dict[str, Any], n: _Names) -> list[str]:
+    derived = record_key("agree", r["line_id"], r["year"], r["day"])
+    return [
+        f"{r['day']} agree {n.stream_of_line(r['line_id'])} {FinancialYear(r['year'])} "
+        f"{n.line(r['line_id'])}",
+        *_meta([("key", r["key"] if r["key"] != derived else None), *_prov(r)]),
+    ]
+
+
+def _stage(r: dict[str, Any], n: _Names) -> list[str]:
+    derived = record_key("due", r["stream_id"], r["year"], r["stage"])
+    return [
+        f"{r['day']} due {n.streams[r['stream_id']]} {FinancialYear(r['year'])} {r['stage']} "
+        f"{r['due']}",
+        *_meta([("to", r["covers_to"]), ("key", r["key"] if r["key"] != derived else None),
+                *_prov(r)]),
+    ]  # fmt: skip
+
+
+def _filing_meta(r: dict[str, Any], n: _Names) -> list[tuple[str, object]]:
+    attached = r["key"] in n.attachments
+    return [
+        ("sha256", r["key"]),
+        ("actor", r["actor"]),
+        ("recorded", _timestamp(r["recorded_at"])),
+        ("completed-by", r["completed_by"]),
+        ("completed-on", r["completed_on"]),
+        ("attachment", f"attachments/{r['key']}.xlsx" if attached else None),
+    ]
+
+
+def _return(r: dict[str, Any], n: _Names, figures: list[list[Any]]) -> list[str]:
+    n.filings[r["id"]] = r["key"]
+    lines: list[tuple[str, object]] = []
+    for _, position, title, cell, spend, progress, measure, target, actual in figures:
+        lines += [
+            (f"line-{position}", title),
+            (f"line-{position}-cell", cell),
+            (f"line-{position}-spend", amount(spend) if spend is not None else None),
+            (f"line-{position}-progress", progress),
+            (f"line-{position}-measure", measure),
+            (f"line-{position}-target", target),
+            (f"line-{position}-actual", actual),
         ]
-        out += _meta(
-            [
-                ("cost", amount(pl.cost_pence)),
-                ("objectives", pl.objectives),
-                ("pcc-objective", pl.pcc_objective),
-                ("other-funding", pl.other_funding),
-                *_prov(pl),
-            ]
-        )
-    for a in session.scalars(select(PlanAgreement).order_by(PlanAgreement.id)):
-        line_row = lines[a.line_id]
-        out = files[file_of[line_row.stream_id]]
-        out += [
-            "",
-            f"{a.day} agree {stream_code[line_row.stream_id]} {FinancialYear(a.year)} "
-            f"{line_row.code}",
-        ]
-        out += _meta(_prov(a))
-    for st in session.scalars(select(ReturnStage).order_by(ReturnStage.id)):
-        out = files[file_of[st.stream_id]]
-        out += [
-            "",
-            f"{st.day} due {stream_code[st.stream_id]} {FinancialYear(st.year)} {st.stage} "
-            f"{st.due.isoformat()}",
-        ]
-        out += _meta([("to", st.covers_to.isoformat()), *_prov(st)])
-    return {name: "\n".join(text) + "\n" for name, text in files.items()}
+    total = r["stated_total_pence"]
+    return [
+        f"{r['received_on']} return {n.streams[r['stream_id']]} {FinancialYear(r['year'])} "
+        f"{n.line(r['line_id'])} {r['stage']} {quote(r['filename'])}",
+        *_meta([
+            *_filing_meta(r, n),
+            ("fingerprint", r["fingerprint"]),
+            ("total", amount(total) if total is not None else None),
+            ("supersedes", n.filings[r["supersedes_id"]] if r["supersedes_id"] else None),
+            *lines,
+        ]),
+    ]  # fmt: skip
+
+
+def _plan_form(r: dict[str, Any], n: _Names) -> list[str]:
+    return [
+        f"{r['received_on']} plan-form {n.streams[r['stream_id']]} {FinancialYear(r['year'])} "
+        f"{n.line(r['line_id'])} {quote(r['filename'])}",
+        *_meta([*_filing_meta(r, n), ("lines", r["lines"])]),
+    ]
+
+
+_WRITERS: dict[str, Callable[..., list[str]]] = {
+    "organisation": _organisation,
+    "stream": _stream,
+    "line": _line,
+    "setting": _setting,
+    "programme_version": _programme,
+    "statement": _statement,
+    "match_funding": _match,
+    "entry": _entry,
+    "plan_line": _plan_line,
+    "plan_agreement": _agreement,
+    "return_stage": _stage,
+    "plan_filing": _plan_form,
+}
+
+
+def directives(
+    connection: Connection, attachment: Callable[[str, bytes], None]
+) -> Iterator[list[str]]:
+    """The lines of each record's directive, in chain order; received workbooks are handed
+    to ``attachment(sha256, content)`` (they have no directive of their own: the return or
+    plan form that follows names them)."""
+    names = _Names(connection)
+    for record, record_id, values, _ in in_chain_order(connection, with_children=False):
+        row = dict(zip(record.columns, values, strict=True))
+        if record.table == "attachment":
+            sha = row["sha256"]
+            for (data,) in stream_rows(
+                connection, "SELECT content FROM attachment WHERE id = %(id)s", {"id": record_id}
+            ):
+                attachment(sha, bytes(data))
+            names.attachments.add(sha)
+            continue
+        yield _lines(record, row, names, connection, record_id)
+
+
+def _lines(
+    record: Record, row: dict[str, Any], names: _Names, connection: Connection, record_id: int
+) -> list[str]:
+    if record.table == "profile":
+        amounts = list(stream_rows(
+            connection,
+            "SELECT id, year, amount_pence FROM profile_amount WHERE profile_id = %(id)s "
+            "ORDER BY id", {"id": record_id},
+        ))  # fmt: skip
+        return _profile(row, names, [list(a) for a in amounts])
+    if record.table == "return_filing":
+        figures = list(stream_rows(
+            connection,
+            "SELECT id, position, title, cell, spend_pence, progress, measure, target, actual "
+            "FROM return_figure WHERE filing_id = %(id)s ORDER BY id", {"id": record_id},
+        ))  # fmt: skip
+        return _return(row, names, [list(f) for f in figures])
+    return _WRITERS[record.table](row, names)
+
+
+def write(connection: Connection, folder: Path, head: Head, today: date, records: int) -> Exported:
+    """Write the export into ``folder`` (empty): main.grants, the record files, attachments/."""
+    files: list[str] = []
+    attachments = 0
+    out: TextIO | None = None
+    count = 0
+
+    def attachment(sha: str, content: bytes) -> None:
+        nonlocal attachments
+        target = folder / "attachments"
+        target.mkdir(exist_ok=True)
+        (target / f"{sha}.xlsx").write_bytes(content)
+        attachments += 1
+
+    try:
+        for lines in directives(connection, attachment):
+            if out is None or count % RECORDS_PER_FILE == 0:
+                if out is not None:
+                    out.close()
+                name = f"ledger-{len(files) + 1:04d}.grants"
+                files.append(name)
+                out = (folder / name).open("w", encoding="utf-8", newline="\n")
+                out.write(f"{HEADER}: records {count + 1:,} on, in the order recorded.\n")
+            out.write("\n" + "\n".join(lines) + "\n")
+            count += 1
+    finally:
+        if out is not None:
+            out.close()
+    main = [
+        f"{HEADER} on {today.isoformat()}: every record of the ledger, in the order it was "
+        "recorded,",
+        "; with the received workbooks in attachments/. Loaded into an empty database it "
+        "restores the",
+        "; ledger, its chain and all (the head below is checked); loaded into the database "
+        "it came from,",
+        "; it changes nothing.",
+        "",
+        *(f'include "{name}"' for name in files),
+        "",
+        f"{today.isoformat()} head {head}",
+    ]
+    (folder / "main.grants").write_text("\n".join(main) + "\n", encoding="utf-8")
+    return Exported(["main.grants", *files], attachments, head, count)
+
+
+__all__ = ["HEADER", "RECORDS_PER_FILE", "Exported", "amount", "directives", "quote", "write"]

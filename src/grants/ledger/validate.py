@@ -4,6 +4,7 @@ books line. ``read_books`` parses and validates; the writer (grants.ledger.write
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -11,14 +12,17 @@ from typing import Any
 
 from grants.errors import MoneyError, PeriodError
 from grants.formatting import SCALES, gbp
+from grants.ledger import validate_filings
 from grants.ledger.grammar import (
     ALLOWED_META,
     ARITY,
     CODE,
     FIGURE,
+    LINE_KEY,
     LINE_KINDS,
     MATCH_FORMS,
     PERCENT,
+    RECORD_KEY,
     ROLES,
     STAGE,
     STREAM_KINDS,
@@ -37,9 +41,10 @@ from grants.services.rules import Operation
 class Books:
     """Validates directives into records, collecting located problems."""
 
-    def __init__(self, actor: str, now: datetime) -> None:
+    def __init__(self, actor: str, now: datetime, root: Path | None = None) -> None:
         self.actor = actor
         self.now = now
+        self.root = root  # the folder of the main books file: what they may read is in it
         self.problems: list[Problem] = []
         self.orgs: list[tuple[Directive, dict[str, Any]]] = []
         self.streams: list[tuple[Directive, dict[str, Any]]] = []
@@ -52,6 +57,10 @@ class Books:
         self.plans: list[tuple[Directive, dict[str, Any]]] = []
         self.agreements: list[tuple[Directive, dict[str, Any]]] = []
         self.dues: list[tuple[Directive, dict[str, Any]]] = []
+        self.titles: list[tuple[Directive, dict[str, Any]]] = []
+        self.returns: list[tuple[Directive, dict[str, Any]]] = []
+        self.plan_forms: list[tuple[Directive, dict[str, Any]]] = []
+        self.heads: list[tuple[Directive, dict[str, Any]]] = []
         self._occurrences: Counter[str] = Counter()
         self._refs: dict[str, str] = {}
 
@@ -130,11 +139,16 @@ class Books:
             return
         for key in d.meta:
             if key not in ALLOWED_META[d.keyword] and not (
-                d.keyword == "profile" and YEAR_KEY.match(key)
+                (d.keyword == "profile" and YEAR_KEY.match(key))
+                or (d.keyword == "return" and LINE_KEY.match(key))
             ):
-                allowed = ", ".join(sorted(ALLOWED_META[d.keyword]))
+                allowed = ", ".join(sorted(ALLOWED_META[d.keyword])) or "none"
                 self.error(d, f"{d.keyword} has no metadata {key!r}; it takes: {allowed}", key)
-        getattr(self, "_" + d.keyword)(d)
+        if "key" in d.meta and d.keyword in KEYED and not RECORD_KEY.match(d.meta["key"]):
+            self.error(d, "key: 32 or 40 lower-case hexadecimal digits, as the export wrote it",
+                       "key")  # fmt: skip
+            return
+        BUILDERS[d.keyword](self, d)
 
     def _org(self, d: Directive) -> None:
         code = self.code(d, d.args[0], "organisation")
@@ -518,10 +532,42 @@ class Books:
         )  # fmt: skip
 
 
+# Records other than entries whose `key:` the export may give.
+KEYED = frozenset({"stated", "balance", "printed", "match", "plan", "agree", "due"})
+
+# Each directive's validator (a keyword of grammar.ARITY -> function).
+BUILDERS: dict[str, Callable[[Books, Directive], None]] = {
+    "org": Books._org,
+    "stream": Books._stream,
+    "line": Books._line,
+    "award": Books._award,
+    "allocate": Books._allocate,
+    "pay": Books._pay,
+    "spent": Books._spent,
+    "clawback": Books._clawback,
+    "virement": Books._virement,
+    "reprofile": Books._reprofile,
+    "reverse": Books._reverse,
+    "stated": Books._stated,
+    "balance": Books._balance,
+    "printed": Books._printed,
+    "match": Books._match,
+    "programme": Books._programme,
+    "profile": Books._profile,
+    "plan": Books._plan,
+    "agree": Books._agree,
+    "due": Books._due,
+    "title": validate_filings.title,
+    "return": validate_filings.return_filing,
+    "plan-form": validate_filings.plan_form,
+    "head": validate_filings.head,
+}
+
+
 def read_books(path: Path, actor: str, now: datetime | None = None) -> Books:
     """Parse and validate the books (no database)."""
     directives, problems = parse(path)
-    books = Books(actor, now or datetime.now().replace(microsecond=0))
+    books = Books(actor, now or datetime.now().replace(microsecond=0), path.resolve().parent)
     books.problems.extend(problems)
     for d in directives:
         books.add(d)

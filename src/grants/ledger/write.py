@@ -20,7 +20,7 @@ from grants.db.engine import record_order
 from grants.db.ids import next_ids
 from grants.db.models import Line, Organisation, Stream
 from grants.formatting import gbp
-from grants.ledger import write_plans
+from grants.ledger import write_filings, write_plans
 from grants.ledger.parser import Directive, Problem
 from grants.ledger.validate import Books
 from grants.money import from_pence
@@ -97,6 +97,8 @@ class Writer:
 
     def write(self) -> None:
         s, books = self.s, self.books
+        marks = s.info.get("grants_marks")
+        was_empty = marks is not None and marks.head.count == 0
         self.orgs = dict(s.execute(select(Organisation.code, Organisation.id)).all())
         existing_orgs = {o.code: o for o in s.scalars(select(Organisation))}
         declared: set[str] = set()
@@ -142,7 +144,10 @@ class Writer:
             return
         self._write_journal()
         write_plans.write_rest(self)
+        write_filings.write_titles(self)
+        write_filings.write_filings(self)
         self._seal_in_order_of_the_books()
+        write_filings.check_head(self, was_empty)
 
     def stream(self, d: Directive, code: str) -> int | None:
         if code not in self.streams:

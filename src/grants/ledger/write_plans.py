@@ -39,7 +39,7 @@ def write_rest(w: Writer) -> None:
         if stream_id is None:
             continue
         period: Period = rec["period"]
-        key = record_key(
+        key = d.meta.get("key") or record_key(
             rec["kind"], d.day, rec["stream"], period, rec["metric"], rec["target"],
             rec["amount"], rec["scale"], rec["table_name"], rec["row_label"],
             d.meta.get("source"),
@@ -67,8 +67,9 @@ def write_rest(w: Writer) -> None:
         if line_id is None:
             w.error(d, f"there is no line {rec['line']!r} in stream {rec['stream']!r}")
             continue
-        key = record_key(d.day, rec["stream"], rec["line"], rec["amount_pence"], rec["from_source"],
-                   rec["form"])  # fmt: skip
+        key = d.meta.get("key") or record_key(
+            d.day, rec["stream"], rec["line"], rec["amount_pence"], rec["from_source"], rec["form"]
+        )
         if key in known:
             w.report.skipped["match funding"] += 1
             continue
@@ -132,7 +133,7 @@ def _write_plans(w: Writer) -> None:
         positions[where] += 1
         planned.add(where)
         line = PlanLine(
-            key=record_key("plan", *values.values(), d.meta.get("source")),
+            key=d.meta.get("key") or record_key("plan", *values.values(), d.meta.get("source")),
             position=positions[where],
             **values,
             **books.provenance(d),
@@ -156,7 +157,7 @@ def _write_plans(w: Writer) -> None:
         known.add((line_id, rec["year"]))
         s.add(
             PlanAgreement(
-                key=record_key("agree", line_id, rec["year"], d.day),
+                key=d.meta.get("key") or record_key("agree", line_id, rec["year"], d.day),
                 line_id=line_id,
                 year=rec["year"],
                 **books.provenance(d),
@@ -178,7 +179,7 @@ def _write_plans(w: Writer) -> None:
                 w.report.skipped["return stage"] += 1
             continue
         stage = ReturnStage(
-            key=record_key("due", stream_id, rec["year"], rec["stage"]),
+            key=d.meta.get("key") or record_key("due", stream_id, rec["year"], rec["stage"]),
             stream_id=stream_id,
             year=rec["year"],
             stage=rec["stage"],

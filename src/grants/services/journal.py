@@ -56,11 +56,11 @@ class NewEntry:
         op = self.op
         what = None
         if op is not None:
-            what = [
-                op.kind, op.stream, str(op.period), op.line or "", op.to_line or "",
-                str(op.to_period or ""), str(op.amount), op.tranche or "",
-                "over" if op.over_allocation else "",
-            ]  # fmt: skip
+            what = operation_text(
+                op.kind, op.stream, str(op.period), op.line, op.to_line,
+                str(op.to_period) if op.to_period else None, op.amount, op.tranche,
+                op.over_allocation,
+            )  # fmt: skip
         prefix = content_prefix(
             self.day.isoformat(), self.reverses, what, rules.share_text(self.share), self.source
         )
@@ -79,6 +79,24 @@ def content_prefix(
     separator and that count (`grants verify` recomputes it from the stored entry)."""
     parts = [day, f"reverse {reverses}" if reverses else "", *(what or ())]
     return "\x1f".join([*parts, share or "", source or ""])
+
+
+def operation_text(
+    kind: str,
+    stream: str,
+    period: str,
+    line: str | None,
+    to_line: str | None,
+    to_period: str | None,
+    amount: int,
+    tranche: str | None,
+    over_allocation: bool,
+) -> list[str]:
+    """What an entry does, as its key covers it."""
+    return [
+        kind, stream, period, line or "", to_line or "", to_period or "", str(amount),
+        tranche or "", "over" if over_allocation else "",
+    ]  # fmt: skip
 
 
 def derived_key(prefix: str, occurrence: int) -> str:

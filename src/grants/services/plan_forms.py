@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grants.db.models import PlanAgreement, PlanLine, Stream
+from grants.db.models import PlanAgreement, PlanFiling, PlanLine, Stream
 from grants.errors import BooksError, GrantsError, NotFound, PeriodError
 from grants.excel import plan_form as grid
 from grants.excel.form_header import instructions_sheet, total_labels
@@ -33,7 +33,13 @@ from grants.ledger.printer import amount, quote
 from grants.money import from_pence
 from grants.periods import FinancialYear, parse_year
 from grants.services.returns import PLAN_STAGE, recipients, stages
-from grants.services.returns_import import CellReader, Problem, is_pence, sha256_of
+from grants.services.returns_import import (
+    CellReader,
+    Problem,
+    is_pence,
+    keep_workbook,
+    sha256_of,
+)
 from grants.services.streams import stream_id as find_stream
 
 FORMAT = "grants plan form 1"  # the layout version written into every form
@@ -159,6 +165,7 @@ class PlanFiled:
     completed_by: str | None
     completed_on: date | None
     warnings: list[Problem] = field(default_factory=list)
+    content: bytes = b""  # the workbook as received, kept with the plan filing
 
     @property
     def cost_pence(self) -> int:
@@ -182,6 +189,9 @@ def imported_before(session: Session, path: Path) -> date | None:
         digest = sha256_of(path)
     except OSError:
         return None
+    filed = session.scalar(select(PlanFiling.received_on).where(PlanFiling.key == digest))
+    if filed is not None:
+        return filed
     return session.scalar(
         select(PlanLine.day).where(PlanLine.source == f"plan sha256:{digest}").limit(1)
     )
@@ -225,7 +235,9 @@ def read_plan(session: Session, path: Path) -> tuple[PlanFiled | None, list[Prob
     )
     if reader.problems:
         return None, reader.problems
-    filed = PlanFiled(path, sheet.sha256, form, lines, completed_by, completed_on)
+    filed = PlanFiled(
+        path, sheet.sha256, form, lines, completed_by, completed_on, content=sheet.content
+    )
     filed.warnings += reader.notes
     gap = form.allocated_pence - filed.cost_pence
     if gap:
@@ -431,6 +443,7 @@ def record_plan(
     """Record the form's new lines in the session's transaction, dated the day the plan was
     received (default today); raises GrantsError naming the cells on any refusal."""
     received = received or date.today()
+    now = datetime.now().replace(microsecond=0)
     form = filed.form
     if received > date.today() or received < _earliest(form):
         raise GrantsError(
@@ -445,7 +458,7 @@ def record_plan(
         path = Path(folder) / "plan.grants"
         path.write_text(text, encoding="utf-8")
         try:
-            report = loader.load(session, path, actor, datetime.now().replace(microsecond=0))
+            report = loader.load(session, path, actor, now)
         except BooksError as exc:
             messages = []
             for problem in exc.problems:
@@ -453,7 +466,17 @@ def record_plan(
                 where = f"{grid.SHEET}!{grid.cell(row, grid.TITLE)}" if row is not None else None
                 messages.append(str(Problem(filed.path.name, where, problem.message)))
             raise GrantsError("\n".join(messages)) from None
-    return PlanRecorded(report.created["plan line"], report.skipped["plan line"])
+    created = report.created["plan line"]
+    if created:
+        keep_workbook(session, filed.sha256, filed.path.name, filed.content)
+        session.add(
+            PlanFiling(
+                key=filed.sha256, stream_id=form.stream_id, line_id=form.line_id, year=form.year,
+                filename=filed.path.name, actor=actor, recorded_at=now, received_on=received,
+                completed_by=filed.completed_by, completed_on=filed.completed_on, lines=created,
+            )
+        )  # fmt: skip
+    return PlanRecorded(created, report.skipped["plan line"])
 
 
 def _earliest(form: PlanForm) -> date:

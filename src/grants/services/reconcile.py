@@ -312,7 +312,9 @@ def _line_id(ctx: Context, stream: str, code: str) -> int | None:
 
 def returns_due(ctx: Context) -> Iterator[Finding]:
     standing = _standing(ctx)
-    for stage in ctx.session.scalars(select(ReturnStage).order_by(ReturnStage.covers_to)):
+    for stage in ctx.session.scalars(
+        select(ReturnStage).order_by(ReturnStage.covers_to, ReturnStage.id)
+    ):
         if stage.stream_id not in ctx.streams:
             continue
         if ctx.year is not None and stage.year != ctx.year.start:

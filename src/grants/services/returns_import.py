@@ -22,6 +22,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from grants.db.models import (
+    Attachment,
     Entry,
     Line,
     ReturnFigure,
@@ -87,6 +88,7 @@ class Filed:
     completed_on: date | None
     stated_total_pence: int | None
     warnings: list[Problem] = field(default_factory=list)
+    content: bytes = b""  # the workbook as received, kept with the filing
 
     @property
     def spend_pence(self) -> int:
@@ -358,6 +360,7 @@ def _read(
         return None, reader.problems
     filed = Filed(
         path, sheet.sha256, form, figures, completed_by, completed_on, stated,
+        content=sheet.content,
     )  # fmt: skip
     extra = [
         n for n in sheet.sheetnames if n not in (grid.SHEET, instructions_sheet("return-form"))
@@ -490,6 +493,7 @@ def record(
     journal.lock()  # before reading what stands: two corrections at once must not both win
     standing = _current(session, form)
     superseded = standing.get(form.stage)
+    keep_workbook(session, filed.sha256, filed.path.name, filed.content)
     filing_id = session.scalar(
         insert(ReturnFiling).returning(ReturnFiling.id),
         dict(
@@ -562,6 +566,18 @@ def record(
         )  # fmt: skip
         entries += 1
     return Recorded(filing_id, superseded, entries)
+
+
+def keep_workbook(session: Session, sha256: str, filename: str, content: bytes) -> None:
+    """Keep a received workbook in the ledger (once, by its SHA-256): the evidence behind
+    a filing, and part of every export."""
+    if not content or hashlib.sha256(content).hexdigest() != sha256:
+        return  # nothing read, or not the bytes that were checked
+    if session.scalar(select(Attachment.id).where(Attachment.sha256 == sha256)) is None:
+        session.execute(
+            insert(Attachment),
+            {"sha256": sha256, "filename": filename, "size": len(content), "content": content},
+        )
 
 
 def _return_entries(form: ReturnForm) -> Any:
@@ -692,5 +708,6 @@ def history(
 
 __all__ = [
     "CellReader", "Figure", "Filed", "Forms", "HistoryRow", "Problem", "Recorded", "history",
-    "is_pence", "read_return", "record", "reported_spend", "sha256_of", "standing_spend",
+    "is_pence", "keep_workbook", "read_return", "record", "reported_spend", "sha256_of",
+    "standing_spend",
 ]  # fmt: skip

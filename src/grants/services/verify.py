@@ -44,7 +44,7 @@ from grants.formatting import gbp
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services import rules
-from grants.services.journal import content_prefix, derived_key
+from grants.services.journal import content_prefix, derived_key, operation_text
 from grants.services.keys import record_key
 from grants.services.rules import Operation
 
@@ -599,17 +599,14 @@ class _Checks:
             return [content_prefix(day, name, None, None, source) for name in names if name]
         to_first, to_last = v[c["to_first_year"]], v[c["to_last_year"]]
         line_id, to_line_id = v[c["line_id"]], v[c["to_line_id"]]
-        what = [
-            v[c["kind"]],
-            self.streams.get(v[c["stream_id"]], "?"),
+        what = operation_text(
+            v[c["kind"]], self.streams.get(v[c["stream_id"]], "?"),
             self._period(v[c["first_year"]], v[c["last_year"]]),
-            self.line_code.get(line_id, "?") if line_id is not None else "",
-            self.line_code.get(to_line_id, "?") if to_line_id is not None else "",
-            self._period(to_first, to_last) if to_first is not None else "",
-            str(v[c["amount_pence"]]),
-            v[c["tranche"]] or "",
-            "over" if v[c["over_allocation"]] else "",
-        ]
+            self.line_code.get(line_id, "?") if line_id is not None else None,
+            self.line_code.get(to_line_id, "?") if to_line_id is not None else None,
+            self._period(to_first, to_last) if to_first is not None else None,
+            v[c["amount_pence"]], v[c["tranche"]], bool(v[c["over_allocation"]]),
+        )  # fmt: skip
         return [content_prefix(day, None, what, v[c["share"]], source)]
 
     def _shown(self, postings: list[tuple[str, int]]) -> str:
