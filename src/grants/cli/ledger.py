@@ -18,6 +18,7 @@ from grants.errors import BooksError, GrantsError
 from grants.ledger import loader, printer
 from grants.ledger.parser import Problem
 from grants.ledger.printer import Exported
+from grants.services import settings
 from grants.services.verify import verify
 
 
@@ -209,3 +210,28 @@ def _is_export(folder: Path) -> bool:
             return f.readline().startswith(printer.HEADER)
     except (OSError, UnicodeDecodeError):
         return False
+
+
+@ledger.command()
+@click.argument("name", required=False)
+@pass_app
+def title(app: AppContext, name: str | None) -> None:
+    """Show the ledger's title, or give it NAME.
+
+    The title is the ledger's name on everything it prints: the footer of every workbook
+    and of the forms sent to recipients (never the database's address). The books set it
+    with a `title` directive; this command changes it, keeping the earlier ones.
+    """
+    if name is None:
+        with app.reading() as session:
+            click.echo(settings.ledger_name(session))
+        return
+    with app.session() as session:
+        try:
+            changed = settings.set_ledger_name(
+                session, name, app.actor, date.today(), "command: grants ledger title"
+            )
+        except ValueError as exc:
+            raise GrantsError(str(exc)) from None
+    click.echo(f"the ledger's title is {' '.join(name.split())!r}" + ("" if changed else
+               " (unchanged)"))  # fmt: skip

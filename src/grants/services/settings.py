@@ -7,15 +7,35 @@ database address (which may hold a password).
 
 from __future__ import annotations
 
+from datetime import date
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grants.db.models import Setting
+
 DEFAULT_NAME = "grants ledger"
+MAX_NAME = 200
 
 
 def ledger_name(session: Session) -> str:
-    """The name the ledger goes by on what it prints: the name the council set, else the
-    books' title, else "grants ledger"."""
-    return DEFAULT_NAME
+    """The name the ledger goes by on what it prints: its title as last set (by the books'
+    `title` or by `grants ledger title`), else "grants ledger"."""
+    value = session.scalar(
+        select(Setting.value).where(Setting.name == "title").order_by(Setting.id.desc()).limit(1)
+    )
+    return value or DEFAULT_NAME
 
 
-__all__ = ["DEFAULT_NAME", "ledger_name"]
+def set_ledger_name(session: Session, name: str, actor: str, day: date, origin: str) -> bool:
+    """Give the ledger a new title (kept beside the earlier ones); False if it has it."""
+    name = " ".join(name.split())
+    if not name or len(name) > MAX_NAME:
+        raise ValueError(f"the ledger's title is 1 to {MAX_NAME} characters")
+    if ledger_name(session) == name:
+        return False
+    session.add(Setting(name="title", value=name, day=day, actor=actor, origin=origin))
+    return True
+
+
+__all__ = ["DEFAULT_NAME", "ledger_name", "set_ledger_name"]
