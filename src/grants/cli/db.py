@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
 import click
 
 from grants.cli.common import AppContext, GrantsGroup, pass_app
 from grants.db import guards, migrate
+from grants.db import roles as roles_module
+from grants.db.engine import make_engine, make_session_factory
 from grants.db.records import GUARDED
+from grants.errors import GrantsError
+from grants.services.verify import verify
 
 
 @click.group(cls=GrantsGroup)
@@ -34,3 +43,112 @@ def upgrade(app: AppContext) -> None:
             err=True,
         )
     click.echo(f"database {app.shown_url} is up to date")
+
+
+@db.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@pass_app
+def backup(app: AppContext, file: Path) -> None:
+    """Copy a live SQLite ledger into FILE, whole and consistent, while others use it.
+
+    Uses SQLite's online backup, so the copy is the ledger as it stood at one moment, even
+    during a load. FILE must not exist; it is created readable by you only. The copy is
+    then verified and its chain's head printed. (A PostgreSQL ledger is backed up with
+    pg_dump: see the README.)
+    """
+    if app.engine.dialect.name != "sqlite":
+        raise GrantsError(
+            "this ledger is on PostgreSQL: back it up with pg_dump (see the README, Backups)"
+        )
+    source = app.engine.url.database
+    if not source or source == ":memory:":
+        raise GrantsError("an in-memory ledger cannot be backed up")
+    app.require_schema()
+    if file.exists():
+        raise GrantsError(f"{file} already exists: give the name of a new file")
+    partial = file.with_name(f".{file.name}.partial")
+    try:
+        partial.unlink(missing_ok=True)
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        with (
+            closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src,
+            closing(sqlite3.connect(partial)) as dst,
+        ):
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode=DELETE")  # one file, nothing beside it
+        copy = make_engine(f"sqlite:///{partial}")
+        try:
+            with make_session_factory(copy, read_only=True)() as session, session.begin():
+                result = verify(session.connection())
+        finally:
+            copy.dispose()
+        if not result.ok:
+            raise GrantsError(
+                f"the ledger's record is broken (the first broken record is {result.first}); "
+                "no backup was kept: run `grants verify`"
+            )
+        partial.replace(file)
+    except (OSError, sqlite3.Error) as exc:
+        raise GrantsError(f"cannot back up to {file}: {exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"backed up the ledger to {file}: {result.head.count:,} records, head {result.head}")
+
+
+@db.command()
+@click.option(
+    "--owner",
+    default="grants_owner",
+    show_default=True,
+    metavar="ROLE",
+    help="The role that owns the ledger's tables and runs `grants db upgrade`.",
+)
+@click.option(
+    "--working",
+    default="grants_app",
+    show_default=True,
+    metavar="ROLE",
+    help="The role every other command connects as: it owns nothing.",
+)
+@click.option(
+    "--sql",
+    "print_sql",
+    is_flag=True,
+    help="Print the SQL for a database administrator instead of running it.",
+)
+@pass_app
+def roles(app: AppContext, owner: str, working: str, print_sql: bool) -> None:
+    """Make the PostgreSQL roles the ledger should run as (run it as a superuser).
+
+    The owner role owns the tables and runs migrations; the working role can read every
+    table and add rows to the tables of record, and nothing more: no UPDATE, DELETE or
+    TRUNCATE, no way to drop or disable the guards, no replication mode. Connect every
+    command as the working role (its URL in GRANTS_DATABASE_URL), and give both roles a
+    password or other authentication in PostgreSQL (see the README). Running it again
+    brings the grants up to date after an upgrade.
+    """
+    if app.engine.dialect.name != "postgresql":
+        raise GrantsError("roles are for a PostgreSQL ledger; a SQLite ledger is one file, "
+                          "readable by its owner only")  # fmt: skip
+    try:
+        owner = roles_module.check_name(owner, "owner")
+        working = roles_module.check_name(working, "working role")
+    except ValueError as exc:
+        raise GrantsError(str(exc)) from None
+    if owner == working:
+        raise GrantsError("the owner and the working role must be two different roles")
+    app.require_schema()
+    with app.engine.begin() as connection:
+        sql = roles_module.statements(connection, owner, working)
+        if print_sql:
+            for statement in sql:
+                click.echo(statement + ";")
+            return
+        for statement in sql:
+            connection.exec_driver_sql(statement)
+    click.echo(
+        f"the ledger's tables belong to {owner}; {working} can read them and add records, "
+        f"nothing more. Connect as {working} from now on (for example "
+        f"GRANTS_DATABASE_URL=postgresql://{working}@HOST/DBNAME), and as {owner} only to "
+        "run `grants db upgrade`"
+    )
