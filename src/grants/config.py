@@ -16,6 +16,17 @@ def database_url(option: str | None = None) -> str:
     return os.environ.get("GRANTS_DATABASE_URL") or DEFAULT_DATABASE
 
 
+def wait_seconds() -> float:
+    """How long a write waits for another to finish before giving up: GRANTS_WAIT_SECONDS,
+    else 30."""
+    raw = os.environ.get("GRANTS_WAIT_SECONDS", "")
+    try:
+        value = float(raw) if raw else 30.0
+    except ValueError:
+        value = 30.0
+    return min(max(value, 0.1), 3600.0)
+
+
 def default_actor() -> str:
     """Who is recording: ``GRANTS_ACTOR``, else the operating-system user."""
     actor = os.environ.get("GRANTS_ACTOR")

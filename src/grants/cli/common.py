@@ -15,7 +15,7 @@ from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from grants.config import database_url, default_actor
+from grants.config import database_url, default_actor, wait_seconds
 from grants.db.engine import make_engine, make_session_factory
 from grants.errors import ConfigError, GrantsError
 
@@ -34,7 +34,7 @@ class AppContext:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = make_engine(self.url)
+            self._engine = make_engine(self.url, wait=wait_seconds())
         return self._engine
 
     @contextmanager

@@ -179,13 +179,12 @@ def _after_begin(session: Session, transaction: SessionTransaction, connection: 
             )
         )
     marks = seal.marks(connection)
-    unsealed = marks.unsealed()
-    if unsealed:
-        table, first = unsealed[0]
+    damage = marks.damage()
+    if damage:
         raise Tampered(
-            f"the ledger holds records it did not make ({table} {first} and after are not "
-            "in its chain): nothing was recorded. Run `grants verify` to see what changed, "
-            "and restore the ledger from a backup"
+            f"the ledger has been changed behind its back ({'; '.join(damage)}): nothing was "
+            "recorded. Run `grants verify` to see what changed, and restore the ledger from "
+            "a backup"
         )
     session.info["grants_marks"] = marks
     session.info["grants_order"] = []

@@ -242,9 +242,17 @@ class Marks:
     sealed: dict[str, int]  # greatest id sealed of each
     head: Head
 
-    def unsealed(self) -> list[tuple[str, int]]:
-        """(table, first id not sealed) of each table that holds rows the chain does not."""
-        return [(t, self.sealed[t] + 1) for t, top in self.tables.items() if top != self.sealed[t]]
+    def damage(self) -> list[str]:
+        """What the newest records of each table say about rows added or removed behind the
+        ledger's back (a quick look: `grants verify` looks at everything)."""
+        out = []
+        for table, top in self.tables.items():
+            sealed = self.sealed[table]
+            if top > sealed:
+                out.append(f"{table} {sealed + 1} and after are not in its chain")
+            elif top < sealed:
+                out.append(f"{table} {top + 1} to {sealed}, sealed in its chain, are gone")
+        return out
 
 
 def marks(connection: Connection, records: Iterable[Record] = RECORDS) -> Marks:

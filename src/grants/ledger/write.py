@@ -97,6 +97,7 @@ class Writer:
 
     def write(self) -> None:
         s, books = self.s, self.books
+        s.connection()  # the transaction begins: a writing session notes where the chain stood
         marks = s.info.get("grants_marks")
         was_empty = marks is not None and marks.head.count == 0
         self.orgs = dict(s.execute(select(Organisation.code, Organisation.id)).all())

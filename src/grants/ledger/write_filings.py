@@ -40,69 +40,95 @@ def write_titles(w: Writer) -> None:
 
 
 def write_filings(w: Writer) -> None:
+    """Returns and plan forms in the order of the books, so that the workbooks they carry
+    take their ids (and places in the chain) in that order."""
     s = w.s
     filings = {f.key: f for f in s.scalars(select(ReturnFiling))}
-    attachments = set(s.scalars(select(Attachment.sha256)))
-    for d, rec in w.books.returns:
-        ids = _where(w, d, rec)
-        if ids is None:
-            continue
-        stream_id, line_id = ids
-        before = filings.get(rec["sha256"])
-        if before is not None:
-            if (before.line_id, before.year, before.stage) != (line_id, rec["year"], rec["stage"]):
-                w.error(d, f"the return {rec['sha256'][:12]}… is already recorded for another "
-                           "line, year or stage")  # fmt: skip
-            else:
-                w.report.skipped["return"] += 1
-            continue
-        supersedes_id = None
-        if rec["supersedes"] is not None:
-            earlier = filings.get(rec["supersedes"])
-            if earlier is None or (earlier.line_id, earlier.year, earlier.stage) != (
-                line_id, rec["year"], rec["stage"],
-            ):  # fmt: skip
-                w.error(d, "supersedes: no earlier return of this line, year and stage has that "
-                           "SHA-256")  # fmt: skip
-                continue
-            supersedes_id = earlier.id
-        if not _attach(w, d, rec, attachments):
-            continue
-        filing = ReturnFiling(
-            key=rec["sha256"], stream_id=stream_id, line_id=line_id, year=rec["year"],
-            stage=rec["stage"], fingerprint=rec["fingerprint"], filename=rec["filename"],
-            actor=rec["actor"], recorded_at=rec["recorded_at"], received_on=rec["received_on"],
-            completed_by=rec["completed_by"], completed_on=rec["completed_on"],
-            stated_total_pence=rec["stated_total_pence"], supersedes_id=supersedes_id,
-        )  # fmt: skip
-        s.add(filing)
-        s.flush()
-        s.add_all(ReturnFigure(filing_id=filing.id, **figure) for figure in rec["figures"])
-        filings[rec["sha256"]] = filing
-        w.made(d, "return_filing")
-        w.report.created["return"] += 1
     plans = set(s.scalars(select(PlanFiling.key)))
-    for d, rec in w.books.plan_forms:
+    attachments = set(s.scalars(select(Attachment.sha256)))
+    both = [(d, rec, "return") for d, rec in w.books.returns]
+    both += [(d, rec, "plan form") for d, rec in w.books.plan_forms]
+    for d, rec, kind in sorted(both, key=lambda item: item[0].index):
         ids = _where(w, d, rec)
         if ids is None:
             continue
-        if rec["sha256"] in plans:
-            w.report.skipped["plan form"] += 1
-            continue
-        if not _attach(w, d, rec, attachments):
-            continue
-        plans.add(rec["sha256"])
-        s.add(
-            PlanFiling(
-                key=rec["sha256"], stream_id=ids[0], line_id=ids[1], year=rec["year"],
-                filename=rec["filename"], actor=rec["actor"], recorded_at=rec["recorded_at"],
-                received_on=rec["received_on"], completed_by=rec["completed_by"],
-                completed_on=rec["completed_on"], lines=rec["lines"],
-            )
-        )  # fmt: skip
-        w.made(d, "plan_filing")
-        w.report.created["plan form"] += 1
+        if kind == "plan form":
+            _plan_form(w, d, rec, ids, plans, attachments)
+        else:
+            _return(w, d, rec, ids, filings, attachments)
     s.flush()
+
+
+def _return(
+    w: Writer,
+    d: Directive,
+    rec: dict[str, Any],
+    ids: tuple[int, int],
+    filings: dict[str, ReturnFiling],
+    attachments: set[str],
+) -> None:
+    s = w.s
+    stream_id, line_id = ids
+    before = filings.get(rec["sha256"])
+    if before is not None:
+        if (before.line_id, before.year, before.stage) != (line_id, rec["year"], rec["stage"]):
+            w.error(d, f"the return {rec['sha256'][:12]}… is already recorded for another "
+                       "line, year or stage")  # fmt: skip
+        else:
+            w.report.skipped["return"] += 1
+        return
+    supersedes_id = None
+    if rec["supersedes"] is not None:
+        earlier = filings.get(rec["supersedes"])
+        if earlier is None or (earlier.line_id, earlier.year, earlier.stage) != (
+            line_id, rec["year"], rec["stage"],
+        ):  # fmt: skip
+            w.error(d, "supersedes: no earlier return of this line, year and stage has that "
+                       "SHA-256")  # fmt: skip
+            return
+        supersedes_id = earlier.id
+    if not _attach(w, d, rec, attachments):
+        return
+    filing = ReturnFiling(
+        key=rec["sha256"], stream_id=stream_id, line_id=line_id, year=rec["year"],
+        stage=rec["stage"], fingerprint=rec["fingerprint"], filename=rec["filename"],
+        actor=rec["actor"], recorded_at=rec["recorded_at"], received_on=rec["received_on"],
+        completed_by=rec["completed_by"], completed_on=rec["completed_on"],
+        stated_total_pence=rec["stated_total_pence"], supersedes_id=supersedes_id,
+    )  # fmt: skip
+    s.add(filing)
+    s.flush()
+    s.add_all(ReturnFigure(filing_id=filing.id, **figure) for figure in rec["figures"])
+    filings[rec["sha256"]] = filing
+    w.made(d, "return_filing")
+    w.report.created["return"] += 1
+
+
+def _plan_form(
+    w: Writer,
+    d: Directive,
+    rec: dict[str, Any],
+    ids: tuple[int, int],
+    plans: set[str],
+    attachments: set[str],
+) -> None:
+    if rec["sha256"] in plans:
+        w.report.skipped["plan form"] += 1
+        return
+    if not _attach(w, d, rec, attachments):
+        return
+    plans.add(rec["sha256"])
+    w.s.add(
+        PlanFiling(
+            key=rec["sha256"], stream_id=ids[0], line_id=ids[1], year=rec["year"],
+            filename=rec["filename"], actor=rec["actor"], recorded_at=rec["recorded_at"],
+            received_on=rec["received_on"], completed_by=rec["completed_by"],
+            completed_on=rec["completed_on"], lines=rec["lines"],
+        )
+    )  # fmt: skip
+    w.s.flush()
+    w.made(d, "plan_filing")
+    w.report.created["plan form"] += 1
 
 
 def _where(w: Writer, d: Directive, rec: dict[str, Any]) -> tuple[int, int] | None:

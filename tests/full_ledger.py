@@ -1,0 +1,80 @@
+"""A ledger holding every kind of record, built as its users would build it: the Oxfordshire
+books, a spending plan form filled and imported, the demo's mid-year returns, a return
+corrected twice (its spend replaced, so reversed), and an officer's commands (a payment and
+its reversal, an award with a stated figure, a new title)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from datetime import datetime
+from pathlib import Path
+
+import openpyxl
+
+from tests.conftest import BOOKS, Grants
+
+ROOT = Path(__file__).resolve().parents[1]
+RETURNS = ROOT / "ledger" / "oxfordshire" / "returns"
+
+
+def _ok(result: object) -> None:
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+
+
+def _fill_return(form: Path, target: Path, spend: str, who: str) -> Path:
+    wb = openpyxl.load_workbook(form)
+    ws = wb["Return"]
+    ws["B9"], ws["B10"] = who, datetime(2017, 10, 20)
+    ws["D13"], ws["E13"] = spend, "Two IDVA posts filled"
+    wb.save(target)
+    return target
+
+
+def build(g: Grants, work: Path) -> None:
+    _ok(g("ledger", "load", str(BOOKS)))
+    # A spending plan form, as Cherwell would fill it in.
+    _ok(g("plan", "issue", "--stream", "PCC-CSF", "--year", "2017-18", "--line", "CHERWELL",
+          "-o", str(work / "plans")))  # fmt: skip
+    (form,) = (work / "plans").glob("*.xlsx")
+    wb = openpyxl.load_workbook(form)
+    ws = wb["Plan"]
+    cells = {"B9": "Jo Bloggs", "B10": datetime(2017, 5, 20), "B13": "Three IDVA posts",
+             "C13": "Support high-risk victims", "D13": 1, "E13": "£40,000",
+             "B14": "ASB caseworker", "D14": 2, "E14": 18542}  # fmt: skip
+    for ref, value in cells.items():
+        ws[ref] = value
+    wb.save(work / "cherwell-plan.xlsx")
+    _ok(g("plan", "import", "--received", "2017-06-20", str(work / "cherwell-plan.xlsx")))
+    # The demo's mid-year returns, filled from the seeds.
+    issued, filled = work / "issued", work / "filled"
+    _ok(g("returns", "issue", "--stream", "PCC-CSF", "--year", "2017-18", "--stage", "mid-year",
+          "-o", str(issued)))  # fmt: skip
+    spec = importlib.util.spec_from_file_location("fill", RETURNS / "fill.py")
+    assert spec is not None and spec.loader is not None
+    fill = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fill)
+    fill.main(RETURNS / "2017-18-mid-year.toml", issued, filled)
+    _ok(g("returns", "import", "--received", "2017-10-27", *sorted(map(str, filled.glob("*")))))
+    # Cherwell's return, corrected twice: the second correction reports less, so the spend
+    # entries of the first are reversed.
+    form = issued / "pcc-csf-2017-18-mid-year-cherwell.xlsx"
+    first = _fill_return(form, work / "cherwell-1.xlsx", "£30,000", "Jo Bloggs")
+    second = _fill_return(form, work / "cherwell-2.xlsx", "£32,000", "Jo Bloggs")
+    third = _fill_return(form, work / "cherwell-3.xlsx", "£29,500.50", "Jo Bloggs")
+    for path, day in ((first, "2017-10-28"), (second, "2017-10-29"), (third, "2017-10-30")):
+        _ok(g("returns", "import", "--received", day, str(path)))
+    # An officer's commands.
+    _ok(g("pay", "PCC-CSF", "2017-18", "DA", "5,000", "--date", "2017-07-01",
+          "--reason", "first instalment\nby BACS"))  # fmt: skip
+    _ok(g("pay", "PCC-CSF", "2017-18", "DA", "5,000", "--date", "2017-07-02"))
+    entries = g("journal", "--limit", "1", "--json")
+    _ok(entries)
+    newest = json.loads(entries.output)[-1]["entry"]
+    _ok(g("reverse", str(newest), "--reason", "paid twice"))
+    _ok(g("award", "LGF3", "2018-19", "1,000,000", "--stated", "1,000,000.50",
+          "--date", "2018-04-01", "--source", "grant letter 2018/4"))  # fmt: skip
+    _ok(g("ledger", "title", "Oxfordshire County Council grants ledger"))
+
+
+__all__ = ["build"]
