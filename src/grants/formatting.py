@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from babel.dates import format_date as _babel_date
 from babel.numbers import format_currency, format_decimal
 
-from grants.money import money
+from grants.money import total
 
 LOCALE = "en_GB"
 
@@ -18,12 +18,12 @@ SCALE_LABELS = {"1": "£", "000": "£'000", "m": "£m"}
 
 def gbp(amount: Decimal) -> str:
     """``£1,234,567.50``; negatives with a minus sign: ``-£1,234.50``."""
-    return format_currency(money(amount), "GBP", locale=LOCALE)
+    return format_currency(total(amount), "GBP", locale=LOCALE)
 
 
 def gbp_accounting(amount: Decimal) -> str:
     """Accounting style: ``(£1,234.50)`` for a negative amount, ``£1,234.50`` otherwise."""
-    return format_currency(money(amount), "GBP", locale=LOCALE, format_type="accounting")
+    return format_currency(total(amount), "GBP", locale=LOCALE, format_type="accounting")
 
 
 def scaled(amount: Decimal, scale: str, places: int = 0) -> Decimal:
@@ -34,7 +34,7 @@ def scaled(amount: Decimal, scale: str, places: int = 0) -> Decimal:
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; use one of {', '.join(SCALES)}")
     quantum = Decimal(1).scaleb(-places)
-    return (money(amount) / SCALES[scale]).quantize(quantum, rounding=ROUND_HALF_UP)
+    return (total(amount) / SCALES[scale]).quantize(quantum, rounding=ROUND_HALF_UP)
 
 
 def number(value: Decimal, places: int = 2) -> str:
@@ -60,4 +60,4 @@ def day(value: date) -> str:
 
 def plain(amount: Decimal | None) -> str | None:
     """The machine form used in JSON: ``"693923.00"`` (None stays None)."""
-    return None if amount is None else f"{money(amount):.2f}"
+    return None if amount is None else f"{total(amount):.2f}"

@@ -57,6 +57,19 @@ def money(value: object) -> Decimal:
     raise MoneyError(f"{value!r} ({type(value).__name__}) is not an amount of money")
 
 
+def total(value: object) -> Decimal:
+    """An exact sum of amounts (a balance, a report's total), as ``money`` makes one amount
+    but without its bound: a total may be larger than any one entry. Decimals and whole
+    numbers only; floats refused."""
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        raise MoneyError(f"{value!r} is not an exact sum of money")
+    value = Decimal(value)
+    if not value.is_finite() or value != value.quantize(PENNY, rounding=ROUND_HALF_UP):
+        raise MoneyError(f"{value!r} is not an exact sum of money in pounds and pence")
+    result = value.quantize(PENNY)
+    return result + ZERO if result == 0 else result
+
+
 def _from_decimal(value: Decimal, shown: str) -> Decimal:
     if not value.is_finite():
         raise MoneyError(f"{shown} is not a finite amount of money")

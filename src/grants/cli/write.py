@@ -226,6 +226,11 @@ def allocate(
         ).scalar_one_or_none()
         if existing is None and name:
             _create_line(session, stream_row, line, name, parent, recipient, _day(day))
+        elif existing is not None and name and " ".join(name.split()) != existing.name:
+            raise GrantsError(
+                f"line {line} already exists, named {existing.name!r} (perhaps just recorded "
+                "by someone else): leave out --name to allocate to it, or choose another code"
+            )
         elif existing is not None and (parent or recipient):
             raise GrantsError(
                 f"line {line} already exists: --parent and --recipient are only for a new line"

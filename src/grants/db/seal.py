@@ -15,6 +15,7 @@ table, records are always sealed in id order.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -101,7 +102,17 @@ def _timestamp(value: Any) -> Any:
 def _blob(value: Any) -> Any:
     if value is None:
         return None
-    return hashlib.sha256(bytes(value)).hexdigest()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return hashlib.sha256(bytes(value)).hexdigest()
+    return _odd(value)
+
+
+def _odd(value: Any) -> str:
+    """A value of a type the ledger never writes in that place (bytes in a text column of
+    SQLite, say): written so that it cannot match anything the ledger sealed."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "?bytes:" + bytes(value).hex()
+    return f"?{type(value).__name__}:{value!r}"
 
 
 _PYFORMAT = re.compile(r"%\((\w+)\)s")
@@ -128,7 +139,8 @@ def stream_rows(
             while rows := cursor.fetchmany(CHUNK):
                 yield from rows
         finally:
-            cursor.close()
+            with contextlib.suppress(Exception):  # left unfinished after its connection closed
+                cursor.close()
         return
     result = connection.exec_driver_sql(
         sql, params or {}, execution_options={"stream_results": True, "max_row_buffer": CHUNK}
@@ -138,7 +150,8 @@ def stream_rows(
             for row in partition:
                 yield tuple(row)
     finally:
-        result.close()
+        with contextlib.suppress(Exception):
+            result.close()
 
 
 class Records:
@@ -190,9 +203,11 @@ class Records:
         found: list[list[Any]] = []
         convert = self._child_convert
         accounts = self.accounts
-        while self._pending is not None and self._pending[0] <= record_id:
+        while self._pending is not None and (
+            not isinstance(self._pending[0], int) or self._pending[0] <= record_id
+        ):
             child = self._pending
-            if child[0] < record_id:
+            if child[0] != record_id:
                 self.orphans.append(child)
             else:
                 values = [f(v) for f, v in zip(convert, child[1:], strict=True)]
@@ -216,7 +231,7 @@ def payload(record: Record, values: list[Any], children: list[list[Any]]) -> byt
     data: list[Any] = [record.table, record.form, *values]
     if record.child is not None:
         data.append(children)
-    return json.dumps(data, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    return json.dumps(data, ensure_ascii=True, separators=(",", ":"), default=_odd).encode("ascii")
 
 
 ACCOUNT_COLUMNS = "id, key, stream_id, first_year, last_year, line_id, role"

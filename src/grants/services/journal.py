@@ -24,8 +24,7 @@ from sqlalchemy.orm import Session
 from grants.db.engine import lock_writers
 from grants.db.models import Account, Entry, Line, Posting, Stream
 from grants.errors import GrantsError, NotFound, RuleError
-from grants.formatting import gbp
-from grants.money import MAX_TURNOVER_PENCE, from_pence
+from grants.money import MAX_TURNOVER_PENCE
 from grants.periods import FinancialYear, Period
 from grants.services import rules
 from grants.services.rules import AccountKey, Operation
@@ -144,6 +143,9 @@ class Catalog:
     account_ids: dict[AccountKey, int] = field(default_factory=dict)
     account_keys: dict[int, AccountKey] = field(default_factory=dict)
 
+
+# The bound in pounds, as messages show it (beyond what one amount may be, so not through money).
+_TURNOVER_LIMIT = f"£{MAX_TURNOVER_PENCE // 100:,}.{MAX_TURNOVER_PENCE % 100:02d}"
 
 # Up to this many entries, a batch reads only the balances of the lines it touches.
 SMALL_BATCH = 100
@@ -408,7 +410,7 @@ class Journal:
                 if turnover + moved > MAX_TURNOVER_PENCE:
                     raise RuleError(
                         f"{what()} would take the journal's turnover (every amount it has "
-                        f"moved, added up) past {gbp(from_pence(MAX_TURNOVER_PENCE))}, beyond "
+                        f"moved, added up) past {_TURNOVER_LIMIT}, beyond "
                         "which its sums could overflow; it is refused (check the amount)"
                     )
                 turnover += moved

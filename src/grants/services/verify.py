@@ -39,7 +39,7 @@ from grants.db.seal import (
     seals,
     stream_rows,
 )
-from grants.errors import RuleError
+from grants.errors import GrantsError, RuleError
 from grants.formatting import gbp
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
@@ -237,14 +237,15 @@ class _Walk:
                     )
                 )
             expected = seq + 1
-            record = BY_TABLE.get(table)
-            if record is None or form != record.form:
+            record = BY_TABLE.get(table) if isinstance(table, str) else None
+            if record is None or form != record.form or not isinstance(row_id, int):
                 result.add(
                     Broken(
                         "chain",
                         "seal",
                         seq,
-                        f"names a record ({table!r}, form {form}) the ledger does not make",
+                        f"names a record ({table!r} {row_id!r}, form {form!r}) the ledger does "
+                        "not make",
                         seq=seq,
                     )
                 )
@@ -274,7 +275,7 @@ class _Walk:
                 previous = digest
                 continue
             record_id, values, children = cursor.take()
-            if chain_digest(previous, payload(record, values, children)) != digest:
+            if chain_digest(str(previous), payload(record, values, children)) != digest:
                 result.add(
                     Broken(
                         "chain",
@@ -367,6 +368,22 @@ class _Checks:
         self.result.add(Broken(check, table, row_id, message, seq=seq))
 
     def record(
+        self,
+        record: Record,
+        row_id: int,
+        values: list[Any],
+        children: list[list[Any]],
+        seq: int | None,
+    ) -> None:
+        try:
+            self._record(record, row_id, values, children, seq)
+        except (ArithmeticError, LookupError, TypeError, ValueError, GrantsError) as exc:
+            # Values no command writes (text where a number belongs, a year out of range):
+            # the record was made or changed behind the ledger's back.
+            self.problem("unreadable", record.table, row_id, "holds values the ledger never "
+                         f"writes ({type(exc).__name__}: {exc})", seq)  # fmt: skip
+
+    def _record(
         self,
         record: Record,
         row_id: int,

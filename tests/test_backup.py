@@ -1,0 +1,353 @@
+"""A record nobody can quietly lose: the export is a complete backup that restores on the
+other engine to the same ledger and chain; a live SQLite ledger backs up consistently; on
+PostgreSQL the working role cannot take the guards off; readers never wait for a writer;
+writers wait their turn and say so; nothing overflows."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from grants.db.engine import WRITER_LOCK
+from grants.money import MAX_TURNOVER_PENCE
+from tests.conftest import Grants, _reset_postgres
+from tests.full_ledger import build
+from tests.helpers import FUND, books
+
+GRANTS = [sys.executable, "-c", "from grants.cli.main import main; main()"]
+
+
+def _other_engine(request: pytest.FixtureRequest, url: str, tmp_path: Path) -> Grants:
+    """An empty, upgraded ledger on the engine ``url`` is not on."""
+    if url.startswith("sqlite"):
+        other = request.getfixturevalue("postgres_database")
+        _reset_postgres(other)
+    else:
+        other = f"sqlite:///{tmp_path / 'other.db'}"
+    g = Grants(other)
+    assert g("db", "upgrade").exit_code == 0
+    return g
+
+
+READS = [
+    ("verify", "--head"),
+    ("returns", "history", "--json"),
+    ("reconcile", "--json", "--as-of", "2017-11-15"),
+    ("balance", "--json"),
+    ("journal", "--json"),
+    ("plan", "show", "--stream", "PCC-CSF", "--year", "2017-18", "--json"),
+    ("ledger", "title"),
+]
+
+
+def test_an_export_restores_on_the_other_engine_to_the_same_ledger(
+    grants: Grants, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    build(grants, tmp_path)
+    before = {args: grants(*args) for args in READS}
+    assert all(r.exit_code in (0, 1) for r in before.values())
+    out = tmp_path / "export"
+    exported = grants("ledger", "export", "-o", str(out))
+    assert exported.exit_code == 0, exported.output
+    head = before[("verify", "--head")].output.strip()
+    assert exported.output.endswith(f"; head {head}\n")
+    workbooks = sorted(p.name for p in (out / "attachments").iterdir())
+    assert len(workbooks) == 8  # the plan form and seven returns, each under its SHA-256
+    other = _other_engine(request, grants.url, tmp_path)
+    restored = other("ledger", "load", str(out / "main.grants"))
+    assert restored.exit_code == 0, restored.output
+    for args, result in before.items():
+        again = other(*args)
+        assert (again.exit_code, again.output) == (result.exit_code, result.output), args
+    history = json.loads(before[("returns", "history", "--json")].output)
+    assert len(history) == 7 and sum(1 for h in history if h["superseded_by"]) == 2
+    # The export loaded back into the ledger it came from changes nothing.
+    again = grants("ledger", "load", str(out / "main.grants"), "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output)["created"] == {}
+    assert grants("verify", "--head").output.strip() == head
+
+
+def test_a_changed_export_is_refused_on_restore(grants: Grants, tmp_path: Path) -> None:
+    build(grants, tmp_path)
+    out = tmp_path / "export"
+    assert grants("ledger", "export", "-o", str(out)).exit_code == 0
+    records = out / "ledger-0001.grants"
+    records.write_text(records.read_text().replace("first instalment", "second instalment"))
+    fresh = Grants(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert fresh("db", "upgrade").exit_code == 0
+    result = fresh("ledger", "load", str(out / "main.grants"))
+    assert result.exit_code == 1
+    assert "as exported: the export was changed after it was written, or is incomplete; " \
+        "nothing was restored" in result.output  # fmt: skip
+    assert fresh("verify", "--head").output.startswith("0:")
+    # A workbook swapped in attachments/ is refused too.
+    assert grants("ledger", "export", "-o", str(out)).exit_code == 0
+    first = sorted((out / "attachments").iterdir())[0]
+    first.write_bytes(first.read_bytes() + b"\0")
+    result = fresh("ledger", "load", str(out / "main.grants"))
+    assert result.exit_code == 1
+    assert f"attachment 'attachments/{first.name}' is not the file whose SHA-256 the " \
+        "directive gives: it was changed or replaced" in result.output  # fmt: skip
+
+
+def test_a_broken_record_is_not_exported(grants: Grants, tmp_path: Path) -> None:
+    if not grants.url.startswith("sqlite"):
+        pytest.skip("the SQLite file is changed with the sqlite3 module")
+    assert grants("ledger", "load", str(books(tmp_path, FUND))).exit_code == 0
+    path = Path(grants.url.removeprefix("sqlite:///"))
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TRIGGER line_no_update")
+        conn.execute("UPDATE line SET name = 'Line Bee' WHERE code = 'B'")
+    result = grants("ledger", "export", "-o", str(tmp_path / "export"))
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        "Error: the record is broken (the first broken record is line 2: has changed since "
+        "it was sealed"
+    )
+    assert not (tmp_path / "export").exists()
+
+
+def test_sqlite_backup_is_a_verified_private_copy(grants: Grants, tmp_path: Path) -> None:
+    if not grants.url.startswith("sqlite"):
+        result = grants("db", "backup", str(tmp_path / "copy.db"))
+        assert result.exit_code == 1
+        assert "this ledger is on PostgreSQL: back it up with pg_dump" in result.output
+        return
+    build(grants, tmp_path)
+    copy = tmp_path / "copy.db"
+    result = grants("db", "backup", str(copy))
+    assert result.exit_code == 0, result.output
+    head = grants("verify", "--head").output.strip()
+    assert result.output == f"backed up the ledger to {copy}: 311 records, head {head}\n"
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    assert Grants(f"sqlite:///{copy}")("verify", "--head").output.strip() == head
+    again = grants("db", "backup", str(copy))
+    assert again.exit_code == 1
+    assert f"{copy} already exists: give the name of a new file" in again.output
+
+
+def test_a_new_sqlite_ledger_and_its_wal_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    g = Grants(f"sqlite:///{path}")
+    assert g("db", "upgrade").exit_code == 0
+    assert g("ledger", "load", str(books(tmp_path, FUND))).exit_code == 0
+    with sqlite3.connect(path) as conn:  # hold the WAL open to look at it
+        conn.execute("SELECT 1 FROM entry").fetchall()
+        for suffix in ("", "-wal", "-shm"):
+            mode = stat.S_IMODE(Path(f"{path}{suffix}").stat().st_mode)
+            assert mode == 0o600, (suffix, oct(mode))
+
+
+# -- PostgreSQL: the working role ------------------------------------------------------
+
+
+@pytest.fixture
+def roles(db_url: str) -> Iterator[tuple[str, str]]:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("roles are PostgreSQL's")
+    suffix = uuid.uuid4().hex[:8]
+    owner, working = f"grants_owner_{suffix}", f"grants_app_{suffix}"
+    yield owner, working
+    engine = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://", 1),
+                           isolation_level="AUTOCOMMIT")  # fmt: skip
+    with engine.connect() as conn:
+        for role in (owner, working):
+            exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
+            if exists.first():
+                conn.execute(text(f"REASSIGN OWNED BY {role} TO CURRENT_USER"))
+                conn.execute(text(f"DROP OWNED BY {role}"))
+                conn.execute(text(f"DROP ROLE {role}"))
+    engine.dispose()
+
+
+def test_the_working_role_records_but_cannot_take_the_guards_off(
+    oxfordshire: Grants, roles: tuple[str, str]
+) -> None:
+    owner, working = roles
+    made = oxfordshire("db", "roles", "--owner", owner, "--working", working)
+    assert made.exit_code == 0, made.output
+    url = oxfordshire.url.replace("postgres@", f"{working}@", 1)
+    as_app = Grants(url)
+    paid = as_app("pay", "PCC-CSF", "2017-18", "DA", "100", "--date", "2017-07-01")
+    assert paid.exit_code == 0, paid.output
+    assert as_app("verify").exit_code == 0
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    attempts = {
+        "UPDATE entry SET amount_pence = 1 WHERE id = 1": "permission denied for table entry",
+        "DELETE FROM posting": "permission denied for table posting",
+        "TRUNCATE seal": "permission denied for table seal",
+        "SET session_replication_role = replica": "permission denied to set parameter",
+        "ALTER TABLE entry DISABLE TRIGGER USER": "must be owner of table entry",
+        "DROP TRIGGER entry_append_only ON entry": "must be owner of relation entry",
+    }
+    for sql, refusal in attempts.items():
+        with engine.connect() as conn, pytest.raises(Exception, match=refusal):
+            conn.exec_driver_sql(sql)
+    engine.dispose()
+    # The owner upgrades the schema; running db roles again brings the grants up to date.
+    upgraded = Grants(oxfordshire.url.replace("postgres@", f"{owner}@", 1))("db", "upgrade")
+    assert upgraded.exit_code == 0, upgraded.output
+    again = oxfordshire("db", "roles", "--owner", owner, "--working", working)
+    assert again.exit_code == 0
+
+
+def test_db_roles_prints_its_sql_and_refuses_bad_names(oxfordshire: Grants) -> None:
+    if not oxfordshire.url.startswith("postgresql"):
+        result = oxfordshire("db", "roles")
+        assert result.exit_code == 1
+        assert "roles are for a PostgreSQL ledger" in result.output
+        return
+    printed = oxfordshire("db", "roles", "--sql", "--owner", "o_x", "--working", "w_x")
+    assert printed.exit_code == 0
+    lines = printed.output.splitlines()
+    assert lines[:2] == [
+        "CREATE ROLE o_x LOGIN NOSUPERUSER NOCREATEROLE NOBYPASSRLS;",
+        "CREATE ROLE w_x LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOREPLICATION;",
+    ]
+    assert "GRANT SELECT, INSERT ON public.entry TO w_x;" in lines
+    assert not any("UPDATE ON public." in line or "DELETE" in line for line in lines)
+    bad = oxfordshire("db", "roles", "--working", "app; DROP TABLE entry")
+    assert bad.exit_code == 1
+    assert "is not a role name for the working role" in bad.output
+
+
+# -- one writer at a time, readers never wait ------------------------------------------
+
+
+def test_a_write_waits_for_another_and_says_so(grants: Grants, tmp_path: Path) -> None:
+    assert grants("ledger", "load", str(books(tmp_path, FUND))).exit_code == 0
+    assert grants("award", "FUND", "2017-18", "100").exit_code == 0
+    env = {**os.environ, "GRANTS_WAIT_SECONDS": "1", "GRANTS_ACTOR": "officer"}
+    if grants.url.startswith("sqlite"):
+        holder = sqlite3.connect(grants.url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+    else:
+        engine = create_engine(grants.url.replace("postgresql://", "postgresql+psycopg://", 1))
+        holder = engine.connect()
+        holder.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+    try:
+        started = time.monotonic()
+        done = subprocess.run(
+            [*GRANTS, "--database", grants.url, "allocate", "FUND", "2017-18", "A", "10"],
+            capture_output=True, text=True, env=env, timeout=60,
+        )  # fmt: skip
+        waited = time.monotonic() - started
+        reading = subprocess.run([*GRANTS, "--database", grants.url, "balance", "--json"],
+                                 capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    finally:
+        holder.close()
+    assert done.returncode == 1
+    assert done.stderr == (
+        "Error: another change to the ledger is being recorded (waited 1 s for it to finish); "
+        "nothing was recorded: try again when it has finished\n"
+    )
+    assert waited < 20
+    assert reading.returncode == 0, reading.stderr  # a reader does not wait for the writer
+    assert grants("allocate", "FUND", "2017-18", "A", "10").exit_code == 0
+
+
+def test_balance_answers_while_a_long_load_runs(tmp_path: Path) -> None:
+    """On SQLite, readers read the last committed ledger while a 200,000-entry load writes."""
+    path = tmp_path / "ledger.db"
+    g = Grants(f"sqlite:///{path}")
+    assert g("db", "upgrade").exit_code == 0
+    assert g("ledger", "load", str(books(tmp_path, FUND))).exit_code == 0
+    lines = [FUND, "2017-04-01 award FUND 2017-18 900,000,000\n"]
+    lines += [f"2017-04-02 allocate FUND 2017-18 {'A' if i % 2 else 'B'} 1\n  source: a{i}\n"
+              for i in range(200_000)]  # fmt: skip
+    big = tmp_path / "big.grants"
+    big.write_text("".join(lines), encoding="utf-8")
+    env = {**os.environ, "GRANTS_ACTOR": "officer"}
+    before = g("balance", "--stream", "FUND", "--json").output
+    loading = subprocess.Popen([*GRANTS, "--database", g.url, "ledger", "load", str(big)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)  # fmt: skip
+    try:
+        time.sleep(2.0)  # well into the load (it takes several times as long)
+        assert loading.poll() is None, "the load finished before it could be read during"
+        started = time.monotonic()
+        reading = subprocess.run([*GRANTS, "--database", g.url, "balance", "--stream", "FUND",
+                                  "--json"], capture_output=True, text=True, env=env,
+                                 timeout=60)  # fmt: skip
+        took = time.monotonic() - started
+        still_loading = loading.poll() is None
+    finally:
+        out, err = loading.communicate(timeout=600)
+    assert reading.returncode == 0, reading.stderr
+    assert reading.stdout == before  # the ledger as it stood before the load
+    assert still_loading, "the balance was only read once the load had finished"
+    assert took < 10
+    assert loading.returncode == 0, err
+    assert out.decode().endswith(": 200001 journal entry; 6 already recorded\n")
+
+
+def test_the_journal_turnover_is_bounded_so_no_sum_overflows(
+    grants: Grants, tmp_path: Path
+) -> None:
+    """The issue's 93,000 awards of £999,999,999,999.99 would overflow 64-bit pence: the
+    award that takes the journal past its bound is refused at its line, and nothing else is
+    recorded."""
+    count = MAX_TURNOVER_PENCE // (2 * 99_999_999_999_999) + 1
+    awards = [FUND] + [f"2017-04-01 award FUND 2017-18 999,999,999,999.99\n  source: a{i}\n"
+                       for i in range(count)]  # fmt: skip
+    path = tmp_path / "awards.grants"
+    path.write_text("".join(awards), encoding="utf-8")
+    before = grants("journal", "--json").output
+    result = grants("ledger", "load", str(path))
+    assert result.exit_code == 1
+    line = FUND.count("\n") + 2 * (count - 1) + 1
+    assert (f"awards.grants:{line}: award of £999,999,999,999.99 to FUND 2017-18 would take "
+            "the journal's turnover (every amount it has moved, added up) past "
+            "£40,000,000,000,000,000.00, beyond which its sums could overflow; it is refused "
+            "(check the amount)") in result.output  # fmt: skip
+    assert grants("journal", "--json").output == before
+    # Just within the bound, every balance still sums.
+    within = path.read_text().rsplit("2017-04-01 award", 1)[0]
+    path.write_text(within)
+    assert grants("ledger", "load", str(path)).exit_code == 0
+    shown = json.loads(grants("balance", "--stream", "FUND", "--json").output)
+    assert shown[0]["awarded"] == str(Decimal("999999999999.99") * (count - 1))
+
+
+def test_two_officers_creating_the_same_new_line_at_once(grants: Grants, tmp_path: Path) -> None:
+    """Writers take turns: the second finds the line the first created (and is told if it
+    named it differently), never a raw constraint error."""
+    assert grants("ledger", "load", str(books(tmp_path, FUND))).exit_code == 0
+    assert grants("award", "FUND", "2017-18", "1,000").exit_code == 0
+    results: list[subprocess.CompletedProcess[str]] = []
+    names = ["Youth outreach", "Youth outreach", "Youth Outreach Project"]
+    env = {**os.environ, "GRANTS_ACTOR": "officer"}
+    start = threading.Barrier(len(names))
+
+    def officer(name: str) -> None:
+        start.wait()
+        results.append(subprocess.run(
+            [*GRANTS, "--database", grants.url, "allocate", "FUND", "2017-18", "NEW", "10",
+             "--name", name], capture_output=True, text=True, env=env, timeout=120,
+        ))  # fmt: skip
+
+    threads = [threading.Thread(target=officer, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    errors = [r.stderr for r in results if r.returncode]
+    assert all("Traceback" not in r.stderr and "constraint" not in r.stderr for r in results)
+    ok = [r for r in results if r.returncode == 0]
+    assert len(ok) >= 1
+    for message in errors:
+        assert message.startswith("Error: line NEW already exists, named 'Youth")
+    assert grants("verify").exit_code == 0

@@ -1,0 +1,445 @@
+"""Attacks on the record, made behind the ledger's back with direct SQL on SQLite and
+PostgreSQL, and `grants verify` naming each one.
+
+The ledger under attack holds every kind of record (tests/full_ledger.py). The attack matrix
+and the randomised attacks run inside a transaction that is rolled back, on one ledger per
+engine; the attacks a user would make (with the sqlite3 shell, say) are committed, on a
+ledger of their own.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.exc import DBAPIError
+
+from grants.db import seal
+from grants.db.engine import make_engine
+from grants.db.migrate import upgrade
+from grants.db.models import Base
+from grants.db.records import GUARDED
+from grants.services.verify import Verification, verify
+from tests.conftest import PG_ADMIN, Grants
+from tests.full_ledger import build
+
+EXAMPLES = int(os.environ.get("GRANTS_TAMPER_EXAMPLES", "150"))
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def ledger(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A full ledger on each engine, in a database of this module's own."""
+    work = tmp_path_factory.mktemp("tamper")
+    if request.param == "sqlite":
+        url = f"sqlite:///{work / 'ledger.db'}"
+        admin = None
+    else:
+        request.getfixturevalue("postgres_database")  # skips (or fails in CI) without one
+        admin = create_engine(PG_ADMIN.replace("postgresql://", "postgresql+psycopg://", 1),
+                              isolation_level="AUTOCOMMIT")  # fmt: skip
+        name = f"grants_tamper_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    build(Grants(url), work)
+    yield url
+    if admin is not None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def engine(ledger: str) -> Iterator[Engine]:
+    engine = make_engine(ledger)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def attack(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that is rolled back: attack, verify, forget."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            yield connection
+        finally:
+            transaction.rollback()
+
+
+def unguard(connection: Connection, table: str) -> None:
+    """What an attacker does first: take the guards off a table (on PostgreSQL, as the
+    owner or a superuser would; replication mode does not do it, see below)."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update")
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_delete")
+    else:
+        connection.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+
+
+def one(connection: Connection, sql: str, **params: Any) -> Any:
+    return connection.execute(text(sql), params).scalar_one()
+
+
+def first(result: Verification) -> tuple[str, int | None, str]:
+    found = result.first
+    assert found is not None, "verify found nothing"
+    return found.table, found.row_id, found.check
+
+
+# -- the attacks of the issue, one by one ---------------------------------------------
+
+
+def test_the_untouched_ledger_verifies(attack: Connection) -> None:
+    result = verify(attack)
+    assert result.ok, [str(p) for p in result.problems]
+    assert result.head.count == one(attack, "SELECT COUNT(*) FROM seal")
+
+
+def test_moving_an_allocation_to_another_line_is_named(attack: Connection) -> None:
+    """The issue's £50,656 allocation to Public Health, moved to Domestic Abuse."""
+    entry = one(attack, "SELECT e.id FROM entry e JOIN line l ON l.id = e.line_id "
+                "WHERE e.kind = 'allocate' AND l.code = 'PH' AND e.amount_pence = 5065600")  # fmt: skip
+    unguard(attack, "account")
+    attack.execute(text(
+        "UPDATE account SET line_id = (SELECT id FROM line WHERE code = 'DA' AND stream_id = "
+        "account.stream_id) WHERE key = 'PCC-CSF|2017|2017|PH|allocated'"
+    ))  # fmt: skip
+    result = verify(attack)
+    assert first(result) == ("entry", entry, "chain")
+    messages = [str(p) for p in result.problems]
+    assert (f"entry {entry}: its postings (PCC-CSF 2017-18 DA allocated £50,656.00, PCC-CSF "
+            "2017-18 unallocated -£50,656.00) are not the ones its allocate of £50,656.00 makes "
+            "(PCC-CSF 2017-18 PH allocated £50,656.00, PCC-CSF 2017-18 unallocated "
+            "-£50,656.00)") in messages  # fmt: skip
+    assert any(p.table == "account" and p.check == "guard" for p in result.problems)
+
+
+def test_a_doubled_posting_is_named(attack: Connection) -> None:
+    posting = one(attack, "SELECT MIN(id) FROM posting WHERE entry_id = 5")
+    unguard(attack, "posting")
+    attack.execute(text(
+        "INSERT INTO posting (id, entry_id, account_id, amount_pence) SELECT "
+        "(SELECT MAX(id) + 1 FROM posting), entry_id, account_id, amount_pence FROM posting "
+        "WHERE id = :p"
+    ), {"p": posting})  # fmt: skip
+    result = verify(attack)
+    assert first(result) == ("entry", 5, "chain")
+    assert any("its postings do not add up to zero" in str(p) for p in result.problems)
+
+
+def test_a_deleted_payment_is_named(attack: Connection) -> None:
+    paid = one(attack, "SELECT MIN(id) FROM entry WHERE kind = 'pay'")
+    unguard(attack, "posting")
+    unguard(attack, "entry")
+    attack.execute(text("DELETE FROM posting WHERE entry_id = :e"), {"e": paid})
+    attack.execute(text("DELETE FROM entry WHERE id = :e"), {"e": paid})
+    result = verify(attack)
+    assert first(result) == ("entry", paid, "missing")
+    assert str(result.first).startswith(f"entry {paid}: was removed: it is sealed at link ")
+
+
+def test_reference_records_are_guarded_and_sealed(attack: Connection) -> None:
+    """Organisations, streams, lines, plan lines, agreements, stages, statements, match
+    funding, profiles, filed returns and their figures, titles, workbooks: each change named."""
+    changes = [
+        ("organisation", "UPDATE organisation SET name = 'Someone else' WHERE id = 3"),
+        ("stream", "UPDATE stream SET name = 'Renamed' WHERE id = 1"),
+        ("line", "UPDATE line SET recipient_id = 1 WHERE id = 4"),
+        ("plan_line", "UPDATE plan_line SET cost_pence = cost_pence + 100 WHERE id = 1"),
+        ("return_stage", "UPDATE return_stage SET due = due + 1 WHERE id = 1"
+         if attack.dialect.name == "postgresql"
+         else "UPDATE return_stage SET due = '2099-01-01' WHERE id = 1"),
+        ("statement", "UPDATE statement SET amount = '1.00' WHERE id = 1"),
+        ("match_funding", "UPDATE match_funding SET amount_pence = 1 WHERE id = 1"),
+        ("profile_amount", "UPDATE profile_amount SET amount_pence = 0 WHERE id = 1"),
+        ("return_filing", "UPDATE return_filing SET actor = 'nobody' WHERE id = 1"),
+        ("return_figure", "UPDATE return_figure SET progress = 'all done' WHERE id = 1"),
+        ("setting", "UPDATE setting SET value = 'Another council' WHERE id = 1"),
+        ("attachment", "UPDATE attachment SET filename = 'other.xlsx' WHERE id = 1"),
+    ]  # fmt: skip
+    for table, sql in changes:
+        savepoint = attack.begin_nested()
+        with pytest.raises(DBAPIError, match="append-only"):
+            attack.execute(text(sql))  # the guard refuses it
+        savepoint.rollback()
+        savepoint = attack.begin_nested()
+        unguard(attack, table)
+        attack.execute(text(sql))
+        result = verify(attack)
+        owner = {"profile_amount": "profile", "return_figure": "return_filing"}.get(table, table)
+        assert first(result)[0] == owner, (table, [str(p) for p in result.problems])
+        assert first(result)[2] == "chain", (table, str(result.first))
+        savepoint.rollback()
+
+
+def test_a_row_added_behind_the_ledgers_back_is_not_in_the_chain(attack: Connection) -> None:
+    attack.execute(text(
+        "INSERT INTO organisation (id, code, name, role, day) VALUES "
+        "((SELECT MAX(id) + 1 FROM organisation), 'GHOST', 'Ghost Ltd', 'recipient', "
+        "'2017-04-01')"
+    ))  # fmt: skip
+    ghost = one(attack, "SELECT id FROM organisation WHERE code = 'GHOST'")
+    result = verify(attack)
+    assert [(p.table, p.row_id, p.check) for p in result.problems] == [
+        ("organisation", ghost, "unsealed")
+    ]
+
+
+def test_a_rebuilt_chain_is_caught_against_a_quoted_head(attack: Connection) -> None:
+    """Whoever can write the database can rebuild the chain after a change; the head quoted
+    in a paper before it proves the record then has been rewritten."""
+    from grants.services.verify import check_against
+
+    quoted = verify(attack).head
+    unguard(attack, "entry")
+    unguard(attack, "seal")
+    attack.execute(text("UPDATE entry SET reason = 'nothing to see' WHERE id = 3"))
+    start = one(attack, "SELECT seq FROM seal WHERE tbl = 'entry' AND row_id = 3")
+    attack.execute(text("DELETE FROM seal WHERE seq >= :s"), {"s": start})
+    seal.seal_all(attack, [r for r in (
+        "organisation", "stream", "line", "setting", "programme_version", "profile", "statement",
+        "match_funding", "entry", "plan_line", "plan_agreement", "return_stage", "attachment",
+        "return_filing", "plan_filing",
+    )])  # fmt: skip
+    rebuilt = verify(attack)
+    assert [p.check for p in rebuilt.problems] == ["guard"] * len(rebuilt.problems)
+    found = check_against(attack, rebuilt, str(quoted))
+    assert found is not None
+    assert found.message == (
+        f"the record as it stands is not the one whose head was {quoted}: what was recorded "
+        "up to then has been rewritten since"
+    )
+
+
+def test_a_removed_newest_entry_is_caught_even_when_its_seal_goes_too(
+    attack: Connection,
+) -> None:
+    from grants.services.verify import check_against
+
+    quoted = verify(attack).head
+    newest = one(attack, "SELECT MAX(id) FROM entry")
+    link = one(attack, "SELECT seq FROM seal WHERE tbl = 'entry' AND row_id = :e", e=newest)
+    for table in ("posting", "entry", "seal"):
+        unguard(attack, table)
+    attack.execute(text("DELETE FROM seal WHERE seq >= :s"), {"s": link})
+    attack.execute(text("DELETE FROM posting WHERE entry_id = :e"), {"e": newest})
+    attack.execute(text("DELETE FROM entry WHERE id = :e"), {"e": newest})
+    result = verify(attack)
+    found = check_against(attack, result, str(quoted))
+    assert found is not None and "fewer than the" in found.message
+
+
+def test_replication_mode_does_not_bypass_the_guards_on_postgresql(attack: Connection) -> None:
+    if attack.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's session_replication_role")
+    attack.exec_driver_sql("SET LOCAL session_replication_role = replica")
+    with pytest.raises(DBAPIError, match="append-only"):
+        attack.exec_driver_sql("UPDATE entry SET amount_pence = 1 WHERE id = 1")
+
+
+def test_every_guard_is_checked_by_its_definition(attack: Connection) -> None:
+    """A guard recreated to do nothing counts as altered; so does a trigger function that
+    lets the change through."""
+    if attack.dialect.name == "sqlite":
+        attack.exec_driver_sql("DROP TRIGGER entry_no_update")
+        attack.exec_driver_sql(
+            "CREATE TRIGGER entry_no_update BEFORE UPDATE ON entry WHEN 0 BEGIN "
+            "SELECT RAISE(ABORT, 'the ledger is append-only'); END"
+        )
+        expected = ["the guard entry_no_update on entry is altered"]
+    else:
+        attack.exec_driver_sql(
+            "CREATE OR REPLACE FUNCTION grants_append_only() RETURNS trigger AS $$ "
+            "BEGIN RETURN NEW; END; $$ LANGUAGE plpgsql"
+        )
+        attack.exec_driver_sql("ALTER TABLE line DISABLE TRIGGER line_no_truncate")
+        expected = [f"the guard {t}_{g} on {t} is altered" for t in GUARDED
+                    for g in ("append_only", "no_truncate")]  # fmt: skip
+    found = [p.message for p in verify(attack).problems if p.check == "guard"]
+    assert found == expected
+
+
+# -- randomised: any column of any row of any table of record -------------------------
+
+
+def _changed(value: Any, kind: type, draw: st.DrawFn) -> Any:
+    if draw(st.integers(0, 9)) == 0:  # a value of another type (SQLite takes it)
+        return draw(st.sampled_from(["tampered", -1, b"\x00\xff", "2017-13-45"]))
+    if value is None:
+        return {int: 1, str: "x", date: date(2017, 4, 2), datetime: datetime(2017, 4, 2),
+                bool: True, bytes: b"x"}[kind]  # fmt: skip
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + draw(st.sampled_from([1, -1, 100, 10**9]))
+    if isinstance(value, datetime) or kind is datetime:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return moment + timedelta(seconds=draw(st.integers(1, 10**6)))
+    if isinstance(value, date) or kind is date:
+        day = date.fromisoformat(value) if isinstance(value, str) else value
+        return day + timedelta(days=draw(st.integers(1, 400)))
+    if isinstance(value, bytes | memoryview):
+        data = bytearray(bytes(value))
+        data[draw(st.integers(0, len(data) - 1))] ^= 1
+        return bytes(data)
+    if kind is bool:
+        return 1 - int(value)
+    text_value = str(value)
+    if text_value and draw(st.booleans()):
+        i = draw(st.integers(0, len(text_value) - 1))
+        return text_value[:i] + ("Z" if text_value[i] != "Z" else "Y") + text_value[i + 1 :]
+    return text_value + draw(st.sampled_from(["x", " ", "0"]))
+
+
+def _python_type(table: str, column: str) -> type:
+    try:
+        return Base.metadata.tables[table].c[column].type.python_type
+    except NotImplementedError:
+        return str
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+@given(data=st.data())
+def test_any_change_to_any_record_is_noticed(engine: Engine, data: st.DataObject) -> None:
+    """Pick any row of any table of record and any of its columns (or delete the row),
+    change it behind the ledger's back: verify must notice."""
+    table = data.draw(st.sampled_from(GUARDED), label="table")
+    key = "seq" if table == "seal" else "id"
+    columns = [c.name for c in Base.metadata.tables[table].columns]
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            top = one(connection, f"SELECT COALESCE(MAX({key}), 0) FROM {table}")
+            assume(top > 0)
+            row = data.draw(st.integers(1, top), label="row")
+            action = data.draw(st.sampled_from(["change", "change", "change", "delete"]))
+            unguard(connection, table)
+            savepoint = connection.begin_nested()
+            try:
+                if action == "delete":
+                    connection.execute(text(f"DELETE FROM {table} WHERE {key} = :r"), {"r": row})
+                else:
+                    column = data.draw(st.sampled_from(columns), label="column")
+                    old = connection.execute(
+                        text(f"SELECT {column} FROM {table} WHERE {key} = :r"), {"r": row}
+                    ).scalar()
+                    new = _changed(old, _python_type(table, column), data.draw)
+                    if isinstance(new, date | datetime) and connection.dialect.name == "sqlite":
+                        new = new.isoformat(" ") if isinstance(new, datetime) else new.isoformat()
+                    connection.execute(
+                        text(f"UPDATE {table} SET {column} = :v WHERE {key} = :r"),
+                        {"v": new, "r": row},
+                    )
+            except DBAPIError:  # a constraint refused the change: not an attack that lands
+                savepoint.rollback()
+                assume(False)
+            result = verify(connection)
+            # The guards taken off are reported too; the change itself must be seen.
+            seen = [p for p in result.problems if p.check != "guard"]
+            assert seen, f"{action} of {table} {row} went unseen"
+        finally:
+            transaction.rollback()
+
+
+# -- as a user would: the sqlite3 shell on the file, then the commands ----------------
+
+
+@pytest.fixture
+def filed(tmp_path: Path) -> tuple[Grants, Path]:
+    path = tmp_path / "ledger.db"
+    g = Grants(f"sqlite:///{path}")
+    assert g("db", "upgrade").exit_code == 0
+    build(g, tmp_path)
+    return g, path
+
+
+def shell(path: Path, *statements: str) -> None:
+    with sqlite3.connect(path) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def test_a_change_made_with_the_sqlite3_shell_is_named_by_verify_and_reconcile(
+    filed: tuple[Grants, Path],
+) -> None:
+    g, path = filed
+    head = g("verify", "--head")
+    assert head.exit_code == 0
+    quoted = head.output.strip()
+    with pytest.raises(sqlite3.IntegrityError, match="append-only: UPDATE on entry refused"):
+        shell(path, "UPDATE entry SET amount_pence = 1 WHERE id = 30")
+    shell(path, "DROP TRIGGER entry_no_update", "UPDATE entry SET amount_pence = 1 WHERE id = 30")
+    result = g("verify")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == ("the record is broken: the first broken record is entry 30: has "
+                        f"changed since it was sealed (link {_link(path, 30)} of the chain)")  # fmt: skip
+    assert "  entry: the guard entry_no_update on entry is missing" in lines
+    against = g("verify", "--against", quoted)
+    assert against.exit_code == 1
+    reconciled = g("reconcile", "--as-of", "2017-11-15")
+    assert reconciled.exit_code == 1
+    assert reconciled.output.splitlines()[0].startswith(
+        "error    : the record has been changed behind the ledger's back; the first broken "
+        "record is entry 30: has changed since it was sealed"
+    )
+    upgraded = g("db", "upgrade")
+    assert upgraded.exit_code == 0
+    assert "warning: the guard entry_no_update on entry is missing: put back" in upgraded.output
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        shell(path, "UPDATE entry SET amount_pence = 2 WHERE id = 30")
+    # Loading the original books again does not hide it: the entry is not recorded twice,
+    # and verify still names it.
+    from tests.conftest import BOOKS
+
+    assert g("ledger", "load", str(BOOKS)).exit_code == 0
+    assert g("verify").exit_code == 1
+
+
+def _link(path: Path, entry: int) -> int:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(
+            "SELECT seq FROM seal WHERE tbl = 'entry' AND row_id = ?", (entry,)
+        ).fetchone()[0]
+
+
+def test_the_ledger_records_nothing_more_after_its_newest_entry_is_deleted(
+    filed: tuple[Grants, Path],
+) -> None:
+    """The deleted entry's id would be reused and leave no gap: the ledger refuses to write
+    until the damage is dealt with, and verify names it."""
+    g, path = filed
+    with sqlite3.connect(path) as conn:
+        newest = conn.execute("SELECT MAX(id) FROM entry").fetchone()[0]
+    shell(path, "DROP TRIGGER entry_no_delete", "DROP TRIGGER posting_no_delete",
+          f"DELETE FROM posting WHERE entry_id = {newest}", f"DELETE FROM entry WHERE id = {newest}")  # fmt: skip
+    paid = g("pay", "PCC-CSF", "2017-18", "DA", "1", "--date", "2017-08-01")
+    assert paid.exit_code == 1
+    assert paid.output == (
+        f"Error: the ledger has been changed behind its back (entry {newest} to {newest}, sealed "
+        "in its chain, are gone): nothing was recorded. Run `grants verify` to see what "
+        "changed, and restore the ledger from a backup\n"
+    )
+    result = g("verify", "--json")
+    assert result.exit_code == 1
+    import json
+
+    data = json.loads(result.output)
+    assert data["first"]["table"] == "entry" and data["first"]["id"] == newest
+    assert data["first"]["check"] == "missing"
