@@ -15,6 +15,10 @@ class PeriodError(GrantsError, ValueError):
     """A value is not a financial year or a range of them."""
 
 
+class TextError(GrantsError, ValueError):
+    """A text has a character it may not hold, or is too long."""
+
+
 class BooksError(GrantsError):
     """The books (plain-text ledger) have errors; each problem is located."""
 
