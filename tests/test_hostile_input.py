@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
 
 from grants.ledger.loader import read_books
 from tests.conftest import Grants
-from tests.helpers import FUND, NOW, books
+from tests.helpers import FUND, NOW, books, row_counts
 
 BASE = (
     FUND
@@ -248,3 +250,125 @@ def test_an_intended_over_allocation_is_reported_on_every_load(
     assert [w.rsplit("/", 1)[-1] for w in again["warnings"]] == [
         "books.grants:22: warning: FUND 2017-18 is over-allocated by £100.00 (marked as intended)"
     ]
+
+
+# -- bounded input: every books line, command option and form cell is untrusted ------------
+
+HOSTILE = BASE.count("\n")  # the line before the first hostile one
+
+
+# -- include: confined, bounded, and never a device or a pipe ------------------------------
+
+MAX_BOOKS = 256 * 1024 * 1024
+OUTSIDE = "the folder of the main books file (books) or below it"
+
+
+def _include(tmp_path: Path, target: str) -> Path:
+    folder = tmp_path / "books"
+    folder.mkdir(exist_ok=True)
+    return books(folder, BASE + f'include "{target}"\n', "main.grants")
+
+
+def test_includes_are_confined_to_the_books_folder(
+    grants: Grants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "books"
+    (folder / "sub").mkdir(parents=True)
+    secret = tmp_path / "secret.grants"
+    secret.write_text('2017-04-01 org SECRET "the password is hunter2"\n')
+    (folder / "out.grants").symlink_to(secret)
+    (folder / "zero.grants").symlink_to("/dev/zero")
+    with (folder / "big.grants").open("wb") as big:
+        big.truncate(MAX_BOOKS + 1)  # sparse: nothing is written
+    line = HOSTILE + 1
+    cases = {
+        "/etc/passwd": f"include '/etc/passwd' is an absolute path: a books file includes only "
+        f"files in {OUTSIDE}; give the path relative to this file",
+        "../../etc/shadow": f"include '../../etc/shadow' goes outside {OUTSIDE}: move the "
+        "file there",
+        "sub/../../secret.grants": f"include 'sub/../../secret.grants' goes outside {OUTSIDE}: "
+        "move the file there",
+        "out.grants": f"include 'out.grants' is a symbolic link to a file outside {OUTSIDE}: "
+        "copy the file there instead",
+        "zero.grants": f"include 'zero.grants' is a symbolic link to a file outside {OUTSIDE}: "
+        "copy the file there instead",
+        "/dev/zero": f"include '/dev/zero' is an absolute path: a books file includes only "
+        f"files in {OUTSIDE}; give the path relative to this file",
+        "sub": "books/sub is a folder, not a books file: give a text file (.grants)",
+        "big.grants": f"books/big.grants is {MAX_BOOKS + 1:,} bytes, more than the "
+        f"{MAX_BOOKS:,} (256 MB) a books file may have: split it into files that include "
+        "each other",
+        "none.grants": "no such file: books/none.grants",
+    }
+    load(grants, books(tmp_path, BASE))
+    before = row_counts(grants.url)
+    for target, message in cases.items():
+        result = grants("ledger", "load", str(_include(tmp_path, target)))
+        assert result.exit_code == 1, target
+        assert f"books/main.grants:{line}: {message}\n" in result.output, result.output
+        assert "hunter2" not in result.output and "root:" not in result.output
+    assert row_counts(grants.url) == before
+
+
+def test_a_named_pipe_is_never_opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    main = _include(tmp_path, "pipe.grants")
+    fifo = tmp_path / "books" / "pipe.grants"
+    os.mkfifo(fifo)
+    # Should the loader open the pipe, a writer comes after five seconds and closes it, so
+    # the test fails rather than hangs.
+    rescued = threading.Event()
+
+    def rescue() -> None:
+        try:
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            rescued.set()
+        except OSError:  # no reader: nobody opened it
+            pass
+
+    timer = threading.Timer(5, rescue)
+    timer.start()
+    try:
+        grants = Grants(f"sqlite:///{tmp_path / 'unused.db'}")
+        result = grants("ledger", "check", str(main))
+        piped = grants("ledger", "check", str(fifo))
+    finally:
+        timer.cancel()
+    assert not rescued.is_set()
+    assert result.exit_code == 1
+    assert (
+        f"books/main.grants:{HOSTILE + 1}: books/pipe.grants is a named pipe (FIFO), not a "
+        "books file: give a text file (.grants)\n"
+    ) in result.output
+    assert piped.exit_code == 1
+    assert "books/pipe.grants:0: books/pipe.grants is a named pipe (FIFO), not a books file" in (
+        piped.output
+    )
+
+
+def test_the_main_books_file_must_be_a_regular_file(tmp_path: Path) -> None:
+    grants = Grants(f"sqlite:///{tmp_path / 'unused.db'}")
+    result = grants("ledger", "check", "/dev/zero")
+    assert result.exit_code == 1
+    assert "/dev/zero:0: /dev/zero is a device, not a books file" in result.output
+
+
+def test_includes_go_at_most_32_deep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    grants = Grants(f"sqlite:///{tmp_path / 'unused.db'}")
+    folder = tmp_path / "deep"
+    folder.mkdir()
+    for depth in range(1, 34):
+        text = f'include "d{depth + 1}.grants"\n' if depth < 33 else FUND
+        (folder / f"d{depth}.grants").write_text(text)
+    (folder / "d32.grants").write_text(FUND)  # main + 32 levels: fine
+    (folder / "main.grants").write_text('include "d1.grants"\n')
+    assert grants("ledger", "check", str(folder / "main.grants")).exit_code == 0
+    (folder / "d32.grants").write_text('include "d33.grants"\n')  # a 33rd level
+    result = grants("ledger", "check", str(folder / "main.grants"))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        "deep/d32.grants:1: include 'd33.grants' is more than 32 files deep: includes may go "
+        "at most 32 levels below the main books file"
+    )
