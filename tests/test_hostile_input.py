@@ -255,6 +255,99 @@ def test_an_intended_over_allocation_is_reported_on_every_load(
 # -- bounded input: every books line, command option and form cell is untrusted ------------
 
 HOSTILE = BASE.count("\n")  # the line before the first hostile one
+TOO_LARGE = (
+    "is larger than one entry may hold (at most £999,999,999,999.99); check the amount, or "
+    "split it into several entries"
+)
+CONTROL = "a control character; type it again without it"
+BIDI = (
+    "a bidirectional control, which can show text in another order than it is stored; "
+    "type it again without it"
+)
+INVISIBLE = (
+    "an invisible character, which can make two texts that look the same differ; "
+    "type it again without it"
+)
+ONE_LINE = (
+    "a line break, which only free text (a note, a reason, objectives) may hold; "
+    "write it on one line"
+)
+
+
+HOSTILE_LINES = [  # (what is added to the books, its line from the first added, message)
+        ("2017-06-01 pay FUND 2017-18 A1 1,000,000,000,000\n", 1,
+         f"'1,000,000,000,000' {TOO_LARGE}"),
+        ("2017-06-01 award FUND 2018-19 (£1,000,000,000,000.00)\n", 1,
+         f"'(£1,000,000,000,000.00)' {TOO_LARGE}"),
+        ('2017-04-01 line FUND C "Line C"\n  total-cost: 1000000000000\n', 2,
+         f"'1000000000000' {TOO_LARGE}"),
+        ("2018-03-31 printed FUND 2017-18 awarded 1,000,000\n  scale: m\n", 1,
+         f"1,000,000 (£m) {TOO_LARGE}"),
+        ('2017-04-01 line FUND C "Line\x00C"\n', 1,
+         f"line name 'Line\\x00C' has U+0000 NULL at character 5: {CONTROL}"),
+        ('2017-06-01 pay FUND 2017-18 A1 1\n  note: "paid\x1b[2J"\n', 2,
+         f"note 'paid\\x1b[2J' has U+001B ESCAPE at character 5: {CONTROL}"),
+        ('2017-06-01 reverse pay1\n  reason: "wrong \u202eenil"\n', 2,
+         f"reason 'wrong \\u202eenil' has U+202E RIGHT-TO-LEFT OVERRIDE at character 7: {BIDI}"),
+        ('2017-04-01 org CDC "Cher\u200bwell"\n', 1,
+         f"organisation name 'Cher\\u200bwell' has U+200B ZERO WIDTH SPACE at character 5: "
+         f"{INVISIBLE}"),
+        ("2017-06-01 pay FUND\x85 2017-18 A1 1\n", 1,
+         f"pay stream 'FUND\\x85' has U+0085 NEXT LINE at character 5: {CONTROL}"),
+        ('2017-06-01 pay FUND 2017-18 A1 1\n  source: "remittance\x7f"\n', 2,
+         f"source 'remittance\\x7f' has U+007F DELETE at character 11: {CONTROL}"),
+        ('2017-04-01 line FUND C "Line\tC"\n', 1,
+         "line name 'Line\\tC' has U+0009 TAB at character 5: a tab, which only a note may "
+         "hold; use spaces instead"),
+        ('2017-04-01 line FUND C "Line\\nC"\n', 1,
+         f"line name 'Line\\nC' has U+000A LINE FEED at character 5: {ONE_LINE}"),
+        ('2017-06-01 pay FUND 2017-18 A1 1\n  source: "a\\nb"\n', 2,
+         f"source 'a\\nb' has U+000A LINE FEED at character 2: {ONE_LINE}"),
+        ("2017-06-01 pay FUND 2017-18 A1 1 ; \u2066paid twice\n", 1,
+         f"the comment has U+2066 LEFT-TO-RIGHT ISOLATE at character 3: {BIDI}"),
+        ('2017-04-01 line FUND C "' + "x" * 201 + '"\n', 1,
+         "line name is 201 characters long, more than the 200 it may have: shorten it, and "
+         "put any detail in a note"),
+        ('2017-06-01 pay FUND 2017-18 A1 1\n  note: "' + "x" * 4001 + '"\n', 2,
+         "note is 4,001 characters long, more than the 4,000 it may have: shorten it"),
+        ("2017-06-01 pay FUND 2017-18 A1 1\n  actor: " + "x" * 101 + "\n", 2,
+         "actor is 101 characters long, more than the 100 it may have: shorten it"),
+]  # fmt: skip
+
+
+def test_hostile_books_lines_are_refused_at_their_line(grants: Grants, tmp_path: Path) -> None:
+    load(grants, books(tmp_path, BASE))
+    before, rows = journal(grants), row_counts(grants.url)
+    for added, line, message in HOSTILE_LINES:  # one database for all: they take seconds
+        result = grants("ledger", "load", str(books(tmp_path, BASE + added, "hostile.grants")))
+        assert result.exit_code == 1, added
+        assert f"hostile.grants:{HOSTILE + line}: {message}\n" in result.output, result.output
+        assert "1 error(s) in" in result.output and "nothing was recorded" in result.output
+    assert journal(grants) == before and row_counts(grants.url) == rows
+
+
+def exported(folder: Path) -> str:
+    return "".join(path.read_text(encoding="utf-8") for path in sorted(folder.glob("*.grants")))
+
+
+def test_free_text_keeps_its_line_breaks_and_a_note_its_tabs(
+    grants: Grants, tmp_path: Path
+) -> None:
+    text = BASE + '2017-06-01 pay FUND 2017-18 A1 1\n  note: "first\tline\\nsecond"\n'
+    load(grants, books(tmp_path, text))
+    out = tmp_path / "export"
+    assert grants("ledger", "export", "-o", str(out)).exit_code == 0
+    assert '  note: "first\tline\\nsecond"\n' in exported(out)
+
+
+def test_names_are_stored_composed(grants: Grants, tmp_path: Path) -> None:
+    decomposed = "Cafe\u0301 project"
+    load(grants, books(tmp_path, BASE + f'2017-04-01 line FUND C "{decomposed}"\n'))
+    again = load(grants, books(tmp_path, BASE + '2017-04-01 line FUND C "Café project"\n'))
+    assert again["created"] == {}  # the same name, typed composed
+    out = tmp_path / "export"
+    assert grants("ledger", "export", "-o", str(out)).exit_code == 0
+    assert '2017-04-01 line FUND C "Café project"' in exported(out)
 
 
 # -- include: confined, bounded, and never a device or a pipe ------------------------------

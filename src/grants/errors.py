@@ -11,6 +11,10 @@ class MoneyError(GrantsError, ValueError):
     """A value is not an amount of money."""
 
 
+class MoneyLimitError(MoneyError):
+    """An amount larger than one entry may hold (grants.money.LIMIT)."""
+
+
 class PeriodError(GrantsError, ValueError):
     """A value is not a financial year or a range of them."""
 
