@@ -465,3 +465,54 @@ def test_includes_go_at_most_32_deep(tmp_path: Path, monkeypatch: pytest.MonkeyP
         "deep/d32.grants:1: include 'd33.grants' is more than 32 files deep: includes may go "
         "at most 32 levels below the main books file"
     )
+
+
+# -- command options -------------------------------------------------------------------------
+
+
+HOSTILE_OPTIONS = [  # (the command, its message)
+        (["pay", "FUND", "2017-18", "A1", "1", "--reason", "paid\x00"],
+         f"Error: --reason 'paid\\x00' has U+0000 NULL at character 5: {CONTROL}"),
+        (["pay", "FUND", "2017-18", "A1", "1", "--reason", "paid\x1b[2J"],
+         f"Error: --reason 'paid\\x1b[2J' has U+001B ESCAPE at character 5: {CONTROL}"),
+        (["reverse", "pay1", "--reason", "wrong \u202eenil"],
+         f"Error: --reason 'wrong \\u202eenil' has U+202E RIGHT-TO-LEFT OVERRIDE at character "
+         f"7: {BIDI}"),
+        (["pay", "FUND", "2017-18", "A1", "1", "--reason", "pa\u200bid"],
+         f"Error: --reason 'pa\\u200bid' has U+200B ZERO WIDTH SPACE at character 3: "
+         f"{INVISIBLE}"),
+        (["pay", "FUND", "2017-18", "A1", "1", "--source", "remittance\n0041"],
+         f"Error: --source 'remittance\\n0041' has U+000A LINE FEED at character 11: {ONE_LINE}"),
+        (["allocate", "FUND", "2017-18", "C", "1", "--name", "Line \u202eC"],
+         f"Error: --name 'Line \\u202eC' has U+202E RIGHT-TO-LEFT OVERRIDE at character 6: "
+         f"{BIDI}"),
+        (["allocate", "FUND", "2017-18", "C", "1", "--name", "x" * 201],
+         "Error: --name is 201 characters long, more than the 200 it may have: shorten it, and "
+         "put any detail in a note"),
+        (["pay", "FUND\x00", "2017-18", "A1", "1"],
+         f"Error: STREAM 'FUND\\x00' has U+0000 NULL at character 5: {CONTROL}"),
+        (["award", "FUND", "2017-18", "1,000,000,000,000"],
+         f"Error: '1,000,000,000,000' {TOO_LARGE}"),
+        (["award", "FUND", "2018-19", "1", "--stated", "-1000000000000"],
+         f"Error: '-1000000000000' {TOO_LARGE}"),
+        (["plan", "add", "FUND", "2017-18", "A", "Two\u200bposts", "--cost", "1"],
+         f"Error: TITLE 'Two\\u200bposts' has U+200B ZERO WIDTH SPACE at character 4: "
+         f"{INVISIBLE}"),
+        (["plan", "add", "FUND", "2017-18", "A", "Posts", "--cost", "1", "--objectives",
+          "a\tb"],
+         "Error: --objectives 'a\\tb' has U+0009 TAB at character 2: a tab, which only a note "
+         "may hold; use spaces instead"),
+        (["--actor", "jo\x1b[2J", "balance"],
+         f"--actor 'jo\\x1b[2J' has U+001B ESCAPE at character 3: {CONTROL}"),
+]  # fmt: skip
+
+
+def test_hostile_command_options_are_refused_by_name(grants: Grants, tmp_path: Path) -> None:
+    load(grants, books(tmp_path, BASE))
+    before, rows = journal(grants), row_counts(grants.url)
+    for args, message in HOSTILE_OPTIONS:
+        result = grants(*args)
+        assert result.exit_code != 0, args
+        assert message in result.output, result.output
+        assert "Traceback" not in result.output
+    assert journal(grants) == before and row_counts(grants.url) == rows
