@@ -350,6 +350,64 @@ def test_names_are_stored_composed(grants: Grants, tmp_path: Path) -> None:
     assert '2017-04-01 line FUND C "Café project"' in exported(out)
 
 
+LOOK_ALIKE = (
+    "{file}:{line}: warning: line {code} {name!r} looks the same as line {other} {other_name!r} "
+    "of FUND ({where}) but is written with other characters ({chars}): if they are different "
+    "lines, give them names that read differently"
+)
+
+
+def test_look_alike_names_are_reported_at_the_later_line(
+    grants: Grants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    added = (
+        '2017-04-01 line FUND CHERWELL "Cherwell"\n'
+        '2017-04-01 line FUND CHERWELL-2 "Cherw\u0435ll"\n'  # a Cyrillic е
+        '2017-04-01 line FUND CHERWELL-3 "\uff23herwell"\n'  # a fullwidth C
+        '2017-04-01 line FUND CHERWELL-4 "cherwell"\n'  # case: told apart by eye
+        '2017-04-01 line FUND CHERWELL-5 "Cher well"\n'  # spacing: told apart by eye
+        '2017-04-01 org CDC "Cherwell District Council"\n'
+        '2017-04-01 org CDC-2 "Cherwell D\u0456strict Council"\n'  # a Cyrillic і
+    )
+    path = books(tmp_path, BASE + added)
+    first = HOSTILE + 1
+    expected = [
+        LOOK_ALIKE.format(file="books.grants", line=first + 1, code="CHERWELL-2",
+                          name="Cherw\u0435ll", other="CHERWELL", other_name="Cherwell",
+                          where=f"books.grants:{first}",
+                          chars="U+0435 CYRILLIC SMALL LETTER IE"),
+        LOOK_ALIKE.format(file="books.grants", line=first + 2, code="CHERWELL-3",
+                          name="\uff23herwell", other="CHERWELL", other_name="Cherwell",
+                          where=f"books.grants:{first}",
+                          chars="U+FF23 FULLWIDTH LATIN CAPITAL LETTER C"),
+    ]  # fmt: skip
+    org = (
+        f"books.grants:{first + 6}: warning: organisation CDC-2 'Cherwell D\u0456strict Council' "
+        "looks the same as organisation CDC 'Cherwell District Council' "
+        f"(books.grants:{first + 5}) but is written with other characters (U+0456 CYRILLIC "
+        "SMALL LETTER BYELORUSSIAN-UKRAINIAN I): if they are different organisations, give "
+        "them names that read differently"
+    )
+    checked = grants("ledger", "check", str(path))
+    assert checked.exit_code == 0, checked.output
+    warnings = [w for w in checked.output.splitlines() if "looks the same" in w]
+    assert warnings == [org, *expected]
+    report = load(grants, path)
+    assert report["warnings"] == [org, *expected]
+    # A line added later is compared with those already recorded.
+    later = books(
+        tmp_path, BASE + '2017-04-01 line FUND CHERWELL-6 "Cherwe\u217cl"\n', "more.grants"
+    )
+    report = load(grants, later)
+    assert report["warnings"] == [
+        LOOK_ALIKE.format(file="more.grants", line=first, code="CHERWELL-6",
+                          name="Cherwe\u217cl", other="CHERWELL", other_name="Cherwell",
+                          where="already recorded",
+                          chars="U+217C SMALL ROMAN NUMERAL FIFTY")
+    ]  # fmt: skip
+
+
 # -- include: confined, bounded, and never a device or a pipe ------------------------------
 
 MAX_BOOKS = 256 * 1024 * 1024
@@ -516,3 +574,14 @@ def test_hostile_command_options_are_refused_by_name(grants: Grants, tmp_path: P
         assert message in result.output, result.output
         assert "Traceback" not in result.output
     assert journal(grants) == before and row_counts(grants.url) == rows
+
+
+def test_a_new_line_that_looks_like_another_is_reported(grants: Grants, tmp_path: Path) -> None:
+    load(grants, books(tmp_path, BASE))
+    result = grants("allocate", "FUND", "2017-18", "C", "1", "--name", "Line \uff21")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (
+        "warning: line C 'Line \uff21' looks the same as line A 'Line A' of FUND but is written "
+        "with other characters (U+FF21 FULLWIDTH LATIN CAPITAL LETTER A): if they are different "
+        "lines, give them names that read differently"
+    )

@@ -25,7 +25,7 @@ from grants.money import from_pence, money, to_pence
 from grants.periods import parse_period
 from grants.services.journal import Journal, NewEntry
 from grants.services.rules import Operation
-from grants.text import Kind, clean
+from grants.text import Kind, clean, difference, look_alike
 
 # Let "-5" reach the command as an amount (and be refused with a clear message).
 ARGS = {"ignore_unknown_options": True}
@@ -239,14 +239,16 @@ def allocate(
         existing = session.execute(
             select(Line).where(Line.stream_id == stream_row.id, Line.code == line)
         ).scalar_one_or_none()
+        warnings: list[str] = []
         if existing is None and name:
-            _create_line(session, stream_row, line, name, parent, recipient, _day(day))
+            warnings = _create_line(session, stream_row, line, name, parent, recipient, _day(day))
         elif existing is not None and (parent or recipient):
             raise GrantsError(
                 f"line {line} already exists: --parent and --recipient are only for a new line"
             )
         item = _new(app, op, _day(day), reason=reason, source=source, share=share_value)
         recorded = _record(session, item)
+    recorded["warnings"] = warnings + recorded["warnings"]
     _report(recorded, as_json)
 
 
@@ -258,7 +260,8 @@ def _create_line(
     parent: str | None,
     recipient: str | None,
     day: date,
-) -> None:
+) -> list[str]:
+    """Add the line; what is worth a warning (a name that looks like another line's)."""
     parent_id = recipient_id = None
     if parent:
         parent_id = session.execute(
@@ -285,6 +288,16 @@ def _create_line(
         )
     )
     session.flush()
+    others = session.execute(
+        select(Line.code, Line.name).where(Line.stream_id == stream.id, Line.code != code)
+    ).all()
+    return [
+        f"line {code} {name!r} looks the same as line {other} {other_name!r} of {stream.code} "
+        f"but is written with other characters ({difference(name, other_name)}): if they are "
+        "different lines, give them names that read differently"
+        for other, other_name in others
+        if look_alike(name, other_name)
+    ]
 
 
 @click.command(context_settings=ARGS)
