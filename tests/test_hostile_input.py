@@ -292,6 +292,9 @@ HOSTILE_LINES = [  # (what is added to the books, its line from the first added,
         ('2017-04-01 org CDC "Cher\u200bwell"\n', 1,
          f"organisation name 'Cher\\u200bwell' has U+200B ZERO WIDTH SPACE at character 5: "
          f"{INVISIBLE}"),
+        ('2017-04-01 title "Ox\u200bford"\n', 1,
+         f"the ledger's title 'Ox\\u200bford' has U+200B ZERO WIDTH SPACE at character 3: "
+         f"{INVISIBLE}"),
         ("2017-06-01 pay FUND\x85 2017-18 A1 1\n", 1,
          f"pay stream 'FUND\\x85' has U+0085 NEXT LINE at character 5: {CONTROL}"),
         ('2017-06-01 pay FUND 2017-18 A1 1\n  source: "remittance\x7f"\n', 2,
@@ -584,4 +587,13 @@ def test_a_new_line_that_looks_like_another_is_reported(grants: Grants, tmp_path
         "warning: line C 'Line \uff21' looks the same as line A 'Line A' of FUND but is written "
         "with other characters (U+FF21 FULLWIDTH LATIN CAPITAL LETTER A): if they are different "
         "lines, give them names that read differently"
+    )
+
+
+def test_the_ledger_title_is_checked_as_a_name(grants: Grants) -> None:
+    result = grants("ledger", "title", "Oxfordshire\u202e County Council")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: NAME 'Oxfordshire\\u202e County Council' has U+202E RIGHT-TO-LEFT OVERRIDE at "
+        f"character 12: {BIDI}\n"
     )
