@@ -84,7 +84,10 @@ def test_errors_are_located_in_the_file_being_checked(grants: Grants, tmp_path: 
     line = text.splitlines().index("2017-05-01 pay FUND 2017-18 A1 5,000.00") + 1
     result = grants("ledger", "check", str(out / "main.grants"))
     assert result.exit_code == 1
-    assert f"ledger-0001.grants:{line}: pay of £5,000.00 to FUND 2017-18 A1 would take" in result.output
+    assert (
+        f"ledger-0001.grants:{line}: pay of £5,000.00 to FUND 2017-18 A1 would take"
+        in result.output
+    )
 
 
 def test_reversing_one_entry_twice_in_a_file_is_a_located_error(
