@@ -6,8 +6,11 @@ from datetime import date, datetime
 from pathlib import Path
 from textwrap import dedent
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from grants.db.engine import make_engine
+from grants.db.models import Base
 from grants.ledger.loader import LoadReport, load
 from grants.money import money, to_pence
 from grants.periods import parse_period
@@ -78,3 +81,16 @@ def reversal(ref: str, reason: str = "mistake") -> NewEntry:
 
 def record(session: Session, *items: NewEntry) -> Recorded:
     return Journal(session).record(list(items))
+
+
+def row_counts(url: str) -> dict[str, int]:
+    """How many rows each table of the ledger holds (to show that nothing was written)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {
+                t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in Base.metadata.sorted_tables
+            }
+    finally:
+        engine.dispose()

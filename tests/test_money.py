@@ -140,3 +140,15 @@ def test_percentages_add_to_exactly_100(parts: list[Decimal]) -> None:
 def test_percentages_of_the_csp_split() -> None:
     districts = [Decimal(64180), Decimal(121063), Decimal(117111), Decimal(47969)]
     assert [str(p) for p in percentages(districts)] == ["18.3", "34.6", "33.4", "13.7"]
+
+
+def test_the_largest_amount_is_just_under_a_trillion_pounds() -> None:
+    assert money("£999,999,999,999.99") == Decimal("999999999999.99")
+    assert money("(999,999,999,999.99)") == Decimal("-999999999999.99")
+    for value in ("1,000,000,000,000.00", "-1000000000000", Decimal("1E12"), 10**12):
+        with pytest.raises(MoneyError) as error:
+            money(value)
+        assert str(error.value) == (
+            f"{value!r} is larger than one entry may hold (at most £999,999,999,999.99); "
+            "check the amount, or split it into several entries"
+        )

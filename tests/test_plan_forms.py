@@ -165,6 +165,13 @@ def test_a_second_form_adds_lines_and_cannot_change_recorded_ones(
         ({"B10": datetime(2015, 1, 1)}, "Plan!B10: the date completed 01/01/2015 is not between"),
         ({"A40": "extra line"}, "Plan!A40: something was added below the form ('extra line')"),
         ({"B13": "x" * 201}, "Plan!B13: the title is 201 characters: keep it to 200"),
+        ({"B13": "Three \u202eposts"}, "Plan!B13: the expenditure title 'Three \\u202eposts' "
+         "has U+202E RIGHT-TO-LEFT OVERRIDE at character 7: a bidirectional control, which "
+         "can show text in another order than it is stored; type it again without it"),
+        ({"C13": "Support\u2060victims"}, "Plan!C13: the objectives 'Support\\u2060victims' "
+         "has U+2060 WORD JOINER at character 8: an invisible character"),
+        ({"E13": 1_000_000_000_000}, "Plan!E13: the cost to the fund: 1000000000000 is "
+         "larger than one entry may hold (at most £999,999,999,999.99); check the amount\n"),
     ],
 )  # fmt: skip
 def test_cell_problems_name_the_cell_and_nothing_is_written(

@@ -303,6 +303,18 @@ def test_every_bad_file_is_refused_with_its_reason_and_nothing_is_written(
                          "to date, £10,234.50"]),
         ({"B3": "something else"}, ["Return!B3: the form's identity is missing or altered"]),
         ({"E13": "x" * 4001}, ["Return!E13: progress and outcomes is 4,001 characters"]),
+        ({"E13": "Two\u202eposts", "F13": "Victims\u200bsupported",
+          "D13": 1_000_000_000_000, "D14": 1e20},
+         ["Return!E13: progress and outcomes 'Two\\u202eposts' has U+202E RIGHT-TO-LEFT "
+          "OVERRIDE at character 4: a bidirectional control, which can show text in another "
+          "order than it is stored; type it again without it",
+          "Return!F13: output measure 'Victims\\u200bsupported' has U+200B ZERO WIDTH SPACE "
+          "at character 8: an invisible character, which can make two texts that look the "
+          "same differ; type it again without it",
+          "Return!D13: spend to date: 1000000000000 is larger than one entry may hold (at "
+          "most £999,999,999,999.99); check the amount\n",
+          "Return!D14: spend to date: 100000000000000000000 is larger than one entry may "
+          "hold (at most £999,999,999,999.99); check the amount\n"]),
     ],
 )  # fmt: skip
 def test_cell_problems_name_the_cell_and_nothing_is_written(
@@ -319,6 +331,29 @@ def test_cell_problems_name_the_cell_and_nothing_is_written(
     for problem in problems:
         assert f"filled.xlsx:{problem}" in result.output, result.output
     assert "1 of 1 file(s) not recorded" in result.output
+    assert nothing_recorded(session)
+
+
+def test_control_characters_in_a_cell_are_refused_with_the_cell(
+    grants: Grants, issued: Path, tmp_path: Path, session: Session
+) -> None:
+    # Excel shows _x0000_ and _x001B_ in a file as the characters themselves.
+    ok = fill(issued, tmp_path / "ok.xlsx", E13="NULHERE", F13="ESCHERE", B9="TABHERE")
+    sheet = part(ok, "xl/worksheets/sheet1.xml")
+    sheet = sheet.replace(b"NULHERE", b"a_x0000_b").replace(b"ESCHERE", b"a_x001B_[2J")
+    sheet = sheet.replace(b"TABHERE", b"Jo_x0009_Bloggs")
+    bad = rezip(ok, tmp_path / "bad.xlsx", {"xl/worksheets/sheet1.xml": sheet})
+    result = grants("returns", "import", str(bad))
+    assert result.exit_code == 1
+    control = "a control character; type it again without it"
+    assert result.output.splitlines()[:3] == [
+        f"bad.xlsx:Return!E13: progress and outcomes 'a\\x00b' has U+0000 NULL at character 2: "
+        f"{control}",
+        f"bad.xlsx:Return!F13: output measure 'a\\x1b[2J' has U+001B ESCAPE at character 2: "
+        f"{control}",
+        "bad.xlsx:Return!B9: completed by 'Jo\\tBloggs' has U+0009 TAB at character 3: a tab, "
+        "which only a note may hold; use spaces instead",
+    ]
     assert nothing_recorded(session)
 
 

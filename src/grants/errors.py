@@ -11,8 +11,16 @@ class MoneyError(GrantsError, ValueError):
     """A value is not an amount of money."""
 
 
+class MoneyLimitError(MoneyError):
+    """An amount larger than one entry may hold (grants.money.LIMIT)."""
+
+
 class PeriodError(GrantsError, ValueError):
     """A value is not a financial year or a range of them."""
+
+
+class TextError(GrantsError, ValueError):
+    """A text has a character it may not hold, or is too long."""
 
 
 class BooksError(GrantsError):

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from grants.errors import MoneyError
+from grants.errors import MoneyError, MoneyLimitError
 
 PENNY = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -73,15 +73,22 @@ def total(value: object) -> Decimal:
 def _from_decimal(value: Decimal, shown: str) -> Decimal:
     if not value.is_finite():
         raise MoneyError(f"{shown} is not a finite amount of money")
-    if abs(value) > LIMIT:
-        raise MoneyError(
-            f"{shown} is larger than one entry may hold (at most £999,999,999,999.99); "
-            "check the amount, or split it into several entries"
-        )
+    within_limit(value, shown)
     if value != value.quantize(PENNY, rounding=ROUND_HALF_UP):
         raise MoneyError(f"{shown} has fractions of a penny; amounts have at most 2 decimal places")
     result = value.quantize(PENNY)
     return result + ZERO if result == 0 else result  # no negative zero
+
+
+def within_limit(value: Decimal, shown: str) -> Decimal:
+    """``value`` (pounds) if its size is within what one entry may hold, else MoneyError.
+    For figures that are not themselves amounts, such as a printed figure in £m."""
+    if abs(value) > LIMIT:
+        raise MoneyLimitError(
+            f"{shown} is larger than one entry may hold (at most £999,999,999,999.99); "
+            "check the amount, or split it into several entries"
+        )
+    return value
 
 
 def _from_text(text: str) -> Decimal:

@@ -20,6 +20,7 @@ from grants.ledger.parser import Problem
 from grants.ledger.printer import Exported
 from grants.services import settings
 from grants.services.verify import verify
+from grants.text import Kind, clean
 
 
 @click.group(cls=GrantsGroup)
@@ -226,6 +227,7 @@ def title(app: AppContext, name: str | None) -> None:
         with app.reading() as session:
             click.echo(settings.ledger_name(session))
         return
+    name = clean(name, "NAME", Kind.NAME)
     with app.session() as session:
         try:
             changed = settings.set_ledger_name(

@@ -16,6 +16,8 @@ from grants.cli.report import report
 from grants.cli.returns import returns
 from grants.cli.verify import verify_command
 from grants.config import default_actor
+from grants.errors import TextError
+from grants.text import clean
 
 
 @click.group("grants", cls=GrantsGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,6 +41,10 @@ def cli(ctx: click.Context, database: str | None, actor: str | None) -> None:
     and `grants balance`.
     """
     actor = actor or default_actor()
+    try:
+        actor = clean(actor, "--actor")
+    except TextError as exc:
+        raise click.BadParameter(str(exc), param_hint="--actor") from None
     if not actor.strip() or len(actor) > 100 or not actor.isprintable():
         raise click.BadParameter(
             "give a name of 1 to 100 printable characters", param_hint="--actor"

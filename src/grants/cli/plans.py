@@ -44,6 +44,7 @@ from grants.services.plan_forms import (
     read_plan,
     record_plan,
 )
+from grants.text import Kind, clean
 
 
 @click.group(cls=GrantsGroup)
@@ -93,6 +94,12 @@ def add(
 ) -> None:
     """Add an expenditure line to the spending plan of LINE for YEAR (refused once the plan
     is agreed)."""
+    stream, year, line = clean(stream, "STREAM"), clean(year, "YEAR"), clean(line, "LINE")
+    title, cost = clean(title, "TITLE", Kind.NAME), clean(cost, "--cost")
+    if objectives is not None:
+        objectives = clean(objectives, "--objectives", Kind.FREE)
+    if other_funding is not None:
+        other_funding = clean(other_funding, "--other-funding", Kind.FREE)
     meta = [("cost", cost), ("objectives", objectives), ("pcc-objective", pcc_objective),
             ("other-funding", other_funding), ("origin", _origin())]  # fmt: skip
     text = f"{_day(day)} plan {stream} {year} {line} {quote(title)}\n" + "".join(
@@ -111,6 +118,7 @@ def add(
 @pass_app
 def agree(app: AppContext, stream: str, year: str, line: str, day: datetime | None) -> None:
     """Record that the plan of LINE for YEAR is agreed: its titles are then fixed."""
+    stream, year, line = clean(stream, "STREAM"), clean(year, "YEAR"), clean(line, "LINE")
     _record(app, f"{_day(day)} agree {stream} {year} {line}\n  origin: {quote(_origin())}\n")
     click.echo(f"the plan of {line} {year} is agreed")
     with app.session() as session:

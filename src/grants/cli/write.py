@@ -25,6 +25,7 @@ from grants.money import from_pence, money, to_pence
 from grants.periods import parse_period
 from grants.services.journal import Journal, NewEntry
 from grants.services.rules import Operation
+from grants.text import Kind, clean, difference, look_alike
 
 # Let "-5" reach the command as an amount (and be refused with a clear message).
 ARGS = {"ignore_unknown_options": True}
@@ -56,6 +57,12 @@ def _code(value: str | None, what: str) -> str | None:
             "at most 40 characters"
         )
     return value
+
+
+def _text(value: str | None, what: str, kind: Kind = Kind.VALUE) -> str | None:
+    """An option checked as text (grants.text), if given: refused with its name if it holds
+    a control or invisible character, or is too long; a name is NFC-normalised."""
+    return None if value is None else clean(value, what, kind)
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -137,6 +144,9 @@ def award(
     as_json: bool,
 ) -> None:
     """Record that STREAM's funder awarded AMOUNT for YEAR (e.g. 2017-18)."""
+    stream, year, amount = clean(stream, "STREAM"), clean(year, "YEAR"), clean(amount, "AMOUNT")
+    reason, source = _text(reason, "--reason", Kind.FREE), _text(source, "--source")
+    stated, tranche = _text(stated, "--stated"), _text(tranche, "--tranche")
     period = parse_period(year)
     op = Operation(
         "award", stream, period, to_pence(money(amount)), tranche=_code(tranche, "--tranche")
@@ -198,6 +208,11 @@ def allocate(
     as_json: bool,
 ) -> None:
     """Allocate AMOUNT of STREAM's YEAR award to LINE (or of LINE's parent's allocation)."""
+    stream, year, amount = clean(stream, "STREAM"), clean(year, "YEAR"), clean(amount, "AMOUNT")
+    line, name = clean(line, "LINE"), _text(name, "--name", Kind.NAME)
+    parent, recipient = _text(parent, "--parent"), _text(recipient, "--recipient")
+    share = _text(share, "--share")
+    reason, source = _text(reason, "--reason", Kind.FREE), _text(source, "--source")
     period = parse_period(year)
     share_value = None
     if share is not None:
@@ -224,8 +239,9 @@ def allocate(
         existing = session.execute(
             select(Line).where(Line.stream_id == stream_row.id, Line.code == line)
         ).scalar_one_or_none()
+        warnings: list[str] = []
         if existing is None and name:
-            _create_line(session, stream_row, line, name, parent, recipient, _day(day))
+            warnings = _create_line(session, stream_row, line, name, parent, recipient, _day(day))
         elif existing is not None and name and " ".join(name.split()) != existing.name:
             raise GrantsError(
                 f"line {line} already exists, named {existing.name!r} (perhaps just recorded "
@@ -237,6 +253,7 @@ def allocate(
             )
         item = _new(app, op, _day(day), reason=reason, source=source, share=share_value)
         recorded = _record(session, item)
+    recorded["warnings"] = warnings + recorded["warnings"]
     _report(recorded, as_json)
 
 
@@ -248,7 +265,8 @@ def _create_line(
     parent: str | None,
     recipient: str | None,
     day: date,
-) -> None:
+) -> list[str]:
+    """Add the line; what is worth a warning (a name that looks like another line's)."""
     parent_id = recipient_id = None
     if parent:
         parent_id = session.execute(
@@ -275,6 +293,16 @@ def _create_line(
         )
     )
     session.flush()
+    others = session.execute(
+        select(Line.code, Line.name).where(Line.stream_id == stream.id, Line.code != code)
+    ).all()
+    return [
+        f"line {code} {name!r} looks the same as line {other} {other_name!r} of {stream.code} "
+        f"but is written with other characters ({difference(name, other_name)}): if they are "
+        "different lines, give them names that read differently"
+        for other, other_name in others
+        if look_alike(name, other_name)
+    ]
 
 
 @click.command(context_settings=ARGS)
@@ -296,6 +324,9 @@ def pay(
     as_json: bool,
 ) -> None:
     """Record a payment of AMOUNT to LINE's recipient (never beyond what is allocated)."""
+    stream, year, amount = clean(stream, "STREAM"), clean(year, "YEAR"), clean(amount, "AMOUNT")
+    line = clean(line, "LINE")
+    reason, source = _text(reason, "--reason", Kind.FREE), _text(source, "--source")
     op = Operation("pay", stream, parse_period(year), to_pence(money(amount)), line=line)
     with app.session() as session:
         recorded = _record(session, _new(app, op, _day(day), reason=reason, source=source))
@@ -315,6 +346,7 @@ def pay(
 @pass_app
 def reverse(app: AppContext, entry: str, reason: str, day: datetime | None, as_json: bool) -> None:
     """Append the exact opposite of journal entry ENTRY (its number or id)."""
+    entry, reason = clean(entry, "ENTRY"), clean(reason, "--reason", Kind.FREE)
     if not reason.strip():
         raise GrantsError("--reason must say why the entry is reversed")
     if not entry.strip():

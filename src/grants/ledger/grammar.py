@@ -86,6 +86,17 @@ USAGE = {
 LINE_KEY = re.compile(r"^line-([1-9][0-9]{0,2})(?:-(cell|spend|progress|measure|target|actual))?$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 RECORD_KEY = re.compile(r"^[0-9a-f]{32}$|^[0-9a-f]{40}$")  # a command's, or derived
+# Which arguments are names (NFC-normalised, at most grants.text.MAX_NAME characters), by
+# position; every other argument is a one-line value with a grammar of its own.
+NAME_ARGS = {
+    "org": 1, "stream": 1, "line": 2, "programme": 2, "profile": 4, "plan": 3, "title": 0,
+}  # fmt: skip
+# Metadata that is free text (line breaks allowed), with a return's `line-N-progress`; a
+# note may also hold tabs. Every other value is one line.
+FREE_META = frozenset({"reason", "objectives", "other-funding", "origin"})
+NOTE_META = frozenset({"note"})
+# Metadata kept in columns of a fixed size: at most this many characters.
+META_LIMITS = {"actor": 100, "ref": 20, "key": 64}
 STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 PERCENT = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,2})?")
-FIGURE = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
+FIGURE = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,6})?$")

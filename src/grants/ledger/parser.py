@@ -1,17 +1,34 @@
-"""Parse the books into directives; every problem is located as ``file:line: message``."""
+"""Parse the books into directives; every problem is located as ``file:line: message``.
+
+The books are untrusted: an `include` stays within the folder of the main books file, names a
+regular file (checked before it is opened, so a device or a named pipe is never read) of at
+most MAX_FILE_BYTES, at most MAX_INCLUDE_DEPTH files deep. Only spaces and tabs separate
+words, so any other character lands in a value, where the validator checks it by field
+(grants.text); a comment is checked here.
+"""
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from grants.errors import TextError
+from grants.text import clean, describe, refused, shown
+
+MAX_FILE_BYTES = 256 * 1024 * 1024
+MAX_INCLUDE_DEPTH = 32
+_SPACE = " \t"
 _DIRECTIVE = re.compile(
-    r"^(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})\s+(?P<keyword>[a-z-]+)(?P<rest>(?:\s.*)?)$"
+    r"^(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[ \t]+(?P<keyword>[a-z-]+)(?P<rest>(?:[ \t].*)?)$"
 )
-_META = re.compile(r"^(?:\t|\s{2,})(?P<key>[A-Za-z0-9][A-Za-z0-9/-]*)\s*:\s*(?P<value>.*)$")
-_INCLUDE = re.compile(r"^include\s+(?P<rest>.*)$")
+_META = re.compile(
+    r"^(?:\t|[ \t]{2,})(?P<key>[A-Za-z0-9][A-Za-z0-9/-]*)[ \t]*:[ \t]*(?P<value>.*)$"
+)
+_INCLUDE = re.compile(r"^include[ \t]+(?P<rest>.*)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +71,7 @@ def _strip_comment(line: str) -> str:
             escaped = True
         elif ch == '"':
             in_quotes = not in_quotes
-        elif ch == ";" and not in_quotes and (i == 0 or line[i - 1].isspace()):
+        elif ch == ";" and not in_quotes and (i == 0 or line[i - 1] in " \t\x0c"):
             return line[:i]
     return line
 
@@ -64,7 +81,7 @@ def tokenize(text: str) -> list[str]:
     tokens: list[str] = []
     i, n = 0, len(text)
     while i < n:
-        if text[i].isspace():
+        if text[i] in _SPACE:
             i += 1
             continue
         if text[i] == '"':
@@ -83,7 +100,7 @@ def tokenize(text: str) -> list[str]:
             tokens.append("".join(out))
             continue
         j = i
-        while j < n and not text[j].isspace():
+        while j < n and text[j] not in _SPACE:
             if text[j] == '"':
                 raise ValueError(f"unexpected quote in {text[i:].split()[0]!r}")
             j += 1
@@ -93,7 +110,7 @@ def tokenize(text: str) -> list[str]:
 
 
 def _meta_value(raw: str) -> str:
-    raw = raw.strip()
+    raw = raw.strip(_SPACE)
     if raw.startswith('"'):
         tokens = tokenize(raw)
         if len(tokens) == 1:
@@ -109,12 +126,129 @@ def display_path(path: Path) -> str:
 
 
 def parse(path: Path) -> tuple[list[Directive], list[Problem]]:
-    """Parse a books file and everything it includes, in order."""
+    """Parse a books file and everything it includes, in order. The main file may be
+    anywhere; what it includes must be in its folder or below."""
     directives: list[Directive] = []
     problems: list[Problem] = []
     seen: set[Path] = set()
-    _parse_file(path, directives, problems, seen, None)
+    try:
+        root = path.absolute().parent.resolve()
+    except (OSError, RuntimeError):
+        root = path.absolute().parent
+    _parse_file(path, directives, problems, seen, None, root, 0)
     return directives, problems
+
+
+def _kind_of(mode: int) -> str | None:
+    """What a file that is not a regular file is, for a message (None: a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _read(path: Path, shown_path: str) -> bytes | str:
+    """The bytes of a books file, or why it cannot be read. The file is examined (stat)
+    before it is opened: only a regular file within the size limit is opened, and what is
+    opened is checked again, so nothing but that file is ever read."""
+    try:
+        before = os.stat(path)
+    except FileNotFoundError:
+        return f"no such file: {shown_path}"
+    except (OSError, ValueError) as exc:
+        return f"cannot read {shown_path}: {getattr(exc, 'strerror', None) or exc}"
+    kind = _kind_of(before.st_mode)
+    if kind is not None:
+        return f"{shown_path} is {kind}, not a books file: give a text file (.grants)"
+    if before.st_size > MAX_FILE_BYTES:
+        return (
+            f"{shown_path} is {before.st_size:,} bytes, more than the {MAX_FILE_BYTES:,} "
+            "(256 MB) a books file may have: split it into files that include each other"
+        )
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        descriptor = os.open(path.resolve(), flags)
+    except (OSError, RuntimeError) as exc:
+        return f"cannot read {shown_path}: {getattr(exc, 'strerror', None) or exc}"
+    with os.fdopen(descriptor, "rb") as handle:
+        opened = os.fstat(handle.fileno())
+        if (opened.st_dev, opened.st_ino) != (before.st_dev, before.st_ino) or _kind_of(
+            opened.st_mode
+        ):
+            return f"{shown_path} changed while it was being opened: check it again"
+        raw = handle.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        return f"{shown_path} grew beyond {MAX_FILE_BYTES:,} bytes while it was being read"
+    return raw
+
+
+def _included(
+    target: str, including: Path, root: Path, depth: int
+) -> tuple[Path | None, str | None]:
+    """The file an `include` names, or why it is refused; nothing is opened."""
+    try:
+        clean(target, "the include path")
+    except TextError as exc:
+        return None, str(exc)
+    if not target:
+        return None, 'write include "path/to/file.grants"'
+    where = f"the folder of the main books file ({display_path(root)}) or below it"
+    if Path(target).is_absolute():
+        return None, (
+            f"include {shown(target)} is an absolute path: a books file includes only files "
+            f"in {where}; give the path relative to this file"
+        )
+    if depth >= MAX_INCLUDE_DEPTH:
+        return None, (
+            f"include {shown(target)} is more than {MAX_INCLUDE_DEPTH} files deep: includes "
+            f"may go at most {MAX_INCLUDE_DEPTH} levels below the main books file"
+        )
+    candidate = including.parent / target
+    try:
+        folder = including.absolute().parent.resolve()
+    except (OSError, RuntimeError):
+        folder = including.absolute().parent
+    if not Path(os.path.normpath(folder / target)).is_relative_to(root):
+        return None, f"include {shown(target)} goes outside {where}: move the file there"
+    try:
+        resolved = candidate.resolve()
+    except (OSError, RuntimeError):
+        return None, f"include {shown(target)}: a symbolic link that leads round in a loop"
+    if not resolved.is_relative_to(root):
+        return None, (
+            f"include {shown(target)} is a symbolic link to a file outside {where}: "
+            "copy the file there instead"
+        )
+    return candidate, None
+
+
+def _comment_problem(comment: str) -> str | None:
+    for position, ch in enumerate(comment, start=1):
+        why = refused(ch)
+        if why is not None and ch != "\x0c":  # a form feed (page break) is fine in a comment
+            return (
+                f"the comment has {describe(ch)} at character {position}: {why}; "
+                "type it again without it"
+            )
+        if ch in "\r\u2028\u2029":
+            return f"the comment has {describe(ch)}, a line break: end the line there"
+    return None
+
+
+def _line_problem(line: str) -> str | None:
+    """For a line that cannot be read: an odd character in it, named."""
+    for position, ch in enumerate(line, start=1):
+        why = refused(ch)
+        if why is not None:
+            return f"this line has {describe(ch)} at character {position}: {why}"
+    return None
 
 
 def _parse_file(
@@ -123,22 +257,25 @@ def _parse_file(
     problems: list[Problem],
     seen: set[Path],
     included_from: tuple[str, int] | None,
+    root: Path,
+    depth: int,
 ) -> None:
-    shown = display_path(path)
-    resolved = path.resolve()
-    where_from = included_from or (shown, 0)
+    shown_path = display_path(path)
+    where_from = included_from or (shown_path, 0)
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):
+        problems.append(Problem(*where_from, f"cannot read {shown_path}: a symbolic link loop"))
+        return
     if resolved in seen:
-        problems.append(Problem(*where_from, f"{shown} is included more than once"))
+        problems.append(Problem(*where_from, f"{shown_path} is included more than once"))
         return
     seen.add(resolved)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        problems.append(Problem(*where_from, f"no such file: {shown}"))
+    raw = _read(path, shown_path)
+    if isinstance(raw, str):
+        problems.append(Problem(*where_from, raw))
         return
-    except OSError as exc:
-        problems.append(Problem(*where_from, f"cannot read {shown}: {exc.strerror}"))
-        return
+    shown = shown_path
     try:
         content = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -152,10 +289,14 @@ def _parse_file(
     # not shift the line numbers that problems are reported at.
     for number, original in enumerate(content.split("\n"), start=1):
         original = original.removesuffix("\r")
-        line = _strip_comment(original).rstrip()
-        if not line.strip():
+        line = _strip_comment(original)
+        odd = _comment_problem(original[len(line) :])
+        if odd is not None:
+            problems.append(Problem(shown, number, odd))
+        line = line.rstrip(_SPACE)
+        if not line.strip(_SPACE + "\x0c"):
             continue
-        if line[0].isspace():
+        if line[0] in _SPACE:
             match = _META.match(line)
             if current is None:
                 problems.append(Problem(shown, number, "indented line with no directive above it"))
@@ -164,7 +305,8 @@ def _parse_file(
                     Problem(
                         shown,
                         number,
-                        f"{line.strip()!r} is not metadata: write it as `key: value`, "
+                        _line_problem(line)
+                        or f"{line.strip(_SPACE)!r} is not metadata: write it as `key: value`, "
                         "indented under its directive",
                     )
                 )
@@ -189,7 +331,11 @@ def _parse_file(
             if len(target) != 1:
                 problems.append(Problem(shown, number, 'write include "path/to/file.grants"'))
                 continue
-            _parse_file(path.parent / target[0], directives, problems, seen, (shown, number))
+            found, refusal = _included(target[0], path, root, depth)
+            if found is None:
+                problems.append(Problem(shown, number, refusal or "cannot include this"))
+                continue
+            _parse_file(found, directives, problems, seen, (shown, number), root, depth + 1)
             continue
         match = _DIRECTIVE.match(line)
         if not match:
@@ -197,7 +343,8 @@ def _parse_file(
                 Problem(
                     shown,
                     number,
-                    f"cannot read {line.strip()[:60]!r}: a directive starts with a date "
+                    _line_problem(line)
+                    or f"cannot read {line.strip(_SPACE)[:60]!r}: a directive starts with a date "
                     "(YYYY-MM-DD) and a keyword, e.g. `2017-04-01 award PCC-CSF 2017-18 700,932`",
                 )
             )

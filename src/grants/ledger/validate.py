@@ -3,6 +3,7 @@ books line. ``read_books`` parses and validates; the writer (grants.ledger.write
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime
@@ -10,17 +11,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from grants.errors import MoneyError, PeriodError
-from grants.formatting import SCALES, gbp
+from grants.errors import MoneyError, PeriodError, TextError
+from grants.formatting import SCALE_LABELS, SCALES, gbp
 from grants.ledger import validate_filings
 from grants.ledger.grammar import (
     ALLOWED_META,
     ARITY,
     CODE,
     FIGURE,
+    FREE_META,
     LINE_KEY,
     LINE_KINDS,
     MATCH_FORMS,
+    META_LIMITS,
+    NAME_ARGS,
+    NOTE_META,
     PERCENT,
     RECORD_KEY,
     ROLES,
@@ -30,12 +35,13 @@ from grants.ledger.grammar import (
     YEAR_KEY,
 )
 from grants.ledger.parser import Directive, Problem, parse
-from grants.money import from_pence, money, to_pence
+from grants.money import from_pence, money, to_pence, within_limit
 from grants.periods import FinancialYear, Period, parse_period, parse_year
 from grants.services.balances import METRICS
 from grants.services.journal import NewEntry
 from grants.services.returns import PLAN_STAGE
 from grants.services.rules import Operation
+from grants.text import Kind, clean
 
 
 class Books:
@@ -124,9 +130,38 @@ class Books:
             "day": d.day,
         }
 
+    def texts(self, d: Directive) -> bool:
+        """Check every argument and metadata value as text (grants.text), NFC-normalising
+        names in place; False, with each problem located, if any is refused."""
+        ok = True
+        labels = re.findall(r'"[^"]*"|\S+', USAGE.get(d.keyword, ""))[2:]
+        for i, arg in enumerate(d.args):
+            label = labels[i].strip('"').lower() if i < len(labels) else f"argument {i + 1}"
+            label = f"{'organisation' if d.keyword == 'org' else d.keyword} {label}"
+            if d.keyword == "title":
+                label = "the ledger's title"
+            name = NAME_ARGS.get(d.keyword) == i
+            try:
+                d.args[i] = clean(arg, label, Kind.NAME if name else Kind.VALUE)
+            except TextError as exc:
+                self.error(d, str(exc))
+                ok = False
+        for key, value in d.meta.items():
+            progress = key.endswith("-progress") and LINE_KEY.match(key) is not None
+            free = key in FREE_META or progress
+            kind = Kind.NOTE if key in NOTE_META else Kind.FREE if free else Kind.VALUE
+            try:
+                d.meta[key] = clean(value, key, kind, META_LIMITS.get(key))
+            except TextError as exc:
+                self.error(d, str(exc), key)
+                ok = False
+        return ok
+
     # -- directives ------------------------------------------------------------------
 
     def add(self, d: Directive) -> None:
+        if not self.texts(d):
+            return
         if d.keyword not in ARITY:
             self.error(
                 d,
@@ -328,8 +363,16 @@ class Books:
                 return
             amount_text = f"{from_pence(pence):.2f}"
         elif not FIGURE.match(amount_text):
-            self.error(d, f"{amount_text!r} is not a figure such as 40.5 or -487")
+            self.error(d, f"{amount_text!r} is not a figure such as 40.5 or -487 (at most six "
+                       "decimal places)")  # fmt: skip
             return
+        else:
+            try:  # a figure in £'000 or £m is held to the bound of an amount in pounds
+                within_limit(Decimal(amount_text.replace(",", "")) * SCALES[scale],
+                             f"{amount_text} ({SCALE_LABELS[scale]})")  # fmt: skip
+            except MoneyError as exc:
+                self.error(d, str(exc))
+                return
         if period is None:
             return
         self.statements.append(
@@ -392,6 +435,10 @@ class Books:
             )
 
     def _profile(self, d: Directive) -> None:
+        for what, text in (("table", d.args[2]), ("code", d.args[3])):
+            if len(text) > 40:
+                self.error(d, f"profile {what} {text[:40]!r}… is longer than 40 characters")
+                return
         amounts: dict[int, int] = {}
         for key, value in d.meta.items():
             if YEAR_KEY.match(key):

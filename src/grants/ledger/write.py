@@ -26,6 +26,7 @@ from grants.ledger.validate import Books
 from grants.money import from_pence
 from grants.services.balances import Balances
 from grants.services.journal import Journal, Refused
+from grants.text import difference, skeleton
 
 
 @dataclass
@@ -141,6 +142,7 @@ class Writer:
                 existing_streams[stream.code] = stream
         self.streams = {code: x.id for code, x in existing_streams.items()}
         self._write_lines()
+        self._look_alikes()
         if books.problems:
             return
         self._write_journal()
@@ -208,6 +210,60 @@ class Writer:
         s.flush()
         codes = {i: c for c, i in self.streams.items()}
         self.lines = {(codes[x.stream_id], x.code): x.id for x in existing.values()}
+
+    def _look_alikes(self) -> None:
+        """Warn of a name that looks the same as another but is written with other
+        characters (a Cyrillic і for a Latin i, a fullwidth letter): two organisations of
+        the ledger, or two lines of a stream. The warning is at the later one's line."""
+        books = self.books
+        declared = {rec["code"] for _, rec in books.orgs}
+        recorded = [
+            (code, name, None)
+            for code, name in self.s.execute(select(Organisation.code, Organisation.name))
+            if code not in declared
+        ]
+        orgs = [(d, rec["code"], rec["name"]) for d, rec in books.orgs]
+        self._warn_alike("organisation", "", recorded, orgs)
+        lines = {(rec["stream"], rec["code"]) for _, rec in books.lines}
+        codes = {i: c for c, i in self.streams.items()}
+        earlier: dict[str, list[tuple[str, str, str | None]]] = {}
+        for stream_id, code, name in self.s.execute(select(Line.stream_id, Line.code, Line.name)):
+            if (codes.get(stream_id), code) not in lines:
+                earlier.setdefault(codes.get(stream_id, ""), []).append((code, name, None))
+        later: dict[str, list[tuple[Directive, str, str]]] = {}
+        for d, rec in books.lines:
+            later.setdefault(rec["stream"], []).append((d, rec["code"], rec["name"]))
+        for stream, items in later.items():
+            self._warn_alike("line", f" of {stream}", earlier.get(stream, []), items)
+
+    def _warn_alike(
+        self,
+        what: str,
+        of: str,
+        recorded: list[tuple[str, str, str | None]],
+        declared: list[tuple[Directive, str, str]],
+    ) -> None:
+        seen: dict[str, list[tuple[str, str, str | None]]] = {}
+        for code, name, where in recorded:
+            seen.setdefault(skeleton(name), []).append((code, name, where))
+        for d, code, name in declared:
+            shape = skeleton(name)
+            for other, other_name, where in seen.get(shape, []):
+                if other_name != name and other != code:
+                    self.report.warnings.append(
+                        Problem(
+                            d.file,
+                            d.line,
+                            f"{what} {code} {name!r} looks the same as {what} {other} "
+                            f"{other_name!r}{of} ({where or 'already recorded'}) but is written "
+                            "with other "
+                            f"characters ({difference(name, other_name)}): if they are "
+                            f"different {what}s, give them names that read differently",
+                            "warning",
+                        )
+                    )
+                    break
+            seen.setdefault(shape, []).append((code, name, d.where))
 
     def _write_journal(self) -> None:
         books = self.books

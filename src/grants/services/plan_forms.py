@@ -41,6 +41,7 @@ from grants.services.returns_import import (
     sha256_of,
 )
 from grants.services.streams import stream_id as find_stream
+from grants.text import MAX_FREE, Kind
 
 FORMAT = "grants plan form 1"  # the layout version written into every form
 MAX_TITLE = 200
@@ -332,13 +333,16 @@ def _lines(sheet: Sheet, reader: CellReader, form: PlanForm) -> list[NewLine]:
             cells[grid.OBJECTIVE] = EMPTY  # as issued: the column is for the PCC fund only
         if all(c.value is None or str(c.value).strip() == "" for c in cells.values()):
             continue
-        title = reader.text(cells[grid.TITLE], row, grid.TITLE, "the expenditure title")
-        objectives = reader.text(cells[grid.OBJECTIVES], row, grid.OBJECTIVES, "the objectives")
+        # The title's length is checked below, once its spacing is tidied.
+        title = reader.text(cells[grid.TITLE], row, grid.TITLE, "the expenditure title",
+                            Kind.NAME, MAX_FREE)  # fmt: skip
+        objectives = reader.text(cells[grid.OBJECTIVES], row, grid.OBJECTIVES, "the objectives",
+                                 Kind.FREE)  # fmt: skip
         cost = reader.money(cells[grid.COST], row, grid.COST, "the cost to the fund")
         objective = reader.count(
             cells[grid.OBJECTIVE], row, grid.OBJECTIVE, "the PCC strategic objective"
         )
-        other = reader.text(cells[grid.OTHER], row, grid.OTHER, "other funding")
+        other = reader.text(cells[grid.OTHER], row, grid.OTHER, "other funding", Kind.FREE)
         if title is None and not _error_at(reader, row, grid.TITLE):
             reader.problem(
                 row,

@@ -15,6 +15,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,14 @@ from grants.db.models import (
     ReturnStage,
     Stream,
 )
-from grants.errors import GrantsError, MoneyError, NotFound, PeriodError
+from grants.errors import (
+    GrantsError,
+    MoneyError,
+    MoneyLimitError,
+    NotFound,
+    PeriodError,
+    TextError,
+)
 from grants.excel import return_form as grid
 from grants.excel.book import cell as grid_cell
 from grants.excel.form_header import instructions_sheet, total_labels
@@ -41,10 +49,11 @@ from grants.periods import FinancialYear, Period, parse_year
 from grants.services.journal import Catalog, Journal, NewEntry
 from grants.services.returns import FORMAT, ReturnForm, forms
 from grants.services.rules import Operation
+from grants.text import Kind, clean, refused
 
-MAX_TEXT = 4000
 MAX_ROWS, MAX_COLUMNS = 1000, 50
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+PROGRESS = "progress and outcomes"
+_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _COUNT = re.compile(r"^[0-9]{1,3}(?:,[0-9]{3})*$|^[0-9]+$")
 _UK_DATE = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$")
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -103,6 +112,11 @@ class Recorded:
     earlier: ReturnFiling | None = None  # the filing of the same file, if any
 
 
+def _shown_by_excel(escape: str, code: str) -> str:
+    ch = chr(int(code, 16))
+    return ch if refused(ch) or ch in "\t\n\r" else escape
+
+
 def _cell(row: int, col: int) -> str:
     return f"{grid.SHEET}!{grid_cell(row, col)}"
 
@@ -141,11 +155,17 @@ class CellReader:
             if isinstance(value, float):
                 if not math.isfinite(value):
                     raise MoneyError(f"{value} is not an amount")
-                amount = money(format(value, ".15g"))
+                # As Excel shows it (15 significant digits), written out in full: a huge
+                # number is then refused as too large, not as "1e+15" being no amount.
+                shown = Decimal(format(value, ".15g"))
+                amount = money(int(shown) if shown == shown.to_integral() else f"{shown:f}")
             elif isinstance(value, int):
                 amount = money(value)
             else:
                 amount = money(str(value).strip())
+        except MoneyLimitError as exc:
+            self.problem(row, col, f"{what}: {str(exc).split('; ', 1)[0]}; check the amount")
+            return None
         except MoneyError as exc:
             # The books' hint speaks of negative amounts, which no cell of a form takes.
             reason = str(exc).split(": write it like", 1)[0]
@@ -178,7 +198,17 @@ class CellReader:
             return None
         return value
 
-    def text(self, c: Any, row: int, col: int, what: str) -> str | None:
+    def text(
+        self,
+        c: Any,
+        row: int,
+        col: int,
+        what: str,
+        field: Kind = Kind.VALUE,
+        limit: int | None = None,
+    ) -> str | None:
+        """A cell's text, checked as a field of kind ``field`` (grants.text): a control,
+        bidirectional or invisible character is refused with the cell, never removed."""
         value, kind = c.value, getattr(c, "data_type", None)
         if value is None:
             return None
@@ -188,11 +218,16 @@ class CellReader:
         if kind == "e":
             self.problem(row, col, f"{what} is an error value ({value}): type the text")
             return None
-        text = _CONTROL.sub("", value if isinstance(value, str) else str(value)).strip()
-        if len(text) > MAX_TEXT:
-            self.problem(row, col, f"{what} is {len(text):,} characters; at most {MAX_TEXT:,}")
+        raw = value if isinstance(value, str) else str(value)
+        # Excel shows _x001B_ in a file's text as the character U+001B (openpyxl keeps the
+        # six characters): read it as Excel shows it when it is a character refused anyway.
+        raw = _EXCEL_ESCAPE.sub(lambda m: _shown_by_excel(m.group(0), m.group(1)), raw)
+        try:
+            text = clean(raw, what, field, limit)
+        except TextError as exc:
+            self.problem(row, col, str(exc))
             return None
-        return text or None
+        return text.strip() or None
 
     def day(self, c: Any, row: int, col: int, what: str, earliest: date) -> date | None:
         value, kind = c.value, getattr(c, "data_type", None)
@@ -327,7 +362,7 @@ def _read(
                 planned.title,
                 grid_cell(row, grid.SPEND),
                 reader.money(at(row, grid.SPEND), row, grid.SPEND, "spend to date"),
-                reader.text(at(row, grid.PROGRESS), row, grid.PROGRESS, "progress and outcomes"),
+                reader.text(at(row, grid.PROGRESS), row, grid.PROGRESS, PROGRESS, Kind.FREE),
                 reader.text(at(row, grid.MEASURE), row, grid.MEASURE, "output measure"),
                 reader.count(at(row, grid.TARGET), row, grid.TARGET, "output target"),
                 reader.count(at(row, grid.ACTUAL), row, grid.ACTUAL, "output actual"),
