@@ -7,8 +7,8 @@ then allocations to its lines and payments within them.
 
 from __future__ import annotations
 
-import hashlib
 import random
+from collections import Counter
 from datetime import date, datetime
 
 from grants.periods import Period
@@ -28,6 +28,7 @@ def synthetic_books(
         for line in range(lines):
             text.append(f'2017-04-01 line S{s:03d} L{line:03d} "Line {line} of stream {s}"\n')
     out: list[NewEntry] = []
+    seen: Counter[str] = Counter()
     groups = [(s, y) for s in range(streams) for y in range(years)]
     per_group = max(3, entries // len(groups))
     for s, y in groups:
@@ -35,7 +36,7 @@ def synthetic_books(
             break
         stream, period = f"S{s:03d}", Period.year(2017 + y)
         count = min(per_group, entries - len(out))
-        out.append(_new(Operation("award", stream, period, 10**12), len(out)))
+        out.append(_new(Operation("award", stream, period, 10**12), seen))
         allocated: dict[str, int] = {}
         for i in range(count - 1):
             line = f"L{rng.randrange(lines):03d}"
@@ -46,10 +47,15 @@ def synthetic_books(
             else:
                 op = Operation("pay", stream, period, amount, line=line)
                 allocated[line] -= amount
-            out.append(_new(op, len(out)))
+            out.append(_new(op, seen))
     return "\n".join(text), out
 
 
-def _new(op: Operation, number: int) -> NewEntry:
-    key = hashlib.sha256(str(number).encode()).hexdigest()[:40]
-    return NewEntry(op, date(2017, 4, 1), "benchmark", NOW, key=key)
+def _new(op: Operation, seen: Counter[str]) -> NewEntry:
+    """An entry keyed as the books key it: by its content and how many identical entries
+    came before it (so `grants verify` finds every key right)."""
+    entry = NewEntry(op, date(2017, 4, 1), "benchmark", NOW)
+    content = entry.content()
+    entry.occurrence = seen[content]
+    seen[content] += 1
+    return entry

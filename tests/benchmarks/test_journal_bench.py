@@ -1,9 +1,12 @@
-"""Benchmarks: loading journal entries and aggregating balances, against raw sqlite3.
+"""Benchmarks: loading journal entries, aggregating balances and verifying the chain,
+against raw sqlite3.
 
 Run with `make bench`. Each benchmark times the product's path with pytest-benchmark and,
 in the same run and on the same rows and database schema, a hand-written baseline; the
 medians and their ratio are reported in the benchmark's extra_info and checked against the
-target (loading: at most 2x raw executemany; balances: at most 1.5x a hand-written GROUP BY).
+target (loading, the chain sealed as it commits: at most 2x raw executemany of the journal's
+rows; balances: at most 1.5x a hand-written GROUP BY; verify: at most 1.5x a bare SELECT of
+the same rows with each row hashed in Python).
 
 GRANTS_BENCH_ENTRIES sets the number of journal entries (default 1,000,000).
 """
@@ -25,6 +28,7 @@ from grants.db.migrate import upgrade
 from grants.ledger.loader import load
 from grants.services.balances import Balances
 from grants.services.journal import Journal
+from grants.services.verify import verify
 from tests.benchmarks.synthetic import synthetic_books
 
 ENTRIES = int(os.environ.get("GRANTS_BENCH_ENTRIES", "1000000"))
@@ -201,5 +205,91 @@ def test_balances_vs_hand_written_group_by(benchmark, workspace: dict) -> None:
         f"\nbalances over {ENTRIES:,} entries: grants {ours:.3f} s, hand-written GROUP BY "
         f"{baseline:.3f} s, ratio {ratio:.2f} (target <= 1.5); bare GROUP BY account_id "
         f"{bare:.3f} s, ratio {ours / bare:.2f}"
+    )
+    assert ratio <= 1.5
+
+
+def test_verify_vs_select_and_hash(benchmark, workspace: dict) -> None:
+    """`grants verify` over the whole ledger against a bare SELECT of the same rows (every
+    table of record with the rows that belong to its records, the accounts and the chain),
+    each row hashed with SHA-256 in Python: as JSON (the target's baseline, the engine-neutral
+    text a chain needs) and, reported beside it, as Python's repr."""
+    import hashlib
+    import json
+    import sqlite3
+
+    from grants.db.records import RECORDS
+
+    loaded: Path = workspace["loaded"]  # type: ignore[assignment]
+    queries = []
+    for r in RECORDS:
+        queries.append(f"SELECT * FROM {r.table} ORDER BY id")
+        if r.child is not None:
+            queries.append(f"SELECT * FROM {r.child.table} ORDER BY {r.child.parent}, id")
+    queries += ["SELECT * FROM account ORDER BY id", "SELECT * FROM seal ORDER BY seq"]
+    encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), default=str).encode
+
+    def bare(serialise: Callable[[tuple[object, ...]], bytes]) -> Callable[[], int]:
+        def run() -> int:
+            conn = sqlite3.connect(loaded)
+            sha = hashlib.sha256
+            count = 0
+            for query in queries:
+                for row in conn.execute(query):
+                    sha(serialise(row)).digest()
+                    count += 1
+            conn.close()
+            return count
+
+        return run
+
+    as_json = bare(lambda row: encode(row).encode())
+    as_repr = bare(lambda row: repr(row).encode())
+    engine = make_engine(f"sqlite:///{loaded}")
+    factory = make_session_factory(engine, read_only=True)
+    checked: list[int] = []
+
+    def grants() -> None:
+        with factory() as session, session.begin():
+            result = verify(session.connection())
+        assert result.ok, [str(p) for p in result.problems[:5]]
+        checked.append(result.head.count)
+
+    grants()  # warm the page cache for all three
+    rows = as_json()
+    json_times: list[float] = []
+    repr_times: list[float] = []
+
+    def baselines_first() -> None:
+        # Interleaved: each round times the baselines just before grants.
+        for run, times in ((as_json, json_times), (as_repr, repr_times)):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+
+    benchmark.pedantic(grants, setup=baselines_first, rounds=ROUNDS, iterations=1)
+    engine.dispose()
+    ours = benchmark.stats.stats.median
+    baseline = statistics.median(json_times)
+    by_repr = statistics.median(repr_times)
+    ratio = ours / baseline
+    benchmark.extra_info.update(
+        {
+            "entries": ENTRIES,
+            "records_in_chain": checked[-1],
+            "rows_read": rows,
+            "select_and_hash_json_median_s": round(baseline, 3),
+            "select_and_hash_repr_median_s": round(by_repr, 3),
+            "grants_median_s": round(ours, 3),
+            "ratio": round(ratio, 2),
+            "ratio_to_repr": round(ours / by_repr, 2),
+            "target": 1.5,
+        }
+    )
+    print(
+        f"\nverify {checked[-1]:,} records ({ENTRIES:,} entries, {rows:,} rows): grants "
+        f"{ours:.2f} s, SELECT + SHA-256 of each row's JSON {baseline:.2f} s, ratio "
+        f"{ratio:.2f} (target <= 1.5); of each row's repr {by_repr:.2f} s, ratio "
+        f"{ours / by_repr:.2f}"
     )
     assert ratio <= 1.5

@@ -78,6 +78,11 @@ def _same(value: Any) -> Any:
     return value
 
 
+def _special(converters: list[Callable[[Any], Any]]) -> list[tuple[int, Callable[[Any], Any]]]:
+    """The columns whose values need converting, with their converters."""
+    return [(i, f) for i, f in enumerate(converters) if f is not _same]
+
+
 def _date(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
@@ -89,6 +94,8 @@ def _boolean(value: Any) -> Any:
 def _timestamp(value: Any) -> Any:
     # SQLite keeps the text it was given ("2017-11-30 09:00:00", or with ".000000" when
     # written through the ORM); PostgreSQL returns a datetime. Both read as one text.
+    if type(value) is str and len(value) == 19 and value[10] == " ":
+        return value  # already as isoformat(" ") writes a time to the second
     if isinstance(value, datetime):
         return value.isoformat(" ")
     if isinstance(value, str):
@@ -174,13 +181,14 @@ class Records:
             f"SELECT {columns} FROM {record.table} WHERE id > %(after)s ORDER BY id",
             {"after": after},
         )
-        self._convert = _converters(record, record.table, record.columns, engine)
+        self._convert = _special(_converters(record, record.table, record.columns, engine))
         self._children: Iterator[tuple[Any, ...]] | None = None
         self._pending: tuple[Any, ...] | None = None
+        self._postings = False
         self.accounts = accounts
         if record.child is not None and with_children:
             child = record.child
-            self._child_convert = _converters(record, child.table, child.columns, engine)
+            self._child_convert = _special(_converters(record, child.table, child.columns, engine))
             self._children = stream_rows(
                 connection,
                 f"SELECT {child.parent}, {', '.join(child.columns)} FROM {child.table} "
@@ -188,33 +196,51 @@ class Records:
                 {"after": after},
             )
             self._pending = next(self._children, None)
+            self._postings = accounts is not None and child.columns == (
+                "id",
+                "account_id",
+                "amount_pence",
+            )
         self.orphans: list[tuple[Any, ...]] = []  # child rows of no record (verify names them)
 
     def __iter__(self) -> Iterator[tuple[int, list[Any], list[list[Any]]]]:
         """(id, canonical values, canonical child rows) of each record."""
         convert = self._convert
+        no_children: list[list[Any]] = []
         for row in self._rows:
-            values = [f(v) for f, v in zip(convert, row, strict=True)]
-            yield row[0], values, self._children_of(row[0])
+            values = list(row)
+            for i, f in convert:
+                values[i] = f(values[i])
+            if self._children is None:
+                yield row[0], values, no_children
+            else:
+                yield row[0], values, self._children_of(row[0])
 
     def _children_of(self, record_id: int) -> list[list[Any]]:
-        if self._children is None:
-            return []
         found: list[list[Any]] = []
         convert = self._child_convert
         accounts = self.accounts
-        while self._pending is not None and (
-            not isinstance(self._pending[0], int) or self._pending[0] <= record_id
-        ):
-            child = self._pending
-            if child[0] != record_id:
-                self.orphans.append(child)
+        children = self._children
+        assert children is not None
+        pending = self._pending
+        while pending is not None:
+            parent = pending[0]
+            if type(parent) is int and parent > record_id:
+                break
+            if parent != record_id:
+                self.orphans.append(pending)
+            elif self._postings:  # a posting, with its account (key and columns)
+                assert accounts is not None
+                found.append([pending[1], pending[2], accounts.get(pending[2]), pending[3]])
             else:
-                values = [f(v) for f, v in zip(convert, child[1:], strict=True)]
-                if accounts is not None:  # a posting: its account, key and columns
+                values = list(pending[1:])
+                for i, f in convert:
+                    values[i] = f(values[i])
+                if accounts is not None:
                     values.insert(2, accounts.get(values[1]))
                 found.append(values)
-            self._pending = next(self._children, None)
+            pending = next(children, None)
+        self._pending = pending
         return found
 
     def rest_of_children(self) -> list[tuple[Any, ...]]:
@@ -226,12 +252,15 @@ class Records:
         return rest
 
 
+_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), default=_odd)
+
+
 def payload(record: Record, values: list[Any], children: list[list[Any]]) -> bytes:
     """The canonical text of a record: JSON of its table, form, columns and rows."""
     data: list[Any] = [record.table, record.form, *values]
     if record.child is not None:
         data.append(children)
-    return json.dumps(data, ensure_ascii=True, separators=(",", ":"), default=_odd).encode("ascii")
+    return _JSON.encode(data).encode("ascii")
 
 
 ACCOUNT_COLUMNS = "id, key, stream_id, first_year, last_year, line_id, role"

@@ -63,21 +63,26 @@ class NewEntry:
         prefix = content_prefix(
             self.day.isoformat(), self.reverses, what, rules.share_text(self.share), self.source
         )
-        return f"{prefix}\x1f{self.occurrence}"
+        return f"{prefix}{SEP}{self.occurrence}"
 
     def idempotency_key(self) -> str:
         return self.key or hashlib.sha256(self.content().encode()).hexdigest()[:40]
 
 
+SEP = "\x1f"  # between the parts of an entry's identity
+
+
 def content_prefix(
-    day: str, reverses: str | None, what: list[str] | None, share: str | None, source: str | None
+    day: str, reverses: str | None, what: str | None, share: str | None, source: str | None
 ) -> str:
     """An entry's identity without the count of identical entries before it: its day, the
-    entry it reverses or what it does (kind, stream, period, lines, amount, tranche,
-    over-allocation), its share and its source. Its key is the SHA-256 of this, a unit
-    separator and that count (`grants verify` recomputes it from the stored entry)."""
-    parts = [day, f"reverse {reverses}" if reverses else "", *(what or ())]
-    return "\x1f".join([*parts, share or "", source or ""])
+    entry it reverses or what it does (``operation_text``), its share and its source, each
+    separated by a unit separator. Its key is the SHA-256 of this, a separator and that count
+    (`grants verify` recomputes it from the stored entry)."""
+    head = f"{day}{SEP}reverse {reverses}" if reverses else f"{day}{SEP}"
+    if what is not None:
+        head = f"{head}{SEP}{what}"
+    return f"{head}{SEP}{share or ''}{SEP}{source or ''}"
 
 
 def operation_text(
@@ -90,16 +95,25 @@ def operation_text(
     amount: int,
     tranche: str | None,
     over_allocation: bool,
-) -> list[str]:
-    """What an entry does, as its key covers it."""
-    return [
-        kind, stream, period, line or "", to_line or "", to_period or "", str(amount),
-        tranche or "", "over" if over_allocation else "",
-    ]  # fmt: skip
+) -> str:
+    """What an entry does, as its key covers it: where the money moves, then how much."""
+    where = where_text(kind, stream, period, line, to_line, to_period)
+    return f"{where}{SEP}{amount_text(amount, tranche, over_allocation)}"
+
+
+def where_text(
+    kind: str, stream: str, period: str, line: str | None, to_line: str | None,
+    to_period: str | None,
+) -> str:  # fmt: skip
+    return SEP.join((kind, stream, period, line or "", to_line or "", to_period or ""))
+
+
+def amount_text(amount: int, tranche: str | None, over_allocation: bool) -> str:
+    return f"{amount}{SEP}{tranche or ''}{SEP}{'over' if over_allocation else ''}"
 
 
 def derived_key(prefix: str, occurrence: int) -> str:
-    return hashlib.sha256(f"{prefix}\x1f{occurrence}".encode()).hexdigest()[:40]
+    return hashlib.sha256(f"{prefix}{SEP}{occurrence}".encode()).hexdigest()[:40]
 
 
 class Refused(RuleError):

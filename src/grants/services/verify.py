@@ -20,7 +20,6 @@ Problems are values (``Broken``), in chain order; the first is the first broken 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,7 +43,7 @@ from grants.formatting import gbp
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services import rules
-from grants.services.journal import content_prefix, derived_key, operation_text
+from grants.services.journal import SEP, amount_text, content_prefix, derived_key, where_text
 from grants.services.keys import record_key
 from grants.services.rules import Operation
 
@@ -224,6 +223,8 @@ class _Walk:
         result = self.result
         previous, expected, count = GENESIS, 1, 0
         last: dict[str, int] = {}
+        slots = {table: (BY_TABLE[table], cursor) for table, cursor in self.cursors.items()}
+        check = self.checks.record
         for seq, table, row_id, form, digest in seals(self.connection):
             count = seq
             if seq != expected:
@@ -237,8 +238,8 @@ class _Walk:
                     )
                 )
             expected = seq + 1
-            record = BY_TABLE.get(table) if isinstance(table, str) else None
-            if record is None or form != record.form or not isinstance(row_id, int):
+            slot = slots.get(table) if type(table) is str else None
+            if slot is None or form != slot[0].form or type(row_id) is not int:
                 result.add(
                     Broken(
                         "chain",
@@ -251,6 +252,7 @@ class _Walk:
                 )
                 previous = digest
                 continue
+            record, cursor = slot
             if row_id <= last.get(table, 0):
                 result.add(
                     Broken("chain", table, row_id, f"is sealed again at link {seq:,}", seq=seq)
@@ -258,10 +260,10 @@ class _Walk:
                 previous = digest
                 continue
             last[table] = row_id
-            cursor = self.cursors[table]
             while cursor.head is not None and cursor.head[0] < row_id:
                 self._unsealed(record, cursor.take(), seq)
-            if cursor.head is None or cursor.head[0] != row_id:
+            head = cursor.head
+            if head is None or head[0] != row_id:
                 result.add(
                     Broken(
                         "missing",
@@ -275,7 +277,8 @@ class _Walk:
                 previous = digest
                 continue
             record_id, values, children = cursor.take()
-            if chain_digest(str(previous), payload(record, values, children)) != digest:
+            text = payload(record, values, children)
+            if type(previous) is not str or chain_digest(previous, text) != digest:
                 result.add(
                     Broken(
                         "chain",
@@ -285,7 +288,7 @@ class _Walk:
                         seq=seq,
                     )
                 )
-            self.checks.record(record, record_id, values, children, seq)
+            check(record, record_id, values, children, seq)
             previous = digest
         result.head = Head(count, previous)
         for table, cursor in self.cursors.items():
@@ -319,6 +322,11 @@ class _Walk:
         self.checks.record(record, item[0], item[1], item[2], seq)
 
 
+# An entry's shape: its postings as (account key, sign), the start of what its key says, and
+# its postings as (account id, sign).
+Shape = tuple[list[tuple[str, int]] | str, str, list[tuple[int, int]]]
+
+
 class _Checks:
     """The invariants of each kind of record, checked as the walk reads it."""
 
@@ -348,10 +356,15 @@ class _Checks:
             )
         )
         self.turnover = 0
-        self.contents: Counter[str] = Counter()
-        self.shapes: dict[tuple[Any, ...], list[tuple[str, int]] | str] = {}
+        self.contents: dict[str, int] = {}  # identical entries seen, by what their key says
+        self.shapes: dict[tuple[Any, ...], Shape] = {}
         self.periods: dict[tuple[int, int], str] = {}
         self.index = {r.table: {c: i for i, c in enumerate(r.columns)} for r in RECORDS}
+        entry = self._entry_columns = self.index["entry"]
+        self._amount, self._reverses = entry["amount_pence"], entry["reverses_id"]
+        self._turnover, self._key = entry["turnover_pence"], entry["key"]
+        self.account_texts = {i: self._account_text(i) for i in self.accounts}
+        self.account_ids = {text: i for i, text in self.account_texts.items()}
         self.keyed: dict[str, Callable[[dict[str, int], list[Any]], str]] = {
             "statement": self._statement_key,
             "match_funding": self._match_key,
@@ -470,15 +483,16 @@ class _Checks:
     # -- the journal ---------------------------------------------------------------------
 
     def _entry(self, row_id: int, v: list[Any], postings: list[list[Any]], seq: int | None) -> None:
-        c = self.index["entry"]
-        amount = v[c["amount_pence"]]
+        c = self._entry_columns
+        amount = v[self._amount]
         total = moved = 0
-        actual: list[tuple[str, int]] = []
-        for _posting, account_id, _key, pence in postings:
+        actual: list[tuple[int, int]] = []
+        used = self.used_accounts
+        for _posting, account_id, _account, pence in postings:
             total += pence
             moved += abs(pence)
-            self.used_accounts.add(account_id)
-            actual.append((self._account_text(account_id), pence))
+            used.add(account_id)
+            actual.append((account_id, pence))
         if total != 0:
             self.problem(
                 "postings",
@@ -487,24 +501,28 @@ class _Checks:
                 f"its postings do not add up to zero (they add up to {gbp(from_pence(total))})",
                 seq,
             )
-        expected = self._expected(v, c)
+        expected, head, by_id = self._shape(v, c)
         if isinstance(expected, str):
             self.problem("postings", "entry", row_id, expected, seq)
         else:
-            sign = -1 if v[c["reverses_id"]] is not None else 1
-            wanted = sorted((key, sign * s * amount) for key, s in expected)
-            if sorted(actual) != wanted:
+            # Compared by account (each account's columns are checked against its key once).
+            factor = -amount if v[self._reverses] is not None else amount
+            actual.sort()
+            if actual != sorted([(i, sign * factor) for i, sign in by_id]):
+                texts = self.account_texts
+                found = sorted((texts.get(i) or f"(no account {i})", pence) for i, pence in actual)
+                wanted = sorted((key, sign * factor) for key, sign in expected)
                 self.problem(
                     "postings",
                     "entry",
                     row_id,
-                    f"its postings ({self._shown(sorted(actual))}) are not the ones its "
+                    f"its postings ({self._shown(found)}) are not the ones its "
                     f"{v[c['kind']]} of {gbp(from_pence(amount))} makes "
                     f"({self._shown(wanted)})",
                     seq,
                 )
         self.turnover += moved
-        stored = v[c["turnover_pence"]]
+        stored = v[self._turnover]
         if stored != self.turnover:
             self.problem(
                 "turnover",
@@ -515,7 +533,7 @@ class _Checks:
                 f"{self.turnover}",
                 seq,
             )
-        if not self._key_holds(v, c):
+        if not self._key_holds(v, c, head):
             self.problem(
                 "key",
                 "entry",
@@ -534,9 +552,10 @@ class _Checks:
         line = self.line_code.get(line_id, "?") if line_id is not None else ""
         return f"{self.streams.get(stream_id, '?')}|{first}|{last}|{line}|{role}"
 
-    def _expected(self, v: list[Any], c: dict[str, int]) -> list[tuple[str, int]] | str:
-        """The postings an entry's columns make (grants.services.rules), as (account key,
-        sign); worked out once for each shape of entry."""
+    def _shape(self, v: list[Any], c: dict[str, int]) -> Shape:
+        """For each shape of entry (kind, stream, periods, lines, tranche): the postings it
+        makes (grants.services.rules) as (account key, sign) and as (account id, sign), and
+        what its key says of it up to the amount; worked out once a shape."""
         shape = (
             v[c["kind"]],
             v[c["stream_id"]],
@@ -552,13 +571,23 @@ class _Checks:
         if found is None:
             try:
                 planned = rules.postings(self._operation(v, c, 1), self._parent_of)
-                found = [
+                postings: list[tuple[str, int]] | str = [
                     (f"{s}|{p.first.start}|{p.last.start}|{line or ''}|{role}", sign)
                     for (s, p, line, role), sign in planned
                 ]
             except (RuleError, ValueError, TypeError) as exc:
-                found = f"it is not an entry the ledger could make: {exc}"
-            self.shapes[shape] = found
+                postings = f"it is not an entry the ledger could make: {exc}"
+            kind, stream_id, first, last, line_id, to_line_id, to_first, to_last, _ = shape
+            head = where_text(
+                kind, self.streams.get(stream_id, "?"), self._period(first, last),
+                self.line_code.get(line_id, "?") if line_id is not None else None,
+                self.line_code.get(to_line_id, "?") if to_line_id is not None else None,
+                self._period(to_first, to_last) if to_first is not None else None,
+            )  # fmt: skip
+            ids = [] if isinstance(postings, str) else [
+                (self.account_ids.get(key, 0), sign) for key, sign in postings
+            ]  # fmt: skip
+            found = self.shapes[shape] = (postings, head, ids)
         return found
 
     def _parent_of(self, stream: str, line: str) -> str | None:
@@ -581,9 +610,19 @@ class _Checks:
             over_allocation=bool(v[c["over_allocation"]]),
         )
 
-    def _key_holds(self, v: list[Any], c: dict[str, int]) -> bool:
-        key = v[c["key"]]
+    def _key_holds(self, v: list[Any], c: dict[str, int], head: str) -> bool:
+        key = v[self._key]
         if not isinstance(key, str):
+            return False
+        if len(key) == 40 and _HEX40.match(key):  # from the books: what it says, hashed
+            contents = self.contents
+            for prefix in self._prefixes(v, c, head):
+                # The books count identical entries: this may be the n-th such, n from 0.
+                seen = contents.get(prefix, 0)
+                for occurrence in range(seen + 1):
+                    if derived_key(prefix, occurrence) == key:
+                        contents[prefix] = seen + 1
+                        return True
             return False
         if _UUID.match(key):  # a command's entry: a random key
             return True
@@ -596,17 +635,9 @@ class _Checks:
             return v[c["reverses_id"]] == int(reversal[1]) and any(
                 f.startswith(reversal[2]) for f in self.filings
             )
-        if not _HEX40.match(key):
-            return False
-        for prefix in self._prefixes(v, c):
-            # The books count identical entries: this may be the n-th such, n from 0.
-            for occurrence in range(self.contents[prefix] + 1):
-                if derived_key(prefix, occurrence) == key:
-                    self.contents[prefix] += 1
-                    return True
         return False
 
-    def _prefixes(self, v: list[Any], c: dict[str, int]) -> list[str]:
+    def _prefixes(self, v: list[Any], c: dict[str, int], head: str) -> list[str]:
         """What the books' key of this entry covers, without the count of identical entries
         before it (grants.services.journal.content_prefix): for a reversal, with the entry
         it reverses named by its id: or its number."""
@@ -614,17 +645,8 @@ class _Checks:
         if target is not None:
             names = [self.reversed_refs.get(target), str(target)]
             return [content_prefix(day, name, None, None, source) for name in names if name]
-        to_first, to_last = v[c["to_first_year"]], v[c["to_last_year"]]
-        line_id, to_line_id = v[c["line_id"]], v[c["to_line_id"]]
-        what = operation_text(
-            v[c["kind"]], self.streams.get(v[c["stream_id"]], "?"),
-            self._period(v[c["first_year"]], v[c["last_year"]]),
-            self.line_code.get(line_id, "?") if line_id is not None else None,
-            self.line_code.get(to_line_id, "?") if to_line_id is not None else None,
-            self._period(to_first, to_last) if to_first is not None else None,
-            v[c["amount_pence"]], v[c["tranche"]], bool(v[c["over_allocation"]]),
-        )  # fmt: skip
-        return [content_prefix(day, None, what, v[c["share"]], source)]
+        amount = amount_text(v[self._amount], v[c["tranche"]], bool(v[c["over_allocation"]]))
+        return [content_prefix(day, None, f"{head}{SEP}{amount}", v[c["share"]], source)]
 
     def _shown(self, postings: list[tuple[str, int]]) -> str:
         """Postings for people: ``PCC-CSF 2017-18 DA allocated £50,656.00``."""
