@@ -31,6 +31,9 @@ demo: $(STAMP)
 	@echo "The ledger is in $(OUT)/oxfordshire.db; the workbooks for the PCC and the Cabinet are in $(OUT)/reports/,"
 	@echo "the spending plan forms are in $(OUT)/plans/, the mid-year return forms as issued and as filled"
 	@echo "in are in $(OUT)/returns/."
+	@echo "The record, sealed in its hash chain (quote the head; \`grants verify\` checks it):"
+	@$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db verify
+	@echo
 	@echo "Every line of a stream:"
 	@echo "  $(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db balance --stream PCC-CSF --year 2017-18"
 	@echo

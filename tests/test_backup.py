@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -72,6 +73,13 @@ def test_an_export_restores_on_the_other_engine_to_the_same_ledger(
     for args, result in before.items():
         again = other(*args)
         assert (again.exit_code, again.output) == (result.exit_code, result.output), args
+    # Every workbook written from the restored ledger holds what the original's holds.
+    assert grants("report", "all", "-o", str(tmp_path / "a")).exit_code == 0
+    assert other("report", "all", "-o", str(tmp_path / "b")).exit_code == 0
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "b").iterdir()) and names
+    for name in names:
+        assert _cells(tmp_path / "a" / name) == _cells(tmp_path / "b" / name), name
     history = json.loads(before[("returns", "history", "--json")].output)
     assert len(history) == 7 and sum(1 for h in history if h["superseded_by"]) == 2
     # The export loaded back into the ledger it came from changes nothing.
@@ -79,6 +87,11 @@ def test_an_export_restores_on_the_other_engine_to_the_same_ledger(
     assert again.exit_code == 0, again.output
     assert json.loads(again.output)["created"] == {}
     assert grants("verify", "--head").output.strip() == head
+
+
+def _cells(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    workbook = openpyxl.load_workbook(path)
+    return {ws.title: list(ws.iter_rows(values_only=True)) for ws in workbook.worksheets}
 
 
 def test_a_changed_export_is_refused_on_restore(grants: Grants, tmp_path: Path) -> None:
