@@ -1,0 +1,394 @@
+"""The invariants of each kind of record that no digest can show, checked as `grants verify`
+reads the record: an entry's postings are the ones it makes, its running turnover, its key
+against what it says; keys of the other records; accounts against their keys; received
+workbooks against their SHA-256."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection
+
+from grants.db.records import RECORDS, Record
+from grants.db.seal import accounts_of, stream_rows
+from grants.errors import GrantsError, RuleError
+from grants.formatting import gbp
+from grants.money import from_pence
+from grants.periods import FinancialYear, Period
+from grants.services import rules
+from grants.services.journal import SEP, amount_text, content_prefix, derived_key, where_text
+from grants.services.keys import record_key
+from grants.services.rules import Operation
+from grants.services.verification import Broken, Verification
+
+_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+_UUID = re.compile(r"^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$")
+_RETURN_SPEND = re.compile(r"^s-([0-9a-f]{48})$")
+_RETURN_REVERSAL = re.compile(r"^r([0-9]+)-([0-9a-f]{40})$")
+
+
+# An entry's shape: its postings as (account key, sign), the start of what its key says, and
+# its postings as (account id, sign).
+Shape = tuple[list[tuple[str, int]] | str, str, list[tuple[int, int]]]
+
+
+class RecordChecks:
+    """The invariants of each kind of record, checked as the walk reads it."""
+
+    def __init__(self, connection: Connection, result: Verification) -> None:
+        self.result = result
+        self.streams: dict[int, str] = dict(stream_rows(connection, "SELECT id, code FROM stream"))
+        self.line_code: dict[int, str] = {}
+        self.line_parent: dict[tuple[str | None, str], str | None] = {}
+        self.line_stream: dict[int, str | None] = {}
+        rows = list(stream_rows(connection, "SELECT id, stream_id, code, parent_id FROM line"))
+        codes = {i: code for i, _, code, _ in rows}
+        for i, stream_id, code, parent_id in rows:
+            stream = self.streams.get(stream_id)
+            self.line_code[i] = code
+            self.line_stream[i] = stream
+            self.line_parent[(stream, code)] = codes.get(parent_id) if parent_id else None
+        self.account_rows = accounts_of(connection)
+        self.accounts = {i: tuple(row[1:]) for i, row in self.account_rows.items()}
+        self.account_keys = {i: row[0] for i, row in self.account_rows.items()}
+        self.used_accounts: set[int] = set()
+        self.filings = {key for (key,) in stream_rows(connection, "SELECT key FROM return_filing")}
+        self.reversed_refs: dict[int, str] = dict(
+            stream_rows(
+                connection,
+                "SELECT id, ref FROM entry WHERE id IN "
+                "(SELECT reverses_id FROM entry WHERE reverses_id IS NOT NULL)",
+            )
+        )
+        self.turnover = 0
+        self.contents: dict[str, int] = {}  # identical entries seen, by what their key says
+        self.shapes: dict[tuple[Any, ...], Shape] = {}
+        self.periods: dict[tuple[int, int], str] = {}
+        self.index = {r.table: {c: i for i, c in enumerate(r.columns)} for r in RECORDS}
+        entry = self._entry_columns = self.index["entry"]
+        self._amount, self._reverses = entry["amount_pence"], entry["reverses_id"]
+        self._turnover, self._key = entry["turnover_pence"], entry["key"]
+        self.account_texts = {i: self._account_text(i) for i in self.accounts}
+        self.account_ids = {text: i for i, text in self.account_texts.items()}
+        self.keyed: dict[str, Callable[[dict[str, int], list[Any]], str]] = {
+            "statement": self._statement_key,
+            "match_funding": self._match_key,
+            "plan_line": self._plan_key,
+            "plan_agreement": lambda c, v: record_key(
+                "agree", v[c["line_id"]], v[c["year"]], v[c["day"]]
+            ),
+            "return_stage": lambda c, v: record_key(
+                "due", v[c["stream_id"]], v[c["year"]], v[c["stage"]]
+            ),
+        }
+
+    def problem(self, check: str, table: str, row_id: int, message: str, seq: int | None) -> None:
+        self.result.add(Broken(check, table, row_id, message, seq=seq))
+
+    def record(
+        self,
+        record: Record,
+        row_id: int,
+        values: list[Any],
+        children: list[list[Any]],
+        seq: int | None,
+    ) -> None:
+        try:
+            self._record(record, row_id, values, children, seq)
+        except (ArithmeticError, LookupError, TypeError, ValueError, GrantsError) as exc:
+            # Values no command writes (text where a number belongs, a year out of range):
+            # the record was made or changed behind the ledger's back.
+            self.problem("unreadable", record.table, row_id, "holds values the ledger never "
+                         f"writes ({type(exc).__name__}: {exc})", seq)  # fmt: skip
+
+    def _record(
+        self,
+        record: Record,
+        row_id: int,
+        values: list[Any],
+        children: list[list[Any]],
+        seq: int | None,
+    ) -> None:
+        table = record.table
+        if table == "entry":
+            self._entry(row_id, values, children, seq)
+        elif table == "attachment":
+            c = self.index[table]
+            if values[c["content"]] != values[c["sha256"]]:  # content is read as its SHA-256
+                self.problem(
+                    "attachment",
+                    table,
+                    row_id,
+                    "is not the file it names "
+                    f"({values[c['filename']]!r}, SHA-256 {values[c['sha256']]})",
+                    seq,
+                )
+        elif table in self.keyed:
+            c = self.index[table]
+            key = values[c["key"]]
+            command = table == "statement" and isinstance(key, str) and _UUID.match(key)
+            if not command and key != self.keyed[table](c, values):
+                self.problem(
+                    "key",
+                    table,
+                    row_id,
+                    "says something other than its key: its content was changed, or its key",
+                    seq,
+                )
+
+    # -- keys of the other records -------------------------------------------------------
+
+    def _period(self, first: int, last: int) -> str:
+        text = self.periods.get((first, last))
+        if text is None:
+            text = self.periods[(first, last)] = str(
+                Period(FinancialYear(first), FinancialYear(last))
+            )
+        return text
+
+    def _statement_key(self, c: dict[str, int], v: list[Any]) -> str:
+        return record_key(
+            v[c["kind"]],
+            v[c["day"]],
+            self.streams.get(v[c["stream_id"]]),
+            self._period(v[c["first_year"]], v[c["last_year"]]),
+            v[c["metric"]],
+            v[c["target"]],
+            v[c["amount"]],
+            v[c["scale"]],
+            v[c["table_name"]],
+            v[c["row_label"]],
+            v[c["source"]],
+        )
+
+    def _match_key(self, c: dict[str, int], v: list[Any]) -> str:
+        line_id = v[c["line_id"]]
+        return record_key(
+            v[c["day"]],
+            self.line_stream.get(line_id),
+            self.line_code.get(line_id),
+            v[c["amount_pence"]],
+            v[c["from_source"]],
+            v[c["form"]],
+        )
+
+    def _plan_key(self, c: dict[str, int], v: list[Any]) -> str:
+        return record_key(
+            "plan",
+            v[c["line_id"]],
+            v[c["year"]],
+            v[c["title"]],
+            v[c["objectives"]],
+            v[c["cost_pence"]],
+            v[c["other_funding"]],
+            v[c["pcc_objective"]],
+            v[c["source"]],
+        )
+
+    # -- the journal ---------------------------------------------------------------------
+
+    def _entry(self, row_id: int, v: list[Any], postings: list[list[Any]], seq: int | None) -> None:
+        c = self._entry_columns
+        amount = v[self._amount]
+        total = moved = 0
+        actual: list[tuple[int, int]] = []
+        used = self.used_accounts
+        for _posting, account_id, _account, pence in postings:
+            total += pence
+            moved += abs(pence)
+            used.add(account_id)
+            actual.append((account_id, pence))
+        if total != 0:
+            self.problem(
+                "postings",
+                "entry",
+                row_id,
+                f"its postings do not add up to zero (they add up to {gbp(from_pence(total))})",
+                seq,
+            )
+        expected, head, by_id = self._shape(v, c)
+        if isinstance(expected, str):
+            self.problem("postings", "entry", row_id, expected, seq)
+        else:
+            # Compared by account (each account's columns are checked against its key once).
+            factor = -amount if v[self._reverses] is not None else amount
+            actual.sort()
+            if actual != sorted([(i, sign * factor) for i, sign in by_id]):
+                texts = self.account_texts
+                found = sorted((texts.get(i) or f"(no account {i})", pence) for i, pence in actual)
+                wanted = sorted((key, sign * factor) for key, sign in expected)
+                self.problem(
+                    "postings",
+                    "entry",
+                    row_id,
+                    f"its postings ({self._shown(found)}) are not the ones its "
+                    f"{v[c['kind']]} of {gbp(from_pence(amount))} makes "
+                    f"({self._shown(wanted)})",
+                    seq,
+                )
+        self.turnover += moved
+        stored = v[self._turnover]
+        if stored != self.turnover:
+            self.problem(
+                "turnover",
+                "entry",
+                row_id,
+                "its running total of the journal's "
+                f"turnover is {stored} pence where the postings make it "
+                f"{self.turnover}",
+                seq,
+            )
+        if not self._key_holds(v, c, head):
+            self.problem(
+                "key",
+                "entry",
+                row_id,
+                "says something other than its key: its date, "
+                "amount, lines or source were changed, or its key",
+                seq,
+            )
+
+    def _account_text(self, account_id: int) -> str:
+        """The key an account's columns give (stream|first|last|line|role)."""
+        columns = self.accounts.get(account_id)
+        if columns is None:
+            return f"(no account {account_id})"
+        stream_id, first, last, line_id, role = columns
+        line = self.line_code.get(line_id, "?") if line_id is not None else ""
+        return f"{self.streams.get(stream_id, '?')}|{first}|{last}|{line}|{role}"
+
+    def _shape(self, v: list[Any], c: dict[str, int]) -> Shape:
+        """For each shape of entry (kind, stream, periods, lines, tranche): the postings it
+        makes (grants.services.rules) as (account key, sign) and as (account id, sign), and
+        what its key says of it up to the amount; worked out once a shape."""
+        shape = (
+            v[c["kind"]],
+            v[c["stream_id"]],
+            v[c["first_year"]],
+            v[c["last_year"]],
+            v[c["line_id"]],
+            v[c["to_line_id"]],
+            v[c["to_first_year"]],
+            v[c["to_last_year"]],
+            v[c["tranche"]],
+        )
+        found = self.shapes.get(shape)
+        if found is None:
+            try:
+                planned = rules.postings(self._operation(v, c, 1), self._parent_of)
+                postings: list[tuple[str, int]] | str = [
+                    (f"{s}|{p.first.start}|{p.last.start}|{line or ''}|{role}", sign)
+                    for (s, p, line, role), sign in planned
+                ]
+            except (RuleError, ValueError, TypeError) as exc:
+                postings = f"it is not an entry the ledger could make: {exc}"
+            kind, stream_id, first, last, line_id, to_line_id, to_first, to_last, _ = shape
+            head = where_text(
+                kind, self.streams.get(stream_id, "?"), self._period(first, last),
+                self.line_code.get(line_id, "?") if line_id is not None else None,
+                self.line_code.get(to_line_id, "?") if to_line_id is not None else None,
+                self._period(to_first, to_last) if to_first is not None else None,
+            )  # fmt: skip
+            ids = [] if isinstance(postings, str) else [
+                (self.account_ids.get(key, 0), sign) for key, sign in postings
+            ]  # fmt: skip
+            found = self.shapes[shape] = (postings, head, ids)
+        return found
+
+    def _parent_of(self, stream: str, line: str) -> str | None:
+        return self.line_parent.get((stream, line))
+
+    def _operation(self, v: list[Any], c: dict[str, int], amount: int) -> Operation:
+        to_first, to_last = v[c["to_first_year"]], v[c["to_last_year"]]
+        line_id, to_line_id = v[c["line_id"]], v[c["to_line_id"]]
+        return Operation(
+            v[c["kind"]],
+            self.streams.get(v[c["stream_id"]], "?"),
+            Period(FinancialYear(v[c["first_year"]]), FinancialYear(v[c["last_year"]])),
+            amount,
+            line=self.line_code.get(line_id) if line_id is not None else None,
+            to_line=self.line_code.get(to_line_id) if to_line_id is not None else None,
+            to_period=Period(FinancialYear(to_first), FinancialYear(to_last))
+            if to_first is not None and to_last is not None
+            else None,
+            tranche=v[c["tranche"]],
+            over_allocation=bool(v[c["over_allocation"]]),
+        )
+
+    def _key_holds(self, v: list[Any], c: dict[str, int], head: str) -> bool:
+        key = v[self._key]
+        if not isinstance(key, str):
+            return False
+        if len(key) == 40 and _HEX40.match(key):  # from the books: what it says, hashed
+            contents = self.contents
+            for prefix in self._prefixes(v, c, head):
+                # The books count identical entries: this may be the n-th such, n from 0.
+                seen = contents.get(prefix, 0)
+                for occurrence in range(seen + 1):
+                    if derived_key(prefix, occurrence) == key:
+                        contents[prefix] = seen + 1
+                        return True
+            return False
+        if _UUID.match(key):  # a command's entry: a random key
+            return True
+        spend = _RETURN_SPEND.match(key)
+        if spend:  # reported spend from a return: names the return's file
+            sha = (v[c["source"]] or "").removeprefix("return sha256:")
+            return v[c["kind"]] == "spent" and sha.startswith(spend[1]) and sha in self.filings
+        reversal = _RETURN_REVERSAL.match(key)
+        if reversal:  # spend a corrected return replaced
+            return v[c["reverses_id"]] == int(reversal[1]) and any(
+                f.startswith(reversal[2]) for f in self.filings
+            )
+        return False
+
+    def _prefixes(self, v: list[Any], c: dict[str, int], head: str) -> list[str]:
+        """What the books' key of this entry covers, without the count of identical entries
+        before it (grants.services.journal.content_prefix): for a reversal, with the entry
+        it reverses named by its id: or its number."""
+        day, source, target = v[c["day"]], v[c["source"]], v[c["reverses_id"]]
+        if target is not None:
+            names = [self.reversed_refs.get(target), str(target)]
+            return [content_prefix(day, name, None, None, source) for name in names if name]
+        amount = amount_text(v[self._amount], v[c["tranche"]], bool(v[c["over_allocation"]]))
+        return [content_prefix(day, None, f"{head}{SEP}{amount}", v[c["share"]], source)]
+
+    def _shown(self, postings: list[tuple[str, int]]) -> str:
+        """Postings for people: ``PCC-CSF 2017-18 DA allocated £50,656.00``."""
+        out = []
+        for key, pence in postings:
+            parts = key.split("|")
+            if len(parts) == 5 and parts[1].isdigit() and parts[2].isdigit():
+                period = self._period(int(parts[1]), int(parts[2]))
+                key = " ".join(x for x in (parts[0], period, parts[3], parts[4]) if x)
+            out.append(f"{key} {gbp(from_pence(pence))}")
+        return ", ".join(out)
+
+    def finish(self) -> None:
+        for account_id in self.accounts:
+            text = self._account_text(account_id)
+            if self.account_keys[account_id] != text:
+                self.result.add(
+                    Broken(
+                        "account",
+                        "account",
+                        account_id,
+                        f"its key says "
+                        f"{self.account_keys[account_id]!r} but its columns say "
+                        f"{text!r}",
+                    )
+                )
+            if account_id not in self.used_accounts:
+                self.result.add(
+                    Broken(
+                        "account",
+                        "account",
+                        account_id,
+                        "no entry posts to it: it was added behind the ledger's back",
+                    )
+                )
+
+
+__all__ = ["RecordChecks", "Shape"]

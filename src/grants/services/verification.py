@@ -1,0 +1,64 @@
+"""What `grants verify` finds: each problem with its record and place in the chain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from grants.db.seal import Head
+
+LIMIT = 1000  # problems kept: enough to see the extent of any damage
+
+
+@dataclass(frozen=True)
+class Broken:
+    """One thing found wrong: which record, where it is in the chain, and what differs."""
+
+    check: str  # chain, missing, unsealed, postings, turnover, key, account, attachment, ids, guard
+    table: str
+    row_id: int | None
+    message: str
+    seq: int | None = None  # its place in the chain, when it has one
+
+    @property
+    def record(self) -> str:
+        return self.table if self.row_id is None else f"{self.table} {self.row_id}"
+
+    def __str__(self) -> str:
+        return f"{self.record}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "table": self.table,
+            "id": self.row_id,
+            "seq": self.seq,
+            "message": self.message,
+        }
+
+
+@dataclass
+class Verification:
+    head: Head
+    problems: list[Broken] = field(default_factory=list)
+    more: int = 0  # problems beyond LIMIT, not kept
+    notes: list[str] = field(default_factory=list)  # worth knowing, not a break
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first(self) -> Broken | None:
+        if not self.problems:
+            return None
+        return min(self.problems, key=lambda p: (p.seq is None, p.seq or 0))
+
+    def add(self, problem: Broken) -> None:
+        if len(self.problems) < LIMIT:
+            self.problems.append(problem)
+        else:
+            self.more += 1
+
+
+__all__ = ["LIMIT", "Broken", "Verification"]
