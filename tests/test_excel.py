@@ -7,12 +7,14 @@ import json
 import shutil
 import subprocess
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import openpyxl
 import pytest
 
 from grants.excel import templates
+from grants.excel.book import FOOTER_LIMIT, footer
 from tests.conftest import Grants
 from tests.helpers import FUND, books
 
@@ -33,6 +35,33 @@ def test_a_broken_template_is_a_clear_error() -> None:
         "[sheet] has no 'total_label'",
         "style 'money' has unknown property 'colour'",
     ]
+
+
+def test_a_footer_takes_the_ledger_and_the_date_never_excels_own_date() -> None:
+    layout = templates.load("resourcing")
+    layout["print"]["footer"] = "&LPrinted &D &T &[Database]&R&[Date]"
+    assert templates.contract_problems("resourcing", layout) == [
+        "[print] footer: &D prints the date in the reader's locale; write &[Date] for the day "
+        "the workbook was generated",
+        "[print] footer: &T prints the time in the reader's locale; write &[Date] for the day "
+        "the workbook was generated",
+        "[print] footer: &[Database] is not a placeholder; use &[Ledger] or &[Date]",
+    ]
+    layout["print"]["footer"] = "&L" + "x" * 240
+    assert templates.contract_problems("resourcing", layout) == [
+        "[print] footer is too long: Excel allows 255 characters with the date filled in"
+    ]
+
+
+def test_the_footer_names_the_ledger_and_the_day_in_words() -> None:
+    day = date(2026, 12, 2)
+    template = "&LGenerated &[Date] from the ledger &[Ledger]&RPage &P of &N"
+    assert footer(template, "Grants & Loans", day) == (
+        "&LGenerated 2 December 2026 from the ledger Grants && Loans&RPage &P of &N"
+    )
+    assert footer("&&[Date] &[Ledger]", "&[Date]\x1b", day) == "&&[Date] &&[Date]"
+    long = footer("&L" + "x" * 200 + " &[Ledger]", "y" * 100, day)
+    assert len(long) == FOOTER_LIMIT and long.endswith("y…")
 
 
 @pytest.fixture

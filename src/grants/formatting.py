@@ -58,6 +58,11 @@ def day(value: date) -> str:
     return _babel_date(value, format="d MMM y", locale=LOCALE)
 
 
+def long_day(value: date) -> str:
+    """``2 December 2026``: the date a workbook's footer says it was generated or issued."""
+    return _babel_date(value, format="d MMMM y", locale=LOCALE)
+
+
 def plain(amount: Decimal | None) -> str | None:
     """The machine form used in JSON: ``"693923.00"`` (None stays None)."""
     return None if amount is None else f"{total(amount):.2f}"

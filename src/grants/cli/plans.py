@@ -44,6 +44,7 @@ from grants.services.plan_forms import (
     read_plan,
     record_plan,
 )
+from grants.services.settings import ledger_name
 from grants.text import Kind, clean
 
 
@@ -222,6 +223,7 @@ def issue(app: AppContext, stream: str, year: str, line: str | None, directory: 
     an instructions sheet."""
     with app.reading() as session:
         wanted = plan_forms(session, stream, parse_year(year), line)
+        ledger = ledger_name(session)
     open_plans = [f for f in wanted if f.agreed is None and len(f.lines) < plan_form.MAX_LINES]
     for form in wanted:
         if form.agreed is not None:
@@ -237,7 +239,7 @@ def issue(app: AppContext, stream: str, year: str, line: str | None, directory: 
     make_folder(directory)
     for form in open_plans:
         path = directory / plan_form.filename(form)
-        plan_form.write(form, path, app.shown_url)
+        plan_form.write(form, path, ledger)
         click.echo(f"wrote {path} ({form.line_name}: {len(form.lines)} line(s) recorded)")
     click.echo(f"{len(open_plans)} plan form(s) in {directory}")
 

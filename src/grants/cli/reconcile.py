@@ -11,6 +11,7 @@ from grants.cli.common import AppContext, emit_json, pass_app
 from grants.excel import reconcile as reconcile_workbook
 from grants.periods import parse_year
 from grants.services.reconcile import SEVERITIES, reconcile
+from grants.services.settings import ledger_name
 from grants.services.streams import stream_id
 
 
@@ -49,9 +50,10 @@ def reconcile_command(
         if stream is not None:
             stream_id(session, stream)
         findings = reconcile(session, stream, parse_year(year) if year else None, today)
+        ledger = ledger_name(session)
     counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
     if output is not None:
-        reconcile_workbook.write(findings, output, app.shown_url, today)
+        reconcile_workbook.write(findings, output, ledger, today)
     if as_json:
         emit_json({"as_of": today.isoformat(), "counts": counts,
                    "findings": [f.as_dict() for f in findings]})  # fmt: skip

@@ -17,6 +17,7 @@ from grants.excel import capital as capital_workbook
 from grants.excel import pcc_template as pcc_workbook
 from grants.excel import resourcing as resourcing_workbook
 from grants.excel import templates
+from grants.excel.book import file_name
 from grants.formatting import number, plain
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period, parse_period, parse_year
@@ -30,6 +31,7 @@ from grants.services.capital import (
 )
 from grants.services.reports import STAGES, pcc_template
 from grants.services.reports import resourcing as resourcing_table
+from grants.services.settings import ledger_name
 
 
 @click.group(cls=GrantsGroup)
@@ -68,8 +70,9 @@ def resourcing(
     partnership with their shares, the TOTAL, and the stated figure where it differs."""
     with app.reading() as session:
         result = resourcing_table(session, stream, parse_period(years))
+        ledger = ledger_name(session)
     if output is not None:
-        resourcing_workbook.write(result, output, app.shown_url)
+        resourcing_workbook.write(result, output, ledger)
         click.echo(f"wrote {output}")
         return
     labels = {y: FinancialYear(y).render() for y in result.years}
@@ -148,8 +151,9 @@ def pcc_template_command(
     at mid-year and end-year also the spend reported to date and the variance."""
     with app.reading() as session:
         result = pcc_template(session, stream, parse_year(year), stage, area)
+        ledger = ledger_name(session)
     if output is not None:
-        pcc_workbook.write(result, output, app.shown_url)
+        pcc_workbook.write(result, output, ledger)
         click.echo(f"wrote {output}")
         return
     if as_json:
@@ -257,7 +261,7 @@ def capital_programme_command(
     with app.reading() as session:
         programme = _capital(session, stream, first, last, compare)
         if output is not None:
-            capital_workbook.write(session, programme, output, app.shown_url)
+            capital_workbook.write(session, programme, output, ledger_name(session))
             click.echo(f"wrote {output}")
             return
         every_scheme = list(schemes(session, programme)) if as_json else []
@@ -344,6 +348,7 @@ def all_reports(app: AppContext, directory: Path) -> None:
         click.echo(f"wrote {path}")
 
     with app.reading() as session:
+        ledger = ledger_name(session)
         streams = session.execute(select(Stream.code, Stream.kind).order_by(Stream.code)).all()
         for code, kind in streams:
             if kind != "pcc-csf":
@@ -364,15 +369,15 @@ def all_reports(app: AppContext, directory: Path) -> None:
             if not years:
                 continue
             span = Period(FinancialYear(years[0]), FinancialYear(years[-1]))
-            path = directory / f"{code.lower()}-resourcing.xlsx"
-            resourcing_workbook.write(resourcing_table(session, code, span), path, app.shown_url)
+            path = directory / file_name(code, "resourcing")
+            resourcing_workbook.write(resourcing_table(session, code, span), path, ledger)
             done(path)
             for start in years:
                 year = FinancialYear(start)
                 for stage in STAGES:
-                    path = directory / f"{code.lower()}-{year.render()}-{stage}.xlsx"
+                    path = directory / file_name(code, year.render(), stage)
                     report_ = pcc_template(session, code, year, stage, None)
-                    pcc_workbook.write(report_, path, app.shown_url)
+                    pcc_workbook.write(report_, path, ledger)
                     done(path)
         capital = session.scalars(
             select(Stream.code)
@@ -381,10 +386,8 @@ def all_reports(app: AppContext, directory: Path) -> None:
             .order_by(Stream.code)
         ).all()
         for code in capital:
-            path = directory / f"{code.lower()}-programme.xlsx"
-            capital_workbook.write(
-                session, _capital(session, code, None, None, None), path, app.shown_url
-            )
+            path = directory / file_name(code, "programme")
+            capital_workbook.write(session, _capital(session, code, None, None, None), path, ledger)
             done(path)
     if not written:
         raise GrantsError("the books have nothing to report: load them with `grants ledger load`")

@@ -26,6 +26,7 @@ from grants.periods import FinancialYear, parse_year
 from grants.services.journal import Catalog
 from grants.services.returns import forms
 from grants.services.returns_import import Forms, history, read_return, record
+from grants.services.settings import ledger_name
 from grants.services.streams import stream_id
 
 
@@ -58,10 +59,11 @@ def issue(
     outcomes, and outputs (target and actual), validated, and an instructions sheet."""
     with app.reading() as session:
         issued = forms(session, stream, parse_year(year), stage, line)
+        ledger = ledger_name(session)
     make_folder(directory)
     for form in issued:
         path = directory / return_form.filename(form)
-        return_form.write(form, path, app.shown_url)
+        return_form.write(form, path, ledger)
         plan = "its agreed plan" if form.agreed else "its plan" if form.planned else "no plan yet"
         click.echo(f"wrote {path} ({form.line_name}: {len(form.lines)} line(s), {plan})")
     click.echo(f"{len(issued)} return form(s) in {directory}")

@@ -7,6 +7,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,15 @@ from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from grants.errors import GrantsError
+from grants.formatting import long_day
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Characters a sheet name may not contain (Excel's rule), and its length limit.
 _SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
+_FILE_NAME = re.compile(r"[^a-z0-9_-]", re.ASCII)
+# A footer's literal ampersand and the placeholders the code fills in (templates/README.md).
+_FOOTER_FIELD = re.compile(r"&&|&\[(Ledger|Date)\]")
+FOOTER_LIMIT = 255  # Excel's, in UTF-16 code units; XlsxWriter drops a longer footer
 
 
 # The functions XlsxWriter rewrites with an _xlfn. prefix even when future functions are off
@@ -60,6 +66,14 @@ def sheet_name(text: str) -> str:
     return _SHEET_NAME.sub("-", inert(text))[:31] or "Sheet"
 
 
+def file_name(*parts: str) -> str:
+    """A workbook's file name made from codes of the ledger, lower case: anything but a
+    letter, digit, '-' or '_' becomes '-', so that a name from the database can never
+    leave the output folder or carry a control character."""
+    stem = _FILE_NAME.sub("-", "-".join(parts).lower())
+    return f"{stem}.xlsx"
+
+
 def cell(row: int, col: int) -> str:
     return xl_rowcol_to_cell(row, col)
 
@@ -77,12 +91,17 @@ class Book:
     """A workbook laid out by one template (see templates/README.md).
 
     ``constant_memory`` streams each sheet to disk row by row (rows must then be written in
-    order): the way to write hundreds of thousands of rows in little memory."""
+    order): the way to write hundreds of thousands of rows in little memory. ``ledger`` is
+    the ledger's name (`grants.services.settings.ledger_name`), which the footer prints with
+    the day the workbook was generated."""
 
-    def __init__(self, workbook: Any, layout: dict[str, Any], ledger: str) -> None:
+    def __init__(
+        self, workbook: Any, layout: dict[str, Any], ledger: str, generated: date | None = None
+    ) -> None:
         self.workbook = workbook
         self.layout = layout
         self.ledger = ledger
+        self.generated = generated or date.today()
         self._formats: dict[tuple[str, tuple[tuple[str, Any], ...]], Format] = {}
         self._sheets: dict[str, Worksheet] = {}
         self._sources: Worksheet | None = None
@@ -135,8 +154,28 @@ class Book:
             sheet.fit_to_pages(1, 0)
         if setup["repeat_heading_rows"] and heading_row is not None:
             sheet.repeat_rows(heading_row)
-        ledger = inert(self.ledger)[:100].replace("&", "&&")
-        sheet.set_footer(setup["footer"].replace("&[Ledger]", ledger))
+        sheet.set_footer(footer(setup["footer"], self.ledger, self.generated))
+
+
+def footer(template: str, ledger: str, generated: date) -> str:
+    """A template's footer filled in: ``&[Ledger]`` the ledger's name, ``&[Date]`` the day
+    as text in en_GB (``2 December 2026``; Excel's ``&D`` would print it in the reader's
+    locale). The name is cut to fit Excel's limit on a footer's length."""
+    name = inert(ledger)[:100]
+
+    def fill(name: str) -> str:
+        values = {"Ledger": name.replace("&", "&&"), "Date": long_day(generated)}
+        return _FOOTER_FIELD.sub(lambda m: values[m[1]] if m[1] else "&&", template)
+
+    filled = fill(name)
+    excess = _utf16_length(filled) - FOOTER_LIMIT
+    if excess > 0 and name:
+        filled = fill(name[: max(0, len(name) - excess - 1)] + "…")
+    return filled
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 @contextmanager
@@ -174,4 +213,7 @@ def writing(
         temporary.unlink(missing_ok=True)
 
 
-__all__ = ["Book", "cell", "cells", "inert", "quoted", "sheet_name", "writing"]
+__all__ = [
+    "FOOTER_LIMIT", "Book", "cell", "cells", "file_name", "footer", "inert", "quoted",
+    "sheet_name", "writing",
+]  # fmt: skip

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grants.excel import templates
-from grants.excel.book import Book, cell, writing
+from grants.excel.book import Book, cell, file_name, writing
 from grants.excel.form_header import (
     ALLOCATED_ROW,
     COMPLETED_BY_ROW,
@@ -43,7 +43,7 @@ __all__ = [
 
 
 def filename(form: PlanForm) -> str:
-    return f"{form.stream}-{FinancialYear(form.year)}-plan-{form.line}.xlsx".lower()
+    return file_name(form.stream, str(FinancialYear(form.year)), "plan", form.line)
 
 
 @functools.lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from grants.excel import templates
-from grants.excel.book import Book, cell, writing
+from grants.excel.book import Book, cell, file_name, writing
 from grants.excel.form_header import (
     COMPLETED_BY_ROW,
     COMPLETED_ON_ROW,
@@ -30,7 +30,7 @@ LIMIT = 999_999_999_999.99  # the largest amount grants.money accepts
 
 
 def filename(form: ReturnForm) -> str:
-    return f"{form.stream}-{FinancialYear(form.year)}-{form.stage}-{form.line}.xlsx".lower()
+    return file_name(form.stream, str(FinancialYear(form.year)), form.stage, form.line)
 
 
 def write(form: ReturnForm, path: Path, ledger: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,13 @@ PLACEHOLDERS: dict[tuple[str, str, str], set[str]] = {
 }
 
 
+# A footer's codes: `&&`, a placeholder `&[Name]`, or Excel's `&X` (page, font, section...).
+_FOOTER_CODE = re.compile(r"&(&|\[[^\]]*\]|.?)", re.DOTALL)
+FOOTER_PLACEHOLDERS = {"[Ledger]", "[Date]"}
+# Room a footer leaves for what fills it: the ledger's name (cut to fit) and the longest date.
+_FOOTER_ROOM = 255 - len("30 September 2026")
+
+
 def templates_dir() -> Path:
     return project_root() / "templates"
 
@@ -225,6 +233,25 @@ def _kind(wanted: type | tuple[type, ...]) -> str:
     return "a number"
 
 
+def _footer_problems(where: str, footer: str) -> list[str]:
+    """A footer may use `&[Ledger]` and `&[Date]` beside Excel's own codes, but not `&D` or
+    `&T`: Excel prints those in the reader's locale (US order under LibreOffice)."""
+    problems = []
+    for match in _FOOTER_CODE.finditer(footer):
+        code = match[1]
+        if code in ("D", "T"):
+            problems.append(
+                f"{where}: &{code} prints the {'date' if code == 'D' else 'time'} in the "
+                "reader's locale; write &[Date] for the day the workbook was generated"
+            )
+        elif code.startswith("[") and code not in FOOTER_PLACEHOLDERS:
+            problems.append(f"{where}: &{code} is not a placeholder; use &[Ledger] or &[Date]")
+    rest = _FOOTER_CODE.sub(lambda m: "" if m[1] in FOOTER_PLACEHOLDERS else m[0], footer)
+    if len(rest.encode("utf-16-le")) // 2 > _FOOTER_ROOM:
+        problems.append(f"{where} is too long: Excel allows 255 characters with the date filled in")
+    return problems
+
+
 def _value_problems(name: str, table: str, key: str, value: Any) -> list[str]:
     """A value of the wrong type, or text using a {placeholder} the code does not fill."""
     where = f"[{table}] {key}"
@@ -233,6 +260,8 @@ def _value_problems(name: str, table: str, key: str, value: Any) -> list[str]:
         return [] if ok else [f"{where} = {value!r} must be a positive number"]
     if key in SWITCHES:
         return [] if isinstance(value, bool) else [f"{where} = {value!r} must be true or false"]
+    if key == "footer" and isinstance(value, str):
+        return _footer_problems(where, value)
     if isinstance(value, dict):
         texts = list(value.values())
     elif isinstance(value, list):
