@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from grants.config import database_url, default_actor, wait_seconds
-from grants.db.engine import make_engine, make_session_factory
+from grants.db.engine import make_engine, make_session_factory, shown_url
 from grants.errors import ConfigError, GrantsError
 
 
@@ -77,10 +77,7 @@ class AppContext:
                 current = MigrationContext.configure(conn).get_current_revision()
                 has_tables = inspect(conn).has_table("entry")
         except OperationalError as exc:
-            raise ConfigError(
-                f"cannot open the database {self.shown_url}: {exc.orig}; check --database or "
-                "GRANTS_DATABASE_URL"
-            ) from exc
+            raise self.cannot_open(exc) from exc
         head = ScriptDirectory.from_config(alembic_config(self.engine)).get_current_head()
         if not has_tables or current is None:
             raise ConfigError(
@@ -92,9 +89,24 @@ class AppContext:
                 f"{head}: run `grants db upgrade`"
             )
 
+    def connect(self) -> None:
+        """Check that the database can be reached (ConfigError, with the reason, if not)."""
+        try:
+            with self.engine.connect():
+                pass
+        except OperationalError as exc:
+            raise self.cannot_open(exc) from exc
+
+    def cannot_open(self, exc: OperationalError) -> ConfigError:
+        return ConfigError(
+            f"cannot open the database {self.shown_url}: {driver_message(exc)}; check "
+            "--database or GRANTS_DATABASE_URL"
+        )
+
     @property
     def shown_url(self) -> str:
-        return self.engine.url.render_as_string(hide_password=True)
+        """The database's address as messages show it: no password, no query string."""
+        return shown_url(self.url)
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -102,6 +114,11 @@ pass_app = click.make_pass_decorator(AppContext)
 
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def driver_message(exc: SQLAlchemyError) -> str:
+    """The database driver's own text of an error, on one line (psycopg's runs over two)."""
+    return " ".join(str(getattr(exc, "orig", None) or exc).split())
 
 
 class GrantsGroup(click.Group):
@@ -113,8 +130,7 @@ class GrantsGroup(click.Group):
         except GrantsError as exc:
             raise click.ClickException(str(exc)) from exc
         except SQLAlchemyError as exc:
-            message = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            raise click.ClickException(f"database error: {message}") from exc
+            raise click.ClickException(f"database error: {driver_message(exc)}") from exc
 
 
 def make_folder(directory: Path) -> None:
@@ -172,6 +188,7 @@ __all__ = [
     "DryRun",
     "GrantsGroup",
     "default_actor",
+    "driver_message",
     "each_file",
     "echo_problems",
     "emit_json",

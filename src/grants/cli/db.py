@@ -31,6 +31,7 @@ def upgrade(app: AppContext) -> None:
     Then checks that every guard (the triggers that make the tables of record append-only)
     is in place, and puts back any that is missing, disabled or altered, saying which.
     """
+    app.connect()
     migrate.upgrade(app.engine)
     with app.engine.begin() as connection:
         restored = guards.restore(connection, GUARDED)

@@ -21,9 +21,11 @@ shared-memory files the same permissions.
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -47,16 +49,82 @@ def normalise_url(url: str) -> str:
         parsed.port  # noqa: B018  # a port that is not a number fails here, not later
     except (ArgumentError, ValueError) as exc:
         raise ConfigError(
-            f"{url!r} is not a database URL; use sqlite:///path/to/grants.db or "
+            f"{shown_url(url)!r} is not a database URL; use sqlite:///path/to/grants.db or "
             "postgresql://user@host/dbname"
         ) from exc
+    if parsed.host and "@" in parsed.host:
+        # user:p@ss@host parses as the password "p" on the host "ss@host"
+        raise ConfigError(
+            f"the database URL {shown_url(url)!r} has an '@' in its password or host: write an "
+            "'@' in a password as %40"
+        )
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise ConfigError(
             f"{parsed.get_backend_name()!r} databases are not supported; use SQLite or PostgreSQL"
         )
+    backend = parsed.get_backend_name()
+    if backend == "sqlite" and (parsed.username or parsed.password or parsed.host):
+        raise ConfigError(
+            f"{shown_url(url)!r}: a SQLite database is a file, with no user, password or host; "
+            "write sqlite:///path/to/grants.db"
+        )
     return parsed.render_as_string(hide_password=False)
+
+
+# Query-string parameters whose value is, or points at, a secret (libpq's password, passfile,
+# sslpassword, sslkey, sslcert...): never shown, and hidden in any message that quotes them.
+_SECRET_PARAMETER = re.compile(r"pass|key|secret|token|cert|crl|service", re.IGNORECASE)
+
+
+def shown_url(url: str) -> str:
+    """The database address as people may see it: driver, user, host, port and database,
+    never the password or the query string (which can carry ``password=``, ``sslkey=``...).
+    Every message that names the database uses this."""
+    try:
+        parsed = make_url(url)
+        port = parsed.port
+    except (ArgumentError, ValueError):
+        return _shown_unparsed(url)
+    host = (parsed.host or "").rpartition("@")[2] or None  # user:p@ss@host: drop "ss@"
+    shown = URL.create(parsed.drivername, parsed.username, None, host, port, parsed.database)
+    return shown.render_as_string(hide_password=False)
+
+
+def _shown_unparsed(url: str) -> str:
+    """What `shown_url` shows of text that is not a URL: without a query string or fragment,
+    and without anything between a ':' and the '@' of the part before the first '/'."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    rest = re.split(r"[?#]", rest, maxsplit=1)[0]
+    authority, slash, path = rest.partition("/")
+    user, at, host = authority.rpartition("@")
+    if at:
+        authority = f"{user.partition(':')[0]}@{host}"
+    return f"{scheme}{sep}{authority}{slash}{path}"
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secrets a database URL holds (its password and secret query values), as written
+    and percent-encoded, longest first: what an error message must never show. Values
+    shorter than four characters are left out: hiding them would garble the message and
+    reveal them more than it hides them."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return []
+    found: list[str] = []
+    if parsed.password:
+        found.append(str(parsed.password))
+        if parsed.host and "@" in parsed.host:
+            found.append(f"{parsed.password}@{parsed.host.rpartition('@')[0]}")
+    for key, value in parsed.query.items():
+        if _SECRET_PARAMETER.search(key):
+            found += [value] if isinstance(value, str) else list(value)
+    secrets = {form for s in found for form in (s, quote(s, safe=""))}
+    return sorted((s for s in secrets if len(s) >= 4), key=lambda s: (-len(s), s))
 
 
 def make_engine(url: str, *, wait: float = WAIT_SECONDS, **kwargs: Any) -> Engine:
@@ -232,4 +300,6 @@ __all__ = [
     "normalise_url",
     "record_order",
     "seal_now",
+    "shown_url",
+    "url_secrets",
 ]
