@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -15,9 +14,10 @@ from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from grants.cli import terminal
 from grants.config import database_url, default_actor, wait_seconds
-from grants.db.engine import make_engine, make_session_factory, shown_url
-from grants.errors import ConfigError, GrantsError
+from grants.db.engine import make_engine, make_session_factory, shown_url, url_secrets
+from grants.errors import BooksError, ConfigError, GrantsError
 
 
 @dataclass
@@ -108,12 +108,17 @@ class AppContext:
         """The database's address as messages show it: no password, no query string."""
         return shown_url(self.url)
 
+    @property
+    def secrets(self) -> list[str]:
+        """What no message may show: the password and secret parameters of the URL."""
+        return url_secrets(self.url)
+
 
 pass_app = click.make_pass_decorator(AppContext)
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    terminal.json(data)
 
 
 def driver_message(exc: SQLAlchemyError) -> str:
@@ -121,16 +126,40 @@ def driver_message(exc: SQLAlchemyError) -> str:
     return " ".join(str(getattr(exc, "orig", None) or exc).split())
 
 
+def _secrets(ctx: click.Context) -> list[str]:
+    app = ctx.find_object(AppContext)
+    return app.secrets if app is not None else []
+
+
 class GrantsGroup(click.Group):
-    """Turns a user's mistake (GrantsError) into `Error: message` and exit code 1."""
+    """Turns a user's mistake (GrantsError) into `Error: message` and exit code 1. Every
+    error message leaves here on one line, made visible, with no secret of the database URL
+    (`grants.cli.terminal.error_text`): messages quote what was typed and what files hold."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:  # a mistake on the command line itself
+            terminal.make_safe(exc)
+            raise
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except GrantsError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(terminal.error_text(str(exc), _secrets(ctx))) from exc
         except SQLAlchemyError as exc:
-            raise click.ClickException(f"database error: {driver_message(exc)}") from exc
+            message = f"database error: {driver_message(exc)}"
+            raise click.ClickException(terminal.error_text(message, _secrets(ctx))) from exc
+        except click.ClickException as exc:
+            terminal.make_safe(exc, _secrets(ctx))
+            raise
 
 
 def make_folder(directory: Path) -> None:
@@ -160,11 +189,14 @@ def each_file(
                     failed += 1
         except DryRun:
             continue
+        except BooksError as exc:  # each problem names its file and cell
+            failed += 1
+            echo_problems(exc.problems)
         except GrantsError as exc:
             failed += 1
             text = str(exc)
-            click.echo(text if text.startswith(f"{path.name}:") else f"{path.name}: {text}",
-                       err=True)  # fmt: skip
+            shown = text if text.startswith(f"{path.name}:") else f"{path.name}: {text}"
+            terminal.echo(shown, err=True)
     if failed:
         raise click.ClickException(
             f"{failed} of {len(files)} file(s) not recorded: correct them and import them again"
@@ -174,9 +206,9 @@ def each_file(
 def echo_problems(problems: Iterable[object], warnings: Iterable[object] = ()) -> None:
     """A file's problems and warnings, one a line, on standard error."""
     for problem in problems:
-        click.echo(str(problem), err=True)
+        terminal.echo(problem, err=True)
     for warning in warnings:
-        click.echo(f"{warning} (warning)", err=True)
+        terminal.echo(f"{warning} (warning)", err=True)
 
 
 def is_terminal() -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from grants.cli import terminal
 from grants.cli.common import AppContext, GrantsGroup, pass_app
 from grants.db import guards, migrate
 from grants.db import roles as roles_module
@@ -36,14 +37,14 @@ def upgrade(app: AppContext) -> None:
     with app.engine.begin() as connection:
         restored = guards.restore(connection, GUARDED)
     for finding in restored:
-        click.echo(f"warning: {finding}: put back", err=True)
+        terminal.echo(f"warning: {finding}: put back", err=True)
     if restored:
-        click.echo(
+        terminal.echo(
             f"warning: {len(restored)} guard(s) had been removed or changed, so the ledger "
             "could have been changed behind its back: run `grants verify`",
             err=True,
         )
-    click.echo(f"database {app.shown_url} is up to date")
+    terminal.echo(f"database {app.shown_url} is up to date")
 
 
 @db.command()
@@ -93,7 +94,9 @@ def backup(app: AppContext, file: Path) -> None:
         raise GrantsError(f"cannot back up to {file}: {exc}") from exc
     finally:
         partial.unlink(missing_ok=True)
-    click.echo(f"backed up the ledger to {file}: {result.head.count:,} records, head {result.head}")
+    terminal.echo(
+        f"backed up the ledger to {file}: {result.head.count:,} records, head {result.head}"
+    )
 
 
 @db.command()
@@ -143,11 +146,11 @@ def roles(app: AppContext, owner: str, working: str, print_sql: bool) -> None:
         sql = roles_module.statements(connection, owner, working)
         if print_sql:
             for statement in sql:
-                click.echo(statement + ";")
+                terminal.document(statement + ";\n")  # a statement may run over lines
             return
         for statement in sql:
             connection.exec_driver_sql(statement)
-    click.echo(
+    terminal.echo(
         f"the ledger's tables belong to {owner}; {working} can read them and add records, "
         f"nothing more. Connect as {working} from now on (for example "
         f"GRANTS_DATABASE_URL=postgresql://{working}@HOST/DBNAME), and as {owner} only to "

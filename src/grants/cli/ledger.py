@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from sqlalchemy import Connection
 
+from grants.cli import terminal
 from grants.cli.common import AppContext, GrantsGroup, emit_json, is_terminal, pass_app
 from grants.db.seal import Head
 from grants.errors import BooksError, GrantsError
@@ -61,11 +62,13 @@ def check(app: AppContext, path: Path, as_json: bool) -> None:
         )
     else:
         for p in problems + notes:
-            click.echo(str(p))
+            terminal.echo(str(p))
         if problems:
-            click.echo(f"{len(problems)} error(s) in {path}", err=True)
+            terminal.echo(f"{len(problems)} error(s) in {path}", err=True)
         else:
-            click.echo(f"{path}: ok ({_summary(report)}; {len(notes)} discrepancies or warnings)")
+            terminal.echo(
+                f"{path}: ok ({_summary(report)}; {len(notes)} discrepancies or warnings)"
+            )
     if problems:
         raise SystemExit(1)
 
@@ -81,13 +84,13 @@ def _progress() -> Iterator[Callable[[int], None] | None]:
     def tick(n: int) -> None:
         nonlocal counted
         counted += n
-        click.echo(f"\rchecked {counted:,} journal entries", nl=False, err=True)
+        terminal.progress(f"checked {counted:,} journal entries")
 
     try:
         yield tick
     finally:
         if counted:
-            click.echo("", err=True)
+            terminal.progress_done()
 
 
 @ledger.command()
@@ -105,7 +108,7 @@ def load(app: AppContext, path: Path, as_json: bool) -> None:
             report = loader.load(session, path, app.actor, progress=progress)
     except BooksError as exc:
         for p in exc.problems:
-            click.echo(str(p), err=True)
+            terminal.echo(str(p), err=True)
         raise click.ClickException(
             f"{len(exc.problems)} error(s) in {path}: nothing was recorded"
         ) from exc
@@ -113,8 +116,8 @@ def load(app: AppContext, path: Path, as_json: bool) -> None:
         emit_json(report.as_dict())
         return
     for p in report.warnings + report.discrepancies:
-        click.echo(str(p))
-    click.echo(f"loaded {path}: {_summary(report)}")
+        terminal.echo(str(p))
+    terminal.echo(f"loaded {path}: {_summary(report)}")
 
 
 @ledger.command()
@@ -148,7 +151,7 @@ def export(app: AppContext, output: Path | None) -> None:
             _print(connection, result.head, today)
             return
         exported = _export_into(connection, output, result.head, today)
-    click.echo(
+    terminal.echo(
         f"wrote the ledger's {exported.head.count:,} records to {output}: "
         f"{len(exported.files)} books file(s) and {exported.attachments} received "
         f"workbook(s); head {exported.head}"
@@ -168,11 +171,13 @@ def _print(connection: Connection, head: Head, today: date) -> None:
             f"the ledger holds {workbooks} received workbook(s), which cannot be printed: give "
             "a folder with -o for a complete export"
         )
-    click.echo(f"{printer.HEADER} on {today.isoformat()}: every record, in the order recorded.")
+    terminal.echo(f"{printer.HEADER} on {today.isoformat()}: every record, in the order recorded.")
     for directive in lines:
-        click.echo("")
-        click.echo("\n".join(directive))
-    click.echo(f"\n{today.isoformat()} head {head}")
+        terminal.echo("")
+        for line in directive:  # each line of the books made visible, never split
+            terminal.echo(line)
+    terminal.echo("")
+    terminal.echo(f"{today.isoformat()} head {head}")
 
 
 def _export_into(connection: Connection, output: Path, head: Head, today: date) -> Exported:
@@ -225,7 +230,7 @@ def title(app: AppContext, name: str | None) -> None:
     """
     if name is None:
         with app.reading() as session:
-            click.echo(settings.ledger_name(session))
+            terminal.echo(settings.ledger_name(session))
         return
     name = clean(name, "NAME", Kind.NAME)
     with app.session() as session:
@@ -235,5 +240,5 @@ def title(app: AppContext, name: str | None) -> None:
             )
         except ValueError as exc:
             raise GrantsError(str(exc)) from None
-    click.echo(f"the ledger's title is {' '.join(name.split())!r}" + ("" if changed else
-               " (unchanged)"))  # fmt: skip
+    terminal.echo(f"the ledger's title is {' '.join(name.split())!r}" + ("" if changed else
+                  " (unchanged)"))  # fmt: skip

@@ -16,6 +16,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grants.cli import terminal
 from grants.cli.common import (
     AppContext,
     DryRun,
@@ -26,7 +27,6 @@ from grants.cli.common import (
     make_folder,
     pass_app,
 )
-from grants.cli.query import table
 from grants.cli.write import _origin
 from grants.db.models import Line, PlanAgreement, PlanLine, Stream
 from grants.errors import BooksError, GrantsError
@@ -107,7 +107,7 @@ def add(
         f"  {k}: {quote(str(v))}\n" for k, v in meta if v is not None
     )
     _record(app, text)
-    click.echo(f"added {title!r} to the plan of {line} {year}")
+    terminal.echo(f"added {title!r} to the plan of {line} {year}")
 
 
 @plan.command("agree")
@@ -121,7 +121,7 @@ def agree(app: AppContext, stream: str, year: str, line: str, day: datetime | No
     """Record that the plan of LINE for YEAR is agreed: its titles are then fixed."""
     stream, year, line = clean(stream, "STREAM"), clean(year, "YEAR"), clean(line, "LINE")
     _record(app, f"{_day(day)} agree {stream} {year} {line}\n  origin: {quote(_origin())}\n")
-    click.echo(f"the plan of {line} {year} is agreed")
+    terminal.echo(f"the plan of {line} {year} is agreed")
     with app.session() as session:
         try:
             form = plan_forms(session, stream, parse_year(year), line)[0]
@@ -130,7 +130,7 @@ def agree(app: AppContext, stream: str, year: str, line: str, day: datetime | No
     planned = sum(x.cost_pence for x in form.lines)
     if planned != form.allocated_pence:
         gap = planned - form.allocated_pence
-        click.echo(
+        terminal.echo(
             f"warning: the agreed plan's lines cost {gbp(from_pence(planned))}, "
             f"{gbp(from_pence(abs(gap)))} {'more' if gap > 0 else 'less'} than the allocation "
             f"of {gbp(from_pence(form.allocated_pence))}; `grants reconcile` reports it",
@@ -179,24 +179,22 @@ def show(app: AppContext, stream: str, year: str, line: str | None, as_json: boo
         )  # fmt: skip
         return
     if not rows:
-        click.echo(f"no spending plans recorded for {stream} {FinancialYear(fy.start)}")
+        terminal.echo(f"no spending plans recorded for {stream} {FinancialYear(fy.start)}")
         return
-    click.echo(
-        table(
-            ["line", "#", "expenditure title", "cost", "PCC objective", "agreed"],
+    terminal.table(
+        ["line", "#", "expenditure title", "cost", "PCC objective", "agreed"],
+        [
             [
-                [
-                    r[0],
-                    str(r[1]),
-                    r[2],
-                    number(Decimal(r[3]).scaleb(-2), 2),
-                    str(r[4] or ""),
-                    agreed[r[0]].isoformat() if r[0] in agreed else "",
-                ]
-                for r in rows
-            ],
-            {1, 3},
-        )
+                r[0],
+                str(r[1]),
+                r[2],
+                number(Decimal(r[3]).scaleb(-2), 2),
+                str(r[4] or ""),
+                agreed[r[0]].isoformat() if r[0] in agreed else "",
+            ]
+            for r in rows
+        ],
+        {1, 3},
     )
 
 
@@ -227,10 +225,10 @@ def issue(app: AppContext, stream: str, year: str, line: str | None, directory: 
     open_plans = [f for f in wanted if f.agreed is None and len(f.lines) < plan_form.MAX_LINES]
     for form in wanted:
         if form.agreed is not None:
-            click.echo(f"{form.line}: the plan was agreed on {form.agreed:%d %b %Y}; no form")
+            terminal.echo(f"{form.line}: the plan was agreed on {form.agreed:%d %b %Y}; no form")
         elif len(form.lines) >= plan_form.MAX_LINES:
-            click.echo(f"{form.line}: the plan already has {len(form.lines)} lines, as many as "
-                       "a form holds; no form (add lines with `grants plan add`)")  # fmt: skip
+            terminal.echo(f"{form.line}: the plan already has {len(form.lines)} lines, as many as "
+                          "a form holds; no form (add lines with `grants plan add`)")  # fmt: skip
     if not open_plans:
         raise GrantsError(
             f"no plan of {stream} {parse_year(year)} can take a form (agreed, or full): nothing "
@@ -240,8 +238,8 @@ def issue(app: AppContext, stream: str, year: str, line: str | None, directory: 
     for form in open_plans:
         path = directory / plan_form.filename(form)
         plan_form.write(form, path, ledger)
-        click.echo(f"wrote {path} ({form.line_name}: {len(form.lines)} line(s) recorded)")
-    click.echo(f"{len(open_plans)} plan form(s) in {directory}")
+        terminal.echo(f"wrote {path} ({form.line_name}: {len(form.lines)} line(s) recorded)")
+    terminal.echo(f"{len(open_plans)} plan form(s) in {directory}")
 
 
 @plan.command("import")
@@ -266,8 +264,8 @@ def import_plans(
         Journal(session).lock()  # a plan's lines are checked and added one import at a time
         earlier = imported_before(session, path)
         if earlier is not None:
-            click.echo(f"{path.name}: already imported (its lines are in the plan, dated "
-                       f"{earlier:%d %b %Y}); nothing changed")  # fmt: skip
+            terminal.echo(f"{path.name}: already imported (its lines are in the plan, dated "
+                          f"{earlier:%d %b %Y}); nothing changed")  # fmt: skip
             return True
         filed, problems = read_plan(session, path)
         if problems or filed is None:
@@ -277,12 +275,12 @@ def import_plans(
         done = record_plan(session, filed, app.actor, _day(received))
         what = describe(filed)
         if not done.created:
-            click.echo(f"{path.name}: nothing new in the {what}; nothing changed")
+            terminal.echo(f"{path.name}: nothing new in the {what}; nothing changed")
         elif dry_run:
-            click.echo(f"{path.name}: would record the {what}")
+            terminal.echo(f"{path.name}: would record the {what}")
             raise DryRun
         else:
-            click.echo(f"{path.name}: recorded the {what}")
+            terminal.echo(f"{path.name}: recorded the {what}")
         return True
 
     each_file(app, files, one)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
-from grants.cli.query import table
 from grants.errors import GrantsError
 from grants.formatting import SCALE_LABELS, number, scaled
 from grants.money import from_pence
@@ -111,8 +111,8 @@ def programme(
         rows.append([*difference, ""])
     unit = SCALE_LABELS[scale]
     title = f"{stream} {table_name}, {other}" + (f" compared with {base}" if compare else "")
-    click.echo(f"{title} ({unit})")
-    click.echo(table(headers, rows, set(range(1, len(headers)))))
+    terminal.echo(f"{title} ({unit})")
+    terminal.table(headers, rows, set(range(1, len(headers))))
 
 
 def _json_amounts(line: programmes.ProfileLine | None) -> dict[str, str] | None:

@@ -8,6 +8,7 @@ import click
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
 from grants.db.models import Entry, Line, Organisation, Stream
 from grants.formatting import gbp, plain
@@ -19,19 +20,6 @@ from grants.services.streams import stream_id
 
 def _period_option(value: str | None) -> Period | None:
     return parse_period(value) if value else None
-
-
-def table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
-    widths = [
-        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
-    ]
-
-    def fmt(cells: list[str]) -> str:
-        return "  ".join(
-            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells)
-        ).rstrip()
-
-    return "\n".join([fmt(headers), fmt(["-" * w for w in widths]), *(fmt(r) for r in rows)])
 
 
 @click.command()
@@ -61,12 +49,10 @@ def streams(app: AppContext, as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return
-    click.echo(
-        table(
-            ["code", "kind", "funder", "name"],
-            [[d["code"], d["kind"], d["funder"] or "", d["name"]] for d in data],
-            set(),
-        )
+    terminal.table(
+        ["code", "kind", "funder", "name"],
+        [[d["code"], d["kind"], d["funder"] or "", d["name"]] for d in data],
+        set(),
     )
 
 
@@ -111,24 +97,22 @@ def allocations(app: AppContext, stream: str, year: str | None, as_json: bool) -
         emit_json(data)
         return
     if not data:
-        click.echo(f"no allocations in {stream}" + (f" for {period}" if period else ""))
+        terminal.echo(f"no allocations in {stream}" + (f" for {period}" if period else ""))
         return
-    click.echo(
-        table(
-            ["year", "line", "name", "amount", "share", "parent"],
+    terminal.table(
+        ["year", "line", "name", "amount", "share", "parent"],
+        [
             [
-                [
-                    d["year"],
-                    d["line"],
-                    d["name"],
-                    gbp(Decimal(d["amount"])),
-                    d["share"] or "",
-                    d["parent"] or "",
-                ]
-                for d in data
-            ],
-            {3, 4},
-        )
+                d["year"],
+                d["line"],
+                d["name"],
+                gbp(Decimal(d["amount"])),
+                d["share"] or "",
+                d["parent"] or "",
+            ]
+            for d in data
+        ],
+        {3, 4},
     )
 
 
@@ -187,7 +171,7 @@ def balance(
         )
         return
     if not rows:
-        click.echo("nothing recorded yet")
+        terminal.echo("nothing recorded yet")
         return
     out = []
     for r in rows:
@@ -197,7 +181,7 @@ def balance(
         out.append(
             [label] + ["" if getattr(r, c) is None else gbp(getattr(r, c)) for c in BALANCE_COLUMNS]
         )
-    click.echo(table(["stream / line", *BALANCE_COLUMNS], out, set(range(1, 7))))
+    terminal.table(["stream / line", *BALANCE_COLUMNS], out, set(range(1, 7)))
     notes = []
     for r in rows:
         if r.line is None and r.stated is not None:
@@ -215,9 +199,9 @@ def balance(
             who = f"{r.stream} {r.period}" + (f" {r.line}" if r.line else "")
             notes.append(f"{who}: over-allocated by {gbp(-r.unallocated)}")
     if notes:
-        click.echo("")
+        terminal.echo("")
         for n in notes:
-            click.echo(n)
+            terminal.echo(n)
 
 
 @click.command()
@@ -263,25 +247,23 @@ def journal(app: AppContext, stream: str | None, limit: int | None, as_json: boo
     if as_json:
         emit_json(data)
         return
-    click.echo(
-        table(
-            ["entry", "date", "kind", "stream", "year", "line", "amount", "actor", "origin"],
+    terminal.table(
+        ["entry", "date", "kind", "stream", "year", "line", "amount", "actor", "origin"],
+        [
             [
-                [
-                    str(d["entry"]),
-                    d["date"],
-                    d["kind"] + (f" (reverses {d['reverses']})" if d["reverses"] else ""),
-                    d["stream"],
-                    d["year"],
-                    d["line"] or "",
-                    gbp(Decimal(d["amount"])),
-                    d["actor"],
-                    d["origin"] or "",
-                ]
-                for d in data
-            ],
-            {0, 6},
-        )
+                str(d["entry"]),
+                d["date"],
+                d["kind"] + (f" (reverses {d['reverses']})" if d["reverses"] else ""),
+                d["stream"],
+                d["year"],
+                d["line"] or "",
+                gbp(Decimal(d["amount"])),
+                d["actor"],
+                d["origin"] or "",
+            ]
+            for d in data
+        ],
+        {0, 6},
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
 from grants.excel import reconcile as reconcile_workbook
 from grants.periods import parse_year
@@ -60,11 +61,11 @@ def reconcile_command(
     else:
         for f in findings:
             where = " ".join(x for x in (f.stream, f.period, f.line) if x)
-            click.echo(f"{f.severity:7}  {where}: {f.message}  [{f.check}]")
+            terminal.echo(f"{f.severity:7}  {where}: {f.message}  [{f.check}]")
         summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items())
-        click.echo(f"reconciled as of {today:%d %b %Y}: {summary}")
+        terminal.echo(f"reconciled as of {today:%d %b %Y}: {summary}")
     if output is not None:
-        click.echo(f"wrote {output}")
+        terminal.echo(f"wrote {output}")
     if counts["error"]:
         click.get_current_context().exit(1)
 

@@ -9,8 +9,8 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grants.cli import terminal
 from grants.cli.common import AppContext, GrantsGroup, emit_json, make_folder, pass_app
-from grants.cli.query import table
 from grants.db.models import Entry, ProgrammeVersion, Stream
 from grants.errors import GrantsError
 from grants.excel import capital as capital_workbook
@@ -73,7 +73,7 @@ def resourcing(
         ledger = ledger_name(session)
     if output is not None:
         resourcing_workbook.write(result, output, ledger)
-        click.echo(f"wrote {output}")
+        terminal.echo(f"wrote {output}")
         return
     labels = {y: FinancialYear(y).render() for y in result.years}
     if as_json:
@@ -114,8 +114,8 @@ def resourcing(
     if any(result.difference(y) is not None for y in result.years):
         rows.append(["Stated", *(_blank(result.stated.get(y), places) for y in result.years)])
         rows.append(["Difference", *(_blank(result.difference(y), places) for y in result.years)])
-    click.echo(f"{result.stream} resourcing (£); district rows are part of their partnership")
-    click.echo(table(["", *labels.values()], rows, set(range(1, len(labels) + 1))))
+    terminal.echo(f"{result.stream} resourcing (£); district rows are part of their partnership")
+    terminal.table(["", *labels.values()], rows, set(range(1, len(labels) + 1)))
 
 
 @report.command("pcc-template")
@@ -154,7 +154,7 @@ def pcc_template_command(
         ledger = ledger_name(session)
     if output is not None:
         pcc_workbook.write(result, output, ledger)
-        click.echo(f"wrote {output}")
+        terminal.echo(f"wrote {output}")
         return
     if as_json:
         emit_json(
@@ -198,11 +198,11 @@ def pcc_template_command(
     headers = ["Expenditure title", "Cost", "% of grant"]
     if result.to is not None:
         headers += ["Spent", "Variance"]
-    click.echo(
+    terminal.echo(
         f"{result.stream} {FinancialYear(result.year)} {result.stage}: {result.area}, "
         f"CSF grant £{number(grant, 2)}"
     )
-    click.echo(table(headers, rows, set(range(1, len(headers)))))
+    terminal.table(headers, rows, set(range(1, len(headers))))
 
 
 def _capital(
@@ -262,7 +262,7 @@ def capital_programme_command(
         programme = _capital(session, stream, first, last, compare)
         if output is not None:
             capital_workbook.write(session, programme, output, ledger_name(session))
-            click.echo(f"wrote {output}")
+            terminal.echo(f"wrote {output}")
             return
         every_scheme = list(schemes(session, programme)) if as_json else []
     p = programme
@@ -322,8 +322,8 @@ def capital_programme_command(
     rows.append(["Total allocations", "", "", number(from_pence(p.allocated), 0), ""])
     rows.append(["Surplus (+) / shortfall (-)", "", "", "",
                  number(from_pence(p.funding - p.allocated), 0)])  # fmt: skip
-    click.echo(f"{p.stream} flexible capital resources {p.period.render('/')} (£)")
-    click.echo(table(["", "Cost", "Funding", "Net", "Balance"], rows, {1, 2, 3, 4}))
+    terminal.echo(f"{p.stream} flexible capital resources {p.period.render('/')} (£)")
+    terminal.table(["", "Cost", "Funding", "Net", "Balance"], rows, {1, 2, 3, 4})
 
 
 @report.command("all")
@@ -345,7 +345,7 @@ def all_reports(app: AppContext, directory: Path) -> None:
 
     def done(path: Path) -> None:
         written.append(path)
-        click.echo(f"wrote {path}")
+        terminal.echo(f"wrote {path}")
 
     with app.reading() as session:
         ledger = ledger_name(session)
@@ -391,7 +391,7 @@ def all_reports(app: AppContext, directory: Path) -> None:
             done(path)
     if not written:
         raise GrantsError("the books have nothing to report: load them with `grants ledger load`")
-    click.echo(f"{len(written)} workbooks in {directory}")
+    terminal.echo(f"{len(written)} workbooks in {directory}")
 
 
 __all__ = ["report"]

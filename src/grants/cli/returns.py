@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
+from grants.cli import terminal
 from grants.cli.common import (
     AppContext,
     DryRun,
@@ -18,7 +19,6 @@ from grants.cli.common import (
     make_folder,
     pass_app,
 )
-from grants.cli.query import table
 from grants.excel import return_form
 from grants.formatting import gbp, number, plain
 from grants.money import from_pence
@@ -65,8 +65,8 @@ def issue(
         path = directory / return_form.filename(form)
         return_form.write(form, path, ledger)
         plan = "its agreed plan" if form.agreed else "its plan" if form.planned else "no plan yet"
-        click.echo(f"wrote {path} ({form.line_name}: {len(form.lines)} line(s), {plan})")
-    click.echo(f"{len(issued)} return form(s) in {directory}")
+        terminal.echo(f"wrote {path} ({form.line_name}: {len(form.lines)} line(s), {plan})")
+    terminal.echo(f"{len(issued)} return form(s) in {directory}")
 
 
 @returns.command("import")
@@ -108,7 +108,7 @@ def import_returns(
         )
         outcome = record(session, filed, app.actor, now, day, catalog)
         if outcome.earlier is not None:
-            click.echo(
+            terminal.echo(
                 f"{path.name}: already imported on {outcome.earlier.recorded_at:%d %b %Y} "
                 f"by {outcome.earlier.actor}; nothing changed"
             )
@@ -120,9 +120,9 @@ def import_returns(
                 f"by {outcome.superseded.actor} ({outcome.superseded.filename})"
             )
         if dry_run:
-            click.echo(f"{path.name}: would record the {what}{note}")
+            terminal.echo(f"{path.name}: would record the {what}{note}")
             raise DryRun
-        click.echo(f"{path.name}: recorded the {what}{note}")
+        terminal.echo(f"{path.name}: recorded the {what}{note}")
         return True
 
     each_file(app, files, one)
@@ -165,7 +165,7 @@ def history_command(
         )  # fmt: skip
         return
     if not rows:
-        click.echo("no returns recorded" + (f" for {stream}" if stream else ""))
+        terminal.echo("no returns recorded" + (f" for {stream}" if stream else ""))
         return
     headers = ["#", "line", "year", "stage", "file", "received", "recorded", "by",
                "completed by", "spend to date", "status"]  # fmt: skip
@@ -177,4 +177,4 @@ def history_command(
          f"superseded by #{r.superseded_by}" if r.superseded_by else "stands"]
         for r in rows
     ]  # fmt: skip
-    click.echo(table(headers, lines, right={0, 9}))
+    terminal.table(headers, lines, right={0, 9})

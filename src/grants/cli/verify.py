@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
 from grants.errors import GrantsError
 from grants.services.verify import check_against, verify
@@ -57,7 +58,7 @@ def verify_command(app: AppContext, head_only: bool, against: str | None, as_jso
             }
         )
     elif head_only and result.ok:
-        click.echo(str(result.head))
+        terminal.echo(str(result.head))
     else:
         _report(result, against)
     if not result.ok:
@@ -69,9 +70,9 @@ def _report(result: object, against: str | None) -> None:
 
     assert isinstance(result, Verification)
     for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+        terminal.echo(f"note: {note}", err=True)
     if result.ok:
-        click.echo(
+        terminal.echo(
             f"the record holds: {result.head.count:,} records, each as it was recorded, "
             "sealed in order"
             + (
@@ -80,18 +81,18 @@ def _report(result: object, against: str | None) -> None:
                 else ""
             )
         )
-        click.echo(f"head {result.head}")
+        terminal.echo(f"head {result.head}")
         return
     first = result.first
     assert first is not None
-    click.echo(f"the record is broken: the first broken record is {first}")
+    terminal.echo(f"the record is broken: the first broken record is {first}")
     others = [p for p in result.problems if p is not first]
     for problem in others[:SHOWN]:
-        click.echo(f"  {problem}")
+        terminal.echo(f"  {problem}")
     total = len(result.problems) + result.more
     if total > SHOWN + 1:
-        click.echo(f"  ... and {total - SHOWN - 1:,} more (`grants verify --json` lists them)")
-    click.echo(
+        terminal.echo(f"  ... and {total - SHOWN - 1:,} more (`grants verify --json` lists them)")
+    terminal.echo(
         f"{total:,} problem(s). The ledger was changed behind its back: restore it from "
         "a backup (`grants db backup`, or pg_dump), and find out who could write to the database."
     )

@@ -16,6 +16,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
+from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
 from grants.db.models import Entry, Line, Organisation, Statement, Stream
 from grants.errors import GrantsError, NotFound
@@ -105,10 +106,10 @@ def _report(recorded: dict[str, Any], as_json: bool) -> None:
         emit_json(recorded)
         return
     for warning in recorded["warnings"]:
-        click.echo(f"warning: {warning}", err=True)
+        terminal.echo(f"warning: {warning}", err=True)
     what = f"reversal of entry {recorded['reverses']}" if recorded["reverses"] else recorded["kind"]
     amount = gbp(Decimal(recorded["amount"]))
-    click.echo(f"recorded entry {recorded['entry']} ({recorded['ref']}): {what} {amount}")
+    terminal.echo(f"recorded entry {recorded['entry']} ({recorded['ref']}): {what} {amount}")
 
 
 def _new(app: AppContext, op: Operation | None, day: date, **kw: Any) -> NewEntry:

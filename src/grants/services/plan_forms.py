@@ -464,12 +464,12 @@ def record_plan(
         try:
             report = loader.load(session, path, actor, now)
         except BooksError as exc:
-            messages = []
+            problems: list[object] = []
             for problem in exc.problems:
                 row = _row_for(rows, problem.line)
                 where = f"{grid.SHEET}!{grid.cell(row, grid.TITLE)}" if row is not None else None
-                messages.append(str(Problem(filed.path.name, where, problem.message)))
-            raise GrantsError("\n".join(messages)) from None
+                problems.append(Problem(filed.path.name, where, problem.message))
+            raise BooksError(problems) from None
     created = report.created["plan line"]
     if created:
         keep_workbook(session, filed.sha256, filed.path.name, filed.content)

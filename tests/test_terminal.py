@@ -1,0 +1,224 @@
+"""What reaches the terminal: text from the ledger and its files can never act on it (no
+escape sequence, no bidi override, no line that the ledger does not hold), and JSON stays
+JSON. Hostile text is put straight into the database, as a damaged or hostile database
+would hold it: the commands that record data refuse it at the door."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from grants.cli import terminal
+from grants.cli.main import cli
+from grants.db.engine import make_session_factory
+from grants.periods import parse_period
+from grants.services.journal import Journal, NewEntry
+from grants.services.rules import Operation
+from tests.conftest import ROOT, Grants
+from tests.helpers import books
+from tests.test_plans import FUND
+from tests.test_returns import fill
+
+# Clear the screen, retitle the window, a C1 CSI, a right-to-left override, a zero-width space.
+HOSTILE = "\x1b[2J\x1b]0;title\x07\x9b\u202e\u200b"
+SHOWN = "\\x1b[2J\\x1b]0;title\\x07\\x9b<U+202E><U+200B>"
+QUOTED = "\\x1b[2J\\x1b]0;title\\x07\\x9b\\u202e\\u200b"  # as a message quotes it with repr()
+# What no line printed for people may hold (C0 but line feed, DEL, C1, format characters).
+RAW = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+CALENDAR = """\
+2017-04-01 due CSF 2017-18 mid-year 2017-10-31
+  to: 2017-09-30
+2017-06-20 plan CSF 2017-18 CHERWELL "Three IDVA posts"
+  cost: 40,000
+"""
+
+
+def test_visible_shows_what_would_act_on_a_terminal() -> None:
+    assert terminal.visible("plain £1,234 café") == "plain £1,234 café"
+    assert terminal.visible(HOSTILE) == SHOWN
+    assert terminal.visible("a\nb\r\tc\x7f\u2028\ufeff") == "a\\nb\\r\\tc\\x7f<U+2028><U+FEFF>"
+    assert terminal.visible(terminal.visible(HOSTILE)) == SHOWN  # shown once, not twice
+    assert terminal.visible("bad\udcff.xlsx") == "bad<U+DCFF>.xlsx"  # an undecodable name
+
+
+def test_json_stays_json_with_nothing_raw() -> None:
+    value = f"x{HOSTILE}\ny\x7f\U000e0001"
+    shown = terminal.json_text({"reason": value, "£": "é"})
+    assert json.loads(shown) == {"reason": value, "£": "é"}
+    assert not RAW.search(shown)
+    assert '"£": "é"' in shown
+    assert "\\u001b[2J\\u001b]0;title\\u0007\\u009b\\u202e\\u200b\\ny\\u007f\\udb40\\udc01" in shown
+
+
+def test_a_table_cell_is_one_line_and_the_columns_line_up() -> None:
+    assert terminal.render_table(["#", "name"], [["1", "two\nlines"], ["10", "x"]], {0}) == (
+        " #  name\n--  ----------\n 1  two\\nlines\n10  x"
+    )
+
+
+def test_error_messages_lose_the_secrets_and_stay_on_one_line() -> None:
+    assert (
+        terminal.error_text("cannot log in as 'u' with 'hunter22'\nDETAIL: x", ["hunter22"])
+        == "cannot log in as 'u' with '***'\\nDETAIL: x"
+    )
+
+
+def test_every_command_prints_through_the_terminal_module() -> None:
+    for path in sorted((ROOT / "src" / "grants" / "cli").glob("*.py")):
+        if path.name != "terminal.py":
+            source = path.read_text(encoding="utf-8")
+            assert not re.search(r"\bclick\.(echo|secho)\(|\bprint\(", source), path.name
+
+
+def test_a_mistake_on_the_command_line_is_shown_safely() -> None:
+    result = CliRunner().invoke(cli, [f"journal{HOSTILE}\n"], prog_name="grants")
+    assert result.exit_code == 2
+    assert result.output.endswith(f"Error: No such command 'journal{QUOTED}\\n'.\n")
+    result = CliRunner().invoke(cli, ["--database", f"sqlite:////no/{HOSTILE}\nx.db", "balance"])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: there is no database at /no/{SHOWN}\\nx.db: check --database, or run "
+        "`grants db upgrade` to create it\n"
+    )
+
+
+@pytest.fixture
+def hostile(grants: Grants, tmp_path: Path, engine: Engine) -> Grants:
+    """A ledger with hostile text in a line's code and name, a plan line's title, an entry's
+    reason and origin (written as the database would hold them), and a reversal whose reason
+    has a line break that reads like a journal line (recorded by the command)."""
+    assert grants("ledger", "load", str(books(tmp_path, FUND + CALENDAR))).exit_code == 0
+    with make_session_factory(engine)() as session, session.begin():
+        _insert_hostile(session)
+    result = grants("reverse", "2", "--date", "2017-05-02",
+                    "--reason", "wrong line\n4  2017-05-02  allocate (reverses 3)")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return grants
+
+
+def _insert_hostile(session: Session) -> None:
+    stream = session.execute(text("SELECT id FROM stream WHERE code = 'CSF'")).scalar_one()
+    session.execute(
+        text("INSERT INTO line (stream_id, code, name, kind, day) "
+             "VALUES (:stream, :code, :name, 'allocation', :day)"),
+        {"stream": stream, "code": f"EVIL{HOSTILE}", "name": f"Evil{HOSTILE}\nname",
+         "day": date(2017, 4, 1)},
+    )  # fmt: skip
+    line = session.execute(
+        text("SELECT id FROM line WHERE code = :code"), {"code": f"EVIL{HOSTILE}"}
+    ).scalar_one()
+    session.execute(
+        text("INSERT INTO plan_line (key, day, line_id, year, position, title, cost_pence) "
+             "VALUES ('hostile', :day, :line, 2017, 1, :title, 10000)"),
+        {"day": date(2017, 4, 1), "line": line, "title": f"Title{HOSTILE}\n2  fake"},
+    )  # fmt: skip
+    op = Operation("allocate", "CSF", parse_period("2017-18"), 10_000, line=f"EVIL{HOSTILE}")
+    Journal(session).record(
+        [NewEntry(op, date(2017, 5, 1), "officer", datetime(2017, 5, 1), key="hostile",
+                  reason=f"why{HOSTILE}\nfake", origin=f"origin{HOSTILE}\nfake")]
+    )  # fmt: skip
+
+
+def test_hostile_text_reaches_no_command_raw(hostile: Grants, tmp_path: Path) -> None:
+    g = hostile
+    books_path = tmp_path / "books.grants"
+    journal = g("journal").output
+    assert not RAW.search(journal)
+    reversal = "command: grants reverse 2 --reason 'wrong line\\n4  2017-05-02  allocate "
+    reversal += "(reverses 3)' --date 2017-05-02"
+    origin = max(len(f"{books_path}:13"), len(reversal))
+    assert [re.split(r"  +", line.strip()) for line in journal.splitlines()] == [
+        ["entry", "date", "kind", "stream", "year", "line", "amount", "actor", "origin"],
+        ["-----", "----------", "---------------------", "------", "-------", "-" * len(f"EVIL{SHOWN}"),
+         "-----------", "-------", "-" * origin],
+        ["1", "2017-04-01", "award", "CSF", "2017-18", "£100,000.00", "officer",
+         f"{books_path}:13"],
+        ["2", "2017-04-01", "allocate", "CSF", "2017-18", "CHERWELL", "£58,542.00", "officer",
+         f"{books_path}:14"],
+        ["3", "2017-05-01", "allocate", "CSF", "2017-18", f"EVIL{SHOWN}", "£100.00", "officer",
+         f"origin{SHOWN}\\nfake"],
+        ["4", "2017-05-02", "allocate (reverses 2)", "CSF", "2017-18", "CHERWELL", "-£58,542.00",
+         "officer", "command: grants reverse 2 --reason 'wrong line\\n4", "2017-05-02",
+         "allocate (reverses 3)' --date 2017-05-02"],
+    ]  # fmt: skip
+    entries = json.loads(g("journal", "--json").output)
+    assert entries[2]["reason"] == f"why{HOSTILE}\nfake"  # JSON keeps the text exactly
+    assert entries[3]["reason"] == "wrong line\n4  2017-05-02  allocate (reverses 3)"
+    assert g("balance", "--summary").output.count("\n") == 3
+    assert f"\n  EVIL{SHOWN}      " in g("balance").output
+    assert f"  EVIL{SHOWN}  Evil{SHOWN}\\nname  £100.00\n" in (
+        g("allocations", "--stream", "CSF").output
+    )
+    assert g("plan", "show", "--stream", "CSF", "--year", "2017-18").output.endswith(
+        f"\nEVIL{SHOWN}  1  Title{SHOWN}\\n2  fake     100.00\n"
+    )
+    reconciled = g("reconcile", "--as-of", "2017-11-30").output
+    missing = f"error    CSF 2017-18 EVIL{SHOWN}: the mid-year return, due 31 Oct 2017, is missing"
+    assert missing in reconciled
+    forms = tmp_path / "forms"
+    issued = g("returns", "issue", "--stream", "CSF", "--year", "2017-18", "--stage", "mid-year",
+               "-o", str(forms))  # fmt: skip
+    assert issued.exit_code == 0, issued.output
+    assert sorted(p.name for p in forms.iterdir()) == [
+        "csf-2017-18-mid-year-cherwell.xlsx",
+        "csf-2017-18-mid-year-evil--2j--0-title----.xlsx",  # a file name never holds data raw
+    ]
+    outputs = [reconciled, issued.output]
+    for args in (["journal"], ["balance"], ["allocations", "--stream", "CSF"], ["streams"],
+                 ["plan", "show", "--stream", "CSF", "--year", "2017-18"], ["ledger", "export"],
+                 ["reconcile", "--json"], ["journal", "--json"], ["balance", "--json"],
+                 ["allocations", "--stream", "CSF", "--json"], ["verify"]):  # fmt: skip
+        outputs.append(g(*args).output)
+    for output in outputs:
+        assert not RAW.search(output), output
+
+
+def test_file_names_and_what_files_hold_reach_no_command_raw(
+    grants: Grants, tmp_path: Path
+) -> None:
+    assert grants("ledger", "load", str(books(tmp_path, FUND + CALENDAR))).exit_code == 0
+    bad = books(tmp_path, f"2017-04-01 award NOPE{HOSTILE} 2017-18 10\n", f"b{HOSTILE}\n.grants")
+    shown_path = f"{tmp_path}/b{SHOWN}\\n.grants"
+    where = (
+        f"{shown_path}:1: award stream 'NOPE{QUOTED}' has U+001B ESCAPE at character 5: a "
+        "control character; type it again without it\n"
+    )
+    checked = grants("ledger", "check", str(bad))
+    assert checked.exit_code == 1
+    assert checked.output == f"{where}1 error(s) in {shown_path}\n"
+    loaded = grants("ledger", "load", str(bad))
+    assert loaded.exit_code == 1
+    assert loaded.output == f"{where}Error: 1 error(s) in {shown_path}: nothing was recorded\n"
+
+    forms = tmp_path / "forms"
+    issued = grants("returns", "issue", "--stream", "CSF", "--year", "2017-18", "--stage",
+                    "mid-year", "-o", str(forms))  # fmt: skip
+    assert issued.exit_code == 0, issued.output
+    filled = fill(forms / "csf-2017-18-mid-year-cherwell.xlsx", tmp_path / f"r{HOSTILE}\nx.xlsx",
+                  D14=None)  # fmt: skip
+    imported = grants("returns", "import", "--received", "2017-10-27", str(filled))
+    assert imported.exit_code == 0, imported.output
+    assert imported.output == (
+        f"r{SHOWN}\\nx.xlsx:Return!D13: spend to date was typed as text ('£1,234'); read as "
+        "£1,234.00 (warning)\n"
+        f"r{SHOWN}\\nx.xlsx: recorded the mid-year return for CSF CHERWELL 2017-18: 1 line(s), "
+        "spend to date £1,234.00\n"
+    )
+    history = grants("returns", "history").output
+    assert f"  r{SHOWN}\\nx.xlsx  27 Oct 2017  " in history and not RAW.search(history)
+
+
+def test_a_progress_count_keeps_its_carriage_return(monkeypatch: pytest.MonkeyPatch) -> None:
+    shown: list[str] = []
+    monkeypatch.setattr(click, "echo", lambda message, **kw: shown.append(message))
+    terminal.progress(f"checked 10 entries{HOSTILE}")
+    assert shown == [f"\rchecked 10 entries{SHOWN}"]
