@@ -59,7 +59,8 @@ def test_the_footer_names_the_ledger_and_the_day_in_words() -> None:
     assert footer(template, "Grants & Loans", day) == (
         "&LGenerated 2 December 2026 from the ledger Grants && Loans&RPage &P of &N"
     )
-    assert footer("&&[Date] &[Ledger]", "&[Date]\x1b", day) == "&&[Date] &&[Date]"
+    assert footer("&&[Date] &[Ledger]", "&[Date]\x1b\x9b\u202e\u200b", day) == "&&[Date] &&[Date]"
+    assert footer("&L&[Ledger]", "t" * 200, day) == "&L" + "t" * 200  # a title fits whole
     long = footer("&L" + "x" * 200 + " &[Ledger]", "y" * 100, day)
     assert len(long) == FOOTER_LIMIT and long.endswith("y…")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -26,6 +27,8 @@ _SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
 _FILE_NAME = re.compile(r"[^a-z0-9_-]", re.ASCII)
 # A footer's literal ampersand and the placeholders the code fills in (templates/README.md).
 _FOOTER_FIELD = re.compile(r"&&|&\[(Ledger|Date)\]")
+# Control and format characters (bidi controls, zero-width), surrogates, line separators.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 FOOTER_LIMIT = 255  # Excel's, in UTF-16 code units; XlsxWriter drops a longer footer
 
 
@@ -160,8 +163,9 @@ class Book:
 def footer(template: str, ledger: str, generated: date) -> str:
     """A template's footer filled in: ``&[Ledger]`` the ledger's name, ``&[Date]`` the day
     as text in en_GB (``2 December 2026``; Excel's ``&D`` would print it in the reader's
-    locale). The name is cut to fit Excel's limit on a footer's length."""
-    name = inert(ledger)[:100]
+    locale). The name loses any control or invisible character (a bidi override would
+    reorder the footer) and is cut only as far as Excel's limit on a footer's length needs."""
+    name = "".join(c for c in ledger if unicodedata.category(c) not in _INVISIBLE)
 
     def fill(name: str) -> str:
         values = {"Ledger": name.replace("&", "&&"), "Date": long_day(generated)}
