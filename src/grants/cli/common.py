@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 
 from grants.cli import terminal
 from grants.config import database_url, default_actor, wait_seconds
-from grants.db.engine import make_engine, make_session_factory, shown_url, url_secrets
+from grants.db.engine import (
+    create_private_file,
+    make_engine,
+    make_session_factory,
+    shown_url,
+    url_secrets,
+)
 from grants.errors import BooksError, ConfigError, GrantsError
 
 
@@ -90,7 +96,10 @@ class AppContext:
             )
 
     def connect(self) -> None:
-        """Check that the database can be reached (ConfigError, with the reason, if not)."""
+        """Check that the database can be reached (ConfigError, with the reason, if not).
+        A new SQLite file is created readable by its owner only, as the upgrade would."""
+        if self.engine.dialect.name == "sqlite":
+            create_private_file(self.engine.url)
         try:
             with self.engine.connect():
                 pass
