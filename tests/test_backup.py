@@ -163,6 +163,12 @@ def test_a_new_sqlite_ledger_and_its_wal_are_private(tmp_path: Path) -> None:
         for suffix in ("", "-wal", "-shm"):
             mode = stat.S_IMODE(Path(f"{path}{suffix}").stat().st_mode)
             assert mode == 0o600, (suffix, oct(mode))
+    # A ledger made before new files were private is left as it is, with a word.
+    path.chmod(0o644)
+    upgraded = g("db", "upgrade")
+    assert upgraded.exit_code == 0
+    assert (f"warning: {path} can be read or written by others (permissions 644): make it "
+            f"private with `chmod 600 {path}`") in upgraded.output  # fmt: skip
 
 
 # -- PostgreSQL: the working role ------------------------------------------------------

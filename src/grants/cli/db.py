@@ -44,7 +44,25 @@ def upgrade(app: AppContext) -> None:
             "could have been changed behind its back: run `grants verify`",
             err=True,
         )
+    _warn_if_others_can_read(app)
     terminal.echo(f"database {app.shown_url} is up to date")
+
+
+def _warn_if_others_can_read(app: AppContext) -> None:
+    """A SQLite ledger made before new files were private keeps its permissions: say so."""
+    database = app.engine.url.database
+    if app.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return
+    try:
+        mode = os.stat(database).st_mode & 0o777
+    except OSError:
+        return
+    if mode & 0o077:
+        terminal.echo(
+            f"warning: {database} can be read or written by others (permissions "
+            f"{mode:o}): make it private with `chmod 600 {database}`",
+            err=True,
+        )
 
 
 @db.command()
