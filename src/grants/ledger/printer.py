@@ -29,7 +29,7 @@ from grants.db.seal import Head, in_chain_order, stream_rows
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services.journal import content_prefix, derived_key, operation_text
-from grants.services.keys import record_key
+from grants.services.keys import agreement_key, match_key, plan_key, stage_key, statement_key
 
 _BARE = re.compile(r"[A-Za-z0-9._:/%()+-]+")
 RECORDS_PER_FILE = 100_000
@@ -175,7 +175,7 @@ def _statement(r: dict[str, Any], n: _Names) -> list[str]:
     else:
         metric = r["metric"] + (f":{r['target']}" if r["target"] else "")
         head = f"{r['day']} {r['kind']} {stream} {period} {metric} {r['amount']}"
-    derived = record_key(
+    derived = statement_key(
         r["kind"], r["day"], stream, period, r["metric"], r["target"], r["amount"], r["scale"],
         r["table_name"], r["row_label"], r["source"],
     )  # fmt: skip
@@ -194,7 +194,7 @@ def _statement(r: dict[str, Any], n: _Names) -> list[str]:
 
 def _match(r: dict[str, Any], n: _Names) -> list[str]:
     stream, line = n.stream_of_line(r["line_id"]), n.line(r["line_id"])
-    derived = record_key(r["day"], stream, line, r["amount_pence"], r["from_source"], r["form"])
+    derived = match_key(r["day"], stream, line, r["amount_pence"], r["from_source"], r["form"])
     return [
         f"{r['day']} match {stream} {line} {amount(r['amount_pence'])}",
         *_meta([("from", r["from_source"]), ("form", r["form"]),
@@ -256,8 +256,8 @@ def _entry(r: dict[str, Any], n: _Names) -> list[str]:
 
 
 def _plan_line(r: dict[str, Any], n: _Names) -> list[str]:
-    derived = record_key(
-        "plan", r["line_id"], r["year"], r["title"], r["objectives"], r["cost_pence"],
+    derived = plan_key(
+        r["line_id"], r["year"], r["title"], r["objectives"], r["cost_pence"],
         r["other_funding"], r["pcc_objective"], r["source"],
     )  # fmt: skip
     return [
@@ -275,7 +275,7 @@ def _plan_line(r: dict[str, Any], n: _Names) -> list[str]:
 
 
 def _agreement(r: dict[str, Any], n: _Names) -> list[str]:
-    derived = record_key("agree", r["line_id"], r["year"], r["day"])
+    derived = agreement_key(r["line_id"], r["year"], r["day"])
     return [
         f"{r['day']} agree {n.stream_of_line(r['line_id'])} {FinancialYear(r['year'])} "
         f"{n.line(r['line_id'])}",
@@ -284,7 +284,7 @@ def _agreement(r: dict[str, Any], n: _Names) -> list[str]:
 
 
 def _stage(r: dict[str, Any], n: _Names) -> list[str]:
-    derived = record_key("due", r["stream_id"], r["year"], r["stage"])
+    derived = stage_key(r["stream_id"], r["year"], r["stage"])
     return [
         f"{r['day']} due {n.streams[r['stream_id']]} {FinancialYear(r['year'])} {r['stage']} "
         f"{r['due']}",

@@ -25,7 +25,7 @@ from grants.ledger.assertions import check_assertions
 from grants.ledger.parser import Directive, Problem
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
-from grants.services.keys import record_key
+from grants.services.keys import agreement_key, match_key, plan_key, stage_key, statement_key
 
 if TYPE_CHECKING:
     from grants.ledger.write import Writer
@@ -39,7 +39,7 @@ def write_rest(w: Writer) -> None:
         if stream_id is None:
             continue
         period: Period = rec["period"]
-        key = d.meta.get("key") or record_key(
+        key = d.meta.get("key") or statement_key(
             rec["kind"], d.day, rec["stream"], period, rec["metric"], rec["target"],
             rec["amount"], rec["scale"], rec["table_name"], rec["row_label"],
             d.meta.get("source"),
@@ -67,7 +67,7 @@ def write_rest(w: Writer) -> None:
         if line_id is None:
             w.error(d, f"there is no line {rec['line']!r} in stream {rec['stream']!r}")
             continue
-        key = d.meta.get("key") or record_key(
+        key = d.meta.get("key") or match_key(
             d.day, rec["stream"], rec["line"], rec["amount_pence"], rec["from_source"], rec["form"]
         )
         if key in known:
@@ -133,7 +133,7 @@ def _write_plans(w: Writer) -> None:
         positions[where] += 1
         planned.add(where)
         line = PlanLine(
-            key=d.meta.get("key") or record_key("plan", *values.values(), d.meta.get("source")),
+            key=d.meta.get("key") or plan_key(**values, source=d.meta.get("source")),
             position=positions[where],
             **values,
             **books.provenance(d),
@@ -157,7 +157,7 @@ def _write_plans(w: Writer) -> None:
         known.add((line_id, rec["year"]))
         s.add(
             PlanAgreement(
-                key=d.meta.get("key") or record_key("agree", line_id, rec["year"], d.day),
+                key=d.meta.get("key") or agreement_key(line_id, rec["year"], d.day),
                 line_id=line_id,
                 year=rec["year"],
                 **books.provenance(d),
@@ -179,7 +179,7 @@ def _write_plans(w: Writer) -> None:
                 w.report.skipped["return stage"] += 1
             continue
         stage = ReturnStage(
-            key=d.meta.get("key") or record_key("due", stream_id, rec["year"], rec["stage"]),
+            key=d.meta.get("key") or stage_key(stream_id, rec["year"], rec["stage"]),
             stream_id=stream_id,
             year=rec["year"],
             stage=rec["stage"],

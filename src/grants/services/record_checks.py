@@ -19,7 +19,7 @@ from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services import rules
 from grants.services.journal import SEP, amount_text, content_prefix, derived_key, where_text
-from grants.services.keys import record_key
+from grants.services.keys import agreement_key, match_key, plan_key, stage_key, statement_key
 from grants.services.rules import Operation
 from grants.services.verification import Broken, Verification
 
@@ -76,12 +76,10 @@ class RecordChecks:
             "statement": self._statement_key,
             "match_funding": self._match_key,
             "plan_line": self._plan_key,
-            "plan_agreement": lambda c, v: record_key(
-                "agree", v[c["line_id"]], v[c["year"]], v[c["day"]]
+            "plan_agreement": lambda c, v: agreement_key(
+                v[c["line_id"]], v[c["year"]], v[c["day"]]
             ),
-            "return_stage": lambda c, v: record_key(
-                "due", v[c["stream_id"]], v[c["year"]], v[c["stage"]]
-            ),
+            "return_stage": lambda c, v: stage_key(v[c["stream_id"]], v[c["year"]], v[c["stage"]]),
         }
 
     def problem(self, check: str, table: str, row_id: int, message: str, seq: int | None) -> None:
@@ -149,7 +147,7 @@ class RecordChecks:
         return text
 
     def _statement_key(self, c: dict[str, int], v: list[Any]) -> str:
-        return record_key(
+        return statement_key(
             v[c["kind"]],
             v[c["day"]],
             self.streams.get(v[c["stream_id"]]),
@@ -165,7 +163,7 @@ class RecordChecks:
 
     def _match_key(self, c: dict[str, int], v: list[Any]) -> str:
         line_id = v[c["line_id"]]
-        return record_key(
+        return match_key(
             v[c["day"]],
             self.line_stream.get(line_id),
             self.line_code.get(line_id),
@@ -175,8 +173,7 @@ class RecordChecks:
         )
 
     def _plan_key(self, c: dict[str, int], v: list[Any]) -> str:
-        return record_key(
-            "plan",
+        return plan_key(
             v[c["line_id"]],
             v[c["year"]],
             v[c["title"]],
