@@ -1,7 +1,9 @@
 """A ledger holding every kind of record, built as its users would build it: the Oxfordshire
 books, a spending plan form filled and imported, the demo's mid-year returns, a return
-corrected twice (its spend replaced, so reversed), and an officer's commands (a payment and
-its reversal, an award with a stated figure, a new title)."""
+corrected twice (its spend replaced, so reversed), an officer's commands (a payment and its
+reversal, an award with a stated figure, an allocation dated before an assertion it then
+breaks, a new title), and books with awkward text (a tab in a note, an empty source, a line
+break and a carriage return in a reason)."""
 
 from __future__ import annotations
 
@@ -75,6 +77,17 @@ def build(g: Grants, work: Path) -> None:
     _ok(g("award", "LGF3", "2018-19", "1,000,000", "--stated", "1,000,000.50",
           "--date", "2018-04-01", "--source", "grant letter 2018/4"))  # fmt: skip
     _ok(g("ledger", "title", "Oxfordshire County Council grants ledger"))
+    # Back-dated: the books assert PCC-CSF 2017-18's allocations at 31 March 2018.
+    _ok(g("allocate", "PCC-CSF", "2017-18", "DA", "500", "--date", "2017-06-03",
+          "--reason", "one\rtwo", "--source", ""))  # fmt: skip
+    awkward = work / "awkward.grants"
+    awkward.write_text(
+        '2017-04-01 org AWKWARD "Awkward Ltd"\n'
+        '  note: "first\\tsecond\\nthird"\n'
+        '  source: ""\n',
+        encoding="utf-8",
+    )
+    _ok(g("ledger", "load", str(awkward)))
 
 
 __all__ = ["build"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import stat
 import subprocess
@@ -104,8 +105,8 @@ def test_a_changed_export_is_refused_on_restore(grants: Grants, tmp_path: Path) 
     assert fresh("db", "upgrade").exit_code == 0
     result = fresh("ledger", "load", str(out / "main.grants"))
     assert result.exit_code == 1
-    assert "as exported: the export was changed after it was written, or is incomplete; " \
-        "nothing was restored" in result.output  # fmt: skip
+    assert "they differ from what was exported (a file changed or missing since); nothing " \
+        "was restored" in result.output  # fmt: skip
     assert fresh("verify", "--head").output.startswith("0:")
     # A workbook swapped in attachments/ is refused too.
     assert grants("ledger", "export", "-o", str(out)).exit_code == 0
@@ -145,8 +146,9 @@ def test_sqlite_backup_is_a_verified_private_copy(grants: Grants, tmp_path: Path
     result = grants("db", "backup", str(copy))
     assert result.exit_code == 0, result.output
     head = grants("verify", "--head").output.strip()
-    assert result.output == f"backed up the ledger to {copy}: 311 records, head {head}\n"
+    assert result.output == f"backed up the ledger to {copy}: 313 records, head {head}\n"
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    assert copy.read_bytes()[18:20] == b"\x01\x01"  # a rollback journal: one file alone
     assert Grants(f"sqlite:///{copy}")("verify", "--head").output.strip() == head
     again = grants("db", "backup", str(copy))
     assert again.exit_code == 1
@@ -270,10 +272,11 @@ def test_a_write_waits_for_another_and_says_so(grants: Grants, tmp_path: Path) -
     finally:
         holder.close()
     assert done.returncode == 1
-    assert done.stderr == (
-        "Error: another change to the ledger is being recorded (waited 1 s for it to finish); "
-        "nothing was recorded: try again when it has finished\n"
-    )
+    assert re.fullmatch(
+        r"Error: another change to the ledger is being recorded \(waited \d+ s for it to "
+        r"finish\); nothing was recorded: try again when it has finished\n",
+        done.stderr,
+    ), done.stderr
     assert waited < 20
     assert reading.returncode == 0, reading.stderr  # a reader does not wait for the writer
     assert grants("allocate", "FUND", "2017-18", "A", "10").exit_code == 0
@@ -295,8 +298,7 @@ def test_balance_answers_while_a_long_load_runs(tmp_path: Path) -> None:
     loading = subprocess.Popen([*GRANTS, "--database", g.url, "ledger", "load", str(big)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)  # fmt: skip
     try:
-        time.sleep(2.0)  # well into the load (it takes several times as long)
-        assert loading.poll() is None, "the load finished before it could be read during"
+        _wait_until_writing(path, loading)
         started = time.monotonic()
         reading = subprocess.run([*GRANTS, "--database", g.url, "balance", "--stream", "FUND",
                                   "--json"], capture_output=True, text=True, env=env,
@@ -311,6 +313,23 @@ def test_balance_answers_while_a_long_load_runs(tmp_path: Path) -> None:
     assert took < 10
     assert loading.returncode == 0, err
     assert out.decode().endswith(": 200001 journal entry; 6 already recorded\n")
+
+
+def _wait_until_writing(path: Path, loading: subprocess.Popen[bytes]) -> None:
+    """Until the load holds the write lock (it reads and checks the books first)."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        assert loading.poll() is None, "the load finished before it could be read during"
+        probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            return  # locked: the load is writing
+        finally:
+            probe.close()
+        time.sleep(0.2)
+    raise AssertionError("the load never began to write")
 
 
 def test_the_journal_turnover_is_bounded_so_no_sum_overflows(

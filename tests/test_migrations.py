@@ -42,3 +42,61 @@ def test_sqlite_writers_begin_immediate_and_readers_deferred_and_read_only(tmp_p
         assert conn.exec_driver_sql("PRAGMA query_only").scalar() == 1
     assert statements[:2] == ["PRAGMA query_only=1", "BEGIN"]
     engine.dispose()
+
+
+def test_a_ledger_recorded_before_the_chain_is_sealed_by_the_upgrade(empty_url: str) -> None:
+    """A ledger at 0004 (journal, a filed return) upgrades to a sealed chain that verifies,
+    with the journal's running turnover filled in; it goes back to 0004 and up again with
+    its rows kept."""
+    from datetime import date, datetime
+
+    from sqlalchemy import text
+
+    from grants.db.engine import make_session_factory
+    from grants.periods import parse_period
+    from grants.services.journal import NewEntry
+    from grants.services.rules import Operation
+    from grants.services.verify import verify
+
+    award = Operation("award", "S", parse_period("2017-18"), 10000)
+    key = NewEntry(award, date(2017, 4, 1), "officer", datetime(2017, 4, 1)).idempotency_key()
+    engine = make_engine(empty_url)
+    try:
+        migrate.upgrade(engine, "0004")
+        rows = [
+            "INSERT INTO organisation (id, code, name, role, day) VALUES "
+            "(1, 'F', 'A funder', 'funder', '2017-04-01')",
+            "INSERT INTO stream (id, code, name, kind, funder_id, day) VALUES "
+            "(1, 'S', 'A stream', 'other', 1, '2017-04-01')",
+            "INSERT INTO line (id, stream_id, code, name, kind, day) VALUES "
+            "(1, 1, 'A', 'Line A', 'allocation', '2017-04-01')",
+            "INSERT INTO account (id, key, stream_id, first_year, last_year, line_id, role) VALUES "
+            "(1, 'S|2017|2017||funder', 1, 2017, 2017, NULL, 'funder'), "
+            "(2, 'S|2017|2017||unallocated', 1, 2017, 2017, NULL, 'unallocated'), "
+            "(3, 'S|2017|2017|A|allocated', 1, 2017, 2017, 1, 'allocated')",
+            "INSERT INTO entry (id, key, ref, kind, day, stream_id, first_year, last_year, "
+            "line_id, amount_pence, over_allocation, actor, recorded_at) VALUES "
+            f"(1, '{key}', 'one', 'award', '2017-04-01', 1, "
+            "2017, 2017, NULL, 10000, false, 'officer', '2017-04-01 09:00:00'), "
+            "(2, '0b2d7c6f4f2a4f3e8a1b2c3d4e5f6a7b', 'two', 'allocate', '2017-04-02', 1, 2017, "
+            "2017, 1, 2500, false, 'officer', '2017-04-02 09:00:00')",
+            "INSERT INTO posting (id, entry_id, account_id, amount_pence) VALUES "
+            "(1, 1, 1, -10000), (2, 1, 2, 10000), (3, 2, 2, -2500), (4, 2, 3, 2500)",
+        ]
+        with engine.connect() as conn, conn.begin():
+            for sql in rows:
+                conn.execute(text(sql))
+        migrate.upgrade(engine)
+        with make_session_factory(engine, read_only=True)() as session, session.begin():
+            result = verify(session.connection())
+            turnovers = session.execute(text("SELECT turnover_pence FROM entry ORDER BY id"))
+            assert [t for (t,) in turnovers] == [20000, 25000]
+        assert result.ok, [str(p) for p in result.problems]
+        assert result.head.count == 5
+        migrate.downgrade(engine, "0004")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM posting")).scalar() == 4
+        migrate.upgrade(engine)
+        migrate.check(engine)
+    finally:
+        engine.dispose()

@@ -90,7 +90,8 @@ def upgrade() -> None:
     op.drop_index("ix_posting_entry", table_name="posting")
     op.create_index("ix_posting_entry_id", "posting", ["entry_id", "id"], unique=False)
     guards.install(bind, GUARDED)
-    seal.seal_all(bind, SEALED)
+    # The records as they were at this revision (form 1), whatever the tables hold later.
+    seal.seal_all(bind, SEALED, form=1)
 
 
 def _fill_turnover(bind: sa.Connection) -> None:
@@ -119,6 +120,8 @@ def _remove_old_guards(bind: sa.Connection) -> None:
 
 
 def downgrade() -> None:
+    """Back to 0004: the chain, the received workbooks, plan filings and the ledger's title
+    are dropped (export the ledger first to keep them)."""
     bind = op.get_bind()
     guards.remove(bind, GUARDED)
     if bind.dialect.name == "postgresql":

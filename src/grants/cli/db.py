@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import click
@@ -13,10 +11,9 @@ from grants.cli import terminal
 from grants.cli.common import AppContext, GrantsGroup, pass_app
 from grants.db import guards, migrate
 from grants.db import roles as roles_module
-from grants.db.engine import make_engine, make_session_factory
 from grants.db.records import GUARDED
 from grants.errors import GrantsError
-from grants.services.verify import verify
+from grants.services.backup import backup_sqlite
 
 
 @click.group(cls=GrantsGroup)
@@ -84,34 +81,7 @@ def backup(app: AppContext, file: Path) -> None:
     if not source or source == ":memory:":
         raise GrantsError("an in-memory ledger cannot be backed up")
     app.require_schema()
-    if file.exists():
-        raise GrantsError(f"{file} already exists: give the name of a new file")
-    partial = file.with_name(f".{file.name}.partial")
-    try:
-        partial.unlink(missing_ok=True)
-        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        with (
-            closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src,
-            closing(sqlite3.connect(partial)) as dst,
-        ):
-            src.backup(dst)
-            dst.execute("PRAGMA journal_mode=DELETE")  # one file, nothing beside it
-        copy = make_engine(f"sqlite:///{partial}")
-        try:
-            with make_session_factory(copy, read_only=True)() as session, session.begin():
-                result = verify(session.connection())
-        finally:
-            copy.dispose()
-        if not result.ok:
-            raise GrantsError(
-                f"the ledger's record is broken (the first broken record is {result.first}); "
-                "no backup was kept: run `grants verify`"
-            )
-        partial.replace(file)
-    except (OSError, sqlite3.Error) as exc:
-        raise GrantsError(f"cannot back up to {file}: {exc}") from exc
-    finally:
-        partial.unlink(missing_ok=True)
+    result = backup_sqlite(Path(source), file)
     terminal.echo(
         f"backed up the ledger to {file}: {result.head.count:,} records, head {result.head}"
     )

@@ -183,14 +183,22 @@ def _print(connection: Connection, head: Head, today: date) -> None:
 def _export_into(connection: Connection, output: Path, head: Head, today: date) -> Exported:
     """Write the export beside ``output`` and put it in place whole: a failure leaves the
     folder as it was."""
-    if output.exists() and any(output.iterdir()) and not _is_export(output):
-        raise GrantsError(
-            f"{output} holds files that are not an export of the ledger: give a new or empty folder"
-        )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
     try:
-        exported = printer.write(connection, staging, head, today, head.count)
+        if output.exists() and (not output.is_dir() or any(output.iterdir())):
+            if not _is_export(output):
+                raise GrantsError(
+                    f"{output} holds files that are not an export of the ledger: give a new "
+                    "or empty folder"
+                )
+        output.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
+    except OSError as exc:
+        raise GrantsError(
+            f"cannot write the books to {output}: {exc.strerror or exc}; choose another folder "
+            "with -o"
+        ) from exc
+    try:
+        exported = printer.write(connection, staging, head, today)
         if output.exists():
             old = output.with_name(f".{output.name}-old")
             shutil.rmtree(old, ignore_errors=True)

@@ -7,6 +7,7 @@ import click
 from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
 from grants.errors import GrantsError
+from grants.services.verification import Verification
 from grants.services.verify import check_against, verify
 
 SHOWN = 20  # problems listed besides the first; --json lists them all
@@ -65,10 +66,7 @@ def verify_command(app: AppContext, head_only: bool, against: str | None, as_jso
         click.get_current_context().exit(1)
 
 
-def _report(result: object, against: str | None) -> None:
-    from grants.services.verify import Verification
-
-    assert isinstance(result, Verification)
+def _report(result: Verification, against: str | None) -> None:
     for note in result.notes:
         terminal.echo(f"note: {note}", err=True)
     if result.ok:

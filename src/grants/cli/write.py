@@ -48,7 +48,8 @@ def _origin() -> str:
         else:
             flag = param.opts[-1] if param.opts else param.name
             words.append(str(flag) if value is True else f"{flag} {shlex.quote(str(value))}")
-    return "command: " + " ".join(words)
+    # As free text is kept: a carriage return typed in an option is a line break.
+    return "command: " + " ".join(words).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _code(value: str | None, what: str) -> str | None:
@@ -63,7 +64,9 @@ def _code(value: str | None, what: str) -> str | None:
 def _text(value: str | None, what: str, kind: Kind = Kind.VALUE) -> str | None:
     """An option checked as text (grants.text), if given: refused with its name if it holds
     a control or invisible character, or is too long; a name is NFC-normalised."""
-    return None if value is None else clean(value, what, kind)
+    if value is None or not value.strip():
+        return None  # an empty option is no option: no reason is not an empty reason
+    return clean(value, what, kind)
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -4,7 +4,8 @@ Two kinds of transaction:
 
 * **Reading** (`make_session_factory(engine, read_only=True)`): on SQLite a deferred
   transaction on a read-only connection, which in WAL mode never waits for a writer; on
-  PostgreSQL a READ ONLY transaction. A long load does not hold up `grants balance`.
+  PostgreSQL a REPEATABLE READ, READ ONLY transaction. Either way one snapshot: what is read
+  is the ledger as it stood at one moment. A long load does not hold up `grants balance`.
 * **Writing** (the default): one writer at a time. SQLite begins IMMEDIATE (Python's sqlite3
   driver otherwise begins no transaction before a SELECT, so a read-then-write could lose a
   concurrent update); PostgreSQL takes the ledger's advisory lock. Waiting longer than the
@@ -193,7 +194,9 @@ def _configure_postgres(engine: Engine, wait: float) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         if not _writing(connection):
-            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+            # One snapshot for the whole transaction: verify, an export or a report reads
+            # the ledger as it stood at one moment while others write.
+            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             return
         started = time.monotonic()
         connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(wait * 1000)}ms'")

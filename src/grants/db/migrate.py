@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from grants.config import migrations_dir
 from grants.db.engine import create_private_file
+from grants.errors import GrantsError
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -19,18 +23,45 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """A connection for migrations, in one transaction. On SQLite, foreign keys are checked
+    once at the end rather than statement by statement: a migration that rebuilds a table
+    (SQLite's way to alter one) drops the table that other tables' rows point at, and SQLite
+    can only be told so outside a transaction."""
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            raw = connection.connection.dbapi_connection
+            assert raw is not None
+            raw.execute("PRAGMA foreign_keys=OFF")  # before any transaction begins
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise GrantsError(
+                            f"the migration would leave {broken[0]} row {broken[1]} pointing at "
+                            f"no {broken[2]}: nothing was changed"
+                        )
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     if engine.dialect.name == "sqlite":
         create_private_file(engine.url)
     cfg = alembic_config(engine)
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
     cfg = alembic_config(engine)
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         cfg.attributes["connection"] = connection
         command.downgrade(cfg, revision)
 

@@ -10,7 +10,9 @@ its columns.
 
 A record's canonical text lists its columns in the order given here, as JSON. The order is
 part of the chain: a column added to a table of record needs a new ``form`` (the form a seal
-was made with is stored in the seal), never a change to an existing one.
+was made with is stored in the seal), never a change to an existing one. Earlier forms stay
+in ``FORMS``: the migration that first sealed the ledger seals with form 1, whatever the
+tables hold by the time it runs, and `grants verify` reads each seal with its own form.
 """
 
 from __future__ import annotations
@@ -121,6 +123,8 @@ RECORDS: tuple[Record, ...] = (
 # fmt: on
 
 BY_TABLE = {r.table: r for r in RECORDS}
+# Every form of every record (only the first so far), by (table, form).
+FORMS: dict[tuple[str, int], Record] = {(r.table, r.form): r for r in RECORDS}
 RANK = {r.table: i for i, r in enumerate(RECORDS)}
 
 # Append-only: the sealed tables, the rows that belong to their records, the accounts the
@@ -132,4 +136,4 @@ GUARDED: tuple[str, ...] = (
     "seal",
 )
 
-__all__ = ["BY_TABLE", "GUARDED", "RANK", "RECORDS", "Child", "Record"]
+__all__ = ["BY_TABLE", "FORMS", "GUARDED", "RANK", "RECORDS", "Child", "Record"]

@@ -20,13 +20,13 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Connection, Date, DateTime
 
-from grants.db.records import BY_TABLE, RANK, RECORDS, Record
+from grants.db.records import BY_TABLE, FORMS, RANK, RECORDS, Record
 
 GENESIS = "0" * 64
 CHUNK = 5000
@@ -189,10 +189,13 @@ class Records:
         if record.child is not None and with_children:
             child = record.child
             self._child_convert = _special(_converters(record, child.table, child.columns, engine))
+            # From the start (verify): every row, so that one naming no record (a parent id of
+            # 0, say) is read and reported. Sealing reads only the rows of new records.
+            where = f"WHERE {child.parent} > %(after)s " if after else ""
             self._children = stream_rows(
                 connection,
                 f"SELECT {child.parent}, {', '.join(child.columns)} FROM {child.table} "
-                f"WHERE {child.parent} > %(after)s ORDER BY {child.parent}, id",
+                f"{where}ORDER BY {child.parent}, id",
                 {"after": after},
             )
             self._pending = next(self._children, None)
@@ -285,6 +288,7 @@ class Marks:
     tables: dict[str, int]  # greatest id of each sealed table
     sealed: dict[str, int]  # greatest id sealed of each
     head: Head
+    planted: dict[str, int] = field(default_factory=dict)  # rows naming records not yet made
 
     def damage(self) -> list[str]:
         """What the newest records of each table say about rows added or removed behind the
@@ -296,6 +300,9 @@ class Marks:
                 out.append(f"{table} {sealed + 1} and after are not in its chain")
             elif top < sealed:
                 out.append(f"{table} {top + 1} to {sealed}, sealed in its chain, are gone")
+        for table, count in self.planted.items():
+            if count:
+                out.append(f"{count} {table} row(s) belong to records not yet made")
         return out
 
 
@@ -307,16 +314,28 @@ def marks(connection: Connection, records: Iterable[Record] = RECORDS) -> Marks:
     for r in records:
         parts.append(f"(SELECT COALESCE(MAX(id), 0) FROM {r.table})")
         parts.append(f"(SELECT COALESCE(MAX(row_id), 0) FROM seal WHERE tbl = '{r.table}')")
+    # Rows that belong to a record not made yet would be sealed into it when it is made.
+    children = [r for r in records if r.child is not None]
+    for r in children:
+        assert r.child is not None
+        parts.append(
+            f"(SELECT COUNT(*) FROM {r.child.table} WHERE {r.child.parent} > "
+            f"(SELECT COALESCE(MAX(row_id), 0) FROM seal WHERE tbl = '{r.table}'))"
+        )
     parts.append("(SELECT COALESCE(MAX(seq), 0) FROM seal)")
     row = connection.exec_driver_sql("SELECT " + ", ".join(parts)).one()
     tables = {r.table: int(row[2 * i]) for i, r in enumerate(records)}
     sealed = {r.table: int(row[2 * i + 1]) for i, r in enumerate(records)}
+    start = 2 * len(records)
+    planted = {
+        r.child.table: int(row[start + i]) for i, r in enumerate(children) if r.child is not None
+    }
     count = int(row[-1])
     digest = GENESIS
     if count:
         sql = driver_sql(connection, "SELECT digest FROM seal WHERE seq = %(seq)s")
         digest = connection.exec_driver_sql(sql, {"seq": count}).scalar_one()
-    return Marks(tables, sealed, Head(count, digest))
+    return Marks(tables, sealed, Head(count, digest), planted)
 
 
 # -- sealing ----------------------------------------------------------------------------
@@ -333,10 +352,17 @@ def add_to_order(order: Order, table: str, count: int = 1) -> None:
         order.append([table, count])
 
 
-def seal_new(connection: Connection, since: Marks, order: Order | None = None) -> int:
+def seal_new(
+    connection: Connection,
+    since: Marks,
+    order: Order | None = None,
+    records: Iterable[Record] | None = None,
+) -> int:
     """Seal every record added since ``since`` (this transaction's), in ``order`` and then
-    by table and id. Returns how many were sealed."""
-    now = marks(connection, (BY_TABLE[t] for t in since.tables))
+    by table and id, in the records' current forms (or ``records``). Returns how many were
+    sealed."""
+    kinds = {r.table: r for r in records} if records is not None else BY_TABLE
+    now = marks(connection, (kinds[t] for t in since.tables))
     if now.head != since.head:
         raise RuntimeError("the chain moved during a write transaction")  # the lock failed
     fresh = {t for t, top in now.tables.items() if top > since.tables[t]}
@@ -344,7 +370,7 @@ def seal_new(connection: Connection, since: Marks, order: Order | None = None) -
         return 0
     readers: dict[str, Iterator[tuple[int, list[Any], list[list[Any]]]]] = {}
     for table in sorted(fresh, key=RANK.__getitem__):
-        record = BY_TABLE[table]
+        record = kinds[table]
         accounts = None
         if record.child is not None and record.child.table == "posting":
             accounts = accounts_of(connection, since.tables[table])
@@ -366,7 +392,7 @@ def seal_new(connection: Connection, since: Marks, order: Order | None = None) -
                     raise RuntimeError(f"{table}: fewer records than the order says")
                 break
             record_id, values, children = item
-            writer.add(BY_TABLE[table], record_id, payload(BY_TABLE[table], values, children))
+            writer.add(kinds[table], record_id, payload(kinds[table], values, children))
             taken += 1
     writer.flush()
     return writer.count - since.head.count
@@ -397,13 +423,13 @@ class _SealWriter:
             self.rows = []
 
 
-def seal_all(connection: Connection, tables: Iterable[str]) -> int:
+def seal_all(connection: Connection, tables: Iterable[str], form: int | None = None) -> int:
     """Seal every row of ``tables`` not yet sealed, by table and id: for a ledger recorded
-    before it had a chain (the migration that made the chain calls it once)."""
-    records = [BY_TABLE[t] for t in tables]
+    before it had a chain (the migration that made the chain calls it once, with form 1)."""
+    records = [FORMS[(t, form)] if form is not None else BY_TABLE[t] for t in tables]
     current = marks(connection, records)
     since = Marks({t: current.sealed[t] for t in current.tables}, current.sealed, current.head)
-    return seal_new(connection, since)
+    return seal_new(connection, since, records=records)
 
 
 def in_chain_order(

@@ -50,8 +50,14 @@ def check_assertions(w: Writer) -> None:
         )
         if mine is not None:
             message += f" (difference {Decimal(rec['amount']) - mine:+,})"
-        if rec["kind"] == "balance":
+        if rec["kind"] == "balance" and not (w.restoring or rec.get("recorded_before")):
             w.error(d, message)
+        elif rec["kind"] == "balance":
+            # Checked when it was recorded: an entry recorded since, dated before it, no
+            # longer bears it out. Reported, not refused: loading the same books again, or
+            # restoring an export, gives back the ledger as it is.
+            message += " (an entry recorded since is dated before it)"
+            w.report.warnings.append(Problem(d.file, d.line, message, "warning"))
         else:
             w.report.discrepancies.append(Problem(d.file, d.line, message, "discrepancy"))
 

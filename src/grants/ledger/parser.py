@@ -76,6 +76,11 @@ def _strip_comment(line: str) -> str:
     return line
 
 
+# Escapes inside quotes: a line break, a carriage return and a tab (as the export writes
+# them), and any other character as itself (\" and \\).
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t"}
+
+
 def tokenize(text: str) -> list[str]:
     """Split arguments on spaces; double-quoted text is one argument (``\\"`` escapes)."""
     tokens: list[str] = []
@@ -90,7 +95,7 @@ def tokenize(text: str) -> list[str]:
             while i < n and text[i] != '"':
                 if text[i] == "\\" and i + 1 < n:
                     i += 1
-                    out.append("\n" if text[i] == "n" else text[i])
+                    out.append(_ESCAPES.get(text[i], text[i]))
                 else:
                     out.append(text[i])
                 i += 1

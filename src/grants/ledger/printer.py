@@ -40,7 +40,13 @@ def quote(value: str) -> str:
     """A value as the books write it: bare if it is one plain word, else in quotes."""
     if _BARE.fullmatch(value):
         return value
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    escaped = (
+        value.replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+        .replace("\t", "\\t")
+    )
     return '"' + escaped + '"'
 
 
@@ -53,7 +59,8 @@ def _period(first: int, last: int) -> str:
 
 
 def _meta(pairs: list[tuple[str, object]]) -> list[str]:
-    return [f"  {k}: {quote(str(v))}" for k, v in pairs if v is not None and v != ""]
+    # An empty text is written (as ""), not left out: it is not the same as no text.
+    return [f"  {k}: {quote(str(v))}" for k, v in pairs if v is not None]
 
 
 def _timestamp(value: str) -> str:
@@ -396,7 +403,7 @@ def _lines(
     return _WRITERS[record.table](row, names)
 
 
-def write(connection: Connection, folder: Path, head: Head, today: date, records: int) -> Exported:
+def write(connection: Connection, folder: Path, head: Head, today: date) -> Exported:
     """Write the export into ``folder`` (empty): main.grants, the record files, attachments/."""
     files: list[str] = []
     attachments = 0

@@ -240,13 +240,25 @@ class Books:
                 )
             )
 
+    def recorded(self, d: Directive) -> datetime | None:
+        """When a record was recorded (`recorded:`, as the export writes it), else now. A
+        local time with no time zone: a time zone would be kept by SQLite and turned into
+        another time by PostgreSQL, so the two would not hold the same record."""
+        if "recorded" not in d.meta:
+            return self.now
+        try:
+            moment = datetime.fromisoformat(d.meta["recorded"])
+        except ValueError:
+            self.error(d, f"recorded {d.meta['recorded']!r} is not a date and time", "recorded")
+            return None
+        if moment.tzinfo is not None:
+            self.error(d, f"recorded {d.meta['recorded']!r} has a time zone: give the local time "
+                          "as YYYY-MM-DDTHH:MM:SS", "recorded")  # fmt: skip
+            return None
+        return moment
+
     def _entry(self, d: Directive, op: Operation | None, **extra: Any) -> None:
-        recorded = self.now
-        if "recorded" in d.meta:
-            try:
-                recorded = datetime.fromisoformat(d.meta["recorded"])
-            except ValueError:
-                self.error(d, f"recorded {d.meta['recorded']!r} is not a date and time", "recorded")
+        recorded = self.recorded(d) or self.now
         item = NewEntry(
             op,
             d.day,

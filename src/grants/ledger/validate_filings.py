@@ -8,7 +8,6 @@ an empty database gives back the same ledger, returns and all, with the same cha
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from grants.ledger.grammar import LINE_KEY, SHA256, STAGE
@@ -38,16 +37,6 @@ def head(b: Books, d: Directive) -> None:
     b.heads.append((d, {"count": int(count), "digest": digest}))
 
 
-def _recorded(b: Books, d: Directive) -> datetime | None:
-    if "recorded" not in d.meta:
-        return b.now
-    try:
-        return datetime.fromisoformat(d.meta["recorded"])
-    except ValueError:
-        b.error(d, f"recorded {d.meta['recorded']!r} is not a date and time", "recorded")
-        return None
-
-
 def _sha256(b: Books, d: Directive) -> str | None:
     sha = d.meta.get("sha256", "")
     if not SHA256.match(sha):
@@ -60,7 +49,7 @@ def _filing(b: Books, d: Directive, year_arg: int) -> dict[str, Any] | None:
     """What a return and a plan form share: stream, year, line, file, who and when."""
     year = b.year(d, d.args[1])
     sha = _sha256(b, d)
-    recorded = _recorded(b, d)
+    recorded = b.recorded(d)
     completed_on = (
         b.date(d, d.meta["completed-on"], "completed-on") if "completed-on" in d.meta else None
     )

@@ -61,7 +61,8 @@ class Writer:
         self.report = report
         self.orgs: dict[str, int] = {}
         self.streams: dict[str, int] = {}
-        self._made: list[tuple[int, str]] = []  # (directive index, table) of each new record
+        self._made: list[tuple[int, str]] = []
+        self.restoring = False  # (directive index, table) of each new record
         self.lines: dict[tuple[str, str], int] = {}
 
     def error(self, d: Directive, message: str) -> None:
@@ -101,6 +102,8 @@ class Writer:
         s.connection()  # the transaction begins: a writing session notes where the chain stood
         marks = s.info.get("grants_marks")
         was_empty = marks is not None and marks.head.count == 0
+        # Books with a head, into an empty ledger: an export being restored.
+        self.restoring = was_empty and bool(books.heads)
         self.orgs = dict(s.execute(select(Organisation.code, Organisation.id)).all())
         existing_orgs = {o.code: o for o in s.scalars(select(Organisation))}
         declared: set[str] = set()

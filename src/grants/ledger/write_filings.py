@@ -200,9 +200,10 @@ def check_head(w: Writer, was_empty: bool) -> None:
         if (head.count, head.digest) != (rec["count"], rec["digest"]):
             w.error(
                 d,
-                f"these books make the chain {head.count}:{head.digest}, not "
-                f"{rec['count']}:{rec['digest']} as exported: the export was changed after it "
-                "was written, or is incomplete; nothing was restored",
+                f"these books rebuild the chain as {head.count}:{head.digest}, not as the "
+                f"{rec['count']}:{rec['digest']} it had when they were exported: they differ "
+                "from what was exported (a file changed or missing since); nothing was "
+                "restored. `grants verify` on the ledger exported names its records",
             )
 
 

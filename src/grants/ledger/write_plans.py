@@ -46,6 +46,7 @@ def write_rest(w: Writer) -> None:
         )  # fmt: skip
         if key in known:
             w.report.skipped[rec["kind"]] += 1
+            rec["recorded_before"] = True  # an assertion checked when it was recorded
             continue
         known.add(key)
         values = {k: v for k, v in rec.items() if k not in ("stream", "period")}

@@ -615,9 +615,3 @@ class Journal:
                 f"VALUES ({mark}, {mark}, {mark}, {mark})",
                 postings,
             )
-        if connection.dialect.name == "postgresql":
-            for table in ("account", "entry", "posting"):
-                connection.exec_driver_sql(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"GREATEST((SELECT MAX(id) FROM {table}), 1))"
-                )

@@ -1,0 +1,57 @@
+"""A consistent copy of a live SQLite ledger, verified before it is kept.
+
+SQLite's online backup copies the database as it stood at one moment, even while another
+command writes; the copy is made beside its target, readable by its owner only, verified
+(`grants verify`) and only then put in place, as one file with nothing beside it.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+from grants.db.engine import make_engine, make_session_factory
+from grants.errors import GrantsError
+from grants.services.verification import Verification
+from grants.services.verify import verify
+
+
+def backup_sqlite(source: Path, target: Path) -> Verification:
+    """Copy the SQLite ledger at ``source`` into the new file ``target``; raises GrantsError
+    (and keeps nothing) if ``target`` exists, cannot be written, or the record is broken."""
+    if target.exists() or target.is_symlink():
+        raise GrantsError(f"{target} already exists: give the name of a new file")
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        partial.unlink(missing_ok=True)
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        read_only = source.resolve().as_uri() + "?mode=ro"  # a path may hold ? # or %
+        with (
+            closing(sqlite3.connect(read_only, uri=True)) as src,
+            closing(sqlite3.connect(partial)) as dst,
+        ):
+            src.backup(dst)
+        copy = make_engine(f"sqlite:///{partial}")
+        try:
+            with make_session_factory(copy, read_only=True)() as session, session.begin():
+                result = verify(session.connection())
+        finally:
+            copy.dispose()
+        with closing(sqlite3.connect(partial)) as dst:
+            dst.execute("PRAGMA journal_mode=DELETE")  # one file, nothing beside it
+        if not result.ok:
+            raise GrantsError(
+                f"the ledger's record is broken (the first broken record is {result.first}); "
+                "no backup was kept: run `grants verify`"
+            )
+        partial.replace(target)
+        return result
+    except (OSError, sqlite3.Error) as exc:
+        raise GrantsError(f"cannot back up to {target}: {exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+__all__ = ["backup_sqlite"]
