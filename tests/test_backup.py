@@ -389,3 +389,67 @@ def test_two_officers_creating_the_same_new_line_at_once(grants: Grants, tmp_pat
     for message in errors:
         assert message.startswith("Error: line NEW already exists, named 'Youth")
     assert grants("verify").exit_code == 0
+
+
+def test_verify_reads_one_moment_while_others_write(grants: Grants, tmp_path: Path) -> None:
+    """Verify (and so reconcile and the export) reads the ledger as it stood at one moment:
+    a writer recording at the same time never makes it report damage."""
+    from grants.db.engine import make_engine, make_session_factory
+    from grants.services.verify import verify
+    from tests.helpers import entry, record
+
+    assert grants("ledger", "load", str(books(tmp_path, FUND))).exit_code == 0
+    assert grants("award", "FUND", "2017-18", "1,000,000").exit_code == 0
+    engine = make_engine(grants.url)
+    stop = threading.Event()
+    written: list[int] = []
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        factory = make_session_factory(engine)
+        try:
+            while not stop.is_set():
+                with factory() as session, session.begin():
+                    item = entry("allocate", 1, "A")
+                    item.key = uuid.uuid4().hex  # as a command keys its entry
+                    record(session, item)
+                written.append(1)
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        reader = make_session_factory(engine, read_only=True)
+        seen = []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline or len(written) < 20:
+            with reader() as session, session.begin():
+                result = verify(session.connection())
+            assert result.ok, [str(p) for p in result.problems]
+            seen.append(result.head.count)
+    finally:
+        stop.set()
+        thread.join()
+        engine.dispose()
+    assert errors == []
+    assert len(set(seen)) > 1  # the writer was writing while verify read
+
+
+def test_an_export_printed_to_the_terminal_loads_back(grants: Grants, tmp_path: Path) -> None:
+    """Without -o the export is printed: saved as it is, it restores the same chain (a tab
+    or a line break in a note is written as \\t or \\n, as the books read it)."""
+    assert grants("ledger", "load", str(books(tmp_path, FUND))).exit_code == 0
+    awkward = books(tmp_path, '2017-04-01 org AWKWARD "Awkward Ltd"\n  note: "a\\tb\\nc"\n',
+                    "awkward.grants")  # fmt: skip
+    assert grants("ledger", "load", str(awkward)).exit_code == 0
+    printed = grants("ledger", "export")
+    assert printed.exit_code == 0, printed.output
+    assert '  note: "a\\tb\\nc"' in printed.output
+    saved = tmp_path / "printed.grants"
+    saved.write_text(printed.output, encoding="utf-8")
+    fresh = Grants(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert fresh("db", "upgrade").exit_code == 0
+    restored = fresh("ledger", "load", str(saved))
+    assert restored.exit_code == 0, restored.output
+    assert fresh("verify", "--head").output == grants("verify", "--head").output
