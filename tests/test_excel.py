@@ -110,7 +110,7 @@ def test_chart_and_print_setup(workbook: Path) -> None:
     sheet = openpyxl.load_workbook(workbook)["Resourcing"]
     assert sheet.page_setup.orientation == "landscape"
     assert sheet.print_title_rows == "$4:$4"
-    assert "from the ledger" in sheet.oddFooter.left.text
+    assert ": generated " in sheet.oddFooter.left.text
 
 
 def test_recipient_text_is_never_a_formula(grants: Grants, tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def test_no_password_in_any_file_written_or_line_printed(
         assert SECRET not in text
     form = openpyxl.load_workbook(out / "returns" / "csf-2017-18-mid-year-cherwell.xlsx")
     assert form["Return"].oddFooter.left.text == (
-        f"Issued {long_day(date.today())} from the ledger grants ledger"
+        f"Grants ledger: issued {long_day(date.today())}"
     )
 
 

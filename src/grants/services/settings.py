@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 
 from grants.db.models import Setting
 
-DEFAULT_NAME = "grants ledger"
+DEFAULT_NAME = "Grants ledger"
 MAX_NAME = 200
 
 
 def ledger_name(session: Session) -> str:
     """The name the ledger goes by on what it prints: its title as last set (by the books'
-    `title` or by `grants ledger title`), else "grants ledger"."""
+    `title` or by `grants ledger title`), else "Grants ledger"."""
     value = session.scalar(
         select(Setting.value).where(Setting.name == "title").order_by(Setting.id.desc()).limit(1)
     )
