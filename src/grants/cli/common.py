@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -52,20 +53,31 @@ class AppContext:
             yield session
 
     @contextmanager
-    def reading(self) -> Iterator[Session]:
+    def reading(self, any_version: bool = False) -> Iterator[Session]:
         """A read-only session: it never waits for a writer (on SQLite, WAL), and cannot
-        write."""
-        self.require_schema()
+        write. ``any_version``: open a ledger whatever schema version it says it is at, as
+        long as it has its chain (verify reports a version that is not this program's)."""
+        if any_version:
+            self.schema_version()
+        else:
+            self.require_schema()
         with make_session_factory(self.engine, read_only=True)() as session, session.begin():
             yield session
 
     def require_schema(self) -> None:
         if self._schema_ok:
             return
-        self._check_schema()
+        current, head = self.schema_version()
+        if current != head:
+            raise ConfigError(
+                f"the database {self.shown_url} is at schema {current}, this program needs "
+                f"{head}: run `grants db upgrade`"
+            )
         self._schema_ok = True
 
-    def _check_schema(self) -> None:
+    def schema_version(self) -> tuple[str, str]:
+        """(the schema version the database says it is at, this program's); ConfigError if
+        there is no database or no ledger in it."""
         from alembic.runtime.migration import MigrationContext
         from alembic.script import ScriptDirectory
 
@@ -81,7 +93,7 @@ class AppContext:
         try:
             with self.engine.execution_options(grants_access="read").connect() as conn:
                 current = MigrationContext.configure(conn).get_current_revision()
-                has_tables = inspect(conn).has_table("entry")
+                has_tables = inspect(conn).has_table("entry") and inspect(conn).has_table("seal")
         except OperationalError as exc:
             raise self.cannot_open(exc) from exc
         head = ScriptDirectory.from_config(alembic_config(self.engine)).get_current_head()
@@ -89,11 +101,7 @@ class AppContext:
             raise ConfigError(
                 f"the database {self.shown_url} has no ledger yet: run `grants db upgrade` first"
             )
-        if current != head:
-            raise ConfigError(
-                f"the database {self.shown_url} is at schema {current}, this program needs "
-                f"{head}: run `grants db upgrade`"
-            )
+        return current, head
 
     def connect(self) -> None:
         """Check that the database can be reached (ConfigError, with the reason, if not).
@@ -164,11 +172,28 @@ class GrantsGroup(click.Group):
         except GrantsError as exc:
             raise click.ClickException(terminal.error_text(str(exc), _secrets(ctx))) from exc
         except SQLAlchemyError as exc:
-            message = f"database error: {driver_message(exc)}"
+            if getattr(getattr(exc, "orig", None), "sqlstate", None) == "55P03":
+                message = (  # lock_not_available: a lock held past GRANTS_WAIT_SECONDS
+                    "another transaction on the database held a lock for longer than the "
+                    "ledger waits; nothing was recorded: try again"
+                )
+            else:
+                message = f"database error: {driver_message(exc)}"
             raise click.ClickException(terminal.error_text(message, _secrets(ctx))) from exc
         except click.ClickException as exc:
             terminal.make_safe(exc, _secrets(ctx))
             raise
+        except (click.exceptions.Exit, click.exceptions.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("GRANTS_DEBUG"):
+                raise
+            # Never a traceback for a user: what failed, escaped, and where to report it.
+            message = (
+                f"unexpected failure ({type(exc).__name__}: {exc}); nothing was recorded. "
+                "Run `grants verify`; set GRANTS_DEBUG=1 to see the traceback when reporting it"
+            )
+            raise click.ClickException(terminal.error_text(message, _secrets(ctx))) from exc
 
 
 def make_folder(directory: Path) -> None:

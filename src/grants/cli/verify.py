@@ -7,7 +7,7 @@ import click
 from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
 from grants.errors import GrantsError
-from grants.services.verification import Verification
+from grants.services.verification import Broken, Verification
 from grants.services.verify import check_against, verify
 
 SHOWN = 20  # problems listed besides the first; --json lists them all
@@ -36,9 +36,17 @@ def verify_command(app: AppContext, head_only: bool, against: str | None, as_jso
     ones each entry makes, keys match content, ids have no gaps, every guard is in place.
     Names the first broken record and exits 1 if anything is wrong.
     """
-    with app.reading() as session:
+    current, head = app.schema_version()
+    with app.reading(any_version=True) as session:
         connection = session.connection()
         result = verify(connection)
+        if current != head:
+            result.problems.insert(0, Broken(
+                "schema", "alembic_version", None,
+                f"says the schema is at version {current!r}, where this program's is {head!r}: "
+                "`grants db upgrade` if it is older; if not, it was changed behind the "
+                "ledger's back",
+            ))  # fmt: skip
         if against is not None:
             try:
                 found = check_against(connection, result, against)

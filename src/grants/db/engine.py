@@ -206,7 +206,8 @@ def _configure_postgres(engine: Engine, wait: float) -> None:
             if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
                 raise
             raise _busy(time.monotonic() - started) from None
-        connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
+        # The timeout stays for the whole transaction: a lock held elsewhere (a transaction
+        # left open on the same rows) ends the write with a message rather than a hang.
 
 
 def _busy(waited: float) -> Busy:

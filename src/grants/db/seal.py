@@ -176,9 +176,13 @@ class Records:
         self.record = record
         engine = connection.dialect.name
         columns = ", ".join(record.columns)
+        # From the start (verify): every row, an id of 0 or below included, so that it is
+        # read and reported; sealing reads only the new records.
         self._rows = stream_rows(
             connection,
-            f"SELECT {columns} FROM {record.table} WHERE id > %(after)s ORDER BY id",
+            f"SELECT {columns} FROM {record.table} "
+            + ("WHERE id > %(after)s " if after else "")
+            + "ORDER BY id",
             {"after": after},
         )
         self._convert = _special(_converters(record, record.table, record.columns, engine))

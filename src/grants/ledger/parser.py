@@ -21,6 +21,7 @@ from grants.text import clean, describe, refused, shown
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_INCLUDE_DEPTH = 32
+MAX_LINE = 100_000  # characters in one line: far above any note, far below a memory problem
 _SPACE = " \t"
 _DIRECTIVE = re.compile(
     r"^(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[ \t]+(?P<keyword>[a-z-]+)(?P<rest>(?:[ \t].*)?)$"
@@ -294,6 +295,14 @@ def _parse_file(
     # not shift the line numbers that problems are reported at.
     for number, original in enumerate(content.split("\n"), start=1):
         original = original.removesuffix("\r")
+        if len(original) > MAX_LINE:
+            long = (
+                f"this line is {len(original):,} characters long; a line is at most "
+                f"{MAX_LINE:,}: split the text, or put a long note in several"
+            )
+            problems.append(Problem(shown, number, long))
+            current = None
+            continue
         line = _strip_comment(original)
         odd = _comment_problem(original[len(line) :])
         if odd is not None:

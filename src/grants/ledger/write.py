@@ -246,12 +246,14 @@ class Writer:
         recorded: list[tuple[str, str, str | None]],
         declared: list[tuple[Directive, str, str]],
     ) -> None:
-        seen: dict[str, list[tuple[str, str, str | None]]] = {}
+        # By skeleton, each distinct name once (the first seen): as many names as the books
+        # hold cost no more than one look each.
+        seen: dict[str, dict[str, tuple[str, str | None]]] = {}
         for code, name, where in recorded:
-            seen.setdefault(skeleton(name), []).append((code, name, where))
+            seen.setdefault(skeleton(name), {}).setdefault(name, (code, where))
         for d, code, name in declared:
-            shape = skeleton(name)
-            for other, other_name, where in seen.get(shape, []):
+            names = seen.setdefault(skeleton(name), {})
+            for other_name, (other, where) in names.items():
                 if other_name != name and other != code:
                     self.report.warnings.append(
                         Problem(
@@ -266,7 +268,7 @@ class Writer:
                         )
                     )
                     break
-            seen.setdefault(shape, []).append((code, name, d.where))
+            names.setdefault(name, (code, d.where))
 
     def _write_journal(self) -> None:
         books = self.books

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection
@@ -32,8 +33,29 @@ from grants.services.record_checks import RecordChecks
 from grants.services.verification import Broken, Verification
 
 
+@contextmanager
+def _tolerant_text(connection: Connection) -> Iterator[None]:
+    """On SQLite, read text that is not UTF-8 (written behind the ledger's back) as it is,
+    with its bad bytes kept as escapes, so that verify names the row rather than stopping."""
+    raw = connection.connection.dbapi_connection if connection.dialect.name == "sqlite" else None
+    if raw is None:
+        yield
+        return
+    before = raw.text_factory
+    raw.text_factory = lambda data: data.decode("utf-8", "surrogateescape")
+    try:
+        yield
+    finally:
+        raw.text_factory = before
+
+
 def verify(connection: Connection) -> Verification:
     """Check the whole record; read-only."""
+    with _tolerant_text(connection):
+        return _verify(connection)
+
+
+def _verify(connection: Connection) -> Verification:
     result = Verification(Head(0, GENESIS))
     for finding in guards.check(connection, GUARDED):
         result.add(Broken("guard", finding.table, None, f"{finding}"))
