@@ -82,9 +82,7 @@ def build(g: Grants, work: Path) -> None:
           "--reason", "one\rtwo", "--source", ""))  # fmt: skip
     awkward = work / "awkward.grants"
     awkward.write_text(
-        '2017-04-01 org AWKWARD "Awkward Ltd"\n'
-        '  note: "first\\tsecond\\nthird"\n'
-        '  source: ""\n',
+        '2017-04-01 org AWKWARD "Awkward Ltd"\n  note: "first\\tsecond\\nthird"\n  source: ""\n',
         encoding="utf-8",
     )
     _ok(g("ledger", "load", str(awkward)))

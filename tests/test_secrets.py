@@ -79,9 +79,7 @@ def test_no_password_in_any_file_written_or_line_printed(
     for text in printed:
         assert SECRET not in text
     form = openpyxl.load_workbook(out / "returns" / "csf-2017-18-mid-year-cherwell.xlsx")
-    assert form["Return"].oddFooter.left.text == (
-        f"Grants ledger: issued {long_day(date.today())}"
-    )
+    assert form["Return"].oddFooter.left.text == (f"Grants ledger: issued {long_day(date.today())}")
 
 
 @pytest.mark.parametrize(

@@ -454,8 +454,7 @@ def test_loading_the_original_books_again_does_not_hide_a_change(oxfordshire: Gr
     result = oxfordshire("verify")
     assert result.exit_code == 1
     assert result.output.startswith(
-        "the record is broken: the first broken record is entry 30: has changed since it was "
-        "sealed"
+        "the record is broken: the first broken record is entry 30: has changed since it was sealed"
     )
 
 
@@ -490,3 +489,46 @@ def test_the_ledger_records_nothing_more_after_its_newest_entry_is_deleted(
     data = json.loads(result.output)
     assert data["first"]["table"] == "entry" and data["first"]["id"] == newest
     assert data["first"]["check"] == "missing"
+
+
+def test_a_correctly_sealed_entry_the_rules_refuse_is_named(attack: Connection) -> None:
+    """Anyone who may insert rows (the working role included) can append an entry and seal
+    it as the ledger would. One the ledger would have refused, a payment beyond what is
+    allocated, still shows: the balances it leaves break the rules."""
+    entry_id = one(attack, "SELECT MAX(id) + 1 FROM entry")
+    allocated = one(attack, "SELECT id FROM account WHERE key = 'PCC-CSF|2017|2017|PH|allocated'")
+    stream, line = (
+        one(attack, "SELECT stream_id FROM account WHERE id = :a", a=allocated),
+        one(attack, "SELECT line_id FROM account WHERE id = :a", a=allocated),
+    )
+    paid = one(attack, "SELECT COALESCE(MAX(id), 0) FROM account WHERE "
+               "key = 'PCC-CSF|2017|2017|PH|paid'")  # fmt: skip
+    if not paid:
+        paid = one(attack, "SELECT MAX(id) + 1 FROM account")
+        attack.execute(text(
+            "INSERT INTO account (id, key, stream_id, first_year, last_year, line_id, role) "
+            "VALUES (:i, 'PCC-CSF|2017|2017|PH|paid', :s, 2017, 2017, :l, 'paid')"
+        ), {"i": paid, "s": stream, "l": line})  # fmt: skip
+    cash = one(attack, "SELECT id FROM account WHERE key = 'PCC-CSF|2017|2017||cash'")
+    turnover = one(attack, "SELECT turnover_pence FROM entry ORDER BY id DESC LIMIT 1")
+    amount = 100_000_000
+    attack.execute(text(
+        "INSERT INTO entry (id, key, ref, kind, day, stream_id, first_year, last_year, line_id, "
+        "amount_pence, over_allocation, actor, recorded_at, turnover_pence) VALUES (:e, :k, :r, "
+        "'pay', '2017-07-01', :s, 2017, 2017, :l, :a, false, 'officer', '2017-07-01 09:00:00', :t)"
+    ), {"e": entry_id, "k": uuid.uuid4().hex, "r": f"x{entry_id}", "s": stream, "l": line,
+        "a": amount, "t": turnover + 2 * amount})  # fmt: skip
+    top = one(attack, "SELECT MAX(id) FROM posting")
+    attack.execute(text(
+        "INSERT INTO posting (id, entry_id, account_id, amount_pence) VALUES "
+        "(:p1, :e, :cash, :minus), (:p2, :e, :paid, :plus)"
+    ), {"p1": top + 1, "p2": top + 2, "e": entry_id, "cash": cash, "paid": paid,
+        "minus": -amount, "plus": amount})  # fmt: skip
+    seal.seal_all(attack, ["entry"])
+    result = verify(attack)
+    assert [p.check for p in result.problems] == ["rules"], [str(p) for p in result.problems]
+    assert str(result.first) == (
+        f"line {line}: what is left of the allocation to PH (PCC-CSF 2017-18) is "
+        "-£949,344.00: the journal holds an entry the ledger would have refused, recorded "
+        "behind its back"
+    )

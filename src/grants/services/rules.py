@@ -208,6 +208,37 @@ def check(
     return warnings
 
 
+def breaches(
+    balances: dict[AccountKey, int], over_allocated: set[AccountKey]
+) -> list[tuple[AccountKey, str]]:
+    """Every limit the balances break, as (anchor, what): what no accepted entry can leave
+    behind. A limit an intended over-allocation posted to (``over_allocated``, the accounts
+    of entries marked so) may be below zero; paid and reported never may."""
+    found: list[tuple[AccountKey, str]] = []
+    seen: set[tuple[str, AccountKey]] = set()
+    for key in balances:
+        for kind, anchor in _limits(key):
+            if kind == "available":
+                anchor = (anchor[0], anchor[1], anchor[2], "allocated")
+            if (kind, anchor) in seen:
+                continue
+            seen.add((kind, anchor))
+            value = _limit_value(kind, anchor, lambda k: balances.get(k, 0))
+            if value >= 0:
+                continue
+            if kind in OVERRIDABLE and _touches(kind, anchor, over_allocated):
+                continue
+            found.append((anchor, f"{_limit_name(kind, anchor)} is {gbp(from_pence(value))}"))
+    return found
+
+
+def _touches(kind: str, anchor: AccountKey, accounts: set[AccountKey]) -> bool:
+    if kind == "unallocated":
+        return anchor in accounts
+    s, p, line = anchor[0], anchor[1], anchor[2]
+    return any((s, p, line, role) in accounts for role in ("allocated", "split", "paid"))
+
+
 def apply(balances: dict[AccountKey, int], planned: list[tuple[AccountKey, int]]) -> None:
     for key, amount in planned:
         balances[key] = balances.get(key, 0) + amount
