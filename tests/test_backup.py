@@ -96,7 +96,7 @@ def _cells(path: Path) -> dict[str, list[tuple[object, ...]]]:
 
 
 def test_a_changed_export_is_refused_on_restore(grants: Grants, tmp_path: Path) -> None:
-    build(grants, tmp_path)
+    build(grants, tmp_path, backdated=False)
     out = tmp_path / "export"
     assert grants("ledger", "export", "-o", str(out)).exit_code == 0
     records = out / "ledger-0001.grants"
@@ -105,9 +105,23 @@ def test_a_changed_export_is_refused_on_restore(grants: Grants, tmp_path: Path) 
     assert fresh("db", "upgrade").exit_code == 0
     result = fresh("ledger", "load", str(out / "main.grants"))
     assert result.exit_code == 1
-    assert "they differ from what was exported (a file changed or missing since); nothing " \
+    assert "they differ from what was exported, a file changed or missing since; nothing " \
         "was restored" in result.output  # fmt: skip
     assert fresh("verify", "--head").output.startswith("0:")
+    # The head in an export guards against accidents, not against whoever edits the export
+    # (they can take it out): a return's figures changed so are named by verify, against
+    # the workbook the return came from.
+    assert grants("ledger", "export", "-o", str(out)).exit_code == 0
+    records.write_text(records.read_text().replace("line-1-actual: 217", "line-1-actual: 999"))
+    main = out / "main.grants"
+    main.write_text("".join(x for x in main.read_text().splitlines(True) if " head " not in x))
+    other = Grants(f"sqlite:///{tmp_path / 'other.db'}")
+    assert other("db", "upgrade").exit_code == 0
+    assert other("ledger", "load", str(main)).exit_code == 0
+    checked = other("verify")
+    assert checked.exit_code == 1
+    assert "is not the return its workbook holds: line 1's output actual is 999 where its " \
+        "workbook has 217" in checked.output  # fmt: skip
     # A workbook swapped in attachments/ is refused too.
     assert grants("ledger", "export", "-o", str(out)).exit_code == 0
     first = sorted((out / "attachments").iterdir())[0]
@@ -453,3 +467,26 @@ def test_an_export_printed_to_the_terminal_loads_back(grants: Grants, tmp_path: 
     restored = fresh("ledger", "load", str(saved))
     assert restored.exit_code == 0, restored.output
     assert fresh("verify", "--head").output == grants("verify", "--head").output
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("0123456789012345678901234567890123456789", "is not the key what the entry says gives"),
+        ("s-" + "a" * 48, "is a return's key, but the entry is not spend its source says came "
+         "from one"),
+        ("r5-" + "a" * 40, "is a corrected return's key, but the entry reverses none"),
+        ("made-up", "is not a key the ledger gives an entry"),
+    ],
+)
+def test_a_key_in_the_books_must_be_one_the_ledger_gives(
+    grants: Grants, tmp_path: Path, key: str, why: str
+) -> None:
+    """A `key:` (as an export writes for a command's entry) that says something other than
+    the entry is refused at its line, so a restore never gives a ledger verify refuses."""
+    text = FUND + f"2017-04-01 award FUND 2017-18 100\n  key: {key}\n"
+    result = grants("ledger", "load", str(books(tmp_path, text)))
+    assert result.exit_code == 1
+    line = FUND.count("\n") + 2
+    assert (f"books.grants:{line}: key {key!r} {why}: leave `key:` out, and the books give the "
+            "entry its key") in result.output  # fmt: skip

@@ -343,7 +343,7 @@ def test_free_text_keeps_its_line_breaks_and_a_note_its_tabs(
     load(grants, books(tmp_path, text))
     out = tmp_path / "export"
     assert grants("ledger", "export", "-o", str(out)).exit_code == 0
-    assert '  note: "first\tline\\nsecond"\n' in exported(out)
+    assert '  note: "first\\tline\\nsecond"\n' in exported(out)  # escaped, as the books read
 
 
 def test_names_are_stored_composed(grants: Grants, tmp_path: Path) -> None:

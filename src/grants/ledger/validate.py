@@ -39,6 +39,7 @@ from grants.money import from_pence, money, to_pence, within_limit
 from grants.periods import FinancialYear, Period, parse_period, parse_year
 from grants.services.balances import METRICS
 from grants.services.journal import NewEntry
+from grants.services.keys import entry_key_problem
 from grants.services.returns import PLAN_STAGE
 from grants.services.rules import Operation
 from grants.text import Kind, clean
@@ -276,6 +277,14 @@ class Books:
         content = item.content()
         item.occurrence = self._occurrences[content]
         self._occurrences[content] += 1
+        if item.key is not None:
+            kind = op.kind if op is not None else None
+            why = entry_key_problem(
+                item.key, item.content_key(), kind, item.source, item.reverses is not None
+            )
+            if why is not None:
+                self.error(d, f"key {item.key!r} {why}: leave `key:` out, and the books give "
+                              "the entry its key", "key")  # fmt: skip
         if item.ref and (len(item.ref) > 80 or not item.ref.strip()):
             self.error(d, f"id {item.ref!r} must be 1 to 80 characters", "id")
         if item.ref:

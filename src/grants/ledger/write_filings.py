@@ -200,10 +200,10 @@ def check_head(w: Writer, was_empty: bool) -> None:
         if (head.count, head.digest) != (rec["count"], rec["digest"]):
             w.error(
                 d,
-                f"these books rebuild the chain as {head.count}:{head.digest}, not as the "
-                f"{rec['count']}:{rec['digest']} it had when they were exported: they differ "
-                "from what was exported (a file changed or missing since); nothing was "
-                "restored. `grants verify` on the ledger exported names its records",
+                f"these books do not rebuild the chain {rec['count']}:{rec['digest']} they were "
+                f"exported with (they make {head.count} records, another chain): they differ "
+                "from what was exported, a file changed or missing since; nothing was "
+                "restored",
             )
 
 

@@ -65,8 +65,12 @@ class NewEntry:
         )
         return f"{prefix}{SEP}{self.occurrence}"
 
+    def content_key(self) -> str:
+        """The key the entry's content gives (the one books give it)."""
+        return hashlib.sha256(self.content().encode()).hexdigest()[:40]
+
     def idempotency_key(self) -> str:
-        return self.key or hashlib.sha256(self.content().encode()).hexdigest()[:40]
+        return self.key or self.content_key()
 
 
 SEP = "\x1f"  # between the parts of an entry's identity

@@ -9,6 +9,34 @@ its key (a changed amount behind a kept key would make the original books load a
 from __future__ import annotations
 
 import hashlib
+import re
+
+# The keys an entry may have: the books' (what it says, hashed), a command's (random), and
+# a return's (the reported spend of a return's file, or its reversal by a correction).
+DERIVED = re.compile(r"^[0-9a-f]{40}$")
+COMMAND = re.compile(r"^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$")
+RETURN_SPEND = re.compile(r"^s-([0-9a-f]{48})$")
+RETURN_REVERSAL = re.compile(r"^r([0-9]+)-([0-9a-f]{40})$")
+
+
+def entry_key_problem(
+    key: str, derived: str, kind: str | None, source: str | None, reversal: bool
+) -> str | None:
+    """Why ``key`` cannot be this entry's (None if it can): a books key must be the one
+    its content gives (``derived``); a return's must name the return its source names."""
+    if DERIVED.match(key):
+        return None if key == derived else "is not the key what the entry says gives"
+    if COMMAND.match(key):
+        return None
+    spend = RETURN_SPEND.match(key)
+    if spend:
+        sha = (source or "").removeprefix("return sha256:")
+        if kind == "spent" and not reversal and sha.startswith(spend[1]) and len(sha) == 64:
+            return None
+        return "is a return's key, but the entry is not spend its source says came from one"
+    if RETURN_REVERSAL.match(key):
+        return None if reversal else "is a corrected return's key, but the entry reverses none"
+    return "is not a key the ledger gives an entry"
 
 
 def record_key(*parts: object) -> str:
@@ -57,7 +85,12 @@ def stage_key(stream_id: int, year: int, stage: str) -> str:
 
 
 __all__ = [
+    "COMMAND",
+    "DERIVED",
+    "RETURN_REVERSAL",
+    "RETURN_SPEND",
     "agreement_key",
+    "entry_key_problem",
     "match_key",
     "plan_key",
     "record_key",

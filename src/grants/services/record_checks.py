@@ -5,7 +5,6 @@ workbooks against their SHA-256."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,14 +18,21 @@ from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services import rules
 from grants.services.journal import SEP, amount_text, content_prefix, derived_key, where_text
-from grants.services.keys import agreement_key, match_key, plan_key, stage_key, statement_key
+from grants.services.keys import (
+    COMMAND,
+    DERIVED,
+    RETURN_REVERSAL,
+    RETURN_SPEND,
+    agreement_key,
+    match_key,
+    plan_key,
+    stage_key,
+    statement_key,
+)
 from grants.services.rules import Operation
 from grants.services.verification import Broken, Verification
 
-_HEX40 = re.compile(r"^[0-9a-f]{40}$")
-_UUID = re.compile(r"^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$")
-_RETURN_SPEND = re.compile(r"^s-([0-9a-f]{48})$")
-_RETURN_REVERSAL = re.compile(r"^r([0-9]+)-([0-9a-f]{40})$")
+_HEX40, _UUID, _RETURN_SPEND, _RETURN_REVERSAL = DERIVED, COMMAND, RETURN_SPEND, RETURN_REVERSAL
 
 
 # An entry's shape: its postings as (account key, sign), the start of what its key says, and
@@ -39,6 +45,7 @@ class RecordChecks:
 
     def __init__(self, connection: Connection, result: Verification) -> None:
         self.result = result
+        self.connection = connection
         self.streams: dict[int, str] = dict(stream_rows(connection, "SELECT id, code FROM stream"))
         self.line_code: dict[int, str] = {}
         self.line_parent: dict[tuple[str | None, str], str | None] = {}
@@ -115,6 +122,8 @@ class RecordChecks:
         table = record.table
         if table == "entry":
             self._entry(row_id, values, children, seq)
+        elif table == "return_filing":
+            self._evidence(row_id, values, children, seq)
         elif table == "attachment":
             c = self.index[table]
             if values[c["content"]] != values[c["sha256"]]:  # content is read as its SHA-256
@@ -138,6 +147,26 @@ class RecordChecks:
                     "says something other than its key: its content was changed, or its key",
                     seq,
                 )
+
+    def _evidence(
+        self, row_id: int, values: list[Any], figures: list[list[Any]], seq: int | None
+    ) -> None:
+        """A return's figures against the workbook it came from, when the ledger keeps it."""
+        from grants.services.return_evidence import differences
+
+        key = values[self.index["return_filing"]["key"]]
+        found = list(
+            stream_rows(
+                self.connection,
+                "SELECT content FROM attachment WHERE sha256 = %(k)s",
+                {"k": key},
+            )
+        )
+        if not found or found[0][0] is None:
+            return
+        for difference in differences(bytes(found[0][0]), figures):
+            self.problem("attachment", "return_filing", row_id,
+                         f"is not the return its workbook holds: {difference}", seq)  # fmt: skip
 
     # -- keys of the other records -------------------------------------------------------
 

@@ -357,17 +357,9 @@ def _read(
                            f"(it is {gbp(from_pence(planned.cost_pence))}): use the form as "
                            "issued")  # fmt: skip
         figures.append(
-            Figure(
-                planned.position,
-                planned.title,
-                grid_cell(row, grid.SPEND),
-                reader.money(at(row, grid.SPEND), row, grid.SPEND, "spend to date"),
-                reader.text(at(row, grid.PROGRESS), row, grid.PROGRESS, PROGRESS, Kind.FREE),
-                reader.text(at(row, grid.MEASURE), row, grid.MEASURE, "output measure"),
-                reader.count(at(row, grid.TARGET), row, grid.TARGET, "output target"),
-                reader.count(at(row, grid.ACTUAL), row, grid.ACTUAL, "output actual"),
-            )
-        )
+            Figure(planned.position, planned.title, grid_cell(row, grid.SPEND),
+                   *line_cells(reader, sheet, row))
+        )  # fmt: skip
     total = grid.total_row(len(form.lines))
     total_title = str(at(total, grid.TITLE).value or "").strip()
     if at(total, grid.NUMBER).value not in (None, "") or total_title not in total_labels(
@@ -435,6 +427,21 @@ def _read(
     if reader.problems:
         return None, reader.problems
     return filed, []
+
+
+def line_cells(
+    reader: CellReader, sheet: Sheet, row: int
+) -> tuple[int | None, str | None, str | None, int | None, int | None]:
+    """What a recipient typed on an expenditure line of a return (0-based row): spend to
+    date in pence, progress and outcomes, the output measure, its target and actual."""
+    at = sheet.at
+    return (
+        reader.money(at(row, grid.SPEND), row, grid.SPEND, "spend to date"),
+        reader.text(at(row, grid.PROGRESS), row, grid.PROGRESS, PROGRESS, Kind.FREE),
+        reader.text(at(row, grid.MEASURE), row, grid.MEASURE, "output measure"),
+        reader.count(at(row, grid.TARGET), row, grid.TARGET, "output target"),
+        reader.count(at(row, grid.ACTUAL), row, grid.ACTUAL, "output actual"),
+    )
 
 
 def is_pence(value: object, pence: int) -> bool:
@@ -743,6 +750,6 @@ def history(
 
 __all__ = [
     "CellReader", "Figure", "Filed", "Forms", "HistoryRow", "Problem", "Recorded", "history",
-    "is_pence", "keep_workbook", "read_return", "record", "reported_spend", "sha256_of",
-    "standing_spend",
+    "is_pence", "keep_workbook", "line_cells", "read_return", "record", "reported_spend",
+    "sha256_of", "standing_spend",
 ]  # fmt: skip
