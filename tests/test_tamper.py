@@ -532,3 +532,19 @@ def test_a_correctly_sealed_entry_the_rules_refuse_is_named(attack: Connection) 
         "-£949,344.00: the journal holds an entry the ledger would have refused, recorded "
         "behind its back"
     )
+
+
+def test_a_row_replaced_on_sqlite_is_named(attack: Connection) -> None:
+    """INSERT OR REPLACE fires no guard on SQLite (it deletes without telling the
+    triggers); the chain names the row it rewrote."""
+    if attack.dialect.name != "sqlite":
+        pytest.skip("SQLite's INSERT OR REPLACE")
+    columns = [c.name for c in Base.metadata.tables["entry"].columns]
+    chosen = ", ".join("'mallory'" if c == "actor" else c for c in columns)
+    attack.exec_driver_sql(
+        f"INSERT OR REPLACE INTO entry ({', '.join(columns)}) SELECT {chosen} FROM entry "
+        "WHERE id = 5"
+    )
+    assert one(attack, "SELECT actor FROM entry WHERE id = 5") == "mallory"
+    result = verify(attack)
+    assert first(result) == ("entry", 5, "chain")
