@@ -472,9 +472,11 @@ def test_an_export_printed_to_the_terminal_loads_back(grants: Grants, tmp_path: 
 @pytest.mark.parametrize(
     ("key", "why"),
     [
-        ("0123456789012345678901234567890123456789", "is not the key what the entry says gives"),
-        ("s-" + "a" * 48, "is a return's key, but the entry is not spend its source says came "
-         "from one"),
+        ("0123456789012345678901234567890123456789", "does not match what the entry says"),
+        (
+            "s-" + "a" * 48,
+            "is a return's key, but the entry is not spending from the return its source names",
+        ),
         ("r5-" + "a" * 40, "is a corrected return's key, but the entry reverses none"),
         ("made-up", "is not a key the ledger gives an entry"),
     ],

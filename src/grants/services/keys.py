@@ -25,7 +25,7 @@ def entry_key_problem(
     """Why ``key`` cannot be this entry's (None if it can): a books key must be the one
     its content gives (``derived``); a return's must name the return its source names."""
     if DERIVED.match(key):
-        return None if key == derived else "is not the key what the entry says gives"
+        return None if key == derived else "does not match what the entry says"
     if COMMAND.match(key):
         return None
     spend = RETURN_SPEND.match(key)
@@ -33,7 +33,7 @@ def entry_key_problem(
         sha = (source or "").removeprefix("return sha256:")
         if kind == "spent" and not reversal and sha.startswith(spend[1]) and len(sha) == 64:
             return None
-        return "is a return's key, but the entry is not spend its source says came from one"
+        return "is a return's key, but the entry is not spending from the return its source names"
     if RETURN_REVERSAL.match(key):
         return None if reversal else "is a corrected return's key, but the entry reverses none"
     return "is not a key the ledger gives an entry"

@@ -6,6 +6,7 @@ workbooks against their SHA-256."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
@@ -75,6 +76,14 @@ class RecordChecks:
         self.periods: dict[tuple[int, int], str] = {}
         self.index = {r.table: {c: i for i, c in enumerate(r.columns)} for r in RECORDS}
         entry = self._entry_columns = self.index["entry"]
+        # The columns that make an entry's shape, and those its key says besides: read in one.
+        self._shape_of = itemgetter(*(entry[c] for c in (
+            "kind", "stream_id", "first_year", "last_year", "line_id", "to_line_id",
+            "to_first_year", "to_last_year", "tranche",
+        )))  # fmt: skip
+        self._key_parts = itemgetter(*(entry[c] for c in (
+            "day", "source", "reverses_id", "tranche", "over_allocation", "share",
+        )))  # fmt: skip
         self._over = entry["over_allocation"]
         self.balances: dict[int, int] = {}  # by account, as the journal leaves them
         self.over_allocated: set[int] = set()  # accounts an intended over-allocation posted to
@@ -295,17 +304,7 @@ class RecordChecks:
         """For each shape of entry (kind, stream, periods, lines, tranche): the postings it
         makes (grants.services.rules) as (account key, sign) and as (account id, sign), and
         what its key says of it up to the amount; worked out once a shape."""
-        shape = (
-            v[c["kind"]],
-            v[c["stream_id"]],
-            v[c["first_year"]],
-            v[c["last_year"]],
-            v[c["line_id"]],
-            v[c["to_line_id"]],
-            v[c["to_first_year"]],
-            v[c["to_last_year"]],
-            v[c["tranche"]],
-        )
+        shape = self._shape_of(v)
         found = self.shapes.get(shape)
         if found is None:
             try:
@@ -380,12 +379,12 @@ class RecordChecks:
         """What the books' key of this entry covers, without the count of identical entries
         before it (grants.services.journal.content_prefix): for a reversal, with the entry
         it reverses named by its id: or its number."""
-        day, source, target = v[c["day"]], v[c["source"]], v[c["reverses_id"]]
+        day, source, target, tranche, over, share = self._key_parts(v)
         if target is not None:
             names = [self.reversed_refs.get(target), str(target)]
             return [content_prefix(day, name, None, None, source) for name in names if name]
-        amount = amount_text(v[self._amount], v[c["tranche"]], bool(v[c["over_allocation"]]))
-        return [content_prefix(day, None, f"{head}{SEP}{amount}", v[c["share"]], source)]
+        amount = amount_text(v[self._amount], tranche, bool(over))
+        return [content_prefix(day, None, f"{head}{SEP}{amount}", share, source)]
 
     def _shown(self, postings: list[tuple[str, int]]) -> str:
         """Postings for people: ``PCC-CSF 2017-18 DA allocated £50,656.00``."""

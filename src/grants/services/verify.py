@@ -20,6 +20,7 @@ Problems are values (``Broken``), in chain order; the first is the first broken 
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -51,6 +52,13 @@ def _tolerant_text(connection: Connection) -> Iterator[None]:
 
 def verify(connection: Connection) -> Verification:
     """Check the whole record; read-only."""
+    try:
+        return _verify(connection)
+    except sqlite3.OperationalError as exc:
+        if "decode" not in str(exc):
+            raise
+    # Text that is not UTF-8 (SQLite stores what it is given): read again, slowly, with its
+    # bad bytes kept as escapes, so that the row is named.
     with _tolerant_text(connection):
         return _verify(connection)
 
@@ -117,7 +125,11 @@ def _no_gaps(connection: Connection, result: Verification) -> None:
                     table,
                     None,
                     f"holds {count:,} rows but its {what} run to {top:,}: "
-                    f"{'rows were removed' if count < top else 'ids are repeated or below 1'}",
+                    + (
+                        "some are missing (rows removed, or one added out of turn)"
+                        if count < top
+                        else "ids are repeated or below 1"
+                    ),
                 )
             )
 
