@@ -13,7 +13,7 @@ from typing import Any
 import click
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from grants.cli import terminal
 from grants.config import database_url, default_actor, wait_seconds
@@ -33,6 +33,7 @@ class AppContext:
     actor: str
     _engine: Engine | None = field(default=None, repr=False)
     _schema_ok: bool = field(default=False, repr=False)  # checked once per command
+    _factories: dict[bool, sessionmaker[Session]] = field(default_factory=dict, repr=False)
 
     @property
     def url(self) -> str:
@@ -49,7 +50,7 @@ class AppContext:
         """A writing session in one transaction: committed (and what it added sealed) if the
         block succeeds, else rolled back. One writer at a time."""
         self.require_schema()
-        with make_session_factory(self.engine)() as session, session.begin():
+        with self._factory(read_only=False)() as session, session.begin():
             yield session
 
     @contextmanager
@@ -61,8 +62,15 @@ class AppContext:
             self.schema_version()
         else:
             self.require_schema()
-        with make_session_factory(self.engine, read_only=True)() as session, session.begin():
+        with self._factory(read_only=True)() as session, session.begin():
             yield session
+
+    def _factory(self, read_only: bool) -> sessionmaker[Session]:
+        """One session factory of each kind per command (a command may open a session for
+        each of a thousand files)."""
+        if read_only not in self._factories:
+            self._factories[read_only] = make_session_factory(self.engine, read_only=read_only)
+        return self._factories[read_only]
 
     def require_schema(self) -> None:
         if self._schema_ok:

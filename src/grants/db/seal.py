@@ -78,9 +78,19 @@ def _same(value: Any) -> Any:
     return value
 
 
-def _special(converters: list[Callable[[Any], Any]]) -> list[tuple[int, Callable[[Any], Any]]]:
-    """The columns whose values need converting, with their converters."""
-    return [(i, f) for i, f in enumerate(converters) if f is not _same]
+Special = list[tuple[int, Callable[[Any], Any]]]
+_SPECIAL: dict[tuple[str, str, tuple[str, ...], str], Special] = {}
+
+
+def _special(record: Record, table_name: str, columns: tuple[str, ...], engine: str) -> Special:
+    """The columns whose values need converting, with their converters (worked out once
+    per table and engine: a write transaction seals a few records of several tables)."""
+    key = (record.table, table_name, columns, engine)
+    found = _SPECIAL.get(key)
+    if found is None:
+        converters = _converters(record, table_name, columns, engine)
+        found = _SPECIAL[key] = [(i, f) for i, f in enumerate(converters) if f is not _same]
+    return found
 
 
 def _date(value: Any) -> Any:
@@ -185,14 +195,14 @@ class Records:
             + "ORDER BY id",
             {"after": after},
         )
-        self._convert = _special(_converters(record, record.table, record.columns, engine))
+        self._convert = _special(record, record.table, record.columns, engine)
         self._children: Iterator[tuple[Any, ...]] | None = None
         self._pending: tuple[Any, ...] | None = None
         self._postings = False
         self.accounts = accounts
         if record.child is not None and with_children:
             child = record.child
-            self._child_convert = _special(_converters(record, child.table, child.columns, engine))
+            self._child_convert = _special(record, child.table, child.columns, engine)
             # From the start (verify): every row, so that one naming no record (a parent id of
             # 0, say) is read and reported. Sealing reads only the rows of new records.
             where = f"WHERE {child.parent} > %(after)s " if after else ""
@@ -310,36 +320,34 @@ class Marks:
         return out
 
 
-def marks(connection: Connection, records: Iterable[Record] = RECORDS) -> Marks:
-    """One query: the greatest id of every sealed table and the greatest sealed, and the
-    head of the chain."""
+def marks(
+    connection: Connection, records: Iterable[Record] = RECORDS, *, checks: bool = True
+) -> Marks:
+    """One query: the greatest id of every sealed table, the chain's head and (``checks``)
+    the greatest id sealed of each table and the rows planted under records not yet made."""
     records = list(records)
-    parts: list[str] = []
-    for r in records:
-        parts.append(f"(SELECT COALESCE(MAX(id), 0) FROM {r.table})")
-        parts.append(f"(SELECT COALESCE(MAX(row_id), 0) FROM seal WHERE tbl = '{r.table}')")
+    parts = [f"(SELECT COALESCE(MAX(id), 0) FROM {r.table})" for r in records]
+    parts.append("(SELECT COALESCE(MAX(seq), 0) FROM seal)")
+    parts.append("(SELECT digest FROM seal ORDER BY seq DESC LIMIT 1)")
+    children = [r for r in records if r.child is not None] if checks else []
+    if checks:
+        parts += [
+            f"(SELECT COALESCE(MAX(row_id), 0) FROM seal WHERE tbl = '{r.table}')" for r in records
+        ]
     # Rows that belong to a record not made yet would be sealed into it when it is made.
-    children = [r for r in records if r.child is not None]
     for r in children:
         assert r.child is not None
         parts.append(
             f"(SELECT COUNT(*) FROM {r.child.table} WHERE {r.child.parent} > "
             f"(SELECT COALESCE(MAX(row_id), 0) FROM seal WHERE tbl = '{r.table}'))"
         )
-    parts.append("(SELECT COALESCE(MAX(seq), 0) FROM seal)")
     row = connection.exec_driver_sql("SELECT " + ", ".join(parts)).one()
-    tables = {r.table: int(row[2 * i]) for i, r in enumerate(records)}
-    sealed = {r.table: int(row[2 * i + 1]) for i, r in enumerate(records)}
-    start = 2 * len(records)
-    planted = {
-        r.child.table: int(row[start + i]) for i, r in enumerate(children) if r.child is not None
-    }
-    count = int(row[-1])
-    digest = GENESIS
-    if count:
-        sql = driver_sql(connection, "SELECT digest FROM seal WHERE seq = %(seq)s")
-        digest = connection.exec_driver_sql(sql, {"seq": count}).scalar_one()
-    return Marks(tables, sealed, Head(count, digest), planted)
+    values = iter(row)
+    tables = {r.table: int(next(values)) for r in records}
+    count, digest = int(next(values)), next(values)
+    sealed = {r.table: int(next(values)) for r in records} if checks else dict(tables)
+    planted = {r.child.table: int(next(values)) for r in children if r.child is not None}
+    return Marks(tables, sealed, Head(count, digest if count else GENESIS), planted)
 
 
 # -- sealing ----------------------------------------------------------------------------
@@ -366,7 +374,7 @@ def seal_new(
     by table and id, in the records' current forms (or ``records``). Returns how many were
     sealed."""
     kinds = {r.table: r for r in records} if records is not None else BY_TABLE
-    now = marks(connection, (kinds[t] for t in since.tables))
+    now = marks(connection, (kinds[t] for t in since.tables), checks=False)
     if now.head != since.head:
         raise RuntimeError("the chain moved during a write transaction")  # the lock failed
     fresh = {t for t, top in now.tables.items() if top > since.tables[t]}

@@ -615,9 +615,11 @@ def keep_workbook(session: Session, sha256: str, filename: str, content: bytes) 
     a filing, and part of every export."""
     if not content or hashlib.sha256(content).hexdigest() != sha256:
         return  # nothing read, or not the bytes that were checked
-    if session.scalar(select(Attachment.id).where(Attachment.sha256 == sha256)) is None:
-        session.execute(
-            insert(Attachment),
+    connection = session.connection()  # plain statements: one file's evidence, no objects
+    table = Attachment.__table__
+    if connection.scalar(select(table.c.id).where(table.c.sha256 == sha256)) is None:
+        connection.execute(
+            insert(table),
             {"sha256": sha256, "filename": filename, "size": len(content), "content": content},
         )
 
