@@ -190,7 +190,7 @@ def test_balances_vs_hand_written_group_by(benchmark, workspace: dict) -> None:
         conn.close()
 
     engine = make_engine(f"sqlite:///{loaded}")
-    factory = make_session_factory(engine)
+    factory = make_session_factory(engine, read_only=True)  # as `grants balance` reads
 
     def grants() -> None:
         with factory() as session, session.begin():
