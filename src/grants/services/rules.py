@@ -23,7 +23,7 @@ memory), so both refuse exactly the same things.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -135,6 +135,19 @@ def _limits(key: AccountKey) -> list[tuple[str, AccountKey]]:
     return []
 
 
+def _anchors(keys: Iterable[AccountKey]) -> Iterator[tuple[str, AccountKey]]:
+    """Each limit the accounts ``keys`` take part in, once: (kind, the account it is read
+    from)."""
+    seen: set[tuple[str, AccountKey]] = set()
+    for key in keys:
+        for kind, anchor in _limits(key):
+            if kind == "available":
+                anchor = (anchor[0], anchor[1], anchor[2], "allocated")
+            if (kind, anchor) not in seen:
+                seen.add((kind, anchor))
+                yield kind, anchor
+
+
 def _limit_value(kind: str, key: AccountKey, bal: Callable[[AccountKey], int]) -> int:
     s, p, line = key[0], key[1], key[2]
     if kind == "unallocated":
@@ -179,32 +192,25 @@ def check(
         return balance(key) + delta.get(key, 0)
 
     warnings: list[str] = []
-    seen: set[tuple[str, AccountKey]] = set()
-    for key in delta:
-        for kind, anchor in _limits(key):
-            if kind == "available":
-                anchor = (anchor[0], anchor[1], anchor[2], "allocated")
-            if (kind, anchor) in seen:
-                continue
-            seen.add((kind, anchor))
-            after_value = _limit_value(kind, anchor, after)
-            if after_value >= 0:
-                continue
-            before_value = _limit_value(kind, anchor, balance)
-            if after_value >= before_value:
-                continue
-            short = gbp(from_pence(-after_value))
-            name = _limit_name(kind, anchor)
-            if over_allocation and kind in OVERRIDABLE:
-                warnings.append(f"{what()} over-allocates {name} by {short} (marked as intended)")
-                continue
-            hint = (
-                "; if this over-allocation is intended, mark it as such (over-allocation: yes, "
-                "or --over-allocate) and it will be reported"
-                if kind in OVERRIDABLE and may_over_allocate
-                else ""
-            )
-            raise RuleError(f"{what()} would take {name} below zero, short by {short}{hint}")
+    for kind, anchor in _anchors(delta):
+        after_value = _limit_value(kind, anchor, after)
+        if after_value >= 0:
+            continue
+        before_value = _limit_value(kind, anchor, balance)
+        if after_value >= before_value:
+            continue
+        short = gbp(from_pence(-after_value))
+        name = _limit_name(kind, anchor)
+        if over_allocation and kind in OVERRIDABLE:
+            warnings.append(f"{what()} over-allocates {name} by {short} (marked as intended)")
+            continue
+        hint = (
+            "; if this over-allocation is intended, mark it as such (over-allocation: yes, "
+            "or --over-allocate) and it will be reported"
+            if kind in OVERRIDABLE and may_over_allocate
+            else ""
+        )
+        raise RuleError(f"{what()} would take {name} below zero, short by {short}{hint}")
     return warnings
 
 
@@ -215,20 +221,13 @@ def breaches(
     behind. A limit an intended over-allocation posted to (``over_allocated``, the accounts
     of entries marked so) may be below zero; paid and reported never may."""
     found: list[tuple[AccountKey, str]] = []
-    seen: set[tuple[str, AccountKey]] = set()
-    for key in balances:
-        for kind, anchor in _limits(key):
-            if kind == "available":
-                anchor = (anchor[0], anchor[1], anchor[2], "allocated")
-            if (kind, anchor) in seen:
-                continue
-            seen.add((kind, anchor))
-            value = _limit_value(kind, anchor, lambda k: balances.get(k, 0))
-            if value >= 0:
-                continue
-            if kind in OVERRIDABLE and _touches(kind, anchor, over_allocated):
-                continue
-            found.append((anchor, f"{_limit_name(kind, anchor)} is {gbp(from_pence(value))}"))
+    for kind, anchor in _anchors(balances):
+        value = _limit_value(kind, anchor, lambda k: balances.get(k, 0))
+        if value >= 0:
+            continue
+        if kind in OVERRIDABLE and _touches(kind, anchor, over_allocated):
+            continue
+        found.append((anchor, f"{_limit_name(kind, anchor)} is {gbp(from_pence(value))}"))
     return found
 
 
