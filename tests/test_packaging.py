@@ -163,7 +163,8 @@ def _pip(*args: str, cwd: Path) -> None:
 @pytest.mark.slow
 def test_the_wheel_installed_in_a_fresh_environment_works(tmp_path: Path) -> None:
     """Build the wheel, install it (not editable) in a new virtual environment, and run the
-    commands a council would run from a folder of its own: about 40 s, most of it pip."""
+    commands a council would run from a folder of its own: about 20 s alone with pip's cache
+    warm (half of it pip), a minute on a busy two-core machine."""
     started = time.monotonic()
     # Build from a copy, with a template in a folder below templates/ as an override would be.
     source = tmp_path / "source"
