@@ -1,3 +1,11 @@
 """grants: a funding allocation and grant-monitoring ledger for UK local government."""
 
-__version__ = "0.1.0"
+from importlib import metadata
+
+
+def __getattr__(name: str) -> str:
+    # __version__ is pyproject.toml's, from the installed package's metadata; looked up when
+    # asked for rather than on every import (the lookup walks sys.path).
+    if name == "__version__":
+        return metadata.version("grants")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

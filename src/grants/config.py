@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import os
-from pathlib import Path
 
 DEFAULT_DATABASE = "sqlite:///grants.db"
 
@@ -36,12 +35,3 @@ def default_actor() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no user name in a bare container
         return "unknown"
-
-
-def project_root() -> Path:
-    """The checkout the package runs from (it holds migrations/, ledger/, templates/)."""
-    return Path(__file__).resolve().parents[2]
-
-
-def migrations_dir() -> Path:
-    return project_root() / "migrations"

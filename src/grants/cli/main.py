@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from grants import __version__
 from grants.cli import db as db_cli
 from grants.cli import ledger as ledger_cli
 from grants.cli import query, write
@@ -32,7 +31,8 @@ from grants.text import clean
     metavar="NAME",
     help="Who is recording (default: GRANTS_ACTOR, else your login name).",
 )
-@click.version_option(__version__, prog_name="grants")
+# The version pip installed (pyproject.toml's), read from the package's metadata when asked.
+@click.version_option(package_name="grants", prog_name="grants")
 @click.pass_context
 def cli(ctx: click.Context, database: str | None, actor: str | None) -> None:
     """A funding allocation and grant-monitoring ledger for UK local government.

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from functools import cache
+from importlib import resources
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine
 
-from grants.config import migrations_dir
 from grants.db.engine import create_private_file
 from grants.errors import GrantsError
+
+_RESOURCES = ExitStack()
+atexit.register(_RESOURCES.close)
+
+
+@cache
+def migrations_dir() -> Path:
+    """The Alembic scripts where the package was installed: the package grants.migrations,
+    which is migrations/ of the checkout in an editable install (see pyproject.toml)."""
+    return _RESOURCES.enter_context(resources.as_file(resources.files("grants.migrations")))
 
 
 def alembic_config(engine: Engine) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.set_main_option("script_location", str(migrations_dir()).replace("%", "%%"))
     cfg.set_main_option(
         "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
     )

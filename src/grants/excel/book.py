@@ -44,7 +44,11 @@ _DYNAMIC = re.compile(
 class _Sheet(Worksheet):
     """A worksheet that skips XlsxWriter's 29 substitutions for formulas that use none of
     those functions (ours use SUM, SUBTOTAL, ROUND and IF): the same XML, a third of the time
-    for a sheet of a hundred thousand totals. Any other formula takes XlsxWriter's path."""
+    for a sheet of a hundred thousand totals. Any other formula takes XlsxWriter's path.
+
+    _prepare_formula is private to XlsxWriter: its signature dates from 3.1.7 and its list of
+    functions is the same up to 3.3.1, so pyproject.toml caps XlsxWriter below 3.4;
+    tests/test_packaging.py checks the list against the installed XlsxWriter."""
 
     def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
         if self.use_future_functions or expand_future_functions or _DYNAMIC.search(formula):

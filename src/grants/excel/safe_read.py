@@ -29,7 +29,7 @@ from defusedxml.ElementTree import iterparse
 from openpyxl.reader.strings import read_string_table
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH
-from openpyxl.worksheet._reader import WorkSheetParser
+from openpyxl.worksheet._reader import WorkSheetParser  # private: see _RowsOnly
 
 from grants.limits import MAX_WORKBOOK_BYTES
 
@@ -209,7 +209,11 @@ _OUT_OF_ORDER = (
 class _RowsOnly(WorkSheetParser):  # type: ignore[misc]
     """openpyxl's sheet parser, reading the rows and their cells only: a return's views,
     validations and page set-up are ours, and nothing an import needs. Everything outside
-    the rows is cleared as it is passed, so padding costs no memory."""
+    the rows is cleared as it is passed, so padding costs no memory.
+
+    WorkSheetParser is private to openpyxl (its module is `_reader`): this relies on its
+    constructor, `source`, `parse_row` and `row_dimensions`, unchanged from 3.1.0 to 3.1.5, so
+    pyproject.toml caps openpyxl below 3.2; tests/test_packaging.py checks them."""
 
     def parse(self) -> Iterator[tuple[int, list[dict[str, Any]]]]:
         in_row = False

@@ -1,13 +1,15 @@
-"""Report layouts in templates/*.toml, checked against the contract the code relies on."""
+"""Report layouts in templates/*.toml (and folders below), checked against the contract the
+code relies on. They are package data: read through importlib.resources wherever the package
+was installed, never from a path relative to a checkout."""
 
 from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
-from grants.config import project_root
 from grants.errors import GrantsError
 
 # For each template: the keys of each table that the code reads.
@@ -166,6 +168,9 @@ PLACEHOLDERS: dict[tuple[str, str, str], set[str]] = {
 }
 
 
+# What a template's name may not hold: a drive, a backslash, control characters.
+_NOT_IN_NAME = re.compile(r"[\\:\x00-\x1f\x7f]")
+
 # A footer's codes: `&&`, a placeholder `&[Name]`, or Excel's `&X` (page, font, section...).
 _FOOTER_CODE = re.compile(r"&(&|\[[^\]]*\]|.?)", re.DOTALL)
 FOOTER_PLACEHOLDERS = {"[Ledger]", "[Date]"}
@@ -173,19 +178,44 @@ FOOTER_PLACEHOLDERS = {"[Ledger]", "[Date]"}
 _FOOTER_ROOM = 255 - len("30 September 2026")
 
 
-def templates_dir() -> Path:
-    return project_root() / "templates"
+def templates_dir() -> Traversable:
+    """The templates where the package was installed: the package grants.templates, which is
+    templates/ of the checkout in an editable install (see pyproject.toml)."""
+    return resources.files("grants.templates")
+
+
+def template_file(name: str) -> Traversable:
+    """The TOML file of a template: `name` is its path under templates/ without `.toml`,
+    folders separated by "/" on every system ("pcc-template", or "FOLDER/NAME" for
+    templates/FOLDER/NAME.toml)."""
+    parts = name.split("/")
+    if any(part in ("", ".", "..") or _NOT_IN_NAME.search(part) for part in parts):
+        raise GrantsError(
+            f"{name!r} is not a template's name: give its path under templates/ without "
+            ".toml, folders separated by /"
+        )
+    location = templates_dir()
+    for folder in parts[:-1]:
+        location = location / folder
+    return location / f"{parts[-1]}.toml"
+
+
+def read(name: str) -> dict[str, Any]:
+    """A template's TOML as it is, unchecked (see `load`); a clear error if it is missing or
+    is not TOML."""
+    path = template_file(name)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GrantsError(f"the report template {path} is missing") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise GrantsError(f"the report template {path} cannot be read: {exc}") from exc
 
 
 def load(name: str) -> dict[str, Any]:
     """A template's layout; a clear error if it breaks the contract."""
-    path = templates_dir() / f"{name}.toml"
-    try:
-        layout = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GrantsError(f"the report template {path} is missing") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise GrantsError(f"the report template {path} cannot be read: {exc}") from exc
+    path = template_file(name)
+    layout = read(name)
     problems = contract_problems(name, layout)
     if problems:
         raise GrantsError(f"the report template {path} is broken: " + "; ".join(problems))
