@@ -160,7 +160,9 @@ def test_sqlite_backup_is_a_verified_private_copy(grants: Grants, tmp_path: Path
     result = grants("db", "backup", str(copy))
     assert result.exit_code == 0, result.output
     head = grants("verify", "--head").output.strip()
-    assert result.output == f"backed up the ledger to {copy}: 313 records, head {head}\n"
+    count = int(head.partition(":")[0])
+    assert count > 300  # the demo books and their returns, each sealed
+    assert result.output == f"backed up the ledger to {copy}: {count:,} records, head {head}\n"
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600
     assert copy.read_bytes()[18:20] == b"\x01\x01"  # a rollback journal: one file alone
     assert Grants(f"sqlite:///{copy}")("verify", "--head").output.strip() == head
