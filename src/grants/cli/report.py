@@ -18,6 +18,7 @@ from grants.excel import pcc_template as pcc_workbook
 from grants.excel import resourcing as resourcing_workbook
 from grants.excel import templates
 from grants.excel.book import file_name
+from grants.excel.capital_layout import with_headings
 from grants.formatting import number, plain
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period, parse_period, parse_year
@@ -27,6 +28,7 @@ from grants.services.capital import (
     capital_stream,
     programme_years,
     schemes,
+    stream_headings,
     versions_to_compare,
 )
 from grants.services.reports import STAGES, pcc_template
@@ -209,12 +211,14 @@ def _capital(
     session: Session, stream: str | None, first: str | None, last: str | None,
     compare: str | None,
 ) -> CapitalProgramme:  # fmt: skip
-    layout = templates.load("capital-programme")
     code = capital_stream(session, stream)
+    layout = with_headings(templates.load("capital-programme"), stream_headings(session, code))
     span = programme_years(session, code)
-    years = Period(
-        parse_year(first) if first else span.first, parse_year(last) if last else span.last
-    )
+    start = parse_year(first) if first else span.first
+    end = parse_year(last) if last else span.last
+    if start.start > end.start:
+        raise GrantsError(f"--from {start} comes after --to {end}: give the earlier year first")
+    years = Period(start, end)
     base, other = versions_to_compare(session, code, compare)
     return capital_programme(
         session,
@@ -322,7 +326,7 @@ def capital_programme_command(
     rows.append(["Total allocations", "", "", number(from_pence(p.allocated), 0), ""])
     rows.append(["Surplus (+) / shortfall (-)", "", "", "",
                  number(from_pence(p.funding - p.allocated), 0)])  # fmt: skip
-    terminal.echo(f"{p.stream} flexible capital resources {p.period.render('/')} (£)")
+    terminal.echo(f"{p.stream} capital resources {p.period.render('/')} (£)")
     terminal.table(["", "Cost", "Funding", "Net", "Balance"], rows, {1, 2, 3, 4})
 
 

@@ -246,12 +246,15 @@ class Profile(Provenance, Base):
 
 
 class ProfileAmount(Base):
+    """A profile's amount for one financial year, or (``year`` NULL) for the later years the
+    council prints as one column ("Subsequent years"): no year is invented for it."""
+
     __tablename__ = "profile_amount"
     __table_args__ = (UniqueConstraint("profile_id", "year"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     profile_id: Mapped[int] = mapped_column(ForeignKey("profile.id"))
-    year: Mapped[int] = mapped_column(Integer)
+    year: Mapped[int | None] = mapped_column(Integer)
     amount_pence: Mapped[int] = mapped_column(Pence)
 
 
@@ -410,6 +413,25 @@ class Setting(Provenance, Base):
     value: Mapped[str] = mapped_column(Text)
     day: Mapped[date] = mapped_column(Date)
     actor: Mapped[str | None] = mapped_column(String(100))
+
+
+class StreamText(Provenance, Base):
+    """A name or heading a stream's books give: a tranche's name (``tranche``), or the text
+    of one heading of the stream's report (``heading``, keyed ``section.key`` of the report's
+    template). The latest record of a (stream, kind, code) is the one that stands."""
+
+    __tablename__ = "stream_text"
+    __table_args__ = (
+        CheckConstraint("kind IN ('tranche', 'heading')", name="kind_known"),
+        Index("ix_stream_text_stream", "stream_id", "kind", "code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("stream.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    code: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
+    day: Mapped[date] = mapped_column(Date)
 
 
 class Seal(Base):

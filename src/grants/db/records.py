@@ -60,6 +60,7 @@ RECORDS: tuple[Record, ...] = (
          "aliases", "total_cost_pence", "specific_funding_pence", "day", *PROVENANCE),
     ),
     Record("setting", ("id", "name", "value", "day", "actor", *PROVENANCE)),
+    Record("stream_text", ("id", "stream_id", "kind", "code", "text", "day", *PROVENANCE)),
     Record(
         "programme_version",
         ("id", "stream_id", "code", "name", "compare_code", "day", *PROVENANCE),

@@ -102,7 +102,7 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
             "total_label",
         },
         "programme": {
-            "sheet", "title", "total_heading", "change_heading", "total_label",
+            "sheet", "title", "total_heading", "later_heading", "change_heading", "total_label",
             "difference_label", "estimate_note", "change_note", "rounding_note", "table_titles",
         },
         "chart": {"sheet", "title", "single_title", "y_axis", "year_heading"},
@@ -163,8 +163,8 @@ PLACEHOLDERS: dict[tuple[str, str, str], set[str]] = {
     ("capital-programme", "programme", "title"): {"name", "table_title"},
     ("capital-programme", "programme", "change_note"): {"compared"},
     ("capital-programme", "programme", "rounding_note"): {"columns"},
-    ("capital-programme", "chart", "title"): {"base", "other"},
-    ("capital-programme", "chart", "single_title"): {"base", "other"},
+    ("capital-programme", "chart", "title"): {"table_title", "base", "other"},
+    ("capital-programme", "chart", "single_title"): {"table_title", "base", "other"},
 }
 
 

@@ -37,7 +37,9 @@ ALLOWED_META: dict[str, set[str]] = {
     "printed": COMMON | {"scale", "printed", "table", "row", "key"},
     "match": COMMON | {"from", "form", "key"},
     "programme": COMMON | {"compare"},
-    "profile": COMMON | {"section", "estimate", "total"},
+    "profile": COMMON | {"section", "estimate", "total", "later"},
+    "tranche": COMMON,
+    "heading": COMMON,
     "plan": COMMON | {"cost", "objectives", "pcc-objective", "other-funding", "key"},
     "agree": COMMON | {"key"},
     "due": COMMON | {"to", "key"},
@@ -54,7 +56,7 @@ ARITY = {
     "org": 2, "stream": 2, "line": 3, "award": 3, "allocate": 4, "pay": 4, "spent": 4,
     "clawback": 4, "virement": 5, "reprofile": 4, "reverse": 1, "stated": 3, "balance": 4,
     "printed": 4, "match": 3, "programme": 3, "profile": 5, "plan": 4, "agree": 3, "due": 4,
-    "title": 1, "return": 5, "plan-form": 4, "head": 1,
+    "title": 1, "return": 5, "plan-form": 4, "head": 1, "tranche": 3, "heading": 3,
 }  # fmt: skip
 USAGE = {
     "org": 'DATE org CODE "Name"',
@@ -78,6 +80,8 @@ USAGE = {
     "agree": "DATE agree STREAM YEAR LINE",
     "due": "DATE due STREAM YEAR STAGE DUE-DATE",
     "title": 'DATE title "The ledger\'s name"',
+    "tranche": 'DATE tranche STREAM CODE "Name"',
+    "heading": 'DATE heading STREAM SECTION.KEY "Text"',
     "return": 'DATE return STREAM YEAR LINE STAGE "file.xlsx"',
     "plan-form": 'DATE plan-form STREAM YEAR LINE "file.xlsx"',
     "head": "DATE head COUNT:DIGEST",
@@ -90,6 +94,7 @@ RECORD_KEY = re.compile(r"^[0-9a-f]{32}$|^[0-9a-f]{40}$")  # a command's, or der
 # position; every other argument is a one-line value with a grammar of its own.
 NAME_ARGS = {
     "org": 1, "stream": 1, "line": 2, "programme": 2, "profile": 4, "plan": 3, "title": 0,
+    "tranche": 2, "heading": 2,
 }  # fmt: skip
 # Metadata that is free text (line breaks allowed), with a return's `line-N-progress`; a
 # note may also hold tabs. Every other value is one line.

@@ -151,6 +151,13 @@ def _setting(r: dict[str, Any], n: _Names) -> list[str]:
     return [f"{r['day']} title {quote(r['value'])}", *_meta([("actor", r["actor"]), *_prov(r)])]
 
 
+def _stream_text(r: dict[str, Any], n: _Names) -> list[str]:
+    return [
+        f"{r['day']} {r['kind']} {n.streams[r['stream_id']]} {r['code']} {quote(r['text'])}",
+        *_meta(_prov(r)),
+    ]
+
+
 def _programme(r: dict[str, Any], n: _Names) -> list[str]:
     n.versions[r["id"]] = (r["stream_id"], r["code"])
     return [
@@ -165,8 +172,13 @@ def _profile(r: dict[str, Any], n: _Names, amounts: list[list[Any]]) -> list[str
         f"{r['day']} profile {n.streams[stream_id]} {version} {r['table_name']} {r['code']} "
         f"{quote(r['label'])}",
         *_meta([("section", r["section"])]),
-        *(f"  {FinancialYear(year).render('/')}: {amount(pence)}" for _, year, pence in amounts),
+        *(
+            f"  {FinancialYear(year).render('/')}: {amount(pence)}"
+            for _, year, pence in amounts
+            if year is not None
+        ),
         *_meta([
+            ("later", next((amount(p) for _, y, p in amounts if y is None), None)),
             ("estimate", r["estimate_years"]),
             ("total", amount(r["total_pence"]) if r["total_pence"] is not None else None),
             *_prov(r),
@@ -352,6 +364,7 @@ _WRITERS: dict[str, Callable[..., list[str]]] = {
     "stream": _stream,
     "line": _line,
     "setting": _setting,
+    "stream_text": _stream_text,
     "programme_version": _programme,
     "statement": _statement,
     "match_funding": _match,

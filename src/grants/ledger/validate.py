@@ -13,7 +13,7 @@ from typing import Any
 
 from grants.errors import MoneyError, PeriodError, TextError
 from grants.formatting import SCALE_LABELS, SCALES, gbp
-from grants.ledger import validate_filings
+from grants.ledger import stream_texts, validate_filings
 from grants.ledger.grammar import (
     ALLOWED_META,
     ARITY,
@@ -65,6 +65,7 @@ class Books:
         self.agreements: list[tuple[Directive, dict[str, Any]]] = []
         self.dues: list[tuple[Directive, dict[str, Any]]] = []
         self.titles: list[tuple[Directive, dict[str, Any]]] = []
+        self.stream_texts: list[tuple[Directive, dict[str, Any]]] = []
         self.returns: list[tuple[Directive, dict[str, Any]]] = []
         self.plan_forms: list[tuple[Directive, dict[str, Any]]] = []
         self.heads: list[tuple[Directive, dict[str, Any]]] = []
@@ -480,6 +481,7 @@ class Books:
             except PeriodError as exc:
                 self.error(d, str(exc), "estimate")
         total = self.amount(d, d.meta["total"], "total") if "total" in d.meta else None
+        later = self.amount(d, d.meta["later"], "later") if "later" in d.meta else None
         self.profiles.append(
             (
                 d,
@@ -491,6 +493,7 @@ class Books:
                     "label": d.args[4],
                     "section": d.meta.get("section"),
                     "amounts": amounts,
+                    "later_pence": later,
                     "total_pence": total,
                     "estimate_years": " ".join(estimates) or None,
                 },
@@ -626,6 +629,8 @@ BUILDERS: dict[str, Callable[[Books, Directive], None]] = {
     "agree": Books._agree,
     "due": Books._due,
     "title": validate_filings.title,
+    "tranche": stream_texts.tranche,
+    "heading": stream_texts.heading,
     "return": validate_filings.return_filing,
     "plan-form": validate_filings.plan_form,
     "head": validate_filings.head,

@@ -20,7 +20,7 @@ from grants.db.engine import record_order
 from grants.db.ids import next_ids
 from grants.db.models import Line, Organisation, Stream
 from grants.formatting import gbp
-from grants.ledger import write_filings, write_plans
+from grants.ledger import stream_texts, write_filings, write_plans
 from grants.ledger.parser import Directive, Problem
 from grants.ledger.validate import Books
 from grants.money import from_pence
@@ -150,6 +150,7 @@ class Writer:
             return
         self._write_journal()
         write_plans.write_rest(self)
+        stream_texts.write(self)
         write_filings.write_titles(self)
         write_filings.write_filings(self)
         self._seal_in_order_of_the_books()

@@ -239,14 +239,20 @@ def _write_programmes(w: Writer) -> None:
                     )
                 ).all()
             )
-            if amounts != rec["amounts"] or existing.label != rec["label"]:
+            wanted = dict(rec["amounts"])
+            if rec["later_pence"] is not None:
+                wanted[None] = rec["later_pence"]
+            if amounts != wanted or existing.label != rec["label"]:
                 w.error(d, f"profile {rec['code']} is already recorded with other figures")
             else:
                 w.report.skipped["profile"] += 1
             continue
         key = (version.id, rec["table_name"])
         positions[key] += 1
-        values = {k: v for k, v in rec.items() if k not in ("stream", "version", "amounts")}
+        later = rec["later_pence"]
+        values = {
+            k: v for k, v in rec.items() if k not in ("stream", "version", "amounts", "later_pence")
+        }
         profile = Profile(
             version_id=version.id, position=positions[key], **values, **books.provenance(d)
         )
@@ -258,9 +264,12 @@ def _write_programmes(w: Writer) -> None:
             ProfileAmount(profile_id=profile.id, year=y, amount_pence=a)
             for y, a in sorted(rec["amounts"].items())
         )
+        if later is not None:  # the later years, printed as one column: no year of its own
+            s.add(ProfileAmount(profile_id=profile.id, year=None, amount_pence=later))
         w.report.created["profile"] += 1
-        if rec["total_pence"] is not None and rec["total_pence"] != sum(rec["amounts"].values()):
-            total = from_pence(sum(rec["amounts"].values()))
+        every = sum(rec["amounts"].values()) + (later or 0)
+        if rec["total_pence"] is not None and rec["total_pence"] != every:
+            total = from_pence(every)
             w.report.discrepancies.append(
                 Problem(
                     d.file,

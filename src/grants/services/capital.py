@@ -1,31 +1,29 @@
 """The capital programme tables, derived from the journal and the programme profiles.
 
-* the flexible resources: the award tranches, then the portfolio lines (cost, specific funding,
-  net allocation) with the running balance and the surplus or shortfall;
+* the resources: the award tranches of every award period in the report's span (named as the
+  books name them), then the portfolio lines (cost, specific funding, net allocation) with the
+  running balance and the surplus or shortfall;
 * the funding annex: the tranches the books place in that table;
 * the portfolio allocations annex: portfolio lines that have schemes, with their schemes;
-* the programmes by year, one table per version, each cell marked as an estimate (from the
-  profile's ``estimate`` years) or as changed from the compared version (from the figures);
+* the programmes by year, one table per version and programme table, each cell marked as an
+  estimate or as changed from the compared version, with the later years' column when the
+  books give one;
 * the summary in £m, derived from the same figures.
 
-Programme rows are read as a stream (``programme_rows``) so that a programme of a hundred
-thousand schemes is written without holding it in memory.
+The rows of the annex and programme tables are read as streams (grants.services.capital_rows).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from grants.db.models import (
-    Account,
     Entry,
     Line,
-    Posting,
     Profile,
     ProfileAmount,
     ProgrammeVersion,
@@ -33,8 +31,16 @@ from grants.db.models import (
     Stream,
 )
 from grants.errors import GrantsError, NotFound
-from grants.periods import FinancialYear, Period, parse_year
+from grants.periods import FinancialYear, Period
 from grants.services.balances import Balances
+from grants.services.capital_rows import (
+    ProgrammeRow,
+    Scheme,
+    in_periods,
+    programme_rows,
+    schemes,
+)
+from grants.services.stream_texts import standing
 from grants.services.streams import stream_id as find_stream
 
 
@@ -44,18 +50,6 @@ class Tranche:
     label: str
     pence: int
     note: str | None
-    sources: list[str]
-
-
-@dataclass
-class Scheme:
-    code: str
-    name: str
-    ref: str | None
-    cost: int | None
-    specific: int | None
-    flexible: int
-    description: str | None
     sources: list[str]
 
 
@@ -84,18 +78,24 @@ class Published:
 @dataclass
 class CapitalProgramme:
     stream: str
-    period: Period
+    period: Period  # the award periods reported, first to last (else the span's years)
+    periods: list[Period]  # the award periods within the span
     tranches: list[Tranche]
     funding_annex: list[Tranche]
     portfolios: list[Portfolio]
     base: str | None
     other: str | None
-    tables: list[str]
+    tables: list[str]  # every programme table of either version, in the books' order
     years: list[int]
     # (metric, target) -> the figure printed in the summary table of the books
     published: dict[tuple[str, str | None], Published]
     labels: dict[tuple[str, str | None], str]  # summary row labels as printed
     subtotals: dict[str, str] = field(default_factory=dict)  # portfolio -> its annex total row
+    # The report's headings in the council's words (template key -> text, origin).
+    headings: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    # The tables that carry the later years' column (when the report runs to the last year).
+    later_tables: set[str] = field(default_factory=set)
+    version_tables: set[tuple[str, str]] = field(default_factory=set)  # (version, table)
 
     @property
     def funding(self) -> int:
@@ -105,29 +105,18 @@ class CapitalProgramme:
     def allocated(self) -> int:
         return sum(p.net for p in self.portfolios)
 
-
-@dataclass
-class ProgrammeRow:
-    code: str
-    label: str
-    section: str | None
-    amounts: dict[int, int]  # year -> pence; a year left out is printed blank
-    estimates: set[int]
-    changed: set[int]  # years whose figure differs from the compared version
-    compared_total: int | None  # the compared version's line total (None: not in it)
-    origin: str | None
+    @property
+    def has_schemes(self) -> bool:
+        return any(p.schemes for p in self.portfolios)
 
 
 def _sources(rows: list[tuple[int, str, str | None]]) -> list[str]:
     return [f"entry {entry_id} {kind} ({origin})" for entry_id, kind, origin in rows]
 
 
-def _description(note: str | None) -> str | None:
-    """What the council printed in a scheme's Description/Notes column: a line's note that
-    begins ``Description/Notes:`` (other notes are the books' own remarks)."""
-    if note and note.startswith("Description/Notes:"):
-        return note.removeprefix("Description/Notes:").strip() or None
-    return None
+def stream_headings(session: Session, stream: str) -> dict[str, tuple[str, str | None]]:
+    """The headings the stream's books give (``heading``): template key -> (text, origin)."""
+    return standing(session, find_stream(session, stream), "heading")
 
 
 def capital_stream(session: Session, stream: str | None) -> str:
@@ -205,21 +194,35 @@ def capital_programme(
     funding_table: str,
     allocations_table: str,
 ) -> CapitalProgramme:
+    """The capital programme over ``years``: the resources of every award period that falls
+    in them (a period that straddles an end of the span is counted whole, and the sheets say
+    which periods they cover), and the programme tables' columns for those years."""
     stream_id = find_stream(session, stream)
-    periods = sorted(
-        set(
-            session.execute(
-                select(Entry.first_year, Entry.last_year).where(
-                    Entry.stream_id == stream_id, Entry.kind == "award"
-                )
-            ).all()
+    first_year, last_year = years.first.start, years.last.start
+    periods = [
+        Period(FinancialYear(first), FinancialYear(last))
+        for first, last in sorted(
+            set(
+                session.execute(
+                    select(Entry.first_year, Entry.last_year).where(
+                        Entry.stream_id == stream_id,
+                        Entry.kind == "award",
+                        Entry.first_year <= last_year,
+                        Entry.last_year >= first_year,
+                    )
+                ).all()
+            )
         )
+    ]
+    period = (
+        Period(periods[0].first, FinancialYear(max(p.last.start for p in periods)))
+        if periods
+        else years
     )
-    if not periods:
-        raise NotFound(f"{stream} has no award: there are no flexible resources to report")
-    first, last = periods[-1]
-    period = Period(FinancialYear(first), FinancialYear(last))
     balances = Balances(session, stream, top_level_only=True)
+
+    def summed(metric: str, target: str | None) -> int:
+        return sum(balances.value(stream, p, metric, target) or 0 for p in periods)
 
     statements = session.execute(
         select(
@@ -248,26 +251,63 @@ def capital_programme(
         if metric == "allocated" and target and table == allocations_table and row:
             subtotals.setdefault(target, row)
 
+    names = standing(session, stream_id, "tranche")
     award_sources: dict[str | None, list[tuple[int, str, str | None]]] = {}
     for entry_id, kind, origin, tranche in session.execute(
         select(Entry.id, Entry.kind, Entry.origin, Entry.tranche)
-        .where(Entry.stream_id == stream_id, Entry.kind == "award")
+        .where(
+            Entry.stream_id == stream_id,
+            Entry.kind == "award",
+            in_periods(Entry.first_year, Entry.last_year, periods),
+        )
         .order_by(Entry.id)
     ):
         award_sources.setdefault(tranche, []).append((entry_id, kind, origin))
-    tranche_order = list(award_sources)
     tranches = []
-    for code in tranche_order:
-        pence = balances.value(stream, period, "awarded", code) or 0
-        label, note = resource_labels.get(code or "", (code or "Award", None))
-        tranches.append(Tranche(code or "", label, pence, note, _sources(award_sources[code])))
+    for code in award_sources:
+        named = names.get(code or "", (code or "Award", None))[0]
+        label, note = resource_labels.get(code or "", (named, None))
+        tranches.append(
+            Tranche(code or "", label, summed("awarded", code), note, _sources(award_sources[code]))
+        )
     by_code = {t.code: t for t in tranches}
     funding_annex = [
         Tranche(code, row, by_code[code].pence, note, by_code[code].sources)
         for code, row, note in funding_rows
         if code in by_code
     ]
+    portfolios = _portfolios(session, stream, stream_id, periods, summed)
+    tables, version_tables = _tables(session, stream_id, base, other)
+    books_last = programme_years(session, stream).last.start
+    return CapitalProgramme(
+        stream,
+        period,
+        periods,
+        tranches,
+        funding_annex,
+        list(portfolios.values()),
+        base,
+        other,
+        tables,
+        [fy.start for fy in years.years],
+        published,
+        labels,
+        subtotals,
+        standing(session, stream_id, "heading"),
+        later_tables=_later_tables(session, stream_id) if last_year >= books_last else set(),
+        version_tables=version_tables,
+    )
 
+
+def _portfolios(
+    session: Session,
+    stream: str,
+    stream_id: int,
+    periods: list[Period],
+    summed: Callable[[str, str | None], int],
+) -> dict[int, Portfolio]:
+    """The top-level lines with what was allocated to each in ``periods`` and the entries
+    behind it (``summed(metric, target)`` sums a balance over the periods)."""
     line_sources: dict[int, list[tuple[int, str, str | None]]] = {}
     for entry_id, kind, origin, line_id in session.execute(
         select(Entry.id, Entry.kind, Entry.origin, Entry.line_id)
@@ -276,8 +316,7 @@ def capital_programme(
             Line.parent_id.is_(None),
             Entry.stream_id == stream_id,
             Entry.kind.in_(("allocate", "clawback", "virement")),
-            Entry.first_year == first,
-            Entry.last_year == last,
+            in_periods(Entry.first_year, Entry.last_year, periods),
         )
         .order_by(Entry.id)
     ):
@@ -291,11 +330,10 @@ def capital_programme(
         .where(Line.stream_id == stream_id, Line.parent_id.is_(None))
         .order_by(Line.id)
     ):  # fmt: skip
-        allocated = balances.value(stream, period, "allocated", line.code) or 0
         sources = [f"line {line.code} ({line.origin})", *_sources(line_sources.get(line.id, []))]
         portfolios[line.id] = Portfolio(
             line.code, line.name, line.total_cost_pence, line.specific_funding_pence,
-            allocated, line.note, sources,
+            summed("allocated", line.code), line.note, sources,
         )  # fmt: skip
     for parent_id, count in session.execute(
         select(Line.parent_id, func.count())
@@ -303,8 +341,16 @@ def capital_programme(
         .group_by(Line.parent_id)
     ):
         portfolios[parent_id].schemes = count
+    return portfolios
 
+
+def _tables(
+    session: Session, stream_id: int, base: str | None, other: str | None
+) -> tuple[list[str], set[tuple[str, str]]]:
+    """The programme tables of the two versions in the books' order, and which version has
+    which table."""
     tables: list[str] = []
+    version_tables: set[tuple[str, str]] = set()
     for version in (base, other):
         if version is None:
             continue
@@ -315,26 +361,28 @@ def capital_programme(
             .group_by(Profile.table_name)
             .order_by(func.min(Profile.id))
         ):
+            version_tables.add((version, name))
             if name not in tables:
                 tables.append(name)
-    return CapitalProgramme(
-        stream,
-        period,
-        tranches,
-        funding_annex,
-        list(portfolios.values()),
-        base,
-        other,
-        tables,
-        [fy.start for fy in years.years],
-        published,
-        labels,
-        subtotals,
+    return tables, version_tables
+
+
+def _later_tables(session: Session, stream_id: int) -> set[str]:
+    """The programme tables that have a later-years amount in any version."""
+    return set(
+        session.scalars(
+            select(Profile.table_name)
+            .join(ProgrammeVersion, ProgrammeVersion.id == Profile.version_id)
+            .join(ProfileAmount, ProfileAmount.profile_id == Profile.id)
+            .where(ProgrammeVersion.stream_id == stream_id, ProfileAmount.year.is_(None))
+            .distinct()
+        )
     )
 
 
 def programme_years(session: Session, stream: str) -> Period:
-    """The years the programme profiles cover (else the years of the award)."""
+    """Every year the books hold for the stream: the years of its programme profiles and the
+    periods of its entries, first to last."""
     stream_id = find_stream(session, stream)
     first, last = session.execute(
         select(func.min(ProfileAmount.year), func.max(ProfileAmount.year))
@@ -342,168 +390,16 @@ def programme_years(session: Session, stream: str) -> Period:
         .join(ProgrammeVersion, ProgrammeVersion.id == Profile.version_id)
         .where(ProgrammeVersion.stream_id == stream_id)
     ).one()
-    if first is None:
-        first, last = session.execute(
-            select(func.min(Entry.first_year), func.max(Entry.last_year)).where(
-                Entry.stream_id == stream_id, Entry.kind == "award"
-            )
-        ).one()
-    if first is None:
-        raise NotFound(f"{stream} has no programme profiles and no award")
-    return Period(FinancialYear(first), FinancialYear(last))
-
-
-def _stream(session: Session, query: Select[Any]) -> Iterable[Sequence[Any]]:
-    """The rows of a query a batch at a time, so that a table of any size streams through:
-    on SQLite straight from the DBAPI cursor (plain tuples, the fastest path), elsewhere
-    from a server-side cursor."""
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        return connection.execution_options(yield_per=5000).execute(query)
-    compiled = query.compile(connection, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
-    bound = tuple(params[k] for k in compiled.positiontup or ())
-    cursor = connection.exec_driver_sql(compiled.string, bound).cursor
-    assert cursor is not None
-    return (row for batch in iter(lambda: cursor.fetchmany(5000), []) for row in batch)
-
-
-def schemes(session: Session, p: CapitalProgramme) -> Iterator[tuple[str, Scheme]]:
-    """The schemes beneath the portfolio lines, with what was allocated to each in the
-    programme's period (the balance of its allocated account) and the entries behind it,
-    one at a time, in the order the portfolios and their schemes were declared."""
-    stream_id = find_stream(session, p.stream)
-    first, last = p.period.first.start, p.period.last.start
-    allocated = (
-        select(Account.line_id, func.sum(Posting.amount_pence).label("pence"))
-        .join(Posting, Posting.account_id == Account.id)
-        .where(
-            Account.stream_id == stream_id, Account.role == "allocated",
-            Account.first_year == first, Account.last_year == last,
+    entry_first, entry_last = session.execute(
+        select(func.min(Entry.first_year), func.max(Entry.last_year)).where(
+            Entry.stream_id == stream_id
         )
-        .group_by(Account.line_id)
-        .subquery()
-    )  # fmt: skip
-    parent = aliased(Line)
-    query = (
-        select(
-            Line.id, parent.code, Line.code, Line.name, Line.ref, Line.total_cost_pence,
-            Line.specific_funding_pence, Line.note, Line.origin, allocated.c.pence, Entry.id,
-            Entry.kind, Entry.origin,
-        )
-        .join(parent, parent.id == Line.parent_id)
-        .outerjoin(allocated, allocated.c.line_id == Line.id)
-        .outerjoin(
-            Entry,
-            (Entry.line_id == Line.id)
-            & Entry.kind.in_(("allocate", "clawback", "virement"))
-            & (Entry.first_year == first)
-            & (Entry.last_year == last),
-        )
-        .where(Line.stream_id == stream_id, parent.parent_id.is_(None))
-        .order_by(parent.id, Line.id, Entry.id)
-    )  # fmt: skip
-    current: tuple[str, Scheme] | None = None
-    current_id = None
-    for row in _stream(session, query):
-        line_id, portfolio, code, name, ref, cost, specific, note, origin, pence = row[:10]
-        entry_id, kind, entry_origin = row[10:]
-        if line_id != current_id:
-            if current is not None:
-                yield current
-            current_id = line_id
-            scheme = Scheme(
-                code, name, ref, cost, specific, int(pence or 0), _description(note),
-                [f"line {code} ({origin})"],
-            )  # fmt: skip
-            current = (portfolio, scheme)
-        if entry_id is not None and current is not None:
-            current[1].sources.append(f"entry {entry_id} {kind} ({entry_origin})")
-    if current is not None:
-        yield current
-
-
-def programme_rows(
-    session: Session,
-    stream: str,
-    version: str,
-    table: str,
-    compared: str | None,
-    years: list[int],
-) -> Iterator[ProgrammeRow]:
-    """The lines of one programme table in one version, in printed order, one at a time,
-    with their amounts in ``years`` (and the compared version's line totals over them)."""
-    stream_id = find_stream(session, stream)
-    version_ids = dict(
-        session.execute(
-            select(ProgrammeVersion.code, ProgrammeVersion.id).where(
-                ProgrammeVersion.stream_id == stream_id
-            )
-        ).all()
-    )
-    this = version_ids[version]
-    that = version_ids.get(compared) if compared else None
-    other = aliased(Profile)
-    other_amount = aliased(ProfileAmount)
-    query = (
-        select(
-            Profile.id, Profile.code, Profile.label, Profile.section, Profile.estimate_years,
-            Profile.origin, ProfileAmount.year, ProfileAmount.amount_pence, other.id,
-            other_amount.amount_pence,
-        )
-        .outerjoin(ProfileAmount, ProfileAmount.profile_id == Profile.id)
-        .outerjoin(
-            other,
-            (other.version_id == (that if that is not None else -1))
-            & (other.table_name == Profile.table_name)
-            & (other.code == Profile.code),
-        )
-        .outerjoin(
-            other_amount,
-            (other_amount.profile_id == other.id) & (other_amount.year == ProfileAmount.year),
-        )
-        .where(Profile.version_id == this, Profile.table_name == table)
-        .order_by(Profile.position, Profile.id, ProfileAmount.year)
-    )  # fmt: skip
-    totals: dict[str, int] = {}
-    if that is not None:
-        for code, total in session.execute(
-            select(Profile.code, func.coalesce(func.sum(ProfileAmount.amount_pence), 0))
-            .outerjoin(ProfileAmount, ProfileAmount.profile_id == Profile.id)
-            .where(
-                Profile.version_id == that,
-                Profile.table_name == table,
-                ProfileAmount.year.in_(years),
-            )
-            .group_by(Profile.code)
-        ):
-            totals[code] = int(total)
-    current: ProgrammeRow | None = None
-    current_id = None
-    wanted = set(years)
-    rows = _stream(session, query)
-    for pid, code, label, section, estimate, origin, year, pence, other_id, other_pence in rows:
-        if pid != current_id:
-            if current is not None:
-                yield current
-            current_id = pid
-            current = ProgrammeRow(
-                code,
-                label,
-                section,
-                {},
-                {parse_year(y).start for y in estimate.split()} if estimate else set(),
-                set(),
-                totals.get(code),
-                origin,
-            )
-        if year is None or current is None or year not in wanted:
-            continue
-        current.amounts[year] = pence
-        if that is not None and (other_id is None or other_pence != pence):
-            current.changed.add(year)
-    if current is not None:
-        yield current
+    ).one()
+    firsts = [y for y in (first, entry_first) if y is not None]
+    lasts = [y for y in (last, entry_last) if y is not None]
+    if not firsts:
+        raise NotFound(f"{stream} has no programme profiles and no entries")
+    return Period(FinancialYear(min(firsts)), FinancialYear(max(lasts)))
 
 
 __all__ = [
@@ -518,5 +414,6 @@ __all__ = [
     "programme_rows",
     "programme_years",
     "schemes",
+    "stream_headings",
     "versions_to_compare",
 ]

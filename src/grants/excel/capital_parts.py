@@ -1,0 +1,45 @@
+"""What the sheets of the capital programme workbook share: units and the title and
+heading rows."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from xlsxwriter.worksheet import Worksheet
+
+from grants.excel.book import Book
+from grants.services.capital import CapitalProgramme
+
+THOUSAND = 100_000  # pence in £1,000
+MILLION = 100_000_000  # pence in £1m
+
+
+def k(pence: int) -> float:
+    return pence / THOUSAND
+
+
+def shown(pence: int) -> int:
+    """A figure as a £'000 cell displays it: to the nearest thousand, halves away from 0."""
+    return int((Decimal(pence) / THOUSAND).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def m1(pounds_m: Decimal) -> Decimal:
+    return pounds_m.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def years(p: CapitalProgramme) -> str:
+    """The award periods the resources cover, as the sheets' subtitles say it."""
+    return f"{p.period.first.render('/')} to {p.period.last.render('/')}"
+
+
+def title(book: Book, sheet: Worksheet, text: str, subtitle: str) -> None:
+    book.text(sheet, 0, 0, text, "title")
+    book.text(sheet, 1, 0, subtitle, "note")
+
+
+def headings(book: Book, sheet: Worksheet, row: int, texts: list[str]) -> None:
+    for col, heading in enumerate(texts):
+        book.text(sheet, row, col, heading, "heading")
+
+
+__all__ = ["MILLION", "THOUSAND", "headings", "k", "m1", "shown", "title", "years"]
