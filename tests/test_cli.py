@@ -213,7 +213,9 @@ def test_ledger_check_of_the_oxfordshire_books(grants: Grants) -> None:
 
 
 def test_programme_versions_compared(oxfordshire: Grants) -> None:
-    result = oxfordshire("programme", "--stream", "CAPITAL", "--compare", "current:proposed")
+    result = oxfordshire(
+        "programme", "--stream", "CAPITAL", "--table", "grants", "--compare", "current:proposed"
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "CAPITAL grants, proposed compared with current (£'000)"
@@ -249,6 +251,8 @@ def test_programme_versions_compared(oxfordshire: Grants) -> None:
             ["--table", "nope"],
             "version proposed of CAPITAL has no table 'nope' (tables: annual, grants)",
         ),
+        # No table is assumed by its name: with several, the command lists them.
+        ([], "name the programme table with --table: CAPITAL has the tables grants, annual"),
     ],
 )
 def test_programme_bad_input(oxfordshire: Grants, args: list[str], message: str) -> None:

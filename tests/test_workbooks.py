@@ -86,21 +86,24 @@ def test_every_workbook_has_print_setup_from_its_template(reports: Path) -> None
             assert footer.startswith("Oxfordshire County Council: generated "), (path.name, footer)
 
 
-def test_capital_workbook_has_a_chart_of_current_against_proposed(reports: Path) -> None:
+def test_capital_workbook_has_a_chart_per_table_of_current_against_proposed(
+    reports: Path,
+) -> None:
     import zipfile
 
     with zipfile.ZipFile(reports / "capital-programme.xlsx") as z:
-        charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
-        assert len(charts) == 1
+        charts = sorted(n for n in z.namelist() if n.startswith("xl/charts/chart"))
+        assert len(charts) == 2  # grants and annual programmes: never added together
         xml = z.read(charts[0]).decode()
-    assert "'Programme by year'!$B$1" in xml and "'Programme by year'!$C$1" in xml
+    assert "'Programme by year'!$B$2" in xml and "'Programme by year'!$C$2" in xml
     sheet = openpyxl.load_workbook(reports / "capital-programme.xlsx", data_only=True)[
         "Programme by year"
     ]
-    assert [c.value for c in sheet[1]] == ["Year", "Current", "Proposed"]
-    assert "<a:t>Capital programme by year: Proposed against Current</a:t>" in xml
-    # 2017/18: current grants 39,730 + annual 20,124; proposed 39,767 + 20,124 (£'000).
-    assert [c.value for c in sheet[2]] == ["2017/18", 59854, 59891]
+    assert sheet["A1"].value == "grant funding by year"
+    assert [c.value for c in sheet[2]] == ["Year", "Current", "Proposed"]
+    assert "<a:t>grant funding by year: Proposed against Current</a:t>" in xml
+    # 2017/18: current grants 39,730, proposed 39,767 (£'000), the annual programmes apart.
+    assert [c.value for c in sheet[3]] == ["2017/18", 39730, 39767]
 
 
 @pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed here")
@@ -348,9 +351,10 @@ def test_capital_marks_estimates_and_changes_from_the_data(grants: Grants, tmp_p
     result = grants("report", "capital-programme", "--stream", "CAP", "-o", str(path))
     assert result.exit_code == 0, result.output
     wb = openpyxl.load_workbook(path)
+    # No funding annex: the books place no tranche in one.
     assert wb.sheetnames == [
-        "Summary £m", "Flexible resources", "Funding", "Portfolio allocations", "Old grants",
-        "New grants", "Programme by year", "Sources",
+        "Summary £m", "Resources", "Allocations", "Old grants", "New grants",
+        "Programme by year", "Sources",
     ]  # fmt: skip
     new, old = wb["New grants"], wb["Old grants"]
     assert [c.value for c in new[4]][:6] == ["", "2018/19", "2019/20", "2020/21", "TOTAL", "Change"]
@@ -367,7 +371,7 @@ def test_capital_marks_estimates_and_changes_from_the_data(grants: Grants, tmp_p
     assert new["F5"].value == "=E5-'Old grants'!E5"
     assert new["F6"].value == "=E6-0.0"
     notes = [new.cell(r, 1).value for r in range(1, new.max_row + 1)]
-    assert "Figures shown in Bold Italics are estimated or indicative allocations." in notes
+    assert "Figures shown in bold italics are estimates." in notes
     assert "Figures shown in yellow are changes to the old programme." in notes
     values = openpyxl.load_workbook(path, data_only=True)
     assert [c.value for c in values["New grants"][7]][:6] == [
@@ -376,8 +380,8 @@ def test_capital_marks_estimates_and_changes_from_the_data(grants: Grants, tmp_p
     assert [c.value for c in values["New grants"][8]][:6] == [
         "Difference", 0, 100, 300, 400, 400,
     ]  # fmt: skip
-    flexible = values["Flexible resources"]
-    surplus = [r for r in flexible.iter_rows(values_only=True) if r[0] and "Surplus" in r[0]]
+    resources = values["Resources"]
+    surplus = [r for r in resources.iter_rows(values_only=True) if r[0] and "Surplus" in r[0]]
     assert surplus[0][4] == 200  # £'000: 1,000 funding less 800 allocated
 
 
@@ -417,7 +421,7 @@ def test_a_failed_write_leaves_nothing_behind(
 ) -> None:
     import tempfile
 
-    from grants.excel import capital
+    from grants.excel import capital_programmes
 
     scratch = tmp_path / "scratch"
     scratch.mkdir()
@@ -429,7 +433,7 @@ def test_a_failed_write_leaves_nothing_behind(
     def broken(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(capital, "_chart", broken)
+    monkeypatch.setattr(capital_programmes, "chart", broken)
     result = oxfordshire("report", "capital-programme", "-o", str(out / "capital.xlsx"))
     assert result.exit_code == 1
     assert f"cannot write {out / 'capital.xlsx'}: No space left on device" in result.output

@@ -11,6 +11,9 @@ from grants.formatting import SCALE_LABELS, number, scaled
 from grants.money import from_pence
 from grants.periods import FinancialYear
 from grants.services import programmes
+from grants.services.capital import capital_stream
+
+LATER = "later"  # the later years' column (a profile's `later:`)
 
 
 def _shown(pence: int | None, scale: str) -> str:
@@ -22,9 +25,11 @@ def _shown(pence: int | None, scale: str) -> str:
 
 @click.command()
 @click.option(
-    "--stream", required=True, metavar="CODE", help="The programme's stream, e.g. CAPITAL."
+    "--stream", metavar="CODE", help="The programme's stream (default: the one with versions)."
 )
-@click.option("--table", "table_name", default="grants", show_default=True, help="Programme table.")
+@click.option(
+    "--table", "table_name", metavar="NAME", help="Programme table (default: the only one)."
+)
 @click.option("--version", "version", metavar="NAME", help="One version (default: the latest).")
 @click.option(
     "--compare", metavar="BASE:OTHER", help="Compare two versions, e.g. current:proposed."
@@ -40,8 +45,8 @@ def _shown(pence: int | None, scale: str) -> str:
 @pass_app
 def programme(
     app: AppContext,
-    stream: str,
-    table_name: str,
+    stream: str | None,
+    table_name: str | None,
     version: str | None,
     compare: str | None,
     scale: str,
@@ -50,6 +55,7 @@ def programme(
     """A programme table by year with its TOTALs; with --compare, the Change column and the
     Difference row between two versions, all derived from the recorded profiles."""
     with app.reading() as session:
+        stream = capital_stream(session, stream)
         if compare and version:
             raise GrantsError("give either --version or --compare, not both")
         if compare:
@@ -61,8 +67,9 @@ def programme(
             if not known and version is None:
                 raise GrantsError(f"{stream} has no programme versions")
             base = other = version or known[-1].code
+        table_name = programmes.the_table(session, stream, [base, other], table_name)
         result = programmes.compare(session, stream, table_name, base, other)
-    years = result.years
+    years: list[int | None] = [*result.years, *([None] if result.has_later else [])]
     if as_json:
         emit_json(
             {
@@ -82,20 +89,19 @@ def programme(
                     for code, b, o in result.lines
                 ],
                 "difference": {
-                    FinancialYear(y).render("/"): f"{from_pence(result.difference(y)):.2f}"
-                    for y in years
+                    _heading(y): f"{from_pence(result.difference(y)):.2f}" for y in years
                 },
             }
         )
         return
-    headers = ["line", *(FinancialYear(y).render("/") for y in years), "TOTAL"]
+    headers = ["line", *(_heading(y) for y in years), "TOTAL"]
     if compare:
         headers.append("Change")
     rows = []
     for code, b, o in result.lines:
         line = o or b
         assert line is not None
-        cells = [line.label, *(_shown(o.amounts.get(y) if o else None, scale) for y in years)]
+        cells = [line.label, *(_shown(_amount(o, y), scale) for y in years)]
         cells.append(_shown(o.total if o else 0, scale))
         if compare:
             cells.append(_shown(result.change(code), scale))
@@ -115,13 +121,27 @@ def programme(
     terminal.table(headers, rows, set(range(1, len(headers))))
 
 
-def _json_amounts(line: programmes.ProfileLine | None) -> dict[str, str] | None:
+def _heading(year: int | None) -> str:
+    return LATER if year is None else FinancialYear(year).render("/")
+
+
+def _amount(line: programmes.ProfileLine | None, year: int | None) -> int | None:
     if line is None:
         return None
-    return {
+    return line.later if year is None else line.amounts.get(year)
+
+
+def _json_amounts(line: programmes.ProfileLine | None) -> dict[str, str] | None:
+    """A line's amounts by year, then ``later`` (the later years' column) when it has one."""
+    if line is None:
+        return None
+    out = {
         FinancialYear(y).render("/"): f"{from_pence(p):.2f}"
         for y, p in sorted(line.amounts.items())
     }
+    if line.later is not None:
+        out[LATER] = f"{from_pence(line.later):.2f}"
+    return out
 
 
 __all__ = ["programme"]

@@ -216,9 +216,7 @@ def _capital(
     span = programme_years(session, code)
     start = parse_year(first) if first else span.first
     end = parse_year(last) if last else span.last
-    if start.start > end.start:
-        raise GrantsError(f"--from {start} comes after --to {end}: give the earlier year first")
-    years = Period(start, end)
+    years = Period(start, end)  # refuses an end before the start
     base, other = versions_to_compare(session, code, compare)
     return capital_programme(
         session,

@@ -88,7 +88,7 @@ def allocations(book: Book, session: Session, p: CapitalProgramme) -> None:
             book.text(sheet, row, 5, scheme.description, "label")
         book.source(
             f"{sheet.name}!{cells(row, 2, row, 4)}",
-            f"{scheme.name}: cost and specific funding (the line), flexible (allocated)",
+            f"{scheme.name}: cost and specific funding (the line), net (allocated)",
             "; ".join(scheme.sources),
         )
         row += 1

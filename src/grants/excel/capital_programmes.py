@@ -235,7 +235,7 @@ def chart(book: Book, p: CapitalProgramme, placed: dict[str, dict[str, Placed]])
         figure.set_size({"width": 900, "height": 420})
         sheet.insert_chart(last + 2, 0, figure)
         row = last + 2 + CHART_ROWS
-    book.print_setup(sheet, None)
+    book.print_setup(sheet, 1)  # every block's heading row reads Year and the versions
 
 
 __all__ = ["Placed", "chart", "columns", "pairs", "sheet_name", "table_title", "write"]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grants.db.models import Profile, ProfileAmount, ProgrammeVersion, Stream
-from grants.errors import NotFound
+from grants.errors import GrantsError, NotFound
 
 
 @dataclass
@@ -23,10 +23,11 @@ class ProfileLine:
     section: str | None
     amounts: dict[int, int] = field(default_factory=dict)  # year -> pence (absent: blank)
     printed_total: int | None = None
+    later: int | None = None  # the later years, printed as one column (None: blank)
 
     @property
     def total(self) -> int:
-        return sum(self.amounts.values())
+        return sum(self.amounts.values()) + (self.later or 0)
 
 
 @dataclass
@@ -45,13 +46,20 @@ class Comparison:
                 return (other.total if other else 0) - (base.total if base else 0)
         raise KeyError(code)
 
-    def column_total(self, version: str, year: int) -> int:
-        """The TOTAL row of one version for one year."""
+    @property
+    def has_later(self) -> bool:
+        """Whether any line of either version has a later-years amount."""
+        return any(x is not None and x.later is not None for _, *both in self.lines for x in both)
+
+    def column_total(self, version: str, year: int | None) -> int:
+        """The TOTAL row of one version for one year (None: the later years)."""
         chosen = [base if version == self.base else other for _, base, other in self.lines]
+        if year is None:
+            return sum(line.later or 0 for line in chosen if line is not None)
         return sum(line.amounts.get(year, 0) for line in chosen if line is not None)
 
-    def difference(self, year: int) -> int:
-        """The Difference row: other's column total less the base's."""
+    def difference(self, year: int | None) -> int:
+        """The Difference row: other's column total less the base's (None: later years)."""
         return self.column_total(self.other, year) - self.column_total(self.base, year)
 
 
@@ -63,6 +71,38 @@ def versions(session: Session, stream: str) -> list[ProgrammeVersion]:
             .where(Stream.code == stream)
             .order_by(ProgrammeVersion.id)
         )
+    )
+
+
+def tables(session: Session, stream: str, version: str) -> list[str]:
+    """The programme tables of one version, in the order the books first give them."""
+    known = {v.code: v for v in versions(session, stream)}
+    if version not in known:
+        names = ", ".join(known) or "none"
+        raise NotFound(f"{stream} has no programme version {version!r} (versions: {names})")
+    return list(
+        session.scalars(
+            select(Profile.table_name)
+            .where(Profile.version_id == known[version].id)
+            .group_by(Profile.table_name)
+            .order_by(func.min(Profile.id))
+        )
+    )
+
+
+def the_table(session: Session, stream: str, versions_: list[str], table: str | None) -> str:
+    """The table asked for, or the only table of the versions; with several, an error that
+    lists them (no table is assumed by its name)."""
+    if table is not None:
+        return table
+    found: list[str] = []
+    for version in versions_:
+        found += [t for t in tables(session, stream, version) if t not in found]
+    if len(found) == 1:
+        return found[0]
+    raise GrantsError(
+        f"name the programme table with --table: {stream} has "
+        + (f"the tables {', '.join(found)}" if found else "no programme tables")
     )
 
 
@@ -97,7 +137,10 @@ def profile_lines(session: Session, stream: str, version: str, table: str) -> li
             ProfileAmount.profile_id.in_(list(lines))
         )
     ):
-        lines[profile_id].amounts[year] = pence
+        if year is None:
+            lines[profile_id].later = pence
+        else:
+            lines[profile_id].amounts[year] = pence
     return list(lines.values())
 
 
