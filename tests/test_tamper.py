@@ -27,7 +27,7 @@ from grants.db import seal
 from grants.db.engine import make_engine
 from grants.db.migrate import upgrade
 from grants.db.models import Base
-from grants.db.records import GUARDED
+from grants.db.records import GUARDED, RECORDS
 from grants.services.verify import Verification, verify
 from tests.conftest import PG_ADMIN, Grants
 from tests.full_ledger import build
@@ -211,11 +211,7 @@ def test_a_rebuilt_chain_is_caught_against_a_quoted_head(attack: Connection) -> 
     attack.execute(text("UPDATE entry SET reason = 'nothing to see' WHERE id = 3"))
     start = one(attack, "SELECT seq FROM seal WHERE tbl = 'entry' AND row_id = 3")
     attack.execute(text("DELETE FROM seal WHERE seq >= :s"), {"s": start})
-    seal.seal_all(attack, [r for r in (
-        "organisation", "stream", "line", "setting", "programme_version", "profile", "statement",
-        "match_funding", "entry", "plan_line", "plan_agreement", "return_stage", "attachment",
-        "return_filing", "plan_filing",
-    )])  # fmt: skip
+    seal.seal_all(attack, [r.table for r in RECORDS])
     rebuilt = verify(attack)
     assert [p.check for p in rebuilt.problems] == ["guard"] * len(rebuilt.problems)
     found = check_against(attack, rebuilt, str(quoted))
@@ -447,10 +443,11 @@ def test_loading_the_original_books_again_does_not_hide_a_change(oxfordshire: Gr
     if not oxfordshire.url.startswith("sqlite"):
         pytest.skip("the SQLite file is changed with the sqlite3 module")
     path = Path(oxfordshire.url.removeprefix("sqlite:///"))
+    count = oxfordshire("verify", "--head").output.strip().partition(":")[0]
     shell(path, "DROP TRIGGER entry_no_update", "UPDATE entry SET amount_pence = 1 WHERE id = 30")
     again = oxfordshire("ledger", "load", str(BOOKS))
     assert again.exit_code == 0
-    assert again.output.splitlines()[-1].endswith(": nothing new; 282 already recorded")
+    assert again.output.splitlines()[-1].endswith(f": nothing new; {count} already recorded")
     result = oxfordshire("verify")
     assert result.exit_code == 1
     assert result.output.startswith(
