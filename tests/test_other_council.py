@@ -226,3 +226,26 @@ def test_a_heading_key_out_of_shape_is_refused_at_its_line(grants: Grants, tmp_p
     result = grants("ledger", "check", str(books))
     assert result.exit_code == 1
     assert "'Title' is not a heading key" in result.output
+
+
+@pytest.mark.parametrize(
+    ("heading", "message"),
+    [
+        ('resources.sheet "Summary £m"', "two sheets would have the same name"),
+        ('funding.headings.4 "Extra"', "the list funding.headings has 3 headings"),
+        ('resources.title "Resources to {year}"', "[resources] title"),
+        ("resources.sheet " + '"' + "A" * 32 + '"', "a sheet's name is at most 31 characters"),
+    ],
+)
+def test_headings_that_do_not_fit_are_refused(
+    grants: Grants, tmp_path: Path, heading: str, message: str
+) -> None:
+    books = tmp_path / "books.grants"
+    books.write_text(
+        BOOKS.read_text() + f"\n2021-03-01 heading NCC-CAP {heading}\n", encoding="utf-8"
+    )
+    assert grants("ledger", "load", str(books)).exit_code == 0
+    result = grants("report", "capital-programme", "-o", str(tmp_path / "x.xlsx"))
+    assert result.exit_code == 1
+    assert message in result.output
+    assert not (tmp_path / "x.xlsx").exists()

@@ -273,6 +273,8 @@ def capital_programme_command(
             {
                 "stream": p.stream,
                 "period": p.period.render(),
+                "award_periods": [x.render() for x in p.periods],
+                "years": [FinancialYear(y).render() for y in p.years],
                 "compare": {"base": p.base, "other": p.other},
                 "funding": [
                     {"tranche": t.code, "label": t.label, "amount": plain(from_pence(t.pence))}

@@ -13,8 +13,10 @@ import copy
 from typing import Any
 
 from grants.errors import GrantsError
+from grants.excel.book import sheet_name
 from grants.excel.templates import contract_problems
 
+SHEETS = ("summary", "resources", "funding", "allocations", "chart")  # one sheet each
 FIXED = frozenset({"columns", "print", "styles"})  # not text: the books cannot set them
 SHEET_LIMIT = 31
 
@@ -69,6 +71,12 @@ def with_headings(
                 f"its keys are {', '.join(_keys(layout))} (see templates/README.md)"
             )
     problems = contract_problems("capital-programme", out)
+    sheets = [str(out[name]["sheet"]) for name in SHEETS if isinstance(out.get(name), dict)]
+    folded = [sheet_name(x).casefold() for x in [*sheets, "Sources"]]
+    if len(set(folded)) != len(folded):
+        problems.append(
+            f"two sheets would have the same name ({', '.join(sheets)}, Sources): give each its own"
+        )
     if problems:
         given = ", ".join(f"{k} ({o})" for k, (_, o) in sorted(headings.items()))
         raise GrantsError(
