@@ -62,6 +62,8 @@ def heading(b: Books, d: Directive) -> None:
 
 def write(w: Writer) -> None:
     """Each name or heading not already standing as the books give it, in the books' order."""
+    if not w.books.stream_texts:
+        return
     standing: dict[tuple[int, str, str], str] = {}
     for x in w.s.scalars(select(StreamText).order_by(StreamText.id)):
         standing[(x.stream_id, x.kind, x.code)] = x.text
