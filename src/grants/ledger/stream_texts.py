@@ -4,7 +4,7 @@ heading of the stream's report in the council's own words (a key of the report's
 
     2017-12-12 tranche CAPITAL RECEIPTS "Capital receipts"
     2017-12-12 heading CAPITAL resources.title "Flexible capital resources"
-    2017-12-12 heading CAPITAL allocations.headings.4 "Flexible funding required"
+    2017-12-12 heading CAPITAL allocations.headings.4 "Specific funding"
 
 A later record of the same stream, kind and code stands in place of an earlier one (both kept).
 """
