@@ -66,3 +66,18 @@ def long_day(value: date) -> str:
 def plain(amount: Decimal | None) -> str | None:
     """The machine form used in JSON: ``"693923.00"`` (None stays None)."""
     return None if amount is None else f"{total(amount):.2f}"
+
+
+def gbp_scaled(value: Decimal, scale: str) -> str:
+    """A figure in a scale as money, with the places it has: ``£778,813``, ``£778k``,
+    ``£0.778m``, ``-£102.4m`` (pence shown only when there are any)."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; use one of {', '.join(SCALES)}")
+    places = max(0, -value.as_tuple().exponent)  # type: ignore[operator]
+    if scale == "1" and value == value.to_integral_value():
+        places = 0
+    elif scale == "1":
+        places = 2
+    text = number(abs(value), places) if places else number(abs(value).quantize(1), 0)
+    suffix = {"1": "", "000": "k", "m": "m"}[scale]
+    return f"{'-' if value < 0 else ''}£{text}{suffix}"

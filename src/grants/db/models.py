@@ -201,6 +201,8 @@ class Statement(Provenance, Base):
     printed: Mapped[str | None] = mapped_column(Text)
     table_name: Mapped[str | None] = mapped_column(Text)
     row_label: Mapped[str | None] = mapped_column(Text)
+    # How a printed figure was rounded (grants.ledger.grammar.ROUNDINGS); None: half-up.
+    rounding: Mapped[str | None] = mapped_column(String(8))
 
 
 class MatchFunding(Provenance, Base):

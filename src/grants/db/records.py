@@ -44,6 +44,11 @@ class Record:
 
 PROVENANCE = ("source", "origin", "note")
 
+STATEMENT_1 = (
+    "id", "key", "kind", "day", "stream_id", "first_year", "last_year", "metric", "target",
+    "amount", "scale", "printed", "table_name", "row_label", *PROVENANCE,
+)  # fmt: skip
+
 # In the order records of one transaction are sealed when nothing else orders them: what a
 # record refers to comes before it.
 # fmt: off
@@ -73,8 +78,8 @@ RECORDS: tuple[Record, ...] = (
     ),
     Record(
         "statement",
-        ("id", "key", "kind", "day", "stream_id", "first_year", "last_year", "metric",
-         "target", "amount", "scale", "printed", "table_name", "row_label", *PROVENANCE),
+        (*STATEMENT_1, "rounding"),  # form 2 (0009): how a printed figure was rounded
+        form=2,
     ),
     Record(
         "match_funding",
@@ -124,8 +129,23 @@ RECORDS: tuple[Record, ...] = (
 # fmt: on
 
 BY_TABLE = {r.table: r for r in RECORDS}
-# Every form of every record (only the first so far), by (table, form).
+# Every form of every record, by (table, form). A record sealed in an earlier form is read
+# with that form's columns (the columns added since are empty in it: see ``earlier``).
 FORMS: dict[tuple[str, int], Record] = {(r.table, r.form): r for r in RECORDS}
+FORMS[("statement", 1)] = Record("statement", STATEMENT_1)
+
+
+def earlier(record: Record, form: int, values: list[object]) -> list[object] | None:
+    """A record's values (read in its current form) as sealed in an earlier ``form``: the
+    columns of that form, in its order; None if a column added since holds a value (a record
+    sealed before the column existed cannot hold one)."""
+    then = FORMS[(record.table, form)]
+    named = dict(zip(record.columns, values, strict=True))
+    if any(named[c] is not None for c in record.columns if c not in then.columns):
+        return None
+    return [named[c] for c in then.columns]
+
+
 RANK = {r.table: i for i, r in enumerate(RECORDS)}
 
 # Append-only: the sealed tables, the rows that belong to their records, the accounts the
@@ -137,4 +157,4 @@ GUARDED: tuple[str, ...] = (
     "seal",
 )
 
-__all__ = ["BY_TABLE", "FORMS", "GUARDED", "RANK", "RECORDS", "Child", "Record"]
+__all__ = ["BY_TABLE", "FORMS", "GUARDED", "RANK", "RECORDS", "Child", "Record", "earlier"]

@@ -13,6 +13,9 @@ STREAM_KINDS = (
 )  # fmt: skip
 LINE_KINDS = ("allocation", "portfolio", "scheme", "project")
 MATCH_FORMS = ("cash", "in-kind", "unstated")
+# How a printed figure was rounded to the places it is written with (`rounding:`): half-up
+# (the default), down (cut towards zero), up (away from zero), any (either way).
+ROUNDINGS = ("half-up", "down", "up", "any")
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")  # at most 40 characters
 YEAR_KEY = re.compile(r"^\d{2,4}[-/]\d{1,4}$")
 COMMON = {"source", "note", "origin"}
@@ -33,8 +36,8 @@ ALLOWED_META: dict[str, set[str]] = {
     # `key:` on a record is written by `grants ledger export` when the record's key is not
     # the one its content gives (it was recorded by a command, not from books).
     "stated": COMMON | {"key"},
-    "balance": COMMON | {"scale", "printed", "table", "row", "key"},
-    "printed": COMMON | {"scale", "printed", "table", "row", "key"},
+    "balance": COMMON | {"scale", "printed", "table", "row", "key", "rounding"},
+    "printed": COMMON | {"scale", "printed", "table", "row", "key", "rounding"},
     "match": COMMON | {"from", "form", "key"},
     "programme": COMMON | {"compare"},
     "profile": COMMON | {"section", "estimate", "total", "later"},

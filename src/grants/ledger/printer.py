@@ -203,6 +203,7 @@ def _statement(r: dict[str, Any], n: _Names) -> list[str]:
         *_meta([
             ("scale", None if r["scale"] == "1" else r["scale"]),
             ("printed", r["printed"]),
+            ("rounding", r.get("rounding")),
             ("table", r["table_name"]),
             ("row", r["row_label"]),
             ("key", r["key"] if r["key"] != derived else None),

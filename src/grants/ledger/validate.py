@@ -29,6 +29,7 @@ from grants.ledger.grammar import (
     PERCENT,
     RECORD_KEY,
     ROLES,
+    ROUNDINGS,
     STAGE,
     STREAM_KINDS,
     USAGE,
@@ -395,6 +396,11 @@ class Books:
             except MoneyError as exc:
                 self.error(d, str(exc))
                 return
+        rounding = d.meta.get("rounding")  # None: half-up, the default
+        if rounding is not None and rounding not in ROUNDINGS:
+            self.error(d, f"rounding {rounding!r} is not one of: {', '.join(ROUNDINGS)} "
+                          "(how the printed figure was rounded)", "rounding")  # fmt: skip
+            return
         if period is None:
             return
         self.statements.append(
@@ -411,6 +417,7 @@ class Books:
                     "printed": d.meta.get("printed"),
                     "table_name": d.meta.get("table"),
                     "row_label": d.meta.get("row"),
+                    "rounding": rounding,
                 },
             )
         )

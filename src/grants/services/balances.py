@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
@@ -180,6 +180,20 @@ class Balances:
             return roles.get("spent", 0)
         raise ValueError(f"unknown metric {metric!r}")
 
+    def within(self, stream: str, period: Period, metric: str, target: str | None) -> int | None:
+        """A metric summed over every period of the stream inside ``period`` (a figure the
+        council printed for a range of years covers the accounts of each year in it, and of
+        any shorter range in it, as well as those of exactly that range)."""
+        first, last = period.first.start, period.last.start
+        known = self.stated if metric == "stated" else self.periods
+        inside = [p for s, p in known if s == stream and first <= p.first.start]
+        inside = [p for p in inside if p.last.start <= last]
+        if not inside:
+            return self.value(stream, period, metric, target)
+        parts = [self.value(stream, p, metric, target) for p in inside]
+        known_parts = [p for p in parts if p is not None]
+        return sum(known_parts) if known_parts else None
+
     def rows(self, period_filter: Period | None = None) -> list[BalanceRow]:
         """Rows for `grants balance`: each stream and period, then each of its lines."""
         with _no_gc():
@@ -253,13 +267,22 @@ def _d(pence: int) -> Decimal:
     return Decimal(pence).scaleb(-2) if pence else _ZERO
 
 
-def compare(actual_pence: int | None, amount: str, scale: str) -> tuple[bool, Decimal | None]:
-    """Does a ledger figure match one written as ``amount`` in ``scale`` (rounded half-up to
-    the places written)? Returns (matches, the ledger figure in that scale)."""
+_RULES = {"half-up": (ROUND_HALF_UP,), "down": (ROUND_DOWN,), "up": (ROUND_UP,),
+          "any": (ROUND_HALF_UP, ROUND_DOWN, ROUND_UP)}  # fmt: skip
+
+
+def compare(
+    actual_pence: int | None, amount: str, scale: str, rounding: str | None = None
+) -> tuple[bool, Decimal | None]:
+    """Does a ledger figure match one written as ``amount`` in ``scale``, rounded to the
+    places written by ``rounding`` (half-up unless the books say how: down cuts towards
+    zero, up rounds away from it, any accepts either)? Returns (matches, the ledger figure in
+    that scale, rounded as the figure was: half-up for ``any`` unless another way matches)."""
     if actual_pence is None:
         return False, None
     written = Decimal(amount.replace(",", "").replace("£", ""))
     places = max(0, -written.as_tuple().exponent)  # type: ignore[operator]
     quantum = Decimal(1).scaleb(-places)
-    mine = (from_pence(actual_pence) / SCALES[scale]).quantize(quantum, rounding=ROUND_HALF_UP)
-    return mine == written, mine
+    exact = from_pence(actual_pence) / SCALES[scale]
+    shown = [exact.quantize(quantum, rounding=rule) for rule in _RULES[rounding or "half-up"]]
+    return written in shown, written if written in shown else shown[0]

@@ -25,13 +25,13 @@ from grants.db.models import (
     ReturnFigure,
     ReturnFiling,
     ReturnStage,
-    Statement,
     Stream,
 )
-from grants.formatting import gbp
-from grants.money import from_pence
+from grants.formatting import gbp, gbp_scaled
+from grants.money import from_pence, to_pence
 from grants.periods import FinancialYear, Period
-from grants.services.balances import Balances, compare
+from grants.services import published
+from grants.services.balances import Balances
 from grants.services.programmes import compare as compare_versions
 from grants.services.programmes import versions
 from grants.services.returns import PLAN_STAGE
@@ -51,8 +51,14 @@ class Finding:
     recipient: str | None
     message: str
     amount_pence: int | None = None  # the amount at issue (a shortfall, an underspend)
+    # A published figure's (printed, ledger, difference), in pounds.
+    figures: tuple[Decimal, Decimal, Decimal] | None = None
 
     def as_dict(self) -> dict[str, object]:
+        shown = {}
+        if self.figures is not None:
+            shown = dict(zip(("printed", "ledger", "difference"),
+                             (f"{x:.2f}" for x in self.figures), strict=True))  # fmt: skip
         return {
             "severity": self.severity,
             "check": self.check,
@@ -62,6 +68,7 @@ class Finding:
             "recipient": self.recipient,
             "message": self.message,
             "amount": None if self.amount_pence is None else f"{from_pence(self.amount_pence)}",
+            **shown,
         }
 
 
@@ -561,32 +568,22 @@ def capital_programmes(ctx: Context) -> Iterator[Finding]:
 
 def published_figures(ctx: Context) -> Iterator[Finding]:
     """Figures printed in the council's papers (recorded with `printed`) that the ledger does
-    not bear out: a published total that does not foot."""
-    for stream_id, first, last, metric, target, amount, scale, printed, table, row, origin in (
-        ctx.session.execute(
-            select(
-                Statement.stream_id, Statement.first_year, Statement.last_year, Statement.metric,
-                Statement.target, Statement.amount, Statement.scale, Statement.printed,
-                Statement.table_name, Statement.row_label, Statement.origin,
-            ).where(Statement.kind == "printed").order_by(Statement.id)
-        )
-    ):  # fmt: skip
-        if stream_id not in ctx.streams:
+    not bear out: named by table and row, with the printed figure, the ledger's and the
+    difference, as money in the figure's scale."""
+    for f in published.published_figures(ctx.session, ctx.stream, ctx.year, balances=ctx.balances):
+        if f.status == published.AGREES or f.kind != "printed":
             continue
-        stream = ctx.streams[stream_id][0]
-        period = Period(FinancialYear(first), FinancialYear(last))
-        if ctx.year is not None and not period.overlaps(Period(ctx.year, ctx.year)):
-            continue
-        actual = ctx.balances.value(stream, period, metric, target)
-        ok, mine = compare(actual, amount, scale)
-        if ok:
-            continue
-        unit = {"1": "£", "000": "£'000", "m": "£m"}.get(scale, scale)
-        where = " ".join(x for x in (table, row) if x) or "a published figure"
+        how = [f"as printed: {f.printed!r}"] if f.printed != f.amount_text else []
+        how += [] if f.rounding == "half-up" else [f"rounded {f.rounding}"]
+        shown = "" if f.scale == "1" else f" ({gbp_scaled(f.ledger_shown, f.scale)} as printed)"
         yield Finding(
-            "warning", "published figures", stream, str(period), None, None,
-            f"{where}: printed {printed or amount} ({unit}); the ledger's figure is {mine} "
-            f"({origin})",
+            "warning", "published figures", f.stream, str(f.period), f.target, None,
+            f"{f.where}: printed {gbp_scaled(f.amount, f.scale)}"
+            + (f" ({'; '.join(how)})" if how else "")
+            + f"; the ledger's figure is {gbp_scaled(f.ledger, '1')}{shown}: {f.direction} "
+            f"({f.origin})",
+            to_pence(f.difference),
+            (f.printed_pounds, f.ledger, f.difference),
         )  # fmt: skip
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from grants.db import guards
-from grants.db.records import BY_TABLE, GUARDED, RECORDS, Record
+from grants.db.records import BY_TABLE, FORMS, GUARDED, RECORDS, Record, earlier
 from grants.db.seal import GENESIS, Head, Records, chain_digest, payload, seals, stream_rows
 from grants.services.record_checks import RecordChecks
 from grants.services.verification import Broken, Verification
@@ -200,7 +200,7 @@ class _Walk:
                 )
             expected = seq + 1
             slot = slots.get(table) if type(table) is str else None
-            if slot is None or form != slot[0].form or type(row_id) is not int:
+            if slot is None or (table, form) not in FORMS or type(row_id) is not int:
                 result.add(
                     Broken(
                         "chain",
@@ -238,7 +238,8 @@ class _Walk:
                 previous = digest
                 continue
             record_id, values, children = cursor.take()
-            text = payload(record, values, children)
+            sealed = values if form == record.form else earlier(record, form, values)
+            text = payload(FORMS[(table, form)], sealed, children) if sealed is not None else b""
             if type(previous) is not str or chain_digest(previous, text) != digest:
                 result.add(
                     Broken(
