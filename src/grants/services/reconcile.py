@@ -27,11 +27,13 @@ from grants.db.models import (
     ReturnStage,
     Stream,
 )
-from grants.formatting import gbp, gbp_scaled
+from grants.formatting import SCALES, gbp, gbp_scaled
 from grants.money import from_pence, to_pence
 from grants.periods import FinancialYear, Period
 from grants.services import published
 from grants.services.balances import Balances
+from grants.services.common_rate import common_rate, percent
+from grants.services.misprints import misprints, slip
 from grants.services.programmes import compare as compare_versions
 from grants.services.programmes import versions
 from grants.services.returns import PLAN_STAGE
@@ -576,6 +578,12 @@ def published_figures(ctx: Context) -> Iterator[Finding]:
         how = [f"as printed: {f.printed!r}"] if f.printed != f.amount_text else []
         how += [] if f.rounding == "half-up" else [f"rounded {f.rounding}"]
         shown = "" if f.scale == "1" else f" ({gbp_scaled(f.ledger_shown, f.scale)} as printed)"
+        # The printed figure is the ledger's with a slip of the hand (one unit in the last
+        # place is a question of rounding, not a misprint).
+        unit = Decimal(1).scaleb(f.amount.as_tuple().exponent)  # type: ignore[arg-type]
+        typo = slip(f.amount, f.ledger_shown) if abs(f.difference_shown) > unit else None
+        if typo is not None:
+            how.append(f"a misprint of {gbp_scaled(f.ledger_shown, f.scale)}? {typo[0]}")
         yield Finding(
             "warning", "published figures", f.stream, str(f.period), f.target, None,
             f"{f.where}: printed {gbp_scaled(f.amount, f.scale)}"
@@ -585,6 +593,76 @@ def published_figures(ctx: Context) -> Iterator[Finding]:
             to_pence(f.difference),
             (f.printed_pounds, f.ledger, f.difference),
         )  # fmt: skip
+
+
+def table_footing(ctx: Context) -> Iterator[Finding]:
+    """A printed table whose rows do not add up to its printed total (beyond what rounding
+    each row can explain), with the single figures a slip of the hand would explain it by
+    (grants.services.misprints): suggestions only, no figure is changed."""
+    tables: dict[tuple[str, str, str, str, str], list[published.Figure]] = {}
+    for f in published.published_figures(ctx.session, ctx.stream, ctx.year, balances=ctx.balances):
+        if f.table and (f.target is None or "+" not in f.target):
+            tables.setdefault((f.stream, f.table, str(f.period), f.metric, f.scale), []).append(f)
+    for (stream, table, period, metric, scale), figures in tables.items():
+        totals = [f for f in figures if f.target is None]
+        rows = [f for f in figures if f.target is not None]
+        if len(totals) != 1 or len(rows) < 2:
+            continue
+        total = totals[0]
+        found = sum((f.amount for f in rows), Decimal(0))
+        places = max(max(0, -f.amount.as_tuple().exponent) for f in figures)  # type: ignore[operator]
+        if abs(total.amount - found) <= Decimal(len(rows)) / 2 * Decimal(1).scaleb(-places):
+            continue  # each row rounded on its own: the rounding explains it
+        slips = misprints(
+            [(f"{f.row or f.target}", f.amount) for f in rows],
+            (total.row or "the total", total.amount),
+        )
+        reasons = "; ".join(m.reason for m in slips) if slips else (
+            "no single figure differs from the one that would foot by one digit or by two "
+            "adjacent digits swapped"
+        )  # fmt: skip
+        yield Finding(
+            "warning", "table footing", stream, period, None, None,
+            f"{table} ({metric}) does not foot: its rows add up to "
+            f"{gbp_scaled(found, scale)}, its total is printed {gbp_scaled(total.amount, scale)} "
+            f"(difference {gbp_scaled(total.amount - found, scale)}). Plausible misprints, "
+            f"most likely first: {reasons} ({total.origin})",
+            to_pence((total.amount - found) * SCALES[scale]),
+        )  # fmt: skip
+
+
+def common_rates(ctx: Context) -> Iterator[Finding]:
+    """Lines of a stream that change from one year to the next out of line with a rate
+    the other lines share (a cut or raise applied to every recipient; see
+    grants.services.common_rate), each with the figure the common rate would give."""
+    by_year = {(code, p.first.start): p for code, p in ctx.balances.periods if p.first == p.last}
+    for (code, start), before in sorted(by_year.items()):
+        after = by_year.get((code, start + 1))
+        if after is None or (ctx.year is not None and ctx.year.start != start + 1):
+            continue
+        groups: dict[str | None, list[tuple[str, Decimal, Decimal]]] = {}
+        earlier = {
+            c: (parent, roles) for _, c, _, parent, roles in ctx.balances.lines_in[(code, before)]
+        }
+        for _, line, _, parent, roles in ctx.balances.lines_in[(code, after)]:
+            if line in earlier and earlier[line][0] == parent:
+                a, b = earlier[line][1].get("allocated", 0), roles.get("allocated", 0)
+                groups.setdefault(parent, []).append((line, from_pence(a), from_pence(b)))
+        for lines in groups.values():
+            _rate, out = common_rate(lines)
+            for o in out:
+                way = "more" if o.after > o.expected else "less"
+                yield Finding(
+                    "warning", "common rate", code, f"{before} to {after}", o.label,
+                    _recipient(ctx, code, o.label),
+                    f"{o.sharing} of {o.lines} lines change by {percent(o.common)} from "
+                    f"{before} to {after}, a common rate; {o.label} changes by "
+                    f"{percent(o.rate)} ({ctx.money(to_pence(o.before))} to "
+                    f"{ctx.money(to_pence(o.after))}): at the common rate it would be "
+                    f"{ctx.money(to_pence(o.expected))}, "
+                    f"{ctx.money(to_pence(abs(o.after - o.expected)))} {way} than allocated",
+                    to_pence(o.after - o.expected),
+                )  # fmt: skip
 
 
 def the_record(ctx: Context) -> Iterator[Finding]:
@@ -615,6 +693,8 @@ CHECKS: list[tuple[str, Callable[[Context], Iterator[Finding]]]] = [
     ("journal vs returns", journal_vs_returns),
     ("capital programme", capital_programmes),
     ("published figures", published_figures),
+    ("table footing", table_footing),
+    ("common rate", common_rates),
 ]
 
 
