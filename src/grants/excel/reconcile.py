@@ -47,7 +47,7 @@ def write(findings: list[Finding], path: Path, ledger: str, as_of: date) -> None
             sheet = book.sheet(sheets[name])
             sheet.set_column(0, 4, 12)
             sheet.set_column(5, 5, widths["text_width"])
-            sheet.set_column(6, 6, widths["money_width"])
+            sheet.set_column(6, 9, widths["money_width"])
             book.text(sheet, 0, 0, name, "title")
             for col, heading in enumerate(layout["findings"]["headings"]):
                 book.text(sheet, 2, col, heading, "heading")
@@ -58,6 +58,8 @@ def write(findings: list[Finding], path: Path, ledger: str, as_of: date) -> None
                 book.text(sheet, i, 5, f.message, "label")
                 if f.amount_pence is not None:
                     sheet.write_number(i, 6, float(from_pence(f.amount_pence)), book.style("money"))
+                for col, value in enumerate(f.figures or (), start=7):  # a published figure's
+                    sheet.write_number(i, col, float(value), book.style("money"))
             book.print_setup(sheet, 2)
 
 

@@ -122,7 +122,7 @@ LENGTHS = {
     ("plan-form", "labels", "headings"): 7,
     ("plan-form", "instructions", "objectives"): 5,
     ("reconcile", "summary", "headings"): 4,
-    ("reconcile", "findings", "headings"): 7,
+    ("reconcile", "findings", "headings"): 10,
     ("capital-programme", "resources", "headings"): 6,
     ("capital-programme", "funding", "headings"): 3,
     ("capital-programme", "allocations", "headings"): 6,

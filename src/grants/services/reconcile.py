@@ -617,7 +617,11 @@ def table_footing(ctx: Context) -> Iterator[Finding]:
             [(f"{f.row or f.target}", f.amount) for f in rows],
             (total.row or "the total", total.amount),
         )
-        reasons = "; ".join(m.reason for m in slips) if slips else (
+        reasons = "; ".join(
+            f"{m.label} printed {gbp_scaled(m.printed, scale)} may be "
+            f"{gbp_scaled(m.intended, scale)} ({m.slip})"
+            for m in slips
+        ) if slips else (
             "no single figure differs from the one that would foot by one digit or by two "
             "adjacent digits swapped"
         )  # fmt: skip

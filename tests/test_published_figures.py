@@ -1,0 +1,215 @@
+"""Published figures: every `printed` figure beside the ledger's, how it was rounded, a range
+of years summed, reconcile's findings named and in money, the misprint and common-rate
+warnings, and a statement sealed before `rounding:` existed still verifying."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from grants.db import migrate
+from grants.db.engine import make_engine, make_session_factory
+from grants.services.keys import statement_key
+from grants.services.published import AGREES, DIFFERS, published_figures
+from grants.services.verify import verify
+from tests.conftest import Grants
+from tests.helpers import books
+
+# Four lines; in 2017-18 three are cut by a common 5% and D by more. The resourcing table is
+# printed with its rows and a total whose digits 2 and 0 are swapped (702,000 for 720,000).
+LINES = {"A": 100_000, "B": 200_000, "C": 300_000, "D": 178_813}
+CUT = Decimal("0.95")
+AFTER = {code: int(amount * CUT) for code, amount in LINES.items()}
+AFTER["D"] = 150_000
+BOOKS = (
+    '2016-04-01 org PCC "The Commissioner"\n  role: funder\n'
+    '2016-04-01 stream CSF "Community safety fund"\n  kind: pcc-csf\n  funder: PCC\n'
+    + "".join(f'2016-04-01 line CSF {c} "Line {c}"\n' for c in LINES)
+    + "2016-04-01 award CSF 2016-17 800,000\n"
+    + "".join(f"2016-04-01 allocate CSF 2016-17 {c} {a:,}\n" for c, a in LINES.items())
+    + "2017-04-01 award CSF 2017-18 800,000\n"
+    + "".join(f"2017-04-01 allocate CSF 2017-18 {c} {a:,}\n" for c, a in AFTER.items())
+)
+TOTAL_2016 = sum(LINES.values())  # 778,813: "£0.778 million" when cut, 0.779 when rounded
+TOTAL_2017 = sum(AFTER.values())
+SWAPPED = int(str(TOTAL_2017)[0] + str(TOTAL_2017)[2] + str(TOTAL_2017)[1] + str(TOTAL_2017)[3:])
+PRINTED = (
+    "2017-09-01 printed CSF 2016-17 allocated 0.778\n  scale: m\n  rounding: down\n"
+    '  note: "last year the partnership allocated £0.778 million"\n  source: text-cut\n'
+    "2017-09-01 printed CSF 2016-17 allocated 0.778\n  scale: m\n"
+    '  note: "last year the partnership allocated £0.778 million"\n  source: text-rounded\n'
+    + "".join(
+        f'2017-09-01 printed CSF 2017-18 allocated:{c} {a:,}\n  table: "Resourcing"\n'
+        f'  row: "Line {c}"\n'
+        for c, a in AFTER.items()
+    )
+    + f'2017-09-01 printed CSF 2017-18 allocated {SWAPPED:,}\n  table: "Resourcing"\n'
+    '  row: "TOTAL"\n'
+    f"2017-09-01 printed CSF 2016-17:2017-18 allocated {TOTAL_2016 + TOTAL_2017:,}\n"
+    '  table: "Two years"\n  row: "Both years"\n'
+)
+
+
+def load(grants: Grants, tmp_path: Path, extra: str = PRINTED) -> None:
+    result = grants("ledger", "load", str(books(tmp_path, BOOKS + extra)))
+    assert result.exit_code == 0, result.output
+
+
+def test_each_printed_figure_beside_the_ledgers(
+    grants: Grants, tmp_path: Path, session: Session
+) -> None:
+    load(grants, tmp_path)
+    figures = {(f.table, f.row, f.rounding): f for f in published_figures(session, "CSF")}
+    note = "last year the partnership allocated £0.778 million"
+    # Cut rather than rounded, and said so: it agrees. Rounded half-up it would be 0.779.
+    cut, rounded = figures[(None, note, "down")], figures[(None, note, "half-up")]
+    assert (cut.status, rounded.status) == (AGREES, DIFFERS)
+    assert cut.ledger_pence == TOTAL_2016 * 100
+    assert rounded.difference == TOTAL_2016 - Decimal("778000")
+    assert rounded.direction == (
+        f"the ledger is £{TOTAL_2016 - 778_000:,} higher than printed (£0.001m as printed)"
+    )
+    # The misprinted total differs by what the swap made; every row agrees.
+    total = figures[("Resourcing", "TOTAL", "half-up")]
+    assert (total.status, total.difference) == (DIFFERS, Decimal(TOTAL_2017 - SWAPPED))
+    rows = [f for f in figures.values() if f.table == "Resourcing" and f.target]
+    assert len(rows) == len(AFTER) and {f.status for f in rows} == {AGREES}
+    # A range of years is the sum of the years in it (no entry is for the range itself).
+    both = figures[("Two years", "Both years", "half-up")]
+    assert (both.status, both.ledger_pence) == (AGREES, (TOTAL_2016 + TOTAL_2017) * 100)
+    assert [f.table for f in published_figures(session, "CSF", table="Two years")] == ["Two years"]
+
+
+def test_reconcile_names_the_figure_and_gives_money_and_strings(
+    grants: Grants, tmp_path: Path
+) -> None:
+    load(grants, tmp_path)
+    result = grants("reconcile", "--stream", "CSF", "--json")
+    found = json.loads(result.output)["findings"]
+    published = [f for f in found if f["check"] == "published figures"]
+    # The cut figure that says so is not reported; the same figure taken as rounded is.
+    assert len(published) == 2
+    total = next(f for f in published if f["message"].startswith("Resourcing, TOTAL"))
+    assert total["printed"] == f"{SWAPPED}.00" and total["ledger"] == f"{TOTAL_2017}.00"
+    assert total["difference"] == total["amount"] == f"{TOTAL_2017 - SWAPPED}.00"
+    assert (
+        f"printed £{SWAPPED:,} (a misprint of £{TOTAL_2017:,}? two adjacent digits"
+        in (total["message"])
+    )
+    assert f"the ledger is £{TOTAL_2017 - SWAPPED:,} higher than printed" in total["message"]
+    assert all(f["amount"] is not None for f in published)
+    # The table does not foot; the swapped total is the misprint that explains it.
+    (footing,) = [f for f in found if f["check"] == "table footing"]
+    assert footing["severity"] == "warning"
+    assert (
+        f"TOTAL printed £{SWAPPED:,} may be £{TOTAL_2017:,} (two adjacent digits swapped)"
+        in (footing["message"])
+    )
+    # D is cut by more than the common 5%, with the figure 5% would give.
+    (rate,) = [f for f in found if f["check"] == "common rate"]
+    expected = round(LINES["D"] * CUT)
+    assert (rate["line"], rate["period"]) == ("D", "2016-17 to 2017-18")
+    assert "3 of 4 lines change by -5%" in rate["message"]
+    assert f"it would be £{expected:,}.00" in rate["message"]
+    assert rate["amount"] == f"{AFTER['D'] - expected}.00"
+
+
+def test_the_reconciliation_workbook_has_printed_ledger_and_difference(
+    grants: Grants, tmp_path: Path
+) -> None:
+    load(grants, tmp_path)
+    out = tmp_path / "reconcile.xlsx"
+    grants("reconcile", "--stream", "CSF", "-o", str(out))
+    book = openpyxl.load_workbook(out)
+    shown = []
+    for sheet in book.worksheets[1:]:
+        headings = [c.value for c in sheet[3]]
+        columns = [headings.index(h) for h in ("Printed (£)", "Ledger (£)", "Difference (£)")]
+        for r in sheet.iter_rows(min_row=4, values_only=True):
+            if r[1] == "published figures":
+                shown.append(tuple(r[c] for c in columns))
+    assert (SWAPPED, TOTAL_2017, TOTAL_2017 - SWAPPED) in shown
+
+
+def test_an_unknown_rounding_is_refused_at_its_line(grants: Grants, tmp_path: Path) -> None:
+    extra = "2017-09-01 printed CSF 2016-17 allocated 0.778\n  scale: m\n  rounding: truncate\n"
+    path = books(tmp_path, BOOKS + extra)
+    result = grants("ledger", "load", str(path))
+    assert result.exit_code != 0
+    line = len((BOOKS + extra).splitlines())
+    assert f"{path.name}:{line}" in result.output
+    assert "rounding 'truncate' is not one of: half-up, down, up, any" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_export_keeps_how_a_figure_was_rounded(grants: Grants, tmp_path: Path) -> None:
+    load(grants, tmp_path)
+    result = grants("ledger", "export")
+    assert result.exit_code == 0, result.output
+    assert "  rounding: down\n" in result.output
+
+
+@pytest.mark.parametrize("rounding", ["up", "any"])
+def test_up_and_any(grants: Grants, tmp_path: Path, session: Session, rounding: str) -> None:
+    # 778,813 is 0.779 (£m) rounded up or either way; 0.778 only rounded any way.
+    extra = "".join(
+        f"2017-09-01 printed CSF 2016-17 allocated {figure}\n  scale: m\n"
+        f"  rounding: {rounding}\n  source: {figure}\n"
+        for figure in ("0.778", "0.779")
+    )
+    load(grants, tmp_path, extra)
+    status = {f.printed: f.status for f in published_figures(session, "CSF")}
+    assert status == {"0.778": AGREES if rounding == "any" else DIFFERS, "0.779": AGREES}
+
+
+def test_a_statement_sealed_before_rounding_existed_still_verifies(empty_url: str) -> None:
+    key = statement_key(
+        "printed", "2017-09-01", "S", "2017-18", "awarded", None, "0.1", "m", "T", "R", None
+    )
+    engine = make_engine(empty_url)
+    try:
+        migrate.upgrade(engine, "0004")
+        with engine.connect() as conn, conn.begin():
+            conn.execute(text(
+                "INSERT INTO organisation (id, code, name, role, day) VALUES "
+                "(1, 'F', 'A funder', 'funder', '2017-04-01')"
+            ))  # fmt: skip
+            conn.execute(text(
+                "INSERT INTO stream (id, code, name, kind, funder_id, day) VALUES "
+                "(1, 'S', 'A stream', 'other', 1, '2017-04-01')"
+            ))  # fmt: skip
+            conn.execute(text(
+                "INSERT INTO statement (id, key, kind, day, stream_id, first_year, last_year, "
+                "metric, amount, scale, table_name, row_label) VALUES (1, :key, 'printed', "
+                "'2017-09-01', 1, 2017, 2017, 'awarded', '0.1', 'm', 'T', 'R')"
+            ), {"key": key})  # fmt: skip
+        migrate.upgrade(engine)  # sealed in the statement's first form, then 0009
+        with engine.connect() as conn:
+            form = conn.execute(text("SELECT form FROM seal WHERE tbl = 'statement'")).scalar()
+        assert form == 1
+        with make_session_factory(engine, read_only=True)() as session, session.begin():
+            result = verify(session.connection())
+        assert result.ok, [str(p) for p in result.problems]
+        migrate.downgrade(engine, "0008")  # no statement sealed in the second form yet
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def test_going_back_to_0008_is_refused_once_a_statement_has_the_new_form(
+    grants: Grants, tmp_path: Path, db_url: str
+) -> None:
+    load(grants, tmp_path)
+    assert grants("verify").exit_code == 0
+    engine = make_engine(db_url)
+    try:
+        with pytest.raises(RuntimeError, match="export the ledger first"):
+            migrate.downgrade(engine, "0008")
+    finally:
+        engine.dispose()
