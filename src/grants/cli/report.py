@@ -31,6 +31,7 @@ from grants.services.capital import (
     stream_headings,
     versions_to_compare,
 )
+from grants.services.published import published_figures
 from grants.services.reports import STAGES, pcc_template
 from grants.services.reports import resourcing as resourcing_table
 from grants.services.settings import ledger_name
@@ -73,8 +74,9 @@ def resourcing(
     with app.reading() as session:
         result = resourcing_table(session, stream, parse_period(years))
         ledger = ledger_name(session)
+        figures = published_figures(session, result.stream)
     if output is not None:
-        resourcing_workbook.write(result, output, ledger)
+        resourcing_workbook.write(result, output, ledger, figures)
         terminal.echo(f"wrote {output}")
         return
     labels = {y: FinancialYear(y).render() for y in result.years}
@@ -154,8 +156,10 @@ def pcc_template_command(
     with app.reading() as session:
         result = pcc_template(session, stream, parse_year(year), stage, area)
         ledger = ledger_name(session)
+        # A stream's printed totals are not one area's.
+        figures = published_figures(session, result.stream) if area is None else []
     if output is not None:
-        pcc_workbook.write(result, output, ledger)
+        pcc_workbook.write(result, output, ledger, figures)
         terminal.echo(f"wrote {output}")
         return
     if as_json:
@@ -374,14 +378,15 @@ def all_reports(app: AppContext, directory: Path) -> None:
                 continue
             span = Period(FinancialYear(years[0]), FinancialYear(years[-1]))
             path = directory / file_name(code, "resourcing")
-            resourcing_workbook.write(resourcing_table(session, code, span), path, ledger)
+            figures = published_figures(session, code)
+            resourcing_workbook.write(resourcing_table(session, code, span), path, ledger, figures)
             done(path)
             for start in years:
                 year = FinancialYear(start)
                 for stage in STAGES:
                     path = directory / file_name(code, year.render(), stage)
                     report_ = pcc_template(session, code, year, stage, None)
-                    pcc_workbook.write(report_, path, ledger)
+                    pcc_workbook.write(report_, path, ledger, figures)
                     done(path)
         capital = session.scalars(
             select(Stream.code)

@@ -18,11 +18,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from grants.excel import capital_annexes, capital_programmes, templates
+from grants.excel import capital_annexes, capital_programmes, published, templates
 from grants.excel.book import Book, cell, cells, quoted, writing
 from grants.excel.capital_layout import with_headings
 from grants.excel.capital_parts import MILLION, headings, k, m1, title, years
 from grants.services.capital import CapitalProgramme
+from grants.services.published import published_figures
 
 
 def layout_for(p: CapitalProgramme) -> dict[str, Any]:
@@ -30,8 +31,9 @@ def layout_for(p: CapitalProgramme) -> dict[str, Any]:
     return with_headings(templates.load("capital-programme"), p.headings)
 
 
-def sheets(layout: dict[str, Any], p: CapitalProgramme) -> list[str]:
-    """The sheets the books have figures for, in the order readers see them."""
+def sheets(layout: dict[str, Any], p: CapitalProgramme, with_published: bool = False) -> list[str]:
+    """The sheets the books have figures for, in the order readers see them (with the
+    published figures' sheet when the stream has any)."""
     out = []
     if p.tranches or p.portfolios:
         out += [layout["summary"]["sheet"], layout["resources"]["sheet"]]
@@ -43,13 +45,14 @@ def sheets(layout: dict[str, Any], p: CapitalProgramme) -> list[str]:
     out += [capital_programmes.sheet_name(layout, v, t) for v, t in programme]
     if programme:
         out.append(layout["chart"]["sheet"])
-    return [*out, "Sources"]
+    return [*out, *([published.sheet_name()] if with_published else []), "Sources"]
 
 
 def write(session: Session, programme: CapitalProgramme, path: Path, ledger: str) -> None:
     layout = layout_for(programme)
+    figures = published_figures(session, programme.stream)
     with writing(path, layout, ledger, constant_memory=True) as book:
-        book.order(sheets(layout, programme))
+        book.order(sheets(layout, programme, bool(figures)))
         if programme.tranches or programme.portfolios:
             resources = _resources(book, programme)
             _summary(book, programme, resources)
@@ -60,6 +63,7 @@ def write(session: Session, programme: CapitalProgramme, path: Path, ledger: str
         placed = capital_programmes.write(book, session, programme)
         if placed:
             capital_programmes.chart(book, programme, placed)
+        published.write_sheet(book, figures)
 
 
 class _Resources:

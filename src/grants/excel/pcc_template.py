@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from grants.excel import templates
+from grants.excel import published, templates
 from grants.excel.book import Book, cell, cells, writing
 from grants.formatting import day, gbp
-from grants.periods import FinancialYear
+from grants.periods import FinancialYear, Period
+from grants.services.published import Figure
 from grants.services.reports import PccTemplate
 
 
-def write(report: PccTemplate, path: Path, ledger: str) -> None:
+def write(report: PccTemplate, path: Path, ledger: str, figures: Sequence[Figure] = ()) -> None:
+    """With the stream's published ``figures`` (grants.services.published) of the year:
+    the printed total beneath the total, and a sheet of their own."""
     year = FinancialYear(report.year)
     layout = templates.load("pcc-template")
+    figures = [f for f in figures if f.period.overlaps(Period(year, year))]
     with writing(path, layout, ledger) as book:
-        _fill(book, report, year)
+        if figures:
+            book.order([layout["sheet"]["name"].format(stage=report.stage),
+                        published.sheet_name()])  # fmt: skip
+        _fill(book, report, year, figures)
+        published.write_sheet(book, figures)
 
 
-def _fill(book: Book, report: PccTemplate, year: FinancialYear) -> None:
+def _fill(book: Book, report: PccTemplate, year: FinancialYear, figures: Sequence[Figure]) -> None:
     lay, header, table = book.layout["sheet"], book.layout["header"], book.layout["table"]
     widths = book.layout["columns"]
     stage = book.layout["stages"][report.stage]
@@ -148,6 +157,7 @@ def _fill(book: Book, report: PccTemplate, year: FinancialYear) -> None:
         book.source(f"{sheet.name}!{cell(row, 2)}", table["unallocated_label"],
                     f"{report.grant_source} less the total allocated")  # fmt: skip
         row += 1
+    row = published.beside_totals(book, sheet, row, total_row, {year.start: 2}, figures)
     row += 1
     if returns and not any(line.spend_sources for line in report.rows):
         book.text(sheet, row, 0, table["no_spend_note"].format(date=day(report.to)), "note")

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from grants.errors import GrantsError
-from grants.excel import templates
+from grants.excel import published, templates
 from grants.excel.book import Book, cell, cells, writing
 from grants.periods import FinancialYear
+from grants.services.published import Figure
 from grants.services.reports import ResourcingTable
 
 
-def write(table: ResourcingTable, path: Path, ledger: str) -> None:
-    """Write the workbook to ``path`` (first to a temporary file, so nothing is half-written)."""
+def write(table: ResourcingTable, path: Path, ledger: str, figures: Sequence[Figure] = ()) -> None:
+    """Write the workbook to ``path`` (first to a temporary file, so nothing is half-written),
+    with the stream's published ``figures`` (grants.services.published) beside the totals and
+    on a sheet of their own."""
     if not table.rows:
         years = ", ".join(str(FinancialYear(y)) for y in table.years)
         raise GrantsError(f"{table.stream} has no allocations in {years}: no table to write")
     layout = templates.load("resourcing")
     with writing(path, layout, ledger) as book:
-        _fill(book, table)
+        if figures:
+            book.order([layout["sheet"]["name"], published.sheet_name()])
+        _fill(book, table, figures)
+        published.write_sheet(book, list(figures))
 
 
-def _fill(book: Book, table: ResourcingTable) -> None:
+def _fill(book: Book, table: ResourcingTable, figures: Sequence[Figure]) -> None:
     lay = book.layout["sheet"]
     money = book.style("money")
     district_money = book.style("money", italic=True)
@@ -89,6 +96,9 @@ def _fill(book: Book, table: ResourcingTable) -> None:
                 f"stated {FinancialYear(year)} and the difference",
                 "the stated figure in the books (`grants balance` shows it), less the TOTAL",
             )
+    columns = {year: col for col, year in enumerate(years, start=1)}
+    printed_row = total_row + (3 if any(table.difference(y) is not None for y in years) else 1)
+    published.beside_totals(book, sheet, printed_row, total_row, columns, figures)
     book.print_setup(sheet, heading_row)
     chart = book.workbook.add_chart({"type": "column"})
     for col, year in enumerate(years, start=1):

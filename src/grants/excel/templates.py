@@ -86,6 +86,13 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
             "title", "heading", "label", "error", "warning", "info", "count", "total", "money",
         },
     },
+    "published": {
+        "sheet": {"name", "title", "subtitle", "headings", "agrees", "differs", "note"},
+        "beside": {"printed_label", "difference_label"},
+        "columns": {"text_width", "note_width", "period_width", "money_width", "short_width"},
+        "print": {"landscape", "fit_to_width", "repeat_heading_rows", "footer"},
+        "styles": {"title", "heading", "label", "money", "differs", "note"},
+    },
     "capital-programme": {
         "summary": {
             "sheet", "title", "subtitle", "books_table", "funding_heading", "funding_total",
@@ -124,6 +131,7 @@ LENGTHS = {
     ("reconcile", "summary", "headings"): 4,
     ("reconcile", "findings", "headings"): 10,
     ("capital-programme", "resources", "headings"): 6,
+    ("published", "sheet", "headings"): 13,
     ("capital-programme", "funding", "headings"): 3,
     ("capital-programme", "allocations", "headings"): 6,
 }
@@ -138,7 +146,8 @@ STYLE_PROPERTIES: dict[str, type | tuple[type, ...]] = {
 # Keys whose value is not text: widths are numbers, print switches are true or false.
 NUMBERS = {"label_width", "year_width", "money_width", "notes_width", "ref_width",
            "title_width", "text_width", "percent_width", "funding_width", "number_width",
-           "measure_width", "count_width", "objective_width"}  # fmt: skip
+           "measure_width", "count_width", "objective_width", "note_width", "period_width",
+           "short_width"}  # fmt: skip
 SWITCHES = {"landscape", "fit_to_width", "repeat_heading_rows"}
 
 _FORM_TEXTS = {"stream_name", "stage", "year", "from", "to", "due"}
@@ -157,6 +166,7 @@ PLACEHOLDERS: dict[tuple[str, str, str], set[str]] = {
     ("plan-form", "sheet", "title"): _PLAN_TEXTS,
     ("plan-form", "labels", "due_text"): _PLAN_TEXTS,
     ("plan-form", "instructions", "lines"): _PLAN_TEXTS,
+    ("published", "beside", "printed_label"): {"where"},
     ("capital-programme", "summary", "rounding_note"): {"parts", "total"},
     ("capital-programme", "resources", "funding_total"): {"to"},
     ("capital-programme", "programme", "sheet"): {"version", "table"},

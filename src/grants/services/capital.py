@@ -239,7 +239,7 @@ def capital_programme(
     funding_rows: list[tuple[str, str, str | None]] = []
     subtotals: dict[str, str] = {}
     for kind, metric, target, table, row, amount, scale, printed, origin, note in statements:
-        if table == summary_table and kind == "printed":
+        if kind == "printed" and (not summary_table or table == summary_table):
             published.setdefault((metric, target), Published(amount, scale, printed, origin))
             if row:
                 labels.setdefault((metric, target), row)
