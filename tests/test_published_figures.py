@@ -213,3 +213,25 @@ def test_going_back_to_0008_is_refused_once_a_statement_has_the_new_form(
             migrate.downgrade(engine, "0008")
     finally:
         engine.dispose()
+
+
+def test_the_printed_total_stands_beneath_the_ledgers_in_each_workbook(
+    grants: Grants, tmp_path: Path
+) -> None:
+    load(grants, tmp_path)
+    out = tmp_path / "reports"
+    result = grants("report", "all", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    for path in sorted(out.glob("*.xlsx")):
+        if "2016-17" in path.name:
+            continue  # that year's total was printed only as text, outside a table
+        book = openpyxl.load_workbook(path)
+        assert "Published figures" in book.sheetnames, path.name
+        rows = list(book.worksheets[0].iter_rows(values_only=True))
+        printed = next(r for r in rows if str(r[0]).startswith("Printed total (Resourcing"))
+        difference = rows[rows.index(printed) + 1]
+        assert SWAPPED in printed, path.name
+        col = printed.index(SWAPPED)
+        assert str(difference[col]).startswith("="), path.name  # a live formula
+        listed = list(book["Published figures"].iter_rows(min_row=5, values_only=True))
+        assert any(r[1] == "TOTAL" and r[7] == SWAPPED and r[8] == TOTAL_2017 for r in listed)

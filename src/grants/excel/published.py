@@ -13,7 +13,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from grants.excel import templates
-from grants.excel.book import Book, cell, footer, inert
+from grants.excel.book import Book, cell, cells, footer, inert
 from grants.formatting import SCALE_LABELS, gbp_scaled
 from grants.services.published import AGREES, Figure
 
@@ -61,9 +61,10 @@ def write_sheet(book: Book, figures: list[Figure]) -> None:
                            style["label" if agrees else "differs"])  # fmt: skip
         sheet.write_string(row, 11, inert(f.direction), style["label"])
         sheet.write_string(row, 12, inert(f.origin or ""), style["label"])
-        book.source(f"{sheet.name}!{cell(row, 8)}", f"{f.where} {f.period}: the ledger's figure",
-                    f"the journal's {figure} over {f.period} (`grants balance`); printed "
-                    f"at {f.origin}")  # fmt: skip
+        book.source(f"{sheet.name}!{cells(row, 7, row, 9)}",
+                    f"{f.where} {f.period}: as printed, the ledger's figure and the difference",
+                    f"printed at {f.origin}; the journal's {figure} over {f.period} "
+                    "(`grants balance`)")  # fmt: skip
         row += 1
     sheet.write_string(row + 1, 0, inert(lay["note"]), style["note"])
     _print(book, sheet, layout["print"], heading_row)
@@ -101,7 +102,8 @@ def beside_totals(
         sheet.write_number(row, col, float(f.printed_pounds), style["money"])
         sheet.write_formula(row + 1, col, f"={cell(total_row, col)}-{cell(row, col)}",
                             style["money"], float(f.difference))  # fmt: skip
-        book.source(f"{sheet.name}!{cell(row, col)}", f"{f.where} {f.period} as printed",
+        book.source(f"{sheet.name}!{cells(row, col, row + 1, col)}",
+                    f"{f.where} {f.period} as printed, and the difference",
                     f"printed in the books ({f.origin}); {f.direction}")  # fmt: skip
     return row + 2
 
