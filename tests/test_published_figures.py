@@ -235,3 +235,25 @@ def test_the_printed_total_stands_beneath_the_ledgers_in_each_workbook(
         assert str(difference[col]).startswith("="), path.name  # a live formula
         listed = list(book["Published figures"].iter_rows(min_row=5, values_only=True))
         assert any(r[1] == "TOTAL" and r[7] == SWAPPED and r[8] == TOTAL_2017 for r in listed)
+
+
+def test_oxfordshire_reconcile_explains_its_known_discrepancies(oxfordshire: Grants) -> None:
+    """The capital summary's B1-B3, B5 and B6 (discrepancies.md), named by their rows, with
+    the printed figure, the ledger's and the difference; and no table or rate out of line."""
+    result = oxfordshire("reconcile", "--json")
+    found = json.loads(result.output)["findings"]
+    capital = [f for f in found if f["check"] == "published figures" and f["stream"] == "CAPITAL"]
+    named = {f["message"].split(": printed")[0] for f in capital}
+    assert named == {
+        "Capital summary, Capital Receipts & other resources",
+        "Capital summary, Earmarked Reserves released for reallocation",
+        "Capital summary, Total Estimated Funding Available",
+        "Capital summary, Highways Maintenance (Annual Programme)",
+        "Capital summary, Total Surplus(+)/Shortfall(-)",
+    }
+    for f in capital:
+        printed, ledger, difference = (Decimal(f[k]) for k in ("printed", "ledger", "difference"))
+        assert difference == ledger - printed and f["amount"] == f["difference"]
+        way = "higher" if difference > 0 else "lower"
+        assert f"the ledger is £{abs(difference):,.0f} {way} than printed" in f["message"]
+    assert not [f for f in found if f["check"] in ("table footing", "common rate")]
