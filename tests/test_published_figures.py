@@ -257,3 +257,60 @@ def test_oxfordshire_reconcile_explains_its_known_discrepancies(oxfordshire: Gra
         way = "higher" if difference > 0 else "lower"
         assert f"the ledger is £{abs(difference):,.0f} {way} than printed" in f["message"]
     assert not [f for f in found if f["check"] in ("table footing", "common rate")]
+
+
+OTHER = Path(__file__).parent / "data" / "other-council" / "capital.grants"
+
+
+def test_a_range_of_years_cut_not_rounded_shows_in_the_capital_summary(
+    grants: Grants, tmp_path: Path, db_url: str
+) -> None:
+    """Another council's six-year programme: a figure printed over the whole range is the
+    sum of its years, and one cut rather than rounded (`rounding: down`) is shown beside the
+    derived figure with no difference, under the table name the books give."""
+    assert grants("ledger", "load", str(OTHER)).exit_code == 0
+    from grants.periods import parse_period
+    from grants.services.balances import Balances
+
+    engine = make_engine(db_url)
+    reading = make_session_factory(engine, read_only=True)
+    with reading() as session, session.begin():
+        balances = Balances(session, "NCC-CAP")
+    years = sorted(p for s, p in balances.periods if s == "NCC-CAP" and p.first == p.last)
+    span = f"{years[0]}:{years[-1]}"
+    targets = sorted({code for (s, *_rest, code) in balances.by_line if s == "NCC-CAP"})
+    chosen = None
+    for target in targets:
+        pounds = (
+            Decimal(sum(balances.value("NCC-CAP", p, "allocated", target) or 0 for p in years))
+            / 100
+        )
+        for places in (1, 2, 3):
+            quantum = Decimal(1).scaleb(-places)
+            cut = (pounds / 1_000_000).quantize(quantum, "ROUND_DOWN")
+            if cut != (pounds / 1_000_000).quantize(quantum, "ROUND_HALF_UP"):
+                chosen = (target, cut)
+                break
+        if chosen:
+            break
+    assert chosen is not None, "a line whose figure cut and rounded differ"
+    target, cut = chosen
+    extra = tmp_path / "printed.grants"
+    extra.write_text(
+        f"2021-02-26 printed NCC-CAP {span} allocated:{target} {cut}\n  scale: m\n"
+        '  rounding: down\n  table: "Strategy summary"\n  row: "The portfolio"\n',
+        encoding="utf-8",
+    )
+    result = grants("ledger", "load", str(extra))
+    assert result.exit_code == 0 and "discrepancy" not in result.output, result.output
+    with reading() as session, session.begin():
+        (figure,) = published_figures(session, "NCC-CAP", table="Strategy summary")
+    engine.dispose()
+    assert figure.status == AGREES and figure.period == parse_period(span)
+    out = tmp_path / "programme.xlsx"
+    assert grants("report", "capital-programme", "-o", str(out)).exit_code == 0
+    book = openpyxl.load_workbook(out)
+    summary = book.worksheets[0]
+    shown = [r for r in summary.iter_rows(values_only=True) if isinstance(r[2], int | float)]
+    assert any(abs(r[2]) == float(cut) and r[3] is None for r in shown), shown
+    assert "Published figures" in book.sheetnames

@@ -22,6 +22,7 @@ from grants.excel import capital_annexes, capital_programmes, published, templat
 from grants.excel.book import Book, cell, cells, quoted, writing
 from grants.excel.capital_layout import with_headings
 from grants.excel.capital_parts import MILLION, headings, k, m1, title, years
+from grants.services.balances import compare
 from grants.services.capital import CapitalProgramme
 from grants.services.published import published_figures
 
@@ -186,11 +187,15 @@ def _summary(book: Book, p: CapitalProgramme, resources: _Resources) -> None:
         if published is not None and published.scale == "m":
             shown = _published(published.printed, Decimal(published.amount) * sign)
             sheet.write_number(row, 2, float(shown), millions)
-            if m1(value) != shown:
+            # Rounded as the books say the council rounded it (half-up unless they say).
+            rule = {"down": "ROUNDDOWN", "up": "ROUNDUP"}.get(published.rounding or "", "ROUND")
+            places = max(1, -shown.as_tuple().exponent)  # type: ignore[operator]
+            ok, mine = compare(pence * sign, f"{shown:.{places}f}", "m", published.rounding)
+            if not ok:
                 sheet.write_formula(
-                    row, 3, f"=ROUND({cell(row, 1)},1)-{cell(row, 2)}",
+                    row, 3, f"={rule}({cell(row, 1)},{places})-{cell(row, 2)}",
                     book.style("millions", **book.layout["styles"]["discrepancy"]),
-                    float(m1(value) - shown),
+                    float((mine or Decimal(0)) - shown),
                 )  # fmt: skip
             book.source(
                 f"{sheet.name}!{cells(row, 2, row, 3)}",

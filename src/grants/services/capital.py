@@ -73,6 +73,7 @@ class Published:
     scale: str
     printed: str | None
     origin: str | None
+    rounding: str | None = None  # how it was rounded (None: half-up)
 
 
 @dataclass
@@ -228,7 +229,7 @@ def capital_programme(
         select(
             Statement.kind, Statement.metric, Statement.target, Statement.table_name,
             Statement.row_label, Statement.amount, Statement.scale, Statement.printed,
-            Statement.origin, Statement.note,
+            Statement.origin, Statement.note, Statement.rounding,
         )
         .where(Statement.stream_id == stream_id)
         .order_by(Statement.id)
@@ -238,9 +239,22 @@ def capital_programme(
     resource_labels: dict[str, tuple[str, str | None]] = {}
     funding_rows: list[tuple[str, str, str | None]] = []
     subtotals: dict[str, str] = {}
-    for kind, metric, target, table, row, amount, scale, printed, origin, note in statements:
+    for (
+        kind,
+        metric,
+        target,
+        table,
+        row,
+        amount,
+        scale,
+        printed,
+        origin,
+        note,
+        rounding,
+    ) in statements:
         if kind == "printed" and (not summary_table or table == summary_table):
-            published.setdefault((metric, target), Published(amount, scale, printed, origin))
+            figure = Published(amount, scale, printed, origin, rounding)
+            published.setdefault((metric, target), figure)
             if row:
                 labels.setdefault((metric, target), row)
         if metric == "awarded" and target and "+" not in target and row:
