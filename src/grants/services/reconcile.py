@@ -93,6 +93,7 @@ class Context:
     balances: Balances = field(init=False)
     streams: dict[int, tuple[str, str]] = field(init=False)  # id -> (code, kind)
     lines: dict[int, _LineInfo] = field(init=False)
+    figures: list[published.Figure] | None = field(default=None, init=False)  # read once
 
     def __post_init__(self) -> None:
         # As the ledger stood at the end of `today`: entries dated after it are not counted.
@@ -125,6 +126,14 @@ class Context:
 
     def money(self, pence: int) -> str:
         return gbp(from_pence(pence))
+
+    def published_rows(self) -> list[published.Figure]:
+        """The published figures of the streams and year reconciled, beside the ledger's."""
+        if self.figures is None:
+            self.figures = published.published_figures(
+                self.session, self.stream, self.year, balances=self.balances
+            )
+        return self.figures
 
 
 def _lines_of(ctx: Context, stream: str, period: Period) -> list[tuple[str, str, str | None]]:
@@ -572,7 +581,7 @@ def published_figures(ctx: Context) -> Iterator[Finding]:
     """Figures printed in the council's papers (recorded with `printed`) that the ledger does
     not bear out: named by table and row, with the printed figure, the ledger's and the
     difference, as money in the figure's scale."""
-    for f in published.published_figures(ctx.session, ctx.stream, ctx.year, balances=ctx.balances):
+    for f in ctx.published_rows():
         if f.status == published.AGREES or f.kind != "printed":
             continue
         how = [f"as printed: {f.printed!r}"] if f.printed != f.amount_text else []
@@ -590,7 +599,7 @@ def published_figures(ctx: Context) -> Iterator[Finding]:
             + (f" ({'; '.join(how)})" if how else "")
             + f"; the ledger's figure is {gbp_scaled(f.ledger, '1')}{shown}: {f.direction} "
             f"({f.origin})",
-            to_pence(f.difference),
+            to_pence(f.difference.quantize(Decimal("0.01"))),
             (f.printed_pounds, f.ledger, f.difference),
         )  # fmt: skip
 
@@ -600,7 +609,7 @@ def table_footing(ctx: Context) -> Iterator[Finding]:
     each row can explain), with the single figures a slip of the hand would explain it by
     (grants.services.misprints): suggestions only, no figure is changed."""
     tables: dict[tuple[str, str, str, str, str], list[published.Figure]] = {}
-    for f in published.published_figures(ctx.session, ctx.stream, ctx.year, balances=ctx.balances):
+    for f in ctx.published_rows():
         if f.table and (f.target is None or "+" not in f.target):
             tables.setdefault((f.stream, f.table, str(f.period), f.metric, f.scale), []).append(f)
     for (stream, table, period, metric, scale), figures in tables.items():
@@ -631,7 +640,7 @@ def table_footing(ctx: Context) -> Iterator[Finding]:
             f"{gbp_scaled(found, scale)}, its total is printed {gbp_scaled(total.amount, scale)} "
             f"(difference {gbp_scaled(total.amount - found, scale)}). Plausible misprints, "
             f"most likely first: {reasons} ({total.origin})",
-            to_pence((total.amount - found) * SCALES[scale]),
+            to_pence(((total.amount - found) * SCALES[scale]).quantize(Decimal("0.01"))),
         )  # fmt: skip
 
 
