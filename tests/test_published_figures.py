@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from grants.db import migrate
+from grants.db import guards, migrate
 from grants.db.engine import make_engine, make_session_factory
 from grants.services.keys import statement_key
 from grants.services.published import AGREES, DIFFERS, published_figures
@@ -198,6 +198,16 @@ def test_a_statement_sealed_before_rounding_existed_still_verifies(empty_url: st
         assert result.ok, [str(p) for p in result.problems]
         migrate.downgrade(engine, "0008")  # no statement sealed in the second form yet
         migrate.upgrade(engine)
+        # Sealed before the column existed, the statement cannot hold a rounding: one set
+        # behind the ledger's back (its guard taken off) is a change the chain reports.
+        with engine.connect() as conn, conn.begin():
+            guards.remove(conn, ["statement"])
+            conn.execute(text("UPDATE statement SET rounding = 'down'"))
+            guards.install(conn, ["statement"])
+        with make_session_factory(engine, read_only=True)() as session, session.begin():
+            result = verify(session.connection())
+        assert [p.table for p in result.problems] == ["statement"]
+        assert "has changed since it was sealed" in str(result.problems[0])
     finally:
         engine.dispose()
 
