@@ -324,3 +324,20 @@ def test_a_range_of_years_cut_not_rounded_shows_in_the_capital_summary(
     shown = [r for r in summary.iter_rows(values_only=True) if isinstance(r[2], int | float)]
     assert any(abs(r[2]) == float(cut) and r[3] is None for r in shown), shown
     assert "Published figures" in book.sheetnames
+
+
+@pytest.mark.parametrize(
+    ("value", "scale", "shown"),
+    [
+        ("778813.00", "1", "£778,813"),
+        ("7009.50", "1", "£7,009.50"),
+        ("778", "000", "£778k"),
+        ("0.778", "m", "£0.778m"),
+        ("-102.4", "m", "-£102.4m"),
+        ("0.0", "m", "£0.0m"),
+    ],
+)
+def test_money_in_its_scale(value: str, scale: str, shown: str) -> None:
+    from grants.formatting import gbp_scaled
+
+    assert gbp_scaled(Decimal(value), scale) == shown
