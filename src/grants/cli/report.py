@@ -190,7 +190,10 @@ def pcc_template_command(
         share = f"{r.cost / grant * 100:.1f}%" if grant else ""
         cells = [("  - " if r.parent else "") + r.title, number(r.cost, 2), share]
         if result.to is not None:
-            cells += [number(r.spent or 0, 2), number(r.cost - (r.spent or 0), 2)]
+            if r.reported:
+                cells += [number(r.spent or 0, 2), number(r.cost - (r.spent or 0), 2)]
+            else:
+                cells += ["not given", "not given"]
         rows.append(cells)
     total_share = f"{result.total / grant * 100:.1f}%" if grant else ""
     totals = ["Total", number(result.total, 2), total_share]

@@ -40,6 +40,7 @@ from grants.services.returns_import import (
     keep_workbook,
     sha256_of,
 )
+from grants.services.stream_texts import StreamWords, words
 from grants.services.streams import stream_id as find_stream
 from grants.text import MAX_FREE, Kind
 
@@ -74,6 +75,7 @@ class PlanForm:
     agreed: date | None
     stream_id: int = 0
     line_id: int = 0
+    words: StreamWords = field(default_factory=StreamWords)  # the stream's names and headings
 
     @property
     def fingerprint(self) -> str:
@@ -118,6 +120,7 @@ def plan_forms(
             select(PlanAgreement.line_id, PlanAgreement.day).where(PlanAgreement.year == year.start)
         ).all()
     )
+    said = words(session, stream)
     out = [
         PlanForm(
             stream,
@@ -133,6 +136,7 @@ def plan_forms(
             agreed.get(x.id),
             stream_id,
             x.id,
+            said,
         )
         for x in recipients(session, stream_id, stream, year)
         if line is None or x.code == line

@@ -25,6 +25,7 @@ from grants.db.models import (
 from grants.errors import GrantsError, NotFound
 from grants.periods import FinancialYear, Period
 from grants.services.balances import Balances
+from grants.services.stream_texts import StreamWords, words
 from grants.services.streams import stream_id
 
 
@@ -41,9 +42,9 @@ class ResourcingRow:
 
 @dataclass
 class ResourcingTable:
-    """The PCC's resourcing table (Appendix 7): a column per year, a row per line with the
-    districts beneath their partnership (not counted twice), the TOTAL, and the stated figure
-    with the difference for every year where it is not the total allocated."""
+    """A fund's resourcing table: a column per year, a row per line with the districts
+    beneath their partnership (not counted twice), the TOTAL, and the stated figure with the
+    difference for every year where it is not the total allocated."""
 
     stream: str
     years: list[int]
@@ -52,6 +53,7 @@ class ResourcingTable:
     stated: dict[int, Decimal]
     # (line code, year) -> the journal entries behind the figure, as "entry N (origin)"
     sources: dict[tuple[str, int], list[str]] = field(default_factory=dict)
+    words: StreamWords = field(default_factory=StreamWords)  # the stream's names and headings
 
     def difference(self, year: int) -> Decimal | None:
         if year not in self.stated or self.stated[year] == self.total.get(year):
@@ -124,7 +126,9 @@ def resourcing(
     ):
         if first == last and first in by_year:
             sources.setdefault((code, first), []).append(f"entry {entry_id} {kind} ({origin})")
-    return ResourcingTable(stream, list(by_year), ordered, total, stated, sources)
+    return ResourcingTable(
+        stream, list(by_year), ordered, total, stated, sources, words(session, stream)
+    )
 
 
 STAGES = ("plan", "mid-year", "end-year")
@@ -143,6 +147,11 @@ class TemplateRow:
     progress: str | None = None  # objectives (plan) or progress (from the stage's return)
     other_text: str | None = None  # other funding as the plan writes it
 
+    @property
+    def reported(self) -> bool:
+        """Whether any spend has been reported for the line (a spend of nothing counts)."""
+        return bool(self.spend_sources) or bool(self.spent)
+
 
 @dataclass
 class PccTemplate:
@@ -156,6 +165,7 @@ class PccTemplate:
     grant_source: str
     rows: list[TemplateRow]
     to: date | None  # the last day the spend covers (mid-year and end-year)
+    words: StreamWords = field(default_factory=StreamWords)  # the stream's names and headings
 
     @property
     def total(self) -> Decimal:
@@ -323,7 +333,7 @@ def pcc_template(
             out = planned
     return PccTemplate(
         stream, year.start, stage, area_name, Decimal(grant_pence).scaleb(-2), grant_source,
-        out, to,
+        out, to, words(session, stream, area_name),
     )  # fmt: skip
 
 
