@@ -13,6 +13,7 @@ from grants.excel import reconcile as reconcile_workbook
 from grants.periods import parse_year
 from grants.services.reconcile import SEVERITIES, reconcile
 from grants.services.settings import ledger_name
+from grants.services.stream_texts import words
 from grants.services.streams import stream_id
 
 
@@ -48,13 +49,15 @@ def reconcile_command(
     Exit code 1 while any error stands."""
     today = as_of.date() if as_of is not None else date.today()  # type: ignore[attr-defined]
     with app.reading() as session:
+        said = None
         if stream is not None:
             stream_id(session, stream)
+            said = words(session, stream)
         findings = reconcile(session, stream, parse_year(year) if year else None, today)
         ledger = ledger_name(session)
     counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
     if output is not None:
-        reconcile_workbook.write(findings, output, ledger, today)
+        reconcile_workbook.write(findings, output, ledger, today, said)
     if as_json:
         emit_json({"as_of": today.isoformat(), "counts": counts,
                    "findings": [f.as_dict() for f in findings]})  # fmt: skip
