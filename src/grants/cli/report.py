@@ -148,7 +148,7 @@ def pcc_template_command(
     output: Path | None,
     as_json: bool,
 ) -> None:
-    """The PCC Community Safety Fund reporting template (Appendix 1): the signatory block,
+    """A police and crime commissioner's fund's reporting template: the signatory block,
     the grant, and a row per expenditure line with its cost, % of the grant and other funding;
     at mid-year and end-year also the spend reported to date and the variance."""
     with app.reading() as session:
@@ -205,7 +205,7 @@ def pcc_template_command(
         headers += ["Spent", "Variance"]
     terminal.echo(
         f"{result.stream} {FinancialYear(result.year)} {result.stage}: {result.area}, "
-        f"CSF grant £{number(grant, 2)}"
+        f"grant £{number(grant, 2)}"
     )
     terminal.table(headers, rows, set(range(1, len(headers))))
 

@@ -161,7 +161,7 @@ class PccTemplate:
     year: int
     stage: str
     area: str
-    grant: Decimal  # the CSF grant allocation the percentages are of
+    grant: Decimal  # the grant allocation the percentages are of
     grant_source: str
     rows: list[TemplateRow]
     to: date | None  # the last day the spend covers (mid-year and end-year)
