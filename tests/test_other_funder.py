@@ -6,6 +6,7 @@ Oxfordshire books still give Oxfordshire's workbooks the council's words."""
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -146,6 +147,30 @@ def test_a_heading_the_template_lacks_is_refused_naming_the_books_line(
     assert result.exit_code != 0
     assert "more.grants:1" in result.output and "resourcing:sheet.title" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_json_gives_no_spend_for_a_line_that_reported_none(northmoor: Grants) -> None:
+    result = northmoor("report", "pcc-template", "--stream", STREAM, "--year", YEAR,
+                       "--stage", "mid-year", "--json")  # fmt: skip
+    spent = {r["line"]: r["spent"] for r in json.loads(result.output)["rows"]}
+    assert Decimal(spent["YJ"]) == YJ_SPENT
+    assert spent["VICTIMS"] is None
+    table = northmoor("report", "pcc-template", "--stream", STREAM, "--year", YEAR,
+                      "--stage", "mid-year").output  # fmt: skip
+    victims = _given(rf'^\S+ line {STREAM} VICTIMS "([^"]+)"')
+    assert "not given" in next(line for line in table.splitlines() if victims in line)
+
+
+def test_a_heading_with_a_placeholder_the_text_cannot_use_is_refused(
+    northmoor: Grants, tmp_path: Path
+) -> None:
+    extra = tmp_path / "more.grants"
+    extra.write_text(f'2021-04-02 heading {STREAM} resourcing:sheet.title "Grant {{budget}}"\n')
+    _run(northmoor, "ledger", "load", str(extra))
+    result = northmoor("report", "resourcing", "--stream", STREAM, "--years", YEAR,
+                       "-o", str(tmp_path / "r.xlsx"))  # fmt: skip
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "more.grants:1" in result.output and "{funder}" in result.output
 
 
 def test_a_heading_for_an_unknown_report_is_refused_at_load(

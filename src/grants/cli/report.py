@@ -176,7 +176,8 @@ def pcc_template_command(
                         "other_funding": [
                             {"source": s, "amount": plain(a)} for s, a in r.other_funding
                         ],
-                        "spent": plain(r.spent),
+                        # null: the plan stage, or no spend reported for the line
+                        "spent": plain(r.spent) if r.reported else None,
                     }
                     for r in result.rows
                 ],
