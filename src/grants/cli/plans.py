@@ -8,7 +8,7 @@ of the books (and `grants ledger export` writes it back as books).
 from __future__ import annotations
 
 import tempfile
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from grants.cli.common import (
     make_folder,
     pass_app,
 )
+from grants.cli.options import DATE
 from grants.cli.write import _origin
 from grants.db.models import Line, PlanAgreement, PlanLine, Stream
 from grants.errors import BooksError, GrantsError
@@ -65,8 +66,8 @@ def _record(app: AppContext, text: str) -> None:
             raise GrantsError("; ".join(p.message for p in exc.problems)) from None
 
 
-def _day(value: datetime | None) -> date:
-    return value.date() if value is not None else date.today()
+def _day(value: date | None) -> date:
+    return value if value is not None else date.today()
 
 
 @plan.command("add")
@@ -78,7 +79,7 @@ def _day(value: datetime | None) -> date:
 @click.option("--objectives", metavar="TEXT", help="What the line is for.")
 @click.option("--pcc-objective", type=click.IntRange(1, 5), help="PCC strategic objective 1-5.")
 @click.option("--other-funding", metavar="TEXT", help="Other funding sources and amounts.")
-@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]),
+@click.option("--date", "day", type=DATE,
               help="The plan's date (default: today).")  # fmt: skip
 @pass_app
 def add(
@@ -91,7 +92,7 @@ def add(
     objectives: str | None,
     pcc_objective: int | None,
     other_funding: str | None,
-    day: datetime | None,
+    day: date | None,
 ) -> None:
     """Add an expenditure line to the spending plan of LINE for YEAR (refused once the plan
     is agreed)."""
@@ -114,10 +115,10 @@ def add(
 @click.argument("stream")
 @click.argument("year")
 @click.argument("line")
-@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]),
+@click.option("--date", "day", type=DATE,
               help="The day the plan was agreed (default: today).")  # fmt: skip
 @pass_app
-def agree(app: AppContext, stream: str, year: str, line: str, day: datetime | None) -> None:
+def agree(app: AppContext, stream: str, year: str, line: str, day: date | None) -> None:
     """Record that the plan of LINE for YEAR is agreed: its titles are then fixed."""
     stream, year, line = clean(stream, "STREAM"), clean(year, "YEAR"), clean(line, "LINE")
     _record(app, f"{_day(day)} agree {stream} {year} {line}\n  origin: {quote(_origin())}\n")
@@ -248,12 +249,12 @@ def issue(app: AppContext, stream: str, year: str, line: str | None, directory: 
               "record nothing.")  # fmt: skip
 @click.option(
     "--received",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DATE,
     help="The day the council received the files (default: today): the plan lines' date.",
 )
 @pass_app
 def import_plans(
-    app: AppContext, files: tuple[Path, ...], dry_run: bool, received: datetime | None
+    app: AppContext, files: tuple[Path, ...], dry_run: bool, received: date | None
 ) -> None:
     """Check and record filled spending plan forms. Each file is checked cell by cell and
     its new lines recorded whole, in one transaction, or not at all; problems are listed as

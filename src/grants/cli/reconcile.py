@@ -9,6 +9,7 @@ import click
 
 from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
+from grants.cli.options import DATE
 from grants.excel import reconcile as reconcile_workbook
 from grants.periods import parse_year
 from grants.services.reconcile import SEVERITIES, reconcile
@@ -22,7 +23,7 @@ from grants.services.streams import stream_id
 @click.option(
     "--as-of",
     "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DATE,
     help="Judge due dates as on this day (default: today).",
 )
 @click.option(
@@ -37,7 +38,7 @@ def reconcile_command(
     app: AppContext,
     stream: str | None,
     year: str | None,
-    as_of: object,
+    as_of: date | None,
     output: Path | None,
     as_json: bool,
 ) -> None:
@@ -46,7 +47,7 @@ def reconcile_command(
     reported spend against allocations (over- and underspend, the clawback to propose),
     blanks in returns, capital programme changes, and published figures that do not foot.
     Exit code 1 while any error stands."""
-    today = as_of.date() if as_of is not None else date.today()  # type: ignore[attr-defined]
+    today = as_of if as_of is not None else date.today()
     with app.reading() as session:
         if stream is not None:
             stream_id(session, stream)

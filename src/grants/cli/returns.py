@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -19,6 +19,7 @@ from grants.cli.common import (
     make_folder,
     pass_app,
 )
+from grants.cli.options import DATE
 from grants.excel import return_form
 from grants.formatting import gbp, number, plain
 from grants.money import from_pence
@@ -75,19 +76,19 @@ def issue(
               "record nothing.")  # fmt: skip
 @click.option(
     "--received",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DATE,
     help="The day the council received the files (default: today); lateness is judged by it.",
 )
 @pass_app
 def import_returns(
-    app: AppContext, files: tuple[Path, ...], dry_run: bool, received: datetime | None
+    app: AppContext, files: tuple[Path, ...], dry_run: bool, received: date | None
 ) -> None:
     """Check and record filled return forms. Each file is checked cell by cell and recorded
     whole, in one transaction, or not at all; problems are listed as
     file.xlsx:Return!D13: message. The same file twice changes nothing; a corrected
     resubmission supersedes the earlier return (both are kept)."""
     now = datetime.now().replace(microsecond=0)
-    day = received.date() if received is not None else None
+    day = received
     known, catalog = Forms(), Catalog()
 
     def one(session: Session, path: Path) -> bool:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
+from grants.cli.options import DATE
 from grants.db.models import Entry, Line, Organisation, Statement, Stream
 from grants.errors import GrantsError, NotFound
 from grants.formatting import gbp
@@ -76,14 +77,14 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option(
         "--date",
         "day",
-        type=click.DateTime(formats=["%Y-%m-%d"]),
+        type=DATE,
         help="Date of the entry (default: today).",
     )(func)
     return func
 
 
-def _day(value: datetime | None) -> date:
-    return value.date() if value else date.today()
+def _day(value: date | None) -> date:
+    return value or date.today()
 
 
 def _record(session: Any, item: NewEntry) -> dict[str, Any]:
@@ -142,7 +143,7 @@ def award(
     amount: str,
     stated: str | None,
     tranche: str | None,
-    day: datetime | None,
+    day: date | None,
     reason: str | None,
     source: str | None,
     as_json: bool,
@@ -206,7 +207,7 @@ def allocate(
     recipient: str | None,
     share: str | None,
     over_allocate: bool,
-    day: datetime | None,
+    day: date | None,
     reason: str | None,
     source: str | None,
     as_json: bool,
@@ -322,7 +323,7 @@ def pay(
     year: str,
     line: str,
     amount: str,
-    day: datetime | None,
+    day: date | None,
     reason: str | None,
     source: str | None,
     as_json: bool,
@@ -343,12 +344,12 @@ def pay(
 @click.option(
     "--date",
     "day",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DATE,
     help="Date of the reversal (default: today).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the entry as JSON.")
 @pass_app
-def reverse(app: AppContext, entry: str, reason: str, day: datetime | None, as_json: bool) -> None:
+def reverse(app: AppContext, entry: str, reason: str, day: date | None, as_json: bool) -> None:
     """Append the exact opposite of journal entry ENTRY (its number or id)."""
     entry, reason = clean(entry, "ENTRY"), clean(reason, "--reason", Kind.FREE)
     if not reason.strip():
