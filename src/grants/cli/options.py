@@ -15,7 +15,7 @@ class DateType(click.ParamType):
 
     name = "date"
 
-    def get_metavar(self, param: click.Parameter, *args: Any) -> str:
+    def get_metavar(self, param: click.Parameter, *args: Any, **kwargs: Any) -> str:
         return "DD/MM/YYYY"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
