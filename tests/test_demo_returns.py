@@ -41,7 +41,7 @@ def test_the_seed_figures_fill_the_mid_year_forms_and_import(
     missing = sorted(line for line, message in due if "mid-year return" in message)
     assert missing == ["CHERWELL", "OXFORD", "SOUTH-VALE", "WEST-OXON"]  # the district CSPs
     # The papers publish no spending plans: every recipient's plan, due in June, is missing.
-    no_plan = "no spending plan is recorded; it was due 30 Jun 2017 (138 days ago)"
+    no_plan = "no spending plan is recorded; it was due 30 June 2017 (138 days ago)"
     assert sorted(line for line, message in due if message == no_plan) == [
         "CHERWELL", "DA", "OXFORD", "PH", "SIA", "SOUTH-VALE", "WEST-OXON", "YOS",
     ]  # fmt: skip

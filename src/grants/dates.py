@@ -16,6 +16,8 @@ from grants.errors import GrantsError
 _ISO = re.compile(r"^(?P<y>[0-9]{4})-(?P<m>[0-9]{1,2})-(?P<d>[0-9]{1,2})$")
 _UK = re.compile(r"^(?P<d>[0-9]{1,2})(?P<sep>[/.])(?P<m>[0-9]{1,2})(?P=sep)(?P<y>[0-9]{4})$")
 _HINT = "write a date as 31/03/2018 or 2018-03-31"
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")  # fmt: skip
 
 
 class DateError(GrantsError):
@@ -40,8 +42,7 @@ def parse_date(text: str) -> date:
         raise DateError(f"{typed} is not a date this ledger handles: its year is before 1900")
     last = calendar.monthrange(year, month)[1]
     if not 1 <= day <= last:
-        month_name = date(year, month, 1).strftime("%B")
-        raise DateError(f"{typed} is not a date: {month_name} {year} has {last} days")
+        raise DateError(f"{typed} is not a date: {_MONTHS[month - 1]} {year} has {last} days")
     return date(year, month, day)
 
 

@@ -25,6 +25,7 @@ from grants.db.engine import (
     url_secrets,
 )
 from grants.errors import BooksError, ConfigError, GrantsError
+from grants.formatting import count
 
 
 @dataclass
@@ -241,7 +242,8 @@ def each_file(
             terminal.echo(shown, err=True)
     if failed:
         raise click.ClickException(
-            f"{failed} of {len(files)} file(s) not recorded: correct them and import them again"
+            f"{failed:,} of {count(len(files), 'file')} not recorded: correct them and import "
+            "them again"
         )
 
 

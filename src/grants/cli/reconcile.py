@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from grants import formatting
 from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
 from grants.cli.options import DATE
@@ -14,7 +15,7 @@ from grants.excel import reconcile as reconcile_workbook
 from grants.periods import parse_year
 from grants.services.reconcile import SEVERITIES, reconcile
 from grants.services.settings import ledger_name
-from grants.services.streams import stream_id
+from grants.services.streams import stream_code
 
 
 @click.command("reconcile")
@@ -50,7 +51,7 @@ def reconcile_command(
     today = as_of if as_of is not None else date.today()
     with app.reading() as session:
         if stream is not None:
-            stream_id(session, stream)
+            stream = stream_code(session, stream)
         findings = reconcile(session, stream, parse_year(year) if year else None, today)
         ledger = ledger_name(session)
     counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
@@ -64,7 +65,7 @@ def reconcile_command(
             where = " ".join(x for x in (f.stream, f.period, f.line) if x)
             terminal.echo(f"{f.severity:7}  {where}: {f.message}  [{f.check}]")
         summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items())
-        terminal.echo(f"reconciled as of {today:%d %b %Y}: {summary}")
+        terminal.echo(f"reconciled as of {formatting.day(today)}: {summary}")
     if output is not None:
         terminal.echo(f"wrote {output}")
     if counts["error"]:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from grants.cli import terminal
 from grants.cli.common import AppContext, GrantsGroup, emit_json, make_folder, pass_app
+from grants.cli.options import pick_stream, stream_option
 from grants.db.models import Entry, ProgrammeVersion, Stream
 from grants.errors import GrantsError
 from grants.excel import capital as capital_workbook
@@ -19,7 +20,7 @@ from grants.excel import resourcing as resourcing_workbook
 from grants.excel import templates
 from grants.excel.book import file_name
 from grants.excel.capital_layout import with_headings
-from grants.formatting import number, plain
+from grants.formatting import count, number, plain
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period, parse_period, parse_year
 from grants.services.capital import (
@@ -50,7 +51,7 @@ def _blank(value: Decimal | None, places: int) -> str:
 
 
 @report.command()
-@click.option("--stream", default="PCC-CSF", show_default=True, metavar="CODE", help="Stream.")
+@stream_option("pcc")
 @click.option(
     "--years",
     required=True,
@@ -66,12 +67,13 @@ def _blank(value: Decimal | None, places: int) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as strings).")
 @pass_app
 def resourcing(
-    app: AppContext, stream: str, years: str, output: Path | None, as_json: bool
+    app: AppContext, stream: str | None, years: str, output: Path | None, as_json: bool
 ) -> None:
     """The resourcing table: allocations by line and year, the districts beneath their
     partnership with their shares, the TOTAL, and the stated figure where it differs."""
+    period = parse_period(years)
     with app.reading() as session:
-        result = resourcing_table(session, stream, parse_period(years))
+        result = resourcing_table(session, pick_stream(session, stream, "pcc"), period)
         ledger = ledger_name(session)
     if output is not None:
         resourcing_workbook.write(result, output, ledger)
@@ -121,7 +123,7 @@ def resourcing(
 
 
 @report.command("pcc-template")
-@click.option("--stream", default="PCC-CSF", show_default=True, metavar="CODE", help="Stream.")
+@stream_option("pcc")
 @click.option("--year", required=True, metavar="YEAR", help="Financial year, e.g. 2017-18.")
 @click.option(
     "--stage",
@@ -141,7 +143,7 @@ def resourcing(
 @pass_app
 def pcc_template_command(
     app: AppContext,
-    stream: str,
+    stream: str | None,
     year: str,
     stage: str,
     area: str | None,
@@ -151,8 +153,9 @@ def pcc_template_command(
     """The PCC Community Safety Fund reporting template (Appendix 1): the signatory block,
     the grant, and a row per expenditure line with its cost, % of the grant and other funding;
     at mid-year and end-year also the spend reported to date and the variance."""
+    fy = parse_year(year)
     with app.reading() as session:
-        result = pcc_template(session, stream, parse_year(year), stage, area)
+        result = pcc_template(session, pick_stream(session, stream, "pcc"), fy, stage, area)
         ledger = ledger_name(session)
     if output is not None:
         pcc_workbook.write(result, output, ledger)
@@ -211,7 +214,7 @@ def _capital(
     session: Session, stream: str | None, first: str | None, last: str | None,
     compare: str | None,
 ) -> CapitalProgramme:  # fmt: skip
-    code = capital_stream(session, stream)
+    code = capital_stream(session, pick_stream(session, stream, "capital"))
     layout = with_headings(templates.load("capital-programme"), stream_headings(session, code))
     span = programme_years(session, code)
     start = parse_year(first) if first else span.first
@@ -232,7 +235,7 @@ def _capital(
 
 
 @report.command("capital-programme")
-@click.option("--stream", metavar="CODE", help="Capital stream (default: the one with versions).")
+@stream_option("capital", "Capital stream")
 @click.option("--from", "first", metavar="YEAR",
               help="First year of the programme columns (default: the books' first).")  # fmt: skip
 @click.option("--to", "last", metavar="YEAR",
@@ -395,7 +398,7 @@ def all_reports(app: AppContext, directory: Path) -> None:
             done(path)
     if not written:
         raise GrantsError("the books have nothing to report: load them with `grants ledger load`")
-    terminal.echo(f"{len(written)} workbooks in {directory}")
+    terminal.echo(f"{count(len(written), 'workbook')} in {directory}")
 
 
 __all__ = ["report"]

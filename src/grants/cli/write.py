@@ -9,6 +9,7 @@ from __future__ import annotations
 import shlex
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,7 +27,9 @@ from grants.ledger.loader import CODE
 from grants.money import from_pence, money, to_pence
 from grants.periods import parse_period
 from grants.services.journal import Journal, NewEntry
+from grants.services.repeated import repeated_payments
 from grants.services.rules import Operation
+from grants.services.streams import line_code, organisation_code, stream_code
 from grants.text import Kind, clean, difference, look_alike
 
 # Let "-5" reach the command as an amount (and be refused with a clear message).
@@ -101,7 +104,8 @@ def _record(session: Any, item: NewEntry) -> dict[str, Any]:
         "reverses": entry.reverses_id,
         "amount": f"{amount:.2f}",
         "actor": entry.actor,
-        "warnings": [w for _, w in result.warnings],
+        "warnings": [w for _, w in result.warnings]
+        + list(repeated_payments(session, result.entry_ids).values()),
     }
 
 
@@ -158,6 +162,8 @@ def award(
     )
     stated_amount = None if stated is None else f"{money(stated):.2f}"
     with app.session() as session:
+        stream = stream_code(session, stream)
+        op = replace(op, stream=stream)
         item = _new(app, op, _day(day), reason=reason, source=source)
         recorded = _record(session, item)
         if stated_amount is not None:
@@ -214,7 +220,7 @@ def allocate(
 ) -> None:
     """Allocate AMOUNT of STREAM's YEAR award to LINE (or of LINE's parent's allocation)."""
     stream, year, amount = clean(stream, "STREAM"), clean(year, "YEAR"), clean(amount, "AMOUNT")
-    line, name = clean(line, "LINE"), _text(name, "--name", Kind.NAME)
+    line, name = clean(line, "LINE").strip().upper(), _text(name, "--name", Kind.NAME)
     parent, recipient = _text(parent, "--parent"), _text(recipient, "--recipient")
     share = _text(share, "--share")
     reason, source = _text(reason, "--reason", Kind.FREE), _text(source, "--source")
@@ -236,11 +242,13 @@ def allocate(
         over_allocation=over_allocate,
     )
     with app.session() as session:
-        stream_row = session.execute(
-            select(Stream).where(Stream.code == stream)
-        ).scalar_one_or_none()
-        if stream_row is None:
-            raise NotFound(f"there is no funding stream {stream!r}; `grants streams` lists them")
+        stream = stream_code(session, stream)
+        stream_row = session.execute(select(Stream).where(Stream.code == stream)).scalar_one()
+        if not name:  # an existing line, typed in any case
+            line = line_code(session, stream, line)
+        parent = line_code(session, stream, parent) if parent else None
+        recipient = organisation_code(session, recipient) if recipient else None
+        op = replace(op, stream=stream, line=line)
         existing = session.execute(
             select(Line).where(Line.stream_id == stream_row.id, Line.code == line)
         ).scalar_one_or_none()
@@ -334,6 +342,8 @@ def pay(
     reason, source = _text(reason, "--reason", Kind.FREE), _text(source, "--source")
     op = Operation("pay", stream, parse_period(year), to_pence(money(amount)), line=line)
     with app.session() as session:
+        stream = stream_code(session, stream)
+        op = replace(op, stream=stream, line=line_code(session, stream, line))
         recorded = _record(session, _new(app, op, _day(day), reason=reason, source=source))
     _report(recorded, as_json)
 

@@ -26,6 +26,7 @@ from grants.ledger.validate import Books
 from grants.money import from_pence
 from grants.services.balances import Balances
 from grants.services.journal import Journal, Refused
+from grants.services.repeated import repeated_payments
 from grants.text import difference, skeleton
 
 
@@ -299,6 +300,11 @@ class Writer:
             d = by_item[id(item)]
             warned.add(id(item))
             self.report.warnings.append(Problem(d.file, d.line, warning, "warning"))
+        repeated = repeated_payments(self.s, result.entry_ids)
+        for entry_id, item in zip(result.entry_ids, result.items, strict=True):
+            if entry_id in repeated:
+                d = by_item[id(item)]
+                self.report.warnings.append(Problem(d.file, d.line, repeated[entry_id], "warning"))
         self._still_over_allocated(warned)
         if result.entry_ids:
             self.report.created["journal entry"] += len(result.entry_ids)
