@@ -220,7 +220,7 @@ def test_an_agreed_plan_takes_no_form_and_no_new_lines(
     late = fill(issued, tmp_path / "late.xlsx", B13="New work", E13=1)
     result = grants("plan", "import", str(late))
     assert result.exit_code == 1
-    assert ("late.xlsx:Plan!B3: the spending plan for CHERWELL 2017-18 was agreed on 20 Jun "
+    assert ("late.xlsx:Plan!B3: the spending plan for CHERWELL 2017-18 was agreed on 20 June "
             "2017: its lines are fixed") in result.output  # fmt: skip
     assert len(plan_lines(engine)) == 2
 

@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import openpyxl
@@ -14,6 +15,7 @@ import pytest
 from openpyxl.utils import range_boundaries
 
 from grants.excel import templates
+from grants.formatting import day
 from tests.conftest import Grants
 from tests.helpers import books
 
@@ -304,7 +306,8 @@ def test_pcc_template_year_without_allocations(
 def test_pcc_returns_say_when_no_spend_is_reported(reports: Path) -> None:
     sheet = openpyxl.load_workbook(reports / "pcc-csf-2017-18-mid-year.xlsx")["CSF mid-year"]
     notes = [sheet.cell(r, 1).value for r in range(1, sheet.max_row + 1)]
-    assert any(str(n).startswith("No spend has been reported to 30 Sept 2017 yet") for n in notes)
+    to = day(date(2017, 9, 30))
+    assert any(str(n).startswith(f"No spend has been reported to {to} yet") for n in notes)
 
 
 # -- the capital programme ------------------------------------------------------------------

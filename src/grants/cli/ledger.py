@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 from sqlalchemy import Connection
 
-from grants.cli import terminal
-from grants.cli.common import AppContext, GrantsGroup, emit_json, is_terminal, pass_app
+from grants.cli import progress, terminal
+from grants.cli.common import AppContext, GrantsGroup, emit_json, pass_app
 from grants.db.seal import Head
 from grants.errors import BooksError, GrantsError
 from grants.formatting import count
@@ -61,7 +61,8 @@ def check(app: AppContext, path: Path, as_json: bool) -> None:
     Prints each problem as `file:line: message`; published figures that do not add up are
     listed as discrepancies. Exits 1 if there is any error.
     """
-    problems, report = loader.check(path, app.actor)
+    with _progress(as_json) as tick:
+        problems, report = loader.check(path, app.actor, progress=tick)
     notes = report.warnings + report.discrepancies
     if as_json:
         emit_json(
@@ -86,23 +87,23 @@ def check(app: AppContext, path: Path, as_json: bool) -> None:
 
 
 @contextmanager
-def _progress() -> Iterator[Callable[[int], None] | None]:
-    """On a terminal, count journal entries as they are checked (long books take a while)."""
-    if not is_terminal():
+def _progress(as_json: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """On a terminal, a bar of the journal entries checked (long books take a while)."""
+    if not progress.showing(as_json):
         yield None
         return
-    counted = 0
+    bars: list[progress.Bar] = []
 
-    def tick(n: int) -> None:
-        nonlocal counted
-        counted += n
-        terminal.progress(f"checked {counted:,} journal entries")
+    def tick(done: int, total: int) -> None:
+        if not bars:  # the total is known once the books are read
+            bars.append(progress.Bar(total, "checking journal entries", show=True))
+        bars[0].to(done)
 
     try:
         yield tick
     finally:
-        if counted:
-            terminal.progress_done()
+        for shown in bars:
+            shown.close()
 
 
 @ledger.command()
@@ -116,8 +117,8 @@ def load(app: AppContext, path: Path, as_json: bool) -> None:
     entries already recorded are recognised and skipped.
     """
     try:
-        with app.session() as session, _progress() as progress:
-            report = loader.load(session, path, app.actor, progress=progress)
+        with app.session() as session, _progress(as_json) as tick:
+            report = loader.load(session, path, app.actor, progress=tick)
     except BooksError as exc:
         for p in exc.problems:
             terminal.echo(str(p), err=True)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grants.cli import terminal
+from grants.cli import progress, terminal
 from grants.cli.common import AppContext, GrantsGroup, emit_json, make_folder, pass_app
 from grants.cli.options import pick_stream, stream_option
 from grants.db.models import Entry, ProgrammeVersion, Stream
@@ -348,57 +350,76 @@ def all_reports(app: AppContext, directory: Path) -> None:
     resourcing table and, for each year, the reporting template at each stage; for each
     stream with programme versions, the capital programme."""
     make_folder(directory)
-    written: list[Path] = []
-
-    def done(path: Path) -> None:
-        written.append(path)
-        terminal.echo(f"wrote {path}")
-
     with app.reading() as session:
         ledger = ledger_name(session)
-        streams = session.execute(select(Stream.code, Stream.kind).order_by(Stream.code)).all()
-        for code, kind in streams:
-            if kind != "pcc-csf":
-                continue
-            years = sorted(
-                set(
-                    session.scalars(
-                        select(Entry.first_year)
-                        .join(Stream, Stream.id == Entry.stream_id)
-                        .where(
-                            Stream.code == code,
-                            Entry.kind == "allocate",
-                            Entry.first_year == Entry.last_year,
-                        )
+        jobs = _jobs(session, directory, ledger)
+        if not jobs:
+            raise GrantsError(
+                "the books have nothing to report: load them with `grants ledger load`"
+            )
+        with progress.bar(len(jobs), "writing workbooks", progress.showing()) as shown:
+            for number, (path, write) in enumerate(jobs, start=1):
+                shown.label(f"workbook {number:,} of {len(jobs):,}: {path.name}")
+                write()
+                terminal.echo(f"wrote {path}")
+                shown.advance()
+    terminal.echo(f"{count(len(jobs), 'workbook')} in {directory}")
+
+
+def _jobs(session: Session, directory: Path, ledger: str) -> list[tuple[Path, Callable[[], None]]]:
+    """Every workbook the books support, in order: where it goes and how to write it."""
+    jobs: list[tuple[Path, Callable[[], None]]] = []
+    streams = session.execute(select(Stream.code, Stream.kind).order_by(Stream.code)).all()
+    for code, kind in streams:
+        if kind != "pcc-csf":
+            continue
+        years = sorted(
+            set(
+                session.scalars(
+                    select(Entry.first_year)
+                    .join(Stream, Stream.id == Entry.stream_id)
+                    .where(
+                        Stream.code == code,
+                        Entry.kind == "allocate",
+                        Entry.first_year == Entry.last_year,
                     )
                 )
             )
-            if not years:
-                continue
-            span = Period(FinancialYear(years[0]), FinancialYear(years[-1]))
-            path = directory / file_name(code, "resourcing")
-            resourcing_workbook.write(resourcing_table(session, code, span), path, ledger)
-            done(path)
-            for start in years:
-                year = FinancialYear(start)
-                for stage in STAGES:
-                    path = directory / file_name(code, year.render(), stage)
-                    report_ = pcc_template(session, code, year, stage, None)
-                    pcc_workbook.write(report_, path, ledger)
-                    done(path)
-        capital = session.scalars(
-            select(Stream.code)
-            .join(ProgrammeVersion, ProgrammeVersion.stream_id == Stream.id)
-            .distinct()
-            .order_by(Stream.code)
-        ).all()
-        for code in capital:
-            path = directory / file_name(code, "programme")
-            capital_workbook.write(session, _capital(session, code, None, None, None), path, ledger)
-            done(path)
-    if not written:
-        raise GrantsError("the books have nothing to report: load them with `grants ledger load`")
-    terminal.echo(f"{count(len(written), 'workbook')} in {directory}")
+        )
+        if not years:
+            continue
+        span = Period(FinancialYear(years[0]), FinancialYear(years[-1]))
+        path = directory / file_name(code, "resourcing")
+        jobs.append((path, partial(_resourcing, session, code, span, path, ledger)))
+        for start in years:
+            year = FinancialYear(start)
+            for stage in STAGES:
+                path = directory / file_name(code, year.render(), stage)
+                jobs.append((path, partial(_template, session, code, year, stage, path, ledger)))
+    capital = session.scalars(
+        select(Stream.code)
+        .join(ProgrammeVersion, ProgrammeVersion.stream_id == Stream.id)
+        .distinct()
+        .order_by(Stream.code)
+    ).all()
+    for code in capital:
+        path = directory / file_name(code, "programme")
+        jobs.append((path, partial(_programme, session, code, path, ledger)))
+    return jobs
+
+
+def _resourcing(session: Session, code: str, span: Period, path: Path, ledger: str) -> None:
+    resourcing_workbook.write(resourcing_table(session, code, span), path, ledger)
+
+
+def _template(
+    session: Session, code: str, year: FinancialYear, stage: str, path: Path, ledger: str
+) -> None:
+    pcc_workbook.write(pcc_template(session, code, year, stage, None), path, ledger)
+
+
+def _programme(session: Session, code: str, path: Path, ledger: str) -> None:
+    capital_workbook.write(session, _capital(session, code, None, None, None), path, ledger)
 
 
 __all__ = ["report"]

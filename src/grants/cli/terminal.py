@@ -16,7 +16,7 @@ from __future__ import annotations
 import json as _json
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import click
@@ -51,8 +51,20 @@ def visible(value: object) -> str:
     return "".join(_shown(c) if _unsafe(c) else c for c in text)
 
 
+# What to do before a line is printed: clear a progress bar's line (grants.cli.progress).
+_before_line: Callable[[], None] | None = None
+
+
+def on_line(action: Callable[[], None] | None) -> None:
+    """Run ``action`` before every line printed from now on (None: nothing)."""
+    global _before_line
+    _before_line = action
+
+
 def echo(message: object = "", *, err: bool = False) -> None:
     """Print one line (on standard error with ``err``); any line break in it is shown."""
+    if _before_line is not None:
+        _before_line()
     click.echo(visible(message), err=err)
 
 
@@ -135,6 +147,7 @@ __all__ = [
     "json",
     "json_text",
     "make_safe",
+    "on_line",
     "progress",
     "progress_done",
     "render_table",

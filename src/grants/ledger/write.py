@@ -54,9 +54,9 @@ class Writer:
         session: Session,
         books: Books,
         report: LoadReport,
-        progress: Callable[[int], None] | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> None:
-        self.progress = progress
+        self.progress = progress  # told (entries checked, entries in all) as the journal is
         self.s = session
         self.books = books
         self.report = report
@@ -281,10 +281,20 @@ class Writer:
             return
         journal = Journal(self.s)
         by_item = {id(item): d for d, item in books.entries}
+        total, done = len(books.entries), 0
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            if self.progress is not None:
+                self.progress(done, total)
+
+        tick(0)
         try:
             result = journal.record(
-                [item for _, item in books.entries], progress=self.progress, keep_going=True
+                [item for _, item in books.entries], progress=tick, keep_going=True
             )
+            tick(total - done)
         except Refused as refused:
             # Every refused entry, at its line (a refused entry changes no balance, so the
             # entries after it are checked as if it were not there).
