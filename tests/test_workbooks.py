@@ -391,9 +391,7 @@ def test_capital_marks_estimates_and_changes_from_the_data(grants: Grants, tmp_p
 def test_capital_without_versions_or_award(grants: Grants, tmp_path: Path) -> None:
     result = grants("report", "capital-programme")
     assert result.exit_code == 1
-    assert "name the capital stream with --stream (streams with programme versions: none)" in (
-        result.output
-    )
+    assert "the ledger holds no capital stream (one with programme versions)" in result.output
     assert grants("ledger", "load", str(books(tmp_path, PROGRAMME))).exit_code == 0
     result = grants("report", "capital-programme", "--compare", "old:newer")
     assert result.exit_code == 1

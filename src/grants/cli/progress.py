@@ -42,14 +42,11 @@ class Bar:
                 show_pos=True,
             )
             self._bar.__enter__()  # drawn now, before the first step
-            terminal.on_line(self._clear)
+            terminal.on_line(terminal.clear_line)
 
     @property
     def shown(self) -> bool:
         return self._bar is not None
-
-    def _clear(self) -> None:
-        click.echo("\r\x1b[2K", nl=False, err=True)
 
     def label(self, text: str) -> None:
         """Say what is being done now (``file 3 of 10: x.xlsx``); shown at the next step."""

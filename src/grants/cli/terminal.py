@@ -119,6 +119,11 @@ def progress(message: str) -> None:
     click.echo("\r" + visible(message), nl=False, err=True)
 
 
+def clear_line() -> None:
+    """Clear the progress line on standard error, for a line to be printed in its place."""
+    click.echo("\r\x1b[2K", nl=False, err=True)
+
+
 def progress_done() -> None:
     click.echo("", err=True)
 
@@ -141,6 +146,7 @@ def make_safe(exc: click.ClickException, secrets: Iterable[str] = ()) -> None:
 
 
 __all__ = [
+    "clear_line",
     "document",
     "echo",
     "error_text",

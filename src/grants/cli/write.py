@@ -220,7 +220,9 @@ def allocate(
 ) -> None:
     """Allocate AMOUNT of STREAM's YEAR award to LINE (or of LINE's parent's allocation)."""
     stream, year, amount = clean(stream, "STREAM"), clean(year, "YEAR"), clean(amount, "AMOUNT")
-    line, name = clean(line, "LINE").strip().upper(), _text(name, "--name", Kind.NAME)
+    line, name = clean(line, "LINE"), _text(name, "--name", Kind.NAME)
+    if CODE.match(line.strip().upper()):
+        line = line.strip().upper()  # a code typed in any case; anything else refused below
     parent, recipient = _text(parent, "--parent"), _text(recipient, "--recipient")
     share = _text(share, "--share")
     reason, source = _text(reason, "--reason", Kind.FREE), _text(source, "--source")
