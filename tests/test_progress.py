@@ -126,3 +126,16 @@ def test_report_all_on_a_terminal_counts_the_workbooks(db_url: str, tmp_path: Pa
     lines = [line.split("\r")[-1] for line in ESCAPES.sub("", seen).splitlines()]
     assert lines[-1] == f"{n} workbooks in {out}"
     assert sorted(x for x in lines if x.startswith("wrote ")) == [f"wrote {p}" for p in written]
+
+
+def test_returns_import_on_a_terminal_counts_files_and_sums_up(db_url: str, tmp_path: Path) -> None:
+    files = [tmp_path / "a.xlsx", tmp_path / "b.xlsx"]
+    for path in files:
+        path.write_text("not a workbook")
+    code, seen = on_terminal("--database", db_url, "returns", "import", *map(str, files))
+    assert code == 1
+    plain = ESCAPES.sub("", seen)
+    assert "file 1 of 2: a.xlsx" in plain and "file 2 of 2: b.xlsx" in plain and "2/2" in plain
+    lines = [line.split("\r")[-1] for line in plain.splitlines()]
+    assert "0 of 2 files taken, 2 refused" in lines
+    assert lines[-1] == "Error: 2 of 2 files not recorded: correct them and import them again"

@@ -249,8 +249,8 @@ def each_file(
                       f"{failed:,} refused")  # fmt: skip
     if failed:
         raise click.ClickException(
-            f"{failed:,} of {count(len(files), 'file')} not recorded: correct them and import "
-            "them again"
+            f"{failed:,} of {count(len(files), 'file')} not recorded: correct "
+            f"{'it' if failed == 1 else 'them'} and import {'it' if failed == 1 else 'them'} again"
         )
 
 

@@ -49,9 +49,10 @@ class Bar:
         return self._bar is not None
 
     def label(self, text: str) -> None:
-        """Say what is being done now (``file 3 of 10: x.xlsx``); shown at the next step."""
+        """Say what is being done now (``file 3 of 10: x.xlsx``)."""
         if self._bar is not None:
             self._bar.label = terminal.visible(text)
+            self._bar.render_progress()
 
     def to(self, done: int) -> None:
         """Move the bar to ``done`` steps of the total."""
