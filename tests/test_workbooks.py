@@ -173,7 +173,7 @@ def test_pcc_template_follows_appendix_1(reports: Path, oxfordshire: Grants) -> 
         "Local Authority Area:",
     ]  # fmt: skip
     assert sheet["C3"].value == "LPA Commander (or relevant county TVP lead) Name:"
-    assert sheet["B8"].value == "1 April 2017 to 31 March 2018"
+    assert sheet["B8"].value == f"{day(date(2017, 4, 1))} to {day(date(2018, 3, 31))}"
     assert values["B9"].value == 700932
     assert [sheet.cell(12, c).value for c in range(1, 8)] == [*HEADINGS_2017_18, None, None]
     rows = {sheet.cell(r, 1).value: r for r in range(13, 30)}
@@ -192,7 +192,7 @@ def test_pcc_template_earlier_year_substitutes_the_year(reports: Path) -> None:
     sheet = openpyxl.load_workbook(reports / "pcc-csf-2015-16-end-year.xlsx")["CSF end-year"]
     assert sheet["C12"].value == "Cost to CSF 2015-16"
     assert sheet["D12"].value == "% of 2015-16 CSF grant"
-    assert sheet["F12"].value == "Spend to 31 March 2016"
+    assert sheet["F12"].value == f"Spend to {day(date(2016, 3, 31))}"
     assert sheet["G12"].value == "Variance (cost less spend)"
 
 
