@@ -5,6 +5,7 @@ The same rows render to a terminal table or JSON now (and to workbooks through t
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -256,9 +257,11 @@ def pcc_template(
         chosen = [r for r in rows if wanted in (r.code.casefold(), r.name.casefold())]
         if not chosen:
             names = ", ".join(r.name for r in rows) or "none"
+            by_key = {k.casefold(): k for r in rows for k in (r.code, r.name)}
+            guess = difflib.get_close_matches(wanted, list(by_key), n=1, cutoff=0.6)
             raise NotFound(
                 f"{stream} has no line called {area!r} with an allocation in {year} "
-                f"(lines: {names})"
+                f"(lines: {names})" + (f"; did you mean {by_key[guess[0]]}?" if guess else "")
             )
         top = chosen[0]
         keep = {top.code}
