@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+from grants.formatting import day
 from tests.conftest import Grants
 from tests.test_other_council import _texts
 
@@ -116,7 +118,7 @@ def test_the_funders_own_words_appear(workbooks: dict[str, Path]) -> None:
     assert FOOTER_NOTE in texts
 
     summary = openpyxl.load_workbook(workbooks["reconcile"]).worksheets[0]
-    assert summary["A1"].value == f"{STREAM_NAME}: checks as of 15 Nov 2021"
+    assert summary["A1"].value == f"{STREAM_NAME}: checks as of {day(date(2021, 11, 15))}"
 
     plan_forms = [p for n, p in workbooks.items() if n.startswith("form ") and "-plan-" in n]
     assert plan_forms
