@@ -153,7 +153,7 @@ def test_officer_writes_award_allocate_pay_reverse(oxfordshire: Grants) -> None:
         ),
         (["award", "NOPE", "2017-18", "1"], "Error: there is no funding stream 'NOPE'"),
         (["award", "PCC-CSF", "2017", "1"], "Error: '2017' is not a financial year"),
-        (["pay", "PCC-CSF", "2017-18", "XX", "1"], "Error: stream PCC-CSF has no line 'XX'"),
+        (["pay", "PCC-CSF", "2017-18", "XX", "1"], "Error: PCC-CSF has no line 'XX'"),
         (["reverse", "99999", "--reason", "x"], "Error: there is no journal entry '99999'"),
         (["balance", "--stream", "NOPE"], "Error: there is no funding stream 'NOPE'"),
     ],

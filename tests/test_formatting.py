@@ -26,7 +26,7 @@ def test_scales_round_half_up_for_display_only() -> None:
 
 
 def test_dates_and_json() -> None:
-    assert f.day(date(2017, 4, 1)) == "1 Apr 2017"
+    assert f.day(date(2017, 4, 1)) == "1 April 2017"
     assert f.long_day(date(2026, 12, 2)) == "2 December 2026"
     assert f.plain(Decimal("693923")) == "693923.00"
     assert f.plain(None) is None

@@ -236,7 +236,7 @@ def test_check_reports_every_refused_entry(grants: Grants, tmp_path: Path) -> No
     assert lines[0].startswith("books.grants:22: pay of £1.00 to FUND 2017-18 B would take")
     assert lines[1].startswith("books.grants:23: allocate of £500.00 to FUND 2017-18 B would take")
     assert lines[2].startswith("books.grants:24: pay of £1,000.00 to FUND 2017-18 A1 would take")
-    assert result.output.splitlines()[3] == f"3 error(s) in {tmp_path / 'books.grants'}"
+    assert result.output.splitlines()[3] == f"3 errors in {tmp_path / 'books.grants'}"
 
 
 def test_an_intended_over_allocation_is_reported_on_every_load(
@@ -328,7 +328,7 @@ def test_hostile_books_lines_are_refused_at_their_line(grants: Grants, tmp_path:
         result = grants("ledger", "load", str(books(tmp_path, BASE + added, "hostile.grants")))
         assert result.exit_code == 1, added
         assert f"hostile.grants:{HOSTILE + line}: {message}\n" in result.output, result.output
-        assert "1 error(s) in" in result.output and "nothing was recorded" in result.output
+        assert "1 error in" in result.output and "nothing was recorded" in result.output
     assert journal(grants) == before and row_counts(grants.url) == rows
 
 

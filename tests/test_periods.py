@@ -26,8 +26,13 @@ from grants.periods import FinancialYear, Period, parse_period, parse_year
         ("2018-19:2027-28", 2018, 2027),
         ("2018-19..2027-28", 2018, 2027),
         ("2018/19 to 2027/28", 2018, 2027),
-        ("2017-22", 2017, 2021),
-        ("2018-21", 2018, 2020),
+        ("2017–18", 2017, 2017),
+        ("2017—18", 2017, 2017),
+        ("2017 – 18", 2017, 2017),
+        ("2017–2018", 2017, 2017),
+        ("2017–18:2018–19", 2017, 2018),
+        ("2017–18 – 2018–19", 2017, 2018),
+        ("2018-19 – 2027-28", 2018, 2027),
     ],
 )
 def test_every_spelling_in_the_papers(text: str, first: int, last: int) -> None:
@@ -113,3 +118,18 @@ def test_year_and_quarter_examples() -> None:
     assert FinancialYear.quarter(date(2017, 9, 30)) == 2
     assert FinancialYear.quarter(date(2017, 12, 31)) == 3
     assert FinancialYear.quarter(date(2018, 3, 31)) == 4
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "last"),
+    [("2017-19", 2017, 2018), ("2017–19", 2017, 2018), ("2017-2019", 2017, 2018),
+     ("2018-21", 2018, 2020), ("2017/22", 2017, 2021)],
+)  # fmt: skip
+def test_two_years_apart_asks_which_was_meant(text: str, first: int, last: int) -> None:
+    with pytest.raises(PeriodError) as error:
+        parse_period(text)
+    a, b = FinancialYear(first), FinancialYear(last)
+    assert str(error.value) == (
+        f"{text!r} is not a financial year: did you mean {a} to {b}? write {a}:{b}"
+    )
+    assert parse_period(f"{a}:{b}") == Period(a, b)

@@ -102,7 +102,7 @@ def test_plans_export_and_load_again_to_the_same_text(grants: Grants, tmp_path: 
         ('2017-06-20 plan CSF 2017-18 CHERWELL "More"\n', 1, "a plan line needs `cost:`"),
         ('2017-06-20 plan CSF 2017-18 CHERWELL "More"\n  cost: -5\n', 2, "cost -5 is negative"),
         ('2017-06-20 plan CSF 2017-19 CHERWELL "More"\n  cost: 5\n', 1,
-         "2017-19 is not one financial year"),
+         "'2017-19' is not a financial year: did you mean 2017-18 to 2018-19?"),
         ('2017-06-20 plan CSF 2017-18 NOWHERE "More"\n  cost: 5\n', 1,
          "there is no line 'NOWHERE' in stream 'CSF'"),
         ('2017-06-20 plan CSF 2017-18 CHERWELL "ASB caseworker"\n  cost: 5\n', 1,

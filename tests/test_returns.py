@@ -90,7 +90,7 @@ def test_a_filled_return_is_recorded_once(
     filled = fill(issued, tmp_path / "filled.xlsx")
     dry = grants("returns", "import", "--dry-run", str(filled))
     assert dry.exit_code == 0, dry.output
-    assert "would record the mid-year return for CSF CHERWELL 2017-18: 2 line(s), spend to " \
+    assert "would record the mid-year return for CSF CHERWELL 2017-18: 2 lines, spend to " \
         "date £10,234.50" in dry.output  # fmt: skip
     result = grants("returns", "import", str(filled))
     assert result.exit_code == 0, result.output
@@ -330,7 +330,7 @@ def test_cell_problems_name_the_cell_and_nothing_is_written(
     assert result.exit_code == 1, result.output
     for problem in problems:
         assert f"filled.xlsx:{problem}" in result.output, result.output
-    assert "1 of 1 file(s) not recorded" in result.output
+    assert "1 of 1 file not recorded" in result.output
     assert nothing_recorded(session)
 
 
@@ -631,7 +631,7 @@ def test_hidden_rows_of_the_form_are_named(grants: Grants, issued: Path, tmp_pat
     wb.save(tmp_path / "hidden.xlsx")
     result = grants("returns", "import", str(tmp_path / "hidden.xlsx"))
     assert result.exit_code == 0, result.output
-    assert ("hidden.xlsx: row(s) 14 of the form are hidden; their figures were read as they "
+    assert ("hidden.xlsx: row 14 of the form is hidden; their figures were read as they "
             "are (warning)") in result.output  # fmt: skip
     assert "spend to date £10,234.50" in result.output
 

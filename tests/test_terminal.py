@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from grants.cli import terminal
 from grants.cli.main import cli
 from grants.db.engine import make_session_factory
+from grants.formatting import day
 from grants.periods import parse_period
 from grants.services.journal import Journal, NewEntry
 from grants.services.rules import Operation
@@ -136,17 +137,18 @@ def test_hostile_text_reaches_no_command_raw(hostile: Grants, tmp_path: Path) ->
     reversal = "command: grants reverse 2 --reason 'wrong line\\n4  2017-05-02  allocate "
     reversal += "(reverses 3)' --date 2017-05-02"
     origin = max(len(f"{books_path}:13"), len(reversal))
+    days = [day(date(2017, 4, 1)), day(date(2017, 5, 1)), day(date(2017, 5, 2))]
     assert [re.split(r"  +", line.strip()) for line in journal.splitlines()] == [
         ["entry", "date", "kind", "stream", "year", "line", "amount", "actor", "origin"],
-        ["-----", "----------", "---------------------", "------", "-------", "-" * len(f"EVIL{SHOWN}"),
+        ["-----", "-" * max(map(len, days)), "---------------------", "------", "-------", "-" * len(f"EVIL{SHOWN}"),
          "-----------", "-------", "-" * origin],
-        ["1", "2017-04-01", "award", "CSF", "2017-18", "£100,000.00", "officer",
+        ["1", days[0], "award", "CSF", "2017-18", "£100,000.00", "officer",
          f"{books_path}:13"],
-        ["2", "2017-04-01", "allocate", "CSF", "2017-18", "CHERWELL", "£58,542.00", "officer",
+        ["2", days[0], "allocate", "CSF", "2017-18", "CHERWELL", "£58,542.00", "officer",
          f"{books_path}:14"],
-        ["3", "2017-05-01", "allocate", "CSF", "2017-18", f"EVIL{SHOWN}", "£100.00", "officer",
+        ["3", days[1], "allocate", "CSF", "2017-18", f"EVIL{SHOWN}", "£100.00", "officer",
          f"origin{SHOWN}\\nfake"],
-        ["4", "2017-05-02", "allocate (reverses 2)", "CSF", "2017-18", "CHERWELL", "-£58,542.00",
+        ["4", days[2], "allocate (reverses 2)", "CSF", "2017-18", "CHERWELL", "-£58,542.00",
          "officer", "command: grants reverse 2 --reason 'wrong line\\n4", "2017-05-02",
          "allocate (reverses 3)' --date 2017-05-02"],
     ]  # fmt: skip
@@ -162,7 +164,7 @@ def test_hostile_text_reaches_no_command_raw(hostile: Grants, tmp_path: Path) ->
         f"\nEVIL{SHOWN}  1  Title{SHOWN}\\n2  fake     100.00\n"
     )
     reconciled = g("reconcile", "--as-of", "2017-11-30").output
-    missing = f"error    CSF 2017-18 EVIL{SHOWN}: the mid-year return, due 31 Oct 2017, is missing"
+    missing = f"error    CSF 2017-18 EVIL{SHOWN}: the mid-year return, due {day(date(2017, 10, 31))}, is missing"
     assert missing in reconciled
     forms = tmp_path / "forms"
     issued = g("returns", "issue", "--stream", "CSF", "--year", "2017-18", "--stage", "mid-year",
@@ -194,10 +196,10 @@ def test_file_names_and_what_files_hold_reach_no_command_raw(
     )
     checked = grants("ledger", "check", str(bad))
     assert checked.exit_code == 1
-    assert checked.output == f"{where}1 error(s) in {shown_path}\n"
+    assert checked.output == f"{where}1 error in {shown_path}\n"
     loaded = grants("ledger", "load", str(bad))
     assert loaded.exit_code == 1
-    assert loaded.output == f"{where}Error: 1 error(s) in {shown_path}: nothing was recorded\n"
+    assert loaded.output == f"{where}Error: 1 error in {shown_path}: nothing was recorded\n"
 
     forms = tmp_path / "forms"
     issued = grants("returns", "issue", "--stream", "CSF", "--year", "2017-18", "--stage",
@@ -210,11 +212,13 @@ def test_file_names_and_what_files_hold_reach_no_command_raw(
     assert imported.output == (
         f"r{SHOWN}\\nx.xlsx:Return!D13: spend to date was typed as text ('£1,234'); read as "
         "£1,234.00 (warning)\n"
-        f"r{SHOWN}\\nx.xlsx: recorded the mid-year return for CSF CHERWELL 2017-18: 1 line(s), "
+        f"r{SHOWN}\\nx.xlsx: recorded the mid-year return for CSF CHERWELL 2017-18: 1 line, "
         "spend to date £1,234.00\n"
     )
     history = grants("returns", "history").output
-    assert f"  r{SHOWN}\\nx.xlsx  27 Oct 2017  " in history and not RAW.search(history)
+    assert f"  r{SHOWN}\\nx.xlsx  {day(date(2017, 10, 27))}  " in history and not RAW.search(
+        history
+    )
 
 
 def test_a_progress_count_keeps_its_carriage_return(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,7 +28,8 @@ class BooksError(GrantsError):
 
     def __init__(self, problems: list[object]) -> None:
         self.problems = problems
-        super().__init__(f"{len(problems)} problem(s) in the books")
+        n = len(problems)
+        super().__init__(f"{n:,} {'problem' if n == 1 else 'problems'} in the books")
 
 
 class RuleError(GrantsError):

@@ -54,8 +54,9 @@ def in_millions(amount: Decimal, places: int = 1) -> str:
 
 
 def day(value: date) -> str:
-    """``1 Apr 2017``."""
-    return _babel_date(value, format="d MMM y", locale=LOCALE)
+    """``31 March 2018``: every date shown to people (the command line, messages, findings,
+    the workbooks' text) is written so."""
+    return _babel_date(value, format="d MMMM y", locale=LOCALE)
 
 
 def long_day(value: date) -> str:
@@ -66,6 +67,23 @@ def long_day(value: date) -> str:
 def plain(amount: Decimal | None) -> str | None:
     """The machine form used in JSON: ``"693923.00"`` (None stays None)."""
     return None if amount is None else f"{total(amount):.2f}"
+
+
+def plural(noun: str) -> str:
+    """The plural of an English noun as the product uses them: ``entry`` -> ``entries``,
+    ``tranche`` -> ``tranches``, ``box`` -> ``boxes``, ``line`` -> ``lines`` (the last word of
+    ``journal entry``). Irregular nouns are given to `count` in full."""
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "o", "u", ""):
+        return noun[:-1] + "ies"
+    if noun.endswith(("s", "x", "z", "ch", "sh")):
+        return noun + "es"
+    return noun + "s"
+
+
+def count(n: int, one: str, many: str | None = None) -> str:
+    """A number and its noun, singular for one: ``1 entry``, ``2 entries``, ``0 entries``,
+    ``1,234 entries``. ``many`` for a plural the rule of `plural` does not give."""
+    return f"{n:,} {one if n == 1 else (many or plural(one))}"
 
 
 def gbp_scaled(value: Decimal, scale: str) -> str:

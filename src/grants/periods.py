@@ -18,6 +18,11 @@ _RANGE_SPLIT = re.compile(r"\s*(?::|\.\.|–|—|\bto\b|\s-\s)\s*")
 _FULL = re.compile(r"^(?P<a>[0-9]{4})\s*(?P<sep>[-/])\s*(?P<b>[0-9]{1,4})$")
 _SHORT = re.compile(r"^(?P<a>[0-9]{2})\s*(?P<sep>[-/])\s*(?P<b>[0-9]{2})$")
 _FY_KEY = re.compile(r"^FY(?P<a>[0-9]{4})$")
+# A year typed with an en or em dash, as a word processor writes it (2017–18): two bare years
+# joined by the dash, neither part of a longer year, are one year, never a range.
+_DASHED_YEAR = re.compile(
+    r"(?<![0-9/–—-])([0-9]{4}|[0-9]{2})\s*[–—]\s*([0-9]{4}|[0-9]{2})(?![0-9/–—-])"
+)
 
 _HINT = "write a financial year like 2017-18 or 2017/18, or a range like 2018-19:2027-28"
 
@@ -118,7 +123,7 @@ def _expand_century(two_digits: int) -> int:
 
 
 def _parse_one(text: str, original: str) -> tuple[FinancialYear, FinancialYear]:
-    """Parse a single token: a year (2017-18, 2017/8, 17/18) or a compact range (2017-22)."""
+    """Parse a single token: a year (2017-18, 2017/8, 17/18, FY2017)."""
     key = _FY_KEY.match(text)
     if key:
         fy = FinancialYear(int(key.group("a")))
@@ -136,7 +141,7 @@ def _parse_one(text: str, original: str) -> tuple[FinancialYear, FinancialYear]:
     if len(second) == 4:
         end = int(second)
     elif len(second) in (1, 2):
-        # Complete the end year from the start: 2017/8 -> 2018, 2017-18 -> 2018, 2017-22 -> 2022.
+        # Complete the end year from the start: 2017/8 -> 2018, 2017-18 -> 2018, 2017-19 -> 2019.
         modulus = 10 ** len(second)
         end = start - start % modulus + int(second)
         if end <= start and end + modulus == start + 1:  # across a century: 1999-00
@@ -148,21 +153,25 @@ def _parse_one(text: str, original: str) -> tuple[FinancialYear, FinancialYear]:
         return fy, fy
     if end <= start:
         raise PeriodError(f"{original!r} ends before it starts: {_HINT}")
-    # A compact range such as 2017-22: the years 2017-18 to 2021-22.
-    if end - start > 25:
-        raise PeriodError(f"{original!r} would be a range of {end - start} years; {_HINT}")
-    return FinancialYear(start), FinancialYear(end - 1)
+    # 2017-19 is not a year, and as a range it cannot be told from a slip of 2017-18: ask.
+    first, last = FinancialYear(start), FinancialYear(end - 1)
+    raise PeriodError(
+        f"{original!r} is not a financial year: did you mean {first} to {last}? "
+        f"write {first}:{last}"
+    )
 
 
 def parse_period(text: str) -> Period:
     """Parse every spelling of a financial year or range used in the council's papers.
 
-    ``2017-18``, ``2017/18``, ``2017/8``, ``17/18``, ``FY2017``; ranges ``2018/19 – 2027/28``,
-    ``2018-19:2027-28``, ``2018-19..2027-28``, ``2018/19 to 2027/28`` and ``2017-22``.
+    ``2017-18``, ``2017/18``, ``2017/8``, ``17/18``, ``FY2017``, ``2017–18`` (an en or em
+    dash, as a word processor types it); ranges ``2018/19 – 2027/28``, ``2018-19:2027-28``,
+    ``2018-19..2027-28`` and ``2018/19 to 2027/28``. ``2017-19`` is refused: a range is
+    written with both its years (``2017-18:2018-19``).
     """
     if not isinstance(text, str):
         raise PeriodError(f"{text!r} is not a financial year: {_HINT}")
-    cleaned = text.strip()
+    cleaned = _DASHED_YEAR.sub(r"\1-\2", text.strip())
     if not cleaned:
         raise PeriodError(f"an empty value is not a financial year: {_HINT}")
     parts = _RANGE_SPLIT.split(cleaned)

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from grants.cli import terminal
+from grants.cli import progress, terminal
 from grants.config import database_url, default_actor, wait_seconds
 from grants.db.engine import (
     create_private_file,
@@ -25,6 +25,7 @@ from grants.db.engine import (
     url_secrets,
 )
 from grants.errors import BooksError, ConfigError, GrantsError
+from grants.formatting import count
 
 
 @dataclass
@@ -221,27 +222,35 @@ def each_file(
 ) -> None:
     """Check and record the files one at a time, each in its own transaction. ``one`` says
     whether the file was taken (it prints why not); a GrantsError refuses the file, DryRun
-    rolls it back. Every file is tried; the count of those refused ends the command."""
+    rolls it back. Every file is tried, with a bar of "file n of N" on a terminal; a
+    summary line ends several files, and the count of those refused ends the command."""
     failed = 0
     app.require_schema()  # a database problem stops everything, not file by file
-    for path in files:
-        try:
-            with app.session() as session:
-                if not one(session, path):
-                    failed += 1
-        except DryRun:
-            continue
-        except BooksError as exc:  # each problem names its file and cell
-            failed += 1
-            echo_problems(exc.problems)
-        except GrantsError as exc:
-            failed += 1
-            text = str(exc)
-            shown = text if text.startswith(f"{path.name}:") else f"{path.name}: {text}"
-            terminal.echo(shown, err=True)
+    with progress.bar(len(files), "importing", progress.showing()) as shown:
+        for number, path in enumerate(files, start=1):
+            shown.label(f"file {number:,} of {len(files):,}: {path.name}")
+            try:
+                with app.session() as session:
+                    if not one(session, path):
+                        failed += 1
+            except DryRun:
+                pass
+            except BooksError as exc:  # each problem names its file and cell
+                failed += 1
+                echo_problems(exc.problems)
+            except GrantsError as exc:
+                failed += 1
+                text = str(exc)
+                shown_text = text if text.startswith(f"{path.name}:") else f"{path.name}: {text}"
+                terminal.echo(shown_text, err=True)
+            shown.advance()
+    if len(files) > 1:
+        terminal.echo(f"{len(files) - failed:,} of {count(len(files), 'file')} taken, "
+                      f"{failed:,} refused")  # fmt: skip
     if failed:
         raise click.ClickException(
-            f"{failed} of {len(files)} file(s) not recorded: correct them and import them again"
+            f"{failed:,} of {count(len(files), 'file')} not recorded: correct "
+            f"{'it' if failed == 1 else 'them'} and import {'it' if failed == 1 else 'them'} again"
         )
 
 

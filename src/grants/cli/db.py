@@ -13,6 +13,7 @@ from grants.db import guards, migrate
 from grants.db import roles as roles_module
 from grants.db.records import GUARDED
 from grants.errors import GrantsError
+from grants.formatting import count
 from grants.services.backup import backup_sqlite
 
 
@@ -37,7 +38,7 @@ def upgrade(app: AppContext) -> None:
         terminal.echo(f"warning: {finding}: put back", err=True)
     if restored:
         terminal.echo(
-            f"warning: {len(restored)} guard(s) had been removed or changed, so the ledger "
+            f"warning: {count(len(restored), 'guard')} had been removed or changed, so the ledger "
             "could have been changed behind its back: run `grants verify`",
             err=True,
         )

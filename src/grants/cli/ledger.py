@@ -12,10 +12,11 @@ from pathlib import Path
 import click
 from sqlalchemy import Connection
 
-from grants.cli import terminal
-from grants.cli.common import AppContext, GrantsGroup, emit_json, is_terminal, pass_app
+from grants.cli import progress, terminal
+from grants.cli.common import AppContext, GrantsGroup, emit_json, pass_app
 from grants.db.seal import Head
 from grants.errors import BooksError, GrantsError
+from grants.formatting import count
 from grants.ledger import loader, printer
 from grants.ledger.parser import Problem
 from grants.ledger.printer import Exported
@@ -33,11 +34,21 @@ def _problem_json(p: Problem) -> dict[str, object]:
     return {"file": p.file, "line": p.line, "severity": p.severity, "message": p.message}
 
 
+# What the books record, as counted in a summary, where "1 X, 2 Xs" would not read.
+_NOUNS = {
+    "printed": ("printed figure",),
+    "stated": ("stated figure",),
+    "match funding": ("match funding record",),
+}
+
+
 def _summary(report: loader.LoadReport) -> str:
-    parts = [f"{n} {kind}" for kind, n in sorted(report.created.items()) if n]
+    parts = [
+        count(n, *_NOUNS.get(kind, (kind,))) for kind, n in sorted(report.created.items()) if n
+    ]
     unchanged = sum(report.skipped.values())
     text = ", ".join(parts) if parts else "nothing new"
-    return f"{text}; {unchanged} already recorded" if unchanged else text
+    return f"{text}; {unchanged:,} already recorded" if unchanged else text
 
 
 @ledger.command()
@@ -50,7 +61,8 @@ def check(app: AppContext, path: Path, as_json: bool) -> None:
     Prints each problem as `file:line: message`; published figures that do not add up are
     listed as discrepancies. Exits 1 if there is any error.
     """
-    problems, report = loader.check(path, app.actor)
+    with _progress(as_json) as tick:
+        problems, report = loader.check(path, app.actor, progress=tick)
     notes = report.warnings + report.discrepancies
     if as_json:
         emit_json(
@@ -64,33 +76,34 @@ def check(app: AppContext, path: Path, as_json: bool) -> None:
         for p in problems + notes:
             terminal.echo(str(p))
         if problems:
-            terminal.echo(f"{len(problems)} error(s) in {path}", err=True)
+            terminal.echo(f"{count(len(problems), 'error')} in {path}", err=True)
         else:
             terminal.echo(
-                f"{path}: ok ({_summary(report)}; {len(notes)} discrepancies or warnings)"
+                f"{path}: ok ({_summary(report)}; "
+                f"{count(len(notes), 'discrepancy or warning', 'discrepancies or warnings')})"
             )
     if problems:
         raise SystemExit(1)
 
 
 @contextmanager
-def _progress() -> Iterator[Callable[[int], None] | None]:
-    """On a terminal, count journal entries as they are checked (long books take a while)."""
-    if not is_terminal():
+def _progress(as_json: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """On a terminal, a bar of the journal entries checked (long books take a while)."""
+    if not progress.showing(as_json):
         yield None
         return
-    counted = 0
+    bars: list[progress.Bar] = []
 
-    def tick(n: int) -> None:
-        nonlocal counted
-        counted += n
-        terminal.progress(f"checked {counted:,} journal entries")
+    def tick(done: int, total: int) -> None:
+        if not bars:  # the total is known once the books are read
+            bars.append(progress.Bar(total, "checking journal entries", show=True))
+        bars[0].to(done)
 
     try:
         yield tick
     finally:
-        if counted:
-            terminal.progress_done()
+        for shown in bars:
+            shown.close()
 
 
 @ledger.command()
@@ -104,13 +117,13 @@ def load(app: AppContext, path: Path, as_json: bool) -> None:
     entries already recorded are recognised and skipped.
     """
     try:
-        with app.session() as session, _progress() as progress:
-            report = loader.load(session, path, app.actor, progress=progress)
+        with app.session() as session, _progress(as_json) as tick:
+            report = loader.load(session, path, app.actor, progress=tick)
     except BooksError as exc:
         for p in exc.problems:
             terminal.echo(str(p), err=True)
         raise click.ClickException(
-            f"{len(exc.problems)} error(s) in {path}: nothing was recorded"
+            f"{count(len(exc.problems), 'error')} in {path}: nothing was recorded"
         ) from exc
     if as_json:
         emit_json(report.as_dict())
@@ -153,8 +166,8 @@ def export(app: AppContext, output: Path | None) -> None:
         exported = _export_into(connection, output, result.head, today)
     terminal.echo(
         f"wrote the ledger's {exported.head.count:,} records to {output}: "
-        f"{len(exported.files)} books file(s) and {exported.attachments} received "
-        f"workbook(s); head {exported.head}"
+        f"{count(len(exported.files), 'books file')} and "
+        f"{count(exported.attachments, 'received workbook')}; head {exported.head}"
     )
 
 
@@ -168,8 +181,8 @@ def _print(connection: Connection, head: Head, today: date) -> None:
     lines = list(printer.directives(connection, count))
     if workbooks:
         raise GrantsError(
-            f"the ledger holds {workbooks} received workbook(s), which cannot be printed: give "
-            "a folder with -o for a complete export"
+            f"the ledger holds {count(workbooks, 'received workbook')}, which cannot be printed: "
+            "give a folder with -o for a complete export"
         )
     terminal.echo(f"{printer.HEADER} on {today.isoformat()}: every record, in the order recorded.")
     for directive in lines:

@@ -8,7 +8,7 @@ of the books (and `grants ledger export` writes it back as books).
 from __future__ import annotations
 
 import tempfile
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +16,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grants import formatting
 from grants.cli import terminal
 from grants.cli.common import (
     AppContext,
@@ -27,11 +28,12 @@ from grants.cli.common import (
     make_folder,
     pass_app,
 )
+from grants.cli.options import DATE, pick_stream, stream_option
 from grants.cli.write import _origin
 from grants.db.models import Line, PlanAgreement, PlanLine, Stream
 from grants.errors import BooksError, GrantsError
 from grants.excel import plan_form
-from grants.formatting import gbp, number, plain
+from grants.formatting import count, gbp, number, plain
 from grants.ledger import loader
 from grants.ledger.printer import quote
 from grants.money import from_pence
@@ -45,6 +47,7 @@ from grants.services.plan_forms import (
     record_plan,
 )
 from grants.services.settings import ledger_name
+from grants.services.streams import line_code, stream_code
 from grants.text import Kind, clean
 
 
@@ -65,8 +68,17 @@ def _record(app: AppContext, text: str) -> None:
             raise GrantsError("; ".join(p.message for p in exc.problems)) from None
 
 
-def _day(value: datetime | None) -> date:
-    return value.date() if value is not None else date.today()
+def _codes(app: AppContext, stream: str, year: str, line: str) -> tuple[str, str, str]:
+    """The stream and line as the books write them (typed in any case), and the year; each
+    checked as text first."""
+    stream, year, line = clean(stream, "STREAM"), clean(year, "YEAR"), clean(line, "LINE")
+    with app.reading() as session:
+        stream = stream_code(session, stream)
+        return stream, year, line_code(session, stream, line)
+
+
+def _day(value: date | None) -> date:
+    return value if value is not None else date.today()
 
 
 @plan.command("add")
@@ -78,7 +90,7 @@ def _day(value: datetime | None) -> date:
 @click.option("--objectives", metavar="TEXT", help="What the line is for.")
 @click.option("--pcc-objective", type=click.IntRange(1, 5), help="PCC strategic objective 1-5.")
 @click.option("--other-funding", metavar="TEXT", help="Other funding sources and amounts.")
-@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]),
+@click.option("--date", "day", type=DATE,
               help="The plan's date (default: today).")  # fmt: skip
 @pass_app
 def add(
@@ -91,11 +103,11 @@ def add(
     objectives: str | None,
     pcc_objective: int | None,
     other_funding: str | None,
-    day: datetime | None,
+    day: date | None,
 ) -> None:
     """Add an expenditure line to the spending plan of LINE for YEAR (refused once the plan
     is agreed)."""
-    stream, year, line = clean(stream, "STREAM"), clean(year, "YEAR"), clean(line, "LINE")
+    stream, year, line = _codes(app, stream, year, line)
     title, cost = clean(title, "TITLE", Kind.NAME), clean(cost, "--cost")
     if objectives is not None:
         objectives = clean(objectives, "--objectives", Kind.FREE)
@@ -114,12 +126,12 @@ def add(
 @click.argument("stream")
 @click.argument("year")
 @click.argument("line")
-@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]),
+@click.option("--date", "day", type=DATE,
               help="The day the plan was agreed (default: today).")  # fmt: skip
 @pass_app
-def agree(app: AppContext, stream: str, year: str, line: str, day: datetime | None) -> None:
+def agree(app: AppContext, stream: str, year: str, line: str, day: date | None) -> None:
     """Record that the plan of LINE for YEAR is agreed: its titles are then fixed."""
-    stream, year, line = clean(stream, "STREAM"), clean(year, "YEAR"), clean(line, "LINE")
+    stream, year, line = _codes(app, stream, year, line)
     _record(app, f"{_day(day)} agree {stream} {year} {line}\n  origin: {quote(_origin())}\n")
     terminal.echo(f"the plan of {line} {year} is agreed")
     with app.session() as session:
@@ -139,15 +151,17 @@ def agree(app: AppContext, stream: str, year: str, line: str, day: datetime | No
 
 
 @plan.command("show")
-@click.option("--stream", required=True, metavar="CODE", help="Stream.")
+@stream_option("pcc")
 @click.option("--year", required=True, metavar="YEAR", help="Financial year, e.g. 2017-18.")
 @click.option("--line", metavar="CODE", help="Only this line's plan.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as strings).")
 @pass_app
-def show(app: AppContext, stream: str, year: str, line: str | None, as_json: bool) -> None:
+def show(app: AppContext, stream: str | None, year: str, line: str | None, as_json: bool) -> None:
     """The spending plans of a stream and year, line by line."""
     fy = parse_year(year)
     with app.reading() as session:
+        stream = pick_stream(session, stream, "pcc")
+        line = line_code(session, stream, line) if line is not None else None
         query = (
             select(Line.code, PlanLine.position, PlanLine.title, PlanLine.cost_pence,
                    PlanLine.pcc_objective, PlanLine.other_funding)
@@ -190,7 +204,7 @@ def show(app: AppContext, stream: str, year: str, line: str | None, as_json: boo
                 r[2],
                 number(Decimal(r[3]).scaleb(-2), 2),
                 str(r[4] or ""),
-                agreed[r[0]].isoformat() if r[0] in agreed else "",
+                formatting.day(agreed[r[0]]) if r[0] in agreed else "",
             ]
             for r in rows
         ],
@@ -202,7 +216,7 @@ __all__ = ["plan"]
 
 
 @plan.command()
-@click.option("--stream", required=True, metavar="CODE", help="Stream, e.g. PCC-CSF.")
+@stream_option("pcc")
 @click.option("--year", required=True, metavar="YEAR", help="Financial year, e.g. 2017-18.")
 @click.option("--line", metavar="CODE", help="Only this allocation line's form.")
 @click.option(
@@ -214,18 +228,24 @@ __all__ = ["plan"]
     help="The folder to write the forms in (created if missing).",
 )
 @pass_app
-def issue(app: AppContext, stream: str, year: str, line: str | None, directory: Path) -> None:
+def issue(
+    app: AppContext, stream: str | None, year: str, line: str | None, directory: Path
+) -> None:
     """Write a spending plan form for each recipient whose plan is not yet agreed: its
     allocation, any lines already recorded (locked), and rows for new lines (title,
     objectives, PCC strategic objective, cost to the fund, other funding), validated, with
     an instructions sheet."""
+    fy = parse_year(year)
     with app.reading() as session:
-        wanted = plan_forms(session, stream, parse_year(year), line)
+        stream = pick_stream(session, stream, "pcc")
+        line = line_code(session, stream, line) if line is not None else None
+        wanted = plan_forms(session, stream, fy, line)
         ledger = ledger_name(session)
     open_plans = [f for f in wanted if f.agreed is None and len(f.lines) < plan_form.MAX_LINES]
     for form in wanted:
         if form.agreed is not None:
-            terminal.echo(f"{form.line}: the plan was agreed on {form.agreed:%d %b %Y}; no form")
+            agreed = formatting.day(form.agreed)
+            terminal.echo(f"{form.line}: the plan was agreed on {agreed}; no form")
         elif len(form.lines) >= plan_form.MAX_LINES:
             terminal.echo(f"{form.line}: the plan already has {len(form.lines)} lines, as many as "
                           "a form holds; no form (add lines with `grants plan add`)")  # fmt: skip
@@ -238,8 +258,8 @@ def issue(app: AppContext, stream: str, year: str, line: str | None, directory: 
     for form in open_plans:
         path = directory / plan_form.filename(form)
         plan_form.write(form, path, ledger)
-        terminal.echo(f"wrote {path} ({form.line_name}: {len(form.lines)} line(s) recorded)")
-    terminal.echo(f"{len(open_plans)} plan form(s) in {directory}")
+        terminal.echo(f"wrote {path} ({form.line_name}: {count(len(form.lines), 'line')} recorded)")
+    terminal.echo(f"{count(len(open_plans), 'plan form')} in {directory}")
 
 
 @plan.command("import")
@@ -248,12 +268,12 @@ def issue(app: AppContext, stream: str, year: str, line: str | None, directory: 
               "record nothing.")  # fmt: skip
 @click.option(
     "--received",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DATE,
     help="The day the council received the files (default: today): the plan lines' date.",
 )
 @pass_app
 def import_plans(
-    app: AppContext, files: tuple[Path, ...], dry_run: bool, received: datetime | None
+    app: AppContext, files: tuple[Path, ...], dry_run: bool, received: date | None
 ) -> None:
     """Check and record filled spending plan forms. Each file is checked cell by cell and
     its new lines recorded whole, in one transaction, or not at all; problems are listed as
@@ -265,7 +285,7 @@ def import_plans(
         earlier = imported_before(session, path)
         if earlier is not None:
             terminal.echo(f"{path.name}: already imported (its lines are in the plan, dated "
-                          f"{earlier:%d %b %Y}); nothing changed")  # fmt: skip
+                          f"{formatting.day(earlier)}); nothing changed")  # fmt: skip
             return True
         filed, problems = read_plan(session, path)
         if problems or filed is None:

@@ -6,6 +6,7 @@ import click
 
 from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
+from grants.cli.options import pick_stream, stream_option
 from grants.errors import GrantsError
 from grants.formatting import SCALE_LABELS, number, scaled
 from grants.money import from_pence
@@ -24,9 +25,7 @@ def _shown(pence: int | None, scale: str) -> str:
 
 
 @click.command()
-@click.option(
-    "--stream", metavar="CODE", help="The programme's stream (default: the one with versions)."
-)
+@stream_option("capital", "The programme's stream")
 @click.option(
     "--table", "table_name", metavar="NAME", help="Programme table (default: the only one)."
 )
@@ -55,7 +54,7 @@ def programme(
     """A programme table by year with its TOTALs; with --compare, the Change column and the
     Difference row between two versions, all derived from the recorded profiles."""
     with app.reading() as session:
-        stream = capital_stream(session, stream)
+        stream = capital_stream(session, pick_stream(session, stream, "capital"))
         if compare and version:
             raise GrantsError("give either --version or --compare, not both")
         if compare:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import click
@@ -10,12 +11,13 @@ from sqlalchemy.orm import aliased
 
 from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
+from grants.cli.options import pick_stream, stream_option
 from grants.db.models import Entry, Line, Organisation, Stream
-from grants.formatting import gbp, plain
+from grants.formatting import day, gbp, plain
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period, parse_period
 from grants.services.balances import Balances
-from grants.services.streams import stream_id
+from grants.services.streams import stream_code
 
 
 def _period_option(value: str | None) -> Period | None:
@@ -57,17 +59,15 @@ def streams(app: AppContext, as_json: bool) -> None:
 
 
 @click.command()
-@click.option(
-    "--stream", "stream", required=True, metavar="CODE", help="Stream code, e.g. PCC-CSF."
-)
+@stream_option("any")
 @click.option("--year", metavar="FY", help="Only this financial year or range, e.g. 2017-18.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_app
-def allocations(app: AppContext, stream: str, year: str | None, as_json: bool) -> None:
+def allocations(app: AppContext, stream: str | None, year: str | None, as_json: bool) -> None:
     """List the allocations of a stream: recipient, year, amount, share and parent."""
     period = _period_option(year)
     with app.reading() as session:
-        stream_id(session, stream)
+        stream = pick_stream(session, stream)
         balances = Balances(session, stream)
         recipients = dict(
             session.execute(
@@ -151,7 +151,7 @@ def balance(
     period = _period_option(year)
     with app.reading() as session:
         if stream:
-            stream_id(session, stream)
+            stream = stream_code(session, stream)
         rows = Balances(session, stream).rows(period)
     if summary:
         rows = [r for r in rows if r.line is None]
@@ -220,8 +220,7 @@ def journal(app: AppContext, stream: str | None, limit: int | None, as_json: boo
             .order_by(Entry.id)
         )
         if stream:
-            stream_id(session, stream)
-            query = query.where(Stream.code == stream)
+            query = query.where(Stream.code == stream_code(session, stream))
         if limit:
             total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
             query = query.offset(max(0, total - limit))
@@ -252,7 +251,7 @@ def journal(app: AppContext, stream: str | None, limit: int | None, as_json: boo
         [
             [
                 str(d["entry"]),
-                d["date"],
+                day(date.fromisoformat(d["date"])),
                 d["kind"] + (f" (reverses {d['reverses']})" if d["reverses"] else ""),
                 d["stream"],
                 d["year"],

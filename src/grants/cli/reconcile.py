@@ -7,13 +7,16 @@ from pathlib import Path
 
 import click
 
+from grants import formatting
 from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
+from grants.cli.options import DATE
 from grants.excel import reconcile as reconcile_workbook
 from grants.periods import parse_year
 from grants.services.reconcile import SEVERITIES, reconcile
 from grants.services.settings import ledger_name
-from grants.services.streams import stream_id
+from grants.services.stream_texts import words
+from grants.services.streams import stream_code
 
 
 @click.command("reconcile")
@@ -22,7 +25,7 @@ from grants.services.streams import stream_id
 @click.option(
     "--as-of",
     "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DATE,
     help="Judge due dates as on this day (default: today).",
 )
 @click.option(
@@ -37,7 +40,7 @@ def reconcile_command(
     app: AppContext,
     stream: str | None,
     year: str | None,
-    as_of: object,
+    as_of: date | None,
     output: Path | None,
     as_json: bool,
 ) -> None:
@@ -46,15 +49,17 @@ def reconcile_command(
     reported spend against allocations (over- and underspend, the clawback to propose),
     blanks in returns, capital programme changes, and published figures that do not foot.
     Exit code 1 while any error stands."""
-    today = as_of.date() if as_of is not None else date.today()  # type: ignore[attr-defined]
+    today = as_of if as_of is not None else date.today()
     with app.reading() as session:
+        said = None
         if stream is not None:
-            stream_id(session, stream)
+            stream = stream_code(session, stream)
+            said = words(session, stream)
         findings = reconcile(session, stream, parse_year(year) if year else None, today)
         ledger = ledger_name(session)
     counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
     if output is not None:
-        reconcile_workbook.write(findings, output, ledger, today)
+        reconcile_workbook.write(findings, output, ledger, today, said)
     if as_json:
         emit_json({"as_of": today.isoformat(), "counts": counts,
                    "findings": [f.as_dict() for f in findings]})  # fmt: skip
@@ -63,7 +68,7 @@ def reconcile_command(
             where = " ".join(x for x in (f.stream, f.period, f.line) if x)
             terminal.echo(f"{f.severity:7}  {where}: {f.message}  [{f.check}]")
         summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items())
-        terminal.echo(f"reconciled as of {today:%d %b %Y}: {summary}")
+        terminal.echo(f"reconciled as of {formatting.day(today)}: {summary}")
     if output is not None:
         terminal.echo(f"wrote {output}")
     if counts["error"]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grants.cli import terminal
+from grants.cli import progress, terminal
 from grants.cli.common import AppContext, GrantsGroup, emit_json, make_folder, pass_app
+from grants.cli.options import pick_stream, stream_option
 from grants.db.models import Entry, ProgrammeVersion, Stream
 from grants.errors import GrantsError
 from grants.excel import capital as capital_workbook
@@ -19,7 +22,7 @@ from grants.excel import resourcing as resourcing_workbook
 from grants.excel import templates
 from grants.excel.book import file_name
 from grants.excel.capital_layout import with_headings
-from grants.formatting import number, plain
+from grants.formatting import count, number, plain
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period, parse_period, parse_year
 from grants.services.capital import (
@@ -51,7 +54,7 @@ def _blank(value: Decimal | None, places: int) -> str:
 
 
 @report.command()
-@click.option("--stream", default="PCC-CSF", show_default=True, metavar="CODE", help="Stream.")
+@stream_option("pcc")
 @click.option(
     "--years",
     required=True,
@@ -67,12 +70,13 @@ def _blank(value: Decimal | None, places: int) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as strings).")
 @pass_app
 def resourcing(
-    app: AppContext, stream: str, years: str, output: Path | None, as_json: bool
+    app: AppContext, stream: str | None, years: str, output: Path | None, as_json: bool
 ) -> None:
     """The resourcing table: allocations by line and year, the districts beneath their
     partnership with their shares, the TOTAL, and the stated figure where it differs."""
+    period = parse_period(years)
     with app.reading() as session:
-        result = resourcing_table(session, stream, parse_period(years))
+        result = resourcing_table(session, pick_stream(session, stream, "pcc"), period)
         ledger = ledger_name(session)
         figures = published_figures(session, result.stream)
     if output is not None:
@@ -123,7 +127,7 @@ def resourcing(
 
 
 @report.command("pcc-template")
-@click.option("--stream", default="PCC-CSF", show_default=True, metavar="CODE", help="Stream.")
+@stream_option("pcc")
 @click.option("--year", required=True, metavar="YEAR", help="Financial year, e.g. 2017-18.")
 @click.option(
     "--stage",
@@ -143,18 +147,19 @@ def resourcing(
 @pass_app
 def pcc_template_command(
     app: AppContext,
-    stream: str,
+    stream: str | None,
     year: str,
     stage: str,
     area: str | None,
     output: Path | None,
     as_json: bool,
 ) -> None:
-    """The PCC Community Safety Fund reporting template (Appendix 1): the signatory block,
+    """A police and crime commissioner's fund's reporting template: the signatory block,
     the grant, and a row per expenditure line with its cost, % of the grant and other funding;
     at mid-year and end-year also the spend reported to date and the variance."""
+    fy = parse_year(year)
     with app.reading() as session:
-        result = pcc_template(session, stream, parse_year(year), stage, area)
+        result = pcc_template(session, pick_stream(session, stream, "pcc"), fy, stage, area)
         ledger = ledger_name(session)
         # A stream's printed totals are not one area's.
         figures = published_figures(session, result.stream) if area is None else []
@@ -180,7 +185,8 @@ def pcc_template_command(
                         "other_funding": [
                             {"source": s, "amount": plain(a)} for s, a in r.other_funding
                         ],
-                        "spent": plain(r.spent),
+                        # null: the plan stage, or no spend reported for the line
+                        "spent": plain(r.spent) if r.reported else None,
                     }
                     for r in result.rows
                 ],
@@ -194,7 +200,10 @@ def pcc_template_command(
         share = f"{r.cost / grant * 100:.1f}%" if grant else ""
         cells = [("  - " if r.parent else "") + r.title, number(r.cost, 2), share]
         if result.to is not None:
-            cells += [number(r.spent or 0, 2), number(r.cost - (r.spent or 0), 2)]
+            if r.reported:
+                cells += [number(r.spent or 0, 2), number(r.cost - (r.spent or 0), 2)]
+            else:
+                cells += ["not given", "not given"]
         rows.append(cells)
     total_share = f"{result.total / grant * 100:.1f}%" if grant else ""
     totals = ["Total", number(result.total, 2), total_share]
@@ -206,7 +215,7 @@ def pcc_template_command(
         headers += ["Spent", "Variance"]
     terminal.echo(
         f"{result.stream} {FinancialYear(result.year)} {result.stage}: {result.area}, "
-        f"CSF grant £{number(grant, 2)}"
+        f"grant £{number(grant, 2)}"
     )
     terminal.table(headers, rows, set(range(1, len(headers))))
 
@@ -215,7 +224,7 @@ def _capital(
     session: Session, stream: str | None, first: str | None, last: str | None,
     compare: str | None,
 ) -> CapitalProgramme:  # fmt: skip
-    code = capital_stream(session, stream)
+    code = capital_stream(session, pick_stream(session, stream, "capital"))
     layout = with_headings(templates.load("capital-programme"), stream_headings(session, code))
     span = programme_years(session, code)
     start = parse_year(first) if first else span.first
@@ -236,7 +245,7 @@ def _capital(
 
 
 @report.command("capital-programme")
-@click.option("--stream", metavar="CODE", help="Capital stream (default: the one with versions).")
+@stream_option("capital", "Capital stream")
 @click.option("--from", "first", metavar="YEAR",
               help="First year of the programme columns (default: the books' first).")  # fmt: skip
 @click.option("--to", "last", metavar="YEAR",
@@ -349,58 +358,81 @@ def all_reports(app: AppContext, directory: Path) -> None:
     resourcing table and, for each year, the reporting template at each stage; for each
     stream with programme versions, the capital programme."""
     make_folder(directory)
-    written: list[Path] = []
-
-    def done(path: Path) -> None:
-        written.append(path)
-        terminal.echo(f"wrote {path}")
-
     with app.reading() as session:
         ledger = ledger_name(session)
-        streams = session.execute(select(Stream.code, Stream.kind).order_by(Stream.code)).all()
-        for code, kind in streams:
-            if kind != "pcc-csf":
-                continue
-            years = sorted(
-                set(
-                    session.scalars(
-                        select(Entry.first_year)
-                        .join(Stream, Stream.id == Entry.stream_id)
-                        .where(
-                            Stream.code == code,
-                            Entry.kind == "allocate",
-                            Entry.first_year == Entry.last_year,
-                        )
+        jobs = _jobs(session, directory, ledger)
+        if not jobs:
+            raise GrantsError(
+                "the books have nothing to report: load them with `grants ledger load`"
+            )
+        with progress.bar(len(jobs), "writing workbooks", progress.showing()) as shown:
+            for number, (path, write) in enumerate(jobs, start=1):
+                shown.label(f"workbook {number:,} of {len(jobs):,}: {path.name}")
+                write()
+                terminal.echo(f"wrote {path}")
+                shown.advance()
+    terminal.echo(f"{count(len(jobs), 'workbook')} in {directory}")
+
+
+def _jobs(session: Session, directory: Path, ledger: str) -> list[tuple[Path, Callable[[], None]]]:
+    """Every workbook the books support, in order: where it goes and how to write it."""
+    jobs: list[tuple[Path, Callable[[], None]]] = []
+    streams = session.execute(select(Stream.code, Stream.kind).order_by(Stream.code)).all()
+    for code, kind in streams:
+        if kind != "pcc-csf":
+            continue
+        years = sorted(
+            set(
+                session.scalars(
+                    select(Entry.first_year)
+                    .join(Stream, Stream.id == Entry.stream_id)
+                    .where(
+                        Stream.code == code,
+                        Entry.kind == "allocate",
+                        Entry.first_year == Entry.last_year,
                     )
                 )
             )
-            if not years:
-                continue
-            span = Period(FinancialYear(years[0]), FinancialYear(years[-1]))
-            path = directory / file_name(code, "resourcing")
-            figures = published_figures(session, code)
-            resourcing_workbook.write(resourcing_table(session, code, span), path, ledger, figures)
-            done(path)
-            for start in years:
-                year = FinancialYear(start)
-                for stage in STAGES:
-                    path = directory / file_name(code, year.render(), stage)
-                    report_ = pcc_template(session, code, year, stage, None)
-                    pcc_workbook.write(report_, path, ledger, figures)
-                    done(path)
-        capital = session.scalars(
-            select(Stream.code)
-            .join(ProgrammeVersion, ProgrammeVersion.stream_id == Stream.id)
-            .distinct()
-            .order_by(Stream.code)
-        ).all()
-        for code in capital:
-            path = directory / file_name(code, "programme")
-            capital_workbook.write(session, _capital(session, code, None, None, None), path, ledger)
-            done(path)
-    if not written:
-        raise GrantsError("the books have nothing to report: load them with `grants ledger load`")
-    terminal.echo(f"{len(written)} workbooks in {directory}")
+        )
+        if not years:
+            continue
+        span = Period(FinancialYear(years[0]), FinancialYear(years[-1]))
+        path = directory / file_name(code, "resourcing")
+        jobs.append((path, partial(_resourcing, session, code, span, path, ledger)))
+        for start in years:
+            year = FinancialYear(start)
+            for stage in STAGES:
+                path = directory / file_name(code, year.render(), stage)
+                jobs.append((path, partial(_template, session, code, year, stage, path, ledger)))
+    capital = session.scalars(
+        select(Stream.code)
+        .join(ProgrammeVersion, ProgrammeVersion.stream_id == Stream.id)
+        .distinct()
+        .order_by(Stream.code)
+    ).all()
+    for code in capital:
+        path = directory / file_name(code, "programme")
+        jobs.append((path, partial(_programme, session, code, path, ledger)))
+    return jobs
+
+
+def _resourcing(session: Session, code: str, span: Period, path: Path, ledger: str) -> None:
+    table, figures = resourcing_table(session, code, span), published_figures(session, code)
+    resourcing_workbook.write(table, path, ledger, figures)
+
+
+def _template(
+    session: Session, code: str, year: FinancialYear, stage: str, path: Path, ledger: str
+) -> None:
+    report_, figures = (
+        pcc_template(session, code, year, stage, None),
+        published_figures(session, code),
+    )
+    pcc_workbook.write(report_, path, ledger, figures)
+
+
+def _programme(session: Session, code: str, path: Path, ledger: str) -> None:
+    capital_workbook.write(session, _capital(session, code, None, None, None), path, ledger)
 
 
 __all__ = ["report"]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import click
 from sqlalchemy.orm import Session
 
+from grants import formatting
 from grants.cli import terminal
 from grants.cli.common import (
     AppContext,
@@ -19,15 +20,16 @@ from grants.cli.common import (
     make_folder,
     pass_app,
 )
+from grants.cli.options import DATE, pick_stream, stream_option
 from grants.excel import return_form
-from grants.formatting import gbp, number, plain
+from grants.formatting import count, gbp, number, plain
 from grants.money import from_pence
 from grants.periods import FinancialYear, parse_year
 from grants.services.journal import Catalog
 from grants.services.returns import forms
 from grants.services.returns_import import Forms, history, read_return, record
 from grants.services.settings import ledger_name
-from grants.services.streams import stream_id
+from grants.services.streams import line_code, stream_code
 
 
 @click.group(cls=GrantsGroup)
@@ -37,7 +39,7 @@ def returns() -> None:
 
 
 @returns.command()
-@click.option("--stream", required=True, metavar="CODE", help="Stream, e.g. PCC-CSF.")
+@stream_option("pcc")
 @click.option("--year", required=True, metavar="YEAR", help="Financial year, e.g. 2017-18.")
 @click.option("--stage", required=True, metavar="STAGE", help="A stage of the stream's "
               "reporting calendar (`due` in the books), e.g. mid-year.")  # fmt: skip
@@ -52,21 +54,24 @@ def returns() -> None:
 )
 @pass_app
 def issue(
-    app: AppContext, stream: str, year: str, stage: str, line: str | None, directory: Path
+    app: AppContext, stream: str | None, year: str, stage: str, line: str | None, directory: Path
 ) -> None:
     """Write a return form for each recipient: its agreed plan's expenditure lines (or its
     allocation, until a plan is recorded), locked, with cells for spend to date, progress and
     outcomes, and outputs (target and actual), validated, and an instructions sheet."""
+    fy = parse_year(year)
     with app.reading() as session:
-        issued = forms(session, stream, parse_year(year), stage, line)
+        stream = pick_stream(session, stream, "pcc")
+        line = line_code(session, stream, line) if line is not None else None
+        issued = forms(session, stream, fy, stage, line)
         ledger = ledger_name(session)
     make_folder(directory)
     for form in issued:
         path = directory / return_form.filename(form)
         return_form.write(form, path, ledger)
         plan = "its agreed plan" if form.agreed else "its plan" if form.planned else "no plan yet"
-        terminal.echo(f"wrote {path} ({form.line_name}: {len(form.lines)} line(s), {plan})")
-    terminal.echo(f"{len(issued)} return form(s) in {directory}")
+        terminal.echo(f"wrote {path} ({form.line_name}: {count(len(form.lines), 'line')}, {plan})")
+    terminal.echo(f"{count(len(issued), 'return form')} in {directory}")
 
 
 @returns.command("import")
@@ -75,19 +80,19 @@ def issue(
               "record nothing.")  # fmt: skip
 @click.option(
     "--received",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DATE,
     help="The day the council received the files (default: today); lateness is judged by it.",
 )
 @pass_app
 def import_returns(
-    app: AppContext, files: tuple[Path, ...], dry_run: bool, received: datetime | None
+    app: AppContext, files: tuple[Path, ...], dry_run: bool, received: date | None
 ) -> None:
     """Check and record filled return forms. Each file is checked cell by cell and recorded
     whole, in one transaction, or not at all; problems are listed as
     file.xlsx:Return!D13: message. The same file twice changes nothing; a corrected
     resubmission supersedes the earlier return (both are kept)."""
     now = datetime.now().replace(microsecond=0)
-    day = received.date() if received is not None else None
+    day = received
     known, catalog = Forms(), Catalog()
 
     def one(session: Session, path: Path) -> bool:
@@ -104,19 +109,19 @@ def import_returns(
         )
         what = (
             f"{filed.form.stage} return for {filed.form.stream} {filed.form.line} "
-            f"{FinancialYear(filed.form.year)}: {len(filed.figures)} line(s), {spend}"
+            f"{FinancialYear(filed.form.year)}: {count(len(filed.figures), 'line')}, {spend}"
         )
         outcome = record(session, filed, app.actor, now, day, catalog)
         if outcome.earlier is not None:
             terminal.echo(
-                f"{path.name}: already imported on {outcome.earlier.recorded_at:%d %b %Y} "
+                f"{path.name}: already imported on {formatting.day(outcome.earlier.recorded_at)} "
                 f"by {outcome.earlier.actor}; nothing changed"
             )
             return True
         note = ""
         if outcome.superseded is not None:
             note = (
-                f"; supersedes the return filed {outcome.superseded.recorded_at:%d %b %Y} "
+                f"; supersedes the return filed {formatting.day(outcome.superseded.recorded_at)} "
                 f"by {outcome.superseded.actor} ({outcome.superseded.filename})"
             )
         if dry_run:
@@ -144,9 +149,10 @@ def history_command(
     and when, and which return stands."""
     fy = parse_year(year) if year is not None else None
     with app.reading() as session:
-        if stream is not None:
-            stream_id(session, stream)  # an unknown stream is an error, not an empty list
-        rows = history(session, stream, fy, line)
+        if stream is not None:  # an unknown stream is an error, not an empty list
+            stream = stream_code(session, stream)
+            line = line_code(session, stream, line) if line is not None else None
+        rows = history(session, stream, fy, line.strip().upper() if line else None)
     if as_json:
         emit_json(
             [
@@ -171,7 +177,8 @@ def history_command(
                "completed by", "spend to date", "status"]  # fmt: skip
     lines = [
         [str(r.id), r.line, str(FinancialYear(r.year)), r.stage, r.filename,
-         f"{r.received_on:%d %b %Y}", f"{r.recorded_at:%d %b %Y %H:%M}", r.actor,
+         formatting.day(r.received_on),
+         f"{formatting.day(r.recorded_at)} {r.recorded_at:%H:%M}", r.actor,
          r.completed_by or "",
          "" if r.spend_pence is None else number(from_pence(r.spend_pence), 2),
          f"superseded by #{r.superseded_by}" if r.superseded_by else "stands"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json as _json
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import click
@@ -51,8 +51,20 @@ def visible(value: object) -> str:
     return "".join(_shown(c) if _unsafe(c) else c for c in text)
 
 
+# What to do before a line is printed: clear a progress bar's line (grants.cli.progress).
+_before_line: Callable[[], None] | None = None
+
+
+def on_line(action: Callable[[], None] | None) -> None:
+    """Run ``action`` before every line printed from now on (None: nothing)."""
+    global _before_line
+    _before_line = action
+
+
 def echo(message: object = "", *, err: bool = False) -> None:
     """Print one line (on standard error with ``err``); any line break in it is shown."""
+    if _before_line is not None:
+        _before_line()
     click.echo(visible(message), err=err)
 
 
@@ -107,6 +119,11 @@ def progress(message: str) -> None:
     click.echo("\r" + visible(message), nl=False, err=True)
 
 
+def clear_line() -> None:
+    """Clear the progress line on standard error, for a line to be printed in its place."""
+    click.echo("\r\x1b[2K", nl=False, err=True)
+
+
 def progress_done() -> None:
     click.echo("", err=True)
 
@@ -129,12 +146,14 @@ def make_safe(exc: click.ClickException, secrets: Iterable[str] = ()) -> None:
 
 
 __all__ = [
+    "clear_line",
     "document",
     "echo",
     "error_text",
     "json",
     "json_text",
     "make_safe",
+    "on_line",
     "progress",
     "progress_done",
     "render_table",

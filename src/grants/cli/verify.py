@@ -7,6 +7,7 @@ import click
 from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
 from grants.errors import GrantsError
+from grants.formatting import count
 from grants.services.verification import Broken, Verification
 from grants.services.verify import check_against, verify
 
@@ -99,7 +100,7 @@ def _report(result: Verification, against: str | None) -> None:
     if total > SHOWN + 1:
         terminal.echo(f"  ... and {total - SHOWN - 1:,} more (`grants verify --json` lists them)")
     terminal.echo(
-        f"{total:,} problem(s). The ledger was changed behind its back: restore it from "
+        f"{count(total, 'problem')}. The ledger was changed behind its back: restore it from "
         "a backup (`grants db backup`, or pg_dump), and find out who could write to the database."
     )
 

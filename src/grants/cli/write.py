@@ -9,6 +9,7 @@ from __future__ import annotations
 import shlex
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy import select
 
 from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
+from grants.cli.options import DATE
 from grants.db.models import Entry, Line, Organisation, Statement, Stream
 from grants.errors import GrantsError, NotFound
 from grants.formatting import gbp
@@ -25,7 +27,9 @@ from grants.ledger.loader import CODE
 from grants.money import from_pence, money, to_pence
 from grants.periods import parse_period
 from grants.services.journal import Journal, NewEntry
+from grants.services.repeated import repeated_payments
 from grants.services.rules import Operation
+from grants.services.streams import line_code, organisation_code, stream_code
 from grants.text import Kind, clean, difference, look_alike
 
 # Let "-5" reach the command as an amount (and be refused with a clear message).
@@ -76,14 +80,14 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option(
         "--date",
         "day",
-        type=click.DateTime(formats=["%Y-%m-%d"]),
+        type=DATE,
         help="Date of the entry (default: today).",
     )(func)
     return func
 
 
-def _day(value: datetime | None) -> date:
-    return value.date() if value else date.today()
+def _day(value: date | None) -> date:
+    return value or date.today()
 
 
 def _record(session: Any, item: NewEntry) -> dict[str, Any]:
@@ -100,7 +104,8 @@ def _record(session: Any, item: NewEntry) -> dict[str, Any]:
         "reverses": entry.reverses_id,
         "amount": f"{amount:.2f}",
         "actor": entry.actor,
-        "warnings": [w for _, w in result.warnings],
+        "warnings": [w for _, w in result.warnings]
+        + list(repeated_payments(session, result.entry_ids).values()),
     }
 
 
@@ -142,7 +147,7 @@ def award(
     amount: str,
     stated: str | None,
     tranche: str | None,
-    day: datetime | None,
+    day: date | None,
     reason: str | None,
     source: str | None,
     as_json: bool,
@@ -157,6 +162,8 @@ def award(
     )
     stated_amount = None if stated is None else f"{money(stated):.2f}"
     with app.session() as session:
+        stream = stream_code(session, stream)
+        op = replace(op, stream=stream)
         item = _new(app, op, _day(day), reason=reason, source=source)
         recorded = _record(session, item)
         if stated_amount is not None:
@@ -206,7 +213,7 @@ def allocate(
     recipient: str | None,
     share: str | None,
     over_allocate: bool,
-    day: datetime | None,
+    day: date | None,
     reason: str | None,
     source: str | None,
     as_json: bool,
@@ -214,6 +221,8 @@ def allocate(
     """Allocate AMOUNT of STREAM's YEAR award to LINE (or of LINE's parent's allocation)."""
     stream, year, amount = clean(stream, "STREAM"), clean(year, "YEAR"), clean(amount, "AMOUNT")
     line, name = clean(line, "LINE"), _text(name, "--name", Kind.NAME)
+    if CODE.match(line.strip().upper()):
+        line = line.strip().upper()  # a code typed in any case; anything else refused below
     parent, recipient = _text(parent, "--parent"), _text(recipient, "--recipient")
     share = _text(share, "--share")
     reason, source = _text(reason, "--reason", Kind.FREE), _text(source, "--source")
@@ -235,11 +244,13 @@ def allocate(
         over_allocation=over_allocate,
     )
     with app.session() as session:
-        stream_row = session.execute(
-            select(Stream).where(Stream.code == stream)
-        ).scalar_one_or_none()
-        if stream_row is None:
-            raise NotFound(f"there is no funding stream {stream!r}; `grants streams` lists them")
+        stream = stream_code(session, stream)
+        stream_row = session.execute(select(Stream).where(Stream.code == stream)).scalar_one()
+        if not name:  # an existing line, typed in any case
+            line = line_code(session, stream, line)
+        parent = line_code(session, stream, parent) if parent else None
+        recipient = organisation_code(session, recipient) if recipient else None
+        op = replace(op, stream=stream, line=line)
         existing = session.execute(
             select(Line).where(Line.stream_id == stream_row.id, Line.code == line)
         ).scalar_one_or_none()
@@ -322,7 +333,7 @@ def pay(
     year: str,
     line: str,
     amount: str,
-    day: datetime | None,
+    day: date | None,
     reason: str | None,
     source: str | None,
     as_json: bool,
@@ -333,6 +344,8 @@ def pay(
     reason, source = _text(reason, "--reason", Kind.FREE), _text(source, "--source")
     op = Operation("pay", stream, parse_period(year), to_pence(money(amount)), line=line)
     with app.session() as session:
+        stream = stream_code(session, stream)
+        op = replace(op, stream=stream, line=line_code(session, stream, line))
         recorded = _record(session, _new(app, op, _day(day), reason=reason, source=source))
     _report(recorded, as_json)
 
@@ -343,12 +356,12 @@ def pay(
 @click.option(
     "--date",
     "day",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DATE,
     help="Date of the reversal (default: today).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the entry as JSON.")
 @pass_app
-def reverse(app: AppContext, entry: str, reason: str, day: datetime | None, as_json: bool) -> None:
+def reverse(app: AppContext, entry: str, reason: str, day: date | None, as_json: bool) -> None:
     """Append the exact opposite of journal entry ENTRY (its number or id)."""
     entry, reason = clean(entry, "ENTRY"), clean(reason, "--reason", Kind.FREE)
     if not reason.strip():

@@ -1,11 +1,12 @@
-"""The PCC Community Safety Fund reporting template (Appendix 1), filled from the ledger."""
+"""The reporting template of a police and crime commissioner's fund, filled from the ledger
+in the stream's words (grants.excel.stream_layout)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-from grants.excel import published, templates
+from grants.excel import published, stream_layout
 from grants.excel.book import Book, cell, cells, writing
 from grants.formatting import day, gbp
 from grants.periods import FinancialYear, Period
@@ -17,7 +18,7 @@ def write(report: PccTemplate, path: Path, ledger: str, figures: Sequence[Figure
     """With the stream's published ``figures`` (grants.services.published) of the year:
     the printed total beneath the total, and a sheet of their own."""
     year = FinancialYear(report.year)
-    layout = templates.load("pcc-template")
+    layout = stream_layout.layout("pcc-template", report.words)
     figures = [f for f in figures if f.period.overlaps(Period(year, year))]
     with writing(path, layout, ledger) as book:
         if figures:
@@ -103,7 +104,15 @@ def _fill(book: Book, report: PccTemplate, year: FinancialYear, figures: Sequenc
             f"{line.title} {year}: cost and its share of the grant",
             "; ".join(line.sources),
         )
-        if returns:
+        if returns and not line.reported:  # not a spend of nothing: nothing was said
+            for col in (5, 6):
+                book.text(sheet, row, col, table["not_given"], "text")
+            book.source(
+                f"{sheet.name}!{cells(row, 5, row, 6)}",
+                f"{line.title}: spend reported to {day(report.to)}" if report.to else line.title,
+                "no spend reported to that day",
+            )
+        elif returns:
             spent = line.spent or 0
             sheet.write_number(row, 5, float(spent), money)
             sheet.write_formula(

@@ -8,7 +8,7 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grants.excel import templates
+from grants.excel import stream_layout, templates
 from grants.excel.book import Book, cell, file_name, writing
 from grants.excel.form_header import (
     ALLOCATED_ROW,
@@ -53,7 +53,7 @@ def not_pcc() -> str:
 
 
 def write(form: PlanForm, path: Path, ledger: str) -> None:
-    layout = templates.load("plan-form")
+    layout = stream_layout.layout("plan-form", form.words)
     with writing(path, layout, ledger) as book:
         _fill(book, form)
 

@@ -6,15 +6,20 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from grants.excel import templates
+from grants.excel import stream_layout
 from grants.excel.book import cell, writing
 from grants.formatting import day
 from grants.money import from_pence
 from grants.services.reconcile import SEVERITIES, Finding
+from grants.services.stream_texts import StreamWords
 
 
-def write(findings: list[Finding], path: Path, ledger: str, as_of: date) -> None:
-    layout = templates.load("reconcile")
+def write(
+    findings: list[Finding], path: Path, ledger: str, as_of: date, words: StreamWords | None = None
+) -> None:
+    """``words``: the stream's names and headings when the findings are one stream's (its
+    books may word the template's texts, ``heading STREAM reconcile:SECTION.KEY``)."""
+    layout = stream_layout.layout("reconcile", words or StreamWords())
     groups: dict[str, list[Finding]] = {}
     for f in findings:
         groups.setdefault(f.recipient or layout["summary"]["stream_wide"], []).append(f)

@@ -1,4 +1,5 @@
-"""The resourcing workbook: Appendix 7 as the council prints it, with live totals."""
+"""The resourcing workbook: a fund's allocations by line and year as the council prints
+them, with live totals, in the stream's words (grants.excel.stream_layout)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from grants.errors import GrantsError
-from grants.excel import published, templates
+from grants.excel import published, stream_layout
 from grants.excel.book import Book, cell, cells, writing
 from grants.periods import FinancialYear
 from grants.services.published import Figure
@@ -20,7 +21,7 @@ def write(table: ResourcingTable, path: Path, ledger: str, figures: Sequence[Fig
     if not table.rows:
         years = ", ".join(str(FinancialYear(y)) for y in table.years)
         raise GrantsError(f"{table.stream} has no allocations in {years}: no table to write")
-    layout = templates.load("resourcing")
+    layout = stream_layout.layout("resourcing", table.words)
     with writing(path, layout, ledger) as book:
         if figures:
             book.order([layout["sheet"]["name"], published.sheet_name()])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grants.excel import templates
+from grants.excel import stream_layout
 from grants.excel.book import Book, cell, file_name, writing
 from grants.excel.form_header import (
     COMPLETED_BY_ROW,
@@ -34,7 +34,7 @@ def filename(form: ReturnForm) -> str:
 
 
 def write(form: ReturnForm, path: Path, ledger: str) -> None:
-    layout = templates.load("return-form")
+    layout = stream_layout.layout("return-form", form.words)
     with writing(path, layout, ledger) as book:
         _fill(book, form)
 

@@ -32,7 +32,7 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
         },
         "table": {
             "headings", "spend_heading", "variance_heading", "total_label", "unallocated_label",
-            "district_prefix", "district_note", "no_spend_note",
+            "district_prefix", "district_note", "no_spend_note", "not_given",
         },
         "stages": {"plan", "mid-year", "end-year"},
         "columns": {"title_width", "text_width", "money_width", "percent_width", "funding_width"},
@@ -149,6 +149,18 @@ NUMBERS = {"label_width", "year_width", "money_width", "notes_width", "ref_width
            "measure_width", "count_width", "objective_width", "note_width", "period_width",
            "short_width"}  # fmt: skip
 SWITCHES = {"landscape", "fit_to_width", "repeat_heading_rows"}
+
+# The stream's own names, which any text of these templates may use (and which the books'
+# headings may use): see grants.excel.stream_layout.
+STREAM_TEMPLATES = {"resourcing", "pcc-template", "plan-form", "return-form", "reconcile"}
+STREAM_TEXTS = {"stream", "stream_name", "funder", "area"}
+# Texts an importer reads back from the template as it stands: never the books', and
+# without the stream's names.
+READ_BACK = frozenset({
+    ("plan-form", "sheet", "instructions_sheet"), ("plan-form", "labels", "total"),
+    ("plan-form", "labels", "not_pcc"), ("return-form", "sheet", "instructions_sheet"),
+    ("return-form", "labels", "total"),
+})  # fmt: skip
 
 _FORM_TEXTS = {"stream_name", "stage", "year", "from", "to", "due"}
 _PLAN_TEXTS = {"stream_name", "year", "from", "to", "due", "lines"}
@@ -309,6 +321,8 @@ def _value_problems(name: str, table: str, key: str, value: Any) -> list[str]:
     else:
         texts = [value]
     allowed = PLACEHOLDERS.get((name, table, key), set())
+    if name in STREAM_TEMPLATES and (name, table, key) not in READ_BACK:
+        allowed = allowed | STREAM_TEXTS
     for text in texts:
         if not isinstance(text, str):
             return [f"{where} = {value!r} must be text"]

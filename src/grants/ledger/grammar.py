@@ -84,7 +84,7 @@ USAGE = {
     "due": "DATE due STREAM YEAR STAGE DUE-DATE",
     "title": 'DATE title "The ledger\'s name"',
     "tranche": 'DATE tranche STREAM CODE "Name"',
-    "heading": 'DATE heading STREAM SECTION.KEY "Text"',
+    "heading": 'DATE heading STREAM [TEMPLATE:]SECTION.KEY "Text"',
     "return": 'DATE return STREAM YEAR LINE STAGE "file.xlsx"',
     "plan-form": 'DATE plan-form STREAM YEAR LINE "file.xlsx"',
     "head": "DATE head COUNT:DIGEST",

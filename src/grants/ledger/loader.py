@@ -28,10 +28,11 @@ def load(
     path: Path,
     actor: str,
     now: datetime | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> LoadReport:
     """Load the books into the session's database. Raises BooksError (nothing written is
-    committed by the caller) when there is any error."""
+    committed by the caller) when there is any error. ``progress`` is told (journal entries
+    checked, journal entries in all) as they are checked."""
     books = read_books(path, actor, now)
     if books.problems:
         raise BooksError(books.problems)
@@ -42,7 +43,9 @@ def load(
     return report
 
 
-def check(path: Path, actor: str) -> tuple[list[Problem], LoadReport]:
+def check(
+    path: Path, actor: str, progress: Callable[[int, int], None] | None = None
+) -> tuple[list[Problem], LoadReport]:
     """Everything `load` would refuse or report, without touching any real database."""
     from grants.db.engine import make_engine, make_session_factory
     from grants.db.migrate import upgrade
@@ -55,7 +58,7 @@ def check(path: Path, actor: str) -> tuple[list[Problem], LoadReport]:
         upgrade(engine)
         with make_session_factory(engine)() as session, session.begin():
             try:
-                report = load(session, path, actor)
+                report = load(session, path, actor, progress=progress)
             except BooksError as exc:
                 session.rollback()
                 return list(exc.problems), LoadReport()  # type: ignore[arg-type]

@@ -1,10 +1,12 @@
 """The names and headings a stream's books give: `tranche` names an award tranche (the
 reports label its rows with the name, not the code) and `heading` gives the text of one
-heading of the stream's report in the council's own words (a key of the report's template).
+heading of the stream's report in the council's own words (a key of the report's template:
+the capital programme's as it stands, any other report's after its template's name).
 
     2017-12-12 tranche CAPITAL RECEIPTS "Capital receipts"
     2017-12-12 heading CAPITAL resources.title "Flexible capital resources"
     2017-12-12 heading CAPITAL allocations.headings.4 "Specific funding"
+    2017-04-01 heading PCC-CSF resourcing:sheet.title "Appendix 7 Resourcing"
 
 A later record of the same stream, kind and code stands in place of an earlier one (both kept).
 """
@@ -23,9 +25,17 @@ if TYPE_CHECKING:
     from grants.ledger.validate import Books
     from grants.ledger.write import Writer
 
-# `section.key`, or `section.key.N` for the Nth (from 1) of a list of headings.
-HEADING_KEY = re.compile(r"^[a-z][a-z0-9_]{0,30}(?:\.[a-z][a-z0-9_]{0,30}){1,2}(?:\.[1-9][0-9]?)?$")
+# The templates of the reports a stream's books may word (templates/TEMPLATE.toml); a key
+# without a template's name is the capital programme's.
+TEMPLATES = ("resourcing", "pcc-template", "plan-form", "return-form", "reconcile")
+# `section.key`, or `section.key.N` for the Nth (from 1) of a list of headings, after
+# `template:` for any report but the capital programme.
+HEADING_KEY = re.compile(
+    r"^(?:(?P<template>[a-z][a-z-]{0,30}):)?"
+    r"[a-z][a-z0-9_]{0,30}(?:\.[a-z][a-z0-9_]{0,30}){1,2}(?:\.[1-9][0-9]?)?$"
+)
 MAX_TEXT = 500
+MAX_KEY = 80
 
 
 def _text(b: Books, d: Directive, what: str) -> str | None:
@@ -46,12 +56,21 @@ def tranche(b: Books, d: Directive) -> None:
 
 def heading(b: Books, d: Directive) -> None:
     key = d.args[1]
-    if not HEADING_KEY.match(key):
+    match = HEADING_KEY.match(key) if len(key) <= MAX_KEY else None
+    if not match:
         b.error(
             d,
             f"{key!r} is not a heading key: write SECTION.KEY (or SECTION.KEY.N for the Nth of "
-            "a list of headings) as the report's template names it, e.g. resources.title "
-            "(see templates/README.md)",
+            "a list of headings) as the report's template names it, e.g. resources.title, "
+            "after TEMPLATE: for any report but the capital programme, e.g. "
+            "resourcing:sheet.title (see templates/README.md)",
+        )
+        return
+    if match["template"] is not None and match["template"] not in TEMPLATES:
+        b.error(
+            d,
+            f"{key!r}: {match['template']!r} is not a report's template; name one of "
+            f"{', '.join(TEMPLATES)} (or none, for the capital programme)",
         )
         return
     text = _text(b, d, "a heading")
@@ -82,4 +101,4 @@ def write(w: Writer) -> None:
         w.report.created[rec["kind"]] += 1
 
 
-__all__ = ["HEADING_KEY", "heading", "tranche", "write"]
+__all__ = ["HEADING_KEY", "TEMPLATES", "heading", "tranche", "write"]

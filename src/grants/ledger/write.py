@@ -26,6 +26,7 @@ from grants.ledger.validate import Books
 from grants.money import from_pence
 from grants.services.balances import Balances
 from grants.services.journal import Journal, Refused
+from grants.services.repeated import repeated_payments
 from grants.text import difference, skeleton
 
 
@@ -53,9 +54,9 @@ class Writer:
         session: Session,
         books: Books,
         report: LoadReport,
-        progress: Callable[[int], None] | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> None:
-        self.progress = progress
+        self.progress = progress  # told (entries checked, entries in all) as the journal is
         self.s = session
         self.books = books
         self.report = report
@@ -280,10 +281,20 @@ class Writer:
             return
         journal = Journal(self.s)
         by_item = {id(item): d for d, item in books.entries}
+        total, done = len(books.entries), 0
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            if self.progress is not None:
+                self.progress(done, total)
+
+        tick(0)
         try:
             result = journal.record(
-                [item for _, item in books.entries], progress=self.progress, keep_going=True
+                [item for _, item in books.entries], progress=tick, keep_going=True
             )
+            tick(total - done)
         except Refused as refused:
             # Every refused entry, at its line (a refused entry changes no balance, so the
             # entries after it are checked as if it were not there).
@@ -299,6 +310,11 @@ class Writer:
             d = by_item[id(item)]
             warned.add(id(item))
             self.report.warnings.append(Problem(d.file, d.line, warning, "warning"))
+        repeated = repeated_payments(self.s, result.entry_ids)
+        for entry_id, item in zip(result.entry_ids, result.items, strict=True):
+            if entry_id in repeated:
+                d = by_item[id(item)]
+                self.report.warnings.append(Problem(d.file, d.line, repeated[entry_id], "warning"))
         self._still_over_allocated(warned)
         if result.entry_ids:
             self.report.created["journal entry"] += len(result.entry_ids)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from grants.db.engine import lock_writers
 from grants.db.models import Account, Entry, Line, Posting, Stream
 from grants.errors import GrantsError, NotFound, RuleError
+from grants.formatting import count
 from grants.money import MAX_TURNOVER_PENCE
 from grants.periods import FinancialYear, Period
 from grants.services import rules
@@ -125,7 +126,9 @@ class Refused(RuleError):
 
     def __init__(self, errors: list[GrantsError]) -> None:
         self.errors = errors
-        super().__init__(f"{len(errors)} entries refused; the first: {errors[0]}")
+        super().__init__(
+            f"{count(len(errors), 'entry', 'entries')} refused; the first: {errors[0]}"
+        )
 
 
 @dataclass(slots=True)

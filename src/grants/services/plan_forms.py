@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grants import formatting
 from grants.db.models import PlanAgreement, PlanFiling, PlanLine, Stream
 from grants.errors import BooksError, GrantsError, NotFound, PeriodError
 from grants.excel import plan_form as grid
@@ -40,6 +41,7 @@ from grants.services.returns_import import (
     keep_workbook,
     sha256_of,
 )
+from grants.services.stream_texts import StreamWords, words
 from grants.services.streams import stream_id as find_stream
 from grants.text import MAX_FREE, Kind
 
@@ -74,6 +76,7 @@ class PlanForm:
     agreed: date | None
     stream_id: int = 0
     line_id: int = 0
+    words: StreamWords = field(default_factory=StreamWords)  # the stream's names and headings
 
     @property
     def fingerprint(self) -> str:
@@ -118,6 +121,7 @@ def plan_forms(
             select(PlanAgreement.line_id, PlanAgreement.day).where(PlanAgreement.year == year.start)
         ).all()
     )
+    said = words(session, stream)
     out = [
         PlanForm(
             stream,
@@ -133,6 +137,7 @@ def plan_forms(
             agreed.get(x.id),
             stream_id,
             x.id,
+            said,
         )
         for x in recipients(session, stream_id, stream, year)
         if line is None or x.code == line
@@ -270,7 +275,8 @@ def read_plan(session: Session, path: Path) -> tuple[PlanFiled | None, list[Prob
             Problem(
                 path.name,
                 None,
-                f"row(s) {shown} of the form are hidden; their lines were read as they are",
+                f"{'row' if len(hidden) == 1 else 'rows'} {shown} of the form "
+                f"{'is' if len(hidden) == 1 else 'are'} hidden; their lines were read as they are",
             )
         )
     return filed, []
@@ -296,7 +302,7 @@ def _form(session: Session, sheet: Sheet, reader: CellReader) -> PlanForm | None
         reader.problem(
             grid.FORM_ROW,
             1,
-            f"the spending plan for {line} {year} was agreed on {form.agreed:%d %b %Y}: its "
+            f"the spending plan for {line} {year} was agreed on {formatting.day(form.agreed)}: its "
             "lines are fixed, and nothing can be added to it",
         )
         return None
@@ -451,8 +457,8 @@ def record_plan(
     form = filed.form
     if received > date.today() or received < _earliest(form):
         raise GrantsError(
-            f"{filed.path.name}: received {received:%d %b %Y}? A plan is received "
-            f"from {_earliest(form):%d %b %Y} (the start of the year before its own) up to "
+            f"{filed.path.name}: received {formatting.day(received)}? A plan is received "
+            f"from {formatting.day(_earliest(form))} (the start of the year before its own) up to "
             "today"
         )
     text, rows = _directives(filed, received)
@@ -498,8 +504,8 @@ def _directives(filed: PlanFiled, day: date) -> tuple[str, list[tuple[int, int]]
         x
         for x in (
             f"completed by {filed.completed_by}" if filed.completed_by else None,
-            f"completed on {filed.completed_on:%d %b %Y}" if filed.completed_on else None,
-            f"received {day:%d %b %Y}",
+            f"completed on {formatting.day(filed.completed_on)}" if filed.completed_on else None,
+            f"received {formatting.day(day)}",
         )
         if x
     )
@@ -532,7 +538,8 @@ def describe(filed: PlanFiled) -> str:
     form = filed.form
     return (
         f"spending plan for {form.stream} {form.line} {FinancialYear(form.year)}: "
-        f"{len(filed.lines)} new line(s), {len(form.lines)} already recorded, costing "
+        f"{formatting.count(len(filed.lines), 'new line')}, {len(form.lines):,} already "
+        "recorded, costing "
         f"{gbp(from_pence(filed.cost_pence))} of the allocation of "
         f"{gbp(from_pence(form.allocated_pence))}"
     )

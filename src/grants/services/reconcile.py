@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from grants import formatting
 from grants.db.models import (
     Entry,
     Line,
@@ -210,7 +211,8 @@ def _running_balance(ctx: Context, stream: str, period: Period) -> Iterator[Find
                 ctx.balances.value(stream, period, "allocated", c) or 0 for c, _ in later
             )
             rest = (
-                f"; the {len(later)} line(s) after it ({', '.join(c for c, _ in later)}), "
+                f"; the {formatting.count(len(later), 'line')} after it "
+                f"({', '.join(c for c, _ in later)}), "
                 f"{ctx.money(unfunded)} in all, are not funded"
                 if later
                 else ""
@@ -353,16 +355,16 @@ def returns_due(ctx: Context) -> Iterator[Finding]:
                     late = (ctx.today - stage.due).days
                     yield Finding(
                         "error", "returns due", stream, str(period), code, who,
-                        f"the {stage.stage} return, due {stage.due:%d %b %Y}, is missing "
-                        f"({late:,} days late)",
+                        f"the {stage.stage} return, due {formatting.day(stage.due)}, is missing "
+                        f"({formatting.count(late, 'day')} late)",
                     )  # fmt: skip
                 continue
             first = _first_filing(ctx, line_id or 0, stage.year, stage.stage)
             if first is not None and first.received_on > stage.due:
                 yield Finding(
                     "warning", "returns due", stream, str(period), code, who,
-                    f"the {stage.stage} return was received {first.received_on:%d %b %Y}, "
-                    f"after it was due ({stage.due:%d %b %Y})",
+                    f"the {stage.stage} return was received {formatting.day(first.received_on)}, "
+                    f"after it was due ({formatting.day(stage.due)})",
                 )  # fmt: skip
 
 
@@ -385,15 +387,15 @@ def _plan_due(
         if stage.due < ctx.today:
             yield Finding(
                 "error", "plans due", stream, str(period), code, who,
-                f"no spending plan is recorded; it was due {stage.due:%d %b %Y} "
-                f"({(ctx.today - stage.due).days:,} days ago)",
+                f"no spending plan is recorded; it was due {formatting.day(stage.due)} "
+                f"({formatting.count((ctx.today - stage.due).days, 'day')} ago)",
             )  # fmt: skip
         return
     if first > stage.due:
         yield Finding(
             "warning", "plans due", stream, str(period), code, who,
-            f"the spending plan was recorded {first:%d %b %Y}, after it was due "
-            f"({stage.due:%d %b %Y})",
+            f"the spending plan was recorded {formatting.day(first)}, after it was due "
+            f"({formatting.day(stage.due)})",
         )  # fmt: skip
     agreed = ctx.session.scalar(
         select(PlanAgreement.day).where(
@@ -404,7 +406,7 @@ def _plan_due(
     if agreed is None and stage.due < ctx.today:
         yield Finding(
             "warning", "plans due", stream, str(period), code, who,
-            f"the spending plan (recorded {first:%d %b %Y}) is not yet agreed: record the "
+            f"the spending plan (recorded {formatting.day(first)}) is not yet agreed: record the "
             f"agreement with `grants plan agree {stream} {FinancialYear(stage.year)} {code}`",
         )  # fmt: skip
 
@@ -689,8 +691,9 @@ def the_record(ctx: Context) -> Iterator[Finding]:
     yield Finding(
         "error", "the record", "", "", None, None,
         f"the record has been changed behind the ledger's back; the first broken record is "
-        f"{first}. Run `grants verify` for all {len(result.problems) + result.more} "
-        "problem(s), and restore the ledger from a backup",
+        f"{first}. Run `grants verify` for all "
+        f"{formatting.count(len(result.problems) + result.more, 'problem')}, and restore the "
+        "ledger from a backup",
     )  # fmt: skip
 
 

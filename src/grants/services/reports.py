@@ -5,6 +5,7 @@ The same rows render to a terminal table or JSON now (and to workbooks through t
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -25,6 +26,7 @@ from grants.db.models import (
 from grants.errors import GrantsError, NotFound
 from grants.periods import FinancialYear, Period
 from grants.services.balances import Balances
+from grants.services.stream_texts import StreamWords, words
 from grants.services.streams import stream_id
 
 
@@ -41,9 +43,9 @@ class ResourcingRow:
 
 @dataclass
 class ResourcingTable:
-    """The PCC's resourcing table (Appendix 7): a column per year, a row per line with the
-    districts beneath their partnership (not counted twice), the TOTAL, and the stated figure
-    with the difference for every year where it is not the total allocated."""
+    """A fund's resourcing table: a column per year, a row per line with the districts
+    beneath their partnership (not counted twice), the TOTAL, and the stated figure with the
+    difference for every year where it is not the total allocated."""
 
     stream: str
     years: list[int]
@@ -52,6 +54,7 @@ class ResourcingTable:
     stated: dict[int, Decimal]
     # (line code, year) -> the journal entries behind the figure, as "entry N (origin)"
     sources: dict[tuple[str, int], list[str]] = field(default_factory=dict)
+    words: StreamWords = field(default_factory=StreamWords)  # the stream's names and headings
 
     def difference(self, year: int) -> Decimal | None:
         if year not in self.stated or self.stated[year] == self.total.get(year):
@@ -124,7 +127,9 @@ def resourcing(
     ):
         if first == last and first in by_year:
             sources.setdefault((code, first), []).append(f"entry {entry_id} {kind} ({origin})")
-    return ResourcingTable(stream, list(by_year), ordered, total, stated, sources)
+    return ResourcingTable(
+        stream, list(by_year), ordered, total, stated, sources, words(session, stream)
+    )
 
 
 STAGES = ("plan", "mid-year", "end-year")
@@ -143,6 +148,11 @@ class TemplateRow:
     progress: str | None = None  # objectives (plan) or progress (from the stage's return)
     other_text: str | None = None  # other funding as the plan writes it
 
+    @property
+    def reported(self) -> bool:
+        """Whether any spend has been reported for the line (a spend of nothing counts)."""
+        return bool(self.spend_sources) or bool(self.spent)
+
 
 @dataclass
 class PccTemplate:
@@ -152,10 +162,11 @@ class PccTemplate:
     year: int
     stage: str
     area: str
-    grant: Decimal  # the CSF grant allocation the percentages are of
+    grant: Decimal  # the grant allocation the percentages are of
     grant_source: str
     rows: list[TemplateRow]
     to: date | None  # the last day the spend covers (mid-year and end-year)
+    words: StreamWords = field(default_factory=StreamWords)  # the stream's names and headings
 
     @property
     def total(self) -> Decimal:
@@ -246,9 +257,11 @@ def pcc_template(
         chosen = [r for r in rows if wanted in (r.code.casefold(), r.name.casefold())]
         if not chosen:
             names = ", ".join(r.name for r in rows) or "none"
+            by_key = {k.casefold(): k for r in rows for k in (r.code, r.name)}
+            guess = difflib.get_close_matches(wanted, list(by_key), n=1, cutoff=0.6)
             raise NotFound(
                 f"{stream} has no line called {area!r} with an allocation in {year} "
-                f"(lines: {names})"
+                f"(lines: {names})" + (f"; did you mean {by_key[guess[0]]}?" if guess else "")
             )
         top = chosen[0]
         keep = {top.code}
@@ -323,7 +336,7 @@ def pcc_template(
             out = planned
     return PccTemplate(
         stream, year.start, stage, area_name, Decimal(grant_pence).scaleb(-2), grant_source,
-        out, to,
+        out, to, words(session, stream, area_name),
     )  # fmt: skip
 
 

@@ -9,7 +9,7 @@ returned file is and refuses one issued for a plan that has since changed.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from grants.db.models import Line, Organisation, PlanAgreement, PlanLine, Return
 from grants.errors import GrantsError, NotFound
 from grants.periods import FinancialYear, Period
 from grants.services.balances import Balances
+from grants.services.stream_texts import StreamWords, words
 from grants.services.streams import stream_id as find_stream
 
 FORMAT = "grants return form 1"  # the layout version written into every form
@@ -50,6 +51,7 @@ class ReturnForm:
     agreed: date | None
     stream_id: int = 0
     line_id: int = 0
+    words: StreamWords = field(default_factory=StreamWords)  # the stream's names and headings
 
     @property
     def fingerprint(self) -> str:
@@ -159,6 +161,7 @@ def forms(
             select(PlanAgreement.line_id, PlanAgreement.day).where(PlanAgreement.year == year.start)
         ).all()
     )
+    said = words(session, stream)
     out = []
     for x in reporting:
         if line is not None and x.code != line:
@@ -169,7 +172,7 @@ def forms(
             ReturnForm(
                 stream, stream_name, year.start, stage, covers_to, due, x.code, x.name,
                 x.recipient, x.allocated_pence, tuple(form_lines), planned is not None,
-                agreed.get(x.id), stream_id, x.id,
+                agreed.get(x.id), stream_id, x.id, said,
             )
         )  # fmt: skip
     if line is not None and not out:

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
+from grants import formatting
 from grants.db.models import (
     Attachment,
     Entry,
@@ -399,7 +400,10 @@ def _read(
     hidden = sorted(r for r in sheet.hidden_rows if grid.FIRST_LINE_ROW <= r <= total + 1)
     if hidden:
         shown = ", ".join(str(r + 1) for r in hidden)
-        message = f"row(s) {shown} of the form are hidden; their figures were read as they are"
+        rows = (
+            f"row {shown} of the form is" if len(hidden) == 1 else f"rows {shown} of the form are"
+        )
+        message = f"{rows} hidden; their figures were read as they are"
         filed.warnings.append(Problem(path.name, None, message))
     filed.warnings += reader.notes
     for figure in figures if form.planned else []:  # unplanned: the line is the allocation
@@ -524,8 +528,8 @@ def record(
     received = received or now.date()
     if received > now.date() or received < filed.form.covers_from:
         raise GrantsError(
-            f"{filed.path.name}: received {received:%d %b %Y}? A return is received between "
-            f"the start of its year ({filed.form.covers_from:%d %b %Y}) and today"
+            f"{filed.path.name}: received {formatting.day(received)}? A return is received between "
+            f"the start of its year ({formatting.day(filed.form.covers_from)}) and today"
         )
     earlier = session.scalar(select(ReturnFiling).where(ReturnFiling.key == filed.sha256))
     if earlier is not None:
