@@ -222,3 +222,34 @@ def test_oxfordshire_workbooks_keep_the_councils_words(oxfordshire: Grants, tmp_
     instructions = [c.value for c in openpyxl.load_workbook(form)["Instructions"]["A"]]
     for n in range(1, 6):
         assert headings[f"plan-form:instructions.objectives.{n}"] in instructions
+
+
+PUBLISHED = re.compile(
+    rf"^\S+ (?:printed {STREAM} |balance {STREAM} .*\n  table:)(?:.*\n  .*)*", re.MULTILINE
+)
+
+
+def test_every_printed_figure_is_shown_and_checked(workbooks: dict[str, Path]) -> None:
+    """Each figure the books record as printed is on the resourcing workbook's Published
+    figures sheet, beside the ledger's figure; the row that does not foot is marked."""
+    given = PUBLISHED.findall(TEXT)
+    assert len(given) >= 3
+    book = openpyxl.load_workbook(workbooks["resourcing"])
+    sheet = book["Published figures"]
+    rows = [
+        r for r in sheet.iter_rows(min_row=5, values_only=True) if r[3]
+    ]  # a figure's row, not the note
+    assert len(rows) == len(given)
+    partnerships = _given(r'^  row: "(District partnerships)"')
+    (row,) = [r for r in rows if r[1] == partnerships]
+    printed = Decimal(_given(rf"^\S+ printed {STREAM} {YEAR} allocated:PARTNERSHIPS ([\d,]+)")
+                      .replace(",", ""))  # fmt: skip
+    districts = sum(
+        Decimal(a.replace(",", ""))
+        for a in re.findall(
+            rf"^\S+ allocate {STREAM} {YEAR} (?:FENWICK|HARROWDEN) ([\d,]+)", TEXT, re.MULTILINE
+        )
+    )
+    assert (Decimal(str(row[7])), Decimal(str(row[8]))) == (printed, districts)
+    assert row[10] == "differs"
+    assert sum(1 for r in rows if r[10] == "agrees") == len(given) - 1
