@@ -123,6 +123,8 @@ def _resources(book: Book, p: CapitalProgramme) -> _Resources:
         sheet.write_number(row, 3, k(portfolio.net), money)
         balance -= portfolio.net
         sheet.write_formula(row, 4, f"={balance_cell}-{cell(row, 3)}", money, k(balance))
+        if portfolio.printed_note:
+            book.text(sheet, row, 5, portfolio.printed_note, "label")
         balance_cell = cell(row, 4)
         where.portfolio_cells.append(cell(row, 3))
         book.source(
@@ -223,7 +225,7 @@ def _summary(book: Book, p: CapitalProgramme, resources: _Resources) -> None:
          f"={ref}{resources.surplus}/1000", ("unallocated", None), 1, total)  # fmt: skip
     row += 1
     for note in [*notes, lay["published_note"]]:
-        book.text(sheet, row, 0, note, "note")
+        book.note(sheet, row, note, "note")
         row += 1
     book.print_setup(sheet, heading_row)
 

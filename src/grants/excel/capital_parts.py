@@ -33,8 +33,9 @@ def years(p: CapitalProgramme) -> str:
 
 
 def title(book: Book, sheet: Worksheet, text: str, subtitle: str) -> None:
-    book.text(sheet, 0, 0, text, "title")
-    book.text(sheet, 1, 0, subtitle, "note")
+    """The title and subtitle rows, wrapped across the columns set so far (set them first)."""
+    book.note(sheet, 0, text, "title")
+    book.note(sheet, 1, subtitle, "note")
 
 
 def headings(book: Book, sheet: Worksheet, row: int, texts: list[str]) -> None:

@@ -81,16 +81,16 @@ def _programme(
     cols = columns(book, p, table)
     sheet = book.sheet(sheet_name(book.layout, version, table))
     name = lay["title"].format(name=version.title(), table_title=table_title(book.layout, table))
-    title(book, sheet, name, p.stream)
     heading_row = 3
     total_col = len(cols) + 1
     texts = ["", *(text for _, text in cols), lay["total_heading"]]
     if compared:
         texts.append(lay["change_heading"])
     last_col = len(texts) - 1
-    headings(book, sheet, heading_row, texts)
     sheet.set_column(0, 0, widths["label_width"])
     sheet.set_column(1, last_col, widths["money_width"])
+    title(book, sheet, name, p.stream)
+    headings(book, sheet, heading_row, texts)
     money, total = book.style("money"), book.style("total")
     marked = {
         (estimate, changed): book.style(
@@ -175,13 +175,13 @@ def _programme(
     row += 1
     off = [texts[i + 1] for i in range(len(sums)) if as_shown[i] != shown(sums[i])]
     if off:
-        book.text(sheet, row, 0, lay["rounding_note"].format(columns=", ".join(off)), "note")
+        book.note(sheet, row, lay["rounding_note"].format(columns=", ".join(off)), "note")
         row += 1
     if any_estimate:
-        book.text(sheet, row, 0, lay["estimate_note"], "note")
+        book.note(sheet, row, lay["estimate_note"], "note")
         row += 1
     if any_change and compared:
-        book.text(sheet, row, 0, lay["change_note"].format(compared=compared), "note")
+        book.note(sheet, row, lay["change_note"].format(compared=compared), "note")
     book.print_setup(sheet, heading_row)
     return Placed(sheet.name, total_row, sums)
 

@@ -29,7 +29,7 @@ def _fill(book: Book, report: PccTemplate, year: FinancialYear) -> None:
     sheet.set_column(3, 3, widths["percent_width"])
     sheet.set_column(4, 4, widths["funding_width"])
     sheet.set_column(5, 6, widths["money_width"])
-    book.text(sheet, 0, 0, lay["title"], "title")
+    book.note(sheet, 0, lay["title"], "title")
     # The signatory block: the local authority on the left, the police on the right.
     for row, left, right in (
         (2, header["local_contact"], header["police_contact"]),
@@ -53,7 +53,7 @@ def _fill(book: Book, report: PccTemplate, year: FinancialYear) -> None:
     subject = f"{report.stream} {year}, {stage}"
     if report.to is not None:
         subject += f": spend to {day(report.to)}"
-    book.text(sheet, 9, 0, subject, "note")
+    book.note(sheet, 9, subject, "note")
 
     heading_row = 11
     label = year.render()
@@ -150,10 +150,10 @@ def _fill(book: Book, report: PccTemplate, year: FinancialYear) -> None:
         row += 1
     row += 1
     if returns and not any(line.spend_sources for line in report.rows):
-        book.text(sheet, row, 0, table["no_spend_note"].format(date=day(report.to)), "note")
+        book.note(sheet, row, table["no_spend_note"].format(date=day(report.to)), "note")
         row += 1
     if len(top_rows) != len(report.rows):
-        book.text(sheet, row, 0, table["district_note"], "note")
+        book.note(sheet, row, table["district_note"], "note")
         row += 1
-    book.text(sheet, row, 0, lay["footer_note"], "note")
+    book.note(sheet, row, lay["footer_note"], "note")
     book.print_setup(sheet, heading_row)

@@ -170,7 +170,7 @@ def _fill(book: Book, form: PlanForm) -> None:
     sheet.protect("", {"format_columns": True, "format_rows": True})
     sheet.activate()
     book.print_setup(sheet, HEADING_ROW)
-    instructions.set_column(0, 0, 120)
+    instructions.set_column(0, 0, 90)  # a portrait page's width; longer lines wrap
     row = 0
     for i, text in enumerate(lay["instructions"]["lines"]):
         book.text(instructions, row, 0, text.format(**texts), "label" if i == 0 else "note")

@@ -28,14 +28,14 @@ def _fill(book: Book, table: ResourcingTable) -> None:
     not_applicable = book.style("money", align="right")
     sheet = book.sheet(lay["name"])
     years = table.years
-    book.text(sheet, 0, 0, lay["title"], "title")
-    book.text(sheet, 1, 0, f"{lay['subtitle']} ({table.stream})", "note")
+    sheet.set_column(0, 0, book.layout["columns"]["label_width"])
+    sheet.set_column(1, len(years), book.layout["columns"]["year_width"])
+    book.note(sheet, 0, lay["title"], "title")
+    book.note(sheet, 1, f"{lay['subtitle']} ({table.stream})", "note")
     heading_row = 3
     book.text(sheet, heading_row, 0, lay["first_column_heading"], "heading")
     for col, year in enumerate(years, start=1):
         book.text(sheet, heading_row, col, FinancialYear(year).render(), "heading")
-    sheet.set_column(0, 0, book.layout["columns"]["label_width"])
-    sheet.set_column(1, len(years), book.layout["columns"]["year_width"])
     row = heading_row + 1
     top_level_rows: list[int] = []
     for line in table.rows:

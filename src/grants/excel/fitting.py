@@ -1,0 +1,124 @@
+"""Fitting a sheet's text to its cells as it is written: a column is widened (up to the
+template's `max_column_width`) for a label or figure that would cross into its neighbour,
+longer text is wrapped and its row made tall enough, and what the sheet needs for printing is
+noted (its width, its smallest text). Rows are fitted as they are written, because a sheet
+streamed row by row (XlsxWriter's constant-memory mode) cannot go back to one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from xlsxwriter.format import Format
+
+from grants.excel import metrics
+from grants.excel.layout import shown_number
+
+DEFAULT_WIDTH = 8.43  # Excel's column width when none is set
+DEFAULT_ROW = metrics.line_points()  # the row height of the default font
+
+
+class Fitting:
+    """The fitting state of one sheet. ``properties`` gives a format's properties and
+    ``wrapped`` the same format with text wrapping (both from grants.excel.book.Book)."""
+
+    def __init__(
+        self,
+        properties: Callable[[Format | None], dict[str, Any]],
+        wrapped: Callable[[Format | None], Format],
+        set_width: Callable[[int, float], None],
+        set_height: Callable[[int, float], None],
+        max_width: float,
+    ) -> None:
+        self.properties, self.wrapped = properties, wrapped
+        self.set_width, self.set_height = set_width, set_height
+        self.max_width = max_width
+        self.widths: dict[int, float] = {}
+        self.groups: dict[int, tuple[int, int]] = {}  # columns set together widen together
+        self.heights: dict[int, float] = {}
+        self.smallest = float(metrics.FONT_SIZE)
+        self.merging = False
+        self.heading_row: int | None = None
+        self.placed = False  # the writer said where its heading row is (Book.print_setup)
+
+    def width(self, col: int) -> float:
+        return self.widths.get(col, DEFAULT_WIDTH)
+
+    def last_column(self) -> int:
+        return max(self.widths, default=0)
+
+    def columns(self, first: int, last: int, width: float) -> None:
+        for col in range(first, last + 1):
+            self.widths[col] = width
+            self.groups[col] = (first, last)
+
+    def row(self, row: int, height: float) -> float:
+        """A height a writer sets: never lower than what the row's text needs."""
+        height = max(height, self.heights.get(row, 0.0))
+        self.heights[row] = height
+        return height
+
+    def widen(self, col: int, width: float) -> None:
+        if width <= self.width(col):
+            return
+        first, last = self.groups.get(col, (col, col))
+        for c in range(first, last + 1):
+            self.widths[c] = max(width, self.width(c))
+            self.set_width(c, self.widths[c])
+
+    def need_height(self, row: int, height: float) -> None:
+        if height > max(self.heights.get(row, 0.0), DEFAULT_ROW):
+            self.heights[row] = height
+            self.set_height(row, height)
+
+    def _font(self, cell_format: Format | None) -> tuple[float, bool, dict[str, Any]]:
+        props = self.properties(cell_format)
+        size = float(props.get("font_size", metrics.FONT_SIZE))
+        self.smallest = min(self.smallest, size)
+        return size, bool(props.get("bold")), props
+
+    def string(self, row: int, col: int, text: str, cell_format: Format | None) -> Format | None:
+        """The format to write ``text`` with (wrapping when it does not fit), having widened
+        the column or raised the row as it needs."""
+        if self.merging or not text.strip():
+            return cell_format
+        size, bold, props = self._font(cell_format)
+        wrap = bool(props.get("text_wrap"))
+        if not wrap and metrics.fits(text, self.width(col), size, bold):
+            count = text.count("\n") + 1
+        else:
+            widest = max(metrics.text_points(x, size, bold) for x in text.split("\n"))
+            need = metrics.width_for(widest)
+            if not wrap and need <= self.max_width:
+                self.widen(col, need)
+                count = text.count("\n") + 1
+            else:
+                word = metrics.width_for(metrics.longest_word(text, size, bold))
+                self.widen(col, min(word, self.max_width))
+                if not wrap:
+                    cell_format = self.wrapped(cell_format)
+                count = metrics.lines(text, self.width(col), size, bold)
+        self.need_height(row, metrics.row_points(count, size))
+        return cell_format
+
+    def number(self, col: int, value: Any, cell_format: Format | None) -> None:
+        """Widen the column for a figure that would otherwise show as ####."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return
+        size, bold, props = self._font(cell_format)
+        text = shown_number(float(value), props.get("num_format"))
+        if not metrics.fits(text, self.width(col), size, bold):
+            self.widen(col, metrics.width_for(metrics.text_points(text, size, bold)))
+
+    def merged(self, row: int, first: int, last: int, text: str, size: float, bold: bool) -> None:
+        """Raise a row for wrapped text merged across columns ``first`` to ``last``."""
+        points = sum(metrics.column_points(self.width(c)) for c in range(first, last + 1))
+        width = (points / 0.75 - metrics.PADDING_PIXELS) / metrics.DIGIT_PIXELS
+        self.smallest = min(self.smallest, size)
+        self.need_height(row, metrics.row_points(metrics.lines(text, width, size, bold), size))
+
+    def width_points(self, last_col: int) -> float:
+        return sum(metrics.column_points(self.width(c)) for c in range(last_col + 1))
+
+
+__all__ = ["DEFAULT_WIDTH", "Fitting"]
