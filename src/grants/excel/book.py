@@ -22,7 +22,7 @@ from xlsxwriter.worksheet import Worksheet
 from grants.errors import GrantsError
 from grants.excel import metrics
 from grants.excel.fitting import Fitting
-from grants.excel.layout import DEFAULT_PRINT, cut, page, tab_name
+from grants.excel.layout import DEFAULT_PRINT, cut, page, printable_width, tab_name
 from grants.formatting import long_day
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -218,6 +218,11 @@ class Book:
         props = {**self.layout["styles"][style]}
         size, bold = float(props.get("font_size", metrics.FONT_SIZE)), bool(props.get("bold"))
         last = fitting.last_column()
+        # Never wider than a landscape page at full size: a sheet too wide to fit its page
+        # runs on to a second page across, and the note must not be cut at the page's edge.
+        limit = printable_width(True, float(self.print["margin_cm"]))
+        while last > 0 and fitting.width_points(last) > limit:
+            last -= 1
         if metrics.fits(text, fitting.width(0), size, bold):
             self.text(sheet, row, 0, text, style)
             return

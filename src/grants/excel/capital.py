@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from grants.excel import capital_annexes, capital_programmes, templates
-from grants.excel.book import Book, cell, cells, quoted, writing
+from grants.excel.book import Book, cell, cells, inert, quoted, writing
 from grants.excel.capital_layout import with_headings
 from grants.excel.capital_parts import MILLION, headings, k, m1, title, years
 from grants.services.capital import CapitalProgramme
@@ -87,6 +87,7 @@ def _resources(book: Book, p: CapitalProgramme) -> _Resources:
     heading_row = 3
     headings(book, sheet, heading_row, lay["headings"])
     money, total = book.style("money"), book.style("total")
+    notes = book.style("label", indent=1)  # the council's Notes column, clear of the Balance
     row = heading_row + 1
     book.text(sheet, row, 0, lay["funding_heading"], "section")
     row += 1
@@ -95,7 +96,7 @@ def _resources(book: Book, p: CapitalProgramme) -> _Resources:
         book.text(sheet, row, 0, t.label, "label")
         sheet.write_number(row, 2, k(t.pence), money)
         if t.note:
-            book.text(sheet, row, 5, t.note, "label")
+            sheet.write_string(row, 5, inert(t.note), notes)
         where.tranche_cells.append(cell(row, 2))
         book.source(f"{sheet.name}!{cell(row, 2)}", t.label, "; ".join(t.sources))
         row += 1
@@ -124,7 +125,7 @@ def _resources(book: Book, p: CapitalProgramme) -> _Resources:
         balance -= portfolio.net
         sheet.write_formula(row, 4, f"={balance_cell}-{cell(row, 3)}", money, k(balance))
         if portfolio.printed_note:
-            book.text(sheet, row, 5, portfolio.printed_note, "label")
+            sheet.write_string(row, 5, inert(portfolio.printed_note), notes)
         balance_cell = cell(row, 4)
         where.portfolio_cells.append(cell(row, 3))
         book.source(

@@ -186,7 +186,8 @@ def _programme(
     return Placed(sheet.name, total_row, sums)
 
 
-CHART_ROWS = 22  # the rows a chart covers (420 pixels at 20 pixels a row, and a gap)
+CHART_HEIGHT = 420  # pixels
+CHART_ROWS = CHART_HEIGHT // 17 + 2  # the rows a chart covers (17 pixels a row), and a gap
 
 
 def chart(book: Book, p: CapitalProgramme, placed: dict[str, dict[str, Placed]]) -> None:
@@ -195,12 +196,15 @@ def chart(book: Book, p: CapitalProgramme, placed: dict[str, dict[str, Placed]])
     sheet = book.sheet(lay["sheet"])
     sheet.set_column(0, 2, 16)
     row = 0
+    breaks: list[int] = []  # each table and its chart on a page of its own, never split
     for table in p.tables:
         versions = [v for v in (p.base, p.other) if v and table in placed.get(v, {})]
         if not versions:
             continue
         cols = columns(book, p, table)
         name = table_title(book.layout, table)
+        if row:
+            breaks.append(row)
         book.text(sheet, row, 0, name, "section")
         heading_row = row + 1
         headings(book, sheet, heading_row, [lay["year_heading"], *(v.title() for v in versions)])
@@ -217,7 +221,8 @@ def chart(book: Book, p: CapitalProgramme, placed: dict[str, dict[str, Placed]])
                     f"{name}, {version.title()} programme, {label}",
                     f"the TOTAL row of {where.sheet}",
                 )
-        figure = book.workbook.add_chart({"type": "column"})
+        # Bars across: a dozen years read down the side, each label whole and upright.
+        figure = book.workbook.add_chart({"type": "bar"})
         last = heading_row + len(cols)
         for col in range(1, len(versions) + 1):
             figure.add_series(
@@ -232,9 +237,11 @@ def chart(book: Book, p: CapitalProgramme, placed: dict[str, dict[str, Placed]])
         figure.set_title({"name": text.format(table_title=name, base=names[0], other=names[-1])})
         figure.set_y_axis({"name": lay["y_axis"], "num_format": "#,##0"})
         figure.set_legend({"position": "bottom"})
-        figure.set_size({"width": 900, "height": 420})
+        figure.set_x_axis({"reverse": True})  # the first year at the top
+        figure.set_size({"width": 600, "height": CHART_HEIGHT})  # within a portrait page
         sheet.insert_chart(last + 2, 0, figure)
         row = last + 2 + CHART_ROWS
+    sheet.set_h_pagebreaks(breaks)
     book.print_setup(sheet, 1)  # every block's heading row reads Year and the versions
 
 

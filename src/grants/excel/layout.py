@@ -24,6 +24,10 @@ DEFAULT_PRINT: dict[str, Any] = {
     "min_font_size": 7,
 }
 ORIENTATIONS = ("portrait", "landscape", "auto")
+# Renderers lay a column out a little wider than Excel's own measure (LibreOffice by some 6%
+# at Arial 10): the scale is chosen for a sheet this much wider, so that text fitted to the
+# page is never printed below the smallest size allowed.
+RENDER_SLACK = 1.1
 
 
 def cut(text: str, limit: int) -> str:
@@ -88,6 +92,7 @@ def page(width_points: float, smallest_font: float, setup: dict[str, Any]) -> Pa
     that would print its smallest text below ``min_font_size``: then it runs on to a second
     page across at the smallest scale that keeps the text readable."""
     margin = float(setup["margin_cm"])
+    width_points *= RENDER_SLACK
     orientation = setup["orientation"]
     landscape = orientation == "landscape"
     if orientation == "auto":

@@ -90,7 +90,8 @@ def _fill(book: Book, table: ResourcingTable) -> None:
                 "the stated figure in the books (`grants balance` shows it), less the TOTAL",
             )
     book.print_setup(sheet, heading_row)
-    chart = book.workbook.add_chart({"type": "column"})
+    # Bars across, so that every line's name reads horizontally in full beside its bars.
+    chart = book.workbook.add_chart({"type": "bar"})
     for col, year in enumerate(years, start=1):
         chart.add_series(
             {
@@ -100,6 +101,9 @@ def _fill(book: Book, table: ResourcingTable) -> None:
             }
         )
     chart.set_title({"name": book.layout["chart"]["title"]})
+    chart.set_x_axis({"reverse": True})  # the lines in the table's order, top down
     chart.set_y_axis({"name": book.layout["chart"]["y_axis"], "num_format": "#,##0"})
-    chart.set_size({"width": 900, "height": 420})
+    chart.set_legend({"position": "bottom"})
+    bars = len(top_level_rows) * len(years)
+    chart.set_size({"width": 600, "height": max(320, 80 + 16 * bars)})  # within a portrait page
     sheet.insert_chart(total_row + 5, 0, chart)
