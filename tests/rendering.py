@@ -23,6 +23,7 @@ SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 A4 = (595.28, 841.89)
 TOLERANCE = 2.0  # points
 SMALLEST_FONT = 7.0  # points
+BREAKS = "-/:|"  # where LibreOffice may wrap within a word
 OVERLAP = 0.5  # points two words' boxes may share (kerning, a rule's anti-aliasing)
 
 
@@ -168,19 +169,20 @@ def _split_only(word: str, shown: Counter[str]) -> bool:
     return any(
         shown[word[: i + 1]] and _split(word[i + 1 :], shown)
         for i, c in enumerate(word[:-1])
-        if c in "-/:"
+        if c in BREAKS
     )
 
 
 def _split(word: str, shown: Counter[str]) -> bool:
-    """A word LibreOffice wraps within, after a hyphen, slash or colon (`2017-` `18`): it is
-    printed whole if it is some printed words end to end, each cut after such a mark."""
+    """A word LibreOffice wraps within where Unicode allows a line break, after a hyphen,
+    slash, colon or bar (`2017-` `18`): it is printed whole if it is some printed words end
+    to end, each cut after such a mark."""
     if shown[word]:
         return True
     return any(
         shown[word[: i + 1]] and _split(word[i + 1 :], shown)
         for i, c in enumerate(word[:-1])
-        if c in "-/:"
+        if c in BREAKS
     )
 
 

@@ -237,7 +237,6 @@ def chart(book: Book, p: CapitalProgramme, placed: dict[str, dict[str, Placed]])
         figure.set_title({"name": text.format(table_title=name, base=names[0], other=names[-1])})
         figure.set_y_axis({"name": lay["y_axis"], "num_format": "#,##0"})
         figure.set_legend({"position": "bottom"})
-        figure.set_x_axis({"reverse": True})  # the first year at the top
         figure.set_size({"width": 600, "height": CHART_HEIGHT})  # within a portrait page
         sheet.insert_chart(last + 2, 0, figure)
         row = last + 2 + CHART_ROWS

@@ -16,6 +16,7 @@ from grants.excel.layout import shown_number
 
 DEFAULT_WIDTH = 8.43  # Excel's column width when none is set
 DEFAULT_ROW = metrics.line_points()  # the row height of the default font
+INDENT_POINTS = 9.0  # one level of a cell's indent
 
 
 class Fitting:
@@ -84,20 +85,21 @@ class Fitting:
             return cell_format
         size, bold, props = self._font(cell_format)
         wrap = bool(props.get("text_wrap"))
-        if not wrap and metrics.fits(text, self.width(col), size, bold):
+        indent = int(props.get("indent", 0)) * INDENT_POINTS / metrics.DIGIT_PIXELS / 0.75
+        if not wrap and metrics.fits(text, self.width(col) - indent, size, bold):
             count = text.count("\n") + 1
         else:
             widest = max(metrics.text_points(x, size, bold) for x in text.split("\n"))
-            need = metrics.width_for(widest)
+            need = metrics.width_for(widest) + indent
             if not wrap and need <= self.max_width:
                 self.widen(col, need)
                 count = text.count("\n") + 1
             else:
-                word = metrics.width_for(metrics.longest_word(text, size, bold))
+                word = metrics.width_for(metrics.longest_word(text, size, bold)) + indent
                 self.widen(col, min(word, self.max_width))
                 if not wrap:
                     cell_format = self.wrapped(cell_format)
-                count = metrics.lines(text, self.width(col), size, bold)
+                count = metrics.lines(text, self.width(col) - indent, size, bold)
         self.need_height(row, metrics.row_points(count, size))
         return cell_format
 

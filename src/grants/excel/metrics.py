@@ -43,7 +43,7 @@ PADDING_PIXELS = 5
 # Room kept free in a cell: the cell's inner margins, and a margin for renderers that lay
 # text out a little wider than the font's advance widths.
 CELL_MARGIN_POINTS = 6.0
-SLACK = 1.06
+SLACK = 1.1
 
 
 def text_points(text: str, size: float = FONT_SIZE, bold: bool = False) -> float:

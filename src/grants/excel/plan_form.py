@@ -104,7 +104,7 @@ def _fill(book: Book, form: PlanForm) -> None:
     recorded = {i: x for i, x in enumerate(form.lines)}
     for i in range(MAX_LINES):
         row = FIRST_LINE_ROW + i
-        sheet.write_number(row, NUMBER, i + 1, book.style("fixed_text"))
+        sheet.write_number(row, NUMBER, i + 1, book.style("fixed_text", align="center"))
         known = recorded.get(i)
         if known is not None:  # recorded already: shown, locked
             book.text(sheet, row, TITLE, known.title, "fixed_text")

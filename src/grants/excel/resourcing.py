@@ -101,9 +101,9 @@ def _fill(book: Book, table: ResourcingTable) -> None:
             }
         )
     chart.set_title({"name": book.layout["chart"]["title"]})
-    chart.set_x_axis({"reverse": True})  # the lines in the table's order, top down
     chart.set_y_axis({"name": book.layout["chart"]["y_axis"], "num_format": "#,##0"})
     chart.set_legend({"position": "bottom"})
     bars = len(top_level_rows) * len(years)
     chart.set_size({"width": 600, "height": max(320, 80 + 16 * bars)})  # within a portrait page
+    sheet.set_h_pagebreaks([total_row + 4])  # the chart on a page of its own, never split
     sheet.insert_chart(total_row + 5, 0, chart)

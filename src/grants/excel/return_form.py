@@ -80,7 +80,7 @@ def _fill(book: Book, form: ReturnForm) -> None:
         "count": book.style("input_count", locked=False),
     }
     for line in form.lines:
-        sheet.write_number(row, NUMBER, line.position, book.style("fixed_text"))
+        sheet.write_number(row, NUMBER, line.position, book.style("fixed_text", align="center"))
         book.text(sheet, row, TITLE, line.title, "fixed_text")
         sheet.write_number(row, COST, line.cost_pence / 100, book.style("fixed_money"))
         sheet.write_blank(row, SPEND, None, inputs["money"])
