@@ -208,34 +208,40 @@ class Book:
     def text(self, sheet: Worksheet, row: int, col: int, value: str, style: str | None) -> None:
         sheet.write_string(row, col, inert(value), self.style(style) if style else None)
 
-    def note(self, sheet: Worksheet, row: int, value: str, style: str, merge: bool = True) -> None:
+    def note(self, sheet: Worksheet, row: int, value: str, style: str) -> None:
         """A title or a note in column A: wrapped across the table's width (the columns set
-        so far) rather than crossing into the cells beside it or widening column A. Forms
-        that are read back refuse merged cells (grants.excel.safe_read): ``merge=False``
-        wraps the text within column A instead."""
+        so far) rather than crossing into the cells beside it or widening column A. (A form
+        read back allows this merge in row 1 only: grants.excel.safe_read.)"""
         fitting = _fitting(sheet)
-        text = inert(value)
-        props = {**self.layout["styles"][style]}
-        size, bold = float(props.get("font_size", metrics.FONT_SIZE)), bool(props.get("bold"))
         last = fitting.last_column()
         # Never wider than a landscape page at full size: a sheet too wide to fit its page
         # runs on to a second page across, and the note must not be cut at the page's edge.
         limit = printable_width(True, float(self.print["margin_cm"]))
         while last > 0 and fitting.width_points(last) > limit:
             last -= 1
-        if metrics.fits(text, fitting.width(0), size, bold):
-            self.text(sheet, row, 0, text, style)
+        self.span(sheet, row, 0, last, value, style)
+
+    def span(self, sheet: Worksheet, row: int, first: int, last: int, value: str,
+             style: str) -> None:  # fmt: skip
+        """Text in columns ``first`` to ``last`` of a row: in the first cell if it fits
+        there, else merged across them and wrapped, the row made tall enough."""
+        fitting = _fitting(sheet)
+        text = inert(value)
+        props = {**self.layout["styles"][style]}
+        size, bold = float(props.get("font_size", metrics.FONT_SIZE)), bool(props.get("bold"))
+        if metrics.fits(text, fitting.width(first), size, bold):
+            self.text(sheet, row, first, text, style)
             return
-        if last == 0 or not merge:
-            sheet.write_string(row, 0, text, self.style(style, text_wrap=True, valign="top"))
+        wrapped = self.style(style, text_wrap=True, valign="top")
+        if last == first:
+            sheet.write_string(row, first, text, wrapped)
             return
         fitting.merging = True
         try:
-            wrapped = self.style(style, text_wrap=True, valign="top")
-            sheet.merge_range(row, 0, row, last, text, wrapped)
+            sheet.merge_range(row, first, row, last, text, wrapped)
         finally:
             fitting.merging = False
-        fitting.merged(row, 0, last, text, size, bold)
+        fitting.merged(row, first, last, text, size, bold)
 
     def source(self, where: str, figure: str, entries: str) -> None:
         """One row of the Sources sheet: a cell or range, what it shows, where it came from."""

@@ -36,13 +36,14 @@ def _fill(book: Book, report: PccTemplate, year: FinancialYear) -> None:
         (3, header["signature"], header["signature"]),
         (4, header["date"], header["date"]),
     ):
-        book.text(sheet, row, 0, left, "label")
+        # The police's labels span C and D, wrapped: they would widen the money column.
+        book.span(sheet, row, 0, 0, left, "label")
         sheet.write_blank(row, 1, None, book.style("input"))
-        book.text(sheet, row, 2, right, "label")
+        book.span(sheet, row, 2, 3, right, "label")
         sheet.write_blank(row, 4, None, book.style("input"))
     book.text(sheet, 5, 0, header["area"], "label")
     book.text(sheet, 5, 1, report.area, "input")
-    book.text(sheet, 5, 2, header["area"], "label")
+    book.span(sheet, 5, 2, 3, header["area"], "label")
     book.text(sheet, 5, 4, report.area, "input")
     book.text(sheet, 7, 0, header["funding_period"], "label")
     book.text(sheet, 7, 1, f"{day(year.first_day)} to {day(year.last_day)}", None)
