@@ -251,6 +251,7 @@ class Book:
             self._sources.write_row(
                 0, 0, ["Cell", "Figure", "Journal entries and books lines"], heading
             )
+            self.print_setup(self._sources, 0)
             self._sources.set_column(0, 0, 24)
             self._sources.set_column(1, 1, 40)
             self._sources.set_column(2, 2, 60)
