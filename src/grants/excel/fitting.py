@@ -40,6 +40,9 @@ class Fitting:
         self.smallest = float(metrics.FONT_SIZE)
         self.merging = False
         self.heading_row: int | None = None
+        # The largest figure known to fit, by column and format: a column only ever widens,
+        # so a smaller figure needs no measuring (the capital programme writes millions).
+        self._fits_upto: dict[tuple[int, int, bool], float] = {}
         self.placed = False  # the writer said where its heading row is (Book.print_setup)
 
     def width(self, col: int) -> float:
@@ -85,6 +88,13 @@ class Fitting:
             return cell_format
         size, bold, props = self._font(cell_format)
         wrap = bool(props.get("text_wrap"))
+        if (
+            not wrap
+            and "\n" not in text
+            and len(text) * metrics.WIDEST_EM * size
+            <= (metrics.room(self.width(col)) / metrics.SLACK)
+        ):
+            return cell_format  # short enough whatever its letters
         indent = int(props.get("indent", 0)) * INDENT_POINTS / metrics.DIGIT_PIXELS / 0.75
         if not wrap and metrics.fits(text, self.width(col) - indent, size, bold):
             count = text.count("\n") + 1
@@ -107,10 +117,15 @@ class Fitting:
         """Widen the column for a figure that would otherwise show as ####."""
         if isinstance(value, bool) or not isinstance(value, int | float):
             return
+        key = (col, id(cell_format), value < 0)  # a minus sign takes room too
+        magnitude = abs(value)
+        if magnitude <= self._fits_upto.get(key, -1.0):
+            return
         size, bold, props = self._font(cell_format)
         text = shown_number(float(value), props.get("num_format"))
         if not metrics.fits(text, self.width(col), size, bold):
             self.widen(col, metrics.width_for(metrics.text_points(text, size, bold)))
+        self._fits_upto[key] = magnitude
 
     def merged(self, row: int, first: int, last: int, text: str, size: float, bold: bool) -> None:
         """Raise a row for wrapped text merged across columns ``first`` to ``last``."""

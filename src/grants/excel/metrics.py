@@ -27,6 +27,7 @@ _BOLD = (
 )
 _EXTRA = "£…–—‘’“”€%"
 _WIDEST = 1015  # for a character not listed: never narrower than it prints
+WIDEST_EM = _WIDEST / 1000  # no character is wider, in ems
 
 
 def _table(numbers: str) -> dict[str, int]:
