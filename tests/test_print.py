@@ -6,12 +6,14 @@ person to look at."""
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 from datetime import datetime
 from pathlib import Path
 
 import openpyxl
 
+from grants.excel import templates
 from tests.conftest import Grants
 from tests.rendering import (
     fit_row,
@@ -98,3 +100,26 @@ def test_every_workbook_prints_readably_on_a4(oxfordshire: Grants, tmp_path: Pat
         if any("#" * 3 in w.text for w in words):
             problems.append(f"{pdf.name}: a figure too wide for its column prints as ###")
     assert not problems, "\n".join(problems[:60])
+
+
+def test_the_resources_sheet_prints_the_councils_notes_from_the_books(
+    oxfordshire: Grants, tmp_path: Path
+) -> None:
+    # The notes the books give each portfolio's balance row in the resources table, in the
+    # order the lines are declared: the sheet prints them in F12:F20, beside the portfolios.
+    books = (ROOT / "ledger" / "oxfordshire" / "capital.grants").read_text(encoding="utf-8")
+    given = re.search(r'heading CAPITAL resources\.books_table "([^"]*)"', books)
+    table = given[1] if given else templates.load("capital-programme")["resources"]["books_table"]
+    notes: dict[str, str | None] = {}
+    for block in re.split(r"\n(?=\S)", books):
+        head = re.match(r"\S+ balance CAPITAL \S+ allocated:([A-Z-]+) ", block)
+        if head and f'table: "{table}"' in block:
+            note = re.search(r'\n  note: "([^"]*)"', block)
+            notes[head[1]] = note[1] if note else None
+    lines = re.findall(r'\S+ line CAPITAL ([A-Z-]+) "([^"]*)"\n  kind: portfolio', books)
+    assert len(lines) == 9 and [notes.get(code) for code, _ in lines].count("Annex 3") == 5
+    out = tmp_path / "capital.xlsx"
+    _ok(oxfordshire("report", "capital-programme", "-o", str(out)))
+    sheet = openpyxl.load_workbook(out)["Flexible resources"]
+    printed = [(sheet[f"A{r}"].value, sheet[f"F{r}"].value) for r in range(12, 21)]
+    assert printed == [(name, notes.get(code)) for code, name in lines]

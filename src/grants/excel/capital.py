@@ -85,7 +85,7 @@ def _resources(book: Book, p: CapitalProgramme) -> _Resources:
     sheet.set_column(5, 5, widths["notes_width"])
     title(book, sheet, lay["title"], f"{lay['subtitle']} ({p.stream}, {years(p)})")
     heading_row = 3
-    headings(book, sheet, heading_row, lay["headings"])
+    headings(book, sheet, heading_row, lay["headings"], text_columns=(0, 5))
     money, total = book.style("money"), book.style("total")
     notes = book.style("label", indent=1)  # the council's Notes column, clear of the Balance
     row = heading_row + 1

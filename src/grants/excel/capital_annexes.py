@@ -20,7 +20,7 @@ def funding(book: Book, p: CapitalProgramme) -> None:
     sheet.set_column(2, 2, widths["notes_width"])
     title(book, sheet, lay["title"], f"{lay['subtitle']} ({p.stream})")
     heading_row = 3
-    headings(book, sheet, heading_row, lay["headings"])
+    headings(book, sheet, heading_row, lay["headings"], text_columns=(0, 2))
     row = first = heading_row + 1
     for t in p.funding_annex:
         book.text(sheet, row, 0, t.label, "label")
@@ -47,7 +47,7 @@ def allocations(book: Book, session: Session, p: CapitalProgramme) -> None:
     sheet.set_column(5, 5, widths["notes_width"])
     title(book, sheet, lay["title"], f"{lay['subtitle']} ({p.stream})")
     heading_row = 3
-    headings(book, sheet, heading_row, lay["headings"])
+    headings(book, sheet, heading_row, lay["headings"], text_columns=(0, 1, 5))
     money, total = book.style("money"), book.style("total")
     notes = book.style("label", indent=1)  # clear of the figures beside them
     row = first_row = heading_row + 1

@@ -25,8 +25,9 @@ def write(findings: list[Finding], path: Path, ledger: str, as_of: date) -> None
         summary.set_column(0, 0, widths["label_width"])
         summary.set_column(1, 3, widths["count_width"])
         book.note(summary, 0, layout["summary"]["title"].format(date=day(as_of)), "title")
-        for col, heading in enumerate(layout["summary"]["headings"]):
-            book.text(summary, 2, col, heading, "heading")
+        for col, heading in enumerate(layout["summary"]["headings"]):  # counts: right
+            style = book.style("heading", align="right") if col else book.style("heading")
+            summary.write_string(2, col, heading, style)
         row = 3
         names = sorted(groups)
         sheets: dict[str, str] = {}
