@@ -266,7 +266,7 @@ class Book:
         page itself is set when the workbook is finished (``finish``), when the columns'
         widths are final."""
         fitting = _fitting(sheet)
-        fitting.heading_row, fitting.placed = heading_row, True
+        fitting.heading_row = heading_row
 
     def finish(self) -> None:
         """Set up every sheet for printing on A4 by the template's [print] table (the

@@ -43,7 +43,6 @@ class Fitting:
         # The largest figure known to fit, by column and format: a column only ever widens,
         # so a smaller figure needs no measuring (the capital programme writes millions).
         self._fits_upto: dict[tuple[int, int, bool], float] = {}
-        self.placed = False  # the writer said where its heading row is (Book.print_setup)
 
     def width(self, col: int) -> float:
         return self.widths.get(col, DEFAULT_WIDTH)
