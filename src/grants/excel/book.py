@@ -33,6 +33,7 @@ _FILE_NAME = re.compile(r"[^a-z0-9_-]", re.ASCII)
 _FOOTER_FIELD = re.compile(r"&&|&\[(Ledger|Date)\]")
 # Control and format characters (bidi controls, zero-width), surrogates, line separators.
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+KEEP_ROWS = 1000  # rows of a streamed sheet whose heights are kept to the end
 FOOTER_LIMIT = 255  # Excel's, in UTF-16 code units; XlsxWriter drops a longer footer
 
 
@@ -96,6 +97,16 @@ class _Sheet(Worksheet):
         if self.fitting is not None and width is not None:
             self.fitting.columns(first_col, last_col, width)
         return super().set_column(first_col, last_col, width, *args)
+
+    def _write_single_row(self, current_row_num: int = 0) -> None:
+        # A streamed sheet has written its earlier rows for good: forget their heights (a
+        # sheet of 300,000 wrapped rows would otherwise hold them all), but those of the
+        # first rows, which place a chart drawn over them.
+        done = self.previous_row
+        super()._write_single_row(current_row_num)
+        if self.fitting is not None and done > KEEP_ROWS:
+            self.row_info.pop(done, None)
+            self.row_sizes.pop(done, None)
 
     def set_row(  # type: ignore[override]
         self, row: int, height: float | None = None, *args: Any
@@ -197,6 +208,7 @@ class Book:
                 lambda row, height: Worksheet.set_row(sheet, row, height),
                 float(self.print["max_column_width"]),
             )  # fmt: skip
+            sheet.fitting.streamed = bool(sheet.constant_memory)
             self._sheets[key] = sheet
         return self._sheets[key]
 

@@ -40,6 +40,7 @@ class Fitting:
         self.smallest = float(metrics.FONT_SIZE)
         self.merging = False
         self.heading_row: int | None = None
+        self.streamed = False  # written row by row (constant memory): set by Book.sheet
         # The largest figure known to fit, by column and format: a column only ever widens,
         # so a smaller figure needs no measuring (the capital programme writes millions).
         self._fits_upto: dict[tuple[int, int, bool], float] = {}
@@ -71,6 +72,8 @@ class Fitting:
 
     def need_height(self, row: int, height: float) -> None:
         if height > max(self.heights.get(row, 0.0), DEFAULT_ROW):
+            if self.streamed and row not in self.heights:
+                self.heights.clear()  # a streamed sheet never goes back to an earlier row
             self.heights[row] = height
             self.set_height(row, height)
 

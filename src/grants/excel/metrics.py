@@ -30,9 +30,14 @@ _WIDEST = 1015  # for a character not listed: never narrower than it prints
 WIDEST_EM = _WIDEST / 1000  # no character is wider, in ems
 
 
-def _table(numbers: str) -> dict[str, int]:
+class _Widths(dict[str, int]):
+    def __missing__(self, key: str) -> int:
+        return _WIDEST
+
+
+def _table(numbers: str) -> _Widths:
     chars = [chr(c) for c in range(32, 127)] + list(_EXTRA)
-    return dict(zip(chars, (int(n) for n in numbers.split()), strict=True))
+    return _Widths(zip(chars, (int(n) for n in numbers.split()), strict=True))
 
 
 _WIDTHS = {False: _table(_REGULAR), True: _table(_BOLD)}
@@ -49,8 +54,7 @@ SLACK = 1.1
 
 def text_points(text: str, size: float = FONT_SIZE, bold: bool = False) -> float:
     """The width of one line of text in points."""
-    widths = _WIDTHS[bold]
-    return sum(widths.get(c, _WIDEST) for c in text) * size / 1000
+    return sum(map(_WIDTHS[bold].__getitem__, text)) * size / 1000
 
 
 def column_points(width: float) -> float:
