@@ -120,3 +120,18 @@ def test_a_sheet_without_a_print_table_gets_a4_portrait_fitted(tmp_path: Path) -
     lines = metrics.lines("A note " * 30, read.column_dimensions["B"].width - 0.71, bold=True)
     assert read.row_dimensions[3].height == pytest.approx(metrics.row_points(lines), abs=0.5)
     assert lines > 3
+
+
+def test_a_streamed_sheet_fits_every_row_and_forgets_the_written_ones(tmp_path: Path) -> None:
+    layout = {"styles": {"label": {}}}
+    path = tmp_path / "streamed.xlsx"
+    with writing(path, layout, "A ledger", constant_memory=True) as book:
+        sheet = book.sheet("Long")
+        sheet.set_column(0, 0, 12)
+        for row in range(1200):
+            book.text(sheet, row, 0, "words too many for one line " * 5, "label")
+        assert len(sheet.row_info) <= 1002  # the first rows' and the current one's
+    read = openpyxl.load_workbook(path)["Long"]
+    heights = {read.row_dimensions[r].height for r in (1, 1001, 1200)}
+    assert len(heights) == 1 and heights.pop() > metrics.row_points(1)
+    assert read["A1200"].alignment.wrap_text

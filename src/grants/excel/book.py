@@ -51,6 +51,11 @@ class _Sheet(Worksheet):
     those functions (ours use SUM, SUBTOTAL, ROUND and IF): the same XML, a third of the time
     for a sheet of a hundred thousand totals. Any other formula takes XlsxWriter's path.
 
+    It also fits every cell to its text as it is written (grants.excel.fitting), through
+    XlsxWriter's private _write_string, _write_number and _write_formula (which every public
+    write method ends in), and forgets a streamed row's height once the row is written
+    (_write_single_row, row_info, row_sizes); tests/test_layout.py fails if they change.
+
     _prepare_formula is private to XlsxWriter: its signature dates from 3.1.7 and its list of
     functions is the same up to 3.3.1, so pyproject.toml caps XlsxWriter below 3.4;
     tests/test_packaging.py checks the list against the installed XlsxWriter."""
