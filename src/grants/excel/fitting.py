@@ -44,6 +44,8 @@ class Fitting:
         # The largest figure known to fit, by column and format: a column only ever widens,
         # so a smaller figure needs no measuring (the capital programme writes millions).
         self._fits_upto: dict[tuple[int, int, bool], float] = {}
+        self._fonts: dict[int, tuple[float, bool, bool, float, str | None]] = {}
+        self._short: dict[tuple[int, int], float] = {}  # characters that fit whatever they are
 
     def width(self, col: int) -> float:
         return self.widths.get(col, DEFAULT_WIDTH)
@@ -77,27 +79,33 @@ class Fitting:
             self.heights[row] = height
             self.set_height(row, height)
 
-    def _font(self, cell_format: Format | None) -> tuple[float, bool, dict[str, Any]]:
-        props = self.properties(cell_format)
-        size = float(props.get("font_size", metrics.FONT_SIZE))
-        self.smallest = min(self.smallest, size)
-        return size, bool(props.get("bold")), props
+    def _font(self, cell_format: Format | None) -> tuple[float, bool, bool, float, str | None]:
+        """A format's size, bold, wrapping, indent (in characters) and number format."""
+        font = self._fonts.get(id(cell_format))
+        if font is None:
+            props = self.properties(cell_format)
+            size = float(props.get("font_size", metrics.FONT_SIZE))
+            indent = int(props.get("indent", 0)) * INDENT_POINTS / metrics.DIGIT_PIXELS / 0.75
+            font = (size, bool(props.get("bold")), bool(props.get("text_wrap")), indent,
+                    props.get("num_format"))  # fmt: skip
+            self._fonts[id(cell_format)] = font
+            self.smallest = min(self.smallest, size)
+        return font
 
     def string(self, row: int, col: int, text: str, cell_format: Format | None) -> Format | None:
         """The format to write ``text`` with (wrapping when it does not fit), having widened
         the column or raised the row as it needs."""
         if self.merging or not text.strip():
             return cell_format
-        size, bold, props = self._font(cell_format)
-        wrap = bool(props.get("text_wrap"))
-        if (
-            not wrap
-            and "\n" not in text
-            and len(text) * metrics.WIDEST_EM * size
-            <= (metrics.room(self.width(col)) / metrics.SLACK)
-        ):
-            return cell_format  # short enough whatever its letters
-        indent = int(props.get("indent", 0)) * INDENT_POINTS / metrics.DIGIT_PIXELS / 0.75
+        size, bold, wrap, indent, _ = self._font(cell_format)
+        if not wrap and size <= metrics.FONT_SIZE and "\n" not in text:
+            key = (col, id(cell_format))
+            short = self._short.get(key)
+            if short is None:  # (a column only widens: a stale figure is on the safe side)
+                room = metrics.room(self.width(col) - indent) / metrics.SLACK
+                short = self._short[key] = room / (metrics.WIDEST_EM * size)
+            if len(text) <= short:
+                return cell_format  # short enough whatever its letters
         if not wrap and metrics.fits(text, self.width(col) - indent, size, bold):
             count = text.count("\n") + 1
         else:
@@ -123,8 +131,8 @@ class Fitting:
         magnitude = abs(value)
         if magnitude <= self._fits_upto.get(key, -1.0):
             return
-        size, bold, props = self._font(cell_format)
-        text = shown_number(float(value), props.get("num_format"))
+        size, bold, _, _, num_format = self._font(cell_format)
+        text = shown_number(float(value), num_format)
         if not metrics.fits(text, self.width(col), size, bold):
             self.widen(col, metrics.width_for(metrics.text_points(text, size, bold)))
         self._fits_upto[key] = magnitude
