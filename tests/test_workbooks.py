@@ -78,11 +78,13 @@ def test_every_money_cell_of_every_workbook_has_its_sources(reports: Path) -> No
 
 
 def test_every_workbook_has_print_setup_from_its_template(reports: Path) -> None:
+    # (how the pages print, LibreOffice's rendering: tests/test_print.py)
     for path in sorted(reports.iterdir()):
         for sheet in openpyxl.load_workbook(path).worksheets:
-            if sheet.title == "Sources":
-                continue
-            assert sheet.page_setup.orientation == "landscape", (path.name, sheet.title)
+            assert sheet.page_setup.paperSize == 9, (path.name, sheet.title)  # A4
+            assert sheet.page_setup.orientation in ("portrait", "landscape")
+            fitted = sheet.sheet_properties.pageSetUpPr.fitToPage
+            assert fitted or int(sheet.page_setup.scale or 100) >= 70, (path.name, sheet.title)
             assert sheet.print_title_rows, (path.name, sheet.title)
             footer = sheet.oddFooter.left.text
             assert footer.startswith("Oxfordshire County Council: generated "), (path.name, footer)
@@ -452,7 +454,10 @@ def test_a_failed_write_leaves_nothing_behind(
     ("table", "key", "value", "problem"),
     [
         ("columns", "money_width", "11", "[columns] money_width = '11' must be a positive number"),
-        ("print", "landscape", "no", "[print] landscape = 'no' must be true or false"),
+        ("print", "fit_to_width", "no", "[print] fit_to_width = 'no' must be true or false"),
+        ("print", "orientation", "sideways", "[print] orientation = 'sideways' must be one of "
+         "'portrait', 'landscape', 'auto'"),
+        ("print", "min_font_size", 0, "[print] min_font_size = 0 must be a positive number"),
         ("programme", "title", "{name} ({years})", "[programme] title = '{name} ({years})' "
          "cannot be filled in (KeyError('years')): it may use {name}, {table_title}"),
         ("resources", "headings", [1, 2, 3, 4, 5, 6], "[resources] headings = [1, 2, 3, 4, 5, 6]"

@@ -15,6 +15,9 @@ import tomllib
 from pathlib import Path
 
 import openpyxl
+from openpyxl.worksheet.worksheet import Worksheet
+
+from grants.excel import metrics
 
 
 def main(figures: Path, issued: Path, filled: Path) -> None:
@@ -36,9 +39,21 @@ def main(figures: Path, issued: Path, filled: Path) -> None:
         sheet["H13"] = report.get("actual")
         if "spend" in report:
             sheet["D13"] = report["spend"]
+        _fit_row(sheet, 13)
         workbook.save(filled / form.name)
         count += 1
     print(f"filled {count} of {len(list(issued.glob('*.xlsx')))} return forms into {filled}")
+
+
+def _fit_row(sheet: Worksheet, row: int) -> None:
+    """Raise the row for the text typed into it, as Excel and LibreOffice do as one types
+    (openpyxl does not), so that the filled form prints with every word showing."""
+    count = 1
+    for cell in sheet[row]:
+        if isinstance(cell.value, str):
+            width = sheet.column_dimensions[cell.column_letter].width or 8.43
+            count = max(count, metrics.lines(cell.value, width))
+    sheet.row_dimensions[row].height = metrics.row_points(count)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """What every workbook we write shares: a template's styles and print set-up, inert text, a
-Sources sheet, and writing to a temporary file that replaces the target only when complete."""
+Sources sheet, cells fitted to their text (grants.excel.fitting), and writing to a temporary
+file that replaces the target only when complete."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from grants.errors import GrantsError
+from grants.excel import metrics
+from grants.excel.fitting import Fitting
+from grants.excel.layout import DEFAULT_PRINT, cut, page, printable_width, tab_name
 from grants.formatting import long_day
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -29,6 +33,7 @@ _FILE_NAME = re.compile(r"[^a-z0-9_-]", re.ASCII)
 _FOOTER_FIELD = re.compile(r"&&|&\[(Ledger|Date)\]")
 # Control and format characters (bidi controls, zero-width), surrogates, line separators.
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+KEEP_ROWS = 1000  # rows of a streamed sheet whose heights are kept to the end
 FOOTER_LIMIT = 255  # Excel's, in UTF-16 code units; XlsxWriter drops a longer footer
 
 
@@ -46,9 +51,16 @@ class _Sheet(Worksheet):
     those functions (ours use SUM, SUBTOTAL, ROUND and IF): the same XML, a third of the time
     for a sheet of a hundred thousand totals. Any other formula takes XlsxWriter's path.
 
+    It also fits every cell to its text as it is written (grants.excel.fitting), through
+    XlsxWriter's private _write_string, _write_number and _write_formula (which every public
+    write method ends in), and forgets a streamed row's height once the row is written
+    (_write_single_row, row_info, row_sizes); tests/test_layout.py fails if they change.
+
     _prepare_formula is private to XlsxWriter: its signature dates from 3.1.7 and its list of
     functions is the same up to 3.3.1, so pyproject.toml caps XlsxWriter below 3.4;
     tests/test_packaging.py checks the list against the installed XlsxWriter."""
+
+    fitting: Fitting | None = None  # set by Book.sheet
 
     def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
         if self.use_future_functions or expand_future_functions or _DYNAMIC.search(formula):
@@ -61,6 +73,53 @@ class _Sheet(Worksheet):
             formula = formula[:-1]
         return formula
 
+    # Every cell goes through these (write, write_row, write_string... alike), so a writer
+    # cannot leave text crossing into its neighbour or a figure showing as ####.
+    def _write_string(
+        self, row: int, col: int, string: str, cell_format: Format | None = None
+    ) -> Any:
+        if self.fitting is not None:
+            cell_format = self.fitting.string(row, col, string, cell_format)
+        return super()._write_string(row, col, string, cell_format)
+
+    def _write_number(
+        self, row: int, col: int, number: Any, cell_format: Format | None = None
+    ) -> Any:
+        if self.fitting is not None:
+            self.fitting.number(col, number, cell_format)
+        return super()._write_number(row, col, number, cell_format)
+
+    def _write_formula(
+        self, row: int, col: int, formula: str, cell_format: Format | None = None, value: Any = 0
+    ) -> Any:
+        if self.fitting is not None:
+            self.fitting.number(col, value, cell_format)
+        return super()._write_formula(row, col, formula, cell_format, value)
+
+    def set_column(  # type: ignore[override]
+        self, first_col: int, last_col: int, width: float | None = None, *args: Any
+    ) -> Any:
+        if self.fitting is not None and width is not None:
+            self.fitting.columns(first_col, last_col, width)
+        return super().set_column(first_col, last_col, width, *args)
+
+    def _write_single_row(self, current_row_num: int = 0) -> None:
+        # A streamed sheet has written its earlier rows for good: forget their heights (a
+        # sheet of 300,000 wrapped rows would otherwise hold them all), but those of the
+        # first rows, which place a chart drawn over them.
+        done = self.previous_row
+        super()._write_single_row(current_row_num)
+        if self.fitting is not None and done > KEEP_ROWS:
+            self.row_info.pop(done, None)
+            self.row_sizes.pop(done, None)
+
+    def set_row(  # type: ignore[override]
+        self, row: int, height: float | None = None, *args: Any
+    ) -> Any:
+        if self.fitting is not None and height is not None:
+            height = self.fitting.row(row, height)
+        return super().set_row(row, height, *args)
+
 
 def inert(text: str, limit: int = 32_000) -> str:
     """Text safe for a cell: control characters removed, cut with a marker if too long.
@@ -70,7 +129,9 @@ def inert(text: str, limit: int = 32_000) -> str:
 
 
 def sheet_name(text: str) -> str:
-    return _SHEET_NAME.sub("-", inert(text))[:31] or "Sheet"
+    """A tab name from any text: Excel's forbidden characters replaced, cut with "…" to its
+    31 characters (Book.sheet also numbers names that would clash)."""
+    return cut(_SHEET_NAME.sub("-", inert(text)), 31) or "Sheet"
 
 
 def file_name(*parts: str) -> str:
@@ -110,7 +171,10 @@ class Book:
         self.ledger = ledger
         self.generated = generated or date.today()
         self._formats: dict[tuple[str, tuple[tuple[str, Any], ...]], Format] = {}
-        self._sheets: dict[str, Worksheet] = {}
+        self._properties: dict[int, dict[str, Any]] = {}  # id of a format: its properties
+        self._wrapped: dict[int, Format] = {}
+        self._sheets: dict[str, _Sheet] = {}
+        self.print = {**DEFAULT_PRINT, **layout.get("print", {})}
         self._sources: Worksheet | None = None
         self._source_row = 1
 
@@ -118,15 +182,45 @@ class Book:
         """The named style of the template, optionally with extra properties on top."""
         key = (name, tuple(sorted(extra.items())))
         if key not in self._formats:
-            self._formats[key] = self.workbook.add_format({**self.layout["styles"][name], **extra})
+            self._formats[key] = self._format({**self.layout["styles"][name], **extra})
         return self._formats[key]
 
+    def add_format(self, properties: dict[str, Any]) -> Format:
+        """A format of properties from another template (a sheet that every workbook may
+        hold, such as the published figures): measured for fitting like the book's own."""
+        return self._format(dict(properties))
+
+    def _format(self, properties: dict[str, Any]) -> Format:
+        made = self.workbook.add_format(properties)
+        self._properties[id(made)] = properties
+        return made
+
+    def properties(self, cell_format: Format | None) -> dict[str, Any]:
+        return self._properties.get(id(cell_format), {}) if cell_format is not None else {}
+
+    def wrapped(self, cell_format: Format | None) -> Format:
+        """The same format with text wrapping (for text longer than its column)."""
+        key = id(cell_format)
+        if key not in self._wrapped:
+            self._wrapped[key] = self._format({**self.properties(cell_format), "text_wrap": True})
+        return self._wrapped[key]
+
     def sheet(self, name: str) -> Worksheet:
-        """The sheet of that name, added now unless ``order`` added it already."""
-        name = sheet_name(name)
-        if name not in self._sheets:
-            self._sheets[name] = self.workbook.add_worksheet(name, worksheet_class=_Sheet)
-        return self._sheets[name]
+        """The sheet of that name, added now unless ``order`` added it already. Its tab is
+        the name cut with "…" to Excel's 31 characters, numbered if another tab has it."""
+        key = _SHEET_NAME.sub("-", inert(name)) or "Sheet"
+        if key not in self._sheets:
+            tab = tab_name(key, {s.name for s in self._sheets.values()})
+            sheet = self.workbook.add_worksheet(tab, worksheet_class=_Sheet)
+            sheet.fitting = Fitting(
+                self.properties, self.wrapped,
+                lambda col, width: Worksheet.set_column(sheet, col, col, width),
+                lambda row, height: Worksheet.set_row(sheet, row, height),
+                float(self.print["max_column_width"]),
+            )  # fmt: skip
+            sheet.fitting.streamed = bool(sheet.constant_memory)
+            self._sheets[key] = sheet
+        return self._sheets[key]
 
     def order(self, names: list[str]) -> None:
         """Add sheets now, in this order (the order readers see), to be filled later."""
@@ -136,6 +230,41 @@ class Book:
     def text(self, sheet: Worksheet, row: int, col: int, value: str, style: str | None) -> None:
         sheet.write_string(row, col, inert(value), self.style(style) if style else None)
 
+    def note(self, sheet: Worksheet, row: int, value: str, style: str) -> None:
+        """A title or a note in column A: wrapped across the table's width (the columns set
+        so far) rather than crossing into the cells beside it or widening column A. (A form
+        read back allows this merge in row 1 only: grants.excel.safe_read.)"""
+        fitting = _fitting(sheet)
+        last = fitting.last_column()
+        # Never wider than a landscape page at full size: a sheet too wide to fit its page
+        # runs on to a second page across, and the note must not be cut at the page's edge.
+        limit = printable_width(True, float(self.print["margin_cm"]))
+        while last > 0 and fitting.width_points(last) > limit:
+            last -= 1
+        self.span(sheet, row, 0, last, value, style)
+
+    def span(self, sheet: Worksheet, row: int, first: int, last: int, value: str,
+             style: str) -> None:  # fmt: skip
+        """Text in columns ``first`` to ``last`` of a row: in the first cell if it fits
+        there, else merged across them and wrapped, the row made tall enough."""
+        fitting = _fitting(sheet)
+        text = inert(value)
+        props = {**self.layout["styles"][style]}
+        size, bold = float(props.get("font_size", metrics.FONT_SIZE)), bool(props.get("bold"))
+        if metrics.fits(text, fitting.width(first), size, bold):
+            self.text(sheet, row, first, text, style)
+            return
+        wrapped = self.style(style, text_wrap=True, valign="top")
+        if last == first:
+            sheet.write_string(row, first, text, wrapped)
+            return
+        fitting.merging = True
+        try:
+            sheet.merge_range(row, first, row, last, text, wrapped)
+        finally:
+            fitting.merging = False
+        fitting.merged(row, first, last, text, size, bold)
+
     def source(self, where: str, figure: str, entries: str) -> None:
         """One row of the Sources sheet: a cell or range, what it shows, where it came from."""
         if self._sources is None:
@@ -144,9 +273,10 @@ class Book:
             self._sources.write_row(
                 0, 0, ["Cell", "Figure", "Journal entries and books lines"], heading
             )
-            self._sources.set_column(0, 0, 28)
-            self._sources.set_column(1, 1, 56)
-            self._sources.set_column(2, 2, 100)
+            self.print_setup(self._sources, 0)
+            self._sources.set_column(0, 0, 24)
+            self._sources.set_column(1, 1, 40)
+            self._sources.set_column(2, 2, 60)
         sheet, bang, cells = where.rpartition("!")
         if bang and not sheet.startswith("'"):
             where = quoted(sheet) + cells  # 'Flexible resources'!C6: a reference that works
@@ -154,14 +284,46 @@ class Book:
         self._source_row += 1
 
     def print_setup(self, sheet: Worksheet, heading_row: int | None) -> None:
-        setup = self.layout["print"]
-        if setup["landscape"]:
-            sheet.set_landscape()
-        if setup["fit_to_width"]:
-            sheet.fit_to_pages(1, 0)
-        if setup["repeat_heading_rows"] and heading_row is not None:
-            sheet.repeat_rows(heading_row)
-        sheet.set_footer(footer(setup["footer"], self.ledger, self.generated))
+        """Say which row holds the sheet's headings (repeated on every printed page); the
+        page itself is set when the workbook is finished (``finish``), when the columns'
+        widths are final."""
+        fitting = _fitting(sheet)
+        fitting.heading_row = heading_row
+
+    def finish(self) -> None:
+        """Set up every sheet for printing on A4 by the template's [print] table (the
+        defaults for a sheet it does not cover: layout.DEFAULT_PRINT), the Sources and
+        instructions sheets too: orientation, scale, margins, heading rows and footer."""
+        setup = self.print
+        margin = float(setup["margin_cm"]) / 2.54  # inches
+        for sheet in self._sheets.values():
+            fitting = _fitting(sheet)
+            last = sheet.dim_colmax if sheet.dim_colmax is not None else 0
+            width = fitting.width_points(last)
+            for _row, col, chart, x_offset, *_ in sheet.charts:
+                chart_points = fitting.width_points(col - 1) + (x_offset + chart.width) * 0.75
+                width = max(width, chart_points)
+            chosen = page(width, fitting.smallest, setup)
+            sheet.set_paper(9)  # A4
+            if chosen.landscape:
+                sheet.set_landscape()
+            else:
+                sheet.set_portrait()
+            if chosen.fit:
+                sheet.fit_to_pages(1, 0)
+            else:
+                sheet.set_print_scale(chosen.scale)
+            sheet.set_margins(left=margin, right=margin, top=margin, bottom=max(margin, 0.8))
+            if setup["repeat_heading_rows"] and fitting.heading_row is not None:
+                sheet.repeat_rows(fitting.heading_row)
+            sheet.set_footer(footer(setup["footer"], self.ledger, self.generated), {"margin": 0.3})
+
+
+def _fitting(sheet: Worksheet) -> Fitting:
+    fitting = getattr(sheet, "fitting", None)
+    if fitting is None:
+        raise TypeError(f"{sheet.name} was not added by Book.sheet")
+    return fitting
 
 
 def footer(template: str, ledger: str, generated: date) -> str:
@@ -204,10 +366,18 @@ def writing(
                 "strings_to_numbers": False,
                 "constant_memory": constant_memory,
                 "tmpdir": scratch,
+                # Arial 10 (Liberation Sans where Arial is missing): grants.excel.metrics.
+                "default_format_properties": {
+                    "font_name": metrics.FONT,
+                    "font_size": metrics.FONT_SIZE,
+                },
+                "default_row_height": 17,  # pixels: 12.75 points, the height of Arial 10
             }
             workbook = xlsxwriter.Workbook(str(temporary), options)
             try:
-                yield Book(workbook, layout, ledger)
+                book = Book(workbook, layout, ledger)
+                yield book
+                book.finish()
             except BaseException:
                 workbook.fileclosed = True  # abandoned: do not assemble the file
                 raise

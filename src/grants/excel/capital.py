@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from grants.excel import capital_annexes, capital_programmes, published, templates
-from grants.excel.book import Book, cell, cells, quoted, writing
+from grants.excel.book import Book, cell, cells, inert, quoted, writing
 from grants.excel.capital_layout import with_headings
 from grants.excel.capital_parts import MILLION, headings, k, m1, title, years
 from grants.services.balances import compare
@@ -90,8 +90,9 @@ def _resources(book: Book, p: CapitalProgramme) -> _Resources:
     sheet.set_column(5, 5, widths["notes_width"])
     title(book, sheet, lay["title"], f"{lay['subtitle']} ({p.stream}, {years(p)})")
     heading_row = 3
-    headings(book, sheet, heading_row, lay["headings"])
+    headings(book, sheet, heading_row, lay["headings"], text_columns=(0, 5))
     money, total = book.style("money"), book.style("total")
+    notes = book.style("label", indent=1)  # the council's Notes column, clear of the Balance
     row = heading_row + 1
     book.text(sheet, row, 0, lay["funding_heading"], "section")
     row += 1
@@ -100,7 +101,7 @@ def _resources(book: Book, p: CapitalProgramme) -> _Resources:
         book.text(sheet, row, 0, t.label, "label")
         sheet.write_number(row, 2, k(t.pence), money)
         if t.note:
-            book.text(sheet, row, 5, t.note, "label")
+            sheet.write_string(row, 5, inert(t.note), notes)
         where.tranche_cells.append(cell(row, 2))
         book.source(f"{sheet.name}!{cell(row, 2)}", t.label, "; ".join(t.sources))
         row += 1
@@ -128,6 +129,8 @@ def _resources(book: Book, p: CapitalProgramme) -> _Resources:
         sheet.write_number(row, 3, k(portfolio.net), money)
         balance -= portfolio.net
         sheet.write_formula(row, 4, f"={balance_cell}-{cell(row, 3)}", money, k(balance))
+        if portfolio.printed_note:
+            sheet.write_string(row, 5, inert(portfolio.printed_note), notes)
         balance_cell = cell(row, 4)
         where.portfolio_cells.append(cell(row, 3))
         book.source(
@@ -232,7 +235,7 @@ def _summary(book: Book, p: CapitalProgramme, resources: _Resources) -> None:
          f"={ref}{resources.surplus}/1000", ("unallocated", None), 1, total)  # fmt: skip
     row += 1
     for note in [*notes, lay["published_note"]]:
-        book.text(sheet, row, 0, note, "note")
+        book.note(sheet, row, note, "note")
         row += 1
     book.print_setup(sheet, heading_row)
 

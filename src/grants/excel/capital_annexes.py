@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from grants.excel.book import Book, cell, cells
+from grants.excel.book import Book, cell, cells, inert
 from grants.excel.capital_parts import THOUSAND, headings, k, title
 from grants.services.capital import CapitalProgramme, schemes
 
@@ -20,13 +20,13 @@ def funding(book: Book, p: CapitalProgramme) -> None:
     sheet.set_column(2, 2, widths["notes_width"])
     title(book, sheet, lay["title"], f"{lay['subtitle']} ({p.stream})")
     heading_row = 3
-    headings(book, sheet, heading_row, lay["headings"])
+    headings(book, sheet, heading_row, lay["headings"], text_columns=(0, 2))
     row = first = heading_row + 1
     for t in p.funding_annex:
         book.text(sheet, row, 0, t.label, "label")
         sheet.write_number(row, 1, k(t.pence), book.style("money"))
         if t.note:
-            book.text(sheet, row, 2, t.note, "label")
+            sheet.write_string(row, 2, inert(t.note), book.style("label", indent=1))
         book.source(f"{sheet.name}!{cell(row, 1)}", t.label, "; ".join(t.sources))
         row += 1
     book.text(sheet, row, 0, lay["total_label"], "total")
@@ -47,8 +47,9 @@ def allocations(book: Book, session: Session, p: CapitalProgramme) -> None:
     sheet.set_column(5, 5, widths["notes_width"])
     title(book, sheet, lay["title"], f"{lay['subtitle']} ({p.stream})")
     heading_row = 3
-    headings(book, sheet, heading_row, lay["headings"])
+    headings(book, sheet, heading_row, lay["headings"], text_columns=(0, 1, 5))
     money, total = book.style("money"), book.style("total")
+    notes = book.style("label", indent=1)  # clear of the figures beside them
     row = first_row = heading_row + 1
     grand = [0, 0, 0]
     names = {x.code: x.name for x in p.portfolios}
@@ -85,7 +86,7 @@ def allocations(book: Book, session: Session, p: CapitalProgramme) -> None:
                 sheet.write_number(row, 2 + i, value / THOUSAND, money)
                 sums[i] += value
         if scheme.description:
-            book.text(sheet, row, 5, scheme.description, "label")
+            sheet.write_string(row, 5, inert(scheme.description), notes)
         book.source(
             f"{sheet.name}!{cells(row, 2, row, 4)}",
             f"{scheme.name}: cost and specific funding (the line), net (allocated)",

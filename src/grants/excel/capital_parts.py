@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from xlsxwriter.worksheet import Worksheet
 
-from grants.excel.book import Book
+from grants.excel.book import Book, inert
 from grants.services.capital import CapitalProgramme
 
 THOUSAND = 100_000  # pence in £1,000
@@ -33,13 +33,19 @@ def years(p: CapitalProgramme) -> str:
 
 
 def title(book: Book, sheet: Worksheet, text: str, subtitle: str) -> None:
-    book.text(sheet, 0, 0, text, "title")
-    book.text(sheet, 1, 0, subtitle, "note")
+    """The title and subtitle rows, wrapped across the columns set so far (set them first)."""
+    book.note(sheet, 0, text, "title")
+    book.note(sheet, 1, subtitle, "note")
 
 
-def headings(book: Book, sheet: Worksheet, row: int, texts: list[str]) -> None:
+def headings(
+    book: Book, sheet: Worksheet, row: int, texts: list[str], text_columns: tuple[int, ...] = ()
+) -> None:
+    """The heading row; over a column of text (``text_columns``) the heading is left-aligned
+    like the text beneath it, over figures as the template's style says."""
     for col, heading in enumerate(texts):
-        book.text(sheet, row, col, heading, "heading")
+        style = book.style("heading", align="left") if col in text_columns else None
+        sheet.write_string(row, col, inert(heading), style or book.style("heading"))
 
 
 __all__ = ["MILLION", "THOUSAND", "headings", "k", "m1", "shown", "title", "years"]

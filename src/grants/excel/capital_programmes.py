@@ -81,16 +81,16 @@ def _programme(
     cols = columns(book, p, table)
     sheet = book.sheet(sheet_name(book.layout, version, table))
     name = lay["title"].format(name=version.title(), table_title=table_title(book.layout, table))
-    title(book, sheet, name, p.stream)
     heading_row = 3
     total_col = len(cols) + 1
     texts = ["", *(text for _, text in cols), lay["total_heading"]]
     if compared:
         texts.append(lay["change_heading"])
     last_col = len(texts) - 1
-    headings(book, sheet, heading_row, texts)
     sheet.set_column(0, 0, widths["label_width"])
     sheet.set_column(1, last_col, widths["money_width"])
+    title(book, sheet, name, p.stream)
+    headings(book, sheet, heading_row, texts)
     money, total = book.style("money"), book.style("total")
     marked = {
         (estimate, changed): book.style(
@@ -175,18 +175,19 @@ def _programme(
     row += 1
     off = [texts[i + 1] for i in range(len(sums)) if as_shown[i] != shown(sums[i])]
     if off:
-        book.text(sheet, row, 0, lay["rounding_note"].format(columns=", ".join(off)), "note")
+        book.note(sheet, row, lay["rounding_note"].format(columns=", ".join(off)), "note")
         row += 1
     if any_estimate:
-        book.text(sheet, row, 0, lay["estimate_note"], "note")
+        book.note(sheet, row, lay["estimate_note"], "note")
         row += 1
     if any_change and compared:
-        book.text(sheet, row, 0, lay["change_note"].format(compared=compared), "note")
+        book.note(sheet, row, lay["change_note"].format(compared=compared), "note")
     book.print_setup(sheet, heading_row)
     return Placed(sheet.name, total_row, sums)
 
 
-CHART_ROWS = 22  # the rows a chart covers (420 pixels at 20 pixels a row, and a gap)
+CHART_HEIGHT = 420  # pixels
+CHART_ROWS = CHART_HEIGHT // 17 + 2  # the rows a chart covers (17 pixels a row), and a gap
 
 
 def chart(book: Book, p: CapitalProgramme, placed: dict[str, dict[str, Placed]]) -> None:
@@ -195,12 +196,15 @@ def chart(book: Book, p: CapitalProgramme, placed: dict[str, dict[str, Placed]])
     sheet = book.sheet(lay["sheet"])
     sheet.set_column(0, 2, 16)
     row = 0
+    breaks: list[int] = []  # each table and its chart on a page of its own, never split
     for table in p.tables:
         versions = [v for v in (p.base, p.other) if v and table in placed.get(v, {})]
         if not versions:
             continue
         cols = columns(book, p, table)
         name = table_title(book.layout, table)
+        if row:
+            breaks.append(row)
         book.text(sheet, row, 0, name, "section")
         heading_row = row + 1
         headings(book, sheet, heading_row, [lay["year_heading"], *(v.title() for v in versions)])
@@ -217,7 +221,8 @@ def chart(book: Book, p: CapitalProgramme, placed: dict[str, dict[str, Placed]])
                     f"{name}, {version.title()} programme, {label}",
                     f"the TOTAL row of {where.sheet}",
                 )
-        figure = book.workbook.add_chart({"type": "column"})
+        # Bars across: a dozen years read down the side, each label whole and upright.
+        figure = book.workbook.add_chart({"type": "bar"})
         last = heading_row + len(cols)
         for col in range(1, len(versions) + 1):
             figure.add_series(
@@ -232,9 +237,10 @@ def chart(book: Book, p: CapitalProgramme, placed: dict[str, dict[str, Placed]])
         figure.set_title({"name": text.format(table_title=name, base=names[0], other=names[-1])})
         figure.set_y_axis({"name": lay["y_axis"], "num_format": "#,##0"})
         figure.set_legend({"position": "bottom"})
-        figure.set_size({"width": 900, "height": 420})
+        figure.set_size({"width": 600, "height": CHART_HEIGHT})  # within a portrait page
         sheet.insert_chart(last + 2, 0, figure)
         row = last + 2 + CHART_ROWS
+    sheet.set_h_pagebreaks(breaks)
     book.print_setup(sheet, 1)  # every block's heading row reads Year and the versions
 
 

@@ -45,7 +45,7 @@ def total_labels(template: str) -> frozenset[str]:
 
 def write_header(book: Book, sheet: Worksheet, header: Header) -> None:
     labels = book.layout["labels"]
-    book.text(sheet, 0, 0, header.title, "title")
+    book.note(sheet, 0, header.title, "title")
     rows = [
         (FORM_ROW, labels["form"], header.identity),
         (RECIPIENT_ROW, labels["recipient"], header.recipient),

@@ -39,20 +39,21 @@ def _fill(book: Book, report: PccTemplate, year: FinancialYear, figures: Sequenc
     sheet.set_column(3, 3, widths["percent_width"])
     sheet.set_column(4, 4, widths["funding_width"])
     sheet.set_column(5, 6, widths["money_width"])
-    book.text(sheet, 0, 0, lay["title"], "title")
+    book.note(sheet, 0, lay["title"], "title")
     # The signatory block: the local authority on the left, the police on the right.
     for row, left, right in (
         (2, header["local_contact"], header["police_contact"]),
         (3, header["signature"], header["signature"]),
         (4, header["date"], header["date"]),
     ):
-        book.text(sheet, row, 0, left, "label")
+        # The police's labels span C and D, wrapped: they would widen the money column.
+        book.span(sheet, row, 0, 0, left, "label")
         sheet.write_blank(row, 1, None, book.style("input"))
-        book.text(sheet, row, 2, right, "label")
+        book.span(sheet, row, 2, 3, right, "label")
         sheet.write_blank(row, 4, None, book.style("input"))
     book.text(sheet, 5, 0, header["area"], "label")
     book.text(sheet, 5, 1, report.area, "input")
-    book.text(sheet, 5, 2, header["area"], "label")
+    book.span(sheet, 5, 2, 3, header["area"], "label")
     book.text(sheet, 5, 4, report.area, "input")
     book.text(sheet, 7, 0, header["funding_period"], "label")
     book.text(sheet, 7, 1, f"{day(year.first_day)} to {day(year.last_day)}", None)
@@ -63,7 +64,7 @@ def _fill(book: Book, report: PccTemplate, year: FinancialYear, figures: Sequenc
     subject = f"{report.stream} {year}, {stage}"
     if report.to is not None:
         subject += f": spend to {day(report.to)}"
-    book.text(sheet, 9, 0, subject, "note")
+    book.note(sheet, 9, subject, "note")
 
     heading_row = 11
     label = year.render()
@@ -169,10 +170,10 @@ def _fill(book: Book, report: PccTemplate, year: FinancialYear, figures: Sequenc
     row = published.beside_totals(book, sheet, row, total_row, {year.start: 2}, figures)
     row += 1
     if returns and not any(line.spend_sources for line in report.rows):
-        book.text(sheet, row, 0, table["no_spend_note"].format(date=day(report.to)), "note")
+        book.note(sheet, row, table["no_spend_note"].format(date=day(report.to)), "note")
         row += 1
     if len(top_rows) != len(report.rows):
-        book.text(sheet, row, 0, table["district_note"], "note")
+        book.note(sheet, row, table["district_note"], "note")
         row += 1
-    book.text(sheet, row, 0, lay["footer_note"], "note")
+    book.note(sheet, row, lay["footer_note"], "note")
     book.print_setup(sheet, heading_row)

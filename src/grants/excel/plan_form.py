@@ -104,7 +104,7 @@ def _fill(book: Book, form: PlanForm) -> None:
     recorded = {i: x for i, x in enumerate(form.lines)}
     for i in range(MAX_LINES):
         row = FIRST_LINE_ROW + i
-        sheet.write_number(row, NUMBER, i + 1, book.style("fixed_text"))
+        sheet.write_number(row, NUMBER, i + 1, book.style("fixed_text", align="center"))
         known = recorded.get(i)
         if known is not None:  # recorded already: shown, locked
             book.text(sheet, row, TITLE, known.title, "fixed_text")
@@ -170,7 +170,7 @@ def _fill(book: Book, form: PlanForm) -> None:
     sheet.protect("", {"format_columns": True, "format_rows": True})
     sheet.activate()
     book.print_setup(sheet, HEADING_ROW)
-    instructions.set_column(0, 0, 120)
+    instructions.set_column(0, 0, 90)  # a portrait page's width; longer lines wrap
     row = 0
     for i, text in enumerate(lay["instructions"]["lines"]):
         book.text(instructions, row, 0, text.format(**texts), "label" if i == 0 else "note")

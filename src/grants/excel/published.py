@@ -13,13 +13,13 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from grants.excel import templates
-from grants.excel.book import Book, cell, cells, footer, inert
+from grants.excel.book import Book, cell, cells, inert
 from grants.formatting import SCALE_LABELS, gbp_scaled
 from grants.services.published import AGREES, Figure
 
 
 def _styles(book: Book, layout: dict[str, Any]) -> dict[str, Format]:
-    return {name: book.workbook.add_format(dict(p)) for name, p in layout["styles"].items()}
+    return {name: book.add_format(p) for name, p in layout["styles"].items()}
 
 
 def sheet_name() -> str:
@@ -67,7 +67,7 @@ def write_sheet(book: Book, figures: list[Figure]) -> None:
                     "(`grants balance`)")  # fmt: skip
         row += 1
     sheet.write_string(row + 1, 0, inert(lay["note"]), style["note"])
-    _print(book, sheet, layout["print"], heading_row)
+    book.print_setup(sheet, heading_row)
 
 
 def totals(figures: Iterable[Figure], years: Iterable[int]) -> dict[int, Figure]:
@@ -106,16 +106,6 @@ def beside_totals(
                     f"{f.where} {f.period} as printed, and the difference",
                     f"printed in the books ({f.origin}); {f.direction}")  # fmt: skip
     return row + 2
-
-
-def _print(book: Book, sheet: Worksheet, setup: dict[str, Any], heading_row: int) -> None:
-    if setup["landscape"]:
-        sheet.set_landscape()
-    if setup["fit_to_width"]:
-        sheet.fit_to_pages(1, 0)
-    if setup["repeat_heading_rows"]:
-        sheet.repeat_rows(heading_row)
-    sheet.set_footer(footer(setup["footer"], book.ledger, book.generated))
 
 
 __all__ = ["beside_totals", "sheet_name", "totals", "write_sheet"]

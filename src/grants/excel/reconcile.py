@@ -7,7 +7,8 @@ from datetime import date
 from pathlib import Path
 
 from grants.excel import stream_layout
-from grants.excel.book import cell, writing
+from grants.excel.book import cell, sheet_name, writing
+from grants.excel.layout import tab_name
 from grants.formatting import day
 from grants.money import from_pence
 from grants.services.reconcile import SEVERITIES, Finding
@@ -28,14 +29,15 @@ def write(
         widths = layout["columns"]
         summary.set_column(0, 0, widths["label_width"])
         summary.set_column(1, 3, widths["count_width"])
-        book.text(summary, 0, 0, layout["summary"]["title"].format(date=day(as_of)), "title")
-        for col, heading in enumerate(layout["summary"]["headings"]):
-            book.text(summary, 2, col, heading, "heading")
+        book.note(summary, 0, layout["summary"]["title"].format(date=day(as_of)), "title")
+        for col, heading in enumerate(layout["summary"]["headings"]):  # counts: right
+            style = book.style("heading", align="right") if col else book.style("heading")
+            summary.write_string(2, col, heading, style)
         row = 3
         names = sorted(groups)
         sheets: dict[str, str] = {}
         for name in names:
-            sheets[name] = book.sheet(_sheet_name(name, sheets.values())).name
+            sheets[name] = book.sheet(_sheet_name(name, {summary.name, *sheets.values()})).name
         for name in names:
             book.text(summary, row, 0, name, "label")
             for col, severity in enumerate(SEVERITIES, start=1):
@@ -53,7 +55,7 @@ def write(
             sheet.set_column(0, 4, 12)
             sheet.set_column(5, 5, widths["text_width"])
             sheet.set_column(6, 9, widths["money_width"])
-            book.text(sheet, 0, 0, name, "title")
+            book.note(sheet, 0, name, "title")
             for col, heading in enumerate(layout["findings"]["headings"]):
                 book.text(sheet, 2, col, heading, "heading")
             for i, f in enumerate(groups[name], start=3):
@@ -68,16 +70,10 @@ def write(
             book.print_setup(sheet, 2)
 
 
-def _sheet_name(name: str, taken: object) -> str:
-    """A sheet name from a recipient's name: Excel's 31 characters, unique."""
-    from grants.excel.book import sheet_name
-
-    base = sheet_name(name)[:28]
-    candidate, n = base, 2
-    used = set(taken)  # type: ignore[call-overload]
-    while candidate in used or candidate.lower() == "summary":
-        candidate, n = f"{base} {n}", n + 1
-    return candidate
+def _sheet_name(name: str, taken: set[str]) -> str:
+    """A sheet name from a recipient's name: Excel's 31 characters (cut with "…"), numbered
+    when two recipients' names would make the same tab."""
+    return tab_name(sheet_name(name), taken)
 
 
 __all__ = ["write"]

@@ -36,14 +36,14 @@ def _fill(book: Book, table: ResourcingTable, figures: Sequence[Figure]) -> None
     not_applicable = book.style("money", align="right")
     sheet = book.sheet(lay["name"])
     years = table.years
-    book.text(sheet, 0, 0, lay["title"], "title")
-    book.text(sheet, 1, 0, f"{lay['subtitle']} ({table.stream})", "note")
+    sheet.set_column(0, 0, book.layout["columns"]["label_width"])
+    sheet.set_column(1, len(years), book.layout["columns"]["year_width"])
+    book.note(sheet, 0, lay["title"], "title")
+    book.note(sheet, 1, f"{lay['subtitle']} ({table.stream})", "note")
     heading_row = 3
     book.text(sheet, heading_row, 0, lay["first_column_heading"], "heading")
     for col, year in enumerate(years, start=1):
         book.text(sheet, heading_row, col, FinancialYear(year).render(), "heading")
-    sheet.set_column(0, 0, book.layout["columns"]["label_width"])
-    sheet.set_column(1, len(years), book.layout["columns"]["year_width"])
     row = heading_row + 1
     top_level_rows: list[int] = []
     for line in table.rows:
@@ -101,7 +101,8 @@ def _fill(book: Book, table: ResourcingTable, figures: Sequence[Figure]) -> None
     printed_row = total_row + (3 if any(table.difference(y) is not None for y in years) else 1)
     published.beside_totals(book, sheet, printed_row, total_row, columns, figures)
     book.print_setup(sheet, heading_row)
-    chart = book.workbook.add_chart({"type": "column"})
+    # Bars across, so that every line's name reads horizontally in full beside its bars.
+    chart = book.workbook.add_chart({"type": "bar"})
     for col, year in enumerate(years, start=1):
         chart.add_series(
             {
@@ -112,5 +113,8 @@ def _fill(book: Book, table: ResourcingTable, figures: Sequence[Figure]) -> None
         )
     chart.set_title({"name": book.layout["chart"]["title"]})
     chart.set_y_axis({"name": book.layout["chart"]["y_axis"], "num_format": "#,##0"})
-    chart.set_size({"width": 900, "height": 420})
+    chart.set_legend({"position": "bottom"})
+    bars = len(top_level_rows) * len(years)
+    chart.set_size({"width": 600, "height": max(320, 80 + 16 * bars)})  # within a portrait page
+    sheet.set_h_pagebreaks([total_row + 4])  # the chart on a page of its own, never split
     sheet.insert_chart(total_row + 5, 0, chart)

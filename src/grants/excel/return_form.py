@@ -80,7 +80,7 @@ def _fill(book: Book, form: ReturnForm) -> None:
         "count": book.style("input_count", locked=False),
     }
     for line in form.lines:
-        sheet.write_number(row, NUMBER, line.position, book.style("fixed_text"))
+        sheet.write_number(row, NUMBER, line.position, book.style("fixed_text", align="center"))
         book.text(sheet, row, TITLE, line.title, "fixed_text")
         sheet.write_number(row, COST, line.cost_pence / 100, book.style("fixed_money"))
         sheet.write_blank(row, SPEND, None, inputs["money"])
@@ -125,7 +125,7 @@ def _fill(book: Book, form: ReturnForm) -> None:
     sheet.protect("", {"format_columns": True, "format_rows": True})
     sheet.activate()
     book.print_setup(sheet, HEADING_ROW)
-    instructions.set_column(0, 0, 120)
+    instructions.set_column(0, 0, 90)  # a portrait page's width; longer lines wrap
     for i, text in enumerate(lay["instructions"]["lines"]):
         book.text(instructions, i, 0, text.format(**texts), "label" if i == 0 else "note")
     instructions.protect()

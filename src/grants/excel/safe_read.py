@@ -2,7 +2,8 @@
 
 Before openpyxl sees a byte: the size, what the file is by its content (not its name), and
 the zip's own account of itself (entries, sizes, compression ratios, macro parts, strict
-OOXML, any DTD or entity declaration, duplicate cell references, merged cells). Then one sheet
+OOXML, any DTD or entity declaration, duplicate cell references, merged cells other than the
+title's across row 1). Then one sheet
 is read, streaming, with openpyxl's own cell parser through defusedxml: formulas stay
 formulas (a cached value is the sender's claim, never trusted), numbers in date formats become
 dates. Only the parts a sheet's cells need are parsed (the workbook's sheet list, the shared
@@ -48,6 +49,10 @@ _CELL_REF = re.compile(
     rb"<(?:[A-Za-z_][\w.-]*:)?c\b[^>]*?\br\s*=\s*[\"']([A-Z]{1,3}[0-9]{1,7})[\"']"
 )
 _MERGE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\b")
+# The one merge a form is issued with: its title across row 1, which no importer reads.
+_TITLE_MERGE = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\b[^>]*?\bref\s*=\s*[\"']A1:[A-Z]{1,3}1[\"']"
+)
 
 if not getattr(openpyxl, "DEFUSEDXML", False):  # pragma: no cover - a broken installation
     raise ImportError("defusedxml must be installed: openpyxl would parse returns unguarded")
@@ -395,7 +400,7 @@ def _preflight(archive: zipfile.ZipFile) -> None:
                     "E_CORRUPT_FILE",
                     "a sheet of the workbook names the same cell twice: save it again and resend",
                 )
-            if _MERGE.search(data):
+            if len(_MERGE.findall(data)) > len(_TITLE_MERGE.findall(data)):
                 raise UnsafeFile(
                     "E_TEMPLATE_MODIFIED",
                     "cells of the form have been merged: use the form as issued",

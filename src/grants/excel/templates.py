@@ -11,6 +11,13 @@ from importlib.resources.abc import Traversable
 from typing import Any
 
 from grants.errors import GrantsError
+from grants.excel.layout import ORIENTATIONS
+
+# The [print] table every template has (templates/README.md; grants.excel.layout applies it).
+PRINT = {
+    "orientation", "fit_to_width", "repeat_heading_rows", "footer", "margin_cm",
+    "max_column_width", "min_font_size",
+}  # fmt: skip
 
 # For each template: the keys of each table that the code reads.
 CONTRACT: dict[str, dict[str, set[str]]] = {
@@ -20,7 +27,7 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
             "difference_label", "district_prefix", "not_applicable",
         },
         "columns": {"label_width", "year_width"},
-        "print": {"landscape", "fit_to_width", "repeat_heading_rows", "footer"},
+        "print": PRINT,
         "styles": {"title", "heading", "label", "district", "money", "total", "note"},
         "chart": {"title", "y_axis"},
     },
@@ -36,7 +43,7 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
         },
         "stages": {"plan", "mid-year", "end-year"},
         "columns": {"title_width", "text_width", "money_width", "percent_width", "funding_width"},
-        "print": {"landscape", "fit_to_width", "repeat_heading_rows", "footer"},
+        "print": PRINT,
         "styles": {
             "title", "label", "input", "heading", "text", "district", "money", "percent", "total",
             "total_percent", "header_money", "note",
@@ -53,7 +60,7 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
             "number_width", "title_width", "money_width", "text_width", "measure_width",
             "count_width",
         },
-        "print": {"landscape", "fit_to_width", "repeat_heading_rows", "footer"},
+        "print": PRINT,
         "styles": {
             "title", "label", "fixed", "heading", "fixed_text", "fixed_money", "input_money",
             "input_text", "input_count", "input_date", "total", "note",
@@ -70,7 +77,7 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
             "number_width", "title_width", "text_width", "objective_width", "money_width",
             "percent_width", "funding_width",
         },
-        "print": {"landscape", "fit_to_width", "repeat_heading_rows", "footer"},
+        "print": PRINT,
         "styles": {
             "title", "label", "fixed", "heading", "fixed_text", "fixed_money", "percent",
             "input_money", "input_text", "input_count", "input_date", "total", "total_percent",
@@ -81,7 +88,7 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
         "summary": {"sheet", "title", "headings", "total_label", "stream_wide"},
         "findings": {"headings"},
         "columns": {"label_width", "count_width", "text_width", "money_width"},
-        "print": {"landscape", "fit_to_width", "repeat_heading_rows", "footer"},
+        "print": PRINT,
         "styles": {
             "title", "heading", "label", "error", "warning", "info", "count", "total", "money",
         },
@@ -90,7 +97,6 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
         "sheet": {"name", "title", "subtitle", "headings", "agrees", "differs", "note"},
         "beside": {"printed_label", "difference_label"},
         "columns": {"text_width", "note_width", "period_width", "money_width", "short_width"},
-        "print": {"landscape", "fit_to_width", "repeat_heading_rows", "footer"},
         "styles": {"title", "heading", "label", "money", "differs", "note"},
     },
     "capital-programme": {
@@ -114,7 +120,7 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
         },
         "chart": {"sheet", "title", "single_title", "y_axis", "year_heading"},
         "columns": {"label_width", "money_width", "notes_width", "ref_width"},
-        "print": {"landscape", "fit_to_width", "repeat_heading_rows", "footer"},
+        "print": PRINT,
         "styles": {
             "title", "heading", "section", "label", "money", "millions", "total",
             "total_millions", "estimate", "changed", "discrepancy", "note",
@@ -147,8 +153,11 @@ STYLE_PROPERTIES: dict[str, type | tuple[type, ...]] = {
 NUMBERS = {"label_width", "year_width", "money_width", "notes_width", "ref_width",
            "title_width", "text_width", "percent_width", "funding_width", "number_width",
            "measure_width", "count_width", "objective_width", "note_width", "period_width",
-           "short_width"}  # fmt: skip
-SWITCHES = {"landscape", "fit_to_width", "repeat_heading_rows"}
+           "short_width", "margin_cm", "max_column_width", "min_font_size"}  # fmt: skip
+SWITCHES = {"fit_to_width", "repeat_heading_rows"}
+# One convention for negative money in every template: a minus sign. Brackets and colours
+# (`(#,##0)`, `[Red]`) are refused, so that every workbook prints a negative the same way.
+_BRACKETS_OR_COLOUR = re.compile(r"[()]|\[(?!\$)[A-Za-z]")
 
 # The stream's own names, which any text of these templates may use (and which the books'
 # headings may use): see grants.excel.stream_layout.
@@ -274,6 +283,11 @@ def contract_problems(name: str, layout: dict[str, Any]) -> list[str]:
             value, wanted = properties[key], STYLE_PROPERTIES[key]
             if not isinstance(value, wanted) or (wanted is int and isinstance(value, bool)):
                 problems.append(f"style {style!r}: {key} = {value!r} is not {_kind(wanted)}")
+            elif key == "num_format" and _BRACKETS_OR_COLOUR.search(value):
+                problems.append(
+                    f"style {style!r}: num_format = {value!r} shows negatives in brackets or "
+                    "colour; write them with a minus sign, such as '#,##0.00;-#,##0.00'"
+                )
     return problems
 
 
@@ -312,6 +326,10 @@ def _value_problems(name: str, table: str, key: str, value: Any) -> list[str]:
         return [] if ok else [f"{where} = {value!r} must be a positive number"]
     if key in SWITCHES:
         return [] if isinstance(value, bool) else [f"{where} = {value!r} must be true or false"]
+    if key == "orientation":
+        if value in ORIENTATIONS:
+            return []
+        return [f"{where} = {value!r} must be one of {', '.join(map(repr, ORIENTATIONS))}"]
     if key == "footer" and isinstance(value, str):
         return _footer_problems(where, value)
     if isinstance(value, dict):

@@ -63,6 +63,7 @@ class Portfolio:
     note: str | None
     sources: list[str]
     schemes: int = 0  # how many schemes it has (read them with ``schemes``)
+    printed_note: str | None = None  # the note its balance row in the resources table gives
 
 
 @dataclass
@@ -239,6 +240,7 @@ def capital_programme(
     resource_labels: dict[str, tuple[str, str | None]] = {}
     funding_rows: list[tuple[str, str, str | None]] = []
     subtotals: dict[str, str] = {}
+    portfolio_notes: dict[str, str] = {}
     for (
         kind,
         metric,
@@ -264,6 +266,8 @@ def capital_programme(
                 funding_rows.append((target, row, note))
         if metric == "allocated" and target and table == allocations_table and row:
             subtotals.setdefault(target, row)
+        if metric == "allocated" and target and table == resources_table and row and note:
+            portfolio_notes.setdefault(target, note)
 
     names = standing(session, stream_id, "tranche")
     award_sources: dict[str | None, list[tuple[int, str, str | None]]] = {}
@@ -291,6 +295,8 @@ def capital_programme(
         if code in by_code
     ]
     portfolios = _portfolios(session, stream, stream_id, periods, summed)
+    for portfolio in portfolios.values():
+        portfolio.printed_note = portfolio_notes.get(portfolio.code)
     tables, version_tables = _tables(session, stream_id, base, other)
     books_last = programme_years(session, stream).last.start
     return CapitalProgramme(
