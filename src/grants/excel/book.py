@@ -230,10 +230,11 @@ class Book:
     def text(self, sheet: Worksheet, row: int, col: int, value: str, style: str | None) -> None:
         sheet.write_string(row, col, inert(value), self.style(style) if style else None)
 
-    def note(self, sheet: Worksheet, row: int, value: str, style: str) -> None:
+    def note(self, sheet: Worksheet, row: int, value: str, style: str | dict[str, Any]) -> None:
         """A title or a note in column A: wrapped across the table's width (the columns set
         so far) rather than crossing into the cells beside it or widening column A. (A form
-        read back allows this merge in row 1 only: grants.excel.safe_read.)"""
+        read back allows this merge in row 1 only: grants.excel.safe_read.) ``style`` names a
+        style of the book's template, or gives another template's style properties."""
         fitting = _fitting(sheet)
         last = fitting.last_column()
         # Never wider than a landscape page at full size: a sheet too wide to fit its page
@@ -244,17 +245,22 @@ class Book:
         self.span(sheet, row, 0, last, value, style)
 
     def span(self, sheet: Worksheet, row: int, first: int, last: int, value: str,
-             style: str) -> None:  # fmt: skip
+             style: str | dict[str, Any]) -> None:  # fmt: skip
         """Text in columns ``first`` to ``last`` of a row: in the first cell if it fits
         there, else merged across them and wrapped, the row made tall enough."""
         fitting = _fitting(sheet)
         text = inert(value)
-        props = {**self.layout["styles"][style]}
+        props = dict(self.layout["styles"][style] if isinstance(style, str) else style)
         size, bold = float(props.get("font_size", metrics.FONT_SIZE)), bool(props.get("bold"))
         if metrics.fits(text, fitting.width(first), size, bold):
-            self.text(sheet, row, first, text, style)
+            plain = self.style(style) if isinstance(style, str) else self._format(props)
+            sheet.write_string(row, first, text, plain)
             return
-        wrapped = self.style(style, text_wrap=True, valign="top")
+        wrapped = (
+            self.style(style, text_wrap=True, valign="top")
+            if isinstance(style, str)
+            else self._format({**props, "text_wrap": True, "valign": "top"})
+        )
         if last == first:
             sheet.write_string(row, first, text, wrapped)
             return

@@ -39,8 +39,9 @@ def write_sheet(book: Book, figures: list[Figure]) -> None:
                                (4, 6, "short_width"), (7, 9, "money_width"),
                                (10, 10, "short_width"), (11, 12, "note_width")):  # fmt: skip
         sheet.set_column(first, last, widths[width])
-    sheet.write_string(0, 0, inert(lay["title"]), style["title"])
-    sheet.write_string(1, 0, inert(lay["subtitle"]), style["note"])
+    # Titles and the note wrap across the table rather than widening its first column.
+    book.note(sheet, 0, lay["title"], layout["styles"]["title"])
+    book.note(sheet, 1, lay["subtitle"], layout["styles"]["note"])
     heading_row = 3
     for col, heading in enumerate(lay["headings"]):
         sheet.write_string(heading_row, col, inert(heading), style["heading"])
@@ -48,7 +49,9 @@ def write_sheet(book: Book, figures: list[Figure]) -> None:
     for f in figures:
         figure = f.metric + (f":{f.target}" if f.target else "")
         shown = f.printed if f.printed != f.amount_text else gbp_scaled(f.amount, f.scale)
-        texts = (f.table or "", f.row or "", str(f.period), figure, shown,
+        # A sum of lines (``allocated:A+B+C``) is shown with spaces, so it wraps in its column.
+        shown_figure = figure.replace("+", " + ").replace(":", ": ", 1)
+        texts = (f.table or "", f.row or "", str(f.period), shown_figure, shown,
                  SCALE_LABELS[f.scale], f.rounding)  # fmt: skip
         for col, text in enumerate(texts):
             sheet.write_string(row, col, inert(text), style["label"])
@@ -58,7 +61,7 @@ def write_sheet(book: Book, figures: list[Figure]) -> None:
                             float(f.difference))  # fmt: skip
         agrees = f.status == AGREES
         sheet.write_string(row, 10, lay["agrees" if agrees else "differs"],
-                           style["label" if agrees else "differs"])  # fmt: skip
+                           style["agrees" if agrees else "differs"])  # fmt: skip
         sheet.write_string(row, 11, inert(f.direction), style["label"])
         sheet.write_string(row, 12, inert(f.origin or ""), style["label"])
         book.source(f"{sheet.name}!{cells(row, 7, row, 9)}",
@@ -66,7 +69,7 @@ def write_sheet(book: Book, figures: list[Figure]) -> None:
                     f"printed at {f.origin}; the journal's {figure} over {f.period} "
                     "(`grants balance`)")  # fmt: skip
         row += 1
-    sheet.write_string(row + 1, 0, inert(lay["note"]), style["note"])
+    book.note(sheet, row + 1, lay["note"], layout["styles"]["note"])
     book.print_setup(sheet, heading_row)
 
 

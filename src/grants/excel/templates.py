@@ -97,7 +97,7 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
         "sheet": {"name", "title", "subtitle", "headings", "agrees", "differs", "note"},
         "beside": {"printed_label", "difference_label"},
         "columns": {"text_width", "note_width", "period_width", "money_width", "short_width"},
-        "styles": {"title", "heading", "label", "money", "differs", "note"},
+        "styles": {"title", "heading", "label", "money", "agrees", "differs", "note"},
     },
     "capital-programme": {
         "summary": {
