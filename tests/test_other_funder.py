@@ -138,6 +138,19 @@ def test_spend_not_reported_reads_not_given(workbooks: dict[str, Path]) -> None:
     assert Decimal(str(sheet.cell(rows["Total"], 6).value)) == YJ_SPENT
 
 
+def test_a_year_with_no_spend_reported_totals_not_given(northmoor: Grants, tmp_path: Path) -> None:
+    """When no line has said what it spent, the total does not read as nothing spent."""
+    earlier = f"{int(YEAR[:4]) - 1}-{YEAR[2:4]}"
+    assert f" spent {STREAM} {earlier} " not in TEXT
+    path = tmp_path / "earlier.xlsx"
+    _run(northmoor, "report", "pcc-template", "--stream", STREAM, "--year", earlier,
+         "--stage", "mid-year", "-o", str(path))  # fmt: skip
+    sheet = openpyxl.load_workbook(path).worksheets[0]
+    total = next(r for r in range(13, 40) if sheet.cell(r, 1).value == "Total")
+    assert (sheet.cell(total, 6).value, sheet.cell(total, 7).value) == ("not given",) * 2
+    assert str(sheet.cell(total, 3).value).startswith("=SUM(")
+
+
 def test_a_heading_the_template_lacks_is_refused_naming_the_books_line(
     northmoor: Grants, tmp_path: Path
 ) -> None:

@@ -143,7 +143,11 @@ def _fill(book: Book, report: PccTemplate, year: FinancialYear, figures: Sequenc
         table["total_label"],
         "sum of the lines above (district rows not counted again) and its share of the grant",
     )
-    if returns:
+    if returns and not any(line.reported for line in report.rows):
+        # No line has said what it spent: a total of nothing would read as nothing spent.
+        for col in (5, 6):
+            book.text(sheet, total_row, col, table["not_given"], "total")
+    elif returns:
         spent_refs = ",".join(cell(r, 5) for r in top_rows)
         sheet.write_formula(
             total_row, 5, f"=SUM({spent_refs})", book.style("total"), float(report.spent)
