@@ -11,6 +11,7 @@ import importlib.util
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 
@@ -33,6 +34,27 @@ def _fill_return(form: Path, target: Path, spend: str, who: str) -> Path:
     return target
 
 
+def demo_filler() -> Any:
+    """The demo's return filler (ledger/oxfordshire/returns/fill.py), standing in for the
+    recipients typing into their forms."""
+    spec = importlib.util.spec_from_file_location("fill", RETURNS / "fill.py")
+    assert spec is not None and spec.loader is not None
+    fill = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fill)
+    return fill
+
+
+def mid_year_returns(g: Grants, work: Path) -> tuple[Path, Path]:
+    """The demo's mid-year returns issued, filled in from the seeds and imported, as `make
+    demo` does: the folders of the forms as issued and as filled."""
+    issued, filled = work / "issued", work / "filled"
+    _ok(g("returns", "issue", "--stream", "PCC-CSF", "--year", "2017-18", "--stage", "mid-year",
+          "-o", str(issued)))  # fmt: skip
+    demo_filler().main(RETURNS / "2017-18-mid-year.toml", issued, filled)
+    _ok(g("returns", "import", "--received", "2017-10-27", *sorted(map(str, filled.glob("*")))))
+    return issued, filled
+
+
 def build(g: Grants, work: Path, backdated: bool = True) -> None:
     _ok(g("ledger", "load", str(BOOKS)))
     # A spending plan form, as Cherwell would fill it in.
@@ -49,15 +71,7 @@ def build(g: Grants, work: Path, backdated: bool = True) -> None:
     wb.save(work / "cherwell-plan.xlsx")
     _ok(g("plan", "import", "--received", "2017-06-20", str(work / "cherwell-plan.xlsx")))
     # The demo's mid-year returns, filled from the seeds.
-    issued, filled = work / "issued", work / "filled"
-    _ok(g("returns", "issue", "--stream", "PCC-CSF", "--year", "2017-18", "--stage", "mid-year",
-          "-o", str(issued)))  # fmt: skip
-    spec = importlib.util.spec_from_file_location("fill", RETURNS / "fill.py")
-    assert spec is not None and spec.loader is not None
-    fill = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(fill)
-    fill.main(RETURNS / "2017-18-mid-year.toml", issued, filled)
-    _ok(g("returns", "import", "--received", "2017-10-27", *sorted(map(str, filled.glob("*")))))
+    issued, _ = mid_year_returns(g, work)
     # Cherwell's return, corrected twice: the second correction reports less, so the spend
     # entries of the first are reversed.
     form = issued / "pcc-csf-2017-18-mid-year-cherwell.xlsx"

@@ -15,9 +15,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from openpyxl.worksheet.worksheet import Worksheet
-
-from grants.excel import metrics
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 A4 = (595.28, 841.89)
@@ -186,18 +183,7 @@ def _split(word: str, shown: Counter[str]) -> bool:
     )
 
 
-def fit_row(sheet: Worksheet, row: int) -> None:
-    """Raise a row for the text typed into it, as Excel and LibreOffice do as one types
-    (openpyxl, standing in for them, does not)."""
-    count = 1
-    for cell in sheet[row]:
-        if isinstance(cell.value, str):
-            width = sheet.column_dimensions[cell.column_letter].width or 8.43
-            count = max(count, metrics.lines(cell.value, width))
-    sheet.row_dimensions[row].height = metrics.row_points(count)
-
-
 __all__ = [
-    "SOFFICE", "Word", "cell_words", "fit_row", "missing_words", "need_soffice", "overlaps",
+    "SOFFICE", "Word", "cell_words", "missing_words", "need_soffice", "overlaps",
     "read_pdf", "to_pdf", "to_png",
 ]  # fmt: skip

@@ -232,7 +232,7 @@ def test_a_heading_key_out_of_shape_is_refused_at_its_line(grants: Grants, tmp_p
     ("heading", "message"),
     [
         ('resources.sheet "Summary £m"', "two sheets would have the same name"),
-        ('funding.headings.4 "Extra"', "the list funding.headings has 3 headings"),
+        ('funding.headings.4 "Extra"', "the list funding.headings has 3 texts"),
         ('resources.title "Resources to {year}"', "[resources] title"),
         ("resources.sheet " + '"' + "A" * 32 + '"', "a sheet's name is at most 31 characters"),
     ],

@@ -5,7 +5,6 @@ person to look at."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 from datetime import datetime
@@ -15,8 +14,8 @@ import openpyxl
 
 from grants.excel import templates
 from tests.conftest import Grants
+from tests.full_ledger import demo_filler, mid_year_returns
 from tests.rendering import (
-    fit_row,
     missing_words,
     need_soffice,
     overlaps,
@@ -26,7 +25,6 @@ from tests.rendering import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-RETURNS = ROOT / "ledger" / "oxfordshire" / "returns"
 PNG = ROOT / "out" / "print"
 
 
@@ -37,16 +35,9 @@ def _ok(result: object) -> None:
 def _demo(g: Grants, work: Path) -> dict[str, list[Path]]:
     """The workbooks `make demo` writes (after loading the books), and a plan form filled in
     by its recipient, by kind."""
-    plans, issued, filled = work / "plans", work / "issued", work / "filled"
+    plans = work / "plans"
     _ok(g("plan", "issue", "--stream", "PCC-CSF", "--year", "2017-18", "-o", str(plans)))
-    _ok(g("returns", "issue", "--stream", "PCC-CSF", "--year", "2017-18", "--stage",
-          "mid-year", "-o", str(issued)))  # fmt: skip
-    spec = importlib.util.spec_from_file_location("fill", RETURNS / "fill.py")
-    assert spec is not None and spec.loader is not None
-    fill = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(fill)
-    fill.main(RETURNS / "2017-18-mid-year.toml", issued, filled)
-    _ok(g("returns", "import", "--received", "2017-10-27", *sorted(map(str, filled.glob("*")))))
+    issued, filled = mid_year_returns(g, work)
     reports = work / "reports"
     _ok(g("report", "all", "-o", str(reports)))
     g("reconcile", "--stream", "PCC-CSF", "--year", "2017-18", "--as-of", "2017-11-15",
@@ -63,7 +54,7 @@ def _demo(g: Grants, work: Path) -> dict[str, list[Path]]:
              "E14": 18542}  # fmt: skip
     for ref, value in cells.items():
         ws[ref] = value
-    fit_row(ws, 13)
+    demo_filler().fit_row(ws, 13)
     plan_filled = work / "plan-filled"
     plan_filled.mkdir()
     wb.save(plan_filled / form.name)

@@ -39,13 +39,13 @@ def main(figures: Path, issued: Path, filled: Path) -> None:
         sheet["H13"] = report.get("actual")
         if "spend" in report:
             sheet["D13"] = report["spend"]
-        _fit_row(sheet, 13)
+        fit_row(sheet, 13)
         workbook.save(filled / form.name)
         count += 1
     print(f"filled {count} of {len(list(issued.glob('*.xlsx')))} return forms into {filled}")
 
 
-def _fit_row(sheet: Worksheet, row: int) -> None:
+def fit_row(sheet: Worksheet, row: int) -> None:
     """Raise the row for the text typed into it, as Excel and LibreOffice do as one types
     (openpyxl does not), so that the filled form prints with every word showing."""
     count = 1

@@ -14,26 +14,11 @@ from typing import Any
 
 from grants.errors import GrantsError
 from grants.excel.book import sheet_name
+from grants.excel.stream_layout import put
 from grants.excel.templates import contract_problems
 
 SHEETS = ("summary", "resources", "funding", "allocations", "chart")  # one sheet each
-FIXED = frozenset({"columns", "print", "styles"})  # not text: the books cannot set them
 SHEET_LIMIT = 31
-
-
-def _keys(layout: dict[str, Any]) -> list[str]:
-    out = []
-    for section, values in layout.items():
-        if section in FIXED or not isinstance(values, dict):
-            continue
-        for key, value in values.items():
-            if isinstance(value, str):
-                out.append(f"{section}.{key}")
-            elif isinstance(value, list):
-                out.append(f"{section}.{key}.1-{len(value)}")
-            elif isinstance(value, dict):
-                out.append(f"{section}.{key}.NAME")
-    return out
 
 
 def with_headings(
@@ -44,32 +29,13 @@ def with_headings(
     out = copy.deepcopy(layout)
     for key, (text, origin) in sorted(headings.items()):
         parts = key.split(".")
-        section = out.get(parts[0]) if parts[0] not in FIXED else None
-        value = section.get(parts[1]) if isinstance(section, dict) else None
-        where = f"{origin}: " if origin else ""
-        if len(parts) == 2 and isinstance(value, str):
-            assert isinstance(section, dict)
-            if parts[1] == "sheet" and len(text) > SHEET_LIMIT:
-                raise GrantsError(
-                    f"{where}heading {key}: a sheet's name is at most {SHEET_LIMIT} characters "
-                    f"({len(text)} given)"
-                )
-            section[parts[1]] = text
-        elif len(parts) == 3 and isinstance(value, list) and parts[2].isdigit():
-            index = int(parts[2])
-            if not 1 <= index <= len(value):
-                raise GrantsError(
-                    f"{where}heading {key}: the list {parts[0]}.{parts[1]} has {len(value)} "
-                    f"headings; number them 1 to {len(value)}"
-                )
-            value[index - 1] = text
-        elif len(parts) == 3 and isinstance(value, dict):
-            value[parts[2]] = text
-        else:
+        if len(parts) == 2 and parts[1] == "sheet" and len(text) > SHEET_LIMIT:
+            where = f"{origin}: " if origin else ""
             raise GrantsError(
-                f"{where}heading {key}: the capital programme's template has no such text; "
-                f"its keys are {', '.join(_keys(layout))} (see templates/README.md)"
+                f"{where}heading {key}: a sheet's name is at most {SHEET_LIMIT} characters "
+                f"({len(text)} given)"
             )
+        put("capital-programme", out, key, text, origin, prefixed=False)
     problems = contract_problems("capital-programme", out)
     sheets = [str(out[name]["sheet"]) for name in SHEETS if isinstance(out.get(name), dict)]
     folded = [sheet_name(x).casefold() for x in [*sheets, "Sources"]]

@@ -6,7 +6,8 @@ template's, as do the texts a form's importer reads back (the Total row's label,
 instructions sheet's name, the objective column's "not the PCC's" text): a form issued in one
 wording must import whatever the books say later.
 
-The capital programme keeps its own key form (no template name; grants.excel.capital_layout).
+The capital programme's books name its keys without the template's name
+(grants.excel.capital_layout), and put them in with the same ``put``.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from grants.services.stream_texts import NO_FUNDER, StreamWords
 
 FIXED = frozenset({"columns", "print", "styles"})  # not text: the books cannot set them
 SHEET_KEYS = (("sheet", "name"), ("summary", "sheet"))
-SHEET_LIMIT = 31
 # What the placeholders become for a report made without its stream's names.
 UNNAMED = {"stream": "", "stream_name": "the fund", "funder": NO_FUNDER, "area": ""}
 
 
-def keys(layout: dict[str, Any], template: str) -> list[str]:
-    """The keys of ``layout`` the books may word, as a books line writes them."""
+def keys(layout: dict[str, Any], template: str, prefixed: bool = True) -> list[str]:
+    """The keys of ``layout`` the books may word, as a books line writes them (``prefixed``:
+    with the template's name, as every template's but the capital programme's)."""
+    prefix = f"{template}:" if prefixed else ""
     out = []
     for section, values in layout.items():
         if section in FIXED or not isinstance(values, dict):
@@ -37,17 +39,22 @@ def keys(layout: dict[str, Any], template: str) -> list[str]:
             if (template, section, key) in READ_BACK:
                 continue
             if isinstance(value, str):
-                out.append(f"{template}:{section}.{key}")
+                out.append(f"{prefix}{section}.{key}")
             elif isinstance(value, list):
-                out.append(f"{template}:{section}.{key}.1-{len(value)}")
+                out.append(f"{prefix}{section}.{key}.1-{len(value)}")
             elif isinstance(value, dict):
-                out.append(f"{template}:{section}.{key}.NAME")
+                out.append(f"{prefix}{section}.{key}.NAME")
     return out
 
 
-def _put(template: str, layout: dict[str, Any], key: str, text: str, origin: str | None) -> None:
-    """Put one of the books' texts in ``layout``; refuse a key the template does not have."""
+def put(
+    template: str, layout: dict[str, Any], key: str, text: str, origin: str | None,
+    prefixed: bool = True,
+) -> None:  # fmt: skip
+    """Put one of the books' texts in ``layout``; refuse a key the template does not have,
+    naming the books line (``prefixed``: the books name the template before the key)."""
     where = f"{origin}: " if origin else ""
+    written = f"{template}:{key}" if prefixed else key
     parts = key.split(".")
     section = layout.get(parts[0]) if parts[0] not in FIXED else None
     value = section.get(parts[1]) if isinstance(section, dict) else None
@@ -59,7 +66,7 @@ def _put(template: str, layout: dict[str, Any], key: str, text: str, origin: str
             index = int(parts[2])
             if not 1 <= index <= len(value):
                 raise GrantsError(
-                    f"{where}heading {template}:{key}: the list {parts[0]}.{parts[1]} has "
+                    f"{where}heading {written}: the list {parts[0]}.{parts[1]} has "
                     f"{len(value)} texts; number them 1 to {len(value)}"
                 )
             value[index - 1] = text
@@ -68,8 +75,9 @@ def _put(template: str, layout: dict[str, Any], key: str, text: str, origin: str
             value[parts[2]] = text
             return
     raise GrantsError(
-        f"{where}heading {template}:{key}: the {template} template has no such text the books "
-        f"may give; its keys are {', '.join(keys(layout, template))} (see templates/README.md)"
+        f"{where}heading {written}: the {template} template has no such text the books may "
+        f"give; its keys are {', '.join(keys(layout, template, prefixed))} (see "
+        "templates/README.md)"
     )
 
 
@@ -122,7 +130,7 @@ def layout(template: str, words: StreamWords) -> dict[str, Any]:
     prefix = f"{template}:"
     given = {k[len(prefix) :]: v for k, v in words.headings.items() if k.startswith(prefix)}
     for key, (text, origin) in sorted(given.items()):
-        _put(template, out, key, text, origin)
+        put(template, out, key, text, origin)
     problems = templates.contract_problems(template, out)
     for section, key in SHEET_KEYS:
         name = out.get(section, {}).get(key)
@@ -138,4 +146,4 @@ def layout(template: str, words: StreamWords) -> dict[str, Any]:
     return out
 
 
-__all__ = ["fill", "keys", "layout"]
+__all__ = ["fill", "keys", "layout", "put"]
