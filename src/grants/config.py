@@ -26,9 +26,10 @@ def wait_seconds() -> float:
     return min(max(value, 0.1), 3600.0)
 
 
-def default_actor() -> str:
-    """Who is recording: ``GRANTS_ACTOR``, else the operating-system user."""
-    actor = os.environ.get("GRANTS_ACTOR")
+def default_actor(os_only: bool = False) -> str:
+    """Who is recording: ``GRANTS_ACTOR`` (unless ``os_only``), else the operating-system
+    user."""
+    actor = None if os_only else os.environ.get("GRANTS_ACTOR")
     if actor:
         return actor
     try:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from grants.cli import progress, terminal
 from grants.cli.common import AppContext, GrantsGroup, emit_json, pass_app
+from grants.config import default_actor
 from grants.db.seal import Head
 from grants.errors import BooksError, GrantsError
 from grants.formatting import count
@@ -62,7 +63,7 @@ def check(app: AppContext, path: Path, as_json: bool) -> None:
     listed as discrepancies. Exits 1 if there is any error.
     """
     with _progress(as_json) as tick:
-        problems, report = loader.check(path, app.actor, progress=tick)
+        problems, report = loader.check(path, app.claimed or default_actor(), progress=tick)
     notes = report.warnings + report.discrepancies
     if as_json:
         emit_json(
@@ -118,7 +119,7 @@ def load(app: AppContext, path: Path, as_json: bool) -> None:
     """
     try:
         with app.session() as session, _progress(as_json) as tick:
-            report = loader.load(session, path, app.actor, progress=tick)
+            report = loader.load(session, path, app.recorder, progress=tick)
     except BooksError as exc:
         for p in exc.problems:
             terminal.echo(str(p), err=True)
