@@ -23,7 +23,7 @@ from grants.cli.main import cli
 from grants.db.engine import make_engine, make_session_factory
 from grants.db.migrate import upgrade
 from grants.db.models import Credential
-from grants.services import people
+from grants.services import access, people
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOKS = ROOT / "ledger" / "oxfordshire" / "main.grants"
@@ -119,6 +119,11 @@ def add_person(
         engine.dispose()
 
 
+def officer(session: Session) -> access.Actor:
+    """The test database's first person, as the services see them."""
+    return people.actor_for(session, OFFICER, None)
+
+
 @pytest.fixture
 def db_url(empty_url: str) -> str:
     """The URL of a database migrated to head, on each engine, with its first person."""
@@ -139,7 +144,12 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
     """A session in one transaction, rolled back at the end of the test."""
+    # Who the session acts for, read first: the session itself begins its transaction (and,
+    # on SQLite, takes the writer's lock) only when the test first uses it.
+    with make_session_factory(engine, read_only=True)() as reading, reading.begin():
+        actor = officer(reading)
     with make_session_factory(engine)() as session, session.begin():
+        access.bind(session, actor)
         yield session
         session.rollback()
 

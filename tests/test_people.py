@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 
+from grants.config import os_login
 from grants.db.engine import make_engine, make_session_factory
 from grants.db.models import Credential
 from tests.conftest import Grants
@@ -40,7 +40,7 @@ def test_db_upgrade_makes_the_os_user_the_first_person(
     grants.env = {"GRANTS_USER": None, "GRANTS_PASSWORD": None}
     made = grants("db", "upgrade")
     assert made.exit_code == 0, made.output
-    me = getpass.getuser()
+    me = os_login()
     assert f"the ledger had no people: {me} (you) is its first, admin and officer" in made.output
     again = grants("db", "upgrade")
     assert "no people" not in again.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -165,9 +166,8 @@ class AppContext:
         if failure is not None:
             self.write_audits()
             raise failure
-        if self.claimed is not None and people.login_key(self.claimed) != people.login_key(
-            actor.login
-        ):
+        claimed = unicodedata.normalize("NFC", (self.claimed or "").strip()).casefold()
+        if self.claimed is not None and claimed != people.login_key(actor.login):
             raise ConfigError(
                 f"--actor {self.claimed!r} is not who is signed in ({actor.login}): every "
                 f"record names the person signed in; drop --actor, or sign in as "

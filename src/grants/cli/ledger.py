@@ -21,8 +21,8 @@ from grants.formatting import count
 from grants.ledger import loader, printer
 from grants.ledger.parser import Problem
 from grants.ledger.printer import Exported
-from grants.services import settings
-from grants.services.verify import verify
+from grants.services import access, settings
+from grants.services.verify import verify_ledger
 from grants.text import Kind, clean
 
 
@@ -154,7 +154,7 @@ def export(app: AppContext, output: Path | None) -> None:
     today = date.today()
     with app.reading() as session:
         connection = session.connection()
-        result = verify(connection)
+        result = verify_ledger(session, "export")
         if not result.ok:
             raise GrantsError(
                 f"the record is broken (the first broken record is {result.first}): an export "
@@ -252,6 +252,7 @@ def title(app: AppContext, name: str | None) -> None:
     """
     if name is None:
         with app.reading() as session:
+            access.require(session, "read")
             terminal.echo(settings.ledger_name(session))
         return
     name = clean(name, "NAME", Kind.NAME)

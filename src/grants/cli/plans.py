@@ -42,6 +42,7 @@ from grants.services.journal import Journal
 from grants.services.plan_forms import (
     describe,
     imported_before,
+    issue_plan_forms,
     plan_forms,
     read_plan,
     record_plan,
@@ -239,7 +240,7 @@ def issue(
     with app.reading() as session:
         stream = pick_stream(session, stream, "pcc")
         line = line_code(session, stream, line) if line is not None else None
-        wanted = plan_forms(session, stream, fy, line)
+        wanted = issue_plan_forms(session, stream, fy, line)
         ledger = ledger_name(session)
     open_plans = [f for f in wanted if f.agreed is None and len(f.lines) < plan_form.MAX_LINES]
     for form in wanted:

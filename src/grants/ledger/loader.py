@@ -30,10 +30,12 @@ def load(
     actor: str,
     now: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
+    permission: str = "load",
 ) -> LoadReport:
     """Load the books into the session's database. Raises BooksError (nothing written is
     committed by the caller) when there is any error. ``progress`` is told (journal entries
-    checked, journal entries in all) as they are checked."""
+    checked, journal entries in all) as they are checked. An officer's (``permission``:
+    what the caller checked instead, e.g. a recipient's plan form, already checked as theirs)."""
     books = read_books(path, actor, now)
     if books.problems:
         raise BooksError(books.problems)
@@ -43,7 +45,7 @@ def load(
     if not (empty and access.actor_of(session) is None):
         # Anyone may load into an empty ledger with no people (an export being restored
         # brings its people); every other load is an officer's.
-        access.require(session, "load")
+        access.require(session, permission)
     report = LoadReport()
     Writer(session, books, report, progress).write()
     if books.problems:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grants.errors import Refused
@@ -24,12 +25,12 @@ from grants.errors import Refused
 # and the web service ask for the same ones.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "officer": frozenset(
-        {"record", "load", "issue", "import", "report", "read", "verify", "audit"}
+        {"record", "load", "issue", "import", "report", "read", "verify", "audit", "export"}
     ),
     # Only for lines whose recipient is one of the person's organisations.
     "recipient": frozenset({"read", "import"}),
     "viewer": frozenset({"report", "read", "verify"}),
-    "admin": frozenset({"users", "audit", "read", "verify"}),
+    "admin": frozenset({"users", "audit", "read", "verify", "export"}),
 }
 
 # What each permission is, as a refusal says it.
@@ -43,6 +44,7 @@ WORK = {
     "verify": "verify the ledger's record",
     "users": "add or change people",
     "audit": "read the audit log",
+    "export": "export the whole ledger",
 }
 
 # What each role may do, as a refusal says it.
@@ -63,6 +65,7 @@ WHO_TO_ASK = {
     "verify": "an officer",
     "users": "an admin",
     "audit": "an admin",
+    "export": "an officer",
 }
 
 
@@ -163,6 +166,39 @@ def require(
     raise Refused(message)
 
 
+def require_line(session: Session, permission: str, line_id: int) -> Actor:
+    """`require` for the line ``line_id``: a recipient only for its own organisations'
+    lines (a refusal names the organisation whose line it is)."""
+    from grants.db.models import Line, Organisation
+
+    found = session.execute(
+        select(Line.recipient_id, Organisation.code)
+        .outerjoin(Organisation, Organisation.id == Line.recipient_id)
+        .where(Line.id == line_id)
+    ).first()
+    recipient_id, code = found if found is not None else (None, None)
+    return require(session, permission, recipient_id if recipient_id else -1,
+                   code or "an organisation")  # fmt: skip
+
+
+def visible_lines(session: Session) -> set[int] | None:
+    """The ids of the lines the acting person sees (their organisations' lines, and the
+    lines beneath those); None for every line."""
+    from grants.db.models import Line
+
+    orgs = organisations(session)
+    if orgs is None:
+        return None
+    rows = session.execute(select(Line.id, Line.parent_id, Line.recipient_id)).all()
+    seen = {i for i, _, r in rows if r in orgs}
+    grew = True
+    while grew:
+        more = {i for i, parent, _ in rows if parent in seen and i not in seen}
+        seen |= more
+        grew = bool(more)
+    return seen
+
+
 def _allowed_elsewhere(actor: Actor, permission: str) -> bool:
     """Whether a role other than recipient gives the permission for every line."""
     return any(permission in PERMISSIONS[r] for r in actor.roles if r != "recipient")
@@ -187,4 +223,6 @@ __all__ = [
     "organisations",
     "refusal",
     "require",
+    "require_line",
+    "visible_lines",
 ]
