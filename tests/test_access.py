@@ -148,6 +148,10 @@ def test_a_recipient_files_its_own_return_and_not_another_organisations(
     assert [(h["line"], h["recorded_by"]) for h in history] == [("CHERWELL", "cher")]
     balance = json.loads(cher("balance", "--json").output)
     assert {b["line"] for b in balance} == {"CHERWELL"}
+    plans = json.loads(
+        cher("plan", "show", "--stream", "CSF", "--year", "2017-18", "--json").output
+    )
+    assert {p["line"] for p in plans} == {"CHERWELL"}
     everything = json.loads(ledger("balance", "--json").output)
     assert {b["line"] for b in everything} >= {"CHERWELL", "DA"}
     # The officer sees the refused attempt in the audit log.

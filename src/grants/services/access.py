@@ -132,6 +132,11 @@ def refusal(actor: Actor | None, permission: str, organisation: str | None = Non
             f"not for {organisation}, whose lines are not theirs; ask an officer, or "
             f"{organisation}'s own recipient"
         )
+    if not actor.roles:
+        return (
+            f"{actor.login} has no role, so may not {WORK[permission]}: ask an admin to "
+            "give them one (`grants users grant`)"
+        )
     allowed = "; ".join(f"{r}s may {ALLOWS[r]}" for r in sorted(actor.roles))
     return (
         f"{describe(actor)}"

@@ -65,6 +65,7 @@ class Comparison:
 
 
 def versions(session: Session, stream: str) -> list[ProgrammeVersion]:
+    access.require(session, "report")
     return list(
         session.scalars(
             select(ProgrammeVersion)
