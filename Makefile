@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out
 
+# The Oxfordshire partnerships that receive the PCC's Community Safety Fund (the demo's recipients).
+PARTNERSHIPS := SOP CHERWELL-CSP OXFORD-CITY-CSP SOUTH-VALE-CSP WEST-OXON-CSP
+
 .PHONY: demo test lint bench clean
 
 $(STAMP): pyproject.toml
@@ -19,6 +22,13 @@ demo: $(STAMP)
 	rm -f $(OUT)/oxfordshire.db $(OUT)/oxfordshire.db-wal $(OUT)/oxfordshire.db-shm
 	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db db upgrade
 	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db ledger load ledger/oxfordshire/main.grants
+	@# Demo people (you, who ran db upgrade, are the first: admin and officer): an officer, a
+	@# recipient for each Oxfordshire partnership, a viewer. Each password is printed once.
+	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db users add officer --role officer --name "Finance officer"
+	for org in $(PARTNERSHIPS); do \
+	  $(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db users add $$(echo $$org | tr A-Z a-z) --role recipient --org $$org || exit 1; \
+	done
+	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db users add cabinet --role viewer --name "Cabinet and PCC reader"
 	rm -rf $(OUT)/reports $(OUT)/returns $(OUT)/plans
 	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db plan issue --stream PCC-CSF --year 2017-18 -o $(OUT)/plans
 	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db returns issue --stream PCC-CSF --year 2017-18 --stage mid-year -o $(OUT)/returns/issued
@@ -29,6 +39,8 @@ demo: $(STAMP)
 	@# Reconcile as the officer would in mid-November 2017; it exits 1 while errors stand.
 	-$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db reconcile --stream PCC-CSF --year 2017-18 --as-of 2017-11-15 -o $(OUT)/reports/pcc-csf-2017-18-reconciliation.xlsx
 	@echo
+	@echo "The demo people (their passwords are printed above, once): \`grants --user cherwell-csp balance\`"
+	@echo "signs in as Cherwell's recipient; \`grants users list\` shows them all."
 	@echo "The ledger is in $(OUT)/oxfordshire.db; the workbooks for the PCC and the Cabinet are in $(OUT)/reports/,"
 	@echo "the spending plan forms are in $(OUT)/plans/, the mid-year return forms as issued and as filled"
 	@echo "in are in $(OUT)/returns/."

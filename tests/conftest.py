@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
@@ -21,6 +22,8 @@ from sqlalchemy.orm import Session
 from grants.cli.main import cli
 from grants.db.engine import make_engine, make_session_factory
 from grants.db.migrate import upgrade
+from grants.db.models import Credential
+from grants.services import access, people
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOKS = ROOT / "ledger" / "oxfordshire" / "main.grants"
@@ -78,12 +81,56 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+# The test database's first person, admin and officer, as `grants db upgrade` makes the
+# operating-system user: every test signs in as them unless it says otherwise. Their
+# password is hashed with Argon2id at the lowest cost (as real hashes are, the hash names its
+# parameters), so that signing in for each of a thousand commands stays quick.
+OFFICER = "officer"
+PASSWORD = "officer-test-password"
+QUICK = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+SIGNED_IN = {"GRANTS_USER": OFFICER, "GRANTS_PASSWORD": PASSWORD}
+
+
+@pytest.fixture(autouse=True)
+def _signed_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every `grants` a test starts (in a subprocess too) signs in as the first person."""
+    for key, value in SIGNED_IN.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("GRANTS_ACTOR", raising=False)
+
+
+def add_person(
+    url: str,
+    login: str,
+    roles: list[str],
+    password: str = PASSWORD,
+    organisations: list[str] | None = None,
+) -> None:
+    """Add a person with a quickly checked password (the tests' own; people are otherwise
+    added with `grants users add`)."""
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session, session.begin():
+            person = people.create(session, login, roles, OFFICER,
+                                   organisations=organisations or [])  # fmt: skip
+            session.add(Credential(person_id=person.id, hash=QUICK.hash(password),
+                                   actor=OFFICER, recorded_at=people.now()))  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def officer(session: Session) -> access.Actor:
+    """The test database's first person, as the services see them."""
+    return people.actor_for(session, OFFICER, None)
+
+
 @pytest.fixture
 def db_url(empty_url: str) -> str:
-    """The URL of a database migrated to head, on each engine."""
+    """The URL of a database migrated to head, on each engine, with its first person."""
     engine = make_engine(empty_url)
     upgrade(engine)
     engine.dispose()
+    add_person(empty_url, OFFICER, ["admin", "officer"])
     return empty_url
 
 
@@ -97,7 +144,12 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
     """A session in one transaction, rolled back at the end of the test."""
+    # Who the session acts for, read first: the session itself begins its transaction (and,
+    # on SQLite, takes the writer's lock) only when the test first uses it.
+    with make_session_factory(engine, read_only=True)() as reading, reading.begin():
+        actor = officer(reading)
     with make_session_factory(engine)() as session, session.begin():
+        access.bind(session, actor)
         yield session
         session.rollback()
 
@@ -105,17 +157,23 @@ def session(engine: Engine) -> Iterator[Session]:
 class Grants:
     """Runs the `grants` command against a test database, as a user would."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, user: str = OFFICER, password: str = PASSWORD) -> None:
         self.url = url
         self.runner = CliRunner()
+        self.env = {"GRANTS_USER": user, "GRANTS_PASSWORD": password, "GRANTS_ACTOR": None}
 
     def __call__(self, *args: str, input: str | None = None) -> Result:
         return self.runner.invoke(
             cli,
-            ["--database", self.url, "--actor", "officer", *args],
+            ["--database", self.url, *args],
             input=input,
             catch_exceptions=False,
+            env=self.env,
         )
+
+    def as_user(self, user: str, password: str = PASSWORD) -> Grants:
+        """The same ledger, signed in as ``user``."""
+        return Grants(self.url, user, password)
 
 
 @pytest.fixture

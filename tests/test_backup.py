@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, text
 from grants.db.engine import WRITER_LOCK
 from grants.formatting import count
 from grants.money import MAX_TURNOVER_PENCE
-from tests.conftest import Grants, _reset_postgres
+from tests.conftest import SIGNED_IN, Grants, _reset_postgres
 from tests.full_ledger import build
 from tests.helpers import FUND, books
 
@@ -41,7 +41,7 @@ def _other_engine(request: pytest.FixtureRequest, url: str, tmp_path: Path) -> G
     else:
         other = f"sqlite:///{tmp_path / 'other.db'}"
     g = Grants(other)
-    assert g("db", "upgrade").exit_code == 0
+    assert g("db", "upgrade", "--for-restore").exit_code == 0
     return g
 
 
@@ -103,7 +103,7 @@ def test_a_changed_export_is_refused_on_restore(grants: Grants, tmp_path: Path) 
     records = out / "ledger-0001.grants"
     records.write_text(records.read_text().replace("first instalment", "second instalment"))
     fresh = Grants(f"sqlite:///{tmp_path / 'fresh.db'}")
-    assert fresh("db", "upgrade").exit_code == 0
+    assert fresh("db", "upgrade", "--for-restore").exit_code == 0
     result = fresh("ledger", "load", str(out / "main.grants"))
     assert result.exit_code == 1
     assert "they differ from what was exported, a file changed or missing since; nothing " \
@@ -117,7 +117,7 @@ def test_a_changed_export_is_refused_on_restore(grants: Grants, tmp_path: Path) 
     main = out / "main.grants"
     main.write_text("".join(x for x in main.read_text().splitlines(True) if " head " not in x))
     other = Grants(f"sqlite:///{tmp_path / 'other.db'}")
-    assert other("db", "upgrade").exit_code == 0
+    assert other("db", "upgrade", "--for-restore").exit_code == 0
     assert other("ledger", "load", str(main)).exit_code == 0
     checked = other("verify")
     assert checked.exit_code == 1
@@ -269,7 +269,7 @@ def test_db_roles_prints_its_sql_and_refuses_bad_names(oxfordshire: Grants) -> N
 def test_a_write_waits_for_another_and_says_so(grants: Grants, tmp_path: Path) -> None:
     assert grants("ledger", "load", str(books(tmp_path, FUND))).exit_code == 0
     assert grants("award", "FUND", "2017-18", "100").exit_code == 0
-    env = {**os.environ, "GRANTS_WAIT_SECONDS": "1", "GRANTS_ACTOR": "officer"}
+    env = {**os.environ, "GRANTS_WAIT_SECONDS": "1", **SIGNED_IN}
     if grants.url.startswith("sqlite"):
         holder = sqlite3.connect(grants.url.removeprefix("sqlite:///"), isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
@@ -310,7 +310,7 @@ def test_balance_answers_while_a_long_load_runs(tmp_path: Path) -> None:
               for i in range(200_000)]  # fmt: skip
     big = tmp_path / "big.grants"
     big.write_text("".join(lines), encoding="utf-8")
-    env = {**os.environ, "GRANTS_ACTOR": "officer"}
+    env = {**os.environ, **SIGNED_IN}
     before = g("balance", "--stream", "FUND", "--json").output
     loading = subprocess.Popen([*GRANTS, "--database", g.url, "ledger", "load", str(big)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)  # fmt: skip
@@ -385,7 +385,7 @@ def test_two_officers_creating_the_same_new_line_at_once(grants: Grants, tmp_pat
     assert grants("award", "FUND", "2017-18", "1,000").exit_code == 0
     results: list[subprocess.CompletedProcess[str]] = []
     names = ["Youth outreach", "Youth outreach", "Youth Outreach Project"]
-    env = {**os.environ, "GRANTS_ACTOR": "officer"}
+    env = {**os.environ, **SIGNED_IN}
     start = threading.Barrier(len(names))
 
     def officer(name: str) -> None:
@@ -467,7 +467,7 @@ def test_an_export_printed_to_the_terminal_loads_back(grants: Grants, tmp_path: 
     saved = tmp_path / "printed.grants"
     saved.write_text(printed.output, encoding="utf-8")
     fresh = Grants(f"sqlite:///{tmp_path / 'fresh.db'}")
-    assert fresh("db", "upgrade").exit_code == 0
+    assert fresh("db", "upgrade", "--for-restore").exit_code == 0
     restored = fresh("ledger", "load", str(saved))
     assert restored.exit_code == 0, restored.output
     assert fresh("verify", "--head").output == grants("verify", "--head").output

@@ -148,7 +148,7 @@ def test_export_round_trips_exactly(tmp_path: Path, grants: Grants) -> None:
     first = tmp_path / "first"
     assert grants("ledger", "export", "-o", str(first)).exit_code == 0
     other = Grants(f"sqlite:///{tmp_path / 'other.db'}")
-    assert other("db", "upgrade").exit_code == 0
+    assert other("db", "upgrade", "--for-restore").exit_code == 0
     loaded = other("ledger", "load", str(first / "main.grants"))
     assert loaded.exit_code == 0, loaded.output
     second = tmp_path / "second"

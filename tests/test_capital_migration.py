@@ -12,7 +12,7 @@ from sqlalchemy import text
 from grants.db import guards, migrate
 from grants.db.engine import make_engine
 from grants.db.records import GUARDED
-from tests.conftest import Grants
+from tests.conftest import OFFICER, Grants, add_person
 
 BOOKS = """\
 2020-04-01 org F "A funder"
@@ -59,12 +59,15 @@ def test_a_ledger_at_0005_upgrades_and_goes_back(empty_url: str, tmp_path: Path)
             with pytest.raises(Exception, match="append-only"):
                 connection.execute(text("UPDATE profile_amount SET amount_pence = 1"))
         books.write_text(BOOKS + LATER, encoding="utf-8")
+        # The ledger has had no people so far (revision 0005 cannot hold them): its first
+        # officer loads the later books.
+        add_person(empty_url, OFFICER, ["admin", "officer"])
         loaded = grants("ledger", "load", str(books))
         assert loaded.exit_code == 0, loaded.output
         assert grants("verify").exit_code == 0
         shown = grants("programme", "--json")
         assert '"later": "250000.00"' in shown.output
-        with pytest.raises(RuntimeError, match="later-years amounts"):
+        with pytest.raises(RuntimeError, match="the ledger holds people"):
             migrate.downgrade(engine, "0005")
     finally:
         engine.dispose()
@@ -76,7 +79,8 @@ def test_an_empty_ledger_goes_down_and_up(empty_url: str) -> None:
         migrate.upgrade(engine)
         migrate.downgrade(engine, "0005")
         with engine.connect() as connection:
-            assert guards.check(connection, [t for t in GUARDED if t != "stream_text"]) == []
+            later = ("stream_text", "person", "person_event", "credential", "audit_event")
+            assert guards.check(connection, [t for t in GUARDED if t not in later]) == []
         migrate.upgrade(engine)
         with engine.connect() as connection:
             assert guards.check(connection, GUARDED) == []

@@ -215,7 +215,6 @@ def test_the_wheel_installed_in_a_fresh_environment_works(tmp_path: Path) -> Non
         "GRANTS_TEST_FORBIDDEN": os.pathsep.join([str(ROOT) + os.sep, str(source) + os.sep]),
         "GRANTS_TEST_FORBIDDEN_LOG": str(forbidden),
         "GRANTS_DATABASE_URL": "sqlite:///council.db",
-        "GRANTS_ACTOR": "packaging test",
     }
 
     def grants(*args: str) -> str:

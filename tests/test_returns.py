@@ -25,7 +25,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from grants.db.models import Entry, ReturnFigure, ReturnFiling
-from tests.conftest import Grants
+from tests.conftest import Grants, add_person
 from tests.helpers import books
 from tests.test_plans import FUND, PLAN
 
@@ -118,7 +118,8 @@ def test_a_corrected_return_supersedes_and_both_are_kept(
 ) -> None:
     assert grants("returns", "import", str(fill(issued, tmp_path / "first.xlsx"))).exit_code == 0
     fixed = fill(issued, tmp_path / "second.xlsx", D14=8000)
-    result = grants("--actor", "officer2", "returns", "import", str(fixed))
+    add_person(grants.url, "officer2", ["officer"])  # the filing names who signed in
+    result = grants.as_user("officer2")("returns", "import", str(fixed))
     assert result.exit_code == 0, result.output
     assert "supersedes the return filed" in result.output and "(first.xlsx)" in result.output
     # Who filed what and when (read before this test's own session takes the database).

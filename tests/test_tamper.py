@@ -30,7 +30,7 @@ from grants.db.migrate import upgrade
 from grants.db.models import Base
 from grants.db.records import GUARDED, RECORDS
 from grants.services.verify import Verification, verify
-from tests.conftest import PG_ADMIN, Grants
+from tests.conftest import OFFICER, PG_ADMIN, Grants, add_person
 from tests.full_ledger import build
 
 EXAMPLES = int(os.environ.get("GRANTS_TAMPER_EXAMPLES", "150"))
@@ -56,6 +56,7 @@ def ledger(
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
+    add_person(url, OFFICER, ["admin", "officer"])
     build(Grants(url), work)
     yield url
     if admin is not None:
@@ -172,6 +173,9 @@ def test_reference_records_are_guarded_and_sealed(attack: Connection) -> None:
         ("return_figure", "UPDATE return_figure SET progress = 'all done' WHERE id = 1"),
         ("setting", "UPDATE setting SET value = 'Another council' WHERE id = 1"),
         ("attachment", "UPDATE attachment SET filename = 'other.xlsx' WHERE id = 1"),
+        ("person", "UPDATE person SET login = 'mallory' WHERE id = 1"),
+        ("person_event", "UPDATE person_event SET role = 'viewer' WHERE id = 2"),
+        ("credential", "UPDATE credential SET hash = 'x' WHERE id = 1"),
     ]  # fmt: skip
     for table, sql in changes:
         savepoint = attack.begin_nested()
@@ -199,6 +203,25 @@ def test_a_row_added_behind_the_ledgers_back_is_not_in_the_chain(attack: Connect
     assert [(p.table, p.row_id, p.check) for p in result.problems] == [
         ("organisation", ghost, "unsealed")
     ]
+
+
+def test_a_role_granted_behind_the_ledgers_back_is_not_in_the_chain(
+    attack: Connection,
+) -> None:
+    """Someone who can write to the database gives themselves a role, or takes one away."""
+    attack.execute(text(
+        "INSERT INTO person_event (id, person_id, kind, role, actor, recorded_at) VALUES "
+        "((SELECT MAX(id) + 1 FROM person_event), 1, 'grant', 'admin', 'mallory', "
+        "'2026-12-03 09:00:00')"
+    ))  # fmt: skip
+    granted = one(attack, "SELECT MAX(id) FROM person_event")
+    assert [(p.table, p.row_id, p.check) for p in verify(attack).problems] == [
+        ("person_event", granted, "unsealed")
+    ]
+    savepoint = attack.begin_nested()
+    with pytest.raises(DBAPIError, match="append-only"):
+        attack.execute(text("DELETE FROM person_event"))
+    savepoint.rollback()
 
 
 def test_a_rebuilt_chain_is_caught_against_a_quoted_head(attack: Connection) -> None:

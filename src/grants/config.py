@@ -26,11 +26,29 @@ def wait_seconds() -> float:
     return min(max(value, 0.1), 3600.0)
 
 
-def default_actor() -> str:
-    """Who is recording: ``GRANTS_ACTOR``, else the operating-system user."""
-    actor = os.environ.get("GRANTS_ACTOR")
+def os_login() -> str:
+    """The operating-system user running the program, by their user id where the system
+    has one: not LOGNAME or USER, which anyone can set to sign in as someone else."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, OSError):
+        pass
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in a bare container
+        return "unknown"
+
+
+def default_actor(os_only: bool = False) -> str:
+    """Who is recording: ``GRANTS_ACTOR`` (unless ``os_only``), else the operating-system
+    user (`os_login`)."""
+    actor = None if os_only else os.environ.get("GRANTS_ACTOR")
     if actor:
         return actor
+    if os_only:
+        return os_login()
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no user name in a bare container

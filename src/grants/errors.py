@@ -50,3 +50,11 @@ class Busy(GrantsError):
 
 class Tampered(GrantsError):
     """The ledger holds records it did not make: nothing more is recorded until it is checked."""
+
+
+class Refused(GrantsError):
+    """The acting person's roles do not allow what they tried (recorded in the audit log)."""
+
+
+class LoginFailed(GrantsError):
+    """No such person, a wrong password, or a disabled person (recorded in the audit log)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,15 +25,28 @@ from grants.db.engine import (
     shown_url,
     url_secrets,
 )
-from grants.errors import BooksError, ConfigError, GrantsError
+from grants.errors import BooksError, ConfigError, GrantsError, LoginFailed
 from grants.formatting import count
+from grants.services import access, people
+from grants.services.access import Actor
+
+NO_PEOPLE = (
+    "this ledger has no people yet: run `grants db upgrade`, which makes you its first "
+    "person (admin and officer), or restore an export into it with `grants ledger load`"
+)
 
 
 @dataclass
 class AppContext:
     database: str | None
-    actor: str
+    claimed: str | None = None  # --actor (or GRANTS_ACTOR): must be who signs in
+    user: str | None = None  # --user (or GRANTS_USER); else the operating-system user
     _engine: Engine | None = field(default=None, repr=False)
+    _signed_in: Actor | None = field(default=None, repr=False)
+    _no_people: bool = field(default=False, repr=False)
+    _audits: list[tuple[Actor | None, str, str, str | None, str | None]] = field(
+        default_factory=list, repr=False
+    )
     _schema_ok: bool = field(default=False, repr=False)  # checked once per command
     _factories: dict[bool, sessionmaker[Session]] = field(default_factory=dict, repr=False)
 
@@ -48,23 +62,119 @@ class AppContext:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A writing session in one transaction: committed (and what it added sealed) if the
-        block succeeds, else rolled back. One writer at a time."""
+        """A writing session in one transaction, for the person signed in: committed (and
+        what it added sealed) if the block succeeds, else rolled back. One writer at a
+        time. A refusal is written to the audit log once the transaction has ended."""
         self.require_schema()
-        with self._factory(read_only=False)() as session, session.begin():
-            yield session
+        actor = self.acting()
+        try:
+            with self._factory(read_only=False)() as session, session.begin():
+                self._bind(session, actor)
+                yield session
+        finally:
+            self.write_audits()
 
     @contextmanager
     def reading(self, any_version: bool = False) -> Iterator[Session]:
-        """A read-only session: it never waits for a writer (on SQLite, WAL), and cannot
-        write. ``any_version``: open a ledger whatever schema version it says it is at, as
-        long as it has its chain (verify reports a version that is not this program's)."""
+        """A read-only session for the person signed in: it never waits for a writer (on
+        SQLite, WAL), and cannot write. ``any_version``: open a ledger whatever schema
+        version it says it is at, as long as it has its chain (verify reports a version
+        that is not this program's; nobody signs in to a ledger of another version)."""
+        actor = None
         if any_version:
-            self.schema_version()
+            current, head = self.schema_version()
+            if current == head:
+                actor = self.acting()
         else:
             self.require_schema()
+            actor = self.acting()
+        try:
+            with self._factory(read_only=True)() as session, session.begin():
+                self._bind(session, actor)
+                yield session
+        finally:
+            self.write_audits()
+
+    def _bind(self, session: Session, actor: Actor | None) -> None:
+        if actor is not None:
+            access.bind(session, actor, self._audit)
+        else:
+            session.info[access.AUDITOR] = self._audit
+
+    def _audit(self, actor: Actor | None, kind: str, action: str, detail: str | None) -> None:
+        self._audits.append((actor, kind, action, detail, None))
+
+    def write_audits(self) -> None:
+        """Write the refusals and failed logins noted, in a transaction of their own (the
+        work they refused was rolled back)."""
+        if not self._audits or self._no_people:
+            self._audits.clear()
+            return
+        pending, self._audits = self._audits, []
+        with self._factory(read_only=False)() as session, session.begin():
+            session.connection()  # the transaction begins: it notes where the chain stood
+            for actor, kind, action, detail, login in pending:
+                people.audit(session, actor, kind, action, detail, login)
+
+    @property
+    def actor(self) -> str:
+        """The login of the person signed in: what every record they make names."""
+        actor = self.acting()
+        if actor is None:
+            raise ConfigError(NO_PEOPLE)
+        return actor.login
+
+    def password(self) -> str:
+        """The password of ``--user``: GRANTS_PASSWORD, else asked without echo."""
+        password = os.environ.get("GRANTS_PASSWORD")
+        if password is None:
+            if not sys.stdin.isatty():
+                raise ConfigError(
+                    f"signing in as {self.user} needs a password: give it in "
+                    "GRANTS_PASSWORD when no one is at a terminal"
+                )
+            password = click.prompt(f"Password for {self.user}", hide_input=True, err=True)
+        return password
+
+    @property
+    def recorder(self) -> str:
+        """Who a load records as: the person signed in, or (restoring an export into a
+        ledger with no people yet) the operating-system user."""
+        actor = self.acting()
+        return actor.login if actor is not None else default_actor(os_only=True)
+
+    def acting(self) -> Actor | None:
+        """The person signed in (once per command): ``--user`` with their password (from
+        GRANTS_PASSWORD, else asked without echo), else the operating-system user as the
+        ledger person of the same login. None if the ledger has no people yet."""
+        if self._signed_in is not None or self._no_people:
+            return self._signed_in
+        self.require_schema()
+        login = self.user or default_actor(os_only=True)
+        password = self.password() if self.user else None
         with self._factory(read_only=True)() as session, session.begin():
-            yield session
+            if not people.count(session):
+                self._no_people = True
+                return None
+            try:
+                actor = people.actor_for(session, login, password)
+            except LoginFailed as exc:
+                self._audits.append((None, "login_failed", "sign in", str(exc), login))
+                failure = exc
+            else:
+                failure = None
+        if failure is not None:
+            self.write_audits()
+            raise failure
+        claimed = unicodedata.normalize("NFC", (self.claimed or "").strip()).casefold()
+        if self.claimed is not None and claimed != people.login_key(actor.login):
+            raise ConfigError(
+                f"--actor {self.claimed!r} is not who is signed in ({actor.login}): every "
+                f"record names the person signed in; drop --actor, or sign in as "
+                f"{self.claimed} with --user"
+            )
+        self._signed_in = actor
+        return actor
 
     def _factory(self, read_only: bool) -> sessionmaker[Session]:
         """One session factory of each kind per command (a command may open a session for

@@ -9,11 +9,14 @@ import click
 
 from grants.cli import terminal
 from grants.cli.common import AppContext, GrantsGroup, pass_app
+from grants.config import default_actor
 from grants.db import guards, migrate
 from grants.db import roles as roles_module
+from grants.db.engine import make_session_factory
 from grants.db.records import GUARDED
 from grants.errors import GrantsError
 from grants.formatting import count
+from grants.services import people
 from grants.services.backup import backup_sqlite
 
 
@@ -23,12 +26,20 @@ def db() -> None:
 
 
 @db.command()
+@click.option(
+    "--for-restore",
+    is_flag=True,
+    help="Leave a new ledger with no people, to restore an export into it (the export "
+    "brings its people).",
+)
 @pass_app
-def upgrade(app: AppContext) -> None:
+def upgrade(app: AppContext, for_restore: bool) -> None:
     """Build or upgrade the database schema to the latest version (Alembic migrations).
 
     Then checks that every guard (the triggers that make the tables of record append-only)
-    is in place, and puts back any that is missing, disabled or altered, saying which.
+    is in place, and puts back any that is missing, disabled or altered, saying which. A
+    ledger with no people gets its first: you (your operating-system login), as its admin
+    and officer.
     """
     app.connect()
     migrate.upgrade(app.engine)
@@ -44,6 +55,24 @@ def upgrade(app: AppContext) -> None:
         )
     _warn_if_others_can_read(app)
     terminal.echo(f"database {app.shown_url} is up to date")
+    if not for_restore:
+        _first_person(app)
+
+
+def _first_person(app: AppContext) -> None:
+    """Make the person setting up a ledger with none its first: ``--user`` (with the
+    password from GRANTS_PASSWORD, or asked), else the operating-system user."""
+    with make_session_factory(app.engine)() as session, session.begin():
+        if people.count(session):
+            return
+        password = app.password() if app.user else None
+        made = people.bootstrap(session, app.user or default_actor(os_only=True), password)
+    if made is not None:
+        how = "with the password given" if app.user else "as your operating-system login"
+        terminal.echo(
+            f"the ledger had no people: {made.login} (you) is its first, admin and officer, "
+            f"signing in {how}; add others with `grants users add`"
+        )
 
 
 def _warn_if_others_can_read(app: AppContext) -> None:

@@ -14,14 +14,15 @@ from sqlalchemy import Connection
 
 from grants.cli import progress, terminal
 from grants.cli.common import AppContext, GrantsGroup, emit_json, pass_app
+from grants.config import default_actor
 from grants.db.seal import Head
 from grants.errors import BooksError, GrantsError
 from grants.formatting import count
 from grants.ledger import loader, printer
 from grants.ledger.parser import Problem
 from grants.ledger.printer import Exported
-from grants.services import settings
-from grants.services.verify import verify
+from grants.services import access, settings
+from grants.services.verify import verify_ledger
 from grants.text import Kind, clean
 
 
@@ -62,7 +63,7 @@ def check(app: AppContext, path: Path, as_json: bool) -> None:
     listed as discrepancies. Exits 1 if there is any error.
     """
     with _progress(as_json) as tick:
-        problems, report = loader.check(path, app.actor, progress=tick)
+        problems, report = loader.check(path, app.claimed or default_actor(), progress=tick)
     notes = report.warnings + report.discrepancies
     if as_json:
         emit_json(
@@ -118,7 +119,7 @@ def load(app: AppContext, path: Path, as_json: bool) -> None:
     """
     try:
         with app.session() as session, _progress(as_json) as tick:
-            report = loader.load(session, path, app.actor, progress=tick)
+            report = loader.load(session, path, app.recorder, progress=tick)
     except BooksError as exc:
         for p in exc.problems:
             terminal.echo(str(p), err=True)
@@ -153,7 +154,7 @@ def export(app: AppContext, output: Path | None) -> None:
     today = date.today()
     with app.reading() as session:
         connection = session.connection()
-        result = verify(connection)
+        result = verify_ledger(session, "export")
         if not result.ok:
             raise GrantsError(
                 f"the record is broken (the first broken record is {result.first}): an export "
@@ -251,6 +252,7 @@ def title(app: AppContext, name: str | None) -> None:
     """
     if name is None:
         with app.reading() as session:
+            access.require(session, "read")
             terminal.echo(settings.ledger_name(session))
         return
     name = clean(name, "NAME", Kind.NAME)

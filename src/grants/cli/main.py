@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from grants.cli import db as db_cli
@@ -13,6 +15,7 @@ from grants.cli.programme import programme
 from grants.cli.reconcile import reconcile_command
 from grants.cli.report import report
 from grants.cli.returns import returns
+from grants.cli.users import users
 from grants.cli.verify import verify_command
 from grants.config import default_actor
 from grants.errors import TextError
@@ -27,20 +30,29 @@ from grants.text import clean
     "PostgreSQL: postgresql://user@host/dbname.",
 )
 @click.option(
+    "--user",
+    metavar="LOGIN",
+    envvar="GRANTS_USER",
+    help="Sign in as this ledger person (default: GRANTS_USER, else the ledger person of "
+    "your operating-system login); the password is asked, or read from GRANTS_PASSWORD.",
+)
+@click.option(
     "--actor",
     metavar="NAME",
-    help="Who is recording (default: GRANTS_ACTOR, else your login name).",
+    help="Who is recording: only the person signed in (kept for scripts that name them; "
+    "default: GRANTS_ACTOR).",
 )
 # The version pip installed (pyproject.toml's), read from the package's metadata when asked.
 @click.version_option(package_name="grants", prog_name="grants")
 @click.pass_context
-def cli(ctx: click.Context, database: str | None, actor: str | None) -> None:
+def cli(ctx: click.Context, database: str | None, user: str | None, actor: str | None) -> None:
     """A funding allocation and grant-monitoring ledger for UK local government.
 
     Start with `grants db upgrade`, then `grants ledger load ledger/oxfordshire/main.grants`
     and `grants balance`.
     """
-    actor = actor or default_actor()
+    claimed = actor or os.environ.get("GRANTS_ACTOR") or None
+    actor = claimed or default_actor()
     try:
         actor = clean(actor, "--actor")
     except TextError as exc:
@@ -49,7 +61,7 @@ def cli(ctx: click.Context, database: str | None, actor: str | None) -> None:
         raise click.BadParameter(
             "give a name of 1 to 100 printable characters", param_hint="--actor"
         )
-    ctx.obj = AppContext(database=database, actor=actor)
+    ctx.obj = AppContext(database=database, claimed=claimed and actor, user=user)
 
 
 cli.add_command(db_cli.db)
@@ -59,6 +71,7 @@ cli.add_command(plan)
 cli.add_command(returns)
 cli.add_command(reconcile_command)
 cli.add_command(verify_command)
+cli.add_command(users)
 for command in (*query.COMMANDS, programme, *write.COMMANDS):
     cli.add_command(command)
 

@@ -38,10 +38,12 @@ from grants.ledger import loader
 from grants.ledger.printer import quote
 from grants.money import from_pence
 from grants.periods import FinancialYear, parse_year
+from grants.services import access
 from grants.services.journal import Journal
 from grants.services.plan_forms import (
     describe,
     imported_before,
+    issue_plan_forms,
     plan_forms,
     read_plan,
     record_plan,
@@ -160,6 +162,8 @@ def show(app: AppContext, stream: str | None, year: str, line: str | None, as_js
     """The spending plans of a stream and year, line by line."""
     fy = parse_year(year)
     with app.reading() as session:
+        access.require(session, "read")
+        seen = access.visible_lines(session)  # a recipient's own lines only
         stream = pick_stream(session, stream, "pcc")
         line = line_code(session, stream, line) if line is not None else None
         query = (
@@ -172,6 +176,8 @@ def show(app: AppContext, stream: str | None, year: str, line: str | None, as_js
         )  # fmt: skip
         if line is not None:
             query = query.where(Line.code == line)
+        if seen is not None:
+            query = query.where(Line.id.in_(seen))
         rows = session.execute(query).all()
         agreed = dict(
             session.execute(
@@ -239,7 +245,7 @@ def issue(
     with app.reading() as session:
         stream = pick_stream(session, stream, "pcc")
         line = line_code(session, stream, line) if line is not None else None
-        wanted = plan_forms(session, stream, fy, line)
+        wanted = issue_plan_forms(session, stream, fy, line)
         ledger = ledger_name(session)
     open_plans = [f for f in wanted if f.agreed is None and len(f.lines) < plan_form.MAX_LINES]
     for form in wanted:

@@ -16,7 +16,8 @@ from grants.db.models import Entry, Line, Organisation, Stream
 from grants.formatting import day, gbp, plain
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period, parse_period
-from grants.services.balances import Balances
+from grants.services import access
+from grants.services.balances import Balances, balance_rows
 from grants.services.streams import stream_code
 
 
@@ -31,6 +32,7 @@ def streams(app: AppContext, as_json: bool) -> None:
     """List the funding streams."""
     funder = aliased(Organisation)
     with app.reading() as session:
+        access.require(session, "read")
         rows = session.execute(
             select(Stream, funder.code)
             .outerjoin(funder, funder.id == Stream.funder_id)
@@ -67,6 +69,7 @@ def allocations(app: AppContext, stream: str | None, year: str | None, as_json: 
     """List the allocations of a stream: recipient, year, amount, share and parent."""
     period = _period_option(year)
     with app.reading() as session:
+        access.require(session, "report")
         stream = pick_stream(session, stream)
         balances = Balances(session, stream)
         recipients = dict(
@@ -152,7 +155,7 @@ def balance(
     with app.reading() as session:
         if stream:
             stream = stream_code(session, stream)
-        rows = Balances(session, stream).rows(period)
+        rows = balance_rows(session, stream, period)
     if summary:
         rows = [r for r in rows if r.line is None]
     if as_json:
@@ -213,6 +216,7 @@ def journal(app: AppContext, stream: str | None, limit: int | None, as_json: boo
     """List journal entries: number, date, what, amount, who, why and where from."""
     line = aliased(Line)
     with app.reading() as session:
+        access.require(session, "report")
         query = (
             select(Entry, Stream.code, line.code)
             .join(Stream, Stream.id == Entry.stream_id)

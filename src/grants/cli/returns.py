@@ -26,7 +26,7 @@ from grants.formatting import count, gbp, number, plain
 from grants.money import from_pence
 from grants.periods import FinancialYear, parse_year
 from grants.services.journal import Catalog
-from grants.services.returns import forms
+from grants.services.returns import issue_forms
 from grants.services.returns_import import Forms, history, read_return, record
 from grants.services.settings import ledger_name
 from grants.services.streams import line_code, stream_code
@@ -63,7 +63,7 @@ def issue(
     with app.reading() as session:
         stream = pick_stream(session, stream, "pcc")
         line = line_code(session, stream, line) if line is not None else None
-        issued = forms(session, stream, fy, stage, line)
+        issued = issue_forms(session, stream, fy, stage, line)
         ledger = ledger_name(session)
     make_folder(directory)
     for form in issued:

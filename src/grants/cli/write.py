@@ -26,7 +26,7 @@ from grants.formatting import gbp
 from grants.ledger.loader import CODE
 from grants.money import from_pence, money, to_pence
 from grants.periods import parse_period
-from grants.services.journal import Journal, NewEntry
+from grants.services.journal import NewEntry, record_entries
 from grants.services.repeated import repeated_payments
 from grants.services.rules import Operation
 from grants.services.streams import line_code, organisation_code, stream_code
@@ -92,7 +92,7 @@ def _day(value: date | None) -> date:
 
 def _record(session: Any, item: NewEntry) -> dict[str, Any]:
     """Record one entry; what to tell the user once the transaction has committed."""
-    result = Journal(session).record([item])
+    result = record_entries(session, [item])
     entry = session.get(Entry, result.entry_ids[0])
     amount = from_pence(entry.amount_pence)
     if item.reverses:

@@ -125,6 +125,18 @@ RECORDS: tuple[Record, ...] = (
         ("id", "key", "stream_id", "line_id", "year", "filename", "actor", "recorded_at",
          "received_on", "completed_by", "completed_on", "lines"),
     ),
+    # People (0010): who may use the ledger, what they may do, their passwords' hashes, and
+    # the audit log of logins and refusals.
+    Record("person", ("id", "key", "login", "name", "day", "recorded_at", "actor")),
+    Record(
+        "person_event",
+        ("id", "person_id", "kind", "role", "organisation_id", "actor", "recorded_at"),
+    ),
+    Record("credential", ("id", "person_id", "hash", "actor", "recorded_at")),
+    Record(
+        "audit_event",
+        ("id", "recorded_at", "person_id", "login", "kind", "action", "detail"),
+    ),
 )
 # fmt: on
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from grants.ledger import people
+
 ROLES = ("funder", "accountable-body", "partnership", "recipient")
 STREAM_KINDS = (
     "pcc-csf", "lgf", "city-deal", "growth-deal", "erdf", "esf", "eafrd", "esif",
@@ -54,12 +56,14 @@ ALLOWED_META: dict[str, set[str]] = {
     "plan-form": {"sha256", "actor", "recorded", "completed-by", "completed-on", "lines",
                   "attachment"},
     "head": set(),
+    **people.META,
 }  # fmt: skip
 ARITY = {
     "org": 2, "stream": 2, "line": 3, "award": 3, "allocate": 4, "pay": 4, "spent": 4,
     "clawback": 4, "virement": 5, "reprofile": 4, "reverse": 1, "stated": 3, "balance": 4,
     "printed": 4, "match": 3, "programme": 3, "profile": 5, "plan": 4, "agree": 3, "due": 4,
     "title": 1, "return": 5, "plan-form": 4, "head": 1, "tranche": 3, "heading": 3,
+    **people.ARITY,
 }  # fmt: skip
 USAGE = {
     "org": 'DATE org CODE "Name"',
@@ -88,6 +92,7 @@ USAGE = {
     "return": 'DATE return STREAM YEAR LINE STAGE "file.xlsx"',
     "plan-form": 'DATE plan-form STREAM YEAR LINE "file.xlsx"',
     "head": "DATE head COUNT:DIGEST",
+    **people.USAGE,
 }
 # A return's expenditure line N (1-999) and its cells: `line-2: "Title"`, `line-2-spend: 1,000`.
 LINE_KEY = re.compile(r"^line-([1-9][0-9]{0,2})(?:-(cell|spend|progress|measure|target|actual))?$")

@@ -26,6 +26,7 @@ from sqlalchemy import Connection
 
 from grants.db.records import Record
 from grants.db.seal import Head, in_chain_order, stream_rows
+from grants.ledger import people
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services.journal import content_prefix, derived_key, operation_text
@@ -374,6 +375,7 @@ _WRITERS: dict[str, Callable[..., list[str]]] = {
     "plan_agreement": _agreement,
     "return_stage": _stage,
     "plan_filing": _plan_form,
+    **people.printers(quote, _meta),
 }
 
 

@@ -20,7 +20,7 @@ from grants.db.engine import record_order
 from grants.db.ids import next_ids
 from grants.db.models import Line, Organisation, Stream
 from grants.formatting import gbp
-from grants.ledger import stream_texts, write_filings, write_plans
+from grants.ledger import people, stream_texts, write_filings, write_plans
 from grants.ledger.parser import Directive, Problem
 from grants.ledger.validate import Books
 from grants.money import from_pence
@@ -105,6 +105,7 @@ class Writer:
         was_empty = marks is not None and marks.head.count == 0
         # Books with a head, into an empty ledger: an export being restored.
         self.restoring = was_empty and bool(books.heads)
+        self.was_empty = was_empty  # people are taken only into an empty ledger
         self.orgs = dict(s.execute(select(Organisation.code, Organisation.id)).all())
         existing_orgs = {o.code: o for o in s.scalars(select(Organisation))}
         declared: set[str] = set()
@@ -154,6 +155,7 @@ class Writer:
         stream_texts.write(self)
         write_filings.write_titles(self)
         write_filings.write_filings(self)
+        people.write(self)
         self._seal_in_order_of_the_books()
         write_filings.check_head(self, was_empty)
 

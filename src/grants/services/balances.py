@@ -17,6 +17,7 @@ from grants.db.models import Statement, Stream
 from grants.formatting import SCALES
 from grants.money import from_pence, money
 from grants.periods import FinancialYear, Period
+from grants.services import access
 
 METRICS = ("awarded", "stated", "allocated", "unallocated", "paid", "reported")
 
@@ -286,3 +287,24 @@ def compare(
     exact = from_pence(actual_pence) / SCALES[scale]
     shown = [exact.quantize(quantum, rounding=rule) for rule in _RULES[rounding or "half-up"]]
     return written in shown, written if written in shown else shown[0]
+
+
+def balance_rows(
+    session: Session, stream: str | None = None, period: Period | None = None
+) -> list[BalanceRow]:
+    """`grants balance` for the person acting: every row, or a recipient's own lines only."""
+    access.require(session, "read")
+    rows = Balances(session, stream).rows(period)
+    seen = access.visible_lines(session)
+    if seen is None:
+        return rows
+    from grants.db.models import Line, Stream
+
+    mine = set(
+        session.execute(
+            select(Stream.code, Line.code)
+            .join(Line, Line.stream_id == Stream.id)
+            .where(Line.id.in_(seen))
+        ).all()
+    )
+    return [r for r in rows if r.line is not None and (r.stream, r.line) in mine]

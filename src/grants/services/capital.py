@@ -32,6 +32,7 @@ from grants.db.models import (
 )
 from grants.errors import GrantsError, NotFound
 from grants.periods import FinancialYear, Period
+from grants.services import access
 from grants.services.balances import Balances
 from grants.services.capital_rows import (
     ProgrammeRow,
@@ -199,6 +200,7 @@ def capital_programme(
     """The capital programme over ``years``: the resources of every award period that falls
     in them (a period that straddles an end of the span is counted whole, and the sheets say
     which periods they cover), and the programme tables' columns for those years."""
+    access.require(session, "report")
     stream_id = find_stream(session, stream)
     first_year, last_year = years.first.start, years.last.start
     periods = [

@@ -27,7 +27,7 @@ from grants.errors import GrantsError, NotFound, RuleError
 from grants.formatting import count
 from grants.money import MAX_TURNOVER_PENCE
 from grants.periods import FinancialYear, Period
-from grants.services import rules
+from grants.services import access, rules
 from grants.services.rules import AccountKey, Operation
 
 
@@ -622,3 +622,9 @@ class Journal:
                 f"VALUES ({mark}, {mark}, {mark}, {mark})",
                 postings,
             )
+
+
+def record_entries(session: Session, batch: list[NewEntry]) -> Recorded:
+    """An officer's entries (award, allocate, pay, reverse...), checked and appended."""
+    access.require(session, "record")
+    return Journal(session).record(batch)

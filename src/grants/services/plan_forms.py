@@ -33,6 +33,7 @@ from grants.ledger import loader
 from grants.ledger.printer import amount, quote
 from grants.money import from_pence
 from grants.periods import FinancialYear, parse_year
+from grants.services import access
 from grants.services.returns import PLAN_STAGE, recipients, stages
 from grants.services.returns_import import (
     CellReader,
@@ -90,6 +91,14 @@ class PlanForm:
     @property
     def identity(self) -> str:
         return f"{FORMAT}|{self.stream}|{FinancialYear(self.year)}|{self.line}|{self.fingerprint}"
+
+
+def issue_plan_forms(
+    session: Session, stream: str, year: FinancialYear, line: str | None = None
+) -> list[PlanForm]:
+    """The plan forms to issue (an officer's): see `plan_forms`."""
+    access.require(session, "issue")
+    return plan_forms(session, stream, year, line)
 
 
 def plan_forms(
@@ -451,7 +460,9 @@ def record_plan(
     session: Session, filed: PlanFiled, actor: str, received: date | None = None
 ) -> PlanRecorded:
     """Record the form's new lines in the session's transaction, dated the day the plan was
-    received (default today); raises GrantsError naming the cells on any refusal."""
+    received (default today); raises GrantsError naming the cells on any refusal. An
+    officer's, or the recipient's of the form's line (never another organisation's)."""
+    access.require_line(session, "import", filed.form.line_id)
     received = received or date.today()
     now = datetime.now().replace(microsecond=0)
     form = filed.form
@@ -468,7 +479,7 @@ def record_plan(
         path = Path(folder) / "plan.grants"
         path.write_text(text, encoding="utf-8")
         try:
-            report = loader.load(session, path, actor, now)
+            report = loader.load(session, path, actor, now, permission="import")
         except BooksError as exc:
             problems: list[object] = []
             for problem in exc.problems:

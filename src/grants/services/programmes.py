@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from grants.db.models import Profile, ProfileAmount, ProgrammeVersion, Stream
 from grants.errors import GrantsError, NotFound
+from grants.services import access
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Comparison:
 
 
 def versions(session: Session, stream: str) -> list[ProgrammeVersion]:
+    access.require(session, "report")
     return list(
         session.scalars(
             select(ProgrammeVersion)
@@ -146,6 +148,7 @@ def profile_lines(session: Session, stream: str, version: str, table: str) -> li
 
 def compare(session: Session, stream: str, table: str, base: str, other: str) -> Comparison:
     """Compare two versions of a programme table, line by line and year by year."""
+    access.require(session, "report")
     first = profile_lines(session, stream, base, table)
     second = profile_lines(session, stream, other, table)
     by_code = {p.code: p for p in first}

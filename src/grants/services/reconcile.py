@@ -31,7 +31,7 @@ from grants.db.models import (
 from grants.formatting import SCALES, gbp, gbp_scaled
 from grants.money import from_pence, to_pence
 from grants.periods import FinancialYear, Period
-from grants.services import published
+from grants.services import access, published
 from grants.services.balances import Balances
 from grants.services.common_rate import common_rate, percent
 from grants.services.misprints import misprints, slip
@@ -720,6 +720,7 @@ def reconcile(
     year: FinancialYear | None = None,
     today: date | None = None,
 ) -> list[Finding]:
+    access.require(session, "report")
     ctx = Context(session, stream, year, today or date.today())
     findings: list[Finding] = []
     for _name, check in CHECKS:

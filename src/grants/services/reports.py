@@ -25,6 +25,7 @@ from grants.db.models import (
 )
 from grants.errors import GrantsError, NotFound
 from grants.periods import FinancialYear, Period
+from grants.services import access
 from grants.services.balances import Balances
 from grants.services.stream_texts import StreamWords, words
 from grants.services.streams import stream_id
@@ -66,6 +67,7 @@ def resourcing(
     session: Session, stream: str, years: Period, balances: Balances | None = None
 ) -> ResourcingTable:
     """``balances``: the stream's, if the caller has them already."""
+    access.require(session, "report")
     stream_id(session, stream)
     balances = balances or Balances(session, stream)
     by_year = {fy.start: Period(fy, fy) for fy in years.years}
@@ -215,6 +217,7 @@ def _progress(session: Session, stream: str, year: FinancialYear, stage: str) ->
 def pcc_template(
     session: Session, stream: str, year: FinancialYear, stage: str, area: str | None
 ) -> PccTemplate:
+    access.require(session, "report")
     if stage not in STAGES:
         raise GrantsError(f"stage {stage!r}: use one of {', '.join(STAGES)}")
     period = Period(year, year)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from grants.db.models import Line, Organisation, PlanAgreement, PlanLine, ReturnStage, Stream
 from grants.errors import GrantsError, NotFound
 from grants.periods import FinancialYear, Period
+from grants.services import access
 from grants.services.balances import Balances
 from grants.services.stream_texts import StreamWords, words
 from grants.services.streams import stream_id as find_stream
@@ -123,6 +124,14 @@ def recipients(
         for x in lines
         if x.id in funded and x.id not in parents
     ]
+
+
+def issue_forms(
+    session: Session, stream: str, year: FinancialYear, stage: str, line: str | None = None
+) -> list[ReturnForm]:
+    """The forms to issue (an officer's): see `forms`."""
+    access.require(session, "issue")
+    return forms(session, stream, year, stage, line)
 
 
 def forms(

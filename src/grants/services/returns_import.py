@@ -47,6 +47,7 @@ from grants.excel.safe_read import Sheet, UnsafeFile, read_sheet
 from grants.formatting import gbp
 from grants.money import from_pence, money, to_pence
 from grants.periods import FinancialYear, Period, parse_year
+from grants.services import access
 from grants.services.journal import Catalog, Journal, NewEntry
 from grants.services.returns import FORMAT, ReturnForm, forms
 from grants.services.rules import Operation
@@ -524,7 +525,9 @@ def record(
     catalog: Catalog | None = None,
 ) -> Recorded:
     """Record a checked return in the session's transaction. ``received``: the day the
-    council received the file (default: the day it is recorded)."""
+    council received the file (default: the day it is recorded). An officer's, or the
+    recipient's of the form's line (never another organisation's)."""
+    access.require_line(session, "import", filed.form.line_id)
     received = received or now.date()
     if received > now.date() or received < filed.form.covers_from:
         raise GrantsError(
@@ -713,7 +716,10 @@ def history(
     year: FinancialYear | None = None,
     line: str | None = None,
 ) -> list[HistoryRow]:
-    """Every filing, superseded ones too, in the order recorded: who filed what and when."""
+    """Every filing, superseded ones too, in the order recorded: who filed what and when
+    (a recipient's own lines' only)."""
+    access.require(session, "read")
+    seen = access.visible_lines(session)
     query = (
         select(ReturnFiling, Stream.code, Line.code)
         .join(Stream, Stream.id == ReturnFiling.stream_id)
@@ -726,6 +732,8 @@ def history(
         query = query.where(ReturnFiling.year == year.start)
     if line is not None:
         query = query.where(Line.code == line)
+    if seen is not None:
+        query = query.where(ReturnFiling.line_id.in_(seen))
     rows = session.execute(query).all()
     ids = [f.id for f, _, _ in rows]
     spend: dict[int, int] = {}

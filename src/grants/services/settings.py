@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grants.db.models import Setting
+from grants.services import access
 
 DEFAULT_NAME = "Grants ledger"
 MAX_NAME = 200
@@ -28,7 +29,9 @@ def ledger_name(session: Session) -> str:
 
 
 def set_ledger_name(session: Session, name: str, actor: str, day: date, origin: str) -> bool:
-    """Give the ledger a new title (kept beside the earlier ones); False if it has it."""
+    """Give the ledger a new title (kept beside the earlier ones); False if it has it. An
+    officer's."""
+    access.require(session, "record")
     name = " ".join(name.split())
     if not name or len(name) > MAX_NAME:
         raise ValueError(f"the ledger's title is 1 to {MAX_NAME} characters")

@@ -25,11 +25,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
 
 from grants.db import guards
 from grants.db.records import BY_TABLE, FORMS, GUARDED, RECORDS, Record, earlier
 from grants.db.seal import GENESIS, Head, Records, chain_digest, payload, seals, stream_rows
+from grants.services import access
 from grants.services.record_checks import RecordChecks
 from grants.services.verification import Broken, Verification
 
@@ -284,4 +286,15 @@ class _Walk:
         self.checks.record(record, item[0], item[1], item[2], seq)
 
 
-__all__ = ["Broken", "Verification", "check_against", "verify"]
+__all__ = ["Broken", "Verification", "check_against", "verify", "verify_ledger"]
+
+
+def verify_ledger(session: Session, permission: str = "verify") -> Verification:
+    """`verify` for the person acting (officers, viewers and admins; ``permission``
+    "export": before the whole ledger is exported, officers and admins). A ledger with no
+    people yet (a restore under way, or refused) may be verified by whoever opens it."""
+    from grants.db.models import Person
+
+    if access.actor_of(session) is not None or session.scalar(select(Person.id).limit(1)):
+        access.require(session, permission)
+    return verify(session.connection())

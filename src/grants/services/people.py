@@ -1,0 +1,332 @@
+"""People: who may use the ledger, their roles, passwords and the audit log.
+
+A person's standing roles and whether they are disabled are derived from their
+``person_event`` records in order; their password is the latest ``credential`` (an Argon2id
+hash made by argon2-cffi, never the password). All of it is append-only and sealed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grants.db.models import ROLES, AuditEvent, Credential, Organisation, Person, PersonEvent
+from grants.errors import GrantsError, LoginFailed, NotFound
+from grants.services.access import Actor, require
+
+HASHER = PasswordHasher()  # Argon2id with argon2-cffi's defaults (RFC 9106, low memory)
+MAX_LOGIN = 64
+MIN_PASSWORD = 12
+
+
+def now() -> datetime:
+    return datetime.now().replace(microsecond=0)
+
+
+def login_text(login: str) -> str:
+    """A login as given, NFC: 1 to 64 printable characters, no spaces; else GrantsError."""
+    text = unicodedata.normalize("NFC", login.strip())
+    if not 1 <= len(text) <= MAX_LOGIN or not text.isprintable() or " " in text:
+        raise GrantsError(
+            f"{login!r} is not a login: give 1 to {MAX_LOGIN} printable characters, no spaces"
+        )
+    return text
+
+
+def login_key(login: str) -> str:
+    """A login folded to one case: two logins that differ only in case are one person."""
+    return unicodedata.normalize("NFC", login_text(login).casefold())
+
+
+@dataclass
+class Standing:
+    """A person as their records leave them."""
+
+    person: Person
+    roles: set[str] = field(default_factory=set)
+    organisations: dict[int, str] = field(default_factory=dict)  # id -> code (recipient)
+    disabled: bool = False
+    has_password: bool = False
+
+    def actor(self) -> Actor:
+        return Actor(
+            self.person.id,
+            self.person.login,
+            frozenset(self.roles),
+            frozenset(self.organisations),
+            frozenset(self.organisations.values()),
+        )
+
+
+def standing(session: Session, person: Person) -> Standing:
+    codes = dict(session.execute(select(Organisation.id, Organisation.code)).all())
+    out = Standing(person)
+    events = session.scalars(
+        select(PersonEvent).where(PersonEvent.person_id == person.id).order_by(PersonEvent.id)
+    )
+    for e in events:
+        if e.kind == "grant" and e.role:
+            out.roles.add(e.role)
+            if e.organisation_id is not None:
+                out.organisations[e.organisation_id] = codes[e.organisation_id]
+        elif e.kind == "revoke" and e.role:
+            if e.organisation_id is not None:
+                out.organisations.pop(e.organisation_id, None)
+                if e.role == "recipient" and out.organisations:
+                    continue
+            out.roles.discard(e.role)
+            if e.role == "recipient":
+                out.organisations.clear()
+        elif e.kind in ("disable", "enable"):
+            out.disabled = e.kind == "disable"
+        elif e.kind == "password":
+            out.has_password = True
+    return out
+
+
+def find(session: Session, login: str) -> Person | None:
+    return session.scalars(select(Person).where(Person.key == login_key(login))).first()
+
+
+def _person(session: Session, login: str) -> Person:
+    person = find(session, login)
+    if person is None:
+        raise NotFound(f"there is no person {login!r}: see `grants users list`")
+    return person
+
+
+def count(session: Session) -> int:
+    return len(session.scalars(select(Person.id)).all())
+
+
+def _organisation(session: Session, code: str) -> Organisation:
+    org = session.scalars(select(Organisation).where(Organisation.code == code.upper())).first()
+    if org is None:
+        raise NotFound(f"there is no organisation {code!r}: give the code of an `org` of the books")
+    return org
+
+
+def _event(session: Session, person: Person, kind: str, by: str, **kw: object) -> None:
+    session.add(PersonEvent(person_id=person.id, kind=kind, actor=by, recorded_at=now(), **kw))
+    session.flush()
+
+
+def new_password() -> str:
+    """A password to give out once: 16 characters from a URL-safe alphabet (96 bits)."""
+    return secrets.token_urlsafe(12)
+
+
+def set_password(session: Session, person: Person, password: str, by: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise GrantsError(f"a password is at least {MIN_PASSWORD} characters")
+    session.add(
+        Credential(person_id=person.id, hash=HASHER.hash(password), actor=by, recorded_at=now())
+    )
+    session.flush()
+    _event(session, person, "password", by)
+
+
+def create(
+    session: Session,
+    login: str,
+    roles: list[str],
+    by: str,
+    *,
+    name: str | None = None,
+    organisations: list[str] = (),  # type: ignore[assignment]
+    password: str | None = None,
+    day: date | None = None,
+) -> Person:
+    """A new person with ``roles`` (a recipient's bound to ``organisations``); no check of
+    who asks (`add` checks; `bootstrap` needs none)."""
+    text = login_text(login)
+    if find(session, text) is not None:
+        raise GrantsError(f"there is already a person {text!r} (logins ignore case)")
+    for role in roles:
+        if role not in ROLES:
+            raise GrantsError(f"{role!r} is not a role: give one of {', '.join(ROLES)}")
+    if "recipient" in roles and not organisations:
+        raise GrantsError("a recipient acts for an organisation: give --org CODE")
+    if organisations and "recipient" not in roles:
+        raise GrantsError("--org binds a recipient to an organisation: give --role recipient")
+    orgs = [_organisation(session, code) for code in organisations]
+    stamp = now()
+    person = Person(key=login_key(text), login=text, name=name, day=day or stamp.date(),
+                    recorded_at=stamp, actor=by)  # fmt: skip
+    session.add(person)
+    session.flush()
+    for role in roles:
+        if role == "recipient":
+            for org in orgs:
+                _event(session, person, "grant", by, role=role, organisation_id=org.id)
+        else:
+            _event(session, person, "grant", by, role=role)
+    if password is not None:
+        set_password(session, person, password, by)
+    return person
+
+
+def add(
+    session: Session,
+    login: str,
+    roles: list[str],
+    *,
+    name: str | None = None,
+    organisations: list[str] = (),  # type: ignore[assignment]
+    password: str | None = None,
+) -> str:
+    """Add a person (admins only); returns their password (``password`` or a new one)."""
+    actor = require(session, "users")
+    password = password or new_password()
+    create(session, login, roles, actor.login, name=name, organisations=organisations,
+           password=password)  # fmt: skip
+    return password
+
+
+def people(session: Session) -> list[Standing]:
+    require(session, "users")
+    return [standing(session, p) for p in session.scalars(select(Person).order_by(Person.id))]
+
+
+def set_enabled(session: Session, login: str, enabled: bool) -> None:
+    actor = require(session, "users")
+    person = _person(session, login)
+    state = standing(session, person)
+    if state.disabled != enabled:
+        raise GrantsError(f"{person.login} is already {'enabled' if enabled else 'disabled'}")
+    if not enabled and person.id == actor.person_id:
+        raise GrantsError("you cannot disable yourself: ask another admin")
+    _event(session, person, "enable" if enabled else "disable", actor.login)
+
+
+def reset_password(session: Session, login: str, password: str | None = None) -> str:
+    actor = require(session, "users")
+    password = password or new_password()
+    set_password(session, _person(session, login), password, actor.login)
+    return password
+
+
+def grant(session: Session, login: str, role: str, organisation: str | None = None) -> None:
+    actor = require(session, "users")
+    person = _person(session, login)
+    if role not in ROLES:
+        raise GrantsError(f"{role!r} is not a role: give one of {', '.join(ROLES)}")
+    if (role == "recipient") != (organisation is not None):
+        raise GrantsError("a recipient's role is for an organisation: give --org CODE with "
+                          "--role recipient, and only then")  # fmt: skip
+    org_id = _organisation(session, organisation).id if organisation else None
+    state = standing(session, person)
+    if role in state.roles and (org_id is None or org_id in state.organisations):
+        raise GrantsError(f"{person.login} is already {role}"
+                          + (f" for {organisation.upper()}" if organisation else ""))  # fmt: skip
+    _event(session, person, "grant", actor.login, role=role, organisation_id=org_id)
+
+
+def revoke(session: Session, login: str, role: str, organisation: str | None = None) -> None:
+    actor = require(session, "users")
+    person = _person(session, login)
+    state = standing(session, person)
+    org_id = _organisation(session, organisation).id if organisation else None
+    if role not in state.roles or (org_id is not None and org_id not in state.organisations):
+        raise GrantsError(f"{person.login} is not {role}"
+                          + (f" for {organisation.upper()}" if organisation else ""))  # fmt: skip
+    if role == "admin" and person.id == actor.person_id:
+        raise GrantsError("you cannot take your own admin role: ask another admin")
+    _event(session, person, "revoke", actor.login, role=role, organisation_id=org_id)
+
+
+def actor_for(session: Session, login: str, password: str | None) -> Actor:
+    """The person ``login`` as an Actor: their password checked with Argon2 when
+    ``password`` is given (None: the operating system vouches for them). LoginFailed if
+    there is no such person, the password is wrong, or they are disabled."""
+    try:
+        person = find(session, login)
+    except GrantsError:
+        person = None
+    if person is None:
+        raise LoginFailed(f"there is no person {login!r} in this ledger: ask an admin to add "
+                          "you (`grants users add`), or sign in with --user LOGIN")  # fmt: skip
+    state = standing(session, person)
+    if password is not None:
+        stored = session.scalars(
+            select(Credential.hash)
+            .where(Credential.person_id == person.id)
+            .order_by(Credential.id.desc())
+        ).first()
+        try:
+            if stored is None:
+                raise VerifyMismatchError
+            HASHER.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            raise LoginFailed(f"the password for {person.login} is wrong") from None
+    if state.disabled:
+        raise LoginFailed(f"{person.login} is disabled: ask an admin")
+    return state.actor()
+
+
+def audit(
+    session: Session,
+    actor: Actor | None,
+    kind: str,
+    action: str,
+    detail: str | None = None,
+    login: str | None = None,
+) -> None:
+    """Record a login, failed login or refusal (the caller's transaction: make it a short
+    one of its own, so that it stands when the work it refused is rolled back)."""
+    session.add(
+        AuditEvent(
+            recorded_at=now(),
+            person_id=actor.person_id if actor else None,
+            login=(actor.login if actor else login or "?")[:100],
+            kind=kind,
+            action=action,
+            detail=detail,
+        )
+    )
+
+
+def audit_log(session: Session, limit: int | None = None) -> list[AuditEvent]:
+    require(session, "audit")
+    query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    if limit:
+        query = query.limit(limit)
+    return list(reversed(session.scalars(query).all()))
+
+
+def bootstrap(session: Session, login: str, password: str | None = None) -> Person | None:
+    """In a ledger with no people, make ``login`` (the person setting it up) its first
+    person, admin and officer, with ``password`` if given (else the operating system
+    vouches for them: they sign in as their operating-system login). None if the ledger
+    has people already."""
+    if count(session):
+        return None
+    return create(session, login, ["admin", "officer"], login_text(login), password=password)
+
+
+__all__ = [
+    "HASHER",
+    "Standing",
+    "actor_for",
+    "add",
+    "audit",
+    "audit_log",
+    "bootstrap",
+    "create",
+    "find",
+    "grant",
+    "login_key",
+    "new_password",
+    "people",
+    "reset_password",
+    "revoke",
+    "set_enabled",
+    "standing",
+]

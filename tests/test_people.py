@@ -1,0 +1,141 @@
+"""People, roles, passwords and the audit log (`grants users`), on both engines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from grants.config import os_login
+from grants.db.engine import make_engine, make_session_factory
+from grants.db.models import Credential
+from tests.conftest import Grants
+
+
+def _password(result_output: str) -> str:
+    line = next(x for x in result_output.splitlines() if "password (shown once" in x)
+    return line.rsplit(": ", 1)[1]
+
+
+def _people(grants: Grants) -> dict[str, dict[str, object]]:
+    result = grants("users", "list", "--json")
+    assert result.exit_code == 0, result.output
+    return {p["login"]: p for p in json.loads(result.output)}
+
+
+def _audit(grants: Grants) -> list[dict[str, str]]:
+    result = grants("users", "audit", "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)  # type: ignore[no-any-return]
+
+
+def test_db_upgrade_makes_the_os_user_the_first_person(
+    empty_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GRANTS_USER")
+    monkeypatch.delenv("GRANTS_PASSWORD")
+    grants = Grants(empty_url)
+    grants.env = {"GRANTS_USER": None, "GRANTS_PASSWORD": None}
+    made = grants("db", "upgrade")
+    assert made.exit_code == 0, made.output
+    me = os_login()
+    assert f"the ledger had no people: {me} (you) is its first, admin and officer" in made.output
+    again = grants("db", "upgrade")
+    assert "no people" not in again.output
+    listed = _people(grants)
+    assert list(listed) == [me] and listed[me]["roles"] == ["admin", "officer"]
+    # The operating system vouches for them: no password, and none stored.
+    assert listed[me]["password"] is False
+
+
+def test_an_admin_manages_people_and_each_change_stands(oxfordshire: Grants) -> None:
+    g = oxfordshire
+    added = g("users", "add", "Cher", "--role", "recipient", "--org", "cherwell-csp",
+              "--name", "Cherwell CSP")  # fmt: skip
+    assert added.exit_code == 0, added.output
+    password = _password(added.output)
+    assert len(password) >= 12
+    assert g("users", "add", "cher", "--role", "viewer").exit_code == 1  # logins ignore case
+    assert g("users", "add", "vic", "--role", "viewer").exit_code == 0
+    assert g("users", "grant", "CHER", "--role", "recipient", "--org", "OXFORD-CITY-CSP"
+             ).exit_code == 0  # fmt: skip
+    people = _people(g)
+    assert people["Cher"]["roles"] == ["recipient"]
+    assert people["Cher"]["organisations"] == ["CHERWELL-CSP", "OXFORD-CITY-CSP"]
+    assert g("users", "revoke", "cher", "--role", "recipient", "--org", "oxford-city-csp"
+             ).exit_code == 0  # fmt: skip
+    assert _people(g)["Cher"]["organisations"] == ["CHERWELL-CSP"]
+    # The recipient signs in with the password printed once; a reset replaces it.
+    cher = g.as_user("cher", password)
+    assert cher("users", "list").exit_code == 1  # not an admin
+    reset = g("users", "reset-password", "cher")
+    assert reset.exit_code == 0
+    assert cher("balance", "--summary").exit_code == 1
+    assert "the password for Cher is wrong" in cher("balance", "--summary").output
+    cher = g.as_user("cher", _password(reset.output))
+    assert g("users", "disable", "cher").exit_code == 0
+    assert "Cher is disabled: ask an admin" in cher("balance", "--summary").output
+    assert g("users", "enable", "cher").exit_code == 0
+    assert g("users", "disable", "officer").exit_code == 1  # not oneself
+    assert "unknown" not in g("users", "list").output
+
+
+def test_failed_logins_and_refusals_are_in_the_audit_log(oxfordshire: Grants) -> None:
+    g = oxfordshire
+    assert g("users", "add", "vic", "--role", "viewer").exit_code == 0
+    wrong = g.as_user("vic", "not-the-password")("balance", "--summary")
+    assert wrong.exit_code == 1 and "the password for vic is wrong" in wrong.output
+    nobody = g.as_user("mallory", "whatever-it-is")("balance", "--summary")
+    assert nobody.exit_code == 1 and "there is no person 'mallory'" in nobody.output
+    password = _password(g("users", "reset-password", "vic").output)
+    refused = g.as_user("vic", password)("users", "add", "eve", "--role", "admin")
+    assert refused.exit_code == 1
+    assert "vic is a viewer" in refused.output and "ask an admin" in refused.output
+    log = [(e["login"], e["kind"], e["action"]) for e in _audit(g)]
+    assert log == [
+        ("vic", "login_failed", "sign in"),
+        ("mallory", "login_failed", "sign in"),
+        ("vic", "refused", "users"),
+    ]
+    assert g("verify").exit_code == 0  # each sealed in the chain
+    assert "eve" not in _people(g)
+
+
+def test_passwords_are_kept_as_argon2id_hashes_never_as_given(
+    oxfordshire: Grants, tmp_path: Path
+) -> None:
+    g = oxfordshire
+    password = _password(g("users", "add", "vic", "--role", "viewer").output)
+    engine = make_engine(g.url)
+    try:
+        with make_session_factory(engine, read_only=True)() as session, session.begin():
+            hashes = session.scalars(select(Credential.hash)).all()
+            assert hashes and all(h.startswith("$argon2id$") for h in hashes)
+            tables = ["person", "person_event", "credential", "audit_event", "seal"]
+            for table in tables:
+                for row in session.execute(text(f"SELECT * FROM {table}")):
+                    assert password not in repr(tuple(row)), table
+    finally:
+        engine.dispose()
+    if g.url.startswith("sqlite"):
+        database = Path(g.url.removeprefix("sqlite:///"))
+        assert password.encode() not in database.read_bytes()
+    out = tmp_path / "export"
+    assert g("ledger", "export", "-o", str(out)).exit_code == 0
+    exported = "".join(p.read_text() for p in out.glob("*.grants"))
+    assert 'credential vic\n  hash: "$argon2id$' in exported and password not in exported
+
+
+def test_books_cannot_make_people(oxfordshire: Grants, tmp_path: Path) -> None:
+    """People are added with `grants users`: books that name a new one are refused."""
+    sneaky = tmp_path / "sneaky.grants"
+    sneaky.write_text(
+        "2026-12-03 person mallory\n\n2026-12-03 person-event mallory grant\n  role: admin\n",
+        encoding="utf-8",
+    )
+    result = oxfordshire("ledger", "load", str(sneaky))
+    assert result.exit_code == 1
+    assert "people are added and changed with `grants users`, not by books" in result.output
+    assert "mallory" not in _people(oxfordshire)
