@@ -86,3 +86,25 @@ def test_an_empty_ledger_goes_down_and_up(empty_url: str) -> None:
             assert guards.check(connection, GUARDED) == []
     finally:
         engine.dispose()
+
+
+def test_0008_goes_back_only_while_it_holds_no_names_or_headings(empty_url: str) -> None:
+    """A ledger at 0009 (before people) that holds a books heading is not taken below 0008,
+    where its table would be lost."""
+    engine = make_engine(empty_url)
+    try:
+        migrate.upgrade(engine, "0009")
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO stream (code, name, kind, day) "
+                     "VALUES ('CAP', 'A capital programme', 'capital-grant', '2020-04-01')")
+            )  # fmt: skip
+            connection.execute(
+                text("INSERT INTO stream_text (stream_id, kind, code, text, day) "
+                     "SELECT id, 'heading', 'resources.title', 'Resources', '2020-04-01' "
+                     "FROM stream")
+            )  # fmt: skip
+        with pytest.raises(RuntimeError, match="tranche names or headings"):
+            migrate.downgrade(engine, "0005")
+    finally:
+        engine.dispose()
