@@ -14,6 +14,7 @@ from grants.db.models import Base
 from grants.ledger.loader import LoadReport, load
 from grants.money import money, to_pence
 from grants.periods import parse_period
+from grants.services import access
 from grants.services.journal import Journal, NewEntry, Recorded
 from grants.services.rules import Operation
 
@@ -43,6 +44,12 @@ def books(tmp_path: Path, text: str, name: str = "books.grants") -> Path:
 
 
 def load_text(session: Session, tmp_path: Path, text: str) -> LoadReport:
+    """Load books as the test database's first person (an officer), unless the session is
+    already bound to someone."""
+    if access.actor_of(session) is None:
+        from tests.conftest import officer
+
+        access.bind(session, officer(session))
     return load(session, books(tmp_path, text), "tester", NOW)
 
 
