@@ -312,7 +312,13 @@ class Writer:
             d = by_item[id(item)]
             warned.add(id(item))
             self.report.warnings.append(Problem(d.file, d.line, warning, "warning"))
-        repeated = repeated_payments(self.s, result.entry_ids)
+        # Only the payments can repeat one: the others are not looked up at all.
+        payments = [
+            entry_id
+            for entry_id, item in zip(result.entry_ids, result.items, strict=True)
+            if item.op is not None and item.op.kind == "pay"
+        ]
+        repeated = repeated_payments(self.s, payments)
         for entry_id, item in zip(result.entry_ids, result.items, strict=True):
             if entry_id in repeated:
                 d = by_item[id(item)]
