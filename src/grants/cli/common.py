@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from grants.cli import progress, terminal
 from grants.config import database_url, default_actor, wait_seconds
+from grants.db import row_security
 from grants.db.engine import (
     create_private_file,
     make_engine,
@@ -29,6 +30,9 @@ from grants.errors import BooksError, ConfigError, GrantsError, LoginFailed
 from grants.formatting import count
 from grants.services import access, people
 from grants.services.access import Actor
+
+# How long writing a sign-in to the audit log waits for another writer (seconds).
+SIGN_IN_WAIT = 0.5
 
 NO_PEOPLE = (
     "this ledger has no people yet: run `grants db upgrade`, which makes you its first "
@@ -48,6 +52,7 @@ class AppContext:
         default_factory=list, repr=False
     )
     _schema_ok: bool = field(default=False, repr=False)  # checked once per command
+    _database_role: bool = field(default=False, repr=False)  # PostgreSQL signed them in
     _factories: dict[bool, sessionmaker[Session]] = field(default_factory=dict, repr=False)
 
     @property
@@ -67,6 +72,8 @@ class AppContext:
         time. A refusal is written to the audit log once the transaction has ended."""
         self.require_schema()
         actor = self.acting()
+        if self._database_role and actor is not None:
+            self._can_record(actor)
         try:
             with self._factory(read_only=False)() as session, session.begin():
                 self._bind(session, actor)
@@ -95,6 +102,18 @@ class AppContext:
         finally:
             self.write_audits()
 
+    def _can_record(self, actor: Actor) -> None:
+        """ConfigError if the connection, PostgreSQL's role for ``actor``, cannot record."""
+        with self.engine.connect() as connection:
+            if row_security.can_record(connection):
+                return
+        raise ConfigError(
+            f"this connection is PostgreSQL's role for {actor.login}, which reads their own "
+            "organisations' rows and cannot record: every record is sealed in the ledger's "
+            "one chain, which holds every organisation's. To record, connect as the ledger's "
+            f"working role and sign in with --user {actor.login}"
+        )
+
     def _bind(self, session: Session, actor: Actor | None) -> None:
         if actor is not None:
             access.bind(session, actor, self._audit)
@@ -111,10 +130,21 @@ class AppContext:
             self._audits.clear()
             return
         pending, self._audits = self._audits, []
-        with self._factory(read_only=False)() as session, session.begin():
-            session.connection()  # the transaction begins: it notes where the chain stood
-            for actor, kind, action, detail, login in pending:
-                people.audit(session, actor, kind, action, detail, login)
+        try:
+            with self._factory(read_only=False)() as session, session.begin():
+                session.connection()  # the transaction begins: it notes where the chain stood
+                for actor, kind, action, detail, login in pending:
+                    people.audit(session, actor, kind, action, detail, login)
+        except SQLAlchemyError as exc:
+            if not self._database_role:
+                raise
+            # A recipient's own login reads its rows and cannot write the ledger's chain.
+            terminal.echo(
+                f"warning: not in the audit log ({len(pending)}): this connection, "
+                "PostgreSQL's role for the person, cannot write to the ledger "
+                f"({terminal.error_text(driver_message(exc), self.secrets)})",
+                err=True,
+            )
 
     @property
     def actor(self) -> str:
@@ -144,18 +174,32 @@ class AppContext:
         return actor.login if actor is not None else default_actor(os_only=True)
 
     def acting(self) -> Actor | None:
-        """The person signed in (once per command): ``--user`` with their password (from
-        GRANTS_PASSWORD, else asked without echo), else the operating-system user as the
-        ledger person of the same login. None if the ledger has no people yet."""
+        """The person signed in (once per command). On PostgreSQL, a connection whose role
+        is a ledger person's login is that person: PostgreSQL signed them in. Otherwise
+        ``--user`` with their password (from GRANTS_PASSWORD, else asked without echo),
+        written to the audit log, else the operating-system user as the ledger person of
+        the same login. None if the ledger has no people yet."""
         if self._signed_in is not None or self._no_people:
             return self._signed_in
         self.require_schema()
-        login = self.user or default_actor(os_only=True)
-        password = self.password() if self.user else None
         with self._factory(read_only=True)() as session, session.begin():
             if not people.count(session):
                 self._no_people = True
                 return None
+            database = people.database_person(session)
+        if database is not None:
+            if self.user is not None and people.login_key(self.user) != database.key:
+                raise ConfigError(
+                    f"this connection is PostgreSQL's role {database.key}, the ledger's "
+                    f"{database.login}: --user {self.user} is someone else; drop --user (and "
+                    f"GRANTS_USER), or connect as {self.user}"
+                )
+            login, password = database.login, None
+            self._database_role = True
+        else:
+            login = self.user or default_actor(os_only=True)
+            password = self.password() if self.user else None
+        with self._factory(read_only=True)() as session, session.begin():
             try:
                 actor = people.actor_for(session, login, password)
             except LoginFailed as exc:
@@ -174,7 +218,28 @@ class AppContext:
                 f"{self.claimed} with --user"
             )
         self._signed_in = actor
+        if password is not None:
+            self._signed_in_with_password(actor)
         return actor
+
+    def _signed_in_with_password(self, actor: Actor) -> None:
+        """Write a sign-in with a password to the audit log, in a transaction of its own
+        that waits for no writer: a command that reads must not wait for one. If the writer
+        lock is held, or the ledger refuses writes, say so and go on."""
+        engine = make_engine(self.url, wait=SIGN_IN_WAIT)
+        try:
+            with make_session_factory(engine)() as session, session.begin():
+                session.connection()  # the transaction begins: it notes where the chain stood
+                people.audit(session, actor, "login", "sign in")
+        except (GrantsError, SQLAlchemyError) as exc:
+            reason = str(exc) if isinstance(exc, GrantsError) else driver_message(exc)
+            terminal.echo(
+                f"warning: {actor.login}'s sign-in is not in the audit log: "
+                f"{terminal.error_text(reason, self.secrets)}",
+                err=True,
+            )
+        finally:
+            engine.dispose()
 
     def _factory(self, read_only: bool) -> sessionmaker[Session]:
         """One session factory of each kind per command (a command may open a session for

@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 
 import click
+from sqlalchemy import Connection, inspect
 
 from grants.cli import terminal
 from grants.cli.common import AppContext, GrantsGroup, pass_app
 from grants.config import default_actor
-from grants.db import guards, migrate
+from grants.db import guards, migrate, row_security
 from grants.db import roles as roles_module
 from grants.db.engine import make_session_factory
 from grants.db.records import GUARDED
@@ -45,6 +46,17 @@ def upgrade(app: AppContext, for_restore: bool) -> None:
     migrate.upgrade(app.engine)
     with app.engine.begin() as connection:
         restored = guards.restore(connection, GUARDED)
+        policies = row_security.restore(connection, _tables(connection))
+    for policy in policies:
+        terminal.echo(f"warning: {policy}: put back", err=True)
+    if policies:
+        terminal.echo(
+            f"warning: {count(len(policies), 'row security policy', 'row security policies')} "
+            "had been removed or changed, so recipients' logins could have read other "
+            "organisations' rows; an altered function is put back by `grants db roles "
+            "--recipients ROLE`",
+            err=True,
+        )
     for finding in restored:
         terminal.echo(f"warning: {finding}: put back", err=True)
     if restored:
@@ -57,6 +69,10 @@ def upgrade(app: AppContext, for_restore: bool) -> None:
     terminal.echo(f"database {app.shown_url} is up to date")
     if not for_restore:
         _first_person(app)
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
 
 
 def _first_person(app: AppContext) -> None:
@@ -133,13 +149,34 @@ def backup(app: AppContext, file: Path) -> None:
     help="The role every other command connects as: it owns nothing.",
 )
 @click.option(
+    "--recipients",
+    metavar="ROLE",
+    help="Also make ROLE, a group for recipients' own logins, with row-level security: "
+    "a member sees and adds only its own organisations' rows.",
+)
+@click.option(
+    "--recipient",
+    "recipient_logins",
+    multiple=True,
+    metavar="LOGIN",
+    help="Make a login role for the ledger's recipient LOGIN, in the --recipients group "
+    "(repeat for more).",
+)
+@click.option(
     "--sql",
     "print_sql",
     is_flag=True,
     help="Print the SQL for a database administrator instead of running it.",
 )
 @pass_app
-def roles(app: AppContext, owner: str, working: str, print_sql: bool) -> None:
+def roles(
+    app: AppContext,
+    owner: str,
+    working: str,
+    recipients: str | None,
+    recipient_logins: tuple[str, ...],
+    print_sql: bool,
+) -> None:
     """Make the PostgreSQL roles the ledger should run as (run it as a superuser).
 
     The owner role owns the tables and runs migrations; the working role can read every
@@ -148,6 +185,11 @@ def roles(app: AppContext, owner: str, working: str, print_sql: bool) -> None:
     command as the working role (its URL in GRANTS_DATABASE_URL), and give both roles a
     password or other authentication in PostgreSQL (see the README). Running it again
     brings the grants up to date after an upgrade.
+
+    With --recipients ROLE, recipients may also connect as themselves: ROLE is a group
+    that cannot log in, whose members see only their own organisations' lines, plans,
+    returns and entries (row-level security), and --recipient LOGIN makes a login role for
+    a recipient of the ledger, named after them, in that group.
     """
     if app.engine.dialect.name != "postgresql":
         raise GrantsError("roles are for a PostgreSQL ledger; a SQLite ledger is one file, "
@@ -155,13 +197,29 @@ def roles(app: AppContext, owner: str, working: str, print_sql: bool) -> None:
     try:
         owner = roles_module.check_name(owner, "owner")
         working = roles_module.check_name(working, "working role")
+        if recipients is not None:
+            recipients = roles_module.check_name(recipients, "recipients' group")
     except ValueError as exc:
         raise GrantsError(str(exc)) from None
     if owner == working:
         raise GrantsError("the owner and the working role must be two different roles")
+    if recipients in (owner, working):
+        raise GrantsError("the recipients' group must be a role of its own, neither the owner "
+                          "nor the working role")  # fmt: skip
+    if recipient_logins and recipients is None:
+        raise GrantsError("a recipient's login is made in the recipients' group: give "
+                          "--recipients ROLE (grants_recipient, say) with --recipient")  # fmt: skip
     app.require_schema()
     with app.engine.begin() as connection:
         sql = roles_module.statements(connection, owner, working)
+        if recipients is not None:
+            logins = _recipient_logins(app, recipient_logins, {owner, working, recipients})
+            sql += row_security.statements(connection, owner, recipients, _tables(connection))
+            try:
+                for login in logins:
+                    sql += row_security.login_statements(connection, login, recipients)
+            except ValueError as exc:
+                raise GrantsError(str(exc)) from None
         if print_sql:
             for statement in sql:
                 terminal.document(statement + ";\n")  # a statement may run over lines
@@ -174,3 +232,23 @@ def roles(app: AppContext, owner: str, working: str, print_sql: bool) -> None:
         f"GRANTS_DATABASE_URL=postgresql://{working}@HOST/DBNAME), and as {owner} only to "
         "run `grants db upgrade`"
     )
+    if recipients is not None:
+        terminal.echo(
+            f"members of {recipients} see and add only their own organisations' rows"
+            + (f"; made the login{'s' if len(logins) > 1 else ''} {', '.join(logins)}: give "
+               f"{'each' if len(logins) > 1 else 'it'} a password in PostgreSQL "
+               "(psql: \\password LOGIN)" if logins else "")
+        )  # fmt: skip
+
+
+def _recipient_logins(app: AppContext, logins: tuple[str, ...], taken: set[str]) -> list[str]:
+    """Each LOGIN as its role's name: a recipient of the ledger (GrantsError if not)."""
+    out = []
+    with make_session_factory(app.engine, read_only=True)() as session, session.begin():
+        for login in logins:
+            name = people.database_login(session, login)
+            if name in taken:
+                raise GrantsError(f"{name} is the owner, working role or group: a recipient's "
+                                  "login must be a role of its own")  # fmt: skip
+            out.append(name)
+    return out

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grants.db.models import ROLES, AuditEvent, Credential, Organisation, Person, PersonEvent
+from grants.db.roles import NAME
 from grants.errors import GrantsError, LoginFailed, NotFound
 from grants.services.access import Actor, require
 
@@ -271,6 +272,47 @@ def actor_for(session: Session, login: str, password: str | None) -> Actor:
     return state.actor()
 
 
+def database_person(session: Session) -> Person | None:
+    """On PostgreSQL, the ledger person the connection is, when PostgreSQL signed them in as
+    themselves: its role (``current_user``) is the login of a person, and is neither a
+    superuser nor the owner of the ledger's tables (who act as the person they sign in as).
+    None otherwise, and always on SQLite."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return None
+    row = connection.exec_driver_sql(
+        "SELECT current_user, r.rolsuper OR pg_get_userbyid(c.relowner) = current_user "
+        "FROM pg_roles r, pg_class c WHERE r.rolname = current_user AND c.relname = 'person' "
+        "AND c.relnamespace = to_regnamespace(current_schema())::oid"
+    ).first()
+    if row is None or row[1]:
+        return None
+    try:
+        return find(session, row[0])
+    except GrantsError:  # a role's name that is no login
+        return None
+
+
+def database_login(session: Session, login: str) -> str:
+    """The name of the PostgreSQL login role for ``login``, an enabled recipient of the
+    ledger: their login as the ledger keeps it (one case), which must be a role's name.
+    GrantsError (NotFound) otherwise."""
+    person = _person(session, login)
+    state = standing(session, person)
+    if "recipient" not in state.roles:
+        raise GrantsError(f"{person.login} is not a recipient: a recipient's login role is for "
+                          "a person with the recipient role (`grants users grant`)")  # fmt: skip
+    if state.disabled:
+        raise GrantsError(f"{person.login} is disabled: enable them first (`grants users enable`)")
+    if not NAME.match(person.key):
+        raise GrantsError(
+            f"{person.login!r} cannot name a PostgreSQL role: a recipient who connects as "
+            "themselves needs a login of lower-case letters, digits and _, starting with a "
+            "letter (add them again under such a login)"
+        )
+    return person.key
+
+
 def audit(
     session: Session,
     actor: Actor | None,
@@ -320,6 +362,8 @@ __all__ = [
     "audit_log",
     "bootstrap",
     "create",
+    "database_login",
+    "database_person",
     "find",
     "grant",
     "login_key",

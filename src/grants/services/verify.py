@@ -12,7 +12,9 @@ ledger's back is named. Beside the chain it checks what the database cannot:
 * every account's key matches its columns, and every account is posted to;
 * every received workbook is the file its SHA-256 names;
 * ids run from 1 with no gaps, in every table of record;
-* every guard the migrations installed is present, enabled and unaltered.
+* every guard the migrations installed is present, enabled and unaltered;
+* on PostgreSQL, where `grants db roles --recipients` installed row-level security, every
+  policy and function it made is present, switched on and unaltered.
 
 Problems are values (``Broken``), in chain order; the first is the first broken record.
 """
@@ -25,10 +27,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, inspect, select
 from sqlalchemy.orm import Session
 
-from grants.db import guards
+from grants.db import guards, row_security
 from grants.db.records import BY_TABLE, FORMS, GUARDED, RECORDS, Record, earlier
 from grants.db.seal import GENESIS, Head, Records, chain_digest, payload, seals, stream_rows
 from grants.services import access
@@ -69,6 +71,12 @@ def _verify(connection: Connection) -> Verification:
     result = Verification(Head(0, GENESIS))
     for finding in guards.check(connection, GUARDED):
         result.add(Broken("guard", finding.table, None, f"{finding}"))
+    if row_security.installed(connection):
+        tables = set(inspect(connection).get_table_names())
+        for policy in row_security.check(connection, tables):
+            result.add(Broken("policy", policy.table or "functions", None,
+                              f"{policy}: run `grants db upgrade`, or for a function "
+                              "`grants db roles --recipients ROLE`"))  # fmt: skip
     _no_gaps(connection, result)
     _Walk(connection, result).run()
     _owner_note(connection, result)
