@@ -51,10 +51,9 @@ def upgrade(app: AppContext, for_restore: bool) -> None:
         terminal.echo(f"warning: {policy}: put back", err=True)
     if policies:
         terminal.echo(
-            f"warning: {count(len(policies), 'row security policy', 'row security policies')} "
+            f"warning: {count(len(policies), 'part', 'parts')} of row-level security "
             "had been removed or changed, so recipients' logins could have read other "
-            "organisations' rows; an altered function is put back by `grants db roles "
-            "--recipients ROLE`",
+            "organisations' rows: run `grants verify`",
             err=True,
         )
     for finding in restored:

@@ -9,8 +9,11 @@ of that login, and their organisations as their ``person_event`` records leave t
 SQL functions work this out, owned by the owner role and run with its rights (SECURITY
 DEFINER, with a fixed search_path), since the group cannot read ``person_event`` whole:
 
-* ``grants_person()``: the enabled person whose login is the connection's;
-* ``grants_organisations()``: the organisations that person is a recipient for;
+* ``grants_person()``: the person whose login is the connection's (they see their own
+  ``person`` and ``person_event`` records, so that the ledger can tell them they are
+  disabled);
+* ``grants_organisations()``: the organisations that person is a recipient for, while
+  they are enabled;
 * ``grants_lines()``: those organisations' lines, and every line beneath them.
 
 Each table a recipient may touch gets two policies: ``grants_all``, permissive, for every
@@ -70,16 +73,14 @@ REFERENCE = (
 
 # The functions' bodies, as installed and as checked.
 BODIES: dict[str, str] = {
-    PERSON: (
-        "\n  SELECT p.id FROM person p WHERE p.key = session_user::text\n"
-        "    AND coalesce((SELECT e.kind FROM person_event e WHERE e.person_id = p.id\n"
-        "                  AND e.kind IN ('disable', 'enable') ORDER BY e.id DESC LIMIT 1),\n"
-        "                 'enable') = 'enable'\n"
-    ),
+    PERSON: "\n  SELECT p.id FROM person p WHERE p.key = session_user::text\n",
     ORGANISATIONS: (
         "\n  SELECT g.organisation_id FROM person_event g\n"
         f"  WHERE g.person_id = {PERSON}() AND g.kind = 'grant' AND g.role = 'recipient'\n"
         "    AND g.organisation_id IS NOT NULL\n"
+        "    AND coalesce((SELECT e.kind FROM person_event e WHERE e.person_id = g.person_id\n"
+        "                  AND e.kind IN ('disable', 'enable') ORDER BY e.id DESC LIMIT 1),\n"
+        "                 'enable') = 'enable'\n"
         "    AND NOT EXISTS (SELECT 1 FROM person_event r WHERE r.person_id = g.person_id\n"
         "                    AND r.kind = 'revoke' AND r.role = 'recipient' AND r.id > g.id\n"
         "                    AND (r.organisation_id IS NULL\n"
@@ -113,6 +114,15 @@ def function_sql(schema: str, name: str) -> str:
         f"LANGUAGE sql STABLE SECURITY DEFINER SET search_path = {schema}, pg_temp "
         f"AS $${BODIES[name]}$$"
     )
+
+
+def _function_sql(schema: str, name: str, owner: str, group: str) -> list[str]:
+    return [
+        function_sql(schema, name),
+        f"ALTER FUNCTION {schema}.{name}() OWNER TO {owner}",
+        f"REVOKE ALL ON FUNCTION {schema}.{name}() FROM PUBLIC",
+        f"GRANT EXECUTE ON FUNCTION {schema}.{name}() TO {group}",
+    ]
 
 
 def _policy_sql(schema: str, name: str, group: str) -> list[str]:
@@ -151,12 +161,7 @@ def statements(connection: Connection, owner: str, group: str, tables: set[str])
         f"REVOKE CREATE ON SCHEMA {schema} FROM {group}",
     ]
     for name in FUNCTIONS:
-        out += [
-            function_sql(schema, name),
-            f"ALTER FUNCTION {schema}.{name}() OWNER TO {owner}",
-            f"REVOKE ALL ON FUNCTION {schema}.{name}() FROM PUBLIC",
-            f"GRANT EXECUTE ON FUNCTION {schema}.{name}() TO {group}",
-        ]
+        out += _function_sql(schema, name, owner, group)
     for table in sorted(tables):
         out.append(f"REVOKE ALL ON {schema}.{table} FROM {group}")
         if table in REFERENCE:
@@ -212,13 +217,18 @@ def installed(connection: Connection) -> bool:
 
 
 def group_of(connection: Connection) -> str | None:
-    """The recipients' group: the role that may run ``grants_person()`` (not its owner)."""
+    """The recipients' group: the role that may run ``grants_person()`` (not its owner), or
+    the role the recipients' policies bind."""
     return connection.exec_driver_sql(
         "SELECT r.rolname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
         "CROSS JOIN LATERAL aclexplode(p.proacl) a JOIN pg_roles r ON r.oid = a.grantee "
         "WHERE n.nspname = current_schema() AND p.proname = %(f)s "
-        "AND a.grantee <> p.proowner AND a.privilege_type = 'EXECUTE' ORDER BY 1 LIMIT 1",
-        {"f": PERSON},
+        "AND a.grantee <> p.proowner AND a.privilege_type = 'EXECUTE' "
+        "UNION ALL SELECT r.rolname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "CROSS JOIN LATERAL unnest(p.polroles) o JOIN pg_roles r ON r.oid = o "
+        "WHERE n.nspname = current_schema() AND p.polname = %(p)s LIMIT 1",
+        {"f": PERSON, "p": RECIPIENTS},
     ).scalar()
 
 
@@ -294,13 +304,21 @@ def check(connection: Connection, tables: set[str]) -> list[Finding]:
 
 
 def restore(connection: Connection, tables: set[str]) -> list[Finding]:
-    """Put back every policy that is missing or altered, and row security switched off;
-    returns what was wrong. (An altered function is put back by `grants db roles`.)"""
+    """Put back every function and policy that is missing or altered, and row security
+    switched off; returns what was wrong."""
     findings = check(connection, tables)
     group = group_of(connection)
     if not findings or group is None:
         return findings
     schema = connection.exec_driver_sql("SELECT current_schema()").scalar_one()
+    owner = connection.exec_driver_sql(
+        "SELECT pg_get_userbyid(relowner) FROM pg_class "
+        "WHERE relname = 'line' AND relnamespace = to_regnamespace(current_schema())::oid"
+    ).scalar_one()
+    for name in FUNCTIONS:
+        if any(f.what == f"the function {name}()" for f in findings):
+            for statement in _function_sql(schema, name, owner, group):
+                connection.exec_driver_sql(statement)
     for table in sorted({f.table for f in findings if f.table is not None}):
         for statement in _policy_sql(schema, table, group):
             connection.exec_driver_sql(statement)

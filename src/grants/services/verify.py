@@ -75,8 +75,7 @@ def _verify(connection: Connection) -> Verification:
         tables = set(inspect(connection).get_table_names())
         for policy in row_security.check(connection, tables):
             result.add(Broken("policy", policy.table or "functions", None,
-                              f"{policy}: run `grants db upgrade`, or for a function "
-                              "`grants db roles --recipients ROLE`"))  # fmt: skip
+                              f"{policy}: `grants db upgrade` puts it back"))  # fmt: skip
     _no_gaps(connection, result)
     _Walk(connection, result).run()
     _owner_note(connection, result)

@@ -1,0 +1,331 @@
+"""Row-level security on PostgreSQL: a recipient's own database login, tried with direct SQL
+and with the command line, sees and adds only its own organisation's rows.
+
+The ledger holds two recipients' lines (Cherwell and the domestic abuse service), each with
+a payment, a plan and a filed return. `grants db roles --recipients ... --recipient ...`
+makes a login for Cherwell's recipient, and every attempt is made over a real connection as
+that login (the test server trusts local connections, so it needs no password).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.exc import DBAPIError
+
+from tests.conftest import Grants, add_person
+from tests.helpers import books
+from tests.test_access import BOOKS
+from tests.test_returns import fill
+
+
+@dataclass
+class Ledger:
+    grants: Grants  # the superuser, signed in as the officer
+    owner: str
+    working: str
+    group: str
+    login: str  # Cherwell's recipient: a ledger person and a PostgreSQL login
+    url: str  # the database as that login
+
+    def recipient(self) -> Grants:
+        """The command line connected as the recipient's own login, with no --user."""
+        g = Grants(self.url)
+        g.env = {"GRANTS_USER": None, "GRANTS_PASSWORD": None, "GRANTS_ACTOR": None}
+        return g
+
+
+def _as(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _drop_roles(url: str, roles: list[str]) -> None:
+    engine = create_engine(_as(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        for role in roles:
+            if conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first():
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE usename = :r AND pid <> pg_backend_pid()"
+                    ),
+                    {"r": role},
+                )
+                conn.execute(text(f"REASSIGN OWNED BY {role} TO CURRENT_USER"))
+                conn.execute(text(f"DROP OWNED BY {role}"))
+                conn.execute(text(f"DROP ROLE {role}"))
+    engine.dispose()
+
+
+@pytest.fixture
+def ledger(grants: Grants, tmp_path: Path) -> Iterator[Ledger]:
+    if not grants.url.startswith("postgresql"):
+        pytest.skip("row-level security is PostgreSQL's; a SQLite ledger is one private file")
+    assert grants("ledger", "load", str(books(tmp_path, BOOKS))).exit_code == 0
+    for line in ("CHERWELL", "DA"):
+        assert grants("pay", "CSF", "2017-18", line, "1,000", "--date", "2017-07-01").exit_code == 0
+    out = tmp_path / "forms"
+    issued = grants("returns", "issue", "--stream", "CSF", "--year", "2017-18", "--stage",
+                    "mid-year", "-o", str(out))  # fmt: skip
+    assert issued.exit_code == 0, issued.output
+    own = fill(out / "csf-2017-18-mid-year-cherwell.xlsx", tmp_path / "cherwell.xlsx")
+    other = fill(out / "csf-2017-18-mid-year-da.xlsx", tmp_path / "da.xlsx", D13=1000, D14=500)
+    for form in (own, other):
+        taken = grants("returns", "import", "--received", "2017-10-20", str(form))
+        assert taken.exit_code == 0, taken.output
+    suffix = uuid.uuid4().hex[:8]
+    roles = [f"cher_{suffix}", f"rec_{suffix}", f"app_{suffix}", f"own_{suffix}"]
+    login, group, working, owner = roles
+    add_person(grants.url, login, ["recipient"], organisations=["CHER-CSP"])
+    add_person(grants.url, f"da_{suffix}", ["recipient"], organisations=["DA-ORG"])
+    try:
+        made = grants("db", "roles", "--owner", owner, "--working", working,
+                      "--recipients", group, "--recipient", login)  # fmt: skip
+        assert made.exit_code == 0, made.output
+        assert f"made the login {login}" in made.output
+        url = grants.url.replace("postgres@", f"{login}@", 1)
+        yield Ledger(grants, owner, working, group, login, url)
+    finally:
+        _drop_roles(grants.url, roles)
+
+
+@pytest.fixture
+def admin(ledger: Ledger) -> Iterator[Connection]:
+    """The superuser's connection: what the ledger holds, whoever may see it."""
+    engine = create_engine(_as(ledger.grants.url))
+    with engine.connect() as conn:
+        yield conn
+    engine.dispose()
+
+
+@pytest.fixture
+def recipient(ledger: Ledger) -> Iterator[Engine]:
+    """An engine that logs in as the recipient."""
+    engine = create_engine(_as(ledger.url))
+    yield engine
+    engine.dispose()
+
+
+def _all(conn: Connection, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in conn.execute(text(sql), params)]
+
+
+def _line(admin: Connection, code: str) -> int:
+    return int(admin.execute(text("SELECT id FROM line WHERE code = :c"), {"c": code}).scalar_one())
+
+
+def test_a_recipients_login_reads_only_its_own_organisations_rows(
+    ledger: Ledger, admin: Connection, recipient: Engine
+) -> None:
+    cherwell, da = _line(admin, "CHERWELL"), _line(admin, "DA")
+    # What the ledger holds for both, read as the superuser: the test means something.
+    for table in ("return_filing", "plan_line", "plan_agreement", "entry"):
+        lines = {r[0] for r in _all(admin, f"SELECT line_id FROM {table}")}
+        assert {cherwell, da} <= lines, table
+    own_filings = _all(admin, "SELECT id FROM return_filing WHERE line_id = :l ORDER BY id",
+                       l=cherwell)  # fmt: skip
+    own_figures = _all(admin, "SELECT f.id FROM return_figure f JOIN return_filing r ON "
+                       "r.id = f.filing_id WHERE r.line_id = :l ORDER BY f.id", l=cherwell)  # fmt: skip
+    own_entries = _all(admin, "SELECT id FROM entry WHERE line_id = :l OR to_line_id = :l "
+                       "ORDER BY id", l=cherwell)  # fmt: skip
+    own_postings = _all(admin, "SELECT p.id FROM posting p JOIN entry e ON e.id = p.entry_id "
+                        "WHERE e.line_id = :l OR e.to_line_id = :l ORDER BY p.id", l=cherwell)  # fmt: skip
+    assert own_filings and own_figures and own_entries and own_postings
+    with recipient.connect() as conn:
+        assert _all(conn, "SELECT current_user") == [(ledger.login,)]
+        assert _all(conn, "SELECT id FROM line") == [(cherwell,)]
+        assert _all(conn, "SELECT id FROM return_filing ORDER BY id") == own_filings
+        assert _all(conn, "SELECT id FROM return_figure ORDER BY id") == own_figures
+        assert _all(conn, "SELECT id FROM entry ORDER BY id") == own_entries
+        assert _all(conn, "SELECT id FROM posting ORDER BY id") == own_postings
+        assert {r[0] for r in _all(conn, "SELECT line_id FROM plan_line")} == {cherwell}
+        assert {r[0] for r in _all(conn, "SELECT line_id FROM plan_agreement")} == {cherwell}
+        kept = _all(conn, "SELECT sha256 FROM attachment")
+        assert kept == _all(conn, "SELECT key FROM return_filing ORDER BY id")
+        # Of the people, only themselves; reference data whole.
+        assert _all(conn, "SELECT login FROM person") == [(ledger.login,)]
+        assert len(_all(conn, "SELECT id FROM organisation")) == 3
+    for table in ("credential", "seal", "setting", "audit_event"):
+        with recipient.connect() as conn, pytest.raises(DBAPIError, match="permission denied"):
+            conn.exec_driver_sql(f"SELECT * FROM {table}")
+
+
+def test_a_recipients_login_cannot_write_another_organisations_rows(
+    ledger: Ledger, admin: Connection, recipient: Engine
+) -> None:
+    cherwell, da = _line(admin, "CHERWELL"), _line(admin, "DA")
+    stream = admin.execute(text("SELECT id FROM stream")).scalar_one()
+    theirs = admin.execute(text("SELECT id FROM return_filing WHERE line_id = :l"),
+                           {"l": da}).scalar_one()  # fmt: skip
+    filing = (
+        "INSERT INTO return_filing (key, stream_id, line_id, year, stage, fingerprint, "
+        "filename, actor, recorded_at, received_on) VALUES (:k, :s, :l, 2017, 'mid-year', "
+        "'x', 'x.xlsx', 'x', now(), current_date)"
+    )
+    figure = (
+        "INSERT INTO return_figure (filing_id, position, title, cell) VALUES (:f, 99, 'x', 'D99')"
+    )
+    policy = "new row violates row-level security policy"
+    attempts: list[tuple[str, dict[str, Any], str]] = [
+        (filing, {"k": "a" * 64, "s": stream, "l": da}, policy),
+        (figure, {"f": theirs}, policy),
+        ("INSERT INTO plan_line (key, day, line_id, year, position, title, cost_pence) "
+         "VALUES ('k', current_date, :l, 2017, 9, 'x', 1)", {"l": da}, policy),
+        ("UPDATE return_filing SET actor = 'x'", {}, "permission denied"),
+        ("DELETE FROM return_figure", {}, "permission denied"),
+        ("DELETE FROM line", {}, "permission denied"),
+        ("INSERT INTO entry (key, ref, kind, day, stream_id, first_year, last_year, "
+         "amount_pence, actor, recorded_at) VALUES ('k', 'r', 'pay', current_date, :s, 2017, "
+         "2017, 1, 'x', now())", {"s": stream}, "permission denied"),
+    ]  # fmt: skip
+    for sql, params, refusal in attempts:
+        with recipient.connect() as conn, pytest.raises(DBAPIError, match=refusal):
+            conn.execute(text(sql), params)
+    # Its own line passes the policy (rolled back: a row added outside the ledger's commands
+    # is not sealed, and `grants verify` would name it).
+    with recipient.connect() as conn:
+        made = conn.execute(text(filing + " RETURNING id"), {"k": "b" * 64, "s": stream,
+                                                             "l": cherwell}).scalar_one()  # fmt: skip
+        conn.execute(text(figure), {"f": made})
+        conn.rollback()
+    assert ledger.grants("verify").exit_code == 0
+
+
+def test_no_setting_or_role_change_widens_what_a_recipient_sees(
+    ledger: Ledger, admin: Connection, recipient: Engine
+) -> None:
+    cherwell = _line(admin, "CHERWELL")
+    person = _all(admin, "SELECT id FROM person WHERE key = 'officer'")[0][0]
+    refused = {
+        f"SET ROLE {ledger.working}": "permission denied to set role",
+        "SET ROLE postgres": "permission denied to set role",
+        f"SELECT set_config('role', '{ledger.owner}', false)": "permission denied to set role",
+        f"SET SESSION AUTHORIZATION {ledger.working}": "permission denied to set session",
+        f"ALTER ROLE {ledger.login} BYPASSRLS": "must be superuser",
+        "ALTER TABLE line DISABLE ROW LEVEL SECURITY": "must be owner",
+        "DROP POLICY grants_recipients ON line": "must be owner",
+        f"GRANT {ledger.working} TO {ledger.login}": "must have admin option",
+    }
+    for sql, refusal in refused.items():
+        with recipient.connect() as conn, pytest.raises(DBAPIError, match=refusal):
+            conn.exec_driver_sql(sql)
+    with recipient.connect() as conn:
+        # The group itself is still bound by the policies, and is still this person.
+        conn.exec_driver_sql(f"SET ROLE {ledger.group}")
+        assert _all(conn, "SELECT id FROM line") == [(cherwell,)]
+        conn.exec_driver_sql("RESET ROLE")
+        # Settings and session variables change nothing; nor does a function of the same
+        # name earlier in the search path (the policies name the ledger's own).
+        conn.execute(text("SELECT set_config('grants.person', :p, false)"), {"p": str(person)})
+        conn.exec_driver_sql("SET application_name = 'officer'")
+        conn.exec_driver_sql(
+            "CREATE FUNCTION pg_temp.grants_lines() RETURNS SETOF integer LANGUAGE sql "
+            "AS 'SELECT id FROM public.line'"
+        )
+        conn.exec_driver_sql("SET search_path = pg_temp, public")
+        assert _all(conn, "SELECT id FROM line") == [(cherwell,)]
+        assert len(_all(conn, "SELECT id FROM public.return_filing")) == 1
+        # Row security cannot be switched off: a query it would affect is refused instead.
+        conn.exec_driver_sql("SET row_security = off")
+        with pytest.raises(DBAPIError, match="row-level security"):
+            conn.exec_driver_sql("SELECT id FROM public.line")
+
+
+def test_the_command_line_connected_as_the_recipient_acts_as_them(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    cher = ledger.recipient()
+    history = cher("returns", "history", "--json")
+    assert history.exit_code == 0, history.output
+    assert [h["line"] for h in json.loads(history.output)] == ["CHERWELL"]
+    balance = json.loads(cher("balance", "--json").output)
+    assert {b["line"] for b in balance if b.get("line")} == {"CHERWELL"}
+    # PostgreSQL signed them in: no password is asked, and no one else may be named.
+    other = Grants(ledger.url)  # GRANTS_USER=officer with the officer's password
+    named = other("returns", "history")
+    assert named.exit_code == 1
+    assert f"this connection is PostgreSQL's role {ledger.login}" in named.output
+    assert "--user officer is someone else" in named.output
+    # What their role does not allow is refused as for anyone (the refusal is not in the
+    # audit log: this connection cannot write to the ledger, and says so).
+    journal = cher("journal")
+    assert journal.exit_code == 1
+    assert f"{ledger.login} is a recipient" in journal.output
+    assert "not in the audit log" in journal.output
+    # Recording needs the ledger's chain, which is every organisation's: refused, clearly.
+    paid = cher("pay", "CSF", "2017-18", "CHERWELL", "1")
+    assert paid.exit_code == 1
+    assert "cannot record" in paid.output and f"--user {ledger.login}" in paid.output
+    # Disabled in the ledger, they are signed in by PostgreSQL but not by the ledger, and
+    # the policies show them nothing.
+    assert ledger.grants("users", "disable", ledger.login).exit_code == 0
+    assert "is disabled" in cher("balance").output
+    engine = create_engine(_as(ledger.url))
+    with engine.connect() as conn:
+        assert _all(conn, "SELECT id FROM line") == []
+    engine.dispose()
+
+
+def test_verify_reports_a_policy_taken_off_and_upgrade_puts_it_back(
+    ledger: Ledger, admin: Connection
+) -> None:
+    assert ledger.grants("verify").exit_code == 0
+    admin.exec_driver_sql("DROP POLICY grants_recipients ON return_filing")
+    admin.exec_driver_sql("ALTER TABLE line DISABLE ROW LEVEL SECURITY")
+    admin.exec_driver_sql("DROP POLICY grants_recipients ON posting")
+    admin.exec_driver_sql(
+        f"CREATE POLICY grants_recipients ON posting AS RESTRICTIVE FOR ALL TO {ledger.group} "
+        "USING (true)"
+    )
+    admin.exec_driver_sql(
+        "CREATE OR REPLACE FUNCTION grants_lines() RETURNS SETOF integer LANGUAGE sql STABLE "
+        "SECURITY DEFINER SET search_path = public, pg_temp AS 'SELECT id FROM line'"
+    )
+    admin.commit()
+    found = ledger.grants("verify", "--json")
+    assert found.exit_code == 1
+    problems = {p["message"].split(":")[0] for p in json.loads(found.output)["problems"]}
+    assert {
+        "the policy grants_recipients on return_filing is missing",
+        "row-level security on line is switched off",
+        "the policy grants_recipients on posting is altered",
+        "the function grants_lines() is altered",
+    } <= problems, problems
+    upgraded = ledger.grants("db", "upgrade")
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "the policy grants_recipients on return_filing is missing: put back" in upgraded.output
+    assert "the function grants_lines() is altered: put back" in upgraded.output
+    assert ledger.grants("verify").exit_code == 0
+    # The recipient sees its own rows again, and only those.
+    engine = create_engine(_as(ledger.url))
+    with engine.connect() as conn:
+        assert _all(conn, "SELECT code FROM line") == [("CHERWELL",)]
+        assert len(_all(conn, "SELECT id FROM return_filing")) == 1
+    engine.dispose()
+
+
+def test_db_roles_makes_logins_only_for_the_ledgers_recipients(ledger: Ledger) -> None:
+    g = ledger.grants
+    base = ["db", "roles", "--owner", ledger.owner, "--working", ledger.working]
+    cases = {
+        ("--recipient", ledger.login): "give --recipients ROLE",
+        ("--recipients", ledger.group, "--recipient", "officer"): "officer is not a recipient",
+        ("--recipients", ledger.group, "--recipient", "nobody"): "there is no person 'nobody'",
+        ("--recipients", ledger.working): "must be a role of its own",
+        ("--recipients", "rec; DROP TABLE line"): "is not a role name",
+    }
+    for args, refusal in cases.items():
+        result = g(*base, *args)
+        assert result.exit_code == 1 and refusal in result.output, (args, result.output)
+    printed = g(*base, "--recipients", ledger.group, "--sql")
+    assert printed.exit_code == 0
+    assert (f"CREATE POLICY grants_recipients ON public.return_filing AS RESTRICTIVE FOR ALL "
+            f"TO {ledger.group}") in printed.output  # fmt: skip
+    assert "SECURITY DEFINER SET search_path = public, pg_temp" in printed.output
