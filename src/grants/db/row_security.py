@@ -307,8 +307,10 @@ def restore(connection: Connection, tables: set[str]) -> list[Finding]:
     """Put back every function and policy that is missing or altered, and row security
     switched off; returns what was wrong."""
     findings = check(connection, tables)
+    if not findings:
+        return findings
     group = group_of(connection)
-    if not findings or group is None:
+    if group is None:
         return findings
     schema = connection.exec_driver_sql("SELECT current_schema()").scalar_one()
     owner = connection.exec_driver_sql(
