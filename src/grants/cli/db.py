@@ -38,7 +38,8 @@ def upgrade(app: AppContext, for_restore: bool) -> None:
     """Build or upgrade the database schema to the latest version (Alembic migrations).
 
     Then checks that every guard (the triggers that make the tables of record append-only)
-    is in place, and puts back any that is missing, disabled or altered, saying which. A
+    is in place, and puts back any that is missing, disabled or altered, saying which (and
+    so for the row-level security of `db roles --recipients`, where it is installed). A
     ledger with no people gets its first: you (your operating-system login), as its admin
     and officer.
     """
