@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import select, text
 from grants.config import os_login
 from grants.db.engine import make_engine, make_session_factory
 from grants.db.models import Credential
+from grants.services import people
 from tests.conftest import Grants
 
 
@@ -102,9 +104,9 @@ def test_failed_logins_and_refusals_are_in_the_audit_log(oxfordshire: Grants) ->
         ("vic", "login", "sign in"),  # with the new password, then refused
         ("vic", "refused", "users"),
     ]
-    # Each of the officer's commands signed in with a password (GRANTS_PASSWORD): the load,
-    # adding vic, the reset and the audit log itself.
-    assert [e for e in everyone if e[0] == "officer"] == [("officer", "login", "sign in")] * 4
+    # The officer signed in with a password for each command (GRANTS_PASSWORD): the first,
+    # the load, is written; the others, within the hour, continue its session.
+    assert [e for e in everyone if e[0] == "officer"] == [("officer", "login", "sign in")]
     assert g("verify").exit_code == 0  # each sealed in the chain
     assert "eve" not in _people(g)
 
@@ -145,3 +147,26 @@ def test_books_cannot_make_people(oxfordshire: Grants, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "people are added and changed with `grants users`, not by books" in result.output
     assert "mallory" not in _people(oxfordshire)
+
+
+def test_a_sign_in_is_written_when_it_starts_a_session(
+    oxfordshire: Grants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Within the hour a sign-in continues the person's last; after a failed sign-in under
+    their login, or an hour on, it is written again."""
+    g = oxfordshire
+
+    def officer_sign_ins() -> int:
+        return sum(1 for e in _audit(g) if (e["login"], e["kind"]) == ("officer", "login"))
+
+    assert officer_sign_ins() == 1  # the load's
+    assert g("balance", "--summary").exit_code == 0
+    assert officer_sign_ins() == 1
+    assert g.as_user("OFFICER", "not-the-password")("balance").exit_code == 1
+    assert officer_sign_ins() == 2  # the success after a failure
+    assert officer_sign_ins() == 2
+    later = people.now() + timedelta(hours=1, minutes=1)
+    monkeypatch.setattr(people, "now", lambda: later)
+    assert officer_sign_ins() == 3
+    log = _audit(g)
+    assert [e["kind"] for e in log[-3:]] == ["login_failed", "login", "login"]

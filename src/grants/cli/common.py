@@ -177,8 +177,9 @@ class AppContext:
         """The person signed in (once per command). On PostgreSQL, a connection whose role
         is a ledger person's login is that person: PostgreSQL signed them in. Otherwise
         ``--user`` with their password (from GRANTS_PASSWORD, else asked without echo),
-        written to the audit log, else the operating-system user as the ledger person of
-        the same login. None if the ledger has no people yet."""
+        written to the audit log when it starts a session (`people.starts_session`), else
+        the operating-system user as the ledger person of the same login. None if the
+        ledger has no people yet."""
         if self._signed_in is not None or self._no_people:
             return self._signed_in
         self.require_schema()
@@ -199,6 +200,7 @@ class AppContext:
         else:
             login = self.user or default_actor(os_only=True)
             password = self.password() if self.user else None
+        starts = False
         with self._factory(read_only=True)() as session, session.begin():
             try:
                 actor = people.actor_for(session, login, password)
@@ -207,6 +209,7 @@ class AppContext:
                 failure = exc
             else:
                 failure = None
+                starts = password is not None and people.starts_session(session, actor)
         if failure is not None:
             self.write_audits()
             raise failure
@@ -218,7 +221,7 @@ class AppContext:
                 f"{self.claimed} with --user"
             )
         self._signed_in = actor
-        if password is not None:
+        if starts:
             self._signed_in_with_password(actor)
         return actor
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -25,6 +25,9 @@ from grants.services.access import Actor, require
 HASHER = PasswordHasher()  # Argon2id with argon2-cffi's defaults (RFC 9106, low memory)
 MAX_LOGIN = 64
 MIN_PASSWORD = 12
+# A sign-in with a password within this long of the person's last one written, with no
+# failed sign-in under their login since, continues that one: it is not written again.
+SIGN_IN_SESSION = timedelta(hours=1)
 
 
 def now() -> datetime:
@@ -313,6 +316,30 @@ def database_login(session: Session, login: str) -> str:
     return person.key
 
 
+def starts_session(session: Session, actor: Actor) -> bool:
+    """Whether a sign-in of ``actor`` with a password is to be written to the audit log: it
+    is their first, or their last written is an hour old or more, or a sign-in under their
+    login has failed since (so that a success after failures is always seen)."""
+    last = session.execute(
+        select(AuditEvent.id, AuditEvent.recorded_at)
+        .where(AuditEvent.person_id == actor.person_id, AuditEvent.kind == "login")
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+    if last is None or now() - last.recorded_at >= SIGN_IN_SESSION:
+        return True
+    key = login_key(actor.login)
+    for (tried,) in session.execute(
+        select(AuditEvent.login).where(AuditEvent.kind == "login_failed", AuditEvent.id > last.id)
+    ):
+        try:
+            if login_key(tried) == key:
+                return True
+        except GrantsError:  # a login no one could have
+            continue
+    return False
+
+
 def audit(
     session: Session,
     actor: Actor | None,
@@ -373,4 +400,5 @@ __all__ = [
     "revoke",
     "set_enabled",
     "standing",
+    "starts_session",
 ]
