@@ -268,6 +268,14 @@ def check(connection: Connection, tables: set[str]) -> list[Finding]:
         ):
             findings.append(Finding(what, None, "altered"))
     group = group_of(connection)
+    for role in connection.exec_driver_sql(
+        "SELECT r.rolname FROM pg_roles r WHERE (r.rolsuper OR r.rolbypassrls) AND "
+        "(r.rolname = %(g)s OR r.oid IN (SELECT m.member FROM pg_auth_members m "
+        "JOIN pg_roles g ON g.oid = m.roleid WHERE g.rolname = %(g)s)) ORDER BY 1",
+        {"g": group},
+    ).scalars():
+        findings.append(Finding(f"the role {role}, in the recipients' group {group},", None,
+                                "a superuser or bypasses row security"))  # fmt: skip
     rows = connection.exec_driver_sql(
         "SELECT c.relname, c.relrowsecurity, p.polname, p.polpermissive, p.polcmd, "
         "pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid), "
@@ -305,13 +313,14 @@ def check(connection: Connection, tables: set[str]) -> list[Finding]:
 
 def restore(connection: Connection, tables: set[str]) -> list[Finding]:
     """Put back every function and policy that is missing or altered, and row security
-    switched off; returns what was wrong."""
-    findings = check(connection, tables)
-    if not findings:
-        return findings
+    switched off; returns what it put back (`check` reports the rest)."""
+    findings = [
+        f for f in check(connection, tables)
+        if f.table is not None or f.what.startswith("the function ")
+    ]  # fmt: skip
     group = group_of(connection)
-    if group is None:
-        return findings
+    if not findings or group is None:
+        return []
     schema = connection.exec_driver_sql("SELECT current_schema()").scalar_one()
     owner = connection.exec_driver_sql(
         "SELECT pg_get_userbyid(relowner) FROM pg_class "

@@ -74,8 +74,11 @@ def _verify(connection: Connection) -> Verification:
     if row_security.installed(connection):
         tables = set(inspect(connection).get_table_names())
         for policy in row_security.check(connection, tables):
-            result.add(Broken("policy", policy.table or "functions", None,
-                              f"{policy}: `grants db upgrade` puts it back"))  # fmt: skip
+            role = policy.table is None and not policy.what.startswith("the function ")
+            remedy = ("alter it (NOSUPERUSER NOBYPASSRLS) or take it out of the group" if role
+                      else "`grants db upgrade` puts it back")  # fmt: skip
+            result.add(Broken("policy", policy.table or ("roles" if role else "functions"),
+                              None, f"{policy}: {remedy}"))  # fmt: skip
     _no_gaps(connection, result)
     _Walk(connection, result).run()
     _owner_note(connection, result)
