@@ -331,6 +331,11 @@ def test_db_roles_makes_logins_only_for_the_ledgers_recipients(ledger: Ledger) -
     for args, refusal in cases.items():
         result = g(*base, *args)
         assert result.exit_code == 1 and refusal in result.output, (args, result.output)
+    # Run again, it changes nothing that stands and keeps the login in the group.
+    again = g(*base, "--recipients", ledger.group, "--recipient", ledger.login.upper())
+    assert again.exit_code == 0, again.output
+    assert g("verify").exit_code == 0
+    assert len(ledger.recipient()("returns", "history", "--json").output) > 2
     printed = g(*base, "--recipients", ledger.group, "--sql")
     assert printed.exit_code == 0
     assert (f"CREATE POLICY grants_recipients ON public.return_filing AS RESTRICTIVE FOR ALL "
