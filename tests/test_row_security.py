@@ -273,6 +273,15 @@ def test_the_command_line_connected_as_the_recipient_acts_as_them(
     engine.dispose()
 
 
+def test_the_working_role_still_reads_and_records_every_row(ledger: Ledger) -> None:
+    working = Grants(ledger.grants.url.replace("postgres@", f"{ledger.working}@", 1))
+    paid = working("pay", "CSF", "2017-18", "DA", "5", "--date", "2017-08-01")
+    assert paid.exit_code == 0, paid.output
+    history = json.loads(working("returns", "history", "--json").output)
+    assert sorted(h["line"] for h in history) == ["CHERWELL", "DA"]
+    assert working("verify").exit_code == 0
+
+
 def test_verify_reports_a_policy_taken_off_and_upgrade_puts_it_back(
     ledger: Ledger, admin: Connection
 ) -> None:
