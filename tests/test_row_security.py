@@ -282,6 +282,31 @@ def test_the_working_role_still_reads_and_records_every_row(ledger: Ledger) -> N
     assert working("verify").exit_code == 0
 
 
+def test_an_officers_own_login_records_as_them(ledger: Ledger, admin: Connection) -> None:
+    """Item for item as the working role, an officer's own PostgreSQL login (a member of it)
+    is signed in by PostgreSQL: what it records names them, and no password is asked."""
+    login = ledger.login.replace("cher_", "olive_")
+    add_person(ledger.grants.url, login, ["officer"])
+    admin.exec_driver_sql(f"CREATE ROLE {login} LOGIN IN ROLE {ledger.working}")
+    admin.commit()
+    try:
+        olive = Grants(ledger.grants.url.replace("postgres@", f"{login}@", 1))
+        olive.env = {"GRANTS_USER": None, "GRANTS_PASSWORD": None, "GRANTS_ACTOR": None}
+        paid = olive("pay", "CSF", "2017-18", "DA", "7", "--date", "2017-08-02")
+        assert paid.exit_code == 0, paid.output
+        journal = json.loads(olive("journal", "--json").output)
+        assert [(e["amount"], e["actor"]) for e in journal if e["kind"] == "pay"][-1] == (
+            "7.00",
+            login,
+        )
+        # Not a password sign-in: nothing in the audit log.
+        log = json.loads(ledger.grants("users", "audit", "--json").output)
+        assert not [e for e in log if e["login"] == login]
+        assert olive("verify").exit_code == 0
+    finally:
+        _drop_roles(ledger.grants.url, [login])
+
+
 def test_verify_reports_a_policy_taken_off_and_upgrade_puts_it_back(
     ledger: Ledger, admin: Connection
 ) -> None:
