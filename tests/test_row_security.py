@@ -361,6 +361,7 @@ def test_db_roles_makes_logins_only_for_the_ledgers_recipients(ledger: Ledger) -
         ("--recipients", ledger.group, "--recipient", "nobody"): "there is no person 'nobody'",
         ("--recipients", ledger.working): "must be a role of its own",
         ("--recipients", "rec; DROP TABLE line"): "is not a role name",
+        ("--recipients", "another_group"): f"this ledger's recipients' group is {ledger.group}",
     }
     for args, refusal in cases.items():
         result = g(*base, *args)

@@ -214,8 +214,9 @@ def roles(
         sql = roles_module.statements(connection, owner, working)
         if recipients is not None:
             logins = _recipient_logins(app, recipient_logins, {owner, working, recipients})
-            sql += row_security.statements(connection, owner, recipients, _tables(connection))
             try:
+                sql += row_security.statements(connection, owner, recipients,
+                                               _tables(connection))  # fmt: skip
                 for login in logins:
                     sql += row_security.login_statements(connection, login, recipients)
             except ValueError as exc:

@@ -141,7 +141,16 @@ def _policy_sql(schema: str, name: str, group: str) -> list[str]:
 
 def statements(connection: Connection, owner: str, group: str, tables: set[str]) -> list[str]:
     """The SQL that makes the recipients' group (if new), its functions and policies, and
-    grants it what a recipient may read and add (``tables``: those the schema has)."""
+    grants it what a recipient may read and add (``tables``: those the schema has).
+    ValueError if the ledger has a recipients' group of another name already: the grants of
+    that one would stand with no policy to bind its members."""
+    if installed(connection):
+        standing = group_of(connection)
+        if standing is not None and standing != group:
+            raise ValueError(
+                f"this ledger's recipients' group is {standing}: give --recipients {standing} "
+                "(a ledger has one)"
+            )
     exists = connection.exec_driver_sql(
         "SELECT 1 FROM pg_roles WHERE rolname = %(g)s", {"g": group}
     ).first()
@@ -217,17 +226,20 @@ def installed(connection: Connection) -> bool:
 
 
 def group_of(connection: Connection) -> str | None:
-    """The recipients' group: the role that may run ``grants_person()`` (not its owner), or
-    the role the recipients' policies bind."""
+    """The recipients' group: the role the recipients' policies bind or, were they all
+    dropped, the role that may run ``grants_person()`` (other than its owner)."""
     return connection.exec_driver_sql(
-        "SELECT r.rolname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-        "CROSS JOIN LATERAL aclexplode(p.proacl) a JOIN pg_roles r ON r.oid = a.grantee "
-        "WHERE n.nspname = current_schema() AND p.proname = %(f)s "
-        "AND a.grantee <> p.proowner AND a.privilege_type = 'EXECUTE' "
-        "UNION ALL SELECT r.rolname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "CROSS JOIN LATERAL unnest(p.polroles) o JOIN pg_roles r ON r.oid = o "
-        "WHERE n.nspname = current_schema() AND p.polname = %(p)s LIMIT 1",
+        "SELECT name FROM ("
+        " SELECT 1 AS rank, r.rolname AS name FROM pg_policy p "
+        " JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        " CROSS JOIN LATERAL unnest(p.polroles) o JOIN pg_roles r ON r.oid = o "
+        " WHERE n.nspname = current_schema() AND p.polname = %(p)s"
+        " UNION ALL"
+        " SELECT 2, r.rolname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        " CROSS JOIN LATERAL aclexplode(p.proacl) a JOIN pg_roles r ON r.oid = a.grantee "
+        " WHERE n.nspname = current_schema() AND p.proname = %(f)s "
+        " AND a.grantee <> p.proowner AND a.privilege_type = 'EXECUTE'"
+        ") AS found ORDER BY rank, name LIMIT 1",
         {"f": PERSON, "p": RECIPIENTS},
     ).scalar()
 
