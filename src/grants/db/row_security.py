@@ -330,8 +330,10 @@ def restore(connection: Connection, tables: set[str]) -> list[Finding]:
         f for f in check(connection, tables)
         if f.table is not None or f.what.startswith("the function ")
     ]  # fmt: skip
+    if not findings:
+        return []
     group = group_of(connection)
-    if not findings or group is None:
+    if group is None:
         return []
     schema = connection.exec_driver_sql("SELECT current_schema()").scalar_one()
     owner = connection.exec_driver_sql(
