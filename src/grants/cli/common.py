@@ -140,8 +140,8 @@ class AppContext:
                 raise
             # A recipient's own login reads its rows and cannot write the ledger's chain.
             terminal.echo(
-                f"warning: not in the audit log ({len(pending)}): this connection, "
-                "PostgreSQL's role for the person, cannot write to the ledger "
+                "warning: not written to the audit log: this connection, the person's own "
+                "PostgreSQL login, cannot write to the ledger "
                 f"({terminal.error_text(driver_message(exc), self.secrets)})",
                 err=True,
             )
