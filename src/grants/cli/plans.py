@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import tempfile
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grants import formatting
@@ -30,7 +28,6 @@ from grants.cli.common import (
 )
 from grants.cli.options import DATE, pick_stream, stream_option
 from grants.cli.write import _origin
-from grants.db.models import Line, PlanAgreement, PlanLine, Stream
 from grants.errors import BooksError, GrantsError
 from grants.excel import plan_form
 from grants.formatting import count, gbp, number, plain
@@ -38,8 +35,8 @@ from grants.ledger import loader
 from grants.ledger.printer import quote
 from grants.money import from_pence
 from grants.periods import FinancialYear, parse_year
-from grants.services import access
 from grants.services.journal import Journal
+from grants.services.listings import plan_rows
 from grants.services.plan_forms import (
     describe,
     imported_before,
@@ -162,38 +159,15 @@ def show(app: AppContext, stream: str | None, year: str, line: str | None, as_js
     """The spending plans of a stream and year, line by line."""
     fy = parse_year(year)
     with app.reading() as session:
-        access.require(session, "read")
-        seen = access.visible_lines(session)  # a recipient's own lines only
         stream = pick_stream(session, stream, "pcc")
         line = line_code(session, stream, line) if line is not None else None
-        query = (
-            select(Line.code, PlanLine.position, PlanLine.title, PlanLine.cost_pence,
-                   PlanLine.pcc_objective, PlanLine.other_funding)
-            .join(Line, Line.id == PlanLine.line_id)
-            .join(Stream, Stream.id == Line.stream_id)
-            .where(Stream.code == stream, PlanLine.year == fy.start)
-            .order_by(Line.id, PlanLine.position)
-        )  # fmt: skip
-        if line is not None:
-            query = query.where(Line.code == line)
-        if seen is not None:
-            query = query.where(Line.id.in_(seen))
-        rows = session.execute(query).all()
-        agreed = dict(
-            session.execute(
-                select(Line.code, PlanAgreement.day)
-                .join(Line, Line.id == PlanAgreement.line_id)
-                .join(Stream, Stream.id == Line.stream_id)
-                .where(Stream.code == stream, PlanAgreement.year == fy.start)
-            ).all()
-        )
+        rows = plan_rows(session, stream, fy, line)
     if as_json:
         emit_json(
             [
-                {"line": r[0], "position": r[1], "title": r[2],
-                 "cost": plain(Decimal(r[3]).scaleb(-2)), "pcc_objective": r[4],
-                 "other_funding": r[5],
-                 "agreed": agreed[r[0]].isoformat() if r[0] in agreed else None}
+                {"line": r.line, "position": r.position, "title": r.title, "cost": plain(r.cost),
+                 "pcc_objective": r.pcc_objective, "other_funding": r.other_funding,
+                 "agreed": r.agreed.isoformat() if r.agreed else None}
                 for r in rows
             ]
         )  # fmt: skip
@@ -205,12 +179,12 @@ def show(app: AppContext, stream: str | None, year: str, line: str | None, as_js
         ["line", "#", "expenditure title", "cost", "PCC objective", "agreed"],
         [
             [
-                r[0],
-                str(r[1]),
-                r[2],
-                number(Decimal(r[3]).scaleb(-2), 2),
-                str(r[4] or ""),
-                formatting.day(agreed[r[0]]) if r[0] in agreed else "",
+                r.line,
+                str(r.position),
+                r.title,
+                number(r.cost, 2),
+                str(r.pcc_objective or ""),
+                formatting.day(r.agreed) if r.agreed else "",
             ]
             for r in rows
         ],
