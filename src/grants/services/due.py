@@ -55,12 +55,15 @@ class StageDue:
 
     @property
     def status(self) -> str:
-        """The state in words: "filed 27 October 2017 (return #5)", "due in 3 days",
+        """The state in words: "filed 27 October 2017 (return #5)", "filed 2 November 2017,
+        2 days late (return #6)", "due in 3 days",
         "due today", "overdue by 14 days", "not yet open (opens 1 October 2017)"."""
         if self.state == FILED:
             assert self.filed_on is not None
+            late = (self.filed_on - self.due).days
+            when = f", {formatting.count(late, 'day')} late" if late > 0 else ""
             where = f" ({self.receipt})" if self.receipt else " (in the books)"
-            return f"filed {formatting.day(self.filed_on)}{where}" + (" late" if self.late else "")
+            return f"filed {formatting.day(self.filed_on)}{when}{where}"
         if self.state == NOT_OPEN:
             assert self.opens is not None
             return f"not yet open (opens {formatting.day(self.opens)})"
