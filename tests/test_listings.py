@@ -18,7 +18,8 @@ from tests.helpers import books
 from tests.test_returns import fill
 
 # A partnership (SOP) whose line is split between two districts, and a line of its own for
-# another organisation. Cherwell has an agreed plan; the others have none.
+# another organisation, which also has a line of another stream (with no reporting
+# calendar). Cherwell has an agreed plan; the others have none.
 BOOKS = """\
 2017-04-01 org PCC "The Commissioner"
   role: funder
@@ -56,6 +57,14 @@ BOOKS = """\
 2017-05-02 pay CSF 2017-18 CHERWELL 1,000
 2017-05-02 pay CSF 2017-18 OXFORD 2,000
 2017-05-02 pay CSF 2017-18 DA 500
+
+2017-04-01 stream LGF "Local growth fund"
+  kind: lgf
+  funder: PCC
+2017-04-01 line LGF SKILLS "Skills capital"
+  recipient: DA-ORG
+2017-04-01 award LGF 2017-18 5,000
+2017-04-01 allocate LGF 2017-18 SKILLS 5,000
 
 2017-04-01 due CSF 2017-18 plan 2017-06-30
 2017-04-01 due CSF 2017-18 mid-year 2017-10-31
@@ -147,7 +156,7 @@ def test_the_scan_finds_a_command_that_decides() -> None:
 
 def test_a_recipients_journal_lists_only_entries_that_touch_its_lines(ledger: Grants) -> None:
     everything = _json(ledger, "journal")
-    assert {e["line"] for e in everything} == {None, "CSP", "CHERWELL", "OXFORD", "DA"}
+    assert {e["line"] for e in everything} == {None, "CSP", "CHERWELL", "OXFORD", "DA", "SKILLS"}
     cher = _json(ledger.as_user("cher"), "journal")
     assert [(e["kind"], e["line"], e["amount"]) for e in cher] == [
         ("allocate", "CHERWELL", "25000.00"),
@@ -175,7 +184,12 @@ def test_a_recipients_allocations_and_streams_are_its_own(ledger: Grants) -> Non
     ]
     sop = _json(ledger.as_user("sop"), "allocations", "--stream", "CSF")
     assert [a["line"] for a in sop] == ["CSP", "CHERWELL", "OXFORD"]
+    assert [s["code"] for s in _json(ledger, "streams")] == ["CSF", "LGF"]
     assert [s["code"] for s in _json(ledger.as_user("cher"), "streams")] == ["CSF"]
+    # With no stream named, a recipient's only stream is the one meant.
+    assert _json(ledger.as_user("cher"), "allocations") == cher
+    named = ledger("allocations")
+    assert named.exit_code == 2 and "the ledger holds CSF, LGF" in named.output
 
 
 def test_a_recipient_in_no_stream_sees_none(ledger: Grants) -> None:

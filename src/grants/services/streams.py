@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from grants.db.models import Line, Organisation, ProgrammeVersion, Stream
 from grants.errors import GrantsError, NotFound
+from grants.services import access
 
 # What a command needs of a stream: any stream, a PCC Community Safety Fund stream (the
 # resourcing table, the reporting template, plans and returns) or a capital programme.
@@ -56,12 +57,16 @@ def _unknown(missing: str, typed: str, known: Sequence[str], where: str) -> NotF
 
 
 def candidates(session: Session, need: Need = "any") -> list[str]:
-    """The codes of the streams that would do for ``need``, in order."""
+    """The codes of the streams that would do for ``need``, in order: for a recipient, only
+    those it has lines in (so that its only stream is the one meant)."""
     query = select(Stream.code).order_by(Stream.code)
     if need == "pcc":
         query = query.where(Stream.kind == "pcc-csf")
     elif need == "capital":
         query = query.join(ProgrammeVersion, ProgrammeVersion.stream_id == Stream.id).distinct()
+    seen = access.visible_lines(session)
+    if seen is not None:
+        query = query.where(Stream.id.in_(select(Line.stream_id).where(Line.id.in_(seen))))
     return list(session.scalars(query))
 
 
