@@ -342,3 +342,12 @@ def test_what_is_due_as_a_table_and_its_refusals(ledger: Grants, tmp_path: Path)
     assert empty.exit_code == 0 and empty.output.startswith("nothing is due for 2019-20")
     bad = ledger("returns", "due", "--as-of", "31/02/2018")
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_which_workbooks_to_write_is_the_services_and_a_refusal_writes_nothing(
+    ledger: Grants, tmp_path: Path
+) -> None:
+    out = tmp_path / "reports"
+    refused = ledger.as_user("cher")("report", "all", "-o", str(out))
+    assert refused.exit_code == 1 and "but not run reports" in refused.output
+    assert not out.exists()

@@ -57,17 +57,20 @@ def _unknown(missing: str, typed: str, known: Sequence[str], where: str) -> NotF
 
 
 def candidates(session: Session, need: Need = "any") -> list[str]:
-    """The codes of the streams that would do for ``need``, in order: for a recipient, only
-    those it has lines in (so that its only stream is the one meant)."""
+    """The codes of the streams that would do for ``need``, in order: for a recipient, those
+    it has lines in, when there are any (so that its only stream is the one meant; with none,
+    the service it calls says what it may not do)."""
     query = select(Stream.code).order_by(Stream.code)
     if need == "pcc":
         query = query.where(Stream.kind == "pcc-csf")
     elif need == "capital":
         query = query.join(ProgrammeVersion, ProgrammeVersion.stream_id == Stream.id).distinct()
+    every = list(session.scalars(query))
     seen = access.visible_lines(session)
-    if seen is not None:
-        query = query.where(Stream.id.in_(select(Line.stream_id).where(Line.id.in_(seen))))
-    return list(session.scalars(query))
+    if seen is None:
+        return every
+    own = set(session.scalars(select(Stream.code).join(Line).where(Line.id.in_(seen))))
+    return [code for code in every if code in own] or every
 
 
 def stream_code(session: Session, typed: str | None, need: Need = "any") -> str:
