@@ -13,6 +13,11 @@ from typing import Any
 
 import pytest
 
+from grants.db.engine import make_engine, make_session_factory
+from grants.errors import Refused
+from grants.services import access, people
+from grants.services.due import due
+from grants.services.listings import allocation_rows, journal_rows
 from tests.conftest import ROOT, Grants, add_person
 from tests.helpers import books
 from tests.test_returns import fill
@@ -351,3 +356,26 @@ def test_which_workbooks_to_write_is_the_services_and_a_refusal_writes_nothing(
     refused = ledger.as_user("cher")("report", "all", "-o", str(out))
     assert refused.exit_code == 1 and "but not run reports" in refused.output
     assert not out.exists()
+
+
+def test_the_services_a_web_page_calls_scope_by_the_person_bound(ledger: Grants) -> None:
+    """Called directly, as the web service will: the person bound to the session decides."""
+    engine = make_engine(ledger.url)
+    try:
+        with make_session_factory(engine, read_only=True)() as session, session.begin():
+            access.bind(session, people.actor_for(session, "cher", None))
+            (line,) = due(session, as_of=date(2017, 11, 15))
+            assert (line.stream, str(line.year), line.line) == ("CSF", "2017-18", "CHERWELL")
+            assert (line.allocated, line.paid, line.reported) == (
+                Decimal("25000.00"), Decimal("1000.00"), Decimal("0.00")
+            )  # fmt: skip
+            assert [(s.stage, s.state) for s in line.stages] == [
+                ("plan", "filed"), ("mid-year", "overdue"), ("end-year", "not-open")
+            ]  # fmt: skip
+            assert {r.line for r in journal_rows(session)} == {"CHERWELL"}
+            assert [r.line for r in allocation_rows(session, "CSF")] == ["CHERWELL"]
+        with make_session_factory(engine, read_only=True)() as session, session.begin():
+            with pytest.raises(Refused, match="nobody is signed in"):
+                due(session)
+    finally:
+        engine.dispose()
