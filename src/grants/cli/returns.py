@@ -35,8 +35,8 @@ from grants.services.streams import line_code, stream_code
 
 @click.group(cls=GrantsGroup)
 def returns() -> None:
-    """Return forms: issue them to recipients, import them when filled in, and list who
-    filed what and when."""
+    """Return forms: issue them to recipients, import them when filled in, list who filed
+    what and when, and what is due."""
 
 
 @returns.command()
