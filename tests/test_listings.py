@@ -246,6 +246,11 @@ def test_a_recipients_plans_and_history_are_its_own(ledger: Grants, tmp_path: Pa
     oxford = ledger.as_user("ox")
     assert _json(oxford, "returns", "history") == []
     assert _json(oxford, "plan", "show", "--stream", "CSF", "--year", "2017-18") == []
+    # A line mistyped is answered with the recipient's own lines, never another's.
+    assert "did you mean CHERWELL?" in ledger("returns", "history", "--stream", "CSF",
+                                              "--line", "CHERWEL").output  # fmt: skip
+    typo = oxford("returns", "history", "--stream", "CSF", "--line", "CHERWEL").output
+    assert "has no line 'CHERWEL'" in typo and "CHERWELL" not in typo.replace("CHERWEL'", "")
 
 
 # -- what is due -------------------------------------------------------------------------

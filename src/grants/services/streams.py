@@ -116,6 +116,16 @@ def line_code(session: Session, stream: str, typed: str) -> str:
         )
     )
     if code not in known:
+        seen = access.visible_lines(session)
+        if seen is not None:  # a recipient is offered its own lines only
+            known = list(
+                session.scalars(
+                    select(Line.code)
+                    .join(Stream, Stream.id == Line.stream_id)
+                    .where(Stream.code == stream, Line.id.in_(seen))
+                    .order_by(Line.code)
+                )
+            )
         where = f"`grants allocations --stream {stream}` lists them"
         raise _unknown(f"{stream} has no line", typed, known, where)
     return code
