@@ -20,6 +20,7 @@ from grants.services.due import due
 from grants.services.listings import allocation_rows, journal_rows
 from tests.conftest import ROOT, Grants, add_person
 from tests.helpers import books
+from tests.test_plan_forms import fill as fill_plan
 from tests.test_returns import fill
 
 # A partnership (SOP) whose line is split between two districts, and a line of its own for
@@ -384,3 +385,33 @@ def test_the_services_a_web_page_calls_scope_by_the_person_bound(ledger: Grants)
                 due(session)
     finally:
         engine.dispose()
+
+
+def test_a_plan_form_filed_is_in_the_plan_history_and_meets_the_plan_stage(
+    ledger: Grants, tmp_path: Path
+) -> None:
+    add_person(ledger.url, "ox", ["recipient"], organisations=["OX-CSP"])
+    issued = ledger("plan", "issue", "--stream", "CSF", "--year", "2017-18", "--line", "OXFORD",
+                    "-o", str(tmp_path / "plans"))  # fmt: skip
+    assert issued.exit_code == 0, issued.output
+    filled = fill_plan(tmp_path / "plans" / "csf-2017-18-plan-oxford.xlsx",
+                       tmp_path / "oxford.xlsx", E13="£20,000", E14=15000)  # fmt: skip
+    oxford = ledger.as_user("ox")
+    taken = oxford("plan", "import", "--received", "2017-07-03", str(filled))
+    assert taken.exit_code == 0, taken.output
+    (row,) = _json(oxford, "plan", "history")
+    assert (row["line"], row["year"], row["file"], row["received"], row["recorded_by"]) == (
+        "OXFORD", "2017-18", "oxford.xlsx", "2017-07-03", "ox"
+    )  # fmt: skip
+    assert row["lines"] == 2 and row["completed_by"] == "Jo Bloggs"
+    assert _json(ledger, "plan", "history") == [row]
+    assert _json(ledger.as_user("cher"), "plan", "history") == []
+    assert _json(ledger, "plan", "history", "--stream", "CSF", "--line", "DA") == []
+    # The plan stage is met on the day it was received, three days late, with its receipt.
+    (line,) = _due(oxford, "--as-of", "2017-11-15")
+    plan = _stages(line)["plan"]
+    assert (plan["state"], plan["filed_on"], plan["late"]) == ("filed", "2017-07-03", True)
+    assert plan["receipt"] == f"plan #{row['filing']}"
+    assert plan["status"] == f"filed 3 July 2017, 3 days late (plan #{row['filing']})"
+    table = ledger("plan", "history").output
+    assert "oxford.xlsx" in table and "3 July 2017" in table

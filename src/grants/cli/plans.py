@@ -36,7 +36,7 @@ from grants.ledger.printer import quote
 from grants.money import from_pence
 from grants.periods import FinancialYear, parse_year
 from grants.services.journal import Journal
-from grants.services.listings import plan_rows
+from grants.services.listings import plan_filing_rows, plan_rows
 from grants.services.plan_forms import (
     describe,
     imported_before,
@@ -190,6 +190,52 @@ def show(app: AppContext, stream: str | None, year: str, line: str | None, as_js
         ],
         {1, 3},
     )
+
+
+@plan.command("history")
+@click.option("--stream", metavar="CODE", help="Only this stream's plans.")
+@click.option("--year", metavar="YEAR", help="Only this financial year's, e.g. 2017-18.")
+@click.option("--line", metavar="CODE", help="Only this allocation line's.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (dates ISO).")
+@pass_app
+def history(
+    app: AppContext, stream: str | None, year: str | None, line: str | None, as_json: bool
+) -> None:
+    """Every spending plan form recorded, in the order recorded: which file, received and
+    recorded when and by whom, who completed it, and how many plan lines it added. The
+    number (#) is the receipt `grants returns due` gives."""
+    fy = parse_year(year) if year is not None else None
+    with app.reading() as session:
+        if stream is not None:  # an unknown stream is an error, not an empty list
+            stream = stream_code(session, stream)
+            line = line_code(session, stream, line) if line is not None else None
+        rows = plan_filing_rows(session, stream, fy, line.strip().upper() if line else None)
+    if as_json:
+        emit_json(
+            [
+                {"filing": r.id, "stream": r.stream, "year": str(r.year), "line": r.line,
+                 "file": r.filename, "received": r.received_on.isoformat(),
+                 "recorded_at": r.recorded_at.isoformat(), "recorded_by": r.actor,
+                 "completed_by": r.completed_by,
+                 "completed_on": r.completed_on.isoformat() if r.completed_on else None,
+                 "lines": r.lines}
+                for r in rows
+            ]
+        )  # fmt: skip
+        return
+    if not rows:
+        terminal.echo("no spending plan forms recorded" + (f" for {stream}" if stream else ""))
+        return
+    terminal.table(
+        ["#", "line", "year", "file", "received", "recorded", "by", "completed by", "lines"],
+        [
+            [str(r.id), r.line, str(r.year), r.filename, formatting.day(r.received_on),
+             f"{formatting.day(r.recorded_at)} {r.recorded_at:%H:%M}", r.actor,
+             r.completed_by or "", str(r.lines)]
+            for r in rows
+        ],
+        right={0, 8},
+    )  # fmt: skip
 
 
 __all__ = ["plan"]

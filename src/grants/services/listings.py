@@ -15,7 +15,15 @@ from decimal import Decimal
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from grants.db.models import Entry, Line, Organisation, PlanAgreement, PlanLine, Stream
+from grants.db.models import (
+    Entry,
+    Line,
+    Organisation,
+    PlanAgreement,
+    PlanFiling,
+    PlanLine,
+    Stream,
+)
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services import access
@@ -221,7 +229,58 @@ def plan_rows(
     ]
 
 
+@dataclass(frozen=True)
+class PlanFilingRow:
+    """A spending plan form received, as the plan history lists it: its number is the
+    receipt `grants returns due` gives."""
+
+    id: int
+    stream: str
+    year: FinancialYear
+    line: str
+    filename: str
+    received_on: date
+    recorded_at: datetime
+    actor: str
+    completed_by: str | None
+    completed_on: date | None
+    lines: int  # the plan lines it added
+
+
+def plan_filing_rows(
+    session: Session,
+    stream: str | None = None,
+    year: FinancialYear | None = None,
+    line: str | None = None,
+) -> list[PlanFilingRow]:
+    """Every spending plan form recorded, in the order recorded; a recipient's own lines'
+    only."""
+    access.require(session, "read")
+    seen = access.visible_lines(session)
+    query = (
+        select(PlanFiling, Stream.code, Line.code)
+        .join(Stream, Stream.id == PlanFiling.stream_id)
+        .join(Line, Line.id == PlanFiling.line_id)
+        .order_by(PlanFiling.id)
+    )
+    if stream is not None:
+        query = query.where(Stream.code == stream)
+    if year is not None:
+        query = query.where(PlanFiling.year == year.start)
+    if line is not None:
+        query = query.where(Line.code == line)
+    if seen is not None:
+        query = query.where(PlanFiling.line_id.in_(seen))
+    return [
+        PlanFilingRow(
+            f.id, s, FinancialYear(f.year), code, f.filename, f.received_on, f.recorded_at,
+            f.actor, f.completed_by, f.completed_on, f.lines,
+        )
+        for f, s, code in session.execute(query).all()
+    ]  # fmt: skip
+
+
 __all__ = [
-    "AllocationRow", "JournalRow", "PlanRow", "StreamRow", "allocation_rows", "journal_rows",
-    "plan_rows", "stream_rows",
+    "AllocationRow", "JournalRow", "PlanFilingRow", "PlanRow", "StreamRow", "allocation_rows",
+    "journal_rows", "plan_filing_rows", "plan_rows", "stream_rows",
 ]  # fmt: skip
