@@ -88,6 +88,7 @@ WORK: list[tuple[str, list[str], set[str]]] = [
     ("plans", ["plan", "show", "--stream", "CSF", "--year", "2017-18"], {"officer", "viewer",
                                                                          "recipient", "admin"}),
     ("returns history", ["returns", "history"], {"officer", "viewer", "recipient", "admin"}),
+    ("plan history", ["plan", "history"], {"officer", "viewer", "recipient", "admin"}),
     ("what is due", ["returns", "due"], {"officer", "viewer", "recipient", "admin"}),
     ("the title", ["ledger", "title"], {"officer", "viewer", "recipient", "admin"}),
     ("verify", ["verify"], {"officer", "viewer", "admin"}),
