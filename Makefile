@@ -54,6 +54,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests migrations
+	$(BIN)/ruff format --check src tests migrations
 	$(BIN)/pytest
 
 bench: $(STAMP)

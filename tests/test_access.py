@@ -79,10 +79,18 @@ WORK: list[tuple[str, list[str], set[str]]] = [
      {"officer", "viewer"}),
     ("a report", ["report", "resourcing", "--years", "2017-18:2017-18", "--stream", "CSF",
                   "-o", "{out}/r.xlsx"], {"officer", "viewer"}),
-    ("the journal", ["journal"], {"officer", "viewer"}),
-    ("allocations", ["allocations", "--stream", "CSF"], {"officer", "viewer"}),
+    # Listings: everyone who may read; a recipient is shown its own lines (test_listings).
+    ("the journal", ["journal"], {"officer", "viewer", "recipient", "admin"}),
+    ("allocations", ["allocations", "--stream", "CSF"], {"officer", "viewer", "recipient",
+                                                         "admin"}),
+    ("streams", ["streams"], {"officer", "viewer", "recipient", "admin"}),
     ("balances", ["balance"], {"officer", "viewer", "recipient", "admin"}),
+    ("plans", ["plan", "show", "--stream", "CSF", "--year", "2017-18"], {"officer", "viewer",
+                                                                         "recipient", "admin"}),
     ("returns history", ["returns", "history"], {"officer", "viewer", "recipient", "admin"}),
+    ("plan history", ["plan", "history"], {"officer", "viewer", "recipient", "admin"}),
+    ("what is due", ["returns", "due"], {"officer", "viewer", "recipient", "admin"}),
+    ("the title", ["ledger", "title"], {"officer", "viewer", "recipient", "admin"}),
     ("verify", ["verify"], {"officer", "viewer", "admin"}),
     ("export", ["ledger", "export", "-o", "{out}/export"], {"officer", "admin"}),
     ("list people", ["users", "list"], {"admin"}),
@@ -147,7 +155,7 @@ def test_a_recipient_files_its_own_return_and_not_another_organisations(
     history = json.loads(cher("returns", "history", "--json").output)
     assert [(h["line"], h["recorded_by"]) for h in history] == [("CHERWELL", "cher")]
     balance = json.loads(cher("balance", "--json").output)
-    assert {b["line"] for b in balance} == {"CHERWELL"}
+    assert [(b["year"], b["line"]) for b in balance] == [("2017-18", None), ("2017-18", "CHERWELL")]
     plans = json.loads(
         cher("plan", "show", "--stream", "CSF", "--year", "2017-18", "--json").output
     )

@@ -106,7 +106,14 @@ def test_a_district_cell_names_its_entry_and_books_line(workbook: Path) -> None:
 
 def test_chart_and_print_setup(workbook: Path) -> None:
     with zipfile.ZipFile(workbook) as z:
-        assert any(name.startswith("xl/charts/chart") for name in z.namelist())
+        charts = [name for name in z.namelist() if name.startswith("xl/charts/chart")]
+        assert charts
+        xml = z.read(charts[0]).decode()
+    # The lines read top to bottom in the table's order, the amounts along the bottom in £.
+    category, value = xml.split("<c:valAx>")
+    assert '<c:orientation val="maxMin"/>' in category
+    assert '<c:crosses val="max"/>' in value  # at the last line, so at the bottom
+    assert "£" in value and "#,##0" in value
     sheet = openpyxl.load_workbook(workbook)["Resourcing"]
     assert sheet.page_setup.orientation == "landscape"
     assert sheet.print_title_rows == "$4:$4"

@@ -62,9 +62,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_person_event")),
     )
-    op.create_index(
-        op.f("ix_person_event_person_id"), "person_event", ["person_id"], unique=False
-    )
+    op.create_index(op.f("ix_person_event_person_id"), "person_event", ["person_id"], unique=False)
     op.create_table(
         "credential",
         sa.Column("id", sa.Integer(), nullable=False),

@@ -21,7 +21,7 @@ from grants.formatting import count
 from grants.ledger import loader, printer
 from grants.ledger.parser import Problem
 from grants.ledger.printer import Exported
-from grants.services import access, settings
+from grants.services import settings
 from grants.services.verify import verify_ledger
 from grants.text import Kind, clean
 
@@ -252,8 +252,7 @@ def title(app: AppContext, name: str | None) -> None:
     """
     if name is None:
         with app.reading() as session:
-            access.require(session, "read")
-            terminal.echo(settings.ledger_name(session))
+            terminal.echo(settings.title(session))
         return
     name = clean(name, "NAME", Kind.NAME)
     with app.session() as session:

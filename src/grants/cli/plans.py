@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import tempfile
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grants import formatting
@@ -30,7 +28,6 @@ from grants.cli.common import (
 )
 from grants.cli.options import DATE, pick_stream, stream_option
 from grants.cli.write import _origin
-from grants.db.models import Line, PlanAgreement, PlanLine, Stream
 from grants.errors import BooksError, GrantsError
 from grants.excel import plan_form
 from grants.formatting import count, gbp, number, plain
@@ -38,8 +35,8 @@ from grants.ledger import loader
 from grants.ledger.printer import quote
 from grants.money import from_pence
 from grants.periods import FinancialYear, parse_year
-from grants.services import access
 from grants.services.journal import Journal
+from grants.services.listings import plan_filing_rows, plan_rows
 from grants.services.plan_forms import (
     describe,
     imported_before,
@@ -162,38 +159,15 @@ def show(app: AppContext, stream: str | None, year: str, line: str | None, as_js
     """The spending plans of a stream and year, line by line."""
     fy = parse_year(year)
     with app.reading() as session:
-        access.require(session, "read")
-        seen = access.visible_lines(session)  # a recipient's own lines only
         stream = pick_stream(session, stream, "pcc")
         line = line_code(session, stream, line) if line is not None else None
-        query = (
-            select(Line.code, PlanLine.position, PlanLine.title, PlanLine.cost_pence,
-                   PlanLine.pcc_objective, PlanLine.other_funding)
-            .join(Line, Line.id == PlanLine.line_id)
-            .join(Stream, Stream.id == Line.stream_id)
-            .where(Stream.code == stream, PlanLine.year == fy.start)
-            .order_by(Line.id, PlanLine.position)
-        )  # fmt: skip
-        if line is not None:
-            query = query.where(Line.code == line)
-        if seen is not None:
-            query = query.where(Line.id.in_(seen))
-        rows = session.execute(query).all()
-        agreed = dict(
-            session.execute(
-                select(Line.code, PlanAgreement.day)
-                .join(Line, Line.id == PlanAgreement.line_id)
-                .join(Stream, Stream.id == Line.stream_id)
-                .where(Stream.code == stream, PlanAgreement.year == fy.start)
-            ).all()
-        )
+        rows = plan_rows(session, stream, fy, line)
     if as_json:
         emit_json(
             [
-                {"line": r[0], "position": r[1], "title": r[2],
-                 "cost": plain(Decimal(r[3]).scaleb(-2)), "pcc_objective": r[4],
-                 "other_funding": r[5],
-                 "agreed": agreed[r[0]].isoformat() if r[0] in agreed else None}
+                {"line": r.line, "position": r.position, "title": r.title, "cost": plain(r.cost),
+                 "pcc_objective": r.pcc_objective, "other_funding": r.other_funding,
+                 "agreed": r.agreed.isoformat() if r.agreed else None}
                 for r in rows
             ]
         )  # fmt: skip
@@ -205,17 +179,63 @@ def show(app: AppContext, stream: str | None, year: str, line: str | None, as_js
         ["line", "#", "expenditure title", "cost", "PCC objective", "agreed"],
         [
             [
-                r[0],
-                str(r[1]),
-                r[2],
-                number(Decimal(r[3]).scaleb(-2), 2),
-                str(r[4] or ""),
-                formatting.day(agreed[r[0]]) if r[0] in agreed else "",
+                r.line,
+                str(r.position),
+                r.title,
+                number(r.cost, 2),
+                str(r.pcc_objective or ""),
+                formatting.day(r.agreed) if r.agreed else "",
             ]
             for r in rows
         ],
         {1, 3},
     )
+
+
+@plan.command("history")
+@click.option("--stream", metavar="CODE", help="Only this stream's plans.")
+@click.option("--year", metavar="YEAR", help="Only this financial year's, e.g. 2017-18.")
+@click.option("--line", metavar="CODE", help="Only this allocation line's.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (dates ISO).")
+@pass_app
+def history(
+    app: AppContext, stream: str | None, year: str | None, line: str | None, as_json: bool
+) -> None:
+    """Every spending plan form recorded, in the order recorded: which file, received and
+    recorded when and by whom, who completed it, and how many plan lines it added. The
+    number (#) is the receipt `grants returns due` gives."""
+    fy = parse_year(year) if year is not None else None
+    with app.reading() as session:
+        if stream is not None:  # an unknown stream is an error, not an empty list
+            stream = stream_code(session, stream)
+            line = line_code(session, stream, line) if line is not None else None
+        rows = plan_filing_rows(session, stream, fy, line.strip().upper() if line else None)
+    if as_json:
+        emit_json(
+            [
+                {"filing": r.id, "stream": r.stream, "year": str(r.year), "line": r.line,
+                 "file": r.filename, "received": r.received_on.isoformat(),
+                 "recorded_at": r.recorded_at.isoformat(), "recorded_by": r.actor,
+                 "completed_by": r.completed_by,
+                 "completed_on": r.completed_on.isoformat() if r.completed_on else None,
+                 "lines": r.lines}
+                for r in rows
+            ]
+        )  # fmt: skip
+        return
+    if not rows:
+        terminal.echo("no spending plan forms recorded" + (f" for {stream}" if stream else ""))
+        return
+    terminal.table(
+        ["#", "line", "year", "file", "received", "recorded", "by", "completed by", "lines"],
+        [
+            [str(r.id), r.line, str(r.year), r.filename, formatting.day(r.received_on),
+             f"{formatting.day(r.recorded_at)} {r.recorded_at:%H:%M}", r.actor,
+             r.completed_by or "", str(r.lines)]
+            for r in rows
+        ],
+        right={0, 8},
+    )  # fmt: skip
 
 
 __all__ = ["plan"]

@@ -6,18 +6,14 @@ from datetime import date
 from decimal import Decimal
 
 import click
-from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
 
 from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
 from grants.cli.options import pick_stream, stream_option
-from grants.db.models import Entry, Line, Organisation, Stream
 from grants.formatting import day, gbp, plain
-from grants.money import from_pence
-from grants.periods import FinancialYear, Period, parse_period
-from grants.services import access
-from grants.services.balances import Balances, balance_rows
+from grants.periods import Period, parse_period
+from grants.services.balances import balance_rows
+from grants.services.listings import allocation_rows, journal_rows, stream_rows
 from grants.services.streams import stream_code
 
 
@@ -30,25 +26,19 @@ def _period_option(value: str | None) -> Period | None:
 @pass_app
 def streams(app: AppContext, as_json: bool) -> None:
     """List the funding streams."""
-    funder = aliased(Organisation)
     with app.reading() as session:
-        access.require(session, "read")
-        rows = session.execute(
-            select(Stream, funder.code)
-            .outerjoin(funder, funder.id == Stream.funder_id)
-            .order_by(Stream.code)
-        ).all()
+        rows = stream_rows(session)
     data = [
         {
             "code": s.code,
             "name": s.name,
             "kind": s.kind,
-            "funder": f,
-            "intervention_rate": f"{Decimal(s.intervention_bp) / 100:.2f}"
-            if s.intervention_bp is not None
-            else None,
+            "funder": s.funder,
+            "intervention_rate": (
+                None if s.intervention_rate is None else f"{s.intervention_rate:.2f}"
+            ),
         }
-        for s, f in rows
+        for s in rows
     ]
     if as_json:
         emit_json(data)
@@ -69,33 +59,20 @@ def allocations(app: AppContext, stream: str | None, year: str | None, as_json: 
     """List the allocations of a stream: recipient, year, amount, share and parent."""
     period = _period_option(year)
     with app.reading() as session:
-        access.require(session, "report")
         stream = pick_stream(session, stream)
-        balances = Balances(session, stream)
-        recipients = dict(
-            session.execute(
-                select(Line.code, Organisation.name)
-                .join(Stream, Stream.id == Line.stream_id)
-                .outerjoin(Organisation, Organisation.id == Line.recipient_id)
-                .where(Stream.code == stream)
-            ).all()
-        )
-        shares = _latest_shares(session, stream)
-    data = []
-    for row in balances.rows(period):
-        if row.line is None or (row.allocated == 0 and row.paid == 0):
-            continue
-        data.append(
-            {
-                "line": row.line,
-                "name": row.name,
-                "recipient": recipients.get(row.line),
-                "year": str(row.period),
-                "amount": plain(row.allocated),
-                "share": shares.get((row.line, row.period)),
-                "parent": row.parent,
-            }
-        )
+        rows = allocation_rows(session, stream, period)
+    data = [
+        {
+            "line": r.line,
+            "name": r.name,
+            "recipient": r.recipient,
+            "year": str(r.period),
+            "amount": plain(r.amount),
+            "share": r.share,
+            "parent": r.parent,
+        }
+        for r in rows
+    ]
     if as_json:
         emit_json(data)
         return
@@ -117,21 +94,6 @@ def allocations(app: AppContext, stream: str | None, year: str | None, as_json: 
         ],
         {3, 4},
     )
-
-
-def _latest_shares(session: object, stream: str) -> dict[tuple[str, Period], str]:
-    rows = session.execute(  # type: ignore[attr-defined]
-        select(Line.code, Entry.first_year, Entry.last_year, Entry.share, Entry.reverses_id)
-        .join(Line, Line.id == Entry.line_id)
-        .join(Stream, Stream.id == Entry.stream_id)
-        .where(Stream.code == stream, Entry.kind == "allocate", Entry.share.is_not(None))
-        .order_by(Entry.id)
-    )
-    out: dict[tuple[str, Period], str] = {}
-    for code, first, last, share, reverses in rows:
-        if reverses is None:
-            out[(code, Period(FinancialYear(first), FinancialYear(last)))] = share
-    return out
 
 
 BALANCE_COLUMNS = ("awarded", "stated", "allocated", "unallocated", "paid", "reported")
@@ -214,38 +176,25 @@ def balance(
 @pass_app
 def journal(app: AppContext, stream: str | None, limit: int | None, as_json: bool) -> None:
     """List journal entries: number, date, what, amount, who, why and where from."""
-    line = aliased(Line)
     with app.reading() as session:
-        access.require(session, "report")
-        query = (
-            select(Entry, Stream.code, line.code)
-            .join(Stream, Stream.id == Entry.stream_id)
-            .outerjoin(line, line.id == Entry.line_id)
-            .order_by(Entry.id)
-        )
-        if stream:
-            query = query.where(Stream.code == stream_code(session, stream))
-        if limit:
-            total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-            query = query.offset(max(0, total - limit))
-        rows = session.execute(query).all()
+        rows = journal_rows(session, stream_code(session, stream) if stream else None, limit)
     data = [
         {
-            "entry": e.id,
-            "ref": e.ref,
-            "date": e.day.isoformat(),
-            "kind": e.kind,
-            "reverses": e.reverses_id,
-            "stream": s,
-            "year": str(Period(FinancialYear(e.first_year), FinancialYear(e.last_year))),
-            "line": code,
-            "amount": plain(from_pence(-e.amount_pence if e.reverses_id else e.amount_pence)),
-            "actor": e.actor,
-            "recorded": e.recorded_at.isoformat(),
-            "reason": e.reason,
-            "origin": e.origin,
+            "entry": r.entry,
+            "ref": r.ref,
+            "date": r.day.isoformat(),
+            "kind": r.kind,
+            "reverses": r.reverses,
+            "stream": r.stream,
+            "year": str(r.period),
+            "line": r.line,
+            "amount": plain(r.amount),
+            "actor": r.actor,
+            "recorded": r.recorded.isoformat(),
+            "reason": r.reason,
+            "origin": r.origin,
         }
-        for e, s, code in rows
+        for r in rows
     ]
     if as_json:
         emit_json(data)

@@ -8,13 +8,11 @@ from functools import partial
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grants.cli import progress, terminal
 from grants.cli.common import AppContext, GrantsGroup, emit_json, make_folder, pass_app
 from grants.cli.options import pick_stream, stream_option
-from grants.db.models import Entry, ProgrammeVersion, Stream
 from grants.errors import GrantsError
 from grants.excel import capital as capital_workbook
 from grants.excel import pcc_template as pcc_workbook
@@ -38,6 +36,7 @@ from grants.services.published import published_figures
 from grants.services.reports import STAGES, pcc_template
 from grants.services.reports import resourcing as resourcing_table
 from grants.services.settings import ledger_name
+from grants.services.workbooks import Workbook, workbooks
 
 
 @click.group(cls=GrantsGroup)
@@ -357,14 +356,15 @@ def all_reports(app: AppContext, directory: Path) -> None:
     """Every workbook the books support: for each PCC Community Safety Fund stream its
     resourcing table and, for each year, the reporting template at each stage; for each
     stream with programme versions, the capital programme."""
-    make_folder(directory)
     with app.reading() as session:
+        books = workbooks(session)
         ledger = ledger_name(session)
-        jobs = _jobs(session, directory, ledger)
+        jobs = [_job(session, directory, ledger, w) for w in books]
         if not jobs:
             raise GrantsError(
                 "the books have nothing to report: load them with `grants ledger load`"
             )
+        make_folder(directory)
         with progress.bar(len(jobs), "writing workbooks", progress.showing()) as shown:
             for number, (path, write) in enumerate(jobs, start=1):
                 shown.label(f"workbook {number:,} of {len(jobs):,}: {path.name}")
@@ -374,46 +374,20 @@ def all_reports(app: AppContext, directory: Path) -> None:
     terminal.echo(f"{count(len(jobs), 'workbook')} in {directory}")
 
 
-def _jobs(session: Session, directory: Path, ledger: str) -> list[tuple[Path, Callable[[], None]]]:
-    """Every workbook the books support, in order: where it goes and how to write it."""
-    jobs: list[tuple[Path, Callable[[], None]]] = []
-    streams = session.execute(select(Stream.code, Stream.kind).order_by(Stream.code)).all()
-    for code, kind in streams:
-        if kind != "pcc-csf":
-            continue
-        years = sorted(
-            set(
-                session.scalars(
-                    select(Entry.first_year)
-                    .join(Stream, Stream.id == Entry.stream_id)
-                    .where(
-                        Stream.code == code,
-                        Entry.kind == "allocate",
-                        Entry.first_year == Entry.last_year,
-                    )
-                )
-            )
-        )
-        if not years:
-            continue
-        span = Period(FinancialYear(years[0]), FinancialYear(years[-1]))
-        path = directory / file_name(code, "resourcing")
-        jobs.append((path, partial(_resourcing, session, code, span, path, ledger)))
-        for start in years:
-            year = FinancialYear(start)
-            for stage in STAGES:
-                path = directory / file_name(code, year.render(), stage)
-                jobs.append((path, partial(_template, session, code, year, stage, path, ledger)))
-    capital = session.scalars(
-        select(Stream.code)
-        .join(ProgrammeVersion, ProgrammeVersion.stream_id == Stream.id)
-        .distinct()
-        .order_by(Stream.code)
-    ).all()
-    for code in capital:
-        path = directory / file_name(code, "programme")
-        jobs.append((path, partial(_programme, session, code, path, ledger)))
-    return jobs
+def _job(
+    session: Session, directory: Path, ledger: str, book: Workbook
+) -> tuple[Path, Callable[[], None]]:
+    """Where a workbook goes and how to write it."""
+    if book.kind == "resourcing":
+        assert book.span is not None
+        path = directory / file_name(book.stream, "resourcing")
+        return path, partial(_resourcing, session, book.stream, book.span, path, ledger)
+    if book.kind == "pcc-template":
+        assert book.year is not None and book.stage is not None
+        path = directory / file_name(book.stream, book.year.render(), book.stage)
+        return path, partial(_template, session, book.stream, book.year, book.stage, path, ledger)
+    path = directory / file_name(book.stream, "programme")
+    return path, partial(_programme, session, book.stream, path, ledger)
 
 
 def _resourcing(session: Session, code: str, span: Period, path: Path, ledger: str) -> None:

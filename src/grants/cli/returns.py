@@ -25,6 +25,7 @@ from grants.excel import return_form
 from grants.formatting import count, gbp, number, plain
 from grants.money import from_pence
 from grants.periods import FinancialYear, parse_year
+from grants.services.due import due
 from grants.services.journal import Catalog
 from grants.services.returns import issue_forms
 from grants.services.returns_import import Forms, history, read_return, record
@@ -34,8 +35,8 @@ from grants.services.streams import line_code, stream_code
 
 @click.group(cls=GrantsGroup)
 def returns() -> None:
-    """Return forms: issue them to recipients, import them when filled in, and list who
-    filed what and when."""
+    """Return forms: issue them to recipients, import them when filled in, list who filed
+    what and when, and what is due."""
 
 
 @returns.command()
@@ -185,3 +186,63 @@ def history_command(
         for r in rows
     ]  # fmt: skip
     terminal.table(headers, lines, right={0, 9})
+
+
+@returns.command("due")
+@click.option("--stream", metavar="CODE", help="Only this stream's lines.")
+@click.option("--year", metavar="YEAR", help="Only this financial year's, e.g. 2017-18.")
+@click.option("--as-of", "as_of", type=DATE, help="As things stood on this day (default: today).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as strings, dates ISO).")
+@pass_app
+def due_command(
+    app: AppContext, stream: str | None, year: str | None, as_of: date | None, as_json: bool
+) -> None:
+    """What is due: each line that reports, by stream and year, with its recipient,
+    allocation, paid and reported spend, and each stage of its calendar (the spending plan,
+    the returns) with the day it is due and where it stands: filed (on what day, with the
+    receipt), due in so many days, due today, overdue, or not yet open. A recipient sees
+    its own lines."""
+    fy = parse_year(year) if year is not None else None
+    day = as_of or date.today()
+    with app.reading() as session:
+        stream = stream_code(session, stream) if stream is not None else None
+        rows = due(session, stream, fy, day)
+    if as_json:
+        emit_json(
+            [
+                {"stream": r.stream, "year": str(r.year), "line": r.line, "name": r.name,
+                 "recipient": r.recipient, "allocation": plain(r.allocated),
+                 "paid": plain(r.paid), "reported": plain(r.reported),
+                 "stages": [
+                     {"stage": s.stage, "due": s.due.isoformat(),
+                      "opens": s.opens.isoformat() if s.opens else None, "state": s.state,
+                      "days": s.days,
+                      "filed_on": s.filed_on.isoformat() if s.filed_on else None,
+                      "receipt": s.receipt, "late": s.late, "status": s.status}
+                     for s in r.stages
+                 ]}
+                for r in rows
+            ]
+        )  # fmt: skip
+        return
+    if not rows:
+        terminal.echo(
+            "nothing is due" + (f" in {stream}" if stream else "") + (f" for {fy}" if fy else "")
+            + ": no line reports under a reporting calendar (`due` in the books)"
+        )  # fmt: skip
+        return
+    terminal.echo(f"as of {formatting.day(day)}")
+    table = []
+    for r in rows:
+        first = True
+        for s in r.stages:
+            head = [r.stream, str(r.year), r.line, r.recipient or r.name, gbp(r.allocated),
+                    gbp(r.paid), gbp(r.reported)] if first else [""] * 7  # fmt: skip
+            table.append([*head, s.stage, formatting.day(s.due), s.status])
+            first = False
+    terminal.table(
+        ["stream", "year", "line", "recipient", "allocation", "paid", "reported", "stage",
+         "due", "status"],
+        table,
+        {4, 5, 6},
+    )  # fmt: skip

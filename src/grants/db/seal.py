@@ -316,7 +316,8 @@ class Marks:
                 out.append(f"{table} {top + 1} to {sealed}, sealed in its chain, are gone")
         for table, count in self.planted.items():
             if count:
-                out.append(f"{count} {table} row(s) belong to records not yet made")
+                rows = "row belongs" if count == 1 else "rows belong"
+                out.append(f"{count:,} {table} {rows} to records not yet made")
         return out
 
 
@@ -394,7 +395,7 @@ def seal_new(
         reader = readers.get(table)
         if reader is None:
             if count:
-                raise RuntimeError(f"{count} {table} record(s) to seal were not written")
+                raise RuntimeError(f"{count:,} {table} records to seal were not written")
             continue
         taken = 0
         while count is None or taken < count:

@@ -112,7 +112,10 @@ def _fill(book: Book, table: ResourcingTable, figures: Sequence[Figure]) -> None
             }
         )
     chart.set_title({"name": book.layout["chart"]["title"]})
-    chart.set_y_axis({"name": book.layout["chart"]["y_axis"], "num_format": "#,##0"})
+    # A bar chart's x axis is its horizontal one, of amounts; its y axis is the lines, read
+    # top to bottom in the table's order (Excel draws the first category at the bottom).
+    chart.set_x_axis({"name": book.layout["chart"]["y_axis"], "num_format": "#,##0"})
+    chart.set_y_axis({"reverse": True, "crossing": "max"})
     chart.set_legend({"position": "bottom"})
     bars = len(top_level_rows) * len(years)
     chart.set_size({"width": 600, "height": max(320, 80 + 16 * bars)})  # within a portrait page

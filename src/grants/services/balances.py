@@ -292,7 +292,9 @@ def compare(
 def balance_rows(
     session: Session, stream: str | None = None, period: Period | None = None
 ) -> list[BalanceRow]:
-    """`grants balance` for the person acting: every row, or a recipient's own lines only."""
+    """`grants balance` for the person acting: every row; for a recipient, its own lines
+    beneath a heading for each stream and period whose figures are its lines' own (what
+    was awarded and stated for the stream, and what stands unallocated, are not its)."""
     access.require(session, "read")
     rows = Balances(session, stream).rows(period)
     seen = access.visible_lines(session)
@@ -307,4 +309,20 @@ def balance_rows(
             .where(Line.id.in_(seen))
         ).all()
     )
-    return [r for r in rows if r.line is not None and (r.stream, r.line) in mine]
+    own: dict[tuple[str, Period], list[BalanceRow]] = {}
+    for r in rows:
+        if r.line is not None and (r.stream, r.line) in mine:
+            own.setdefault((r.stream, r.period), []).append(r)
+    out: list[BalanceRow] = []
+    for (code, span), lines in own.items():  # in the order of the rows: by stream, period
+        codes = {r.line for r in lines}
+        top = [r for r in lines if r.parent not in codes]  # beneath none of its own lines
+        out.append(
+            BalanceRow(
+                code, span, None, "", None, None, None,
+                sum((r.allocated for r in top), _ZERO), None,
+                sum((r.paid for r in lines), _ZERO), sum((r.reported for r in lines), _ZERO),
+            )
+        )  # fmt: skip
+        out.extend(lines)
+    return out

@@ -104,10 +104,15 @@ class Recipient:
 
 
 def recipients(
-    session: Session, stream_id: int, stream: str, year: FinancialYear
+    session: Session,
+    stream_id: int,
+    stream: str,
+    year: FinancialYear,
+    balances: Balances | None = None,
 ) -> list[Recipient]:
+    """The lines that report for the year (``balances``: the stream's, if already read)."""
     period = Period(year, year)
-    balances = Balances(session, stream)
+    balances = balances or Balances(session, stream)
     recipient = aliased(Organisation)
     lines = session.execute(
         select(Line.id, Line.code, Line.name, Line.parent_id, recipient.name)

@@ -28,6 +28,12 @@ def ledger_name(session: Session) -> str:
     return value or DEFAULT_NAME
 
 
+def title(session: Session) -> str:
+    """The ledger's title, as `grants ledger title` shows it: anyone's who may read."""
+    access.require(session, "read")
+    return ledger_name(session)
+
+
 def set_ledger_name(session: Session, name: str, actor: str, day: date, origin: str) -> bool:
     """Give the ledger a new title (kept beside the earlier ones); False if it has it. An
     officer's."""
@@ -41,4 +47,4 @@ def set_ledger_name(session: Session, name: str, actor: str, day: date, origin: 
     return True
 
 
-__all__ = ["DEFAULT_NAME", "ledger_name", "set_ledger_name"]
+__all__ = ["DEFAULT_NAME", "ledger_name", "set_ledger_name", "title"]

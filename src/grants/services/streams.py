@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from grants.db.models import Line, Organisation, ProgrammeVersion, Stream
 from grants.errors import GrantsError, NotFound
+from grants.services import access
 
 # What a command needs of a stream: any stream, a PCC Community Safety Fund stream (the
 # resourcing table, the reporting template, plans and returns) or a capital programme.
@@ -56,13 +57,20 @@ def _unknown(missing: str, typed: str, known: Sequence[str], where: str) -> NotF
 
 
 def candidates(session: Session, need: Need = "any") -> list[str]:
-    """The codes of the streams that would do for ``need``, in order."""
+    """The codes of the streams that would do for ``need``, in order: for a recipient, those
+    it has lines in, when there are any (so that its only stream is the one meant; with none,
+    the service it calls says what it may not do)."""
     query = select(Stream.code).order_by(Stream.code)
     if need == "pcc":
         query = query.where(Stream.kind == "pcc-csf")
     elif need == "capital":
         query = query.join(ProgrammeVersion, ProgrammeVersion.stream_id == Stream.id).distinct()
-    return list(session.scalars(query))
+    every = list(session.scalars(query))
+    seen = access.visible_lines(session)
+    if seen is None:
+        return every
+    own = set(session.scalars(select(Stream.code).join(Line).where(Line.id.in_(seen))))
+    return [code for code in every if code in own] or every
 
 
 def stream_code(session: Session, typed: str | None, need: Need = "any") -> str:
@@ -108,6 +116,16 @@ def line_code(session: Session, stream: str, typed: str) -> str:
         )
     )
     if code not in known:
+        seen = access.visible_lines(session)
+        if seen is not None:  # a recipient is offered its own lines only
+            known = list(
+                session.scalars(
+                    select(Line.code)
+                    .join(Stream, Stream.id == Line.stream_id)
+                    .where(Stream.code == stream, Line.id.in_(seen))
+                    .order_by(Line.code)
+                )
+            )
         where = f"`grants allocations --stream {stream}` lists them"
         raise _unknown(f"{stream} has no line", typed, known, where)
     return code

@@ -1,0 +1,286 @@
+"""The listings every face shows: streams, allocations, journal entries and spending plans.
+
+Each function checks the acting person (grants.services.access) and gives a recipient only
+its own organisations' lines and the lines beneath them: an entry is listed only when it
+touches one of those lines, and no other line's amount reaches a figure it is shown. The
+command line and the web service print these rows; neither applies a rule of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from grants.db.models import (
+    Entry,
+    Line,
+    Organisation,
+    PlanAgreement,
+    PlanFiling,
+    PlanLine,
+    Stream,
+)
+from grants.money import from_pence
+from grants.periods import FinancialYear, Period
+from grants.services import access
+from grants.services.balances import Balances
+
+
+@dataclass(frozen=True)
+class StreamRow:
+    code: str
+    name: str
+    kind: str
+    funder: str | None
+    intervention_rate: Decimal | None  # a percentage, e.g. 50.00
+
+
+def stream_rows(session: Session) -> list[StreamRow]:
+    """The funding streams, by code: every one, or a recipient's those it has lines in."""
+    access.require(session, "read")
+    seen = access.visible_lines(session)
+    funder = aliased(Organisation)
+    query = (
+        select(Stream, funder.code)
+        .outerjoin(funder, funder.id == Stream.funder_id)
+        .order_by(Stream.code)
+    )
+    if seen is not None:
+        query = query.where(Stream.id.in_(select(Line.stream_id).where(Line.id.in_(seen))))
+    return [
+        StreamRow(
+            s.code,
+            s.name,
+            s.kind,
+            f,
+            None if s.intervention_bp is None else Decimal(s.intervention_bp).scaleb(-2),
+        )
+        for s, f in session.execute(query).all()
+    ]
+
+
+@dataclass(frozen=True)
+class AllocationRow:
+    line: str
+    name: str
+    recipient: str | None  # the organisation's name
+    period: Period
+    amount: Decimal
+    share: str | None
+    parent: str | None
+
+
+def allocation_rows(
+    session: Session, stream: str, period: Period | None = None
+) -> list[AllocationRow]:
+    """The allocations of a stream (optionally of the years overlapping ``period``): each
+    line and period with money allocated or paid; a recipient's own lines only."""
+    access.require(session, "read")
+    mine = _own_codes(session, stream)
+    recipients = dict(
+        session.execute(
+            select(Line.code, Organisation.name)
+            .join(Stream, Stream.id == Line.stream_id)
+            .outerjoin(Organisation, Organisation.id == Line.recipient_id)
+            .where(Stream.code == stream)
+        ).all()
+    )
+    shares = _latest_shares(session, stream)
+    out = []
+    for row in Balances(session, stream).rows(period):
+        if row.line is None or (row.allocated == 0 and row.paid == 0):
+            continue
+        if mine is not None and row.line not in mine:
+            continue
+        out.append(
+            AllocationRow(
+                row.line, row.name, recipients.get(row.line), row.period, row.allocated,
+                shares.get((row.line, row.period)), row.parent,
+            )
+        )  # fmt: skip
+    return out
+
+
+def _own_codes(session: Session, stream: str) -> set[str] | None:
+    """The codes of the stream's lines the acting person sees; None for every line."""
+    seen = access.visible_lines(session)
+    if seen is None:
+        return None
+    return set(
+        session.scalars(
+            select(Line.code)
+            .join(Stream, Stream.id == Line.stream_id)
+            .where(Stream.code == stream, Line.id.in_(seen))
+        )
+    )
+
+
+def _latest_shares(session: Session, stream: str) -> dict[tuple[str, Period], str]:
+    rows = session.execute(
+        select(Line.code, Entry.first_year, Entry.last_year, Entry.share, Entry.reverses_id)
+        .join(Line, Line.id == Entry.line_id)
+        .join(Stream, Stream.id == Entry.stream_id)
+        .where(Stream.code == stream, Entry.kind == "allocate", Entry.share.is_not(None))
+        .order_by(Entry.id)
+    )
+    out: dict[tuple[str, Period], str] = {}
+    for code, first, last, share, reverses in rows:
+        if reverses is None:
+            out[(code, Period(FinancialYear(first), FinancialYear(last)))] = share
+    return out
+
+
+@dataclass(frozen=True)
+class JournalRow:
+    entry: int
+    ref: str
+    day: date
+    kind: str
+    reverses: int | None
+    stream: str
+    period: Period
+    line: str | None
+    amount: Decimal  # a reversal's negated, as it undoes its entry
+    actor: str
+    recorded: datetime
+    reason: str | None
+    origin: str | None
+
+
+def journal_rows(
+    session: Session, stream: str | None = None, limit: int | None = None
+) -> list[JournalRow]:
+    """Journal entries in the order recorded (the last ``limit`` only, when given); for a
+    recipient, only those that touch its lines (the line an entry is for, or the line it
+    moves money to)."""
+    access.require(session, "read")
+    seen = access.visible_lines(session)
+    line = aliased(Line)
+    query: Select[tuple[Entry, str, str | None]] = (
+        select(Entry, Stream.code, line.code)
+        .join(Stream, Stream.id == Entry.stream_id)
+        .outerjoin(line, line.id == Entry.line_id)
+        .order_by(Entry.id)
+    )
+    if stream is not None:
+        query = query.where(Stream.code == stream)
+    if seen is not None:
+        query = query.where(or_(Entry.line_id.in_(seen), Entry.to_line_id.in_(seen)))
+    if limit:
+        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        query = query.offset(max(0, total - limit))
+    return [
+        JournalRow(
+            e.id, e.ref, e.day, e.kind, e.reverses_id, s,
+            Period(FinancialYear(e.first_year), FinancialYear(e.last_year)), code,
+            from_pence(-e.amount_pence if e.reverses_id else e.amount_pence), e.actor,
+            e.recorded_at, e.reason, e.origin,
+        )
+        for e, s, code in session.execute(query).all()
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    line: str
+    position: int
+    title: str
+    cost: Decimal
+    pcc_objective: int | None
+    other_funding: str | None
+    agreed: date | None
+
+
+def plan_rows(
+    session: Session, stream: str, year: FinancialYear, line: str | None = None
+) -> list[PlanRow]:
+    """The spending plans of a stream and year (or one line's), line by line, each with the
+    day it was agreed; a recipient's own lines only."""
+    access.require(session, "read")
+    seen = access.visible_lines(session)
+    query = (
+        select(Line.id, Line.code, PlanLine.position, PlanLine.title, PlanLine.cost_pence,
+               PlanLine.pcc_objective, PlanLine.other_funding)
+        .join(Line, Line.id == PlanLine.line_id)
+        .join(Stream, Stream.id == Line.stream_id)
+        .where(Stream.code == stream, PlanLine.year == year.start)
+        .order_by(Line.id, PlanLine.position)
+    )  # fmt: skip
+    if line is not None:
+        query = query.where(Line.code == line)
+    if seen is not None:
+        query = query.where(Line.id.in_(seen))
+    rows = session.execute(query).all()
+    agreed = dict(
+        session.execute(
+            select(PlanAgreement.line_id, PlanAgreement.day).where(
+                PlanAgreement.year == year.start,
+                PlanAgreement.line_id.in_({r[0] for r in rows}),
+            )
+        ).all()
+    )
+    return [
+        PlanRow(code, position, title, from_pence(cost), objective, other, agreed.get(line_id))
+        for line_id, code, position, title, cost, objective, other in rows
+    ]
+
+
+@dataclass(frozen=True)
+class PlanFilingRow:
+    """A spending plan form received, as the plan history lists it: its number is the
+    receipt `grants returns due` gives."""
+
+    id: int
+    stream: str
+    year: FinancialYear
+    line: str
+    filename: str
+    received_on: date
+    recorded_at: datetime
+    actor: str
+    completed_by: str | None
+    completed_on: date | None
+    lines: int  # the plan lines it added
+
+
+def plan_filing_rows(
+    session: Session,
+    stream: str | None = None,
+    year: FinancialYear | None = None,
+    line: str | None = None,
+) -> list[PlanFilingRow]:
+    """Every spending plan form recorded, in the order recorded; a recipient's own lines'
+    only."""
+    access.require(session, "read")
+    seen = access.visible_lines(session)
+    query = (
+        select(PlanFiling, Stream.code, Line.code)
+        .join(Stream, Stream.id == PlanFiling.stream_id)
+        .join(Line, Line.id == PlanFiling.line_id)
+        .order_by(PlanFiling.id)
+    )
+    if stream is not None:
+        query = query.where(Stream.code == stream)
+    if year is not None:
+        query = query.where(PlanFiling.year == year.start)
+    if line is not None:
+        query = query.where(Line.code == line)
+    if seen is not None:
+        query = query.where(PlanFiling.line_id.in_(seen))
+    return [
+        PlanFilingRow(
+            f.id, s, FinancialYear(f.year), code, f.filename, f.received_on, f.recorded_at,
+            f.actor, f.completed_by, f.completed_on, f.lines,
+        )
+        for f, s, code in session.execute(query).all()
+    ]  # fmt: skip
+
+
+__all__ = [
+    "AllocationRow", "JournalRow", "PlanFilingRow", "PlanRow", "StreamRow", "allocation_rows",
+    "journal_rows", "plan_filing_rows", "plan_rows", "stream_rows",
+]  # fmt: skip
