@@ -255,10 +255,18 @@ def test_the_command_line_connected_as_the_recipient_acts_as_them(
     assert "--user officer is someone else" in named.output
     # What their role does not allow is refused as for anyone (the refusal is not in the
     # audit log: this connection cannot write to the ledger, and says so).
-    journal = cher("journal")
-    assert journal.exit_code == 1
-    assert f"{ledger.login} is a recipient" in journal.output
-    assert "not written to the audit log" in journal.output
+    journal = json.loads(cher("journal", "--json").output)
+    assert journal and {e["line"] for e in journal} == {"CHERWELL"}
+    for listing_args in (["returns", "due"], ["plan", "history"], ["allocations"], ["streams"]):
+        shown = cher(*listing_args)
+        assert shown.exit_code == 0, (listing_args, shown.output)
+        assert "DA-ORG" not in shown.output and "Domestic" not in shown.output, shown.output
+    allocations = cher("allocations").output
+    assert "CHERWELL" in allocations and " DA " not in allocations
+    listing = cher("users", "list")
+    assert listing.exit_code == 1
+    assert f"{ledger.login} is a recipient" in listing.output
+    assert "not written to the audit log" in listing.output
     # Recording needs the ledger's chain, which is every organisation's: refused, clearly.
     paid = cher("pay", "CSF", "2017-18", "CHERWELL", "1")
     assert paid.exit_code == 1
