@@ -172,12 +172,15 @@ def test_a_recipients_login_cannot_write_another_organisations_rows(
     figure = (
         "INSERT INTO return_figure (filing_id, position, title, cell) VALUES (:f, 99, 'x', 'D99')"
     )
-    policy = "new row violates row-level security policy"
+    plan = ("INSERT INTO plan_line (key, day, line_id, year, position, title, cost_pence) "
+            "VALUES ('k', current_date, :l, 2017, 9, 'x', 1)")  # fmt: skip
+    denied = "permission denied"
     attempts: list[tuple[str, dict[str, Any], str]] = [
-        (filing, {"k": "a" * 64, "s": stream, "l": da}, policy),
-        (figure, {"f": theirs}, policy),
-        ("INSERT INTO plan_line (key, day, line_id, year, position, title, cost_pence) "
-         "VALUES ('k', current_date, :l, 2017, 9, 'x', 1)", {"l": da}, policy),
+        # Not even its own: a recipient files through the ledger, which seals what it adds.
+        (filing, {"k": "b" * 64, "s": stream, "l": cherwell}, denied),
+        (filing, {"k": "a" * 64, "s": stream, "l": da}, denied),
+        (figure, {"f": theirs}, denied),
+        (plan, {"l": da}, denied),
         ("UPDATE return_filing SET actor = 'x'", {}, "permission denied"),
         ("DELETE FROM return_figure", {}, "permission denied"),
         ("DELETE FROM line", {}, "permission denied"),
@@ -188,13 +191,29 @@ def test_a_recipients_login_cannot_write_another_organisations_rows(
     for sql, params, refusal in attempts:
         with recipient.connect() as conn, pytest.raises(DBAPIError, match=refusal):
             conn.execute(text(sql), params)
-    # Its own line passes the policy (rolled back: a row added outside the ledger's commands
-    # is not sealed, and `grants verify` would name it).
-    with recipient.connect() as conn:
-        made = conn.execute(text(filing + " RETURNING id"), {"k": "b" * 64, "s": stream,
-                                                             "l": cherwell}).scalar_one()  # fmt: skip
-        conn.execute(text(figure), {"f": made})
-        conn.rollback()
+    # Were INSERT ever granted to the group, the policies would still confine it: another
+    # organisation's line is refused, its own passes (rolled back: unsealed, verify names it).
+    tables = ("return_filing", "return_figure", "plan_line")
+    for table in tables:
+        admin.execute(text(f"GRANT INSERT ON {table} TO {ledger.group}"))
+        admin.execute(text(f"GRANT USAGE ON SEQUENCE {table}_id_seq TO {ledger.group}"))
+    admin.commit()
+    try:
+        policy = "new row violates row-level security policy"
+        for sql, params in [(filing, {"k": "a" * 64, "s": stream, "l": da}),
+                            (figure, {"f": theirs}), (plan, {"l": da})]:  # fmt: skip
+            with recipient.connect() as conn, pytest.raises(DBAPIError, match=policy):
+                conn.execute(text(sql), params)
+        with recipient.connect() as conn:
+            made = conn.execute(text(filing + " RETURNING id"), {"k": "b" * 64, "s": stream,
+                                                                 "l": cherwell}).scalar_one()  # fmt: skip
+            conn.execute(text(figure), {"f": made})
+            conn.rollback()
+    finally:
+        for table in tables:
+            admin.execute(text(f"REVOKE INSERT ON {table} FROM {ledger.group}"))
+            admin.execute(text(f"REVOKE USAGE ON SEQUENCE {table}_id_seq FROM {ledger.group}"))
+        admin.commit()
     assert ledger.grants("verify").exit_code == 0
 
 

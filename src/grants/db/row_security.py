@@ -1,8 +1,8 @@
-"""Row-level security on PostgreSQL: a recipient's own database login sees and adds only the
-rows of its own organisations.
+"""Row-level security on PostgreSQL: a recipient's own database login sees only the rows of
+its own organisations, and adds nothing.
 
 `grants db roles --recipients ROLE` makes ROLE, a group that cannot log in, and gives it
-what a recipient may read and add; `--recipient LOGIN` makes a recipient's login role (named
+what a recipient may read; `--recipient LOGIN` makes a recipient's login role (named
 after the ledger person) in the group. Who a connection is comes from PostgreSQL: the login
 it authenticated as (``session_user``, which ``SET ROLE`` does not change), the ledger person
 of that login, and their organisations as their ``person_event`` records leave them. Three
@@ -18,11 +18,11 @@ DEFINER, with a fixed search_path), since the group cannot read ``person_event``
 
 Each table a recipient may touch gets two policies: ``grants_all``, permissive, for every
 role (so the owner and the working role see every row, as before, at no cost to their
-queries), and ``grants_recipients``, restrictive, for the group only: a member sees and adds
-only the rows it passes. Nothing reads a setting or a session variable, so no ``SET`` or
-``set_config`` widens it; the group and its logins have NOBYPASSRLS. Tables not named here
-(credentials, the chain's seals, settings, the capital programme, and any table a later
-migration adds) are not granted to the group at all.
+queries), and ``grants_recipients``, restrictive, for the group only: a member sees (and
+could add, were it ever granted INSERT) only the rows it passes. Nothing reads a setting or
+a session variable, so no ``SET`` or ``set_config`` widens it; the group and its logins
+have NOBYPASSRLS. Tables not named here (credentials, the chain's seals, settings, the
+capital programme, and any table a later migration adds) are not granted to the group at all.
 
 The policies are not FORCEd: the owner (who could drop them anyway) and ``pg_dump`` run as
 the owner read every row. `grants db upgrade` puts back any policy that is missing or
@@ -46,7 +46,7 @@ RECIPIENTS = "grants_recipients"
 
 _MINE = f"line_id IN (SELECT {LINES}())"
 
-# What a member of the group sees and adds of each table: the policy's expression.
+# What a member of the group sees (and could add) of each table: the policy's expression.
 POLICIES: dict[str, str] = {
     "line": f"id IN (SELECT {LINES}())",
     "account": f"line_id IS NULL OR {_MINE}",
@@ -62,8 +62,12 @@ POLICIES: dict[str, str] = {
     "person": f"id = {PERSON}()",
     "person_event": f"person_id = {PERSON}()",
 }
-# What the group may add (each row passing its table's policy): a filed return or plan.
-INSERTS = ("return_filing", "return_figure", "plan_filing", "plan_line", "attachment")
+# The group may add nothing: a recipient files through the ledger's commands (or its web
+# service), which record as the working role and seal what they add. A row added with
+# direct SQL would be outside the hash chain, `grants verify` would name it, and the ledger
+# would take no more records until it was dealt with: one recipient could stop everyone's
+# work. The policies still confine writes too, should anyone grant one.
+INSERTS: tuple[str, ...] = ()
 # Reference data every recipient may read whole: who the organisations are, the streams and
 # their texts, the reporting calendar, the figures the council states or prints (public
 # papers), and the schema's version.
