@@ -15,6 +15,7 @@ from grants.db import roles as roles_module
 from grants.db.engine import make_session_factory
 from grants.db.records import GUARDED
 from grants.errors import GrantsError
+from grants.excel.return_evidence import differences
 from grants.formatting import count
 from grants.services import people
 from grants.services.backup import backup_sqlite
@@ -111,7 +112,7 @@ def backup(app: AppContext, file: Path) -> None:
     if not source or source == ":memory:":
         raise GrantsError("an in-memory ledger cannot be backed up")
     app.require_schema()
-    result = backup_sqlite(Path(source), file)
+    result = backup_sqlite(Path(source), file, differences)
     terminal.echo(
         f"backed up the ledger to {file}: {result.head.count:,} records, head {result.head}"
     )

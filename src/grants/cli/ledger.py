@@ -17,6 +17,7 @@ from grants.cli.common import AppContext, GrantsGroup, emit_json, pass_app
 from grants.config import default_actor
 from grants.db.seal import Head
 from grants.errors import BooksError, GrantsError
+from grants.excel.return_evidence import differences
 from grants.formatting import count
 from grants.ledger import loader, printer
 from grants.ledger.parser import Problem
@@ -154,7 +155,7 @@ def export(app: AppContext, output: Path | None) -> None:
     today = date.today()
     with app.reading() as session:
         connection = session.connection()
-        result = verify_ledger(session, "export")
+        result = verify_ledger(session, "export", differences)
         if not result.ok:
             raise GrantsError(
                 f"the record is broken (the first broken record is {result.first}): an export "

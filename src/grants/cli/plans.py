@@ -32,7 +32,7 @@ from grants.cli.options import DATE, pick_stream, stream_option
 from grants.cli.write import _origin
 from grants.db.models import Line, PlanAgreement, PlanLine, Stream
 from grants.errors import BooksError, GrantsError
-from grants.excel import plan_form
+from grants.excel import plan_form, plan_reader
 from grants.formatting import count, gbp, number, plain
 from grants.ledger import loader
 from grants.ledger.printer import quote
@@ -41,11 +41,11 @@ from grants.periods import FinancialYear, parse_year
 from grants.services import access
 from grants.services.journal import Journal
 from grants.services.plan_forms import (
+    check_plan,
     describe,
     imported_before,
     issue_plan_forms,
     plan_forms,
-    read_plan,
     record_plan,
 )
 from grants.services.settings import ledger_name
@@ -287,13 +287,16 @@ def import_plans(
     form was issued takes no new lines."""
 
     def one(session: Session, path: Path) -> bool:
+        rows, problems = plan_reader.read_plan(path)
         Journal(session).lock()  # a plan's lines are checked and added one import at a time
-        earlier = imported_before(session, path)
+        earlier = imported_before(session, rows.sha256) if rows is not None else None
         if earlier is not None:
             terminal.echo(f"{path.name}: already imported (its lines are in the plan, dated "
                           f"{formatting.day(earlier)}); nothing changed")  # fmt: skip
             return True
-        filed, problems = read_plan(session, path)
+        filed = None
+        if rows is not None:
+            filed, problems = check_plan(session, rows)
         if problems or filed is None:
             echo_problems(problems)
             return False

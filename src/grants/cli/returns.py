@@ -21,13 +21,13 @@ from grants.cli.common import (
     pass_app,
 )
 from grants.cli.options import DATE, pick_stream, stream_option
-from grants.excel import return_form
+from grants.excel import return_form, return_reader
 from grants.formatting import count, gbp, number, plain
 from grants.money import from_pence
 from grants.periods import FinancialYear, parse_year
 from grants.services.journal import Catalog
 from grants.services.returns import issue_forms
-from grants.services.returns_import import Forms, history, read_return, record
+from grants.services.returns_import import Forms, check_return, history, record
 from grants.services.settings import ledger_name
 from grants.services.streams import line_code, stream_code
 
@@ -96,7 +96,10 @@ def import_returns(
     known, catalog = Forms(), Catalog()
 
     def one(session: Session, path: Path) -> bool:
-        filed, problems = read_return(session, path, known)
+        rows, problems = return_reader.read_return(path)
+        filed = None
+        if rows is not None:
+            filed, problems = check_return(session, rows, known)
         if problems or filed is None:
             echo_problems(problems)
             return False

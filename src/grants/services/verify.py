@@ -32,7 +32,7 @@ from grants.db import guards
 from grants.db.records import BY_TABLE, FORMS, GUARDED, RECORDS, Record, earlier
 from grants.db.seal import GENESIS, Head, Records, chain_digest, payload, seals, stream_rows
 from grants.services import access
-from grants.services.record_checks import RecordChecks
+from grants.services.record_checks import Evidence, RecordChecks
 from grants.services.verification import Broken, Verification
 
 
@@ -52,25 +52,27 @@ def _tolerant_text(connection: Connection) -> Iterator[None]:
         raw.text_factory = before
 
 
-def verify(connection: Connection) -> Verification:
-    """Check the whole record; read-only."""
+def verify(connection: Connection, evidence: Evidence | None = None) -> Verification:
+    """Check the whole record; read-only. ``evidence`` reads a filed return's workbook
+    (grants.excel.return_evidence.differences): without it, returns are not compared with
+    the workbooks they came from."""
     try:
-        return _verify(connection)
+        return _verify(connection, evidence)
     except sqlite3.OperationalError as exc:
         if "decode" not in str(exc):
             raise
     # Text that is not UTF-8 (SQLite stores what it is given): read again, slowly, with its
     # bad bytes kept as escapes, so that the row is named.
     with _tolerant_text(connection):
-        return _verify(connection)
+        return _verify(connection, evidence)
 
 
-def _verify(connection: Connection) -> Verification:
+def _verify(connection: Connection, evidence: Evidence | None = None) -> Verification:
     result = Verification(Head(0, GENESIS))
     for finding in guards.check(connection, GUARDED):
         result.add(Broken("guard", finding.table, None, f"{finding}"))
     _no_gaps(connection, result)
-    _Walk(connection, result).run()
+    _Walk(connection, result, evidence).run()
     _owner_note(connection, result)
     return result
 
@@ -167,10 +169,12 @@ class _Peek:
 class _Walk:
     """One pass over the chain, with every table's records read alongside in id order."""
 
-    def __init__(self, connection: Connection, result: Verification) -> None:
+    def __init__(
+        self, connection: Connection, result: Verification, evidence: Evidence | None = None
+    ) -> None:
         self.connection = connection
         self.result = result
-        self.checks = RecordChecks(connection, result)
+        self.checks = RecordChecks(connection, result, evidence)
         self.readers = {
             r.table: Records(
                 connection,
@@ -289,7 +293,9 @@ class _Walk:
 __all__ = ["Broken", "Verification", "check_against", "verify", "verify_ledger"]
 
 
-def verify_ledger(session: Session, permission: str = "verify") -> Verification:
+def verify_ledger(
+    session: Session, permission: str = "verify", evidence: Evidence | None = None
+) -> Verification:
     """`verify` for the person acting (officers, viewers and admins; ``permission``
     "export": before the whole ledger is exported, officers and admins). A ledger with no
     people yet (a restore under way, or refused) may be verified by whoever opens it."""
@@ -297,4 +303,4 @@ def verify_ledger(session: Session, permission: str = "verify") -> Verification:
 
     if access.actor_of(session) is not None or session.scalar(select(Person.id).limit(1)):
         access.require(session, permission)
-    return verify(session.connection())
+    return verify(session.connection(), evidence)
