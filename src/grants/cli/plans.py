@@ -242,10 +242,10 @@ def issue(
     objectives, PCC strategic objective, cost to the fund, other funding), validated, with
     an instructions sheet."""
     fy = parse_year(year)
-    with app.reading() as session:
+    with app.session() as session:  # each form is recorded as issued, with its identity
         stream = pick_stream(session, stream, "pcc")
         line = line_code(session, stream, line) if line is not None else None
-        wanted = issue_plan_forms(session, stream, fy, line)
+        wanted = issue_plan_forms(session, stream, fy, line, plan_form.display_cells)
         ledger = ledger_name(session)
     open_plans = [f for f in wanted if f.agreed is None and len(f.lines) < plan_form.MAX_LINES]
     for form in wanted:

@@ -60,10 +60,10 @@ def issue(
     allocation, until a plan is recorded), locked, with cells for spend to date, progress and
     outcomes, and outputs (target and actual), validated, and an instructions sheet."""
     fy = parse_year(year)
-    with app.reading() as session:
+    with app.session() as session:  # each form is recorded as issued, with its identity
         stream = pick_stream(session, stream, "pcc")
         line = line_code(session, stream, line) if line is not None else None
-        issued = issue_forms(session, stream, fy, stage, line)
+        issued = issue_forms(session, stream, fy, stage, line, return_form.display_cells)
         ledger = ledger_name(session)
     make_folder(directory)
     for form in issued:

@@ -125,6 +125,12 @@ RECORDS: tuple[Record, ...] = (
         ("id", "key", "stream_id", "line_id", "year", "filename", "actor", "recorded_at",
          "received_on", "completed_by", "completed_on", "lines"),
     ),
+    # Forms issued (0011): each with its MAC and its locked display cells as issued.
+    Record(
+        "form_issue",
+        ("id", "mac", "kind", "stream_id", "line_id", "year", "stage", "recipient",
+         "fingerprint", "issued_on", "display", "actor", "recorded_at"),
+    ),
     # People (0010): who may use the ledger, what they may do, their passwords' hashes, and
     # the audit log of logins and refusals.
     Record("person", ("id", "key", "login", "name", "day", "recorded_at", "actor")),
@@ -161,12 +167,14 @@ def earlier(record: Record, form: int, values: list[object]) -> list[object] | N
 RANK = {r.table: i for i, r in enumerate(RECORDS)}
 
 # Append-only: the sealed tables, the rows that belong to their records, the accounts the
-# journal posts to, and the chain itself.
+# journal posts to, the chain itself, and the form key (not sealed: never in an export's
+# books).
 GUARDED: tuple[str, ...] = (
     *(r.table for r in RECORDS),
     *(r.child.table for r in RECORDS if r.child),
     "account",
     "seal",
+    "form_key",
 )
 
 __all__ = ["BY_TABLE", "FORMS", "GUARDED", "RANK", "RECORDS", "Child", "Record", "earlier"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -23,20 +24,25 @@ from sqlalchemy.orm import Session
 from grants import formatting
 from grants.db.engine import record_order
 from grants.db.models import PlanAgreement, PlanFiling, PlanLine, Stream
-from grants.errors import BooksError, GrantsError, NotFound, PeriodError
+from grants.errors import BooksError, GrantsError, NotFound
 from grants.formatting import gbp
 from grants.money import from_pence
-from grants.periods import FinancialYear, parse_year
-from grants.services import access
+from grants.periods import FinancialYear
+from grants.services import access, form_identity, people
 from grants.services.form_rows import PlanRows, Problem, Typed
 from grants.services.journal import Journal
 from grants.services.plans import NewPlanLine, PlanRefused, Plans, Provenance
 from grants.services.returns import PLAN_STAGE, recipients, stages
-from grants.services.returns_import import Found, check_completed_on, is_pence, keep_workbook
+from grants.services.returns_import import (
+    Found,
+    check_completed_on,
+    is_pence,
+    keep_workbook,
+    verified,
+)
 from grants.services.stream_texts import StreamWords, words
 from grants.services.streams import stream_id as find_stream
 
-FORMAT = "grants plan form 1"  # the layout version written into every form
 MAX_TITLE = 200
 _NEWLINES = re.compile(r"\r\n?")
 
@@ -67,6 +73,7 @@ class PlanForm:
     stream_id: int = 0
     line_id: int = 0
     words: StreamWords = field(default_factory=StreamWords)  # the stream's names and headings
+    identity: str = ""  # as issued (grants.services.form_identity): set by `issue_plan_forms`
 
     @property
     def fingerprint(self) -> str:
@@ -77,17 +84,31 @@ class PlanForm:
         )
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
-    @property
-    def identity(self) -> str:
-        return f"{FORMAT}|{self.stream}|{FinancialYear(self.year)}|{self.line}|{self.fingerprint}"
-
 
 def issue_plan_forms(
-    session: Session, stream: str, year: FinancialYear, line: str | None = None
+    session: Session,
+    stream: str,
+    year: FinancialYear,
+    line: str | None = None,
+    display: Callable[[PlanForm], dict[str, object]] | None = None,
+    now: datetime | None = None,
 ) -> list[PlanForm]:
-    """The plan forms to issue (an officer's): see `plan_forms`."""
-    access.require(session, "issue")
-    return plan_forms(session, stream, year, line)
+    """The plan forms to issue (an officer's; see `plan_forms`); each plan not yet agreed
+    is recorded as issued today with its identity (grants.services.form_identity), which
+    covers its locked display cells as ``display`` gives them (as the face will write
+    them: grants.excel.plan_form.display_cells). Without ``display``, only listed."""
+    actor = access.require(session, "issue")
+    found = plan_forms(session, stream, year, line)
+    if display is None:
+        return found
+    moment = now or datetime.now().replace(microsecond=0)
+    return [
+        form if form.agreed is not None else replace(form, identity=form_identity.issue(
+            session, form_identity.of_plan(session, form, moment.date()), display(form),
+            actor.login, moment,
+        ))
+        for form in found
+    ]  # fmt: skip
 
 
 def plan_forms(
@@ -177,17 +198,6 @@ class PlanFiled:
         return sum(x.cost_pence for x in self.form.lines) + sum(x.cost_pence for x in self.lines)
 
 
-def _identity(value: object) -> tuple[str, FinancialYear, str, str] | None:
-    parts = str(value or "").split("|")
-    if len(parts) != 5 or parts[0] != FORMAT:
-        return None
-    try:
-        year = parse_year(parts[2])
-    except PeriodError:
-        return None
-    return parts[1], year, parts[3], parts[4]
-
-
 def imported_before(session: Session, sha256: str) -> date | None:
     """The date of the plan lines recorded from the file with this SHA-256, if it was
     imported before."""
@@ -244,13 +254,11 @@ def check_plan(session: Session, rows: PlanRows) -> tuple[PlanFiled | None, list
 
 
 def _form(session: Session, rows: PlanRows, found: Found) -> PlanForm | None:
-    identity = _identity(rows.identity.raw)
-    where = rows.identity.ref
+    identity = verified(session, "plan", rows, found)
     if identity is None:
-        found.problem(where, "the form's identity is missing or altered: use the form as "
-                      "issued [E_TEMPLATE_MISMATCH]")  # fmt: skip
         return None
-    stream, year, line, fingerprint = identity
+    stream, year, line = identity.stream, FinancialYear(identity.year), identity.line
+    where = rows.identity.ref
     try:
         form = plan_forms(session, stream, year, line)[0]
     except GrantsError as exc:
@@ -263,7 +271,7 @@ def _form(session: Session, rows: PlanRows, found: Found) -> PlanForm | None:
             "lines are fixed, and nothing can be added to it",
         )
         return None
-    if form.fingerprint != fingerprint:
+    if form.fingerprint != identity.fingerprint:
         found.problem(
             where,
             "the form's identity does not match: it was altered, or the allocation or the plan "
@@ -362,8 +370,9 @@ def record_plan(
     """Record the form's new lines in the session's transaction by the plans' rules
     (grants.services.plans, the books' own), dated the day the plan was received (default
     today); raises BooksError naming the cells on any refusal. An officer's, or the
-    recipient's of the form's line (never another organisation's)."""
-    access.require_line(session, "import", filed.form.line_id)
+    recipient's of the form's line (never another organisation's). Lines accepted are
+    written to the audit log with them: who, which form, the file's SHA-256."""
+    acting = access.require_line(session, "import", filed.form.line_id)
     received = received or date.today()
     now = datetime.now().replace(microsecond=0)
     form = filed.form
@@ -396,6 +405,11 @@ def record_plan(
     if created:
         record_order(session, "plan_line", created)  # the lines, then the filing and workbook
         keep_workbook(session, filed.sha256, filed.file, filed.content)
+        people.audit(
+            session, acting, "filed", "import",
+            f"spending plan {form.stream} {FinancialYear(form.year)} {form.line} from "
+            f"{filed.file} (SHA-256 {filed.sha256}): {formatting.count(created, 'new line')}",
+        )  # fmt: skip
         session.add(
             PlanFiling(
                 key=filed.sha256, stream_id=form.stream_id, line_id=form.line_id, year=form.year,
@@ -438,7 +452,6 @@ def describe(filed: PlanFiled) -> str:
 
 
 __all__ = [
-    "FORMAT",
     "NewLine",
     "PlanFiled",
     "PlanForm",

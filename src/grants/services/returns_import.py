@@ -35,14 +35,15 @@ from grants.db.models import (
     ReturnStage,
     Stream,
 )
-from grants.errors import GrantsError, NotFound, PeriodError
+from grants.errors import GrantsError, NotFound
 from grants.formatting import gbp
 from grants.money import from_pence
-from grants.periods import FinancialYear, Period, parse_year
-from grants.services import access
+from grants.periods import FinancialYear, Period
+from grants.services import access, form_identity, people
+from grants.services.form_identity import Identity
 from grants.services.form_rows import FormRows, Problem, ReturnRows, Typed
 from grants.services.journal import Catalog, Journal, NewEntry
-from grants.services.returns import FORMAT, ReturnForm, forms
+from grants.services.returns import ReturnForm, forms
 from grants.services.rules import Operation
 
 
@@ -106,15 +107,22 @@ class Found:
         return cell.value
 
 
-def _identity(value: object) -> tuple[str, FinancialYear, str, str, str] | None:
-    parts = str(value or "").split("|")
-    if len(parts) != 6 or parts[0] != FORMAT:
+def verified(session: Session, kind: str, rows: FormRows, found: Found) -> Identity | None:
+    """The identity of a received form (``kind`` return or plan) if it is one this ledger
+    issued, as issued: its MAC verifies with the ledger's key and its locked display cells
+    are as written. Else each problem is noted at its cell, and the attempt is written to
+    the audit log (whoever sent it)."""
+    verdict = form_identity.check(session, kind, rows.identity.raw, rows.display)
+    if verdict.problem is not None:
+        found.problem(rows.identity.ref, verdict.problem)
+    for ref, message in verdict.changed:
+        found.problem(ref, message)
+    if verdict.identity is None or verdict.changed:
+        shown = "; ".join(f"{p.where}: {p.message}" if p.where else p.message
+                          for p in found.problems)  # fmt: skip
+        access.note_refusal(session, "import", f"{rows.file} (SHA-256 {rows.sha256}): {shown}")
         return None
-    try:
-        year = parse_year(parts[2])
-    except PeriodError:
-        return None
-    return parts[1], year, parts[3], parts[4], parts[5]
+    return verdict.identity
 
 
 class Forms:
@@ -149,19 +157,22 @@ def check_return(
     stands: the filing to record, or every problem with its cell."""
     known = known or Forms()
     found = Found(rows.file)
-    identity = _identity(rows.identity.raw)
-    where = rows.identity.ref
+    identity = verified(session, "return", rows, found)
     if identity is None:
-        found.problem(where, "the form's identity is missing or altered: use the form as "
-                      "issued [E_TEMPLATE_MISMATCH]")  # fmt: skip
         return None, found.problems
-    stream, year, line, stage, fingerprint = identity
+    stream, year, line, stage = (
+        identity.stream,
+        FinancialYear(identity.year),
+        identity.line,
+        identity.stage,
+    )
+    where = rows.identity.ref
     try:
         form = known.get(session, stream, year, stage, line)
     except GrantsError as exc:
         found.problem(where, f"this form is for {stream} {year} {line} {stage}, but {exc}")
         return None, found.problems
-    if form.fingerprint != fingerprint:
+    if form.fingerprint != identity.fingerprint:
         found.problem(
             where,
             "the form's identity does not match: it was altered, or the plan or allocation "
@@ -353,8 +364,9 @@ def record(
 ) -> Recorded:
     """Record a checked return in the session's transaction. ``received``: the day the
     council received the file (default: the day it is recorded). An officer's, or the
-    recipient's of the form's line (never another organisation's)."""
-    access.require_line(session, "import", filed.form.line_id)
+    recipient's of the form's line (never another organisation's). An accepted return is
+    written to the audit log with the filing: who, which form, the file's SHA-256."""
+    acting = access.require_line(session, "import", filed.form.line_id)
     received = received or now.date()
     if received > now.date() or received < filed.form.covers_from:
         raise GrantsError(
@@ -370,6 +382,11 @@ def record(
     standing = _current(session, form)
     superseded = standing.get(form.stage)
     keep_workbook(session, filed.sha256, filed.file, filed.content)
+    people.audit(
+        session, acting, "filed", "import",
+        f"{form.stage} return {form.stream} {FinancialYear(form.year)} {form.line} from "
+        f"{filed.file} (SHA-256 {filed.sha256})",
+    )  # fmt: skip
     filing_id = session.scalar(
         insert(ReturnFiling).returning(ReturnFiling.id),
         dict(

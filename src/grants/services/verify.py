@@ -72,6 +72,9 @@ def _verify(connection: Connection, evidence: Evidence | None = None) -> Verific
     for finding in guards.check(connection, GUARDED):
         result.add(Broken("guard", finding.table, None, f"{finding}"))
     _no_gaps(connection, result)
+    if connection.exec_driver_sql("SELECT COUNT(*) FROM form_key").scalar() == 0:
+        result.add(Broken("form key", "form_key", None, "holds no key: forms cannot be issued "
+                          "or accepted; `grants db upgrade` makes one"))  # fmt: skip
     _Walk(connection, result, evidence).run()
     _owner_note(connection, result)
     return result
