@@ -266,3 +266,18 @@ def test_verify_needs_the_form_key(grants: Grants, db_url: str) -> None:
     found = [(p["check"], p["message"]) for p in json.loads(result.output)["problems"]]
     assert ("form key", "holds no key: forms cannot be issued or accepted; `grants db upgrade` "
             "makes one") in found  # fmt: skip
+
+
+def test_the_key_cannot_be_changed_or_removed(db_url: str) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from grants.db.engine import make_engine
+
+    engine = make_engine(db_url)
+    try:
+        for sql in (f"UPDATE form_key SET secret = '{'0' * 64}'", "DELETE FROM form_key"):
+            with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+                connection.exec_driver_sql(sql)
+        key_of(engine)
+    finally:
+        engine.dispose()

@@ -13,7 +13,7 @@ from grants.config import default_actor
 from grants.db import guards, migrate
 from grants.db import roles as roles_module
 from grants.db.engine import make_session_factory
-from grants.db.records import GUARDED
+from grants.db.records import APPEND_ONLY
 from grants.errors import GrantsError
 from grants.excel.return_evidence import differences
 from grants.formatting import count
@@ -45,7 +45,7 @@ def upgrade(app: AppContext, for_restore: bool) -> None:
     app.connect()
     migrate.upgrade(app.engine)
     with app.engine.begin() as connection:
-        restored = guards.restore(connection, GUARDED)
+        restored = guards.restore(connection, APPEND_ONLY)
     for finding in restored:
         terminal.echo(f"warning: {finding}: put back", err=True)
     if restored:

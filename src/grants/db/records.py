@@ -167,14 +167,25 @@ def earlier(record: Record, form: int, values: list[object]) -> list[object] | N
 RANK = {r.table: i for i, r in enumerate(RECORDS)}
 
 # Append-only: the sealed tables, the rows that belong to their records, the accounts the
-# journal posts to, the chain itself, and the form key (not sealed: never in an export's
-# books).
+# journal posts to, and the chain itself.
 GUARDED: tuple[str, ...] = (
     *(r.table for r in RECORDS),
     *(r.child.table for r in RECORDS if r.child),
     "account",
     "seal",
-    "form_key",
 )
+# Every append-only table: those, and the form key (guarded, but not sealed: it is never in
+# an export's books, so no record of the chain can hold it).
+APPEND_ONLY: tuple[str, ...] = (*GUARDED, "form_key")
 
-__all__ = ["BY_TABLE", "FORMS", "GUARDED", "RANK", "RECORDS", "Child", "Record", "earlier"]
+__all__ = [
+    "APPEND_ONLY",
+    "BY_TABLE",
+    "FORMS",
+    "GUARDED",
+    "RANK",
+    "RECORDS",
+    "Child",
+    "Record",
+    "earlier",
+]

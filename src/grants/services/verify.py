@@ -29,7 +29,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from grants.db import guards
-from grants.db.records import BY_TABLE, FORMS, GUARDED, RECORDS, Record, earlier
+from grants.db.records import APPEND_ONLY, BY_TABLE, FORMS, RECORDS, Record, earlier
 from grants.db.seal import GENESIS, Head, Records, chain_digest, payload, seals, stream_rows
 from grants.services import access
 from grants.services.record_checks import Evidence, RecordChecks
@@ -69,7 +69,7 @@ def verify(connection: Connection, evidence: Evidence | None = None) -> Verifica
 
 def _verify(connection: Connection, evidence: Evidence | None = None) -> Verification:
     result = Verification(Head(0, GENESIS))
-    for finding in guards.check(connection, GUARDED):
+    for finding in guards.check(connection, APPEND_ONLY):
         result.add(Broken("guard", finding.table, None, f"{finding}"))
     _no_gaps(connection, result)
     if connection.exec_driver_sql("SELECT COUNT(*) FROM form_key").scalar() == 0:
@@ -116,13 +116,13 @@ def check_against(connection: Connection, result: Verification, head: str) -> Br
 
 def _no_gaps(connection: Connection, result: Verification) -> None:
     parts = []
-    for table in GUARDED:
+    for table in APPEND_ONLY:
         key = "seq" if table == "seal" else "id"
         parts.append(
             f"(SELECT COUNT(*) FROM {table}), (SELECT COALESCE(MAX({key}), 0) FROM {table})"
         )
     row = connection.exec_driver_sql("SELECT " + ", ".join(parts)).one()
-    for i, table in enumerate(GUARDED):
+    for i, table in enumerate(APPEND_ONLY):
         count, top = int(row[2 * i]), int(row[2 * i + 1])
         if count != top:
             what = "records" if table == "seal" else "ids"
