@@ -494,7 +494,12 @@ def test_the_form_is_locked_except_its_inputs(issued: Path) -> None:
     assert ws.protection.sheet
     assert ws["B13"].protection.locked and ws["C13"].protection.locked
     assert not any(ws[f"{c}13"].protection.locked for c in "DEFGH")
-    assert ws["B3"].value.startswith("grants return form 1|CSF|2017-18|CHERWELL|mid-year|")
+    assert re.fullmatch(
+        r"grants return form 2\|CSF\|2017-18\|CHERWELL\|mid-year\|[0-9a-f]{12}\|\|"
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}\|[0-9a-f]{64}",
+        ws["B3"].value,
+    )
+    assert all(ws[f"B{row}"].protection.locked for row in range(3, 9))  # identity and display
     rules = {str(v.sqref): v.type for v in ws.data_validations.dataValidation}
     assert rules["D13:D14"] == "decimal" and rules["G13:H14"] == "whole"
     assert openpyxl.load_workbook(issued).sheetnames == ["Return", "Instructions"]
