@@ -26,8 +26,9 @@ from grants.formatting import count, gbp, number, plain
 from grants.money import from_pence
 from grants.periods import FinancialYear, parse_year
 from grants.services.journal import Catalog
+from grants.services.return_history import history
 from grants.services.returns import issue_forms
-from grants.services.returns_import import Forms, check_return, history, record
+from grants.services.returns_import import Forms, check_return, record
 from grants.services.settings import ledger_name
 from grants.services.streams import line_code, stream_code
 

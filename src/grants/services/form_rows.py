@@ -147,12 +147,7 @@ class PlanRows(FormRows):
     below: list[tuple[str, object]] = field(default_factory=list)  # filled cells below
 
 
-def cell_problems(*cells: Typed[object]) -> list[str]:
-    """The problems of cells, in order (each ``Sheet!C14: message``)."""
-    return [f"{c.ref}: {c.problem}" for c in cells if c.problem]
-
-
 __all__ = [
     "FormRows", "PlanRow", "PlanRows", "Problem", "Received", "ReturnRow", "ReturnRows",
-    "Typed", "cell_problems",
+    "Typed",
 ]  # fmt: skip

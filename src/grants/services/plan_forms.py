@@ -29,17 +29,12 @@ from grants.formatting import gbp
 from grants.money import from_pence
 from grants.periods import FinancialYear
 from grants.services import access, form_identity, people
+from grants.services.form_checks import Found, check_completed_on, verified
 from grants.services.form_rows import PlanRows, Problem, Typed
 from grants.services.journal import Journal
 from grants.services.plans import NewPlanLine, PlanRefused, Plans, Provenance
 from grants.services.returns import PLAN_STAGE, recipients, stages
-from grants.services.returns_import import (
-    Found,
-    check_completed_on,
-    is_pence,
-    keep_workbook,
-    verified,
-)
+from grants.services.returns_import import is_pence, keep_workbook
 from grants.services.stream_texts import StreamWords, words
 from grants.services.streams import stream_id as find_stream
 

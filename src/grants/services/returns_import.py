@@ -22,26 +22,24 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from grants import formatting
 from grants.db.models import (
     Attachment,
     Entry,
-    Line,
     ReturnFigure,
     ReturnFiling,
     ReturnStage,
-    Stream,
 )
 from grants.errors import GrantsError, NotFound
 from grants.formatting import gbp
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
-from grants.services import access, form_identity, people
-from grants.services.form_identity import Identity
-from grants.services.form_rows import FormRows, Problem, ReturnRows, Typed
+from grants.services import access, people
+from grants.services.form_checks import Found, check_completed_on, verified
+from grants.services.form_rows import Problem, ReturnRows
 from grants.services.journal import Catalog, Journal, NewEntry
 from grants.services.returns import ReturnForm, forms
 from grants.services.rules import Operation
@@ -85,44 +83,6 @@ class Recorded:
     superseded: ReturnFiling | None
     entries: int
     earlier: ReturnFiling | None = None  # the filing of the same file, if any
-
-
-class Found:
-    """The problems and notes found in a received form, each with its cell."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.problems: list[Problem] = []
-        self.notes: list[Problem] = []  # accepted, but worth a word: text read as an amount
-
-    def problem(self, where: str | None, message: str) -> None:
-        self.problems.append(Problem(self.file, where, message))
-
-    def take(self, cell: Typed[Any]) -> Any:
-        """A cell's value, its problem or note noted."""
-        if cell.problem is not None:
-            self.problem(cell.ref, cell.problem)
-        if cell.note is not None:
-            self.notes.append(Problem(self.file, cell.ref, cell.note))
-        return cell.value
-
-
-def verified(session: Session, kind: str, rows: FormRows, found: Found) -> Identity | None:
-    """The identity of a received form (``kind`` return or plan) if it is one this ledger
-    issued, as issued: its MAC verifies with the ledger's key and its locked display cells
-    are as written. Else each problem is noted at its cell, and the attempt is written to
-    the audit log (whoever sent it)."""
-    verdict = form_identity.check(session, kind, rows.identity.raw, rows.display)
-    if verdict.problem is not None:
-        found.problem(rows.identity.ref, verdict.problem)
-    for ref, message in verdict.changed:
-        found.problem(ref, message)
-    if verdict.identity is None or verdict.changed:
-        shown = "; ".join(f"{p.where}: {p.message}" if p.where else p.message
-                          for p in found.problems)  # fmt: skip
-        access.note_refusal(session, "import", f"{rows.file} (SHA-256 {rows.sha256}): {shown}")
-        return None
-    return verdict.identity
 
 
 class Forms:
@@ -235,16 +195,6 @@ def _figures(rows: ReturnRows, form: ReturnForm, found: Found) -> list[Figure]:
             Figure(planned.position, planned.title, row.spend.ref.split("!", 1)[1], *values)
         )
     return figures
-
-
-def check_completed_on(rows: FormRows, found: Found, earliest: date) -> date | None:
-    """The date completed: a date between ``earliest`` and today."""
-    completed_on: date | None = found.take(rows.completed_on)
-    if completed_on is not None and (completed_on < earliest or completed_on > date.today()):
-        found.problem(rows.completed_on.ref, f"the date completed {completed_on:%d/%m/%Y} is not "
-                      f"between {earliest:%d/%m/%Y} and today")  # fmt: skip
-        return None
-    return completed_on
 
 
 def _warnings(rows: ReturnRows, filed: Filed, found: Found, total_spend: str) -> None:
@@ -534,93 +484,7 @@ def reported_spend(session: Session, stream_id: int, line_id: int, year: int) ->
     return int(total or 0)  # PostgreSQL sums BIGINT as NUMERIC
 
 
-@dataclass
-class HistoryRow:
-    """One filing, as the history lists it."""
-
-    id: int
-    stream: str
-    year: int
-    line: str
-    stage: str
-    filename: str
-    received_on: date
-    recorded_at: datetime
-    actor: str
-    completed_by: str | None
-    completed_on: date | None
-    spend_pence: int | None  # None: no spend to date given
-    supersedes: int | None
-    superseded_by: int | None
-
-
-def history(
-    session: Session,
-    stream: str | None = None,
-    year: FinancialYear | None = None,
-    line: str | None = None,
-) -> list[HistoryRow]:
-    """Every filing, superseded ones too, in the order recorded: who filed what and when
-    (a recipient's own lines' only)."""
-    access.require(session, "read")
-    seen = access.visible_lines(session)
-    query = (
-        select(ReturnFiling, Stream.code, Line.code)
-        .join(Stream, Stream.id == ReturnFiling.stream_id)
-        .join(Line, Line.id == ReturnFiling.line_id)
-        .order_by(ReturnFiling.id)
-    )
-    if stream is not None:
-        query = query.where(Stream.code == stream)
-    if year is not None:
-        query = query.where(ReturnFiling.year == year.start)
-    if line is not None:
-        query = query.where(Line.code == line)
-    if seen is not None:
-        query = query.where(ReturnFiling.line_id.in_(seen))
-    rows = session.execute(query).all()
-    ids = [f.id for f, _, _ in rows]
-    spend: dict[int, int] = {}
-    for chunk in range(0, len(ids), 500):
-        for filing_id, pence in session.execute(
-            select(ReturnFigure.filing_id, func.sum(ReturnFigure.spend_pence))
-            .where(ReturnFigure.filing_id.in_(ids[chunk : chunk + 500]),
-                   ReturnFigure.spend_pence.is_not(None))
-            .group_by(ReturnFigure.filing_id)
-        ):  # fmt: skip
-            spend[filing_id] = int(pence)
-    later = dict(
-        session.execute(
-            select(ReturnFiling.supersedes_id, ReturnFiling.id).where(
-                ReturnFiling.supersedes_id.is_not(None)
-            )
-        ).all()
-    )
-    return [
-        HistoryRow(
-            f.id, stream_code, f.year, line_code, f.stage, f.filename, f.received_on,
-            f.recorded_at, f.actor, f.completed_by, f.completed_on, spend.get(f.id),
-            f.supersedes_id, later.get(f.id),
-        )
-        for f, stream_code, line_code in rows
-    ]  # fmt: skip
-
-
 __all__ = [
-    "Figure",
-    "Filed",
-    "Forms",
-    "Found",
-    "HistoryRow",
-    "Problem",
-    "Recorded",
-    "check_completed_on",
-    "check_return",
-    "history",
-    "is_pence",
-    "keep_workbook",
-    "record",
-    "reported_spend",
-    "sha256_of",
-    "standing_spend",
+    "Figure", "Filed", "Forms", "Problem", "Recorded", "check_return", "is_pence",
+    "keep_workbook", "record", "reported_spend", "sha256_of", "standing_spend",
 ]  # fmt: skip
