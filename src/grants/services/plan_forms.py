@@ -259,6 +259,8 @@ def _form(session: Session, rows: PlanRows, found: Found) -> PlanForm | None:
     except GrantsError as exc:
         found.problem(where, f"this form is for {stream} {year} {line}, but {exc}")
         return None
+    # Whatever the file says, a recipient files for its own lines only (refused, audited).
+    access.require_line(session, "import", form.line_id)
     if form.agreed is not None:
         found.problem(
             where,

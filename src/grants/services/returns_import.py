@@ -114,7 +114,8 @@ def check_return(
     session: Session, rows: ReturnRows, known: Forms | None = None
 ) -> tuple[Filed | None, list[Problem]]:
     """A received return's rows (grants.excel.return_reader) checked against the form as it
-    stands: the filing to record, or every problem with its cell."""
+    stands: the filing to record, or every problem with its cell. Raises Refused when the
+    acting person may not import for the form's line."""
     known = known or Forms()
     found = Found(rows.file)
     identity = verified(session, "return", rows, found)
@@ -132,6 +133,8 @@ def check_return(
     except GrantsError as exc:
         found.problem(where, f"this form is for {stream} {year} {line} {stage}, but {exc}")
         return None, found.problems
+    # Whatever the file says, a recipient files for its own lines only (refused, audited).
+    access.require_line(session, "import", form.line_id)
     if form.fingerprint != identity.fingerprint:
         found.problem(
             where,
