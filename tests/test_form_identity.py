@@ -77,7 +77,7 @@ def test_a_form_of_another_ledger_with_the_same_books_is_refused(
 @pytest.mark.parametrize(
     ("field", "to"),
     [(1, "LGF"), (2, "2018-19"), (3, "ROAD"), (4, "end-year"), (5, "000000000000"),
-     (6, "PCC"), (7, "2017-09-02"), (8, "0" * 64)],
+     (6, "PCC"), (7, "2017-09-02"), (8, "-".join(["0" * 16] * 4))],
 )  # fmt: skip
 def test_a_form_whose_identity_was_edited_is_refused(
     grants: Grants, tmp_path: Path, engine: Engine, field: int, to: str
@@ -164,7 +164,7 @@ def test_issuing_records_each_form_once_a_day(
     with make_session_factory(engine, read_only=True)() as reading, reading.begin():
         issued = reading.scalars(select(FormIssue)).all()
     assert [(f.kind, f.stage, f.mac) for f in issued] == [
-        ("return", "mid-year", identity(form).split("|")[-1])
+        ("return", "mid-year", identity(form).split("|")[-1].replace("-", ""))
     ]
     assert json.loads(issued[0].display)["Return!B4"] == "Cherwell"
 

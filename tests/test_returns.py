@@ -496,7 +496,7 @@ def test_the_form_is_locked_except_its_inputs(issued: Path) -> None:
     assert not any(ws[f"{c}13"].protection.locked for c in "DEFGH")
     assert re.fullmatch(
         r"grants return form 2\|CSF\|2017-18\|CHERWELL\|mid-year\|[0-9a-f]{12}\|\|"
-        r"[0-9]{4}-[0-9]{2}-[0-9]{2}\|[0-9a-f]{64}",
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}\|[0-9a-f]{16}(?:-[0-9a-f]{16}){3}",
         ws["B3"].value,
     )
     assert all(ws[f"B{row}"].protection.locked for row in range(3, 9))  # identity and display

@@ -9,7 +9,8 @@ locked display cells exactly as written (``Return!B4`` -> value) and its MAC, HM
 with the key over all of them. The form's identity cell holds the fields in clear and the
 MAC::
 
-    grants return form 2|CSF|2017-18|CHERWELL|mid-year|1a2b3c4d5e6f|CHER-CSP|2017-09-01|<mac>
+    grants return form 2|CSF|2017-18|CHERWELL|mid-year|1a2b3c4d5e6f|CHER-CSP|2017-09-01|
+    5f0c...-...-...-... (the MAC's 64 hexadecimal digits in four groups)
 
 An import parses the identity, finds the form issued with that MAC, recomputes the MAC over
 the fields the cell shows and the display cells as issued, and compares the two in constant
@@ -80,8 +81,10 @@ class Identity:
         ]  # fmt: skip
 
     def text(self, mac: str) -> str:
-        """The identity cell's text."""
-        return "|".join([*self.fields(), mac])
+        """The identity cell's text: the MAC in groups of 16 digits joined by hyphens, where
+        a printed form may wrap it (a column is narrower than 64 digits)."""
+        groups = [mac[i : i + 16] for i in range(0, len(mac), 16)]
+        return "|".join([*self.fields(), "-".join(groups)])
 
 
 def parse(kind: str, value: object) -> tuple[Identity, str] | None:
@@ -100,7 +103,9 @@ def parse(kind: str, value: object) -> tuple[Identity, str] | None:
         day = date.fromisoformat(issued)
     except (PeriodError, ValueError):
         return None
-    return Identity(kind, stream, fy.start, line, stage, fingerprint, recipient, day), mac
+    return Identity(kind, stream, fy.start, line, stage, fingerprint, recipient, day), (
+        mac.replace("-", "")
+    )
 
 
 # -- the key ------------------------------------------------------------------------------
