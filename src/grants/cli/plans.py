@@ -1,13 +1,12 @@
 """`grants plan`: a recipient's spending plan, recorded by an officer.
 
-The commands write the same `plan` and `agree` directives the books take and load them
-through the books loader, so a plan recorded by a command is checked by exactly the rules
-of the books (and `grants ledger export` writes it back as books).
+The commands record plan lines and agreements through grants.services.plans, the rules the
+books loader applies to `plan` and `agree` (and `grants ledger export` writes them back as
+books).
 """
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -31,12 +30,10 @@ from grants.cli.common import (
 from grants.cli.options import DATE, pick_stream, stream_option
 from grants.cli.write import _origin
 from grants.db.models import Line, PlanAgreement, PlanLine, Stream
-from grants.errors import BooksError, GrantsError
+from grants.errors import GrantsError
 from grants.excel import plan_form, plan_reader
 from grants.formatting import count, gbp, number, plain
-from grants.ledger import loader
-from grants.ledger.printer import quote
-from grants.money import from_pence
+from grants.money import from_pence, money, to_pence
 from grants.periods import FinancialYear, parse_year
 from grants.services import access
 from grants.services.journal import Journal
@@ -48,6 +45,7 @@ from grants.services.plan_forms import (
     plan_forms,
     record_plan,
 )
+from grants.services.plans import Provenance, add_plan_line, agree_plan
 from grants.services.settings import ledger_name
 from grants.services.streams import line_code, stream_code
 from grants.text import Kind, clean
@@ -57,17 +55,6 @@ from grants.text import Kind, clean
 def plan() -> None:
     """Spending plans: record a recipient's expenditure lines (by command or by a filled plan
     form), agree a plan, list plans."""
-
-
-def _record(app: AppContext, text: str) -> None:
-    with tempfile.TemporaryDirectory(prefix="grants-plan-") as folder:
-        path = Path(folder) / "command.grants"
-        path.write_text(text, encoding="utf-8")
-        try:
-            with app.session() as session:
-                loader.load(session, path, app.actor)
-        except BooksError as exc:
-            raise GrantsError("; ".join(p.message for p in exc.problems)) from None
 
 
 def _codes(app: AppContext, stream: str, year: str, line: str) -> tuple[str, str, str]:
@@ -115,12 +102,11 @@ def add(
         objectives = clean(objectives, "--objectives", Kind.FREE)
     if other_funding is not None:
         other_funding = clean(other_funding, "--other-funding", Kind.FREE)
-    meta = [("cost", cost), ("objectives", objectives), ("pcc-objective", pcc_objective),
-            ("other-funding", other_funding), ("origin", _origin())]  # fmt: skip
-    text = f"{_day(day)} plan {stream} {year} {line} {quote(title)}\n" + "".join(
-        f"  {k}: {quote(str(v))}\n" for k, v in meta if v is not None
-    )
-    _record(app, text)
+    with app.session() as session:
+        add_plan_line(
+            session, stream, parse_year(year), line, title, to_pence(money(cost)),
+            Provenance(_day(day), origin=_origin()), objectives, pcc_objective, other_funding,
+        )  # fmt: skip
     terminal.echo(f"added {title!r} to the plan of {line} {year}")
 
 
@@ -134,7 +120,8 @@ def add(
 def agree(app: AppContext, stream: str, year: str, line: str, day: date | None) -> None:
     """Record that the plan of LINE for YEAR is agreed: its titles are then fixed."""
     stream, year, line = _codes(app, stream, year, line)
-    _record(app, f"{_day(day)} agree {stream} {year} {line}\n  origin: {quote(_origin())}\n")
+    with app.session() as session:
+        agree_plan(session, stream, parse_year(year), line, Provenance(_day(day), origin=_origin()))
     terminal.echo(f"the plan of {line} {year} is agreed")
     with app.session() as session:
         try:

@@ -18,9 +18,14 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grants.db.models import PlanAgreement, PlanLine, Stream
+from grants.db.engine import record_order
+from grants.db.models import Line, PlanAgreement, PlanLine, Stream
 from grants.errors import GrantsError
+from grants.formatting import gbp
+from grants.money import from_pence
 from grants.periods import FinancialYear
+from grants.services import access
+from grants.services.journal import Journal
 from grants.services.keys import agreement_key, plan_key
 
 Outcome = Literal["created", "unchanged"]
@@ -136,4 +141,67 @@ class Plans:
         return "created"
 
 
-__all__ = ["NewPlanLine", "Outcome", "PlanRefused", "Plans", "Provenance"]
+def _line_ids(session: Session, stream: str, line: str) -> tuple[int, int]:
+    found = session.execute(
+        select(Stream.id, Line.id)
+        .join(Line, Line.stream_id == Stream.id)
+        .where(Stream.code == stream, Line.code == line)
+    ).first()
+    if found is None:
+        raise PlanRefused(f"there is no line {line!r} in stream {stream!r}")
+    return found[0], found[1]
+
+
+def add_plan_line(
+    session: Session,
+    stream: str,
+    year: FinancialYear,
+    line: str,
+    title: str,
+    cost_pence: int,
+    made: Provenance,
+    objectives: str | None = None,
+    pcc_objective: int | None = None,
+    other_funding: str | None = None,
+) -> Outcome:
+    """Add an expenditure line to a spending plan by the plans' rules (an officer's): the
+    command line's and the web's way to what the books' `plan` does. Raises PlanRefused."""
+    access.require(session, "record")
+    title = " ".join(title.split())
+    if not title:
+        raise PlanRefused("an expenditure title cannot be empty")
+    if cost_pence < 0:
+        raise PlanRefused(f"cost {gbp(from_pence(cost_pence))} is negative")
+    if pcc_objective is not None and not 1 <= pcc_objective <= 5:
+        raise PlanRefused(
+            f"pcc-objective {pcc_objective} is not one of the PCC's objectives 1 to 5"
+        )
+    _, line_id = _line_ids(session, stream, line)
+    Journal(session).lock()  # one change to the plans at a time
+    outcome = Plans(session).add_line(NewPlanLine(
+        stream, line, line_id, year.start, title, cost_pence, objectives, other_funding,
+        pcc_objective, made,
+    ))  # fmt: skip
+    if outcome == "created":
+        record_order(session, "plan_line")
+    return outcome
+
+
+def agree_plan(
+    session: Session, stream: str, year: FinancialYear, line: str, made: Provenance
+) -> Outcome:
+    """Record that a spending plan is agreed (an officer's): its titles are then fixed, as
+    the books' `agree` does. Raises PlanRefused."""
+    access.require(session, "record")
+    _, line_id = _line_ids(session, stream, line)
+    Journal(session).lock()
+    plans = Plans(session)
+    outcome = plans.agree(line, line_id, year.start, made)
+    if outcome == "created":
+        record_order(session, "plan_agreement")
+    return outcome
+
+
+__all__ = [
+    "NewPlanLine", "Outcome", "PlanRefused", "Plans", "Provenance", "add_plan_line", "agree_plan",
+]  # fmt: skip
