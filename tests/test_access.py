@@ -6,6 +6,7 @@ from grants.services.access), so that a wrong entry in the table of permissions 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -162,12 +163,20 @@ def test_a_recipient_files_its_own_return_and_not_another_organisations(
     assert {p["line"] for p in plans} == {"CHERWELL"}
     everything = json.loads(ledger("balance", "--json").output)
     assert {b["line"] for b in everything} >= {"CHERWELL", "DA"}
-    # The officer sees the refused attempt in the audit log.
+    # The officer sees both attempts in the audit log: the refused one and the one taken,
+    # with the file's SHA-256.
     log = json.loads(ledger("users", "audit", "--json").output)
     kept = [(e["login"], e["kind"], e["action"]) for e in log]
-    assert [e for e in kept if e[1] != "login"] == [("cher", "refused", "import")]
+    assert [e for e in kept if e[1] != "login"] == [
+        ("cher", "refused", "import"), ("cher", "filed", "import"),
+    ]  # fmt: skip
     assert ("cher", "login", "sign in") in kept  # each password sign-in is kept too
-    assert "DA-ORG" in next(e["detail"] for e in log if e["kind"] == "refused")
+    attempts = [e for e in log if e["kind"] != "login"]
+    assert "DA-ORG" in attempts[0]["detail"]
+    sha256 = hashlib.sha256((tmp_path / "cherwell.xlsx").read_bytes()).hexdigest()
+    assert attempts[1]["detail"] == (
+        f"mid-year return CSF 2017-18 CHERWELL from cherwell.xlsx (SHA-256 {sha256})"
+    )
 
 
 def test_the_actor_on_an_entry_is_who_signed_in(ledger: Grants) -> None:

@@ -71,7 +71,7 @@ def test_the_form_is_locked_except_its_inputs(issued: Path) -> None:
     wb = openpyxl.load_workbook(issued)
     ws = wb["Plan"]
     assert ws.protection.sheet
-    assert str(ws["B3"].value).startswith("grants plan form 1|CSF|2017-18|CHERWELL|")
+    assert str(ws["B3"].value).startswith("grants plan form 2|CSF|2017-18|CHERWELL|")
     assert ws["B8"].value == 58542
     assert (
         ws["B7"].value

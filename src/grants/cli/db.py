@@ -14,8 +14,9 @@ from grants.config import default_actor
 from grants.db import guards, migrate, row_security
 from grants.db import roles as roles_module
 from grants.db.engine import make_session_factory
-from grants.db.records import GUARDED
+from grants.db.records import APPEND_ONLY
 from grants.errors import GrantsError
+from grants.excel.return_evidence import differences
 from grants.formatting import count
 from grants.services import people
 from grants.services.backup import backup_sqlite
@@ -46,7 +47,7 @@ def upgrade(app: AppContext, for_restore: bool) -> None:
     app.connect()
     migrate.upgrade(app.engine)
     with app.engine.begin() as connection:
-        restored = guards.restore(connection, GUARDED)
+        restored = guards.restore(connection, APPEND_ONLY)
         policies = row_security.restore(connection, _tables(connection))
     for policy in policies:
         terminal.echo(f"warning: {policy}: put back", err=True)
@@ -127,7 +128,7 @@ def backup(app: AppContext, file: Path) -> None:
     if not source or source == ":memory:":
         raise GrantsError("an in-memory ledger cannot be backed up")
     app.require_schema()
-    result = backup_sqlite(Path(source), file)
+    result = backup_sqlite(Path(source), file, differences)
     terminal.echo(
         f"backed up the ledger to {file}: {result.head.count:,} records, head {result.head}"
     )

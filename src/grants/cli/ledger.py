@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -17,11 +18,12 @@ from grants.cli.common import AppContext, GrantsGroup, emit_json, pass_app
 from grants.config import default_actor
 from grants.db.seal import Head
 from grants.errors import BooksError, GrantsError
+from grants.excel.return_evidence import differences
 from grants.formatting import count
 from grants.ledger import loader, printer
 from grants.ledger.parser import Problem
 from grants.ledger.printer import Exported
-from grants.services import settings
+from grants.services import form_identity, settings
 from grants.services.verify import verify_ledger
 from grants.text import Kind, clean
 
@@ -142,19 +144,28 @@ def load(app: AppContext, path: Path, as_json: bool) -> None:
     help="Write main.grants, the record files and attachments/ into this folder, which must "
     "be new, empty or an earlier export (default: print the books).",
 )
+@click.option(
+    "--without-form-key",
+    "without_key",
+    is_flag=True,
+    help="Leave out the form key (for an export given to others): a ledger restored from it "
+    "refuses the forms issued before.",
+)
 @pass_app
-def export(app: AppContext, output: Path | None) -> None:
+def export(app: AppContext, output: Path | None, without_key: bool) -> None:
     """Write everything the ledger holds as canonical books text: a complete backup.
 
     Every record in the order it was recorded, the returns and plan forms received with
-    their workbooks (attachments/), and the chain's head. Loading the export into an empty
-    database restores the ledger, chain and all; loading it into the database it came from
-    changes nothing. Refused while `grants verify` finds the record broken.
+    their workbooks (attachments/), and the chain's head; with -o, also the form key, in a
+    file of its own (form-key, readable by its owner only), so that a ledger restored from
+    the export accepts the forms issued before. Loading the export into an empty database
+    restores the ledger, chain and all; loading it into the database it came from changes
+    nothing. Refused while `grants verify` finds the record broken.
     """
     today = date.today()
     with app.reading() as session:
         connection = session.connection()
-        result = verify_ledger(session, "export")
+        result = verify_ledger(session, "export", differences)
         if not result.ok:
             raise GrantsError(
                 f"the record is broken (the first broken record is {result.first}): an export "
@@ -164,7 +175,8 @@ def export(app: AppContext, output: Path | None) -> None:
         if output is None:
             _print(connection, result.head, today)
             return
-        exported = _export_into(connection, output, result.head, today)
+        key = None if without_key else form_identity.key_text(session)
+        exported = _export_into(connection, output, result.head, today, key)
     terminal.echo(
         f"wrote the ledger's {exported.head.count:,} records to {output}: "
         f"{count(len(exported.files), 'books file')} and "
@@ -194,9 +206,11 @@ def _print(connection: Connection, head: Head, today: date) -> None:
     terminal.echo(f"{today.isoformat()} head {head}")
 
 
-def _export_into(connection: Connection, output: Path, head: Head, today: date) -> Exported:
+def _export_into(
+    connection: Connection, output: Path, head: Head, today: date, key: str | None
+) -> Exported:
     """Write the export beside ``output`` and put it in place whole: a failure leaves the
-    folder as it was."""
+    folder as it was. ``key``: the form key, written to its own file, mode 0600."""
     try:
         if output.exists() and (not output.is_dir() or any(output.iterdir())):
             if not _is_export(output):
@@ -213,6 +227,11 @@ def _export_into(connection: Connection, output: Path, head: Head, today: date) 
         ) from exc
     try:
         exported = printer.write(connection, staging, head, today)
+        if key is not None:
+            made = os.open(staging / form_identity.KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                           0o600)  # fmt: skip
+            with os.fdopen(made, "w", encoding="ascii") as f:
+                f.write(key + "\n")
         if output.exists():
             old = output.with_name(f".{output.name}-old")
             shutil.rmtree(old, ignore_errors=True)

@@ -1,13 +1,12 @@
 """`grants plan`: a recipient's spending plan, recorded by an officer.
 
-The commands write the same `plan` and `agree` directives the books take and load them
-through the books loader, so a plan recorded by a command is checked by exactly the rules
-of the books (and `grants ledger export` writes it back as books).
+The commands record plan lines and agreements through grants.services.plans, the rules the
+books loader applies to `plan` and `agree` (and `grants ledger export` writes them back as
+books).
 """
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -28,23 +27,22 @@ from grants.cli.common import (
 )
 from grants.cli.options import DATE, pick_stream, stream_option
 from grants.cli.write import _origin
-from grants.errors import BooksError, GrantsError
-from grants.excel import plan_form
+from grants.errors import GrantsError
+from grants.excel import plan_form, plan_reader
 from grants.formatting import count, gbp, number, plain
-from grants.ledger import loader
-from grants.ledger.printer import quote
-from grants.money import from_pence
+from grants.money import from_pence, money, to_pence
 from grants.periods import FinancialYear, parse_year
 from grants.services.journal import Journal
 from grants.services.listings import plan_filing_rows, plan_rows
 from grants.services.plan_forms import (
+    check_plan,
     describe,
     imported_before,
     issue_plan_forms,
     plan_forms,
-    read_plan,
     record_plan,
 )
+from grants.services.plans import Provenance, add_plan_line, agree_plan
 from grants.services.settings import ledger_name
 from grants.services.streams import line_code, stream_code
 from grants.text import Kind, clean
@@ -54,17 +52,6 @@ from grants.text import Kind, clean
 def plan() -> None:
     """Spending plans: record a recipient's expenditure lines (by command or by a filled plan
     form), agree a plan, list plans."""
-
-
-def _record(app: AppContext, text: str) -> None:
-    with tempfile.TemporaryDirectory(prefix="grants-plan-") as folder:
-        path = Path(folder) / "command.grants"
-        path.write_text(text, encoding="utf-8")
-        try:
-            with app.session() as session:
-                loader.load(session, path, app.actor)
-        except BooksError as exc:
-            raise GrantsError("; ".join(p.message for p in exc.problems)) from None
 
 
 def _codes(app: AppContext, stream: str, year: str, line: str) -> tuple[str, str, str]:
@@ -112,12 +99,11 @@ def add(
         objectives = clean(objectives, "--objectives", Kind.FREE)
     if other_funding is not None:
         other_funding = clean(other_funding, "--other-funding", Kind.FREE)
-    meta = [("cost", cost), ("objectives", objectives), ("pcc-objective", pcc_objective),
-            ("other-funding", other_funding), ("origin", _origin())]  # fmt: skip
-    text = f"{_day(day)} plan {stream} {year} {line} {quote(title)}\n" + "".join(
-        f"  {k}: {quote(str(v))}\n" for k, v in meta if v is not None
-    )
-    _record(app, text)
+    with app.session() as session:
+        add_plan_line(
+            session, stream, parse_year(year), line, title, to_pence(money(cost)),
+            Provenance(_day(day), origin=_origin()), objectives, pcc_objective, other_funding,
+        )  # fmt: skip
     terminal.echo(f"added {title!r} to the plan of {line} {year}")
 
 
@@ -131,7 +117,8 @@ def add(
 def agree(app: AppContext, stream: str, year: str, line: str, day: date | None) -> None:
     """Record that the plan of LINE for YEAR is agreed: its titles are then fixed."""
     stream, year, line = _codes(app, stream, year, line)
-    _record(app, f"{_day(day)} agree {stream} {year} {line}\n  origin: {quote(_origin())}\n")
+    with app.session() as session:
+        agree_plan(session, stream, parse_year(year), line, Provenance(_day(day), origin=_origin()))
     terminal.echo(f"the plan of {line} {year} is agreed")
     with app.session() as session:
         try:
@@ -262,10 +249,10 @@ def issue(
     objectives, PCC strategic objective, cost to the fund, other funding), validated, with
     an instructions sheet."""
     fy = parse_year(year)
-    with app.reading() as session:
+    with app.session() as session:  # each form is recorded as issued, with its identity
         stream = pick_stream(session, stream, "pcc")
         line = line_code(session, stream, line) if line is not None else None
-        wanted = issue_plan_forms(session, stream, fy, line)
+        wanted = issue_plan_forms(session, stream, fy, line, plan_form.display_cells)
         ledger = ledger_name(session)
     open_plans = [f for f in wanted if f.agreed is None and len(f.lines) < plan_form.MAX_LINES]
     for form in wanted:
@@ -307,13 +294,16 @@ def import_plans(
     form was issued takes no new lines."""
 
     def one(session: Session, path: Path) -> bool:
+        rows, problems = plan_reader.read_plan(path)
         Journal(session).lock()  # a plan's lines are checked and added one import at a time
-        earlier = imported_before(session, path)
+        earlier = imported_before(session, rows.sha256) if rows is not None else None
         if earlier is not None:
             terminal.echo(f"{path.name}: already imported (its lines are in the plan, dated "
                           f"{formatting.day(earlier)}); nothing changed")  # fmt: skip
             return True
-        filed, problems = read_plan(session, path)
+        filed = None
+        if rows is not None:
+            filed, problems = check_plan(session, rows)
         if problems or filed is None:
             echo_problems(problems)
             return False

@@ -12,6 +12,7 @@ from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
 from grants.cli.options import DATE
 from grants.excel import reconcile as reconcile_workbook
+from grants.excel.return_evidence import differences
 from grants.periods import parse_year
 from grants.services.reconcile import SEVERITIES, reconcile
 from grants.services.settings import ledger_name
@@ -55,7 +56,9 @@ def reconcile_command(
         if stream is not None:
             stream = stream_code(session, stream)
             said = words(session, stream)
-        findings = reconcile(session, stream, parse_year(year) if year else None, today)
+        findings = reconcile(
+            session, stream, parse_year(year) if year else None, today, differences
+        )
         ledger = ledger_name(session)
     counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
     if output is not None:

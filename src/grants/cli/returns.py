@@ -21,14 +21,15 @@ from grants.cli.common import (
     pass_app,
 )
 from grants.cli.options import DATE, pick_stream, stream_option
-from grants.excel import return_form
+from grants.excel import return_form, return_reader
 from grants.formatting import count, gbp, number, plain
 from grants.money import from_pence
 from grants.periods import FinancialYear, parse_year
 from grants.services.due import due
 from grants.services.journal import Catalog
+from grants.services.return_history import history
 from grants.services.returns import issue_forms
-from grants.services.returns_import import Forms, history, read_return, record
+from grants.services.returns_import import Forms, check_return, record
 from grants.services.settings import ledger_name
 from grants.services.streams import line_code, stream_code
 
@@ -61,10 +62,10 @@ def issue(
     allocation, until a plan is recorded), locked, with cells for spend to date, progress and
     outcomes, and outputs (target and actual), validated, and an instructions sheet."""
     fy = parse_year(year)
-    with app.reading() as session:
+    with app.session() as session:  # each form is recorded as issued, with its identity
         stream = pick_stream(session, stream, "pcc")
         line = line_code(session, stream, line) if line is not None else None
-        issued = issue_forms(session, stream, fy, stage, line)
+        issued = issue_forms(session, stream, fy, stage, line, return_form.display_cells)
         ledger = ledger_name(session)
     make_folder(directory)
     for form in issued:
@@ -97,7 +98,10 @@ def import_returns(
     known, catalog = Forms(), Catalog()
 
     def one(session: Session, path: Path) -> bool:
-        filed, problems = read_return(session, path, known)
+        rows, problems = return_reader.read_return(path)
+        filed = None
+        if rows is not None:
+            filed, problems = check_return(session, rows, known)
         if problems or filed is None:
             echo_problems(problems)
             return False

@@ -153,8 +153,8 @@ def revoke(app: AppContext, login: str, role: str, org: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
 @pass_app
 def audit(app: AppContext, last: int | None, as_json: bool) -> None:
-    """The audit log: sign-ins, failed sign-ins and refusals, oldest first (admins and
-    officers)."""
+    """The audit log: sign-ins, failed sign-ins, refusals and imports accepted, oldest first
+    (admins and officers)."""
     with app.reading() as session:
         rows = [
             {

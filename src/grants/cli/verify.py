@@ -7,6 +7,7 @@ import click
 from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
 from grants.errors import GrantsError
+from grants.excel.return_evidence import differences
 from grants.formatting import count
 from grants.services.verification import Broken, Verification
 from grants.services.verify import check_against, verify, verify_ledger
@@ -40,7 +41,11 @@ def verify_command(app: AppContext, head_only: bool, against: str | None, as_jso
     current, head = app.schema_version()
     with app.reading(any_version=True) as session:
         # A ledger of another schema version has no people to sign in: verify reads it.
-        result = verify(session.connection()) if current != head else verify_ledger(session)
+        result = (
+            verify(session.connection(), differences)
+            if current != head
+            else verify_ledger(session, evidence=differences)
+        )
         if current != head:
             result.problems.insert(0, Broken(
                 "schema", "alembic_version", None,

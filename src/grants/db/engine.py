@@ -34,7 +34,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from grants.db import seal
-from grants.db.records import GUARDED
+from grants.db.records import APPEND_ONLY
 from grants.errors import Busy, ConfigError, Tampered
 
 WAIT_SECONDS = 30.0
@@ -234,7 +234,7 @@ def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionm
     return factory
 
 
-_SERIAL = tuple(t for t in GUARDED if t != "seal")
+_SERIAL = tuple(t for t in APPEND_ONLY if t != "seal")
 
 
 def _after_begin(session: Session, transaction: SessionTransaction, connection: Connection) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, inspect
 
 from grants.db.engine import create_private_file
 from grants.errors import GrantsError
@@ -64,12 +64,18 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate to ``revision``; at the head, make sure the ledger has its form key (a ledger
+    made for a restore has one until the export's key is loaded)."""
     if engine.dialect.name == "sqlite":
         create_private_file(engine.url)
     cfg = alembic_config(engine)
     with _migrating(engine) as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
+        if inspect(connection).has_table("form_key"):
+            from grants.services.form_identity import ensure_key
+
+            ensure_key(connection)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:

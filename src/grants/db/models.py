@@ -452,7 +452,7 @@ class Seal(Base):
 
 PERSON_EVENTS = ("grant", "revoke", "disable", "enable", "password")
 ROLES = ("officer", "recipient", "viewer", "admin")
-AUDIT_KINDS = ("login", "login_failed", "refused")
+AUDIT_KINDS = ("login", "login_failed", "refused", "filed")
 
 
 class Person(Base):
@@ -510,12 +510,13 @@ class Credential(Base):
 
 
 class AuditEvent(Base):
-    """A login, a failed login (the login tried, whoever it names) or a refusal: who, when,
-    what they tried and why it was refused. Kept even when the work it refused is not."""
+    """A login, a failed login (the login tried, whoever it names), a refusal (who, when,
+    what they tried and why it was refused: kept even when the work it refused is not) or
+    an import accepted (`filed`: who, which form, the file's SHA-256)."""
 
     __tablename__ = "audit_event"
     __table_args__ = (
-        CheckConstraint("kind IN ('login', 'login_failed', 'refused')", name="kind_known"),
+        CheckConstraint("kind IN ('login', 'login_failed', 'refused', 'filed')", name="kind_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -525,3 +526,37 @@ class AuditEvent(Base):
     kind: Mapped[str] = mapped_column(String(12))
     action: Mapped[str] = mapped_column(Text)
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class FormKey(Base):
+    """The ledger's secret for the identity of the forms it issues (HMAC-SHA256; 32 random
+    bytes as hex): the latest stands. Append-only, not sealed, never written into a form,
+    workbook or report, nor into the books of an export (see grants.services.form_identity)."""
+
+    __tablename__ = "form_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FormIssue(Base):
+    """A form as issued (a return or a spending plan form): its identity, its locked display
+    cells exactly as written (JSON: cell reference -> value) and its MAC with the form key."""
+
+    __tablename__ = "form_issue"
+    __table_args__ = (CheckConstraint("kind IN ('return', 'plan')", name="kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mac: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(6))
+    stream_id: Mapped[int] = mapped_column(ForeignKey("stream.id"))
+    line_id: Mapped[int] = mapped_column(ForeignKey("line.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str | None] = mapped_column(String(40))
+    fingerprint: Mapped[str] = mapped_column(String(12))
+    issued_on: Mapped[date] = mapped_column(Date)
+    display: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)

@@ -125,6 +125,12 @@ RECORDS: tuple[Record, ...] = (
         ("id", "key", "stream_id", "line_id", "year", "filename", "actor", "recorded_at",
          "received_on", "completed_by", "completed_on", "lines"),
     ),
+    # Forms issued (0011): each with its MAC and its locked display cells as issued.
+    Record(
+        "form_issue",
+        ("id", "mac", "kind", "stream_id", "line_id", "year", "stage", "recipient",
+         "fingerprint", "issued_on", "display", "actor", "recorded_at"),
+    ),
     # People (0010): who may use the ledger, what they may do, their passwords' hashes, and
     # the audit log of logins and refusals.
     Record("person", ("id", "key", "login", "name", "day", "recorded_at", "actor")),
@@ -168,5 +174,18 @@ GUARDED: tuple[str, ...] = (
     "account",
     "seal",
 )
+# Every append-only table: those, and the form key (guarded, but not sealed: it is never in
+# an export's books, so no record of the chain can hold it).
+APPEND_ONLY: tuple[str, ...] = (*GUARDED, "form_key")
 
-__all__ = ["BY_TABLE", "FORMS", "GUARDED", "RANK", "RECORDS", "Child", "Record", "earlier"]
+__all__ = [
+    "APPEND_ONLY",
+    "BY_TABLE",
+    "FORMS",
+    "GUARDED",
+    "RANK",
+    "RECORDS",
+    "Child",
+    "Record",
+    "earlier",
+]

@@ -11,10 +11,14 @@ from datetime import date
 from xlsxwriter.worksheet import Worksheet
 
 from grants.excel import templates
-from grants.excel.book import Book
+from grants.excel.book import Book, cell
+from grants.excel.safe_read import Sheet
 
 FORM_ROW, RECIPIENT_ROW, ALLOCATION_ROW, YEAR_ROW, PERIOD_ROW, ALLOCATED_ROW = 2, 3, 4, 5, 6, 7
 COMPLETED_BY_ROW, COMPLETED_ON_ROW = 8, 9
+# The locked cells of the block that say whom and what the form is for (0-based rows of
+# column B): an importer compares them with what was issued.
+DISPLAY_ROWS = (RECIPIENT_ROW, ALLOCATION_ROW, YEAR_ROW, PERIOD_ROW, ALLOCATED_ROW)
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,21 @@ def instructions_sheet(template: str) -> str:
 def total_labels(template: str) -> frozenset[str]:
     """A form's Total row label: as the template has it now, or `Total`, as first issued."""
     return frozenset({str(templates.load(template)["labels"]["total"]), "Total"})
+
+
+def display_cells(sheet: str, header: Header) -> dict[str, object]:
+    """The locked display cells the header writes (``Sheet!B4`` -> value, an amount in
+    pounds as the cell holds it), as issued."""
+    values: list[object] = [
+        header.recipient, header.allocation, header.year, header.period,
+        header.allocated_pence / 100,
+    ]  # fmt: skip
+    return {f"{sheet}!{cell(row, 1)}": v for row, v in zip(DISPLAY_ROWS, values, strict=True)}
+
+
+def read_display(sheet: Sheet) -> dict[str, object]:
+    """The display cells of a received form, as saved."""
+    return {f"{sheet.name}!{cell(row, 1)}": sheet.at(row, 1).value for row in DISPLAY_ROWS}
 
 
 def write_header(book: Book, sheet: Worksheet, header: Header) -> None:
@@ -74,12 +93,15 @@ __all__ = [
     "ALLOCATION_ROW",
     "COMPLETED_BY_ROW",
     "COMPLETED_ON_ROW",
+    "DISPLAY_ROWS",
     "FORM_ROW",
     "PERIOD_ROW",
     "RECIPIENT_ROW",
     "YEAR_ROW",
     "Header",
+    "display_cells",
     "instructions_sheet",
+    "read_display",
     "total_labels",
     "write_header",
 ]  # fmt: skip

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from grants.excel import stream_layout, templates
+from grants.excel import form_header, stream_layout, templates
 from grants.excel.book import Book, cell, file_name, writing
 from grants.excel.form_header import (
     ALLOCATED_ROW,
@@ -38,7 +38,8 @@ LIMIT = 999_999_999_999.99  # the largest amount grants.money accepts
 __all__ = [
     "ALLOCATED_ROW", "COMPLETED_BY_ROW", "COMPLETED_ON_ROW", "COST", "FIRST_LINE_ROW",
     "FORM_ROW", "HEADING_ROW", "INPUT_COLUMNS", "MAX_LINES", "NUMBER", "OBJECTIVE", "OBJECTIVES",
-    "OTHER", "PERCENT", "SHEET", "TITLE", "TOTAL_ROW", "cell", "filename", "not_pcc", "write",
+    "OTHER", "PERCENT", "SHEET", "TITLE", "TOTAL_ROW", "cell", "display_cells", "filename",
+    "not_pcc", "write",
 ]  # fmt: skip
 
 
@@ -53,9 +54,31 @@ def not_pcc() -> str:
 
 
 def write(form: PlanForm, path: Path, ledger: str) -> None:
+    """Write the form, with the identity it was issued with (grants.services.plan_forms
+    .issue_plan_forms gives it)."""
+    if not form.identity:
+        raise ValueError("a plan form is written once it is issued, with its identity")
     layout = stream_layout.layout("plan-form", form.words)
     with writing(path, layout, ledger) as book:
         _fill(book, form)
+
+
+def display_cells(form: PlanForm) -> dict[str, object]:
+    """The locked cells that say whom and what the form is for, as it will be written
+    (``Plan!B4`` -> value): the form's identity covers them."""
+    layout = stream_layout.layout("plan-form", form.words)
+    return form_header.display_cells(SHEET, _header(form, layout))
+
+
+def _header(form: PlanForm, lay: dict[str, Any]) -> Header:
+    labels, texts = lay["labels"], _texts(form)
+    return Header(
+        lay["sheet"]["title"].format(**texts), form.identity, form.recipient or form.line_name,
+        f"{form.stream} {form.line}: {form.line_name}", texts["year"], labels["due"],
+        labels["due_text"].format(**texts), form.allocated_pence,
+        FinancialYear(form.year - 1).first_day,
+        "Type the date you completed the plan, such as 31/05/2017.",
+    )  # fmt: skip
 
 
 def _texts(form: PlanForm) -> dict[str, str]:
@@ -83,16 +106,7 @@ def _fill(book: Book, form: PlanForm) -> None:
     sheet.set_column(COST, COST, widths["money_width"])
     sheet.set_column(PERCENT, PERCENT, widths["percent_width"])
     sheet.set_column(OTHER, OTHER, widths["funding_width"])
-    write_header(
-        book, sheet,
-        Header(
-            lay["sheet"]["title"].format(**texts), form.identity, form.recipient or form.line_name,
-            f"{form.stream} {form.line}: {form.line_name}", texts["year"], labels["due"],
-            labels["due_text"].format(**texts), form.allocated_pence,
-            FinancialYear(form.year - 1).first_day,
-            "Type the date you completed the plan, such as 31/05/2017.",
-        ),
-    )  # fmt: skip
+    write_header(book, sheet, _header(form, lay))
     allocated = f"$B${ALLOCATED_ROW + 1}"
     for col, heading in enumerate(labels["headings"]):
         book.text(sheet, HEADING_ROW, col, heading, "heading")

@@ -5,8 +5,9 @@ templates/return-form.toml."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from grants.excel import stream_layout
+from grants.excel import form_header, stream_layout
 from grants.excel.book import Book, cell, file_name, writing
 from grants.excel.form_header import (
     COMPLETED_BY_ROW,
@@ -34,9 +35,30 @@ def filename(form: ReturnForm) -> str:
 
 
 def write(form: ReturnForm, path: Path, ledger: str) -> None:
+    """Write the form, with the identity it was issued with (grants.services.returns
+    .issue_forms gives it)."""
+    if not form.identity:
+        raise ValueError("a return form is written once it is issued, with its identity")
     layout = stream_layout.layout("return-form", form.words)
     with writing(path, layout, ledger) as book:
         _fill(book, form)
+
+
+def display_cells(form: ReturnForm) -> dict[str, object]:
+    """The locked cells that say whom and what the form is for, as it will be written
+    (``Return!B4`` -> value): the form's identity covers them."""
+    layout = stream_layout.layout("return-form", form.words)
+    return form_header.display_cells(SHEET, _header(form, layout))
+
+
+def _header(form: ReturnForm, lay: dict[str, Any]) -> Header:
+    labels, texts = lay["labels"], _texts(form)
+    return Header(
+        lay["sheet"]["title"].format(**texts), form.identity, form.recipient or form.line_name,
+        f"{form.stream} {form.line}: {form.line_name}", str(FinancialYear(form.year)),
+        labels["stage"], labels["stage_text"].format(**texts), form.allocated_pence,
+        form.covers_from, "Type the date you completed the return, such as 31/10/2017.",
+    )  # fmt: skip
 
 
 def _texts(form: ReturnForm) -> dict[str, str]:
@@ -62,15 +84,7 @@ def _fill(book: Book, form: ReturnForm) -> None:
     sheet.set_column(PROGRESS, PROGRESS, widths["text_width"])
     sheet.set_column(MEASURE, MEASURE, widths["measure_width"])
     sheet.set_column(TARGET, ACTUAL, widths["count_width"])
-    write_header(
-        book, sheet,
-        Header(
-            lay["sheet"]["title"].format(**texts), form.identity, form.recipient or form.line_name,
-            f"{form.stream} {form.line}: {form.line_name}", str(FinancialYear(form.year)),
-            labels["stage"], labels["stage_text"].format(**texts), form.allocated_pence,
-            form.covers_from, "Type the date you completed the return, such as 31/10/2017.",
-        ),
-    )  # fmt: skip
+    write_header(book, sheet, _header(form, lay))
     for col, heading in enumerate(labels["headings"]):
         book.text(sheet, HEADING_ROW, col, heading, "heading")
     row = FIRST_LINE_ROW
@@ -139,5 +153,5 @@ def total_row(form_lines: int) -> int:
 __all__ = [
     "ACTUAL", "COMPLETED_BY_ROW", "COMPLETED_ON_ROW", "COST", "FIRST_LINE_ROW", "FORM_ROW",
     "HEADING_ROW", "INPUT_COLUMNS", "MEASURE", "NUMBER", "PROGRESS", "SHEET", "SPEND", "TARGET",
-    "TITLE", "filename", "total_row", "write",
+    "TITLE", "display_cells", "filename", "total_row", "write",
 ]  # fmt: skip

@@ -33,6 +33,7 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH
 from openpyxl.worksheet._reader import WorkSheetParser  # private: see _RowsOnly
 
 from grants.limits import MAX_WORKBOOK_BYTES
+from grants.services.form_rows import Received
 
 MAX_FILE = MAX_WORKBOOK_BYTES  # bytes on disk
 MAX_ENTRIES = 100
@@ -107,12 +108,13 @@ class Sheet:
         return EMPTY
 
 
-def read_sheet(path: Path, name: str, max_rows: int, columns: int) -> Sheet:
+def read_sheet(source: Path | Received, name: str, max_rows: int, columns: int) -> Sheet:
     """The cells of sheet ``name`` in its first ``max_rows`` rows and ``columns`` columns,
-    after every check; raises UnsafeFile. If the workbook has no such sheet, ``rows`` is
+    after every check; raises UnsafeFile. ``source``: a file on disk, or a file's name and
+    bytes as received (a web upload). If the workbook has no such sheet, ``rows`` is
     empty and ``sheetnames`` says what it has. A filled cell outside the limits is noted in
     ``beyond`` (the rest of the sheet is still parsed, as far as the part's size allows)."""
-    data = _checked(path)
+    data = _checked_bytes(source.content) if isinstance(source, Received) else _checked(source)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             found = _read_sheet(archive, name, max_rows, columns)
@@ -288,16 +290,26 @@ def _checked(path: Path) -> bytes:
     """The file's bytes, after every check of the file and its zip."""
     try:
         size = path.stat().st_size
-        with path.open("rb") as f:
-            head = f.read(8)
+        _size(size)
+        data = path.read_bytes()
     except OSError as exc:
         raise UnsafeFile("E_UNREADABLE", f"cannot read the file: {exc.strerror or exc}") from exc
+    return _checked_bytes(data)
+
+
+def _size(size: int) -> None:
     if size > MAX_FILE:
         raise UnsafeFile(
             "E_FILE_TOO_LARGE",
             f"the file is {size:,} bytes; a return is at most {MAX_FILE:,}: send the form as "
             "issued, without pictures or extra sheets",
         )
+
+
+def _checked_bytes(data: bytes) -> bytes:
+    """The bytes of a file, after every check of the file and its zip."""
+    _size(len(data))
+    head = data[:8]
     if head.startswith(_OLE2):
         raise UnsafeFile(
             "E_LEGACY_OR_ENCRYPTED",
@@ -311,7 +323,6 @@ def _checked(path: Path) -> bytes:
             "form as an .xlsx file",
         )
     try:
-        data = path.read_bytes()
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             _preflight(archive)
     except UnsafeFile:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from grants.ledger import people
+from grants.ledger import form_issues, people
 
 ROLES = ("funder", "accountable-body", "partnership", "recipient")
 STREAM_KINDS = (
@@ -57,6 +57,7 @@ ALLOWED_META: dict[str, set[str]] = {
                   "attachment"},
     "head": set(),
     **people.META,
+    **form_issues.META,
 }  # fmt: skip
 ARITY = {
     "org": 2, "stream": 2, "line": 3, "award": 3, "allocate": 4, "pay": 4, "spent": 4,
@@ -64,6 +65,7 @@ ARITY = {
     "printed": 4, "match": 3, "programme": 3, "profile": 5, "plan": 4, "agree": 3, "due": 4,
     "title": 1, "return": 5, "plan-form": 4, "head": 1, "tranche": 3, "heading": 3,
     **people.ARITY,
+    **form_issues.ARITY,
 }  # fmt: skip
 USAGE = {
     "org": 'DATE org CODE "Name"',
@@ -93,6 +95,7 @@ USAGE = {
     "plan-form": 'DATE plan-form STREAM YEAR LINE "file.xlsx"',
     "head": "DATE head COUNT:DIGEST",
     **people.USAGE,
+    **form_issues.USAGE,
 }
 # A return's expenditure line N (1-999) and its cells: `line-2: "Title"`, `line-2-spend: 1,000`.
 LINE_KEY = re.compile(r"^line-([1-9][0-9]{0,2})(?:-(cell|spend|progress|measure|target|actual))?$")

@@ -21,7 +21,7 @@ from grants.ledger.grammar import CODE
 from grants.ledger.parser import Problem
 from grants.ledger.validate import Books, read_books
 from grants.ledger.write import LoadReport, Writer
-from grants.services import access
+from grants.services import access, form_identity
 
 
 def load(
@@ -47,10 +47,35 @@ def load(
         # brings its people); every other load is an officer's.
         access.require(session, permission)
     report = LoadReport()
-    Writer(session, books, report, progress).write()
+    writer = Writer(session, books, report, progress)
+    writer.write()
     if books.problems:
         raise BooksError(books.problems)
+    if writer.restoring:
+        _restore_form_key(session, path, report)
     return report
+
+
+def _restore_form_key(session: Session, path: Path, report: LoadReport) -> None:
+    """An export restored: take its form key (the file beside its main books, written by
+    `grants ledger export` unless --without-form-key), so that the forms its ledger issued
+    are accepted here; without it the ledger keeps the key it was made with, and those
+    forms are refused."""
+    key = path.parent / form_identity.KEY_FILE
+    try:
+        found = key.is_file() and not key.is_symlink() and key.stat().st_size <= 200
+        text = key.read_text(encoding="ascii") if found else None
+    except (OSError, UnicodeDecodeError):
+        text = None
+    if text is None:
+        report.warnings.append(Problem(
+            str(path), 0,
+            f"the export has no {form_identity.KEY_FILE} (exported --without-form-key, or "
+            "removed): forms issued before it was made will be refused; issue new ones",
+            "warning",
+        ))  # fmt: skip
+        return
+    form_identity.take_key(session, text)
 
 
 def check(

@@ -13,7 +13,7 @@ from typing import Any
 
 from grants.errors import MoneyError, PeriodError, TextError
 from grants.formatting import SCALE_LABELS, SCALES, gbp
-from grants.ledger import people, stream_texts, validate_filings
+from grants.ledger import form_issues, people, stream_texts, validate_filings
 from grants.ledger.grammar import (
     ALLOWED_META,
     ARITY,
@@ -68,6 +68,7 @@ class Books:
         self.titles: list[tuple[Directive, dict[str, Any]]] = []
         self.stream_texts: list[tuple[Directive, dict[str, Any]]] = []
         self.people: list[tuple[Directive, dict[str, Any]]] = []
+        self.form_issues: list[tuple[Directive, dict[str, Any]]] = []
         self.returns: list[tuple[Directive, dict[str, Any]]] = []
         self.plan_forms: list[tuple[Directive, dict[str, Any]]] = []
         self.heads: list[tuple[Directive, dict[str, Any]]] = []
@@ -643,6 +644,7 @@ BUILDERS: dict[str, Callable[[Books, Directive], None]] = {
     "plan-form": validate_filings.plan_form,
     "head": validate_filings.head,
     **dict.fromkeys(people.KEYWORDS, people.validate),
+    form_issues.KEYWORD: form_issues.validate,
 }
 
 

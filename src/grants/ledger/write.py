@@ -20,7 +20,7 @@ from grants.db.engine import record_order
 from grants.db.ids import next_ids
 from grants.db.models import Line, Organisation, Stream
 from grants.formatting import gbp
-from grants.ledger import people, stream_texts, write_filings, write_plans
+from grants.ledger import form_issues, people, stream_texts, write_filings, write_plans
 from grants.ledger.parser import Directive, Problem
 from grants.ledger.validate import Books
 from grants.money import from_pence
@@ -155,6 +155,7 @@ class Writer:
         stream_texts.write(self)
         write_filings.write_titles(self)
         write_filings.write_filings(self)
+        form_issues.write(self)
         people.write(self)
         self._seal_in_order_of_the_books()
         write_filings.check_head(self, was_empty)

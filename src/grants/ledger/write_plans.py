@@ -4,28 +4,26 @@ agreements and the reporting calendar (the part of the writer after the journal)
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from grants.db.models import (
     MatchFunding,
-    PlanAgreement,
-    PlanLine,
     Profile,
     ProfileAmount,
     ProgrammeVersion,
     ReturnStage,
     Statement,
-    Stream,
 )
 from grants.formatting import gbp
 from grants.ledger.assertions import check_assertions
 from grants.ledger.parser import Directive, Problem
+from grants.ledger.validate import Books
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
-from grants.services.keys import agreement_key, match_key, plan_key, stage_key, statement_key
+from grants.services.keys import match_key, stage_key, statement_key
+from grants.services.plans import NewPlanLine, PlanRefused, Plans, Provenance
 
 if TYPE_CHECKING:
     from grants.ledger.write import Writer
@@ -86,86 +84,46 @@ def write_rest(w: Writer) -> None:
 
 
 def _write_plans(w: Writer) -> None:
-    """Plan lines, agreements and the reporting calendar. A plan's titles are fixed once
-    it is agreed: a plan line dated after the agreement is refused."""
+    """Plan lines and agreements, by the plans' rules (grants.services.plans), and the
+    reporting calendar."""
     s, books = w.s, w.books
-    kinds = dict(s.execute(select(Stream.code, Stream.kind)).all())
-    agreed: dict[tuple[int, int], date] = {
-        (a.line_id, a.year): a.day for a in s.scalars(select(PlanAgreement))
-    }
-    agreed_before = set(agreed)  # agreed in earlier loads: closed to new lines whatever their date
+    plans = Plans(s)
     for d, rec in books.agreements:
         line_id = _plan_line_id(w, d, rec)
         if line_id is not None:
-            day = agreed.get((line_id, rec["year"]))
-            if day is None or d.day < day:
-                agreed[(line_id, rec["year"])] = d.day
-    existing = {(p.line_id, p.year, p.title): p for p in s.scalars(select(PlanLine))}
-    positions: Counter[tuple[int, int]] = Counter((p.line_id, p.year) for p in existing.values())
-    planned: set[tuple[int, int]] = {(p.line_id, p.year) for p in existing.values()}
+            plans.to_be_agreed(line_id, rec["year"], d.day)
     for d, rec in books.plans:
         line_id = _plan_line_id(w, d, rec)
         if line_id is None:
             continue
-        if rec["pcc_objective"] is not None and kinds.get(rec["stream"]) != "pcc-csf":
-            w.error(d, "pcc-objective applies to the PCC Community Safety Fund only")
+        new = NewPlanLine(
+            rec["stream"], rec["line"], line_id, rec["year"], rec["title"], rec["cost_pence"],
+            rec["objectives"], rec["other_funding"], rec["pcc_objective"], _made(books, d),
+        )  # fmt: skip
+        try:
+            outcome = plans.add_line(new)
+        except PlanRefused as exc:
+            w.error(d, str(exc))
             continue
-        where = (line_id, rec["year"])
-        values = {
-            "line_id": line_id, "year": rec["year"], "title": rec["title"],
-            "objectives": rec["objectives"], "cost_pence": rec["cost_pence"],
-            "other_funding": rec["other_funding"], "pcc_objective": rec["pcc_objective"],
-        }  # fmt: skip
-        before = existing.get((line_id, rec["year"], rec["title"]))
-        if before is not None:
-            if any(getattr(before, k) != v for k, v in values.items()):
-                w.error(d, f"the plan already has {rec['title']!r} with other figures")
-            else:
-                w.report.skipped["plan line"] += 1
-            continue
-        day = agreed.get(where)
-        if day is not None and (d.day > day or where in agreed_before):
-            w.error(
-                d,
-                f"the plan for {rec['line']} {FinancialYear(rec['year'])} was agreed on {day}: "
-                "its expenditure titles are fixed and returns must use them",
-            )
-            continue
-        positions[where] += 1
-        planned.add(where)
-        line = PlanLine(
-            key=d.meta.get("key") or plan_key(**values, source=d.meta.get("source")),
-            position=positions[where],
-            **values,
-            **books.provenance(d),
-        )
-        s.add(line)
-        w.made(d, "plan_line")
-        existing[(line_id, rec["year"], rec["title"])] = line
-        w.report.created["plan line"] += 1
-    known = {(a.line_id, a.year) for a in s.scalars(select(PlanAgreement))}
+        if outcome == "created":
+            w.made(d, "plan_line")
+            w.report.created["plan line"] += 1
+        else:
+            w.report.skipped["plan line"] += 1
     for d, rec in books.agreements:
         line_id = _plan_line_id(w, d, rec)
         if line_id is None:
             continue
-        if (line_id, rec["year"]) in known:
+        try:
+            outcome = plans.agree(rec["line"], line_id, rec["year"], _made(books, d))
+        except PlanRefused as exc:
+            w.error(d, str(exc))
+            continue
+        if outcome == "created":
+            w.made(d, "plan_agreement")
+            w.report.created["plan agreement"] += 1
+        else:
             w.report.skipped["plan agreement"] += 1
-            continue
-        if (line_id, rec["year"]) not in planned:
-            what = f"{rec['line']} {FinancialYear(rec['year'])}"
-            w.error(d, f"there is no plan for {what} to agree: record its lines with `plan` first")
-            continue
-        known.add((line_id, rec["year"]))
-        s.add(
-            PlanAgreement(
-                key=d.meta.get("key") or agreement_key(line_id, rec["year"], d.day),
-                line_id=line_id,
-                year=rec["year"],
-                **books.provenance(d),
-            )
-        )
-        w.made(d, "plan_agreement")
-        w.report.created["plan agreement"] += 1
     stages = {(x.stream_id, x.year, x.stage): x for x in s.scalars(select(ReturnStage))}
     for d, rec in books.dues:
         stream_id = w.stream(d, rec["stream"])
@@ -192,6 +150,11 @@ def _write_plans(w: Writer) -> None:
         w.made(d, "return_stage")
         stages[(stream_id, rec["year"], rec["stage"])] = stage
         w.report.created["return stage"] += 1
+
+
+def _made(books: Books, d: Directive) -> Provenance:
+    p = books.provenance(d)
+    return Provenance(p["day"], p["source"], p["origin"], p["note"], d.meta.get("key"))
 
 
 def _plan_line_id(w: Writer, d: Directive, rec: dict[str, Any]) -> int | None:

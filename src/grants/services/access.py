@@ -171,6 +171,15 @@ def require(
     raise Refused(message)
 
 
+def note_refusal(session: Session, permission: str, detail: str) -> None:
+    """Write to the audit log (once the transaction has ended) that work the acting person
+    asked for was refused for what they sent rather than who they are: a form not issued by
+    this ledger, or with its display cells changed."""
+    auditor = session.info.get(_AUDIT)
+    if auditor is not None:
+        auditor(actor_of(session), "refused", permission, detail)
+
+
 def require_line(session: Session, permission: str, line_id: int) -> Actor:
     """`require` for the line ``line_id``: a recipient only for its own organisations'
     lines (a refusal names the organisation whose line it is)."""
@@ -225,6 +234,7 @@ __all__ = [
     "actor_of",
     "bind",
     "describe",
+    "note_refusal",
     "organisations",
     "refusal",
     "require",

@@ -14,13 +14,15 @@ from pathlib import Path
 
 from grants.db.engine import make_engine, make_session_factory
 from grants.errors import GrantsError
+from grants.services.record_checks import Evidence
 from grants.services.verification import Verification
 from grants.services.verify import verify
 
 
-def backup_sqlite(source: Path, target: Path) -> Verification:
+def backup_sqlite(source: Path, target: Path, evidence: Evidence | None = None) -> Verification:
     """Copy the SQLite ledger at ``source`` into the new file ``target``; raises GrantsError
-    (and keeps nothing) if ``target`` exists, cannot be written, or the record is broken."""
+    (and keeps nothing) if ``target`` exists, cannot be written, or the record is broken
+    (``evidence``: the reader of returns' workbooks verify compares them with)."""
     if target.exists() or target.is_symlink():
         raise GrantsError(f"{target} already exists: give the name of a new file")
     partial = target.with_name(f".{target.name}.partial")
@@ -36,7 +38,7 @@ def backup_sqlite(source: Path, target: Path) -> Verification:
         copy = make_engine(f"sqlite:///{partial}")
         try:
             with make_session_factory(copy, read_only=True)() as session, session.begin():
-                result = verify(session.connection())
+                result = verify(session.connection(), evidence)
         finally:
             copy.dispose()
         with closing(sqlite3.connect(partial)) as dst:

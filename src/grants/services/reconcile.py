@@ -37,6 +37,7 @@ from grants.services.common_rate import common_rate, percent
 from grants.services.misprints import misprints, slip
 from grants.services.programmes import compare as compare_versions
 from grants.services.programmes import versions
+from grants.services.record_checks import Evidence
 from grants.services.returns import PLAN_STAGE
 from grants.services.returns_import import reported_spend, standing_spend
 from grants.services.verify import verify
@@ -95,6 +96,7 @@ class Context:
     streams: dict[int, tuple[str, str]] = field(init=False)  # id -> (code, kind)
     lines: dict[int, _LineInfo] = field(init=False)
     figures: list[published.Figure] | None = field(default=None, init=False)  # read once
+    evidence: Evidence | None = None  # reads a return's workbook (grants.services.verify)
 
     def __post_init__(self) -> None:
         # As the ledger stood at the end of `today`: entries dated after it are not counted.
@@ -684,7 +686,7 @@ def the_record(ctx: Context) -> Iterator[Finding]:
     """The record is what the ledger recorded (`grants verify`): a broken chain, a changed
     or missing record, a guard removed. Reported first: no other finding can be trusted
     while it stands."""
-    result = verify(ctx.session.connection())
+    result = verify(ctx.session.connection(), ctx.evidence)
     first = result.first
     if first is None:
         return
@@ -719,9 +721,12 @@ def reconcile(
     stream: str | None = None,
     year: FinancialYear | None = None,
     today: date | None = None,
+    evidence: Evidence | None = None,
 ) -> list[Finding]:
+    """Every check's findings, errors first. ``evidence``: the reader of returns' workbooks
+    that the record's check compares them with (grants.excel.return_evidence)."""
     access.require(session, "report")
-    ctx = Context(session, stream, year, today or date.today())
+    ctx = Context(session, stream, year, today or date.today(), evidence=evidence)
     findings: list[Finding] = []
     for _name, check in CHECKS:
         findings.extend(check(ctx))

@@ -41,11 +41,19 @@ _HEX40, _UUID, _RETURN_SPEND, _RETURN_REVERSAL = DERIVED, COMMAND, RETURN_SPEND,
 Shape = tuple[list[tuple[str, int]] | str, str, list[tuple[int, int]]]
 
 
+# What a filed return's workbook says against its recorded figures (figures: the return's
+# rows of return_figure): a list of differences. Services read no workbook themselves.
+Evidence = Callable[[bytes, list[list[Any]]], list[str]]
+
+
 class RecordChecks:
     """The invariants of each kind of record, checked as the walk reads it."""
 
-    def __init__(self, connection: Connection, result: Verification) -> None:
+    def __init__(
+        self, connection: Connection, result: Verification, evidence: Evidence | None = None
+    ) -> None:
         self.result = result
+        self.evidence = evidence  # reads a return's workbook (grants.excel.return_evidence)
         self.connection = connection
         self.streams: dict[int, str] = dict(stream_rows(connection, "SELECT id, code FROM stream"))
         self.line_code: dict[int, str] = {}
@@ -160,9 +168,10 @@ class RecordChecks:
     def _evidence(
         self, row_id: int, values: list[Any], figures: list[list[Any]], seq: int | None
     ) -> None:
-        """A return's figures against the workbook it came from, when the ledger keeps it."""
-        from grants.services.return_evidence import differences
-
+        """A return's figures against the workbook it came from, when the ledger keeps it
+        and a reader of workbooks was given."""
+        if self.evidence is None:
+            return
         key = values[self.index["return_filing"]["key"]]
         found = list(
             stream_rows(
@@ -173,7 +182,7 @@ class RecordChecks:
         )
         if not found or found[0][0] is None:
             return
-        for difference in differences(bytes(found[0][0]), figures):
+        for difference in self.evidence(bytes(found[0][0]), figures):
             self.problem("attachment", "return_filing", row_id,
                          f"is not the return its workbook holds: {difference}", seq)  # fmt: skip
 
@@ -448,4 +457,4 @@ class RecordChecks:
                 )
 
 
-__all__ = ["RecordChecks", "Shape"]
+__all__ = ["Evidence", "RecordChecks", "Shape"]

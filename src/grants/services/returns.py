@@ -9,8 +9,9 @@ returned file is and refuses one issued for a plan that has since changed.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -18,12 +19,11 @@ from sqlalchemy.orm import Session, aliased
 from grants.db.models import Line, Organisation, PlanAgreement, PlanLine, ReturnStage, Stream
 from grants.errors import GrantsError, NotFound
 from grants.periods import FinancialYear, Period
-from grants.services import access
+from grants.services import access, form_identity
 from grants.services.balances import Balances
 from grants.services.stream_texts import StreamWords, words
 from grants.services.streams import stream_id as find_stream
 
-FORMAT = "grants return form 1"  # the layout version written into every form
 PLAN_STAGE = "plan"  # the stage a spending plan is due by: met by the plan, not by a return
 
 
@@ -53,6 +53,7 @@ class ReturnForm:
     stream_id: int = 0
     line_id: int = 0
     words: StreamWords = field(default_factory=StreamWords)  # the stream's names and headings
+    identity: str = ""  # as issued (grants.services.form_identity): set by `issue_forms`
 
     @property
     def fingerprint(self) -> str:
@@ -65,13 +66,6 @@ class ReturnForm:
             + "\x1f".join(f"{x.position}\x1e{x.title}\x1e{x.cost_pence}" for x in self.lines)
         )
         return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-    @property
-    def identity(self) -> str:
-        return (
-            f"{FORMAT}|{self.stream}|{FinancialYear(self.year)}|{self.line}|{self.stage}|"
-            f"{self.fingerprint}"
-        )
 
     @property
     def covers_from(self) -> date:
@@ -132,11 +126,30 @@ def recipients(
 
 
 def issue_forms(
-    session: Session, stream: str, year: FinancialYear, stage: str, line: str | None = None
+    session: Session,
+    stream: str,
+    year: FinancialYear,
+    stage: str,
+    line: str | None = None,
+    display: Callable[[ReturnForm], dict[str, object]] | None = None,
+    now: datetime | None = None,
 ) -> list[ReturnForm]:
-    """The forms to issue (an officer's): see `forms`."""
-    access.require(session, "issue")
-    return forms(session, stream, year, stage, line)
+    """The forms to issue (an officer's; see `forms`), each recorded as issued today with
+    its identity (grants.services.form_identity). ``display`` gives the locked display
+    cells of a form as the face will write them (grants.excel.return_form.display_cells):
+    the identity covers them. Without it, the forms are only listed (no identity)."""
+    actor = access.require(session, "issue")
+    found = forms(session, stream, year, stage, line)
+    if display is None:
+        return found
+    moment = now or datetime.now().replace(microsecond=0)
+    return [
+        replace(form, identity=form_identity.issue(
+            session, form_identity.of_return(session, form, moment.date()), display(form),
+            actor.login, moment,
+        ))
+        for form in found
+    ]  # fmt: skip
 
 
 def forms(
@@ -200,5 +213,6 @@ def forms(
 
 
 __all__ = [
-    "FORMAT", "PLAN_STAGE", "FormLine", "Recipient", "ReturnForm", "forms", "recipients", "stages",
+    "PLAN_STAGE", "FormLine", "Recipient", "ReturnForm", "forms", "issue_forms", "recipients",
+    "stages",
 ]  # fmt: skip

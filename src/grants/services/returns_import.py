@@ -1,85 +1,55 @@
 """Importing a filled return form: every cell checked, then recorded whole or not at all.
 
-Reading (``read_return``) needs the database only to know what the form should hold: the
-stream's calendar and the recipient's plan. It collects every problem with its cell, as
+The form's rows come from grants.excel.return_reader (grants.services.form_rows.ReturnRows);
+checking them (``check_return``) needs the database only to know what the form should hold:
+the stream's calendar and the recipient's plan. It collects every problem with its cell, as
 ``file.xlsx:Return!D13: message``. Recording (``record``) writes the filing, its figures and
 the journal entries of reported spend in the caller's transaction: a corrected resubmission
 supersedes the earlier filing (both are kept) and the earlier filing's spend entries are
 reversed; the same file twice changes nothing.
+
+Both faces call the same two functions: the command line with the rows of a file on disk,
+the web service with the rows of an upload (``return_reader.read_return(Received(name,
+content))``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from grants import formatting
 from grants.db.models import (
     Attachment,
     Entry,
-    Line,
     ReturnFigure,
     ReturnFiling,
     ReturnStage,
-    Stream,
 )
-from grants.errors import (
-    GrantsError,
-    MoneyError,
-    MoneyLimitError,
-    NotFound,
-    PeriodError,
-    TextError,
-)
-from grants.excel import return_form as grid
-from grants.excel.book import cell as grid_cell
-from grants.excel.form_header import instructions_sheet, total_labels
-from grants.excel.safe_read import Sheet, UnsafeFile, read_sheet
+from grants.errors import GrantsError, NotFound
 from grants.formatting import gbp
-from grants.money import from_pence, money, to_pence
-from grants.periods import FinancialYear, Period, parse_year
-from grants.services import access
+from grants.money import from_pence
+from grants.periods import FinancialYear, Period
+from grants.services import access, people
+from grants.services.form_checks import Found, check_completed_on, verified
+from grants.services.form_rows import Problem, ReturnRows
 from grants.services.journal import Catalog, Journal, NewEntry
-from grants.services.returns import FORMAT, ReturnForm, forms
+from grants.services.returns import ReturnForm, forms
 from grants.services.rules import Operation
-from grants.text import Kind, clean, refused
-
-MAX_ROWS, MAX_COLUMNS = 1000, 50
-PROGRESS = "progress and outcomes"
-_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
-_COUNT = re.compile(r"^[0-9]{1,3}(?:,[0-9]{3})*$|^[0-9]+$")
-_UK_DATE = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$")
-_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-
-
-@dataclass
-class Problem:
-    file: str
-    where: str | None  # Sheet!C14
-    message: str
-
-    def __str__(self) -> str:
-        return (
-            f"{self.file}:{self.where}: {self.message}"
-            if self.where
-            else (f"{self.file}: {self.message}")
-        )
 
 
 @dataclass
 class Figure:
     position: int
     title: str
-    cell: str
+    cell: str  # D13: the spend to date's cell on the Return sheet
     spend_pence: int | None
     progress: str | None
     measure: str | None
@@ -91,7 +61,7 @@ class Figure:
 class Filed:
     """A return read and checked, ready to record."""
 
-    path: Path
+    file: str  # the file's name as received
     sha256: str
     form: ReturnForm
     figures: list[Figure]
@@ -100,6 +70,7 @@ class Filed:
     stated_total_pence: int | None
     warnings: list[Problem] = field(default_factory=list)
     content: bytes = b""  # the workbook as received, kept with the filing
+    sheet: str = "Return"
 
     @property
     def spend_pence(self) -> int:
@@ -112,164 +83,6 @@ class Recorded:
     superseded: ReturnFiling | None
     entries: int
     earlier: ReturnFiling | None = None  # the filing of the same file, if any
-
-
-def _shown_by_excel(escape: str, code: str) -> str:
-    ch = chr(int(code, 16))
-    return ch if refused(ch) or ch in "\t\n\r" else escape
-
-
-def _cell(row: int, col: int) -> str:
-    return f"{grid.SHEET}!{grid_cell(row, col)}"
-
-
-class CellReader:
-    """Reads a sent form's cells by kind, collecting every problem with its cell."""
-
-    def __init__(self, path: Path, sheet: str = grid.SHEET) -> None:
-        self.path = path
-        self.sheet = sheet
-        self.problems: list[Problem] = []
-        self.notes: list[Problem] = []  # accepted, but worth a word: text read as an amount
-
-    def problem(self, row: int | None, col: int | None, message: str) -> None:
-        where = (
-            f"{self.sheet}!{grid_cell(row, col)}" if row is not None and col is not None else None
-        )
-        self.problems.append(Problem(self.path.name, where, message))
-
-    # -- typed cells -------------------------------------------------------------------
-
-    def money(self, c: Any, row: int, col: int, what: str) -> int | None:
-        value, kind = c.value, getattr(c, "data_type", None)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        if kind == "f" or (isinstance(value, str) and value.lstrip().startswith("=")):
-            self.problem(row, col, f"{what} is a formula ({value}): type the amount itself")
-            return None
-        if kind == "e":
-            self.problem(row, col, f"{what} is an error value ({value}): type the amount")
-            return None
-        if isinstance(value, bool) or isinstance(value, datetime | date):
-            self.problem(row, col, f"{what} is not an amount ({value}): type pounds and pence")
-            return None
-        try:
-            if isinstance(value, float):
-                if not math.isfinite(value):
-                    raise MoneyError(f"{value} is not an amount")
-                # As Excel shows it (15 significant digits), written out in full: a huge
-                # number is then refused as too large, not as "1e+15" being no amount.
-                shown = Decimal(format(value, ".15g"))
-                amount = money(int(shown) if shown == shown.to_integral() else f"{shown:f}")
-            elif isinstance(value, int):
-                amount = money(value)
-            else:
-                amount = money(str(value).strip())
-        except MoneyLimitError as exc:
-            self.problem(row, col, f"{what}: {str(exc).split('; ', 1)[0]}; check the amount")
-            return None
-        except MoneyError as exc:
-            # The books' hint speaks of negative amounts, which no cell of a form takes.
-            reason = str(exc).split(": write it like", 1)[0]
-            self.problem(row, col, f"{what}: {reason}: type pounds and pence, such as 12,345.67 "
-                         "or £12,345.67")  # fmt: skip
-            return None
-        pence = to_pence(amount)
-        if pence < 0:
-            self.problem(row, col, f"{what} cannot be negative ({gbp(amount)})")
-            return None
-        if isinstance(value, str):
-            where = f"{self.sheet}!{grid_cell(row, col)}"
-            self.notes.append(Problem(self.path.name, where, f"{what} was typed as text "
-                                      f"({value.strip()!r}); read as {gbp(amount)}"))  # fmt: skip
-        return pence
-
-    def count(self, c: Any, row: int, col: int, what: str) -> int | None:
-        value, kind = c.value, getattr(c, "data_type", None)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        if kind in ("f", "e") or isinstance(value, bool | datetime | date):
-            self.problem(row, col, f"{what} must be a whole number typed in, not {value!r}")
-            return None
-        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-            value = int(value)
-        if isinstance(value, str) and _COUNT.match(value.strip()):
-            value = int(value.strip().replace(",", ""))
-        if not isinstance(value, int) or value < 0 or value > 10**12:
-            self.problem(row, col, f"{what} must be a whole number, 0 or more (not {value!r})")
-            return None
-        return value
-
-    def text(
-        self,
-        c: Any,
-        row: int,
-        col: int,
-        what: str,
-        field: Kind = Kind.VALUE,
-        limit: int | None = None,
-    ) -> str | None:
-        """A cell's text, checked as a field of kind ``field`` (grants.text): a control,
-        bidirectional or invisible character is refused with the cell, never removed."""
-        value, kind = c.value, getattr(c, "data_type", None)
-        if value is None:
-            return None
-        if kind == "f":
-            self.problem(row, col, f"{what} is a formula: type the text itself")
-            return None
-        if kind == "e":
-            self.problem(row, col, f"{what} is an error value ({value}): type the text")
-            return None
-        raw = value if isinstance(value, str) else str(value)
-        # Excel shows _x001B_ in a file's text as the character U+001B (openpyxl keeps the
-        # six characters): read it as Excel shows it when it is a character refused anyway.
-        raw = _EXCEL_ESCAPE.sub(lambda m: _shown_by_excel(m.group(0), m.group(1)), raw)
-        try:
-            text = clean(raw, what, field, limit)
-        except TextError as exc:
-            self.problem(row, col, str(exc))
-            return None
-        return text.strip() or None
-
-    def day(self, c: Any, row: int, col: int, what: str, earliest: date) -> date | None:
-        value, kind = c.value, getattr(c, "data_type", None)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        found: date | None = None
-        if isinstance(value, datetime):
-            found = value.date()
-        elif isinstance(value, date):
-            found = value
-        elif isinstance(value, str) and kind != "f":
-            text = value.strip()
-            match = _UK_DATE.match(text)
-            try:
-                if match:
-                    found = date(int(match[3]), int(match[2]), int(match[1]))
-                elif _ISO_DATE.match(text):
-                    found = date.fromisoformat(text)
-            except ValueError:
-                found = None
-        if found is None:
-            self.problem(row, col, f"{what} is not a date ({value!r}): type it as 31/10/2017")
-            return None
-        if found < earliest or found > date.today():
-            self.problem(
-                row, col, f"{what} {found:%d/%m/%Y} is not between {earliest:%d/%m/%Y} and today"
-            )
-            return None
-        return found
-
-
-def _identity(value: object) -> tuple[str, FinancialYear, str, str, str] | None:
-    parts = str(value or "").split("|")
-    if len(parts) != 6 or parts[0] != FORMAT:
-        return None
-    try:
-        year = parse_year(parts[2])
-    except PeriodError:
-        return None
-    return parts[1], year, parts[3], parts[4], parts[5]
 
 
 class Forms:
@@ -297,156 +110,134 @@ class Forms:
         return found[line]
 
 
-def read_return(
-    session: Session, path: Path, known: Forms | None = None
+def check_return(
+    session: Session, rows: ReturnRows, known: Forms | None = None
 ) -> tuple[Filed | None, list[Problem]]:
-    reader = CellReader(path)
+    """A received return's rows (grants.excel.return_reader) checked against the form as it
+    stands: the filing to record, or every problem with its cell. Raises Refused when the
+    acting person may not import for the form's line."""
     known = known or Forms()
-    try:
-        sheet = read_sheet(path, grid.SHEET, MAX_ROWS, MAX_COLUMNS)
-    except UnsafeFile as exc:
-        return None, [Problem(path.name, None, f"{exc} [{exc.code}]")]
-    return _read(session, path, sheet, reader, known)
-
-
-def _read(
-    session: Session, path: Path, sheet: Sheet, reader: CellReader, known: Forms
-) -> tuple[Filed | None, list[Problem]]:
-    if grid.SHEET not in sheet.sheetnames:
-        return None, [Problem(path.name, None, f"there is no sheet {grid.SHEET!r}: this is "
-                              "not a return form issued by `grants returns issue` "
-                              "[E_TEMPLATE_MISMATCH]")]  # fmt: skip
-    if sheet.beyond is not None:
-        message = "the sheet is filled far beyond the form: use the form as issued"
-        return None, [Problem(path.name, _cell(*sheet.beyond), f"{message} [E_SHEET_TOO_BIG]")]
-    rows, at = sheet.rows, sheet.at
-
-    identity = _identity(at(grid.FORM_ROW, 1).value)
+    found = Found(rows.file)
+    identity = verified(session, "return", rows, found)
     if identity is None:
-        reader.problem(grid.FORM_ROW, 1, "the form's identity is missing or altered: use the "
-                       "form as issued [E_TEMPLATE_MISMATCH]")  # fmt: skip
-        return None, reader.problems
-    stream, year, line, stage, fingerprint = identity
+        return None, found.problems
+    stream, year, line, stage = (
+        identity.stream,
+        FinancialYear(identity.year),
+        identity.line,
+        identity.stage,
+    )
+    where = rows.identity.ref
     try:
         form = known.get(session, stream, year, stage, line)
     except GrantsError as exc:
-        reader.problem(grid.FORM_ROW, 1, f"this form is for {stream} {year} {line} {stage}, but "
-                       f"{exc}")  # fmt: skip
-        return None, reader.problems
-    if form.fingerprint != fingerprint:
-        reader.problem(
-            grid.FORM_ROW, 1,
+        found.problem(where, f"this form is for {stream} {year} {line} {stage}, but {exc}")
+        return None, found.problems
+    # Whatever the file says, a recipient files for its own lines only (refused, audited).
+    access.require_line(session, "import", form.line_id)
+    if form.fingerprint != identity.fingerprint:
+        found.problem(
+            where,
             "the form's identity does not match: it was altered, or the plan or allocation "
             "has changed since the form was issued; ask for a new form (`grants returns "
             "issue`) and copy your figures into it",
-        )  # fmt: skip
-        return None, reader.problems
+        )
+        return None, found.problems
+    figures = _figures(rows, form, found)
+    n = len(form.lines)
+    total, stated_row = rows.line(n), rows.line(n + 1)
+    if total.number not in (None, "") or not total.total_label:
+        found.problem(total.title.ref, "the form's lines have been changed: lines must not be "
+                      "added or removed; use the form as issued")  # fmt: skip
+    for below in rows.rows[n + 2 :]:
+        if below.first_filled is not None:
+            ref, value = below.first_filled
+            found.problem(ref, f"something was added below the form ({value!r}): lines must "
+                          "not be added")  # fmt: skip
+    stated = found.take(stated_row.spend)
+    completed_by = found.take(rows.completed_by)
+    completed_on = check_completed_on(rows, found, form.covers_from)
+    given = [x for f in figures for x in (f.spend_pence, f.progress, f.measure, f.target, f.actual)]
+    if not found.problems and all(x is None for x in given) and not (completed_by or completed_on):
+        found.problem(rows.line(0).spend.ref, "nothing has been filled in: give each line's "
+                      "spend to date and progress, and who completed the return and when, then "
+                      "send it again")  # fmt: skip
+    if found.problems:
+        return None, found.problems
+    filed = Filed(
+        rows.file, rows.sha256, form, figures, completed_by, completed_on, stated,
+        content=rows.content, sheet=rows.sheet,
+    )  # fmt: skip
+    _warnings(rows, filed, found, total.spend.ref)
+    _not_below_earlier(session, filed, rows, found)
+    if found.problems:
+        return None, found.problems
+    return filed, []
+
+
+def _figures(rows: ReturnRows, form: ReturnForm, found: Found) -> list[Figure]:
     figures: list[Figure] = []
     for i, planned in enumerate(form.lines):
-        row = grid.FIRST_LINE_ROW + i
-        title = at(row, grid.TITLE).value
+        row = rows.line(i)
+        title = row.title.raw
         if title != planned.title:
             shown = "blank" if title in (None, "") else repr(title)
-            reader.problem(
-                row, grid.TITLE,
+            found.problem(
+                row.title.ref,
                 f"line {planned.position} should be {planned.title!r} as agreed in the plan, "
                 f"but is {shown}: titles must not be changed, and lines must not be added, "
                 "removed or moved",
-            )  # fmt: skip
-        cost = at(row, grid.COST).value
-        if not is_pence(cost, planned.cost_pence):
-            reader.problem(row, grid.COST, f"the planned cost of {planned.title!r} was changed "
-                           f"(it is {gbp(from_pence(planned.cost_pence))}): use the form as "
-                           "issued")  # fmt: skip
+            )
+        if not is_pence(row.cost.raw, planned.cost_pence):
+            found.problem(row.cost.ref, f"the planned cost of {planned.title!r} was changed "
+                          f"(it is {gbp(from_pence(planned.cost_pence))}): use the form as "
+                          "issued")  # fmt: skip
+        cells = (row.spend, row.progress, row.measure, row.target, row.actual)
+        values = [found.take(c) for c in cells]
         figures.append(
-            Figure(planned.position, planned.title, grid_cell(row, grid.SPEND),
-                   *line_cells(reader, sheet, row))
-        )  # fmt: skip
-    total = grid.total_row(len(form.lines))
-    total_title = str(at(total, grid.TITLE).value or "").strip()
-    if at(total, grid.NUMBER).value not in (None, "") or total_title not in total_labels(
-        "return-form"
-    ):
-        reader.problem(total, grid.TITLE, "the form's lines have been changed: lines must not be "
-                       "added or removed; use the form as issued")  # fmt: skip
-    for row in range(total + 2, len(rows)):
-        for col, c in enumerate(rows[row]):
-            if c.value not in (None, ""):
-                reader.problem(row, col, f"something was added below the form ({c.value!r}): "
-                               "lines must not be added")  # fmt: skip
-                break
-    stated = reader.money(at(total + 1, grid.SPEND), total + 1, grid.SPEND, "your total")
-    completed_by = reader.text(at(grid.COMPLETED_BY_ROW, 1), grid.COMPLETED_BY_ROW, 1,
-                               "completed by")  # fmt: skip
-    completed_on = reader.day(at(grid.COMPLETED_ON_ROW, 1), grid.COMPLETED_ON_ROW, 1,
-                              "the date completed", form.covers_from)  # fmt: skip
-    given = [x for f in figures for x in (f.spend_pence, f.progress, f.measure, f.target, f.actual)]
-    if not reader.problems and all(x is None for x in given) and not (completed_by or completed_on):
-        reader.problem(grid.FIRST_LINE_ROW, grid.SPEND, "nothing has been filled in: give each "
-                       "line's spend to date and progress, and who completed the return and "
-                       "when, then send it again")  # fmt: skip
-    if reader.problems:
-        return None, reader.problems
-    filed = Filed(
-        path, sheet.sha256, form, figures, completed_by, completed_on, stated,
-        content=sheet.content,
-    )  # fmt: skip
-    extra = [
-        n for n in sheet.sheetnames if n not in (grid.SHEET, instructions_sheet("return-form"))
-    ]
-    if extra:
-        names = ", ".join(map(repr, extra))
+            Figure(planned.position, planned.title, row.spend.ref.split("!", 1)[1], *values)
+        )
+    return figures
+
+
+def _warnings(rows: ReturnRows, filed: Filed, found: Found, total_spend: str) -> None:
+    form, file = filed.form, filed.file
+    if rows.extra_sheets:
+        names = ", ".join(map(repr, rows.extra_sheets))
         message = f"the workbook has sheets the form does not: {names}; they were not read"
-        filed.warnings.append(Problem(path.name, None, message))
-    hidden = sorted(r for r in sheet.hidden_rows if grid.FIRST_LINE_ROW <= r <= total + 1)
+        filed.warnings.append(Problem(file, None, message))
+    last = rows.first_row + len(form.lines) + 1  # the stated total's row
+    hidden = [r for r in rows.hidden_rows if rows.first_row <= r <= last]
     if hidden:
         shown = ", ".join(str(r + 1) for r in hidden)
-        rows = (
+        which = (
             f"row {shown} of the form is" if len(hidden) == 1 else f"rows {shown} of the form are"
         )
-        message = f"{rows} hidden; their figures were read as they are"
-        filed.warnings.append(Problem(path.name, None, message))
-    filed.warnings += reader.notes
-    for figure in figures if form.planned else []:  # unplanned: the line is the allocation
+        filed.warnings.append(Problem(file, None, f"{which} hidden; their figures were read as "
+                                      "they are"))  # fmt: skip
+    filed.warnings += found.notes
+    for figure in filed.figures if form.planned else []:  # unplanned: the line is the allocation
         planned = form.lines[figure.position - 1].cost_pence
         if figure.spend_pence is not None and figure.spend_pence > planned:
             filed.warnings.append(Problem(
-                path.name, f"{grid.SHEET}!{figure.cell}",
+                file, f"{filed.sheet}!{figure.cell}",
                 f"spend to date on {figure.title!r}, {gbp(from_pence(figure.spend_pence))}, is "
                 f"more than its planned cost of {gbp(from_pence(planned))}",
             ))  # fmt: skip
     if filed.spend_pence > form.allocated_pence:
         filed.warnings.append(Problem(
-            path.name, f"{grid.SHEET}!{grid_cell(total, grid.SPEND)}",
+            file, total_spend,
             f"spend to date, {gbp(from_pence(filed.spend_pence))}, is more than the allocation "
             f"of {gbp(from_pence(form.allocated_pence))}: recorded as sent; `grants reconcile` "
             "reports the overspend",
         ))  # fmt: skip
+    stated = filed.stated_total_pence
     if stated is not None and stated != filed.spend_pence:
-        reader.problem(
-            total + 1, grid.SPEND,
+        found.problem(
+            rows.line(len(form.lines) + 1).spend.ref,
             f"your total, {gbp(from_pence(stated))}, is not the sum of the lines' spend to date, "
             f"{gbp(from_pence(filed.spend_pence))}: correct the lines or the total",
-        )  # fmt: skip
-    _not_below_earlier(session, filed, reader)
-    if reader.problems:
-        return None, reader.problems
-    return filed, []
-
-
-def line_cells(
-    reader: CellReader, sheet: Sheet, row: int
-) -> tuple[int | None, str | None, str | None, int | None, int | None]:
-    """What a recipient typed on an expenditure line of a return (0-based row): spend to
-    date in pence, progress and outcomes, the output measure, its target and actual."""
-    at = sheet.at
-    return (
-        reader.money(at(row, grid.SPEND), row, grid.SPEND, "spend to date"),
-        reader.text(at(row, grid.PROGRESS), row, grid.PROGRESS, PROGRESS, Kind.FREE),
-        reader.text(at(row, grid.MEASURE), row, grid.MEASURE, "output measure"),
-        reader.count(at(row, grid.TARGET), row, grid.TARGET, "output target"),
-        reader.count(at(row, grid.ACTUAL), row, grid.ACTUAL, "output actual"),
-    )
+        )
 
 
 def is_pence(value: object, pence: int) -> bool:
@@ -476,7 +267,7 @@ def _current(session: Session, form: ReturnForm) -> dict[str, ReturnFiling]:
     return {f.stage: f for f in filings if f.id not in superseded}
 
 
-def _not_below_earlier(session: Session, filed: Filed, reader: CellReader) -> None:
+def _not_below_earlier(session: Session, filed: Filed, rows: ReturnRows, found: Found) -> None:
     """Spend to date is cumulative: no line may report less than an earlier stage did, or
     more than a later stage already filed."""
     from grants.services.returns import stages
@@ -499,21 +290,21 @@ def _not_below_earlier(session: Session, filed: Filed, reader: CellReader) -> No
             theirs = other.get(figure.position)
             if figure.spend_pence is None or theirs is None:
                 continue
-            row = grid.FIRST_LINE_ROW + figure.position - 1
+            where = rows.line(figure.position - 1).spend.ref
             mine = gbp(from_pence(figure.spend_pence))
             if earlier_stage and figure.spend_pence < theirs:
-                reader.problem(
-                    row, grid.SPEND,
+                found.problem(
+                    where,
                     f"spend to date {mine} is less than the {gbp(from_pence(theirs))} reported "
                     f"at {stage}: spend to date is the total since the start of the year; "
                     "correct this figure or the earlier return",
-                )  # fmt: skip
+                )
             elif not earlier_stage and figure.spend_pence > theirs:
-                reader.problem(
-                    row, grid.SPEND,
+                found.problem(
+                    where,
                     f"spend to date {mine} is more than the {gbp(from_pence(theirs))} already "
                     f"reported at the later {stage}: correct this figure or the later return",
-                )  # fmt: skip
+                )
 
 
 def record(
@@ -526,12 +317,13 @@ def record(
 ) -> Recorded:
     """Record a checked return in the session's transaction. ``received``: the day the
     council received the file (default: the day it is recorded). An officer's, or the
-    recipient's of the form's line (never another organisation's)."""
-    access.require_line(session, "import", filed.form.line_id)
+    recipient's of the form's line (never another organisation's). An accepted return is
+    written to the audit log with the filing: who, which form, the file's SHA-256."""
+    acting = access.require_line(session, "import", filed.form.line_id)
     received = received or now.date()
     if received > now.date() or received < filed.form.covers_from:
         raise GrantsError(
-            f"{filed.path.name}: received {formatting.day(received)}? A return is received between "
+            f"{filed.file}: received {formatting.day(received)}? A return is received between "
             f"the start of its year ({formatting.day(filed.form.covers_from)}) and today"
         )
     earlier = session.scalar(select(ReturnFiling).where(ReturnFiling.key == filed.sha256))
@@ -542,12 +334,17 @@ def record(
     journal.lock()  # before reading what stands: two corrections at once must not both win
     standing = _current(session, form)
     superseded = standing.get(form.stage)
-    keep_workbook(session, filed.sha256, filed.path.name, filed.content)
+    keep_workbook(session, filed.sha256, filed.file, filed.content)
+    people.audit(
+        session, acting, "filed", "import",
+        f"{form.stage} return {form.stream} {FinancialYear(form.year)} {form.line} from "
+        f"{filed.file} (SHA-256 {filed.sha256})",
+    )  # fmt: skip
     filing_id = session.scalar(
         insert(ReturnFiling).returning(ReturnFiling.id),
         dict(
             key=filed.sha256, stream_id=form.stream_id, line_id=form.line_id, year=form.year,
-            stage=form.stage, fingerprint=form.fingerprint, filename=filed.path.name,
+            stage=form.stage, fingerprint=form.fingerprint, filename=filed.file,
             actor=actor, recorded_at=now, received_on=received, completed_by=filed.completed_by,
             completed_on=filed.completed_on, stated_total_pence=filed.stated_total_pence,
             supersedes_id=superseded.id if superseded else None,
@@ -580,7 +377,7 @@ def record(
     )
     reported = reported_spend(session, form.stream_id, form.line_id, form.year)
     entries = 0
-    reason = f"{form.stage} return {filed.path.name}"
+    reason = f"{form.stage} return {filed.file}"
     if wanted < reported:
         batch = [
             NewEntry(
@@ -591,7 +388,7 @@ def record(
                 reverses=str(entry_id),
                 reason=f"replaced by {reason}",
                 source=_source(filed.sha256),
-                origin=f"{filed.path.name}:{grid.SHEET}",
+                origin=f"{filed.file}:{filed.sheet}",
                 key=f"r{entry_id}-{filed.sha256[:40]}",
             )
             for entry_id in session.scalars(_return_entries(form))
@@ -607,7 +404,7 @@ def record(
                 NewEntry(
                     Operation("spent", form.stream, period, wanted - reported, line=form.line),
                     form.covers_to, actor, now, reason=reason, source=_source(filed.sha256),
-                    origin=f"{filed.path.name}:{grid.SHEET}!{first}"
+                    origin=f"{filed.file}:{filed.sheet}!{first}"
                     + (f":{last}" if last != first else ""),
                     key=f"s-{filed.sha256[:48]}",
                 )
@@ -690,80 +487,7 @@ def reported_spend(session: Session, stream_id: int, line_id: int, year: int) ->
     return int(total or 0)  # PostgreSQL sums BIGINT as NUMERIC
 
 
-@dataclass
-class HistoryRow:
-    """One filing, as the history lists it."""
-
-    id: int
-    stream: str
-    year: int
-    line: str
-    stage: str
-    filename: str
-    received_on: date
-    recorded_at: datetime
-    actor: str
-    completed_by: str | None
-    completed_on: date | None
-    spend_pence: int | None  # None: no spend to date given
-    supersedes: int | None
-    superseded_by: int | None
-
-
-def history(
-    session: Session,
-    stream: str | None = None,
-    year: FinancialYear | None = None,
-    line: str | None = None,
-) -> list[HistoryRow]:
-    """Every filing, superseded ones too, in the order recorded: who filed what and when
-    (a recipient's own lines' only)."""
-    access.require(session, "read")
-    seen = access.visible_lines(session)
-    query = (
-        select(ReturnFiling, Stream.code, Line.code)
-        .join(Stream, Stream.id == ReturnFiling.stream_id)
-        .join(Line, Line.id == ReturnFiling.line_id)
-        .order_by(ReturnFiling.id)
-    )
-    if stream is not None:
-        query = query.where(Stream.code == stream)
-    if year is not None:
-        query = query.where(ReturnFiling.year == year.start)
-    if line is not None:
-        query = query.where(Line.code == line)
-    if seen is not None:
-        query = query.where(ReturnFiling.line_id.in_(seen))
-    rows = session.execute(query).all()
-    ids = [f.id for f, _, _ in rows]
-    spend: dict[int, int] = {}
-    for chunk in range(0, len(ids), 500):
-        for filing_id, pence in session.execute(
-            select(ReturnFigure.filing_id, func.sum(ReturnFigure.spend_pence))
-            .where(ReturnFigure.filing_id.in_(ids[chunk : chunk + 500]),
-                   ReturnFigure.spend_pence.is_not(None))
-            .group_by(ReturnFigure.filing_id)
-        ):  # fmt: skip
-            spend[filing_id] = int(pence)
-    later = dict(
-        session.execute(
-            select(ReturnFiling.supersedes_id, ReturnFiling.id).where(
-                ReturnFiling.supersedes_id.is_not(None)
-            )
-        ).all()
-    )
-    return [
-        HistoryRow(
-            f.id, stream_code, f.year, line_code, f.stage, f.filename, f.received_on,
-            f.recorded_at, f.actor, f.completed_by, f.completed_on, spend.get(f.id),
-            f.supersedes_id, later.get(f.id),
-        )
-        for f, stream_code, line_code in rows
-    ]  # fmt: skip
-
-
 __all__ = [
-    "CellReader", "Figure", "Filed", "Forms", "HistoryRow", "Problem", "Recorded", "history",
-    "is_pence", "keep_workbook", "line_cells", "read_return", "record", "reported_spend",
-    "sha256_of", "standing_spend",
+    "Figure", "Filed", "Forms", "Problem", "Recorded", "check_return", "is_pence",
+    "keep_workbook", "record", "reported_spend", "sha256_of", "standing_spend",
 ]  # fmt: skip

@@ -31,10 +31,10 @@ from sqlalchemy import Connection, inspect, select
 from sqlalchemy.orm import Session
 
 from grants.db import guards, row_security
-from grants.db.records import BY_TABLE, FORMS, GUARDED, RECORDS, Record, earlier
+from grants.db.records import APPEND_ONLY, BY_TABLE, FORMS, RECORDS, Record, earlier
 from grants.db.seal import GENESIS, Head, Records, chain_digest, payload, seals, stream_rows
 from grants.services import access
-from grants.services.record_checks import RecordChecks
+from grants.services.record_checks import Evidence, RecordChecks
 from grants.services.verification import Broken, Verification
 
 
@@ -54,22 +54,24 @@ def _tolerant_text(connection: Connection) -> Iterator[None]:
         raw.text_factory = before
 
 
-def verify(connection: Connection) -> Verification:
-    """Check the whole record; read-only."""
+def verify(connection: Connection, evidence: Evidence | None = None) -> Verification:
+    """Check the whole record; read-only. ``evidence`` reads a filed return's workbook
+    (grants.excel.return_evidence.differences): without it, returns are not compared with
+    the workbooks they came from."""
     try:
-        return _verify(connection)
+        return _verify(connection, evidence)
     except sqlite3.OperationalError as exc:
         if "decode" not in str(exc):
             raise
     # Text that is not UTF-8 (SQLite stores what it is given): read again, slowly, with its
     # bad bytes kept as escapes, so that the row is named.
     with _tolerant_text(connection):
-        return _verify(connection)
+        return _verify(connection, evidence)
 
 
-def _verify(connection: Connection) -> Verification:
+def _verify(connection: Connection, evidence: Evidence | None = None) -> Verification:
     result = Verification(Head(0, GENESIS))
-    for finding in guards.check(connection, GUARDED):
+    for finding in guards.check(connection, APPEND_ONLY):
         result.add(Broken("guard", finding.table, None, f"{finding}"))
     if row_security.installed(connection):
         tables = set(inspect(connection).get_table_names())
@@ -80,7 +82,10 @@ def _verify(connection: Connection) -> Verification:
             result.add(Broken("policy", policy.table or ("roles" if role else "functions"),
                               None, f"{policy}: {remedy}"))  # fmt: skip
     _no_gaps(connection, result)
-    _Walk(connection, result).run()
+    if connection.exec_driver_sql("SELECT COUNT(*) FROM form_key").scalar() == 0:
+        result.add(Broken("form key", "form_key", None, "holds no key: forms cannot be issued "
+                          "or accepted; `grants db upgrade` makes one"))  # fmt: skip
+    _Walk(connection, result, evidence).run()
     _owner_note(connection, result)
     return result
 
@@ -121,13 +126,13 @@ def check_against(connection: Connection, result: Verification, head: str) -> Br
 
 def _no_gaps(connection: Connection, result: Verification) -> None:
     parts = []
-    for table in GUARDED:
+    for table in APPEND_ONLY:
         key = "seq" if table == "seal" else "id"
         parts.append(
             f"(SELECT COUNT(*) FROM {table}), (SELECT COALESCE(MAX({key}), 0) FROM {table})"
         )
     row = connection.exec_driver_sql("SELECT " + ", ".join(parts)).one()
-    for i, table in enumerate(GUARDED):
+    for i, table in enumerate(APPEND_ONLY):
         count, top = int(row[2 * i]), int(row[2 * i + 1])
         if count != top:
             what = "records" if table == "seal" else "ids"
@@ -177,10 +182,12 @@ class _Peek:
 class _Walk:
     """One pass over the chain, with every table's records read alongside in id order."""
 
-    def __init__(self, connection: Connection, result: Verification) -> None:
+    def __init__(
+        self, connection: Connection, result: Verification, evidence: Evidence | None = None
+    ) -> None:
         self.connection = connection
         self.result = result
-        self.checks = RecordChecks(connection, result)
+        self.checks = RecordChecks(connection, result, evidence)
         self.readers = {
             r.table: Records(
                 connection,
@@ -299,7 +306,9 @@ class _Walk:
 __all__ = ["Broken", "Verification", "check_against", "verify", "verify_ledger"]
 
 
-def verify_ledger(session: Session, permission: str = "verify") -> Verification:
+def verify_ledger(
+    session: Session, permission: str = "verify", evidence: Evidence | None = None
+) -> Verification:
     """`verify` for the person acting (officers, viewers and admins; ``permission``
     "export": before the whole ledger is exported, officers and admins). A ledger with no
     people yet (a restore under way, or refused) may be verified by whoever opens it."""
@@ -307,4 +316,4 @@ def verify_ledger(session: Session, permission: str = "verify") -> Verification:
 
     if access.actor_of(session) is not None or session.scalar(select(Person.id).limit(1)):
         access.require(session, permission)
-    return verify(session.connection())
+    return verify(session.connection(), evidence)

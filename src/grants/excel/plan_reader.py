@@ -1,0 +1,86 @@
+"""A received spending plan form as plain rows (grants.services.form_rows.PlanRows), or
+refused: read from a path or from a file name and its bytes (a web upload) by
+grants.excel.safe_read, every line row read by kind. grants.services.plan_forms decides, with
+the form as issued, which rows are recorded lines and which are new."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grants.excel import cells
+from grants.excel import plan_form as grid
+from grants.excel.form_header import instructions_sheet, read_display, total_labels
+from grants.excel.safe_read import Sheet, UnsafeFile, read_sheet
+from grants.services.form_rows import PlanRow, PlanRows, Problem, Received, Typed
+from grants.text import MAX_FREE, Kind
+
+MAX_ROWS, MAX_COLUMNS = 1000, 50
+
+
+def read_plan(source: Path | Received) -> tuple[PlanRows | None, list[Problem]]:
+    """The form's rows, or why the file is not a plan form that can be read."""
+    name = source.name
+    try:
+        sheet = read_sheet(source, grid.SHEET, MAX_ROWS, MAX_COLUMNS)
+    except UnsafeFile as exc:
+        return None, [Problem(name, None, f"{exc} [{exc.code}]")]
+    if grid.SHEET not in sheet.sheetnames:
+        message = (
+            f"there is no sheet {grid.SHEET!r}: this is not a plan form issued by `grants plan "
+            "issue` [E_TEMPLATE_MISMATCH]"
+        )
+        return None, [Problem(name, None, message)]
+    if sheet.beyond is not None:
+        where = cells.ref(grid.SHEET, *sheet.beyond)
+        message = "the sheet is filled far beyond the form: use the form as issued"
+        return None, [Problem(name, where, f"{message} [E_SHEET_TOO_BIG]")]
+    return rows_of(name, sheet), []
+
+
+def rows_of(name: str, sheet: Sheet) -> PlanRows:
+    at = sheet.at
+    below = []
+    for row in range(grid.TOTAL_ROW + 2, len(sheet.rows)):
+        for col, c in enumerate(sheet.rows[row]):
+            if c.value not in (None, ""):
+                below.append((_ref(row, col), c.value))
+                break
+    total_label = str(at(grid.TOTAL_ROW, grid.TITLE).value or "").strip()
+    return PlanRows(
+        name, sheet.sha256, sheet.content,
+        Typed(_ref(grid.FORM_ROW, 1), at(grid.FORM_ROW, 1).value),
+        read_display(sheet),
+        cells.text(at(grid.COMPLETED_BY_ROW, 1), _ref(grid.COMPLETED_BY_ROW, 1), "completed by"),
+        cells.day(at(grid.COMPLETED_ON_ROW, 1), _ref(grid.COMPLETED_ON_ROW, 1),
+                  "the date completed"),
+        [n for n in sheet.sheetnames if n not in (grid.SHEET, instructions_sheet("plan-form"))],
+        sorted(sheet.hidden_rows),
+        [_line(sheet, row) for row in range(grid.FIRST_LINE_ROW, grid.TOTAL_ROW)],
+        _ref(grid.TOTAL_ROW, grid.TITLE),
+        total_label in total_labels("plan-form"),
+        _ref(grid.TOTAL_ROW, grid.COST),
+        below,
+    )  # fmt: skip
+
+
+def _line(sheet: Sheet, row: int) -> PlanRow:
+    at = sheet.at
+    objective = at(row, grid.OBJECTIVE)
+    return PlanRow(
+        row, row - grid.FIRST_LINE_ROW + 1,
+        cells.text(at(row, grid.TITLE), _ref(row, grid.TITLE), "the expenditure title",
+                   Kind.NAME, MAX_FREE),
+        cells.text(at(row, grid.OBJECTIVES), _ref(row, grid.OBJECTIVES), "the objectives",
+                   Kind.FREE),
+        cells.count(objective, _ref(row, grid.OBJECTIVE), "the PCC strategic objective"),
+        objective.value == grid.not_pcc(),
+        cells.amount(at(row, grid.COST), _ref(row, grid.COST), "the cost to the fund"),
+        cells.text(at(row, grid.OTHER), _ref(row, grid.OTHER), "other funding", Kind.FREE),
+    )  # fmt: skip
+
+
+def _ref(row: int, col: int) -> str:
+    return cells.ref(grid.SHEET, row, col)
+
+
+__all__ = ["MAX_COLUMNS", "MAX_ROWS", "read_plan", "rows_of"]

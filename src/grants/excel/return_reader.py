@@ -1,0 +1,97 @@
+"""A received return form as plain rows (grants.services.form_rows.ReturnRows), or refused.
+
+The file is read by grants.excel.safe_read (every check of a hostile workbook) from a path or
+from a file name and its bytes, as a web upload gives them. Every row from the first
+expenditure line down is read by kind; grants.services.returns_import decides, with the form
+as issued, which rows are lines and what each must hold.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl.utils import get_column_letter
+
+from grants.excel import cells
+from grants.excel import return_form as grid
+from grants.excel.form_header import instructions_sheet, read_display, total_labels
+from grants.excel.safe_read import Sheet, UnsafeFile, read_sheet
+from grants.services.form_rows import Problem, Received, ReturnRow, ReturnRows, Typed
+from grants.text import Kind
+
+MAX_ROWS, MAX_COLUMNS = 1000, 50
+PROGRESS = "progress and outcomes"
+COLUMNS = {
+    name: get_column_letter(col + 1)
+    for name, col in (
+        ("title", grid.TITLE), ("cost", grid.COST), ("spend", grid.SPEND),
+        ("progress", grid.PROGRESS), ("measure", grid.MEASURE), ("target", grid.TARGET),
+        ("actual", grid.ACTUAL),
+    )
+}  # fmt: skip
+
+
+def read_return(source: Path | Received) -> tuple[ReturnRows | None, list[Problem]]:
+    """The form's rows, or why the file is not a return form that can be read."""
+    name = source.name
+    try:
+        sheet = read_sheet(source, grid.SHEET, MAX_ROWS, MAX_COLUMNS)
+    except UnsafeFile as exc:
+        return None, [Problem(name, None, f"{exc} [{exc.code}]")]
+    if grid.SHEET not in sheet.sheetnames:
+        return None, [Problem(name, None, f"there is no sheet {grid.SHEET!r}: this is not a "
+                              "return form issued by `grants returns issue` "
+                              "[E_TEMPLATE_MISMATCH]")]  # fmt: skip
+    if sheet.beyond is not None:
+        message = "the sheet is filled far beyond the form: use the form as issued"
+        where = cells.ref(grid.SHEET, *sheet.beyond)
+        return None, [Problem(name, where, f"{message} [E_SHEET_TOO_BIG]")]
+    return rows_of(name, sheet), []
+
+
+def rows_of(name: str, sheet: Sheet) -> ReturnRows:
+    at = sheet.at
+    identity = at(grid.FORM_ROW, 1)
+    return ReturnRows(
+        name, sheet.sha256, sheet.content,
+        Typed(_ref(grid.FORM_ROW, 1), identity.value),
+        read_display(sheet),
+        cells.text(at(grid.COMPLETED_BY_ROW, 1), _ref(grid.COMPLETED_BY_ROW, 1), "completed by"),
+        cells.day(at(grid.COMPLETED_ON_ROW, 1), _ref(grid.COMPLETED_ON_ROW, 1),
+                  "the date completed"),
+        [n for n in sheet.sheetnames if n not in (grid.SHEET, instructions_sheet("return-form"))],
+        sorted(sheet.hidden_rows),
+        [line_row(sheet, row) for row in range(grid.FIRST_LINE_ROW, len(sheet.rows))],
+        grid.SHEET, grid.FIRST_LINE_ROW, COLUMNS,
+    )  # fmt: skip
+
+
+def line_row(sheet: Sheet, row: int) -> ReturnRow:
+    """What a row of the lines holds (0-based): the locked title and cost as saved, spend to
+    date in pence, progress and outcomes, the output measure, its target and actual."""
+    at = sheet.at
+    title = at(row, grid.TITLE).value
+    first = next(
+        ((_ref(row, col), c.value) for col, c in enumerate(sheet.rows[row])
+         if c.value not in (None, "")),
+        None,
+    )  # fmt: skip
+    return ReturnRow(
+        row, at(row, grid.NUMBER).value,
+        Typed(_ref(row, grid.TITLE), title),
+        Typed(_ref(row, grid.COST), at(row, grid.COST).value),
+        cells.amount(at(row, grid.SPEND), _ref(row, grid.SPEND), "spend to date"),
+        cells.text(at(row, grid.PROGRESS), _ref(row, grid.PROGRESS), PROGRESS, Kind.FREE),
+        cells.text(at(row, grid.MEASURE), _ref(row, grid.MEASURE), "output measure"),
+        cells.count(at(row, grid.TARGET), _ref(row, grid.TARGET), "output target"),
+        cells.count(at(row, grid.ACTUAL), _ref(row, grid.ACTUAL), "output actual"),
+        str(title or "").strip() in total_labels("return-form"),
+        first,
+    )  # fmt: skip
+
+
+def _ref(row: int, col: int) -> str:
+    return cells.ref(grid.SHEET, row, col)
+
+
+__all__ = ["MAX_COLUMNS", "MAX_ROWS", "line_row", "read_return", "rows_of"]
