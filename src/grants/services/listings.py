@@ -28,6 +28,7 @@ from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services import access
 from grants.services.balances import Balances
+from grants.services.return_history import filings
 
 
 @dataclass(frozen=True)
@@ -255,28 +256,12 @@ def plan_filing_rows(
 ) -> list[PlanFilingRow]:
     """Every spending plan form recorded, in the order recorded; a recipient's own lines'
     only."""
-    access.require(session, "read")
-    seen = access.visible_lines(session)
-    query = (
-        select(PlanFiling, Stream.code, Line.code)
-        .join(Stream, Stream.id == PlanFiling.stream_id)
-        .join(Line, Line.id == PlanFiling.line_id)
-        .order_by(PlanFiling.id)
-    )
-    if stream is not None:
-        query = query.where(Stream.code == stream)
-    if year is not None:
-        query = query.where(PlanFiling.year == year.start)
-    if line is not None:
-        query = query.where(Line.code == line)
-    if seen is not None:
-        query = query.where(PlanFiling.line_id.in_(seen))
     return [
         PlanFilingRow(
             f.id, s, FinancialYear(f.year), code, f.filename, f.received_on, f.recorded_at,
             f.actor, f.completed_by, f.completed_on, f.lines,
         )
-        for f, s, code in session.execute(query).all()
+        for f, s, code in session.execute(filings(session, PlanFiling, stream, year, line))
     ]  # fmt: skip
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from grants.db.models import Line, ReturnFigure, ReturnFiling, Stream
+from grants.db.models import Line, PlanFiling, ReturnFigure, ReturnFiling, Stream
 from grants.periods import FinancialYear
 from grants.services import access
 
@@ -34,6 +35,34 @@ class HistoryRow:
     superseded_by: int | None
 
 
+def filings(
+    session: Session,
+    filing: type[ReturnFiling] | type[PlanFiling],
+    stream: str | None,
+    year: FinancialYear | None,
+    line: str | None,
+) -> Select[tuple[Any, str, str]]:
+    """The query for the return or plan filings the acting person may read (a recipient's
+    own lines' only), with their stream's and line's codes, in the order recorded."""
+    access.require(session, "read")
+    seen = access.visible_lines(session)
+    query = (
+        select(filing, Stream.code, Line.code)
+        .join(Stream, Stream.id == filing.stream_id)
+        .join(Line, Line.id == filing.line_id)
+        .order_by(filing.id)
+    )
+    if stream is not None:
+        query = query.where(Stream.code == stream)
+    if year is not None:
+        query = query.where(filing.year == year.start)
+    if line is not None:
+        query = query.where(Line.code == line)
+    if seen is not None:
+        query = query.where(filing.line_id.in_(seen))
+    return query
+
+
 def history(
     session: Session,
     stream: str | None = None,
@@ -42,23 +71,7 @@ def history(
 ) -> list[HistoryRow]:
     """Every filing, superseded ones too, in the order recorded: who filed what and when
     (a recipient's own lines' only)."""
-    access.require(session, "read")
-    seen = access.visible_lines(session)
-    query = (
-        select(ReturnFiling, Stream.code, Line.code)
-        .join(Stream, Stream.id == ReturnFiling.stream_id)
-        .join(Line, Line.id == ReturnFiling.line_id)
-        .order_by(ReturnFiling.id)
-    )
-    if stream is not None:
-        query = query.where(Stream.code == stream)
-    if year is not None:
-        query = query.where(ReturnFiling.year == year.start)
-    if line is not None:
-        query = query.where(Line.code == line)
-    if seen is not None:
-        query = query.where(ReturnFiling.line_id.in_(seen))
-    rows = session.execute(query).all()
+    rows = session.execute(filings(session, ReturnFiling, stream, year, line)).all()
     ids = [f.id for f, _, _ in rows]
     spend: dict[int, int] = {}
     for chunk in range(0, len(ids), 500):
@@ -86,4 +99,4 @@ def history(
     ]  # fmt: skip
 
 
-__all__ = ["HistoryRow", "history"]
+__all__ = ["HistoryRow", "filings", "history"]
