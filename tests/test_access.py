@@ -172,6 +172,8 @@ def test_a_recipient_files_its_own_return_and_not_another_organisations(
     ]  # fmt: skip
     assert ("cher", "login", "sign in") in kept  # each password sign-in is kept too
     attempts = [e for e in log if e["kind"] != "login"]
+    theirs = hashlib.sha256(other.read_bytes()).hexdigest()
+    assert attempts[0]["detail"].startswith(f"da.xlsx (SHA-256 {theirs}): cher is a recipient")
     assert "DA-ORG" in attempts[0]["detail"]
     sha256 = hashlib.sha256((tmp_path / "cherwell.xlsx").read_bytes()).hexdigest()
     assert attempts[1]["detail"] == (

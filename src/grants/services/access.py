@@ -150,9 +150,11 @@ def require(
     permission: str,
     organisation_id: int | None = None,
     organisation: str | None = None,
+    about: str | None = None,
 ) -> Actor:
     """The acting person, if they may do ``permission`` (for the lines of the organisation
-    ``organisation_id``, named ``organisation``, when given); else `Refused`, audited."""
+    ``organisation_id``, named ``organisation``, when given); else `Refused`, audited (with
+    ``about``, what was refused: a file received, say, before the message)."""
     actor = actor_of(session)
     allowed = actor is not None and actor.may(permission)
     named = None
@@ -167,7 +169,7 @@ def require(
     message = refusal(actor, permission, named)
     auditor = session.info.get(_AUDIT)
     if auditor is not None:
-        auditor(actor, "refused", permission, message)
+        auditor(actor, "refused", permission, f"{about}: {message}" if about else message)
     raise Refused(message)
 
 
@@ -180,9 +182,11 @@ def note_refusal(session: Session, permission: str, detail: str) -> None:
         auditor(actor_of(session), "refused", permission, detail)
 
 
-def require_line(session: Session, permission: str, line_id: int) -> Actor:
+def require_line(
+    session: Session, permission: str, line_id: int, about: str | None = None
+) -> Actor:
     """`require` for the line ``line_id``: a recipient only for its own organisations'
-    lines (a refusal names the organisation whose line it is)."""
+    lines (a refusal names the organisation whose line it is; ``about`` as for `require`)."""
     from grants.db.models import Line, Organisation
 
     found = session.execute(
@@ -192,7 +196,7 @@ def require_line(session: Session, permission: str, line_id: int) -> Actor:
     ).first()
     recipient_id, code = found if found is not None else (None, None)
     return require(session, permission, recipient_id if recipient_id else -1,
-                   code or "an organisation")  # fmt: skip
+                   code or "an organisation", about)  # fmt: skip
 
 
 def visible_lines(session: Session) -> set[int] | None:

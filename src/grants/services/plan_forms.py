@@ -260,7 +260,7 @@ def _form(session: Session, rows: PlanRows, found: Found) -> PlanForm | None:
         found.problem(where, f"this form is for {stream} {year} {line}, but {exc}")
         return None
     # Whatever the file says, a recipient files for its own lines only (refused, audited).
-    access.require_line(session, "import", form.line_id)
+    access.require_line(session, "import", form.line_id, f"{rows.file} (SHA-256 {rows.sha256})")
     if form.agreed is not None:
         found.problem(
             where,

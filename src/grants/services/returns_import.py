@@ -134,7 +134,7 @@ def check_return(
         found.problem(where, f"this form is for {stream} {year} {line} {stage}, but {exc}")
         return None, found.problems
     # Whatever the file says, a recipient files for its own lines only (refused, audited).
-    access.require_line(session, "import", form.line_id)
+    access.require_line(session, "import", form.line_id, f"{rows.file} (SHA-256 {rows.sha256})")
     if form.fingerprint != identity.fingerprint:
         found.problem(
             where,
