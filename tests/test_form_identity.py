@@ -7,10 +7,13 @@ into a form or the books."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import stat
 import zipfile
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -18,6 +21,7 @@ from sqlalchemy import Engine, select
 
 from grants.db.engine import make_session_factory
 from grants.db.models import FormIssue, FormKey, ReturnFiling
+from grants.services import form_identity
 from tests.conftest import Grants
 from tests.helpers import books
 from tests.test_plan_forms import CALENDAR
@@ -87,6 +91,45 @@ def test_a_form_whose_identity_was_edited_is_refused(
     assert parts[field] != to
     parts[field] = to
     forged = fill(form, tmp_path / "f.xlsx", B3="|".join(parts))
+    result = grants("returns", "import", str(forged))
+    assert result.exit_code == 1
+    assert f"f.xlsx:{NOT_ISSUED}" in result.output
+    assert filings(engine) == 0
+
+
+@pytest.mark.parametrize(
+    "respell",
+    [lambda p: [*p[:2], p[2].replace("-", "/"), *p[3:]],  # the year as 2017/18
+     lambda p: [*p[:7], p[7].replace("-", ""), *p[8:]],  # the issue date as 20170901
+     lambda p: [*p[:8], p[8].replace("-", "")],  # the MAC without its hyphens
+     lambda p: [*p[:8], p[8].upper()]],  # the MAC in capitals
+)  # fmt: skip
+def test_an_identity_spelt_otherwise_is_refused(
+    grants: Grants, tmp_path: Path, engine: Engine, respell: Any
+) -> None:
+    form = issue_returns(grants, tmp_path / "forms", tmp_path)
+    parts = identity(form).split("|")
+    forged = fill(form, tmp_path / "f.xlsx", B3="|".join(respell(parts)))
+    assert identity(forged) != identity(form)
+    result = grants("returns", "import", str(forged))
+    assert result.exit_code == 1
+    assert f"f.xlsx:{NOT_ISSUED}" in result.output
+    assert filings(engine) == 0
+
+
+def test_a_form_never_issued_is_refused_even_with_the_key(
+    grants: Grants, tmp_path: Path, engine: Engine
+) -> None:
+    # Whoever holds the key (a stolen backup, say) still cannot make a form the ledger never
+    # issued: there is no record of it, so there are no display cells as issued to hold to.
+    form = issue_returns(grants, tmp_path / "forms", tmp_path)
+    found = form_identity.parse("return", identity(form))
+    assert found is not None
+    with make_session_factory(engine, read_only=True)() as reading, reading.begin():
+        key = bytes.fromhex(reading.scalars(select(FormKey.secret)).one())
+    made = dataclasses.replace(found[0], issued_on=date(2017, 10, 1))
+    forged = fill(form, tmp_path / "f.xlsx", B3=made.text(form_identity.mac(key, made, {})),
+                  B4="Anything at all", B8=1)  # fmt: skip
     result = grants("returns", "import", str(forged))
     assert result.exit_code == 1
     assert f"f.xlsx:{NOT_ISSUED}" in result.output

@@ -247,11 +247,17 @@ def check(session: Session, kind: str, value: object, display: dict[str, object]
         return Verdict(None, "the form's identity is missing or altered: use the form as "
                        "issued [E_TEMPLATE_MISMATCH]")  # fmt: skip
     identity, given = parsed
+    # The cell exactly as the ledger writes it: any other spelling of the same fields (a year
+    # written 2017/18, the MAC in capitals or without its hyphens) is an edit.
+    if str(value) != identity.text(given):
+        return Verdict(None, NOT_ISSUED)
     issued = session.scalar(select(FormIssue).where(FormIssue.mac == given))
-    shown: dict[str, object] = json.loads(issued.display) if issued is not None else {}
+    if issued is None:  # never issued here: whatever MAC it carries, there is nothing to verify
+        return Verdict(None, NOT_ISSUED)
+    shown: dict[str, object] = json.loads(issued.display)
     expected = mac(_key(session), identity, shown)
     if not hmac.compare_digest(expected.encode(), given.encode()):
-        if issued is not None and _same(session, issued, identity):
+        if _same(session, issued, identity):
             return Verdict(None, RESTORED)
         return Verdict(None, NOT_ISSUED)
     changed = tuple(
