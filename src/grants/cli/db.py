@@ -120,15 +120,8 @@ def backup(app: AppContext, file: Path) -> None:
     then verified and its chain's head printed. (A PostgreSQL ledger is backed up with
     pg_dump: see the README.)
     """
-    if app.engine.dialect.name != "sqlite":
-        raise GrantsError(
-            "this ledger is on PostgreSQL: back it up with pg_dump (see the README, Backups)"
-        )
-    source = app.engine.url.database
-    if not source or source == ":memory:":
-        raise GrantsError("an in-memory ledger cannot be backed up")
-    app.require_schema()
-    result = backup_sqlite(Path(source), file, differences)
+    with app.reading() as session:
+        result = backup_sqlite(session, file, differences)
     terminal.echo(
         f"backed up the ledger to {file}: {result.head.count:,} records, head {result.head}"
     )

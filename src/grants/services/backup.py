@@ -12,17 +12,31 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from grants.db.engine import make_engine, make_session_factory
 from grants.errors import GrantsError
+from grants.services import access
 from grants.services.record_checks import Evidence
 from grants.services.verification import Verification
 from grants.services.verify import verify
 
 
-def backup_sqlite(source: Path, target: Path, evidence: Evidence | None = None) -> Verification:
-    """Copy the SQLite ledger at ``source`` into the new file ``target``; raises GrantsError
-    (and keeps nothing) if ``target`` exists, cannot be written, or the record is broken
-    (``evidence``: the reader of returns' workbooks verify compares them with)."""
+def backup_sqlite(session: Session, target: Path, evidence: Evidence | None = None) -> Verification:
+    """Copy the SQLite ledger ``session`` reads into the new file ``target``; raises
+    GrantsError (and keeps nothing) if ``target`` exists, cannot be written, or the record is
+    broken (``evidence``: the reader of returns' workbooks verify compares them with). The
+    copy is the whole ledger, its form key and password hashes among it: only for a person
+    who may export it (``session``'s, an officer or admin)."""
+    access.require(session, "export")
+    url = session.get_bind().url
+    if url.get_backend_name() != "sqlite":
+        raise GrantsError(
+            "this ledger is on PostgreSQL: back it up with pg_dump (see the README, Backups)"
+        )
+    if not url.database or url.database == ":memory:":
+        raise GrantsError("an in-memory ledger cannot be backed up")
+    source = Path(url.database)
     if target.exists() or target.is_symlink():
         raise GrantsError(f"{target} already exists: give the name of a new file")
     partial = target.with_name(f".{target.name}.partial")
