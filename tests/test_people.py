@@ -65,9 +65,9 @@ def test_an_admin_manages_people_and_each_change_stands(oxfordshire: Grants) -> 
     assert g("users", "add", "vic", "--role", "viewer").exit_code == 0
     assert g("users", "grant", "CHER", "--role", "recipient", "--org", "OXFORD-CITY-CSP"
              ).exit_code == 0  # fmt: skip
-    people = _people(g)
-    assert people["Cher"]["roles"] == ["recipient"]
-    assert people["Cher"]["organisations"] == ["CHERWELL-CSP", "OXFORD-CITY-CSP"]
+    listed = _people(g)
+    assert listed["Cher"]["roles"] == ["recipient"]
+    assert listed["Cher"]["organisations"] == ["CHERWELL-CSP", "OXFORD-CITY-CSP"]
     assert g("users", "revoke", "cher", "--role", "recipient", "--org", "oxford-city-csp"
              ).exit_code == 0  # fmt: skip
     assert _people(g)["Cher"]["organisations"] == ["CHERWELL-CSP"]
@@ -77,10 +77,12 @@ def test_an_admin_manages_people_and_each_change_stands(oxfordshire: Grants) -> 
     reset = g("users", "reset-password", "cher")
     assert reset.exit_code == 0
     assert cher("balance", "--summary").exit_code == 1
-    assert "the password for Cher is wrong" in cher("balance", "--summary").output
+    assert people.WRONG in cher("balance", "--summary").output
     cher = g.as_user("cher", _password(reset.output))
     assert g("users", "disable", "cher").exit_code == 0
-    assert "Cher is disabled: ask an admin" in cher("balance", "--summary").output
+    # Disabled: told as a wrong password is, so that a guess cannot be confirmed.
+    assert people.WRONG in cher("balance", "--summary").output
+    assert _audit(g)[-1]["detail"] == "Cher is disabled"
     assert g("users", "enable", "cher").exit_code == 0
     assert g("users", "disable", "officer").exit_code == 1  # not oneself
     assert "unknown" not in g("users", "list").output
@@ -90,14 +92,20 @@ def test_failed_logins_and_refusals_are_in_the_audit_log(oxfordshire: Grants) ->
     g = oxfordshire
     assert g("users", "add", "vic", "--role", "viewer").exit_code == 0
     wrong = g.as_user("vic", "not-the-password")("balance", "--summary")
-    assert wrong.exit_code == 1 and "the password for vic is wrong" in wrong.output
+    assert wrong.exit_code == 1 and people.WRONG in wrong.output
     nobody = g.as_user("mallory", "whatever-it-is")("balance", "--summary")
-    assert nobody.exit_code == 1 and "there is no person 'mallory'" in nobody.output
+    # The same words for a login that does not exist: they do not say who does.
+    assert nobody.exit_code == 1 and nobody.output == wrong.output
     password = _password(g("users", "reset-password", "vic").output)
     refused = g.as_user("vic", password)("users", "add", "eve", "--role", "admin")
     assert refused.exit_code == 1
     assert "vic is a viewer" in refused.output and "ask an admin" in refused.output
     everyone = [(e["login"], e["kind"], e["action"]) for e in _audit(g)]
+    details = [e["detail"] for e in _audit(g) if e["kind"] == "login_failed"]
+    assert details == [
+        "the password for vic is wrong",
+        "there is no person 'mallory' in this ledger",
+    ]
     assert [e for e in everyone if e[0] != "officer"] == [
         ("vic", "login_failed", "sign in"),
         ("mallory", "login_failed", "sign in"),
@@ -170,3 +178,30 @@ def test_a_sign_in_is_written_when_it_starts_a_session(
     assert officer_sign_ins() == 3
     log = _audit(g)
     assert [e["kind"] for e in log[-3:]] == ["login_failed", "login", "login"]
+
+
+def test_a_new_login_cannot_look_like_another(oxfordshire: Grants) -> None:
+    g = oxfordshire
+    for login in ("\u0441herwell-csp", "a|b", "\ufb01le", "x-", "jo bloggs", "x" * 65):
+        added = g("users", "add", login, "--role", "viewer")
+        assert added.exit_code == 1 and "is not a login for a new person" in added.output, login
+    assert g("users", "add", "jo.bloggs@council", "--role", "viewer").exit_code == 0
+
+
+def test_a_sign_in_however_long_keeps_the_audit_log_short(oxfordshire: Grants) -> None:
+    g = oxfordshire
+    typed = "b" * 120_000
+    result = g.as_user(typed, "whatever-it-is")("balance", "--summary")
+    assert result.exit_code == 1 and people.WRONG in result.output
+    failed = _audit(g)[-1]
+    assert failed["kind"] == "login_failed"
+    assert len(failed["login"]) <= people.MAX_LOGIN
+    assert len(failed["detail"]) < 200
+
+
+def test_claiming_to_be_someone_else_is_refused_and_audited(oxfordshire: Grants) -> None:
+    g = oxfordshire
+    claimed = g("--actor", "Chief Finance Officer", "balance", "--summary")
+    assert claimed.exit_code == 1 and "is not who is signed in" in claimed.output
+    last = _audit(g)[-1]
+    assert (last["login"], last["kind"], last["action"]) == ("officer", "refused", "actor")

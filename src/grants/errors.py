@@ -57,4 +57,12 @@ class Refused(GrantsError):
 
 
 class LoginFailed(GrantsError):
-    """No such person, a wrong password, or a disabled person (recorded in the audit log)."""
+    """No such person, a wrong password, or a disabled person (recorded in the audit log).
+
+    Its message is what the person trying is told; ``reason``, what the audit log keeps:
+    to someone guessing, a wrong password, an unknown login and a disabled person all read
+    the same."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message

@@ -205,7 +205,7 @@ class AppContext:
             try:
                 actor = people.actor_for(session, login, password)
             except LoginFailed as exc:
-                self._audits.append((None, "login_failed", "sign in", str(exc), login))
+                self._audits.append((None, "login_failed", "sign in", exc.reason, login))
                 failure = exc
             else:
                 failure = None
@@ -215,11 +215,15 @@ class AppContext:
             raise failure
         claimed = unicodedata.normalize("NFC", (self.claimed or "").strip()).casefold()
         if self.claimed is not None and claimed != people.login_key(actor.login):
-            raise ConfigError(
-                f"--actor {self.claimed!r} is not who is signed in ({actor.login}): every "
-                f"record names the person signed in; drop --actor, or sign in as "
-                f"{self.claimed} with --user"
+            shown = people.shown_login(self.claimed)
+            message = (
+                f"--actor {shown} is not who is signed in ({actor.login}): every record names "
+                f"the person signed in; drop --actor (and GRANTS_ACTOR), or sign in as them "
+                "with --user"
             )
+            self._audits.append((actor, "refused", "actor", message, None))
+            self.write_audits()
+            raise ConfigError(message)
         self._signed_in = actor
         if starts:
             self._signed_in_with_password(actor)

@@ -7,6 +7,7 @@ hash made by argon2-cffi, never the password). All of it is append-only and seal
 
 from __future__ import annotations
 
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from grants.services.access import Actor, require
 HASHER = PasswordHasher()  # Argon2id with argon2-cffi's defaults (RFC 9106, low memory)
 MAX_LOGIN = 64
 MIN_PASSWORD = 12
+MAX_DETAIL = 2000  # what the audit log keeps of a message: however long the input was
 # A sign-in with a password within this long of the person's last one written, with no
 # failed sign-in under their login since, continues that one: it is not written again.
 SIGN_IN_SESSION = timedelta(hours=1)
@@ -42,6 +44,18 @@ def login_text(login: str) -> str:
             f"{login!r} is not a login: give 1 to {MAX_LOGIN} printable characters, no spaces"
         )
     return text
+
+
+# A login an admin gives a new person: ASCII letters and digits, and . _ - @ within, so that
+# no login can look like another (a Cyrillic "с" in "cherwell", a ligature, a "|").
+NEW_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._@-]{0,62}[A-Za-z0-9])?")
+# What a failed sign-in with a password says, whatever failed (the audit log keeps which).
+WRONG = "the login or password is wrong, or the person may not sign in: check them, or ask an admin"
+
+
+def shown_login(login: str) -> str:
+    """A login as typed, for a message or the audit log: at most MAX_LOGIN characters."""
+    return repr(login if len(login) <= MAX_LOGIN else login[:MAX_LOGIN] + "…")
 
 
 def login_key(login: str) -> str:
@@ -188,6 +202,11 @@ def add(
 ) -> str:
     """Add a person (admins only); returns their password (``password`` or a new one)."""
     actor = require(session, "users")
+    if not NEW_LOGIN.fullmatch(login.strip()):
+        raise GrantsError(
+            f"{shown_login(login)} is not a login for a new person: give 1 to {MAX_LOGIN} "
+            "letters (a to z) and digits, with . _ - or @ between them"
+        )
     password = password or new_password()
     create(session, login, roles, actor.login, name=name, organisations=organisations,
            password=password)  # fmt: skip
@@ -255,8 +274,11 @@ def actor_for(session: Session, login: str, password: str | None) -> Actor:
     except GrantsError:
         person = None
     if person is None:
-        raise LoginFailed(f"there is no person {login!r} in this ledger: ask an admin to add "
-                          "you (`grants users add`), or sign in with --user LOGIN")  # fmt: skip
+        missing = f"there is no person {shown_login(login)} in this ledger"
+        if password is not None:
+            raise LoginFailed(WRONG, missing)
+        raise LoginFailed(f"{missing}: ask an admin to add you (`grants users add`), or sign "
+                          "in with --user LOGIN")  # fmt: skip
     state = standing(session, person)
     if password is not None:
         stored = session.scalars(
@@ -269,9 +291,11 @@ def actor_for(session: Session, login: str, password: str | None) -> Actor:
                 raise VerifyMismatchError
             HASHER.verify(stored, password)
         except (VerificationError, InvalidHashError):
-            raise LoginFailed(f"the password for {person.login} is wrong") from None
+            raise LoginFailed(WRONG, f"the password for {person.login} is wrong") from None
     if state.disabled:
-        raise LoginFailed(f"{person.login} is disabled: ask an admin")
+        disabled = f"{person.login} is disabled"
+        raise LoginFailed(WRONG if password is not None else f"{disabled}: ask an admin",
+                          disabled)  # fmt: skip
     return state.actor()
 
 
@@ -354,12 +378,20 @@ def audit(
         AuditEvent(
             recorded_at=now(),
             person_id=actor.person_id if actor else None,
-            login=(actor.login if actor else login or "?")[:100],
+            login=(actor.login if actor else login or "?")[:MAX_LOGIN],
             kind=kind,
             action=action,
-            detail=detail,
+            detail=detail
+            if detail is None or len(detail) <= MAX_DETAIL
+            else detail[:MAX_DETAIL] + "…",
         )
     )
+
+
+def _bounded(detail: str | None) -> str | None:
+    if detail is None or len(detail) <= MAX_DETAIL:
+        return detail
+    return detail[:MAX_DETAIL] + "…"
 
 
 def audit_log(session: Session, limit: int | None = None) -> list[AuditEvent]:
