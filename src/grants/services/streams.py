@@ -106,7 +106,7 @@ def stream_code(session: Session, typed: str | None, need: Need = "any", work: s
     if len(choices) == 1:
         return choices[0]
     if not choices and access.visible_lines(session) is not None:
-        raise NotFound("you have no lines in any funding stream: ask an officer")
+        raise NotFound(f"you have no lines in any {_WHAT[need]}: ask an officer")
     if not choices:
         raise NotFound(
             f"the ledger holds no {_WHAT[need]}: load the books with `grants ledger load`"
