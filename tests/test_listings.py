@@ -185,8 +185,10 @@ def test_a_recipients_allocations_and_streams_are_its_own(ledger: Grants) -> Non
     every = _json(ledger, "allocations", "--stream", "CSF")
     assert {a["line"] for a in every} == {"CSP", "CHERWELL", "OXFORD", "DA"}
     cher = _json(ledger.as_user("cher"), "allocations", "--stream", "CSF")
+    # Its share is of the partnership's line, which it cannot see: left out (with the share
+    # and its own amount, one could work out the partnership's allocation).
     assert [(a["line"], a["amount"], a["share"], a["recipient"]) for a in cher] == [
-        ("CHERWELL", "25000.00", "41.7%", "Cherwell Community Safety Partnership")
+        ("CHERWELL", "25000.00", None, "Cherwell Community Safety Partnership")
     ]
     sop = _json(ledger.as_user("sop"), "allocations", "--stream", "CSF")
     assert [a["line"] for a in sop] == ["CSP", "CHERWELL", "OXFORD"]
@@ -204,8 +206,16 @@ def test_a_recipient_in_no_stream_sees_none(ledger: Grants) -> None:
     assert _json(g, "streams") == []
     assert _json(g, "journal") == []
     assert _json(g, "balance") == []
-    assert _json(g, "allocations", "--stream", "CSF") == []
     assert _json(g, "returns", "due") == []
+    # A stream it has no line in is one it cannot see: answered as one that is not there.
+    for typed in ("CSF", "XYZ"):
+        result = g("allocations", "--stream", typed)
+        assert result.exit_code == 1
+        assert result.output == f"Error: there is no funding stream '{typed}'; " + (
+            "`grants streams` lists them\n"
+        )
+    named = g("allocations")
+    assert named.exit_code == 1 and "you have no lines in any funding stream" in named.output
 
 
 def test_a_recipients_balance_has_headings_with_its_own_totals(ledger: Grants) -> None:
@@ -415,3 +425,104 @@ def test_a_plan_form_filed_is_in_the_plan_history_and_meets_the_plan_stage(
     assert plan["status"] == f"filed 3 July 2017, 3 days late (plan #{row['filing']})"
     table = ledger("plan", "history").output
     assert "oxford.xlsx" in table and "3 July 2017" in table
+
+
+# -- no line a recipient cannot see is named, and no code is a probe ---------------------
+
+
+def _strings(data: Any) -> set[str]:
+    """Every string in a JSON document, keys and values."""
+    if isinstance(data, dict):
+        return set(data) | {t for v in data.values() for t in _strings(v)}
+    if isinstance(data, list):
+        return {t for v in data for t in _strings(v)}
+    return {data} if isinstance(data, str) else set()
+
+
+LISTINGS = [
+    ["journal"], ["balance"], ["allocations"], ["streams"], ["returns", "due"],
+    ["returns", "history"], ["plan", "show", "--year", "2017-18"], ["plan", "history"],
+]  # fmt: skip
+
+
+def test_a_recipient_is_not_shown_a_line_it_cannot_see_nor_a_share_of_it(
+    grants: Grants, tmp_path: Path
+) -> None:
+    # Oxford's money moved to Cherwell: an entry that touches Cherwell's line from a line
+    # Cherwell's recipient cannot see.
+    extra = "2017-06-01 virement CSF 2017-18 OXFORD CHERWELL 100\n"
+    loaded = grants("ledger", "load", str(books(tmp_path, BOOKS + extra)))
+    assert loaded.exit_code == 0, loaded.output
+    for login, orgs in PEOPLE.items():
+        add_person(grants.url, login, ["viewer"] if orgs is None else ["recipient"],
+                   organisations=orgs)  # fmt: skip
+    cher = grants.as_user("cher")
+    for args in LISTINGS:
+        shown = _strings(_json(cher, *args))
+        assert not shown & {"CSP", "DA", "OXFORD", "41.7%", "58.3%"}, (args, shown)
+        table = cher(*args).output
+        assert " CSP " not in f" {table} ".replace("\n", " "), (args, table)
+        assert "41.7" not in table and "DA " not in table, (args, table)
+    virement = [e for e in _json(cher, "journal") if e["kind"] == "virement"]
+    assert [(e["line"], e["amount"]) for e in virement] == [(None, "100.00")]
+    [line] = [b for b in _json(cher, "balance") if b["line"] == "CHERWELL"]
+    assert line["parent"] is None
+    # The partnership's recipient sees its line: the districts' parent and shares stand.
+    sop = _json(grants.as_user("sop"), "allocations", "--stream", "CSF")
+    assert [(a["line"], a["share"], a["parent"]) for a in sop] == [
+        ("CSP", None, None), ("CHERWELL", "41.7%", "CSP"), ("OXFORD", "58.3%", "CSP"),
+    ]  # fmt: skip
+    assert {b["parent"] for b in _json(grants.as_user("sop"), "balance")} == {None, "CSP"}
+    # An officer sees every line's parent and share.
+    every = _json(grants, "allocations", "--stream", "CSF")
+    assert ("CHERWELL", "41.7%", "CSP") in [(a["line"], a["share"], a["parent"]) for a in every]
+    assert ("virement", "OXFORD") in [(e["kind"], e["line"]) for e in _json(grants, "journal")]
+
+
+# What a recipient may run with a stream or line named, and how an answer names the code.
+PROBES: list[list[str]] = [
+    ["journal", "--stream", "{stream}"],
+    ["balance", "--stream", "{stream}"],
+    ["allocations", "--stream", "{stream}"],
+    ["returns", "due", "--stream", "{stream}"],
+    ["returns", "history", "--stream", "{stream}"],
+    ["plan", "show", "--stream", "{stream}", "--year", "2017-18"],
+    ["plan", "history", "--stream", "{stream}"],
+]
+
+
+def _answer(g: Grants, args: list[str], **codes: str) -> tuple[int, str]:
+    result = g(*[a.format(**codes) for a in args])
+    return result.exit_code, result.output.replace(codes.get("typed", "\0"), "CODE")
+
+
+def test_a_code_a_recipient_cannot_see_is_answered_as_one_not_there(ledger: Grants) -> None:
+    cher = ledger.as_user("cher")
+    for args in PROBES:  # LGF exists (DA-ORG's); LGX and XYZ do not
+        hidden = _answer(cher, args, stream="LGF", typed="LGF")
+        assert hidden == _answer(cher, args, stream="LGX", typed="LGX"), args
+        assert hidden[0] == 1 and "there is no funding stream 'CODE'" in hidden[1], hidden
+        # Its near miss is drawn from what it sees: not LGF.
+        assert "LGF" not in cher(*[a.format(stream="LGG") for a in args]).output
+        assert _answer(ledger, args, stream="LGF", typed="LGF")[0] == 0, args
+    lines = [
+        ["plan", "show", "--stream", "CSF", "--year", "2017-18", "--line", "{line}"],
+        ["plan", "history", "--stream", "CSF", "--line", "{line}"],
+        ["returns", "history", "--stream", "CSF", "--line", "{line}"],
+    ]
+    for args in lines:  # CSP and OXFORD exist (the partnership's, Oxford's); NOPE does not
+        for hidden_line in ("CSP", "OXFORD"):
+            hidden = _answer(cher, args, line=hidden_line, typed=hidden_line)
+            assert hidden == _answer(cher, args, line="NOPE", typed="NOPE"), args
+            assert hidden[0] == 1 and "CSF has no line 'CODE'" in hidden[1], hidden
+        near = cher(*[a.format(line="OXFORF") for a in args]).output
+        assert "OXFORD" not in near and "did you mean" not in near, near
+        assert "did you mean CHERWELL?" in cher(*[a.format(line="CHERWEL") for a in args]).output
+        assert ledger(*[a.format(line="OXFORD") for a in args]).exit_code == 0, args
+    # Work a recipient may not do is refused whatever code it types, seen or not.
+    for line in ("DA", "NOPE"):
+        refused = cher("plan", "add", "CSF", "2017-18", line, "Posts", "--cost", "1")
+        assert refused.exit_code == 1 and "but not record" in refused.output, refused.output
+    for stream in ("LGF", "XYZ"):
+        refused = cher("programme", "--stream", stream)
+        assert refused.exit_code == 1 and "but not run reports" in refused.output

@@ -59,12 +59,13 @@ def interactive() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
 
 
-def pick_stream(session: Session, typed: str | None, need: Need = "any") -> str:
+def pick_stream(session: Session, typed: str | None, need: Need = "any", work: str = "read") -> str:
     """The code of the stream the command works on: the one typed (any case), else the only
     stream of the kind, else on a terminal the one the user chooses from those listed;
-    otherwise a usage error (exit 2) listing them."""
+    otherwise a usage error (exit 2) listing them. ``work``: the permission the command
+    needs, checked first (see `stream_code`)."""
     try:
-        return stream_code(session, typed, need)
+        return stream_code(session, typed, need, work)
     except StreamNeeded as exc:
         if not interactive():
             raise click.UsageError(terminal.visible(str(exc))) from None

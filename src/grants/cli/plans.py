@@ -59,8 +59,8 @@ def _codes(app: AppContext, stream: str, year: str, line: str) -> tuple[str, str
     checked as text first."""
     stream, year, line = clean(stream, "STREAM"), clean(year, "YEAR"), clean(line, "LINE")
     with app.reading() as session:
-        stream = stream_code(session, stream)
-        return stream, year, line_code(session, stream, line)
+        stream = stream_code(session, stream, work="record")
+        return stream, year, line_code(session, stream, line, "record")
 
 
 def _day(value: date | None) -> date:
@@ -250,8 +250,8 @@ def issue(
     an instructions sheet."""
     fy = parse_year(year)
     with app.session() as session:  # each form is recorded as issued, with its identity
-        stream = pick_stream(session, stream, "pcc")
-        line = line_code(session, stream, line) if line is not None else None
+        stream = pick_stream(session, stream, "pcc", "issue")
+        line = line_code(session, stream, line, "issue") if line is not None else None
         wanted = issue_plan_forms(session, stream, fy, line, plan_form.display_cells)
         ledger = ledger_name(session)
     open_plans = [f for f in wanted if f.agreed is None and len(f.lines) < plan_form.MAX_LINES]

@@ -54,7 +54,7 @@ def programme(
     """A programme table by year with its TOTALs; with --compare, the Change column and the
     Difference row between two versions, all derived from the recorded profiles."""
     with app.reading() as session:
-        stream = capital_stream(session, pick_stream(session, stream, "capital"))
+        stream = capital_stream(session, pick_stream(session, stream, "capital", "report"))
         if compare and version:
             raise GrantsError("give either --version or --compare, not both")
         if compare:

@@ -54,7 +54,7 @@ def reconcile_command(
     with app.reading() as session:
         said = None
         if stream is not None:
-            stream = stream_code(session, stream)
+            stream = stream_code(session, stream, work="report")
             said = words(session, stream)
         findings = reconcile(
             session, stream, parse_year(year) if year else None, today, differences

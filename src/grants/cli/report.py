@@ -75,7 +75,7 @@ def resourcing(
     partnership with their shares, the TOTAL, and the stated figure where it differs."""
     period = parse_period(years)
     with app.reading() as session:
-        result = resourcing_table(session, pick_stream(session, stream, "pcc"), period)
+        result = resourcing_table(session, pick_stream(session, stream, "pcc", "report"), period)
         ledger = ledger_name(session)
         figures = published_figures(session, result.stream)
     if output is not None:
@@ -158,7 +158,9 @@ def pcc_template_command(
     at mid-year and end-year also the spend reported to date and the variance."""
     fy = parse_year(year)
     with app.reading() as session:
-        result = pcc_template(session, pick_stream(session, stream, "pcc"), fy, stage, area)
+        result = pcc_template(
+            session, pick_stream(session, stream, "pcc", "report"), fy, stage, area
+        )
         ledger = ledger_name(session)
         # A stream's printed totals are not one area's.
         figures = published_figures(session, result.stream) if area is None else []
@@ -223,7 +225,7 @@ def _capital(
     session: Session, stream: str | None, first: str | None, last: str | None,
     compare: str | None,
 ) -> CapitalProgramme:  # fmt: skip
-    code = capital_stream(session, pick_stream(session, stream, "capital"))
+    code = capital_stream(session, pick_stream(session, stream, "capital", "report"))
     layout = with_headings(templates.load("capital-programme"), stream_headings(session, code))
     span = programme_years(session, code)
     start = parse_year(first) if first else span.first

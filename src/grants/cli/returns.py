@@ -63,8 +63,8 @@ def issue(
     outcomes, and outputs (target and actual), validated, and an instructions sheet."""
     fy = parse_year(year)
     with app.session() as session:  # each form is recorded as issued, with its identity
-        stream = pick_stream(session, stream, "pcc")
-        line = line_code(session, stream, line) if line is not None else None
+        stream = pick_stream(session, stream, "pcc", "issue")
+        line = line_code(session, stream, line, "issue") if line is not None else None
         issued = issue_forms(session, stream, fy, stage, line, return_form.display_cells)
         ledger = ledger_name(session)
     make_folder(directory)

@@ -162,7 +162,7 @@ def award(
     )
     stated_amount = None if stated is None else f"{money(stated):.2f}"
     with app.session() as session:
-        stream = stream_code(session, stream)
+        stream = stream_code(session, stream, work="record")
         op = replace(op, stream=stream)
         item = _new(app, op, _day(day), reason=reason, source=source)
         recorded = _record(session, item)
@@ -244,11 +244,11 @@ def allocate(
         over_allocation=over_allocate,
     )
     with app.session() as session:
-        stream = stream_code(session, stream)
+        stream = stream_code(session, stream, work="record")
         stream_row = session.execute(select(Stream).where(Stream.code == stream)).scalar_one()
         if not name:  # an existing line, typed in any case
-            line = line_code(session, stream, line)
-        parent = line_code(session, stream, parent) if parent else None
+            line = line_code(session, stream, line, "record")
+        parent = line_code(session, stream, parent, "record") if parent else None
         recipient = organisation_code(session, recipient) if recipient else None
         op = replace(op, stream=stream, line=line)
         existing = session.execute(
@@ -344,8 +344,8 @@ def pay(
     reason, source = _text(reason, "--reason", Kind.FREE), _text(source, "--source")
     op = Operation("pay", stream, parse_period(year), to_pence(money(amount)), line=line)
     with app.session() as session:
-        stream = stream_code(session, stream)
-        op = replace(op, stream=stream, line=line_code(session, stream, line))
+        stream = stream_code(session, stream, work="record")
+        op = replace(op, stream=stream, line=line_code(session, stream, line, "record"))
         recorded = _record(session, _new(app, op, _day(day), reason=reason, source=source))
     _report(recorded, as_json)
 

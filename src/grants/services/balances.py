@@ -294,7 +294,8 @@ def balance_rows(
 ) -> list[BalanceRow]:
     """`grants balance` for the person acting: every row; for a recipient, its own lines
     beneath a heading for each stream and period whose figures are its lines' own (what
-    was awarded and stated for the stream, and what stands unallocated, are not its)."""
+    was awarded and stated for the stream, and what stands unallocated, are not its), and
+    a parent line it cannot see shown as none."""
     access.require(session, "read")
     rows = Balances(session, stream).rows(period)
     seen = access.visible_lines(session)
@@ -312,6 +313,8 @@ def balance_rows(
     own: dict[tuple[str, Period], list[BalanceRow]] = {}
     for r in rows:
         if r.line is not None and (r.stream, r.line) in mine:
+            if (r.stream, r.parent) not in mine:  # a line it cannot see is not named to it
+                r = r._replace(parent=None)
             own.setdefault((r.stream, r.period), []).append(r)
     out: list[BalanceRow] = []
     for (code, span), lines in own.items():  # in the order of the rows: by stream, period

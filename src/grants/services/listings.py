@@ -2,7 +2,10 @@
 
 Each function checks the acting person (grants.services.access) and gives a recipient only
 its own organisations' lines and the lines beneath them: an entry is listed only when it
-touches one of those lines, and no other line's amount reaches a figure it is shown. The
+touches one of those lines, and no other line's amount reaches a figure it is shown. No line
+it cannot see is named to it (a parent, or the line a split came from, is shown as nothing),
+and no share is given of a figure it cannot see (a line's share of a parent it cannot see, or
+of the stream): from a share and the amount one could work the other figure out. The
 command line and the web service print these rows; neither applies a rule of its own.
 """
 
@@ -97,10 +100,13 @@ def allocation_rows(
             continue
         if mine is not None and row.line not in mine:
             continue
+        parent, share = row.parent, shares.get((row.line, row.period))
+        if mine is not None and parent not in mine:  # of a figure the recipient cannot see
+            parent, share = None, None
         out.append(
             AllocationRow(
                 row.line, row.name, recipients.get(row.line), row.period, row.allocated,
-                shares.get((row.line, row.period)), row.parent,
+                share, parent,
             )
         )  # fmt: skip
     return out
@@ -177,7 +183,8 @@ def journal_rows(
     return [
         JournalRow(
             e.id, e.ref, e.day, e.kind, e.reverses_id, s,
-            Period(FinancialYear(e.first_year), FinancialYear(e.last_year)), code,
+            Period(FinancialYear(e.first_year), FinancialYear(e.last_year)),
+            code if seen is None or e.line_id in seen else None,  # a line it cannot see
             from_pence(-e.amount_pence if e.reverses_id else e.amount_pence), e.actor,
             e.recorded_at, e.reason, e.origin,
         )

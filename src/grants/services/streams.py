@@ -2,7 +2,12 @@
 
 Codes are written in capitals in the books; on the command line they are taken in any case
 (``pcc-csf`` is ``PCC-CSF``), and a near miss is answered with the code that was probably
-meant ("there is no funding stream 'PCC-CFS'; did you mean PCC-CSF?"). A command that needs a
+meant ("there is no funding stream 'PCC-CFS'; did you mean PCC-CSF?"). A stream or line the
+acting person cannot see (a recipient's are those it has lines in, and its lines and those
+beneath them) is answered exactly as one that does not exist, and a near miss is drawn only
+from what they see: a code is not a way to learn what another organisation holds. The
+person's right to the work (``work``, a permission of grants.services.access) is checked
+first, so that work they may not do is refused whatever code they type. A command that needs a
 stream of some kind and is given none takes the only one the ledger holds, or says which
 there are (`StreamNeeded`), for the command line to ask or to list.
 """
@@ -66,26 +71,42 @@ def candidates(session: Session, need: Need = "any") -> list[str]:
     elif need == "capital":
         query = query.join(ProgrammeVersion, ProgrammeVersion.stream_id == Stream.id).distinct()
     every = list(session.scalars(query))
+    own = _visible_streams(session)
+    return every if own is None else [code for code in every if code in own]
+
+
+def _visible_streams(session: Session) -> set[str] | None:
+    """The codes of the streams the acting person has lines in; None for every stream."""
     seen = access.visible_lines(session)
     if seen is None:
-        return every
-    own = set(session.scalars(select(Stream.code).join(Line).where(Line.id.in_(seen))))
-    return [code for code in every if code in own] or every
+        return None
+    return set(session.scalars(select(Stream.code).join(Line).where(Line.id.in_(seen))))
 
 
-def stream_code(session: Session, typed: str | None, need: Need = "any") -> str:
+def _known_streams(session: Session) -> list[str]:
+    """The codes of the streams the acting person sees, in order."""
+    every = list(session.scalars(select(Stream.code).order_by(Stream.code)))
+    own = _visible_streams(session)
+    return every if own is None else [code for code in every if code in own]
+
+
+def stream_code(session: Session, typed: str | None, need: Need = "any", work: str = "read") -> str:
     """The code of the stream meant: ``typed`` in any case (NotFound, with the likely code,
-    if there is none such), or with nothing typed the only stream that would do for
-    ``need`` (StreamNeeded if there are several, NotFound if there is none)."""
+    if there is none such that the acting person sees), or with nothing typed the only
+    stream that would do for ``need`` (StreamNeeded if there are several, NotFound if there
+    is none). Refused first if the person may not do ``work``."""
+    access.require(session, work)
     if typed is not None:
         code = typed.strip().upper()
-        known = list(session.scalars(select(Stream.code).order_by(Stream.code)))
+        known = _known_streams(session)
         if code not in known:
             raise _unknown("there is no funding stream", typed, known, _STREAMS)
         return code
     choices = candidates(session, need)
     if len(choices) == 1:
         return choices[0]
+    if not choices and access.visible_lines(session) is not None:
+        raise NotFound(f"you have no lines in any {_WHAT[need]}: ask an officer")
     if not choices:
         raise NotFound(
             f"the ledger holds no {_WHAT[need]}: load the books with `grants ledger load`"
@@ -95,37 +116,31 @@ def stream_code(session: Session, typed: str | None, need: Need = "any") -> str:
 
 def stream_id(session: Session, code: str) -> int:
     """The stream's id (the code in any case); NotFound, naming the code and the likely
-    one, if there is none."""
+    one, if there is none that the acting person sees."""
     found = session.scalar(select(Stream.id).where(Stream.code == code.strip().upper()))
-    if found is None:
-        known = list(session.scalars(select(Stream.code).order_by(Stream.code)))
+    known = _known_streams(session)
+    if found is None or code.strip().upper() not in known:
         raise _unknown("there is no funding stream", code, known, _STREAMS)
     return int(found)
 
 
-def line_code(session: Session, stream: str, typed: str) -> str:
+def line_code(session: Session, stream: str, typed: str, work: str = "read") -> str:
     """The code of the stream's line meant by ``typed`` (any case); NotFound with the likely
-    code if the stream has no such line."""
+    code if the stream has no such line that the acting person sees (Refused first if they
+    may not do ``work``)."""
+    access.require(session, work)
     code = typed.strip().upper()
-    known = list(
-        session.scalars(
-            select(Line.code)
-            .join(Stream, Stream.id == Line.stream_id)
-            .where(Stream.code == stream)
-            .order_by(Line.code)
-        )
+    query = (
+        select(Line.code)
+        .join(Stream, Stream.id == Line.stream_id)
+        .where(Stream.code == stream)
+        .order_by(Line.code)
     )
+    seen = access.visible_lines(session)
+    if seen is not None:  # a recipient sees, and is offered, its own lines only
+        query = query.where(Line.id.in_(seen))
+    known = list(session.scalars(query))
     if code not in known:
-        seen = access.visible_lines(session)
-        if seen is not None:  # a recipient is offered its own lines only
-            known = list(
-                session.scalars(
-                    select(Line.code)
-                    .join(Stream, Stream.id == Line.stream_id)
-                    .where(Stream.code == stream, Line.id.in_(seen))
-                    .order_by(Line.code)
-                )
-            )
         where = f"`grants allocations --stream {stream}` lists them"
         raise _unknown(f"{stream} has no line", typed, known, where)
     return code
