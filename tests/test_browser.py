@@ -1,0 +1,283 @@
+"""The web service in a real browser: headless Chromium against `grants serve` on 127.0.0.1.
+
+A recipient signs in, downloads its mid-year return form, uploads it with a mistake, reads
+the cell-named error, fixes it, files it and finds it in its history; another
+organisation's pages and forms answer 404; the officer sees the filing on the dashboard
+and reconcile's findings change; a viewer reaches the dashboard and reports but no officer
+page. Every page is screenshotted to out/web/NAME.png and checked with axe-core against
+WCAG 2.2 AA: zero violations.
+
+One server, one browser and one browser context per person for the whole module.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from tests.browser import (
+    PASSWORDS,
+    RECIPIENT,
+    VIEWER,
+    Looker,
+    build_ledger,
+    chromium,
+    serving,
+    unavailable,
+)
+from tests.conftest import OFFICER
+
+pytestmark = pytest.mark.browser
+
+STREAM, YEAR, LINE, OTHER_LINE = "PCC-CSF", "2017-18", "CHERWELL", "OXFORD"
+DASHBOARD = f"/dashboard/{STREAM}/{YEAR}"
+MISSING = "the mid-year return, due 31 October 2017, is missing"
+SPEND = "12,345.67"
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        unavailable(f"Playwright is not installed ({exc}): `pip install -e '.[test]'`")
+    executable = chromium()
+    with sync_playwright() as driver:
+        yield driver, executable
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`grants serve` on a fresh Oxfordshire ledger, for the whole module."""
+    folder = tmp_path_factory.mktemp("web")
+    with serving(build_ledger(folder), folder) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def looker() -> Looker:
+    return Looker()
+
+
+class People:
+    """One browser context per person, each signed in once, against one server."""
+
+    def __init__(self, browser: Any, base: str, looker: Looker) -> None:
+        self.browser, self.base, self.looker = browser, base, looker
+        self.pages: dict[str, Any] = {}
+
+    def fresh(self) -> Any:
+        """A page in a new context, signed in as no one."""
+        context = self.browser.new_context(base_url=self.base, accept_downloads=True)
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        page.errors = []
+        page.on("console", lambda message: message.type == "error" and page.errors.append(
+            message.text))  # fmt: skip
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        return page
+
+    def __call__(self, login: str) -> Any:
+        """A page signed in as ``login``."""
+        if login not in self.pages:
+            page = self.fresh()
+            sign_in(page, login, PASSWORDS[login])
+            assert "/sign-in" not in page.url, f"{login} was not signed in: {text(page)}"
+            self.pages[login] = page
+        return self.pages[login]
+
+    def close(self) -> None:
+        for page in self.pages.values():
+            page.context.close()
+
+
+@pytest.fixture(scope="module")
+def people(playwright: Any, server: str, looker: Looker) -> Iterator[People]:
+    driver, executable = playwright
+    browser = driver.chromium.launch(executable_path=executable)
+    everyone = People(browser, server, looker)
+    try:
+        yield everyone
+    finally:
+        everyone.close()
+        browser.close()
+
+
+def sign_in(page: Any, login: str, password: str) -> None:
+    page.goto("/sign-in")
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        submit(page, "form:has(input[name=password])")
+
+
+def submit(page: Any, form: str) -> None:
+    page.locator(f"{form} button, {form} input[type=submit]").first.click()
+
+
+def text(page: Any) -> str:
+    return str(page.inner_text("body"))
+
+
+def visit(people: People, page: Any, path: str, name: str, status: int = 200) -> str:
+    """Open ``path``, check its status, screenshot and axe it; the page's text."""
+    answer = page.goto(path)
+    assert answer is not None and answer.status == status, (
+        f"{path}: {answer.status if answer else None}, not {status}: {text(page)[:500]}"
+    )
+    check(people, page, name)
+    return text(page)
+
+
+def check(people: People, page: Any, name: str) -> None:
+    """Screenshot and axe-core; and no script error or CSP violation in the console (a 4xx
+    page's own status aside)."""
+    people.looker.check(page, name)
+    errors = [e for e in page.errors if not e.startswith("Failed to load resource: the server")]
+    page.errors.clear()
+    assert not errors, f"{name}: the browser's console says {errors}"
+    assert page.locator("h1").count() == 1, f"{name}: not one <h1>"
+    assert page.title().strip(), f"{name}: no <title>"
+
+
+def links(page: Any, pattern: str) -> list[str]:
+    """The hrefs on the page matching ``pattern`` (a regular expression, any case)."""
+    found = page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))")
+    return [href for href in found if re.search(pattern, href, re.IGNORECASE)]
+
+
+def fill(form: Path, spend: object, to: Path) -> Path:
+    """The mid-year form filled as Cherwell would, with ``spend`` typed as spend to date."""
+    book = openpyxl.load_workbook(form)
+    sheet = book["Return"]
+    assert str(sheet["B3"].value).split("|")[3] == LINE, "not Cherwell's form"
+    sheet["B9"] = "Community Safety Officer, Cherwell District Council"
+    sheet["B10"] = date(2017, 10, 20)
+    sheet["D13"] = spend
+    sheet["E13"] = "Two PCSO-led youth diversion schemes ran over the summer in Banbury."
+    book.save(to)
+    return to
+
+
+def upload(people: People, page: Any, workbook: Path, name: str) -> str:
+    page.goto("/upload")
+    page.set_input_files("input[name=file]", str(workbook))
+    with page.expect_navigation():
+        submit(page, "form:has(input[name=file])")
+    check(people, page, name)
+    return text(page)
+
+
+def findings(page: Any) -> str:
+    page.goto(DASHBOARD)
+    return text(page)
+
+
+def test_sign_in_refuses_a_wrong_password(people: People) -> None:
+    page = people.fresh()
+    visit(people, page, "/sign-in", "sign-in")
+    sign_in(page, RECIPIENT, "not-the-password")
+    assert "/sign-in" in page.url
+    check(people, page, "sign-in-refused")
+    assert page.locator(".govuk-error-summary").count() == 1, text(page)
+    page.context.close()
+
+
+def test_recipient_files_its_mid_year_return(people: People, tmp_path: Path) -> None:
+    officer = people(OFFICER)
+    before = visit(people, officer, DASHBOARD, "officer-dashboard-before")
+    assert "CHERWELL" in before.upper() and MISSING in before, before
+    visit(people, officer, "/dashboard", "officer-dashboards")
+
+    recipient = people(RECIPIENT)
+    home = visit(people, recipient, "/", "recipient-home")
+    assert "Cherwell" in home and "overdue" in home.lower(), home
+    assert "Oxford City" not in home, "the recipient sees another organisation's line"
+    own = links(recipient, rf"/lines/{STREAM}/{YEAR}/{LINE}$")
+    assert own, f"no link to Cherwell's {YEAR} line on the home page"
+    visit(people, recipient, own[0], "recipient-line")
+
+    form_link = links(recipient, rf"/forms/{STREAM}/{YEAR}/{LINE}/mid-year\.xlsx$")
+    assert form_link, "no link to Cherwell's mid-year form"
+    with recipient.expect_download() as downloading:
+        recipient.click(f"a[href='{form_link[0]}']")
+    issued = tmp_path / "issued.xlsx"
+    downloading.value.save_as(issued)
+
+    # A mistake: words where the spend to date goes. Nothing is recorded, and the error
+    # names the cell and says what to do.
+    mistake = fill(issued, "about twelve thousand", tmp_path / "cherwell-mistake.xlsx")
+    refused = upload(people, recipient, mistake, "recipient-upload-refused")
+    summary = recipient.locator(".govuk-error-summary")
+    assert summary.count() == 1, refused
+    assert "D13" in summary.inner_text() and "spend" in summary.inner_text().lower(), refused
+    history = visit(people, recipient, "/history", "recipient-history-before")
+    assert "cherwell-mistake.xlsx" not in history and SPEND not in history, history
+
+    fixed = fill(issued, 12345.67, tmp_path / "cherwell-mid-year.xlsx")
+    filed = upload(people, recipient, fixed, "recipient-upload-filed")
+    assert recipient.locator(".govuk-error-summary").count() == 0, filed
+    history = visit(people, recipient, "/history", "recipient-history")
+    assert "cherwell-mid-year.xlsx" in history and SPEND in history, history
+
+    # The officer sees it: the return is no longer missing, it is late; its spend shows.
+    after = visit(people, officer, DASHBOARD, "officer-dashboard-after")
+    assert after.count(MISSING) == before.count(MISSING) - 1, after
+    assert "after it was due (31 October 2017)" in after, after
+    assert SPEND in after and SPEND not in before, after
+
+
+def test_recipient_cannot_reach_another_organisation(people: People) -> None:
+    recipient = people(RECIPIENT)
+    visit(people, recipient, f"/lines/{STREAM}/{YEAR}/{OTHER_LINE}", "recipient-other-line", 404)
+    for path in (
+        f"/lines/{STREAM}/{YEAR}/NO-SUCH-LINE",
+        f"/forms/{STREAM}/{YEAR}/{OTHER_LINE}/mid-year.xlsx",
+        f"/forms/{STREAM}/{YEAR}/{OTHER_LINE}/plan.xlsx",
+    ):
+        answer = recipient.context.request.get(path)
+        assert answer.status == 404, f"{path}: {answer.status}"
+        assert not answer.body().startswith(b"PK"), f"{path} gave a workbook"
+    for path in ("/dashboard", DASHBOARD):
+        answer = recipient.context.request.get(path)
+        assert answer.status in (403, 404), f"the recipient reached {path}: {answer.status}"
+
+
+def test_viewer_reaches_the_dashboard_and_reports_only(people: People) -> None:
+    viewer = people(VIEWER)
+    visit(people, viewer, "/dashboard", "viewer-dashboards")
+    board = visit(people, viewer, DASHBOARD, "viewer-dashboard")
+    assert "Cherwell" in board or "CHERWELL" in board, board
+    reports = links(viewer, r"^/reports/[^/]+\.xlsx$")
+    assert reports, "no report to download on the dashboard"
+    workbook = viewer.context.request.get(reports[0])
+    assert workbook.status == 200 and workbook.body().startswith(b"PK"), reports[0]
+
+    answer = viewer.goto("/upload")
+    assert answer is not None and answer.status in (403, 404), f"/upload: {answer.status}"
+    check(people, viewer, "viewer-refused")
+    for path in (
+        "/history",
+        f"/lines/{STREAM}/{YEAR}/{LINE}",
+        f"/forms/{STREAM}/{YEAR}/{LINE}/mid-year.xlsx",
+    ):
+        answer = viewer.context.request.get(path)
+        assert answer.status in (403, 404), f"the viewer reached {path}: {answer.status}"
+
+
+def test_signing_out_ends_the_session(people: People) -> None:
+    page = people.fresh()
+    sign_in(page, VIEWER, PASSWORDS[VIEWER])
+    assert "/sign-in" not in page.url
+    with page.expect_navigation():
+        submit(page, "form[action='/sign-out']")
+    check(people, page, "signed-out")
+    page.goto("/dashboard")
+    assert "/sign-in" in page.url, f"signed out, yet {page.url} opened"
+    page.context.close()
