@@ -144,6 +144,16 @@ def check(people: People, page: Any, name: str) -> None:
     assert not errors, f"{name}: the browser's console says {errors}"
     assert page.locator("h1").count() == 1, f"{name}: not one <h1>"
     assert page.title().strip(), f"{name}: no <title>"
+    # The skip link and an error summary's links move the reader within the page: each
+    # must lead to something there (axe-core does not follow them).
+    broken = page.eval_on_selector_all(
+        "a[href^='#']",
+        "links => links.map(a => a.getAttribute('href'))"
+        "  .filter(h => h.length > 1 && !document.getElementById(h.slice(1)))",
+    )
+    assert not broken, f"{name}: links to nothing on the page: {broken}"
+    if page.locator(".govuk-error-summary").count():
+        assert page.title().startswith("Error: "), f"{name}: an error page's title {page.title()!r}"
 
 
 def links(page: Any, pattern: str) -> list[str]:
@@ -182,6 +192,9 @@ def findings(page: Any) -> str:
 def test_sign_in_refuses_a_wrong_password(people: People) -> None:
     page = people.fresh()
     visit(people, page, "/sign-in", "sign-in")
+    page.keyboard.press("Tab")
+    first = page.evaluate("[document.activeElement.textContent, document.activeElement.hash]")
+    assert first == ["Skip to main content", "#main-content"], f"Tab first reaches {first}"
     sign_in(page, RECIPIENT, "not-the-password")
     assert "/sign-in" in page.url
     check(people, page, "sign-in-refused")
@@ -280,4 +293,42 @@ def test_signing_out_ends_the_session(people: People) -> None:
     check(people, page, "signed-out")
     page.goto("/dashboard")
     assert "/sign-in" in page.url, f"signed out, yet {page.url} opened"
+    page.context.close()
+
+
+def test_pages_reflow_on_a_narrow_screen(people: People) -> None:
+    """At 320 CSS pixels wide (WCAG 2.2's reflow, 1.4.10) a form page needs no sideways
+    scrolling; the pages of tables are screenshotted for a person to judge (a data table may
+    scroll on its own)."""
+    recipient = people(RECIPIENT)
+    recipient.set_viewport_size({"width": 320, "height": 640})
+    try:
+        for path, name, fits in (
+            ("/upload", "narrow-upload", True),
+            ("/", "narrow-recipient-home", False),
+            (f"/lines/{STREAM}/{YEAR}/{LINE}", "narrow-recipient-line", False),
+        ):
+            visit(people, recipient, path, name)
+            wide = recipient.evaluate("document.documentElement.scrollWidth")
+            assert not fits or wide <= 320, f"{path} is {wide} pixels wide at 320"
+    finally:
+        recipient.set_viewport_size({"width": 1280, "height": 720})
+
+
+def test_the_checks_catch_a_page_that_fails(people: People) -> None:
+    """The harness itself: a page with an unlabelled input and an image without words fails
+    axe-core; one whose skip link leads nowhere fails the in-page link check."""
+    page = people.fresh()
+    page.set_content(
+        "<html><head><title>Broken</title></head><body><a href='#nowhere'>Skip</a>"
+        "<main><h1>Broken</h1><img src='x.png'><input name='login'></main></body></html>"
+    )
+    with pytest.raises(AssertionError, match=r"image-alt[\s\S]*label"):
+        people.looker.check(page, "self-check-axe")
+    page.set_content(
+        "<html lang='en'><head><title>Broken</title></head><body><a href='#nowhere'>Skip</a>"
+        "<main><h1>Broken</h1></main></body></html>"
+    )
+    with pytest.raises(AssertionError, match="links to nothing"):
+        check(people, page, "self-check-links")
     page.context.close()
