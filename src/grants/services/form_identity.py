@@ -133,6 +133,13 @@ def _key(session: Session) -> bytes:
     return bytes.fromhex(secret)
 
 
+def derived_secret(session: Session, purpose: str) -> str:
+    """A secret of this ledger for ``purpose`` (the web service's session cookies, say):
+    HMAC-SHA256 of the purpose under the form key, as hex. The same for every process on the
+    ledger, never the key itself, and a different secret for each purpose."""
+    return hmac.new(_key(session), f"grants:{purpose}".encode(), hashlib.sha256).hexdigest()
+
+
 def key_text(session: Session) -> str:
     """The key as hex, for an export's ``form-key`` file only (an officer's or admin's)."""
     access.require(session, "export")
@@ -300,6 +307,6 @@ def _shown(value: object) -> str:
 
 __all__ = [
     "FORMATS", "KEY_FILE", "NOT_ISSUED", "PLAN_FORMAT", "RESTORED", "RETURN_FORMAT",
-    "FormKeyMissing", "Identity", "Verdict", "check", "ensure_key", "issue", "key_text", "mac",
-    "new_key", "of_plan", "of_return", "parse", "recipient_code", "take_key",
+    "FormKeyMissing", "Identity", "Verdict", "check", "derived_secret", "ensure_key", "issue",
+    "key_text", "mac", "new_key", "of_plan", "of_return", "parse", "recipient_code", "take_key",
 ]  # fmt: skip
