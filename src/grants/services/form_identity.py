@@ -178,11 +178,16 @@ def issue(
     now: datetime,
 ) -> str:
     """Record a form as issued (once: the same form issued again the same day is the same
-    record) and return its identity cell's text. An officer's (``issue``)."""
-    access.require(session, "issue")
+    record) and return its identity cell's text. An officer's (``issue``), or a recipient's
+    own line's form, issued to them (they may file its returns and plans: ``import``)."""
+    stream_id, line_id = _ids(session, identity)
+    acting = access.actor_of(session)
+    if acting is not None and not acting.may("issue") and acting.may("import"):
+        access.require_line(session, "import", line_id)
+    else:
+        access.require(session, "issue")
     found = mac(_key(session), identity, display)
     if session.scalar(select(FormIssue.id).where(FormIssue.mac == found)) is None:
-        stream_id, line_id = _ids(session, identity)
         session.add(
             FormIssue(
                 mac=found, kind=identity.kind, stream_id=stream_id, line_id=line_id,

@@ -117,7 +117,7 @@ def issue_own_plan_form(
     """One line's plan form for the person acting, recorded as issued to them (unless its
     plan is agreed): an officer's as `issue_plan_forms`; a recipient's only for a line of
     its own organisations (refused, and audited, for another's). NotFound if the line does
-    not report in the year."""
+    not report in the year; GrantsError if its plan is agreed (no form is issued for it)."""
     actor = access.actor_of(session)
     if actor is not None and actor.may("issue"):
         found = issue_plan_forms(session, stream, year, line, display, now)
@@ -135,6 +135,11 @@ def issue_own_plan_form(
         ]  # fmt: skip
     if not found:
         raise NotFound(f"{stream} {line} has no plan form in {year}")
+    if found[0].agreed is not None:
+        raise GrantsError(
+            f"{stream} {line}'s spending plan for {year} was agreed on "
+            f"{formatting.day(found[0].agreed)}: there is no form to fill in"
+        )
     return found[0]
 
 
