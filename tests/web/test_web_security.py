@@ -134,3 +134,22 @@ def test_a_recipient_does_not_reach_the_dashboard(client: TestClient) -> None:
     assert client.get("/dashboard").status_code == 403
     assert client.get("/dashboard/CSF/2017-18").status_code == 403
     assert client.get("/reports/csf-resourcing.xlsx").status_code == 403
+
+
+def test_a_failure_shows_no_traceback_and_keeps_the_headers(
+    web_ledger: Grants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grants.web import portal
+    from grants.web.app import create_app
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(portal, "due", broken)
+    with TestClient(create_app(web_ledger.url), follow_redirects=False,
+                    raise_server_exceptions=False) as client:  # fmt: skip
+        assert sign_in(client, RECIPIENT) == 303
+        answer = client.get("/")
+    assert answer.status_code == 500
+    assert "secret internals" not in answer.text and "Traceback" not in answer.text
+    assert answer.headers["x-frame-options"] == "DENY"

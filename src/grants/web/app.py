@@ -40,6 +40,12 @@ HEADERS = [
 ]  # fmt: skip
 
 
+FAILED = (
+    b"Sorry, there is a problem with the service: nothing was recorded. Try again later; if "
+    b"it happens again, tell the council's finance officer what you were doing and when."
+)
+
+
 class SecurityHeaders:
     """Adds the security headers to every response, static files and errors too."""
 
@@ -51,15 +57,31 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        started = False
+
         async def sending(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 names = {k.lower() for k, _ in message.get("headers", [])}
                 extra = [(k, v) for k, v in HEADERS if k not in names]
                 extra.append((b"cache-control", b"no-store"))
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
-        await self.app(scope, receive, sending)
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            if not started:  # never a traceback for a person: a page that says what to do
+                await sending(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+                    }
+                )
+                await sending({"type": "http.response.body", "body": FAILED})
+            raise
 
 
 def templates() -> Environment:
