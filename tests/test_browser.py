@@ -39,6 +39,10 @@ STREAM, YEAR, LINE, OTHER_LINE = "PCC-CSF", "2017-18", "CHERWELL", "OXFORD"
 DASHBOARD = f"/dashboard/{STREAM}/{YEAR}"
 MISSING = "the mid-year return, due 31 October 2017, is missing"
 SPEND = "12,345.67"
+# Requests every page makes and is refused, known and written down in docs/web.md ("Known
+# gaps"): the vendored GOV.UK Frontend CSS still declares the GDS Transport @font-face, whose
+# files are not shipped. Empty this once the vendored CSS no longer asks for them.
+KNOWN_MISSING = ("/assets/fonts/",)
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +85,13 @@ class People:
         page.on("console", lambda message: message.type == "error" and page.errors.append(
             message.text))  # fmt: skip
         page.on("pageerror", lambda error: page.errors.append(str(error)))
+        # A stylesheet, font or image the page asks for and does not get (the page itself
+        # may be a 404 on purpose, and a download ends its navigation as "aborted").
+        page.on("response", lambda answer: answer.status >= 400
+                and answer.request.resource_type != "document"
+                and page.errors.append(f"{answer.status} for {answer.url}"))  # fmt: skip
+        page.on("requestfailed", lambda request: request.resource_type != "document"
+                and page.errors.append(f"{request.url} failed: {request.failure}"))  # fmt: skip
         return page
 
     def __call__(self, login: str) -> Any:
@@ -136,10 +147,15 @@ def visit(people: People, page: Any, path: str, name: str, status: int = 200) ->
 
 
 def check(people: People, page: Any, name: str) -> None:
-    """Screenshot and axe-core; and no script error or CSP violation in the console (a 4xx
-    page's own status aside)."""
+    """Screenshot and axe-core; and no script error, CSP violation or missing asset (the
+    console's note of a 4xx page's own status aside)."""
     people.looker.check(page, name)
-    errors = [e for e in page.errors if not e.startswith("Failed to load resource: the server")]
+    errors = [
+        e
+        for e in page.errors
+        if not e.startswith("Failed to load resource: the server")
+        and not any(known in e for known in KNOWN_MISSING)
+    ]
     page.errors.clear()
     assert not errors, f"{name}: the browser's console says {errors}"
     assert page.locator("h1").count() == 1, f"{name}: not one <h1>"
