@@ -46,7 +46,7 @@ async def _sign_in_post(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=5)
     auth.check_csrf(request, form.get("csrf_token"))
     login = str(form.get("login") or "").strip()[:200]
-    password = str(form.get("password") or "")
+    password = str(form.get("password") or "")[: auth.MAX_PASSWORD]
     if not login or not password:
         return _sign_in_form(request, error="Enter your login and password", login=login,
                              status=400)  # fmt: skip
@@ -54,6 +54,7 @@ async def _sign_in_post(request: Request) -> Response:
     keys = (auth.login_key(login), auth.client_key(request))
     wait = limiter.wait(*keys)
     if wait:
+        await run_in_threadpool(auth.held, ledger(request), login)
         minutes = max(1, (wait + 59) // 60)
         return _sign_in_form(
             request, login=login, status=429,
