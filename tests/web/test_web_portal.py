@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from grants.limits import MAX_WORKBOOK_BYTES
-from grants.web import portal
+from grants.web import uploads
 from tests.conftest import Grants, add_person
 from tests.test_returns import fill
 from tests.web.conftest import OFFICER, RECIPIENT, sign_in, token
@@ -113,7 +113,8 @@ def test_an_oversized_upload_is_refused_before_it_is_read(
     def never(*args: object) -> None:
         raise AssertionError("read an oversized upload")
 
-    monkeypatch.setattr(portal.return_reader, "read_return", never)
+    monkeypatch.setattr(uploads.return_reader, "read_return", never)
+    monkeypatch.setattr(uploads.plan_reader, "read_plan", never)
     assert sign_in(client, RECIPIENT) == 303
     answer = upload(client, "big.xlsx", b"PK" + b"\0" * (MAX_WORKBOOK_BYTES + 70_000))
     assert answer.status_code == 413 and "must be smaller than" in answer.text
@@ -154,3 +155,29 @@ def test_the_officer_sees_every_line_the_dashboard_and_the_reports(
     assert client.get("/reports/no-such-report.xlsx").status_code == 404
     agreed = client.get("/forms/CSF/2017-18/DA/plan.xlsx")
     assert agreed.status_code == 400 and "was agreed on 30 June 2017" in agreed.text
+
+
+def test_a_spending_plan_form_is_filed_through_the_same_upload(
+    client: TestClient, tmp_path: Path
+) -> None:
+    from datetime import datetime
+
+    from tests.test_plan_forms import fill as fill_plan
+
+    assert sign_in(client, OFFICER) == 303
+    form = client.get("/forms/CSF/2018-19/DA/plan.xlsx")
+    assert form.status_code == 200, form.text
+    (tmp_path / "plan.xlsx").write_bytes(form.content)
+    lines = {"B13": "Outreach", "C13": "Reach rural victims", "D13": 1, "E13": 10000}
+    content = fill_plan(tmp_path / "plan.xlsx", tmp_path / "da-plan.xlsx",
+                        B10=datetime(2018, 5, 20), B14=None, C14=None, D14=None, E14=None,
+                        G13=None, **lines).read_bytes()  # fmt: skip
+    wrong = upload(client, "notes.xlsx", fill_plan(tmp_path / "plan.xlsx", tmp_path / "x.xlsx",
+                                                  E13="lots").read_bytes())  # fmt: skip
+    assert wrong.status_code == 400 and "Plan!E13" in wrong.text
+    assert "plan #" not in client.get("/history").text
+    answer = upload(client, "da-plan.xlsx", content)
+    assert answer.status_code == 200, answer.text
+    assert "Filed the" in answer.text
+    history = client.get("/history").text
+    assert "plan #" in history and "da-plan.xlsx" in history

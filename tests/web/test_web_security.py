@@ -44,10 +44,13 @@ def test_the_session_cookie_is_signed_httponly_and_samesite(client: TestClient) 
     assert client.get("/").status_code == 303
 
 
-def test_sign_in_is_rate_limited_per_login(client: TestClient) -> None:
+def test_sign_in_is_rate_limited_per_login(client: TestClient, web_ledger: Grants) -> None:
     for _ in range(auth.FAILURES):
         assert sign_in(client, RECIPIENT, "wrong-password-1") == 400
     assert sign_in(client, RECIPIENT) == 429  # even the right password waits
+    log = json.loads(web_ledger("users", "audit", "--json").output)
+    failed = [e["detail"] for e in log if e["login"] == RECIPIENT and e["kind"] == "login_failed"]
+    assert len(failed) == auth.FAILURES + 1 and "too many failed sign-ins" in failed[-1]
     elsewhere = TestClient(client.app, base_url="http://127.0.0.1:8000",
                            follow_redirects=False, client=("192.0.2.7", 50000))  # fmt: skip
     assert sign_in(elsewhere, RECIPIENT) == 429  # the login is held up from anywhere

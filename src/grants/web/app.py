@@ -65,7 +65,8 @@ class SecurityHeaders:
                 started = True
                 names = {k.lower() for k, _ in message.get("headers", [])}
                 extra = [(k, v) for k, v in HEADERS if k not in names]
-                extra.append((b"cache-control", b"no-store"))
+                if not scope["path"].startswith(("/static/", "/assets/")):
+                    extra.append((b"cache-control", b"no-store"))  # pages hold a person's data
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 

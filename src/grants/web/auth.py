@@ -28,6 +28,8 @@ MAX_SECONDS = 8 * 60 * 60  # and every session ends this long after signing in
 FAILURES = 5  # failed sign-ins, per login and per client, within
 WINDOW_SECONDS = 15 * 60  # this long, make the next wait until the oldest is this old
 
+MAX_PASSWORD = 1024  # characters of a password that are checked (Argon2 takes any length)
+
 clock: Callable[[], float] = time.time  # tests move it
 
 
@@ -132,6 +134,13 @@ def sign_in(ledger: Ledger, request: Request, login: str, password: str) -> Acto
     return actor
 
 
+def held(ledger: Ledger, login: str) -> None:
+    """Write to the audit log that a sign-in was not tried: too many failures."""
+    ledger.note(None, "login_failed", "sign in",
+                "web: not tried: too many failed sign-ins in 15 minutes", login[:100])  # fmt: skip
+    ledger.write_audits()
+
+
 def sign_out(request: Request) -> None:
     request.session.clear()
 
@@ -165,6 +174,7 @@ def acting(ledger: Ledger, request: Request) -> Actor:
 __all__ = [
     "FAILURES",
     "IDLE_SECONDS",
+    "MAX_PASSWORD",
     "MAX_SECONDS",
     "WINDOW_SECONDS",
     "CsrfRefused",
@@ -174,6 +184,7 @@ __all__ = [
     "check_csrf",
     "client_key",
     "csrf_token",
+    "held",
     "login_key",
     "sign_in",
     "sign_out",

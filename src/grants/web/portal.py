@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from itertools import groupby
 from pathlib import Path
 
@@ -16,22 +16,20 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from grants import formatting
-from grants.errors import BooksError, GrantsError, LoginFailed, NotFound
-from grants.excel import plan_form, return_form, return_reader
+from grants.errors import GrantsError, LoginFailed, NotFound
+from grants.excel import plan_form, return_form
 from grants.limits import MAX_WORKBOOK_BYTES
 from grants.periods import FinancialYear, parse_year
-from grants.services.access import Actor
 from grants.services.due import due
 from grants.services.form_rows import Problem, Received
-from grants.services.journal import Catalog
 from grants.services.listings import plan_filing_rows
 from grants.services.plan_forms import issue_own_plan_form
 from grants.services.return_history import history
 from grants.services.returns import PLAN_STAGE, issue_own_form
-from grants.services.returns_import import Forms, check_return, record
 from grants.services.settings import ledger_name
 from grants.web import auth
 from grants.web.pages import ledger, needs, render, signed_in
+from grants.web.uploads import Outcome, file_upload
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # What a multipart upload adds to the workbook's bytes (boundaries, headers, the token).
@@ -48,7 +46,7 @@ async def _sign_in_post(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=5)
     auth.check_csrf(request, form.get("csrf_token"))
     login = str(form.get("login") or "").strip()[:200]
-    password = str(form.get("password") or "")
+    password = str(form.get("password") or "")[: auth.MAX_PASSWORD]
     if not login or not password:
         return _sign_in_form(request, error="Enter your login and password", login=login,
                              status=400)  # fmt: skip
@@ -56,6 +54,7 @@ async def _sign_in_post(request: Request) -> Response:
     keys = (auth.login_key(login), auth.client_key(request))
     wait = limiter.wait(*keys)
     if wait:
+        await run_in_threadpool(auth.held, ledger(request), login)
         minutes = max(1, (wait + 59) // 60)
         return _sign_in_form(
             request, login=login, status=429,
@@ -156,54 +155,6 @@ def form_download(request: Request) -> Response:
     )
 
 
-@dataclass
-class Outcome:
-    """What became of an upload: problems (nothing recorded), or what was recorded."""
-
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-    recorded: str | None = None
-
-
-class _Rejected(Exception):
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("rejected")
-        self.problems = problems
-
-
-def file_return(actor: Actor, request: Request, received: Received) -> Outcome:
-    """`grants returns import` for one uploaded workbook: read as a hostile file, checked
-    cell by cell against the form as it stands, and recorded whole or not at all."""
-    now = datetime.now().replace(microsecond=0)
-    try:
-        with ledger(request).writing(actor) as session:
-            rows, problems = return_reader.read_return(received)
-            filed = None
-            if rows is not None:
-                filed, problems = check_return(session, rows, Forms())
-            if problems or filed is None:
-                raise _Rejected(problems)
-            outcome = record(session, filed, actor.login, now, None, Catalog())
-            what = (f"{filed.form.stage} return for {filed.form.stream} {filed.form.line} "
-                    f"{FinancialYear(filed.form.year)}")  # fmt: skip
-            if outcome.earlier is not None:
-                return Outcome(warnings=filed.warnings, recorded=(
-                    f"This file was filed already, on {formatting.day(outcome.earlier.recorded_at)}"
-                    f" (return #{outcome.earlier.id}): nothing changed"))  # fmt: skip
-            note = (f"; it supersedes return #{outcome.superseded.id}"
-                    if outcome.superseded is not None else "")  # fmt: skip
-            return Outcome(warnings=filed.warnings,
-                           recorded=f"Filed the {what}: your receipt is return "
-                           f"#{outcome.filing_id}{note}")  # fmt: skip
-    except _Rejected as exc:
-        return Outcome(problems=exc.problems or [Problem(received.name, None, "not a return")])
-    except BooksError as exc:
-        return Outcome(problems=[p if isinstance(p, Problem) else Problem(received.name, None,
-                                 str(p)) for p in exc.problems])  # fmt: skip
-    except GrantsError as exc:
-        return Outcome(problems=[Problem(received.name, None, str(exc))])
-
-
 async def upload(request: Request) -> Response:
     actor = await run_in_threadpool(signed_in, request)
     needs(actor, "import", "file returns")
@@ -222,7 +173,7 @@ async def upload(request: Request) -> Response:
     if len(content) > MAX_WORKBOOK_BYTES:
         return _too_big(request)
     received = Received(Path(file.filename).name[:200], content)
-    outcome = await run_in_threadpool(file_return, actor, request, received)
+    outcome = await run_in_threadpool(file_upload, ledger(request), actor, received)
     return render(request, "upload.html", {"outcome": outcome},
                   400 if outcome.problems else 200)  # fmt: skip
 
@@ -252,5 +203,5 @@ def history_page(request: Request) -> Response:
                   "day": formatting.day, "FinancialYear": FinancialYear})  # fmt: skip
 
 
-__all__ = ["file_return", "form_download", "history_page", "home", "line_page", "sign_in_route",
+__all__ = ["form_download", "history_page", "home", "line_page", "sign_in_route",
            "sign_out", "upload"]  # fmt: skip
