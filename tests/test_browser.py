@@ -212,6 +212,8 @@ def test_sign_in_refuses_a_wrong_password(people: People) -> None:
     page.keyboard.press("Tab")
     first = page.evaluate("[document.activeElement.textContent, document.activeElement.hash]")
     assert first == ["Skip to main content", "#main-content"], f"Tab first reaches {first}"
+    page.keyboard.press("Tab")
+    check(people, page, "sign-in-focus")  # the next stop (the header link), to see focus show
     sign_in(page, RECIPIENT, "not-the-password")
     assert "/sign-in" in page.url
     check(people, page, "sign-in-refused")
