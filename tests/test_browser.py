@@ -49,9 +49,10 @@ KNOWN_MISSING = ("/assets/fonts/",)
 @pytest.fixture(scope="module")
 def playwright() -> Iterator[Any]:
     try:
+        import axe_playwright_python  # noqa: F401  (axe-core, for Looker)
         from playwright.sync_api import sync_playwright
     except ImportError as exc:
-        unavailable(f"Playwright is not installed ({exc}): `pip install -e '.[test]'`")
+        unavailable(f"a test dependency is missing ({exc}): `pip install -e '.[test]'`")
     executable = chromium()
     with sync_playwright() as driver:
         yield driver, executable
