@@ -51,6 +51,11 @@ demo: $(STAMP)
 	@echo "  $(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db balance --stream PCC-CSF --year 2017-18"
 	@echo
 	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db balance --summary
+	@echo
+	@echo "In a browser: start the web service with"
+	@echo "  $(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db serve --host 127.0.0.1 --port 8000"
+	@echo "then open http://127.0.0.1:8000/ and sign in as cherwell-csp (Cherwell's recipient),"
+	@echo "officer, or cabinet (the viewer), with the passwords printed above."
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests migrations

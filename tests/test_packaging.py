@@ -189,6 +189,9 @@ def test_the_wheel_installed_in_a_fresh_environment_works(tmp_path: Path) -> Non
         assert f"grants/migrations/versions/{path.name}" in names
     for path in (ROOT / "templates").glob("*.toml"):
         assert f"grants/templates/{path.name}" in names
+    web = ROOT / "src" / "grants" / "web"
+    for path in [*(web / "templates").glob("*.html"), *(web / "static").rglob("*.*")]:
+        assert f"grants/web/{path.relative_to(web).as_posix()}" in names, path
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)

@@ -15,6 +15,7 @@ from grants.cli.programme import programme
 from grants.cli.reconcile import reconcile_command
 from grants.cli.report import report
 from grants.cli.returns import returns
+from grants.cli.serve import serve
 from grants.cli.users import users
 from grants.cli.verify import verify_command
 from grants.config import default_actor
@@ -72,6 +73,7 @@ cli.add_command(returns)
 cli.add_command(reconcile_command)
 cli.add_command(verify_command)
 cli.add_command(users)
+cli.add_command(serve)
 for command in (*query.COMMANDS, programme, *write.COMMANDS):
     cli.add_command(command)
 

@@ -133,6 +133,13 @@ def _key(session: Session) -> bytes:
     return bytes.fromhex(secret)
 
 
+def derived_secret(session: Session, purpose: str) -> str:
+    """A secret of this ledger for ``purpose`` (the web service's session cookies, say):
+    HMAC-SHA256 of the purpose under the form key, as hex. The same for every process on the
+    ledger, never the key itself, and a different secret for each purpose."""
+    return hmac.new(_key(session), f"grants:{purpose}".encode(), hashlib.sha256).hexdigest()
+
+
 def key_text(session: Session) -> str:
     """The key as hex, for an export's ``form-key`` file only (an officer's or admin's)."""
     access.require(session, "export")
@@ -171,11 +178,16 @@ def issue(
     now: datetime,
 ) -> str:
     """Record a form as issued (once: the same form issued again the same day is the same
-    record) and return its identity cell's text. An officer's (``issue``)."""
-    access.require(session, "issue")
+    record) and return its identity cell's text. An officer's (``issue``), or a recipient's
+    own line's form, issued to them (they may file its returns and plans: ``import``)."""
+    stream_id, line_id = _ids(session, identity)
+    acting = access.actor_of(session)
+    if acting is not None and not acting.may("issue") and acting.may("import"):
+        access.require_line(session, "import", line_id)
+    else:
+        access.require(session, "issue")
     found = mac(_key(session), identity, display)
     if session.scalar(select(FormIssue.id).where(FormIssue.mac == found)) is None:
-        stream_id, line_id = _ids(session, identity)
         session.add(
             FormIssue(
                 mac=found, kind=identity.kind, stream_id=stream_id, line_id=line_id,
@@ -306,6 +318,6 @@ def _shown(value: object) -> str:
 
 __all__ = [
     "FORMATS", "KEY_FILE", "NOT_ISSUED", "PLAN_FORMAT", "RESTORED", "RETURN_FORMAT",
-    "FormKeyMissing", "Identity", "Verdict", "check", "ensure_key", "issue", "key_text", "mac",
-    "new_key", "of_plan", "of_return", "parse", "recipient_code", "take_key",
+    "FormKeyMissing", "Identity", "Verdict", "check", "derived_secret", "ensure_key", "issue",
+    "key_text", "mac", "new_key", "of_plan", "of_return", "parse", "recipient_code", "take_key",
 ]  # fmt: skip

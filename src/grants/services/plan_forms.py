@@ -33,7 +33,7 @@ from grants.services.form_checks import Found, check_completed_on, verified
 from grants.services.form_rows import PlanRows, Problem, Typed
 from grants.services.journal import Journal
 from grants.services.plans import NewPlanLine, PlanRefused, Plans, Provenance
-from grants.services.returns import PLAN_STAGE, recipients, stages
+from grants.services.returns import PLAN_STAGE, own_line, recipients, stages
 from grants.services.returns_import import is_pence, keep_workbook
 from grants.services.stream_texts import StreamWords, words
 from grants.services.streams import stream_id as find_stream
@@ -104,6 +104,43 @@ def issue_plan_forms(
         ))
         for form in found
     ]  # fmt: skip
+
+
+def issue_own_plan_form(
+    session: Session,
+    stream: str,
+    year: FinancialYear,
+    line: str,
+    display: Callable[[PlanForm], dict[str, object]],
+    now: datetime | None = None,
+) -> PlanForm:
+    """One line's plan form for the person acting, recorded as issued to them (unless its
+    plan is agreed): an officer's as `issue_plan_forms`; a recipient's only for a line of
+    its own organisations (refused, and audited, for another's). NotFound if the line does
+    not report in the year; GrantsError if its plan is agreed (no form is issued for it)."""
+    actor = access.actor_of(session)
+    if actor is not None and actor.may("issue"):
+        found = issue_plan_forms(session, stream, year, line, display, now)
+    else:
+        line_id = own_line(session, stream, line)
+        actor = access.require_line(session, "import", line_id,
+                                    about=f"plan form of {stream} {line} {year}")  # fmt: skip
+        moment = now or datetime.now().replace(microsecond=0)
+        found = [
+            form if form.agreed is not None else replace(form, identity=form_identity.issue(
+                session, form_identity.of_plan(session, form, moment.date()), display(form),
+                actor.login, moment,
+            ))
+            for form in plan_forms(session, stream, year, line)
+        ]  # fmt: skip
+    if not found:
+        raise NotFound(f"{stream} {line} has no plan form in {year}")
+    if found[0].agreed is not None:
+        raise GrantsError(
+            f"{stream} {line}'s spending plan for {year} was agreed on "
+            f"{formatting.day(found[0].agreed)}: there is no form to fill in"
+        )
+    return found[0]
 
 
 def plan_forms(
@@ -457,6 +494,7 @@ __all__ = [
     "check_plan",
     "describe",
     "imported_before",
+    "issue_own_plan_form",
     "issue_plan_forms",
     "plan_forms",
     "record_plan",

@@ -152,6 +152,50 @@ def issue_forms(
     ]  # fmt: skip
 
 
+def issue_own_form(
+    session: Session,
+    stream: str,
+    year: FinancialYear,
+    stage: str,
+    line: str,
+    display: Callable[[ReturnForm], dict[str, object]],
+    now: datetime | None = None,
+) -> ReturnForm:
+    """One line's return form for the person acting, recorded as issued to them: an
+    officer's as `issue_forms`; a recipient's only for a line of its own organisations (it
+    may file the line's return, so it may take the line's form; refused, and audited, for
+    another organisation's line). NotFound if the line has no form at that stage."""
+    actor = access.actor_of(session)
+    if actor is not None and actor.may("issue"):
+        found = issue_forms(session, stream, year, stage, line, display, now)
+    else:
+        line_id = own_line(session, stream, line)
+        actor = access.require_line(session, "import", line_id,
+                                    about=f"{stage} form of {stream} {line} {year}")  # fmt: skip
+        moment = now or datetime.now().replace(microsecond=0)
+        found = [
+            replace(form, identity=form_identity.issue(
+                session, form_identity.of_return(session, form, moment.date()), display(form),
+                actor.login, moment,
+            ))
+            for form in forms(session, stream, year, stage, line)
+        ]  # fmt: skip
+    if not found:
+        raise NotFound(f"{stream} {line} has no {stage} return form in {year}")
+    return found[0]
+
+
+def own_line(session: Session, stream: str, line: str) -> int:
+    """The id of the line ``line`` of ``stream``; NotFound if there is none."""
+    found = session.scalar(
+        select(Line.id).join(Stream, Stream.id == Line.stream_id)
+        .where(Stream.code == stream, Line.code == line)
+    )  # fmt: skip
+    if found is None:
+        raise NotFound(f"{stream} has no line {line!r}")
+    return found
+
+
 def forms(
     session: Session, stream: str, year: FinancialYear, stage: str, line: str | None = None
 ) -> list[ReturnForm]:
@@ -213,6 +257,6 @@ def forms(
 
 
 __all__ = [
-    "PLAN_STAGE", "FormLine", "Recipient", "ReturnForm", "forms", "issue_forms", "recipients",
-    "stages",
+    "PLAN_STAGE", "FormLine", "Recipient", "ReturnForm", "forms", "issue_forms", "issue_own_form",
+    "own_line", "recipients", "stages",
 ]  # fmt: skip

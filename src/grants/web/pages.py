@@ -1,0 +1,55 @@
+"""What every page shares: rendering a template, the person signed in, the ledger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Environment
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from grants.services.access import Actor
+from grants.web import auth
+from grants.web.ledger import Ledger
+
+SERVICE = "Grant monitoring"
+
+
+class Forbidden(Exception):
+    """The person's role does not include the page's work (the services' permission table,
+    grants.services.access.PERMISSIONS): answered 403."""
+
+
+def ledger(request: Request) -> Ledger:
+    return request.app.state.ledger  # type: ignore[no-any-return]
+
+
+def signed_in(request: Request) -> Actor:
+    """The person signed in (SignInRequired if no one is)."""
+    actor = auth.acting(ledger(request), request)
+    request.state.actor = actor
+    return actor
+
+
+def needs(actor: Actor, permission: str, what: str) -> None:
+    """Forbidden unless ``actor``'s roles give ``permission`` (the services check it again)."""
+    if not actor.may(permission):
+        raise Forbidden(f"You are signed in as {actor.login}, who may not {what}.")
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    env: Environment = request.app.state.templates
+    actor = getattr(request.state, "actor", None)
+    shown = {
+        "service": SERVICE,
+        "actor": actor,
+        "csrf_token": auth.csrf_token(request) if "session" in request.scope else "",
+        "path": request.url.path,
+        **context,
+    }
+    return HTMLResponse(env.get_template(template).render(shown), status_code=status)
+
+
+__all__ = ["SERVICE", "Forbidden", "ledger", "needs", "render", "signed_in"]

@@ -1,0 +1,158 @@
+"""The web service's defences: sign-in, its rate limit, CSRF, headers, session expiry, and
+who reaches which page."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from starlette.testclient import TestClient
+
+from grants.web import auth
+from tests.conftest import Grants
+from tests.web.conftest import OFFICER, RECIPIENT, VIEWER, sign_in, token
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+
+
+def test_sign_in_with_the_right_password_and_not_the_wrong_one(
+    client: TestClient, web_ledger: Grants
+) -> None:
+    assert client.get("/").headers["location"] == "/sign-in"
+    assert sign_in(client, RECIPIENT, "not-the-password") == 400
+    assert client.get("/").status_code == 303  # still no one signed in
+    assert sign_in(client, "nobody-here", "not-the-password") == 400
+    assert sign_in(client, RECIPIENT) == 303
+    home = client.get("/")
+    assert home.status_code == 200 and "CHERWELL" in home.text
+    cookie = client.cookies.get("grants_session")
+    assert cookie and "password" not in cookie
+    log = json.loads(web_ledger("users", "audit", "--json").output)
+    kinds = [(e["login"], e["kind"]) for e in log if e["login"] in (RECIPIENT, "nobody-here")]
+    assert kinds == [(RECIPIENT, "login_failed"), ("nobody-here", "login_failed"),
+                     (RECIPIENT, "login")]  # fmt: skip
+
+
+def test_the_session_cookie_is_signed_httponly_and_samesite(client: TestClient) -> None:
+    page = client.get("/sign-in")
+    cookie = page.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    client.cookies.set("grants_session", "forged" + (client.cookies.get("grants_session") or ""))
+    assert client.get("/").status_code == 303
+
+
+def test_sign_in_is_rate_limited_per_login(client: TestClient, web_ledger: Grants) -> None:
+    for _ in range(auth.FAILURES):
+        assert sign_in(client, RECIPIENT, "wrong-password-1") == 400
+    assert sign_in(client, RECIPIENT) == 429  # even the right password waits
+    log = json.loads(web_ledger("users", "audit", "--json").output)
+    failed = [e["detail"] for e in log if e["login"] == RECIPIENT and e["kind"] == "login_failed"]
+    assert len(failed) == auth.FAILURES + 1 and "too many failed sign-ins" in failed[-1]
+    elsewhere = TestClient(client.app, base_url="http://127.0.0.1:8000",
+                           follow_redirects=False, client=("192.0.2.7", 50000))  # fmt: skip
+    assert sign_in(elsewhere, RECIPIENT) == 429  # the login is held up from anywhere
+    assert sign_in(elsewhere, OFFICER) == 303  # another login from elsewhere is not
+
+
+def test_sign_in_is_rate_limited_per_client(client: TestClient, monkeypatch) -> None:
+    for n in range(auth.FAILURES):
+        assert sign_in(client, f"guess-{n}", "wrong-password-1") == 400
+    assert sign_in(client, OFFICER) == 429
+    start = auth.now()
+    monkeypatch.setattr(auth, "clock", lambda: start + auth.WINDOW_SECONDS + 1)
+    assert sign_in(client, OFFICER) == 303  # the failures have aged out
+
+
+def test_a_post_without_the_csrf_token_is_refused(client: TestClient) -> None:
+    client.get("/sign-in")
+    refused = client.post("/sign-in", data={"login": RECIPIENT, "password": "x" * 20})
+    assert refused.status_code == 403
+    assert sign_in(client, RECIPIENT) == 303
+    forged = client.post("/upload", data={"csrf_token": "forged"},
+                         files={"file": ("r.xlsx", b"PK")})  # fmt: skip
+    assert forged.status_code == 403
+    assert client.post("/sign-out", data={"csrf_token": "forged"}).status_code == 403
+    assert client.get("/").status_code == 200  # still signed in
+    good = client.post("/sign-out", data={"csrf_token": token(client.get("/").text)})
+    assert good.status_code == 303 and client.get("/").status_code == 303
+
+
+@pytest.mark.parametrize("path", ["/sign-in", "/static/govuk/govuk-frontend.min.css",
+                                  "/no-such-page", "/"])  # fmt: skip
+def test_every_response_has_the_security_headers(client: TestClient, path: str) -> None:
+    answer = client.get(path)
+    assert answer.headers["content-security-policy"] == CSP
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["referrer-policy"] == "same-origin"
+
+
+def test_no_page_has_inline_script(client: TestClient) -> None:
+    assert sign_in(client, OFFICER) == 303
+    for path in ("/", "/upload", "/history", "/dashboard", "/dashboard/CSF/2017-18",
+                 "/lines/CSF/2017-18/CHERWELL"):  # fmt: skip
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert "<script" not in page.text and " on" + "click=" not in page.text
+        assert page.text.count("<h1") == 1 and "<title>" in page.text
+        assert 'class="govuk-skip-link"' in page.text
+
+
+def test_a_session_ends_when_idle_and_after_eight_hours(client: TestClient, monkeypatch) -> None:
+    start = auth.now()
+    moment = [start]
+    monkeypatch.setattr(auth, "clock", lambda: moment[0])
+    assert sign_in(client, RECIPIENT) == 303
+    moment[0] = start + auth.IDLE_SECONDS - 60
+    assert client.get("/").status_code == 200  # active: the idle clock starts again
+    moment[0] += auth.IDLE_SECONDS + 1
+    ended = client.get("/")
+    assert ended.status_code == 303 and ended.headers["location"] == "/sign-in?ended=1"
+    assert "Your session has ended" in client.get("/sign-in?ended=1").text
+    start = moment[0]
+    assert sign_in(client, RECIPIENT) == 303
+    while moment[0] < start + auth.MAX_SECONDS - 600:  # in use all day
+        moment[0] += 600
+        assert client.get("/").status_code == 200
+    moment[0] = start + auth.MAX_SECONDS + 1
+    assert client.get("/").status_code == 303
+
+
+def test_a_viewer_reaches_the_dashboard_and_reports_only(client: TestClient) -> None:
+    assert sign_in(client, VIEWER) == 303
+    assert client.get("/").headers["location"] == "/dashboard"
+    assert client.get("/dashboard").status_code == 200
+    assert client.get("/dashboard/CSF/2017-18").status_code == 200
+    assert client.get("/reports/csf-resourcing.xlsx").status_code == 200
+    for path in ("/upload", "/history", "/lines/CSF/2017-18/CHERWELL"):
+        assert client.get(path).status_code == 403, path
+    assert client.get("/forms/CSF/2017-18/CHERWELL/mid-year.xlsx").status_code == 404
+
+
+def test_a_recipient_does_not_reach_the_dashboard(client: TestClient) -> None:
+    assert sign_in(client, RECIPIENT) == 303
+    assert client.get("/dashboard").status_code == 403
+    assert client.get("/dashboard/CSF/2017-18").status_code == 403
+    assert client.get("/reports/csf-resourcing.xlsx").status_code == 403
+
+
+def test_a_failure_shows_no_traceback_and_keeps_the_headers(
+    web_ledger: Grants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grants.web import portal
+    from grants.web.app import create_app
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(portal, "due", broken)
+    with TestClient(create_app(web_ledger.url), follow_redirects=False,
+                    raise_server_exceptions=False) as client:  # fmt: skip
+        assert sign_in(client, RECIPIENT) == 303
+        answer = client.get("/")
+    assert answer.status_code == 500
+    assert "secret internals" not in answer.text and "Traceback" not in answer.text
+    assert answer.headers["x-frame-options"] == "DENY"
