@@ -75,16 +75,13 @@ def display_cells(form: PlanForm) -> dict[str, object]:
         row = FIRST_LINE_ROW + i
         shown[_at(row, NUMBER)] = i + 1
         known = form.lines[i] if i < len(form.lines) else None
-        if known is not None:
-            shown[_at(row, TITLE)] = locked(known.title)
+        if known is not None:  # its title and cost: the import's own check, which names them
             shown[_at(row, OBJECTIVES)] = locked(known.objectives)
             shown[_at(row, OBJECTIVE)] = known.pcc_objective
-            shown[_at(row, COST)] = known.cost_pence / 100
             shown[_at(row, OTHER)] = locked(known.other_funding)
-        elif not form.pcc:
-            shown[_at(row, OBJECTIVE)] = locked(labels["not_pcc"])
         shown[_at(row, PERCENT)] = formula(_percent(row))
-    shown[_at(TOTAL_ROW, TITLE)] = locked(labels["total"])
+    # The Total row's label, and the objective of a fund other than the PCC's, are the
+    # import's own checks too (grants.services.plan_forms).
     shown[_at(TOTAL_ROW, COST)] = formula(f"=SUM({_costs()})")
     shown[_at(TOTAL_ROW, PERCENT)] = formula(_total_percent())
     shown[_at(TOTAL_ROW + 1, TITLE)] = locked(labels["unplanned"])

@@ -52,14 +52,13 @@ def display_cells(form: ReturnForm) -> dict[str, object]:
     layout = stream_layout.layout("return-form", form.words)
     labels = layout["labels"]
     shown = form_header.display_cells(SHEET, _header(form, layout), labels, labels["headings"])
+    # Each line's title and planned cost, and the Total row's label, are the import's own
+    # checks (grants.services.returns_import), which say what the line should be.
     row = FIRST_LINE_ROW
     for line in form.lines:
         shown[_at(row, NUMBER)] = line.position
-        shown[_at(row, TITLE)] = locked(line.title)
-        shown[_at(row, COST)] = line.cost_pence / 100
         row += 1
     last = row - 1
-    shown[_at(row, TITLE)] = locked(labels["total"])
     for col in (COST, SPEND):
         shown[_at(row, col)] = formula(_sum(col, last))
     shown[_at(row + 1, TITLE)] = locked(labels["stated_total"])
