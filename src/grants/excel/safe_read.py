@@ -8,9 +8,10 @@ is read, streaming, with openpyxl's own cell parser through defusedxml: formulas
 formulas (a cached value is the sender's claim, never trusted), numbers in date formats become
 dates, and a number stored as Excel never writes one (``1_000``, ``INF``, which Python's
 ``float()`` takes) is refused naming its cell. The sheets' states, the tab the workbook opens
-at and the hidden rows and columns are kept for grants.excel.form_shape. Only the parts a sheet's cells need are parsed (the workbook's sheet list, the shared
-strings and the number formats of the cell styles), not the whole stylesheet: a return is read
-in a third of the time openpyxl's read-only workbook takes. Every failure is an UnsafeFile
+at and the hidden rows and columns are kept for grants.excel.form_shape. Only the parts a
+sheet's cells need are parsed (the workbook's sheet list, the shared strings and the number
+formats of the cell styles), not the whole stylesheet: a return is read in a third of the
+time openpyxl's read-only workbook takes. Every failure is an UnsafeFile
 with a reason code and a message a recipient can act on.
 """
 
