@@ -620,28 +620,26 @@ def test_a_form_saved_by_libreoffice_imports(
     assert spends == [123_400, 900_050]
 
 
-def test_extra_sheets_are_named_and_not_read(grants: Grants, issued: Path, tmp_path: Path) -> None:
+def test_a_sheet_added_is_refused_naming_it(grants: Grants, issued: Path, tmp_path: Path) -> None:
     wb = openpyxl.load_workbook(fill(issued, tmp_path / "f.xlsx"))
     hidden = wb.create_sheet("Secret")
     hidden.sheet_state = "veryHidden"
     hidden["D13"] = 999999
     wb.save(tmp_path / "extra.xlsx")
     result = grants("returns", "import", str(tmp_path / "extra.xlsx"))
-    assert result.exit_code == 0, result.output
-    assert ("extra.xlsx: the workbook has sheets the form does not: 'Secret'; they were not "
-            "read (warning)") in result.output  # fmt: skip
-    assert "spend to date £10,234.50" in result.output
+    assert result.exit_code == 1, result.output
+    assert ("extra.xlsx: the workbook has a sheet 'Secret' the form does not: send the form as "
+            "issued, with no sheets added [E_TEMPLATE_MODIFIED]") in result.output  # fmt: skip
 
 
-def test_hidden_rows_of_the_form_are_named(grants: Grants, issued: Path, tmp_path: Path) -> None:
+def test_hidden_rows_of_the_form_are_refused(grants: Grants, issued: Path, tmp_path: Path) -> None:
     wb = openpyxl.load_workbook(fill(issued, tmp_path / "f.xlsx"))
     wb["Return"].row_dimensions[14].hidden = True
     wb.save(tmp_path / "hidden.xlsx")
     result = grants("returns", "import", str(tmp_path / "hidden.xlsx"))
-    assert result.exit_code == 0, result.output
-    assert ("hidden.xlsx: row 14 of the form is hidden; their figures were read as they "
-            "are (warning)") in result.output  # fmt: skip
-    assert "spend to date £10,234.50" in result.output
+    assert result.exit_code == 1, result.output
+    assert ("hidden.xlsx: row 14 is hidden on the 'Return' sheet: unhide it and send "
+            "again") in result.output  # fmt: skip
 
 
 def test_a_cell_filled_far_beyond_the_form_is_refused(

@@ -7,15 +7,18 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from xlsxwriter.worksheet import Worksheet
 
 from grants.excel import templates
-from grants.excel.book import Book, cell
+from grants.excel.book import Book, cell, inert
 from grants.excel.safe_read import Sheet
+from grants.services.form_identity import recorded
 
 FORM_ROW, RECIPIENT_ROW, ALLOCATION_ROW, YEAR_ROW, PERIOD_ROW, ALLOCATED_ROW = 2, 3, 4, 5, 6, 7
 COMPLETED_BY_ROW, COMPLETED_ON_ROW = 8, 9
+HEADING_ROW = 11  # the table's headings, under the block
 # The locked cells of the block that say whom and what the form is for (0-based rows of
 # column B): an importer compares them with what was issued.
 DISPLAY_ROWS = (RECIPIENT_ROW, ALLOCATION_ROW, YEAR_ROW, PERIOD_ROW, ALLOCATED_ROW)
@@ -47,19 +50,54 @@ def total_labels(template: str) -> frozenset[str]:
     return frozenset({str(templates.load(template)["labels"]["total"]), "Total"})
 
 
-def display_cells(sheet: str, header: Header) -> dict[str, object]:
-    """The locked display cells the header writes (``Sheet!B4`` -> value, an amount in
-    pounds as the cell holds it), as issued."""
+def display_cells(
+    sheet: str, header: Header, labels: dict[str, Any], headings: list[str]
+) -> dict[str, object]:
+    """The locked cells the header writes (``Sheet!B4`` -> value, an amount in pounds as the
+    cell holds it), as issued: whom and what the form is for, the title, the labels of
+    column A and the table's headings (``heading_row``)."""
     values: list[object] = [
         header.recipient, header.allocation, header.year, header.period,
         header.allocated_pence / 100,
     ]  # fmt: skip
-    return {f"{sheet}!{cell(row, 1)}": v for row, v in zip(DISPLAY_ROWS, values, strict=True)}
+    shown = {f"{sheet}!{cell(row, 1)}": v for row, v in zip(DISPLAY_ROWS, values, strict=True)}
+    shown[f"{sheet}!A1"] = locked(header.title)
+    label_of = {
+        FORM_ROW: labels["form"], RECIPIENT_ROW: labels["recipient"],
+        ALLOCATION_ROW: labels["allocation"], YEAR_ROW: labels["year"],
+        PERIOD_ROW: header.period_label, ALLOCATED_ROW: labels["allocated"],
+        COMPLETED_BY_ROW: labels["completed_by"], COMPLETED_ON_ROW: labels["completed_on"],
+    }  # fmt: skip
+    for row, label in label_of.items():
+        shown[f"{sheet}!{cell(row, 0)}"] = locked(label)
+    for col, heading in enumerate(headings):
+        shown[f"{sheet}!{cell(HEADING_ROW, col)}"] = locked(heading)
+    return shown
+
+
+def locked(text: str | None) -> object:
+    """A locked text cell's value as it is written and read back (None when empty), as
+    recorded at issue (grants.services.form_identity.recorded: a long text as its digest)."""
+    return recorded(inert(text) or None) if text else None
+
+
+def formula(text: str) -> str:
+    """A formula cell as it is read back: its text, from the ``=``."""
+    return text if text.startswith("=") else f"={text}"
 
 
 def read_display(sheet: Sheet) -> dict[str, object]:
-    """The display cells of a received form, as saved."""
-    return {f"{sheet.name}!{cell(row, 1)}": sheet.at(row, 1).value for row in DISPLAY_ROWS}
+    """The cells of a received form as saved (``Sheet!B4`` -> value; a formula's text), to
+    compare with the locked cells recorded when the form was issued: a cell not listed is
+    empty."""
+    shown: dict[str, object] = {
+        f"{sheet.name}!{cell(row, 1)}": sheet.at(row, 1).value for row in DISPLAY_ROWS
+    }
+    for r, row in enumerate(sheet.rows):
+        for c, found in enumerate(row):
+            if found.value is not None:
+                shown[f"{sheet.name}!{cell(r, c)}"] = found.value
+    return shown
 
 
 def write_header(book: Book, sheet: Worksheet, header: Header) -> None:
@@ -95,12 +133,15 @@ __all__ = [
     "COMPLETED_ON_ROW",
     "DISPLAY_ROWS",
     "FORM_ROW",
+    "HEADING_ROW",
     "PERIOD_ROW",
     "RECIPIENT_ROW",
     "YEAR_ROW",
     "Header",
     "display_cells",
+    "formula",
     "instructions_sheet",
+    "locked",
     "read_display",
     "total_labels",
     "write_header",

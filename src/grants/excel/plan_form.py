@@ -16,6 +16,8 @@ from grants.excel.form_header import (
     COMPLETED_ON_ROW,
     FORM_ROW,
     Header,
+    formula,
+    locked,
     write_header,
 )
 from grants.formatting import day
@@ -64,10 +66,51 @@ def write(form: PlanForm, path: Path, ledger: str) -> None:
 
 
 def display_cells(form: PlanForm) -> dict[str, object]:
-    """The locked cells that say whom and what the form is for, as it will be written
-    (``Plan!B4`` -> value): the form's identity covers them."""
+    """Every locked cell of the form as it will be written (``Plan!B4`` -> value; a
+    formula's text): the form's identity covers them, and an import refuses a changed one."""
     layout = stream_layout.layout("plan-form", form.words)
-    return form_header.display_cells(SHEET, _header(form, layout))
+    labels = layout["labels"]
+    shown = form_header.display_cells(SHEET, _header(form, layout), labels, labels["headings"])
+    for i in range(MAX_LINES):
+        row = FIRST_LINE_ROW + i
+        shown[_at(row, NUMBER)] = i + 1
+        known = form.lines[i] if i < len(form.lines) else None
+        if known is not None:  # its title and cost: the import's own check, which names them
+            shown[_at(row, OBJECTIVES)] = locked(known.objectives)
+            shown[_at(row, OBJECTIVE)] = known.pcc_objective
+            shown[_at(row, OTHER)] = locked(known.other_funding)
+        shown[_at(row, PERCENT)] = formula(_percent(row))
+    # The Total row's label, and the objective of a fund other than the PCC's, are the
+    # import's own checks too (grants.services.plan_forms).
+    shown[_at(TOTAL_ROW, COST)] = formula(f"=SUM({_costs()})")
+    shown[_at(TOTAL_ROW, PERCENT)] = formula(_total_percent())
+    shown[_at(TOTAL_ROW + 1, TITLE)] = locked(labels["unplanned"])
+    shown[_at(TOTAL_ROW + 1, COST)] = formula(_unplanned())
+    return shown
+
+
+_ALLOCATED = f"$B${ALLOCATED_ROW + 1}"
+
+
+def _at(row: int, col: int) -> str:
+    return f"{SHEET}!{cell(row, col)}"
+
+
+def _costs() -> str:
+    return f"{cell(FIRST_LINE_ROW, COST)}:{cell(TOTAL_ROW - 1, COST)}"
+
+
+def _percent(row: int) -> str:
+    cost = cell(row, COST)
+    return f'=IF({cost}="","",{cost}/{_ALLOCATED})'
+
+
+def _total_percent() -> str:
+    return f'=IF({_ALLOCATED}=0,"",SUM({_costs()})/{_ALLOCATED})'
+
+
+def _unplanned() -> str:
+    return f"={_ALLOCATED}-SUM({_costs()})"
 
 
 def _header(form: PlanForm, lay: dict[str, Any]) -> Header:
@@ -107,7 +150,6 @@ def _fill(book: Book, form: PlanForm) -> None:
     sheet.set_column(PERCENT, PERCENT, widths["percent_width"])
     sheet.set_column(OTHER, OTHER, widths["funding_width"])
     write_header(book, sheet, _header(form, lay))
-    allocated = f"$B${ALLOCATED_ROW + 1}"
     for col, heading in enumerate(labels["headings"]):
         book.text(sheet, HEADING_ROW, col, heading, "heading")
     inputs = {
@@ -138,9 +180,8 @@ def _fill(book: Book, form: PlanForm) -> None:
                 book.text(sheet, row, OBJECTIVE, labels["not_pcc"], "fixed_text")
             sheet.write_blank(row, COST, None, inputs["money"])
             sheet.write_blank(row, OTHER, None, inputs["text"])
-        cost = cell(row, COST)
         sheet.write_formula(
-            row, PERCENT, f'=IF({cost}="","",{cost}/{allocated})', book.style("percent"),
+            row, PERCENT, _percent(row), book.style("percent"),
             (known.cost_pence / form.allocated_pence) if known and form.allocated_pence else "",
         )  # fmt: skip
     first_new, last = FIRST_LINE_ROW + len(form.lines), TOTAL_ROW - 1
@@ -167,18 +208,18 @@ def _fill(book: Book, form: PlanForm) -> None:
             {"validate": "length", "criteria": "<=", "value": 4000,
              "error_message": "At most 4,000 characters."},
         )  # fmt: skip
-    costs = f"{cell(FIRST_LINE_ROW, COST)}:{cell(last, COST)}"
+    costs = _costs()
     planned = sum(x.cost_pence for x in form.lines) / 100
     allocated_value = form.allocated_pence / 100
     book.text(sheet, TOTAL_ROW, TITLE, labels["total"], "total")
     sheet.write_formula(TOTAL_ROW, COST, f"=SUM({costs})", book.style("total"), planned)
     sheet.write_formula(
-        TOTAL_ROW, PERCENT, f"=IF({allocated}=0,\"\",SUM({costs})/{allocated})",
+        TOTAL_ROW, PERCENT, _total_percent(),
         book.style("total_percent"), planned / allocated_value if allocated_value else "",
     )  # fmt: skip
     book.text(sheet, TOTAL_ROW + 1, TITLE, labels["unplanned"], "note")
     sheet.write_formula(
-        TOTAL_ROW + 1, COST, f"={allocated}-SUM({costs})", book.style("fixed_money"),
+        TOTAL_ROW + 1, COST, _unplanned(), book.style("fixed_money"),
         allocated_value - planned,
     )  # fmt: skip
     sheet.protect("", {"format_columns": True, "format_rows": True})

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grants.excel import cells
+from grants.excel import cells, form_shape
 from grants.excel import plan_form as grid
 from grants.excel.form_header import instructions_sheet, read_display, total_labels
 from grants.excel.safe_read import Sheet, UnsafeFile, read_sheet
@@ -23,7 +23,7 @@ def read_plan(source: Path | Received) -> tuple[PlanRows | None, list[Problem]]:
     try:
         sheet = read_sheet(source, grid.SHEET, MAX_ROWS, MAX_COLUMNS)
     except UnsafeFile as exc:
-        return None, [Problem(name, None, f"{exc} [{exc.code}]")]
+        return None, [Problem(name, exc.where, f"{exc} [{exc.code}]")]
     if grid.SHEET not in sheet.sheetnames:
         message = (
             f"there is no sheet {grid.SHEET!r}: this is not a plan form issued by `grants plan "
@@ -34,6 +34,9 @@ def read_plan(source: Path | Received) -> tuple[PlanRows | None, list[Problem]]:
         where = cells.ref(grid.SHEET, *sheet.beyond)
         message = "the sheet is filled far beyond the form: use the form as issued"
         return None, [Problem(name, where, f"{message} [E_SHEET_TOO_BIG]")]
+    shape = form_shape.problems(name, sheet, instructions_sheet("plan-form"))
+    if shape:
+        return None, shape
     return rows_of(name, sheet), []
 
 

@@ -14,6 +14,8 @@ from grants.excel.form_header import (
     COMPLETED_ON_ROW,
     FORM_ROW,
     Header,
+    formula,
+    locked,
     write_header,
 )
 from grants.formatting import day
@@ -45,10 +47,30 @@ def write(form: ReturnForm, path: Path, ledger: str) -> None:
 
 
 def display_cells(form: ReturnForm) -> dict[str, object]:
-    """The locked cells that say whom and what the form is for, as it will be written
-    (``Return!B4`` -> value): the form's identity covers them."""
+    """Every locked cell of the form as it will be written (``Return!B4`` -> value; a
+    formula's text): the form's identity covers them, and an import refuses a changed one."""
     layout = stream_layout.layout("return-form", form.words)
-    return form_header.display_cells(SHEET, _header(form, layout))
+    labels = layout["labels"]
+    shown = form_header.display_cells(SHEET, _header(form, layout), labels, labels["headings"])
+    # Each line's title and planned cost, and the Total row's label, are the import's own
+    # checks (grants.services.returns_import), which say what the line should be.
+    row = FIRST_LINE_ROW
+    for line in form.lines:
+        shown[_at(row, NUMBER)] = line.position
+        row += 1
+    last = row - 1
+    for col in (COST, SPEND):
+        shown[_at(row, col)] = formula(_sum(col, last))
+    shown[_at(row + 1, TITLE)] = locked(labels["stated_total"])
+    return shown
+
+
+def _at(row: int, col: int) -> str:
+    return f"{SHEET}!{cell(row, col)}"
+
+
+def _sum(col: int, last: int) -> str:
+    return f"=SUM({cell(FIRST_LINE_ROW, col)}:{cell(last, col)})"
 
 
 def _header(form: ReturnForm, lay: dict[str, Any]) -> Header:
@@ -122,14 +144,8 @@ def _fill(book: Book, form: ReturnForm) -> None:
     total_row = row
     book.text(sheet, total_row, TITLE, labels["total"], "total")
     cost_total = sum(x.cost_pence for x in form.lines) / 100
-    sheet.write_formula(
-        total_row, COST, f"=SUM({cell(FIRST_LINE_ROW, COST)}:{cell(last, COST)})",
-        book.style("total"), cost_total,
-    )  # fmt: skip
-    sheet.write_formula(
-        total_row, SPEND, f"=SUM({cell(FIRST_LINE_ROW, SPEND)}:{cell(last, SPEND)})",
-        book.style("total"), 0,
-    )  # fmt: skip
+    sheet.write_formula(total_row, COST, _sum(COST, last), book.style("total"), cost_total)
+    sheet.write_formula(total_row, SPEND, _sum(SPEND, last), book.style("total"), 0)
     book.text(sheet, total_row + 1, TITLE, labels["stated_total"], "note")
     sheet.write_blank(total_row + 1, SPEND, None, inputs["money"])
     sheet.data_validation(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from openpyxl.utils import get_column_letter
 
-from grants.excel import cells
+from grants.excel import cells, form_shape
 from grants.excel import return_form as grid
 from grants.excel.form_header import instructions_sheet, read_display, total_labels
 from grants.excel.safe_read import Sheet, UnsafeFile, read_sheet
@@ -37,7 +37,7 @@ def read_return(source: Path | Received) -> tuple[ReturnRows | None, list[Proble
     try:
         sheet = read_sheet(source, grid.SHEET, MAX_ROWS, MAX_COLUMNS)
     except UnsafeFile as exc:
-        return None, [Problem(name, None, f"{exc} [{exc.code}]")]
+        return None, [Problem(name, exc.where, f"{exc} [{exc.code}]")]
     if grid.SHEET not in sheet.sheetnames:
         return None, [Problem(name, None, f"there is no sheet {grid.SHEET!r}: this is not a "
                               "return form issued by `grants returns issue` "
@@ -46,6 +46,9 @@ def read_return(source: Path | Received) -> tuple[ReturnRows | None, list[Proble
         message = "the sheet is filled far beyond the form: use the form as issued"
         where = cells.ref(grid.SHEET, *sheet.beyond)
         return None, [Problem(name, where, f"{message} [E_SHEET_TOO_BIG]")]
+    shape = form_shape.problems(name, sheet, instructions_sheet("return-form"))
+    if shape:
+        return None, shape
     return rows_of(name, sheet), []
 
 

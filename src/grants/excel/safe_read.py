@@ -6,9 +6,12 @@ OOXML, any DTD or entity declaration, duplicate cell references, merged cells ot
 title's across row 1). Then one sheet
 is read, streaming, with openpyxl's own cell parser through defusedxml: formulas stay
 formulas (a cached value is the sender's claim, never trusted), numbers in date formats become
-dates. Only the parts a sheet's cells need are parsed (the workbook's sheet list, the shared
-strings and the number formats of the cell styles), not the whole stylesheet: a return is read
-in a third of the time openpyxl's read-only workbook takes. Every failure is an UnsafeFile
+dates, and a number stored as Excel never writes one (``1_000``, ``INF``, which Python's
+``float()`` takes) is refused naming its cell. The sheets' states, the tab the workbook opens
+at and the hidden rows and columns are kept for grants.excel.form_shape. Only the parts a
+sheet's cells need are parsed (the workbook's sheet list, the shared strings and the number
+formats of the cell styles), not the whole stylesheet: a return is read in a third of the
+time openpyxl's read-only workbook takes. Every failure is an UnsafeFile
 with a reason code and a message a recipient can act on.
 """
 
@@ -65,6 +68,7 @@ class UnsafeFile(Exception):
 
     code: str
     message: str
+    where: str | None = None  # the cell at fault (Return!D13), when it is one cell
 
     def __str__(self) -> str:
         return self.message
@@ -73,6 +77,13 @@ class UnsafeFile(Exception):
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _ROW = f"{_MAIN}row"
+_COL = f"{_MAIN}col"
+_C = f"{_MAIN}c"
+_V = f"{_MAIN}v"
+# A number as Excel writes one: not Python's float() syntax (1_000, INF, NaN, " 12 ").
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_INDEX = re.compile(r"[0-9]+")  # a shared string's index
+_REF = re.compile(r"[A-Z]{1,3}[0-9]{1,7}")
 _WORKBOOK = "xl/workbook.xml"
 _WORKSHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
 _PACKAGE_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
@@ -98,6 +109,9 @@ class Sheet:
     name: str
     rows: list[list[Cell]] = field(default_factory=list)
     hidden_rows: set[int] = field(default_factory=set)  # 0-based
+    hidden_columns: set[int] = field(default_factory=set)  # 0-based, of those read
+    states: dict[str, str] = field(default_factory=dict)  # sheet -> visible/hidden/veryHidden
+    active: str | None = None  # the sheet the workbook opens at
     beyond: tuple[int, int] | None = None  # the first filled cell past the limits (0-based)
     sha256: str = ""  # of the bytes read: the file as it was checked and parsed
     content: bytes = b""  # those bytes, kept as the evidence of what was received
@@ -148,11 +162,14 @@ def _read_sheet(archive: zipfile.ZipFile, name: str, max_rows: int, columns: int
         )
     workbook = ElementTree.fromstring(archive.read(_WORKBOOK))
     targets = _relationships(archive, "xl/_rels/workbook.xml.rels", "xl")
-    sheets = {
-        s.get("name", ""): targets.get(s.get(_REL, ""), ("", ""))
-        for s in workbook.iter(f"{_MAIN}sheet")
-    }
+    listed = list(workbook.iter(f"{_MAIN}sheet"))
+    sheets = {s.get("name", ""): targets.get(s.get(_REL, ""), ("", "")) for s in listed}
     found = Sheet(list(sheets), name)
+    found.states = {s.get("name", ""): s.get("state", "visible") for s in listed}
+    view = workbook.find(f"{_MAIN}bookViews/{_MAIN}workbookView")
+    tab = view.get("activeTab", "0") if view is not None else "0"
+    if _INDEX.fullmatch(tab) and int(tab) < len(listed):
+        found.active = listed[int(tab)].get("name", "")
     if name not in sheets:
         return found
     kind, part = sheets[name]
@@ -176,6 +193,7 @@ def _read_sheet(archive: zipfile.ZipFile, name: str, max_rows: int, columns: int
         epoch=CALENDAR_MAC_1904 if date1904 else WINDOWS_EPOCH,
         date_formats=dates, timedelta_formats=durations,
     )  # fmt: skip
+    parser.sheet_name = name
     rows: list[list[Cell]] = []
     last_row = 0
     for number, cells in parser.parse():
@@ -204,6 +222,7 @@ def _read_sheet(archive: zipfile.ZipFile, name: str, max_rows: int, columns: int
         for n, attrs in parser.row_dimensions.items()
         if attrs.get("hidden") in ("1", "true")
     }
+    found.hidden_columns = {c for c in parser.hidden_columns if c < columns}
     return found
 
 
@@ -222,19 +241,54 @@ class _RowsOnly(WorkSheetParser):  # type: ignore[misc]
     constructor, `source`, `parse_row` and `row_dimensions`, unchanged from 3.1.0 to 3.1.5, so
     pyproject.toml caps openpyxl below 3.2; tests/test_packaging.py checks them."""
 
+    sheet_name = ""
+    hidden_columns: set[int]
+
     def parse(self) -> Iterator[tuple[int, list[dict[str, Any]]]]:
         in_row = False
+        self.hidden_columns = set()
         for event, element in iterparse(self.source, events=("start", "end")):
             if element.tag == _ROW:
                 if event == "start":
                     in_row = True
                     continue
                 in_row = False
+                self._as_excel_writes(element)
                 row = self.parse_row(element)
                 element.clear()
                 yield row
             elif event == "end" and not in_row:
+                if element.tag == _COL and element.get("hidden") in ("1", "true"):
+                    self._hidden(element.get("min", ""), element.get("max", ""))
                 element.clear()
+
+    def _hidden(self, first: str, last: str) -> None:
+        """Columns ``first`` to ``last`` (1-based, as a ``<col>`` gives them) are hidden."""
+        if _INDEX.fullmatch(first) and _INDEX.fullmatch(last):
+            start = max(int(first), 1)
+            self.hidden_columns.update(range(start - 1, min(int(last), 16384)))
+
+    def _as_excel_writes(self, row: Any) -> None:
+        """Refuse a cell whose stored value Excel would not write: openpyxl reads it with
+        Python's int() and float(), which take ``1_000``, ``INF`` and ``NaN``."""
+        for c in row.iter(_C):
+            kind = c.get("t", "n")
+            v = c.find(_V)
+            if v is None or kind not in ("n", "s"):
+                continue
+            text = v.text or ""
+            if not text or (_NUMBER if kind == "n" else _INDEX).fullmatch(text):
+                continue
+            ref = c.get("r", "")
+            where = f"{self.sheet_name}!{ref}" if _REF.fullmatch(ref) else None
+            shown = text if len(text) <= 40 else text[:40] + "…"
+            raise UnsafeFile(
+                "E_BAD_VALUE",
+                f"{where or self.sheet_name + ' sheet'} holds a value Excel does not write "
+                f"({shown!r}): type the figure in that cell again in Excel or LibreOffice, "
+                "save and resend",
+                where,
+            )
 
 
 def _relationships(archive: zipfile.ZipFile, part: str, base: str) -> dict[str, tuple[str, str]]:

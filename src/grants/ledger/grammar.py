@@ -112,7 +112,7 @@ NAME_ARGS = {
 FREE_META = frozenset({"reason", "objectives", "other-funding", "origin"})
 NOTE_META = frozenset({"note"})
 # Metadata kept in columns of a fixed size: at most this many characters.
-META_LIMITS = {"actor": 100, "ref": 20, "key": 64}
+META_LIMITS = {"actor": 100, "ref": 20, "key": 64, "display": 99_000}  # display: within a line
 STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 PERCENT = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,2})?")
 FIGURE = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,6})?$")

@@ -297,7 +297,22 @@ def _same(session: Session, issued: FormIssue, identity: Identity) -> bool:
     )  # fmt: skip
 
 
+# A long text of a locked cell is recorded as its SHA-256 (a form's record stays within a
+# line of the books), marked by a NUL, which no cell can hold.
+LONG_TEXT = 100
+_DIGEST = "\x00sha256:"
+
+
+def recorded(value: object) -> object:
+    """A locked cell's value as recorded at issue: a long text as its digest."""
+    if isinstance(value, str) and len(value) > LONG_TEXT:
+        return _DIGEST + hashlib.sha256(value.encode()).hexdigest()
+    return value
+
+
 def _equal(issued: object, found: object) -> bool:
+    if isinstance(issued, str) and issued.startswith(_DIGEST):
+        return isinstance(found, str) and recorded(found) == issued
     if isinstance(issued, int | float) and not isinstance(issued, bool):
         return (
             isinstance(found, int | float)
@@ -311,6 +326,10 @@ def _equal(issued: object, found: object) -> bool:
 def _shown(value: object) -> str:
     if value is None or value == "":
         return "nothing"
+    if isinstance(value, str) and value.startswith(_DIGEST):
+        return "the text it was issued with"
+    if isinstance(value, str) and len(value) > LONG_TEXT:
+        return repr(value[:LONG_TEXT] + "…")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return repr(value) if isinstance(value, str) else str(value)
@@ -319,5 +338,6 @@ def _shown(value: object) -> str:
 __all__ = [
     "FORMATS", "KEY_FILE", "NOT_ISSUED", "PLAN_FORMAT", "RESTORED", "RETURN_FORMAT",
     "FormKeyMissing", "Identity", "Verdict", "check", "derived_secret", "ensure_key", "issue",
-    "key_text", "mac", "new_key", "of_plan", "of_return", "parse", "recipient_code", "take_key",
+    "key_text", "mac", "new_key", "of_plan", "of_return", "parse", "recipient_code", "recorded",
+    "take_key",
 ]  # fmt: skip
