@@ -39,8 +39,9 @@ demo: $(STAMP)
 	@# Reconcile as the officer would in mid-November 2017; it exits 1 while errors stand.
 	-$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db reconcile --stream PCC-CSF --year 2017-18 --as-of 2017-11-15 -o $(OUT)/reports/pcc-csf-2017-18-reconciliation.xlsx
 	@echo
-	@echo "The demo people (their passwords are printed above, once): \`grants --user cherwell-csp balance\`"
-	@echo "signs in as Cherwell's recipient; \`grants users list\` shows them all."
+	@echo "The demo people (their passwords are printed above, once): \`grants --user cherwell-csp returns due"
+	@echo "--as-of 2017-11-15\` signs in as Cherwell's recipient and lists what it has due; \`grants users list\`"
+	@echo "shows them all, and \`grants users audit\` (as you) who signed in and what was refused."
 	@echo "The ledger is in $(OUT)/oxfordshire.db; the workbooks for the PCC and the Cabinet are in $(OUT)/reports/,"
 	@echo "the spending plan forms are in $(OUT)/plans/, the mid-year return forms as issued and as filled"
 	@echo "in are in $(OUT)/returns/."
