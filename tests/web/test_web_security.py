@@ -34,6 +34,10 @@ def test_sign_in_with_the_right_password_and_not_the_wrong_one(
     kinds = [(e["login"], e["kind"]) for e in log if e["login"] in (RECIPIENT, "nobody-here")]
     assert kinds == [(RECIPIENT, "login_failed"), ("nobody-here", "login_failed"),
                      (RECIPIENT, "login")]  # fmt: skip
+    # The page says the same for both; the log keeps which it was.
+    details = [e["detail"] for e in log if e["kind"] == "login_failed"]
+    assert details[-2:] == [f"web: the password for {RECIPIENT} is wrong",
+                            "web: there is no person 'nobody-here' in this ledger"]  # fmt: skip
 
 
 def test_the_session_cookie_is_signed_httponly_and_samesite(client: TestClient) -> None:

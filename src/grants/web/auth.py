@@ -119,7 +119,7 @@ def sign_in(ledger: Ledger, request: Request, login: str, password: str) -> Acto
         try:
             actor = people.actor_for(session, login, password)
         except LoginFailed as exc:
-            ledger.note(None, "login_failed", "sign in", f"web: {exc}", login[:100])
+            ledger.note(None, "login_failed", "sign in", f"web: {exc.reason}", login[:100])
             raise
         starts = people.starts_session(session, actor)
     if starts:
