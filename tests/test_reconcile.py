@@ -12,7 +12,7 @@ from grants.formatting import day
 from tests.conftest import Grants
 from tests.helpers import books
 from tests.test_plans import FUND, PLAN
-from tests.test_returns import fill
+from tests.test_returns import KEEP, fill
 
 
 def findings(g: Grants, *args: str) -> tuple[int, list[tuple[str, str, str | None, str]]]:
@@ -201,7 +201,7 @@ def test_a_return_filed_before_the_plan_is_named_and_the_journal_held_to_the_ret
     assert grants("ledger", "load", str(books(tmp_path, FUND + calendar))).exit_code == 0
     form = issue(grants, tmp_path, "mid-year")  # no plan yet: the allocation is the one line
     filled = fill(form, tmp_path / "early.xlsx", D13=1000, E13="Started", F13=None, G13=None,
-                  H13=None, D14=None)  # fmt: skip
+                  H13=None, D14=KEEP)  # fmt: skip
     assert grants("returns", "import", "--received", "2017-10-20", str(filled)).exit_code == 0
     code, found = findings(grants, "--as-of", "2017-11-15")
     assert code == 0

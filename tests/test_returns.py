@@ -42,8 +42,12 @@ def issued(grants: Grants, tmp_path: Path) -> Path:
     return out / CHERWELL
 
 
+KEEP = object()  # a cell left as issued (a one-line form's total, in row 14)
+
+
 def fill(form: Path, target: Path, **cells: object) -> Path:
-    """Fill the form as a recipient would (openpyxl standing in for Excel)."""
+    """Fill the form as a recipient would (openpyxl standing in for Excel); a cell given
+    as KEEP is left as issued."""
     values: dict[str, object] = {
         "B9": "Jo Bloggs", "B10": datetime(2017, 10, 20), "D13": "£1,234", "E13": "Two posts",
         "F13": "Victims supported", "G13": 100, "H13": 45, "D14": 9000.5,
@@ -52,7 +56,8 @@ def fill(form: Path, target: Path, **cells: object) -> Path:
     wb = openpyxl.load_workbook(form)
     ws = wb["Return"]
     for ref, value in values.items():
-        ws[ref] = value
+        if value is not KEEP:
+            ws[ref] = value
     wb.save(target)
     return target
 
