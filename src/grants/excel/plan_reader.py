@@ -56,8 +56,6 @@ def rows_of(name: str, sheet: Sheet) -> PlanRows:
         cells.text(at(grid.COMPLETED_BY_ROW, 1), _ref(grid.COMPLETED_BY_ROW, 1), "completed by"),
         cells.day(at(grid.COMPLETED_ON_ROW, 1), _ref(grid.COMPLETED_ON_ROW, 1),
                   "the date completed"),
-        [n for n in sheet.sheetnames if n not in (grid.SHEET, instructions_sheet("plan-form"))],
-        sorted(sheet.hidden_rows),
         [_line(sheet, row) for row in range(grid.FIRST_LINE_ROW, grid.TOTAL_ROW)],
         _ref(grid.TOTAL_ROW, grid.TITLE),
         total_label in total_labels("plan-form"),

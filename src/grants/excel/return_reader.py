@@ -62,8 +62,6 @@ def rows_of(name: str, sheet: Sheet) -> ReturnRows:
         cells.text(at(grid.COMPLETED_BY_ROW, 1), _ref(grid.COMPLETED_BY_ROW, 1), "completed by"),
         cells.day(at(grid.COMPLETED_ON_ROW, 1), _ref(grid.COMPLETED_ON_ROW, 1),
                   "the date completed"),
-        [n for n in sheet.sheetnames if n not in (grid.SHEET, instructions_sheet("return-form"))],
-        sorted(sheet.hidden_rows),
         [line_row(sheet, row) for row in range(grid.FIRST_LINE_ROW, len(sheet.rows))],
         grid.SHEET, grid.FIRST_LINE_ROW, COLUMNS,
     )  # fmt: skip

@@ -103,8 +103,8 @@ class PlanRow:
 @dataclass
 class FormRows:
     """What every received form has: its file, the identity cell, the locked display cells
-    as saved (reference -> value), who completed it and when, the sheets it has besides the
-    form's and the rows hidden."""
+    as saved (reference -> value), and who completed it and when. A workbook with other
+    sheets or hidden parts is refused before it becomes rows (grants.excel.form_shape)."""
 
     file: str
     sha256: str
@@ -113,8 +113,6 @@ class FormRows:
     display: dict[str, object]
     completed_by: Typed[str]
     completed_on: Typed[date]  # the range of dates allowed is the rules'
-    extra_sheets: list[str]
-    hidden_rows: list[int]  # 0-based
 
 
 @dataclass

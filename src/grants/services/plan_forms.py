@@ -267,21 +267,6 @@ def check_plan(session: Session, rows: PlanRows) -> tuple[PlanFiled | None, list
             f"{gbp(from_pence(form.allocated_pence))}: `grants reconcile` reports it until the "
             "plan and the allocation agree",
         ))  # fmt: skip
-    if rows.extra_sheets:
-        names = ", ".join(map(repr, rows.extra_sheets))
-        filed.warnings.append(Problem(
-            rows.file, None,
-            f"the workbook has sheets the form does not: {names}; they were not read",
-        ))  # fmt: skip
-    first, last = rows.rows[0].row, rows.rows[-1].row
-    hidden = [r for r in rows.hidden_rows if first <= r <= last]
-    if hidden:
-        shown = ", ".join(str(r + 1) for r in hidden)
-        filed.warnings.append(Problem(
-            rows.file, None,
-            f"{'row' if len(hidden) == 1 else 'rows'} {shown} of the form "
-            f"{'is' if len(hidden) == 1 else 'are'} hidden; their lines were read as they are",
-        ))  # fmt: skip
     return filed, []
 
 

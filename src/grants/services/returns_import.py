@@ -202,19 +202,6 @@ def _figures(rows: ReturnRows, form: ReturnForm, found: Found) -> list[Figure]:
 
 def _warnings(rows: ReturnRows, filed: Filed, found: Found, total_spend: str) -> None:
     form, file = filed.form, filed.file
-    if rows.extra_sheets:
-        names = ", ".join(map(repr, rows.extra_sheets))
-        message = f"the workbook has sheets the form does not: {names}; they were not read"
-        filed.warnings.append(Problem(file, None, message))
-    last = rows.first_row + len(form.lines) + 1  # the stated total's row
-    hidden = [r for r in rows.hidden_rows if rows.first_row <= r <= last]
-    if hidden:
-        shown = ", ".join(str(r + 1) for r in hidden)
-        which = (
-            f"row {shown} of the form is" if len(hidden) == 1 else f"rows {shown} of the form are"
-        )
-        filed.warnings.append(Problem(file, None, f"{which} hidden; their figures were read as "
-                                      "they are"))  # fmt: skip
     filed.warnings += found.notes
     for figure in filed.figures if form.planned else []:  # unplanned: the line is the allocation
         planned = form.lines[figure.position - 1].cost_pence
