@@ -154,7 +154,7 @@ def test_a_changed_display_cell_is_refused_naming_it(
     shown = repr(to) if isinstance(to, str) else str(to)
     assert (
         f"f.xlsx:Return!{cell}: this cell shows {shown} but the form was issued for {was}: "
-        "display cells must not be changed"
+        "this cell is the council's and locked"
     ) in result.output
     assert filings(engine) == 0
     assert "refused import: f.xlsx" in grants("users", "audit").output
@@ -189,8 +189,8 @@ def test_plan_forms_cannot_be_forged_either(grants: Grants, tmp_path: Path) -> N
     result = grants("plan", "import", str(fill_plan(ours, tmp_path / "g.xlsx", B8=1)))
     assert result.exit_code == 1
     assert (
-        "g.xlsx:Plan!B8: this cell shows 1 but the form was issued for 58542: display cells "
-        "must not be changed"
+        "g.xlsx:Plan!B8: this cell shows 1 but the form was issued for 58542: this cell is "
+        "the council's and locked"
     ) in result.output
     result = grants("plan", "import", str(fill_plan(ours, tmp_path / "ours.xlsx")))
     assert result.exit_code == 0, result.output

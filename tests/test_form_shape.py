@@ -155,7 +155,7 @@ def test_a_changed_locked_cell_is_refused_naming_it(
     code, output = send(grants, kind, fill(path, tmp_path / "f.xlsx", **{ref: value}))
     assert code == 1, output
     assert f"f.xlsx:{sheet}!{ref}: this cell shows " in output
-    assert "display cells must not be changed" in output
+    assert "this cell is the council's and locked" in output
     assert recorded(engine, kind) == 0
 
 

@@ -274,7 +274,8 @@ def check(session: Session, kind: str, value: object, display: dict[str, object]
         return Verdict(None, NOT_ISSUED)
     changed = tuple(
         (ref, f"this cell shows {_shown(display.get(ref))} but the form was issued for "
-              f"{_shown(value)}: display cells must not be changed")
+              f"{_shown(value)}: this cell is the council's and locked; put your figures into "
+              "a fresh copy of the form")
         for ref, value in shown.items()
         if not _equal(value, display.get(ref))
     )  # fmt: skip
