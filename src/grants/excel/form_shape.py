@@ -4,10 +4,13 @@ and no row or column of the form hidden. Checked before any cell is read as a fi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from openpyxl.utils import get_column_letter
 
-from grants.excel.safe_read import Sheet
-from grants.services.form_rows import Problem
+from grants.excel import cells
+from grants.excel.safe_read import Sheet, UnsafeFile, read_sheet
+from grants.services.form_rows import Problem, Received
 
 CODE = "E_TEMPLATE_MODIFIED"
 
@@ -57,3 +60,24 @@ def _runs(numbers: list[int]) -> list[tuple[int, int]]:
 
 
 __all__ = ["problems"]
+
+
+def open_form(
+    source: Path | Received, form: str, sheet_name: str, instructions: str, limits: tuple[int, int]
+) -> tuple[Sheet | None, list[Problem]]:
+    """The form's sheet read as a hostile file, or why it is not a ``form`` that can be read
+    (``form`` names it in the message: "return form issued by `grants returns issue`")."""
+    name = source.name
+    try:
+        sheet = read_sheet(source, sheet_name, *limits)
+    except UnsafeFile as exc:
+        return None, [Problem(name, exc.where, f"{exc} [{exc.code}]")]
+    if sheet_name not in sheet.sheetnames:
+        message = f"there is no sheet {sheet_name!r}: this is not a {form} [E_TEMPLATE_MISMATCH]"
+        return None, [Problem(name, None, message)]
+    if sheet.beyond is not None:
+        message = "the sheet is filled far beyond the form: use the form as issued"
+        where = cells.ref(sheet_name, *sheet.beyond)
+        return None, [Problem(name, where, f"{message} [E_SHEET_TOO_BIG]")]
+    shape = problems(name, sheet, instructions)
+    return (None, shape) if shape else (sheet, [])

@@ -10,7 +10,7 @@ from pathlib import Path
 from grants.excel import cells, form_shape
 from grants.excel import plan_form as grid
 from grants.excel.form_header import instructions_sheet, read_display, total_labels
-from grants.excel.safe_read import Sheet, UnsafeFile, read_sheet
+from grants.excel.safe_read import Sheet
 from grants.services.form_rows import PlanRow, PlanRows, Problem, Received, Typed
 from grants.text import MAX_FREE, Kind
 
@@ -19,25 +19,13 @@ MAX_ROWS, MAX_COLUMNS = 1000, 50
 
 def read_plan(source: Path | Received) -> tuple[PlanRows | None, list[Problem]]:
     """The form's rows, or why the file is not a plan form that can be read."""
-    name = source.name
-    try:
-        sheet = read_sheet(source, grid.SHEET, MAX_ROWS, MAX_COLUMNS)
-    except UnsafeFile as exc:
-        return None, [Problem(name, exc.where, f"{exc} [{exc.code}]")]
-    if grid.SHEET not in sheet.sheetnames:
-        message = (
-            f"there is no sheet {grid.SHEET!r}: this is not a plan form issued by `grants plan "
-            "issue` [E_TEMPLATE_MISMATCH]"
-        )
-        return None, [Problem(name, None, message)]
-    if sheet.beyond is not None:
-        where = cells.ref(grid.SHEET, *sheet.beyond)
-        message = "the sheet is filled far beyond the form: use the form as issued"
-        return None, [Problem(name, where, f"{message} [E_SHEET_TOO_BIG]")]
-    shape = form_shape.problems(name, sheet, instructions_sheet("plan-form"))
-    if shape:
-        return None, shape
-    return rows_of(name, sheet), []
+    sheet, problems = form_shape.open_form(
+        source, "plan form issued by `grants plan issue`", grid.SHEET,
+        instructions_sheet("plan-form"), (MAX_ROWS, MAX_COLUMNS),
+    )  # fmt: skip
+    if sheet is None:
+        return None, problems
+    return rows_of(source.name, sheet), []
 
 
 def rows_of(name: str, sheet: Sheet) -> PlanRows:

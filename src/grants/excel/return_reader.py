@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from grants.excel import cells, form_shape
 from grants.excel import return_form as grid
 from grants.excel.form_header import instructions_sheet, read_display, total_labels
-from grants.excel.safe_read import Sheet, UnsafeFile, read_sheet
+from grants.excel.safe_read import Sheet
 from grants.services.form_rows import Problem, Received, ReturnRow, ReturnRows, Typed
 from grants.text import Kind
 
@@ -33,23 +33,13 @@ COLUMNS = {
 
 def read_return(source: Path | Received) -> tuple[ReturnRows | None, list[Problem]]:
     """The form's rows, or why the file is not a return form that can be read."""
-    name = source.name
-    try:
-        sheet = read_sheet(source, grid.SHEET, MAX_ROWS, MAX_COLUMNS)
-    except UnsafeFile as exc:
-        return None, [Problem(name, exc.where, f"{exc} [{exc.code}]")]
-    if grid.SHEET not in sheet.sheetnames:
-        return None, [Problem(name, None, f"there is no sheet {grid.SHEET!r}: this is not a "
-                              "return form issued by `grants returns issue` "
-                              "[E_TEMPLATE_MISMATCH]")]  # fmt: skip
-    if sheet.beyond is not None:
-        message = "the sheet is filled far beyond the form: use the form as issued"
-        where = cells.ref(grid.SHEET, *sheet.beyond)
-        return None, [Problem(name, where, f"{message} [E_SHEET_TOO_BIG]")]
-    shape = form_shape.problems(name, sheet, instructions_sheet("return-form"))
-    if shape:
-        return None, shape
-    return rows_of(name, sheet), []
+    sheet, problems = form_shape.open_form(
+        source, "return form issued by `grants returns issue`", grid.SHEET,
+        instructions_sheet("return-form"), (MAX_ROWS, MAX_COLUMNS),
+    )  # fmt: skip
+    if sheet is None:
+        return None, problems
+    return rows_of(source.name, sheet), []
 
 
 def rows_of(name: str, sheet: Sheet) -> ReturnRows:
