@@ -323,6 +323,7 @@ def test_signing_out_ends_the_session(people: People) -> None:
     with page.expect_navigation():
         submit(page, "form[action='/sign-out']")
     check(people, page, "signed-out")
+    assert "You have been signed out" in text(page), text(page)
     page.goto("/dashboard")
     assert "/sign-in" in page.url, f"signed out, yet {page.url} opened"
     page.context.close()
