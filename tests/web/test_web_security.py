@@ -227,6 +227,13 @@ def test_the_rate_limit_is_shared_by_two_server_processes(web_ledger: Grants) ->
                                follow_redirects=False, client=("192.0.2.9", 50000))  # fmt: skip
         assert sign_in(elsewhere, OFFICER) == 303
         assert sign_in(elsewhere, RECIPIENT) == 429
+        # A session started in one process is good in the other, and ended in both at once.
+        copy = TestClient(first, base_url="http://127.0.0.1:8000", follow_redirects=False)
+        copy.cookies.set(SESSION_COOKIE, elsewhere.cookies.get(SESSION_COOKIE) or "")
+        assert copy.get("/dashboard").status_code == 200
+        out = elsewhere.post("/sign-out", data={"csrf_token": token(elsewhere.get("/").text)})
+        assert out.status_code == 303
+        assert copy.get("/dashboard").headers["location"] == "/sign-in?ended=signed_out"
 
 
 def test_a_viewer_reaches_the_dashboard_and_reports_only(client: TestClient) -> None:

@@ -19,7 +19,7 @@ import secrets
 
 from starlette.requests import Request
 
-from grants.errors import GrantsError, LoginFailed
+from grants.errors import Busy, GrantsError, LoginFailed
 from grants.services import people, sessions
 from grants.services.access import Actor
 from grants.web.ledger import Ledger
@@ -162,8 +162,11 @@ def acting(ledger: Ledger, request: Request) -> Actor:
         request.session.clear()
         raise SignInRequired(why)
     if found.touch:
-        with ledger.changing() as session:
-            sessions.touch(session, token)
+        try:
+            with ledger.changing() as session:
+                sessions.touch(session, token)
+        except Busy:  # another writer holds SQLite's lock: the next request writes it
+            pass
     return actor
 
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from sqlalchemy.orm import Session, sessionmaker
 
 from grants.config import wait_seconds
-from grants.db.engine import make_engine, make_session_factory
+from grants.db.engine import ACCESS, make_engine, make_session_factory
 from grants.services import access, people
 from grants.services.access import Actor
 
@@ -27,7 +27,9 @@ class Ledger:
         self._writing = make_session_factory(self.engine, read_only=False)
         # Web sessions and failed sign-ins (grants.services.sessions): rows that change and
         # are no record, so written without sealing (nothing sealed is added).
-        self._changing = sessionmaker(self.engine, expire_on_commit=False)
+        self._changing = sessionmaker(
+            self.engine.execution_options(**{ACCESS: "change"}), expire_on_commit=False
+        )
         self._local = threading.local()
 
     def _pending(self) -> list[Audit]:
