@@ -324,6 +324,8 @@ def test_signing_out_ends_the_session(people: People) -> None:
         submit(page, "form[action='/sign-out']")
     check(people, page, "signed-out")
     assert "You have been signed out" in text(page), text(page)
+    said = visit(people, page, "/sign-in?ended=idle", "sign-in-session-ended")
+    assert "Your session ended after 30 minutes without use: sign in again" in said, said
     page.goto("/dashboard")
     assert "/sign-in" in page.url, f"signed out, yet {page.url} opened"
     page.context.close()
