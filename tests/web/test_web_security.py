@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -271,3 +272,24 @@ def test_a_failure_shows_no_traceback_and_keeps_the_headers(
     assert answer.status_code == 500
     assert "secret internals" not in answer.text and "Traceback" not in answer.text
     assert answer.headers["x-frame-options"] == "DENY"
+
+
+def test_sessions_leave_the_record_verified_and_stay_out_of_an_export(
+    client: TestClient, web_ledger: Grants, tmp_path: Path
+) -> None:
+    """Sessions and failed sign-ins change, so they are no record: the chain verifies with
+    them, and an export does not carry them (nor any session's id or its digest)."""
+    assert sign_in(client, RECIPIENT, "wrong-password-1") == 400
+    assert sign_in(client, RECIPIENT) == 303
+    sid = str(_cookie(client)["sid"])
+    assert client.post("/sign-out", data={"csrf_token": token(client.get("/").text)}).is_redirect
+    assert sign_in(client, OFFICER) == 303
+    verified = web_ledger("verify")
+    assert verified.exit_code == 0, verified.output
+    exported = web_ledger("ledger", "export", "-o", str(tmp_path / "export"))
+    assert exported.exit_code == 0, exported.output
+    written = "".join(p.read_text(errors="replace") for p in (tmp_path / "export").rglob("*")
+                      if p.is_file())  # fmt: skip
+    digest = hashlib.sha256(sid.encode()).hexdigest()
+    assert sid not in written and digest not in written
+    assert "web_session" not in written and "sign_in_failure" not in written
