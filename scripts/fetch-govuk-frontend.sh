@@ -4,18 +4,36 @@
 # only to move to another version, then check the pages and commit.
 #
 # Kept: the minified CSS, its images and the MIT licence. Not kept: the JavaScript (the pages
-# work without it) and the GDS Transport fonts, which are for services on GOV.UK only (a
-# council's service uses the fallback sans-serif; web/static/grants.css says so).
+# work without it) and the GDS Transport fonts, which are for services on GOV.UK only: the
+# CSS's @font-face rules for them are taken out and every font-family naming GDS Transport
+# is left with the Design System's fallback (arial, sans-serif), so that no page asks for a
+# font file the service does not have (see strip_gds_transport below).
 set -eu
 VERSION=5.14.0
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 DEST="$HERE/src/grants/web/static/govuk"
+# strip_gds_transport FILE: the transformation applied to the vendored CSS (run it on the
+# committed file too when changing it by hand): no @font-face for GDS Transport, and
+# "GDS Transport," dropped from every font-family, leaving arial, sans-serif.
+strip_gds_transport() {
+  sed -E -i 's/@font-face\{font-family:"?GDS Transport"?;[^}]*\}//g; s/"?GDS Transport"?,//g' "$1"
+  if grep -q "GDS Transport" "$1"; then
+    echo "$1 still names GDS Transport: change strip_gds_transport for this version" >&2
+    exit 1
+  fi
+}
+# --strip-only: apply it to the committed CSS, without npm.
+if [ "${1:-}" = "--strip-only" ]; then
+  strip_gds_transport "$DEST/govuk-frontend.min.css"
+  exit 0
+fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 (cd "$WORK" && npm pack --silent "govuk-frontend@$VERSION" >/dev/null && tar xzf "govuk-frontend-$VERSION.tgz")
 rm -rf "$DEST"
 mkdir -p "$DEST/assets/images"
 cp "$WORK/package/dist/govuk/govuk-frontend.min.css" "$DEST/"
+strip_gds_transport "$DEST/govuk-frontend.min.css"
 cp "$WORK/package/dist/govuk/assets/images/"* "$DEST/assets/images/"
 # The npm package says "license": "MIT" and ships no licence file: keep the licence's text,
 # as in the govuk-frontend repository's LICENSE.txt.

@@ -98,6 +98,7 @@ WORK: list[tuple[str, list[str], set[str]]] = [
     ("list people", ["users", "list"], {"admin"}),
     ("add a person", ["users", "add", "new-{role}", "--role", "viewer"], {"admin"}),
     ("the audit log", ["users", "audit"], {"admin", "officer"}),
+    ("who is signed in", ["users", "sessions"], {"admin", "officer"}),
 ]  # fmt: skip
 
 

@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from grants.db.engine import WRITER_LOCK
+from grants.db.records import CHANGING
 from grants.formatting import count
 from grants.money import MAX_TURNOVER_PENCE
 from tests.conftest import SIGNED_IN, Grants, _reset_postgres
@@ -157,9 +159,19 @@ def test_sqlite_backup_is_a_verified_private_copy(grants: Grants, tmp_path: Path
         assert "this ledger is on PostgreSQL: back it up with pg_dump" in result.output
         return
     build(grants, tmp_path)
+    with closing(sqlite3.connect(grants.url.removeprefix("sqlite:///"))) as live:
+        live.executescript(
+            "INSERT INTO web_session (digest, person_id, created_at, seen_at) "
+            "SELECT 'x', MIN(id), '2026-12-03 09:00:00', '2026-12-03 09:00:00' FROM person; "
+            "INSERT INTO sign_in_failure (login, client, at) VALUES ('x', '192.0.2.1', "
+            "'2026-12-03 09:00:00')"
+        )
     copy = tmp_path / "copy.db"
     result = grants("db", "backup", str(copy))
     assert result.exit_code == 0, result.output
+    with closing(sqlite3.connect(copy)) as backed_up:  # no one is signed in to a copy
+        for table in CHANGING:
+            assert backed_up.execute(f"SELECT COUNT(*) FROM {table}").fetchone() == (0,)
     head = grants("verify", "--head").output.strip()
     count = int(head.partition(":")[0])
     assert count > 300  # the demo books and their returns, each sealed
@@ -235,6 +247,9 @@ def test_the_working_role_records_but_cannot_take_the_guards_off(
     for sql, refusal in attempts.items():
         with engine.connect() as conn, pytest.raises(Exception, match=refusal):
             conn.exec_driver_sql(sql)
+    with engine.begin() as conn:  # the web's sessions and failed sign-ins do change
+        conn.exec_driver_sql("UPDATE web_session SET ended_why = 'ended' WHERE id = 0")
+        conn.exec_driver_sql("DELETE FROM sign_in_failure")
     engine.dispose()
     # The owner upgrades the schema; running db roles again brings the grants up to date.
     upgraded = Grants(oxfordshire.url.replace("postgres@", f"{owner}@", 1))("db", "upgrade")
@@ -257,7 +272,12 @@ def test_db_roles_prints_its_sql_and_refuses_bad_names(oxfordshire: Grants) -> N
         "CREATE ROLE w_x LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOREPLICATION;",
     ]
     assert "GRANT SELECT, INSERT ON public.entry TO w_x;" in lines
-    assert not any("UPDATE ON public." in line or "DELETE" in line for line in lines)
+    # Only the web's sessions and failed sign-ins, which are no record, change.
+    changing = [line for line in lines if "UPDATE ON public." in line or "DELETE" in line]
+    assert changing == [
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON public.{table} TO w_x;"
+        for table in sorted(CHANGING)
+    ]
     bad = oxfordshire("db", "roles", "--working", "app; DROP TABLE entry")
     assert bad.exit_code == 1
     assert "is not a role name for the working role" in bad.output

@@ -3,12 +3,20 @@ who reaches which page."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from grants.db.engine import make_engine
+from grants.db.models import WebSession
+from grants.services import sessions
 from grants.web import auth
+from grants.web.app import SESSION_COOKIE, create_app
 from tests.conftest import Grants
 from tests.web.conftest import OFFICER, RECIPIENT, VIEWER, sign_in, token
 
@@ -66,7 +74,7 @@ def test_sign_in_is_rate_limited_per_client(client: TestClient, monkeypatch) -> 
         assert sign_in(client, f"guess-{n}", "wrong-password-1") == 400
     assert sign_in(client, OFFICER) == 429
     start = auth.now()
-    monkeypatch.setattr(auth, "clock", lambda: start + auth.WINDOW_SECONDS + 1)
+    monkeypatch.setattr(sessions, "clock", lambda: start + auth.WINDOW_SECONDS + 1)
     assert sign_in(client, OFFICER) == 303  # the failures have aged out
 
 
@@ -108,21 +116,125 @@ def test_no_page_has_inline_script(client: TestClient) -> None:
 def test_a_session_ends_when_idle_and_after_eight_hours(client: TestClient, monkeypatch) -> None:
     start = auth.now()
     moment = [start]
-    monkeypatch.setattr(auth, "clock", lambda: moment[0])
+    monkeypatch.setattr(sessions, "clock", lambda: moment[0])
     assert sign_in(client, RECIPIENT) == 303
     moment[0] = start + auth.IDLE_SECONDS - 60
     assert client.get("/").status_code == 200  # active: the idle clock starts again
     moment[0] += auth.IDLE_SECONDS + 1
     ended = client.get("/")
-    assert ended.status_code == 303 and ended.headers["location"] == "/sign-in?ended=1"
-    assert "Your session has ended" in client.get("/sign-in?ended=1").text
+    assert ended.status_code == 303 and ended.headers["location"] == "/sign-in?ended=idle"
+    page = client.get(ended.headers["location"]).text
+    assert "Your session ended after 30 minutes without use: sign in again" in page
+    assert "govuk-notification-banner" in page
     start = moment[0]
     assert sign_in(client, RECIPIENT) == 303
     while moment[0] < start + auth.MAX_SECONDS - 600:  # in use all day
         moment[0] += 600
         assert client.get("/").status_code == 200
     moment[0] = start + auth.MAX_SECONDS + 1
-    assert client.get("/").status_code == 303
+    ended = client.get("/")
+    assert ended.status_code == 303 and ended.headers["location"] == "/sign-in?ended=expired"
+    assert "8 hours after you signed in" in client.get("/sign-in?ended=expired").text
+
+
+def _cookie(client: TestClient) -> dict[str, object]:
+    """What the session cookie holds (its signed part, base64 JSON)."""
+    value = client.cookies.get(SESSION_COOKIE)
+    assert value
+    data = value.split(".")[0]
+    return json.loads(base64.b64decode(data + "=" * (-len(data) % 4)))  # type: ignore[no-any-return]
+
+
+def _ledger_sessions(url: str) -> list[tuple[str, str | None]]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(WebSession.digest, WebSession.ended_why).order_by(WebSession.id)
+            )
+            return [(r.digest, r.ended_why) for r in rows]
+    finally:
+        engine.dispose()
+
+
+def test_the_cookie_holds_only_a_session_id_the_ledger_keeps_hashed(
+    client: TestClient, web_ledger: Grants
+) -> None:
+    assert sign_in(client, RECIPIENT) == 303
+    held = _cookie(client)
+    assert set(held) == {"sid", "csrf"}, held
+    sid = str(held["sid"])
+    assert _ledger_sessions(web_ledger.url) == [(hashlib.sha256(sid.encode()).hexdigest(), None)]
+
+
+def test_signing_out_ends_every_copy_of_the_session(client: TestClient, web_ledger: Grants) -> None:
+    assert sign_in(client, RECIPIENT) == 303
+    copy = client.cookies.get(SESSION_COOKIE)
+    out = client.post("/sign-out", data={"csrf_token": token(client.get("/").text)})
+    assert out.status_code == 303 and out.headers["location"] == "/sign-in?ended=signed_out"
+    assert "You have been signed out" in client.get(out.headers["location"]).text
+    client.cookies.set(SESSION_COOKIE, copy or "")  # a copy taken before signing out
+    again = client.get("/")
+    assert again.status_code == 303 and again.headers["location"] == "/sign-in?ended=signed_out"
+    assert [why for _, why in _ledger_sessions(web_ledger.url)] == ["signed_out"]
+
+
+@pytest.mark.parametrize(
+    ("command", "why"),
+    [
+        (("users", "disable", RECIPIENT), "disabled"),
+        (("users", "reset-password", RECIPIENT), "password"),
+        (("users", "sessions", "--end", RECIPIENT), "ended"),
+    ],
+)
+def test_the_ledger_ends_a_persons_sessions(
+    client: TestClient, web_ledger: Grants, command: tuple[str, ...], why: str
+) -> None:
+    """Disabling a person, giving them a new password, or ending their sessions from the
+    command line signs them out of every session at once; others stay signed in."""
+    other = TestClient(client.app, base_url="http://127.0.0.1:8000", follow_redirects=False)
+    assert sign_in(client, RECIPIENT) == 303 and sign_in(other, OFFICER) == 303
+    listed = json.loads(web_ledger("users", "sessions", "--json").output)
+    assert sorted(r["login"] for r in listed) == sorted([RECIPIENT, OFFICER])
+    result = web_ledger(*command)
+    assert result.exit_code == 0, result.output
+    ended = client.get("/")
+    assert ended.status_code == 303 and ended.headers["location"] == f"/sign-in?ended={why}"
+    assert "govuk-notification-banner" in client.get(ended.headers["location"]).text
+    assert other.get("/").status_code == 200
+    listed = json.loads(web_ledger("users", "sessions", "--json").output)
+    assert [r["login"] for r in listed] == [OFFICER]
+
+
+def test_a_recipient_cannot_list_or_end_sessions(web_ledger: Grants) -> None:
+    recipient = web_ledger.as_user(RECIPIENT)
+    assert recipient("users", "sessions").exit_code != 0
+    assert recipient("users", "sessions", "--end", OFFICER).exit_code != 0
+
+
+def test_the_rate_limit_is_shared_by_two_server_processes(web_ledger: Grants) -> None:
+    """Two applications on one ledger (as two server processes): failures in either count
+    towards the limit in both, per login and per client address."""
+    first, second = create_app(web_ledger.url), create_app(web_ledger.url)
+    with (
+        TestClient(first, base_url="http://127.0.0.1:8000", follow_redirects=False) as a,
+        TestClient(second, base_url="http://127.0.0.1:8000", follow_redirects=False) as b,
+    ):
+        for n in range(auth.FAILURES):
+            assert sign_in(a if n % 2 else b, RECIPIENT, "wrong-password-1") == 400
+        assert sign_in(a, RECIPIENT) == 429 and sign_in(b, RECIPIENT) == 429
+        assert sign_in(b, OFFICER) == 429  # the same client address, too
+        elsewhere = TestClient(second, base_url="http://127.0.0.1:8000",
+                               follow_redirects=False, client=("192.0.2.9", 50000))  # fmt: skip
+        assert sign_in(elsewhere, OFFICER) == 303
+        assert sign_in(elsewhere, RECIPIENT) == 429
+        # A session started in one process is good in the other, and ended in both at once.
+        copy = TestClient(first, base_url="http://127.0.0.1:8000", follow_redirects=False)
+        copy.cookies.set(SESSION_COOKIE, elsewhere.cookies.get(SESSION_COOKIE) or "")
+        assert copy.get("/dashboard").status_code == 200
+        out = elsewhere.post("/sign-out", data={"csrf_token": token(elsewhere.get("/").text)})
+        assert out.status_code == 303
+        assert copy.get("/dashboard").headers["location"] == "/sign-in?ended=signed_out"
 
 
 def test_a_viewer_reaches_the_dashboard_and_reports_only(client: TestClient) -> None:
@@ -160,3 +272,24 @@ def test_a_failure_shows_no_traceback_and_keeps_the_headers(
     assert answer.status_code == 500
     assert "secret internals" not in answer.text and "Traceback" not in answer.text
     assert answer.headers["x-frame-options"] == "DENY"
+
+
+def test_sessions_leave_the_record_verified_and_stay_out_of_an_export(
+    client: TestClient, web_ledger: Grants, tmp_path: Path
+) -> None:
+    """Sessions and failed sign-ins change, so they are no record: the chain verifies with
+    them, and an export does not carry them (nor any session's id or its digest)."""
+    assert sign_in(client, RECIPIENT, "wrong-password-1") == 400
+    assert sign_in(client, RECIPIENT) == 303
+    sid = str(_cookie(client)["sid"])
+    assert client.post("/sign-out", data={"csrf_token": token(client.get("/").text)}).is_redirect
+    assert sign_in(client, OFFICER) == 303
+    verified = web_ledger("verify")
+    assert verified.exit_code == 0, verified.output
+    exported = web_ledger("ledger", "export", "-o", str(tmp_path / "export"))
+    assert exported.exit_code == 0, exported.output
+    written = "".join(p.read_text(errors="replace") for p in (tmp_path / "export").rglob("*")
+                      if p.is_file())  # fmt: skip
+    digest = hashlib.sha256(sid.encode()).hexdigest()
+    assert sid not in written and digest not in written
+    assert "web_session" not in written and "sign_in_failure" not in written

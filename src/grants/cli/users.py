@@ -7,11 +7,13 @@ import sys
 
 import click
 
+from grants import formatting
 from grants.cli import terminal
 from grants.cli.common import AppContext, GrantsGroup, emit_json, pass_app
 from grants.db.models import ROLES
 from grants.errors import ConfigError
 from grants.services import people
+from grants.services import sessions as web_sessions
 
 ROLE = click.Choice(ROLES, case_sensitive=False)
 
@@ -172,6 +174,33 @@ def audit(app: AppContext, last: int | None, as_json: bool) -> None:
     for r in rows:
         terminal.echo(f"{r['at']} {r['login']} {r['kind']} {r['action']}"
                       + (f": {r['detail']}" if r["detail"] else ""))  # fmt: skip
+
+
+@users.command()
+@click.option("--end", "end", metavar="LOGIN", help="End every web session of LOGIN.")
+@click.option("--json", "as_json", is_flag=True, help="Print the sessions as JSON.")
+@pass_app
+def sessions(app: AppContext, end: str | None, as_json: bool) -> None:
+    """Who is signed in to the web service (officers and admins); --end LOGIN signs them
+    out everywhere at once."""
+    if end is not None:
+        with app.session() as session:
+            ended = people.end_sessions(session, end)
+        terminal.echo(f"ended {formatting.count(ended, 'web session')} of {end}")
+        return
+    with app.reading() as session:
+        rows = [
+            {"login": s.login, "started": s.started.isoformat(sep=" ", timespec="seconds"),
+             "seen": s.seen.isoformat(sep=" ", timespec="seconds")}
+            for s in web_sessions.live(session)
+        ]  # fmt: skip
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        terminal.echo("no one is signed in to the web service")
+    for r in rows:
+        terminal.echo(f"{r['login']}: signed in {r['started']}, last seen {r['seen']}")
 
 
 __all__ = ["users"]

@@ -157,8 +157,15 @@ def create_private_file(url: URL) -> None:
         raise ConfigError(f"cannot create the database {path}: {exc.strerror}") from exc
 
 
+def _access(connection: Connection) -> str:
+    """ "write" (the default), "read", or "change": a transaction that writes only rows that
+    are no record (web sessions, failed sign-ins: grants.db.records.CHANGING), which on
+    PostgreSQL need not wait for the ledger's writer lock."""
+    return str(connection.get_execution_options().get(ACCESS, "write"))
+
+
 def _writing(connection: Connection) -> bool:
-    return connection.get_execution_options().get(ACCESS, "write") == "write"
+    return _access(connection) in ("write", "change")
 
 
 def _configure_sqlite(engine: Engine, wait: float) -> None:
@@ -198,6 +205,8 @@ def _configure_postgres(engine: Engine, wait: float) -> None:
             # the ledger as it stood at one moment while others write.
             connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             return
+        if _access(connection) == "change":
+            return  # no record is written: other writers are not waited for
         started = time.monotonic()
         connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(wait * 1000)}ms'")
         try:

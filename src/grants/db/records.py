@@ -178,9 +178,15 @@ GUARDED: tuple[str, ...] = (
 # an export's books, so no record of the chain can hold it).
 APPEND_ONLY: tuple[str, ...] = (*GUARDED, "form_key")
 
+# Tables whose rows change: web sessions (last seen, ended) and the failed sign-ins the rate
+# limit counts. Neither sealed nor guarded, never in an export's books; the working role may
+# update and delete their rows (grants.db.roles).
+CHANGING: tuple[str, ...] = ("web_session", "sign_in_failure")
+
 __all__ = [
     "APPEND_ONLY",
     "BY_TABLE",
+    "CHANGING",
     "FORMS",
     "GUARDED",
     "RANK",

@@ -4,7 +4,9 @@ The guards are triggers, and a table's owner can drop or disable them, as can a 
 (or switch them off with ``session_replication_role``). So the ledger's commands connect as
 a *working* role that owns nothing: it can read every table, add rows to the tables of
 record and move the id sequences on, and nothing more. No UPDATE, DELETE or TRUNCATE, no
-ALTER TABLE, no replication mode. The *owner* role owns the tables and runs
+ALTER TABLE, no replication mode; save on the two tables whose rows change and are no
+record (grants.db.records.CHANGING: web sessions and failed sign-ins), which it may update
+and delete. The *owner* role owns the tables and runs
 `grants db upgrade`; nobody needs it day to day.
 """
 
@@ -13,6 +15,8 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import Connection
+
+from grants.db.records import CHANGING
 
 NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 FUNCTION = "grants_append_only()"
@@ -70,7 +74,13 @@ def statements(connection: Connection, owner: str, working: str) -> list[str]:
     for table in tables:
         out.append(f"ALTER TABLE {schema}.{table} OWNER TO {owner}")
         out.append(f"REVOKE ALL ON {schema}.{table} FROM {working}")
-        privileges = "SELECT" if table == "alembic_version" else "SELECT, INSERT"
+        privileges = (
+            "SELECT"
+            if table == "alembic_version"
+            else "SELECT, INSERT, UPDATE, DELETE"
+            if table in CHANGING
+            else "SELECT, INSERT"
+        )
         out.append(f"GRANT {privileges} ON {schema}.{table} TO {working}")
     for sequence in sequences:
         out.append(f"ALTER SEQUENCE {schema}.{sequence} OWNER TO {owner}")

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from grants.db.engine import make_engine, make_session_factory
+from grants.db.records import CHANGING
 from grants.errors import GrantsError
 from grants.services import access
 from grants.services.record_checks import Evidence
@@ -27,7 +28,8 @@ def backup_sqlite(session: Session, target: Path, evidence: Evidence | None = No
     GrantsError (and keeps nothing) if ``target`` exists, cannot be written, or the record is
     broken (``evidence``: the reader of returns' workbooks verify compares them with). The
     copy is the whole ledger, its form key and password hashes among it: only for a person
-    who may export it (``session``'s, an officer or admin)."""
+    who may export it (``session``'s, an officer or admin); but not its web sessions nor
+    its failed sign-ins, which are no record."""
     access.require(session, "export")
     url = session.get_bind().url
     if url.get_backend_name() != "sqlite":
@@ -56,6 +58,11 @@ def backup_sqlite(session: Session, target: Path, evidence: Evidence | None = No
         finally:
             copy.dispose()
         with closing(sqlite3.connect(partial)) as dst:
+            # No one is signed in to a copy: its web sessions and failed sign-ins (no record,
+            # and only the SHA-256 of a session's id) are left behind.
+            for table in CHANGING:
+                dst.execute(f"DELETE FROM {table}")
+            dst.commit()
             dst.execute("PRAGMA journal_mode=DELETE")  # one file, nothing beside it
         if not result.ok:
             raise GrantsError(

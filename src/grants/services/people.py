@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from grants.db.models import ROLES, AuditEvent, Credential, Organisation, Person, PersonEvent
 from grants.db.roles import NAME
 from grants.errors import GrantsError, LoginFailed, NotFound
+from grants.services import sessions
 from grants.services.access import Actor, require
 
 HASHER = PasswordHasher()  # Argon2id with argon2-cffi's defaults (RFC 9106, low memory)
@@ -149,6 +150,8 @@ def set_password(session: Session, person: Person, password: str, by: str) -> No
     )
     session.flush()
     _event(session, person, "password", by)
+    # The old password's sessions end with it: whoever had it is signed out everywhere.
+    sessions.end_person(session, person.id, "password")
 
 
 def create(
@@ -227,6 +230,14 @@ def set_enabled(session: Session, login: str, enabled: bool) -> None:
     if not enabled and person.id == actor.person_id:
         raise GrantsError("you cannot disable yourself: ask another admin")
     _event(session, person, "enable" if enabled else "disable", actor.login)
+    if not enabled:
+        sessions.end_person(session, person.id, "disabled")
+
+
+def end_sessions(session: Session, login: str) -> int:
+    """End every web session of ``login`` (officers and admins); how many were live."""
+    require(session, "audit", about=f"end the web sessions of {login}")
+    return sessions.end_person(session, _person(session, login).id, "ended")
 
 
 def reset_password(session: Session, login: str, password: str | None = None) -> str:
@@ -423,6 +434,7 @@ __all__ = [
     "create",
     "database_login",
     "database_person",
+    "end_sessions",
     "find",
     "grant",
     "login_key",

@@ -143,7 +143,6 @@ def create_app(database_url: str, secret: str | None = None, https_only: bool = 
     )
     app.state.ledger = ledger
     app.state.templates = templates()
-    app.state.limiter = auth.Limiter()
     return app
 
 
@@ -157,8 +156,8 @@ def _lifespan(ledger: Ledger) -> Callable[[Starlette], AbstractAsyncContextManag
 
 
 async def _sign_in_required(request: Request, exc: Exception) -> Response:
-    ended = isinstance(exc, auth.SignInRequired) and exc.ended
-    return RedirectResponse("/sign-in" + ("?ended=1" if ended else ""), status_code=303)
+    ended = exc.ended if isinstance(exc, auth.SignInRequired) else None
+    return RedirectResponse("/sign-in" + (f"?ended={ended}" if ended else ""), status_code=303)
 
 
 async def _csrf_refused(request: Request, exc: Exception) -> Response:

@@ -1,46 +1,47 @@
-"""Signing in and out, the session's expiry, CSRF tokens, and the sign-in rate limit.
+"""Signing in and out, the session on the server, CSRF tokens, and the sign-in rate limit.
 
-The session is Starlette's signed cookie (itsdangerous, with the ledger's secret for it:
-grants.services.form_identity.derived_secret). It holds the person's login, a CSRF token,
-when they signed in and when they were last seen; never a password or a role. Each request
-looks the person up again (grants.services.people.actor_for), so a person disabled or whose
-roles changed is treated as the ledger now says.
+The cookie is Starlette's signed cookie (itsdangerous, with the ledger's secret for it:
+grants.services.form_identity.derived_secret). It holds only the session's random id and a
+CSRF token; never a login, a password or a role. The session itself is on the ledger
+(grants.services.sessions: the id's SHA-256, whose it is, its last use, when and why it
+ended): each request looks it up, and looks the person up again
+(grants.services.people.actor_for), so a session ended on the server (signed out, idle,
+8 hours old, the person disabled or given a new password, or ended by an officer) is
+ended in every copy of the cookie, and a person whose roles changed is treated as the
+ledger now says. Failed sign-ins are counted on the ledger too, so that every server
+process shares the limit.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-import time
-from collections import deque
-from collections.abc import Callable
-from threading import Lock
 
 from starlette.requests import Request
 
-from grants.errors import GrantsError, LoginFailed
-from grants.services import people
+from grants.errors import Busy, GrantsError, LoginFailed
+from grants.services import people, sessions
 from grants.services.access import Actor
 from grants.web.ledger import Ledger
 
-IDLE_SECONDS = 30 * 60  # a session unused this long has ended
-MAX_SECONDS = 8 * 60 * 60  # and every session ends this long after signing in
-FAILURES = 5  # failed sign-ins, per login and per client, within
-WINDOW_SECONDS = 15 * 60  # this long, make the next wait until the oldest is this old
+IDLE_SECONDS = int(sessions.IDLE.total_seconds())
+MAX_SECONDS = int(sessions.LONGEST.total_seconds())
+FAILURES = sessions.FAILURES
+WINDOW_SECONDS = int(sessions.WINDOW.total_seconds())
 
 MAX_PASSWORD = 1024  # characters of a password that are checked (Argon2 takes any length)
 
-clock: Callable[[], float] = time.time  # tests move it
-
 
 def now() -> float:
-    return clock()
+    return sessions.clock()
 
 
 class SignInRequired(Exception):
-    """No one is signed in (or their session has ended): the page sends them to sign in."""
+    """No one is signed in, or their session has ended (``ended``: why, a key of
+    grants.services.sessions.ENDED, or "ended" when the session is not known): the page
+    sends them to sign in, and the sign-in page says why."""
 
-    def __init__(self, ended: bool = False) -> None:
+    def __init__(self, ended: str | None = None) -> None:
         super().__init__("sign in")
         self.ended = ended
 
@@ -49,49 +50,16 @@ class CsrfRefused(Exception):
     """A POST without the session's CSRF token."""
 
 
-class Limiter:
-    """Failed sign-ins per key (a login, folded to one case, or a client's address) in the
-    last WINDOW_SECONDS, kept by the server process. Each failure is also written to the
-    audit log by the services (`people.audit`, kind login_failed)."""
-
-    def __init__(self) -> None:
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = Lock()
-
-    def wait(self, *keys: str) -> int:
-        """Seconds until a sign-in under ``keys`` may be tried again (0: now)."""
-        moment = now()
-        longest = 0
-        with self._lock:
-            for key in keys:
-                times = self._failures.get(key)
-                if times is None:
-                    continue
-                while times and times[0] <= moment - WINDOW_SECONDS:
-                    times.popleft()
-                if len(times) >= FAILURES:
-                    longest = max(longest, int(times[0] + WINDOW_SECONDS - moment) + 1)
-        return longest
-
-    def failed(self, *keys: str) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.setdefault(key, deque()).append(now())
-
-    def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
-
-
 def login_key(login: str) -> str:
+    """The login as the rate limit counts it (folded to one case)."""
     try:
-        return "login:" + people.login_key(login)
+        return people.login_key(login)
     except GrantsError:
-        return "login:?" + login[:100]
+        return "?" + login[:100]
 
 
 def client_key(request: Request) -> str:
-    return "client:" + (request.client.host if request.client else "?")
+    return request.client.host if request.client else "?"
 
 
 def csrf_token(request: Request) -> str:
@@ -112,9 +80,22 @@ def check_csrf(request: Request, given: object) -> None:
         raise CsrfRefused
 
 
+def wait(ledger: Ledger, request: Request, login: str) -> int:
+    """Seconds before a sign-in as ``login`` from this client may be tried (0: now)."""
+    with ledger.reading(None) as session:
+        return sessions.wait(session, login_key(login), client_key(request))
+
+
+def failed(ledger: Ledger, request: Request, login: str) -> None:
+    """Count a failed sign-in (the audit log has it already)."""
+    with ledger.changing() as session:
+        sessions.failed(session, login_key(login), client_key(request))
+
+
 def sign_in(ledger: Ledger, request: Request, login: str, password: str) -> Actor:
     """The person ``login``, their password checked by the services; LoginFailed (written
-    to the audit log) if not. The session starts afresh: a new CSRF token."""
+    to the audit log) if not. A new session starts on the ledger, with a new CSRF token;
+    one the cookie held before ends."""
     with ledger.reading(None) as session:
         try:
             actor = people.actor_for(session, login, password)
@@ -125,12 +106,15 @@ def sign_in(ledger: Ledger, request: Request, login: str, password: str) -> Acto
     if starts:
         ledger.note(actor, "login", "sign in", "web")
         ledger.write_audits()
+    before = request.session.get("sid")
+    assert actor.person_id is not None
+    with ledger.changing() as session:
+        if isinstance(before, str):
+            sessions.end(session, before, "signed_out")
+        token = sessions.start(session, actor.person_id)
+        sessions.succeeded(session, login_key(login))
     request.session.clear()
-    moment = now()
-    request.session.update(
-        {"login": actor.login, "started": moment, "seen": moment,
-         "csrf": secrets.token_urlsafe(32)}
-    )  # fmt: skip
+    request.session.update({"sid": token, "csrf": secrets.token_urlsafe(32)})
     return actor
 
 
@@ -141,33 +125,48 @@ def held(ledger: Ledger, login: str) -> None:
     ledger.write_audits()
 
 
-def sign_out(request: Request) -> None:
+def sign_out(ledger: Ledger, request: Request) -> None:
+    """End the session on the ledger (every copy of the cookie with it) and clear it."""
+    token = request.session.get("sid")
+    if isinstance(token, str):
+        with ledger.changing() as session:
+            sessions.end(session, token, "signed_out")
     request.session.clear()
 
 
 def acting(ledger: Ledger, request: Request) -> Actor:
     """The person signed in, looked up again; SignInRequired if no one is, or their session
-    has ended (idle IDLE_SECONDS, or MAX_SECONDS since signing in)."""
-    login = request.session.get("login")
-    if not isinstance(login, str):
-        raise SignInRequired
-    moment = now()
-    started, seen = request.session.get("started"), request.session.get("seen")
-    if (
-        not isinstance(started, (int, float))
-        or not isinstance(seen, (int, float))
-        or moment - seen > IDLE_SECONDS
-        or moment - started > MAX_SECONDS
-    ):
-        request.session.clear()
-        raise SignInRequired(ended=True)
+    has ended (now or before: signed out, idle, too old, ended on the server)."""
+    token = request.session.get("sid")
+    if not isinstance(token, str):
+        request.session.pop("login", None)  # a cookie from before sessions were kept
+        raise SignInRequired("ended" if "started" in request.session else None)
+    actor: Actor | None = None
     with ledger.reading(None) as session:
+        found = sessions.look_up(session, token)
+        if found is not None and found.ended is None and found.end is None:
+            try:
+                actor = people.actor_for(session, found.login, None)
+            except LoginFailed:  # disabled (its sessions end with it) or no longer there
+                actor = None
+    if found is None:
+        request.session.clear()
+        raise SignInRequired("ended")
+    if found.ended is not None:
+        request.session.clear()
+        raise SignInRequired(found.ended)
+    if found.end is not None or actor is None:
+        why = found.end or "disabled"
+        with ledger.changing() as session:
+            sessions.end(session, token, why)
+        request.session.clear()
+        raise SignInRequired(why)
+    if found.touch:
         try:
-            actor = people.actor_for(session, login, None)
-        except LoginFailed:
-            request.session.clear()
-            raise SignInRequired(ended=True) from None
-    request.session["seen"] = moment
+            with ledger.changing() as session:
+                sessions.touch(session, token)
+        except Busy:  # another writer holds SQLite's lock: the next request writes it
+            pass
     return actor
 
 
@@ -178,14 +177,15 @@ __all__ = [
     "MAX_SECONDS",
     "WINDOW_SECONDS",
     "CsrfRefused",
-    "Limiter",
     "SignInRequired",
     "acting",
     "check_csrf",
     "client_key",
     "csrf_token",
+    "failed",
     "held",
     "login_key",
     "sign_in",
     "sign_out",
+    "wait",
 ]

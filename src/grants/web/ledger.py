@@ -8,10 +8,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from grants.config import wait_seconds
-from grants.db.engine import make_engine, make_session_factory
+from grants.db.engine import ACCESS, make_engine, make_session_factory
 from grants.services import access, people
 from grants.services.access import Actor
 
@@ -25,6 +25,11 @@ class Ledger:
         self.engine = make_engine(url, wait=wait_seconds())
         self._reading = make_session_factory(self.engine, read_only=True)
         self._writing = make_session_factory(self.engine, read_only=False)
+        # Web sessions and failed sign-ins (grants.services.sessions): rows that change and
+        # are no record, so written without sealing (nothing sealed is added).
+        self._changing = sessionmaker(
+            self.engine.execution_options(**{ACCESS: "change"}), expire_on_commit=False
+        )
         self._local = threading.local()
 
     def _pending(self) -> list[Audit]:
@@ -60,6 +65,13 @@ class Ledger:
                 yield session
         finally:
             self.write_audits()
+
+    @contextmanager
+    def changing(self) -> Iterator[Session]:
+        """A short transaction on the web's sessions and failed sign-ins only (no table of
+        record: what it writes is not sealed), committed if the block succeeds."""
+        with self._changing() as session, session.begin():
+            yield session
 
     def _bind(self, session: Session, actor: Actor | None) -> None:
         if actor is not None:

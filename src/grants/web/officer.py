@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable
 from datetime import date
@@ -92,13 +93,24 @@ def report_download(request: Request) -> Response:
         if not found:
             raise NotFound(f"no report {name!r}")
         path = Path(folder) / f"{name}.xlsx"
-        _writer(session, found[0])(path, ledger_name(session))
+        title = ledger_name(session)
+        _writer(session, found[0])(path, title)
         content = path.read_bytes()
+    saved = download_name(title, name, date.today())
     return Response(
         content,
         media_type=XLSX,
-        headers={"content-disposition": f'attachment; filename="{name}.xlsx"'},
+        headers={"content-disposition": f'attachment; filename="{saved}"'},
     )
+
+
+def download_name(title: str, name: str, day: date) -> str:
+    """The file name a downloaded report is saved under: the ledger's title, the report
+    and the day it was made, so that a finance officer finds it in Downloads among others
+    (`oxfordshire-grants-pcc-csf-resourcing-2026-12-03.xlsx`). Only letters, digits, '-'
+    and '_' (grants.excel.book.file_name), so the header needs no quoting."""
+    stem = re.sub("-+", "-", file_name(title).removesuffix(".xlsx"))[:40].strip("-")
+    return file_name(*([stem] if stem else []), name, day.isoformat())
 
 
 def _writer(session: Session, book: Workbook) -> Callable[[Path, str], None]:
@@ -139,4 +151,4 @@ def _writer(session: Session, book: Workbook) -> Callable[[Path, str], None]:
     return programme
 
 
-__all__ = ["dashboard", "dashboard_year", "report_download", "report_name"]
+__all__ = ["dashboard", "dashboard_year", "download_name", "report_download", "report_name"]

@@ -36,10 +36,26 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 UPLOAD_OVERHEAD = 64 * 1024
 
 
-def _sign_in_form(request: Request, *, ended: bool = False, error: str | None = None,
+# What the sign-in page says after a session ended (?ended=WHY, WHY a key of
+# grants.services.sessions.ENDED): the banner's heading, and whether it is good news.
+ENDED = {
+    "signed_out": ("You have been signed out", True),
+    "idle": (f"Your session ended after {auth.IDLE_SECONDS // 60} minutes without use: "
+             "sign in again", False),
+    "expired": (f"Your session ended {auth.MAX_SECONDS // 3600} hours after you signed in: "
+                "sign in again", False),
+    "password": ("Your session ended because your password was changed: sign in with the "
+                 "new one", False),
+    "disabled": ("Your session was ended: sign in again, or ask an admin if you cannot", False),
+    "ended": ("Your session was ended: sign in again", False),
+}  # fmt: skip
+
+
+def _sign_in_form(request: Request, *, ended: str | None = None, error: str | None = None,
                   login: str = "", status: int = 200) -> Response:  # fmt: skip
-    return render(request, "sign_in.html", {"ended": ended, "error": error, "login": login},
-                  status)  # fmt: skip
+    banner, good = ENDED.get(ended or "", (None, False))
+    return render(request, "sign_in.html", {"banner": banner, "good": good, "error": error,
+                  "login": login}, status)  # fmt: skip
 
 
 async def _sign_in_post(request: Request) -> Response:
@@ -50,9 +66,7 @@ async def _sign_in_post(request: Request) -> Response:
     if not login or not password:
         return _sign_in_form(request, error="Enter your login and password", login=login,
                              status=400)  # fmt: skip
-    limiter: auth.Limiter = request.app.state.limiter
-    keys = (auth.login_key(login), auth.client_key(request))
-    wait = limiter.wait(*keys)
+    wait = await run_in_threadpool(auth.wait, ledger(request), request, login)
     if wait:
         await run_in_threadpool(auth.held, ledger(request), login)
         minutes = max(1, (wait + 59) // 60)
@@ -64,24 +78,23 @@ async def _sign_in_post(request: Request) -> Response:
     try:
         await run_in_threadpool(auth.sign_in, ledger(request), request, login, password)
     except LoginFailed:
-        limiter.failed(*keys)
+        await run_in_threadpool(auth.failed, ledger(request), request, login)
         return _sign_in_form(request, error="The login or password is not right", login=login,
                              status=400)  # fmt: skip
-    limiter.succeeded(keys[0])
     return RedirectResponse("/", status_code=303)
 
 
 async def sign_in_route(request: Request) -> Response:
     if request.method == "GET":
-        return _sign_in_form(request, ended=request.query_params.get("ended") == "1")
+        return _sign_in_form(request, ended=request.query_params.get("ended"))
     return await _sign_in_post(request)
 
 
 async def sign_out(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=2)
     auth.check_csrf(request, form.get("csrf_token"))
-    auth.sign_out(request)
-    return RedirectResponse("/sign-in", status_code=303)
+    await run_in_threadpool(auth.sign_out, ledger(request), request)
+    return RedirectResponse("/sign-in?ended=signed_out", status_code=303)
 
 
 @dataclass

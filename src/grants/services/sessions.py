@@ -1,0 +1,240 @@
+"""Web sessions the server can end, and the sign-in rate limit every server process shares.
+
+A session's id is 32 random bytes (as URL-safe text) that only the person's cookie holds;
+the ledger keeps its SHA-256 (``web_session.digest``), so that neither the database nor a
+copy of it holds an id that signs anyone in. Each request looks its session up: a session
+ends when the person signs out, after IDLE without use, LONGEST after signing in, when the
+person is disabled or given a new password (grants.services.people), or when an officer or
+admin ends it (`grants users sessions --end`). Its last use is written at most once every
+SEEN_EVERY, so that most requests only read.
+
+Failed web sign-ins are counted in ``sign_in_failure`` (the audit log keeps each one as
+well): FAILURES for one login, or from one client address, within WINDOW make the next
+sign-in wait, in every server process on the ledger.
+
+Neither table is a table of record: their rows change, they are not sealed or guarded, and
+no export carries them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from grants.db.models import Person, SignInFailure, WebSession
+from grants.services.access import require
+
+IDLE = timedelta(minutes=30)  # a session unused this long has ended
+LONGEST = timedelta(hours=8)  # and every session ends this long after signing in
+SEEN_EVERY = timedelta(minutes=1)  # a session's last use is written at most this often
+FAILURES = 5  # failed sign-ins, per login and per client address, within
+WINDOW = timedelta(minutes=15)  # this long, make the next wait until the oldest is this old
+
+MAX_KEY = 110  # characters of a login (folded) or client address kept for the limit
+MAX_CLIENT = 100
+
+# Why a session ended, in the words a person reads (web_session.ended_why).
+ENDED = {
+    "signed_out": "signed out",
+    "idle": f"{int(IDLE.total_seconds()) // 60} minutes without use",
+    "expired": f"{int(LONGEST.total_seconds()) // 3600} hours after signing in",
+    "disabled": "the person was disabled",
+    "password": "the person was given a new password",
+    "ended": "ended by an officer or admin",
+}
+
+clock: Callable[[], float] = time.time  # tests move it
+
+
+def now() -> datetime:
+    return datetime.fromtimestamp(clock())
+
+
+def digest(token: str) -> str:
+    """The SHA-256 of a session's id, as the ledger keeps it."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def start(session: Session, person_id: int) -> str:
+    """Start a session for the person ``person_id`` (their password checked); its id, for
+    the cookie only."""
+    token = secrets.token_urlsafe(32)
+    moment = now()
+    session.add(WebSession(digest=digest(token), person_id=person_id, created_at=moment,
+                           seen_at=moment))  # fmt: skip
+    session.flush()
+    return token
+
+
+@dataclass(frozen=True)
+class Found:
+    """A session as a request finds it: whose it is, and whether it has ended (``ended``:
+    why, a key of ENDED), is to be ended now (``end``: why) or its last use written
+    (``touch``)."""
+
+    person_id: int
+    login: str
+    ended: str | None = None
+    end: str | None = None
+    touch: bool = False
+
+
+def look_up(session: Session, token: str) -> Found | None:
+    """The session whose id is ``token``; None if there is none. Read-only: the caller ends
+    it (`end`) or writes its use (`touch`) as the answer says."""
+    if not token or len(token) > 100:
+        return None
+    row = session.execute(
+        select(WebSession, Person.login)
+        .join(Person, Person.id == WebSession.person_id)
+        .where(WebSession.digest == digest(token))
+    ).first()
+    if row is None:
+        return None
+    found, login = row
+    if found.ended_why is not None:
+        return Found(found.person_id, login, ended=found.ended_why)
+    moment = now()
+    if moment - found.created_at > LONGEST:
+        return Found(found.person_id, login, end="expired")
+    if moment - found.seen_at > IDLE:
+        return Found(found.person_id, login, end="idle")
+    return Found(found.person_id, login, touch=moment - found.seen_at >= SEEN_EVERY)
+
+
+def touch(session: Session, token: str) -> None:
+    """Write that the session ``token`` was used now."""
+    session.execute(
+        update(WebSession)
+        .where(WebSession.digest == digest(token), WebSession.ended_at.is_(None))
+        .values(seen_at=now())
+    )
+
+
+def end(session: Session, token: str, why: str) -> None:
+    """End the session ``token`` (``why``: a key of ENDED), if it has not ended."""
+    assert why in ENDED, why
+    session.execute(
+        update(WebSession)
+        .where(WebSession.digest == digest(token), WebSession.ended_at.is_(None))
+        .values(ended_at=now(), ended_why=why)
+    )
+
+
+def end_person(session: Session, person_id: int, why: str) -> int:
+    """End every session of the person ``person_id`` (in the caller's transaction: with the
+    change that ends them); how many were live."""
+    assert why in ENDED, why
+    result = session.execute(
+        update(WebSession)
+        .where(WebSession.person_id == person_id, WebSession.ended_at.is_(None))
+        .values(ended_at=now(), ended_why=why)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class Live:
+    """A session that has not ended: whose, when it started, when it was last used."""
+
+    id: int
+    login: str
+    started: datetime
+    seen: datetime
+
+
+def live(session: Session) -> list[Live]:
+    """Every session not ended, idle or too old, oldest first (officers and admins: those
+    who may read the audit log)."""
+    require(session, "audit", about="the web's sessions")
+    moment = now()
+    rows = session.execute(
+        select(WebSession.id, Person.login, WebSession.created_at, WebSession.seen_at)
+        .join(Person, Person.id == WebSession.person_id)
+        .where(
+            WebSession.ended_at.is_(None),
+            WebSession.created_at >= moment - LONGEST,
+            WebSession.seen_at >= moment - IDLE,
+        )
+        .order_by(WebSession.id)
+    )
+    return [Live(r.id, r.login, r.created_at, r.seen_at) for r in rows]
+
+
+# -- the sign-in rate limit ------------------------------------------------------------
+
+
+def wait(session: Session, login: str, client: str) -> int:
+    """Seconds until a sign-in as ``login`` (folded to one case) from ``client`` may be tried
+    again: 0 unless FAILURES have failed for either within WINDOW, else until the oldest of
+    them is WINDOW old."""
+    moment = now()
+    since = moment - WINDOW
+    longest = 0
+    for column, key in ((SignInFailure.login, login[:MAX_KEY]),
+                        (SignInFailure.client, client[:MAX_CLIENT])):  # fmt: skip
+        times = session.scalars(
+            select(SignInFailure.at)
+            .where(column == key, SignInFailure.at > since)
+            .order_by(SignInFailure.at.desc())
+            .limit(FAILURES)
+        ).all()
+        if len(times) >= FAILURES:
+            oldest = times[-1]
+            longest = max(longest, int((oldest + WINDOW - moment).total_seconds()) + 1)
+    return longest
+
+
+def failed(session: Session, login: str, client: str) -> None:
+    """Count a failed sign-in as ``login`` from ``client``; forget those older than WINDOW."""
+    moment = now()
+    session.execute(delete(SignInFailure).where(SignInFailure.at <= moment - WINDOW))
+    session.add(SignInFailure(login=login[:MAX_KEY], client=client[:MAX_CLIENT], at=moment))
+    session.flush()
+
+
+def succeeded(session: Session, login: str) -> None:
+    """A sign-in as ``login`` succeeded: its login's failures are forgotten (its client's
+    are not)."""
+    session.execute(delete(SignInFailure).where(SignInFailure.login == login[:MAX_KEY]))
+
+
+def failures(session: Session) -> int:
+    """How many failed sign-ins the limit counts now (for tests and `users sessions`)."""
+    since = now() - WINDOW
+    return int(
+        session.scalar(
+            select(func.count()).select_from(SignInFailure).where(SignInFailure.at > since)
+        )
+        or 0
+    )
+
+
+__all__ = [
+    "ENDED",
+    "FAILURES",
+    "IDLE",
+    "LONGEST",
+    "SEEN_EVERY",
+    "WINDOW",
+    "Found",
+    "Live",
+    "digest",
+    "end",
+    "end_person",
+    "failed",
+    "failures",
+    "live",
+    "look_up",
+    "start",
+    "succeeded",
+    "touch",
+    "wait",
+]
