@@ -378,7 +378,8 @@ def file_online(
     acting = access.require_line(session, "import", form.line_id)
     login = acting.login
     typed = {k: str(v) for k, v in posted.items() if k != TOKEN and isinstance(v, str)}
-    page = _page(form, typed, _token(session, form, login), None)
+    standing = _standing(session, form)
+    page = _page(form, typed, _token(session, form, login), standing.id if standing else None)
     token = str(posted.get(TOKEN) or "")
     shown, _, mac = token.partition(".")
     if not (len(shown) == 12 and len(mac) == 64 and hmac.compare_digest(
@@ -394,7 +395,6 @@ def file_online(
             "return was not filed: the lines below are the plan's lines as they now stand. "
             "Check each figure against its line and send the return again"))])  # fmt: skip
     source = f"online return by {login}"
-    standing = _standing(session, form)
     rows = rows_of(page, typed, source)
     if standing is not None:  # a correction of the filing that stands: a filing of its own
         salted = rows.sha256 + f"|after {standing.id}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -62,14 +63,21 @@ def _file(request: Request, stream: str, year: FinancialYear, stage: str, line: 
           posted: dict[str, str]) -> OnlineOutcome:  # fmt: skip
     actor = signed_in(request)
     now = datetime.now().replace(microsecond=0)
-    try:
-        with ledger(request).writing(actor) as session:
-            outcome = file_online(session, stream, year, stage, line, posted, now)
-            if outcome.problems:
-                raise _Rejected(outcome)
-            return outcome
-    except _Rejected as exc:
-        return exc.outcome
+    for attempt in (1, 2):
+        try:
+            with ledger(request).writing(actor) as session:
+                outcome = file_online(session, stream, year, stage, line, posted, now)
+                if outcome.problems:
+                    raise _Rejected(outcome)
+                return outcome
+        except _Rejected as exc:
+            return exc.outcome
+        except IntegrityError:
+            # The same return sent twice at once: the other was recorded first. Once more,
+            # and this one finds it standing (nothing changed).
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def online_return(request: Request) -> Response:
