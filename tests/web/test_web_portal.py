@@ -4,6 +4,7 @@ reader and services as `grants returns import`, and nothing typed rendered as ma
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -184,7 +185,14 @@ def test_a_spending_plan_form_is_filed_through_the_same_upload(
     assert wrong.status_code == 400 and "Plan!E13" in wrong.text
     assert "plan #" not in client.get("/history").text
     answer = upload(client, "da-plan.xlsx", content)
-    assert answer.status_code == 200, answer.text
-    assert "Filed the" in answer.text
+    assert answer.status_code == 303, answer.text
+    assert re.fullmatch(r"/filings/plan-[0-9]+", answer.headers["location"])
+    receipt = client.get(answer.headers["location"])
+    assert "Spending plan filed" in receipt.text and "da-plan.xlsx" in receipt.text
+    number = answer.headers["location"].rsplit("-", 1)[1]
+    assert f"plan #{number}" in receipt.text
     history = client.get("/history").text
-    assert "plan #" in history and "da-plan.xlsx" in history
+    assert f"plan #{number}" in history and "da-plan.xlsx" in history
+    client.post("/sign-out", data={"csrf_token": token(client.get("/").text)})
+    assert sign_in(client, RECIPIENT) == 303  # Cherwell's: not the DA line's receipt
+    assert client.get(answer.headers["location"]).status_code == 404

@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from grants import formatting
 from grants.errors import NotFound
 from grants.periods import FinancialYear, parse_year
+from grants.services.listings import plan_receipt
 from grants.services.return_history import receipt
 from grants.services.returns_online import OnlineOutcome, file_online, online_form
 from grants.web import auth
@@ -115,16 +116,18 @@ def filing_page(request: Request) -> Response:
     actor = signed_in(request)
     needs(actor, "import", "see filings")
     kind, _, number = request.path_params["receipt"].partition("-")
-    if kind != "return" or not number.isdigit() or len(number) > 12:
+    if kind not in ("return", "plan") or not number.isdigit() or len(number) > 12:
         raise NotFound("no such receipt")
     with ledger(request).reading(actor) as session:
-        row = receipt(session, int(number))
+        row = receipt(session, int(number)) if kind == "return" else plan_receipt(
+            session, int(number))  # fmt: skip
     flash = request.session.pop(FLASH, None)
     if not isinstance(flash, dict) or flash.get("path") != request.url.path:
         flash = {}
     return render(request, "filing.html", {
-        "r": row, "warnings": flash.get("warnings") or [], "note": flash.get("note"),
-        "day": formatting.day, "year": FinancialYear(row.year),
+        "r": row, "kind": kind, "warnings": flash.get("warnings") or [],
+        "note": flash.get("note"), "day": formatting.day,
+        "year": row.year if isinstance(row.year, FinancialYear) else FinancialYear(row.year),
     })  # fmt: skip
 
 

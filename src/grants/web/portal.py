@@ -174,8 +174,10 @@ async def upload(request: Request) -> Response:
         return _too_big(request)
     received = Received(Path(file.filename).name[:200], content)
     outcome = await run_in_threadpool(file_upload, ledger(request), actor, received)
-    if outcome.receipt is not None:  # POST, redirect, GET: the receipt has a page of its own
-        path = f"/filings/return-{outcome.receipt}"
+    if outcome.receipt is not None or outcome.plan_receipt is not None:
+        # POST, redirect, GET: the receipt has a page of its own.
+        path = (f"/filings/return-{outcome.receipt}" if outcome.receipt is not None
+                else f"/filings/plan-{outcome.plan_receipt}")  # fmt: skip
         warnings = [f"{w.where}: {w.message}" if w.where else w.message for w in outcome.warnings]
         online.remember(request, path, warnings, outcome.note)
         return RedirectResponse(path, status_code=303)

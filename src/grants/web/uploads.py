@@ -31,6 +31,7 @@ class Outcome:
     warnings: list[Problem] = field(default_factory=list)
     recorded: str | None = None
     receipt: int | None = None  # the return filing that stands for the upload
+    plan_receipt: int | None = None  # the spending plan filing the upload recorded
     note: str | None = None  # nothing changed, and why
 
 
@@ -106,7 +107,8 @@ def _plan(
             warnings=filed.warnings,
             recorded=f"Nothing new in the {describe(filed)}: nothing changed",
         )
-    return Outcome(warnings=filed.warnings, recorded=f"Filed the {describe(filed)}")
+    return Outcome(warnings=filed.warnings, recorded=f"Filed the {describe(filed)}",
+                   plan_receipt=done.filing_id)  # fmt: skip
 
 
 __all__ = ["Outcome", "file_upload"]
