@@ -78,10 +78,14 @@ def test_a_return_filed_online_leads_to_its_receipt(client: TestClient, web_ledg
     same = post(client, GOOD)
     assert same.status_code == 303 and same.headers["location"] == f"/filings/return-{receipt}"
     assert "nothing changed" in client.get(same.headers["location"]).text
-    corrected = post(client, {**GOOD, "spend-2": "9,500"})
+    corrected = post(client, {**GOOD, "spend-1": "50,000", "spend-2": "9,500"})
     assert corrected.status_code == 303
     assert [h["filing"] for h in history(web_ledger)] == [receipt, receipt + 1]
-    assert f"supersedes return #{receipt}" in client.get(corrected.headers["location"]).text
+    shown = client.get(corrected.headers["location"]).text
+    assert f"supersedes return #{receipt}" in shown
+    assert (f"{SPEND_1}: spend to date on &#39;Three IDVA posts&#39;, £50,000.00, is more than "
+            "its planned cost of £40,000.00") in shown  # fmt: skip
+    assert "with these to check" not in client.get(corrected.headers["location"]).text  # once
 
 
 @pytest.mark.parametrize(

@@ -409,7 +409,11 @@ def file_online(
         return OnlineOutcome(page, [
             FieldProblem(names.get(p.where or ""), p.where, p.message) for p in problems
         ])  # fmt: skip
-    warnings = [f"{w.where}: {w.message}" if w.where else w.message for w in filed.warnings]
+    labels = {f"{SHEET}!{name}": label for label, name in rows.names.items()}
+    warnings = [
+        f"{labels.get(w.where, w.where)}: {w.message}" if w.where else w.message
+        for w in filed.warnings
+    ]
     if standing is not None and _same_as(session, filed, standing):
         return OnlineOutcome(page, receipt=standing.id, warnings=warnings, note=(
             f"This return is the same as return #{standing.id}, which stands: nothing "
