@@ -223,6 +223,16 @@ def test_filed_online_is_the_same_in_the_ledger_as_uploaded(
     assert "is the same as return" in client.get(again.headers["location"]).text
     journal = web_ledger("journal", "--json")  # where each entry came from
     assert f"online return by {RECIPIENT}:form!spend-1:spend-2" in journal.output
+    # The record verifies, and the export holds the online return and loads back unchanged.
+    assert web_ledger("verify").exit_code == 0
+    exported = web_ledger("ledger", "export", "-o", str(tmp_path / "export"))
+    assert exported.exit_code == 0, exported.output
+    books_text = "".join(p.read_text() for p in sorted((tmp_path / "export").glob("*.grants")))
+    assert f"online return by {RECIPIENT}" in books_text
+    filed = history(web_ledger)
+    reloaded = web_ledger("ledger", "load", str(tmp_path / "export" / "main.grants"))
+    assert reloaded.exit_code == 0, reloaded.output
+    assert history(web_ledger) == filed
 
 
 def test_a_receipt_is_seen_by_the_filers_organisation_and_officers_only(
