@@ -1,7 +1,9 @@
 """The web service in a real browser: headless Chromium against `grants serve` on 127.0.0.1.
 
 A recipient signs in, downloads its mid-year return form, uploads it with a mistake, reads
-the cell-named error, fixes it, files it and finds it in its history; another
+the cell-named error, fixes it, files it, reads its receipt and finds it in its history;
+then fills the same return in online, a mistake first (the field named, what was typed
+kept), fixes it, files it and reads its receipt and history; another
 organisation's pages and forms answer 404; the officer sees the filing on the dashboard
 and reconcile's findings change; a viewer reaches the dashboard and reports but no officer
 page. Every page is screenshotted to out/web/NAME.png and checked with axe-core against
