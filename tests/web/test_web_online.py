@@ -54,6 +54,9 @@ def test_the_line_page_links_to_the_online_return(client: TestClient) -> None:
                   'id="spend-2"', 'id="completed-on"', 'for="progress-1"'):  # fmt: skip
         assert shown in page.text
     assert page.text.count("<h1") == 1
+    # Each label names its line for a screen reader, as a problem names the field.
+    assert ('Spend to date<span class="govuk-visually-hidden">, line 1 (Three IDVA posts)'
+            "</span>") in page.text  # fmt: skip
 
 
 def test_a_return_filed_online_leads_to_its_receipt(client: TestClient, web_ledger: Grants) -> None:
