@@ -1,7 +1,9 @@
 """The web service in a real browser: headless Chromium against `grants serve` on 127.0.0.1.
 
 A recipient signs in, downloads its mid-year return form, uploads it with a mistake, reads
-the cell-named error, fixes it, files it and finds it in its history; another
+the cell-named error, fixes it, files it, reads its receipt and finds it in its history;
+then fills the same return in online, a mistake first (the field named, what was typed
+kept), fixes it, files it and reads its receipt and history; another
 organisation's pages and forms answer 404; the officer sees the filing on the dashboard
 and reconcile's findings change; a viewer reaches the dashboard and reports but no officer
 page. Every page is screenshotted to out/web/NAME.png and checked with axe-core against
@@ -264,6 +266,9 @@ def test_recipient_files_its_mid_year_return(people: People, tmp_path: Path) -> 
     fixed = fill(issued, 12345.67, tmp_path / FILED)
     filed = upload(people, recipient, fixed, "recipient-upload-filed")
     assert recipient.locator(".govuk-error-summary").count() == 0, filed
+    # POST, redirect, GET: the receipt has a page of its own.
+    assert re.search(r"/filings/return-[0-9]+$", recipient.url), recipient.url
+    assert "Return filed" in filed and SPEND in filed and FILED in filed, filed
     history = visit(people, recipient, "/history", "recipient-history")
     assert FILED in history and SPEND in history, history
     assert recipient.locator("main i, main img").count() == 0, "the file's name became markup"
@@ -276,6 +281,48 @@ def test_recipient_files_its_mid_year_return(people: People, tmp_path: Path) -> 
     filings = visit(people, officer, "/history", "officer-history")
     assert FILED in filings and RECIPIENT in filings, filings
     assert officer.locator("main i, main img").count() == 0, "the file's name became markup"
+
+
+def test_recipient_files_a_return_online(people: People) -> None:
+    """The same return filled in on the page: a mistake first, named by its field with the
+    typed value kept; then filed, with its receipt, and in the history."""
+    recipient = people(RECIPIENT)
+    visit(people, recipient, f"/lines/{STREAM}/{YEAR}/{LINE}", "recipient-line-online")
+    online = links(recipient, rf"/lines/{STREAM}/{YEAR}/{LINE}/mid-year/return$")
+    assert online, "no link to fill in the mid-year return online"
+    page = visit(people, recipient, online[0], "online-return")
+    assert "Fill in the mid-year return" in page, page
+    recipient.fill("#spend-1", "about 13 grand")
+    recipient.fill("#completed-by", "Community Safety Officer, Cherwell District Council")
+    recipient.fill("#completed-on", "20/10/2017")
+    with recipient.expect_navigation():
+        submit(recipient, "#return-form")
+    check(people, recipient, "online-return-refused")
+    summary = recipient.locator(".govuk-error-summary").inner_text()
+    assert "Spend to date, line 1" in summary and "is not an amount" in summary, summary
+    assert recipient.input_value("#spend-1") == "about 13 grand"
+    recipient.click(".govuk-error-summary a[href='#spend-1']")
+    assert recipient.evaluate("document.activeElement.id") == "spend-1"
+    history = visit(people, recipient, "/history", "recipient-history-online-before")
+    assert "online return by" not in history, history
+
+    recipient.goto(online[0])
+    recipient.fill("#spend-1", "£13,000.00")
+    with recipient.expect_navigation():
+        submit(recipient, "#return-form")
+    check(people, recipient, "online-return-filed")
+    assert re.search(r"/filings/return-[0-9]+$", recipient.url), recipient.url
+    receipt = text(recipient)
+    assert "Return filed" in receipt and "13,000.00" in receipt, receipt
+    number = recipient.url.rsplit("-", 1)[1]
+    history = visit(people, recipient, "/history", "recipient-history-online")
+    assert f"return #{number}" in history and f"online return by {RECIPIENT}" in history, history
+    # Another organisation's receipt and online return are not found.
+    for path in (f"/lines/{STREAM}/{YEAR}/{OTHER_LINE}/mid-year/return",):
+        answer = recipient.context.request.get(path)
+        assert answer.status == 404, f"{path}: {answer.status}"
+    seen = visit(people, people(OFFICER), f"/filings/return-{number}", "officer-receipt")
+    assert "Return filed" in seen, seen
 
 
 def test_recipient_cannot_reach_another_organisation(people: People) -> None:
@@ -339,6 +386,7 @@ def test_pages_reflow_on_a_narrow_screen(people: People) -> None:
             ("/", "narrow-recipient-home"),
             (f"/lines/{STREAM}/{YEAR}/{LINE}", "narrow-recipient-line"),
             ("/upload", "narrow-upload"),
+            (f"/lines/{STREAM}/{YEAR}/{LINE}/mid-year/return", "narrow-online-return"),
             ("/history", "narrow-recipient-history"),
             (f"/lines/{STREAM}/{YEAR}/{OTHER_LINE}", "narrow-not-found"),
         ],

@@ -4,6 +4,7 @@ reader and services as `grants returns import`, and nothing typed rendered as ma
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -77,18 +78,23 @@ def test_a_good_form_is_filed_and_appears_in_the_history(
 ) -> None:
     assert sign_in(client, RECIPIENT) == 303
     answer = upload(client, "cherwell.xlsx", filled(client, tmp_path))
-    assert answer.status_code == 200, answer.text
+    assert answer.status_code == 303, answer.text  # POST, redirect, GET: the receipt's page
     history = json.loads(web_ledger("returns", "history", "--json").output)
     assert [(h["line"], h["recorded_by"], h["stage"]) for h in history] == [
         ("CHERWELL", RECIPIENT, "mid-year")
     ]
     receipt = f"return #{history[0]['filing']}"
-    assert receipt in answer.text
+    assert answer.headers["location"] == f"/filings/return-{history[0]['filing']}"
+    shown = client.get(answer.headers["location"])
+    assert "Return filed" in shown.text and receipt in shown.text and "£10,234.50" in shown.text
+    assert "typed as text" in shown.text  # the warnings, once
     page = client.get("/history")
     assert receipt in page.text and "cherwell.xlsx" in page.text
     assert receipt in client.get("/").text  # the stage now says filed, with the receipt
     again = upload(client, "cherwell.xlsx", filled(client, tmp_path))
-    assert "nothing changed" in again.text or "supersedes" in again.text
+    assert again.status_code == 303
+    shown = client.get(again.headers["location"]).text
+    assert "nothing changed" in shown or "supersedes" in shown
 
 
 def test_another_organisations_form_is_refused_on_upload(
@@ -131,7 +137,9 @@ def test_what_a_recipient_types_is_shown_escaped(
     assert "&lt;b&gt;cher&lt;/b&gt;" in client.get("/").text
     name = "<img src=x onerror=alert(1)>.xlsx"
     answer = upload(client, name, filled(client, tmp_path, E13="<script>alert(2)</script>"))
-    assert answer.status_code == 200, answer.text
+    assert answer.status_code == 303, answer.text
+    answer = client.get(answer.headers["location"])
+    assert answer.status_code == 200
     history = client.get("/history").text
     for page in (answer.text, history, client.get("/").text):
         assert "<img src=x" not in page and "<b>cher" not in page and "<script" not in page
@@ -177,7 +185,14 @@ def test_a_spending_plan_form_is_filed_through_the_same_upload(
     assert wrong.status_code == 400 and "Plan!E13" in wrong.text
     assert "plan #" not in client.get("/history").text
     answer = upload(client, "da-plan.xlsx", content)
-    assert answer.status_code == 200, answer.text
-    assert "Filed the" in answer.text
+    assert answer.status_code == 303, answer.text
+    assert re.fullmatch(r"/filings/plan-[0-9]+", answer.headers["location"])
+    receipt = client.get(answer.headers["location"])
+    assert "Spending plan filed" in receipt.text and "da-plan.xlsx" in receipt.text
+    number = answer.headers["location"].rsplit("-", 1)[1]
+    assert f"plan #{number}" in receipt.text
     history = client.get("/history").text
-    assert "plan #" in history and "da-plan.xlsx" in history
+    assert f"plan #{number}" in history and "da-plan.xlsx" in history
+    client.post("/sign-out", data={"csrf_token": token(client.get("/").text)})
+    assert sign_in(client, RECIPIENT) == 303  # Cherwell's: not the DA line's receipt
+    assert client.get(answer.headers["location"]).status_code == 404

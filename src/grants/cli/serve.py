@@ -22,8 +22,9 @@ from grants.cli.common import AppContext, pass_app
 def serve(app: AppContext, host: str, port: int, https_only: bool) -> None:
     """Serve the ledger to recipients, officers and viewers in a browser: each signs in
     with their login and password (`grants users add`). Recipients see what is due, download
-    their forms, upload them filled and read their filing history; officers and viewers see
-    the dashboard and download the report workbooks. Stop it with Ctrl+C."""
+    their forms and upload them filled, or fill a return in online, and read their filing
+    history; officers and viewers see the dashboard and download the report workbooks. Stop
+    it with Ctrl+C."""
     import uvicorn
 
     from grants.web.app import create_app

@@ -122,6 +122,10 @@ class ReturnRows(FormRows):
     first_row: int = 0  # the 0-based row of the first line
     columns: dict[str, str] = field(default_factory=dict)  # ReturnRow's field -> column letter
 
+    def cell(self, ref: str) -> str:
+        """Where a value was read, as a filing's figure records it: the cell (``D13``)."""
+        return ref.split("!", 1)[-1]
+
     def line(self, i: int) -> ReturnRow:
         """The ``i``-th row from the first line (0-based): as saved, or empty when the sheet
         ends before it."""

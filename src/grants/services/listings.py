@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -27,6 +28,7 @@ from grants.db.models import (
     PlanLine,
     Stream,
 )
+from grants.errors import NotFound
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services import access
@@ -263,16 +265,30 @@ def plan_filing_rows(
 ) -> list[PlanFilingRow]:
     """Every spending plan form recorded, in the order recorded; a recipient's own lines'
     only."""
+    return _plan_filings(session, filings(session, PlanFiling, stream, year, line))
+
+
+def plan_receipt(session: Session, filing_id: int) -> PlanFilingRow:
+    """One spending plan filing by its receipt (``plan #n``): NotFound unless the acting
+    person may read it (a recipient's own lines' only)."""
+    query = filings(session, PlanFiling, None, None, None).where(PlanFiling.id == filing_id)
+    found = _plan_filings(session, query)
+    if not found:
+        raise NotFound(f"no plan #{filing_id}")
+    return found[0]
+
+
+def _plan_filings(session: Session, query: Select[tuple[Any, str, str]]) -> list[PlanFilingRow]:
     return [
         PlanFilingRow(
             f.id, s, FinancialYear(f.year), code, f.filename, f.received_on, f.recorded_at,
             f.actor, f.completed_by, f.completed_on, f.lines,
         )
-        for f, s, code in session.execute(filings(session, PlanFiling, stream, year, line))
+        for f, s, code in session.execute(query)
     ]  # fmt: skip
 
 
 __all__ = [
     "AllocationRow", "JournalRow", "PlanFilingRow", "PlanRow", "StreamRow", "allocation_rows",
-    "journal_rows", "plan_filing_rows", "plan_rows", "stream_rows",
+    "journal_rows", "plan_filing_rows", "plan_receipt", "plan_rows", "stream_rows",
 ]  # fmt: skip

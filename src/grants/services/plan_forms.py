@@ -381,6 +381,7 @@ def _lines_of(text: str | None) -> str | None:
 class PlanRecorded:
     created: int  # new plan lines
     unchanged: int  # lines the ledger already had, as they are
+    filing_id: int | None = None  # the filing recorded (its receipt: plan #n), if any
 
 
 def record_plan(
@@ -429,13 +430,14 @@ def record_plan(
             f"spending plan {form.stream} {FinancialYear(form.year)} {form.line} from "
             f"{filed.file} (SHA-256 {filed.sha256}): {formatting.count(created, 'new line')}",
         )  # fmt: skip
-        session.add(
-            PlanFiling(
-                key=filed.sha256, stream_id=form.stream_id, line_id=form.line_id, year=form.year,
-                filename=filed.file, actor=actor, recorded_at=now, received_on=received,
-                completed_by=filed.completed_by, completed_on=filed.completed_on, lines=created,
-            )
+        filing = PlanFiling(
+            key=filed.sha256, stream_id=form.stream_id, line_id=form.line_id, year=form.year,
+            filename=filed.file, actor=actor, recorded_at=now, received_on=received,
+            completed_by=filed.completed_by, completed_on=filed.completed_on, lines=created,
         )  # fmt: skip
+        session.add(filing)
+        session.flush()
+        return PlanRecorded(created, outcomes.count("unchanged"), filing.id)
     return PlanRecorded(created, outcomes.count("unchanged"))
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from grants.db.models import Line, PlanFiling, ReturnFigure, ReturnFiling, Stream
+from grants.errors import NotFound
 from grants.periods import FinancialYear
 from grants.services import access
 
@@ -71,7 +72,20 @@ def history(
 ) -> list[HistoryRow]:
     """Every filing, superseded ones too, in the order recorded: who filed what and when
     (a recipient's own lines' only)."""
-    rows = session.execute(filings(session, ReturnFiling, stream, year, line)).all()
+    return _rows(session, None, stream, year, line)
+
+
+def _rows(
+    session: Session,
+    filing_id: int | None,
+    stream: str | None = None,
+    year: FinancialYear | None = None,
+    line: str | None = None,
+) -> list[HistoryRow]:
+    query = filings(session, ReturnFiling, stream, year, line)
+    if filing_id is not None:
+        query = query.where(ReturnFiling.id == filing_id)
+    rows = session.execute(query).all()
     ids = [f.id for f, _, _ in rows]
     spend: dict[int, int] = {}
     for chunk in range(0, len(ids), 500):
@@ -99,4 +113,13 @@ def history(
     ]  # fmt: skip
 
 
-__all__ = ["HistoryRow", "filings", "history"]
+def receipt(session: Session, filing_id: int) -> HistoryRow:
+    """One filing by its receipt (``return #n``), as the history lists it: NotFound unless
+    the acting person may read it (a recipient's own lines' only)."""
+    found = [r for r in _rows(session, filing_id) if r.id == filing_id]
+    if not found:
+        raise NotFound(f"no return #{filing_id}")
+    return found[0]
+
+
+__all__ = ["HistoryRow", "filings", "history", "receipt"]

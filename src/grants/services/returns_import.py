@@ -39,6 +39,7 @@ from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services import access, people
 from grants.services.form_checks import Found, check_completed_on, verified
+from grants.services.form_identity import Identity
 from grants.services.form_rows import Problem, ReturnRows
 from grants.services.journal import Catalog, Journal, NewEntry
 from grants.services.returns import ReturnForm, forms
@@ -111,14 +112,19 @@ class Forms:
 
 
 def check_return(
-    session: Session, rows: ReturnRows, known: Forms | None = None
+    session: Session,
+    rows: ReturnRows,
+    known: Forms | None = None,
+    shown: Identity | None = None,
 ) -> tuple[Filed | None, list[Problem]]:
     """A received return's rows (grants.excel.return_reader) checked against the form as it
     stands: the filing to record, or every problem with its cell. Raises Refused when the
-    acting person may not import for the form's line."""
+    acting person may not import for the form's line. A workbook's identity is verified from
+    its identity cell; ``shown`` is the identity of a return filled in on a page, which the
+    caller has verified from the page's signed token (grants.services.returns_online)."""
     known = known or Forms()
     found = Found(rows.file)
-    identity = verified(session, "return", rows, found)
+    identity = shown or verified(session, "return", rows, found)
     if identity is None:
         return None, found.problems
     stream, year, line, stage = (
@@ -194,9 +200,7 @@ def _figures(rows: ReturnRows, form: ReturnForm, found: Found) -> list[Figure]:
                           "issued")  # fmt: skip
         cells = (row.spend, row.progress, row.measure, row.target, row.actual)
         values = [found.take(c) for c in cells]
-        figures.append(
-            Figure(planned.position, planned.title, row.spend.ref.split("!", 1)[1], *values)
-        )
+        figures.append(Figure(planned.position, planned.title, rows.cell(row.spend.ref), *values))
     return figures
 
 

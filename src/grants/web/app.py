@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from grants.errors import GrantsError, NotFound, Refused
 from grants.services import form_identity
-from grants.web import auth, officer, portal
+from grants.web import auth, officer, online, portal
 from grants.web.ledger import Ledger
 from grants.web.pages import Forbidden, render
 
@@ -109,6 +109,12 @@ def create_app(database_url: str, secret: str | None = None, https_only: bool = 
         Route("/", portal.home),
         Route("/lines/{stream}/{year}/{line}", portal.line_page),
         Route("/forms/{stream}/{year}/{line}/{stage}.xlsx", portal.form_download),
+        Route(
+            "/lines/{stream}/{year}/{line}/{stage}/return",
+            online.online_return,
+            methods=["GET", "POST"],
+        ),
+        Route("/filings/{receipt}", online.filing_page),
         Route("/upload", portal.upload, methods=["GET", "POST"]),
         Route("/history", portal.history_page),
         Route("/dashboard", officer.dashboard),

@@ -2,7 +2,7 @@
 
 The cookie is Starlette's signed cookie (itsdangerous, with the ledger's secret for it:
 grants.services.form_identity.derived_secret). It holds only the session's random id and a
-CSRF token; never a login, a password or a role. The session itself is on the ledger
+CSRF token (and a filing's warnings until its receipt is shown); never a login, a password or a role. The session itself is on the ledger
 (grants.services.sessions: the id's SHA-256, whose it is, its last use, when and why it
 ended): each request looks it up, and looks the person up again
 (grants.services.people.actor_for), so a session ended on the server (signed out, idle,

@@ -27,7 +27,7 @@ from grants.services.plan_forms import issue_own_plan_form
 from grants.services.return_history import history
 from grants.services.returns import PLAN_STAGE, issue_own_form
 from grants.services.settings import ledger_name
-from grants.web import auth
+from grants.web import auth, online
 from grants.web.pages import ledger, needs, render, signed_in
 from grants.web.uploads import Outcome, file_upload
 
@@ -187,6 +187,13 @@ async def upload(request: Request) -> Response:
         return _too_big(request)
     received = Received(Path(file.filename).name[:200], content)
     outcome = await run_in_threadpool(file_upload, ledger(request), actor, received)
+    if outcome.receipt is not None or outcome.plan_receipt is not None:
+        # POST, redirect, GET: the receipt has a page of its own.
+        path = (f"/filings/return-{outcome.receipt}" if outcome.receipt is not None
+                else f"/filings/plan-{outcome.plan_receipt}")  # fmt: skip
+        warnings = [f"{w.where}: {w.message}" if w.where else w.message for w in outcome.warnings]
+        online.remember(request, path, warnings, outcome.note)
+        return RedirectResponse(path, status_code=303)
     return render(request, "upload.html", {"outcome": outcome},
                   400 if outcome.problems else 200)  # fmt: skip
 

@@ -30,6 +30,9 @@ class Outcome:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     recorded: str | None = None
+    receipt: int | None = None  # the return filing that stands for the upload
+    plan_receipt: int | None = None  # the spending plan filing the upload recorded
+    note: str | None = None  # nothing changed, and why
 
 
 class _Rejected(Exception):
@@ -62,14 +65,15 @@ def file_upload(ledger: Ledger, actor: Actor, received: Received) -> Outcome:
                     f"{FinancialYear(filed.form.year)}")  # fmt: skip
             if outcome.earlier is not None:
                 when = formatting.day(outcome.earlier.recorded_at)
-                return Outcome(warnings=filed.warnings, recorded=(
-                    f"This file was filed already, on {when} (return #{outcome.earlier.id}): "
-                    "nothing changed"))  # fmt: skip
+                said = (f"This file was filed already, on {when} (return "
+                        f"#{outcome.earlier.id}): nothing changed")  # fmt: skip
+                return Outcome(warnings=filed.warnings, recorded=said,
+                               receipt=outcome.earlier.id, note=said)  # fmt: skip
             note = (f"; it supersedes return #{outcome.superseded.id}"
                     if outcome.superseded is not None else "")  # fmt: skip
             return Outcome(warnings=filed.warnings,
                            recorded=f"Filed the {what}: your receipt is return "
-                           f"#{outcome.filing_id}{note}")  # fmt: skip
+                           f"#{outcome.filing_id}{note}", receipt=outcome.filing_id)  # fmt: skip
     except _Rejected as exc:
         return Outcome(problems=exc.problems or [Problem(received.name, None, "not a form")])
     except BooksError as exc:
@@ -103,7 +107,8 @@ def _plan(
             warnings=filed.warnings,
             recorded=f"Nothing new in the {describe(filed)}: nothing changed",
         )
-    return Outcome(warnings=filed.warnings, recorded=f"Filed the {describe(filed)}")
+    return Outcome(warnings=filed.warnings, recorded=f"Filed the {describe(filed)}",
+                   plan_receipt=done.filing_id)  # fmt: skip
 
 
 __all__ = ["Outcome", "file_upload"]
