@@ -1,15 +1,14 @@
 """Signing in and out, the session on the server, CSRF tokens, and the sign-in rate limit.
 
 The cookie is Starlette's signed cookie (itsdangerous, with the ledger's secret for it:
-grants.services.form_identity.derived_secret). It holds only the session's random id and a
-CSRF token (and a filing's warnings until its receipt is shown); never a login, a password or a role. The session itself is on the ledger
-(grants.services.sessions: the id's SHA-256, whose it is, its last use, when and why it
-ended): each request looks it up, and looks the person up again
-(grants.services.people.actor_for), so a session ended on the server (signed out, idle,
-8 hours old, the person disabled or given a new password, or ended by an officer) is
-ended in every copy of the cookie, and a person whose roles changed is treated as the
-ledger now says. Failed sign-ins are counted on the ledger too, so that every server
-process shares the limit.
+grants.services.form_identity.derived_secret). It holds only the session's random id and a CSRF
+token (and a filing's warnings until its receipt is shown); never a login, a password or a
+role. The session itself is on the ledger (grants.services.sessions: the id's SHA-256, whose it
+is, its last use, when and why it ended): each request looks it up, and looks the person up
+again (grants.services.people.actor_for), so a session ended on the server (signed out, idle, 8
+hours old, the person disabled or given a new password, or ended by an officer) is ended in
+every copy of the cookie, and a person whose roles changed is treated as the ledger now says.
+Failed sign-ins are counted on the ledger too, so that every server process shares the limit.
 """
 
 from __future__ import annotations
