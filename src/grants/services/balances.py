@@ -445,7 +445,8 @@ def entries_behind(
         for entry_id, account_id, pence in session.execute(query):
             added[entry_id] = added.get(entry_id, 0) + signs[account_id] * pence
     ids = sorted(i for i, pence in added.items() if pence)
-    codes = dict(session.execute(select(Line.id, Line.code).where(Line.stream_id == stream_id)))
+    lines = select(Line.id, Line.code).where(Line.stream_id == stream_id)
+    codes = {i: code for i, code in session.execute(lines)}
     rows = []
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]

@@ -11,6 +11,8 @@ and, read with ``collect=True``, every field's problem is found at once.
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -24,7 +26,8 @@ from grants.db.models import Entry, Line, Organisation, Stream
 from grants.errors import GrantsError, NotFound
 from grants.ledger.loader import CODE
 from grants.money import from_pence, money, to_pence
-from grants.periods import Period, parse_period
+from grants.periods import FinancialYear, Period, parse_period
+from grants.services import access
 from grants.services.journal import NewEntry, record_entries
 from grants.services.repeated import repeated_payments
 from grants.services.rules import Operation
@@ -52,6 +55,8 @@ class Names:
 
 
 COMMAND_LINE = Names()
+FORM = Names("Stream", "Financial year", "Line", "Amount", "Name of the new line", "Parent line",
+             "Recipient", "Share", "Reason", "Source", "Line")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -377,21 +382,100 @@ def pay(session: Session, wanted: Payment, origin: Origin) -> dict[str, Any]:
     return tagged("amount", record, session, item)
 
 
+FORM_KEY = re.compile(r"^[0-9a-f]{32}$")
+
+
+def form_key() -> str:
+    """A new entry's idempotency key, fixed when a form is shown: the form sent twice is
+    the same entry, recorded once."""
+    return uuid.uuid4().hex
+
+
+def checked_form_key(value: str) -> str:
+    """A form's key as sent back; refused unless it is one `form_key` makes."""
+    if not FORM_KEY.match(value):
+        error = GrantsError(
+            "the form had no key or a damaged one, so it could be recorded twice: nothing was "
+            "recorded; go back, reload the page and try again"
+        )
+        error.field = "key"
+        raise error
+    return value
+
+
+# What an entry of each kind changes, as a line's figure.
+FIGURE_OF_KIND = {"allocate": "allocated", "pay": "paid"}
+
+
+@dataclass(frozen=True)
+class RecordedEntry:
+    """An entry as its confirmation shows it, with the line's figure it changed as it
+    stands now (``figure``, ``now``)."""
+
+    entry: int
+    ref: str
+    key: str
+    kind: str
+    day: date
+    stream: str
+    period: Period
+    line: str | None
+    line_name: str | None
+    amount: Decimal
+    figure: str | None
+    now: Decimal | None
+    actor: str
+    reason: str | None
+    source: str | None
+    origin: str | None
+
+
+def recorded_entry(session: Session, key: str) -> RecordedEntry:
+    """The entry recorded under ``key`` (a form's); NotFound if there is none."""
+    from grants.services.balances import Balances
+
+    access.require(session, "record")
+    found = session.execute(
+        select(Entry, Stream.code, Line.code, Line.name)
+        .join(Stream, Stream.id == Entry.stream_id)
+        .outerjoin(Line, Line.id == Entry.line_id)
+        .where(Entry.key == key)
+    ).first()
+    if found is None:
+        raise NotFound(f"no entry was recorded under the key {key!r}")
+    e, stream, line, line_name = found
+    period = Period(FinancialYear(e.first_year), FinancialYear(e.last_year))
+    figure = FIGURE_OF_KIND.get(e.kind) if line is not None else None
+    now = None
+    if figure is not None:
+        pence = Balances(session, stream).value(stream, period, figure, line)
+        now = from_pence(pence or 0)
+    return RecordedEntry(e.id, e.ref, e.key, e.kind, e.day, stream, period, line, line_name,
+                         from_pence(e.amount_pence), figure, now, e.actor, e.reason, e.source,
+                         e.origin)  # fmt: skip
+
+
 __all__ = [
     "COMMAND_LINE",
+    "FORM",
+    "FORM_KEY",
     "Allocation",
     "Names",
     "Origin",
     "Payment",
     "Problems",
+    "RecordedEntry",
     "allocate",
+    "checked_form_key",
     "create_line",
+    "form_key",
     "new_entry",
     "optional_text",
     "pay",
     "read_allocation",
     "read_payment",
     "record",
+    "recorded_entry",
     "tagged",
     "valid_code",
 ]
