@@ -203,6 +203,10 @@ def test_a_payment_through_the_form(client: TestClient, web_ledger: Grants) -> N
     assert again.status_code == 303
     assert "Already recorded" in client.get(again.headers["location"]).text
     assert len(journal(web_ledger)) == entries + 1
+    # Sent again with another amount (back, changed, sent): refused, not a second entry.
+    changed = client.post("/record/payment", data={**values, "amount": "99"})
+    assert changed.status_code == 400 and "open a new form" in changed.text
+    assert len(journal(web_ledger)) == entries + 1
     # The dashboard shows it, and its drill-down names the page it came from.
     page = client.get(YEAR_PAGE).text
     paid = [f for h, f in figures(page) if "line=CHERWELL" in h and "figure=paid" in h]

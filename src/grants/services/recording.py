@@ -248,6 +248,7 @@ def record(session: Session, item: NewEntry) -> dict[str, Any]:
         entry = session.execute(
             select(Entry).where(Entry.key == item.idempotency_key())
         ).scalar_one()
+        _same(session, entry, item)
     else:
         entry = session.get(Entry, result.entry_ids[0])
     amount = from_pence(entry.amount_pence)
@@ -266,6 +267,25 @@ def record(session: Session, item: NewEntry) -> dict[str, Any]:
     if again:
         told["again"] = True
     return told
+
+
+def _same(session: Session, entry: Entry, item: NewEntry) -> None:
+    """Refuse a form sent again with something changed: its key is the entry it recorded
+    first, and a different entry needs a new form."""
+    op = item.op
+    line = session.scalar(select(Line.code).where(Line.id == entry.line_id))
+    stream = session.scalar(select(Stream.code).where(Stream.id == entry.stream_id))
+    if op is None or (entry.kind, stream, entry.first_year, entry.last_year, line,
+                      entry.amount_pence, entry.day, entry.reason, entry.source) != (
+        op.kind, op.stream, op.period.first.start, op.period.last.start, op.line, op.amount,
+        item.day, item.reason, item.source,
+    ):  # fmt: skip
+        error = GrantsError(
+            f"this form already recorded entry {entry.id} ({entry.ref}), which is not what it "
+            "says now: nothing more was recorded; to record another entry, open a new form"
+        )
+        error.field = "key"
+        raise error
 
 
 def new_entry(origin: Origin, op: Operation | None, **kw: Any) -> NewEntry:
