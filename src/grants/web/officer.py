@@ -127,7 +127,7 @@ def dashboard_year(request: Request) -> Response:
 
 # The figures of the year page that open the entries behind them: a line's, and the stream's.
 LINKED = {
-    "line": ("allocated", "paid", "reported"),
+    "line": ("allocated", "unallocated", "paid", "reported"),
     "stream": ("awarded", "stated", "allocated", "unallocated", "paid", "reported"),
 }
 
