@@ -88,6 +88,7 @@ def test_a_viewer_may_drill_down_and_a_recipient_may_not(
                        "stage": "mid-year"}).status_code == 403  # fmt: skip
     # A page the role never has answers 403 before anything is looked up.
     assert client.get("/lines/CSF/2017-18/NO-SUCH-LINE").status_code == 403
+    assert client.get("/record/recorded/" + "0" * 32).status_code == 403
     client.cookies.clear()
     assert sign_in(client, RECIPIENT) == 303
     for path in (f"{YEAR_PAGE}/entries?figure=paid", "/record/payment",
@@ -207,6 +208,8 @@ def test_a_payment_through_the_form(client: TestClient, web_ledger: Grants) -> N
     changed = client.post("/record/payment", data={**values, "amount": "99"})
     assert changed.status_code == 400 and "open a new form" in changed.text
     assert len(journal(web_ledger)) == entries + 1
+    for key in ("0" * 32, "not-a-key", "%3Cb%3E"):
+        assert client.get(f"/record/recorded/{key}").status_code == 404
     # The dashboard shows it, and its drill-down names the page it came from.
     page = client.get(YEAR_PAGE).text
     paid = [f for h, f in figures(page) if "line=CHERWELL" in h and "figure=paid" in h]
