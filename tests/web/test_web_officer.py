@@ -324,3 +324,20 @@ def test_a_stream_of_several_years_has_a_page_for_each(
     awarded = [(h, f) for h, f in figures(year) if "figure=awarded" in h]
     assert awarded and "period=2019-20%3A2020-21" in awarded[0][0]
     assert total(client.get(awarded[0][0]).text) == "£1,000.00"
+
+
+def test_every_stream_and_year_of_the_oxfordshire_books_has_a_page(oxfordshire: Grants) -> None:
+    from grants.web.app import create_app
+    from tests.conftest import OFFICER as FIRST  # the books' officer (and admin)
+
+    with TestClient(create_app(oxfordshire.url), base_url="http://127.0.0.1:8000",
+                    follow_redirects=False) as client:  # fmt: skip
+        assert sign_in(client, FIRST) == 303
+        dashboard = client.get("/dashboard").text
+        pages = set(re.findall(r'href="(/dashboard/[^"/]+/[^"/]+)"', dashboard))
+        capital = {f"/dashboard/CAPITAL/{y}-{(y + 1) % 100:02d}" for y in range(2018, 2028)}
+        assert capital <= pages and "/dashboard/PCC-CSF/2017-18" in pages
+        for path in sorted(pages):
+            page = client.get(path)
+            assert page.status_code == 200, path
+            assert figures(page.text), f"{path}: no figure opens its entries"
