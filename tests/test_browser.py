@@ -363,6 +363,59 @@ def test_viewer_reaches_the_dashboard_and_reports_only(people: People) -> None:
     assert form.status in (403, 404) and not form.body().startswith(b"PK"), form.status
 
 
+def test_officer_drills_down_and_records_a_payment(people: People) -> None:
+    """The officer opens the entries behind Cherwell's allocation, records a payment through
+    the form (words in the amount first: refused, nothing recorded), and sees the
+    dashboard's figure change and open the new entry."""
+    officer = people(OFFICER)
+    board = visit(people, officer, DASHBOARD, "officer-dashboard-figures")
+    allocated = links(officer, rf"/entries\?figure=allocated&line={LINE}$")
+    assert allocated, f"no drill-down from {LINE}'s allocation: {board[:500]}"
+    entries = visit(people, officer, allocated[0], "officer-figure-entries")
+    assert "Total" in entries and "oxfordshire" in entries.lower(), entries
+    officer.goto(DASHBOARD)
+    paid_before = officer.locator(f"a[href$='figure=paid&line={LINE}']").inner_text()
+
+    visit(people, officer, f"/record/payment?stream={STREAM}&year={YEAR}&line={LINE}",
+          "officer-record-payment")  # fmt: skip
+    officer.fill("input[name=amount]", "a thousand pounds")
+    officer.fill("input[name=reason]", "Quarter 3 grant")
+    with officer.expect_navigation():
+        submit(officer, "form[action='/record/payment']")
+    check(people, officer, "officer-record-payment-refused")
+    summary = officer.locator(".govuk-error-summary")
+    assert summary.count() == 1 and "amount" in summary.inner_text().lower(), text(officer)
+    assert officer.locator("#amount-error").count() == 1
+    officer.goto(DASHBOARD)
+    assert officer.locator(f"a[href$='figure=paid&line={LINE}']").inner_text() == paid_before
+
+    officer.goto(f"/record/payment?stream={STREAM}&year={YEAR}&line={LINE}")
+    officer.fill("input[name=amount]", "1,000")
+    officer.fill("input[name=reason]", "Quarter 3 grant")
+    with officer.expect_navigation():
+        submit(officer, "form[action='/record/payment']")
+    check(people, officer, "officer-recorded")
+    done = text(officer)
+    assert "Recorded" in done and "£1,000.00" in done, done
+    board = visit(people, officer, DASHBOARD, "officer-dashboard-paid")
+    paid = officer.locator(f"a[href$='figure=paid&line={LINE}']")
+    assert paid.inner_text() != paid_before, board
+    paid.click()
+    officer.wait_for_load_state()
+    check(people, officer, "officer-paid-entries")
+    shown = text(officer)
+    assert "Quarter 3 grant" in shown and "web: recorded by officer on /record/payment" in shown
+    visit(people, officer, "/record/allocation", "officer-record-allocation")
+    visit(people, officer, f"{DASHBOARD}?as-of=2017-02-30", "officer-dashboard-bad-day", 400)
+    officer.set_viewport_size({"width": 320, "height": 640})
+    try:
+        visit(people, officer, "/record/payment", "narrow-record-payment")
+        wide = officer.evaluate("document.documentElement.scrollWidth")
+        assert wide <= 320, f"/record/payment is {wide} pixels wide at 320"
+    finally:
+        officer.set_viewport_size({"width": 1280, "height": 720})
+
+
 def test_signing_out_ends_the_session(people: People) -> None:
     page = people.fresh()
     sign_in(page, VIEWER, PASSWORDS[VIEWER])
@@ -394,6 +447,9 @@ def test_pages_reflow_on_a_narrow_screen(people: People) -> None:
             ("/dashboard", "narrow-officer-dashboards"),
             (DASHBOARD, "narrow-officer-dashboard"),
             ("/history", "narrow-officer-history"),
+            (f"{DASHBOARD}/entries?figure=allocated&line={LINE}", "narrow-officer-entries"),
+            ("/record/payment", "narrow-record-payment"),
+            ("/record/allocation", "narrow-record-allocation"),
         ],
         VIEWER: [("/dashboard", "narrow-viewer-dashboards"), ("/upload", "narrow-refused")],
     }

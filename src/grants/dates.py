@@ -46,4 +46,21 @@ def parse_date(text: str) -> date:
     return date(year, month, day)
 
 
-__all__ = ["DateError", "parse_date"]
+def date_from_parts(day: str, month: str, year: str) -> date:
+    """The date a form's three boxes (day, month, year) name; DateError saying which box is
+    empty or wrong."""
+    parts = {"day": day.strip(), "month": month.strip(), "year": year.strip()}
+    missing = [name for name, value in parts.items() if not value]
+    if len(missing) == 3:
+        raise DateError("enter a date: its day, month and year")
+    if missing:
+        raise DateError(f"the date must include a {' and a '.join(missing)}")
+    for name, value in parts.items():
+        if not value.isascii() or not value.isdigit() or len(value) > (4 if name == "year" else 2):
+            raise DateError(f"the {name} must be a number, as in 31 3 2018")
+    if len(parts["year"]) != 4:
+        raise DateError("the year must have 4 digits, as in 2018")
+    return parse_date(f"{parts['year']}-{parts['month']}-{parts['day']}")
+
+
+__all__ = ["DateError", "date_from_parts", "parse_date"]

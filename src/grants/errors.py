@@ -6,6 +6,10 @@ from __future__ import annotations
 class GrantsError(Exception):
     """Base of every error the product reports to a user (never shown as a traceback)."""
 
+    # The field of a form the error is about, when a service knows it (a face may show the
+    # message beside that field); never part of the message.
+    field: str | None = None
+
 
 class MoneyError(GrantsError, ValueError):
     """A value is not an amount of money."""

@@ -6,7 +6,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Any, NamedTuple
 
@@ -14,12 +14,45 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grants.db.models import Statement, Stream
+from grants.errors import NotFound
 from grants.formatting import SCALES
 from grants.money import from_pence, money
 from grants.periods import FinancialYear, Period
 from grants.services import access
 
 METRICS = ("awarded", "stated", "allocated", "unallocated", "paid", "reported")
+
+
+# Which accounts make each figure, and how: (role, sign), a role "funder" covering its
+# tranches ("funder:T") too. Balances.value computes each figure from these and
+# entries_behind lists the entries posted to the same accounts, so the two cannot differ.
+Recipe = tuple[tuple[str, int], ...]
+STREAM_FIGURES: dict[str, Recipe] = {
+    "awarded": (("funder", -1),),
+    "allocated": (("funder", -1), ("unallocated", -1)),  # the award less what is left
+    "unallocated": (("unallocated", 1),),
+    "paid": (("cash", -1),),
+    "reported": (("claims", -1),),
+}
+LINE_FIGURES: dict[str, Recipe] = {
+    "allocated": (("allocated", 1),),
+    "unallocated": (("allocated", 1), ("split", 1)),  # less what it passed down
+    "paid": (("paid", 1),),
+    "reported": (("spent", 1),),
+}
+
+
+def sign_in(recipe: Recipe, role: str) -> int:
+    """How an account of ``role`` counts in the figure ``recipe`` makes (0: not at all)."""
+    for wanted, sign in recipe:
+        if role == wanted or role.startswith(wanted + ":"):
+            return sign
+    return 0
+
+
+def figure_of(recipe: Recipe, totals: dict[str, int]) -> int:
+    """The figure ``recipe`` makes of the balances ``totals`` (by role), in pence."""
+    return sum(sign_in(recipe, role) * total for role, total in totals.items())
 
 
 class BalanceRow(NamedTuple):
@@ -154,32 +187,20 @@ class Balances:
             parts = [self.value(stream, period, metric, t) for t in target.split("+")]
             return None if any(p is None for p in parts) else sum(p or 0 for p in parts)
         figures = self.periods.get((stream, period), _Figures(funder={}))
-        if metric == "awarded":
-            if target:
-                return -figures.funder.get("funder:" + target, 0)
-            return -sum(figures.funder.values())
+        if metric == "awarded" and target:
+            return -figures.funder.get("funder:" + target, 0)
         if metric == "stated":
             return self.stated.get((stream, period))
         if target is None:
-            if metric == "allocated":
-                return -sum(figures.funder.values()) - figures.unallocated
-            if metric == "unallocated":
-                return figures.unallocated
-            if metric == "paid":
-                return -figures.cash
-            if metric == "reported":
-                return -figures.claims
+            if metric not in STREAM_FIGURES:
+                raise ValueError(f"unknown metric {metric!r}")
+            totals = {**figures.funder, "unallocated": figures.unallocated,
+                      "cash": figures.cash, "claims": figures.claims}  # fmt: skip
+            return figure_of(STREAM_FIGURES[metric], totals)
+        if metric not in LINE_FIGURES:
             raise ValueError(f"unknown metric {metric!r}")
         roles = self.by_line.get((stream, period.first.start, period.last.start, target), {})
-        if metric == "allocated":
-            return roles.get("allocated", 0)
-        if metric == "unallocated":
-            return roles.get("allocated", 0) + roles.get("split", 0)
-        if metric == "paid":
-            return roles.get("paid", 0)
-        if metric == "reported":
-            return roles.get("spent", 0)
-        raise ValueError(f"unknown metric {metric!r}")
+        return figure_of(LINE_FIGURES[metric], roles)
 
     def within(self, stream: str, period: Period, metric: str, target: str | None) -> int | None:
         """A metric summed over every period of the stream inside ``period`` (a figure the
@@ -290,14 +311,19 @@ def compare(
 
 
 def balance_rows(
-    session: Session, stream: str | None = None, period: Period | None = None
+    session: Session,
+    stream: str | None = None,
+    period: Period | None = None,
+    on: date | None = None,
 ) -> list[BalanceRow]:
-    """`grants balance` for the person acting: every row; for a recipient, its own lines
-    beneath a heading for each stream and period whose figures are its lines' own (what
+    """`grants balance` for the person acting (as the ledger stood at the end of the day
+    ``on``, when given: entries dated after it not counted): every row; for a recipient, its
+    own lines beneath a heading for each stream and period whose figures are its lines' own (what
     was awarded and stated for the stream, and what stands unallocated, are not its), and
     a parent line it cannot see shown as none."""
     access.require(session, "read")
-    rows = Balances(session, stream).rows(period)
+    as_of = None if on is None else on + timedelta(days=1)
+    rows = Balances(session, stream, as_of=as_of).rows(period)
     seen = access.visible_lines(session)
     if seen is None:
         return rows
@@ -329,3 +355,108 @@ def balance_rows(
         )  # fmt: skip
         out.extend(lines)
     return out
+
+
+class FigureEntry(NamedTuple):
+    """An entry behind a figure: what it added to the figure (``amount``), and where it came
+    from (``origin``: the books' file and line, the command, or the workbook received)."""
+
+    entry: int
+    ref: str
+    key: str
+    day: date
+    kind: str
+    reverses: int | None
+    line: str | None
+    to_line: str | None
+    amount: Decimal
+    actor: str
+    reason: str | None
+    source: str | None
+    origin: str | None
+
+
+class FigureEntries(NamedTuple):
+    stream: str
+    period: Period
+    line: str | None
+    figure: str
+    entries: list[FigureEntry]
+    total: Decimal | None  # the figure (None: no figure stated)
+
+
+FIGURES = METRICS
+
+
+def entries_behind(
+    session: Session,
+    stream: str,
+    period: Period,
+    line: str | None,
+    figure: str,
+    on: date | None = None,
+) -> FigureEntries:
+    """The journal entries that make one figure of `grants balance` (of the stream and
+    period, or of its line), as the ledger stood at the end of the day ``on`` when given:
+    each entry posted to the accounts the figure is made of (STREAM_FIGURES, LINE_FIGURES),
+    with what it added; they add up to the figure. ``stated`` is the funder's statement that
+    stands (the latest), not an entry. NotFound for a stream, line or figure there is none
+    of."""
+    from grants.db.models import Account, Entry, Line, Posting
+
+    access.require(session, "report")
+    recipes = LINE_FIGURES if line is not None else STREAM_FIGURES
+    if figure not in FIGURES or (figure != "stated" and figure not in recipes):
+        raise NotFound(f"there is no figure {figure!r}: choose one of {', '.join(recipes)}")
+    stream_id = session.scalar(select(Stream.id).where(Stream.code == stream))
+    if stream_id is None:
+        raise NotFound(f"there is no funding stream {stream!r}")
+    line_id = None
+    if line is not None:
+        line_id = session.scalar(select(Line.id).where(Line.stream_id == stream_id,
+                                                       Line.code == line))  # fmt: skip
+        if line_id is None:
+            raise NotFound(f"stream {stream} has no line {line!r}")
+    first, last = period.first.start, period.last.start
+    if figure == "stated":
+        if line is not None:
+            raise NotFound("a line has no stated figure: the funder states the stream's")
+        stated = Balances(session, stream).value(stream, period, "stated", None)
+        return FigureEntries(stream, period, None, figure, [],
+                             None if stated is None else _d(stated))  # fmt: skip
+    recipe = recipes[figure]
+    accounts = select(Account.id, Account.role).where(
+        Account.stream_id == stream_id, Account.first_year == first, Account.last_year == last
+    )
+    accounts = accounts.where(
+        Account.line_id == line_id if line_id is not None else Account.line_id.is_(None)
+    )
+    signs = {i: sign_in(recipe, role) for i, role in session.execute(accounts)}
+    signs = {i: s for i, s in signs.items() if s}
+    added: dict[int, int] = {}
+    if signs:
+        query = (
+            select(Posting.entry_id, Posting.account_id, Posting.amount_pence)
+            .join(Entry, Entry.id == Posting.entry_id)
+            .where(Posting.account_id.in_(signs))
+        )
+        if on is not None:
+            query = query.where(Entry.day <= on)
+        for entry_id, account_id, pence in session.execute(query):
+            added[entry_id] = added.get(entry_id, 0) + signs[account_id] * pence
+    ids = sorted(i for i, pence in added.items() if pence)
+    lines = select(Line.id, Line.code).where(Line.stream_id == stream_id)
+    codes = {i: code for i, code in session.execute(lines)}
+    rows = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for e in session.scalars(select(Entry).where(Entry.id.in_(chunk)).order_by(Entry.id)):
+            rows.append(
+                FigureEntry(
+                    e.id, e.ref, e.key, e.day, e.kind, e.reverses_id, codes.get(e.line_id),
+                    codes.get(e.to_line_id), _d(added[e.id]), e.actor, e.reason, e.source,
+                    e.origin,
+                )
+            )  # fmt: skip
+    total = sum((r.amount for r in rows), _ZERO)
+    return FigureEntries(stream, period, line, figure, rows, total)

@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from grants.errors import GrantsError, NotFound, Refused
 from grants.services import form_identity
-from grants.web import auth, officer, online, portal
+from grants.web import auth, officer, online, portal, record
 from grants.web.ledger import Ledger
 from grants.web.pages import Forbidden, render
 
@@ -119,6 +119,11 @@ def create_app(database_url: str, secret: str | None = None, https_only: bool = 
         Route("/history", portal.history_page),
         Route("/dashboard", officer.dashboard),
         Route("/dashboard/{stream}/{year}", officer.dashboard_year),
+        Route("/dashboard/{stream}/{year}/entries", officer.figure_entries),
+        Route("/dashboard/{stream}/{year}/forms", officer.issue_forms_zip, methods=["POST"]),
+        Route("/record/allocation", record.allocation, methods=["GET", "POST"]),
+        Route("/record/payment", record.payment, methods=["GET", "POST"]),
+        Route("/record/recorded/{key}", record.recorded),
         Route("/reports/{name}.xlsx", officer.report_download),
         Mount("/static", StaticFiles(directory=str(static)), name="static"),
         Mount("/assets", StaticFiles(directory=str(static / "govuk" / "assets")), name="assets"),
