@@ -407,13 +407,6 @@ def test_officer_drills_down_and_records_a_payment(people: People) -> None:
     assert "Quarter 3 grant" in shown and "web: recorded by officer on /record/payment" in shown
     visit(people, officer, "/record/allocation", "officer-record-allocation")
     visit(people, officer, f"{DASHBOARD}?as-of=2017-02-30", "officer-dashboard-bad-day", 400)
-    officer.set_viewport_size({"width": 320, "height": 640})
-    try:
-        visit(people, officer, "/record/payment", "narrow-record-payment")
-        wide = officer.evaluate("document.documentElement.scrollWidth")
-        assert wide <= 320, f"/record/payment is {wide} pixels wide at 320"
-    finally:
-        officer.set_viewport_size({"width": 1280, "height": 720})
 
 
 def test_signing_out_ends_the_session(people: People) -> None:
