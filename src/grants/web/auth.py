@@ -10,12 +10,14 @@ roles changed is treated as the ledger now says.
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
 import time
 from collections import deque
 from collections.abc import Callable
 from threading import Lock
 
+from anyio import CapacityLimiter
 from starlette.requests import Request
 
 from grants.errors import GrantsError, LoginFailed
@@ -29,6 +31,10 @@ FAILURES = 5  # failed sign-ins, per login and per client, within
 WINDOW_SECONDS = 15 * 60  # this long, make the next wait until the oldest is this old
 
 MAX_PASSWORD = 1024  # characters of a password that are checked (Argon2 takes any length)
+# Passwords checked at once by a server process. Each Argon2id check takes 64 MiB and most of
+# a core for a fifth of a second, by design: more at once would not sign anyone in sooner,
+# but would hold the threads the pages need and, under a burst of sign-ins, the memory.
+PASSWORD_CHECKS = os.cpu_count() or 1
 
 clock: Callable[[], float] = time.time  # tests move it
 
@@ -92,6 +98,16 @@ def login_key(login: str) -> str:
 
 def client_key(request: Request) -> str:
     return "client:" + (request.client.host if request.client else "?")
+
+
+def password_checks(request: Request) -> CapacityLimiter:
+    """The threads that may check a password at once (PASSWORD_CHECKS), apart from those
+    that serve pages; made with the first sign-in, in the server's event loop."""
+    state = request.app.state
+    limiter: CapacityLimiter | None = getattr(state, "password_checks", None)
+    if limiter is None:
+        limiter = state.password_checks = CapacityLimiter(PASSWORD_CHECKS)
+    return limiter
 
 
 def csrf_token(request: Request) -> str:
@@ -176,6 +192,7 @@ __all__ = [
     "IDLE_SECONDS",
     "MAX_PASSWORD",
     "MAX_SECONDS",
+    "PASSWORD_CHECKS",
     "WINDOW_SECONDS",
     "CsrfRefused",
     "Limiter",
@@ -186,6 +203,7 @@ __all__ = [
     "csrf_token",
     "held",
     "login_key",
+    "password_checks",
     "sign_in",
     "sign_out",
 ]

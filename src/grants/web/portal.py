@@ -10,6 +10,7 @@ from datetime import date
 from itertools import groupby
 from pathlib import Path
 
+from anyio import to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -62,7 +63,8 @@ async def _sign_in_post(request: Request) -> Response:
             "try again, or ask an admin to reset your password",
         )  # fmt: skip
     try:
-        await run_in_threadpool(auth.sign_in, ledger(request), request, login, password)
+        await to_thread.run_sync(auth.sign_in, ledger(request), request, login, password,
+                                 limiter=auth.password_checks(request))  # fmt: skip
     except LoginFailed:
         limiter.failed(*keys)
         return _sign_in_form(request, error="The login or password is not right", login=login,
