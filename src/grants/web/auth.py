@@ -131,6 +131,14 @@ def check_csrf(request: Request, given: object) -> None:
 def sign_in(ledger: Ledger, request: Request, login: str, password: str) -> Actor:
     """The person ``login``, their password checked by the services; LoginFailed (written
     to the audit log) if not. The session starts afresh: a new CSRF token."""
+    actor, starts = check_password(ledger, login, password)
+    return start_session(ledger, request, actor, starts)
+
+
+def check_password(ledger: Ledger, login: str, password: str) -> tuple[Actor, bool]:
+    """The person ``login`` if ``password`` is theirs (LoginFailed, written to the audit
+    log, if not), and whether signing in starts a session to write to the audit log. Only
+    reads the ledger: the slow part of signing in, run PASSWORD_CHECKS at a time."""
     with ledger.reading(None) as session:
         try:
             actor = people.actor_for(session, login, password)
@@ -138,6 +146,12 @@ def sign_in(ledger: Ledger, request: Request, login: str, password: str) -> Acto
             ledger.note(None, "login_failed", "sign in", f"web: {exc.reason}", login[:100])
             raise
         starts = people.starts_session(session, actor)
+    return actor, starts
+
+
+def start_session(ledger: Ledger, request: Request, actor: Actor, starts: bool) -> Actor:
+    """Begin ``actor``'s session, their password checked (check_password): the sign-in
+    written to the audit log if ``starts``, and a new CSRF token."""
     if starts:
         ledger.note(actor, "login", "sign in", "web")
         ledger.write_audits()
@@ -199,6 +213,7 @@ __all__ = [
     "SignInRequired",
     "acting",
     "check_csrf",
+    "check_password",
     "client_key",
     "csrf_token",
     "held",
@@ -206,4 +221,5 @@ __all__ = [
     "password_checks",
     "sign_in",
     "sign_out",
+    "start_session",
 ]

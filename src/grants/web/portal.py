@@ -63,13 +63,18 @@ async def _sign_in_post(request: Request) -> Response:
             "try again, or ask an admin to reset your password",
         )  # fmt: skip
     try:
-        await to_thread.run_sync(auth.sign_in, ledger(request), request, login, password,
-                                 limiter=auth.password_checks(request))  # fmt: skip
+        actor, starts = await to_thread.run_sync(
+            auth.check_password, ledger(request), login, password,
+            limiter=auth.password_checks(request),
+        )  # fmt: skip
     except LoginFailed:
         limiter.failed(*keys)
         return _sign_in_form(request, error="The login or password is not right", login=login,
                              status=400)  # fmt: skip
     limiter.succeeded(keys[0])
+    # Written to the audit log (one writer at a time) after the password check has given
+    # back its place, so that a sign-in waiting to write holds no other sign-in up.
+    await run_in_threadpool(auth.start_session, ledger(request), request, actor, starts)
     return RedirectResponse("/", status_code=303)
 
 
