@@ -93,15 +93,17 @@ def grants_command() -> list[str]:
 
 
 @contextmanager
-def serving(url: str, folder: Path, wait: float = 30.0) -> Iterator[str]:
-    """`grants serve` on the ledger at ``url``, on 127.0.0.1 and a free port, until the block
-    ends; yields its base address once it answers."""
+def serving(url: str, folder: Path, wait: float = 30.0, options: tuple[str, ...] = ()
+            ) -> Iterator[str]:  # fmt: skip
+    """`grants serve` on the ledger at ``url``, on 127.0.0.1 and a free port, with
+    ``options`` (`--workers 2`), until the block ends; yields its base address once it
+    answers."""
     port = free_port()
     log = folder / "serve.log"
     env = {**os.environ, "GRANTS_USER": OFFICER, "GRANTS_PASSWORD": PASSWORDS[OFFICER]}
     env.pop("GRANTS_ACTOR", None)
     command = [*grants_command(), "--database", url, "serve", "--host", "127.0.0.1",
-               "--port", str(port)]  # fmt: skip
+               "--port", str(port), *options]  # fmt: skip
     with log.open("wb") as output:
         server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from typing import TYPE_CHECKING
+
 import click
 
 from grants.cli import terminal
 from grants.cli.common import AppContext, pass_app
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 
 @click.command("serve")
@@ -18,8 +24,11 @@ from grants.cli.common import AppContext, pass_app
     is_flag=True,
     help="Send the session cookie over HTTPS only (behind a proxy that ends TLS).",
 )
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 32),
+              help="Server processes sharing the port and the database (for PostgreSQL: "
+              "SQLite records one filing at a time whatever the count).")  # fmt: skip
 @pass_app
-def serve(app: AppContext, host: str, port: int, https_only: bool) -> None:
+def serve(app: AppContext, host: str, port: int, https_only: bool, workers: int) -> None:
     """Serve the ledger to recipients, officers and viewers in a browser: each signs in
     with their login and password (`grants users add`). Recipients see what is due, download
     their forms and upload them filled, or fill a return in online, and read their filing
@@ -27,13 +36,23 @@ def serve(app: AppContext, host: str, port: int, https_only: bool) -> None:
     it with Ctrl+C."""
     import uvicorn
 
-    from grants.web.app import create_app
+    from grants.web.app import HTTPS_ONLY_VARIABLE, create_app
 
     app.require_schema()
-    web = create_app(app.url, https_only=https_only)
-    terminal.echo(f"serving {app.shown_url} at http://{host}:{port}/ (Ctrl+C stops it)")
+    shown = f" in {workers} processes" if workers > 1 else ""
+    terminal.echo(f"serving {app.shown_url} at http://{host}:{port}/{shown} (Ctrl+C stops it)")
+    web: Starlette | str = "grants.web.app:from_environment"
+    if workers == 1:
+        web = create_app(app.url, https_only=https_only)
+    else:
+        # Each process builds the application itself (uvicorn starts them afresh): it finds
+        # the ledger in the environment it inherits, and derives the same session secret
+        # from the ledger's form key.
+        os.environ["GRANTS_DATABASE_URL"] = app.url
+        os.environ[HTTPS_ONLY_VARIABLE] = "1" if https_only else ""
     uvicorn.run(web, host=host, port=port, log_level="warning", server_header=False,
-                proxy_headers=False)  # fmt: skip
+                proxy_headers=False, factory=workers > 1,
+                workers=workers if workers > 1 else None)  # fmt: skip
 
 
 __all__ = ["serve"]

@@ -39,7 +39,7 @@ from grants.services.programmes import compare as compare_versions
 from grants.services.programmes import versions
 from grants.services.record_checks import Evidence
 from grants.services.returns import PLAN_STAGE
-from grants.services.returns_import import reported_spend, standing_spend
+from grants.services.returns_import import latest_spend, reported_spends
 from grants.services.verify import verify
 
 SEVERITIES = ("error", "warning", "info")
@@ -86,6 +86,15 @@ class _LineInfo:
     stream_id: int
 
 
+FilingKey = tuple[int, int, str]  # line id, year, stage
+
+
+@dataclass
+class _Filings:
+    standing: dict[FilingKey, ReturnFiling]  # not superseded by `today`
+    first: dict[FilingKey, ReturnFiling]  # the first received
+
+
 @dataclass
 class Context:
     session: Session
@@ -97,6 +106,11 @@ class Context:
     lines: dict[int, _LineInfo] = field(init=False)
     figures: list[published.Figure] | None = field(default=None, init=False)  # read once
     evidence: Evidence | None = None  # reads a return's workbook (grants.services.verify)
+    by_code: dict[tuple[int, str], _LineInfo] = field(init=False)  # (stream id, code) -> line
+    # Read once for every check: the returns received by `today`, those that stand and each
+    # line's, year's and stage's first; and every figure of them, by filing.
+    filings: _Filings | None = field(default=None, init=False)
+    return_figures: dict[int, list[ReturnFigure]] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         # As the ledger stood at the end of `today`: entries dated after it are not counted.
@@ -118,6 +132,7 @@ class Context:
             )
             for r in raw
         }  # fmt: skip
+        self.by_code = {(info.stream_id, info.code): info for info in self.lines.values()}
 
     def periods(self) -> list[tuple[str, Period]]:
         out = []
@@ -147,11 +162,8 @@ def _lines_of(ctx: Context, stream: str, period: Period) -> list[tuple[str, str,
 
 
 def _recipient(ctx: Context, stream: str, line: str) -> str | None:
-    stream_id = _stream_id(ctx, stream)
-    for info in ctx.lines.values():
-        if info.code == line and info.stream_id == stream_id:
-            return info.recipient or info.name
-    return None
+    info = ctx.by_code.get((_stream_id(ctx, stream), line))
+    return None if info is None else info.recipient or info.name
 
 
 def _stream_id(ctx: Context, code: str) -> int:
@@ -307,8 +319,8 @@ def _percent(part: int, whole: int) -> str:
 
 
 def _stream_of_line(ctx: Context, line_id: int) -> str | None:
-    stream_id = ctx.session.scalar(select(Line.stream_id).where(Line.id == line_id))
-    return ctx.streams.get(stream_id, (None, None))[0] if stream_id is not None else None
+    info = ctx.lines.get(line_id)
+    return ctx.streams.get(info.stream_id, (None, None))[0] if info is not None else None
 
 
 def _reporting_lines(ctx: Context, stream: str, period: Period) -> list[str]:
@@ -318,18 +330,43 @@ def _reporting_lines(ctx: Context, stream: str, period: Period) -> list[str]:
     return [code for code, _, _ in lines if code not in parents]
 
 
-def _standing(ctx: Context) -> dict[tuple[int, int, str], ReturnFiling]:
+def _filings(ctx: Context) -> _Filings:
+    """The returns received by ``today`` (read once): those that stand then (not superseded
+    by then), and the first received for each line, year and stage."""
+    if ctx.filings is None:
+        filings = ctx.session.scalars(
+            select(ReturnFiling)
+            .where(ReturnFiling.received_on <= ctx.today)
+            .order_by(ReturnFiling.id)
+        ).all()
+        superseded = {f.supersedes_id for f in filings if f.supersedes_id}
+        standing = {(f.line_id, f.year, f.stage): f for f in filings if f.id not in superseded}
+        first: dict[FilingKey, ReturnFiling] = {}
+        for f in sorted(filings, key=lambda f: (f.received_on, f.id)):
+            first.setdefault((f.line_id, f.year, f.stage), f)
+        ctx.filings = _Filings(standing, first)
+    return ctx.filings
+
+
+def _standing(ctx: Context) -> dict[FilingKey, ReturnFiling]:
     """The returns that stand on ``today``: received by then, and not superseded by then."""
-    filings = ctx.session.scalars(
-        select(ReturnFiling).where(ReturnFiling.received_on <= ctx.today).order_by(ReturnFiling.id)
-    ).all()
-    superseded = {f.supersedes_id for f in filings if f.supersedes_id}
-    return {(f.line_id, f.year, f.stage): f for f in filings if f.id not in superseded}
+    return _filings(ctx).standing
+
+
+def _figures(ctx: Context, filing_id: int) -> list[ReturnFigure]:
+    """A return's figures in the order of its form (every return's read at once)."""
+    if ctx.return_figures is None:
+        ctx.return_figures = {}
+        for figure in ctx.session.scalars(
+            select(ReturnFigure).order_by(ReturnFigure.filing_id, ReturnFigure.position)
+        ):
+            ctx.return_figures.setdefault(figure.filing_id, []).append(figure)
+    return ctx.return_figures.get(filing_id, [])
 
 
 def _line_id(ctx: Context, stream: str, code: str) -> int | None:
-    stream_id = _stream_id(ctx, stream)
-    return ctx.session.scalar(select(Line.id).where(Line.stream_id == stream_id, Line.code == code))
+    info = ctx.by_code.get((_stream_id(ctx, stream), code))
+    return None if info is None else info.id
 
 
 def returns_due(ctx: Context) -> Iterator[Finding]:
@@ -414,12 +451,7 @@ def _plan_due(
 
 
 def _first_filing(ctx: Context, line_id: int, year: int, stage: str) -> ReturnFiling | None:
-    return ctx.session.scalars(
-        select(ReturnFiling)
-        .where(ReturnFiling.line_id == line_id, ReturnFiling.year == year,
-               ReturnFiling.stage == stage, ReturnFiling.received_on <= ctx.today)
-        .order_by(ReturnFiling.received_on, ReturnFiling.id)
-    ).first()  # fmt: skip
+    return _filings(ctx).first.get((line_id, year, stage))
 
 
 def returned_figures(ctx: Context) -> Iterator[Finding]:
@@ -435,10 +467,7 @@ def returned_figures(ctx: Context) -> Iterator[Finding]:
         info = ctx.lines[line_id]
         who = info.recipient or info.name
         period = Period(FinancialYear(year), FinancialYear(year))
-        figures = ctx.session.scalars(
-            select(ReturnFigure).where(ReturnFigure.filing_id == filing.id)
-            .order_by(ReturnFigure.position)
-        ).all()  # fmt: skip
+        figures = _figures(ctx, filing.id)
         for f in figures:
             where = f"{filing.filename}:Return!{f.cell}"
             if f.spend_pence is None:
@@ -499,11 +528,8 @@ def titles_vs_plan(ctx: Context) -> Iterator[Finding]:
         stream = ctx.streams[filing.stream_id][0]
         info = ctx.lines[line_id]
         fy = FinancialYear(year)
-        for title, cell in ctx.session.execute(
-            select(ReturnFigure.title, ReturnFigure.cell)
-            .where(ReturnFigure.filing_id == filing.id)
-            .order_by(ReturnFigure.position)
-        ):
+        for figure in _figures(ctx, filing.id):
+            title, cell = figure.title, figure.cell
             if title in titles:
                 continue
             yield Finding(
@@ -533,9 +559,20 @@ def journal_vs_returns(ctx: Context) -> Iterator[Finding]:
         if ctx.year is not None and f.year != ctx.year.start:
             continue
         standing.setdefault((f.stream_id, f.line_id, f.year), []).append((f.stage, f.id))
+    covers: dict[tuple[int, int], dict[str, date]] = {}
+    for stage in ctx.session.execute(
+        select(ReturnStage.stream_id, ReturnStage.year, ReturnStage.stage, ReturnStage.covers_to)
+    ):
+        covers.setdefault((stage.stream_id, stage.year), {})[stage.stage] = stage.covers_to
+    journals = reported_spends(ctx.session) if standing else {}
+
+    def spend(filing_id: int) -> list[tuple[int, int]]:
+        return [(f.position, f.spend_pence) for f in _figures(ctx, filing_id)
+                if f.spend_pence is not None]  # fmt: skip
+
     for (stream_id, line_id, year), stages in sorted(standing.items()):
-        returned = standing_spend(ctx.session, stream_id, year, stages)
-        journal = reported_spend(ctx.session, stream_id, line_id, year)
+        returned = latest_spend(covers.get((stream_id, year), {}), stages, spend)
+        journal = journals.get((stream_id, line_id, year), 0)
         if journal != returned:
             info = ctx.lines[line_id]
             fy = FinancialYear(year)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -447,16 +448,44 @@ def standing_spend(
             )
         ).all()
     )
-    order = sorted(standing, key=lambda f: (covers.get(f[0], date.min), f[1]))
-    latest: dict[int, int] = {}
-    for _stage, filing_id in order:
-        for position, pence in session.execute(
+
+    def spend(filing_id: int) -> Iterable[tuple[int, int]]:
+        rows = session.execute(
             select(ReturnFigure.position, ReturnFigure.spend_pence).where(
                 ReturnFigure.filing_id == filing_id, ReturnFigure.spend_pence.is_not(None)
             )
-        ):
+        )
+        return [(position, pence) for position, pence in rows]
+
+    return latest_spend(covers, standing, spend)
+
+
+def latest_spend(
+    covers: Mapping[str, date],
+    standing: list[tuple[str, int]],
+    spend: Callable[[int], Iterable[tuple[int, int]]],
+) -> int:
+    """standing_spend's sum from what is read already: ``covers``, the last day each stage
+    covers; ``spend``, a filing's (position, spend) for each figure that gives one."""
+    order = sorted(standing, key=lambda f: (covers.get(f[0], date.min), f[1]))
+    latest: dict[int, int] = {}
+    for _stage, filing_id in order:
+        for position, pence in spend(filing_id):
             latest[position] = pence
     return sum(latest.values())
+
+
+def reported_spends(session: Session) -> dict[tuple[int, int, int], int]:
+    """reported_spend of every line and year at once: (stream id, line id, year) -> pence."""
+    rows = session.execute(
+        text(
+            "SELECT a.stream_id, a.line_id, a.first_year, COALESCE(SUM(p.amount_pence), 0) "
+            "FROM posting p JOIN account a ON a.id = p.account_id "
+            "WHERE a.role = 'spent' AND a.line_id IS NOT NULL AND a.first_year = a.last_year "
+            "GROUP BY a.stream_id, a.line_id, a.first_year"
+        )
+    )
+    return {(stream, line, year): int(total or 0) for stream, line, year, total in rows}
 
 
 def _source(sha256: str) -> str:
@@ -480,5 +509,6 @@ def reported_spend(session: Session, stream_id: int, line_id: int, year: int) ->
 
 __all__ = [
     "Figure", "Filed", "Forms", "Problem", "Recorded", "check_return", "is_pence",
-    "keep_workbook", "record", "reported_spend", "sha256_of", "standing_spend",
+    "keep_workbook", "latest_spend", "record", "reported_spend", "reported_spends", "sha256_of",
+    "standing_spend",
 ]  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.resources import files
@@ -30,6 +31,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGI = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SESSION_COOKIE = "grants_session"
+# `grants serve --workers N` tells each process it starts whether cookies go over HTTPS only.
+HTTPS_ONLY_VARIABLE = "GRANTS_SERVE_HTTPS_ONLY"
 HEADERS = [
     (b"content-security-policy",
      b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -157,6 +160,15 @@ def create_app(database_url: str, secret: str | None = None, https_only: bool = 
     return app
 
 
+def from_environment() -> Starlette:
+    """The application for one of `grants serve --workers N`'s processes: the ledger at
+    GRANTS_DATABASE_URL (which `grants serve` sets), and its own session secret, which every
+    process derives alike from the ledger's form key."""
+    from grants.config import database_url
+
+    return create_app(database_url(None), https_only=os.environ.get(HTTPS_ONLY_VARIABLE) == "1")
+
+
 def _lifespan(ledger: Ledger) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -206,4 +218,4 @@ async def _http_error(request: Request, exc: Exception) -> Response:
                   ""))}, code)  # fmt: skip
 
 
-__all__ = ["SESSION_COOKIE", "create_app"]
+__all__ = ["HTTPS_ONLY_VARIABLE", "SESSION_COOKIE", "create_app", "from_environment"]

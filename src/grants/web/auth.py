@@ -14,8 +14,10 @@ Failed sign-ins are counted on the ledger too, so that every server process shar
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
 
+from anyio import CapacityLimiter
 from starlette.requests import Request
 
 from grants.errors import Busy, GrantsError, LoginFailed
@@ -29,6 +31,10 @@ FAILURES = sessions.FAILURES
 WINDOW_SECONDS = int(sessions.WINDOW.total_seconds())
 
 MAX_PASSWORD = 1024  # characters of a password that are checked (Argon2 takes any length)
+# Passwords checked at once by a server process. Each Argon2id check takes 64 MiB and most of
+# a core for a fifth of a second, by design: more at once would not sign anyone in sooner,
+# but would hold the threads the pages need and, under a burst of sign-ins, the memory.
+PASSWORD_CHECKS = os.cpu_count() or 1
 
 
 def now() -> float:
@@ -59,6 +65,16 @@ def login_key(login: str) -> str:
 
 def client_key(request: Request) -> str:
     return request.client.host if request.client else "?"
+
+
+def password_checks(request: Request) -> CapacityLimiter:
+    """The threads that may check a password at once (PASSWORD_CHECKS), apart from those
+    that serve pages; made with the first sign-in, in the server's event loop."""
+    state = request.app.state
+    limiter: CapacityLimiter | None = getattr(state, "password_checks", None)
+    if limiter is None:
+        limiter = state.password_checks = CapacityLimiter(PASSWORD_CHECKS)
+    return limiter
 
 
 def csrf_token(request: Request) -> str:
@@ -95,6 +111,14 @@ def sign_in(ledger: Ledger, request: Request, login: str, password: str) -> Acto
     """The person ``login``, their password checked by the services; LoginFailed (written
     to the audit log) if not. A new session starts on the ledger, with a new CSRF token;
     one the cookie held before ends."""
+    actor, starts = check_password(ledger, login, password)
+    return start_session(ledger, request, actor, starts, login)
+
+
+def check_password(ledger: Ledger, login: str, password: str) -> tuple[Actor, bool]:
+    """The person ``login`` if ``password`` is theirs (LoginFailed, written to the audit
+    log, if not), and whether signing in starts a session to write to the audit log. Only
+    reads the ledger: the slow part of signing in, run PASSWORD_CHECKS at a time."""
     with ledger.reading(None) as session:
         try:
             actor = people.actor_for(session, login, password)
@@ -102,6 +126,15 @@ def sign_in(ledger: Ledger, request: Request, login: str, password: str) -> Acto
             ledger.note(None, "login_failed", "sign in", f"web: {exc.reason}", login[:100])
             raise
         starts = people.starts_session(session, actor)
+    return actor, starts
+
+
+def start_session(
+    ledger: Ledger, request: Request, actor: Actor, starts: bool, login: str
+) -> Actor:
+    """Begin ``actor``'s session on the ledger, their password checked (check_password) as
+    ``login`` (whose failed sign-ins are then forgotten): the sign-in written to the audit
+    log if ``starts``, a new CSRF token, and the session the cookie held before ended."""
     if starts:
         ledger.note(actor, "login", "sign in", "web")
         ledger.write_audits()
@@ -174,17 +207,21 @@ __all__ = [
     "IDLE_SECONDS",
     "MAX_PASSWORD",
     "MAX_SECONDS",
+    "PASSWORD_CHECKS",
     "WINDOW_SECONDS",
     "CsrfRefused",
     "SignInRequired",
     "acting",
     "check_csrf",
+    "check_password",
     "client_key",
     "csrf_token",
     "failed",
     "held",
     "login_key",
+    "password_checks",
     "sign_in",
     "sign_out",
+    "start_session",
     "wait",
 ]

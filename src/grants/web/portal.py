@@ -10,6 +10,7 @@ from datetime import date
 from itertools import groupby
 from pathlib import Path
 
+from anyio import to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -76,11 +77,17 @@ async def _sign_in_post(request: Request) -> Response:
             "try again, or ask an admin to reset your password",
         )  # fmt: skip
     try:
-        await run_in_threadpool(auth.sign_in, ledger(request), request, login, password)
+        actor, starts = await to_thread.run_sync(
+            auth.check_password, ledger(request), login, password,
+            limiter=auth.password_checks(request),
+        )  # fmt: skip
     except LoginFailed:
         await run_in_threadpool(auth.failed, ledger(request), request, login)
         return _sign_in_form(request, error="The login or password is not right", login=login,
                              status=400)  # fmt: skip
+    # Written to the audit log (one writer at a time) after the password check has given
+    # back its place, so that a sign-in waiting to write holds no other sign-in up.
+    await run_in_threadpool(auth.start_session, ledger(request), request, actor, starts, login)
     return RedirectResponse("/", status_code=303)
 
 
