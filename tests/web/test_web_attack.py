@@ -1,0 +1,32 @@
+"""Hostile requests found to break the web service once, each kept as a test: every one is
+answered with a page that says what is wrong, never a traceback, on both engines."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from tests.conftest import Grants
+from tests.web.conftest import OFFICER, VIEWER, sign_in
+
+YEAR_PAGE = "/dashboard/CSF/2017-18"
+
+
+def quiet(client: TestClient) -> TestClient:
+    """The same application, answering a failure with its 500 page instead of raising it."""
+    return TestClient(client.app, base_url="http://127.0.0.1:8000", follow_redirects=False,
+                      raise_server_exceptions=False)  # fmt: skip
+
+
+def test_the_dashboard_as_of_the_last_day_a_date_can_be(
+    client: TestClient, web_ledger: Grants
+) -> None:
+    client = quiet(client)
+    assert sign_in(client, VIEWER) == 303
+    for url in (f"{YEAR_PAGE}?as-of=9999-12-31",
+                f"{YEAR_PAGE}?as-of-day=31&as-of-month=12&as-of-year=9999",
+                f"{YEAR_PAGE}/entries?figure=paid&as-of=9999-12-31",
+                f"{YEAR_PAGE}/entries?figure=paid&line=CHERWELL&as-of=9999-12-31"):  # fmt: skip
+        answer = client.get(url)
+        assert answer.status_code == 200, (url, answer.text)
+    assert sign_in(client, OFFICER) == 303
+    assert client.get(f"{YEAR_PAGE}?as-of=9999-12-31").status_code == 200
