@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from tests.conftest import Grants
-from tests.web.conftest import OFFICER, VIEWER, sign_in
+from tests.web.conftest import OFFICER, RECIPIENT, VIEWER, sign_in
 
 YEAR_PAGE = "/dashboard/CSF/2017-18"
 
@@ -30,3 +30,19 @@ def test_the_dashboard_as_of_the_last_day_a_date_can_be(
         assert answer.status_code == 200, (url, answer.text)
     assert sign_in(client, OFFICER) == 303
     assert client.get(f"{YEAR_PAGE}?as-of=9999-12-31").status_code == 200
+
+
+def test_a_nul_character_in_an_address_is_not_found(client: TestClient, web_ledger: Grants) -> None:
+    client = quiet(client)
+    assert sign_in(client, RECIPIENT) == 303
+    for url in ("/forms/CSF/2017-18/DA%00/mid-year.xlsx", "/lines/CSF/2017-18/CHERWELL%00",
+                "/lines/CSF%00/2017-18/CHERWELL/mid-year/return"):  # fmt: skip
+        assert client.get(url).status_code == 404, url
+    assert sign_in(client, OFFICER) == 303
+    for url in (f"{YEAR_PAGE}/entries?figure=paid&line=%00",
+                f"{YEAR_PAGE}/entries?figure=paid&line=DA%00x",
+                "/dashboard/CSF%00/2017-18", "/reports/%00.xlsx",
+                "/record/payment?line=%00"):  # fmt: skip
+        answer = client.get(url)
+        assert answer.status_code == 404, url
+        assert "Page not found" in answer.text

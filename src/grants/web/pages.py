@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from jinja2 import Environment
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from grants.errors import NotFound
 from grants.services.access import Actor
 from grants.web import auth
 from grants.web.ledger import Ledger
@@ -25,7 +27,11 @@ def ledger(request: Request) -> Ledger:
 
 
 def signed_in(request: Request) -> Actor:
-    """The person signed in (SignInRequired if no one is)."""
+    """The person signed in (SignInRequired if no one is). An address with a NUL character
+    in it (``%00``) is no page's: no code, name or day has one, and PostgreSQL refuses the
+    character in a query (a server error); it is not found, or a problem in the query."""
+    if "\x00" in request.url.path or "\x00" in unquote(request.url.query):
+        raise NotFound("no page has a NUL character in its address")
     actor = auth.acting(ledger(request), request)
     request.state.actor = actor
     return actor
