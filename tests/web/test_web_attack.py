@@ -46,3 +46,13 @@ def test_a_nul_character_in_an_address_is_not_found(client: TestClient, web_ledg
         answer = client.get(url)
         assert answer.status_code == 404, url
         assert "Page not found" in answer.text
+
+
+def test_a_receipt_number_no_filing_can_have_is_not_found(
+    client: TestClient, web_ledger: Grants
+) -> None:
+    client = quiet(client)
+    assert sign_in(client, RECIPIENT) == 303
+    for n in ("2147483648", "99999999999", "999999999999", "²", "١"):
+        for kind in ("return", "plan"):
+            assert client.get(f"/filings/{kind}-{n}").status_code == 404, (kind, n)

@@ -25,6 +25,7 @@ from grants.web.pages import ledger, needs, render, signed_in
 FLASH = "filed"  # the session's note for the receipt page: warnings and what changed
 MAX_FORM_BYTES = 2 * 1024 * 1024  # every field at its longest, with room to spare
 MAX_FIELDS = 2_000
+LARGEST_ID = 2**31 - 1  # the largest id a row has (an integer column on PostgreSQL)
 
 
 class _Rejected(Exception):
@@ -116,7 +117,9 @@ def filing_page(request: Request) -> Response:
     actor = signed_in(request)
     needs(actor, "import", "see filings")
     kind, _, number = request.path_params["receipt"].partition("-")
-    if kind not in ("return", "plan") or not number.isdigit() or len(number) > 12:
+    if kind not in ("return", "plan") or not (number.isascii() and number.isdigit()):
+        raise NotFound("no such receipt")
+    if int(number) > LARGEST_ID:  # no filing has it, and PostgreSQL's integer cannot hold it
         raise NotFound("no such receipt")
     with ledger(request).reading(actor) as session:
         row = receipt(session, int(number)) if kind == "return" else plan_receipt(
