@@ -3,10 +3,12 @@ answered with a page that says what is wrong, never a traceback, on both engines
 
 from __future__ import annotations
 
+import json
+
 from starlette.testclient import TestClient
 
 from tests.conftest import Grants
-from tests.web.conftest import OFFICER, RECIPIENT, VIEWER, sign_in
+from tests.web.conftest import OFFICER, RECIPIENT, VIEWER, sign_in, token
 
 YEAR_PAGE = "/dashboard/CSF/2017-18"
 
@@ -56,3 +58,19 @@ def test_a_receipt_number_no_filing_can_have_is_not_found(
     for n in ("2147483648", "99999999999", "999999999999", "²", "١"):
         for kind in ("return", "plan"):
             assert client.get(f"/filings/{kind}-{n}").status_code == 404, (kind, n)
+
+
+def test_a_login_with_control_characters_is_a_failed_sign_in(
+    client: TestClient, web_ledger: Grants
+) -> None:
+    client = quiet(client)
+    for login in ("a\x00", "cher\x00", "\x00", "ch\ter", "c\x1bher"):
+        page = client.get("/sign-in")
+        answer = client.post("/sign-in", data={"login": login, "password": "not-it",
+                                                "csrf_token": token(page.text)})  # fmt: skip
+        assert answer.status_code == 400, (login, answer.text)
+        assert "The login or password is not right" in answer.text
+    log = json.loads(web_ledger("users", "audit", "--json").output)
+    failed = [e["login"] for e in log if e["kind"] == "login_failed"]
+    assert len(failed) == 5 and not any("\x00" in f for f in failed)
+    assert sign_in(client, "cher\x00") == 429  # the client's failures count

@@ -54,7 +54,7 @@ def login_key(login: str) -> str:
     try:
         return people.login_key(login)
     except GrantsError:
-        return "?" + login[:100]
+        return "?" + people.shown_login(login[:100])  # control characters escaped
 
 
 def client_key(request: Request) -> str:
