@@ -7,6 +7,7 @@ import json
 
 from starlette.testclient import TestClient
 
+from grants.web.pages import MAX_FORM_BYTES
 from tests.conftest import Grants
 from tests.web.conftest import OFFICER, RECIPIENT, VIEWER, sign_in, token
 
@@ -74,3 +75,21 @@ def test_a_login_with_control_characters_is_a_failed_sign_in(
     failed = [e["login"] for e in log if e["kind"] == "login_failed"]
     assert len(failed) == 5 and not any("\x00" in f for f in failed)
     assert sign_in(client, "cher\x00") == 429  # the client's failures count
+
+
+def test_a_form_larger_than_its_page_takes_is_refused_before_it_is_read(
+    client: TestClient, web_ledger: Grants
+) -> None:
+    huge = "x" * (MAX_FORM_BYTES + 1)
+    csrf = token(client.get("/sign-in").text)
+    answer = client.post("/sign-in", data={"login": huge, "password": "p", "csrf_token": csrf})
+    assert answer.status_code == 413 and "too large" in answer.text
+    chunked = client.post("/sign-in", content=iter([b"login=a&password=b"]),
+                          headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert chunked.status_code == 413  # no stated length: not read
+    assert sign_in(client, OFFICER) == 303
+    csrf = token(client.get("/dashboard").text)
+    for url in ("/record/payment", "/record/allocation", "/sign-out", f"{YEAR_PAGE}/forms"):
+        answer = client.post(url, data={"csrf_token": csrf, "reason": huge})
+        assert answer.status_code == 413, url
+    assert client.get("/dashboard").status_code == 200  # still signed in

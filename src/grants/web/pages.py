@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from jinja2 import Environment
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -15,6 +16,14 @@ from grants.web import auth
 from grants.web.ledger import Ledger
 
 SERVICE = "Grant monitoring"
+
+
+MAX_FORM_BYTES = 64 * 1024  # a form of a few fields typed by a person, with room to spare
+
+
+class TooLarge(Exception):
+    """A request larger than its page takes, or of no stated length: answered 413 before
+    any of it is read."""
 
 
 class Forbidden(Exception):
@@ -43,6 +52,16 @@ def needs(actor: Actor, permission: str, what: str) -> None:
         raise Forbidden(f"You are signed in as {actor.login}, who may not {what}.")
 
 
+async def small_form(request: Request, max_fields: int) -> FormData:
+    """The fields of a short form (sign in, sign out, a recording form): TooLarge, before
+    anything is read, if the request is larger than MAX_FORM_BYTES or does not say how large
+    it is, so that no one can make the server hold a body of any size in memory."""
+    size = request.headers.get("content-length") or ""
+    if not (size.isascii() and size.isdigit()) or int(size) > MAX_FORM_BYTES:
+        raise TooLarge
+    return await request.form(max_files=0, max_fields=max_fields)
+
+
 def render(
     request: Request, template: str, context: dict[str, Any], status: int = 200
 ) -> HTMLResponse:
@@ -58,4 +77,14 @@ def render(
     return HTMLResponse(env.get_template(template).render(shown), status_code=status)
 
 
-__all__ = ["SERVICE", "Forbidden", "ledger", "needs", "render", "signed_in"]
+__all__ = [
+    "MAX_FORM_BYTES",
+    "SERVICE",
+    "Forbidden",
+    "TooLarge",
+    "ledger",
+    "needs",
+    "render",
+    "signed_in",
+    "small_form",
+]

@@ -28,7 +28,7 @@ from grants.services.return_history import history
 from grants.services.returns import PLAN_STAGE, issue_own_form
 from grants.services.settings import ledger_name
 from grants.web import auth, online
-from grants.web.pages import ledger, needs, render, signed_in
+from grants.web.pages import ledger, needs, render, signed_in, small_form
 from grants.web.uploads import Outcome, file_upload
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -59,7 +59,7 @@ def _sign_in_form(request: Request, *, ended: str | None = None, error: str | No
 
 
 async def _sign_in_post(request: Request) -> Response:
-    form = await request.form(max_files=0, max_fields=5)
+    form = await small_form(request, 5)
     auth.check_csrf(request, form.get("csrf_token"))
     login = str(form.get("login") or "").strip()[:200]
     password = str(form.get("password") or "")[: auth.MAX_PASSWORD]
@@ -91,7 +91,7 @@ async def sign_in_route(request: Request) -> Response:
 
 
 async def sign_out(request: Request) -> Response:
-    form = await request.form(max_files=0, max_fields=2)
+    form = await small_form(request, 2)
     auth.check_csrf(request, form.get("csrf_token"))
     await run_in_threadpool(auth.sign_out, ledger(request), request)
     return RedirectResponse("/sign-in?ended=signed_out", status_code=303)

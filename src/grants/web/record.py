@@ -18,7 +18,7 @@ from grants.errors import GrantsError, NotFound, Refused
 from grants.services import recording
 from grants.services.recording import FORM, Origin, Problems
 from grants.web import auth
-from grants.web.pages import ledger, needs, render, signed_in
+from grants.web.pages import ledger, needs, render, signed_in, small_form
 
 # The fields of each form, in the order they are shown (and errors listed).
 PAYMENT = ("stream", "year", "line", "amount", "date", "reason", "source")
@@ -115,7 +115,7 @@ async def _page(request: Request, kind: str) -> Response:
     needs(actor, "record", f"record {'allocations' if kind == 'allocation' else 'payments'}")
     if request.method == "GET":
         return _blank(request, kind)
-    form = await request.form(max_files=0, max_fields=30)
+    form = await small_form(request, 30)
     auth.check_csrf(request, form.get("csrf_token"))
     fields = ALLOCATION if kind == "allocation" else PAYMENT
     return await run_in_threadpool(_recorded, request, kind, actor, _values(form, fields))
