@@ -4,9 +4,11 @@ answered with a page that says what is wrong, never a traceback, on both engines
 from __future__ import annotations
 
 import json
+import threading
 
 from starlette.testclient import TestClient
 
+from grants.web import auth
 from grants.web.pages import MAX_FORM_BYTES
 from tests.conftest import Grants
 from tests.web.conftest import OFFICER, RECIPIENT, VIEWER, sign_in, token
@@ -93,3 +95,29 @@ def test_a_form_larger_than_its_page_takes_is_refused_before_it_is_read(
         answer = client.post(url, data={"csrf_token": csrf, "reason": huge})
         assert answer.status_code == 413, url
     assert client.get("/dashboard").status_code == 200  # still signed in
+
+
+def test_sign_ins_sent_at_once_are_held_by_the_limit_too(
+    client: TestClient, web_ledger: Grants
+) -> None:
+    """Guesses sent together each found the limit not yet reached (each was counted only once
+    its password had been checked): many more than the limit were tried."""
+    guesses = 4 * auth.FAILURES
+    clients = [quiet(client) for _ in range(guesses)]
+    forms = [(c, token(c.get("/sign-in").text)) for c in clients]
+    start = threading.Barrier(guesses)
+    answers: list[int] = []
+
+    def guess(n: int) -> None:
+        c, csrf = forms[n]
+        start.wait()
+        data = {"login": RECIPIENT, "password": f"guess-{n}", "csrf_token": csrf}
+        answers.append(c.post("/sign-in", data=data).status_code)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(guesses)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(set(answers)) == [400, 429], answers
+    assert answers.count(400) <= auth.FAILURES, answers  # the passwords checked

@@ -66,7 +66,7 @@ async def _sign_in_post(request: Request) -> Response:
     if not login or not password:
         return _sign_in_form(request, error="Enter your login and password", login=login,
                              status=400)  # fmt: skip
-    wait = await run_in_threadpool(auth.wait, ledger(request), request, login)
+    wait = await run_in_threadpool(auth.attempt, ledger(request), request, login)
     if wait:
         await run_in_threadpool(auth.held, ledger(request), login)
         minutes = max(1, (wait + 59) // 60)
@@ -77,8 +77,7 @@ async def _sign_in_post(request: Request) -> Response:
         )  # fmt: skip
     try:
         await run_in_threadpool(auth.sign_in, ledger(request), request, login, password)
-    except LoginFailed:
-        await run_in_threadpool(auth.failed, ledger(request), request, login)
+    except LoginFailed:  # counted as failed already (auth.attempt)
         return _sign_in_form(request, error="The login or password is not right", login=login,
                              status=400)  # fmt: skip
     return RedirectResponse("/", status_code=303)
