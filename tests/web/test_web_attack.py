@@ -121,3 +121,20 @@ def test_sign_ins_sent_at_once_are_held_by_the_limit_too(
         t.join()
     assert sorted(set(answers)) == [400, 429], answers
     assert answers.count(400) <= auth.FAILURES, answers  # the passwords checked
+
+
+def test_a_form_that_cannot_be_parsed_is_a_problem_with_what_was_sent(
+    client: TestClient, web_ledger: Grants
+) -> None:
+    client = quiet(client)
+    long_name = "x" * 9000 + ".xlsx"  # a part's headers longer than the parser takes
+    csrf = token(client.get("/sign-in").text)
+    answer = client.post("/sign-in", data={"csrf_token": csrf}, files={"login": (long_name, b"")})
+    assert answer.status_code == 400, answer.text
+    assert sign_in(client, RECIPIENT) == 303
+    csrf = token(client.get("/upload").text)
+    answer = client.post("/upload", data={"csrf_token": csrf}, files={"file": (long_name, b"PK")})
+    assert answer.status_code == 400 and "could not be read" in answer.text
+    page = "/lines/CSF/2017-18/CHERWELL/mid-year/return"
+    answer = client.post(page, data={"csrf_token": csrf}, files={"spend-1": (long_name, b"")})
+    assert answer.status_code == 400 and "could not be read" in answer.text

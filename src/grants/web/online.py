@@ -20,7 +20,7 @@ from grants.services.listings import plan_receipt
 from grants.services.return_history import receipt
 from grants.services.returns_online import OnlineOutcome, file_online, online_form
 from grants.web import auth
-from grants.web.pages import ledger, needs, render, signed_in
+from grants.web.pages import ledger, needs, read_form, render, signed_in
 
 FLASH = "filed"  # the session's note for the receipt page: warnings and what changed
 MAX_FORM_BYTES = 2 * 1024 * 1024  # every field at its longest, with room to spare
@@ -100,7 +100,7 @@ async def online_return(request: Request) -> Response:
         return render(request, "error.html", {"title": "There is a problem", "message": (
             "The return sent was too large: open the return again from your line's page")},
             413)  # fmt: skip
-    form = await request.form(max_files=0, max_fields=MAX_FIELDS)
+    form = await read_form(request, 0, MAX_FIELDS)
     auth.check_csrf(request, form.get("csrf_token"))
     posted = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
     outcome = await run_in_threadpool(_file, request, stream, fy, stage, line, posted)

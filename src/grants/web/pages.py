@@ -7,6 +7,7 @@ from urllib.parse import unquote
 
 from jinja2 import Environment
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -59,7 +60,21 @@ async def small_form(request: Request, max_fields: int) -> FormData:
     size = request.headers.get("content-length") or ""
     if not (size.isascii() and size.isdigit()) or int(size) > MAX_FORM_BYTES:
         raise TooLarge
-    return await request.form(max_files=0, max_fields=max_fields)
+    return await read_form(request, 0, max_fields)
+
+
+async def read_form(request: Request, max_files: int, max_fields: int) -> FormData:
+    """The form's fields; one that cannot be read as a form (a part's headers longer than the
+    parser takes: a file name of thousands of characters, say) is a problem with what was
+    sent (400), not a failure of the service."""
+    try:
+        return await request.form(max_files=max_files, max_fields=max_fields)
+    except ValueError:  # python-multipart's FormParserError, whatever its version
+        raise HTTPException(
+            400,
+            "What was sent could not be read as this page's form: go "
+            "back, reload the page and try again.",
+        ) from None
 
 
 def render(
@@ -84,6 +99,7 @@ __all__ = [
     "TooLarge",
     "ledger",
     "needs",
+    "read_form",
     "render",
     "signed_in",
     "small_form",

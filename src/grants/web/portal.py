@@ -28,7 +28,7 @@ from grants.services.return_history import history
 from grants.services.returns import PLAN_STAGE, issue_own_form
 from grants.services.settings import ledger_name
 from grants.web import auth, online
-from grants.web.pages import ledger, needs, render, signed_in, small_form
+from grants.web.pages import ledger, needs, read_form, render, signed_in, small_form
 from grants.web.uploads import Outcome, file_upload
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -175,7 +175,7 @@ async def upload(request: Request) -> Response:
     size = request.headers.get("content-length")
     if size is None or not size.isdigit() or int(size) > MAX_WORKBOOK_BYTES + UPLOAD_OVERHEAD:
         return _too_big(request)
-    form = await request.form(max_files=1, max_fields=3)
+    form = await read_form(request, 1, 3)
     auth.check_csrf(request, form.get("csrf_token"))
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
