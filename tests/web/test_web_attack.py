@@ -138,3 +138,13 @@ def test_a_form_that_cannot_be_parsed_is_a_problem_with_what_was_sent(
     page = "/lines/CSF/2017-18/CHERWELL/mid-year/return"
     answer = client.post(page, data={"csrf_token": csrf}, files={"spend-1": (long_name, b"")})
     assert answer.status_code == 400 and "could not be read" in answer.text
+
+
+def test_a_viewer_is_refused_a_form_before_anything_is_looked_up(
+    client: TestClient, web_ledger: Grants
+) -> None:
+    assert sign_in(client, VIEWER) == 303
+    for url in ("/forms/CSF/2017-18/CHERWELL/mid-year.xlsx", "/forms/CSF/2017-18/CHERWELL/plan.xlsx",
+                "/forms/NONE/2017-18/NONE/mid-year.xlsx"):  # fmt: skip
+        answer = client.get(url)
+        assert answer.status_code == 403 and "may not take forms" in answer.text, url

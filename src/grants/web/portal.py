@@ -143,6 +143,7 @@ def form_download(request: Request) -> Response:
     """The line's form, pre-filled, recorded as issued to the person (the services refuse
     another organisation's line: answered 404)."""
     actor = signed_in(request)
+    needs(actor, "import", "take forms to fill in")
     p = request.path_params
     fy = _year(p["year"])
     with ledger(request).writing(actor) as session, tempfile.TemporaryDirectory() as folder:
