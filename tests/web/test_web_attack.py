@@ -148,3 +148,16 @@ def test_a_viewer_is_refused_a_form_before_anything_is_looked_up(
                 "/forms/NONE/2017-18/NONE/mid-year.xlsx"):  # fmt: skip
         answer = client.get(url)
         assert answer.status_code == 403 and "may not take forms" in answer.text, url
+
+
+def test_a_link_fills_in_a_recording_form_with_its_stream_year_and_line_only(
+    client: TestClient, web_ledger: Grants
+) -> None:
+    assert sign_in(client, OFFICER) == 303
+    link = ("/record/allocation?stream=CSF&year=2017-18&line=DA&amount=99999&over-allocate=yes"
+            "&reason=as+agreed&source=Cabinet+paper&name=Other&parent=CHERWELL&share=50"
+            "&recipient=DA-ORG&date-year=2017&date-month=4&date-day=1")  # fmt: skip
+    page = client.get(link).text
+    assert all(f'value="{v}"' in page for v in ("CSF", "2017-18", "DA"))
+    for typed in ("99999", "as agreed", "Cabinet paper", "Other", "DA-ORG", " checked"):
+        assert typed not in page, typed

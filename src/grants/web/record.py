@@ -42,9 +42,16 @@ def _form(request: Request, kind: str, values: dict[str, str], errors: dict[str,
     }, status)  # fmt: skip
 
 
+# What a link may fill in on a blank form (a year's page links it with its stream and year):
+# never the amount, the reasons or the over-allocation box, so that no link sent to an
+# officer can have a form ready to record what they did not type.
+FILLED_BY_LINK = ("stream", "year", "line")
+
+
 def _blank(request: Request, kind: str) -> Response:
     fields = ALLOCATION if kind == "allocation" else PAYMENT
-    values = _values(request.query_params, fields)
+    values = _values({k: v for k, v in request.query_params.items() if k in FILLED_BY_LINK},
+                     fields)  # fmt: skip
     today = date.today()
     values.update({"date-day": str(today.day), "date-month": str(today.month),
                    "date-year": str(today.year), "key": recording.form_key()})  # fmt: skip
