@@ -310,6 +310,14 @@ def compare(
     return written in shown, written if written in shown else shown[0]
 
 
+def day_after(on: date | None) -> date | None:
+    """The first day not counted in balances as they stood at the end of ``on`` (None: every
+    day counted, as for no day or the last day a date can be, which has no day after)."""
+    if on is None or on >= date.max:
+        return None
+    return on + timedelta(days=1)
+
+
 def balance_rows(
     session: Session,
     stream: str | None = None,
@@ -322,8 +330,7 @@ def balance_rows(
     was awarded and stated for the stream, and what stands unallocated, are not its), and
     a parent line it cannot see shown as none."""
     access.require(session, "read")
-    as_of = None if on is None else on + timedelta(days=1)
-    rows = Balances(session, stream, as_of=as_of).rows(period)
+    rows = Balances(session, stream, as_of=day_after(on)).rows(period)
     seen = access.visible_lines(session)
     if seen is None:
         return rows

@@ -384,12 +384,17 @@ def audit(
     login: str | None = None,
 ) -> None:
     """Record a login, failed login or refusal (the caller's transaction: make it a short
-    one of its own, so that it stands when the work it refused is rolled back)."""
+    one of its own, so that it stands when the work it refused is rolled back). A login as
+    typed that is no login (a NUL or another control character in it, which PostgreSQL may
+    refuse to store) is kept as written in Python, its characters escaped."""
+    who = actor.login if actor else login or "?"
+    if not who.isprintable():
+        who = shown_login(who)
     session.add(
         AuditEvent(
             recorded_at=now(),
             person_id=actor.person_id if actor else None,
-            login=(actor.login if actor else login or "?")[:MAX_LOGIN],
+            login=who[:MAX_LOGIN],
             kind=kind,
             action=action,
             detail=detail

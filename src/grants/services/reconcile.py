@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
@@ -32,7 +32,7 @@ from grants.formatting import SCALES, gbp, gbp_scaled
 from grants.money import from_pence, to_pence
 from grants.periods import FinancialYear, Period
 from grants.services import access, published
-from grants.services.balances import Balances
+from grants.services.balances import Balances, day_after
 from grants.services.common_rate import common_rate, percent
 from grants.services.misprints import misprints, slip
 from grants.services.programmes import compare as compare_versions
@@ -114,7 +114,7 @@ class Context:
 
     def __post_init__(self) -> None:
         # As the ledger stood at the end of `today`: entries dated after it are not counted.
-        self.balances = Balances(self.session, self.stream, as_of=self.today + timedelta(days=1))
+        self.balances = Balances(self.session, self.stream, as_of=day_after(self.today))
         self.streams = {
             i: (code, kind)
             for i, code, kind in self.session.execute(select(Stream.id, Stream.code, Stream.kind))

@@ -171,9 +171,9 @@ def live(session: Session) -> list[Live]:
 # -- the sign-in rate limit ------------------------------------------------------------
 
 
-def wait(session: Session, login: str, client: str) -> int:
+def wait(session: Session, login: str, client: str, allowed: int = FAILURES) -> int:
     """Seconds until a sign-in as ``login`` (folded to one case) from ``client`` may be tried
-    again: 0 unless FAILURES have failed for either within WINDOW, else until the oldest of
+    again: 0 unless ``allowed`` have failed for either within WINDOW, else until the oldest of
     them is WINDOW old."""
     moment = now()
     since = moment - WINDOW
@@ -184,20 +184,28 @@ def wait(session: Session, login: str, client: str) -> int:
             select(SignInFailure.at)
             .where(column == key, SignInFailure.at > since)
             .order_by(SignInFailure.at.desc())
-            .limit(FAILURES)
+            .limit(allowed)
         ).all()
-        if len(times) >= FAILURES:
+        if len(times) >= allowed:
             oldest = times[-1]
             longest = max(longest, int((oldest + WINDOW - moment).total_seconds()) + 1)
     return longest
 
 
-def failed(session: Session, login: str, client: str) -> None:
-    """Count a failed sign-in as ``login`` from ``client``; forget those older than WINDOW."""
+def failed(session: Session, login: str, client: str) -> int:
+    """Count a failed sign-in as ``login`` from ``client`` (its id); forget those older than
+    WINDOW."""
     moment = now()
     session.execute(delete(SignInFailure).where(SignInFailure.at <= moment - WINDOW))
-    session.add(SignInFailure(login=login[:MAX_KEY], client=client[:MAX_CLIENT], at=moment))
+    row = SignInFailure(login=login[:MAX_KEY], client=client[:MAX_CLIENT], at=moment)
+    session.add(row)
     session.flush()
+    return row.id
+
+
+def forget(session: Session, failure: int) -> None:
+    """Forget one counted sign-in (``failed``'s id): one the limit held, never tried."""
+    session.execute(delete(SignInFailure).where(SignInFailure.id == failure))
 
 
 def succeeded(session: Session, login: str) -> None:
@@ -231,6 +239,7 @@ __all__ = [
     "end_person",
     "failed",
     "failures",
+    "forget",
     "live",
     "look_up",
     "start",

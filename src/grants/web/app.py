@@ -22,7 +22,7 @@ from grants.errors import GrantsError, NotFound, Refused
 from grants.services import form_identity
 from grants.web import auth, officer, online, portal, record
 from grants.web.ledger import Ledger
-from grants.web.pages import Forbidden, render
+from grants.web.pages import Forbidden, TooLarge, render
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -148,6 +148,7 @@ def create_app(database_url: str, secret: str | None = None, https_only: bool = 
             auth.SignInRequired: _sign_in_required,
             auth.CsrfRefused: _csrf_refused,
             Forbidden: _forbidden,
+            TooLarge: _too_large,
             Refused: _not_found,
             NotFound: _not_found,
             GrantsError: _grants_error,
@@ -187,6 +188,12 @@ async def _csrf_refused(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", {"title": "Your form has expired",
                   "message": "The form had expired or did not come from this service. Go "
                   "back, reload the page and try again."}, 403)  # fmt: skip
+
+
+async def _too_large(request: Request, exc: Exception) -> Response:
+    return render(request, "error.html", {"title": "There is a problem", "message": "What was "
+                  "sent was too large for this form: go back, reload the page and try again."},
+                  413)  # fmt: skip
 
 
 async def _forbidden(request: Request, exc: Exception) -> Response:

@@ -60,7 +60,7 @@ def login_key(login: str) -> str:
     try:
         return people.login_key(login)
     except GrantsError:
-        return "?" + login[:100]
+        return "?" + people.shown_login(login[:100])  # control characters escaped
 
 
 def client_key(request: Request) -> str:
@@ -101,10 +101,20 @@ def wait(ledger: Ledger, request: Request, login: str) -> int:
         return sessions.wait(session, login_key(login), client_key(request))
 
 
-def failed(ledger: Ledger, request: Request, login: str) -> None:
-    """Count a failed sign-in (the audit log has it already)."""
+def attempt(ledger: Ledger, request: Request, login: str) -> int:
+    """Seconds before a sign-in as ``login`` from this client may be tried (0: try it now).
+    The attempt is counted as failed, and committed, before its password is checked (a
+    sign-in that succeeds clears its login's), and the limit then counts it with every other
+    committed by then: sign-ins sent at once each see the others, so that no more than
+    FAILURES are tried however many are sent together. One held is not counted."""
+    key, client = login_key(login), client_key(request)
     with ledger.changing() as session:
-        sessions.failed(session, login_key(login), client_key(request))
+        mine = sessions.failed(session, key, client)
+    with ledger.changing() as session:
+        seconds = sessions.wait(session, key, client, FAILURES + 1)
+        if seconds:
+            sessions.forget(session, mine)
+    return seconds
 
 
 def sign_in(ledger: Ledger, request: Request, login: str, password: str) -> Actor:
@@ -212,11 +222,11 @@ __all__ = [
     "CsrfRefused",
     "SignInRequired",
     "acting",
+    "attempt",
     "check_csrf",
     "check_password",
     "client_key",
     "csrf_token",
-    "failed",
     "held",
     "login_key",
     "password_checks",

@@ -47,7 +47,7 @@ from grants.services.returns import stages as return_stages
 from grants.services.settings import ledger_name
 from grants.services.workbooks import Workbook, workbooks
 from grants.web import auth
-from grants.web.pages import ledger, needs, render, signed_in
+from grants.web.pages import ledger, needs, render, signed_in, small_form
 from grants.web.portal import XLSX, _year
 
 COLUMNS = ("awarded", "stated", "allocated", "unallocated", "paid", "reported")
@@ -180,7 +180,7 @@ async def issue_forms_zip(request: Request) -> Response:
     as `grants returns issue` and `grants plan issue` issue them, in one zip."""
     actor = await run_in_threadpool(signed_in, request)
     needs(actor, "issue", "issue forms")
-    form = await request.form(max_files=0, max_fields=5)
+    form = await small_form(request, 5)
     auth.check_csrf(request, form.get("csrf_token"))
     stage = str(form.get("stage") or "")[:40]
     return await run_in_threadpool(_issued_zip, request, actor, stage)

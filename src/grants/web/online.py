@@ -20,11 +20,12 @@ from grants.services.listings import plan_receipt
 from grants.services.return_history import receipt
 from grants.services.returns_online import OnlineOutcome, file_online, online_form
 from grants.web import auth
-from grants.web.pages import ledger, needs, render, signed_in
+from grants.web.pages import ledger, needs, read_form, render, signed_in
 
 FLASH = "filed"  # the session's note for the receipt page: warnings and what changed
 MAX_FORM_BYTES = 2 * 1024 * 1024  # every field at its longest, with room to spare
 MAX_FIELDS = 2_000
+LARGEST_ID = 2**31 - 1  # the largest id a row has (an integer column on PostgreSQL)
 
 
 class _Rejected(Exception):
@@ -99,7 +100,7 @@ async def online_return(request: Request) -> Response:
         return render(request, "error.html", {"title": "There is a problem", "message": (
             "The return sent was too large: open the return again from your line's page")},
             413)  # fmt: skip
-    form = await request.form(max_files=0, max_fields=MAX_FIELDS)
+    form = await read_form(request, 0, MAX_FIELDS)
     auth.check_csrf(request, form.get("csrf_token"))
     posted = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
     outcome = await run_in_threadpool(_file, request, stream, fy, stage, line, posted)
@@ -116,7 +117,9 @@ def filing_page(request: Request) -> Response:
     actor = signed_in(request)
     needs(actor, "import", "see filings")
     kind, _, number = request.path_params["receipt"].partition("-")
-    if kind not in ("return", "plan") or not number.isdigit() or len(number) > 12:
+    if kind not in ("return", "plan") or not (number.isascii() and number.isdigit()):
+        raise NotFound("no such receipt")
+    if int(number) > LARGEST_ID:  # no filing has it, and PostgreSQL's integer cannot hold it
         raise NotFound("no such receipt")
     with ledger(request).reading(actor) as session:
         row = receipt(session, int(number)) if kind == "return" else plan_receipt(

@@ -29,7 +29,7 @@ from grants.services.return_history import history
 from grants.services.returns import PLAN_STAGE, issue_own_form
 from grants.services.settings import ledger_name
 from grants.web import auth, online
-from grants.web.pages import ledger, needs, render, signed_in
+from grants.web.pages import ledger, needs, read_form, render, signed_in, small_form
 from grants.web.uploads import Outcome, file_upload
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -60,14 +60,14 @@ def _sign_in_form(request: Request, *, ended: str | None = None, error: str | No
 
 
 async def _sign_in_post(request: Request) -> Response:
-    form = await request.form(max_files=0, max_fields=5)
+    form = await small_form(request, 5)
     auth.check_csrf(request, form.get("csrf_token"))
     login = str(form.get("login") or "").strip()[:200]
     password = str(form.get("password") or "")[: auth.MAX_PASSWORD]
     if not login or not password:
         return _sign_in_form(request, error="Enter your login and password", login=login,
                              status=400)  # fmt: skip
-    wait = await run_in_threadpool(auth.wait, ledger(request), request, login)
+    wait = await run_in_threadpool(auth.attempt, ledger(request), request, login)
     if wait:
         await run_in_threadpool(auth.held, ledger(request), login)
         minutes = max(1, (wait + 59) // 60)
@@ -81,8 +81,7 @@ async def _sign_in_post(request: Request) -> Response:
             auth.check_password, ledger(request), login, password,
             limiter=auth.password_checks(request),
         )  # fmt: skip
-    except LoginFailed:
-        await run_in_threadpool(auth.failed, ledger(request), request, login)
+    except LoginFailed:  # counted as failed already (auth.attempt)
         return _sign_in_form(request, error="The login or password is not right", login=login,
                              status=400)  # fmt: skip
     # Written to the audit log (one writer at a time) after the password check has given
@@ -98,7 +97,7 @@ async def sign_in_route(request: Request) -> Response:
 
 
 async def sign_out(request: Request) -> Response:
-    form = await request.form(max_files=0, max_fields=2)
+    form = await small_form(request, 2)
     auth.check_csrf(request, form.get("csrf_token"))
     await run_in_threadpool(auth.sign_out, ledger(request), request)
     return RedirectResponse("/sign-in?ended=signed_out", status_code=303)
@@ -151,6 +150,7 @@ def form_download(request: Request) -> Response:
     """The line's form, pre-filled, recorded as issued to the person (the services refuse
     another organisation's line: answered 404)."""
     actor = signed_in(request)
+    needs(actor, "import", "take forms to fill in")
     p = request.path_params
     fy = _year(p["year"])
     with ledger(request).writing(actor) as session, tempfile.TemporaryDirectory() as folder:
@@ -183,7 +183,7 @@ async def upload(request: Request) -> Response:
     size = request.headers.get("content-length")
     if size is None or not size.isdigit() or int(size) > MAX_WORKBOOK_BYTES + UPLOAD_OVERHEAD:
         return _too_big(request)
-    form = await request.form(max_files=1, max_fields=3)
+    form = await read_form(request, 1, 3)
     auth.check_csrf(request, form.get("csrf_token"))
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:

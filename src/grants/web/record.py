@@ -18,7 +18,7 @@ from grants.errors import GrantsError, NotFound, Refused
 from grants.services import recording
 from grants.services.recording import FORM, Origin, Problems
 from grants.web import auth
-from grants.web.pages import ledger, needs, render, signed_in
+from grants.web.pages import ledger, needs, render, signed_in, small_form
 
 # The fields of each form, in the order they are shown (and errors listed).
 PAYMENT = ("stream", "year", "line", "amount", "date", "reason", "source")
@@ -42,9 +42,16 @@ def _form(request: Request, kind: str, values: dict[str, str], errors: dict[str,
     }, status)  # fmt: skip
 
 
+# What a link may fill in on a blank form (a year's page links it with its stream and year):
+# never the amount, the reasons or the over-allocation box, so that no link sent to an
+# officer can have a form ready to record what they did not type.
+FILLED_BY_LINK = ("stream", "year", "line")
+
+
 def _blank(request: Request, kind: str) -> Response:
     fields = ALLOCATION if kind == "allocation" else PAYMENT
-    values = _values(request.query_params, fields)
+    values = _values({k: v for k, v in request.query_params.items() if k in FILLED_BY_LINK},
+                     fields)  # fmt: skip
     today = date.today()
     values.update({"date-day": str(today.day), "date-month": str(today.month),
                    "date-year": str(today.year), "key": recording.form_key()})  # fmt: skip
@@ -115,7 +122,7 @@ async def _page(request: Request, kind: str) -> Response:
     needs(actor, "record", f"record {'allocations' if kind == 'allocation' else 'payments'}")
     if request.method == "GET":
         return _blank(request, kind)
-    form = await request.form(max_files=0, max_fields=30)
+    form = await small_form(request, 30)
     auth.check_csrf(request, form.get("csrf_token"))
     fields = ALLOCATION if kind == "allocation" else PAYMENT
     return await run_in_threadpool(_recorded, request, kind, actor, _values(form, fields))
