@@ -7,17 +7,22 @@ CI=true, where a missing PostgreSQL is a failure.
 
 A migrated ledger with its first person is built once per test run (per worker, under
 pytest-xdist) on each engine, and each test that asks for one gets a fresh copy of it: a
-copy of the SQLite file, or a PostgreSQL database created from it as a template. A copy
-holds exactly what the migrations and `add_person` would have written, in a fraction of
-the time (migrating PostgreSQL takes about a second).
+copy of the SQLite file, or a PostgreSQL database created from it as a template; so is a
+ledger with the Oxfordshire books loaded, for the tests that ask for `oxfordshire`. A copy
+holds exactly what the migrations, `add_person` and `grants ledger load` would have
+written, in a fraction of the time (on PostgreSQL, migrating takes about a second and
+loading the books another).
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
+import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -146,29 +151,71 @@ def _migrate_with_first_person(url: str) -> None:
     add_person(url, OFFICER, ["admin", "officer"])
 
 
+def _load_oxfordshire(url: str) -> None:
+    result = Grants(url)("ledger", "load", str(BOOKS))
+    assert result.exit_code == 0, result.output
+
+
+# Test databases made with the Oxfordshire books already in them (for tests that ask for
+# the oxfordshire fixture): that fixture then has nothing to load.
+_LOADED: set[str] = set()
+
+
+def _settled_sqlite(path: Path) -> Path:
+    """The SQLite file at ``path`` with everything in it (its write-ahead log folded in and
+    emptied), ready to be copied as a template."""
+    gc.collect()  # an engine a command left behind closes its connections
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    wal = path.with_name(path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0, f"{wal} still holds writes"
+    return path
+
+
 @pytest.fixture(scope="session")
 def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite ledger migrated to head with its first person, for db_url to copy."""
     path = tmp_path_factory.mktemp("template") / "grants.db"
     _migrate_with_first_person(f"sqlite:///{path}")
-    # Every connection is closed, so the write-ahead log is folded into the file.
-    assert not path.with_name("grants.db-wal").exists(), "the template's WAL was left open"
-    return path
+    return _settled_sqlite(path)
 
 
 @pytest.fixture(scope="session")
-def _postgres_template(postgres_database: str) -> Iterator[tuple[Engine, str]]:
-    """A PostgreSQL database migrated to head with its first person, for db_url to create
-    each test's database from (CREATE DATABASE ... TEMPLATE); and the admin engine."""
-    admin_url = PG_ADMIN.replace("postgresql://", "postgresql+psycopg://", 1)
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"grants_template_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        _migrate_with_first_person(postgres_database.rsplit("/", 1)[0] + "/" + name)
+def _sqlite_oxfordshire_template(
+    _sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The same with the Oxfordshire books loaded."""
+    path = tmp_path_factory.mktemp("template") / "grants.db"
+    shutil.copy(_sqlite_template, path)
+    _load_oxfordshire(f"sqlite:///{path}")
+    return _settled_sqlite(path)
+
+
+class _PostgresTemplates:
+    """PostgreSQL databases built once per test run, each copied (CREATE DATABASE ...
+    TEMPLATE) for each test that asks for one."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base.rsplit("/", 1)[0] + "/"  # the server's URL, the name to follow
+        admin_url = PG_ADMIN.replace("postgresql://", "postgresql+psycopg://", 1)
+        self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self.templates: list[str] = []
+
+    def create(self, template: str | None = None, prefix: str = "grants_test") -> str:
+        """A new database (a copy of ``template``, if given); its name."""
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        copy = f' TEMPLATE "{template}"' if template else ""
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+        return name
+
+    def template(self, build: Callable[[str], None], source: str | None = None) -> str:
+        """A template database: a copy of ``source`` (or empty) that ``build`` fills."""
+        name = self.create(source, "grants_template")
+        self.templates.append(name)
+        build(self.base + name)
         # A template must have no one connected while it is copied.
-        with admin.connect() as conn:
+        with self.admin.connect() as conn:
             conn.execute(
                 text(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -176,32 +223,74 @@ def _postgres_template(postgres_database: str) -> Iterator[tuple[Engine, str]]:
                 ),
                 {"name": name},
             )
-        yield admin, name
-    finally:
-        with admin.connect() as conn:
+        return name
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+
+    def close(self) -> None:
+        for name in reversed(self.templates):
+            self.drop(name)
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _postgres_templates(postgres_database: str) -> Iterator[_PostgresTemplates]:
+    templates = _PostgresTemplates(postgres_database)
+    try:
+        yield templates
+    finally:
+        templates.close()
+
+
+@pytest.fixture(scope="session")
+def _postgres_template(_postgres_templates: _PostgresTemplates) -> str:
+    """A PostgreSQL database migrated to head with its first person, for db_url to copy."""
+    return _postgres_templates.template(_migrate_with_first_person)
+
+
+@pytest.fixture(scope="session")
+def _postgres_oxfordshire_template(
+    _postgres_templates: _PostgresTemplates, _postgres_template: str
+) -> str:
+    """The same with the Oxfordshire books loaded."""
+    return _postgres_templates.template(_load_oxfordshire, _postgres_template)
 
 
 @pytest.fixture
 def db_url(_engine_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The URL of a database migrated to head, on each engine, with its first person."""
+    """The URL of a database migrated to head, on each engine, with its first person.
+
+    A copy of a ledger built once per test run; for a test that asks for oxfordshire, a
+    copy of one with the Oxfordshire books loaded too (nothing comes between: the grants
+    fixture only names the database)."""
+    loaded = "oxfordshire" in request.fixturenames
     if _engine_name == "sqlite":
-        template: Path = request.getfixturevalue("_sqlite_template")
+        template: Path = request.getfixturevalue(
+            "_sqlite_oxfordshire_template" if loaded else "_sqlite_template"
+        )
         path = tmp_path / "grants.db"
         shutil.copy(template, path)  # the file and its permissions (the owner's only)
-        yield f"sqlite:///{path}"
+        url = f"sqlite:///{path}"
+        if loaded:
+            _LOADED.add(url)
+        yield url
+        _LOADED.discard(url)
         return
-    admin, template_name = request.getfixturevalue("_postgres_template")
-    base: str = request.getfixturevalue("postgres_database")
-    name = f"grants_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
+    templates: _PostgresTemplates = request.getfixturevalue("_postgres_templates")
+    source: str = request.getfixturevalue(
+        "_postgres_oxfordshire_template" if loaded else "_postgres_template"
+    )
+    name = templates.create(source)
+    url = templates.base + name
+    if loaded:
+        _LOADED.add(url)
     try:
-        yield base.rsplit("/", 1)[0] + "/" + name
+        yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _LOADED.discard(url)
+        templates.drop(name)
 
 
 @pytest.fixture
@@ -253,7 +342,7 @@ def grants(db_url: str) -> Grants:
 
 @pytest.fixture
 def oxfordshire(grants: Grants) -> Grants:
-    """A database with the Oxfordshire books loaded."""
-    result = grants("ledger", "load", str(BOOKS))
-    assert result.exit_code == 0, result.output
+    """A database with the Oxfordshire books loaded (db_url made it so, when it could)."""
+    if grants.url not in _LOADED:
+        _load_oxfordshire(grants.url)
     return grants
