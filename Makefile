@@ -58,10 +58,14 @@ demo: $(STAMP)
 	@echo "then open http://127.0.0.1:8000/ and sign in as cherwell-csp (Cherwell's recipient),"
 	@echo "officer, or cabinet (the viewer), with the passwords printed above."
 
+# The suite on every core (pytest-xdist), each test file on one worker: a file's tests may
+# share a module's server, browser or ledger. TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= auto
+
 test: $(STAMP)
 	$(BIN)/ruff check src tests migrations
 	$(BIN)/ruff format --check src tests migrations
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/pytest tests/benchmarks --benchmark-only -p no:randomly -s
