@@ -18,6 +18,7 @@ import os
 import secrets
 
 from anyio import CapacityLimiter
+from anyio.lowlevel import RunVar
 from starlette.requests import Request
 
 from grants.errors import Busy, GrantsError, LoginFailed
@@ -67,14 +68,20 @@ def client_key(request: Request) -> str:
     return request.client.host if request.client else "?"
 
 
-def password_checks(request: Request) -> CapacityLimiter:
+# One per event loop: a limiter belongs to the loop it was first used in, and a test client
+# that sends from several threads runs a loop in each.
+_PASSWORD_CHECKS: RunVar[CapacityLimiter] = RunVar("password_checks")
+
+
+def password_checks() -> CapacityLimiter:
     """The threads that may check a password at once (PASSWORD_CHECKS), apart from those
-    that serve pages; made with the first sign-in, in the server's event loop."""
-    state = request.app.state
-    limiter: CapacityLimiter | None = getattr(state, "password_checks", None)
-    if limiter is None:
-        limiter = state.password_checks = CapacityLimiter(PASSWORD_CHECKS)
-    return limiter
+    that serve pages; made with the first sign-in in the running event loop."""
+    try:
+        return _PASSWORD_CHECKS.get()
+    except LookupError:
+        limiter = CapacityLimiter(PASSWORD_CHECKS)
+        _PASSWORD_CHECKS.set(limiter)
+        return limiter
 
 
 def csrf_token(request: Request) -> str:

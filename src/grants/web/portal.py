@@ -79,7 +79,7 @@ async def _sign_in_post(request: Request) -> Response:
     try:
         actor, starts = await to_thread.run_sync(
             auth.check_password, ledger(request), login, password,
-            limiter=auth.password_checks(request),
+            limiter=auth.password_checks(),
         )  # fmt: skip
     except LoginFailed:  # counted as failed already (auth.attempt)
         return _sign_in_form(request, error="The login or password is not right", login=login,
