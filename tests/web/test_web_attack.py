@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from grants.web import auth
 from grants.web.pages import MAX_FORM_BYTES
-from tests.conftest import Grants
+from tests.conftest import PASSWORD, Grants, add_person
 from tests.web.conftest import OFFICER, RECIPIENT, VIEWER, sign_in, token
 
 YEAR_PAGE = "/dashboard/CSF/2017-18"
@@ -121,6 +121,38 @@ def test_sign_ins_sent_at_once_are_held_by_the_limit_too(
         t.join()
     assert sorted(set(answers)) == [400, 429], answers
     assert answers.count(400) <= auth.FAILURES, answers  # the passwords checked
+
+
+def test_people_signing_in_at_once_from_one_address_are_not_held(
+    client: TestClient, web_ledger: Grants
+) -> None:
+    """A sign-in is counted against its login before its password is checked, but against
+    its client's address only once the password has failed: many people signing in at the
+    same moment from one address (an office behind one proxy) are all let in, and a wrong
+    password among them still counts against the address."""
+    people = [f"staff-{n}" for n in range(3 * auth.FAILURES)]
+    for login in people:
+        add_person(web_ledger.url, login, ["officer"])
+    clients = [quiet(client) for _ in people]
+    forms = [(c, token(c.get("/sign-in").text)) for c in clients]
+    start = threading.Barrier(len(people))
+    answers: list[int] = []
+
+    def enter(n: int) -> None:
+        c, csrf = forms[n]
+        start.wait()
+        data = {"login": people[n], "password": PASSWORD, "csrf_token": csrf}
+        answers.append(c.post("/sign-in", data=data).status_code)
+
+    threads = [threading.Thread(target=enter, args=(n,)) for n in range(len(people))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [303] * len(people), answers
+    for n in range(auth.FAILURES):  # wrong passwords for other logins, from the same address
+        assert sign_in(quiet(client), people[n], "wrong") == 400
+    assert sign_in(quiet(client), people[-1]) == 429  # the address is held
 
 
 def test_a_form_that_cannot_be_parsed_is_a_problem_with_what_was_sent(

@@ -39,6 +39,7 @@ WINDOW = timedelta(minutes=15)  # this long, make the next wait until the oldest
 
 MAX_KEY = 110  # characters of a login (folded) or client address kept for the limit
 MAX_CLIENT = 100
+PENDING = ""  # the client of a sign-in counted before its password is checked (no address)
 
 # Why a session ended, in the words a person reads (web_session.ended_why).
 ENDED = {
@@ -173,34 +174,45 @@ def live(session: Session) -> list[Live]:
 
 def wait(session: Session, login: str, client: str, allowed: int = FAILURES) -> int:
     """Seconds until a sign-in as ``login`` (folded to one case) from ``client`` may be tried
-    again: 0 unless ``allowed`` have failed for either within WINDOW, else until the oldest of
-    them is WINDOW old."""
+    again: 0 unless ``allowed`` have failed for the login, or FAILURES from the client, within
+    WINDOW, else until the oldest of them is WINDOW old."""
     moment = now()
     since = moment - WINDOW
     longest = 0
-    for column, key in ((SignInFailure.login, login[:MAX_KEY]),
-                        (SignInFailure.client, client[:MAX_CLIENT])):  # fmt: skip
+    for column, key, most in ((SignInFailure.login, login[:MAX_KEY], allowed),
+                              (SignInFailure.client, client[:MAX_CLIENT], FAILURES)):  # fmt: skip
         times = session.scalars(
             select(SignInFailure.at)
             .where(column == key, SignInFailure.at > since)
             .order_by(SignInFailure.at.desc())
-            .limit(allowed)
+            .limit(most)
         ).all()
-        if len(times) >= allowed:
+        if len(times) >= most:
             oldest = times[-1]
             longest = max(longest, int((oldest + WINDOW - moment).total_seconds()) + 1)
     return longest
 
 
-def failed(session: Session, login: str, client: str) -> int:
+def failed(session: Session, login: str, client: str = PENDING) -> int:
     """Count a failed sign-in as ``login`` from ``client`` (its id); forget those older than
-    WINDOW."""
+    WINDOW. A sign-in counted before its password is checked is PENDING: it counts against
+    its login only, until ``blame`` gives it its client (its password was wrong), so that
+    people signing in at the same moment from one address (an office behind one proxy) do not
+    hold each other up."""
     moment = now()
     session.execute(delete(SignInFailure).where(SignInFailure.at <= moment - WINDOW))
     row = SignInFailure(login=login[:MAX_KEY], client=client[:MAX_CLIENT], at=moment)
     session.add(row)
     session.flush()
     return row.id
+
+
+def blame(session: Session, failure: int, client: str) -> None:
+    """A sign-in counted as PENDING (``failed``'s id) did fail: count it against ``client``
+    too."""
+    session.execute(
+        update(SignInFailure).where(SignInFailure.id == failure).values(client=client[:MAX_CLIENT])
+    )
 
 
 def forget(session: Session, failure: int) -> None:
@@ -230,10 +242,12 @@ __all__ = [
     "FAILURES",
     "IDLE",
     "LONGEST",
+    "PENDING",
     "SEEN_EVERY",
     "WINDOW",
     "Found",
     "Live",
+    "blame",
     "digest",
     "end",
     "end_person",

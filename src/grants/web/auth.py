@@ -102,26 +102,29 @@ def check_csrf(request: Request, given: object) -> None:
         raise CsrfRefused
 
 
-def wait(ledger: Ledger, request: Request, login: str) -> int:
-    """Seconds before a sign-in as ``login`` from this client may be tried (0: now)."""
-    with ledger.reading(None) as session:
-        return sessions.wait(session, login_key(login), client_key(request))
-
-
-def attempt(ledger: Ledger, request: Request, login: str) -> int:
-    """Seconds before a sign-in as ``login`` from this client may be tried (0: try it now).
-    The attempt is counted as failed, and committed, before its password is checked (a
-    sign-in that succeeds clears its login's), and the limit then counts it with every other
-    committed by then: sign-ins sent at once each see the others, so that no more than
-    FAILURES are tried however many are sent together. One held is not counted."""
+def attempt(ledger: Ledger, request: Request, login: str) -> tuple[int, int]:
+    """Seconds before a sign-in as ``login`` from this client may be tried (0: try it now),
+    and the attempt's place in the count. The attempt is counted against its login, and
+    committed, before its password is checked (a sign-in that succeeds clears its login's),
+    and the limit then counts it with every other committed by then: guesses at one login
+    sent at once each see the others, so that no more than FAILURES are tried however many
+    are sent together. It counts against the client's address once its password has failed
+    (``failed``). One held is not counted."""
     key, client = login_key(login), client_key(request)
     with ledger.changing() as session:
-        mine = sessions.failed(session, key, client)
+        mine = sessions.failed(session, key)
     with ledger.changing() as session:
         seconds = sessions.wait(session, key, client, FAILURES + 1)
         if seconds:
             sessions.forget(session, mine)
-    return seconds
+    return seconds, mine
+
+
+def failed(ledger: Ledger, request: Request, attempted: int) -> None:
+    """The sign-in counted as ``attempted`` failed its password: count it against the
+    client's address too."""
+    with ledger.changing() as session:
+        sessions.blame(session, attempted, client_key(request))
 
 
 def sign_in(ledger: Ledger, request: Request, login: str, password: str) -> Actor:
@@ -234,11 +237,11 @@ __all__ = [
     "check_password",
     "client_key",
     "csrf_token",
+    "failed",
     "held",
     "login_key",
     "password_checks",
     "sign_in",
     "sign_out",
     "start_session",
-    "wait",
 ]

@@ -67,7 +67,7 @@ async def _sign_in_post(request: Request) -> Response:
     if not login or not password:
         return _sign_in_form(request, error="Enter your login and password", login=login,
                              status=400)  # fmt: skip
-    wait = await run_in_threadpool(auth.attempt, ledger(request), request, login)
+    wait, attempted = await run_in_threadpool(auth.attempt, ledger(request), request, login)
     if wait:
         await run_in_threadpool(auth.held, ledger(request), login)
         minutes = max(1, (wait + 59) // 60)
@@ -81,7 +81,8 @@ async def _sign_in_post(request: Request) -> Response:
             auth.check_password, ledger(request), login, password,
             limiter=auth.password_checks(),
         )  # fmt: skip
-    except LoginFailed:  # counted as failed already (auth.attempt)
+    except LoginFailed:  # counted against the login already (auth.attempt)
+        await run_in_threadpool(auth.failed, ledger(request), request, attempted)
         return _sign_in_form(request, error="The login or password is not right", login=login,
                              status=400)  # fmt: skip
     # Written to the audit log (one writer at a time) after the password check has given
