@@ -210,8 +210,9 @@ async def recipient(run: Run, client: httpx.AsyncClient, i: int, workbook: Path,
         home = await run.timed("home", client.get("/"), (200,))
         files = {"file": (workbook.name, content, XLSX)}
         filed = await run.timed("upload", client.post("/upload", files=files,
-                                data={"csrf_token": token(home.text)}), (200,))  # fmt: skip
-        if "govuk-error-summary" in filed.text:
+                                data={"csrf_token": token(home.text)}), (303,))  # fmt: skip
+        # A return filed leads to its receipt; one refused is shown again with its problems.
+        if not filed.headers.get("location", "").startswith("/filings/return-"):
             run.samples[-1].error = f"refused: {filed.text[:1000]}"
 
 
