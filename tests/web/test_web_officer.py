@@ -273,6 +273,14 @@ def test_an_allocation_to_a_new_line_through_the_form(
     last = journal(web_ledger)[-1]
     assert last["origin"] == f"web: recorded by {OFFICER} on /record/allocation"
     assert last["line"] == "NEW-LINE" and last["kind"] == "allocate"
+    # Sent again, the line it made now there: the entry it recorded, not "already exists".
+    again = client.post("/record/allocation", data=values)
+    assert again.status_code == 303, again.text
+    assert "Already recorded" in client.get(again.headers["location"]).text
+    # Sent again without the over-allocation it was recorded with: refused, not taken as it.
+    changed = client.post("/record/allocation", data={**values, "over-allocate": ""})
+    assert changed.status_code == 400 and "open a new form" in changed.text
+    assert len([e for e in journal(web_ledger) if e["line"] == "NEW-LINE"]) == 1
     # A name given for a line that exists under another name: refused, on the name.
     values = form_values(client.get("/record/allocation?stream=CSF&year=2017-18").text)
     values.update({"line": "DA", "amount": "1", "name": "Another name"})

@@ -30,7 +30,7 @@ from grants.periods import FinancialYear, Period, parse_period
 from grants.services import access
 from grants.services.journal import NewEntry, record_entries
 from grants.services.repeated import repeated_payments
-from grants.services.rules import Operation
+from grants.services.rules import Operation, share_text
 from grants.services.streams import line_code, organisation_code, stream_code
 from grants.text import Kind, clean, difference, look_alike
 
@@ -276,9 +276,10 @@ def _same(session: Session, entry: Entry, item: NewEntry) -> None:
     line = session.scalar(select(Line.code).where(Line.id == entry.line_id))
     stream = session.scalar(select(Stream.code).where(Stream.id == entry.stream_id))
     if op is None or (entry.kind, stream, entry.first_year, entry.last_year, line,
-                      entry.amount_pence, entry.day, entry.reason, entry.source) != (
+                      entry.amount_pence, entry.day, entry.reason, entry.source, entry.share,
+                      bool(entry.over_allocation)) != (
         op.kind, op.stream, op.period.first.start, op.period.last.start, op.line, op.amount,
-        item.day, item.reason, item.source,
+        item.day, item.reason, item.source, share_text(item.share), bool(op.over_allocation),
     ):  # fmt: skip
         error = GrantsError(
             f"this form already recorded entry {entry.id} ({entry.ref}), which is not what it "
@@ -313,6 +314,9 @@ def allocate(
     if recipient:
         recipient = tagged("recipient", organisation_code, session, recipient)
     op = replace(op, stream=stream, line=line)
+    item = new_entry(origin, op, reason=wanted.reason, source=wanted.source, share=wanted.share)
+    if session.scalar(select(Entry.id).where(Entry.key == item.idempotency_key())) is not None:
+        return tagged("amount", record, session, item)  # a form sent again: what it recorded
     existing = session.execute(
         select(Line).where(Line.stream_id == stream_row.id, Line.code == line)
     ).scalar_one_or_none()
@@ -334,7 +338,6 @@ def allocate(
         )
         error.field = "parent" if parent else "recipient"
         raise error
-    item = new_entry(origin, op, reason=wanted.reason, source=wanted.source, share=wanted.share)
     told = tagged("amount", record, session, item)
     told["warnings"] = warnings + told["warnings"]
     return told

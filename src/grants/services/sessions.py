@@ -220,10 +220,16 @@ def forget(session: Session, failure: int) -> None:
     session.execute(delete(SignInFailure).where(SignInFailure.id == failure))
 
 
-def succeeded(session: Session, login: str) -> None:
-    """A sign-in as ``login`` succeeded: its login's failures are forgotten (its client's
-    are not)."""
-    session.execute(delete(SignInFailure).where(SignInFailure.login == login[:MAX_KEY]))
+def succeeded(session: Session, attempted: int) -> None:
+    """The sign-in counted as ``attempted`` (``failed``'s id) succeeded: it is forgotten, and
+    so are its login's other failures, as the login's (each still counts against its
+    client's address, and one still being checked is counted there if it fails)."""
+    login = session.scalar(select(SignInFailure.login).where(SignInFailure.id == attempted))
+    session.execute(delete(SignInFailure).where(SignInFailure.id == attempted))
+    if login:
+        session.execute(
+            update(SignInFailure).where(SignInFailure.login == login).values(login=PENDING)
+        )
 
 
 def failures(session: Session) -> int:

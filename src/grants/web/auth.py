@@ -122,41 +122,42 @@ def attempt(ledger: Ledger, request: Request, login: str) -> tuple[int, int]:
     return seconds, mine
 
 
-def failed(ledger: Ledger, request: Request, attempted: int) -> None:
-    """The sign-in counted as ``attempted`` failed its password: count it against the
-    client's address too."""
+def failed(
+    ledger: Ledger, request: Request, attempted: int, login: str, reason: str | None
+) -> None:
+    """The sign-in counted as ``attempted`` failed its password (``reason``, for the audit
+    log): written to the audit log, and counted against the client's address too. Outside
+    the password checks' threads, so that waiting to write holds no other check up."""
+    ledger.note(None, "login_failed", "sign in", f"web: {reason}", login[:100])
+    ledger.write_audits()
     with ledger.changing() as session:
         sessions.blame(session, attempted, client_key(request))
 
 
-def sign_in(ledger: Ledger, request: Request, login: str, password: str) -> Actor:
-    """The person ``login``, their password checked by the services; LoginFailed (written
-    to the audit log) if not. A new session starts on the ledger, with a new CSRF token;
-    one the cookie held before ends."""
-    actor, starts = check_password(ledger, login, password)
-    return start_session(ledger, request, actor, starts, login)
+def forget(ledger: Ledger, attempted: int) -> None:
+    """The sign-in counted as ``attempted`` ended without its password failing (the service
+    failed): not counted."""
+    with ledger.changing() as session:
+        sessions.forget(session, attempted)
 
 
 def check_password(ledger: Ledger, login: str, password: str) -> tuple[Actor, bool]:
-    """The person ``login`` if ``password`` is theirs (LoginFailed, written to the audit
-    log, if not), and whether signing in starts a session to write to the audit log. Only
-    reads the ledger: the slow part of signing in, run PASSWORD_CHECKS at a time."""
+    """The person ``login`` if ``password`` is theirs (LoginFailed if not: `failed` writes
+    it to the audit log), and whether signing in starts a session to write to the audit log.
+    Only reads the ledger: the slow part of signing in, run PASSWORD_CHECKS at a time."""
     with ledger.reading(None) as session:
-        try:
-            actor = people.actor_for(session, login, password)
-        except LoginFailed as exc:
-            ledger.note(None, "login_failed", "sign in", f"web: {exc.reason}", login[:100])
-            raise
+        actor = people.actor_for(session, login, password)
         starts = people.starts_session(session, actor)
     return actor, starts
 
 
 def start_session(
-    ledger: Ledger, request: Request, actor: Actor, starts: bool, login: str
+    ledger: Ledger, request: Request, actor: Actor, starts: bool, attempted: int
 ) -> Actor:
-    """Begin ``actor``'s session on the ledger, their password checked (check_password) as
-    ``login`` (whose failed sign-ins are then forgotten): the sign-in written to the audit
-    log if ``starts``, a new CSRF token, and the session the cookie held before ended."""
+    """Begin ``actor``'s session on the ledger, their password checked (check_password) in
+    the sign-in counted as ``attempted``: the sign-in written to the audit log if ``starts``,
+    the login's failed sign-ins forgotten (each still counts against its client's address),
+    a new CSRF token, and the session the cookie held before ended."""
     if starts:
         ledger.note(actor, "login", "sign in", "web")
         ledger.write_audits()
@@ -166,7 +167,7 @@ def start_session(
         if isinstance(before, str):
             sessions.end(session, before, "signed_out")
         token = sessions.start(session, actor.person_id)
-        sessions.succeeded(session, login_key(login))
+        sessions.succeeded(session, attempted)
     request.session.clear()
     request.session.update({"sid": token, "csrf": secrets.token_urlsafe(32)})
     return actor
@@ -240,10 +241,10 @@ __all__ = [
     "client_key",
     "csrf_token",
     "failed",
+    "forget",
     "held",
     "login_key",
     "password_checks",
-    "sign_in",
     "sign_out",
     "start_session",
 ]

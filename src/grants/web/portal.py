@@ -81,13 +81,22 @@ async def _sign_in_post(request: Request) -> Response:
             auth.check_password, ledger(request), login, password,
             limiter=auth.password_checks(),
         )  # fmt: skip
-    except LoginFailed:  # counted against the login already (auth.attempt)
-        await run_in_threadpool(auth.failed, ledger(request), request, attempted)
+    except LoginFailed as exc:  # counted against the login already (auth.attempt)
+        await run_in_threadpool(auth.failed, ledger(request), request, attempted, login,
+                                exc.reason)  # fmt: skip
         return _sign_in_form(request, error="The login or password is not right", login=login,
                              status=400)  # fmt: skip
+    except Exception:  # the service failed, not the password: not a failed sign-in
+        await run_in_threadpool(auth.forget, ledger(request), attempted)
+        raise
     # Written to the audit log (one writer at a time) after the password check has given
     # back its place, so that a sign-in waiting to write holds no other sign-in up.
-    await run_in_threadpool(auth.start_session, ledger(request), request, actor, starts, login)
+    try:
+        await run_in_threadpool(auth.start_session, ledger(request), request, actor, starts,
+                                attempted)  # fmt: skip
+    except Exception:
+        await run_in_threadpool(auth.forget, ledger(request), attempted)
+        raise
     return RedirectResponse("/", status_code=303)
 
 
