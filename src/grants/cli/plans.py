@@ -39,6 +39,8 @@ from grants.services.plan_forms import (
     describe,
     imported_before,
     issue_plan_forms,
+    no_open_plan,
+    open_plan_forms,
     plan_forms,
     record_plan,
 )
@@ -254,19 +256,11 @@ def issue(
         line = line_code(session, stream, line, "issue") if line is not None else None
         wanted = issue_plan_forms(session, stream, fy, line, plan_form.display_cells)
         ledger = ledger_name(session)
-    open_plans = [f for f in wanted if f.agreed is None and len(f.lines) < plan_form.MAX_LINES]
-    for form in wanted:
-        if form.agreed is not None:
-            agreed = formatting.day(form.agreed)
-            terminal.echo(f"{form.line}: the plan was agreed on {agreed}; no form")
-        elif len(form.lines) >= plan_form.MAX_LINES:
-            terminal.echo(f"{form.line}: the plan already has {len(form.lines)} lines, as many as "
-                          "a form holds; no form (add lines with `grants plan add`)")  # fmt: skip
+    open_plans, without = open_plan_forms(wanted, plan_form.MAX_LINES)
+    for said in without:
+        terminal.echo(said)
     if not open_plans:
-        raise GrantsError(
-            f"no plan of {stream} {parse_year(year)} can take a form (agreed, or full): nothing "
-            "to ask for"
-        )
+        raise no_open_plan(stream, fy)
     make_folder(directory)
     for form in open_plans:
         path = directory / plan_form.filename(form)

@@ -106,6 +106,31 @@ def issue_plan_forms(
     ]  # fmt: skip
 
 
+def open_plan_forms(forms: list[PlanForm], max_lines: int) -> tuple[list[PlanForm], list[str]]:
+    """Of the plan forms issued, those a recipient can fill in (the plan not yet agreed, and
+    fewer than ``max_lines`` lines, as many as a form holds), and why each other has none
+    (``LINE: ...``); when none can, the face says why for each, then `no_open_plan`."""
+    open_ones, without = [], []
+    for form in forms:
+        if form.agreed is not None:
+            agreed = formatting.day(form.agreed)
+            without.append(f"{form.line}: the plan was agreed on {agreed}; no form")
+        elif len(form.lines) >= max_lines:
+            full = len(form.lines)
+            without.append(f"{form.line}: the plan already has {full} lines, as many as a form "
+                           "holds; no form (add lines with `grants plan add`)")  # fmt: skip
+        else:
+            open_ones.append(form)
+    return open_ones, without
+
+
+def no_open_plan(stream: str, year: FinancialYear) -> GrantsError:
+    """The refusal when no plan of the stream's year can take a form (`open_plan_forms`)."""
+    return GrantsError(
+        f"no plan of {stream} {year} can take a form (agreed, or full): nothing to ask for"
+    )
+
+
 def issue_own_plan_form(
     session: Session,
     stream: str,
@@ -483,6 +508,8 @@ __all__ = [
     "imported_before",
     "issue_own_plan_form",
     "issue_plan_forms",
+    "no_open_plan",
+    "open_plan_forms",
     "plan_forms",
     "record_plan",
 ]

@@ -37,7 +37,7 @@ from grants.services.capital import (
     stream_headings,
     versions_to_compare,
 )
-from grants.services.plan_forms import issue_plan_forms
+from grants.services.plan_forms import issue_plan_forms, no_open_plan, open_plan_forms
 from grants.services.published import published_figures
 from grants.services.reconcile import SEVERITIES, reconcile
 from grants.services.reports import pcc_template
@@ -194,10 +194,9 @@ def _issued_zip(request: Request, actor: Actor, stage: str) -> Response:
         name = ledger_name(session)
         if stage == PLAN_STAGE:
             wanted = issue_plan_forms(session, stream, fy, None, plan_form.display_cells)
-            plans = [f for f in wanted if f.agreed is None and len(f.lines) < plan_form.MAX_LINES]
+            plans, _ = open_plan_forms(wanted, plan_form.MAX_LINES)
             if not plans:
-                raise GrantsError(f"no plan of {stream} {fy} can take a form (agreed, or full): "
-                                  "nothing to ask for")  # fmt: skip
+                raise no_open_plan(stream, fy)
             paths = []
             for p in plans:
                 paths.append(Path(folder) / plan_form.filename(p))
