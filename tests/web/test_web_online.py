@@ -136,6 +136,7 @@ def test_the_same_rules_as_a_workbook_name_each_field(
     text = answer.text
     assert '<a href="#target-1">Output target, line 1 (Three IDVA posts): ' in text
     assert '<a href="#completed-on">Date completed: ' in text
+    assert "October 2017 has 31 days" in text  # the date's own reason, as everywhere
     assert '<a href="#progress-2">Progress and outcomes, line 2 (ASB caseworker): ' in text
     assert "U+202E" in text
     empty = post(client, {})

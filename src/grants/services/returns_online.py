@@ -31,6 +31,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grants.dates import DateError, parse_date
 from grants.db.models import ReturnFigure, ReturnFiling
 from grants.errors import MoneyError, MoneyLimitError, TextError
 from grants.money import from_pence, money, to_pence
@@ -55,8 +56,6 @@ _NAMES = {
 _COUNT = re.compile(r"^[0-9]{1,3}(?:,[0-9]{3})*$|^[0-9]+$")
 _EXPONENT = re.compile(r"^[-+(£]*[0-9.,]*[0-9][eE][-+]?[0-9]+\)?$")
 _DECIMALS = re.compile(r"\.[0-9]{3,}\)?$")
-_UK_DATE = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$")
-_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 AMOUNT_HINT = "type pounds and pence, such as 1,234.56 or £1,234.56"
 
 
@@ -278,22 +277,14 @@ def words(ref: str, typed: str, what: str, kind: Kind = Kind.VALUE) -> Typed[str
 
 
 def day(ref: str, typed: str) -> Typed[date]:
-    """A date typed as ``31/10/2017`` (or ``2017-10-31``)."""
-    text = typed.strip()
-    if not text:
+    """A date typed as an officer or recipient types one (``31/10/2017`` or ``2017-10-31``:
+    grants.dates), or why it is not one."""
+    if not typed.strip():
         return Typed(ref, typed or None)
-    found = None
-    match = _UK_DATE.match(text)
     try:
-        if match:
-            found = date(int(match[3]), int(match[2]), int(match[1]))
-        elif _ISO_DATE.match(text):
-            found = date.fromisoformat(text)
-    except ValueError:
-        found = None
-    if found is None:
-        return Typed(ref, typed, problem=f"{_shown(text)} is not a date: type it as 31/10/2017")
-    return Typed(ref, typed, found)
+        return Typed(ref, typed, parse_date(typed))
+    except DateError as exc:
+        return Typed(ref, typed, problem=str(exc))
 
 
 def rows_of(page: OnlineForm, posted: Mapping[str, str], source: str) -> OnlineRows:
