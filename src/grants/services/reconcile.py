@@ -37,6 +37,7 @@ from grants.services.common_rate import common_rate, percent
 from grants.services.misprints import misprints, slip
 from grants.services.programmes import compare as compare_versions
 from grants.services.programmes import versions
+from grants.services.recent import Recent
 from grants.services.record_checks import Evidence
 from grants.services.returns import PLAN_STAGE
 from grants.services.returns_import import latest_spend, reported_spends
@@ -106,6 +107,7 @@ class Context:
     lines: dict[int, _LineInfo] = field(init=False)
     figures: list[published.Figure] | None = field(default=None, init=False)  # read once
     evidence: Evidence | None = None  # reads a return's workbook (grants.services.verify)
+    verdicts: Recent | None = None  # a recent walk of the record, reused (the web)
     by_code: dict[tuple[int, str], _LineInfo] = field(init=False)  # (stream id, code) -> line
     # Read once for every check: the returns received by `today`, those that stand and each
     # line's, year's and stage's first; and every figure of them, by filing.
@@ -723,7 +725,9 @@ def the_record(ctx: Context) -> Iterator[Finding]:
     """The record is what the ledger recorded (`grants verify`): a broken chain, a changed
     or missing record, a guard removed. Reported first: no other finding can be trusted
     while it stands."""
-    result = verify(ctx.session.connection(), ctx.evidence)
+    connection = ctx.session.connection()
+    result = (verify(connection, ctx.evidence) if ctx.verdicts is None
+              else ctx.verdicts.verify(connection, ctx.evidence))  # fmt: skip
     first = result.first
     if first is None:
         return
@@ -759,11 +763,15 @@ def reconcile(
     year: FinancialYear | None = None,
     today: date | None = None,
     evidence: Evidence | None = None,
+    verdicts: Recent | None = None,
 ) -> list[Finding]:
     """Every check's findings, errors first. ``evidence``: the reader of returns' workbooks
-    that the record's check compares them with (grants.excel.return_evidence)."""
+    that the record's check compares them with (grants.excel.return_evidence); ``verdicts``:
+    a recent walk of the whole record to reuse while the record stands as it was (a page
+    shown again and again), else the record is walked now."""
     access.require(session, "report")
-    ctx = Context(session, stream, year, today or date.today(), evidence=evidence)
+    ctx = Context(session, stream, year, today or date.today(), evidence=evidence,
+                  verdicts=verdicts)  # fmt: skip
     findings: list[Finding] = []
     for _name, check in CHECKS:
         findings.extend(check(ctx))

@@ -303,7 +303,13 @@ class _Walk:
         self.checks.record(record, item[0], item[1], item[2], seq)
 
 
-__all__ = ["Broken", "Verification", "check_against", "verify", "verify_ledger"]
+__all__ = [
+    "Broken",
+    "Verification",
+    "check_against",
+    "verify",
+    "verify_ledger",
+]
 
 
 def verify_ledger(

@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from grants.errors import GrantsError, NotFound, Refused
 from grants.services import form_identity
+from grants.services.recent import Recent
 from grants.web import auth, officer, online, portal, record
 from grants.web.ledger import Ledger
 from grants.web.pages import Forbidden, TooLarge, render
@@ -157,6 +158,7 @@ def create_app(database_url: str, secret: str | None = None, https_only: bool = 
         lifespan=_lifespan(ledger),
     )
     app.state.ledger = ledger
+    app.state.recent = Recent()
     app.state.templates = templates()
     return app
 

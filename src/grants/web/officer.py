@@ -9,10 +9,13 @@ import re
 import tempfile
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from jinja2 import Environment
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -39,7 +42,8 @@ from grants.services.capital import (
 )
 from grants.services.plan_forms import issue_plan_forms, no_open_plan, open_plan_forms
 from grants.services.published import published_figures
-from grants.services.reconcile import SEVERITIES, reconcile
+from grants.services.recent import Recent
+from grants.services.reconcile import SEVERITIES, Finding, reconcile
 from grants.services.reports import pcc_template
 from grants.services.reports import resourcing as resourcing_table
 from grants.services.returns import PLAN_STAGE, issue_forms
@@ -107,23 +111,53 @@ def dashboard_year(request: Request) -> Response:
     fy = _year(request.path_params["year"])
     on, error, boxes = _as_of(request)
     today = on or date.today()
-    with ledger(request).reading(actor) as session:
-        rows = balance_rows(session, None, Period(fy, fy), on=on)
-        rows = [r for r in rows if r.stream == stream]
+    recent: Recent = request.app.state.recent
+    may_issue = actor.may("issue")
+    env: Environment = request.app.state.templates
+
+    def view(session: Session) -> _YearView | None:
+        rows = [r for r in balance_rows(session, None, Period(fy, fy), on=on) if r.stream == stream]
         if not rows and (on is None or not [
             r for r in balance_rows(session, None, Period(fy, fy)) if r.stream == stream
         ]):  # fmt: skip
-            raise NotFound(f"no stream {stream} in {fy}")
-        findings = reconcile(session, stream, fy, today)
-        stages = list(return_stages(session, stream, fy)) if actor.may("issue") else []
-    counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
+            return None
+        findings = reconcile(session, stream, fy, today, verdicts=recent)
+        stages = list(return_stages(session, stream, fy)) if may_issue else []
+        # The tables are the page's bulk: made once for this state of the record.
+        tables = {"stream": stream, "year": fy, "rows": rows, "findings": findings,
+                  "columns": COLUMNS, "money": formatting.gbp, "on": on, "links": LINKED,
+                  "entries_url": entries_url}  # fmt: skip
+        return _YearView(
+            findings, stages,
+            Markup(env.get_template("_dashboard_balances.html").render(tables)),
+            Markup(env.get_template("_dashboard_findings.html").render(tables)),
+        )  # fmt: skip
+
+    with ledger(request).reading(actor) as session:
+        # The same view for everyone who sees every line, while the record stands as it was.
+        key = ("year", stream, fy.start, on, today, may_issue, actor.sees_everything
+               or actor.organisations)  # fmt: skip
+        shown = recent.result(session.connection(), key, lambda: view(session))
+    if shown is None:
+        raise NotFound(f"no stream {stream} in {fy}")
+    counts = {s: sum(1 for f in shown.findings if f.severity == s) for s in SEVERITIES}
     return render(request, "dashboard_year.html", {
-        "stream": stream, "year": fy, "rows": rows, "findings": findings, "counts": counts,
-        "columns": COLUMNS, "money": formatting.gbp, "today": formatting.day(today),
-        "on": on, "as_of_error": error, "boxes": boxes, "stages": stages,
-        "links": LINKED, "error_title": error, "may_record": actor.may("record"),
-        "entries_url": entries_url, "PLAN_STAGE": PLAN_STAGE,
+        "stream": stream, "year": fy, "counts": counts, "today": formatting.day(today),
+        "on": on, "as_of_error": error, "boxes": boxes, "stages": shown.stages,
+        "error_title": error, "may_record": actor.may("record"), "PLAN_STAGE": PLAN_STAGE,
+        "balances_table": shown.balances, "findings_table": shown.findings_table,
+        "walked_at": recent.walked_at, "day": formatting.day,
     }, 400 if error else 200)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _YearView:
+    """What the year page shows of the record, the same for everyone who may see it."""
+
+    findings: list[Finding]
+    stages: list[str]
+    balances: Markup
+    findings_table: Markup
 
 
 # The figures of the year page that open the entries behind them: a line's, and the stream's.
