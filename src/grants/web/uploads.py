@@ -44,16 +44,20 @@ class _Rejected(Exception):
 def file_upload(ledger: Ledger, actor: Actor, received: Received) -> Outcome:
     """File an uploaded return form, or spending plan form, for ``actor``."""
     try:
-        with ledger.writing(actor) as session:
-            rows, problems = return_reader.read_return(received)
-            if rows is None and problems and problems[0].message.endswith(MISMATCH):
-                plan_rows, plan_problems = plan_reader.read_plan(received)
-                if plan_rows is not None or not plan_problems[0].message.endswith(MISMATCH):
-                    return _plan(session, actor, received, plan_rows, plan_problems)
+        # The workbook is read before the ledger's writer lock is taken: reading it needs no
+        # database, and every other writer (a sign-in, another upload) would wait for it.
+        rows, problems = return_reader.read_return(received)
+        plan: tuple[PlanRows | None, list[Problem]] | None = None
+        if rows is None and problems and problems[0].message.endswith(MISMATCH):
+            plan = plan_reader.read_plan(received)
+            if plan[0] is None and plan[1][0].message.endswith(MISMATCH):
                 raise _Rejected([Problem(received.name, None, "this is neither a return form "
                                          "nor a spending plan form issued by this service: "
                                          "download the form from your line's page, fill it in "
                                          "and upload it")])  # fmt: skip
+        with ledger.writing(actor) as session:
+            if plan is not None:
+                return _plan(session, actor, received, *plan)
             filed = None
             if rows is not None:
                 filed, problems = check_return(session, rows, Forms())
