@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,24 @@ def test_sign_in_is_rate_limited_per_login(client: TestClient, web_ledger: Grant
                            follow_redirects=False, client=("192.0.2.7", 50000))  # fmt: skip
     assert sign_in(elsewhere, RECIPIENT) == 429  # the login is held up from anywhere
     assert sign_in(elsewhere, OFFICER) == 303  # another login from elsewhere is not
+
+
+def test_an_admins_new_password_lifts_the_hold_on_a_login(
+    client: TestClient, web_ledger: Grants
+) -> None:
+    """Someone who knows a login can hold it up; the owner asks an admin for a new password,
+    which signs in at once. The guesses still count against the address they came from."""
+    guesser = TestClient(client.app, base_url="http://127.0.0.1:8000",
+                         follow_redirects=False, client=("192.0.2.9", 50000))  # fmt: skip
+    for _ in range(auth.FAILURES):
+        assert sign_in(guesser, RECIPIENT, "wrong-password-1") == 400
+    assert sign_in(client, RECIPIENT) == 429
+    reset = web_ledger("users", "reset-password", RECIPIENT)
+    assert reset.exit_code == 0, reset.output
+    given = re.search(r"password[^:]*: (\S+)", reset.output, re.IGNORECASE)
+    assert given is not None, reset.output
+    assert sign_in(client, RECIPIENT, given.group(1)) == 303
+    assert sign_in(guesser, OFFICER) == 429  # the guesser's address is still held
 
 
 def test_sign_in_is_rate_limited_per_client(client: TestClient, monkeypatch) -> None:

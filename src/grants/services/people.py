@@ -243,7 +243,10 @@ def end_sessions(session: Session, login: str) -> int:
 def reset_password(session: Session, login: str, password: str | None = None) -> str:
     actor = require(session, "users")
     password = password or new_password()
-    set_password(session, _person(session, login), password, actor.login)
+    person = _person(session, login)
+    set_password(session, person, password, actor.login)
+    # Whoever guessed at the old password no longer keeps the owner out with the new one.
+    sessions.lift(session, person.login)
     return password
 
 

@@ -232,6 +232,14 @@ def succeeded(session: Session, attempted: int) -> None:
         )
 
 
+def lift(session: Session, login: str) -> None:
+    """An admin gave ``login`` a new password: the failed sign-ins at it no longer hold it up
+    (each still counts against its client's address, as after the owner's own sign-in)."""
+    session.execute(
+        update(SignInFailure).where(SignInFailure.login == login[:MAX_KEY]).values(login=PENDING)
+    )
+
+
 def failures(session: Session) -> int:
     """How many failed sign-ins the limit counts now (for tests and `users sessions`)."""
     since = now() - WINDOW
