@@ -258,3 +258,79 @@ def test_bad_settings_in_the_books_are_refused_at_their_line(
     result = grants("ledger", "load", str(path))
     assert result.exit_code == 1
     assert f"{path.name}:1: {message}" in result.output, result.output
+
+
+def _unflatten(path: Path, form: str, tmp_path: Path) -> list[dict[str, Any]]:
+    """The grants flattentool reads back from a flat form (as 360Giving's tools read it)."""
+    import warnings
+
+    from flattentool import unflatten
+
+    back = tmp_path / f"back-{form}.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        unflatten(str(path), input_format=form, output_name=str(back), root_list_path="grants",
+                  schema=str(STANDARD / "360-giving-schema.json"), id_name="id")  # fmt: skip
+    return json.loads(back.read_text("utf-8"), parse_float=Decimal)["grants"]
+
+
+def test_the_flat_forms_read_back_to_the_same_grants(paid: Grants, tmp_path: Path) -> None:
+    package = _export(paid, tmp_path / "grants.json")
+    for form, target in (("xlsx", tmp_path / "grants.xlsx"), ("csv", tmp_path / "grants-csv")):
+        made = paid("export", "360giving", "--stream", "PCC-CSF", "--year", "2017-18",
+                    "--format", form, "-o", str(target))  # fmt: skip
+        assert made.exit_code == 0, made.output
+        back = {g["id"]: g for g in _unflatten(target, form, tmp_path)}
+        assert back == {g["id"]: g for g in package["grants"]}, form  # CSV: in any order
+    assert sorted(p.name for p in (tmp_path / "grants-csv").iterdir()) == [
+        "disbursementTransaction.csv", "fundingOrganization.csv", "grantProgramme.csv",
+        "grants.csv", "plannedDates.csv", "recipientOrganization.csv",
+    ]  # fmt: skip
+    # Nothing is left beside them.
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+    again = paid("export", "360giving", "--format", "csv", "-o", str(tmp_path / "grants-csv"))
+    assert again.exit_code == 1
+    assert again.output == (
+        f"Error: -o: {tmp_path / 'grants-csv'} already exists: give a new folder for the CSV "
+        "files\n"
+    )
+
+
+FORMULA = """\
+2017-04-01 org FUNDER "A funder"
+  role: funder
+2017-04-01 org RUNS "=HYPERLINK(\\"http://example.org\\",\\"x\\")"
+  role: recipient
+2017-04-01 stream CSF "Community safety fund"
+  kind: pcc-csf
+  funder: FUNDER
+2017-04-01 line CSF A "A line"
+  recipient: RUNS
+2017-04-01 award CSF 2017-18 1,000
+2017-04-01 allocate CSF 2017-18 A 1,000
+"""
+
+
+def test_text_from_the_ledger_is_never_a_formula(grants: Grants, tmp_path: Path) -> None:
+    import openpyxl
+
+    assert grants("ledger", "load", str(books(tmp_path, FORMULA))).exit_code == 0
+    name = '=HYPERLINK("http://example.org","x")'
+    workbook = tmp_path / "g.xlsx"
+    assert grants("export", "360giving", "--format", "xlsx", "-o", str(workbook)).exit_code == 0
+    cells = [c for ws in openpyxl.load_workbook(workbook) for row in ws.iter_rows() for c in row]
+    runs = [c for c in cells if c.value == name]
+    assert runs and all(c.data_type == "s" for c in runs)
+    refused = grants("export", "360giving", "--format", "csv", "-o", str(tmp_path / "csv"))
+    assert refused.exit_code == 1
+    assert refused.output == (
+        "Error: --format csv: grants/0/recipientOrganization/0/name begins '=', which a "
+        "spreadsheet program opening the file would run as a formula: use --format xlsx (its "
+        "cells are text) or json\n"
+    )
+    assert not (tmp_path / "csv").exists()
+    package = json.loads(
+        grants("export", "360giving", "-o", str(tmp_path / "g.json")).exit_code == 0
+        and (tmp_path / "g.json").read_text("utf-8")
+    )
+    assert package["grants"][0]["recipientOrganization"][0]["name"] == name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +15,7 @@ import click
 from grants.cli import terminal
 from grants.cli.common import AppContext, GrantsGroup, emit_json, pass_app
 from grants.errors import GrantsError
+from grants.excel import giving_flat
 from grants.formatting import count, gbp
 from grants.periods import parse_period
 from grants.services import giving_schema
@@ -39,8 +41,17 @@ def export() -> None:
     "--output",
     "output",
     required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The file to write (JSON, a 360Giving data package).",
+    type=click.Path(path_type=Path),
+    help="Where to write: a file (JSON, or a workbook with --format xlsx), or a new folder "
+    "of CSV files with --format csv.",
+)
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["json", "xlsx", "csv"]),
+    default="json",
+    show_default=True,
+    help="json: the data package; xlsx or csv: its flat spreadsheet form (flattentool).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @pass_app
@@ -50,6 +61,7 @@ def giving(
     year: str | None,
     prefix: str | None,
     output: Path,
+    form: str,
     as_json: bool,
 ) -> None:
     """Write every allocation as a grant in the 360Giving Data Standard.
@@ -69,10 +81,16 @@ def giving(
             + "; ".join(found[:5])
             + (f" (and {len(found) - 5} more)" if len(found) > 5 else "")
         )
-    write_atomically(output, dumps(result.package) + "\n")
+    if form == "json":
+        write_atomically(output, dumps(result.package) + "\n")
+    else:
+        if form == "csv":
+            giving_flat.check_csv(result.package)
+        write_flat(output, dumps(result.package) + "\n", form)
     grants = result.package["grants"]
     summary = {
         "file": str(output),
+        "format": form,
         "grants": len(grants),
         "top_level_amount": str(result.top_level),
         "prefix": result.prefix,
@@ -125,6 +143,32 @@ def dumps(value: Any, indent: int = 0) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def write_flat(target: Path, package_text: str, form: str) -> None:
+    """The flat form of the package, made beside ``target`` and renamed into place whole
+    (a workbook over an earlier one; CSV files as a new folder, or into an empty one)."""
+    if form == "xlsx" and target.is_dir():
+        raise GrantsError(f"-o: {target} is a folder: give the name of the workbook to write")
+    if form == "csv" and target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise GrantsError(f"-o: {target} already exists: give a new folder for the CSV files")
+    work: Path | None = None
+    try:
+        work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
+        package = work / "package.json"
+        package.write_text(package_text, "utf-8")
+        made = work / ("flat.xlsx" if form == "xlsx" else "flat")
+        giving_flat.flatten(package, made, form)
+        if form == "csv" and target.is_dir():
+            target.rmdir()
+        os.replace(made, target)
+    except OSError as exc:
+        raise GrantsError(
+            f"-o: cannot write {target}: {exc.strerror or exc}; nothing was written"
+        ) from exc
+    finally:
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def write_atomically(target: Path, text: str) -> None:
     """Write ``text`` to ``target`` whole or not at all: into a file beside it, then renamed
     over it, so that a failure leaves no partial file (and any earlier one as it was)."""
@@ -150,4 +194,4 @@ def write_atomically(target: Path, text: str) -> None:
             Path(partial).unlink(missing_ok=True)
 
 
-__all__ = ["dumps", "export", "write_atomically"]
+__all__ = ["dumps", "export", "write_atomically", "write_flat"]
