@@ -334,3 +334,25 @@ def test_text_from_the_ledger_is_never_a_formula(grants: Grants, tmp_path: Path)
         and (tmp_path / "g.json").read_text("utf-8")
     )
     assert package["grants"][0]["recipientOrganization"][0]["name"] == name
+
+
+def test_the_export_names_what_it_could_not_identify_or_publish(oxfordshire: Grants, tmp_path):
+    result = oxfordshire("export", "360giving", "-o", str(tmp_path / "all.json"), "--json")
+    summary = _json(result)
+    package = json.loads((tmp_path / "all.json").read_text("utf-8"))
+    assert summary["grants"] == len(package["grants"])
+    assert summary["prefix"] == "360G-UNREGISTERED"
+    # Each organisation published without an org-id is named, and only those.
+    published = {
+        (o["id"], o["name"])
+        for g in package["grants"]
+        for o in g["recipientOrganization"] + g["fundingOrganization"]
+    }
+    fallback = sorted(n for i, n in published if i.startswith("360G-UNREGISTERED-ORG-"))
+    assert sorted(u.split(" (", 1)[1][:-1] for u in summary["unidentified"]) == fallback
+    assert "SOP (Safer Oxfordshire Partnership)" in summary["unidentified"]
+    assert ("GB-LAE-OXF", "Oxfordshire County Council") in published
+    # The lines with no recipient (the capital programme's) are left out, and said to be.
+    allocations = _json(oxfordshire("allocations", "--stream", "CAPITAL", "--json"))
+    assert allocations and not any("-CAPITAL-" in g["id"] for g in package["grants"])
+    assert any(line.startswith("CAPITAL ") for line in summary["left_out"])
