@@ -14,6 +14,7 @@ Docs: docs/360giving.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -153,7 +154,7 @@ def _stream_grants(
     s: Stream,
     period: Period | None,
     prefix: str,
-    org: Any,
+    org: Callable[[int], dict[str, str]],
     left_out: list[str],
 ) -> tuple[list[dict[str, Any]], Decimal]:
     """The stream's grants, and what its top-level ones award together."""
