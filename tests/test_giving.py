@@ -188,7 +188,8 @@ def test_the_books_give_the_prefix_and_an_export_round_trips_it(
          "PCC-CSF?\n"),
         (["--year", "2030-31"], "Error: there are no allocations for 2030-31 to publish: see "
          "`grants allocations`\n"),
-        (["--year", "2017-19"], "Error: "),
+        (["--year", "2017-19"], "Error: '2017-19' is not a financial year: did you mean 2017-18 "
+         "to 2018-19? write 2017-18:2018-19\n"),
     ],
 )  # fmt: skip
 def test_bad_options_are_refused_and_nothing_is_written(
