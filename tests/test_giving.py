@@ -250,6 +250,8 @@ def test_an_unwritable_output_leaves_no_file_and_the_earlier_one_whole(
          "register's identifier, e.g. GB-LAE-OXF or GB-CHC-1234567"),
         ("2017-04-01 org-id NOBODY GB-LAE-XYZ",
          "'NOBODY' is not an organisation declared with `org`"),
+        ("2017-04-01 setting 360giving-publisher NOBODY",
+         "'NOBODY' is not an organisation declared with `org`"),
     ],
 )  # fmt: skip
 def test_bad_settings_in_the_books_are_refused_at_their_line(

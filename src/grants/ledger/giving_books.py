@@ -89,7 +89,10 @@ def validate(b: Books, d: Directive) -> None:
 
 
 def organisation(rec: dict[str, Any]) -> str | None:
-    """The organisation code an `org-id` setting names (None for other settings)."""
+    """The organisation code an `org-id` or `360giving-publisher` setting names (None for
+    other settings): the ledger must hold it."""
+    if rec["name"] == "360giving-publisher":
+        return str(rec["value"])
     return rec["value"].split(" ", 1)[0] if rec["name"] == "org-id" else None
 
 
