@@ -36,6 +36,8 @@ demo: $(STAMP)
 	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db returns import --received 2017-10-27 $(OUT)/returns/filled/*.xlsx
 	@# The workbooks come after the returns, so the mid-year template shows what they reported.
 	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db report all -o $(OUT)/reports
+	@# The PCC fund's grants as the council would publish them (360Giving; docs/360giving.md).
+	$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db export 360giving --stream PCC-CSF --year 2017-18 -o $(OUT)/reports/pcc-csf-2017-18-360giving.json
 	@# Reconcile as the officer would in mid-November 2017; it exits 1 while errors stand.
 	-$(BIN)/grants --database sqlite:///$(OUT)/oxfordshire.db reconcile --stream PCC-CSF --year 2017-18 --as-of 2017-11-15 -o $(OUT)/reports/pcc-csf-2017-18-reconciliation.xlsx
 	@echo

@@ -78,6 +78,8 @@ WORK: list[tuple[str, list[str], set[str]]] = [
                      "{out}/plans"], {"officer"}),
     ("reconcile", ["reconcile", "--stream", "CSF", "--year", "2017-18", "--json"],
      {"officer", "viewer"}),
+    ("publish 360Giving", ["export", "360giving", "--stream", "CSF", "-o", "{out}/g.json"],
+     {"officer", "viewer"}),
     ("a report", ["report", "resourcing", "--years", "2017-18:2017-18", "--stream", "CSF",
                   "-o", "{out}/r.xlsx"], {"officer", "viewer"}),
     # Listings: everyone who may read; a recipient is shown its own lines (test_listings).

@@ -189,6 +189,9 @@ def test_the_wheel_installed_in_a_fresh_environment_works(tmp_path: Path) -> Non
         assert f"grants/migrations/versions/{path.name}" in names
     for path in (ROOT / "templates").glob("*.toml"):
         assert f"grants/templates/{path.name}" in names
+    package = ROOT / "src" / "grants"
+    for path in (package / "standards").rglob("*.*"):  # the 360Giving schema and code list
+        assert f"grants/{path.relative_to(package).as_posix()}" in names, path
     web = ROOT / "src" / "grants" / "web"
     for path in [*(web / "templates").glob("*.html"), *(web / "static").rglob("*.*")]:
         assert f"grants/web/{path.relative_to(web).as_posix()}" in names, path
@@ -233,6 +236,9 @@ def test_the_wheel_installed_in_a_fresh_environment_works(tmp_path: Path) -> Non
     grants("report", "all", "-o", "reports")
     grants("returns", "issue", "--stream", "PCC-CSF", "--year", "2017-18",
            "--stage", "mid-year", "-o", "returns")  # fmt: skip
+    # Checked against the 360Giving schema installed with the package, not the source tree's.
+    grants("export", "360giving", "--stream", "PCC-CSF", "--year", "2017-18", "-o", "360.json")
+    assert (work / "360.json").read_text("utf-8").startswith('{\n  "grants": [')
     assert not forbidden.exists(), "read from the source tree:\n" + forbidden.read_text("utf-8")
     assert (work / "council.db").stat().st_size > 0
     reports = sorted((work / "reports").glob("*.xlsx"))

@@ -7,6 +7,7 @@ import os
 import click
 
 from grants.cli import db as db_cli
+from grants.cli import export as export_cli
 from grants.cli import ledger as ledger_cli
 from grants.cli import query, write
 from grants.cli.common import AppContext, GrantsGroup
@@ -67,6 +68,7 @@ def cli(ctx: click.Context, database: str | None, user: str | None, actor: str |
 
 cli.add_command(db_cli.db)
 cli.add_command(ledger_cli.ledger)
+cli.add_command(export_cli.export)
 cli.add_command(report)
 cli.add_command(plan)
 cli.add_command(returns)

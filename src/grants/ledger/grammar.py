@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from grants.ledger import form_issues, people
+from grants.ledger import form_issues, giving_books, people
 
 ROLES = ("funder", "accountable-body", "partnership", "recipient")
 STREAM_KINDS = (
@@ -58,6 +58,7 @@ ALLOWED_META: dict[str, set[str]] = {
     "head": set(),
     **people.META,
     **form_issues.META,
+    **giving_books.META,
 }  # fmt: skip
 ARITY = {
     "org": 2, "stream": 2, "line": 3, "award": 3, "allocate": 4, "pay": 4, "spent": 4,
@@ -66,6 +67,7 @@ ARITY = {
     "title": 1, "return": 5, "plan-form": 4, "head": 1, "tranche": 3, "heading": 3,
     **people.ARITY,
     **form_issues.ARITY,
+    **giving_books.ARITY,
 }  # fmt: skip
 USAGE = {
     "org": 'DATE org CODE "Name"',
@@ -96,6 +98,7 @@ USAGE = {
     "head": "DATE head COUNT:DIGEST",
     **people.USAGE,
     **form_issues.USAGE,
+    **giving_books.USAGE,
 }
 # A return's expenditure line N (1-999) and its cells: `line-2: "Title"`, `line-2-spend: 1,000`.
 LINE_KEY = re.compile(r"^line-([1-9][0-9]{0,2})(?:-(cell|spend|progress|measure|target|actual))?$")

@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 
 from grants.db.records import Record
 from grants.db.seal import Head, in_chain_order, stream_rows
-from grants.ledger import form_issues, people
+from grants.ledger import form_issues, giving_books, people
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services.journal import content_prefix, derived_key, operation_text
@@ -149,7 +149,7 @@ def _line(r: dict[str, Any], n: _Names) -> list[str]:
 
 
 def _setting(r: dict[str, Any], n: _Names) -> list[str]:
-    return [f"{r['day']} title {quote(r['value'])}", *_meta([("actor", r["actor"]), *_prov(r)])]
+    return [giving_books.heading(r, quote), *_meta([("actor", r["actor"]), *_prov(r)])]
 
 
 def _stream_text(r: dict[str, Any], n: _Names) -> list[str]:

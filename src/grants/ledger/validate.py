@@ -13,7 +13,7 @@ from typing import Any
 
 from grants.errors import MoneyError, PeriodError, TextError
 from grants.formatting import SCALE_LABELS, SCALES, gbp
-from grants.ledger import form_issues, people, stream_texts, validate_filings
+from grants.ledger import form_issues, giving_books, people, stream_texts, validate_filings
 from grants.ledger.grammar import (
     ALLOWED_META,
     ARITY,
@@ -645,6 +645,7 @@ BUILDERS: dict[str, Callable[[Books, Directive], None]] = {
     "head": validate_filings.head,
     **dict.fromkeys(people.KEYWORDS, people.validate),
     form_issues.KEYWORD: form_issues.validate,
+    **dict.fromkeys(giving_books.KEYWORDS, giving_books.validate),
 }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from grants.db.engine import seal_now
 from grants.db.models import Attachment, PlanFiling, ReturnFigure, ReturnFiling, Setting
+from grants.ledger import giving_books
 from grants.ledger.parser import Directive
 from grants.limits import MAX_WORKBOOK_BYTES as MAX_FILE
 
@@ -25,18 +26,23 @@ if TYPE_CHECKING:
 
 
 def write_titles(w: Writer) -> None:
-    recorded = {
-        (x.value, x.day) for x in w.s.scalars(select(Setting).where(Setting.name == "title"))
-    }
+    """The ledger's title and its other settings (grants.ledger.giving_books), in the order of
+    the books; one the ledger holds already (same name, value and day) is left as it is."""
+    recorded = {(x.name, x.value, x.day) for x in w.s.scalars(select(Setting))}
     for d, rec in w.books.titles:
-        if (rec["value"], d.day) in recorded:
-            w.report.skipped["title"] += 1
+        name = rec.get("name", "title")
+        org = giving_books.organisation({"name": name, "value": rec["value"]})
+        if org is not None and org not in w.orgs:
+            w.error(d, f"{org!r} is not an organisation declared with `org`")
             continue
-        recorded.add((rec["value"], d.day))
-        w.s.add(Setting(name="title", value=rec["value"], actor=rec["actor"],
+        if (name, rec["value"], d.day) in recorded:
+            w.report.skipped[name] += 1
+            continue
+        recorded.add((name, rec["value"], d.day))
+        w.s.add(Setting(name=name, value=rec["value"], actor=rec["actor"],
                         **w.books.provenance(d)))  # fmt: skip
         w.made(d, "setting")
-        w.report.created["title"] += 1
+        w.report.created[name] += 1
 
 
 def write_filings(w: Writer) -> None:

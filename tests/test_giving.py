@@ -1,0 +1,361 @@
+"""The 360Giving export (`grants export 360giving`): the Oxfordshire books' PCC Community
+Safety Fund for 2017-18, with payments to Cherwell, as a data package that the standard's
+own JSON Schema accepts, and the regranting chain PCC fund -> Safer Oxfordshire Partnership
+-> Cherwell Community Safety Partnership expressed in it. Every figure the test expects is
+read from the ledger (`grants balance`, `grants journal`), never typed in."""
+
+from __future__ import annotations
+
+import csv
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from tests.conftest import Grants
+from tests.helpers import books
+
+ROOT = Path(__file__).resolve().parents[1]
+STANDARD = ROOT / "src" / "grants" / "standards" / "360giving"
+
+# Two payments to Cherwell, and one to Oxford reversed (paid against the wrong line).
+PAYMENTS = """\
+2017-07-14 pay PCC-CSF 2017-18 CHERWELL 29,271
+  source: remittance 1
+2017-10-13 pay PCC-CSF 2017-18 CHERWELL 23,729.50
+  source: remittance 2
+2017-10-20 pay PCC-CSF 2017-18 OXFORD 1,000
+  id: wrong-line
+2017-10-21 reverse wrong-line
+  reason: "paid against the wrong line"
+"""
+
+
+def validator() -> Draft202012Validator:
+    """The standard's package schema, its reference to the grant schema resolved to the copy
+    kept with the code (no network), dates checked as formats."""
+    package = json.loads((STANDARD / "360-giving-package-schema.json").read_text("utf-8"))
+    grant = json.loads((STANDARD / "360-giving-schema.json").read_text("utf-8"))
+    ref = package["properties"]["grants"]["items"]["$ref"]
+    resource = DRAFT202012.create_resource(grant)
+    registry = Registry().with_resources([(ref, resource), (grant["$id"], resource)])
+    return Draft202012Validator(
+        package, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def regrant_codes() -> set[str]:
+    with (STANDARD / "regrantType.csv").open(encoding="utf-8") as f:
+        return {row["Code"] for row in csv.DictReader(f)}
+
+
+def _json(result: Any) -> Any:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+@pytest.fixture
+def paid(oxfordshire: Grants, tmp_path: Path) -> Grants:
+    loaded = oxfordshire("ledger", "load", str(books(tmp_path, PAYMENTS, "payments.grants")))
+    assert loaded.exit_code == 0, loaded.output
+    return oxfordshire
+
+
+def _export(g: Grants, target: Path, *args: str) -> dict[str, Any]:
+    result = g("export", "360giving", "--stream", "PCC-CSF", "--year", "2017-18", "-o",
+               str(target), *args)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return json.loads(target.read_text("utf-8"), parse_float=Decimal)
+
+
+def test_the_pcc_fund_validates_and_shows_the_regranting_chain(paid: Grants, tmp_path: Path):
+    package = _export(paid, tmp_path / "grants.json", "--prefix", "360G-TEST")
+    errors = [e.message for e in validator().iter_errors(package)]
+    assert errors == []
+
+    rows = _json(paid("balance", "--stream", "PCC-CSF", "--year", "2017-18", "--json"))
+    lines = {r["line"]: r for r in rows if r["line"] is not None}
+    grants = {g["id"].removeprefix("360G-TEST-PCC-CSF-2017-18-"): g for g in package["grants"]}
+    # One grant for each line with an allocation, for what the line holds allocated.
+    assert set(grants) == {code for code, r in lines.items() if Decimal(r["allocated"]) > 0}
+    for code, grant in grants.items():
+        assert grant["amountAwarded"] == Decimal(lines[code]["allocated"]), code
+        assert grant["currency"] == "GBP"
+        assert grant["plannedDates"] == [{"startDate": "2017-04-01", "endDate": "2018-03-31"}]
+        assert grant["grantProgramme"] == [
+            {"code": "PCC-CSF", "title": "PCC Community Safety Fund"}
+        ]
+    # The top-level grants are the money that left the fund: what the ledger allocated.
+    top = [g for code, g in grants.items() if lines[code]["parent"] is None]
+    total = next(r for r in rows if r["line"] is None)["allocated"]
+    assert sum(g["amountAwarded"] for g in top) == Decimal(total)
+
+    # The chain: the CSP line's grant to the Safer Oxfordshire Partnership is a regrant, and
+    # Cherwell's grant is made by that partnership, out of it.
+    csp, cherwell = grants["CSP"], grants["CHERWELL"]
+    assert csp["regrantType"] in regrant_codes()
+    assert csp["recipientOrganization"][0]["name"] == "Safer Oxfordshire Partnership"
+    assert cherwell["fundingOrganization"] == csp["recipientOrganization"]
+    assert cherwell["recipientOrganization"][0]["name"] == "Cherwell Community Safety Partnership"
+    assert [c for c, g in grants.items() if "regrantType" in g] == ["CSP"]
+    children = {code for code, r in lines.items() if r["parent"] == "CSP"}
+    assert sum(grants[c]["amountAwarded"] for c in children) == csp["amountAwarded"]
+    # The fund's top-level grants are made by the accountable body, the county council,
+    # whose org-id the books give; the partnership has none, and the export says so.
+    assert grants["PH"]["fundingOrganization"] == [
+        {"id": "GB-LAE-OXF", "name": "Oxfordshire County Council"}
+    ]
+    assert csp["recipientOrganization"][0]["id"] == "360G-TEST-ORG-SOP"
+    assert package["publisher"] == {
+        "name": "Oxfordshire County Council",
+        "identifier": "GB-LAE-OXF",
+    }
+
+    # The payments: Cherwell's two as they stand in the journal; Oxford's, reversed, none.
+    journal = _json(paid("journal", "--json"))
+    reversed_refs = {e["reverses"] for e in journal if e["reverses"]}
+    standing = [
+        e for e in journal
+        if e["kind"] == "pay" and e["year"] == "2017-18" and not e["reverses"]
+        and e["ref"] not in reversed_refs and e["entry"] not in reversed_refs
+    ]  # fmt: skip
+    assert [(t["transactionDate"], t["value"]) for t in cherwell["disbursementTransaction"]] == [
+        (e["date"], Decimal(e["amount"])) for e in standing if e["line"] == "CHERWELL"
+    ]
+    assert sum(t["value"] for t in cherwell["disbursementTransaction"]) == Decimal(
+        lines["CHERWELL"]["paid"]
+    )
+    assert "disbursementTransaction" not in grants["OXFORD"]
+
+
+def test_amounts_are_json_numbers_to_two_places(paid: Grants, tmp_path: Path):
+    target = tmp_path / "grants.json"
+    _export(paid, target)
+    text = target.read_text("utf-8")
+    rows = _json(paid("balance", "--stream", "PCC-CSF", "--year", "2017-18", "--json"))
+    cherwell = next(r for r in rows if r["line"] == "CHERWELL")
+    assert f'"amountAwarded": {cherwell["allocated"]},' in text  # 58542.00, unquoted
+    assert '"value": 23729.50,' in text
+
+
+def test_ids_are_the_same_in_every_export_and_after_loading_again(
+    paid: Grants, tmp_path: Path
+) -> None:
+    first = (tmp_path / "a.json", tmp_path / "b.json")
+    _export(paid, first[0])
+    again = paid("ledger", "load", str(books(tmp_path, PAYMENTS, "payments.grants")))
+    assert again.exit_code == 0 and "nothing new" in again.output, again.output
+    _export(paid, first[1])
+    assert first[0].read_bytes() == first[1].read_bytes()
+    ids = [g["id"] for g in json.loads(first[0].read_text("utf-8"))["grants"]]
+    # With no prefix in the books the ids say it is not a registered one.
+    assert "360G-UNREGISTERED-PCC-CSF-2017-18-CHERWELL" in ids
+    assert len(ids) == len(set(ids))
+
+
+def test_the_books_give_the_prefix_and_an_export_round_trips_it(
+    oxfordshire: Grants, tmp_path: Path
+):
+    setting = '2017-04-01 setting 360giving-prefix "360G-OXON"\n'
+    assert oxfordshire("ledger", "load", str(books(tmp_path, setting, "p.grants"))).exit_code == 0
+    package = _export(oxfordshire, tmp_path / "g.json")
+    assert package["grants"][0]["id"].startswith("360G-OXON-PCC-CSF-2017-18-")
+    # --prefix stands over the books.
+    assert _export(oxfordshire, tmp_path / "h.json", "--prefix", "360G-X")["grants"][0][
+        "id"
+    ].startswith("360G-X-PCC-CSF-")
+    exported = tmp_path / "export"
+    assert oxfordshire("ledger", "export", "-o", str(exported)).exit_code == 0
+    text = (exported / "ledger-0001.grants").read_text("utf-8")
+    assert "2017-04-01 setting 360giving-prefix 360G-OXON\n" in text
+    assert "2009-04-01 org-id OCC GB-LAE-OXF\n" in text
+    assert "2009-04-01 setting 360giving-publisher OCC\n" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--prefix", "OCC"], "Error: --prefix: 'OCC' is not a 360Giving prefix: give `360G-` "
+         "and letters, digits and hyphens, the prefix 360Giving registered for the publisher "
+         "(e.g. 360G-OCC)\n"),
+        (["--prefix", "360G-OC C"], "Error: --prefix: '360G-OC C' is not a 360Giving prefix"),
+        (["--stream", "PCC-CSX"], "Error: there is no funding stream 'PCC-CSX'; did you mean "
+         "PCC-CSF?\n"),
+        (["--year", "2030-31"], "Error: there are no allocations for 2030-31 to publish: see "
+         "`grants allocations`\n"),
+        (["--year", "2017-19"], "Error: '2017-19' is not a financial year: did you mean 2017-18 "
+         "to 2018-19? write 2017-18:2018-19\n"),
+    ],
+)  # fmt: skip
+def test_bad_options_are_refused_and_nothing_is_written(
+    oxfordshire: Grants, tmp_path: Path, args: list[str], message: str
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    result = oxfordshire("export", "360giving", "-o", str(out / "grants.json"), *args)
+    assert result.exit_code == 1
+    assert result.output.startswith(message), result.output
+    assert list(out.iterdir()) == []
+
+
+def test_an_unwritable_output_leaves_no_file_and_the_earlier_one_whole(
+    oxfordshire: Grants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "nowhere" / "grants.json"
+    result = oxfordshire("export", "360giving", "-o", str(missing))
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: -o: cannot write {missing}: No such file or directory; nothing was written\n"
+    )
+    not_a_folder = tmp_path / "plain-file"
+    not_a_folder.write_text("", "utf-8")
+    result = oxfordshire("export", "360giving", "-o", str(not_a_folder / "grants.json"))
+    assert result.exit_code == 1
+    assert result.output.endswith("Not a directory; nothing was written\n"), result.output
+    # A failure once the file is written (the disk full, say, as it is renamed into place)
+    # leaves the earlier file as it was and nothing beside it.
+    out = tmp_path / "out"
+    out.mkdir()
+    earlier = out / "grants.json"
+    earlier.write_text("earlier", "utf-8")
+
+    def full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("grants.cli.export.os.replace", full)
+    result = oxfordshire("export", "360giving", "-o", str(earlier))
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: -o: cannot write {earlier}: No space left on device; nothing was written\n"
+    )
+    assert earlier.read_text("utf-8") == "earlier"
+    assert [p.name for p in out.iterdir()] == ["grants.json"]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('2017-04-01 setting 360giving-prefix "OCC"',
+         "'OCC' is not a 360Giving prefix: `360G-` and letters, digits and hyphens (the prefix "
+         "360Giving gave the publisher, e.g. 360G-OCC)"),
+        ('2017-04-01 setting colour "blue"',
+         "unknown setting 'colour'; the settings are 360giving-prefix, 360giving-publisher"),
+        ("2017-04-01 org-id OCC 12345",
+         "'12345' is not an organisation identifier of org-id.guide: the list's code and the "
+         "register's identifier, e.g. GB-LAE-OXF or GB-CHC-1234567"),
+        ("2017-04-01 org-id NOBODY GB-LAE-XYZ",
+         "'NOBODY' is not an organisation declared with `org`"),
+        ("2017-04-01 setting 360giving-publisher NOBODY",
+         "'NOBODY' is not an organisation declared with `org`"),
+    ],
+)  # fmt: skip
+def test_bad_settings_in_the_books_are_refused_at_their_line(
+    grants: Grants, tmp_path: Path, line: str, message: str
+) -> None:
+    path = books(tmp_path, line + "\n")
+    result = grants("ledger", "load", str(path))
+    assert result.exit_code == 1
+    assert f"{path.name}:1: {message}" in result.output, result.output
+
+
+def _unflatten(path: Path, form: str, tmp_path: Path) -> list[dict[str, Any]]:
+    """The grants flattentool reads back from a flat form (as 360Giving's tools read it)."""
+    import warnings
+
+    from flattentool import unflatten
+
+    back = tmp_path / f"back-{form}.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        unflatten(str(path), input_format=form, output_name=str(back), root_list_path="grants",
+                  schema=str(STANDARD / "360-giving-schema.json"), id_name="id")  # fmt: skip
+    return json.loads(back.read_text("utf-8"), parse_float=Decimal)["grants"]
+
+
+def test_the_flat_forms_read_back_to_the_same_grants(paid: Grants, tmp_path: Path) -> None:
+    package = _export(paid, tmp_path / "grants.json")
+    for form, target in (("xlsx", tmp_path / "grants.xlsx"), ("csv", tmp_path / "grants-csv")):
+        made = paid("export", "360giving", "--stream", "PCC-CSF", "--year", "2017-18",
+                    "--format", form, "-o", str(target))  # fmt: skip
+        assert made.exit_code == 0, made.output
+        back = {g["id"]: g for g in _unflatten(target, form, tmp_path)}
+        assert back == {g["id"]: g for g in package["grants"]}, form  # CSV: in any order
+    assert sorted(p.name for p in (tmp_path / "grants-csv").iterdir()) == [
+        "disbursementTransaction.csv", "fundingOrganization.csv", "grantProgramme.csv",
+        "grants.csv", "plannedDates.csv", "recipientOrganization.csv",
+    ]  # fmt: skip
+    # Nothing is left beside them.
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+    again = paid("export", "360giving", "--format", "csv", "-o", str(tmp_path / "grants-csv"))
+    assert again.exit_code == 1
+    assert again.output == (
+        f"Error: -o: {tmp_path / 'grants-csv'} already exists: give a new folder for the CSV "
+        "files\n"
+    )
+
+
+FORMULA = """\
+2017-04-01 org FUNDER "A funder"
+  role: funder
+2017-04-01 org RUNS "=HYPERLINK(\\"http://example.org\\",\\"x\\")"
+  role: recipient
+2017-04-01 stream CSF "Community safety fund"
+  kind: pcc-csf
+  funder: FUNDER
+2017-04-01 line CSF A "A line"
+  recipient: RUNS
+2017-04-01 award CSF 2017-18 1,000
+2017-04-01 allocate CSF 2017-18 A 1,000
+"""
+
+
+def test_text_from_the_ledger_is_never_a_formula(grants: Grants, tmp_path: Path) -> None:
+    import openpyxl
+
+    assert grants("ledger", "load", str(books(tmp_path, FORMULA))).exit_code == 0
+    name = '=HYPERLINK("http://example.org","x")'
+    workbook = tmp_path / "g.xlsx"
+    assert grants("export", "360giving", "--format", "xlsx", "-o", str(workbook)).exit_code == 0
+    cells = [c for ws in openpyxl.load_workbook(workbook) for row in ws.iter_rows() for c in row]
+    runs = [c for c in cells if c.value == name]
+    assert runs and all(c.data_type == "s" for c in runs)
+    refused = grants("export", "360giving", "--format", "csv", "-o", str(tmp_path / "csv"))
+    assert refused.exit_code == 1
+    assert refused.output == (
+        "Error: --format csv: grants/0/recipientOrganization/0/name begins '=', which a "
+        "spreadsheet program opening the file would run as a formula: use --format xlsx (its "
+        "cells are text) or json\n"
+    )
+    assert not (tmp_path / "csv").exists()
+    package = json.loads(
+        grants("export", "360giving", "-o", str(tmp_path / "g.json")).exit_code == 0
+        and (tmp_path / "g.json").read_text("utf-8")
+    )
+    assert package["grants"][0]["recipientOrganization"][0]["name"] == name
+
+
+def test_the_export_names_what_it_could_not_identify_or_publish(oxfordshire: Grants, tmp_path):
+    result = oxfordshire("export", "360giving", "-o", str(tmp_path / "all.json"), "--json")
+    summary = _json(result)
+    package = json.loads((tmp_path / "all.json").read_text("utf-8"))
+    assert summary["grants"] == len(package["grants"])
+    assert summary["prefix"] == "360G-UNREGISTERED"
+    # Each organisation published without an org-id is named, and only those.
+    published = {
+        (o["id"], o["name"])
+        for g in package["grants"]
+        for o in g["recipientOrganization"] + g["fundingOrganization"]
+    }
+    fallback = sorted(n for i, n in published if i.startswith("360G-UNREGISTERED-ORG-"))
+    assert sorted(u.split(" (", 1)[1][:-1] for u in summary["unidentified"]) == fallback
+    assert "SOP (Safer Oxfordshire Partnership)" in summary["unidentified"]
+    assert ("GB-LAE-OXF", "Oxfordshire County Council") in published
+    # The lines with no recipient (the capital programme's) are left out, and said to be.
+    allocations = _json(oxfordshire("allocations", "--stream", "CAPITAL", "--json"))
+    assert allocations and not any("-CAPITAL-" in g["id"] for g in package["grants"])
+    assert any(line.startswith("CAPITAL ") for line in summary["left_out"])
