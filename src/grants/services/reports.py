@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from grants import formatting
 from grants.db.models import (
     Entry,
     Line,
@@ -26,7 +27,7 @@ from grants.db.models import (
 from grants.errors import GrantsError, NotFound
 from grants.periods import FinancialYear, Period
 from grants.services import access
-from grants.services.balances import Balances
+from grants.services.balances import Balances, day_after, through
 from grants.services.stream_texts import StreamWords, words
 from grants.services.streams import stream_id
 
@@ -56,6 +57,7 @@ class ResourcingTable:
     # (line code, year) -> the journal entries behind the figure, as "entry N (origin)"
     sources: dict[tuple[str, int], list[str]] = field(default_factory=dict)
     words: StreamWords = field(default_factory=StreamWords)  # the stream's names and headings
+    as_of: date | None = None  # the ledger as it stood at the end of this day (None: now)
 
     def difference(self, year: int) -> Decimal | None:
         if year not in self.stated or self.stated[year] == self.total.get(year):
@@ -63,13 +65,24 @@ class ResourcingTable:
         return self.stated[year] - self.total.get(year, Decimal("0.00"))
 
 
+def report_balances(session: Session, stream: str, as_of: date | None) -> Balances:
+    """A stream's balances as a report as of ``as_of`` reads them: the entries dated on or
+    before it and the statements dated on or before it (everything when None)."""
+    return Balances(session, stream, as_of=day_after(as_of), stated_on=as_of)
+
+
 def resourcing(
-    session: Session, stream: str, years: Period, balances: Balances | None = None
+    session: Session,
+    stream: str,
+    years: Period,
+    balances: Balances | None = None,
+    as_of: date | None = None,
 ) -> ResourcingTable:
-    """``balances``: the stream's, if the caller has them already."""
+    """``balances``: the stream's, if the caller has them already (read as of ``as_of``).
+    ``as_of``: the table as the ledger stood at the end of that day (balances.through)."""
     access.require(session, "report")
     stream_id(session, stream)
-    balances = balances or Balances(session, stream)
+    balances = balances or report_balances(session, stream, as_of)
     by_year = {fy.start: Period(fy, fy) for fy in years.years}
     lines = session.execute(
         select(Line.id, Line.code, Line.name, Line.parent_id)
@@ -96,6 +109,7 @@ def resourcing(
             Entry.kind == "allocate",
             Entry.share.is_not(None),
             Entry.reverses_id.is_(None),
+            through(Entry.day, as_of),
         )
         .order_by(Entry.id)
     ):
@@ -124,13 +138,17 @@ def resourcing(
         select(Entry.id, Entry.kind, Entry.origin, Line.code, Entry.first_year, Entry.last_year)
         .join(Line, Line.id == Entry.line_id)
         .join(Stream, Stream.id == Entry.stream_id)
-        .where(Stream.code == stream, Entry.kind.in_(("allocate", "clawback", "virement")))
+        .where(
+            Stream.code == stream,
+            Entry.kind.in_(("allocate", "clawback", "virement")),
+            through(Entry.day, as_of),
+        )
         .order_by(Entry.id)
     ):
         if first == last and first in by_year:
             sources.setdefault((code, first), []).append(f"entry {entry_id} {kind} ({origin})")
     return ResourcingTable(
-        stream, list(by_year), ordered, total, stated, sources, words(session, stream)
+        stream, list(by_year), ordered, total, stated, sources, words(session, stream), as_of
     )
 
 
@@ -169,6 +187,7 @@ class PccTemplate:
     rows: list[TemplateRow]
     to: date | None  # the last day the spend covers (mid-year and end-year)
     words: StreamWords = field(default_factory=StreamWords)  # the stream's names and headings
+    as_of: date | None = None  # the ledger as it stood at the end of this day (None: now)
 
     @property
     def total(self) -> Decimal:
@@ -188,13 +207,21 @@ def stage_end(year: FinancialYear, stage: str) -> date | None:
     return None
 
 
-def _progress(session: Session, stream: str, year: FinancialYear, stage: str) -> dict[str, str]:
-    """Progress and outcomes from the standing return of each line for the stage."""
+def _progress(
+    session: Session, stream: str, year: FinancialYear, stage: str, as_of: date | None
+) -> dict[str, str]:
+    """Progress and outcomes from the standing return of each line for the stage (of the
+    returns received by the end of ``as_of``)."""
     filings = session.execute(
         select(ReturnFiling.id, ReturnFiling.supersedes_id, Line.code)
         .join(Line, Line.id == ReturnFiling.line_id)
         .join(Stream, Stream.id == ReturnFiling.stream_id)
-        .where(Stream.code == stream, ReturnFiling.year == year.start, ReturnFiling.stage == stage)
+        .where(
+            Stream.code == stream,
+            ReturnFiling.year == year.start,
+            ReturnFiling.stage == stage,
+            through(ReturnFiling.received_on, as_of),
+        )
         .order_by(ReturnFiling.id)
     ).all()
     superseded = {f.supersedes_id for f in filings if f.supersedes_id}
@@ -215,14 +242,21 @@ def _progress(session: Session, stream: str, year: FinancialYear, stage: str) ->
 
 
 def pcc_template(
-    session: Session, stream: str, year: FinancialYear, stage: str, area: str | None
+    session: Session,
+    stream: str,
+    year: FinancialYear,
+    stage: str,
+    area: str | None,
+    as_of: date | None = None,
 ) -> PccTemplate:
+    """The template as the ledger stood at the end of ``as_of`` (None: as it stands): the
+    entries dated by then, the plans, returns and statements received or dated by then."""
     access.require(session, "report")
     if stage not in STAGES:
         raise GrantsError(f"stage {stage!r}: use one of {', '.join(STAGES)}")
     period = Period(year, year)
-    balances = Balances(session, stream)
-    table = resourcing(session, stream, period, balances)
+    balances = report_balances(session, stream, as_of)
+    table = resourcing(session, stream, period, balances, as_of)
     kind = session.scalar(select(Stream.kind).where(Stream.code == stream))
     if kind != "pcc-csf":
         raise GrantsError(
@@ -230,7 +264,11 @@ def pcc_template(
             "Fund's (streams of kind pcc-csf)"
         )
     if not table.rows:
-        raise GrantsError(f"{stream} has no allocations in {year}: no template to write")
+        when = "" if as_of is None else f" at the end of {formatting.day(as_of)}"
+        raise GrantsError(
+            f"{stream} {'has' if as_of is None else 'had'} no allocations in {year}{when}: "
+            "no template to write"
+        )
     rows = table.rows
     if area is None:
         accountable = aliased(Organisation)
@@ -249,6 +287,7 @@ def pcc_template(
                 Entry.kind == "award",
                 Entry.first_year == year.start,
                 Entry.last_year == year.start,
+                through(Entry.day, as_of),
             )
             .order_by(Entry.id)
         ).all()
@@ -286,6 +325,7 @@ def pcc_template(
     spent_by: dict[str, Decimal] = {}
     spend_sources: dict[str, list[str]] = {}
     if to is not None:
+        counted = to if as_of is None else min(to, as_of)  # spend to the stage's end, as known
         for entry_id, kind, origin, code in session.execute(
             select(Entry.id, Entry.kind, Entry.origin, Line.code)
             .join(Line, Line.id == Entry.line_id)
@@ -295,24 +335,24 @@ def pcc_template(
                 Entry.kind == "spent",
                 Entry.first_year == year.start,
                 Entry.last_year == year.start,
-                Entry.day <= to,
+                Entry.day <= counted,
             )
             .order_by(Entry.id)
         ):
             spend_sources.setdefault(code, []).append(f"entry {entry_id} {kind} ({origin})")
-        dated = Balances(session, stream, as_of=to + timedelta(days=1))
+        dated = Balances(session, stream, as_of=day_after(counted))
         for r in rows:
             pence = dated.value(stream, period, "reported", r.code) or 0
             spent_by[r.code] = Decimal(pence).scaleb(-2)
     progress: dict[str, str] = {}
     if to is not None:
-        progress = _progress(session, stream, year, stage)
+        progress = _progress(session, stream, year, stage, as_of)
     match: dict[str, list[tuple[str, Decimal | None]]] = {}
     for code, source, pence in session.execute(
         select(Line.code, MatchFunding.from_source, MatchFunding.amount_pence)
         .join(Line, Line.id == MatchFunding.line_id)
         .join(Stream, Stream.id == Line.stream_id)
-        .where(Stream.code == stream)
+        .where(Stream.code == stream, through(MatchFunding.day, as_of))
         .order_by(MatchFunding.id)
     ):
         match.setdefault(code, []).append(
@@ -334,20 +374,22 @@ def pcc_template(
         if year.start in r.amounts
     ]
     if area is not None and len(out) == 1:
-        planned = _plan_rows(session, stream, year, stage, out[0].code)
+        planned = _plan_rows(session, stream, year, stage, out[0].code, as_of)
         if planned:
             out = planned
     return PccTemplate(
         stream, year.start, stage, area_name, Decimal(grant_pence).scaleb(-2), grant_source,
-        out, to, words(session, stream, area_name),
+        out, to, words(session, stream, area_name), as_of,
     )  # fmt: skip
 
 
 def _plan_rows(
-    session: Session, stream: str, year: FinancialYear, stage: str, line: str
-) -> list[TemplateRow]:
+    session: Session, stream: str, year: FinancialYear, stage: str, line: str,
+    as_of: date | None,
+) -> list[TemplateRow]:  # fmt: skip
     """A row per expenditure line of the line's spending plan, with the figures of the
-    stage's standing return (spend to date, progress) where one has been filed."""
+    stage's standing return (spend to date, progress) where one has been filed (the plan
+    lines recorded and returns received by the end of ``as_of``)."""
     line_id = session.scalar(
         select(Line.id)
         .join(Stream, Stream.id == Line.stream_id)
@@ -355,7 +397,9 @@ def _plan_rows(
     )
     plan = session.scalars(
         select(PlanLine)
-        .where(PlanLine.line_id == line_id, PlanLine.year == year.start)
+        .where(
+            PlanLine.line_id == line_id, PlanLine.year == year.start, through(PlanLine.day, as_of)
+        )
         .order_by(PlanLine.position)
     ).all()
     if not plan:
@@ -366,7 +410,7 @@ def _plan_rows(
         filings = session.scalars(
             select(ReturnFiling)
             .where(ReturnFiling.line_id == line_id, ReturnFiling.year == year.start,
-                   ReturnFiling.stage == stage)
+                   ReturnFiling.stage == stage, through(ReturnFiling.received_on, as_of))
             .order_by(ReturnFiling.id)
         ).all()  # fmt: skip
         superseded = {f.supersedes_id for f in filings}
@@ -414,6 +458,7 @@ __all__ = [
     "ResourcingTable",
     "TemplateRow",
     "pcc_template",
+    "report_balances",
     "resourcing",
     "stage_end",
 ]
