@@ -234,6 +234,11 @@ def capital_programme(
         if periods
         else years
     )
+    if as_of is not None and not periods and base is None and other is None:
+        raise GrantsError(
+            f"{stream} had no awards and no programme versions at the end of "
+            f"{formatting.day(as_of)}: no programme to write"
+        )
     balances = Balances(
         session, stream, as_of=day_after(as_of), top_level_only=True, stated_on=as_of
     )
