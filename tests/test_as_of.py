@@ -15,7 +15,9 @@ import pytest
 
 from grants.excel import templates
 from grants.formatting import long_day
+from grants.money import money
 from tests.conftest import BOOKS, Grants
+from tests.test_returns import fill, issued  # noqa: F401  (issued: a fixture)
 
 YEAR = "2017-18"
 SENT = date(2017, 9, 30)  # the plan-stage template as sent on this day
@@ -222,3 +224,32 @@ def test_the_capital_programme_as_of_a_day(oxfordshire: Grants, tmp_path: Path) 
         str(book[t]["A1"].value).endswith(f", as of {long_day(adopted)}") for t in titled
     )
     assert book["Sources"]["B2"].value == "As of"
+
+
+def test_a_return_counts_from_the_day_it_was_received(
+    grants: Grants,
+    issued: Path,  # noqa: F811  (the fixture of tests/test_returns.py)
+    tmp_path: Path,
+) -> None:
+    """A return's spend is dated the last day it covers (30 September), but a template as of
+    a day before the return was received does not have it."""
+    filled = fill(issued, tmp_path / "filled.xlsx")  # spend to date: D13 + D14
+    result = grants("returns", "import", "--received", "27/10/2017", str(filled))
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(filled)["Return"]
+    spend = money(str(book["D13"].value)) + money(str(book["D14"].value))
+    args = ("pcc-template", "--stream", "CSF", "--year", YEAR, "--stage", "mid-year")
+
+    def cherwell(*extra: str) -> dict[str, Any]:
+        [row] = [r for r in as_json(grants, *args, *extra)["rows"] if r["line"] == "CHERWELL"]
+        return row
+
+    assert cherwell()["spent"] == f"{spend:.2f}"
+    assert cherwell("--as-of", "2017-10-27")["spent"] == f"{spend:.2f}"
+    assert cherwell("--as-of", "2017-10-26")["spent"] is None  # not given yet
+    # One area's template, a row per plan line: the return's figures only once received.
+    area = ("--area", "CHERWELL")
+    received = as_json(grants, *args, *area, "--as-of", "2017-10-27")["rows"]
+    before = as_json(grants, *args, *area, "--as-of", "2017-10-26")["rows"]
+    assert sum(Decimal(r["spent"]) for r in received) == spend
+    assert [r["spent"] for r in before] == [None] * len(received)

@@ -10,16 +10,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from grants import formatting
 from grants.db.models import (
+    Account,
     Entry,
     Line,
     MatchFunding,
     Organisation,
     PlanLine,
+    Posting,
     ReturnFigure,
     ReturnFiling,
     Stream,
@@ -326,6 +328,9 @@ def pcc_template(
     spend_sources: dict[str, list[str]] = {}
     if to is not None:
         counted = to if as_of is None else min(to, as_of)  # spend to the stage's end, as known
+        # A return's spend is dated the last day it covers, which may be before the day the
+        # report is as of though the return was received after it: not yet received then.
+        unreceived = _received_after(session, stream, year, as_of)
         for entry_id, kind, origin, code in session.execute(
             select(Entry.id, Entry.kind, Entry.origin, Line.code)
             .join(Line, Line.id == Entry.line_id)
@@ -336,13 +341,15 @@ def pcc_template(
                 Entry.first_year == year.start,
                 Entry.last_year == year.start,
                 Entry.day <= counted,
+                Entry.source.is_(None) | Entry.source.not_in(unreceived),
             )
             .order_by(Entry.id)
         ):
             spend_sources.setdefault(code, []).append(f"entry {entry_id} {kind} ({origin})")
         dated = Balances(session, stream, as_of=day_after(counted))
+        later = _spend_of(session, stream, year, counted, unreceived) if unreceived else {}
         for r in rows:
-            pence = dated.value(stream, period, "reported", r.code) or 0
+            pence = (dated.value(stream, period, "reported", r.code) or 0) - later.get(r.code, 0)
             spent_by[r.code] = Decimal(pence).scaleb(-2)
     progress: dict[str, str] = {}
     if to is not None:
@@ -381,6 +388,45 @@ def pcc_template(
         stream, year.start, stage, area_name, Decimal(grant_pence).scaleb(-2), grant_source,
         out, to, words(session, stream, area_name), as_of,
     )  # fmt: skip
+
+
+def _received_after(
+    session: Session, stream: str, year: FinancialYear, as_of: date | None
+) -> list[str]:
+    """The journal sources (``return sha256:...``, grants.services.returns_import) of the
+    stream's returns for the year received after ``as_of`` (none when None)."""
+    if as_of is None:
+        return []
+    keys = session.scalars(
+        select(ReturnFiling.key)
+        .join(Stream, Stream.id == ReturnFiling.stream_id)
+        .where(Stream.code == stream, ReturnFiling.year == year.start,
+               ReturnFiling.received_on > as_of)
+    )  # fmt: skip
+    return [f"return sha256:{key}" for key in keys]
+
+
+def _spend_of(
+    session: Session, stream: str, year: FinancialYear, to: date, sources: list[str]
+) -> dict[str, int]:
+    """What the spend entries from ``sources`` dated by ``to`` added to each line's reported
+    spend for the year, in pence."""
+    return {
+        code: int(pence or 0)
+        for code, pence in session.execute(
+            select(Line.code, func.sum(Posting.amount_pence))
+            .join(Account, Account.id == Posting.account_id)
+            .join(Line, Line.id == Account.line_id)
+            .join(Entry, Entry.id == Posting.entry_id)
+            .join(Stream, Stream.id == Account.stream_id)
+            .where(
+                Stream.code == stream, Account.role == "spent",
+                Account.first_year == year.start, Account.last_year == year.start,
+                Entry.day <= to, Entry.source.in_(sources),
+            )
+            .group_by(Line.code)
+        )
+    }  # fmt: skip
 
 
 def _plan_rows(
