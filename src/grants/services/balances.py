@@ -330,6 +330,17 @@ def through(column: Any, on: date | None) -> ColumnElement[bool]:
     return true() if on is None else column <= on
 
 
+def as_it_stood(
+    session: Session, stream: str | None, on: date | None, top_level_only: bool = False
+) -> Balances:
+    """The balances a report as of ``on`` reads (every report's one way to read them): the
+    entries dated on or before it and the statements dated on or before it (all, when
+    None)."""
+    return Balances(
+        session, stream, as_of=day_after(on), top_level_only=top_level_only, stated_on=on
+    )
+
+
 def balance_rows(
     session: Session,
     stream: str | None = None,

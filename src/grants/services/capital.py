@@ -35,7 +35,7 @@ from grants.db.models import (
 from grants.errors import GrantsError, NotFound
 from grants.periods import FinancialYear, Period
 from grants.services import access
-from grants.services.balances import Balances, day_after, through
+from grants.services.balances import as_it_stood, through
 from grants.services.capital_rows import (
     ProgrammeRow,
     Scheme,
@@ -239,9 +239,7 @@ def capital_programme(
             f"{stream} had no awards and no programme versions at the end of "
             f"{formatting.day(as_of)}: no programme to write"
         )
-    balances = Balances(
-        session, stream, as_of=day_after(as_of), top_level_only=True, stated_on=as_of
-    )
+    balances = as_it_stood(session, stream, as_of, top_level_only=True)
 
     def summed(metric: str, target: str | None) -> int:
         return sum(balances.value(stream, p, metric, target) or 0 for p in periods)

@@ -20,7 +20,7 @@ from grants.db.models import Statement, Stream
 from grants.formatting import SCALES, gbp_scaled
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
-from grants.services.balances import Balances, compare, day_after, through
+from grants.services.balances import Balances, as_it_stood, compare, through
 
 AGREES, DIFFERS = "agrees", "differs"
 
@@ -116,7 +116,7 @@ def published_figures(
     table), in the order the books recorded them, with the ledger's figure beside it.
     ``as_of``: the figures published by the end of that day, beside the ledger's as it
     stood then (balances.through; ``balances``, if given, read as of the same day)."""
-    balances = balances or Balances(session, stream, as_of=day_after(as_of), stated_on=as_of)
+    balances = balances or as_it_stood(session, stream, as_of)
     query = (
         select(
             Stream.code, Statement.kind, Statement.first_year, Statement.last_year,

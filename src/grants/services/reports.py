@@ -29,7 +29,7 @@ from grants.db.models import (
 from grants.errors import GrantsError, NotFound
 from grants.periods import FinancialYear, Period
 from grants.services import access
-from grants.services.balances import Balances, day_after, through
+from grants.services.balances import Balances, as_it_stood, day_after, through
 from grants.services.stream_texts import StreamWords, words
 from grants.services.streams import stream_id
 
@@ -67,12 +67,6 @@ class ResourcingTable:
         return self.stated[year] - self.total.get(year, Decimal("0.00"))
 
 
-def report_balances(session: Session, stream: str, as_of: date | None) -> Balances:
-    """A stream's balances as a report as of ``as_of`` reads them: the entries dated on or
-    before it and the statements dated on or before it (everything when None)."""
-    return Balances(session, stream, as_of=day_after(as_of), stated_on=as_of)
-
-
 def resourcing(
     session: Session,
     stream: str,
@@ -84,7 +78,7 @@ def resourcing(
     ``as_of``: the table as the ledger stood at the end of that day (balances.through)."""
     access.require(session, "report")
     stream_id(session, stream)
-    balances = balances or report_balances(session, stream, as_of)
+    balances = balances or as_it_stood(session, stream, as_of)
     by_year = {fy.start: Period(fy, fy) for fy in years.years}
     lines = session.execute(
         select(Line.id, Line.code, Line.name, Line.parent_id)
@@ -257,7 +251,7 @@ def pcc_template(
     if stage not in STAGES:
         raise GrantsError(f"stage {stage!r}: use one of {', '.join(STAGES)}")
     period = Period(year, year)
-    balances = report_balances(session, stream, as_of)
+    balances = as_it_stood(session, stream, as_of)
     table = resourcing(session, stream, period, balances, as_of)
     kind = session.scalar(select(Stream.kind).where(Stream.code == stream))
     if kind != "pcc-csf":
@@ -504,7 +498,6 @@ __all__ = [
     "ResourcingTable",
     "TemplateRow",
     "pcc_template",
-    "report_balances",
     "resourcing",
     "stage_end",
 ]
