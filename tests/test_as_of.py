@@ -203,6 +203,18 @@ def test_the_capital_programme_as_of_a_day(oxfordshire: Grants, tmp_path: Path) 
         **as_json(oxfordshire, *args),
         "as_of": adopted.isoformat(),
     }
+    # An allocation recorded later, dated after the day: not in the programme as of the day.
+    sent = as_json(oxfordshire, *args, "--as-of", adopted.isoformat())
+    later = oxfordshire("allocate", "CAPITAL", "2018-19:2027-28", "BASIC-NEED", "1000",
+                        "--date", "2018-02-01", "--over-allocate")  # fmt: skip
+    assert later.exit_code == 0, later.output
+    assert as_json(oxfordshire, *args, "--as-of", adopted.isoformat()) == sent
+
+    def net(found: dict[str, Any]) -> Decimal:
+        [line] = [x for x in found["allocations"] if x["line"] == "BASIC-NEED"]
+        return Decimal(line["net"])
+
+    assert net(as_json(oxfordshire, *args)) == net(sent) + 1000
     early = oxfordshire("report", *args, "--as-of", (adopted - timedelta(days=1)).isoformat())
     assert early.exit_code == 1
     assert early.output == (
