@@ -17,6 +17,7 @@ from grants.excel import templates
 from grants.formatting import long_day
 from grants.money import money
 from tests.conftest import BOOKS, Grants
+from tests.rendering import missing_words, need_soffice, overlaps, read_pdf, to_pdf
 from tests.test_returns import fill, issued  # noqa: F401  (issued: a fixture)
 
 YEAR = "2017-18"
@@ -265,3 +266,19 @@ def test_a_return_counts_from_the_day_it_was_received(
     before = as_json(grants, *args, *area, "--as-of", "2017-10-26")["rows"]
     assert sum(Decimal(r["spent"]) for r in received) == spend
     assert [r["spent"] for r in before] == [None] * len(received)
+
+
+def test_workbooks_as_of_a_day_print_readably(oxfordshire: Grants, tmp_path: Path) -> None:
+    """The longer titles and the Sources sheet's first row still print whole on A4."""
+    need_soffice()
+    out = tmp_path / "all"
+    written = oxfordshire("report", "all", "-o", str(out), "--as-of", "2017-12-12")
+    assert written.exit_code == 0, written.output
+    workbooks = [out / f"pcc-csf-{YEAR}-mid-year-as-of-2017-12-12.xlsx",
+                 out / "capital-programme-as-of-2017-12-12.xlsx"]  # fmt: skip
+    pdfs = to_pdf(workbooks, tmp_path / "pdf", tmp_path / "profile")
+    problems: list[str] = []
+    for workbook, pdf in zip(workbooks, pdfs, strict=True):
+        found, words = read_pdf(pdf)
+        problems += found + overlaps(pdf, words) + missing_words(workbook, pdf, words)
+    assert not problems, "\n".join(problems[:20])
