@@ -3,45 +3,55 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy.orm import Session
 
 from grants.cli import progress, terminal
 from grants.cli.common import AppContext, GrantsGroup, emit_json, make_folder, pass_app
-from grants.cli.options import pick_stream, stream_option
+from grants.cli.options import DATE, pick_stream, stream_option
 from grants.errors import GrantsError
 from grants.excel import capital as capital_workbook
 from grants.excel import pcc_template as pcc_workbook
 from grants.excel import resourcing as resourcing_workbook
-from grants.excel import templates
-from grants.excel.book import file_name
-from grants.excel.capital_layout import with_headings
-from grants.formatting import count, number, plain
+from grants.excel.reports import programme, report_file, write_report
+from grants.formatting import count, day, number, plain
 from grants.money import from_pence
-from grants.periods import FinancialYear, Period, parse_period, parse_year
-from grants.services.capital import (
-    CapitalProgramme,
-    capital_programme,
-    capital_stream,
-    programme_years,
-    schemes,
-    stream_headings,
-    versions_to_compare,
-)
+from grants.periods import FinancialYear, parse_period, parse_year
+from grants.services.capital import CapitalProgramme, capital_stream, schemes
 from grants.services.published import published_figures
 from grants.services.reports import STAGES, pcc_template
 from grants.services.reports import resourcing as resourcing_table
 from grants.services.settings import ledger_name
-from grants.services.workbooks import Workbook, workbooks
+from grants.services.workbooks import workbooks
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group(cls=GrantsGroup)
 def report() -> None:
     """The tables the council sends (derived from the journal)."""
+
+
+def as_of_option(func: F) -> F:
+    """``--as-of DATE``: the report as the ledger stood at the end of that day."""
+    return click.option(
+        "--as-of",
+        "as_of",
+        type=DATE,
+        help="Show the ledger as it stood at the end of this day: entries dated after it, and "
+        "plans, returns, statements and programme versions received or dated after it, are not "
+        "counted (default: as it stands, every entry counted).",
+    )(func)
+
+
+def _as_of_words(as_of: date | None) -> str:
+    return "" if as_of is None else f", as of {day(as_of)}"
 
 
 def _pounds(value: Decimal | None, places: int) -> str:
@@ -66,18 +76,25 @@ def _blank(value: Decimal | None, places: int) -> str:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write the workbook (.xlsx) here instead of printing the table.",
 )
+@as_of_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as strings).")
 @pass_app
 def resourcing(
-    app: AppContext, stream: str | None, years: str, output: Path | None, as_json: bool
+    app: AppContext,
+    stream: str | None,
+    years: str,
+    output: Path | None,
+    as_of: date | None,
+    as_json: bool,
 ) -> None:
     """The resourcing table: allocations by line and year, the districts beneath their
     partnership with their shares, the TOTAL, and the stated figure where it differs."""
     period = parse_period(years)
     with app.reading() as session:
-        result = resourcing_table(session, pick_stream(session, stream, "pcc", "report"), period)
+        code = pick_stream(session, stream, "pcc", "report")
+        result = resourcing_table(session, code, period, as_of=as_of)
         ledger = ledger_name(session)
-        figures = published_figures(session, result.stream)
+        figures = published_figures(session, result.stream, as_of=as_of)
     if output is not None:
         resourcing_workbook.write(result, output, ledger, figures)
         terminal.echo(f"wrote {output}")
@@ -87,6 +104,7 @@ def resourcing(
         emit_json(
             {
                 "stream": result.stream,
+                "as_of": as_of.isoformat() if as_of else None,
                 "years": list(labels.values()),
                 "rows": [
                     {
@@ -121,7 +139,10 @@ def resourcing(
     if any(result.difference(y) is not None for y in result.years):
         rows.append(["Stated", *(_blank(result.stated.get(y), places) for y in result.years)])
         rows.append(["Difference", *(_blank(result.difference(y), places) for y in result.years)])
-    terminal.echo(f"{result.stream} resourcing (£); district rows are part of their partnership")
+    terminal.echo(
+        f"{result.stream} resourcing (£){_as_of_words(as_of)}; district rows are part of their "
+        "partnership"
+    )
     terminal.table(["", *labels.values()], rows, set(range(1, len(labels) + 1)))
 
 
@@ -142,6 +163,7 @@ def resourcing(
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write the workbook (.xlsx) here instead of printing the table.",
 )
+@as_of_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as strings).")
 @pass_app
 def pcc_template_command(
@@ -151,6 +173,7 @@ def pcc_template_command(
     stage: str,
     area: str | None,
     output: Path | None,
+    as_of: date | None,
     as_json: bool,
 ) -> None:
     """A police and crime commissioner's fund's reporting template: the signatory block,
@@ -158,12 +181,11 @@ def pcc_template_command(
     at mid-year and end-year also the spend reported to date and the variance."""
     fy = parse_year(year)
     with app.reading() as session:
-        result = pcc_template(
-            session, pick_stream(session, stream, "pcc", "report"), fy, stage, area
-        )
+        code = pick_stream(session, stream, "pcc", "report")
+        result = pcc_template(session, code, fy, stage, area, as_of)
         ledger = ledger_name(session)
         # A stream's printed totals are not one area's.
-        figures = published_figures(session, result.stream) if area is None else []
+        figures = published_figures(session, code, as_of=as_of) if area is None else []
     if output is not None:
         pcc_workbook.write(result, output, ledger, figures)
         terminal.echo(f"wrote {output}")
@@ -174,6 +196,7 @@ def pcc_template_command(
                 "stream": result.stream,
                 "year": FinancialYear(result.year).render(),
                 "stage": result.stage,
+                "as_of": as_of.isoformat() if as_of else None,
                 "area": result.area,
                 "grant": plain(result.grant),
                 "to": result.to.isoformat() if result.to else None,
@@ -216,33 +239,17 @@ def pcc_template_command(
         headers += ["Spent", "Variance"]
     terminal.echo(
         f"{result.stream} {FinancialYear(result.year)} {result.stage}: {result.area}, "
-        f"grant £{number(grant, 2)}"
+        f"grant £{number(grant, 2)}{_as_of_words(as_of)}"
     )
     terminal.table(headers, rows, set(range(1, len(headers))))
 
 
 def _capital(
     session: Session, stream: str | None, first: str | None, last: str | None,
-    compare: str | None,
+    compare: str | None, as_of: date | None,
 ) -> CapitalProgramme:  # fmt: skip
     code = capital_stream(session, pick_stream(session, stream, "capital", "report"))
-    layout = with_headings(templates.load("capital-programme"), stream_headings(session, code))
-    span = programme_years(session, code)
-    start = parse_year(first) if first else span.first
-    end = parse_year(last) if last else span.last
-    years = Period(start, end)  # refuses an end before the start
-    base, other = versions_to_compare(session, code, compare)
-    return capital_programme(
-        session,
-        code,
-        years,
-        base,
-        other,
-        summary_table=layout["summary"]["books_table"],
-        resources_table=layout["resources"]["books_table"],
-        funding_table=layout["funding"]["books_table"],
-        allocations_table=layout["allocations"]["books_table"],
-    )
+    return programme(session, code, first, last, compare, as_of)
 
 
 @report.command("capital-programme")
@@ -260,6 +267,7 @@ def _capital(
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write the workbook (.xlsx) here instead of printing the resources table.",
 )
+@as_of_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as strings).")
 @pass_app
 def capital_programme_command(
@@ -269,23 +277,25 @@ def capital_programme_command(
     last: str | None,
     compare: str | None,
     output: Path | None,
+    as_of: date | None,
     as_json: bool,
 ) -> None:
     """The capital programme: flexible resources with the running balance and the surplus or
     shortfall, the funding and portfolio allocation annexes, the programmes by year of each
     version with the Change column and Difference row, and the £m summary."""
     with app.reading() as session:
-        programme = _capital(session, stream, first, last, compare)
+        result = _capital(session, stream, first, last, compare, as_of)
         if output is not None:
-            capital_workbook.write(session, programme, output, ledger_name(session))
+            capital_workbook.write(session, result, output, ledger_name(session))
             terminal.echo(f"wrote {output}")
             return
-        every_scheme = list(schemes(session, programme)) if as_json else []
-    p = programme
+        every_scheme = list(schemes(session, result)) if as_json else []
+    p = result
     if as_json:
         emit_json(
             {
                 "stream": p.stream,
+                "as_of": as_of.isoformat() if as_of else None,
                 "period": p.period.render(),
                 "award_periods": [x.render() for x in p.periods],
                 "years": [FinancialYear(y).render() for y in p.years],
@@ -340,7 +350,7 @@ def capital_programme_command(
     rows.append(["Total allocations", "", "", number(from_pence(p.allocated), 0), ""])
     rows.append(["Surplus (+) / shortfall (-)", "", "", "",
                  number(from_pence(p.funding - p.allocated), 0)])  # fmt: skip
-    terminal.echo(f"{p.stream} capital resources {p.period.render('/')} (£)")
+    terminal.echo(f"{p.stream} capital resources {p.period.render('/')} (£){_as_of_words(as_of)}")
     terminal.table(["", "Cost", "Funding", "Net", "Balance"], rows, {1, 2, 3, 4})
 
 
@@ -353,16 +363,26 @@ def capital_programme_command(
     type=click.Path(path_type=Path, file_okay=False),
     help="The folder to write the workbooks in (created if missing).",
 )
+@as_of_option
 @pass_app
-def all_reports(app: AppContext, directory: Path) -> None:
+def all_reports(app: AppContext, directory: Path, as_of: date | None) -> None:
     """Every workbook the books support: for each PCC Community Safety Fund stream its
     resourcing table and, for each year, the reporting template at each stage; for each
-    stream with programme versions, the capital programme."""
+    stream with programme versions, the capital programme. With --as-of, each as the ledger
+    stood at the end of that day, its file name ending `-as-of-YYYY-MM-DD`."""
     with app.reading() as session:
-        books = workbooks(session)
+        books = workbooks(session, as_of)
         ledger = ledger_name(session)
-        jobs = [_job(session, directory, ledger, w) for w in books]
+        jobs: list[tuple[Path, Callable[[], None]]] = []
+        for w in books:
+            path = directory / report_file(w, as_of)
+            jobs.append((path, partial(write_report, session, w, path, ledger, as_of)))
         if not jobs:
+            if as_of is not None:
+                raise GrantsError(
+                    f"the ledger had nothing to report at the end of {day(as_of)}: its first "
+                    "allocation or programme version is dated later"
+                )
             raise GrantsError(
                 "the books have nothing to report: load them with `grants ledger load`"
             )
@@ -374,41 +394,6 @@ def all_reports(app: AppContext, directory: Path) -> None:
                 terminal.echo(f"wrote {path}")
                 shown.advance()
     terminal.echo(f"{count(len(jobs), 'workbook')} in {directory}")
-
-
-def _job(
-    session: Session, directory: Path, ledger: str, book: Workbook
-) -> tuple[Path, Callable[[], None]]:
-    """Where a workbook goes and how to write it."""
-    if book.kind == "resourcing":
-        assert book.span is not None
-        path = directory / file_name(book.stream, "resourcing")
-        return path, partial(_resourcing, session, book.stream, book.span, path, ledger)
-    if book.kind == "pcc-template":
-        assert book.year is not None and book.stage is not None
-        path = directory / file_name(book.stream, book.year.render(), book.stage)
-        return path, partial(_template, session, book.stream, book.year, book.stage, path, ledger)
-    path = directory / file_name(book.stream, "programme")
-    return path, partial(_programme, session, book.stream, path, ledger)
-
-
-def _resourcing(session: Session, code: str, span: Period, path: Path, ledger: str) -> None:
-    table, figures = resourcing_table(session, code, span), published_figures(session, code)
-    resourcing_workbook.write(table, path, ledger, figures)
-
-
-def _template(
-    session: Session, code: str, year: FinancialYear, stage: str, path: Path, ledger: str
-) -> None:
-    report_, figures = (
-        pcc_template(session, code, year, stage, None),
-        published_figures(session, code),
-    )
-    pcc_workbook.write(report_, path, ledger, figures)
-
-
-def _programme(session: Session, code: str, path: Path, ledger: str) -> None:
-    capital_workbook.write(session, _capital(session, code, None, None, None), path, ledger)
 
 
 __all__ = ["report"]

@@ -161,15 +161,23 @@ class Book:
     ``constant_memory`` streams each sheet to disk row by row (rows must then be written in
     order): the way to write hundreds of thousands of rows in little memory. ``ledger`` is
     the ledger's name (`grants.services.settings.ledger_name`), which the footer prints with
-    the day the workbook was generated."""
+    the day the workbook was generated. ``as_of``: the day the report shows the ledger as it
+    stood at the end of (None: as it stands), which its titles (``titled``) and the first
+    row of its Sources sheet say."""
 
     def __init__(
-        self, workbook: Any, layout: dict[str, Any], ledger: str, generated: date | None = None
+        self,
+        workbook: Any,
+        layout: dict[str, Any],
+        ledger: str,
+        generated: date | None = None,
+        as_of: date | None = None,
     ) -> None:
         self.workbook = workbook
         self.layout = layout
         self.ledger = ledger
         self.generated = generated or date.today()
+        self.as_of = as_of
         self._formats: dict[tuple[str, tuple[tuple[str, Any], ...]], Format] = {}
         self._properties: dict[int, dict[str, Any]] = {}  # id of a format: its properties
         self._wrapped: dict[int, Format] = {}
@@ -271,8 +279,21 @@ class Book:
             fitting.merging = False
         fitting.merged(row, first, last, text, size, bold)
 
+    def titled(self, title: str) -> str:
+        """A sheet's title, saying the day the report is as of when it is as of one."""
+        return title if self.as_of is None else f"{title}, as of {long_day(self.as_of)}"
+
     def source(self, where: str, figure: str, entries: str) -> None:
         """One row of the Sources sheet: a cell or range, what it shows, where it came from."""
+        sources = self._sources or self._open_sources()
+        sheet, bang, cells = where.rpartition("!")
+        if bang and not sheet.startswith("'"):
+            where = quoted(sheet) + cells  # 'Flexible resources'!C6: a reference that works
+        sources.write_row(self._source_row, 0, [where, inert(figure), inert(entries)])
+        self._source_row += 1
+
+    def _open_sources(self) -> Worksheet:
+        """The Sources sheet with its headings, and the day the report is as of."""
         if self._sources is None:
             self._sources = self.sheet("Sources")
             heading = self.style("heading", align="left")
@@ -283,11 +304,11 @@ class Book:
             self._sources.set_column(0, 0, 24)
             self._sources.set_column(1, 1, 40)
             self._sources.set_column(2, 2, 60)
-        sheet, bang, cells = where.rpartition("!")
-        if bang and not sheet.startswith("'"):
-            where = quoted(sheet) + cells  # 'Flexible resources'!C6: a reference that works
-        self._sources.write_row(self._source_row, 0, [where, inert(figure), inert(entries)])
-        self._source_row += 1
+            if self.as_of is not None:
+                self._sources.write_row(1, 0, ["Every sheet", "As of", AS_OF.format(
+                    day=long_day(self.as_of))])  # fmt: skip
+                self._source_row = 2
+        return self._sources
 
     def print_setup(self, sheet: Worksheet, heading_row: int | None) -> None:
         """Say which row holds the sheet's headings (repeated on every printed page); the
@@ -300,6 +321,8 @@ class Book:
         """Set up every sheet for printing on A4 by the template's [print] table (the
         defaults for a sheet it does not cover: layout.DEFAULT_PRINT), the Sources and
         instructions sheets too: orientation, scale, margins, heading rows and footer."""
+        if self.as_of is not None:
+            self._open_sources()  # it says the day, whether or not any figure has a source
         setup = self.print
         margin = float(setup["margin_cm"]) / 2.54  # inches
         for sheet in self._sheets.values():
@@ -354,9 +377,20 @@ def _utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+AS_OF = (
+    "The ledger as it stood at the end of {day}: journal entries dated on or before that day, "
+    "spending plans, returns and statements received or dated by then, and programme versions "
+    "adopted by then; entries dated later are not counted."
+)
+
+
 @contextmanager
 def writing(
-    path: Path, layout: dict[str, Any], ledger: str, constant_memory: bool = False
+    path: Path,
+    layout: dict[str, Any],
+    ledger: str,
+    constant_memory: bool = False,
+    as_of: date | None = None,
 ) -> Iterator[Book]:
     """A Book written to a temporary file beside ``path`` that replaces ``path`` only when
     the whole workbook is written: a failure leaves nothing half-written. XlsxWriter's own
@@ -381,7 +415,7 @@ def writing(
             }
             workbook = xlsxwriter.Workbook(str(temporary), options)
             try:
-                book = Book(workbook, layout, ledger)
+                book = Book(workbook, layout, ledger, as_of=as_of)
                 yield book
                 book.finish()
             except BaseException:

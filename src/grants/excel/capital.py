@@ -51,8 +51,8 @@ def sheets(layout: dict[str, Any], p: CapitalProgramme, with_published: bool = F
 
 def write(session: Session, programme: CapitalProgramme, path: Path, ledger: str) -> None:
     layout = layout_for(programme)
-    figures = published_figures(session, programme.stream)
-    with writing(path, layout, ledger, constant_memory=True) as book:
+    figures = published_figures(session, programme.stream, as_of=programme.as_of)
+    with writing(path, layout, ledger, constant_memory=True, as_of=programme.as_of) as book:
         book.order(sheets(layout, programme, bool(figures)))
         if programme.tranches or programme.portfolios:
             resources = _resources(book, programme)

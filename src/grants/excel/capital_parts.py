@@ -34,7 +34,7 @@ def years(p: CapitalProgramme) -> str:
 
 def title(book: Book, sheet: Worksheet, text: str, subtitle: str) -> None:
     """The title and subtitle rows, wrapped across the columns set so far (set them first)."""
-    book.note(sheet, 0, text, "title")
+    book.note(sheet, 0, book.titled(text), "title")
     book.note(sheet, 1, subtitle, "note")
 
 

@@ -20,7 +20,7 @@ def write(report: PccTemplate, path: Path, ledger: str, figures: Sequence[Figure
     year = FinancialYear(report.year)
     layout = stream_layout.layout("pcc-template", report.words)
     figures = [f for f in figures if f.period.overlaps(Period(year, year))]
-    with writing(path, layout, ledger) as book:
+    with writing(path, layout, ledger, as_of=report.as_of) as book:
         if figures:
             book.order([layout["sheet"]["name"].format(stage=report.stage),
                         published.sheet_name()])  # fmt: skip
@@ -39,7 +39,7 @@ def _fill(book: Book, report: PccTemplate, year: FinancialYear, figures: Sequenc
     sheet.set_column(3, 3, widths["percent_width"])
     sheet.set_column(4, 4, widths["funding_width"])
     sheet.set_column(5, 6, widths["money_width"])
-    book.note(sheet, 0, lay["title"], "title")
+    book.note(sheet, 0, book.titled(lay["title"]), "title")
     # The signatory block: the local authority on the left, the police on the right.
     for row, left, right in (
         (2, header["local_contact"], header["police_contact"]),

@@ -9,6 +9,7 @@ from pathlib import Path
 from grants.errors import GrantsError
 from grants.excel import published, stream_layout
 from grants.excel.book import Book, cell, cells, writing
+from grants.formatting import day
 from grants.periods import FinancialYear
 from grants.services.published import Figure
 from grants.services.reports import ResourcingTable
@@ -20,9 +21,14 @@ def write(table: ResourcingTable, path: Path, ledger: str, figures: Sequence[Fig
     on a sheet of their own."""
     if not table.rows:
         years = ", ".join(str(FinancialYear(y)) for y in table.years)
+        if table.as_of is not None:
+            raise GrantsError(
+                f"{table.stream} had no allocations in {years} at the end of "
+                f"{day(table.as_of)}: no table to write"
+            )
         raise GrantsError(f"{table.stream} has no allocations in {years}: no table to write")
     layout = stream_layout.layout("resourcing", table.words)
-    with writing(path, layout, ledger) as book:
+    with writing(path, layout, ledger, as_of=table.as_of) as book:
         if figures:
             book.order([layout["sheet"]["name"], published.sheet_name()])
         _fill(book, table, figures)
@@ -38,7 +44,7 @@ def _fill(book: Book, table: ResourcingTable, figures: Sequence[Figure]) -> None
     years = table.years
     sheet.set_column(0, 0, book.layout["columns"]["label_width"])
     sheet.set_column(1, len(years), book.layout["columns"]["year_width"])
-    book.note(sheet, 0, lay["title"], "title")
+    book.note(sheet, 0, book.titled(lay["title"]), "title")
     book.note(sheet, 1, f"{lay['subtitle']} ({table.stream})", "note")
     heading_row = 3
     book.text(sheet, heading_row, 0, lay["first_column_heading"], "heading")

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from grants.db.models import Statement, Stream
@@ -88,9 +88,12 @@ class Balances:
         stream: str | None = None,
         as_of: date | None = None,
         top_level_only: bool = False,
+        stated_on: date | None = None,
     ) -> None:
         """``as_of``: only entries dated before that day (a balance at the start of it).
-        ``top_level_only``: the streams and their top-level lines, not the lines beneath."""
+        ``top_level_only``: the streams and their top-level lines, not the lines beneath.
+        ``stated_on``: only statements dated on or before that day (the reports as of a day;
+        the dashboard and reconcile take the latest statement whatever its day)."""
         streams = dict(session.execute(select(Stream.id, Stream.code)).all())
         where = ""
         if stream is not None:
@@ -132,7 +135,7 @@ class Balances:
         for code, first, last, amount in session.execute(
             select(Stream.code, Statement.first_year, Statement.last_year, Statement.amount)
             .join(Stream, Stream.id == Statement.stream_id)
-            .where(Statement.kind == "stated")
+            .where(Statement.kind == "stated", through(Statement.day, stated_on))
             .order_by(Statement.id)
         ):
             key = (code, Period(FinancialYear(first), FinancialYear(last)))
@@ -316,6 +319,26 @@ def day_after(on: date | None) -> date | None:
     if on is None or on >= date.max:
         return None
     return on + timedelta(days=1)
+
+
+def through(column: Any, on: date | None) -> ColumnElement[bool]:
+    """The as-of rule as a condition on a record's day (an entry's date, the day a return
+    or plan form was received, a statement's or programme version's day): a record counts
+    in the ledger as it stood at the end of ``on`` when its day is ``on`` or earlier,
+    whenever it was recorded; every record counts when ``on`` is None. (Balances take the
+    same rule as the first day not counted: ``day_after``.)"""
+    return true() if on is None else column <= on
+
+
+def as_it_stood(
+    session: Session, stream: str | None, on: date | None, top_level_only: bool = False
+) -> Balances:
+    """The balances a report as of ``on`` reads (every report's one way to read them): the
+    entries dated on or before it and the statements dated on or before it (all, when
+    None)."""
+    return Balances(
+        session, stream, as_of=day_after(on), top_level_only=top_level_only, stated_on=on
+    )
 
 
 def balance_rows(

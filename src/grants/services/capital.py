@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from grants import formatting
 from grants.db.models import (
     Entry,
     Line,
@@ -33,7 +35,7 @@ from grants.db.models import (
 from grants.errors import GrantsError, NotFound
 from grants.periods import FinancialYear, Period
 from grants.services import access
-from grants.services.balances import Balances
+from grants.services.balances import as_it_stood, through
 from grants.services.capital_rows import (
     ProgrammeRow,
     Scheme,
@@ -99,6 +101,7 @@ class CapitalProgramme:
     # The tables that carry the later years' column (when the report runs to the last year).
     later_tables: set[str] = field(default_factory=set)
     version_tables: set[tuple[str, str]] = field(default_factory=set)  # (version, table)
+    as_of: date | None = None  # the ledger as it stood at the end of this day (None: now)
 
     @property
     def funding(self) -> int:
@@ -154,16 +157,17 @@ def capital_stream(session: Session, stream: str | None) -> str:
 
 
 def versions_to_compare(
-    session: Session, stream: str, compare: str | None
+    session: Session, stream: str, compare: str | None, as_of: date | None = None
 ) -> tuple[str | None, str | None]:
     """(base, other) from ``current:proposed``, or from the version that names its compared
-    version in the books; (None, only) when the stream has a single version."""
+    version in the books; (None, only) when the stream has a single version. ``as_of``: of
+    the versions adopted (dated) by the end of that day."""
     known = {
         v.code: v.compare_code
         for v in session.scalars(
             select(ProgrammeVersion)
             .join(Stream, Stream.id == ProgrammeVersion.stream_id)
-            .where(Stream.code == stream)
+            .where(Stream.code == stream, through(ProgrammeVersion.day, as_of))
             .order_by(ProgrammeVersion.id)
         )
     }
@@ -174,7 +178,10 @@ def versions_to_compare(
         for code in (base, other):
             if code not in known:
                 names = ", ".join(known) or "none"
-                raise NotFound(f"{stream} has no programme version {code!r} (versions: {names})")
+                when = "" if as_of is None else f" adopted by {formatting.day(as_of)}"
+                raise NotFound(
+                    f"{stream} has no programme version {code!r}{when} (versions: {names})"
+                )
         if base == other:
             raise GrantsError(f"--compare {compare}: compare two different versions")
         return base, other
@@ -196,10 +203,13 @@ def capital_programme(
     resources_table: str,
     funding_table: str,
     allocations_table: str,
+    as_of: date | None = None,
 ) -> CapitalProgramme:
     """The capital programme over ``years``: the resources of every award period that falls
     in them (a period that straddles an end of the span is counted whole, and the sheets say
-    which periods they cover), and the programme tables' columns for those years."""
+    which periods they cover), and the programme tables' columns for those years. ``as_of``:
+    as the ledger stood at the end of that day (entries dated and statements made by then;
+    ``base`` and ``other`` chosen among the versions adopted by then)."""
     access.require(session, "report")
     stream_id = find_stream(session, stream)
     first_year, last_year = years.first.start, years.last.start
@@ -213,6 +223,7 @@ def capital_programme(
                         Entry.kind == "award",
                         Entry.first_year <= last_year,
                         Entry.last_year >= first_year,
+                        through(Entry.day, as_of),
                     )
                 ).all()
             )
@@ -223,7 +234,12 @@ def capital_programme(
         if periods
         else years
     )
-    balances = Balances(session, stream, top_level_only=True)
+    if as_of is not None and not periods and base is None and other is None:
+        raise GrantsError(
+            f"{stream} had no awards and no programme versions at the end of "
+            f"{formatting.day(as_of)}: no programme to write"
+        )
+    balances = as_it_stood(session, stream, as_of, top_level_only=True)
 
     def summed(metric: str, target: str | None) -> int:
         return sum(balances.value(stream, p, metric, target) or 0 for p in periods)
@@ -234,7 +250,7 @@ def capital_programme(
             Statement.row_label, Statement.amount, Statement.scale, Statement.printed,
             Statement.origin, Statement.note, Statement.rounding,
         )
-        .where(Statement.stream_id == stream_id)
+        .where(Statement.stream_id == stream_id, through(Statement.day, as_of))
         .order_by(Statement.id)
     ).all()  # fmt: skip
     labels: dict[tuple[str, str | None], str] = {}
@@ -279,6 +295,7 @@ def capital_programme(
             Entry.stream_id == stream_id,
             Entry.kind == "award",
             in_periods(Entry.first_year, Entry.last_year, periods),
+            through(Entry.day, as_of),
         )
         .order_by(Entry.id)
     ):
@@ -296,7 +313,7 @@ def capital_programme(
         for code, row, note in funding_rows
         if code in by_code
     ]
-    portfolios = _portfolios(session, stream, stream_id, periods, summed)
+    portfolios = _portfolios(session, stream, stream_id, periods, summed, as_of)
     for portfolio in portfolios.values():
         portfolio.printed_note = portfolio_notes.get(portfolio.code)
     tables, version_tables = _tables(session, stream_id, base, other)
@@ -318,6 +335,7 @@ def capital_programme(
         standing(session, stream_id, "heading"),
         later_tables=_later_tables(session, stream_id) if last_year >= books_last else set(),
         version_tables=version_tables,
+        as_of=as_of,
     )
 
 
@@ -327,6 +345,7 @@ def _portfolios(
     stream_id: int,
     periods: list[Period],
     summed: Callable[[str, str | None], int],
+    as_of: date | None,
 ) -> dict[int, Portfolio]:
     """The top-level lines with what was allocated to each in ``periods`` and the entries
     behind it (``summed(metric, target)`` sums a balance over the periods)."""
@@ -339,6 +358,7 @@ def _portfolios(
             Entry.stream_id == stream_id,
             Entry.kind.in_(("allocate", "clawback", "virement")),
             in_periods(Entry.first_year, Entry.last_year, periods),
+            through(Entry.day, as_of),
         )
         .order_by(Entry.id)
     ):

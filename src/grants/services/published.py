@@ -10,6 +10,7 @@ is compared with the sum over the years in the range (grants.services.balances).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from grants.db.models import Statement, Stream
 from grants.formatting import SCALES, gbp_scaled
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
-from grants.services.balances import Balances, compare
+from grants.services.balances import Balances, as_it_stood, compare, through
 
 AGREES, DIFFERS = "agrees", "differs"
 
@@ -109,10 +110,13 @@ def published_figures(
     year: FinancialYear | None = None,
     table: str | None = None,
     balances: Balances | None = None,
+    as_of: date | None = None,
 ) -> list[Figure]:
     """Every published figure (of one stream, of the periods touching ``year``, of one
-    table), in the order the books recorded them, with the ledger's figure beside it."""
-    balances = balances or Balances(session, stream)
+    table), in the order the books recorded them, with the ledger's figure beside it.
+    ``as_of``: the figures published by the end of that day, beside the ledger's as it
+    stood then (balances.through; ``balances``, if given, read as of the same day)."""
+    balances = balances or as_it_stood(session, stream, as_of)
     query = (
         select(
             Stream.code, Statement.kind, Statement.first_year, Statement.last_year,
@@ -123,7 +127,8 @@ def published_figures(
         .join(Stream, Stream.id == Statement.stream_id)
         .where(
             (Statement.kind == "printed")
-            | ((Statement.kind == "balance") & Statement.table_name.is_not(None))
+            | ((Statement.kind == "balance") & Statement.table_name.is_not(None)),
+            through(Statement.day, as_of),
         )
         .order_by(Statement.id)
     )  # fmt: skip

@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from grants import formatting
 from grants.db.models import (
+    Account,
     Entry,
     Line,
     MatchFunding,
     Organisation,
     PlanLine,
+    Posting,
     ReturnFigure,
     ReturnFiling,
     Stream,
@@ -26,7 +29,7 @@ from grants.db.models import (
 from grants.errors import GrantsError, NotFound
 from grants.periods import FinancialYear, Period
 from grants.services import access
-from grants.services.balances import Balances
+from grants.services.balances import Balances, as_it_stood, day_after, through
 from grants.services.stream_texts import StreamWords, words
 from grants.services.streams import stream_id
 
@@ -56,6 +59,7 @@ class ResourcingTable:
     # (line code, year) -> the journal entries behind the figure, as "entry N (origin)"
     sources: dict[tuple[str, int], list[str]] = field(default_factory=dict)
     words: StreamWords = field(default_factory=StreamWords)  # the stream's names and headings
+    as_of: date | None = None  # the ledger as it stood at the end of this day (None: now)
 
     def difference(self, year: int) -> Decimal | None:
         if year not in self.stated or self.stated[year] == self.total.get(year):
@@ -64,12 +68,17 @@ class ResourcingTable:
 
 
 def resourcing(
-    session: Session, stream: str, years: Period, balances: Balances | None = None
+    session: Session,
+    stream: str,
+    years: Period,
+    balances: Balances | None = None,
+    as_of: date | None = None,
 ) -> ResourcingTable:
-    """``balances``: the stream's, if the caller has them already."""
+    """``balances``: the stream's, if the caller has them already (read as of ``as_of``).
+    ``as_of``: the table as the ledger stood at the end of that day (balances.through)."""
     access.require(session, "report")
     stream_id(session, stream)
-    balances = balances or Balances(session, stream)
+    balances = balances or as_it_stood(session, stream, as_of)
     by_year = {fy.start: Period(fy, fy) for fy in years.years}
     lines = session.execute(
         select(Line.id, Line.code, Line.name, Line.parent_id)
@@ -96,6 +105,7 @@ def resourcing(
             Entry.kind == "allocate",
             Entry.share.is_not(None),
             Entry.reverses_id.is_(None),
+            through(Entry.day, as_of),
         )
         .order_by(Entry.id)
     ):
@@ -124,13 +134,17 @@ def resourcing(
         select(Entry.id, Entry.kind, Entry.origin, Line.code, Entry.first_year, Entry.last_year)
         .join(Line, Line.id == Entry.line_id)
         .join(Stream, Stream.id == Entry.stream_id)
-        .where(Stream.code == stream, Entry.kind.in_(("allocate", "clawback", "virement")))
+        .where(
+            Stream.code == stream,
+            Entry.kind.in_(("allocate", "clawback", "virement")),
+            through(Entry.day, as_of),
+        )
         .order_by(Entry.id)
     ):
         if first == last and first in by_year:
             sources.setdefault((code, first), []).append(f"entry {entry_id} {kind} ({origin})")
     return ResourcingTable(
-        stream, list(by_year), ordered, total, stated, sources, words(session, stream)
+        stream, list(by_year), ordered, total, stated, sources, words(session, stream), as_of
     )
 
 
@@ -169,6 +183,7 @@ class PccTemplate:
     rows: list[TemplateRow]
     to: date | None  # the last day the spend covers (mid-year and end-year)
     words: StreamWords = field(default_factory=StreamWords)  # the stream's names and headings
+    as_of: date | None = None  # the ledger as it stood at the end of this day (None: now)
 
     @property
     def total(self) -> Decimal:
@@ -188,13 +203,21 @@ def stage_end(year: FinancialYear, stage: str) -> date | None:
     return None
 
 
-def _progress(session: Session, stream: str, year: FinancialYear, stage: str) -> dict[str, str]:
-    """Progress and outcomes from the standing return of each line for the stage."""
+def _progress(
+    session: Session, stream: str, year: FinancialYear, stage: str, as_of: date | None
+) -> dict[str, str]:
+    """Progress and outcomes from the standing return of each line for the stage (of the
+    returns received by the end of ``as_of``)."""
     filings = session.execute(
         select(ReturnFiling.id, ReturnFiling.supersedes_id, Line.code)
         .join(Line, Line.id == ReturnFiling.line_id)
         .join(Stream, Stream.id == ReturnFiling.stream_id)
-        .where(Stream.code == stream, ReturnFiling.year == year.start, ReturnFiling.stage == stage)
+        .where(
+            Stream.code == stream,
+            ReturnFiling.year == year.start,
+            ReturnFiling.stage == stage,
+            through(ReturnFiling.received_on, as_of),
+        )
         .order_by(ReturnFiling.id)
     ).all()
     superseded = {f.supersedes_id for f in filings if f.supersedes_id}
@@ -215,14 +238,21 @@ def _progress(session: Session, stream: str, year: FinancialYear, stage: str) ->
 
 
 def pcc_template(
-    session: Session, stream: str, year: FinancialYear, stage: str, area: str | None
+    session: Session,
+    stream: str,
+    year: FinancialYear,
+    stage: str,
+    area: str | None,
+    as_of: date | None = None,
 ) -> PccTemplate:
+    """The template as the ledger stood at the end of ``as_of`` (None: as it stands): the
+    entries dated by then, the plans, returns and statements received or dated by then."""
     access.require(session, "report")
     if stage not in STAGES:
         raise GrantsError(f"stage {stage!r}: use one of {', '.join(STAGES)}")
     period = Period(year, year)
-    balances = Balances(session, stream)
-    table = resourcing(session, stream, period, balances)
+    balances = as_it_stood(session, stream, as_of)
+    table = resourcing(session, stream, period, balances, as_of)
     kind = session.scalar(select(Stream.kind).where(Stream.code == stream))
     if kind != "pcc-csf":
         raise GrantsError(
@@ -230,7 +260,11 @@ def pcc_template(
             "Fund's (streams of kind pcc-csf)"
         )
     if not table.rows:
-        raise GrantsError(f"{stream} has no allocations in {year}: no template to write")
+        when = "" if as_of is None else f" at the end of {formatting.day(as_of)}"
+        raise GrantsError(
+            f"{stream} {'has' if as_of is None else 'had'} no allocations in {year}{when}: "
+            "no template to write"
+        )
     rows = table.rows
     if area is None:
         accountable = aliased(Organisation)
@@ -249,6 +283,7 @@ def pcc_template(
                 Entry.kind == "award",
                 Entry.first_year == year.start,
                 Entry.last_year == year.start,
+                through(Entry.day, as_of),
             )
             .order_by(Entry.id)
         ).all()
@@ -286,6 +321,10 @@ def pcc_template(
     spent_by: dict[str, Decimal] = {}
     spend_sources: dict[str, list[str]] = {}
     if to is not None:
+        counted = to if as_of is None else min(to, as_of)  # spend to the stage's end, as known
+        # A return's spend is dated the last day it covers, which may be before the day the
+        # report is as of though the return was received after it: not yet received then.
+        unreceived = _received_after(session, stream, year, as_of)
         for entry_id, kind, origin, code in session.execute(
             select(Entry.id, Entry.kind, Entry.origin, Line.code)
             .join(Line, Line.id == Entry.line_id)
@@ -295,24 +334,26 @@ def pcc_template(
                 Entry.kind == "spent",
                 Entry.first_year == year.start,
                 Entry.last_year == year.start,
-                Entry.day <= to,
+                Entry.day <= counted,
+                Entry.source.is_(None) | Entry.source.not_in(unreceived),
             )
             .order_by(Entry.id)
         ):
             spend_sources.setdefault(code, []).append(f"entry {entry_id} {kind} ({origin})")
-        dated = Balances(session, stream, as_of=to + timedelta(days=1))
+        dated = Balances(session, stream, as_of=day_after(counted))
+        later = _spend_of(session, stream, year, counted, unreceived) if unreceived else {}
         for r in rows:
-            pence = dated.value(stream, period, "reported", r.code) or 0
+            pence = (dated.value(stream, period, "reported", r.code) or 0) - later.get(r.code, 0)
             spent_by[r.code] = Decimal(pence).scaleb(-2)
     progress: dict[str, str] = {}
     if to is not None:
-        progress = _progress(session, stream, year, stage)
+        progress = _progress(session, stream, year, stage, as_of)
     match: dict[str, list[tuple[str, Decimal | None]]] = {}
     for code, source, pence in session.execute(
         select(Line.code, MatchFunding.from_source, MatchFunding.amount_pence)
         .join(Line, Line.id == MatchFunding.line_id)
         .join(Stream, Stream.id == Line.stream_id)
-        .where(Stream.code == stream)
+        .where(Stream.code == stream, through(MatchFunding.day, as_of))
         .order_by(MatchFunding.id)
     ):
         match.setdefault(code, []).append(
@@ -334,20 +375,61 @@ def pcc_template(
         if year.start in r.amounts
     ]
     if area is not None and len(out) == 1:
-        planned = _plan_rows(session, stream, year, stage, out[0].code)
+        planned = _plan_rows(session, stream, year, stage, out[0].code, as_of)
         if planned:
             out = planned
     return PccTemplate(
         stream, year.start, stage, area_name, Decimal(grant_pence).scaleb(-2), grant_source,
-        out, to, words(session, stream, area_name),
+        out, to, words(session, stream, area_name), as_of,
     )  # fmt: skip
 
 
+def _received_after(
+    session: Session, stream: str, year: FinancialYear, as_of: date | None
+) -> list[str]:
+    """The journal sources (``return sha256:...``, grants.services.returns_import) of the
+    stream's returns for the year received after ``as_of`` (none when None)."""
+    if as_of is None:
+        return []
+    keys = session.scalars(
+        select(ReturnFiling.key)
+        .join(Stream, Stream.id == ReturnFiling.stream_id)
+        .where(Stream.code == stream, ReturnFiling.year == year.start,
+               ReturnFiling.received_on > as_of)
+    )  # fmt: skip
+    return [f"return sha256:{key}" for key in keys]
+
+
+def _spend_of(
+    session: Session, stream: str, year: FinancialYear, to: date, sources: list[str]
+) -> dict[str, int]:
+    """What the spend entries from ``sources`` dated by ``to`` added to each line's reported
+    spend for the year, in pence."""
+    return {
+        code: int(pence or 0)
+        for code, pence in session.execute(
+            select(Line.code, func.sum(Posting.amount_pence))
+            .join(Account, Account.id == Posting.account_id)
+            .join(Line, Line.id == Account.line_id)
+            .join(Entry, Entry.id == Posting.entry_id)
+            .join(Stream, Stream.id == Account.stream_id)
+            .where(
+                Stream.code == stream, Account.role == "spent",
+                Account.first_year == year.start, Account.last_year == year.start,
+                Entry.day <= to, Entry.source.in_(sources),
+            )
+            .group_by(Line.code)
+        )
+    }  # fmt: skip
+
+
 def _plan_rows(
-    session: Session, stream: str, year: FinancialYear, stage: str, line: str
-) -> list[TemplateRow]:
+    session: Session, stream: str, year: FinancialYear, stage: str, line: str,
+    as_of: date | None,
+) -> list[TemplateRow]:  # fmt: skip
     """A row per expenditure line of the line's spending plan, with the figures of the
-    stage's standing return (spend to date, progress) where one has been filed."""
+    stage's standing return (spend to date, progress) where one has been filed (the plan
+    lines recorded and returns received by the end of ``as_of``)."""
     line_id = session.scalar(
         select(Line.id)
         .join(Stream, Stream.id == Line.stream_id)
@@ -355,7 +437,9 @@ def _plan_rows(
     )
     plan = session.scalars(
         select(PlanLine)
-        .where(PlanLine.line_id == line_id, PlanLine.year == year.start)
+        .where(
+            PlanLine.line_id == line_id, PlanLine.year == year.start, through(PlanLine.day, as_of)
+        )
         .order_by(PlanLine.position)
     ).all()
     if not plan:
@@ -366,7 +450,7 @@ def _plan_rows(
         filings = session.scalars(
             select(ReturnFiling)
             .where(ReturnFiling.line_id == line_id, ReturnFiling.year == year.start,
-                   ReturnFiling.stage == stage)
+                   ReturnFiling.stage == stage, through(ReturnFiling.received_on, as_of))
             .order_by(ReturnFiling.id)
         ).all()  # fmt: skip
         superseded = {f.supersedes_id for f in filings}

@@ -4,6 +4,7 @@ web service offers to download."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from grants.db.models import Entry, ProgrammeVersion, Stream
 from grants.periods import FinancialYear, Period
 from grants.services import access
+from grants.services.balances import through
 from grants.services.reports import STAGES
 
 
@@ -26,11 +28,12 @@ class Workbook:
     stage: str | None = None
 
 
-def workbooks(session: Session) -> list[Workbook]:
+def workbooks(session: Session, as_of: date | None = None) -> list[Workbook]:
     """Every workbook the books support, in order: for each PCC Community Safety Fund stream
     its resourcing table over the years it allocated in and, for each of those years, the
     reporting template at each stage; for each stream with programme versions, the capital
-    programme. Theirs who may run reports."""
+    programme. Theirs who may run reports. ``as_of``: those the ledger supported at the end
+    of that day (allocations dated and programme versions adopted by then)."""
     access.require(session, "report")
     out: list[Workbook] = []
     pcc = session.scalars(
@@ -43,7 +46,7 @@ def workbooks(session: Session) -> list[Workbook]:
                     select(Entry.first_year)
                     .join(Stream, Stream.id == Entry.stream_id)
                     .where(Stream.code == code, Entry.kind == "allocate",
-                           Entry.first_year == Entry.last_year)
+                           Entry.first_year == Entry.last_year, through(Entry.day, as_of))
                 )
             )
         )  # fmt: skip
@@ -60,6 +63,7 @@ def workbooks(session: Session) -> list[Workbook]:
     capital = session.scalars(
         select(Stream.code)
         .join(ProgrammeVersion, ProgrammeVersion.stream_id == Stream.id)
+        .where(through(ProgrammeVersion.day, as_of))
         .distinct()
         .order_by(Stream.code)
     ).all()

@@ -8,7 +8,6 @@ import io
 import re
 import tempfile
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -24,28 +23,15 @@ from starlette.responses import Response
 from grants import formatting
 from grants.dates import date_from_parts, parse_date
 from grants.errors import GrantsError, NotFound
-from grants.excel import capital as capital_workbook
-from grants.excel import pcc_template as pcc_workbook
-from grants.excel import plan_form, return_form, templates
-from grants.excel import resourcing as resourcing_workbook
+from grants.excel import plan_form, return_form
 from grants.excel.book import file_name
-from grants.excel.capital_layout import with_headings
+from grants.excel.reports import as_of_parts, report_parts, write_report
 from grants.periods import FinancialYear, Period, parse_period
 from grants.services.access import Actor
 from grants.services.balances import BalanceRow, balance_rows, entries_behind
-from grants.services.capital import (
-    capital_programme,
-    capital_stream,
-    programme_years,
-    stream_headings,
-    versions_to_compare,
-)
 from grants.services.plan_forms import issue_plan_forms, no_open_plan, open_plan_forms
-from grants.services.published import published_figures
 from grants.services.recent import Recent
 from grants.services.reconcile import SEVERITIES, Finding, reconcile
-from grants.services.reports import pcc_template
-from grants.services.reports import resourcing as resourcing_table
 from grants.services.returns import PLAN_STAGE, issue_forms
 from grants.services.returns import stages as return_stages
 from grants.services.settings import ledger_name
@@ -59,24 +45,37 @@ COLUMNS = ("awarded", "stated", "allocated", "unallocated", "paid", "reported")
 
 def report_name(book: Workbook) -> str:
     """A workbook's name in its URL, as `grants report all` names its file (no .xlsx)."""
-    if book.kind == "resourcing":
-        parts = [book.stream, "resourcing"]
-    elif book.kind == "pcc-template":
-        assert book.year is not None and book.stage is not None
-        parts = [book.stream, book.year.render(), book.stage]
-    else:
-        parts = [book.stream, "programme"]
-    return file_name(*parts).removesuffix(".xlsx")
+    return file_name(*report_parts(book)).removesuffix(".xlsx")
+
+
+def report_url(name: str, on: date | None) -> str:
+    """Where a workbook is downloaded, as of ``on`` when the page is shown as of a day."""
+    return f"/reports/{quote(name)}.xlsx" + (f"?as-of={on.isoformat()}" if on else "")
+
+
+def _books(session: Session, on: date | None, stream: str | None = None,
+           year: FinancialYear | None = None) -> list[tuple[str, Workbook]]:  # fmt: skip
+    """The workbooks the ledger supported at the end of ``on`` (of one stream, and of one
+    year's templates), each with its name."""
+    return [
+        (report_name(b), b)
+        for b in workbooks(session, on)
+        if (stream is None or b.stream == stream) and (year is None or b.year in (None, year))
+    ]
 
 
 def dashboard(request: Request) -> Response:
     actor = signed_in(request)
     needs(actor, "report", "see the dashboard")
+    on, error, _ = _as_of(request)
+    if error:
+        raise GrantsError(f"The date to show the figures as of is not right: {error}")
     with ledger(request).reading(actor) as session:
-        rows = [r for r in balance_rows(session) if r.line is None]
-        books = [(report_name(b), b) for b in workbooks(session)]
-    return render(request, "dashboard.html", {"rows": rows, "books": books,
-                  "columns": COLUMNS, "money": formatting.gbp, "years": years})  # fmt: skip
+        rows = [r for r in balance_rows(session, on=on) if r.line is None]
+        books = _books(session, on)
+    return render(request, "dashboard.html", {"rows": rows, "books": books, "on": on,
+                  "columns": COLUMNS, "money": formatting.gbp, "years": years,
+                  "report_url": report_url, "day": formatting.day})  # fmt: skip
 
 
 def years(period: Period) -> list[FinancialYear]:
@@ -123,12 +122,13 @@ def dashboard_year(request: Request) -> Response:
             return None
         findings = reconcile(session, stream, fy, today, verdicts=recent)
         stages = list(return_stages(session, stream, fy)) if may_issue else []
+        books = _books(session, on, stream, fy)
         # The tables are the page's bulk: made once for this state of the record.
         tables = {"stream": stream, "year": fy, "rows": rows, "findings": findings,
                   "columns": COLUMNS, "money": formatting.gbp, "on": on, "links": LINKED,
                   "entries_url": entries_url}  # fmt: skip
         return _YearView(
-            findings, stages,
+            findings, stages, books,
             Markup(env.get_template("_dashboard_balances.html").render(tables)),
             Markup(env.get_template("_dashboard_findings.html").render(tables)),
         )  # fmt: skip
@@ -146,7 +146,8 @@ def dashboard_year(request: Request) -> Response:
         "on": on, "as_of_error": error, "boxes": boxes, "stages": shown.stages,
         "error_title": error, "may_record": actor.may("record"), "PLAN_STAGE": PLAN_STAGE,
         "balances_table": shown.balances, "findings_table": shown.findings_table,
-        "walked_at": recent.walked_at, "day": formatting.day,
+        "walked_at": recent.walked_at, "day": formatting.day, "books": shown.books,
+        "report_url": report_url,
     }, 400 if error else 200)  # fmt: skip
 
 
@@ -156,6 +157,7 @@ class _YearView:
 
     findings: list[Finding]
     stages: list[str]
+    books: list[tuple[str, Workbook]]
     balances: Markup
     findings_table: Markup
 
@@ -258,18 +260,23 @@ def _issued_zip(request: Request, actor: Actor, stage: str) -> Response:
 
 
 def report_download(request: Request) -> Response:
+    """A report workbook as `grants report all` writes it, as of the day ``?as-of=`` names
+    (the dashboard's links carry the day it is shown as of)."""
     actor = signed_in(request)
     needs(actor, "report", "download reports")
     name = request.path_params["name"]
+    on, error, _ = _as_of(request)
+    if error:
+        raise GrantsError(f"The date to write the report as of is not right: {error}")
     with ledger(request).reading(actor) as session, tempfile.TemporaryDirectory() as folder:
-        found = [b for b in workbooks(session) if report_name(b) == name]
+        found = [b for b in workbooks(session, on) if report_name(b) == name]
         if not found:
             raise NotFound(f"no report {name!r}")
         path = Path(folder) / f"{name}.xlsx"
         title = ledger_name(session)
-        _writer(session, found[0])(path, title)
+        write_report(session, found[0], path, title, on)
         content = path.read_bytes()
-    saved = download_name(title, name, date.today())
+    saved = download_name(title, name, date.today(), on)
     return Response(
         content,
         media_type=XLSX,
@@ -277,51 +284,15 @@ def report_download(request: Request) -> Response:
     )
 
 
-def download_name(title: str, name: str, day: date) -> str:
+def download_name(title: str, name: str, day: date, as_of: date | None = None) -> str:
     """The file name a downloaded report is saved under: the ledger's title, the report
     and the day it was made, so that a finance officer finds it in Downloads among others
-    (`oxfordshire-grants-pcc-csf-resourcing-2026-12-03.xlsx`). Only letters, digits, '-'
-    and '_' (grants.excel.book.file_name), so the header needs no quoting."""
+    (`oxfordshire-grants-pcc-csf-resourcing-2026-12-03.xlsx`), or the day it is as of
+    (`...-resourcing-as-of-2017-11-15.xlsx`). Only letters, digits, '-' and '_'
+    (grants.excel.book.file_name), so the header needs no quoting."""
     stem = re.sub("-+", "-", file_name(title).removesuffix(".xlsx"))[:40].strip("-")
-    return file_name(*([stem] if stem else []), name, day.isoformat())
-
-
-def _writer(session: Session, book: Workbook) -> Callable[[Path, str], None]:
-    """How `grants report all` writes the workbook."""
-    if book.kind == "resourcing":
-        assert book.span is not None
-        span = book.span
-
-        def resourcing(path: Path, name: str) -> None:
-            resourcing_workbook.write(resourcing_table(session, book.stream, span), path, name,
-                                      published_figures(session, book.stream))  # fmt: skip
-
-        return resourcing
-    if book.kind == "pcc-template":
-        assert book.year is not None and book.stage is not None
-        year, stage = book.year, book.stage
-
-        def template(path: Path, name: str) -> None:
-            pcc_workbook.write(pcc_template(session, book.stream, year, stage, None), path, name,
-                               published_figures(session, book.stream))  # fmt: skip
-
-        return template
-
-    def programme(path: Path, name: str) -> None:
-        code = capital_stream(session, book.stream)
-        layout = with_headings(templates.load("capital-programme"),
-                               stream_headings(session, code))  # fmt: skip
-        base, other = versions_to_compare(session, code, None)
-        table = capital_programme(
-            session, code, programme_years(session, code), base, other,
-            summary_table=layout["summary"]["books_table"],
-            resources_table=layout["resources"]["books_table"],
-            funding_table=layout["funding"]["books_table"],
-            allocations_table=layout["allocations"]["books_table"],
-        )  # fmt: skip
-        capital_workbook.write(session, table, path, name)
-
-    return programme
+    when = as_of_parts(as_of) or [day.isoformat()]
+    return file_name(*([stem] if stem else []), name, *when)
 
 
 __all__ = [
@@ -332,4 +303,5 @@ __all__ = [
     "issue_forms_zip",
     "report_download",
     "report_name",
+    "report_url",
 ]

@@ -1,0 +1,100 @@
+"""Writing the report workbooks the books support (grants.services.workbooks): one way for
+`grants report all` and the web service's downloads, as of a day or as the ledger stands."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from grants.excel import capital as capital_workbook
+from grants.excel import pcc_template as pcc_workbook
+from grants.excel import resourcing as resourcing_workbook
+from grants.excel import templates
+from grants.excel.book import file_name
+from grants.excel.capital_layout import with_headings
+from grants.periods import Period, parse_year
+from grants.services.capital import (
+    CapitalProgramme,
+    capital_programme,
+    programme_years,
+    stream_headings,
+    versions_to_compare,
+)
+from grants.services.published import published_figures
+from grants.services.reports import pcc_template, resourcing
+from grants.services.workbooks import Workbook
+
+
+def report_parts(book: Workbook) -> list[str]:
+    """What names a workbook: its stream and kind, and its year and stage."""
+    if book.kind == "resourcing":
+        return [book.stream, "resourcing"]
+    if book.kind == "pcc-template":
+        assert book.year is not None and book.stage is not None
+        return [book.stream, book.year.render(), book.stage]
+    return [book.stream, "programme"]
+
+
+def as_of_parts(as_of: date | None) -> list[str]:
+    """What a file name adds for a report as of a day: `as-of-2017-11-15`."""
+    return [] if as_of is None else ["as-of", as_of.isoformat()]
+
+
+def report_file(book: Workbook, as_of: date | None = None) -> str:
+    """The workbook's file name (`pcc-csf-2017-18-plan.xlsx`, with `-as-of-2017-11-15`
+    when the report is as of a day)."""
+    return file_name(*report_parts(book), *as_of_parts(as_of))
+
+
+def programme(
+    session: Session,
+    code: str,
+    first: str | None = None,
+    last: str | None = None,
+    compare: str | None = None,
+    as_of: date | None = None,
+) -> CapitalProgramme:
+    """A capital stream's programme from year ``first`` to ``last`` (default: every year
+    the books hold), comparing the versions ``compare`` names (default: as the books say),
+    as the ledger stood at the end of ``as_of``."""
+    layout = with_headings(templates.load("capital-programme"), stream_headings(session, code))
+    span = programme_years(session, code)
+    start = parse_year(first) if first else span.first
+    end = parse_year(last) if last else span.last
+    years = Period(start, end)  # refuses an end before the start
+    base, other = versions_to_compare(session, code, compare, as_of)
+    return capital_programme(
+        session,
+        code,
+        years,
+        base,
+        other,
+        summary_table=layout["summary"]["books_table"],
+        resources_table=layout["resources"]["books_table"],
+        funding_table=layout["funding"]["books_table"],
+        allocations_table=layout["allocations"]["books_table"],
+        as_of=as_of,
+    )
+
+
+def write_report(
+    session: Session, book: Workbook, path: Path, ledger: str, as_of: date | None = None
+) -> None:
+    """Write one workbook to ``path``, as the ledger stood at the end of ``as_of``."""
+    if book.kind == "resourcing":
+        assert book.span is not None
+        table = resourcing(session, book.stream, book.span, as_of=as_of)
+        figures = published_figures(session, book.stream, as_of=as_of)
+        resourcing_workbook.write(table, path, ledger, figures)
+    elif book.kind == "pcc-template":
+        assert book.year is not None and book.stage is not None
+        report = pcc_template(session, book.stream, book.year, book.stage, None, as_of)
+        figures = published_figures(session, book.stream, as_of=as_of)
+        pcc_workbook.write(report, path, ledger, figures)
+    else:
+        capital_workbook.write(session, programme(session, book.stream, as_of=as_of), path, ledger)
+
+
+__all__ = ["as_of_parts", "programme", "report_file", "report_parts", "write_report"]
