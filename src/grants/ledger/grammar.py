@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from grants.ledger import form_issues, people
+from grants.ledger import form_issues, growth, people
 
 ROLES = ("funder", "accountable-body", "partnership", "recipient")
 STREAM_KINDS = (
@@ -58,6 +58,7 @@ ALLOWED_META: dict[str, set[str]] = {
     "head": set(),
     **people.META,
     **form_issues.META,
+    **growth.META,
 }  # fmt: skip
 ARITY = {
     "org": 2, "stream": 2, "line": 3, "award": 3, "allocate": 4, "pay": 4, "spent": 4,
@@ -66,6 +67,7 @@ ARITY = {
     "title": 1, "return": 5, "plan-form": 4, "head": 1, "tranche": 3, "heading": 3,
     **people.ARITY,
     **form_issues.ARITY,
+    **growth.ARITY,
 }  # fmt: skip
 USAGE = {
     "org": 'DATE org CODE "Name"',
@@ -96,6 +98,7 @@ USAGE = {
     "head": "DATE head COUNT:DIGEST",
     **people.USAGE,
     **form_issues.USAGE,
+    **growth.USAGE,
 }
 # A return's expenditure line N (1-999) and its cells: `line-2: "Title"`, `line-2-spend: 1,000`.
 LINE_KEY = re.compile(r"^line-([1-9][0-9]{0,2})(?:-(cell|spend|progress|measure|target|actual))?$")
@@ -105,11 +108,11 @@ RECORD_KEY = re.compile(r"^[0-9a-f]{32}$|^[0-9a-f]{40}$")  # a command's, or der
 # position; every other argument is a one-line value with a grammar of its own.
 NAME_ARGS = {
     "org": 1, "stream": 1, "line": 2, "programme": 2, "profile": 4, "plan": 3, "title": 0,
-    "tranche": 2, "heading": 2,
+    "tranche": 2, "heading": 2, **growth.NAME_ARGS,
 }  # fmt: skip
 # Metadata that is free text (line breaks allowed), with a return's `line-N-progress`; a
 # note may also hold tabs. Every other value is one line.
-FREE_META = frozenset({"reason", "objectives", "other-funding", "origin"})
+FREE_META = frozenset({"reason", "objectives", "other-funding", "origin", "definition"})
 NOTE_META = frozenset({"note"})
 # Metadata kept in columns of a fixed size: at most this many characters.
 META_LIMITS = {"actor": 100, "ref": 20, "key": 64, "display": 99_000}  # display: within a line
