@@ -91,6 +91,8 @@ WORK: list[tuple[str, list[str], set[str]]] = [
     ("returns history", ["returns", "history"], {"officer", "viewer", "recipient", "admin"}),
     ("plan history", ["plan", "history"], {"officer", "viewer", "recipient", "admin"}),
     ("what is due", ["returns", "due"], {"officer", "viewer", "recipient", "admin"}),
+    ("growth projects", ["projects"], {"officer", "viewer", "recipient", "admin"}),
+    ("the indicator catalogue", ["indicators"], {"officer", "viewer", "recipient", "admin"}),
     ("the title", ["ledger", "title"], {"officer", "viewer", "recipient", "admin"}),
     ("verify", ["verify"], {"officer", "viewer", "admin"}),
     ("export", ["ledger", "export", "-o", "{out}/export"], {"officer", "admin"}),
