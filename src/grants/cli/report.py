@@ -15,6 +15,7 @@ from grants.cli.common import AppContext, GrantsGroup, emit_json, make_folder, p
 from grants.cli.options import pick_stream, stream_option
 from grants.errors import GrantsError
 from grants.excel import capital as capital_workbook
+from grants.excel import growth as growth_workbook
 from grants.excel import pcc_template as pcc_workbook
 from grants.excel import resourcing as resourcing_workbook
 from grants.excel import templates
@@ -32,6 +33,7 @@ from grants.services.capital import (
     stream_headings,
     versions_to_compare,
 )
+from grants.services.growth import monitoring
 from grants.services.published import published_figures
 from grants.services.reports import STAGES, pcc_template
 from grants.services.reports import resourcing as resourcing_table
@@ -344,6 +346,29 @@ def capital_programme_command(
     terminal.table(["", "Cost", "Funding", "Net", "Balance"], rows, {1, 2, 3, 4})
 
 
+@report.command()
+@click.option("--stream", metavar="CODE", help="Only this stream's projects (default: every "
+              "LGF, City Deal, Growth Deal and ESIF stream).")  # fmt: skip
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The workbook (.xlsx) to write.",
+)
+@pass_app
+def growth(app: AppContext, stream: str | None, output: Path) -> None:
+    """The growth programme monitoring workbook: each growth project's award, spend profile,
+    claims, payments, slippage, match and RAG status, its quarters, and its outputs against
+    target (`grants projects` lists the same figures)."""
+    with app.reading() as session:
+        code = pick_stream(session, stream, "any", "report") if stream else None
+        rows, illustrative = monitoring(session, code)
+        ledger = ledger_name(session)
+    growth_workbook.write(rows, output, ledger, illustrative)
+    terminal.echo(f"wrote {output}")
+
+
 @report.command("all")
 @click.option(
     "-o",
@@ -357,7 +382,8 @@ def capital_programme_command(
 def all_reports(app: AppContext, directory: Path) -> None:
     """Every workbook the books support: for each PCC Community Safety Fund stream its
     resourcing table and, for each year, the reporting template at each stage; for each
-    stream with programme versions, the capital programme."""
+    stream with programme versions, the capital programme; the growth programme monitoring
+    workbook when the ledger holds growth projects."""
     with app.reading() as session:
         books = workbooks(session)
         ledger = ledger_name(session)
@@ -384,6 +410,9 @@ def _job(
         assert book.span is not None
         path = directory / file_name(book.stream, "resourcing")
         return path, partial(_resourcing, session, book.stream, book.span, path, ledger)
+    if book.kind == "growth-monitoring":
+        path = directory / file_name("growth", "monitoring")
+        return path, partial(_growth, session, path, ledger)
     if book.kind == "pcc-template":
         assert book.year is not None and book.stage is not None
         path = directory / file_name(book.stream, book.year.render(), book.stage)
@@ -405,6 +434,11 @@ def _template(
         published_figures(session, code),
     )
     pcc_workbook.write(report_, path, ledger, figures)
+
+
+def _growth(session: Session, path: Path, ledger: str) -> None:
+    rows, illustrative = monitoring(session)
+    growth_workbook.write(rows, path, ledger, illustrative)
 
 
 def _programme(session: Session, code: str, path: Path, ledger: str) -> None:

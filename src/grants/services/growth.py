@@ -209,6 +209,22 @@ def project_rows(session: Session, stream: str | None = None) -> list[ProjectRow
     return rows
 
 
+ILLUSTRATIVE = "illustrative"
+
+
+def monitoring(session: Session, stream: str | None = None) -> tuple[list[ProjectRow], bool]:
+    """The growth monitoring workbook's rows (for those who may run reports), and whether
+    any profile, claim, target or output behind them is marked illustrative in its note."""
+    access.require(session, "report")
+    rows = project_rows(session, stream)
+    marked = False
+    for model in (SpendProfile, ProjectClaim, OutputTarget, OutputActual):
+        note = model.note  # type: ignore[attr-defined]
+        if session.scalar(select(model.id).where(note.contains(ILLUSTRATIVE)).limit(1)):
+            marked = True
+    return rows, marked
+
+
 def _money_by_line(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
     """Allocated and paid to each line, from the journal (net of reversals, clawbacks and
     virements)."""
@@ -289,6 +305,7 @@ __all__ = [
     "QuarterRow",
     "grant_cap",
     "indicator_rows",
+    "monitoring",
     "project_rows",
     "quarter_end",
     "quarter_label",

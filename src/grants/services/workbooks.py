@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from grants.db.models import Entry, ProgrammeVersion, Stream
 from grants.periods import FinancialYear, Period
 from grants.services import access
+from grants.services.growth import project_rows
 from grants.services.reports import STAGES
 
 
@@ -19,7 +20,7 @@ class Workbook:
     """One workbook: a PCC fund's resourcing table over ``span``, its reporting template
     for ``year`` at ``stage``, or a capital stream's programme."""
 
-    kind: str  # "resourcing", "pcc-template" or "capital-programme"
+    kind: str  # "resourcing", "pcc-template", "capital-programme" or "growth-monitoring"
     stream: str
     span: Period | None = None
     year: FinancialYear | None = None
@@ -64,6 +65,8 @@ def workbooks(session: Session) -> list[Workbook]:
         .order_by(Stream.code)
     ).all()
     out += [Workbook("capital-programme", code) for code in capital]
+    if project_rows(session):
+        out.append(Workbook("growth-monitoring", "growth"))
     return out
 
 

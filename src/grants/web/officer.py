@@ -22,6 +22,7 @@ from grants import formatting
 from grants.dates import date_from_parts, parse_date
 from grants.errors import GrantsError, NotFound
 from grants.excel import capital as capital_workbook
+from grants.excel import growth as growth_workbook
 from grants.excel import pcc_template as pcc_workbook
 from grants.excel import plan_form, return_form, templates
 from grants.excel import resourcing as resourcing_workbook
@@ -37,6 +38,7 @@ from grants.services.capital import (
     stream_headings,
     versions_to_compare,
 )
+from grants.services.growth import monitoring
 from grants.services.plan_forms import issue_plan_forms, no_open_plan, open_plan_forms
 from grants.services.published import published_figures
 from grants.services.reconcile import SEVERITIES, reconcile
@@ -60,6 +62,8 @@ def report_name(book: Workbook) -> str:
     elif book.kind == "pcc-template":
         assert book.year is not None and book.stage is not None
         parts = [book.stream, book.year.render(), book.stage]
+    elif book.kind == "growth-monitoring":
+        parts = ["growth", "monitoring"]
     else:
         parts = [book.stream, "programme"]
     return file_name(*parts).removesuffix(".xlsx")
@@ -272,6 +276,13 @@ def _writer(session: Session, book: Workbook) -> Callable[[Path, str], None]:
                                published_figures(session, book.stream))  # fmt: skip
 
         return template
+    if book.kind == "growth-monitoring":
+
+        def growth(path: Path, name: str) -> None:
+            rows, illustrative = monitoring(session)
+            growth_workbook.write(rows, path, name, illustrative)
+
+        return growth
 
     def programme(path: Path, name: str) -> None:
         code = capital_stream(session, book.stream)
