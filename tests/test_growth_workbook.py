@@ -96,9 +96,38 @@ def test_in_report_all_and_refused_without_projects(oxfordshire: Grants, tmp_pat
     result = oxfordshire("report", "all", "-o", str(out))
     assert result.exit_code == 0, result.output
     assert (out / "growth-monitoring.xlsx").exists()
+    assert (out / "esif-claims.xlsx").exists()
     empty = Grants(f"sqlite:///{tmp_path / 'empty.db'}")
     assert empty("db", "upgrade").exit_code == 0
     refused = empty("report", "growth", "-o", str(tmp_path / "g.xlsx"))
     assert refused.exit_code == 1
     assert "holds no growth projects" in refused.output
     assert not (tmp_path / "g.xlsx").exists()
+
+
+def test_the_esif_claim_workbook_caps_each_claim_by_the_rate(
+    grants: Grants, tmp_path: Path
+) -> None:
+    from tests.helpers import books
+    from tests.test_growth import BOOKS
+
+    claim = "2017-10-20 project-claim ESIF BIZ 2017-18 q2\n  eligible: 60,000.01\n  grant: 30,000\n"
+    assert grants("ledger", "load", str(books(tmp_path, BOOKS + claim))).exit_code == 0
+    path = tmp_path / "esif.xlsx"
+    result = grants("report", "esif-claims", "-o", str(path))
+    assert result.exit_code == 0, result.output
+    values = openpyxl.load_workbook(path, data_only=True)["Claims"]
+    formulas = openpyxl.load_workbook(path)["Claims"]
+    rows = [r for r in values.iter_rows(min_row=6, values_only=True) if r[0]]
+    # eligible, rate, most grant, grant, within rate, match, form, outputs
+    assert [r[3:11] for r in rows[:2]] == [
+        (80000.01, 0.5, 40000, 40000, "Yes", 40000.01, "in-kind", "C1 40"),
+        (60000.01, 0.5, 30000, 30000, "Yes", 0, None, None),
+    ]  # fmt: skip
+    assert rows[2][0] == "TOTAL" and rows[2][3] == 140000.02
+    assert [r[5] for r in formulas.iter_rows(min_row=6, max_row=7, values_only=True)] == [
+        "=ROUNDDOWN(D6*E6,2)", "=ROUNDDOWN(D7*E7,2)",
+    ]  # fmt: skip
+    with zipfile.ZipFile(path) as z:
+        assert [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+    assert openpyxl.load_workbook(path)["Claims"].page_setup.paperSize == 9

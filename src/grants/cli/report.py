@@ -15,6 +15,7 @@ from grants.cli.common import AppContext, GrantsGroup, emit_json, make_folder, p
 from grants.cli.options import pick_stream, stream_option
 from grants.errors import GrantsError
 from grants.excel import capital as capital_workbook
+from grants.excel import esif_claims as esif_workbook
 from grants.excel import growth as growth_workbook
 from grants.excel import pcc_template as pcc_workbook
 from grants.excel import resourcing as resourcing_workbook
@@ -369,6 +370,29 @@ def growth(app: AppContext, stream: str | None, output: Path) -> None:
     terminal.echo(f"wrote {output}")
 
 
+@report.command("esif-claims")
+@click.option("--stream", metavar="CODE", help="Only this stream's projects (default: every "
+              "structural funds stream).")  # fmt: skip
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The workbook (.xlsx) to write.",
+)
+@pass_app
+def esif_claims(app: AppContext, stream: str | None, output: Path) -> None:
+    """The ESIF claim workbook: each structural funds project's claims by quarter, with
+    eligible spend, the intervention rate, the most grant it allows, the grant claimed,
+    match spent and outputs."""
+    with app.reading() as session:
+        code = pick_stream(session, stream, "any", "report") if stream else None
+        rows, _ = monitoring(session, code)
+        ledger = ledger_name(session)
+    esif_workbook.write(rows, output, ledger)
+    terminal.echo(f"wrote {output}")
+
+
 @report.command("all")
 @click.option(
     "-o",
@@ -383,7 +407,7 @@ def all_reports(app: AppContext, directory: Path) -> None:
     """Every workbook the books support: for each PCC Community Safety Fund stream its
     resourcing table and, for each year, the reporting template at each stage; for each
     stream with programme versions, the capital programme; the growth programme monitoring
-    workbook when the ledger holds growth projects."""
+    workbook and the ESIF claim workbook when the ledger holds such projects."""
     with app.reading() as session:
         books = workbooks(session)
         ledger = ledger_name(session)
@@ -413,6 +437,9 @@ def _job(
     if book.kind == "growth-monitoring":
         path = directory / file_name("growth", "monitoring")
         return path, partial(_growth, session, path, ledger)
+    if book.kind == "esif-claims":
+        path = directory / file_name("esif", "claims")
+        return path, partial(_esif, session, path, ledger)
     if book.kind == "pcc-template":
         assert book.year is not None and book.stage is not None
         path = directory / file_name(book.stream, book.year.render(), book.stage)
@@ -439,6 +466,10 @@ def _template(
 def _growth(session: Session, path: Path, ledger: str) -> None:
     rows, illustrative = monitoring(session)
     growth_workbook.write(rows, path, ledger, illustrative)
+
+
+def _esif(session: Session, path: Path, ledger: str) -> None:
+    esif_workbook.write(monitoring(session)[0], path, ledger)
 
 
 def _programme(session: Session, code: str, path: Path, ledger: str) -> None:

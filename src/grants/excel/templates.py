@@ -21,6 +21,15 @@ PRINT = {
 
 # For each template: the keys of each table that the code reads.
 CONTRACT: dict[str, dict[str, set[str]]] = {
+    "esif-claims": {
+        "sheet": {"name", "title", "subtitle", "headings", "rule", "total_label", "within",
+                  "beyond", "no_rate", "none_claimed"},
+        "columns": {"label_width", "short_width", "money_width", "text_width"},
+        "print": PRINT,
+        "styles": {"title", "heading", "label", "text", "money", "percent", "total", "check",
+                   "note"},
+        "chart": {"title", "y_axis"},
+    },
     "growth-monitoring": {
         "sheet": {"name", "title", "subtitle", "headings", "total_label", "no_claim",
                   "rag_rule", "illustrative"},
@@ -142,6 +151,7 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
 
 # Lists whose length the code relies on: (template, table, key) -> number of items.
 LENGTHS = {
+    ("esif-claims", "sheet", "headings"): 11,
     ("growth-monitoring", "sheet", "headings"): 12,
     ("growth-monitoring", "quarters", "headings"): 9,
     ("growth-monitoring", "outputs", "headings"): 7,

@@ -20,7 +20,8 @@ class Workbook:
     """One workbook: a PCC fund's resourcing table over ``span``, its reporting template
     for ``year`` at ``stage``, or a capital stream's programme."""
 
-    kind: str  # "resourcing", "pcc-template", "capital-programme" or "growth-monitoring"
+    # "resourcing", "pcc-template", "capital-programme", "growth-monitoring", "esif-claims"
+    kind: str
     stream: str
     span: Period | None = None
     year: FinancialYear | None = None
@@ -65,8 +66,11 @@ def workbooks(session: Session) -> list[Workbook]:
         .order_by(Stream.code)
     ).all()
     out += [Workbook("capital-programme", code) for code in capital]
-    if project_rows(session):
+    projects = project_rows(session)
+    if projects:
         out.append(Workbook("growth-monitoring", "growth"))
+    if any(p.stream_kind in ("esif", "erdf", "esf", "eafrd") for p in projects):
+        out.append(Workbook("esif-claims", "esif"))
     return out
 
 

@@ -22,6 +22,7 @@ from grants import formatting
 from grants.dates import date_from_parts, parse_date
 from grants.errors import GrantsError, NotFound
 from grants.excel import capital as capital_workbook
+from grants.excel import esif_claims as esif_workbook
 from grants.excel import growth as growth_workbook
 from grants.excel import pcc_template as pcc_workbook
 from grants.excel import plan_form, return_form, templates
@@ -64,6 +65,8 @@ def report_name(book: Workbook) -> str:
         parts = [book.stream, book.year.render(), book.stage]
     elif book.kind == "growth-monitoring":
         parts = ["growth", "monitoring"]
+    elif book.kind == "esif-claims":
+        parts = ["esif", "claims"]
     else:
         parts = [book.stream, "programme"]
     return file_name(*parts).removesuffix(".xlsx")
@@ -283,6 +286,12 @@ def _writer(session: Session, book: Workbook) -> Callable[[Path, str], None]:
             growth_workbook.write(rows, path, name, illustrative)
 
         return growth
+    if book.kind == "esif-claims":
+
+        def esif(path: Path, name: str) -> None:
+            esif_workbook.write(monitoring(session)[0], path, name)
+
+        return esif
 
     def programme(path: Path, name: str) -> None:
         code = capital_stream(session, book.stream)
