@@ -27,7 +27,7 @@ def reports(oxfordshire: Grants, tmp_path: Path) -> Path:
     out = tmp_path / "reports"
     result = oxfordshire("report", "all", "-o", str(out))
     assert result.exit_code == 0, result.output
-    assert result.output.strip().endswith(f"14 workbooks in {out}")
+    assert result.output.strip().endswith(f"16 workbooks in {out}")
     return out
 
 
@@ -43,7 +43,12 @@ def formula_cells(path: Path) -> Iterator[tuple[str, str, str]]:
 def test_report_all_writes_every_workbook(reports: Path) -> None:
     names = sorted(p.name for p in reports.iterdir())
     assert names == sorted(
-        ["pcc-csf-resourcing.xlsx", "capital-programme.xlsx"]
+        [
+            "pcc-csf-resourcing.xlsx",
+            "capital-programme.xlsx",
+            "growth-monitoring.xlsx",
+            "esif-claims.xlsx",
+        ]
         + [
             f"pcc-csf-{year}-{stage}.xlsx"
             for year in ("2014-15", "2015-16", "2016-17", "2017-18")
