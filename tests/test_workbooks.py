@@ -151,6 +151,10 @@ def test_libreoffice_opens_every_workbook_and_recalculates_the_same_figures(
         theirs = openpyxl.load_workbook(converted / f"bare-{path.name}", data_only=True)
         for sheet, cell, formula in formula_cells(path):
             expected, actual = ours[sheet][cell].value, theirs[sheet][cell].value
+            if isinstance(expected, str):  # a status by a stated rule (RAG, within the rate)
+                assert actual == expected, f"{path.name} {sheet}!{cell} {formula}: {actual}"
+                checked += 1
+                continue
             assert isinstance(actual, int | float), f"{path.name} {sheet}!{cell} {formula}"
             assert actual == pytest.approx(expected, abs=1e-9), (
                 f"{path.name} {sheet}!{cell} {formula}: LibreOffice {actual}, ledger {expected}"

@@ -1,5 +1,6 @@
-"""Growth-fund projects: `grants projects` (award, profile, claimed, paid, slippage, match
-and outputs of each project) and `grants indicators` (the output indicator catalogue)."""
+"""Growth-fund projects and outputs: `grants projects` (award, profile, claimed, paid,
+slippage, match and outputs of each project), `grants indicators` (the output indicator
+catalogue) and `grants outputs` (every output against it, returns' too)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
 from grants.formatting import gbp, plain
 from grants.services.growth import ProjectRow, indicator_rows, project_rows
+from grants.services.outputs import output_lines
 from grants.services.streams import stream_code
 
 
@@ -112,4 +114,34 @@ def indicators(app: AppContext, as_json: bool) -> None:
     )
 
 
-COMMANDS = (projects, indicators)
+@click.command()
+@click.option("--stream", metavar="CODE", help="Only this stream's outputs (default: every "
+              "stream).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (figures as strings).")
+@pass_app
+def outputs(app: AppContext, stream: str | None, as_json: bool) -> None:
+    """List every output against the indicator catalogue: growth projects' outputs with
+    their targets, and the output measures recipients reported on their returns (a measure
+    that names no indicator of the stream's fund is shown as typed, with no code)."""
+    with app.reading() as session:
+        code = stream_code(session, stream, "any", "read") if stream else None
+        rows = output_lines(session, code)
+    data = [
+        {"from": r.origin, "stream": r.stream, "line": r.line, "period": r.period,
+         "indicator": r.indicator, "measure": r.measure, "unit": r.unit,
+         "target": None if r.target is None else f"{r.target:f}",
+         "actual": None if r.actual is None else f"{r.actual:f}"}
+        for r in rows
+    ]  # fmt: skip
+    if as_json:
+        emit_json(data)
+        return
+    terminal.table(
+        ["from", "stream", "line", "period", "indicator", "target", "actual", "measure"],
+        [[d["from"], d["stream"], d["line"], d["period"], d["indicator"] or "-",
+          d["target"] or "", d["actual"] or "", d["measure"]] for d in data],
+        {5, 6},
+    )  # fmt: skip
+
+
+COMMANDS = (projects, indicators, outputs)
