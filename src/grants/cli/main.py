@@ -8,8 +8,8 @@ import click
 
 from grants.cli import db as db_cli
 from grants.cli import export as export_cli
+from grants.cli import growth, query, write
 from grants.cli import ledger as ledger_cli
-from grants.cli import query, write
 from grants.cli.common import AppContext, GrantsGroup
 from grants.cli.plans import plan
 from grants.cli.programme import programme
@@ -76,7 +76,7 @@ cli.add_command(reconcile_command)
 cli.add_command(verify_command)
 cli.add_command(users)
 cli.add_command(serve)
-for command in (*query.COMMANDS, programme, *write.COMMANDS):
+for command in (*query.COMMANDS, programme, *write.COMMANDS, *growth.COMMANDS):
     cli.add_command(command)
 
 

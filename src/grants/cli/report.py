@@ -17,6 +17,8 @@ from grants.cli.common import AppContext, GrantsGroup, emit_json, make_folder, p
 from grants.cli.options import DATE, pick_stream, stream_option
 from grants.errors import GrantsError
 from grants.excel import capital as capital_workbook
+from grants.excel import esif_claims as esif_workbook
+from grants.excel import growth as growth_workbook
 from grants.excel import pcc_template as pcc_workbook
 from grants.excel import resourcing as resourcing_workbook
 from grants.excel.reports import programme, report_file, write_report
@@ -24,6 +26,7 @@ from grants.formatting import count, day, number, plain
 from grants.money import from_pence
 from grants.periods import FinancialYear, parse_period, parse_year
 from grants.services.capital import CapitalProgramme, capital_stream, schemes
+from grants.services.growth import monitoring
 from grants.services.published import published_figures
 from grants.services.reports import STAGES, pcc_template
 from grants.services.reports import resourcing as resourcing_table
@@ -354,6 +357,54 @@ def capital_programme_command(
     terminal.table(["", "Cost", "Funding", "Net", "Balance"], rows, {1, 2, 3, 4})
 
 
+@report.command()
+@click.option("--stream", metavar="CODE", help="Only this stream's projects (default: every "
+              "LGF, City Deal, Growth Deal and ESIF stream).")  # fmt: skip
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The workbook (.xlsx) to write.",
+)
+@as_of_option
+@pass_app
+def growth(app: AppContext, stream: str | None, output: Path, as_of: date | None) -> None:
+    """The growth programme monitoring workbook: each growth project's award, spend profile,
+    claims, payments, slippage, match and RAG status, its quarters, and its outputs against
+    target (`grants projects` lists the same figures)."""
+    with app.reading() as session:
+        code = pick_stream(session, stream, "any", "report") if stream else None
+        rows, illustrative = monitoring(session, code, as_of)
+        ledger = ledger_name(session)
+    growth_workbook.write(rows, output, ledger, illustrative, as_of)
+    terminal.echo(f"wrote {output}")
+
+
+@report.command("esif-claims")
+@click.option("--stream", metavar="CODE", help="Only this stream's projects (default: every "
+              "structural funds stream).")  # fmt: skip
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The workbook (.xlsx) to write.",
+)
+@as_of_option
+@pass_app
+def esif_claims(app: AppContext, stream: str | None, output: Path, as_of: date | None) -> None:
+    """The ESIF claim workbook: each structural funds project's claims by quarter, with
+    eligible spend, the intervention rate, the most grant it allows, the grant claimed,
+    match spent and outputs."""
+    with app.reading() as session:
+        code = pick_stream(session, stream, "any", "report") if stream else None
+        rows, _ = monitoring(session, code, as_of)
+        ledger = ledger_name(session)
+    esif_workbook.write(rows, output, ledger, as_of)
+    terminal.echo(f"wrote {output}")
+
+
 @report.command("all")
 @click.option(
     "-o",
@@ -368,8 +419,10 @@ def capital_programme_command(
 def all_reports(app: AppContext, directory: Path, as_of: date | None) -> None:
     """Every workbook the books support: for each PCC Community Safety Fund stream its
     resourcing table and, for each year, the reporting template at each stage; for each
-    stream with programme versions, the capital programme. With --as-of, each as the ledger
-    stood at the end of that day, its file name ending `-as-of-YYYY-MM-DD`."""
+    stream with programme versions, the capital programme; the growth programme monitoring
+    workbook and the ESIF claim workbook when the ledger holds such projects. With --as-of,
+    each as the ledger stood at the end of that day, its file name ending
+    `-as-of-YYYY-MM-DD`."""
     with app.reading() as session:
         books = workbooks(session, as_of)
         ledger = ledger_name(session)

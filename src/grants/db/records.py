@@ -85,6 +85,21 @@ RECORDS: tuple[Record, ...] = (
         "match_funding",
         ("id", "key", "day", "line_id", "amount_pence", "from_source", "form", *PROVENANCE),
     ),
+    # Growth-fund projects (0014): the indicator catalogue, spend profiles, claims, outputs.
+    Record("indicator", ("id", "code", "name", "fund", "unit", "definition", "day", *PROVENANCE)),
+    Record(
+        "spend_profile", ("id", "day", "line_id", "year", "quarter", "amount_pence", *PROVENANCE)
+    ),
+    Record(
+        "project_claim",
+        ("id", "day", "line_id", "year", "quarter", "eligible_pence", "grant_pence",
+         "match_pence", "match_form", "evidence", *PROVENANCE),
+    ),
+    Record("output_target", ("id", "day", "line_id", "indicator", "value_x100", *PROVENANCE)),
+    Record(
+        "output_actual",
+        ("id", "day", "line_id", "year", "quarter", "indicator", "value_x100", *PROVENANCE),
+    ),
     Record(
         "entry",
         ("id", "key", "ref", "kind", "day", "stream_id", "first_year", "last_year", "line_id",

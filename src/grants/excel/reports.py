@@ -9,6 +9,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from grants.excel import capital as capital_workbook
+from grants.excel import esif_claims as esif_workbook
+from grants.excel import growth as growth_workbook
 from grants.excel import pcc_template as pcc_workbook
 from grants.excel import resourcing as resourcing_workbook
 from grants.excel import templates
@@ -22,6 +24,7 @@ from grants.services.capital import (
     stream_headings,
     versions_to_compare,
 )
+from grants.services.growth import monitoring
 from grants.services.published import published_figures
 from grants.services.reports import pcc_template, resourcing
 from grants.services.workbooks import Workbook
@@ -34,6 +37,10 @@ def report_parts(book: Workbook) -> list[str]:
     if book.kind == "pcc-template":
         assert book.year is not None and book.stage is not None
         return [book.stream, book.year.render(), book.stage]
+    if book.kind == "growth-monitoring":
+        return ["growth", "monitoring"]
+    if book.kind == "esif-claims":
+        return ["esif", "claims"]
     return [book.stream, "programme"]
 
 
@@ -93,6 +100,11 @@ def write_report(
         report = pcc_template(session, book.stream, book.year, book.stage, None, as_of)
         figures = published_figures(session, book.stream, as_of=as_of)
         pcc_workbook.write(report, path, ledger, figures)
+    elif book.kind == "growth-monitoring":
+        rows, illustrative = monitoring(session, None, as_of)
+        growth_workbook.write(rows, path, ledger, illustrative, as_of)
+    elif book.kind == "esif-claims":
+        esif_workbook.write(monitoring(session, None, as_of)[0], path, ledger, as_of)
     else:
         capital_workbook.write(session, programme(session, book.stream, as_of=as_of), path, ledger)
 

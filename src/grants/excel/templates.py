@@ -21,6 +21,27 @@ PRINT = {
 
 # For each template: the keys of each table that the code reads.
 CONTRACT: dict[str, dict[str, set[str]]] = {
+    "esif-claims": {
+        "sheet": {"name", "title", "subtitle", "headings", "rule", "total_label", "within",
+                  "beyond", "no_rate", "none_claimed"},
+        "columns": {"label_width", "short_width", "money_width", "text_width"},
+        "print": PRINT,
+        "styles": {"title", "heading", "label", "text", "money", "percent", "total", "check",
+                   "note"},
+        "chart": {"title", "y_axis"},
+    },
+    "growth-monitoring": {
+        "sheet": {"name", "title", "subtitle", "headings", "total_label", "no_claim",
+                  "rag_rule", "illustrative"},
+        "rag": {"red_percent", "amber_percent"},
+        "quarters": {"name", "title", "headings", "not_claimed"},
+        "outputs": {"name", "title", "headings", "no_target"},
+        "columns": {"label_width", "short_width", "money_width"},
+        "print": PRINT,
+        "styles": {"title", "heading", "label", "text", "money", "count", "percent", "total",
+                   "rag", "note"},
+        "chart": {"title", "y_axis"},
+    },
     "resourcing": {
         "sheet": {
             "name", "title", "subtitle", "first_column_heading", "total_label", "stated_label",
@@ -130,6 +151,10 @@ CONTRACT: dict[str, dict[str, set[str]]] = {
 
 # Lists whose length the code relies on: (template, table, key) -> number of items.
 LENGTHS = {
+    ("esif-claims", "sheet", "headings"): 11,
+    ("growth-monitoring", "sheet", "headings"): 12,
+    ("growth-monitoring", "quarters", "headings"): 9,
+    ("growth-monitoring", "outputs", "headings"): 7,
     ("pcc-template", "table", "headings"): 5,
     ("return-form", "labels", "headings"): 8,
     ("plan-form", "labels", "headings"): 7,
@@ -153,7 +178,8 @@ STYLE_PROPERTIES: dict[str, type | tuple[type, ...]] = {
 NUMBERS = {"label_width", "year_width", "money_width", "notes_width", "ref_width",
            "title_width", "text_width", "percent_width", "funding_width", "number_width",
            "measure_width", "count_width", "objective_width", "note_width", "period_width",
-           "short_width", "margin_cm", "max_column_width", "min_font_size"}  # fmt: skip
+           "short_width", "margin_cm", "max_column_width", "min_font_size",
+           "red_percent", "amber_percent"}  # fmt: skip
 SWITCHES = {"fit_to_width", "repeat_heading_rows"}
 # One convention for negative money in every template: a minus sign. Brackets and colours
 # (`(#,##0)`, `[Red]`) are refused, so that every workbook prints a negative the same way.
@@ -188,6 +214,7 @@ PLACEHOLDERS: dict[tuple[str, str, str], set[str]] = {
     ("plan-form", "labels", "due_text"): _PLAN_TEXTS,
     ("plan-form", "instructions", "lines"): _PLAN_TEXTS,
     ("published", "beside", "printed_label"): {"where"},
+    ("growth-monitoring", "sheet", "rag_rule"): {"red", "amber"},
     ("capital-programme", "summary", "rounding_note"): {"parts", "total"},
     ("capital-programme", "resources", "funding_total"): {"to"},
     ("capital-programme", "programme", "sheet"): {"version", "table"},

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from grants.ledger import form_issues, giving_books, people
+from grants.ledger import form_issues, giving_books, growth, people
 
 ROLES = ("funder", "accountable-body", "partnership", "recipient")
 STREAM_KINDS = (
@@ -59,6 +59,7 @@ ALLOWED_META: dict[str, set[str]] = {
     **people.META,
     **form_issues.META,
     **giving_books.META,
+    **growth.META,
 }  # fmt: skip
 ARITY = {
     "org": 2, "stream": 2, "line": 3, "award": 3, "allocate": 4, "pay": 4, "spent": 4,
@@ -68,6 +69,7 @@ ARITY = {
     **people.ARITY,
     **form_issues.ARITY,
     **giving_books.ARITY,
+    **growth.ARITY,
 }  # fmt: skip
 USAGE = {
     "org": 'DATE org CODE "Name"',
@@ -99,6 +101,7 @@ USAGE = {
     **people.USAGE,
     **form_issues.USAGE,
     **giving_books.USAGE,
+    **growth.USAGE,
 }
 # A return's expenditure line N (1-999) and its cells: `line-2: "Title"`, `line-2-spend: 1,000`.
 LINE_KEY = re.compile(r"^line-([1-9][0-9]{0,2})(?:-(cell|spend|progress|measure|target|actual))?$")
@@ -108,11 +111,11 @@ RECORD_KEY = re.compile(r"^[0-9a-f]{32}$|^[0-9a-f]{40}$")  # a command's, or der
 # position; every other argument is a one-line value with a grammar of its own.
 NAME_ARGS = {
     "org": 1, "stream": 1, "line": 2, "programme": 2, "profile": 4, "plan": 3, "title": 0,
-    "tranche": 2, "heading": 2,
+    "tranche": 2, "heading": 2, **growth.NAME_ARGS,
 }  # fmt: skip
 # Metadata that is free text (line breaks allowed), with a return's `line-N-progress`; a
 # note may also hold tabs. Every other value is one line.
-FREE_META = frozenset({"reason", "objectives", "other-funding", "origin"})
+FREE_META = frozenset({"reason", "objectives", "other-funding", "origin", "definition"})
 NOTE_META = frozenset({"note"})
 # Metadata kept in columns of a fixed size: at most this many characters.
 META_LIMITS = {"actor": 100, "ref": 20, "key": 64, "display": 99_000}  # display: within a line

@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 
 from grants.db.records import Record
 from grants.db.seal import Head, in_chain_order, stream_rows
-from grants.ledger import form_issues, giving_books, people
+from grants.ledger import form_issues, giving_books, growth, people
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services.journal import content_prefix, derived_key, operation_text
@@ -377,6 +377,7 @@ _WRITERS: dict[str, Callable[..., list[str]]] = {
     "plan_filing": _plan_form,
     **people.printers(quote, _meta),
     "form_issue": form_issues.printer(quote, _meta),
+    **growth.printers(quote, _meta),
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from grants.errors import MoneyError, PeriodError, TextError
 from grants.formatting import SCALE_LABELS, SCALES, gbp
-from grants.ledger import form_issues, giving_books, people, stream_texts, validate_filings
+from grants.ledger import form_issues, giving_books, growth, people, stream_texts, validate_filings
 from grants.ledger.grammar import (
     ALLOWED_META,
     ARITY,
@@ -72,6 +72,7 @@ class Books:
         self.returns: list[tuple[Directive, dict[str, Any]]] = []
         self.plan_forms: list[tuple[Directive, dict[str, Any]]] = []
         self.heads: list[tuple[Directive, dict[str, Any]]] = []
+        self.growth: list[tuple[Directive, dict[str, Any]]] = []
         self._occurrences: Counter[str] = Counter()
         self._refs: dict[str, str] = {}
 
@@ -646,6 +647,7 @@ BUILDERS: dict[str, Callable[[Books, Directive], None]] = {
     **dict.fromkeys(people.KEYWORDS, people.validate),
     form_issues.KEYWORD: form_issues.validate,
     **dict.fromkeys(giving_books.KEYWORDS, giving_books.validate),
+    **dict.fromkeys(growth.KEYWORDS, growth.validate),
 }
 
 

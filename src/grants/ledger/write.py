@@ -20,7 +20,7 @@ from grants.db.engine import record_order
 from grants.db.ids import next_ids
 from grants.db.models import Line, Organisation, Stream
 from grants.formatting import gbp
-from grants.ledger import form_issues, people, stream_texts, write_filings, write_plans
+from grants.ledger import form_issues, growth, people, stream_texts, write_filings, write_plans
 from grants.ledger.parser import Directive, Problem
 from grants.ledger.validate import Books
 from grants.money import from_pence
@@ -148,6 +148,10 @@ class Writer:
         self.streams = {code: x.id for code, x in existing_streams.items()}
         self._write_lines()
         self._look_alikes()
+        if books.problems:
+            return
+        # Before the journal: a payment to a growth project is checked against its claims.
+        growth.write(self)
         if books.problems:
             return
         self._write_journal()

@@ -28,6 +28,7 @@ from grants.formatting import count
 from grants.money import MAX_TURNOVER_PENCE
 from grants.periods import FinancialYear, Period
 from grants.services import access, rules
+from grants.services.arrears import Arrears
 from grants.services.rules import AccountKey, Operation
 
 
@@ -389,6 +390,7 @@ class Journal:
 
         next_account = self._next_id("account")
         refused: list[GrantsError] = []
+        arrears = Arrears(self.session)
         for done, item in enumerate(batch, start=1):
             try:
                 if progress is not None and done % 10_000 == 0:
@@ -415,6 +417,11 @@ class Journal:
                     for code in (op.line, op.to_line):
                         if code is not None:
                             self.line_id(op.stream, code)
+                    if op.kind == "pay" and op.line is not None:
+                        arrears.check_pay(
+                            op.stream, op.line, self.line_id(op.stream, op.line), item.day,
+                            op.amount,
+                        )  # fmt: skip
                     planned = rules.postings(op, self.parent_of)
                     what = functools.partial(rules.describe, op)
                     over = op.over_allocation

@@ -13,6 +13,7 @@ from grants.db.models import Entry, ProgrammeVersion, Stream
 from grants.periods import FinancialYear, Period
 from grants.services import access
 from grants.services.balances import through
+from grants.services.growth import project_rows
 from grants.services.reports import STAGES
 
 
@@ -21,7 +22,8 @@ class Workbook:
     """One workbook: a PCC fund's resourcing table over ``span``, its reporting template
     for ``year`` at ``stage``, or a capital stream's programme."""
 
-    kind: str  # "resourcing", "pcc-template" or "capital-programme"
+    # "resourcing", "pcc-template", "capital-programme", "growth-monitoring", "esif-claims"
+    kind: str
     stream: str
     span: Period | None = None
     year: FinancialYear | None = None
@@ -68,6 +70,11 @@ def workbooks(session: Session, as_of: date | None = None) -> list[Workbook]:
         .order_by(Stream.code)
     ).all()
     out += [Workbook("capital-programme", code) for code in capital]
+    projects = project_rows(session, None, as_of)
+    if projects:
+        out.append(Workbook("growth-monitoring", "growth"))
+    if any(p.stream_kind in ("esif", "erdf", "esf", "eafrd") for p in projects):
+        out.append(Workbook("esif-claims", "esif"))
     return out
 
 
