@@ -45,6 +45,8 @@ ENTRY_KINDS = (
     "clawback",
     "virement",
     "reprofile",
+    "claim",
+    "receipt",
 )
 STATEMENT_KINDS = ("stated", "balance", "printed")
 
@@ -159,6 +161,26 @@ class Entry(Base):
     # positive and added up. Bounded (grants.money.MAX_TURNOVER_PENCE) so that no sum of
     # postings, in any order, can overflow a 64-bit integer on either engine.
     turnover_pence: Mapped[int] = mapped_column(Pence, default=0)
+
+
+class Claim(Base):
+    """What a claim to a funder says beyond its amount: the days its expenditure was incurred
+    (inclusive), the eligible expenditure claimed on, and the evidence it rests on. One per
+    claim entry (kind ``claim``), written with it; the claim's name is the entry's
+    ``tranche``."""
+
+    __tablename__ = "claim"
+    __table_args__ = (
+        CheckConstraint("eligible_pence >= 0", name="eligible_not_negative"),
+        CheckConstraint("starts <= ends", name="starts_before_ends"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id"), unique=True)
+    starts: Mapped[date] = mapped_column(Date)
+    ends: Mapped[date] = mapped_column(Date)
+    eligible_pence: Mapped[int] = mapped_column(Pence)
+    evidence: Mapped[str] = mapped_column(Text)
 
 
 class Posting(Base):

@@ -94,6 +94,8 @@ RECORDS: tuple[Record, ...] = (
         # Each posting with its account's key (read from the account table).
         child=Child("posting", "entry_id", ("id", "account_id", "amount_pence")),
     ),
+    # What a claim to a funder says beyond its entry (0013): sealed after the entry.
+    Record("claim", ("id", "entry_id", "starts", "ends", "eligible_pence", "evidence")),
     Record(
         "plan_line",
         ("id", "key", "day", "line_id", "year", "position", "title", "objectives",

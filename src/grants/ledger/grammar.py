@@ -35,6 +35,8 @@ ALLOWED_META: dict[str, set[str]] = {
     "virement": ENTRY_META,
     "reprofile": ENTRY_META | {"tranche"},
     "reverse": ENTRY_META,
+    "claim": ENTRY_META | {"from", "to", "quarter", "eligible", "evidence"},
+    "receipt": ENTRY_META | {"claim"},
     # `key:` on a record is written by `grants ledger export` when the record's key is not
     # the one its content gives (it was recorded by a command, not from books).
     "stated": COMMON | {"key"},
@@ -61,7 +63,8 @@ ALLOWED_META: dict[str, set[str]] = {
 }  # fmt: skip
 ARITY = {
     "org": 2, "stream": 2, "line": 3, "award": 3, "allocate": 4, "pay": 4, "spent": 4,
-    "clawback": 4, "virement": 5, "reprofile": 4, "reverse": 1, "stated": 3, "balance": 4,
+    "clawback": 4, "virement": 5, "reprofile": 4, "reverse": 1, "claim": 4, "receipt": 3,
+    "stated": 3, "balance": 4,
     "printed": 4, "match": 3, "programme": 3, "profile": 5, "plan": 4, "agree": 3, "due": 4,
     "title": 1, "return": 5, "plan-form": 4, "head": 1, "tranche": 3, "heading": 3,
     **people.ARITY,
@@ -79,6 +82,8 @@ USAGE = {
     "virement": "DATE virement STREAM PERIOD FROM-LINE TO-LINE AMOUNT",
     "reprofile": "DATE reprofile STREAM FROM-PERIOD TO-PERIOD AMOUNT",
     "reverse": "DATE reverse ENTRY-ID",
+    "claim": "DATE claim STREAM PERIOD NAME AMOUNT",
+    "receipt": "DATE receipt STREAM PERIOD AMOUNT",
     "stated": "DATE stated STREAM PERIOD AMOUNT",
     "balance": "DATE balance STREAM PERIOD METRIC[:TARGET] AMOUNT",
     "printed": "DATE printed STREAM PERIOD METRIC[:TARGET] AMOUNT",

@@ -93,6 +93,13 @@ class _Names:
             )
         }  # fmt: skip
         self.attachments: set[str] = set()
+        # A claim's details, printed with its entry (entry id -> starts, ends, eligible,
+        # evidence).
+        self.claims = {
+            int(row[0]): row[1:] for row in stream_rows(
+                connection, "SELECT entry_id, starts, ends, eligible_pence, evidence FROM claim"
+            )
+        }  # fmt: skip
         self.contents: Counter[str] = Counter()  # entries' keys count identical ones
 
     def line(self, line_id: int | None) -> str | None:
@@ -243,14 +250,20 @@ def _entry(r: dict[str, Any], n: _Names) -> list[str]:
             head = f"{r['day']} virement {stream} {period} {line} {to_line} {money}"
         elif r["kind"] == "reprofile":
             head = f"{r['day']} reprofile {stream} {period} {to_period} {money}"
+        elif r["kind"] in ("claim", "receipt"):
+            head, pairs = _money_in(r, n, stream, period, money)
         else:
             head = f"{r['day']} {r['kind']} {stream} {period} {line} {money}"
-        pairs = [
-            ("tranche", r["tranche"]),
-            ("share", r["share"]),
-            ("over-allocation", "yes" if r["over_allocation"] else None),
-            ("printed", r["printed"]),
-        ]
+        pairs = (
+            pairs
+            if r["kind"] in ("claim", "receipt")
+            else [
+                ("tranche", r["tranche"]),
+                ("share", r["share"]),
+                ("over-allocation", "yes" if r["over_allocation"] else None),
+                ("printed", r["printed"]),
+            ]
+        )
         what = operation_text(
             r["kind"], stream, period, line, to_line, to_period, r["amount_pence"], r["tranche"],
             bool(r["over_allocation"]),
@@ -274,6 +287,25 @@ def _entry(r: dict[str, Any], n: _Names) -> list[str]:
             *_prov(r),
         ]),
     ]  # fmt: skip
+
+
+def _money_in(
+    r: dict[str, Any], n: _Names, stream: str, period: str, money: str
+) -> tuple[str, list[tuple[str, object]]]:
+    """A claim's or a receipt's first line and metadata; the claim's name is its tranche."""
+    if r["kind"] == "receipt":
+        return f"{r['day']} receipt {stream} {period} {money}", [("claim", r["tranche"])]
+    starts, ends, eligible, evidence = n.claims[r["id"]]
+    return f"{r['day']} claim {stream} {period} {r['tranche']} {money}", [
+        ("from", _day(starts)),
+        ("to", _day(ends)),
+        ("eligible", amount(int(eligible))),
+        ("evidence", evidence),
+    ]
+
+
+def _day(value: object) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)[:10]
 
 
 def _plan_line(r: dict[str, Any], n: _Names) -> list[str]:
@@ -389,6 +421,8 @@ def directives(
     names = _Names(connection)
     for record, record_id, values, _ in in_chain_order(connection, with_children=False):
         row = dict(zip(record.columns, values, strict=True))
+        if record.table == "claim":  # printed with its entry, just before
+            continue
         if record.table == "attachment":
             sha = row["sha256"]
             for (data,) in stream_rows(

@@ -13,7 +13,7 @@ from typing import Any
 
 from grants.errors import MoneyError, PeriodError, TextError
 from grants.formatting import SCALE_LABELS, SCALES, gbp
-from grants.ledger import form_issues, people, stream_texts, validate_filings
+from grants.ledger import form_issues, people, stream_texts, validate_filings, validate_money_in
 from grants.ledger.grammar import (
     ALLOWED_META,
     ARITY,
@@ -41,6 +41,7 @@ from grants.periods import FinancialYear, Period, parse_period, parse_year
 from grants.services.balances import METRICS
 from grants.services.journal import NewEntry
 from grants.services.keys import entry_key_problem
+from grants.services.money_in import ClaimDetails
 from grants.services.returns import PLAN_STAGE
 from grants.services.rules import Operation
 from grants.text import Kind, clean
@@ -58,6 +59,7 @@ class Books:
         self.streams: list[tuple[Directive, dict[str, Any]]] = []
         self.lines: list[tuple[Directive, dict[str, Any]]] = []
         self.entries: list[tuple[Directive, NewEntry]] = []
+        self.claims: dict[int, ClaimDetails] = {}  # id() of a claim's entry -> its details
         self.statements: list[tuple[Directive, dict[str, Any]]] = []
         self.matches: list[tuple[Directive, dict[str, Any]]] = []
         self.programmes: list[tuple[Directive, dict[str, Any]]] = []
@@ -628,6 +630,8 @@ BUILDERS: dict[str, Callable[[Books, Directive], None]] = {
     "virement": Books._virement,
     "reprofile": Books._reprofile,
     "reverse": Books._reverse,
+    "claim": validate_money_in.claim,
+    "receipt": validate_money_in.receipt,
     "stated": Books._stated,
     "balance": Books._balance,
     "printed": Books._printed,

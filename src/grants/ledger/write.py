@@ -26,6 +26,7 @@ from grants.ledger.validate import Books
 from grants.money import from_pence
 from grants.services.balances import Balances
 from grants.services.journal import Journal, Refused
+from grants.services.money_in import write_claims
 from grants.services.repeated import repeated_payments
 from grants.text import difference, skeleton
 
@@ -306,8 +307,13 @@ class Writer:
                 where = (d.file, d.line) if d else (books.entries[0][0].file, 0)
                 self.books.problems.append(Problem(*where, str(exc)))
             return
-        for item in result.items:
+        claims = []
+        for entry_id, item in zip(result.entry_ids, result.items, strict=True):
             self.made(by_item[id(item)], "entry")
+            if id(item) in books.claims:  # a claim's details are sealed after its entry
+                claims.append((entry_id, books.claims[id(item)]))
+                self.made(by_item[id(item)], "claim")
+        write_claims(self.s, claims)
         warned: set[int] = set()
         for item, warning in result.warnings:
             d = by_item[id(item)]

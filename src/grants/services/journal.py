@@ -384,8 +384,7 @@ class Journal:
         # Entries skipped as already recorded may be named by an id given only now.
         self._skipped_refs: dict[str, str] = {}
 
-        def balance(key: AccountKey) -> int:
-            return balances.get(key, 0)
+        balance = rules.reader(balances)
 
         next_account = self._next_id("account")
         refused: list[GrantsError] = []
@@ -416,6 +415,7 @@ class Journal:
                         if code is not None:
                             self.line_id(op.stream, code)
                     planned = rules.postings(op, self.parent_of)
+                    _check_claim(op, balances)
                     what = functools.partial(rules.describe, op)
                     over = op.over_allocation
                     original_id, original = None, None
@@ -622,6 +622,23 @@ class Journal:
                 f"VALUES ({mark}, {mark}, {mark}, {mark})",
                 postings,
             )
+
+
+def _check_claim(op: Operation, balances: dict[AccountKey, int]) -> None:
+    """A claim's name is new in its stream and period; a receipt names a claim that is."""
+    if op.kind not in ("claim", "receipt") or not op.tranche:
+        return
+    known = (op.stream, op.period, None, "claim:" + op.tranche) in balances
+    if op.kind == "claim" and known:
+        raise RuleError(
+            f"claim {op.tranche} of {op.stream} {op.period} is already recorded: give the "
+            "claim a name of its own"
+        )
+    if op.kind == "receipt" and not known:
+        raise NotFound(
+            f"there is no claim {op.tranche} of {op.stream} {op.period}: record the claim "
+            "first, or receive the money against the award (no claim named)"
+        )
 
 
 def record_entries(session: Session, batch: list[NewEntry]) -> Recorded:

@@ -14,7 +14,16 @@ account role         balance means
 ``cash``             minus everything paid out of the stream for the period
 ``spent``            spend the line's recipient reported
 ``claims``           minus everything reported for the stream and period
+``claimed``          minus what the council claimed from the funder for the period
+``claim:NAME``       what the funder still owes on claim NAME (claimed, not yet received)
+``received``         cash the council received from the funder for the period
+``on-award``         minus what was received against the award itself, not a claim
 ===================  ===========================================================
+
+Money in is kept apart from money out: a claim and a receipt post only to these stream-level
+accounts, so they never change what is allocated, paid or reported. For a claim and a
+receipt the operation's ``tranche`` is the claim's name (a receipt without one is received
+against the award).
 
 The same functions serve the command-line write commands (one operation, balances read
 from the database under a lock) and the books loader (many operations, balances kept in
@@ -50,6 +59,13 @@ class Operation:
 
 
 def describe(op: Operation) -> str:
+    if op.kind in ("claim", "receipt"):
+        named = f" {op.tranche}" if op.kind == "claim" else ""
+        against = f" on claim {op.tranche}" if op.kind == "receipt" and op.tranche else ""
+        return (
+            f"{op.kind}{named} of {gbp(from_pence(op.amount))} from {op.stream} {op.period}"
+            f"{against}"
+        )
     where = f"{op.stream} {op.period}"
     if op.line:
         where += f" {op.line}"
@@ -117,15 +133,62 @@ def postings(op: Operation, parent_of: Parents) -> list[tuple[AccountKey, int]]:
             ((s, q, None, funder), -a),
             ((s, q, None, "unallocated"), a),
         ]
+    if op.kind == "claim":
+        if not op.tranche:
+            raise RuleError("a claim needs a name")
+        return [((s, p, None, "claim:" + op.tranche), a), ((s, p, None, "claimed"), -a)]
+    if op.kind == "receipt":
+        settles = "claim:" + op.tranche if op.tranche else "on-award"
+        return [((s, p, None, settles), -a), ((s, p, None, "received"), a)]
     raise RuleError(f"unknown kind of entry {op.kind!r}")
+
+
+AWARDED = "awarded"  # not an account: the sum of the period's funder accounts, negated
+
+
+def reader(balances: dict[AccountKey, int]) -> Callable[[AccountKey], int]:
+    """A balance lookup over ``balances`` that also answers ``(s, p, None, AWARDED)``: what
+    the funder awarded for the period, every tranche included (claims and receipts are
+    limited by it)."""
+
+    def read(key: AccountKey) -> int:
+        if key[3] == AWARDED:
+            return -sum(v for k, v in balances.items() if _funder_of(k, key))
+        return balances.get(key, 0)
+
+    return read
+
+
+def _funder_of(key: AccountKey, awarded: AccountKey) -> bool:
+    return (
+        key[2] is None
+        and key[:2] == awarded[:2]
+        and (key[3] == "funder" or key[3].startswith("funder:"))
+    )
 
 
 def _limits(key: AccountKey) -> list[tuple[str, AccountKey]]:
     """The limits (kind, anchor) that a posting to this account could break."""
     line, role = key[2], key[3]
     if line is None:
+        s, p = key[0], key[1]
         # The unallocated award guards every award, reversal and reprofiling.
-        return [("unallocated", key)] if role == "unallocated" else []
+        if role == "unallocated":
+            return [("unallocated", key)]
+        # What is claimed, and what is received, stay within the award; what is received
+        # on a claim, within the claim.
+        if role == "claimed":
+            return [("claimable", key)]
+        if role == "received":
+            return [("receivable", key)]
+        if role.startswith("claim:"):
+            return [("owed", key)]
+        if role == "funder" or role.startswith("funder:"):
+            return [
+                ("claimable", (s, p, None, "claimed")),
+                ("receivable", (s, p, None, "received")),
+            ]
+        return []
     if role in ("allocated", "split"):
         return [("available", key)]
     if role == "paid":
@@ -156,7 +219,11 @@ def _limit_value(kind: str, key: AccountKey, bal: Callable[[AccountKey], int]) -
         return (
             bal((s, p, line, "allocated")) + bal((s, p, line, "split")) - bal((s, p, line, "paid"))
         )
-    return bal(key)  # paid, spent
+    if kind == "claimable":
+        return bal((s, p, None, AWARDED)) + bal(key)
+    if kind == "receivable":
+        return bal((s, p, None, AWARDED)) - bal(key)
+    return bal(key)  # paid, spent, owed
 
 
 def _limit_name(kind: str, key: AccountKey) -> str:
@@ -165,6 +232,12 @@ def _limit_name(kind: str, key: AccountKey) -> str:
         return f"the unallocated award of {s} {p}"
     if kind == "available":
         return f"what is left of the allocation to {line} ({s} {p})"
+    if kind == "claimable":
+        return f"what is awarded and not yet claimed for {s} {p}"
+    if kind == "receivable":
+        return f"what is awarded and not yet received for {s} {p}"
+    if kind == "owed":
+        return f"what is still owed on claim {key[3].removeprefix('claim:')} ({s} {p})"
     return f"the amount {'paid to' if kind == 'paid' else 'reported by'} {line} ({s} {p})"
 
 
@@ -189,6 +262,8 @@ def check(
         delta[key] = delta.get(key, 0) + amount
 
     def after(key: AccountKey) -> int:
+        if key[3] == AWARDED:
+            return balance(key) - sum(v for k, v in delta.items() if _funder_of(k, key))
         return balance(key) + delta.get(key, 0)
 
     warnings: list[str] = []
@@ -222,7 +297,7 @@ def breaches(
     of entries marked so) may be below zero; paid and reported never may."""
     found: list[tuple[AccountKey, str]] = []
     for kind, anchor in _anchors(balances):
-        value = _limit_value(kind, anchor, lambda k: balances.get(k, 0))
+        value = _limit_value(kind, anchor, reader(balances))
         if value >= 0:
             continue
         if kind in OVERRIDABLE and _touches(kind, anchor, over_allocated):

@@ -1,0 +1,71 @@
+"""money in: the council's claims to a funder and the cash it receives (entry kinds `claim`
+and `receipt`), and what a claim says beyond its amount (claim: the days its expenditure was
+incurred, the eligible expenditure and the evidence), append-only and sealed in the hash
+chain like every table of record
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-03
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from grants.db import guards
+
+revision: str = "0013"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+KINDS_0012 = ("award", "allocate", "pay", "spent", "clawback", "virement", "reprofile")
+KINDS_0013 = (*KINDS_0012, "claim", "receipt")
+
+
+def _kinds(kinds: tuple[str, ...]) -> str:
+    return "kind IN (" + ", ".join(f"'{k}'" for k in kinds) + ")"
+
+
+def _entry_kinds(kinds: tuple[str, ...]) -> None:
+    bind = op.get_bind()
+    # SQLite rebuilds the table to change a constraint: its guards come off meanwhile.
+    guards.remove(bind, ["entry"])
+    with op.batch_alter_table("entry") as batch:
+        batch.drop_constraint(op.f("ck_entry_kind_known"), type_="check")
+        batch.create_check_constraint(op.f("ck_entry_kind_known"), _kinds(kinds))
+    guards.install(bind, ["entry"])
+
+
+def upgrade() -> None:
+    _entry_kinds(KINDS_0013)
+    op.create_table(
+        "claim",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("entry_id", sa.Integer(), nullable=False),
+        sa.Column("starts", sa.Date(), nullable=False),
+        sa.Column("ends", sa.Date(), nullable=False),
+        sa.Column(
+            "eligible_pence", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("evidence", sa.Text(), nullable=False),
+        sa.CheckConstraint("eligible_pence >= 0", name=op.f("ck_claim_eligible_not_negative")),
+        sa.CheckConstraint("starts <= ends", name=op.f("ck_claim_starts_before_ends")),
+        sa.ForeignKeyConstraint(["entry_id"], ["entry.id"], name=op.f("fk_claim_entry_id_entry")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_claim")),
+        sa.UniqueConstraint("entry_id", name=op.f("uq_claim_entry_id")),
+    )
+    guards.install(op.get_bind(), ["claim"])
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    if bind.execute(sa.text("SELECT 1 FROM entry WHERE kind IN ('claim', 'receipt')")).first():
+        raise RuntimeError(
+            "the journal holds claims or receipts, which revision 0012 cannot hold: export "
+            "the ledger first"
+        )
+    guards.remove(bind, ["claim"])
+    op.drop_table("claim")
+    _entry_kinds(KINDS_0012)
