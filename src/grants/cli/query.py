@@ -97,6 +97,8 @@ def allocations(app: AppContext, stream: str | None, year: str | None, as_json: 
 
 
 BALANCE_COLUMNS = ("awarded", "stated", "allocated", "unallocated", "paid", "reported")
+# Money in: in --json always; on the terminal once anything has been claimed or received.
+MONEY_IN_COLUMNS = ("claimed", "received")
 
 
 @click.command()
@@ -108,7 +110,8 @@ BALANCE_COLUMNS = ("awarded", "stated", "allocated", "unallocated", "paid", "rep
 def balance(
     app: AppContext, stream: str | None, year: str | None, summary: bool, as_json: bool
 ) -> None:
-    """Awarded, stated, allocated, unallocated, paid and reported, per stream, year and line.
+    """Awarded, stated, allocated, unallocated, paid and reported, per stream, year and line,
+    and what was claimed from the funder and received (once any was).
 
     Every figure is derived from the journal. A difference between the stated and the
     awarded or allocated amount is shown beneath the stream's row.
@@ -129,7 +132,7 @@ def balance(
                     "line": r.line,
                     "name": r.name or None,
                     "parent": r.parent,
-                    **{c: plain(getattr(r, c)) for c in BALANCE_COLUMNS},
+                    **{c: plain(getattr(r, c)) for c in (*BALANCE_COLUMNS, *MONEY_IN_COLUMNS)},
                 }
                 for r in rows
             ]
@@ -139,14 +142,15 @@ def balance(
         terminal.echo("nothing recorded yet")
         return
     out = []
+    columns = BALANCE_COLUMNS
+    if any(r.claimed or r.received for r in rows):
+        columns = (*columns, *MONEY_IN_COLUMNS)
     for r in rows:
         label = (
             f"{r.stream} {r.period}" if r.line is None else f"  {'  ' if r.parent else ''}{r.line}"
         )
-        out.append(
-            [label] + ["" if getattr(r, c) is None else gbp(getattr(r, c)) for c in BALANCE_COLUMNS]
-        )
-    terminal.table(["stream / line", *BALANCE_COLUMNS], out, set(range(1, 7)))
+        out.append([label] + ["" if getattr(r, c) is None else gbp(getattr(r, c)) for c in columns])
+    terminal.table(["stream / line", *columns], out, set(range(1, len(columns) + 1)))
     notes = []
     for r in rows:
         if r.line is None and r.stated is not None:

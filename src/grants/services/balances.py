@@ -20,7 +20,9 @@ from grants.money import from_pence, money
 from grants.periods import FinancialYear, Period
 from grants.services import access
 
-METRICS = ("awarded", "stated", "allocated", "unallocated", "paid", "reported")
+METRICS = (
+    "awarded", "stated", "allocated", "unallocated", "paid", "reported", "claimed", "received",
+)  # fmt: skip
 
 
 # Which accounts make each figure, and how: (role, sign), a role "funder" covering its
@@ -33,6 +35,9 @@ STREAM_FIGURES: dict[str, Recipe] = {
     "unallocated": (("unallocated", 1),),
     "paid": (("cash", -1),),
     "reported": (("claims", -1),),
+    # Money in (stream-level only): what the council claimed from the funder, and received.
+    "claimed": (("claimed", -1),),
+    "received": (("received", 1),),
 }
 LINE_FIGURES: dict[str, Recipe] = {
     "allocated": (("allocated", 1),),
@@ -69,6 +74,9 @@ class BalanceRow(NamedTuple):
     unallocated: Decimal | None
     paid: Decimal
     reported: Decimal
+    # Money in, for a stream and period (None for a line): claimed from the funder, received.
+    claimed: Decimal | None = None
+    received: Decimal | None = None
 
 
 @dataclass
@@ -77,6 +85,8 @@ class _Figures:
     unallocated: int = 0
     cash: int = 0
     claims: int = 0
+    claimed: int = 0
+    received: int = 0
 
 
 class Balances:
@@ -157,6 +167,10 @@ class Balances:
                     figures.cash += total
                 elif role == "claims":
                     figures.claims += total
+                elif role == "claimed":
+                    figures.claimed += total
+                elif role == "received":
+                    figures.received += total
                 continue
             line_key = (key[0], first, last, code)
             roles = self.by_line.get(line_key)
@@ -195,7 +209,8 @@ class Balances:
             if metric not in STREAM_FIGURES:
                 raise ValueError(f"unknown metric {metric!r}")
             totals = {**figures.funder, "unallocated": figures.unallocated,
-                      "cash": figures.cash, "claims": figures.claims}  # fmt: skip
+                      "cash": figures.cash, "claims": figures.claims,
+                      "claimed": figures.claimed, "received": figures.received}  # fmt: skip
             return figure_of(STREAM_FIGURES[metric], totals)
         if metric not in LINE_FIGURES:
             raise ValueError(f"unknown metric {metric!r}")
@@ -241,6 +256,8 @@ class Balances:
                     d(self.value(stream, period, "unallocated", None) or 0),
                     d(self.value(stream, period, "paid", None) or 0),
                     d(self.value(stream, period, "reported", None) or 0),
+                    d(self.value(stream, period, "claimed", None) or 0),
+                    d(self.value(stream, period, "received", None) or 0),
                 )
             )
             for _, code, name, parent, roles in self.lines_in[(stream, period)]:
