@@ -68,6 +68,9 @@ ROLES = {"officer": "olive", "recipient": "cher", "viewer": "vic", "admin": "ada
 WORK: list[tuple[str, list[str], set[str]]] = [
     ("record a payment", ["pay", "CSF", "2017-18", "CHERWELL", "1"], {"officer"}),
     ("reverse an entry", ["reverse", "6", "--reason", "keyed twice"], {"officer"}),  # the pay
+    ("record a claim", ["claim", "CSF", "2017-18", "Q1", "1,000", "--quarter", "Q1",
+                        "--eligible", "1,000", "--evidence", "Claim form 1"], {"officer"}),
+    ("record a receipt", ["receipt", "CSF", "2017-18", "600", "--claim", "Q1"], {"officer"}),
     ("load books", ["ledger", "load", "{books}"], {"officer"}),
     ("set the title", ["ledger", "title", "Another council"], {"officer"}),
     ("add a plan line", ["plan", "add", "CSF", "2018-19", "DA", "Posts", "--cost", "1"],
