@@ -6,9 +6,9 @@ import os
 
 import click
 
+from grants.cli import commitments, money_in, query, write
 from grants.cli import db as db_cli
 from grants.cli import ledger as ledger_cli
-from grants.cli import money_in, query, write
 from grants.cli.common import AppContext, GrantsGroup
 from grants.cli.plans import plan
 from grants.cli.programme import programme
@@ -74,7 +74,13 @@ cli.add_command(reconcile_command)
 cli.add_command(verify_command)
 cli.add_command(users)
 cli.add_command(serve)
-for command in (*query.COMMANDS, programme, *write.COMMANDS, *money_in.COMMANDS):
+for command in (
+    *query.COMMANDS,
+    programme,
+    *write.COMMANDS,
+    *commitments.COMMANDS,
+    *money_in.COMMANDS,
+):
     cli.add_command(command)
 
 

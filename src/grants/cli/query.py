@@ -97,7 +97,8 @@ def allocations(app: AppContext, stream: str | None, year: str | None, as_json: 
 
 
 BALANCE_COLUMNS = ("awarded", "stated", "allocated", "unallocated", "paid", "reported")
-# Money in: in --json always; on the terminal once anything has been claimed or received.
+# Commitments and money in: in --json always; on the terminal once any is recorded.
+COMMITTED_COLUMNS = ("committed",)
 MONEY_IN_COLUMNS = ("claimed", "received")
 
 
@@ -111,7 +112,8 @@ def balance(
     app: AppContext, stream: str | None, year: str | None, summary: bool, as_json: bool
 ) -> None:
     """Awarded, stated, allocated, unallocated, paid and reported, per stream, year and line,
-    and what was claimed from the funder and received (once any was).
+    what is committed by signed grant agreements, and what was claimed from the funder and
+    received (each once any is recorded).
 
     Every figure is derived from the journal. A difference between the stated and the
     awarded or allocated amount is shown beneath the stream's row.
@@ -132,7 +134,10 @@ def balance(
                     "line": r.line,
                     "name": r.name or None,
                     "parent": r.parent,
-                    **{c: plain(getattr(r, c)) for c in (*BALANCE_COLUMNS, *MONEY_IN_COLUMNS)},
+                    **{
+                        c: plain(getattr(r, c))
+                        for c in (*BALANCE_COLUMNS, *COMMITTED_COLUMNS, *MONEY_IN_COLUMNS)
+                    },
                 }
                 for r in rows
             ]
@@ -143,6 +148,8 @@ def balance(
         return
     out = []
     columns = BALANCE_COLUMNS
+    if any(r.committed for r in rows):
+        columns = (*columns, *COMMITTED_COLUMNS)
     if any(r.claimed or r.received for r in rows):
         columns = (*columns, *MONEY_IN_COLUMNS)
     for r in rows:

@@ -47,6 +47,7 @@ ENTRY_KINDS = (
     "reprofile",
     "claim",
     "receipt",
+    "commit",
 )
 STATEMENT_KINDS = ("stated", "balance", "printed")
 
@@ -181,6 +182,22 @@ class Claim(Base):
     ends: Mapped[date] = mapped_column(Date)
     eligible_pence: Mapped[int] = mapped_column(Pence)
     evidence: Mapped[str] = mapped_column(Text)
+
+
+class Commitment(Base):
+    """What a signed grant agreement says beyond its amount: its reference, its conditions
+    and the days it runs (inclusive). One per commitment entry (kind ``commit``), written
+    with it."""
+
+    __tablename__ = "commitment"
+    __table_args__ = (CheckConstraint("starts <= ends", name="starts_before_ends"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id"), unique=True)
+    agreement: Mapped[str] = mapped_column(Text)
+    conditions: Mapped[str | None] = mapped_column(Text)
+    starts: Mapped[date] = mapped_column(Date)
+    ends: Mapped[date] = mapped_column(Date)
 
 
 class Posting(Base):

@@ -96,6 +96,8 @@ RECORDS: tuple[Record, ...] = (
     ),
     # What a claim to a funder says beyond its entry (0013): sealed after the entry.
     Record("claim", ("id", "entry_id", "starts", "ends", "eligible_pence", "evidence")),
+    # What a signed grant agreement says beyond its commitment entry (0013).
+    Record("commitment", ("id", "entry_id", "agreement", "conditions", "starts", "ends")),
     Record(
         "plan_line",
         ("id", "key", "day", "line_id", "year", "position", "title", "objectives",

@@ -92,6 +92,12 @@ class _Names:
                 connection, "SELECT reverses_id FROM entry WHERE reverses_id IS NOT NULL"
             )
         }  # fmt: skip
+        self.commitments = {
+            int(row[0]): row[1:] for row in stream_rows(
+                connection,
+                "SELECT entry_id, agreement, conditions, starts, ends FROM commitment",
+            )
+        }  # fmt: skip
         self.attachments: set[str] = set()
         # A claim's details, printed with its entry (entry id -> starts, ends, eligible,
         # evidence).
@@ -254,16 +260,17 @@ def _entry(r: dict[str, Any], n: _Names) -> list[str]:
             head, pairs = _money_in(r, n, stream, period, money)
         else:
             head = f"{r['day']} {r['kind']} {stream} {period} {line} {money}"
-        pairs = (
-            pairs
-            if r["kind"] in ("claim", "receipt")
-            else [
+        if r["kind"] == "commit":
+            reference, conditions, starts, ends = n.commitments[r["id"]]
+            pairs = [("agreement", reference), ("conditions", conditions),
+                     ("from", _day(starts)), ("to", _day(ends))]  # fmt: skip
+        elif r["kind"] not in ("claim", "receipt"):
+            pairs = [
                 ("tranche", r["tranche"]),
                 ("share", r["share"]),
                 ("over-allocation", "yes" if r["over_allocation"] else None),
                 ("printed", r["printed"]),
             ]
-        )
         what = operation_text(
             r["kind"], stream, period, line, to_line, to_period, r["amount_pence"], r["tranche"],
             bool(r["over_allocation"]),
@@ -421,7 +428,7 @@ def directives(
     names = _Names(connection)
     for record, record_id, values, _ in in_chain_order(connection, with_children=False):
         row = dict(zip(record.columns, values, strict=True))
-        if record.table == "claim":  # printed with its entry, just before
+        if record.table in ("claim", "commitment"):  # printed with its entry, just before
             continue
         if record.table == "attachment":
             sha = row["sha256"]

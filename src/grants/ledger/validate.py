@@ -13,7 +13,14 @@ from typing import Any
 
 from grants.errors import MoneyError, PeriodError, TextError
 from grants.formatting import SCALE_LABELS, SCALES, gbp
-from grants.ledger import form_issues, people, stream_texts, validate_filings, validate_money_in
+from grants.ledger import (
+    form_issues,
+    people,
+    stream_texts,
+    validate_commitments,
+    validate_filings,
+    validate_money_in,
+)
 from grants.ledger.grammar import (
     ALLOWED_META,
     ARITY,
@@ -39,6 +46,7 @@ from grants.ledger.parser import Directive, Problem, parse
 from grants.money import from_pence, money, to_pence, within_limit
 from grants.periods import FinancialYear, Period, parse_period, parse_year
 from grants.services.balances import METRICS
+from grants.services.commitments import Agreement
 from grants.services.journal import NewEntry
 from grants.services.keys import entry_key_problem
 from grants.services.money_in import ClaimDetails
@@ -60,6 +68,7 @@ class Books:
         self.lines: list[tuple[Directive, dict[str, Any]]] = []
         self.entries: list[tuple[Directive, NewEntry]] = []
         self.claims: dict[int, ClaimDetails] = {}  # id() of a claim's entry -> its details
+        self.commitments: dict[int, Agreement] = {}  # id() of a commit entry -> agreement
         self.statements: list[tuple[Directive, dict[str, Any]]] = []
         self.matches: list[tuple[Directive, dict[str, Any]]] = []
         self.programmes: list[tuple[Directive, dict[str, Any]]] = []
@@ -632,6 +641,7 @@ BUILDERS: dict[str, Callable[[Books, Directive], None]] = {
     "reverse": Books._reverse,
     "claim": validate_money_in.claim,
     "receipt": validate_money_in.receipt,
+    "commit": validate_commitments.commit,
     "stated": Books._stated,
     "balance": Books._balance,
     "printed": Books._printed,

@@ -25,6 +25,7 @@ from grants.ledger.parser import Directive, Problem
 from grants.ledger.validate import Books
 from grants.money import from_pence
 from grants.services.balances import Balances
+from grants.services.commitments import write_commitments
 from grants.services.journal import Journal, Refused
 from grants.services.money_in import write_claims
 from grants.services.repeated import repeated_payments
@@ -307,13 +308,18 @@ class Writer:
                 where = (d.file, d.line) if d else (books.entries[0][0].file, 0)
                 self.books.problems.append(Problem(*where, str(exc)))
             return
-        claims = []
+        claims, commitments = [], []
         for entry_id, item in zip(result.entry_ids, result.items, strict=True):
             self.made(by_item[id(item)], "entry")
-            if id(item) in books.claims:  # a claim's details are sealed after its entry
+            # A claim's or an agreement's details are sealed just after its entry.
+            if id(item) in books.claims:
                 claims.append((entry_id, books.claims[id(item)]))
                 self.made(by_item[id(item)], "claim")
+            if id(item) in books.commitments:
+                commitments.append((entry_id, books.commitments[id(item)]))
+                self.made(by_item[id(item)], "commitment")
         write_claims(self.s, claims)
+        write_commitments(self.s, commitments)
         warned: set[int] = set()
         for item, warning in result.warnings:
             d = by_item[id(item)]

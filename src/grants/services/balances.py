@@ -22,6 +22,7 @@ from grants.services import access
 
 METRICS = (
     "awarded", "stated", "allocated", "unallocated", "paid", "reported", "claimed", "received",
+    "committed",
 )  # fmt: skip
 
 
@@ -38,12 +39,14 @@ STREAM_FIGURES: dict[str, Recipe] = {
     # Money in (stream-level only): what the council claimed from the funder, and received.
     "claimed": (("claimed", -1),),
     "received": (("received", 1),),
+    "committed": (("commitments", -1),),
 }
 LINE_FIGURES: dict[str, Recipe] = {
     "allocated": (("allocated", 1),),
     "unallocated": (("allocated", 1), ("split", 1)),  # less what it passed down
     "paid": (("paid", 1),),
     "reported": (("spent", 1),),
+    "committed": (("committed", 1),),  # by signed grant agreements
 }
 
 
@@ -77,6 +80,8 @@ class BalanceRow(NamedTuple):
     # Money in, for a stream and period (None for a line): claimed from the funder, received.
     claimed: Decimal | None = None
     received: Decimal | None = None
+    # Committed by signed grant agreements (a stream's: every line's).
+    committed: Decimal | None = None
 
 
 @dataclass
@@ -87,6 +92,7 @@ class _Figures:
     claims: int = 0
     claimed: int = 0
     received: int = 0
+    commitments: int = 0
 
 
 class Balances:
@@ -171,6 +177,8 @@ class Balances:
                     figures.claimed += total
                 elif role == "received":
                     figures.received += total
+                elif role == "commitments":
+                    figures.commitments += total
                 continue
             line_key = (key[0], first, last, code)
             roles = self.by_line.get(line_key)
@@ -210,7 +218,8 @@ class Balances:
                 raise ValueError(f"unknown metric {metric!r}")
             totals = {**figures.funder, "unallocated": figures.unallocated,
                       "cash": figures.cash, "claims": figures.claims,
-                      "claimed": figures.claimed, "received": figures.received}  # fmt: skip
+                      "claimed": figures.claimed, "received": figures.received,
+                      "commitments": figures.commitments}  # fmt: skip
             return figure_of(STREAM_FIGURES[metric], totals)
         if metric not in LINE_FIGURES:
             raise ValueError(f"unknown metric {metric!r}")
@@ -258,6 +267,7 @@ class Balances:
                     d(self.value(stream, period, "reported", None) or 0),
                     d(self.value(stream, period, "claimed", None) or 0),
                     d(self.value(stream, period, "received", None) or 0),
+                    d(self.value(stream, period, "committed", None) or 0),
                 )
             )
             for _, code, name, parent, roles in self.lines_in[(stream, period)]:
@@ -276,6 +286,7 @@ class Balances:
                         None if split is None else d(allocated + split),
                         d(roles.get("paid", 0)),
                         d(roles.get("spent", 0)),
+                        committed=d(roles.get("committed", 0)),
                     )
                 )
         return out

@@ -25,7 +25,6 @@ from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services import access
 from grants.services.journal import NewEntry
-from grants.services.recording import record, tagged
 from grants.services.streams import stream_code
 
 QUARTER = re.compile(r"^[Qq]([1-4])$")
@@ -97,6 +96,9 @@ def write_claims(session: Session, claims: list[tuple[int, ClaimDetails]]) -> No
 
 def claim(session: Session, item: NewEntry, details: ClaimDetails) -> dict[str, Any]:
     """Record a claim to the funder (an officer's work): the entry and its details."""
+    # Here, not at the top: recording reads the books' codes, and the books read this.
+    from grants.services.recording import record, tagged
+
     access.require(session, "record")
     assert item.op is not None and item.op.kind == "claim"
     problem = check_details(item.op.period, item.op.amount, details)
@@ -113,6 +115,9 @@ def claim(session: Session, item: NewEntry, details: ClaimDetails) -> dict[str, 
 def receipt(session: Session, item: NewEntry, claim_field: str = "--claim") -> dict[str, Any]:
     """Record cash received from the funder, against a named claim or the award. A claim
     that is not recorded is refused naming ``claim_field`` (how the face names it)."""
+    # Here, not at the top: recording reads the books' codes, and the books read this.
+    from grants.services.recording import record, tagged
+
     access.require(session, "record")
     assert item.op is not None and item.op.kind == "receipt"
     stream = tagged("stream", stream_code, session, item.op.stream, "any", "record")

@@ -31,7 +31,7 @@ from grants.db.models import (
 from grants.formatting import SCALES, gbp, gbp_scaled
 from grants.money import from_pence, to_pence
 from grants.periods import FinancialYear, Period
-from grants.services import access, published, reconcile_money_in
+from grants.services import access, published, reconcile_commitments, reconcile_money_in
 from grants.services.balances import Balances, day_after
 from grants.services.common_rate import common_rate, percent
 from grants.services.misprints import misprints, slip
@@ -750,6 +750,7 @@ CHECKS: list[tuple[str, Callable[[Context], Iterator[Finding]]]] = [
     ("published figures", published_figures),
     ("table footing", table_footing),
     ("common rate", common_rates),
+    *reconcile_commitments.CHECKS,
     *reconcile_money_in.CHECKS,
 ]
 

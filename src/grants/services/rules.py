@@ -18,6 +18,8 @@ account role         balance means
 ``claim:NAME``       what the funder still owes on claim NAME (claimed, not yet received)
 ``received``         cash the council received from the funder for the period
 ``on-award``         minus what was received against the award itself, not a claim
+``committed``        committed to the line by signed grant agreements
+``commitments``      minus everything committed for the stream and period
 ===================  ===========================================================
 
 Money in is kept apart from money out: a claim and a receipt post only to these stream-level
@@ -133,6 +135,9 @@ def postings(op: Operation, parent_of: Parents) -> list[tuple[AccountKey, int]]:
             ((s, q, None, funder), -a),
             ((s, q, None, "unallocated"), a),
         ]
+    if op.kind == "commit":
+        line = need_line()
+        return [((s, p, None, "commitments"), -a), ((s, p, line, "committed"), a)]
     if op.kind == "claim":
         if not op.tranche:
             raise RuleError("a claim needs a name")
@@ -195,6 +200,8 @@ def _limits(key: AccountKey) -> list[tuple[str, AccountKey]]:
         return [("available", key), ("paid", key)]
     if role == "spent":
         return [("spent", key)]
+    if role == "committed":  # commitments stay within the line's allocation
+        return [("committable", key)]
     return []
 
 
@@ -219,6 +226,8 @@ def _limit_value(kind: str, key: AccountKey, bal: Callable[[AccountKey], int]) -
         return (
             bal((s, p, line, "allocated")) + bal((s, p, line, "split")) - bal((s, p, line, "paid"))
         )
+    if kind == "committable":
+        return bal((s, p, line, "allocated")) - bal(key)
     if kind == "claimable":
         return bal((s, p, None, AWARDED)) + bal(key)
     if kind == "receivable":
@@ -232,6 +241,8 @@ def _limit_name(kind: str, key: AccountKey) -> str:
         return f"the unallocated award of {s} {p}"
     if kind == "available":
         return f"what is left of the allocation to {line} ({s} {p})"
+    if kind == "committable":
+        return f"what is allocated to {line} and not yet committed ({s} {p})"
     if kind == "claimable":
         return f"what is awarded and not yet claimed for {s} {p}"
     if kind == "receivable":

@@ -1,7 +1,9 @@
-"""money in: the council's claims to a funder and the cash it receives (entry kinds `claim`
-and `receipt`), and what a claim says beyond its amount (claim: the days its expenditure was
-incurred, the eligible expenditure and the evidence), append-only and sealed in the hash
-chain like every table of record
+"""money in and commitments: the council's claims to a funder and the cash it receives (entry
+kinds `claim` and `receipt`), signed grant agreements committing a line's allocation (entry
+kind `commit`), and what each claim and agreement says beyond its amount (claim: the days
+its expenditure was incurred, the eligible expenditure and the evidence; commitment: the
+agreement's reference, conditions and dates), append-only and sealed in the hash chain like
+every table of record
 
 Revision ID: 0013
 Revises: 0012
@@ -21,7 +23,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 KINDS_0012 = ("award", "allocate", "pay", "spent", "clawback", "virement", "reprofile")
-KINDS_0013 = (*KINDS_0012, "claim", "receipt")
+KINDS_0013 = (*KINDS_0012, "claim", "receipt", "commit")
 
 
 def _kinds(kinds: tuple[str, ...]) -> str:
@@ -56,16 +58,33 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_claim")),
         sa.UniqueConstraint("entry_id", name=op.f("uq_claim_entry_id")),
     )
-    guards.install(op.get_bind(), ["claim"])
+    op.create_table(
+        "commitment",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("entry_id", sa.Integer(), nullable=False),
+        sa.Column("agreement", sa.Text(), nullable=False),
+        sa.Column("conditions", sa.Text(), nullable=True),
+        sa.Column("starts", sa.Date(), nullable=False),
+        sa.Column("ends", sa.Date(), nullable=False),
+        sa.CheckConstraint("starts <= ends", name=op.f("ck_commitment_starts_before_ends")),
+        sa.ForeignKeyConstraint(
+            ["entry_id"], ["entry.id"], name=op.f("fk_commitment_entry_id_entry")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_commitment")),
+        sa.UniqueConstraint("entry_id", name=op.f("uq_commitment_entry_id")),
+    )
+    guards.install(op.get_bind(), ["claim", "commitment"])
 
 
 def downgrade() -> None:
     bind = op.get_bind()
-    if bind.execute(sa.text("SELECT 1 FROM entry WHERE kind IN ('claim', 'receipt')")).first():
+    kinds = "('claim', 'receipt', 'commit')"
+    if bind.execute(sa.text(f"SELECT 1 FROM entry WHERE kind IN {kinds}")).first():
         raise RuntimeError(
-            "the journal holds claims or receipts, which revision 0012 cannot hold: export "
-            "the ledger first"
+            "the journal holds claims, receipts or commitments, which revision 0012 cannot "
+            "hold: export the ledger first"
         )
-    guards.remove(bind, ["claim"])
+    guards.remove(bind, ["claim", "commitment"])
+    op.drop_table("commitment")
     op.drop_table("claim")
     _entry_kinds(KINDS_0012)
