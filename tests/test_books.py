@@ -163,9 +163,10 @@ def test_export_round_trips_exactly(tmp_path: Path, grants: Grants) -> None:
     assert json.loads(again.output)["created"].get("journal entry", 0) == 0
 
 
-def test_money_in_round_trips_exactly(tmp_path: Path, grants: Grants) -> None:
-    """Claims (by quarter and by dates) and receipts (on a claim, on the award, reversed):
-    books -> database -> text -> empty SQLite database -> the same text."""
+def test_money_in_and_commitments_round_trip_exactly(tmp_path: Path, grants: Grants) -> None:
+    """Claims (by quarter and by dates), receipts (on a claim, on the award, reversed) and
+    commitments (with and without conditions): books -> database -> text -> empty SQLite
+    database -> the same text."""
     from tests.test_money_in import CLAIM, LGF
 
     text = LGF + CLAIM + """
@@ -184,9 +185,17 @@ def test_money_in_round_trips_exactly(tmp_path: Path, grants: Grants) -> None:
   reason: "returned by the bank"
 
 2017-08-20 receipt LGF 2017-18 100
+
+2017-06-01 commit LGF 2017-18 P1 500
+  agreement: "GA/2017/P1"
+  conditions: "Outputs as in schedule 2\\nClaims quarterly in arrears"
+  from: 2017-06-01
+  to: 2018-03-31
 """  # fmt: skip
     assert grants("ledger", "load", str(books(tmp_path, text))).exit_code == 0
     assert grants("receipt", "LGF", "2017-18", "50", "--claim", "Q2-2017").exit_code == 0
+    assert grants("commit", "LGF", "2017-18", "P1", "100", "--agreement", "GA/2017/P1b",
+                  "--from", "2017-09-01", "--to", "2018-03-31").exit_code == 0  # fmt: skip
     first = tmp_path / "first"
     assert grants("ledger", "export", "-o", str(first)).exit_code == 0
     exported = (first / "ledger-0001.grants").read_text()
