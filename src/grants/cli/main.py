@@ -6,7 +6,7 @@ import os
 
 import click
 
-from grants.cli import commitments, money_in, query, write
+from grants.cli import commitments, money_in, query, schedules, write
 from grants.cli import db as db_cli
 from grants.cli import ledger as ledger_cli
 from grants.cli.common import AppContext, GrantsGroup
@@ -79,6 +79,7 @@ for command in (
     programme,
     *write.COMMANDS,
     *commitments.COMMANDS,
+    *schedules.COMMANDS,
     *money_in.COMMANDS,
 ):
     cli.add_command(command)

@@ -50,6 +50,8 @@ ENTRY_KINDS = (
     "commit",
 )
 STATEMENT_KINDS = ("stated", "balance", "printed")
+# How an allocation is paid: before the spend, after it, by quarters, or on milestones.
+SCHEDULE_BASES = ("in-advance", "in-arrears", "quarterly", "milestone")
 
 
 class Base(DeclarativeBase):
@@ -198,6 +200,31 @@ class Commitment(Base):
     conditions: Mapped[str | None] = mapped_column(Text)
     starts: Mapped[date] = mapped_column(Date)
     ends: Mapped[date] = mapped_column(Date)
+
+
+class Instalment(Provenance, Base):
+    """One dated instalment of an allocation's payment schedule: how much is due to the
+    line's recipient, and when (or on which milestone). A line's schedule for a period is
+    its instalments, all on one basis."""
+
+    __tablename__ = "instalment"
+    __table_args__ = (
+        CheckConstraint("amount_pence > 0", name="amount_positive"),
+        CheckConstraint(
+            "basis IN (" + ", ".join(f"'{b}'" for b in SCHEDULE_BASES) + ")", name="basis_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    day: Mapped[date] = mapped_column(Date)
+    line_id: Mapped[int] = mapped_column(ForeignKey("line.id"))
+    first_year: Mapped[int] = mapped_column(Integer)
+    last_year: Mapped[int] = mapped_column(Integer)
+    basis: Mapped[str] = mapped_column(String(12))
+    amount_pence: Mapped[int] = mapped_column(Pence)
+    due: Mapped[date] = mapped_column(Date)
+    milestone: Mapped[str | None] = mapped_column(Text)
 
 
 class Posting(Base):

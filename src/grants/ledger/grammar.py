@@ -38,6 +38,7 @@ ALLOWED_META: dict[str, set[str]] = {
     "claim": ENTRY_META | {"from", "to", "quarter", "eligible", "evidence"},
     "receipt": ENTRY_META | {"claim"},
     "commit": ENTRY_META | {"agreement", "conditions", "from", "to"},
+    "schedule": COMMON | {"basis", "due", "milestone", "key"},
     # `key:` on a record is written by `grants ledger export` when the record's key is not
     # the one its content gives (it was recorded by a command, not from books).
     "stated": COMMON | {"key"},
@@ -65,7 +66,7 @@ ALLOWED_META: dict[str, set[str]] = {
 ARITY = {
     "org": 2, "stream": 2, "line": 3, "award": 3, "allocate": 4, "pay": 4, "spent": 4,
     "clawback": 4, "virement": 5, "reprofile": 4, "reverse": 1, "claim": 4, "receipt": 3,
-    "commit": 4,
+    "commit": 4, "schedule": 4,
     "stated": 3, "balance": 4,
     "printed": 4, "match": 3, "programme": 3, "profile": 5, "plan": 4, "agree": 3, "due": 4,
     "title": 1, "return": 5, "plan-form": 4, "head": 1, "tranche": 3, "heading": 3,
@@ -87,6 +88,7 @@ USAGE = {
     "claim": "DATE claim STREAM PERIOD NAME AMOUNT",
     "receipt": "DATE receipt STREAM PERIOD AMOUNT",
     "commit": "DATE commit STREAM PERIOD LINE AMOUNT",
+    "schedule": "DATE schedule STREAM PERIOD LINE AMOUNT",
     "stated": "DATE stated STREAM PERIOD AMOUNT",
     "balance": "DATE balance STREAM PERIOD METRIC[:TARGET] AMOUNT",
     "printed": "DATE printed STREAM PERIOD METRIC[:TARGET] AMOUNT",

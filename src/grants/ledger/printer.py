@@ -30,7 +30,14 @@ from grants.ledger import form_issues, people
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services.journal import content_prefix, derived_key, operation_text
-from grants.services.keys import agreement_key, match_key, plan_key, stage_key, statement_key
+from grants.services.keys import (
+    agreement_key,
+    instalment_key,
+    match_key,
+    plan_key,
+    stage_key,
+    statement_key,
+)
 
 _BARE = re.compile(r"[A-Za-z0-9._:/%()+-]+")
 RECORDS_PER_FILE = 100_000
@@ -236,6 +243,18 @@ def _match(r: dict[str, Any], n: _Names) -> list[str]:
     ]  # fmt: skip
 
 
+def _instalment(r: dict[str, Any], n: _Names) -> list[str]:
+    stream, line = n.stream_of_line(r["line_id"]), n.line(r["line_id"])
+    period = _period(r["first_year"], r["last_year"])
+    derived = instalment_key(r["day"], stream, period, line, r["basis"], r["amount_pence"],
+                             r["due"], r["milestone"], r["source"])  # fmt: skip
+    return [
+        f"{r['day']} schedule {stream} {period} {line} {amount(r['amount_pence'])}",
+        *_meta([("basis", r["basis"]), ("due", _day(r["due"])), ("milestone", r["milestone"]),
+                ("key", r["key"] if r["key"] != derived else None), *_prov(r)]),
+    ]  # fmt: skip
+
+
 def _entry(r: dict[str, Any], n: _Names) -> list[str]:
     stream = n.streams[r["stream_id"]]
     period = _period(r["first_year"], r["last_year"])
@@ -409,6 +428,7 @@ _WRITERS: dict[str, Callable[..., list[str]]] = {
     "programme_version": _programme,
     "statement": _statement,
     "match_funding": _match,
+    "instalment": _instalment,
     "entry": _entry,
     "plan_line": _plan_line,
     "plan_agreement": _agreement,

@@ -16,6 +16,7 @@ from grants.formatting import SCALE_LABELS, SCALES, gbp
 from grants.ledger import (
     form_issues,
     people,
+    schedules,
     stream_texts,
     validate_commitments,
     validate_filings,
@@ -52,6 +53,7 @@ from grants.services.keys import entry_key_problem
 from grants.services.money_in import ClaimDetails
 from grants.services.returns import PLAN_STAGE
 from grants.services.rules import Operation
+from grants.services.schedules import NewInstalment
 from grants.text import Kind, clean
 
 
@@ -69,6 +71,8 @@ class Books:
         self.entries: list[tuple[Directive, NewEntry]] = []
         self.claims: dict[int, ClaimDetails] = {}  # id() of a claim's entry -> its details
         self.commitments: dict[int, Agreement] = {}  # id() of a commit entry -> agreement
+        self.instalments: list[tuple[Directive, NewInstalment]] = []
+        self.schedule_bases: dict[tuple[str, Period, str], str] = {}  # the first in the books
         self.statements: list[tuple[Directive, dict[str, Any]]] = []
         self.matches: list[tuple[Directive, dict[str, Any]]] = []
         self.programmes: list[tuple[Directive, dict[str, Any]]] = []
@@ -624,7 +628,7 @@ class Books:
 
 
 # Records other than entries whose `key:` the export may give.
-KEYED = frozenset({"stated", "balance", "printed", "match", "plan", "agree", "due"})
+KEYED = frozenset({"stated", "balance", "printed", "match", "plan", "agree", "due", "schedule"})
 
 # Each directive's validator (a keyword of grammar.ARITY -> function).
 BUILDERS: dict[str, Callable[[Books, Directive], None]] = {
@@ -642,6 +646,7 @@ BUILDERS: dict[str, Callable[[Books, Directive], None]] = {
     "claim": validate_money_in.claim,
     "receipt": validate_money_in.receipt,
     "commit": validate_commitments.commit,
+    "schedule": schedules.validate,
     "stated": Books._stated,
     "balance": Books._balance,
     "printed": Books._printed,

@@ -20,7 +20,14 @@ from grants.db.engine import record_order
 from grants.db.ids import next_ids
 from grants.db.models import Line, Organisation, Stream
 from grants.formatting import gbp
-from grants.ledger import form_issues, people, stream_texts, write_filings, write_plans
+from grants.ledger import (
+    form_issues,
+    people,
+    schedules,
+    stream_texts,
+    write_filings,
+    write_plans,
+)
 from grants.ledger.parser import Directive, Problem
 from grants.ledger.validate import Books
 from grants.money import from_pence
@@ -154,6 +161,7 @@ class Writer:
             return
         self._write_journal()
         write_plans.write_rest(self)
+        schedules.write(self)
         stream_texts.write(self)
         write_filings.write_titles(self)
         write_filings.write_filings(self)

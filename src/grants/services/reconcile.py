@@ -31,7 +31,13 @@ from grants.db.models import (
 from grants.formatting import SCALES, gbp, gbp_scaled
 from grants.money import from_pence, to_pence
 from grants.periods import FinancialYear, Period
-from grants.services import access, published, reconcile_commitments, reconcile_money_in
+from grants.services import (
+    access,
+    published,
+    reconcile_commitments,
+    reconcile_money_in,
+    reconcile_schedules,
+)
 from grants.services.balances import Balances, day_after
 from grants.services.common_rate import common_rate, percent
 from grants.services.misprints import misprints, slip
@@ -751,6 +757,7 @@ CHECKS: list[tuple[str, Callable[[Context], Iterator[Finding]]]] = [
     ("table footing", table_footing),
     ("common rate", common_rates),
     *reconcile_commitments.CHECKS,
+    *reconcile_schedules.CHECKS,
     *reconcile_money_in.CHECKS,
 ]
 
