@@ -2,7 +2,7 @@
 books, a spending plan form filled and imported, the demo's mid-year returns, a return
 corrected twice (its spend replaced, so reversed), an officer's commands (a payment and its
 reversal, an award with a stated figure, a claim to the funder and two receipts,
-a signed grant agreement, an allocation dated before an assertion it then
+a signed grant agreement and its payment schedule, an allocation dated before an assertion it then
 breaks, a new title), and books with awkward text (a tab in a note, an empty source, a line
 break and a carriage return in a reason)."""
 

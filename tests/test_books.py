@@ -163,10 +163,12 @@ def test_export_round_trips_exactly(tmp_path: Path, grants: Grants) -> None:
     assert json.loads(again.output)["created"].get("journal entry", 0) == 0
 
 
-def test_money_in_and_commitments_round_trip_exactly(tmp_path: Path, grants: Grants) -> None:
-    """Claims (by quarter and by dates), receipts (on a claim, on the award, reversed) and
-    commitments (with and without conditions): books -> database -> text -> empty SQLite
-    database -> the same text."""
+def test_money_in_commitments_and_schedules_round_trip_exactly(
+    tmp_path: Path, grants: Grants
+) -> None:
+    """Claims (by quarter and by dates), receipts (on a claim, on the award, reversed),
+    commitments (with and without conditions) and instalments (from the books and from a
+    command): books -> database -> text -> empty SQLite database -> the same text."""
     from tests.test_money_in import CLAIM, LGF
 
     text = LGF + CLAIM + """
@@ -191,8 +193,16 @@ def test_money_in_and_commitments_round_trip_exactly(tmp_path: Path, grants: Gra
   conditions: "Outputs as in schedule 2\\nClaims quarterly in arrears"
   from: 2017-06-01
   to: 2018-03-31
+
+2017-06-01 schedule LGF 2017-18 P1 400
+  basis: milestone
+  due: 2017-09-30
+  milestone: "Planning consent"
+  source: "GA/2017/P1 schedule 1"
 """  # fmt: skip
     assert grants("ledger", "load", str(books(tmp_path, text))).exit_code == 0
+    assert grants("schedule", "LGF", "2017-18", "P1", "100", "--basis", "milestone", "--due",
+                  "2018-03-31", "--milestone", "Completion").exit_code == 0  # fmt: skip
     assert grants("receipt", "LGF", "2017-18", "50", "--claim", "Q2-2017").exit_code == 0
     assert grants("commit", "LGF", "2017-18", "P1", "100", "--agreement", "GA/2017/P1b",
                   "--from", "2017-09-01", "--to", "2018-03-31").exit_code == 0  # fmt: skip
