@@ -101,6 +101,10 @@ def build(g: Grants, work: Path, backdated: bool = True) -> None:
     _ok(g("commit", "PCC-CSF", "2017-18", "CHERWELL", "50,000", "--agreement", "GA/2017/CHER",
           "--from", "2017-06-01", "--to", "2018-03-31", "--conditions",
           "Mid-year and end-year returns\nUnspent grant returned", "--date", "2017-06-15"))  # fmt: skip
+    # Its payment schedule: two instalments on milestones.
+    for due, milestone in (("2017-07-01", "Agreement signed"), ("2017-11-30", "Mid-year return")):
+        _ok(g("schedule", "PCC-CSF", "2017-18", "CHERWELL", "25,000", "--basis", "milestone",
+              "--due", due, "--milestone", milestone, "--date", "2017-06-15"))  # fmt: skip
     _ok(g("ledger", "title", "Oxfordshire County Council grants ledger"))
     # Back-dated: the books assert PCC-CSF 2017-18's allocations at 31 March 2018.
     if backdated:
