@@ -68,6 +68,8 @@ ROLES = {"officer": "olive", "recipient": "cher", "viewer": "vic", "admin": "ada
 WORK: list[tuple[str, list[str], set[str]]] = [
     ("record a payment", ["pay", "CSF", "2017-18", "CHERWELL", "1"], {"officer"}),
     ("reverse an entry", ["reverse", "6", "--reason", "keyed twice"], {"officer"}),  # the pay
+    ("pay what is then recovered", ["pay", "CSF", "2017-18", "DA", "5"], {"officer"}),
+    ("record a clawback", ["clawback", "CSF", "2017-18", "DA", "5"], {"officer"}),
     ("record a claim", ["claim", "CSF", "2017-18", "Q1", "1,000", "--quarter", "Q1",
                         "--eligible", "1,000", "--evidence", "Claim form 1"], {"officer"}),
     ("record a receipt", ["receipt", "CSF", "2017-18", "600", "--claim", "Q1"], {"officer"}),
