@@ -1,6 +1,7 @@
-"""money in and commitments: the council's claims to a funder and the cash it receives (entry
+"""money in, commitments, schedules and carry-forwards: the council's claims to a funder and the cash it receives (entry
 kinds `claim` and `receipt`), signed grant agreements committing a line's allocation (entry
-kind `commit`), and what each claim and agreement says beyond its amount (claim: the days
+kind `commit`), a line's underspend carried into the next year (entry kind `carry-forward`),
+and what each claim and agreement says beyond its amount (claim: the days
 its expenditure was incurred, the eligible expenditure and the evidence; commitment: the
 agreement's reference, conditions and dates), and allocations' payment schedules
 (instalment: basis, amount, due date, milestone), append-only and sealed in the hash chain like
@@ -25,7 +26,7 @@ depends_on: str | Sequence[str] | None = None
 
 PENCE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 KINDS_0012 = ("award", "allocate", "pay", "spent", "clawback", "virement", "reprofile")
-KINDS_0013 = (*KINDS_0012, "claim", "receipt", "commit")
+KINDS_0013 = (*KINDS_0012, "claim", "receipt", "commit", "carry-forward")
 
 
 def _kinds(kinds: tuple[str, ...]) -> str:
@@ -102,7 +103,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
-    kinds = "('claim', 'receipt', 'commit')"
+    kinds = "('claim', 'receipt', 'commit', 'carry-forward')"
     if bind.execute(sa.text(f"SELECT 1 FROM entry WHERE kind IN {kinds}")).first():
         raise RuntimeError(
             "the journal holds claims, receipts or commitments, which revision 0012 cannot "

@@ -1,6 +1,7 @@
-"""`grants commit`: a signed grant agreement commits part of a line's allocation. One
-journal entry in its own transaction through grants.services.commitments, checked by the
-same rules as the books."""
+"""`grants commit` (a signed grant agreement commits part of a line's allocation) and `grants
+carry-forward` (a line's underspend carried into the next year). Each records one journal
+entry in its own transaction through grants.services.commitments, checked by the same rules
+as the books."""
 
 from __future__ import annotations
 
@@ -69,4 +70,51 @@ def commit(
     _report(recorded, as_json)
 
 
-COMMANDS = (commit,)
+@click.command("carry-forward", context_settings=ARGS)
+@click.argument("stream")
+@click.argument("from_year", metavar="FROM-YEAR")
+@click.argument("to_year", metavar="TO-YEAR")
+@click.argument("line")
+@click.argument("amount")
+@click.option("--approval", required=True, metavar="REF",
+              help="The funder's approval reference (required).")  # fmt: skip
+@_common
+@pass_app
+def carry_forward(
+    app: AppContext,
+    stream: str,
+    from_year: str,
+    to_year: str,
+    line: str,
+    amount: str,
+    approval: str,
+    day: date | None,
+    reason: str | None,
+    source: str | None,
+    as_json: bool,
+) -> None:
+    """Carry AMOUNT of LINE's underspend in FROM-YEAR (what is allocated and neither paid nor
+    passed to its lines) into TO-YEAR, the next, with the funder's approval; FROM-YEAR's
+    allocation is kept and both years show the carry-forward."""
+    stream, amount = clean(stream, "STREAM"), clean(amount, "AMOUNT")
+    first, then = (
+        parse_period(clean(from_year, "FROM-YEAR")),
+        parse_period(clean(to_year, "TO-YEAR")),
+    )
+    line = clean(line, "LINE").strip().upper()
+    valid_code(line, "LINE")
+    reference = _text(approval, "--approval")
+    if reference is None or len(reference) > 40:
+        raise GrantsError(
+            "--approval: give the funder's approval reference (at most 40 characters)"
+        )
+    reason, source = _text(reason, "--reason", Kind.FREE), _text(source, "--source")
+    op = Operation("carry-forward", stream, first, to_pence(money(amount)), line=line,
+                   to_period=then, tranche=reference)  # fmt: skip
+    with app.session() as session:
+        item = _new(app, op, _day(day), reason=reason, source=source)
+        recorded = commitments.carry_forward(session, item)
+    _report(recorded, as_json)
+
+
+COMMANDS = (commit, carry_forward)

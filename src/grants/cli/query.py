@@ -99,6 +99,7 @@ def allocations(app: AppContext, stream: str | None, year: str | None, as_json: 
 BALANCE_COLUMNS = ("awarded", "stated", "allocated", "unallocated", "paid", "reported")
 # Commitments and money in: in --json always; on the terminal once any is recorded.
 COMMITTED_COLUMNS = ("committed",)
+CARRIED_COLUMNS = ("carried", "brought")
 MONEY_IN_COLUMNS = ("claimed", "received")
 
 
@@ -112,8 +113,8 @@ def balance(
     app: AppContext, stream: str | None, year: str | None, summary: bool, as_json: bool
 ) -> None:
     """Awarded, stated, allocated, unallocated, paid and reported, per stream, year and line,
-    what is committed by signed grant agreements, and what was claimed from the funder and
-    received (each once any is recorded).
+    what is committed by signed grant agreements, underspend carried forward and brought
+    forward, and what was claimed from the funder and received (each once any is recorded).
 
     Every figure is derived from the journal. A difference between the stated and the
     awarded or allocated amount is shown beneath the stream's row.
@@ -136,7 +137,12 @@ def balance(
                     "parent": r.parent,
                     **{
                         c: plain(getattr(r, c))
-                        for c in (*BALANCE_COLUMNS, *COMMITTED_COLUMNS, *MONEY_IN_COLUMNS)
+                        for c in (
+                            *BALANCE_COLUMNS,
+                            *COMMITTED_COLUMNS,
+                            *CARRIED_COLUMNS,
+                            *MONEY_IN_COLUMNS,
+                        )
                     },
                 }
                 for r in rows
@@ -150,6 +156,8 @@ def balance(
     columns = BALANCE_COLUMNS
     if any(r.committed for r in rows):
         columns = (*columns, *COMMITTED_COLUMNS)
+    if any(r.carried or r.brought for r in rows):
+        columns = (*columns, *CARRIED_COLUMNS)
     if any(r.claimed or r.received for r in rows):
         columns = (*columns, *MONEY_IN_COLUMNS)
     for r in rows:

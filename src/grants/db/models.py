@@ -48,6 +48,7 @@ ENTRY_KINDS = (
     "claim",
     "receipt",
     "commit",
+    "carry-forward",
 )
 STATEMENT_KINDS = ("stated", "balance", "printed")
 # How an allocation is paid: before the spend, after it, by quarters, or on milestones.

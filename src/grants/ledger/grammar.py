@@ -39,6 +39,7 @@ ALLOWED_META: dict[str, set[str]] = {
     "receipt": ENTRY_META | {"claim"},
     "commit": ENTRY_META | {"agreement", "conditions", "from", "to"},
     "schedule": COMMON | {"basis", "due", "milestone", "key"},
+    "carry-forward": ENTRY_META | {"approval"},
     # `key:` on a record is written by `grants ledger export` when the record's key is not
     # the one its content gives (it was recorded by a command, not from books).
     "stated": COMMON | {"key"},
@@ -66,7 +67,7 @@ ALLOWED_META: dict[str, set[str]] = {
 ARITY = {
     "org": 2, "stream": 2, "line": 3, "award": 3, "allocate": 4, "pay": 4, "spent": 4,
     "clawback": 4, "virement": 5, "reprofile": 4, "reverse": 1, "claim": 4, "receipt": 3,
-    "commit": 4, "schedule": 4,
+    "commit": 4, "schedule": 4, "carry-forward": 5,
     "stated": 3, "balance": 4,
     "printed": 4, "match": 3, "programme": 3, "profile": 5, "plan": 4, "agree": 3, "due": 4,
     "title": 1, "return": 5, "plan-form": 4, "head": 1, "tranche": 3, "heading": 3,
@@ -89,6 +90,7 @@ USAGE = {
     "receipt": "DATE receipt STREAM PERIOD AMOUNT",
     "commit": "DATE commit STREAM PERIOD LINE AMOUNT",
     "schedule": "DATE schedule STREAM PERIOD LINE AMOUNT",
+    "carry-forward": "DATE carry-forward STREAM FROM-YEAR TO-YEAR LINE AMOUNT",
     "stated": "DATE stated STREAM PERIOD AMOUNT",
     "balance": "DATE balance STREAM PERIOD METRIC[:TARGET] AMOUNT",
     "printed": "DATE printed STREAM PERIOD METRIC[:TARGET] AMOUNT",

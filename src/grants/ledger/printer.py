@@ -277,13 +277,16 @@ def _entry(r: dict[str, Any], n: _Names) -> list[str]:
             head = f"{r['day']} reprofile {stream} {period} {to_period} {money}"
         elif r["kind"] in ("claim", "receipt"):
             head, pairs = _money_in(r, n, stream, period, money)
+        elif r["kind"] == "carry-forward":
+            head = f"{r['day']} carry-forward {stream} {period} {to_period} {line} {money}"
+            pairs = [("approval", r["tranche"])]
         else:
             head = f"{r['day']} {r['kind']} {stream} {period} {line} {money}"
         if r["kind"] == "commit":
             reference, conditions, starts, ends = n.commitments[r["id"]]
             pairs = [("agreement", reference), ("conditions", conditions),
                      ("from", _day(starts)), ("to", _day(ends))]  # fmt: skip
-        elif r["kind"] not in ("claim", "receipt"):
+        elif r["kind"] not in ("claim", "receipt", "carry-forward"):
             pairs = [
                 ("tranche", r["tranche"]),
                 ("share", r["share"]),

@@ -646,6 +646,7 @@ BUILDERS: dict[str, Callable[[Books, Directive], None]] = {
     "claim": validate_money_in.claim,
     "receipt": validate_money_in.receipt,
     "commit": validate_commitments.commit,
+    "carry-forward": validate_commitments.carry_forward,
     "schedule": schedules.validate,
     "stated": Books._stated,
     "balance": Books._balance,

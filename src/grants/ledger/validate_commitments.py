@@ -1,6 +1,7 @@
-"""Validate ``commit``: a signed grant agreement committing part of a line's allocation, a
-journal entry with the agreement's details (grants.services.commitments.Agreement) kept
-beside it for the writer."""
+"""Validate ``commit`` (a signed grant agreement committing part of a line's allocation, a
+journal entry with the agreement's details, grants.services.commitments.Agreement, kept
+beside it for the writer) and ``carry-forward`` (a line's underspend carried into the next
+year, with the funder's approval)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,26 @@ def commit(b: Books, d: Directive) -> None:
         return
     b._entry(d, Operation("commit", d.args[0], period, amount, line=d.args[2]))
     b.commitments[id(b.entries[-1][1])] = agreement
+
+
+def carry_forward(b: Books, d: Directive) -> None:
+    """``DATE carry-forward STREAM FROM-YEAR TO-YEAR LINE AMOUNT`` with ``approval:`` (the
+    funder's approval reference, kept as the entry's tranche)."""
+    period, to_period = b.period(d, d.args[1]), b.period(d, d.args[2])
+    amount = b.amount(d, d.args[4])
+    approval = d.meta.get("approval")
+    if approval is None or not approval.strip():
+        b.error(d, "a carry-forward needs the funder's approval: add `approval: REFERENCE`")
+        return
+    if len(approval) > 40:
+        b.error(d, f"approval {approval!r} is longer than 40 characters", "approval")
+        return
+    if amount is not None and amount <= 0:
+        b.error(d, f"carry-forward amounts must be more than zero, not "
+                   f"{gbp(from_pence(amount))}; to undo an entry, reverse it")  # fmt: skip
+        return
+    if period is None or to_period is None or amount is None:
+        return
+    op = Operation("carry-forward", d.args[0], period, amount, line=d.args[3],
+                   to_period=to_period, tranche=approval)  # fmt: skip
+    b._entry(d, op)

@@ -22,7 +22,7 @@ from grants.services import access
 
 METRICS = (
     "awarded", "stated", "allocated", "unallocated", "paid", "reported", "claimed", "received",
-    "committed",
+    "committed", "carried", "brought",
 )  # fmt: skip
 
 
@@ -47,6 +47,9 @@ LINE_FIGURES: dict[str, Recipe] = {
     "paid": (("paid", 1),),
     "reported": (("spent", 1),),
     "committed": (("committed", 1),),  # by signed grant agreements
+    # Underspend carried forward into the next year, and brought forward from the last.
+    "carried": (("carried", -1),),
+    "brought": (("carried-in", 1),),
 }
 
 
@@ -82,6 +85,10 @@ class BalanceRow(NamedTuple):
     received: Decimal | None = None
     # Committed by signed grant agreements (a stream's: every line's).
     committed: Decimal | None = None
+    # A line's underspend carried forward into the next year, and brought forward into this
+    # one (None for a stream).
+    carried: Decimal | None = None
+    brought: Decimal | None = None
 
 
 @dataclass
@@ -287,6 +294,8 @@ class Balances:
                         d(roles.get("paid", 0)),
                         d(roles.get("spent", 0)),
                         committed=d(roles.get("committed", 0)),
+                        carried=d(-roles.get("carried", 0)),
+                        brought=d(roles.get("carried-in", 0)),
                     )
                 )
         return out

@@ -80,3 +80,18 @@ def commit(session: Session, item: NewEntry, agreement: Agreement) -> dict[str, 
     if not told.get("again"):
         write_commitments(session, [(told["entry"], agreement)])
     return told | {"agreement": agreement.reference}
+
+
+def carry_forward(session: Session, item: NewEntry) -> dict[str, Any]:
+    """Record a line's underspend carried into the next year (an officer's work): never
+    without an underspend nor beyond it, and with the funder's approval (the entry's
+    tranche)."""
+    # Here, not at the top: recording reads the books' codes, and the books read this.
+    from grants.services.recording import record, tagged
+
+    access.require(session, "record")
+    assert item.op is not None and item.op.kind == "carry-forward" and item.op.line is not None
+    stream = tagged("stream", stream_code, session, item.op.stream, "any", "record")
+    line = tagged("line", line_code, session, stream, item.op.line, "record")
+    item.op = replace(item.op, stream=stream, line=line)
+    return tagged("amount", record, session, item) | {"approval": item.op.tranche}

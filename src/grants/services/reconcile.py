@@ -497,10 +497,14 @@ def returned_figures(ctx: Context) -> Iterator[Finding]:
             )  # fmt: skip
         stage = calendar.get((filing.stream_id, year, stage_name))
         year_end = stage is not None and stage.covers_to == FinancialYear(year).last_day
-        if year_end and spent < allocated:
+        # Underspend carried forward into the next year, with the funder's approval, is not
+        # unspent: it is next year's.
+        carried = ctx.balances.value(stream, period, "carried", info.code) or 0
+        if year_end and spent < allocated - carried:
             paid = ctx.balances.value(stream, period, "paid", info.code) or 0
-            unspent = f"{stage_name}: {ctx.money(allocated - spent)} of the allocation of " \
-                f"{ctx.money(allocated)} is unspent at the year end"  # fmt: skip
+            unspent = f"{stage_name}: {ctx.money(allocated - carried - spent)} of the " \
+                f"allocation of {ctx.money(allocated)} is unspent at the year end" + (
+                    f" ({ctx.money(carried)} carried forward)" if carried else "")  # fmt: skip
             if paid > spent:
                 yield Finding(
                     "warning", "returned figures", stream, str(period), info.code, who,

@@ -18,6 +18,8 @@ account role         balance means
 ``claim:NAME``       what the funder still owes on claim NAME (claimed, not yet received)
 ``received``         cash the council received from the funder for the period
 ``on-award``         minus what was received against the award itself, not a claim
+``carried``          minus the line's underspend carried forward into the next year
+``carried-in``       underspend carried into this year from the line's previous year
 ``committed``        committed to the line by signed grant agreements
 ``commitments``      minus everything committed for the stream and period
 ===================  ===========================================================
@@ -135,6 +137,14 @@ def postings(op: Operation, parent_of: Parents) -> list[tuple[AccountKey, int]]:
             ((s, q, None, funder), -a),
             ((s, q, None, "unallocated"), a),
         ]
+    if op.kind == "carry-forward":
+        line = need_line()
+        q = op.to_period
+        if q is None or not p.is_single_year or q != Period(p.first + 1, p.first + 1):
+            raise RuleError(
+                "a carry-forward moves a line's underspend from one financial year into the next"
+            )
+        return [((s, p, line, "carried"), -a), ((s, q, line, "carried-in"), a)]
     if op.kind == "commit":
         line = need_line()
         return [((s, p, None, "commitments"), -a), ((s, p, line, "committed"), a)]
@@ -194,7 +204,7 @@ def _limits(key: AccountKey) -> list[tuple[str, AccountKey]]:
                 ("receivable", (s, p, None, "received")),
             ]
         return []
-    if role in ("allocated", "split"):
+    if role in ("allocated", "split", "carried", "carried-in"):
         return [("available", key)]
     if role == "paid":
         return [("available", key), ("paid", key)]
@@ -223,9 +233,7 @@ def _limit_value(kind: str, key: AccountKey, bal: Callable[[AccountKey], int]) -
     if kind == "unallocated":
         return bal(key)
     if kind == "available":
-        return (
-            bal((s, p, line, "allocated")) + bal((s, p, line, "split")) - bal((s, p, line, "paid"))
-        )
+        return available(bal, s, p, line)
     if kind == "committable":
         return bal((s, p, line, "allocated")) - bal(key)
     if kind == "claimable":
@@ -233,6 +241,19 @@ def _limit_value(kind: str, key: AccountKey, bal: Callable[[AccountKey], int]) -
     if kind == "receivable":
         return bal((s, p, None, AWARDED)) - bal(key)
     return bal(key)  # paid, spent, owed
+
+
+def available(bal: Callable[[AccountKey], int], s: str, p: Period, line: str | None) -> int:
+    """What is left of a line's allocation for the period: allocated, less what it passed to
+    its children and what was paid, with any underspend carried out of the period (less) or
+    into it (more)."""
+    return (
+        bal((s, p, line, "allocated"))
+        + bal((s, p, line, "split"))
+        + bal((s, p, line, "carried"))
+        + bal((s, p, line, "carried-in"))
+        - bal((s, p, line, "paid"))
+    )
 
 
 def _limit_name(kind: str, key: AccountKey) -> str:
