@@ -2,7 +2,7 @@
 books, a spending plan form filled and imported, the demo's mid-year returns, a return
 corrected twice (its spend replaced, so reversed), an officer's commands (a payment and its
 reversal, an award with a stated figure, a claim to the funder and two receipts,
-a signed grant agreement and its payment schedule, an allocation dated before an assertion it then
+a signed grant agreement and its payment schedule, a carry-forward, an allocation dated before an assertion it then
 breaks, a new title), and books with awkward text (a tab in a note, an empty source, a line
 break and a carriage return in a reason)."""
 
@@ -105,6 +105,9 @@ def build(g: Grants, work: Path, backdated: bool = True) -> None:
     for due, milestone in (("2017-07-01", "Agreement signed"), ("2017-11-30", "Mid-year return")):
         _ok(g("schedule", "PCC-CSF", "2017-18", "CHERWELL", "25,000", "--basis", "milestone",
               "--due", due, "--milestone", milestone, "--date", "2017-06-15"))  # fmt: skip
+    # An underspend carried into the next year with the funder's approval.
+    _ok(g("carry-forward", "PCC-CSF", "2017-18", "2018-19", "DA", "1,000", "--approval",
+          "OPCC/CF/2018/1", "--date", "2018-03-31"))  # fmt: skip
     _ok(g("ledger", "title", "Oxfordshire County Council grants ledger"))
     # Back-dated: the books assert PCC-CSF 2017-18's allocations at 31 March 2018.
     if backdated:

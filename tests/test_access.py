@@ -75,6 +75,8 @@ WORK: list[tuple[str, list[str], set[str]]] = [
     ("record a receipt", ["receipt", "CSF", "2017-18", "600", "--claim", "Q1"], {"officer"}),
     ("record a commitment", ["commit", "CSF", "2017-18", "DA", "100", "--agreement", "GA-1",
                              "--from", "2017-06-01", "--to", "2018-03-31"], {"officer"}),
+    ("carry an underspend forward", ["carry-forward", "CSF", "2017-18", "2018-19", "DA", "1",
+                                     "--approval", "OPCC-CF-1"], {"officer"}),
     ("schedule a payment", ["schedule", "CSF", "2017-18", "DA", "100", "--basis", "in-advance",
                             "--due", "2017-07-01"], {"officer"}),
     ("load books", ["ledger", "load", "{books}"], {"officer"}),

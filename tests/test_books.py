@@ -167,8 +167,8 @@ def test_money_in_commitments_and_schedules_round_trip_exactly(
     tmp_path: Path, grants: Grants
 ) -> None:
     """Claims (by quarter and by dates), receipts (on a claim, on the award, reversed),
-    commitments (with and without conditions) and instalments (from the books and from a
-    command): books -> database -> text -> empty SQLite database -> the same text."""
+    commitments (with and without conditions), a carry-forward and instalments (from the
+    books and from a command): books -> database -> text -> empty SQLite database -> the same text."""
     from tests.test_money_in import CLAIM, LGF
 
     text = LGF + CLAIM + """
@@ -193,6 +193,9 @@ def test_money_in_commitments_and_schedules_round_trip_exactly(
   conditions: "Outputs as in schedule 2\\nClaims quarterly in arrears"
   from: 2017-06-01
   to: 2018-03-31
+
+2018-03-31 carry-forward LGF 2017-18 2018-19 P1 100
+  approval: "MHCLG/CF/2018/7"
 
 2017-06-01 schedule LGF 2017-18 P1 400
   basis: milestone
