@@ -207,3 +207,22 @@ def test_a_reversed_receipt_is_owed_again(session: Session, tmp_path: Path) -> N
     owed = {f.check: f.amount_pence for f in reconcile(session, "LGF", None, date(2018, 1, 1))}
     assert owed["claims not yet paid"] == 40_000
     assert Decimal(figure(session, "claimed") or 0) == 40_000
+
+
+def test_an_award_that_has_been_claimed_cannot_be_reversed_below_the_claims(
+    session: Session, tmp_path: Path
+) -> None:
+    text = LGF.replace(
+        "2017-04-01 award LGF 2017-18 1,000", "2017-04-01 award LGF 2017-18 1,000\n  id: aw"
+    )
+    with pytest.raises(BooksError) as error:
+        load_text(session, tmp_path, text + CLAIM + """
+2017-08-01 reverse aw
+  reason: "awarded in error"
+""")  # fmt: skip
+    found = [str(p) for p in error.value.problems]
+    assert any(
+        "reversing entry aw would take what is awarded and not yet claimed for LGF 2017-18 "
+        "below zero, short by £400.00" in p
+        for p in found
+    ), found

@@ -236,10 +236,15 @@ def _limit_value(kind: str, key: AccountKey, bal: Callable[[AccountKey], int]) -
         return available(bal, s, p, line)
     if kind == "committable":
         return bal((s, p, line, "allocated")) - bal(key)
+    # Nothing claimed (received) cannot exceed the award: the award, summed over its
+    # tranches, is read only for a period with money in, so loading thousands of awards
+    # costs no more than before.
     if kind == "claimable":
-        return bal((s, p, None, AWARDED)) + bal(key)
+        claimed = bal(key)
+        return 0 if claimed == 0 else bal((s, p, None, AWARDED)) + claimed
     if kind == "receivable":
-        return bal((s, p, None, AWARDED)) - bal(key)
+        received = bal(key)
+        return 0 if received == 0 else bal((s, p, None, AWARDED)) - received
     return bal(key)  # paid, spent, owed
 
 
