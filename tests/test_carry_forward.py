@@ -107,3 +107,23 @@ def test_the_command_carries_forward_and_refuses_naming_the_line(
     assert "carried" in shown and "brought" in shown
     assert grants("verify").exit_code == 0
     assert grants("carry-forward", "--help").exit_code == 0
+
+
+def test_carried_brought_and_claimed_are_metrics_of_a_line_or_of_the_stream(
+    session: Session, tmp_path: Path
+) -> None:
+    load_text(session, tmp_path, BASE + CARRY + """
+2018-04-01 balance FUND 2017-18 carried:A 150
+2018-04-01 balance FUND 2018-19 brought:A 150
+2018-04-01 balance FUND 2017-18 claimed 0
+""")  # fmt: skip
+    for text, expected in (
+        ("2018-04-01 balance FUND 2017-18 carried 150\n",
+         "carried is a line's figure: name the line (carried:LINE)"),
+        ("2018-04-01 balance FUND 2017-18 received:A 0\n",
+         "received is the stream's figure: give it no target"),
+    ):  # fmt: skip
+        with pytest.raises(BooksError) as error:
+            load_text(session, tmp_path, BASE + "\n" + text)
+        found = [str(p) for p in error.value.problems]
+        assert any(f"books.grants:{BASE.count(chr(10)) + 2}: {expected}" in p for p in found)

@@ -46,7 +46,7 @@ from grants.ledger.grammar import (
 from grants.ledger.parser import Directive, Problem, parse
 from grants.money import from_pence, money, to_pence, within_limit
 from grants.periods import FinancialYear, Period, parse_period, parse_year
-from grants.services.balances import METRICS
+from grants.services.balances import METRICS, STREAM_FIGURES, STREAM_ONLY
 from grants.services.commitments import Agreement
 from grants.services.journal import NewEntry
 from grants.services.keys import entry_key_problem
@@ -392,6 +392,12 @@ class Books:
             amount_text = d.args[3]
             if metric not in METRICS:
                 self.error(d, f"{metric!r} is not a metric; use one of {', '.join(METRICS)}")
+                return
+            if target is None and metric not in STREAM_FIGURES and metric != "stated":
+                self.error(d, f"{metric} is a line's figure: name the line ({metric}:LINE)")
+                return
+            if target is not None and metric in STREAM_ONLY:
+                self.error(d, f"{metric} is the stream's figure: give it no target")
                 return
         scale = d.meta.get("scale", "1")
         if scale not in SCALES:

@@ -41,6 +41,8 @@ STREAM_FIGURES: dict[str, Recipe] = {
     "received": (("received", 1),),
     "committed": (("commitments", -1),),
 }
+# Figures a stream has and its lines do not (money in is the stream's).
+STREAM_ONLY = ("claimed", "received")
 LINE_FIGURES: dict[str, Recipe] = {
     "allocated": (("allocated", 1),),
     "unallocated": (("allocated", 1), ("split", 1)),  # less what it passed down
