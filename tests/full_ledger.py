@@ -1,7 +1,8 @@
 """A ledger holding every kind of record, built as its users would build it: the Oxfordshire
 books, a spending plan form filled and imported, the demo's mid-year returns, a return
 corrected twice (its spend replaced, so reversed), an officer's commands (a payment and its
-reversal, an award with a stated figure, an allocation dated before an assertion it then
+reversal, an award with a stated figure, a claim to the funder and two receipts,
+a signed grant agreement and its payment schedule, a carry-forward, an allocation dated before an assertion it then
 breaks, a new title), and books with awkward text (a tab in a note, an empty source, a line
 break and a carriage return in a reason)."""
 
@@ -90,6 +91,23 @@ def build(g: Grants, work: Path, backdated: bool = True) -> None:
     _ok(g("reverse", str(newest), "--reason", "paid twice"))
     _ok(g("award", "LGF3", "2018-19", "1,000,000", "--stated", "1,000,000.50",
           "--date", "2018-04-01", "--source", "grant letter 2018/4"))  # fmt: skip
+    # Money in: a claim to the funder with its details, a receipt paying part of it and one
+    # received against the award.
+    _ok(g("claim", "LGF3", "2018-19", "Q1-2018", "250,000", "--quarter", "Q1", "--eligible",
+          "300,000", "--evidence", "LGF claim form 2018/Q1", "--date", "2018-07-15"))  # fmt: skip
+    _ok(g("receipt", "LGF3", "2018-19", "200,000", "--claim", "Q1-2018", "--date", "2018-08-01"))
+    _ok(g("receipt", "LGF3", "2018-19", "50,000", "--date", "2018-08-02"))
+    # A signed grant agreement committing part of Cherwell's allocation.
+    _ok(g("commit", "PCC-CSF", "2017-18", "CHERWELL", "50,000", "--agreement", "GA/2017/CHER",
+          "--from", "2017-06-01", "--to", "2018-03-31", "--conditions",
+          "Mid-year and end-year returns\nUnspent grant returned", "--date", "2017-06-15"))  # fmt: skip
+    # Its payment schedule: two instalments on milestones.
+    for due, milestone in (("2017-07-01", "Agreement signed"), ("2017-11-30", "Mid-year return")):
+        _ok(g("schedule", "PCC-CSF", "2017-18", "CHERWELL", "25,000", "--basis", "milestone",
+              "--due", due, "--milestone", milestone, "--date", "2017-06-15"))  # fmt: skip
+    # An underspend carried into the next year with the funder's approval.
+    _ok(g("carry-forward", "PCC-CSF", "2017-18", "2018-19", "DA", "1,000", "--approval",
+          "OPCC/CF/2018/1", "--date", "2018-03-31"))  # fmt: skip
     _ok(g("ledger", "title", "Oxfordshire County Council grants ledger"))
     # Back-dated: the books assert PCC-CSF 2017-18's allocations at 31 March 2018.
     if backdated:

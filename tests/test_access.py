@@ -68,6 +68,17 @@ ROLES = {"officer": "olive", "recipient": "cher", "viewer": "vic", "admin": "ada
 WORK: list[tuple[str, list[str], set[str]]] = [
     ("record a payment", ["pay", "CSF", "2017-18", "CHERWELL", "1"], {"officer"}),
     ("reverse an entry", ["reverse", "6", "--reason", "keyed twice"], {"officer"}),  # the pay
+    ("pay what is then recovered", ["pay", "CSF", "2017-18", "DA", "5"], {"officer"}),
+    ("record a clawback", ["clawback", "CSF", "2017-18", "DA", "5"], {"officer"}),
+    ("record a claim", ["claim", "CSF", "2017-18", "Q1", "1,000", "--quarter", "Q1",
+                        "--eligible", "1,000", "--evidence", "Claim form 1"], {"officer"}),
+    ("record a receipt", ["receipt", "CSF", "2017-18", "600", "--claim", "Q1"], {"officer"}),
+    ("record a commitment", ["commit", "CSF", "2017-18", "DA", "100", "--agreement", "GA-1",
+                             "--from", "2017-06-01", "--to", "2018-03-31"], {"officer"}),
+    ("carry an underspend forward", ["carry-forward", "CSF", "2017-18", "2018-19", "DA", "1",
+                                     "--approval", "OPCC-CF-1"], {"officer"}),
+    ("schedule a payment", ["schedule", "CSF", "2017-18", "DA", "100", "--basis", "in-advance",
+                            "--due", "2017-07-01"], {"officer"}),
     ("load books", ["ledger", "load", "{books}"], {"officer"}),
     ("set the title", ["ledger", "title", "Another council"], {"officer"}),
     ("add a plan line", ["plan", "add", "CSF", "2018-19", "DA", "Posts", "--cost", "1"],

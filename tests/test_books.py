@@ -161,3 +161,66 @@ def test_export_round_trips_exactly(tmp_path: Path, grants: Grants) -> None:
     again = grants("ledger", "load", str(first / "main.grants"), "--json")
     assert again.exit_code == 0, again.output
     assert json.loads(again.output)["created"].get("journal entry", 0) == 0
+
+
+def test_money_in_commitments_and_schedules_round_trip_exactly(
+    tmp_path: Path, grants: Grants
+) -> None:
+    """Claims (by quarter and by dates), receipts (on a claim, on the award, reversed),
+    commitments (with and without conditions), a carry-forward and instalments (from the
+    books and from a command): books -> database -> text -> empty SQLite database -> the same text."""
+    from tests.test_money_in import CLAIM, LGF
+
+    text = LGF + CLAIM + """
+2017-10-15 claim LGF 2017-18 Q2-2017 100
+  from: 2017-07-01
+  to: 2017-09-30
+  eligible: 100
+  evidence: "Claim form LGF/17/2"
+  source: "remittance 42"
+
+2017-08-15 receipt LGF 2017-18 250
+  claim: Q1-2017
+  id: r1
+
+2017-08-16 reverse r1
+  reason: "returned by the bank"
+
+2017-08-20 receipt LGF 2017-18 100
+
+2017-06-01 commit LGF 2017-18 P1 500
+  agreement: "GA/2017/P1"
+  conditions: "Outputs as in schedule 2\\nClaims quarterly in arrears"
+  from: 2017-06-01
+  to: 2018-03-31
+
+2018-03-31 carry-forward LGF 2017-18 2018-19 P1 100
+  approval: "MHCLG/CF/2018/7"
+
+2017-06-01 schedule LGF 2017-18 P1 400
+  basis: milestone
+  due: 2017-09-30
+  milestone: "Planning consent"
+  source: "GA/2017/P1 schedule 1"
+"""  # fmt: skip
+    assert grants("ledger", "load", str(books(tmp_path, text))).exit_code == 0
+    assert grants("schedule", "LGF", "2017-18", "P1", "100", "--basis", "milestone", "--due",
+                  "2018-03-31", "--milestone", "Completion").exit_code == 0  # fmt: skip
+    assert grants("receipt", "LGF", "2017-18", "50", "--claim", "Q2-2017").exit_code == 0
+    assert grants("commit", "LGF", "2017-18", "P1", "100", "--agreement", "GA/2017/P1b",
+                  "--from", "2017-09-01", "--to", "2018-03-31").exit_code == 0  # fmt: skip
+    first = tmp_path / "first"
+    assert grants("ledger", "export", "-o", str(first)).exit_code == 0
+    exported = (first / "ledger-0001.grants").read_text()
+    assert "claim LGF 2017-18 Q1-2017 400.00\n  from: 2017-04-01\n  to: 2017-06-30\n" in exported
+    other = Grants(f"sqlite:///{tmp_path / 'other.db'}")
+    assert other("db", "upgrade", "--for-restore").exit_code == 0
+    loaded = other("ledger", "load", str(first / "main.grants"))
+    assert loaded.exit_code == 0, loaded.output
+    second = tmp_path / "second"
+    assert other("ledger", "export", "-o", str(second)).exit_code == 0
+    for name in sorted(p.name for p in first.iterdir()):
+        assert (first / name).read_text() == (second / name).read_text(), name
+    again = grants("ledger", "load", str(first / "main.grants"), "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output)["created"].get("journal entry", 0) == 0

@@ -71,6 +71,12 @@ def test_balance_json_amounts_are_strings(oxfordshire: Grants) -> None:
         "unallocated": "7009.00",
         "paid": "0.00",
         "reported": "0.00",
+        # Committed, and money in: the stream's; carried and brought forward are a line's.
+        "committed": "0.00",
+        "carried": None,
+        "brought": None,
+        "claimed": "0.00",
+        "received": "0.00",
     }
     assert [r["line"] for r in rows[1:]] == [
         "PH", "YOS", "CSP", "CHERWELL", "OXFORD", "SOUTH-VALE", "WEST-OXON", "DA", "SIA",

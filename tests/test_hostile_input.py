@@ -568,6 +568,26 @@ HOSTILE_OPTIONS = [  # (the command, its message)
          "may hold; use spaces instead"),
         (["--actor", "jo\x1b[2J", "balance"],
          f"--actor 'jo\\x1b[2J' has U+001B ESCAPE at character 3: {CONTROL}"),
+        (["claim", "FUND", "2017-18", "Q1", "1", "--quarter", "Q1", "--eligible", "1",
+          "--evidence", "form\u202e1"],
+         f"Error: --evidence 'form\\u202e1' has U+202E RIGHT-TO-LEFT OVERRIDE at character 5: "
+         f"{BIDI}"),
+        (["claim", "FUND", "2017-18", "Q1", "1", "--quarter", "Q1", "--eligible", "0.5",
+          "--evidence", "form"],
+         "Error: the amount claimed (1.00) is more than the eligible expenditure (0.50)"),
+        (["claim", "FUND", "2017-18", "q 1", "1", "--quarter", "Q1", "--eligible", "1",
+          "--evidence", "form"],
+         "Error: NAME 'Q 1' is not a valid code"),
+        (["receipt", "FUND", "2017-18", "1", "--claim", "Q9"],
+         "Error: --claim Q9: there is no claim Q9 of FUND 2017-18"),
+        (["commit", "FUND", "2017-18", "A1", "1", "--agreement", "GA\x00", "--from",
+          "2017-04-01", "--to", "2018-03-31"],
+         f"Error: --agreement 'GA\\x00' has U+0000 NULL at character 3: {CONTROL}"),
+        (["schedule", "FUND", "2017-18", "A1", "1", "--basis", "quarterly", "--due",
+          "2017-13-01"],
+         "Invalid value for '--due'"),
+        (["carry-forward", "FUND", "2017-18", "2018-19", "A1", "1", "--approval", "x" * 41],
+         "Error: --approval: give the funder's approval reference (at most 40 characters)"),
 ]  # fmt: skip
 
 

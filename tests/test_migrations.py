@@ -100,3 +100,27 @@ def test_a_ledger_recorded_before_the_chain_is_sealed_by_the_upgrade(empty_url: 
         migrate.check(engine)
     finally:
         engine.dispose()
+
+
+def test_0013_will_not_go_down_over_claims_it_would_lose(empty_url: str, tmp_path) -> None:
+    """Revision 0012 cannot hold a claim (nor its kind of entry): going down is refused, and
+    the ledger is left as it was; an empty ledger goes down and up again."""
+    import pytest
+
+    from tests.conftest import OFFICER, Grants, add_person
+    from tests.helpers import books
+    from tests.test_money_in import CLAIM, LGF
+
+    engine = make_engine(empty_url)
+    try:
+        migrate.upgrade(engine)
+        migrate.downgrade(engine, "0012")
+        migrate.upgrade(engine)
+        add_person(empty_url, OFFICER, ["admin", "officer"])
+        grants = Grants(empty_url)
+        assert grants("ledger", "load", str(books(tmp_path, LGF + CLAIM))).exit_code == 0
+        with pytest.raises(RuntimeError, match="the journal holds claims"):
+            migrate.downgrade(engine, "0012")
+        assert grants("verify").exit_code == 0
+    finally:
+        engine.dispose()

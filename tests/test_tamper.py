@@ -157,7 +157,7 @@ def test_a_deleted_payment_is_named(attack: Connection) -> None:
 
 def test_reference_records_are_guarded_and_sealed(attack: Connection) -> None:
     """Organisations, streams, lines, plan lines, agreements, stages, statements, match
-    funding, profiles, filed returns and their figures, titles, workbooks: each change named."""
+    funding, claims' and agreements' details, instalments, profiles, filed returns and their figures, titles, workbooks: each change named."""
     changes = [
         ("organisation", "UPDATE organisation SET name = 'Someone else' WHERE id = 3"),
         ("stream", "UPDATE stream SET name = 'Renamed' WHERE id = 1"),
@@ -168,6 +168,9 @@ def test_reference_records_are_guarded_and_sealed(attack: Connection) -> None:
          else "UPDATE return_stage SET due = '2099-01-01' WHERE id = 1"),
         ("statement", "UPDATE statement SET amount = '1.00' WHERE id = 1"),
         ("match_funding", "UPDATE match_funding SET amount_pence = 1 WHERE id = 1"),
+        ("claim", "UPDATE claim SET eligible_pence = 1 WHERE id = 1"),
+        ("commitment", "UPDATE commitment SET agreement = 'GA/FORGED' WHERE id = 1"),
+        ("instalment", "UPDATE instalment SET amount_pence = 1 WHERE id = 1"),
         ("profile_amount", "UPDATE profile_amount SET amount_pence = 0 WHERE id = 1"),
         ("return_filing", "UPDATE return_filing SET actor = 'nobody' WHERE id = 1"),
         ("return_figure", "UPDATE return_figure SET progress = 'all done' WHERE id = 1"),

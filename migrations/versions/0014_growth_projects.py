@@ -4,7 +4,7 @@ targets (output_target) and the outputs it achieved (output_actual); sealed and 
 every table of record
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-03
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from grants.db import guards
 
 revision: str = "0014"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -133,7 +133,7 @@ def downgrade() -> None:
     for table in TABLES:
         if bind.execute(sa.text(f"SELECT 1 FROM {table}")).first():
             raise RuntimeError(
-                f"the ledger holds growth-project records ({table}), which revision 0012 "
+                f"the ledger holds growth-project records ({table}), which revision 0013 "
                 "cannot hold: export the ledger first"
             )
     guards.remove(bind, TABLES)

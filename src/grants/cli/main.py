@@ -6,9 +6,9 @@ import os
 
 import click
 
+from grants.cli import commitments, growth, money_in, query, schedules, write
 from grants.cli import db as db_cli
 from grants.cli import export as export_cli
-from grants.cli import growth, query, write
 from grants.cli import ledger as ledger_cli
 from grants.cli.common import AppContext, GrantsGroup
 from grants.cli.plans import plan
@@ -76,7 +76,15 @@ cli.add_command(reconcile_command)
 cli.add_command(verify_command)
 cli.add_command(users)
 cli.add_command(serve)
-for command in (*query.COMMANDS, programme, *write.COMMANDS, *growth.COMMANDS):
+for command in (
+    *query.COMMANDS,
+    programme,
+    *write.COMMANDS,
+    *commitments.COMMANDS,
+    *schedules.COMMANDS,
+    *money_in.COMMANDS,
+    *growth.COMMANDS,
+):
     cli.add_command(command)
 
 

@@ -97,6 +97,10 @@ def allocations(app: AppContext, stream: str | None, year: str | None, as_json: 
 
 
 BALANCE_COLUMNS = ("awarded", "stated", "allocated", "unallocated", "paid", "reported")
+# Commitments and money in: in --json always; on the terminal once any is recorded.
+COMMITTED_COLUMNS = ("committed",)
+CARRIED_COLUMNS = ("carried", "brought")
+MONEY_IN_COLUMNS = ("claimed", "received")
 
 
 @click.command()
@@ -108,7 +112,9 @@ BALANCE_COLUMNS = ("awarded", "stated", "allocated", "unallocated", "paid", "rep
 def balance(
     app: AppContext, stream: str | None, year: str | None, summary: bool, as_json: bool
 ) -> None:
-    """Awarded, stated, allocated, unallocated, paid and reported, per stream, year and line.
+    """Awarded, stated, allocated, unallocated, paid and reported, per stream, year and line,
+    what is committed by signed grant agreements, underspend carried forward and brought
+    forward, and what was claimed from the funder and received (each once any is recorded).
 
     Every figure is derived from the journal. A difference between the stated and the
     awarded or allocated amount is shown beneath the stream's row.
@@ -129,7 +135,15 @@ def balance(
                     "line": r.line,
                     "name": r.name or None,
                     "parent": r.parent,
-                    **{c: plain(getattr(r, c)) for c in BALANCE_COLUMNS},
+                    **{
+                        c: plain(getattr(r, c))
+                        for c in (
+                            *BALANCE_COLUMNS,
+                            *COMMITTED_COLUMNS,
+                            *CARRIED_COLUMNS,
+                            *MONEY_IN_COLUMNS,
+                        )
+                    },
                 }
                 for r in rows
             ]
@@ -139,14 +153,19 @@ def balance(
         terminal.echo("nothing recorded yet")
         return
     out = []
+    columns = BALANCE_COLUMNS
+    if any(r.committed for r in rows):
+        columns = (*columns, *COMMITTED_COLUMNS)
+    if any(r.carried or r.brought for r in rows):
+        columns = (*columns, *CARRIED_COLUMNS)
+    if any(r.claimed or r.received for r in rows):
+        columns = (*columns, *MONEY_IN_COLUMNS)
     for r in rows:
         label = (
             f"{r.stream} {r.period}" if r.line is None else f"  {'  ' if r.parent else ''}{r.line}"
         )
-        out.append(
-            [label] + ["" if getattr(r, c) is None else gbp(getattr(r, c)) for c in BALANCE_COLUMNS]
-        )
-    terminal.table(["stream / line", *BALANCE_COLUMNS], out, set(range(1, 7)))
+        out.append([label] + ["" if getattr(r, c) is None else gbp(getattr(r, c)) for c in columns])
+    terminal.table(["stream / line", *columns], out, set(range(1, len(columns) + 1)))
     notes = []
     for r in rows:
         if r.line is None and r.stated is not None:

@@ -48,8 +48,11 @@ def reconcile_command(
     """Check the ledger: stated against agreed awards, allocations against awards, lines
     against their parent and shares, plans against allocations, returns missing or late,
     reported spend against allocations (over- and underspend, the clawback to propose),
-    blanks in returns, capital programme changes, and published figures that do not foot.
-    Exit code 1 while any error stands."""
+    blanks in returns, capital programme changes, published figures that do not foot,
+    payments beyond what signed agreements commit (and commitments beyond an allocation),
+    scheduled instalments due or overdue and not yet paid,
+    and money in (awards not yet claimed, claims not yet paid and their age, receipts that
+    match no claim, cash received ahead of spend). Exit code 1 while any error stands."""
     today = as_of if as_of is not None else date.today()
     with app.reading() as session:
         said = None

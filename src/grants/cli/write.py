@@ -1,4 +1,4 @@
-"""The finance officer's write commands: award, allocate, pay, reverse.
+"""The finance officer's write commands: award, allocate, pay, clawback, reverse.
 
 Each records one journal entry in its own transaction, checked by the same rules as the
 books loader; a refused entry writes nothing.
@@ -227,6 +227,32 @@ def pay(
     _report(recorded, as_json)
 
 
+@click.command(context_settings=ARGS)
+@click.argument("stream")
+@click.argument("year")
+@click.argument("line")
+@click.argument("amount")
+@_common
+@pass_app
+def clawback(
+    app: AppContext,
+    stream: str,
+    year: str,
+    line: str,
+    amount: str,
+    day: date | None,
+    reason: str | None,
+    source: str | None,
+    as_json: bool,
+) -> None:
+    """Record AMOUNT recovered from LINE's recipient: it comes off what was paid and what is
+    allocated, and returns to the award or the parent line (never beyond what was paid)."""
+    wanted = read_payment(stream, year, line, amount, reason, source)
+    with app.session() as session:
+        recorded = recording.clawback(session, wanted, _origin_of(app, _day(day)))
+    _report(recorded, as_json)
+
+
 @click.command()
 @click.argument("entry")
 @click.option("--reason", required=True, metavar="TEXT", help="Why the entry is reversed.")
@@ -250,4 +276,4 @@ def reverse(app: AppContext, entry: str, reason: str, day: date | None, as_json:
     _report(recorded, as_json)
 
 
-COMMANDS = (award, allocate, pay, reverse)
+COMMANDS = (award, allocate, pay, clawback, reverse)

@@ -45,8 +45,14 @@ ENTRY_KINDS = (
     "clawback",
     "virement",
     "reprofile",
+    "claim",
+    "receipt",
+    "commit",
+    "carry-forward",
 )
 STATEMENT_KINDS = ("stated", "balance", "printed")
+# How an allocation is paid: before the spend, after it, by quarters, or on milestones.
+SCHEDULE_BASES = ("in-advance", "in-arrears", "quarterly", "milestone")
 
 
 class Base(DeclarativeBase):
@@ -159,6 +165,67 @@ class Entry(Base):
     # positive and added up. Bounded (grants.money.MAX_TURNOVER_PENCE) so that no sum of
     # postings, in any order, can overflow a 64-bit integer on either engine.
     turnover_pence: Mapped[int] = mapped_column(Pence, default=0)
+
+
+class Claim(Base):
+    """What a claim to a funder says beyond its amount: the days its expenditure was incurred
+    (inclusive), the eligible expenditure claimed on, and the evidence it rests on. One per
+    claim entry (kind ``claim``), written with it; the claim's name is the entry's
+    ``tranche``."""
+
+    __tablename__ = "claim"
+    __table_args__ = (
+        CheckConstraint("eligible_pence >= 0", name="eligible_not_negative"),
+        CheckConstraint("starts <= ends", name="starts_before_ends"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id"), unique=True)
+    starts: Mapped[date] = mapped_column(Date)
+    ends: Mapped[date] = mapped_column(Date)
+    eligible_pence: Mapped[int] = mapped_column(Pence)
+    evidence: Mapped[str] = mapped_column(Text)
+
+
+class Commitment(Base):
+    """What a signed grant agreement says beyond its amount: its reference, its conditions
+    and the days it runs (inclusive). One per commitment entry (kind ``commit``), written
+    with it."""
+
+    __tablename__ = "commitment"
+    __table_args__ = (CheckConstraint("starts <= ends", name="starts_before_ends"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id"), unique=True)
+    agreement: Mapped[str] = mapped_column(Text)
+    conditions: Mapped[str | None] = mapped_column(Text)
+    starts: Mapped[date] = mapped_column(Date)
+    ends: Mapped[date] = mapped_column(Date)
+
+
+class Instalment(Provenance, Base):
+    """One dated instalment of an allocation's payment schedule: how much is due to the
+    line's recipient, and when (or on which milestone). A line's schedule for a period is
+    its instalments, all on one basis."""
+
+    __tablename__ = "instalment"
+    __table_args__ = (
+        CheckConstraint("amount_pence > 0", name="amount_positive"),
+        CheckConstraint(
+            "basis IN (" + ", ".join(f"'{b}'" for b in SCHEDULE_BASES) + ")", name="basis_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    day: Mapped[date] = mapped_column(Date)
+    line_id: Mapped[int] = mapped_column(ForeignKey("line.id"))
+    first_year: Mapped[int] = mapped_column(Integer)
+    last_year: Mapped[int] = mapped_column(Integer)
+    basis: Mapped[str] = mapped_column(String(12))
+    amount_pence: Mapped[int] = mapped_column(Pence)
+    due: Mapped[date] = mapped_column(Date)
+    milestone: Mapped[str | None] = mapped_column(Text)
 
 
 class Posting(Base):

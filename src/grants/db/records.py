@@ -109,6 +109,16 @@ RECORDS: tuple[Record, ...] = (
         # Each posting with its account's key (read from the account table).
         child=Child("posting", "entry_id", ("id", "account_id", "amount_pence")),
     ),
+    # What a claim to a funder says beyond its entry (0013): sealed after the entry.
+    Record("claim", ("id", "entry_id", "starts", "ends", "eligible_pence", "evidence")),
+    # What a signed grant agreement says beyond its commitment entry (0013).
+    Record("commitment", ("id", "entry_id", "agreement", "conditions", "starts", "ends")),
+    # An allocation's payment schedule, one instalment a record (0013).
+    Record(
+        "instalment",
+        ("id", "key", "day", "line_id", "first_year", "last_year", "basis", "amount_pence",
+         "due", "milestone", *PROVENANCE),
+    ),
     Record(
         "plan_line",
         ("id", "key", "day", "line_id", "year", "position", "title", "objectives",

@@ -35,6 +35,11 @@ ALLOWED_META: dict[str, set[str]] = {
     "virement": ENTRY_META,
     "reprofile": ENTRY_META | {"tranche"},
     "reverse": ENTRY_META,
+    "claim": ENTRY_META | {"from", "to", "quarter", "eligible", "evidence"},
+    "receipt": ENTRY_META | {"claim"},
+    "commit": ENTRY_META | {"agreement", "conditions", "from", "to"},
+    "schedule": COMMON | {"basis", "due", "milestone", "key"},
+    "carry-forward": ENTRY_META | {"approval"},
     # `key:` on a record is written by `grants ledger export` when the record's key is not
     # the one its content gives (it was recorded by a command, not from books).
     "stated": COMMON | {"key"},
@@ -63,7 +68,9 @@ ALLOWED_META: dict[str, set[str]] = {
 }  # fmt: skip
 ARITY = {
     "org": 2, "stream": 2, "line": 3, "award": 3, "allocate": 4, "pay": 4, "spent": 4,
-    "clawback": 4, "virement": 5, "reprofile": 4, "reverse": 1, "stated": 3, "balance": 4,
+    "clawback": 4, "virement": 5, "reprofile": 4, "reverse": 1, "claim": 4, "receipt": 3,
+    "commit": 4, "schedule": 4, "carry-forward": 5,
+    "stated": 3, "balance": 4,
     "printed": 4, "match": 3, "programme": 3, "profile": 5, "plan": 4, "agree": 3, "due": 4,
     "title": 1, "return": 5, "plan-form": 4, "head": 1, "tranche": 3, "heading": 3,
     **people.ARITY,
@@ -83,6 +90,11 @@ USAGE = {
     "virement": "DATE virement STREAM PERIOD FROM-LINE TO-LINE AMOUNT",
     "reprofile": "DATE reprofile STREAM FROM-PERIOD TO-PERIOD AMOUNT",
     "reverse": "DATE reverse ENTRY-ID",
+    "claim": "DATE claim STREAM PERIOD NAME AMOUNT",
+    "receipt": "DATE receipt STREAM PERIOD AMOUNT",
+    "commit": "DATE commit STREAM PERIOD LINE AMOUNT",
+    "schedule": "DATE schedule STREAM PERIOD LINE AMOUNT",
+    "carry-forward": "DATE carry-forward STREAM FROM-YEAR TO-YEAR LINE AMOUNT",
     "stated": "DATE stated STREAM PERIOD AMOUNT",
     "balance": "DATE balance STREAM PERIOD METRIC[:TARGET] AMOUNT",
     "printed": "DATE printed STREAM PERIOD METRIC[:TARGET] AMOUNT",
@@ -115,7 +127,9 @@ NAME_ARGS = {
 }  # fmt: skip
 # Metadata that is free text (line breaks allowed), with a return's `line-N-progress`; a
 # note may also hold tabs. Every other value is one line.
-FREE_META = frozenset({"reason", "objectives", "other-funding", "origin", "definition"})
+FREE_META = frozenset(
+    {"reason", "objectives", "other-funding", "origin", "definition", "conditions"}
+)
 NOTE_META = frozenset({"note"})
 # Metadata kept in columns of a fixed size: at most this many characters.
 META_LIMITS = {"actor": 100, "ref": 20, "key": 64, "display": 99_000}  # display: within a line

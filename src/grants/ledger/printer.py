@@ -30,7 +30,14 @@ from grants.ledger import form_issues, giving_books, growth, people
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services.journal import content_prefix, derived_key, operation_text
-from grants.services.keys import agreement_key, match_key, plan_key, stage_key, statement_key
+from grants.services.keys import (
+    agreement_key,
+    instalment_key,
+    match_key,
+    plan_key,
+    stage_key,
+    statement_key,
+)
 
 _BARE = re.compile(r"[A-Za-z0-9._:/%()+-]+")
 RECORDS_PER_FILE = 100_000
@@ -92,7 +99,20 @@ class _Names:
                 connection, "SELECT reverses_id FROM entry WHERE reverses_id IS NOT NULL"
             )
         }  # fmt: skip
+        self.commitments = {
+            int(row[0]): row[1:] for row in stream_rows(
+                connection,
+                "SELECT entry_id, agreement, conditions, starts, ends FROM commitment",
+            )
+        }  # fmt: skip
         self.attachments: set[str] = set()
+        # A claim's details, printed with its entry (entry id -> starts, ends, eligible,
+        # evidence).
+        self.claims = {
+            int(row[0]): row[1:] for row in stream_rows(
+                connection, "SELECT entry_id, starts, ends, eligible_pence, evidence FROM claim"
+            )
+        }  # fmt: skip
         self.contents: Counter[str] = Counter()  # entries' keys count identical ones
 
     def line(self, line_id: int | None) -> str | None:
@@ -223,6 +243,18 @@ def _match(r: dict[str, Any], n: _Names) -> list[str]:
     ]  # fmt: skip
 
 
+def _instalment(r: dict[str, Any], n: _Names) -> list[str]:
+    stream, line = n.stream_of_line(r["line_id"]), n.line(r["line_id"])
+    period = _period(r["first_year"], r["last_year"])
+    derived = instalment_key(r["day"], stream, period, line, r["basis"], r["amount_pence"],
+                             r["due"], r["milestone"], r["source"])  # fmt: skip
+    return [
+        f"{r['day']} schedule {stream} {period} {line} {amount(r['amount_pence'])}",
+        *_meta([("basis", r["basis"]), ("due", _day(r["due"])), ("milestone", r["milestone"]),
+                ("key", r["key"] if r["key"] != derived else None), *_prov(r)]),
+    ]  # fmt: skip
+
+
 def _entry(r: dict[str, Any], n: _Names) -> list[str]:
     stream = n.streams[r["stream_id"]]
     period = _period(r["first_year"], r["last_year"])
@@ -243,14 +275,24 @@ def _entry(r: dict[str, Any], n: _Names) -> list[str]:
             head = f"{r['day']} virement {stream} {period} {line} {to_line} {money}"
         elif r["kind"] == "reprofile":
             head = f"{r['day']} reprofile {stream} {period} {to_period} {money}"
+        elif r["kind"] in ("claim", "receipt"):
+            head, pairs = _money_in(r, n, stream, period, money)
+        elif r["kind"] == "carry-forward":
+            head = f"{r['day']} carry-forward {stream} {period} {to_period} {line} {money}"
+            pairs = [("approval", r["tranche"])]
         else:
             head = f"{r['day']} {r['kind']} {stream} {period} {line} {money}"
-        pairs = [
-            ("tranche", r["tranche"]),
-            ("share", r["share"]),
-            ("over-allocation", "yes" if r["over_allocation"] else None),
-            ("printed", r["printed"]),
-        ]
+        if r["kind"] == "commit":
+            reference, conditions, starts, ends = n.commitments[r["id"]]
+            pairs = [("agreement", reference), ("conditions", conditions),
+                     ("from", _day(starts)), ("to", _day(ends))]  # fmt: skip
+        elif r["kind"] not in ("claim", "receipt", "carry-forward"):
+            pairs = [
+                ("tranche", r["tranche"]),
+                ("share", r["share"]),
+                ("over-allocation", "yes" if r["over_allocation"] else None),
+                ("printed", r["printed"]),
+            ]
         what = operation_text(
             r["kind"], stream, period, line, to_line, to_period, r["amount_pence"], r["tranche"],
             bool(r["over_allocation"]),
@@ -274,6 +316,25 @@ def _entry(r: dict[str, Any], n: _Names) -> list[str]:
             *_prov(r),
         ]),
     ]  # fmt: skip
+
+
+def _money_in(
+    r: dict[str, Any], n: _Names, stream: str, period: str, money: str
+) -> tuple[str, list[tuple[str, object]]]:
+    """A claim's or a receipt's first line and metadata; the claim's name is its tranche."""
+    if r["kind"] == "receipt":
+        return f"{r['day']} receipt {stream} {period} {money}", [("claim", r["tranche"])]
+    starts, ends, eligible, evidence = n.claims[r["id"]]
+    return f"{r['day']} claim {stream} {period} {r['tranche']} {money}", [
+        ("from", _day(starts)),
+        ("to", _day(ends)),
+        ("eligible", amount(int(eligible))),
+        ("evidence", evidence),
+    ]
+
+
+def _day(value: object) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)[:10]
 
 
 def _plan_line(r: dict[str, Any], n: _Names) -> list[str]:
@@ -370,6 +431,7 @@ _WRITERS: dict[str, Callable[..., list[str]]] = {
     "programme_version": _programme,
     "statement": _statement,
     "match_funding": _match,
+    "instalment": _instalment,
     "entry": _entry,
     "plan_line": _plan_line,
     "plan_agreement": _agreement,
@@ -390,6 +452,8 @@ def directives(
     names = _Names(connection)
     for record, record_id, values, _ in in_chain_order(connection, with_children=False):
         row = dict(zip(record.columns, values, strict=True))
+        if record.table in ("claim", "commitment"):  # printed with its entry, just before
+            continue
         if record.table == "attachment":
             sha = row["sha256"]
             for (data,) in stream_rows(

@@ -13,7 +13,17 @@ from typing import Any
 
 from grants.errors import MoneyError, PeriodError, TextError
 from grants.formatting import SCALE_LABELS, SCALES, gbp
-from grants.ledger import form_issues, giving_books, growth, people, stream_texts, validate_filings
+from grants.ledger import (
+    form_issues,
+    giving_books,
+    growth,
+    people,
+    schedules,
+    stream_texts,
+    validate_commitments,
+    validate_filings,
+    validate_money_in,
+)
 from grants.ledger.grammar import (
     ALLOWED_META,
     ARITY,
@@ -38,11 +48,14 @@ from grants.ledger.grammar import (
 from grants.ledger.parser import Directive, Problem, parse
 from grants.money import from_pence, money, to_pence, within_limit
 from grants.periods import FinancialYear, Period, parse_period, parse_year
-from grants.services.balances import METRICS
+from grants.services.balances import METRICS, STREAM_FIGURES, STREAM_ONLY
+from grants.services.commitments import Agreement
 from grants.services.journal import NewEntry
 from grants.services.keys import entry_key_problem
+from grants.services.money_in import ClaimDetails
 from grants.services.returns import PLAN_STAGE
 from grants.services.rules import Operation
+from grants.services.schedules import NewInstalment
 from grants.text import Kind, clean
 
 
@@ -58,6 +71,10 @@ class Books:
         self.streams: list[tuple[Directive, dict[str, Any]]] = []
         self.lines: list[tuple[Directive, dict[str, Any]]] = []
         self.entries: list[tuple[Directive, NewEntry]] = []
+        self.claims: dict[int, ClaimDetails] = {}  # id() of a claim's entry -> its details
+        self.commitments: dict[int, Agreement] = {}  # id() of a commit entry -> agreement
+        self.instalments: list[tuple[Directive, NewInstalment]] = []
+        self.schedule_bases: dict[tuple[str, Period, str], str] = {}  # the first in the books
         self.statements: list[tuple[Directive, dict[str, Any]]] = []
         self.matches: list[tuple[Directive, dict[str, Any]]] = []
         self.programmes: list[tuple[Directive, dict[str, Any]]] = []
@@ -379,6 +396,12 @@ class Books:
             if metric not in METRICS:
                 self.error(d, f"{metric!r} is not a metric; use one of {', '.join(METRICS)}")
                 return
+            if target is None and metric not in STREAM_FIGURES and metric != "stated":
+                self.error(d, f"{metric} is a line's figure: name the line ({metric}:LINE)")
+                return
+            if target is not None and metric in STREAM_ONLY:
+                self.error(d, f"{metric} is the stream's figure: give it no target")
+                return
         scale = d.meta.get("scale", "1")
         if scale not in SCALES:
             self.error(d, f"scale {scale!r} is not one of: {', '.join(SCALES)}", "scale")
@@ -614,7 +637,7 @@ class Books:
 
 
 # Records other than entries whose `key:` the export may give.
-KEYED = frozenset({"stated", "balance", "printed", "match", "plan", "agree", "due"})
+KEYED = frozenset({"stated", "balance", "printed", "match", "plan", "agree", "due", "schedule"})
 
 # Each directive's validator (a keyword of grammar.ARITY -> function).
 BUILDERS: dict[str, Callable[[Books, Directive], None]] = {
@@ -629,6 +652,11 @@ BUILDERS: dict[str, Callable[[Books, Directive], None]] = {
     "virement": Books._virement,
     "reprofile": Books._reprofile,
     "reverse": Books._reverse,
+    "claim": validate_money_in.claim,
+    "receipt": validate_money_in.receipt,
+    "commit": validate_commitments.commit,
+    "carry-forward": validate_commitments.carry_forward,
+    "schedule": schedules.validate,
     "stated": Books._stated,
     "balance": Books._balance,
     "printed": Books._printed,

@@ -20,12 +20,22 @@ from grants.db.engine import record_order
 from grants.db.ids import next_ids
 from grants.db.models import Line, Organisation, Stream
 from grants.formatting import gbp
-from grants.ledger import form_issues, growth, people, stream_texts, write_filings, write_plans
+from grants.ledger import (
+    form_issues,
+    growth,
+    people,
+    schedules,
+    stream_texts,
+    write_filings,
+    write_plans,
+)
 from grants.ledger.parser import Directive, Problem
 from grants.ledger.validate import Books
 from grants.money import from_pence
 from grants.services.balances import Balances
+from grants.services.commitments import write_commitments
 from grants.services.journal import Journal, Refused
+from grants.services.money_in import write_claims
 from grants.services.repeated import repeated_payments
 from grants.text import difference, skeleton
 
@@ -156,6 +166,7 @@ class Writer:
             return
         self._write_journal()
         write_plans.write_rest(self)
+        schedules.write(self)
         stream_texts.write(self)
         write_filings.write_titles(self)
         write_filings.write_filings(self)
@@ -310,8 +321,18 @@ class Writer:
                 where = (d.file, d.line) if d else (books.entries[0][0].file, 0)
                 self.books.problems.append(Problem(*where, str(exc)))
             return
-        for item in result.items:
+        claims, commitments = [], []
+        for entry_id, item in zip(result.entry_ids, result.items, strict=True):
             self.made(by_item[id(item)], "entry")
+            # A claim's or an agreement's details are sealed just after its entry.
+            if id(item) in books.claims:
+                claims.append((entry_id, books.claims[id(item)]))
+                self.made(by_item[id(item)], "claim")
+            if id(item) in books.commitments:
+                commitments.append((entry_id, books.commitments[id(item)]))
+                self.made(by_item[id(item)], "commitment")
+        write_claims(self.s, claims)
+        write_commitments(self.s, commitments)
         warned: set[int] = set()
         for item, warning in result.warnings:
             d = by_item[id(item)]

@@ -20,7 +20,10 @@ from grants.money import from_pence, money
 from grants.periods import FinancialYear, Period
 from grants.services import access
 
-METRICS = ("awarded", "stated", "allocated", "unallocated", "paid", "reported")
+METRICS = (
+    "awarded", "stated", "allocated", "unallocated", "paid", "reported", "claimed", "received",
+    "committed", "carried", "brought",
+)  # fmt: skip
 
 
 # Which accounts make each figure, and how: (role, sign), a role "funder" covering its
@@ -33,12 +36,22 @@ STREAM_FIGURES: dict[str, Recipe] = {
     "unallocated": (("unallocated", 1),),
     "paid": (("cash", -1),),
     "reported": (("claims", -1),),
+    # Money in (stream-level only): what the council claimed from the funder, and received.
+    "claimed": (("claimed", -1),),
+    "received": (("received", 1),),
+    "committed": (("commitments", -1),),
 }
+# Figures a stream has and its lines do not (money in is the stream's).
+STREAM_ONLY = ("claimed", "received")
 LINE_FIGURES: dict[str, Recipe] = {
     "allocated": (("allocated", 1),),
     "unallocated": (("allocated", 1), ("split", 1)),  # less what it passed down
     "paid": (("paid", 1),),
     "reported": (("spent", 1),),
+    "committed": (("committed", 1),),  # by signed grant agreements
+    # Underspend carried forward into the next year, and brought forward from the last.
+    "carried": (("carried", -1),),
+    "brought": (("carried-in", 1),),
 }
 
 
@@ -69,6 +82,15 @@ class BalanceRow(NamedTuple):
     unallocated: Decimal | None
     paid: Decimal
     reported: Decimal
+    # Money in, for a stream and period (None for a line): claimed from the funder, received.
+    claimed: Decimal | None = None
+    received: Decimal | None = None
+    # Committed by signed grant agreements (a stream's: every line's).
+    committed: Decimal | None = None
+    # A line's underspend carried forward into the next year, and brought forward into this
+    # one (None for a stream).
+    carried: Decimal | None = None
+    brought: Decimal | None = None
 
 
 @dataclass
@@ -77,6 +99,9 @@ class _Figures:
     unallocated: int = 0
     cash: int = 0
     claims: int = 0
+    claimed: int = 0
+    received: int = 0
+    commitments: int = 0
 
 
 class Balances:
@@ -160,6 +185,12 @@ class Balances:
                     figures.cash += total
                 elif role == "claims":
                     figures.claims += total
+                elif role == "claimed":
+                    figures.claimed += total
+                elif role == "received":
+                    figures.received += total
+                elif role == "commitments":
+                    figures.commitments += total
                 continue
             line_key = (key[0], first, last, code)
             roles = self.by_line.get(line_key)
@@ -198,7 +229,9 @@ class Balances:
             if metric not in STREAM_FIGURES:
                 raise ValueError(f"unknown metric {metric!r}")
             totals = {**figures.funder, "unallocated": figures.unallocated,
-                      "cash": figures.cash, "claims": figures.claims}  # fmt: skip
+                      "cash": figures.cash, "claims": figures.claims,
+                      "claimed": figures.claimed, "received": figures.received,
+                      "commitments": figures.commitments}  # fmt: skip
             return figure_of(STREAM_FIGURES[metric], totals)
         if metric not in LINE_FIGURES:
             raise ValueError(f"unknown metric {metric!r}")
@@ -244,6 +277,9 @@ class Balances:
                     d(self.value(stream, period, "unallocated", None) or 0),
                     d(self.value(stream, period, "paid", None) or 0),
                     d(self.value(stream, period, "reported", None) or 0),
+                    d(self.value(stream, period, "claimed", None) or 0),
+                    d(self.value(stream, period, "received", None) or 0),
+                    d(self.value(stream, period, "committed", None) or 0),
                 )
             )
             for _, code, name, parent, roles in self.lines_in[(stream, period)]:
@@ -262,6 +298,9 @@ class Balances:
                         None if split is None else d(allocated + split),
                         d(roles.get("paid", 0)),
                         d(roles.get("spent", 0)),
+                        committed=d(roles.get("committed", 0)),
+                        carried=d(-roles.get("carried", 0)),
+                        brought=d(roles.get("carried-in", 0)),
                     )
                 )
         return out

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from grants.db.engine import lock_writers
 from grants.db.models import Account, Entry, Line, Posting, Stream
 from grants.errors import GrantsError, NotFound, RuleError
-from grants.formatting import count
-from grants.money import MAX_TURNOVER_PENCE
+from grants.formatting import count, gbp
+from grants.money import MAX_TURNOVER_PENCE, from_pence
 from grants.periods import FinancialYear, Period
 from grants.services import access, rules
 from grants.services.arrears import Arrears
@@ -385,8 +385,7 @@ class Journal:
         # Entries skipped as already recorded may be named by an id given only now.
         self._skipped_refs: dict[str, str] = {}
 
-        def balance(key: AccountKey) -> int:
-            return balances.get(key, 0)
+        balance = rules.reader(balances)
 
         next_account = self._next_id("account")
         refused: list[GrantsError] = []
@@ -423,6 +422,8 @@ class Journal:
                             op.amount,
                         )  # fmt: skip
                     planned = rules.postings(op, self.parent_of)
+                    _check_claim(op, balances)
+                    _check_carry(op, balance)
                     what = functools.partial(rules.describe, op)
                     over = op.over_allocation
                     original_id, original = None, None
@@ -629,6 +630,42 @@ class Journal:
                 f"VALUES ({mark}, {mark}, {mark}, {mark})",
                 postings,
             )
+
+
+def _check_claim(op: Operation, balances: dict[AccountKey, int]) -> None:
+    """A claim's name is new in its stream and period; a receipt names a claim that is."""
+    if op.kind not in ("claim", "receipt") or not op.tranche:
+        return
+    known = (op.stream, op.period, None, "claim:" + op.tranche) in balances
+    if op.kind == "claim" and known:
+        raise RuleError(
+            f"claim {op.tranche} of {op.stream} {op.period} is already recorded: give the "
+            "claim a name of its own"
+        )
+    if op.kind == "receipt" and not known:
+        raise NotFound(
+            f"there is no claim {op.tranche} of {op.stream} {op.period}: record the claim "
+            "first, or receive the money against the award (no claim named)"
+        )
+
+
+def _check_carry(op: Operation, balance: Callable[[AccountKey], int]) -> None:
+    """A carry-forward needs an underspend (the line's allocation not paid or passed down),
+    and carries no more than it."""
+    if op.kind != "carry-forward" or op.line is None:
+        return
+    left = rules.available(balance, op.stream, op.period, op.line)
+    where = f"{op.line} ({op.stream} {op.period})"
+    if left <= 0:
+        raise RuleError(
+            f"{where} has no underspend to carry forward: what is allocated to it is paid or "
+            "passed to its lines"
+        )
+    if op.amount > left:
+        raise RuleError(
+            f"carry-forward of {gbp(from_pence(op.amount))} is beyond {where}'s underspend of "
+            f"{gbp(from_pence(left))} (allocated, less paid and passed to its lines)"
+        )
 
 
 def record_entries(session: Session, batch: list[NewEntry]) -> Recorded:

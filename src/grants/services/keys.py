@@ -76,6 +76,14 @@ def plan_key(
     )  # fmt: skip
 
 
+def instalment_key(
+    day: object, stream: str | None, period: object, line: str | None, basis: str,
+    amount_pence: int, due: object, milestone: str | None, source: str | None,
+) -> str:  # fmt: skip
+    return record_key("instalment", day, stream, period, line, basis, amount_pence, due,
+                      milestone, source)  # fmt: skip
+
+
 def agreement_key(line_id: int, year: int, day: object) -> str:
     return record_key("agree", line_id, year, day)
 
@@ -91,6 +99,7 @@ __all__ = [
     "RETURN_SPEND",
     "agreement_key",
     "entry_key_problem",
+    "instalment_key",
     "match_key",
     "plan_key",
     "record_key",

@@ -31,7 +31,13 @@ from grants.db.models import (
 from grants.formatting import SCALES, gbp, gbp_scaled
 from grants.money import from_pence, to_pence
 from grants.periods import FinancialYear, Period
-from grants.services import access, published
+from grants.services import (
+    access,
+    published,
+    reconcile_commitments,
+    reconcile_money_in,
+    reconcile_schedules,
+)
 from grants.services.balances import Balances, day_after
 from grants.services.common_rate import common_rate, percent
 from grants.services.misprints import misprints, slip
@@ -493,10 +499,14 @@ def returned_figures(ctx: Context) -> Iterator[Finding]:
             )  # fmt: skip
         stage = calendar.get((filing.stream_id, year, stage_name))
         year_end = stage is not None and stage.covers_to == FinancialYear(year).last_day
-        if year_end and spent < allocated:
+        # Underspend carried forward into the next year, with the funder's approval, is not
+        # unspent: it is next year's.
+        carried = ctx.balances.value(stream, period, "carried", info.code) or 0
+        if year_end and spent < allocated - carried:
             paid = ctx.balances.value(stream, period, "paid", info.code) or 0
-            unspent = f"{stage_name}: {ctx.money(allocated - spent)} of the allocation of " \
-                f"{ctx.money(allocated)} is unspent at the year end"  # fmt: skip
+            unspent = f"{stage_name}: {ctx.money(allocated - carried - spent)} of the " \
+                f"allocation of {ctx.money(allocated)} is unspent at the year end" + (
+                    f" ({ctx.money(carried)} carried forward)" if carried else "")  # fmt: skip
             if paid > spent:
                 yield Finding(
                     "warning", "returned figures", stream, str(period), info.code, who,
@@ -754,6 +764,9 @@ CHECKS: list[tuple[str, Callable[[Context], Iterator[Finding]]]] = [
     ("published figures", published_figures),
     ("table footing", table_footing),
     ("common rate", common_rates),
+    *reconcile_commitments.CHECKS,
+    *reconcile_schedules.CHECKS,
+    *reconcile_money_in.CHECKS,
 ]
 
 

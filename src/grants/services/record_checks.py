@@ -25,6 +25,7 @@ from grants.services.keys import (
     RETURN_REVERSAL,
     RETURN_SPEND,
     agreement_key,
+    instalment_key,
     match_key,
     plan_key,
     stage_key,
@@ -102,6 +103,7 @@ class RecordChecks:
         self.keyed: dict[str, Callable[[dict[str, int], list[Any]], str]] = {
             "statement": self._statement_key,
             "match_funding": self._match_key,
+            "instalment": self._instalment_key,
             "plan_line": self._plan_key,
             "plan_agreement": lambda c, v: agreement_key(
                 v[c["line_id"]], v[c["year"]], v[c["day"]]
@@ -155,7 +157,9 @@ class RecordChecks:
         elif table in self.keyed:
             c = self.index[table]
             key = values[c["key"]]
-            command = table == "statement" and isinstance(key, str) and _UUID.match(key)
+            command = (
+                table in ("statement", "instalment") and isinstance(key, str) and _UUID.match(key)
+            )
             if not command and key != self.keyed[table](c, values):
                 self.problem(
                     "key",
@@ -221,6 +225,15 @@ class RecordChecks:
             v[c["from_source"]],
             v[c["form"]],
         )
+
+    def _instalment_key(self, c: dict[str, int], v: list[Any]) -> str:
+        line_id = v[c["line_id"]]
+        return instalment_key(
+            v[c["day"]], self.line_stream.get(line_id),
+            self._period(v[c["first_year"]], v[c["last_year"]]), self.line_code.get(line_id),
+            v[c["basis"]], v[c["amount_pence"]], v[c["due"]], v[c["milestone"]],
+            v[c["source"]],
+        )  # fmt: skip
 
     def _plan_key(self, c: dict[str, int], v: list[Any]) -> str:
         return plan_key(

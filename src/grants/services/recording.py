@@ -405,6 +405,18 @@ def pay(session: Session, wanted: Payment, origin: Origin) -> dict[str, Any]:
     return tagged("amount", record, session, item)
 
 
+def clawback(session: Session, wanted: Payment, origin: Origin) -> dict[str, Any]:
+    """Record money recovered from the line's recipient: it reduces what was paid and what
+    is allocated, and returns to the award or the parent line (never beyond what was
+    paid). The same entry as the books' `clawback`."""
+    op = Operation("clawback", wanted.stream, wanted.period, wanted.amount, line=wanted.line)
+    stream = tagged("stream", stream_code, session, wanted.stream, "any", "record")
+    line = tagged("line", line_code, session, stream, wanted.line, "record")
+    op = replace(op, stream=stream, line=line)
+    item = new_entry(origin, op, reason=wanted.reason, source=wanted.source)
+    return tagged("amount", record, session, item)
+
+
 FORM_KEY = re.compile(r"^[0-9a-f]{32}$")
 
 

@@ -14,7 +14,20 @@ account role         balance means
 ``cash``             minus everything paid out of the stream for the period
 ``spent``            spend the line's recipient reported
 ``claims``           minus everything reported for the stream and period
+``claimed``          minus what the council claimed from the funder for the period
+``claim:NAME``       what the funder still owes on claim NAME (claimed, not yet received)
+``received``         cash the council received from the funder for the period
+``on-award``         minus what was received against the award itself, not a claim
+``carried``          minus the line's underspend carried forward into the next year
+``carried-in``       underspend carried into this year from the line's previous year
+``committed``        committed to the line by signed grant agreements
+``commitments``      minus everything committed for the stream and period
 ===================  ===========================================================
+
+Money in is kept apart from money out: a claim and a receipt post only to these stream-level
+accounts, so they never change what is allocated, paid or reported. For a claim and a
+receipt the operation's ``tranche`` is the claim's name (a receipt without one is received
+against the award).
 
 The same functions serve the command-line write commands (one operation, balances read
 from the database under a lock) and the books loader (many operations, balances kept in
@@ -50,6 +63,13 @@ class Operation:
 
 
 def describe(op: Operation) -> str:
+    if op.kind in ("claim", "receipt"):
+        named = f" {op.tranche}" if op.kind == "claim" else ""
+        against = f" on claim {op.tranche}" if op.kind == "receipt" and op.tranche else ""
+        return (
+            f"{op.kind}{named} of {gbp(from_pence(op.amount))} from {op.stream} {op.period}"
+            f"{against}"
+        )
     where = f"{op.stream} {op.period}"
     if op.line:
         where += f" {op.line}"
@@ -117,21 +137,81 @@ def postings(op: Operation, parent_of: Parents) -> list[tuple[AccountKey, int]]:
             ((s, q, None, funder), -a),
             ((s, q, None, "unallocated"), a),
         ]
+    if op.kind == "carry-forward":
+        line = need_line()
+        q = op.to_period
+        if q is None or not p.is_single_year or q != Period(p.first + 1, p.first + 1):
+            raise RuleError(
+                "a carry-forward moves a line's underspend from one financial year into the next"
+            )
+        return [((s, p, line, "carried"), -a), ((s, q, line, "carried-in"), a)]
+    if op.kind == "commit":
+        line = need_line()
+        return [((s, p, None, "commitments"), -a), ((s, p, line, "committed"), a)]
+    if op.kind == "claim":
+        if not op.tranche:
+            raise RuleError("a claim needs a name")
+        return [((s, p, None, "claim:" + op.tranche), a), ((s, p, None, "claimed"), -a)]
+    if op.kind == "receipt":
+        settles = "claim:" + op.tranche if op.tranche else "on-award"
+        return [((s, p, None, settles), -a), ((s, p, None, "received"), a)]
     raise RuleError(f"unknown kind of entry {op.kind!r}")
+
+
+AWARDED = "awarded"  # not an account: the sum of the period's funder accounts, negated
+
+
+def reader(balances: dict[AccountKey, int]) -> Callable[[AccountKey], int]:
+    """A balance lookup over ``balances`` that also answers ``(s, p, None, AWARDED)``: what
+    the funder awarded for the period, every tranche included (claims and receipts are
+    limited by it)."""
+
+    def read(key: AccountKey) -> int:
+        if key[3] == AWARDED:
+            return -sum(v for k, v in balances.items() if _funder_of(k, key))
+        return balances.get(key, 0)
+
+    return read
+
+
+def _funder_of(key: AccountKey, awarded: AccountKey) -> bool:
+    return (
+        key[2] is None
+        and key[:2] == awarded[:2]
+        and (key[3] == "funder" or key[3].startswith("funder:"))
+    )
 
 
 def _limits(key: AccountKey) -> list[tuple[str, AccountKey]]:
     """The limits (kind, anchor) that a posting to this account could break."""
     line, role = key[2], key[3]
     if line is None:
+        s, p = key[0], key[1]
         # The unallocated award guards every award, reversal and reprofiling.
-        return [("unallocated", key)] if role == "unallocated" else []
-    if role in ("allocated", "split"):
+        if role == "unallocated":
+            return [("unallocated", key)]
+        # What is claimed, and what is received, stay within the award; what is received
+        # on a claim, within the claim.
+        if role == "claimed":
+            return [("claimable", key)]
+        if role == "received":
+            return [("receivable", key)]
+        if role.startswith("claim:"):
+            return [("owed", key)]
+        if role == "funder" or role.startswith("funder:"):
+            return [
+                ("claimable", (s, p, None, "claimed")),
+                ("receivable", (s, p, None, "received")),
+            ]
+        return []
+    if role in ("allocated", "split", "carried", "carried-in"):
         return [("available", key)]
     if role == "paid":
         return [("available", key), ("paid", key)]
     if role == "spent":
         return [("spent", key)]
+    if role == "committed":  # commitments stay within the line's allocation
+        return [("committable", key)]
     return []
 
 
@@ -153,10 +233,32 @@ def _limit_value(kind: str, key: AccountKey, bal: Callable[[AccountKey], int]) -
     if kind == "unallocated":
         return bal(key)
     if kind == "available":
-        return (
-            bal((s, p, line, "allocated")) + bal((s, p, line, "split")) - bal((s, p, line, "paid"))
-        )
-    return bal(key)  # paid, spent
+        return available(bal, s, p, line)
+    if kind == "committable":
+        return bal((s, p, line, "allocated")) - bal(key)
+    # Nothing claimed (received) cannot exceed the award: the award, summed over its
+    # tranches, is read only for a period with money in, so loading thousands of awards
+    # costs no more than before.
+    if kind == "claimable":
+        claimed = bal(key)
+        return 0 if claimed == 0 else bal((s, p, None, AWARDED)) + claimed
+    if kind == "receivable":
+        received = bal(key)
+        return 0 if received == 0 else bal((s, p, None, AWARDED)) - received
+    return bal(key)  # paid, spent, owed
+
+
+def available(bal: Callable[[AccountKey], int], s: str, p: Period, line: str | None) -> int:
+    """What is left of a line's allocation for the period: allocated, less what it passed to
+    its children and what was paid, with any underspend carried out of the period (less) or
+    into it (more)."""
+    return (
+        bal((s, p, line, "allocated"))
+        + bal((s, p, line, "split"))
+        + bal((s, p, line, "carried"))
+        + bal((s, p, line, "carried-in"))
+        - bal((s, p, line, "paid"))
+    )
 
 
 def _limit_name(kind: str, key: AccountKey) -> str:
@@ -165,6 +267,14 @@ def _limit_name(kind: str, key: AccountKey) -> str:
         return f"the unallocated award of {s} {p}"
     if kind == "available":
         return f"what is left of the allocation to {line} ({s} {p})"
+    if kind == "committable":
+        return f"what is allocated to {line} and not yet committed ({s} {p})"
+    if kind == "claimable":
+        return f"what is awarded and not yet claimed for {s} {p}"
+    if kind == "receivable":
+        return f"what is awarded and not yet received for {s} {p}"
+    if kind == "owed":
+        return f"what is still owed on claim {key[3].removeprefix('claim:')} ({s} {p})"
     return f"the amount {'paid to' if kind == 'paid' else 'reported by'} {line} ({s} {p})"
 
 
@@ -189,6 +299,8 @@ def check(
         delta[key] = delta.get(key, 0) + amount
 
     def after(key: AccountKey) -> int:
+        if key[3] == AWARDED:
+            return balance(key) - sum(v for k, v in delta.items() if _funder_of(k, key))
         return balance(key) + delta.get(key, 0)
 
     warnings: list[str] = []
@@ -222,7 +334,7 @@ def breaches(
     of entries marked so) may be below zero; paid and reported never may."""
     found: list[tuple[AccountKey, str]] = []
     for kind, anchor in _anchors(balances):
-        value = _limit_value(kind, anchor, lambda k: balances.get(k, 0))
+        value = _limit_value(kind, anchor, reader(balances))
         if value >= 0:
             continue
         if kind in OVERRIDABLE and _touches(kind, anchor, over_allocated):
