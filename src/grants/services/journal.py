@@ -335,13 +335,25 @@ class Journal:
         """The lines a batch posts to, with their parents (a child's allocation posts to its
         parent's split account)."""
         touched: set[int] = set()
+        tops: set[tuple[str, str]] = set()
         for e in batch:
             assert e.op is not None
             for code in (e.op.line, e.op.to_line):
                 while code is not None and (e.op.stream, code) in self._lines:
                     line_id, parent = self._lines[(e.op.stream, code)]
                     touched.add(line_id)
+                    if parent is None:
+                        tops.add((e.op.stream, code))
                     code = parent
+        # A line's limit "what is left to pay" sums the lines beneath it: every line of the
+        # branches touched is read.
+        if tops:
+            for (stream, code), (line_id, _) in self._lines.items():
+                at: str | None = code
+                while at is not None and (stream, at) not in tops:
+                    at = self._lines.get((stream, at), (0, None))[1]
+                if at is not None:
+                    touched.add(line_id)
         return touched
 
     # -- recording ------------------------------------------------------------------------
@@ -384,6 +396,8 @@ class Journal:
         # Entries skipped as already recorded may be named by an id given only now.
         self._skipped_refs: dict[str, str] = {}
 
+        rules.with_branches(balances, self.parent_of)
+
         def balance(key: AccountKey) -> int:
             return balances.get(key, 0)
 
@@ -424,6 +438,7 @@ class Journal:
                     balance,
                     over_allocation=over,
                     what=what,
+                    parent_of=self.parent_of,
                     may_over_allocate=op.kind == "allocate" and not item.reverses,
                 ):
                     result.warnings.append((item, warning))
@@ -435,7 +450,7 @@ class Journal:
                         "which its sums could overflow; it is refused (check the amount)"
                     )
                 turnover += moved
-                rules.apply(balances, planned)
+                rules.apply(balances, planned, self.parent_of)
                 if original_id is not None:
                     reversed_in_batch.add(original_id)
                 entry_id = next_entry

@@ -1,0 +1,99 @@
+"""Regranting: a line that has been paid grants on to its own children, and every level's
+totals are kept without counting money twice (docs/design.md, grants.services.rules)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from grants.errors import RuleError
+from grants.periods import parse_period
+from grants.services.balances import Balances, entries_behind
+from tests.helpers import FUND, entry, load_text, record, reversal
+
+Y = parse_period("2017-18")
+
+
+@pytest.fixture
+def fund(session: Session, tmp_path: Path) -> Session:
+    load_text(session, tmp_path, FUND)
+    record(session, entry("award", 1000), entry("allocate", 600, "A"))
+    return session
+
+
+def value(session: Session, metric: str, target: str | None = None) -> Decimal:
+    pence = Balances(session).value("FUND", Y, metric, target)
+    assert pence is not None
+    return Decimal(pence) / 100
+
+
+def passed_on(amount: str | int, child: str, parent: str = "A") -> object:
+    return entry("pay", amount, child, to_line=parent)
+
+
+def test_a_paid_line_grants_on_to_its_children(fund: Session) -> None:
+    record(fund, entry("pay", 600, "A"))  # A's recipient is paid all of A first
+    record(fund, entry("allocate", 250, "A1"))  # then A grants on: refused before regranting
+    record(fund, passed_on(200, "A1"))
+    assert value(fund, "paid", "A1") == 200
+    assert value(fund, "paid", "A") == 600  # A's branch: 600 in, the 200 passed on inside it
+    assert value(fund, "paid") == 600  # the council paid 600 once
+    behind = entries_behind(fund, "FUND", Y, "A", "paid")
+    assert behind.total == 600
+    assert [e.amount for e in behind.entries] == [Decimal("600.00")]  # the pass-on nets out
+
+
+def test_children_roll_up_into_their_parent(fund: Session) -> None:
+    record(fund, entry("allocate", 250, "A1"), entry("allocate", 100, "A2"))
+    record(fund, entry("pay", 53, "A1"), entry("pay", 40, "A2"), entry("spent", 20, "A1"))
+    record(fund, entry("pay", 10, "A"))
+    assert value(fund, "paid", "A") == 53 + 40 + 10
+    assert value(fund, "reported", "A") == 20
+    rows = {r.line: r for r in Balances(fund).rows() if r.line}
+    assert rows["A"].paid == 103 and rows["A"].reported == 20
+    assert rows["A1"].paid == 53
+    assert entries_behind(fund, "FUND", Y, "A", "paid").total == 103
+
+
+def test_the_council_cannot_pay_a_child_its_parent_was_paid_for(fund: Session) -> None:
+    record(fund, entry("allocate", 250, "A1"), entry("pay", 600, "A"))
+    with pytest.raises(RuleError, match=r"what is left to pay of the allocation to A .*£0\.01"):
+        record(fund, entry("pay", "0.01", "A1"))
+
+
+def test_no_one_passes_on_what_they_were_not_paid(fund: Session) -> None:
+    record(fund, entry("allocate", 250, "A1"), entry("pay", 100, "A"))
+    with pytest.raises(RuleError, match=r"what A's recipient was paid and has not passed on"):
+        record(fund, passed_on("100.01", "A1"))
+    record(fund, passed_on(100, "A1"))
+
+
+def test_a_child_is_not_passed_more_than_its_allocation(fund: Session) -> None:
+    record(fund, entry("allocate", 250, "A1"), entry("pay", 600, "A"))
+    with pytest.raises(RuleError, match=r"to pay of the allocation to A1 .*short by £0\.01"):
+        record(fund, passed_on("250.01", "A1"))
+
+
+def test_money_is_passed_on_only_by_the_parent(fund: Session) -> None:
+    record(fund, entry("allocate", 100, "B"), entry("pay", 100, "B"))
+    record(fund, entry("allocate", 250, "A1"))
+    with pytest.raises(RuleError, match="A1's parent is A, not B"):
+        record(fund, passed_on(10, "A1", parent="B"))
+    with pytest.raises(RuleError, match="A's parent is none"):
+        record(fund, entry("pay", 10, "A", to_line="A"))
+
+
+def test_a_payment_passed_on_cannot_be_taken_back_from_under_the_child(fund: Session) -> None:
+    first = record(fund, entry("pay", 600, "A"))
+    record(fund, entry("allocate", 250, "A1"), passed_on(250, "A1"))
+    with pytest.raises(RuleError, match="what A's recipient was paid and has not passed on"):
+        record(fund, reversal(str(first.entry_ids[0])))
+
+
+def test_a_parent_grants_on_no_more_than_its_allocation(fund: Session) -> None:
+    record(fund, entry("pay", 600, "A"), entry("allocate", 600, "A1"))
+    with pytest.raises(RuleError, match=r"what is left of the allocation to A .*£0\.01"):
+        record(fund, entry("allocate", "0.01", "A2"))
