@@ -3,15 +3,17 @@ totals are kept without counting money twice (docs/design.md, grants.services.ru
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
 
-from grants.errors import RuleError
+from grants.errors import BooksError, RuleError
 from grants.periods import parse_period
 from grants.services.balances import Balances, entries_behind
+from tests.conftest import Grants
 from tests.helpers import FUND, entry, load_text, record, reversal
 
 Y = parse_period("2017-18")
@@ -97,3 +99,63 @@ def test_a_parent_grants_on_no_more_than_its_allocation(fund: Session) -> None:
     record(fund, entry("pay", 600, "A"), entry("allocate", 600, "A1"))
     with pytest.raises(RuleError, match=r"what is left of the allocation to A .*£0\.01"):
         record(fund, entry("allocate", "0.01", "A2"))
+
+
+def _rows(grants: Grants) -> dict[str | None, dict[str, str]]:
+    result = grants("balance", "--stream", "PCC-CSF", "--year", "2017-18", "--json")
+    assert result.exit_code == 0, result.output
+    return {r["line"]: r for r in json.loads(result.output)}
+
+
+def test_the_partnership_passes_on_what_the_council_paid_it(
+    oxfordshire: Grants, tmp_path: Path
+) -> None:
+    """On the Oxfordshire books: the council pays SOP the CSP line, SOP passes part of it on
+    to Cherwell's partnership; the export writes the payment passed on and loads back."""
+    before = _rows(oxfordshire)
+    csp = Decimal(before["CSP"]["allocated"])
+    cherwell = Decimal(before["CHERWELL"]["allocated"])
+    pay = oxfordshire("pay", "PCC-CSF", "2017-18", "CSP", str(csp), "--date", "2017-06-30")
+    assert pay.exit_code == 0, pay.output
+    part = (cherwell / 2).quantize(Decimal("1"))
+    on = oxfordshire("pay", "PCC-CSF", "2017-18", "CHERWELL", str(part), "--from", "CSP",
+                     "--date", "2017-07-31")  # fmt: skip
+    assert on.exit_code == 0, on.output
+    after = _rows(oxfordshire)
+    assert Decimal(after["CHERWELL"]["paid"]) == part
+    assert Decimal(after["CSP"]["paid"]) == csp  # the branch's: nothing counted twice
+    assert Decimal(after[None]["paid"]) == Decimal(before[None]["paid"]) + csp
+    again = oxfordshire("pay", "PCC-CSF", "2017-18", "CHERWELL", "1", "--date", "2017-08-01")
+    assert again.exit_code == 1
+    assert "what is left to pay of the allocation to CSP (PCC-CSF 2017-18)" in again.output
+    wrong = oxfordshire("pay", "PCC-CSF", "2017-18", "CHERWELL", "1", "--from", "PH")
+    assert wrong.exit_code == 1
+    assert "CHERWELL's parent is CSP, not PH" in wrong.output
+    first = tmp_path / "first"
+    assert oxfordshire("ledger", "export", "-o", str(first)).exit_code == 0
+    text = "".join(p.read_text() for p in sorted(first.glob("*.grants")))
+    block = text.split(f"pay PCC-CSF 2017-18 CHERWELL {part:,.2f}\n")[1].split("\n\n")[0]
+    assert "\n  from: CSP\n" in f"\n{block}\n"
+    other = Grants(f"sqlite:///{tmp_path / 'other.db'}")
+    assert other("db", "upgrade", "--for-restore").exit_code == 0
+    loaded = other("ledger", "load", str(first / "main.grants"))
+    assert loaded.exit_code == 0, loaded.output
+    second = tmp_path / "second"
+    assert other("ledger", "export", "-o", str(second)).exit_code == 0
+    for path in sorted(first.glob("*.grants")):
+        assert path.read_text() == (second / path.name).read_text(), path.name
+
+
+def test_books_refuse_a_payment_passed_on_by_a_line_not_its_parent(
+    session: Session, tmp_path: Path
+) -> None:
+    text = FUND + (
+        "2017-04-01 award FUND 2017-18 1,000\n"
+        "2017-04-01 allocate FUND 2017-18 A 600\n"
+        "2017-04-01 allocate FUND 2017-18 A1 100\n"
+        "2017-04-01 pay FUND 2017-18 A 600\n"
+        "2017-04-02 pay FUND 2017-18 A1 50\n"
+        "  from: B\n"
+    )
+    with pytest.raises(BooksError, match=r"books.grants:18: .*A1's parent is A, not B"):
+        load_text(session, tmp_path, text)

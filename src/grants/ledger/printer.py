@@ -246,6 +246,7 @@ def _entry(r: dict[str, Any], n: _Names) -> list[str]:
         else:
             head = f"{r['day']} {r['kind']} {stream} {period} {line} {money}"
         pairs = [
+            ("from", to_line if r["kind"] == "pay" else None),  # passed on by the parent
             ("tranche", r["tranche"]),
             ("share", r["share"]),
             ("over-allocation", "yes" if r["over_allocation"] else None),
