@@ -9,6 +9,7 @@ import click
 from grants.cli import db as db_cli
 from grants.cli import ledger as ledger_cli
 from grants.cli import query, write
+from grants.cli.chain import chain
 from grants.cli.common import AppContext, GrantsGroup
 from grants.cli.plans import plan
 from grants.cli.programme import programme
@@ -74,6 +75,7 @@ cli.add_command(reconcile_command)
 cli.add_command(verify_command)
 cli.add_command(users)
 cli.add_command(serve)
+cli.add_command(chain)
 for command in (*query.COMMANDS, programme, *write.COMMANDS):
     cli.add_command(command)
 
