@@ -14,7 +14,7 @@ from grants.errors import BooksError, RuleError
 from grants.periods import parse_period
 from grants.services.balances import Balances, entries_behind
 from tests.conftest import Grants
-from tests.helpers import FUND, entry, load_text, record, reversal
+from tests.helpers import FUND, books, entry, load_text, record, reversal
 
 Y = parse_period("2017-18")
 
@@ -159,3 +159,34 @@ def test_books_refuse_a_payment_passed_on_by_a_line_not_its_parent(
     )
     with pytest.raises(BooksError, match=r"books.grants:18: .*A1's parent is A, not B"):
         load_text(session, tmp_path, text)
+
+
+def test_the_pcc_template_shows_the_partnership_with_its_districts_spend(
+    oxfordshire: Grants, tmp_path: Path
+) -> None:
+    """The CSP row of the mid-year template includes what Cherwell reported (with its
+    source), and the total counts it once."""
+    from openpyxl import load_workbook
+
+    cherwell = _rows(oxfordshire)["CHERWELL"]
+    spent = (Decimal(cherwell["allocated"]) / 4).quantize(Decimal("1"))
+    text = f"2017-09-30 spent PCC-CSF 2017-18 CHERWELL {spent}\n  source: mid-year return\n"
+    loaded = oxfordshire("ledger", "load", str(books(tmp_path, text, "spent.grants")))
+    assert loaded.exit_code == 0, loaded.output
+    out = tmp_path / "template.xlsx"
+    made = oxfordshire("report", "pcc-template", "--stream", "PCC-CSF", "--year", "2017-18",
+                       "--stage", "mid-year", "-o", str(out))  # fmt: skip
+    assert made.exit_code == 0, made.output
+    book = load_workbook(out)
+    sheet = book.worksheets[0]
+    by_label = {str(r[0].value): r for r in sheet.iter_rows() if r[0].value}
+    csp = next(
+        r for label, r in by_label.items() if label.endswith("Community Safety Partnerships")
+    )
+    district = next(r for label, r in by_label.items() if label.endswith("Cherwell"))
+    assert (Decimal(str(csp[5].value)), Decimal(str(district[5].value))) == (spent, spent)
+    sources = [" ".join(str(c.value) for c in row) for row in book["Sources"].iter_rows()]
+    mine = [r for r in sources if "Community Safety Partnerships: spend reported to" in r]
+    assert mine and "spent.grants" in mine[0], mine  # Cherwell's entry, where it came from
+    total = next(r for r in sheet.iter_rows() if r[5].data_type == "f" and "SUM" in str(r[5].value))
+    assert str(district[5].coordinate) not in str(total[5].value)  # a district is not added again
