@@ -79,7 +79,7 @@ def test_the_pcc_fund_chain_from_the_commissioner_to_cherwell(
     table = oxfordshire("chain", "--stream", "pcc-csf", "--year", "2017-18")
     assert table.exit_code == 0, table.output
     lines = table.output.splitlines()
-    assert lines[0].split()[:3] == ["level", "kind", "organisation"]
+    assert lines[0].split()[:3] == ["chain", "level", "organisation"]
     cherwell = next(x for x in lines if x.lstrip().startswith("CHERWELL "))
     csp_line = next(x for x in lines if x.lstrip().startswith("CSP "))
     indent = len(cherwell) - len(cherwell.lstrip())

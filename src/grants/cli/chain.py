@@ -73,7 +73,7 @@ def chain(
         out.append([label, r.level, who, *money, passed])
         where = f"{r.stream} {r.period} {r.line or r.level}"
         notes.extend(f"{where}: {flag}" for flag in r.flags)
-    terminal.table(["level", "kind", "organisation", *FIGURES, "passed on"], out, {3, 4, 5, 6, 7})
+    terminal.table(["chain", "level", "organisation", *FIGURES, "passed on"], out, {3, 4, 5, 6, 7})
     if notes:
         terminal.echo("")
         for note in notes:
