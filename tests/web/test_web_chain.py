@@ -80,3 +80,37 @@ def test_a_viewer_sees_the_chain_and_a_recipient_does_not(client: TestClient) ->
     client.cookies.clear()
     assert sign_in(client, RECIPIENT) == 303
     assert client.get(PAGE).status_code == 403
+
+
+def _form_values(page: str) -> dict[str, str]:
+    values = {}
+    for tag in re.findall(r"<input[^>]*>", page):
+        found = re.search(r'name="([^"]+)"[^>]* value="([^"]*)"', tag)
+        if found and 'type="checkbox"' not in tag:
+            values[found.group(1)] = html.unescape(found.group(2))
+    return values
+
+
+def test_a_payment_passed_on_through_the_form(
+    client: TestClient, paid: tuple[Grants, Decimal, Decimal]
+) -> None:
+    grants, _, passed = paid
+    assert sign_in(client, OFFICER) == 303
+    blank = client.get("/record/payment?stream=PCC-CSF&year=2017-18&line=OXFORD")
+    assert blank.status_code == 200 and 'id="from"' in blank.text
+    values = _form_values(blank.text)
+    values.update({"amount": "1,000", "from": "PH", "date-day": "1", "date-month": "8",
+                   "date-year": "2017"})  # fmt: skip
+    wrong = client.post("/record/payment", data=values)
+    assert wrong.status_code == 400 and "OXFORD's parent is CSP, not PH" in html.unescape(
+        wrong.text
+    )
+    values = _form_values(wrong.text)
+    values.update({"from": "csp"})
+    done = client.post("/record/payment", data=values)
+    assert done.status_code == 303, done.text
+    page = html.unescape(client.get(PAGE).text)
+    assert f"£{passed + 1000:,.2f}" in _row(page, "CSP")  # passed on: to Cherwell and Oxford
+    assert "£1,000.00" in _row(page, "OXFORD")
+    journal = json.loads(grants("journal", "--json").output)
+    assert journal[-1]["line"] == "OXFORD" and journal[-1]["amount"] == "1000.00"

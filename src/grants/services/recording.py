@@ -52,11 +52,12 @@ class Names:
     reason: str = "--reason"
     source: str = "--source"
     code: str = "line"  # the line, when its code is refused as a code
+    passed_on_by: str = "--from"  # the parent line that passes a payment on
 
 
 COMMAND_LINE = Names()
 FORM = Names("Stream", "Financial year", "Line", "Amount", "Name of the new line", "Parent line",
-             "Recipient", "Share", "Reason", "Source", "Line")  # fmt: skip
+             "Recipient", "Share", "Reason", "Source", "Line", "Passed on by")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ def read_payment(
     reason = f.check("reason", optional_text, reason, names.reason, Kind.FREE)
     source = f.check("source", optional_text, source, names.source)
     if passed_on_by is not None:
-        passed_on_by = f.check("from", clean, passed_on_by, "--from")
+        passed_on_by = f.check("from", clean, passed_on_by, names.passed_on_by)
     period = f.check("year", parse_period, year) if year is not None else None
     pence = f.check("amount", _pence, amount) if amount is not None else None
     f.done()
