@@ -131,6 +131,8 @@ def test_the_partnership_passes_on_what_the_council_paid_it(
     wrong = oxfordshire("pay", "PCC-CSF", "2017-18", "CHERWELL", "1", "--from", "PH")
     assert wrong.exit_code == 1
     assert "CHERWELL's parent is CSP, not PH" in wrong.output
+    checked = oxfordshire("verify")  # postings and limits recomputed from the entries
+    assert checked.exit_code == 0 and "the record holds" in checked.output, checked.output
     first = tmp_path / "first"
     assert oxfordshire("ledger", "export", "-o", str(first)).exit_code == 0
     text = "".join(p.read_text() for p in sorted(first.glob("*.grants")))
