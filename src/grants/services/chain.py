@@ -98,14 +98,14 @@ def _stream_chain(
     def pence(metric: str, line: str | None) -> int:
         return balances.value(stream, span, metric, line) or 0
 
+    def own(line: str) -> dict[str, int]:  # the line's own balances, not its branch's
+        return balances.by_line.get((stream, span.first.start, span.last.start, line), {})
+
     def figures(line: str) -> dict[str, int]:
         roles = rolled.get(line, {})
         return {"awarded": pence("allocated", line), "committed": roles.get("committed", 0),
                 "paid": pence("paid", line), "spent": pence("reported", line),
-                "passed_on": -roles_of(line).get("passed", 0)}  # fmt: skip
-
-    def roles_of(line: str) -> dict[str, int]:
-        return balances.by_line.get((stream, span.first.start, span.last.start, line), {})
+                "passed_on": -own(line).get("passed", 0)}  # fmt: skip
 
     lines = {c: figures(c) for c in codes}
     top = children.get(None, [])
