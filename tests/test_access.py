@@ -99,6 +99,7 @@ WORK: list[tuple[str, list[str], set[str]]] = [
                                                          "admin"}),
     ("streams", ["streams"], {"officer", "viewer", "recipient", "admin"}),
     ("balances", ["balance"], {"officer", "viewer", "recipient", "admin"}),
+    ("the chain", ["chain"], {"officer", "viewer", "recipient", "admin"}),  # test_chain
     ("plans", ["plan", "show", "--stream", "CSF", "--year", "2017-18"], {"officer", "viewer",
                                                                          "recipient", "admin"}),
     ("returns history", ["returns", "history"], {"officer", "viewer", "recipient", "admin"}),

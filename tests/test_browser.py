@@ -407,6 +407,8 @@ def test_officer_drills_down_and_records_a_payment(people: People) -> None:
     assert "Quarter 3 grant" in shown and "web: recorded by officer on /record/payment" in shown
     visit(people, officer, "/record/allocation", "officer-record-allocation")
     visit(people, officer, f"{DASHBOARD}?as-of=2017-02-30", "officer-dashboard-bad-day", 400)
+    chain = visit(people, officer, f"{DASHBOARD}/chain", "officer-chain")
+    assert "Chain" in chain and "£1,000.00" in chain, chain
 
 
 def test_signing_out_ends_the_session(people: People) -> None:

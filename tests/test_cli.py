@@ -144,8 +144,8 @@ def test_officer_writes_award_allocate_pay_reverse(oxfordshire: Grants) -> None:
         (["pay", "PCC-CSF", "2017-18", "PH", "£1,00"], "Error: '£1,00' is not an amount of money"),
         (
             ["pay", "PCC-CSF", "2017-18", "PH", "50,656.01"],
-            "Error: pay of £50,656.01 to PCC-CSF 2017-18 PH would take what is left of the allocation "
-            "to PH (PCC-CSF 2017-18) below zero, short by £0.01\n",
+            "Error: pay of £50,656.01 to PCC-CSF 2017-18 PH would take what is left to pay of the "
+            "allocation to PH (PCC-CSF 2017-18) below zero, short by £0.01\n",
         ),
         (
             ["allocate", "PCC-CSF", "2017-18", "SIA", "7,009.01"],

@@ -94,9 +94,13 @@ def test_negative_and_zero_payments_are_refused(fund: Session) -> None:
 
 def test_payment_beyond_the_allocation_is_refused(fund: Session) -> None:
     record(fund, entry("award", 1000), entry("allocate", 500, "A"), entry("allocate", 200, "A1"))
+    # A's recipient may be paid its children's share too, to pass on (regranting), but
+    # never more than A's allocation; nor may the council then pay A1 as well.
     with pytest.raises(RuleError, match=r"short by £0\.01"):
-        record(fund, entry("pay", "300.01", "A"))
-    record(fund, entry("pay", 300, "A"))
+        record(fund, entry("pay", "500.01", "A"))
+    record(fund, entry("pay", 500, "A"))
+    with pytest.raises(RuleError, match=r"to pay of the allocation to A .*short by £0\.01"):
+        record(fund, entry("pay", "0.01", "A1"))
 
 
 def test_reversal_restores_every_balance_and_happens_once(fund: Session) -> None:

@@ -1,6 +1,7 @@
 """Model-based test of the journal.
 
-Random sequences of award / allocate / pay / clawback / virement / reverse are applied both
+Random sequences of award / allocate / pay / pass on / clawback / virement / reverse are
+applied both
 to the database (through the same Journal the commands and the books loader use) and to a
 plain model written from the rules in words, not from the postings. After every step the
 database must agree with the model: the same entries accepted and refused, every balance
@@ -54,6 +55,7 @@ steps = st.one_of(
     st.tuples(st.just("award"), years, amounts),
     st.tuples(st.just("allocate"), years, lines, amounts, st.sampled_from([False] * 9 + [True])),
     st.tuples(st.just("pay"), years, lines, amounts),
+    st.tuples(st.just("pass"), years, lines, amounts),  # paid on by the parent's recipient
     st.tuples(st.just("clawback"), years, lines, amounts),
     st.tuples(st.just("virement"), years, lines, lines, amounts),
     st.tuples(st.just("reverse"), st.integers(min_value=0, max_value=10**6)),
@@ -67,6 +69,7 @@ class Model:
     awarded: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     allocated: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     paid: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    passed_on: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     # entry ref -> (effects to undo it, is_reversal, reversed already)
     entries: list[dict[str, object]] = field(default_factory=list)
 
@@ -77,9 +80,32 @@ class Model:
         return self.awarded[year] - sum(self.allocated[(year, c)] for c in self.children(None))
 
     def available(self, year: str, line: str) -> int:
-        """What is left of a line's allocation to pass to children or pay."""
+        """What is left of a line's allocation once its children's are taken from it."""
         passed = sum(self.allocated[(year, c)] for c in self.children(line))
-        return self.allocated[(year, line)] - passed - self.paid[(year, line)]
+        return self.allocated[(year, line)] - passed
+
+    def branch_paid(self, year: str, line: str) -> int:
+        """What reached the line and the lines beneath it from outside them: paid to each
+        less what each passed on to its own children."""
+        own = self.paid[(year, line)] - self.passed_on[(year, line)]
+        return own + sum(self.branch_paid(year, c) for c in self.children(line))
+
+    def unpaid(self, year: str, line: str) -> int:
+        """What is left to pay of a line's allocation, to it or beneath it."""
+        return self.allocated[(year, line)] - self.branch_paid(year, line)
+
+    def held(self, year: str, line: str) -> int:
+        """What the line's recipient was paid and has not passed on."""
+        return self.paid[(year, line)] - self.passed_on[(year, line)]
+
+    def above(self, line: str) -> list[str]:
+        """The line and every line above it."""
+        out: list[str] = []
+        at: str | None = line
+        while at is not None:
+            out.append(at)
+            at = PARENT[at]
+        return out
 
     def source_left(self, year: str, line: str) -> int:
         parent = PARENT[line]
@@ -98,19 +124,25 @@ class Model:
             return [("allocated", year, line, a)]  # type: ignore[list-item]
         if kind == "pay":
             _, year, line, a = step
-            if a > self.available(year, line):  # type: ignore[arg-type, operator]
+            if any(a > self.unpaid(year, x) for x in self.above(line)):  # type: ignore[arg-type, operator]
                 return None
             return [("paid", year, line, a)]  # type: ignore[list-item]
+        if kind == "pass":
+            _, year, line, a = step
+            parent = PARENT[line]  # type: ignore[index]
+            if parent is None or a > self.held(year, parent) or a > self.unpaid(year, line):  # type: ignore[arg-type, operator]
+                return None
+            return [("paid", year, line, a), ("passed_on", year, parent, a)]  # type: ignore[list-item]
         if kind == "clawback":
             _, year, line, a = step
-            if a > self.paid[(year, line)]:  # type: ignore[index, operator]
+            if a > self.held(year, line) or a > self.available(year, line):  # type: ignore[arg-type, operator]
                 return None
             return [("paid", year, line, -a), ("allocated", year, line, -a)]  # type: ignore[list-item, operator]
         if kind == "virement":
             _, year, frm, to, a = step
             if frm == to or PARENT[frm] != PARENT[to]:  # type: ignore[index]
                 return None
-            if a > self.available(year, frm):  # type: ignore[arg-type, operator]
+            if a > self.available(year, frm) or a > self.unpaid(year, frm):  # type: ignore[arg-type, operator]
                 return None
             return [("allocated", year, frm, -a), ("allocated", year, to, a)]  # type: ignore[list-item, operator]
         raise AssertionError(kind)
@@ -121,6 +153,8 @@ class Model:
                 self.awarded[year] += a
             elif what == "allocated":
                 self.allocated[(year, line)] += a  # type: ignore[index]
+            elif what == "passed_on":
+                self.passed_on[(year, line)] += a  # type: ignore[index]
             else:
                 self.paid[(year, line)] += a  # type: ignore[index]
 
@@ -131,6 +165,8 @@ class Model:
             out[("unallocated", year, None)] = self.unallocated(year)
             for line in LINES:
                 out[("available", year, line)] = self.available(year, line)
+                out[("unpaid", year, line)] = self.unpaid(year, line)
+                out[("held", year, line)] = self.held(year, line)
                 out[("paid", year, line)] = self.paid[(year, line)]
         return out
 
@@ -140,6 +176,7 @@ class Model:
             defaultdict(int, self.awarded),
             defaultdict(int, self.allocated),
             defaultdict(int, self.paid),
+            defaultdict(int, self.passed_on),
         )
         trial.apply([(w, y, line, -a) for w, y, line, a in effects])
         before, after = self.limits(), trial.limits()
@@ -163,11 +200,15 @@ def check_against_model(session: Session, model: Model) -> None:
         assert awarded == model.awarded[year]
         assert unallocated == model.unallocated(year)
         assert awarded == unallocated + allocated  # type: ignore[operator]  # money is conserved
+        paid = sum(model.branch_paid(year, top) for top in model.children(None))
+        assert balances.value("FUND", period, "paid", None) == paid  # nothing counted twice
         for line in LINES:
             assert (
                 balances.value("FUND", period, "allocated", line) == model.allocated[(year, line)]
             )
-            assert balances.value("FUND", period, "paid", line) == model.paid[(year, line)]
+            # A line's paid is its branch's: its own and every line's beneath it, money
+            # passed on from a parent to a child counted once.
+            assert balances.value("FUND", period, "paid", line) == model.branch_paid(year, line)
             if model.children(line):
                 passed = sum(model.allocated[(year, c)] for c in model.children(line))
                 assert balances.value("FUND", period, "unallocated", line) == (
@@ -210,6 +251,10 @@ def run_sequence(engine: Engine, sequence: list[tuple[object, ...]]) -> None:
                         item = entry(
                             "allocate", f"{amount / 100:.2f}", line, year=year, over=bool(over)
                         )  # type: ignore[arg-type, operator]
+                    elif step[0] == "pass":
+                        _, year, line, amount = step
+                        parent = PARENT[line] or line  # type: ignore[index]  # none: refused
+                        item = entry("pay", f"{amount / 100:.2f}", line, year=year, to_line=parent)  # type: ignore[arg-type, operator, str-bytes-safe]
                     else:
                         _, year, line, amount = step
                         item = entry(step[0], f"{amount / 100:.2f}", line, year=year)  # type: ignore[arg-type, operator]
@@ -237,6 +282,8 @@ def run_sequence(engine: Engine, sequence: list[tuple[object, ...]]) -> None:
                         assert model.unallocated(year) >= 0
                         for line in LINES:
                             assert model.available(year, line) >= 0
+                            assert model.unpaid(year, line) >= 0
+                            assert model.held(year, line) >= 0
         finally:
             session.rollback()
 

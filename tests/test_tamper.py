@@ -551,7 +551,7 @@ def test_a_correctly_sealed_entry_the_rules_refuse_is_named(attack: Connection) 
     result = verify(attack)
     assert [p.check for p in result.problems] == ["rules"], [str(p) for p in result.problems]
     assert str(result.first) == (
-        f"line {line}: what is left of the allocation to PH (PCC-CSF 2017-18) is "
+        f"line {line}: what is left to pay of the allocation to PH (PCC-CSF 2017-18) is "
         "-£949,344.00: the journal holds an entry the ledger would have refused, recorded "
         "behind its back"
     )

@@ -10,6 +10,7 @@ from grants.cli import commitments, growth, money_in, query, schedules, write
 from grants.cli import db as db_cli
 from grants.cli import export as export_cli
 from grants.cli import ledger as ledger_cli
+from grants.cli.chain import chain
 from grants.cli.common import AppContext, GrantsGroup
 from grants.cli.plans import plan
 from grants.cli.programme import programme
@@ -76,6 +77,7 @@ cli.add_command(reconcile_command)
 cli.add_command(verify_command)
 cli.add_command(users)
 cli.add_command(serve)
+cli.add_command(chain)
 for command in (
     *query.COMMANDS,
     programme,

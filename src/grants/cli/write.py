@@ -207,6 +207,13 @@ def allocate(
 @click.argument("year")
 @click.argument("line")
 @click.argument("amount")
+@click.option(
+    "--from",
+    "passed_on_by",
+    metavar="PARENT",
+    help="The money is passed on by the recipient of LINE's parent line PARENT, out of what "
+    "it was paid (regranting), not paid by the council.",
+)
 @_common
 @pass_app
 def pay(
@@ -215,13 +222,14 @@ def pay(
     year: str,
     line: str,
     amount: str,
+    passed_on_by: str | None,
     day: date | None,
     reason: str | None,
     source: str | None,
     as_json: bool,
 ) -> None:
     """Record a payment of AMOUNT to LINE's recipient (never beyond what is allocated)."""
-    wanted = read_payment(stream, year, line, amount, reason, source)
+    wanted = read_payment(stream, year, line, amount, reason, source, passed_on_by=passed_on_by)
     with app.session() as session:
         recorded = recording.pay(session, wanted, _origin_of(app, _day(day)))
     _report(recorded, as_json)

@@ -29,7 +29,8 @@ ALLOWED_META: dict[str, set[str]] = {
     | {"parent", "recipient", "kind", "ref", "aliases", "total-cost", "specific-funding"},
     "award": ENTRY_META | {"tranche"},
     "allocate": ENTRY_META | {"share", "over-allocation"},
-    "pay": ENTRY_META,
+    # `from: LINE`: passed on by the recipient of the line's parent LINE (regranting).
+    "pay": ENTRY_META | {"from"},
     "spent": ENTRY_META,
     "clawback": ENTRY_META,
     "virement": ENTRY_META,

@@ -288,6 +288,7 @@ def _entry(r: dict[str, Any], n: _Names) -> list[str]:
                      ("from", _day(starts)), ("to", _day(ends))]  # fmt: skip
         elif r["kind"] not in ("claim", "receipt", "carry-forward"):
             pairs = [
+                ("from", to_line if r["kind"] == "pay" else None),  # passed on by the parent
                 ("tranche", r["tranche"]),
                 ("share", r["share"]),
                 ("over-allocation", "yes" if r["over_allocation"] else None),

@@ -327,6 +327,10 @@ class Books:
             line, to_line, amount_text = None, None, d.args[3]
         else:
             line, amount_text, to_line, to_period = d.args[2], d.args[3], None, None
+            if kind == "pay" and "from" in d.meta:  # passed on by the parent's recipient
+                to_line = self.code(d, d.meta["from"], "from")
+                if to_line is None:
+                    return
         amount = self.amount(d, amount_text)
         over = d.meta.get("over-allocation", "no")
         if over not in ("yes", "no"):

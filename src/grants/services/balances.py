@@ -46,13 +46,19 @@ STREAM_ONLY = ("claimed", "received")
 LINE_FIGURES: dict[str, Recipe] = {
     "allocated": (("allocated", 1),),
     "unallocated": (("allocated", 1), ("split", 1)),  # less what it passed down
-    "paid": (("paid", 1),),
+    # Paid to the line's recipient less what it passed on to its children's: summed over
+    # the line and every line beneath it (ROLLED_UP), money passed on counts once.
+    "paid": (("paid", 1), ("passed", 1)),
     "reported": (("spent", 1),),
     "committed": (("committed", 1),),  # by signed grant agreements
     # Underspend carried forward into the next year, and brought forward from the last.
     "carried": (("carried", -1),),
     "brought": (("carried-in", 1),),
 }
+# The line figures that are the line's own accounts and those of every line beneath it: a
+# parent's paid and reported include its children's (a payment passed on from the parent
+# to a child adds to the child's paid and takes the same from the parent's "passed": once).
+ROLLED_UP = frozenset({"paid", "reported"})
 
 
 def sign_in(recipe: Recipe, role: str) -> int:
@@ -156,6 +162,8 @@ class Balances:
         ] = {}
         with _no_gc():
             self._group(rows, streams)
+        # Each line's balances summed with those of every line beneath it (by period key).
+        self._rolled: dict[tuple[str, Period], dict[str, dict[str, int]]] = {}
         self.stated: dict[tuple[str, Period], int] = {}
         for code, first, last, amount in session.execute(
             select(Stream.code, Statement.first_year, Statement.last_year, Statement.amount)
@@ -235,8 +243,23 @@ class Balances:
             return figure_of(STREAM_FIGURES[metric], totals)
         if metric not in LINE_FIGURES:
             raise ValueError(f"unknown metric {metric!r}")
-        roles = self.by_line.get((stream, period.first.start, period.last.start, target), {})
+        if metric in ROLLED_UP:
+            roles = self.rolled(stream, period).get(target, {})
+        else:
+            roles = self.by_line.get((stream, period.first.start, period.last.start, target), {})
         return figure_of(LINE_FIGURES[metric], roles)
+
+    def rolled(self, stream: str, period: Period) -> dict[str, dict[str, int]]:
+        """Each line's balances by role added up with those of every line beneath it."""
+        key = (stream, period)
+        done = self._rolled.get(key)
+        if done is None:
+            members = self.lines_in.get(key, [])
+            done = self._rolled[key] = roll_up(
+                {code: parent for _, code, _, parent, _ in members},
+                {code: roles for _, code, _, _, roles in members},
+            )
+        return done
 
     def within(self, stream: str, period: Period, metric: str, target: str | None) -> int | None:
         """A metric summed over every period of the stream inside ``period`` (a figure the
@@ -282,9 +305,11 @@ class Balances:
                     d(self.value(stream, period, "committed", None) or 0),
                 )
             )
+            rolled = self.rolled(stream, period)
             for _, code, name, parent, roles in self.lines_in[(stream, period)]:
                 allocated = roles.get("allocated", 0)
                 split = roles.get("split")
+                below = rolled[code]
                 out.append(
                     BalanceRow(
                         stream,
@@ -296,8 +321,8 @@ class Balances:
                         None,
                         d(allocated),
                         None if split is None else d(allocated + split),
-                        d(roles.get("paid", 0)),
-                        d(roles.get("spent", 0)),
+                        d(figure_of(LINE_FIGURES["paid"], below)),
+                        d(figure_of(LINE_FIGURES["reported"], below)),
                         committed=d(roles.get("committed", 0)),
                         carried=d(-roles.get("carried", 0)),
                         brought=d(roles.get("carried-in", 0)),
@@ -307,6 +332,35 @@ class Balances:
 
 
 _ZERO = Decimal("0.00")
+
+
+def roll_up(
+    parents: dict[str, str | None], balances: dict[str, dict[str, int]]
+) -> dict[str, dict[str, int]]:
+    """Each line's balances by role added to its own and every ancestor's (a parent not
+    among ``parents`` ends the climb). Pure: the lines' ``parents`` and own ``balances``."""
+    out: dict[str, dict[str, int]] = {code: {} for code in parents}
+    for code, roles in balances.items():
+        seen: set[str] = set()
+        at: str | None = code
+        while at is not None and at in out and at not in seen:
+            seen.add(at)
+            into = out[at]
+            for role, total in roles.items():
+                into[role] = into.get(role, 0) + total
+            at = parents.get(at)
+    return out
+
+
+def beneath(parents: dict[str, str | None], line: str) -> set[str]:
+    """``line`` and every line beneath it, of the lines whose ``parents`` are given."""
+    found = {line}
+    grew = True
+    while grew:
+        more = {c for c, p in parents.items() if p in found and c not in found}
+        grew = bool(more)
+        found |= more
+    return found
 
 
 @contextmanager
@@ -418,8 +472,8 @@ def balance_rows(
         out.append(
             BalanceRow(
                 code, span, None, "", None, None, None,
-                sum((r.allocated for r in top), _ZERO), None,
-                sum((r.paid for r in lines), _ZERO), sum((r.reported for r in lines), _ZERO),
+                sum((r.allocated for r in top), _ZERO), None,  # a top line's figures
+                sum((r.paid for r in top), _ZERO), sum((r.reported for r in top), _ZERO),
             )
         )  # fmt: skip
         out.extend(lines)
@@ -497,9 +551,18 @@ def entries_behind(
     accounts = select(Account.id, Account.role).where(
         Account.stream_id == stream_id, Account.first_year == first, Account.last_year == last
     )
-    accounts = accounts.where(
-        Account.line_id == line_id if line_id is not None else Account.line_id.is_(None)
-    )
+    if line_id is not None and figure in ROLLED_UP:  # the line's and those beneath it
+        known = session.execute(
+            select(Line.id, Line.code, Line.parent_id).where(Line.stream_id == stream_id)
+        ).all()
+        code_of = {i: code for i, code, _ in known}
+        tree = {code: code_of.get(parent) for _, code, parent in known}
+        wanted = beneath(tree, line)
+        accounts = accounts.where(Account.line_id.in_([i for i, c, _ in known if c in wanted]))
+    else:
+        accounts = accounts.where(
+            Account.line_id == line_id if line_id is not None else Account.line_id.is_(None)
+        )
     signs = {i: sign_in(recipe, role) for i, role in session.execute(accounts)}
     signs = {i: s for i, s in signs.items() if s}
     added: dict[int, int] = {}

@@ -336,13 +336,25 @@ class Journal:
         """The lines a batch posts to, with their parents (a child's allocation posts to its
         parent's split account)."""
         touched: set[int] = set()
+        tops: set[tuple[str, str]] = set()
         for e in batch:
             assert e.op is not None
             for code in (e.op.line, e.op.to_line):
                 while code is not None and (e.op.stream, code) in self._lines:
                     line_id, parent = self._lines[(e.op.stream, code)]
                     touched.add(line_id)
+                    if parent is None:
+                        tops.add((e.op.stream, code))
                     code = parent
+        # A line's limit "what is left to pay" sums the lines beneath it: every line of the
+        # branches touched is read.
+        if tops:
+            for (stream, code), (line_id, _) in self._lines.items():
+                at: str | None = code
+                while at is not None and (stream, at) not in tops:
+                    at = self._lines.get((stream, at), (0, None))[1]
+                if at is not None:
+                    touched.add(line_id)
         return touched
 
     # -- recording ------------------------------------------------------------------------
@@ -385,6 +397,7 @@ class Journal:
         # Entries skipped as already recorded may be named by an id given only now.
         self._skipped_refs: dict[str, str] = {}
 
+        rules.with_branches(balances, self.parent_of)
         balance = rules.reader(balances)
 
         next_account = self._next_id("account")
@@ -432,6 +445,7 @@ class Journal:
                     balance,
                     over_allocation=over,
                     what=what,
+                    parent_of=self.parent_of,
                     may_over_allocate=op.kind == "allocate" and not item.reverses,
                 ):
                     result.warnings.append((item, warning))
@@ -443,7 +457,7 @@ class Journal:
                         "which its sums could overflow; it is refused (check the amount)"
                     )
                 turnover += moved
-                rules.apply(balances, planned)
+                rules.apply(balances, planned, self.parent_of)
                 if original_id is not None:
                     reversed_in_batch.add(original_id)
                 entry_id = next_entry
@@ -650,11 +664,11 @@ def _check_claim(op: Operation, balances: dict[AccountKey, int]) -> None:
 
 
 def _check_carry(op: Operation, balance: Callable[[AccountKey], int]) -> None:
-    """A carry-forward needs an underspend (the line's allocation not paid or passed down),
-    and carries no more than it."""
+    """A carry-forward needs an underspend (the line's allocation not passed down to its
+    lines, nor paid to it and kept), and carries no more than it."""
     if op.kind != "carry-forward" or op.line is None:
         return
-    left = rules.available(balance, op.stream, op.period, op.line)
+    left = rules.underspend(balance, op.stream, op.period, op.line)
     where = f"{op.line} ({op.stream} {op.period})"
     if left <= 0:
         raise RuleError(

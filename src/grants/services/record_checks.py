@@ -434,7 +434,7 @@ class RecordChecks:
         balances = {keys[i]: pence for i, pence in self.balances.items() if i in keys}
         over = {keys[i] for i in self.over_allocated if i in keys}
         lines = {(self.line_stream.get(i), code): i for i, code in self.line_code.items()}
-        for anchor, what in rules.breaches(balances, over):
+        for anchor, what in rules.breaches(balances, over, self._parent_of):
             line_id = lines.get((anchor[0], anchor[2])) if anchor[2] else None
             self.result.add(
                 Broken(

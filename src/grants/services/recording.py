@@ -52,11 +52,12 @@ class Names:
     reason: str = "--reason"
     source: str = "--source"
     code: str = "line"  # the line, when its code is refused as a code
+    passed_on_by: str = "--from"  # the parent line that passes a payment on
 
 
 COMMAND_LINE = Names()
 FORM = Names("Stream", "Financial year", "Line", "Amount", "Name of the new line", "Parent line",
-             "Recipient", "Share", "Reason", "Source", "Line")  # fmt: skip
+             "Recipient", "Share", "Reason", "Source", "Line", "Passed on by")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class Payment:
     amount: int  # pence
     reason: str | None
     source: str | None
+    passed_on_by: str | None = None  # the parent line whose recipient passes it on
 
 
 class Problems(GrantsError):
@@ -209,8 +211,10 @@ def read_payment(
     source: str | None = None,
     names: Names = COMMAND_LINE,
     collect: bool = False,
+    passed_on_by: str | None = None,
 ) -> Payment:
-    """A payment's fields, each checked in the order the command line always has."""
+    """A payment's fields, each checked in the order the command line always has.
+    ``passed_on_by``: the line's parent, when its recipient passes the money on."""
     f = _Fields(collect)
     stream = f.check("stream", clean, stream, names.stream)
     year = f.check("year", clean, year, names.year)
@@ -218,11 +222,13 @@ def read_payment(
     line = f.check("line", clean, line, names.line)
     reason = f.check("reason", optional_text, reason, names.reason, Kind.FREE)
     source = f.check("source", optional_text, source, names.source)
+    if passed_on_by is not None:
+        passed_on_by = f.check("from", clean, passed_on_by, names.passed_on_by)
     period = f.check("year", parse_period, year) if year is not None else None
     pence = f.check("amount", _pence, amount) if amount is not None else None
     f.done()
     assert stream is not None and period is not None and line is not None and pence is not None
-    return Payment(stream, period, line, pence, reason, source)
+    return Payment(stream, period, line, pence, reason, source, passed_on_by)
 
 
 @dataclass(frozen=True)
@@ -396,11 +402,15 @@ def create_line(
 
 
 def pay(session: Session, wanted: Payment, origin: Origin) -> dict[str, Any]:
-    """Record a payment to the line's recipient (never beyond what is allocated)."""
+    """Record a payment to the line's recipient (never beyond what is allocated): the
+    council's, or (``passed_on_by`` the line's parent) passed on by the parent's recipient."""
     op = Operation("pay", wanted.stream, wanted.period, wanted.amount, line=wanted.line)
     stream = tagged("stream", stream_code, session, wanted.stream, "any", "record")
     line = tagged("line", line_code, session, stream, wanted.line, "record")
-    op = replace(op, stream=stream, line=line)
+    by = None
+    if wanted.passed_on_by is not None:
+        by = tagged("from", line_code, session, stream, wanted.passed_on_by, "record")
+    op = replace(op, stream=stream, line=line, to_line=by)
     item = new_entry(origin, op, reason=wanted.reason, source=wanted.source)
     return tagged("amount", record, session, item)
 

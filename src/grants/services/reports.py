@@ -340,6 +340,14 @@ def pcc_template(
             .order_by(Entry.id)
         ):
             spend_sources.setdefault(code, []).append(f"entry {entry_id} {kind} ({origin})")
+        # A line's spend is its branch's (grants.services.balances.ROLLED_UP): so are its sources.
+        parents = {r.code: r.parent for r in rows}
+        for code, sources in [(c, list(v)) for c, v in spend_sources.items()]:
+            at, seen = parents.get(code), {code}
+            while at is not None and at not in seen:
+                seen.add(at)
+                spend_sources.setdefault(at, []).extend(sources)
+                at = parents.get(at)
         dated = Balances(session, stream, as_of=day_after(counted))
         later = _spend_of(session, stream, year, counted, unreceived) if unreceived else {}
         for r in rows:

@@ -10,7 +10,8 @@ account role         balance means
 ``unallocated``      award not yet allocated to a top-level line
 ``allocated``        allocated to the line (from the award or its parent line)
 ``split``            minus what the line passed down to its child lines
-``paid``             paid to the line's recipient
+``paid``             paid to the line's recipient (by the council, or passed on to it)
+``passed``           minus what the line's recipient passed on to its children's
 ``cash``             minus everything paid out of the stream for the period
 ``spent``            spend the line's recipient reported
 ``claims``           minus everything reported for the stream and period
@@ -28,6 +29,21 @@ Money in is kept apart from money out: a claim and a receipt post only to these 
 accounts, so they never change what is allocated, paid or reported. For a claim and a
 receipt the operation's ``tranche`` is the claim's name (a receipt without one is received
 against the award).
+
+Regranting: a payment to a line is either the council's (``pay``: out of the stream's
+``cash``) or money passed on by the recipient of the line's parent (``pay`` with ``to_line``
+naming that parent: out of the parent's ``passed``). The limits that keep every level's
+totals (and never count money twice) are, for each line:
+
+* what is left of its allocation: allocated - passed down to its children >= 0;
+* what is left to pay of its allocation: allocated - (paid - passed on), summed over the
+  line and every line beneath it, >= 0 (the money that reached the line's branch from
+  outside it, from the council or from the line's parent, fits its allocation: a council
+  payment to a child of a line already paid in full is refused, passing it on is not);
+* what its recipient holds: paid - passed on >= 0 (no one passes on money not received).
+
+A line that has been paid may therefore still grant on to its children: their allocation
+comes out of its allocation, and their payments out of what it was paid.
 
 The same functions serve the command-line write commands (one operation, balances read
 from the database under a lock) and the books loader (many operations, balances kept in
@@ -105,6 +121,14 @@ def postings(op: Operation, parent_of: Parents) -> list[tuple[AccountKey, int]]:
         return [(source_of(line), -a), ((s, p, line, "allocated"), a)]
     if op.kind == "pay":
         line = need_line()
+        if op.to_line:  # passed on by the recipient of the line's parent
+            parent = parent_of(s, line)
+            if parent != op.to_line:
+                raise RuleError(
+                    f"a payment passed on comes from the line's parent: {line}'s parent is "
+                    f"{parent or 'none (it is a top-level line)'}, not {op.to_line}"
+                )
+            return [((s, p, parent, "passed"), -a), ((s, p, line, "paid"), a)]
         return [((s, p, None, "cash"), -a), ((s, p, line, "paid"), a)]
     if op.kind == "spent":
         line = need_line()
@@ -182,6 +206,35 @@ def _funder_of(key: AccountKey, awarded: AccountKey) -> bool:
     )
 
 
+# Not an account: a line's paid less passed on, summed over the line and every line beneath
+# it (what reached its branch from outside). Kept beside the balances by ``rolled``.
+BRANCH = "~branch-paid"
+
+
+def rolled(
+    planned: Iterable[tuple[AccountKey, int]], parent_of: Parents
+) -> list[tuple[AccountKey, int]]:
+    """What postings add to the BRANCH figure of their line and of every line above it."""
+    out: list[tuple[AccountKey, int]] = []
+    for (s, p, line, role), amount in planned:
+        if line is None or role not in ("paid", "passed"):
+            continue
+        at: str | None = line
+        seen: set[str] = set()
+        while at is not None and at not in seen:
+            seen.add(at)
+            out.append(((s, p, at, BRANCH), amount))
+            at = parent_of(s, at)
+    return out
+
+
+def with_branches(balances: dict[AccountKey, int], parent_of: Parents) -> dict[AccountKey, int]:
+    """``balances`` (of accounts) with each line's BRANCH figure added, in place."""
+    for key, amount in rolled(list(balances.items()), parent_of):
+        balances[key] = balances.get(key, 0) + amount
+    return balances
+
+
 def _limits(key: AccountKey) -> list[tuple[str, AccountKey]]:
     """The limits (kind, anchor) that a posting to this account could break."""
     line, role = key[2], key[3]
@@ -204,10 +257,16 @@ def _limits(key: AccountKey) -> list[tuple[str, AccountKey]]:
                 ("receivable", (s, p, None, "received")),
             ]
         return []
-    if role in ("allocated", "split", "carried", "carried-in"):
+    if role in ("allocated", "carried", "carried-in"):
+        return [("available", key), ("unpaid", key)]
+    if role == "split":
         return [("available", key)]
     if role == "paid":
-        return [("available", key), ("paid", key)]
+        return [("paid", key), ("held", key)]
+    if role == "passed":
+        return [("held", key)]
+    if role == BRANCH:
+        return [("unpaid", key)]
     if role == "spent":
         return [("spent", key)]
     if role == "committed":  # commitments stay within the line's allocation
@@ -221,8 +280,10 @@ def _anchors(keys: Iterable[AccountKey]) -> Iterator[tuple[str, AccountKey]]:
     seen: set[tuple[str, AccountKey]] = set()
     for key in keys:
         for kind, anchor in _limits(key):
-            if kind == "available":
+            if kind in ("available", "unpaid"):
                 anchor = (anchor[0], anchor[1], anchor[2], "allocated")
+            elif kind == "held":
+                anchor = (anchor[0], anchor[1], anchor[2], "paid")
             if (kind, anchor) not in seen:
                 seen.add((kind, anchor))
                 yield kind, anchor
@@ -233,7 +294,13 @@ def _limit_value(kind: str, key: AccountKey, bal: Callable[[AccountKey], int]) -
     if kind == "unallocated":
         return bal(key)
     if kind == "available":
-        return available(bal, s, p, line)
+        return (
+            bal((s, p, line, "allocated")) + bal((s, p, line, "split")) + carried(bal, s, p, line)
+        )
+    if kind == "unpaid":
+        return bal((s, p, line, "allocated")) + carried(bal, s, p, line) - bal((s, p, line, BRANCH))
+    if kind == "held":
+        return bal((s, p, line, "paid")) + bal((s, p, line, "passed"))
     if kind == "committable":
         return bal((s, p, line, "allocated")) - bal(key)
     # Nothing claimed (received) cannot exceed the award: the award, summed over its
@@ -248,16 +315,22 @@ def _limit_value(kind: str, key: AccountKey, bal: Callable[[AccountKey], int]) -
     return bal(key)  # paid, spent, owed
 
 
-def available(bal: Callable[[AccountKey], int], s: str, p: Period, line: str | None) -> int:
-    """What is left of a line's allocation for the period: allocated, less what it passed to
-    its children and what was paid, with any underspend carried out of the period (less) or
-    into it (more)."""
+def carried(bal: Callable[[AccountKey], int], s: str, p: Period, line: str | None) -> int:
+    """What a line's allocation for the period gained from the year before (carried in) and
+    lost to the year after (carried forward)."""
+    return bal((s, p, line, "carried")) + bal((s, p, line, "carried-in"))
+
+
+def underspend(bal: Callable[[AccountKey], int], s: str, p: Period, line: str | None) -> int:
+    """What is left of a line's allocation for the period that it neither passed down to its
+    children nor was paid and kept: allocated, less passed to its children, less paid and
+    not passed on, with any underspend carried out of the period (less) or into it (more)."""
     return (
         bal((s, p, line, "allocated"))
         + bal((s, p, line, "split"))
-        + bal((s, p, line, "carried"))
-        + bal((s, p, line, "carried-in"))
+        + carried(bal, s, p, line)
         - bal((s, p, line, "paid"))
+        - bal((s, p, line, "passed"))
     )
 
 
@@ -267,6 +340,10 @@ def _limit_name(kind: str, key: AccountKey) -> str:
         return f"the unallocated award of {s} {p}"
     if kind == "available":
         return f"what is left of the allocation to {line} ({s} {p})"
+    if kind == "unpaid":
+        return f"what is left to pay of the allocation to {line} ({s} {p})"
+    if kind == "held":
+        return f"what {line}'s recipient was paid and has not passed on ({s} {p})"
     if kind == "committable":
         return f"what is allocated to {line} and not yet committed ({s} {p})"
     if kind == "claimable":
@@ -278,7 +355,7 @@ def _limit_name(kind: str, key: AccountKey) -> str:
     return f"the amount {'paid to' if kind == 'paid' else 'reported by'} {line} ({s} {p})"
 
 
-OVERRIDABLE = frozenset({"unallocated", "available"})
+OVERRIDABLE = frozenset({"unallocated", "available", "unpaid"})
 
 
 def check(
@@ -287,15 +364,17 @@ def check(
     *,
     over_allocation: bool,
     what: Callable[[], str],
+    parent_of: Parents,
     may_over_allocate: bool = False,
 ) -> list[str]:
     """Warnings for the postings; raises RuleError if they break a limit.
 
     A limit may already be broken (an over-allocation recorded earlier); then an entry is
     refused only if it makes it worse. ``what`` describes the entry (called only when needed).
+    ``balance`` gives the BRANCH figures too (``with_branches``).
     """
     delta: dict[AccountKey, int] = {}
-    for key, amount in planned:
+    for key, amount in [*planned, *rolled(planned, parent_of)]:
         delta[key] = delta.get(key, 0) + amount
 
     def after(key: AccountKey) -> int:
@@ -327,11 +406,12 @@ def check(
 
 
 def breaches(
-    balances: dict[AccountKey, int], over_allocated: set[AccountKey]
+    balances: dict[AccountKey, int], over_allocated: set[AccountKey], parent_of: Parents
 ) -> list[tuple[AccountKey, str]]:
     """Every limit the balances break, as (anchor, what): what no accepted entry can leave
     behind. A limit an intended over-allocation posted to (``over_allocated``, the accounts
     of entries marked so) may be below zero; paid and reported never may."""
+    balances = with_branches(dict(balances), parent_of)
     found: list[tuple[AccountKey, str]] = []
     for kind, anchor in _anchors(balances):
         value = _limit_value(kind, anchor, reader(balances))
@@ -347,11 +427,13 @@ def _touches(kind: str, anchor: AccountKey, accounts: set[AccountKey]) -> bool:
     if kind == "unallocated":
         return anchor in accounts
     s, p, line = anchor[0], anchor[1], anchor[2]
-    return any((s, p, line, role) in accounts for role in ("allocated", "split", "paid"))
+    return any((s, p, line, role) in accounts for role in ("allocated", "split", "paid", "passed"))
 
 
-def apply(balances: dict[AccountKey, int], planned: list[tuple[AccountKey, int]]) -> None:
-    for key, amount in planned:
+def apply(
+    balances: dict[AccountKey, int], planned: list[tuple[AccountKey, int]], parent_of: Parents
+) -> None:
+    for key, amount in [*planned, *rolled(planned, parent_of)]:
         balances[key] = balances.get(key, 0) + amount
 
 

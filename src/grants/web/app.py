@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from grants.errors import GrantsError, NotFound, Refused
 from grants.services import form_identity
 from grants.services.recent import Recent
-from grants.web import auth, officer, online, portal, record
+from grants.web import auth, chain, officer, online, portal, record
 from grants.web.ledger import Ledger
 from grants.web.pages import Forbidden, TooLarge, render
 
@@ -124,6 +124,7 @@ def create_app(database_url: str, secret: str | None = None, https_only: bool = 
         Route("/dashboard", officer.dashboard),
         Route("/dashboard/{stream}/{year}", officer.dashboard_year),
         Route("/dashboard/{stream}/{year}/entries", officer.figure_entries),
+        Route("/dashboard/{stream}/{year}/chain", chain.chain_page),
         Route("/dashboard/{stream}/{year}/forms", officer.issue_forms_zip, methods=["POST"]),
         Route("/record/allocation", record.allocation, methods=["GET", "POST"]),
         Route("/record/payment", record.payment, methods=["GET", "POST"]),

@@ -21,7 +21,7 @@ from grants.web import auth
 from grants.web.pages import ledger, needs, render, signed_in, small_form
 
 # The fields of each form, in the order they are shown (and errors listed).
-PAYMENT = ("stream", "year", "line", "amount", "date", "reason", "source")
+PAYMENT = ("stream", "year", "line", "amount", "from", "date", "reason", "source")
 ALLOCATION = ("stream", "year", "line", "amount", "name", "parent", "recipient", "share",
               "date", "reason", "source")  # fmt: skip
 DATE_PARTS = ("date-day", "date-month", "date-year")
@@ -73,6 +73,7 @@ def _recorded(request: Request, kind: str, actor: Any, values: dict[str, str]) -
             wanted = recording.read_payment(
                 values["stream"], values["year"], values["line"], values["amount"],
                 values["reason"], values["source"], names=FORM, collect=True,
+                passed_on_by=values["from"].strip() or None,
             )  # fmt: skip
     except Problems as problems:
         for error in problems.errors:
