@@ -359,3 +359,18 @@ def test_the_export_names_what_it_could_not_identify_or_publish(oxfordshire: Gra
     allocations = _json(oxfordshire("allocations", "--stream", "CAPITAL", "--json"))
     assert allocations and not any("-CAPITAL-" in g["id"] for g in package["grants"])
     assert any(line.startswith("CAPITAL ") for line in summary["left_out"])
+
+
+def test_a_signed_agreement_gives_the_grants_planned_dates(paid: Grants, tmp_path: Path):
+    """A line with a grant agreement (`grants commit`) is planned for the days it runs; the
+    other lines keep the financial year."""
+    committed = paid("commit", "PCC-CSF", "2017-18", "CHERWELL", "10,000", "--agreement",
+                     "CDC-2017-1", "--from", "01/06/2017", "--to", "31/01/2018")  # fmt: skip
+    assert committed.exit_code == 0, committed.output
+    package = _export(paid, tmp_path / "grants.json", "--prefix", "360G-TEST")
+    assert [e.message for e in validator().iter_errors(package)] == []
+    grants = {g["id"].removeprefix("360G-TEST-PCC-CSF-2017-18-"): g for g in package["grants"]}
+    assert grants["CHERWELL"]["plannedDates"] == [
+        {"startDate": "2017-06-01", "endDate": "2018-01-31"}
+    ]
+    assert grants["CSP"]["plannedDates"] == [{"startDate": "2017-04-01", "endDate": "2018-03-31"}]

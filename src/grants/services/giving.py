@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grants.db.models import Entry, Line, Organisation, Setting, Stream
+from grants.db.models import Commitment, Entry, Line, Organisation, Setting, Stream
 from grants.errors import GrantsError, NotFound
 from grants.ledger.giving_books import PREFIX
 from grants.money import from_pence
@@ -171,6 +171,10 @@ def _stream_grants(
     entries = list(session.scalars(select(Entry).where(Entry.stream_id == s.id).order_by(Entry.id)))
     reversed_ids = {e.reverses_id for e in entries if e.reverses_id is not None}
     standing = [e for e in entries if e.reverses_id is None and e.id not in reversed_ids]
+    # The days a signed grant agreement runs (`commit`) are the grant's planned dates.
+    agreed = {c.entry_id: (c.starts, c.ends) for c in session.scalars(
+        select(Commitment).join(Entry, Entry.id == Commitment.entry_id)
+        .where(Entry.stream_id == s.id))}  # fmt: skip
     grants = []
     top = 0
     no_recipient: dict[Period, list[str]] = {}
@@ -193,8 +197,11 @@ def _stream_grants(
         children = [lines[c].name for (p, c) in held if p == span and lines[c].parent_id == line_id]
         grant_id = f"{prefix}-{s.code}-{_slug(span)}-{line.code}"
         recipient = org(line.recipient_id)
-        planned = {"startDate": span.first.first_day.isoformat(),
-                   "endDate": span.last.last_day.isoformat()}  # fmt: skip
+        runs = [agreed[e.id] for e in mine
+                if e.kind == "commit" and e.line_id == line_id and e.id in agreed]  # fmt: skip
+        starts = min((r[0] for r in runs), default=span.first.first_day)
+        ends = max((r[1] for r in runs), default=span.last.last_day)
+        planned = {"startDate": starts.isoformat(), "endDate": ends.isoformat()}
         grant: dict[str, Any] = {
             "id": grant_id,
             "title": f"{line.name}: {s.name} {span}",
