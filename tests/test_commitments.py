@@ -143,11 +143,13 @@ def test_reconcile_names_a_payment_beyond_what_is_committed(
     ]  # fmt: skip
 
 
-def test_a_virement_below_the_commitments_is_an_error_in_reconcile(
-    session: Session, tmp_path: Path
-) -> None:
-    load_text(session, tmp_path, BASE + AGREEMENT + """
+def test_a_virement_below_the_commitments_is_refused(session: Session, tmp_path: Path) -> None:
+    """A virement (or clawback) that would leave a signed agreement uncovered is refused at
+    its line, nothing recorded: the commitment is reversed first."""
+    with pytest.raises(BooksError) as refused:
+        load_text(session, tmp_path, BASE + AGREEMENT + """
 2017-09-01 virement FUND 2017-18 A B 250
 """)  # fmt: skip
-    found = [f for f in reconcile(session, "FUND") if f.check == "committed beyond allocation"]
-    assert [(f.severity, f.line, f.amount_pence) for f in found] == [("error", "A", 5_000)]
+    assert "what is allocated to A and not yet committed" in str(refused.value.problems[0])
+    assert "short by £50.00" in str(refused.value.problems[0])
+    assert not [f for f in reconcile(session, "FUND") if f.check == "committed beyond allocation"]

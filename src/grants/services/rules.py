@@ -39,7 +39,12 @@ totals (and never count money twice) are, for each line:
 * what is left to pay of its allocation: allocated - (paid - passed on), summed over the
   line and every line beneath it, >= 0 (the money that reached the line's branch from
   outside it, from the council or from the line's parent, fits its allocation: a council
-  payment to a child of a line already paid in full is refused, passing it on is not);
+  payment to a child of a line already paid in full is refused, passing it on is not); an
+  underspend carried forward out of the period counts as paid there, and one brought into
+  it as allocated, at the line and every line above it;
+* what is allocated and carried stays within what is committed by signed agreements: a
+  clawback, virement or carry-forward that would leave a commitment uncovered is refused
+  (reverse the commitment first);
 * what its recipient holds: paid - passed on >= 0 (no one passes on money not received).
 
 A line that has been paid may therefore still grant on to its children: their allocation
@@ -206,19 +211,26 @@ def _funder_of(key: AccountKey, awarded: AccountKey) -> bool:
     )
 
 
-# Not an account: a line's paid less passed on, summed over the line and every line beneath
-# it (what reached its branch from outside). Kept beside the balances by ``rolled``.
+# Not an account: a line's paid less passed on, plus what it carried forward out of the
+# period and less what it brought into it, summed over the line and every line beneath it
+# (what reached its branch from outside, and what its branch's allocation lost or gained
+# between years). Kept beside the balances by ``rolled``.
 BRANCH = "~branch-paid"
+ROLLED = frozenset({"paid", "passed", "carried", "carried-in"})
 
 
 def rolled(
     planned: Iterable[tuple[AccountKey, int]], parent_of: Parents
 ) -> list[tuple[AccountKey, int]]:
-    """What postings add to the BRANCH figure of their line and of every line above it."""
+    """What postings add to the BRANCH figure of their line and of every line above it: what
+    was paid and not passed on, and what was carried out of the period (more) or into it
+    (less), so that a child's underspend carried forward frees its ancestors' allocation in
+    the year it leaves and brings its own into the year it reaches."""
     out: list[tuple[AccountKey, int]] = []
     for (s, p, line, role), amount in planned:
-        if line is None or role not in ("paid", "passed"):
+        if line is None or role not in ROLLED:
             continue
+        amount = -amount if role in ("carried", "carried-in") else amount
         at: str | None = line
         seen: set[str] = set()
         while at is not None and at not in seen:
@@ -257,8 +269,11 @@ def _limits(key: AccountKey) -> list[tuple[str, AccountKey]]:
                 ("receivable", (s, p, None, "received")),
             ]
         return []
+    # What is allocated (with what is carried) stays within reach of the line's commitments:
+    # a clawback, virement or carry-forward that would leave a signed agreement uncovered is
+    # refused until the commitment is reversed.
     if role in ("allocated", "carried", "carried-in"):
-        return [("available", key), ("unpaid", key)]
+        return [("available", key), ("unpaid", key), ("committable", key)]
     if role == "split":
         return [("available", key)]
     if role == "paid":
@@ -282,6 +297,8 @@ def _anchors(keys: Iterable[AccountKey]) -> Iterator[tuple[str, AccountKey]]:
         for kind, anchor in _limits(key):
             if kind in ("available", "unpaid"):
                 anchor = (anchor[0], anchor[1], anchor[2], "allocated")
+            elif kind == "committable":
+                anchor = (anchor[0], anchor[1], anchor[2], "committed")
             elif kind == "held":
                 anchor = (anchor[0], anchor[1], anchor[2], "paid")
             if (kind, anchor) not in seen:
@@ -298,11 +315,14 @@ def _limit_value(kind: str, key: AccountKey, bal: Callable[[AccountKey], int]) -
             bal((s, p, line, "allocated")) + bal((s, p, line, "split")) + carried(bal, s, p, line)
         )
     if kind == "unpaid":
-        return bal((s, p, line, "allocated")) + carried(bal, s, p, line) - bal((s, p, line, BRANCH))
+        return bal((s, p, line, "allocated")) - bal((s, p, line, BRANCH))
     if kind == "held":
         return bal((s, p, line, "paid")) + bal((s, p, line, "passed"))
     if kind == "committable":
-        return bal((s, p, line, "allocated")) - bal(key)
+        return (
+            bal((s, p, line, "allocated")) + carried(bal, s, p, line)
+            - bal((s, p, line, "committed"))
+        )  # fmt: skip
     # Nothing claimed (received) cannot exceed the award: the award, summed over its
     # tranches, is read only for a period with money in, so loading thousands of awards
     # costs no more than before.
