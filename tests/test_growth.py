@@ -115,13 +115,25 @@ def test_a_payment_ahead_of_the_claims_is_refused(grants: Grants, tmp_path: Path
     out = _refused(grants, tmp_path, "2017-09-01 pay ESIF 2017-18 BIZ 0.01\n")
     assert (
         f"bad.grants:{LINE}: paying £0.01 to ESIF BIZ on 2017-09-01 would pay the project "
-        "ahead of its claims: its claims dated up to that day claim £40,000.00" in out
+        "ahead of its claims: by 2017-09-01 its claims claim £40,000.00" in out
     )
     # A payment dated before the claim it would rest on is refused too.
     early = BOOKS.replace("2017-08-01 pay", "2017-07-19 pay")
     result = grants("ledger", "load", str(books(tmp_path, early, "early.grants")))
     assert result.exit_code == 1
     assert "claim £0.00 of grant" in result.output
+
+
+def test_a_payment_dated_back_before_later_payments_is_held_to_the_claims(
+    ledger: Grants,
+) -> None:
+    """Dated between the claim and the payment that used it up, a payment passes the day it
+    is dated but would pay the project ahead of its claims from the later payment on."""
+    refused = ledger("pay", "ESIF", "2017-18", "BIZ", "1", "--date", "25/07/2017")
+    assert refused.exit_code == 1, refused.output
+    assert "on 2017-07-25 would pay the project ahead of its claims: by 2017-08-01" in (
+        refused.output
+    )
 
 
 def test_the_pay_command_is_held_to_the_claims(ledger: Grants) -> None:

@@ -3,9 +3,9 @@ quarter's spend is claimed.
 
 The rule, as the journal applies it to every `pay` (from the books or a command): the money
 paid to a growth project (a line of kind `project` in a stream of kind lgf, city-deal,
-growth-deal, erdf, esf, eafrd or esif) up to and including the payment's day, net of
-reversed payments and clawbacks, may not exceed the grant its project claims dated on or
-before that day claim. A project claim is itself dated after its quarter ends
+growth-deal, erdf, esf, eafrd or esif) up to and including any day from the payment's day
+on, net of reversed payments and clawbacks, may not exceed the grant its project claims
+dated on or before that day claim. A project claim is itself dated after its quarter ends
 (grants.ledger.growth), so a payment can only follow the spend it pays for.
 """
 
@@ -70,16 +70,20 @@ class Arrears:
         """Refuse a payment beyond what the project has claimed by ``day``; else note it."""
         if line_id not in self._load():
             return
-        claimed = sum(g for d, g in self._claims.get(line_id, []) if d <= day)
-        paid = sum(a for d, a in self._paid[line_id] if d <= day)
-        if paid + amount > claimed:
-            raise RuleError(
-                f"paying {gbp(from_pence(amount))} to {stream} {line} on {day} would pay the "
-                f"project ahead of its claims: its claims dated up to that day claim "
-                f"{gbp(from_pence(claimed))} of grant and {gbp(from_pence(paid))} is already "
-                "paid. A growth project is paid in arrears: record its `project-claim` for "
-                "the quarter first, then pay at most the grant claimed"
-            )
+        # Paid stays within claimed on the payment's day and on every later day a payment
+        # was made: a payment dated back, before payments already made, counts in all of them.
+        later = sorted({d for d, _ in self._paid[line_id] if d > day})
+        for on in (day, *later):
+            claimed = sum(g for d, g in self._claims.get(line_id, []) if d <= on)
+            paid = sum(a for d, a in self._paid[line_id] if d <= on)
+            if paid + amount > claimed:
+                raise RuleError(
+                    f"paying {gbp(from_pence(amount))} to {stream} {line} on {day} would pay "
+                    f"the project ahead of its claims: by {on} its claims claim "
+                    f"{gbp(from_pence(claimed))} of grant and {gbp(from_pence(paid))} is paid. "
+                    "A growth project is paid in arrears: record its `project-claim` for the "
+                    "quarter first, then pay at most the grant claimed"
+                )
         self._paid[line_id].append((day, amount))
 
 
