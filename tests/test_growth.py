@@ -163,6 +163,12 @@ def test_the_pay_command_is_held_to_the_claims(ledger: Grants) -> None:
         ("2017-10-21 project-claim ESIF BIZ 2017-18 q1\n  eligible: 10\n  grant: 5\n",
          "has already claimed for 2017-18 q1"),
         ("2017-10-20 output ESIF BIZ 2017-18 q2 C1 1.234\n", "'1.234' is not an output figure"),
+        ("2017-10-20 output ESIF BIZ 2017-18 q2 C1 1e400\n", "'1e400' is not an output figure"),
+        ("2017-10-20 output ESIF BIZ 2017-18 q2 C1 1_000\n", "'1_000' is not an output figure"),
+        ("2017-10-20 output ESIF BIZ 2017-18 q2 C1 ,,3,,\n", "',,3,,' is not an output figure"),
+        ("2017-10-20 output ESIF BIZ 2017-18 q2 C1 \u0663\n", "is not an output figure"),
+        ("2017-10-20 output-target ESIF BIZ C1 99999999999999999999999999999\n",
+         "is not an output figure"),
     ],
 )  # fmt: skip
 def test_bad_growth_lines_are_refused_at_their_line(

@@ -22,8 +22,9 @@ exported by ``printers``. A record already held with the same content is not rec
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -77,19 +78,19 @@ TABLES = {
 }
 
 
+# A count, or full-time equivalents to two places: ASCII digits, commas only between groups
+# of three, no sign, no exponent, no underscores; short enough to stay within the bound.
+FIGURE = re.compile(r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,15})(?:\.[0-9]{1,2})?")
+
+
 def value_x100(text: str) -> int:
     """An output figure (a count, or FTE to two places) in hundredths; ValueError if not."""
-    cleaned = text.replace(",", "")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite() or value < 0 or value != round(value, 2):
+    if len(text) > 24 or not FIGURE.fullmatch(text):
         raise ValueError(
             f"{text!r} is not an output figure: a number of at least 0 with at most two "
-            "decimal places, such as 40 or 2.5"
+            "decimal places, such as 40, 1,250 or 2.5"
         )
-    scaled = int(value * 100)
+    scaled = int(Decimal(text.replace(",", "")) * 100)
     if scaled >= MAX_VALUE_X100:
         raise ValueError(f"{text!r} is too large for an output figure")
     return scaled
