@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import stat
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -374,3 +376,13 @@ def test_a_signed_agreement_gives_the_grants_planned_dates(paid: Grants, tmp_pat
         {"startDate": "2017-06-01", "endDate": "2018-01-31"}
     ]
     assert grants["CSP"]["plannedDates"] == [{"startDate": "2017-04-01", "endDate": "2018-03-31"}]
+
+
+def test_a_device_or_pipe_is_never_written_over(paid: Grants, tmp_path: Path):
+    """Renaming over a named pipe (or /dev/null, as a superuser) would replace it: refused."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    result = paid("export", "360giving", "--stream", "PCC-CSF", "-o", str(pipe))
+    assert result.exit_code == 1
+    assert "is not a regular file (a device, a pipe or a socket)" in result.output
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)

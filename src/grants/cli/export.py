@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -143,9 +144,28 @@ def dumps(value: Any, indent: int = 0) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _not_special(target: Path) -> None:
+    """Refuse to put a file in the place of a device, a named pipe or a socket (renaming over
+    it would replace /dev/null itself, as a superuser)."""
+    try:
+        mode = target.lstat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise GrantsError(
+            f"-o: cannot write {target}: {exc.strerror or exc}; nothing was written"
+        ) from exc
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+        raise GrantsError(
+            f"-o: {target} is not a regular file (a device, a pipe or a socket): give the name "
+            "of a file to write"
+        )
+
+
 def write_flat(target: Path, package_text: str, form: str) -> None:
     """The flat form of the package, made beside ``target`` and renamed into place whole
     (a workbook over an earlier one; CSV files as a new folder, or into an empty one)."""
+    _not_special(target)
     if form == "xlsx" and target.is_dir():
         raise GrantsError(f"-o: {target} is a folder: give the name of the workbook to write")
     if form == "csv" and target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -172,6 +192,7 @@ def write_flat(target: Path, package_text: str, form: str) -> None:
 def write_atomically(target: Path, text: str) -> None:
     """Write ``text`` to ``target`` whole or not at all: into a file beside it, then renamed
     over it, so that a failure leaves no partial file (and any earlier one as it was)."""
+    _not_special(target)
     if target.is_dir():
         raise GrantsError(f"-o: {target} is a folder: give the name of the file to write")
     partial: str | None = None
