@@ -102,3 +102,14 @@ def _last(g: Grants, kind: str) -> str:
 
     rows = json.loads(g("journal", "--json").output)
     return str(next(r["entry"] for r in reversed(rows) if r["kind"] == kind))
+
+
+def test_the_chain_counts_an_underspend_brought_forward_as_payable(fund: Grants):
+    ok(fund, "allocate", "FUND", "2017-18", "B", "300")
+    ok(fund, "pay", "FUND", "2017-18", "B", "100")
+    ok(fund, "carry-forward", "FUND", "2017-18", "2018-19", "B", "50", "--approval", "X")
+    ok(fund, "allocate", "FUND", "2018-19", "B", "10")
+    ok(fund, "pay", "FUND", "2018-19", "B", "60")
+    chain = fund("chain", "--stream", "FUND", "--year", "2018-19", "--json")
+    assert chain.exit_code == 0, chain.output
+    assert "beyond" not in chain.output, chain.output

@@ -105,7 +105,10 @@ def _stream_chain(
         roles = rolled.get(line, {})
         return {"awarded": pence("allocated", line), "committed": roles.get("committed", 0),
                 "paid": pence("paid", line), "spent": pence("reported", line),
-                "passed_on": -own(line).get("passed", 0)}  # fmt: skip
+                "passed_on": -own(line).get("passed", 0),
+                # what the line may be paid: its allocation with underspend carried out or in
+                "payable": pence("allocated", line) + own(line).get("carried", 0)
+                + own(line).get("carried-in", 0)}  # fmt: skip
 
     lines = {c: figures(c) for c in codes}
     top = children.get(None, [])
@@ -151,10 +154,12 @@ def _flags(own: dict[str, int], below: list[dict[str, int]]) -> tuple[str, ...]:
                 f"the levels beneath add up to {_money(total)} {figure}, more than the "
                 f"{_money(own[figure])} {figure} here"
             )
-    if own["paid"] > own["awarded"]:
+    payable = own.get("payable", own["awarded"])
+    if own["paid"] > payable:
+        carried = "" if payable == own["awarded"] else " with the underspend carried"
         out.append(
-            f"paid {_money(own['paid'])}, beyond the {_money(own['awarded'])} awarded, by "
-            f"{_money(own['paid'] - own['awarded'])}"
+            f"paid {_money(own['paid'])}, beyond the {_money(payable)} awarded{carried}, by "
+            f"{_money(own['paid'] - payable)}"
         )
     return tuple(out)
 
