@@ -386,3 +386,22 @@ def test_a_device_or_pipe_is_never_written_over(paid: Grants, tmp_path: Path):
     assert result.exit_code == 1
     assert "is not a regular file (a device, a pipe or a socket)" in result.output
     assert stat.S_ISFIFO(pipe.lstat().st_mode)
+
+
+def test_two_grants_with_one_id_are_refused(grants: Grants, tmp_path: Path):
+    """Stream F's line 2017-18-A and stream F-2017-18's line A, both in 2017-18, would both
+    be F-2017-18-2017-18-A: nothing is written."""
+    text = '2017-04-01 org FUNDER "A funder"\n  role: funder\n'
+    text += '2017-04-01 org R "Recipient"\n  role: recipient\n'
+    for stream, line in (("F", "2017-18-A"), ("F-2017-18", "A")):
+        text += (f'2017-04-01 stream {stream} "Fund {stream}"\n  funder: FUNDER\n'
+                 f'2017-04-01 line {stream} {line} "Line {line}"\n  recipient: R\n'
+                 f"2017-04-01 award {stream} 2017-18 100\n"
+                 f"2017-04-01 allocate {stream} 2017-18 {line} 100\n")  # fmt: skip
+    loaded = grants("ledger", "load", str(books(tmp_path, text)))
+    assert loaded.exit_code == 0, loaded.output
+    target = tmp_path / "grants.json"
+    result = grants("export", "360giving", "-o", str(target))
+    assert result.exit_code == 1
+    assert "two grants would have the id 360G-UNREGISTERED-F-2017-18-2017-18-A" in result.output
+    assert not target.exists()

@@ -124,6 +124,16 @@ def giving_package(
         made, top = _stream_grants(session, s, period, used, org, result.left_out)
         grants.extend(made)
         result.top_level += top
+    seen: dict[str, int] = {}
+    for g in grants:
+        seen[g["id"]] = seen.get(g["id"], 0) + 1
+    if clashing := sorted(i for i, n in seen.items() if n > 1):
+        # Stream F's line 2017-18-A and stream F-2017-18's line A, both in 2017-18, make one id.
+        raise GrantsError(
+            f"two grants would have the id {clashing[0]}: a stream's and a line's codes run "
+            "together into it, and a grant's id must be its own; publish one of the two "
+            "streams on its own (--stream) with a prefix of its own (--prefix)"
+        )
     if not grants:
         where = f" of {code}" if code else ""
         when = f" for {period}" if period else ""
