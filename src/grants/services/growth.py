@@ -236,7 +236,9 @@ def monitoring(
     marked = False
     for model in (SpendProfile, ProjectClaim, OutputTarget, OutputActual):
         note = model.note  # type: ignore[attr-defined]
-        if session.scalar(select(model.id).where(note.contains(ILLUSTRATIVE)).limit(1)):
+        day = model.day  # type: ignore[attr-defined]
+        if session.scalar(select(model.id).where(note.contains(ILLUSTRATIVE), through(day, as_of))
+                          .limit(1)):  # fmt: skip
             marked = True
     return rows, marked
 
