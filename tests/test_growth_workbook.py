@@ -26,6 +26,7 @@ AWARDS = {
     "LGF skills capital programmes (STEM and care sector)": 9_000_000,
 }
 ELEVATE = "Elevate (business start-up and support programme)"
+INNOVATION = "Innovation Support for Business Programme"
 
 
 @pytest.fixture
@@ -53,11 +54,17 @@ def test_the_named_projects_with_award_match_and_rag(workbook: Path) -> None:
     elevate = values[ELEVATE]
     # The illustrative quarter: profile 150,000 claimed with eligible 120,000, grant 60,000
     # and match 60,000 (50%, as the paper's '£2m with match' for £1m ERDF, 000:817).
-    assert elevate[5:11] == [150_000, 120_000, 60_000, 0, 30_000, 60_000]
-    assert elevate[11] == "Amber"  # 30,000 / 150,000 = 20%: more than 10%, not 25%
+    assert elevate[5:10] == [150_000, 120_000, 60_000, 0, 30_000]
+    assert elevate[11] == 60_000  # match spent
+    assert elevate[12] == "Amber"  # 30,000 / 150,000 = 20%: more than 10%, not 25%
     assert re.fullmatch(r"=F(\d+)-G\1", str(formulas[ELEVATE][9]))  # profile to date - spend
-    assert str(formulas[ELEVATE][11]).startswith("=IF(")
-    assert values["Building Better Opportunities"][11] == "No claim"
+    assert str(formulas[ELEVATE][12]).startswith("=IF(")
+    assert values["Building Better Opportunities"][12] == "No claim"
+    # The match the papers print: '£1m ERDF (£2m with match)' (000:817) and '£2.6 million ...
+    # (£5.2m with match)' (000:819); the other projects are printed with no match.
+    pledged = {name: row[10] for name, row in values.items() if name != "TOTAL" and row[10]}
+    assert pledged == {ELEVATE: 2_000_000 - 1_000_000, INNOVATION: 5_200_000 - 2_600_000}
+    assert values["TOTAL"][10] == sum(pledged.values())
     text = [c for row in openpyxl.load_workbook(workbook)["Monitoring"].iter_rows(
         max_row=5, values_only=True) for c in row if c]  # fmt: skip
     assert any(str(t).startswith("RAG: Red where slippage is more than 25%") for t in text)

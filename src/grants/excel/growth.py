@@ -60,8 +60,8 @@ def _monitoring(book: Book, rows: list[ProjectRow], illustrative: bool) -> None:
     sheet = book.sheet(lay["name"])
     sheet.set_column(0, 0, cols["label_width"])
     sheet.set_column(1, 2, cols["short_width"])
-    sheet.set_column(3, 10, cols["money_width"])
-    sheet.set_column(11, 11, cols["short_width"])
+    sheet.set_column(3, 11, cols["money_width"])
+    sheet.set_column(12, 12, cols["short_width"])
     book.note(sheet, 0, book.titled(lay["title"]), "title")
     book.note(sheet, 1, lay["subtitle"], "note")
     rule = lay["rag_rule"].format(red=book.layout["rag"]["red_percent"],
@@ -83,18 +83,20 @@ def _monitoring(book: Book, rows: list[ProjectRow], illustrative: bool) -> None:
             sheet.write_number(row, col, float(value), money)
         f, g = cell(row, 5), cell(row, 6)
         sheet.write_formula(row, 9, f"={f}-{g}", money, float(r.slippage))
-        sheet.write_number(row, 10, float(r.match_spent), money)
+        sheet.write_number(row, 10, float(r.match_pledged), money)
+        sheet.write_number(row, 11, float(r.match_spent), money)
         j = cell(row, 9)
         sheet.write_formula(
-            row, 11,
+            row, 12,
             f'=IF({f}=0,IF({g}=0,"{lay["no_claim"]}","Green"),IF({j}/{f}>{red},"Red",'
             f'IF({j}/{f}>{amber},"Amber","Green")))',
             book.style("rag"), rag(r, red, amber, lay["no_claim"]),
         )  # fmt: skip
-        book.source(f"{sheet.name}!{cell(row, 3)}:{cell(row, 11)}", f"{r.stream} {r.project}",
+        book.source(f"{sheet.name}!{cell(row, 3)}:{cell(row, 12)}", f"{r.stream} {r.project}",
                     f"award and paid: the journal's allocate, pay and clawback entries for "
                     f"{r.stream} {r.project} (`grants journal --stream {r.stream}`); profile "
-                    "and claims: its spend-profile and project-claim records (`grants projects "
+                    "and claims: its spend-profile and project-claim records, match pledged: its "
+                    "match records (`grants projects "
                     f"--stream {r.stream} --json`); the project as published: "
                     f"{r.source or 'no source given'}")  # fmt: skip
     last = first + len(rows) - 1
@@ -103,11 +105,12 @@ def _monitoring(book: Book, rows: list[ProjectRow], illustrative: bool) -> None:
     totals = [sum((getattr(r, a) for r in rows), Decimal(0)) for a in
               ("awarded", "profiled")] + [sum((profile_to_date(r) for r in rows), Decimal(0))] + [
         sum((getattr(r, a) for r in rows), Decimal(0))
-        for a in ("eligible", "claimed", "paid", "slippage", "match_spent")]  # fmt: skip
-    for col, value in zip(range(3, 11), totals, strict=True):
+        for a in ("eligible", "claimed", "paid", "slippage", "match_pledged", "match_spent")
+    ]  # fmt: skip
+    for col, value in zip(range(3, 12), totals, strict=True):
         rng = f"{cell(first, col)}:{cell(last, col)}"
         sheet.write_formula(total_row, col, f"=SUM({rng})", book.style("total"), float(value))
-    book.source(f"{sheet.name}!{cell(total_row, 3)}:{cell(total_row, 10)}", "TOTAL",
+    book.source(f"{sheet.name}!{cell(total_row, 3)}:{cell(total_row, 11)}", "TOTAL",
                 "sum of the projects above")  # fmt: skip
     book.print_setup(sheet, heading_row)
     chart = book.workbook.add_chart({"type": "bar"})
