@@ -26,9 +26,11 @@ from typing import Any
 
 from sqlalchemy import Boolean, Connection, Date, DateTime
 
+from grants.db import bulk
 from grants.db.records import BY_TABLE, FORMS, RANK, RECORDS, Record
 
 GENESIS = "0" * 64
+SEAL_COLUMNS = ("seq", "tbl", "row_id", "form", "digest")
 CHUNK = 5000
 
 
@@ -417,11 +419,6 @@ class _SealWriter:
         self.count = head.count
         self.digest = head.digest
         self.rows: list[tuple[int, str, int, int, str]] = []
-        mark = "%s" if connection.dialect.name == "postgresql" else "?"
-        self.sql = (
-            f"INSERT INTO seal (seq, tbl, row_id, form, digest) "
-            f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})"
-        )
 
     def add(self, record: Record, record_id: int, text: bytes) -> None:
         self.count += 1
@@ -432,7 +429,7 @@ class _SealWriter:
 
     def flush(self) -> None:
         if self.rows:
-            self.connection.exec_driver_sql(self.sql, self.rows)  # type: ignore[arg-type]
+            bulk.insert_rows(self.connection, "seal", SEAL_COLUMNS, self.rows)
             self.rows = []
 
 

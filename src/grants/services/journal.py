@@ -21,6 +21,7 @@ from decimal import Decimal
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from grants.db import bulk
 from grants.db.engine import lock_writers
 from grants.db.models import Account, Entry, Line, Posting, Stream
 from grants.errors import GrantsError, NotFound, RuleError
@@ -30,6 +31,14 @@ from grants.periods import FinancialYear, Period
 from grants.services import access, rules
 from grants.services.arrears import Arrears
 from grants.services.rules import AccountKey, Operation
+
+ENTRY_COLUMNS = (
+    "id", "key", "ref", "kind", "day", "stream_id", "first_year", "last_year", "line_id",
+    "to_line_id", "to_first_year", "to_last_year", "amount_pence", "tranche", "share",
+    "over_allocation", "printed", "reverses_id", "actor", "reason", "recorded_at", "source",
+    "origin", "note", "turnover_pence",
+)  # fmt: skip
+POSTING_COLUMNS = ("id", "entry_id", "account_id", "amount_pence")
 
 
 @dataclass(slots=True)
@@ -627,23 +636,8 @@ class Journal:
         connection = self.session.connection()
         if accounts:
             connection.execute(Account.__table__.insert(), accounts)
-        if entries:
-            columns = (
-                "id, key, ref, kind, day, stream_id, first_year, last_year, line_id, "
-                "to_line_id, to_first_year, to_last_year, amount_pence, tranche, share, "
-                "over_allocation, printed, reverses_id, actor, reason, recorded_at, source, "
-                "origin, note, turnover_pence"
-            )
-            marks = ", ".join(["%s"] * 25)
-            if connection.dialect.name == "sqlite":
-                marks = ", ".join(["?"] * 25)
-            connection.exec_driver_sql(f"INSERT INTO entry ({columns}) VALUES ({marks})", entries)
-            mark = "?" if connection.dialect.name == "sqlite" else "%s"
-            connection.exec_driver_sql(
-                "INSERT INTO posting (id, entry_id, account_id, amount_pence) "
-                f"VALUES ({mark}, {mark}, {mark}, {mark})",
-                postings,
-            )
+        bulk.insert_rows(connection, "entry", ENTRY_COLUMNS, entries)
+        bulk.insert_rows(connection, "posting", POSTING_COLUMNS, postings)
 
 
 def _check_claim(op: Operation, balances: dict[AccountKey, int]) -> None:
