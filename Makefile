@@ -69,8 +69,10 @@ test: $(STAMP)
 	$(BIN)/ruff format --check src tests migrations
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
+# Every benchmark at the sizes chosen (small, medium, large: GRANTS_BENCH_SIZES), ending with
+# one table of each path against its floor (also in out/bench/table.md; docs/benchmarks.md).
 bench: $(STAMP)
-	$(BIN)/pytest tests/benchmarks --benchmark-only -p no:randomly -s
+	$(BIN)/pytest tests/benchmarks --benchmark-only -p no:randomly
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache
