@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 import click
 
@@ -74,8 +75,8 @@ class LazyGroup(GrantsGroup):
     """GrantsGroup (its error handling unchanged) whose commands are imported when wanted;
     ``lazy``: the table of them by name."""
 
-    def __init__(self, *args: object, lazy: Mapping[str, Lazy], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, lazy: Mapping[str, Lazy], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.commands: LazyCommands = LazyCommands(self.commands, lazy)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
