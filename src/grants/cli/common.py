@@ -17,8 +17,9 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grants.cli import progress, terminal
+from grants.cli.group import GrantsGroup, driver_message
 from grants.config import database_url, default_actor, wait_seconds
-from grants.db import row_security
+from grants.db import row_security, version
 from grants.db.engine import (
     create_private_file,
     make_engine,
@@ -269,11 +270,6 @@ class AppContext:
     def schema_version(self) -> tuple[str, str]:
         """(the schema version the database says it is at, this program's); ConfigError if
         there is no database or no ledger in it."""
-        from alembic.runtime.migration import MigrationContext
-        from alembic.script import ScriptDirectory
-
-        from grants.db.migrate import alembic_config
-
         database = self.engine.url.database
         if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
             if not Path(database).exists():
@@ -283,11 +279,11 @@ class AppContext:
                 )
         try:
             with self.engine.execution_options(grants_access="read").connect() as conn:
-                current = MigrationContext.configure(conn).get_current_revision()
+                current = version.current(conn)
                 has_tables = inspect(conn).has_table("entry") and inspect(conn).has_table("seal")
         except OperationalError as exc:
             raise self.cannot_open(exc) from exc
-        head = ScriptDirectory.from_config(alembic_config(self.engine)).get_current_head()
+        head = version.head()
         if not has_tables or current is None:
             raise ConfigError(
                 f"the database {self.shown_url} has no ledger yet: run `grants db upgrade` first"
@@ -327,64 +323,6 @@ pass_app = click.make_pass_decorator(AppContext)
 
 def emit_json(data: Any) -> None:
     terminal.json(data)
-
-
-def driver_message(exc: SQLAlchemyError) -> str:
-    """The database driver's own text of an error, on one line (psycopg's runs over two)."""
-    return " ".join(str(getattr(exc, "orig", None) or exc).split())
-
-
-def _secrets(ctx: click.Context) -> list[str]:
-    app = ctx.find_object(AppContext)
-    return app.secrets if app is not None else []
-
-
-class GrantsGroup(click.Group):
-    """Turns a user's mistake (GrantsError) into `Error: message` and exit code 1. Every
-    error message leaves here on one line, made visible, with no secret of the database URL
-    (`grants.cli.terminal.error_text`): messages quote what was typed and what files hold."""
-
-    def make_context(
-        self,
-        info_name: str | None,
-        args: list[str],
-        parent: click.Context | None = None,
-        **extra: Any,
-    ) -> click.Context:
-        try:
-            return super().make_context(info_name, args, parent, **extra)
-        except click.ClickException as exc:  # a mistake on the command line itself
-            terminal.make_safe(exc)
-            raise
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except GrantsError as exc:
-            raise click.ClickException(terminal.error_text(str(exc), _secrets(ctx))) from exc
-        except SQLAlchemyError as exc:
-            if getattr(getattr(exc, "orig", None), "sqlstate", None) == "55P03":
-                message = (  # lock_not_available: a lock held past GRANTS_WAIT_SECONDS
-                    "another transaction on the database held a lock for longer than the "
-                    "ledger waits; nothing was recorded: try again"
-                )
-            else:
-                message = f"database error: {driver_message(exc)}"
-            raise click.ClickException(terminal.error_text(message, _secrets(ctx))) from exc
-        except click.ClickException as exc:
-            terminal.make_safe(exc, _secrets(ctx))
-            raise
-        except (click.exceptions.Exit, click.exceptions.Abort, KeyboardInterrupt):
-            raise
-        except Exception as exc:
-            if os.environ.get("GRANTS_DEBUG"):
-                raise
-            # Never a traceback for a user: what failed, escaped, and where to report it.
-            message = (
-                f"unexpected failure ({type(exc).__name__}: {exc}); nothing was recorded. "
-                "Run `grants verify`; set GRANTS_DEBUG=1 to see the traceback when reporting it"
-            )
-            raise click.ClickException(terminal.error_text(message, _secrets(ctx))) from exc
 
 
 def make_folder(directory: Path) -> None:

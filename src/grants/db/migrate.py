@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import atexit
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from functools import cache
-from importlib import resources
-from pathlib import Path
+from contextlib import contextmanager
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, inspect
 
 from grants.db.engine import create_private_file
+from grants.db.version import migrations_dir
 from grants.errors import GrantsError
-
-_RESOURCES = ExitStack()
-atexit.register(_RESOURCES.close)
-
-
-@cache
-def migrations_dir() -> Path:
-    """The Alembic scripts where the package was installed: the package grants.migrations,
-    which is migrations/ of the checkout in an editable install (see pyproject.toml)."""
-    return _RESOURCES.enter_context(resources.as_file(resources.files("grants.migrations")))
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -12,9 +12,9 @@ import secrets
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,9 @@ from grants.errors import GrantsError, LoginFailed, NotFound
 from grants.services import sessions
 from grants.services.access import Actor, require
 
-HASHER = PasswordHasher()  # Argon2id with argon2-cffi's defaults (RFC 9106, low memory)
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
 MAX_LOGIN = 64
 MIN_PASSWORD = 12
 MAX_DETAIL = 2000  # what the audit log keeps of a message: however long the input was
@@ -137,6 +139,15 @@ def _event(session: Session, person: Person, kind: str, by: str, **kw: object) -
     session.flush()
 
 
+@cache
+def hasher() -> PasswordHasher:
+    """Argon2id with argon2-cffi's defaults (RFC 9106, low memory). Made when a password is
+    set or checked: signing in as the operating-system login checks none."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
 def new_password() -> str:
     """A password to give out once: 16 characters from a URL-safe alphabet (96 bits)."""
     return secrets.token_urlsafe(12)
@@ -146,7 +157,7 @@ def set_password(session: Session, person: Person, password: str, by: str) -> No
     if len(password) < MIN_PASSWORD:
         raise GrantsError(f"a password is at least {MIN_PASSWORD} characters")
     session.add(
-        Credential(person_id=person.id, hash=HASHER.hash(password), actor=by, recorded_at=now())
+        Credential(person_id=person.id, hash=hasher().hash(password), actor=by, recorded_at=now())
     )
     session.flush()
     _event(session, person, "password", by)
@@ -295,6 +306,8 @@ def actor_for(session: Session, login: str, password: str | None) -> Actor:
                           "in with --user LOGIN")  # fmt: skip
     state = standing(session, person)
     if password is not None:
+        from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
         stored = session.scalars(
             select(Credential.hash)
             .where(Credential.person_id == person.id)
@@ -303,7 +316,7 @@ def actor_for(session: Session, login: str, password: str | None) -> Actor:
         try:
             if stored is None:
                 raise VerifyMismatchError
-            HASHER.verify(stored, password)
+            hasher().verify(stored, password)
         except (VerificationError, InvalidHashError):
             raise LoginFailed(WRONG, f"the password for {person.login} is wrong") from None
     if state.disabled:
@@ -432,7 +445,6 @@ def bootstrap(session: Session, login: str, password: str | None = None) -> Pers
 
 
 __all__ = [
-    "HASHER",
     "Standing",
     "actor_for",
     "add",
@@ -445,6 +457,7 @@ __all__ = [
     "end_sessions",
     "find",
     "grant",
+    "hasher",
     "login_key",
     "new_password",
     "people",
