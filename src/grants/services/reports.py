@@ -30,6 +30,7 @@ from grants.errors import GrantsError, NotFound
 from grants.periods import FinancialYear, Period
 from grants.services import access
 from grants.services.balances import Balances, as_it_stood, day_after, through
+from grants.services.balances import read as read_balances
 from grants.services.stream_texts import StreamWords, words
 from grants.services.streams import stream_id
 
@@ -348,7 +349,7 @@ def pcc_template(
                 seen.add(at)
                 spend_sources.setdefault(at, []).extend(sources)
                 at = parents.get(at)
-        dated = Balances(session, stream, as_of=day_after(counted))
+        dated = read_balances(session, stream, as_of=day_after(counted))
         later = _spend_of(session, stream, year, counted, unreceived) if unreceived else {}
         for r in rows:
             pence = (dated.value(stream, period, "reported", r.code) or 0) - later.get(r.code, 0)
