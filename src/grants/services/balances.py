@@ -484,7 +484,7 @@ def balance_rows(
     was awarded and stated for the stream, and what stands unallocated, are not its), and
     a parent line it cannot see shown as none."""
     access.require(session, "read")
-    rows = Balances(session, stream, as_of=day_after(on)).rows(period)
+    rows = Balances(session, stream, as_of=day_after(on), period=period).rows(period)
     seen = access.visible_lines(session)
     if seen is None:
         return rows
@@ -582,7 +582,7 @@ def entries_behind(
     if figure == "stated":
         if line is not None:
             raise NotFound("a line has no stated figure: the funder states the stream's")
-        stated = Balances(session, stream).value(stream, period, "stated", None)
+        stated = Balances(session, stream, period=period).value(stream, period, "stated", None)
         return FigureEntries(stream, period, None, figure, [],
                              None if stated is None else _d(stated))  # fmt: skip
     recipe = recipes[figure]
