@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, select, true
@@ -253,10 +254,14 @@ class Balances:
         done = self._rolled.get(key)
         if done is None:
             members = self.lines_in.get(key, [])
-            done = self._rolled[key] = roll_up(
-                {code: parent for _, code, _, parent, _ in members},
-                {code: roles for _, code, _, _, roles in members},
-            )
+            if all(m[3] is None for m in members):  # no line beneath another: their own
+                done = {code: roles for _, code, _, _, roles in members}
+            else:
+                done = roll_up(
+                    {code: parent for _, code, _, parent, _ in members},
+                    {code: roles for _, code, _, _, roles in members},
+                )
+            self._rolled[key] = done
         return done
 
     def within(self, stream: str, period: Period, metric: str, target: str | None) -> int | None:
@@ -306,7 +311,7 @@ class Balances:
                     BalanceRow(
                         stream, period, code, name, parent, None, None, d(allocated),
                         None if split is None else d(allocated + split),
-                        d(figure_of(paid, below)), d(figure_of(reported, below)), None, None,
+                        d(_plain(paid, below)), d(_plain(reported, below)), None, None,
                         d(get("committed", 0)), d(-get("carried", 0)), d(get("carried-in", 0)),
                     )
                 )  # fmt: skip
@@ -397,8 +402,15 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _first(item: tuple[int, ...] | tuple[object, ...]) -> object:
-    return item[0]
+_first = itemgetter(0)
+
+
+def _plain(recipe: Recipe, roles: dict[str, int]) -> int:
+    """:func:`figure_of` for a line's balances (a line's roles have no named parts)."""
+    total = 0
+    for role, sign in recipe:
+        total += sign * roles.get(role, 0)
+    return total
 
 
 def _d(pence: int) -> Decimal:
