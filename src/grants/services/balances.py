@@ -179,13 +179,14 @@ class Balances:
 
     def _group(self, rows: list[tuple[Any, ...]], streams: dict[int, str]) -> None:
         keys: dict[tuple[int, int, int], tuple[str, Period]] = {}
+        by_line, lines_in = self.by_line, self.lines_in
         for stream_id, first, last, role, line_id, code, name, parent, total in rows:
             key = keys.get((stream_id, first, last))
             if key is None:
                 key = (streams[stream_id], Period(FinancialYear(first), FinancialYear(last)))
                 keys[(stream_id, first, last)] = key
                 self.periods[key] = _Figures(funder={})
-                self.lines_in[key] = []
+                lines_in[key] = []
             if code is None:
                 figures = self.periods[key]
                 if role.startswith("funder"):
@@ -204,10 +205,10 @@ class Balances:
                     figures.commitments += total
                 continue
             line_key = (key[0], first, last, code)
-            roles = self.by_line.get(line_key)
+            roles = by_line.get(line_key)
             if roles is None:
-                roles = self.by_line[line_key] = {}
-                self.lines_in[key].append((line_id, code, name, parent, roles))
+                roles = by_line[line_key] = {}
+                lines_in[key].append((line_id, code, name, parent, roles))
             roles[role] = total
         for members in self.lines_in.values():
             members.sort(key=_first)  # in the order the lines were declared
