@@ -26,7 +26,6 @@ import pytest
 from grants.db.engine import make_engine, make_session_factory
 from grants.db.migrate import upgrade
 from grants.ledger.loader import load
-from grants.services.balances import Balances
 from grants.services.journal import Journal
 from grants.services.verify import verify
 from tests.benchmarks.synthetic import synthetic_books
@@ -165,71 +164,6 @@ def test_load_entries_vs_raw_sqlite3(benchmark, workspace: dict) -> None:
         f"<= 2); of the journal's rows alone {without:.2f} s, ratio {ours / without:.2f}"
     )
     assert ratio <= 2.0
-
-
-def test_balances_vs_hand_written_group_by(benchmark, workspace: dict) -> None:
-    loaded: Path = workspace["loaded"]  # type: ignore[assignment]
-
-    def hand_written() -> None:
-        # What `grants balance` needs, as one hand-written query: the balance of every account
-        # (GROUP BY over the covering index) with its stream, years, role and line.
-        conn = sqlite3.connect(loaded)
-        conn.execute(
-            "SELECT a.stream_id, a.first_year, a.last_year, a.role, a.line_id, l.code, l.name, "
-            "pl.code, b.total FROM (SELECT account_id, SUM(amount_pence) AS total FROM posting "
-            "GROUP BY account_id) b JOIN account a ON a.id = b.account_id "
-            "LEFT JOIN line l ON l.id = a.line_id LEFT JOIN line pl ON pl.id = l.parent_id"
-        ).fetchall()
-        conn.close()
-
-    def bare_group_by() -> None:
-        conn = sqlite3.connect(loaded)
-        conn.execute(
-            "SELECT account_id, SUM(amount_pence) FROM posting GROUP BY account_id"
-        ).fetchall()
-        conn.close()
-
-    engine = make_engine(f"sqlite:///{loaded}")
-    factory = make_session_factory(engine, read_only=True)  # as `grants balance` reads
-
-    def grants() -> None:
-        with factory() as session, session.begin():
-            Balances(session).rows()
-
-    grants()  # warm the connection pool and the page cache for both
-    hand_written()
-    bare = _median_seconds(bare_group_by, lambda: None, ROUNDS + 2)
-    base_times: list[float] = []
-
-    def baseline_first() -> None:
-        # Interleaved: each round times the hand-written query just before grants, so that
-        # the shared machine's noise falls on both alike.
-        start = time.perf_counter()
-        hand_written()
-        base_times.append(time.perf_counter() - start)
-
-    benchmark.pedantic(grants, setup=baseline_first, rounds=ROUNDS + 2, iterations=1)
-    baseline = statistics.median(base_times)
-    ours = benchmark.stats.stats.median
-    engine.dispose()
-    ratio = ours / baseline
-    benchmark.extra_info.update(
-        {
-            "entries": ENTRIES,
-            "group_by_median_s": round(baseline, 3),
-            "bare_group_by_account_median_s": round(bare, 3),
-            "grants_median_s": round(ours, 3),
-            "ratio": round(ratio, 2),
-            "ratio_to_bare_group_by": round(ours / bare, 2),
-            "target": 1.5,
-        }
-    )
-    print(
-        f"\nbalances over {ENTRIES:,} entries: grants {ours:.3f} s, hand-written GROUP BY "
-        f"{baseline:.3f} s, ratio {ratio:.2f} (target <= 1.5); bare GROUP BY account_id "
-        f"{bare:.3f} s, ratio {ours / bare:.2f}"
-    )
-    assert ratio <= 1.5
 
 
 def test_verify_vs_select_and_hash(benchmark, workspace: dict) -> None:

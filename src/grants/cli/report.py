@@ -25,6 +25,7 @@ from grants.excel.reports import programme, report_file, write_report
 from grants.formatting import count, day, number, plain
 from grants.money import from_pence
 from grants.periods import FinancialYear, parse_period, parse_year
+from grants.services.balance_reads import shared
 from grants.services.capital import CapitalProgramme, capital_stream, schemes
 from grants.services.growth import monitoring
 from grants.services.published import published_figures
@@ -423,7 +424,7 @@ def all_reports(app: AppContext, directory: Path, as_of: date | None) -> None:
     workbook and the ESIF claim workbook when the ledger holds such projects. With --as-of,
     each as the ledger stood at the end of that day, its file name ending
     `-as-of-YYYY-MM-DD`."""
-    with app.reading() as session:
+    with app.reading() as session, shared(session):  # each stream's balances read once a day
         books = workbooks(session, as_of)
         ledger = ledger_name(session)
         jobs: list[tuple[Path, Callable[[], None]]] = []

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
-from grants.db.models import Statement, Stream
+from grants.db.models import Line, Statement, Stream
 from grants.errors import NotFound
 from grants.formatting import SCALES
 from grants.money import from_pence, money
 from grants.periods import FinancialYear, Period
-from grants.services import access
+from grants.services import access, balance_reads
+from grants.services.balance_reads import Wanted, account_rows
 
 METRICS = (
     "awarded", "stated", "allocated", "unallocated", "paid", "reported", "claimed", "received",
@@ -69,9 +71,21 @@ def sign_in(recipe: Recipe, role: str) -> int:
     return 0
 
 
+# The roles that have named parts ("funder:T", a tranche; "claim:NAME"): the only roles with
+# a colon in them (grants.services.rules.postings), all of them a stream's own.
+NAMED = frozenset({"funder", "claim"})
+
+
 def figure_of(recipe: Recipe, totals: dict[str, int]) -> int:
-    """The figure ``recipe`` makes of the balances ``totals`` (by role), in pence."""
-    return sum(sign_in(recipe, role) * total for role, total in totals.items())
+    """The figure ``recipe`` makes of the balances ``totals`` (by role), in pence: each
+    account counted as :func:`sign_in` says."""
+    total = 0
+    for wanted, sign in recipe:
+        total += sign * totals.get(wanted, 0)
+        if wanted in NAMED:
+            named = wanted + ":"
+            total += sign * sum(v for role, v in totals.items() if role.startswith(named))
+    return total
 
 
 class BalanceRow(NamedTuple):
@@ -120,39 +134,25 @@ class Balances:
         as_of: date | None = None,
         top_level_only: bool = False,
         stated_on: date | None = None,
+        period: Period | None = None,
+        lines: Collection[str] | None = None,
     ) -> None:
         """``as_of``: only entries dated before that day (a balance at the start of it).
         ``top_level_only``: the streams and their top-level lines, not the lines beneath.
         ``stated_on``: only statements dated on or before that day (the reports as of a day;
-        the dashboard and reconcile take the latest statement whatever its day)."""
+        the dashboard and reconcile take the latest statement whatever its day).
+        ``period``: only the periods that overlap it. ``lines`` (of ``stream``): only the
+        stream's own balances and those of these lines and every line beneath them (what
+        their figures add up). Each narrowing is made in the query: only the postings
+        wanted are read. The figures of what is read are the same as unnarrowed."""
         streams = dict(session.execute(select(Stream.id, Stream.code)).all())
-        where = ""
+        stream_id = None
         if stream is not None:
-            wanted = [i for i, code in streams.items() if code == stream]
-            where = f"WHERE a.stream_id = {int(wanted[0]) if wanted else 0} "
-        if top_level_only:
-            where += ("AND " if where else "WHERE ") + "l.parent_id IS NULL "
-        dated = ""
-        if as_of is not None:
-            dated = (
-                "WHERE entry_id IN (SELECT id FROM entry WHERE day < "
-                f"'{as_of.isoformat()}')"  # a date object: no user text reaches the SQL
-            )
-        # One query: the balance of every account with its line. Read through
-        # the DBAPI cursor: tens of thousands of plain tuples, no Row objects.
-        rows = (
-            session.connection()
-            .exec_driver_sql(
-                "SELECT a.stream_id, a.first_year, a.last_year, a.role, a.line_id, l.code, "
-                "l.name, pl.code, b.total "
-                "FROM (SELECT account_id, CAST(SUM(amount_pence) AS BIGINT) AS total "
-                f"FROM posting {dated} GROUP BY account_id) b "
-                "JOIN account a ON a.id = b.account_id "
-                "LEFT JOIN line l ON l.id = a.line_id LEFT JOIN line pl ON pl.id = l.parent_id "
-                + where
-            )
-            .cursor.fetchall()  # type: ignore[union-attr]
-        )
+            stream_id = next((i for i, code in streams.items() if code == stream), 0)
+        line_ids = None
+        if lines is not None:
+            line_ids = _lines_beneath(session, stream_id or 0, lines)
+        rows = account_rows(session, Wanted(stream_id, period, line_ids, top_level_only, as_of))
         self.periods: dict[tuple[str, Period], _Figures] = {}
         # Balances by role of each line, keyed (stream, first year, last year, line code).
         self.by_line: dict[tuple[str, int, int, str], dict[str, int]] = {}
@@ -165,24 +165,28 @@ class Balances:
         # Each line's balances summed with those of every line beneath it (by period key).
         self._rolled: dict[tuple[str, Period], dict[str, dict[str, int]]] = {}
         self.stated: dict[tuple[str, Period], int] = {}
-        for code, first, last, amount in session.execute(
+        statements = (
             select(Stream.code, Statement.first_year, Statement.last_year, Statement.amount)
             .join(Stream, Stream.id == Statement.stream_id)
             .where(Statement.kind == "stated", through(Statement.day, stated_on))
             .order_by(Statement.id)
-        ):
+        )
+        if stream_id is not None:
+            statements = statements.where(Statement.stream_id == stream_id)
+        for code, first, last, amount in session.execute(statements):
             key = (code, Period(FinancialYear(first), FinancialYear(last)))
             self.stated[key] = int(money(amount) * 100)  # the latest statement stands
 
     def _group(self, rows: list[tuple[Any, ...]], streams: dict[int, str]) -> None:
         keys: dict[tuple[int, int, int], tuple[str, Period]] = {}
+        by_line, lines_in = self.by_line, self.lines_in
         for stream_id, first, last, role, line_id, code, name, parent, total in rows:
             key = keys.get((stream_id, first, last))
             if key is None:
                 key = (streams[stream_id], Period(FinancialYear(first), FinancialYear(last)))
                 keys[(stream_id, first, last)] = key
                 self.periods[key] = _Figures(funder={})
-                self.lines_in[key] = []
+                lines_in[key] = []
             if code is None:
                 figures = self.periods[key]
                 if role.startswith("funder"):
@@ -201,10 +205,10 @@ class Balances:
                     figures.commitments += total
                 continue
             line_key = (key[0], first, last, code)
-            roles = self.by_line.get(line_key)
+            roles = by_line.get(line_key)
             if roles is None:
-                roles = self.by_line[line_key] = {}
-                self.lines_in[key].append((line_id, code, name, parent, roles))
+                roles = by_line[line_key] = {}
+                lines_in[key].append((line_id, code, name, parent, roles))
             roles[role] = total
         for members in self.lines_in.values():
             members.sort(key=_first)  # in the order the lines were declared
@@ -236,11 +240,7 @@ class Balances:
         if target is None:
             if metric not in STREAM_FIGURES:
                 raise ValueError(f"unknown metric {metric!r}")
-            totals = {**figures.funder, "unallocated": figures.unallocated,
-                      "cash": figures.cash, "claims": figures.claims,
-                      "claimed": figures.claimed, "received": figures.received,
-                      "commitments": figures.commitments}  # fmt: skip
-            return figure_of(STREAM_FIGURES[metric], totals)
+            return figure_of(STREAM_FIGURES[metric], self._stream_totals(stream, period))
         if metric not in LINE_FIGURES:
             raise ValueError(f"unknown metric {metric!r}")
         if metric in ROLLED_UP:
@@ -255,10 +255,14 @@ class Balances:
         done = self._rolled.get(key)
         if done is None:
             members = self.lines_in.get(key, [])
-            done = self._rolled[key] = roll_up(
-                {code: parent for _, code, _, parent, _ in members},
-                {code: roles for _, code, _, _, roles in members},
-            )
+            if all(m[3] is None for m in members):  # no line beneath another: their own
+                done = {code: roles for _, code, _, _, roles in members}
+            else:
+                done = roll_up(
+                    {code: parent for _, code, _, parent, _ in members},
+                    {code: roles for _, code, _, _, roles in members},
+                )
+            self._rolled[key] = done
         return done
 
     def within(self, stream: str, period: Period, metric: str, target: str | None) -> int | None:
@@ -282,53 +286,50 @@ class Balances:
 
     def _rows(self, period_filter: Period | None) -> list[BalanceRow]:
         out: list[BalanceRow] = []
+        append = out.append
         d = _d
+        paid, reported = LINE_FIGURES["paid"], LINE_FIGURES["reported"]
         for stream, period in sorted(self.periods):
             if period_filter is not None and not period.overlaps(period_filter):
                 continue
             stated = self.value(stream, period, "stated", None)
-            out.append(
+            totals = self._stream_totals(stream, period)
+            append(
                 BalanceRow(
-                    stream,
-                    period,
-                    None,
-                    "",
-                    None,
-                    d(self.value(stream, period, "awarded", None) or 0),
+                    stream, period, None, "", None,
+                    d(figure_of(STREAM_FIGURES["awarded"], totals)),
                     None if stated is None else d(stated),
-                    d(self.value(stream, period, "allocated", None) or 0),
-                    d(self.value(stream, period, "unallocated", None) or 0),
-                    d(self.value(stream, period, "paid", None) or 0),
-                    d(self.value(stream, period, "reported", None) or 0),
-                    d(self.value(stream, period, "claimed", None) or 0),
-                    d(self.value(stream, period, "received", None) or 0),
-                    d(self.value(stream, period, "committed", None) or 0),
+                    *(d(figure_of(STREAM_FIGURES[m], totals)) for m in _STREAM_COLUMNS),
                 )
-            )
+            )  # fmt: skip
             rolled = self.rolled(stream, period)
             for _, code, name, parent, roles in self.lines_in[(stream, period)]:
-                allocated = roles.get("allocated", 0)
-                split = roles.get("split")
+                get = roles.get
+                allocated = get("allocated", 0)
+                split = get("split")
                 below = rolled[code]
-                out.append(
+                append(
                     BalanceRow(
-                        stream,
-                        period,
-                        code,
-                        name,
-                        parent,
-                        None,
-                        None,
-                        d(allocated),
+                        stream, period, code, name, parent, None, None, d(allocated),
                         None if split is None else d(allocated + split),
-                        d(figure_of(LINE_FIGURES["paid"], below)),
-                        d(figure_of(LINE_FIGURES["reported"], below)),
-                        committed=d(roles.get("committed", 0)),
-                        carried=d(-roles.get("carried", 0)),
-                        brought=d(roles.get("carried-in", 0)),
+                        d(_plain(paid, below)), d(_plain(reported, below)), None, None,
+                        d(get("committed", 0)), d(-get("carried", 0)), d(get("carried-in", 0)),
                     )
-                )
+                )  # fmt: skip
         return out
+
+    def _stream_totals(self, stream: str, period: Period) -> dict[str, int]:
+        """The stream's own balances for the period, by role."""
+        figures = self.periods.get((stream, period), _Figures(funder={}))
+        return {**figures.funder, "unallocated": figures.unallocated, "cash": figures.cash,
+                "claims": figures.claims, "claimed": figures.claimed,
+                "received": figures.received, "commitments": figures.commitments}  # fmt: skip
+
+
+# A stream row's figures after awarded and stated, in BalanceRow's order.
+_STREAM_COLUMNS = (
+    "allocated", "unallocated", "paid", "reported", "claimed", "received", "committed",
+)  # fmt: skip
 
 
 _ZERO = Decimal("0.00")
@@ -338,17 +339,29 @@ def roll_up(
     parents: dict[str, str | None], balances: dict[str, dict[str, int]]
 ) -> dict[str, dict[str, int]]:
     """Each line's balances by role added to its own and every ancestor's (a parent not
-    among ``parents`` ends the climb). Pure: the lines' ``parents`` and own ``balances``."""
-    out: dict[str, dict[str, int]] = {code: {} for code in parents}
+    among ``parents`` ends the climb). Pure: the lines' ``parents`` and own ``balances``; a
+    line with no line beneath it is given its own balances (the same mapping: read only)."""
+    above = {p for c, p in parents.items() if p is not None and p != c and p in parents}
+    out: dict[str, dict[str, int]] = {
+        code: {} if code in above else balances.get(code, {}) for code in parents
+    }
+    if not above:
+        return out
     for code, roles in balances.items():
-        seen: set[str] = set()
-        at: str | None = code
+        if code not in out:
+            continue
+        seen = {code}
+        at = parents.get(code)
         while at is not None and at in out and at not in seen:
             seen.add(at)
             into = out[at]
             for role, total in roles.items():
                 into[role] = into.get(role, 0) + total
             at = parents.get(at)
+        if code in above:  # its own, into the sum it heads
+            into = out[code]
+            for role, total in roles.items():
+                into[role] = into.get(role, 0) + total
     return out
 
 
@@ -361,6 +374,20 @@ def beneath(parents: dict[str, str | None], line: str) -> set[str]:
         grew = bool(more)
         found |= more
     return found
+
+
+def _lines_beneath(session: Session, stream_id: int, codes: Collection[str]) -> frozenset[int]:
+    """The ids of the stream's lines ``codes`` and of every line beneath them."""
+    known = session.execute(
+        select(Line.id, Line.code, Line.parent_id).where(Line.stream_id == stream_id)
+    ).all()
+    code_of = {i: code for i, code, _ in known}
+    tree = {code: code_of.get(parent) for _, code, parent in known}
+    wanted: set[str] = set()
+    for code in codes:
+        if code in tree:
+            wanted |= beneath(tree, code)
+    return frozenset(i for i, code, _ in known if code in wanted)
 
 
 @contextmanager
@@ -376,8 +403,15 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _first(item: tuple[int, ...] | tuple[object, ...]) -> object:
-    return item[0]
+_first = itemgetter(0)
+
+
+def _plain(recipe: Recipe, roles: dict[str, int]) -> int:
+    """:func:`figure_of` for a line's balances (a line's roles have no named parts)."""
+    total = 0
+    for role, sign in recipe:
+        total += sign * roles.get(role, 0)
+    return total
 
 
 def _d(pence: int) -> Decimal:
@@ -429,9 +463,26 @@ def as_it_stood(
     """The balances a report as of ``on`` reads (every report's one way to read them): the
     entries dated on or before it and the statements dated on or before it (all, when
     None)."""
-    return Balances(
-        session, stream, as_of=day_after(on), top_level_only=top_level_only, stated_on=on
-    )
+    return read(session, stream, day_after(on), top_level_only, stated_on=on)
+
+
+def read(
+    session: Session,
+    stream: str | None = None,
+    as_of: date | None = None,
+    top_level_only: bool = False,
+    stated_on: date | None = None,
+) -> Balances:
+    """:class:`Balances` (the same arguments), read once within a
+    :func:`grants.services.balance_reads.shared` block and the same answer again after,
+    while nothing new is posted or stated: a command that writes many reports of one stream
+    reads its balances as of each day once."""
+    key = ("balances", stream, as_of, top_level_only, stated_on)
+    found = balance_reads.cached(session, key)
+    if found is None:
+        found = Balances(session, stream, as_of, top_level_only, stated_on)
+        balance_reads.keep(session, key, found)
+    return found
 
 
 def balance_rows(
@@ -446,7 +497,7 @@ def balance_rows(
     was awarded and stated for the stream, and what stands unallocated, are not its), and
     a parent line it cannot see shown as none."""
     access.require(session, "read")
-    rows = Balances(session, stream, as_of=day_after(on)).rows(period)
+    rows = Balances(session, stream, as_of=day_after(on), period=period).rows(period)
     seen = access.visible_lines(session)
     if seen is None:
         return rows
@@ -544,7 +595,7 @@ def entries_behind(
     if figure == "stated":
         if line is not None:
             raise NotFound("a line has no stated figure: the funder states the stream's")
-        stated = Balances(session, stream).value(stream, period, "stated", None)
+        stated = Balances(session, stream, period=period).value(stream, period, "stated", None)
         return FigureEntries(stream, period, None, figure, [],
                              None if stated is None else _d(stated))  # fmt: skip
     recipe = recipes[figure]

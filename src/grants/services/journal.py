@@ -30,6 +30,7 @@ from grants.money import MAX_TURNOVER_PENCE, from_pence
 from grants.periods import FinancialYear, Period
 from grants.services import access, rules
 from grants.services.arrears import Arrears
+from grants.services.balance_reads import branches_beneath
 from grants.services.rules import AccountKey, Operation
 
 ENTRY_COLUMNS = (
@@ -311,59 +312,48 @@ class Journal:
         self, stream_codes: Iterable[str] | None, line_ids: set[int] | None = None
     ) -> dict[AccountKey, int]:
         """Balances of the streams' accounts (every account with ``stream_codes`` None). With
-        ``line_ids``, only the streams' own accounts and those of these lines: enough to check
-        a few operations on them (their limits are anchored on the same line or the stream)."""
+        ``line_ids`` (lines with every line above them: ``_lines_touched``), only the
+        streams' own accounts and those of these lines, and for each of these lines the
+        BRANCH figure of the lines beneath it that are not among them, summed in SQL: enough
+        to check a few operations on them (their limits are anchored on the same line, a line
+        above it, or the stream), however many lines a branch holds."""
         query = "SELECT account_id, SUM(amount_pence) FROM posting GROUP BY account_id"
-        if stream_codes is not None and line_ids is not None:
+        if stream_codes is not None:
             ids = [self._streams[c] for c in stream_codes if c in self._streams]
             if not ids:
                 return {}
-            lines = ", ".join(str(int(i)) for i in sorted(line_ids)) or "NULL"
+            accounts = f"a.stream_id IN ({', '.join(str(int(i)) for i in ids)})"
+            if line_ids is not None:
+                lines = ", ".join(str(int(i)) for i in sorted(line_ids)) or "NULL"
+                accounts += f" AND (a.line_id IS NULL OR a.line_id IN ({lines}))"
+            # Through the covering index, account by account: only these accounts' postings.
             query = (
-                "SELECT p.account_id, SUM(p.amount_pence) FROM posting p "
-                "JOIN account a ON a.id = p.account_id "
-                f"WHERE a.stream_id IN ({', '.join(str(int(i)) for i in ids)}) "
-                f"AND (a.line_id IS NULL OR a.line_id IN ({lines})) "
-                "GROUP BY p.account_id"
+                "SELECT p.account_id, SUM(p.amount_pence) FROM posting p WHERE p.account_id IN "
+                f"(SELECT a.id FROM account a WHERE {accounts}) GROUP BY p.account_id"
             )
-        elif stream_codes is not None:
-            ids = [self._streams[c] for c in stream_codes if c in self._streams]
-            if not ids:
-                return {}
-            query = (
-                "SELECT p.account_id, SUM(p.amount_pence) FROM posting p "
-                "JOIN account a ON a.id = p.account_id "
-                f"WHERE a.stream_id IN ({', '.join(str(int(i)) for i in ids)}) "
-                "GROUP BY p.account_id"
-            )
-        return {
+        balances = {
             self._account_keys[account_id]: int(total)
             for account_id, total in self.session.execute(text(query))
         }
+        if stream_codes is not None and line_ids is not None:
+            for key, total in branches_beneath(self.session, self._lines, line_ids).items():
+                balances[key] = balances.get(key, 0) + total
+        return balances
 
     def _lines_touched(self, batch: list[NewEntry]) -> set[int]:
-        """The lines a batch posts to, with their parents (a child's allocation posts to its
-        parent's split account)."""
+        """The lines a batch posts to, with every line above them (a child's allocation
+        posts to its parent's split account; a payment counts in what is left to pay of
+        each line above). The lines beneath them are summed in SQL (``_balances``)."""
         touched: set[int] = set()
-        tops: set[tuple[str, str]] = set()
         for e in batch:
             assert e.op is not None
             for code in (e.op.line, e.op.to_line):
-                while code is not None and (e.op.stream, code) in self._lines:
+                seen: set[str] = set()
+                while code is not None and code not in seen and (e.op.stream, code) in self._lines:
+                    seen.add(code)
                     line_id, parent = self._lines[(e.op.stream, code)]
                     touched.add(line_id)
-                    if parent is None:
-                        tops.add((e.op.stream, code))
                     code = parent
-        # A line's limit "what is left to pay" sums the lines beneath it: every line of the
-        # branches touched is read.
-        if tops:
-            for (stream, code), (line_id, _) in self._lines.items():
-                at: str | None = code
-                while at is not None and (stream, at) not in tops:
-                    at = self._lines.get((stream, at), (0, None))[1]
-                if at is not None:
-                    touched.add(line_id)
         return touched
 
     # -- recording ------------------------------------------------------------------------

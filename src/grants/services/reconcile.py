@@ -38,7 +38,9 @@ from grants.services import (
     reconcile_money_in,
     reconcile_schedules,
 )
+from grants.services.balance_reads import shared
 from grants.services.balances import Balances, day_after
+from grants.services.balances import read as read_balances
 from grants.services.common_rate import common_rate, percent
 from grants.services.misprints import misprints, slip
 from grants.services.programmes import compare as compare_versions
@@ -122,7 +124,7 @@ class Context:
 
     def __post_init__(self) -> None:
         # As the ledger stood at the end of `today`: entries dated after it are not counted.
-        self.balances = Balances(self.session, self.stream, as_of=day_after(self.today))
+        self.balances = read_balances(self.session, self.stream, as_of=day_after(self.today))
         self.streams = {
             i: (code, kind)
             for i, code, kind in self.session.execute(select(Stream.id, Stream.code, Stream.kind))
@@ -783,11 +785,12 @@ def reconcile(
     a recent walk of the whole record to reuse while the record stands as it was (a page
     shown again and again), else the record is walked now."""
     access.require(session, "report")
-    ctx = Context(session, stream, year, today or date.today(), evidence=evidence,
-                  verdicts=verdicts)  # fmt: skip
     findings: list[Finding] = []
-    for _name, check in CHECKS:
-        findings.extend(check(ctx))
+    with shared(session):  # the checks that read balances again read them once
+        ctx = Context(session, stream, year, today or date.today(), evidence=evidence,
+                      verdicts=verdicts)  # fmt: skip
+        for _name, check in CHECKS:
+            findings.extend(check(ctx))
     order = {s: i for i, s in enumerate(SEVERITIES)}
     return sorted(findings, key=lambda f: order[f.severity])
 

@@ -493,7 +493,9 @@ def recorded_entry(session: Session, key: str) -> RecordedEntry:
     figure = FIGURE_OF_KIND.get(e.kind) if line is not None else None
     now = None
     if figure is not None:
-        pence = Balances(session, stream).value(stream, period, figure, line)
+        pence = Balances(session, stream, period=period, lines=[line]).value(
+            stream, period, figure, line
+        )
         now = from_pence(pence or 0)
     return RecordedEntry(e.id, e.ref, e.key, e.kind, e.day, stream, period, line, line_name,
                          from_pence(e.amount_pence), figure, now, e.actor, e.reason, e.source,

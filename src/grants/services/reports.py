@@ -28,8 +28,9 @@ from grants.db.models import (
 )
 from grants.errors import GrantsError, NotFound
 from grants.periods import FinancialYear, Period
-from grants.services import access
+from grants.services import access, balance_reads
 from grants.services.balances import Balances, as_it_stood, day_after, through
+from grants.services.balances import read as read_balances
 from grants.services.stream_texts import StreamWords, words
 from grants.services.streams import stream_id
 
@@ -96,19 +97,8 @@ def resourcing(
                 row.amounts[year] = Decimal(pence).scaleb(-2)
         if row.amounts:
             rows[line.code] = row
-    for code, first, share in session.execute(
-        select(Line.code, Entry.first_year, Entry.share)
-        .join(Line, Line.id == Entry.line_id)
-        .join(Stream, Stream.id == Entry.stream_id)
-        .where(
-            Stream.code == stream,
-            Entry.kind == "allocate",
-            Entry.share.is_not(None),
-            Entry.reverses_id.is_(None),
-            through(Entry.day, as_of),
-        )
-        .order_by(Entry.id)
-    ):
+    shares, allocations = _allocation_entries(session, stream, as_of)
+    for code, first, share in shares:
         if code in rows and first in by_year:
             rows[code].shares[first] = share
     ordered: list[ResourcingRow] = []
@@ -130,22 +120,43 @@ def resourcing(
         if pence is not None:
             stated[year] = Decimal(pence).scaleb(-2)
     sources: dict[tuple[str, int], list[str]] = {}
-    for entry_id, kind, origin, code, first, last in session.execute(
-        select(Entry.id, Entry.kind, Entry.origin, Line.code, Entry.first_year, Entry.last_year)
-        .join(Line, Line.id == Entry.line_id)
-        .join(Stream, Stream.id == Entry.stream_id)
-        .where(
-            Stream.code == stream,
-            Entry.kind.in_(("allocate", "clawback", "virement")),
-            through(Entry.day, as_of),
-        )
-        .order_by(Entry.id)
-    ):
+    for entry_id, kind, origin, code, first, last in allocations:
         if first == last and first in by_year:
             sources.setdefault((code, first), []).append(f"entry {entry_id} {kind} ({origin})")
     return ResourcingTable(
         stream, list(by_year), ordered, total, stated, sources, words(session, stream), as_of
     )
+
+
+def _allocation_entries(
+    session: Session, stream: str, as_of: date | None
+) -> tuple[list[tuple[str, int, str]], list[tuple[int, str, str, str, int, int]]]:
+    """The stream's allocations with a printed share, (line, year, share), and its entries
+    that move allocations, (entry, kind, origin, line, first year, last year), dated by the
+    end of ``as_of``: read once for every year's table within a
+    :func:`grants.services.balance_reads.shared` block."""
+    key = ("allocation entries", stream, as_of)
+    found = balance_reads.cached(session, key)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    sid = session.scalar(select(Stream.id).where(Stream.code == stream))
+    moved = session.execute(
+        select(Entry.id, Entry.kind, Entry.origin, Line.code, Entry.first_year, Entry.last_year,
+               Entry.share, Entry.reverses_id)
+        .join(Line, Line.id == Entry.line_id)
+        .where(
+            Entry.stream_id == sid,
+            Entry.kind.in_(("allocate", "clawback", "virement")),
+            through(Entry.day, as_of),
+        )
+        .order_by(Entry.id)
+    ).all()  # fmt: skip
+    # The shares of allocations not reversed (a reversal is itself an allocate entry).
+    shares = [(r[3], r[4], r[6]) for r in moved
+              if r[1] == "allocate" and r[6] is not None and r[7] is None]  # fmt: skip
+    found = (shares, [tuple(r[:6]) for r in moved])
+    balance_reads.keep(session, key, found)
+    return found
 
 
 STAGES = ("plan", "mid-year", "end-year")
@@ -348,7 +359,7 @@ def pcc_template(
                 seen.add(at)
                 spend_sources.setdefault(at, []).extend(sources)
                 at = parents.get(at)
-        dated = Balances(session, stream, as_of=day_after(counted))
+        dated = read_balances(session, stream, as_of=day_after(counted))
         later = _spend_of(session, stream, year, counted, unreceived) if unreceived else {}
         for r in rows:
             pence = (dated.value(stream, period, "reported", r.code) or 0) - later.get(r.code, 0)

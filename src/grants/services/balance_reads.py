@@ -1,0 +1,216 @@
+"""Reading account balances: one query that sums only the postings a caller asks for.
+
+A balance is ``SUM(amount_pence)`` of an account's postings, read over the covering index
+``posting(account_id, amount_pence)``. What a caller wants narrows the accounts in SQL (a
+stream, the periods overlapping a year, some lines, the top-level lines), so a filtered read
+sums only its own postings; a balance as of a day counts the postings of entries dated before
+it. Each row comes back as a plain tuple through the DBAPI cursor, with the account's line.
+
+Within one command, reads of the same figures share one answer (:func:`shared`): `report
+all` and `reconcile` ask for the same stream's balances many times over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from grants.periods import FinancialYear, Period
+from grants.services.rules import BRANCH, ROLLED, AccountKey
+
+# stream id, first year, last year, role, line id, line code, line name, parent code, total
+AccountRow = tuple[int, int, int, str, int | None, str | None, str | None, str | None, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """Which balances to read. None: no narrowing by that."""
+
+    stream_id: int | None = None  # one stream (0: none, for a stream that does not exist)
+    period: Period | None = None  # the accounts of the periods overlapping it
+    line_ids: frozenset[int] | None = None  # these lines' accounts and the stream's own
+    top_level_only: bool = False  # the streams' own accounts and their top-level lines'
+    before: date | None = None  # only entries dated before this day
+
+
+def account_rows(session: Session, wanted: Wanted) -> list[AccountRow]:
+    """The balance of every account ``wanted`` names that has a posting, with its line."""
+    sql = (
+        "SELECT a.stream_id, a.first_year, a.last_year, a.role, a.line_id, l.code, l.name, "
+        f"pl.code, b.total FROM ({_sums(wanted)}) b JOIN account a ON a.id = b.account_id "
+        "LEFT JOIN line l ON l.id = a.line_id LEFT JOIN line pl ON pl.id = l.parent_id"
+    )
+    cursor = session.connection().exec_driver_sql(sql).cursor
+    assert cursor is not None
+    return cursor.fetchall()
+
+
+def _sums(w: Wanted) -> str:
+    """The query of (account id, total) for the accounts wanted. Every value written into it
+    is an integer or a date object's ISO text: no text from a user reaches the SQL."""
+    total = "CAST(SUM(p.amount_pence) AS BIGINT) AS total"
+    accounts = _account_conditions(w)
+    if w.before is None:
+        if not accounts:  # every balance: one pass over the covering index
+            return f"SELECT p.account_id, {total} FROM posting p GROUP BY p.account_id"
+        return (
+            f"SELECT p.account_id, {total} FROM posting p WHERE p.account_id IN "
+            f"(SELECT a.id FROM account a WHERE {' AND '.join(accounts)}) GROUP BY p.account_id"
+        )
+    before = f"'{w.before.isoformat()}'"
+    if w.stream_id is not None:
+        # One stream as of a day: its entries (an entry posts only to its own stream's
+        # accounts) through the index on the entry's stream, then their postings.
+        where = " AND ".join(accounts[1:]) or "1 = 1"
+        return (
+            f"SELECT p.account_id, {total} FROM entry e JOIN posting p ON p.entry_id = e.id "
+            f"JOIN account a ON a.id = p.account_id WHERE e.stream_id = {int(w.stream_id)} "
+            f"AND e.day < {before} AND {where} GROUP BY p.account_id"
+        )
+    narrowed = (
+        f" AND p.account_id IN (SELECT a.id FROM account a WHERE {' AND '.join(accounts)})"
+        if accounts
+        else ""
+    )
+    return (
+        f"SELECT p.account_id, {total} FROM posting p WHERE p.entry_id IN "
+        f"(SELECT id FROM entry WHERE day < {before}){narrowed} GROUP BY p.account_id"
+    )
+
+
+def _account_conditions(w: Wanted) -> list[str]:
+    """Conditions on ``account a`` (the stream's first, when there is one)."""
+    out = []
+    if w.stream_id is not None:
+        out.append(f"a.stream_id = {int(w.stream_id)}")
+    if w.period is not None:
+        out.append(
+            f"a.first_year <= {int(w.period.last.start)} "
+            f"AND a.last_year >= {int(w.period.first.start)}"
+        )
+    if w.line_ids is not None:
+        ids = ", ".join(str(int(i)) for i in sorted(w.line_ids)) or "NULL"
+        out.append(f"(a.line_id IS NULL OR a.line_id IN ({ids}))")
+    if w.top_level_only:
+        top = "SELECT id FROM line WHERE parent_id IS NULL"
+        out.append(f"(a.line_id IS NULL OR a.line_id IN ({top}))")
+    return out
+
+
+# -- what lines beneath add to a branch ------------------------------------------------------
+
+
+def branches_beneath(
+    session: Session,
+    lines: Mapping[tuple[str, str], tuple[int, str | None]],
+    read: Collection[int],
+) -> dict[AccountKey, int]:
+    """For each line of ``read`` that has lines beneath it not in ``read``: what those lines
+    add to its BRANCH figure (rules.rolled: paid and passed on, less what was carried out of
+    the period and into it), by period, summed in SQL. ``lines``: (stream, code) -> (id,
+    parent code), every line of the streams concerned."""
+    children: dict[tuple[str, str], list[str]] = {}
+    for (stream, code), (_, parent) in lines.items():
+        if parent is not None:
+            children.setdefault((stream, parent), []).append(code)
+    pairs: list[tuple[int, int]] = []  # (a line not read, a line read above it)
+    for (stream, code), (line_id, _) in lines.items():
+        if line_id not in read or (stream, code) not in children:
+            continue
+        todo, seen = list(children[(stream, code)]), {code}
+        while todo:
+            below = todo.pop()
+            if below in seen:
+                continue
+            seen.add(below)
+            below_id = lines[(stream, below)][0]
+            if below_id not in read:
+                pairs.append((below_id, line_id))
+            todo.extend(children.get((stream, below), []))
+    if not pairs:
+        return {}
+    values = ", ".join(f"({int(b)}, {int(a)})" for b, a in pairs)
+    carried = ", ".join(f"'{role}'" for role in _CARRIED)
+    signed = f"CASE WHEN a.role IN ({carried}) THEN -p.amount_pence ELSE p.amount_pence END"
+    roles = ", ".join(f"'{role}'" for role in sorted(ROLLED))
+    query = (
+        f"WITH beneath(line_id, above_id) AS (VALUES {values}) "
+        f"SELECT b.above_id, a.first_year, a.last_year, SUM({signed}) FROM beneath b "
+        "JOIN account a ON a.line_id = b.line_id JOIN posting p ON p.account_id = a.id "
+        f"WHERE a.role IN ({roles}) GROUP BY b.above_id, a.first_year, a.last_year"
+    )
+    codes = {line_id: key for key, (line_id, _) in lines.items()}
+    out: dict[AccountKey, int] = {}
+    for above_id, first, last, total in session.connection().exec_driver_sql(query):
+        stream, code = codes[above_id]
+        out[(stream, Period(FinancialYear(first), FinancialYear(last)), code, BRANCH)] = int(total)
+    return out
+
+
+_CARRIED = ("carried", "carried-in")  # count against a branch's payments (rules.rolled)
+
+
+# -- sharing reads within a command -----------------------------------------------------------
+
+_SHARED = "grants.balances.shared"
+
+
+@contextmanager
+def shared(session: Session) -> Iterator[None]:
+    """Within the block, balances read again with the same arguments are the same answer
+    (each a read-only :class:`~grants.services.balances.Balances`). Anything the session
+    writes, commits or rolls back ends the sharing of what was read before it."""
+    if _SHARED in session.info:
+        yield
+        return
+    session.info[_SHARED] = {}
+    listeners = [(session, name, _forget) for name in _EVENTS]
+    for target, name, fn in listeners:
+        event.listen(target, name, fn)
+    try:
+        yield
+    finally:
+        for target, name, fn in listeners:
+            event.remove(target, name, fn)
+        session.info.pop(_SHARED, None)
+
+
+_EVENTS = ("after_flush", "after_commit", "after_soft_rollback")
+
+
+def _forget(session: Session, *_: Any) -> None:
+    cache = session.info.get(_SHARED)
+    if cache:
+        cache.clear()
+
+
+def cached(session: Session, key: tuple[Any, ...]) -> Any | None:
+    """What was read under ``key`` while sharing (None: not read, or the ledger has had a
+    new posting or statement since)."""
+    cache = session.info.get(_SHARED)
+    if cache is None or key not in cache:
+        return None
+    stamp, value = cache[key]
+    return value if stamp == _stamp(session) else None
+
+
+def keep(session: Session, key: tuple[Any, ...], value: Any) -> None:
+    cache = session.info.get(_SHARED)
+    if cache is not None:
+        cache[key] = (_stamp(session), value)
+
+
+def _stamp(session: Session) -> tuple[Any, ...]:
+    """Where the journal and the statements stand: both only grow (the guards refuse an
+    update or a delete), so a new top means a new posting or statement."""
+    row = session.connection().exec_driver_sql(
+        "SELECT (SELECT max(id) FROM posting), (SELECT max(id) FROM statement), "
+        "(SELECT max(id) FROM account), (SELECT max(id) FROM line)"
+    )
+    return tuple(row.one())
