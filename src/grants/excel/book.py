@@ -23,6 +23,7 @@ from grants.errors import GrantsError
 from grants.excel import metrics
 from grants.excel.fitting import Fitting
 from grants.excel.layout import DEFAULT_PRINT, cut, page, printable_width, tab_name
+from grants.excel.rows import write_single_row
 from grants.formatting import long_day
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -54,7 +55,8 @@ class _Sheet(Worksheet):
     It also fits every cell to its text as it is written (grants.excel.fitting), through
     XlsxWriter's private _write_string, _write_number and _write_formula (which every public
     write method ends in), and forgets a streamed row's height once the row is written
-    (_write_single_row, row_info, row_sizes); tests/test_layout.py fails if they change.
+    (_write_single_row, row_info, row_sizes); tests/test_layout.py fails if they change. A
+    streamed row is written out by grants.excel.rows: the same XML, less work a cell.
 
     _prepare_formula is private to XlsxWriter: its signature dates from 3.1.7 and its list of
     functions is the same up to 3.3.1, so pyproject.toml caps XlsxWriter below 3.4;
@@ -108,7 +110,7 @@ class _Sheet(Worksheet):
         # sheet of 300,000 wrapped rows would otherwise hold them all), but those of the
         # first rows, which place a chart drawn over them.
         done = self.previous_row
-        super()._write_single_row(current_row_num)
+        write_single_row(self, current_row_num)
         if self.fitting is not None and done > KEEP_ROWS:
             self.row_info.pop(done, None)
             self.row_sizes.pop(done, None)
