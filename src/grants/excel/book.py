@@ -34,6 +34,8 @@ _FILE_NAME = re.compile(r"[^a-z0-9_-]", re.ASCII)
 _FOOTER_FIELD = re.compile(r"&&|&\[(Ledger|Date)\]")
 # Control and format characters (bidi controls, zero-width), surrogates, line separators.
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+# Text XlsxWriter's write() and write_row() write as a link (strings_to_urls).
+_URL = ("http://", "https://", "ftp://", "ftps://", "mailto:", "internal:", "external:", "file://")
 KEEP_ROWS = 1000  # rows of a streamed sheet whose heights are kept to the end
 FOOTER_LIMIT = 255  # Excel's, in UTF-16 code units; XlsxWriter drops a longer footer
 
@@ -126,7 +128,7 @@ class _Sheet(Worksheet):
 def inert(text: str, limit: int = 32_000) -> str:
     """Text safe for a cell: control characters removed, cut with a marker if too long.
     (Cells are written as strings, never as formulas.)"""
-    cleaned = _CONTROL.sub("", text)
+    cleaned = text if text.isprintable() else _CONTROL.sub("", text)
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
@@ -291,7 +293,12 @@ class Book:
         sheet, bang, cells = where.rpartition("!")
         if bang and not sheet.startswith("'"):
             where = quoted(sheet) + cells  # 'Flexible resources'!C6: a reference that works
-        sources.write_row(self._source_row, 0, [where, inert(figure), inert(entries)])
+        row = self._source_row
+        for col, text in enumerate((where, inert(figure), inert(entries))):
+            if text.startswith(_URL):  # as write_row writes it: a link
+                sources.write(row, col, text)
+            elif text:  # (write_row leaves an empty string's cell empty)
+                sources.write_string(row, col, text)
         self._source_row += 1
 
     def _open_sources(self) -> Worksheet:
