@@ -192,7 +192,7 @@ class Book:
 
     def style(self, name: str, **extra: Any) -> Format:
         """The named style of the template, optionally with extra properties on top."""
-        key = (name, tuple(sorted(extra.items())))
+        key = (name, tuple(sorted(extra.items())) if extra else ())
         if key not in self._formats:
             self._formats[key] = self._format({**self.layout["styles"][name], **extra})
         return self._formats[key]

@@ -130,8 +130,9 @@ class Fitting:
                 self.widen(col, need)
                 count = text.count("\n") + 1
             else:
-                word = metrics.width_for(metrics.longest_word(text, size, bold)) + indent
-                self.widen(col, min(word, self.max_width))
+                if self.width(col) < self.max_width:  # (one at its widest stays so)
+                    word = metrics.width_for(metrics.longest_word(text, size, bold)) + indent
+                    self.widen(col, min(word, self.max_width))
                 if not wrap:
                     cell_format = self.wrapped(cell_format)
                 count = metrics.lines(text, self.width(col) - indent, size, bold)

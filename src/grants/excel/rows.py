@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import (
     CellDatetimeTuple,
@@ -31,17 +32,28 @@ def _column(col: int) -> str:
     return _COLUMNS[col] if col < len(_COLUMNS) else xl_col_to_name(col)
 
 
-def _style(sheet: Worksheet, cell: Any, col: int, row_info: Any) -> str:
+def _style(sheet: Worksheet, cell: Any, col: int, row_info: Any, known: dict[int, str]) -> str:
     """The cell's ``s`` attribute as ``_write_cell`` chooses it: the cell's format, else
     its row's, else its column's."""
     if cell.format:
-        return f' s="{cell.format._get_xf_index()}"'
+        return _index(cell.format, known)
     if row_info is not None and row_info.row_format:
-        return f' s="{row_info.row_format._get_xf_index()}"'
+        return _index(row_info.row_format, known)
     column = sheet.col_info.get(col)
     if column is not None and column.column_format is not None:
-        return f' s="{column.column_format._get_xf_index()}"'
+        return _index(column.column_format, known)
     return ""
+
+
+def _index(cell_format: Format, known: dict[int, str]) -> str:
+    """`` s="N"``: a format's index, kept once XlsxWriter has given it one for good (the
+    workbook holds its formats, so an id stands for one format while the sheet is written)."""
+    text = known.get(id(cell_format))
+    if text is None:
+        text = f' s="{cell_format._get_xf_index()}"'
+        if cell_format.xf_index is not None:
+            known[id(cell_format)] = text
+    return text
 
 
 def _escaped(text: str) -> str:
@@ -71,18 +83,19 @@ def write_single_row(sheet: Worksheet, current_row_num: int = 0) -> None:
     else:
         sheet._write_row(row_num, None, row_info)
     number = str(row_num + 1)
+    known: dict[int, str] = sheet.__dict__.setdefault("_grants_styles", {})
     parts: list[str] = []
     for col in sorted(cells):
         cell = cells[col]
         kind = type(cell)
         ref = _column(col) + number
         if kind is CellNumberTuple or kind is CellDatetimeTuple:
-            style = _style(sheet, cell, col, row_info)
+            style = _style(sheet, cell, col, row_info, known)
             parts.append(f'<c r="{ref}"{style}><v>{cell.number:.16G}</v></c>')
             continue
         if kind is CellStringTuple and _plain(cell.string):
             text = cell.string
-            style = _style(sheet, cell, col, row_info)
+            style = _style(sheet, cell, col, row_info, known)
             space = ' xml:space="preserve"' if text[:1] == " " or text[-1:] == " " else ""
             parts.append(
                 f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{_escaped(text)}</t></is></c>'
@@ -90,7 +103,7 @@ def write_single_row(sheet: Worksheet, current_row_num: int = 0) -> None:
             continue
         value = getattr(cell, "value", None)
         if kind is CellFormulaTuple and type(value) in (int, float):
-            style = _style(sheet, cell, col, row_info)
+            style = _style(sheet, cell, col, row_info, known)
             parts.append(f'<c r="{ref}"{style}><f>{_escaped(cell.formula)}</f><v>{value}</v></c>')
             continue
         if parts:  # anything else as XlsxWriter writes it, in its place
