@@ -23,6 +23,7 @@ from grants.errors import GrantsError
 from grants.excel import metrics
 from grants.excel.fitting import Fitting
 from grants.excel.layout import DEFAULT_PRINT, cut, page, printable_width, tab_name
+from grants.excel.rows import write_single_row
 from grants.formatting import long_day
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -33,6 +34,8 @@ _FILE_NAME = re.compile(r"[^a-z0-9_-]", re.ASCII)
 _FOOTER_FIELD = re.compile(r"&&|&\[(Ledger|Date)\]")
 # Control and format characters (bidi controls, zero-width), surrogates, line separators.
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+# Text XlsxWriter's write() and write_row() write as a link (strings_to_urls).
+_URL = ("http://", "https://", "ftp://", "ftps://", "mailto:", "internal:", "external:", "file://")
 KEEP_ROWS = 1000  # rows of a streamed sheet whose heights are kept to the end
 FOOTER_LIMIT = 255  # Excel's, in UTF-16 code units; XlsxWriter drops a longer footer
 
@@ -54,7 +57,8 @@ class _Sheet(Worksheet):
     It also fits every cell to its text as it is written (grants.excel.fitting), through
     XlsxWriter's private _write_string, _write_number and _write_formula (which every public
     write method ends in), and forgets a streamed row's height once the row is written
-    (_write_single_row, row_info, row_sizes); tests/test_layout.py fails if they change.
+    (_write_single_row, row_info, row_sizes); tests/test_layout.py fails if they change. A
+    streamed row is written out by grants.excel.rows: the same XML, less work a cell.
 
     _prepare_formula is private to XlsxWriter: its signature dates from 3.1.7 and its list of
     functions is the same up to 3.3.1, so pyproject.toml caps XlsxWriter below 3.4;
@@ -108,7 +112,7 @@ class _Sheet(Worksheet):
         # sheet of 300,000 wrapped rows would otherwise hold them all), but those of the
         # first rows, which place a chart drawn over them.
         done = self.previous_row
-        super()._write_single_row(current_row_num)
+        write_single_row(self, current_row_num)
         if self.fitting is not None and done > KEEP_ROWS:
             self.row_info.pop(done, None)
             self.row_sizes.pop(done, None)
@@ -124,7 +128,7 @@ class _Sheet(Worksheet):
 def inert(text: str, limit: int = 32_000) -> str:
     """Text safe for a cell: control characters removed, cut with a marker if too long.
     (Cells are written as strings, never as formulas.)"""
-    cleaned = _CONTROL.sub("", text)
+    cleaned = text if text.isprintable() else _CONTROL.sub("", text)
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
@@ -188,7 +192,7 @@ class Book:
 
     def style(self, name: str, **extra: Any) -> Format:
         """The named style of the template, optionally with extra properties on top."""
-        key = (name, tuple(sorted(extra.items())))
+        key = (name, tuple(sorted(extra.items())) if extra else ())
         if key not in self._formats:
             self._formats[key] = self._format({**self.layout["styles"][name], **extra})
         return self._formats[key]
@@ -289,7 +293,12 @@ class Book:
         sheet, bang, cells = where.rpartition("!")
         if bang and not sheet.startswith("'"):
             where = quoted(sheet) + cells  # 'Flexible resources'!C6: a reference that works
-        sources.write_row(self._source_row, 0, [where, inert(figure), inert(entries)])
+        row = self._source_row
+        for col, text in enumerate((where, inert(figure), inert(entries))):
+            if text.startswith(_URL):  # as write_row writes it: a link
+                sources.write(row, col, text)
+            elif text:  # (write_row leaves an empty string's cell empty)
+                sources.write_string(row, col, text)
         self._source_row += 1
 
     def _open_sources(self) -> Worksheet:

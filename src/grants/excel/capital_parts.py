@@ -20,7 +20,9 @@ def k(pence: int) -> float:
 
 def shown(pence: int) -> int:
     """A figure as a £'000 cell displays it: to the nearest thousand, halves away from 0."""
-    return int((Decimal(pence) / THOUSAND).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    whole, rest = divmod(abs(pence), THOUSAND)
+    rounded = whole + (2 * rest >= THOUSAND)
+    return rounded if pence >= 0 else -rounded
 
 
 def m1(pounds_m: Decimal) -> Decimal:

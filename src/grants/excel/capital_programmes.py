@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from grants.excel.book import Book, cell, cells, quoted
+from grants.excel.book import Book, cell, cells, inert, quoted
 from grants.excel.capital_parts import headings, k, shown, title
 from grants.periods import FinancialYear
-from grants.services.capital import CapitalProgramme, ProgrammeRow, programme_rows
+from grants.services.capital import CapitalProgramme, programme_rows
 
 
 class Placed:
@@ -45,10 +45,6 @@ def columns(book: Book, p: CapitalProgramme, table: str) -> list[tuple[int | Non
     if table in p.later_tables:
         out.append((None, book.layout["programme"]["later_heading"]))
     return out
-
-
-def _amount(line: ProgrammeRow, year: int | None) -> int | None:
-    return line.later if year is None else line.amounts.get(year)
 
 
 def write(book: Book, session: Session, p: CapitalProgramme) -> dict[str, dict[str, Placed]]:
@@ -108,24 +104,32 @@ def _programme(
     change_sum = 0
     any_estimate = any_change = False
     later = any(year is None for year, _ in cols)
+    year_cols = [(col, year) for col, (year, _) in enumerate(cols, start=1)]
+    plain = marked[False, False]
+    label = book.style("label")
+    write_number = sheet.write_number
     for line in programme_rows(session, p.stream, version, table, compared, p.years, later):
         if line.section and line.section != section:
             section = line.section
             book.text(sheet, row, 0, section, "section")
             row += 1
-        book.text(sheet, row, 0, line.label, "label")
-        for col, (year, _) in enumerate(cols, start=1):
-            pence = _amount(line, year)
+        sheet.write_string(row, 0, inert(line.label), label)
+        amounts, estimates, changes = line.amounts, line.estimates, line.changed
+        line_total = 0
+        for col, year in year_cols:
+            pence = line.later if year is None else amounts.get(year)
             if pence is None:
                 continue  # printed blank
-            estimate = year is not None and year in line.estimates
-            changed = year is not None and year in line.changed
-            any_estimate |= estimate
-            any_change |= changed
-            sheet.write_number(row, col, pence / 100_000, marked[estimate, changed])
+            style = plain
+            if year is not None and (estimates or changes):
+                estimate, changed = year in estimates, year in changes
+                any_estimate |= estimate
+                any_change |= changed
+                style = marked[estimate, changed]
+            write_number(row, col, pence / 100_000, style)
             sums[col - 1] += pence
             as_shown[col - 1] += shown(pence)
-        line_total = sum(_amount(line, year) or 0 for year, _ in cols)
+            line_total += pence
         sums[-1] += line_total
         as_shown[-1] += shown(line_total)
         sheet.write_formula(

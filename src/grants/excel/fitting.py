@@ -95,10 +95,16 @@ class Fitting:
     def string(self, row: int, col: int, text: str, cell_format: Format | None) -> Format | None:
         """The format to write ``text`` with (wrapping when it does not fit), having widened
         the column or raised the row as it needs."""
-        if self.merging or not text.strip():
+        if self.merging:
             return cell_format
-        size, bold, wrap, indent, _ = self._font(cell_format)
-        if not wrap and size <= metrics.FONT_SIZE and "\n" not in text:
+        font = self._fonts.get(id(cell_format))
+        if font is None:
+            if not text.strip():
+                return cell_format  # (nor is its format's size counted)
+            font = self._font(cell_format)
+        size, bold, wrap, indent, _ = font
+        one_line = "\n" not in text
+        if not wrap and size <= metrics.FONT_SIZE and one_line:
             key = (col, id(cell_format))
             short = self._short.get(key)
             if short is None:  # (a column only widens: a stale figure is on the safe side)
@@ -106,17 +112,27 @@ class Fitting:
                 short = self._short[key] = room / (metrics.WIDEST_EM * size)
             if len(text) <= short:
                 return cell_format  # short enough whatever its letters
-        if not wrap and metrics.fits(text, self.width(col) - indent, size, bold):
-            count = text.count("\n") + 1
+        if not text.strip():
+            return cell_format
+        if one_line:  # measured once, whether it fits or not
+            widest = metrics.text_points(text, size, bold)
+            fits = widest * metrics.SLACK <= metrics.room(self.width(col) - indent)
         else:
             widest = max(metrics.text_points(x, size, bold) for x in text.split("\n"))
+            fits = metrics.fits(text, self.width(col) - indent, size, bold)
+        if not wrap and fits:
+            if one_line and size <= metrics.FONT_SIZE:
+                return cell_format  # one line of the default height or less
+            count = text.count("\n") + 1
+        else:
             need = metrics.width_for(widest) + indent
             if not wrap and need <= self.max_width:
                 self.widen(col, need)
                 count = text.count("\n") + 1
             else:
-                word = metrics.width_for(metrics.longest_word(text, size, bold)) + indent
-                self.widen(col, min(word, self.max_width))
+                if self.width(col) < self.max_width:  # (one at its widest stays so)
+                    word = metrics.width_for(metrics.longest_word(text, size, bold)) + indent
+                    self.widen(col, min(word, self.max_width))
                 if not wrap:
                     cell_format = self.wrapped(cell_format)
                 count = metrics.lines(text, self.width(col) - indent, size, bold)
@@ -125,7 +141,7 @@ class Fitting:
 
     def number(self, col: int, value: Any, cell_format: Format | None) -> None:
         """Widen the column for a figure that would otherwise show as ####."""
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if not isinstance(value, (int, float)) or value.__class__ is bool:
             return
         key = (col, id(cell_format), value < 0)  # a minus sign takes room too
         magnitude = abs(value)

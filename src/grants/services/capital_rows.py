@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, null, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from grants.db.models import Account, Entry, Line, Posting, Profile, ProfileAmount, ProgrammeVersion
@@ -148,7 +148,10 @@ def programme_rows(
 ) -> Iterator[ProgrammeRow]:
     """The lines of one programme table in one version, in printed order, one at a time,
     with their amounts in ``years`` and, with ``later``, in the later years' column (and the
-    compared version's line totals over the same columns)."""
+    compared version's line totals over the same columns).
+
+    The lines and their amounts are read as two streams in the same order (the amounts'
+    rows are narrow, so the database sorts them quickly) and put together as they come."""
     stream_id = find_stream(session, stream)
     version_ids = dict(
         session.execute(
@@ -159,77 +162,81 @@ def programme_rows(
     )
     this = version_ids[version]
     that = version_ids.get(compared) if compared else None
-    other = aliased(Profile)
-    other_amount = aliased(ProfileAmount)
-    query = (
-        select(
-            Profile.id, Profile.code, Profile.label, Profile.section, Profile.estimate_years,
-            Profile.origin, ProfileAmount.year, ProfileAmount.amount_pence, other.id,
-            other_amount.amount_pence,
+    mine = (Profile.version_id == this) & (Profile.table_name == table)
+    order = (Profile.position, Profile.id)
+    if that is None:
+        lines = select(*_LINE, null(), null()).where(mine).order_by(*order)
+        amounts = (
+            select(ProfileAmount.profile_id, ProfileAmount.year, ProfileAmount.amount_pence, null())
+            .join(Profile, Profile.id == ProfileAmount.profile_id)
+            .where(mine)
+            .order_by(*order, ProfileAmount.year)
         )
-        .outerjoin(ProfileAmount, ProfileAmount.profile_id == Profile.id)
-        .outerjoin(
-            other,
-            (other.version_id == (that if that is not None else -1))
+    else:
+        other = aliased(Profile)
+        other_amount = aliased(ProfileAmount)
+        same_line = (
+            (other.version_id == that)
             & (other.table_name == Profile.table_name)
-            & (other.code == Profile.code),
+            & (other.code == Profile.code)
         )
-        .outerjoin(
-            other_amount,
-            (other_amount.profile_id == other.id) & (other_amount.year == ProfileAmount.year),
+        counted = other_amount.year.in_(years)
+        if later:
+            counted = or_(counted, other_amount.year.is_(None))
+        # The compared line's total over the report's columns (None: not in that version,
+        # or no amount in those columns).
+        total = (
+            select(func.sum(other_amount.amount_pence))
+            .where(other_amount.profile_id == other.id, counted)
+            .scalar_subquery()
         )
-        .where(Profile.version_id == this, Profile.table_name == table)
-        .order_by(Profile.position, Profile.id, ProfileAmount.year)
-    )  # fmt: skip
-    totals: dict[str, int] = {}
-    if that is not None:
-        for code, total in session.execute(
-            select(Profile.code, func.coalesce(func.sum(ProfileAmount.amount_pence), 0))
-            .outerjoin(ProfileAmount, ProfileAmount.profile_id == Profile.id)
-            .where(
-                Profile.version_id == that,
-                Profile.table_name == table,
-                (
-                    or_(ProfileAmount.year.in_(years), ProfileAmount.year.is_(None))
-                    if later
-                    else ProfileAmount.year.in_(years)
-                ),
+        lines = (
+            select(*_LINE, other.id, total).outerjoin(other, same_line).where(mine).order_by(*order)
+        )
+        other_amount = aliased(ProfileAmount)
+        amounts = (
+            select(ProfileAmount.profile_id, ProfileAmount.year, ProfileAmount.amount_pence,
+                   other_amount.amount_pence)
+            .join(Profile, Profile.id == ProfileAmount.profile_id)
+            .outerjoin(other, same_line)
+            .outerjoin(
+                other_amount,
+                (other_amount.profile_id == other.id) & (other_amount.year == ProfileAmount.year),
             )
-            .group_by(Profile.code)
-        ):
-            totals[code] = int(total)
-    current: ProgrammeRow | None = None
-    current_id = None
+            .where(mine)
+            .order_by(*order, ProfileAmount.year)
+        )  # fmt: skip
     wanted = set(years)
-    rows = _stream(session, query)
-    for pid, code, label, section, estimate, origin, year, pence, other_id, other_pence in rows:
-        if pid != current_id:
-            if current is not None:
-                yield current
-            current_id = pid
-            current = ProgrammeRow(
-                code,
-                label,
-                section,
-                {},
-                {parse_year(y).start for y in estimate.split()} if estimate else set(),
-                set(),
-                totals.get(code),
-                origin,
-            )
-        if pence is None or current is None:
-            continue
-        if year is None:
-            if later:
-                current.later = pence
-            continue
-        if year not in wanted:
-            continue
-        current.amounts[year] = pence
-        if that is not None and (other_id is None or other_pence != pence):
-            current.changed.add(year)
-    if current is not None:
-        yield current
+    amount_rows = iter(_stream(session, amounts))
+    pending = next(amount_rows, None)
+    for pid, code, label, section, estimate, origin, other_id, total in _stream(session, lines):
+        line = ProgrammeRow(
+            code,
+            label,
+            section,
+            {},
+            {parse_year(y).start for y in estimate.split()} if estimate else set(),
+            set(),
+            None if total is None else int(total),
+            origin,
+        )
+        while pending is not None and pending[0] == pid:
+            _, year, pence, other_pence = pending
+            pending = next(amount_rows, None)
+            if year is None:
+                if later:
+                    line.later = pence
+                continue
+            if year not in wanted:
+                continue
+            line.amounts[year] = pence
+            if that is not None and (other_id is None or other_pence != pence):
+                line.changed.add(year)
+        yield line
+
+
+_LINE = (Profile.id, Profile.code, Profile.label, Profile.section, Profile.estimate_years,
+         Profile.origin)  # fmt: skip
 
 
 __all__ = ["ProgrammeRow", "Scheme", "in_periods", "programme_rows", "schemes"]
