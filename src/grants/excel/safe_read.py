@@ -1,18 +1,18 @@
 """Opening a workbook that came from outside, as if it were hostile.
 
-Before openpyxl sees a byte: the size, what the file is by its content (not its name), and
+Before any part is parsed: the size, what the file is by its content (not its name), and
 the zip's own account of itself (entries, sizes, compression ratios, macro parts, strict
 OOXML, any DTD or entity declaration, duplicate cell references, merged cells other than the
-title's across row 1). Then one sheet
-is read, streaming, with openpyxl's own cell parser through defusedxml: formulas stay
+title's across row 1); the zip is opened once and each XML part unpacked once, by these
+checks. Then one sheet is read, streaming, by grants.excel.sheet_xml (expat, refusing DTDs
+and entities as defusedxml does) by the rules of openpyxl's own cell parser: formulas stay
 formulas (a cached value is the sender's claim, never trusted), numbers in date formats become
 dates, and a number stored as Excel never writes one (``1_000``, ``INF``, which Python's
 ``float()`` takes) is refused naming its cell. The sheets' states, the tab the workbook opens
 at and the hidden rows and columns are kept for grants.excel.form_shape. Only the parts a
 sheet's cells need are parsed (the workbook's sheet list, the shared strings and the number
-formats of the cell styles), not the whole stylesheet: a return is read in a third of the
-time openpyxl's read-only workbook takes. Every failure is an UnsafeFile
-with a reason code and a message a recipient can act on.
+formats of the cell styles), not the whole stylesheet. Every failure is an UnsafeFile with a
+reason code and a message a recipient can act on.
 """
 
 from __future__ import annotations
@@ -23,18 +23,17 @@ import posixpath
 import re
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 from defusedxml import DefusedXmlException, ElementTree
-from defusedxml.ElementTree import iterparse
-from openpyxl.reader.strings import read_string_table
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH
-from openpyxl.worksheet._reader import WorkSheetParser  # private: see _RowsOnly
 
+from grants.excel.sheet_xml import MAIN, Node, RowReader, elements, shared_strings
 from grants.limits import MAX_WORKBOOK_BYTES
 from grants.services.form_rows import Received
 
@@ -75,18 +74,15 @@ class UnsafeFile(Exception):
 
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-_ROW = f"{_MAIN}row"
-_COL = f"{_MAIN}col"
-_C = f"{_MAIN}c"
-_V = f"{_MAIN}v"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"  # as expat
+_C, _V = f"{MAIN}c", f"{MAIN}v"  # as expat names them (grants.excel.sheet_xml)
 # A number as Excel writes one: not Python's float() syntax (1_000, INF, NaN, " 12 ").
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 _INDEX = re.compile(r"[0-9]+")  # a shared string's index
 _REF = re.compile(r"[A-Z]{1,3}[0-9]{1,7}")
 _WORKBOOK = "xl/workbook.xml"
 _WORKSHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
-_PACKAGE_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_PACKAGE_REL = "http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 
 
 @dataclass(frozen=True)
@@ -128,13 +124,19 @@ def read_sheet(source: Path | Received, name: str, max_rows: int, columns: int) 
     bytes as received (a web upload). If the workbook has no such sheet, ``rows`` is
     empty and ``sheetnames`` says what it has. A filled cell outside the limits is noted in
     ``beyond`` (the rest of the sheet is still parsed, as far as the part's size allows)."""
-    data = _checked_bytes(source.content) if isinstance(source, Received) else _checked(source)
+    data = source.content if isinstance(source, Received) else _file_bytes(source)
+    with _checked_archive(data) as (archive, parts):
+        found = _parsed(archive, parts, name, max_rows, columns)
+    found.sha256 = hashlib.sha256(data).hexdigest()
+    found.content = data
+    return found
+
+
+def _parsed(
+    archive: zipfile.ZipFile, parts: dict[str, bytes], name: str, max_rows: int, columns: int
+) -> Sheet:
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            found = _read_sheet(archive, name, max_rows, columns)
-        found.sha256 = hashlib.sha256(data).hexdigest()
-        found.content = data
-        return found
+        return _read_sheet(archive, parts, name, max_rows, columns)
     except UnsafeFile:
         raise
     except DefusedXmlException as exc:  # an entity or DTD the byte scan could not see
@@ -151,8 +153,10 @@ def read_sheet(source: Path | Received, name: str, max_rows: int, columns: int) 
         ) from exc
 
 
-def _read_sheet(archive: zipfile.ZipFile, name: str, max_rows: int, columns: int) -> Sheet:
-    main = [t for kind, t in _relationships(archive, "_rels/.rels", "").values()
+def _read_sheet(
+    archive: zipfile.ZipFile, parts: dict[str, bytes], name: str, max_rows: int, columns: int
+) -> Sheet:
+    main = [t for kind, t in _relationships(parts, "_rels/.rels", "").values()
             if kind.endswith("/officeDocument")]  # fmt: skip
     if main != [_WORKBOOK]:
         raise UnsafeFile(
@@ -160,13 +164,13 @@ def _read_sheet(archive: zipfile.ZipFile, name: str, max_rows: int, columns: int
             "the workbook's main part is not where Excel keeps it: save it again as an Excel "
             "Workbook (.xlsx) and resend",
         )
-    workbook = ElementTree.fromstring(archive.read(_WORKBOOK))
-    targets = _relationships(archive, "xl/_rels/workbook.xml.rels", "xl")
-    listed = list(workbook.iter(f"{_MAIN}sheet"))
+    workbook = elements(parts[_WORKBOOK])
+    targets = _relationships(parts, "xl/_rels/workbook.xml.rels", "xl")
+    listed = [attrib for _, _, tag, attrib in workbook if tag == f"{MAIN}sheet"]
     sheets = {s.get("name", ""): targets.get(s.get(_REL, ""), ("", "")) for s in listed}
     found = Sheet(list(sheets), name)
     found.states = {s.get("name", ""): s.get("state", "visible") for s in listed}
-    view = workbook.find(f"{_MAIN}bookViews/{_MAIN}workbookView")
+    view = _first(workbook, 2, f"{MAIN}bookViews", f"{MAIN}workbookView")
     tab = view.get("activeTab", "0") if view is not None else "0"
     if _INDEX.fullmatch(tab) and int(tab) < len(listed):
         found.active = listed[int(tab)].get("name", "")
@@ -179,24 +183,20 @@ def _read_sheet(archive: zipfile.ZipFile, name: str, max_rows: int, columns: int
             f"the {name!r} sheet is not an ordinary worksheet where Excel keeps one: use the "
             "form as issued",
         )
-    properties = workbook.find(f"{_MAIN}workbookPr")
+    properties = _first(workbook, 1, workbook[0][2], f"{MAIN}workbookPr")
     flag = properties.get("date1904") if properties is not None else None
     date1904 = flag is not None and flag.strip().lower() not in ("", "0", "false", "f")
     by_type = {kind.rsplit("/", 1)[-1]: part for kind, part in targets.values()}
     strings: list[str] = []
     if by_type.get("sharedStrings") in archive.NameToInfo:
-        with archive.open(by_type["sharedStrings"]) as src:
-            strings = read_string_table(src)
-    dates, durations = _date_styles(archive, by_type.get("styles"))
-    parser = _RowsOnly(
-        archive.open(part), strings, data_only=False,
-        epoch=CALENDAR_MAC_1904 if date1904 else WINDOWS_EPOCH,
-        date_formats=dates, timedelta_formats=durations,
-    )  # fmt: skip
-    parser.sheet_name = name
+        strings = shared_strings(_part(archive, parts, by_type["sharedStrings"]))
+    dates, durations = _date_styles(archive, parts, by_type.get("styles"))
+    reader = RowReader(strings, CALENDAR_MAC_1904 if date1904 else WINDOWS_EPOCH, dates, durations)
+    parsed = reader.read(_part(archive, parts, part))
     rows: list[list[Cell]] = []
     last_row = 0
-    for number, cells in parser.parse():
+    for number, cells, element in parsed.rows:
+        _as_excel_writes(element, name)
         # Excel writes rows in order and each row's cells in column order, each once: a file
         # that does not could show one figure in Excel and give the importer another.
         if number <= last_row:
@@ -219,10 +219,10 @@ def _read_sheet(archive: zipfile.ZipFile, name: str, max_rows: int, columns: int
     found.rows = rows
     found.hidden_rows = {
         int(n) - 1
-        for n, attrs in parser.row_dimensions.items()
+        for n, attrs in parsed.row_dimensions.items()
         if attrs.get("hidden") in ("1", "true")
     }
-    found.hidden_columns = {c for c in parser.hidden_columns if c < columns}
+    found.hidden_columns = {c for c in parsed.hidden_columns if c < columns}
     return found
 
 
@@ -232,71 +232,42 @@ _OUT_OF_ORDER = (
 )
 
 
-class _RowsOnly(WorkSheetParser):  # type: ignore[misc]
-    """openpyxl's sheet parser, reading the rows and their cells only: a return's views,
-    validations and page set-up are ours, and nothing an import needs. Everything outside
-    the rows is cleared as it is passed, so padding costs no memory.
-
-    WorkSheetParser is private to openpyxl (its module is `_reader`): this relies on its
-    constructor, `source`, `parse_row` and `row_dimensions`, unchanged from 3.1.0 to 3.1.5, so
-    pyproject.toml caps openpyxl below 3.2; tests/test_packaging.py checks them."""
-
-    sheet_name = ""
-    hidden_columns: set[int]
-
-    def parse(self) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-        in_row = False
-        self.hidden_columns = set()
-        for event, element in iterparse(self.source, events=("start", "end")):
-            if element.tag == _ROW:
-                if event == "start":
-                    in_row = True
-                    continue
-                in_row = False
-                self._as_excel_writes(element)
-                row = self.parse_row(element)
-                element.clear()
-                yield row
-            elif event == "end" and not in_row:
-                if element.tag == _COL and element.get("hidden") in ("1", "true"):
-                    self._hidden(element.get("min", ""), element.get("max", ""))
-                element.clear()
-
-    def _hidden(self, first: str, last: str) -> None:
-        """Columns ``first`` to ``last`` (1-based, as a ``<col>`` gives them) are hidden."""
-        if _INDEX.fullmatch(first) and _INDEX.fullmatch(last):
-            start = max(int(first), 1)
-            self.hidden_columns.update(range(start - 1, min(int(last), 16384)))
-
-    def _as_excel_writes(self, row: Any) -> None:
-        """Refuse a cell whose stored value Excel would not write: openpyxl reads it with
-        Python's int() and float(), which take ``1_000``, ``INF`` and ``NaN``."""
-        for c in row.iter(_C):
-            kind = c.get("t", "n")
-            v = c.find(_V)
-            if v is None or kind not in ("n", "s"):
-                continue
-            text = v.text or ""
-            if not text or (_NUMBER if kind == "n" else _INDEX).fullmatch(text):
-                continue
-            ref = c.get("r", "")
-            where = f"{self.sheet_name}!{ref}" if _REF.fullmatch(ref) else None
-            shown = text if len(text) <= 40 else text[:40] + "…"
-            raise UnsafeFile(
-                "E_BAD_VALUE",
-                f"{where or self.sheet_name + ' sheet'} holds a value Excel does not write "
-                f"({shown!r}): type the figure in that cell again in Excel or LibreOffice, "
-                "save and resend",
-                where,
-            )
+def _as_excel_writes(row: Node, sheet_name: str) -> None:
+    """Refuse a cell whose stored value Excel would not write: openpyxl's rules read it with
+    Python's int() and float(), which take ``1_000``, ``INF`` and ``NaN``."""
+    for c in row.iter(_C):
+        kind = c.attrib.get("t", "n")
+        v = c.find(_V)
+        if v is None or kind not in ("n", "s"):
+            continue
+        text = v.text or ""
+        if not text or (_NUMBER if kind == "n" else _INDEX).fullmatch(text):
+            continue
+        ref = c.attrib.get("r", "")
+        where = f"{sheet_name}!{ref}" if _REF.fullmatch(ref) else None
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        raise UnsafeFile(
+            "E_BAD_VALUE",
+            f"{where or sheet_name + ' sheet'} holds a value Excel does not write "
+            f"({shown!r}): type the figure in that cell again in Excel or LibreOffice, "
+            "save and resend",
+            where,
+        )
 
 
-def _relationships(archive: zipfile.ZipFile, part: str, base: str) -> dict[str, tuple[str, str]]:
+def _first(
+    found: list[tuple[int, str, str, dict[str, str]]], depth: int, parent: str, tag: str
+) -> dict[str, str] | None:
+    """The attributes of the first ``tag`` element at ``depth`` under a ``parent``."""
+    return next((a for d, p, t, a in found if (d, p, t) == (depth, parent, tag)), None)
+
+
+def _relationships(parts: dict[str, bytes], part: str, base: str) -> dict[str, tuple[str, str]]:
     """A part's relationships: id -> (type, the target's path in the archive)."""
-    if part not in archive.NameToInfo:
+    if part not in parts:
         return {}
     found = {}
-    for rel in ElementTree.fromstring(archive.read(part)).iter(_PACKAGE_REL):
+    for rel in (attrib for _, _, tag, attrib in elements(parts[part]) if tag == _PACKAGE_REL):
         target = rel.get("Target", "")
         path = target.lstrip("/") if target.startswith("/") else posixpath.join(base, target)
         found[rel.get("Id", "")] = (rel.get("Type", ""), posixpath.normpath(path))
@@ -304,14 +275,14 @@ def _relationships(archive: zipfile.ZipFile, part: str, base: str) -> dict[str, 
 
 
 def _date_styles(
-    archive: zipfile.ZipFile, part: str | None
+    archive: zipfile.ZipFile, parts: dict[str, bytes], part: str | None
 ) -> tuple[frozenset[int], frozenset[int]]:
     """The cell styles whose number format shows a date (or a duration), as openpyxl finds
     them, without building the whole stylesheet. Forms issued together share a stylesheet,
     so it is worked out once per distinct stylesheet."""
     if part is None or part not in archive.NameToInfo:
         return frozenset(), frozenset()
-    styles = archive.read(part)
+    styles = _part(archive, parts, part)
     key = hashlib.sha256(styles).digest()  # not the bytes: a stylesheet may be megabytes
     if key not in _STYLES:
         if len(_STYLES) >= 16:
@@ -340,15 +311,18 @@ def _styles_dates(styles: bytes) -> tuple[frozenset[int], frozenset[int]]:
     return frozenset(dates), frozenset(durations)
 
 
-def _checked(path: Path) -> bytes:
-    """The file's bytes, after every check of the file and its zip."""
+def _part(archive: zipfile.ZipFile, parts: dict[str, bytes], name: str) -> bytes:
+    """A part's bytes: as the checks read it, if it is XML, or read now."""
+    return parts[name] if name in parts else archive.read(name)
+
+
+def _file_bytes(path: Path) -> bytes:
+    """The file's bytes, if it is not too large to be a return."""
     try:
-        size = path.stat().st_size
-        _size(size)
-        data = path.read_bytes()
+        _size(path.stat().st_size)
+        return path.read_bytes()
     except OSError as exc:
         raise UnsafeFile("E_UNREADABLE", f"cannot read the file: {exc.strerror or exc}") from exc
-    return _checked_bytes(data)
 
 
 def _size(size: int) -> None:
@@ -360,8 +334,10 @@ def _size(size: int) -> None:
         )
 
 
-def _checked_bytes(data: bytes) -> bytes:
-    """The bytes of a file, after every check of the file and its zip."""
+@contextmanager
+def _checked_archive(data: bytes) -> Iterator[tuple[zipfile.ZipFile, dict[str, bytes]]]:
+    """A file's zip, after every check of the file and of the zip, with the bytes of its XML
+    parts (each read once, by the checks)."""
     _size(len(data))
     head = data[:8]
     if head.startswith(_OLE2):
@@ -377,26 +353,36 @@ def _checked_bytes(data: bytes) -> bytes:
             "form as an .xlsx file",
         )
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            _preflight(archive)
-    except UnsafeFile:
-        raise
-    except zipfile.BadZipFile as exc:
-        raise UnsafeFile(
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except Exception as exc:
+        raise _unpacking(exc) from exc
+    with archive:
+        try:
+            parts = _preflight(archive)
+        except UnsafeFile:
+            raise
+        except Exception as exc:
+            raise _unpacking(exc) from exc
+        yield archive, parts
+
+
+def _unpacking(exc: Exception) -> UnsafeFile:
+    """Why a zip could not be unpacked, as a recipient is told."""
+    if isinstance(exc, zipfile.BadZipFile):
+        return UnsafeFile(
             "E_NOT_XLSX",
             "this is not an Excel .xlsx workbook, or it was damaged in sending: send the "
             "form as an .xlsx file",
-        ) from exc
-    except Exception as exc:  # zlib errors, encrypted or unknown compression, ...
-        raise UnsafeFile(
-            "E_CORRUPT_FILE",
-            f"the workbook cannot be unpacked ({type(exc).__name__}): save it again as an "
-            "Excel Workbook (.xlsx) and resend",
-        ) from exc
-    return data
+        )
+    return UnsafeFile(  # zlib errors, encrypted or unknown compression, ...
+        "E_CORRUPT_FILE",
+        f"the workbook cannot be unpacked ({type(exc).__name__}): save it again as an "
+        "Excel Workbook (.xlsx) and resend",
+    )
 
 
-def _preflight(archive: zipfile.ZipFile) -> None:
+def _preflight(archive: zipfile.ZipFile) -> dict[str, bytes]:
+    """Every check of the zip and its XML parts; the parts' bytes."""
     infos = archive.infolist()
     if len(infos) > MAX_ENTRIES:
         raise UnsafeFile(
@@ -441,10 +427,11 @@ def _preflight(archive: zipfile.ZipFile) -> None:
             "E_MACROS_NOT_ALLOWED",
             "the workbook is macro-enabled: save it as an Excel Workbook (.xlsx)",
         )
+    parts: dict[str, bytes] = {}
     for info in infos:
         if not info.filename.endswith((".xml", ".rels")):
             continue
-        data = archive.read(info)
+        data = parts[info.filename] = archive.read(info)
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16: Excel writes UTF-8
             data = data.decode("utf-16", errors="replace").encode("utf-8", errors="replace")
         if _DTD.search(data):
@@ -470,6 +457,7 @@ def _preflight(archive: zipfile.ZipFile) -> None:
                     "E_TEMPLATE_MODIFIED",
                     "cells of the form have been merged: use the form as issued",
                 )
+    return parts
 
 
 __all__ = ["EMPTY", "Cell", "Sheet", "UnsafeFile", "read_sheet"]
