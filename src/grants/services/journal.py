@@ -59,6 +59,9 @@ class NewEntry:
     note: str | None = None
     occurrence: int = 0  # how many identical entries came before it in the same batch
     key: str | None = None  # idempotency key; derived from the content when not given
+    # The key its content gives, as the books reader worked it out (it has the content in
+    # hand to count identical entries): not worked out again.
+    derived: str | None = field(default=None, repr=False, compare=False)
 
     def content(self) -> str:
         """The identity of the entry: what it does and the published source it cites, not who
@@ -78,6 +81,8 @@ class NewEntry:
 
     def content_key(self) -> str:
         """The key the entry's content gives (the one books give it)."""
+        if self.derived is not None:
+            return self.derived
         return hashlib.sha256(self.content().encode()).hexdigest()[:40]
 
     def idempotency_key(self) -> str:
@@ -397,7 +402,8 @@ class Journal:
             balances = self._balances(streams, self._lines_touched(batch))
         else:
             balances = self._balances(streams)
-        existing = self._existing_keys([e.idempotency_key() for e in batch])
+        keys = [e.idempotency_key() for e in batch]  # once each: a key is a SHA-256
+        existing = self._existing_keys(keys)
         next_entry = self._next_id("entry")
         next_posting = self._next_id("posting")
         turnover = self._turnover()
@@ -416,11 +422,10 @@ class Journal:
         next_account = self._next_id("account")
         refused: list[GrantsError] = []
         arrears = Arrears(self.session)
-        for done, item in enumerate(batch, start=1):
+        for done, (item, key) in enumerate(zip(batch, keys, strict=True), start=1):
             try:
                 if progress is not None and done % 10_000 == 0:
                     progress(10_000)
-                key = item.idempotency_key()
                 if key in existing:
                     result.skipped += 1
                     if item.ref:
