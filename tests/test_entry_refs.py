@@ -54,7 +54,7 @@ def test_a_books_id_names_its_entry_and_cannot_be_given_twice(fund: Session) -> 
     before = refs(fund)
     with pytest.raises(RuleError, match="id GRANT-1 is already entry 2's"):
         record(fund, allocation(200, ref="GRANT-1"))
-    with pytest.raises(RuleError, match="id GRANT-2 is already entry"):
+    with pytest.raises(RuleError, match="id GRANT-2 is given to two entries"):
         record(fund, allocation(300, ref="GRANT-2"), allocation(400, ref="GRANT-2"))
     assert refs(fund) == before
     record(fund, reversal("GRANT-1"))

@@ -54,3 +54,9 @@ def keyed_looking_ids(session: Session) -> set[str]:
             select(Entry.ref).where(text(GIVEN_REF), Entry.ref.like("e" + "_" * KEY_PART))
         ).scalars()
     )
+
+
+def is_given(session: Session, ref: str) -> bool:
+    """Whether ``ref`` is a recorded entry's books id (through uq_entry_ref)."""
+    found = session.execute(select(Entry.id).where(Entry.ref == ref, text(GIVEN_REF)).limit(1))
+    return found.first() is not None

@@ -563,7 +563,9 @@ class Journal:
             return own
         ref = item.ref
         if ref != own:
-            taken = entry_refs.holders(self.session, ref) if ref not in by_ref else ["this load"]
+            if ref in by_ref:
+                raise RuleError(f"id {ref} is given to two entries: give each an id of its own")
+            taken = entry_refs.holders(self.session, ref)
             if taken:
                 raise RuleError(
                     f"id {ref} is already entry {taken[0]}'s: give the entry an id of its own"
@@ -693,7 +695,9 @@ class _GivenIds:
     entry only if no other entry's key gives that ref, recorded or in the batch."""
 
     def __init__(self, session: Session, batch: list[NewEntry]) -> None:
-        self.recorded = entry_refs.keyed_looking_ids(session) if batch else set()
+        self.session = session
+        # A few entries (an officer's command) look each ref up; a load reads them all once.
+        self.recorded = entry_refs.keyed_looking_ids(session) if len(batch) > SMALL_BATCH else None
         self.new: set[str] = set()  # given in this batch
 
     def add(self, ref: str) -> None:
@@ -701,7 +705,11 @@ class _GivenIds:
             self.new.add(ref)
 
     def check_keyed(self, ref: str) -> None:
-        if ref in self.recorded or ref in self.new:
+        if self.recorded is not None:
+            taken = ref in self.recorded
+        else:
+            taken = entry_refs.is_given(self.session, ref)
+        if taken or ref in self.new:
             raise RuleError(
                 f"{ref}, the ref this entry's key gives it, is another entry's id: give that "
                 "entry (or this one, with `id:`) another id"
