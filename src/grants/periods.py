@@ -8,7 +8,7 @@ runs from 1 April 2017 to 31 March 2018 and renders as ``2017-18`` (PCC papers) 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from grants.errors import PeriodError
@@ -80,13 +80,16 @@ class Period:
 
     first: FinancialYear
     last: FinancialYear
+    # Worked out once: a period is part of every account's key, hashed many times an entry.
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __hash__(self) -> int:
-        return self.first.start * 4096 + self.last.start
+        return self._hash
 
     def __post_init__(self) -> None:
-        if self.last < self.first:
+        if self.last.start < self.first.start:
             raise PeriodError(f"a period cannot end ({self.last}) before it starts ({self.first})")
+        object.__setattr__(self, "_hash", self.first.start * 4096 + self.last.start)
 
     @classmethod
     def year(cls, start: int) -> Period:

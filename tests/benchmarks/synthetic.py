@@ -59,3 +59,20 @@ def _new(op: Operation, seen: Counter[str]) -> NewEntry:
     entry.occurrence = seen[content]
     seen[content] += 1
     return entry
+
+
+def books_text(reference: str, entries: list[NewEntry]) -> str:
+    """The reference data and the entries as one books file (as `grants ledger load` reads
+    them): each entry keyed by the books as ``synthetic_books`` keyed it."""
+    out = [reference, ""]
+    for e in entries:
+        op = e.op
+        assert op is not None
+        where = f"{op.stream} {op.period}" + (f" {op.line}" if op.line else "")
+        out.append(f"{e.day.isoformat()} {op.kind} {where} {_pounds(op.amount)}")
+    out.append("")
+    return "\n".join(out)
+
+
+def _pounds(pence: int) -> str:
+    return f"{pence // 100:,}.{pence % 100:02d}"

@@ -1,12 +1,10 @@
-"""Benchmarks: loading journal entries, aggregating balances and verifying the chain,
-against raw sqlite3.
+"""Benchmark: verifying the chain, against raw sqlite3 (loading the journal is measured in
+test_load_bench.py, balances in test_balances_bench.py).
 
 Run with `make bench`. Each benchmark times the product's path with pytest-benchmark and,
 in the same run and on the same rows and database schema, a hand-written baseline; the
 medians and their ratio are reported in the benchmark's extra_info and checked against the
-target (loading, the chain sealed as it commits: at most 2x raw executemany of the journal's
-rows; balances: at most 1.5x a hand-written GROUP BY; verify: at most 1.5x a bare SELECT of
-the same rows with each row hashed in Python).
+target (verify: at most 1.5x a bare SELECT of the same rows with each row hashed in Python).
 
 GRANTS_BENCH_ENTRIES sets the number of journal entries (default 1,000,000).
 """
@@ -97,73 +95,6 @@ def _median_seconds(run: Callable[[], None], setup: Callable[[], None], rounds: 
         run()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def test_load_entries_vs_raw_sqlite3(benchmark, workspace: dict) -> None:
-    root: Path = workspace["root"]  # type: ignore[assignment]
-    target = root / "run.db"
-    entries = workspace["entries"]
-    rows, columns = workspace["rows"], workspace["columns"]
-
-    def fresh() -> None:
-        _copy(workspace["template"], target)  # type: ignore[arg-type]
-
-    def raw(tables: tuple[str, ...]) -> float:
-        conn = sqlite3.connect(target, isolation_level=None)
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA synchronous=FULL")
-        start = time.perf_counter()
-        conn.execute("BEGIN IMMEDIATE")
-        for table in tables:
-            cols = columns[table]  # type: ignore[index]
-            marks = ", ".join("?" * len(cols))
-            conn.executemany(
-                f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", rows[table]
-            )  # type: ignore[index]
-        conn.execute("COMMIT")
-        took = time.perf_counter() - start
-        conn.close()
-        return took
-
-    def grants() -> None:
-        engine = make_engine(f"sqlite:///{target}")
-        with make_session_factory(engine)() as session, session.begin():
-            Journal(session).record(entries)  # type: ignore[arg-type]
-        engine.dispose()
-
-    same_rows: list[float] = []  # accounts, entries, postings and their links of the chain
-    journal_rows: list[float] = []  # the journal's rows alone, the baseline before the chain
-
-    def baselines_first() -> None:
-        # Interleaved: each round times both baselines just before grants.
-        fresh()
-        same_rows.append(raw(("account", "entry", "posting", "seal")))
-        fresh()
-        journal_rows.append(raw(("account", "entry", "posting")))
-        fresh()
-
-    benchmark.pedantic(grants, setup=baselines_first, rounds=ROUNDS, iterations=1)
-    ours = benchmark.stats.stats.median
-    baseline = statistics.median(same_rows)
-    without = statistics.median(journal_rows)
-    ratio = ours / baseline
-    benchmark.extra_info.update(
-        {
-            "entries": ENTRIES,
-            "raw_sqlite3_same_rows_median_s": round(baseline, 3),
-            "raw_sqlite3_journal_rows_median_s": round(without, 3),
-            "grants_median_s": round(ours, 3),
-            "ratio": round(ratio, 2),
-            "ratio_to_journal_rows": round(ours / without, 2),
-            "target": 2.0,
-        }
-    )
-    print(
-        f"\nload {ENTRIES:,} entries, the chain sealed: grants {ours:.2f} s, raw sqlite3 of the "
-        f"same rows (links of the chain included) {baseline:.2f} s, ratio {ratio:.2f} (target "
-        f"<= 2); of the journal's rows alone {without:.2f} s, ratio {ours / without:.2f}"
-    )
-    assert ratio <= 2.0
 
 
 def test_verify_vs_select_and_hash(benchmark, workspace: dict) -> None:

@@ -2,7 +2,8 @@
 
 ``insert_rows`` writes rows of plain values into a table (``executemany`` through the DBAPI
 cursor). ``indexes_after`` lets a load into empty tables build their secondary indexes once,
-after the rows, instead of keeping them up to date row by row.
+after the rows, instead of keeping them up to date row by row. ``big_write`` gives a SQLite
+connection a page cache to match a write of many rows, for as long as it is checked out.
 """
 
 from __future__ import annotations
@@ -11,6 +12,15 @@ import contextlib
 from collections.abc import Iterator, Sequence
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from grants.errors import GrantsError
+
+# Pages a SQLite connection caches while it writes a load: 64 MiB (SQLite's default is 2 MiB,
+# and a load's indexes on random keys touch far more pages than that).
+BIG_CACHE_KIB = 65536
+DEFAULT_CACHE = -2000  # SQLite's default (2,000 KiB), put back when the connection returns
+BIG_CACHE = "grants_big_cache"  # set in a pooled connection's info while its cache is big
 
 
 def insert_rows(
@@ -26,8 +36,62 @@ def insert_rows(
     )
 
 
+class NotUnique(GrantsError):
+    """An index built after a load found two rows with what must be unique."""
+
+
 @contextlib.contextmanager
 def indexes_after(connection: Connection, tables: Sequence[str]) -> Iterator[None]:
-    """Within the block, rows inserted into ``tables`` may go in before the tables'
-    secondary indexes are built. (Not yet: the indexes are kept up to date row by row.)"""
-    yield
+    """Within the block, rows inserted into those of ``tables`` that are empty go in before
+    their secondary indexes are built: on SQLite the indexes are dropped inside the caller's
+    transaction and made again from their stored SQL as the block ends, so that a failure
+    (the caller rolls back) leaves them as they were. An index that finds two rows alike
+    (a unique index) is refused as :class:`NotUnique`: the caller's transaction must then
+    be rolled back, and nothing it wrote is kept."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    empty = [t for t in tables if _empty(connection, t)]
+    if not empty:
+        yield
+        return
+    marks = ", ".join("?" * len(empty))
+    indexes = connection.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        f"AND tbl_name IN ({marks}) ORDER BY name",
+        tuple(empty),
+    ).all()
+    for name, _ in indexes:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):  # as they were, should the caller go on
+            _create(connection, indexes)
+        raise
+    _create(connection, indexes)
+
+
+def _empty(connection: Connection, table: str) -> bool:
+    return connection.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None
+
+
+def _create(connection: Connection, indexes: Sequence[tuple[str, str]]) -> None:
+    for name, sql in indexes:
+        try:
+            connection.exec_driver_sql(sql)
+        except IntegrityError as exc:
+            raise NotUnique(
+                f"two rows of the load have the same value where {name} holds each once "
+                f"({exc.orig}): nothing was recorded"
+            ) from None
+
+
+def big_write(connection: Connection) -> None:
+    """A SQLite connection about to write many rows caches up to BIG_CACHE_KIB of pages until
+    it goes back to the pool (grants.db.engine puts the default back). Durability is as
+    before: only the memory for pages changes."""
+    if connection.dialect.name != "sqlite":
+        return
+    connection.exec_driver_sql(f"PRAGMA cache_size=-{BIG_CACHE_KIB}")
+    connection.connection.info[BIG_CACHE] = True

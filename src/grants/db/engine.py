@@ -33,7 +33,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
-from grants.db import seal
+from grants.db import bulk, seal
 from grants.db.records import APPEND_ONLY
 from grants.errors import Busy, ConfigError, Tampered
 
@@ -180,6 +180,12 @@ def _configure_sqlite(engine: Engine, wait: float) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
+
+    @event.listens_for(engine.pool, "checkin")
+    def _on_checkin(dbapi_connection: Any, record: Any) -> None:
+        # A load's big page cache (grants.db.bulk.big_write) is for that load only.
+        if dbapi_connection is not None and record.info.pop(bulk.BIG_CACHE, False):
+            dbapi_connection.execute(f"PRAGMA cache_size={bulk.DEFAULT_CACHE}")
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -54,6 +55,8 @@ ENTRY_KINDS = (
 STATEMENT_KINDS = ("stated", "balance", "printed")
 # How an allocation is paid: before the spend, after it, by quarters, or on milestones.
 SCHEDULE_BASES = ("in-advance", "in-arrears", "quarterly", "milestone")
+# An entry's ref that is a books id, not the one its key gives: the rows uq_entry_ref indexes.
+GIVEN_REF = "ref <> 'e' || substr(key, 1, 12)"
 
 
 class Base(DeclarativeBase):
@@ -136,11 +139,22 @@ class Entry(Base):
             "kind IN (" + ", ".join(f"'{k}'" for k in ENTRY_KINDS) + ")", name="kind_known"
         ),
         Index("ix_entry_stream_period", "stream_id", "first_year", "last_year"),
+        Index("uq_entry_key", "key", unique=True),
+        # Only a books id (``id:``) is indexed: an entry without one has the ref its key gives
+        # ("e" and the key's first 12 digits), which the unique key already finds, so a copy
+        # of every key is not kept (see grants.services.entry_refs).
+        Index(
+            "uq_entry_ref",
+            "ref",
+            unique=True,
+            sqlite_where=text(GIVEN_REF),
+            postgresql_where=text(GIVEN_REF),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)
-    ref: Mapped[str] = mapped_column(String(80), unique=True)
+    key: Mapped[str] = mapped_column(String(64))
+    ref: Mapped[str] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(20))
     day: Mapped[date] = mapped_column(Date)
     stream_id: Mapped[int] = mapped_column(ForeignKey("stream.id"))

@@ -62,6 +62,19 @@ class Directive:
 
 def _strip_comment(line: str) -> str:
     """Drop a `;` comment that is outside quotes and at the start or after whitespace."""
+    if ";" not in line:
+        return line  # most lines: no comment to look for
+    if '"' not in line:
+        # No quotes: the first `;` at the start or after whitespace begins the comment.
+        match = _BARE_COMMENT.search(line)
+        return line if match is None else line[: match.start()]
+    return _strip_quoted_comment(line)
+
+
+_BARE_COMMENT = re.compile(r"(?:^|(?<=[ \t\x0c]));")
+
+
+def _strip_quoted_comment(line: str) -> str:
     in_quotes = False
     escaped = False
     for i, ch in enumerate(line):

@@ -50,7 +50,7 @@ from grants.money import from_pence, money, to_pence, within_limit
 from grants.periods import FinancialYear, Period, parse_period, parse_year
 from grants.services.balances import METRICS, STREAM_FIGURES, STREAM_ONLY
 from grants.services.commitments import Agreement
-from grants.services.journal import NewEntry
+from grants.services.journal import SEP, NewEntry, derived_key
 from grants.services.keys import entry_key_problem
 from grants.services.money_in import ClaimDetails
 from grants.services.returns import PLAN_STAGE
@@ -299,6 +299,8 @@ class Books:
         content = item.content()
         item.occurrence = self._occurrences[content]
         self._occurrences[content] += 1
+        # The key it gives, worked out once from the content in hand.
+        item.derived = derived_key(content.rpartition(SEP)[0], item.occurrence)
         if item.key is not None:
             kind = op.kind if op is not None else None
             why = entry_key_problem(

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections import ChainMap
+from collections import ChainMap, Counter
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from grants.db import bulk
@@ -28,7 +28,7 @@ from grants.errors import GrantsError, NotFound, RuleError
 from grants.formatting import count, gbp
 from grants.money import MAX_TURNOVER_PENCE, from_pence
 from grants.periods import FinancialYear, Period
-from grants.services import access, rules
+from grants.services import access, entry_refs, rules
 from grants.services.arrears import Arrears
 from grants.services.balance_reads import branches_beneath
 from grants.services.rules import AccountKey, Operation
@@ -60,6 +60,9 @@ class NewEntry:
     note: str | None = None
     occurrence: int = 0  # how many identical entries came before it in the same batch
     key: str | None = None  # idempotency key; derived from the content when not given
+    # The key its content gives, as the books reader worked it out (it has the content in
+    # hand to count identical entries): not worked out again.
+    derived: str | None = field(default=None, repr=False, compare=False)
 
     def content(self) -> str:
         """The identity of the entry: what it does and the published source it cites, not who
@@ -79,6 +82,8 @@ class NewEntry:
 
     def content_key(self) -> str:
         """The key the entry's content gives (the one books give it)."""
+        if self.derived is not None:
+            return self.derived
         return hashlib.sha256(self.content().encode()).hexdigest()[:40]
 
     def idempotency_key(self) -> str:
@@ -181,6 +186,9 @@ _TURNOVER_LIMIT = f"£{MAX_TURNOVER_PENCE // 100:,}.{MAX_TURNOVER_PENCE % 100:02
 
 # Up to this many entries, a batch reads only the balances of the lines it touches.
 SMALL_BATCH = 100
+# From this many entries, a batch is written as a load: a bigger page cache and, into an
+# empty journal, its indexes built after its rows (grants.db.bulk).
+BIG_BATCH = 5_000
 
 
 class Journal:
@@ -384,7 +392,8 @@ class Journal:
             balances = self._balances(streams, self._lines_touched(batch))
         else:
             balances = self._balances(streams)
-        existing = self._existing_keys([e.idempotency_key() for e in batch])
+        keys = [e.idempotency_key() for e in batch]  # once each: a key is a SHA-256
+        existing = self._existing_keys(keys)
         next_entry = self._next_id("entry")
         next_posting = self._next_id("posting")
         turnover = self._turnover()
@@ -398,15 +407,15 @@ class Journal:
 
         rules.with_branches(balances, self.parent_of)
         balance = rules.reader(balances)
+        given = _GivenIds(self.session, batch)
 
         next_account = self._next_id("account")
         refused: list[GrantsError] = []
         arrears = Arrears(self.session)
-        for done, item in enumerate(batch, start=1):
+        for done, (item, key) in enumerate(zip(batch, keys, strict=True), start=1):
             try:
                 if progress is not None and done % 10_000 == 0:
                     progress(10_000)
-                key = item.idempotency_key()
                 if key in existing:
                     result.skipped += 1
                     if item.ref:
@@ -461,7 +470,7 @@ class Journal:
                     reversed_in_batch.add(original_id)
                 entry_id = next_entry
                 next_entry += 1
-                ref = item.ref or f"e{key[:12]}"
+                ref = self._ref(item, key, by_ref, given)
                 if item.ref:
                     by_ref[item.ref] = (entry_id, planned, original is not None, item)
                 for account, amount in planned:
@@ -531,8 +540,28 @@ class Journal:
                 refused.append(exc)
         if refused:
             raise Refused(refused)
+        given.check_new_keys(entry_rows)
         self._insert(new_accounts, entry_rows, posting_rows)
         return result
+
+    def _ref(self, item: NewEntry, key: str, by_ref: dict[str, object], given: _GivenIds) -> str:
+        """The entry's ref: its books id, refused if another entry answers to it, or the one
+        its key gives (which a books id of that shape must not be)."""
+        own = entry_refs.key_ref(key)
+        if item.ref is None:
+            given.check_keyed(own)
+            return own
+        ref = item.ref
+        if ref != own:
+            if ref in by_ref:
+                raise RuleError(f"id {ref} is given to two entries: give each an id of its own")
+            taken = entry_refs.holders(self.session, ref)
+            if taken:
+                raise RuleError(
+                    f"id {ref} is already entry {taken[0]}'s: give the entry an id of its own"
+                )
+            given.add(ref)
+        return ref
 
     def _reversal(
         self,
@@ -547,15 +576,21 @@ class Journal:
                 raise RuleError(f"entry {wanted} is itself a reversal; record the entry again")
             assert original.op is not None
             return original_id, [(k, -a) for k, a in planned], original.op, original
+        engine = self.session.get_bind().dialect.name
         if wanted in self._skipped_refs:
             condition = Entry.key == self._skipped_refs[wanted]
         elif wanted.isascii() and wanted.isdigit() and len(wanted) < 18:
-            condition = (Entry.ref == wanted) | (Entry.id == int(wanted))
+            condition = entry_refs.named(wanted, engine) | (Entry.id == int(wanted))
         else:
-            condition = Entry.ref == wanted
+            condition = entry_refs.named(wanted, engine)
         rows = self.session.execute(select(Entry).where(condition)).scalars().all()
         if len(rows) > 1:  # a books id that is also another entry's number
             rows = [r for r in rows if r.ref == wanted]
+        if len(rows) > 1:  # two keys that begin alike: their refs are the same
+            raise RuleError(
+                f"entries {', '.join(str(r.id) for r in rows)} are all named {wanted}: give "
+                "the entry's number instead (`grants journal` lists them)"
+            )
         row = rows[0] if rows else None
         if row is None:
             raise NotFound(f"there is no journal entry {wanted!r}; `grants journal` lists them")
@@ -624,10 +659,64 @@ class Journal:
         postings: list[tuple[int, int, int, int]],
     ) -> None:
         connection = self.session.connection()
+        if len(entries) < BIG_BATCH:
+            self._insert_rows(connection, accounts, entries, postings)
+            return
+        bulk.big_write(connection)
+        # Into an empty journal, the indexes are built once, after the rows.
+        with bulk.indexes_after(connection, ("account", "entry", "posting")):
+            self._insert_rows(connection, accounts, entries, postings)
+
+    @staticmethod
+    def _insert_rows(
+        connection: Connection,
+        accounts: list[dict[str, object]],
+        entries: list[tuple[object, ...]],
+        postings: list[tuple[int, int, int, int]],
+    ) -> None:
         if accounts:
             connection.execute(Account.__table__.insert(), accounts)
         bulk.insert_rows(connection, "entry", ENTRY_COLUMNS, entries)
         bulk.insert_rows(connection, "posting", POSTING_COLUMNS, postings)
+
+
+class _GivenIds:
+    """Books ids that read like a ref a key gives ("e" and 12 characters): each names one
+    entry only if no other entry's key gives that ref, recorded or in the batch."""
+
+    def __init__(self, session: Session, batch: list[NewEntry]) -> None:
+        self.session = session
+        # A few entries (an officer's command) look each ref up; a load reads them all once.
+        self.recorded = entry_refs.keyed_looking_ids(session) if len(batch) > SMALL_BATCH else None
+        self.new: set[str] = set()  # given in this batch
+
+    def add(self, ref: str) -> None:
+        if entry_refs.looks_keyed(ref):
+            self.new.add(ref)
+
+    def check_keyed(self, ref: str) -> None:
+        if self.recorded is not None:
+            taken = ref in self.recorded
+        else:
+            taken = entry_refs.is_given(self.session, ref)
+        if taken or ref in self.new:
+            raise RuleError(
+                f"{ref}, the ref this entry's key gives it, is another entry's id: give that "
+                "entry (or this one, with `id:`) another id"
+            )
+
+    def check_new_keys(self, rows: list[tuple[object, ...]]) -> None:
+        """An id given after an entry whose key gives the same ref (in the same batch):
+        the ref (third of each row) is then there twice."""
+        if not self.new:
+            return
+        seen = Counter(row[2] for row in rows if row[2] in self.new)
+        clash = [ref for ref, n in seen.items() if n > 1]
+        if clash:
+            raise RuleError(
+                f"id {min(clash)} is the ref another entry's key gives it: give the entry an "
+                "id of its own"
+            )
 
 
 def _check_claim(op: Operation, balances: dict[AccountKey, int]) -> None:

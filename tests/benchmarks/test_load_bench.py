@@ -1,0 +1,294 @@
+"""Benchmarks: loading the journal on SQLite, into an empty ledger and a non-empty one, and
+the peak memory of `grants ledger load`.
+
+The product is ``Journal.record`` of the synthetic entries in one writing transaction, the
+chain sealed as it commits (what `grants ledger load` does after reading the books). Floors
+and baselines are raw sqlite3 ``executemany`` of the same final rows (accounts, entries,
+postings and the entries' links of the chain), read from a ledger loaded once:
+
+* into an empty ledger: the floor inserts the rows into the tables with their secondary
+  indexes dropped and builds the indexes after them, in one transaction (the same final
+  schema); the baseline inserts them into the indexed tables, as the journal did before.
+  Target: at most 1.5x the floor.
+* into a non-empty ledger (holding a different set of as many entries): the floor inserts
+  the rows into the indexed, non-empty tables. Target: at most 2x the floor.
+* `grants ledger load` of the synthetic books (reference data and entries, as a file) into
+  an empty ledger, in its own process: its peak resident memory (VmHWM), under 400 MB.
+
+Every variant runs with synchronous=FULL and foreign keys on; the floors have the page cache
+the product gives a load (grants.db.bulk.BIG_CACHE_KIB).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grants.db.bulk import BIG_CACHE_KIB
+from grants.db.engine import make_engine, make_session_factory
+from grants.db.migrate import upgrade
+from grants.ledger.loader import load
+from grants.services.journal import Journal, NewEntry
+from tests.benchmarks import measure
+from tests.benchmarks.synthetic import books_text, synthetic_books
+
+SIZES = measure.sizes(10_000, 100_000, 1_000_000)
+TABLES = ("account", "entry", "posting")
+PEAK_TARGET_MB = 400.0
+
+
+class Workspace:
+    """For one size: an empty ledger with the reference data (the template), the same with a
+    different set of as many entries (the base), the entries to load, the rows each load
+    adds, and the books as a file."""
+
+    def __init__(self, root: Path, n: int) -> None:
+        self.root = root
+        reference, both = synthetic_books(2 * n)
+        self.entries, other = both[:n], both[n:]
+        self.books = root / "books.grants"
+        self.books.write_text(books_text(reference, self.entries), encoding="utf-8")
+        self.empty = root / "empty.db"  # migrated, nothing in it: for `grants ledger load`
+        _migrated(self.empty)
+        self.template = root / "template.db"
+        _copy(self.empty, self.template)
+        (root / "reference.grants").write_text(reference, encoding="utf-8")
+        with _session(self.template) as session:
+            load(session, root / "reference.grants", "benchmark")
+        self.base = root / "base.db"
+        _copy(self.template, self.base)
+        with _session(self.base) as session:
+            Journal(session).record(other)
+        self.into_empty = _rows_added(self.template, self.entries, root / "a.db")
+        self.into_base = _rows_added(self.base, self.entries, root / "b.db")
+
+
+def _migrated(path: Path) -> None:
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    _checkpoint(path)
+
+
+class _session:
+    """A writing session on a ledger file, committed (and sealed) as the block ends."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> Any:
+        self.engine = make_engine(f"sqlite:///{self.path}")
+        self.session = make_session_factory(self.engine)()
+        self.session.begin()
+        return self.session
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        if kind is None:
+            self.session.commit()
+        self.session.close()
+        self.engine.dispose()
+        _checkpoint(self.path)
+
+
+def _rows_added(start: Path, entries: list[NewEntry], scratch: Path) -> dict[str, Any]:
+    """The rows the journal adds loading ``entries`` into a copy of ``start``: the floors'
+    rows, the same as the product's."""
+    _copy(start, scratch)
+    with sqlite3.connect(start) as conn:
+        tops = {t: conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {t}").fetchone()[0]
+                for t in TABLES}  # fmt: skip
+        seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM seal").fetchone()[0]
+    with _session(scratch) as session:
+        Journal(session).record(entries)
+    rows: dict[str, Any] = {}
+    with sqlite3.connect(scratch) as conn:
+        for t in TABLES:
+            rows[t] = conn.execute(f"SELECT * FROM {t} WHERE id > ? ORDER BY id", (tops[t],))
+            rows[t] = rows[t].fetchall()
+        rows["seal"] = conn.execute("SELECT * FROM seal WHERE seq > ? ORDER BY seq", (seq,))
+        rows["seal"] = rows["seal"].fetchall()
+        columns = {t: [r[1] for r in conn.execute(f"PRAGMA table_info({t})")] for t in rows}
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{scratch}{suffix}").unlink(missing_ok=True)
+    return {"rows": rows, "columns": columns}
+
+
+def _checkpoint(path: Path) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _copy(source: Path, target: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(source, target)
+
+
+def _raw(target: Path, added: dict[str, Any], *, indexes_after: bool, cache: bool) -> None:
+    """The rows inserted with sqlite3 alone, in one transaction; with ``indexes_after``, the
+    secondary indexes of the journal's tables dropped first and built again at the end."""
+    rows, columns = added["rows"], added["columns"]
+    conn = sqlite3.connect(target, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA synchronous=FULL")
+    if cache:
+        conn.execute(f"PRAGMA cache_size=-{BIG_CACHE_KIB}")
+    conn.execute("BEGIN IMMEDIATE")
+    indexes: list[tuple[str, str]] = []
+    if indexes_after:
+        marks = ", ".join("?" * len(TABLES))
+        indexes = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            f"AND tbl_name IN ({marks})",
+            TABLES,
+        ).fetchall()
+        for name, _ in indexes:
+            conn.execute(f'DROP INDEX "{name}"')
+    for table in (*TABLES, "seal"):
+        cols = columns[table]
+        marks = ", ".join("?" * len(cols))
+        conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", rows[table])
+    for _, sql in indexes:
+        conn.execute(sql)
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def _grants(target: Path, entries: list[NewEntry]) -> None:
+    engine = make_engine(f"sqlite:///{target}")
+    with make_session_factory(engine)() as session, session.begin():
+        Journal(session).record(entries)
+    engine.dispose()
+
+
+_WORKSPACES: dict[int, Workspace] = {}
+
+
+@pytest.fixture
+def workspace(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    n = request.node.callspec.params["n"]
+    if n not in _WORKSPACES:
+        _WORKSPACES.clear()  # one size at a time on disk
+        _WORKSPACES[n] = Workspace(tmp_path_factory.mktemp(f"load{n}"), n)
+    return _WORKSPACES[n]
+
+
+def _size(n: int) -> str:
+    return f"{n:,} entries"
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_load_into_an_empty_ledger(benchmark: Any, workspace: Workspace, n: int) -> None:
+    run = workspace.root / "run.db"
+    added = workspace.into_empty
+
+    def fresh() -> None:
+        _copy(workspace.template, run)
+
+    medians = measure.alternate(
+        {
+            "grants": measure.timing(lambda: _grants(run, workspace.entries), fresh),
+            "floor": measure.timing(
+                lambda: _raw(run, added, indexes_after=True, cache=True), fresh
+            ),
+            "baseline": measure.timing(
+                lambda: _raw(run, added, indexes_after=False, cache=False), fresh
+            ),
+        }
+    )
+    benchmark.extra_info.update({k: round(v, 3) for k, v in medians.items()})
+    row = measure.record(
+        measure.Row(
+            path="SQLite load into an empty ledger (Journal.record, sealed at commit)",
+            size=_size(n),
+            product_s=medians["grants"],
+            floor="raw executemany of the same rows, indexes built after",
+            floor_s=medians["floor"],
+            target=1.5,
+            baseline="raw executemany into the indexed tables",
+            baseline_s=medians["baseline"],
+        )
+    )
+    assert row.met, f"{row.ratio:.2f}x the floor (target 1.5)"
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_load_into_a_non_empty_ledger(benchmark: Any, workspace: Workspace, n: int) -> None:
+    run = workspace.root / "run.db"
+    added = workspace.into_base
+
+    def fresh() -> None:
+        _copy(workspace.base, run)
+
+    medians = measure.alternate(
+        {
+            "grants": measure.timing(lambda: _grants(run, workspace.entries), fresh),
+            "floor": measure.timing(
+                lambda: _raw(run, added, indexes_after=False, cache=True), fresh
+            ),
+        }
+    )
+    benchmark.extra_info.update({k: round(v, 3) for k, v in medians.items()})
+    row = measure.record(
+        measure.Row(
+            path="SQLite load into a non-empty ledger (as many entries already in it)",
+            size=_size(n),
+            product_s=medians["grants"],
+            floor="raw executemany of the same rows into the indexed tables",
+            floor_s=medians["floor"],
+            target=2.0,
+        )
+    )
+    assert row.met, f"{row.ratio:.2f}x the floor (target 2)"
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_ledger_load_peak_memory(benchmark: Any, workspace: Workspace, n: int) -> None:
+    """`grants ledger load BOOKS` in its own process, into an empty ledger: its peak resident
+    memory, and its time beside the raw floor of the journal's rows."""
+    run = workspace.root / "run.db"
+    peak_file = workspace.root / "peak.txt"
+    peaks: list[int] = []
+
+    def command() -> None:
+        result = subprocess.run(
+            [sys.executable, "-c", measure.LAUNCHER, str(peak_file), "--database",
+             f"sqlite:///{run}", "ledger", "load", str(workspace.books)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        peaks.append(measure.peak_kb_of(peak_file))
+
+    added = workspace.into_empty
+    medians = measure.alternate(
+        {
+            "grants": measure.timing(command, lambda: _copy(workspace.empty, run)),
+            "floor": measure.timing(
+                lambda: _raw(run, added, indexes_after=True, cache=True),
+                lambda: _copy(workspace.template, run),
+            ),
+        }
+    )
+    peak_mb = max(peaks) / 1024
+    benchmark.extra_info.update({"peak_mb": round(peak_mb), **medians})
+    row = measure.record(
+        measure.Row(
+            path="`grants ledger load` of the books (its own process): peak memory",
+            size=_size(n),
+            product_s=medians["grants"],
+            floor="raw executemany of the journal's rows, indexes built after",
+            floor_s=medians["floor"],
+            target=None,
+            peak_mb=peak_mb,
+            peak_target_mb=PEAK_TARGET_MB,
+            notes=["the whole command: read and check the books, record, seal"],
+        )
+    )
+    assert row.met, f"peak {peak_mb:.0f} MB (target < {PEAK_TARGET_MB:.0f} MB)"
