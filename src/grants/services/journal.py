@@ -39,6 +39,7 @@ ENTRY_COLUMNS = (
     "origin", "note", "turnover_pence",
 )  # fmt: skip
 POSTING_COLUMNS = ("id", "entry_id", "account_id", "amount_pence")
+ACCOUNT_COLUMNS = ("id", "key", "stream_id", "first_year", "last_year", "line_id", "role")
 
 
 @dataclass(slots=True)
@@ -634,10 +635,11 @@ class Journal:
         postings: list[tuple[int, int, int, int]],
     ) -> None:
         connection = self.session.connection()
-        if accounts:
-            connection.execute(Account.__table__.insert(), accounts)
-        bulk.insert_rows(connection, "entry", ENTRY_COLUMNS, entries)
-        bulk.insert_rows(connection, "posting", POSTING_COLUMNS, postings)
+        with bulk.indexes_after(connection, ("account", "entry", "posting")):
+            rows = [tuple(a[c] for c in ACCOUNT_COLUMNS) for a in accounts]
+            bulk.insert_rows(connection, "account", ACCOUNT_COLUMNS, rows)
+            bulk.insert_rows(connection, "entry", ENTRY_COLUMNS, entries)
+            bulk.insert_rows(connection, "posting", POSTING_COLUMNS, postings)
 
 
 def _check_claim(op: Operation, balances: dict[AccountKey, int]) -> None:
