@@ -13,6 +13,10 @@ from collections.abc import Iterator, Sequence
 
 from sqlalchemy import Connection
 
+# A load of at least this many rows into empty tables is worth taking their keys off for
+# (below it, dropping and building them again costs more than checking row by row).
+MANY = 1000
+
 
 def insert_rows(
     connection: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]

@@ -635,7 +635,8 @@ class Journal:
         postings: list[tuple[int, int, int, int]],
     ) -> None:
         connection = self.session.connection()
-        with bulk.indexes_after(connection, ("account", "entry", "posting")):
+        many = len(entries) + len(postings) >= bulk.MANY
+        with bulk.indexes_after(connection, ("account", "entry", "posting") if many else ()):
             rows = [tuple(a[c] for c in ACCOUNT_COLUMNS) for a in accounts]
             bulk.insert_rows(connection, "account", ACCOUNT_COLUMNS, rows)
             bulk.insert_rows(connection, "entry", ENTRY_COLUMNS, entries)
