@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 # A load of at least this many rows into empty tables is worth taking their keys off for
 # (below it, dropping and building them again costs more than checking row by row).
-MANY = 1000
+MANY = 2000
 
 
 def insert_rows(
