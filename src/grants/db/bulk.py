@@ -1,9 +1,11 @@
 """Writing many rows at once: the one place that knows how each engine takes them fastest.
 
 ``insert_rows`` writes rows of plain values into a table (``executemany`` through the DBAPI
-cursor). ``indexes_after`` lets a load into empty tables build their secondary indexes once,
-after the rows, instead of keeping them up to date row by row. ``big_write`` gives a SQLite
-connection a page cache to match a write of many rows, for as long as it is checked out.
+cursor; binary COPY on PostgreSQL). ``indexes_after`` lets a load into empty tables build
+their secondary indexes once, after the rows, instead of keeping them up to date row by row
+(on PostgreSQL, their unique keys and references too: grants.db.bulk_postgres). ``big_write``
+gives a SQLite connection a page cache to match a write of many rows, for as long as it is
+checked out.
 """
 
 from __future__ import annotations
@@ -22,12 +24,21 @@ BIG_CACHE_KIB = 65536
 DEFAULT_CACHE = -2000  # SQLite's default (2,000 KiB), put back when the connection returns
 BIG_CACHE = "grants_big_cache"  # set in a pooled connection's info while its cache is big
 
+# A load of at least this many rows into empty tables is worth taking their keys off for
+# (below it, dropping and building them again costs more than checking row by row).
+MANY = 2000
+
 
 def insert_rows(
     connection: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
 ) -> None:
     """Insert ``rows`` (each a sequence of plain values in the order of ``columns``)."""
     if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        from grants.db import bulk_postgres  # psycopg, imported only where it is used
+
+        bulk_postgres.copy_rows(connection, table, columns, rows)
         return
     mark = "?" if connection.dialect.name == "sqlite" else "%s"
     connection.exec_driver_sql(
@@ -43,11 +54,18 @@ class NotUnique(GrantsError):
 @contextlib.contextmanager
 def indexes_after(connection: Connection, tables: Sequence[str]) -> Iterator[None]:
     """Within the block, rows inserted into those of ``tables`` that are empty go in before
-    their secondary indexes are built: on SQLite the indexes are dropped inside the caller's
+    their secondary indexes are built (on PostgreSQL their unique keys and references too,
+    grants.db.bulk_postgres): on SQLite the indexes are dropped inside the caller's
     transaction and made again from their stored SQL as the block ends, so that a failure
     (the caller rolls back) leaves them as they were. An index that finds two rows alike
     (a unique index) is refused as :class:`NotUnique`: the caller's transaction must then
     be rolled back, and nothing it wrote is kept."""
+    if connection.dialect.name == "postgresql":
+        from grants.db import bulk_postgres
+
+        with bulk_postgres.keys_after(connection, tables):
+            yield
+        return
     if connection.dialect.name != "sqlite":
         yield
         return

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -134,6 +135,7 @@ def _odd(value: Any) -> str:
     return f"?{type(value).__name__}:{value!r}"
 
 
+_CURSORS = itertools.count(1)  # names of the server-side cursors, one for each open
 _PYFORMAT = re.compile(r"%\((\w+)\)s")
 
 
@@ -161,16 +163,26 @@ def stream_rows(
             with contextlib.suppress(Exception):  # left unfinished after its connection closed
                 cursor.close()
         return
-    result = connection.exec_driver_sql(
-        sql, params or {}, execution_options={"stream_results": True, "max_row_buffer": CHUNK}
-    )
+    # The driver's own server-side cursor: rows as the driver makes them (tuples), without
+    # SQLAlchemy's row objects around each; within the connection's transaction.
+    if not connection.in_transaction():
+        connection.begin()  # as running a statement through SQLAlchemy would
+    from grants.db.bulk_postgres import driver_errors
+
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    cursor = raw.cursor(name=f"grants_rows_{next(_CURSORS)}")
     try:
-        for partition in result.partitions(CHUNK):
-            for row in partition:
-                yield tuple(row)
+        with driver_errors(connection, sql):
+            cursor.execute(sql, params or {})
+            rows = cursor.fetchmany(CHUNK)
+        while rows:
+            yield from rows
+            with driver_errors(connection, sql):
+                rows = cursor.fetchmany(CHUNK)
     finally:
         with contextlib.suppress(Exception):
-            result.close()
+            cursor.close()
 
 
 class Records:

@@ -40,6 +40,7 @@ ENTRY_COLUMNS = (
     "origin", "note", "turnover_pence",
 )  # fmt: skip
 POSTING_COLUMNS = ("id", "entry_id", "account_id", "amount_pence")
+ACCOUNT_COLUMNS = ("id", "key", "stream_id", "first_year", "last_year", "line_id", "role")
 
 
 @dataclass(slots=True)
@@ -659,11 +660,16 @@ class Journal:
         postings: list[tuple[int, int, int, int]],
     ) -> None:
         connection = self.session.connection()
-        if len(entries) < BIG_BATCH:
+        if connection.dialect.name == "sqlite":
+            many = len(entries) >= BIG_BATCH
+        else:
+            many = len(entries) + len(postings) >= bulk.MANY
+        if not many:
             self._insert_rows(connection, accounts, entries, postings)
             return
         bulk.big_write(connection)
-        # Into an empty journal, the indexes are built once, after the rows.
+        # Into an empty journal, the indexes (and on PostgreSQL the keys) are built once,
+        # after the rows.
         with bulk.indexes_after(connection, ("account", "entry", "posting")):
             self._insert_rows(connection, accounts, entries, postings)
 
@@ -674,8 +680,8 @@ class Journal:
         entries: list[tuple[object, ...]],
         postings: list[tuple[int, int, int, int]],
     ) -> None:
-        if accounts:
-            connection.execute(Account.__table__.insert(), accounts)
+        rows = [tuple(a[c] for c in ACCOUNT_COLUMNS) for a in accounts]
+        bulk.insert_rows(connection, "account", ACCOUNT_COLUMNS, rows)
         bulk.insert_rows(connection, "entry", ENTRY_COLUMNS, entries)
         bulk.insert_rows(connection, "posting", POSTING_COLUMNS, postings)
 

@@ -1,0 +1,228 @@
+"""Writing many rows at once on PostgreSQL: binary COPY, and keys and indexes built after a
+load into empty tables (grants.db.bulk chooses the engine).
+
+``copy_rows`` streams rows through ``COPY ... FROM STDIN (FORMAT BINARY)`` on the
+transaction's own connection, each value sent as the type of its column (read from the
+catalogue), so text with tabs, newlines or backslashes goes in exactly as given. A handful
+of rows go in with one INSERT, which costs no more; so do the rows of a table whose
+row-level security applies to the connecting role, which PostgreSQL takes no COPY into.
+
+``indexes_after`` makes a load into empty tables check its unique keys and references once,
+at the end, instead of row by row: it drops the tables' unique constraints, foreign keys
+and secondary indexes inside the transaction and creates them again, from the definitions
+PostgreSQL gives (``pg_get_constraintdef``, ``pg_get_indexdef``), when the block ends.
+Primary keys (ids given in order, appended cheaply), check constraints, the guards
+(triggers that fire on UPDATE, DELETE and TRUNCATE, never on INSERT), row-level security
+and grants are left as they are. A unique key or reference the loaded rows break fails the
+rebuild and the whole transaction with a :class:`LoadConflict`. Tables that are not empty,
+or that the connecting role does not own (the ledger's working role owns nothing), keep
+their indexes: their rows are checked as they go in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import Connection as PgConnection
+from psycopg import Error as PgError
+from psycopg import pq
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+from grants.errors import GrantsError
+
+# Up to this many rows, one INSERT (executemany) takes no longer than a COPY.
+FEW = 8
+# Memory for sorting while the indexes are built (the server's default is 64MB); only for
+# the rebuild, and only within the transaction.
+BUILD_MEMORY = "256MB"
+
+
+class LoadConflict(GrantsError):
+    """Rows written by a load break a unique key or a reference, found as it is rebuilt."""
+
+
+def _raw(connection: Connection) -> PgConnection[Any]:
+    raw = connection.connection.driver_connection
+    assert isinstance(raw, PgConnection)
+    return raw
+
+
+def copy_rows(
+    connection: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
+) -> None:
+    """Insert ``rows`` (plain Python values of each column's type) into ``table``."""
+    names = ", ".join(columns)
+    # Through SQLAlchemy: begins the transaction if nothing has yet, as any statement does.
+    found = (
+        connection.exec_driver_sql(
+            "SELECT attname, atttypid, row_security_active(attrelid) FROM pg_attribute "
+            "WHERE attrelid = %(t)s::regclass AND attnum > 0 AND NOT attisdropped",
+            {"t": table},
+        ).all()
+        if len(rows) > FEW
+        else []
+    )
+    # PostgreSQL takes no COPY into a table whose row-level security applies to this role
+    # (the working role, once `grants db roles` has set it up): rows go in with INSERT.
+    if not found or found[0][2]:
+        marks = ", ".join(["%s"] * len(columns))
+        connection.exec_driver_sql(
+            f"INSERT INTO {table} ({names}) VALUES ({marks})",
+            rows,  # type: ignore[arg-type]
+        )
+        return
+    types = {name: kind for name, kind, _ in found}
+    sql = f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)"
+    with driver_errors(connection, sql), _raw(connection).cursor() as cursor:
+        with cursor.copy(sql) as copy:
+            copy.set_types([types[c] for c in columns])
+            for row in rows:
+                copy.write_row(row)
+
+
+@contextlib.contextmanager
+def driver_errors(connection: Connection, sql: str) -> Iterator[None]:
+    """A failure of the driver's own cursor, reported as SQLAlchemy reports a failed
+    statement (IntegrityError, ProgrammingError...), which the commands turn into a message."""
+    try:
+        yield
+    except PgError as exc:
+        raise DBAPIError.instance(sql, None, exc, PgError, dialect=connection.dialect) from exc
+
+
+# -- keys and indexes after the rows -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Dropped:
+    table: str
+    name: str
+    kind: str  # "u" unique constraint, "f" foreign key, "i" index
+    definition: str  # pg_get_constraintdef, or pg_get_indexdef for an index
+
+    def create_sql(self) -> str:
+        if self.kind == "i":
+            return self.definition
+        return f'ALTER TABLE {self.table} ADD CONSTRAINT "{self.name}" {self.definition}'
+
+    def drop_sql(self) -> str:
+        if self.kind == "i":
+            return f'DROP INDEX "{self.name}"'
+        return f'ALTER TABLE {self.table} DROP CONSTRAINT "{self.name}"'
+
+
+# The tables (of those named) that are empty and that this role may alter.
+_CANDIDATES = """
+SELECT c.relname FROM pg_class c
+WHERE c.oid = ANY(%(tables)s::regclass[]) AND pg_has_role(c.relowner, 'USAGE')
+"""
+
+# What to drop on those tables: unique constraints that no other table's foreign key
+# leans on, their foreign keys, and the indexes that back no constraint.
+_DEFINITIONS = """
+SELECT r.relname, con.conname, con.contype::text, pg_get_constraintdef(con.oid)
+FROM pg_constraint con JOIN pg_class r ON r.oid = con.conrelid
+WHERE con.conrelid = ANY(%(tables)s::regclass[])
+  AND (con.contype = 'f' OR (con.contype = 'u' AND NOT EXISTS (
+        SELECT 1 FROM pg_constraint f
+        WHERE f.contype = 'f' AND f.conindid = con.conindid
+          AND NOT f.conrelid = ANY(%(tables)s::regclass[]))))
+UNION ALL
+SELECT r.relname, i.relname, 'i', pg_get_indexdef(x.indexrelid)
+FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class r ON r.oid = x.indrelid
+WHERE x.indrelid = ANY(%(tables)s::regclass[]) AND NOT x.indisprimary
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid
+                  AND k.conrelid = x.indrelid)
+ORDER BY 1, 2
+"""
+
+
+def _empty_and_ours(connection: Connection, tables: Sequence[str]) -> list[str]:
+    ours = [
+        name for (name,) in connection.exec_driver_sql(_CANDIDATES, {"tables": list(tables)}).all()
+    ]
+    if not ours:
+        return []
+    empty = connection.exec_driver_sql(
+        "SELECT " + ", ".join(f"NOT EXISTS (SELECT 1 FROM {t})" for t in ours)
+    ).one()
+    return [t for t, is_empty in zip(ours, empty, strict=True) if is_empty]
+
+
+def drop_keys(connection: Connection, tables: Sequence[str]) -> list[_Dropped]:
+    """Drop the unique constraints, foreign keys and secondary indexes of those of ``tables``
+    that are empty and this role's own; what was dropped, to be created again."""
+    chosen = _empty_and_ours(connection, tables)
+    if not chosen:
+        return []
+    dropped = [
+        _Dropped(*row) for row in connection.exec_driver_sql(_DEFINITIONS, {"tables": chosen}).all()
+    ]
+    # Foreign keys first: one may lean on a unique constraint dropped after it.
+    for item in sorted(dropped, key=lambda d: d.kind != "f"):
+        connection.exec_driver_sql(item.drop_sql())
+    return dropped
+
+
+def create_keys(connection: Connection, dropped: Sequence[_Dropped]) -> None:
+    """Create again what :func:`drop_keys` dropped: indexes and unique constraints, then
+    the foreign keys. A row that breaks one fails the transaction with a LoadConflict."""
+    if not dropped:
+        return
+    memory = connection.exec_driver_sql(
+        "SELECT current_setting('maintenance_work_mem'), "
+        f"set_config('maintenance_work_mem', '{BUILD_MEMORY}', true)"
+    ).one()[0]
+    for item in sorted(dropped, key=lambda d: d.kind == "f"):
+        try:
+            connection.exec_driver_sql(item.create_sql())
+        except DBAPIError as exc:
+            raise _conflict(item, exc) from None
+    connection.exec_driver_sql(
+        "SELECT set_config('maintenance_work_mem', %(m)s, true)", {"m": memory}
+    )
+
+
+def _conflict(item: _Dropped, exc: DBAPIError) -> GrantsError | DBAPIError:
+    diag = getattr(exc.orig, "diag", None)
+    state = getattr(exc.orig, "sqlstate", None)
+    if diag is None or state not in ("23505", "23503"):  # unique, foreign key violations
+        return exc
+    detail = (diag.message_detail or "").strip()[:300]
+    if state == "23505":
+        what = "two rows with the same value where each must be different"
+    else:
+        what = "a row naming one that does not exist"
+    return LoadConflict(
+        f"nothing was recorded: the rows written to {item.table} include {what} "
+        f"({item.name}: {detail})"
+    )
+
+
+def _usable(connection: Connection) -> bool:
+    """Whether the transaction can still go on (no statement in it has failed)."""
+    try:
+        status = _raw(connection).info.transaction_status
+    except Exception:  # the connection is gone: nothing to put back
+        return False
+    return status in (pq.TransactionStatus.INTRANS, pq.TransactionStatus.IDLE)
+
+
+@contextlib.contextmanager
+def keys_after(connection: Connection, tables: Sequence[str]) -> Iterator[None]:
+    """Within the block, the empty ``tables`` take rows with their unique keys, references
+    and secondary indexes checked and built at the end."""
+    dropped = drop_keys(connection, tables)
+    try:
+        yield
+    except BaseException:
+        # The caller might go on and commit: leave the schema whole whatever happened.
+        if dropped and _usable(connection):
+            with contextlib.suppress(GrantsError, DBAPIError):
+                create_keys(connection, dropped)
+        raise
+    create_keys(connection, dropped)

@@ -1,0 +1,242 @@
+"""Rows written in bulk (grants.db.bulk): exactly as given on both engines, and, on
+PostgreSQL, a load into empty tables leaves every key, index, guard, policy and grant as it
+was, and a row that breaks a key found only as the key is built again undoes the whole load.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from grants.db import bulk, seal
+from grants.errors import GrantsError
+from grants.services.journal import ENTRY_COLUMNS
+from tests.conftest import Grants
+from tests.helpers import books
+from tests.test_access import BOOKS
+
+# Text a note can hold, each awkward for some way of writing rows: COPY's own delimiters,
+# escapes and end-of-data marker, quotes, line ends, characters beyond ASCII.
+AWKWARD = [
+    "tab\there",
+    "new\nline",
+    "carriage\r\nreturn",
+    "back\\slash \\\\ and \\t",
+    "\\N",
+    "\\.",
+    "NULL",
+    "",
+    "  spaces around  ",
+    "quotes ' and \" and ,;|",
+    "£1,000 é ß 日本 😀",
+    "\x01\x1f control",
+    "end\n\\.\n",
+]
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A transaction on the ledger (with the Oxfordshire books), rolled back at the end."""
+    with engine.connect() as conn:
+        conn.begin()
+        yield conn
+        conn.rollback()
+
+
+def _entries(conn: Connection, first_id: int, notes: list[str | None]) -> list[tuple[Any, ...]]:
+    stream_id = conn.execute(text("SELECT MIN(id) FROM stream")).scalar_one()
+    rows = []
+    for i, note in enumerate(notes):
+        values: dict[str, Any] = dict.fromkeys(ENTRY_COLUMNS)
+        values |= {
+            "id": first_id + i, "key": f"k{uuid.uuid4().hex}", "ref": f"bulk-{first_id + i}",
+            "kind": "award", "day": date(2017, 4, 1 + i % 28), "stream_id": stream_id,
+            "first_year": 2017, "last_year": 2017, "amount_pence": 100 + i,
+            "over_allocation": i % 2 == 0, "actor": "tester", "reason": note,
+            "recorded_at": datetime(2017, 11, 30, 9, i % 60, i % 60), "note": note,
+            "source": None if i % 3 else note, "turnover_pence": 10**15 + i,
+        }  # fmt: skip
+        rows.append(tuple(values[c] for c in ENTRY_COLUMNS))
+    return rows
+
+
+@pytest.mark.parametrize("copies", [1, 4], ids=["few rows", "many rows"])
+def test_awkward_text_dates_and_nulls_go_in_exactly(
+    oxfordshire: Grants, connection: Connection, copies: int
+) -> None:
+    first = connection.execute(text("SELECT COALESCE(MAX(id), 0) + 1 FROM entry")).scalar_one()
+    notes: list[str | None] = [*AWKWARD, None][: 5 if copies == 1 else None] * copies
+    rows = _entries(connection, first, notes)
+    bulk.insert_rows(connection, "entry", ENTRY_COLUMNS, rows)
+    back = connection.exec_driver_sql(
+        f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entry WHERE id >= {first} ORDER BY id"
+    ).all()
+    engine = connection.dialect.name
+    for want, got in zip(rows, back, strict=True):
+        got = list(got)
+        if engine == "sqlite":  # SQLite keeps dates, times and booleans as text and numbers
+            day, at, over = (ENTRY_COLUMNS.index(c) for c in ("day", "recorded_at",
+                                                              "over_allocation"))  # fmt: skip
+            got[day] = date.fromisoformat(got[day])
+            got[at] = datetime.fromisoformat(got[at])
+            got[over] = bool(got[over])
+        assert tuple(got) == want
+    assert len(back) == len(rows)
+
+
+def _schema(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Everything about the tables a load must leave as it was: their indexes and
+    constraints, triggers (the guards), row-level security and its policies, and grants."""
+    if conn.dialect.name == "sqlite":
+        return {"objects": [tuple(r) for r in conn.exec_driver_sql(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name")]}  # fmt: skip
+    queries = {
+        "indexes": "SELECT tablename, indexname, indexdef FROM pg_indexes "
+        "WHERE schemaname = current_schema() ORDER BY 1, 2",
+        "constraints": "SELECT conrelid::regclass::text, conname, contype, condeferrable, "
+        "condeferred, convalidated, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE connamespace = current_schema()::regnamespace ORDER BY 1, 2",
+        "triggers": "SELECT tgrelid::regclass::text, tgname, tgenabled, pg_get_triggerdef(oid) "
+        "FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1, 2",
+        "policies": "SELECT tablename, policyname, permissive, roles::text, cmd, qual, "
+        "with_check FROM pg_policies ORDER BY 1, 2",
+        "tables": "SELECT relname, relkind, relrowsecurity, relforcerowsecurity, "
+        "relacl::text, relowner FROM pg_class "
+        "WHERE relnamespace = current_schema()::regnamespace ORDER BY 1",
+    }
+    return {k: [tuple(r) for r in conn.exec_driver_sql(q)] for k, q in queries.items()}
+
+
+def test_a_load_into_an_empty_ledger_leaves_every_key_and_guard_as_it_was(
+    grants: Grants, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    postgres = engine.dialect.name == "postgresql"
+    if postgres:
+        # Row-level security and a grant on the journal, as `grants db roles` would leave.
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE entry ENABLE ROW LEVEL SECURITY")
+            conn.exec_driver_sql("CREATE POLICY bulk_test ON entry USING (amount_pence > 0)")
+            conn.exec_driver_sql("GRANT SELECT ON entry, posting TO PUBLIC")
+    with engine.connect() as conn:
+        before = _schema(conn)
+    dropped: list[str] = []
+    monkeypatch.setattr(bulk, "MANY", 1)  # the few entries of these books count as a load
+    if postgres:
+        from grants.db import bulk_postgres
+
+        drop = bulk_postgres.drop_keys
+
+        def noting(connection: Connection, tables: Any) -> Any:
+            found = drop(connection, tables)
+            dropped.extend(d.name for d in found)
+            return found
+
+        monkeypatch.setattr(bulk_postgres, "drop_keys", noting)
+    loaded = grants("ledger", "load", str(books(tmp_path, BOOKS)))
+    assert loaded.exit_code == 0, loaded.output
+    with engine.connect() as conn:
+        after = _schema(conn)
+        count = conn.execute(text("SELECT COUNT(*) FROM entry")).scalar_one()
+    assert count == 5
+    if postgres:  # the load did build them again (so this test compares something)
+        assert {"uq_entry_key", "fk_posting_entry_id_entry", "ix_posting_account_amount",
+                "uq_account_key"} <= set(dropped)  # fmt: skip
+    assert after == before
+    assert grants("verify").exit_code == 0
+
+
+def test_a_duplicate_found_as_its_key_is_built_again_undoes_the_whole_load(engine: Engine) -> None:
+    from grants.db.engine import make_session_factory
+
+    stream = (
+        "INSERT INTO stream (id, code, name, kind, day) "
+        "VALUES (900, 'BULK', 'Bulk', 'other', '2017-04-01')"
+    )
+    rows = [(i, "S900|2017-18||award" if i in (3, 7) else f"S900|2017-18|L{i}|paid", 900,
+             2017, 2017, None, "award") for i in range(1, 20)]  # fmt: skip
+    with engine.connect() as conn:
+        before = _schema(conn)
+    with pytest.raises((GrantsError, IntegrityError)) as raised:
+        with make_session_factory(engine)() as session, session.begin():
+            conn = session.connection()
+            conn.exec_driver_sql(stream)
+            columns = ("id", "key", "stream_id", "first_year", "last_year", "line_id", "role")
+            with bulk.indexes_after(conn, ("account", "entry", "posting")):
+                bulk.insert_rows(conn, "account", columns, rows)
+    if engine.dialect.name == "postgresql":
+        message = str(raised.value)
+        assert isinstance(raised.value, GrantsError), message
+        assert message.startswith("nothing was recorded: the rows written to account include")
+        assert "uq_account_key" in message and "S900|2017-18||award" in message
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM account")).scalar_one() == 0
+        assert conn.execute(text("SELECT COUNT(*) FROM stream WHERE id = 900")).scalar_one() == 0
+        assert _schema(conn) == before
+
+
+def test_a_reference_to_no_row_found_as_its_key_is_built_again_is_named(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite checks each reference as its row goes in")
+    from grants.db.engine import make_session_factory
+
+    postings = [(i, 1, 1, 100) for i in range(1, 20)]  # entry 1 and account 1: neither made
+    with pytest.raises(GrantsError, match="include a row naming one that does not exist"):
+        with make_session_factory(engine)() as session, session.begin():
+            conn = session.connection()
+            with bulk.indexes_after(conn, ("account", "entry", "posting")):
+                bulk.insert_rows(conn, "posting", ("id", "entry_id", "account_id",
+                                                   "amount_pence"), postings)  # fmt: skip
+
+
+def test_keys_are_built_again_when_the_block_fails_and_the_transaction_goes_on(
+    engine: Engine,
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps its keys in a load")
+    with engine.connect() as conn:
+        before = _schema(conn)  # in the transaction the test then rolls back
+        with pytest.raises(ValueError), bulk.indexes_after(conn, ("account", "entry", "posting")):
+            assert "uq_entry_key" not in str(_schema(conn)["constraints"])
+            raise ValueError("a failure of the caller's own")
+        assert _schema(conn) == before
+        conn.rollback()
+
+
+def test_a_role_under_row_security_writes_with_insert_and_keeps_the_keys(engine: Engine) -> None:
+    """PostgreSQL takes no COPY into a table whose row-level security applies to the role
+    (the ledger's working role once `grants db roles` has run), and that role owns no table,
+    so it cannot take their keys off: rows go in with INSERT, keys checked row by row."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row-level security is PostgreSQL's")
+    role = f"bulk_{uuid.uuid4().hex[:8]}"
+    with engine.connect() as conn:
+        conn.begin()  # the role is made and dropped with the transaction
+        conn.exec_driver_sql(f"CREATE ROLE {role}")
+        conn.exec_driver_sql(f"GRANT SELECT, INSERT ON seal TO {role}")
+        conn.exec_driver_sql("ALTER TABLE seal ENABLE ROW LEVEL SECURITY")
+        conn.exec_driver_sql("CREATE POLICY bulk_test ON seal USING (true) WITH CHECK (true)")
+        conn.exec_driver_sql(f"SET LOCAL ROLE {role}")
+        start = conn.execute(text("SELECT COALESCE(MAX(seq), 0) FROM seal")).scalar_one()
+        rows = [(start + i, "bulk", i, 1, f"{i:064x}") for i in range(1, 41)]
+        with bulk.indexes_after(conn, ("seal",)):
+            assert "uq_seal_tbl" in str(_schema(conn)["constraints"])
+            bulk.insert_rows(conn, "seal", seal.SEAL_COLUMNS, rows)
+        got = conn.execute(text("SELECT COUNT(*) FROM seal WHERE tbl = 'bulk'")).scalar_one()
+        assert got == 40
+        conn.rollback()
+
+
+def test_a_failed_read_is_reported_as_a_database_error(engine: Engine) -> None:
+    """The chain's reader uses the driver's own cursor; its failures still come as
+    SQLAlchemy's errors, which the commands turn into a message."""
+    with engine.connect() as conn, pytest.raises((DBAPIError, Exception)) as raised:
+        list(seal.stream_rows(conn, "SELECT no_such_column FROM entry"))
+    if engine.dialect.name == "postgresql":
+        assert isinstance(raised.value, DBAPIError)
