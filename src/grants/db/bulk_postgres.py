@@ -32,6 +32,7 @@ from psycopg import pq
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
+from grants.db.bulk import NotUnique
 from grants.errors import GrantsError
 
 # Up to this many rows, one INSERT (executemany) takes no longer than a COPY.
@@ -41,8 +42,9 @@ FEW = 8
 BUILD_MEMORY = "256MB"
 
 
-class LoadConflict(GrantsError):
-    """Rows written by a load break a unique key or a reference, found as it is rebuilt."""
+class LoadConflict(NotUnique):
+    """Rows written by a load break a unique key or a reference, found as it is rebuilt (on
+    SQLite the same refusal is bulk.NotUnique itself)."""
 
 
 def _raw(connection: Connection) -> PgConnection[Any]:
