@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sqlite3
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -193,3 +195,16 @@ atexit.register(peak)
 sys.argv[0] = "grants"
 main()
 """
+
+
+def checkpoint(path: Path) -> None:
+    """Fold a SQLite file's write-ahead log into it, so that the file alone can be copied."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    """A fresh copy of a checkpointed SQLite file, with no log left of an earlier copy."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(source, target)

@@ -12,7 +12,6 @@ GRANTS_BENCH_ENTRIES sets the number of journal entries (default 1,000,000).
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import statistics
 import time
@@ -26,6 +25,7 @@ from grants.db.migrate import upgrade
 from grants.ledger.loader import load
 from grants.services.journal import Journal
 from grants.services.verify import verify
+from tests.benchmarks import measure
 from tests.benchmarks.synthetic import synthetic_books
 
 ENTRIES = int(os.environ.get("GRANTS_BENCH_ENTRIES", "1000000"))
@@ -46,14 +46,14 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     with make_session_factory(engine)() as session, session.begin():
         load(session, books, "benchmark")
     engine.dispose()
-    _checkpoint(template)
+    measure.checkpoint(template)
     loaded = root / "loaded.db"
-    _copy(template, loaded)
+    measure.copy_sqlite(template, loaded)
     engine = make_engine(f"sqlite:///{loaded}")
     with make_session_factory(engine)() as session, session.begin():
         Journal(session).record(entries)
     engine.dispose()
-    _checkpoint(loaded)
+    measure.checkpoint(loaded)
     with sqlite3.connect(loaded) as conn:
         rows = {
             table: conn.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
@@ -74,17 +74,6 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "rows": rows,
         "columns": columns,
     }
-
-
-def _checkpoint(path: Path) -> None:
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
-def _copy(source: Path, target: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{target}{suffix}").unlink(missing_ok=True)
-    shutil.copyfile(source, target)
 
 
 def _median_seconds(run: Callable[[], None], setup: Callable[[], None], rounds: int) -> float:

@@ -21,7 +21,6 @@ the product gives a load (grants.db.bulk.BIG_CACHE_KIB).
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -57,12 +56,12 @@ class Workspace:
         self.empty = root / "empty.db"  # migrated, nothing in it: for `grants ledger load`
         _migrated(self.empty)
         self.template = root / "template.db"
-        _copy(self.empty, self.template)
+        measure.copy_sqlite(self.empty, self.template)
         (root / "reference.grants").write_text(reference, encoding="utf-8")
         with _session(self.template) as session:
             load(session, root / "reference.grants", "benchmark")
         self.base = root / "base.db"
-        _copy(self.template, self.base)
+        measure.copy_sqlite(self.template, self.base)
         with _session(self.base) as session:
             Journal(session).record(other)
         self.into_empty = _rows_added(self.template, self.entries, root / "a.db")
@@ -73,7 +72,7 @@ def _migrated(path: Path) -> None:
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
     engine.dispose()
-    _checkpoint(path)
+    measure.checkpoint(path)
 
 
 class _session:
@@ -93,13 +92,13 @@ class _session:
             self.session.commit()
         self.session.close()
         self.engine.dispose()
-        _checkpoint(self.path)
+        measure.checkpoint(self.path)
 
 
 def _rows_added(start: Path, entries: list[NewEntry], scratch: Path) -> dict[str, Any]:
     """The rows the journal adds loading ``entries`` into a copy of ``start``: the floors'
     rows, the same as the product's."""
-    _copy(start, scratch)
+    measure.copy_sqlite(start, scratch)
     with sqlite3.connect(start) as conn:
         tops = {t: conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {t}").fetchone()[0]
                 for t in TABLES}  # fmt: skip
@@ -117,17 +116,6 @@ def _rows_added(start: Path, entries: list[NewEntry], scratch: Path) -> dict[str
     for suffix in ("", "-wal", "-shm"):
         Path(f"{scratch}{suffix}").unlink(missing_ok=True)
     return {"rows": rows, "columns": columns}
-
-
-def _checkpoint(path: Path) -> None:
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
-def _copy(source: Path, target: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{target}{suffix}").unlink(missing_ok=True)
-    shutil.copyfile(source, target)
 
 
 def _raw(target: Path, added: dict[str, Any], *, indexes_after: bool, cache: bool) -> None:
@@ -190,7 +178,7 @@ def test_load_into_an_empty_ledger(benchmark: Any, workspace: Workspace, n: int)
     added = workspace.into_empty
 
     def fresh() -> None:
-        _copy(workspace.template, run)
+        measure.copy_sqlite(workspace.template, run)
 
     medians = measure.alternate(
         {
@@ -225,7 +213,7 @@ def test_load_into_a_non_empty_ledger(benchmark: Any, workspace: Workspace, n: i
     added = workspace.into_base
 
     def fresh() -> None:
-        _copy(workspace.base, run)
+        measure.copy_sqlite(workspace.base, run)
 
     medians = measure.alternate(
         {
@@ -269,10 +257,10 @@ def test_ledger_load_peak_memory(benchmark: Any, workspace: Workspace, n: int) -
     added = workspace.into_empty
     medians = measure.alternate(
         {
-            "grants": measure.timing(command, lambda: _copy(workspace.empty, run)),
+            "grants": measure.timing(command, lambda: measure.copy_sqlite(workspace.empty, run)),
             "floor": measure.timing(
                 lambda: _raw(run, added, indexes_after=True, cache=True),
-                lambda: _copy(workspace.template, run),
+                lambda: measure.copy_sqlite(workspace.template, run),
             ),
         }
     )
