@@ -77,6 +77,26 @@ def test_a_books_id_may_not_be_the_ref_another_entrys_key_gives(fund: Session) -
     assert refs(fund)[-1] == "efedcba987654"
 
 
+def test_an_id_that_is_its_own_keys_ref_is_refused_when_another_entry_has_it(
+    fund: Session,
+) -> None:
+    # The first entry is given the id e0123456789ab; the second's key gives it that ref, and
+    # it names it as its id too: two entries would answer to one ref.
+    record(fund, allocation(100, ref="e0123456789ab"))
+    before = refs(fund)
+    with pytest.raises(RuleError, match="is another entry's id"):
+        record(fund, allocation(200, key=KEY, ref="e0123456789ab"))
+    other = "fedcba987654" + "0" * 28  # and the same in one batch
+    with pytest.raises(RuleError, match="is another entry's id"):
+        record(
+            fund, allocation(5, ref="efedcba987654"), allocation(6, key=other, ref="efedcba987654")
+        )
+    assert refs(fund) == before
+    # Its own ref, named by itself, with nobody else holding it, is as if no id were given.
+    record(fund, allocation(300, key="f" * 40, ref="e" + "f" * 12))
+    assert refs(fund)[-1] == "e" + "f" * 12
+
+
 def test_a_ledger_keeps_its_refs_and_its_chain_through_0015(empty_url: str, tmp_path) -> None:
     engine = make_engine(empty_url)
     try:

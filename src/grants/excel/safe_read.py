@@ -192,16 +192,16 @@ def _read_sheet(
         strings = shared_strings(_part(archive, parts, by_type["sharedStrings"]))
     dates, durations = _date_styles(archive, parts, by_type.get("styles"))
     reader = RowReader(strings, CALENDAR_MAC_1904 if date1904 else WINDOWS_EPOCH, dates, durations)
-    parsed = reader.read(_part(archive, parts, part))
     rows: list[list[Cell]] = []
-    last_row = 0
-    for number, cells, element in parsed.rows:
+    last = [0]  # the number of the row read last
+
+    def each(number: int, cells: list[dict[str, Any]], element: Node) -> None:
         _as_excel_writes(element, name)
         # Excel writes rows in order and each row's cells in column order, each once: a file
         # that does not could show one figure in Excel and give the importer another.
-        if number <= last_row:
+        if number <= last[0]:
             raise UnsafeFile("E_CORRUPT_FILE", _OUT_OF_ORDER)
-        last_row, last_col = number, 0
+        last[0], last_col = number, 0
         r = number - 1
         for c in cells:
             if c["row"] != number or c["column"] <= last_col:
@@ -216,6 +216,8 @@ def _read_sheet(
             while len(rows) <= r:
                 rows.append([EMPTY] * columns)
             rows[r][col] = Cell(value, c["data_type"])
+
+    parsed = reader.read(_part(archive, parts, part), each)
     found.rows = rows
     found.hidden_rows = {
         int(n) - 1

@@ -74,28 +74,54 @@ def _parser() -> Any:
     return parser
 
 
-def parse(data: bytes, keep: str, on_other: Callable[[str, dict[str, str]], None]) -> list[Node]:
+# The most elements one kept element (a row, a shared string) may hold: a row of Excel's
+# 16,384 columns, each cell with its value, formula and inline text, is well within it. A part
+# is read one kept element at a time, so a sheet of millions of empty cells, a few megabytes
+# compressed a hundredfold, never stands in memory whole.
+MAX_NODES = 100_000
+
+
+class TooLarge(ValueError):
+    """One row (or shared string) holds more than Excel writes."""
+
+
+def parse(
+    data: bytes,
+    keep: str,
+    on_other: Callable[[str, dict[str, str]], None],
+    on_kept: Callable[[Node], None] | None = None,
+) -> list[Node]:
     """The ``keep`` elements of a part, each with its subtree, in order; every other
-    element outside them is passed to ``on_other`` (tag, attributes) as it starts."""
+    element outside them is passed to ``on_other`` (tag, attributes) as it starts. With
+    ``on_kept``, each kept element is handed to it as it ends, and forgotten (the list
+    returned is then empty)."""
     parser = _parser()
     kept: list[Node] = []
     stack: list[Node] = []  # the open elements of the current kept subtree
+    size = [0]  # elements in the current kept subtree
 
     def start(tag: str, attrib: dict[str, str]) -> None:
         if stack:
+            size[0] += 1
+            if size[0] > MAX_NODES:
+                raise TooLarge(f"a {keep.rsplit('}', 1)[-1]} holds more than Excel writes")
             node = Node(tag, attrib)
             stack[-1].children.append(node)
             stack.append(node)
         elif tag == keep:
             node = Node(tag, attrib)
-            kept.append(node)
+            size[0] = 0
+            if on_kept is None:
+                kept.append(node)
             stack.append(node)
         else:
             on_other(tag, attrib)
 
     def end(_tag: str) -> None:
         if stack:
-            stack.pop()
+            node = stack.pop()
+            if not stack and on_kept is not None:
+                on_kept(node)
 
     def chars(text: str) -> None:
         if stack:
@@ -151,7 +177,9 @@ def text_content(node: Node) -> str:
 
 def shared_strings(data: bytes) -> list[str]:
     """The shared strings table, as openpyxl's read_string_table gives it."""
-    return [text_content(si).replace("x005F_", "") for si in parse(data, _SI, _ignore)]
+    strings: list[str] = []
+    parse(data, _SI, _ignore, lambda si: strings.append(text_content(si).replace("x005F_", "")))
+    return strings
 
 
 def _ignore(_tag: str, _attrib: dict[str, str]) -> None:
@@ -192,7 +220,11 @@ class RowReader:
         self.row_counter = self.col_counter = 0
         self.shared_formulae: dict[str | None, Any] = {}
 
-    def read(self, data: bytes) -> SheetRows:
+    def read(
+        self, data: bytes, each: Callable[[int, list[dict[str, Any]], Node], None] | None = None
+    ) -> SheetRows:
+        """The sheet's rows, each as (number, cells, its element); with ``each``, every row
+        is handed to it as it is read and forgotten (``rows`` is then empty)."""
         hidden: set[int] = set()
 
         def column(tag: str, attrib: dict[str, str]) -> None:
@@ -202,10 +234,16 @@ class RowReader:
                     hidden.update(range(max(int(first), 1) - 1, min(int(last), 16384)))
 
         dimensions: dict[str, dict[str, str]] = {}
-        rows = []
-        for row in parse(data, _ROW, column):
+        rows: list[tuple[int, list[dict[str, Any]], Node]] = []
+
+        def kept(row: Node) -> None:
             number, cells = self.row(row, dimensions)
-            rows.append((number, cells, row))
+            if each is None:
+                rows.append((number, cells, row))
+            else:
+                each(number, cells, row)
+
+        parse(data, _ROW, column, kept)
         return SheetRows(rows, dimensions, hidden)
 
     def row(self, row: Node, dimensions: dict[str, dict[str, str]]) -> tuple[int, list[Any]]:

@@ -549,7 +549,9 @@ class Journal:
         """The entry's ref: its books id, refused if another entry answers to it, or the one
         its key gives (which a books id of that shape must not be)."""
         own = entry_refs.key_ref(key)
-        if item.ref is None:
+        if item.ref is None or item.ref == own:
+            # An id that is the ref its own key gives is stored as such a ref (outside
+            # uq_entry_ref): it is refused, as a ref a key gives is, if another entry has it.
             given.check_keyed(own)
             return own
         ref = item.ref
