@@ -195,8 +195,7 @@ def _read_sheet(
     rows: list[list[Cell]] = []
     last = [0]  # the number of the row read last
 
-    def each(number: int, cells: list[dict[str, Any]], element: Node) -> None:
-        _as_excel_writes(element, name)
+    def each(number: int, cells: list[dict[str, Any]], _element: Node) -> None:
         # Excel writes rows in order and each row's cells in column order, each once: a file
         # that does not could show one figure in Excel and give the importer another.
         if number <= last[0]:
@@ -217,7 +216,9 @@ def _read_sheet(
                 rows.append([EMPTY] * columns)
             rows[r][col] = Cell(value, c["data_type"])
 
-    parsed = reader.read(_part(archive, parts, part), each)
+    parsed = reader.read(
+        _part(archive, parts, part), each, before=lambda row: _as_excel_writes(row, name)
+    )
     found.rows = rows
     found.hidden_rows = {
         int(n) - 1

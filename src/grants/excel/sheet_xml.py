@@ -221,10 +221,15 @@ class RowReader:
         self.shared_formulae: dict[str | None, Any] = {}
 
     def read(
-        self, data: bytes, each: Callable[[int, list[dict[str, Any]], Node], None] | None = None
+        self,
+        data: bytes,
+        each: Callable[[int, list[dict[str, Any]], Node], None] | None = None,
+        before: Callable[[Node], None] | None = None,
     ) -> SheetRows:
         """The sheet's rows, each as (number, cells, its element); with ``each``, every row
-        is handed to it as it is read and forgotten (``rows`` is then empty)."""
+        is handed to it as it is read and forgotten (``rows`` is then empty). ``before`` sees
+        each row's element before its values are read by openpyxl's rules (which take what
+        Python's int() and float() take)."""
         hidden: set[int] = set()
 
         def column(tag: str, attrib: dict[str, str]) -> None:
@@ -237,6 +242,8 @@ class RowReader:
         rows: list[tuple[int, list[dict[str, Any]], Node]] = []
 
         def kept(row: Node) -> None:
+            if before is not None:
+                before(row)
             number, cells = self.row(row, dimensions)
             if each is None:
                 rows.append((number, cells, row))
