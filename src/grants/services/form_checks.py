@@ -3,6 +3,7 @@ as issued (grants.services.form_identity), and the problems found, each at its c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -33,12 +34,18 @@ class Found:
         return cell.value
 
 
-def verified(session: Session, kind: str, rows: FormRows, found: Found) -> Identity | None:
+def verified(
+    session: Session,
+    kind: str,
+    rows: FormRows,
+    found: Found,
+    key: Callable[[Session], bytes] | None = None,
+) -> Identity | None:
     """The identity of a received form (``kind`` return or plan) if it is one this ledger
     issued, as issued: its MAC verifies with the ledger's key and its locked display cells
     are as written. Else each problem is noted at its cell, and the attempt is written to
-    the audit log (whoever sent it)."""
-    verdict = form_identity.check(session, kind, rows.identity.raw, rows.display)
+    the audit log (whoever sent it). ``key``: as for `form_identity.check`."""
+    verdict = form_identity.check(session, kind, rows.identity.raw, rows.display, key)
     if verdict.problem is not None:
         found.problem(rows.identity.ref, verdict.problem)
     for ref, message in verdict.changed:

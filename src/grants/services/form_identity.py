@@ -27,9 +27,10 @@ import hmac
 import json
 import math
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
@@ -252,8 +253,16 @@ class Verdict:
     changed: tuple[tuple[str, str], ...] = ()
 
 
-def check(session: Session, kind: str, value: object, display: dict[str, object]) -> Verdict:
-    """Verify a received form's identity cell and its display cells as saved."""
+def check(
+    session: Session,
+    kind: str,
+    value: object,
+    display: dict[str, object],
+    key: Callable[[Session], bytes] | None = None,
+) -> Verdict:
+    """Verify a received form's identity cell and its display cells as saved. ``key``: where
+    the ledger's key comes from (default: read now); a command that checks many forms reads
+    it once (`FormKeys`)."""
     parsed = parse(kind, value)
     if parsed is None:
         return Verdict(None, "the form's identity is missing or altered: use the form as "
@@ -263,11 +272,11 @@ def check(session: Session, kind: str, value: object, display: dict[str, object]
     # written 2017/18, the MAC in capitals or without its hyphens) is an edit.
     if str(value) != identity.text(given):
         return Verdict(None, NOT_ISSUED)
-    issued = session.scalar(select(FormIssue).where(FormIssue.mac == given))
+    issued = session.execute(_ISSUED.where(FormIssue.mac == given)).first()
     if issued is None:  # never issued here: whatever MAC it carries, there is nothing to verify
         return Verdict(None, NOT_ISSUED)
     shown: dict[str, object] = json.loads(issued.display)
-    expected = mac(_key(session), identity, shown)
+    expected = mac((key or _key)(session), identity, shown)
     if not hmac.compare_digest(expected.encode(), given.encode()):
         if _same(session, issued, identity):
             return Verdict(None, RESTORED)
@@ -282,7 +291,28 @@ def check(session: Session, kind: str, value: object, display: dict[str, object]
     return Verdict(identity, None, changed)
 
 
-def _same(session: Session, issued: FormIssue, identity: Identity) -> bool:
+# What a check reads of the form issued (plain rows: no object is made for a form checked).
+_ISSUED = select(
+    FormIssue.kind, FormIssue.stream_id, FormIssue.line_id, FormIssue.year, FormIssue.stage,
+    FormIssue.recipient, FormIssue.fingerprint, FormIssue.issued_on, FormIssue.display,
+)  # fmt: skip
+
+
+class FormKeys:
+    """The ledger's form key, read once for a command that checks many forms (an import of
+    many returns): nothing a check or an import records changes the key, which only a
+    restore (`take_key`) replaces."""
+
+    def __init__(self) -> None:
+        self._key: bytes | None = None
+
+    def __call__(self, session: Session) -> bytes:
+        if self._key is None:
+            self._key = _key(session)
+        return self._key
+
+
+def _same(session: Session, issued: Any, identity: Identity) -> bool:
     """Whether the record issued with this MAC is of the form the cell shows (every field)."""
     codes = session.execute(
         select(Stream.code, Line.code)
@@ -338,7 +368,7 @@ def _shown(value: object) -> str:
 
 __all__ = [
     "FORMATS", "KEY_FILE", "NOT_ISSUED", "PLAN_FORMAT", "RESTORED", "RETURN_FORMAT",
-    "FormKeyMissing", "Identity", "Verdict", "check", "derived_secret", "ensure_key", "issue",
-    "key_text", "mac", "new_key", "of_plan", "of_return", "parse", "recipient_code", "recorded",
-    "take_key",
+    "FormKeyMissing", "FormKeys", "Identity", "Verdict", "check", "derived_secret", "ensure_key",
+    "issue", "key_text", "mac", "new_key", "of_plan", "of_return", "parse", "recipient_code",
+    "recorded", "take_key",
 ]  # fmt: skip

@@ -40,7 +40,7 @@ from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services import access, people
 from grants.services.form_checks import Found, check_completed_on, verified
-from grants.services.form_identity import Identity
+from grants.services.form_identity import FormKeys, Identity
 from grants.services.form_rows import Problem, ReturnRows
 from grants.services.journal import Catalog, Journal, NewEntry
 from grants.services.returns import ReturnForm, forms
@@ -89,10 +89,12 @@ class Recorded:
 
 class Forms:
     """The forms as they stand, worked out once per stream, year and stage for a command
-    that imports many returns (nothing an import records changes a form)."""
+    that imports many returns (nothing an import records changes a form), and the ledger's
+    form key, read once (``key``, grants.services.form_identity.FormKeys)."""
 
     def __init__(self) -> None:
         self._forms: dict[tuple[str, int, str], dict[str, ReturnForm] | GrantsError] = {}
+        self.key = FormKeys()
 
     def get(
         self, session: Session, stream: str, year: FinancialYear, stage: str, line: str
@@ -125,7 +127,7 @@ def check_return(
     caller has verified from the page's signed token (grants.services.returns_online)."""
     known = known or Forms()
     found = Found(rows.file)
-    identity = shown or verified(session, "return", rows, found)
+    identity = shown or verified(session, "return", rows, found, known.key)
     if identity is None:
         return None, found.problems
     stream, year, line, stage = (
