@@ -234,3 +234,28 @@ def test_the_officer_signs_in_with_a_password_as_before(oxfordshire: Grants) -> 
     assert oxfordshire("balance", "--summary").exit_code == 0
     wrong = Grants(oxfordshire.url, OFFICER, "not-the-password")("balance", "--summary")
     assert wrong.exit_code == 1 and "the login or password is wrong" in wrong.output
+
+
+# What reading and recording a received return never needs: the workbook writers, and the
+# code that lays out the forms it issues.
+WRITERS = ("xlsxwriter", "grants.excel.book", "grants.excel.form_header",
+           "grants.excel.return_form", "grants.services.due")  # fmt: skip
+
+
+def test_returns_import_imports_no_workbook_writer(grants: Grants, tmp_path: Path) -> None:
+    from tests.helpers import books
+    from tests.test_plans import FUND, PLAN
+    from tests.test_returns import CHERWELL, fill
+
+    assert grants("ledger", "load", str(books(tmp_path, FUND + PLAN))).exit_code == 0
+    issued = grants("returns", "issue", "--stream", "CSF", "--year", "2017-18", "--stage",
+                    "mid-year", "-o", str(tmp_path / "forms"))  # fmt: skip
+    assert issued.exit_code == 0, issued.output
+    filled = fill(tmp_path / "forms" / CHERWELL, tmp_path / "filled.xlsx")
+    env = {**os.environ, "GRANTS_USER": grants.env["GRANTS_USER"] or "",
+           "GRANTS_PASSWORD": grants.env["GRANTS_PASSWORD"] or ""}  # fmt: skip
+    modules = imported(tmp_path, "--database", grants.url, "returns", "import", str(filled),
+                       env=env)  # fmt: skip
+    assert "grants.excel.return_reader" in modules and "grants.services.journal" in modules
+    assert sorted(m for m in modules if m.startswith(WRITERS)) == []
+    assert [m for m in heavy(modules) if not m.startswith("openpyxl")] == []

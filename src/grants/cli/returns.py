@@ -21,13 +21,11 @@ from grants.cli.common import (
     pass_app,
 )
 from grants.cli.options import DATE, pick_stream, stream_option
-from grants.excel import return_form, return_reader
+from grants.excel import return_reader
 from grants.formatting import count, gbp, number, plain
 from grants.money import from_pence
 from grants.periods import FinancialYear, parse_year
-from grants.services.due import due
 from grants.services.journal import Catalog
-from grants.services.return_history import history
 from grants.services.returns import issue_forms
 from grants.services.returns_import import Forms, check_return, record
 from grants.services.settings import ledger_name
@@ -61,6 +59,8 @@ def issue(
     """Write a return form for each recipient: its agreed plan's expenditure lines (or its
     allocation, until a plan is recorded), locked, with cells for spend to date, progress and
     outcomes, and outputs (target and actual), validated, and an instructions sheet."""
+    from grants.excel import return_form  # the workbook writer: only issuing needs it
+
     fy = parse_year(year)
     with app.session() as session:  # each form is recorded as issued, with its identity
         stream = pick_stream(session, stream, "pcc", "issue")
@@ -152,6 +152,8 @@ def history_command(
 ) -> None:
     """Every return recorded, superseded ones too, in the order recorded: who filed what
     and when, and which return stands."""
+    from grants.services.return_history import history
+
     fy = parse_year(year) if year is not None else None
     with app.reading() as session:
         if stream is not None:  # an unknown stream is an error, not an empty list
@@ -206,6 +208,8 @@ def due_command(
     the returns) with the day it is due and where it stands: filed (on what day, with the
     receipt), due in so many days, due today, overdue, or not yet open. A recipient sees
     its own lines."""
+    from grants.services.due import due  # the calendar's reading: only this command's
+
     fy = parse_year(year) if year is not None else None
     day = as_of or date.today()
     with app.reading() as session:

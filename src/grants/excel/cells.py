@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from grants.errors import MoneyError, MoneyLimitError, TextError
-from grants.excel.book import cell
+from grants.excel.form_grid import cell
 from grants.excel.safe_read import Cell
 from grants.formatting import gbp
 from grants.money import money, to_pence

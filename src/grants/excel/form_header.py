@@ -1,27 +1,33 @@
 """The block at the top of both forms a recipient fills in (the return form and the spending
 plan form): the form's identity, whom and what it is for, the allocation, and who completed
-it and when. The rows are fixed (0-based), because the importers read them back."""
+it and when. The rows are fixed (0-based), because the importers read them back: they are in
+grants.excel.form_grid, with the reading of the block back, which imports no writer."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from xlsxwriter.worksheet import Worksheet
 
-from grants.excel import templates
 from grants.excel.book import Book, cell, inert
-from grants.excel.safe_read import Sheet
+from grants.excel.form_grid import (
+    ALLOCATED_ROW,
+    ALLOCATION_ROW,
+    COMPLETED_BY_ROW,
+    COMPLETED_ON_ROW,
+    DISPLAY_ROWS,
+    FORM_ROW,
+    HEADING_ROW,
+    PERIOD_ROW,
+    RECIPIENT_ROW,
+    YEAR_ROW,
+    instructions_sheet,
+    read_display,
+    total_labels,
+)
 from grants.services.form_identity import recorded
-
-FORM_ROW, RECIPIENT_ROW, ALLOCATION_ROW, YEAR_ROW, PERIOD_ROW, ALLOCATED_ROW = 2, 3, 4, 5, 6, 7
-COMPLETED_BY_ROW, COMPLETED_ON_ROW = 8, 9
-HEADING_ROW = 11  # the table's headings, under the block
-# The locked cells of the block that say whom and what the form is for (0-based rows of
-# column B): an importer compares them with what was issued.
-DISPLAY_ROWS = (RECIPIENT_ROW, ALLOCATION_ROW, YEAR_ROW, PERIOD_ROW, ALLOCATED_ROW)
 
 
 @dataclass(frozen=True)
@@ -36,18 +42,6 @@ class Header:
     allocated_pence: int
     completed_from: date  # the earliest date the form can have been completed
     date_hint: str  # the message of the date cell's validation
-
-
-@functools.lru_cache(maxsize=4)
-def instructions_sheet(template: str) -> str:
-    """The name of a form's instructions sheet (an importer reads no other sheet)."""
-    return str(templates.load(template)["sheet"]["instructions_sheet"])
-
-
-@functools.lru_cache(maxsize=4)
-def total_labels(template: str) -> frozenset[str]:
-    """A form's Total row label: as the template has it now, or `Total`, as first issued."""
-    return frozenset({str(templates.load(template)["labels"]["total"]), "Total"})
 
 
 def display_cells(
@@ -84,20 +78,6 @@ def locked(text: str | None) -> object:
 def formula(text: str) -> str:
     """A formula cell as it is read back: its text, from the ``=``."""
     return text if text.startswith("=") else f"={text}"
-
-
-def read_display(sheet: Sheet) -> dict[str, object]:
-    """The cells of a received form as saved (``Sheet!B4`` -> value; a formula's text), to
-    compare with the locked cells recorded when the form was issued: a cell not listed is
-    empty."""
-    shown: dict[str, object] = {
-        f"{sheet.name}!{cell(row, 1)}": sheet.at(row, 1).value for row in DISPLAY_ROWS
-    }
-    for r, row in enumerate(sheet.rows):
-        for c, found in enumerate(row):
-            if found.value is not None:
-                shown[f"{sheet.name}!{cell(r, c)}"] = found.value
-    return shown
 
 
 def write_header(book: Book, sheet: Worksheet, header: Header) -> None:

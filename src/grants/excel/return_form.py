@@ -9,6 +9,20 @@ from typing import Any
 
 from grants.excel import form_header, stream_layout
 from grants.excel.book import Book, cell, file_name, writing
+from grants.excel.form_grid import (
+    ACTUAL,
+    COST,
+    HEADING_ROW,
+    INPUT_COLUMNS,
+    MEASURE,
+    NUMBER,
+    PROGRESS,
+    RETURN_FIRST_LINE_ROW,
+    RETURN_SHEET,
+    SPEND,
+    TARGET,
+    TITLE,
+)
 from grants.excel.form_header import (
     COMPLETED_BY_ROW,
     COMPLETED_ON_ROW,
@@ -22,13 +36,11 @@ from grants.formatting import day
 from grants.periods import FinancialYear
 from grants.services.returns import ReturnForm
 
-SHEET = "Return"
-# The identity and header block (grants.excel.form_header): rows 2 to 9, 0-based.
-HEADING_ROW = 11
-FIRST_LINE_ROW = 12
-# Columns of the expenditure lines (0-based).
-NUMBER, TITLE, COST, SPEND, PROGRESS, MEASURE, TARGET, ACTUAL = range(8)
-INPUT_COLUMNS = (SPEND, PROGRESS, MEASURE, TARGET, ACTUAL)
+# The grid (grants.excel.form_grid, which the importer reads by): the identity and header
+# block (grants.excel.form_header) in rows 2 to 9, 0-based; the headings in row 11; the
+# expenditure lines from row 12, in the columns NUMBER to ACTUAL.
+SHEET = RETURN_SHEET
+FIRST_LINE_ROW = RETURN_FIRST_LINE_ROW
 LIMIT = 999_999_999_999.99  # the largest amount grants.money accepts
 
 

@@ -1,7 +1,8 @@
 """A received return form as plain rows (grants.services.form_rows.ReturnRows), or refused.
 
-The file is read by grants.excel.safe_read (every check of a hostile workbook) from a path or
-from a file name and its bytes, as a web upload gives them. Every row from the first
+The cells are where grants.excel.form_grid says (no workbook writer is imported to read a
+form). The file is read by grants.excel.safe_read (every check of a hostile workbook) from a
+path or from a file name and its bytes, as a web upload gives them. Every row from the first
 expenditure line down is read by kind; grants.services.returns_import decides, with the form
 as issued, which rows are lines and what each must hold.
 """
@@ -13,8 +14,8 @@ from pathlib import Path
 from openpyxl.utils import get_column_letter
 
 from grants.excel import cells, form_shape
-from grants.excel import return_form as grid
-from grants.excel.form_header import instructions_sheet, read_display, total_labels
+from grants.excel import form_grid as grid
+from grants.excel.form_grid import instructions_sheet, read_display, total_labels
 from grants.excel.safe_read import Sheet
 from grants.services.form_rows import Problem, Received, ReturnRow, ReturnRows, Typed
 from grants.text import Kind
@@ -34,7 +35,7 @@ COLUMNS = {
 def read_return(source: Path | Received) -> tuple[ReturnRows | None, list[Problem]]:
     """The form's rows, or why the file is not a return form that can be read."""
     sheet, problems = form_shape.open_form(
-        source, "return form issued by `grants returns issue`", grid.SHEET,
+        source, "return form issued by `grants returns issue`", grid.RETURN_SHEET,
         instructions_sheet("return-form"), (MAX_ROWS, MAX_COLUMNS),
     )  # fmt: skip
     if sheet is None:
@@ -52,8 +53,8 @@ def rows_of(name: str, sheet: Sheet) -> ReturnRows:
         cells.text(at(grid.COMPLETED_BY_ROW, 1), _ref(grid.COMPLETED_BY_ROW, 1), "completed by"),
         cells.day(at(grid.COMPLETED_ON_ROW, 1), _ref(grid.COMPLETED_ON_ROW, 1),
                   "the date completed"),
-        [line_row(sheet, row) for row in range(grid.FIRST_LINE_ROW, len(sheet.rows))],
-        grid.SHEET, grid.FIRST_LINE_ROW, COLUMNS,
+        [line_row(sheet, row) for row in range(grid.RETURN_FIRST_LINE_ROW, len(sheet.rows))],
+        grid.RETURN_SHEET, grid.RETURN_FIRST_LINE_ROW, COLUMNS,
     )  # fmt: skip
 
 
@@ -82,7 +83,7 @@ def line_row(sheet: Sheet, row: int) -> ReturnRow:
 
 
 def _ref(row: int, col: int) -> str:
-    return cells.ref(grid.SHEET, row, col)
+    return cells.ref(grid.RETURN_SHEET, row, col)
 
 
 __all__ = ["MAX_COLUMNS", "MAX_ROWS", "line_row", "read_return", "rows_of"]

@@ -1,0 +1,71 @@
+"""Where a form's cells are, and reading its locked cells back: what an importer needs of
+the forms, without the code that writes them (grants.excel.form_header, return_form), so that
+reading a received form imports no workbook writer.
+
+The header block (identity and whom the form is for, rows 2 to 9) is every form's; the return
+form's grid below it is fixed here, because the importer (grants.services.returns_import)
+reads back the cells grants.excel.return_form writes.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from openpyxl.utils import get_column_letter
+
+from grants.excel import templates
+from grants.excel.safe_read import Sheet
+
+# The header block (0-based rows; the values in column B).
+FORM_ROW, RECIPIENT_ROW, ALLOCATION_ROW, YEAR_ROW, PERIOD_ROW, ALLOCATED_ROW = 2, 3, 4, 5, 6, 7
+COMPLETED_BY_ROW, COMPLETED_ON_ROW = 8, 9
+HEADING_ROW = 11  # the table's headings, under the block
+# The locked cells of the block that say whom and what the form is for (0-based rows of
+# column B): an importer compares them with what was issued.
+DISPLAY_ROWS = (RECIPIENT_ROW, ALLOCATION_ROW, YEAR_ROW, PERIOD_ROW, ALLOCATED_ROW)
+
+# The return form's grid.
+RETURN_SHEET = "Return"
+RETURN_FIRST_LINE_ROW = 12
+# Columns of the expenditure lines (0-based).
+NUMBER, TITLE, COST, SPEND, PROGRESS, MEASURE, TARGET, ACTUAL = range(8)
+INPUT_COLUMNS = (SPEND, PROGRESS, MEASURE, TARGET, ACTUAL)
+
+
+def cell(row: int, col: int) -> str:
+    """A cell's A1 reference from its 0-based row and column (as the writer names it)."""
+    return f"{get_column_letter(col + 1)}{row + 1}"
+
+
+@functools.lru_cache(maxsize=4)
+def instructions_sheet(template: str) -> str:
+    """The name of a form's instructions sheet (an importer reads no other sheet)."""
+    return str(templates.load(template)["sheet"]["instructions_sheet"])
+
+
+@functools.lru_cache(maxsize=4)
+def total_labels(template: str) -> frozenset[str]:
+    """A form's Total row label: as the template has it now, or `Total`, as first issued."""
+    return frozenset({str(templates.load(template)["labels"]["total"]), "Total"})
+
+
+def read_display(sheet: Sheet) -> dict[str, object]:
+    """The cells of a received form as saved (``Sheet!B4`` -> value; a formula's text), to
+    compare with the locked cells recorded when the form was issued: a cell not listed is
+    empty."""
+    shown: dict[str, object] = {
+        f"{sheet.name}!{cell(row, 1)}": sheet.at(row, 1).value for row in DISPLAY_ROWS
+    }
+    for r, row in enumerate(sheet.rows):
+        for c, found in enumerate(row):
+            if found.value is not None:
+                shown[f"{sheet.name}!{cell(r, c)}"] = found.value
+    return shown
+
+
+__all__ = [
+    "ACTUAL", "ALLOCATED_ROW", "ALLOCATION_ROW", "COMPLETED_BY_ROW", "COMPLETED_ON_ROW", "COST",
+    "DISPLAY_ROWS", "FORM_ROW", "HEADING_ROW", "INPUT_COLUMNS", "MEASURE", "NUMBER",
+    "PERIOD_ROW", "PROGRESS", "RECIPIENT_ROW", "RETURN_FIRST_LINE_ROW", "RETURN_SHEET", "SPEND",
+    "TARGET", "TITLE", "YEAR_ROW", "cell", "instructions_sheet", "read_display", "total_labels",
+]  # fmt: skip
