@@ -13,7 +13,7 @@ format as a date; tests/test_safe_read.py compares the two on every kind of cell
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from xml.parsers import expat
@@ -27,24 +27,34 @@ _ROW, _COL, _C, _V, _F, _IS = (MAIN + t for t in ("row", "col", "c", "v", "f", "
 _SI, _T, _R = MAIN + "si", MAIN + "t", MAIN + "r"
 
 
-@dataclass
 class Node:
     """An element kept: its tag (``namespace}name``), attributes, text before its first
-    child (as ElementTree's ``text``) and children."""
+    child (as ElementTree's ``text``) and children. Slotted and plain: one is made for every
+    element of every row read."""
 
-    tag: str
-    attrib: dict[str, str]
-    text: str | None = None
-    children: list[Node] = field(default_factory=list)
+    __slots__ = ("attrib", "children", "tag", "text")
+
+    def __init__(self, tag: str, attrib: dict[str, str]) -> None:
+        self.tag = tag
+        self.attrib = attrib
+        self.text: str | None = None
+        self.children: list[Node] = []
+
+    def __repr__(self) -> str:
+        return f"Node({self.tag!r}, {self.attrib!r}, text={self.text!r}, {self.children!r})"
 
     def find(self, tag: str) -> Node | None:
-        return next((c for c in self.children if c.tag == tag), None)
+        for child in self.children:
+            if child.tag == tag:
+                return child
+        return None
 
     def iter(self, tag: str) -> Iterator[Node]:
         for child in self.children:
             if child.tag == tag:
                 yield child
-            yield from child.iter(tag)
+            if child.children:
+                yield from child.iter(tag)
 
 
 def _parser() -> Any:
