@@ -18,10 +18,17 @@ Each round, alternating (tests.benchmarks.measure):
 
 Two rows a size: the import, held to 1.5x the openpyxl baseline (its ratio to calamine is
 reported); and the reader, held to 5x calamine.
+
+Every ``grants`` process finds its modules compiled, as an installed grants does (pip compiles
+them as it installs; tests/benchmarks/test_startup_bench.py does the same): the processes
+keep their compiled modules in a folder of this run's own, filled while the workspace is
+built (untimed), whatever PYTHONDONTWRITEBYTECODE says. Without it, each process would
+compile grants' own modules from source as it starts, which no installed grants does.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -56,21 +63,35 @@ def books_text(returns: int) -> str:
     return "\n".join(out)
 
 
-def run(*args: str, peak: Path | None = None) -> None:
+def run(*args: str, env: dict[str, str], peak: Path | None = None) -> None:
     launcher = ["-c", measure.LAUNCHER, str(peak or "/dev/null")]
-    done = subprocess.run([sys.executable, *launcher, *args], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, *launcher, *args], capture_output=True, text=True, env=env
+    )
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-def workspace(root: Path, returns: int) -> Path:
+@pytest.fixture(scope="module")
+def environment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The processes' environment, with their compiled modules kept in a folder of this
+    run's own."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("pycache"))
+    return env
+
+
+def workspace(root: Path, returns: int, env: dict[str, str]) -> Path:
     """A ledger of ``returns`` lines with the mid-year forms issued, and each form filled in
-    as a recipient would (the ledger's copy in template.db, the forms in filled/)."""
+    as a recipient would (the ledger's copy in template.db, the forms in filled/). The
+    commands that build it, and an untimed `returns import --help`, compile the modules the
+    import's processes find."""
     (root / "books.grants").write_text(books_text(returns), encoding="utf-8")
     url = f"sqlite:///{root / 'template.db'}"
-    run("--database", url, "db", "upgrade")
-    run("--database", url, "ledger", "load", str(root / "books.grants"))
+    run("--database", url, "db", "upgrade", env=env)
+    run("--database", url, "ledger", "load", str(root / "books.grants"), env=env)
     run("--database", url, "returns", "issue", "--stream", "CSF", "--year", "2017-18",
-        "--stage", "mid-year", "-o", str(root / "forms"))  # fmt: skip
+        "--stage", "mid-year", "-o", str(root / "forms"), env=env)  # fmt: skip
+    run("returns", "import", "--help", env=env)
     with sqlite3.connect(root / "template.db") as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     filled = root / "filled"
@@ -86,12 +107,15 @@ def workspace(root: Path, returns: int) -> Path:
 
 
 @pytest.fixture(scope="module")
-def workspaces(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int], Path]:
+def workspaces(
+    tmp_path_factory: pytest.TempPathFactory, environment: dict[str, str]
+) -> Callable[[int], Path]:
     made: dict[int, Path] = {}
 
     def get(returns: int) -> Path:
         if returns not in made:
-            made[returns] = workspace(tmp_path_factory.mktemp(f"returns-{returns}"), returns)
+            root = tmp_path_factory.mktemp(f"returns-{returns}")
+            made[returns] = workspace(root, returns, environment)
         return made[returns]
 
     return get
@@ -140,7 +164,7 @@ def commits_alone(database: Path, files: list[Path]) -> None:
 @pytest.mark.filterwarnings("ignore::pytest_benchmark.logger.PytestBenchmarkWarning")
 @pytest.mark.parametrize("returns", measure.sizes(20, 200, 1_000))
 def test_import_returns_vs_openpyxl_and_calamine(
-    benchmark, workspaces: Callable[[int], Path], returns: int
+    benchmark, workspaces: Callable[[int], Path], environment: dict[str, str], returns: int
 ) -> None:
     root = workspaces(returns)
     files = sorted((root / "filled").glob("*.xlsx"))
@@ -151,7 +175,7 @@ def test_import_returns_vs_openpyxl_and_calamine(
 
     def grants_import() -> None:
         run("--database", f"sqlite:///{database}", "returns", "import", "--received",
-            "2017-10-20", *map(str, files), peak=peak)  # fmt: skip
+            "2017-10-20", *map(str, files), env=environment, peak=peak)  # fmt: skip
         peaks.append(measure.peak_kb_of(peak))
 
     def check_recorded() -> None:
@@ -165,7 +189,7 @@ def test_import_returns_vs_openpyxl_and_calamine(
             "openpyxl": measure.timing(lambda: bare_openpyxl(files)),
             "calamine": measure.timing(lambda: calamine(files)),
             "reader": measure.timing(lambda: grants_reader(files)),
-            "startup": measure.timing(lambda: run("returns", "import", "--help")),
+            "startup": measure.timing(lambda: run("returns", "import", "--help", env=environment)),
             "commits": measure.timing(
                 lambda: commits_alone(scratch, files), lambda: fresh_copy(template, scratch)
             ),
