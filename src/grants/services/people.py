@@ -64,12 +64,12 @@ class Standing:
 
 def standing(session: Session, person: Person) -> Standing:
     """The person as their records leave them (`grants.services.sign_in.fold`)."""
-    codes = dict(session.execute(select(Organisation.id, Organisation.code)).tuples().all())
+    codes = dict(session.execute(select(Organisation.id, Organisation.code)).all())
     events = session.execute(
         select(PersonEvent.kind, PersonEvent.role, PersonEvent.organisation_id)
         .where(PersonEvent.person_id == person.id)
         .order_by(PersonEvent.id)
-    ).tuples()
+    )
     roles = sign_in.fold(events, codes)
     return Standing(person, roles.roles, roles.organisations, roles.disabled, roles.has_password)
 

@@ -97,6 +97,9 @@ def actor(person_id: int, login: str, roles: Roles) -> Actor:
     )
 
 
+_EVENTS = "SELECT kind, role, organisation_id FROM person_event WHERE person_id = :id ORDER BY id"
+
+
 def os_login_actor(connection: Connection, login: str) -> Actor | None:
     """The person of the operating-system login ``login``, as `people.actor_for` signs them
     in without a password, when that is all signing in takes: they exist and are not
@@ -115,14 +118,8 @@ def os_login_actor(connection: Connection, login: str) -> Actor | None:
     ).first()
     if person is None:
         return None
-    codes = dict(connection.execute(text("SELECT id, code FROM organisation")).tuples().all())
-    events = connection.execute(
-        text(
-            "SELECT kind, role, organisation_id FROM person_event WHERE person_id = :id "
-            "ORDER BY id"
-        ),
-        {"id": person[0]},
-    ).tuples()
+    codes = dict(connection.execute(text("SELECT id, code FROM organisation")).all())
+    events = connection.execute(text(_EVENTS), {"id": person[0]})
     roles = fold(events, codes)
     if roles.disabled:
         return None

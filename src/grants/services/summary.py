@@ -99,7 +99,7 @@ _STATED = (
 def summary_rows(connection: Connection, period: Period | None = None) -> list[SummaryRow]:
     """Each stream and period's row (the periods overlapping ``period``, when given), by
     stream code and period, for a person who sees every line (the caller checks it)."""
-    streams = dict(connection.execute(text("SELECT id, code FROM stream")).tuples().all())
+    streams = dict(connection.execute(text("SELECT id, code FROM stream")).all())
     if period is None:
         found = connection.execute(text(_TOTALS.format(where="")))
     else:
@@ -108,13 +108,13 @@ def summary_rows(connection: Connection, period: Period | None = None) -> list[S
             {"first": period.first.start, "last": period.last.start},
         )
     totals: dict[tuple[str, Period], dict[str, int]] = {}
-    for stream_id, first, last, role, total in found.tuples():
+    for stream_id, first, last, role, total in found:
         key = (streams[stream_id], Period(FinancialYear(first), FinancialYear(last)))
         roles = totals.setdefault(key, dict.fromkeys(OWN_ROLES, 0))
         if role is not None and (role.startswith("funder") or role in OWN_ROLES):
             roles[role] = roles.get(role, 0) + int(total)
     stated: dict[tuple[str, Period], int] = {}
-    for code, first, last, amount in connection.execute(text(_STATED)).tuples():
+    for code, first, last, amount in connection.execute(text(_STATED)):
         key = (code, Period(FinancialYear(first), FinancialYear(last)))
         stated[key] = int(money(amount) * 100)  # the latest statement stands
     rows = []
