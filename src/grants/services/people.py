@@ -56,10 +56,7 @@ class Standing:
     has_password: bool = False
 
     def actor(self) -> Actor:
-        return sign_in.actor(self.person.id, self.person.login, self._roles())
-
-    def _roles(self) -> sign_in.Roles:
-        return sign_in.Roles(self.roles, self.organisations, self.disabled, self.has_password)
+        return sign_in.actor(self.person.id, self.person.login, self.roles, self.organisations)
 
 
 def standing(session: Session, person: Person) -> Standing:

@@ -87,14 +87,12 @@ def fold(events: Iterable[tuple[str, str | None, int | None]], codes: Mapping[in
     return out
 
 
-def actor(person_id: int, login: str, roles: Roles) -> Actor:
-    return Actor(
-        person_id,
-        login,
-        frozenset(roles.roles),
-        frozenset(roles.organisations),
-        frozenset(roles.organisations.values()),
-    )
+def actor(
+    person_id: int, login: str, roles: Iterable[str], organisations: Mapping[int, str]
+) -> Actor:
+    """The person as the services see them: their roles, and a recipient's organisations."""
+    return Actor(person_id, login, frozenset(roles), frozenset(organisations),
+                 frozenset(organisations.values()))  # fmt: skip
 
 
 _EVENTS = "SELECT kind, role, organisation_id FROM person_event WHERE person_id = :id ORDER BY id"
@@ -123,7 +121,7 @@ def os_login_actor(connection: Connection, login: str) -> Actor | None:
     roles = fold(events, codes)
     if roles.disabled:
         return None
-    return actor(person[0], person[1], roles)
+    return actor(person[0], person[1], roles.roles, roles.organisations)
 
 
 __all__ = [
