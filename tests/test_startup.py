@@ -92,6 +92,9 @@ def test_balance_summary_imports_only_what_it_needs(
            "grants.services.balances"}  # fmt: skip
     if signed_in == "os-login":
         assert modules & (orm | {"grants.db.seal"}) == set()
+        # Money is shown without Babel's locale data, whose loading imports babel.dates and
+        # looks up the local time zone among pytz's: no date is shown.
+        assert modules & {"babel.dates", "babel.localtime", "pytz"} == set()
     else:
         assert orm <= modules
 
