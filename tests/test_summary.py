@@ -213,3 +213,11 @@ def test_signing_in_reads_the_person_as_people_does(oxfordshire: Grants) -> None
                 assert sign_in.os_login_actor(connection, login) is None
     finally:
         engine.dispose()
+
+
+def test_an_empty_ledger_says_so(grants: Grants, core_calls: list[int]) -> None:
+    add_person(grants.url, os_login(), ["officer"])
+    core = as_os_login(grants.url)("balance", "--summary")
+    assert core_calls == [1]
+    assert (core.exit_code, core.output) == (0, grants("balance", "--summary").output)
+    assert core.output == "nothing recorded yet\n"
