@@ -4,6 +4,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from babel.numbers import format_currency
+from hypothesis import given
+from hypothesis import strategies as st
 
 from grants import formatting as f
 from grants.errors import MoneyError
@@ -35,3 +38,20 @@ def test_dates_and_json() -> None:
 def test_display_refuses_floats() -> None:
     with pytest.raises(MoneyError):
         f.gbp(1.5)  # type: ignore[arg-type]
+
+
+@given(st.integers(min_value=-(10**17), max_value=10**17))
+def test_pounds_and_pence_are_babels(pence: int) -> None:
+    """gbp, written without Babel's locale data, is Babel's en_GB currency format."""
+    amount = Decimal(pence).scaleb(-2)
+    for same in (amount, amount.quantize(Decimal("0.0001")), Decimal(pence) / 100):
+        assert f.gbp(same) == format_currency(same, "GBP", locale=f.LOCALE)
+
+
+def test_pounds_and_pence_at_the_edges() -> None:
+    for text in ("0", "-0", "-0.00", "0.01", "-0.01", "999.99", "1000", "-1000", "1E+3",
+                 "123456789012345.67", "5E+2"):  # fmt: skip
+        amount = Decimal(text)
+        assert f.gbp(amount) == format_currency(f.total(amount), "GBP", locale=f.LOCALE)
+    assert f.gbp(Decimal("-0")) == "£0.00"
+    assert f.gbp(7) == "£7.00"  # type: ignore[arg-type]

@@ -1,7 +1,8 @@
 """Start-up: a command imports what it needs. `grants --help` lists every command from the
 table in grants.cli.main without importing any of them, and `grants balance --summary` never
 imports the migrations, the workbooks, the web service or the 360Giving schema; signing in
-as the operating-system login (as the demo does) needs no password hashing either."""
+as the operating-system login (as the demo does) needs no password hashing, and reads the
+summary through SQLAlchemy Core without the ORM or the models either."""
 
 from __future__ import annotations
 
@@ -84,6 +85,18 @@ def test_balance_summary_imports_only_what_it_needs(
                         "grants.cli.query"}  # fmt: skip
     # A password is checked with Argon2; the operating-system login checks none.
     assert ("argon2" in modules) == (signed_in == "password")
+    # The operating-system login's summary is read through SQLAlchemy Core: no ORM, no
+    # mapped tables, no balances of every line, no sealing. Signing in with a password reads
+    # (and audits) through a session.
+    orm = {"sqlalchemy.orm", "grants.db.models", "grants.services.people",
+           "grants.services.balances"}  # fmt: skip
+    if signed_in == "os-login":
+        assert modules & (orm | {"grants.db.seal"}) == set()
+        # Money is shown without Babel's locale data, whose loading imports babel.dates and
+        # looks up the local time zone among pytz's: no date is shown.
+        assert modules & {"babel.dates", "babel.localtime", "pytz"} == set()
+    else:
+        assert orm <= modules
 
 
 def defined_commands() -> dict[str, str]:

@@ -7,7 +7,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from babel import Locale
-from babel.dates import format_date as _babel_date
 from babel.numbers import format_currency, format_decimal
 
 from grants.money import total
@@ -23,8 +22,14 @@ SCALE_LABELS = {"1": "£", "000": "£'000", "m": "£m"}
 @lru_cache(maxsize=4096, typed=True)
 def gbp(amount: Decimal) -> str:
     """``£1,234,567.50``; negatives with a minus sign: ``-£1,234.50``. The same figures are
-    shown again and again (every view of a dashboard), so the last few thousand are kept."""
-    return format_currency(total(amount), "GBP", locale=LOCALE)
+    shown again and again (every view of a dashboard), so the last few thousand are kept.
+
+    Babel's en_GB currency format (``¤#,##0.00``, groups of three), written without loading
+    Babel's locale data: that load (which imports babel.dates and looks up the local time
+    zone among pytz's) was a tenth of the start-up of `grants balance --summary`.
+    tests/test_formatting.py holds it to Babel's ``format_currency``."""
+    exact = total(amount)
+    return f"-£{-exact:,.2f}" if exact < 0 else f"£{exact:,.2f}"
 
 
 def gbp_accounting(amount: Decimal) -> str:
@@ -63,12 +68,20 @@ def in_millions(amount: Decimal, places: int = 1) -> str:
 def day(value: date) -> str:
     """``31 March 2018``: every date shown to people (the command line, messages, findings,
     the workbooks' text) is written so."""
-    return _babel_date(value, format="d MMMM y", locale=LOCALE)
+    return _format_date(value)
 
 
 def long_day(value: date) -> str:
     """``2 December 2026``: the date a workbook's footer says it was generated or issued."""
-    return _babel_date(value, format="d MMMM y", locale=LOCALE)
+    return _format_date(value)
+
+
+def _format_date(value: date) -> str:
+    # babel.dates is imported with the first date shown: importing it looks up the local time
+    # zone among pytz's, which a command that shows no date (`grants balance`) need not pay.
+    from babel.dates import format_date
+
+    return format_date(value, format="d MMMM y", locale=LOCALE)
 
 
 def plain(amount: Decimal | None) -> str | None:

@@ -14,9 +14,10 @@ GRANTS_BENCH_SIZES picks the sizes (``small``, ``medium``, ``large``, comma-sepa
 default all three); each benchmark says what its sizes are (10,000, 100,000 and 1,000,000
 entries for the journal's). GRANTS_BENCH_ROUNDS sets the rounds (default 3).
 
-Every benchmark takes pytest-benchmark's ``benchmark`` fixture (it times the product's
-variant through ``benchmark.pedantic`` or records the medians in ``extra_info``): the suite
-runs with ``--benchmark-skip``, which skips exactly the tests that use it.
+Every benchmark takes pytest-benchmark's ``benchmark`` fixture and runs its alternating
+rounds through it (:func:`alternate_timed`: ``benchmark.pedantic`` times the whole run once;
+the medians are the figures): the suite runs with ``--benchmark-skip``, which skips exactly
+the tests that use it.
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ import os
 import shutil
 import sqlite3
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,6 +97,17 @@ def alternate(variants: dict[str, Timed], rounds: int = ROUNDS) -> dict[str, flo
     return {n: statistics.median(t) for n, t in times.items()}
 
 
+def alternate_timed(
+    benchmark: Any, variants: dict[str, Timed], rounds: int = ROUNDS
+) -> dict[str, float]:
+    """:func:`alternate` run once under pytest-benchmark's ``benchmark.pedantic`` (which
+    times the whole alternating run: the medians it returns are the figures)."""
+    medians: dict[str, float] = benchmark.pedantic(
+        alternate, args=(variants,), kwargs={"rounds": rounds}, rounds=1, iterations=1
+    )
+    return medians
+
+
 @dataclass
 class Row:
     """One row of the table: a benchmark at one size."""
@@ -109,6 +124,13 @@ class Row:
     peak_mb: float | None = None
     peak_target_mb: float | None = None
     notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, medians: Mapping[str, float], **fields: Any) -> Row:
+        """A row whose times are the medians of the variants "grants", "floor" and, when
+        it ran, "baseline"."""
+        return cls(product_s=medians["grants"], floor_s=medians["floor"],
+                   baseline_s=medians.get("baseline"), **fields)  # fmt: skip
 
     @property
     def ratio(self) -> float:
@@ -195,6 +217,27 @@ atexit.register(peak)
 sys.argv[0] = "grants"
 main()
 """
+
+
+def grants_command(peak_file: Path, *args: str) -> list[str]:
+    """The command line of `grants ARGS` in its own process through ``LAUNCHER`` (its peak
+    memory then in ``peak_file``: :func:`peak_kb_of`)."""
+    return [sys.executable, "-c", LAUNCHER, str(peak_file), *args]
+
+
+def signed_in_as_os_login() -> dict[str, str]:
+    """The environment of a `grants` process signed in as the operating-system login (as the
+    demo is, and as `grants db upgrade` makes the ledger's first person): no --user."""
+    gone = ("GRANTS_USER", "GRANTS_PASSWORD", "GRANTS_ACTOR")
+    return {k: v for k, v in os.environ.items() if k not in gone}
+
+
+def run(command: list[str], env: Mapping[str, str] | None = None) -> str:
+    """Run a process to its end; its standard output (its error output fails the benchmark
+    if it fails)."""
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-2000:]
+    return done.stdout
 
 
 def checkpoint(path: Path) -> None:

@@ -21,9 +21,6 @@ Targets: grants at most 1.5 times the floor (medians), peak memory under 150 MB.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,13 +53,11 @@ def grants_report(db: Path, output: Path) -> int:
     person (the operating-system user, as `grants db upgrade` makes them); its peak memory in
     kB."""
     peak = output.with_suffix(".peak")
-    env = {k: v for k, v in os.environ.items() if k not in ("GRANTS_USER", "GRANTS_PASSWORD")}
-    done = subprocess.run(
-        [sys.executable, "-c", measure.LAUNCHER, str(peak), "--database", f"sqlite:///{db}",
-         "report", "capital-programme", "-o", str(output)],
-        capture_output=True, text=True, env=env,
+    measure.run(
+        measure.grants_command(peak, "--database", f"sqlite:///{db}", "report",
+                               "capital-programme", "-o", str(output)),
+        measure.signed_in_as_os_login(),
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
     return measure.peak_kb_of(peak)
 
 
@@ -93,26 +88,25 @@ def test_capital_programme_workbook_vs_xlsxwriter(
     cells = same_cells.read(root / "grants.xlsx")
     assert cells[-1].name == "Sources" and len(cells[-1].rows) > 3 * schemes
     peaks: list[int] = []
-    medians = measure.alternate(
+    medians = measure.alternate_timed(
+        benchmark,
         {
             "grants": measure.timing(lambda: peaks.append(grants_report(db, root / "g.xlsx"))),
             "floor": measure.timing(lambda: same_cells.xlsxwriter_floor(cells, root / "f.xlsx")),
             "raw": measure.timing(lambda: same_cells.raw_xml(cells, root / "r.xlsx")),
             "baseline": measure.timing(lambda: bare_openpyxl(schemes, root / "b.xlsx")),
-        }
+        },
     )
     peak_mb = max(peaks) / 1024
     count = sum(s.cells for s in cells)
     row = measure.record(
-        measure.Row(
+        measure.Row.of(
+            medians,
             path="capital programme workbook",
             size=f"{schemes:,} schemes",
-            product_s=medians["grants"],
             floor="XlsxWriter constant_memory, same cells",
-            floor_s=medians["floor"],
             target=TARGET,
             baseline="openpyxl write-only, fewer cells",
-            baseline_s=medians["baseline"],
             peak_mb=peak_mb,
             peak_target_mb=PEAK_TARGET_MB,
             notes=[

@@ -172,36 +172,43 @@ def _size(n: int) -> str:
     return f"{n:,} entries"
 
 
-@pytest.mark.parametrize("n", SIZES)
-def test_load_into_an_empty_ledger(benchmark: Any, workspace: Workspace, n: int) -> None:
+def _loads(
+    benchmark: Any,
+    workspace: Workspace,
+    start: Path,
+    added: dict[str, Any],
+    raw: dict[str, dict[str, bool]],
+) -> dict[str, float]:
+    """The medians of the alternating rounds of a load into a fresh copy of ``start``: the
+    product's (``Journal.record`` of the entries), and each raw insert of the rows ``added``
+    named in ``raw`` (with its options of :func:`_raw`), timed through ``benchmark``."""
     run = workspace.root / "run.db"
-    added = workspace.into_empty
 
     def fresh() -> None:
-        measure.copy_sqlite(workspace.template, run)
+        measure.copy_sqlite(start, run)
 
-    medians = measure.alternate(
-        {
-            "grants": measure.timing(lambda: _grants(run, workspace.entries), fresh),
-            "floor": measure.timing(
-                lambda: _raw(run, added, indexes_after=True, cache=True), fresh
-            ),
-            "baseline": measure.timing(
-                lambda: _raw(run, added, indexes_after=False, cache=False), fresh
-            ),
-        }
-    )
+    variants = {"grants": measure.timing(lambda: _grants(run, workspace.entries), fresh)}
+    for name, options in raw.items():
+        variants[name] = measure.timing(lambda o=options: _raw(run, added, **o), fresh)
+    medians = measure.alternate_timed(benchmark, variants)
     benchmark.extra_info.update({k: round(v, 3) for k, v in medians.items()})
+    return medians
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_load_into_an_empty_ledger(benchmark: Any, workspace: Workspace, n: int) -> None:
+    medians = _loads(benchmark, workspace, workspace.template, workspace.into_empty, {
+        "floor": {"indexes_after": True, "cache": True},
+        "baseline": {"indexes_after": False, "cache": False},
+    })  # fmt: skip
     row = measure.record(
-        measure.Row(
+        measure.Row.of(
+            medians,
             path="SQLite load into an empty ledger (Journal.record, sealed at commit)",
             size=_size(n),
-            product_s=medians["grants"],
             floor="raw executemany of the same rows, indexes built after",
-            floor_s=medians["floor"],
             target=1.5,
             baseline="raw executemany into the indexed tables",
-            baseline_s=medians["baseline"],
         )
     )
     assert row.met, f"{row.ratio:.2f}x the floor (target 1.5)"
@@ -209,28 +216,14 @@ def test_load_into_an_empty_ledger(benchmark: Any, workspace: Workspace, n: int)
 
 @pytest.mark.parametrize("n", SIZES)
 def test_load_into_a_non_empty_ledger(benchmark: Any, workspace: Workspace, n: int) -> None:
-    run = workspace.root / "run.db"
-    added = workspace.into_base
-
-    def fresh() -> None:
-        measure.copy_sqlite(workspace.base, run)
-
-    medians = measure.alternate(
-        {
-            "grants": measure.timing(lambda: _grants(run, workspace.entries), fresh),
-            "floor": measure.timing(
-                lambda: _raw(run, added, indexes_after=False, cache=True), fresh
-            ),
-        }
-    )
-    benchmark.extra_info.update({k: round(v, 3) for k, v in medians.items()})
+    medians = _loads(benchmark, workspace, workspace.base, workspace.into_base,
+                     {"floor": {"indexes_after": False, "cache": True}})  # fmt: skip
     row = measure.record(
-        measure.Row(
+        measure.Row.of(
+            medians,
             path="SQLite load into a non-empty ledger (as many entries already in it)",
             size=_size(n),
-            product_s=medians["grants"],
             floor="raw executemany of the same rows into the indexed tables",
-            floor_s=medians["floor"],
             target=2.0,
         )
     )

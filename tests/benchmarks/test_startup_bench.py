@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -51,11 +50,8 @@ main()
 def environment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The processes' environment: signed in as the operating-system login (as the demo is),
     with their compiled modules kept in a folder of this run's own."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("GRANTS_USER", "GRANTS_PASSWORD", "GRANTS_ACTOR", "PYTHONDONTWRITEBYTECODE")
-    }
+    env = measure.signed_in_as_os_login()
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("pycache"))
     return env
 
@@ -64,7 +60,7 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def demo_ledger(environment: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('startup') / 'oxfordshire.db'}"
     for args in (("db", "upgrade"), ("ledger", "load", str(BOOKS))):
-        run([*grants("--database", url), *args], environment)
+        measure.run([*grants("--database", url), *args], environment)
     return url
 
 
@@ -72,17 +68,11 @@ def grants(*args: str) -> list[str]:
     return [sys.executable, "-c", "from grants.cli.main import main; main()", *args]
 
 
-def run(command: list[str], env: dict[str, str]) -> str:
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
-
-
 def process(command: list[str], env: dict[str, str], check: str) -> Callable[[], float]:
     """A variant that times ``command`` as a whole process and checks its output."""
 
     def work() -> None:
-        assert check in run(command, env)
+        assert check in measure.run(command, env)
 
     return measure.timing(work)
 
@@ -95,7 +85,7 @@ def startup(
     env: dict[str, str],
     peak_file: Path,
 ) -> None:
-    launched = [sys.executable, "-c", measure.LAUNCHER, str(peak_file), *args]
+    launched = measure.grants_command(peak_file, *args)
     variants = {
         "grants": process(launched, env, check),
         "floor": process(
@@ -107,21 +97,16 @@ def startup(
     for variant in variants.values():  # compiles every module the variant imports, once
         variant()
     load = os.getloadavg()
-    # pytest-benchmark times the whole alternating run once; the medians are the figures.
-    medians = benchmark.pedantic(
-        measure.alternate, args=(variants,), kwargs={"rounds": ROUNDS}, rounds=1, iterations=1
-    )
+    medians = measure.alternate_timed(benchmark, variants, ROUNDS)
     load = tuple((a + b) / 2 for a, b in zip(load, os.getloadavg(), strict=True))
     row = measure.record(
-        measure.Row(
+        measure.Row.of(
+            medians,
             path=path,
             size="demo ledger",
-            product_s=medians["grants"],
             floor=FLOOR,
-            floor_s=medians["floor"],
             target=TARGET,
             baseline="every command's module imported",
-            baseline_s=medians["baseline"],
             peak_mb=measure.peak_kb_of(peak_file) / 1024,
             notes=[
                 f"python -c pass: {medians['pass']:.3f} s",

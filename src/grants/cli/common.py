@@ -9,18 +9,18 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from grants.cli import progress, terminal
 from grants.cli.group import GrantsGroup, driver_message
 from grants.config import database_url, default_actor, wait_seconds
 from grants.db import row_security, version
 from grants.db.engine import (
+    ACCESS,
     create_private_file,
     make_engine,
     make_session_factory,
@@ -29,8 +29,16 @@ from grants.db.engine import (
 )
 from grants.errors import BooksError, ConfigError, GrantsError, LoginFailed
 from grants.formatting import count
-from grants.services import access, people
+from grants.services import access, sign_in
 from grants.services.access import Actor
+
+# The ORM, the models and signing in with a password or a database role are imported when a
+# command first opens a session: a command that reads through SQLAlchemy Core alone (`grants
+# balance --summary`, see `AppContext.read_core`) needs none of them.
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 # How long writing a sign-in to the audit log waits for another writer (seconds).
 SIGN_IN_WAIT = 0.5
@@ -131,6 +139,8 @@ class AppContext:
             self._audits.clear()
             return
         pending, self._audits = self._audits, []
+        from grants.services import people
+
         try:
             with self._factory(read_only=False)() as session, session.begin():
                 session.connection()  # the transaction begins: it notes where the chain stood
@@ -184,13 +194,15 @@ class AppContext:
         if self._signed_in is not None or self._no_people:
             return self._signed_in
         self.require_schema()
+        from grants.services import people
+
         with self._factory(read_only=True)() as session, session.begin():
             if not people.count(session):
                 self._no_people = True
                 return None
             database = people.database_person(session)
         if database is not None:
-            if self.user is not None and people.login_key(self.user) != database.key:
+            if self.user is not None and sign_in.login_key(self.user) != database.key:
                 raise ConfigError(
                     f"this connection is PostgreSQL's role {database.key}, the ledger's "
                     f"{database.login}: --user {self.user} is someone else; drop --user (and "
@@ -214,9 +226,8 @@ class AppContext:
         if failure is not None:
             self.write_audits()
             raise failure
-        claimed = unicodedata.normalize("NFC", (self.claimed or "").strip()).casefold()
-        if self.claimed is not None and claimed != people.login_key(actor.login):
-            shown = people.shown_login(self.claimed)
+        if self._claims_another(actor):
+            shown = sign_in.shown_login(self.claimed or "")
             message = (
                 f"--actor {shown} is not who is signed in ({actor.login}): every record names "
                 f"the person signed in; drop --actor (and GRANTS_ACTOR), or sign in as them "
@@ -230,10 +241,41 @@ class AppContext:
             self._signed_in_with_password(actor)
         return actor
 
+    def _claims_another(self, actor: Actor) -> bool:
+        """Whether --actor (or GRANTS_ACTOR) names someone other than ``actor``."""
+        claimed = unicodedata.normalize("NFC", (self.claimed or "").strip()).casefold()
+        return self.claimed is not None and claimed != sign_in.login_key(actor.login)
+
+    def read_core(self, permission: str, read: Callable[[Connection], T]) -> T | None:
+        """``read(connection)`` in one read-only transaction through SQLAlchemy Core (no ORM,
+        no models: `grants balance --summary`'s start-up), when signing in takes no more than
+        the person of the operating-system login, who exists, is not disabled, sees every
+        line and may do ``permission`` (and whom --actor, if given, names). None, with
+        nothing read, in every other case (a password, PostgreSQL's own role for a person, a
+        recipient, a refusal, a ledger with no people): the command then reads through a
+        session, which signs in the full way, says why it refuses and audits a refusal."""
+        if self.user is not None or self._signed_in is not None or self._no_people:
+            return None
+        self.require_schema()
+        with self.engine.execution_options(**{ACCESS: "read"}).begin() as connection:
+            actor = sign_in.os_login_actor(connection, default_actor(os_only=True))
+            if (
+                actor is None
+                or not actor.may(permission)
+                or not actor.sees_everything
+                or self._claims_another(actor)
+            ):
+                return None
+            found = read(connection)
+        self._signed_in = actor
+        return found
+
     def _signed_in_with_password(self, actor: Actor) -> None:
         """Write a sign-in with a password to the audit log, in a transaction of its own
         that waits for no writer: a command that reads must not wait for one. If the writer
         lock is held, or the ledger refuses writes, say so and go on."""
+        from grants.services import people
+
         engine = make_engine(self.url, wait=SIGN_IN_WAIT)
         try:
             with make_session_factory(engine)() as session, session.begin():
@@ -278,7 +320,7 @@ class AppContext:
                     "`grants db upgrade` to create it"
                 )
         try:
-            with self.engine.execution_options(grants_access="read").connect() as conn:
+            with self.engine.execution_options(**{ACCESS: "read"}).connect() as conn:
                 current = version.current(conn)
                 has_tables = inspect(conn).has_table("entry") and inspect(conn).has_table("seal")
         except OperationalError as exc:

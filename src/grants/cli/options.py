@@ -6,14 +6,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from sqlalchemy.orm import Session
 
 from grants.cli import terminal
 from grants.dates import DateError, parse_date
-from grants.services.streams import Need, StreamNeeded, stream_code
+
+if TYPE_CHECKING:  # imported to pick a stream: declaring an option reads no ledger
+    from sqlalchemy.orm import Session
+
+    from grants.services.streams import Need
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,6 +67,8 @@ def pick_stream(session: Session, typed: str | None, need: Need = "any", work: s
     stream of the kind, else on a terminal the one the user chooses from those listed;
     otherwise a usage error (exit 2) listing them. ``work``: the permission the command
     needs, checked first (see `stream_code`)."""
+    from grants.services.streams import StreamNeeded, stream_code
+
     try:
         return stream_code(session, typed, need, work)
     except StreamNeeded as exc:

@@ -1,9 +1,15 @@
-"""Read-only commands: streams, allocations, balance, journal."""
+"""Read-only commands: streams, allocations, balance, journal.
+
+The services each command reads through are imported when it runs: `grants balance
+--summary` reads through SQLAlchemy Core (grants.services.summary) and imports neither the
+ORM nor the models that the others need."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,9 +18,10 @@ from grants.cli.common import AppContext, emit_json, pass_app
 from grants.cli.options import pick_stream, stream_option
 from grants.formatting import day, gbp, plain
 from grants.periods import Period, parse_period
-from grants.services.balances import balance_rows
-from grants.services.listings import allocation_rows, journal_rows, stream_rows
-from grants.services.streams import stream_code
+
+if TYPE_CHECKING:
+    from grants.services.balances import BalanceRow
+    from grants.services.summary import SummaryRow
 
 
 def _period_option(value: str | None) -> Period | None:
@@ -26,6 +33,8 @@ def _period_option(value: str | None) -> Period | None:
 @pass_app
 def streams(app: AppContext, as_json: bool) -> None:
     """List the funding streams."""
+    from grants.services.listings import stream_rows
+
     with app.reading() as session:
         rows = stream_rows(session)
     data = [
@@ -57,6 +66,8 @@ def streams(app: AppContext, as_json: bool) -> None:
 @pass_app
 def allocations(app: AppContext, stream: str | None, year: str | None, as_json: bool) -> None:
     """List the allocations of a stream: recipient, year, amount, share and parent."""
+    from grants.services.listings import allocation_rows
+
     period = _period_option(year)
     with app.reading() as session:
         stream = pick_stream(session, stream)
@@ -120,12 +131,26 @@ def balance(
     awarded or allocated amount is shown beneath the stream's row.
     """
     period = _period_option(year)
-    with app.reading() as session:
-        if stream:
-            stream = stream_code(session, stream)
-        rows = balance_rows(session, stream, period)
-    if summary:
-        rows = [r for r in rows if r.line is None]
+    rows: Sequence[BalanceRow | SummaryRow] | None = None
+    if summary and not stream:  # the streams' rows alone, for someone who sees every line
+        from grants.services.summary import summary_rows
+
+        rows = app.read_core("read", lambda connection: summary_rows(connection, period))
+    if rows is None:
+        from grants.services.balances import balance_rows
+        from grants.services.streams import stream_code
+
+        with app.reading() as session:
+            if stream:
+                stream = stream_code(session, stream)
+            rows = balance_rows(session, stream, period)
+        if summary:
+            rows = [r for r in rows if r.line is None]
+    show_balance(rows, as_json)
+
+
+def show_balance(rows: Sequence[BalanceRow | SummaryRow], as_json: bool) -> None:
+    """`grants balance`'s rows as JSON or a table with its notes."""
     if as_json:
         emit_json(
             [
@@ -195,6 +220,9 @@ def balance(
 @pass_app
 def journal(app: AppContext, stream: str | None, limit: int | None, as_json: bool) -> None:
     """List journal entries: number, date, what, amount, who, why and where from."""
+    from grants.services.listings import journal_rows
+    from grants.services.streams import stream_code
+
     with app.reading() as session:
         rows = journal_rows(session, stream_code(session, stream) if stream else None, limit)
     data = [

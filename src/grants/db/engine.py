@@ -25,17 +25,22 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
-from grants.db import bulk, seal
-from grants.db.records import APPEND_ONLY
+from grants.db import bulk
 from grants.errors import Busy, ConfigError, Tampered
+
+# The ORM and the chain's sealing are imported when a session is first made: a command that
+# only reads through SQLAlchemy Core (`grants balance --summary`) needs neither.
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+
+    from grants.db import seal
 
 WAIT_SECONDS = 30.0
 # The PostgreSQL advisory lock every writer to the ledger holds (an arbitrary constant).
@@ -239,7 +244,10 @@ def lock_writers(connection: Connection) -> None:
 
 
 def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
-    """Sessions that read (``read_only``), or that write and seal what they add."""
+    """Sessions that read (``read_only``), or that write and seal what they add. (The ORM is
+    imported here, when a command first asks for a session.)"""
+    from sqlalchemy.orm import sessionmaker
+
     if read_only:
         return sessionmaker(engine.execution_options(**{ACCESS: "read"}), expire_on_commit=False)
     factory = sessionmaker(engine, expire_on_commit=False)
@@ -249,12 +257,17 @@ def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionm
     return factory
 
 
-_SERIAL = tuple(t for t in APPEND_ONLY if t != "seal")
+def _serial() -> tuple[str, ...]:
+    from grants.db.records import APPEND_ONLY
+
+    return tuple(t for t in APPEND_ONLY if t != "seal")
 
 
 def _after_begin(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
     if transaction.parent is not None or "grants_marks" in session.info:
         return
+    from grants.db import seal
+
     if connection.dialect.name == "postgresql":
         # Give the next ids from the greatest recorded: none lost to a rollback.
         connection.exec_driver_sql(
@@ -262,7 +275,7 @@ def _after_begin(session: Session, transaction: SessionTransaction, connection: 
             + ", ".join(
                 f"setval(pg_get_serial_sequence('{t}', 'id'), "
                 f"COALESCE((SELECT MAX(id) FROM {t}), 0) + 1, false)"
-                for t in _SERIAL
+                for t in _serial()
             )
         )
     marks = seal.marks(connection)
@@ -281,6 +294,8 @@ def _before_commit(session: Session) -> None:
     marks = session.info.get("grants_marks")
     if marks is None:
         return
+    from grants.db import seal
+
     session.flush()
     seal.seal_new(session.connection(), marks, session.info.get("grants_order"))
 
@@ -294,6 +309,8 @@ def _after_end(session: Session, transaction: SessionTransaction) -> None:
 def seal_now(session: Session) -> seal.Head:
     """Seal what this writing transaction has added so far (rather than at commit), and
     return the chain's head: a restore compares it with the head its export names."""
+    from grants.db import seal
+
     marks = session.info["grants_marks"]
     session.flush()
     connection = session.connection()
@@ -308,6 +325,8 @@ def record_order(session: Session, table: str, count: int = 1) -> None:
     the chain (the books loader seals in the order of the books)."""
     order = session.info.get("grants_order")
     if order is not None:
+        from grants.db import seal
+
         seal.add_to_order(order, table, count)
 
 

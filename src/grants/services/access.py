@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from grants.errors import Refused
+
+if TYPE_CHECKING:  # the ORM is not imported to say who may do what (grants.services.sign_in)
+    from sqlalchemy.orm import Session
 
 # What each role may do. A permission names a kind of work, not a command: the command line
 # and the web service ask for the same ones.

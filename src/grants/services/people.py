@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -21,13 +20,13 @@ from sqlalchemy.orm import Session
 from grants.db.models import ROLES, AuditEvent, Credential, Organisation, Person, PersonEvent
 from grants.db.roles import NAME
 from grants.errors import GrantsError, LoginFailed, NotFound
-from grants.services import sessions
+from grants.services import sessions, sign_in
 from grants.services.access import Actor, require
+from grants.services.sign_in import MAX_LOGIN, login_key, login_text, shown_login
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
 
-MAX_LOGIN = 64
 MIN_PASSWORD = 12
 MAX_DETAIL = 2000  # what the audit log keeps of a message: however long the input was
 # A sign-in with a password within this long of the person's last one written, with no
@@ -39,31 +38,11 @@ def now() -> datetime:
     return datetime.now().replace(microsecond=0)
 
 
-def login_text(login: str) -> str:
-    """A login as given, NFC: 1 to 64 printable characters, no spaces; else GrantsError."""
-    text = unicodedata.normalize("NFC", login.strip())
-    if not 1 <= len(text) <= MAX_LOGIN or not text.isprintable() or " " in text:
-        raise GrantsError(
-            f"{login!r} is not a login: give 1 to {MAX_LOGIN} printable characters, no spaces"
-        )
-    return text
-
-
 # A login an admin gives a new person: ASCII letters and digits, and . _ - @ within, so that
 # no login can look like another (a Cyrillic "с" in "cherwell", a ligature, a "|").
 NEW_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._@-]{0,62}[A-Za-z0-9])?")
 # What a failed sign-in with a password says, whatever failed (the audit log keeps which).
 WRONG = "the login or password is wrong, or the person may not sign in: check them, or ask an admin"
-
-
-def shown_login(login: str) -> str:
-    """A login as typed, for a message or the audit log: at most MAX_LOGIN characters."""
-    return repr(login if len(login) <= MAX_LOGIN else login[:MAX_LOGIN] + "…")
-
-
-def login_key(login: str) -> str:
-    """A login folded to one case: two logins that differ only in case are one person."""
-    return unicodedata.normalize("NFC", login_text(login).casefold())
 
 
 @dataclass
@@ -77,39 +56,19 @@ class Standing:
     has_password: bool = False
 
     def actor(self) -> Actor:
-        return Actor(
-            self.person.id,
-            self.person.login,
-            frozenset(self.roles),
-            frozenset(self.organisations),
-            frozenset(self.organisations.values()),
-        )
+        return sign_in.actor(self.person.id, self.person.login, self.roles, self.organisations)
 
 
 def standing(session: Session, person: Person) -> Standing:
+    """The person as their records leave them (`grants.services.sign_in.fold`)."""
     codes = dict(session.execute(select(Organisation.id, Organisation.code)).all())
-    out = Standing(person)
-    events = session.scalars(
-        select(PersonEvent).where(PersonEvent.person_id == person.id).order_by(PersonEvent.id)
+    events = session.execute(
+        select(PersonEvent.kind, PersonEvent.role, PersonEvent.organisation_id)
+        .where(PersonEvent.person_id == person.id)
+        .order_by(PersonEvent.id)
     )
-    for e in events:
-        if e.kind == "grant" and e.role:
-            out.roles.add(e.role)
-            if e.organisation_id is not None:
-                out.organisations[e.organisation_id] = codes[e.organisation_id]
-        elif e.kind == "revoke" and e.role:
-            if e.organisation_id is not None:
-                out.organisations.pop(e.organisation_id, None)
-                if e.role == "recipient" and out.organisations:
-                    continue
-            out.roles.discard(e.role)
-            if e.role == "recipient":
-                out.organisations.clear()
-        elif e.kind in ("disable", "enable"):
-            out.disabled = e.kind == "disable"
-        elif e.kind == "password":
-            out.has_password = True
-    return out
+    roles = sign_in.fold(events, codes)
+    return Standing(person, roles.roles, roles.organisations, roles.disabled, roles.has_password)
 
 
 def find(session: Session, login: str) -> Person | None:
@@ -334,11 +293,7 @@ def database_person(session: Session) -> Person | None:
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         return None
-    row = connection.exec_driver_sql(
-        "SELECT current_user, r.rolsuper OR pg_get_userbyid(c.relowner) = current_user "
-        "FROM pg_roles r, pg_class c WHERE r.rolname = current_user AND c.relname = 'person' "
-        "AND c.relnamespace = to_regnamespace(current_schema())::oid"
-    ).first()
+    row = connection.exec_driver_sql(sign_in.DATABASE_ROLE).first()
     if row is None or row[1]:
         return None
     try:
