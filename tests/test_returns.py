@@ -658,6 +658,28 @@ def test_a_cell_filled_far_beyond_the_form_is_refused(
     assert nothing_recorded(session)
 
 
+def test_a_cell_past_excels_last_column_is_refused_naming_it(
+    grants: Grants, issued: Path, tmp_path: Path, session: Session
+) -> None:
+    """Cells written without references count on from the last: a row of 18,300 empty ones
+    and then a figure puts it past column ZZZ, where a spreadsheet's own letters stop. The
+    problem still names the cell; it is not a failure of the import."""
+    filled = fill(issued, tmp_path / "f.xlsx")
+    wide = tmp_path / "wide.xlsx"
+    row = '<row r="1048576">' + "<c/>" * 18_300 + '<c t="n"><v>1</v></c></row>'
+    with zipfile.ZipFile(filled) as source, zipfile.ZipFile(wide, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename.startswith("xl/worksheets/") and b"<sheetData>" in data:
+                data = data.replace(b"</sheetData>", row.encode() + b"</sheetData>")
+            target.writestr(item, data)
+    result = grants("returns", "import", str(wide))
+    assert result.exit_code == 1, result.output
+    assert ("wide.xlsx:Return!AAAW1048576: the sheet is filled far beyond the form: use the "
+            "form as issued [E_SHEET_TOO_BIG]") in result.output  # fmt: skip
+    assert nothing_recorded(session)
+
+
 def test_the_return_sheet_is_found_by_name_wherever_it_is(
     grants: Grants, issued: Path, tmp_path: Path, session: Session
 ) -> None:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import functools
 
-from openpyxl.utils import get_column_letter
-
 from grants.excel import templates
 from grants.excel.safe_read import Sheet
 
@@ -33,8 +31,14 @@ INPUT_COLUMNS = (SPEND, PROGRESS, MEASURE, TARGET, ACTUAL)
 
 
 def cell(row: int, col: int) -> str:
-    """A cell's A1 reference from its 0-based row and column (as the writer names it)."""
-    return f"{get_column_letter(col + 1)}{row + 1}"
+    """A cell's A1 reference from its 0-based row and column (as the writer names it), for
+    any column: a received sheet may hold cells beyond Excel's last (XFD), and the problem
+    that says so names them."""
+    number, letters = col + 1, ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"{letters}{row + 1}"
 
 
 @functools.lru_cache(maxsize=4)
