@@ -488,8 +488,9 @@ def breaches(
     of entries marked so) may be below zero; paid and reported never may."""
     balances = with_branches(dict(balances), parent_of)
     found: list[tuple[AccountKey, str]] = []
+    read = reader(balances)
     for kind, anchor in _anchors(balances):
-        value = _limit_value(kind, anchor, reader(balances))
+        value = _limit_value(kind, anchor, read)
         if value >= 0:
             continue
         if kind in OVERRIDABLE and _touches(kind, anchor, over_allocated):
