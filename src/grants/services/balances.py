@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from operator import itemgetter
@@ -20,7 +19,7 @@ from grants.formatting import SCALES
 from grants.money import from_pence, money
 from grants.periods import FinancialYear, Period
 from grants.services import access, balance_reads
-from grants.services.balance_reads import Wanted, account_rows
+from grants.services.balance_reads import AccountRow, LineNames, Wanted, account_rows, line_names
 
 METRICS = (
     "awarded", "stated", "allocated", "unallocated", "paid", "reported", "claimed", "received",
@@ -113,17 +112,6 @@ class BalanceRow(NamedTuple):
     brought: Decimal | None = None
 
 
-@dataclass
-class _Figures:
-    funder: dict[str, int]
-    unallocated: int = 0
-    cash: int = 0
-    claims: int = 0
-    claimed: int = 0
-    received: int = 0
-    commitments: int = 0
-
-
 class Balances:
     """All account balances of the journal (optionally of one stream), grouped by role."""
 
@@ -145,7 +133,10 @@ class Balances:
         stream's own balances and those of these lines and every line beneath them (what
         their figures add up). Each narrowing is made in the query: only the postings
         wanted are read. The figures of what is read are the same as unnarrowed."""
-        streams = dict(session.execute(select(Stream.id, Stream.code)).all())
+        connection = session.connection()
+        streams: dict[int, str] = dict(
+            connection.exec_driver_sql("SELECT id, code FROM stream").fetchall()
+        )
         stream_id = None
         if stream is not None:
             stream_id = next((i for i, code in streams.items() if code == stream), 0)
@@ -153,15 +144,16 @@ class Balances:
         if lines is not None:
             line_ids = _lines_beneath(session, stream_id or 0, lines)
         rows = account_rows(session, Wanted(stream_id, period, line_ids, top_level_only, as_of))
-        self.periods: dict[tuple[str, Period], _Figures] = {}
+        # The stream's own balances by role of each stream and period.
+        self.periods: dict[tuple[str, Period], dict[str, int]] = {}
         # Balances by role of each line, keyed (stream, first year, last year, line code).
         self.by_line: dict[tuple[str, int, int, str], dict[str, int]] = {}
-        # For each stream and period, its lines (line id, code, name, parent code).
+        # For each stream and period, its lines (line id, code, name, parent code, balances).
         self.lines_in: dict[
             tuple[str, Period], list[tuple[int, str, str, str | None, dict[str, int]]]
         ] = {}
         with _no_gc():
-            self._group(rows, streams)
+            self._group(rows, streams, line_names(session, stream_id) if rows else {})
         # Each line's balances summed with those of every line beneath it (by period key).
         self._rolled: dict[tuple[str, Period], dict[str, dict[str, int]]] = {}
         self.stated: dict[tuple[str, Period], int] = {}
@@ -177,40 +169,47 @@ class Balances:
             key = (code, Period(FinancialYear(first), FinancialYear(last)))
             self.stated[key] = int(money(amount) * 100)  # the latest statement stands
 
-    def _group(self, rows: list[tuple[Any, ...]], streams: dict[int, str]) -> None:
+    def _group(self, rows: list[AccountRow], streams: dict[int, str], names: LineNames) -> None:
+        """Each account's balance into its stream's or line's balances by role: one pass
+        over the rows, a dictionary of roles each stream and period and each line."""
+        own: dict[tuple[int, int, int], dict[str, int]] = {}
+        of_line: dict[tuple[int, int, int, int], dict[str, int]] = {}
+        for stream_id, first, last, role, line_id, total in rows:
+            if line_id is None:
+                key = (stream_id, first, last)
+                roles = own.get(key)
+                if roles is None:
+                    own[key] = {role: total}
+                else:  # a stream's accounts are one a role (the sum keeps the rule plain)
+                    roles[role] = roles.get(role, 0) + total
+            else:
+                line_key = (stream_id, first, last, line_id)
+                roles = of_line.get(line_key)
+                if roles is None:
+                    of_line[line_key] = {role: total}
+                else:
+                    roles[role] = total
+        periods, by_line, lines_in = self.periods, self.by_line, self.lines_in
         keys: dict[tuple[int, int, int], tuple[str, Period]] = {}
-        by_line, lines_in = self.by_line, self.lines_in
-        for stream_id, first, last, role, line_id, code, name, parent, total in rows:
-            key = keys.get((stream_id, first, last))
-            if key is None:
-                key = (streams[stream_id], Period(FinancialYear(first), FinancialYear(last)))
-                keys[(stream_id, first, last)] = key
-                self.periods[key] = _Figures(funder={})
-                lines_in[key] = []
-            if code is None:
-                figures = self.periods[key]
-                if role.startswith("funder"):
-                    figures.funder[role] = figures.funder.get(role, 0) + total
-                elif role == "unallocated":
-                    figures.unallocated += total
-                elif role == "cash":
-                    figures.cash += total
-                elif role == "claims":
-                    figures.claims += total
-                elif role == "claimed":
-                    figures.claimed += total
-                elif role == "received":
-                    figures.received += total
-                elif role == "commitments":
-                    figures.commitments += total
-                continue
-            line_key = (key[0], first, last, code)
-            roles = by_line.get(line_key)
-            if roles is None:
-                roles = by_line[line_key] = {}
-                lines_in[key].append((line_id, code, name, parent, roles))
-            roles[role] = total
-        for members in self.lines_in.values():
+        spans: dict[tuple[int, int], Period] = {}
+
+        def key_of(stream_id: int, first: int, last: int) -> tuple[str, Period]:
+            span = spans.get((first, last))
+            if span is None:
+                span = spans[(first, last)] = Period(FinancialYear(first), FinancialYear(last))
+            key = keys[(stream_id, first, last)] = (streams[stream_id], span)
+            periods[key] = {}
+            lines_in[key] = []
+            return key
+
+        for (stream_id, first, last), roles in own.items():
+            periods[key_of(stream_id, first, last)] = roles
+        for (stream_id, first, last, line_id), roles in of_line.items():
+            key = keys.get((stream_id, first, last)) or key_of(stream_id, first, last)
+            code, name, parent = names[line_id]
+            by_line[(key[0], first, last, code)] = roles
+            lines_in[key].append((line_id, code, name, parent, roles))
+        for members in lines_in.values():
             members.sort(key=_first)  # in the order the lines were declared
 
     # -- metrics --------------------------------------------------------------------------
@@ -220,8 +219,7 @@ class Balances:
         return (stream, period.first.start, period.last.start, line) in self.by_line
 
     def tranches(self, stream: str, period: Period) -> set[str]:
-        figures = self.periods.get((stream, period))
-        roles = figures.funder if figures else {}
+        roles = self.periods.get((stream, period), {})
         return {role.partition(":")[2] for role in roles if role.startswith("funder:")}
 
     def value(self, stream: str, period: Period, metric: str, target: str | None) -> int | None:
@@ -232,15 +230,14 @@ class Balances:
         if target and "+" in target:
             parts = [self.value(stream, period, metric, t) for t in target.split("+")]
             return None if any(p is None for p in parts) else sum(p or 0 for p in parts)
-        figures = self.periods.get((stream, period), _Figures(funder={}))
         if metric == "awarded" and target:
-            return -figures.funder.get("funder:" + target, 0)
+            return -self.periods.get((stream, period), {}).get("funder:" + target, 0)
         if metric == "stated":
             return self.stated.get((stream, period))
         if target is None:
             if metric not in STREAM_FIGURES:
                 raise ValueError(f"unknown metric {metric!r}")
-            return figure_of(STREAM_FIGURES[metric], self._stream_totals(stream, period))
+            return figure_of(STREAM_FIGURES[metric], self.periods.get((stream, period), {}))
         if metric not in LINE_FIGURES:
             raise ValueError(f"unknown metric {metric!r}")
         if metric in ROLLED_UP:
@@ -287,43 +284,53 @@ class Balances:
     def _rows(self, period_filter: Period | None) -> list[BalanceRow]:
         out: list[BalanceRow] = []
         append = out.append
-        d = _d
-        paid, reported = LINE_FIGURES["paid"], LINE_FIGURES["reported"]
+        new, decimal, zero = tuple.__new__, Decimal, _ZERO
+        stream_figures = [STREAM_FIGURES[m] for m in _STREAM_COLUMNS]
         for stream, period in sorted(self.periods):
             if period_filter is not None and not period.overlaps(period_filter):
                 continue
-            stated = self.value(stream, period, "stated", None)
-            totals = self._stream_totals(stream, period)
+            key = (stream, period)
+            stated = self.stated.get(key)
+            totals = self.periods[key]
             append(
                 BalanceRow(
                     stream, period, None, "", None,
-                    d(figure_of(STREAM_FIGURES["awarded"], totals)),
-                    None if stated is None else d(stated),
-                    *(d(figure_of(STREAM_FIGURES[m], totals)) for m in _STREAM_COLUMNS),
+                    _d(figure_of(STREAM_FIGURES["awarded"], totals)),
+                    None if stated is None else _d(stated),
+                    *(_d(figure_of(recipe, totals)) for recipe in stream_figures),
                 )
             )  # fmt: skip
-            rolled = self.rolled(stream, period)
-            for _, code, name, parent, roles in self.lines_in[(stream, period)]:
+            members = self.lines_in[key]
+            rolled = None
+            for member in members:
+                if member[3] is not None:  # a line beneath another: paid and reported add up
+                    rolled = self.rolled(stream, period)
+                    break
+            # Each figure as LINE_FIGURES makes it, written out: a call reads every line.
+            for _, code, name, parent, roles in members:
                 get = roles.get
                 allocated = get("allocated", 0)
                 split = get("split")
-                below = rolled[code]
+                below = roles if rolled is None else rolled[code]
+                paid = below.get("paid", 0) + below.get("passed", 0)
+                spent = below.get("spent", 0)
+                committed = get("committed", 0)
+                carried = get("carried", 0)
+                brought = get("carried-in", 0)
                 append(
-                    BalanceRow(
-                        stream, period, code, name, parent, None, None, d(allocated),
-                        None if split is None else d(allocated + split),
-                        d(_plain(paid, below)), d(_plain(reported, below)), None, None,
-                        d(get("committed", 0)), d(-get("carried", 0)), d(get("carried-in", 0)),
-                    )
+                    new(BalanceRow, (
+                        stream, period, code, name, parent, None, None,
+                        decimal(allocated).scaleb(-2) if allocated else zero,
+                        None if split is None else _d(allocated + split),
+                        decimal(paid).scaleb(-2) if paid else zero,
+                        decimal(spent).scaleb(-2) if spent else zero,
+                        None, None,
+                        decimal(committed).scaleb(-2) if committed else zero,
+                        decimal(-carried).scaleb(-2) if carried else zero,
+                        decimal(brought).scaleb(-2) if brought else zero,
+                    ))
                 )  # fmt: skip
         return out
-
-    def _stream_totals(self, stream: str, period: Period) -> dict[str, int]:
-        """The stream's own balances for the period, by role."""
-        figures = self.periods.get((stream, period), _Figures(funder={}))
-        return {**figures.funder, "unallocated": figures.unallocated, "cash": figures.cash,
-                "claims": figures.claims, "claimed": figures.claimed,
-                "received": figures.received, "commitments": figures.commitments}  # fmt: skip
 
 
 # A stream row's figures after awarded and stated, in BalanceRow's order.
@@ -404,14 +411,6 @@ def _no_gc() -> Iterator[None]:
 
 
 _first = itemgetter(0)
-
-
-def _plain(recipe: Recipe, roles: dict[str, int]) -> int:
-    """:func:`figure_of` for a line's balances (a line's roles have no named parts)."""
-    total = 0
-    for role, sign in recipe:
-        total += sign * roles.get(role, 0)
-    return total
 
 
 def _d(pence: int) -> Decimal:
