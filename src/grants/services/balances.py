@@ -7,13 +7,12 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
-from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
-from grants.db.models import Line, Statement, Stream
+from grants.db.models import Line, Stream
 from grants.errors import NotFound
 from grants.formatting import SCALES
 from grants.money import from_pence, money
@@ -112,6 +111,10 @@ class BalanceRow(NamedTuple):
     brought: Decimal | None = None
 
 
+# A line's balances: (line id, code, name, parent's code, balances by role).
+LineBalances = tuple[int, str, str, str | None, dict[str, int]]
+
+
 class Balances:
     """All account balances of the journal (optionally of one stream), grouped by role."""
 
@@ -146,71 +149,79 @@ class Balances:
         rows = account_rows(session, Wanted(stream_id, period, line_ids, top_level_only, as_of))
         # The stream's own balances by role of each stream and period.
         self.periods: dict[tuple[str, Period], dict[str, int]] = {}
-        # Balances by role of each line, keyed (stream, first year, last year, line code).
-        self.by_line: dict[tuple[str, int, int, str], dict[str, int]] = {}
-        # For each stream and period, its lines (line id, code, name, parent code, balances).
-        self.lines_in: dict[
-            tuple[str, Period], list[tuple[int, str, str, str | None, dict[str, int]]]
-        ] = {}
+        # Each stream and period's lines' balances by role, by line id.
+        self._of_lines: dict[tuple[str, Period], dict[int, dict[str, int]]] = {}
+        self._names: LineNames = line_names(session, stream_id) if rows else {}
+        self._by_line: dict[tuple[str, int, int, str], dict[str, int]] | None = None
+        self._lines_in: dict[tuple[str, Period], list[LineBalances]] | None = None
         with _no_gc():
-            self._group(rows, streams, line_names(session, stream_id) if rows else {})
+            self._group(rows, streams)
         # Each line's balances summed with those of every line beneath it (by period key).
         self._rolled: dict[tuple[str, Period], dict[str, dict[str, int]]] = {}
         self.stated: dict[tuple[str, Period], int] = {}
+        # The funders' statements, read as plain rows as the balances are (no query built
+        # on each call): every value written into the SQL is an integer or a date's ISO text.
         statements = (
-            select(Stream.code, Statement.first_year, Statement.last_year, Statement.amount)
-            .join(Stream, Stream.id == Statement.stream_id)
-            .where(Statement.kind == "stated", through(Statement.day, stated_on))
-            .order_by(Statement.id)
+            "SELECT stream_id, first_year, last_year, amount FROM statement WHERE kind = 'stated'"
         )
+        if stated_on is not None:
+            statements += f" AND day <= '{stated_on.isoformat()}'"
         if stream_id is not None:
-            statements = statements.where(Statement.stream_id == stream_id)
-        for code, first, last, amount in session.execute(statements):
-            key = (code, Period(FinancialYear(first), FinancialYear(last)))
+            statements += f" AND stream_id = {int(stream_id)}"
+        for sid, first, last, amount in connection.exec_driver_sql(statements + " ORDER BY id"):
+            key = (streams[sid], Period(FinancialYear(first), FinancialYear(last)))
             self.stated[key] = int(money(amount) * 100)  # the latest statement stands
 
-    def _group(self, rows: list[AccountRow], streams: dict[int, str], names: LineNames) -> None:
+    def _group(self, rows: list[AccountRow], streams: dict[int, str]) -> None:
         """Each account's balance into its stream's or line's balances by role: one pass
-        over the rows, a dictionary of roles each stream and period and each line."""
-        own: dict[tuple[int, int, int], dict[str, int]] = {}
-        of_line: dict[tuple[int, int, int, int], dict[str, int]] = {}
+        over the rows, a dictionary of roles for each stream and period and for each line."""
+        spans: dict[tuple[int, int, int], tuple[dict[str, int], dict[int, dict[str, int]]]] = {}
         for stream_id, first, last, role, line_id, total in rows:
+            key = (stream_id, first, last)
+            span = spans.get(key)
+            if span is None:
+                span = spans[key] = ({}, {})
             if line_id is None:
-                key = (stream_id, first, last)
-                roles = own.get(key)
-                if roles is None:
-                    own[key] = {role: total}
-                else:  # a stream's accounts are one a role (the sum keeps the rule plain)
-                    roles[role] = roles.get(role, 0) + total
+                own = span[0]  # a stream's accounts are one a role (the sum keeps it plain)
+                own[role] = own.get(role, 0) + total
             else:
-                line_key = (stream_id, first, last, line_id)
-                roles = of_line.get(line_key)
+                roles = span[1].get(line_id)
                 if roles is None:
-                    of_line[line_key] = {role: total}
+                    span[1][line_id] = {role: total}
                 else:
                     roles[role] = total
-        periods, by_line, lines_in = self.periods, self.by_line, self.lines_in
-        keys: dict[tuple[int, int, int], tuple[str, Period]] = {}
-        spans: dict[tuple[int, int], Period] = {}
+        periods: dict[tuple[int, int], Period] = {}
+        for (stream_id, first, last), (own, lines) in spans.items():
+            period = periods.get((first, last))
+            if period is None:
+                period = Period(FinancialYear(first), FinancialYear(last))
+                periods[(first, last)] = period
+            key = (streams[stream_id], period)
+            self.periods[key] = own
+            self._of_lines[key] = lines
 
-        def key_of(stream_id: int, first: int, last: int) -> tuple[str, Period]:
-            span = spans.get((first, last))
-            if span is None:
-                span = spans[(first, last)] = Period(FinancialYear(first), FinancialYear(last))
-            key = keys[(stream_id, first, last)] = (streams[stream_id], span)
-            periods[key] = {}
-            lines_in[key] = []
-            return key
+    @property
+    def by_line(self) -> dict[tuple[str, int, int, str], dict[str, int]]:
+        """Balances by role of each line, keyed (stream, first year, last year, line code)."""
+        if self._by_line is None:
+            self._by_line = {
+                (stream, period.first.start, period.last.start, self._names[i][0]): roles
+                for (stream, period), lines in self._of_lines.items()
+                for i, roles in lines.items()
+            }
+        return self._by_line
 
-        for (stream_id, first, last), roles in own.items():
-            periods[key_of(stream_id, first, last)] = roles
-        for (stream_id, first, last, line_id), roles in of_line.items():
-            key = keys.get((stream_id, first, last)) or key_of(stream_id, first, last)
-            code, name, parent = names[line_id]
-            by_line[(key[0], first, last, code)] = roles
-            lines_in[key].append((line_id, code, name, parent, roles))
-        for members in lines_in.values():
-            members.sort(key=_first)  # in the order the lines were declared
+    @property
+    def lines_in(self) -> dict[tuple[str, Period], list[LineBalances]]:
+        """For each stream and period, its lines in the order they were declared: (line id,
+        code, name, parent's code, balances by role)."""
+        if self._lines_in is None:
+            names = self._names
+            self._lines_in = {
+                key: [(i, *names[i], lines[i]) for i in sorted(lines)]
+                for key, lines in self._of_lines.items()
+            }
+        return self._lines_in
 
     # -- metrics --------------------------------------------------------------------------
 
@@ -284,59 +295,95 @@ class Balances:
     def _rows(self, period_filter: Period | None) -> list[BalanceRow]:
         out: list[BalanceRow] = []
         append = out.append
-        new, decimal, zero = tuple.__new__, Decimal, _ZERO
-        stream_figures = [STREAM_FIGURES[m] for m in _STREAM_COLUMNS]
+        new, decimal, cent, zero, names = tuple.__new__, Decimal, _CENT, _ZERO, self._names
+        nested = any(parent is not None for _, _, parent in names.values())
         for stream, period in sorted(self.periods):
             if period_filter is not None and not period.overlaps(period_filter):
                 continue
             key = (stream, period)
             stated = self.stated.get(key)
-            totals = self.periods[key]
+            totals = _folded(self.periods[key])
             append(
-                BalanceRow(
+                new(BalanceRow, (
                     stream, period, None, "", None,
-                    _d(figure_of(STREAM_FIGURES["awarded"], totals)),
+                    *(_d(_plain(recipe, totals)) for recipe in _STREAM_ROW[:1]),
                     None if stated is None else _d(stated),
-                    *(_d(figure_of(recipe, totals)) for recipe in stream_figures),
-                )
+                    *(_d(_plain(recipe, totals)) for recipe in _STREAM_ROW[1:]),
+                    None, None,
+                ))
             )  # fmt: skip
-            members = self.lines_in[key]
+            lines = self._of_lines[key]
             rolled = None
-            for member in members:
-                if member[3] is not None:  # a line beneath another: paid and reported add up
-                    rolled = self.rolled(stream, period)
-                    break
+            if nested and any(names[i][2] is not None for i in lines):
+                rolled = self.rolled(stream, period)  # a line beneath another: paid adds up
             # Each figure as LINE_FIGURES makes it, written out: a call reads every line.
-            for _, code, name, parent, roles in members:
-                get = roles.get
-                allocated = get("allocated", 0)
-                split = get("split")
-                below = roles if rolled is None else rolled[code]
-                paid = below.get("paid", 0) + below.get("passed", 0)
-                spent = below.get("spent", 0)
-                committed = get("committed", 0)
-                carried = get("carried", 0)
-                brought = get("carried-in", 0)
+            for i in sorted(lines):  # in the order the lines were declared
+                code, name, parent = names[i]
+                allocated = paid = spent = committed = carried = brought = 0
+                split = None
+                for role, total in lines[i].items():  # a line has few roles: each read once
+                    if role == "allocated":
+                        allocated = total
+                    elif role == "paid" or role == "passed":
+                        paid += total
+                    elif role == "spent":
+                        spent = total
+                    elif role == "split":
+                        split = total
+                    elif role == "committed":
+                        committed = total
+                    elif role == "carried":
+                        carried = total
+                    elif role == "carried-in":
+                        brought = total
+                if rolled is not None:  # its branch's: its own and every line's beneath it
+                    below = rolled[code]
+                    paid = below.get("paid", 0) + below.get("passed", 0)
+                    spent = below.get("spent", 0)
                 append(
                     new(BalanceRow, (
                         stream, period, code, name, parent, None, None,
-                        decimal(allocated).scaleb(-2) if allocated else zero,
+                        decimal(allocated) * cent if allocated else zero,
                         None if split is None else _d(allocated + split),
-                        decimal(paid).scaleb(-2) if paid else zero,
-                        decimal(spent).scaleb(-2) if spent else zero,
+                        decimal(paid) * cent if paid else zero,
+                        decimal(spent) * cent if spent else zero,
                         None, None,
-                        decimal(committed).scaleb(-2) if committed else zero,
-                        decimal(-carried).scaleb(-2) if carried else zero,
-                        decimal(brought).scaleb(-2) if brought else zero,
+                        decimal(committed) * cent if committed else zero,
+                        decimal(-carried) * cent if carried else zero,
+                        decimal(brought) * cent if brought else zero,
                     ))
                 )  # fmt: skip
         return out
 
 
-# A stream row's figures after awarded and stated, in BalanceRow's order.
-_STREAM_COLUMNS = (
-    "allocated", "unallocated", "paid", "reported", "claimed", "received", "committed",
+def _folded(totals: dict[str, int]) -> dict[str, int]:
+    """A stream's balances by role with each named part ("funder:T") added to its role as
+    well ("funder"): what :func:`figure_of` counts for a role, read with one lookup."""
+    if not any(":" in role for role in totals):
+        return totals
+    out = dict(totals)
+    for role, total in totals.items():
+        named, colon, _ = role.partition(":")
+        if colon and named in NAMED:
+            out[named] = out.get(named, 0) + total
+    return out
+
+
+def _plain(recipe: Recipe, roles: dict[str, int]) -> int:
+    """:func:`figure_of` of balances with no named parts, or :func:`_folded` ones."""
+    total = 0
+    for role, sign in recipe:
+        total += sign * roles.get(role, 0)
+    return total
+
+
+# A stream row's figures, in BalanceRow's order: awarded (before stated), then the rest.
+_STREAM_ROW = tuple(
+    STREAM_FIGURES[m]
+    for m in ("awarded", "allocated", "unallocated", "paid", "reported", "claimed", "received",
+              "committed")
 )  # fmt: skip
+_CENT = Decimal("0.01")
 
 
 _ZERO = Decimal("0.00")
@@ -410,12 +457,10 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-_first = itemgetter(0)
-
-
 def _d(pence: int) -> Decimal:
-    """Pence as pounds with two places (internal; the values come from integer columns)."""
-    return Decimal(pence).scaleb(-2) if pence else _ZERO
+    """Pence as pounds with two places (internal; the values come from integer columns).
+    Multiplied by a hundredth: the same digits and places as ``scaleb(-2)``, made faster."""
+    return Decimal(pence) * _CENT if pence else _ZERO
 
 
 _RULES = {"half-up": (ROUND_HALF_UP,), "down": (ROUND_DOWN,), "up": (ROUND_UP,),
