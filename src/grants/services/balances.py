@@ -146,15 +146,15 @@ class Balances:
         line_ids = None
         if lines is not None:
             line_ids = _lines_beneath(session, stream_id or 0, lines)
-        rows = account_rows(session, Wanted(stream_id, period, line_ids, top_level_only, as_of))
         # The stream's own balances by role of each stream and period.
         self.periods: dict[tuple[str, Period], dict[str, int]] = {}
         # Each stream and period's lines' balances by role, by line id.
         self._of_lines: dict[tuple[str, Period], dict[int, dict[str, int]]] = {}
-        self._names: LineNames = line_names(session, stream_id) if rows else {}
         self._by_line: dict[tuple[str, int, int, str], dict[str, int]] | None = None
         self._lines_in: dict[tuple[str, Period], list[LineBalances]] | None = None
-        with _no_gc():
+        with _no_gc():  # the rows and what is made of them: many small objects, no cycles
+            rows = account_rows(session, Wanted(stream_id, period, line_ids, top_level_only, as_of))
+            self._names: LineNames = line_names(session, stream_id) if rows else {}
             self._group(rows, streams)
         # Each line's balances summed with those of every line beneath it (by period key).
         self._rolled: dict[tuple[str, Period], dict[str, dict[str, int]]] = {}
@@ -302,14 +302,15 @@ class Balances:
                 continue
             key = (stream, period)
             stated = self.stated.get(key)
-            totals = _folded(self.periods[key])
+            figures = [0] * len(_STREAM_ROW)  # each as STREAM_FIGURES makes it
+            for role, total in _folded(self.periods[key]).items():
+                for at, sign in _COUNTS_IN.get(role, ()):
+                    figures[at] += sign * total
+            awarded, *rest = figures
             append(
                 new(BalanceRow, (
-                    stream, period, None, "", None,
-                    *(_d(_plain(recipe, totals)) for recipe in _STREAM_ROW[:1]),
-                    None if stated is None else _d(stated),
-                    *(_d(_plain(recipe, totals)) for recipe in _STREAM_ROW[1:]),
-                    None, None,
+                    stream, period, None, "", None, _d(awarded),
+                    None if stated is None else _d(stated), *map(_d, rest), None, None,
                 ))
             )  # fmt: skip
             lines = self._of_lines[key]
@@ -369,20 +370,17 @@ def _folded(totals: dict[str, int]) -> dict[str, int]:
     return out
 
 
-def _plain(recipe: Recipe, roles: dict[str, int]) -> int:
-    """:func:`figure_of` of balances with no named parts, or :func:`_folded` ones."""
-    total = 0
-    for role, sign in recipe:
-        total += sign * roles.get(role, 0)
-    return total
-
-
 # A stream row's figures, in BalanceRow's order: awarded (before stated), then the rest.
 _STREAM_ROW = tuple(
     STREAM_FIGURES[m]
     for m in ("awarded", "allocated", "unallocated", "paid", "reported", "claimed", "received",
               "committed")
 )  # fmt: skip
+# For each role, the stream row's figures it counts in and how (from the recipes).
+_COUNTS_IN: dict[str, list[tuple[int, int]]] = {}
+for _at, _recipe in enumerate(_STREAM_ROW):
+    for _role, _sign in _recipe:
+        _COUNTS_IN.setdefault(_role, []).append((_at, _sign))
 _CENT = Decimal("0.01")
 
 
