@@ -4,7 +4,8 @@ A balance is ``SUM(amount_pence)`` of an account's postings, read over the cover
 ``posting(account_id, amount_pence)``. What a caller wants narrows the accounts in SQL (a
 stream, the periods overlapping a year, some lines, the top-level lines), so a filtered read
 sums only its own postings; a balance as of a day counts the postings of entries dated before
-it. Each row comes back as a plain tuple through the DBAPI cursor, with the account's line.
+it. Each row comes back as a plain tuple through the DBAPI cursor, with the account's line
+id; the lines' codes and names are read once a line (:func:`line_names`).
 
 Within one command, reads of the same figures share one answer (:func:`shared`): `report
 all` and `reconcile` ask for the same stream's balances many times over.
