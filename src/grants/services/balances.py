@@ -297,7 +297,7 @@ class Balances:
         append = out.append
         new, decimal, cent, zero, names = tuple.__new__, Decimal, _CENT, _ZERO, self._names
         nested = any(parent is not None for _, _, parent in names.values())
-        for stream, period in sorted(self.periods):
+        for stream, period in sorted(self.periods, key=_in_order):
             if period_filter is not None and not period.overlaps(period_filter):
                 continue
             key = (stream, period)
@@ -355,6 +355,11 @@ class Balances:
                     ))
                 )  # fmt: skip
         return out
+
+
+def _in_order(key: tuple[str, Period]) -> tuple[str, int, int]:
+    """A stream and period's place among the rows: Period's own order, compared as integers."""
+    return key[0], key[1].first.start, key[1].last.start
 
 
 def _folded(totals: dict[str, int]) -> dict[str, int]:
