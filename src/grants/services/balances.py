@@ -5,22 +5,22 @@ from __future__ import annotations
 import gc
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
-from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
-from grants.db.models import Line, Statement, Stream
-from grants.errors import NotFound
+from grants.db.models import Line, Stream
 from grants.formatting import SCALES
 from grants.money import from_pence, money
 from grants.periods import FinancialYear, Period
 from grants.services import access, balance_reads
-from grants.services.balance_reads import Wanted, account_rows
+from grants.services.balance_reads import AccountRow, LineNames, Wanted, account_rows, line_names
+from grants.services.figure_entries import FigureEntries as FigureEntries
+from grants.services.figure_entries import FigureEntry as FigureEntry
+from grants.services.figure_entries import entries_behind as entries_behind
 
 METRICS = (
     "awarded", "stated", "allocated", "unallocated", "paid", "reported", "claimed", "received",
@@ -113,15 +113,8 @@ class BalanceRow(NamedTuple):
     brought: Decimal | None = None
 
 
-@dataclass
-class _Figures:
-    funder: dict[str, int]
-    unallocated: int = 0
-    cash: int = 0
-    claims: int = 0
-    claimed: int = 0
-    received: int = 0
-    commitments: int = 0
+# A line's balances: (line id, code, name, parent's code, balances by role).
+LineBalances = tuple[int, str, str, str | None, dict[str, int]]
 
 
 class Balances:
@@ -145,73 +138,92 @@ class Balances:
         stream's own balances and those of these lines and every line beneath them (what
         their figures add up). Each narrowing is made in the query: only the postings
         wanted are read. The figures of what is read are the same as unnarrowed."""
-        streams = dict(session.execute(select(Stream.id, Stream.code)).all())
+        connection = session.connection()
+        streams: dict[int, str] = dict(
+            connection.exec_driver_sql("SELECT id, code FROM stream").fetchall()
+        )
         stream_id = None
         if stream is not None:
             stream_id = next((i for i, code in streams.items() if code == stream), 0)
         line_ids = None
         if lines is not None:
             line_ids = _lines_beneath(session, stream_id or 0, lines)
-        rows = account_rows(session, Wanted(stream_id, period, line_ids, top_level_only, as_of))
-        self.periods: dict[tuple[str, Period], _Figures] = {}
-        # Balances by role of each line, keyed (stream, first year, last year, line code).
-        self.by_line: dict[tuple[str, int, int, str], dict[str, int]] = {}
-        # For each stream and period, its lines (line id, code, name, parent code).
-        self.lines_in: dict[
-            tuple[str, Period], list[tuple[int, str, str, str | None, dict[str, int]]]
-        ] = {}
-        with _no_gc():
+        # The stream's own balances by role of each stream and period.
+        self.periods: dict[tuple[str, Period], dict[str, int]] = {}
+        # Each stream and period's lines' balances by role, by line id.
+        self._of_lines: dict[tuple[str, Period], dict[int, dict[str, int]]] = {}
+        self._by_line: dict[tuple[str, int, int, str], dict[str, int]] | None = None
+        self._lines_in: dict[tuple[str, Period], list[LineBalances]] | None = None
+        with _no_gc():  # the rows and what is made of them: many small objects, no cycles
+            rows = account_rows(session, Wanted(stream_id, period, line_ids, top_level_only, as_of))
+            self._names: LineNames = line_names(session, stream_id) if rows else {}
             self._group(rows, streams)
         # Each line's balances summed with those of every line beneath it (by period key).
         self._rolled: dict[tuple[str, Period], dict[str, dict[str, int]]] = {}
         self.stated: dict[tuple[str, Period], int] = {}
+        # The funders' statements, read as plain rows as the balances are (no query built
+        # on each call): every value written into the SQL is an integer or a date's ISO text.
         statements = (
-            select(Stream.code, Statement.first_year, Statement.last_year, Statement.amount)
-            .join(Stream, Stream.id == Statement.stream_id)
-            .where(Statement.kind == "stated", through(Statement.day, stated_on))
-            .order_by(Statement.id)
+            "SELECT stream_id, first_year, last_year, amount FROM statement WHERE kind = 'stated'"
         )
+        if stated_on is not None:
+            statements += f" AND day <= '{stated_on.isoformat()}'"
         if stream_id is not None:
-            statements = statements.where(Statement.stream_id == stream_id)
-        for code, first, last, amount in session.execute(statements):
-            key = (code, Period(FinancialYear(first), FinancialYear(last)))
+            statements += f" AND stream_id = {int(stream_id)}"
+        for sid, first, last, amount in connection.exec_driver_sql(statements + " ORDER BY id"):
+            key = (streams[sid], Period(FinancialYear(first), FinancialYear(last)))
             self.stated[key] = int(money(amount) * 100)  # the latest statement stands
 
-    def _group(self, rows: list[tuple[Any, ...]], streams: dict[int, str]) -> None:
-        keys: dict[tuple[int, int, int], tuple[str, Period]] = {}
-        by_line, lines_in = self.by_line, self.lines_in
-        for stream_id, first, last, role, line_id, code, name, parent, total in rows:
-            key = keys.get((stream_id, first, last))
-            if key is None:
-                key = (streams[stream_id], Period(FinancialYear(first), FinancialYear(last)))
-                keys[(stream_id, first, last)] = key
-                self.periods[key] = _Figures(funder={})
-                lines_in[key] = []
-            if code is None:
-                figures = self.periods[key]
-                if role.startswith("funder"):
-                    figures.funder[role] = figures.funder.get(role, 0) + total
-                elif role == "unallocated":
-                    figures.unallocated += total
-                elif role == "cash":
-                    figures.cash += total
-                elif role == "claims":
-                    figures.claims += total
-                elif role == "claimed":
-                    figures.claimed += total
-                elif role == "received":
-                    figures.received += total
-                elif role == "commitments":
-                    figures.commitments += total
-                continue
-            line_key = (key[0], first, last, code)
-            roles = by_line.get(line_key)
-            if roles is None:
-                roles = by_line[line_key] = {}
-                lines_in[key].append((line_id, code, name, parent, roles))
-            roles[role] = total
-        for members in self.lines_in.values():
-            members.sort(key=_first)  # in the order the lines were declared
+    def _group(self, rows: list[AccountRow], streams: dict[int, str]) -> None:
+        """Each account's balance into its stream's or line's balances by role: one pass
+        over the rows, a dictionary of roles for each stream and period and for each line."""
+        spans: dict[tuple[int, int, int], tuple[dict[str, int], dict[int, dict[str, int]]]] = {}
+        for stream_id, first, last, role, line_id, total in rows:
+            key = (stream_id, first, last)
+            span = spans.get(key)
+            if span is None:
+                span = spans[key] = ({}, {})
+            if line_id is None:
+                own = span[0]  # a stream's accounts are one a role (the sum keeps it plain)
+                own[role] = own.get(role, 0) + total
+            else:
+                roles = span[1].get(line_id)
+                if roles is None:
+                    span[1][line_id] = {role: total}
+                else:
+                    roles[role] = total
+        periods: dict[tuple[int, int], Period] = {}
+        for (stream_id, first, last), (own, lines) in spans.items():
+            period = periods.get((first, last))
+            if period is None:
+                period = Period(FinancialYear(first), FinancialYear(last))
+                periods[(first, last)] = period
+            key = (streams[stream_id], period)
+            self.periods[key] = own
+            self._of_lines[key] = lines
+
+    @property
+    def by_line(self) -> dict[tuple[str, int, int, str], dict[str, int]]:
+        """Balances by role of each line, keyed (stream, first year, last year, line code)."""
+        if self._by_line is None:
+            self._by_line = {
+                (stream, period.first.start, period.last.start, self._names[i][0]): roles
+                for (stream, period), lines in self._of_lines.items()
+                for i, roles in lines.items()
+            }
+        return self._by_line
+
+    @property
+    def lines_in(self) -> dict[tuple[str, Period], list[LineBalances]]:
+        """For each stream and period, its lines in the order they were declared: (line id,
+        code, name, parent's code, balances by role)."""
+        if self._lines_in is None:
+            names = self._names
+            self._lines_in = {
+                key: [(i, *names[i], lines[i]) for i in sorted(lines)]
+                for key, lines in self._of_lines.items()
+            }
+        return self._lines_in
 
     # -- metrics --------------------------------------------------------------------------
 
@@ -220,8 +232,7 @@ class Balances:
         return (stream, period.first.start, period.last.start, line) in self.by_line
 
     def tranches(self, stream: str, period: Period) -> set[str]:
-        figures = self.periods.get((stream, period))
-        roles = figures.funder if figures else {}
+        roles = self.periods.get((stream, period), {})
         return {role.partition(":")[2] for role in roles if role.startswith("funder:")}
 
     def value(self, stream: str, period: Period, metric: str, target: str | None) -> int | None:
@@ -232,15 +243,14 @@ class Balances:
         if target and "+" in target:
             parts = [self.value(stream, period, metric, t) for t in target.split("+")]
             return None if any(p is None for p in parts) else sum(p or 0 for p in parts)
-        figures = self.periods.get((stream, period), _Figures(funder={}))
         if metric == "awarded" and target:
-            return -figures.funder.get("funder:" + target, 0)
+            return -self.periods.get((stream, period), {}).get("funder:" + target, 0)
         if metric == "stated":
             return self.stated.get((stream, period))
         if target is None:
             if metric not in STREAM_FIGURES:
                 raise ValueError(f"unknown metric {metric!r}")
-            return figure_of(STREAM_FIGURES[metric], self._stream_totals(stream, period))
+            return figure_of(STREAM_FIGURES[metric], self.periods.get((stream, period), {}))
         if metric not in LINE_FIGURES:
             raise ValueError(f"unknown metric {metric!r}")
         if metric in ROLLED_UP:
@@ -287,49 +297,98 @@ class Balances:
     def _rows(self, period_filter: Period | None) -> list[BalanceRow]:
         out: list[BalanceRow] = []
         append = out.append
-        d = _d
-        paid, reported = LINE_FIGURES["paid"], LINE_FIGURES["reported"]
-        for stream, period in sorted(self.periods):
+        new, decimal, cent, zero, names = tuple.__new__, Decimal, _CENT, _ZERO, self._names
+        nested = any(parent is not None for _, _, parent in names.values())
+        for stream, period in sorted(self.periods, key=_in_order):
             if period_filter is not None and not period.overlaps(period_filter):
                 continue
-            stated = self.value(stream, period, "stated", None)
-            totals = self._stream_totals(stream, period)
+            key = (stream, period)
+            stated = self.stated.get(key)
+            figures = [0] * len(_STREAM_ROW)  # each as STREAM_FIGURES makes it
+            for role, total in _folded(self.periods[key]).items():
+                for at, sign in _COUNTS_IN.get(role, ()):
+                    figures[at] += sign * total
+            awarded, *rest = figures
             append(
-                BalanceRow(
-                    stream, period, None, "", None,
-                    d(figure_of(STREAM_FIGURES["awarded"], totals)),
-                    None if stated is None else d(stated),
-                    *(d(figure_of(STREAM_FIGURES[m], totals)) for m in _STREAM_COLUMNS),
-                )
+                new(BalanceRow, (
+                    stream, period, None, "", None, _d(awarded),
+                    None if stated is None else _d(stated), *map(_d, rest), None, None,
+                ))
             )  # fmt: skip
-            rolled = self.rolled(stream, period)
-            for _, code, name, parent, roles in self.lines_in[(stream, period)]:
-                get = roles.get
-                allocated = get("allocated", 0)
-                split = get("split")
-                below = rolled[code]
+            lines = self._of_lines[key]
+            rolled = None
+            if nested and any(names[i][2] is not None for i in lines):
+                rolled = self.rolled(stream, period)  # a line beneath another: paid adds up
+            # Each figure as LINE_FIGURES makes it, written out: a call reads every line.
+            for i in sorted(lines):  # in the order the lines were declared
+                code, name, parent = names[i]
+                allocated = paid = spent = committed = carried = brought = 0
+                split = None
+                for role, total in lines[i].items():  # a line has few roles: each read once
+                    if role == "allocated":
+                        allocated = total
+                    elif role == "paid" or role == "passed":
+                        paid += total
+                    elif role == "spent":
+                        spent = total
+                    elif role == "split":
+                        split = total
+                    elif role == "committed":
+                        committed = total
+                    elif role == "carried":
+                        carried = total
+                    elif role == "carried-in":
+                        brought = total
+                if rolled is not None:  # its branch's: its own and every line's beneath it
+                    below = rolled[code]
+                    paid = below.get("paid", 0) + below.get("passed", 0)
+                    spent = below.get("spent", 0)
                 append(
-                    BalanceRow(
-                        stream, period, code, name, parent, None, None, d(allocated),
-                        None if split is None else d(allocated + split),
-                        d(_plain(paid, below)), d(_plain(reported, below)), None, None,
-                        d(get("committed", 0)), d(-get("carried", 0)), d(get("carried-in", 0)),
-                    )
+                    new(BalanceRow, (
+                        stream, period, code, name, parent, None, None,
+                        decimal(allocated) * cent if allocated else zero,
+                        None if split is None else _d(allocated + split),
+                        decimal(paid) * cent if paid else zero,
+                        decimal(spent) * cent if spent else zero,
+                        None, None,
+                        decimal(committed) * cent if committed else zero,
+                        decimal(-carried) * cent if carried else zero,
+                        decimal(brought) * cent if brought else zero,
+                    ))
                 )  # fmt: skip
         return out
 
-    def _stream_totals(self, stream: str, period: Period) -> dict[str, int]:
-        """The stream's own balances for the period, by role."""
-        figures = self.periods.get((stream, period), _Figures(funder={}))
-        return {**figures.funder, "unallocated": figures.unallocated, "cash": figures.cash,
-                "claims": figures.claims, "claimed": figures.claimed,
-                "received": figures.received, "commitments": figures.commitments}  # fmt: skip
+
+def _in_order(key: tuple[str, Period]) -> tuple[str, int, int]:
+    """A stream and period's place among the rows: Period's own order, compared as integers."""
+    return key[0], key[1].first.start, key[1].last.start
 
 
-# A stream row's figures after awarded and stated, in BalanceRow's order.
-_STREAM_COLUMNS = (
-    "allocated", "unallocated", "paid", "reported", "claimed", "received", "committed",
+def _folded(totals: dict[str, int]) -> dict[str, int]:
+    """A stream's balances by role with each named part ("funder:T") added to its role as
+    well ("funder"): what :func:`figure_of` counts for a role, read with one lookup."""
+    if not any(":" in role for role in totals):
+        return totals
+    out = dict(totals)
+    for role, total in totals.items():
+        named, colon, _ = role.partition(":")
+        if colon and named in NAMED:
+            out[named] = out.get(named, 0) + total
+    return out
+
+
+# A stream row's figures, in BalanceRow's order: awarded (before stated), then the rest.
+_STREAM_ROW = tuple(
+    STREAM_FIGURES[m]
+    for m in ("awarded", "allocated", "unallocated", "paid", "reported", "claimed", "received",
+              "committed")
 )  # fmt: skip
+# For each role, the stream row's figures it counts in and how (from the recipes).
+_COUNTS_IN: dict[str, list[tuple[int, int]]] = {}
+for _at, _recipe in enumerate(_STREAM_ROW):
+    for _role, _sign in _recipe:
+        _COUNTS_IN.setdefault(_role, []).append((_at, _sign))
+_CENT = Decimal("0.01")
 
 
 _ZERO = Decimal("0.00")
@@ -403,20 +462,10 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-_first = itemgetter(0)
-
-
-def _plain(recipe: Recipe, roles: dict[str, int]) -> int:
-    """:func:`figure_of` for a line's balances (a line's roles have no named parts)."""
-    total = 0
-    for role, sign in recipe:
-        total += sign * roles.get(role, 0)
-    return total
-
-
 def _d(pence: int) -> Decimal:
-    """Pence as pounds with two places (internal; the values come from integer columns)."""
-    return Decimal(pence).scaleb(-2) if pence else _ZERO
+    """Pence as pounds with two places (internal; the values come from integer columns).
+    Multiplied by a hundredth: the same digits and places as ``scaleb(-2)``, made faster."""
+    return Decimal(pence) * _CENT if pence else _ZERO
 
 
 _RULES = {"half-up": (ROUND_HALF_UP,), "down": (ROUND_DOWN,), "up": (ROUND_UP,),
@@ -501,7 +550,7 @@ def balance_rows(
     seen = access.visible_lines(session)
     if seen is None:
         return rows
-    from grants.db.models import Line, Stream
+    from grants.db.models import Line
 
     mine = set(
         session.execute(
@@ -531,115 +580,4 @@ def balance_rows(
     return out
 
 
-class FigureEntry(NamedTuple):
-    """An entry behind a figure: what it added to the figure (``amount``), and where it came
-    from (``origin``: the books' file and line, the command, or the workbook received)."""
-
-    entry: int
-    ref: str
-    key: str
-    day: date
-    kind: str
-    reverses: int | None
-    line: str | None
-    to_line: str | None
-    amount: Decimal
-    actor: str
-    reason: str | None
-    source: str | None
-    origin: str | None
-
-
-class FigureEntries(NamedTuple):
-    stream: str
-    period: Period
-    line: str | None
-    figure: str
-    entries: list[FigureEntry]
-    total: Decimal | None  # the figure (None: no figure stated)
-
-
 FIGURES = METRICS
-
-
-def entries_behind(
-    session: Session,
-    stream: str,
-    period: Period,
-    line: str | None,
-    figure: str,
-    on: date | None = None,
-) -> FigureEntries:
-    """The journal entries that make one figure of `grants balance` (of the stream and
-    period, or of its line), as the ledger stood at the end of the day ``on`` when given:
-    each entry posted to the accounts the figure is made of (STREAM_FIGURES, LINE_FIGURES),
-    with what it added; they add up to the figure. ``stated`` is the funder's statement that
-    stands (the latest), not an entry. NotFound for a stream, line or figure there is none
-    of."""
-    from grants.db.models import Account, Entry, Line, Posting
-
-    access.require(session, "report")
-    recipes = LINE_FIGURES if line is not None else STREAM_FIGURES
-    if figure not in FIGURES or (figure != "stated" and figure not in recipes):
-        raise NotFound(f"there is no figure {figure!r}: choose one of {', '.join(recipes)}")
-    stream_id = session.scalar(select(Stream.id).where(Stream.code == stream))
-    if stream_id is None:
-        raise NotFound(f"there is no funding stream {stream!r}")
-    line_id = None
-    if line is not None:
-        line_id = session.scalar(select(Line.id).where(Line.stream_id == stream_id,
-                                                       Line.code == line))  # fmt: skip
-        if line_id is None:
-            raise NotFound(f"stream {stream} has no line {line!r}")
-    first, last = period.first.start, period.last.start
-    if figure == "stated":
-        if line is not None:
-            raise NotFound("a line has no stated figure: the funder states the stream's")
-        stated = Balances(session, stream, period=period).value(stream, period, "stated", None)
-        return FigureEntries(stream, period, None, figure, [],
-                             None if stated is None else _d(stated))  # fmt: skip
-    recipe = recipes[figure]
-    accounts = select(Account.id, Account.role).where(
-        Account.stream_id == stream_id, Account.first_year == first, Account.last_year == last
-    )
-    if line_id is not None and figure in ROLLED_UP:  # the line's and those beneath it
-        known = session.execute(
-            select(Line.id, Line.code, Line.parent_id).where(Line.stream_id == stream_id)
-        ).all()
-        code_of = {i: code for i, code, _ in known}
-        tree = {code: code_of.get(parent) for _, code, parent in known}
-        wanted = beneath(tree, line)
-        accounts = accounts.where(Account.line_id.in_([i for i, c, _ in known if c in wanted]))
-    else:
-        accounts = accounts.where(
-            Account.line_id == line_id if line_id is not None else Account.line_id.is_(None)
-        )
-    signs = {i: sign_in(recipe, role) for i, role in session.execute(accounts)}
-    signs = {i: s for i, s in signs.items() if s}
-    added: dict[int, int] = {}
-    if signs:
-        query = (
-            select(Posting.entry_id, Posting.account_id, Posting.amount_pence)
-            .join(Entry, Entry.id == Posting.entry_id)
-            .where(Posting.account_id.in_(signs))
-        )
-        if on is not None:
-            query = query.where(Entry.day <= on)
-        for entry_id, account_id, pence in session.execute(query):
-            added[entry_id] = added.get(entry_id, 0) + signs[account_id] * pence
-    ids = sorted(i for i, pence in added.items() if pence)
-    lines = select(Line.id, Line.code).where(Line.stream_id == stream_id)
-    codes = {i: code for i, code in session.execute(lines)}
-    rows = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for e in session.scalars(select(Entry).where(Entry.id.in_(chunk)).order_by(Entry.id)):
-            rows.append(
-                FigureEntry(
-                    e.id, e.ref, e.key, e.day, e.kind, e.reverses_id, codes.get(e.line_id),
-                    codes.get(e.to_line_id), _d(added[e.id]), e.actor, e.reason, e.source,
-                    e.origin,
-                )
-            )  # fmt: skip
-    total = sum((r.amount for r in rows), _ZERO)
-    return FigureEntries(stream, period, line, figure, rows, total)
