@@ -21,7 +21,6 @@ from grants.periods import Period, parse_period
 
 if TYPE_CHECKING:
     from grants.services.balances import BalanceRow
-    from grants.services.summary import SummaryRow
 
 
 def _period_option(value: str | None) -> Period | None:
@@ -131,7 +130,7 @@ def balance(
     awarded or allocated amount is shown beneath the stream's row.
     """
     period = _period_option(year)
-    rows: Sequence[BalanceRow | SummaryRow] | None = None
+    rows: Sequence[BalanceRow] | None = None
     if summary and not stream:  # the streams' rows alone, for someone who sees every line
         from grants.services.summary import summary_rows
 
@@ -149,7 +148,7 @@ def balance(
     show_balance(rows, as_json)
 
 
-def show_balance(rows: Sequence[BalanceRow | SummaryRow], as_json: bool) -> None:
+def show_balance(rows: Sequence[BalanceRow], as_json: bool) -> None:
     """`grants balance`'s rows as JSON or a table with its notes."""
     if as_json:
         emit_json(

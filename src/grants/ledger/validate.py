@@ -48,8 +48,8 @@ from grants.ledger.grammar import (
 from grants.ledger.parser import Directive, Problem, parse
 from grants.money import from_pence, money, to_pence, within_limit
 from grants.periods import FinancialYear, Period, parse_period, parse_year
-from grants.services.balances import METRICS, STREAM_FIGURES, STREAM_ONLY
 from grants.services.commitments import Agreement
+from grants.services.figures import METRICS, STREAM_FIGURES, STREAM_ONLY
 from grants.services.journal import SEP, NewEntry, derived_key
 from grants.services.keys import entry_key_problem
 from grants.services.money_in import ClaimDetails

@@ -60,17 +60,15 @@ def entries_behind(
     # Read here: grants.services.balances, which these recipes are, imports this module (its
     # callers find entries_behind there).
     from grants.db.models import Account, Entry, Line, Posting, Stream
-    from grants.services.balances import (
+    from grants.services.balances import FIGURES, Balances, beneath
+    from grants.services.figures import (
         _ZERO,
-        FIGURES,
         LINE_FIGURES,
         ROLLED_UP,
         STREAM_FIGURES,
-        Balances,
-        _d,
-        beneath,
         sign_in,
-    )  # fmt: skip
+    )
+    from grants.services.figures import pounds as _d
 
     access.require(session, "report")
     recipes = LINE_FIGURES if line is not None else STREAM_FIGURES

@@ -5,75 +5,25 @@ A command's start-up is most of `balance --summary`: importing the ORM, declarin
 mapped classes and configuring their mappers took more than the whole of the figures. The
 summary needs only the streams' own accounts (awarded, allocated, unallocated, paid,
 reported, claimed, received, committed: each a sum of postings), the accounts of their lines
-only to know which periods have any, and the stated awards; so it reads those, sums them as
-`Balances` does, and gives the same rows (tests/test_summary.py holds the two to the same
-answer, and `STREAM_FIGURES` to balances'). It is for a person who sees every line: a
+only to know which periods have any, and the stated awards; so it reads those, sums them by the
+same recipes (grants.services.figures), and gives the same rows (tests/test_summary.py holds
+the two to the same answer). It is for a person who sees every line: a
 recipient's summary, made from their own lines, is `balances.balance_rows`'.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import NamedTuple
-
 from sqlalchemy import Connection, text
 
 from grants.money import money
 from grants.periods import FinancialYear, Period
+from grants.services.figures import STREAM_FIGURES, BalanceRow, figure_of
+from grants.services.figures import pounds as _d
 
-# Which of a stream's own accounts make each figure of its row, and how: (role, sign), a
-# role "funder" covering its tranches ("funder:T") too (balances.STREAM_FIGURES).
-Recipe = tuple[tuple[str, int], ...]
-STREAM_FIGURES: dict[str, Recipe] = {
-    "awarded": (("funder", -1),),
-    "allocated": (("funder", -1), ("unallocated", -1)),  # the award less what is left
-    "unallocated": (("unallocated", 1),),
-    "paid": (("cash", -1),),
-    "reported": (("claims", -1),),
-    "claimed": (("claimed", -1),),
-    "received": (("received", 1),),
-    "committed": (("commitments", -1),),
-}
-# The roles with named parts ("funder:T", "claim:NAME"): balances.NAMED.
-NAMED = frozenset({"funder", "claim"})
 # The stream's own roles a row is made of, besides the funder's ("funder", "funder:T").
 OWN_ROLES = ("unallocated", "cash", "claims", "claimed", "received", "commitments")
 # A row's figures after awarded and stated, in its order.
 COLUMNS = ("allocated", "unallocated", "paid", "reported", "claimed", "received", "committed")
-
-
-class SummaryRow(NamedTuple):
-    """A stream and period's row of `grants balance`: balances.BalanceRow's fields, the
-    line's (line, name, parent, carried, brought) empty."""
-
-    stream: str
-    period: Period
-    line: str | None
-    name: str
-    parent: str | None
-    awarded: Decimal | None
-    stated: Decimal | None
-    allocated: Decimal
-    unallocated: Decimal | None
-    paid: Decimal
-    reported: Decimal
-    claimed: Decimal | None = None
-    received: Decimal | None = None
-    committed: Decimal | None = None
-    carried: Decimal | None = None
-    brought: Decimal | None = None
-
-
-def figure_of(recipe: Recipe, totals: dict[str, int]) -> int:
-    """The figure ``recipe`` makes of the balances ``totals`` (by role), in pence
-    (balances.figure_of)."""
-    total = 0
-    for wanted, sign in recipe:
-        total += sign * totals.get(wanted, 0)
-        if wanted in NAMED:
-            named = wanted + ":"
-            total += sign * sum(v for role, v in totals.items() if role.startswith(named))
-    return total
 
 
 # The balance of every account with a posting, summed over the covering index
@@ -96,7 +46,7 @@ _STATED = (
 )
 
 
-def summary_rows(connection: Connection, period: Period | None = None) -> list[SummaryRow]:
+def summary_rows(connection: Connection, period: Period | None = None) -> list[BalanceRow]:
     """Each stream and period's row (the periods overlapping ``period``, when given), by
     stream code and period, for a person who sees every line (the caller checks it)."""
     streams = dict(connection.execute(text("SELECT id, code FROM stream")).all())
@@ -124,7 +74,7 @@ def summary_rows(connection: Connection, period: Period | None = None) -> list[S
         roles = totals[key]
         shown = stated.get(key)
         rows.append(
-            SummaryRow(
+            BalanceRow(
                 key[0], key[1], None, "", None,
                 _d(figure_of(STREAM_FIGURES["awarded"], roles)),
                 None if shown is None else _d(shown),
@@ -134,12 +84,4 @@ def summary_rows(connection: Connection, period: Period | None = None) -> list[S
     return rows
 
 
-_ZERO = Decimal("0.00")
-
-
-def _d(pence: int) -> Decimal:
-    """Pence as pounds with two places (balances._d)."""
-    return Decimal(pence).scaleb(-2) if pence else _ZERO
-
-
-__all__ = ["STREAM_FIGURES", "SummaryRow", "figure_of", "summary_rows"]
+__all__ = ["summary_rows"]
