@@ -3,8 +3,8 @@ books line. ``read_books`` parses and validates; the writer (grants.ledger.write
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -45,7 +45,7 @@ from grants.ledger.grammar import (
     USAGE,
     YEAR_KEY,
 )
-from grants.ledger.parser import Directive, Problem, parse
+from grants.ledger.parser import Directive, Problem, Reading
 from grants.money import from_pence, money, to_pence, within_limit
 from grants.periods import FinancialYear, Period, parse_period, parse_year
 from grants.services.balances import METRICS, STREAM_FIGURES, STREAM_ONLY
@@ -90,8 +90,18 @@ class Books:
         self.plan_forms: list[tuple[Directive, dict[str, Any]]] = []
         self.heads: list[tuple[Directive, dict[str, Any]]] = []
         self.growth: list[tuple[Directive, dict[str, Any]]] = []
-        self._occurrences: Counter[str] = Counter()
+        # Each entry content seen (a 128-bit digest of it, not the text), and how many times
+        # those seen more than once were: each entry's key counts the identical ones before.
+        self._seen: set[int] = set()
+        self._again: dict[int, int] = {}
         self._refs: dict[str, str] = {}
+        # The journal entries are read twice (grants.ledger.stream): checked here and kept
+        # only as counts, then read again as they are recorded.
+        self.source: Path | None = None  # the main books file
+        self.digests: list[str] = []  # the SHA-256 of each file, as the first read found it
+        self.entry_count = 0
+        self.entry_streams: set[str] = set()  # the streams the entries name
+        self.any_reversal = False
 
     def error(self, d: Directive, message: str, key: str | None = None) -> None:
         line = d.meta_lines.get(key, d.line) if key else d.line
@@ -296,11 +306,15 @@ class Books:
             note=d.meta.get("note"),
             **extra,
         )
-        content = item.content()
-        item.occurrence = self._occurrences[content]
-        self._occurrences[content] += 1
+        prefix = item.content().rpartition(SEP)[0]
+        digest = int.from_bytes(hashlib.blake2b(prefix.encode(), digest_size=16).digest())
+        if digest in self._seen:
+            item.occurrence = self._again.get(digest, 1)
+            self._again[digest] = item.occurrence + 1
+        else:
+            self._seen.add(digest)
         # The key it gives, worked out once from the content in hand.
-        item.derived = derived_key(content.rpartition(SEP)[0], item.occurrence)
+        item.derived = derived_key(prefix, item.occurrence)
         if item.key is not None:
             kind = op.kind if op is not None else None
             why = entry_key_problem(
@@ -685,11 +699,32 @@ BUILDERS: dict[str, Callable[[Books, Directive], None]] = {
 }
 
 
+# The directives that make journal entries: read twice, and not kept (grants.ledger.stream).
+ENTRY_KEYWORDS = frozenset(
+    {"award", "allocate", "pay", "spent", "clawback", "virement", "reprofile", "reverse",
+     "claim", "receipt", "commit", "carry-forward"}
+)  # fmt: skip
+
+
 def read_books(path: Path, actor: str, now: datetime | None = None) -> Books:
-    """Parse and validate the books (no database)."""
-    directives, problems = parse(path)
+    """Parse and validate the books (no database). Journal entries are checked as they are
+    read and not kept: what the writer needs of them is counted (``entry_count``,
+    ``entry_streams``), and grants.ledger.stream reads them again to record them."""
+    reading = Reading(path)
     books = Books(actor, now or datetime.now().replace(microsecond=0), path.resolve().parent)
-    books.problems.extend(problems)
-    for d in directives:
+    books.source = path
+    for d in reading.directives():
         books.add(d)
+        if books.entries:
+            for _, item in books.entries:
+                books.entry_count += 1
+                if item.op is not None:
+                    books.entry_streams.add(item.op.stream)
+                else:
+                    books.any_reversal = True
+            books.entries.clear()
+            books.claims.clear()
+            books.commitments.clear()
+    books.digests = reading.digests
+    books.problems[:0] = reading.problems  # those of reading first, as they were found first
     return books

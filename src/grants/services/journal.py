@@ -10,6 +10,7 @@ SQLite every transaction begins IMMEDIATE, which does the same.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 from collections import ChainMap, Counter
@@ -154,6 +155,32 @@ class Recorded:
     items: list[NewEntry] = field(default_factory=list)  # what each new entry recorded
     skipped: int = 0
     warnings: list[tuple[NewEntry, str]] = field(default_factory=list)
+    refused: list[GrantsError] = field(default_factory=list)  # a batch of a load's
+
+
+@dataclass(slots=True)
+class _Run:
+    """What checking entries carries from one entry, and one batch, to the next."""
+
+    balances: dict[AccountKey, int]
+    balance: Callable[[AccountKey], int]
+    given: _GivenIds
+    arrears: Arrears
+    next_entry: int
+    next_posting: int
+    next_account: int
+    turnover: int
+    was_empty: bool  # the journal held no entry: keys are not looked up in it
+    whole: bool  # one batch (every key kept), or a load's batches (only keys not derived)
+    keys: set[str] = field(default_factory=set)  # given to entries so far
+    by_ref: dict[str, tuple[int, list[tuple[AccountKey, int]], bool, NewEntry]] = field(
+        default_factory=dict
+    )
+    reversed_in_batch: set[int] = field(default_factory=set)
+    new_accounts: list[dict[str, object]] = field(default_factory=list)
+    entry_rows: list[tuple[object, ...]] = field(default_factory=list)
+    posting_rows: list[tuple[int, int, int, int]] = field(default_factory=list)
+    refused: bool = False
 
 
 def account_key_text(key: AccountKey) -> str:
@@ -385,44 +412,117 @@ class Journal:
         if not batch:
             return result
         # Only the streams the batch touches, unless it reverses entries of any stream.
-        reverses = any(e.reverses for e in batch)
-        streams = {e.op.stream for e in batch if e.op}
-        if reverses:
-            balances = self._balances(None)
-        elif len(batch) <= SMALL_BATCH:
-            balances = self._balances(streams, self._lines_touched(batch))
+        if any(e.reverses for e in batch):
+            run = self._begin(None, None, len(batch))
         else:
-            balances = self._balances(streams)
-        keys = [e.idempotency_key() for e in batch]  # once each: a key is a SHA-256
-        existing = self._existing_keys(keys)
-        next_entry = self._next_id("entry")
-        next_posting = self._next_id("posting")
-        turnover = self._turnover()
-        new_accounts: list[dict[str, object]] = []
-        entry_rows: list[tuple[object, ...]] = []
-        posting_rows: list[tuple[int, int, int, int]] = []
-        by_ref: dict[str, tuple[int, list[tuple[AccountKey, int]], bool, NewEntry]] = {}
-        reversed_in_batch: set[int] = set()
+            streams = {e.op.stream for e in batch if e.op}
+            lines = self._lines_touched(batch) if len(batch) <= SMALL_BATCH else None
+            run = self._begin(streams, lines, len(batch))
+        refused = self._check(run, batch, result, progress, keep_going)
+        if refused:
+            raise Refused(refused)
+        run.given.check_new_keys(run.entry_rows)
+        self._insert(run.new_accounts, run.entry_rows, run.posting_rows)
+        return result
+
+    @contextlib.contextmanager
+    def in_batches(
+        self, total: int, streams: Iterable[str] | None
+    ) -> Iterator[Callable[[list[NewEntry]], Recorded]]:
+        """Record ``total`` entries (a load's) batch by batch within the caller's
+        transaction, so that only one batch is held at a time: the rules' balances, the
+        ids and the turnover are carried from one batch to the next, as if they were one.
+        Yields the function that checks a batch and writes its rows; each entry it refuses
+        is in its result's ``refused`` (no rows are written from the first refusal on, and
+        the caller must roll back). ``streams``: those the entries touch (None: any, as a
+        reversal may). Into an empty journal of many entries, the indexes (on PostgreSQL the
+        keys) are dropped before the first batch and built once after the last."""
+        self.lock()
+        self.load_catalog()
+        run = self._begin(streams, None, total, whole=False)
+        connection = self.session.connection()
+        if connection.dialect.name == "sqlite":
+            many = total >= BIG_BATCH
+        else:  # every entry has a posting or more: rows are at least twice the entries
+            many = 2 * total >= bulk.MANY
+        if many:
+            bulk.big_write(connection)
+        after = (
+            bulk.indexes_after(connection, ("account", "entry", "posting"))
+            if many
+            else contextlib.nullcontext()
+        )
+
+        def record(batch: list[NewEntry]) -> Recorded:
+            result = Recorded()
+            result.refused = self._check(run, batch, result, None, True)
+            run.refused = run.refused or bool(result.refused)
+            if not run.refused:
+                run.given.check_new_keys(run.entry_rows)
+                self._insert_rows(connection, run.new_accounts, run.entry_rows, run.posting_rows)
+            run.new_accounts, run.entry_rows, run.posting_rows = [], [], []
+            run.given.new_rows()
+            return result
+
+        with after:
+            yield record
+
+    def _begin(
+        self, streams: Iterable[str] | None, lines: set[int] | None, size: int, whole: bool = True
+    ) -> _Run:
+        """What checking entries carries from one to the next: the balances of ``streams``
+        (every stream's if None; only their own accounts and those of ``lines`` if given),
+        the next ids and the turnover."""
+        balances = self._balances(streams, lines)
         # Entries skipped as already recorded may be named by an id given only now.
-        self._skipped_refs: dict[str, str] = {}
-
+        self._skipped_refs = {}
         rules.with_branches(balances, self.parent_of)
-        balance = rules.reader(balances)
-        given = _GivenIds(self.session, batch)
+        empty = self.session.execute(text("SELECT 1 FROM entry LIMIT 1")).first() is None
+        return _Run(
+            balances=balances,
+            balance=rules.reader(balances),
+            given=_GivenIds(self.session, size),
+            arrears=Arrears(self.session),
+            next_entry=self._next_id("entry"),
+            next_posting=self._next_id("posting"),
+            next_account=self._next_id("account"),
+            turnover=self._turnover(),
+            was_empty=empty,
+            whole=whole,
+        )
 
-        next_account = self._next_id("account")
+    def _check(
+        self,
+        run: _Run,
+        batch: list[NewEntry],
+        result: Recorded,
+        progress: Callable[[int], None] | None,
+        keep_going: bool,
+    ) -> list[GrantsError]:
+        """Check a batch entry by entry against the rules, carrying ``run`` on, and keep the
+        rows of those that pass in it; the errors of those refused (raised at the first,
+        unless ``keep_going``)."""
+        keys = [e.idempotency_key() for e in batch]  # once each: a key is a SHA-256
+        existing = set() if run.was_empty else self._existing_keys(keys)
+        balances, balance, given = run.balances, run.balance, run.given
+        by_ref, reversed_in_batch, arrears = run.by_ref, run.reversed_in_batch, run.arrears
+        new_accounts, entry_rows, posting_rows = run.new_accounts, run.entry_rows, run.posting_rows
+        next_entry, next_posting, next_account = run.next_entry, run.next_posting, run.next_account
+        turnover = run.turnover
         refused: list[GrantsError] = []
-        arrears = Arrears(self.session)
         for done, (item, key) in enumerate(zip(batch, keys, strict=True), start=1):
             try:
                 if progress is not None and done % 10_000 == 0:
                     progress(10_000)
-                if key in existing:
+                if key in existing or key in run.keys:
                     result.skipped += 1
                     if item.ref:
                         self._skipped_refs[item.ref] = key
                     continue
-                existing.add(key)
+                if run.whole or key != item.derived:
+                    # A key its content gives is the only one in a load (each entry
+                    # counts the identical ones before it): only the others are kept.
+                    run.keys.add(key)
                 if item.reverses:
                     original_id, planned, op, original = self._reversal(item, by_ref)
                     if original_id in reversed_in_batch:
@@ -471,7 +571,7 @@ class Journal:
                     reversed_in_batch.add(original_id)
                 entry_id = next_entry
                 next_entry += 1
-                ref = self._ref(item, key, by_ref, given)
+                ref = self._ref(item, key, by_ref, given, run.was_empty and not run.whole)
                 if item.ref:
                     by_ref[item.ref] = (entry_id, planned, original is not None, item)
                 for account, amount in planned:
@@ -539,15 +639,21 @@ class Journal:
                 if not keep_going:
                     raise
                 refused.append(exc)
-        if refused:
-            raise Refused(refused)
-        given.check_new_keys(entry_rows)
-        self._insert(new_accounts, entry_rows, posting_rows)
-        return result
+        run.next_entry, run.next_posting, run.next_account = next_entry, next_posting, next_account
+        run.turnover = turnover
+        return refused
 
-    def _ref(self, item: NewEntry, key: str, by_ref: dict[str, object], given: _GivenIds) -> str:
+    def _ref(
+        self,
+        item: NewEntry,
+        key: str,
+        by_ref: dict[str, object],
+        given: _GivenIds,
+        only_ours: bool = False,
+    ) -> str:
         """The entry's ref: its books id, refused if another entry answers to it, or the one
-        its key gives (which a books id of that shape must not be)."""
+        its key gives (which a books id of that shape must not be). ``only_ours``: the
+        journal holds only this load's entries, whose ids are all in ``by_ref``."""
         own = entry_refs.key_ref(key)
         if item.ref is None or item.ref == own:
             # An id that is the ref its own key gives is stored as such a ref (outside
@@ -558,7 +664,8 @@ class Journal:
         if ref != own:
             if ref in by_ref:
                 raise RuleError(f"id {ref} is given to two entries: give each an id of its own")
-            taken = entry_refs.holders(self.session, ref)
+            looked_up = not only_ours or entry_refs.looks_keyed(ref)
+            taken = entry_refs.holders(self.session, ref) if looked_up else []
             if taken:
                 raise RuleError(
                     f"id {ref} is already entry {taken[0]}'s: give the entry an id of its own"
@@ -692,15 +799,23 @@ class _GivenIds:
     """Books ids that read like a ref a key gives ("e" and 12 characters): each names one
     entry only if no other entry's key gives that ref, recorded or in the batch."""
 
-    def __init__(self, session: Session, batch: list[NewEntry]) -> None:
+    def __init__(self, session: Session, size: int) -> None:
         self.session = session
         # A few entries (an officer's command) look each ref up; a load reads them all once.
-        self.recorded = entry_refs.keyed_looking_ids(session) if len(batch) > SMALL_BATCH else None
-        self.new: set[str] = set()  # given in this batch
+        self.recorded = entry_refs.keyed_looking_ids(session) if size > SMALL_BATCH else None
+        self.new: set[str] = set()  # given in this batch or an earlier one of the same load
+        self.fresh: set[str] = set()  # given in this batch
+
+    def new_rows(self) -> None:
+        """A batch's rows are written: what it gave is looked up as recorded from now on."""
+        if self.recorded is not None:
+            self.recorded |= self.fresh
+        self.fresh = set()
 
     def add(self, ref: str) -> None:
         if entry_refs.looks_keyed(ref):
             self.new.add(ref)
+            self.fresh.add(ref)
 
     def check_keyed(self, ref: str) -> None:
         if self.recorded is not None:
@@ -716,9 +831,9 @@ class _GivenIds:
     def check_new_keys(self, rows: list[tuple[object, ...]]) -> None:
         """An id given after an entry whose key gives the same ref (in the same batch):
         the ref (third of each row) is then there twice."""
-        if not self.new:
+        if not self.fresh:
             return
-        seen = Counter(row[2] for row in rows if row[2] in self.new)
+        seen = Counter(row[2] for row in rows if row[2] in self.fresh)
         clash = [ref for ref, n in seen.items() if n > 1]
         if clash:
             raise RuleError(
