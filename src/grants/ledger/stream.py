@@ -30,11 +30,13 @@ Read = tuple[Directive, NewEntry, ClaimDetails | None, Agreement | None]
 
 def entries_again(books: Books) -> Iterator[Read]:
     """The journal entries of the books, in order, checked again as the first read checked
-    them (the same keys, the same counts of identical entries). Problems of this read (a
-    file changed since the first) are added to the books' problems as it ends."""
+    them (the same keys: the counts of identical entries are the first read's). Problems of
+    this read (a file changed since the first) are added to the books' problems as it
+    ends."""
     assert books.source is not None, "the books were not read from a file"
     reading = Reading(books.source, books.digests)
     again = Books(books.actor, books.now, books.root)
+    again.counted = books.repeats  # the same entries, in the same order: counted already
     for d in reading.directives():
         if d.keyword not in ENTRY_KEYWORDS:
             continue

@@ -88,6 +88,11 @@ class Books:
         # those seen more than once were: each entry's key counts the identical ones before.
         self._seen: set[int] = set()
         self._again: dict[int, int] = {}
+        # An entry's place among the entries -> its count, for those that have one (>0): a
+        # second read (``counted`` given) takes them from here instead of counting again.
+        self.counted: dict[int, int] | None = None
+        self.repeats: dict[int, int] = {}
+        self.entry_seq = 0
         self._refs: dict[str, str] = {}
         # The journal entries are read twice (grants.ledger.stream): checked here and kept
         # only as counts, then read again as they are recorded.

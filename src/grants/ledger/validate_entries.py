@@ -36,12 +36,17 @@ def entry(b: Books, d: Directive, op: Operation | None, **extra: Any) -> None:
         **extra,
     )
     prefix = item.content().rpartition(SEP)[0]
-    digest = int.from_bytes(hashlib.blake2b(prefix.encode(), digest_size=16).digest())
-    if digest in b._seen:
-        item.occurrence = b._again.get(digest, 1)
-        b._again[digest] = item.occurrence + 1
+    seq, b.entry_seq = b.entry_seq, b.entry_seq + 1
+    if b.counted is not None:  # the second read: counted by the first
+        item.occurrence = b.counted.get(seq, 0)
     else:
-        b._seen.add(digest)
+        digest = int.from_bytes(hashlib.blake2b(prefix.encode(), digest_size=16).digest())
+        if digest in b._seen:
+            item.occurrence = b._again.get(digest, 1)
+            b._again[digest] = item.occurrence + 1
+            b.repeats[seq] = item.occurrence
+        else:
+            b._seen.add(digest)
     # The key it gives, worked out once from the content in hand.
     item.derived = derived_key(prefix, item.occurrence)
     if item.key is not None:
