@@ -4,16 +4,18 @@ batch; books that change between their two reads refused; nothing held per entry
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, inspect, select
 from sqlalchemy.orm import Session
 
 from grants.db.models import Entry
 from grants.errors import BooksError
 from grants.ledger import loader, write_journal
 from grants.ledger.parser import Reading
+from grants.services import journal
 from tests.conftest import Grants
 from tests.helpers import FUND, books, load_text
 from tests.test_money_in import CLAIM, LGF
@@ -116,3 +118,46 @@ def test_a_reading_hands_on_each_directive_with_its_metadata(tmp_path: Path) -> 
     assert reading.digests and not reading.problems
     again = Reading(path, reading.digests)
     assert len(list(again.directives())) == len(directives) and not again.problems
+
+
+def _keys(url: str) -> list[object]:
+    """Every index, unique key and reference of the journal's tables."""
+    engine = create_engine(url)
+    try:
+        seen = inspect(engine)
+        return [
+            (t, sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                       for i in seen.get_indexes(t)),
+             seen.get_pk_constraint(t)["constrained_columns"],
+             sorted((k["name"], tuple(k["constrained_columns"]), k["referred_table"])
+                    for k in seen.get_foreign_keys(t)),
+             sorted(str(u["name"]) for u in seen.get_unique_constraints(t)))
+            for t in ("account", "entry", "posting")
+        ]  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def test_a_big_load_in_batches_refused_late_leaves_the_ledger_as_it_was(
+    tmp_path: Path, grants: Grants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Enough entries for the indexes (on PostgreSQL the keys) to be built after the rows,
+    written in several batches: a refusal in the last batch leaves no entry and every index
+    and key as it was; the books put right then load, and verify."""
+    monkeypatch.setattr(write_journal, "BATCH", 300)
+    monkeypatch.setattr(journal, "BIG_BATCH", 1_000)
+    before = _keys(grants.url)
+    entries = ["2017-04-01 award FUND 2017-18 1,000,000"]
+    entries += [f"2017-04-02 allocate FUND 2017-18 A {1 + i % 7}" for i in range(1_100)]
+    bad = books(tmp_path, FUND + "\n".join([*entries, "2017-04-03 pay FUND 2017-18 B 1"]) + "\n")
+    refused = grants("ledger", "load", str(bad))
+    assert refused.exit_code != 0
+    assert f"{bad}:{FUND.count(chr(10)) + 1102}:" in refused.output
+    assert _keys(grants.url) == before
+    assert grants("journal", "--json").output.strip() in ("[]", "")
+    good = books(tmp_path, FUND + "\n".join(entries) + "\n", "good.grants")
+    loaded = grants("ledger", "load", str(good), "--json")
+    assert loaded.exit_code == 0, loaded.output
+    assert json.loads(loaded.output)["created"]["journal entry"] == 1_101
+    assert _keys(grants.url) == before
+    assert grants("verify").exit_code == 0
