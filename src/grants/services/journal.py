@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
-from collections import ChainMap, Counter
+from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection, select, text
@@ -26,12 +24,22 @@ from grants.db import bulk
 from grants.db.engine import lock_writers
 from grants.db.models import Account, Entry, Line, Posting, Stream
 from grants.errors import GrantsError, NotFound, RuleError
-from grants.formatting import count, gbp
-from grants.money import MAX_TURNOVER_PENCE, from_pence
+from grants.formatting import count
+from grants.money import MAX_TURNOVER_PENCE
 from grants.periods import FinancialYear, Period
 from grants.services import access, entry_refs, rules
 from grants.services.arrears import Arrears
 from grants.services.balance_reads import branches_beneath
+from grants.services.journal_checks import SMALL_BATCH, GivenIds, check_carry, check_claim
+from grants.services.journal_entry import (
+    SEP,
+    NewEntry,
+    amount_text,
+    content_prefix,
+    derived_key,
+    operation_text,
+    where_text,
+)
 from grants.services.rules import AccountKey, Operation
 
 ENTRY_COLUMNS = (
@@ -42,101 +50,6 @@ ENTRY_COLUMNS = (
 )  # fmt: skip
 POSTING_COLUMNS = ("id", "entry_id", "account_id", "amount_pence")
 ACCOUNT_COLUMNS = ("id", "key", "stream_id", "first_year", "last_year", "line_id", "role")
-
-
-@dataclass(slots=True)
-class NewEntry:
-    """An entry to record: an operation, or the reversal of an earlier entry."""
-
-    op: Operation | None
-    day: date
-    actor: str
-    recorded_at: datetime
-    reverses: str | None = None  # ref or database number of the entry to reverse
-    ref: str | None = None  # explicit name (books `id:`)
-    share: Decimal | None = None
-    printed: str | None = None
-    reason: str | None = None
-    source: str | None = None
-    origin: str | None = None
-    note: str | None = None
-    occurrence: int = 0  # how many identical entries came before it in the same batch
-    key: str | None = None  # idempotency key; derived from the content when not given
-    # The key its content gives, as the books reader worked it out (it has the content in
-    # hand to count identical entries): not worked out again.
-    derived: str | None = field(default=None, repr=False, compare=False)
-
-    def content(self) -> str:
-        """The identity of the entry: what it does and the published source it cites, not who
-        recorded it or from which file line (so that edited books load again cleanly)."""
-        op = self.op
-        what = None
-        if op is not None:
-            what = operation_text(
-                op.kind, op.stream, str(op.period), op.line, op.to_line,
-                str(op.to_period) if op.to_period else None, op.amount, op.tranche,
-                op.over_allocation,
-            )  # fmt: skip
-        prefix = content_prefix(
-            self.day.isoformat(), self.reverses, what, rules.share_text(self.share), self.source
-        )
-        return f"{prefix}{SEP}{self.occurrence}"
-
-    def content_key(self) -> str:
-        """The key the entry's content gives (the one books give it)."""
-        if self.derived is not None:
-            return self.derived
-        return hashlib.sha256(self.content().encode()).hexdigest()[:40]
-
-    def idempotency_key(self) -> str:
-        return self.key or self.content_key()
-
-
-SEP = "\x1f"  # between the parts of an entry's identity
-
-
-def content_prefix(
-    day: str, reverses: str | None, what: str | None, share: str | None, source: str | None
-) -> str:
-    """An entry's identity without the count of identical entries before it: its day, the
-    entry it reverses or what it does (``operation_text``), its share and its source, each
-    separated by a unit separator. Its key is the SHA-256 of this, a separator and that count
-    (`grants verify` recomputes it from the stored entry)."""
-    head = f"{day}{SEP}reverse {reverses}" if reverses else f"{day}{SEP}"
-    if what is not None:
-        head = f"{head}{SEP}{what}"
-    return f"{head}{SEP}{share or ''}{SEP}{source or ''}"
-
-
-def operation_text(
-    kind: str,
-    stream: str,
-    period: str,
-    line: str | None,
-    to_line: str | None,
-    to_period: str | None,
-    amount: int,
-    tranche: str | None,
-    over_allocation: bool,
-) -> str:
-    """What an entry does, as its key covers it: where the money moves, then how much."""
-    where = where_text(kind, stream, period, line, to_line, to_period)
-    return f"{where}{SEP}{amount_text(amount, tranche, over_allocation)}"
-
-
-def where_text(
-    kind: str, stream: str, period: str, line: str | None, to_line: str | None,
-    to_period: str | None,
-) -> str:  # fmt: skip
-    return SEP.join((kind, stream, period, line or "", to_line or "", to_period or ""))
-
-
-def amount_text(amount: int, tranche: str | None, over_allocation: bool) -> str:
-    return f"{amount}{SEP}{tranche or ''}{SEP}{'over' if over_allocation else ''}"
-
-
-def derived_key(prefix: str, occurrence: int) -> str:
-    return hashlib.sha256(f"{prefix}{SEP}{occurrence}".encode()).hexdigest()[:40]
 
 
 class Refused(RuleError):
@@ -164,7 +77,7 @@ class _Run:
 
     balances: dict[AccountKey, int]
     balance: Callable[[AccountKey], int]
-    given: _GivenIds
+    given: GivenIds
     arrears: Arrears
     next_entry: int
     next_posting: int
@@ -212,8 +125,6 @@ class Catalog:
 # The bound in pounds, as messages show it (beyond what one amount may be, so not through money).
 _TURNOVER_LIMIT = f"£{MAX_TURNOVER_PENCE // 100:,}.{MAX_TURNOVER_PENCE % 100:02d}"
 
-# Up to this many entries, a batch reads only the balances of the lines it touches.
-SMALL_BATCH = 100
 # From this many entries, a batch is written as a load: a bigger page cache and, into an
 # empty journal, its indexes built after its rows (grants.db.bulk).
 BIG_BATCH = 5_000
@@ -481,7 +392,7 @@ class Journal:
         return _Run(
             balances=balances,
             balance=rules.reader(balances),
-            given=_GivenIds(self.session, size),
+            given=GivenIds(self.session, size),
             arrears=Arrears(self.session),
             next_entry=self._next_id("entry"),
             next_posting=self._next_id("posting"),
@@ -544,8 +455,8 @@ class Journal:
                             op.amount,
                         )  # fmt: skip
                     planned = rules.postings(op, self.parent_of)
-                    _check_claim(op, balances)
-                    _check_carry(op, balance)
+                    check_claim(op, balances)
+                    check_carry(op, balance)
                     what = functools.partial(rules.describe, op)
                     over = op.over_allocation
                     original_id, original = None, None
@@ -648,7 +559,7 @@ class Journal:
         item: NewEntry,
         key: str,
         by_ref: dict[str, object],
-        given: _GivenIds,
+        given: GivenIds,
         only_ours: bool = False,
     ) -> str:
         """The entry's ref: its books id, refused if another entry answers to it, or the one
@@ -795,90 +706,14 @@ class Journal:
         bulk.insert_rows(connection, "posting", POSTING_COLUMNS, postings)
 
 
-class _GivenIds:
-    """Books ids that read like a ref a key gives ("e" and 12 characters): each names one
-    entry only if no other entry's key gives that ref, recorded or in the batch."""
-
-    def __init__(self, session: Session, size: int) -> None:
-        self.session = session
-        # A few entries (an officer's command) look each ref up; a load reads them all once.
-        self.recorded = entry_refs.keyed_looking_ids(session) if size > SMALL_BATCH else None
-        self.new: set[str] = set()  # given in this batch or an earlier one of the same load
-        self.fresh: set[str] = set()  # given in this batch
-
-    def new_rows(self) -> None:
-        """A batch's rows are written: what it gave is looked up as recorded from now on."""
-        if self.recorded is not None:
-            self.recorded |= self.fresh
-        self.fresh = set()
-
-    def add(self, ref: str) -> None:
-        if entry_refs.looks_keyed(ref):
-            self.new.add(ref)
-            self.fresh.add(ref)
-
-    def check_keyed(self, ref: str) -> None:
-        if self.recorded is not None:
-            taken = ref in self.recorded
-        else:
-            taken = entry_refs.is_given(self.session, ref)
-        if taken or ref in self.new:
-            raise RuleError(
-                f"{ref}, the ref this entry's key gives it, is another entry's id: give that "
-                "entry (or this one, with `id:`) another id"
-            )
-
-    def check_new_keys(self, rows: list[tuple[object, ...]]) -> None:
-        """An id given after an entry whose key gives the same ref (in the same batch):
-        the ref (third of each row) is then there twice."""
-        if not self.fresh:
-            return
-        seen = Counter(row[2] for row in rows if row[2] in self.fresh)
-        clash = [ref for ref, n in seen.items() if n > 1]
-        if clash:
-            raise RuleError(
-                f"id {min(clash)} is the ref another entry's key gives it: give the entry an "
-                "id of its own"
-            )
-
-
-def _check_claim(op: Operation, balances: dict[AccountKey, int]) -> None:
-    """A claim's name is new in its stream and period; a receipt names a claim that is."""
-    if op.kind not in ("claim", "receipt") or not op.tranche:
-        return
-    known = (op.stream, op.period, None, "claim:" + op.tranche) in balances
-    if op.kind == "claim" and known:
-        raise RuleError(
-            f"claim {op.tranche} of {op.stream} {op.period} is already recorded: give the "
-            "claim a name of its own"
-        )
-    if op.kind == "receipt" and not known:
-        raise NotFound(
-            f"there is no claim {op.tranche} of {op.stream} {op.period}: record the claim "
-            "first, or receive the money against the award (no claim named)"
-        )
-
-
-def _check_carry(op: Operation, balance: Callable[[AccountKey], int]) -> None:
-    """A carry-forward needs an underspend (the line's allocation not passed down to its
-    lines, nor paid to it and kept), and carries no more than it."""
-    if op.kind != "carry-forward" or op.line is None:
-        return
-    left = rules.underspend(balance, op.stream, op.period, op.line)
-    where = f"{op.line} ({op.stream} {op.period})"
-    if left <= 0:
-        raise RuleError(
-            f"{where} has no underspend to carry forward: what is allocated to it is paid or "
-            "passed to its lines"
-        )
-    if op.amount > left:
-        raise RuleError(
-            f"carry-forward of {gbp(from_pence(op.amount))} is beyond {where}'s underspend of "
-            f"{gbp(from_pence(left))} (allocated, less paid and passed to its lines)"
-        )
-
-
 def record_entries(session: Session, batch: list[NewEntry]) -> Recorded:
     """An officer's entries (award, allocate, pay, reverse...), checked and appended."""
     access.require(session, "record")
     return Journal(session).record(batch)
+
+
+__all__ = [
+    "BIG_BATCH", "ENTRY_COLUMNS", "SEP", "SMALL_BATCH", "Catalog", "Journal", "NewEntry",
+    "Recorded", "Refused", "amount_text", "content_prefix", "derived_key", "operation_text",
+    "record_entries", "where_text",
+]  # fmt: skip
