@@ -3,6 +3,7 @@ books line. ``read_books`` parses and validates; the writer (grants.ledger.write
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from datetime import date, datetime
@@ -166,15 +167,11 @@ class Books:
         """Check every argument and metadata value as text (grants.text), NFC-normalising
         names in place; False, with each problem located, if any is refused."""
         ok = True
-        labels = re.findall(r'"[^"]*"|\S+', USAGE.get(d.keyword, ""))[2:]
+        labels = _arg_labels(d.keyword, len(d.args))
         for i, arg in enumerate(d.args):
-            label = labels[i].strip('"').lower() if i < len(labels) else f"argument {i + 1}"
-            label = f"{'organisation' if d.keyword == 'org' else d.keyword} {label}"
-            if d.keyword == "title":
-                label = "the ledger's title"
             name = NAME_ARGS.get(d.keyword) == i
             try:
-                d.args[i] = clean(arg, label, Kind.NAME if name else Kind.VALUE)
+                d.args[i] = clean(arg, labels[i], Kind.NAME if name else Kind.VALUE)
             except TextError as exc:
                 self.error(d, str(exc))
                 ok = False
@@ -308,6 +305,18 @@ class Books:
         except ValueError:
             self.error(d, f"{text!r} is not a date: write it as YYYY-MM-DD", key)
             return None
+
+
+@functools.cache
+def _arg_labels(keyword: str, count: int) -> tuple[str, ...]:
+    """How a refusal names each of a directive's arguments (worked out once a keyword)."""
+    usage = re.findall(r'"[^"]*"|\S+', USAGE.get(keyword, ""))[2:]
+    labels = []
+    for i in range(count):
+        label = usage[i].strip('"').lower() if i < len(usage) else f"argument {i + 1}"
+        label = f"{'organisation' if keyword == 'org' else keyword} {label}"
+        labels.append("the ledger's title" if keyword == "title" else label)
+    return tuple(labels)
 
 
 # Records other than entries whose `key:` the export may give.
