@@ -161,3 +161,20 @@ def test_a_big_load_in_batches_refused_late_leaves_the_ledger_as_it_was(
     assert json.loads(loaded.output)["created"]["journal entry"] == 1_101
     assert _keys(grants.url) == before
     assert grants("verify").exit_code == 0
+
+
+@pytest.mark.parametrize("batch", [1, 10_000])
+def test_an_entry_with_a_command_key_given_twice_is_recorded_once(
+    tmp_path: Path, grants: Grants, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    """The same command's entry twice in the books (two exports joined, say): the second is
+    skipped as already recorded, whether or not it comes in the same batch."""
+    monkeypatch.setattr(write_journal, "BATCH", batch)
+    key = "0123456789ab" + "4def" + "8" + "0123456789abcde"
+    award = f"2017-04-01 award FUND 2017-18 1,000\n  key: {key}\n"
+    text = FUND + award + "2017-04-02 allocate FUND 2017-18 A 10\n" + award
+    loaded = grants("ledger", "load", str(books(tmp_path, text)), "--json")
+    assert loaded.exit_code == 0, loaded.output
+    report = json.loads(loaded.output)
+    assert report["created"]["journal entry"] == 2
+    assert report["unchanged"]["journal entry"] == 1

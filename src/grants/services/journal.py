@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
@@ -85,7 +86,7 @@ class _Run:
     turnover: int
     was_empty: bool  # the journal held no entry: keys are not looked up in it
     whole: bool  # one batch (every key kept), or a load's batches (only keys not derived)
-    keys: set[str] = field(default_factory=set)  # given to entries so far
+    keys: set[str | int] = field(default_factory=set)  # given to entries so far
     by_ref: dict[str, tuple[int, list[tuple[AccountKey, int]], bool, NewEntry]] = field(
         default_factory=dict
     )
@@ -94,6 +95,10 @@ class _Run:
     entry_rows: list[tuple[object, ...]] = field(default_factory=list)
     posting_rows: list[tuple[int, int, int, int]] = field(default_factory=list)
     refused: bool = False
+
+
+def _digest(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=16).digest())
 
 
 def account_key_text(key: AccountKey) -> str:
@@ -425,15 +430,18 @@ class Journal:
             try:
                 if progress is not None and done % 10_000 == 0:
                     progress(10_000)
-                if key in existing or key in run.keys:
+                # A key its content gives is the only one in a load (each entry counts the
+                # identical ones before it): only the others are kept, across a load's
+                # batches as a 128-bit digest (a command's key, a return's).
+                derived = not run.whole and key == item.derived
+                held = key if run.whole or derived else _digest(key)
+                if key in existing or (not derived and held in run.keys):
                     result.skipped += 1
                     if item.ref:
                         self._skipped_refs[item.ref] = key
                     continue
-                if run.whole or key != item.derived:
-                    # A key its content gives is the only one in a load (each entry
-                    # counts the identical ones before it): only the others are kept.
-                    run.keys.add(key)
+                if not derived:
+                    run.keys.add(held)
                 if item.reverses:
                     original_id, planned, op, original = self._reversal(item, by_ref)
                     if original_id in reversed_in_batch:
