@@ -8,11 +8,15 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from grants import formatting
 from grants.cli import options
+from grants.db.models import Entry
+from grants.services.repeated import repeated_payments
 from tests.conftest import Grants
-from tests.helpers import books
+from tests.helpers import books, load_text
 from tests.test_plans import FUND
 
 SECOND_PCC = """\
@@ -194,3 +198,28 @@ def test_books_with_a_payment_twice_load_with_a_warning(grants: Grants, tmp_path
     assert f"{path}:{first}: warning: a payment" not in loaded.output
     paid = json.loads(grants("balance", "--stream", "CSF", "--json").output)
     assert [r["paid"] for r in paid if r["line"] == "CHERWELL"] == ["4000.00"]
+
+
+def test_many_payments_are_checked_for_repeats_as_a_few_are(
+    session: Session, tmp_path: Path
+) -> None:
+    """A load's hundreds of payments are looked over in one pass: the same repeats, naming
+    the same earlier entries, as when they are looked up a few at a time."""
+    pays = ["2017-06-29 pay CSF 2017-18 CHERWELL 7\n  id: FIRST-SEVEN"]
+    for i in range(700):
+        day = "2017-06-30" if i % 3 else "2017-07-01"
+        pays.append(f"{day} pay CSF 2017-18 CHERWELL {1 + i % 120}")
+    pays += [
+        "2017-06-29 pay CSF 2017-18 CHERWELL 7",
+        '2017-08-01 reverse FIRST-SEVEN\n  reason: "paid twice"',
+        "2017-06-29 pay CSF 2017-18 CHERWELL 7",
+    ]
+    load_text(session, tmp_path, FUND + "\n".join(pays) + "\n")
+    ids = list(session.scalars(select(Entry.id).where(Entry.kind == "pay").order_by(Entry.id)))
+    assert len(ids) > 700
+    few: dict[int, str] = {}
+    for start in range(0, len(ids), 100):
+        few.update(repeated_payments(session, ids[start : start + 100]))
+    many = repeated_payments(session, ids)
+    assert len(many) > 400
+    assert many == few

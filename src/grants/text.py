@@ -96,7 +96,9 @@ def clean(value: str, what: str, kind: Kind = Kind.VALUE, limit: int | None = No
         value = unicodedata.normalize("NFC", value)
     elif kind in (Kind.FREE, Kind.NOTE):
         value = value.replace("\r\n", "\n").replace("\r", "\n")
-    for position, ch in enumerate(value, start=1):
+    # Printable ASCII (most values) holds none of the characters looked for below.
+    checked = value if not (value.isascii() and value.isprintable()) else ""
+    for position, ch in enumerate(checked, start=1):
         why, todo = refused(ch), "type it again without it"
         if why is None and ch == "\t" and kind is not Kind.NOTE:
             why, todo = "a tab, which only a note may hold", "use spaces instead"

@@ -1,11 +1,15 @@
 """Check and load the books: all of them in one transaction, or nothing.
 
-A pipeline: parse (grants.ledger.parser) -> validate into records (grants.ledger.validate)
--> record them (grants.ledger.write, which ends with the assertions). Loading is idempotent:
-reference data already in the database must match the books, and journal entries,
-statements and the rest already recorded (same content) are skipped. ``check`` runs exactly
-the same load into a private in-memory database and throws it away, so `grants ledger check`
-and `grants ledger load` can never disagree.
+A pipeline: parse (grants.ledger.parser, a directive at a time) -> validate into records
+(grants.ledger.validate: every directive checked, but journal entries only counted, not
+kept) -> record them (grants.ledger.write: reference data first, then the journal entries
+read again and recorded a batch at a time, grants.ledger.stream and write_journal, then the
+rest, ending with the assertions). The books are held in memory a batch of entries at a
+time, however many they hold; a file that changes between the two reads is refused.
+Loading is idempotent: reference data already in the database must match the books, and
+journal entries, statements and the rest already recorded (same content) are skipped.
+``check`` runs exactly the same load into a private in-memory database and throws it away,
+so `grants ledger check` and `grants ledger load` can never disagree.
 """
 
 from __future__ import annotations

@@ -9,9 +9,11 @@ words, so any other character lands in a value, where the validator checks it by
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -147,15 +149,52 @@ def display_path(path: Path) -> str:
 def parse(path: Path) -> tuple[list[Directive], list[Problem]]:
     """Parse a books file and everything it includes, in order. The main file may be
     anywhere; what it includes must be in its folder or below."""
-    directives: list[Directive] = []
-    problems: list[Problem] = []
-    seen: set[Path] = set()
-    try:
-        root = path.absolute().parent.resolve()
-    except (OSError, RuntimeError):
-        root = path.absolute().parent
-    _parse_file(path, directives, problems, seen, None, root, 0)
-    return directives, problems
+    reading = Reading(path)
+    directives = list(reading.directives())
+    return directives, reading.problems
+
+
+class Reading:
+    """One read of the books, a directive at a time (:meth:`directives`), so that books of
+    any size are read in the memory of one file's text: the problems found as it goes, and
+    the SHA-256 of each file read. Given the digests of an earlier read (``expected``), a
+    file that is no longer what that read found stops the read with a problem at it."""
+
+    def __init__(self, path: Path, expected: list[str] | None = None) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+        self.digests: list[str] = []  # of each file read, in the order they were read
+        self.expected = expected
+        self.changed = False
+        self.count = 0  # directives read so far: each one's index
+
+    def directives(self) -> Iterator[Directive]:
+        try:
+            root = self.path.absolute().parent.resolve()
+        except (OSError, RuntimeError):
+            root = self.path.absolute().parent
+        yield from _parse_file(self, self.path, set(), None, root, 0)
+        if self.expected is not None and not self.changed and self.digests != self.expected:
+            self._changed(display_path(self.path))
+
+    def _changed(self, shown_path: str) -> None:
+        self.changed = True
+        self.problems.append(Problem(shown_path, 0, (
+            f"{shown_path} changed while the books were being loaded (it is not what was "
+            "checked a moment before): nothing was recorded; load the books again"
+        )))  # fmt: skip
+
+    def _read_bytes(self, raw: bytes, shown_path: str) -> bool:
+        """Note a file's digest; False if it is not the file an earlier read found."""
+        digest = hashlib.sha256(raw).hexdigest()
+        self.digests.append(digest)
+        if self.expected is None:
+            return True
+        position = len(self.digests) - 1
+        if position < len(self.expected) and self.expected[position] == digest:
+            return True
+        self._changed(shown_path)
+        return False
 
 
 def _kind_of(mode: int) -> str | None:
@@ -270,15 +309,27 @@ def _line_problem(line: str) -> str | None:
     return None
 
 
+def _lines(content: str) -> Iterator[str]:
+    """The lines of a text, split on line feeds only, one at a time."""
+    start = 0
+    while True:
+        end = content.find("\n", start)
+        if end < 0:
+            yield content[start:]
+            return
+        yield content[start:end]
+        start = end + 1
+
+
 def _parse_file(
+    reading: Reading,
     path: Path,
-    directives: list[Directive],
-    problems: list[Problem],
     seen: set[Path],
     included_from: tuple[str, int] | None,
     root: Path,
     depth: int,
-) -> None:
+) -> Iterator[Directive]:
+    problems = reading.problems
     shown_path = display_path(path)
     where_from = included_from or (shown_path, 0)
     try:
@@ -295,18 +346,24 @@ def _parse_file(
         problems.append(Problem(*where_from, raw))
         return
     shown = shown_path
+    if not reading._read_bytes(raw, shown):
+        return
     try:
         content = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         problems.append(Problem(shown, line, "this line is not UTF-8 text; save the file as UTF-8"))
         return
+    del raw  # the text alone is kept while the file is read
     if content.startswith("\ufeff"):  # a byte-order mark, as some editors save UTF-8
         content = content[1:]
     current: Directive | None = None
     # Split on line feeds only: a form feed or other Unicode line break inside a line must
-    # not shift the line numbers that problems are reported at.
-    for number, original in enumerate(content.split("\n"), start=1):
+    # not shift the line numbers that problems are reported at. Each directive is handed on
+    # once the line after its last metadata is read.
+    for number, original in enumerate(_lines(content), start=1):
+        if reading.changed:
+            return
         original = original.removesuffix("\r")
         if len(original) > MAX_LINE:
             long = (
@@ -314,6 +371,8 @@ def _parse_file(
                 f"{MAX_LINE:,}: split the text, or put a long note in several"
             )
             problems.append(Problem(shown, number, long))
+            if current is not None:
+                yield current
             current = None
             continue
         line = _strip_comment(original)
@@ -347,6 +406,8 @@ def _parse_file(
                     problems.append(Problem(shown, number, str(exc)))
                 current.meta_lines[key] = number
             continue
+        if current is not None:
+            yield current
         current = None
         include = _INCLUDE.match(line)
         if include:
@@ -362,7 +423,7 @@ def _parse_file(
             if found is None:
                 problems.append(Problem(shown, number, refusal or "cannot include this"))
                 continue
-            _parse_file(found, directives, problems, seen, (shown, number), root, depth + 1)
+            yield from _parse_file(reading, found, seen, (shown, number), root, depth + 1)
             continue
         match = _DIRECTIVE.match(line)
         if not match:
@@ -389,5 +450,7 @@ def _parse_file(
             problems.append(Problem(shown, number, str(exc)))
             continue
         current = Directive(shown, number, day, match.group("keyword"), args)
-        current.index = len(directives)
-        directives.append(current)
+        current.index = reading.count
+        reading.count += 1
+    if current is not None and not reading.changed:
+        yield current

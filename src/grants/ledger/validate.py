@@ -3,8 +3,8 @@ books line. ``read_books`` parses and validates; the writer (grants.ledger.write
 
 from __future__ import annotations
 
+import functools
 import re
-from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from grants.errors import MoneyError, PeriodError, TextError
-from grants.formatting import SCALE_LABELS, SCALES, gbp
 from grants.ledger import (
     form_issues,
     giving_books,
@@ -21,39 +20,35 @@ from grants.ledger import (
     schedules,
     stream_texts,
     validate_commitments,
+    validate_entries,
     validate_filings,
     validate_money_in,
+    validate_plans,
+    validate_records,
 )
 from grants.ledger.grammar import (
     ALLOWED_META,
     ARITY,
     CODE,
-    FIGURE,
     FREE_META,
     LINE_KEY,
     LINE_KINDS,
-    MATCH_FORMS,
     META_LIMITS,
     NAME_ARGS,
     NOTE_META,
     PERCENT,
     RECORD_KEY,
     ROLES,
-    ROUNDINGS,
-    STAGE,
     STREAM_KINDS,
     USAGE,
     YEAR_KEY,
 )
-from grants.ledger.parser import Directive, Problem, parse
-from grants.money import from_pence, money, to_pence, within_limit
-from grants.periods import FinancialYear, Period, parse_period, parse_year
+from grants.ledger.parser import Directive, Problem, Reading
+from grants.money import money, to_pence
+from grants.periods import Period, parse_period
 from grants.services.commitments import Agreement
-from grants.services.figures import METRICS, STREAM_FIGURES, STREAM_ONLY
-from grants.services.journal import SEP, NewEntry, derived_key
-from grants.services.keys import entry_key_problem
+from grants.services.journal import NewEntry
 from grants.services.money_in import ClaimDetails
-from grants.services.returns import PLAN_STAGE
 from grants.services.rules import Operation
 from grants.services.schedules import NewInstalment
 from grants.text import Kind, clean
@@ -90,8 +85,23 @@ class Books:
         self.plan_forms: list[tuple[Directive, dict[str, Any]]] = []
         self.heads: list[tuple[Directive, dict[str, Any]]] = []
         self.growth: list[tuple[Directive, dict[str, Any]]] = []
-        self._occurrences: Counter[str] = Counter()
+        # Each entry content seen (a 128-bit digest of it, not the text), and how many times
+        # those seen more than once were: each entry's key counts the identical ones before.
+        self._seen: set[int] = set()
+        self._again: dict[int, int] = {}
+        # An entry's place among the entries -> its count, for those that have one (>0): a
+        # second read (``counted`` given) takes them from here instead of counting again.
+        self.counted: dict[int, int] | None = None
+        self.repeats: dict[int, int] = {}
+        self.entry_seq = 0
         self._refs: dict[str, str] = {}
+        # The journal entries are read twice (grants.ledger.stream): checked here and kept
+        # only as counts, then read again as they are recorded.
+        self.source: Path | None = None  # the main books file
+        self.digests: list[str] = []  # the SHA-256 of each file, as the first read found it
+        self.entry_count = 0
+        self.entry_streams: set[str] = set()  # the streams the entries name
+        self.any_reversal = False
 
     def error(self, d: Directive, message: str, key: str | None = None) -> None:
         line = d.meta_lines.get(key, d.line) if key else d.line
@@ -157,15 +167,11 @@ class Books:
         """Check every argument and metadata value as text (grants.text), NFC-normalising
         names in place; False, with each problem located, if any is refused."""
         ok = True
-        labels = re.findall(r'"[^"]*"|\S+', USAGE.get(d.keyword, ""))[2:]
+        labels = _arg_labels(d.keyword, len(d.args))
         for i, arg in enumerate(d.args):
-            label = labels[i].strip('"').lower() if i < len(labels) else f"argument {i + 1}"
-            label = f"{'organisation' if d.keyword == 'org' else d.keyword} {label}"
-            if d.keyword == "title":
-                label = "the ledger's title"
             name = NAME_ARGS.get(d.keyword) == i
             try:
-                d.args[i] = clean(arg, label, Kind.NAME if name else Kind.VALUE)
+                d.args[i] = clean(arg, labels[i], Kind.NAME if name else Kind.VALUE)
             except TextError as exc:
                 self.error(d, str(exc))
                 ok = False
@@ -281,263 +287,8 @@ class Books:
         return moment
 
     def _entry(self, d: Directive, op: Operation | None, **extra: Any) -> None:
-        recorded = self.recorded(d) or self.now
-        item = NewEntry(
-            op,
-            d.day,
-            d.meta.get("actor", self.actor),
-            recorded,
-            ref=d.meta.get("id"),
-            key=d.meta.get("key"),
-            printed=d.meta.get("printed"),
-            reason=d.meta.get("reason"),
-            source=d.meta.get("source"),
-            origin=d.meta.get("origin", d.where),
-            note=d.meta.get("note"),
-            **extra,
-        )
-        content = item.content()
-        item.occurrence = self._occurrences[content]
-        self._occurrences[content] += 1
-        # The key it gives, worked out once from the content in hand.
-        item.derived = derived_key(content.rpartition(SEP)[0], item.occurrence)
-        if item.key is not None:
-            kind = op.kind if op is not None else None
-            why = entry_key_problem(
-                item.key, item.content_key(), kind, item.source, item.reverses is not None
-            )
-            if why is not None:
-                self.error(d, f"key {item.key!r} {why}: leave `key:` out, and the books give "
-                              "the entry its key", "key")  # fmt: skip
-        if item.ref and (len(item.ref) > 80 or not item.ref.strip()):
-            self.error(d, f"id {item.ref!r} must be 1 to 80 characters", "id")
-        if item.ref:
-            if item.ref in self._refs:
-                self.error(d, f"id {item.ref!r} is already used at {self._refs[item.ref]}", "id")
-            self._refs[item.ref] = d.where
-        self.entries.append((d, item))
-
-    def _money_op(self, d: Directive, kind: str) -> None:
-        stream = d.args[0]
-        period = self.period(d, d.args[1])
-        if kind == "award":
-            amount_text, line, to_line, to_period = d.args[2], None, None, None
-        elif kind == "virement":
-            line, to_line, amount_text, to_period = d.args[2], d.args[3], d.args[4], None
-        elif kind == "reprofile":
-            to_period = self.period(d, d.args[2])
-            line, to_line, amount_text = None, None, d.args[3]
-        else:
-            line, amount_text, to_line, to_period = d.args[2], d.args[3], None, None
-            if kind == "pay" and "from" in d.meta:  # passed on by the parent's recipient
-                to_line = self.code(d, d.meta["from"], "from")
-                if to_line is None:
-                    return
-        amount = self.amount(d, amount_text)
-        over = d.meta.get("over-allocation", "no")
-        if over not in ("yes", "no"):
-            self.error(d, "over-allocation is yes or no", "over-allocation")
-        share = self.percent(d, "share")
-        tranche = d.meta.get("tranche")
-        if tranche is not None and self.code(d, tranche, "tranche") is None:
-            return
-        if amount is not None and amount <= 0:
-            self.error(
-                d,
-                f"{kind} amounts must be more than zero, not {gbp(from_pence(amount))}; "
-                "to undo an entry, reverse it",
-            )
-            return
-        if period is None or amount is None or (kind == "reprofile" and to_period is None):
-            return
-        op = Operation(
-            kind,
-            stream,
-            period,
-            amount,
-            line=line,
-            to_line=to_line,
-            to_period=to_period,
-            tranche=tranche,
-            over_allocation=over == "yes",
-        )
-        self._entry(d, op, share=share)
-
-    def _award(self, d: Directive) -> None:
-        self._money_op(d, "award")
-
-    def _allocate(self, d: Directive) -> None:
-        self._money_op(d, "allocate")
-
-    def _pay(self, d: Directive) -> None:
-        self._money_op(d, "pay")
-
-    def _spent(self, d: Directive) -> None:
-        self._money_op(d, "spent")
-
-    def _clawback(self, d: Directive) -> None:
-        self._money_op(d, "clawback")
-
-    def _virement(self, d: Directive) -> None:
-        self._money_op(d, "virement")
-
-    def _reprofile(self, d: Directive) -> None:
-        self._money_op(d, "reprofile")
-
-    def _reverse(self, d: Directive) -> None:
-        if not d.meta.get("reason"):
-            self.error(d, 'a reversal needs a reason: add `reason: "..."` under it')
-            return
-        self._entry(d, None, reverses=d.args[0])
-
-    def _statement(self, d: Directive, kind: str) -> None:
-        stream = d.args[0]
-        period = self.period(d, d.args[1])
-        if kind == "stated":
-            metric, target, amount_text = "stated", None, d.args[2]
-        else:
-            metric, _, target_text = d.args[2].partition(":")
-            target = target_text or None
-            amount_text = d.args[3]
-            if metric not in METRICS:
-                self.error(d, f"{metric!r} is not a metric; use one of {', '.join(METRICS)}")
-                return
-            if target is None and metric not in STREAM_FIGURES and metric != "stated":
-                self.error(d, f"{metric} is a line's figure: name the line ({metric}:LINE)")
-                return
-            if target is not None and metric in STREAM_ONLY:
-                self.error(d, f"{metric} is the stream's figure: give it no target")
-                return
-        scale = d.meta.get("scale", "1")
-        if scale not in SCALES:
-            self.error(d, f"scale {scale!r} is not one of: {', '.join(SCALES)}", "scale")
-            return
-        if scale == "1":
-            pence = self.amount(d, amount_text)
-            if pence is None:
-                return
-            amount_text = f"{from_pence(pence):.2f}"
-        elif not FIGURE.match(amount_text):
-            self.error(d, f"{amount_text!r} is not a figure such as 40.5 or -487 (at most six "
-                       "decimal places)")  # fmt: skip
-            return
-        else:
-            try:  # a figure in £'000 or £m is held to the bound of an amount in pounds
-                within_limit(Decimal(amount_text.replace(",", "")) * SCALES[scale],
-                             f"{amount_text} ({SCALE_LABELS[scale]})")  # fmt: skip
-            except MoneyError as exc:
-                self.error(d, str(exc))
-                return
-        rounding = d.meta.get("rounding")  # None: half-up, the default
-        if rounding is not None and rounding not in ROUNDINGS:
-            self.error(d, f"rounding {rounding!r} is not one of: {', '.join(ROUNDINGS)} "
-                          "(how the printed figure was rounded)", "rounding")  # fmt: skip
-            return
-        if period is None:
-            return
-        self.statements.append(
-            (
-                d,
-                {
-                    "kind": kind,
-                    "stream": stream,
-                    "period": period,
-                    "metric": metric,
-                    "target": target,
-                    "amount": amount_text.replace(",", ""),
-                    "scale": scale,
-                    "printed": d.meta.get("printed"),
-                    "table_name": d.meta.get("table"),
-                    "row_label": d.meta.get("row"),
-                    "rounding": rounding,
-                },
-            )
-        )
-
-    def _stated(self, d: Directive) -> None:
-        self._statement(d, "stated")
-
-    def _balance(self, d: Directive) -> None:
-        self._statement(d, "balance")
-
-    def _printed(self, d: Directive) -> None:
-        self._statement(d, "printed")
-
-    def _match(self, d: Directive) -> None:
-        amount = self.amount(d, d.args[2])
-        form = self.choice(d, "form", MATCH_FORMS, "unstated")
-        if amount is not None:
-            self.matches.append(
-                (
-                    d,
-                    {
-                        "stream": d.args[0],
-                        "line": d.args[1],
-                        "amount_pence": amount,
-                        "from_source": d.meta.get("from"),
-                        "form": form,
-                    },
-                )
-            )
-
-    def _programme(self, d: Directive) -> None:
-        code = self.code(d, d.args[1].upper(), "programme version")
-        if code:
-            self.programmes.append(
-                (
-                    d,
-                    {
-                        "stream": d.args[0],
-                        "code": d.args[1],
-                        "name": d.args[2],
-                        "compare_code": d.meta.get("compare"),
-                    },
-                )
-            )
-
-    def _profile(self, d: Directive) -> None:
-        for what, text in (("table", d.args[2]), ("code", d.args[3])):
-            if len(text) > 40:
-                self.error(d, f"profile {what} {text[:40]!r}… is longer than 40 characters")
-                return
-        amounts: dict[int, int] = {}
-        for key, value in d.meta.items():
-            if YEAR_KEY.match(key):
-                try:
-                    year = parse_year(key).start
-                except PeriodError as exc:
-                    self.error(d, str(exc), key)
-                    continue
-                if year in amounts:
-                    self.error(d, f"the year {key} is given twice", key)
-                pence = self.amount(d, value, key)
-                if pence is not None:
-                    amounts[year] = pence
-        estimates: list[str] = []
-        for token in d.meta.get("estimate", "").split():
-            try:
-                estimates.append(str(parse_year(token)))
-            except PeriodError as exc:
-                self.error(d, str(exc), "estimate")
-        total = self.amount(d, d.meta["total"], "total") if "total" in d.meta else None
-        later = self.amount(d, d.meta["later"], "later") if "later" in d.meta else None
-        self.profiles.append(
-            (
-                d,
-                {
-                    "stream": d.args[0],
-                    "version": d.args[1],
-                    "table_name": d.args[2],
-                    "code": d.args[3],
-                    "label": d.args[4],
-                    "section": d.meta.get("section"),
-                    "amounts": amounts,
-                    "later_pence": later,
-                    "total_pence": total,
-                    "estimate_years": " ".join(estimates) or None,
-                },
-            )
-        )
+        """A journal entry (grants.ledger.validate_entries.entry)."""
+        validate_entries.entry(self, d, op, **extra)
 
     def year(self, d: Directive, text: str) -> int | None:
         period = self.period(d, text)
@@ -555,91 +306,17 @@ class Books:
             self.error(d, f"{text!r} is not a date: write it as YYYY-MM-DD", key)
             return None
 
-    def _plan(self, d: Directive) -> None:
-        year = self.year(d, d.args[1])
-        title = " ".join(d.args[3].split())
-        if not title:
-            self.error(d, "an expenditure title cannot be empty")
-        if "cost" not in d.meta:
-            self.error(d, "a plan line needs `cost:` (the cost to the fund)")
-            return
-        cost = self.amount(d, d.meta["cost"], "cost")
-        if cost is not None and cost < 0:
-            self.error(d, f"cost {d.meta['cost']} is negative", "cost")
-        objective = None
-        if "pcc-objective" in d.meta:
-            raw = d.meta["pcc-objective"]
-            if raw.strip() in ("1", "2", "3", "4", "5"):
-                objective = int(raw)
-            else:
-                self.error(
-                    d, f"pcc-objective {raw!r} is not one of the PCC's objectives 1 to 5",
-                    "pcc-objective",
-                )  # fmt: skip
-        if year is None or cost is None or not title:
-            return
-        self.plans.append(
-            (
-                d,
-                {
-                    "stream": d.args[0],
-                    "year": year,
-                    "line": d.args[2],
-                    "title": title,
-                    "cost_pence": cost,
-                    "objectives": d.meta.get("objectives"),
-                    "other_funding": d.meta.get("other-funding"),
-                    "pcc_objective": objective,
-                },
-            )
-        )
 
-    def _agree(self, d: Directive) -> None:
-        year = self.year(d, d.args[1])
-        if year is not None:
-            self.agreements.append((d, {"stream": d.args[0], "year": year, "line": d.args[2]}))
-
-    def _due(self, d: Directive) -> None:
-        year = self.year(d, d.args[1])
-        stage = d.args[2]
-        if not STAGE.match(stage):
-            self.error(
-                d, f"{stage!r} is not a stage name: lower-case letters, digits and '-', such as "
-                "mid-year or q1",
-            )  # fmt: skip
-            return
-        due = self.date(d, d.args[3])
-        if "to" not in d.meta and stage != PLAN_STAGE:
-            self.error(d, "a stage needs `to:`, the last day its return covers")
-            return
-        if year is None or due is None:
-            return
-        fy = FinancialYear(year)
-        if "to" not in d.meta:
-            # The spending plan is for the whole year and comes at its start, or before it.
-            earliest = FinancialYear(year - 1).first_day
-            if not earliest <= due <= fy.last_day:
-                self.error(d, f"the spending plan for {fy} is due {due}: give a day from "
-                           f"{earliest} to {fy.last_day}")  # fmt: skip
-                return
-            self.dues.append(
-                (d, {"stream": d.args[0], "year": year, "stage": stage,
-                     "covers_to": min(fy.first_day, due), "due": due})
-            )  # fmt: skip
-            return
-        covers_to = self.date(d, d.meta["to"], "to")
-        if covers_to is None:
-            return
-        if not fy.contains(covers_to):
-            self.error(d, f"to: {covers_to} is not in {fy} ({fy.first_day} to {fy.last_day})", "to")
-            return
-        if due < covers_to:
-            self.error(d, f"the return is due ({due}) before the end of the period ({covers_to})")
-            return
-        self.dues.append(
-            (d, {"stream": d.args[0], "year": year, "stage": stage, "covers_to": covers_to,
-                 "due": due})
-        )  # fmt: skip
+@functools.cache
+def _arg_labels(keyword: str, count: int) -> tuple[str, ...]:
+    """How a refusal names each of a directive's arguments (worked out once a keyword)."""
+    usage = re.findall(r'"[^"]*"|\S+', USAGE.get(keyword, ""))[2:]
+    labels = []
+    for i in range(count):
+        label = usage[i].strip('"').lower() if i < len(usage) else f"argument {i + 1}"
+        label = f"{'organisation' if keyword == 'org' else keyword} {label}"
+        labels.append("the ledger's title" if keyword == "title" else label)
+    return tuple(labels)
 
 
 # Records other than entries whose `key:` the export may give.
@@ -650,28 +327,28 @@ BUILDERS: dict[str, Callable[[Books, Directive], None]] = {
     "org": Books._org,
     "stream": Books._stream,
     "line": Books._line,
-    "award": Books._award,
-    "allocate": Books._allocate,
-    "pay": Books._pay,
-    "spent": Books._spent,
-    "clawback": Books._clawback,
-    "virement": Books._virement,
-    "reprofile": Books._reprofile,
-    "reverse": Books._reverse,
+    "award": validate_entries.award,
+    "allocate": validate_entries.allocate,
+    "pay": validate_entries.pay,
+    "spent": validate_entries.spent,
+    "clawback": validate_entries.clawback,
+    "virement": validate_entries.virement,
+    "reprofile": validate_entries.reprofile,
+    "reverse": validate_entries.reverse,
     "claim": validate_money_in.claim,
     "receipt": validate_money_in.receipt,
     "commit": validate_commitments.commit,
     "carry-forward": validate_commitments.carry_forward,
     "schedule": schedules.validate,
-    "stated": Books._stated,
-    "balance": Books._balance,
-    "printed": Books._printed,
-    "match": Books._match,
-    "programme": Books._programme,
-    "profile": Books._profile,
-    "plan": Books._plan,
-    "agree": Books._agree,
-    "due": Books._due,
+    "stated": validate_records.stated,
+    "balance": validate_records.balance,
+    "printed": validate_records.printed,
+    "match": validate_records.match,
+    "programme": validate_records.programme,
+    "profile": validate_records.profile,
+    "plan": validate_plans.plan,
+    "agree": validate_plans.agree,
+    "due": validate_plans.due,
     "title": validate_filings.title,
     "tranche": stream_texts.tranche,
     "heading": stream_texts.heading,
@@ -685,11 +362,34 @@ BUILDERS: dict[str, Callable[[Books, Directive], None]] = {
 }
 
 
+# The directives that make journal entries: read twice, and not kept (grants.ledger.stream).
+ENTRY_KEYWORDS = frozenset(
+    {"award", "allocate", "pay", "spent", "clawback", "virement", "reprofile", "reverse",
+     "claim", "receipt", "commit", "carry-forward"}
+)  # fmt: skip
+
+
 def read_books(path: Path, actor: str, now: datetime | None = None) -> Books:
-    """Parse and validate the books (no database)."""
-    directives, problems = parse(path)
+    """Parse and validate the books (no database). Journal entries are checked as they are
+    read and not kept: what the writer needs of them is counted (``entry_count``,
+    ``entry_streams``), and grants.ledger.stream reads them again to record them."""
+    reading = Reading(path)
     books = Books(actor, now or datetime.now().replace(microsecond=0), path.resolve().parent)
-    books.problems.extend(problems)
-    for d in directives:
+    books.source = path
+    for d in reading.directives():
         books.add(d)
+        if books.entries:
+            for _, item in books.entries:
+                books.entry_count += 1
+                if item.op is not None:
+                    books.entry_streams.add(item.op.stream)
+                else:
+                    books.any_reversal = True
+            books.entries.clear()
+            books.claims.clear()
+            books.commitments.clear()
+    books.digests = reading.digests
+    # What counted the entries is not needed again (the second read counts afresh).
+    books._seen, books._again, books._refs = set(), {}, {}
+    books.problems[:0] = reading.problems  # those of reading first, as they were found first
     return books

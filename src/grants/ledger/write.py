@@ -16,10 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grants.db.engine import record_order
 from grants.db.ids import next_ids
 from grants.db.models import Line, Organisation, Stream
-from grants.formatting import gbp
 from grants.ledger import (
     form_issues,
     growth,
@@ -30,13 +28,9 @@ from grants.ledger import (
     write_plans,
 )
 from grants.ledger.parser import Directive, Problem
+from grants.ledger.stream import MadeOrder
 from grants.ledger.validate import Books
-from grants.money import from_pence
-from grants.services.balances import Balances
-from grants.services.commitments import write_commitments
-from grants.services.journal import Journal, Refused
-from grants.services.money_in import write_claims
-from grants.services.repeated import repeated_payments
+from grants.ledger.write_journal import write_journal
 from grants.text import difference, skeleton
 
 
@@ -72,8 +66,8 @@ class Writer:
         self.report = report
         self.orgs: dict[str, int] = {}
         self.streams: dict[str, int] = {}
-        self._made: list[tuple[int, str]] = []
-        self.restoring = False  # (directive index, table) of each new record
+        self._made = MadeOrder()  # (directive index, table) of each new record
+        self.restoring = False
         self.lines: dict[tuple[str, str], int] = {}
 
     def error(self, d: Directive, message: str) -> None:
@@ -81,13 +75,14 @@ class Writer:
 
     def made(self, d: Directive, table: str) -> None:
         """Note that ``d`` added a record to ``table`` (in the order of that table's ids)."""
-        self._made.append((d.index, table))
+        self._made.add(d.index, table)
+
+    def made_in_order(self, d: Directive, table: str) -> None:
+        """The same, for a journal entry's records: they come in the order of the books."""
+        self._made.add_in_order(d.index, table)
 
     def _seal_in_order_of_the_books(self) -> None:
-        # Within a table ids follow the books; across tables, the chain does too, so that
-        # an export (written in the chain's order) loads back into the same chain.
-        for _, table in sorted(self._made, key=lambda made: made[0]):
-            record_order(self.s, table)
+        self._made.seal_order(self.s)
 
     def _same_or_new(self, kind: str, d: Directive, existing: Any, wanted: dict[str, Any]) -> bool:
         """True if a new record is needed; reports a problem if it conflicts."""
@@ -164,7 +159,7 @@ class Writer:
         growth.write(self)
         if books.problems:
             return
-        self._write_journal()
+        write_journal(self)
         write_plans.write_rest(self)
         schedules.write(self)
         stream_texts.write(self)
@@ -289,98 +284,3 @@ class Writer:
                     )
                     break
             names.setdefault(name, (code, d.where))
-
-    def _write_journal(self) -> None:
-        books = self.books
-        for d, item in books.entries:
-            if item.op is not None:
-                self.stream(d, item.op.stream)
-        if books.problems:
-            return
-        journal = Journal(self.s)
-        by_item = {id(item): d for d, item in books.entries}
-        total, done = len(books.entries), 0
-
-        def tick(n: int) -> None:
-            nonlocal done
-            done += n
-            if self.progress is not None:
-                self.progress(done, total)
-
-        tick(0)
-        try:
-            result = journal.record(
-                [item for _, item in books.entries], progress=tick, keep_going=True
-            )
-            tick(total - done)
-        except Refused as refused:
-            # Every refused entry, at its line (a refused entry changes no balance, so the
-            # entries after it are checked as if it were not there).
-            for exc in refused.errors:
-                d = by_item.get(id(getattr(exc, "entry", None)))
-                where = (d.file, d.line) if d else (books.entries[0][0].file, 0)
-                self.books.problems.append(Problem(*where, str(exc)))
-            return
-        claims, commitments = [], []
-        for entry_id, item in zip(result.entry_ids, result.items, strict=True):
-            self.made(by_item[id(item)], "entry")
-            # A claim's or an agreement's details are sealed just after its entry.
-            if id(item) in books.claims:
-                claims.append((entry_id, books.claims[id(item)]))
-                self.made(by_item[id(item)], "claim")
-            if id(item) in books.commitments:
-                commitments.append((entry_id, books.commitments[id(item)]))
-                self.made(by_item[id(item)], "commitment")
-        write_claims(self.s, claims)
-        write_commitments(self.s, commitments)
-        warned: set[int] = set()
-        for item, warning in result.warnings:
-            d = by_item[id(item)]
-            warned.add(id(item))
-            self.report.warnings.append(Problem(d.file, d.line, warning, "warning"))
-        # Only the payments can repeat one: the others are not looked up at all.
-        payments = [
-            entry_id
-            for entry_id, item in zip(result.entry_ids, result.items, strict=True)
-            if item.op is not None and item.op.kind == "pay"
-        ]
-        repeated = repeated_payments(self.s, payments)
-        for entry_id, item in zip(result.entry_ids, result.items, strict=True):
-            if entry_id in repeated:
-                d = by_item[id(item)]
-                self.report.warnings.append(Problem(d.file, d.line, repeated[entry_id], "warning"))
-        self._still_over_allocated(warned)
-        if result.entry_ids:
-            self.report.created["journal entry"] += len(result.entry_ids)
-        if result.skipped:
-            self.report.skipped["journal entry"] += result.skipped
-
-    def _still_over_allocated(self, warned: set[int]) -> None:
-        """Report intended over-allocations recorded by an earlier load, as long as they stand
-        (a new one is reported when it is recorded)."""
-        marked = [
-            (d, item)
-            for d, item in self.books.entries
-            if item.op is not None and item.op.over_allocation and id(item) not in warned
-        ]
-        if not marked:
-            return
-        balances = Balances(self.s)
-        journal = Journal(self.s)
-        journal.load_catalog()
-        for d, item in marked:
-            op = item.op
-            assert op is not None and op.line is not None
-            parent = journal.parent_of(op.stream, op.line)
-            left = balances.value(op.stream, op.period, "unallocated", parent)
-            if left is not None and left < 0:
-                where = f"{op.stream} {op.period}" + (f" {parent}" if parent else "")
-                self.report.warnings.append(
-                    Problem(
-                        d.file,
-                        d.line,
-                        f"{where} is over-allocated by {gbp(from_pence(-left))} "
-                        "(marked as intended)",
-                        "warning",
-                    )
-                )

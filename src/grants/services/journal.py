@@ -10,12 +10,12 @@ SQLite every transaction begins IMMEDIATE, which does the same.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
-from collections import ChainMap, Counter
+from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection, select, text
@@ -25,12 +25,22 @@ from grants.db import bulk
 from grants.db.engine import lock_writers
 from grants.db.models import Account, Entry, Line, Posting, Stream
 from grants.errors import GrantsError, NotFound, RuleError
-from grants.formatting import count, gbp
-from grants.money import MAX_TURNOVER_PENCE, from_pence
+from grants.formatting import count
+from grants.money import MAX_TURNOVER_PENCE
 from grants.periods import FinancialYear, Period
 from grants.services import access, entry_refs, rules
 from grants.services.arrears import Arrears
 from grants.services.balance_reads import branches_beneath
+from grants.services.journal_checks import SMALL_BATCH, GivenIds, check_carry, check_claim
+from grants.services.journal_entry import (
+    SEP,
+    NewEntry,
+    amount_text,
+    content_prefix,
+    derived_key,
+    operation_text,
+    where_text,
+)
 from grants.services.rules import AccountKey, Operation
 
 ENTRY_COLUMNS = (
@@ -41,101 +51,6 @@ ENTRY_COLUMNS = (
 )  # fmt: skip
 POSTING_COLUMNS = ("id", "entry_id", "account_id", "amount_pence")
 ACCOUNT_COLUMNS = ("id", "key", "stream_id", "first_year", "last_year", "line_id", "role")
-
-
-@dataclass(slots=True)
-class NewEntry:
-    """An entry to record: an operation, or the reversal of an earlier entry."""
-
-    op: Operation | None
-    day: date
-    actor: str
-    recorded_at: datetime
-    reverses: str | None = None  # ref or database number of the entry to reverse
-    ref: str | None = None  # explicit name (books `id:`)
-    share: Decimal | None = None
-    printed: str | None = None
-    reason: str | None = None
-    source: str | None = None
-    origin: str | None = None
-    note: str | None = None
-    occurrence: int = 0  # how many identical entries came before it in the same batch
-    key: str | None = None  # idempotency key; derived from the content when not given
-    # The key its content gives, as the books reader worked it out (it has the content in
-    # hand to count identical entries): not worked out again.
-    derived: str | None = field(default=None, repr=False, compare=False)
-
-    def content(self) -> str:
-        """The identity of the entry: what it does and the published source it cites, not who
-        recorded it or from which file line (so that edited books load again cleanly)."""
-        op = self.op
-        what = None
-        if op is not None:
-            what = operation_text(
-                op.kind, op.stream, str(op.period), op.line, op.to_line,
-                str(op.to_period) if op.to_period else None, op.amount, op.tranche,
-                op.over_allocation,
-            )  # fmt: skip
-        prefix = content_prefix(
-            self.day.isoformat(), self.reverses, what, rules.share_text(self.share), self.source
-        )
-        return f"{prefix}{SEP}{self.occurrence}"
-
-    def content_key(self) -> str:
-        """The key the entry's content gives (the one books give it)."""
-        if self.derived is not None:
-            return self.derived
-        return hashlib.sha256(self.content().encode()).hexdigest()[:40]
-
-    def idempotency_key(self) -> str:
-        return self.key or self.content_key()
-
-
-SEP = "\x1f"  # between the parts of an entry's identity
-
-
-def content_prefix(
-    day: str, reverses: str | None, what: str | None, share: str | None, source: str | None
-) -> str:
-    """An entry's identity without the count of identical entries before it: its day, the
-    entry it reverses or what it does (``operation_text``), its share and its source, each
-    separated by a unit separator. Its key is the SHA-256 of this, a separator and that count
-    (`grants verify` recomputes it from the stored entry)."""
-    head = f"{day}{SEP}reverse {reverses}" if reverses else f"{day}{SEP}"
-    if what is not None:
-        head = f"{head}{SEP}{what}"
-    return f"{head}{SEP}{share or ''}{SEP}{source or ''}"
-
-
-def operation_text(
-    kind: str,
-    stream: str,
-    period: str,
-    line: str | None,
-    to_line: str | None,
-    to_period: str | None,
-    amount: int,
-    tranche: str | None,
-    over_allocation: bool,
-) -> str:
-    """What an entry does, as its key covers it: where the money moves, then how much."""
-    where = where_text(kind, stream, period, line, to_line, to_period)
-    return f"{where}{SEP}{amount_text(amount, tranche, over_allocation)}"
-
-
-def where_text(
-    kind: str, stream: str, period: str, line: str | None, to_line: str | None,
-    to_period: str | None,
-) -> str:  # fmt: skip
-    return SEP.join((kind, stream, period, line or "", to_line or "", to_period or ""))
-
-
-def amount_text(amount: int, tranche: str | None, over_allocation: bool) -> str:
-    return f"{amount}{SEP}{tranche or ''}{SEP}{'over' if over_allocation else ''}"
-
-
-def derived_key(prefix: str, occurrence: int) -> str:
-    return hashlib.sha256(f"{prefix}{SEP}{occurrence}".encode()).hexdigest()[:40]
 
 
 class Refused(RuleError):
@@ -154,6 +69,36 @@ class Recorded:
     items: list[NewEntry] = field(default_factory=list)  # what each new entry recorded
     skipped: int = 0
     warnings: list[tuple[NewEntry, str]] = field(default_factory=list)
+    refused: list[GrantsError] = field(default_factory=list)  # a batch of a load's
+
+
+@dataclass(slots=True)
+class _Run:
+    """What checking entries carries from one entry, and one batch, to the next."""
+
+    balances: dict[AccountKey, int]
+    balance: Callable[[AccountKey], int]
+    given: GivenIds
+    arrears: Arrears
+    next_entry: int
+    next_posting: int
+    next_account: int
+    turnover: int
+    was_empty: bool  # the journal held no entry: keys are not looked up in it
+    whole: bool  # one batch (every key kept), or a load's batches (only keys not derived)
+    keys: set[str | int] = field(default_factory=set)  # given to entries so far
+    by_ref: dict[str, tuple[int, list[tuple[AccountKey, int]], bool, NewEntry]] = field(
+        default_factory=dict
+    )
+    reversed_in_batch: set[int] = field(default_factory=set)
+    new_accounts: list[dict[str, object]] = field(default_factory=list)
+    entry_rows: list[tuple[object, ...]] = field(default_factory=list)
+    posting_rows: list[tuple[int, int, int, int]] = field(default_factory=list)
+    refused: bool = False
+
+
+def _digest(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=16).digest())
 
 
 def account_key_text(key: AccountKey) -> str:
@@ -185,8 +130,6 @@ class Catalog:
 # The bound in pounds, as messages show it (beyond what one amount may be, so not through money).
 _TURNOVER_LIMIT = f"£{MAX_TURNOVER_PENCE // 100:,}.{MAX_TURNOVER_PENCE % 100:02d}"
 
-# Up to this many entries, a batch reads only the balances of the lines it touches.
-SMALL_BATCH = 100
 # From this many entries, a batch is written as a load: a bigger page cache and, into an
 # empty journal, its indexes built after its rows (grants.db.bulk).
 BIG_BATCH = 5_000
@@ -385,44 +328,120 @@ class Journal:
         if not batch:
             return result
         # Only the streams the batch touches, unless it reverses entries of any stream.
-        reverses = any(e.reverses for e in batch)
-        streams = {e.op.stream for e in batch if e.op}
-        if reverses:
-            balances = self._balances(None)
-        elif len(batch) <= SMALL_BATCH:
-            balances = self._balances(streams, self._lines_touched(batch))
+        if any(e.reverses for e in batch):
+            run = self._begin(None, None, len(batch))
         else:
-            balances = self._balances(streams)
-        keys = [e.idempotency_key() for e in batch]  # once each: a key is a SHA-256
-        existing = self._existing_keys(keys)
-        next_entry = self._next_id("entry")
-        next_posting = self._next_id("posting")
-        turnover = self._turnover()
-        new_accounts: list[dict[str, object]] = []
-        entry_rows: list[tuple[object, ...]] = []
-        posting_rows: list[tuple[int, int, int, int]] = []
-        by_ref: dict[str, tuple[int, list[tuple[AccountKey, int]], bool, NewEntry]] = {}
-        reversed_in_batch: set[int] = set()
+            streams = {e.op.stream for e in batch if e.op}
+            lines = self._lines_touched(batch) if len(batch) <= SMALL_BATCH else None
+            run = self._begin(streams, lines, len(batch))
+        refused = self._check(run, batch, result, progress, keep_going)
+        if refused:
+            raise Refused(refused)
+        run.given.check_new_keys(run.entry_rows)
+        self._insert(run.new_accounts, run.entry_rows, run.posting_rows)
+        return result
+
+    @contextlib.contextmanager
+    def in_batches(
+        self, total: int, streams: Iterable[str] | None
+    ) -> Iterator[Callable[[list[NewEntry]], Recorded]]:
+        """Record ``total`` entries (a load's) batch by batch within the caller's
+        transaction, so that only one batch is held at a time: the rules' balances, the
+        ids and the turnover are carried from one batch to the next, as if they were one.
+        Yields the function that checks a batch and writes its rows; each entry it refuses
+        is in its result's ``refused`` (no rows are written from the first refusal on, and
+        the caller must roll back). ``streams``: those the entries touch (None: any, as a
+        reversal may). Into an empty journal of many entries, the indexes (on PostgreSQL the
+        keys) are dropped before the first batch and built once after the last."""
+        self.lock()
+        self.load_catalog()
+        run = self._begin(streams, None, total, whole=False)
+        connection = self.session.connection()
+        if connection.dialect.name == "sqlite":
+            many = total >= BIG_BATCH
+        else:  # every entry has a posting or more: rows are at least twice the entries
+            many = 2 * total >= bulk.MANY
+        if many:
+            bulk.big_write(connection)
+        after = (
+            bulk.indexes_after(connection, ("account", "entry", "posting"))
+            if many
+            else contextlib.nullcontext()
+        )
+
+        def record(batch: list[NewEntry]) -> Recorded:
+            result = Recorded()
+            result.refused = self._check(run, batch, result, None, True)
+            run.refused = run.refused or bool(result.refused)
+            if not run.refused:
+                run.given.check_new_keys(run.entry_rows)
+                self._insert_rows(connection, run.new_accounts, run.entry_rows, run.posting_rows)
+            run.new_accounts, run.entry_rows, run.posting_rows = [], [], []
+            run.given.new_rows()
+            return result
+
+        with after:
+            yield record
+
+    def _begin(
+        self, streams: Iterable[str] | None, lines: set[int] | None, size: int, whole: bool = True
+    ) -> _Run:
+        """What checking entries carries from one to the next: the balances of ``streams``
+        (every stream's if None; only their own accounts and those of ``lines`` if given),
+        the next ids and the turnover."""
+        balances = self._balances(streams, lines)
         # Entries skipped as already recorded may be named by an id given only now.
-        self._skipped_refs: dict[str, str] = {}
-
+        self._skipped_refs = {}
         rules.with_branches(balances, self.parent_of)
-        balance = rules.reader(balances)
-        given = _GivenIds(self.session, batch)
+        empty = self.session.execute(text("SELECT 1 FROM entry LIMIT 1")).first() is None
+        return _Run(
+            balances=balances,
+            balance=rules.reader(balances),
+            given=GivenIds(self.session, size),
+            arrears=Arrears(self.session),
+            next_entry=self._next_id("entry"),
+            next_posting=self._next_id("posting"),
+            next_account=self._next_id("account"),
+            turnover=self._turnover(),
+            was_empty=empty,
+            whole=whole,
+        )
 
-        next_account = self._next_id("account")
+    def _check(
+        self,
+        run: _Run,
+        batch: list[NewEntry],
+        result: Recorded,
+        progress: Callable[[int], None] | None,
+        keep_going: bool,
+    ) -> list[GrantsError]:
+        """Check a batch entry by entry against the rules, carrying ``run`` on, and keep the
+        rows of those that pass in it; the errors of those refused (raised at the first,
+        unless ``keep_going``)."""
+        keys = [e.idempotency_key() for e in batch]  # once each: a key is a SHA-256
+        existing = set() if run.was_empty else self._existing_keys(keys)
+        balances, balance, given = run.balances, run.balance, run.given
+        by_ref, reversed_in_batch, arrears = run.by_ref, run.reversed_in_batch, run.arrears
+        new_accounts, entry_rows, posting_rows = run.new_accounts, run.entry_rows, run.posting_rows
+        next_entry, next_posting, next_account = run.next_entry, run.next_posting, run.next_account
+        turnover = run.turnover
         refused: list[GrantsError] = []
-        arrears = Arrears(self.session)
         for done, (item, key) in enumerate(zip(batch, keys, strict=True), start=1):
             try:
                 if progress is not None and done % 10_000 == 0:
                     progress(10_000)
-                if key in existing:
+                # A key its content gives is the only one in a load (each entry counts the
+                # identical ones before it): only the others are kept, across a load's
+                # batches as a 128-bit digest (a command's key, a return's).
+                derived = not run.whole and key == item.derived
+                held = key if run.whole or derived else _digest(key)
+                if key in existing or (not derived and held in run.keys):
                     result.skipped += 1
                     if item.ref:
                         self._skipped_refs[item.ref] = key
                     continue
-                existing.add(key)
+                if not derived:
+                    run.keys.add(held)
                 if item.reverses:
                     original_id, planned, op, original = self._reversal(item, by_ref)
                     if original_id in reversed_in_batch:
@@ -444,8 +463,8 @@ class Journal:
                             op.amount,
                         )  # fmt: skip
                     planned = rules.postings(op, self.parent_of)
-                    _check_claim(op, balances)
-                    _check_carry(op, balance)
+                    check_claim(op, balances)
+                    check_carry(op, balance)
                     what = functools.partial(rules.describe, op)
                     over = op.over_allocation
                     original_id, original = None, None
@@ -471,7 +490,7 @@ class Journal:
                     reversed_in_batch.add(original_id)
                 entry_id = next_entry
                 next_entry += 1
-                ref = self._ref(item, key, by_ref, given)
+                ref = self._ref(item, key, by_ref, given, run.was_empty and not run.whole)
                 if item.ref:
                     by_ref[item.ref] = (entry_id, planned, original is not None, item)
                 for account, amount in planned:
@@ -539,15 +558,21 @@ class Journal:
                 if not keep_going:
                     raise
                 refused.append(exc)
-        if refused:
-            raise Refused(refused)
-        given.check_new_keys(entry_rows)
-        self._insert(new_accounts, entry_rows, posting_rows)
-        return result
+        run.next_entry, run.next_posting, run.next_account = next_entry, next_posting, next_account
+        run.turnover = turnover
+        return refused
 
-    def _ref(self, item: NewEntry, key: str, by_ref: dict[str, object], given: _GivenIds) -> str:
+    def _ref(
+        self,
+        item: NewEntry,
+        key: str,
+        by_ref: dict[str, object],
+        given: GivenIds,
+        only_ours: bool = False,
+    ) -> str:
         """The entry's ref: its books id, refused if another entry answers to it, or the one
-        its key gives (which a books id of that shape must not be)."""
+        its key gives (which a books id of that shape must not be). ``only_ours``: the
+        journal holds only this load's entries, whose ids are all in ``by_ref``."""
         own = entry_refs.key_ref(key)
         if item.ref is None or item.ref == own:
             # An id that is the ref its own key gives is stored as such a ref (outside
@@ -558,7 +583,8 @@ class Journal:
         if ref != own:
             if ref in by_ref:
                 raise RuleError(f"id {ref} is given to two entries: give each an id of its own")
-            taken = entry_refs.holders(self.session, ref)
+            looked_up = not only_ours or entry_refs.looks_keyed(ref)
+            taken = entry_refs.holders(self.session, ref) if looked_up else []
             if taken:
                 raise RuleError(
                     f"id {ref} is already entry {taken[0]}'s: give the entry an id of its own"
@@ -688,82 +714,14 @@ class Journal:
         bulk.insert_rows(connection, "posting", POSTING_COLUMNS, postings)
 
 
-class _GivenIds:
-    """Books ids that read like a ref a key gives ("e" and 12 characters): each names one
-    entry only if no other entry's key gives that ref, recorded or in the batch."""
-
-    def __init__(self, session: Session, batch: list[NewEntry]) -> None:
-        self.session = session
-        # A few entries (an officer's command) look each ref up; a load reads them all once.
-        self.recorded = entry_refs.keyed_looking_ids(session) if len(batch) > SMALL_BATCH else None
-        self.new: set[str] = set()  # given in this batch
-
-    def add(self, ref: str) -> None:
-        if entry_refs.looks_keyed(ref):
-            self.new.add(ref)
-
-    def check_keyed(self, ref: str) -> None:
-        if self.recorded is not None:
-            taken = ref in self.recorded
-        else:
-            taken = entry_refs.is_given(self.session, ref)
-        if taken or ref in self.new:
-            raise RuleError(
-                f"{ref}, the ref this entry's key gives it, is another entry's id: give that "
-                "entry (or this one, with `id:`) another id"
-            )
-
-    def check_new_keys(self, rows: list[tuple[object, ...]]) -> None:
-        """An id given after an entry whose key gives the same ref (in the same batch):
-        the ref (third of each row) is then there twice."""
-        if not self.new:
-            return
-        seen = Counter(row[2] for row in rows if row[2] in self.new)
-        clash = [ref for ref, n in seen.items() if n > 1]
-        if clash:
-            raise RuleError(
-                f"id {min(clash)} is the ref another entry's key gives it: give the entry an "
-                "id of its own"
-            )
-
-
-def _check_claim(op: Operation, balances: dict[AccountKey, int]) -> None:
-    """A claim's name is new in its stream and period; a receipt names a claim that is."""
-    if op.kind not in ("claim", "receipt") or not op.tranche:
-        return
-    known = (op.stream, op.period, None, "claim:" + op.tranche) in balances
-    if op.kind == "claim" and known:
-        raise RuleError(
-            f"claim {op.tranche} of {op.stream} {op.period} is already recorded: give the "
-            "claim a name of its own"
-        )
-    if op.kind == "receipt" and not known:
-        raise NotFound(
-            f"there is no claim {op.tranche} of {op.stream} {op.period}: record the claim "
-            "first, or receive the money against the award (no claim named)"
-        )
-
-
-def _check_carry(op: Operation, balance: Callable[[AccountKey], int]) -> None:
-    """A carry-forward needs an underspend (the line's allocation not passed down to its
-    lines, nor paid to it and kept), and carries no more than it."""
-    if op.kind != "carry-forward" or op.line is None:
-        return
-    left = rules.underspend(balance, op.stream, op.period, op.line)
-    where = f"{op.line} ({op.stream} {op.period})"
-    if left <= 0:
-        raise RuleError(
-            f"{where} has no underspend to carry forward: what is allocated to it is paid or "
-            "passed to its lines"
-        )
-    if op.amount > left:
-        raise RuleError(
-            f"carry-forward of {gbp(from_pence(op.amount))} is beyond {where}'s underspend of "
-            f"{gbp(from_pence(left))} (allocated, less paid and passed to its lines)"
-        )
-
-
 def record_entries(session: Session, batch: list[NewEntry]) -> Recorded:
     """An officer's entries (award, allocate, pay, reverse...), checked and appended."""
     access.require(session, "record")
     return Journal(session).record(batch)
+
+
+__all__ = [
+    "BIG_BATCH", "ENTRY_COLUMNS", "SEP", "SMALL_BATCH", "Catalog", "Journal", "NewEntry",
+    "Recorded", "Refused", "amount_text", "content_prefix", "derived_key", "operation_text",
+    "record_entries", "where_text",
+]  # fmt: skip

@@ -1,0 +1,148 @@
+"""Validate the directives that make journal entries (award, allocate, pay, spent, clawback,
+virement, reprofile, reverse; claim, receipt, commit and carry-forward through their own
+modules): each into a NewEntry with the key its content gives, counting the identical
+entries before it by a digest of the content, not the content itself."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from grants.formatting import gbp
+from grants.ledger.parser import Directive
+from grants.money import from_pence
+from grants.services.journal import SEP, NewEntry, derived_key
+from grants.services.keys import entry_key_problem
+from grants.services.rules import Operation
+
+if TYPE_CHECKING:
+    from grants.ledger.validate import Books
+
+
+def entry(b: Books, d: Directive, op: Operation | None, **extra: Any) -> None:
+    recorded = b.recorded(d) or b.now
+    item = NewEntry(
+        op,
+        d.day,
+        d.meta.get("actor", b.actor),
+        recorded,
+        ref=d.meta.get("id"),
+        key=d.meta.get("key"),
+        printed=d.meta.get("printed"),
+        reason=d.meta.get("reason"),
+        source=d.meta.get("source"),
+        origin=d.meta.get("origin", d.where),
+        note=d.meta.get("note"),
+        **extra,
+    )
+    prefix = item.content().rpartition(SEP)[0]
+    seq, b.entry_seq = b.entry_seq, b.entry_seq + 1
+    if b.counted is not None:  # the second read: counted by the first
+        item.occurrence = b.counted.get(seq, 0)
+    else:
+        digest = int.from_bytes(hashlib.blake2b(prefix.encode(), digest_size=16).digest())
+        if digest in b._seen:
+            item.occurrence = b._again.get(digest, 1)
+            b._again[digest] = item.occurrence + 1
+            b.repeats[seq] = item.occurrence
+        else:
+            b._seen.add(digest)
+    # The key it gives, worked out once from the content in hand.
+    item.derived = derived_key(prefix, item.occurrence)
+    if item.key is not None:
+        kind = op.kind if op is not None else None
+        why = entry_key_problem(
+            item.key, item.content_key(), kind, item.source, item.reverses is not None
+        )
+        if why is not None:
+            b.error(d, f"key {item.key!r} {why}: leave `key:` out, and the books give "
+                          "the entry its key", "key")  # fmt: skip
+    if item.ref and (len(item.ref) > 80 or not item.ref.strip()):
+        b.error(d, f"id {item.ref!r} must be 1 to 80 characters", "id")
+    if item.ref:
+        if item.ref in b._refs:
+            b.error(d, f"id {item.ref!r} is already used at {b._refs[item.ref]}", "id")
+        b._refs[item.ref] = d.where
+    b.entries.append((d, item))
+
+
+def money_op(b: Books, d: Directive, kind: str) -> None:
+    stream = d.args[0]
+    period = b.period(d, d.args[1])
+    if kind == "award":
+        amount_text, line, to_line, to_period = d.args[2], None, None, None
+    elif kind == "virement":
+        line, to_line, amount_text, to_period = d.args[2], d.args[3], d.args[4], None
+    elif kind == "reprofile":
+        to_period = b.period(d, d.args[2])
+        line, to_line, amount_text = None, None, d.args[3]
+    else:
+        line, amount_text, to_line, to_period = d.args[2], d.args[3], None, None
+        if kind == "pay" and "from" in d.meta:  # passed on by the parent's recipient
+            to_line = b.code(d, d.meta["from"], "from")
+            if to_line is None:
+                return
+    amount = b.amount(d, amount_text)
+    over = d.meta.get("over-allocation", "no")
+    if over not in ("yes", "no"):
+        b.error(d, "over-allocation is yes or no", "over-allocation")
+    share = b.percent(d, "share")
+    tranche = d.meta.get("tranche")
+    if tranche is not None and b.code(d, tranche, "tranche") is None:
+        return
+    if amount is not None and amount <= 0:
+        b.error(
+            d,
+            f"{kind} amounts must be more than zero, not {gbp(from_pence(amount))}; "
+            "to undo an entry, reverse it",
+        )
+        return
+    if period is None or amount is None or (kind == "reprofile" and to_period is None):
+        return
+    op = Operation(
+        kind,
+        stream,
+        period,
+        amount,
+        line=line,
+        to_line=to_line,
+        to_period=to_period,
+        tranche=tranche,
+        over_allocation=over == "yes",
+    )
+    b._entry(d, op, share=share)
+
+
+def award(b: Books, d: Directive) -> None:
+    money_op(b, d, "award")
+
+
+def allocate(b: Books, d: Directive) -> None:
+    money_op(b, d, "allocate")
+
+
+def pay(b: Books, d: Directive) -> None:
+    money_op(b, d, "pay")
+
+
+def spent(b: Books, d: Directive) -> None:
+    money_op(b, d, "spent")
+
+
+def clawback(b: Books, d: Directive) -> None:
+    money_op(b, d, "clawback")
+
+
+def virement(b: Books, d: Directive) -> None:
+    money_op(b, d, "virement")
+
+
+def reprofile(b: Books, d: Directive) -> None:
+    money_op(b, d, "reprofile")
+
+
+def reverse(b: Books, d: Directive) -> None:
+    if not d.meta.get("reason"):
+        b.error(d, 'a reversal needs a reason: add `reason: "..."` under it')
+        return
+    b._entry(d, None, reverses=d.args[0])

@@ -1,0 +1,180 @@
+"""Books loaded a batch of entries at a time (grants.ledger.stream, write_journal): the same
+records, sealed in the same order, as one batch; every refused entry found, whatever its
+batch; books that change between their two reads refused; nothing held per entry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy.orm import Session
+
+from grants.db.models import Entry
+from grants.errors import BooksError
+from grants.ledger import loader, write_journal
+from grants.ledger.parser import Reading
+from grants.services import journal
+from tests.conftest import Grants
+from tests.helpers import FUND, books, load_text
+from tests.test_money_in import CLAIM, LGF
+
+MONEY_IN = LGF + CLAIM + """
+2017-08-15 receipt LGF 2017-18 250
+  claim: Q1-2017
+  id: r1
+2017-08-15 receipt LGF 2017-18 1
+2017-08-16 reverse r1
+  reason: "returned by the bank"
+2017-08-20 receipt LGF 2017-18 100
+2017-06-01 commit LGF 2017-18 P1 100
+  agreement: "GA/2017/P1"
+  from: 2017-06-01
+  to: 2018-03-31
+2017-06-02 pay LGF 2017-18 P1 10
+2017-06-02 pay LGF 2017-18 P1 10
+2018-03-31 carry-forward LGF 2017-18 2018-19 P1 100
+  approval: "MHCLG/CF/2018/7"
+2017-04-01 line LGF P2 "Declared after entries"
+2017-06-03 allocate LGF 2017-18 P2 5
+"""  # fmt: skip
+
+
+def test_a_load_in_batches_of_two_restores_the_same_chain(
+    tmp_path: Path, grants: Grants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Books loaded two entries at a time, exported, and the export restored two at a time
+    into an empty ledger: the restore reaches the export's head (its records sealed in the
+    same order) and exports byte for byte the same books."""
+    monkeypatch.setattr(write_journal, "BATCH", 2)  # r1 is reversed from the next batch
+    loaded = grants("ledger", "load", str(books(tmp_path, MONEY_IN)))
+    assert loaded.exit_code == 0, loaded.output
+    assert "warning: a payment of £10.00 to LGF P1 on 2 June 2017 is already recorded" in (
+        loaded.output
+    )
+    first = tmp_path / "first"
+    assert grants("ledger", "export", "-o", str(first)).exit_code == 0
+    other = Grants(f"sqlite:///{tmp_path / 'other.db'}")
+    assert other("db", "upgrade", "--for-restore").exit_code == 0
+    restored = other("ledger", "load", str(first / "main.grants"))
+    assert restored.exit_code == 0, restored.output
+    second = tmp_path / "second"
+    assert other("ledger", "export", "-o", str(second)).exit_code == 0
+    for name in sorted(p.name for p in first.iterdir()):
+        assert (first / name).read_text() == (second / name).read_text(), name
+    assert other("verify").exit_code == 0
+
+
+def test_refused_entries_of_every_batch_are_all_named(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(write_journal, "BATCH", 2)
+    text = FUND + """
+2017-04-01 award FUND 2017-18 1,000
+2017-04-02 allocate FUND 2017-18 A 2,000
+2017-04-03 allocate FUND 2017-18 A 600
+2017-04-04 allocate FUND 2017-18 B 300
+2017-04-05 allocate FUND 2017-18 B 300
+2017-04-06 pay FUND 2017-18 B 301
+"""  # fmt: skip
+    with pytest.raises(BooksError) as refused:
+        load_text(session, tmp_path, text)
+    lines = sorted(p.line for p in refused.value.problems)  # type: ignore[attr-defined]
+    first = FUND.count("\n") + 1
+    # The first allocation (batch 1) and the second to B (batch 3) pass the award; the
+    # payment (batch 3) is more than B was given.
+    assert lines == [first + 2, first + 5, first + 6]
+
+
+def test_books_that_change_between_their_two_reads_are_refused(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = FUND + "2017-04-01 award FUND 2017-18 1,000\n"
+    path = books(tmp_path, text)
+    checked = loader.read_books
+
+    def then_changed(*args: object, **kwargs: object) -> object:
+        read = checked(*args, **kwargs)  # type: ignore[arg-type]
+        path.write_text(text + "2017-04-02 allocate FUND 2017-18 A 2,000\n", encoding="utf-8")
+        return read
+
+    monkeypatch.setattr(loader, "read_books", then_changed)
+    with pytest.raises(BooksError) as refused:
+        load_text(session, tmp_path, text)
+    (problem,) = refused.value.problems  # type: ignore[attr-defined]
+    assert "changed while the books were being loaded" in str(problem)
+    # The read stopped at the changed file: not even the award was written (the caller
+    # rolls back whatever else the load wrote).
+    assert session.scalar(select(func.count()).select_from(Entry)) == 0
+
+
+def test_a_reading_hands_on_each_directive_with_its_metadata(tmp_path: Path) -> None:
+    path = books(tmp_path, FUND + '2017-04-01 award FUND 2017-18 1,000\n  source: "p. 2"\n')
+    reading = Reading(path)
+    directives = list(reading.directives())
+    assert [d.index for d in directives] == list(range(len(directives)))
+    assert directives[-1].meta == {"source": "p. 2"}
+    assert reading.digests and not reading.problems
+    again = Reading(path, reading.digests)
+    assert len(list(again.directives())) == len(directives) and not again.problems
+
+
+def _keys(url: str) -> list[object]:
+    """Every index, unique key and reference of the journal's tables."""
+    engine = create_engine(url)
+    try:
+        seen = inspect(engine)
+        return [
+            (t, sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                       for i in seen.get_indexes(t)),
+             seen.get_pk_constraint(t)["constrained_columns"],
+             sorted((k["name"], tuple(k["constrained_columns"]), k["referred_table"])
+                    for k in seen.get_foreign_keys(t)),
+             sorted(str(u["name"]) for u in seen.get_unique_constraints(t)))
+            for t in ("account", "entry", "posting")
+        ]  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def test_a_big_load_in_batches_refused_late_leaves_the_ledger_as_it_was(
+    tmp_path: Path, grants: Grants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Enough entries for the indexes (on PostgreSQL the keys) to be built after the rows,
+    written in several batches: a refusal in the last batch leaves no entry and every index
+    and key as it was; the books put right then load, and verify."""
+    monkeypatch.setattr(write_journal, "BATCH", 300)
+    monkeypatch.setattr(journal, "BIG_BATCH", 1_000)
+    before = _keys(grants.url)
+    entries = ["2017-04-01 award FUND 2017-18 1,000,000"]
+    entries += [f"2017-04-02 allocate FUND 2017-18 A {1 + i % 7}" for i in range(1_100)]
+    bad = books(tmp_path, FUND + "\n".join([*entries, "2017-04-03 pay FUND 2017-18 B 1"]) + "\n")
+    refused = grants("ledger", "load", str(bad))
+    assert refused.exit_code != 0
+    assert f"{bad}:{FUND.count(chr(10)) + 1102}:" in refused.output
+    assert _keys(grants.url) == before
+    assert grants("journal", "--json").output.strip() in ("[]", "")
+    good = books(tmp_path, FUND + "\n".join(entries) + "\n", "good.grants")
+    loaded = grants("ledger", "load", str(good), "--json")
+    assert loaded.exit_code == 0, loaded.output
+    assert json.loads(loaded.output)["created"]["journal entry"] == 1_101
+    assert _keys(grants.url) == before
+    assert grants("verify").exit_code == 0
+
+
+@pytest.mark.parametrize("batch", [1, 10_000])
+def test_an_entry_with_a_command_key_given_twice_is_recorded_once(
+    tmp_path: Path, grants: Grants, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    """The same command's entry twice in the books (two exports joined, say): the second is
+    skipped as already recorded, whether or not it comes in the same batch."""
+    monkeypatch.setattr(write_journal, "BATCH", batch)
+    key = "0123456789ab" + "4def" + "8" + "0123456789abcde"
+    award = f"2017-04-01 award FUND 2017-18 1,000\n  key: {key}\n"
+    text = FUND + award + "2017-04-02 allocate FUND 2017-18 A 10\n" + award
+    loaded = grants("ledger", "load", str(books(tmp_path, text)), "--json")
+    assert loaded.exit_code == 0, loaded.output
+    report = json.loads(loaded.output)
+    assert report["created"]["journal entry"] == 2
+    assert report["unchanged"]["journal entry"] == 1
