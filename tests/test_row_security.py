@@ -518,3 +518,18 @@ def test_set_role_neither_hides_who_a_connection_is_nor_lends_another(
         assert people.database_person(session) is None
     assert _all(admin, "SELECT id FROM line") == []
     admin.rollback()
+
+
+def test_verify_notes_a_superuser_whatever_role_it_has_set(ledger: Ledger) -> None:
+    """A superuser's connection with the working role set may return to its own rights at
+    any moment, so it can still disable the guards: `grants verify` says so, as for the
+    superuser itself; the working role's own login is not noted."""
+    guards = "a superuser, who can disable the guards"
+    for url in (ledger.grants.url, _with_role(ledger.grants.url, ledger.working)):
+        found = Grants(url)("verify", "--json")
+        assert found.exit_code == 0, found.output
+        assert [n for n in json.loads(found.output)["notes"] if guards in n], url
+    working = Grants(ledger.grants.url.replace("postgres@", f"{ledger.working}@", 1))
+    found = working("verify", "--json")
+    assert found.exit_code == 0, found.output
+    assert json.loads(found.output)["notes"] == []
