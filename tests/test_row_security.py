@@ -517,6 +517,8 @@ def test_set_role_neither_hides_who_a_connection_is_nor_lends_another(
     with Session(bind=admin) as session:
         assert people.database_person(session) is None
     assert _all(admin, "SELECT id FROM line") == []
+    # Nor, here, the operating-system login's person: row security hides every person.
+    assert sign_in.os_login_actor(admin, OFFICER) is None
     admin.rollback()
 
 
