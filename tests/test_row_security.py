@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
-from tests.conftest import Grants, add_person
+from grants.services import people, sign_in
+from tests.conftest import OFFICER, Grants, add_person
 from tests.helpers import books
 from tests.test_access import BOOKS
 from tests.test_returns import fill
@@ -403,3 +405,133 @@ def test_db_roles_makes_logins_only_for_the_ledgers_recipients(ledger: Ledger) -
     assert (f"CREATE POLICY grants_recipients ON public.return_filing AS RESTRICTIVE FOR ALL "
             f"TO {ledger.group}") in printed.output  # fmt: skip
     assert "SECURITY DEFINER SET search_path = public, pg_temp" in printed.output
+
+
+def _with_role(url: str, role: str) -> str:
+    """``url`` with the connection's role set at connect time (as ``SET ROLE`` would)."""
+    return f"{url}?options=-c%20role%3D{role}"
+
+
+def _no_user(g: Grants) -> Grants:
+    g.env = {"GRANTS_USER": None, "GRANTS_PASSWORD": None, "GRANTS_ACTOR": None}
+    return g
+
+
+def test_a_recipient_whose_role_is_set_to_the_group_is_still_themselves(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Row security knows a connection by the login it authenticated as, whatever role it
+    has set; so does the ledger. Here the operating-system login names the officer, whom a
+    recipient's connection must never be taken for."""
+    monkeypatch.setattr("grants.config.os_login", lambda: OFFICER)
+    url = _with_role(ledger.url, ledger.group)
+    engine = create_engine(_as(url))
+    with engine.connect() as conn:  # the test means something: the role is the group's
+        assert _all(conn, "SELECT session_user, current_user") == [(ledger.login, ledger.group)]
+    engine.dispose()
+    cher = _no_user(Grants(url))
+    # What they see is their own, and the summary (which the Core path reads only for
+    # someone who sees every line) is the one of their lines.
+    everyone = json.loads(ledger.grants("balance", "--summary", "--json").output)
+    summary = cher("balance", "--summary", "--json")
+    assert summary.exit_code == 0, summary.output
+    shown = json.loads(summary.output)
+    assert [(r["stream"], r["year"], r["line"], r["paid"]) for r in shown] == [
+        ("CSF", "2017-18", None, "1000.00")
+    ]
+    assert ("CSF", "2017-18", "2000.00") in {(r["stream"], r["year"], r["paid"]) for r in everyone}
+    balance = cher("balance", "--json")
+    assert balance.exit_code == 0, balance.output
+    assert {b["line"] for b in json.loads(balance.output) if b["line"]} == {"CHERWELL"}
+    # Refused as the recipient, not attempted as the operating-system login's person.
+    before = ledger.grants("journal", "--json").output
+    paid = cher("pay", "CSF", "2017-18", "CHERWELL", "1")
+    assert paid.exit_code == 1
+    assert "cannot record" in paid.output and f"--user {ledger.login}" in paid.output
+    listing = cher("users", "list")
+    assert listing.exit_code == 1
+    assert f"{ledger.login} is a recipient" in listing.output
+    assert "the person's own PostgreSQL login" in listing.output
+    named = _no_user(Grants(url))
+    named.env["GRANTS_USER"] = OFFICER
+    refused = named("returns", "history")
+    assert refused.exit_code == 1
+    assert f"this connection is PostgreSQL's role {ledger.login}" in refused.output
+    assert f"--user {OFFICER} is someone else" in refused.output
+    assert ledger.grants("journal", "--json").output == before  # nothing was recorded
+
+
+def test_an_officers_login_with_the_working_role_set_records_as_them(
+    ledger: Ledger, admin: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An officer's own login that sets its role to the working role (whose rights it has)
+    is still that officer: what it records names them, and an admin's work is refused them,
+    whoever the operating-system login names."""
+    monkeypatch.setattr("grants.config.os_login", lambda: OFFICER)  # an admin and officer
+    login = ledger.login.replace("cher_", "olive_")
+    add_person(ledger.grants.url, login, ["officer"])
+    admin.exec_driver_sql(f"CREATE ROLE {login} LOGIN IN ROLE {ledger.working}")
+    admin.commit()
+    try:
+        url = _with_role(ledger.grants.url.replace("postgres@", f"{login}@", 1), ledger.working)
+        olive = _no_user(Grants(url))
+        paid = olive("pay", "CSF", "2017-18", "DA", "7", "--date", "2017-08-02")
+        assert paid.exit_code == 0, paid.output
+        journal = json.loads(olive("journal", "--json").output)
+        assert [(e["amount"], e["actor"]) for e in journal if e["kind"] == "pay"][-1] == (
+            "7.00",
+            login,
+        )
+        # The admin's work is refused her, and the refusal is in the audit log as hers.
+        listing = olive("users", "list")
+        assert listing.exit_code == 1, listing.output
+        log = json.loads(ledger.grants("users", "audit", "--json").output)
+        assert [(e["login"], e["kind"]) for e in log if e["kind"] == "refused"] == [
+            (login, "refused")
+        ]
+    finally:
+        _drop_roles(ledger.grants.url, [login])
+
+
+def test_set_role_neither_hides_who_a_connection_is_nor_lends_another(
+    ledger: Ledger, admin: Connection, recipient: Engine
+) -> None:
+    """Who a connection is, as the ledger signs it in, is the login PostgreSQL authenticated,
+    as row security has it: a role set since changes neither."""
+    with recipient.connect() as conn:
+        conn.exec_driver_sql(f"SET ROLE {ledger.group}")
+        with Session(bind=conn) as session:
+            person = people.database_person(session)
+        assert person is not None and person.login == ledger.login
+        # Nor is the Core path's sign-in (the operating-system login's person) theirs.
+        assert sign_in.os_login_actor(conn, OFFICER) is None
+    # The owner connecting as itself acts as the person it signs in as, as before.
+    owner = create_engine(_as(ledger.grants.url.replace("postgres@", f"{ledger.owner}@", 1)))
+    with owner.connect() as conn, Session(bind=conn) as session:
+        assert people.database_person(session) is None
+        assert sign_in.os_login_actor(conn, OFFICER) is not None
+    owner.dispose()
+    # A superuser who sets its role to the recipient's login is still the superuser's
+    # session (which row security shows none of the recipient's rows): no one's own login.
+    admin.exec_driver_sql(f"SET ROLE {ledger.login}")
+    with Session(bind=admin) as session:
+        assert people.database_person(session) is None
+    assert _all(admin, "SELECT id FROM line") == []
+    # Nor, here, the operating-system login's person: row security hides every person.
+    assert sign_in.os_login_actor(admin, OFFICER) is None
+    admin.rollback()
+
+
+def test_verify_notes_a_superuser_whatever_role_it_has_set(ledger: Ledger) -> None:
+    """A superuser's connection with the working role set may return to its own rights at
+    any moment, so it can still disable the guards: `grants verify` says so, as for the
+    superuser itself; the working role's own login is not noted."""
+    guards = "a superuser, who can disable the guards"
+    for url in (ledger.grants.url, _with_role(ledger.grants.url, ledger.working)):
+        found = Grants(url)("verify", "--json")
+        assert found.exit_code == 0, found.output
+        assert [n for n in json.loads(found.output)["notes"] if guards in n], url
+    working = Grants(ledger.grants.url.replace("postgres@", f"{ledger.working}@", 1))
+    found = working("verify", "--json")
+    assert found.exit_code == 0, found.output
+    assert json.loads(found.output)["notes"] == []

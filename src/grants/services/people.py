@@ -287,7 +287,8 @@ def actor_for(session: Session, login: str, password: str | None) -> Actor:
 
 def database_person(session: Session) -> Person | None:
     """On PostgreSQL, the ledger person the connection is, when PostgreSQL signed them in as
-    themselves: its role (``current_user``) is the login of a person, and is neither a
+    themselves: the login it authenticated as (``session_user``, which ``SET ROLE`` does
+    not change, as row-level security knows it) is the login of a person, and is neither a
     superuser nor the owner of the ledger's tables (who act as the person they sign in as).
     None otherwise, and always on SQLite."""
     connection = session.connection()

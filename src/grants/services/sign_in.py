@@ -21,13 +21,24 @@ from grants.services.access import Actor
 
 MAX_LOGIN = 64
 
-# On PostgreSQL, whether the connection's role (``current_user``) is a ledger person's own
-# login: neither a superuser nor the owner of the ledger's tables (who act as the person they
-# sign in as). One row, (current_user, acts as someone else), when the ledger has a person
-# table in the current schema.
+# On PostgreSQL, whether the connection is a ledger person's own login: the role it
+# authenticated as (``session_user``), neither a superuser nor the owner of the ledger's
+# tables (who act as the person they sign in as). One row, (session_user, acts as someone
+# else), when the ledger has a person table in the current schema.
+#
+# ``session_user``, not ``current_user``: row-level security (grants.db.row_security) knows
+# the connection by the login it authenticated as, which ``SET ROLE`` (or ``-c role=`` in
+# the connection's options) does not change, and the ledger must know it by the same one. A
+# recipient whose role is set to the recipients' group is still that recipient, refused and
+# audited as them, not left to the operating-system login; and a login set to the owner's
+# role (or a superuser's) is still its own person, since whether someone "acts as someone
+# else" is asked of that same login. A superuser who sets their role to a person's login, to
+# try what that person sees, is still the superuser's session and acts as the
+# operating-system login's person, as without it (row security, knowing the session by the
+# same login, shows them none of that person's rows: to see those, connect as the person).
 DATABASE_ROLE = (
-    "SELECT current_user, r.rolsuper OR pg_get_userbyid(c.relowner) = current_user "
-    "FROM pg_roles r, pg_class c WHERE r.rolname = current_user AND c.relname = 'person' "
+    "SELECT session_user, r.rolsuper OR pg_get_userbyid(c.relowner) = session_user "
+    "FROM pg_roles r, pg_class c WHERE r.rolname = session_user AND c.relname = 'person' "
     "AND c.relnamespace = to_regnamespace(current_schema())::oid"
 )
 
@@ -101,8 +112,9 @@ _EVENTS = "SELECT kind, role, organisation_id FROM person_event WHERE person_id 
 def os_login_actor(connection: Connection, login: str) -> Actor | None:
     """The person of the operating-system login ``login``, as `people.actor_for` signs them
     in without a password, when that is all signing in takes: they exist and are not
-    disabled, and (on PostgreSQL) the connection is not a person's own role. None in every
-    other case, which the caller leaves to `people` (it says why, and audits a failure)."""
+    disabled, and (on PostgreSQL) the login the connection authenticated as (whatever role
+    it has set since) is not a person's own role. None in every other case, which the caller
+    leaves to `people` (it says why, and audits a failure)."""
     if connection.dialect.name == "postgresql":
         row = connection.exec_driver_sql(DATABASE_ROLE).first()
         if row is not None and not row[1]:

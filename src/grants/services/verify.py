@@ -154,10 +154,15 @@ def _no_gaps(connection: Connection, result: Verification) -> None:
 def _owner_note(connection: Connection, result: Verification) -> None:
     if connection.dialect.name != "postgresql":
         return
+    # What this connection may do: the rights of its role (``current_user``: a login that
+    # has set its role to the owner's may disable the guards now), and of the login it
+    # authenticated as (``session_user``), to which it may return whenever it likes (SET
+    # ROLE NONE): a superuser or the owner with the working role set is not bound by the
+    # guards either. Signing in (`sign_in.DATABASE_ROLE`) asks only who the login is.
     row = connection.exec_driver_sql(
-        "SELECT r.rolsuper, pg_get_userbyid(c.relowner) = current_user FROM pg_roles r, "
-        "pg_class c WHERE r.rolname = current_user AND c.relname = 'entry' "
-        "AND c.relnamespace = to_regnamespace(current_schema())::oid"
+        "SELECT bool_or(r.rolsuper), bool_or(pg_get_userbyid(c.relowner) = r.rolname) "
+        "FROM pg_roles r, pg_class c WHERE r.rolname IN (current_user, session_user) "
+        "AND c.relname = 'entry' AND c.relnamespace = to_regnamespace(current_schema())::oid"
     ).first()
     if row is not None and (row[0] or row[1]):
         who = "a superuser" if row[0] else "the owner of the ledger's tables"
