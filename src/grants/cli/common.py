@@ -185,8 +185,8 @@ class AppContext:
         return actor.login if actor is not None else default_actor(os_only=True)
 
     def acting(self) -> Actor | None:
-        """The person signed in (once per command). On PostgreSQL, a connection whose role
-        is a ledger person's login is that person: PostgreSQL signed them in. Otherwise
+        """The person signed in (once per command). On PostgreSQL, a connection whose login
+        (``session_user``) is a ledger person's is that person: PostgreSQL signed them in. Otherwise
         ``--user`` with their password (from GRANTS_PASSWORD, else asked without echo),
         written to the audit log when it starts a session (`people.starts_session`), else
         the operating-system user as the ledger person of the same login. None if the
