@@ -178,3 +178,72 @@ def test_an_entry_with_a_command_key_given_twice_is_recorded_once(
     report = json.loads(loaded.output)
     assert report["created"]["journal entry"] == 2
     assert report["unchanged"]["journal entry"] == 1
+
+
+REVERSED_BY_NUMBER = FUND + """
+2017-04-01 award FUND 2017-18 1,000
+2017-04-02 allocate FUND 2017-18 A 100
+2017-04-03 pay FUND 2017-18 A 5
+2017-04-04 reverse 3
+  reason: "by number"
+"""  # fmt: skip
+REVERSED_TWICE = FUND + """
+2017-04-01 award FUND 2017-18 1,000
+2017-04-02 allocate FUND 2017-18 A 100
+  id: a1
+2017-04-04 reverse a1
+  reason: "once"
+2017-04-05 reverse a1
+  reason: "twice"
+"""  # fmt: skip
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 10_000])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (REVERSED_BY_NUMBER, "there is no journal entry '3'; `grants journal` lists them"),
+        (REVERSED_TWICE, "entry a1 is reversed twice; an entry is reversed once"),
+    ],
+    ids=["by-number", "twice"],
+)
+def test_what_an_earlier_batch_wrote_is_found_only_as_one_batch_finds_it(
+    session: Session,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    batch: int,
+    text: str,
+    message: str,
+) -> None:
+    """An entry of the same books is reversed by its id, never by its number or the ref its
+    key gives: in one batch those are not yet written, so the batches must not find them
+    either, or the same books would load or not as the batches fall (and an entry reversed
+    by number is not one its export can restore)."""
+    monkeypatch.setattr(write_journal, "BATCH", batch)
+    with pytest.raises(BooksError) as refused:
+        load_text(session, tmp_path, text)
+    assert [p.message for p in refused.value.problems] == [message]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("batch", [1, 10_000])
+def test_an_earlier_loads_entry_reversed_twice_in_one_load_is_reversed_twice(
+    tmp_path: Path, grants: Grants, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    """Whichever batch holds the first reversal, the second is refused as the same."""
+    earlier = FUND + """
+2017-04-01 award FUND 2017-18 1,000
+2017-04-02 allocate FUND 2017-18 A 100
+  id: a1
+"""  # fmt: skip
+    assert grants("ledger", "load", str(books(tmp_path, earlier))).exit_code == 0
+    monkeypatch.setattr(write_journal, "BATCH", batch)
+    later = earlier + """
+2017-04-04 reverse a1
+  reason: "once"
+2017-04-05 reverse a1
+  reason: "twice"
+"""  # fmt: skip
+    result = grants("ledger", "load", str(books(tmp_path, later)))
+    assert result.exit_code == 1, result.output
+    assert "entry a1 is reversed twice; an entry is reversed once" in result.output
+    assert "already reversed" not in result.output

@@ -17,6 +17,7 @@ from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
@@ -72,6 +73,16 @@ class Recorded:
     refused: list[GrantsError] = field(default_factory=list)  # a batch of a load's
 
 
+class _Named(NamedTuple):
+    """An entry of this run named by its books id: what reversing it needs."""
+
+    entry_id: int
+    planned: list[tuple[AccountKey, int]]
+    is_reversal: bool
+    op: Operation | None
+    share: Decimal | None
+
+
 @dataclass(slots=True)
 class _Run:
     """What checking entries carries from one entry, and one batch, to the next."""
@@ -87,9 +98,10 @@ class _Run:
     was_empty: bool  # the journal held no entry: keys are not looked up in it
     whole: bool  # one batch (every key kept), or a load's batches (only keys not derived)
     keys: set[str | int] = field(default_factory=set)  # given to entries so far
-    by_ref: dict[str, tuple[int, list[tuple[AccountKey, int]], bool, NewEntry]] = field(
-        default_factory=dict
-    )
+    # The entries given an id so far, by id: what reversing one needs, kept for the whole
+    # load (not the entry: its texts would be held too).
+    by_ref: dict[str, _Named] = field(default_factory=dict)
+    first_entry: int = 0  # the id of the run's first entry: those from it on are its own
     reversed_in_batch: set[int] = field(default_factory=set)
     new_accounts: list[dict[str, object]] = field(default_factory=list)
     entry_rows: list[tuple[object, ...]] = field(default_factory=list)
@@ -394,12 +406,14 @@ class Journal:
         self._skipped_refs = {}
         rules.with_branches(balances, self.parent_of)
         empty = self.session.execute(text("SELECT 1 FROM entry LIMIT 1")).first() is None
+        next_entry = self._next_id("entry")
         return _Run(
             balances=balances,
             balance=rules.reader(balances),
             given=GivenIds(self.session, size),
             arrears=Arrears(self.session),
-            next_entry=self._next_id("entry"),
+            next_entry=next_entry,
+            first_entry=next_entry,
             next_posting=self._next_id("posting"),
             next_account=self._next_id("account"),
             turnover=self._turnover(),
@@ -443,7 +457,7 @@ class Journal:
                 if not derived:
                     run.keys.add(held)
                 if item.reverses:
-                    original_id, planned, op, original = self._reversal(item, by_ref)
+                    original_id, planned, op, share = self._reversal(item, by_ref, run.first_entry)
                     if original_id in reversed_in_batch:
                         raise RuleError(
                             f"entry {item.reverses} is reversed twice; an entry is reversed once"
@@ -467,7 +481,7 @@ class Journal:
                     check_carry(op, balance)
                     what = functools.partial(rules.describe, op)
                     over = op.over_allocation
-                    original_id, original = None, None
+                    original_id, share = None, item.share
                 for warning in rules.check(
                     planned,
                     balance,
@@ -492,7 +506,9 @@ class Journal:
                 next_entry += 1
                 ref = self._ref(item, key, by_ref, given, run.was_empty and not run.whole)
                 if item.ref:
-                    by_ref[item.ref] = (entry_id, planned, original is not None, item)
+                    by_ref[item.ref] = _Named(
+                        entry_id, planned, original_id is not None, item.op, item.share
+                    )
                 for account, amount in planned:
                     account_id = self._account_ids.get(account)
                     if account_id is None:
@@ -515,9 +531,7 @@ class Journal:
                         )
                     posting_rows.append((next_posting, entry_id, account_id, amount))
                     next_posting += 1
-                source_op = original.op if original is not None else op
-                assert source_op is not None
-                share = original.share if original is not None else item.share
+                source_op = op
                 entry_rows.append(
                     (
                         entry_id,
@@ -593,18 +607,21 @@ class Journal:
         return ref
 
     def _reversal(
-        self,
-        item: NewEntry,
-        by_ref: dict[str, tuple[int, list[tuple[AccountKey, int]], bool, NewEntry]],
-    ) -> tuple[int, list[tuple[AccountKey, int]], Operation, NewEntry]:
+        self, item: NewEntry, by_ref: dict[str, _Named], first_entry: int
+    ) -> tuple[int, list[tuple[AccountKey, int]], Operation, Decimal | None]:
+        """The entry ``item`` reverses: its id, the postings that undo it, its operation and
+        share. An entry of this run (id ``first_entry`` on) is found only by its books id,
+        as when the run was one batch: a load written batch by batch must not find by
+        number what an earlier batch wrote, or the same books would load or not as the
+        batches fall."""
         assert item.reverses is not None
         wanted = item.reverses
         if wanted in by_ref:
-            original_id, planned, is_reversal, original = by_ref[wanted]
-            if is_reversal:
+            named = by_ref[wanted]
+            if named.is_reversal:
                 raise RuleError(f"entry {wanted} is itself a reversal; record the entry again")
-            assert original.op is not None
-            return original_id, [(k, -a) for k, a in planned], original.op, original
+            assert named.op is not None
+            return named.entry_id, [(k, -a) for k, a in named.planned], named.op, named.share
         engine = self.session.get_bind().dialect.name
         if wanted in self._skipped_refs:
             condition = Entry.key == self._skipped_refs[wanted]
@@ -613,6 +630,7 @@ class Journal:
         else:
             condition = entry_refs.named(wanted, engine)
         rows = self.session.execute(select(Entry).where(condition)).scalars().all()
+        rows = [r for r in rows if r.id < first_entry]
         if len(rows) > 1:  # a books id that is also another entry's number
             rows = [r for r in rows if r.ref == wanted]
         if len(rows) > 1:  # two keys that begin alike: their refs are the same
@@ -628,7 +646,8 @@ class Journal:
         done = self.session.execute(
             select(Entry.id).where(Entry.reverses_id == row.id)
         ).scalar_one_or_none()
-        if done is not None:
+        # Reversed by an entry of this run: refused as "reversed twice" by the caller.
+        if done is not None and done < first_entry:
             raise RuleError(f"entry {wanted} was already reversed by entry {done}")
         planned = [
             (self._account_keys[account_id], -amount)
@@ -639,7 +658,7 @@ class Journal:
             )
         ]
         op, original = self._entry_as_new(row)
-        return row.id, planned, op, original
+        return row.id, planned, op, original.share
 
     def _entry_as_new(self, row: Entry) -> tuple[Operation, NewEntry]:
         streams = {sid: code for code, sid in self._streams.items()}
