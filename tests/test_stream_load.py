@@ -247,3 +247,37 @@ def test_an_earlier_loads_entry_reversed_twice_in_one_load_is_reversed_twice(
     assert result.exit_code == 1, result.output
     assert "entry a1 is reversed twice; an entry is reversed once" in result.output
     assert "already reversed" not in result.output
+
+
+REVERSAL = '2017-04-04 reverse {}\n  reason: "paid twice"\n'
+
+
+def test_an_entry_named_by_its_number_in_books_is_refused_by_name_it_by_its_ref(
+    tmp_path: Path, grants: Grants
+) -> None:
+    """Books that reverse an entry recorded by an earlier load by its number: the entry's key
+    would be what `reverse 3` says, and the export, which names the entry by its ref, could not
+    be restored. Named by the ref `grants journal` shows, the reversal is recorded, and the
+    export restores."""
+    earlier = FUND + """
+2017-04-01 award FUND 2017-18 1,000
+2017-04-02 allocate FUND 2017-18 A 100
+2017-04-03 pay FUND 2017-18 A 5
+"""  # fmt: skip
+    assert grants("ledger", "load", str(books(tmp_path, earlier))).exit_code == 0
+    by_number = grants("ledger", "load", str(books(tmp_path, earlier + REVERSAL.format("3"))))
+    assert by_number.exit_code == 1, by_number.output
+    listed = json.loads(grants("journal", "--json").output)
+    ref = next(e["ref"] for e in listed if e["entry"] == 3)
+    assert (
+        f"entry 3 is named by its number, which an export of the ledger does not keep: name "
+        f"it by its ref {ref}, as `grants journal` shows it"
+    ) in by_number.output
+    by_ref = grants("ledger", "load", str(books(tmp_path, earlier + REVERSAL.format(ref))))
+    assert by_ref.exit_code == 0, by_ref.output
+    exported = tmp_path / "exported"
+    assert grants("ledger", "export", "-o", str(exported)).exit_code == 0
+    other = Grants(f"sqlite:///{tmp_path / 'other.db'}")
+    assert other("db", "upgrade", "--for-restore").exit_code == 0
+    restored = other("ledger", "load", str(exported / "main.grants"))
+    assert restored.exit_code == 0, restored.output

@@ -42,6 +42,7 @@ from grants.services.journal_entry import (
     operation_text,
     where_text,
 )
+from grants.services.keys import DERIVED
 from grants.services.rules import AccountKey, Operation
 
 ENTRY_COLUMNS = (
@@ -457,7 +458,9 @@ class Journal:
                 if not derived:
                     run.keys.add(held)
                 if item.reverses:
-                    original_id, planned, op, share = self._reversal(item, by_ref, run.first_entry)
+                    original_id, planned, op, share = self._reversal(
+                        item, by_ref, run.first_entry, by_number=not DERIVED.match(key)
+                    )
                     if original_id in reversed_in_batch:
                         raise RuleError(
                             f"entry {item.reverses} is reversed twice; an entry is reversed once"
@@ -607,13 +610,15 @@ class Journal:
         return ref
 
     def _reversal(
-        self, item: NewEntry, by_ref: dict[str, _Named], first_entry: int
+        self, item: NewEntry, by_ref: dict[str, _Named], first_entry: int, by_number: bool
     ) -> tuple[int, list[tuple[AccountKey, int]], Operation, Decimal | None]:
         """The entry ``item`` reverses: its id, the postings that undo it, its operation and
         share. An entry of this run (id ``first_entry`` on) is found only by its books id,
         as when the run was one batch: a load written batch by batch must not find by
         number what an earlier batch wrote, or the same books would load or not as the
-        batches fall."""
+        batches fall. ``by_number``: whether the entry may be named by its number (not when
+        its key is the one its books' words give: the export names the entry by its ref,
+        and the key would no longer be the words' on restore)."""
         assert item.reverses is not None
         wanted = item.reverses
         if wanted in by_ref:
@@ -641,6 +646,11 @@ class Journal:
         row = rows[0] if rows else None
         if row is None:
             raise NotFound(f"there is no journal entry {wanted!r}; `grants journal` lists them")
+        if row.ref != wanted and not by_number and row.key != self._skipped_refs.get(wanted):
+            raise RuleError(
+                f"entry {wanted} is named by its number, which an export of the ledger does "
+                f"not keep: name it by its ref {row.ref}, as `grants journal` shows it"
+            )
         if row.reverses_id is not None:
             raise RuleError(f"entry {wanted} is itself a reversal; record the entry again")
         done = self.session.execute(
