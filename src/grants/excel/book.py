@@ -17,7 +17,12 @@ import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
-from xlsxwriter.worksheet import Worksheet
+from xlsxwriter.worksheet import (
+    CellFormulaTuple,
+    CellNumberTuple,
+    CellStringTuple,
+    Worksheet,
+)
 
 from grants.errors import GrantsError
 from grants.excel import metrics
@@ -36,6 +41,8 @@ _FOOTER_FIELD = re.compile(r"&&|&\[(Ledger|Date)\]")
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 # Text XlsxWriter's write() and write_row() write as a link (strings_to_urls).
 _URL = ("http://", "https://", "ftp://", "ftps://", "mailto:", "internal:", "external:", "file://")
+# A string this short cannot pass XlsxWriter's limit of 32,767 UTF-16 units a cell.
+_SHORT_STRING = 16_383
 KEEP_ROWS = 1000  # rows of a streamed sheet whose heights are kept to the end
 FOOTER_LIMIT = 255  # Excel's, in UTF-16 code units; XlsxWriter drops a longer footer
 
@@ -77,6 +84,30 @@ class _Sheet(Worksheet):
             formula = formula[:-1]
         return formula
 
+    # A cell given by row and column numbers, as every workbook here gives them, skips
+    # XlsxWriter's decorator that tries each call's first argument as an A1 name (a tenth of
+    # the time of writing a cell); a cell given by name still goes that way.
+    def write_string(  # type: ignore[override]
+        self, row: Any, col: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        if row.__class__ is int and col.__class__ is int:
+            return self._write_string(row, col, *args, **kwargs)
+        return super().write_string(row, col, *args, **kwargs)
+
+    def write_number(  # type: ignore[override]
+        self, row: Any, col: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        if row.__class__ is int and col.__class__ is int:
+            return self._write_number(row, col, *args, **kwargs)
+        return super().write_number(row, col, *args, **kwargs)
+
+    def write_formula(  # type: ignore[override]
+        self, row: Any, col: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        if row.__class__ is int and col.__class__ is int:
+            return self._write_formula(row, col, *args, **kwargs)
+        return super().write_formula(row, col, *args, **kwargs)
+
     # Every cell goes through these (write, write_row, write_string... alike), so a writer
     # cannot leave text crossing into its neighbour or a figure showing as ####.
     def _write_string(
@@ -84,6 +115,9 @@ class _Sheet(Worksheet):
     ) -> Any:
         if self.fitting is not None:
             cell_format = self.fitting.string(row, col, string, cell_format)
+        if string.__class__ is str and len(string) <= _SHORT_STRING and self._streamed(row, col):
+            self.table[row][col] = CellStringTuple(string, cell_format)
+            return 0
         return super()._write_string(row, col, string, cell_format)
 
     def _write_number(
@@ -91,6 +125,9 @@ class _Sheet(Worksheet):
     ) -> Any:
         if self.fitting is not None:
             self.fitting.number(col, number, cell_format)
+        if number.__class__ is float and number - number == 0.0 and self._streamed(row, col):
+            self.table[row][col] = CellNumberTuple(number, cell_format)
+            return 0
         return super()._write_number(row, col, number, cell_format)
 
     def _write_formula(
@@ -98,7 +135,44 @@ class _Sheet(Worksheet):
     ) -> Any:
         if self.fitting is not None:
             self.fitting.number(col, value, cell_format)
+        if (
+            formula.__class__ is str
+            and formula[:1] == "="
+            and not formula.endswith("}")
+            and not self.use_future_functions
+            and _DYNAMIC.search(formula) is None
+            and self._streamed(row, col)
+        ):
+            self.table[row][col] = CellFormulaTuple(formula[1:], cell_format, value)
+            return 0
         return super()._write_formula(row, col, formula, cell_format, value)
+
+    def _streamed(self, row: int, col: int) -> bool:
+        """For a cell of a streamed sheet at or after the row being written, what XlsxWriter
+        does before it stores the cell (the sheet's dimensions, the previous row written out),
+        done here without its checks for other sheets and cells: True once done, False (and
+        nothing done) for any other cell, which XlsxWriter's own path then takes."""
+        if (
+            not self.constant_memory
+            or row < self.previous_row
+            or not (0 <= row < self.xls_rowmax and 0 <= col < self.xls_colmax)
+        ):
+            return False
+        if self.dim_rowmin is None:
+            self.dim_rowmin = self.dim_rowmax = row
+        elif row < self.dim_rowmin:
+            self.dim_rowmin = row
+        elif row > self.dim_rowmax:
+            self.dim_rowmax = row
+        if self.dim_colmin is None:
+            self.dim_colmin = self.dim_colmax = col
+        elif col < self.dim_colmin:
+            self.dim_colmin = col
+        elif col > self.dim_colmax:
+            self.dim_colmax = col
+        if row > self.previous_row:
+            self._write_single_row(row)
+        return True
 
     def set_column(  # type: ignore[override]
         self, first_col: int, last_col: int, width: float | None = None, *args: Any
