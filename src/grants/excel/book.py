@@ -29,7 +29,6 @@ from grants.excel import metrics
 from grants.excel.fitting import Fitting
 from grants.excel.layout import DEFAULT_PRINT, cut, page, printable_width, tab_name
 from grants.excel.rows import write_single_row
-from grants.formatting import long_day
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Characters a sheet name may not contain (Excel's rule), and its length limit.
@@ -431,6 +430,18 @@ class Book:
             sheet.set_footer(footer(setup["footer"], self.ledger, self.generated), {"margin": 0.3})
 
 
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")  # fmt: skip
+
+
+def long_day(value: date) -> str:
+    """``2 December 2026``: grants.formatting.long_day (Babel's en_GB ``d MMMM y``), written
+    without importing Babel's dates and locale data (which looks up the local time zone),
+    some 20 to 50 ms of the start-up of a workbook's own process. tests/test_startup.py
+    holds the two to the same text."""
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
 def _fitting(sheet: Worksheet) -> Fitting:
     fitting = getattr(sheet, "fitting", None)
     if fitting is None:
@@ -515,6 +526,6 @@ def writing(
 
 
 __all__ = [
-    "FOOTER_LIMIT", "Book", "cell", "cells", "file_name", "footer", "inert", "quoted",
-    "sheet_name", "writing",
+    "FOOTER_LIMIT", "Book", "cell", "cells", "file_name", "footer", "inert", "long_day",
+    "quoted", "sheet_name", "writing",
 ]  # fmt: skip
