@@ -74,3 +74,47 @@ def test_streamed_rows_are_the_bytes_xlsxwriter_writes(tmp_path: Path) -> None:
     theirs = _sheet_xml(tmp_path, None)
     assert b"<row " in ours and b"xml:space" in ours and b"&amp;" in ours
     assert ours == theirs
+
+
+def _return_codes(wb: xlsxwriter.Workbook, ws: Worksheet) -> list[object]:
+    """Cells given by name and by number, out of bounds, on a row already written out, at
+    infinity and beyond the length of a cell: what each write returns."""
+    bold = wb.add_format({"bold": True})
+    return [
+        ws.write_string("B2", "by name", bold),
+        ws.write_number("C2", 1.5),
+        ws.write_formula("D2", "=C2*2", None, 3.0),
+        ws.write_string(2, 1, "by number"),
+        ws.write_number(2, 2, 2.5, bold),
+        ws.write_formula(2, 3, "=C3*2", bold, 5.0),
+        ws.write_formula(2, 4, "SUM(C2:C3)", None, 4.0),  # without its "="
+        ws.write_formula(2, 5, "{=SUM(C2:C3)}", None, 4.0),  # an array formula
+        ws.write_formula(2, 6, "=XLOOKUP(1,C2:C3,D2:D3)", None, 3.0),  # a dynamic one
+        ws.write_number(3, 2, float("inf")),
+        ws.write_number(3, 3, 7),  # an int
+        ws.write_string(3, 4, "x" * 40_000),  # cut to the limit
+        ws.write_string(-1, 0, "above the sheet"),
+        ws.write_number(0, 20_000, 1.0),  # beyond the last column
+        ws.write_string(1, 0, "a row already written out"),
+        ws.write_number(1, 1, 1.0),
+        ws.write_formula(1, 2, "=1", None, 1.0),
+        ws.write_string(5, 0, "the last row"),
+        ws.write_number(5, 8, 2.0),  # the widest column yet
+    ]
+
+
+def test_cells_by_name_and_refused_cells_as_xlsxwriter_has_them(tmp_path: Path) -> None:
+    """A cell given by its A1 name, or one XlsxWriter refuses or writes its own way, takes
+    XlsxWriter's path: the same return codes and the same bytes."""
+    out = {}
+    for worksheet_class in (_Sheet, None):
+        path = tmp_path / f"{worksheet_class.__name__ if worksheet_class else 'plain'}.xlsx"
+        wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "tmpdir": str(tmp_path),
+                                             "nan_inf_to_errors": True})  # fmt: skip
+        ws = wb.add_worksheet("Sheet", worksheet_class=worksheet_class)
+        codes = _return_codes(wb, ws)
+        wb.close()
+        with zipfile.ZipFile(path) as zf:
+            out[worksheet_class] = (codes, zf.read("xl/worksheets/sheet1.xml"))
+    assert out[_Sheet] == out[None]
+    assert -1 in out[None][0] and -2 in out[None][0]

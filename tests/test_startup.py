@@ -272,3 +272,55 @@ def test_returns_import_imports_no_workbook_writer(grants: Grants, tmp_path: Pat
     assert "grants.excel.return_reader" in modules and "grants.services.journal" in modules
     assert sorted(m for m in modules if m.startswith(WRITERS)) == []
     assert [m for m in heavy(modules) if not m.startswith("openpyxl")] == []
+
+
+# What writing the capital programme workbook never needs: the other workbooks and what only
+# they read.
+NOT_FOR_CAPITAL = ("grants.excel.esif_claims", "grants.excel.growth",
+                   "grants.excel.pcc_template", "grants.excel.reports",
+                   "grants.excel.resourcing", "grants.services.growth",
+                   "grants.services.workbooks", "grants.web")  # fmt: skip
+
+
+@pytest.mark.parametrize("signed_in", ["os-login", "password"])
+def test_the_capital_programme_imports_only_its_own_workbook(
+    oxfordshire: Grants, tmp_path: Path, signed_in: str
+) -> None:
+    env = dict(os.environ)
+    if signed_in == "os-login":
+        add_person(oxfordshire.url, os_login(), ["officer"])
+        del env["GRANTS_USER"], env["GRANTS_PASSWORD"]
+    modules = imported(tmp_path, "--database", oxfordshire.url, "report", "capital-programme",
+                       "-o", str(tmp_path / "capital.xlsx"), env=env)  # fmt: skip
+    assert (tmp_path / "capital.xlsx").stat().st_size > 0
+    assert {"grants.excel.capital", "xlsxwriter"} <= modules
+    assert sorted(m for m in modules if m.startswith(NOT_FOR_CAPITAL)) == []
+    assert [m for m in heavy(modules) if not m.startswith("xlsxwriter")] == []
+
+
+def test_a_capital_programme_without_printed_figures_needs_no_babel_dates(
+    tmp_path: Path,
+) -> None:
+    """The synthetic programme of the benchmark (no published figures, whose sheet shows
+    amounts through Babel's locale data): its workbook's day, in the footer, is written
+    without Babel's dates and the time zones they look up."""
+    from tests.benchmarks.capital_books import database
+
+    db = database(tmp_path, 200)
+    env = {k: v for k, v in os.environ.items() if k not in ("GRANTS_USER", "GRANTS_PASSWORD")}
+    modules = imported(tmp_path, "--database", f"sqlite:///{db}", "report", "capital-programme",
+                       "-o", str(tmp_path / "capital.xlsx"), env=env)  # fmt: skip
+    assert "grants.excel.capital" in modules
+    assert modules & {"babel.dates", "babel.localtime", "pytz"} == set()
+
+
+@pytest.mark.parametrize("year", [2017, 2024, 2026])
+def test_a_workbooks_day_is_written_as_babel_writes_it(year: int) -> None:
+    from datetime import date, timedelta
+
+    from grants import formatting
+    from grants.excel import book
+
+    first = date(year, 1, 1)
+    for day in (first + timedelta(days=n) for n in range(366 if year % 4 == 0 else 365)):
+        assert book.long_day(day) == formatting.long_day(day)

@@ -17,22 +17,17 @@ from grants.cli.common import AppContext, GrantsGroup, emit_json, make_folder, p
 from grants.cli.options import DATE, pick_stream, stream_option
 from grants.errors import GrantsError
 from grants.excel import capital as capital_workbook
-from grants.excel import esif_claims as esif_workbook
-from grants.excel import growth as growth_workbook
-from grants.excel import pcc_template as pcc_workbook
-from grants.excel import resourcing as resourcing_workbook
-from grants.excel.reports import programme, report_file, write_report
 from grants.formatting import count, day, number, plain
 from grants.money import from_pence
 from grants.periods import FinancialYear, parse_period, parse_year
-from grants.services.balance_reads import shared
 from grants.services.capital import CapitalProgramme, capital_stream, schemes
-from grants.services.growth import monitoring
 from grants.services.published import published_figures
 from grants.services.reports import STAGES, pcc_template
 from grants.services.reports import resourcing as resourcing_table
 from grants.services.settings import ledger_name
-from grants.services.workbooks import workbooks
+
+# Each other workbook's module is imported by its own command (and `report all`), so that
+# the capital programme, written by its own process at any size, does not pay for them.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,6 +95,8 @@ def resourcing(
         ledger = ledger_name(session)
         figures = published_figures(session, result.stream, as_of=as_of)
     if output is not None:
+        from grants.excel import resourcing as resourcing_workbook
+
         resourcing_workbook.write(result, output, ledger, figures)
         terminal.echo(f"wrote {output}")
         return
@@ -191,6 +188,8 @@ def pcc_template_command(
         # A stream's printed totals are not one area's.
         figures = published_figures(session, code, as_of=as_of) if area is None else []
     if output is not None:
+        from grants.excel import pcc_template as pcc_workbook
+
         pcc_workbook.write(result, output, ledger, figures)
         terminal.echo(f"wrote {output}")
         return
@@ -253,7 +252,7 @@ def _capital(
     compare: str | None, as_of: date | None,
 ) -> CapitalProgramme:  # fmt: skip
     code = capital_stream(session, pick_stream(session, stream, "capital", "report"))
-    return programme(session, code, first, last, compare, as_of)
+    return capital_workbook.programme(session, code, first, last, compare, as_of)
 
 
 @report.command("capital-programme")
@@ -374,6 +373,9 @@ def growth(app: AppContext, stream: str | None, output: Path, as_of: date | None
     """The growth programme monitoring workbook: each growth project's award, spend profile,
     claims, payments, slippage, match and RAG status, its quarters, and its outputs against
     target (`grants projects` lists the same figures)."""
+    from grants.excel import growth as growth_workbook
+    from grants.services.growth import monitoring
+
     with app.reading() as session:
         code = pick_stream(session, stream, "any", "report") if stream else None
         rows, illustrative = monitoring(session, code, as_of)
@@ -398,6 +400,9 @@ def esif_claims(app: AppContext, stream: str | None, output: Path, as_of: date |
     """The ESIF claim workbook: each structural funds project's claims by quarter, with
     eligible spend, the intervention rate, the most grant it allows, the grant claimed,
     match spent and outputs."""
+    from grants.excel import esif_claims as esif_workbook
+    from grants.services.growth import monitoring
+
     with app.reading() as session:
         code = pick_stream(session, stream, "any", "report") if stream else None
         rows, _ = monitoring(session, code, as_of)
@@ -424,6 +429,10 @@ def all_reports(app: AppContext, directory: Path, as_of: date | None) -> None:
     workbook and the ESIF claim workbook when the ledger holds such projects. With --as-of,
     each as the ledger stood at the end of that day, its file name ending
     `-as-of-YYYY-MM-DD`."""
+    from grants.excel.reports import report_file, write_report
+    from grants.services.balance_reads import shared
+    from grants.services.workbooks import workbooks
+
     with app.reading() as session, shared(session):  # each stream's balances read once a day
         books = workbooks(session, as_of)
         ledger = ledger_name(session)

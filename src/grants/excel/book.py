@@ -23,8 +23,9 @@ from grants.errors import GrantsError
 from grants.excel import metrics
 from grants.excel.fitting import Fitting
 from grants.excel.layout import DEFAULT_PRINT, cut, page, printable_width, tab_name
-from grants.excel.rows import write_single_row
-from grants.formatting import long_day
+from grants.excel.sheet import _DYNAMIC as _DYNAMIC
+from grants.excel.sheet import KEEP_ROWS as KEEP_ROWS
+from grants.excel.sheet import _Sheet as _Sheet
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Characters a sheet name may not contain (Excel's rule), and its length limit.
@@ -36,93 +37,7 @@ _FOOTER_FIELD = re.compile(r"&&|&\[(Ledger|Date)\]")
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 # Text XlsxWriter's write() and write_row() write as a link (strings_to_urls).
 _URL = ("http://", "https://", "ftp://", "ftps://", "mailto:", "internal:", "external:", "file://")
-KEEP_ROWS = 1000  # rows of a streamed sheet whose heights are kept to the end
 FOOTER_LIMIT = 255  # Excel's, in UTF-16 code units; XlsxWriter drops a longer footer
-
-
-# The functions XlsxWriter rewrites with an _xlfn. prefix even when future functions are off
-# (worksheet.Worksheet._prepare_formula): it tries 29 substitutions on every formula.
-_DYNAMIC = re.compile(
-    r"\b(?:ANCHORARRAY|BYCOL|BYROW|CHOOSECOLS|CHOOSEROWS|DROP|EXPAND|FILTER|HSTACK|LAMBDA"
-    r"|MAKEARRAY|MAP|RANDARRAY|REDUCE|SCAN|SEQUENCE|SORT|SORTBY|SWITCH|TAKE|TEXTSPLIT|TOCOL"
-    r"|TOROW|UNIQUE|VSTACK|WRAPCOLS|WRAPROWS|XLOOKUP)\(|SINGLE\("
-)
-
-
-class _Sheet(Worksheet):
-    """A worksheet that skips XlsxWriter's 29 substitutions for formulas that use none of
-    those functions (ours use SUM, SUBTOTAL, ROUND and IF): the same XML, a third of the time
-    for a sheet of a hundred thousand totals. Any other formula takes XlsxWriter's path.
-
-    It also fits every cell to its text as it is written (grants.excel.fitting), through
-    XlsxWriter's private _write_string, _write_number and _write_formula (which every public
-    write method ends in), and forgets a streamed row's height once the row is written
-    (_write_single_row, row_info, row_sizes); tests/test_layout.py fails if they change. A
-    streamed row is written out by grants.excel.rows: the same XML, less work a cell.
-
-    _prepare_formula is private to XlsxWriter: its signature dates from 3.1.7 and its list of
-    functions is the same up to 3.3.1, so pyproject.toml caps XlsxWriter below 3.4;
-    tests/test_packaging.py checks the list against the installed XlsxWriter."""
-
-    fitting: Fitting | None = None  # set by Book.sheet
-
-    def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
-        if self.use_future_functions or expand_future_functions or _DYNAMIC.search(formula):
-            return str(super()._prepare_formula(formula, expand_future_functions))
-        if formula.startswith("{"):
-            formula = formula[1:]
-        if formula.startswith("="):
-            formula = formula[1:]
-        if formula.endswith("}"):
-            formula = formula[:-1]
-        return formula
-
-    # Every cell goes through these (write, write_row, write_string... alike), so a writer
-    # cannot leave text crossing into its neighbour or a figure showing as ####.
-    def _write_string(
-        self, row: int, col: int, string: str, cell_format: Format | None = None
-    ) -> Any:
-        if self.fitting is not None:
-            cell_format = self.fitting.string(row, col, string, cell_format)
-        return super()._write_string(row, col, string, cell_format)
-
-    def _write_number(
-        self, row: int, col: int, number: Any, cell_format: Format | None = None
-    ) -> Any:
-        if self.fitting is not None:
-            self.fitting.number(col, number, cell_format)
-        return super()._write_number(row, col, number, cell_format)
-
-    def _write_formula(
-        self, row: int, col: int, formula: str, cell_format: Format | None = None, value: Any = 0
-    ) -> Any:
-        if self.fitting is not None:
-            self.fitting.number(col, value, cell_format)
-        return super()._write_formula(row, col, formula, cell_format, value)
-
-    def set_column(  # type: ignore[override]
-        self, first_col: int, last_col: int, width: float | None = None, *args: Any
-    ) -> Any:
-        if self.fitting is not None and width is not None:
-            self.fitting.columns(first_col, last_col, width)
-        return super().set_column(first_col, last_col, width, *args)
-
-    def _write_single_row(self, current_row_num: int = 0) -> None:
-        # A streamed sheet has written its earlier rows for good: forget their heights (a
-        # sheet of 300,000 wrapped rows would otherwise hold them all), but those of the
-        # first rows, which place a chart drawn over them.
-        done = self.previous_row
-        write_single_row(self, current_row_num)
-        if self.fitting is not None and done > KEEP_ROWS:
-            self.row_info.pop(done, None)
-            self.row_sizes.pop(done, None)
-
-    def set_row(  # type: ignore[override]
-        self, row: int, height: float | None = None, *args: Any
-    ) -> Any:
-        if self.fitting is not None and height is not None:
-            height = self.fitting.row(row, height)
-        return super().set_row(row, height, *args)
 
 
 def inert(text: str, limit: int = 32_000) -> str:
@@ -357,6 +272,18 @@ class Book:
             sheet.set_footer(footer(setup["footer"], self.ledger, self.generated), {"margin": 0.3})
 
 
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")  # fmt: skip
+
+
+def long_day(value: date) -> str:
+    """``2 December 2026``: grants.formatting.long_day (Babel's en_GB ``d MMMM y``), written
+    without importing Babel's dates and locale data (which looks up the local time zone),
+    some 20 to 50 ms of the start-up of a workbook's own process. tests/test_startup.py
+    holds the two to the same text."""
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
 def _fitting(sheet: Worksheet) -> Fitting:
     fitting = getattr(sheet, "fitting", None)
     if fitting is None:
@@ -441,6 +368,6 @@ def writing(
 
 
 __all__ = [
-    "FOOTER_LIMIT", "Book", "cell", "cells", "file_name", "footer", "inert", "quoted",
-    "sheet_name", "writing",
+    "FOOTER_LIMIT", "Book", "cell", "cells", "file_name", "footer", "inert", "long_day",
+    "quoted", "sheet_name", "writing",
 ]  # fmt: skip

@@ -12,6 +12,7 @@ give it in the council's words (``heading``; grants.excel.capital_layout).
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,14 +23,52 @@ from grants.excel import capital_annexes, capital_programmes, published, templat
 from grants.excel.book import Book, cell, cells, inert, quoted, writing
 from grants.excel.capital_layout import with_headings
 from grants.excel.capital_parts import MILLION, headings, k, m1, title, years
+from grants.periods import Period, parse_year
 from grants.services.balances import compare
-from grants.services.capital import CapitalProgramme
+from grants.services.capital import (
+    CapitalProgramme,
+    capital_programme,
+    programme_years,
+    stream_headings,
+    versions_to_compare,
+)
 from grants.services.published import published_figures
 
 
 def layout_for(p: CapitalProgramme) -> dict[str, Any]:
     """The template with the headings the stream's books give."""
     return with_headings(templates.load("capital-programme"), p.headings)
+
+
+def programme(
+    session: Session,
+    code: str,
+    first: str | None = None,
+    last: str | None = None,
+    compare: str | None = None,
+    as_of: date | None = None,
+) -> CapitalProgramme:
+    """A capital stream's programme from year ``first`` to ``last`` (default: every year
+    the books hold), comparing the versions ``compare`` names (default: as the books say),
+    as the ledger stood at the end of ``as_of``."""
+    layout = with_headings(templates.load("capital-programme"), stream_headings(session, code))
+    span = programme_years(session, code)
+    start = parse_year(first) if first else span.first
+    end = parse_year(last) if last else span.last
+    years = Period(start, end)  # refuses an end before the start
+    base, other = versions_to_compare(session, code, compare, as_of)
+    return capital_programme(
+        session,
+        code,
+        years,
+        base,
+        other,
+        summary_table=layout["summary"]["books_table"],
+        resources_table=layout["resources"]["books_table"],
+        funding_table=layout["funding"]["books_table"],
+        allocations_table=layout["allocations"]["books_table"],
+        as_of=as_of,
+    )
 
 
 def sheets(layout: dict[str, Any], p: CapitalProgramme, with_published: bool = False) -> list[str]:
@@ -258,4 +297,4 @@ def _rounding(notes: list[str], lay: dict[str, Any], parts: list[Decimal], total
         )
 
 
-__all__ = ["layout_for", "sheets", "write"]
+__all__ = ["layout_for", "programme", "sheets", "write"]

@@ -46,6 +46,8 @@ class Fitting:
         self._fits_upto: dict[tuple[int, int, bool], float] = {}
         self._fonts: dict[int, tuple[float, bool, bool, float, str | None]] = {}
         self._short: dict[tuple[int, int], float] = {}  # characters that fit whatever they are
+        # The points a column leaves for one line of text in a format, while its width stands.
+        self._room: dict[tuple[int, int], float] = {}
 
     def width(self, col: int) -> float:
         return self.widths.get(col, DEFAULT_WIDTH)
@@ -54,6 +56,7 @@ class Fitting:
         return max(self.widths, default=0)
 
     def columns(self, first: int, last: int, width: float) -> None:
+        self._room.clear()
         for col in range(first, last + 1):
             self.widths[col] = width
             self.groups[col] = (first, last)
@@ -68,6 +71,7 @@ class Fitting:
         if width <= self.width(col):
             return
         first, last = self.groups.get(col, (col, col))
+        self._room.clear()
         for c in range(first, last + 1):
             self.widths[c] = max(width, self.width(c))
             self.set_width(c, self.widths[c])
@@ -112,6 +116,13 @@ class Fitting:
                 short = self._short[key] = room / (metrics.WIDEST_EM * size)
             if len(text) <= short:
                 return cell_format  # short enough whatever its letters
+            # One line of text that fits: measured as below, with the column's room kept.
+            room = self._room.get(key)
+            if room is None:
+                room = self._room[key] = metrics.room(self.width(col) - indent)
+            if text and not text.isspace():
+                if metrics.text_points(text, size, bold) * metrics.SLACK <= room:
+                    return cell_format
         if not text.strip():
             return cell_format
         if one_line:  # measured once, whether it fits or not

@@ -13,17 +13,8 @@ from grants.excel import esif_claims as esif_workbook
 from grants.excel import growth as growth_workbook
 from grants.excel import pcc_template as pcc_workbook
 from grants.excel import resourcing as resourcing_workbook
-from grants.excel import templates
 from grants.excel.book import file_name
-from grants.excel.capital_layout import with_headings
-from grants.periods import Period, parse_year
-from grants.services.capital import (
-    CapitalProgramme,
-    capital_programme,
-    programme_years,
-    stream_headings,
-    versions_to_compare,
-)
+from grants.excel.capital import programme
 from grants.services.growth import monitoring
 from grants.services.published import published_figures
 from grants.services.reports import pcc_template, resourcing
@@ -53,37 +44,6 @@ def report_file(book: Workbook, as_of: date | None = None) -> str:
     """The workbook's file name (`pcc-csf-2017-18-plan.xlsx`, with `-as-of-2017-11-15`
     when the report is as of a day)."""
     return file_name(*report_parts(book), *as_of_parts(as_of))
-
-
-def programme(
-    session: Session,
-    code: str,
-    first: str | None = None,
-    last: str | None = None,
-    compare: str | None = None,
-    as_of: date | None = None,
-) -> CapitalProgramme:
-    """A capital stream's programme from year ``first`` to ``last`` (default: every year
-    the books hold), comparing the versions ``compare`` names (default: as the books say),
-    as the ledger stood at the end of ``as_of``."""
-    layout = with_headings(templates.load("capital-programme"), stream_headings(session, code))
-    span = programme_years(session, code)
-    start = parse_year(first) if first else span.first
-    end = parse_year(last) if last else span.last
-    years = Period(start, end)  # refuses an end before the start
-    base, other = versions_to_compare(session, code, compare, as_of)
-    return capital_programme(
-        session,
-        code,
-        years,
-        base,
-        other,
-        summary_table=layout["summary"]["books_table"],
-        resources_table=layout["resources"]["books_table"],
-        funding_table=layout["funding"]["books_table"],
-        allocations_table=layout["allocations"]["books_table"],
-        as_of=as_of,
-    )
 
 
 def write_report(

@@ -26,6 +26,8 @@ from xlsxwriter.worksheet import (
 )
 
 _COLUMNS = [xl_col_to_name(c) for c in range(256)]
+# The kinds of cell written here (any other goes through XlsxWriter's _write_cell).
+_OURS = frozenset({CellNumberTuple, CellDatetimeTuple, CellStringTuple, CellFormulaTuple})
 
 
 def _column(col: int) -> str:
@@ -63,12 +65,6 @@ def _escaped(text: str) -> str:
     return text
 
 
-def _plain(text: str) -> bool:
-    """A string ``_write_cell`` writes as it is: no control character or line break to
-    escape (a printable string has none), no ``_xHHHH_`` look-alike, not rich text."""
-    return text.isprintable() and "_x" not in text and not text.startswith("<r>")
-
-
 def write_single_row(sheet: Worksheet, current_row_num: int = 0) -> None:
     """``Worksheet._write_single_row`` for a sheet in constant-memory mode."""
     row_num = sheet.previous_row
@@ -84,27 +80,31 @@ def write_single_row(sheet: Worksheet, current_row_num: int = 0) -> None:
         sheet._write_row(row_num, None, row_info)
     number = str(row_num + 1)
     known: dict[int, str] = sheet.__dict__.setdefault("_grants_styles", {})
+    columns, named = _COLUMNS, len(_COLUMNS)
     parts: list[str] = []
     for col in sorted(cells):
         cell = cells[col]
-        kind = type(cell)
-        ref = _column(col) + number
+        kind = cell.__class__
+        if kind in _OURS:  # each holds its format second
+            style = known.get(id(cell[1])) if cell[1] is not None else None
+            if style is None:
+                style = _style(sheet, cell, col, row_info, known)
+            ref = (columns[col] if col < named else xl_col_to_name(col)) + number
         if kind is CellNumberTuple or kind is CellDatetimeTuple:
-            style = _style(sheet, cell, col, row_info, known)
-            parts.append(f'<c r="{ref}"{style}><v>{cell.number:.16G}</v></c>')
+            parts.append(f'<c r="{ref}"{style}><v>{cell[0]:.16G}</v></c>')
             continue
-        if kind is CellStringTuple and _plain(cell.string):
-            text = cell.string
-            style = _style(sheet, cell, col, row_info, known)
-            space = ' xml:space="preserve"' if text[:1] == " " or text[-1:] == " " else ""
-            parts.append(
-                f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{_escaped(text)}</t></is></c>'
-            )
-            continue
-        value = getattr(cell, "value", None)
-        if kind is CellFormulaTuple and type(value) in (int, float):
-            style = _style(sheet, cell, col, row_info, known)
-            parts.append(f'<c r="{ref}"{style}><f>{_escaped(cell.formula)}</f><v>{value}</v></c>')
+        if kind is CellStringTuple:
+            text = cell[0]
+            # Written as it is: no control character or line break to escape (a printable
+            # string has none), no ``_xHHHH_`` look-alike, not rich text.
+            if text.isprintable() and "_x" not in text and not text.startswith("<r>"):
+                space = ' xml:space="preserve"' if text[:1] == " " or text[-1:] == " " else ""
+                if "&" in text or "<" in text or ">" in text:
+                    text = _escaped(text)
+                parts.append(f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{text}</t></is></c>')
+                continue
+        elif kind is CellFormulaTuple and cell[2].__class__ in (int, float):
+            parts.append(f'<c r="{ref}"{style}><f>{_escaped(cell[0])}</f><v>{cell[2]}</v></c>')
             continue
         if parts:  # anything else as XlsxWriter writes it, in its place
             sheet.fh.write("".join(parts))
