@@ -6,57 +6,20 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
 
 from grants.periods import parse_period
 from grants.services.balances import BalanceRow, Balances, day_after
-from grants.services.journal import NewEntry
-from tests.helpers import FUND, entry, load_text, record
+from tests import test_balance_reads
 
 Y = parse_period("2017-18")
 NEXT = parse_period("2018-19")
 
-MORE = """\
-2017-04-01 line FUND A11 "Grandchild A11"
-  parent: A1
-2017-04-01 stream OTHER "Another fund"
-  kind: other
-  funder: FUNDER
-2017-04-01 line OTHER X "Line X"
-"""
-
-
-def dated(item: NewEntry, day: date) -> NewEntry:
-    item.day = day
-    return item
-
-
-@pytest.fixture
-def ledger(session: Session, tmp_path: Path) -> Session:
-    load_text(session, tmp_path, FUND + "\n" + MORE)
-    record(
-        session,
-        entry("award", 1000),
-        entry("allocate", 600, "A"),
-        entry("allocate", 300, "B"),
-        entry("allocate", 250, "A1"),
-        entry("allocate", 100, "A2"),
-        entry("allocate", 50, "A11"),
-        entry("pay", 300, "A"),
-        dated(entry("pay", 40, "A1"), date(2017, 7, 1)),
-        dated(entry("pay", 20, "A11", to_line="A1"), date(2017, 8, 1)),
-        dated(entry("spent", 15, "A11"), date(2017, 9, 1)),
-        dated(entry("pay", 100, "B"), date(2017, 10, 1)),
-        entry("award", 500, year="2018-19"),
-        entry("allocate", 200, "B", year="2018-19"),
-        dated(entry("carry-forward", 50, "B", to_year="2018-19"), date(2018, 3, 31)),
-        entry("award", 70, stream="OTHER"),
-        dated(entry("allocate", 70, "X", stream="OTHER"), date(2017, 6, 1)),
-    )
-    return session
+# The ledger: two streams over two years, lines three deep, payments passed on, spend, an
+# underspend carried forward, entries on several days (the balance reads' own).
+ledger = test_balance_reads.ledger
 
 
 def pounds(pence: int | None) -> Decimal | None:
