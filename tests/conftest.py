@@ -334,6 +334,17 @@ class Grants:
         """The same ledger, signed in as ``user``."""
         return Grants(self.url, user, password)
 
+    def restored(self, exported: Path, database: Path) -> Grants:
+        """Export this ledger to the folder ``exported`` and restore the export into a new
+        SQLite ledger at ``database``, as an officer would (`db upgrade --for-restore`, then
+        `ledger load`): that ledger, the load having succeeded."""
+        assert self("ledger", "export", "-o", str(exported)).exit_code == 0
+        other = Grants(f"sqlite:///{database}")
+        assert other("db", "upgrade", "--for-restore").exit_code == 0
+        loaded = other("ledger", "load", str(exported / "main.grants"))
+        assert loaded.exit_code == 0, loaded.output
+        return other
+
 
 @pytest.fixture
 def grants(db_url: str) -> Grants:

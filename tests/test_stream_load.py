@@ -54,11 +54,7 @@ def test_a_load_in_batches_of_two_restores_the_same_chain(
         loaded.output
     )
     first = tmp_path / "first"
-    assert grants("ledger", "export", "-o", str(first)).exit_code == 0
-    other = Grants(f"sqlite:///{tmp_path / 'other.db'}")
-    assert other("db", "upgrade", "--for-restore").exit_code == 0
-    restored = other("ledger", "load", str(first / "main.grants"))
-    assert restored.exit_code == 0, restored.output
+    other = grants.restored(first, tmp_path / "other.db")
     second = tmp_path / "second"
     assert other("ledger", "export", "-o", str(second)).exit_code == 0
     for name in sorted(p.name for p in first.iterdir()):
@@ -275,9 +271,4 @@ def test_an_entry_named_by_its_number_in_books_is_refused_by_name_it_by_its_ref(
     ) in by_number.output
     by_ref = grants("ledger", "load", str(books(tmp_path, earlier + REVERSAL.format(ref))))
     assert by_ref.exit_code == 0, by_ref.output
-    exported = tmp_path / "exported"
-    assert grants("ledger", "export", "-o", str(exported)).exit_code == 0
-    other = Grants(f"sqlite:///{tmp_path / 'other.db'}")
-    assert other("db", "upgrade", "--for-restore").exit_code == 0
-    restored = other("ledger", "load", str(exported / "main.grants"))
-    assert restored.exit_code == 0, restored.output
+    grants.restored(tmp_path / "exported", tmp_path / "other.db")
