@@ -274,6 +274,21 @@ def test_returns_import_imports_no_workbook_writer(grants: Grants, tmp_path: Pat
     assert [m for m in heavy(modules) if not m.startswith("openpyxl")] == []
 
 
+def test_loading_books_imports_no_workbook_code(grants: Grants, tmp_path: Path) -> None:
+    """A load checks the record after it writes, and so may compare a filed return with its
+    workbook; a ledger holding none has no workbook to read, and openpyxl is never imported."""
+    from tests.helpers import books
+    from tests.test_plans import FUND, PLAN
+
+    env = {**os.environ, "GRANTS_USER": grants.env["GRANTS_USER"] or "",
+           "GRANTS_PASSWORD": grants.env["GRANTS_PASSWORD"] or ""}  # fmt: skip
+    for args in (["ledger", "load", str(books(tmp_path, FUND + PLAN))], ["verify"]):
+        modules = imported(tmp_path, "--database", grants.url, *args, env=env)
+        assert "grants.services.verify" in modules
+        assert sorted(m for m in modules if m.startswith("grants.excel")) == []
+        assert heavy(modules) == []
+
+
 # What writing the capital programme workbook never needs: the other workbooks and what only
 # they read.
 NOT_FOR_CAPITAL = ("grants.excel.esif_claims", "grants.excel.growth",

@@ -10,13 +10,13 @@ from sqlalchemy import Connection, inspect
 
 from grants.cli import terminal
 from grants.cli.common import AppContext, GrantsGroup, pass_app
+from grants.cli.evidence import differences
 from grants.config import default_actor
 from grants.db import guards, migrate, row_security
 from grants.db import roles as roles_module
 from grants.db.engine import make_session_factory
 from grants.db.records import APPEND_ONLY
 from grants.errors import GrantsError
-from grants.excel.return_evidence import differences
 from grants.formatting import count
 from grants.services import people
 from grants.services.backup import backup_sqlite

@@ -15,10 +15,10 @@ from sqlalchemy import Connection
 
 from grants.cli import progress, terminal
 from grants.cli.common import AppContext, GrantsGroup, emit_json, pass_app
+from grants.cli.evidence import differences
 from grants.config import default_actor
 from grants.db.seal import Head
 from grants.errors import BooksError, GrantsError
-from grants.excel.return_evidence import differences
 from grants.formatting import count
 from grants.ledger import loader, printer
 from grants.ledger.parser import Problem

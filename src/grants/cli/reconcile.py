@@ -10,9 +10,9 @@ import click
 from grants import formatting
 from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
+from grants.cli.evidence import differences
 from grants.cli.options import DATE
 from grants.excel import reconcile as reconcile_workbook
-from grants.excel.return_evidence import differences
 from grants.periods import parse_year
 from grants.services.reconcile import SEVERITIES, reconcile
 from grants.services.settings import ledger_name

@@ -6,8 +6,8 @@ import click
 
 from grants.cli import terminal
 from grants.cli.common import AppContext, emit_json, pass_app
+from grants.cli.evidence import differences
 from grants.errors import GrantsError
-from grants.excel.return_evidence import differences
 from grants.formatting import count
 from grants.services.verification import Broken, Verification
 from grants.services.verify import check_against, verify, verify_ledger
