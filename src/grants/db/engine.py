@@ -195,10 +195,10 @@ def _configure_sqlite(engine: Engine, wait: float) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         if not _writing(connection):
-            connection.exec_driver_sql("PRAGMA query_only=1")
+            _query_only(connection, 1)
             connection.exec_driver_sql("BEGIN")
             return
-        connection.exec_driver_sql("PRAGMA query_only=0")
+        _query_only(connection, 0)
         started = time.monotonic()
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -206,6 +206,19 @@ def _configure_sqlite(engine: Engine, wait: float) -> None:
             if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
                 raise
             raise _busy(time.monotonic() - started) from None
+
+
+_QUERY_ONLY = "grants_query_only"
+
+
+def _query_only(connection: Connection, value: int) -> None:
+    """Set SQLite's ``query_only`` for the transaction about to begin, when the connection
+    is not already so (its last value is kept with the connection, which keeps the setting:
+    a writer after a writer, the usual case, sends nothing)."""
+    info = connection.connection.info  # the database connection's own, across checkouts
+    if info.get(_QUERY_ONLY) != value:
+        connection.exec_driver_sql(f"PRAGMA query_only={value}")
+        info[_QUERY_ONLY] = value
 
 
 def _configure_postgres(engine: Engine, wait: float) -> None:
