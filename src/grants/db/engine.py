@@ -43,6 +43,16 @@ if TYPE_CHECKING:
     from grants.db import seal
 
 WAIT_SECONDS = 30.0
+# Where the journal stands, read with the chain's marks as a write begins (the greatest entry
+# id is among the marks): grants.services.journal takes its next ids and its running
+# turnover from these rather than asking in statements of its own (`journal_stands`).
+JOURNAL_STANDS = {
+    "posting": "SELECT COALESCE(MAX(id), 0) FROM posting",
+    "account": "SELECT COALESCE(MAX(id), 0) FROM account",
+    "turnover": "SELECT turnover_pence FROM entry ORDER BY id DESC LIMIT 1",
+    "any_entry": "SELECT COUNT(*) FROM (SELECT 1 FROM entry LIMIT 1) AS one_entry",
+}
+_STANDS = "grants_stands"
 # The PostgreSQL advisory lock every writer to the ledger holds (an arbitrary constant).
 WRITER_LOCK = 0x6772616E7473  # "grants"
 ACCESS = "grants_access"
@@ -291,7 +301,8 @@ def _after_begin(session: Session, transaction: SessionTransaction, connection: 
                 for t in _serial()
             )
         )
-    marks = seal.marks(connection)
+    writer = _access(connection) == "write"  # under the writers' lock, held until it ends
+    marks = seal.marks(connection, also=JOURNAL_STANDS if writer else None)
     damage = marks.damage()
     if damage:
         raise Tampered(
@@ -301,6 +312,17 @@ def _after_begin(session: Session, transaction: SessionTransaction, connection: 
         )
     session.info["grants_marks"] = marks
     session.info["grants_order"] = []
+    if writer:
+        session.info[_STANDS] = {"entry": marks.tables["entry"], **marks.also}
+
+
+def journal_stands(session: Session) -> dict[str, Any] | None:
+    """Where the journal stood when this writing transaction began (``JOURNAL_STANDS``, and
+    ``entry``, the greatest entry id), given once: to the first in the transaction to write
+    entries, postings or accounts, which the journal alone writes. None after that, and in
+    a transaction that did not read them (a reading one, or a session not made here): the
+    journal then reads them itself."""
+    return session.info.pop(_STANDS, None)  # type: ignore[no-any-return]
 
 
 def _before_commit(session: Session) -> None:
@@ -317,6 +339,7 @@ def _after_end(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop("grants_marks", None)
         session.info.pop("grants_order", None)
+        session.info.pop(_STANDS, None)
 
 
 def seal_now(session: Session) -> seal.Head:
@@ -344,7 +367,9 @@ def record_order(session: Session, table: str, count: int = 1) -> None:
 
 
 __all__ = [
+    "JOURNAL_STANDS",
     "create_private_file",
+    "journal_stands",
     "lock_writers",
     "make_engine",
     "make_session_factory",
