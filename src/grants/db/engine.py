@@ -53,6 +53,7 @@ JOURNAL_STANDS = {
     "any_entry": "SELECT COUNT(*) FROM (SELECT 1 FROM entry LIMIT 1) AS one_entry",
 }
 _STANDS = "grants_stands"
+_LOCKED = "grants_locked"
 # The PostgreSQL advisory lock every writer to the ledger holds (an arbitrary constant).
 WRITER_LOCK = 0x6772616E7473  # "grants"
 ACCESS = "grants_access"
@@ -314,6 +315,13 @@ def _after_begin(session: Session, transaction: SessionTransaction, connection: 
     session.info["grants_order"] = []
     if writer:
         session.info[_STANDS] = {"entry": marks.tables["entry"], **marks.also}
+        session.info[_LOCKED] = transaction
+
+
+def under_writers_lock(session: Session) -> bool:
+    """Whether the session's transaction has held the writers' lock since it began (a
+    writing session's): what it reads stands until it ends, but for what it writes."""
+    return session.info.get(_LOCKED) is session.get_transaction()
 
 
 def journal_stands(session: Session) -> dict[str, Any] | None:
@@ -340,6 +348,7 @@ def _after_end(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop("grants_marks", None)
         session.info.pop("grants_order", None)
         session.info.pop(_STANDS, None)
+        session.info.pop(_LOCKED, None)
 
 
 def seal_now(session: Session) -> seal.Head:
@@ -377,5 +386,6 @@ __all__ = [
     "record_order",
     "seal_now",
     "shown_url",
+    "under_writers_lock",
     "url_secrets",
 ]

@@ -27,6 +27,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from grants import formatting
+from grants.db.engine import under_writers_lock
 from grants.db.models import (
     Attachment,
     Entry,
@@ -73,10 +74,34 @@ class Filed:
     warnings: list[Problem] = field(default_factory=list)
     content: bytes = b""  # the workbook as received, kept with the filing
     sheet: str = "Return"
+    read: Read | None = None  # what the check read, if under the writers' lock
 
     @property
     def spend_pence(self) -> int:
         return sum(f.spend_pence or 0 for f in self.figures)
+
+
+@dataclass
+class Read:
+    """What checking a return read in a writing transaction, which has held the writers'
+    lock since it began: recording the return in the same transaction, with no return
+    recorded in between, takes the acting person and the standing returns from here
+    rather than reading them again."""
+
+    transaction: object
+    recorded: int  # returns recorded in the session before the check (``_RECORDED``)
+    actor: access.Actor
+    standing: dict[str, ReturnFiling]
+
+    def still(self, session: Session) -> bool:
+        return (
+            self.transaction is session.get_transaction()
+            and self.recorded == session.info.get(_RECORDED, 0)
+            and self.actor is access.actor_of(session)
+        )
+
+
+_RECORDED = "grants_returns_recorded"
 
 
 @dataclass
@@ -143,7 +168,9 @@ def check_return(
         found.problem(where, f"this form is for {stream} {year} {line} {stage}, but {exc}")
         return None, found.problems
     # Whatever the file says, a recipient files for its own lines only (refused, audited).
-    access.require_line(session, "import", form.line_id, f"{rows.file} (SHA-256 {rows.sha256})")
+    acting = access.require_line(
+        session, "import", form.line_id, f"{rows.file} (SHA-256 {rows.sha256})"
+    )
     if form.fingerprint != identity.fingerprint:
         found.problem(
             where,
@@ -178,9 +205,13 @@ def check_return(
         content=rows.content, sheet=rows.sheet,
     )  # fmt: skip
     _warnings(rows, filed, found, total.spend.ref)
-    _not_below_earlier(session, filed, rows, found)
+    standing = _current(session, form)
+    _not_below_earlier(session, filed, rows, found, standing)
     if found.problems:
         return None, found.problems
+    if under_writers_lock(session):
+        filed.read = Read(session.get_transaction(), session.info.get(_RECORDED, 0), acting,
+                          standing)  # fmt: skip
     return filed, []
 
 
@@ -261,12 +292,17 @@ def _current(session: Session, form: ReturnForm) -> dict[str, ReturnFiling]:
     return {f.stage: f for f in filings if f.id not in superseded}
 
 
-def _not_below_earlier(session: Session, filed: Filed, rows: ReturnRows, found: Found) -> None:
+def _not_below_earlier(
+    session: Session,
+    filed: Filed,
+    rows: ReturnRows,
+    found: Found,
+    standing: dict[str, ReturnFiling],
+) -> None:
     """Spend to date is cumulative: no line may report less than an earlier stage did, or
-    more than a later stage already filed."""
+    more than a later stage already filed (``standing``, by stage)."""
     from grants.services.returns import stages
 
-    standing = _current(session, filed.form)
     if not set(standing) - {filed.form.stage}:
         return  # no other stage filed: nothing to compare with
     calendar = stages(session, filed.form.stream, FinancialYear(filed.form.year))
@@ -313,7 +349,8 @@ def record(
     council received the file (default: the day it is recorded). An officer's, or the
     recipient's of the form's line (never another organisation's). An accepted return is
     written to the audit log with the filing: who, which form, the file's SHA-256."""
-    acting = access.require_line(session, "import", filed.form.line_id)
+    read = filed.read if filed.read is not None and filed.read.still(session) else None
+    acting = read.actor if read else access.require_line(session, "import", filed.form.line_id)
     received = received or now.date()
     if received > now.date() or received < filed.form.covers_from:
         raise GrantsError(
@@ -326,7 +363,8 @@ def record(
     form = filed.form
     journal = Journal(session, catalog)
     journal.lock()  # before reading what stands: two corrections at once must not both win
-    standing = _current(session, form)
+    standing = read.standing if read else _current(session, form)
+    session.info[_RECORDED] = session.info.get(_RECORDED, 0) + 1
     superseded = standing.get(form.stage)
     keep_workbook(session, filed.sha256, filed.file, filed.content)
     people.audit(
