@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from grants import formatting
@@ -33,7 +32,6 @@ from grants.db.models import (
     Entry,
     ReturnFigure,
     ReturnFiling,
-    ReturnStage,
 )
 from grants.errors import GrantsError, NotFound
 from grants.formatting import gbp
@@ -44,6 +42,12 @@ from grants.services.form_checks import Found, check_completed_on, verified
 from grants.services.form_identity import FormKeys, Identity
 from grants.services.form_rows import Problem, ReturnRows
 from grants.services.journal import Catalog, Journal, NewEntry
+from grants.services.return_spend import (
+    latest_spend,
+    reported_spend,
+    reported_spends,
+    standing_spend,
+)
 from grants.services.returns import ReturnForm, forms
 from grants.services.rules import Operation
 
@@ -475,76 +479,8 @@ def _return_entries(form: ReturnForm) -> Any:
     )  # fmt: skip
 
 
-def standing_spend(
-    session: Session, stream_id: int, year: int, standing: list[tuple[str, int]]
-) -> int:
-    """For each expenditure line, the spend to date of the latest stage (by the last day it
-    covers) among the standing returns (stage, filing id) that gives one; summed. The
-    journal holds this much reported spend for the line and year."""
-    covers = dict(
-        session.execute(
-            select(ReturnStage.stage, ReturnStage.covers_to).where(
-                ReturnStage.stream_id == stream_id, ReturnStage.year == year
-            )
-        ).all()
-    )
-
-    def spend(filing_id: int) -> Iterable[tuple[int, int]]:
-        rows = session.execute(
-            select(ReturnFigure.position, ReturnFigure.spend_pence).where(
-                ReturnFigure.filing_id == filing_id, ReturnFigure.spend_pence.is_not(None)
-            )
-        )
-        return [(position, pence) for position, pence in rows]
-
-    return latest_spend(covers, standing, spend)
-
-
-def latest_spend(
-    covers: Mapping[str, date],
-    standing: list[tuple[str, int]],
-    spend: Callable[[int], Iterable[tuple[int, int]]],
-) -> int:
-    """standing_spend's sum from what is read already: ``covers``, the last day each stage
-    covers; ``spend``, a filing's (position, spend) for each figure that gives one."""
-    order = sorted(standing, key=lambda f: (covers.get(f[0], date.min), f[1]))
-    latest: dict[int, int] = {}
-    for _stage, filing_id in order:
-        for position, pence in spend(filing_id):
-            latest[position] = pence
-    return sum(latest.values())
-
-
-def reported_spends(session: Session) -> dict[tuple[int, int, int], int]:
-    """reported_spend of every line and year at once: (stream id, line id, year) -> pence."""
-    rows = session.execute(
-        text(
-            "SELECT a.stream_id, a.line_id, a.first_year, COALESCE(SUM(p.amount_pence), 0) "
-            "FROM posting p JOIN account a ON a.id = p.account_id "
-            "WHERE a.role = 'spent' AND a.line_id IS NOT NULL AND a.first_year = a.last_year "
-            "GROUP BY a.stream_id, a.line_id, a.first_year"
-        )
-    )
-    return {(stream, line, year): int(total or 0) for stream, line, year, total in rows}
-
-
 def _source(sha256: str) -> str:
     return f"return sha256:{sha256}"
-
-
-def reported_spend(session: Session, stream_id: int, line_id: int, year: int) -> int:
-    """The spend reported so far for a line and year: the balance of its spent account
-    (grants.services.rules)."""
-    total = session.execute(
-        text(
-            "SELECT COALESCE(SUM(p.amount_pence), 0) FROM posting p "
-            "JOIN account a ON a.id = p.account_id "
-            "WHERE a.stream_id = :stream AND a.line_id = :line AND a.role = 'spent' "
-            "AND a.first_year = :year AND a.last_year = :year"
-        ),
-        {"stream": stream_id, "line": line_id, "year": year},
-    ).scalar()
-    return int(total or 0)  # PostgreSQL sums BIGINT as NUMERIC
 
 
 __all__ = [
