@@ -67,6 +67,7 @@ def test_the_first_write_takes_ids_and_turnover_from_the_marks(
             record(session, entry("allocate", 600, "A"))
         assert not [s for s in seen if "MAX(id)" in s.upper() and "seal" not in s]
         assert not [s for s in seen if "turnover_pence FROM entry" in s]
+        assert not [s for s in seen if "pg_advisory_xact_lock" in s]  # held since BEGIN
         with statements(engine) as seen:  # the second write of the transaction reads them
             record(session, entry("allocate", 100, "B"), entry("pay", 50, "A"))
         assert [s for s in seen if s.startswith("SELECT MAX(id) FROM")]

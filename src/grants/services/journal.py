@@ -23,7 +23,7 @@ from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from grants.db import bulk
-from grants.db.engine import journal_stands, lock_writers
+from grants.db.engine import journal_stands, lock_writers, under_writers_lock
 from grants.db.models import Account, Entry, Line, Posting, Stream
 from grants.errors import GrantsError, NotFound, RuleError
 from grants.formatting import count
@@ -270,8 +270,10 @@ class Journal:
     # -- locking and balances -------------------------------------------------------------
 
     def lock(self) -> None:
-        """Serialise writers to the journal for the rest of this transaction."""
-        lock_writers(self.session.connection())
+        """Serialise writers to the journal for the rest of this transaction (a writing
+        session's transaction is, from its start: nothing to ask)."""
+        if not under_writers_lock(self.session):
+            lock_writers(self.session.connection())
 
     def _balances(
         self, stream_codes: Iterable[str] | None, line_ids: set[int] | None = None
