@@ -43,6 +43,17 @@ if TYPE_CHECKING:
     from grants.db import seal
 
 WAIT_SECONDS = 30.0
+# Where the journal stands, read with the chain's marks as a write begins (the greatest entry
+# id is among the marks): grants.services.journal takes its next ids and its running
+# turnover from these rather than asking in statements of its own (`journal_stands`).
+JOURNAL_STANDS = {
+    "posting": "SELECT COALESCE(MAX(id), 0) FROM posting",
+    "account": "SELECT COALESCE(MAX(id), 0) FROM account",
+    "turnover": "SELECT turnover_pence FROM entry ORDER BY id DESC LIMIT 1",
+    "any_entry": "SELECT COUNT(*) FROM (SELECT 1 FROM entry LIMIT 1) AS one_entry",
+}
+_STANDS = "grants_stands"
+_LOCKED = "grants_locked"
 # The PostgreSQL advisory lock every writer to the ledger holds (an arbitrary constant).
 WRITER_LOCK = 0x6772616E7473  # "grants"
 ACCESS = "grants_access"
@@ -195,10 +206,10 @@ def _configure_sqlite(engine: Engine, wait: float) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         if not _writing(connection):
-            connection.exec_driver_sql("PRAGMA query_only=1")
+            _query_only(connection, 1)
             connection.exec_driver_sql("BEGIN")
             return
-        connection.exec_driver_sql("PRAGMA query_only=0")
+        _query_only(connection, 0)
         started = time.monotonic()
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -206,6 +217,19 @@ def _configure_sqlite(engine: Engine, wait: float) -> None:
             if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
                 raise
             raise _busy(time.monotonic() - started) from None
+
+
+_QUERY_ONLY = "grants_query_only"
+
+
+def _query_only(connection: Connection, value: int) -> None:
+    """Set SQLite's ``query_only`` for the transaction about to begin, when the connection
+    is not already so (its last value is kept with the connection, which keeps the setting:
+    a writer after a writer, the usual case, sends nothing)."""
+    info = connection.connection.info  # the database connection's own, across checkouts
+    if info.get(_QUERY_ONLY) != value:
+        connection.exec_driver_sql(f"PRAGMA query_only={value}")
+        info[_QUERY_ONLY] = value
 
 
 def _configure_postgres(engine: Engine, wait: float) -> None:
@@ -278,7 +302,8 @@ def _after_begin(session: Session, transaction: SessionTransaction, connection: 
                 for t in _serial()
             )
         )
-    marks = seal.marks(connection)
+    writer = _access(connection) == "write"  # under the writers' lock, held until it ends
+    marks = seal.marks(connection, also=JOURNAL_STANDS if writer else None)
     damage = marks.damage()
     if damage:
         raise Tampered(
@@ -288,6 +313,24 @@ def _after_begin(session: Session, transaction: SessionTransaction, connection: 
         )
     session.info["grants_marks"] = marks
     session.info["grants_order"] = []
+    if writer:
+        session.info[_STANDS] = {"entry": marks.tables["entry"], **marks.also}
+        session.info[_LOCKED] = transaction
+
+
+def under_writers_lock(session: Session) -> bool:
+    """Whether the session's transaction has held the writers' lock since it began (a
+    writing session's): what it reads stands until it ends, but for what it writes."""
+    return session.info.get(_LOCKED) is session.get_transaction()
+
+
+def journal_stands(session: Session) -> dict[str, Any] | None:
+    """Where the journal stood when this writing transaction began (``JOURNAL_STANDS``, and
+    ``entry``, the greatest entry id), given once: to the first in the transaction to write
+    entries, postings or accounts, which the journal alone writes. None after that, and in
+    a transaction that did not read them (a reading one, or a session not made here): the
+    journal then reads them itself."""
+    return session.info.pop(_STANDS, None)  # type: ignore[no-any-return]
 
 
 def _before_commit(session: Session) -> None:
@@ -304,6 +347,8 @@ def _after_end(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop("grants_marks", None)
         session.info.pop("grants_order", None)
+        session.info.pop(_STANDS, None)
+        session.info.pop(_LOCKED, None)
 
 
 def seal_now(session: Session) -> seal.Head:
@@ -331,7 +376,9 @@ def record_order(session: Session, table: str, count: int = 1) -> None:
 
 
 __all__ = [
+    "JOURNAL_STANDS",
     "create_private_file",
+    "journal_stands",
     "lock_writers",
     "make_engine",
     "make_session_factory",
@@ -339,5 +386,6 @@ __all__ = [
     "record_order",
     "seal_now",
     "shown_url",
+    "under_writers_lock",
     "url_secrets",
 ]

@@ -339,6 +339,7 @@ class Marks:
     sealed: dict[str, int]  # greatest id sealed of each
     head: Head
     planted: dict[str, int] = field(default_factory=dict)  # rows naming records not yet made
+    also: dict[str, Any] = field(default_factory=dict)  # what else was asked for (``marks``)
 
     def damage(self) -> list[str]:
         """What the newest records of each table say about rows added or removed behind the
@@ -358,11 +359,18 @@ class Marks:
 
 
 def marks(
-    connection: Connection, records: Iterable[Record] = RECORDS, *, checks: bool = True
+    connection: Connection,
+    records: Iterable[Record] = RECORDS,
+    *,
+    checks: bool = True,
+    also: dict[str, str] | None = None,
 ) -> Marks:
     """One query: the greatest id of every sealed table, the chain's head and (``checks``)
-    the greatest id sealed of each table and the rows planted under records not yet made."""
+    the greatest id sealed of each table and the rows planted under records not yet made;
+    and the value of each scalar subquery of ``also``, by name, in ``Marks.also`` (what a
+    writing transaction would otherwise read in statements of its own)."""
     records = list(records)
+    also = also or {}
     parts = [f"(SELECT COALESCE(MAX(id), 0) FROM {r.table})" for r in records]
     parts.append("(SELECT COALESCE(MAX(seq), 0) FROM seal)")
     parts.append("(SELECT digest FROM seal ORDER BY seq DESC LIMIT 1)")
@@ -378,13 +386,15 @@ def marks(
             f"(SELECT COUNT(*) FROM {r.child.table} WHERE {r.child.parent} > "
             f"(SELECT COALESCE(MAX(row_id), 0) FROM seal WHERE tbl = '{r.table}'))"
         )
+    parts += [f"({sql})" for sql in also.values()]
     row = connection.exec_driver_sql("SELECT " + ", ".join(parts)).one()
     values = iter(row)
     tables = {r.table: int(next(values)) for r in records}
     count, digest = int(next(values)), next(values)
     sealed = {r.table: int(next(values)) for r in records} if checks else dict(tables)
     planted = {r.child.table: int(next(values)) for r in children if r.child is not None}
-    return Marks(tables, sealed, Head(count, digest if count else GENESIS), planted)
+    found = {name: next(values) for name in also}
+    return Marks(tables, sealed, Head(count, digest if count else GENESIS), planted, found)
 
 
 # -- sealing ----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from grants.db import bulk
-from grants.db.engine import lock_writers
+from grants.db.engine import journal_stands, lock_writers, under_writers_lock
 from grants.db.models import Account, Entry, Line, Posting, Stream
 from grants.errors import GrantsError, NotFound, RuleError
 from grants.formatting import count
@@ -270,8 +270,10 @@ class Journal:
     # -- locking and balances -------------------------------------------------------------
 
     def lock(self) -> None:
-        """Serialise writers to the journal for the rest of this transaction."""
-        lock_writers(self.session.connection())
+        """Serialise writers to the journal for the rest of this transaction (a writing
+        session's transaction is, from its start: nothing to ask)."""
+        if not under_writers_lock(self.session):
+            lock_writers(self.session.connection())
 
     def _balances(
         self, stream_codes: Iterable[str] | None, line_ids: set[int] | None = None
@@ -406,21 +408,32 @@ class Journal:
         # Entries skipped as already recorded may be named by an id given only now.
         self._skipped_refs = {}
         rules.with_branches(balances, self.parent_of)
-        empty = self.session.execute(text("SELECT 1 FROM entry LIMIT 1")).first() is None
-        next_entry = self._next_id("entry")
+        entry, posting, account, turnover, empty = self._where_it_stands()
         return _Run(
             balances=balances,
             balance=rules.reader(balances),
             given=GivenIds(self.session, size),
             arrears=Arrears(self.session),
-            next_entry=next_entry,
-            first_entry=next_entry,
-            next_posting=self._next_id("posting"),
-            next_account=self._next_id("account"),
-            turnover=self._turnover(),
+            next_entry=entry + 1,
+            first_entry=entry + 1,
+            next_posting=posting + 1,
+            next_account=account + 1,
+            turnover=turnover,
             was_empty=empty,
             whole=whole,
         )
+
+    def _where_it_stands(self) -> tuple[int, int, int, int, bool]:
+        """The greatest ids of entry, posting and account, the turnover, and whether the
+        journal is empty: as read with the chain's marks when the transaction began, the
+        first time the journal writes in it (grants.db.engine.journal_stands); else read."""
+        read = journal_stands(self.session)
+        if read is not None:
+            ids = int(read["entry"]), int(read["posting"]), int(read["account"])
+            return *ids, int(read["turnover"] or 0), not read["any_entry"]
+        empty = self.session.execute(text("SELECT 1 FROM entry LIMIT 1")).first() is None
+        ids = self._last_id("entry"), self._last_id("posting"), self._last_id("account")
+        return *ids, self._turnover(), empty
 
     def _check(
         self,
@@ -690,8 +703,8 @@ class Journal:
         return op, NewEntry(op, row.day, row.actor, row.recorded_at, share=share)
 
     def _existing_keys(self, keys: list[str]) -> set[str]:
-        if self.session.execute(text("SELECT 1 FROM entry LIMIT 1")).first() is None:
-            return set()
+        """The keys already in the journal (asked only of one that held entries at ``_begin``:
+        entries are never taken away)."""
         found: set[str] = set()
         for chunk in _chunks(sorted(set(keys))):
             found.update(
@@ -706,9 +719,9 @@ class Journal:
         ).scalar()
         return int(value or 0)
 
-    def _next_id(self, table: str) -> int:
+    def _last_id(self, table: str) -> int:
         value = self.session.execute(text(f"SELECT MAX(id) FROM {table}")).scalar()
-        return int(value or 0) + 1
+        return int(value or 0)
 
     def _insert(
         self,

@@ -17,22 +17,21 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from grants import formatting
+from grants.db.engine import under_writers_lock
 from grants.db.models import (
     Attachment,
     Entry,
     ReturnFigure,
     ReturnFiling,
-    ReturnStage,
 )
 from grants.errors import GrantsError, NotFound
 from grants.formatting import gbp
@@ -43,6 +42,12 @@ from grants.services.form_checks import Found, check_completed_on, verified
 from grants.services.form_identity import FormKeys, Identity
 from grants.services.form_rows import Problem, ReturnRows
 from grants.services.journal import Catalog, Journal, NewEntry
+from grants.services.return_spend import (
+    latest_spend,
+    reported_spend,
+    reported_spends,
+    standing_spend,
+)
 from grants.services.returns import ReturnForm, forms
 from grants.services.rules import Operation
 
@@ -73,10 +78,34 @@ class Filed:
     warnings: list[Problem] = field(default_factory=list)
     content: bytes = b""  # the workbook as received, kept with the filing
     sheet: str = "Return"
+    read: Read | None = None  # what the check read, if under the writers' lock
 
     @property
     def spend_pence(self) -> int:
         return sum(f.spend_pence or 0 for f in self.figures)
+
+
+@dataclass
+class Read:
+    """What checking a return read in a writing transaction, which has held the writers'
+    lock since it began: recording the return in the same transaction, with no return
+    recorded in between, takes the acting person and the standing returns from here
+    rather than reading them again."""
+
+    transaction: object
+    recorded: int  # returns recorded in the session before the check (``_RECORDED``)
+    actor: access.Actor
+    standing: dict[str, ReturnFiling]
+
+    def still(self, session: Session) -> bool:
+        return (
+            self.transaction is session.get_transaction()
+            and self.recorded == session.info.get(_RECORDED, 0)
+            and self.actor is access.actor_of(session)
+        )
+
+
+_RECORDED = "grants_returns_recorded"
 
 
 @dataclass
@@ -143,7 +172,9 @@ def check_return(
         found.problem(where, f"this form is for {stream} {year} {line} {stage}, but {exc}")
         return None, found.problems
     # Whatever the file says, a recipient files for its own lines only (refused, audited).
-    access.require_line(session, "import", form.line_id, f"{rows.file} (SHA-256 {rows.sha256})")
+    acting = access.require_line(
+        session, "import", form.line_id, f"{rows.file} (SHA-256 {rows.sha256})"
+    )
     if form.fingerprint != identity.fingerprint:
         found.problem(
             where,
@@ -178,9 +209,13 @@ def check_return(
         content=rows.content, sheet=rows.sheet,
     )  # fmt: skip
     _warnings(rows, filed, found, total.spend.ref)
-    _not_below_earlier(session, filed, rows, found)
+    standing = _current(session, form)
+    _not_below_earlier(session, filed, rows, found, standing)
     if found.problems:
         return None, found.problems
+    if under_writers_lock(session):
+        filed.read = Read(session.get_transaction(), session.info.get(_RECORDED, 0), acting,
+                          standing)  # fmt: skip
     return filed, []
 
 
@@ -261,12 +296,17 @@ def _current(session: Session, form: ReturnForm) -> dict[str, ReturnFiling]:
     return {f.stage: f for f in filings if f.id not in superseded}
 
 
-def _not_below_earlier(session: Session, filed: Filed, rows: ReturnRows, found: Found) -> None:
+def _not_below_earlier(
+    session: Session,
+    filed: Filed,
+    rows: ReturnRows,
+    found: Found,
+    standing: dict[str, ReturnFiling],
+) -> None:
     """Spend to date is cumulative: no line may report less than an earlier stage did, or
-    more than a later stage already filed."""
+    more than a later stage already filed (``standing``, by stage)."""
     from grants.services.returns import stages
 
-    standing = _current(session, filed.form)
     if not set(standing) - {filed.form.stage}:
         return  # no other stage filed: nothing to compare with
     calendar = stages(session, filed.form.stream, FinancialYear(filed.form.year))
@@ -313,7 +353,8 @@ def record(
     council received the file (default: the day it is recorded). An officer's, or the
     recipient's of the form's line (never another organisation's). An accepted return is
     written to the audit log with the filing: who, which form, the file's SHA-256."""
-    acting = access.require_line(session, "import", filed.form.line_id)
+    read = filed.read if filed.read is not None and filed.read.still(session) else None
+    acting = read.actor if read else access.require_line(session, "import", filed.form.line_id)
     received = received or now.date()
     if received > now.date() or received < filed.form.covers_from:
         raise GrantsError(
@@ -326,7 +367,8 @@ def record(
     form = filed.form
     journal = Journal(session, catalog)
     journal.lock()  # before reading what stands: two corrections at once must not both win
-    standing = _current(session, form)
+    standing = read.standing if read else _current(session, form)
+    session.info[_RECORDED] = session.info.get(_RECORDED, 0) + 1
     superseded = standing.get(form.stage)
     keep_workbook(session, filed.sha256, filed.file, filed.content)
     people.audit(
@@ -437,76 +479,8 @@ def _return_entries(form: ReturnForm) -> Any:
     )  # fmt: skip
 
 
-def standing_spend(
-    session: Session, stream_id: int, year: int, standing: list[tuple[str, int]]
-) -> int:
-    """For each expenditure line, the spend to date of the latest stage (by the last day it
-    covers) among the standing returns (stage, filing id) that gives one; summed. The
-    journal holds this much reported spend for the line and year."""
-    covers = dict(
-        session.execute(
-            select(ReturnStage.stage, ReturnStage.covers_to).where(
-                ReturnStage.stream_id == stream_id, ReturnStage.year == year
-            )
-        ).all()
-    )
-
-    def spend(filing_id: int) -> Iterable[tuple[int, int]]:
-        rows = session.execute(
-            select(ReturnFigure.position, ReturnFigure.spend_pence).where(
-                ReturnFigure.filing_id == filing_id, ReturnFigure.spend_pence.is_not(None)
-            )
-        )
-        return [(position, pence) for position, pence in rows]
-
-    return latest_spend(covers, standing, spend)
-
-
-def latest_spend(
-    covers: Mapping[str, date],
-    standing: list[tuple[str, int]],
-    spend: Callable[[int], Iterable[tuple[int, int]]],
-) -> int:
-    """standing_spend's sum from what is read already: ``covers``, the last day each stage
-    covers; ``spend``, a filing's (position, spend) for each figure that gives one."""
-    order = sorted(standing, key=lambda f: (covers.get(f[0], date.min), f[1]))
-    latest: dict[int, int] = {}
-    for _stage, filing_id in order:
-        for position, pence in spend(filing_id):
-            latest[position] = pence
-    return sum(latest.values())
-
-
-def reported_spends(session: Session) -> dict[tuple[int, int, int], int]:
-    """reported_spend of every line and year at once: (stream id, line id, year) -> pence."""
-    rows = session.execute(
-        text(
-            "SELECT a.stream_id, a.line_id, a.first_year, COALESCE(SUM(p.amount_pence), 0) "
-            "FROM posting p JOIN account a ON a.id = p.account_id "
-            "WHERE a.role = 'spent' AND a.line_id IS NOT NULL AND a.first_year = a.last_year "
-            "GROUP BY a.stream_id, a.line_id, a.first_year"
-        )
-    )
-    return {(stream, line, year): int(total or 0) for stream, line, year, total in rows}
-
-
 def _source(sha256: str) -> str:
     return f"return sha256:{sha256}"
-
-
-def reported_spend(session: Session, stream_id: int, line_id: int, year: int) -> int:
-    """The spend reported so far for a line and year: the balance of its spent account
-    (grants.services.rules)."""
-    total = session.execute(
-        text(
-            "SELECT COALESCE(SUM(p.amount_pence), 0) FROM posting p "
-            "JOIN account a ON a.id = p.account_id "
-            "WHERE a.stream_id = :stream AND a.line_id = :line AND a.role = 'spent' "
-            "AND a.first_year = :year AND a.last_year = :year"
-        ),
-        {"stream": stream_id, "line": line_id, "year": year},
-    ).scalar()
-    return int(total or 0)  # PostgreSQL sums BIGINT as NUMERIC
 
 
 __all__ = [
