@@ -63,7 +63,8 @@ class Archive:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        self.infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+        with zipfile.ZipFile(io.BytesIO(data)) as directory:
+            self.infos = directory.infolist()
         self.names = {info.filename: info for info in self.infos}
         self.parts: dict[str, bytes] = {}
 

@@ -4,16 +4,17 @@ Before any part is parsed: the size, what the file is by its content (not its na
 the zip's own account of itself (entries, sizes, compression ratios, macro parts, strict
 OOXML, any DTD or entity declaration, duplicate cell references, merged cells other than the
 title's across row 1), by grants.excel.archive, which unpacks each part once, straight from
-the file's bytes and never past the size the zip declares. Then one sheet is read, streaming, by
-grants.excel.sheet_xml (expat, refusing DTDs and entities as defusedxml does) by the rules of
-openpyxl's own cell parser: formulas stay
-formulas (a cached value is the sender's claim, never trusted), numbers in date formats become
-dates, and a number stored as Excel never writes one (``1_000``, ``INF``, which Python's
-``float()`` takes) is refused naming its cell. The sheets' states, the tab the workbook opens
-at and the hidden rows and columns are kept for grants.excel.form_shape. Only the parts a
-sheet's cells need are parsed (the workbook's sheet list, the shared strings and the number
-formats of the cell styles), not the whole stylesheet. Every failure is an UnsafeFile with a
-reason code and a message a recipient can act on.
+the file's bytes and never past the size the zip declares. Then one sheet is read, streaming,
+by the rules of openpyxl's own cell parser, with expat refusing DTDs and entities as
+defusedxml does: in one pass by grants.excel.sheet_stream if it is an ordinary sheet, else by
+grants.excel.sheet_xml. Formulas stay formulas (a cached value is the sender's claim, never
+trusted), numbers in date formats become dates, and a number stored as Excel never writes one
+(``1_000``, ``INF``, which Python's ``float()`` takes) is refused naming its cell. The sheets'
+states, the tab the workbook opens at and the hidden rows and columns are kept for
+grants.excel.form_shape. Only the parts a sheet's cells need are parsed (the workbook's sheet
+list, the shared strings and the number formats of the cell styles), not the whole
+stylesheet. Every failure is an UnsafeFile with a reason code and a message a recipient can
+act on.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from defusedxml import DefusedXmlException, ElementTree
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH
 
+from grants.excel import sheet_stream
 from grants.excel.archive import Archive, UnsafeFile, check_size, checked_archive
+from grants.excel.sheet_stream import NUMBER, OUT_OF_ORDER, refuse_value
 from grants.excel.sheet_xml import MAIN, Node, RowReader, elements, shared_strings
 from grants.services.form_rows import Received
 
@@ -40,8 +43,6 @@ if not getattr(openpyxl, "DEFUSEDXML", False):  # pragma: no cover - a broken in
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"  # as expat
 _C, _V = f"{MAIN}c", f"{MAIN}v"  # as expat names them (grants.excel.sheet_xml)
-# A number as Excel writes one: not Python's float() syntax (1_000, INF, NaN, " 12 ").
-_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 _INDEX = re.compile(r"[0-9]+")  # a shared string's index
 _REF = re.compile(r"[A-Z]{1,3}[0-9]{1,7}")
 _WORKBOOK = "xl/workbook.xml"
@@ -150,7 +151,28 @@ def _read_sheet(archive: Archive, name: str, max_rows: int, columns: int) -> She
     if by_type.get("sharedStrings") in archive:
         strings = shared_strings(archive.read(by_type["sharedStrings"]))
     dates, durations = _date_styles(archive, by_type.get("styles"))
-    reader = RowReader(strings, CALENDAR_MAC_1904 if date1904 else WINDOWS_EPOCH, dates, durations)
+    epoch = CALENDAR_MAC_1904 if date1904 else WINDOWS_EPOCH
+    data = archive.read(part)
+    try:
+        streamed = sheet_stream.read(
+            data, RowReader(strings, epoch, dates, durations), name, max_rows, columns
+        )
+    except sheet_stream.Unusual:
+        return _read_rows(found, data, RowReader(strings, epoch, dates, durations), columns,
+                          max_rows)  # fmt: skip
+    found.rows = [[EMPTY] * columns for _ in range(max(streamed.cells, default=-1) + 1)]
+    for r, row in streamed.cells.items():
+        for c, (value, data_type) in row.items():
+            found.rows[r][c] = Cell(value, data_type)
+    found.beyond = streamed.beyond
+    found.hidden_rows = streamed.hidden_rows
+    found.hidden_columns = {c for c in streamed.hidden_columns if c < columns}
+    return found
+
+
+def _read_rows(found: Sheet, data: bytes, reader: RowReader, columns: int, max_rows: int) -> Sheet:
+    """The sheet read by grants.excel.sheet_xml, for what grants.excel.sheet_stream leaves."""
+    name = found.name
     rows: list[list[Cell]] = []
     last = [0]  # the number of the row read last
 
@@ -158,12 +180,12 @@ def _read_sheet(archive: Archive, name: str, max_rows: int, columns: int) -> She
         # Excel writes rows in order and each row's cells in column order, each once: a file
         # that does not could show one figure in Excel and give the importer another.
         if number <= last[0]:
-            raise UnsafeFile("E_CORRUPT_FILE", _OUT_OF_ORDER)
+            raise UnsafeFile("E_CORRUPT_FILE", OUT_OF_ORDER)
         last[0], last_col = number, 0
         r = number - 1
         for c in cells:
             if c["row"] != number or c["column"] <= last_col:
-                raise UnsafeFile("E_CORRUPT_FILE", _OUT_OF_ORDER)
+                raise UnsafeFile("E_CORRUPT_FILE", OUT_OF_ORDER)
             last_col = c["column"]
             value, col = c["value"], c["column"] - 1
             if value is None or (isinstance(value, str) and not value):
@@ -175,7 +197,7 @@ def _read_sheet(archive: Archive, name: str, max_rows: int, columns: int) -> She
                 rows.append([EMPTY] * columns)
             rows[r][col] = Cell(value, c["data_type"])
 
-    parsed = reader.read(archive.read(part), each, before=lambda row: _as_excel_writes(row, name))
+    parsed = reader.read(data, each, before=lambda row: _as_excel_writes(row, name))
     found.rows = rows
     found.hidden_rows = {
         int(n) - 1
@@ -184,12 +206,6 @@ def _read_sheet(archive: Archive, name: str, max_rows: int, columns: int) -> She
     }
     found.hidden_columns = {c for c in parsed.hidden_columns if c < columns}
     return found
-
-
-_OUT_OF_ORDER = (
-    "a sheet of the workbook has rows or cells out of order or named twice: save it again "
-    "as an Excel Workbook (.xlsx) and resend"
-)
 
 
 def _as_excel_writes(row: Node, sheet_name: str) -> None:
@@ -201,18 +217,10 @@ def _as_excel_writes(row: Node, sheet_name: str) -> None:
         if v is None or kind not in ("n", "s"):
             continue
         text = v.text or ""
-        if not text or (_NUMBER if kind == "n" else _INDEX).fullmatch(text):
+        if not text or (NUMBER if kind == "n" else _INDEX).fullmatch(text):
             continue
         ref = c.attrib.get("r", "")
-        where = f"{sheet_name}!{ref}" if _REF.fullmatch(ref) else None
-        shown = text if len(text) <= 40 else text[:40] + "…"
-        raise UnsafeFile(
-            "E_BAD_VALUE",
-            f"{where or sheet_name + ' sheet'} holds a value Excel does not write "
-            f"({shown!r}): type the figure in that cell again in Excel or LibreOffice, "
-            "save and resend",
-            where,
-        )
+        raise refuse_value(sheet_name, f"{sheet_name}!{ref}" if _REF.fullmatch(ref) else None, text)
 
 
 def _first(
