@@ -180,3 +180,20 @@ def test_the_return_forms_issued_filled_and_refused_are_read_alike(
 
 def test_the_reader_keeps_to_its_own_module() -> None:
     assert safe_read.sheet_stream is sheet_stream
+
+
+def test_a_workbook_part_seen_before_is_read_alike_and_a_bad_one_refused_each_time() -> None:
+    # The sheet list and relationships of forms issued together are the same bytes, parsed
+    # once; a part that cannot be parsed is never remembered as parsed.
+    good = workbook(every_kind)
+    first = outcome(good, "Return", (40, 12))
+    with zipfile.ZipFile(io.BytesIO(good)) as z:
+        rels = z.read("xl/_rels/workbook.xml.rels")
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for info in zin.infolist():
+            body = zin.read(info) if info.filename != "xl/_rels/workbook.xml.rels" else rels[:-20]
+            zout.writestr(info.filename, body, zipfile.ZIP_DEFLATED)
+    for _ in range(2):
+        assert outcome(out.getvalue(), "Return", (40, 12))[:2] == ("refused", "E_CORRUPT_FILE")
+        assert outcome(good, "Return", (40, 12)) == first

@@ -22,9 +22,10 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import openpyxl
 from defusedxml import DefusedXmlException, ElementTree
@@ -40,6 +41,7 @@ from grants.services.form_rows import Received
 if not getattr(openpyxl, "DEFUSEDXML", False):  # pragma: no cover - a broken installation
     raise ImportError("defusedxml must be installed: openpyxl would parse returns unguarded")
 
+_T = TypeVar("_T")
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"  # as expat
 _C, _V = f"{MAIN}c", f"{MAIN}v"  # as expat names them (grants.excel.sheet_xml)
@@ -124,7 +126,7 @@ def _read_sheet(archive: Archive, name: str, max_rows: int, columns: int) -> She
             "the workbook's main part is not where Excel keeps it: save it again as an Excel "
             "Workbook (.xlsx) and resend",
         )
-    workbook = elements(archive.read(_WORKBOOK))
+    workbook = _once("elements", archive.read(_WORKBOOK), elements)
     targets = _relationships(archive, "xl/_rels/workbook.xml.rels", "xl")
     listed = [attrib for _, _, tag, attrib in workbook if tag == f"{MAIN}sheet"]
     sheets = {s.get("name", ""): targets.get(s.get(_REL, ""), ("", "")) for s in listed}
@@ -234,8 +236,12 @@ def _relationships(archive: Archive, part: str, base: str) -> dict[str, tuple[st
     """A part's relationships: id -> (type, the target's path in the archive)."""
     if part not in archive:
         return {}
+    return _once(base, archive.read(part), lambda data: _targets(data, base))
+
+
+def _targets(data: bytes, base: str) -> dict[str, tuple[str, str]]:
     found = {}
-    rels = (attrib for _, _, tag, attrib in elements(archive.read(part)) if tag == _PACKAGE_REL)
+    rels = (attrib for _, _, tag, attrib in elements(data) if tag == _PACKAGE_REL)
     for rel in rels:
         target = rel.get("Target", "")
         path = target.lstrip("/") if target.startswith("/") else posixpath.join(base, target)
@@ -259,6 +265,22 @@ def _date_styles(archive: Archive, part: str | None) -> tuple[frozenset[int], fr
 
 
 _STYLES: dict[bytes, tuple[frozenset[int], frozenset[int]]] = {}
+_PARSED: dict[tuple[str, bytes], Any] = {}
+_SMALL = 64 * 1024  # bytes: a workbook's sheet list or relationships, as Excel writes them
+
+
+def _once(kind: str, data: bytes, make: Callable[[bytes], _T]) -> _T:
+    """What ``make`` gives for a small part's bytes (never to be changed by the caller),
+    worked out once for the forms of one issue, whose workbook and relationship parts are
+    the same bytes. A parse that fails is not remembered: it fails each time."""
+    if len(data) > _SMALL:
+        return make(data)
+    key = (kind, data)
+    if key not in _PARSED:
+        if len(_PARSED) >= 64:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[key] = make(data)
+    return cast(_T, _PARSED[key])
 
 
 def _styles_dates(styles: bytes) -> tuple[frozenset[int], frozenset[int]]:
