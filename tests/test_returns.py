@@ -16,6 +16,7 @@ import sys
 import time
 import warnings
 import zipfile
+import zlib
 from datetime import datetime
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 from grants.db.models import Entry, ReturnFigure, ReturnFiling
 from tests.conftest import Grants, add_person
 from tests.helpers import books
+from tests.test_archive import SHEET, declared
 from tests.test_plans import FUND, PLAN
 
 CHERWELL = "csf-2017-18-mid-year-cherwell.xlsx"
@@ -178,6 +180,10 @@ def _cases(form: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
         z.writestr("xl/worksheets/sheet1.xml", b" " * (30 * 1024 * 1024))
     bombed = tmp / "bomb.xlsx"
     bombed.write_bytes(bomb.getvalue())
+    # The same sheet padded to 30 MB, its zip directory claiming only the sheet's own bytes.
+    padded = rezip(ok, tmp / "padded.xlsx", {SHEET: sheet + b" " * (30 * 1024 * 1024)})
+    understated = tmp / "understated.xlsx"
+    understated.write_bytes(declared(padded.read_bytes(), SHEET, len(sheet), zlib.crc32(sheet)))
     laughs = (
         b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 '
         b'"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><sst xmlns="http://schemas.'
@@ -207,6 +213,7 @@ def _cases(form: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
         "old xls or encrypted": (ole, "[E_LEGACY_OR_ENCRYPTED]"),
         "too large": (big, "[E_FILE_TOO_LARGE]"),
         "zip bomb": (bombed, "[E_FILE_TOO_LARGE_UNCOMPRESSED]"),
+        "zip bomb understating its size": (understated, "[E_FILE_TOO_LARGE_UNCOMPRESSED]"),
         "no content types": (rezip(ok, tmp / "noct.xlsx", {"[Content_Types].xml": None}),
                              "[E_NOT_XLSX]"),
         "macros": (rezip(ok, tmp / "vba.xlsx", {"xl/vbaProject.bin": b"\x00" * 64}),

@@ -30,6 +30,7 @@ NUMBER, TITLE, COST, SPEND, PROGRESS, MEASURE, TARGET, ACTUAL = range(8)
 INPUT_COLUMNS = (SPEND, PROGRESS, MEASURE, TARGET, ACTUAL)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a form's 1,000 rows of 50 columns, as read_display asks
 def cell(row: int, col: int) -> str:
     """A cell's A1 reference from its 0-based row and column (as the writer names it), for
     any column: a received sheet may hold cells beyond Excel's last (XFD), and the problem

@@ -57,7 +57,7 @@ class Node:
                 yield from child.iter(tag)
 
 
-def _parser() -> Any:
+def new_parser() -> Any:
     """An expat parser that refuses what defusedxml refuses."""
     parser = expat.ParserCreate(namespace_separator="}")
 
@@ -105,7 +105,7 @@ def parse(
     element outside them is passed to ``on_other`` (tag, attributes) as it starts. With
     ``on_kept``, each kept element is handed to it as it ends, and forgotten (the list
     returned is then empty)."""
-    parser = _parser()
+    parser = new_parser()
     kept: list[Node] = []
     stack: list[Node] = []  # the open elements of the current kept subtree
     size = [0]  # elements in the current kept subtree
@@ -160,7 +160,7 @@ def elements(data: bytes) -> list[tuple[int, str, str, dict[str, str]]]:
     def end(_tag: str) -> None:
         open_tags.pop()
 
-    parser = _parser()
+    parser = new_parser()
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.Parse(data, True)
@@ -353,5 +353,6 @@ class RowReader:
 
 
 __all__ = [
-    "MAIN", "Node", "RowReader", "SheetRows", "elements", "parse", "shared_strings", "text_content",
+    "MAIN", "Node", "RowReader", "SheetRows", "elements", "new_parser", "parse", "shared_strings",
+    "text_content",
 ]  # fmt: skip

@@ -1,0 +1,198 @@
+"""An ordinary received sheet read in one pass of expat, straight into its cells.
+
+grants.excel.sheet_xml reads any sheet as openpyxl does, by way of a small tree for each row
+and a dict for each cell. Most sheets a recipient sends back are ordinary: each row and cell
+numbered (``r="12"``, ``r="D12"``), a cell holding at most one value (``<v>``), one plain
+formula (``<f>`` without ``t``) or one plain inline string (``<is><t>``). Such a sheet is read
+here with the same parser (grants.excel.sheet_xml.new_parser: DTDs and entities refused), the
+same checks in the same order (a value Excel would not write, then each cell's type by
+openpyxl's rules, then rows and cells in order, each once) and the same limits. Anything
+else (a shared or array formula, rich text, a cell or row without its number, an element
+where Excel writes none) stops this reader, and the sheet is read again by sheet_xml, which
+decides. tests/test_sheet_stream.py holds the two to the same cells.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from openpyxl.utils.cell import column_index_from_string
+
+from grants.excel.archive import UnsafeFile
+from grants.excel.sheet_xml import MAIN, MAX_NODES, RowReader, TooLarge, new_parser
+
+_ROW, _COL, _C, _V, _F, _IS, _T = (MAIN + t for t in ("row", "col", "c", "v", "f", "is", "t"))
+# A number as Excel writes one: not Python's float() syntax (1_000, INF, NaN, " 12 ").
+NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+INDEX = re.compile(r"[0-9]+")  # a shared string's index
+_ORDINARY_REF = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
+_COLUMNS: dict[str, int] = {}  # column letters -> 1-based index, as openpyxl gives it
+OUT_OF_ORDER = (
+    "a sheet of the workbook has rows or cells out of order or named twice: save it again "
+    "as an Excel Workbook (.xlsx) and resend"
+)
+
+
+# Where the reader is, and the slots of a cell's v, f and is (is and t share a slot).
+OUT, ROW, CELL, V, F, IS, T = -3, -2, -1, 5, 6, 7, 8
+_PARTS = {_V: V, _F: F, _IS: IS}
+_UNREAD = (None, None, None)  # a cell's v, f and is before they are read
+
+
+class Unusual(Exception):
+    """The sheet holds something this reader leaves to grants.excel.sheet_xml."""
+
+
+def refuse_value(sheet_name: str, where: str | None, text: str) -> UnsafeFile:
+    """A cell whose stored value Excel would not write (openpyxl's rules read it with
+    Python's int() and float(), which take ``1_000``, ``INF`` and ``NaN``)."""
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    return UnsafeFile(
+        "E_BAD_VALUE",
+        f"{where or sheet_name + ' sheet'} holds a value Excel does not write "
+        f"({shown!r}): type the figure in that cell again in Excel or LibreOffice, "
+        "save and resend",
+        where,
+    )
+
+
+@dataclass
+class Streamed:
+    """A sheet's cells within the limits, as (value, data type) by 0-based row and column."""
+
+    cells: dict[int, dict[int, tuple[Any, str]]] = field(default_factory=dict)
+    hidden_rows: set[int] = field(default_factory=set)  # 0-based
+    hidden_columns: set[int] = field(default_factory=set)  # 0-based, every one
+    beyond: tuple[int, int] | None = None
+
+
+def _column(letters: str) -> int:
+    try:
+        _COLUMNS[letters] = column_index_from_string(letters)
+    except ValueError:  # past ZZZ
+        raise Unusual(letters) from None
+    return _COLUMNS[letters]
+
+
+def read(data: bytes, reader: RowReader, sheet_name: str, max_rows: int, columns: int) -> Streamed:
+    """The sheet's cells in its first ``max_rows`` rows and ``columns`` columns; raises
+    Unusual for a sheet this reader does not read, UnsafeFile and the parser's errors as
+    grants.excel.sheet_xml does."""
+    found = Streamed()
+    # What is open: nothing read (OUT), a row, a cell, or the cell's v, f, is or is's t. The
+    # open row's number, its cells as [ref, row, column, type, style, v, f, is], the open
+    # cell, the text of the open v, f or t, and the elements in the row so far.
+    at = OUT
+    number = size = 0
+    cells: list[list[Any]] = []
+    cell: list[Any] = []
+    text: list[str] = []
+    last = [0]  # the number of the row read last
+
+    def start(tag: str, attrib: dict[str, str]) -> None:
+        nonlocal at, number, size, cell
+        if at == OUT:
+            if tag == _ROW:
+                r = attrib.get("r", "")
+                if not (r.isascii() and r.isdigit()):
+                    raise Unusual(tag)
+                number = int(r)
+                if attrib.get("hidden") in ("1", "true"):
+                    found.hidden_rows.add(number - 1)
+                size = 0
+                cells.clear()
+                at = ROW
+            elif tag == _COL and attrib.get("hidden") in ("1", "true"):
+                first, end = attrib.get("min", ""), attrib.get("max", "")
+                if first.isascii() and first.isdigit() and end.isascii() and end.isdigit():
+                    found.hidden_columns.update(range(max(int(first), 1) - 1, min(int(end), 16384)))
+            return
+        size += 1
+        if size > MAX_NODES:
+            raise TooLarge("a row holds more than Excel writes")
+        if at == ROW and tag == _C:
+            ref = attrib.get("r", "")
+            style = attrib.get("s", "0")
+            matched = _ORDINARY_REF.fullmatch(ref)
+            if matched is None or not (style.isascii() and style.isdigit()):
+                raise Unusual(tag)
+            letters = matched[1]
+            column = _COLUMNS.get(letters) or _column(letters)
+            cell = [ref, int(matched[2]), column, attrib.get("t", "n"), int(style), *_UNREAD]
+            at = CELL
+        elif at == CELL and tag in _PARTS:
+            slot = _PARTS[tag]
+            if cell[slot] is not None or (slot == F and "t" in attrib):
+                raise Unusual(tag)
+            text.clear()
+            at = slot
+        elif at == IS and tag == _T and cell[IS] is None:
+            text.clear()
+            at = T
+        else:
+            raise Unusual(tag)
+
+    def end(_tag: str) -> None:
+        nonlocal at
+        if at == V or at == F:
+            cell[at] = "".join(text)
+            at = CELL
+        elif at == T:
+            cell[IS] = "".join(text)
+            at = IS
+        elif at == CELL:
+            cells.append(cell)
+            at = ROW
+        elif at == IS:
+            if cell[IS] is None:
+                cell[IS] = ""  # an empty <is/>: openpyxl's text is ""
+            at = CELL
+        elif at == ROW:
+            at = OUT
+            _row(number, cells)
+
+    def chars(data: str) -> None:
+        if at >= V and at != IS:  # in a v, f or t
+            text.append(data)
+
+    def _row(number: int, row: list[list[Any]]) -> None:
+        for ref, _r, _c, kind, _s, v, _f, _is in row:
+            if v and kind in ("n", "s") and not (NUMBER if kind == "n" else INDEX).fullmatch(v):
+                raise refuse_value(sheet_name, f"{sheet_name}!{ref}", v)
+        typed = []
+        for _ref, r, c, kind, style, v, f, inline in row:
+            if f is not None:
+                value: Any = "=" + f
+                kind = "f"
+            elif kind != "inlineStr" and v:
+                kind, value = reader.typed(kind, v, style)
+            elif kind == "inlineStr" and inline is not None:
+                kind, value = "s", inline
+            else:
+                value = None
+            typed.append((r, c, kind, value))
+        if number <= last[0]:
+            raise UnsafeFile("E_CORRUPT_FILE", OUT_OF_ORDER)
+        last[0], last_col = number, 0
+        for r, c, kind, value in typed:
+            if r != number or c <= last_col:
+                raise UnsafeFile("E_CORRUPT_FILE", OUT_OF_ORDER)
+            last_col = c
+            if value is None or (isinstance(value, str) and not value):
+                continue
+            if r > max_rows or c > columns:
+                found.beyond = found.beyond or (r - 1, c - 1)
+                continue
+            found.cells.setdefault(r - 1, {})[c - 1] = (value, kind)
+
+    parser = new_parser()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = chars
+    parser.Parse(data, True)
+    return found
+
+
+__all__ = ["NUMBER", "OUT_OF_ORDER", "Streamed", "Unusual", "read", "refuse_value"]
