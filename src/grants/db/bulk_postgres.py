@@ -17,6 +17,9 @@ and grants are left as they are. A unique key or reference the loaded rows break
 rebuild and the whole transaction with a :class:`LoadConflict`. Tables that are not empty,
 or that the connecting role does not own (the ledger's working role owns nothing), keep
 their indexes: their rows are checked as they go in.
+
+``all_keys_after`` does the same for one table that is not empty, its primary key included:
+the chain's links (``seal``) when a load appends more of them than the chain holds.
 """
 
 from __future__ import annotations
