@@ -240,3 +240,101 @@ def test_a_failed_read_is_reported_as_a_database_error(engine: Engine) -> None:
         list(seal.stream_rows(conn, "SELECT no_such_column FROM entry"))
     if engine.dialect.name == "postgresql":
         assert isinstance(raised.value, DBAPIError)
+
+
+def _seal_keys(conn: Connection) -> list[str]:
+    return [
+        name
+        for (name,) in conn.exec_driver_sql(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'seal'::regclass "
+            "AND contype IN ('p', 'u') ORDER BY 1"
+        )
+    ]
+
+
+def _links(conn: Connection, count: int) -> tuple[int, list[tuple[Any, ...]]]:
+    start = conn.execute(text("SELECT COALESCE(MAX(seq), 0) FROM seal")).scalar_one()
+    return start, [(start + i, "bulk", i, 1, f"{i:064x}") for i in range(1, count + 1)]
+
+
+def test_many_links_appended_to_a_short_chain_go_in_before_its_keys(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    """A load appends more links than the chain holds: on PostgreSQL the chain's primary
+    key and unique key are built once after them, and the schema ends as it began."""
+    postgres = engine.dialect.name == "postgresql"
+    with engine.connect() as conn:
+        conn.begin()
+        before = _schema(conn)
+        start, rows = _links(conn, 10_000)
+        with bulk.keys_after_append(conn, "seal", start, len(rows)):
+            if postgres:
+                assert _seal_keys(conn) == []
+            bulk.insert_rows(conn, "seal", seal.SEAL_COLUMNS, rows)
+        assert _schema(conn) == before
+        if postgres:
+            assert _seal_keys(conn) == ["pk_seal", "uq_seal_tbl"]
+        got = conn.execute(text("SELECT COUNT(*) FROM seal WHERE tbl = 'bulk'")).scalar_one()
+        assert got == len(rows)
+        conn.rollback()
+
+
+def test_a_few_links_or_a_long_chain_keep_the_keys(oxfordshire: Grants, engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.begin()
+        for holding, adding in ((0, bulk.MANY - 1), (bulk.MANY + 1, bulk.MANY)):
+            with bulk.keys_after_append(conn, "seal", holding, adding):
+                if engine.dialect.name == "postgresql":
+                    assert _seal_keys(conn) == ["pk_seal", "uq_seal_tbl"]
+        conn.rollback()
+
+
+def test_a_link_repeated_in_a_load_undoes_it(oxfordshire: Grants, engine: Engine) -> None:
+    with engine.connect() as conn:
+        before = _schema(conn)
+    with pytest.raises((GrantsError, IntegrityError)) as raised:
+        with engine.connect() as conn, conn.begin():
+            start, rows = _links(conn, 10_000)
+            rows.append(rows[5])  # the same link twice
+            with bulk.keys_after_append(conn, "seal", start, len(rows)):
+                bulk.insert_rows(conn, "seal", seal.SEAL_COLUMNS, rows)
+    if engine.dialect.name == "postgresql":
+        message = str(raised.value)
+        assert message.startswith("nothing was recorded: the rows written to seal include")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM seal WHERE tbl = 'bulk'")).scalar_one() == 0
+        assert _schema(conn) == before
+
+
+def test_no_other_transaction_writes_or_reads_the_chain_while_its_keys_are_off(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    """Dropping a key locks the table until the load's transaction ends. Every writer of
+    records first waits for the ledger's writer lock, which the load holds; a transaction
+    that does not (one that writes no record, or reads) still waits for the table, and
+    with a lock timeout is refused, rather than adding or seeing links no key checks."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps the chain's keys in a load")
+    from sqlalchemy.exc import OperationalError
+
+    from grants.db.engine import ACCESS
+
+    with engine.connect() as load:
+        load.begin()
+        start, rows = _links(load, 10_000)
+        with bulk.keys_after_append(load, "seal", start, len(rows)):
+            bulk.insert_rows(load, "seal", seal.SEAL_COLUMNS, rows)
+            for access, sql in (
+                ("change", "INSERT INTO seal (seq, tbl, row_id, form, digest) "
+                 f"VALUES ({start + 1}, 'other', 1, 1, '{'0' * 64}')"),
+                ("read", "SELECT COUNT(*) FROM seal"),
+            ):  # fmt: skip
+                with (
+                    engine.connect().execution_options(**{ACCESS: access}) as other,
+                    pytest.raises(OperationalError) as refused,
+                ):
+                    other.begin()
+                    other.exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
+                    other.exec_driver_sql(sql)
+                assert getattr(refused.value.orig, "sqlstate", None) == "55P03"
+        load.rollback()

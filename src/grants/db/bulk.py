@@ -90,6 +90,23 @@ def indexes_after(connection: Connection, tables: Sequence[str]) -> Iterator[Non
     _create(connection, indexes)
 
 
+@contextlib.contextmanager
+def keys_after_append(
+    connection: Connection, table: str, holding: int, adding: int
+) -> Iterator[None]:
+    """Within the block, ``adding`` rows are appended to ``table``, which holds ``holding``:
+    on PostgreSQL, when that is many rows and more than the table holds, every key of the
+    table (its primary key too: grants.db.bulk_postgres.all_keys_after) is built once after
+    them rather than kept row by row. Elsewhere, and for fewer rows, nothing changes."""
+    if connection.dialect.name != "postgresql" or adding < MANY or adding < holding:
+        yield
+        return
+    from grants.db import bulk_postgres
+
+    with bulk_postgres.all_keys_after(connection, table):
+        yield
+
+
 def _empty(connection: Connection, table: str) -> bool:
     return connection.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None
 

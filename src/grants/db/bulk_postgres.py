@@ -17,6 +17,9 @@ and grants are left as they are. A unique key or reference the loaded rows break
 rebuild and the whole transaction with a :class:`LoadConflict`. Tables that are not empty,
 or that the connecting role does not own (the ledger's working role owns nothing), keep
 their indexes: their rows are checked as they go in.
+
+``all_keys_after`` does the same for one table that is not empty, its primary key included:
+the chain's links (``seal``) when a load appends more of them than the chain holds.
 """
 
 from __future__ import annotations
@@ -103,7 +106,7 @@ def driver_errors(connection: Connection, sql: str) -> Iterator[None]:
 class _Dropped:
     table: str
     name: str
-    kind: str  # "u" unique constraint, "f" foreign key, "i" index
+    kind: str  # "p" primary key, "u" unique constraint, "f" foreign key, "i" index
     definition: str  # pg_get_constraintdef, or pg_get_indexdef for an index
 
     def create_sql(self) -> str:
@@ -141,6 +144,46 @@ WHERE x.indrelid = ANY(%(tables)s::regclass[]) AND NOT x.indisprimary
                   AND k.conrelid = x.indrelid)
 ORDER BY 1, 2
 """
+
+
+# Every key of one table: its primary key and unique constraints (unless another table's
+# foreign key leans on one) and the indexes that back no constraint.
+_ALL_KEYS = """
+SELECT r.relname, con.conname, con.contype::text, pg_get_constraintdef(con.oid)
+FROM pg_constraint con JOIN pg_class r ON r.oid = con.conrelid
+WHERE con.conrelid = %(table)s::regclass AND con.contype IN ('p', 'u')
+  AND pg_has_role(r.relowner, 'USAGE')
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint f
+                  WHERE f.contype = 'f' AND f.conindid = con.conindid)
+UNION ALL
+SELECT r.relname, i.relname, 'i', pg_get_indexdef(x.indexrelid)
+FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class r ON r.oid = x.indrelid
+WHERE x.indrelid = %(table)s::regclass AND pg_has_role(r.relowner, 'USAGE')
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid
+                  AND k.conrelid = x.indrelid)
+ORDER BY 1, 2
+"""
+
+
+@contextlib.contextmanager
+def all_keys_after(connection: Connection, table: str) -> Iterator[None]:
+    """Within the block, ``table`` (this role's own) takes rows with every key of its own,
+    its primary key included, checked and built at the end: for appending many more rows
+    than the table holds. Dropping a key locks the table (ACCESS EXCLUSIVE) until the
+    transaction ends, so no other transaction reads or writes it while a key is missing."""
+    dropped = [
+        _Dropped(*row) for row in connection.exec_driver_sql(_ALL_KEYS, {"table": table}).all()
+    ]
+    for item in dropped:
+        connection.exec_driver_sql(item.drop_sql())
+    try:
+        yield
+    except BaseException:
+        if dropped and _usable(connection):
+            with contextlib.suppress(GrantsError, DBAPIError):
+                create_keys(connection, dropped)
+        raise
+    create_keys(connection, dropped)
 
 
 def _empty_and_ours(connection: Connection, tables: Sequence[str]) -> list[str]:

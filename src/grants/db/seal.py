@@ -427,8 +427,13 @@ def seal_new(
     fresh = {t for t, top in now.tables.items() if top > since.tables[t]}
     if not fresh:
         return 0
-    many = sum(now.tables[t] - since.tables[t] for t in fresh) >= CHUNK
-    with _no_cycle_collection(many):
+    adding = sum(now.tables[t] - since.tables[t] for t in fresh)
+    # A load's links go in before the chain's keys are built (PostgreSQL, into a chain
+    # shorter than the load): the ledger's writer lock and the table's own lock held.
+    with (
+        _no_cycle_collection(adding >= CHUNK),
+        bulk.keys_after_append(connection, "seal", since.head.count, adding),
+    ):
         return _seal_fresh(connection, since, fresh, kinds, order)
 
 
