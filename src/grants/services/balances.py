@@ -17,7 +17,14 @@ from grants.formatting import SCALES
 from grants.money import from_pence, money
 from grants.periods import FinancialYear, Period
 from grants.services import access, balance_reads
-from grants.services.balance_reads import AccountRow, LineNames, Wanted, account_rows, line_names
+from grants.services.balance_reads import (
+    AccountRow,
+    LineNames,
+    Wanted,
+    account_rows,
+    line_names,
+    of_span,
+)
 from grants.services.balance_table import table_rows
 from grants.services.figure_entries import FigureEntries as FigureEntries
 from grants.services.figure_entries import FigureEntry as FigureEntry
@@ -97,13 +104,13 @@ class Balances:
 
     def _group(self, rows: list[AccountRow], streams: dict[int, str]) -> None:
         """Each account's balance into its stream's or line's balances by role: one pass
-        over the rows, a dictionary of roles for each stream and period and for each line."""
-        spans: dict[tuple[int, int, int], tuple[dict[str, int], dict[int, dict[str, int]]]] = {}
-        for stream_id, first, last, role, line_id, total in rows:
-            key = (stream_id, first, last)
-            span = spans.get(key)
+        over the rows, a dictionary of roles for each stream and period (keyed by its one
+        integer, balance_reads.SPAN) and for each line."""
+        spans: dict[int | None, tuple[dict[str, int], dict[int, dict[str, int]]]] = {}
+        for span_key, role, line_id, total in rows:
+            span = spans.get(span_key)
             if span is None:
-                span = spans[key] = ({}, {})
+                span = spans[span_key] = ({}, {})
             if line_id is None:
                 own = span[0]  # a stream's accounts are one a role (the sum keeps it plain)
                 own[role] = own.get(role, 0) + total
@@ -113,12 +120,13 @@ class Balances:
                     span[1][line_id] = {role: total}
                 else:
                     roles[role] = total
-        periods: dict[tuple[int, int], Period] = {}
-        for (stream_id, first, last), (own, lines) in spans.items():
-            period = periods.get((first, last))
+        periods: dict[int, Period] = {}
+        for span_key, (own, lines) in spans.items():
+            stream_id, first, last = of_span(span_key)
+            years = first * 10_000 + last
+            period = periods.get(years)
             if period is None:
-                period = Period(FinancialYear(first), FinancialYear(last))
-                periods[(first, last)] = period
+                period = periods[years] = Period(FinancialYear(first), FinancialYear(last))
             key = (streams[stream_id], period)
             self.periods[key] = own
             self.of_lines[key] = lines
