@@ -22,6 +22,7 @@ from grants.services.balance_reads import (
     LineNames,
     Wanted,
     account_rows,
+    fetch,
     line_names,
     of_span,
 )
@@ -66,10 +67,9 @@ class Balances:
         stream's own balances and those of these lines and every line beneath them (what
         their figures add up). Each narrowing is made in the query: only the postings
         wanted are read. The figures of what is read are the same as unnarrowed."""
-        connection = session.connection()
-        streams: dict[int, str] = dict(
-            connection.exec_driver_sql("SELECT id, code FROM stream").fetchall()
-        )
+        # Every read below is plain rows from the DBAPI cursor (balance_reads.fetch): no
+        # result object made for a query of a few rows, on reads of a few milliseconds.
+        streams: dict[int, str] = dict(fetch(session, "SELECT id, code FROM stream"))
         stream_id = None
         if stream is not None:
             stream_id = next((i for i, code in streams.items() if code == stream), 0)
@@ -98,7 +98,7 @@ class Balances:
             statements += f" AND day <= '{stated_on.isoformat()}'"
         if stream_id is not None:
             statements += f" AND stream_id = {int(stream_id)}"
-        for sid, first, last, amount in connection.exec_driver_sql(statements + " ORDER BY id"):
+        for sid, first, last, amount in fetch(session, statements + " ORDER BY id"):
             key = (streams[sid], Period(FinancialYear(first), FinancialYear(last)))
             self.stated[key] = int(money(amount) * 100)  # the latest statement stands
 
