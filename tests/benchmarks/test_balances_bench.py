@@ -6,7 +6,9 @@ The ledger is the synthetic books (tests/benchmarks/synthetic.py) at 10,000, 100
 counts part of the journal), and the first streams of the kind that `report all` writes
 workbooks for (PCC Community Safety Fund). Each balances row times the product's call
 against the same figures' hand-written sqlite3 query (the baseline, target 1.5) and a bare
-GROUP BY of the postings it sums (the floor). `report all` and `reconcile` run as an officer
+GROUP BY of the postings it sums (the floor), each on one connection kept for the run, as the
+product's engine keeps its pooled one; the CPU medians are recorded beside the wall clock's.
+`report all` and `reconcile` run as an officer
 runs them, in their own process; their target is growth: at 1,000,000 entries within three
 times their time at 100,000.
 """
