@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from grants.errors import RuleError
+from grants.errors import PeriodError, RuleError
 from grants.periods import Period, parse_period
 from grants.services import balances as balances_module
-from grants.services.balance_reads import shared
+from grants.services.balance_reads import SPAN, fetch, of_span, shared
 from grants.services.balances import METRICS, Balances, read
 from grants.services.journal import NewEntry
 from tests.helpers import FUND, entry, load_text, record
@@ -157,3 +157,23 @@ def test_what_a_line_beneath_carried_forward_counts_as_paid_in_the_branch_above(
     with pytest.raises(RuleError, match=r"what is left to pay of the allocation to A .*£0\.01"):
         record(ledger, entry("pay", "50.01", "A2"))
     record(ledger, entry("pay", 50, "A2"))
+
+
+def test_an_accounts_span_is_its_stream_and_years_exactly(ledger: Session) -> None:
+    """The one integer balances are grouped by gives back each account's stream and years,
+    on both engines; a stream id beyond PostgreSQL's INTEGER once multiplied stays exact; a
+    year of more than four digits gives no span, which is refused rather than read as
+    another stream's."""
+    rows = fetch(ledger, f"SELECT {SPAN}, a.stream_id, a.first_year, a.last_year FROM account a")
+    assert rows
+    for span, *columns in rows:
+        assert of_span(span) == tuple(columns)
+    one = "SELECT {} FROM (SELECT {} AS stream_id, {} AS first_year, {} AS last_year) a"
+    assert of_span(fetch(ledger, one.format(SPAN, 2_000_000, 2017, 2027))[0][0]) == (
+        2_000_000,
+        2017,
+        2027,
+    )
+    assert fetch(ledger, one.format(SPAN, 1, 12017, 2018))[0][0] is None
+    with pytest.raises(PeriodError):
+        of_span(None)

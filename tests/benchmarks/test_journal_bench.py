@@ -1,20 +1,21 @@
 """Benchmark: verifying the chain, against raw sqlite3 (loading the journal is measured in
 test_load_bench.py, balances in test_balances_bench.py).
 
-Run with `make bench`. Each benchmark times the product's path with pytest-benchmark and,
-in the same run and on the same rows and database schema, a hand-written baseline; the
-medians and their ratio are reported in the benchmark's extra_info and checked against the
-target (verify: at most 1.5x a bare SELECT of the same rows with each row hashed in Python).
+Run with `make bench`. The product's path and, on the same rows and database schema, the
+hand-written floor run in alternating rounds (tests.benchmarks.measure.alternate: every
+variant once a round, in an order that turns round), so that a burst of load on a shared
+machine falls on all of them alike; the medians and their ratio go into the benchmark's
+extra_info and the one table, and are checked against the target (verify: at most 1.5x a
+bare SELECT of the same rows with each row hashed in Python).
 
-GRANTS_BENCH_ENTRIES sets the number of journal entries (default 1,000,000).
+GRANTS_BENCH_SIZES picks the sizes: 10,000, 100,000 and 1,000,000 entries (small, medium,
+large).
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,16 +29,18 @@ from grants.services.verify import verify
 from tests.benchmarks import measure
 from tests.benchmarks.synthetic import synthetic_books
 
-ENTRIES = int(os.environ.get("GRANTS_BENCH_ENTRIES", "1000000"))
-ROUNDS = int(os.environ.get("GRANTS_BENCH_ROUNDS", "3"))
+SIZES = measure.sizes(10_000, 100_000, 1_000_000)
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+@pytest.fixture(scope="module", params=SIZES)
+def workspace(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, object]:
     """A migrated database with the reference data (the template), the synthetic entries,
     and the same database loaded once, from which the raw rows are read."""
-    root = tmp_path_factory.mktemp("bench")
-    reference, entries = synthetic_books(ENTRIES)
+    size: int = request.param
+    root = tmp_path_factory.mktemp(f"bench-{measure.count_text(size)}")
+    reference, entries = synthetic_books(size)
     books = root / "reference.grants"
     books.write_text(reference, encoding="utf-8")
     template = root / "template.db"
@@ -67,6 +70,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
             table: [r[1] for r in conn.execute(f"PRAGMA table_info({table})")] for table in rows
         }
     return {
+        "size": size,
         "root": root,
         "template": template,
         "loaded": loaded,
@@ -74,16 +78,6 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "rows": rows,
         "columns": columns,
     }
-
-
-def _median_seconds(run: Callable[[], None], setup: Callable[[], None], rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        setup()
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def test_verify_vs_select_and_hash(benchmark, workspace: dict) -> None:
@@ -134,25 +128,18 @@ def test_verify_vs_select_and_hash(benchmark, workspace: dict) -> None:
 
     grants()  # warm the page cache for all three
     rows = as_json()
-    json_times: list[float] = []
-    repr_times: list[float] = []
-
-    def baselines_first() -> None:
-        # Interleaved: each round times the baselines just before grants.
-        for run, times in ((as_json, json_times), (as_repr, repr_times)):
-            start = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - start)
-
-    benchmark.pedantic(grants, setup=baselines_first, rounds=ROUNDS, iterations=1)
+    medians = measure.alternate_timed(
+        benchmark,
+        {"grants": measure.timing(grants), "floor": measure.timing(as_json),
+         "repr": measure.timing(as_repr)},
+    )  # fmt: skip
     engine.dispose()
-    ours = benchmark.stats.stats.median
-    baseline = statistics.median(json_times)
-    by_repr = statistics.median(repr_times)
+    size: int = workspace["size"]  # type: ignore[assignment]
+    ours, baseline, by_repr = medians["grants"], medians["floor"], medians["repr"]
     ratio = ours / baseline
     benchmark.extra_info.update(
         {
-            "entries": ENTRIES,
+            "entries": size,
             "records_in_chain": checked[-1],
             "rows_read": rows,
             "select_and_hash_json_median_s": round(baseline, 3),
@@ -163,8 +150,16 @@ def test_verify_vs_select_and_hash(benchmark, workspace: dict) -> None:
             "target": 1.5,
         }
     )
+    measure.record(
+        measure.Row(
+            "`grants verify` (every link, entry and posting)", f"{size:,} entries", ours,
+            "bare SELECT and SHA-256 of each row's JSON", baseline, 1.5,
+            baseline="the same, of each row's repr", baseline_s=by_repr,
+            notes=[f"load average {os.getloadavg()[0]:.1f}"],
+        )
+    )  # fmt: skip
     print(
-        f"\nverify {checked[-1]:,} records ({ENTRIES:,} entries, {rows:,} rows): grants "
+        f"\nverify {checked[-1]:,} records ({size:,} entries, {rows:,} rows): grants "
         f"{ours:.2f} s, SELECT + SHA-256 of each row's JSON {baseline:.2f} s, ratio "
         f"{ratio:.2f} (target <= 1.5); of each row's repr {by_repr:.2f} s, ratio "
         f"{ours / by_repr:.2f}"

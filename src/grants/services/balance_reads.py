@@ -4,8 +4,9 @@ A balance is ``SUM(amount_pence)`` of an account's postings, read over the cover
 ``posting(account_id, amount_pence)``. What a caller wants narrows the accounts in SQL (a
 stream, the periods overlapping a year, some lines, the top-level lines), so a filtered read
 sums only its own postings; a balance as of a day counts the postings of entries dated before
-it. Each row comes back as a plain tuple through the DBAPI cursor, with the account's line
-id; the lines' codes and names are read once a line (:func:`line_names`).
+it. Each row comes back as a plain tuple through the DBAPI cursor (:func:`fetch`), with the
+account's stream and period as one integer (:data:`SPAN`) and its line id; the lines' codes and
+names are read once a line (:func:`line_names`).
 
 Within one command, reads of the same figures share one answer (:func:`shared`): `report
 all` and `reconcile` ask for the same stream's balances many times over.
@@ -22,11 +23,46 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from grants.errors import PeriodError
 from grants.periods import FinancialYear, Period
 from grants.services.rules import BRANCH, ROLLED, AccountKey
 
-# stream id, first year, last year, role, line id, total
-AccountRow = tuple[int, int, int, str, int | None, int]
+# span (stream id, first year and last year in one integer: SPAN), role, line id, total
+AccountRow = tuple[int | None, str, int | None, int]
+
+# An account's stream and period as one integer, stream_id * 10^8 + first_year * 10^4 +
+# last_year: the balances are grouped by one integer key rather than a tuple of three
+# columns (fewer values fetched, one int hashed an account). Exact while each year has four
+# digits: an account with a year outside 1000-9999 has no span (NULL), which :func:`of_span`
+# refuses, as the period's own check (1900-2999) refuses such a year. The stream id is
+# widened before it is multiplied (PostgreSQL's INTEGER would overflow beyond stream 21).
+SPAN = (
+    "CASE WHEN a.first_year BETWEEN 1000 AND 9999 AND a.last_year BETWEEN 1000 AND 9999 "
+    "THEN CAST(a.stream_id AS BIGINT) * 100000000 + a.first_year * 10000 + a.last_year END"
+)
+
+
+def of_span(span: int | None) -> tuple[int, int, int]:
+    """The stream id, first year and last year a :data:`SPAN` stands for."""
+    if span is None:
+        raise PeriodError("an account's year is outside the years this ledger handles")
+    stream_id, years = divmod(span, 100_000_000)
+    first, last = divmod(years, 10_000)
+    return stream_id, first, last
+
+
+def fetch(session: Session, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` as plain tuples, straight from a DBAPI cursor of the session's
+    connection (in its transaction): no result object, no row processing. For SQL whose
+    every value is an integer or a date's ISO text written by this module."""
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(sql)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 # line id -> (code, name, parent's code)
 LineNames = dict[int, tuple[str, str, str | None]]
 
@@ -44,16 +80,14 @@ class Wanted:
 
 def account_rows(session: Session, wanted: Wanted) -> list[AccountRow]:
     """The balance of every account ``wanted`` names that has a posting, with the account's
-    stream, years, role and line id. The lines' codes and names are read once a line
-    (:func:`line_names`), not once an account and period: joined here, they made a third
-    of a whole-ledger read."""
+    span (stream and years: :data:`SPAN`), role and line id. The lines' codes and names are
+    read once a line (:func:`line_names`), not once an account and period: joined here, they
+    made a third of a whole-ledger read."""
     sql = (
-        "SELECT a.stream_id, a.first_year, a.last_year, a.role, a.line_id, b.total "
+        f"SELECT {SPAN}, a.role, a.line_id, b.total "
         f"FROM ({_sums(wanted)}) b JOIN account a ON a.id = b.account_id"
     )
-    cursor = session.connection().exec_driver_sql(sql).cursor
-    assert cursor is not None
-    return cursor.fetchall()
+    return fetch(session, sql)
 
 
 def line_names(session: Session, stream_id: int | None) -> LineNames:
@@ -63,9 +97,7 @@ def line_names(session: Session, stream_id: int | None) -> LineNames:
     )
     if stream_id is not None:
         sql += f" WHERE l.stream_id = {int(stream_id)}"
-    cursor = session.connection().exec_driver_sql(sql).cursor
-    assert cursor is not None
-    return {i: (code, name, parent) for i, code, name, parent in cursor.fetchall()}
+    return {i: (code, name, parent) for i, code, name, parent in fetch(session, sql)}
 
 
 def _sums(w: Wanted) -> str:

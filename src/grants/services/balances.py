@@ -17,22 +17,30 @@ from grants.formatting import SCALES
 from grants.money import from_pence, money
 from grants.periods import FinancialYear, Period
 from grants.services import access, balance_reads
-from grants.services.balance_reads import AccountRow, LineNames, Wanted, account_rows, line_names
+from grants.services.balance_reads import (
+    AccountRow,
+    LineNames,
+    Wanted,
+    account_rows,
+    fetch,
+    line_names,
+    of_span,
+)
+from grants.services.balance_table import table_rows
 from grants.services.figure_entries import FigureEntries as FigureEntries
 from grants.services.figure_entries import FigureEntry as FigureEntry
 from grants.services.figure_entries import entries_behind as entries_behind
 from grants.services.figures import (
-    _CENT,
     _ZERO,
     LINE_FIGURES,
     METRICS,
-    NAMED,
     ROLLED_UP,
     STREAM_FIGURES,
     BalanceRow,
     figure_of,
 )
-from grants.services.figures import pounds as _d
+from grants.services.line_tree import beneath as beneath
+from grants.services.line_tree import roll_up as roll_up
 
 # A line's balances: (line id, code, name, parent's code, balances by role).
 LineBalances = tuple[int, str, str, str | None, dict[str, int]]
@@ -59,10 +67,9 @@ class Balances:
         stream's own balances and those of these lines and every line beneath them (what
         their figures add up). Each narrowing is made in the query: only the postings
         wanted are read. The figures of what is read are the same as unnarrowed."""
-        connection = session.connection()
-        streams: dict[int, str] = dict(
-            connection.exec_driver_sql("SELECT id, code FROM stream").fetchall()
-        )
+        # Every read below is plain rows from the DBAPI cursor (balance_reads.fetch): no
+        # result object made for a query of a few rows, on reads of a few milliseconds.
+        streams: dict[int, str] = dict(fetch(session, "SELECT id, code FROM stream"))
         stream_id = None
         if stream is not None:
             stream_id = next((i for i, code in streams.items() if code == stream), 0)
@@ -72,12 +79,12 @@ class Balances:
         # The stream's own balances by role of each stream and period.
         self.periods: dict[tuple[str, Period], dict[str, int]] = {}
         # Each stream and period's lines' balances by role, by line id.
-        self._of_lines: dict[tuple[str, Period], dict[int, dict[str, int]]] = {}
+        self.of_lines: dict[tuple[str, Period], dict[int, dict[str, int]]] = {}
         self._by_line: dict[tuple[str, int, int, str], dict[str, int]] | None = None
         self._lines_in: dict[tuple[str, Period], list[LineBalances]] | None = None
         with _no_gc():  # the rows and what is made of them: many small objects, no cycles
             rows = account_rows(session, Wanted(stream_id, period, line_ids, top_level_only, as_of))
-            self._names: LineNames = line_names(session, stream_id) if rows else {}
+            self.names: LineNames = line_names(session, stream_id) if rows else {}
             self._group(rows, streams)
         # Each line's balances summed with those of every line beneath it (by period key).
         self._rolled: dict[tuple[str, Period], dict[str, dict[str, int]]] = {}
@@ -91,19 +98,19 @@ class Balances:
             statements += f" AND day <= '{stated_on.isoformat()}'"
         if stream_id is not None:
             statements += f" AND stream_id = {int(stream_id)}"
-        for sid, first, last, amount in connection.exec_driver_sql(statements + " ORDER BY id"):
+        for sid, first, last, amount in fetch(session, statements + " ORDER BY id"):
             key = (streams[sid], Period(FinancialYear(first), FinancialYear(last)))
             self.stated[key] = int(money(amount) * 100)  # the latest statement stands
 
     def _group(self, rows: list[AccountRow], streams: dict[int, str]) -> None:
         """Each account's balance into its stream's or line's balances by role: one pass
-        over the rows, a dictionary of roles for each stream and period and for each line."""
-        spans: dict[tuple[int, int, int], tuple[dict[str, int], dict[int, dict[str, int]]]] = {}
-        for stream_id, first, last, role, line_id, total in rows:
-            key = (stream_id, first, last)
-            span = spans.get(key)
+        over the rows, a dictionary of roles for each stream and period (keyed by its one
+        integer, balance_reads.SPAN) and for each line."""
+        spans: dict[int | None, tuple[dict[str, int], dict[int, dict[str, int]]]] = {}
+        for span_key, role, line_id, total in rows:
+            span = spans.get(span_key)
             if span is None:
-                span = spans[key] = ({}, {})
+                span = spans[span_key] = ({}, {})
             if line_id is None:
                 own = span[0]  # a stream's accounts are one a role (the sum keeps it plain)
                 own[role] = own.get(role, 0) + total
@@ -113,23 +120,24 @@ class Balances:
                     span[1][line_id] = {role: total}
                 else:
                     roles[role] = total
-        periods: dict[tuple[int, int], Period] = {}
-        for (stream_id, first, last), (own, lines) in spans.items():
-            period = periods.get((first, last))
+        periods: dict[int, Period] = {}
+        for span_key, (own, lines) in spans.items():
+            stream_id, first, last = of_span(span_key)
+            years = first * 10_000 + last
+            period = periods.get(years)
             if period is None:
-                period = Period(FinancialYear(first), FinancialYear(last))
-                periods[(first, last)] = period
+                period = periods[years] = Period(FinancialYear(first), FinancialYear(last))
             key = (streams[stream_id], period)
             self.periods[key] = own
-            self._of_lines[key] = lines
+            self.of_lines[key] = lines
 
     @property
     def by_line(self) -> dict[tuple[str, int, int, str], dict[str, int]]:
         """Balances by role of each line, keyed (stream, first year, last year, line code)."""
         if self._by_line is None:
             self._by_line = {
-                (stream, period.first.start, period.last.start, self._names[i][0]): roles
-                for (stream, period), lines in self._of_lines.items()
+                (stream, period.first.start, period.last.start, self.names[i][0]): roles
+                for (stream, period), lines in self.of_lines.items()
                 for i, roles in lines.items()
             }
         return self._by_line
@@ -139,10 +147,10 @@ class Balances:
         """For each stream and period, its lines in the order they were declared: (line id,
         code, name, parent's code, balances by role)."""
         if self._lines_in is None:
-            names = self._names
+            names = self.names
             self._lines_in = {
                 key: [(i, *names[i], lines[i]) for i in sorted(lines)]
-                for key, lines in self._of_lines.items()
+                for key, lines in self.of_lines.items()
             }
         return self._lines_in
 
@@ -213,143 +221,7 @@ class Balances:
     def rows(self, period_filter: Period | None = None) -> list[BalanceRow]:
         """Rows for `grants balance`: each stream and period, then each of its lines."""
         with _no_gc():
-            return self._rows(period_filter)
-
-    def _rows(self, period_filter: Period | None) -> list[BalanceRow]:
-        out: list[BalanceRow] = []
-        append = out.append
-        new, decimal, cent, zero, names = tuple.__new__, Decimal, _CENT, _ZERO, self._names
-        nested = any(parent is not None for _, _, parent in names.values())
-        for stream, period in sorted(self.periods, key=_in_order):
-            if period_filter is not None and not period.overlaps(period_filter):
-                continue
-            key = (stream, period)
-            stated = self.stated.get(key)
-            figures = [0] * len(_STREAM_ROW)  # each as STREAM_FIGURES makes it
-            for role, total in _folded(self.periods[key]).items():
-                for at, sign in _COUNTS_IN.get(role, ()):
-                    figures[at] += sign * total
-            awarded, *rest = figures
-            append(
-                new(BalanceRow, (
-                    stream, period, None, "", None, _d(awarded),
-                    None if stated is None else _d(stated), *map(_d, rest), None, None,
-                ))
-            )  # fmt: skip
-            lines = self._of_lines[key]
-            rolled = None
-            if nested and any(names[i][2] is not None for i in lines):
-                rolled = self.rolled(stream, period)  # a line beneath another: paid adds up
-            # Each figure as LINE_FIGURES makes it, written out: a call reads every line.
-            for i in sorted(lines):  # in the order the lines were declared
-                code, name, parent = names[i]
-                allocated = paid = spent = committed = carried = brought = 0
-                split = None
-                for role, total in lines[i].items():  # a line has few roles: each read once
-                    if role == "allocated":
-                        allocated = total
-                    elif role == "paid" or role == "passed":
-                        paid += total
-                    elif role == "spent":
-                        spent = total
-                    elif role == "split":
-                        split = total
-                    elif role == "committed":
-                        committed = total
-                    elif role == "carried":
-                        carried = total
-                    elif role == "carried-in":
-                        brought = total
-                if rolled is not None:  # its branch's: its own and every line's beneath it
-                    below = rolled[code]
-                    paid = below.get("paid", 0) + below.get("passed", 0)
-                    spent = below.get("spent", 0)
-                append(
-                    new(BalanceRow, (
-                        stream, period, code, name, parent, None, None,
-                        decimal(allocated) * cent if allocated else zero,
-                        None if split is None else _d(allocated + split),
-                        decimal(paid) * cent if paid else zero,
-                        decimal(spent) * cent if spent else zero,
-                        None, None,
-                        decimal(committed) * cent if committed else zero,
-                        decimal(-carried) * cent if carried else zero,
-                        decimal(brought) * cent if brought else zero,
-                    ))
-                )  # fmt: skip
-        return out
-
-
-def _in_order(key: tuple[str, Period]) -> tuple[str, int, int]:
-    """A stream and period's place among the rows: Period's own order, compared as integers."""
-    return key[0], key[1].first.start, key[1].last.start
-
-
-def _folded(totals: dict[str, int]) -> dict[str, int]:
-    """A stream's balances by role with each named part ("funder:T") added to its role as
-    well ("funder"): what :func:`figure_of` counts for a role, read with one lookup."""
-    if not any(":" in role for role in totals):
-        return totals
-    out = dict(totals)
-    for role, total in totals.items():
-        named, colon, _ = role.partition(":")
-        if colon and named in NAMED:
-            out[named] = out.get(named, 0) + total
-    return out
-
-
-# A stream row's figures, in BalanceRow's order: awarded (before stated), then the rest.
-_STREAM_ROW = tuple(
-    STREAM_FIGURES[m]
-    for m in ("awarded", "allocated", "unallocated", "paid", "reported", "claimed", "received",
-              "committed")
-)  # fmt: skip
-# For each role, the stream row's figures it counts in and how (from the recipes).
-_COUNTS_IN: dict[str, list[tuple[int, int]]] = {}
-for _at, _recipe in enumerate(_STREAM_ROW):
-    for _role, _sign in _recipe:
-        _COUNTS_IN.setdefault(_role, []).append((_at, _sign))
-
-
-def roll_up(
-    parents: dict[str, str | None], balances: dict[str, dict[str, int]]
-) -> dict[str, dict[str, int]]:
-    """Each line's balances by role added to its own and every ancestor's (a parent not
-    among ``parents`` ends the climb). Pure: the lines' ``parents`` and own ``balances``; a
-    line with no line beneath it is given its own balances (the same mapping: read only)."""
-    above = {p for c, p in parents.items() if p is not None and p != c and p in parents}
-    out: dict[str, dict[str, int]] = {
-        code: {} if code in above else balances.get(code, {}) for code in parents
-    }
-    if not above:
-        return out
-    for code, roles in balances.items():
-        if code not in out:
-            continue
-        seen = {code}
-        at = parents.get(code)
-        while at is not None and at in out and at not in seen:
-            seen.add(at)
-            into = out[at]
-            for role, total in roles.items():
-                into[role] = into.get(role, 0) + total
-            at = parents.get(at)
-        if code in above:  # its own, into the sum it heads
-            into = out[code]
-            for role, total in roles.items():
-                into[role] = into.get(role, 0) + total
-    return out
-
-
-def beneath(parents: dict[str, str | None], line: str) -> set[str]:
-    """``line`` and every line beneath it, of the lines whose ``parents`` are given."""
-    found = {line}
-    grew = True
-    while grew:
-        more = {c for c, p in parents.items() if p in found and c not in found}
-        grew = bool(more)
-        found |= more
-    return found
+            return table_rows(self, period_filter)
 
 
 def _lines_beneath(session: Session, stream_id: int, codes: Collection[str]) -> frozenset[int]:
