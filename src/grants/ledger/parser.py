@@ -99,6 +99,8 @@ _ESCAPES = {"n": "\n", "r": "\r", "t": "\t"}
 
 def tokenize(text: str) -> list[str]:
     """Split arguments on spaces; double-quoted text is one argument (``\\"`` escapes)."""
+    if '"' not in text:  # most lines: words between spaces and tabs, and nothing else
+        return [word for word in text.replace("\t", " ").split(" ") if word]
     tokens: list[str] = []
     i, n = 0, len(text)
     while i < n:

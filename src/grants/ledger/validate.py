@@ -44,7 +44,7 @@ from grants.ledger.grammar import (
     YEAR_KEY,
 )
 from grants.ledger.parser import Directive, Problem, Reading
-from grants.money import money, to_pence
+from grants.money import text_pence
 from grants.periods import Period, parse_period
 from grants.services.commitments import Agreement
 from grants.services.journal import NewEntry
@@ -111,14 +111,14 @@ class Books:
 
     def amount(self, d: Directive, text: str, key: str | None = None) -> int | None:
         try:
-            return to_pence(money(text))
+            return text_pence(text)
         except MoneyError as exc:
             self.error(d, str(exc), key)
             return None
 
     def period(self, d: Directive, text: str, key: str | None = None) -> Period | None:
         try:
-            return parse_period(text)
+            return _period(text)
         except PeriodError as exc:
             self.error(d, str(exc), key)
             return None
@@ -171,7 +171,7 @@ class Books:
         for i, arg in enumerate(d.args):
             name = NAME_ARGS.get(d.keyword) == i
             try:
-                d.args[i] = clean(arg, labels[i], Kind.NAME if name else Kind.VALUE)
+                d.args[i] = _clean(arg, labels[i], Kind.NAME if name else Kind.VALUE)
             except TextError as exc:
                 self.error(d, str(exc))
                 ok = False
@@ -180,7 +180,7 @@ class Books:
             free = key in FREE_META or progress
             kind = Kind.NOTE if key in NOTE_META else Kind.FREE if free else Kind.VALUE
             try:
-                d.meta[key] = clean(value, key, kind, META_LIMITS.get(key))
+                d.meta[key] = _clean(value, key, kind, META_LIMITS.get(key))
             except TextError as exc:
                 self.error(d, str(exc), key)
                 ok = False
@@ -305,6 +305,20 @@ class Books:
         except ValueError:
             self.error(d, f"{text!r} is not a date: write it as YYYY-MM-DD", key)
             return None
+
+
+# Each text read once: the books repeat their codes, years and names on every entry. A
+# refusal is not kept (it is raised again each time); a bounded number of results are, of
+# short texts only (a cache of long notes would hold megabytes).
+_period = functools.lru_cache(maxsize=4096)(parse_period)
+_clean_short = functools.lru_cache(maxsize=4096)(clean)
+_SHORT = 80
+
+
+def _clean(value: str, what: str, kind: Kind, limit: int | None = None) -> str:
+    if len(value) > _SHORT:
+        return clean(value, what, kind, limit)
+    return _clean_short(value, what, kind, limit)
 
 
 @functools.cache
