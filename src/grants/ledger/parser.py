@@ -378,7 +378,7 @@ def _parse_file(
             current = None
             continue
         line = _strip_comment(original)
-        odd = _comment_problem(original[len(line) :])
+        odd = _comment_problem(original[len(line) :]) if len(line) != len(original) else None
         if odd is not None:
             problems.append(Problem(shown, number, odd))
         line = line.rstrip(_SPACE)
@@ -411,7 +411,7 @@ def _parse_file(
         if current is not None:
             yield current
         current = None
-        include = _INCLUDE.match(line)
+        include = _INCLUDE.match(line) if line.startswith("include") else None
         if include:
             try:
                 target = tokenize(include.group("rest"))

@@ -168,13 +168,21 @@ class Books:
         names in place; False, with each problem located, if any is refused."""
         ok = True
         labels = _arg_labels(d.keyword, len(d.args))
-        for i, arg in enumerate(d.args):
-            name = NAME_ARGS.get(d.keyword) == i
+        name_at = NAME_ARGS.get(d.keyword)
+        args = d.args
+        for i, arg in enumerate(args):
+            if i != name_at and arg in _GOOD_VALUES:
+                continue  # checked already as a value: it passes again
             try:
-                d.args[i] = _clean(arg, labels[i], Kind.NAME if name else Kind.VALUE)
+                args[i] = _clean(arg, labels[i], Kind.NAME if i == name_at else Kind.VALUE)
             except TextError as exc:
                 self.error(d, str(exc))
                 ok = False
+                continue
+            if i != name_at and len(arg) <= _SHORT:
+                if len(_GOOD_VALUES) >= _GOOD_MOST:
+                    _GOOD_VALUES.clear()
+                _GOOD_VALUES.add(arg)
         for key, value in d.meta.items():
             progress = key.endswith("-progress") and LINE_KEY.match(key) is not None
             free = key in FREE_META or progress
@@ -313,6 +321,10 @@ class Books:
 _period = functools.lru_cache(maxsize=4096)(parse_period)
 _clean_short = functools.lru_cache(maxsize=4096)(clean)
 _SHORT = 80
+# Short arguments that passed as values (Kind.VALUE, which keeps them as they are): the
+# codes and years every entry repeats are looked up here and not checked again.
+_GOOD_VALUES: set[str] = set()
+_GOOD_MOST = 4096
 
 
 def _clean(value: str, what: str, kind: Kind, limit: int | None = None) -> str:
