@@ -335,11 +335,12 @@ class Journal:
             streams = {e.op.stream for e in batch if e.op}
             lines = self._lines_touched(batch) if len(batch) <= SMALL_BATCH else None
             run = self._begin(streams, lines, len(batch))
-        refused = self._check(run, batch, result, progress, keep_going)
-        if refused:
-            raise Refused(refused)
-        run.given.check_new_keys(run.entry_rows)
-        self._insert(run.new_accounts, run.entry_rows, run.posting_rows)
+        with bulk.no_cycle_collection(len(batch)):
+            refused = self._check(run, batch, result, progress, keep_going)
+            if refused:
+                raise Refused(refused)
+            run.given.check_new_keys(run.entry_rows)
+            self._insert(run.new_accounts, run.entry_rows, run.posting_rows)
         return result
 
     @contextlib.contextmanager
