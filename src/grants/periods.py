@@ -7,6 +7,7 @@ runs from 1 April 2017 to 31 March 2018 and renders as ``2017-18`` (PCC papers) 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -82,6 +83,8 @@ class Period:
     last: FinancialYear
     # Worked out once: a period is part of every account's key, hashed many times an entry.
     _hash: int = field(init=False, repr=False, compare=False)
+    # Its text (``render()``), worked out the first time it is asked for: part of an entry's key.
+    _text: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __hash__(self) -> int:
         return self._hash
@@ -93,8 +96,7 @@ class Period:
 
     @classmethod
     def year(cls, start: int) -> Period:
-        fy = FinancialYear(start)
-        return cls(fy, fy)
+        return period_of(start, start)
 
     @property
     def is_single_year(self) -> bool:
@@ -111,13 +113,25 @@ class Period:
         return f"{self.first.render(sep)}:{self.last.render(sep)}"
 
     def __str__(self) -> str:
-        return self.render()
+        text = self._text
+        if text is None:
+            text = self.render()
+            object.__setattr__(self, "_text", text)
+        return text
 
     def contains(self, day: date) -> bool:
         return self.first.first_day <= day <= self.last.last_day
 
     def overlaps(self, other: Period) -> bool:
         return self.first <= other.last and other.first <= self.last
+
+
+@functools.lru_cache(maxsize=4096)
+def period_of(first: int, last: int) -> Period:
+    """The period from financial year ``first`` to ``last``: one object for each (a period
+    is compared in every account key an entry looks up, and the same object compares at
+    once), so long as a few thousand periods are in use."""
+    return Period(FinancialYear(first), FinancialYear(last))
 
 
 def _expand_century(two_digits: int) -> int:
@@ -187,7 +201,9 @@ def parse_period(text: str) -> Period:
         _, last = _parse_one(parts[1], text)
     else:
         raise PeriodError(f"{text!r} is not a financial year: {_HINT}")
-    return Period(first, last)
+    if last.start < first.start:
+        raise PeriodError(f"a period cannot end ({last}) before it starts ({first})")
+    return period_of(first.start, last.start)
 
 
 def parse_year(text: str) -> FinancialYear:

@@ -5,12 +5,14 @@ cursor; binary COPY on PostgreSQL). ``indexes_after`` lets a load into empty tab
 their secondary indexes once, after the rows, instead of keeping them up to date row by row
 (on PostgreSQL, their unique keys and references too: grants.db.bulk_postgres). ``big_write``
 gives a SQLite connection a page cache to match a write of many rows, for as long as it is
-checked out.
+checked out. ``no_cycle_collection`` pauses Python's cycle collector for a load of many
+entries.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import Iterator, Sequence
 
 from sqlalchemy import Connection
@@ -27,6 +29,10 @@ BIG_CACHE = "grants_big_cache"  # set in a pooled connection's info while its ca
 # A load of at least this many rows into empty tables is worth taking their keys off for
 # (below it, dropping and building them again costs more than checking row by row).
 MANY = 2000
+
+# A load of at least this many entries runs without the cycle collector (below it, the
+# collector's passes cost little).
+NO_COLLECTION = 5000
 
 
 def insert_rows(
@@ -130,3 +136,20 @@ def big_write(connection: Connection) -> None:
         return
     connection.exec_driver_sql(f"PRAGMA cache_size=-{BIG_CACHE_KIB}")
     connection.connection.info[BIG_CACHE] = True
+
+
+@contextlib.contextmanager
+def no_cycle_collection(entries: int) -> Iterator[None]:
+    """Within the block, for a load of ``entries`` (NO_COLLECTION or more), Python's cycle
+    collector is paused: a load keeps every object it makes until it ends (ids, keys, the
+    catalogue), so each full pass would scan them all again to free little. Reference
+    counting frees what it always frees; cycles made within the block wait for it to end,
+    and the collector is restored as it was, whatever happens."""
+    if entries < NO_COLLECTION or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -99,6 +99,8 @@ _ESCAPES = {"n": "\n", "r": "\r", "t": "\t"}
 
 def tokenize(text: str) -> list[str]:
     """Split arguments on spaces; double-quoted text is one argument (``\\"`` escapes)."""
+    if '"' not in text:  # most lines: words between spaces and tabs, and nothing else
+        return [word for word in text.replace("\t", " ").split(" ") if word]
     tokens: list[str] = []
     i, n = 0, len(text)
     while i < n:
@@ -376,7 +378,7 @@ def _parse_file(
             current = None
             continue
         line = _strip_comment(original)
-        odd = _comment_problem(original[len(line) :])
+        odd = _comment_problem(original[len(line) :]) if len(line) != len(original) else None
         if odd is not None:
             problems.append(Problem(shown, number, odd))
         line = line.rstrip(_SPACE)
@@ -409,7 +411,7 @@ def _parse_file(
         if current is not None:
             yield current
         current = None
-        include = _INCLUDE.match(line)
+        include = _INCLUDE.match(line) if line.startswith("include") else None
         if include:
             try:
                 target = tokenize(include.group("rest"))

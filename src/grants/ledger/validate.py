@@ -44,7 +44,7 @@ from grants.ledger.grammar import (
     YEAR_KEY,
 )
 from grants.ledger.parser import Directive, Problem, Reading
-from grants.money import money, to_pence
+from grants.money import text_pence
 from grants.periods import Period, parse_period
 from grants.services.commitments import Agreement
 from grants.services.journal import NewEntry
@@ -111,14 +111,14 @@ class Books:
 
     def amount(self, d: Directive, text: str, key: str | None = None) -> int | None:
         try:
-            return to_pence(money(text))
+            return text_pence(text)
         except MoneyError as exc:
             self.error(d, str(exc), key)
             return None
 
     def period(self, d: Directive, text: str, key: str | None = None) -> Period | None:
         try:
-            return parse_period(text)
+            return _period(text)
         except PeriodError as exc:
             self.error(d, str(exc), key)
             return None
@@ -168,19 +168,27 @@ class Books:
         names in place; False, with each problem located, if any is refused."""
         ok = True
         labels = _arg_labels(d.keyword, len(d.args))
-        for i, arg in enumerate(d.args):
-            name = NAME_ARGS.get(d.keyword) == i
+        name_at = NAME_ARGS.get(d.keyword)
+        args = d.args
+        for i, arg in enumerate(args):
+            if i != name_at and arg in _GOOD_VALUES:
+                continue  # checked already as a value: it passes again
             try:
-                d.args[i] = clean(arg, labels[i], Kind.NAME if name else Kind.VALUE)
+                args[i] = _clean(arg, labels[i], Kind.NAME if i == name_at else Kind.VALUE)
             except TextError as exc:
                 self.error(d, str(exc))
                 ok = False
+                continue
+            if i != name_at and len(arg) <= _SHORT:
+                if len(_GOOD_VALUES) >= _GOOD_MOST:
+                    _GOOD_VALUES.clear()
+                _GOOD_VALUES.add(arg)
         for key, value in d.meta.items():
             progress = key.endswith("-progress") and LINE_KEY.match(key) is not None
             free = key in FREE_META or progress
             kind = Kind.NOTE if key in NOTE_META else Kind.FREE if free else Kind.VALUE
             try:
-                d.meta[key] = clean(value, key, kind, META_LIMITS.get(key))
+                d.meta[key] = _clean(value, key, kind, META_LIMITS.get(key))
             except TextError as exc:
                 self.error(d, str(exc), key)
                 ok = False
@@ -305,6 +313,24 @@ class Books:
         except ValueError:
             self.error(d, f"{text!r} is not a date: write it as YYYY-MM-DD", key)
             return None
+
+
+# Each text read once: the books repeat their codes, years and names on every entry. A
+# refusal is not kept (it is raised again each time); a bounded number of results are, of
+# short texts only (a cache of long notes would hold megabytes).
+_period = functools.lru_cache(maxsize=4096)(parse_period)
+_clean_short = functools.lru_cache(maxsize=4096)(clean)
+_SHORT = 80
+# Short arguments that passed as values (Kind.VALUE, which keeps them as they are): the
+# codes and years every entry repeats are looked up here and not checked again.
+_GOOD_VALUES: set[str] = set()
+_GOOD_MOST = 4096
+
+
+def _clean(value: str, what: str, kind: Kind, limit: int | None = None) -> str:
+    if len(value) > _SHORT:
+        return clean(value, what, kind, limit)
+    return _clean_short(value, what, kind, limit)
 
 
 @functools.cache

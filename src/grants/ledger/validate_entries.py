@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from grants.formatting import gbp
 from grants.ledger.parser import Directive
 from grants.money import from_pence
-from grants.services.journal import SEP, NewEntry, derived_key
+from grants.services.journal import NewEntry, derived_key
 from grants.services.keys import entry_key_problem
 from grants.services.rules import Operation
 
@@ -20,25 +20,31 @@ if TYPE_CHECKING:
 
 
 def entry(b: Books, d: Directive, op: Operation | None, **extra: Any) -> None:
-    recorded = b.recorded(d) or b.now
-    item = NewEntry(
-        op,
-        d.day,
-        d.meta.get("actor", b.actor),
-        recorded,
-        ref=d.meta.get("id"),
-        key=d.meta.get("key"),
-        printed=d.meta.get("printed"),
-        reason=d.meta.get("reason"),
-        source=d.meta.get("source"),
-        origin=d.meta.get("origin", d.where),
-        note=d.meta.get("note"),
-        **extra,
-    )
-    prefix = item.content().rpartition(SEP)[0]
+    meta = d.meta
+    if not meta:  # most entries of long books: nothing under them
+        item = NewEntry(op, d.day, b.actor, b.now, origin=d.where, **extra)
+    else:
+        item = NewEntry(
+            op,
+            d.day,
+            meta.get("actor", b.actor),
+            b.recorded(d) or b.now,
+            ref=meta.get("id"),
+            key=meta.get("key"),
+            printed=meta.get("printed"),
+            reason=meta.get("reason"),
+            source=meta.get("source"),
+            origin=meta.get("origin", d.where),
+            note=meta.get("note"),
+            **extra,
+        )
+    prefix = item.prefix()
     seq, b.entry_seq = b.entry_seq, b.entry_seq + 1
     if b.counted is not None:  # the second read: counted by the first
         item.occurrence = b.counted.get(seq, 0)
+        # The key it gives, worked out once from the content in hand (the first read needs
+        # it only to check a key the books give, and works it out for that).
+        item.derived = derived_key(prefix, item.occurrence)
     else:
         digest = int.from_bytes(hashlib.blake2b(prefix.encode(), digest_size=16).digest())
         if digest in b._seen:
@@ -47,8 +53,6 @@ def entry(b: Books, d: Directive, op: Operation | None, **extra: Any) -> None:
             b.repeats[seq] = item.occurrence
         else:
             b._seen.add(digest)
-    # The key it gives, worked out once from the content in hand.
-    item.derived = derived_key(prefix, item.occurrence)
     if item.key is not None:
         kind = op.kind if op is not None else None
         why = entry_key_problem(

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from grants.db.bulk import no_cycle_collection
 from grants.formatting import gbp
 from grants.ledger.parser import Problem
 from grants.ledger.stream import Read, entries_again
@@ -63,7 +64,7 @@ def write_journal(w: Writer) -> None:
         w.progress(0, total)
     kept = _Kept()
     streams = None if books.any_reversal else books.entry_streams
-    with Journal(w.s).in_batches(total, streams) as record:
+    with no_cycle_collection(total), Journal(w.s).in_batches(total, streams) as record:
         batch: list[Read] = []
         for read in entries_again(books):
             batch.append(read)

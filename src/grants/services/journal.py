@@ -24,11 +24,11 @@ from sqlalchemy.orm import Session
 
 from grants.db import bulk
 from grants.db.engine import journal_stands, lock_writers, under_writers_lock
-from grants.db.models import Account, Entry, Line, Posting, Stream
+from grants.db.models import Entry, Line, Posting, Stream
 from grants.errors import GrantsError, NotFound, RuleError
 from grants.formatting import count
 from grants.money import MAX_TURNOVER_PENCE
-from grants.periods import FinancialYear, Period
+from grants.periods import FinancialYear, Period, period_of
 from grants.services import access, entry_refs, rules
 from grants.services.arrears import Arrears
 from grants.services.balance_reads import branches_beneath
@@ -119,6 +119,21 @@ def account_key_text(key: AccountKey) -> str:
     return f"{stream}|{period.first.start}|{period.last.start}|{line or ''}|{role}"
 
 
+def _accounts(
+    session: Session, streams: dict[int, str], lines: dict[int, str], after: int
+) -> Iterator[tuple[int, AccountKey]]:
+    """Each account above id ``after``, with its key, read as plain rows; each period one
+    object (grants.periods.period_of), as the books' periods are, so that keys compare at
+    once."""
+    rows = session.connection().exec_driver_sql(
+        "SELECT id, stream_id, first_year, last_year, line_id, role FROM account WHERE id > "
+        f"{int(after)} ORDER BY id"
+    )
+    for account_id, stream_id, first, last, line_id, role in rows:
+        line = lines[line_id] if line_id else None
+        yield account_id, (streams[stream_id], period_of(first, last), line, role)
+
+
 def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -181,20 +196,9 @@ class Journal:
         old = cache.stamp
         if old is not None and old[:2] == stamp[:2] and stamp[2] >= old[2]:
             codes = {sid: code for code, sid in cache.streams.items()}
-            for a in self.session.execute(
-                select(
-                    Account.id, Account.stream_id, Account.first_year, Account.last_year,
-                    Account.line_id, Account.role,
-                ).where(Account.id > old[2])
-            ):  # fmt: skip
-                account = (
-                    codes[a.stream_id],
-                    Period(FinancialYear(a.first_year), FinancialYear(a.last_year)),
-                    cache.line_codes[a.line_id] if a.line_id else None,
-                    a.role,
-                )
-                cache.account_ids[account] = a.id
-                cache.account_keys[a.id] = account
+            for account_id, account in _accounts(self.session, codes, cache.line_codes, old[2]):
+                cache.account_ids[account] = account_id
+                cache.account_keys[account_id] = account
             if len(cache.account_keys) == stamp[3]:
                 cache.stamp = stamp
                 # Shared, not copied (a copy per batch grows with the ledger): this journal
@@ -224,27 +228,8 @@ class Journal:
             for r in rows
         }
         line_codes = {r.id: r.code for r in rows}
-        self._account_ids = {}
-        self._account_keys = {}
-        for a in s.execute(
-            select(
-                Account.id,
-                Account.key,
-                Account.stream_id,
-                Account.first_year,
-                Account.last_year,
-                Account.line_id,
-                Account.role,
-            )
-        ):
-            account = (
-                codes[a.stream_id],
-                Period(FinancialYear(a.first_year), FinancialYear(a.last_year)),
-                line_codes[a.line_id] if a.line_id else None,
-                a.role,
-            )
-            self._account_ids[account] = a.id
-            self._account_keys[a.id] = account
+        self._account_keys = dict(_accounts(s, codes, line_codes, 0))
+        self._account_ids = {account: i for i, account in self._account_keys.items()}
 
     def stream_id(self, code: str) -> int:
         try:
@@ -264,8 +249,11 @@ class Journal:
             ) from None
 
     def parent_of(self, stream: str, code: str) -> str | None:
-        self.line_id(stream, code)
-        return self._lines[(stream, code)][1]
+        found = self._lines.get((stream, code))
+        if found is None:
+            self.line_id(stream, code)  # raises NotFound
+        assert found is not None
+        return found[1]
 
     # -- locking and balances -------------------------------------------------------------
 
@@ -349,11 +337,12 @@ class Journal:
             streams = {e.op.stream for e in batch if e.op}
             lines = self._lines_touched(batch) if len(batch) <= SMALL_BATCH else None
             run = self._begin(streams, lines, len(batch))
-        refused = self._check(run, batch, result, progress, keep_going)
-        if refused:
-            raise Refused(refused)
-        run.given.check_new_keys(run.entry_rows)
-        self._insert(run.new_accounts, run.entry_rows, run.posting_rows)
+        with bulk.no_cycle_collection(len(batch)):
+            refused = self._check(run, batch, result, progress, keep_going)
+            if refused:
+                raise Refused(refused)
+            run.given.check_new_keys(run.entry_rows)
+            self._insert(run.new_accounts, run.entry_rows, run.posting_rows)
         return result
 
     @contextlib.contextmanager
@@ -498,6 +487,7 @@ class Journal:
                     what = functools.partial(rules.describe, op)
                     over = op.over_allocation
                     original_id, share = None, item.share
+                rolls = rules.rolled(planned, self.parent_of)  # for the check and the balances
                 for warning in rules.check(
                     planned,
                     balance,
@@ -505,6 +495,7 @@ class Journal:
                     what=what,
                     parent_of=self.parent_of,
                     may_over_allocate=op.kind == "allocate" and not item.reverses,
+                    rolls=rolls,
                 ):
                     result.warnings.append((item, warning))
                 moved = sum(abs(amount) for _, amount in planned)
@@ -515,7 +506,7 @@ class Journal:
                         "which its sums could overflow; it is refused (check the amount)"
                     )
                 turnover += moved
-                rules.apply(balances, planned, self.parent_of)
+                rules.apply(balances, planned, self.parent_of, rolls)
                 if original_id is not None:
                     reversed_in_batch.add(original_id)
                 entry_id = next_entry
@@ -689,7 +680,7 @@ class Journal:
         op = Operation(
             kind=row.kind,
             stream=streams[row.stream_id],
-            period=Period(FinancialYear(row.first_year), FinancialYear(row.last_year)),
+            period=period_of(row.first_year, row.last_year),
             amount=row.amount_pence,
             line=lines.get(row.line_id) if row.line_id else None,
             to_line=lines.get(row.to_line_id) if row.to_line_id else None,

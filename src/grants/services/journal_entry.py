@@ -37,7 +37,21 @@ class NewEntry:
     def content(self) -> str:
         """The identity of the entry: what it does and the published source it cites, not who
         recorded it or from which file line (so that edited books load again cleanly)."""
+        return f"{self.prefix()}{SEP}{self.occurrence}"
+
+    def prefix(self) -> str:
+        """Its content without the count of identical entries before it (``content_prefix``)."""
         op = self.op
+        if op is not None and not self.reverses:
+            # The most common entry, an operation, as content_prefix and operation_text
+            # write it, in one go.
+            share = self.share
+            return (
+                f"{self.day.isoformat()}{SEP}{SEP}{op.kind}{SEP}{op.stream}{SEP}{op.period}{SEP}"
+                f"{op.line or ''}{SEP}{op.to_line or ''}{SEP}{op.to_period or ''}{SEP}"
+                f"{op.amount}{SEP}{op.tranche or ''}{SEP}{'over' if op.over_allocation else ''}"
+                f"{SEP}{'' if share is None else rules.share_text(share)}{SEP}{self.source or ''}"
+            )
         what = None
         if op is not None:
             what = operation_text(
@@ -45,10 +59,9 @@ class NewEntry:
                 str(op.to_period) if op.to_period else None, op.amount, op.tranche,
                 op.over_allocation,
             )  # fmt: skip
-        prefix = content_prefix(
+        return content_prefix(
             self.day.isoformat(), self.reverses, what, rules.share_text(self.share), self.source
         )
-        return f"{prefix}{SEP}{self.occurrence}"
 
     def content_key(self) -> str:
         """The key the entry's content gives (the one books give it)."""

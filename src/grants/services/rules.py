@@ -419,17 +419,19 @@ def check(
     what: Callable[[], str],
     parent_of: Parents,
     may_over_allocate: bool = False,
+    rolls: list[tuple[AccountKey, int]] | None = None,
 ) -> list[str]:
     """Warnings for the postings; raises RuleError if they break a limit.
 
     A limit may already be broken (an over-allocation recorded earlier); then an entry is
     refused only if it makes it worse. ``what`` describes the entry (called only when needed).
-    ``balance`` gives the BRANCH figures too (``with_branches``).
+    ``balance`` gives the BRANCH figures too (``with_branches``). ``rolls``: the postings'
+    ``rolled`` figures, if the caller has worked them out already.
     """
     delta: dict[AccountKey, int] = {}
     for key, amount in planned:
         delta[key] = delta.get(key, 0) + amount
-    for key, amount in rolled(planned, parent_of):
+    for key, amount in rolled(planned, parent_of) if rolls is None else rolls:
         delta[key] = delta.get(key, 0) + amount
 
     balances = balance.balances if type(balance) is _Reader else None
@@ -507,12 +509,17 @@ def _touches(kind: str, anchor: AccountKey, accounts: set[AccountKey]) -> bool:
 
 
 def apply(
-    balances: dict[AccountKey, int], planned: list[tuple[AccountKey, int]], parent_of: Parents
+    balances: dict[AccountKey, int],
+    planned: list[tuple[AccountKey, int]],
+    parent_of: Parents,
+    rolls: list[tuple[AccountKey, int]] | None = None,
 ) -> None:
+    """Add the postings (and their ``rolled`` figures: ``rolls`` if worked out already) to
+    ``balances``."""
     read = balances.get
     for key, amount in planned:
         balances[key] = read(key, 0) + amount
-    for key, amount in rolled(planned, parent_of):
+    for key, amount in rolled(planned, parent_of) if rolls is None else rolls:
         balances[key] = read(key, 0) + amount
 
 
