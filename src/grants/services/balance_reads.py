@@ -17,13 +17,15 @@ from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from grants.periods import FinancialYear, Period
 from grants.services.rules import BRANCH, ROLLED, AccountKey
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # stream id, first year, last year, role, line id, total
 AccountRow = tuple[int, int, int, str, int | None, int]
