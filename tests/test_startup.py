@@ -329,6 +329,23 @@ def test_a_capital_programme_without_printed_figures_needs_no_babel_dates(
     assert modules & {"babel.dates", "babel.localtime", "pytz"} == set()
 
 
+def test_the_capital_programme_as_it_stands_imports_neither_the_orm_nor_the_models(
+    tmp_path: Path,
+) -> None:
+    """The synthetic programme of the benchmark as the operating-system login runs it: read
+    through SQLAlchemy Core (grants.services.capital_core), its workbook written without the
+    ORM, the models, the migrations or openpyxl."""
+    from tests.benchmarks.capital_books import database
+
+    db = database(tmp_path, 200)
+    env = {k: v for k, v in os.environ.items() if k not in ("GRANTS_USER", "GRANTS_PASSWORD")}
+    modules = imported(tmp_path, "--database", f"sqlite:///{db}", "report", "capital-programme",
+                       "-o", str(tmp_path / "capital.xlsx"), env=env)  # fmt: skip
+    assert {"grants.excel.capital", "grants.services.capital_core"} <= modules
+    assert sorted(m for m in modules if m.startswith(("sqlalchemy.orm", "grants.db.models"))) == []
+    assert [m for m in heavy(modules) if not m.startswith("xlsxwriter")] == []
+
+
 @pytest.mark.parametrize("year", [2017, 2024, 2026])
 def test_a_workbooks_day_is_written_as_babel_writes_it(year: int) -> None:
     from datetime import date, timedelta

@@ -7,29 +7,22 @@ from datetime import date
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
-from sqlalchemy.orm import Session
 
 from grants.cli import progress, terminal
 from grants.cli.common import AppContext, GrantsGroup, emit_json, make_folder, pass_app
-from grants.cli.options import DATE, pick_stream, stream_option
+from grants.cli.options import pick_stream, stream_option
+from grants.cli.report_capital import as_of_option, as_of_words, capital_programme_command
 from grants.errors import GrantsError
-from grants.excel import capital as capital_workbook
 from grants.formatting import count, day, number, plain
-from grants.money import from_pence
 from grants.periods import FinancialYear, parse_period, parse_year
-from grants.services.capital import CapitalProgramme, capital_stream, schemes
-from grants.services.published import published_figures
-from grants.services.reports import STAGES, pcc_template
-from grants.services.reports import resourcing as resourcing_table
+from grants.services.report_stages import STAGES
 from grants.services.settings import ledger_name
 
-# Each other workbook's module is imported by its own command (and `report all`), so that
-# the capital programme, written by its own process at any size, does not pay for them.
-
-F = TypeVar("F", bound=Callable[..., Any])
+# Each workbook's module, and the services behind it, are imported by its own command (and
+# `report all`), so that the capital programme, written by its own process at any size
+# (grants.cli.report_capital), does not pay for them, nor for the ORM.
 
 
 @click.group(cls=GrantsGroup)
@@ -37,20 +30,7 @@ def report() -> None:
     """The tables the council sends (derived from the journal)."""
 
 
-def as_of_option(func: F) -> F:
-    """``--as-of DATE``: the report as the ledger stood at the end of that day."""
-    return click.option(
-        "--as-of",
-        "as_of",
-        type=DATE,
-        help="Show the ledger as it stood at the end of this day: entries dated after it, and "
-        "plans, returns, statements and programme versions received or dated after it, are not "
-        "counted (default: as it stands, every entry counted).",
-    )(func)
-
-
-def _as_of_words(as_of: date | None) -> str:
-    return "" if as_of is None else f", as of {day(as_of)}"
+report.add_command(capital_programme_command)
 
 
 def _pounds(value: Decimal | None, places: int) -> str:
@@ -88,6 +68,9 @@ def resourcing(
 ) -> None:
     """The resourcing table: allocations by line and year, the districts beneath their
     partnership with their shares, the TOTAL, and the stated figure where it differs."""
+    from grants.services.published import published_figures
+    from grants.services.reports import resourcing as resourcing_table
+
     period = parse_period(years)
     with app.reading() as session:
         code = pick_stream(session, stream, "pcc", "report")
@@ -141,7 +124,7 @@ def resourcing(
         rows.append(["Stated", *(_blank(result.stated.get(y), places) for y in result.years)])
         rows.append(["Difference", *(_blank(result.difference(y), places) for y in result.years)])
     terminal.echo(
-        f"{result.stream} resourcing (£){_as_of_words(as_of)}; district rows are part of their "
+        f"{result.stream} resourcing (£){as_of_words(as_of)}; district rows are part of their "
         "partnership"
     )
     terminal.table(["", *labels.values()], rows, set(range(1, len(labels) + 1)))
@@ -180,6 +163,9 @@ def pcc_template_command(
     """A police and crime commissioner's fund's reporting template: the signatory block,
     the grant, and a row per expenditure line with its cost, % of the grant and other funding;
     at mid-year and end-year also the spend reported to date and the variance."""
+    from grants.services.published import published_figures
+    from grants.services.reports import pcc_template
+
     fy = parse_year(year)
     with app.reading() as session:
         code = pick_stream(session, stream, "pcc", "report")
@@ -242,119 +228,9 @@ def pcc_template_command(
         headers += ["Spent", "Variance"]
     terminal.echo(
         f"{result.stream} {FinancialYear(result.year)} {result.stage}: {result.area}, "
-        f"grant £{number(grant, 2)}{_as_of_words(as_of)}"
+        f"grant £{number(grant, 2)}{as_of_words(as_of)}"
     )
     terminal.table(headers, rows, set(range(1, len(headers))))
-
-
-def _capital(
-    session: Session, stream: str | None, first: str | None, last: str | None,
-    compare: str | None, as_of: date | None,
-) -> CapitalProgramme:  # fmt: skip
-    code = capital_stream(session, pick_stream(session, stream, "capital", "report"))
-    return capital_workbook.programme(session, code, first, last, compare, as_of)
-
-
-@report.command("capital-programme")
-@stream_option("capital", "Capital stream")
-@click.option("--from", "first", metavar="YEAR",
-              help="First year of the programme columns (default: the books' first).")  # fmt: skip
-@click.option("--to", "last", metavar="YEAR",
-              help="Last year of the programme columns (default: the books' last).")  # fmt: skip
-@click.option("--compare", metavar="BASE:OTHER",
-              help="Programme versions to compare, e.g. current:proposed (default: as the "
-              "books say).")  # fmt: skip
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the workbook (.xlsx) here instead of printing the resources table.",
-)
-@as_of_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as strings).")
-@pass_app
-def capital_programme_command(
-    app: AppContext,
-    stream: str | None,
-    first: str | None,
-    last: str | None,
-    compare: str | None,
-    output: Path | None,
-    as_of: date | None,
-    as_json: bool,
-) -> None:
-    """The capital programme: flexible resources with the running balance and the surplus or
-    shortfall, the funding and portfolio allocation annexes, the programmes by year of each
-    version with the Change column and Difference row, and the £m summary."""
-    with app.reading() as session:
-        result = _capital(session, stream, first, last, compare, as_of)
-        if output is not None:
-            capital_workbook.write(session, result, output, ledger_name(session))
-            terminal.echo(f"wrote {output}")
-            return
-        every_scheme = list(schemes(session, result)) if as_json else []
-    p = result
-    if as_json:
-        emit_json(
-            {
-                "stream": p.stream,
-                "as_of": as_of.isoformat() if as_of else None,
-                "period": p.period.render(),
-                "award_periods": [x.render() for x in p.periods],
-                "years": [FinancialYear(y).render() for y in p.years],
-                "compare": {"base": p.base, "other": p.other},
-                "funding": [
-                    {"tranche": t.code, "label": t.label, "amount": plain(from_pence(t.pence))}
-                    for t in p.tranches
-                ],
-                "total_funding": plain(from_pence(p.funding)),
-                "allocations": [
-                    {
-                        "line": x.code,
-                        "name": x.name,
-                        "cost": None if x.cost is None else plain(from_pence(x.cost)),
-                        "specific_funding": (
-                            None if x.specific is None else plain(from_pence(x.specific))
-                        ),
-                        "net": plain(from_pence(x.net)),
-                        "schemes": [
-                            {
-                                "line": s.code,
-                                "ref": s.ref,
-                                "name": s.name,
-                                "flexible": plain(from_pence(s.flexible)),
-                            }
-                            for parent, s in every_scheme
-                            if parent == x.code
-                        ],
-                    }
-                    for x in p.portfolios
-                ],
-                "total_allocated": plain(from_pence(p.allocated)),
-                "surplus": plain(from_pence(p.funding - p.allocated)),
-            }
-        )
-        return
-    rows = [[t.label, "", number(from_pence(t.pence), 0), "", ""] for t in p.tranches]
-    balance = p.funding
-    rows.append(["Total funding", "", number(from_pence(p.funding), 0), "",
-                 number(from_pence(balance), 0)])  # fmt: skip
-    for x in p.portfolios:
-        balance -= x.net
-        rows.append(
-            [
-                x.name,
-                "" if x.cost is None else number(from_pence(x.cost), 0),
-                "" if x.specific is None else number(from_pence(x.specific), 0),
-                number(from_pence(x.net), 0),
-                number(from_pence(balance), 0),
-            ]
-        )
-    rows.append(["Total allocations", "", "", number(from_pence(p.allocated), 0), ""])
-    rows.append(["Surplus (+) / shortfall (-)", "", "", "",
-                 number(from_pence(p.funding - p.allocated), 0)])  # fmt: skip
-    terminal.echo(f"{p.stream} capital resources {p.period.render('/')} (£){_as_of_words(as_of)}")
-    terminal.table(["", "Cost", "Funding", "Net", "Balance"], rows, {1, 2, 3, 4})
 
 
 @report.command()

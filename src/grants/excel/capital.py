@@ -15,24 +15,25 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
-
-from grants.excel import capital_annexes, capital_programmes, published, templates
+from grants.excel import capital_annexes, capital_programmes, templates
 from grants.excel.book import Book, cell, cells, inert, quoted, writing
 from grants.excel.capital_layout import with_headings
 from grants.excel.capital_parts import MILLION, headings, k, m1, title, years
 from grants.periods import Period, parse_year
 from grants.services.balances import compare
-from grants.services.capital import (
-    CapitalProgramme,
-    capital_programme,
-    programme_years,
-    stream_headings,
-    versions_to_compare,
-)
-from grants.services.published import published_figures
+from grants.services.capital_types import CapitalProgramme
+
+# The ORM, the published figures and a session's reads are imported only by a programme read
+# through a session: `grants report capital-programme` reads through SQLAlchemy Core alone
+# where it can (grants.services.capital_core).
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
+
+    from grants.services.capital_core import Reads
+    from grants.services.published import Figure
 
 
 def layout_for(p: CapitalProgramme) -> dict[str, Any]:
@@ -51,6 +52,13 @@ def programme(
     """A capital stream's programme from year ``first`` to ``last`` (default: every year
     the books hold), comparing the versions ``compare`` names (default: as the books say),
     as the ledger stood at the end of ``as_of``."""
+    from grants.services.capital import (
+        capital_programme,
+        programme_years,
+        stream_headings,
+        versions_to_compare,
+    )
+
     layout = with_headings(templates.load("capital-programme"), stream_headings(session, code))
     span = programme_years(session, code)
     start = parse_year(first) if first else span.first
@@ -71,6 +79,24 @@ def programme(
     )
 
 
+def core_programme(
+    connection: Connection,
+    stream: str | None,
+    first: str | None = None,
+    last: str | None = None,
+    compare: str | None = None,
+) -> tuple[CapitalProgramme, Reads, str] | None:
+    """The programme as it stands read through SQLAlchemy Core, with its reads and the
+    ledger's title (grants.services.capital_core.core_programme: None where a session must
+    read it)."""
+    from grants.services.capital_core import core_programme as read
+
+    def layout_of(given: dict[str, tuple[str, str | None]]) -> dict[str, Any]:
+        return with_headings(templates.load("capital-programme"), given)
+
+    return read(connection, stream, first, last, compare, layout_of)
+
+
 def sheets(layout: dict[str, Any], p: CapitalProgramme, with_published: bool = False) -> list[str]:
     """The sheets the books have figures for, in the order readers see them (with the
     published figures' sheet when the stream has any)."""
@@ -85,12 +111,32 @@ def sheets(layout: dict[str, Any], p: CapitalProgramme, with_published: bool = F
     out += [capital_programmes.sheet_name(layout, v, t) for v, t in programme]
     if programme:
         out.append(layout["chart"]["sheet"])
-    return [*out, *([published.sheet_name()] if with_published else []), "Sources"]
+    if with_published:
+        from grants.excel import published
+
+        out.append(published.sheet_name())
+    return [*out, "Sources"]
 
 
 def write(session: Session, programme: CapitalProgramme, path: Path, ledger: str) -> None:
-    layout = layout_for(programme)
+    """The workbook of a programme read through ``session``."""
+    from grants.services.capital import reads
+    from grants.services.published import published_figures
+
     figures = published_figures(session, programme.stream, as_of=programme.as_of)
+    write_book(programme, reads(session, programme), path, ledger, figures)
+
+
+def write_book(
+    programme: CapitalProgramme,
+    reads: Reads,
+    path: Path,
+    ledger: str,
+    figures: list[Figure] | None = None,
+) -> None:
+    """The workbook: its sheets, the long tables read through ``reads``, and the published
+    figures' sheet when there are ``figures``."""
+    layout = layout_for(programme)
     with writing(path, layout, ledger, constant_memory=True, as_of=programme.as_of) as book:
         book.order(sheets(layout, programme, bool(figures)))
         if programme.tranches or programme.portfolios:
@@ -99,11 +145,14 @@ def write(session: Session, programme: CapitalProgramme, path: Path, ledger: str
         if programme.funding_annex:
             capital_annexes.funding(book, programme)
         if programme.has_schemes:
-            capital_annexes.allocations(book, session, programme)
-        placed = capital_programmes.write(book, session, programme)
+            capital_annexes.allocations(book, reads, programme)
+        placed = capital_programmes.write(book, reads, programme)
         if placed:
             capital_programmes.chart(book, programme, placed)
-        published.write_sheet(book, figures)
+        if figures:
+            from grants.excel import published
+
+            published.write_sheet(book, figures)
 
 
 class _Resources:

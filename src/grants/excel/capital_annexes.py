@@ -4,11 +4,14 @@ subtotals). Each is written only when the books have rows for it."""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from grants.excel.book import Book, cell, cells, inert
 from grants.excel.capital_parts import THOUSAND, headings, k, title
-from grants.services.capital import CapitalProgramme, schemes
+from grants.services.capital_types import CapitalProgramme
+
+if TYPE_CHECKING:
+    from grants.services.capital_core import Reads
 
 
 def funding(book: Book, p: CapitalProgramme) -> None:
@@ -37,7 +40,7 @@ def funding(book: Book, p: CapitalProgramme) -> None:
     book.print_setup(sheet, heading_row)
 
 
-def allocations(book: Book, session: Session, p: CapitalProgramme) -> None:
+def allocations(book: Book, reads: Reads, p: CapitalProgramme) -> None:
     lay = book.layout["allocations"]
     sheet = book.sheet(lay["sheet"])
     widths = book.layout["columns"]
@@ -69,7 +72,7 @@ def allocations(book: Book, session: Session, p: CapitalProgramme) -> None:
         book.source(f"{sheet.name}!{cells(row, 2, row, 4)}", label, "sums of the schemes above")
         row += 1
 
-    for code, scheme in schemes(session, p):
+    for code, scheme in reads.schemes(p):
         if code != portfolio:
             if portfolio is not None:
                 subtotal()

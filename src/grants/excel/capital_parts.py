@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from xlsxwriter.worksheet import Worksheet
 
 from grants.excel.book import Book, inert
-from grants.services.capital import CapitalProgramme
+from grants.services.capital_types import CapitalProgramme
 
 THOUSAND = 100_000  # pence in £1,000
 MILLION = 100_000_000  # pence in £1m

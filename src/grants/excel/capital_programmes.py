@@ -6,14 +6,15 @@ added together."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from grants.excel.book import Book, cell, cells, inert, quoted
 from grants.excel.capital_parts import headings, k, shown, title
 from grants.periods import FinancialYear
-from grants.services.capital import CapitalProgramme, programme_rows
+from grants.services.capital_types import CapitalProgramme
+
+if TYPE_CHECKING:
+    from grants.services.capital_core import Reads
 
 
 class Placed:
@@ -47,7 +48,7 @@ def columns(book: Book, p: CapitalProgramme, table: str) -> list[tuple[int | Non
     return out
 
 
-def write(book: Book, session: Session, p: CapitalProgramme) -> dict[str, dict[str, Placed]]:
+def write(book: Book, reads: Reads, p: CapitalProgramme) -> dict[str, dict[str, Placed]]:
     """A sheet per version and table; the base version first, so that the other can refer
     to it for the Change column and the Difference row."""
     placed: dict[str, dict[str, Placed]] = {}
@@ -56,14 +57,14 @@ def write(book: Book, session: Session, p: CapitalProgramme) -> dict[str, dict[s
         compared = p.base if version == p.other and p.base else None
         base = placed.get(p.base or "", {}).get(table) if compared else None
         placed.setdefault(version, {})[table] = _programme(
-            book, session, p, version, table, compared, base, base_rows
+            book, reads, p, version, table, compared, base, base_rows
         )
     return placed
 
 
 def _programme(
     book: Book,
-    session: Session,
+    reads: Reads,
     p: CapitalProgramme,
     version: str,
     table: str,
@@ -108,7 +109,7 @@ def _programme(
     plain = marked[False, False]
     label = book.style("label")
     write_number = sheet.write_number
-    for line in programme_rows(session, p.stream, version, table, compared, p.years, later):
+    for line in reads.programme_rows(p, version, table, compared, later):
         if line.section and line.section != section:
             section = line.section
             book.text(sheet, row, 0, section, "section")

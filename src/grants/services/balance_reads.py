@@ -18,14 +18,16 @@ from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from grants.errors import PeriodError
 from grants.periods import FinancialYear, Period
 from grants.services.rules import BRANCH, ROLLED, AccountKey
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # span (stream id, first year and last year in one integer: SPAN), role, line id, total
 AccountRow = tuple[int | None, str, int | None, int]

@@ -7,12 +7,10 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, select, true
-from sqlalchemy.orm import Session
 
-from grants.db.models import Line, Stream
 from grants.formatting import SCALES
 from grants.money import from_pence, money
 from grants.periods import FinancialYear, Period
@@ -41,6 +39,11 @@ from grants.services.figures import (
 )
 from grants.services.line_tree import beneath as beneath
 from grants.services.line_tree import roll_up as roll_up
+
+# The ORM and the models are imported by the reads that need them: balances read through
+# SQLAlchemy Core alone (`grants report capital-programme`) need neither.
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # A line's balances: (line id, code, name, parent's code, balances by role).
 LineBalances = tuple[int, str, str, str | None, dict[str, int]]
@@ -226,6 +229,8 @@ class Balances:
 
 def _lines_beneath(session: Session, stream_id: int, codes: Collection[str]) -> frozenset[int]:
     """The ids of the stream's lines ``codes`` and of every line beneath them."""
+    from grants.db.models import Line
+
     known = session.execute(
         select(Line.id, Line.code, Line.parent_id).where(Line.stream_id == stream_id)
     ).all()
@@ -333,7 +338,7 @@ def balance_rows(
     seen = access.visible_lines(session)
     if seen is None:
         return rows
-    from grants.db.models import Line
+    from grants.db.models import Line, Stream
 
     mine = set(
         session.execute(

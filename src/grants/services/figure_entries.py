@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from grants.errors import NotFound
 from grants.periods import Period
 from grants.services import access
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 class FigureEntry(NamedTuple):

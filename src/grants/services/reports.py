@@ -31,6 +31,7 @@ from grants.periods import FinancialYear, Period
 from grants.services import access, balance_reads
 from grants.services.balances import Balances, as_it_stood, day_after, through
 from grants.services.balances import read as read_balances
+from grants.services.report_stages import STAGES as STAGES
 from grants.services.stream_texts import StreamWords, words
 from grants.services.streams import stream_id
 
@@ -157,9 +158,6 @@ def _allocation_entries(
     found = (shares, [tuple(r[:6]) for r in moved])
     balance_reads.keep(session, key, found)
     return found
-
-
-STAGES = ("plan", "mid-year", "end-year")
 
 
 @dataclass

@@ -8,12 +8,16 @@ database address (which may hold a password).
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from grants.db.models import Setting
 from grants.services import access
+
+# The models are imported by a read through a session: `grants report capital-programme`,
+# reading through SQLAlchemy Core, takes the default name from here without them.
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 DEFAULT_NAME = "Grants ledger"
 MAX_NAME = 200
@@ -22,6 +26,8 @@ MAX_NAME = 200
 def ledger_name(session: Session) -> str:
     """The name the ledger goes by on what it prints: its title as last set (by the books'
     `title` or by `grants ledger title`), else "Grants ledger"."""
+    from grants.db.models import Setting
+
     value = session.scalar(
         select(Setting.value).where(Setting.name == "title").order_by(Setting.id.desc()).limit(1)
     )
@@ -43,6 +49,8 @@ def set_ledger_name(session: Session, name: str, actor: str, day: date, origin: 
         raise ValueError(f"the ledger's title is 1 to {MAX_NAME} characters")
     if ledger_name(session) == name:
         return False
+    from grants.db.models import Setting
+
     session.add(Setting(name="title", value=name, day=day, actor=actor, origin=origin))
     return True
 

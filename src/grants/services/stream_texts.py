@@ -6,12 +6,16 @@ give in their own words."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
 
-from grants.db.models import Organisation, Stream, StreamText
 from grants.errors import NotFound
+
+# The ORM and the models are imported by the reads: a report's layout takes the names below
+# without them (`grants report capital-programme` reads through SQLAlchemy Core alone).
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # What the placeholders of a report's texts become when the books name no funder or area.
 NO_FUNDER = "the funder"
@@ -30,6 +34,8 @@ class StreamWords:
 def standing(session: Session, stream_id: int, kind: str) -> dict[str, tuple[str, str | None]]:
     """The names (``tranche``) or headings (``heading``) of a stream that stand:
     code -> (text, origin of the books line that gave it)."""
+    from grants.db.models import StreamText
+
     out: dict[str, tuple[str, str | None]] = {}
     for code, text, origin in session.execute(
         select(StreamText.code, StreamText.text, StreamText.origin)
@@ -43,6 +49,10 @@ def standing(session: Session, stream_id: int, kind: str) -> dict[str, tuple[str
 def words(session: Session, stream: str, area: str | None = None) -> StreamWords:
     """The stream's name, its funder's name (``funder:`` in the books), its area (``area``, else
     the accountable organisation's name, else the stream's name) and its books' headings."""
+    from sqlalchemy.orm import aliased
+
+    from grants.db.models import Organisation, Stream
+
     funder, accountable = aliased(Organisation), aliased(Organisation)
     row = session.execute(
         select(Stream.id, Stream.name, funder.name, accountable.name)
