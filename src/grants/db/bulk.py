@@ -139,13 +139,13 @@ def big_write(connection: Connection) -> None:
 
 
 @contextlib.contextmanager
-def no_cycle_collection(entries: int) -> Iterator[None]:
-    """Within the block, for a load of ``entries`` (NO_COLLECTION or more), Python's cycle
+def no_cycle_collection(entries: int, at_least: int = NO_COLLECTION) -> Iterator[None]:
+    """Within the block, for a load of ``entries`` (``at_least`` or more), Python's cycle
     collector is paused: a load keeps every object it makes until it ends (ids, keys, the
     catalogue), so each full pass would scan them all again to free little. Reference
     counting frees what it always frees; cycles made within the block wait for it to end,
     and the collector is restored as it was, whatever happens."""
-    if entries < NO_COLLECTION or not gc.isenabled():
+    if entries < at_least or not gc.isenabled():
         yield
         return
     gc.disable()

@@ -16,7 +16,6 @@ table, records are always sealed in id order.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import itertools
 import json
@@ -431,28 +430,13 @@ def seal_new(
     # A load's links go in before the chain's keys are built (PostgreSQL, into a chain
     # shorter than the load): the ledger's writer lock and the table's own lock held.
     with (
-        _no_cycle_collection(adding >= CHUNK),
+        # Reading the records back makes a list or tuple for every row and posting, and each
+        # pass of the cycle collector would walk every object the load still holds: a
+        # quarter of the seal's time at 100,000 entries. What sealing makes holds no cycles.
+        bulk.no_cycle_collection(adding, at_least=CHUNK),
         bulk.keys_after_append(connection, "seal", since.head.count, adding),
     ):
         return _seal_fresh(connection, since, fresh, kinds, order)
-
-
-@contextlib.contextmanager
-def _no_cycle_collection(many: bool) -> Iterator[None]:
-    """Without Python's collection of reference cycles while a load's records are sealed:
-    reading them back makes a list or tuple for every row and posting, and each pass of
-    the collector walks every object the load still holds (its entries, its balances), a
-    quarter of the seal's time at 100,000 entries. The rows, lists and texts sealing makes
-    hold no cycles and are freed as they are dropped; any cycle made meanwhile elsewhere is
-    collected once the seal is done. A transaction of a few records is sealed as before."""
-    if not many or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _seal_fresh(
