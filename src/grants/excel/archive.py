@@ -81,6 +81,10 @@ class Archive:
 def _unpack(data: bytes, info: zipfile.ZipInfo) -> bytes:
     if info.flag_bits & 0x41:
         raise RuntimeError(f"{info.filename} is encrypted")
+    if not 0 <= info.header_offset <= len(data) - _LOCAL.size:
+        # A directory placed past where it is makes the offsets negative, which a slice
+        # would read from the end of the file.
+        raise zipfile.BadZipFile(f"{info.filename} lies outside the file")
     header = _LOCAL.unpack_from(data, info.header_offset)
     if header[0] != _ZIP:
         raise zipfile.BadZipFile(f"{info.filename} has no local header")

@@ -199,7 +199,7 @@ def _read_rows(found: Sheet, data: bytes, reader: RowReader, columns: int, max_r
                 rows.append([EMPTY] * columns)
             rows[r][col] = Cell(value, c["data_type"])
 
-    parsed = reader.read(data, each, before=lambda row: _as_excel_writes(row, name))
+    parsed = reader.read(data, each, lambda row: _as_excel_writes(row, name), columns)
     found.rows = rows
     found.hidden_rows = {
         int(n) - 1
@@ -266,7 +266,10 @@ def _date_styles(archive: Archive, part: str | None) -> tuple[frozenset[int], fr
 
 _STYLES: dict[bytes, tuple[frozenset[int], frozenset[int]]] = {}
 _PARSED: dict[tuple[str, bytes], Any] = {}
-_SMALL = 64 * 1024  # bytes: a workbook's sheet list or relationships, as Excel writes them
+# bytes: a workbook's sheet list or relationships as a form has them (about 1 KB): at most
+# _KEPT such parts are kept parsed, some 150 KB each at worst, whatever the uploads hold
+_SMALL = 8 * 1024
+_KEPT = 16
 
 
 def _once(kind: str, data: bytes, make: Callable[[bytes], _T]) -> _T:
@@ -277,7 +280,7 @@ def _once(kind: str, data: bytes, make: Callable[[bytes], _T]) -> _T:
         return make(data)
     key = (kind, data)
     if key not in _PARSED:
-        if len(_PARSED) >= 64:
+        if len(_PARSED) >= _KEPT:
             _PARSED.pop(next(iter(_PARSED)))
         _PARSED[key] = make(data)
     return cast(_T, _PARSED[key])

@@ -107,7 +107,9 @@ def read(data: bytes, reader: RowReader, sheet_name: str, max_rows: int, columns
             elif tag == _COL and attrib.get("hidden") in ("1", "true"):
                 first, end = attrib.get("min", ""), attrib.get("max", "")
                 if first.isascii() and first.isdigit() and end.isascii() and end.isdigit():
-                    found.hidden_columns.update(range(max(int(first), 1) - 1, min(int(end), 16384)))
+                    # Only the columns read (see grants.excel.sheet_xml)
+                    reach = min(int(end), columns)
+                    found.hidden_columns.update(range(max(int(first), 1) - 1, reach))
             return
         size += 1
         if size > MAX_NODES:

@@ -235,6 +235,7 @@ class RowReader:
         data: bytes,
         each: Callable[[int, list[dict[str, Any]], Node], None] | None = None,
         before: Callable[[Node], None] | None = None,
+        columns: int = 16384,
     ) -> SheetRows:
         """The sheet's rows, each as (number, cells, its element); with ``each``, every row
         is handed to it as it is read and forgotten (``rows`` is then empty). ``before`` sees
@@ -246,7 +247,9 @@ class RowReader:
             if tag == _COL and attrib.get("hidden") in ("1", "true"):
                 first, last = attrib.get("min", ""), attrib.get("max", "")
                 if first.isascii() and first.isdigit() and last.isascii() and last.isdigit():
-                    hidden.update(range(max(int(first), 1) - 1, min(int(last), 16384)))
+                    # Only the columns read: a sheet may name every column hidden many times
+                    # over, each time 16,384 of them to add again.
+                    hidden.update(range(max(int(first), 1) - 1, min(int(last), columns)))
 
         dimensions: dict[str, dict[str, str]] = {}
         rows: list[tuple[int, list[dict[str, Any]], Node]] = []
