@@ -338,3 +338,29 @@ def test_no_other_transaction_writes_or_reads_the_chain_while_its_keys_are_off(
                     other.exec_driver_sql(sql)
                 assert getattr(refused.value.orig, "sqlstate", None) == "55P03"
         load.rollback()
+
+
+def test_a_reader_of_the_chain_keeps_its_keys_rather_than_holds_the_load(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    """A transaction reading the chain (verify, in its one transaction) holds a lock on it
+    that dropping a key would wait for, and every reader after it with the load: the load
+    keeps the keys and appends its links checked row by row instead, without waiting."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps the chain's keys in a load")
+    from grants.db.engine import ACCESS
+
+    with engine.connect().execution_options(**{ACCESS: "read"}) as reader:
+        reader.begin()
+        reader.exec_driver_sql("SELECT COUNT(*) FROM seal").scalar_one()
+        with engine.connect() as load:
+            load.begin()
+            load.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
+            start, rows = _links(load, 10_000)
+            with bulk.keys_after_append(load, "seal", start, len(rows)):
+                assert _seal_keys(load) == ["pk_seal", "uq_seal_tbl"]
+                bulk.insert_rows(load, "seal", seal.SEAL_COLUMNS, rows)
+            got = load.execute(text("SELECT COUNT(*) FROM seal WHERE tbl = 'bulk'"))
+            assert got.scalar_one() == len(rows)
+            load.rollback()
+        reader.rollback()

@@ -174,6 +174,8 @@ def all_keys_after(connection: Connection, table: str) -> Iterator[None]:
     dropped = [
         _Dropped(*row) for row in connection.exec_driver_sql(_ALL_KEYS, {"table": table}).all()
     ]
+    if dropped and not _locked_at_once(connection, table):
+        dropped = []  # another transaction reads the table: the keys stay, kept row by row
     for item in dropped:
         connection.exec_driver_sql(item.drop_sql())
     try:
@@ -184,6 +186,21 @@ def all_keys_after(connection: Connection, table: str) -> Iterator[None]:
                 create_keys(connection, dropped)
         raise
     create_keys(connection, dropped)
+
+
+def _locked_at_once(connection: Connection, table: str) -> bool:
+    """Whether ``table`` could be locked for this transaction alone without waiting. A
+    reader holding it (`grants verify` in its one transaction, say) would otherwise hold
+    the load's key drop, and every reader after it, until the writer's lock_timeout failed
+    the whole load; the lock, once taken, is held until the transaction ends."""
+    savepoint = connection.begin_nested()
+    try:
+        connection.exec_driver_sql(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE NOWAIT')
+    except DBAPIError:
+        savepoint.rollback()
+        return False
+    savepoint.commit()
+    return True
 
 
 def _empty_and_ours(connection: Connection, tables: Sequence[str]) -> list[str]:
