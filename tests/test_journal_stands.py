@@ -97,3 +97,22 @@ def test_a_session_not_made_by_the_factory_reads_where_the_journal_stands(
         assert [i for i, _ in after] == [i for i, _ in before] + [before[-1][0] + 1]
         assert [t for _, t in after] == _expected_turnover(session)
         session.rollback()
+
+
+def test_a_session_holds_the_writers_lock_only_within_the_transaction_that_took_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Before its first statement and after its commit a session has no transaction: it
+    holds no lock, and the journal asks for the writers' lock itself."""
+    from grants.db.engine import under_writers_lock
+
+    _ledger(engine, tmp_path)
+    with make_session_factory(engine)() as session:
+        assert not under_writers_lock(session)
+        session.execute(text("SELECT 1"))
+        assert under_writers_lock(session)
+        session.commit()
+        assert not under_writers_lock(session)
+    with Session(engine) as plain:
+        plain.execute(text("SELECT 1"))
+        assert not under_writers_lock(plain)

@@ -321,7 +321,8 @@ def _after_begin(session: Session, transaction: SessionTransaction, connection: 
 def under_writers_lock(session: Session) -> bool:
     """Whether the session's transaction has held the writers' lock since it began (a
     writing session's): what it reads stands until it ends, but for what it writes."""
-    return session.info.get(_LOCKED) is session.get_transaction()
+    transaction = session.get_transaction()
+    return transaction is not None and session.info.get(_LOCKED) is transaction
 
 
 def journal_stands(session: Session) -> dict[str, Any] | None:
