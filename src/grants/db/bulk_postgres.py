@@ -178,14 +178,8 @@ def all_keys_after(connection: Connection, table: str) -> Iterator[None]:
         dropped = []  # another transaction reads the table: the keys stay, kept row by row
     for item in dropped:
         connection.exec_driver_sql(item.drop_sql())
-    try:
+    with _built_again(connection, dropped):
         yield
-    except BaseException:
-        if dropped and _usable(connection):
-            with contextlib.suppress(GrantsError, DBAPIError):
-                create_keys(connection, dropped)
-        raise
-    create_keys(connection, dropped)
 
 
 def _locked_at_once(connection: Connection, table: str) -> bool:
@@ -278,11 +272,17 @@ def _usable(connection: Connection) -> bool:
 def keys_after(connection: Connection, tables: Sequence[str]) -> Iterator[None]:
     """Within the block, the empty ``tables`` take rows with their unique keys, references
     and secondary indexes checked and built at the end."""
-    dropped = drop_keys(connection, tables)
+    with _built_again(connection, drop_keys(connection, tables)):
+        yield
+
+
+@contextlib.contextmanager
+def _built_again(connection: Connection, dropped: list[_Dropped]) -> Iterator[None]:
+    """The keys ``dropped`` built again after the block, and also when it fails: the caller
+    might go on and commit, so the schema is left whole whatever happened."""
     try:
         yield
     except BaseException:
-        # The caller might go on and commit: leave the schema whole whatever happened.
         if dropped and _usable(connection):
             with contextlib.suppress(GrantsError, DBAPIError):
                 create_keys(connection, dropped)
