@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -7,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grants.errors import MoneyError
-from grants.money import from_pence, money, percentages, split, to_pence
+from grants.money import from_pence, money, percentages, split, text_pence, to_pence
 
 
 @pytest.mark.parametrize(
@@ -152,3 +154,26 @@ def test_the_largest_amount_is_just_under_a_trillion_pounds() -> None:
             f"{value!r} is larger than one entry may hold (at most £999,999,999,999.99); "
             "check the amount, or split it into several entries"
         )
+
+
+def _outcome(read: Callable[[str], object], text: str) -> object:
+    try:
+        return read(text)
+    except MoneyError as exc:
+        return ("refused", str(exc))
+
+
+@pytest.mark.parametrize("text", ["0", "0.5", "12", "1234.5", "1,234.50", "12,34.00", "1,2345",
+                                  "1.234", "007", "-5", "+5", ".5", "5.", "1 234", "١٢", "1e3",
+                                  "99,999,999,999.99", "9" * 30, "1,000,000,000,000,000.00"])  # fmt: skip
+def test_plain_amounts_read_to_pence_as_money_reads_them(text: str) -> None:
+    """The books' shortcut for plain amounts gives what the one constructor gives, refusals
+    included, on the texts it takes and those it leaves to money()."""
+    assert _outcome(text_pence, text) == _outcome(lambda t: to_pence(money(t)), text)
+
+
+def test_random_amount_texts_read_to_pence_as_money_reads_them() -> None:
+    pick = random.Random(14)
+    for _ in range(5000):
+        text = "".join(pick.choice("0123456789,.") for _ in range(pick.randint(1, 16)))
+        assert _outcome(text_pence, text) == _outcome(lambda t: to_pence(money(t)), text), text
