@@ -7,8 +7,12 @@ from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from grants.db.models import PlanLine
 from grants.formatting import day
+from grants.money import from_pence
 from tests.conftest import Grants
 from tests.helpers import books
 from tests.test_plans import FUND, PLAN
@@ -224,3 +228,33 @@ def test_a_return_filed_before_the_plan_is_named_and_the_journal_held_to_the_ret
             "spend, but the standing returns report £1,000.00 (difference £250.00): find the "
             "spend entries made other than by `grants returns import` (`grants journal`) and "
             "reverse them") in found  # fmt: skip
+
+
+def test_each_plan_is_summed_by_line_and_year_and_a_year_reads_its_own(
+    grants: Grants, tmp_path: Path, session: Session
+) -> None:
+    """The plans are summed by the database, a line and year at a time: each total is the
+    sum of that year's plan lines (added up here, one by one, from the rows)."""
+    later = (
+        "2018-04-01 award CSF 2018-19 100,000\n"
+        "2018-04-01 allocate CSF 2018-19 CHERWELL 50,000\n"
+        '2018-06-20 plan CSF 2018-19 CHERWELL "IDVA posts"\n  cost: 30,000\n'
+        '2018-06-20 plan CSF 2018-19 CHERWELL "ASB caseworker"\n  cost: 20,000\n'
+        '2018-06-20 plan CSF 2018-19 CHERWELL "Training"\n  cost: 5,000.01\n'
+    )
+    text = FUND + PLAN.replace("cost: 18,542", "cost: 18,000") + later
+    assert grants("ledger", "load", str(books(tmp_path, text))).exit_code == 0
+    totals: dict[int, int] = {}
+    for line in session.scalars(select(PlanLine)):
+        totals[line.year] = totals.get(line.year, 0) + line.cost_pence
+    assert totals == {2017: 5_800_000, 2018: 5_500_001}
+    allocated = {2017: 5_854_200, 2018: 5_000_000}
+    _, found = findings(grants, "--as-of", "2019-01-01")
+    planned = [f for f in found if f[1] == "plan vs allocation"]
+    assert [(f[0], f[2]) for f in planned] == [("error", "CHERWELL")] * 2
+    for (*_, message), year in zip(planned, (2017, 2018), strict=True):
+        total, difference = from_pence(totals[year]), from_pence(totals[year] - allocated[year])
+        assert f"the spending plan totals £{total:,} against" in message
+        assert f"(difference {'-' if difference < 0 else ''}£{abs(difference):,})" in message
+    _, only = findings(grants, "--as-of", "2019-01-01", "--year", "2018-19")
+    assert [f[3] for f in only if f[1] == "plan vs allocation"] == [planned[1][3]]
