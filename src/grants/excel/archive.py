@@ -3,24 +3,25 @@
 Before any part is parsed: the size, what the file is by its content (not its name), and the
 zip's own account of itself (entries, sizes, compression ratios, macro parts, strict OOXML,
 any DTD or entity declaration, duplicate cell references, merged cells other than the title's
-across row 1). The zip's directory is read by zipfile; each part is then unpacked here, once,
-straight from the file's bytes with a bounded read: never more than the size the directory
-declares, plus one byte to see that it was understated. A part that unpacks to more than its
-directory says (a zip bomb hiding its size) is refused as too large, as a part that says so
-is; a part that unpacks to less, or fails its CRC, is damaged. Only stored and deflated parts
-are unpacked, which is all Excel, LibreOffice and openpyxl write. Every failure is an
-UnsafeFile with a reason code and a message a recipient can act on.
+across row 1). The zip's directory is read as zipfile reads it (grants.excel.zip_directory,
+which leaves any but an ordinary directory to zipfile itself); each part is then unpacked
+here, once, straight from the file's bytes with a bounded read: never more than the size the
+directory declares, plus one byte to see that it was understated. A part that unpacks to more
+than its directory says (a zip bomb hiding its size) is refused as too large, as a part that
+says so is; a part that unpacks to less, or fails its CRC, is damaged. Only stored and
+deflated parts are unpacked, which is all Excel, LibreOffice and openpyxl write. Every failure
+is an UnsafeFile with a reason code and a message a recipient can act on.
 """
 
 from __future__ import annotations
 
-import io
 import re
 import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
 
+from grants.excel.zip_directory import Entry, entries
 from grants.limits import MAX_WORKBOOK_BYTES
 
 MAX_FILE = MAX_WORKBOOK_BYTES  # bytes on disk
@@ -63,8 +64,7 @@ class Archive:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        with zipfile.ZipFile(io.BytesIO(data)) as directory:
-            self.infos = directory.infolist()
+        self.infos = entries(data)
         self.names = {info.filename: info for info in self.infos}
         self.parts: dict[str, bytes] = {}
 
@@ -78,7 +78,7 @@ class Archive:
         return self.parts[name]
 
 
-def _unpack(data: bytes, info: zipfile.ZipInfo) -> bytes:
+def _unpack(data: bytes, info: Entry) -> bytes:
     if info.flag_bits & 0x41:
         raise RuntimeError(f"{info.filename} is encrypted")
     if not 0 <= info.header_offset <= len(data) - _LOCAL.size:
@@ -90,7 +90,9 @@ def _unpack(data: bytes, info: zipfile.ZipInfo) -> bytes:
         raise zipfile.BadZipFile(f"{info.filename} has no local header")
     start = info.header_offset + _LOCAL.size
     name = data[start : start + header[10]]
-    if name.decode("utf-8" if header[3] & 0x800 else "cp437") != info.orig_filename:
+    if (name != info.raw_name or (header[3] ^ info.flag_bits) & 0x800) and name.decode(
+        "utf-8" if header[3] & 0x800 else "cp437"
+    ) != info.orig_filename:
         raise zipfile.BadZipFile(f"{info.filename} is named otherwise in its local header")
     start += header[10] + header[11]
     raw = data[start : start + info.compress_size]
