@@ -99,6 +99,29 @@ def _unpack(data: bytes, info: Entry) -> bytes:
     if len(raw) != info.compress_size:
         raise zipfile.BadZipFile(f"{info.filename} is cut short")
     size = info.file_size
+    key = (info.compress_type, size, info.CRC, raw)
+    if key in _INFLATED:  # the same bytes, declaring the same: they unpacked and checked out
+        return _INFLATED[key]
+    out = _inflated(info, raw)
+    if size <= _SMALL and len(raw) <= _SMALL:
+        if len(_INFLATED) >= _KEPT:
+            _INFLATED.pop(next(iter(_INFLATED)))
+        _INFLATED[key] = out
+    return out
+
+
+# Parts unpacked before, by their compression, declared size and CRC and compressed bytes:
+# forms issued together share their theme, styles, instructions sheet, workbook and
+# relationship parts byte for byte. Only a part that unpacked whole and matched its CRC is
+# kept, at most _KEPT of them, each at most _SMALL bytes either way (a few MB in all).
+_INFLATED: dict[tuple[int, int, int, bytes], bytes] = {}
+_CHECKED: dict[tuple[str, bytes], None] = {}  # (name, part) that passed _check_xml
+_SMALL = 32 * 1024
+_KEPT = 64
+
+
+def _inflated(info: Entry, raw: bytes) -> bytes:
+    size = info.file_size
     if info.compress_type == zipfile.ZIP_STORED:
         out = raw
     elif info.compress_type == zipfile.ZIP_DEFLATED:
@@ -213,7 +236,13 @@ def _preflight(archive: Archive) -> None:
         )
     for info in infos:
         if info.filename.endswith((".xml", ".rels")):
-            _check_xml(info.filename, archive.read(info.filename))
+            part = archive.read(info.filename)
+            if (info.filename, part) not in _CHECKED:
+                _check_xml(info.filename, part)
+                if len(part) <= _SMALL:
+                    if len(_CHECKED) >= _KEPT:
+                        _CHECKED.pop(next(iter(_CHECKED)))
+                    _CHECKED[info.filename, part] = None
 
 
 def _check_xml(name: str, data: bytes) -> None:
