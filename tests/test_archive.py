@@ -166,3 +166,17 @@ def test_parts_seen_before_are_unpacked_and_checked_alike_and_bad_ones_refused_e
         checked_archive(replaced(ok, "xl/extra.xml", b"<x>%d</x>" % n))
     assert len(unpacking._INFLATED) <= unpacking._KEPT
     assert len(unpacking._CHECKED) <= unpacking._KEPT
+
+
+def test_a_reference_repeated_outside_the_cells_is_not_a_cell_named_twice() -> None:
+    """The duplicate-cell scan first looks at every r="A1" attribute: one repeated in an
+    element that is not a cell sends it on to the cells' own scan, which finds none twice."""
+    with zipfile.ZipFile(io.BytesIO(workbook())) as z:
+        sheet = z.read(SHEET)
+    assert b'r="B2"' in sheet
+    marked = sheet.replace(b"</worksheet>", b'<extLst><ext uri="x"><y r="B2"/></ext></extLst>'
+                           b"</worksheet>")  # fmt: skip
+    found = read_sheet(Received("ok.xlsx", replaced(workbook(), SHEET, marked)), "Return", 100, 10)
+    assert found.at(1, 1).value == 1234.5
+    twice = sheet.replace(b"</sheetData>", b'<row r="9"><c r="B2"/></row></sheetData>')
+    assert refused(replaced(workbook(), SHEET, twice)).code == "E_CORRUPT_FILE"

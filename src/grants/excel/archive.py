@@ -39,6 +39,9 @@ _DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 _CELL_REF = re.compile(
     rb"<(?:[A-Za-z_][\w.-]*:)?c\b[^>]*?\br\s*=\s*[\"']([A-Z]{1,3}[0-9]{1,7})[\"']"
 )
+# Every r="A1" attribute, in any element: a superset of _CELL_REF's (no lower-case r can fall
+# inside another's span), so if these name no cell twice, neither do the cells.
+_ANY_REF = re.compile(rb"r\s*=\s*[\"']([A-Z]{1,3}[0-9]{1,7})[\"']")
 _MERGE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\b")
 # The one merge a form is issued with: its title across row 1, which no importer reads.
 _TITLE_MERGE = re.compile(
@@ -260,8 +263,8 @@ def _check_xml(name: str, data: bytes) -> None:
             "the workbook is saved as Strict Open XML: use Save As, Excel Workbook (.xlsx)",
         )
     if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-        refs = _CELL_REF.findall(data)
-        if len(refs) != len(set(refs)):
+        refs = _ANY_REF.findall(data)  # the cells' own only if some reference comes twice
+        if len(refs) != len(set(refs)) and _twice(_CELL_REF.findall(data)):
             raise UnsafeFile(
                 "E_CORRUPT_FILE",
                 "a sheet of the workbook names the same cell twice: save it again and resend",
@@ -271,6 +274,10 @@ def _check_xml(name: str, data: bytes) -> None:
                 "E_TEMPLATE_MODIFIED",
                 "cells of the form have been merged: use the form as issued",
             )
+
+
+def _twice(refs: list[bytes]) -> bool:
+    return len(refs) != len(set(refs))
 
 
 __all__ = [
