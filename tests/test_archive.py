@@ -134,3 +134,49 @@ def test_parts_are_unpacked_once_and_only_when_asked(tmp_path: Path) -> None:
     assert archive.read("xl/media/image1.png") is first
     with pytest.raises(KeyError):
         archive.read("xl/nothing.xml")
+
+
+def test_parts_seen_before_are_unpacked_and_checked_alike_and_bad_ones_refused_each_time() -> None:
+    """Forms issued together share most parts byte for byte, and those are unpacked and
+    checked once; a part that failed is refused every time, the same compressed bytes that
+    declare another size or CRC are unpacked and checked afresh, a part that passed under one
+    name is checked again under another, and what is kept stays within its bound."""
+    from grants.excel import archive as unpacking
+
+    ok = workbook()
+    for _ in range(2):  # the second time from what was kept
+        archive = checked_archive(ok)
+        with zipfile.ZipFile(io.BytesIO(ok)) as z:
+            assert {n: archive.read(n) for n in archive.names} == {
+                i.filename: z.read(i) for i in z.infolist()
+            }
+    with zipfile.ZipFile(io.BytesIO(ok)) as z:
+        sheet = z.read(SHEET)
+    for _ in range(2):
+        assert refused(declared(ok, SHEET, len(sheet), zlib.crc32(sheet) ^ 1)).code == "E_NOT_XLSX"
+        short = sheet[:-100]
+        assert refused(declared(ok, SHEET, len(short), zlib.crc32(short))).code == (
+            "E_FILE_TOO_LARGE_UNCOMPRESSED"
+        )
+    twice = sheet.replace(b"</sheetData>", b'<row r="9"><c r="A1"/><c r="A1"/></row></sheetData>')
+    elsewhere = replaced(ok, "xl/extra.xml", twice)  # not a sheet: its cells are not checked
+    checked_archive(elsewhere)
+    assert refused(replaced(elsewhere, SHEET, twice)).code == "E_CORRUPT_FILE"
+    for n in range(2 * unpacking._KEPT):  # many distinct parts: what is kept stays bounded
+        checked_archive(replaced(ok, "xl/extra.xml", b"<x>%d</x>" % n))
+    assert len(unpacking._INFLATED) <= unpacking._KEPT
+    assert len(unpacking._CHECKED) <= unpacking._KEPT
+
+
+def test_a_reference_repeated_outside_the_cells_is_not_a_cell_named_twice() -> None:
+    """The duplicate-cell scan first looks at every r="A1" attribute: one repeated in an
+    element that is not a cell sends it on to the cells' own scan, which finds none twice."""
+    with zipfile.ZipFile(io.BytesIO(workbook())) as z:
+        sheet = z.read(SHEET)
+    assert b'r="B2"' in sheet
+    marked = sheet.replace(b"</worksheet>", b'<extLst><ext uri="x"><y r="B2"/></ext></extLst>'
+                           b"</worksheet>")  # fmt: skip
+    found = read_sheet(Received("ok.xlsx", replaced(workbook(), SHEET, marked)), "Return", 100, 10)
+    assert found.at(1, 1).value == 1234.5
+    twice = sheet.replace(b"</sheetData>", b'<row r="9"><c r="B2"/></row></sheetData>')
+    assert refused(replaced(workbook(), SHEET, twice)).code == "E_CORRUPT_FILE"

@@ -197,3 +197,26 @@ def test_a_workbook_part_seen_before_is_read_alike_and_a_bad_one_refused_each_ti
     for _ in range(2):
         assert outcome(out.getvalue(), "Return", (40, 12))[:2] == ("refused", "E_CORRUPT_FILE")
         assert outcome(good, "Return", (40, 12)) == first
+
+
+def test_the_cells_and_styles_remembered_are_bounded_and_read_alike_again() -> None:
+    """A sheet naming more cells and styles than are remembered reads the same a second time,
+    and what is remembered stays within its bound; a reference past ZZZ is still handed on."""
+    from openpyxl.utils.datetime import WINDOWS_EPOCH
+
+    from grants.excel.sheet_xml import RowReader
+
+    many = sheet_stream._KEPT + 500
+    rows = "".join(f'<row r="{n}"><c r="A{n}" s="{n}"><v>{n}</v></c></row>' for n in
+                   range(1, many + 1))  # fmt: skip
+    data = sheet(rows)
+    reader = RowReader([], WINDOWS_EPOCH, frozenset(), frozenset())
+    first = sheet_stream.read(data, reader, "Return", many, 3).cells
+    assert first == sheet_stream.read(data, reader, "Return", many, 3).cells
+    assert first[many - 1] == {0: (many, "n")}
+    assert len(sheet_stream._PLACES) <= sheet_stream._KEPT
+    assert len(sheet_stream._STYLES) <= sheet_stream._KEPT
+    with pytest.raises(sheet_stream.Unusual):
+        sheet_stream.read(sheet('<row r="1"><c r="AAAA1"><v>1</v></c></row>'), reader, "R", 9, 9)
+    with pytest.raises(sheet_stream.Unusual):
+        sheet_stream.read(sheet('<row r="1"><c r="A1" s="x"><v>1</v></c></row>'), reader, "R", 9, 9)

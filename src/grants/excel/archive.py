@@ -3,24 +3,25 @@
 Before any part is parsed: the size, what the file is by its content (not its name), and the
 zip's own account of itself (entries, sizes, compression ratios, macro parts, strict OOXML,
 any DTD or entity declaration, duplicate cell references, merged cells other than the title's
-across row 1). The zip's directory is read by zipfile; each part is then unpacked here, once,
-straight from the file's bytes with a bounded read: never more than the size the directory
-declares, plus one byte to see that it was understated. A part that unpacks to more than its
-directory says (a zip bomb hiding its size) is refused as too large, as a part that says so
-is; a part that unpacks to less, or fails its CRC, is damaged. Only stored and deflated parts
-are unpacked, which is all Excel, LibreOffice and openpyxl write. Every failure is an
-UnsafeFile with a reason code and a message a recipient can act on.
+across row 1). The zip's directory is read as zipfile reads it (grants.excel.zip_directory,
+which leaves any but an ordinary directory to zipfile itself); each part is then unpacked
+here, once, straight from the file's bytes with a bounded read: never more than the size the
+directory declares, plus one byte to see that it was understated. A part that unpacks to more
+than its directory says (a zip bomb hiding its size) is refused as too large, as a part that
+says so is; a part that unpacks to less, or fails its CRC, is damaged. Only stored and
+deflated parts are unpacked, which is all Excel, LibreOffice and openpyxl write. Every failure
+is an UnsafeFile with a reason code and a message a recipient can act on.
 """
 
 from __future__ import annotations
 
-import io
 import re
 import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
 
+from grants.excel.zip_directory import Entry, entries
 from grants.limits import MAX_WORKBOOK_BYTES
 
 MAX_FILE = MAX_WORKBOOK_BYTES  # bytes on disk
@@ -38,6 +39,9 @@ _DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 _CELL_REF = re.compile(
     rb"<(?:[A-Za-z_][\w.-]*:)?c\b[^>]*?\br\s*=\s*[\"']([A-Z]{1,3}[0-9]{1,7})[\"']"
 )
+# Every r="A1" attribute, in any element: a superset of _CELL_REF's (no lower-case r can fall
+# inside another's span), so if these name no cell twice, neither do the cells.
+_ANY_REF = re.compile(rb"r\s*=\s*[\"']([A-Z]{1,3}[0-9]{1,7})[\"']")
 _MERGE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\b")
 # The one merge a form is issued with: its title across row 1, which no importer reads.
 _TITLE_MERGE = re.compile(
@@ -63,8 +67,7 @@ class Archive:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        with zipfile.ZipFile(io.BytesIO(data)) as directory:
-            self.infos = directory.infolist()
+        self.infos = entries(data)
         self.names = {info.filename: info for info in self.infos}
         self.parts: dict[str, bytes] = {}
 
@@ -78,7 +81,7 @@ class Archive:
         return self.parts[name]
 
 
-def _unpack(data: bytes, info: zipfile.ZipInfo) -> bytes:
+def _unpack(data: bytes, info: Entry) -> bytes:
     if info.flag_bits & 0x41:
         raise RuntimeError(f"{info.filename} is encrypted")
     if not 0 <= info.header_offset <= len(data) - _LOCAL.size:
@@ -90,12 +93,37 @@ def _unpack(data: bytes, info: zipfile.ZipInfo) -> bytes:
         raise zipfile.BadZipFile(f"{info.filename} has no local header")
     start = info.header_offset + _LOCAL.size
     name = data[start : start + header[10]]
-    if name.decode("utf-8" if header[3] & 0x800 else "cp437") != info.orig_filename:
+    if (name != info.raw_name or (header[3] ^ info.flag_bits) & 0x800) and name.decode(
+        "utf-8" if header[3] & 0x800 else "cp437"
+    ) != info.orig_filename:
         raise zipfile.BadZipFile(f"{info.filename} is named otherwise in its local header")
     start += header[10] + header[11]
     raw = data[start : start + info.compress_size]
     if len(raw) != info.compress_size:
         raise zipfile.BadZipFile(f"{info.filename} is cut short")
+    size = info.file_size
+    key = (info.compress_type, size, info.CRC, raw)
+    if key in _INFLATED:  # the same bytes, declaring the same: they unpacked and checked out
+        return _INFLATED[key]
+    out = _inflated(info, raw)
+    if size <= _SMALL and len(raw) <= _SMALL:
+        if len(_INFLATED) >= _KEPT:
+            _INFLATED.pop(next(iter(_INFLATED)))
+        _INFLATED[key] = out
+    return out
+
+
+# Parts unpacked before, by their compression, declared size and CRC and compressed bytes:
+# forms issued together share their theme, styles, instructions sheet, workbook and
+# relationship parts byte for byte. Only a part that unpacked whole and matched its CRC is
+# kept, at most _KEPT of them, each at most _SMALL bytes either way (a few MB in all).
+_INFLATED: dict[tuple[int, int, int, bytes], bytes] = {}
+_CHECKED: dict[tuple[str, bytes], None] = {}  # (name, part) that passed _check_xml
+_SMALL = 32 * 1024
+_KEPT = 64
+
+
+def _inflated(info: Entry, raw: bytes) -> bytes:
     size = info.file_size
     if info.compress_type == zipfile.ZIP_STORED:
         out = raw
@@ -211,7 +239,13 @@ def _preflight(archive: Archive) -> None:
         )
     for info in infos:
         if info.filename.endswith((".xml", ".rels")):
-            _check_xml(info.filename, archive.read(info.filename))
+            part = archive.read(info.filename)
+            if (info.filename, part) not in _CHECKED:
+                _check_xml(info.filename, part)
+                if len(part) <= _SMALL:
+                    if len(_CHECKED) >= _KEPT:
+                        _CHECKED.pop(next(iter(_CHECKED)))
+                    _CHECKED[info.filename, part] = None
 
 
 def _check_xml(name: str, data: bytes) -> None:
@@ -229,8 +263,8 @@ def _check_xml(name: str, data: bytes) -> None:
             "the workbook is saved as Strict Open XML: use Save As, Excel Workbook (.xlsx)",
         )
     if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-        refs = _CELL_REF.findall(data)
-        if len(refs) != len(set(refs)):
+        refs = _ANY_REF.findall(data)  # the cells' own only if some reference comes twice
+        if len(refs) != len(set(refs)) and _twice(_CELL_REF.findall(data)):
             raise UnsafeFile(
                 "E_CORRUPT_FILE",
                 "a sheet of the workbook names the same cell twice: save it again and resend",
@@ -240,6 +274,10 @@ def _check_xml(name: str, data: bytes) -> None:
                 "E_TEMPLATE_MODIFIED",
                 "cells of the form have been merged: use the form as issued",
             )
+
+
+def _twice(refs: list[bytes]) -> bool:
+    return len(refs) != len(set(refs))
 
 
 __all__ = [

@@ -76,6 +76,33 @@ def _column(letters: str) -> int:
     return _COLUMNS[letters]
 
 
+# A cell's reference -> its row and column, and a style's text -> its index, as parsed last;
+# forms issued together name the same cells and styles. At most _KEPT of each are kept.
+_PLACES: dict[str, tuple[int, int]] = {}
+_STYLES: dict[str, int] = {}
+_KEPT = 1 << 14
+
+
+def _place(ref: str) -> tuple[int, int]:
+    matched = _ORDINARY_REF.fullmatch(ref)
+    if matched is None:
+        raise Unusual(ref)
+    letters = matched[1]
+    place = (int(matched[2]), _COLUMNS.get(letters) or _column(letters))
+    if len(_PLACES) < _KEPT:
+        _PLACES[ref] = place
+    return place
+
+
+def _style(style: str) -> int:
+    if not (style.isascii() and style.isdigit()):
+        raise Unusual(style)
+    index = int(style)
+    if len(_STYLES) < _KEPT:
+        _STYLES[style] = index
+    return index
+
+
 def read(data: bytes, reader: RowReader, sheet_name: str, max_rows: int, columns: int) -> Streamed:
     """The sheet's cells in its first ``max_rows`` rows and ``columns`` columns; raises
     Unusual for a sheet this reader does not read, UnsafeFile and the parser's errors as
@@ -90,6 +117,7 @@ def read(data: bytes, reader: RowReader, sheet_name: str, max_rows: int, columns
     cell: list[Any] = []
     text: list[str] = []
     last = [0]  # the number of the row read last
+    places, styles, parts = _PLACES, _STYLES, _PARTS
 
     def start(tag: str, attrib: dict[str, str]) -> None:
         nonlocal at, number, size, cell
@@ -114,43 +142,45 @@ def read(data: bytes, reader: RowReader, sheet_name: str, max_rows: int, columns
         size += 1
         if size > MAX_NODES:
             raise TooLarge("a row holds more than Excel writes")
-        if at == ROW and tag == _C:
+        if at == ROW:
+            if tag != _C:
+                raise Unusual(tag)
             ref = attrib.get("r", "")
+            place = places.get(ref) or _place(ref)
             style = attrib.get("s", "0")
-            matched = _ORDINARY_REF.fullmatch(ref)
-            if matched is None or not (style.isascii() and style.isdigit()):
-                raise Unusual(tag)
-            letters = matched[1]
-            column = _COLUMNS.get(letters) or _column(letters)
-            cell = [ref, int(matched[2]), column, attrib.get("t", "n"), int(style), *_UNREAD]
+            index = styles.get(style)
+            if index is None:
+                index = _style(style)
+            cell = [ref, place[0], place[1], attrib.get("t", "n"), index, None, None, None]
             at = CELL
-        elif at == CELL and tag in _PARTS:
-            slot = _PARTS[tag]
-            if cell[slot] is not None or (slot == F and "t" in attrib):
+        elif at == CELL:
+            slot = parts.get(tag)
+            if slot is None or cell[slot] is not None or (slot == F and "t" in attrib):
                 raise Unusual(tag)
-            text.clear()
-            at = slot
+            at = slot  # the text read is empty: each v, f and t empties it as it ends
         elif at == IS and tag == _T and cell[IS] is None:
-            text.clear()
             at = T
         else:
             raise Unusual(tag)
 
     def end(_tag: str) -> None:
         nonlocal at
-        if at == V or at == F:
-            cell[at] = "".join(text)
-            at = CELL
-        elif at == T:
-            cell[IS] = "".join(text)
-            at = IS
-        elif at == CELL:
+        if at == CELL:
             cells.append(cell)
             at = ROW
-        elif at == IS:
-            if cell[IS] is None:
-                cell[IS] = ""  # an empty <is/>: openpyxl's text is ""
-            at = CELL
+        elif at >= V:
+            if at == IS:
+                if cell[IS] is None:
+                    cell[IS] = ""  # an empty <is/>: openpyxl's text is ""
+                at = CELL
+            elif at == T:
+                cell[IS] = "".join(text)
+                text.clear()
+                at = IS
+            else:  # a v or an f
+                cell[at] = "".join(text)
+                text.clear()
+                at = CELL
         elif at == ROW:
             at = OUT
             _row(number, cells)
@@ -190,6 +220,7 @@ def read(data: bytes, reader: RowReader, sheet_name: str, max_rows: int, columns
             found.cells.setdefault(r - 1, {})[c - 1] = (value, kind)
 
     parser = new_parser()
+    parser.buffer_text = True  # a text in one piece, not split at each character reference
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = chars
