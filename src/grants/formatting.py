@@ -1,19 +1,34 @@
-"""Display of money and dates for people: every Babel call in the product is here (en_GB)."""
+"""Display of money and dates for people: every Babel call in the product is here (en_GB).
+Babel is imported by the first figure that needs it: a command that shows none (the capital
+programme's workbook writes its figures as numbers) does not import it."""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-
-from babel import Locale
-from babel.numbers import format_currency, format_decimal
+from typing import TYPE_CHECKING
 
 from grants.money import total
 
-# Parsed once: Babel given the name parses it again on every call, which was half the time
-# of formatting a figure (a dashboard formats some 150).
-LOCALE = Locale.parse("en_GB")
+if TYPE_CHECKING:
+    from babel import Locale
+
+
+@lru_cache(maxsize=1)
+def locale() -> Locale:
+    """en_GB, parsed once: Babel given the name parses it again on every call, which was half
+    the time of formatting a figure (a dashboard formats some 150)."""
+    from babel import Locale
+
+    return Locale.parse("en_GB")
+
+
+def __getattr__(name: str) -> object:
+    if name == "LOCALE":  # (the name the parsed locale had when it was made on import)
+        return locale()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 SCALES: dict[str, Decimal] = {"1": Decimal(1), "000": Decimal(1000), "m": Decimal(1_000_000)}
 SCALE_LABELS = {"1": "£", "000": "£'000", "m": "£m"}
@@ -34,7 +49,9 @@ def gbp(amount: Decimal) -> str:
 
 def gbp_accounting(amount: Decimal) -> str:
     """Accounting style: ``(£1,234.50)`` for a negative amount, ``£1,234.50`` otherwise."""
-    return format_currency(total(amount), "GBP", locale=LOCALE, format_type="accounting")
+    from babel.numbers import format_currency
+
+    return format_currency(total(amount), "GBP", locale=locale(), format_type="accounting")
 
 
 def scaled(amount: Decimal, scale: str, places: int = 0) -> Decimal:
@@ -51,7 +68,9 @@ def scaled(amount: Decimal, scale: str, places: int = 0) -> Decimal:
 def number(value: Decimal, places: int = 2) -> str:
     """A plain grouped number: ``14,484`` or ``153.2``; negatives as ``-487``."""
     pattern = "#,##0" + ("." + "0" * places if places else "")
-    return format_decimal(value, format=pattern, locale=LOCALE, decimal_quantization=True)
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, format=pattern, locale=locale(), decimal_quantization=True)
 
 
 def in_thousands(amount: Decimal) -> str:
@@ -81,7 +100,7 @@ def _format_date(value: date) -> str:
     # zone among pytz's, which a command that shows no date (`grants balance`) need not pay.
     from babel.dates import format_date
 
-    return format_date(value, format="d MMMM y", locale=LOCALE)
+    return format_date(value, format="d MMMM y", locale=locale())
 
 
 def plain(amount: Decimal | None) -> str | None:

@@ -2,6 +2,13 @@
 XlsxWriter in constant-memory mode (the capital workbook's floor) and raw XML in a zip
 (reported for information).
 
+The floor does the job the command does, in a process of its own as the command runs
+(:func:`floor_process`): Python starts, imports XlsxWriter and the standard library's
+``sqlite3``, runs on the same ledger file every SELECT the command ran (as the command's own
+connection traced them: :func:`product_reads`), fetching every row, and writes the same cells.
+The cells it writes come from a file saved before the rounds (:func:`save`); the time it takes
+to load them, work the command does not do, is measured in the process and taken off.
+
 ``read(path)`` reads a workbook with openpyxl (read-only, formulas as text, and again for the
 formulas' saved results) into memory: every sheet in order, and each row's cells that hold
 something, a string, a number or a formula with its result. The writers write those cells
@@ -11,7 +18,13 @@ set-up.
 
 from __future__ import annotations
 
+import marshal
+import resource
+import subprocess
+import sys
+import time
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +96,99 @@ def xlsxwriter_floor(sheets: list[Sheet], path: Path) -> None:
                 else:
                     number(r, c, value)
     wb.close()
+
+
+# `grants ARGS` as measure.LAUNCHER runs it, its database connection traced: every statement
+# it ran, with its values, written to the file named first as it exits.
+TRACING_LAUNCHER = """
+import atexit, marshal, sys
+from pathlib import Path
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from grants.cli.main import main
+
+TRACE = Path(sys.argv.pop(1))
+RAN = []
+
+@event.listens_for(Engine, "connect")
+def traced(dbapi_connection, record) -> None:
+    dbapi_connection.set_trace_callback(RAN.append)
+
+atexit.register(lambda: TRACE.write_bytes(marshal.dumps(RAN)))
+sys.argv[0] = "grants"
+main()
+"""
+
+
+def product_reads(args: list[str], env: Mapping[str, str], trace: Path) -> list[str]:
+    """The SELECTs `grants ARGS` runs (SQLite's text of each, its values in place)."""
+    done = subprocess.run([sys.executable, "-c", TRACING_LAUNCHER, str(trace), *args],
+                          env=env, capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, (done.stdout + done.stderr)[-2000:]
+    ran: list[str] = marshal.loads(trace.read_bytes())
+    return [sql for sql in ran if sql.lstrip().upper().startswith(("SELECT", "WITH"))]
+
+
+def save(sheets: list[Sheet], reads: list[str], path: Path) -> None:
+    """The cells (a formula as its text and result in a tuple) and the reads, for the floor's
+    process."""
+    plain = [
+        (sheet.name, [
+            (r, tuple((c, (v.text, v.result) if isinstance(v, Formula) else v) for c, v in cells))
+            for r, cells in sheet.rows
+        ])
+        for sheet in sheets
+    ]  # fmt: skip
+    path.write_bytes(marshal.dumps((reads, plain)))
+
+
+# The floor in its own process: argv is the ledger file, the saved cells and the workbook to
+# write; it prints the CPU and wall seconds it took to load the cells.
+FLOOR = """
+import marshal, sqlite3, sys, time
+import xlsxwriter
+
+database, saved, output = sys.argv[1:]
+cpu, wall = time.process_time(), time.perf_counter()
+with open(saved, "rb") as f:
+    reads, sheets = marshal.load(f)
+loading = (time.process_time() - cpu, time.perf_counter() - wall)
+connection = sqlite3.connect(database)
+for sql in reads:
+    connection.execute(sql).fetchall()
+connection.close()
+wb = xlsxwriter.Workbook(
+    output, {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False}
+)
+for name, rows in sheets:
+    ws = wb.add_worksheet(name)
+    string, number, formula = ws.write_string, ws.write_number, ws.write_formula
+    for r, cells in rows:
+        for c, value in cells:
+            if value.__class__ is str:
+                string(r, c, value)
+            elif value.__class__ is tuple:
+                formula(r, c, value[0], None, value[1])
+            else:
+                number(r, c, value)
+wb.close()
+print(*loading)
+"""
+
+
+def floor_process(database: Path, saved: Path, output: Path) -> tuple[float, float]:
+    """The floor run as a process of its own: (CPU seconds, wall seconds) it took, less its
+    loading of the saved cells."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", FLOOR, str(database), str(saved), str(output)],
+                          capture_output=True, text=True)  # fmt: skip
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert done.returncode == 0, done.stderr[-2000:]
+    loading_cpu, loading_wall = (float(x) for x in done.stdout.split())
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return cpu - loading_cpu, wall - loading_wall
 
 
 _CONTENT_TYPES = (

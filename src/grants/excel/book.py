@@ -10,13 +10,14 @@ import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.format import Format
-from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
+from xlsxwriter.utility import xl_col_to_name, xl_range, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from grants.errors import GrantsError
@@ -61,12 +62,26 @@ def file_name(*parts: str) -> str:
     return f"{stem}.xlsx"
 
 
+@cache  # (at most Excel's 16,384 columns)
+def _column(col: int) -> str:
+    return str(xl_col_to_name(col))
+
+
+# XlsxWriter's xl_rowcol_to_cell and xl_range, with each column's letters worked out once: a
+# capital programme names three ranges a row (its total, its change and its source). A
+# negative row or column still goes to XlsxWriter, which warns and gives "".
 def cell(row: int, col: int) -> str:
-    return xl_rowcol_to_cell(row, col)
+    if row < 0 or col < 0:
+        return str(xl_rowcol_to_cell(row, col))
+    return _column(col) + str(row + 1)
 
 
 def cells(first_row: int, first_col: int, last_row: int, last_col: int) -> str:
-    return xl_range(first_row, first_col, last_row, last_col)
+    if first_row < 0 or first_col < 0 or last_row < 0 or last_col < 0:
+        return str(xl_range(first_row, first_col, last_row, last_col))
+    first = _column(first_col) + str(first_row + 1)
+    last = _column(last_col) + str(last_row + 1)
+    return first if first == last else first + ":" + last
 
 
 def quoted(sheet: str) -> str:

@@ -108,6 +108,7 @@ class Fitting:
             font = self._font(cell_format)
         size, bold, wrap, indent, _ = font
         one_line = "\n" not in text
+        measured: float | None = None  # the width of a line of text, once measured
         if not wrap and size <= metrics.FONT_SIZE and one_line:
             key = (col, id(cell_format))
             short = self._short.get(key)
@@ -121,12 +122,13 @@ class Fitting:
             if room is None:
                 room = self._room[key] = metrics.room(self.width(col) - indent)
             if text and not text.isspace():
-                if metrics.text_points(text, size, bold) * metrics.SLACK <= room:
+                measured = metrics.text_points(text, size, bold)
+                if measured * metrics.SLACK <= room:
                     return cell_format
         if not text.strip():
             return cell_format
         if one_line:  # measured once, whether it fits or not
-            widest = metrics.text_points(text, size, bold)
+            widest = metrics.text_points(text, size, bold) if measured is None else measured
             fits = widest * metrics.SLACK <= metrics.room(self.width(col) - indent)
         else:
             widest = max(metrics.text_points(x, size, bold) for x in text.split("\n"))

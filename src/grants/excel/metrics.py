@@ -6,6 +6,7 @@ a printed sheet shows every word whole."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 FONT = "Arial"  # printed as Liberation Sans where Arial is missing: the same widths
 FONT_SIZE = 10
@@ -77,8 +78,33 @@ def fits(text: str, width: float, size: float = FONT_SIZE, bold: bool = False) -
     return all(text_points(x, size, bold) * SLACK <= room(width) for x in text.split("\n"))
 
 
+# Each word's width in thousandths of an em, by weight: wrapped texts are counted word by
+# word and the same words come back row after row (a capital programme's Sources sheet has
+# thousands of "Scheme N of portfolio M: cost and specific funding..."). Kept to
+# WORDS_KEPT words a weight, then started afresh.
+WORDS_KEPT = 20_000
+_WORD_UNITS: dict[bool, dict[str, int]] = {False: {}, True: {}}
+
+
+def _word_units(bold: bool) -> Callable[[str], int]:
+    """A word's width in thousandths of an em (what text_points sums), remembered."""
+    known = _WORD_UNITS[bold]
+    widths = _WIDTHS[bold].__getitem__
+
+    def units(word: str) -> int:
+        found = known.get(word)
+        if found is None:
+            if len(known) >= WORDS_KEPT:
+                known.clear()
+            found = known[word] = sum(map(widths, word))
+        return found
+
+    return units
+
+
 def longest_word(text: str, size: float = FONT_SIZE, bold: bool = False) -> float:
-    return max((text_points(w, size, bold) for w in text.split()), default=0.0)
+    units = _word_units(bold)
+    return max((units(w) * size / 1000 for w in text.split()), default=0.0)
 
 
 def lines(text: str, width: float, size: float = FONT_SIZE, bold: bool = False) -> int:
@@ -86,12 +112,13 @@ def lines(text: str, width: float, size: float = FONT_SIZE, bold: bool = False) 
     columns) of ``width`` characters; a word longer than the line takes lines of its own."""
     limit = room(width) / SLACK
     space = text_points(" ", size, bold)
+    units = _word_units(bold)
     count = 0
     for paragraph in text.split("\n"):
         count += 1
         used = 0.0
         for word in paragraph.split():
-            need = text_points(word, size, bold)
+            need = units(word) * size / 1000  # text_points(word, size, bold), remembered
             if used and used + space + need <= limit:
                 used += space + need
                 continue
