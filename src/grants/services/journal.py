@@ -443,6 +443,10 @@ class Journal:
         next_entry, next_posting, next_account = run.next_entry, run.next_posting, run.next_account
         turnover = run.turnover
         refused: list[GrantsError] = []
+        # Looked up once a batch, not once an entry.
+        parent_of, streams = self.parent_of, self._streams
+        lines, account_ids = self._lines, self._account_ids
+        entry_ids, items = result.entry_ids, result.items
         for done, (item, key) in enumerate(zip(batch, keys, strict=True), start=1):
             try:
                 if progress is not None and done % 10_000 == 0:
@@ -472,33 +476,36 @@ class Journal:
                 else:
                     assert item.op is not None
                     op = item.op
-                    self.stream_id(op.stream)
+                    if op.stream not in streams:
+                        self.stream_id(op.stream)  # raises NotFound
                     for code in (op.line, op.to_line):
-                        if code is not None:
-                            self.line_id(op.stream, code)
+                        if code is not None and (op.stream, code) not in lines:
+                            self.line_id(op.stream, code)  # raises NotFound
                     if op.kind == "pay" and op.line is not None:
                         arrears.check_pay(
-                            op.stream, op.line, self.line_id(op.stream, op.line), item.day,
+                            op.stream, op.line, lines[(op.stream, op.line)][0], item.day,
                             op.amount,
                         )  # fmt: skip
-                    planned = rules.postings(op, self.parent_of)
+                    planned = rules.postings(op, parent_of)
                     check_claim(op, balances)
                     check_carry(op, balance)
                     what = functools.partial(rules.describe, op)
                     over = op.over_allocation
                     original_id, share = None, item.share
-                rolls = rules.rolled(planned, self.parent_of)  # for the check and the balances
+                rolls = rules.rolled(planned, parent_of)  # for the check and the balances
                 for warning in rules.check(
                     planned,
                     balance,
                     over_allocation=over,
                     what=what,
-                    parent_of=self.parent_of,
+                    parent_of=parent_of,
                     may_over_allocate=op.kind == "allocate" and not item.reverses,
                     rolls=rolls,
                 ):
                     result.warnings.append((item, warning))
-                moved = sum(abs(amount) for _, amount in planned)
+                moved = 0
+                for _, amount in planned:
+                    moved += amount if amount > 0 else -amount
                 if turnover + moved > MAX_TURNOVER_PENCE:
                     raise RuleError(
                         f"{what()} would take the journal's turnover (every amount it has "
@@ -506,7 +513,7 @@ class Journal:
                         "which its sums could overflow; it is refused (check the amount)"
                     )
                 turnover += moved
-                rules.apply(balances, planned, self.parent_of, rolls)
+                rules.apply(balances, planned, parent_of, rolls)
                 if original_id is not None:
                     reversed_in_batch.add(original_id)
                 entry_id = next_entry
@@ -517,22 +524,22 @@ class Journal:
                         entry_id, planned, original_id is not None, item.op, item.share
                     )
                 for account, amount in planned:
-                    account_id = self._account_ids.get(account)
+                    account_id = account_ids.get(account)
                     if account_id is None:
                         account_id = next_account
                         next_account += 1
                         account_text = account_key_text(account)
-                        self._account_ids[account] = account_id
+                        account_ids[account] = account_id
                         self._account_keys[account_id] = account
                         stream, period, line, role = account
                         new_accounts.append(
                             {
                                 "id": account_id,
                                 "key": account_text,
-                                "stream_id": self._streams[stream],
+                                "stream_id": streams[stream],
                                 "first_year": period.first.start,
                                 "last_year": period.last.start,
-                                "line_id": self._lines[(stream, line)][0] if line else None,
+                                "line_id": lines[(stream, line)][0] if line else None,
                                 "role": role,
                             }
                         )
@@ -546,13 +553,11 @@ class Journal:
                         ref,
                         source_op.kind,
                         item.day,
-                        self._streams[source_op.stream],
+                        streams[source_op.stream],
                         source_op.period.first.start,
                         source_op.period.last.start,
-                        self._lines[(source_op.stream, source_op.line)][0]
-                        if source_op.line
-                        else None,
-                        self._lines[(source_op.stream, source_op.to_line)][0]
+                        lines[(source_op.stream, source_op.line)][0] if source_op.line else None,
+                        lines[(source_op.stream, source_op.to_line)][0]
                         if source_op.to_line
                         else None,
                         source_op.to_period.first.start if source_op.to_period else None,
@@ -572,8 +577,8 @@ class Journal:
                         turnover,
                     )
                 )
-                result.entry_ids.append(entry_id)
-                result.items.append(item)
+                entry_ids.append(entry_id)
+                items.append(item)
             except (RuleError, NotFound) as exc:
                 exc.entry = item  # type: ignore[attr-defined]  # the books report its line
                 if not keep_going:
