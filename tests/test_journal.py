@@ -135,6 +135,8 @@ def test_unknown_names_are_refused(fund: Session) -> None:
     record(fund, entry("award", 10))
     with pytest.raises(NotFound, match="no line 'ZZ'"):
         record(fund, entry("allocate", 1, "ZZ"))
+    with pytest.raises(NotFound, match="no line 'ZY'"):
+        record(fund, entry("virement", 1, "A", to_line="ZY"))
     with pytest.raises(NotFound, match="no journal entry '999'"):
         record(fund, reversal("999"))
 

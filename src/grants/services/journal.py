@@ -13,25 +13,22 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import NamedTuple
 
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from grants.db import bulk
 from grants.db.engine import journal_stands, lock_writers, under_writers_lock
-from grants.db.models import Entry, Line, Posting, Stream
+from grants.db.models import Entry
 from grants.errors import GrantsError, NotFound, RuleError
 from grants.formatting import count
 from grants.money import MAX_TURNOVER_PENCE
-from grants.periods import FinancialYear, Period, period_of
 from grants.services import access, entry_refs, rules
 from grants.services.arrears import Arrears
 from grants.services.balance_reads import branches_beneath
+from grants.services.journal_catalog import Catalog, account_key_text
 from grants.services.journal_checks import SMALL_BATCH, GivenIds, check_carry, check_claim
 from grants.services.journal_entry import (
     SEP,
@@ -42,8 +39,9 @@ from grants.services.journal_entry import (
     operation_text,
     where_text,
 )
+from grants.services.journal_reversal import Named, Reversals
 from grants.services.keys import DERIVED
-from grants.services.rules import AccountKey, Operation
+from grants.services.rules import AccountKey
 
 ENTRY_COLUMNS = (
     "id", "key", "ref", "kind", "day", "stream_id", "first_year", "last_year", "line_id",
@@ -74,16 +72,6 @@ class Recorded:
     refused: list[GrantsError] = field(default_factory=list)  # a batch of a load's
 
 
-class _Named(NamedTuple):
-    """An entry of this run named by its books id: what reversing it needs."""
-
-    entry_id: int
-    planned: list[tuple[AccountKey, int]]
-    is_reversal: bool
-    op: Operation | None
-    share: Decimal | None
-
-
 @dataclass(slots=True)
 class _Run:
     """What checking entries carries from one entry, and one batch, to the next."""
@@ -101,7 +89,7 @@ class _Run:
     keys: set[str | int] = field(default_factory=set)  # given to entries so far
     # The entries given an id so far, by id: what reversing one needs, kept for the whole
     # load (not the entry: its texts would be held too).
-    by_ref: dict[str, _Named] = field(default_factory=dict)
+    by_ref: dict[str, Named] = field(default_factory=dict)
     first_entry: int = 0  # the id of the run's first entry: those from it on are its own
     reversed_in_batch: set[int] = field(default_factory=set)
     new_accounts: list[dict[str, object]] = field(default_factory=list)
@@ -114,45 +102,9 @@ def _digest(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=16).digest())
 
 
-def account_key_text(key: AccountKey) -> str:
-    stream, period, line, role = key
-    return f"{stream}|{period.first.start}|{period.last.start}|{line or ''}|{role}"
-
-
-def _accounts(
-    session: Session, streams: dict[int, str], lines: dict[int, str], after: int
-) -> Iterator[tuple[int, AccountKey]]:
-    """Each account above id ``after``, with its key, read as plain rows; each period one
-    object (grants.periods.period_of), as the books' periods are, so that keys compare at
-    once."""
-    rows = session.connection().exec_driver_sql(
-        "SELECT id, stream_id, first_year, last_year, line_id, role FROM account WHERE id > "
-        f"{int(after)} ORDER BY id"
-    )
-    for account_id, stream_id, first, last, line_id, role in rows:
-        line = lines[line_id] if line_id else None
-        yield account_id, (streams[stream_id], period_of(first, last), line, role)
-
-
 def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-@dataclass
-class Catalog:
-    """The streams, lines and accounts a Journal resolves codes with, kept between the
-    transactions of one command that records many small batches (importing a thousand
-    returns). Before each use it is checked against the database: streams and lines only
-    grow, and accounts added since are read; anything else (a rolled-back account, another
-    database) reloads it whole."""
-
-    stamp: tuple[int, int, int, int] | None = None
-    streams: dict[str, int] = field(default_factory=dict)
-    lines: dict[tuple[str, str], tuple[int, str | None]] = field(default_factory=dict)
-    line_codes: dict[int, str] = field(default_factory=dict)
-    account_ids: dict[AccountKey, int] = field(default_factory=dict)
-    account_keys: dict[int, AccountKey] = field(default_factory=dict)
 
 
 # The bound in pounds, as messages show it (beyond what one amount may be, so not through money).
@@ -163,7 +115,7 @@ _TURNOVER_LIMIT = f"£{MAX_TURNOVER_PENCE // 100:,}.{MAX_TURNOVER_PENCE % 100:02
 BIG_BATCH = 5_000
 
 
-class Journal:
+class Journal(Reversals):
     """Reads and appends the journal within the caller's transaction."""
 
     def __init__(self, session: Session, catalog: Catalog | None = None) -> None:
@@ -174,86 +126,6 @@ class Journal:
         self._account_ids: MutableMapping[AccountKey, int] = {}
         self._skipped_refs: dict[str, str] = {}
         self._account_keys: MutableMapping[int, AccountKey] = {}
-
-    # -- reference data -------------------------------------------------------------------
-
-    def _stamp(self) -> tuple[int, int, int, int]:
-        row = self.session.execute(
-            text(
-                "SELECT (SELECT coalesce(max(id), 0) FROM stream), "
-                "(SELECT coalesce(max(id), 0) FROM line), "
-                "(SELECT coalesce(max(id), 0) FROM account), (SELECT count(*) FROM account)"
-            )
-        ).one()
-        return int(row[0]), int(row[1]), int(row[2]), int(row[3])
-
-    def load_catalog(self) -> None:
-        cache = self.catalog
-        if cache is None:
-            self._load_catalog()
-            return
-        stamp = self._stamp()
-        old = cache.stamp
-        if old is not None and old[:2] == stamp[:2] and stamp[2] >= old[2]:
-            codes = {sid: code for code, sid in cache.streams.items()}
-            for account_id, account in _accounts(self.session, codes, cache.line_codes, old[2]):
-                cache.account_ids[account] = account_id
-                cache.account_keys[account_id] = account
-            if len(cache.account_keys) == stamp[3]:
-                cache.stamp = stamp
-                # Shared, not copied (a copy per batch grows with the ledger): this journal
-                # only reads streams and lines, and keeps the accounts it creates to itself
-                # until the next load, which reads them back if they were committed.
-                self._streams = cache.streams
-                self._lines = cache.lines
-                self._account_ids = ChainMap({}, cache.account_ids)
-                self._account_keys = ChainMap({}, cache.account_keys)
-                return
-        self._load_catalog()
-        cache.stamp = self._stamp()
-        cache.streams = dict(self._streams)
-        cache.lines = dict(self._lines)
-        cache.line_codes = {i: code for i, code in self.session.execute(select(Line.id, Line.code))}
-        cache.account_ids = dict(self._account_ids)
-        cache.account_keys = dict(self._account_keys)
-
-    def _load_catalog(self) -> None:
-        s = self.session
-        self._streams = dict(s.execute(select(Stream.code, Stream.id)).all())
-        codes = {sid: code for code, sid in self._streams.items()}
-        rows = s.execute(select(Line.id, Line.stream_id, Line.code, Line.parent_id)).all()
-        by_id = {r.id: r for r in rows}
-        self._lines = {
-            (codes[r.stream_id], r.code): (r.id, by_id[r.parent_id].code if r.parent_id else None)
-            for r in rows
-        }
-        line_codes = {r.id: r.code for r in rows}
-        self._account_keys = dict(_accounts(s, codes, line_codes, 0))
-        self._account_ids = {account: i for i, account in self._account_keys.items()}
-
-    def stream_id(self, code: str) -> int:
-        try:
-            return self._streams[code]
-        except KeyError:
-            raise NotFound(
-                f"there is no funding stream {code!r}; `grants streams` lists them"
-            ) from None
-
-    def line_id(self, stream: str, code: str) -> int:
-        try:
-            return self._lines[(stream, code)][0]
-        except KeyError:
-            raise NotFound(
-                f"stream {stream} has no line {code!r}; `grants allocations --stream {stream}` "
-                "lists its lines (a new line needs a name: --name)"
-            ) from None
-
-    def parent_of(self, stream: str, code: str) -> str | None:
-        found = self._lines.get((stream, code))
-        if found is None:
-            self.line_id(stream, code)  # raises NotFound
-        assert found is not None
-        return found[1]
 
     # -- locking and balances -------------------------------------------------------------
 
@@ -443,6 +315,10 @@ class Journal:
         next_entry, next_posting, next_account = run.next_entry, run.next_posting, run.next_account
         turnover = run.turnover
         refused: list[GrantsError] = []
+        # Looked up once a batch, not once an entry.
+        parent_of, streams = self.parent_of, self._streams
+        lines, account_ids = self._lines, self._account_ids
+        entry_ids, items = result.entry_ids, result.items
         for done, (item, key) in enumerate(zip(batch, keys, strict=True), start=1):
             try:
                 if progress is not None and done % 10_000 == 0:
@@ -472,33 +348,36 @@ class Journal:
                 else:
                     assert item.op is not None
                     op = item.op
-                    self.stream_id(op.stream)
+                    if op.stream not in streams:
+                        self.stream_id(op.stream)  # raises NotFound
                     for code in (op.line, op.to_line):
-                        if code is not None:
-                            self.line_id(op.stream, code)
+                        if code is not None and (op.stream, code) not in lines:
+                            self.line_id(op.stream, code)  # raises NotFound
                     if op.kind == "pay" and op.line is not None:
                         arrears.check_pay(
-                            op.stream, op.line, self.line_id(op.stream, op.line), item.day,
+                            op.stream, op.line, lines[(op.stream, op.line)][0], item.day,
                             op.amount,
                         )  # fmt: skip
-                    planned = rules.postings(op, self.parent_of)
+                    planned = rules.postings(op, parent_of)
                     check_claim(op, balances)
                     check_carry(op, balance)
                     what = functools.partial(rules.describe, op)
                     over = op.over_allocation
                     original_id, share = None, item.share
-                rolls = rules.rolled(planned, self.parent_of)  # for the check and the balances
+                rolls = rules.rolled(planned, parent_of)  # for the check and the balances
                 for warning in rules.check(
                     planned,
                     balance,
                     over_allocation=over,
                     what=what,
-                    parent_of=self.parent_of,
+                    parent_of=parent_of,
                     may_over_allocate=op.kind == "allocate" and not item.reverses,
                     rolls=rolls,
                 ):
                     result.warnings.append((item, warning))
-                moved = sum(abs(amount) for _, amount in planned)
+                moved = 0
+                for _, amount in planned:
+                    moved += amount if amount > 0 else -amount
                 if turnover + moved > MAX_TURNOVER_PENCE:
                     raise RuleError(
                         f"{what()} would take the journal's turnover (every amount it has "
@@ -506,33 +385,33 @@ class Journal:
                         "which its sums could overflow; it is refused (check the amount)"
                     )
                 turnover += moved
-                rules.apply(balances, planned, self.parent_of, rolls)
+                rules.apply(balances, planned, parent_of, rolls)
                 if original_id is not None:
                     reversed_in_batch.add(original_id)
                 entry_id = next_entry
                 next_entry += 1
                 ref = self._ref(item, key, by_ref, given, run.was_empty and not run.whole)
                 if item.ref:
-                    by_ref[item.ref] = _Named(
+                    by_ref[item.ref] = Named(
                         entry_id, planned, original_id is not None, item.op, item.share
                     )
                 for account, amount in planned:
-                    account_id = self._account_ids.get(account)
+                    account_id = account_ids.get(account)
                     if account_id is None:
                         account_id = next_account
                         next_account += 1
                         account_text = account_key_text(account)
-                        self._account_ids[account] = account_id
+                        account_ids[account] = account_id
                         self._account_keys[account_id] = account
                         stream, period, line, role = account
                         new_accounts.append(
                             {
                                 "id": account_id,
                                 "key": account_text,
-                                "stream_id": self._streams[stream],
+                                "stream_id": streams[stream],
                                 "first_year": period.first.start,
                                 "last_year": period.last.start,
-                                "line_id": self._lines[(stream, line)][0] if line else None,
+                                "line_id": lines[(stream, line)][0] if line else None,
                                 "role": role,
                             }
                         )
@@ -546,13 +425,11 @@ class Journal:
                         ref,
                         source_op.kind,
                         item.day,
-                        self._streams[source_op.stream],
+                        streams[source_op.stream],
                         source_op.period.first.start,
                         source_op.period.last.start,
-                        self._lines[(source_op.stream, source_op.line)][0]
-                        if source_op.line
-                        else None,
-                        self._lines[(source_op.stream, source_op.to_line)][0]
+                        lines[(source_op.stream, source_op.line)][0] if source_op.line else None,
+                        lines[(source_op.stream, source_op.to_line)][0]
                         if source_op.to_line
                         else None,
                         source_op.to_period.first.start if source_op.to_period else None,
@@ -572,8 +449,8 @@ class Journal:
                         turnover,
                     )
                 )
-                result.entry_ids.append(entry_id)
-                result.items.append(item)
+                entry_ids.append(entry_id)
+                items.append(item)
             except (RuleError, NotFound) as exc:
                 exc.entry = item  # type: ignore[attr-defined]  # the books report its line
                 if not keep_going:
@@ -612,86 +489,6 @@ class Journal:
                 )
             given.add(ref)
         return ref
-
-    def _reversal(
-        self, item: NewEntry, by_ref: dict[str, _Named], first_entry: int, by_number: bool
-    ) -> tuple[int, list[tuple[AccountKey, int]], Operation, Decimal | None]:
-        """The entry ``item`` reverses: its id, the postings that undo it, its operation and
-        share. An entry of this run (id ``first_entry`` on) is found only by its books id,
-        as when the run was one batch: a load written batch by batch must not find by
-        number what an earlier batch wrote, or the same books would load or not as the
-        batches fall. ``by_number``: whether the entry may be named by its number (not when
-        its key is the one its books' words give: the export names the entry by its ref,
-        and the key would no longer be the words' on restore)."""
-        assert item.reverses is not None
-        wanted = item.reverses
-        if wanted in by_ref:
-            named = by_ref[wanted]
-            if named.is_reversal:
-                raise RuleError(f"entry {wanted} is itself a reversal; record the entry again")
-            assert named.op is not None
-            return named.entry_id, [(k, -a) for k, a in named.planned], named.op, named.share
-        engine = self.session.get_bind().dialect.name
-        if wanted in self._skipped_refs:
-            condition = Entry.key == self._skipped_refs[wanted]
-        elif wanted.isascii() and wanted.isdigit() and len(wanted) < 18:
-            condition = entry_refs.named(wanted, engine) | (Entry.id == int(wanted))
-        else:
-            condition = entry_refs.named(wanted, engine)
-        rows = self.session.execute(select(Entry).where(condition)).scalars().all()
-        rows = [r for r in rows if r.id < first_entry]
-        if len(rows) > 1:  # a books id that is also another entry's number
-            rows = [r for r in rows if r.ref == wanted]
-        if len(rows) > 1:  # two keys that begin alike: their refs are the same
-            raise RuleError(
-                f"entries {', '.join(str(r.id) for r in rows)} are all named {wanted}: give "
-                "the entry's number instead (`grants journal` lists them)"
-            )
-        row = rows[0] if rows else None
-        if row is None:
-            raise NotFound(f"there is no journal entry {wanted!r}; `grants journal` lists them")
-        if row.ref != wanted and not by_number and row.key != self._skipped_refs.get(wanted):
-            raise RuleError(
-                f"entry {wanted} is named by its number, which an export of the ledger does "
-                f"not keep: name it by its ref {row.ref}, as `grants journal` shows it"
-            )
-        if row.reverses_id is not None:
-            raise RuleError(f"entry {wanted} is itself a reversal; record the entry again")
-        done = self.session.execute(
-            select(Entry.id).where(Entry.reverses_id == row.id)
-        ).scalar_one_or_none()
-        # Reversed by an entry of this run: refused as "reversed twice" by the caller.
-        if done is not None and done < first_entry:
-            raise RuleError(f"entry {wanted} was already reversed by entry {done}")
-        planned = [
-            (self._account_keys[account_id], -amount)
-            for account_id, amount in self.session.execute(
-                select(Posting.account_id, Posting.amount_pence)
-                .where(Posting.entry_id == row.id)
-                .order_by(Posting.id)
-            )
-        ]
-        op, original = self._entry_as_new(row)
-        return row.id, planned, op, original.share
-
-    def _entry_as_new(self, row: Entry) -> tuple[Operation, NewEntry]:
-        streams = {sid: code for code, sid in self._streams.items()}
-        lines = {lid: code for (_, code), (lid, _) in self._lines.items()}
-        op = Operation(
-            kind=row.kind,
-            stream=streams[row.stream_id],
-            period=period_of(row.first_year, row.last_year),
-            amount=row.amount_pence,
-            line=lines.get(row.line_id) if row.line_id else None,
-            to_line=lines.get(row.to_line_id) if row.to_line_id else None,
-            to_period=Period(FinancialYear(row.to_first_year), FinancialYear(row.to_last_year))
-            if row.to_first_year is not None and row.to_last_year is not None
-            else None,
-            tranche=row.tranche,
-            over_allocation=row.over_allocation,
-        )
-        share = Decimal(row.share.rstrip("%")) if row.share else None
-        return op, NewEntry(op, row.day, row.actor, row.recorded_at, share=share)
 
     def _existing_keys(self, keys: list[str]) -> set[str]:
         """The keys already in the journal (asked only of one that held entries at ``_begin``:

@@ -1,0 +1,142 @@
+"""The streams, lines and accounts the journal resolves codes and keys with: read from the
+database once a transaction, or kept between the transactions of one command
+(:class:`Catalog`)."""
+
+from __future__ import annotations
+
+from collections import ChainMap
+from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from grants.db.models import Line, Stream
+from grants.errors import NotFound
+from grants.periods import period_of
+from grants.services.rules import AccountKey
+
+
+def account_key_text(key: AccountKey) -> str:
+    stream, period, line, role = key
+    return f"{stream}|{period.first.start}|{period.last.start}|{line or ''}|{role}"
+
+
+def _accounts(
+    session: Session, streams: dict[int, str], lines: dict[int, str], after: int
+) -> Iterator[tuple[int, AccountKey]]:
+    """Each account above id ``after``, with its key, read as plain rows; each period one
+    object (grants.periods.period_of), as the books' periods are, so that keys compare at
+    once."""
+    rows = session.connection().exec_driver_sql(
+        "SELECT id, stream_id, first_year, last_year, line_id, role FROM account WHERE id > "
+        f"{int(after)} ORDER BY id"
+    )
+    for account_id, stream_id, first, last, line_id, role in rows:
+        line = lines[line_id] if line_id else None
+        yield account_id, (streams[stream_id], period_of(first, last), line, role)
+
+
+@dataclass
+class Catalog:
+    """The streams, lines and accounts a Journal resolves codes with, kept between the
+    transactions of one command that records many small batches (importing a thousand
+    returns). Before each use it is checked against the database: streams and lines only
+    grow, and accounts added since are read; anything else (a rolled-back account, another
+    database) reloads it whole."""
+
+    stamp: tuple[int, int, int, int] | None = None
+    streams: dict[str, int] = field(default_factory=dict)
+    lines: dict[tuple[str, str], tuple[int, str | None]] = field(default_factory=dict)
+    line_codes: dict[int, str] = field(default_factory=dict)
+    account_ids: dict[AccountKey, int] = field(default_factory=dict)
+    account_keys: dict[int, AccountKey] = field(default_factory=dict)
+
+
+class CatalogReads:
+    """The catalogue of a journal: its streams, lines and accounts, by code and key."""
+
+    session: Session
+    catalog: Catalog | None
+    _streams: dict[str, int]
+    _lines: dict[tuple[str, str], tuple[int, str | None]]
+    _account_ids: MutableMapping[AccountKey, int]
+    _account_keys: MutableMapping[int, AccountKey]
+
+    def _stamp(self) -> tuple[int, int, int, int]:
+        row = self.session.execute(
+            text(
+                "SELECT (SELECT coalesce(max(id), 0) FROM stream), "
+                "(SELECT coalesce(max(id), 0) FROM line), "
+                "(SELECT coalesce(max(id), 0) FROM account), (SELECT count(*) FROM account)"
+            )
+        ).one()
+        return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+
+    def load_catalog(self) -> None:
+        cache = self.catalog
+        if cache is None:
+            self._load_catalog()
+            return
+        stamp = self._stamp()
+        old = cache.stamp
+        if old is not None and old[:2] == stamp[:2] and stamp[2] >= old[2]:
+            codes = {sid: code for code, sid in cache.streams.items()}
+            for account_id, account in _accounts(self.session, codes, cache.line_codes, old[2]):
+                cache.account_ids[account] = account_id
+                cache.account_keys[account_id] = account
+            if len(cache.account_keys) == stamp[3]:
+                cache.stamp = stamp
+                # Shared, not copied (a copy per batch grows with the ledger): this journal
+                # only reads streams and lines, and keeps the accounts it creates to itself
+                # until the next load, which reads them back if they were committed.
+                self._streams = cache.streams
+                self._lines = cache.lines
+                self._account_ids = ChainMap({}, cache.account_ids)
+                self._account_keys = ChainMap({}, cache.account_keys)
+                return
+        self._load_catalog()
+        cache.stamp = self._stamp()
+        cache.streams = dict(self._streams)
+        cache.lines = dict(self._lines)
+        cache.line_codes = {i: code for i, code in self.session.execute(select(Line.id, Line.code))}
+        cache.account_ids = dict(self._account_ids)
+        cache.account_keys = dict(self._account_keys)
+
+    def _load_catalog(self) -> None:
+        s = self.session
+        self._streams = dict(s.execute(select(Stream.code, Stream.id)).all())
+        codes = {sid: code for code, sid in self._streams.items()}
+        rows = s.execute(select(Line.id, Line.stream_id, Line.code, Line.parent_id)).all()
+        by_id = {r.id: r for r in rows}
+        self._lines = {
+            (codes[r.stream_id], r.code): (r.id, by_id[r.parent_id].code if r.parent_id else None)
+            for r in rows
+        }
+        line_codes = {r.id: r.code for r in rows}
+        self._account_keys = dict(_accounts(s, codes, line_codes, 0))
+        self._account_ids = {account: i for i, account in self._account_keys.items()}
+
+    def stream_id(self, code: str) -> int:
+        try:
+            return self._streams[code]
+        except KeyError:
+            raise NotFound(
+                f"there is no funding stream {code!r}; `grants streams` lists them"
+            ) from None
+
+    def line_id(self, stream: str, code: str) -> int:
+        try:
+            return self._lines[(stream, code)][0]
+        except KeyError:
+            raise NotFound(
+                f"stream {stream} has no line {code!r}; `grants allocations --stream {stream}` "
+                "lists its lines (a new line needs a name: --name)"
+            ) from None
+
+    def parent_of(self, stream: str, code: str) -> str | None:
+        found = self._lines.get((stream, code))
+        if found is None:
+            self.line_id(stream, code)  # raises NotFound
+        assert found is not None
+        return found[1]

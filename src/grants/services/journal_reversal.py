@@ -1,0 +1,113 @@
+"""Reversing an entry: the entry a reversal names, found among the entries of the same run
+by its books id or in the journal by its ref or number, and the postings that undo it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import NamedTuple
+
+from sqlalchemy import select
+
+from grants.db.models import Entry, Posting
+from grants.errors import NotFound, RuleError
+from grants.periods import FinancialYear, Period, period_of
+from grants.services import entry_refs
+from grants.services.journal_catalog import CatalogReads
+from grants.services.journal_entry import NewEntry
+from grants.services.rules import AccountKey, Operation
+
+
+class Named(NamedTuple):
+    """An entry of this run named by its books id: what reversing it needs."""
+
+    entry_id: int
+    planned: list[tuple[AccountKey, int]]
+    is_reversal: bool
+    op: Operation | None
+    share: Decimal | None
+
+
+class Reversals(CatalogReads):
+    """Finds what a reversal undoes."""
+
+    _skipped_refs: dict[str, str]
+
+    def _reversal(
+        self, item: NewEntry, by_ref: dict[str, Named], first_entry: int, by_number: bool
+    ) -> tuple[int, list[tuple[AccountKey, int]], Operation, Decimal | None]:
+        """The entry ``item`` reverses: its id, the postings that undo it, its operation and
+        share. An entry of this run (id ``first_entry`` on) is found only by its books id,
+        as when the run was one batch: a load written batch by batch must not find by
+        number what an earlier batch wrote, or the same books would load or not as the
+        batches fall. ``by_number``: whether the entry may be named by its number (not when
+        its key is the one its books' words give: the export names the entry by its ref,
+        and the key would no longer be the words' on restore)."""
+        assert item.reverses is not None
+        wanted = item.reverses
+        if wanted in by_ref:
+            named = by_ref[wanted]
+            if named.is_reversal:
+                raise RuleError(f"entry {wanted} is itself a reversal; record the entry again")
+            assert named.op is not None
+            return named.entry_id, [(k, -a) for k, a in named.planned], named.op, named.share
+        engine = self.session.get_bind().dialect.name
+        if wanted in self._skipped_refs:
+            condition = Entry.key == self._skipped_refs[wanted]
+        elif wanted.isascii() and wanted.isdigit() and len(wanted) < 18:
+            condition = entry_refs.named(wanted, engine) | (Entry.id == int(wanted))
+        else:
+            condition = entry_refs.named(wanted, engine)
+        rows = self.session.execute(select(Entry).where(condition)).scalars().all()
+        rows = [r for r in rows if r.id < first_entry]
+        if len(rows) > 1:  # a books id that is also another entry's number
+            rows = [r for r in rows if r.ref == wanted]
+        if len(rows) > 1:  # two keys that begin alike: their refs are the same
+            raise RuleError(
+                f"entries {', '.join(str(r.id) for r in rows)} are all named {wanted}: give "
+                "the entry's number instead (`grants journal` lists them)"
+            )
+        row = rows[0] if rows else None
+        if row is None:
+            raise NotFound(f"there is no journal entry {wanted!r}; `grants journal` lists them")
+        if row.ref != wanted and not by_number and row.key != self._skipped_refs.get(wanted):
+            raise RuleError(
+                f"entry {wanted} is named by its number, which an export of the ledger does "
+                f"not keep: name it by its ref {row.ref}, as `grants journal` shows it"
+            )
+        if row.reverses_id is not None:
+            raise RuleError(f"entry {wanted} is itself a reversal; record the entry again")
+        done = self.session.execute(
+            select(Entry.id).where(Entry.reverses_id == row.id)
+        ).scalar_one_or_none()
+        # Reversed by an entry of this run: refused as "reversed twice" by the caller.
+        if done is not None and done < first_entry:
+            raise RuleError(f"entry {wanted} was already reversed by entry {done}")
+        planned = [
+            (self._account_keys[account_id], -amount)
+            for account_id, amount in self.session.execute(
+                select(Posting.account_id, Posting.amount_pence)
+                .where(Posting.entry_id == row.id)
+                .order_by(Posting.id)
+            )
+        ]
+        op, original = self._entry_as_new(row)
+        return row.id, planned, op, original.share
+
+    def _entry_as_new(self, row: Entry) -> tuple[Operation, NewEntry]:
+        streams = {sid: code for code, sid in self._streams.items()}
+        lines = {lid: code for (_, code), (lid, _) in self._lines.items()}
+        op = Operation(
+            kind=row.kind,
+            stream=streams[row.stream_id],
+            period=period_of(row.first_year, row.last_year),
+            amount=row.amount_pence,
+            line=lines.get(row.line_id) if row.line_id else None,
+            to_line=lines.get(row.to_line_id) if row.to_line_id else None,
+            to_period=Period(FinancialYear(row.to_first_year), FinancialYear(row.to_last_year))
+            if row.to_first_year is not None and row.to_last_year is not None
+            else None,
+            tranche=row.tranche,
+            over_allocation=row.over_allocation,
+        )
+        share = Decimal(row.share.rstrip("%")) if row.share else None
+        return op, NewEntry(op, row.day, row.actor, row.recorded_at, share=share)
