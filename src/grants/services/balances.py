@@ -101,17 +101,22 @@ class Balances:
         over the rows, a dictionary of roles for each stream and period (keyed by its one
         integer, balance_reads.SPAN) and for each line."""
         spans: dict[int | None, tuple[dict[str, int], dict[int, dict[str, int]]]] = {}
+        previous: object = _NOTHING  # the span of the row before: a span's accounts mostly follow
+        own: dict[str, int] = {}  # one another (made together), so each is looked up once
+        lines: dict[int, dict[str, int]] = {}
         for span_key, role, line_id, total in rows:
-            span = spans.get(span_key)
-            if span is None:
-                span = spans[span_key] = ({}, {})
-            if line_id is None:
-                own = span[0]  # a stream's accounts are one a role (the sum keeps it plain)
+            if span_key != previous:
+                span = spans.get(span_key)
+                if span is None:
+                    span = spans[span_key] = ({}, {})
+                own, lines = span
+                previous = span_key
+            if line_id is None:  # a stream's accounts are one a role (the sum keeps it plain)
                 own[role] = own.get(role, 0) + total
             else:
-                roles = span[1].get(line_id)
+                roles = lines.get(line_id)
                 if roles is None:
-                    span[1][line_id] = {role: total}
+                    lines[line_id] = {role: total}
                 else:
                     roles[role] = total
         periods: dict[int, Period] = {}
@@ -232,6 +237,9 @@ def _lines_beneath(session: Session, stream_id: int, codes: Collection[str]) -> 
         if code in tree:
             wanted |= beneath(tree, code)
     return frozenset(i for i, code, _ in known if code in wanted)
+
+
+_NOTHING = object()
 
 
 @contextmanager
