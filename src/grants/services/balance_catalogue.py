@@ -31,6 +31,7 @@ MARK = (
     "(SELECT MAX(id) FROM stream), (SELECT MAX(id) FROM line), (SELECT MAX(id) FROM statement)"
 )
 _KEPT = "grants.balance_catalogue"
+_AT_MOST = 256  # reads kept at once on a connection (each stream's lines, each day's statements)
 
 
 class Catalogue:
@@ -112,4 +113,6 @@ class Catalogue:
 
     def _keep(self, key: tuple[Any, ...], value: Any) -> None:
         if self.kept is not None:
+            if len(self.kept) >= _AT_MOST:  # many days' statements asked for: start again
+                self.kept.clear()
             self.kept[key] = value
