@@ -177,3 +177,40 @@ def test_an_accounts_span_is_its_stream_and_years_exactly(ledger: Session) -> No
     assert fetch(ledger, one.format(SPAN, 1, 12017, 2018))[0][0] is None
     with pytest.raises(PeriodError):
         of_span(None)
+
+
+PREFIXED = """\
+2017-04-01 stream FUND2 "A fund whose code begins with another's"
+  kind: other
+  funder: FUNDER
+2017-04-01 line FUND2 A "Line A of FUND2"
+2017-04-01 stream FUN "A fund whose code another's begins with"
+  kind: other
+  funder: FUNDER
+2017-04-01 line FUN A "Line A of FUN"
+"""
+
+
+def test_a_streams_accounts_found_by_their_keys_are_its_own_exactly(
+    session: Session, tmp_path: Path
+) -> None:
+    """A stream read alone (on SQLite, its accounts found through their keys' index) gives
+    its rows of the whole ledger's, when other streams' codes begin with its code or it
+    begins with theirs."""
+    load_text(session, tmp_path, FUND + PREFIXED)
+    record(
+        session,
+        *(entry("award", 1000 + n, stream=s) for n, s in enumerate(("FUND", "FUND2", "FUN"))),
+        *(
+            entry("allocate", 100 + n, "A", stream=s)
+            for n, s in enumerate(("FUND", "FUND2", "FUN"))
+        ),
+        entry("award", 500, year="2018-19", stream="FUND2"),
+    )
+    whole = Balances(session).rows()
+    assert {r.stream for r in whole} == {"FUND", "FUND2", "FUN"}
+    for code in ("FUND", "FUND2", "FUN"):
+        assert Balances(session, code).rows() == [r for r in whole if r.stream == code]
+        assert Balances(session, code, period=Y).rows(Y) == [
+            r for r in whole if r.stream == code and r.period.overlaps(Y)
+        ]

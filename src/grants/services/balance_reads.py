@@ -6,7 +6,7 @@ stream, the periods overlapping a year, some lines, the top-level lines), so a f
 sums only its own postings; a balance as of a day counts the postings of entries dated before
 it. Each row comes back as a plain tuple through the DBAPI cursor (:func:`fetch`), with the
 account's stream and period as one integer (:data:`SPAN`) and its line id; the lines' codes and
-names are read once a line (:func:`line_names`).
+names are read once a line (grants.services.balance_catalogue).
 
 Within one command, reads of the same figures share one answer (:func:`shared`): `report
 all` and `reconcile` ask for the same stream's balances many times over.
@@ -65,10 +65,6 @@ def fetch(session: Session, sql: str) -> list[tuple[Any, ...]]:
         cursor.close()
 
 
-# line id -> (code, name, parent's code)
-LineNames = dict[int, tuple[str, str, str | None]]
-
-
 @dataclass(frozen=True, slots=True)
 class Wanted:
     """Which balances to read. None: no narrowing by that."""
@@ -78,28 +74,25 @@ class Wanted:
     line_ids: frozenset[int] | None = None  # these lines' accounts and the stream's own
     top_level_only: bool = False  # the streams' own accounts and their top-level lines'
     before: date | None = None  # only entries dated before this day
+    # The stream's code, to find its accounts by their keys' index (SQLite only: see
+    # :func:`_account_conditions`); with ``stream_id``.
+    key_of: str | None = None
 
 
 def account_rows(session: Session, wanted: Wanted) -> list[AccountRow]:
     """The balance of every account ``wanted`` names that has a posting, with the account's
     span (stream and years: :data:`SPAN`), role and line id. The lines' codes and names are
-    read once a line (:func:`line_names`), not once an account and period: joined here, they
+    read once a line (balance_catalogue), not once an account and period: joined here, they
     made a third of a whole-ledger read."""
-    sql = (
+    return fetch(session, account_sql(wanted))
+
+
+def account_sql(wanted: Wanted) -> str:
+    """The query of :func:`account_rows`."""
+    return (
         f"SELECT {SPAN}, a.role, a.line_id, b.total "
         f"FROM ({_sums(wanted)}) b JOIN account a ON a.id = b.account_id"
     )
-    return fetch(session, sql)
-
-
-def line_names(session: Session, stream_id: int | None) -> LineNames:
-    """Each line's code, name and parent's code (of one stream, or of every stream)."""
-    sql = (
-        "SELECT l.id, l.code, l.name, pl.code FROM line l LEFT JOIN line pl ON pl.id = l.parent_id"
-    )
-    if stream_id is not None:
-        sql += f" WHERE l.stream_id = {int(stream_id)}"
-    return {i: (code, name, parent) for i, code, name, parent in fetch(session, sql)}
 
 
 def _sums(w: Wanted) -> str:
@@ -136,10 +129,20 @@ def _sums(w: Wanted) -> str:
 
 
 def _account_conditions(w: Wanted) -> list[str]:
-    """Conditions on ``account a`` (the stream's first, when there is one)."""
+    """Conditions on ``account a`` (the stream's first, when there is one: one item)."""
     out = []
     if w.stream_id is not None:
-        out.append(f"a.stream_id = {int(w.stream_id)}")
+        stream = f"a.stream_id = {int(w.stream_id)}"
+        if w.key_of is not None:
+            # Every account's key begins with its stream's code and a bar ("S|2017|2017|L|
+            # allocated": the journal finds accounts by it, `grants verify` holds each key to
+            # its columns), so the keys' unique index finds the stream's accounts without
+            # reading every account (there is no index on the stream). Keys compared byte by
+            # byte, as SQLite's BINARY collation does: from "S|" up to "S}" ("}" follows
+            # "|") holds every key that begins "S|". The stream id still decides.
+            low, high = _text(w.key_of + "|"), _text(w.key_of + "}")
+            stream += f" AND a.key >= {low} AND a.key < {high}"
+        out.append(stream)
     if w.period is not None:
         out.append(
             f"a.first_year <= {int(w.period.last.start)} "
@@ -152,6 +155,11 @@ def _account_conditions(w: Wanted) -> list[str]:
         top = "SELECT id FROM line WHERE parent_id IS NULL"
         out.append(f"(a.line_id IS NULL OR a.line_id IN ({top}))")
     return out
+
+
+def _text(value: str) -> str:
+    """``value`` as an SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 # -- what lines beneath add to a branch ------------------------------------------------------

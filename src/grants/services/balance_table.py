@@ -4,7 +4,6 @@ each stream and period, then one for each of its lines, each figure as the recip
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from grants.periods import Period
@@ -19,7 +18,7 @@ def table_rows(balances: Balances, period_filter: Period | None) -> list[Balance
     """Rows for `grants balance`: each stream and period, then each of its lines."""
     out: list[BalanceRow] = []
     append = out.append
-    new, decimal, cent, zero, names = tuple.__new__, Decimal, _CENT, _ZERO, balances.names
+    new, cent, zero, names = tuple.__new__, _CENT, _ZERO, balances.names
     nested = any(parent is not None for _, _, parent in names.values())
     for stream, period in sorted(balances.periods, key=_in_order):
         if period_filter is not None and not period.overlaps(period_filter):
@@ -44,9 +43,21 @@ def table_rows(balances: Balances, period_filter: Period | None) -> list[Balance
         # Each figure as LINE_FIGURES makes it, written out: a call reads every line.
         for i in sorted(lines):  # in the order the lines were declared
             code, name, parent = names[i]
+            roles = lines[i]
+            if rolled is None and len(roles) == 1 and "allocated" in roles:
+                # Allocated to and nothing more (most lines): every other figure nought.
+                allocated = roles["allocated"]
+                append(
+                    new(BalanceRow, (
+                        stream, period, code, name, parent, None, None,
+                        cent * allocated if allocated else zero, None, zero, zero,
+                        None, None, zero, zero, zero,
+                    ))
+                )  # fmt: skip
+                continue
             allocated = paid = spent = committed = carried = brought = 0
             split = None
-            for role, total in lines[i].items():  # a line has few roles: each read once
+            for role, total in roles.items():  # a line has few roles: each read once
                 if role == "allocated":
                     allocated = total
                 elif role == "paid" or role == "passed":
@@ -68,14 +79,14 @@ def table_rows(balances: Balances, period_filter: Period | None) -> list[Balance
             append(
                 new(BalanceRow, (
                     stream, period, code, name, parent, None, None,
-                    decimal(allocated) * cent if allocated else zero,
+                    cent * allocated if allocated else zero,
                     None if split is None else _d(allocated + split),
-                    decimal(paid) * cent if paid else zero,
-                    decimal(spent) * cent if spent else zero,
+                    cent * paid if paid else zero,
+                    cent * spent if spent else zero,
                     None, None,
-                    decimal(committed) * cent if committed else zero,
-                    decimal(-carried) * cent if carried else zero,
-                    decimal(brought) * cent if brought else zero,
+                    cent * committed if committed else zero,
+                    cent * -carried if carried else zero,
+                    cent * brought if brought else zero,
                 ))
             )  # fmt: skip
     return out

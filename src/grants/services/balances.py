@@ -12,18 +12,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, select, true
 
 from grants.formatting import SCALES
-from grants.money import from_pence, money
+from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services import access, balance_reads
-from grants.services.balance_reads import (
-    AccountRow,
-    LineNames,
-    Wanted,
-    account_rows,
-    fetch,
-    line_names,
-    of_span,
-)
+from grants.services.balance_catalogue import Catalogue, LineNames
+from grants.services.balance_reads import AccountRow, Wanted, account_sql, of_span
 from grants.services.balance_table import table_rows
 from grants.services.figure_entries import FigureEntries as FigureEntries
 from grants.services.figure_entries import FigureEntry as FigureEntry
@@ -70,57 +63,60 @@ class Balances:
         stream's own balances and those of these lines and every line beneath them (what
         their figures add up). Each narrowing is made in the query: only the postings
         wanted are read. The figures of what is read are the same as unnarrowed."""
-        # Every read below is plain rows from the DBAPI cursor (balance_reads.fetch): no
-        # result object made for a query of a few rows, on reads of a few milliseconds.
-        streams: dict[int, str] = dict(fetch(session, "SELECT id, code FROM stream"))
-        stream_id = None
-        if stream is not None:
-            stream_id = next((i for i, code in streams.items() if code == stream), 0)
-        line_ids = None
-        if lines is not None:
-            line_ids = _lines_beneath(session, stream_id or 0, lines)
-        # The stream's own balances by role of each stream and period.
-        self.periods: dict[tuple[str, Period], dict[str, int]] = {}
-        # Each stream and period's lines' balances by role, by line id.
-        self.of_lines: dict[tuple[str, Period], dict[int, dict[str, int]]] = {}
-        self._by_line: dict[tuple[str, int, int, str], dict[str, int]] | None = None
-        self._lines_in: dict[tuple[str, Period], list[LineBalances]] | None = None
-        with _no_gc():  # the rows and what is made of them: many small objects, no cycles
-            rows = account_rows(session, Wanted(stream_id, period, line_ids, top_level_only, as_of))
-            self.names: LineNames = line_names(session, stream_id) if rows else {}
-            self._group(rows, streams)
-        # Each line's balances summed with those of every line beneath it (by period key).
-        self._rolled: dict[tuple[str, Period], dict[str, dict[str, int]]] = {}
-        self.stated: dict[tuple[str, Period], int] = {}
-        # The funders' statements, read as plain rows as the balances are (no query built
-        # on each call): every value written into the SQL is an integer or a date's ISO text.
-        statements = (
-            "SELECT stream_id, first_year, last_year, amount FROM statement WHERE kind = 'stated'"
-        )
-        if stated_on is not None:
-            statements += f" AND day <= '{stated_on.isoformat()}'"
-        if stream_id is not None:
-            statements += f" AND stream_id = {int(stream_id)}"
-        for sid, first, last, amount in fetch(session, statements + " ORDER BY id"):
-            key = (streams[sid], Period(FinancialYear(first), FinancialYear(last)))
-            self.stated[key] = int(money(amount) * 100)  # the latest statement stands
+        # Every read below is plain rows from one DBAPI cursor of the session's connection
+        # (no result object for a query of a few rows, on reads of a few milliseconds); the
+        # streams, lines and statements as kept while the ledger stands as it was read.
+        catalogue = Catalogue(session.connection())
+        try:
+            streams = catalogue.streams()
+            stream_id = None
+            if stream is not None:
+                stream_id = next((i for i, code in streams.items() if code == stream), 0)
+            line_ids = None
+            if lines is not None:
+                line_ids = _lines_beneath(session, stream_id or 0, lines)
+            # The stream's own balances by role of each stream and period.
+            self.periods: dict[tuple[str, Period], dict[str, int]] = {}
+            # Each stream and period's lines' balances by role, by line id.
+            self.of_lines: dict[tuple[str, Period], dict[int, dict[str, int]]] = {}
+            self._by_line: dict[tuple[str, int, int, str], dict[str, int]] | None = None
+            self._lines_in: dict[tuple[str, Period], list[LineBalances]] | None = None
+            key_of = stream if stream_id and catalogue.sqlite else None
+            wanted = Wanted(stream_id, period, line_ids, top_level_only, as_of, key_of)
+            with _no_gc():  # the rows and what is made of them: many small objects, no cycles
+                rows: list[AccountRow] = catalogue.rows(account_sql(wanted))  # type: ignore
+                # Each line's code, name and parent's code (shared between reads: read only).
+                self.names: LineNames = catalogue.line_names(stream_id) if rows else {}
+                self._group(rows, streams)
+            # Each line's balances summed with those of every line beneath it (by period key).
+            self._rolled: dict[tuple[str, Period], dict[str, dict[str, int]]] = {}
+            self.stated: dict[tuple[str, Period], int] = catalogue.stated(
+                streams, stream_id, stated_on
+            )
+        finally:
+            catalogue.close()
 
     def _group(self, rows: list[AccountRow], streams: dict[int, str]) -> None:
         """Each account's balance into its stream's or line's balances by role: one pass
         over the rows, a dictionary of roles for each stream and period (keyed by its one
         integer, balance_reads.SPAN) and for each line."""
         spans: dict[int | None, tuple[dict[str, int], dict[int, dict[str, int]]]] = {}
+        previous: object = _NOTHING  # the span of the row before: a span's accounts mostly follow
+        own: dict[str, int] = {}  # one another (made together), so each is looked up once
+        lines: dict[int, dict[str, int]] = {}
         for span_key, role, line_id, total in rows:
-            span = spans.get(span_key)
-            if span is None:
-                span = spans[span_key] = ({}, {})
-            if line_id is None:
-                own = span[0]  # a stream's accounts are one a role (the sum keeps it plain)
+            if span_key != previous:
+                span = spans.get(span_key)
+                if span is None:
+                    span = spans[span_key] = ({}, {})
+                own, lines = span
+                previous = span_key
+            if line_id is None:  # a stream's accounts are one a role (the sum keeps it plain)
                 own[role] = own.get(role, 0) + total
             else:
-                roles = span[1].get(line_id)
+                roles = lines.get(line_id)
                 if roles is None:
-                    span[1][line_id] = {role: total}
+                    lines[line_id] = {role: total}
                 else:
                     roles[role] = total
         periods: dict[int, Period] = {}
@@ -241,6 +237,9 @@ def _lines_beneath(session: Session, stream_id: int, codes: Collection[str]) -> 
         if code in tree:
             wanted |= beneath(tree, code)
     return frozenset(i for i, code, _ in known if code in wanted)
+
+
+_NOTHING = object()
 
 
 @contextmanager
