@@ -220,3 +220,14 @@ def test_the_cells_and_styles_remembered_are_bounded_and_read_alike_again() -> N
         sheet_stream.read(sheet('<row r="1"><c r="AAAA1"><v>1</v></c></row>'), reader, "R", 9, 9)
     with pytest.raises(sheet_stream.Unusual):
         sheet_stream.read(sheet('<row r="1"><c r="A1" s="x"><v>1</v></c></row>'), reader, "R", 9, 9)
+
+
+def test_a_style_written_long_is_read_but_not_kept() -> None:
+    """Uploads cannot fill what is kept with long texts: a style with thousands of leading
+    zeros is read as its number and left out of the kept styles."""
+    long_style = "0" * 4000 + "7"
+    before = len(sheet_stream._STYLES)
+    assert sheet_stream._style(long_style) == 7
+    assert long_style not in sheet_stream._STYLES
+    assert len(sheet_stream._STYLES) == before
+    assert sheet_stream._style("7") == 7

@@ -22,6 +22,7 @@ import zlib
 from dataclasses import dataclass
 
 from grants.excel.zip_directory import Entry, entries
+from grants.kept import Kept
 from grants.limits import MAX_WORKBOOK_BYTES
 
 MAX_FILE = MAX_WORKBOOK_BYTES  # bytes on disk
@@ -103,13 +104,12 @@ def _unpack(data: bytes, info: Entry) -> bytes:
         raise zipfile.BadZipFile(f"{info.filename} is cut short")
     size = info.file_size
     key = (info.compress_type, size, info.CRC, raw)
-    if key in _INFLATED:  # the same bytes, declaring the same: they unpacked and checked out
-        return _INFLATED[key]
+    kept = _INFLATED.get(key)
+    if kept is not None:  # the same bytes, declaring the same: they unpacked and checked out
+        return kept
     out = _inflated(info, raw)
     if size <= _SMALL and len(raw) <= _SMALL:
-        if len(_INFLATED) >= _KEPT:
-            _INFLATED.pop(next(iter(_INFLATED)))
-        _INFLATED[key] = out
+        _INFLATED.put(key, out)
     return out
 
 
@@ -117,10 +117,10 @@ def _unpack(data: bytes, info: Entry) -> bytes:
 # forms issued together share their theme, styles, instructions sheet, workbook and
 # relationship parts byte for byte. Only a part that unpacked whole and matched its CRC is
 # kept, at most _KEPT of them, each at most _SMALL bytes either way (a few MB in all).
-_INFLATED: dict[tuple[int, int, int, bytes], bytes] = {}
-_CHECKED: dict[tuple[str, bytes], None] = {}  # (name, part) that passed _check_xml
 _SMALL = 32 * 1024
 _KEPT = 64
+_INFLATED: Kept[tuple[int, int, int, bytes], bytes] = Kept(_KEPT)
+_CHECKED: Kept[tuple[str, bytes], bool] = Kept(_KEPT)  # (name, part) that passed _check_xml
 
 
 def _inflated(info: Entry, raw: bytes) -> bytes:
@@ -243,9 +243,7 @@ def _preflight(archive: Archive) -> None:
             if (info.filename, part) not in _CHECKED:
                 _check_xml(info.filename, part)
                 if len(part) <= _SMALL:
-                    if len(_CHECKED) >= _KEPT:
-                        _CHECKED.pop(next(iter(_CHECKED)))
-                    _CHECKED[info.filename, part] = None
+                    _CHECKED.put((info.filename, part), True)
 
 
 def _check_xml(name: str, data: bytes) -> None:

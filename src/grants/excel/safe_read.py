@@ -36,6 +36,7 @@ from grants.excel import sheet_stream
 from grants.excel.archive import Archive, UnsafeFile, check_size, checked_archive
 from grants.excel.sheet_stream import NUMBER, OUT_OF_ORDER, refuse_value
 from grants.excel.sheet_xml import MAIN, Node, RowReader, elements, shared_strings
+from grants.kept import Kept
 from grants.services.form_rows import Received
 
 if not getattr(openpyxl, "DEFUSEDXML", False):  # pragma: no cover - a broken installation
@@ -257,19 +258,16 @@ def _date_styles(archive: Archive, part: str | None) -> tuple[frozenset[int], fr
         return frozenset(), frozenset()
     styles = archive.read(part)
     key = hashlib.sha256(styles).digest()  # not the bytes: a stylesheet may be megabytes
-    if key not in _STYLES:
-        if len(_STYLES) >= 16:
-            _STYLES.pop(next(iter(_STYLES)))
-        _STYLES[key] = _styles_dates(styles)
-    return _STYLES[key]
+    kept = _STYLES.get(key)
+    return kept if kept is not None else _STYLES.put(key, _styles_dates(styles))
 
 
-_STYLES: dict[bytes, tuple[frozenset[int], frozenset[int]]] = {}
-_PARSED: dict[tuple[str, bytes], Any] = {}
+_STYLES: Kept[bytes, tuple[frozenset[int], frozenset[int]]] = Kept(16)
 # bytes: a workbook's sheet list or relationships as a form has them (about 1 KB): at most
 # _KEPT such parts are kept parsed, some 150 KB each at worst, whatever the uploads hold
 _SMALL = 8 * 1024
 _KEPT = 16
+_PARSED: Kept[tuple[str, bytes], Any] = Kept(_KEPT)
 
 
 def _once(kind: str, data: bytes, make: Callable[[bytes], _T]) -> _T:
@@ -279,11 +277,8 @@ def _once(kind: str, data: bytes, make: Callable[[bytes], _T]) -> _T:
     if len(data) > _SMALL:
         return make(data)
     key = (kind, data)
-    if key not in _PARSED:
-        if len(_PARSED) >= _KEPT:
-            _PARSED.pop(next(iter(_PARSED)))
-        _PARSED[key] = make(data)
-    return cast(_T, _PARSED[key])
+    found = _PARSED.get(key)
+    return cast(_T, found if found is not None else _PARSED.put(key, make(data)))
 
 
 def _styles_dates(styles: bytes) -> tuple[frozenset[int], frozenset[int]]:

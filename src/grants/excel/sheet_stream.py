@@ -81,6 +81,9 @@ def _column(letters: str) -> int:
 _PLACES: dict[str, tuple[int, int]] = {}
 _STYLES: dict[str, int] = {}
 _KEPT = 1 << 14
+# A workbook has at most 64,000 cell styles: a longer text (zeros before the digits, up to the
+# 4,300 digits int() reads) is read but not kept, so uploads cannot fill the table with text.
+_STYLE_DIGITS = 5
 
 
 def _place(ref: str) -> tuple[int, int]:
@@ -98,7 +101,7 @@ def _style(style: str) -> int:
     if not (style.isascii() and style.isdigit()):
         raise Unusual(style)
     index = int(style)
-    if len(_STYLES) < _KEPT:
+    if len(style) <= _STYLE_DIGITS and len(_STYLES) < _KEPT:
         _STYLES[style] = index
     return index
 
