@@ -292,8 +292,9 @@ _FILINGS = (
 )
 _FIGURES = select(ReturnFigure).where(ReturnFigure.filing_id == bindparam("filing_id"))
 _FILED_BEFORE = select(ReturnFiling).where(ReturnFiling.key == bindparam("key"))
-_NEW_FILING = insert(ReturnFiling).returning(ReturnFiling.id)
-_NEW_FIGURES = insert(ReturnFigure)
+# Into the tables themselves: an ORM insert makes new statements of its own at each run.
+_NEW_FILING = insert(ReturnFiling.__table__).returning(ReturnFiling.__table__.c.id)
+_NEW_FIGURES = insert(ReturnFigure.__table__)
 _WORKBOOK = Attachment.__table__
 _WORKBOOK_KEPT = select(_WORKBOOK.c.id).where(_WORKBOOK.c.sha256 == bindparam("sha256"))
 _KEEP_WORKBOOK = insert(_WORKBOOK)
