@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from grants.errors import Refused
 
@@ -185,18 +186,25 @@ def note_refusal(session: Session, permission: str, detail: str) -> None:
         auditor(actor_of(session), "refused", permission, detail)
 
 
+@cache
+def _line_recipient() -> Any:
+    """A line's recipient and its code, built once (a command that imports many returns
+    asks it of each); the ORM's models are imported when it is first asked."""
+    from grants.db.models import Line, Organisation
+
+    return (
+        select(Line.recipient_id, Organisation.code)
+        .outerjoin(Organisation, Organisation.id == Line.recipient_id)
+        .where(Line.id == bindparam("line_id"))
+    )
+
+
 def require_line(
     session: Session, permission: str, line_id: int, about: str | None = None
 ) -> Actor:
     """`require` for the line ``line_id``: a recipient only for its own organisations'
     lines (a refusal names the organisation whose line it is; ``about`` as for `require`)."""
-    from grants.db.models import Line, Organisation
-
-    found = session.execute(
-        select(Line.recipient_id, Organisation.code)
-        .outerjoin(Organisation, Organisation.id == Line.recipient_id)
-        .where(Line.id == line_id)
-    ).first()
+    found = session.execute(_line_recipient(), {"line_id": line_id}).first()
     recipient_id, code = found if found is not None else (None, None)
     return require(session, permission, recipient_id if recipient_id else -1,
                    code or "an organisation", about)  # fmt: skip

@@ -8,7 +8,7 @@ is checked here against the keys, so that no two entries answer to one name.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, or_, select, text
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select, text
 from sqlalchemy.orm import Session
 
 from grants.db.models import GIVEN_REF, Entry
@@ -56,7 +56,11 @@ def keyed_looking_ids(session: Session) -> set[str]:
     )
 
 
+# Built once: a journal asks it of every entry it records.
+_GIVEN = select(Entry.id).where(Entry.ref == bindparam("ref"), text(GIVEN_REF)).limit(1)
+
+
 def is_given(session: Session, ref: str) -> bool:
     """Whether ``ref`` is a recorded entry's books id (through uq_entry_ref)."""
-    found = session.execute(select(Entry.id).where(Entry.ref == ref, text(GIVEN_REF)).limit(1))
+    found = session.execute(_GIVEN, {"ref": ref})
     return found.first() is not None

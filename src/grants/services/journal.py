@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from grants.db import bulk
@@ -105,6 +105,10 @@ def _digest(key: str) -> int:
 def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+# Which of some keys the journal holds: built once, the keys bound at each execution.
+_KEYS_IN = select(Entry.key).where(Entry.key.in_(bindparam("keys", expanding=True)))
 
 
 # The bound in pounds, as messages show it (beyond what one amount may be, so not through money).
@@ -495,9 +499,7 @@ class Journal(Reversals):
         entries are never taken away)."""
         found: set[str] = set()
         for chunk in _chunks(sorted(set(keys))):
-            found.update(
-                self.session.execute(select(Entry.key).where(Entry.key.in_(chunk))).scalars()
-            )
+            found.update(self.session.execute(_KEYS_IN, {"keys": chunk}).scalars())
         return found
 
     def _turnover(self) -> int:

@@ -16,6 +16,13 @@ from grants.errors import NotFound
 from grants.periods import period_of
 from grants.services.rules import AccountKey
 
+# Where the catalog stands (built once: read as every journal begins).
+_STAMP = text(
+    "SELECT (SELECT coalesce(max(id), 0) FROM stream), "
+    "(SELECT coalesce(max(id), 0) FROM line), "
+    "(SELECT coalesce(max(id), 0) FROM account), (SELECT count(*) FROM account)"
+)
+
 
 def account_key_text(key: AccountKey) -> str:
     stream, period, line, role = key
@@ -64,13 +71,7 @@ class CatalogReads:
     _account_keys: MutableMapping[int, AccountKey]
 
     def _stamp(self) -> tuple[int, int, int, int]:
-        row = self.session.execute(
-            text(
-                "SELECT (SELECT coalesce(max(id), 0) FROM stream), "
-                "(SELECT coalesce(max(id), 0) FROM line), "
-                "(SELECT coalesce(max(id), 0) FROM account), (SELECT count(*) FROM account)"
-            )
-        ).one()
+        row = self.session.execute(_STAMP).one()
         return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
     def load_catalog(self) -> None:

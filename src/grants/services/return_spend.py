@@ -65,17 +65,19 @@ def reported_spends(session: Session) -> dict[tuple[int, int, int], int]:
     return {(stream, line, year): int(total or 0) for stream, line, year, total in rows}
 
 
+_REPORTED = text(
+    "SELECT COALESCE(SUM(p.amount_pence), 0) FROM posting p "
+    "JOIN account a ON a.id = p.account_id "
+    "WHERE a.stream_id = :stream AND a.line_id = :line AND a.role = 'spent' "
+    "AND a.first_year = :year AND a.last_year = :year"
+)
+
+
 def reported_spend(session: Session, stream_id: int, line_id: int, year: int) -> int:
     """The spend reported so far for a line and year: the balance of its spent account
     (grants.services.rules)."""
     total = session.execute(
-        text(
-            "SELECT COALESCE(SUM(p.amount_pence), 0) FROM posting p "
-            "JOIN account a ON a.id = p.account_id "
-            "WHERE a.stream_id = :stream AND a.line_id = :line AND a.role = 'spent' "
-            "AND a.first_year = :year AND a.last_year = :year"
-        ),
-        {"stream": stream_id, "line": line_id, "year": year},
+        _REPORTED, {"stream": stream_id, "line": line_id, "year": year}
     ).scalar()
     return int(total or 0)  # PostgreSQL sums BIGINT as NUMERIC
 

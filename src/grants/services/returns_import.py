@@ -22,7 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from grants import formatting
@@ -284,14 +284,25 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+# The statements an import runs for every file, built once (each file binds its own values).
+_FILINGS = (
+    select(ReturnFiling)
+    .where(ReturnFiling.line_id == bindparam("line_id"), ReturnFiling.year == bindparam("year"))
+    .order_by(ReturnFiling.id)
+)
+_FIGURES = select(ReturnFigure).where(ReturnFigure.filing_id == bindparam("filing_id"))
+_FILED_BEFORE = select(ReturnFiling).where(ReturnFiling.key == bindparam("key"))
+# Into the tables themselves: an ORM insert makes new statements of its own at each run.
+_NEW_FILING = insert(ReturnFiling.__table__).returning(ReturnFiling.__table__.c.id)
+_NEW_FIGURES = insert(ReturnFigure.__table__)
+_WORKBOOK = Attachment.__table__
+_WORKBOOK_KEPT = select(_WORKBOOK.c.id).where(_WORKBOOK.c.sha256 == bindparam("sha256"))
+_KEEP_WORKBOOK = insert(_WORKBOOK)
+
+
 def _current(session: Session, form: ReturnForm) -> dict[str, ReturnFiling]:
     """The filings that stand (not superseded) for the form's line and year, by stage."""
-    line_id = form.line_id
-    filings = session.scalars(
-        select(ReturnFiling)
-        .where(ReturnFiling.line_id == line_id, ReturnFiling.year == form.year)
-        .order_by(ReturnFiling.id)
-    ).all()
+    filings = session.scalars(_FILINGS, {"line_id": form.line_id, "year": form.year}).all()
     superseded = {f.supersedes_id for f in filings if f.supersedes_id}
     return {f.stage: f for f in filings if f.id not in superseded}
 
@@ -316,9 +327,7 @@ def _not_below_earlier(
         earlier_stage = calendar[stage][0] < filed.form.covers_to
         other = {
             f.position: f.spend_pence
-            for f in session.scalars(
-                select(ReturnFigure).where(ReturnFigure.filing_id == filing.id)
-            )
+            for f in session.scalars(_FIGURES, {"filing_id": filing.id})
         }
         for figure in filed.figures:
             theirs = other.get(figure.position)
@@ -361,7 +370,7 @@ def record(
             f"{filed.file}: received {formatting.day(received)}? A return is received between "
             f"the start of its year ({formatting.day(filed.form.covers_from)}) and today"
         )
-    earlier = session.scalar(select(ReturnFiling).where(ReturnFiling.key == filed.sha256))
+    earlier = session.scalar(_FILED_BEFORE, {"key": filed.sha256})
     if earlier is not None:
         return Recorded(None, None, 0, earlier)
     form = filed.form
@@ -377,7 +386,7 @@ def record(
         f"{filed.file} (SHA-256 {filed.sha256})",
     )  # fmt: skip
     filing_id = session.scalar(
-        insert(ReturnFiling).returning(ReturnFiling.id),
+        _NEW_FILING,
         dict(
             key=filed.sha256, stream_id=form.stream_id, line_id=form.line_id, year=form.year,
             stage=form.stage, fingerprint=form.fingerprint, filename=filed.file,
@@ -388,7 +397,7 @@ def record(
     )  # fmt: skip
     assert filing_id is not None
     session.execute(
-        insert(ReturnFigure),
+        _NEW_FIGURES,
         [
             dict(
                 filing_id=filing_id, position=f.position, title=f.title, cell=f.cell,
@@ -456,10 +465,9 @@ def keep_workbook(session: Session, sha256: str, filename: str, content: bytes) 
     if not content or hashlib.sha256(content).hexdigest() != sha256:
         return  # nothing read, or not the bytes that were checked
     connection = session.connection()  # plain statements: one file's evidence, no objects
-    table = Attachment.__table__
-    if connection.scalar(select(table.c.id).where(table.c.sha256 == sha256)) is None:
+    if connection.scalar(_WORKBOOK_KEPT, {"sha256": sha256}) is None:
         connection.execute(
-            insert(table),
+            _KEEP_WORKBOOK,
             {"sha256": sha256, "filename": filename, "size": len(content), "content": content},
         )
 
