@@ -4,14 +4,19 @@ parents, and the funders' stated awards; read once for as long as the ledger sta
 These are a few small tables of record that change rarely, read on every balance (a third of
 a one-stream read's time at 10,000 entries went on them). What was read is kept with the
 database connection (its pool record's ``info``: one database, one process) under the
-ledger's **mark**, read in the same transaction before anything is used: the last seal of the
-hash chain (its number and digest) and the greatest id of the streams, lines and statements.
-Every record is sealed when its transaction commits and the tables of record only grow (their
-guards refuse an update or a delete), so the same mark means the same records whoever wrote
-them and in whichever process; a new stream, line or statement, or any other record sealed
-since, gives a new mark and the catalogue is read again. Only a reading transaction (which
-sees committed, sealed records alone) uses or fills what is kept: a writing one may see rows
-of its own not sealed yet, whose ids a rollback gives out again, and reads afresh.
+ledger's **mark**, read in the same transaction before anything is used: the greatest id of the
+streams, lines and statements, and of the people's events (a grant or a revocation changes
+which streams a recipient's own PostgreSQL login sees). These tables of record only grow
+(their guards refuse an update or a delete), and every writer of them holds the writers' lock
+until it commits, so ids are committed in order: the same mark means the same rows whoever
+wrote them and in whichever process, and a new stream, line, statement or event gives a new
+mark and the catalogue is read again. Only a reading transaction (which sees committed records
+alone) uses or fills what is kept: a writing one may see rows of its own not committed yet,
+whose ids a rollback gives out again, and reads afresh.
+
+The mark does not read the hash chain's ``seal``: a recipient's own login may not read it
+(``db/row_security.py``), and a big PostgreSQL load holds it exclusively until it commits,
+which balance reads must not wait for.
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ from grants.periods import FinancialYear, Period
 LineNames = dict[int, tuple[str, str, str | None]]
 
 MARK = (
-    "SELECT (SELECT MAX(seq) FROM seal), (SELECT digest FROM seal ORDER BY seq DESC LIMIT 1), "
-    "(SELECT MAX(id) FROM stream), (SELECT MAX(id) FROM line), (SELECT MAX(id) FROM statement)"
+    "SELECT (SELECT MAX(id) FROM stream), (SELECT MAX(id) FROM line), "
+    "(SELECT MAX(id) FROM statement), (SELECT MAX(id) FROM person_event)"
 )
 _KEPT = "grants.balance_catalogue"
 _AT_MOST = 256  # reads kept at once on a connection (each stream's lines, each day's statements)
@@ -45,9 +50,13 @@ class Catalogue:
         self.kept: dict[Any, Any] | None = None
         self.sqlite = connection.dialect.name == "sqlite"
         if connection.get_execution_options().get(ACCESS) != "read":
-            return  # a writing transaction: what it sees may not be sealed yet
-        self.cursor.execute(MARK)
-        mark = tuple(self.cursor.fetchone())
+            return  # a writing transaction: what it sees may not be committed yet
+        try:
+            self.cursor.execute(MARK)
+            mark = tuple(self.cursor.fetchone())
+        except BaseException:
+            self.cursor.close()
+            raise
         info = connection.connection.info  # the database connection's own, across checkouts
         found = info.get(_KEPT)
         if found is None or found[0] != mark:

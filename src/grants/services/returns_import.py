@@ -326,8 +326,7 @@ def _not_below_earlier(
             continue
         earlier_stage = calendar[stage][0] < filed.form.covers_to
         other = {
-            f.position: f.spend_pence
-            for f in session.scalars(_FIGURES, {"filing_id": filing.id})
+            f.position: f.spend_pence for f in session.scalars(_FIGURES, {"filing_id": filing.id})
         }
         for figure in filed.figures:
             theirs = other.get(figure.position)
