@@ -86,3 +86,34 @@ def test_what_is_claimable_is_no_sum_so_it_is_always_read() -> None:
     claim = {(STREAM, PERIOD, None, "claimed"): 5}
     assert not adds_up("claimable", award, claim)
     assert "claimable" not in rules._LINEAR
+
+
+# An entry's postings: any accounts (AWARDED is no account: nothing posts to it).
+postings = st.dictionaries(
+    st.sampled_from([key for key in KEYS if key[3] != rules.AWARDED]),
+    st.integers(-(10**12), 10**12),
+)
+
+
+@given(delta=postings)
+def test_each_limit_is_moved_by_what_its_figure_reads(delta: dict[rules.AccountKey, int]) -> None:
+    """``rules._moved`` works out how an entry moves each limit account by account (a sign for
+    each account in each of its limits); it must be the change of the figure as
+    ``_limit_value`` reads it, for every limit, and name the limits in ``_anchors``' order."""
+    moved = rules._moved(delta)
+    assert list(moved) == rules._anchors(delta)
+    for kind in sorted(rules._LINEAR):
+        change = rules._limit_value(kind, ANCHORS[kind], reader(delta))
+        assert moved.get((kind, ANCHORS[kind]), 0) == change, kind
+
+
+def test_each_account_moves_its_limits_with_the_sign_their_figures_give() -> None:
+    """Account by account, so that no sign can hide from chance."""
+    for key in KEYS:
+        if key[3] == rules.AWARDED:
+            continue
+        for amount in (1, -3):
+            moved = rules._moved({key: amount})
+            for kind in sorted(rules._LINEAR):
+                change = rules._limit_value(kind, ANCHORS[kind], reader({key: amount}))
+                assert moved.get((kind, ANCHORS[kind]), 0) == change, (key, kind)

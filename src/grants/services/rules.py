@@ -411,6 +411,31 @@ _LINEAR = frozenset(
 )
 
 
+# How a posting moves the figure of each limit its account takes part in (``_limits``): the
+# sign its balance has in the limit's sum (``_limit_value``); 1 unless named here. An
+# underspend carried moves what is left to pay through the BRANCH figure only.
+_SIGN = {
+    ("committed", "committable"): -1,
+    (BRANCH, "unpaid"): -1,
+    ("carried", "unpaid"): 0,
+    ("carried-in", "unpaid"): 0,
+}
+
+
+def _moved(delta: dict[AccountKey, int]) -> dict[tuple[str, AccountKey], int]:
+    """Each limit the accounts of ``delta`` take part in, once, in the order ``_anchors``
+    gives them, with how much the postings ``delta`` move its figure (for a limit that is a
+    sum of balances, ``_LINEAR``: its figure after less its figure before). Worked out from
+    the postings alone, account by account, without reading each term of each limit."""
+    out: dict[tuple[str, AccountKey], int] = {}
+    read, sign = out.get, _SIGN.get
+    for key, amount in delta.items():
+        role = key[3]
+        for limit in _limits(key):
+            out[limit] = read(limit, 0) + sign((role, limit[0]), 1) * amount
+    return out
+
+
 def check(
     planned: list[tuple[AccountKey, int]],
     balance: Callable[[AccountKey], int],
@@ -450,16 +475,12 @@ def check(
                 return balance(key) - sum(v for k, v in delta.items() if _funder_of(k, key))
             return read(key, 0) + delta.get(key, 0)
 
-    def moved(key: AccountKey) -> int:
-        return change(key, 0)
-
-    change = delta.get
     warnings: list[str] = []
-    for kind, anchor in _anchors(delta):
+    for (kind, anchor), moved in _moved(delta).items():
         # A limit whose figure the entry does not lower (its figure's change, read from the
         # entry's postings alone, is not negative) is neither broken nor made worse by it:
         # its balances are not read.
-        if kind in _LINEAR and _limit_value(kind, anchor, moved) >= 0:
+        if kind in _LINEAR and moved >= 0:
             continue
         after_value = _limit_value(kind, anchor, after)
         if after_value >= 0:
