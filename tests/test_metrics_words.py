@@ -61,3 +61,15 @@ def test_the_remembered_words_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> N
     assert metrics.lines(many, 20.0) == lines_measured_afresh(many, 20.0, 10.0, False)
     assert len(metrics._WORD_UNITS[False]) <= 50
     assert metrics.longest_word(many) == metrics.text_points("w499")
+
+
+def test_a_long_word_is_measured_but_not_remembered() -> None:
+    """A pasted link or a cell of unbroken text is measured as before and not kept, so the
+    words remembered stay a few MB whatever the texts."""
+    long_word = "x" * (metrics.WORD_KEPT_CHARACTERS + 1) + "y" * 4000
+    assert metrics.longest_word(long_word) == metrics.text_points(long_word)
+    assert metrics.lines(long_word, 10) == lines_measured_afresh(long_word, 10, 10, False)
+    assert all(long_word not in kept for kept in metrics._WORD_UNITS.values())
+    short = "x" * metrics.WORD_KEPT_CHARACTERS
+    metrics.longest_word(short)
+    assert short in metrics._WORD_UNITS[False]

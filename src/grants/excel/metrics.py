@@ -81,8 +81,11 @@ def fits(text: str, width: float, size: float = FONT_SIZE, bold: bool = False) -
 # Each word's width in thousandths of an em, by weight: wrapped texts are counted word by
 # word and the same words come back row after row (a capital programme's Sources sheet has
 # thousands of "Scheme N of portfolio M: cost and specific funding..."). Kept to
-# WORDS_KEPT words a weight, then started afresh.
+# WORDS_KEPT words a weight, then started afresh; a word longer than WORD_KEPT_CHARACTERS (a
+# pasted link, a cell of unbroken text) is measured each time, so that what is kept stays
+# under a few MB in a long-running web service whatever the texts.
 WORDS_KEPT = 20_000
+WORD_KEPT_CHARACTERS = 64
 _WORD_UNITS: dict[bool, dict[str, int]] = {False: {}, True: {}}
 
 
@@ -94,9 +97,11 @@ def _word_units(bold: bool) -> Callable[[str], int]:
     def units(word: str) -> int:
         found = known.get(word)
         if found is None:
-            if len(known) >= WORDS_KEPT:
-                known.clear()
-            found = known[word] = sum(map(widths, word))
+            found = sum(map(widths, word))
+            if len(word) <= WORD_KEPT_CHARACTERS:
+                if len(known) >= WORDS_KEPT:
+                    known.clear()
+                known[word] = found
         return found
 
     return units
