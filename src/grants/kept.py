@@ -44,7 +44,3 @@ class Kept(Generic[K, V]):
                     del self._items[next(iter(self._items))]
             self._items[key] = value
         return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()

@@ -38,7 +38,6 @@ OUT_OF_ORDER = (
 # Where the reader is, and the slots of a cell's v, f and is (is and t share a slot).
 OUT, ROW, CELL, V, F, IS, T = -3, -2, -1, 5, 6, 7, 8
 _PARTS = {_V: V, _F: F, _IS: IS}
-_UNREAD = (None, None, None)  # a cell's v, f and is before they are read
 
 
 class Unusual(Exception):
