@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from openpyxl.utils import get_column_letter
-
 from grants.excel import cells
 from grants.excel.safe_read import Sheet, UnsafeFile, read_sheet
+from grants.excel.xlsx_rules import column_letter
 from grants.services.form_rows import Problem, Received
 
 CODE = "E_TEMPLATE_MODIFIED"
@@ -36,7 +35,7 @@ def problems(file: str, sheet: Sheet, instructions: str) -> list[Problem]:
         refuse(f"the workbook opens at the hidden sheet {sheet.active!r}: send the form as issued")
     for first, last in _runs(sorted(sheet.hidden_columns)):
         one = first == last
-        a, b = get_column_letter(first + 1), get_column_letter(last + 1)
+        a, b = column_letter(first + 1), column_letter(last + 1)
         which = f"column {a} is" if one else f"columns {a} to {b} are"
         refuse(f"{which} hidden on the {name!r} sheet: unhide {'it' if one else 'them'} and "
                "send again")  # fmt: skip

@@ -11,19 +11,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from openpyxl.utils import get_column_letter
-
 from grants.excel import cells, form_shape
 from grants.excel import form_grid as grid
 from grants.excel.form_grid import instructions_sheet, read_display, total_labels
 from grants.excel.safe_read import Sheet
+from grants.excel.xlsx_rules import column_letter
 from grants.services.form_rows import Problem, Received, ReturnRow, ReturnRows, Typed
 from grants.text import Kind
 
 MAX_ROWS, MAX_COLUMNS = 1000, 50
 PROGRESS = "progress and outcomes"
 COLUMNS = {
-    name: get_column_letter(col + 1)
+    name: column_letter(col + 1)
     for name, col in (
         ("title", grid.TITLE), ("cost", grid.COST), ("spend", grid.SPEND),
         ("progress", grid.PROGRESS), ("measure", grid.MEASURE), ("target", grid.TARGET),

@@ -27,20 +27,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-import openpyxl
 from defusedxml import DefusedXmlException, ElementTree
-from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
-from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH
 
 from grants.excel import sheet_stream
 from grants.excel.archive import Archive, UnsafeFile, check_size, checked_archive
 from grants.excel.sheet_stream import NUMBER, OUT_OF_ORDER, refuse_value
 from grants.excel.sheet_xml import MAIN, Node, RowReader, elements, shared_strings
+from grants.excel.xlsx_rules import (
+    BUILTIN_FORMATS,
+    CALENDAR_MAC_1904,
+    WINDOWS_EPOCH,
+    is_date_format,
+    is_timedelta_format,
+)
 from grants.kept import Kept
 from grants.services.form_rows import Received
-
-if not getattr(openpyxl, "DEFUSEDXML", False):  # pragma: no cover - a broken installation
-    raise ImportError("defusedxml must be installed: openpyxl would parse returns unguarded")
 
 _T = TypeVar("_T")
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -102,7 +103,7 @@ def read_sheet(source: Path | Received, name: str, max_rows: int, columns: int) 
 def _parsed(archive: Archive, name: str, max_rows: int, columns: int) -> Sheet:
     try:
         return _read_sheet(archive, name, max_rows, columns)
-    except UnsafeFile:
+    except (UnsafeFile, ImportError):  # ImportError: a broken installation, not the file
         raise
     except DefusedXmlException as exc:  # an entity or DTD the byte scan could not see
         raise UnsafeFile(

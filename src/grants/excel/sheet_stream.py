@@ -18,10 +18,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from openpyxl.utils.cell import column_index_from_string
-
 from grants.excel.archive import UnsafeFile
 from grants.excel.sheet_xml import MAIN, MAX_NODES, RowReader, TooLarge, new_parser
+from grants.excel.xlsx_rules import column_index
 
 _ROW, _COL, _C, _V, _F, _IS, _T = (MAIN + t for t in ("row", "col", "c", "v", "f", "is", "t"))
 # A number as Excel writes one: not Python's float() syntax (1_000, INF, NaN, " 12 ").
@@ -68,10 +67,8 @@ class Streamed:
 
 
 def _column(letters: str) -> int:
-    try:
-        _COLUMNS[letters] = column_index_from_string(letters)
-    except ValueError:  # past ZZZ
-        raise Unusual(letters) from None
+    """``A`` to ``ZZZ`` (as _ORDINARY_REF matches them), each a column openpyxl reads."""
+    _COLUMNS[letters] = column_index(letters)
     return _COLUMNS[letters]
 
 

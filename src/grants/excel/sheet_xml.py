@@ -19,8 +19,8 @@ from typing import Any
 from xml.parsers import expat
 
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
-from openpyxl.utils.cell import coordinate_to_tuple
-from openpyxl.utils.datetime import WINDOWS_EPOCH, from_excel, from_ISO8601
+
+from grants.excel.xlsx_rules import WINDOWS_EPOCH, from_excel
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _ROW, _COL, _C, _V, _F, _IS = (MAIN + t for t in ("row", "col", "c", "v", "f", "is"))
@@ -55,6 +55,19 @@ class Node:
                 yield child
             if child.children:
                 yield from child.iter(tag)
+
+
+def openpyxl_module(name: str) -> Any:
+    """A module of openpyxl, imported only when a sheet or cell needs its own code (importing
+    any part of it imports the whole package): refused if openpyxl would parse XML without
+    defusedxml, as a broken installation would have it."""
+    import importlib
+
+    import openpyxl
+
+    if not getattr(openpyxl, "DEFUSEDXML", False):  # pragma: no cover - a broken installation
+        raise ImportError("defusedxml must be installed: openpyxl would parse returns unguarded")
+    return importlib.import_module(name)
 
 
 def new_parser() -> Any:
@@ -294,7 +307,7 @@ class RowReader:
             v = element.find(_V)
             value = (v.text if v is not None else None) or None
         if coordinate:
-            row, column = coordinate_to_tuple(coordinate)
+            row, column = openpyxl_module("openpyxl.utils.cell").coordinate_to_tuple(coordinate)
             self.col_counter = column
         else:
             self.col_counter += 1
@@ -327,8 +340,8 @@ class RowReader:
             return "b", bool(int(value))
         if data_type == "str":
             return "s", value
-        if data_type == "d":
-            return "d", from_ISO8601(value)
+        if data_type == "d":  # Excel writes none: its dates are numbers in a date format
+            return "d", openpyxl_module("openpyxl.utils.datetime").from_ISO8601(value)
         return data_type, value
 
     def formula(self, formula: Node, coordinate: str | None) -> Any:
@@ -337,25 +350,21 @@ class RowReader:
         value = "=" + (formula.text or "")
         kind = formula.attrib.get("t")
         if kind == "array":
-            from openpyxl.worksheet.formula import ArrayFormula
-
-            return ArrayFormula(ref=formula.attrib.get("ref"), text=value)
+            formulas = openpyxl_module("openpyxl.worksheet.formula")
+            return formulas.ArrayFormula(ref=formula.attrib.get("ref"), text=value)
         if kind == "shared":
             index = formula.attrib.get("si")
             if index in self.shared_formulae:
                 return self.shared_formulae[index].translate_formula(coordinate)
             if value != "=":
-                from openpyxl.formula.translate import Translator
-
-                self.shared_formulae[index] = Translator(value, coordinate)
+                translate = openpyxl_module("openpyxl.formula.translate")
+                self.shared_formulae[index] = translate.Translator(value, coordinate)
         elif kind == "dataTable":
-            from openpyxl.worksheet.formula import DataTableFormula
-
-            return DataTableFormula(**formula.attrib)
+            return openpyxl_module("openpyxl.worksheet.formula").DataTableFormula(**formula.attrib)
         return value
 
 
 __all__ = [
-    "MAIN", "Node", "RowReader", "SheetRows", "elements", "new_parser", "parse", "shared_strings",
-    "text_content",
+    "MAIN", "Node", "RowReader", "SheetRows", "elements", "new_parser", "openpyxl_module", "parse",
+    "shared_strings", "text_content",
 ]  # fmt: skip
