@@ -29,6 +29,10 @@ def outcome(data: bytes, name: str, limits: tuple[int, int]) -> Outcome:
         found = read_sheet(Received("x.xlsx", data), name, *limits)
     except UnsafeFile as exc:
         return ("refused", exc.code, exc.message, exc.where)
+    # Every cell that holds a value, row by row and each row's from the left, and no other.
+    held = [(r, c) for r, row in enumerate(found.rows) for c, x in enumerate(row)
+            if x.value is not None]  # fmt: skip
+    assert found.filled == held
     return (found.rows, found.hidden_rows, found.hidden_columns, found.beyond, found.sheetnames,
             found.states, found.active)  # fmt: skip
 
@@ -211,9 +215,11 @@ def test_the_cells_and_styles_remembered_are_bounded_and_read_alike_again() -> N
                    range(1, many + 1))  # fmt: skip
     data = sheet(rows)
     reader = RowReader([], WINDOWS_EPOCH, frozenset(), frozenset())
-    first = sheet_stream.read(data, reader, "Return", many, 3).cells
-    assert first == sheet_stream.read(data, reader, "Return", many, 3).cells
-    assert first[many - 1] == {0: (many, "n")}
+    first = sheet_stream.read(data, reader, "Return", many, 3).rows
+    assert first == sheet_stream.read(data, reader, "Return", many, 3).rows
+    assert len(first) == many
+    assert first[many - 1] == [safe_read.Cell(many, "n"), safe_read.EMPTY, safe_read.EMPTY]
+    assert type(first[many - 1][0]) is safe_read.Cell
     assert len(sheet_stream._PLACES) <= sheet_stream._KEPT
     assert len(sheet_stream._STYLES) <= sheet_stream._KEPT
     with pytest.raises(sheet_stream.Unusual):

@@ -58,14 +58,16 @@ def read_display(sheet: Sheet) -> dict[str, object]:
     """The cells of a received form as saved (``Sheet!B4`` -> value; a formula's text), to
     compare with the locked cells recorded when the form was issued: a cell not listed is
     empty."""
-    shown: dict[str, object] = {
-        f"{sheet.name}!{cell(row, 1)}": sheet.at(row, 1).value for row in DISPLAY_ROWS
-    }
-    for r, row in enumerate(sheet.rows):
-        for c, found in enumerate(row):
-            if found.value is not None:
-                shown[f"{sheet.name}!{cell(r, c)}"] = found.value
+    name, rows = sheet.name, sheet.rows
+    shown: dict[str, object] = {_key(name, row, 1): sheet.at(row, 1).value for row in DISPLAY_ROWS}
+    for r, c in sheet.filled:  # row by row, each row's cells in column order
+        shown[_key(name, r, c)] = rows[r][c].value
     return shown
+
+
+@functools.lru_cache(maxsize=1 << 16)  # as cell()
+def _key(sheet: str, row: int, col: int) -> str:
+    return f"{sheet}!{cell(row, col)}"
 
 
 __all__ = [

@@ -32,7 +32,15 @@ from defusedxml import DefusedXmlException, ElementTree
 from grants.excel import sheet_stream
 from grants.excel.archive import Archive, UnsafeFile, check_size, checked_archive
 from grants.excel.sheet_stream import NUMBER, OUT_OF_ORDER, refuse_value
-from grants.excel.sheet_xml import MAIN, Node, RowReader, elements, shared_strings
+from grants.excel.sheet_xml import (
+    EMPTY,
+    MAIN,
+    Cell,
+    Node,
+    RowReader,
+    elements,
+    shared_strings,
+)
 from grants.excel.xlsx_rules import (
     BUILTIN_FORMATS,
     CALENDAR_MAC_1904,
@@ -54,18 +62,6 @@ _WORKSHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
 _PACKAGE_REL = "http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 
 
-@dataclass(frozen=True)
-class Cell:
-    """A cell as the sender saved it: ``data_type`` is openpyxl's (n, s, b, d, e, or f for a
-    formula, whose ``value`` is then the formula's text)."""
-
-    value: Any = None
-    data_type: str = "n"
-
-
-EMPTY = Cell()
-
-
 @dataclass
 class Sheet:
     """One sheet's cells, 0-based: ``rows[r][c]``, every row ``columns`` wide."""
@@ -73,6 +69,8 @@ class Sheet:
     sheetnames: list[str]
     name: str
     rows: list[list[Cell]] = field(default_factory=list)
+    filled: list[tuple[int, int]] = field(default_factory=list)  # (row, column) of each cell
+    # in ``rows`` that holds a value, in order: row by row, each row's from the left
     hidden_rows: set[int] = field(default_factory=set)  # 0-based
     hidden_columns: set[int] = field(default_factory=set)  # 0-based, of those read
     states: dict[str, str] = field(default_factory=dict)  # sheet -> visible/hidden/veryHidden
@@ -164,10 +162,7 @@ def _read_sheet(archive: Archive, name: str, max_rows: int, columns: int) -> She
     except sheet_stream.Unusual:
         return _read_rows(found, data, RowReader(strings, epoch, dates, durations), columns,
                           max_rows)  # fmt: skip
-    found.rows = [[EMPTY] * columns for _ in range(max(streamed.cells, default=-1) + 1)]
-    for r, row in streamed.cells.items():
-        for c, (value, data_type) in row.items():
-            found.rows[r][c] = Cell(value, data_type)
+    found.rows, found.filled = streamed.rows, streamed.filled
     found.beyond = streamed.beyond
     found.hidden_rows = streamed.hidden_rows
     found.hidden_columns = {c for c in streamed.hidden_columns if c < columns}
@@ -200,6 +195,7 @@ def _read_rows(found: Sheet, data: bytes, reader: RowReader, columns: int, max_r
             while len(rows) <= r:
                 rows.append([EMPTY] * columns)
             rows[r][col] = Cell(value, c["data_type"])
+            found.filled.append((r, col))
 
     parsed = reader.read(data, each, lambda row: _as_excel_writes(row, name), columns)
     found.rows = rows

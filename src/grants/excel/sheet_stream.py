@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grants.excel.archive import UnsafeFile
-from grants.excel.sheet_xml import MAIN, MAX_NODES, RowReader, TooLarge, new_parser
+from grants.excel.sheet_xml import EMPTY, MAIN, MAX_NODES, Cell, RowReader, TooLarge, new_parser
 from grants.excel.xlsx_rules import column_index
 
 _ROW, _COL, _C, _V, _F, _IS, _T = (MAIN + t for t in ("row", "col", "c", "v", "f", "is", "t"))
@@ -58,9 +58,11 @@ def refuse_value(sheet_name: str, where: str | None, text: str) -> UnsafeFile:
 
 @dataclass
 class Streamed:
-    """A sheet's cells within the limits, as (value, data type) by 0-based row and column."""
+    """A sheet's cells within the limits, 0-based: ``rows[r][c]``, every row ``columns`` wide,
+    as many rows as reach the last filled cell (as grants.excel.safe_read.Sheet has them)."""
 
-    cells: dict[int, dict[int, tuple[Any, str]]] = field(default_factory=dict)
+    rows: list[list[Cell]] = field(default_factory=list)
+    filled: list[tuple[int, int]] = field(default_factory=list)  # as Sheet.filled
     hidden_rows: set[int] = field(default_factory=set)  # 0-based
     hidden_columns: set[int] = field(default_factory=set)  # 0-based, every one
     beyond: tuple[int, int] | None = None
@@ -117,6 +119,8 @@ def read(data: bytes, reader: RowReader, sheet_name: str, max_rows: int, columns
     text: list[str] = []
     last = [0]  # the number of the row read last
     places, styles, parts = _PLACES, _STYLES, _PARTS
+    rows, filled, blank = found.rows, found.filled, [EMPTY] * columns
+    make = tuple.__new__  # Cell(value, kind), without the keyword handling of Cell's own __new__
 
     def start(tag: str, attrib: dict[str, str]) -> None:
         nonlocal at, number, size, cell
@@ -216,7 +220,10 @@ def read(data: bytes, reader: RowReader, sheet_name: str, max_rows: int, columns
             if r > max_rows or c > columns:
                 found.beyond = found.beyond or (r - 1, c - 1)
                 continue
-            found.cells.setdefault(r - 1, {})[c - 1] = (value, kind)
+            while len(rows) < r:
+                rows.append(blank.copy())
+            rows[r - 1][c - 1] = make(Cell, (value, kind))
+            filled.append((r - 1, c - 1))
 
     parser = new_parser()
     parser.buffer_text = True  # a text in one piece, not split at each character reference
