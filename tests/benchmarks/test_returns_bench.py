@@ -6,9 +6,13 @@ Each round, alternating (tests.benchmarks.measure):
   fresh copy of the ledger: each file read as hostile, checked cell by cell and recorded in
   its own transaction (SQLite, synchronous=FULL);
 - the baseline: bare openpyxl in read-only mode opening the same files and reading every
-  cell of their Return sheets, in this process;
-- the floor: python-calamine reading the same cells, in this process. It does no checking
-  and no writing, and cannot tell a formula from a typed figure, so it cannot be the reader;
+  cell of their Return sheets, in a process of its own as the import is (Python's start,
+  openpyxl's import, then the files), so that both sides pay for starting;
+- the floor: python-calamine reading the same cells, in a process of its own likewise. It
+  does no checking and no writing, and cannot tell a formula from a typed figure, so it
+  cannot be the reader;
+- the same baseline and floor in this process (for information: the import's row before its
+  baseline was made fair, and the reader's floor);
 - what the import cannot do without: the process starting (``grants returns import
   --help``, which imports what the import does) and one commit per file (sqlite3 alone, a
   row of each workbook's bytes, BEGIN IMMEDIATE and COMMIT with synchronous=FULL on a copy
@@ -16,23 +20,29 @@ Each round, alternating (tests.benchmarks.measure):
 - grants' reader on its own (grants.excel.return_reader.read_return: every check of a
   hostile workbook, and the form's rows), in this process.
 
-Two rows a size: the import, held to 1.5x the openpyxl baseline (its ratio to calamine is
-reported); and the reader, held to 5x calamine.
+Two rows a size: the import, held to 1.5x the openpyxl process (its ratio to the calamine
+process is reported, and the CPU times of the three processes beside them); and the reader,
+held to 5x calamine, both in this process.
 
 Every ``grants`` process finds its modules compiled, as an installed grants does (pip compiles
 them as it installs; tests/benchmarks/test_startup_bench.py does the same): the processes
 keep their compiled modules in a folder of this run's own, filled while the workspace is
 built (untimed), whatever PYTHONDONTWRITEBYTECODE says. Without it, each process would
-compile grants' own modules from source as it starts, which no installed grants does.
+compile grants' own modules from source as it starts, which no installed grants does. The
+baseline's and floor's processes use the same environment (openpyxl and python-calamine are
+installed compiled).
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -141,6 +151,43 @@ def calamine(files: list[Path]) -> None:
             wb.get_sheet_by_name("Return").to_python(skip_empty_area=False)
 
 
+# The baseline and the floor as processes of their own: each of them, as the import does,
+# starts Python, imports what it reads with and reads every file named after it.
+OPENPYXL_PROCESS = """
+import sys
+import openpyxl
+
+for path in sys.argv[1:]:
+    wb = openpyxl.load_workbook(path, read_only=True)
+    for _row in wb["Return"].iter_rows(values_only=True):
+        pass
+    wb.close()
+"""
+CALAMINE_PROCESS = """
+import sys
+from python_calamine import CalamineWorkbook
+
+for path in sys.argv[1:]:
+    with CalamineWorkbook.from_path(path) as wb:
+        wb.get_sheet_by_name("Return").to_python(skip_empty_area=False)
+"""
+
+
+def children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def process(script: str, files: list[Path], env: dict[str, str]) -> tuple[float, float]:
+    """A script run with the files' names as a process of its own: (CPU, wall) seconds."""
+    before, start = children_cpu(), time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", script, *map(str, files)],
+                          capture_output=True, text=True, env=env)  # fmt: skip
+    wall = time.perf_counter() - start
+    assert done.returncode == 0, done.stderr[-2000:]
+    return children_cpu() - before, wall
+
+
 def grants_reader(files: list[Path]) -> None:
     for path in files:
         rows, problems = read_return(path)
@@ -172,11 +219,22 @@ def test_import_returns_vs_openpyxl_and_calamine(
     database, scratch, peak = root / "run.db", root / "commits.db", root / "import.peak"
     template = root / "template.db"
     peaks: list[int] = []
+    cpu: dict[str, list[float]] = {"grants": [], "openpyxl": [], "calamine": []}
 
     def grants_import() -> None:
+        before = children_cpu()
         run("--database", f"sqlite:///{database}", "returns", "import", "--received",
             "2017-10-20", *map(str, files), env=environment, peak=peak)  # fmt: skip
+        cpu["grants"].append(children_cpu() - before)
         peaks.append(measure.peak_kb_of(peak))
+
+    def own_process(name: str, script: str) -> measure.Timed:
+        def timed() -> float:
+            used, wall = process(script, files, environment)
+            cpu[name].append(used)
+            return wall
+
+        return timed
 
     def check_recorded() -> None:
         with sqlite3.connect(database) as conn:
@@ -186,8 +244,10 @@ def test_import_returns_vs_openpyxl_and_calamine(
     medians = measure.alternate(
         {
             "grants": measure.timing(grants_import, lambda: fresh_copy(template, database)),
-            "openpyxl": measure.timing(lambda: bare_openpyxl(files)),
-            "calamine": measure.timing(lambda: calamine(files)),
+            "openpyxl": own_process("openpyxl", OPENPYXL_PROCESS),
+            "calamine": own_process("calamine", CALAMINE_PROCESS),
+            "openpyxl_in_process": measure.timing(lambda: bare_openpyxl(files)),
+            "calamine_in_process": measure.timing(lambda: calamine(files)),
             "reader": measure.timing(lambda: grants_reader(files)),
             "startup": measure.timing(lambda: run("returns", "import", "--help", env=environment)),
             "commits": measure.timing(
@@ -198,19 +258,30 @@ def test_import_returns_vs_openpyxl_and_calamine(
     check_recorded()
     size = f"{returns:,} files"
     ours, base, floor = medians["grants"], medians["openpyxl"], medians["calamine"]
+    in_base, in_floor = medians["openpyxl_in_process"], medians["calamine_in_process"]
     share = {k: medians[k] / ours for k in ("startup", "commits", "reader")}
+    cpus = {name: statistics.median(times) for name, times in cpu.items()}
+    cpu_ratio = cpus["grants"] / cpus["openpyxl"]
     benchmark.extra_info.update(
         {"files": returns, **{f"{k}_median_s": round(v, 4) for k, v in medians.items()},
+         **{f"{k}_cpu_median_s": round(v, 4) for k, v in cpus.items()},
          "ratio_to_openpyxl": round(ours / base, 2), "ratio_to_calamine": round(ours / floor, 1),
-         "reader_ratio_to_calamine": round(medians["reader"] / floor, 1),
+         "cpu_ratio_to_openpyxl": round(cpu_ratio, 2),
+         "ratio_to_openpyxl_in_process": round(ours / in_base, 2),
+         "reader_ratio_to_calamine": round(medians["reader"] / in_floor, 1),
          **{f"{k}_share_of_import": round(v, 3) for k, v in share.items()}}
     )  # fmt: skip
     imported = measure.record(
         measure.Row(
             "returns import (own process, a transaction a file)", size, ours,
-            "python-calamine", floor, IMPORT_TARGET, held_to="baseline",
-            baseline="openpyxl read-only", baseline_s=base, peak_mb=max(peaks) / 1024,
+            "python-calamine (own process)", floor, IMPORT_TARGET, held_to="baseline",
+            baseline="openpyxl read-only (own process)", baseline_s=base,
+            peak_mb=max(peaks) / 1024,
             notes=[
+                f"CPU: grants {cpus['grants']:.3f} s, openpyxl {cpus['openpyxl']:.3f} s "
+                f"(grants / openpyxl {cpu_ratio:.2f}), calamine {cpus['calamine']:.3f} s",
+                f"in this process: openpyxl {in_base:.3f} s (grants / openpyxl "
+                f"{ours / in_base:.2f}), calamine {in_floor:.3f} s",
                 f"start-up {medians['startup']:.3f} s ({share['startup']:.0%} of the import)",
                 f"{returns:,} commits alone {medians['commits']:.3f} s "
                 f"({share['commits']:.0%})",
@@ -221,10 +292,11 @@ def test_import_returns_vs_openpyxl_and_calamine(
     reader = measure.record(
         measure.Row(
             "returns reader, every check (in process)", size, medians["reader"],
-            "python-calamine", floor, READER_TARGET, baseline="openpyxl read-only",
-            baseline_s=base,
+            "python-calamine (in process)", in_floor, READER_TARGET,
+            baseline="openpyxl read-only (in process)", baseline_s=in_base,
         )
     )  # fmt: skip
-    print(f"\nreturns import, {size}: " + ", ".join(f"{k} {v:.3f} s" for k, v in medians.items()))
+    print(f"\nreturns import, {size}: " + ", ".join(f"{k} {v:.3f} s" for k, v in medians.items())
+          + "; CPU " + ", ".join(f"{k} {v:.3f} s" for k, v in cpus.items()))  # fmt: skip
     assert imported.met, f"import {imported.baseline_ratio:.2f}x openpyxl (target {IMPORT_TARGET})"
     assert reader.met, f"reader {reader.ratio:.1f}x calamine (target {READER_TARGET})"
