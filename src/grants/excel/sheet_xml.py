@@ -12,6 +12,7 @@ format as a date; tests/test_safe_read.py compares the two on every kind of cell
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,6 +70,7 @@ class Node:
                 yield from child.iter(tag)
 
 
+@functools.cache  # a few names; the general reader asks for one at each cell
 def openpyxl_module(name: str) -> Any:
     """A module of openpyxl, imported only when a sheet or cell needs its own code (importing
     any part of it imports the whole package): refused if openpyxl would parse XML without
