@@ -227,15 +227,17 @@ def test_a_repeated_id_found_as_the_primary_key_is_built_again_undoes_the_whole_
         assert _schema(conn) == before
 
 
-def test_a_primary_key_another_transactions_table_leans_on_stays(engine: Engine) -> None:
-    """Taking entry's primary key off means dropping the foreign key ``claim`` holds on it,
-    which would lock ``claim``: while another transaction reads it, the load does not wait
-    for it (nor make its readers wait); the key stays and is kept row by row."""
+@pytest.mark.parametrize("held", ["claim", "commitment"])
+def test_a_primary_key_another_transactions_table_leans_on_stays(engine: Engine, held: str) -> None:
+    """Taking entry's primary key off means dropping the foreign keys ``claim`` and
+    ``commitment`` hold on it, which would lock both: while another transaction reads one,
+    the load does not wait for it (nor make its readers wait), the key stays and is kept
+    row by row, and neither table is left locked."""
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite keeps its keys in a load")
     reader = engine.raw_connection()  # a reader of its own (not the ledger's writer)
     try:
-        reader.cursor().execute("SELECT COUNT(*) FROM claim")  # held until it rolls back
+        reader.cursor().execute(f"SELECT COUNT(*) FROM {held}")  # held until it rolls back
         _load_beside(engine)
     finally:
         reader.rollback()
@@ -248,8 +250,13 @@ def _load_beside(engine: Engine) -> None:
         before = _schema(conn)
         with bulk.indexes_after(conn, ("account", "entry", "posting")):
             keys = {row[1] for row in _schema(conn)["constraints"]}
-            assert {"pk_entry", "fk_claim_entry_id_entry"} <= keys
+            assert {"pk_entry", "fk_claim_entry_id_entry", "fk_commitment_entry_id_entry"} <= keys
             assert not {"uq_entry_key", "pk_posting", "pk_account"} & keys
+            locked = conn.exec_driver_sql(
+                "SELECT relation::regclass::text FROM pg_locks "
+                "WHERE pid = pg_backend_pid() AND relation IS NOT NULL"
+            ).scalars()
+            assert not {"claim", "commitment"} & set(locked)
         assert _schema(conn) == before
         conn.rollback()
 

@@ -197,14 +197,18 @@ def all_keys_after(connection: Connection, table: str) -> Iterator[None]:
         yield
 
 
-def _locked_at_once(connection: Connection, table: str) -> bool:
-    """Whether ``table`` could be locked for this transaction alone without waiting. A
-    reader holding it (`grants verify` in its one transaction, say) would otherwise hold
+def _locked_at_once(connection: Connection, *tables: str) -> bool:
+    """Whether ``tables`` could be locked for this transaction alone without waiting. A
+    reader holding one (`grants verify` in its one transaction, say) would otherwise hold
     the load's key drop, and every reader after it, until the writer's lock_timeout failed
-    the whole load; the lock, once taken, is held until the transaction ends."""
+    the whole load; the locks, once taken, are held until the transaction ends (and none
+    is kept when one of them cannot be had)."""
+    if not tables:
+        return True
     savepoint = connection.begin_nested()
     try:
-        connection.exec_driver_sql(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE NOWAIT')
+        for table in tables:
+            connection.exec_driver_sql(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE NOWAIT')
     except DBAPIError:
         savepoint.rollback()
         return False
@@ -249,7 +253,7 @@ def _primary_keys(connection: Connection, chosen: Sequence[str]) -> list[_Droppe
     for table, name, definition, other, foreign, reference, owned in connection.exec_driver_sql(
         _PRIMARY_KEYS, {"tables": list(chosen)}
     ).all():
-        key, leaning, usable = keys.setdefault(
+        _, leaning, usable = keys.setdefault(
             table, (_Dropped(table, name, "p", definition), [], [])
         )
         if other is not None:
@@ -257,8 +261,7 @@ def _primary_keys(connection: Connection, chosen: Sequence[str]) -> list[_Droppe
             usable.append(bool(owned))
     out: list[_Dropped] = []
     for key, leaning, usable in keys.values():
-        others = sorted({f.table for f in leaning})
-        if all(usable) and all(_locked_at_once(connection, t) for t in others):
+        if all(usable) and _locked_at_once(connection, *sorted({f.table for f in leaning})):
             out += [key, *leaning]
     return out
 
