@@ -360,6 +360,7 @@ def _parse_file(
     if content.startswith("\ufeff"):  # a byte-order mark, as some editors save UTF-8
         content = content[1:]
     current: Directive | None = None
+    blank = _SPACE + "\x0c"
     # Split on line feeds only: a form feed or other Unicode line break inside a line must
     # not shift the line numbers that problems are reported at. Each directive is handed on
     # once the line after its last metadata is read.
@@ -382,7 +383,7 @@ def _parse_file(
         if odd is not None:
             problems.append(Problem(shown, number, odd))
         line = line.rstrip(_SPACE)
-        if not line.strip(_SPACE + "\x0c"):
+        if not line.strip(blank):
             continue
         if line[0] in _SPACE:
             match = _META.match(line)
@@ -439,20 +440,18 @@ def _parse_file(
                 )
             )
             continue
+        day_text, keyword, rest = match.group("date", "keyword", "rest")
         try:
-            day = date.fromisoformat(match.group("date"))
+            day = date.fromisoformat(day_text)
         except ValueError:
-            problems.append(
-                Problem(shown, number, f"{match.group('date')} is not a date in the calendar")
-            )
+            problems.append(Problem(shown, number, f"{day_text} is not a date in the calendar"))
             continue
         try:
-            args = tokenize(match.group("rest"))
+            args = tokenize(rest)
         except ValueError as exc:
             problems.append(Problem(shown, number, str(exc)))
             continue
-        current = Directive(shown, number, day, match.group("keyword"), args)
-        current.index = reading.count
+        current = Directive(shown, number, day, keyword, args, {}, {}, reading.count)
         reading.count += 1
     if current is not None and not reading.changed:
         yield current

@@ -51,7 +51,7 @@ from grants.services.journal import NewEntry
 from grants.services.money_in import ClaimDetails
 from grants.services.rules import Operation
 from grants.services.schedules import NewInstalment
-from grants.text import Kind, clean
+from grants.text import LIMITS, MAX_VALUE, Kind, clean
 
 
 class Books:
@@ -171,8 +171,11 @@ class Books:
         name_at = NAME_ARGS.get(d.keyword)
         args = d.args
         for i, arg in enumerate(args):
-            if i != name_at and arg in _GOOD_VALUES:
-                continue  # checked already as a value: it passes again
+            if i != name_at and (
+                (arg.isascii() and arg.isprintable() and len(arg) <= MAX_VALUE)
+                or arg in _GOOD_VALUES
+            ):
+                continue  # a value as `clean` passes it unchanged, or one that passed before
             try:
                 args[i] = _clean(arg, labels[i], Kind.NAME if i == name_at else Kind.VALUE)
             except TextError as exc:
@@ -328,6 +331,10 @@ _GOOD_MOST = 4096
 
 
 def _clean(value: str, what: str, kind: Kind, limit: int | None = None) -> str:
+    if value.isascii() and value.isprintable():
+        # Printable ASCII: no character `clean` refuses or changes, in a field of any kind.
+        if len(value) <= (LIMITS[kind] if limit is None else limit):
+            return value
     if len(value) > _SHORT:
         return clean(value, what, kind, limit)
     return _clean_short(value, what, kind, limit)

@@ -87,13 +87,15 @@ def money_op(b: Books, d: Directive, kind: str) -> None:
             if to_line is None:
                 return
     amount = b.amount(d, amount_text)
-    over = d.meta.get("over-allocation", "no")
-    if over not in ("yes", "no"):
-        b.error(d, "over-allocation is yes or no", "over-allocation")
-    share = b.percent(d, "share")
-    tranche = d.meta.get("tranche")
-    if tranche is not None and b.code(d, tranche, "tranche") is None:
-        return
+    over, share, tranche = "no", None, None  # most entries of long books: no metadata
+    if d.meta:
+        over = d.meta.get("over-allocation", "no")
+        if over not in ("yes", "no"):
+            b.error(d, "over-allocation is yes or no", "over-allocation")
+        share = b.percent(d, "share")
+        tranche = d.meta.get("tranche")
+        if tranche is not None and b.code(d, tranche, "tranche") is None:
+            return
     if amount is not None and amount <= 0:
         b.error(
             d,
@@ -114,7 +116,7 @@ def money_op(b: Books, d: Directive, kind: str) -> None:
         tranche=tranche,
         over_allocation=over == "yes",
     )
-    b._entry(d, op, share=share)
+    entry(b, d, op, share=share)
 
 
 def award(b: Books, d: Directive) -> None:
