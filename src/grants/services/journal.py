@@ -41,6 +41,7 @@ from grants.services.journal_entry import (
 )
 from grants.services.journal_reversal import Named, Reversals
 from grants.services.keys import DERIVED
+from grants.services.rule_texts import describe, share_text
 from grants.services.rules import AccountKey
 
 ENTRY_COLUMNS = (
@@ -365,7 +366,7 @@ class Journal(Reversals):
                     planned = rules.postings(op, parent_of)
                     check_claim(op, balances)
                     check_carry(op, balance)
-                    what = functools.partial(rules.describe, op)
+                    what = functools.partial(describe, op)
                     over = op.over_allocation
                     original_id, share = None, item.share
                 rolls = rules.rolled(planned, parent_of)  # for the check and the balances
@@ -440,7 +441,7 @@ class Journal(Reversals):
                         source_op.to_period.last.start if source_op.to_period else None,
                         source_op.amount,
                         source_op.tranche,
-                        rules.share_text(share),
+                        share_text(share),
                         source_op.over_allocation,
                         item.printed,
                         original_id,

@@ -59,12 +59,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 
 from grants.errors import RuleError
 from grants.formatting import gbp
 from grants.money import from_pence
 from grants.periods import Period
+from grants.services.rule_texts import limit_name
 
 # (stream code, period, line code or None, role)
 AccountKey = tuple[str, Period, str | None, str]
@@ -81,20 +81,6 @@ class Operation:
     to_period: Period | None = None
     tranche: str | None = None
     over_allocation: bool = False
-
-
-def describe(op: Operation) -> str:
-    if op.kind in ("claim", "receipt"):
-        named = f" {op.tranche}" if op.kind == "claim" else ""
-        against = f" on claim {op.tranche}" if op.kind == "receipt" and op.tranche else ""
-        return (
-            f"{op.kind}{named} of {gbp(from_pence(op.amount))} from {op.stream} {op.period}"
-            f"{against}"
-        )
-    where = f"{op.stream} {op.period}"
-    if op.line:
-        where += f" {op.line}"
-    return f"{op.kind} of {gbp(from_pence(op.amount))} to {where}"
 
 
 Parents = Callable[[str, str], str | None]
@@ -381,27 +367,6 @@ def underspend(bal: Callable[[AccountKey], int], s: str, p: Period, line: str | 
     )
 
 
-def _limit_name(kind: str, key: AccountKey) -> str:
-    s, p, line = key[0], key[1], key[2]
-    if kind == "unallocated":
-        return f"the unallocated award of {s} {p}"
-    if kind == "available":
-        return f"what is left of the allocation to {line} ({s} {p})"
-    if kind == "unpaid":
-        return f"what is left to pay of the allocation to {line} ({s} {p})"
-    if kind == "held":
-        return f"what {line}'s recipient was paid and has not passed on ({s} {p})"
-    if kind == "committable":
-        return f"what is allocated to {line} and not yet committed ({s} {p})"
-    if kind == "claimable":
-        return f"what is awarded and not yet claimed for {s} {p}"
-    if kind == "receivable":
-        return f"what is awarded and not yet received for {s} {p}"
-    if kind == "owed":
-        return f"what is still owed on claim {key[3].removeprefix('claim:')} ({s} {p})"
-    return f"the amount {'paid to' if kind == 'paid' else 'reported by'} {line} ({s} {p})"
-
-
 OVERRIDABLE = frozenset({"unallocated", "available", "unpaid"})
 # The limits whose figure is a sum of balances (each counted once, added or taken away): the
 # figure after an entry is the figure before plus the same sum over the entry's postings.
@@ -489,7 +454,7 @@ def check(
         if after_value >= before_value:
             continue
         short = gbp(from_pence(-after_value))
-        name = _limit_name(kind, anchor)
+        name = limit_name(kind, anchor)
         if over_allocation and kind in OVERRIDABLE:
             warnings.append(f"{what()} over-allocates {name} by {short} (marked as intended)")
             continue
@@ -518,7 +483,7 @@ def breaches(
             continue
         if kind in OVERRIDABLE and _touches(kind, anchor, over_allocated):
             continue
-        found.append((anchor, f"{_limit_name(kind, anchor)} is {gbp(from_pence(value))}"))
+        found.append((anchor, f"{limit_name(kind, anchor)} is {gbp(from_pence(value))}"))
     return found
 
 
@@ -542,7 +507,3 @@ def apply(
         balances[key] = read(key, 0) + amount
     for key, amount in rolled(planned, parent_of) if rolls is None else rolls:
         balances[key] = read(key, 0) + amount
-
-
-def share_text(share: Decimal | None) -> str | None:
-    return None if share is None else f"{share.normalize():f}%"
