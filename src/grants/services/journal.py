@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from grants.db import bulk
@@ -40,18 +40,10 @@ from grants.services.journal_entry import (
     where_text,
 )
 from grants.services.journal_reversal import Named, Reversals
+from grants.services.journal_rows import ENTRY_COLUMNS, binds_text, insert_rows, sqlite_value
 from grants.services.keys import DERIVED
 from grants.services.rule_texts import describe, share_text
 from grants.services.rules import AccountKey
-
-ENTRY_COLUMNS = (
-    "id", "key", "ref", "kind", "day", "stream_id", "first_year", "last_year", "line_id",
-    "to_line_id", "to_first_year", "to_last_year", "amount_pence", "tranche", "share",
-    "over_allocation", "printed", "reverses_id", "actor", "reason", "recorded_at", "source",
-    "origin", "note", "turnover_pence",
-)  # fmt: skip
-POSTING_COLUMNS = ("id", "entry_id", "account_id", "amount_pence")
-ACCOUNT_COLUMNS = ("id", "key", "stream_id", "first_year", "last_year", "line_id", "role")
 
 
 class Refused(RuleError):
@@ -87,6 +79,7 @@ class _Run:
     turnover: int
     was_empty: bool  # the journal held no entry: keys are not looked up in it
     whole: bool  # one batch (every key kept), or a load's batches (only keys not derived)
+    as_text: bool  # dates, times and booleans bound as SQLite stores them (journal_rows)
     keys: set[str | int] = field(default_factory=set)  # given to entries so far
     # The entries given an id so far, by id: what reversing one needs, kept for the whole
     # load (not the entry: its texts would be held too).
@@ -256,7 +249,7 @@ class Journal(Reversals):
             run.refused = run.refused or bool(result.refused)
             if not run.refused:
                 run.given.check_new_keys(run.entry_rows)
-                self._insert_rows(connection, run.new_accounts, run.entry_rows, run.posting_rows)
+                insert_rows(connection, run.new_accounts, run.entry_rows, run.posting_rows)
             run.new_accounts, run.entry_rows, run.posting_rows = [], [], []
             run.given.new_rows()
             return result
@@ -287,6 +280,7 @@ class Journal(Reversals):
             turnover=turnover,
             was_empty=empty,
             whole=whole,
+            as_text=binds_text(self.session.connection()),
         )
 
     def _where_it_stands(self) -> tuple[int, int, int, int, bool]:
@@ -318,7 +312,7 @@ class Journal(Reversals):
         by_ref, reversed_in_batch, arrears = run.by_ref, run.reversed_in_batch, run.arrears
         new_accounts, entry_rows, posting_rows = run.new_accounts, run.entry_rows, run.posting_rows
         next_entry, next_posting, next_account = run.next_entry, run.next_posting, run.next_account
-        turnover = run.turnover
+        turnover, as_text = run.turnover, run.as_text
         refused: list[GrantsError] = []
         # Looked up once a batch, not once an entry.
         parent_of, streams = self.parent_of, self._streams
@@ -423,13 +417,16 @@ class Journal(Reversals):
                     posting_rows.append((next_posting, entry_id, account_id, amount))
                     next_posting += 1
                 source_op = op
+                day, at, over = item.day, item.recorded_at, source_op.over_allocation
+                if as_text:
+                    day, at, over = sqlite_value(day), sqlite_value(at), sqlite_value(over)
                 entry_rows.append(
                     (
                         entry_id,
                         key,
                         ref,
                         source_op.kind,
-                        item.day,
+                        day,
                         streams[source_op.stream],
                         source_op.period.first.start,
                         source_op.period.last.start,
@@ -442,12 +439,12 @@ class Journal(Reversals):
                         source_op.amount,
                         source_op.tranche,
                         share_text(share),
-                        source_op.over_allocation,
+                        over,
                         item.printed,
                         original_id,
                         item.actor,
                         item.reason,
-                        item.recorded_at,
+                        at,
                         item.source,
                         item.origin,
                         item.note,
@@ -526,25 +523,13 @@ class Journal(Reversals):
         else:
             many = len(entries) + len(postings) >= bulk.MANY
         if not many:
-            self._insert_rows(connection, accounts, entries, postings)
+            insert_rows(connection, accounts, entries, postings)
             return
         bulk.big_write(connection)
         # Into an empty journal, the indexes (and on PostgreSQL the keys) are built once,
         # after the rows.
         with bulk.indexes_after(connection, ("account", "entry", "posting")):
-            self._insert_rows(connection, accounts, entries, postings)
-
-    @staticmethod
-    def _insert_rows(
-        connection: Connection,
-        accounts: list[dict[str, object]],
-        entries: list[tuple[object, ...]],
-        postings: list[tuple[int, int, int, int]],
-    ) -> None:
-        rows = [tuple(a[c] for c in ACCOUNT_COLUMNS) for a in accounts]
-        bulk.insert_rows(connection, "account", ACCOUNT_COLUMNS, rows)
-        bulk.insert_rows(connection, "entry", ENTRY_COLUMNS, entries)
-        bulk.insert_rows(connection, "posting", POSTING_COLUMNS, postings)
+            insert_rows(connection, accounts, entries, postings)
 
 
 def record_entries(session: Session, batch: list[NewEntry]) -> Recorded:
