@@ -29,12 +29,11 @@ def sqlite_value(value: object) -> object:
     as its ISO text with a space between date and time (``isoformat(" ")``), a boolean as 1
     or 0; any other value as it is. Only the exact types are turned, as sqlite3 looks its
     adapters up by exact type."""
-    kind = type(value)
-    if kind is date:
-        return value.isoformat()  # type: ignore[attr-defined]
-    if kind is datetime:
-        return value.isoformat(" ")  # type: ignore[attr-defined]
-    if kind is bool:
+    if type(value) is date:
+        return value.isoformat()
+    if type(value) is datetime:
+        return value.isoformat(" ")
+    if type(value) is bool:
         return 1 if value else 0
     return value
 
