@@ -117,3 +117,22 @@ def test_each_account_moves_its_limits_with_the_sign_their_figures_give() -> Non
             for kind in sorted(rules._LINEAR):
                 change = rules._limit_value(kind, ANCHORS[kind], reader({key: amount}))
                 assert moved.get((kind, ANCHORS[kind]), 0) == change, (key, kind)
+
+
+def test_each_account_moves_its_own_limits_whatever_was_moved_before() -> None:
+    """``rules._moved`` works out once, for each role, which limits an account of it moves
+    and with what sign: the limits it names are those of the account at hand (its stream,
+    period and line), never those of the account the role was first seen with."""
+    others = [
+        ("OTHER", parse_period("2019-20"), "KID", key[3]) if key[2] else
+        ("OTHER", parse_period("2019-20"), None, key[3])
+        for key in KEYS if key[3] != rules.AWARDED
+    ]  # fmt: skip
+    for key in [*[k for k in KEYS if k[3] != rules.AWARDED], *others]:
+        for amount in (-7, 5):
+            moved = rules._moved({key: amount})
+            assert list(moved) == rules._anchors([key]), key
+            for (kind, anchor), by in moved.items():
+                assert anchor[:3] == key[:3], (key, kind, anchor)
+                change = rules._limit_value(kind, anchor, reader({key: amount}))
+                assert by == change or kind not in rules._LINEAR, (key, kind)

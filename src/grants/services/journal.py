@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from grants.db import bulk
@@ -25,7 +25,7 @@ from grants.db.models import Entry
 from grants.errors import GrantsError, NotFound, RuleError
 from grants.formatting import count
 from grants.money import MAX_TURNOVER_PENCE
-from grants.services import access, entry_refs, rules
+from grants.services import access, rules
 from grants.services.arrears import Arrears
 from grants.services.balance_reads import branches_beneath
 from grants.services.journal_catalog import Catalog, account_key_text
@@ -40,17 +40,10 @@ from grants.services.journal_entry import (
     where_text,
 )
 from grants.services.journal_reversal import Named, Reversals
+from grants.services.journal_rows import ENTRY_COLUMNS, binds_text, insert_rows, sqlite_value
 from grants.services.keys import DERIVED
+from grants.services.rule_texts import describe, share_text
 from grants.services.rules import AccountKey
-
-ENTRY_COLUMNS = (
-    "id", "key", "ref", "kind", "day", "stream_id", "first_year", "last_year", "line_id",
-    "to_line_id", "to_first_year", "to_last_year", "amount_pence", "tranche", "share",
-    "over_allocation", "printed", "reverses_id", "actor", "reason", "recorded_at", "source",
-    "origin", "note", "turnover_pence",
-)  # fmt: skip
-POSTING_COLUMNS = ("id", "entry_id", "account_id", "amount_pence")
-ACCOUNT_COLUMNS = ("id", "key", "stream_id", "first_year", "last_year", "line_id", "role")
 
 
 class Refused(RuleError):
@@ -86,6 +79,7 @@ class _Run:
     turnover: int
     was_empty: bool  # the journal held no entry: keys are not looked up in it
     whole: bool  # one batch (every key kept), or a load's batches (only keys not derived)
+    as_text: bool  # dates, times and booleans bound as SQLite stores them (journal_rows)
     keys: set[str | int] = field(default_factory=set)  # given to entries so far
     # The entries given an id so far, by id: what reversing one needs, kept for the whole
     # load (not the entry: its texts would be held too).
@@ -255,7 +249,7 @@ class Journal(Reversals):
             run.refused = run.refused or bool(result.refused)
             if not run.refused:
                 run.given.check_new_keys(run.entry_rows)
-                self._insert_rows(connection, run.new_accounts, run.entry_rows, run.posting_rows)
+                insert_rows(connection, run.new_accounts, run.entry_rows, run.posting_rows)
             run.new_accounts, run.entry_rows, run.posting_rows = [], [], []
             run.given.new_rows()
             return result
@@ -286,6 +280,7 @@ class Journal(Reversals):
             turnover=turnover,
             was_empty=empty,
             whole=whole,
+            as_text=binds_text(self.session.connection()),
         )
 
     def _where_it_stands(self) -> tuple[int, int, int, int, bool]:
@@ -317,12 +312,19 @@ class Journal(Reversals):
         by_ref, reversed_in_batch, arrears = run.by_ref, run.reversed_in_batch, run.arrears
         new_accounts, entry_rows, posting_rows = run.new_accounts, run.entry_rows, run.posting_rows
         next_entry, next_posting, next_account = run.next_entry, run.next_posting, run.next_account
-        turnover = run.turnover
+        turnover, as_text = run.turnover, run.as_text
         refused: list[GrantsError] = []
         # Looked up once a batch, not once an entry.
         parent_of, streams = self.parent_of, self._streams
-        lines, account_ids = self._lines, self._account_ids
+        lines, account_ids, account_keys = self._lines, self._account_ids, self._account_keys
         entry_ids, items = result.entry_ids, result.items
+        whole, run_keys, only_ours = run.whole, run.keys, run.was_empty and not run.whole
+        postings, rolled, check, apply = rules.postings, rules.rolled, rules.check, rules.apply
+        # The day and time of the entry before, and how they are bound (``sqlite_value``).
+        day_was: object = None
+        at_was: object = None
+        day_text: object = None
+        at_text: object = None
         for done, (item, key) in enumerate(zip(batch, keys, strict=True), start=1):
             try:
                 if progress is not None and done % 10_000 == 0:
@@ -330,15 +332,15 @@ class Journal(Reversals):
                 # A key its content gives is the only one in a load (each entry counts the
                 # identical ones before it): only the others are kept, across a load's
                 # batches as a 128-bit digest (a command's key, a return's).
-                derived = not run.whole and key == item.derived
-                held = key if run.whole or derived else _digest(key)
-                if key in existing or (not derived and held in run.keys):
+                derived = not whole and key == item.derived
+                held = key if whole or derived else _digest(key)
+                if key in existing or (not derived and held in run_keys):
                     result.skipped += 1
                     if item.ref:
                         self._skipped_refs[item.ref] = key
                     continue
                 if not derived:
-                    run.keys.add(held)
+                    run_keys.add(held)
                 if item.reverses:
                     original_id, planned, op, share = self._reversal(
                         item, by_ref, run.first_entry, by_number=not DERIVED.match(key)
@@ -362,14 +364,14 @@ class Journal(Reversals):
                             op.stream, op.line, lines[(op.stream, op.line)][0], item.day,
                             op.amount,
                         )  # fmt: skip
-                    planned = rules.postings(op, parent_of)
+                    planned = postings(op, parent_of)
                     check_claim(op, balances)
                     check_carry(op, balance)
-                    what = functools.partial(rules.describe, op)
+                    what = functools.partial(describe, op)
                     over = op.over_allocation
                     original_id, share = None, item.share
-                rolls = rules.rolled(planned, parent_of)  # for the check and the balances
-                for warning in rules.check(
+                rolls = rolled(planned, parent_of)  # for the check and the balances
+                for warning in check(
                     planned,
                     balance,
                     over_allocation=over,
@@ -389,12 +391,12 @@ class Journal(Reversals):
                         "which its sums could overflow; it is refused (check the amount)"
                     )
                 turnover += moved
-                rules.apply(balances, planned, parent_of, rolls)
+                apply(balances, planned, parent_of, rolls)
                 if original_id is not None:
                     reversed_in_batch.add(original_id)
                 entry_id = next_entry
                 next_entry += 1
-                ref = self._ref(item, key, by_ref, given, run.was_empty and not run.whole)
+                ref = given.ref_of(item, key, by_ref, only_ours)
                 if item.ref:
                     by_ref[item.ref] = Named(
                         entry_id, planned, original_id is not None, item.op, item.share
@@ -406,7 +408,7 @@ class Journal(Reversals):
                         next_account += 1
                         account_text = account_key_text(account)
                         account_ids[account] = account_id
-                        self._account_keys[account_id] = account
+                        account_keys[account_id] = account
                         stream, period, line, role = account
                         new_accounts.append(
                             {
@@ -422,13 +424,20 @@ class Journal(Reversals):
                     posting_rows.append((next_posting, entry_id, account_id, amount))
                     next_posting += 1
                 source_op = op
+                day, at, over = item.day, item.recorded_at, source_op.over_allocation
+                if as_text:  # a load's entries share a few days and mostly one time
+                    if day is not day_was:
+                        day_was, day_text = day, sqlite_value(day)
+                    if at is not at_was:
+                        at_was, at_text = at, sqlite_value(at)
+                    day, at, over = day_text, at_text, sqlite_value(over)
                 entry_rows.append(
                     (
                         entry_id,
                         key,
                         ref,
                         source_op.kind,
-                        item.day,
+                        day,
                         streams[source_op.stream],
                         source_op.period.first.start,
                         source_op.period.last.start,
@@ -440,13 +449,13 @@ class Journal(Reversals):
                         source_op.to_period.last.start if source_op.to_period else None,
                         source_op.amount,
                         source_op.tranche,
-                        rules.share_text(share),
-                        source_op.over_allocation,
+                        share_text(share),
+                        over,
                         item.printed,
                         original_id,
                         item.actor,
                         item.reason,
-                        item.recorded_at,
+                        at,
                         item.source,
                         item.origin,
                         item.note,
@@ -463,36 +472,6 @@ class Journal(Reversals):
         run.next_entry, run.next_posting, run.next_account = next_entry, next_posting, next_account
         run.turnover = turnover
         return refused
-
-    def _ref(
-        self,
-        item: NewEntry,
-        key: str,
-        by_ref: dict[str, object],
-        given: GivenIds,
-        only_ours: bool = False,
-    ) -> str:
-        """The entry's ref: its books id, refused if another entry answers to it, or the one
-        its key gives (which a books id of that shape must not be). ``only_ours``: the
-        journal holds only this load's entries, whose ids are all in ``by_ref``."""
-        own = entry_refs.key_ref(key)
-        if item.ref is None or item.ref == own:
-            # An id that is the ref its own key gives is stored as such a ref (outside
-            # uq_entry_ref): it is refused, as a ref a key gives is, if another entry has it.
-            given.check_keyed(own)
-            return own
-        ref = item.ref
-        if ref != own:
-            if ref in by_ref:
-                raise RuleError(f"id {ref} is given to two entries: give each an id of its own")
-            looked_up = not only_ours or entry_refs.looks_keyed(ref)
-            taken = entry_refs.holders(self.session, ref) if looked_up else []
-            if taken:
-                raise RuleError(
-                    f"id {ref} is already entry {taken[0]}'s: give the entry an id of its own"
-                )
-            given.add(ref)
-        return ref
 
     def _existing_keys(self, keys: list[str]) -> set[str]:
         """The keys already in the journal (asked only of one that held entries at ``_begin``:
@@ -525,25 +504,13 @@ class Journal(Reversals):
         else:
             many = len(entries) + len(postings) >= bulk.MANY
         if not many:
-            self._insert_rows(connection, accounts, entries, postings)
+            insert_rows(connection, accounts, entries, postings)
             return
         bulk.big_write(connection)
         # Into an empty journal, the indexes (and on PostgreSQL the keys) are built once,
         # after the rows.
         with bulk.indexes_after(connection, ("account", "entry", "posting")):
-            self._insert_rows(connection, accounts, entries, postings)
-
-    @staticmethod
-    def _insert_rows(
-        connection: Connection,
-        accounts: list[dict[str, object]],
-        entries: list[tuple[object, ...]],
-        postings: list[tuple[int, int, int, int]],
-    ) -> None:
-        rows = [tuple(a[c] for c in ACCOUNT_COLUMNS) for a in accounts]
-        bulk.insert_rows(connection, "account", ACCOUNT_COLUMNS, rows)
-        bulk.insert_rows(connection, "entry", ENTRY_COLUMNS, entries)
-        bulk.insert_rows(connection, "posting", POSTING_COLUMNS, postings)
+            insert_rows(connection, accounts, entries, postings)
 
 
 def record_entries(session: Session, batch: list[NewEntry]) -> Recorded:

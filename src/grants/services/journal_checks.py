@@ -4,7 +4,7 @@ the ref a key gives, a claim's name, a carry-forward's underspend."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 from sqlalchemy.orm import Session
 
@@ -12,6 +12,7 @@ from grants.errors import NotFound, RuleError
 from grants.formatting import gbp
 from grants.money import from_pence
 from grants.services import entry_refs, rules
+from grants.services.journal_entry import NewEntry
 from grants.services.rules import AccountKey, Operation
 
 # Up to this many entries, a batch reads only the balances of the lines it touches.
@@ -50,6 +51,31 @@ class GivenIds:
                 f"{ref}, the ref this entry's key gives it, is another entry's id: give that "
                 "entry (or this one, with `id:`) another id"
             )
+
+    def ref_of(
+        self, item: NewEntry, key: str, by_ref: Container[str], only_ours: bool = False
+    ) -> str:
+        """The entry's ref: its books id, refused if another entry answers to it, or the one
+        its key gives (which a books id of that shape must not be). ``only_ours``: the
+        journal holds only this load's entries, whose ids are all in ``by_ref``."""
+        own = entry_refs.key_ref(key)
+        if item.ref is None or item.ref == own:
+            # An id that is the ref its own key gives is stored as such a ref (outside
+            # uq_entry_ref): it is refused, as a ref a key gives is, if another entry has it.
+            self.check_keyed(own)
+            return own
+        ref = item.ref
+        if ref != own:
+            if ref in by_ref:
+                raise RuleError(f"id {ref} is given to two entries: give each an id of its own")
+            looked_up = not only_ours or entry_refs.looks_keyed(ref)
+            taken = entry_refs.holders(self.session, ref) if looked_up else []
+            if taken:
+                raise RuleError(
+                    f"id {ref} is already entry {taken[0]}'s: give the entry an id of its own"
+                )
+            self.add(ref)
+        return ref
 
     def check_new_keys(self, rows: list[tuple[object, ...]]) -> None:
         """An id given after an entry whose key gives the same ref (in the same batch):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from grants.services import rules
+from grants.services.rule_texts import share_text
 from grants.services.rules import Operation
 
 
@@ -50,7 +50,7 @@ class NewEntry:
                 f"{self.day.isoformat()}{SEP}{SEP}{op.kind}{SEP}{op.stream}{SEP}{op.period}{SEP}"
                 f"{op.line or ''}{SEP}{op.to_line or ''}{SEP}{op.to_period or ''}{SEP}"
                 f"{op.amount}{SEP}{op.tranche or ''}{SEP}{'over' if op.over_allocation else ''}"
-                f"{SEP}{'' if share is None else rules.share_text(share)}{SEP}{self.source or ''}"
+                f"{SEP}{'' if share is None else share_text(share)}{SEP}{self.source or ''}"
             )
         what = None
         if op is not None:
@@ -60,7 +60,7 @@ class NewEntry:
                 op.over_allocation,
             )  # fmt: skip
         return content_prefix(
-            self.day.isoformat(), self.reverses, what, rules.share_text(self.share), self.source
+            self.day.isoformat(), self.reverses, what, share_text(self.share), self.source
         )
 
     def content_key(self) -> str:

@@ -30,7 +30,8 @@ from grants.periods import FinancialYear, Period, parse_period
 from grants.services import access
 from grants.services.journal import NewEntry, record_entries
 from grants.services.repeated import repeated_payments
-from grants.services.rules import Operation, share_text
+from grants.services.rule_texts import share_text
+from grants.services.rules import Operation
 from grants.services.streams import line_code, organisation_code, stream_code
 from grants.text import Kind, clean, difference, look_alike
 

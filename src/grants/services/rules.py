@@ -59,12 +59,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 
 from grants.errors import RuleError
 from grants.formatting import gbp
 from grants.money import from_pence
 from grants.periods import Period
+from grants.services.rule_texts import limit_name
 
 # (stream code, period, line code or None, role)
 AccountKey = tuple[str, Period, str | None, str]
@@ -81,20 +81,6 @@ class Operation:
     to_period: Period | None = None
     tranche: str | None = None
     over_allocation: bool = False
-
-
-def describe(op: Operation) -> str:
-    if op.kind in ("claim", "receipt"):
-        named = f" {op.tranche}" if op.kind == "claim" else ""
-        against = f" on claim {op.tranche}" if op.kind == "receipt" and op.tranche else ""
-        return (
-            f"{op.kind}{named} of {gbp(from_pence(op.amount))} from {op.stream} {op.period}"
-            f"{against}"
-        )
-    where = f"{op.stream} {op.period}"
-    if op.line:
-        where += f" {op.line}"
-    return f"{op.kind} of {gbp(from_pence(op.amount))} to {where}"
 
 
 Parents = Callable[[str, str], str | None]
@@ -381,27 +367,6 @@ def underspend(bal: Callable[[AccountKey], int], s: str, p: Period, line: str | 
     )
 
 
-def _limit_name(kind: str, key: AccountKey) -> str:
-    s, p, line = key[0], key[1], key[2]
-    if kind == "unallocated":
-        return f"the unallocated award of {s} {p}"
-    if kind == "available":
-        return f"what is left of the allocation to {line} ({s} {p})"
-    if kind == "unpaid":
-        return f"what is left to pay of the allocation to {line} ({s} {p})"
-    if kind == "held":
-        return f"what {line}'s recipient was paid and has not passed on ({s} {p})"
-    if kind == "committable":
-        return f"what is allocated to {line} and not yet committed ({s} {p})"
-    if kind == "claimable":
-        return f"what is awarded and not yet claimed for {s} {p}"
-    if kind == "receivable":
-        return f"what is awarded and not yet received for {s} {p}"
-    if kind == "owed":
-        return f"what is still owed on claim {key[3].removeprefix('claim:')} ({s} {p})"
-    return f"the amount {'paid to' if kind == 'paid' else 'reported by'} {line} ({s} {p})"
-
-
 OVERRIDABLE = frozenset({"unallocated", "available", "unpaid"})
 # The limits whose figure is a sum of balances (each counted once, added or taken away): the
 # figure after an entry is the figure before plus the same sum over the entry's postings.
@@ -422,17 +387,43 @@ _SIGN = {
 }
 
 
+# What ``_limits`` gives an account of a role, as (kind, the anchor's role, or None for the
+# account itself, the sign of ``_SIGN``): worked out once for each role, of a line's account
+# and of a stream's (a few dozen roles; claim and tranche names are the books', so no more
+# than _MAX_PLANS are kept).
+_Plan = tuple[tuple[str, str | None, int], ...]
+_LINE_PLANS: dict[str, _Plan] = {}
+_STREAM_PLANS: dict[str, _Plan] = {}
+_MAX_PLANS = 1024
+
+
+def _plan(key: AccountKey) -> _Plan:
+    plans = _STREAM_PLANS if key[2] is None else _LINE_PLANS
+    role = key[3]
+    plan = tuple(
+        (kind, None if anchor is key else anchor[3], _SIGN.get((role, kind), 1))
+        for kind, anchor in _limits(key)
+    )
+    if len(plans) < _MAX_PLANS:
+        plans[role] = plan
+    return plan
+
+
 def _moved(delta: dict[AccountKey, int]) -> dict[tuple[str, AccountKey], int]:
     """Each limit the accounts of ``delta`` take part in, once, in the order ``_anchors``
     gives them, with how much the postings ``delta`` move its figure (for a limit that is a
     sum of balances, ``_LINEAR``: its figure after less its figure before). Worked out from
     the postings alone, account by account, without reading each term of each limit."""
     out: dict[tuple[str, AccountKey], int] = {}
-    read, sign = out.get, _SIGN.get
+    read, on_line, on_stream = out.get, _LINE_PLANS.get, _STREAM_PLANS.get
     for key, amount in delta.items():
-        role = key[3]
-        for limit in _limits(key):
-            out[limit] = read(limit, 0) + sign((role, limit[0]), 1) * amount
+        line = key[2]
+        plan = on_stream(key[3]) if line is None else on_line(key[3])
+        if plan is None:
+            plan = _plan(key)
+        for kind, role, sign in plan:
+            limit = (kind, key if role is None else (key[0], key[1], line, role))
+            out[limit] = read(limit, 0) + sign * amount
     return out
 
 
@@ -459,6 +450,41 @@ def check(
     for key, amount in rolled(planned, parent_of) if rolls is None else rolls:
         delta[key] = delta.get(key, 0) + amount
 
+    warnings: list[str] = []
+    for (kind, anchor), moved in _moved(delta).items():
+        if kind in _LINEAR:
+            # A limit whose figure the entry does not lower (its figure's change, read from
+            # the entry's postings alone, is not negative) is neither broken nor made worse
+            # by it: its balances are not read. One it lowers is read once: its figure after
+            # the entry is its figure before and that change.
+            if moved >= 0:
+                continue
+            after_value = _limit_value(kind, anchor, balance) + moved
+            if after_value >= 0:
+                continue
+        else:
+            after_value = _limit_value(kind, anchor, _after(balance, delta))
+            if after_value >= 0 or after_value >= _limit_value(kind, anchor, balance):
+                continue
+        short = gbp(from_pence(-after_value))
+        name = limit_name(kind, anchor)
+        if over_allocation and kind in OVERRIDABLE:
+            warnings.append(f"{what()} over-allocates {name} by {short} (marked as intended)")
+            continue
+        hint = (
+            "; if this over-allocation is intended, mark it as such (over-allocation: yes, "
+            "or --over-allocate) and it will be reported"
+            if kind in OVERRIDABLE and may_over_allocate
+            else ""
+        )
+        raise RuleError(f"{what()} would take {name} below zero, short by {short}{hint}")
+    return warnings
+
+
+def _after(
+    balance: Callable[[AccountKey], int], delta: dict[AccountKey, int]
+) -> Callable[[AccountKey], int]:
+    """A balance lookup as it will read once the postings ``delta`` are applied."""
     balances = balance.balances if type(balance) is _Reader else None
     if balances is None:
 
@@ -475,32 +501,7 @@ def check(
                 return balance(key) - sum(v for k, v in delta.items() if _funder_of(k, key))
             return read(key, 0) + delta.get(key, 0)
 
-    warnings: list[str] = []
-    for (kind, anchor), moved in _moved(delta).items():
-        # A limit whose figure the entry does not lower (its figure's change, read from the
-        # entry's postings alone, is not negative) is neither broken nor made worse by it:
-        # its balances are not read.
-        if kind in _LINEAR and moved >= 0:
-            continue
-        after_value = _limit_value(kind, anchor, after)
-        if after_value >= 0:
-            continue
-        before_value = _limit_value(kind, anchor, balance)
-        if after_value >= before_value:
-            continue
-        short = gbp(from_pence(-after_value))
-        name = _limit_name(kind, anchor)
-        if over_allocation and kind in OVERRIDABLE:
-            warnings.append(f"{what()} over-allocates {name} by {short} (marked as intended)")
-            continue
-        hint = (
-            "; if this over-allocation is intended, mark it as such (over-allocation: yes, "
-            "or --over-allocate) and it will be reported"
-            if kind in OVERRIDABLE and may_over_allocate
-            else ""
-        )
-        raise RuleError(f"{what()} would take {name} below zero, short by {short}{hint}")
-    return warnings
+    return after
 
 
 def breaches(
@@ -518,7 +519,7 @@ def breaches(
             continue
         if kind in OVERRIDABLE and _touches(kind, anchor, over_allocated):
             continue
-        found.append((anchor, f"{_limit_name(kind, anchor)} is {gbp(from_pence(value))}"))
+        found.append((anchor, f"{limit_name(kind, anchor)} is {gbp(from_pence(value))}"))
     return found
 
 
@@ -542,7 +543,3 @@ def apply(
         balances[key] = read(key, 0) + amount
     for key, amount in rolled(planned, parent_of) if rolls is None else rolls:
         balances[key] = read(key, 0) + amount
-
-
-def share_text(share: Decimal | None) -> str | None:
-    return None if share is None else f"{share.normalize():f}%"
