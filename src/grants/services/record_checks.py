@@ -376,7 +376,9 @@ class RecordChecks:
         found = self.shapes.get(shape)
         if found is None:
             try:
-                planned = rules.postings(self._operation(v, c, 1), self._parent_of)
+                planned = rules.postings(
+                    self._operation(shape, bool(v[self._over])), self._parent_of
+                )
                 postings: list[tuple[str, int]] | str = [
                     (f"{s}|{p.first.start}|{p.last.start}|{line or ''}|{role}", sign)
                     for (s, p, line, role), sign in planned
@@ -400,21 +402,21 @@ class RecordChecks:
     def _parent_of(self, stream: str, line: str) -> str | None:
         return self.line_parent.get((stream, line))
 
-    def _operation(self, v: list[Any], c: dict[str, int], amount: int) -> Operation:
-        to_first, to_last = v[c["to_first_year"]], v[c["to_last_year"]]
-        line_id, to_line_id = v[c["line_id"]], v[c["to_line_id"]]
+    def _operation(self, shape: tuple[Any, ...], over_allocation: bool) -> Operation:
+        """The operation of an entry of this shape, of one penny."""
+        kind, stream_id, first, last, line_id, to_line_id, to_first, to_last, tranche = shape
         return Operation(
-            v[c["kind"]],
-            self.streams.get(v[c["stream_id"]], "?"),
-            self._period_object(v[c["first_year"]], v[c["last_year"]]),
-            amount,
+            kind,
+            self.streams.get(stream_id, "?"),
+            self._period_object(first, last),
+            1,
             line=self.line_code.get(line_id) if line_id is not None else None,
             to_line=self.line_code.get(to_line_id) if to_line_id is not None else None,
             to_period=self._period_object(to_first, to_last)
             if to_first is not None and to_last is not None
             else None,
-            tranche=v[c["tranche"]],
-            over_allocation=bool(v[c["over_allocation"]]),
+            tranche=tranche,
+            over_allocation=over_allocation,
         )
 
     def _key_holds(self, v: list[Any], c: dict[str, int], head: str) -> bool:
