@@ -244,6 +244,9 @@ class Records:
 
     def __iter__(self) -> Iterator[tuple[int, list[Any], list[list[Any]]]]:
         """(id, canonical values, canonical child rows) of each record."""
+        return self._entries() if self._postings else self._records()
+
+    def _records(self) -> Iterator[tuple[int, list[Any], list[list[Any]]]]:
         convert = self._convert
         no_children: list[list[Any]] = []
         for row in self._rows:
@@ -254,6 +257,33 @@ class Records:
                 yield row[0], values, no_children
             else:
                 yield row[0], values, self._children_of(row[0])
+
+    def _entries(self) -> Iterator[tuple[int, list[Any], list[list[Any]]]]:
+        """``_records`` of entries, each with its postings as ``_children_of`` gathers them
+        (with their accounts), without a call for each entry: verify reads every entry."""
+        convert = self._convert
+        children = self._children
+        assert children is not None and self.accounts is not None
+        account = self.accounts.get
+        orphans = self.orphans
+        for row in self._rows:
+            values = list(row)
+            for i, f in convert:
+                values[i] = f(values[i])
+            record_id = row[0]
+            found: list[list[Any]] = []
+            pending = self._pending
+            while pending is not None:
+                parent = pending[0]
+                if type(parent) is int and parent > record_id:
+                    break
+                if parent != record_id:
+                    orphans.append(pending)
+                else:  # a posting, with its account (key and columns)
+                    found.append([pending[1], pending[2], account(pending[2]), pending[3]])
+                pending = next(children, None)
+            self._pending = pending
+            yield record_id, values, found
 
     def _children_of(self, record_id: int) -> list[list[Any]]:
         found: list[list[Any]] = []

@@ -5,6 +5,7 @@ workbooks against their SHA-256."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
@@ -37,14 +38,21 @@ from grants.services.verification import Broken, Verification
 _HEX40, _UUID, _RETURN_SPEND, _RETURN_REVERSAL = DERIVED, COMMAND, RETURN_SPEND, RETURN_REVERSAL
 
 
-# An entry's shape: its postings as (account key, sign), the start of what its key says, and
-# its postings as (account id, sign).
-Shape = tuple[list[tuple[str, int]] | str, str, list[tuple[int, int]]]
+# An entry's shape: its postings as (account key, sign), the start of what its key says, its
+# postings as (account id, sign) in order, and whether those accounts are all different.
+Shape = tuple[list[tuple[str, int]] | str, str, list[tuple[int, int]], bool]
 
 
 # What a filed return's workbook says against its recorded figures (figures: the return's
 # rows of return_figure): a list of differences. Services read no workbook themselves.
 Evidence = Callable[[bytes, list[list[Any]]], list[str]]
+
+# How the walk checks a record of one table: (id, values, rows that belong to it, link).
+Check = Callable[[int, list[Any], list[list[Any]], int | None], None]
+
+
+def _unchecked(row_id: int, values: list[Any], children: list[list[Any]], seq: int | None) -> None:
+    """A record of a table with no invariants beyond its seal."""
 
 
 class RecordChecks:
@@ -70,7 +78,6 @@ class RecordChecks:
         self.account_rows = accounts_of(connection)
         self.accounts = {i: tuple(row[1:]) for i, row in self.account_rows.items()}
         self.account_keys = {i: row[0] for i, row in self.account_rows.items()}
-        self.used_accounts: set[int] = set()
         self.filings = {key for (key,) in stream_rows(connection, "SELECT key FROM return_filing")}
         self.reversed_refs: dict[int, str] = dict(
             stream_rows(
@@ -83,6 +90,7 @@ class RecordChecks:
         self.contents: dict[str, int] = {}  # identical entries seen, by what their key says
         self.shapes: dict[tuple[Any, ...], Shape] = {}
         self.periods: dict[tuple[int, int], str] = {}
+        self.period_objects: dict[tuple[int, int], Period] = {}  # of whole years only
         self.index = {r.table: {c: i for i, c in enumerate(r.columns)} for r in RECORDS}
         entry = self._entry_columns = self.index["entry"]
         # The columns that make an entry's shape, and those its key says besides: read in one.
@@ -94,7 +102,8 @@ class RecordChecks:
             "day", "source", "reverses_id", "tranche", "over_allocation", "share",
         )))  # fmt: skip
         self._over = entry["over_allocation"]
-        self.balances: dict[int, int] = {}  # by account, as the journal leaves them
+        # By account, as the journal leaves them: every account an entry posts to is here.
+        self.balances: dict[int, int] = {}
         self.over_allocated: set[int] = set()  # accounts an intended over-allocation posted to
         self._amount, self._reverses = entry["amount_pence"], entry["reverses_id"]
         self._turnover, self._key = entry["turnover_pence"], entry["key"]
@@ -125,10 +134,32 @@ class RecordChecks:
         try:
             self._record(record, row_id, values, children, seq)
         except (ArithmeticError, LookupError, TypeError, ValueError, GrantsError) as exc:
-            # Values no command writes (text where a number belongs, a year out of range):
-            # the record was made or changed behind the ledger's back.
-            self.problem("unreadable", record.table, row_id, "holds values the ledger never "
-                         f"writes ({type(exc).__name__}: {exc})", seq)  # fmt: skip
+            self._unreadable(record.table, row_id, exc, seq)
+
+    def _unreadable(self, table: str, row_id: int, exc: Exception, seq: int | None) -> None:
+        # Values no command writes (text where a number belongs, a year out of range): the
+        # record was made or changed behind the ledger's back.
+        self.problem("unreadable", table, row_id, "holds values the ledger never writes "
+                     f"({type(exc).__name__}: {exc})", seq)  # fmt: skip
+
+    def checker(self, record: Record) -> Check:
+        """``record`` (the method) for the records of one table, as the walk calls it for
+        each: an entry's checks without a call between, a table with none as nothing."""
+        table = record.table
+        if table == "entry":
+            return self.entry
+        if table in ("return_filing", "attachment") or table in self.keyed:
+            return functools.partial(self.record, record)
+        return _unchecked
+
+    def entry(
+        self, row_id: int, values: list[Any], postings: list[list[Any]], seq: int | None
+    ) -> None:
+        """``record`` of an entry."""
+        try:
+            self._entry(row_id, values, postings, seq)
+        except (ArithmeticError, LookupError, TypeError, ValueError, GrantsError) as exc:
+            self._unreadable("entry", row_id, exc, seq)
 
     def _record(
         self,
@@ -200,6 +231,18 @@ class RecordChecks:
             )
         return text
 
+    def _period_object(self, first: Any, last: Any) -> Period:
+        """``Period(FinancialYear(first), FinancialYear(last))``, made once for each pair of
+        whole years (an entry's shape and an account's key each need one); any other values
+        are made into a period (or refused) every time, as they come."""
+        if type(first) is int and type(last) is int:
+            found = self.period_objects.get((first, last))
+            if found is None:
+                found = Period(FinancialYear(first), FinancialYear(last))
+                self.period_objects[(first, last)] = found
+            return found
+        return Period(FinancialYear(first), FinancialYear(last))
+
     def _statement_key(self, c: dict[str, int], v: list[Any]) -> str:
         return statement_key(
             v[c["kind"]],
@@ -254,15 +297,15 @@ class RecordChecks:
         amount = v[self._amount]
         total = moved = 0
         actual: list[tuple[int, int]] = []
-        used, balances = self.used_accounts, self.balances
+        balances = self.balances
+        balance = balances.get
         for _posting, account_id, _account, pence in postings:
             total += pence
             moved += abs(pence)
-            used.add(account_id)
             actual.append((account_id, pence))
-            balances[account_id] = balances.get(account_id, 0) + pence
+            balances[account_id] = balance(account_id, 0) + pence
         if v[self._over]:
-            self.over_allocated.update(account_id for _, account_id, _, _ in postings)
+            self.over_allocated.update([posting[1] for posting in postings])
         if total != 0:
             self.problem(
                 "postings",
@@ -271,14 +314,17 @@ class RecordChecks:
                 f"its postings do not add up to zero (they add up to {gbp(from_pence(total))})",
                 seq,
             )
-        expected, head, by_id = self._shape(v, c)
+        shape = self.shapes.get(self._shape_of(v))
+        expected, head, by_id, distinct = shape if shape is not None else self._shape(v, c)
         if isinstance(expected, str):
             self.problem("postings", "entry", row_id, expected, seq)
         else:
             # Compared by account (each account's columns are checked against its key once).
             factor = -amount if v[self._reverses] is not None else amount
             actual.sort()
-            if actual != sorted([(i, sign * factor) for i, sign in by_id]):
+            # ``by_id`` is in order: with every account different, so is what it makes.
+            wanted = [(i, sign * factor) for i, sign in by_id]
+            if actual != (wanted if distinct else sorted(wanted)):
                 texts = self.account_texts
                 found = sorted((texts.get(i) or f"(no account {i})", pence) for i, pence in actual)
                 wanted = sorted((key, sign * factor) for key, sign in expected)
@@ -324,13 +370,15 @@ class RecordChecks:
 
     def _shape(self, v: list[Any], c: dict[str, int]) -> Shape:
         """For each shape of entry (kind, stream, periods, lines, tranche): the postings it
-        makes (grants.services.rules) as (account key, sign) and as (account id, sign), and
-        what its key says of it up to the amount; worked out once a shape."""
+        makes (grants.services.rules) as (account key, sign) and as (account id, sign), in
+        order, and what its key says of it up to the amount; worked out once a shape."""
         shape = self._shape_of(v)
         found = self.shapes.get(shape)
         if found is None:
             try:
-                planned = rules.postings(self._operation(v, c, 1), self._parent_of)
+                planned = rules.postings(
+                    self._operation(shape, bool(v[self._over])), self._parent_of
+                )
                 postings: list[tuple[str, int]] | str = [
                     (f"{s}|{p.first.start}|{p.last.start}|{line or ''}|{role}", sign)
                     for (s, p, line, role), sign in planned
@@ -344,30 +392,31 @@ class RecordChecks:
                 self.line_code.get(to_line_id, "?") if to_line_id is not None else None,
                 self._period(to_first, to_last) if to_first is not None else None,
             )  # fmt: skip
-            ids = [] if isinstance(postings, str) else [
+            ids = [] if isinstance(postings, str) else sorted(
                 (self.account_ids.get(key, 0), sign) for key, sign in postings
-            ]  # fmt: skip
-            found = self.shapes[shape] = (postings, head, ids)
+            )  # fmt: skip
+            distinct = len({i for i, _ in ids}) == len(ids)
+            found = self.shapes[shape] = (postings, head, ids, distinct)
         return found
 
     def _parent_of(self, stream: str, line: str) -> str | None:
         return self.line_parent.get((stream, line))
 
-    def _operation(self, v: list[Any], c: dict[str, int], amount: int) -> Operation:
-        to_first, to_last = v[c["to_first_year"]], v[c["to_last_year"]]
-        line_id, to_line_id = v[c["line_id"]], v[c["to_line_id"]]
+    def _operation(self, shape: tuple[Any, ...], over_allocation: bool) -> Operation:
+        """The operation of an entry of this shape, of one penny."""
+        kind, stream_id, first, last, line_id, to_line_id, to_first, to_last, tranche = shape
         return Operation(
-            v[c["kind"]],
-            self.streams.get(v[c["stream_id"]], "?"),
-            Period(FinancialYear(v[c["first_year"]]), FinancialYear(v[c["last_year"]])),
-            amount,
+            kind,
+            self.streams.get(stream_id, "?"),
+            self._period_object(first, last),
+            1,
             line=self.line_code.get(line_id) if line_id is not None else None,
             to_line=self.line_code.get(to_line_id) if to_line_id is not None else None,
-            to_period=Period(FinancialYear(to_first), FinancialYear(to_last))
+            to_period=self._period_object(to_first, to_last)
             if to_first is not None and to_last is not None
             else None,
-            tranche=v[c["tranche"]],
-            over_allocation=bool(v[c["over_allocation"]]),
+            tranche=tranche,
+            over_allocation=over_allocation,
         )
 
     def _key_holds(self, v: list[Any], c: dict[str, int], head: str) -> bool:
@@ -377,12 +426,14 @@ class RecordChecks:
         if len(key) == 40 and _HEX40.match(key):  # from the books: what it says, hashed
             contents = self.contents
             for prefix in self._prefixes(v, c, head):
-                # The books count identical entries: this may be the n-th such, n from 0.
+                # The books count identical entries: this may be the n-th such, n from 0,
+                # most likely the one after those seen (tried first).
                 seen = contents.get(prefix, 0)
-                for occurrence in range(seen + 1):
-                    if derived_key(prefix, occurrence) == key:
-                        contents[prefix] = seen + 1
-                        return True
+                if derived_key(prefix, seen) == key or any(
+                    derived_key(prefix, occurrence) == key for occurrence in range(seen)
+                ):
+                    contents[prefix] = seen + 1
+                    return True
             return False
         if _UUID.match(key):  # a command's entry: a random key
             return True
@@ -426,7 +477,7 @@ class RecordChecks:
         keys: dict[int, Any] = {}
         for account_id, (stream_id, first, last, line_id, role) in self.accounts.items():
             try:
-                period = Period(FinancialYear(first), FinancialYear(last))
+                period = self._period_object(first, last)
             except (GrantsError, TypeError, ValueError):
                 continue  # an account with impossible years: named by its own check
             line = self.line_code.get(line_id) if line_id is not None else None
@@ -459,7 +510,7 @@ class RecordChecks:
                         f"{text!r}",
                     )
                 )
-            if account_id not in self.used_accounts:
+            if account_id not in self.balances:
                 self.result.add(
                     Broken(
                         "account",
@@ -470,4 +521,4 @@ class RecordChecks:
                 )
 
 
-__all__ = ["Evidence", "RecordChecks", "Shape"]
+__all__ = ["Check", "Evidence", "RecordChecks", "Shape"]
