@@ -13,6 +13,7 @@ from grants.db.records import BY_TABLE
 from grants.db.seal import Records, accounts_of
 from grants.services.verify import verify
 from tests.conftest import Grants
+from tests.test_tamper import unguard
 
 
 @pytest.fixture
@@ -24,14 +25,6 @@ def attack(oxfordshire: Grants, engine: Engine) -> Iterator[Connection]:
             yield connection
         finally:
             transaction.rollback()
-
-
-def _unguard(connection: Connection, table: str) -> None:
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update")
-        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_delete")
-    else:
-        connection.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
 
 
 def _read(connection: Connection, gathered_apart: bool) -> tuple[list[Any], list[Any]]:
@@ -48,7 +41,7 @@ def test_entries_read_with_their_postings_are_the_records_the_general_rule_reads
 ) -> None:
     """Postings naming no entry (0), an entry not made yet, and one out of place among
     another entry's: read with the entries, each row goes where the general rule puts it."""
-    _unguard(attack, "posting")
+    unguard(attack, "posting")
     # Rows naming no entry: the entry's key checked at a commit that never comes (SQLite),
     # or not at all (PostgreSQL, as a superuser).
     if attack.dialect.name == "sqlite":
@@ -78,7 +71,7 @@ def test_a_digest_that_is_not_text_of_hexadecimal_digits_is_named(attack: Connec
     """A seal's digest rewritten with a character that is not ASCII: the link is named as
     changed, and the next one too (it cannot follow from that digest), as with any other
     wrong digest; verify does not stop."""
-    _unguard(attack, "seal")
+    unguard(attack, "seal")
     seq = attack.execute(text("SELECT seq FROM seal WHERE tbl = 'entry' AND row_id = 20")).scalar()
     attack.execute(
         text("UPDATE seal SET digest = 'é' || substr(digest, 2) WHERE seq = :s"), {"s": seq}
@@ -106,7 +99,7 @@ def test_an_entry_posting_twice_to_an_account_it_should_post_to_once_is_named(
     postings = attack.execute(
         text("SELECT id, account_id FROM posting WHERE entry_id = :e ORDER BY id"), {"e": entry}
     ).all()
-    _unguard(attack, "posting")
+    unguard(attack, "posting")
     attack.execute(
         text("UPDATE posting SET account_id = :a WHERE id = :p"),
         {"a": postings[0][1], "p": postings[1][0]},
