@@ -7,19 +7,16 @@ catalogue), so text with tabs, newlines or backslashes goes in exactly as given.
 of rows go in with one INSERT, which costs no more; so do the rows of a table whose
 row-level security applies to the connecting role, which PostgreSQL takes no COPY into.
 
-``indexes_after`` makes a load into empty tables check its keys and references once, at
-the end, instead of row by row: it drops the tables' primary keys, unique constraints,
-foreign keys and secondary indexes inside the transaction and creates them again, from the
-definitions PostgreSQL gives (``pg_get_constraintdef``, ``pg_get_indexdef``), when the block
-ends. A primary key that a foreign key of another table leans on (``claim`` and
-``commitment`` name entries) is taken off with that foreign key, which is checked again
-too, when this role owns that table and can lock it at once; otherwise the primary key
-stays, kept row by row. Check constraints, the guards (triggers that fire on UPDATE, DELETE
-and TRUNCATE, never on INSERT), row-level security and grants are left as they are. A key
-or reference the loaded rows break fails the rebuild and the whole transaction with a
-:class:`LoadConflict`. Tables that are not empty, or that the connecting role does not own
-(the ledger's working role owns nothing), keep their indexes: their rows are checked as
-they go in.
+``indexes_after`` makes a load into empty tables check its unique keys and references once,
+at the end, instead of row by row: it drops the tables' unique constraints, foreign keys
+and secondary indexes inside the transaction and creates them again, from the definitions
+PostgreSQL gives (``pg_get_constraintdef``, ``pg_get_indexdef``), when the block ends.
+Primary keys (ids given in order, appended cheaply), check constraints, the guards
+(triggers that fire on UPDATE, DELETE and TRUNCATE, never on INSERT), row-level security
+and grants are left as they are. A unique key or reference the loaded rows break fails the
+rebuild and the whole transaction with a :class:`LoadConflict`. Tables that are not empty,
+or that the connecting role does not own (the ledger's working role owns nothing), keep
+their indexes: their rows are checked as they go in.
 
 ``all_keys_after`` does the same for one table that is not empty, its primary key included:
 the chain's links (``seal``) when a load appends more of them than the chain holds.
@@ -148,18 +145,6 @@ WHERE x.indrelid = ANY(%(tables)s::regclass[]) AND NOT x.indisprimary
 ORDER BY 1, 2
 """
 
-# The primary keys of those tables, each with every foreign key of a table outside them that
-# leans on it (none: NULLs), that table's name and whether this role owns it.
-_PRIMARY_KEYS = """
-SELECT r.relname, pk.conname, pg_get_constraintdef(pk.oid),
-       o.relname, f.conname, pg_get_constraintdef(f.oid), pg_has_role(o.relowner, 'USAGE')
-FROM pg_constraint pk JOIN pg_class r ON r.oid = pk.conrelid
-LEFT JOIN pg_constraint f ON f.contype = 'f' AND f.conindid = pk.conindid
-      AND NOT f.conrelid = ANY(%(tables)s::regclass[])
-LEFT JOIN pg_class o ON o.oid = f.conrelid
-WHERE pk.conrelid = ANY(%(tables)s::regclass[]) AND pk.contype = 'p'
-ORDER BY 1, 4, 5
-"""
 
 # Every key of one table: its primary key and unique constraints (unless another table's
 # foreign key leans on one) and the indexes that back no constraint.
@@ -197,18 +182,14 @@ def all_keys_after(connection: Connection, table: str) -> Iterator[None]:
         yield
 
 
-def _locked_at_once(connection: Connection, *tables: str) -> bool:
-    """Whether ``tables`` could be locked for this transaction alone without waiting. A
-    reader holding one (`grants verify` in its one transaction, say) would otherwise hold
+def _locked_at_once(connection: Connection, table: str) -> bool:
+    """Whether ``table`` could be locked for this transaction alone without waiting. A
+    reader holding it (`grants verify` in its one transaction, say) would otherwise hold
     the load's key drop, and every reader after it, until the writer's lock_timeout failed
-    the whole load; the locks, once taken, are held until the transaction ends (and none
-    is kept when one of them cannot be had)."""
-    if not tables:
-        return True
+    the whole load; the lock, once taken, is held until the transaction ends."""
     savepoint = connection.begin_nested()
     try:
-        for table in tables:
-            connection.exec_driver_sql(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE NOWAIT')
+        connection.exec_driver_sql(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE NOWAIT')
     except DBAPIError:
         savepoint.rollback()
         return False
@@ -229,59 +210,30 @@ def _empty_and_ours(connection: Connection, tables: Sequence[str]) -> list[str]:
 
 
 def drop_keys(connection: Connection, tables: Sequence[str]) -> list[_Dropped]:
-    """Drop the primary keys, unique constraints, foreign keys and secondary indexes of those
-    of ``tables`` that are empty and this role's own; what was dropped, to be created again."""
+    """Drop the unique constraints, foreign keys and secondary indexes of those of ``tables``
+    that are empty and this role's own; what was dropped, to be created again."""
     chosen = _empty_and_ours(connection, tables)
     if not chosen:
         return []
     dropped = [
         _Dropped(*row) for row in connection.exec_driver_sql(_DEFINITIONS, {"tables": chosen}).all()
     ]
-    dropped += _primary_keys(connection, chosen)
-    # Foreign keys first: one may lean on a key dropped after it.
+    # Foreign keys first: one may lean on a unique constraint dropped after it.
     for item in sorted(dropped, key=lambda d: d.kind != "f"):
         connection.exec_driver_sql(item.drop_sql())
     return dropped
 
 
-def _primary_keys(connection: Connection, chosen: Sequence[str]) -> list[_Dropped]:
-    """The primary keys of ``chosen`` that can be taken off, each with the foreign keys of
-    other tables that lean on it. Kept (row by row) where such a table is not this role's
-    own or another transaction holds it: dropping its foreign key would lock it (ACCESS
-    EXCLUSIVE) until the load ends, so it is locked first, without waiting."""
-    keys: dict[str, tuple[_Dropped, list[_Dropped], list[bool]]] = {}
-    for table, name, definition, other, foreign, reference, owned in connection.exec_driver_sql(
-        _PRIMARY_KEYS, {"tables": list(chosen)}
-    ).all():
-        _, leaning, usable = keys.setdefault(
-            table, (_Dropped(table, name, "p", definition), [], [])
-        )
-        if other is not None:
-            leaning.append(_Dropped(other, foreign, "f", reference))
-            usable.append(bool(owned))
-    out: list[_Dropped] = []
-    for key, leaning, usable in keys.values():
-        if all(usable) and _locked_at_once(connection, *sorted({f.table for f in leaning})):
-            out += [key, *leaning]
-    return out
-
-
-# The order keys are created again: indexes and unique constraints (as listed), primary keys,
-# then the foreign keys that lean on them.
-_CREATE_ORDER = {"p": 1, "f": 2}
-
-
 def create_keys(connection: Connection, dropped: Sequence[_Dropped]) -> None:
-    """Create again what :func:`drop_keys` dropped: indexes and unique constraints, primary
-    keys, then the foreign keys. A row that breaks one fails the transaction with a
-    LoadConflict."""
+    """Create again what :func:`drop_keys` dropped: indexes and unique constraints, then
+    the foreign keys. A row that breaks one fails the transaction with a LoadConflict."""
     if not dropped:
         return
     memory = connection.exec_driver_sql(
         "SELECT current_setting('maintenance_work_mem'), "
         f"set_config('maintenance_work_mem', '{BUILD_MEMORY}', true)"
     ).one()[0]
-    for item in sorted(dropped, key=lambda d: _CREATE_ORDER.get(d.kind, 0)):
+    for item in sorted(dropped, key=lambda d: d.kind == "f"):
         try:
             connection.exec_driver_sql(item.create_sql())
         except DBAPIError as exc:
