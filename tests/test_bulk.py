@@ -5,6 +5,8 @@ was, and a row that breaks a key found only as the key is built again undoes the
 
 from __future__ import annotations
 
+import gc
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -364,3 +366,22 @@ def test_a_reader_of_the_chain_keeps_its_keys_rather_than_holds_the_load(
             assert got.scalar_one() == len(rows)
             load.rollback()
         reader.rollback()
+
+
+def test_the_cycle_collector_is_left_running_while_other_threads_run() -> None:
+    """The collector is the whole process's: in the web service, a page that verifies the
+    chain or reads balances must not pause it under every other request."""
+    assert gc.isenabled()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with bulk.no_cycle_collection(1_000_000):
+            assert gc.isenabled()
+    finally:
+        stop.set()
+        other.join()
+    if threading.active_count() == 1:  # a process of one thread (a command): paused
+        with bulk.no_cycle_collection(1_000_000):
+            assert not gc.isenabled()
+        assert gc.isenabled()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 from collections.abc import Iterator, Sequence
 
 from sqlalchemy import Connection
@@ -144,8 +145,12 @@ def no_cycle_collection(entries: int, at_least: int = NO_COLLECTION) -> Iterator
     collector is paused: a load keeps every object it makes until it ends (ids, keys, the
     catalogue), so each full pass would scan them all again to free little. Reference
     counting frees what it always frees; cycles made within the block wait for it to end,
-    and the collector is restored as it was, whatever happens."""
-    if entries < at_least or not gc.isenabled():
+    and the collector is restored as it was, whatever happens.
+
+    Only in a process of one thread (a command): the collector is the whole process's, and
+    in the web service a page that verifies or reads balances would otherwise leave every
+    other request's cycles uncollected for as long as it ran."""
+    if entries < at_least or not gc.isenabled() or threading.active_count() > 1:
         yield
         return
     gc.disable()

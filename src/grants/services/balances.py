@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+import contextlib
+from collections.abc import Collection
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, select, true
 
+from grants.db import bulk
 from grants.formatting import SCALES
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
@@ -242,17 +242,11 @@ def _lines_beneath(session: Session, stream_id: int, codes: Collection[str]) -> 
 _NOTHING = object()
 
 
-@contextmanager
-def _no_gc() -> Iterator[None]:
+def _no_gc() -> contextlib.AbstractContextManager[None]:
     """Pause the cyclic garbage collector while building tens of thousands of small objects
-    that hold no cycles: it would otherwise run over all of them again and again."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    that hold no cycles (it would otherwise run over all of them again and again), where the
+    process has one thread (grants.db.bulk.no_cycle_collection)."""
+    return bulk.no_cycle_collection(0, at_least=0)
 
 
 _RULES = {"half-up": (ROUND_HALF_UP,), "down": (ROUND_DOWN,), "up": (ROUND_UP,),
