@@ -21,8 +21,9 @@ which balance reads must not wait for.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from grants.db.engine import ACCESS
 from grants.money import money
@@ -35,6 +36,7 @@ MARK = (
     "SELECT (SELECT MAX(id) FROM stream), (SELECT MAX(id) FROM line), "
     "(SELECT MAX(id) FROM statement), (SELECT MAX(id) FROM person_event)"
 )
+_T = TypeVar("_T")
 _KEPT = "grants.balance_catalogue"
 _AT_MOST = 256  # reads kept at once on a connection (each stream's lines, each day's statements)
 
@@ -74,27 +76,21 @@ class Catalogue:
 
     def streams(self) -> dict[int, str]:
         """Each stream's code by id."""
-        key = ("streams",)
-        found = self.kept.get(key) if self.kept is not None else None
-        if found is None:
-            found = dict(self.rows("SELECT id, code FROM stream"))
-            self._keep(key, found)
-        return found  # type: ignore[no-any-return]
+        return self._once(("streams",), lambda: dict(self.rows("SELECT id, code FROM stream")))
 
     def line_names(self, stream_id: int | None) -> LineNames:
         """Each line's code, name and parent's code (of one stream, or of every stream)."""
-        key = ("lines", stream_id)
-        found = self.kept.get(key) if self.kept is not None else None
-        if found is None:
+
+        def read() -> LineNames:
             sql = (
                 "SELECT l.id, l.code, l.name, pl.code FROM line l "
                 "LEFT JOIN line pl ON pl.id = l.parent_id"
             )
             if stream_id is not None:
                 sql += f" WHERE l.stream_id = {int(stream_id)}"
-            found = {i: (code, name, parent) for i, code, name, parent in self.rows(sql)}
-            self._keep(key, found)
-        return found  # type: ignore[no-any-return]
+            return {i: (code, name, parent) for i, code, name, parent in self.rows(sql)}
+
+        return self._once(("lines", stream_id), read)
 
     def stated(
         self, streams: dict[int, str], stream_id: int | None, stated_on: date | None
@@ -102,9 +98,8 @@ class Catalogue:
         """The award each funder last stated for each stream and period, in pence (of one
         stream, or of every stream; only statements dated on or before ``stated_on``, when
         given). A new dictionary for each call: the caller's own."""
-        key = ("stated", stream_id, stated_on)
-        found = self.kept.get(key) if self.kept is not None else None
-        if found is None:
+
+        def read() -> dict[tuple[str, Period], int]:
             sql = (
                 "SELECT stream_id, first_year, last_year, amount FROM statement "
                 "WHERE kind = 'stated'"
@@ -117,11 +112,18 @@ class Catalogue:
             for sid, first, last, amount in self.rows(sql + " ORDER BY id"):
                 period = Period(FinancialYear(first), FinancialYear(last))
                 found[(streams[sid], period)] = int(money(amount) * 100)  # the latest stands
-            self._keep(key, found)
-        return dict(found)
+            return found
 
-    def _keep(self, key: tuple[Any, ...], value: Any) -> None:
-        if self.kept is not None:
-            if len(self.kept) >= _AT_MOST:  # many days' statements asked for: start again
-                self.kept.clear()
-            self.kept[key] = value
+        return dict(self._once(("stated", stream_id, stated_on), read))
+
+    def _once(self, key: tuple[Any, ...], read: Callable[[], _T]) -> _T:
+        """What ``read`` gives, kept under ``key`` while the mark stands (read each time in a
+        writing transaction, which keeps nothing)."""
+        found = self.kept.get(key) if self.kept is not None else None
+        if found is None:
+            found = read()
+            if self.kept is not None:
+                if len(self.kept) >= _AT_MOST:  # many days' statements asked for: start again
+                    self.kept.clear()
+                self.kept[key] = found
+        return found  # type: ignore[no-any-return]
