@@ -158,36 +158,6 @@ ORDER BY 1, 2
 """
 
 
-# The primary keys of those tables, each with every foreign key of a table outside them that
-# leans on it (none: NULLs), that table's name and whether this role owns it.
-_PRIMARY_KEYS = """
-SELECT r.relname, pk.conname, pg_get_constraintdef(pk.oid),
-       o.relname, f.conname, pg_get_constraintdef(f.oid), pg_has_role(o.relowner, 'USAGE')
-FROM pg_constraint pk JOIN pg_class r ON r.oid = pk.conrelid
-LEFT JOIN pg_constraint f ON f.contype = 'f' AND f.conindid = pk.conindid
-      AND NOT f.conrelid = ANY(%(tables)s::regclass[])
-LEFT JOIN pg_class o ON o.oid = f.conrelid
-WHERE pk.conrelid = ANY(%(tables)s::regclass[]) AND pk.contype = 'p'
-ORDER BY 1, 4, 5
-"""
-
-
-def _primary_keys(connection: Connection, chosen: Sequence[str]) -> list[_Dropped]:
-    """The primary keys of ``chosen``, each with the foreign keys of other tables that lean
-    on it; a key stays where such a table is not this role's own."""
-    keys: dict[str, tuple[_Dropped, list[_Dropped], list[bool]]] = {}
-    for table, name, definition, other, foreign, reference, owned in connection.exec_driver_sql(
-        _PRIMARY_KEYS, {"tables": list(chosen)}
-    ).all():
-        _, leaning, usable = keys.setdefault(
-            table, (_Dropped(table, name, "p", definition), [], [])
-        )
-        if other is not None:
-            leaning.append(_Dropped(other, foreign, "f", reference, table))
-            usable.append(bool(owned))
-    return [d for key, leaning, usable in keys.values() if all(usable) for d in (key, *leaning)]
-
-
 # Every key of one table: its primary key and unique constraints (unless another table's
 # foreign key leans on one) and the indexes that back no constraint.
 _ALL_KEYS = """
@@ -268,20 +238,14 @@ def drop_keys(connection: Connection, tables: Sequence[str]) -> list[_Dropped]:
     dropped = [
         _Dropped(*row) for row in connection.exec_driver_sql(_DEFINITIONS, {"tables": chosen}).all()
     ]
-    dropped += _primary_keys(connection, chosen)
     if not dropped or not _locked_at_once(
         connection, [table for item in dropped for table in item.locks()]
     ):
         return []
-    # Foreign keys first: one may lean on a key dropped after it.
+    # Foreign keys first: one may lean on a unique constraint dropped after it.
     for item in sorted(dropped, key=lambda d: d.kind != "f"):
         connection.exec_driver_sql(item.drop_sql())
     return dropped
-
-
-# The order keys are created again: indexes and unique constraints, primary keys, then the
-# foreign keys that lean on them.
-_CREATE_ORDER = {"p": 1, "f": 2}
 
 
 def create_keys(connection: Connection, dropped: Sequence[_Dropped]) -> None:
@@ -293,7 +257,7 @@ def create_keys(connection: Connection, dropped: Sequence[_Dropped]) -> None:
         "SELECT current_setting('maintenance_work_mem'), "
         f"set_config('maintenance_work_mem', '{BUILD_MEMORY}', true)"
     ).one()[0]
-    for item in sorted(dropped, key=lambda d: _CREATE_ORDER.get(d.kind, 0)):
+    for item in sorted(dropped, key=lambda d: d.kind == "f"):
         try:
             connection.exec_driver_sql(item.create_sql())
         except DBAPIError as exc:
