@@ -154,6 +154,81 @@ def test_a_load_into_an_empty_ledger_leaves_every_key_and_guard_as_it_was(
     assert grants("verify").exit_code == 0
 
 
+def _waits_on_entry(engine: Engine, load: threading.Thread) -> bool:
+    """Whether a transaction other than the caller's waits for a lock on ``entry`` (the
+    load's drop, held by the reader), watched until then or until the load has ended."""
+    from grants.db.engine import ACCESS
+
+    with engine.connect().execution_options(**{ACCESS: "read"}) as watch:
+        for _ in range(6000):
+            waiting = watch.exec_driver_sql(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted "
+                "AND relation = 'entry'::regclass)"
+            ).scalar_one()
+            if waiting or not load.is_alive():
+                return bool(waiting)
+            watch.rollback()
+            load.join(0.01)
+    raise AssertionError("the load neither ended nor waited within a minute")
+
+
+@pytest.mark.parametrize("then", ["stream", "line", "claim", "commitment"])
+def test_a_reader_of_entry_then_of_another_table_is_never_deadlocked_by_a_load(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, then: str
+) -> None:
+    """A reader that has read the empty journal and then reads a table the load's key drops
+    also lock (``stream``, ``line``; ``claim``, ``commitment``, which lean on ``entry``)
+    must never meet the load in a deadlock, which PostgreSQL breaks by aborting one of
+    them. The load takes every lock its drops need at once without waiting: as the reader
+    holds ``entry``, it drops nothing and writes its rows with the keys kept."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps its keys in a load, under its one writer")
+    from grants.db import bulk_postgres
+    from grants.db.engine import ACCESS, make_session_factory
+    from tests.helpers import load_text
+
+    monkeypatch.setattr(bulk, "MANY", 1)  # the few entries of these books count as a load
+    drop = bulk_postgres.drop_keys
+    dropped: list[str] = []
+
+    def noting(connection: Connection, tables: Any) -> Any:
+        found = drop(connection, tables)
+        dropped.extend(d.name for d in found)
+        return found
+
+    monkeypatch.setattr(bulk_postgres, "drop_keys", noting)
+    with engine.connect() as conn:
+        before = _schema(conn)
+    failed: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            with make_session_factory(engine)() as session, session.begin():
+                session.connection().exec_driver_sql("SET LOCAL lock_timeout = '60s'")
+                load_text(session, tmp_path, BOOKS)
+        except BaseException as exc:  # reported in the test's own thread
+            failed.append(exc)
+
+    with engine.connect().execution_options(**{ACCESS: "read"}) as reader:
+        reader.begin()
+        reader.exec_driver_sql("SET LOCAL lock_timeout = '60s'")
+        assert reader.exec_driver_sql("SELECT COUNT(*) FROM entry").scalar_one() == 0
+        loading = threading.Thread(target=load)
+        loading.start()
+        try:
+            _waits_on_entry(engine, loading)
+            reader.exec_driver_sql(f"SELECT COUNT(*) FROM {then}").scalar_one()
+            reader.rollback()
+        finally:
+            loading.join(120)
+    assert not loading.is_alive()
+    assert not failed, failed
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM entry")).scalar_one() == 5
+        assert _schema(conn) == before
+    assert dropped == []  # the reader held entry: the keys stayed, checked row by row
+
+
 def test_a_duplicate_found_as_its_key_is_built_again_undoes_the_whole_load(engine: Engine) -> None:
     from grants.db.engine import make_session_factory
 

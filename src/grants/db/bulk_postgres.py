@@ -16,7 +16,11 @@ Primary keys (ids given in order, appended cheaply), check constraints, the guar
 and grants are left as they are. A unique key or reference the loaded rows break fails the
 rebuild and the whole transaction with a :class:`LoadConflict`. Tables that are not empty,
 or that the connecting role does not own (the ledger's working role owns nothing), keep
-their indexes: their rows are checked as they go in.
+their indexes: their rows are checked as they go in. Every table the drops lock (ACCESS
+EXCLUSIVE: the tables altered, and those their foreign keys name) is locked first, in one
+statement and without waiting; when another transaction holds one, nothing is dropped and
+the keys are kept too, so a load never waits for a reader while holding a table that reader
+reads next (a deadlock, which PostgreSQL breaks by aborting one of them).
 
 ``all_keys_after`` does the same for one table that is not empty, its primary key included:
 the chain's links (``seal``) when a load appends more of them than the chain holds.
@@ -108,6 +112,13 @@ class _Dropped:
     name: str
     kind: str  # "p" primary key, "u" unique constraint, "f" foreign key, "i" index
     definition: str  # pg_get_constraintdef, or pg_get_indexdef for an index
+    references: str | None = None  # the table a foreign key names
+
+    def locks(self) -> tuple[str, ...]:
+        """The tables dropping it locks: its own, and the one a foreign key names (whose
+        triggers go with it). PostgreSQL 15 takes both in ACCESS EXCLUSIVE mode, as it
+        does the table of a unique constraint or an index dropped."""
+        return (self.table, self.references) if self.references else (self.table,)
 
     def create_sql(self) -> str:
         if self.kind == "i":
@@ -129,15 +140,16 @@ WHERE c.oid = ANY(%(tables)s::regclass[]) AND pg_has_role(c.relowner, 'USAGE')
 # What to drop on those tables: unique constraints that no other table's foreign key
 # leans on, their foreign keys, and the indexes that back no constraint.
 _DEFINITIONS = """
-SELECT r.relname, con.conname, con.contype::text, pg_get_constraintdef(con.oid)
+SELECT r.relname, con.conname, con.contype::text, pg_get_constraintdef(con.oid), f.relname
 FROM pg_constraint con JOIN pg_class r ON r.oid = con.conrelid
+LEFT JOIN pg_class f ON f.oid = con.confrelid
 WHERE con.conrelid = ANY(%(tables)s::regclass[])
   AND (con.contype = 'f' OR (con.contype = 'u' AND NOT EXISTS (
         SELECT 1 FROM pg_constraint f
         WHERE f.contype = 'f' AND f.conindid = con.conindid
           AND NOT f.conrelid = ANY(%(tables)s::regclass[]))))
 UNION ALL
-SELECT r.relname, i.relname, 'i', pg_get_indexdef(x.indexrelid)
+SELECT r.relname, i.relname, 'i', pg_get_indexdef(x.indexrelid), NULL
 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class r ON r.oid = x.indrelid
 WHERE x.indrelid = ANY(%(tables)s::regclass[]) AND NOT x.indisprimary
   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid
@@ -174,7 +186,7 @@ def all_keys_after(connection: Connection, table: str) -> Iterator[None]:
     dropped = [
         _Dropped(*row) for row in connection.exec_driver_sql(_ALL_KEYS, {"table": table}).all()
     ]
-    if dropped and not _locked_at_once(connection, table):
+    if dropped and not _locked_at_once(connection, [table]):
         dropped = []  # another transaction reads the table: the keys stay, kept row by row
     for item in dropped:
         connection.exec_driver_sql(item.drop_sql())
@@ -182,14 +194,19 @@ def all_keys_after(connection: Connection, table: str) -> Iterator[None]:
         yield
 
 
-def _locked_at_once(connection: Connection, table: str) -> bool:
-    """Whether ``table`` could be locked for this transaction alone without waiting. A
-    reader holding it (`grants verify` in its one transaction, say) would otherwise hold
-    the load's key drop, and every reader after it, until the writer's lock_timeout failed
-    the whole load; the lock, once taken, is held until the transaction ends."""
+def _locked_at_once(connection: Connection, tables: Sequence[str]) -> bool:
+    """Whether every one of ``tables`` could be locked for this transaction alone, in one
+    statement and without waiting; if any could not, none is (the savepoint lets go of
+    those taken). A reader holding one (`grants verify` in its one transaction, say) would
+    otherwise hold the load's key drop, and every reader after it, until the writer's
+    lock_timeout failed the whole load; and a drop that waited for a reader while holding
+    a table dropped before it (a reader of `entry` then `stream`, a drop of `account`'s
+    reference to `stream` then of `entry`'s) would deadlock with it. The locks, once
+    taken, are held until the transaction ends."""
+    names = ", ".join(f'"{table}"' for table in sorted(set(tables)))
     savepoint = connection.begin_nested()
     try:
-        connection.exec_driver_sql(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE NOWAIT')
+        connection.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE NOWAIT")
     except DBAPIError:
         savepoint.rollback()
         return False
@@ -211,13 +228,20 @@ def _empty_and_ours(connection: Connection, tables: Sequence[str]) -> list[str]:
 
 def drop_keys(connection: Connection, tables: Sequence[str]) -> list[_Dropped]:
     """Drop the unique constraints, foreign keys and secondary indexes of those of ``tables``
-    that are empty and this role's own; what was dropped, to be created again."""
+    that are empty and this role's own; what was dropped, to be created again. Every table
+    the drops lock is locked first, all at once and without waiting: if another
+    transaction holds any of them (a reader), nothing is dropped and the rows are checked
+    as they go in, rather than the load waiting for it table by table."""
     chosen = _empty_and_ours(connection, tables)
     if not chosen:
         return []
     dropped = [
         _Dropped(*row) for row in connection.exec_driver_sql(_DEFINITIONS, {"tables": chosen}).all()
     ]
+    if not dropped or not _locked_at_once(
+        connection, [table for item in dropped for table in item.locks()]
+    ):
+        return []
     # Foreign keys first: one may lean on a unique constraint dropped after it.
     for item in sorted(dropped, key=lambda d: d.kind != "f"):
         connection.exec_driver_sql(item.drop_sql())
