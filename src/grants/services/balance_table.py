@@ -19,7 +19,7 @@ def table_rows(balances: Balances, period_filter: Period | None) -> list[Balance
     out: list[BalanceRow] = []
     append = out.append
     new, cent, zero, names = tuple.__new__, _CENT, _ZERO, balances.names
-    own_of, lines_of, stated_of = balances.periods, balances.of_lines, balances.stated
+    own_of, lines_of, stated_of = balances.periods, balances.line_totals, balances.stated
     nested = any(parent is not None for _, _, parent in names.values())
     for key in sorted(own_of, key=_in_order):
         stream, period = key
@@ -58,18 +58,17 @@ def table_rows(balances: Balances, period_filter: Period | None) -> list[Balance
         for i in sorted(lines):  # in the order the lines were declared
             code, name, parent = names[i]
             roles = lines[i]
-            if len(roles) == 1 and rolled is None:
-                allocated = roles.get("allocated")
-                if allocated is not None:
-                    # Allocated to and nothing more (most lines): every other figure nought.
+            if roles.__class__ is int:  # allocated to and nothing more (most lines)
+                if rolled is None:  # every other figure nought
                     append(
                         new(BalanceRow, (
                             stream, period, code, name, parent, None, None,
-                            cent * allocated if allocated else zero, None, zero, zero,
+                            cent * roles if roles else zero, None, zero, zero,
                             None, None, zero, zero, zero,
                         ))
                     )  # fmt: skip
                     continue
+                roles = {"allocated": roles}
             allocated = paid = spent = committed = carried = brought = 0
             split = None
             for role, total in roles.items():  # a line has few roles: each read once
