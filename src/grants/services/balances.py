@@ -43,7 +43,7 @@ LineBalances = tuple[int, str, str, str | None, dict[str, int]]
 # A period's lines' balances as read: by line id, the balances by role, or the allocated
 # balance alone (an int) for a line that has nothing else (most lines): no dictionary made
 # for each of them unless asked for (Balances.of_lines).
-LineTotals = dict[int, "int | dict[str, int]"]
+LineTotals = dict[int, int | dict[str, int]]
 
 
 class Balances:
@@ -107,7 +107,8 @@ class Balances:
     def _group(self, rows: list[AccountRow], streams: dict[int, str]) -> None:
         """Each account's balance into its stream's or line's balances by role: one pass
         over the rows, a dictionary of roles for each stream and period (keyed by its one
-        integer, balance_reads.SPAN) and for each line."""
+        integer, balance_reads.SPAN) and for each line (LineTotals: a line allocated to and
+        nothing more, its allocated balance alone)."""
         spans: dict[int | None, tuple[dict[str, int], LineTotals]] = {}
         previous: object = _NOTHING  # the span of the row before: a span's accounts mostly follow
         own: dict[str, int] = {}  # one another (made together), so each is looked up once
