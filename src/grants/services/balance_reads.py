@@ -88,10 +88,13 @@ def account_rows(session: Session, wanted: Wanted) -> list[AccountRow]:
 
 
 def account_sql(wanted: Wanted) -> str:
-    """The query of :func:`account_rows`."""
+    """The query of :func:`account_rows`. The sums are read first and each account found
+    by its key after (a CROSS JOIN: SQLite keeps that order and then hands the sums over row
+    by row as they are made, where a plain JOIN first wrote them all to a table of its own;
+    on PostgreSQL the same inner join, its order the planner's)."""
     return (
         f"SELECT {SPAN}, a.role, a.line_id, b.total "
-        f"FROM ({_sums(wanted)}) b JOIN account a ON a.id = b.account_id"
+        f"FROM ({_sums(wanted)}) b CROSS JOIN account a WHERE a.id = b.account_id"
     )
 
 

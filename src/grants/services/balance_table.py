@@ -19,24 +19,38 @@ def table_rows(balances: Balances, period_filter: Period | None) -> list[Balance
     out: list[BalanceRow] = []
     append = out.append
     new, cent, zero, names = tuple.__new__, _CENT, _ZERO, balances.names
+    own_of, lines_of, stated_of = balances.periods, balances.line_totals, balances.stated
     nested = any(parent is not None for _, _, parent in names.values())
-    for stream, period in sorted(balances.periods, key=_in_order):
+    for key in sorted(own_of, key=_in_order):
+        stream, period = key
         if period_filter is not None and not period.overlaps(period_filter):
             continue
-        key = (stream, period)
-        stated = balances.stated.get(key)
-        figures = [0] * len(_STREAM_ROW)  # each as STREAM_FIGURES makes it
-        for role, total in _folded(balances.periods[key]).items():
-            for at, sign in _COUNTS_IN.get(role, ()):
+        # Each figure as STREAM_FIGURES makes it: every role's total added where it counts.
+        figures = [0] * len(_STREAM_ROW)
+        for role, total in own_of[key].items():
+            counts = _COUNTS_IN.get(role)
+            if counts is None:
+                counts = _counts_in(role)
+            for at, sign in counts:
                 figures[at] += sign * total
-        awarded, *rest = figures
+        awarded, allocated, unallocated, paid, reported, claimed, received, committed = figures
+        stated = stated_of.get(key)
         append(
             new(BalanceRow, (
-                stream, period, None, "", None, _d(awarded),
-                None if stated is None else _d(stated), *map(_d, rest), None, None,
+                stream, period, None, "", None,
+                cent * awarded if awarded else zero,
+                None if stated is None else cent * stated if stated else zero,
+                cent * allocated if allocated else zero,
+                cent * unallocated if unallocated else zero,
+                cent * paid if paid else zero,
+                cent * reported if reported else zero,
+                cent * claimed if claimed else zero,
+                cent * received if received else zero,
+                cent * committed if committed else zero,
+                None, None,
             ))
         )  # fmt: skip
-        lines = balances.of_lines[key]
+        lines = lines_of[key]
         rolled = None
         if nested and any(names[i][2] is not None for i in lines):
             rolled = balances.rolled(stream, period)  # a line beneath another: paid adds up
@@ -44,17 +58,17 @@ def table_rows(balances: Balances, period_filter: Period | None) -> list[Balance
         for i in sorted(lines):  # in the order the lines were declared
             code, name, parent = names[i]
             roles = lines[i]
-            if rolled is None and len(roles) == 1 and "allocated" in roles:
-                # Allocated to and nothing more (most lines): every other figure nought.
-                allocated = roles["allocated"]
-                append(
-                    new(BalanceRow, (
-                        stream, period, code, name, parent, None, None,
-                        cent * allocated if allocated else zero, None, zero, zero,
-                        None, None, zero, zero, zero,
-                    ))
-                )  # fmt: skip
-                continue
+            if roles.__class__ is int:  # allocated to and nothing more (most lines)
+                if rolled is None:  # every other figure nought
+                    append(
+                        new(BalanceRow, (
+                            stream, period, code, name, parent, None, None,
+                            cent * roles if roles else zero, None, zero, zero,
+                            None, None, zero, zero, zero,
+                        ))
+                    )  # fmt: skip
+                    continue
+                roles = {"allocated": roles}
             allocated = paid = spent = committed = carried = brought = 0
             split = None
             for role, total in roles.items():  # a line has few roles: each read once
@@ -97,17 +111,13 @@ def _in_order(key: tuple[str, Period]) -> tuple[str, int, int]:
     return key[0], key[1].first.start, key[1].last.start
 
 
-def _folded(totals: dict[str, int]) -> dict[str, int]:
-    """A stream's balances by role with each named part ("funder:T") added to its role as
-    well ("funder"): what :func:`figure_of` counts for a role, read with one lookup."""
-    if not any(":" in role for role in totals):
-        return totals
-    out = dict(totals)
-    for role, total in totals.items():
-        named, colon, _ = role.partition(":")
-        if colon and named in NAMED:
-            out[named] = out.get(named, 0) + total
-    return out
+def _counts_in(role: str) -> tuple[tuple[int, int], ...]:
+    """Where a role no recipe names counts: a named part ("funder:T") where its role
+    ("funder") counts, as :func:`figure_of` counts it; any other role nowhere."""
+    named, colon, _ = role.partition(":")
+    if colon and named in NAMED:
+        return _COUNTS_IN.get(named, ())
+    return ()
 
 
 # A stream row's figures, in BalanceRow's order: awarded (before stated), then the rest.
@@ -117,7 +127,7 @@ _STREAM_ROW = tuple(
               "committed")
 )  # fmt: skip
 # For each role, the stream row's figures it counts in and how (from the recipes).
-_COUNTS_IN: dict[str, list[tuple[int, int]]] = {}
+_COUNTS_IN: dict[str, tuple[tuple[int, int], ...]] = {}
 for _at, _recipe in enumerate(_STREAM_ROW):
     for _role, _sign in _recipe:
-        _COUNTS_IN.setdefault(_role, []).append((_at, _sign))
+        _COUNTS_IN[_role] = (*_COUNTS_IN.get(_role, ()), (_at, _sign))
