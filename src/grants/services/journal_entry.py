@@ -43,15 +43,18 @@ class NewEntry:
         """Its content without the count of identical entries before it (``content_prefix``)."""
         op = self.op
         if op is not None and not self.reverses:
-            # The most common entry, an operation, as content_prefix and operation_text
-            # write it, in one go.
+            # The most common entry, an operation: ``operation_prefix``, as `grants verify`
+            # works it out again from the stored entry.
             share = self.share
-            return (
-                f"{self.day.isoformat()}{SEP}{SEP}{op.kind}{SEP}{op.stream}{SEP}{op.period}{SEP}"
-                f"{op.line or ''}{SEP}{op.to_line or ''}{SEP}{op.to_period or ''}{SEP}"
-                f"{op.amount}{SEP}{op.tranche or ''}{SEP}{'over' if op.over_allocation else ''}"
-                f"{SEP}{'' if share is None else share_text(share)}{SEP}{self.source or ''}"
-            )
+            to_period = op.to_period
+            where = where_text(
+                op.kind, op.stream, str(op.period), op.line, op.to_line,
+                None if to_period is None else str(to_period),
+            )  # fmt: skip
+            return operation_prefix(
+                self.day.isoformat(), where, op.amount, op.tranche, op.over_allocation,
+                None if share is None else share_text(share), self.source,
+            )  # fmt: skip
         what = None
         if op is not None:
             what = operation_text(
@@ -87,6 +90,25 @@ def content_prefix(
     if what is not None:
         head = f"{head}{SEP}{what}"
     return f"{head}{SEP}{share or ''}{SEP}{source or ''}"
+
+
+def operation_prefix(
+    day: str,
+    where: str,
+    amount: object,
+    tranche: str | None,
+    over_allocation: object,
+    share: str | None,
+    source: str | None,
+) -> str:
+    """``content_prefix`` of an operation (not a reversal): its day, what it does
+    (``where_text``, then ``amount_text``), its share and its source, in one go. The books
+    reader and the journal make an operation's key from it, and `grants verify` makes it
+    again from each stored entry (the amount and the rest as the row holds them)."""
+    return (
+        f"{day}{SEP}{SEP}{where}{SEP}{amount}{SEP}{tranche or ''}{SEP}"
+        f"{'over' if over_allocation else ''}{SEP}{share or ''}{SEP}{source or ''}"
+    )
 
 
 def operation_text(

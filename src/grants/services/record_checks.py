@@ -19,7 +19,8 @@ from grants.formatting import gbp
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services import rules
-from grants.services.journal import SEP, amount_text, content_prefix, derived_key, where_text
+from grants.services.journal import content_prefix, derived_key, where_text
+from grants.services.journal_entry import operation_prefix
 from grants.services.keys import (
     COMMAND,
     DERIVED,
@@ -109,15 +110,20 @@ class RecordChecks:
         self._turnover, self._key = entry["turnover_pence"], entry["key"]
         self.account_texts = {i: self._account_text(i) for i in self.accounts}
         self.account_ids = {text: i for i, text in self.account_texts.items()}
-        self.keyed: dict[str, Callable[[dict[str, int], list[Any]], str]] = {
-            "statement": self._statement_key,
-            "match_funding": self._match_key,
-            "instalment": self._instalment_key,
-            "plan_line": self._plan_key,
-            "plan_agreement": lambda c, v: agreement_key(
+        # Each keyed table's key as its columns give it: functions of the class, not methods
+        # bound to this object (which would hold it in a cycle: all verify learnt, freed only
+        # when the cycle collector next ran, a twentieth of verify's time at 100,000 entries).
+        self.keyed: dict[str, Callable[[RecordChecks, dict[str, int], list[Any]], str]] = {
+            "statement": RecordChecks._statement_key,
+            "match_funding": RecordChecks._match_key,
+            "instalment": RecordChecks._instalment_key,
+            "plan_line": RecordChecks._plan_key,
+            "plan_agreement": lambda _, c, v: agreement_key(
                 v[c["line_id"]], v[c["year"]], v[c["day"]]
             ),
-            "return_stage": lambda c, v: stage_key(v[c["stream_id"]], v[c["year"]], v[c["stage"]]),
+            "return_stage": lambda _, c, v: stage_key(
+                v[c["stream_id"]], v[c["year"]], v[c["stage"]]
+            ),
         }
 
     def problem(self, check: str, table: str, row_id: int, message: str, seq: int | None) -> None:
@@ -191,7 +197,7 @@ class RecordChecks:
             command = (
                 table in ("statement", "instalment") and isinstance(key, str) and _UUID.match(key)
             )
-            if not command and key != self.keyed[table](c, values):
+            if not command and key != self.keyed[table](self, c, values):
                 self.problem(
                     "key",
                     table,
@@ -314,8 +320,9 @@ class RecordChecks:
                 f"its postings do not add up to zero (they add up to {gbp(from_pence(total))})",
                 seq,
             )
-        shape = self.shapes.get(self._shape_of(v))
-        expected, head, by_id, distinct = shape if shape is not None else self._shape(v, c)
+        of = self._shape_of(v)
+        shape = self.shapes.get(of)
+        expected, head, by_id, distinct = shape if shape is not None else self._shape(of, v)
         if isinstance(expected, str):
             self.problem("postings", "entry", row_id, expected, seq)
         else:
@@ -368,73 +375,65 @@ class RecordChecks:
         line = self.line_code.get(line_id, "?") if line_id is not None else ""
         return f"{self.streams.get(stream_id, '?')}|{first}|{last}|{line}|{role}"
 
-    def _shape(self, v: list[Any], c: dict[str, int]) -> Shape:
-        """For each shape of entry (kind, stream, periods, lines, tranche): the postings it
-        makes (grants.services.rules) as (account key, sign) and as (account id, sign), in
-        order, and what its key says of it up to the amount; worked out once a shape."""
-        shape = self._shape_of(v)
-        found = self.shapes.get(shape)
-        if found is None:
-            try:
-                planned = rules.postings(
-                    self._operation(shape, bool(v[self._over])), self._parent_of
-                )
-                postings: list[tuple[str, int]] | str = [
-                    (f"{s}|{p.first.start}|{p.last.start}|{line or ''}|{role}", sign)
-                    for (s, p, line, role), sign in planned
-                ]
-            except (RuleError, ValueError, TypeError) as exc:
-                postings = f"it is not an entry the ledger could make: {exc}"
-            kind, stream_id, first, last, line_id, to_line_id, to_first, to_last, _ = shape
-            head = where_text(
-                kind, self.streams.get(stream_id, "?"), self._period(first, last),
-                self.line_code.get(line_id, "?") if line_id is not None else None,
-                self.line_code.get(to_line_id, "?") if to_line_id is not None else None,
-                self._period(to_first, to_last) if to_first is not None else None,
+    def _shape(self, shape: tuple[Any, ...], v: list[Any]) -> Shape:
+        """For each shape of entry (kind, stream, periods, lines, tranche: ``_shape_of``): the
+        postings it makes (grants.services.rules) as (account key, sign) and as (account id,
+        sign), in order, and what its key says of it up to the amount; worked out once a
+        shape."""
+        kind, stream_id, first, last, line_id, to_line_id, to_first, to_last, tranche = shape
+        code = self.line_code.get
+        ids: list[tuple[int, int]] = []
+        try:
+            # Of one penny; its fields given in order (by name, a frozen dataclass takes
+            # a fifth longer to make, and there is one for each shape).
+            operation = Operation(
+                kind, self.streams.get(stream_id, "?"), self._period_object(first, last), 1,
+                code(line_id) if line_id is not None else None,  # line
+                code(to_line_id) if to_line_id is not None else None,  # to_line
+                self._period_object(to_first, to_last)
+                if to_first is not None and to_last is not None else None,  # to_period
+                tranche, bool(v[self._over]),  # over_allocation
             )  # fmt: skip
-            ids = [] if isinstance(postings, str) else sorted(
-                (self.account_ids.get(key, 0), sign) for key, sign in postings
-            )  # fmt: skip
-            distinct = len({i for i, _ in ids}) == len(ids)
-            found = self.shapes[shape] = (postings, head, ids, distinct)
+            account = self.account_ids.get
+            postings: list[tuple[str, int]] | str = []
+            for (s, p, line, role), sign in rules.postings(operation, self._parent_of):
+                text = f"{s}|{p.first.start}|{p.last.start}|{line or ''}|{role}"
+                postings.append((text, sign))
+                ids.append((account(text, 0), sign))
+        except (RuleError, ValueError, TypeError) as exc:
+            postings = f"it is not an entry the ledger could make: {exc}"
+            ids = []
+        head = where_text(
+            kind, self.streams.get(stream_id, "?"), self._period(first, last),
+            code(line_id, "?") if line_id is not None else None,
+            code(to_line_id, "?") if to_line_id is not None else None,
+            self._period(to_first, to_last) if to_first is not None else None,
+        )  # fmt: skip
+        ids.sort()
+        distinct = len({i for i, _ in ids}) == len(ids)
+        found = self.shapes[shape] = (postings, head, ids, distinct)
         return found
 
     def _parent_of(self, stream: str, line: str) -> str | None:
         return self.line_parent.get((stream, line))
-
-    def _operation(self, shape: tuple[Any, ...], over_allocation: bool) -> Operation:
-        """The operation of an entry of this shape, of one penny."""
-        kind, stream_id, first, last, line_id, to_line_id, to_first, to_last, tranche = shape
-        return Operation(
-            kind,
-            self.streams.get(stream_id, "?"),
-            self._period_object(first, last),
-            1,
-            line=self.line_code.get(line_id) if line_id is not None else None,
-            to_line=self.line_code.get(to_line_id) if to_line_id is not None else None,
-            to_period=self._period_object(to_first, to_last)
-            if to_first is not None and to_last is not None
-            else None,
-            tranche=tranche,
-            over_allocation=over_allocation,
-        )
 
     def _key_holds(self, v: list[Any], c: dict[str, int], head: str) -> bool:
         key = v[self._key]
         if not isinstance(key, str):
             return False
         if len(key) == 40 and _HEX40.match(key):  # from the books: what it says, hashed
-            contents = self.contents
-            for prefix in self._prefixes(v, c, head):
-                # The books count identical entries: this may be the n-th such, n from 0,
-                # most likely the one after those seen (tried first).
-                seen = contents.get(prefix, 0)
-                if derived_key(prefix, seen) == key or any(
-                    derived_key(prefix, occurrence) == key for occurrence in range(seen)
-                ):
-                    contents[prefix] = seen + 1
-                    return True
-            return False
+            day, source, target, tranche, over, share = self._key_parts(v)
+            if target is None:  # an operation: what it does, as the books key it
+                prefix = operation_prefix(day, head, v[self._amount], tranche, over, share,
+                                          source)  # fmt: skip
+                return self._counted(prefix, key)
+            # A reversal names the entry it reverses by its id or by its number.
+            names = [self.reversed_refs.get(target), str(target)]
+            return any(
+                self._counted(content_prefix(day, name, None, None, source), key)
+                for name in names
+                if name
+            )
         if _UUID.match(key):  # a command's entry: a random key
             return True
         spend = _RETURN_SPEND.match(key)
@@ -448,16 +447,18 @@ class RecordChecks:
             )
         return False
 
-    def _prefixes(self, v: list[Any], c: dict[str, int], head: str) -> list[str]:
-        """What the books' key of this entry covers, without the count of identical entries
-        before it (grants.services.journal.content_prefix): for a reversal, with the entry
-        it reverses named by its id: or its number."""
-        day, source, target, tranche, over, share = self._key_parts(v)
-        if target is not None:
-            names = [self.reversed_refs.get(target), str(target)]
-            return [content_prefix(day, name, None, None, source) for name in names if name]
-        amount = amount_text(v[self._amount], tranche, bool(over))
-        return [content_prefix(day, None, f"{head}{SEP}{amount}", share, source)]
+    def _counted(self, prefix: str, key: str) -> bool:
+        """Whether ``key`` is the books' key of an entry that says ``prefix`` (what the key
+        covers without the count of identical entries before it): the n-th such, n from 0,
+        most likely the one after those seen (tried first). Counts it if so."""
+        contents = self.contents
+        seen = contents.get(prefix, 0)
+        if derived_key(prefix, seen) == key or any(
+            derived_key(prefix, occurrence) == key for occurrence in range(seen)
+        ):
+            contents[prefix] = seen + 1
+            return True
+        return False
 
     def _shown(self, postings: list[tuple[str, int]]) -> str:
         """Postings for people: ``PCC-CSF 2017-18 DA allocated £50,656.00``."""
@@ -497,8 +498,9 @@ class RecordChecks:
 
     def finish(self) -> None:
         self._rules()
+        texts = self.account_texts  # each account's columns as its key would say them
         for account_id in self.accounts:
-            text = self._account_text(account_id)
+            text = texts[account_id]
             if self.account_keys[account_id] != text:
                 self.result.add(
                     Broken(

@@ -513,8 +513,11 @@ def breaches(
     balances = with_branches(dict(balances), parent_of)
     found: list[tuple[AccountKey, str]] = []
     read = reader(balances)
-    for kind, anchor in _anchors(balances):
-        value = _limit_value(kind, anchor, read)
+    # Every limit the accounts take part in, in ``_anchors``' order: a limit that is a sum
+    # of balances (``_LINEAR``) has as its figure what every balance moves it by from none
+    # (``_moved``, account by account); the others are read as ``_limit_value`` reads them.
+    for (kind, anchor), figure in _moved(balances).items():
+        value = figure if kind in _LINEAR else _limit_value(kind, anchor, read)
         if value >= 0:
             continue
         if kind in OVERRIDABLE and _touches(kind, anchor, over_allocated):
