@@ -47,6 +47,8 @@ FEW = 8
 # Memory for sorting while the indexes are built (the server's default is 64MB); only for
 # the rebuild, and only within the transaction.
 BUILD_MEMORY = "256MB"
+# PostgreSQL's error for a lock asked for with NOWAIT that another transaction holds.
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 class LoadConflict(NotUnique):
@@ -202,13 +204,17 @@ def _locked_at_once(connection: Connection, tables: Sequence[str]) -> bool:
     lock_timeout failed the whole load; and a drop that waited for a reader while holding
     a table dropped before it (a reader of `entry` then `stream`, a drop of `account`'s
     reference to `stream` then of `entry`'s) would deadlock with it. The locks, once
-    taken, are held until the transaction ends."""
+    taken, are held until the transaction ends. Only "held by another transaction"
+    (lock_not_available) means that: any other failure (a table gone, a privilege missing,
+    the statement cancelled) is raised, not taken for a busy table."""
     names = ", ".join(f'"{table}"' for table in sorted(set(tables)))
     savepoint = connection.begin_nested()
     try:
         connection.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE NOWAIT")
-    except DBAPIError:
+    except DBAPIError as exc:
         savepoint.rollback()
+        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
         return False
     savepoint.commit()
     return True
