@@ -24,9 +24,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from grants.db.ddl import WHERE  # a partial index's WHERE, for either engine
 
 # BIGINT on PostgreSQL; INTEGER (64-bit, the rowid type) on SQLite.
 Pence = BigInteger().with_variant(Integer(), "sqlite")
@@ -143,13 +144,7 @@ class Entry(Base):
         # Only a books id (``id:``) is indexed: an entry without one has the ref its key gives
         # ("e" and the key's first 12 digits), which the unique key already finds, so a copy
         # of every key is not kept (see grants.services.entry_refs).
-        Index(
-            "uq_entry_ref",
-            "ref",
-            unique=True,
-            sqlite_where=text(GIVEN_REF),
-            postgresql_where=text(GIVEN_REF),
-        ),
+        Index("uq_entry_ref", "ref", unique=True, info={WHERE: GIVEN_REF}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
