@@ -73,14 +73,9 @@ def engine(ledger: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def attack(engine: Engine) -> Iterator[Connection]:
-    """A connection in a transaction that is rolled back: attack, verify, forget."""
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        try:
-            yield connection
-        finally:
-            transaction.rollback()
+def attack(rolled_back: Connection) -> Connection:
+    """The full ledger, in a transaction that is rolled back: attack, verify, forget."""
+    return rolled_back
 
 
 def unguard(connection: Connection, table: str) -> None:

@@ -3,11 +3,10 @@ general ones find (tests/test_tamper.py attacks the record itself)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 
 from grants.db.records import BY_TABLE
 from grants.db.seal import Records, accounts_of
@@ -17,14 +16,9 @@ from tests.test_tamper import unguard
 
 
 @pytest.fixture
-def attack(oxfordshire: Grants, engine: Engine) -> Iterator[Connection]:
+def attack(oxfordshire: Grants, rolled_back: Connection) -> Connection:
     """The Oxfordshire ledger, in a transaction that is rolled back."""
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        try:
-            yield connection
-        finally:
-            transaction.rollback()
+    return rolled_back
 
 
 def _read(connection: Connection, gathered_apart: bool) -> tuple[list[Any], list[Any]]:
