@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, select, true
 
 from grants.db import bulk
+from grants.errors import Tampered
 from grants.formatting import SCALES
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
@@ -93,6 +94,8 @@ class Balances:
                 # Each line's code, name and parent's code (shared between reads: read only).
                 self.names: LineNames = catalogue.line_names(stream_id) if rows else {}
                 self._group(rows, streams)
+                if stream_id:
+                    self._only_of(streams[stream_id])
                 # Freed before the collector resumes, which would otherwise first pass over
                 # every row fetched (a tuple each: 9,422 at 10,000 entries) to free nothing.
                 del rows
@@ -140,6 +143,30 @@ class Balances:
             key = (streams[stream_id], period)
             self.periods[key] = own
             self.line_totals[key] = lines
+
+    def _only_of(self, stream: str) -> None:
+        """A read of one stream holds only that stream's accounts and lines, as the ledger
+        posts them: an entry of the stream posting to another stream's account (read as of
+        a day, the stream's entries are read), or an account of the stream for another
+        stream's line, was made behind the ledger's back. Its figures cannot be told apart
+        from the stream's: the read stops, naming what it found, rather than show them."""
+        found = ""
+        for other, _ in self.periods:
+            if other != stream:
+                found = f"an entry of {stream} posts to an account of {other}"
+                break
+        else:
+            names = self.names
+            for lines in self.line_totals.values():
+                if not names.keys() >= lines.keys():
+                    found = f"an account of {stream} is for a line of another stream"
+                    break
+        if found:
+            raise Tampered(
+                f"the ledger has been changed behind its back ({found}): nothing was "
+                "recorded. Run `grants verify` to see what changed, and restore the ledger "
+                "from a backup"
+            )
 
     @property
     def of_lines(self) -> dict[tuple[str, Period], dict[int, dict[str, int]]]:

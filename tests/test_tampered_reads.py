@@ -1,0 +1,177 @@
+"""Reads of a ledger changed behind its back, with direct SQL, on SQLite and PostgreSQL: no
+command shows a traceback, and what the ledger cannot tell apart from its own records is
+named as a change for `grants verify` to find.
+
+tests/test_tamper.py attacks every record and checks that verify names it; these check what
+the other commands do with the same ledger meanwhile.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, text
+
+from grants.db.engine import make_engine
+from grants.db.records import RECORDS
+from grants.errors import Tampered
+from grants.services.balances import Balances
+from grants.services.verify import verify
+from tests.conftest import Grants
+from tests.helpers import books
+
+
+def _tamper(url: str, table: str, sql: str, **params: object) -> None:
+    """What an attacker does: take the guard off ``table`` and change it, committed."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update")
+            else:
+                conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+            conn.execute(text(sql), params)
+    finally:
+        engine.dispose()
+
+
+def _one(url: str, sql: str) -> object:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+# An allocation to PCC-CSF's Public Health line in 2017-18, and an account of another
+# stream's line.
+_POSTING = (
+    "SELECT p.id FROM posting p JOIN account a ON a.id = p.account_id "
+    "WHERE a.key = 'PCC-CSF|2017|2017|PH|allocated' ORDER BY p.id LIMIT 1"
+)
+_OTHER = (
+    "SELECT a.id FROM account a JOIN stream s ON s.id = a.stream_id "
+    "WHERE s.code <> 'PCC-CSF' AND a.line_id IS NOT NULL ORDER BY a.id LIMIT 1"
+)
+_REFUSED = (
+    "Error: the ledger has been changed behind its back ({}): nothing was recorded. Run "
+    "`grants verify` to see what changed, and restore the ledger from a backup\n"
+)
+
+
+def _verify_names_it(g: Grants) -> None:
+    found = g("verify")
+    assert found.exit_code == 1
+    # (on PostgreSQL after a note that the test connects as a superuser)
+    assert "\nthe record is broken: the first broken record is " in "\n" + found.output
+
+
+def test_a_posting_moved_to_another_streams_line_stops_a_read_as_of_a_day(
+    oxfordshire: Grants, tmp_path: Path
+) -> None:
+    """An entry of PCC-CSF whose posting is moved to an account of another stream's line:
+    every read of PCC-CSF as of a day (the stream's entries) says so and stops, where it
+    stopped with an unexpected KeyError."""
+    g = oxfordshire
+    posting, other = _one(g.url, _POSTING), _one(g.url, _OTHER)
+    other_stream = _one(g.url, f"SELECT s.code FROM stream s JOIN account a ON a.stream_id = "
+                               f"s.id WHERE a.id = {other}")  # fmt: skip
+    _tamper(
+        g.url, "posting", "UPDATE posting SET account_id = :a WHERE id = :p", a=other, p=posting
+    )
+    refused = _REFUSED.format(f"an entry of PCC-CSF posts to an account of {other_stream}")
+    for command in (
+        ("chain", "--stream", "PCC-CSF", "--as-of", "2018-01-01"),
+        ("reconcile", "--stream", "PCC-CSF", "--as-of", "2018-01-01"),
+        ("report", "all", "--as-of", "2018-01-01", "-o", str(tmp_path / "out")),
+    ):
+        result = g(*command)
+        assert (result.exit_code, result.output) == (1, refused), command
+    # Reads that take every stream read the posting where it is, as before.
+    assert g("chain", "--as-of", "2018-01-01").exit_code == 0
+    assert g("balance").exit_code == 0
+    _verify_names_it(g)
+    engine = make_engine(g.url)
+    try:
+        from grants.db.engine import make_session_factory
+
+        with make_session_factory(engine, read_only=True)() as session, session.begin():
+            with pytest.raises(Tampered, match="an entry of PCC-CSF posts to an account of"):
+                Balances(session, "PCC-CSF", as_of=date(2018, 1, 1))
+            assert Balances(session, as_of=date(2018, 1, 1)).rows()
+    finally:
+        engine.dispose()
+
+
+def test_an_account_moved_to_another_streams_line_stops_a_read_of_its_stream(
+    oxfordshire: Grants, tmp_path: Path
+) -> None:
+    """An account of PCC-CSF made to name a line of another stream: a read of PCC-CSF, as
+    of a day or not, says so and stops."""
+    g = oxfordshire
+    line = _one(g.url, "SELECT MIN(l.id) FROM line l JOIN stream s ON s.id = l.stream_id "
+                       "WHERE s.code <> 'PCC-CSF'")  # fmt: skip
+    _tamper(g.url, "account", "UPDATE account SET line_id = :l "
+            "WHERE key = 'PCC-CSF|2017|2017|PH|allocated'", l=line)  # fmt: skip
+    refused = _REFUSED.format("an account of PCC-CSF is for a line of another stream")
+    for command in (
+        ("balance", "--stream", "PCC-CSF"),
+        ("chain", "--stream", "PCC-CSF", "--as-of", "2018-01-01"),
+        ("reconcile", "--stream", "PCC-CSF"),
+    ):
+        result = g(*command)
+        assert (result.exit_code, result.output) == (1, refused), command
+    _verify_names_it(g)
+
+
+# -- NULL and '' ------------------------------------------------------------------------
+
+
+def test_a_source_changed_between_none_and_empty_is_named_by_verify(
+    oxfordshire: Grants, tmp_path: Path
+) -> None:
+    """The ledger writes both: no source (a command's entry, `--source ""` included) as
+    NULL, a books record's `source: ""` as ''. Each is its own canonical text, so a change
+    from one to the other, in any sealed table that has a source, changes the record's
+    digest and verify names the record."""
+    g = oxfordshire
+    assert g("pay", "PCC-CSF", "2017-18", "DA", "1", "--date", "2017-08-01",
+             "--source", "").exit_code == 0  # fmt: skip
+    awkward = books(tmp_path, '2017-04-01 org AWKWARD "Awkward Ltd"\n  source: ""\n')
+    assert g("ledger", "load", str(awkward)).exit_code == 0
+    engine = make_engine(g.url)
+    tried = 0
+    try:
+        with engine.connect() as conn:
+            for record in RECORDS:
+                if "source" not in record.columns:
+                    continue
+                for now, then in (("IS NULL", "''"), ("= ''", "NULL")):
+                    row = conn.execute(text(
+                        f"SELECT MAX(id) FROM {record.table} WHERE source {now}"
+                    )).scalar_one()  # fmt: skip
+                    if row is None:
+                        continue
+                    tried += 1
+                    conn.begin_nested()
+                    _unguard(conn, record.table)
+                    conn.exec_driver_sql(
+                        f"UPDATE {record.table} SET source = {then} WHERE id = {int(row)}"
+                    )
+                    named = [(p.table, p.row_id) for p in verify(conn).problems
+                             if p.check != "guard"]  # fmt: skip
+                    assert (record.table, row) in named, (record.table, now, named)
+                    conn.rollback()  # the savepoint and the transaction: nothing kept
+    finally:
+        engine.dispose()
+    assert tried >= 3  # an entry's NULL, an organisation's NULL and ''
+
+
+def _unguard(conn: Connection, table: str) -> None:
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update")
+    else:
+        conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
