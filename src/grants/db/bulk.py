@@ -55,7 +55,33 @@ def insert_rows(
 
 
 class NotUnique(GrantsError):
-    """An index built after a load found two rows with what must be unique."""
+    """An index built after a load found two rows with what must be unique (or, written
+    with the keys kept, a row broke one: :func:`clashes_named`)."""
+
+
+@contextlib.contextmanager
+def clashes_named(connection: Connection) -> Iterator[None]:
+    """Within the block (a load's writing), a row that breaks a unique key or a reference
+    as it goes in is refused as a key built again after the rows refuses it: NotUnique
+    (LoadConflict on PostgreSQL), naming the table and what clashed, where the driver's
+    own error came out as a database error. The caller's transaction must be rolled back."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if connection.dialect.name == "postgresql":
+            from grants.db import bulk_postgres
+
+            raise bulk_postgres.clash(exc) from None
+        said = str(exc.orig)  # "UNIQUE constraint failed: account.key", say
+        unique = "UNIQUE constraint failed: "
+        if said.startswith(unique):
+            table = said.removeprefix(unique).partition(".")[0]
+            what = (
+                f"{table} include a row with the same value as another where each must be different"
+            )
+        else:
+            what = "the ledger break a key or a reference"
+        raise NotUnique(f"nothing was recorded: the rows written to {what} ({said})") from None
 
 
 @contextlib.contextmanager
@@ -70,7 +96,7 @@ def indexes_after(connection: Connection, tables: Sequence[str]) -> Iterator[Non
     if connection.dialect.name == "postgresql":
         from grants.db import bulk_postgres
 
-        with bulk_postgres.keys_after(connection, tables):
+        with bulk_postgres.keys_after(connection, tables), clashes_named(connection):
             yield
         return
     if connection.dialect.name != "sqlite":
@@ -78,7 +104,8 @@ def indexes_after(connection: Connection, tables: Sequence[str]) -> Iterator[Non
         return
     empty = [t for t in tables if _empty(connection, t)]
     if not empty:
-        yield
+        with clashes_named(connection):
+            yield
         return
     marks = ", ".join("?" * len(empty))
     indexes = connection.exec_driver_sql(
@@ -89,7 +116,8 @@ def indexes_after(connection: Connection, tables: Sequence[str]) -> Iterator[Non
     for name, _ in indexes:
         connection.exec_driver_sql(f'DROP INDEX "{name}"')
     try:
-        yield
+        with clashes_named(connection):
+            yield
     except BaseException:
         with contextlib.suppress(Exception):  # as they were, should the caller go on
             _create(connection, indexes)

@@ -240,7 +240,7 @@ class Journal(Reversals):
         after = (
             bulk.indexes_after(connection, ("account", "entry", "posting"))
             if many
-            else contextlib.nullcontext()
+            else bulk.clashes_named(connection)
         )
 
         def record(batch: list[NewEntry]) -> Recorded:
