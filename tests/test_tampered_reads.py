@@ -57,7 +57,7 @@ _OTHER = (
     "WHERE s.code <> 'PCC-CSF' AND a.line_id IS NOT NULL ORDER BY a.id LIMIT 1"
 )
 _REFUSED = (
-    "Error: the ledger has been changed behind its back ({}): nothing was recorded. Run "
+    "Error: the ledger has been changed behind its back ({}): its figures cannot be read. Run "
     "`grants verify` to see what changed, and restore the ledger from a backup\n"
 )
 

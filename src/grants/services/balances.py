@@ -163,8 +163,8 @@ class Balances:
                     break
         if found:
             raise Tampered(
-                f"the ledger has been changed behind its back ({found}): nothing was "
-                "recorded. Run `grants verify` to see what changed, and restore the ledger "
+                f"the ledger has been changed behind its back ({found}): its figures cannot "
+                "be read. Run `grants verify` to see what changed, and restore the ledger "
                 "from a backup"
             )
 
