@@ -359,3 +359,67 @@ def test_a_workbooks_day_is_written_as_babel_writes_it(year: int) -> None:
     first = date(year, 1, 1)
     for day in (first + timedelta(days=n) for n in range(366 if year % 4 == 0 else 365)):
         assert book.long_day(day) == formatting.long_day(day)
+
+
+# Runs `grants` as a program and, as it exits, writes what became of the cycle collector: on
+# or off, how many objects it leaves alone, and whether it still walks the command's click
+# object (made as the command's module was imported) and the command's AppContext (made as it
+# ran).
+COLLECTOR = """
+import atexit, gc, json, sys
+from pathlib import Path
+import click
+from grants.cli import main as program
+
+OUT = Path(sys.argv.pop(1))
+seen = []
+
+def report() -> None:
+    from grants.cli.query import streams
+
+    walked = {id(o) for o in gc.get_objects()}
+    OUT.write_text(json.dumps({
+        "enabled": gc.isenabled(),
+        "frozen": gc.get_freeze_count(),
+        "command": id(streams) in walked,
+        "context": [id(o) in walked for o in seen],
+    }))
+
+atexit.register(report)
+original = click.Context.invoke
+
+def invoke(self, callback, *args, **kwargs):
+    if self.obj is not None and self.obj is not getattr(program, "PROGRAM", None):
+        seen.append(self.obj)
+    return original(self, callback, *args, **kwargs)
+
+click.Context.invoke = invoke
+sys.argv[0] = "grants"
+program.main()
+"""
+
+
+def test_a_program_leaves_its_start_up_to_no_collection(
+    oxfordshire: Grants, tmp_path: Path
+) -> None:
+    """Run as a program, `grants` takes what start-up made (the command's modules with
+    everything they import) out of the cycle collector's care once the command is resolved,
+    and collects what the command makes as ever."""
+    out = tmp_path / "collector.json"
+    done = subprocess.run([sys.executable, "-c", COLLECTOR, str(out), "--database",
+                           oxfordshire.url, "streams"], capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    found = json.loads(out.read_text())
+    assert found["enabled"] is True and found["frozen"] > 0
+    assert found["command"] is False  # imported with the command: left alone
+    assert found["context"] and all(found["context"])  # made by the command: collected
+
+
+def test_the_group_invoked_in_a_process_leaves_the_collector_alone(oxfordshire: Grants) -> None:
+    """Invoked inside a longer-lived process (the tests', a script's), the group neither
+    pauses the collector nor takes anything out of its care."""
+    import gc
+
+    frozen = gc.get_freeze_count()
+    assert oxfordshire("streams").exit_code == 0
+    assert gc.isenabled() and gc.get_freeze_count() == frozen

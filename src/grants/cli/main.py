@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 import click
@@ -215,6 +216,8 @@ def cli(ctx: click.Context, database: str | None, user: str | None, actor: str |
     Start with `grants db upgrade`, then `grants ledger load ledger/oxfordshire/main.grants`
     and `grants balance`.
     """
+    if ctx.obj is PROGRAM:
+        start_up_done()
     claimed = actor or os.environ.get("GRANTS_ACTOR") or None
     actor = claimed or default_actor()
     try:
@@ -231,5 +234,23 @@ def cli(ctx: click.Context, database: str | None, user: str | None, actor: str |
     ctx.obj = AppContext(database=database, claimed=claimed and actor, user=user)
 
 
+# `grants` run as a program (`main`), rather than the group invoked inside a longer-lived
+# process (the tests' CliRunner), whose objects must stay collectable.
+PROGRAM = object()
+
+
 def main() -> None:
-    cli(prog_name="grants")
+    # Start-up makes tens of thousands of objects (click, SQLAlchemy, the command's modules,
+    # the models) and drops almost none of them: the cycle collector would walk them all,
+    # repeatedly while they are made and once more as the interpreter exits, and find
+    # nothing to free. It is paused until the command is resolved and its modules imported.
+    gc.disable()
+    cli(prog_name="grants", obj=PROGRAM)
+
+
+def start_up_done() -> None:
+    """What start-up made lives until the process ends: it leaves the cycle collector's care
+    (no collection walks it again, the last one at exit included), and the collector resumes
+    for what the command makes."""
+    gc.freeze()
+    gc.enable()
