@@ -6,21 +6,18 @@ their secondary indexes once, after the rows, instead of keeping them up to date
 (on PostgreSQL, their unique keys and references too: grants.db.bulk_postgres). ``big_write``
 gives a SQLite connection a page cache to match a write of many rows, for as long as it is
 checked out. ``no_cycle_collection`` pauses Python's cycle collector for a load of many
-entries. ``Writer`` writes a load's rows on a second thread while the next entries are
-checked.
+entries.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import gc
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.pool import SingletonThreadPool
 
 from grants.errors import GrantsError
 
@@ -161,115 +158,3 @@ def no_cycle_collection(entries: int, at_least: int = NO_COLLECTION) -> Iterator
         yield
     finally:
         gc.enable()
-
-
-# -- writing on a second thread -------------------------------------------------------------
-
-
-def threads_fine(connection: Connection) -> bool:
-    """Whether rows may be written to ``connection`` from a second thread: on PostgreSQL, and
-    on a SQLite file (whose connections the engine opens with ``check_same_thread`` off,
-    grants.db.engine); not on an in-memory SQLite database, whose connections are each
-    thread's own (SQLAlchemy's SingletonThreadPool)."""
-    if connection.dialect.name == "postgresql":
-        return True
-    if connection.dialect.name != "sqlite":
-        return False
-    return not isinstance(connection.engine.pool, SingletonThreadPool)
-
-
-class Writer:
-    """Writes rows on a thread of its own while the caller's thread goes on (checking the
-    next entries): sqlite3 lets go of Python's lock while SQLite steps, psycopg while it
-    waits on the server, so the write runs on the second core.
-
-    A context manager owning one thread and at most ``depth`` jobs (each writing a chunk of
-    rows on ``connection``, the caller's own transaction): ``submit`` waits while that many
-    are pending. Safe by construction:
-
-    * the caller's thread never uses the connection while the writer does: every statement
-      it sends through ``connection`` first waits until the writer is idle (a listener on
-      the connection's ``before_execute`` and ``before_cursor_execute``);
-    * a job that fails stops the writing (the jobs after it are not run), and its exception
-      (the same object the job raised: IntegrityError, NotUnique...) is raised in the
-      caller's thread by the next ``submit``, ``drain`` or statement on the connection, and
-      at the latest as the block ends; the caller's transaction must then be rolled back;
-    * the thread is joined as the block ends, however it ends: on an exception in the
-      caller's thread (KeyboardInterrupt too), the jobs not begun are dropped and the one
-      being written is waited for, and that exception goes on (the caller rolls back).
-    """
-
-    def __init__(self, connection: Connection, depth: int = 1) -> None:
-        self._connection = connection
-        self._depth = depth
-        self._jobs: collections.deque[Callable[[], None]] = collections.deque()
-        self._changed = threading.Condition()
-        self._error: BaseException | None = None
-        self._closing = False
-        self._thread = threading.Thread(target=self._run, name="grants-bulk-writer", daemon=True)
-
-    def __enter__(self) -> Writer:
-        event.listen(self._connection, "before_execute", self._before_statement)
-        event.listen(self._connection, "before_cursor_execute", self._before_statement)
-        self._thread.start()
-        return self
-
-    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
-        try:
-            with self._changed:
-                if exc is not None:  # the caller is failing: nothing more is written
-                    while len(self._jobs) > 1:
-                        self._jobs.pop()
-                self._closing = True
-                self._changed.notify_all()
-            self._thread.join()
-        finally:
-            event.remove(self._connection, "before_cursor_execute", self._before_statement)
-            event.remove(self._connection, "before_execute", self._before_statement)
-        if exc is None:
-            self._raise()
-
-    def submit(self, job: Callable[[], None]) -> None:
-        """Run ``job`` on the writer's thread after the jobs before it; waits while
-        ``depth`` jobs are pending. Raises the error of a job that failed."""
-        with self._changed:
-            while len(self._jobs) >= self._depth and self._error is None:
-                self._changed.wait()
-            self._raise()
-            self._jobs.append(job)
-            self._changed.notify_all()
-
-    def drain(self) -> None:
-        """Wait until every job submitted is written; raises the error of one that failed."""
-        with self._changed:
-            while self._jobs and self._error is None:
-                self._changed.wait()
-            self._raise()
-
-    def _before_statement(self, *_: object) -> None:
-        if threading.get_ident() != self._thread.ident:
-            self.drain()
-
-    def _raise(self) -> None:
-        if self._error is not None:
-            raise self._error
-
-    def _run(self) -> None:
-        while True:
-            with self._changed:
-                while not self._jobs and not self._closing:
-                    self._changed.wait()
-                if not self._jobs:
-                    return
-                job = self._jobs[0]
-            try:
-                job()
-            except BaseException as exc:  # raised again in the caller's thread
-                with self._changed:
-                    self._error = exc
-                    self._jobs.clear()
-                    self._changed.notify_all()
-                continue
-            with self._changed:
-                self._jobs.popleft()
-                self._changed.notify_all()

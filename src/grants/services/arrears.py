@@ -34,11 +34,6 @@ class Arrears:
         self._claims: dict[int, list[tuple[date, int]]] = {}
         self._paid: dict[int, list[tuple[date, int]]] = defaultdict(list)
 
-    def read(self) -> None:
-        """Read the projects, their claims and payments now, as the ledger stands (a batch
-        written chunk by chunk reads them before its first chunk is written)."""
-        self._load()
-
     def _load(self) -> set[int]:
         if self._projects is not None:
             return self._projects

@@ -41,14 +41,10 @@ def named(ref: str, engine: str) -> ColumnElement[bool]:
     return or_(given, by_key)
 
 
-def holders(session: Session, ref: str, before: int | None = None) -> list[int]:
-    """The ids of the entries named ``ref`` (two at most: one is enough to refuse it); with
-    ``before``, only among the entries of lower ids."""
+def holders(session: Session, ref: str) -> list[int]:
+    """The ids of the entries named ``ref`` (two at most: one is enough to refuse it)."""
     engine = session.get_bind().dialect.name
-    query = select(Entry.id).where(named(ref, engine))
-    if before is not None:
-        query = query.where(Entry.id < before)
-    return list(session.execute(query.limit(2)).scalars())
+    return list(session.execute(select(Entry.id).where(named(ref, engine)).limit(2)).scalars())
 
 
 def keyed_looking_ids(session: Session) -> set[str]:

@@ -30,7 +30,6 @@ from grants.services.arrears import Arrears
 from grants.services.balance_reads import branches_beneath
 from grants.services.journal_catalog import Catalog, account_key_text
 from grants.services.journal_checks import SMALL_BATCH, GivenIds, check_carry, check_claim
-from grants.services.journal_chunks import record_in_chunks
 from grants.services.journal_entry import (
     SEP,
     NewEntry,
@@ -209,9 +208,6 @@ class Journal(Reversals):
             lines = self._lines_touched(batch) if len(batch) <= SMALL_BATCH else None
             run = self._begin(streams, lines, len(batch))
         with bulk.no_cycle_collection(len(batch)):
-            if self._in_chunks(len(batch)):
-                record_in_chunks(self, run, batch, result, progress, keep_going, Refused)
-                return result
             refused = self._check(run, batch, result, progress, keep_going)
             if refused:
                 raise Refused(refused)
@@ -246,9 +242,6 @@ class Journal(Reversals):
             if many
             else contextlib.nullcontext()
         )
-        # A batch's rows are written on a second thread while the next batch is read and
-        # checked (grants.db.bulk.Writer): any other statement of the load waits for them.
-        writer = bulk.Writer(connection) if many and bulk.threads_fine(connection) else None
 
         def record(batch: list[NewEntry]) -> Recorded:
             result = Recorded()
@@ -256,16 +249,12 @@ class Journal(Reversals):
             run.refused = run.refused or bool(result.refused)
             if not run.refused:
                 run.given.check_new_keys(run.entry_rows)
-                rows = (run.new_accounts, run.entry_rows, run.posting_rows)
-                if writer is None:
-                    insert_rows(connection, *rows)
-                else:
-                    writer.submit(functools.partial(insert_rows, connection, *rows))
+                insert_rows(connection, run.new_accounts, run.entry_rows, run.posting_rows)
             run.new_accounts, run.entry_rows, run.posting_rows = [], [], []
             run.given.new_rows()
             return result
 
-        with after, writer or contextlib.nullcontext():
+        with after:
             yield record
 
     def _begin(
@@ -313,19 +302,12 @@ class Journal(Reversals):
         result: Recorded,
         progress: Callable[[int], None] | None,
         keep_going: bool,
-        keys: list[str] | None = None,
-        existing: set[str] | None = None,
-        start: int = 0,
     ) -> list[GrantsError]:
         """Check a batch entry by entry against the rules, carrying ``run`` on, and keep the
         rows of those that pass in it; the errors of those refused (raised at the first,
-        unless ``keep_going``). ``keys`` and ``existing``: the batch's keys and those of them
-        the journal holds, when already known; ``start``: how many entries of the same batch
-        were checked before these (for ``progress``)."""
-        if keys is None:
-            keys = [e.idempotency_key() for e in batch]  # once each: a key is a SHA-256
-        if existing is None:
-            existing = set() if run.was_empty else self._existing_keys(keys)
+        unless ``keep_going``)."""
+        keys = [e.idempotency_key() for e in batch]  # once each: a key is a SHA-256
+        existing = set() if run.was_empty else self._existing_keys(keys)
         balances, balance, given = run.balances, run.balance, run.given
         by_ref, reversed_in_batch, arrears = run.by_ref, run.reversed_in_batch, run.arrears
         new_accounts, entry_rows, posting_rows = run.new_accounts, run.entry_rows, run.posting_rows
@@ -343,7 +325,7 @@ class Journal(Reversals):
         at_was: object = None
         day_text: object = None
         at_text: object = None
-        for done, (item, key) in enumerate(zip(batch, keys, strict=True), start=start + 1):
+        for done, (item, key) in enumerate(zip(batch, keys, strict=True), start=1):
             try:
                 if progress is not None and done % 10_000 == 0:
                     progress(10_000)
@@ -490,16 +472,6 @@ class Journal(Reversals):
         run.next_entry, run.next_posting, run.next_account = next_entry, next_posting, next_account
         run.turnover = turnover
         return refused
-
-    def _in_chunks(self, entries: int) -> bool:
-        """Whether a batch of ``entries`` is checked and written chunk by chunk, each chunk's
-        rows written on a second thread while the next is checked (journal_chunks)."""
-        connection = self.session.connection()
-        if not bulk.threads_fine(connection):
-            return False
-        if connection.dialect.name == "sqlite":
-            return entries >= BIG_BATCH
-        return 2 * entries >= bulk.MANY  # as in_batches: rows are at least twice the entries
 
     def _existing_keys(self, keys: list[str]) -> set[str]:
         """The keys already in the journal (asked only of one that held entries at ``_begin``:

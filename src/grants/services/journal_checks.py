@@ -4,7 +4,7 @@ the ref a key gives, a claim's name, a carry-forward's underspend."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container
 
 from sqlalchemy.orm import Session
 
@@ -29,9 +29,6 @@ class GivenIds:
         self.recorded = entry_refs.keyed_looking_ids(session) if size > SMALL_BATCH else None
         self.new: set[str] = set()  # given in this batch or an earlier one of the same load
         self.fresh: set[str] = set()  # given in this batch
-        # Books ids are looked for among the entries below this id only (a batch written
-        # chunk by chunk: not among its own chunks, as when it was written whole).
-        self.before: int | None = None
 
     def new_rows(self) -> None:
         """A batch's rows are written: what it gave is looked up as recorded from now on."""
@@ -72,7 +69,7 @@ class GivenIds:
             if ref in by_ref:
                 raise RuleError(f"id {ref} is given to two entries: give each an id of its own")
             looked_up = not only_ours or entry_refs.looks_keyed(ref)
-            taken = entry_refs.holders(self.session, ref, self.before) if looked_up else []
+            taken = entry_refs.holders(self.session, ref) if looked_up else []
             if taken:
                 raise RuleError(
                     f"id {ref} is already entry {taken[0]}'s: give the entry an id of its own"
@@ -80,7 +77,7 @@ class GivenIds:
             self.add(ref)
         return ref
 
-    def check_new_keys(self, rows: Iterable[tuple[object, ...]]) -> None:
+    def check_new_keys(self, rows: list[tuple[object, ...]]) -> None:
         """An id given after an entry whose key gives the same ref (in the same batch):
         the ref (third of each row) is then there twice."""
         if not self.fresh:
