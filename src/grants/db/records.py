@@ -199,9 +199,10 @@ GUARDED: tuple[str, ...] = (
     "account",
     "seal",
 )
-# Every append-only table: those, and the form key (guarded, but not sealed: it is never in
-# an export's books, so no record of the chain can hold it).
-APPEND_ONLY: tuple[str, ...] = (*GUARDED, "form_key")
+# Every append-only table: those, the form key (guarded, but not sealed: it is never in an
+# export's books, so no record of the chain can hold it), and the heads `grants verify` found
+# whole (not sealed: each walk would move the head it proved).
+APPEND_ONLY: tuple[str, ...] = (*GUARDED, "form_key", "verification")
 
 # Tables whose rows change: web sessions (last seen, ended) and the failed sign-ins the rate
 # limit counts. Neither sealed nor guarded, never in an export's books; the working role may
