@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from grants.db.seal import Head
@@ -37,12 +38,31 @@ class Broken:
         }
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """A head `grants verify` found whole (table ``verification``): the chain's first
+    ``head.count`` links were proved then, when (UTC) and by whom (None: a ledger without
+    people)."""
+
+    head: Head
+    at: datetime
+    by: str | None = None
+
+
 @dataclass
 class Verification:
     head: Head
     problems: list[Broken] = field(default_factory=list)
     more: int = 0  # problems beyond LIMIT, not kept
     notes: list[str] = field(default_factory=list)  # worth knowing, not a break
+    # The verification relied on: the links up to its head were not walked again, only
+    # those after it. None: every link was walked.
+    since: Checkpoint | None = None
+
+    @property
+    def walked(self) -> int:
+        """How many links were walked now."""
+        return self.head.count - (self.since.head.count if self.since else 0)
 
     @property
     def ok(self) -> bool:
@@ -61,4 +81,4 @@ class Verification:
             self.more += 1
 
 
-__all__ = ["LIMIT", "Broken", "Verification"]
+__all__ = ["LIMIT", "Broken", "Checkpoint", "Verification"]
