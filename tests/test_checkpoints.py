@@ -288,3 +288,38 @@ def test_the_workbook_says_what_the_record_check_walked(
     texts = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
     wanted = "The record: walked whole" if whole else "The record: whole up to link"
     assert any(t.startswith(wanted) for t in texts), texts
+
+
+def test_entries_that_say_the_same_are_keyed_from_those_before_the_verification(
+    grants: Grants, engine: Engine, tmp_path: Any
+) -> None:
+    """Four identical payments in the books are keyed as the first to fourth of their
+    content: walked from between any two, each key is checked against the ones before the
+    head (read from the journal, not walked); a key changed after it is found as the whole
+    walk finds it."""
+    from tests.helpers import books
+    from tests.test_plans import FUND
+
+    paid = "".join("2017-05-01 pay CSF 2017-18 CHERWELL 100\n" for _ in range(4))
+    loaded = grants("ledger", "load", str(books(tmp_path, FUND + paid)))
+    assert loaded.exit_code == 0, loaded.output
+    with engine.connect() as rolled_back, rolled_back.begin() as transaction:
+        _same_content(rolled_back)
+        transaction.rollback()
+
+
+def _same_content(rolled_back: Connection) -> None:
+    ids = [row[0] for row in rolled_back.execute(
+        text("SELECT id FROM entry WHERE kind = 'pay' ORDER BY id"))]  # fmt: skip
+    assert len(ids) == 4
+    links = [seq_of(rolled_back, "entry", i) for i in ids]
+    for count in (links[0] - 1, *links):
+        result = verify(rolled_back, since=at(rolled_back, count))
+        assert problems(result) == [], count
+    unguard(rolled_back, "entry")
+    rolled_back.execute(
+        text("UPDATE entry SET key = :k WHERE id = :i"), {"k": "0" * 40, "i": ids[3]}
+    )
+    found = problems(verify(rolled_back, since=at(rolled_back, links[1])))
+    assert found == problems(verify(rolled_back))
+    assert ("key", "entry", ids[3], links[3]) in found

@@ -50,13 +50,6 @@ def record(session: Session, result: Verification, person_id: int | None) -> boo
     return True
 
 
-def when(checkpoint: Checkpoint) -> str:
-    """``4 December 2026 at 21:10 UTC (A. Officer)``."""
-    at = checkpoint.at
-    who = f" ({checkpoint.by})" if checkpoint.by else ""
-    return f"{formatting.day(at.date())} at {at:%H:%M} UTC{who}"
-
-
 def statement(result: Verification) -> str:
     """What a walk checked, for a finance officer: all of it, or the links after the head
     `grants verify` found whole, and what that leaves unchecked."""
@@ -69,7 +62,7 @@ def statement(result: Verification) -> str:
     walked = result.walked
     return (
         f"the record: whole up to link {since.head.count:,}, as `grants verify` found it on "
-        f"{when(since)}; the {formatting.count(walked, 'link')} since "
+        f"{since.when()}; the {formatting.count(walked, 'link')} since "
         f"{'was' if walked == 1 else 'were'} checked now. A row changed before that link since "
         "then is found by the next `grants verify` (or `grants reconcile --whole`)"
     )
@@ -94,4 +87,4 @@ def as_dict(result: Verification) -> dict[str, object]:
     }
 
 
-__all__ = ["as_dict", "latest", "record", "statement", "when"]
+__all__ = ["as_dict", "latest", "record", "statement"]

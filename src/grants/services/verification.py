@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from grants import formatting
 from grants.db.seal import Head
 
 LIMIT = 1000  # problems kept: enough to see the extent of any damage
@@ -47,6 +48,11 @@ class Checkpoint:
     head: Head
     at: datetime
     by: str | None = None
+
+    def when(self) -> str:
+        """``4 December 2026 at 21:10 UTC (A. Officer)``."""
+        who = f" ({self.by})" if self.by else ""
+        return f"{formatting.day(self.at.date())} at {self.at:%H:%M} UTC{who}"
 
 
 @dataclass

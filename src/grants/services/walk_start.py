@@ -4,8 +4,8 @@ one sealed up to it, and what the records before it leave the per-record checks 
 journal's running turnover, every account's balance, the accounts an intended
 over-allocation posted to, how many entries with each content the journal holds already).
 
-What is read here grows with the chain only in SQL (one GROUP BY over the postings before
-the head); no link before it is read or re-hashed."""
+What is read here grows with the chain only in SQL (every account's balance, summed through
+its covering index); no link before the head is read or re-hashed."""
 
 from __future__ import annotations
 
@@ -61,13 +61,11 @@ def start(connection: Connection, since: Checkpoint, result: Verification) -> St
     sql = "SELECT (SELECT digest FROM seal WHERE seq = %(c)s), (SELECT MAX(seq) FROM seal)"
     row = next(iter(stream_rows(connection, sql, {"c": count})))
     found, top = row[0], int(row[1] or 0)
-    from grants.services.checkpoints import when  # a cycle otherwise
-
     if found is None:
         result.add(Broken(
             "verification", "seal", None,
             f"the chain holds {top:,} links, fewer than the {count:,} `grants verify` found "
-            f"whole on {when(since)}: records were removed since; every link was walked",
+            f"whole on {since.when()}: records were removed since; every link was walked",
             seq=count,
         ))  # fmt: skip
         return None
@@ -75,7 +73,7 @@ def start(connection: Connection, since: Checkpoint, result: Verification) -> St
         result.add(Broken(
             "verification", "seal", count,
             f"the chain's link {count:,} is not the one `grants verify` found whole on "
-            f"{when(since)}: what was recorded up to it has been rewritten since; every link "
+            f"{since.when()}: what was recorded up to it has been rewritten since; every link "
             "was walked",
             seq=count,
         ))  # fmt: skip
@@ -90,32 +88,46 @@ def start(connection: Connection, since: Checkpoint, result: Verification) -> St
     row = next(iter(stream_rows(connection, "SELECT " + ", ".join(parts), {"c": count})))
     after = {r.table: int(v or 0) for r, v in zip(RECORDS, row, strict=True)}
     begin = Start(count, digest, after, connection=connection)
-    entry = after.get("entry", 0)
+    try:
+        _before(connection, begin, after.get("entry", 0))
+    except (LookupError, TypeError, ValueError):
+        return None  # values no command writes: every link is walked, and they are named
+    return begin
+
+
+def _before(connection: Connection, begin: Start, entry: int) -> None:
+    """What the entries up to ``entry`` leave the checks of the entries after it."""
     if entry:
         sql = "SELECT turnover_pence FROM entry WHERE id = %(e)s"
-        try:
-            begin.turnover = int(next(iter(stream_rows(connection, sql, {"e": entry})), (0,))[0])
-        except (TypeError, ValueError):
-            begin.turnover = -1  # not the ledger's: the next entry's turnover is named
-        begin.balances = {
-            int(account): int(pence)
-            for account, pence in stream_rows(
-                connection,
-                "SELECT account_id, SUM(amount_pence) FROM posting WHERE entry_id <= %(e)s "
-                "GROUP BY account_id",
-                {"e": entry},
-            )
-        }
+        begin.turnover = int(next(iter(stream_rows(connection, sql, {"e": entry})), (0,))[0])
+        # Every account's balance through the covering index on (account, amount), less
+        # the postings of the entries after the head (few; the walk adds them back as it
+        # checks them): a sum with ``entry_id <=`` would read every posting row instead.
+        balances, postings = begin.balances, {}
+        for account, pence, count in stream_rows(
+            connection,
+            "SELECT account_id, SUM(amount_pence), COUNT(*) FROM posting GROUP BY account_id",
+        ):
+            balances[int(account)], postings[int(account)] = int(pence), int(count)
+        for account, pence in stream_rows(
+            connection,
+            "SELECT account_id, amount_pence FROM posting WHERE entry_id > %(e)s",
+            {"e": entry},
+        ):
+            balances[int(account)] -= int(pence)
+            postings[int(account)] -= 1
+        for account, count in postings.items():
+            if not count:  # posted to only after the head: the walk says whether it is
+                del balances[account]
         begin.over_allocated = {
             int(account)
             for (account,) in stream_rows(
                 connection,
-                "SELECT DISTINCT p.account_id FROM posting p JOIN entry e ON e.id = p.entry_id "
-                "WHERE e.over_allocation AND e.id <= %(e)s",
+                "SELECT DISTINCT account_id FROM posting WHERE entry_id IN "
+                "(SELECT id FROM entry WHERE over_allocation AND id <= %(e)s)",
                 {"e": entry},
             )
         }
-    return begin
 
 
 __all__ = ["Start", "start"]
