@@ -4,6 +4,7 @@ checks that its link still has its digest, walks only the links after it, and sa
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -323,3 +324,23 @@ def _same_content(rolled_back: Connection) -> None:
     found = problems(verify(rolled_back, since=at(rolled_back, links[1])))
     assert found == problems(verify(rolled_back))
     assert ("key", "entry", ids[3], links[3]) in found
+
+
+def test_verify_still_succeeds_when_its_verification_cannot_be_recorded(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    """Another writer holds the ledger: verify proves the record as before, says that this
+    verification is not recorded, and records nothing (reconcile relies on the one before)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the writer is held with SQLite's BEGIN IMMEDIATE")
+    import sqlite3
+
+    path = oxfordshire.url.removeprefix("sqlite:///")
+    with closing(sqlite3.connect(path, isolation_level=None)) as writer:
+        writer.execute("BEGIN IMMEDIATE")
+        result = oxfordshire("verify")
+        writer.execute("ROLLBACK")
+    assert result.exit_code == 0, result.output
+    assert "the record holds" in result.output
+    assert "warning: this verification is not recorded" in result.output
+    assert rows(engine, VERIFIED) == []
