@@ -295,7 +295,8 @@ def test_command_grows_with_the_rows_it_reads(
 ) -> None:
     peaks: list[int] = []
     if path in BEFORE:
-        _command(ledger.path, BEFORE[path], tmp_path, [])()
+        before = _command(ledger.path, BEFORE[path], tmp_path, [])()
+        assert before.returncode == 0, before.stdout[-2000:]  # type: ignore[attr-defined]
     product = _command(ledger.path, COMMANDS[path], tmp_path, peaks)
     floor = _sqlite3(ledger.path, EVERY)
     medians = measure.alternate({"grants": measure.timing(product), "floor": measure.timing(floor)})
