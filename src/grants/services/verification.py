@@ -16,7 +16,9 @@ LIMIT = 1000  # problems kept: enough to see the extent of any damage
 class Broken:
     """One thing found wrong: which record, where it is in the chain, and what differs."""
 
-    check: str  # chain, missing, unsealed, postings, turnover, key, account, attachment, ids, guard
+    # chain, missing, unsealed, postings, turnover, key, account, attachment, ids, guard,
+    # verification (a head `grants verify` found whole is no longer the chain's)
+    check: str
     table: str
     row_id: int | None
     message: str

@@ -17,6 +17,10 @@ ledger's back is named. Beside the chain it checks what the database cannot:
   policy and function it made is present, switched on and unaltered.
 
 Problems are values (``Broken``), in chain order; the first is the first broken record.
+
+`grants reconcile` walks only the links after the head the last `grants verify` found whole
+(``verify(..., since=Checkpoint)``, grants.services.walk_start): the same walk, from that
+link, with every check that does not walk the chain made whole as here.
 """
 
 from __future__ import annotations
