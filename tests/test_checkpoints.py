@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from grants.db import guards
 from grants.db.seal import Head
@@ -344,3 +345,16 @@ def test_verify_still_succeeds_when_its_verification_cannot_be_recorded(
     assert "the record holds" in result.output
     assert "warning: this verification is not recorded" in result.output
     assert rows(engine, VERIFIED) == []
+
+
+def test_the_verifications_are_guarded_and_verify_names_a_guard_taken_off(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    head_of(oxfordshire)
+    with engine.connect() as connection, connection.begin() as transaction:
+        with pytest.raises(DBAPIError, match="append-only"), connection.begin_nested():
+            connection.execute(text("UPDATE verification SET count = 1"))
+        unguard(connection, "verification")
+        found = [str(p) for p in verify(connection).problems if p.check == "guard"]
+        transaction.rollback()
+    assert found and all(p.startswith("verification: the guard verification_") for p in found)

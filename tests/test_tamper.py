@@ -28,7 +28,7 @@ from grants.db import seal
 from grants.db.engine import make_engine
 from grants.db.migrate import upgrade
 from grants.db.models import Base
-from grants.db.records import APPEND_ONLY, GUARDED, RECORDS
+from grants.db.records import EVERY_GUARDED, GUARDED, RECORDS
 from grants.services.verify import Verification, verify
 from tests.conftest import OFFICER, PG_ADMIN, Grants, add_person
 from tests.full_ledger import build
@@ -286,7 +286,7 @@ def test_every_guard_is_checked_by_its_definition(attack: Connection) -> None:
             "BEGIN RETURN NEW; END; $$ LANGUAGE plpgsql"
         )
         attack.exec_driver_sql("ALTER TABLE line DISABLE TRIGGER line_no_truncate")
-        expected = [f"the guard {t}_{g} on {t} is altered" for t in APPEND_ONLY
+        expected = [f"the guard {t}_{g} on {t} is altered" for t in EVERY_GUARDED
                     for g in ("append_only", "no_truncate")]  # fmt: skip
     found = [p.message for p in verify(attack).problems if p.check == "guard"]
     assert found == expected
