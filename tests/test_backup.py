@@ -76,7 +76,10 @@ def test_an_export_restores_on_the_other_engine_to_the_same_ledger(
     assert restored.exit_code == 0, restored.output
     for args, result in before.items():
         again = other(*args)
-        assert (again.exit_code, again.output) == (result.exit_code, result.output), args
+        assert (again.exit_code, _timeless(again.output)) == (
+            result.exit_code,
+            _timeless(result.output),
+        ), args
     # Every workbook written from the restored ledger holds what the original's holds.
     assert grants("report", "all", "-o", str(tmp_path / "a")).exit_code == 0
     assert other("report", "all", "-o", str(tmp_path / "b")).exit_code == 0
@@ -91,6 +94,18 @@ def test_an_export_restores_on_the_other_engine_to_the_same_ledger(
     assert again.exit_code == 0, again.output
     assert json.loads(again.output)["created"] == {}
     assert grants("verify", "--head").output.strip() == head
+
+
+def _timeless(output: str) -> str:
+    """A command's output less when the verification reconcile relied on was made (each
+    ledger's own `grants verify` of the same head, a moment apart)."""
+    if not output.startswith("{"):
+        return output
+    data = json.loads(output)
+    if isinstance(data, dict) and (data.get("record") or {}).get("verified"):
+        data["record"]["verified"].pop("at")
+        data["record"].pop("statement")
+    return json.dumps(data)
 
 
 def _cells(path: Path) -> dict[str, list[tuple[object, ...]]]:

@@ -28,7 +28,7 @@ from grants.db import seal
 from grants.db.engine import make_engine
 from grants.db.migrate import upgrade
 from grants.db.models import Base
-from grants.db.records import APPEND_ONLY, GUARDED, RECORDS
+from grants.db.records import EVERY_GUARDED, GUARDED, RECORDS
 from grants.services.verify import Verification, verify
 from tests.conftest import OFFICER, PG_ADMIN, Grants, add_person
 from tests.full_ledger import build
@@ -286,7 +286,7 @@ def test_every_guard_is_checked_by_its_definition(attack: Connection) -> None:
             "BEGIN RETURN NEW; END; $$ LANGUAGE plpgsql"
         )
         attack.exec_driver_sql("ALTER TABLE line DISABLE TRIGGER line_no_truncate")
-        expected = [f"the guard {t}_{g} on {t} is altered" for t in APPEND_ONLY
+        expected = [f"the guard {t}_{g} on {t} is altered" for t in EVERY_GUARDED
                     for g in ("append_only", "no_truncate")]  # fmt: skip
     found = [p.message for p in verify(attack).problems if p.check == "guard"]
     assert found == expected
@@ -444,9 +444,21 @@ def test_a_change_made_with_the_sqlite3_shell_is_named_by_verify_and_reconcile(
     assert "  entry: the guard entry_no_update on entry is missing" in lines
     against = g("verify", "--against", quoted)
     assert against.exit_code == 1
+    # Reconcile relies on the head `grants verify --head` found whole: it does not walk
+    # entry 30's link again, but the missing guard, checked whole every time, gives it away.
     reconciled = g("reconcile", "--as-of", "2017-11-15")
     assert reconciled.exit_code == 1
     assert reconciled.output.splitlines()[0].startswith(
+        "error    : the record has been changed behind the ledger's back; the first broken "
+        "record is entry: the guard entry_no_update on entry is missing"
+    )
+    count = quoted.partition(":")[0]
+    assert f"the record: whole up to link {int(count):,}, as `grants verify` found it" in (
+        reconciled.output
+    )
+    whole = g("reconcile", "--as-of", "2017-11-15", "--whole")
+    assert whole.exit_code == 1
+    assert whole.output.splitlines()[0].startswith(
         "error    : the record has been changed behind the ledger's back; the first broken "
         "record is entry 30: has changed since it was sealed"
     )

@@ -256,8 +256,13 @@ def test_balances_vs_hand_written_query(benchmark, ledger: Ledger, path: str) ->
 
 COMMANDS = {
     "`grants report all` (the 31 workbooks of a PCC stream)": ("report", "all", "-o", "{out}"),
-    "`grants reconcile`": ("reconcile",),
+    # Once `grants verify` has found the record whole (run once before the timing, not
+    # timed): reconcile proves that link still holds and walks the links after it.
+    "`grants reconcile` (after `grants verify`)": ("reconcile",),
+    "`grants reconcile --whole` (every link walked)": ("reconcile", "--whole"),
 }
+# Run once, untimed, before the command is timed.
+BEFORE = {"`grants reconcile` (after `grants verify`)": ("verify",)}
 # (path, size) -> median seconds, for the growth test at the end.
 MEDIANS: dict[tuple[str, int], float] = {}
 
@@ -289,6 +294,9 @@ def test_command_grows_with_the_rows_it_reads(
     benchmark, ledger: Ledger, path: str, tmp_path: Path
 ) -> None:
     peaks: list[int] = []
+    if path in BEFORE:
+        before = _command(ledger.path, BEFORE[path], tmp_path, [])()
+        assert before.returncode == 0, before.stdout[-2000:]  # type: ignore[attr-defined]
     product = _command(ledger.path, COMMANDS[path], tmp_path, peaks)
     floor = _sqlite3(ledger.path, EVERY)
     medians = measure.alternate({"grants": measure.timing(product), "floor": measure.timing(floor)})

@@ -4,6 +4,7 @@ reported once the last walk over the whole record is a minute old (`grants.servi
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from sqlalchemy import text
@@ -80,3 +81,23 @@ def test_a_change_behind_the_ledgers_back_is_reported_once_the_walk_is_a_minute_
     page = client.get(YEAR_PAGE).text
     assert CHANGED in page
     assert f"on {date.today().day}" in page
+
+
+def test_the_year_page_says_what_the_record_check_walked_and_relied_on(
+    client: TestClient, web_ledger: Grants
+) -> None:
+    """Before any `grants verify`, every link; after it, the links since its head, with
+    when it ran and who ran it, and what that leaves to the next `grants verify`."""
+    recent: Recent = client.app.state.recent  # type: ignore[attr-defined]
+    assert sign_in(client, OFFICER) == 303
+    page = client.get(YEAR_PAGE).text
+    assert "The record: walked whole, all " in page
+    verified = web_ledger("verify", "--json")
+    assert verified.exit_code == 0
+    count = json.loads(verified.output)["head"]["count"]
+    assert web_ledger("pay", "CSF", "2017-18", "CHERWELL", "1,234.56").exit_code == 0
+    recent.fresh = 0  # walk again now
+    page = client.get(YEAR_PAGE).text
+    assert f"The record: whole up to link {count:,}, as `grants verify` found it on " in page
+    assert "UTC (officer); the 1 link since was checked now." in page
+    assert "A row changed before that link since then is found by the next" in page

@@ -38,6 +38,8 @@ from grants.services.access import Actor
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
+    from grants.services.verification import Verification
+
 T = TypeVar("T")
 
 # How long writing a sign-in to the audit log waits for another writer (seconds).
@@ -286,6 +288,29 @@ class AppContext:
             terminal.echo(
                 f"warning: {actor.login}'s sign-in is not in the audit log: "
                 f"{terminal.error_text(reason, self.secrets)}",
+                err=True,
+            )
+        finally:
+            engine.dispose()
+
+    def record_verification(self, result: Verification) -> None:
+        """Record that `grants verify` found the record whole (grants.services.checkpoints),
+        in a transaction of its own that waits for no writer: verifying changes nothing, and
+        a reader may verify. If the writer lock is held, or the ledger refuses writes, say so
+        and go on: `grants reconcile` then relies on the verification before."""
+        from grants.services import checkpoints
+
+        actor = self._signed_in
+        engine = make_engine(self.url, wait=SIGN_IN_WAIT)
+        try:
+            with make_session_factory(engine)() as session, session.begin():
+                session.connection()  # the transaction begins: it notes where the chain stood
+                checkpoints.record(session, result, actor.person_id if actor else None)
+        except (GrantsError, SQLAlchemyError) as exc:
+            reason = str(exc) if isinstance(exc, GrantsError) else driver_message(exc)
+            terminal.echo(
+                "warning: this verification is not recorded (`grants reconcile` relies on "
+                f"the one before): {terminal.error_text(reason, self.secrets)}",
                 err=True,
             )
         finally:

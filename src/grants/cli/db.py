@@ -15,7 +15,7 @@ from grants.config import default_actor
 from grants.db import guards, migrate, row_security
 from grants.db import roles as roles_module
 from grants.db.engine import make_session_factory
-from grants.db.records import APPEND_ONLY
+from grants.db.records import EVERY_GUARDED
 from grants.errors import GrantsError
 from grants.formatting import count
 from grants.services import people
@@ -47,7 +47,7 @@ def upgrade(app: AppContext, for_restore: bool) -> None:
     app.connect()
     migrate.upgrade(app.engine)
     with app.engine.begin() as connection:
-        restored = guards.restore(connection, APPEND_ONLY)
+        restored = guards.restore(connection, EVERY_GUARDED)
         policies = row_security.restore(connection, _tables(connection))
     for policy in policies:
         terminal.echo(f"warning: {policy}: put back", err=True)

@@ -14,6 +14,7 @@ from grants.cli.evidence import differences
 from grants.cli.options import DATE
 from grants.excel import reconcile as reconcile_workbook
 from grants.periods import parse_year
+from grants.services import checkpoints
 from grants.services.reconcile import SEVERITIES, reconcile
 from grants.services.settings import ledger_name
 from grants.services.stream_texts import words
@@ -35,6 +36,11 @@ from grants.services.streams import stream_code
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also write the findings as a workbook: a summary and a sheet per recipient.",
 )
+@click.option(
+    "--whole",
+    is_flag=True,
+    help="Walk every link of the record, not only those after the last `grants verify`.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as strings).")
 @pass_app
 def reconcile_command(
@@ -43,6 +49,7 @@ def reconcile_command(
     year: str | None,
     as_of: date | None,
     output: Path | None,
+    whole: bool,
     as_json: bool,
 ) -> None:
     """Check the ledger: stated against agreed awards, allocations against awards, lines
@@ -52,7 +59,11 @@ def reconcile_command(
     payments beyond what signed agreements commit (and commitments beyond an allocation),
     scheduled instalments due or overdue and not yet paid,
     and money in (awards not yet claimed, claims not yet paid and their age, receipts that
-    match no claim, cash received ahead of spend). Exit code 1 while any error stands."""
+    match no claim, cash received ahead of spend). Exit code 1 while any error stands.
+
+    The record is checked first: the link the last `grants verify` found whole must still be
+    as it found it, and the links after it are walked now (--whole, or no verification
+    recorded: every link). The output says which."""
     today = as_of if as_of is not None else date.today()
     with app.reading() as session:
         said = None
@@ -60,19 +71,23 @@ def reconcile_command(
             stream = stream_code(session, stream, work="report")
             said = words(session, stream)
         findings = reconcile(
-            session, stream, parse_year(year) if year else None, today, differences
-        )
+            session, stream, parse_year(year) if year else None, today, differences,
+            whole=whole,
+        )  # fmt: skip
         ledger = ledger_name(session)
     counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
     if output is not None:
         reconcile_workbook.write(findings, output, ledger, today, said)
     if as_json:
-        emit_json({"as_of": today.isoformat(), "counts": counts,
+        record = None if findings.record is None else checkpoints.as_dict(findings.record)
+        emit_json({"as_of": today.isoformat(), "counts": counts, "record": record,
                    "findings": [f.as_dict() for f in findings]})  # fmt: skip
     else:
         for f in findings:
             where = " ".join(x for x in (f.stream, f.period, f.line) if x)
             terminal.echo(f"{f.severity:7}  {where}: {f.message}  [{f.check}]")
+        if findings.record_statement:
+            terminal.echo(findings.record_statement)
         summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items())
         terminal.echo(f"reconciled as of {formatting.day(today)}: {summary}")
     if output is not None:

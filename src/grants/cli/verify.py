@@ -36,7 +36,9 @@ def verify_command(app: AppContext, head_only: bool, against: str | None, as_jso
     returns and their figures, plans, agreements, statements, profiles, match funding,
     reference data) and checks what the database cannot: postings sum to zero and are the
     ones each entry makes, keys match content, ids have no gaps, every guard is in place.
-    Names the first broken record and exits 1 if anything is wrong.
+    Names the first broken record and exits 1 if anything is wrong. A record found whole is
+    recorded with its head, when and who: `grants reconcile` then re-checks only the links
+    after it.
     """
     current, head = app.schema_version()
     with app.reading(any_version=True) as session:
@@ -60,6 +62,9 @@ def verify_command(app: AppContext, head_only: bool, against: str | None, as_jso
                 raise GrantsError(str(exc)) from None
             if found is not None:
                 result.problems.insert(0, found)
+    if result.ok and current == head:
+        # Found whole: `grants reconcile` walks only the links after this head.
+        app.record_verification(result)
     if as_json:
         first = result.first
         emit_json(

@@ -712,6 +712,21 @@ class FormKey(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class VerifiedHead(Base):
+    """A walk of `grants verify` that found the record whole: the chain's head it proved
+    (``count`` links, the last with ``digest``), when (UTC) and who ran it (none for a ledger
+    without people). Append-only, not sealed: `grants reconcile` relies on the latest to
+    walk only the links after it."""
+
+    __tablename__ = "verification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    verified_at: Mapped[datetime] = mapped_column(DateTime)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+
+
 class FormIssue(Base):
     """A form as issued (a return or a spending plan form): its identity, its locked display
     cells exactly as written (JSON: cell reference -> value) and its MAC with the form key."""

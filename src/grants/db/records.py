@@ -202,6 +202,13 @@ GUARDED: tuple[str, ...] = (
 # Every append-only table: those, and the form key (guarded, but not sealed: it is never in
 # an export's books, so no record of the chain can hold it).
 APPEND_ONLY: tuple[str, ...] = (*GUARDED, "form_key")
+# The heads `grants verify` found whole (migration 0016): guarded too, but no record. Not
+# sealed (each walk would move the head it proved), never in an export's books, and its ids
+# are not held to run without gaps (a verification that could not be written leaves one on
+# PostgreSQL, and reconcile relies only on the latest row). Verify checks its guards once
+# the schema has it.
+VERIFIED = "verification"
+EVERY_GUARDED: tuple[str, ...] = (*APPEND_ONLY, VERIFIED)
 
 # Tables whose rows change: web sessions (last seen, ended) and the failed sign-ins the rate
 # limit counts. Neither sealed nor guarded, never in an export's books; the working role may
@@ -212,10 +219,12 @@ __all__ = [
     "APPEND_ONLY",
     "BY_TABLE",
     "CHANGING",
+    "EVERY_GUARDED",
     "FORMS",
     "GUARDED",
     "RANK",
     "RECORDS",
+    "VERIFIED",
     "Child",
     "Record",
     "earlier",

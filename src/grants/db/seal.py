@@ -248,9 +248,15 @@ def in_chain_order(
         yield BY_TABLE[table], record_id, values, children
 
 
-def seals(connection: Connection) -> Iterable[tuple[int, str, int, int, str]]:
-    """Every seal in chain order: (seq, table, row id, form, digest)."""
-    return stream_rows(connection, "SELECT seq, tbl, row_id, form, digest FROM seal ORDER BY seq")
+def seals(connection: Connection, after: int = 0) -> Iterable[tuple[int, str, int, int, str]]:
+    """Every seal in chain order (``after``: those after that link): (seq, table, row id,
+    form, digest)."""
+    where = "WHERE seq > %(after)s " if after else ""
+    return stream_rows(
+        connection,
+        f"SELECT seq, tbl, row_id, form, digest FROM seal {where}ORDER BY seq",
+        {"after": after} if after else None,
+    )
 
 
 __all__ = [

@@ -49,6 +49,9 @@ def write(
             total = sum(1 for f in findings if f.severity == severity)
             formula = f"=SUM({cell(3, col)}:{cell(row - 1, col)})" if names else "=0"
             summary.write_formula(row, col, formula, book.style("total"), total)
+        statement = getattr(findings, "record_statement", None)
+        if statement:  # what the record's check walked, and what it relied on
+            book.note(summary, row + 2, statement[:1].upper() + statement[1:] + ".", "label")
         book.print_setup(summary, 2)
         for name in names:
             sheet = book.sheet(sheets[name])

@@ -4,9 +4,11 @@ The web dashboard shows balances and reconcile's findings on every view, and rec
 first check walks the whole hash chain (`grants verify`). Ten people refreshing it would each
 wait for the others' walks. `Recent` keeps, per process:
 
-* the verdict of the last walk over the whole record, reused for at most ``fresh`` seconds
-  (a minute): a record changed, added or removed behind the ledger's back is reported by the
-  next walk, so at most a minute late, and the page says when the record was last walked;
+* the verdict of the last walk over the record (every link, or those after the last head
+  `grants verify` found whole: grants.services.checkpoints), reused for at most ``fresh``
+  seconds (a minute) while it relied on the same verification: a record changed, added or
+  removed behind the ledger's back is reported by the next walk, so at most a minute late,
+  and the page says when the record was last walked and what that walk relied on;
 * results computed from the record (a year's balances and findings), reused while no record
   they could read has been added (`record_mark`) and for the same minute at most.
 
@@ -26,7 +28,7 @@ from sqlalchemy import Connection
 
 from grants.db.records import RECORDS
 from grants.services.record_checks import Evidence
-from grants.services.verification import Verification
+from grants.services.verification import Checkpoint, Verification
 from grants.services.verify import verify
 
 T = TypeVar("T")
@@ -52,19 +54,25 @@ class Recent:
         self.fresh = fresh
         self.size = size
         self._lock = threading.Lock()
-        self._verdict: tuple[float, datetime, Verification] | None = None
+        self._verdict: tuple[float, datetime, Verification, Checkpoint | None] | None = None
         self._results: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
 
-    def verify(self, connection: Connection, evidence: Evidence | None = None) -> Verification:
-        """The verdict of a walk over the whole record at most ``fresh`` seconds old."""
+    def verify(
+        self,
+        connection: Connection,
+        evidence: Evidence | None = None,
+        since: Checkpoint | None = None,
+    ) -> Verification:
+        """The verdict of a walk over the record at most ``fresh`` seconds old, that relied
+        on ``since`` (a head `grants verify` found whole; None: every link walked)."""
         with self._lock:
             last = self._verdict
-        if last is not None and time.monotonic() - last[0] < self.fresh:
+        if last is not None and last[3] == since and time.monotonic() - last[0] < self.fresh:
             return last[2]
         started, at = time.monotonic(), datetime.now()
-        result = verify(connection, evidence)
+        result = verify(connection, evidence, since)
         with self._lock:
-            self._verdict = (started, at, result)
+            self._verdict = (started, at, result, since)
         return result
 
     @property

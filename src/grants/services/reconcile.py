@@ -21,6 +21,7 @@ from grants.money import from_pence, to_pence
 from grants.periods import FinancialYear, Period
 from grants.services import (
     access,
+    checkpoints,
     published,
     reconcile_commitments,
     reconcile_money_in,
@@ -41,6 +42,7 @@ from grants.services.reconcile_context import (
     _recipient,
 )
 from grants.services.record_checks import Evidence
+from grants.services.verification import Verification
 from grants.services.verify import verify
 
 
@@ -295,10 +297,14 @@ def common_rates(ctx: Context) -> Iterator[Finding]:
 def the_record(ctx: Context) -> Iterator[Finding]:
     """The record is what the ledger recorded (`grants verify`): a broken chain, a changed
     or missing record, a guard removed. Reported first: no other finding can be trusted
-    while it stands."""
+    while it stands. Unless ``ctx.whole``, it relies on the last head `grants verify` found
+    whole (grants.services.checkpoints): that link must still have its digest, and only the
+    links after it are walked; ``ctx.record`` says which was done."""
     connection = ctx.session.connection()
-    result = (verify(connection, ctx.evidence) if ctx.verdicts is None
-              else ctx.verdicts.verify(connection, ctx.evidence))  # fmt: skip
+    since = None if ctx.whole else checkpoints.latest(connection)
+    result = (verify(connection, ctx.evidence, since) if ctx.verdicts is None
+              else ctx.verdicts.verify(connection, ctx.evidence, since))  # fmt: skip
+    ctx.record = result
     first = result.first
     if first is None:
         return
@@ -331,6 +337,18 @@ CHECKS: list[tuple[str, Callable[[Context], Iterator[Finding]]]] = [
 ]
 
 
+class Findings(list[Finding]):
+    """Every check's findings, and what the record's check walked (``record``: every link,
+    or those after the last head `grants verify` found whole; None if it was not run)."""
+
+    record: Verification | None = None
+
+    @property
+    def record_statement(self) -> str | None:
+        """What the record's check walked and relied on, for a finance officer."""
+        return None if self.record is None else checkpoints.statement(self.record)
+
+
 def reconcile(
     session: Session,
     stream: str | None = None,
@@ -338,20 +356,24 @@ def reconcile(
     today: date | None = None,
     evidence: Evidence | None = None,
     verdicts: Recent | None = None,
-) -> list[Finding]:
+    whole: bool = False,
+) -> Findings:
     """Every check's findings, errors first. ``evidence``: the reader of returns' workbooks
     that the record's check compares them with (grants.excel.return_evidence); ``verdicts``:
-    a recent walk of the whole record to reuse while the record stands as it was (a page
-    shown again and again), else the record is walked now."""
+    a recent walk of the record to reuse while the record stands as it was (a page shown
+    again and again), else the record is walked now: the links after the last head `grants
+    verify` found whole, or (``whole``, or no such head) every link."""
     access.require(session, "report")
-    findings: list[Finding] = []
+    findings = Findings()
     with shared(session):  # the checks that read balances again read them once
         ctx = Context(session, stream, year, today or date.today(), evidence=evidence,
-                      verdicts=verdicts)  # fmt: skip
+                      verdicts=verdicts, whole=whole)  # fmt: skip
         for _name, check in CHECKS:
             findings.extend(check(ctx))
     order = {s: i for i, s in enumerate(SEVERITIES)}
-    return sorted(findings, key=lambda f: order[f.severity])
+    findings.sort(key=lambda f: order[f.severity])
+    findings.record = ctx.record
+    return findings
 
 
-__all__ = ["CHECKS", "SEVERITIES", "Context", "Finding", "reconcile"]
+__all__ = ["CHECKS", "SEVERITIES", "Context", "Finding", "Findings", "reconcile"]

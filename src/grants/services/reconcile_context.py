@@ -20,6 +20,7 @@ from grants.services.balances import Balances, day_after
 from grants.services.balances import read as read_balances
 from grants.services.recent import Recent
 from grants.services.record_checks import Evidence
+from grants.services.verification import Verification
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -86,6 +87,8 @@ class Context:
     figures: list[published.Figure] | None = field(default=None, init=False)  # read once
     evidence: Evidence | None = None  # reads a return's workbook (grants.services.verify)
     verdicts: Recent | None = None  # a recent walk of the record, reused (the web)
+    whole: bool = False  # walk every link, not only those after the last `grants verify`
+    record: Verification | None = field(default=None, init=False)  # what `the record` found
     by_code: dict[tuple[int, str], _LineInfo] = field(init=False)  # (stream id, code) -> line
     # Read once for every check: the returns received by `today`, those that stand and each
     # line's, year's and stage's first; and every figure of them, by filing.

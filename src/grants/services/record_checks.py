@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -36,6 +36,9 @@ from grants.services.keys import (
 from grants.services.rules import Operation
 from grants.services.verification import Broken, Verification
 
+if TYPE_CHECKING:
+    from grants.services.walk_start import Start
+
 _HEX40, _UUID, _RETURN_SPEND, _RETURN_REVERSAL = DERIVED, COMMAND, RETURN_SPEND, RETURN_REVERSAL
 
 
@@ -60,9 +63,16 @@ class RecordChecks:
     """The invariants of each kind of record, checked as the walk reads it."""
 
     def __init__(
-        self, connection: Connection, result: Verification, evidence: Evidence | None = None
+        self,
+        connection: Connection,
+        result: Verification,
+        evidence: Evidence | None = None,
+        start: Start | None = None,
     ) -> None:
         self.result = result
+        # A walk of the links after a head `grants verify` found whole: what the records up
+        # to it leave (the turnover, the balances, the entries of each content) is read there.
+        self.start = start
         self.evidence = evidence  # reads a return's workbook (grants.excel.return_evidence)
         self.connection = connection
         self.streams: dict[int, str] = dict(stream_rows(connection, "SELECT id, code FROM stream"))
@@ -87,7 +97,7 @@ class RecordChecks:
                 "(SELECT reverses_id FROM entry WHERE reverses_id IS NOT NULL)",
             )
         )
-        self.turnover = 0
+        self.turnover = start.turnover if start is not None else 0
         self.contents: dict[str, int] = {}  # identical entries seen, by what their key says
         self.shapes: dict[tuple[Any, ...], Shape] = {}
         self.periods: dict[tuple[int, int], str] = {}
@@ -104,8 +114,9 @@ class RecordChecks:
         )))  # fmt: skip
         self._over = entry["over_allocation"]
         # By account, as the journal leaves them: every account an entry posts to is here.
-        self.balances: dict[int, int] = {}
-        self.over_allocated: set[int] = set()  # accounts an intended over-allocation posted to
+        self.balances: dict[int, int] = dict(start.balances) if start is not None else {}
+        # Accounts an intended over-allocation posted to.
+        self.over_allocated: set[int] = set(start.over_allocated) if start is not None else set()
         self._amount, self._reverses = entry["amount_pence"], entry["reverses_id"]
         self._turnover, self._key = entry["turnover_pence"], entry["key"]
         self.account_texts = {i: self._account_text(i) for i in self.accounts}
@@ -452,7 +463,9 @@ class RecordChecks:
         covers without the count of identical entries before it): the n-th such, n from 0,
         most likely the one after those seen (tried first). Counts it if so."""
         contents = self.contents
-        seen = contents.get(prefix, 0)
+        seen = contents.get(prefix)
+        if seen is None:  # the first of its content in this walk: any before it?
+            seen = 0 if self.start is None else self.start.earlier(prefix)
         if derived_key(prefix, seen) == key or any(
             derived_key(prefix, occurrence) == key for occurrence in range(seen)
         ):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from grants import formatting
 from grants.db.seal import Head
 
 LIMIT = 1000  # problems kept: enough to see the extent of any damage
@@ -14,7 +16,9 @@ LIMIT = 1000  # problems kept: enough to see the extent of any damage
 class Broken:
     """One thing found wrong: which record, where it is in the chain, and what differs."""
 
-    check: str  # chain, missing, unsealed, postings, turnover, key, account, attachment, ids, guard
+    # chain, missing, unsealed, postings, turnover, key, account, attachment, ids, guard,
+    # verification (a head `grants verify` found whole is no longer the chain's)
+    check: str
     table: str
     row_id: int | None
     message: str
@@ -37,12 +41,36 @@ class Broken:
         }
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """A head `grants verify` found whole (table ``verification``): the chain's first
+    ``head.count`` links were proved then, when (UTC) and by whom (None: a ledger without
+    people)."""
+
+    head: Head
+    at: datetime
+    by: str | None = None
+
+    def when(self) -> str:
+        """``4 December 2026 at 21:10 UTC (A. Officer)``."""
+        who = f" ({self.by})" if self.by else ""
+        return f"{formatting.day(self.at.date())} at {self.at:%H:%M} UTC{who}"
+
+
 @dataclass
 class Verification:
     head: Head
     problems: list[Broken] = field(default_factory=list)
     more: int = 0  # problems beyond LIMIT, not kept
     notes: list[str] = field(default_factory=list)  # worth knowing, not a break
+    # The verification relied on: the links up to its head were not walked again, only
+    # those after it. None: every link was walked.
+    since: Checkpoint | None = None
+
+    @property
+    def walked(self) -> int:
+        """How many links were walked now."""
+        return self.head.count - (self.since.head.count if self.since else 0)
 
     @property
     def ok(self) -> bool:
@@ -61,4 +89,4 @@ class Verification:
             self.more += 1
 
 
-__all__ = ["LIMIT", "Broken", "Verification"]
+__all__ = ["LIMIT", "Broken", "Checkpoint", "Verification"]

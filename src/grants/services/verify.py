@@ -17,6 +17,10 @@ ledger's back is named. Beside the chain it checks what the database cannot:
   policy and function it made is present, switched on and unaltered.
 
 Problems are values (``Broken``), in chain order; the first is the first broken record.
+
+`grants reconcile` walks only the links after the head the last `grants verify` found whole
+(``verify(..., since=Checkpoint)``, grants.services.walk_start): the same walk, from that
+link, with every check that does not walk the chain made whole as here.
 """
 
 from __future__ import annotations
@@ -32,11 +36,21 @@ from sqlalchemy import Connection, inspect, select
 from sqlalchemy.orm import Session
 
 from grants.db import bulk, guards, row_security
-from grants.db.records import APPEND_ONLY, BY_TABLE, FORMS, RECORDS, Record, earlier
+from grants.db.records import (
+    APPEND_ONLY,
+    BY_TABLE,
+    EVERY_GUARDED,
+    FORMS,
+    RECORDS,
+    VERIFIED,
+    Record,
+    earlier,
+)
 from grants.db.seal import GENESIS, Head, Records, payload, seals, stream_rows
 from grants.services import access
 from grants.services.record_checks import Check, Evidence, RecordChecks
-from grants.services.verification import Broken, Verification
+from grants.services.verification import Broken, Checkpoint, Verification
+from grants.services.walk_start import Start, start
 
 
 @contextmanager
@@ -55,32 +69,46 @@ def _tolerant_text(connection: Connection) -> Iterator[None]:
         raw.text_factory = before
 
 
-def verify(connection: Connection, evidence: Evidence | None = None) -> Verification:
+def verify(
+    connection: Connection, evidence: Evidence | None = None, since: Checkpoint | None = None
+) -> Verification:
     """Check the whole record; read-only. ``evidence`` reads a filed return's workbook
     (grants.excel.return_evidence.differences): without it, returns are not compared with
-    the workbooks they came from."""
+    the workbooks they came from.
+
+    ``since``: a head `grants verify` found whole (grants.services.checkpoints). Its link
+    must still have its digest (else that is a problem and every link is walked); the links
+    after it are walked with every check made of each record, and those up to it are not
+    read again (``Verification.since`` says which was done). The checks of the whole ledger
+    that do not walk the chain (guards, ids, accounts, the rules over every balance) are
+    made either way."""
     # Verify holds what it learns of every account and of each shape of entry until it ends,
     # and makes a list or tuple for every record and row it reads: each pass of the cycle
     # collector would walk all it holds to free nothing (nothing verify makes is a cycle),
     # a third of its time at 10,000 entries. Reference counting frees what it always frees.
     with bulk.no_cycle_collection(0, at_least=0):
         try:
-            return _verify(connection, evidence)
+            return _verify(connection, evidence, since)
         except sqlite3.OperationalError as exc:
             if "decode" not in str(exc):
                 raise
         # Text that is not UTF-8 (SQLite stores what it is given): read again, slowly, with
         # its bad bytes kept as escapes, so that the row is named.
         with _tolerant_text(connection):
-            return _verify(connection, evidence)
+            return _verify(connection, evidence, since)
 
 
-def _verify(connection: Connection, evidence: Evidence | None = None) -> Verification:
+def _verify(
+    connection: Connection, evidence: Evidence | None, since: Checkpoint | None
+) -> Verification:
     result = Verification(Head(0, GENESIS))
-    for finding in guards.check(connection, APPEND_ONLY):
+    # A ledger of an earlier schema version (verify reads it) may not have the table of
+    # verifications yet.
+    tables = set(inspect(connection).get_table_names())
+    guarded = [t for t in EVERY_GUARDED if t != VERIFIED or t in tables]
+    for finding in guards.check(connection, guarded):
         result.add(Broken("guard", finding.table, None, f"{finding}"))
     if row_security.installed(connection):
-        tables = set(inspect(connection).get_table_names())
         for policy in row_security.check(connection, tables):
             role = policy.table is None and not policy.what.startswith("the function ")
             remedy = ("alter it (NOSUPERUSER NOBYPASSRLS) or take it out of the group" if role
@@ -91,7 +119,10 @@ def _verify(connection: Connection, evidence: Evidence | None = None) -> Verific
     if connection.exec_driver_sql("SELECT COUNT(*) FROM form_key").scalar() == 0:
         result.add(Broken("form key", "form_key", None, "holds no key: forms cannot be issued "
                           "or accepted; `grants db upgrade` makes one"))  # fmt: skip
-    _Walk(connection, result, evidence).run()
+    begin = start(connection, since, result) if since is not None else None
+    if begin is not None:
+        result.since = since
+    _Walk(connection, result, evidence, begin).run()
     _owner_note(connection, result)
     return result
 
@@ -204,19 +235,26 @@ class _Slot:
 
 
 class _Walk:
-    """One pass over the chain, with every table's records read alongside in id order."""
+    """One pass over the chain, with every table's records read alongside in id order: from
+    its start, or (``begin``) from the link after a head `grants verify` found whole."""
 
     def __init__(
-        self, connection: Connection, result: Verification, evidence: Evidence | None = None
+        self,
+        connection: Connection,
+        result: Verification,
+        evidence: Evidence | None = None,
+        begin: Start | None = None,
     ) -> None:
         self.connection = connection
         self.result = result
-        self.checks = RecordChecks(connection, result, evidence)
+        self.begin = begin
+        self.checks = RecordChecks(connection, result, evidence, begin)
+        after = begin.after if begin is not None else {}
         self.readers = {
             r.table: Records(
                 connection,
                 r,
-                0,
+                after.get(r.table, 0),
                 self.checks.account_rows if r.child and r.child.table == "posting" else None,
             )
             for r in RECORDS
@@ -225,13 +263,17 @@ class _Walk:
 
     def run(self) -> None:
         result = self.result
-        previous, expected, count = GENESIS, 1, 0
+        begin = self.begin
+        previous, count = (GENESIS, 0) if begin is None else (begin.digest, begin.count)
+        expected = count + 1
         slots = {
             table: _Slot(BY_TABLE[table], cursor, self.checks.checker(BY_TABLE[table]))
             for table, cursor in self.cursors.items()
         }
+        for table, last in (begin.after if begin is not None else {}).items():
+            slots[table].last = last
         sha256 = hashlib.sha256
-        for seq, table, row_id, form, digest in seals(self.connection):
+        for seq, table, row_id, form, digest in seals(self.connection, count):
             count = seq
             if seq != expected:
                 result.add(

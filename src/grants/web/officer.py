@@ -147,8 +147,13 @@ def dashboard_year(request: Request) -> Response:
         "error_title": error, "may_record": actor.may("record"), "PLAN_STAGE": PLAN_STAGE,
         "balances_table": shown.balances, "findings_table": shown.findings_table,
         "walked_at": recent.walked_at, "day": formatting.day, "books": shown.books,
+        "record_statement": _sentence(getattr(shown.findings, "record_statement", None)),
         "report_url": report_url,
     }, 400 if error else 200)  # fmt: skip
+
+
+def _sentence(text: str | None) -> str | None:
+    return None if not text else text[:1].upper() + text[1:] + "."
 
 
 @dataclass(frozen=True)

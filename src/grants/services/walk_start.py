@@ -1,0 +1,133 @@
+"""Where a walk of the chain starts when it relies on a head `grants verify` found whole
+(grants.services.checkpoints): the link after that head, each table's records after the last
+one sealed up to it, and what the records before it leave the per-record checks (the
+journal's running turnover, every account's balance, the accounts an intended
+over-allocation posted to, how many entries with each content the journal holds already).
+
+What is read here grows with the chain only in SQL (every account's balance, summed through
+its covering index); no link before the head is read or re-hashed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+
+from grants.db.records import RECORDS
+from grants.db.seal import stream_rows
+from grants.services.journal import derived_key
+from grants.services.verification import Broken, Checkpoint, Verification
+
+PROBE = 16  # keys of identical entries asked for at a time
+
+
+@dataclass
+class Start:
+    """A walk from just after link ``count`` (whose digest is ``digest``)."""
+
+    count: int
+    digest: str
+    after: dict[str, int]  # each table's last id sealed up to the head
+    turnover: int = 0  # the journal's running turnover at the last entry sealed up to it
+    balances: dict[int, int] = field(default_factory=dict)  # by account, up to that entry
+    over_allocated: set[int] = field(default_factory=set)
+    connection: Connection | None = None
+
+    def earlier(self, prefix: str) -> int:
+        """How many entries up to the head say ``prefix`` (their keys are the books' keys
+        of its occurrences 0, 1, 2, ...: each is the next, the ledger gives no other)."""
+        assert self.connection is not None
+        last = self.after.get("entry", 0)
+        found = 0
+        while True:
+            keys = {derived_key(prefix, found + k): found + k for k in range(PROBE)}
+            params: dict[str, object] = {f"k{i}": key for i, key in enumerate(keys)}
+            params["last"] = last
+            marks = ", ".join(f"%(k{i})s" for i in range(len(keys)))
+            sql = f"SELECT key FROM entry WHERE key IN ({marks}) AND id <= %(last)s"
+            present = sorted(keys[key] for (key,) in stream_rows(self.connection, sql, params))
+            run = 0
+            while run < len(present) and present[run] == found + run:
+                run += 1
+            found += run
+            if run < PROBE:
+                return found
+
+
+def start(connection: Connection, since: Checkpoint, result: Verification) -> Start | None:
+    """Where to start after ``since``; None (and the problem added to ``result``) when its
+    link is not as `grants verify` found it: the chain is shorter, or was rewritten up to it."""
+    count, digest = since.head.count, since.head.digest
+    sql = "SELECT (SELECT digest FROM seal WHERE seq = %(c)s), (SELECT MAX(seq) FROM seal)"
+    row = next(iter(stream_rows(connection, sql, {"c": count})))
+    found, top = row[0], int(row[1] or 0)
+    if found is None:
+        result.add(Broken(
+            "verification", "seal", None,
+            f"the chain holds {top:,} links, fewer than the {count:,} `grants verify` found "
+            f"whole on {since.when()}: records were removed since; every link was walked",
+            seq=count,
+        ))  # fmt: skip
+        return None
+    if found != digest:
+        result.add(Broken(
+            "verification", "seal", count,
+            f"the chain's link {count:,} is not the one `grants verify` found whole on "
+            f"{since.when()}: what was recorded up to it has been rewritten since; every link "
+            "was walked",
+            seq=count,
+        ))  # fmt: skip
+        return None
+    # Each table's last record sealed up to the head: the index on (tbl, row_id) read from
+    # the top down, past the links after the head only.
+    parts = [
+        f"(SELECT row_id FROM seal WHERE tbl = '{r.table}' AND seq <= %(c)s "
+        "ORDER BY row_id DESC LIMIT 1)"
+        for r in RECORDS
+    ]
+    row = next(iter(stream_rows(connection, "SELECT " + ", ".join(parts), {"c": count})))
+    after = {r.table: int(v or 0) for r, v in zip(RECORDS, row, strict=True)}
+    begin = Start(count, digest, after, connection=connection)
+    try:
+        _before(connection, begin, after.get("entry", 0))
+    except (LookupError, TypeError, ValueError):
+        return None  # values no command writes: every link is walked, and they are named
+    return begin
+
+
+def _before(connection: Connection, begin: Start, entry: int) -> None:
+    """What the entries up to ``entry`` leave the checks of the entries after it."""
+    if entry:
+        sql = "SELECT turnover_pence FROM entry WHERE id = %(e)s"
+        begin.turnover = int(next(iter(stream_rows(connection, sql, {"e": entry})), (0,))[0])
+        # Every account's balance through the covering index on (account, amount), less
+        # the postings of the entries after the head (few; the walk adds them back as it
+        # checks them): a sum with ``entry_id <=`` would read every posting row instead.
+        balances, postings = begin.balances, {}
+        for account, pence, count in stream_rows(
+            connection,
+            "SELECT account_id, SUM(amount_pence), COUNT(*) FROM posting GROUP BY account_id",
+        ):
+            balances[int(account)], postings[int(account)] = int(pence), int(count)
+        for account, pence in stream_rows(
+            connection,
+            "SELECT account_id, amount_pence FROM posting WHERE entry_id > %(e)s",
+            {"e": entry},
+        ):
+            balances[int(account)] -= int(pence)
+            postings[int(account)] -= 1
+        for account, count in postings.items():
+            if not count:  # posted to only after the head: the walk says whether it is
+                del balances[account]
+        begin.over_allocated = {
+            int(account)
+            for (account,) in stream_rows(
+                connection,
+                "SELECT DISTINCT account_id FROM posting WHERE entry_id IN "
+                "(SELECT id FROM entry WHERE over_allocation AND id <= %(e)s)",
+                {"e": entry},
+            )
+        }
+
+
+__all__ = ["Start", "start"]

@@ -1,0 +1,360 @@
+"""`grants verify` records the head it found whole; `grants reconcile` relies on the latest,
+checks that its link still has its digest, walks only the links after it, and says so."""
+
+from __future__ import annotations
+
+import json
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from grants.db import guards
+from grants.db.seal import Head
+from grants.services.verification import Checkpoint, Verification
+from grants.services.verify import verify
+from tests.conftest import Grants, add_person
+from tests.test_tamper import unguard
+
+VERIFIED = "SELECT count, digest, verified_at, person_id FROM verification ORDER BY id"
+
+
+def rows(engine: Engine, sql: str, **params: Any) -> list[Any]:
+    with engine.connect() as connection:
+        return list(connection.execute(text(sql), params))
+
+
+def head_of(g: Grants) -> dict[str, Any]:
+    result = g("verify", "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)["head"]  # type: ignore[no-any-return]
+
+
+def at(connection: Connection, count: int) -> Checkpoint:
+    """A checkpoint at link ``count`` of the chain as it stands."""
+    digest = connection.execute(
+        text("SELECT digest FROM seal WHERE seq = :c"), {"c": count}
+    ).scalar_one()
+    return Checkpoint(Head(count, digest), datetime(2026, 12, 4, 21, 10), "A. Officer")
+
+
+def top(connection: Connection) -> int:
+    return int(connection.execute(text("SELECT MAX(seq) FROM seal")).scalar_one())
+
+
+def seq_of(connection: Connection, table: str, row_id: int) -> int:
+    sql = "SELECT seq FROM seal WHERE tbl = :t AND row_id = :r"
+    return int(connection.execute(text(sql), {"t": table, "r": row_id}).scalar_one())
+
+
+def problems(result: Verification) -> list[tuple[str, str, int | None, int | None]]:
+    return [(p.check, p.table, p.row_id, p.seq) for p in result.problems if p.check != "guard"]
+
+
+def reconciled(g: Grants, *args: str) -> tuple[bool, dict[str, Any]]:
+    """Whether reconcile found the record broken, and its JSON."""
+    result = g("reconcile", "--json", *args)
+    assert result.output.startswith("{"), result.output
+    data = json.loads(result.output)
+    broken = [f for f in data["findings"] if f["check"] == "the record"]
+    assert len(broken) <= 1
+    assert result.exit_code == (1 if data["counts"]["error"] else 0)
+    return bool(broken), data
+
+
+def change_entry(engine: Engine, entry_id: int) -> None:
+    """A row changed behind the ledger's back, its seal left as it was and its guards put
+    back as they were (a careful attacker's work: nothing but the walk can see it)."""
+    with engine.begin() as connection:
+        unguard(connection, "entry")
+        connection.execute(text("UPDATE entry SET note = 'changed' WHERE id = :i"), {"i": entry_id})
+        guards.restore(connection, ["entry"])
+
+
+# -- verify records what it found whole --------------------------------------------------
+
+
+def test_verify_records_the_head_it_found_whole_who_and_when(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    assert rows(engine, VERIFIED) == []
+    before = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=1)
+    head = head_of(oxfordshire)
+    after = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=1)
+    ((count, digest, verified_at, person_id),) = rows(engine, VERIFIED)
+    assert (count, digest) == (head["count"], head["digest"])
+    if not isinstance(verified_at, datetime):
+        verified_at = datetime.fromisoformat(verified_at)
+    assert before <= verified_at <= after  # UTC
+    officer = rows(engine, "SELECT id FROM person WHERE login = 'officer'")[0][0]
+    assert person_id == officer
+    # Each walk that finds it whole is recorded: the latest stands.
+    assert oxfordshire("verify", "--head").exit_code == 0
+    assert len(rows(engine, VERIFIED)) == 2
+
+
+def test_a_reader_may_verify_and_their_verification_is_recorded(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    add_person(oxfordshire.url, "reader", ["viewer"])
+    assert oxfordshire.as_user("reader")("verify").exit_code == 0
+    reader = rows(engine, "SELECT id FROM person WHERE login = 'reader'")[0][0]
+    assert [row[3] for row in rows(engine, VERIFIED)] == [reader]
+
+
+def test_a_broken_record_is_not_recorded_as_verified(oxfordshire: Grants, engine: Engine) -> None:
+    change_entry(engine, 30)
+    result = oxfordshire("verify")
+    assert result.exit_code == 1
+    assert "entry 30" in result.output
+    assert rows(engine, VERIFIED) == []
+
+
+# -- the partial walk ------------------------------------------------------------------
+
+
+def test_a_walk_from_any_link_finds_a_whole_record_whole(
+    oxfordshire: Grants, rolled_back: Connection
+) -> None:
+    """From every kind of place in the chain (the first link, one within the journal, the
+    last but one, the last): nothing found, the links after it walked, and the record's
+    checks of every balance still made (an account no entry posts to is named)."""
+    end = top(rolled_back)
+    entry = seq_of(rolled_back, "entry", 40)
+    for count in (1, entry, end - 1, end):
+        result = verify(rolled_back, since=at(rolled_back, count))
+        assert problems(result) == [], count
+        assert result.since is not None and result.since.head.count == count
+        assert result.walked == end - count
+        assert result.head == verify(rolled_back).head
+    # An account added behind the ledger's back (no entry posts to it) is named either way.
+    unguard(rolled_back, "account")
+    rolled_back.exec_driver_sql(
+        "INSERT INTO account (id, key, stream_id, first_year, last_year, line_id, role) "
+        "SELECT (SELECT MAX(id) + 1 FROM account), 'x', stream_id, 2099, 2099, NULL, "
+        "'funder' FROM account WHERE id = 1"
+    )
+    walked = problems(verify(rolled_back, since=at(rolled_back, entry)))
+    assert ("account", "account") in [(c, t) for c, t, _, _ in walked]
+    assert walked == problems(verify(rolled_back))
+
+
+def test_a_row_changed_before_the_verification_is_found_by_the_whole_walk_only(
+    oxfordshire: Grants, rolled_back: Connection
+) -> None:
+    early = seq_of(rolled_back, "entry", 10)
+    since = at(rolled_back, seq_of(rolled_back, "entry", 40))
+    unguard(rolled_back, "entry")
+    rolled_back.execute(text("UPDATE entry SET note = 'changed' WHERE id = 10"))
+    assert problems(verify(rolled_back, since=since)) == []
+    assert problems(verify(rolled_back)) == [("chain", "entry", 10, early)]
+
+
+def test_a_row_changed_after_the_verification_is_found_as_the_whole_walk_finds_it(
+    oxfordshire: Grants, rolled_back: Connection
+) -> None:
+    since = at(rolled_back, seq_of(rolled_back, "entry", 40))
+    unguard(rolled_back, "entry")
+    unguard(rolled_back, "posting")
+    rolled_back.execute(text("UPDATE entry SET note = 'changed' WHERE id = 50"))
+    rolled_back.execute(  # postings that no longer add up: turnover and key checks follow
+        text("UPDATE posting SET amount_pence = amount_pence + 1 WHERE id = "
+             "(SELECT MIN(id) FROM posting WHERE entry_id = 60)")
+    )  # fmt: skip
+    found = problems(verify(rolled_back, since=since))
+    assert found == problems(verify(rolled_back))
+    assert ("chain", "entry", 50, seq_of(rolled_back, "entry", 50)) in found
+    assert ("postings", "entry", 60, seq_of(rolled_back, "entry", 60)) in found
+
+
+def test_a_chain_rewritten_up_to_the_verification_is_reported_and_walked_whole(
+    oxfordshire: Grants, rolled_back: Connection
+) -> None:
+    count = seq_of(rolled_back, "entry", 40)
+    since = at(rolled_back, count)
+    unguard(rolled_back, "seal")
+    rolled_back.execute(
+        text("UPDATE seal SET digest = :d WHERE seq = :s"), {"d": "f" * 64, "s": count}
+    )
+    result = verify(rolled_back, since=since)
+    assert result.since is None  # every link walked
+    assert result.first is not None and result.first.check == "verification"
+    assert "has been rewritten since" in str(result.first)
+    assert ("chain", count + 1) in [(c, seq) for c, _, _, seq in problems(result)]  # the walk's
+
+
+def test_a_verification_beyond_the_end_of_the_chain_is_reported(
+    oxfordshire: Grants, rolled_back: Connection
+) -> None:
+    end = top(rolled_back)
+    since = at(rolled_back, end)
+    unguard(rolled_back, "seal")
+    rolled_back.execute(text("DELETE FROM seal WHERE seq > :s"), {"s": end - 5})
+    result = verify(rolled_back, since=since)
+    assert result.since is None
+    first = [p for p in result.problems if p.check == "verification"]
+    assert len(first) == 1
+    assert f"fewer than the {end:,} `grants verify` found whole" in first[0].message
+
+
+# -- reconcile relies on it, and says so -------------------------------------------------
+
+
+def test_reconcile_walks_whole_without_a_verification_and_says_so(oxfordshire: Grants) -> None:
+    broken, data = reconciled(oxfordshire)
+    assert not broken
+    record = data["record"]
+    assert record["walked"] == "whole" and record["verified"] is None
+    assert record["links_walked"] == record["head"]["count"] > 0
+    text_out = oxfordshire("reconcile").output
+    assert f"the record: walked whole, all {record['head']['count']:,} links" in text_out
+
+
+def test_reconcile_after_verify_walks_the_later_links_only_and_says_so(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    head = head_of(oxfordshire)
+    assert oxfordshire("pay", "PCC-CSF", "2017-18", "CHERWELL", "1.00").exit_code == 0
+    broken, data = reconciled(oxfordshire)
+    assert not broken
+    record = data["record"]
+    assert record["walked"] == "since verification"
+    assert record["verified"]["count"] == head["count"]
+    assert record["verified"]["digest"] == head["digest"]
+    assert record["verified"]["by"] == "officer"
+    assert record["head"]["count"] > head["count"]
+    assert record["links_walked"] == record["head"]["count"] - head["count"]
+    said = oxfordshire("reconcile").output
+    assert f"the record: whole up to link {head['count']:,}, as `grants verify` found it" in said
+    assert record["links_walked"] == 1  # the payment's entry (its postings are part of it)
+    assert "the 1 link since was checked now" in said
+    assert "is found by the next `grants verify`" in said
+    # A row changed before that link is not seen by reconcile, which says what it relied
+    # on; `--whole` and `grants verify` see it.
+    change_entry(engine, 30)
+    broken, data = reconciled(oxfordshire)
+    assert not broken, [f["message"] for f in data["findings"] if f["check"] == "the record"]
+    assert data["record"]["walked"] == "since verification"
+    broken, data = reconciled(oxfordshire, "--whole")
+    assert broken
+    assert data["record"]["walked"] == "whole"
+    assert "entry 30" in next(f["message"] for f in data["findings"] if f["check"] == "the record")
+    assert oxfordshire("verify").exit_code == 1
+
+
+def test_reconcile_finds_a_row_changed_after_the_verification(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    head_of(oxfordshire)
+    assert oxfordshire("pay", "PCC-CSF", "2017-18", "CHERWELL", "1.00").exit_code == 0
+    newest = rows(engine, "SELECT MAX(id) FROM entry")[0][0]
+    change_entry(engine, newest)
+    broken, data = reconciled(oxfordshire)
+    assert broken
+    assert data["record"]["walked"] == "since verification"
+    message = next(f["message"] for f in data["findings"] if f["check"] == "the record")
+    assert f"entry {newest}: has changed since it was sealed" in message
+
+
+def test_reconcile_reports_a_chain_rebuilt_behind_the_verification(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    head = head_of(oxfordshire)
+    with engine.begin() as connection:
+        unguard(connection, "seal")
+        connection.execute(
+            text("UPDATE seal SET digest = :d WHERE seq = :s"),
+            {"d": "e" * 64, "s": head["count"]},
+        )
+    broken, data = reconciled(oxfordshire)
+    assert broken
+    assert data["record"]["walked"] == "whole"
+    message = next(f["message"] for f in data["findings"] if f["check"] == "the record")
+    assert f"the chain's link {head['count']:,} is not the one `grants verify` found" in message
+
+
+@pytest.mark.parametrize("whole", [False, True])
+def test_the_workbook_says_what_the_record_check_walked(
+    oxfordshire: Grants, tmp_path: Any, whole: bool
+) -> None:
+    import openpyxl
+
+    head_of(oxfordshire)
+    out = tmp_path / "reconcile.xlsx"
+    args = ["reconcile", "-o", str(out), *(["--whole"] if whole else [])]
+    assert oxfordshire(*args).exit_code in (0, 1)  # the demo ledger's own findings
+    sheet = openpyxl.load_workbook(out).worksheets[0]
+    texts = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    wanted = "The record: walked whole" if whole else "The record: whole up to link"
+    assert any(t.startswith(wanted) for t in texts), texts
+
+
+def test_entries_that_say_the_same_are_keyed_from_those_before_the_verification(
+    grants: Grants, engine: Engine, tmp_path: Any
+) -> None:
+    """Four identical payments in the books are keyed as the first to fourth of their
+    content: walked from between any two, each key is checked against the ones before the
+    head (read from the journal, not walked); a key changed after it is found as the whole
+    walk finds it."""
+    from tests.helpers import books
+    from tests.test_plans import FUND
+
+    paid = "".join("2017-05-01 pay CSF 2017-18 CHERWELL 100\n" for _ in range(4))
+    loaded = grants("ledger", "load", str(books(tmp_path, FUND + paid)))
+    assert loaded.exit_code == 0, loaded.output
+    with engine.connect() as rolled_back, rolled_back.begin() as transaction:
+        _same_content(rolled_back)
+        transaction.rollback()
+
+
+def _same_content(rolled_back: Connection) -> None:
+    ids = [row[0] for row in rolled_back.execute(
+        text("SELECT id FROM entry WHERE kind = 'pay' ORDER BY id"))]  # fmt: skip
+    assert len(ids) == 4
+    links = [seq_of(rolled_back, "entry", i) for i in ids]
+    for count in (links[0] - 1, *links):
+        result = verify(rolled_back, since=at(rolled_back, count))
+        assert problems(result) == [], count
+    unguard(rolled_back, "entry")
+    rolled_back.execute(
+        text("UPDATE entry SET key = :k WHERE id = :i"), {"k": "0" * 40, "i": ids[3]}
+    )
+    found = problems(verify(rolled_back, since=at(rolled_back, links[1])))
+    assert found == problems(verify(rolled_back))
+    assert ("key", "entry", ids[3], links[3]) in found
+
+
+def test_verify_still_succeeds_when_its_verification_cannot_be_recorded(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    """Another writer holds the ledger: verify proves the record as before, says that this
+    verification is not recorded, and records nothing (reconcile relies on the one before)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the writer is held with SQLite's BEGIN IMMEDIATE")
+    import sqlite3
+
+    path = oxfordshire.url.removeprefix("sqlite:///")
+    with closing(sqlite3.connect(path, isolation_level=None)) as writer:
+        writer.execute("BEGIN IMMEDIATE")
+        result = oxfordshire("verify")
+        writer.execute("ROLLBACK")
+    assert result.exit_code == 0, result.output
+    assert "the record holds" in result.output
+    assert "warning: this verification is not recorded" in result.output
+    assert rows(engine, VERIFIED) == []
+
+
+def test_the_verifications_are_guarded_and_verify_names_a_guard_taken_off(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    head_of(oxfordshire)
+    with engine.connect() as connection, connection.begin() as transaction:
+        with pytest.raises(DBAPIError, match="append-only"), connection.begin_nested():
+            connection.execute(text("UPDATE verification SET count = 1"))
+        unguard(connection, "verification")
+        found = [str(p) for p in verify(connection).problems if p.check == "guard"]
+        transaction.rollback()
+    assert found and all(p.startswith("verification: the guard verification_") for p in found)
