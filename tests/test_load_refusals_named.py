@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from grants.db.engine import make_engine
 from tests.conftest import Grants
 from tests.helpers import books
@@ -44,15 +42,8 @@ def _refuse_postings(url: str) -> None:
 
 
 def test_a_load_refused_by_a_check_is_not_called_a_clash_of_keys(
-    grants: Grants, tmp_path: Path, request: pytest.FixtureRequest
+    grants: Grants, tmp_path: Path
 ) -> None:
-    if grants.url.startswith("sqlite"):
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="clashes_named names any SQLite IntegrityError a broken key or reference",
-                strict=True,
-            )
-        )
     assert grants("ledger", "load", str(books(tmp_path, _REFERENCE, "ref.grants"))).exit_code == 0
     _refuse_postings(grants.url)
     entries = books(tmp_path, "2017-04-01 award CSF 2017-18 100,000\n", "entries.grants")

@@ -64,7 +64,9 @@ def clashes_named(connection: Connection) -> Iterator[None]:
     """Within the block (a load's writing), a row that breaks a unique key or a reference
     as it goes in is refused as a key built again after the rows refuses it: NotUnique
     (LoadConflict on PostgreSQL), naming the table and what clashed, where the driver's
-    own error came out as a database error. The caller's transaction must be rolled back."""
+    own error came out as a database error. Only a unique key, a primary key or a reference
+    broken is named so; any other refusal (a check, NOT NULL, a trigger's) is raised as the
+    database gave it. The caller's transaction must be rolled back."""
     try:
         yield
     except IntegrityError as exc:
@@ -72,6 +74,9 @@ def clashes_named(connection: Connection) -> Iterator[None]:
             from grants.db import bulk_postgres
 
             raise bulk_postgres.clash(exc) from None
+        kind = getattr(exc.orig, "sqlite_errorname", None)
+        if kind not in _SQLITE_CLASHES:
+            raise  # a check, NOT NULL or a trigger's refusal: the database's own words
         said = str(exc.orig)  # "UNIQUE constraint failed: account.key", say
         unique = "UNIQUE constraint failed: "
         if said.startswith(unique):
@@ -82,6 +87,12 @@ def clashes_named(connection: Connection) -> Iterator[None]:
         else:
             what = "the ledger break a key or a reference"
         raise NotUnique(f"nothing was recorded: the rows written to {what} ({said})") from None
+
+
+# SQLite's refusals that are a key or a reference broken (its extended result codes' names).
+_SQLITE_CLASHES = frozenset(
+    {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_FOREIGNKEY"}
+)
 
 
 @contextlib.contextmanager
