@@ -180,3 +180,25 @@ def test_a_reference_repeated_outside_the_cells_is_not_a_cell_named_twice() -> N
     assert found.at(1, 1).value == 1234.5
     twice = sheet.replace(b"</sheetData>", b'<row r="9"><c r="B2"/></row></sheetData>')
     assert refused(replaced(workbook(), SHEET, twice)).code == "E_CORRUPT_FILE"
+
+
+@pytest.mark.parametrize(
+    "merges",
+    [
+        b'<x:mergeCell ref="B2:C3"/><x:mergeCell ref="A1:H1"/>',  # prefixed, before the title's
+        b'<mergeCell ref="A1:H1"/><mergeCell ref="B2:C3"/>',
+        b'<x:mergeCell ref="A1:H1"/><mergeCells><mergeCell ref="B2:C3"/></mergeCells>',
+        b'<ns.a-b:mergeCell\tref="B2:C3"/><mergeCell ref="A1:H1"/>',
+    ],
+)
+def test_every_merge_is_seen_wherever_and_however_it_is_written(merges: bytes) -> None:
+    """The merge scans start at the "<" before the first merge's name: a merge written with a
+    prefix, before or after the title's, is still counted, and the title's alone passes."""
+    with zipfile.ZipFile(io.BytesIO(workbook())) as z:
+        sheet = z.read(SHEET)
+    title_only = sheet.replace(b"</sheetData>", b'</sheetData><x:mergeCell ref="A1:H1"/>')
+    checked_archive(replaced(workbook(), SHEET, title_only))  # the zip's checks alone
+    merged = sheet.replace(b"</sheetData>", b"</sheetData>" + merges)
+    with pytest.raises(UnsafeFile) as caught:
+        checked_archive(replaced(workbook(), SHEET, merged))
+    assert caught.value.code == "E_TEMPLATE_MODIFIED"

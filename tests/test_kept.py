@@ -62,3 +62,19 @@ def test_at_most_the_size_is_kept_the_oldest_dropped_first() -> None:
     assert kept_.get(4) == "4" and kept_.get(0) is None
     kept_.put(4, "four")  # a key kept already drops nothing
     assert len(kept_) == 3 and kept_.get(2) == "2"
+
+
+def test_forget_all_empties_every_kept_as_a_new_process_has_them() -> None:
+    """What the reader keeps is dropped by forget_all (a benchmark's rounds read the same files
+    as a new process would), and the next read keeps afresh."""
+    from grants.excel import archive, safe_read
+
+    own: kept.Kept[str, int] = kept.Kept(4)
+    own.put("a", 1)
+    read_sheet(Received("a.xlsx", workbook(7)), "Return", 10, 10)
+    every = (own, archive._INFLATED, archive._CHECKED, safe_read._PARSED, safe_read._STYLES)
+    assert all(len(k) > 0 for k in every)
+    kept.forget_all()
+    assert all(len(k) == 0 for k in every)
+    assert read_sheet(Received("a.xlsx", workbook(7)), "Return", 10, 10).at(1, 1).value == 7
+    assert len(archive._INFLATED) > 0

@@ -11,6 +11,7 @@ lookup, which needs none.
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -20,12 +21,13 @@ V = TypeVar("V")
 class Kept(Generic[K, V]):
     """At most ``size`` values by key; adding one more drops the one added first."""
 
-    __slots__ = ("_items", "_lock", "_size")
+    __slots__ = ("__weakref__", "_items", "_lock", "_size")
 
     def __init__(self, size: int) -> None:
         self._size = size
         self._items: dict[K, V] = {}
         self._lock = threading.Lock()
+        _EVERY.add(self)
 
     def get(self, key: K) -> V | None:
         return self._items.get(key)
@@ -44,3 +46,15 @@ class Kept(Generic[K, V]):
                     del self._items[next(iter(self._items))]
             self._items[key] = value
         return value
+
+
+_EVERY: weakref.WeakSet[Kept[object, object]] = weakref.WeakSet()
+
+
+def forget_all() -> None:
+    """Drop what every Kept holds, so that files read again are read as a new process reads
+    them (a benchmark's rounds: a part kept from the round before is not unpacked or checked
+    again, which no import of files it has not seen enjoys)."""
+    for kept in list(_EVERY):
+        with kept._lock:
+            kept._items.clear()

@@ -267,11 +267,16 @@ def _check_xml(name: str, data: bytes) -> None:
                 "E_CORRUPT_FILE",
                 "a sheet of the workbook names the same cell twice: save it again and resend",
             )
-        if b"mergeCell" in data and len(_MERGE.findall(data)) > len(_TITLE_MERGE.findall(data)):
-            raise UnsafeFile(
-                "E_TEMPLATE_MODIFIED",
-                "cells of the form have been merged: use the form as issued",
-            )
+        merge = data.find(b"mergeCell")
+        if merge >= 0:
+            # A merge starts at the last "<" before its name (a prefix holds no "<"), so no
+            # merge starts before the "<" that precedes the first name: both scans start there.
+            start = max(data.rfind(b"<", 0, merge), 0)
+            if len(_MERGE.findall(data, start)) > len(_TITLE_MERGE.findall(data, start)):
+                raise UnsafeFile(
+                    "E_TEMPLATE_MODIFIED",
+                    "cells of the form have been merged: use the form as issued",
+                )
 
 
 def _twice(refs: list[bytes]) -> bool:
