@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -298,6 +299,27 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def dropped(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The names of the keys each load drops to build again after its rows (PostgreSQL only),
+    the few entries of a test's books counting as a load."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps its keys in a load, under its one writer")
+    from grants.db import bulk, bulk_postgres
+
+    monkeypatch.setattr(bulk, "MANY", 1)
+    drop = bulk_postgres.drop_keys
+    found: list[str] = []
+
+    def noting(connection: Connection, tables: Any) -> Any:
+        keys = drop(connection, tables)
+        found.extend(d.name for d in keys)
+        return keys
+
+    monkeypatch.setattr(bulk_postgres, "drop_keys", noting)
+    yield found
 
 
 @pytest.fixture

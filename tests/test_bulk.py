@@ -174,7 +174,7 @@ def _waits_on_entry(engine: Engine, load: threading.Thread) -> bool:
 
 @pytest.mark.parametrize("then", ["stream", "line", "claim", "commitment"])
 def test_a_reader_of_entry_then_of_another_table_is_never_deadlocked_by_a_load(
-    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, then: str
+    engine: Engine, tmp_path: Path, dropped: list[str], then: str
 ) -> None:
     """A reader that has read the empty journal and then reads a table the load's key drops
     also lock (``stream``, ``line``; ``claim``, ``commitment``, which lean on ``entry``)
@@ -183,20 +183,9 @@ def test_a_reader_of_entry_then_of_another_table_is_never_deadlocked_by_a_load(
     holds ``entry``, it drops nothing and writes its rows with the keys kept."""
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite keeps its keys in a load, under its one writer")
-    from grants.db import bulk_postgres
     from grants.db.engine import ACCESS, make_session_factory
     from tests.helpers import load_text
 
-    monkeypatch.setattr(bulk, "MANY", 1)  # the few entries of these books count as a load
-    drop = bulk_postgres.drop_keys
-    dropped: list[str] = []
-
-    def noting(connection: Connection, tables: Any) -> Any:
-        found = drop(connection, tables)
-        dropped.extend(d.name for d in found)
-        return found
-
-    monkeypatch.setattr(bulk_postgres, "drop_keys", noting)
     with engine.connect() as conn:
         before = _schema(conn)
     failed: list[BaseException] = []
