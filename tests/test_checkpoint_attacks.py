@@ -202,3 +202,121 @@ def test_a_posting_replaced_on_sqlite_before_the_verification_is_found_by_verify
     assert data["record"]["walked"] == "since verification"
     assert not broken  # the limit: the row kept its id, and its record is before the link
     assert "is found by the next `grants verify`" in data["record"]["statement"]
+
+
+@pytest.mark.parametrize(
+    ("marks", "said"),
+    [
+        ("not json", "are not the greatest id of each table"),
+        ('{"entry": "40"}', "are not the greatest id of each table"),
+        ('{"entry": -1}', "are not the greatest id of each table"),
+    ],
+)
+def test_a_verification_whose_marks_do_not_read_is_named_and_every_link_walked(
+    oxfordshire: Grants, engine: Engine, marks: str, said: str
+) -> None:
+    head = head_of(oxfordshire)
+    _forge(engine, f"(NEXT, {head['count']}, '{head['digest']}', '2026-12-01 10:00:00', NULL)",
+           marks)  # fmt: skip
+    forged = rows(engine, "SELECT MAX(id) FROM verification")[0][0]
+    broken, data = reconciled(oxfordshire)
+    assert broken and data["record"]["walked"] == "whole"
+    message = " ".join(_record_broken(data))
+    assert f"verification {forged}: is not one `grants verify` wrote" in message, message
+    assert said in message
+
+
+def test_a_verification_made_before_a_table_was_recorded_is_not_relied_on_and_says_why(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    """Marks without a table the ledger now has (a verification from before a migration
+    that added it): every link is walked, and why is said; nothing is called broken."""
+    head = head_of(oxfordshire)
+    with engine.connect() as connection:
+        marks = marks_at(connection, head["count"])
+    del marks["posting"]
+    _forge(engine, f"(NEXT, {head['count']}, '{head['digest']}', '2026-12-01 10:00:00', NULL)",
+           json.dumps(marks))  # fmt: skip
+    broken, data = reconciled(oxfordshire)
+    assert not broken
+    assert data["record"]["walked"] == "whole"
+    assert "does not say where posting stood" in data["record"]["whole_because"]
+    assert "walked whole: verification " in data["record"]["statement"]
+
+
+def test_a_verification_from_the_future_is_named(oxfordshire: Grants, engine: Engine) -> None:
+    head = head_of(oxfordshire)
+    _forge(engine, f"(NEXT, {head['count']}, '{head['digest']}', '2099-01-01 00:00:00', NULL)")
+    broken, data = reconciled(oxfordshire)
+    assert broken and data["record"]["walked"] == "whole"
+    assert "its time 2099-01-01 00:00:00 UTC is to come" in " ".join(_record_broken(data))
+
+
+def test_a_verification_whose_marks_are_not_the_chains_is_named(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    """Marks that say a table ran further (or less far) than the chain seals it up to the
+    link: not what `grants verify` records, or the chain was rebuilt."""
+    head = head_of(oxfordshire)
+    with engine.connect() as connection:
+        marks = marks_at(connection, head["count"])
+    marks["entry"] -= 1
+    _forge(engine, f"(NEXT, {head['count']}, '{head['digest']}', '2026-12-01 10:00:00', NULL)",
+           json.dumps(marks))  # fmt: skip
+    broken, data = reconciled(oxfordshire)
+    assert broken and data["record"]["walked"] == "whole"
+    message = " ".join(_record_broken(data))
+    assert f"says entry ran to {marks['entry']:,}" in message, message
+
+
+def test_a_verification_far_behind_the_head_is_not_relied_on_and_reconcile_says_why(
+    oxfordshire: Grants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grants.services import checkpoints
+
+    head = head_of(oxfordshire)
+    assert oxfordshire("pay", "PCC-CSF", "2017-18", "CHERWELL", "1.00").exit_code == 0
+    monkeypatch.setattr(checkpoints, "SHARE", 0.0)  # any link since is most of the chain
+    broken, data = reconciled(oxfordshire)
+    assert not broken
+    record = data["record"]
+    assert record["walked"] == "whole" and record["links_walked"] == head["count"] + 1
+    assert record["statement"].startswith(
+        "the record: walked whole: most of the record is newer than the last verification "
+        f"(link {head['count']:,}"
+    )
+    monkeypatch.setattr(checkpoints, "SHARE", 0.5)
+    assert reconciled(oxfordshire)[1]["record"]["walked"] == "since verification"
+
+
+@pytest.mark.parametrize("bulk", [0.0, 1e9])
+def test_identical_entries_are_counted_alike_by_content_or_from_every_key(
+    grants: Grants, engine: Engine, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, bulk: float
+) -> None:
+    """The entries before the link that say the same as one after it are counted from every
+    key up to the link read at once (a long walk) or by the keys of that content (a short
+    one): the same findings either way, a key changed after the link found alike."""
+    from grants.services import walk_start
+    from tests.helpers import books
+    from tests.test_checkpoints import _same_content
+    from tests.test_plans import FUND
+
+    monkeypatch.setattr(walk_start, "BULK", bulk)
+    asked: list[str] = []
+    real = walk_start.stream_rows
+
+    def counted(connection: Connection, sql: str, params: Any = None) -> Any:
+        asked.append(sql)
+        return real(connection, sql, params)
+
+    monkeypatch.setattr(walk_start, "stream_rows", counted)
+    paid = "".join("2017-05-01 pay CSF 2017-18 CHERWELL 100\n" for _ in range(4))
+    loaded = grants("ledger", "load", str(books(tmp_path, FUND + paid)))
+    assert loaded.exit_code == 0, loaded.output
+    with engine.connect() as rolled_back, rolled_back.begin() as transaction:
+        _same_content(rolled_back)
+        transaction.rollback()
+    every_key = [sql for sql in asked if sql.startswith("SELECT key FROM entry WHERE id <=")]
+    by_content = [sql for sql in asked if "WHERE key IN" in sql]
+    assert (every_key, by_content)[bulk == 0.0] == []
+    assert (by_content, every_key)[bulk == 0.0]
