@@ -210,6 +210,7 @@ def test_a_posting_replaced_on_sqlite_before_the_verification_is_found_by_verify
         ("not json", "are not the greatest id of each table"),
         ('{"entry": "40"}', "are not the greatest id of each table"),
         ('{"entry": -1}', "are not the greatest id of each table"),
+        ("[" * 100_000, "are not the greatest id of each table"),
     ],
 )
 def test_a_verification_whose_marks_do_not_read_is_named_and_every_link_walked(

@@ -117,7 +117,7 @@ def _marks(value: Any) -> dict[str, int] | str:
     """A verification's marks, or why they do not read."""
     try:
         marks = json.loads(value) if isinstance(value, str) else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested beyond reading
         marks = None
     if not isinstance(marks, dict) or not all(
         isinstance(k, str) and type(v) is int and v >= 0 for k, v in marks.items()
