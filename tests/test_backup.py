@@ -250,6 +250,9 @@ def test_the_working_role_records_but_cannot_take_the_guards_off(
     paid = as_app("pay", "PCC-CSF", "2017-18", "DA", "100", "--date", "2017-07-01")
     assert paid.exit_code == 0, paid.output
     assert as_app("verify").exit_code == 0
+    # Reconcile relies on it: the working role reads the verifications' sequence.
+    reconciled = as_app("reconcile", "--json")
+    assert '"walked": "since verification"' in reconciled.output, reconciled.output
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     attempts = {
         "UPDATE entry SET amount_pence = 1 WHERE id = 1": "permission denied for table entry",

@@ -13,12 +13,20 @@ from sqlalchemy import Connection, Engine, text
 
 from grants.services.verify import verify
 from tests.conftest import Grants
-from tests.test_checkpoints import at, head_of, problems, reconciled, rows, top
+from tests.test_checkpoints import at, head_of, marks_at, problems, reconciled, rows, top
 
 # Each table of rows that belong to a sealed record: (table, the column naming the record).
-CHILDREN = [("posting", "entry_id"), ("profile_amount", "profile_id")]
+CHILDREN = [
+    ("posting", "entry_id"),
+    ("profile_amount", "profile_id"),
+    ("return_figure", "filing_id"),
+]
+OWNER = {"posting": "entry", "profile_amount": "profile", "return_figure": "return_filing"}
 # Columns the copy may not repeat (a unique key): what it holds instead.
-FRESH = {"profile_amount": {"year": "(SELECT MAX(year) + 1 FROM profile_amount)"}}
+FRESH = {
+    "profile_amount": {"year": "(SELECT MAX(year) + 1 FROM profile_amount)"},
+    "return_figure": {"position": "(SELECT MAX(position) + 1 FROM return_figure)"},
+}
 
 
 def _record_broken(data: dict[str, Any]) -> list[str]:
@@ -50,12 +58,6 @@ def _add_child(engine: Engine, table: str, parent: str) -> int:
     return int(owner)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the walk from a verification reads no row that belongs to a record sealed up to "
-    "its link, and no check counts them: a row added to such a record afterwards (with no "
-    "guard taken off) is seen by `grants verify` and `reconcile --whole` only",
-)
 @pytest.mark.parametrize(("table", "parent"), CHILDREN)
 def test_a_row_added_to_a_record_sealed_before_the_verification_is_found(
     oxfordshire: Grants, engine: Engine, table: str, parent: str
@@ -66,24 +68,39 @@ def test_a_row_added_to_a_record_sealed_before_the_verification_is_found(
     assert broken  # the whole walk names the record the row was added to
     assert oxfordshire("verify").exit_code == 1
     broken, data = reconciled(oxfordshire)
-    assert data["record"]["walked"] == "since verification"
     assert broken, f"{table} added to record {owner}: reconcile says the record is whole"
+    assert data["record"]["walked"] == "whole"  # and every link is walked
+    said = " ".join(_record_broken(data))
+    assert f"{OWNER[table]} {owner}" in said, said  # the record it was added to
+    problems = json.loads(oxfordshire("verify", "--json").output)["problems"]
+    assert problems  # verify still finds it: nothing was recorded over it
 
 
-def _forge(engine: Engine, values: str) -> None:
+def _forge(engine: Engine, values: str, marks: str | None = None) -> None:
     """A verification `grants verify` never wrote: the table is append-only, not sealed, and
-    anyone who may add rows (the working role on PostgreSQL) may add one."""
+    anyone who may add rows (the working role on PostgreSQL) may add one. ``marks``: those
+    of the latest verification, unless given. An id of NEXT: the one the table gives next
+    (on PostgreSQL, its sequence's)."""
     with engine.begin() as connection:
-        connection.exec_driver_sql(
-            f"INSERT INTO verification (id, count, digest, verified_at, person_id) VALUES {values}"
+        after = (
+            "nextval(pg_get_serial_sequence('verification', 'id'))"
+            if engine.dialect.name == "postgresql"
+            else "(SELECT MAX(id) + 1 FROM verification)"
+        )
+        values = values.replace("NEXT", after)
+        if marks is None:
+            marks = connection.exec_driver_sql(
+                "SELECT marks FROM verification ORDER BY id DESC LIMIT 1"
+            ).scalar_one()
+        connection.execute(
+            text(
+                "INSERT INTO verification (id, count, digest, verified_at, person_id, marks) "
+                f"VALUES {values.rstrip(')')}, :marks)"
+            ),
+            {"marks": marks},
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="checkpoints.latest reads a count and a time SQLite holds as text with int() and "
-    "datetime.fromisoformat: reconcile stops with an unexpected failure",
-)
 @pytest.mark.parametrize(
     "values",
     [
@@ -105,17 +122,12 @@ def test_a_verification_of_values_the_ledger_never_writes_is_reported(
     assert _record_broken(data)  # and the row is named
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a verification of no link (count 0 or below) is reported as a chain shorter than "
-    "it: 'the chain holds N links, fewer than the 0 ...: records were removed since'",
-)
 @pytest.mark.parametrize("count", [0, -5])
 def test_a_verification_of_no_link_is_not_called_a_shorter_chain(
     oxfordshire: Grants, engine: Engine, count: int
 ) -> None:
     head_of(oxfordshire)
-    _forge(engine, f"(900, {count}, '{'0' * 64}', '2026-12-01 10:00:00', NULL)")
+    _forge(engine, f"(NEXT, {count}, '{'0' * 64}', '2026-12-01 10:00:00', NULL)")
     _, data = reconciled(oxfordshire)
     assert data["record"]["walked"] == "whole"
     said = " ".join(_record_broken(data))
@@ -128,15 +140,10 @@ def test_a_later_verification_is_relied_on_whatever_id_an_earlier_row_was_given(
     """A row added with an id far ahead of the table's sequence (PostgreSQL keeps its own
     count, so each later verification is given a lower id): reconcile relies on the latest
     `grants verify`, not on the row with the highest id."""
-    if engine.dialect.name == "postgresql":
-        request.applymarker(pytest.mark.xfail(
-            strict=True,
-            reason="checkpoints.latest takes the row with the highest id; PostgreSQL gives "
-            "the next verification the sequence's next id, below one added by hand",
-        ))  # fmt: skip
     with engine.connect() as connection:
         first = connection.execute(text("SELECT digest FROM seal WHERE seq = 1")).scalar_one()
-    _forge(engine, f"(1000000, 1, '{first}', '2030-01-01 00:00:00', NULL)")
+        marks = json.dumps(marks_at(connection, 1))
+    _forge(engine, f"(1000000, 1, '{first}', '2026-01-01 00:00:00', NULL)", marks)
     head = head_of(oxfordshire)  # a verification now
     assert len(rows(engine, "SELECT id FROM verification")) == 2
     _, data = reconciled(oxfordshire)
@@ -144,12 +151,6 @@ def test_a_later_verification_is_relied_on_whatever_id_an_earlier_row_was_given(
     assert data["record"]["links_walked"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Start.earlier asks the journal once for each content first seen after the "
-    "verified link: a walk from a link far behind the head makes a query per entry (at "
-    "100,000 entries, reconcile from link 1,000 takes 3x the time of --whole)",
-)
 def test_a_walk_from_an_early_link_asks_the_journal_no_more_than_one_from_the_head(
     oxfordshire: Grants, rolled_back: Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -174,25 +175,149 @@ def test_a_walk_from_an_early_link_asks_the_journal_no_more_than_one_from_the_he
     assert len(asked) <= from_head + 1, f"{len(asked)} queries for {entries} entries walked"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SQLite's INSERT OR REPLACE deletes the row it replaces without firing the delete "
-    "guard: a posting before the verified link is rewritten with every guard in place, and "
-    "the walk from the verification does not read it",
-)
-def test_a_posting_replaced_on_sqlite_before_the_verification_is_found(
+def test_a_posting_replaced_on_sqlite_before_the_verification_is_found_by_verify(
     oxfordshire: Grants, engine: Engine
 ) -> None:
+    """The documented limit (docs/design.md): SQLite's INSERT OR REPLACE deletes the row it
+    replaces without firing the delete guard, so a posting before the verified link is
+    rewritten with every guard in place, keeping its id. Reconcile from the verification
+    does not read it, and says what finds it: `grants verify` and `reconcile --whole` do."""
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite's INSERT OR REPLACE")
     head_of(oxfordshire)
     with engine.begin() as connection:
+        entry = connection.exec_driver_sql(
+            "SELECT entry_id FROM posting WHERE id = (SELECT MIN(id) FROM posting)"
+        ).scalar_one()
         connection.exec_driver_sql(
             "INSERT OR REPLACE INTO posting (id, entry_id, account_id, amount_pence) "
             "SELECT id, entry_id, account_id, amount_pence * 2 FROM posting "
             "WHERE id = (SELECT MIN(id) FROM posting)"
         )
-    assert reconciled(oxfordshire, "--whole")[0]
+    broken, data = reconciled(oxfordshire, "--whole")
+    assert broken and f"entry {entry}" in " ".join(_record_broken(data))
+    verified = oxfordshire("verify")
+    assert verified.exit_code == 1 and f"entry {entry}" in verified.output
     broken, data = reconciled(oxfordshire)
     assert data["record"]["walked"] == "since verification"
-    assert broken, "a posting rewritten with no guard taken off: reconcile says whole"
+    assert not broken  # the limit: the row kept its id, and its record is before the link
+    assert "is found by the next `grants verify`" in data["record"]["statement"]
+
+
+@pytest.mark.parametrize(
+    ("marks", "said"),
+    [
+        ("not json", "are not the greatest id of each table"),
+        ('{"entry": "40"}', "are not the greatest id of each table"),
+        ('{"entry": -1}', "are not the greatest id of each table"),
+        ("[" * 100_000, "are not the greatest id of each table"),
+    ],
+)
+def test_a_verification_whose_marks_do_not_read_is_named_and_every_link_walked(
+    oxfordshire: Grants, engine: Engine, marks: str, said: str
+) -> None:
+    head = head_of(oxfordshire)
+    _forge(engine, f"(NEXT, {head['count']}, '{head['digest']}', '2026-12-01 10:00:00', NULL)",
+           marks)  # fmt: skip
+    forged = rows(engine, "SELECT MAX(id) FROM verification")[0][0]
+    broken, data = reconciled(oxfordshire)
+    assert broken and data["record"]["walked"] == "whole"
+    message = " ".join(_record_broken(data))
+    assert f"verification {forged}: is not one `grants verify` wrote" in message, message
+    assert said in message
+
+
+def test_a_verification_made_before_a_table_was_recorded_is_not_relied_on_and_says_why(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    """Marks without a table the ledger now has (a verification from before a migration
+    that added it): every link is walked, and why is said; nothing is called broken."""
+    head = head_of(oxfordshire)
+    with engine.connect() as connection:
+        marks = marks_at(connection, head["count"])
+    del marks["posting"]
+    _forge(engine, f"(NEXT, {head['count']}, '{head['digest']}', '2026-12-01 10:00:00', NULL)",
+           json.dumps(marks))  # fmt: skip
+    broken, data = reconciled(oxfordshire)
+    assert not broken
+    assert data["record"]["walked"] == "whole"
+    assert "does not say where posting stood" in data["record"]["whole_because"]
+    assert "walked whole: verification " in data["record"]["statement"]
+
+
+def test_a_verification_from_the_future_is_named(oxfordshire: Grants, engine: Engine) -> None:
+    head = head_of(oxfordshire)
+    _forge(engine, f"(NEXT, {head['count']}, '{head['digest']}', '2099-01-01 00:00:00', NULL)")
+    broken, data = reconciled(oxfordshire)
+    assert broken and data["record"]["walked"] == "whole"
+    assert "its time 2099-01-01 00:00:00 UTC is to come" in " ".join(_record_broken(data))
+
+
+def test_a_verification_whose_marks_are_not_the_chains_is_named(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    """Marks that say a table ran further (or less far) than the chain seals it up to the
+    link: not what `grants verify` records, or the chain was rebuilt."""
+    head = head_of(oxfordshire)
+    with engine.connect() as connection:
+        marks = marks_at(connection, head["count"])
+    marks["entry"] -= 1
+    _forge(engine, f"(NEXT, {head['count']}, '{head['digest']}', '2026-12-01 10:00:00', NULL)",
+           json.dumps(marks))  # fmt: skip
+    broken, data = reconciled(oxfordshire)
+    assert broken and data["record"]["walked"] == "whole"
+    message = " ".join(_record_broken(data))
+    assert f"says entry ran to {marks['entry']:,}" in message, message
+
+
+def test_a_verification_far_behind_the_head_is_not_relied_on_and_reconcile_says_why(
+    oxfordshire: Grants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grants.services import checkpoints
+
+    head = head_of(oxfordshire)
+    assert oxfordshire("pay", "PCC-CSF", "2017-18", "CHERWELL", "1.00").exit_code == 0
+    monkeypatch.setattr(checkpoints, "SHARE", 0.0)  # any link since is most of the chain
+    broken, data = reconciled(oxfordshire)
+    assert not broken
+    record = data["record"]
+    assert record["walked"] == "whole" and record["links_walked"] == head["count"] + 1
+    assert record["statement"].startswith(
+        "the record: walked whole: most of the record is newer than the last verification "
+        f"(link {head['count']:,}"
+    )
+    monkeypatch.setattr(checkpoints, "SHARE", 0.5)
+    assert reconciled(oxfordshire)[1]["record"]["walked"] == "since verification"
+
+
+@pytest.mark.parametrize("bulk", [0.0, 1e9])
+def test_identical_entries_are_counted_alike_by_content_or_from_every_key(
+    grants: Grants, engine: Engine, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, bulk: float
+) -> None:
+    """The entries before the link that say the same as one after it are counted from every
+    key up to the link read at once (a long walk) or by the keys of that content (a short
+    one): the same findings either way, a key changed after the link found alike."""
+    from grants.services import walk_start
+    from tests.helpers import books
+    from tests.test_checkpoints import _same_content
+    from tests.test_plans import FUND
+
+    monkeypatch.setattr(walk_start, "BULK", bulk)
+    asked: list[str] = []
+    real = walk_start.stream_rows
+
+    def counted(connection: Connection, sql: str, params: Any = None) -> Any:
+        asked.append(sql)
+        return real(connection, sql, params)
+
+    monkeypatch.setattr(walk_start, "stream_rows", counted)
+    paid = "".join("2017-05-01 pay CSF 2017-18 CHERWELL 100\n" for _ in range(4))
+    loaded = grants("ledger", "load", str(books(tmp_path, FUND + paid)))
+    assert loaded.exit_code == 0, loaded.output
+    with engine.connect() as rolled_back, rolled_back.begin() as transaction:
+        _same_content(rolled_back)
+        transaction.rollback()
+    every_key = [sql for sql in asked if sql.startswith("SELECT key FROM entry WHERE id <=")]
+    by_content = [sql for sql in asked if "WHERE key IN" in sql]
+    assert (every_key, by_content)[bulk == 0.0] == []
+    assert (by_content, every_key)[bulk == 0.0]

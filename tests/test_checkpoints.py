@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from grants.db import guards
+from grants.db.records import MARKED
 from grants.db.seal import Head
 from grants.services.verification import Checkpoint, Verification
 from grants.services.verify import verify
@@ -38,7 +39,28 @@ def at(connection: Connection, count: int) -> Checkpoint:
     digest = connection.execute(
         text("SELECT digest FROM seal WHERE seq = :c"), {"c": count}
     ).scalar_one()
-    return Checkpoint(Head(count, digest), datetime(2026, 12, 4, 21, 10), "A. Officer")
+    return Checkpoint(
+        Head(count, digest), datetime(2026, 12, 4, 21, 10), "A. Officer",
+        marks=marks_at(connection, count),
+    )  # fmt: skip
+
+
+def marks_at(connection: Connection, count: int) -> dict[str, int]:
+    """The marks `grants verify` would have recorded at link ``count``: each table of record
+    to its last id sealed up to it, each table of rows that belong to a record to the
+    greatest id of the rows of those records."""
+    marks: dict[str, int] = {}
+    for table, record in MARKED:
+        sql = "SELECT COALESCE(MAX(row_id), 0) FROM seal WHERE tbl = :t AND seq <= :c"
+        if table == record.table:
+            marks[table] = int(connection.execute(text(sql), {"t": table, "c": count}).scalar_one())
+    for table, record in MARKED:
+        if table != record.table and record.child is not None:
+            sql = f"SELECT COALESCE(MAX(id), 0) FROM {table} WHERE {record.child.parent} <= :a"
+            marks[table] = int(
+                connection.execute(text(sql), {"a": marks[record.table]}).scalar_one()
+            )
+    return marks
 
 
 def top(connection: Connection) -> int:
@@ -290,6 +312,7 @@ def test_the_workbook_says_what_the_record_check_walked(
     texts = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
     wanted = "The record: walked whole" if whole else "The record: whole up to link"
     assert any(t.startswith(wanted) for t in texts), texts
+    assert not any("`" in t for t in texts if t.startswith("The record:")), texts
 
 
 def test_entries_that_say_the_same_are_keyed_from_those_before_the_verification(

@@ -1,6 +1,7 @@
 """the heads `grants verify` found whole: verification (the chain's head it proved, count and
-digest, when in UTC, and who ran it, if the ledger has people), guarded append-only and not
-sealed. `grants reconcile` relies on the latest: it checks that its link still has its digest
+digest, when in UTC, who ran it, if the ledger has people, and the greatest id then of every
+table of record and every table of rows that belong to a record, as compact JSON), guarded
+append-only and not sealed. `grants reconcile` relies on the latest: it checks that its link still has its digest
 and walks only the links after it.
 
 Revision ID: 0016
@@ -29,6 +30,7 @@ def upgrade() -> None:
         sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("verified_at", sa.DateTime(), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=True),
+        sa.Column("marks", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["person_id"], ["person.id"], name=op.f("fk_verification_person_id_person")
         ),

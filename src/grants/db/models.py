@@ -714,9 +714,11 @@ class FormKey(Base):
 
 class VerifiedHead(Base):
     """A walk of `grants verify` that found the record whole: the chain's head it proved
-    (``count`` links, the last with ``digest``), when (UTC) and who ran it (none for a ledger
-    without people). Append-only, not sealed: `grants reconcile` relies on the latest to
-    walk only the links after it."""
+    (``count`` links, the last with ``digest``), when (UTC), who ran it (none for a ledger
+    without people) and ``marks``: the greatest id then of every table of record and of rows
+    that belong to a record (compact JSON, ``{"entry": 40, "posting": 120, ...}``).
+    Append-only, not sealed: `grants reconcile` relies on the latest to walk only the links
+    after it, and finds by the marks a row added since to a record sealed before it."""
 
     __tablename__ = "verification"
 
@@ -725,6 +727,7 @@ class VerifiedHead(Base):
     digest: Mapped[str] = mapped_column(String(64))
     verified_at: Mapped[datetime] = mapped_column(DateTime)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    marks: Mapped[str] = mapped_column(Text)
 
 
 class FormIssue(Base):

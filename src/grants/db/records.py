@@ -208,6 +208,14 @@ APPEND_ONLY: tuple[str, ...] = (*GUARDED, "form_key")
 # PostgreSQL, and reconcile relies only on the latest row). Verify checks its guards once
 # the schema has it.
 VERIFIED = "verification"
+# The tables whose greatest id a verification records (its ``marks``): every table of record
+# and every table of rows that belong to a record. A row of one added later with an id at or
+# below its mark, or one above it that belongs to a record sealed up to the verified link,
+# was not there when `grants verify` found the record whole.
+MARKED: tuple[tuple[str, Record], ...] = (
+    *((r.table, r) for r in RECORDS),
+    *((r.child.table, r) for r in RECORDS if r.child),
+)
 EVERY_GUARDED: tuple[str, ...] = (*APPEND_ONLY, VERIFIED)
 
 # Tables whose rows change: web sessions (last seen, ended) and the failed sign-ins the rate
@@ -222,6 +230,7 @@ __all__ = [
     "EVERY_GUARDED",
     "FORMS",
     "GUARDED",
+    "MARKED",
     "RANK",
     "RECORDS",
     "VERIFIED",

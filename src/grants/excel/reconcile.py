@@ -51,7 +51,8 @@ def write(
             summary.write_formula(row, col, formula, book.style("total"), total)
         statement = getattr(findings, "record_statement", None)
         if statement:  # what the record's check walked, and what it relied on
-            book.note(summary, row + 2, statement[:1].upper() + statement[1:] + ".", "label")
+            plain = statement.replace("`", "")  # a command's name, as the words say it
+            book.note(summary, row + 2, plain[:1].upper() + plain[1:] + ".", "label")
         book.print_setup(summary, 2)
         for name in names:
             sheet = book.sheet(sheets[name])

@@ -1,37 +1,149 @@
 """The heads `grants verify` found whole, and what `grants reconcile` says of relying on one.
 
 `grants verify` walks every link of the chain. When it finds the record whole it records the
-head it proved (table ``verification``): how many links, the last one's digest, when (UTC) and
-who ran it. `grants reconcile` then relies on the latest: it checks that the chain's link at
-that count still has that digest (a chain rebuilt behind the ledger's back does not), walks
-the links after it with every check verify makes, and says so. A row changed behind the
-ledger's back before that link, its seal left alone, is found by the next `grants verify`
-(or `grants reconcile --whole`).
+head it proved (table ``verification``): how many links, the last one's digest, when (UTC),
+who ran it, and the greatest id then of every table of record and of rows that belong to a
+record (its marks). `grants reconcile` then relies on the latest: it checks that the chain's
+link at that count still has that digest (a chain rebuilt behind the ledger's back does not)
+and that no row was added since to a record sealed up to it (by the marks), walks the links
+after it with every check verify makes, and says so. A row changed behind the ledger's back
+before that link, its seal left alone, is found by the next `grants verify` (or `grants
+reconcile --whole`).
+
+A row of ``verification`` that is not one `grants verify` could have written (text where a
+count or a time belongs, a count of no link, a time to come, marks that do not read) is
+named as a break, and every link is walked. Anyone who may add rows may add a verification
+that reads as one `grants verify` wrote: relied on until the next real one is recorded.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from grants import formatting
 from grants.db.models import VerifiedHead
-from grants.db.seal import Head
+from grants.db.seal import GENESIS, Head
 from grants.services.verification import Checkpoint, Verification
+
+# Walk every link when the links since the latest verification are more than this share of
+# the chain: the walk from the link then saves next to nothing, and its own reads (every
+# balance, the keys before the link) are spent for it (docs/benchmarks.md, "Seventh round:
+# reconcile from the last verification": at 100,000 entries, from link 1,000 and walking
+# every link cost the same).
+SHARE = 0.9
+# A verification's time may be this far ahead of this machine's clock (another machine's
+# clock) before it is called one `grants verify` never wrote.
+SKEW = timedelta(hours=1)
+# SQLite's greatest rowid: once a row has it, SQLite numbers the rows added after it at
+# random, and the greatest id is no longer the latest.
+_LAST_ROWID = 2**63 - 1
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+_SELECT = (
+    "SELECT v.id, v.count, v.digest, v.verified_at, v.marks, p.name, p.login "
+    "FROM verification v LEFT JOIN person p ON p.id = v.person_id "
+)
 
 
 def latest(connection: Connection) -> Checkpoint | None:
-    """The last head `grants verify` found whole, if any."""
-    row = connection.exec_driver_sql(
-        "SELECT v.count, v.digest, v.verified_at, p.name, p.login FROM verification v "
-        "LEFT JOIN person p ON p.id = v.person_id ORDER BY v.id DESC LIMIT 1"
-    ).first()
+    """The last verification recorded, if any: the one with the greatest id (on PostgreSQL,
+    the greatest its sequence has given: a row added by hand with an id beyond it is not
+    one `grants verify` wrote, and would otherwise outlast every later verification).
+    A row `grants verify` could not have written comes back with ``unfit`` saying why."""
+    where = ""
+    if connection.dialect.name == "postgresql":
+        where = (
+            "WHERE v.id <= pg_sequence_last_value("
+            "pg_get_serial_sequence('verification', 'id')::regclass) "
+        )
+    row = connection.exec_driver_sql(_SELECT + where + "ORDER BY v.id DESC LIMIT 1").first()
     if row is None:
         return None
-    at = row[2] if isinstance(row[2], datetime) else datetime.fromisoformat(str(row[2]))
-    return Checkpoint(Head(int(row[0]), str(row[1])), at, row[3] or row[4])
+    row_id, count, digest, verified_at, marks, name, login = row
+    by = name or login
+    at = _time(verified_at)
+    why = _unfit(row_id, count, digest, verified_at, at)
+    read = _marks(marks)
+    if why is None and isinstance(read, str):
+        why = read
+    if why is not None or at is None or isinstance(read, str):
+        return Checkpoint(Head(0, GENESIS), datetime(1, 1, 1), by, id=row_id, unfit=why)
+    return Checkpoint(Head(count, digest), at, by, marks=read, id=row_id)
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _unfit(
+    row_id: Any, count: Any, digest: Any, verified_at: Any, at: datetime | None
+) -> str | None:
+    """Why a verification's columns are not what `grants verify` writes; None if they are."""
+    if row_id == _LAST_ROWID:
+        return (
+            f"its id is the greatest SQLite gives ({row_id:,}), after which later rows are "
+            "numbered at random"
+        )
+    if type(count) is not int:
+        return f"its count {count!r} is not a number of links"
+    if count < 1:
+        return f"its count {count} is no link of the chain"
+    if type(digest) is not str or not _DIGEST.fullmatch(digest):
+        return f"its digest {digest!r} is not a SHA-256 digest"
+    if at is None:
+        return f"its time {verified_at!r} is not a time"
+    if at.tzinfo is not None:
+        return f"its time {verified_at!r} names a time zone (the ledger writes UTC)"
+    now = datetime.now(UTC).replace(tzinfo=None)
+    if at > now + SKEW:
+        return f"its time {at:%Y-%m-%d %H:%M:%S} UTC is to come"
+    return None
+
+
+def _marks(value: Any) -> dict[str, int] | str:
+    """A verification's marks, or why they do not read."""
+    try:
+        marks = json.loads(value) if isinstance(value, str) else None
+    except (ValueError, RecursionError):  # not JSON, or nested beyond reading
+        marks = None
+    if not isinstance(marks, dict) or not all(
+        isinstance(k, str) and type(v) is int and v >= 0 for k, v in marks.items()
+    ):
+        shown = value if not isinstance(value, str) or len(value) < 60 else value[:57] + "..."
+        return f"its marks {shown!r} are not the greatest id of each table"
+    return marks
+
+
+def relied_on(connection: Connection, since: Checkpoint | None) -> tuple[Checkpoint | None, str]:
+    """``since``, or None and why, when most of the chain is newer than it (walking every
+    link then costs less than walking from it)."""
+    if since is None or since.unfit is not None:
+        return since, ""
+    top = int(connection.exec_driver_sql("SELECT COALESCE(MAX(seq), 0) FROM seal").scalar_one())
+    if top - since.head.count > SHARE * top:
+        return None, (
+            "most of the record is newer than the last verification (link "
+            f"{since.head.count:,}, as `grants verify` found it on {since.when()})"
+        )
+    return since, ""
+
+
+def walked_whole(result: Verification, why: str) -> Verification:
+    """``result`` (every link walked), saying ``why`` although a verification is recorded."""
+    return replace(result, whole_because=why) if why else result
 
 
 def record(session: Session, result: Verification, person_id: int | None) -> bool:
@@ -39,12 +151,15 @@ def record(session: Session, result: Verification, person_id: int | None) -> boo
     nothing recorded, if it found a problem, relied on an earlier walk or proved no link."""
     if not result.ok or result.since is not None or result.head.count == 0:
         return False
+    if result.marks is None:
+        return False
     session.add(
         VerifiedHead(
             count=result.head.count,
             digest=result.head.digest,
             verified_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0),
             person_id=person_id,
+            marks=json.dumps(result.marks, separators=(",", ":"), sort_keys=True),
         )
     )
     return True
@@ -55,16 +170,21 @@ def statement(result: Verification) -> str:
     `grants verify` found whole, and what that leaves unchecked."""
     since = result.since
     if since is None:
-        return (
-            f"the record: walked whole, all {formatting.count(result.head.count, 'link')} "
-            "of the chain checked now"
-        )
+        checked = f"all {formatting.count(result.head.count, 'link')} of the chain checked now"
+        if result.whole_because:
+            return f"the record: walked whole: {result.whole_because}; {checked}"
+        return f"the record: walked whole, {checked}"
     walked = result.walked
+    now = (
+        "no link has been added since"
+        if walked == 0
+        else f"the {formatting.count(walked, 'link')} since "
+        f"{'was' if walked == 1 else 'were'} checked now"
+    )
     return (
         f"the record: whole up to link {since.head.count:,}, as `grants verify` found it on "
-        f"{since.when()}; the {formatting.count(walked, 'link')} since "
-        f"{'was' if walked == 1 else 'were'} checked now. A row changed before that link since "
-        "then is found by the next `grants verify` (or `grants reconcile --whole`)"
+        f"{since.when()}; {now}. A row changed before that link since then is found by the "
+        "next `grants verify` (or `grants reconcile --whole`)"
     )
 
 
@@ -83,8 +203,18 @@ def as_dict(result: Verification) -> dict[str, object]:
             "at": since.at.isoformat() + "Z",
             "by": since.by,
         },
+        "whole_because": result.whole_because,
         "statement": statement(result),
     }
 
 
-__all__ = ["as_dict", "latest", "record", "statement"]
+__all__ = [
+    "SHARE",
+    "SKEW",
+    "as_dict",
+    "latest",
+    "record",
+    "relied_on",
+    "statement",
+    "walked_whole",
+]

@@ -298,13 +298,17 @@ def the_record(ctx: Context) -> Iterator[Finding]:
     """The record is what the ledger recorded (`grants verify`): a broken chain, a changed
     or missing record, a guard removed. Reported first: no other finding can be trusted
     while it stands. Unless ``ctx.whole``, it relies on the last head `grants verify` found
-    whole (grants.services.checkpoints): that link must still have its digest, and only the
-    links after it are walked; ``ctx.record`` says which was done."""
+    whole (grants.services.checkpoints): that link must still have its digest, no row may
+    have been added since to a record sealed up to it, and only the links after it are
+    walked (every link, when most of the chain is newer than it); ``ctx.record`` says which
+    was done."""
     connection = ctx.session.connection()
-    since = None if ctx.whole else checkpoints.latest(connection)
+    since, why = checkpoints.relied_on(
+        connection, None if ctx.whole else checkpoints.latest(connection)
+    )
     result = (verify(connection, ctx.evidence, since) if ctx.verdicts is None
               else ctx.verdicts.verify(connection, ctx.evidence, since))  # fmt: skip
-    ctx.record = result
+    result = ctx.record = checkpoints.walked_whole(result, why)
     first = result.first
     if first is None:
         return

@@ -45,11 +45,21 @@ class Broken:
 class Checkpoint:
     """A head `grants verify` found whole (table ``verification``): the chain's first
     ``head.count`` links were proved then, when (UTC) and by whom (None: a ledger without
-    people)."""
+    people); ``marks``: the greatest id then of each table of record and of rows that belong
+    to a record (None: not known, and every link is walked). ``unfit``: why the row is not
+    one `grants verify` could have written (nothing is relied on; the row is named)."""
 
     head: Head
     at: datetime
     by: str | None = None
+    marks: dict[str, int] | None = field(default=None, hash=False)
+    id: int | None = None
+    unfit: str | None = None
+
+    @property
+    def named(self) -> str:
+        """``verification 7``, as the table holds it."""
+        return "the verification" if self.id is None else f"verification {self.id}"
 
     def when(self) -> str:
         """``4 December 2026 at 21:10 UTC (A. Officer)``."""
@@ -66,6 +76,11 @@ class Verification:
     # The verification relied on: the links up to its head were not walked again, only
     # those after it. None: every link was walked.
     since: Checkpoint | None = None
+    # Why every link was walked although a verification is recorded (not a break).
+    whole_because: str | None = None
+    # The greatest id of each table of ``records.MARKED`` as the walk read them (a whole
+    # walk: what a verification records).
+    marks: dict[str, int] | None = None
 
     @property
     def walked(self) -> int:

@@ -41,6 +41,7 @@ from grants.db.records import (
     BY_TABLE,
     EVERY_GUARDED,
     FORMS,
+    MARKED,
     RECORDS,
     VERIFIED,
     Record,
@@ -169,8 +170,12 @@ def _no_gaps(connection: Connection, result: Verification) -> None:
             f"(SELECT COUNT(*) FROM {table}), (SELECT COALESCE(MAX({key}), 0) FROM {table})"
         )
     row = connection.exec_driver_sql("SELECT " + ", ".join(parts)).one()
+    marked = {table for table, _ in MARKED}
+    result.marks = {}
     for i, table in enumerate(APPEND_ONLY):
         count, top = int(row[2 * i]), int(row[2 * i + 1])
+        if table in marked:  # what a verification records, read in the walk's snapshot
+            result.marks[table] = top
         if count != top:
             what = "records" if table == "seal" else "ids"
             result.add(

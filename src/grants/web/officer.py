@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -152,8 +152,12 @@ def dashboard_year(request: Request) -> Response:
     }, 400 if error else 200)  # fmt: skip
 
 
-def _sentence(text: str | None) -> str | None:
-    return None if not text else text[:1].upper() + text[1:] + "."
+def _sentence(text: str | None) -> Markup | None:
+    """A sentence for the page: a command named in backticks shown as code."""
+    if not text:
+        return None
+    shown = str(escape(text[:1].upper() + text[1:] + "."))
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", shown))
 
 
 @dataclass(frozen=True)
