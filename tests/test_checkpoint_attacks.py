@@ -13,7 +13,17 @@ from sqlalchemy import Connection, Engine, text
 
 from grants.services.verify import verify
 from tests.conftest import Grants
-from tests.test_checkpoints import at, head_of, marks_at, problems, reconciled, rows, top
+from tests.test_checkpoints import (
+    at,
+    behind,
+    head_of,
+    marks_at,
+    problems,
+    reconciled,
+    rows,
+    top,
+)
+from tests.test_tamper import unguard
 
 # Each table of rows that belong to a sealed record: (table, the column naming the record).
 CHILDREN = [
@@ -321,3 +331,78 @@ def test_identical_entries_are_counted_alike_by_content_or_from_every_key(
     by_content = [sql for sql in asked if "WHERE key IN" in sql]
     assert (every_key, by_content)[bulk == 0.0] == []
     assert (by_content, every_key)[bulk == 0.0]
+
+
+# -- what the walk from the link takes from before it, and when it takes nothing -------------
+
+
+@pytest.mark.parametrize("attack", ["turnover", "removed"])
+def test_the_last_entry_up_to_the_verified_link_changed_is_named_as_verify_names_it(
+    oxfordshire: Grants, engine: Engine, attack: str
+) -> None:
+    """The walk from the link continues the running turnover of the last entry sealed up to
+    it: that entry changed (or removed) since, its guards put back, is named as the first
+    broken record, as `grants verify` names it, and not the later entries, which are whole."""
+    head_of(oxfordshire)
+    last = rows(engine, "SELECT MAX(id) FROM entry")[0][0]
+    if attack == "turnover":  # a payment after the link: its turnover continues the last's
+        assert oxfordshire("pay", "PCC-CSF", "2017-18", "CHERWELL", "1.00").exit_code == 0
+    with engine.begin() as connection:
+        if attack == "turnover":
+            sql = "UPDATE entry SET turnover_pence = turnover_pence + 1 WHERE id = :i"
+            behind(connection, "entry", sql, i=last)
+        else:  # the newest entry (no gap in the ids is left) and its postings
+            behind(connection, "posting", "DELETE FROM posting WHERE entry_id = :i", i=last)
+            behind(connection, "entry", "DELETE FROM entry WHERE id = :i", i=last)
+    verified = json.loads(oxfordshire("verify", "--json").output)["first"]
+    assert (verified["table"], verified["id"]) == ("entry", last)
+    broken, data = reconciled(oxfordshire)
+    assert broken and data["record"]["walked"] == "whole"
+    said = _record_broken(data)[0]
+    assert f"the first broken record is entry {last}: {verified['message']}" in said, said
+    assert data["record"]["whole_because"].startswith(f"entry {last}, whose running turnover")
+    assert _record_broken(data) == _record_broken(reconciled(oxfordshire, "--whole")[1])
+
+
+def test_a_verification_is_not_relied_on_when_a_guard_is_missing(
+    oxfordshire: Grants, rolled_back: Connection
+) -> None:
+    """A guard taken off (and not put back) says the record was reached behind the ledger's
+    back: a row before the verified link may have changed, so every link is walked, says
+    why, and the changed row is named as the whole walk names it."""
+    since = at(rolled_back, top(rolled_back))
+    unguard(rolled_back, "entry")
+    rolled_back.execute(text("UPDATE entry SET note = 'changed' WHERE id = 10"))
+    result = verify(rolled_back, since=since)
+    assert result.since is None
+    assert result.whole_because is not None
+    assert "a check of the whole ledger found a problem (entry: the guard " in (
+        result.whole_because
+    )
+    whole = verify(rolled_back)
+    assert [str(p) for p in result.problems] == [str(p) for p in whole.problems]
+    assert result.first is not None and (result.first.table, result.first.row_id) == ("entry", 10)
+
+
+def test_the_verified_link_alone_removed_is_called_missing(
+    oxfordshire: Grants, rolled_back: Connection
+) -> None:
+    """Only the verified link removed (the chain runs on past it): it is missing, not a
+    chain shorter than the verification."""
+    from grants.db.seal import GENESIS, Head
+    from grants.services.verification import Verification
+    from grants.services.walk_start import start
+
+    end = top(rolled_back)
+    count = end - 3
+    since = at(rolled_back, count)
+    behind(rolled_back, "seal", "DELETE FROM seal WHERE seq = :s", s=count)
+    result = Verification(Head(0, GENESIS))
+    assert start(rolled_back, since, result) is None
+    (said,) = [p.message for p in result.problems]
+    assert said.startswith(f"the chain's link {count:,}, the last that `grants verify` found")
+    assert "is missing" in said and "fewer than" not in said
+    # Reconcile walks every link: the ids of the chain already say that a link is missing.
+    walked = verify(rolled_back, since=since)
+    assert walked.since is None and walked.whole_because is not None
+    assert walked.first is not None and walked.first.seq == count

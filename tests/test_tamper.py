@@ -444,18 +444,23 @@ def test_a_change_made_with_the_sqlite3_shell_is_named_by_verify_and_reconcile(
     assert "  entry: the guard entry_no_update on entry is missing" in lines
     against = g("verify", "--against", quoted)
     assert against.exit_code == 1
-    # Reconcile relies on the head `grants verify --head` found whole: it does not walk
-    # entry 30's link again, but the missing guard, checked whole every time, gives it away.
+    # A verification is recorded (`grants verify --head` found the record whole), but the
+    # missing guard, checked whole every time, says the record was reached behind the
+    # ledger's back: reconcile does not rely on the verification, walks every link and
+    # names what verify names.
     reconciled = g("reconcile", "--as-of", "2017-11-15")
     assert reconciled.exit_code == 1
     assert reconciled.output.splitlines()[0].startswith(
         "error    : the record has been changed behind the ledger's back; the first broken "
-        "record is entry: the guard entry_no_update on entry is missing"
+        f"record is entry 30: has changed since it was sealed (link {_link(path, 30)} of the "
+        "chain)"
     )
     count = quoted.partition(":")[0]
-    assert f"the record: whole up to link {int(count):,}, as `grants verify` found it" in (
-        reconciled.output
-    )
+    assert (
+        "the record: walked whole: a check of the whole ledger found a problem (entry: the "
+        "guard entry_no_update on entry is missing), so the links up to "
+        f"{int(count):,}, found whole by `grants verify` on"
+    ) in reconciled.output
     whole = g("reconcile", "--as-of", "2017-11-15", "--whole")
     assert whole.exit_code == 1
     assert whole.output.splitlines()[0].startswith(

@@ -170,8 +170,9 @@ def _chunks(
 
 
 class Records:
-    """The records of one sealed table with id above ``after``, in id order, each as
-    ``(id, canonical text)``; rows that belong to a record are read alongside it."""
+    """The records of one sealed table with id above ``after`` (and up to ``until``), in id
+    order, each as ``(id, canonical text)``; rows that belong to a record are read alongside
+    it."""
 
     def __init__(
         self,
@@ -180,18 +181,18 @@ class Records:
         after: int = 0,
         accounts: dict[int, list[Any]] | None = None,
         with_children: bool = True,
+        until: int | None = None,
     ) -> None:
         self.record = record
         engine = connection.dialect.name
         columns = ", ".join(record.columns)
         # From the start (verify): every row, an id of 0 or below included, so that it is
-        # read and reported; sealing reads only the new records.
+        # read and reported; sealing reads only the new records; ``until``: none above it.
+        bounds = {"after": after, "until": until}
         self._rows = stream_rows(
             connection,
-            f"SELECT {columns} FROM {record.table} "
-            + ("WHERE id > %(after)s " if after else "")
-            + "ORDER BY id",
-            {"after": after},
+            f"SELECT {columns} FROM {record.table} {_where('id', after, until)}ORDER BY id",
+            bounds,
         )
         self._convert = _special(record, record.table, record.columns, engine)
         self._children: Iterator[tuple[Any, ...]] | None = None
@@ -203,12 +204,11 @@ class Records:
             self._child_convert = _special(record, child.table, child.columns, engine)
             # From the start (verify): every row, so that one naming no record (a parent id of
             # 0, say) is read and reported. Sealing reads only the rows of new records.
-            where = f"WHERE {child.parent} > %(after)s " if after else ""
             self._children = stream_rows(
                 connection,
                 f"SELECT {child.parent}, {', '.join(child.columns)} FROM {child.table} "
-                f"{where}ORDER BY {child.parent}, id",
-                {"after": after},
+                f"{_where(child.parent, after, until)}ORDER BY {child.parent}, id",
+                bounds,
             )
             self._pending = next(self._children, None)
             self._postings = accounts is not None and child.columns == (
@@ -297,6 +297,14 @@ class Records:
             rest.append(self._pending)
             self._pending = next(self._children, None) if self._children else None
         return rest
+
+
+def _where(column: str, after: int, until: int | None) -> str:
+    """``WHERE`` for ids above ``after`` (none: from the start) and up to ``until``."""
+    bounds = ([f"{column} > %(after)s"] if after else []) + (
+        [f"{column} <= %(until)s"] if until is not None else []
+    )
+    return f"WHERE {' AND '.join(bounds)} " if bounds else ""
 
 
 _JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), default=_odd)

@@ -82,7 +82,8 @@ def verify(
     after it are walked with every check made of each record, and those up to it are not
     read again (``Verification.since`` says which was done). The checks of the whole ledger
     that do not walk the chain (guards, ids, accounts, the rules over every balance) are
-    made either way."""
+    made either way; when the first of them (guards, policies, ids, the form key) find a
+    problem, every link is walked (``Verification.whole_because`` says why)."""
     # Verify holds what it learns of every account and of each shape of entry until it ends,
     # and makes a list or tuple for every record and row it reads: each pass of the cycle
     # collector would walk all it holds to free nothing (nothing verify makes is a cycle),
@@ -120,7 +121,17 @@ def _verify(
     if connection.exec_driver_sql("SELECT COUNT(*) FROM form_key").scalar() == 0:
         result.add(Broken("form key", "form_key", None, "holds no key: forms cannot be issued "
                           "or accepted; `grants db upgrade` makes one"))  # fmt: skip
-    begin = start(connection, since, result) if since is not None else None
+    begin = None
+    if since is not None and since.unfit is None and result.problems:
+        # A guard, a policy or the ids already say the record was reached behind the
+        # ledger's back: what was found whole up to the link may have changed since.
+        result.whole_because = (
+            f"a check of the whole ledger found a problem ({result.problems[0]}), so the "
+            f"links up to {since.head.count:,}, found whole by `grants verify` on "
+            f"{since.when()}, may have changed since"
+        )
+    elif since is not None:
+        begin = start(connection, since, result)
     if begin is not None:
         result.since = since
     _Walk(connection, result, evidence, begin).run()

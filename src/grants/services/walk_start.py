@@ -5,16 +5,19 @@ journal's running turnover, every account's balance, the accounts an intended
 over-allocation posted to, how many entries with each content the journal holds already).
 
 What is read here grows with the chain only in SQL (every account's balance, summed through
-its covering index); no link before the head is read or re-hashed."""
+its covering index); of the links before the head only one is re-hashed: that of the last
+entry sealed up to it, whose turnover the walk continues."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
-from grants.db.records import MARKED, RECORDS
-from grants.db.seal import stream_rows
+from grants.db.canonical import ACCOUNT_COLUMNS, Records, payload
+from grants.db.records import BY_TABLE, FORMS, MARKED, RECORDS, earlier
+from grants.db.seal import GENESIS, stream_rows
 from grants.services.journal import derived_key
 from grants.services.verification import Broken, Checkpoint, Verification
 
@@ -91,7 +94,10 @@ def start(connection: Connection, since: Checkpoint, result: Verification) -> St
             "verification", "seal", None,
             f"the chain holds {top:,} links, fewer than the {count:,} `grants verify` found "
             f"whole on {since.when()}: records were removed since (or "
-            f"{since.named} is not one it wrote); every link was walked",
+            f"{since.named} is not one it wrote); every link was walked"
+            if top < count else
+            f"the chain's link {count:,}, the last that `grants verify` found whole on "
+            f"{since.when()}, is missing: it was removed since; every link was walked",
             seq=count,
         ))  # fmt: skip
         return None
@@ -115,6 +121,8 @@ def start(connection: Connection, since: Checkpoint, result: Verification) -> St
     row = next(iter(stream_rows(connection, "SELECT " + ", ".join(parts), {"c": count})))
     after = {r.table: int(v or 0) for r, v in zip(RECORDS, row[:-1], strict=True)}
     if not _as_marked(connection, since, after, result):
+        return None
+    if not _as_sealed(connection, since, after.get("entry", 0), result):
         return None
     begin = Start(count, digest, after, connection=connection)
     last = after.get("entry", 0)
@@ -175,6 +183,59 @@ def _as_marked(
                 "link was walked",
             ))  # fmt: skip
     return not added
+
+
+def _as_sealed(connection: Connection, since: Checkpoint, entry: int, result: Verification) -> bool:
+    """Whether ``entry``, the last entry sealed up to the verified link, whose running
+    turnover the walk after the link continues, is as it was sealed: its values and postings,
+    hashed after the digest of the link before its own, give its own link's digest. If not
+    (it was changed or removed since, its guards put back), says why in
+    ``result.whole_because``, and every link is walked: the walk names it, as verify does,
+    rather than every later entry as having a wrong turnover."""
+    if not entry:
+        return True  # no entry up to the link: the turnover starts from 0
+    sql = (
+        "SELECT s.seq, s.form, s.digest, (SELECT p.digest FROM seal p WHERE p.seq = s.seq - 1) "
+        "FROM seal s WHERE s.tbl = 'entry' AND s.row_id = %(e)s AND s.seq <= %(c)s "
+        "ORDER BY s.seq LIMIT 1"
+    )
+    seq, form, digest, previous = next(
+        iter(stream_rows(connection, sql, {"e": entry, "c": since.head.count}))
+    )
+    if seq == 1:
+        previous = GENESIS
+    record = BY_TABLE["entry"]
+    accounts = {
+        row[0]: list(row[1:])
+        for row in stream_rows(
+            connection,
+            f"SELECT {ACCOUNT_COLUMNS} FROM account WHERE id IN "
+            "(SELECT account_id FROM posting WHERE entry_id = %(e)s)",
+            {"e": entry},
+        )
+    }
+    reader = Records(connection, record, entry - 1, accounts, until=entry)
+    found = [item for item in reader if item[0] == entry]
+    reader.rest_of_children()  # read to the end: no cursor is left open
+    what = "was removed"
+    if found:
+        _, values, children = found[0]
+        what = "has changed since it was sealed"
+        then = record if form == record.form else FORMS.get((record.table, form))
+        sealed = values if then is record else earlier(record, form, values) if then else None
+        text = None if then is None or sealed is None else payload(then, sealed, children)
+        if (
+            text is not None
+            and type(previous) is str
+            and previous.isascii()
+            and hashlib.sha256(previous.encode("ascii") + text).hexdigest() == digest
+        ):
+            return True
+    result.whole_because = (
+        f"entry {entry}, whose running turnover the links after link "
+        f"{since.head.count:,} continue, {what} (link {seq:,} of the chain)"
+    )
+    return False
 
 
 def _before(connection: Connection, begin: Start, entry: int) -> None:
