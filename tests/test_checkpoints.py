@@ -122,9 +122,13 @@ def test_verify_records_the_head_it_found_whole_who_and_when(
     assert before <= verified_at <= after  # UTC
     officer = rows(engine, "SELECT id FROM person WHERE login = 'officer'")[0][0]
     assert person_id == officer
+    assert json.loads(oxfordshire("verify", "--json").output)["recorded"] is True
+    said = oxfordshire("verify")
+    assert "recorded: `grants reconcile` will rely on this verification" in said.output
+    assert len(rows(engine, VERIFIED)) == 3
     # Each walk that finds it whole is recorded: the latest stands.
     assert oxfordshire("verify", "--head").exit_code == 0
-    assert len(rows(engine, VERIFIED)) == 2
+    assert len(rows(engine, VERIFIED)) == 4
 
 
 def test_a_reader_may_verify_and_their_verification_is_recorded(
@@ -141,6 +145,9 @@ def test_a_broken_record_is_not_recorded_as_verified(oxfordshire: Grants, engine
     result = oxfordshire("verify")
     assert result.exit_code == 1
     assert "entry 30" in result.output
+    assert not [line for line in result.output.splitlines() if line.startswith("recorded:")]
+    said = oxfordshire("verify", "--json")
+    assert said.exit_code == 1 and json.loads(said.output)["recorded"] is False
     assert rows(engine, VERIFIED) == []
 
 
@@ -371,6 +378,14 @@ def test_verify_still_succeeds_when_its_verification_cannot_be_recorded(
     assert result.exit_code == 0, result.output
     assert "the record holds" in result.output
     assert "warning: this verification is not recorded" in result.output
+    assert not [line for line in result.output.splitlines() if line.startswith("recorded:")]
+    assert rows(engine, VERIFIED) == []
+    with closing(sqlite3.connect(path, isolation_level=None)) as writer:
+        writer.execute("BEGIN IMMEDIATE")
+        result = oxfordshire("verify", "--json")
+        writer.execute("ROLLBACK")
+    assert result.exit_code == 0
+    assert json.loads(result.output[result.output.index("{") :])["recorded"] is False
     assert rows(engine, VERIFIED) == []
 
 

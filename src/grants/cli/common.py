@@ -293,11 +293,12 @@ class AppContext:
         finally:
             engine.dispose()
 
-    def record_verification(self, result: Verification) -> None:
+    def record_verification(self, result: Verification) -> bool:
         """Record that `grants verify` found the record whole (grants.services.checkpoints),
         in a transaction of its own that waits for no writer: verifying changes nothing, and
         a reader may verify. If the writer lock is held, or the ledger refuses writes, say so
-        and go on: `grants reconcile` then relies on the verification before."""
+        and go on: `grants reconcile` then relies on the verification before. Whether it was
+        recorded."""
         from grants.services import checkpoints
 
         actor = self._signed_in
@@ -305,7 +306,7 @@ class AppContext:
         try:
             with make_session_factory(engine)() as session, session.begin():
                 session.connection()  # the transaction begins: it notes where the chain stood
-                checkpoints.record(session, result, actor.person_id if actor else None)
+                return checkpoints.record(session, result, actor.person_id if actor else None)
         except (GrantsError, SQLAlchemyError) as exc:
             reason = str(exc) if isinstance(exc, GrantsError) else driver_message(exc)
             terminal.echo(
@@ -313,6 +314,7 @@ class AppContext:
                 f"the one before): {terminal.error_text(reason, self.secrets)}",
                 err=True,
             )
+            return False
         finally:
             engine.dispose()
 

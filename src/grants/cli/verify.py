@@ -37,8 +37,8 @@ def verify_command(app: AppContext, head_only: bool, against: str | None, as_jso
     reference data) and checks what the database cannot: postings sum to zero and are the
     ones each entry makes, keys match content, ids have no gaps, every guard is in place.
     Names the first broken record and exits 1 if anything is wrong. A record found whole is
-    recorded with its head, when and who: `grants reconcile` then re-checks only the links
-    after it.
+    recorded with its head, when and who (the output says whether it was, --json's
+    "recorded"): `grants reconcile` then re-checks only the links after it.
     """
     current, head = app.schema_version()
     with app.reading(any_version=True) as session:
@@ -62,9 +62,10 @@ def verify_command(app: AppContext, head_only: bool, against: str | None, as_jso
                 raise GrantsError(str(exc)) from None
             if found is not None:
                 result.problems.insert(0, found)
+    recorded = False
     if result.ok and current == head:
         # Found whole: `grants reconcile` walks only the links after this head.
-        app.record_verification(result)
+        recorded = app.record_verification(result)
     if as_json:
         first = result.first
         emit_json(
@@ -75,17 +76,18 @@ def verify_command(app: AppContext, head_only: bool, against: str | None, as_jso
                 "problems": [p.as_dict() for p in result.problems],
                 "more": result.more,
                 "notes": result.notes,
+                "recorded": recorded,
             }
         )
     elif head_only and result.ok:
         terminal.echo(str(result.head))
     else:
-        _report(result, against)
+        _report(result, against, recorded)
     if not result.ok:
         click.get_current_context().exit(1)
 
 
-def _report(result: Verification, against: str | None) -> None:
+def _report(result: Verification, against: str | None, recorded: bool) -> None:
     for note in result.notes:
         terminal.echo(f"note: {note}", err=True)
     if result.ok:
@@ -99,6 +101,10 @@ def _report(result: Verification, against: str | None) -> None:
             )
         )
         terminal.echo(f"head {result.head}")
+        if recorded:
+            terminal.echo("recorded: `grants reconcile` will rely on this verification")
+        elif result.head.count == 0:
+            terminal.echo("not recorded: an empty chain proves no link to rely on")
         return
     first = result.first
     assert first is not None
