@@ -11,6 +11,7 @@ from grants.excel.book import cell, sheet_name, writing
 from grants.excel.layout import tab_name
 from grants.formatting import day
 from grants.money import from_pence
+from grants.services import checkpoints
 from grants.services.reconcile import SEVERITIES, Finding
 from grants.services.stream_texts import StreamWords
 
@@ -52,7 +53,7 @@ def write(
         statement = getattr(findings, "record_statement", None)
         if statement:  # what the record's check walked, and what it relied on
             plain = statement.replace("`", "")  # a command's name, as the words say it
-            book.note(summary, row + 2, plain[:1].upper() + plain[1:] + ".", "label")
+            book.note(summary, row + 2, checkpoints.sentence(plain), "label")
         book.print_setup(summary, 2)
         for name in names:
             sheet = book.sheet(sheets[name])

@@ -188,6 +188,12 @@ def statement(result: Verification) -> str:
     )
 
 
+def sentence(statement: str) -> str:
+    """A statement (``statement``) as a sentence of its own, for a page or a workbook: its
+    first letter a capital, a full stop at its end."""
+    return statement[:1].upper() + statement[1:] + "."
+
+
 def as_dict(result: Verification) -> dict[str, object]:
     """What a walk checked, for --json."""
     since = result.since
@@ -215,6 +221,7 @@ __all__ = [
     "latest",
     "record",
     "relied_on",
+    "sentence",
     "statement",
     "walked_whole",
 ]

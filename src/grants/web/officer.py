@@ -27,6 +27,7 @@ from grants.excel import plan_form, return_form
 from grants.excel.book import file_name
 from grants.excel.reports import as_of_parts, report_parts, write_report
 from grants.periods import FinancialYear, Period, parse_period
+from grants.services import checkpoints
 from grants.services.access import Actor
 from grants.services.balances import BalanceRow, balance_rows, entries_behind
 from grants.services.plan_forms import issue_plan_forms, no_open_plan, open_plan_forms
@@ -156,7 +157,7 @@ def _sentence(text: str | None) -> Markup | None:
     """A sentence for the page: a command named in backticks shown as code."""
     if not text:
         return None
-    shown = str(escape(text[:1].upper() + text[1:] + "."))
+    shown = str(escape(checkpoints.sentence(text)))
     return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", shown))
 
 
