@@ -28,7 +28,7 @@ from grants.db.engine import WRITER_LOCK
 from grants.db.records import CHANGING
 from grants.formatting import count
 from grants.money import MAX_TURNOVER_PENCE
-from tests.conftest import SIGNED_IN, Grants, _reset_postgres
+from tests.conftest import SIGNED_IN, Grants, _reset_postgres, add_person
 from tests.full_ledger import build
 from tests.helpers import FUND, books
 
@@ -249,10 +249,25 @@ def test_the_working_role_records_but_cannot_take_the_guards_off(
     as_app = Grants(url)
     paid = as_app("pay", "PCC-CSF", "2017-18", "DA", "100", "--date", "2017-07-01")
     assert paid.exit_code == 0, paid.output
-    assert as_app("verify").exit_code == 0
-    # Reconcile relies on it: the working role reads the verifications' sequence.
-    reconciled = as_app("reconcile", "--json")
-    assert '"walked": "since verification"' in reconciled.output, reconciled.output
+    # The working role records a verification, an officer's and a viewer's alike: no
+    # warning, the row is there with who made it, and reconcile relies on it (the working
+    # role reads the verifications' sequence).
+    add_person(oxfordshire.url, "reader", ["viewer"])
+    admin = create_engine(oxfordshire.url.replace("postgresql://", "postgresql+psycopg://", 1))
+    for login in ("officer", "reader"):
+        verified = Grants(url, user=login)("verify")
+        assert verified.exit_code == 0, verified.output
+        assert "warning" not in verified.output, verified.output
+        assert "recorded: `grants reconcile` will rely on this verification" in verified.output
+        with admin.connect() as conn:
+            last = conn.execute(text(
+                "SELECT p.login FROM verification v JOIN person p ON p.id = v.person_id "
+                "ORDER BY v.id DESC LIMIT 1"
+            )).scalar()  # fmt: skip
+        assert last == login
+        reconciled = Grants(url, user=login)("reconcile", "--json")
+        assert '"walked": "since verification"' in reconciled.output, reconciled.output
+    admin.dispose()
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     attempts = {
         "UPDATE entry SET amount_pence = 1 WHERE id = 1": "permission denied for table entry",
