@@ -6,9 +6,10 @@ who ran it, and the greatest id then of every table of record and of rows that b
 record (its marks). `grants reconcile` then relies on the latest: it checks that the chain's
 link at that count still has that digest (a chain rebuilt behind the ledger's back does not)
 and that no row was added since to a record sealed up to it (by the marks), walks the links
-after it with every check verify makes, and says so. A row changed behind the ledger's back
-before that link, its seal left alone, is found by the next `grants verify` (or `grants
-reconcile --whole`).
+after it with every check verify makes, and says so. It walks every link, and says why, when
+the checks of the whole ledger (guards, policies, ids) already find a problem. A row changed
+behind the ledger's back before that link, its seal left alone, is found by the next `grants
+verify` (or `grants reconcile --whole`).
 
 A row of ``verification`` that is not one `grants verify` could have written (text where a
 count or a time belongs, a count of no link, a time to come, marks that do not read) is

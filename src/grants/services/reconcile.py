@@ -300,8 +300,8 @@ def the_record(ctx: Context) -> Iterator[Finding]:
     while it stands. Unless ``ctx.whole``, it relies on the last head `grants verify` found
     whole (grants.services.checkpoints): that link must still have its digest, no row may
     have been added since to a record sealed up to it, and only the links after it are
-    walked (every link, when most of the chain is newer than it); ``ctx.record`` says which
-    was done."""
+    walked (every link, when most of the chain is newer than it, or a guard, a policy or the
+    ids already show a problem); ``ctx.record`` says which was done."""
     connection = ctx.session.connection()
     since, why = checkpoints.relied_on(
         connection, None if ctx.whole else checkpoints.latest(connection)
