@@ -262,7 +262,7 @@ COMMANDS = {
     "`grants reconcile --whole` (every link walked)": ("reconcile", "--whole"),
 }
 # Run once, untimed, before the command is timed.
-BEFORE = {"`grants reconcile` (after `grants verify`)": ("verify",)}
+FIRST = {"`grants reconcile` (after `grants verify`)": ("verify",)}
 # (path, size) -> median seconds, for the growth test at the end.
 MEDIANS: dict[tuple[str, int], float] = {}
 
@@ -294,8 +294,8 @@ def test_command_grows_with_the_rows_it_reads(
     benchmark, ledger: Ledger, path: str, tmp_path: Path
 ) -> None:
     peaks: list[int] = []
-    if path in BEFORE:
-        before = _command(ledger.path, BEFORE[path], tmp_path, [])()
+    if path in FIRST:
+        before = _command(ledger.path, FIRST[path], tmp_path, [])()
         assert before.returncode == 0, before.stdout[-2000:]  # type: ignore[attr-defined]
     product = _command(ledger.path, COMMANDS[path], tmp_path, peaks)
     floor = _sqlite3(ledger.path, EVERY)
