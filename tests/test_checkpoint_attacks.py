@@ -164,16 +164,7 @@ def test_a_later_verification_is_relied_on_whatever_id_an_earlier_row_was_given(
 def test_a_walk_from_an_early_link_asks_the_journal_no_more_than_one_from_the_head(
     oxfordshire: Grants, rolled_back: Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from grants.services import walk_start
-
-    asked: list[str] = []
-    real = walk_start.stream_rows
-
-    def counted(connection: Connection, sql: str, params: Any = None) -> Any:
-        asked.append(sql)
-        return real(connection, sql, params)
-
-    monkeypatch.setattr(walk_start, "stream_rows", counted)
+    asked = _queries(monkeypatch)
     end = top(rolled_back)
     assert problems(verify(rolled_back, since=at(rolled_back, end))) == []
     from_head = len(asked)
@@ -308,25 +299,11 @@ def test_identical_entries_are_counted_alike_by_content_or_from_every_key(
     key up to the link read at once (a long walk) or by the keys of that content (a short
     one): the same findings either way, a key changed after the link found alike."""
     from grants.services import walk_start
-    from tests.helpers import books
-    from tests.test_checkpoints import _same_content
-    from tests.test_plans import FUND
+    from tests.test_checkpoints import four_alike_walked
 
     monkeypatch.setattr(walk_start, "BULK", bulk)
-    asked: list[str] = []
-    real = walk_start.stream_rows
-
-    def counted(connection: Connection, sql: str, params: Any = None) -> Any:
-        asked.append(sql)
-        return real(connection, sql, params)
-
-    monkeypatch.setattr(walk_start, "stream_rows", counted)
-    paid = "".join("2017-05-01 pay CSF 2017-18 CHERWELL 100\n" for _ in range(4))
-    loaded = grants("ledger", "load", str(books(tmp_path, FUND + paid)))
-    assert loaded.exit_code == 0, loaded.output
-    with engine.connect() as rolled_back, rolled_back.begin() as transaction:
-        _same_content(rolled_back)
-        transaction.rollback()
+    asked = _queries(monkeypatch)
+    four_alike_walked(grants, engine, tmp_path)
     every_key = [sql for sql in asked if sql.startswith("SELECT key FROM entry WHERE id <=")]
     by_content = [sql for sql in asked if "WHERE key IN" in sql]
     assert (every_key, by_content)[bulk == 0.0] == []
@@ -406,3 +383,18 @@ def test_the_verified_link_alone_removed_is_called_missing(
     walked = verify(rolled_back, since=since)
     assert walked.since is None and walked.whole_because is not None
     assert walked.first is not None and walked.first.seq == count
+
+
+def _queries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement the walk's start reads with, as it reads them."""
+    from grants.services import walk_start
+
+    asked: list[str] = []
+    real = walk_start.stream_rows
+
+    def counted(connection: Connection, sql: str, params: Any = None) -> Any:
+        asked.append(sql)
+        return real(connection, sql, params)
+
+    monkeypatch.setattr(walk_start, "stream_rows", counted)
+    return asked
