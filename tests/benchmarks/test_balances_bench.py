@@ -311,7 +311,12 @@ def test_command_grows_with_the_rows_it_reads(
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("path", list(COMMANDS))
+# `reconcile --whole` re-hashes every link, so it grows with the chain by its nature: its row
+# is measured to compare with, and is held to no growth target.
+GROWTH_HELD = [path for path, args in COMMANDS.items() if "--whole" not in args]
+
+
+@pytest.mark.parametrize("path", GROWTH_HELD)
 def test_command_at_1m_entries_within_three_times_100k(benchmark, path: str) -> None:
     chosen = measure.chosen_sizes()
     if "medium" not in chosen or "large" not in chosen:
