@@ -191,7 +191,7 @@ class Records:
         bounds = {"after": after, "until": until}
         self._rows = stream_rows(
             connection,
-            f"SELECT {columns} FROM {record.table} {_where('id', after, until)}ORDER BY id",
+            f"SELECT {columns} FROM {record.table} {id_bounds('id', after, until)}ORDER BY id",
             bounds,
         )
         self._convert = _special(record, record.table, record.columns, engine)
@@ -207,7 +207,7 @@ class Records:
             self._children = stream_rows(
                 connection,
                 f"SELECT {child.parent}, {', '.join(child.columns)} FROM {child.table} "
-                f"{_where(child.parent, after, until)}ORDER BY {child.parent}, id",
+                f"{id_bounds(child.parent, after, until)}ORDER BY {child.parent}, id",
                 bounds,
             )
             self._pending = next(self._children, None)
@@ -299,7 +299,7 @@ class Records:
         return rest
 
 
-def _where(column: str, after: int, until: int | None) -> str:
+def id_bounds(column: str, after: int, until: int | None = None) -> str:
     """``WHERE`` for ids above ``after`` (none: from the start) and up to ``until``."""
     bounds = ([f"{column} > %(after)s"] if after else []) + (
         [f"{column} <= %(until)s"] if until is not None else []

@@ -24,7 +24,15 @@ from typing import Any
 from sqlalchemy import Connection
 
 from grants.db import bulk
-from grants.db.canonical import CHUNK, Records, accounts_of, driver_sql, payload, stream_rows
+from grants.db.canonical import (
+    CHUNK,
+    Records,
+    accounts_of,
+    driver_sql,
+    id_bounds,
+    payload,
+    stream_rows,
+)
 from grants.db.records import BY_TABLE, FORMS, RANK, RECORDS, Record
 
 GENESIS = "0" * 64
@@ -251,10 +259,9 @@ def in_chain_order(
 def seals(connection: Connection, after: int = 0) -> Iterable[tuple[int, str, int, int, str]]:
     """Every seal in chain order (``after``: those after that link): (seq, table, row id,
     form, digest)."""
-    where = "WHERE seq > %(after)s " if after else ""
     return stream_rows(
         connection,
-        f"SELECT seq, tbl, row_id, form, digest FROM seal {where}ORDER BY seq",
+        f"SELECT seq, tbl, row_id, form, digest FROM seal {id_bounds('seq', after)}ORDER BY seq",
         {"after": after} if after else None,
     )
 

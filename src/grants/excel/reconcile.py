@@ -12,12 +12,12 @@ from grants.excel.layout import tab_name
 from grants.formatting import day
 from grants.money import from_pence
 from grants.services import checkpoints
-from grants.services.reconcile import SEVERITIES, Finding
+from grants.services.reconcile import SEVERITIES, Finding, Findings
 from grants.services.stream_texts import StreamWords
 
 
 def write(
-    findings: list[Finding], path: Path, ledger: str, as_of: date, words: StreamWords | None = None
+    findings: Findings, path: Path, ledger: str, as_of: date, words: StreamWords | None = None
 ) -> None:
     """``words``: the stream's names and headings when the findings are one stream's (its
     books may word the template's texts, ``heading STREAM reconcile:SECTION.KEY``)."""
@@ -50,7 +50,7 @@ def write(
             total = sum(1 for f in findings if f.severity == severity)
             formula = f"=SUM({cell(3, col)}:{cell(row - 1, col)})" if names else "=0"
             summary.write_formula(row, col, formula, book.style("total"), total)
-        statement = getattr(findings, "record_statement", None)
+        statement = findings.record_statement
         if statement:  # what the record's check walked, and what it relied on
             plain = statement.replace("`", "")  # a command's name, as the words say it
             book.note(summary, row + 2, checkpoints.sentence(plain), "label")
