@@ -22,8 +22,8 @@ from grants.cli.common import (
     each_file,
     echo_problems,
     emit_json,
-    make_folder,
     pass_app,
+    written_together,
 )
 from grants.cli.options import DATE, pick_stream, stream_option
 from grants.cli.write import _origin
@@ -261,10 +261,11 @@ def issue(
         terminal.echo(said)
     if not open_plans:
         raise no_open_plan(stream, fy)
-    make_folder(directory)
+    with written_together(directory) as staged:  # every form or none
+        for form in open_plans:
+            plan_form.write(form, staged(directory / plan_form.filename(form)), ledger)
     for form in open_plans:
         path = directory / plan_form.filename(form)
-        plan_form.write(form, path, ledger)
         terminal.echo(f"wrote {path} ({form.line_name}: {count(len(form.lines), 'line')} recorded)")
     terminal.echo(f"{count(len(open_plans), 'plan form')} in {directory}")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from grants.cli import progress, terminal
-from grants.cli.common import AppContext, GrantsGroup, emit_json, make_folder, pass_app
+from grants.cli.common import AppContext, GrantsGroup, emit_json, pass_app, written_together
 from grants.cli.options import pick_stream, stream_option
 from grants.cli.report_capital import as_of_option, as_of_words, capital_programme_command
 from grants.errors import GrantsError
@@ -312,10 +312,10 @@ def all_reports(app: AppContext, directory: Path, as_of: date | None) -> None:
     with app.reading() as session, shared(session):  # each stream's balances read once a day
         books = workbooks(session, as_of)
         ledger = ledger_name(session)
-        jobs: list[tuple[Path, Callable[[], None]]] = []
+        jobs: list[tuple[Path, Callable[[Path], None]]] = []
         for w in books:
             path = directory / report_file(w, as_of)
-            jobs.append((path, partial(write_report, session, w, path, ledger, as_of)))
+            jobs.append((path, partial(write_report, session, w, ledger=ledger, as_of=as_of)))
         if not jobs:
             if as_of is not None:
                 raise GrantsError(
@@ -325,13 +325,18 @@ def all_reports(app: AppContext, directory: Path, as_of: date | None) -> None:
             raise GrantsError(
                 "the books have nothing to report: load them with `grants ledger load`"
             )
-        make_folder(directory)
-        with progress.bar(len(jobs), "writing workbooks", progress.showing()) as shown:
+        # All or none: a stop part way (a ledger found changed behind its back, a full disk)
+        # leaves no workbook of this run beside those of an earlier one.
+        with (
+            written_together(directory) as staged,
+            progress.bar(len(jobs), "writing workbooks", progress.showing()) as shown,
+        ):
             for number, (path, write) in enumerate(jobs, start=1):
                 shown.label(f"workbook {number:,} of {len(jobs):,}: {path.name}")
-                write()
-                terminal.echo(f"wrote {path}")
+                write(staged(path))
                 shown.advance()
+    for path, _ in jobs:
+        terminal.echo(f"wrote {path}")
     terminal.echo(f"{count(len(jobs), 'workbook')} in {directory}")
 
 

@@ -17,8 +17,8 @@ from grants.cli.common import (
     each_file,
     echo_problems,
     emit_json,
-    make_folder,
     pass_app,
+    written_together,
 )
 from grants.cli.options import DATE, pick_stream, stream_option
 from grants.excel import return_reader
@@ -67,10 +67,11 @@ def issue(
         line = line_code(session, stream, line, "issue") if line is not None else None
         issued = issue_forms(session, stream, fy, stage, line, return_form.display_cells)
         ledger = ledger_name(session)
-    make_folder(directory)
+    with written_together(directory) as staged:  # every form or none
+        for form in issued:
+            return_form.write(form, staged(directory / return_form.filename(form)), ledger)
     for form in issued:
         path = directory / return_form.filename(form)
-        return_form.write(form, path, ledger)
         plan = "its agreed plan" if form.agreed else "its plan" if form.planned else "no plan yet"
         terminal.echo(f"wrote {path} ({form.line_name}: {count(len(form.lines), 'line')}, {plan})")
     terminal.echo(f"{count(len(issued), 'return form')} in {directory}")
