@@ -59,6 +59,15 @@ class NotUnique(GrantsError):
     with the keys kept, a row broke one: :func:`clashes_named`)."""
 
 
+# Said of a clash that may be with a row the table held before the load, rather than between
+# two of the load's own rows: a row added behind the ledger's back is one `grants verify`
+# names, while the message would otherwise blame the load alone.
+HELD_ROW = (
+    "; a row already there that the ledger did not write (added behind its back) may be the "
+    "other: `grants verify` names such a row"
+)
+
+
 @contextlib.contextmanager
 def clashes_named(connection: Connection) -> Iterator[None]:
     """Within the block (a load's writing), a row that breaks a unique key or a reference
@@ -66,7 +75,9 @@ def clashes_named(connection: Connection) -> Iterator[None]:
     (LoadConflict on PostgreSQL), naming the table and what clashed, where the driver's
     own error came out as a database error. Only a unique key, a primary key or a reference
     broken is named so; any other refusal (a check, NOT NULL, a trigger's) is raised as the
-    database gave it. The caller's transaction must be rolled back."""
+    database gave it. The caller's transaction must be rolled back. A clash of values may be
+    with a row the table already held, so its message points at `grants verify` too
+    (HELD_ROW)."""
     try:
         yield
     except IntegrityError as exc:
@@ -79,14 +90,18 @@ def clashes_named(connection: Connection) -> Iterator[None]:
             raise  # a check, NOT NULL or a trigger's refusal: the database's own words
         said = str(exc.orig)  # "UNIQUE constraint failed: account.key", say
         unique = "UNIQUE constraint failed: "
+        held = ""
         if said.startswith(unique):
             table = said.removeprefix(unique).partition(".")[0]
             what = (
                 f"{table} include a row with the same value as another where each must be different"
             )
+            held = HELD_ROW
         else:
             what = "the ledger break a key or a reference"
-        raise NotUnique(f"nothing was recorded: the rows written to {what} ({said})") from None
+        raise NotUnique(
+            f"nothing was recorded: the rows written to {what} ({said}){held}"
+        ) from None
 
 
 # SQLite's refusals that are a key or a reference broken (its extended result codes' names).
