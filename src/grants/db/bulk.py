@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -69,7 +69,7 @@ HELD_ROW = (
 
 
 @contextlib.contextmanager
-def clashes_named(connection: Connection) -> Iterator[None]:
+def clashes_named(connection: Connection, fresh: Collection[str] = ()) -> Iterator[None]:
     """Within the block (a load's writing), a row that breaks a unique key or a reference
     as it goes in is refused as a key built again after the rows refuses it: NotUnique
     (LoadConflict on PostgreSQL), naming the table and what clashed, where the driver's
@@ -77,7 +77,8 @@ def clashes_named(connection: Connection) -> Iterator[None]:
     broken is named so; any other refusal (a check, NOT NULL, a trigger's) is raised as the
     database gave it. The caller's transaction must be rolled back. A clash of values may be
     with a row the table already held, so its message points at `grants verify` too
-    (HELD_ROW)."""
+    (HELD_ROW), unless the table is one of ``fresh``, those known to have held no rows as the
+    block began (a clash in one is between two of the load's own rows)."""
     try:
         yield
     except IntegrityError as exc:
@@ -96,7 +97,7 @@ def clashes_named(connection: Connection) -> Iterator[None]:
             what = (
                 f"{table} include a row with the same value as another where each must be different"
             )
-            held = HELD_ROW
+            held = "" if table in fresh else HELD_ROW
         else:
             what = "the ledger break a key or a reference"
         raise NotUnique(
@@ -142,7 +143,7 @@ def indexes_after(connection: Connection, tables: Sequence[str]) -> Iterator[Non
     for name, _ in indexes:
         connection.exec_driver_sql(f'DROP INDEX "{name}"')
     try:
-        with clashes_named(connection):
+        with clashes_named(connection, empty):
             yield
     except BaseException:
         with contextlib.suppress(Exception):  # as they were, should the caller go on
