@@ -236,8 +236,10 @@ def test_a_duplicate_found_as_its_key_is_built_again_undoes_the_whole_load(engin
             columns = ("id", "key", "stream_id", "first_year", "last_year", "line_id", "role")
             with bulk.indexes_after(conn, ("account", "entry", "posting")):
                 bulk.insert_rows(conn, "account", columns, rows)
+    message = str(raised.value)
+    # Two of the load's own rows, into an empty table: no row held before it is blamed.
+    assert "grants verify" not in message
     if engine.dialect.name == "postgresql":
-        message = str(raised.value)
         assert isinstance(raised.value, GrantsError), message
         assert message.startswith("nothing was recorded: the rows written to account include")
         assert "uq_account_key" in message and "S900|2017-18||award" in message

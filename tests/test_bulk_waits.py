@@ -112,7 +112,9 @@ def test_a_duplicate_is_refused_alike_whether_the_keys_were_dropped_or_kept(
 ) -> None:
     """Two accounts with one key in a load into an empty journal: found as the key is built
     again, or (a reader holding ``stream``, so the keys were kept) as the row goes in, the
-    load is refused with the same message, and nothing is written."""
+    load is refused with the same message, and nothing is written. Found as the row goes in,
+    the row clashed with might have been one the table held, so that message also points at
+    `grants verify`; found as the key of the empty table is built, it cannot have been."""
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite keeps its keys in a load")
     from grants.db.engine import ACCESS, make_session_factory
@@ -139,6 +141,7 @@ def test_a_duplicate_is_refused_alike_whether_the_keys_were_dropped_or_kept(
         "nothing was recorded: the rows written to account include a row with the same value "
         f"as another where each must be different (uq_account_key: Key (key)=({_DUPLICATE}) "
     )
+    assert str(raised.value).endswith(bulk.HELD_ROW) is kept
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM account")).scalar_one() == 0
         assert _schema(conn) == before
@@ -164,7 +167,8 @@ def test_a_load_that_breaks_a_key_says_so_and_records_nothing(
 ) -> None:
     """An account planted behind the ledger's back, under another stream, with the key a
     load then gives one of its own: `grants ledger load` names the table and the key (not
-    the driver's error as a database error), exits 1 and records nothing."""
+    the driver's error as a database error), says that a row the ledger did not write may
+    be the other, exits 1 and records nothing."""
     if many:
         monkeypatch.setattr(bulk, "MANY", 1)
     assert grants("ledger", "load", str(books(tmp_path, _REFERENCE, "ref.grants"))).exit_code == 0
@@ -180,10 +184,14 @@ def test_a_load_that_breaks_a_key_says_so_and_records_nothing(
     clash = "include a row with the same value as another where each must be different"
     if engine.dialect.name == "postgresql":
         expected = (f"Error: nothing was recorded: the rows written to account {clash} "
-                    "(uq_account_key: Key (key)=(CSF|2017|2017||funder) already exists.)\n")  # fmt: skip
+                    "(uq_account_key: Key (key)=(CSF|2017|2017||funder) already exists.); "
+                    "a row already there that the ledger did not write (added behind its "
+                    "back) may be the other: `grants verify` names such a row\n")  # fmt: skip
     else:
         expected = (f"Error: nothing was recorded: the rows written to account {clash} "
-                    "(UNIQUE constraint failed: account.key)\n")  # fmt: skip
+                    "(UNIQUE constraint failed: account.key); a row already there that the "
+                    "ledger did not write (added behind its back) may be the other: "
+                    "`grants verify` names such a row\n")  # fmt: skip
     assert loaded.output == expected
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM entry")).scalar_one() == 0

@@ -1,11 +1,16 @@
 """A load refused by the database for something other than a broken key or reference (a
 check, a trigger's refusal) is reported as the database's own refusal, on both engines: the
-message that names a clash of keys (grants.db.bulk.clashes_named) is kept for clashes."""
+message that names a clash of keys (grants.db.bulk.clashes_named) is kept for clashes, and
+a clash with a row planted behind the ledger's back points at `grants verify`, which names
+it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import text
+
+from grants.db.bulk import HELD_ROW
 from grants.db.engine import make_engine
 from tests.conftest import Grants
 from tests.helpers import books
@@ -53,3 +58,35 @@ def test_a_load_refused_by_a_check_is_not_called_a_clash_of_keys(
     assert "key" not in loaded.output and "reference" not in loaded.output
     said = _REFUSAL if grants.url.startswith("sqlite") else 'check constraint "year_closed"'
     assert said in loaded.output
+
+
+def test_a_clash_with_a_row_planted_behind_the_ledgers_back_points_at_verify(
+    grants: Grants, tmp_path: Path
+) -> None:
+    """An account inserted into the database directly, under another stream, with the key a
+    load then gives one of its own: the load's refusal names the clash and says that a row
+    the ledger did not write may be the other, and `grants verify` does name that row."""
+    reference = (
+        _REFERENCE + '\n2017-04-01 stream OTHER "Other fund"\n  kind: pcc-csf\n  funder: PCC\n'
+    )
+    assert grants("ledger", "load", str(books(tmp_path, reference, "ref.grants"))).exit_code == 0
+    engine = make_engine(grants.url)
+    try:
+        with engine.begin() as conn:
+            other = conn.execute(text("SELECT id FROM stream WHERE code = 'OTHER'")).scalar_one()
+            conn.execute(text(
+                "INSERT INTO account (id, key, stream_id, first_year, last_year, line_id, role) "
+                "VALUES (1, 'CSF|2017|2017||funder', :o, 2017, 2017, NULL, 'funder')"
+            ), {"o": other})  # fmt: skip
+    finally:
+        engine.dispose()
+    entries = books(tmp_path, "2017-04-01 award CSF 2017-18 100,000\n", "entries.grants")
+    loaded = grants("ledger", "load", str(entries))
+    assert loaded.exit_code == 1
+    assert "include a row with the same value as another" in loaded.output
+    assert loaded.output.rstrip("\n").endswith(HELD_ROW)
+    verified = grants("verify")
+    assert verified.exit_code != 0
+    assert "account 1: no entry posts to it: it was added behind the ledger's back" in (
+        verified.output
+    )

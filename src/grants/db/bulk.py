@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -59,14 +59,26 @@ class NotUnique(GrantsError):
     with the keys kept, a row broke one: :func:`clashes_named`)."""
 
 
+# Said of a clash that may be with a row the table held before the load, rather than between
+# two of the load's own rows: a row added behind the ledger's back is one `grants verify`
+# names, while the message would otherwise blame the load alone.
+HELD_ROW = (
+    "; a row already there that the ledger did not write (added behind its back) may be the "
+    "other: `grants verify` names such a row"
+)
+
+
 @contextlib.contextmanager
-def clashes_named(connection: Connection) -> Iterator[None]:
+def clashes_named(connection: Connection, fresh: Collection[str] = ()) -> Iterator[None]:
     """Within the block (a load's writing), a row that breaks a unique key or a reference
     as it goes in is refused as a key built again after the rows refuses it: NotUnique
     (LoadConflict on PostgreSQL), naming the table and what clashed, where the driver's
     own error came out as a database error. Only a unique key, a primary key or a reference
     broken is named so; any other refusal (a check, NOT NULL, a trigger's) is raised as the
-    database gave it. The caller's transaction must be rolled back."""
+    database gave it. The caller's transaction must be rolled back. A clash of values may be
+    with a row the table already held, so its message points at `grants verify` too
+    (HELD_ROW), unless the table is one of ``fresh``, those known to have held no rows as the
+    block began (a clash in one is between two of the load's own rows)."""
     try:
         yield
     except IntegrityError as exc:
@@ -79,14 +91,18 @@ def clashes_named(connection: Connection) -> Iterator[None]:
             raise  # a check, NOT NULL or a trigger's refusal: the database's own words
         said = str(exc.orig)  # "UNIQUE constraint failed: account.key", say
         unique = "UNIQUE constraint failed: "
+        held = ""
         if said.startswith(unique):
             table = said.removeprefix(unique).partition(".")[0]
             what = (
                 f"{table} include a row with the same value as another where each must be different"
             )
+            held = "" if table in fresh else HELD_ROW
         else:
             what = "the ledger break a key or a reference"
-        raise NotUnique(f"nothing was recorded: the rows written to {what} ({said})") from None
+        raise NotUnique(
+            f"nothing was recorded: the rows written to {what} ({said}){held}"
+        ) from None
 
 
 # SQLite's refusals that are a key or a reference broken (its extended result codes' names).
@@ -127,7 +143,7 @@ def indexes_after(connection: Connection, tables: Sequence[str]) -> Iterator[Non
     for name, _ in indexes:
         connection.exec_driver_sql(f'DROP INDEX "{name}"')
     try:
-        with clashes_named(connection):
+        with clashes_named(connection, empty):
             yield
     except BaseException:
         with contextlib.suppress(Exception):  # as they were, should the caller go on

@@ -24,7 +24,8 @@ nothing is dropped and the keys are kept too, so a load never waits for a reader
 holding a table that reader reads next (a deadlock, which PostgreSQL breaks by aborting one
 of them). A row that breaks a key, found as the key is built again or (the keys kept) as it
 goes in, is refused with the same :class:`LoadConflict` message (grants.db.bulk
-``clashes_named``).
+``clashes_named``); where the row clashed with may be one the table held before the load,
+the message points at `grants verify`, which names a row added behind the ledger's back.
 
 ``all_keys_after`` does the same for one table that is not empty, its primary key included:
 the chain's links (``seal``) when a load appends more of them than the chain holds.
@@ -44,7 +45,7 @@ from psycopg import pq
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from grants.db.bulk import NotUnique
+from grants.db.bulk import HELD_ROW, NotUnique
 from grants.errors import GrantsError
 
 # Up to this many rows, one INSERT (executemany) takes no longer than a COPY.
@@ -205,7 +206,7 @@ def all_keys_after(connection: Connection, table: str) -> Iterator[None]:
         dropped = []  # another transaction reads the table: the keys stay, kept row by row
     for item in dropped:
         connection.exec_driver_sql(item.drop_sql())
-    with _built_again(connection, dropped):
+    with _built_again(connection, dropped, held=True):
         yield
 
 
@@ -285,9 +286,11 @@ def drop_keys(connection: Connection, tables: Sequence[str]) -> list[_Dropped]:
     return dropped
 
 
-def create_keys(connection: Connection, dropped: Sequence[_Dropped]) -> None:
+def create_keys(connection: Connection, dropped: Sequence[_Dropped], *, held: bool = False) -> None:
     """Create again what :func:`drop_keys` dropped: indexes and unique constraints, then
-    the foreign keys. A row that breaks one fails the transaction with a LoadConflict."""
+    the foreign keys. A row that breaks one fails the transaction with a LoadConflict.
+    ``held``: the tables held rows before the load (:func:`all_keys_after`), so a clash may
+    be with one of those rather than between two of the load's."""
     if not dropped:
         return
     memory = connection.exec_driver_sql(
@@ -298,7 +301,7 @@ def create_keys(connection: Connection, dropped: Sequence[_Dropped]) -> None:
         try:
             connection.exec_driver_sql(item.create_sql())
         except DBAPIError as exc:
-            raise _conflict(exc, item.table, item.name) from None
+            raise _conflict(exc, item.table, item.name, held=held) from None
     connection.exec_driver_sql(
         "SELECT set_config('maintenance_work_mem', %(m)s, true)", {"m": memory}
     )
@@ -307,24 +310,30 @@ def create_keys(connection: Connection, dropped: Sequence[_Dropped]) -> None:
 def clash(exc: DBAPIError) -> GrantsError | DBAPIError:
     """A row that broke a key or a reference as it went in (the keys kept), refused as one
     found as its key is built again after the rows: the same message, naming the table and
-    the key from what PostgreSQL says."""
+    the key from what PostgreSQL says; the row clashed with may be one the table held."""
     diag = getattr(exc.orig, "diag", None)
     table = getattr(diag, "table_name", None) or "the ledger"
-    return _conflict(exc, table, getattr(diag, "constraint_name", None) or "a key")
+    return _conflict(exc, table, getattr(diag, "constraint_name", None) or "a key", held=True)
 
 
-def _conflict(exc: DBAPIError, table: str, name: str) -> GrantsError | DBAPIError:
+def _conflict(exc: DBAPIError, table: str, name: str, *, held: bool) -> GrantsError | DBAPIError:
+    """The refusal of a broken unique key or reference, named; of a clash of values that may
+    be with a row the table held before the load (``held``), pointing at `grants verify`
+    (HELD_ROW)."""
     diag = getattr(exc.orig, "diag", None)
     state = getattr(exc.orig, "sqlstate", None)
     if diag is None or state not in ("23505", "23503"):  # unique, foreign key violations
         return exc
     detail = (diag.message_detail or "").strip()[:300]
+    pointer = ""
     if state == "23505":
         what = "a row with the same value as another where each must be different"
+        pointer = HELD_ROW if held else ""
     else:
         what = "a row naming one that does not exist"
     return LoadConflict(
         f"nothing was recorded: the rows written to {table} include {what} ({name}: {detail})"
+        f"{pointer}"
     )
 
 
@@ -346,14 +355,17 @@ def keys_after(connection: Connection, tables: Sequence[str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _built_again(connection: Connection, dropped: list[_Dropped]) -> Iterator[None]:
+def _built_again(
+    connection: Connection, dropped: list[_Dropped], *, held: bool = False
+) -> Iterator[None]:
     """The keys ``dropped`` built again after the block, and also when it fails: the caller
-    might go on and commit, so the schema is left whole whatever happened."""
+    might go on and commit, so the schema is left whole whatever happened. ``held``: as
+    :func:`create_keys` takes it."""
     try:
         yield
     except BaseException:
         if dropped and _usable(connection):
             with contextlib.suppress(GrantsError, DBAPIError):
-                create_keys(connection, dropped)
+                create_keys(connection, dropped, held=held)
         raise
-    create_keys(connection, dropped)
+    create_keys(connection, dropped, held=held)

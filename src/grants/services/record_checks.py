@@ -1,7 +1,9 @@
 """The invariants of each kind of record that no digest can show, checked as `grants verify`
 reads the record: an entry's postings are the ones it makes, its running turnover, its key
 against what it says; keys of the other records; accounts against their keys; received
-workbooks against their SHA-256."""
+workbooks against their SHA-256. The checks of an entry, and of the balances the entries
+leave, are kept in grants.services.entry_checks; this module reads what they need of the
+ledger, and checks the other records and the accounts."""
 
 from __future__ import annotations
 
@@ -14,18 +16,11 @@ from sqlalchemy import Connection
 
 from grants.db.records import RECORDS, Record
 from grants.db.seal import accounts_of, stream_rows
-from grants.errors import GrantsError, RuleError
-from grants.formatting import gbp
-from grants.money import from_pence
-from grants.periods import FinancialYear, Period
-from grants.services import rules
-from grants.services.journal import content_prefix, derived_key, where_text
-from grants.services.journal_entry import operation_prefix
+from grants.errors import GrantsError
+from grants.periods import Period
+from grants.services.entry_checks import EntryChecks, Shape
 from grants.services.keys import (
     COMMAND,
-    DERIVED,
-    RETURN_REVERSAL,
-    RETURN_SPEND,
     agreement_key,
     instalment_key,
     match_key,
@@ -33,18 +28,12 @@ from grants.services.keys import (
     stage_key,
     statement_key,
 )
-from grants.services.rules import Operation
 from grants.services.verification import Broken, Verification
 
 if TYPE_CHECKING:
     from grants.services.walk_start import Start
 
-_HEX40, _UUID, _RETURN_SPEND, _RETURN_REVERSAL = DERIVED, COMMAND, RETURN_SPEND, RETURN_REVERSAL
-
-
-# An entry's shape: its postings as (account key, sign), the start of what its key says, its
-# postings as (account id, sign) in order, and whether those accounts are all different.
-Shape = tuple[list[tuple[str, int]] | str, str, list[tuple[int, int]], bool]
+_UUID = COMMAND
 
 
 # What a filed return's workbook says against its recorded figures (figures: the return's
@@ -59,7 +48,7 @@ def _unchecked(row_id: int, values: list[Any], children: list[list[Any]], seq: i
     """A record of a table with no invariants beyond its seal."""
 
 
-class RecordChecks:
+class RecordChecks(EntryChecks):
     """The invariants of each kind of record, checked as the walk reads it."""
 
     def __init__(
@@ -136,9 +125,6 @@ class RecordChecks:
                 v[c["stream_id"]], v[c["year"]], v[c["stage"]]
             ),
         }
-
-    def problem(self, check: str, table: str, row_id: int, message: str, seq: int | None) -> None:
-        self.result.add(Broken(check, table, row_id, message, seq=seq))
 
     def record(
         self,
@@ -238,28 +224,6 @@ class RecordChecks:
             self.problem("attachment", "return_filing", row_id,
                          f"is not the return its workbook holds: {difference}", seq)  # fmt: skip
 
-    # -- keys of the other records -------------------------------------------------------
-
-    def _period(self, first: int, last: int) -> str:
-        text = self.periods.get((first, last))
-        if text is None:
-            text = self.periods[(first, last)] = str(
-                Period(FinancialYear(first), FinancialYear(last))
-            )
-        return text
-
-    def _period_object(self, first: Any, last: Any) -> Period:
-        """``Period(FinancialYear(first), FinancialYear(last))``, made once for each pair of
-        whole years (an entry's shape and an account's key each need one); any other values
-        are made into a period (or refused) every time, as they come."""
-        if type(first) is int and type(last) is int:
-            found = self.period_objects.get((first, last))
-            if found is None:
-                found = Period(FinancialYear(first), FinancialYear(last))
-                self.period_objects[(first, last)] = found
-            return found
-        return Period(FinancialYear(first), FinancialYear(last))
-
     def _statement_key(self, c: dict[str, int], v: list[Any]) -> str:
         return statement_key(
             v[c["kind"]],
@@ -306,208 +270,6 @@ class RecordChecks:
             v[c["pcc_objective"]],
             v[c["source"]],
         )
-
-    # -- the journal ---------------------------------------------------------------------
-
-    def _entry(self, row_id: int, v: list[Any], postings: list[list[Any]], seq: int | None) -> None:
-        c = self._entry_columns
-        amount = v[self._amount]
-        total = moved = 0
-        actual: list[tuple[int, int]] = []
-        balances = self.balances
-        balance = balances.get
-        for _posting, account_id, _account, pence in postings:
-            total += pence
-            moved += abs(pence)
-            actual.append((account_id, pence))
-            balances[account_id] = balance(account_id, 0) + pence
-        if v[self._over]:
-            self.over_allocated.update([posting[1] for posting in postings])
-        if total != 0:
-            self.problem(
-                "postings",
-                "entry",
-                row_id,
-                f"its postings do not add up to zero (they add up to {gbp(from_pence(total))})",
-                seq,
-            )
-        of = self._shape_of(v)
-        shape = self.shapes.get(of)
-        expected, head, by_id, distinct = shape if shape is not None else self._shape(of, v)
-        if isinstance(expected, str):
-            self.problem("postings", "entry", row_id, expected, seq)
-        else:
-            # Compared by account (each account's columns are checked against its key once).
-            factor = -amount if v[self._reverses] is not None else amount
-            actual.sort()
-            # ``by_id`` is in order: with every account different, so is what it makes.
-            wanted = [(i, sign * factor) for i, sign in by_id]
-            if actual != (wanted if distinct else sorted(wanted)):
-                texts = self.account_texts
-                found = sorted((texts.get(i) or f"(no account {i})", pence) for i, pence in actual)
-                wanted = sorted((key, sign * factor) for key, sign in expected)
-                self.problem(
-                    "postings",
-                    "entry",
-                    row_id,
-                    f"its postings ({self._shown(found)}) are not the ones its "
-                    f"{v[c['kind']]} of {gbp(from_pence(amount))} makes "
-                    f"({self._shown(wanted)})",
-                    seq,
-                )
-        self.turnover += moved
-        stored = v[self._turnover]
-        if stored != self.turnover:
-            self.problem(
-                "turnover",
-                "entry",
-                row_id,
-                "its running total of the journal's "
-                f"turnover is {stored} pence where the postings make it "
-                f"{self.turnover}",
-                seq,
-            )
-        if not self._key_holds(v, c, head):
-            self.problem(
-                "key",
-                "entry",
-                row_id,
-                "says something other than its key: its date, "
-                "amount, lines or source were changed, or its key",
-                seq,
-            )
-
-    def _account_text(self, account_id: int) -> str:
-        """The key an account's columns give (stream|first|last|line|role)."""
-        columns = self.accounts.get(account_id)
-        if columns is None:
-            return f"(no account {account_id})"
-        stream_id, first, last, line_id, role = columns
-        line = self.line_code.get(line_id, "?") if line_id is not None else ""
-        return f"{self.streams.get(stream_id, '?')}|{first}|{last}|{line}|{role}"
-
-    def _shape(self, shape: tuple[Any, ...], v: list[Any]) -> Shape:
-        """For each shape of entry (kind, stream, periods, lines, tranche: ``_shape_of``): the
-        postings it makes (grants.services.rules) as (account key, sign) and as (account id,
-        sign), in order, and what its key says of it up to the amount; worked out once a
-        shape."""
-        kind, stream_id, first, last, line_id, to_line_id, to_first, to_last, tranche = shape
-        code = self.line_code.get
-        ids: list[tuple[int, int]] = []
-        try:
-            # Of one penny; its fields given in order (by name, a frozen dataclass takes
-            # a fifth longer to make, and there is one for each shape).
-            operation = Operation(
-                kind, self.streams.get(stream_id, "?"), self._period_object(first, last), 1,
-                code(line_id) if line_id is not None else None,  # line
-                code(to_line_id) if to_line_id is not None else None,  # to_line
-                self._period_object(to_first, to_last)
-                if to_first is not None and to_last is not None else None,  # to_period
-                tranche, bool(v[self._over]),  # over_allocation
-            )  # fmt: skip
-            account = self.account_ids.get
-            postings: list[tuple[str, int]] | str = []
-            for (s, p, line, role), sign in rules.postings(operation, self._parent_of):
-                text = f"{s}|{p.first.start}|{p.last.start}|{line or ''}|{role}"
-                postings.append((text, sign))
-                ids.append((account(text, 0), sign))
-        except (RuleError, ValueError, TypeError) as exc:
-            postings = f"it is not an entry the ledger could make: {exc}"
-            ids = []
-        head = where_text(
-            kind, self.streams.get(stream_id, "?"), self._period(first, last),
-            code(line_id, "?") if line_id is not None else None,
-            code(to_line_id, "?") if to_line_id is not None else None,
-            self._period(to_first, to_last) if to_first is not None else None,
-        )  # fmt: skip
-        ids.sort()
-        distinct = len({i for i, _ in ids}) == len(ids)
-        found = self.shapes[shape] = (postings, head, ids, distinct)
-        return found
-
-    def _parent_of(self, stream: str, line: str) -> str | None:
-        return self.line_parent.get((stream, line))
-
-    def _key_holds(self, v: list[Any], c: dict[str, int], head: str) -> bool:
-        key = v[self._key]
-        if not isinstance(key, str):
-            return False
-        if len(key) == 40 and _HEX40.match(key):  # from the books: what it says, hashed
-            day, source, target, tranche, over, share = self._key_parts(v)
-            if target is None:  # an operation: what it does, as the books key it
-                prefix = operation_prefix(day, head, v[self._amount], tranche, over, share,
-                                          source)  # fmt: skip
-                return self._counted(prefix, key)
-            # A reversal names the entry it reverses by its id or by its number.
-            names = [self.reversed_refs.get(target), str(target)]
-            return any(
-                self._counted(content_prefix(day, name, None, None, source), key)
-                for name in names
-                if name
-            )
-        if _UUID.match(key):  # a command's entry: a random key
-            return True
-        spend = _RETURN_SPEND.match(key)
-        if spend:  # reported spend from a return: names the return's file
-            sha = (v[c["source"]] or "").removeprefix("return sha256:")
-            return v[c["kind"]] == "spent" and sha.startswith(spend[1]) and sha in self.filings
-        reversal = _RETURN_REVERSAL.match(key)
-        if reversal:  # spend a corrected return replaced
-            return v[c["reverses_id"]] == int(reversal[1]) and any(
-                f.startswith(reversal[2]) for f in self.filings
-            )
-        return False
-
-    def _counted(self, prefix: str, key: str) -> bool:
-        """Whether ``key`` is the books' key of an entry that says ``prefix`` (what the key
-        covers without the count of identical entries before it): the n-th such, n from 0,
-        most likely the one after those seen (tried first). Counts it if so."""
-        contents = self.contents
-        seen = contents.get(prefix)
-        if seen is None:  # the first of its content in this walk: any before it?
-            seen = 0 if self.start is None else self.start.earlier(prefix)
-        if derived_key(prefix, seen) == key or any(
-            derived_key(prefix, occurrence) == key for occurrence in range(seen)
-        ):
-            contents[prefix] = seen + 1
-            return True
-        return False
-
-    def _shown(self, postings: list[tuple[str, int]]) -> str:
-        """Postings for people: ``PCC-CSF 2017-18 DA allocated £50,656.00``."""
-        out = []
-        for key, pence in postings:
-            parts = key.split("|")
-            if len(parts) == 5 and parts[1].isdigit() and parts[2].isdigit():
-                period = self._period(int(parts[1]), int(parts[2]))
-                key = " ".join(x for x in (parts[0], period, parts[3], parts[4]) if x)
-            out.append(f"{key} {gbp(from_pence(pence))}")
-        return ", ".join(out)
-
-    def _rules(self) -> None:
-        """The balances the journal leaves must keep within its rules (grants.services.rules):
-        an entry the ledger would have refused, added behind its back, is seen here even when
-        it was correctly sealed."""
-        keys: dict[int, Any] = {}
-        for account_id, (stream_id, first, last, line_id, role) in self.accounts.items():
-            try:
-                period = self._period_object(first, last)
-            except (GrantsError, TypeError, ValueError):
-                continue  # an account with impossible years: named by its own check
-            line = self.line_code.get(line_id) if line_id is not None else None
-            keys[account_id] = (self.streams.get(stream_id, "?"), period, line, role)
-        balances = {keys[i]: pence for i, pence in self.balances.items() if i in keys}
-        over = {keys[i] for i in self.over_allocated if i in keys}
-        lines = {(self.line_stream.get(i), code): i for i, code in self.line_code.items()}
-        for anchor, what in rules.breaches(balances, over, self._parent_of):
-            line_id = lines.get((anchor[0], anchor[2])) if anchor[2] else None
-            self.result.add(
-                Broken(
-                    "rules", "line" if line_id else "stream", line_id,
-                    f"{what}: the journal holds an entry the ledger would have refused, "
-                    "recorded behind its back",
-                )
-            )  # fmt: skip
 
     def finish(self) -> None:
         self._rules()
