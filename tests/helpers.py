@@ -6,7 +6,7 @@ from datetime import date, datetime
 from pathlib import Path
 from textwrap import dedent
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 
 from grants.db.engine import make_engine
@@ -88,6 +88,16 @@ def reversal(ref: str, reason: str = "mistake") -> NewEntry:
 
 def record(session: Session, *items: NewEntry) -> Recorded:
     return Journal(session).record(list(items))
+
+
+def plant_funder_account(conn: Connection, stream: str = "OTHER") -> None:
+    """What an attacker does: an account inserted directly, under ``stream``, with the key the
+    next load then gives CSF's funder account in 2017-18 (and its id, 1)."""
+    other = conn.execute(text("SELECT id FROM stream WHERE code = :s"), {"s": stream}).scalar_one()
+    conn.execute(text(
+        "INSERT INTO account (id, key, stream_id, first_year, last_year, line_id, role) "
+        "VALUES (1, 'CSF|2017|2017||funder', :o, 2017, 2017, NULL, 'funder')"
+    ), {"o": other})  # fmt: skip
 
 
 def row_counts(url: str) -> dict[str, int]:

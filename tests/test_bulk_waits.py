@@ -16,7 +16,7 @@ from sqlalchemy import Engine, event, text
 from grants.db import bulk
 from grants.errors import GrantsError
 from tests.conftest import Grants
-from tests.helpers import books
+from tests.helpers import books, plant_funder_account
 from tests.test_access import BOOKS
 from tests.test_bulk import _schema
 
@@ -173,11 +173,7 @@ def test_a_load_that_breaks_a_key_says_so_and_records_nothing(
         monkeypatch.setattr(bulk, "MANY", 1)
     assert grants("ledger", "load", str(books(tmp_path, _REFERENCE, "ref.grants"))).exit_code == 0
     with engine.begin() as conn:
-        other = conn.execute(text("SELECT id FROM stream WHERE code = 'OTHER'")).scalar_one()
-        conn.execute(text(
-            "INSERT INTO account (id, key, stream_id, first_year, last_year, line_id, role) "
-            "VALUES (1, 'CSF|2017|2017||funder', :o, 2017, 2017, NULL, 'funder')"
-        ), {"o": other})  # fmt: skip
+        plant_funder_account(conn)
     entries = books(tmp_path, "2017-04-01 award CSF 2017-18 100,000\n", "entries.grants")
     loaded = grants("ledger", "load", str(entries))
     assert loaded.exit_code == 1

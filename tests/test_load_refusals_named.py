@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import text
-
 from grants.db.bulk import HELD_ROW
 from grants.db.engine import make_engine
 from tests.conftest import Grants
-from tests.helpers import books
+from tests.helpers import books, plant_funder_account
 
 _REFERENCE = """\
 2017-04-01 org PCC "The Commissioner"
@@ -73,11 +71,7 @@ def test_a_clash_with_a_row_planted_behind_the_ledgers_back_points_at_verify(
     engine = make_engine(grants.url)
     try:
         with engine.begin() as conn:
-            other = conn.execute(text("SELECT id FROM stream WHERE code = 'OTHER'")).scalar_one()
-            conn.execute(text(
-                "INSERT INTO account (id, key, stream_id, first_year, last_year, line_id, role) "
-                "VALUES (1, 'CSF|2017|2017||funder', :o, 2017, 2017, NULL, 'funder')"
-            ), {"o": other})  # fmt: skip
+            plant_funder_account(conn)
     finally:
         engine.dispose()
     entries = books(tmp_path, "2017-04-01 award CSF 2017-18 100,000\n", "entries.grants")
