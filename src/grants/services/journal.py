@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from grants.db import bulk
 from grants.db.engine import journal_stands, lock_writers, under_writers_lock
 from grants.db.models import Entry
+from grants.db.seal_held import hold
 from grants.errors import GrantsError, NotFound, RuleError
 from grants.formatting import count
 from grants.money import MAX_TURNOVER_PENCE
@@ -111,6 +112,9 @@ _TURNOVER_LIMIT = f"£{MAX_TURNOVER_PENCE // 100:,}.{MAX_TURNOVER_PENCE % 100:02
 # From this many entries, a batch is written as a load: a bigger page cache and, into an
 # empty journal, its indexes built after its rows (grants.db.bulk).
 BIG_BATCH = 5_000
+# A load of up to this many entries holds the rows it writes until the chain seals them
+# (grants.db.seal_held), rather than the seal reading them back: about 1 KB an entry.
+HOLD_AT_MOST = 100_000
 
 
 class Journal(Reversals):
@@ -213,6 +217,7 @@ class Journal(Reversals):
                 raise Refused(refused)
             run.given.check_new_keys(run.entry_rows)
             self._insert(run.new_accounts, run.entry_rows, run.posting_rows)
+            hold(self.session, run.entry_rows, run.posting_rows, allowed=run.as_text)
         return result
 
     @contextlib.contextmanager
@@ -231,6 +236,8 @@ class Journal(Reversals):
         self.load_catalog()
         run = self._begin(streams, None, total, whole=False)
         connection = self.session.connection()
+        # The rows written are held for the seal only while they stay few (``HOLD_AT_MOST``).
+        held = run.as_text and total <= HOLD_AT_MOST
         if connection.dialect.name == "sqlite":
             many = total >= BIG_BATCH
         else:  # every entry has a posting or more: rows are at least twice the entries
@@ -250,6 +257,7 @@ class Journal(Reversals):
             if not run.refused:
                 run.given.check_new_keys(run.entry_rows)
                 insert_rows(connection, run.new_accounts, run.entry_rows, run.posting_rows)
+                hold(self.session, run.entry_rows, run.posting_rows, allowed=held)
             run.new_accounts, run.entry_rows, run.posting_rows = [], [], []
             run.given.new_rows()
             return result
