@@ -1,4 +1,5 @@
-"""The entries a writing transaction's journal wrote on SQLite, held for the seal.
+"""The entries a writing transaction's journal wrote on SQLite, held for the seal
+(`Journal.record` holds them; a load in batches, `grants ledger load`, does not).
 
 The journal binds an entry's row on SQLite exactly as SQLite stores it (days and times as
 text, flags as 0 or 1: grants.services.journal_rows), in the columns and order of the entry
@@ -65,8 +66,8 @@ def hold(
     session: Session, entries: list[EntryRow], postings: list[PostingRow], *, allowed: bool
 ) -> None:
     """Note rows the journal has just written in ``session``'s transaction (``allowed``:
-    bound as SQLite stores them, and few enough to keep). Rows written inside a savepoint,
-    or not following on from those held, leave the seal to read back."""
+    bound as SQLite stores them). Rows written inside a savepoint, or not following on from
+    those held, leave the seal to read back."""
     if "grants_marks" not in session.info or not entries:
         return  # a session that does not seal, or nothing written
     root = session.get_transaction()
