@@ -351,7 +351,7 @@ def _after_end(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop("grants_order", None)
         session.info.pop(_STANDS, None)
         session.info.pop(_LOCKED, None)
-        session.info.pop("grants_held", None)
+        session.info.pop("grants_held", None)  # grants.db.seal_held.HELD: the rows written
 
 
 def seal_now(session: Session) -> seal.Head:

@@ -11,6 +11,9 @@ tables added by the transaction are read back from the database, with the same c
 `grants verify` uses (grants.db.canonical), and sealed in the order the transaction recorded
 them (the loader says the order of its books; otherwise the order of
 grants.db.records.RECORDS, then id). Within a table, records are always sealed in id order.
+On SQLite the entries `Journal.record` wrote are sealed from the rows it bound when they are
+provably every entry the transaction added, a sample of them read back and compared
+(grants.db.seal_held).
 """
 
 from __future__ import annotations
