@@ -338,11 +338,10 @@ def _before_commit(session: Session) -> None:
     marks = session.info.get("grants_marks")
     if marks is None:
         return
-    from grants.db import seal, seal_held
+    from grants.db import seal
 
     session.flush()
-    held = seal_held.take(session)
-    seal.seal_new(session.connection(), marks, session.info.get("grants_order"), held=held)
+    seal.seal_new(session.connection(), marks, session.info.get("grants_order"))
 
 
 def _after_end(session: Session, transaction: SessionTransaction) -> None:
@@ -351,19 +350,17 @@ def _after_end(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop("grants_order", None)
         session.info.pop(_STANDS, None)
         session.info.pop(_LOCKED, None)
-        session.info.pop("grants_held", None)  # grants.db.seal_held.HELD: the rows written
 
 
 def seal_now(session: Session) -> seal.Head:
     """Seal what this writing transaction has added so far (rather than at commit), and
     return the chain's head: a restore compares it with the head its export names."""
-    from grants.db import seal, seal_held
+    from grants.db import seal
 
     marks = session.info["grants_marks"]
     session.flush()
     connection = session.connection()
-    held = seal_held.take(session)
-    seal.seal_new(connection, marks, session.info.get("grants_order"), held=held)
+    seal.seal_new(connection, marks, session.info.get("grants_order"))
     session.info["grants_marks"] = now = seal.marks(connection)
     session.info["grants_order"] = []
     return now.head

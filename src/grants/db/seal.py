@@ -11,9 +11,6 @@ tables added by the transaction are read back from the database, with the same c
 `grants verify` uses (grants.db.canonical), and sealed in the order the transaction recorded
 them (the loader says the order of its books; otherwise the order of
 grants.db.records.RECORDS, then id). Within a table, records are always sealed in id order.
-On SQLite the entries `Journal.record` wrote are sealed from the rows it bound when they are
-provably every entry the transaction added, a sample of them read back and compared
-(grants.db.seal_held).
 """
 
 from __future__ import annotations
@@ -26,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from grants.db import bulk, seal_held
+from grants.db import bulk
 from grants.db.canonical import (
     CHUNK,
     Records,
@@ -37,7 +34,6 @@ from grants.db.canonical import (
     stream_rows,
 )
 from grants.db.records import BY_TABLE, FORMS, RANK, RECORDS, Record
-from grants.db.seal_held import Held
 
 GENESIS = "0" * 64
 SEAL_COLUMNS = ("seq", "tbl", "row_id", "form", "digest")
@@ -146,12 +142,10 @@ def seal_new(
     since: Marks,
     order: Order | None = None,
     records: Iterable[Record] | None = None,
-    held: Held | None = None,
 ) -> int:
     """Seal every record added since ``since`` (this transaction's), in ``order`` and then
     by table and id, in the records' current forms (or ``records``). Returns how many were
-    sealed. ``held``: the entries the journal wrote, sealed as written when they are
-    provably every entry added (grants.db.seal_held); else every record is read back."""
+    sealed."""
     kinds = {r.table: r for r in records} if records is not None else BY_TABLE
     now = marks(connection, (kinds[t] for t in since.tables), checks=False)
     if now.head != since.head:
@@ -169,11 +163,7 @@ def seal_new(
         bulk.no_cycle_collection(adding, at_least=CHUNK),
         bulk.keys_after_append(connection, "seal", since.head.count, adding),
     ):
-        if "entry" not in fresh or not seal_held.usable(
-            connection, held, since, now.tables["entry"]
-        ):
-            held = None
-        return _seal_fresh(connection, since, fresh, kinds, order, held)
+        return _seal_fresh(connection, since, fresh, kinds, order)
 
 
 def _seal_fresh(
@@ -182,7 +172,6 @@ def _seal_fresh(
     fresh: set[str],
     kinds: dict[str, Record],
     order: Order | None,
-    held: Held | None = None,
 ) -> int:
     readers: dict[str, Iterator[tuple[int, list[Any], list[list[Any]]]]] = {}
     for table in sorted(fresh, key=RANK.__getitem__):
@@ -190,11 +179,6 @@ def _seal_fresh(
         accounts = None
         if record.child is not None and record.child.table == "posting":
             accounts = accounts_of(connection, since.tables[table])
-        if held is not None and table == "entry" and record is BY_TABLE["entry"]:
-            assert accounts is not None
-            seal_held.check_sample(connection, record, held, accounts)
-            readers[table] = seal_held.held_entries(record, held, accounts)
-            continue
         readers[table] = iter(Records(connection, record, since.tables[table], accounts))
     runs: list[tuple[str, int | None]] = [(t, n) for t, n in order or []]
     runs += [(t, None) for t in sorted(fresh, key=RANK.__getitem__)]
