@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from grants.cli import progress, terminal
 from grants.cli.group import GrantsGroup, driver_message
 from grants.config import database_url, default_actor, wait_seconds
-from grants.db import row_security, version
+from grants.db import version
 from grants.db.engine import (
     ACCESS,
     create_private_file,
@@ -117,6 +117,8 @@ class AppContext:
 
     def _can_record(self, actor: Actor) -> None:
         """ConfigError if the connection, PostgreSQL's role for ``actor``, cannot record."""
+        from grants.db import row_security  # PostgreSQL's own roles: few commands meet one
+
         with self.engine.connect() as connection:
             if row_security.can_record(connection):
                 return

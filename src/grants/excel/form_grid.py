@@ -10,6 +10,7 @@ reads back the cells grants.excel.return_form writes.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from grants.excel import templates
 from grants.excel.safe_read import Sheet
@@ -45,13 +46,20 @@ def cell(row: int, col: int) -> str:
 @functools.lru_cache(maxsize=4)
 def instructions_sheet(template: str) -> str:
     """The name of a form's instructions sheet (an importer reads no other sheet)."""
-    return str(templates.load(template)["sheet"]["instructions_sheet"])
+    return str(_layout(template)["sheet"]["instructions_sheet"])
 
 
 @functools.lru_cache(maxsize=4)
 def total_labels(template: str) -> frozenset[str]:
     """A form's Total row label: as the template has it now, or `Total`, as first issued."""
-    return frozenset({str(templates.load(template)["labels"]["total"]), "Total"})
+    return frozenset({str(_layout(template)["labels"]["total"]), "Total"})
+
+
+@functools.lru_cache(maxsize=4)
+def _layout(template: str) -> dict[str, Any]:
+    """A form's template, read and checked once for both of the above (the reader asks for
+    both as it reads its first form)."""
+    return templates.load(template)
 
 
 def read_display(sheet: Sheet) -> dict[str, object]:

@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session
 from grants.db.models import ROLES, AuditEvent, Credential, Organisation, Person, PersonEvent
 from grants.db.roles import NAME
 from grants.errors import GrantsError, LoginFailed, NotFound
-from grants.services import sessions, sign_in
+from grants.services import sign_in
 from grants.services.access import Actor, require
 from grants.services.sign_in import MAX_LOGIN, login_key, login_text, shown_login
 
+# The web service's sessions (grants.services.sessions) are imported by the functions here
+# that end or lift them: a command that only signs in and audits needs none of it.
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
 
@@ -121,6 +123,8 @@ def set_password(session: Session, person: Person, password: str, by: str) -> No
     session.flush()
     _event(session, person, "password", by)
     # The old password's sessions end with it: whoever had it is signed out everywhere.
+    from grants.services import sessions
+
     sessions.end_person(session, person.id, "password")
 
 
@@ -201,12 +205,16 @@ def set_enabled(session: Session, login: str, enabled: bool) -> None:
         raise GrantsError("you cannot disable yourself: ask another admin")
     _event(session, person, "enable" if enabled else "disable", actor.login)
     if not enabled:
+        from grants.services import sessions
+
         sessions.end_person(session, person.id, "disabled")
 
 
 def end_sessions(session: Session, login: str) -> int:
     """End every web session of ``login`` (officers and admins); how many were live."""
     require(session, "audit", about=f"end the web sessions of {login}")
+    from grants.services import sessions
+
     return sessions.end_person(session, _person(session, login).id, "ended")
 
 
@@ -216,6 +224,8 @@ def reset_password(session: Session, login: str, password: str | None = None) ->
     person = _person(session, login)
     set_password(session, person, password, actor.login)
     # Whoever guessed at the old password no longer keeps the owner out with the new one.
+    from grants.services import sessions
+
     sessions.lift(session, person.login)
     return password
 
@@ -359,20 +369,28 @@ def audit(
     one of its own, so that it stands when the work it refused is rolled back). A login as
     typed that is no login (a NUL or another control character in it, which PostgreSQL may
     refuse to store) is kept as written in Python, its characters escaped."""
+    session.add(AuditEvent(**audit_row(actor, kind, action, detail, login)))
+
+
+def audit_row(
+    actor: Actor | None,
+    kind: str,
+    action: str,
+    detail: str | None = None,
+    login: str | None = None,
+) -> dict[str, object]:
+    """The audit log's row of `audit` (recorded now), for a caller that writes its rows as
+    plain statements (an import, a file at a time)."""
     who = actor.login if actor else login or "?"
     if not who.isprintable():
         who = shown_login(who)
-    session.add(
-        AuditEvent(
-            recorded_at=now(),
-            person_id=actor.person_id if actor else None,
-            login=who[:MAX_LOGIN],
-            kind=kind,
-            action=action,
-            detail=detail
-            if detail is None or len(detail) <= MAX_DETAIL
-            else detail[:MAX_DETAIL] + "…",
-        )
+    return dict(
+        recorded_at=now(),
+        person_id=actor.person_id if actor else None,
+        login=who[:MAX_LOGIN],
+        kind=kind,
+        action=action,
+        detail=_bounded(detail),
     )
 
 
@@ -406,6 +424,7 @@ __all__ = [
     "add",
     "audit",
     "audit_log",
+    "audit_row",
     "bootstrap",
     "create",
     "database_login",

@@ -202,7 +202,6 @@ def forms(
     """A form for each recipient line with an allocation in the year and no allocated
     lines beneath it (a partnership's districts report, not the partnership)."""
     stream_id = find_stream(session, stream)
-    stream_name = session.scalar(select(Stream.name).where(Stream.id == stream_id)) or stream
     calendar = stages(session, stream, year)
     if stage not in calendar:
         known = ", ".join(calendar) or "none"
@@ -232,7 +231,8 @@ def forms(
             select(PlanAgreement.line_id, PlanAgreement.day).where(PlanAgreement.year == year.start)
         ).all()
     )
-    said = words(session, stream)
+    said = words(session, stream)  # the stream's name among them
+    stream_name = said.values["stream_name"] or stream
     out = []
     for x in reporting:
         if line is not None and x.code != line:

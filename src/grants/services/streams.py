@@ -14,7 +14,6 @@ there are (`StreamNeeded`), for the command line to ask or to list.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from typing import Literal
 
@@ -50,6 +49,8 @@ class StreamNeeded(GrantsError):
 
 def near(typed: str, known: Sequence[str]) -> str | None:
     """The known code closest to ``typed`` when it is close enough to be a slip."""
+    import difflib  # only a code that is not there is looked for among the known
+
     found = difflib.get_close_matches(typed.upper(), list(known), n=1, cutoff=0.6)
     return found[0] if found else None
 
