@@ -156,9 +156,11 @@ class Journal(Reversals):
                 "SELECT p.account_id, SUM(p.amount_pence) FROM posting p WHERE p.account_id IN "
                 f"(SELECT a.id FROM account a WHERE {accounts}) GROUP BY p.account_id"
             )
+        # Sent as written (ids only): compiled, it would be a new statement for each set of
+        # ids, as each file of an import brings.
         balances = {
             self._account_keys[account_id]: int(total)
-            for account_id, total in self.session.execute(text(query))
+            for account_id, total in self.session.connection().exec_driver_sql(query)
         }
         if stream_codes is not None and line_ids is not None:
             for key, total in branches_beneath(self.session, self._lines, line_ids).items():
