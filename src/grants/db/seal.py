@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from grants.db import bulk
 from grants.db.canonical import (
@@ -113,14 +114,33 @@ def marks(
             f"(SELECT COALESCE(MAX(row_id), 0) FROM seal WHERE tbl = '{r.table}'))"
         )
     parts += [f"({sql})" for sql in also.values()]
-    row = connection.exec_driver_sql("SELECT " + ", ".join(parts)).one()
-    values = iter(row)
+    values = iter(_one_row(connection, "SELECT " + ", ".join(parts)))
     tables = {r.table: int(next(values)) for r in records}
     count, digest = int(next(values)), next(values)
     sealed = {r.table: int(next(values)) for r in records} if checks else dict(tables)
     planted = {r.child.table: int(next(values)) for r in children if r.child is not None}
     found = {name: next(values) for name in also}
     return Marks(tables, sealed, Head(count, digest if count else GENESIS), planted, found)
+
+
+def _one_row(connection: Connection, sql: str) -> tuple[Any, ...]:
+    """The one row of ``sql``. In a transaction (every write's begin and seal), straight from
+    a cursor of the driver: the row is some sixty values, and a result object for it would be
+    built anew twice a transaction. A failure is reported as SQLAlchemy reports one."""
+    if not connection.in_transaction():
+        return tuple(connection.exec_driver_sql(sql).one())
+    error = connection.dialect.loaded_dbapi.Error
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    except error as exc:
+        raise DBAPIError.instance(sql, None, exc, error, dialect=connection.dialect) from exc
+    finally:
+        cursor.close()
+    if len(rows) != 1:
+        raise RuntimeError(f"the chain's marks are one row, not {len(rows)}")
+    return tuple(rows[0])
 
 
 # -- sealing ----------------------------------------------------------------------------
