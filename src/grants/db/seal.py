@@ -15,6 +15,7 @@ grants.db.records.RECORDS, then id). Within a table, records are always sealed i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 from collections.abc import Iterable, Iterator
@@ -134,10 +135,19 @@ def _one_row(connection: Connection, sql: str) -> tuple[Any, ...]:
     try:
         cursor.execute(sql)
         rows = cursor.fetchall()
-    except error as exc:
-        raise DBAPIError.instance(sql, None, exc, error, dialect=connection.dialect) from exc
-    finally:
         cursor.close()
+    except error as exc:
+        # As SQLAlchemy would: a connection the error shows lost is not used again, and the
+        # error that lost it is the one reported (not the rollback's failure after it).
+        lost = connection.dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
+        with contextlib.suppress(error):
+            cursor.close()
+        wrapped = DBAPIError.instance(
+            sql, None, exc, error, connection_invalidated=lost, dialect=connection.dialect
+        )
+        if lost:
+            connection.invalidate(wrapped)
+        raise wrapped from exc
     if len(rows) != 1:
         raise RuntimeError(f"the chain's marks are one row, not {len(rows)}")
     return tuple(rows[0])
