@@ -79,3 +79,38 @@ def test_a_connection_lost_as_the_write_is_sealed(engine: Engine) -> None:
     with make_session_factory(engine)() as session, session.begin():
         access.bind(session, officer(session))
         people.audit(session, access.actor_of(session), "filed", "import", "a return")
+
+
+class _Stopped:
+    """A driver's cursor whose statement is stopped part way (Ctrl-C, a worker's timeout)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def execute(self, *_: Any) -> None:
+        raise KeyboardInterrupt
+
+    def close(self) -> None:
+        self.real.close()
+
+
+@pytest.mark.parametrize("read", ["driver", "sqlalchemy"])
+def test_a_read_stopped_part_way_leaves_its_connection_unused(
+    engine: Engine, read: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if read == "sqlalchemy":
+        monkeypatch.setattr(seal, "_one_row", _as_before)
+    with make_session_factory(engine)() as session, session.begin():
+        access.bind(session, officer(session))
+        connection = session.connection()
+        fairy = type(connection.connection)
+        real = fairy.cursor
+        monkeypatch.setattr(fairy, "cursor", lambda self, *a, **k: _Stopped(real(self, *a, **k)))
+        with pytest.raises(KeyboardInterrupt):
+            seal.marks(connection)
+        monkeypatch.setattr(fairy, "cursor", real)
+        assert connection.invalidated
+        session.rollback()
+    with make_session_factory(engine)() as session, session.begin():
+        access.bind(session, officer(session))
+        people.audit(session, access.actor_of(session), "filed", "import", "a return")

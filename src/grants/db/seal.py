@@ -135,22 +135,31 @@ def _one_row(connection: Connection, sql: str) -> tuple[Any, ...]:
     try:
         cursor.execute(sql)
         rows = cursor.fetchall()
-        cursor.close()
     except error as exc:
         # As SQLAlchemy would: a connection the error shows lost is not used again, and the
         # error that lost it is the one reported (not the rollback's failure after it).
         lost = connection.dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
-        with contextlib.suppress(error):
-            cursor.close()
         wrapped = DBAPIError.instance(
             sql, None, exc, error, connection_invalidated=lost, dialect=connection.dialect
         )
+        _close(cursor, error)
         if lost:
             connection.invalidate(wrapped)
         raise wrapped from exc
+    except BaseException as exc:
+        _close(cursor, error)
+        if not isinstance(exc, Exception):  # stopped mid-statement: the connection is unknown
+            connection.invalidate(exc)
+        raise
+    cursor.close()
     if len(rows) != 1:
         raise RuntimeError(f"the chain's marks are one row, not {len(rows)}")
     return tuple(rows[0])
+
+
+def _close(cursor: Any, error: type[Exception]) -> None:
+    with contextlib.suppress(error):
+        cursor.close()
 
 
 # -- sealing ----------------------------------------------------------------------------
