@@ -15,6 +15,7 @@ grants.db.records.RECORDS, then id). Within a table, records are always sealed i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 from collections.abc import Iterable, Iterator
@@ -135,12 +136,30 @@ def _one_row(connection: Connection, sql: str) -> tuple[Any, ...]:
         cursor.execute(sql)
         rows = cursor.fetchall()
     except error as exc:
-        raise DBAPIError.instance(sql, None, exc, error, dialect=connection.dialect) from exc
-    finally:
-        cursor.close()
+        # As SQLAlchemy would: a connection the error shows lost is not used again, and the
+        # error that lost it is the one reported (not the rollback's failure after it).
+        lost = connection.dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
+        wrapped = DBAPIError.instance(
+            sql, None, exc, error, connection_invalidated=lost, dialect=connection.dialect
+        )
+        _close(cursor, error)
+        if lost:
+            connection.invalidate(wrapped)
+        raise wrapped from exc
+    except BaseException as exc:
+        _close(cursor, error)
+        if not isinstance(exc, Exception):  # stopped mid-statement: the connection is unknown
+            connection.invalidate(exc)
+        raise
+    cursor.close()
     if len(rows) != 1:
         raise RuntimeError(f"the chain's marks are one row, not {len(rows)}")
     return tuple(rows[0])
+
+
+def _close(cursor: Any, error: type[Exception]) -> None:
+    with contextlib.suppress(error):
+        cursor.close()
 
 
 # -- sealing ----------------------------------------------------------------------------
