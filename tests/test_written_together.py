@@ -1,6 +1,6 @@
 """Commands that write a set of files into a folder (`report all`, `returns issue`, `plan
 issue`) write all of them or none: a stop part way leaves the folder as it was, an earlier
-run's files untouched and nothing of this run's beside them (grants.cli.common.written_together).
+run's files untouched and nothing of this run's beside them (grants.cli.folders.written_together).
 """
 
 from __future__ import annotations

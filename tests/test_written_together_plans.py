@@ -1,5 +1,5 @@
 """`plan issue` writes its forms all or none, as `returns issue` does: a stop at the second
-form leaves the output folder as it was (grants.cli.common.written_together)."""
+form leaves the output folder as it was (grants.cli.folders.written_together)."""
 
 from __future__ import annotations
 

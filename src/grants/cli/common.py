@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -406,35 +404,6 @@ def make_folder(directory: Path) -> None:
         raise GrantsError(f"cannot create {directory}: {exc.strerror or exc}") from exc
 
 
-@contextmanager
-def written_together(directory: Path) -> Iterator[Callable[[Path], Path]]:
-    """Files for ``directory`` written all or none: the block is given a function that turns
-    each file's path into one in a hidden folder inside ``directory``, where the file is
-    written; when the block ends without an error every file is moved into place (a rename
-    each), else the hidden folder and whatever was written in it are removed and nothing in
-    ``directory`` has changed: a set of an earlier run is not mixed with half a new one."""
-    make_folder(directory)
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=".grants-writing-", dir=directory))
-    except OSError as exc:
-        raise GrantsError(f"cannot write in {directory}: {exc.strerror or exc}") from exc
-    try:
-        placed: dict[Path, Path] = {}
-
-        def stage(path: Path) -> Path:
-            placed[path] = staging / path.name
-            return placed[path]
-
-        yield stage
-        for path, written in placed.items():
-            try:
-                written.replace(path)
-            except OSError as exc:
-                raise GrantsError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
 class DryRun(Exception):
     """Raised inside a file's transaction to roll it back: a dry run records nothing."""
 
@@ -500,5 +469,4 @@ __all__ = [
     "is_terminal",
     "make_folder",
     "pass_app",
-    "written_together",
 ]

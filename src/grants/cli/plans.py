@@ -23,8 +23,8 @@ from grants.cli.common import (
     echo_problems,
     emit_json,
     pass_app,
-    written_together,
 )
+from grants.cli.folders import written_together
 from grants.cli.options import DATE, pick_stream, stream_option
 from grants.cli.write import _origin
 from grants.errors import GrantsError

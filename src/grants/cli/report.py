@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from grants.cli import progress, terminal
-from grants.cli.common import AppContext, GrantsGroup, emit_json, pass_app, written_together
+from grants.cli.common import AppContext, GrantsGroup, emit_json, pass_app
+from grants.cli.folders import written_together
 from grants.cli.options import pick_stream, stream_option
 from grants.cli.report_capital import as_of_option, as_of_words, capital_programme_command
 from grants.errors import GrantsError

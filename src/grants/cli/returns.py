@@ -18,8 +18,8 @@ from grants.cli.common import (
     echo_problems,
     emit_json,
     pass_app,
-    written_together,
 )
+from grants.cli.folders import written_together
 from grants.cli.options import DATE, pick_stream, stream_option
 from grants.excel import return_reader
 from grants.formatting import count, gbp, number, plain
