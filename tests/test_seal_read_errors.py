@@ -1,6 +1,6 @@
-"""The chain's marks, read through the driver's cursor within a transaction, fail as any
-other statement does: the driver's error as SQLAlchemy reports it, and a connection the
-error shows lost is not used again, its own cause the one reported."""
+"""The chain's marks, read as every write begins and as it is sealed, fail as any other
+statement does: the driver's error as SQLAlchemy reports it, and a connection the error
+shows lost, or a read stopped part way, is not used again, its own cause the one reported."""
 
 from __future__ import annotations
 
@@ -8,18 +8,13 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from grants.db import seal
 from grants.db.engine import make_session_factory
 from grants.services import access, people
 from tests.conftest import officer
-
-
-def _as_before(connection: Connection, sql: str) -> tuple[Any, ...]:
-    """The marks' row as SQLAlchemy's own result gives it."""
-    return tuple(connection.exec_driver_sql(sql).one())
 
 
 def _failing_read(engine: Engine) -> DBAPIError:
@@ -37,16 +32,15 @@ def _failing_read(engine: Engine) -> DBAPIError:
     return caught.value
 
 
-def test_a_failing_read_is_reported_as_sqlalchemy_reports_it(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failing_read_is_reported_as_sqlalchemy_reports_it(engine: Engine) -> None:
     read = _failing_read(engine)
-    monkeypatch.setattr(seal, "_one_row", _as_before)
-    before = _failing_read(engine)
     assert isinstance(read, OperationalError)
-    assert type(read) is type(before)
-    assert type(read.orig) is type(before.orig)
-    assert str(read) == str(before)
+    said = (
+        "canceling statement due to statement timeout"
+        if engine.dialect.name == "postgresql"
+        else "no such function"
+    )
+    assert said in str(read.orig)
     assert not read.connection_invalidated
 
 
@@ -94,12 +88,9 @@ class _Stopped:
         self.real.close()
 
 
-@pytest.mark.parametrize("read", ["driver", "sqlalchemy"])
 def test_a_read_stopped_part_way_leaves_its_connection_unused(
-    engine: Engine, read: str, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if read == "sqlalchemy":
-        monkeypatch.setattr(seal, "_one_row", _as_before)
     with make_session_factory(engine)() as session, session.begin():
         access.bind(session, officer(session))
         connection = session.connection()

@@ -15,7 +15,6 @@ grants.db.records.RECORDS, then id). Within a table, records are always sealed i
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 from collections.abc import Iterable, Iterator
@@ -23,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
 
 from grants.db import bulk
 from grants.db.canonical import (
@@ -115,51 +113,13 @@ def marks(
             f"(SELECT COALESCE(MAX(row_id), 0) FROM seal WHERE tbl = '{r.table}'))"
         )
     parts += [f"({sql})" for sql in also.values()]
-    values = iter(_one_row(connection, "SELECT " + ", ".join(parts)))
+    values = iter(connection.exec_driver_sql("SELECT " + ", ".join(parts)).one())
     tables = {r.table: int(next(values)) for r in records}
     count, digest = int(next(values)), next(values)
     sealed = {r.table: int(next(values)) for r in records} if checks else dict(tables)
     planted = {r.child.table: int(next(values)) for r in children if r.child is not None}
     found = {name: next(values) for name in also}
     return Marks(tables, sealed, Head(count, digest if count else GENESIS), planted, found)
-
-
-def _one_row(connection: Connection, sql: str) -> tuple[Any, ...]:
-    """The one row of ``sql``. In a transaction (every write's begin and seal), straight from
-    a cursor of the driver: the row is some sixty values, and a result object for it would be
-    built anew twice a transaction. A failure is reported as SQLAlchemy reports one."""
-    if not connection.in_transaction():
-        return tuple(connection.exec_driver_sql(sql).one())
-    error = connection.dialect.loaded_dbapi.Error
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(sql)
-        rows = cursor.fetchall()
-    except error as exc:
-        # As SQLAlchemy would: a connection the error shows lost is not used again, and the
-        # error that lost it is the one reported (not the rollback's failure after it).
-        lost = connection.dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
-        wrapped = DBAPIError.instance(
-            sql, None, exc, error, connection_invalidated=lost, dialect=connection.dialect
-        )
-        _close(cursor, error)
-        if lost:
-            connection.invalidate(wrapped)
-        raise wrapped from exc
-    except BaseException as exc:
-        _close(cursor, error)
-        if not isinstance(exc, Exception):  # stopped mid-statement: the connection is unknown
-            connection.invalidate(exc)
-        raise
-    cursor.close()
-    if len(rows) != 1:
-        raise RuntimeError(f"the chain's marks are one row, not {len(rows)}")
-    return tuple(rows[0])
-
-
-def _close(cursor: Any, error: type[Exception]) -> None:
-    with contextlib.suppress(error):
-        cursor.close()
 
 
 # -- sealing ----------------------------------------------------------------------------
