@@ -466,3 +466,31 @@ def test_the_cycle_collector_is_left_running_while_other_threads_run() -> None:
         with bulk.no_cycle_collection(1_000_000):
             assert not gc.isenabled()
         assert gc.isenabled()
+
+
+def test_a_sqlite_engine_binds_none_as_null_through_an_adapter(tmp_path: Path) -> None:
+    """sqlite3 looks a None's adapter up through two failing attribute lookups unless one is
+    registered (grants.db.engine.bind_none_directly): making a SQLite engine registers it,
+    and the value bound is still NULL, by executemany and execute alike."""
+    import sqlite3
+
+    from grants.db.engine import make_engine
+
+    key = (type(None), sqlite3.PrepareProtocol)
+    was = sqlite3.adapters.pop(key, None)
+    try:
+        engine = make_engine(f"sqlite:///{tmp_path / 'nulls.db'}")
+        assert sqlite3.adapters.get(key) is not None
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (a INTEGER, b TEXT)")
+            conn.exec_driver_sql("INSERT INTO t VALUES (?, ?)", [(1, None), (None, "x")])
+            conn.exec_driver_sql("INSERT INTO t VALUES (?, ?)", (None, None))
+            kinds = conn.exec_driver_sql("SELECT typeof(a), typeof(b) FROM t ORDER BY rowid")
+            assert kinds.all() == [("integer", "null"), ("null", "text"), ("null", "null")]
+            assert conn.exec_driver_sql("SELECT COUNT(*) FROM t WHERE b IS NULL").scalar() == 2
+        engine.dispose()
+    finally:
+        if was is None:
+            sqlite3.adapters.pop(key, None)
+        else:
+            sqlite3.adapters[key] = was
