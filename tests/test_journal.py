@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -178,3 +180,18 @@ def test_the_journal_is_append_only(engine: Engine, tmp_path: Path) -> None:
         with factory() as session, pytest.raises(DBAPIError, match="append-only"):
             with session.begin():
                 session.execute(text("TRUNCATE posting"))
+
+
+def test_each_entry_keeps_its_own_day_and_time_when_a_batch_repeats_them(fund: Session) -> None:
+    """A load binds a day or time it has just bound again without working out its text (a
+    books line reads its day as an object of its own, so equal values rarely share one):
+    every entry still stores its own, when values come back, as equal objects or not."""
+    days = [date(2017, 5, 1), date(2017, 5, 1), date(2017, 6, 2), date(2017, 5, 1)]
+    times = [datetime(2017, 5, 1, 9), datetime(2017, 5, 1, 9), datetime(2017, 5, 1, 9, 0, 1),
+             datetime(2017, 5, 1, 9)]  # fmt: skip
+    items = [replace(entry("award", 1000 + i), day=d, recorded_at=t)
+             for i, (d, t) in enumerate(zip(days, times, strict=True))]  # fmt: skip
+    record(fund, *items)
+    stored = fund.execute(text("SELECT day, recorded_at FROM entry ORDER BY id")).all()
+    as_read = [(str(d), str(t)[:19]) for d, t in stored]
+    assert as_read == [(d.isoformat(), t.isoformat(" ")) for d, t in zip(days, times, strict=True)]

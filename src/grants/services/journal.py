@@ -428,9 +428,11 @@ class Journal(Reversals):
                 source_op = op
                 day, at, over = item.day, item.recorded_at, source_op.over_allocation
                 if as_text:  # a load's entries share a few days and mostly one time
-                    if day is not day_was:
+                    # Equal values of one type bind alike: each line of the books reads its
+                    # day as an object of its own, so the same day is seldom the same object.
+                    if day is not day_was and (day != day_was or type(day) is not type(day_was)):
                         day_was, day_text = day, sqlite_value(day)
-                    if at is not at_was:
+                    if at is not at_was and (at != at_was or type(at) is not type(at_was)):
                         at_was, at_text = at, sqlite_value(at)
                     day, at, over = day_text, at_text, sqlite_value(over)
                 entry_rows.append(
