@@ -15,6 +15,7 @@ import functools
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
@@ -428,11 +429,19 @@ class Journal(Reversals):
                 source_op = op
                 day, at, over = item.day, item.recorded_at, source_op.over_allocation
                 if as_text:  # a load's entries share a few days and mostly one time
-                    # Equal values of one type bind alike: each line of the books reads its
-                    # day as an object of its own, so the same day is seldom the same object.
-                    if day is not day_was and (day != day_was or type(day) is not type(day_was)):
+                    # Each line of the books reads its day (and an exported entry its time)
+                    # as an object of its own. Equal days, and equal times without a zone,
+                    # are written alike; the same moment in two zones is not.
+                    if day is not day_was and (
+                        type(day) is not date or type(day_was) is not date or day != day_was
+                    ):
                         day_was, day_text = day, sqlite_value(day)
-                    if at is not at_was and (at != at_was or type(at) is not type(at_was)):
+                    if at is not at_was and (
+                        type(at) is not datetime
+                        or type(at_was) is not datetime
+                        or at.tzinfo is not None
+                        or at != at_was
+                    ):
                         at_was, at_text = at, sqlite_value(at)
                     day, at, over = day_text, at_text, sqlite_value(over)
                 entry_rows.append(
