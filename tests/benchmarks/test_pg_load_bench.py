@@ -15,6 +15,10 @@ books' reference data (organisation, streams, lines) loaded. Each round copies i
 
 Sizes 10k, 100k and 1M entries (GRANTS_BENCH_SIZES). Target: grants at most 1.5 times the
 floor. Every database the benchmark makes is dropped.
+
+A second row a size: `grants ledger load` of the same books (reference data and entries, as a
+file) into an empty PostgreSQL ledger, in its own process, beside the same floor: its peak
+resident memory (VmHWM), held under 400 MB as on SQLite.
 """
 
 from __future__ import annotations
@@ -35,11 +39,12 @@ from grants.db.migrate import upgrade
 from grants.ledger.loader import load
 from grants.services.journal import Journal, NewEntry
 from tests.benchmarks import measure
-from tests.benchmarks.synthetic import synthetic_books
+from tests.benchmarks.synthetic import books_text, synthetic_books
 from tests.conftest import PG_ADMIN
 
 TABLES = ("account", "entry", "posting", "seal")
 TARGET = 1.5
+PEAK_TARGET_MB = 400.0  # as tests/benchmarks/test_load_bench.py holds it on SQLite
 BUILD_MEMORY = "256MB"  # as grants builds its keys (grants.db.bulk_postgres)
 
 
@@ -87,6 +92,7 @@ def server(postgres_database: str) -> Iterator[Server]:
 @dataclass
 class Workload:
     template: str
+    reference: str  # the synthetic books' reference data, as books text
     entries: list[NewEntry]
     rows: dict[str, list[tuple[Any, ...]]]  # the final rows the load adds, by table
     types: dict[str, list[str]]  # each table's columns' type names, for binary COPY
@@ -128,7 +134,21 @@ def prepare(server: Server, size: int, folder: Path) -> Workload:
             ).fetchall()
     server.drop(loaded)
     assert len(rows["entry"]) == size and len(rows["seal"]) == size
-    return Workload(template, entries, rows, types, columns)
+    return Workload(template, reference, entries, rows, types, columns)
+
+
+_PREPARED: dict[int, Workload] = {}
+
+
+def prepared(server: Server, size: int, folder: Path) -> Workload:
+    """``prepare`` once a size for both tests (one size at a time: the last one's template
+    is dropped)."""
+    if size not in _PREPARED:
+        for old in _PREPARED.values():
+            server.drop(old.template)
+        _PREPARED.clear()
+        _PREPARED[size] = prepare(server, size, folder)
+    return _PREPARED[size]
 
 
 def record(url: str, entries: list[NewEntry]) -> None:
@@ -184,12 +204,12 @@ def floor(conn: psycopg.Connection[Any], work: Workload) -> None:
             conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
 
 
-def variant(server: Server, work: Workload, run: Callable[[str], None]) -> measure.Timed:
+def variant(server: Server, template: str, run: Callable[[str], None]) -> measure.Timed:
     """A round of one variant: a fresh copy of the template (untimed), ``run`` on it
     (timed), the copy dropped (untimed)."""
 
     def timed() -> float:
-        name = server.create(work.template)
+        name = server.create(template)
         try:
             start = time.perf_counter()
             run(server.url(name))
@@ -214,13 +234,13 @@ def raw(
 def test_pg_load_into_an_empty_ledger(
     benchmark: Any, server: Server, size: int, tmp_path: Path
 ) -> None:
-    work = prepare(server, size, tmp_path)
+    work = prepared(server, size, tmp_path)
     medians = measure.alternate_timed(
         benchmark,
         {
-            "grants": variant(server, work, lambda url: record(url, work.entries)),
-            "floor": variant(server, work, raw(floor, work)),
-            "baseline": variant(server, work, raw(copy_in, work)),
+            "grants": variant(server, work.template, lambda url: record(url, work.entries)),
+            "floor": variant(server, work.template, raw(floor, work)),
+            "baseline": variant(server, work.template, raw(copy_in, work)),
         },
     )
     benchmark.extra_info.update({f"{k}_median_s": round(v, 3) for k, v in medians.items()})
@@ -238,3 +258,53 @@ def test_pg_load_into_an_empty_ledger(
     assert row.ratio <= TARGET, (
         f"grants {row.product_s:.2f} s is {row.ratio:.2f}x the floor's {row.floor_s:.2f} s"
     )
+
+
+@pytest.mark.filterwarnings("ignore::pytest_benchmark.logger.PytestBenchmarkWarning")
+@pytest.mark.parametrize("size", measure.sizes(10_000, 100_000, 1_000_000))
+def test_pg_ledger_load_peak_memory(
+    benchmark: Any, server: Server, size: int, tmp_path: Path
+) -> None:
+    """`grants ledger load BOOKS` into an empty, migrated PostgreSQL ledger, as an officer
+    runs it in its own process: its peak resident memory, and its time beside the floor of
+    the journal's rows (the books' reference data is a few hundred rows more)."""
+    work = prepared(server, size, tmp_path)
+    books = tmp_path / "books.grants"
+    books.write_text(books_text(work.reference, work.entries), encoding="utf-8")
+    empty = server.create()
+    engine = make_engine(server.url(empty))
+    upgrade(engine)
+    engine.dispose()
+    peak_file = tmp_path / "peak"
+    peaks: list[int] = []
+
+    def command(url: str) -> None:
+        measure.run(measure.grants_command(peak_file, "--database", url, "ledger", "load",
+                                           str(books)))  # fmt: skip
+        peaks.append(measure.peak_kb_of(peak_file))
+
+    try:
+        medians = measure.alternate(
+            {
+                "grants": variant(server, empty, command),
+                "floor": variant(server, work.template, raw(floor, work)),
+            }
+        )
+    finally:
+        server.drop(empty)
+    peak_mb = max(peaks) / 1024
+    benchmark.extra_info.update({"peak_mb": round(peak_mb), **medians})
+    row = measure.record(
+        measure.Row(
+            path="`grants ledger load` on PostgreSQL (its own process): peak memory",
+            size=f"{size:,} entries",
+            product_s=medians["grants"],
+            floor="COPY of the journal's rows, then keys and indexes",
+            floor_s=medians["floor"],
+            target=None,
+            peak_mb=peak_mb,
+            peak_target_mb=PEAK_TARGET_MB,
+            notes=["the whole command: read and check the books, record, seal"],
+        )
+    )
+    assert row.met, f"peak {peak_mb:.0f} MB (target < {PEAK_TARGET_MB:.0f} MB)"
