@@ -10,7 +10,9 @@ SEEN_EVERY, so that most requests only read.
 
 Failed web sign-ins are counted in ``sign_in_failure`` (the audit log keeps each one as
 well): FAILURES for one login, or from one client address, within WINDOW make the next
-sign-in wait, in every server process on the ledger.
+sign-in wait, in every server process on the ledger. A change to more than one count first
+locks those it changes, in the order of their ids (``_locked``), so that sign-ins changing
+the same counts at once wait for one another rather than deadlock.
 
 Neither table is a table of record: their rows change, they are not sealed or guarded, and
 no export carries them.
@@ -25,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from grants.db.models import Person, SignInFailure, WebSession
@@ -200,7 +202,9 @@ def failed(session: Session, login: str, client: str = PENDING) -> int:
     people signing in at the same moment from one address (an office behind one proxy) do not
     hold each other up."""
     moment = now()
-    session.execute(delete(SignInFailure).where(SignInFailure.at <= moment - WINDOW))
+    expired = SignInFailure.at <= moment - WINDOW
+    if _locked(session, expired):  # counted at least WINDOW ago: none can be added
+        session.execute(delete(SignInFailure).where(expired))
     row = SignInFailure(login=login[:MAX_KEY], client=client[:MAX_CLIENT], at=moment)
     session.add(row)
     session.flush()
@@ -225,19 +229,34 @@ def succeeded(session: Session, attempted: int) -> None:
     so are its login's other failures, as the login's (each still counts against its
     client's address, and one still being checked is counted there if it fails)."""
     login = session.scalar(select(SignInFailure.login).where(SignInFailure.id == attempted))
-    session.execute(delete(SignInFailure).where(SignInFailure.id == attempted))
-    if login:
-        session.execute(
-            update(SignInFailure).where(SignInFailure.login == login).values(login=PENDING)
-        )
+    mine = SignInFailure.id == attempted
+    locked = _locked(session, or_(mine, SignInFailure.login == login) if login else mine)
+    session.execute(delete(SignInFailure).where(mine))
+    _forget_login(session, [n for n in locked if n != attempted])
 
 
 def lift(session: Session, login: str) -> None:
     """An admin gave ``login`` a new password: the failed sign-ins at it no longer hold it up
     (each still counts against its client's address, as after the owner's own sign-in)."""
-    session.execute(
-        update(SignInFailure).where(SignInFailure.login == login[:MAX_KEY]).values(login=PENDING)
-    )
+    _forget_login(session, _locked(session, SignInFailure.login == login[:MAX_KEY]))
+
+
+def _locked(session: Session, which: ColumnElement[bool]) -> list[int]:
+    """The ids of the counted sign-ins ``which`` picks, each locked in the order of their ids
+    (PostgreSQL: ``FOR UPDATE``; SQLite has one writer at a time). Changing them row by row
+    as a statement meets them let two sign-ins of one login that succeeded together each hold
+    a row the other wanted next, and PostgreSQL failed one of them as a deadlock."""
+    found = select(SignInFailure.id).where(which).order_by(SignInFailure.id).with_for_update()
+    return list(session.scalars(found))
+
+
+def _forget_login(session: Session, ids: list[int]) -> None:
+    """The counts ``ids`` (locked: ``_locked``) no longer count against their login; only
+    those, so that a count added since, which another sign-in may hold, is not waited for."""
+    if ids:
+        session.execute(
+            update(SignInFailure).where(SignInFailure.id.in_(ids)).values(login=PENDING)
+        )
 
 
 def failures(session: Session) -> int:
