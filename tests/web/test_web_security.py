@@ -18,7 +18,7 @@ from grants.db.models import WebSession
 from grants.services import sessions
 from grants.web import auth
 from grants.web.app import SESSION_COOKIE, create_app
-from tests.conftest import Grants
+from tests.conftest import Grants, add_person
 from tests.web.conftest import OFFICER, RECIPIENT, VIEWER, sign_in, token
 
 CSP = (
@@ -86,6 +86,24 @@ def test_an_admins_new_password_lifts_the_hold_on_a_login(
     assert given is not None, reset.output
     assert sign_in(client, RECIPIENT, given.group(1)) == 303
     assert sign_in(guesser, OFFICER) == 429  # the guesser's address is still held
+
+
+def test_an_admins_new_password_lifts_the_hold_on_a_login_written_with_capitals(
+    client: TestClient, web_ledger: Grants
+) -> None:
+    """The limit counts a login folded to one case; the new password lifted only the counts
+    of the login as it was written, so a login with capitals stayed held."""
+    add_person(web_ledger.url, "Cara.Smith", ["viewer"])
+    guesser = TestClient(client.app, base_url="http://127.0.0.1:8000",
+                         follow_redirects=False, client=("192.0.2.9", 50000))  # fmt: skip
+    for _ in range(auth.FAILURES):
+        assert sign_in(guesser, "cara.smith", "wrong-password-1") == 400
+    assert sign_in(client, "Cara.Smith") == 429
+    reset = web_ledger("users", "reset-password", "Cara.Smith")
+    assert reset.exit_code == 0, reset.output
+    given = re.search(r"password[^:]*: (\S+)", reset.output, re.IGNORECASE)
+    assert given is not None, reset.output
+    assert sign_in(client, "Cara.Smith", given.group(1)) == 303
 
 
 def test_sign_in_is_rate_limited_per_client(client: TestClient, monkeypatch) -> None:

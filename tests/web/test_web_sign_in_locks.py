@@ -17,11 +17,12 @@ LOGIN = "officer"
 def test_sign_ins_of_one_login_succeeding_together_both_go_through(db_url: str) -> None:
     """Two sign-ins as one login, each counted (and committed) before its password was
     checked, succeed together: each forgets its own count and the other's as the login's.
-    Each waits, as it first changes another's count, for the other to get as far. Writing
-    its own count first and the login's others after let each hold the row the other wanted
-    next: PostgreSQL found a deadlock and failed one sign-in with a 500 page (the web load
-    benchmark met it, ten people signing in as one login). Both go through now, and no count
-    of the login is left."""
+    Each waits (up to two seconds), as it first changes another's count, for the other to get
+    as far. Deleting its own count first and changing the login's others after let each hold
+    the row the other wanted next: PostgreSQL found a deadlock and failed one sign-in with a
+    500 page (the web load benchmark met it, ten people signing in as one login). Now the
+    second waits for the first's locks before it changes anything, the first goes on once its
+    wait runs out, and both go through, leaving no count of the login."""
     ledger = Ledger(db_url)
     try:
         with ledger.changing() as session:
