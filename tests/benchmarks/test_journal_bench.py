@@ -86,8 +86,8 @@ def command_peak_mb(root: Path, loaded: Path) -> float:
     copy = root / "verify-command.db"
     measure.copy_sqlite(loaded, copy)
     peak = root / "verify.peak"
-    env = {k: v for k, v in os.environ.items() if k not in ("GRANTS_USER", "GRANTS_PASSWORD")}
-    measure.run(measure.grants_command(peak, "--database", f"sqlite:///{copy}", "verify"), env)
+    command = measure.grants_command(peak, "--database", f"sqlite:///{copy}", "verify")
+    measure.run(command, measure.signed_in_as_os_login())
     for suffix in ("", "-wal", "-shm"):
         Path(f"{copy}{suffix}").unlink(missing_ok=True)
     return measure.peak_kb_of(peak) / 1024

@@ -136,18 +136,18 @@ def prepare(server: Server, size: int, folder: Path) -> Workload:
     return Workload(template, reference, entries, rows, types, columns)
 
 
-_PREPARED: dict[int, Workload] = {}
-
-
-def prepared(server: Server, size: int, folder: Path) -> Workload:
-    """``prepare`` once a size for both tests (one size at a time: the last one's template
-    is dropped)."""
-    if size not in _PREPARED:
-        for old in _PREPARED.values():
-            server.drop(old.template)
-        _PREPARED.clear()
-        _PREPARED[size] = prepare(server, size, folder)
-    return _PREPARED[size]
+@pytest.fixture(scope="module", params=measure.sizes(10_000, 100_000, 1_000_000))
+def work(
+    request: pytest.FixtureRequest, server: Server, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workload]:
+    """The workload of one size, prepared once for both tests of that size (pytest runs the
+    tests of a module-scoped parameter together), its template dropped after them."""
+    size: int = request.param
+    found = prepare(server, size, tmp_path_factory.mktemp(f"pg-{measure.count_text(size)}"))
+    try:
+        yield found
+    finally:
+        server.drop(found.template)
 
 
 def record(url: str, entries: list[NewEntry]) -> None:
@@ -229,11 +229,8 @@ def raw(
     return run
 
 
-@pytest.mark.parametrize("size", measure.sizes(10_000, 100_000, 1_000_000))
-def test_pg_load_into_an_empty_ledger(
-    benchmark: Any, server: Server, size: int, tmp_path: Path
-) -> None:
-    work = prepared(server, size, tmp_path)
+def test_pg_load_into_an_empty_ledger(benchmark: Any, server: Server, work: Workload) -> None:
+    size = len(work.entries)
     medians = measure.alternate_timed(
         benchmark,
         {
@@ -260,14 +257,13 @@ def test_pg_load_into_an_empty_ledger(
 
 
 @pytest.mark.filterwarnings("ignore::pytest_benchmark.logger.PytestBenchmarkWarning")
-@pytest.mark.parametrize("size", measure.sizes(10_000, 100_000, 1_000_000))
 def test_pg_ledger_load_peak_memory(
-    benchmark: Any, server: Server, size: int, tmp_path: Path
+    benchmark: Any, server: Server, work: Workload, tmp_path: Path
 ) -> None:
     """`grants ledger load BOOKS` into an empty, migrated PostgreSQL ledger, as an officer
     runs it in its own process: its peak resident memory, and its time beside the floor of
     the journal's rows (the books' reference data is a few hundred rows more)."""
-    work = prepared(server, size, tmp_path)
+    size = len(work.entries)
     books = tmp_path / "books.grants"
     books.write_text(books_text(work.reference, work.entries), encoding="utf-8")
     empty = server.create()
