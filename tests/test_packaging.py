@@ -32,7 +32,8 @@ SETUPTOOLS = PYPROJECT["tool"]["setuptools"]
 
 def test_every_package_is_listed_for_the_wheel() -> None:
     """pyproject.toml lists the packages by hand (the migrations and templates are mapped from
-    the top of the repository): a package added under src/grants must be listed too."""
+    the top of the repository): a package added under src/grants must be listed too, and so
+    must a folder of data files only, with its files as its package data."""
     under_src = {
         ".".join(init.parent.relative_to(ROOT / "src").parts)
         for init in (ROOT / "src" / "grants").rglob("__init__.py")
@@ -45,7 +46,14 @@ def test_every_package_is_listed_for_the_wheel() -> None:
         for name, folder in mapped.items()
         for init in folder.rglob("*/__init__.py")
     }
-    assert set(SETUPTOOLS["packages"]) == under_src | set(mapped) | below_mapped
+    python = under_src | set(mapped) | below_mapped
+    # Folders of data only (templates, static files, the 360Giving schema) are listed too, each
+    # with its files as its package data, so that setuptools ships them without a warning.
+    data_only = set(SETUPTOOLS["package-data"]) - python
+    for name in data_only:
+        folder = ROOT / "src" / Path(*name.split("."))
+        assert folder.is_dir() and not list(folder.glob("*.py")), name
+    assert set(SETUPTOOLS["packages"]) == python | data_only
 
 
 def test_migrations_and_templates_are_found_as_package_resources() -> None:
