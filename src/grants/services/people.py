@@ -224,10 +224,9 @@ def reset_password(session: Session, login: str, password: str | None = None) ->
     person = _person(session, login)
     set_password(session, person, password, actor.login)
     # Whoever guessed at the old password no longer keeps the owner out with the new one.
-    # The sign-in limit counts a login folded to one case, as the person's key is.
     from grants.services import sessions
 
-    sessions.lift(session, person.key)
+    sessions.lift(session, person.login)
     return password
 
 

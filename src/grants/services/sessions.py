@@ -31,7 +31,10 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from grants.db.models import Person, SignInFailure, WebSession
+from grants.errors import GrantsError
 from grants.services.access import require
+from grants.services.sign_in import login_key as person_key
+from grants.services.sign_in import shown_login
 
 IDLE = timedelta(minutes=30)  # a session unused this long has ended
 LONGEST = timedelta(hours=8)  # and every session ends this long after signing in
@@ -174,6 +177,17 @@ def live(session: Session) -> list[Live]:
 # -- the sign-in rate limit ------------------------------------------------------------
 
 
+def login_key(login: str) -> str:
+    """A login as the limit counts it: as the person's key (folded to one case), so that it
+    is held however it is typed and freed by ``lift`` of the person's login as written; one
+    no person could have (control characters, too long), as it is shown, marked."""
+    try:
+        key = person_key(login)
+    except GrantsError:
+        key = "?" + shown_login(login[:100])  # control characters escaped
+    return key[:MAX_KEY]
+
+
 def wait(session: Session, login: str, client: str, allowed: int = FAILURES) -> int:
     """Seconds until a sign-in as ``login`` (folded to one case) from ``client`` may be tried
     again: 0 unless ``allowed`` have failed for the login, or FAILURES from the client, within
@@ -181,7 +195,7 @@ def wait(session: Session, login: str, client: str, allowed: int = FAILURES) -> 
     moment = now()
     since = moment - WINDOW
     longest = 0
-    for column, key, most in ((SignInFailure.login, login[:MAX_KEY], allowed),
+    for column, key, most in ((SignInFailure.login, login_key(login), allowed),
                               (SignInFailure.client, client[:MAX_CLIENT], FAILURES)):  # fmt: skip
         times = session.scalars(
             select(SignInFailure.at)
@@ -205,7 +219,7 @@ def failed(session: Session, login: str, client: str = PENDING) -> int:
     expired = SignInFailure.at <= moment - WINDOW
     if _locked(session, expired):  # counted at least WINDOW ago: none can be added
         session.execute(delete(SignInFailure).where(expired))
-    row = SignInFailure(login=login[:MAX_KEY], client=client[:MAX_CLIENT], at=moment)
+    row = SignInFailure(login=login_key(login), client=client[:MAX_CLIENT], at=moment)
     session.add(row)
     session.flush()
     return row.id
@@ -238,7 +252,7 @@ def succeeded(session: Session, attempted: int) -> None:
 def lift(session: Session, login: str) -> None:
     """An admin gave ``login`` a new password: the failed sign-ins at it no longer hold it up
     (each still counts against its client's address, as after the owner's own sign-in)."""
-    _forget_login(session, _locked(session, SignInFailure.login == login[:MAX_KEY]))
+    _forget_login(session, _locked(session, SignInFailure.login == login_key(login)))
 
 
 def _locked(session: Session, which: ColumnElement[bool]) -> list[int]:
@@ -288,6 +302,7 @@ __all__ = [
     "failures",
     "forget",
     "live",
+    "login_key",
     "look_up",
     "start",
     "succeeded",

@@ -21,7 +21,7 @@ from anyio import CapacityLimiter
 from anyio.lowlevel import RunVar
 from starlette.requests import Request
 
-from grants.errors import Busy, GrantsError, LoginFailed
+from grants.errors import Busy, LoginFailed
 from grants.services import people, sessions
 from grants.services.access import Actor
 from grants.web.ledger import Ledger
@@ -56,14 +56,6 @@ class SignInRequired(Exception):
 
 class CsrfRefused(Exception):
     """A POST without the session's CSRF token."""
-
-
-def login_key(login: str) -> str:
-    """The login as the rate limit counts it (folded to one case)."""
-    try:
-        return people.login_key(login)
-    except GrantsError:
-        return "?" + people.shown_login(login[:100])  # control characters escaped
 
 
 def client_key(request: Request) -> str:
@@ -112,11 +104,11 @@ def attempt(ledger: Ledger, request: Request, login: str) -> tuple[int, int]:
     sent at once each see the others, so that no more than FAILURES are tried however many
     are sent together. It counts against the client's address once its password has failed
     (``failed``). One held is not counted."""
-    key, client = login_key(login), client_key(request)
+    client = client_key(request)
     with ledger.changing() as session:
-        mine = sessions.failed(session, key)
+        mine = sessions.failed(session, login)
     with ledger.changing() as session:
-        seconds = sessions.wait(session, key, client, FAILURES + 1)
+        seconds = sessions.wait(session, login, client, FAILURES + 1)
         if seconds:
             sessions.forget(session, mine)
     return seconds, mine
@@ -243,7 +235,6 @@ __all__ = [
     "failed",
     "forget",
     "held",
-    "login_key",
     "password_checks",
     "sign_out",
     "start_session",
