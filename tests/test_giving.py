@@ -405,3 +405,60 @@ def test_two_grants_with_one_id_are_refused(grants: Grants, tmp_path: Path):
     assert result.exit_code == 1
     assert "two grants would have the id 360G-UNREGISTERED-F-2017-18-2017-18-A" in result.output
     assert not target.exists()
+
+
+def _many(count: int) -> str:
+    """Books of one stream with ``count`` grants, to recipients the books give no org-id."""
+    text = '2017-04-01 org FUNDER "A funder"\n  role: funder\n'
+    text += '2017-04-01 stream F "Fund F"\n  funder: FUNDER\n'
+    text += f"2017-04-01 award F 2017-18 {count * 100}\n"
+    for n in range(count):
+        text += (f'2017-04-01 org R{n:02d} "Recipient {n}"\n  role: recipient\n'
+                 f'2017-04-01 line F L{n:02d} "Line {n}"\n  recipient: R{n:02d}\n'
+                 f"2017-04-01 allocate F 2017-18 L{n:02d} 100\n")  # fmt: skip
+    return text
+
+
+@pytest.mark.parametrize("form", ["json", "xlsx", "csv"])
+def test_a_grant_that_breaks_the_schema_part_way_leaves_nothing_written(
+    grants: Grants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str
+) -> None:
+    """The package is written grant by grant and checked as it goes: a grant that breaks the
+    standard after others were written leaves no file, and an earlier one as it was."""
+    text = _many(12) + '2017-04-01 line F SUB "Beneath line 7"\n  parent: L07\n  recipient: R03\n'
+    text += "2017-04-01 allocate F 2017-18 SUB 50\n"
+    assert grants("ledger", "load", str(books(tmp_path, text))).exit_code == 0
+    # Line 7's grant passes money on, a regrant: a code not in the standard's list.
+    monkeypatch.setattr("grants.services.giving.REGRANT", "FRG999")
+    out = tmp_path / "out"
+    out.mkdir()
+    earlier = out / ("grants" if form == "csv" else f"grants.{form}")
+    if form != "csv":
+        earlier.write_text("earlier", "utf-8")
+    result = grants("export", "360giving", "--format", form, "-o", str(earlier))
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: the grants do not meet the 360Giving schema, so nothing was written: "
+        "grants/7/regrantType: 'FRG999' is not in the regrantType list\n"
+    )
+    if form == "csv":
+        assert list(out.iterdir()) == []
+    else:
+        assert [p.name for p in out.iterdir()] == [earlier.name]
+        assert earlier.read_text("utf-8") == "earlier"
+
+
+def test_a_warning_names_ten_organisations_and_json_every_one(grants: Grants, tmp_path: Path):
+    assert grants("ledger", "load", str(books(tmp_path, _many(12)))).exit_code == 0
+    result = grants("export", "360giving", "-o", str(tmp_path / "g.json"))
+    assert result.exit_code == 0, result.output
+    named = ", ".join(f"R{n:02d} (Recipient {n})" for n in range(10))
+    assert (
+        f"warning: the books give no org-id for FUNDER (A funder), {named[: named.rindex(',')]} "
+        "and 3 more (`--json` lists every one): each is identified as "
+        "360G-UNREGISTERED-ORG-CODE"
+    ) in result.output
+    summary = _json(grants("export", "360giving", "-o", str(tmp_path / "g.json"), "--json"))
+    assert summary["unidentified"] == ["FUNDER (A funder)"] + [
+        f"R{n:02d} (Recipient {n})" for n in range(12)
+    ]

@@ -7,9 +7,10 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -20,7 +21,10 @@ from grants.excel import giving_flat
 from grants.formatting import count, gbp
 from grants.periods import parse_period
 from grants.services import giving_schema
-from grants.services.giving import DEFAULT_PREFIX, giving_package
+from grants.services.giving import DEFAULT_PREFIX, GivingExport, giving_package
+
+# Writes a file's text to the file it is given.
+Writer = Callable[[TextIO], None]
 
 
 @click.group(cls=GrantsGroup)
@@ -75,24 +79,14 @@ def giving(
     period = parse_period(year) if year else None
     with app.reading() as session:
         result = giving_package(session, stream, period, prefix)
-    found = giving_schema.problems(result.package)
-    if found:
-        raise GrantsError(
-            "the grants do not meet the 360Giving schema, so nothing was written: "
-            + "; ".join(found[:5])
-            + (f" (and {len(found) - 5} more)" if len(found) > 5 else "")
-        )
-    if form == "json":
-        write_atomically(output, dumps(result.package) + "\n")
-    else:
-        if form == "csv":
-            giving_flat.check_csv(result.package)
-        write_flat(output, dumps(result.package) + "\n", form)
-    grants = result.package["grants"]
+        if form == "json":
+            write_atomically(output, lambda f: _write_package(f, result, csv=False))
+        else:
+            write_flat(output, lambda f: _write_package(f, result, csv=form == "csv"), form)
     summary = {
         "file": str(output),
         "format": form,
-        "grants": len(grants),
+        "grants": result.count,
         "top_level_amount": str(result.top_level),
         "prefix": result.prefix,
         "prefix_from": result.prefix_from,
@@ -103,7 +97,7 @@ def giving(
         emit_json(summary)
         return
     terminal.echo(
-        f"wrote {count(len(grants), 'grant')} to {output}: {gbp(result.top_level)} from the "
+        f"wrote {count(result.count, 'grant')} to {output}: {gbp(result.top_level)} from the "
         f"streams, regrants inside it; ids {result.prefix}-… from {result.prefix_from}"
     )
     if result.prefix == DEFAULT_PREFIX and prefix is None:
@@ -115,13 +109,24 @@ def giving(
     if result.unidentified:
         terminal.echo(
             "warning: the books give no org-id for "
-            + ", ".join(result.unidentified)
+            + _named(result.unidentified)
             + f": each is identified as {result.prefix}-ORG-CODE; give its identifier with "
             "`org-id CODE IDENTIFIER` (org-id.guide)",
             err=True,
         )
     for line in result.left_out:
         terminal.echo(f"left out: {line}", err=True)
+
+
+# A warning names this many organisations at most; `--json` names every one.
+NAMED = 10
+
+
+def _named(names: list[str]) -> str:
+    if len(names) <= NAMED:
+        return ", ".join(names)
+    more = len(names) - NAMED
+    return ", ".join(names[:NAMED]) + f" and {more:,} more (`--json` lists every one)"
 
 
 def dumps(value: Any, indent: int = 0) -> str:
@@ -144,6 +149,32 @@ def dumps(value: Any, indent: int = 0) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _write_package(f: TextIO, result: GivingExport, csv: bool) -> None:
+    """Write the package to ``f`` grant by grant, as ``dumps`` would write it whole, checking
+    each grant against the standard's schema as it goes (and, for the CSV form, for text a
+    spreadsheet program would run); GrantsError once every grant is written if any broke
+    the schema, so that the caller keeps nothing of it."""
+    check = giving_schema.Check()
+    f.write('{\n  "grants": [')
+    for n, grant in enumerate(result.grants):
+        check.grant(grant)
+        if csv:
+            giving_flat.check_csv(grant, n)
+        f.write(",\n    " if n else "\n    ")
+        f.write(dumps(grant, 2))
+    f.write("\n  ]" if result.count else "]")
+    for key, value in result.fields.items():
+        f.write(f",\n  {json.dumps(key)}: {dumps(value, 1)}")
+    f.write("\n}\n")
+    found = check.problems(result.fields)
+    if found:
+        raise GrantsError(
+            "the grants do not meet the 360Giving schema, so nothing was written: "
+            + "; ".join(found[:5])
+            + (f" (and {len(found) - 5} more)" if len(found) > 5 else "")
+        )
+
+
 def _not_special(target: Path) -> None:
     """Refuse to put a file in the place of a device, a named pipe or a socket (renaming over
     it would replace /dev/null itself, as a superuser)."""
@@ -162,9 +193,10 @@ def _not_special(target: Path) -> None:
         )
 
 
-def write_flat(target: Path, package_text: str, form: str) -> None:
-    """The flat form of the package, made beside ``target`` and renamed into place whole
-    (a workbook over an earlier one; CSV files as a new folder, or into an empty one)."""
+def write_flat(target: Path, write: Writer, form: str) -> None:
+    """The flat form of the package ``write`` writes, made beside ``target`` and renamed into
+    place whole (a workbook over an earlier one; CSV files as a new folder, or into an empty
+    one)."""
     _not_special(target)
     if form == "xlsx" and target.is_dir():
         raise GrantsError(f"-o: {target} is a folder: give the name of the workbook to write")
@@ -174,7 +206,8 @@ def write_flat(target: Path, package_text: str, form: str) -> None:
     try:
         work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
         package = work / "package.json"
-        package.write_text(package_text, "utf-8")
+        with package.open("w", encoding="utf-8") as f:
+            write(f)
         made = work / ("flat.xlsx" if form == "xlsx" else "flat")
         giving_flat.flatten(package, made, form)
         if form == "csv" and target.is_dir():
@@ -189,9 +222,10 @@ def write_flat(target: Path, package_text: str, form: str) -> None:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def write_atomically(target: Path, text: str) -> None:
-    """Write ``text`` to ``target`` whole or not at all: into a file beside it, then renamed
-    over it, so that a failure leaves no partial file (and any earlier one as it was)."""
+def write_atomically(target: Path, write: Writer) -> None:
+    """Write to ``target`` what ``write`` writes, whole or not at all: into a file beside it,
+    then renamed over it, so that a failure (``write``'s own too) leaves no partial file and
+    any earlier one as it was."""
     _not_special(target)
     if target.is_dir():
         raise GrantsError(f"-o: {target} is a folder: give the name of the file to write")
@@ -203,7 +237,7 @@ def write_atomically(target: Path, text: str) -> None:
         )  # fmt: skip
         os.fchmod(handle, 0o644)  # a file to publish: readable, as a plain write would make it
         with os.fdopen(handle, "w", encoding="utf-8") as f:
-            f.write(text)
+            write(f)
         os.replace(partial, target)
         partial = None
     except OSError as exc:

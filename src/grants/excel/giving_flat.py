@@ -40,9 +40,10 @@ def _texts(value: Any, where: str) -> Iterator[tuple[str, str]]:
         yield where, value
 
 
-def check_csv(package: dict[str, Any]) -> None:
-    """Refuse the CSV form for a package with text a spreadsheet program would run."""
-    for where, text in _texts(package["grants"], "grants"):
+def check_csv(grant: dict[str, Any], n: int) -> None:
+    """Refuse the CSV form for a package whose grant ``n`` holds text a spreadsheet program
+    would run."""
+    for where, text in _texts(grant, f"grants/{n}"):
         if text.startswith(_RUNS):
             raise GrantsError(
                 f"--format csv: {where} begins {text[:1]!r}, which a spreadsheet program "

@@ -14,7 +14,7 @@ Docs: docs/360giving.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -40,13 +40,19 @@ REGRANT = "FRG010"  # Common Regrant: to one grant-maker, to pass on as grants
 
 @dataclass
 class GivingExport:
-    """A 360Giving data package (``package``, plain JSON values but for amounts, which are
-    Decimal) and what the export must tell its reader: the prefix used and where it came
-    from, the organisations with no identifier, and the lines left out (and why)."""
+    """A 360Giving data package made grant by grant, so that a funder of any size can be
+    published without holding its grants: ``fields`` is every field of the package but its
+    grants (plain JSON values), ``grants`` yields the grants one at a time (plain JSON values
+    but for amounts, which are Decimal) and must be read in the session that made the export.
+    Once every grant has been read, the rest is complete: how many there were, the
+    organisations with no identifier, the lines left out (and why) and what the top-level
+    grants award. Reading them raises NotFound when there is nothing to publish."""
 
-    package: dict[str, Any]
+    fields: dict[str, Any]
+    grants: Iterator[dict[str, Any]]
     prefix: str
     prefix_from: str
+    count: int = 0
     unidentified: list[str] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
     # What the grants of top-level lines award: the money that leaves the streams (a
@@ -58,6 +64,15 @@ class GivingExport:
 class _Org:
     code: str
     name: str
+
+
+@dataclass(frozen=True)
+class _Line:
+    id: int
+    code: str
+    name: str
+    parent_id: int | None
+    recipient_id: int | None
 
 
 def _settings(session: Session) -> dict[str, str]:
@@ -98,56 +113,20 @@ def giving_package(
     today: date | None = None,
 ) -> GivingExport:
     """The 360Giving package of every allocation (of ``stream``, and of periods overlapping
-    ``period``, when given), for an officer or a viewer. NotFound for an unknown stream or
-    when nothing is left to publish."""
+    ``period``, when given), for an officer or a viewer. NotFound for an unknown stream;
+    reading the grants raises NotFound when nothing is left to publish, and GrantsError
+    when two would have one id."""
     access.require(session, "report")
     code = streams.stream_code(session, stream, work="report") if stream is not None else None
     settings = _settings(session)
     used, used_from = _prefix(prefix, settings)
-    orgs = {i: _Org(c, n) for i, c, n in session.execute(
-        select(Organisation.id, Organisation.code, Organisation.name))}  # fmt: skip
-    result = GivingExport({}, used, used_from)
-    unidentified: dict[str, str] = {}
-
-    def org(org_id: int) -> dict[str, str]:
-        o = orgs[org_id]
-        identifier = settings.get(f"org-id {o.code}")
-        if identifier is None:
-            unidentified[o.code] = o.name
-            identifier = f"{used}-ORG-{o.code}"
-        return {"id": identifier, "name": o.name}
-
-    query = select(Stream).order_by(Stream.id)
-    wanted = list(session.scalars(query if code is None else query.where(Stream.code == code)))
-    grants: list[dict[str, Any]] = []
-    for s in wanted:
-        made, top = _stream_grants(session, s, period, used, org, result.left_out)
-        grants.extend(made)
-        result.top_level += top
-    seen: dict[str, int] = {}
-    for g in grants:
-        seen[g["id"]] = seen.get(g["id"], 0) + 1
-    if clashing := sorted(i for i, n in seen.items() if n > 1):
-        # Stream F's line 2017-18-A and stream F-2017-18's line A, both in 2017-18, make one id.
-        raise GrantsError(
-            f"two grants would have the id {clashing[0]}: a stream's and a line's codes run "
-            "together into it, and a grant's id must be its own; publish one of the two "
-            "streams on its own (--stream) with a prefix of its own (--prefix)"
-        )
-    if not grants:
-        where = f" of {code}" if code else ""
-        when = f" for {period}" if period else ""
-        raise NotFound(
-            f"there are no allocations{where}{when} to publish: see `grants allocations`"
-        )
     name = ledger_name(session)
     publisher: dict[str, str] = {"name": name}
     publisher_org = settings.get("360giving-publisher")
     if publisher_org and f"org-id {publisher_org}" in settings:
         publisher["identifier"] = settings[f"org-id {publisher_org}"]
     scope = (code or "every stream") + (f", {period}" if period else "")
-    result.package = {
-        "grants": grants,
+    fields = {
         "version": VERSION,
         "title": f"{name}: grants ({scope})",
         "description": f"Allocations recorded in the ledger of {name} ({scope}), one grant "
@@ -155,8 +134,62 @@ def giving_package(
         "issued": (today or date.today()).isoformat(),
         "publisher": publisher,
     }
-    result.unidentified = [f"{c} ({n})" for c, n in sorted(unidentified.items())]
+    result = GivingExport(fields, iter(()), used, used_from)
+    result.grants = _grants(session, result, code, period, settings)
     return result
+
+
+def _grants(
+    session: Session,
+    result: GivingExport,
+    code: str | None,
+    period: Period | None,
+    settings: dict[str, str],
+) -> Iterator[dict[str, Any]]:
+    """Every stream's grants in turn, each id checked against those before it."""
+    orgs = {i: _Org(c, n) for i, c, n in session.execute(
+        select(Organisation.id, Organisation.code, Organisation.name))}  # fmt: skip
+    unidentified: dict[str, str] = {}
+
+    def org(org_id: int) -> dict[str, str]:
+        o = orgs[org_id]
+        identifier = settings.get(f"org-id {o.code}")
+        if identifier is None:
+            unidentified[o.code] = o.name
+            identifier = f"{result.prefix}-ORG-{o.code}"
+        return {"id": identifier, "name": o.name}
+
+    query = select(Stream).order_by(Stream.id)
+    wanted = list(session.scalars(query if code is None else query.where(Stream.code == code)))
+    seen: set[str] = set()
+    top = 0
+    for s in wanted:
+        for grant, pence in _stream_grants(session, s, period, result.prefix, org, result.left_out):
+            if grant["id"] in seen:
+                # Stream F's line 2017-18-A and stream F-2017-18's line A, both in 2017-18,
+                # make one id.
+                raise GrantsError(
+                    f"two grants would have the id {grant['id']}: a stream's and a line's "
+                    "codes run together into it, and a grant's id must be its own; publish "
+                    "one of the two streams on its own (--stream) with a prefix of its own "
+                    "(--prefix)"
+                )
+            seen.add(grant["id"])
+            result.count += 1
+            top += pence
+            yield grant
+    if not result.count:
+        where = f" of {code}" if code else ""
+        when = f" for {period}" if period else ""
+        raise NotFound(
+            f"there are no allocations{where}{when} to publish: see `grants allocations`"
+        )
+    result.top_level = from_pence(top)
+    result.unidentified = [f"{c} ({n})" for c, n in sorted(unidentified.items())]
+
+
+# A grant's entries are found by its years and line: (first year, last year, line id).
+_Key = tuple[int, int, int]
 
 
 def _stream_grants(
@@ -166,29 +199,36 @@ def _stream_grants(
     prefix: str,
     org: Callable[[int], dict[str, str]],
     left_out: list[str],
-) -> tuple[list[dict[str, Any]], Decimal]:
-    """The stream's grants, and what its top-level ones award together."""
-    lines = {x.id: x for x in session.scalars(select(Line).where(Line.stream_id == s.id))}
-    by_code = {x.code: x for x in lines.values()}
-    balances = Balances(session, s.code)
-    held: dict[tuple[Period, int], int] = {}
-    for (_, first, last, line_code), roles in balances.by_line.items():
-        span = Period(FinancialYear(first), FinancialYear(last))
-        if period is not None and not span.overlaps(period):
+) -> Iterator[tuple[dict[str, Any], int]]:
+    """The stream's grants, each with what it awards from the stream (a regrant: nothing, its
+    amount is inside its parent's). The stream's entries are read once and sorted to their
+    grants, so the work grows with the entries, not with the grants times the entries."""
+    lines = {
+        row[0]: _Line(*row)
+        for row in session.execute(
+            select(Line.id, Line.code, Line.name, Line.parent_id, Line.recipient_id).where(
+                Line.stream_id == s.id
+            )
+        )
+    }
+    by_code = {x.code: x.id for x in lines.values()}
+    held: dict[_Key, int] = {}
+    for (_, first, last, line_code), roles in Balances(session, s.code).by_line.items():
+        if period is not None and not Period(FinancialYear(first),
+                                             FinancialYear(last)).overlaps(period):  # fmt: skip
             continue
         if roles.get("allocated", 0) > 0:
-            held[(span, by_code[line_code].id)] = roles["allocated"]
-    entries = list(session.scalars(select(Entry).where(Entry.stream_id == s.id).order_by(Entry.id)))
-    reversed_ids = {e.reverses_id for e in entries if e.reverses_id is not None}
-    standing = [e for e in entries if e.reverses_id is None and e.id not in reversed_ids]
-    # The days a signed grant agreement runs (`commit`) are the grant's planned dates.
-    agreed = {c.entry_id: (c.starts, c.ends) for c in session.scalars(
-        select(Commitment).join(Entry, Entry.id == Commitment.entry_id)
-        .where(Entry.stream_id == s.id))}  # fmt: skip
-    grants = []
-    top = 0
+            held[(first, last, by_code[line_code])] = roles["allocated"]
+    awarded, pays, runs = _standing(session, s)
+    children: dict[_Key, list[str]] = {}
+    for first, last, line_id in held:
+        parent_id = lines[line_id].parent_id
+        if parent_id is not None:
+            children.setdefault((first, last, parent_id), []).append(lines[line_id].name)
     no_recipient: dict[Period, list[str]] = {}
-    for (span, line_id), pence in sorted(held.items(), key=lambda i: (i[0][0].first, i[0][1])):
+    for key, pence in sorted(held.items(), key=lambda i: (i[0][0], i[0][2])):
+        first, last, line_id = key
+        span = Period(FinancialYear(first), FinancialYear(last))
         line = lines[line_id]
         where = f"{s.code} {span} {line.code}"
         if line.recipient_id is None:
@@ -199,45 +239,74 @@ def _stream_grants(
         if funder_id is None:
             left_out.append(f"{where}: no organisation made it (give the stream `accountable:`)")
             continue
-        mine = [e for e in standing if Period(FinancialYear(e.first_year),
-                                              FinancialYear(e.last_year)) == span]  # fmt: skip
-        awarded = [e.day for e in mine if (e.kind == "allocate" and e.line_id == line_id)
-                   or (e.kind == "virement" and e.to_line_id == line_id)]  # fmt: skip
-        pays = [e for e in mine if e.kind == "pay" and e.line_id == line_id]
-        children = [lines[c].name for (p, c) in held if p == span and lines[c].parent_id == line_id]
         grant_id = f"{prefix}-{s.code}-{_slug(span)}-{line.code}"
         recipient = org(line.recipient_id)
-        runs = [agreed[e.id] for e in mine
-                if e.kind == "commit" and e.line_id == line_id and e.id in agreed]  # fmt: skip
-        starts = min((r[0] for r in runs), default=span.first.first_day)
-        ends = max((r[1] for r in runs), default=span.last.last_day)
+        agreed = runs.get(key, [])
+        starts = min((r[0] for r in agreed), default=span.first.first_day)
+        ends = max((r[1] for r in agreed), default=span.last.last_day)
         planned = {"startDate": starts.isoformat(), "endDate": ends.isoformat()}
+        passed_on = children.get(key, [])
         grant: dict[str, Any] = {
             "id": grant_id,
             "title": f"{line.name}: {s.name} {span}",
-            "description": _description(s, span, line, parent, recipient["name"], children),
+            "description": _description(s, span, line, parent, recipient["name"], passed_on),
             "currency": "GBP",
             "amountAwarded": from_pence(pence),
-            "awardDate": min(awarded, default=span.first.first_day).isoformat(),
+            "awardDate": awarded.get(key, span.first.first_day).isoformat(),
             "plannedDates": [planned],
             "recipientOrganization": [recipient],
             "fundingOrganization": [org(funder_id)],
             "grantProgramme": [{"code": s.code, "title": s.name}],
         }
-        if pays:
+        if key in pays:
             grant["disbursementTransaction"] = [
-                {"id": f"{grant_id}-PAY-{n}", "transactionDate": e.day.isoformat(),
-                 "value": from_pence(e.amount_pence), "currency": "GBP"}
-                for n, e in enumerate(sorted(pays, key=lambda e: (e.day, e.id)), start=1)
+                {"id": f"{grant_id}-PAY-{n}", "transactionDate": day.isoformat(),
+                 "value": from_pence(amount), "currency": "GBP"}
+                for n, (day, _, amount) in enumerate(sorted(pays[key]), start=1)
             ]  # fmt: skip
-        if children:
+        if passed_on:
             grant["regrantType"] = REGRANT
-        grants.append(grant)
-        top += 0 if parent else pence
+        yield grant, 0 if parent else pence
     for span, codes in no_recipient.items():
         left_out.append(f"{s.code} {span}: {len(codes)} line{'s' if len(codes) > 1 else ''} "
                         f"with no recipient ({', '.join(codes)})")  # fmt: skip
-    return grants, from_pence(top)
+
+
+_Pays = dict[_Key, list[tuple[date, int, int]]]  # (day, entry id, pence) of each payment
+_Runs = dict[_Key, list[tuple[date, date]]]  # the first and last day of each agreement
+
+
+def _standing(session: Session, s: Stream) -> tuple[dict[_Key, date], _Pays, _Runs]:
+    """From the stream's entries that stand (neither reversed nor a reversal), by grant: the
+    day of its earliest allocation (an `allocate`, or a virement into it), its payments
+    (day, entry id, pence) and the days its signed agreements (`commit`) run."""
+    reversed_ids = set(session.scalars(select(Entry.reverses_id).where(
+        Entry.stream_id == s.id, Entry.reverses_id.is_not(None))))  # fmt: skip
+    agreed = {i: (starts, ends) for i, starts, ends in session.execute(
+        select(Commitment.entry_id, Commitment.starts, Commitment.ends)
+        .join(Entry, Entry.id == Commitment.entry_id).where(Entry.stream_id == s.id))}  # fmt: skip
+    awarded: dict[_Key, date] = {}
+    pays: _Pays = {}
+    runs: _Runs = {}
+    rows = session.execute(
+        select(Entry.id, Entry.kind, Entry.line_id, Entry.to_line_id, Entry.first_year,
+               Entry.last_year, Entry.day, Entry.amount_pence)
+        .where(Entry.stream_id == s.id, Entry.reverses_id.is_(None),
+               Entry.kind.in_(("allocate", "virement", "pay", "commit")))
+    )  # fmt: skip
+    for entry_id, kind, line_id, to_line_id, first, last, day, pence in rows:
+        if entry_id in reversed_ids:
+            continue
+        if kind == "pay":
+            pays.setdefault((first, last, line_id), []).append((day, entry_id, pence))
+        elif kind == "commit":
+            if entry_id in agreed:
+                runs.setdefault((first, last, line_id), []).append(agreed[entry_id])
+        else:
+            key = (first, last, to_line_id if kind == "virement" else line_id)
+            if key not in awarded or day < awarded[key]:
+                awarded[key] = day
+    return awarded, pays, runs
 
 
 def _description(

@@ -11,7 +11,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
@@ -23,15 +23,29 @@ _GRANT_URLS = (
 )
 
 
-@cache
-def _validator() -> Draft202012Validator:
-    package = json.loads((_FOLDER / "360-giving-package-schema.json").read_text("utf-8"))
-    grant = json.loads((_FOLDER / "360-giving-schema.json").read_text("utf-8"))
-    resource = DRAFT202012.create_resource(grant)
+def _schema(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((_FOLDER / name).read_text("utf-8"))
+    return loaded
+
+
+def _made(schema: dict[str, Any]) -> Draft202012Validator:
+    resource = DRAFT202012.create_resource(_schema("360-giving-schema.json"))
     registry: Registry[Any] = Registry().with_resources((url, resource) for url in _GRANT_URLS)
     return Draft202012Validator(
-        package, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+        schema, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
     )
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    """The package schema's validator."""
+    return _made(_schema("360-giving-package-schema.json"))
+
+
+@cache
+def _grant_validator() -> Draft202012Validator:
+    """The grant schema's validator (what the package schema's `grants` items refer to)."""
+    return _made(_schema("360-giving-schema.json"))
 
 
 @cache
@@ -45,20 +59,74 @@ def _short(message: str) -> str:
     return message if len(message) <= 200 else message[:199] + "…"
 
 
-def problems(package: dict[str, Any]) -> list[str]:
-    """What in ``package`` breaks the standard, each as `where: what` (none: it is valid)."""
-    found = []
-    for error in sorted(_validator().iter_errors(package), key=lambda e: list(e.path)):
-        where = "/".join(str(p) for p in error.absolute_path) or "the package"
-        # `oneOf` (a date's two forms; a grant to an organisation or a person) says what
-        # each choice lacks, rather than quoting the whole grant.
-        reasons = sorted({_short(e.message) for e in error.context}) if error.context else []
-        found.append(f"{where}: {' or '.join(reasons) if reasons else _short(error.message)}")
-    for n, grant in enumerate(package.get("grants", [])):
+def _described(error: ValidationError, where: str) -> str:
+    # `oneOf` (a date's two forms; a grant to an organisation or a person) says what each
+    # choice lacks, rather than quoting the whole grant.
+    reasons = sorted({_short(e.message) for e in error.context}) if error.context else []
+    return f"{where}: {' or '.join(reasons) if reasons else _short(error.message)}"
+
+
+class Check:
+    """The standard's schema checked grant by grant as a package is written, so that no
+    package is held whole to be checked: ``grant`` each grant in turn, then ``problems`` with
+    the package's other fields.
+
+    Each grant is checked against the grant schema, as the package schema's `items` asks,
+    but for the first, which is checked with the package itself (its other fields, and
+    that it has a grant at all). The package schema's `uniqueItems` is checked through the
+    grants' ids: a grant must have an id (the grant schema) and no id may be another's (the
+    standard's rule), so no two grants can be the same. Checking it as jsonschema does, by
+    comparing every grant with every other, takes time that grows with the square of the
+    grants."""
+
+    def __init__(self) -> None:
+        self._found: list[str] = []
+        self._count = 0
+        self._first: dict[str, Any] | None = None
+        self._ids: dict[str, int] = {}
+
+    def grant(self, grant: dict[str, Any]) -> None:
+        n = self._count
+        self._count += 1
+        if n == 0:
+            self._first = grant
+        else:
+            errors = _grant_validator().iter_errors(grant)
+            for error in sorted(errors, key=lambda e: [str(p) for p in e.path]):
+                where = "/".join([f"grants/{n}", *(str(p) for p in error.absolute_path)])
+                self._found.append(_described(error, where))
         code = grant.get("regrantType")
         if code is not None and code not in regrant_types():
-            found.append(f"grants/{n}/regrantType: {code!r} is not in the regrantType list")
-    return found
+            self._found.append(f"grants/{n}/regrantType: {code!r} is not in the regrantType list")
+        identifier = grant.get("id")
+        if isinstance(identifier, str):
+            if identifier in self._ids:
+                self._found.append(
+                    f"grants/{n}/id: {identifier!r} is the id of grants/{self._ids[identifier]} "
+                    "too, and a grant's id must be its own"
+                )
+            else:
+                self._ids[identifier] = n
+
+    def problems(self, fields: dict[str, Any]) -> list[str]:
+        """What breaks the standard in the package of ``fields`` (every field but its grants)
+        and the grants checked, each as `where: what` (none: it is valid)."""
+        package = {"grants": [] if self._first is None else [self._first], **fields}
+        errors = _validator().iter_errors(package)
+        shell = [
+            _described(e, "/".join(str(p) for p in e.absolute_path) or "the package")
+            for e in sorted(errors, key=lambda e: [str(p) for p in e.path])
+        ]
+        return shell + self._found
 
 
-__all__ = ["problems", "regrant_types"]
+def problems(package: dict[str, Any]) -> list[str]:
+    """What in ``package`` (grants and all) breaks the standard, each as `where: what` (none:
+    it is valid)."""
+    check = Check()
+    for grant in package.get("grants", []):
+        check.grant(grant)
+    return check.problems({k: v for k, v in package.items() if k != "grants"})
+
+
+__all__ = ["Check", "problems", "regrant_types"]
