@@ -139,3 +139,20 @@ def test_returns_import_on_a_terminal_counts_files_and_sums_up(db_url: str, tmp_
     lines = [line.split("\r")[-1] for line in plain.splitlines()]
     assert "0 of 2 files taken, 2 refused" in lines
     assert lines[-1] == "Error: 2 of 2 files not recorded: correct them and import them again"
+
+
+def test_360giving_export_on_a_terminal_counts_the_streams(db_url: str, tmp_path: Path) -> None:
+    assert on_terminal("--database", db_url, "ledger", "load", str(BOOKS))[0] == 0
+    target = tmp_path / "grants.json"
+    code, seen = on_terminal("--database", db_url, "export", "360giving", "-o", str(target))
+    assert code == 0, seen
+    published = {g["grantProgramme"][0]["code"] for g in json.loads(target.read_text())["grants"]}
+    streams = len(json.loads(subprocess.run(
+        [str(GRANTS), "--database", db_url, "streams", "--json"],
+        capture_output=True, check=True, text=True,
+    ).stdout))  # fmt: skip
+    plain = ESCAPES.sub("", seen)
+    assert "writing grants: 0 written, now of " in plain and f"{streams}/{streams}" in plain
+    assert all(f"now of {code}" in plain for code in published)
+    lines = [line.split("\r")[-1] for line in plain.splitlines()]
+    assert any(line.startswith("wrote ") and " grants to " in line for line in lines)

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 import click
 
-from grants.cli import terminal
+from grants.cli import progress, terminal
 from grants.cli.common import AppContext, GrantsGroup, emit_json, pass_app
 from grants.errors import GrantsError
 from grants.excel import giving_flat
@@ -79,10 +79,13 @@ def giving(
     period = parse_period(year) if year else None
     with app.reading() as session:
         result = giving_package(session, stream, period, prefix)
-        if form == "json":
-            write_atomically(output, lambda f: _write_package(f, result, csv=False))
-        else:
-            write_flat(output, lambda f: _write_package(f, result, csv=form == "csv"), form)
+        show = progress.showing(as_json)
+        with progress.bar(len(result.streams), "writing grants", show) as shown:
+            if form == "json":
+                write_atomically(output, lambda f: _write_package(f, result, False, shown))
+            else:
+                csv = form == "csv"
+                write_flat(output, lambda f: _write_package(f, result, csv, shown), form)
     summary = {
         "file": str(output),
         "format": form,
@@ -149,19 +152,27 @@ def dumps(value: Any, indent: int = 0) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _write_package(f: TextIO, result: GivingExport, csv: bool) -> None:
+def _write_package(f: TextIO, result: GivingExport, csv: bool, shown: progress.Bar) -> None:
     """Write the package to ``f`` grant by grant, as ``dumps`` would write it whole, checking
     each grant against the standard's schema as it goes (and, for the CSV form, for text a
     spreadsheet program would run); GrantsError once every grant is written if any broke
-    the schema, so that the caller keeps nothing of it."""
+    the schema, so that the caller keeps nothing of it. ``shown`` moves a stream at a time,
+    and says how many grants are written."""
     check = giving_schema.Check()
     f.write('{\n  "grants": [')
+    at = ""
     for n, grant in enumerate(result.grants):
+        if shown.shown and (n % 1000 == 0 or grant["grantProgramme"][0]["code"] != at):
+            at = grant["grantProgramme"][0]["code"]
+            shown.to(result.streams.index(at))
+            shown.label(f"writing grants: {n:,} written, now of {at}")
         check.grant(grant)
         if csv:
             giving_flat.check_csv(grant, n)
         f.write(",\n    " if n else "\n    ")
         f.write(dumps(grant, 2))
+    shown.label(f"writing grants: {result.count:,} written")
+    shown.to(len(result.streams))
     f.write("\n  ]" if result.count else "]")
     for key, value in result.fields.items():
         f.write(f",\n  {json.dumps(key)}: {dumps(value, 1)}")

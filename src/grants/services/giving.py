@@ -52,6 +52,7 @@ class GivingExport:
     grants: Iterator[dict[str, Any]]
     prefix: str
     prefix_from: str
+    streams: list[str] = field(default_factory=list)  # the codes of the streams, in turn
     count: int = 0
     unidentified: list[str] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
@@ -134,14 +135,17 @@ def giving_package(
         "issued": (today or date.today()).isoformat(),
         "publisher": publisher,
     }
-    result = GivingExport(fields, iter(()), used, used_from)
-    result.grants = _grants(session, result, code, period, settings)
+    query = select(Stream).order_by(Stream.id)
+    wanted = list(session.scalars(query if code is None else query.where(Stream.code == code)))
+    result = GivingExport(fields, iter(()), used, used_from, streams=[s.code for s in wanted])
+    result.grants = _grants(session, result, wanted, code, period, settings)
     return result
 
 
 def _grants(
     session: Session,
     result: GivingExport,
+    wanted: list[Stream],
     code: str | None,
     period: Period | None,
     settings: dict[str, str],
@@ -159,8 +163,6 @@ def _grants(
             identifier = f"{result.prefix}-ORG-{o.code}"
         return {"id": identifier, "name": o.name}
 
-    query = select(Stream).order_by(Stream.id)
-    wanted = list(session.scalars(query if code is None else query.where(Stream.code == code)))
     seen: set[str] = set()
     top = 0
     for s in wanted:
