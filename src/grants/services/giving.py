@@ -21,9 +21,17 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from grants.db.models import Commitment, Entry, Line, Organisation, Setting, Stream
+from grants.db.models import (
+    Account,
+    Commitment,
+    Entry,
+    Line,
+    Organisation,
+    Setting,
+    Stream,
+)
 from grants.errors import GrantsError, NotFound
 from grants.ledger.giving_books import PREFIX
 from grants.money import from_pence
@@ -203,8 +211,9 @@ def _stream_grants(
     left_out: list[str],
 ) -> Iterator[tuple[dict[str, Any], int]]:
     """The stream's grants, each with what it awards from the stream (a regrant: nothing, its
-    amount is inside its parent's). The stream's entries are read once and sorted to their
-    grants, so the work grows with the entries, not with the grants times the entries."""
+    amount is inside its parent's), year by year (by the first year of their periods): what a
+    year's grants need is read at once and sorted to them, so the work grows with the
+    entries, not with the grants times the entries, and the memory with a year's grants."""
     lines = {
         row[0]: _Line(*row)
         for row in session.execute(
@@ -214,21 +223,52 @@ def _stream_grants(
         )
     }
     by_code = {x.code: x.id for x in lines.values()}
+    no_recipient: dict[Period, list[str]] = {}
+    years = session.scalars(
+        select(Account.first_year).distinct()
+        .where(Account.stream_id == s.id, Account.line_id.is_not(None))
+        .order_by(Account.first_year)
+    ).all()  # fmt: skip
+    for year in years:
+        if period is not None and year > period.last.start:
+            break
+        yield from _year_grants(session, s, year, period, prefix, org, left_out, lines, by_code,
+                                no_recipient)  # fmt: skip
+    for span, codes in no_recipient.items():
+        left_out.append(f"{s.code} {span}: {len(codes)} line{'s' if len(codes) > 1 else ''} "
+                        f"with no recipient ({', '.join(codes)})")  # fmt: skip
+
+
+def _year_grants(
+    session: Session,
+    s: Stream,
+    year: int,
+    period: Period | None,
+    prefix: str,
+    org: Callable[[int], dict[str, str]],
+    left_out: list[str],
+    lines: dict[int, _Line],
+    by_code: dict[str, int],
+    no_recipient: dict[Period, list[str]],
+) -> Iterator[tuple[dict[str, Any], int]]:
+    """The grants of the stream's periods that begin in ``year``, by line."""
     held: dict[_Key, int] = {}
-    for (_, first, last, line_code), roles in Balances(session, s.code).by_line.items():
+    balances = Balances(session, s.code, period=Period.year(year))
+    for (_, first, last, line_code), roles in balances.by_line.items():
+        if first != year:  # a period that began in an earlier year: published with it
+            continue
         if period is not None and not Period(FinancialYear(first),
                                              FinancialYear(last)).overlaps(period):  # fmt: skip
             continue
         if roles.get("allocated", 0) > 0:
             held[(first, last, by_code[line_code])] = roles["allocated"]
-    awarded, pays, runs = _standing(session, s)
+    awarded, pays, runs = _standing(session, s, year)
     children: dict[_Key, list[str]] = {}
     for first, last, line_id in held:
         parent_id = lines[line_id].parent_id
         if parent_id is not None:
             children.setdefault((first, last, parent_id), []).append(lines[line_id].name)
-    no_recipient: dict[Period, list[str]] = {}
-    for key, pence in sorted(held.items(), key=lambda i: (i[0][0], i[0][2])):
+    for key, pence in sorted(held.items(), key=lambda i: i[0][2]):
         first, last, line_id = key
         span = Period(FinancialYear(first), FinancialYear(last))
         line = lines[line_id]
@@ -269,31 +309,32 @@ def _stream_grants(
         if passed_on:
             grant["regrantType"] = REGRANT
         yield grant, 0 if parent else pence
-    for span, codes in no_recipient.items():
-        left_out.append(f"{s.code} {span}: {len(codes)} line{'s' if len(codes) > 1 else ''} "
-                        f"with no recipient ({', '.join(codes)})")  # fmt: skip
 
 
 _Pays = dict[_Key, list[tuple[date, int, int]]]  # (day, entry id, pence) of each payment
 _Runs = dict[_Key, list[tuple[date, date]]]  # the first and last day of each agreement
 
 
-def _standing(session: Session, s: Stream) -> tuple[dict[_Key, date], _Pays, _Runs]:
-    """From the stream's entries that stand (neither reversed nor a reversal), by grant: the
-    day of its earliest allocation (an `allocate`, or a virement into it), its payments
-    (day, entry id, pence) and the days its signed agreements (`commit`) run."""
-    reversed_ids = set(session.scalars(select(Entry.reverses_id).where(
-        Entry.stream_id == s.id, Entry.reverses_id.is_not(None))))  # fmt: skip
+def _standing(session: Session, s: Stream, year: int) -> tuple[dict[_Key, date], _Pays, _Runs]:
+    """From the stream's entries of periods that begin in ``year`` that stand (neither
+    reversed nor a reversal), by grant: the day of its earliest allocation (an `allocate`, or
+    a virement into it), its payments (day, entry id, pence) and the days its signed
+    agreements (`commit`) run."""
+    of_year = (Entry.stream_id == s.id, Entry.first_year == year)
+    reversal = aliased(Entry)
+    reversed_ids = set(session.scalars(select(reversal.reverses_id)
+                                       .join(Entry, Entry.id == reversal.reverses_id)
+                                       .where(*of_year)))  # fmt: skip
     agreed = {i: (starts, ends) for i, starts, ends in session.execute(
         select(Commitment.entry_id, Commitment.starts, Commitment.ends)
-        .join(Entry, Entry.id == Commitment.entry_id).where(Entry.stream_id == s.id))}  # fmt: skip
+        .join(Entry, Entry.id == Commitment.entry_id).where(*of_year))}  # fmt: skip
     awarded: dict[_Key, date] = {}
     pays: _Pays = {}
     runs: _Runs = {}
     rows = session.execute(
         select(Entry.id, Entry.kind, Entry.line_id, Entry.to_line_id, Entry.first_year,
                Entry.last_year, Entry.day, Entry.amount_pence)
-        .where(Entry.stream_id == s.id, Entry.reverses_id.is_(None),
+        .where(*of_year, Entry.reverses_id.is_(None),
                Entry.kind.in_(("allocate", "virement", "pay", "commit")))
     )  # fmt: skip
     for entry_id, kind, line_id, to_line_id, first, last, day, pence in rows:
