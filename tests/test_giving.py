@@ -393,7 +393,9 @@ def test_two_grants_with_one_id_are_refused(grants: Grants, tmp_path: Path):
     be F-2017-18-2017-18-A: nothing is written."""
     text = '2017-04-01 org FUNDER "A funder"\n  role: funder\n'
     text += '2017-04-01 org R "Recipient"\n  role: recipient\n'
-    for stream, line in (("F", "2017-18-A"), ("F-2017-18", "A")):
+    # Two ids made twice: the first in order is named, whichever is made first.
+    pairs = (("G", "2017-18-A"), ("G-2017-18", "A"), ("F", "2017-18-A"), ("F-2017-18", "A"))
+    for stream, line in pairs:
         text += (f'2017-04-01 stream {stream} "Fund {stream}"\n  funder: FUNDER\n'
                  f'2017-04-01 line {stream} {line} "Line {line}"\n  recipient: R\n'
                  f"2017-04-01 award {stream} 2017-18 100\n"
@@ -405,6 +407,15 @@ def test_two_grants_with_one_id_are_refused(grants: Grants, tmp_path: Path):
     assert result.exit_code == 1
     assert "two grants would have the id 360G-UNREGISTERED-F-2017-18-2017-18-A" in result.output
     assert not target.exists()
+
+
+def test_nothing_to_publish_is_said_before_the_output_is_tried(oxfordshire: Grants, tmp_path):
+    missing = tmp_path / "nowhere" / "grants.json"
+    result = oxfordshire("export", "360giving", "--year", "2040-41", "-o", str(missing))
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: there are no allocations for 2040-41 to publish: see `grants allocations`\n"
+    )
 
 
 def _many(count: int) -> str:

@@ -156,9 +156,10 @@ def _write_package(f: TextIO, result: GivingExport, csv: bool, shown: progress.B
     """Write the package to ``f`` grant by grant, as ``dumps`` would write it whole, checking
     each grant against the standard's schema as it goes (and, for the CSV form, for text a
     spreadsheet program would run); GrantsError once every grant is written if any broke
-    the schema, so that the caller keeps nothing of it. ``shown`` moves a stream at a time,
-    and says how many grants are written."""
+    the schema (else if any held such text), so that the caller keeps nothing of it.
+    ``shown`` moves a stream at a time, and says how many grants are written."""
     check = giving_schema.Check()
+    runs: GrantsError | None = None  # the first text a spreadsheet program would run
     f.write('{\n  "grants": [')
     at = ""
     for n, grant in enumerate(result.grants):
@@ -167,8 +168,11 @@ def _write_package(f: TextIO, result: GivingExport, csv: bool, shown: progress.B
             shown.to(result.streams.index(at))
             shown.label(f"writing grants: {n:,} written, now of {at}")
         check.grant(grant)
-        if csv:
-            giving_flat.check_csv(grant, n)
+        if csv and runs is None:
+            try:
+                giving_flat.check_csv(grant, n)
+            except GrantsError as exc:
+                runs = exc
         f.write(",\n    " if n else "\n    ")
         f.write(dumps(grant, 2))
     shown.label(f"writing grants: {result.count:,} written")
@@ -184,6 +188,8 @@ def _write_package(f: TextIO, result: GivingExport, csv: bool, shown: progress.B
             + "; ".join(found[:5])
             + (f" (and {len(found) - 5} more)" if len(found) > 5 else "")
         )
+    if runs is not None:
+        raise runs
 
 
 def _not_special(target: Path) -> None:

@@ -14,6 +14,7 @@ Docs: docs/360giving.md.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -54,7 +55,7 @@ class GivingExport:
     but for amounts, which are Decimal) and must be read in the session that made the export.
     Once every grant has been read, the rest is complete: how many there were, the
     organisations with no identifier, the lines left out (and why) and what the top-level
-    grants award. Reading them raises NotFound when there is nothing to publish."""
+    grants award."""
 
     fields: dict[str, Any]
     grants: Iterator[dict[str, Any]]
@@ -122,9 +123,9 @@ def giving_package(
     today: date | None = None,
 ) -> GivingExport:
     """The 360Giving package of every allocation (of ``stream``, and of periods overlapping
-    ``period``, when given), for an officer or a viewer. NotFound for an unknown stream;
-    reading the grants raises NotFound when nothing is left to publish, and GrantsError
-    when two would have one id."""
+    ``period``, when given), for an officer or a viewer. NotFound for an unknown stream or
+    when nothing is left to publish; reading the grants to their end raises GrantsError if
+    two had one id."""
     access.require(session, "report")
     code = streams.stream_code(session, stream, work="report") if stream is not None else None
     settings = _settings(session)
@@ -146,7 +147,9 @@ def giving_package(
     query = select(Stream).order_by(Stream.id)
     wanted = list(session.scalars(query if code is None else query.where(Stream.code == code)))
     result = GivingExport(fields, iter(()), used, used_from, streams=[s.code for s in wanted])
-    result.grants = _grants(session, result, wanted, code, period, settings)
+    grants = _grants(session, result, wanted, code, period, settings)
+    first = next(grants)  # NotFound now, before anything is written, if there are no grants
+    result.grants = itertools.chain((first,), grants)
     return result
 
 
@@ -158,7 +161,8 @@ def _grants(
     period: Period | None,
     settings: dict[str, str],
 ) -> Iterator[dict[str, Any]]:
-    """Every stream's grants in turn, each id checked against those before it."""
+    """Every stream's grants in turn; once they are all made, GrantsError if two had one id
+    (naming the first such id in order), NotFound if there were none."""
     orgs = {i: _Org(c, n) for i, c, n in session.execute(
         select(Organisation.id, Organisation.code, Organisation.name))}  # fmt: skip
     unidentified: dict[str, str] = {}
@@ -172,22 +176,23 @@ def _grants(
         return {"id": identifier, "name": o.name}
 
     seen: set[str] = set()
+    clashing: set[str] = set()
     top = 0
     for s in wanted:
         for grant, pence in _stream_grants(session, s, period, result.prefix, org, result.left_out):
             if grant["id"] in seen:
-                # Stream F's line 2017-18-A and stream F-2017-18's line A, both in 2017-18,
-                # make one id.
-                raise GrantsError(
-                    f"two grants would have the id {grant['id']}: a stream's and a line's "
-                    "codes run together into it, and a grant's id must be its own; publish "
-                    "one of the two streams on its own (--stream) with a prefix of its own "
-                    "(--prefix)"
-                )
+                clashing.add(grant["id"])
             seen.add(grant["id"])
             result.count += 1
             top += pence
             yield grant
+    if clashing:
+        # Stream F's line 2017-18-A and stream F-2017-18's line A, both in 2017-18, make one id.
+        raise GrantsError(
+            f"two grants would have the id {min(clashing)}: a stream's and a line's codes run "
+            "together into it, and a grant's id must be its own; publish one of the two "
+            "streams on its own (--stream) with a prefix of its own (--prefix)"
+        )
     if not result.count:
         where = f" of {code}" if code else ""
         when = f" for {period}" if period else ""
@@ -200,6 +205,22 @@ def _grants(
 
 # A grant's entries are found by its years and line: (first year, last year, line id).
 _Key = tuple[int, int, int]
+
+
+@dataclass
+class _Work:
+    """What a stream's grants are made with, year by year."""
+
+    session: Session
+    stream: Stream
+    period: Period | None
+    prefix: str
+    org: Callable[[int], dict[str, str]]
+    left_out: list[str]
+    lines: dict[int, _Line]  # every line of the stream, by id
+    by_code: dict[str, int]  # every line's id by its code
+    # The periods with lines that hold an allocation but have no recipient, and the lines.
+    no_recipient: dict[Period, list[str]] = field(default_factory=dict)
 
 
 def _stream_grants(
@@ -223,7 +244,7 @@ def _stream_grants(
         )
     }
     by_code = {x.code: x.id for x in lines.values()}
-    no_recipient: dict[Period, list[str]] = {}
+    work = _Work(session, s, period, prefix, org, left_out, lines, by_code)
     years = session.scalars(
         select(Account.first_year).distinct()
         .where(Account.stream_id == s.id, Account.line_id.is_not(None))
@@ -232,28 +253,17 @@ def _stream_grants(
     for year in years:
         if period is not None and year > period.last.start:
             break
-        yield from _year_grants(session, s, year, period, prefix, org, left_out, lines, by_code,
-                                no_recipient)  # fmt: skip
-    for span, codes in no_recipient.items():
+        yield from _year_grants(work, year)
+    for span, codes in work.no_recipient.items():
         left_out.append(f"{s.code} {span}: {len(codes)} line{'s' if len(codes) > 1 else ''} "
                         f"with no recipient ({', '.join(codes)})")  # fmt: skip
 
 
-def _year_grants(
-    session: Session,
-    s: Stream,
-    year: int,
-    period: Period | None,
-    prefix: str,
-    org: Callable[[int], dict[str, str]],
-    left_out: list[str],
-    lines: dict[int, _Line],
-    by_code: dict[str, int],
-    no_recipient: dict[Period, list[str]],
-) -> Iterator[tuple[dict[str, Any], int]]:
+def _year_grants(work: _Work, year: int) -> Iterator[tuple[dict[str, Any], int]]:
     """The grants of the stream's periods that begin in ``year``, by line."""
+    s, lines, period, org = work.stream, work.lines, work.period, work.org
     held: dict[_Key, int] = {}
-    balances = Balances(session, s.code, period=Period.year(year))
+    balances = Balances(work.session, s.code, period=Period.year(year))
     for (_, first, last, line_code), roles in balances.by_line.items():
         if first != year:  # a period that began in an earlier year: published with it
             continue
@@ -261,8 +271,8 @@ def _year_grants(
                                              FinancialYear(last)).overlaps(period):  # fmt: skip
             continue
         if roles.get("allocated", 0) > 0:
-            held[(first, last, by_code[line_code])] = roles["allocated"]
-    awarded, pays, runs = _standing(session, s, year)
+            held[(first, last, work.by_code[line_code])] = roles["allocated"]
+    awarded, pays, runs = _standing(work.session, s, year)
     children: dict[_Key, list[str]] = {}
     for first, last, line_id in held:
         parent_id = lines[line_id].parent_id
@@ -274,14 +284,16 @@ def _year_grants(
         line = lines[line_id]
         where = f"{s.code} {span} {line.code}"
         if line.recipient_id is None:
-            no_recipient.setdefault(span, []).append(line.code)
+            work.no_recipient.setdefault(span, []).append(line.code)
             continue
         parent = lines.get(line.parent_id) if line.parent_id else None
         funder_id = (parent.recipient_id if parent else None) or s.accountable_id or s.funder_id
         if funder_id is None:
-            left_out.append(f"{where}: no organisation made it (give the stream `accountable:`)")
+            work.left_out.append(
+                f"{where}: no organisation made it (give the stream `accountable:`)"
+            )
             continue
-        grant_id = f"{prefix}-{s.code}-{_slug(span)}-{line.code}"
+        grant_id = f"{work.prefix}-{s.code}-{_slug(span)}-{line.code}"
         recipient = org(line.recipient_id)
         agreed = runs.get(key, [])
         starts = min((r[0] for r in agreed), default=span.first.first_day)
@@ -353,7 +365,7 @@ def _standing(session: Session, s: Stream, year: int) -> tuple[dict[_Key, date],
 
 
 def _description(
-    s: Stream, span: Period, line: Line, parent: Line | None, recipient: str, children: list[str]
+    s: Stream, span: Period, line: _Line, parent: _Line | None, recipient: str, children: list[str]
 ) -> str:
     text = f"{s.name} {span}: the allocation to {line.name}, received by {recipient}"
     if parent is not None:

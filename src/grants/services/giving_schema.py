@@ -120,13 +120,4 @@ class Check:
         return shell + self._found
 
 
-def problems(package: dict[str, Any]) -> list[str]:
-    """What in ``package`` (grants and all) breaks the standard, each as `where: what` (none:
-    it is valid)."""
-    check = Check()
-    for grant in package.get("grants", []):
-        check.grant(grant)
-    return check.problems({k: v for k, v in package.items() if k != "grants"})
-
-
-__all__ = ["Check", "problems", "regrant_types"]
+__all__ = ["Check", "regrant_types"]
