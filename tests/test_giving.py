@@ -183,13 +183,18 @@ def test_the_books_give_the_prefix_and_an_export_round_trips_it(
     ("args", "message"),
     [
         (["--prefix", "OCC"], "Error: --prefix: 'OCC' is not a 360Giving prefix: give `360G-` "
-         "and letters, digits and hyphens, the prefix 360Giving registered for the publisher "
-         "(e.g. 360G-OCC)\n"),
+         "(in capitals) and letters, digits and single hyphens, not ending in one: the prefix "
+         "360Giving registered for the publisher (e.g. 360G-OCC)\n"),
+        (["--prefix", "360G-OCC-"], "Error: --prefix: '360G-OCC-' is not a 360Giving prefix"),
+        (["--prefix", "360g-OCC"], "Error: --prefix: '360g-OCC' is not a 360Giving prefix"),
         (["--prefix", "360G-OC C"], "Error: --prefix: '360G-OC C' is not a 360Giving prefix"),
         (["--stream", "PCC-CSX"], "Error: there is no funding stream 'PCC-CSX'; did you mean "
          "PCC-CSF?\n"),
-        (["--year", "2030-31"], "Error: there are no allocations for 2030-31 to publish: see "
-         "`grants allocations`\n"),
+        (["--year", "2030-31"], "Error: there are no allocations for 2030-31 to publish: a "
+         "grant is a line's allocation to its recipient (`recipient:` on the line); see `grants "
+         "allocations --stream CODE`\n"),
+        (["--stream", "CAPITAL"], "Error: there are no allocations of CAPITAL to publish "
+         "(CAPITAL 2018-19:2027-28: 21 lines with no recipient ("),
         (["--year", "2017-19"], "Error: '2017-19' is not a financial year: did you mean 2017-18 "
          "to 2018-19? write 2017-18:2018-19\n"),
     ],
@@ -243,8 +248,8 @@ def test_an_unwritable_output_leaves_no_file_and_the_earlier_one_whole(
     ("line", "message"),
     [
         ('2017-04-01 setting 360giving-prefix "OCC"',
-         "'OCC' is not a 360Giving prefix: `360G-` and letters, digits and hyphens (the prefix "
-         "360Giving gave the publisher, e.g. 360G-OCC)"),
+         "'OCC' is not a 360Giving prefix: `360G-` (in capitals) and letters, digits and single "
+         "hyphens, not ending in one (the prefix 360Giving gave the publisher, e.g. 360G-OCC)"),
         ('2017-04-01 setting colour "blue"',
          "unknown setting 'colour'; the settings are 360giving-prefix, 360giving-publisher"),
         ("2017-04-01 org-id OCC 12345",
@@ -414,7 +419,8 @@ def test_nothing_to_publish_is_said_before_the_output_is_tried(oxfordshire: Gran
     result = oxfordshire("export", "360giving", "--year", "2040-41", "-o", str(missing))
     assert result.exit_code == 1
     assert result.output == (
-        "Error: there are no allocations for 2040-41 to publish: see `grants allocations`\n"
+        "Error: there are no allocations for 2040-41 to publish: a grant is a line's allocation "
+        "to its recipient (`recipient:` on the line); see `grants allocations --stream CODE`\n"
     )
 
 
@@ -473,3 +479,31 @@ def test_a_warning_names_ten_organisations_and_json_every_one(grants: Grants, tm
     assert summary["unidentified"] == ["FUNDER (A funder)"] + [
         f"R{n:02d} (Recipient {n})" for n in range(12)
     ]
+
+
+def test_what_the_streams_award_counts_grants_beneath_a_heading_not_published(
+    grants: Grants, tmp_path: Path
+) -> None:
+    """A grant beneath a line with no recipient (a heading, left out) awards money from the
+    stream; a grant beneath a published grant is inside it."""
+    text = '2017-04-01 org FUNDER "A funder"\n  role: funder\n'
+    for org in ("RA", "RB", "RP", "RC", "RD"):
+        text += f'2017-04-01 org {org} "Recipient {org}"\n  role: recipient\n'
+    text += '2017-04-01 stream F "Fund F"\n  funder: FUNDER\n'
+    text += '2017-04-01 line F H "A heading"\n'
+    for line, parent, org in (("A", "H", "RA"), ("B", "H", "RB"), ("P", None, "RP"),
+                              ("C", "P", "RC"), ("D", None, "RD")):  # fmt: skip
+        text += f'2017-04-01 line F {line} "Line {line}"\n  recipient: {org}\n'
+        text += f"  parent: {parent}\n" if parent else ""
+    text += "2017-04-01 award F 2017-18 5000\n"
+    for line, amount in (("H", 1000), ("A", 600), ("B", 400), ("P", 500), ("C", 200), ("D", 300)):
+        text += f"2017-04-01 allocate F 2017-18 {line} {amount}\n"
+    loaded = grants("ledger", "load", str(books(tmp_path, text)))
+    assert loaded.exit_code == 0, loaded.output
+    summary = _json(grants("export", "360giving", "-o", str(tmp_path / "g.json"), "--json"))
+    package = json.loads((tmp_path / "g.json").read_text("utf-8"), parse_float=Decimal)
+    amounts = {g["id"].rsplit("-", 1)[1]: g["amountAwarded"] for g in package["grants"]}
+    assert amounts == {"A": 600, "B": 400, "P": 500, "C": 200, "D": 300}
+    assert summary["top_level_amount"] == str(amounts["A"] + amounts["B"] + amounts["P"]
+                                               + amounts["D"])  # fmt: skip
+    assert summary["left_out"] == ["F 2017-18: 1 line with no recipient (H)"]

@@ -43,8 +43,9 @@ def _prefix(value: str) -> str | None:
     if PREFIX.match(value):
         return None
     return (
-        f"{value!r} is not a 360Giving prefix: `360G-` and letters, digits and hyphens "
-        "(the prefix 360Giving gave the publisher, e.g. 360G-OCC)"
+        f"{value!r} is not a 360Giving prefix: `360G-` (in capitals) and letters, digits and "
+        "single hyphens, not ending in one (the prefix 360Giving gave the publisher, e.g. "
+        "360G-OCC)"
     )
 
 

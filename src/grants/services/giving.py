@@ -65,8 +65,9 @@ class GivingExport:
     count: int = 0
     unidentified: list[str] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
-    # What the grants of top-level lines award: the money that leaves the streams (a
-    # regrant's amount is inside its parent's).
+    # What the grants not inside another grant award: the money that leaves the streams (a
+    # regrant's lines' amounts are inside its own; a line's beneath a heading not published
+    # are not).
     top_level: Decimal = Decimal("0.00")
 
 
@@ -101,9 +102,9 @@ def _prefix(typed: str | None, settings: dict[str, str]) -> tuple[str, str]:
     if typed is not None:
         if not PREFIX.match(typed):
             raise GrantsError(
-                f"--prefix: {typed!r} is not a 360Giving prefix: give `360G-` and letters, "
-                "digits and hyphens, the prefix 360Giving registered for the publisher "
-                "(e.g. 360G-OCC)"
+                f"--prefix: {typed!r} is not a 360Giving prefix: give `360G-` (in capitals) "
+                "and letters, digits and single hyphens, not ending in one: the prefix "
+                "360Giving registered for the publisher (e.g. 360G-OCC)"
             )
         return typed, "--prefix"
     if "360giving-prefix" in settings:
@@ -196,8 +197,11 @@ def _grants(
     if not result.count:
         where = f" of {code}" if code else ""
         when = f" for {period}" if period else ""
+        why = f" ({'; '.join(result.left_out)})" if result.left_out else ""
         raise NotFound(
-            f"there are no allocations{where}{when} to publish: see `grants allocations`"
+            f"there are no allocations{where}{when} to publish{why}: a grant is a line's "
+            "allocation to its recipient (`recipient:` on the line); see `grants allocations "
+            "--stream CODE`"
         )
     result.top_level = from_pence(top)
     result.unidentified = [f"{c} ({n})" for c, n in sorted(unidentified.items())]
@@ -278,6 +282,10 @@ def _year_grants(work: _Work, year: int) -> Iterator[tuple[dict[str, Any], int]]
         parent_id = lines[line_id].parent_id
         if parent_id is not None:
             children.setdefault((first, last, parent_id), []).append(lines[line_id].name)
+    # The grants made so far: a grant inside one of them (a regrant's line's) awards nothing
+    # from the stream; one beneath a line not published (a heading with no recipient) does.
+    # A parent is declared before its lines, so its grant is made first.
+    published: set[_Key] = set()
     for key, pence in sorted(held.items(), key=lambda i: i[0][2]):
         first, last, line_id = key
         span = Period(FinancialYear(first), FinancialYear(last))
@@ -320,7 +328,8 @@ def _year_grants(work: _Work, year: int) -> Iterator[tuple[dict[str, Any], int]]
             ]  # fmt: skip
         if passed_on:
             grant["regrantType"] = REGRANT
-        yield grant, 0 if parent else pence
+        published.add(key)
+        yield grant, 0 if parent and (first, last, parent.id) in published else pence
 
 
 _Pays = dict[_Key, list[tuple[date, int, int]]]  # (day, entry id, pence) of each payment
