@@ -80,7 +80,7 @@ def giving(
     with app.reading() as session:
         result = giving_package(session, stream, period, prefix)
         show = progress.showing(as_json)
-        with progress.bar(len(result.streams), "writing grants", show) as shown:
+        with progress.bar(len(result.streams), "streams", show) as shown:
             if form == "json":
                 write_atomically(output, lambda f: _write_package(f, result, False, shown))
             else:
@@ -165,8 +165,9 @@ def _write_package(f: TextIO, result: GivingExport, csv: bool, shown: progress.B
     for n, grant in enumerate(result.grants):
         if shown.shown and (n % 1000 == 0 or grant["grantProgramme"][0]["code"] != at):
             at = grant["grantProgramme"][0]["code"]
-            shown.to(result.streams.index(at))
-            shown.label(f"writing grants: {n:,} written, now of {at}")
+            done = result.streams.index(at)
+            shown.label(f"{n:,} grants written; stream {done + 1} of {len(result.streams)}")
+            shown.to(done)
         check.grant(grant)
         if csv and runs is None:
             try:
@@ -175,7 +176,7 @@ def _write_package(f: TextIO, result: GivingExport, csv: bool, shown: progress.B
                 runs = exc
         f.write(",\n    " if n else "\n    ")
         f.write(dumps(grant, 2))
-    shown.label(f"writing grants: {result.count:,} written")
+    shown.label(f"{result.count:,} grants written; streams")
     shown.to(len(result.streams))
     f.write("\n  ]" if result.count else "]")
     for key, value in result.fields.items():
