@@ -507,3 +507,30 @@ def test_what_the_streams_award_counts_grants_beneath_a_heading_not_published(
     assert summary["top_level_amount"] == str(amounts["A"] + amounts["B"] + amounts["P"]
                                                + amounts["D"])  # fmt: skip
     assert summary["left_out"] == ["F 2017-18: 1 line with no recipient (H)"]
+
+
+@pytest.mark.parametrize(
+    ("form", "name", "message"),
+    [
+        ("json", "grants/", "names a folder: give the name of the file to write (e.g. "),
+        ("xlsx", "grants/", "names a folder: give the name of the file to write (e.g. "),
+        ("xlsx", "grants.json", "is not the name of a workbook: end it .xlsx, as a spreadsheet "
+         "program opens a workbook by its name"),
+    ],
+)  # fmt: skip
+def test_an_output_whose_name_says_otherwise_is_refused(
+    oxfordshire: Grants, tmp_path: Path, form: str, name: str, message: str
+) -> None:
+    """A name ending with a slash is a folder's (it was written as a file of that name), and
+    a workbook named .json would not open as one."""
+    out = tmp_path / "out"
+    out.mkdir()
+    given = f"{out}/{name}"
+    result = oxfordshire("export", "360giving", "--format", form, "-o", given)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: -o: {given} {message}"), result.output
+    assert list(out.iterdir()) == []
+    # A folder of CSV files may be named with its slash.
+    csv = oxfordshire("export", "360giving", "--format", "csv", "-o", f"{out}/csv/")
+    assert csv.exit_code == 0, csv.output
+    assert (out / "csv" / "grants.csv").is_file()

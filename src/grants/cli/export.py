@@ -46,9 +46,9 @@ def export() -> None:
     "--output",
     "output",
     required=True,
-    type=click.Path(path_type=Path),
-    help="Where to write: a file (JSON, or a workbook with --format xlsx), or a new folder "
-    "of CSV files with --format csv.",
+    type=click.Path(),
+    help="Where to write: a file (JSON, or a workbook named .xlsx with --format xlsx), or a "
+    "new folder of CSV files with --format csv.",
 )
 @click.option(
     "--format",
@@ -65,7 +65,7 @@ def giving(
     stream: str | None,
     year: str | None,
     prefix: str | None,
-    output: Path,
+    output: str,
     form: str,
     as_json: bool,
 ) -> None:
@@ -73,21 +73,23 @@ def giving(
 
     One grant for each line's allocation for a year: its recipient and the organisation that
     made it, the amount allocated, the payments, and the regranting (a line whose allocation
-    passes on to lines beneath it). The file is checked against the standard's schema before
-    it is written. docs/360giving.md says where each field comes from.
+    passes on to lines beneath it). Each grant is checked against the standard's schema as it
+    is written, and the file put in place only when every grant passes. docs/360giving.md
+    says where each field comes from.
     """
     period = parse_period(year) if year else None
+    target = _target(output, form)
     with app.reading() as session:
         result = giving_package(session, stream, period, prefix)
         show = progress.showing(as_json)
         with progress.bar(len(result.streams), "streams", show) as shown:
             if form == "json":
-                write_atomically(output, lambda f: _write_package(f, result, False, shown))
+                write_atomically(target, lambda f: _write_package(f, result, False, shown))
             else:
                 csv = form == "csv"
-                write_flat(output, lambda f: _write_package(f, result, csv, shown), form)
+                write_flat(target, lambda f: _write_package(f, result, csv, shown), form)
     summary = {
-        "file": str(output),
+        "file": str(target),
         "format": form,
         "grants": result.count,
         "top_level_amount": str(result.top_level),
@@ -100,7 +102,7 @@ def giving(
         emit_json(summary)
         return
     terminal.echo(
-        f"wrote {count(result.count, 'grant')} to {output}: {gbp(result.top_level)} from the "
+        f"wrote {count(result.count, 'grant')} to {target}: {gbp(result.top_level)} from the "
         f"streams, regrants inside it; ids {result.prefix}-… from {result.prefix_from}"
     )
     if result.prefix == DEFAULT_PREFIX and prefix is None:
@@ -119,6 +121,23 @@ def giving(
         )
     for line in result.left_out:
         terminal.echo(f"left out: {line}", err=True)
+
+
+def _target(output: str, form: str) -> Path:
+    """The file (or, for CSV, the folder) ``-o`` names, refused when its name says otherwise:
+    a name ending with a slash is a folder's, and a workbook's name ends .xlsx."""
+    if form != "csv" and output.endswith(("/", os.sep)):
+        raise GrantsError(
+            f"-o: {output} names a folder: give the name of the file to write (e.g. "
+            f"{output}grants.{form})"
+        )
+    target = Path(output)
+    if form == "xlsx" and target.suffix.lower() != ".xlsx":
+        raise GrantsError(
+            f"-o: {output} is not the name of a workbook: end it .xlsx, as a spreadsheet "
+            "program opens a workbook by its name"
+        )
+    return target
 
 
 # A warning names this many organisations at most; `--json` names every one.
