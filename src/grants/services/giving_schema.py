@@ -23,7 +23,10 @@ _GRANT_URLS = (
 )
 
 
+@cache
 def _schema(name: str) -> dict[str, Any]:
+    """A schema of the standard, read once (the validators and the registry share it and
+    never change it)."""
     loaded: dict[str, Any] = json.loads((_FOLDER / name).read_text("utf-8"))
     return loaded
 
