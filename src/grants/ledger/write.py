@@ -1,6 +1,8 @@
 """Record validated books in the database, in the caller's transaction.
 
-Reference data first (organisations, streams, lines: already recorded ones must match), then
+Reference data first (organisations, streams, lines: already recorded ones must match; the
+organisations and lines written as plain rows, a chunk at a time, and their directives let go
+once written, since a national funder's books declare one of each for every few grants), then
 the journal through :class:`grants.services.journal.Journal` (the one write path for money),
 then the rest (grants.ledger.write_plans) and the assertions (grants.ledger.assertions).
 Problems are added to the books' list at their lines; the caller raises them.
@@ -13,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, Table, insert, select
 from sqlalchemy.orm import Session
 
 from grants.db.ids import next_ids
@@ -32,6 +34,9 @@ from grants.ledger.stream import MadeOrder
 from grants.ledger.validate import Books
 from grants.ledger.write_journal import write_journal
 from grants.text import difference, skeleton
+
+# Reference records written a statement at a time: organisations, lines.
+CHUNK = 5000
 
 
 @dataclass
@@ -111,24 +116,9 @@ class Writer:
         # Books with a head, into an empty ledger: an export being restored.
         self.restoring = was_empty and bool(books.heads)
         self.was_empty = was_empty  # people are taken only into an empty ledger
-        self.orgs = dict(s.execute(select(Organisation.code, Organisation.id)).all())
-        existing_orgs = {o.code: o for o in s.scalars(select(Organisation))}
-        declared: set[str] = set()
-        for d, rec in books.orgs:
-            values = {**rec, **books.provenance(d)}
-            if rec["code"] in declared:
-                self.error(d, f"organisation {rec['code']} is declared twice")
-                continue
-            declared.add(rec["code"])
-            if self._same_or_new("organisation", d, existing_orgs.get(rec["code"]), values):
-                org = Organisation(**values)
-                s.add(org)
-                s.flush()
-                self.made(d, "organisation")
-                self.orgs[org.code] = org.id
-                existing_orgs[org.code] = org
+        self._write_orgs()
         existing_streams = {x.code: x for x in s.scalars(select(Stream))}
-        declared.clear()
+        declared: set[str] = set()
         for d, rec in books.streams:
             if rec["code"] in declared:
                 self.error(d, f"stream {rec['code']} is declared twice")
@@ -153,6 +143,10 @@ class Writer:
         self.streams = {code: x.id for code, x in existing_streams.items()}
         self._write_lines()
         self._look_alikes()
+        # Written and compared: let their directives go before the journal is recorded (a
+        # national funder's books declare a line and an organisation for every few grants).
+        books.orgs.clear()
+        books.lines.clear()
         if books.problems:
             return
         # Before the journal: a payment to a growth project is checked against its claims.
@@ -176,58 +170,101 @@ class Writer:
             return None
         return self.streams[code]
 
+    def _write_orgs(self) -> None:
+        """Organisations in the order of the books, each given its id before it is written
+        (a stream names its funder by it) and written as plain rows, a chunk at a time: a
+        national funder's recipients are not held as mapped objects."""
+        s, books = self.s, self.books
+        table = Organisation.__table__
+        recorded = {r.code: r for r in s.execute(select(table))}
+        self.orgs = {code: r.id for code, r in recorded.items()}
+        declared: set[str] = set()
+        chunk: list[tuple[Directive, dict[str, Any]]] = []
+        for d, rec in books.orgs:
+            if rec["code"] in declared:
+                self.error(d, f"organisation {rec['code']} is declared twice")
+                continue
+            declared.add(rec["code"])
+            values = {**rec, **books.provenance(d)}
+            if self._same_or_new("organisation", d, recorded.get(rec["code"]), values):
+                chunk.append((d, values))
+                if len(chunk) == CHUNK:
+                    self._insert_orgs(chunk)
+        self._insert_orgs(chunk)
+
+    def _insert_orgs(self, chunk: list[tuple[Directive, dict[str, Any]]]) -> None:
+        ids = next_ids(self.s, "organisation", len(chunk))
+        for (d, values), org_id in zip(chunk, ids, strict=True):
+            values["id"] = self.orgs[values["code"]] = org_id
+            self.made(d, "organisation")
+        _insert(self.s, Organisation.__table__, [values for _, values in chunk])
+        chunk.clear()
+
     def _write_lines(self) -> None:
         """Lines in the order of the books. A line's parent is a line recorded before it (in
         an earlier load, or above it in these books), so that every line is written whole,
-        parent and all: a recorded line is never updated."""
+        parent and all: a recorded line is never updated. Written as plain rows, a chunk at
+        a time, each chunk's ids given before its parents are looked up."""
         s, books = self.s, self.books
-        existing = {(x.stream_id, x.code): x for x in s.scalars(select(Line))}
+        recorded = {(r.stream_id, r.code): r for r in s.execute(select(Line.__table__))}
+        # Each line's id by (stream id, code): None for a line of these books not yet given one.
+        ids: dict[tuple[int, str], int | None] = {key: r.id for key, r in recorded.items()}
         declared: set[tuple[int, str]] = set()
-        new: list[tuple[Directive, Line, str | None]] = []  # with the parent's code
+        chunk: list[tuple[Directive, dict[str, Any], str | None]] = []  # with the parent's code
         for d, rec in books.lines:
             stream_id = self.stream(d, rec["stream"])
             if stream_id is None:
                 continue
-            if (stream_id, rec["code"]) in declared:
+            key = (stream_id, rec["code"])
+            if key in declared:
                 self.error(d, f"line {rec['code']} of {rec['stream']} is declared twice")
                 continue
-            declared.add((stream_id, rec["code"]))
+            declared.add(key)
             values = {k: v for k, v in rec.items() if k not in ("stream", "parent", "recipient")}
             recipient = rec["recipient"]
             if recipient is not None and recipient not in self.orgs:
                 self.error(d, f"recipient {recipient!r} is not an organisation declared with `org`")
             values["recipient_id"] = self.orgs.get(recipient) if recipient else None
             values |= books.provenance(d) | {"stream_id": stream_id}
-            parent: Line | None = None
-            if rec["parent"] is not None:
-                parent = existing.get((stream_id, rec["parent"]))
-                if parent is None or rec["parent"] == rec["code"]:
-                    self.error(
-                        d,
-                        f"parent {rec['parent']!r} is not a line of {rec['stream']} declared "
-                        "before this one: declare the parent first",
-                    )
-                    continue
-            line = existing.get((stream_id, rec["code"]))
+            parent = rec["parent"]
+            if parent is not None and ((stream_id, parent) not in ids or parent == rec["code"]):
+                self.error(
+                    d,
+                    f"parent {parent!r} is not a line of {rec['stream']} declared "
+                    "before this one: declare the parent first",
+                )
+                continue
+            line = recorded.get(key)
             if self._same_or_new("line", d, line, values):
-                line = Line(**values)
-                new.append((d, line, rec["parent"]))
-                existing[(stream_id, rec["code"])] = line
-            elif line is not None and line.parent_id != (parent.id if parent else None):
+                ids[key] = None
+                chunk.append((d, values, parent))
+                if len(chunk) == CHUNK:
+                    self._insert_lines(chunk, ids)
+            elif line is not None and not _same_parent(line, recorded, parent):
                 self.error(d, f"line {rec['code']} is already recorded with a different parent")
         if books.problems:
             return
-        # Ids first, so that a new parent's id is known before its children are written.
-        for (_, line, _), line_id in zip(new, next_ids(s, "line", len(new)), strict=True):
-            line.id = line_id
-        for d, line, parent_code in new:
-            if parent_code is not None:
-                line.parent_id = existing[(line.stream_id, parent_code)].id
-            s.add(line)
-            self.made(d, "line")
-        s.flush()
+        self._insert_lines(chunk, ids)
         codes = {i: c for c, i in self.streams.items()}
-        self.lines = {(codes[x.stream_id], x.code): x.id for x in existing.values()}
+        self.lines = {(codes[sid], code): i for (sid, code), i in ids.items() if i is not None}
+
+    def _insert_lines(
+        self,
+        chunk: list[tuple[Directive, dict[str, Any], str | None]],
+        ids: dict[tuple[int, str], int | None],
+    ) -> None:
+        """Ids first, so that a new parent's id is known before its children are written."""
+        if self.books.problems:
+            chunk.clear()
+            return
+        given = next_ids(self.s, "line", len(chunk))
+        for (d, values, _), line_id in zip(chunk, given, strict=True):
+            values["id"] = ids[(values["stream_id"], values["code"])] = line_id
+            self.made(d, "line")
+        for _, values, parent in chunk:
+            values["parent_id"] = ids[(values["stream_id"], parent)] if parent else None
+        _insert(self.s, Line.__table__, [values for _, values, _ in chunk])
+        chunk.clear()
 
     def _look_alikes(self) -> None:
         """Warn of a name that looks the same as another but is written with other
@@ -284,3 +321,20 @@ class Writer:
                     )
                     break
             names.setdefault(name, (code, d.where))
+
+
+def _same_parent(
+    line: Row[Any], recorded: dict[tuple[int, str], Row[Any]], parent: str | None
+) -> bool:
+    """Whether a recorded line's parent is the one the books name (a line of these books
+    that is not yet recorded cannot be a recorded line's parent)."""
+    if parent is None:
+        return line.parent_id is None
+    named = recorded.get((line.stream_id, parent))
+    return named is not None and line.parent_id == named.id
+
+
+def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Plain rows written in one statement (executemany), with the columns' own types."""
+    if rows:
+        session.execute(insert(table), rows)

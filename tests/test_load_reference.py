@@ -1,0 +1,210 @@
+"""Reference data in the books (organisations and lines): each refusal at its line, what is
+already recorded compared, and many of them written a chunk at a time as plain rows, in the
+order of the books, parents and all."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, event, func, select
+from sqlalchemy.orm import Session, aliased
+
+from grants.db.engine import make_session_factory
+from grants.db.models import Line, Organisation
+from grants.db.models.chain import Seal
+from grants.errors import BooksError
+from grants.ledger import write
+from tests.conftest import Grants
+from tests.helpers import books, load_text
+
+REFERENCE = """
+2017-04-01 org F "Funder"
+  role: funder
+2017-04-01 org R1 "Recipient one"
+2017-04-01 org R2 "Recipient two"
+2017-04-01 stream FUND "Fund"
+  funder: F
+2017-04-01 line FUND A "Line A"
+  recipient: R1
+2017-04-01 line FUND A1 "Line A1"
+  parent: A
+  recipient: R2
+2017-04-01 line FUND B "Line B"
+"""
+LAST = REFERENCE.count("\n")  # the books' last line: what is added begins after it
+
+
+def problems(session: Session, tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(BooksError) as refused:
+        load_text(session, tmp_path, text)
+    return [str(p).rsplit("/", 1)[-1] for p in refused.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("added", "line", "message"),
+    [
+        ('2017-04-01 org R1 "Again"', 1, "organisation R1 is declared twice"),
+        ('2017-04-01 line FUND A "Line A"', 1, "line A of FUND is declared twice"),
+        (
+            '2017-04-01 line FUND C "C"\n  recipient: NOBODY',
+            1,
+            "recipient 'NOBODY' is not an organisation declared with `org`",
+        ),
+        (
+            '2017-04-01 line FUND D "D"\n  parent: E\n2017-04-01 line FUND E "E"',
+            1,
+            "parent 'E' is not a line of FUND declared before this one: declare the parent first",
+        ),
+        (
+            '2017-04-01 line FUND G "G"\n  parent: G',
+            1,
+            "parent 'G' is not a line of FUND declared before this one: declare the parent first",
+        ),
+        (
+            '2017-04-01 line NOPE X "X"',
+            1,
+            "there is no stream 'NOPE': declare it with `stream` first",
+        ),
+    ],
+)
+def test_each_refusal_of_reference_data_is_at_its_line(
+    session: Session, tmp_path: Path, added: str, line: int, message: str
+) -> None:
+    found = problems(session, tmp_path, REFERENCE + added + "\n")
+    assert found == [f"books.grants:{LAST + line}: {message}"]
+    assert session.scalar(select(func.count()).select_from(Line)) == 0
+
+
+def test_recorded_reference_data_is_compared_not_changed(session: Session, tmp_path: Path) -> None:
+    first = load_text(session, tmp_path, REFERENCE)
+    assert first.created == Counter({"organisation": 3, "line": 3, "stream": 1})
+    again = load_text(session, tmp_path, REFERENCE)
+    assert again.created == Counter() and again.skipped["line"] == 3
+    renamed = REFERENCE.replace('"Recipient one"', '"Renamed"')
+    assert problems(session, tmp_path, renamed) == [
+        "books.grants:4: organisation 'R1' is already recorded differently "
+        "(name 'Recipient one' -> 'Renamed'); reference data cannot be changed by loading books"
+    ]
+    moved = REFERENCE.replace("parent: A", "parent: B").replace(
+        '2017-04-01 line FUND B "Line B"\n', ""
+    )
+    moved = moved.replace('2017-04-01 line FUND A1 "Line A1"', '2017-04-01 line FUND B "Line B"'
+                          '\n2017-04-01 line FUND A1 "Line A1"')  # fmt: skip
+    assert problems(session, tmp_path, moved) == [
+        "books.grants:11: line A1 is already recorded with a different parent"
+    ]
+
+
+def test_a_recorded_line_is_not_given_a_parent_new_in_the_books(
+    session: Session, tmp_path: Path
+) -> None:
+    """A line recorded with no parent, declared again beneath a line these books add: the
+    recorded line cannot have it as its parent (the books would say one tree, the ledger
+    another)."""
+    load_text(session, tmp_path, REFERENCE)
+    text = REFERENCE.replace(
+        '2017-04-01 line FUND B "Line B"\n',
+        '2017-04-01 line FUND N "New"\n2017-04-01 line FUND B "Line B"\n  parent: N\n',
+    )
+    assert problems(session, tmp_path, text) == [
+        "books.grants:14: line B is already recorded with a different parent"
+    ]
+
+
+MANY = (
+    REFERENCE
+    + """
+2017-04-01 org R3 "Recipient three"
+2017-04-01 line FUND B1 "Line B1"
+  parent: B
+  recipient: R3
+2017-04-01 line FUND A2 "Line A2"
+  parent: A
+2017-04-01 line FUND B11 "Line B11"
+  parent: B1
+"""
+)
+
+
+@pytest.fixture
+def inserts(engine: Engine) -> Iterator[Counter[str]]:
+    """The INSERT statements sent to the database, by table (one for many rows counts once)."""
+    counted: Counter[str] = Counter()
+
+    def count(conn, cursor, statement: str, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        words = statement.split(None, 3)
+        if words[0].upper() == "INSERT":
+            counted[words[2].strip('"')] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    yield counted
+    event.remove(engine, "before_cursor_execute", count)
+
+
+def tree(session: Session) -> list[tuple[int, str, str | None, str | None]]:
+    parent, org = aliased(Line), aliased(Organisation)
+    return [
+        tuple(row)
+        for row in session.execute(
+            select(Line.id, Line.code, parent.code, org.code)
+            .outerjoin(parent, Line.parent_id == parent.id)
+            .outerjoin(org, Line.recipient_id == org.id)
+            .order_by(Line.id)
+        )
+    ]
+
+
+def test_many_are_written_a_chunk_at_a_time_in_the_order_of_the_books(
+    engine: Engine, tmp_path: Path, inserts: Counter[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two at a time: each line's parent found whether it was written in an earlier chunk or
+    in its own; ids and the chain in the order of the books; one statement a chunk."""
+    monkeypatch.setattr(write, "CHUNK", 2)
+    with make_session_factory(engine)() as session, session.begin():
+        load_text(session, tmp_path, MANY)  # sealed as it commits
+    assert inserts["organisation"] == 2 and inserts["line"] == 3
+    with make_session_factory(engine, read_only=True)() as session, session.begin():
+        first = min(i for i, *_ in tree(session))
+        assert [(i - first, *rest) for i, *rest in tree(session)] == [
+            (0, "A", None, "R1"),
+            (1, "A1", "A", "R2"),
+            (2, "B", None, None),
+            (3, "B1", "B", "R3"),
+            (4, "A2", "A", None),
+            (5, "B11", "B1", None),
+        ]
+        orgs = session.scalars(select(Organisation.code).order_by(Organisation.id))
+        assert list(orgs) == ["F", "R1", "R2", "R3"]
+        chain = list(session.scalars(select(Seal.tbl).order_by(Seal.seq)))
+    books_order = ["organisation"] * 3 + ["stream"] + ["line"] * 3 + ["organisation"]
+    assert chain[-11:] == books_order + ["line"] * 3
+
+
+def test_a_national_funders_recipients_are_written_in_one_statement(
+    session: Session, tmp_path: Path, inserts: Counter[str]
+) -> None:
+    """A recipient and a line for each of 300 grants: a statement each, not one a record."""
+    text = '2017-04-01 stream FUND "Fund"\n' + "".join(
+        f'2017-04-01 org R{n} "Recipient {n}"\n2017-04-01 line FUND L{n} "Project {n}"\n'
+        f"  recipient: R{n}\n"
+        for n in range(300)
+    )
+    report = load_text(session, tmp_path, text)
+    assert report.created["organisation"] == 300 and report.created["line"] == 300
+    assert inserts["organisation"] == 1 and inserts["line"] == 1
+
+
+def test_a_refusal_after_a_chunk_is_written_records_nothing(
+    tmp_path: Path, grants: Grants, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(write, "CHUNK", 2)
+    path = books(tmp_path, MANY + '2017-04-01 line FUND Z "Z"\n  parent: NONE\n')
+    result = grants("ledger", "load", str(path))
+    assert result.exit_code == 1, result.output
+    assert "parent 'NONE' is not a line of FUND" in result.output
+    assert "nothing was recorded" in result.output
+    assert session.scalar(select(func.count()).select_from(Organisation)) == 0
+    assert session.scalar(select(func.count()).select_from(Line)) == 0
