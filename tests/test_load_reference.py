@@ -4,8 +4,10 @@ order of the books, parents and all."""
 
 from __future__ import annotations
 
+import tracemalloc
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,8 +19,10 @@ from grants.db.models import Line, Organisation
 from grants.db.models.chain import Seal
 from grants.errors import BooksError
 from grants.ledger import write
+from grants.ledger.parser import Directive
+from grants.ledger.validate import read_books
 from tests.conftest import Grants
-from tests.helpers import books, load_text
+from tests.helpers import NOW, books, load_text
 
 REFERENCE = """
 2017-04-01 org F "Funder"
@@ -208,3 +212,40 @@ def test_a_refusal_after_a_chunk_is_written_records_nothing(
     assert "nothing was recorded" in result.output
     assert session.scalar(select(func.count()).select_from(Organisation)) == 0
     assert session.scalar(select(func.count()).select_from(Line)) == 0
+
+
+def test_a_held_directive_keeps_where_it_is_its_day_and_its_provenance() -> None:
+    d = Directive("b.grants", 7, date(2017, 4, 1), "line", ["FUND", "A", "Line A"],
+                  {"recipient": "R1", "source": "p.txt:3", "note": "n"},
+                  {"recipient": 8, "source": 9, "note": 10}, 5)  # fmt: skip
+    held = d.held()
+    assert (held.where, held.day, held.keyword, held.index) == ("b.grants:7", d.day, "line", 5)
+    assert held.meta == {"source": "p.txt:3", "note": "n"}
+    assert list(held.args) == [] and dict(held.meta_lines) == {}
+    bare = Directive("b.grants", 8, date(2017, 4, 1), "org", ["R1", "One"], {"role": "funder"})
+    with pytest.raises(TypeError):
+        bare.held().meta["source"] = "changed"  # shared by every held directive
+    with pytest.raises(TypeError):
+        bare.held().meta_lines["role"] = 9
+
+
+def test_books_keep_little_of_each_line_and_organisation(tmp_path: Path) -> None:
+    """Read, the books keep each line and organisation until they are written: what they
+    hold of one, measured (640 bytes; 1,260 before directives were held without their
+    arguments and metadata, and days and keywords were shared)."""
+    count = 2000
+    text = '2017-04-01 stream FUND "Fund"\n' + "".join(
+        f'2017-04-01 org R{n:05d} "Recipient {n}"\n  role: recipient\n'
+        f'2017-04-01 line FUND L{n:05d} "Project {n}"\n  recipient: R{n:05d}\n'
+        for n in range(count)
+    )
+    path = books(tmp_path, text)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        read = read_books(path, "tester", NOW)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert not read.problems and len(read.orgs) == len(read.lines) == count
+    assert held / (2 * count) < 900, f"{held / (2 * count):.0f} bytes a record"

@@ -13,10 +13,13 @@ import hashlib
 import os
 import re
 import stat
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from types import MappingProxyType
+from typing import cast
 
 from grants.errors import TextError
 from grants.text import clean, describe, refused, shown
@@ -60,6 +63,26 @@ class Directive:
     @property
     def where(self) -> str:
         return f"{self.file}:{self.line}"
+
+    def held(self) -> Directive:
+        """The directive as it is kept once its record is made (grants.ledger.validate):
+        where it is, its day and its provenance (``source``, ``origin``, ``note``). Its
+        arguments and other metadata are in its record; books kept whole until they are
+        written (a national funder's lines and organisations) hold one for each. What it
+        holds cannot be changed."""
+        kept = {key: self.meta[key] for key in PROVENANCE if key in self.meta}
+        return Directive(
+            self.file, self.line, self.day, self.keyword, _NO_ARGS, kept or _NO_META,
+            _NO_META_LINES, self.index,
+        )  # fmt: skip
+
+
+# Where a record came from, as the books say it (grants.ledger.validate.Books.provenance).
+PROVENANCE = ("source", "origin", "note")
+# A held directive's nothing, shared and unchangeable.
+_NO_ARGS = cast(list[str], ())
+_NO_META = cast(dict[str, str], MappingProxyType({}))
+_NO_META_LINES = cast(dict[str, int], MappingProxyType({}))
 
 
 def _strip_comment(line: str) -> str:
@@ -361,6 +384,9 @@ def _parse_file(
         content = content[1:]
     current: Directive | None = None
     blank = _SPACE + "\x0c"
+    # Each day once, and the keywords and keys of metadata as one string each: what a
+    # directive holds is its own only where it differs (books kept whole hold many).
+    days: dict[str, date] = {}
     # Split on line feeds only: a form feed or other Unicode line break inside a line must
     # not shift the line numbers that problems are reported at. Each directive is handed on
     # once the line after its last metadata is read.
@@ -400,7 +426,7 @@ def _parse_file(
                     )
                 )
             else:
-                key = match.group("key")
+                key = sys.intern(match.group("key"))  # one string for each key's name
                 if key in current.meta:
                     problems.append(Problem(shown, number, f"metadata {key!r} given twice"))
                 try:
@@ -441,11 +467,14 @@ def _parse_file(
             )
             continue
         day_text, keyword, rest = match.group("date", "keyword", "rest")
-        try:
-            day = date.fromisoformat(day_text)
-        except ValueError:
-            problems.append(Problem(shown, number, f"{day_text} is not a date in the calendar"))
-            continue
+        day = days.get(day_text)
+        if day is None:
+            try:
+                day = days[day_text] = date.fromisoformat(day_text)
+            except ValueError:
+                problems.append(Problem(shown, number, f"{day_text} is not a date in the calendar"))
+                continue
+        keyword = sys.intern(keyword)
         try:
             args = tokenize(rest)
         except ValueError as exc:

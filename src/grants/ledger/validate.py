@@ -229,7 +229,7 @@ class Books:
         code = self.code(d, d.args[0], "organisation")
         role = self.choice(d, "role", ROLES, "recipient")
         if code:
-            self.orgs.append((d, {"code": code, "name": d.args[1], "role": role}))
+            self.orgs.append((d.held(), {"code": code, "name": d.args[1], "role": role}))
 
     def _stream(self, d: Directive) -> None:
         code = self.code(d, d.args[0], "stream")
@@ -264,7 +264,7 @@ class Books:
         if code:
             self.lines.append(
                 (
-                    d,
+                    d.held(),
                     {
                         "stream": stream,
                         "code": code,
