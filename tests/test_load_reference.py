@@ -249,3 +249,35 @@ def test_books_keep_little_of_each_line_and_organisation(tmp_path: Path) -> None
         tracemalloc.stop()
     assert not read.problems and len(read.orgs) == len(read.lines) == count
     assert held / (2 * count) < 900, f"{held / (2 * count):.0f} bytes a record"
+
+
+def test_look_alikes_are_warned_of_stream_by_stream_against_the_first_name_seen(
+    session: Session, tmp_path: Path
+) -> None:
+    """Organisations first, then the lines of each stream in the order the books first name
+    it; a name is compared with every other name of its skeleton seen before (here, the
+    second one seen, the first being its own)."""
+    text = """
+2017-04-01 stream S1 "One"
+2017-04-01 stream S2 "Two"
+2017-04-01 line S2 A "Cherwell"
+2017-04-01 line S1 A "Cherwell"
+2017-04-01 line S2 B "Cherw\u0435ll"
+2017-04-01 line S1 B "Cherw\u0435ll"
+2017-04-01 line S2 D "Cherwell"
+2017-04-01 org R1 "Oxford"
+2017-04-01 org R2 "\uff2fxford"
+"""
+    report = load_text(session, tmp_path, text)
+    here = f"{tmp_path}/"
+    found = [str(w).replace(here, "").split(" but is written")[0] for w in report.warnings]
+    assert found == [
+        "books.grants:10: warning: organisation R2 'Ｏxford' looks the same as organisation R1 "
+        "'Oxford' (books.grants:9)",
+        "books.grants:6: warning: line B 'Cherwеll' looks the same as line A 'Cherwell' of S2 "
+        "(books.grants:4)",
+        "books.grants:8: warning: line D 'Cherwell' looks the same as line B 'Cherwеll' of S2 "
+        "(books.grants:6)",
+        "books.grants:7: warning: line B 'Cherwеll' looks the same as line A 'Cherwell' of S1 "
+        "(books.grants:5)",
+    ]

@@ -3,10 +3,12 @@ and which names look alike."""
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from grants.errors import TextError
-from grants.text import Kind, clean, look_alike, skeleton
+from grants.text import _PROTOTYPE, Kind, clean, look_alike, skeleton
 
 
 @pytest.mark.parametrize(
@@ -71,3 +73,12 @@ def test_look_alike(a: str, b: str, alike: bool) -> None:
 
 def test_skeleton_keeps_plain_names() -> None:
     assert skeleton("Cherwell District Council") == "Cherwell District Council"
+
+
+def test_an_ascii_name_is_its_own_skeleton() -> None:
+    """What the skeleton's shortcut for ASCII rests on: no look-alike letter is ASCII, and
+    every ASCII text is unchanged by the compatibility decomposition and the recomposition
+    the skeleton makes."""
+    assert not [ch for ch in _PROTOTYPE if ch.isascii()]
+    every = "".join(map(chr, range(128)))
+    assert unicodedata.normalize("NFC", unicodedata.normalize("NFKD", every)) == every

@@ -141,8 +141,12 @@ def skeleton(name: str) -> str:
 
     The name's compatibility decomposition (so ``Ｃ``, ``𝐂`` and ``C`` are one letter), with
     each look-alike letter replaced by the letter it passes for, recomposed. Case and
-    spacing are kept: names that differ in them can be told apart by eye.
+    spacing are kept: names that differ in them can be told apart by eye. A name in ASCII
+    is its own skeleton (no look-alike letter is ASCII, and ASCII has no compatibility
+    forms): most names are read no further.
     """
+    if name.isascii():
+        return name
     decomposed = unicodedata.normalize("NFKD", name)
     return unicodedata.normalize("NFC", "".join(_PROTOTYPE.get(ch, ch) for ch in decomposed))
 

@@ -29,11 +29,11 @@ from grants.ledger import (
     write_filings,
     write_plans,
 )
+from grants.ledger.look_alikes import Names
 from grants.ledger.parser import Directive, Problem
 from grants.ledger.stream import MadeOrder
 from grants.ledger.validate import Books
 from grants.ledger.write_journal import write_journal
-from grants.text import difference, skeleton
 
 # Reference records written a statement at a time: organisations, lines.
 CHUNK = 5000
@@ -74,6 +74,9 @@ class Writer:
         self._made = MadeOrder()  # (directive index, table) of each new record
         self.restoring = False
         self.lines: dict[tuple[str, str], int] = {}
+        # Those recorded before these books and not declared in them (for the look-alikes).
+        self._earlier_orgs: list[tuple[str, str]] = []
+        self._earlier_lines: list[tuple[int, str, str]] = []
 
     def error(self, d: Directive, message: str) -> None:
         self.books.error(d, message)
@@ -191,6 +194,7 @@ class Writer:
                 if len(chunk) == CHUNK:
                     self._insert_orgs(chunk)
         self._insert_orgs(chunk)
+        self._earlier_orgs = [(c, r.name) for c, r in recorded.items() if c not in declared]
 
     def _insert_orgs(self, chunk: list[tuple[Directive, dict[str, Any]]]) -> None:
         ids = next_ids(self.s, "organisation", len(chunk))
@@ -242,6 +246,8 @@ class Writer:
                     self._insert_lines(chunk, ids)
             elif line is not None and not _same_parent(line, recorded, parent):
                 self.error(d, f"line {rec['code']} is already recorded with a different parent")
+        self._earlier_lines = [(r.stream_id, r.code, r.name)
+                               for key, r in recorded.items() if key not in declared]  # fmt: skip
         if books.problems:
             return
         self._insert_lines(chunk, ids)
@@ -268,59 +274,33 @@ class Writer:
 
     def _look_alikes(self) -> None:
         """Warn of a name that looks the same as another but is written with other
-        characters (a Cyrillic і for a Latin i, a fullwidth letter): two organisations of
-        the ledger, or two lines of a stream. The warning is at the later one's line."""
-        books = self.books
-        declared = {rec["code"] for _, rec in books.orgs}
-        recorded = [
-            (code, name, None)
-            for code, name in self.s.execute(select(Organisation.code, Organisation.name))
-            if code not in declared
-        ]
-        orgs = [(d, rec["code"], rec["name"]) for d, rec in books.orgs]
-        self._warn_alike("organisation", "", recorded, orgs)
-        lines = {(rec["stream"], rec["code"]) for _, rec in books.lines}
+        characters (grants.ledger.look_alikes): organisations first, then the lines of each
+        stream in the order the books first name it."""
+        books, warnings = self.books, self.report.warnings
+        orgs = Names("organisation")
+        for code, name in self._earlier_orgs:
+            orgs.recorded(code, name)
+        for d, rec in books.orgs:
+            found = orgs.declared(d, rec["code"], rec["name"])
+            if found is not None:
+                warnings.append(found)
         codes = {i: c for c, i in self.streams.items()}
-        earlier: dict[str, list[tuple[str, str, str | None]]] = {}
-        for stream_id, code, name in self.s.execute(select(Line.stream_id, Line.code, Line.name)):
-            if (codes.get(stream_id), code) not in lines:
-                earlier.setdefault(codes.get(stream_id, ""), []).append((code, name, None))
-        later: dict[str, list[tuple[Directive, str, str]]] = {}
+        earlier: dict[str, list[tuple[str, str]]] = {}
+        for stream_id, code, name in self._earlier_lines:
+            earlier.setdefault(codes.get(stream_id, ""), []).append((code, name))
+        streams: dict[str, tuple[Names, list[Problem]]] = {}
         for d, rec in books.lines:
-            later.setdefault(rec["stream"], []).append((d, rec["code"], rec["name"]))
-        for stream, items in later.items():
-            self._warn_alike("line", f" of {stream}", earlier.get(stream, []), items)
-
-    def _warn_alike(
-        self,
-        what: str,
-        of: str,
-        recorded: list[tuple[str, str, str | None]],
-        declared: list[tuple[Directive, str, str]],
-    ) -> None:
-        # By skeleton, each distinct name once (the first seen): as many names as the books
-        # hold cost no more than one look each.
-        seen: dict[str, dict[str, tuple[str, str | None]]] = {}
-        for code, name, where in recorded:
-            seen.setdefault(skeleton(name), {}).setdefault(name, (code, where))
-        for d, code, name in declared:
-            names = seen.setdefault(skeleton(name), {})
-            for other_name, (other, where) in names.items():
-                if other_name != name and other != code:
-                    self.report.warnings.append(
-                        Problem(
-                            d.file,
-                            d.line,
-                            f"{what} {code} {name!r} looks the same as {what} {other} "
-                            f"{other_name!r}{of} ({where or 'already recorded'}) but is written "
-                            "with other "
-                            f"characters ({difference(name, other_name)}): if they are "
-                            f"different {what}s, give them names that read differently",
-                            "warning",
-                        )
-                    )
-                    break
-            names.setdefault(name, (code, d.where))
+            stream = rec["stream"]
+            if stream not in streams:
+                streams[stream] = (Names("line", f" of {stream}"), [])
+                for code, name in earlier.pop(stream, ()):
+                    streams[stream][0].recorded(code, name)
+            names, found_in_stream = streams[stream]
+            found = names.declared(d, rec["code"], rec["name"])
+            if found is not None:
+                found_in_stream.append(found)
+        for _, found_in_stream in streams.values():
+            warnings.extend(found_in_stream)
 
 
 def _same_parent(
