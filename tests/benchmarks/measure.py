@@ -170,6 +170,26 @@ def ledger_load_row(
     )  # fmt: skip
 
 
+def held_to_peak(benchmark: Any, row: Row, medians: Mapping[str, float]) -> None:
+    """A `grants ledger load` row's figures kept with pytest-benchmark's, and its peak held
+    to its bound."""
+    benchmark.extra_info.update({"peak_mb": round(row.peak_mb or 0), **medians})
+    assert row.met, f"peak {row.peak_mb:.0f} MB (target < {row.peak_target_mb:.0f} MB)"
+
+
+def one_size_at_a_time(
+    made: dict[int, Any], request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory, prefix: str, make: Callable[[Path, int], Any],
+) -> Any:  # fmt: skip
+    """The workspace of the size a test is given (its parameter ``n``), made by ``make`` in a
+    folder of its own the first time; one size's workspace kept at a time, to spare the disk."""
+    n = request.node.callspec.params["n"]
+    if n not in made:
+        made.clear()
+        made[n] = make(tmp_path_factory.mktemp(f"{prefix}{n}"), n)
+    return made[n]
+
+
 def record(row: Row) -> Row:
     """Keep a row for the table and append it to ``out/bench/results.json`` (one JSON object
     a line) as soon as it is measured, so a run cut short keeps what it measured."""

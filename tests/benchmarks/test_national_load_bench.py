@@ -27,10 +27,9 @@ from typing import Any
 
 import pytest
 
-from grants.db.bulk import BIG_CACHE_KIB
-from grants.db.engine import bind_none_directly, make_engine
+from grants.db.engine import make_engine
 from grants.db.migrate import upgrade
-from tests.benchmarks import measure
+from tests.benchmarks import measure, raw_sqlite
 
 SIZES = measure.sizes(10_000, 100_000, 1_000_000)  # entries: two a grant
 YEARS = 10
@@ -73,7 +72,12 @@ class Workspace:
         loaded = root / "loaded.db"
         measure.copy_sqlite(self.empty, loaded)
         _load(loaded, self.books, root / "peak.txt")
-        self.added = _rows_added(self.empty, loaded)
+        with sqlite3.connect(self.empty) as conn:
+            tables = [name for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )]  # fmt: skip
+        order = sorted(tables, key=lambda t: (ORDER.index(t) if t in ORDER else len(ORDER), t))
+        self.added = raw_sqlite.rows_after(self.empty, loaded, order)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{loaded}{suffix}").unlink(missing_ok=True)
 
@@ -89,63 +93,12 @@ def _load(database: Path, books: Path, peak_file: Path) -> int:
     return measure.peak_kb_of(peak_file)
 
 
-def _rows_added(before: Path, after: Path) -> dict[str, tuple[list[str], list[Any]]]:
-    """Every table's rows in ``after`` beyond those of ``before`` (by rowid), with its
-    columns."""
-    with sqlite3.connect(before) as conn:
-        tables = [name for (name,) in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )]  # fmt: skip
-        tops = {t: conn.execute(f"SELECT COALESCE(MAX(rowid), 0) FROM {t}").fetchone()[0]
-                for t in tables}  # fmt: skip
-    added: dict[str, tuple[list[str], list[Any]]] = {}
-    with sqlite3.connect(after) as conn:
-        for t in sorted(tables, key=lambda t: (ORDER.index(t) if t in ORDER else len(ORDER), t)):
-            rows = conn.execute(f"SELECT * FROM {t} WHERE rowid > ? ORDER BY rowid", (tops[t],))
-            found = rows.fetchall()
-            if found:
-                columns = [r[1] for r in conn.execute(f"PRAGMA table_info({t})")]
-                added[t] = (columns, found)
-    return added
-
-
-def _floor(target: Path, added: dict[str, tuple[list[str], list[Any]]]) -> None:
-    """The rows inserted with sqlite3 alone, in one transaction, the secondary indexes of
-    their tables dropped first and built again at the end."""
-    bind_none_directly()
-    conn = sqlite3.connect(target, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute(f"PRAGMA cache_size=-{BIG_CACHE_KIB}")
-    conn.execute("BEGIN IMMEDIATE")
-    marks = ", ".join("?" * len(added))
-    indexes = conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-        f"AND tbl_name IN ({marks})",
-        list(added),
-    ).fetchall()
-    for name, _ in indexes:
-        conn.execute(f'DROP INDEX "{name}"')
-    for table, (columns, rows) in added.items():
-        places = ", ".join("?" * len(columns))
-        conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({places})", rows)
-    for _, sql in indexes:
-        conn.execute(sql)
-    conn.execute("COMMIT")
-    conn.close()
-
-
 _WORKSPACES: dict[int, Workspace] = {}
 
 
 @pytest.fixture
 def workspace(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    n = request.node.callspec.params["n"]
-    if n not in _WORKSPACES:
-        _WORKSPACES.clear()  # one size at a time on disk
-        _WORKSPACES[n] = Workspace(tmp_path_factory.mktemp(f"national{n}"), n)
-    return _WORKSPACES[n]
+    return measure.one_size_at_a_time(_WORKSPACES, request, tmp_path_factory, "national", Workspace)
 
 
 # The medians go into extra_info: pytest-benchmark's own timer is not used.
@@ -161,7 +114,12 @@ def test_national_funder_load_peak_memory(benchmark: Any, workspace: Workspace, 
                 lambda: peaks.append(_load(run, workspace.books, workspace.root / "peak.txt")),
                 fresh,
             ),
-            "floor": measure.timing(lambda: _floor(run, workspace.added), fresh),
+            "floor": measure.timing(
+                lambda: raw_sqlite.write(
+                    run, workspace.added, indexes_after=list(workspace.added), cache=True
+                ),
+                fresh,
+            ),
         }
     )
     with sqlite3.connect(run) as conn:  # the floor ran last or the product did: either holds
@@ -175,5 +133,4 @@ def test_national_funder_load_peak_memory(benchmark: Any, workspace: Workspace, 
         "raw executemany of every row it adds, indexes built after",
         peaks,
     )
-    benchmark.extra_info.update({"peak_mb": round(row.peak_mb or 0), **medians})
-    assert row.met, f"peak {row.peak_mb:.0f} MB (target < {row.peak_target_mb:.0f} MB)"
+    measure.held_to_peak(benchmark, row, medians)
