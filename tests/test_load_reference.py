@@ -214,6 +214,22 @@ def test_a_refusal_after_a_chunk_is_written_records_nothing(
     assert session.scalar(select(func.count()).select_from(Line)) == 0
 
 
+def test_no_line_is_written_once_the_books_are_refused(
+    session: Session, tmp_path: Path, inserts: Counter[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A problem found before the lines (an organisation declared twice): every line is
+    still checked, and every problem reported, but none is written, chunk after chunk."""
+    monkeypatch.setattr(write, "CHUNK", 2)
+    text = MANY.replace('2017-04-01 org R3 "Recipient three"', '2017-04-01 org R1 "Again"')
+    assert problems(session, tmp_path, text + '2017-04-01 line FUND Z "Z"\n  parent: NONE\n') == [
+        "books.grants:15: organisation R1 is declared twice",
+        "books.grants:16: recipient 'R3' is not an organisation declared with `org`",
+        "books.grants:23: parent 'NONE' is not a line of FUND declared before this one: "
+        "declare the parent first",
+    ]
+    assert inserts["line"] == 0
+
+
 def test_a_held_directive_keeps_where_it_is_its_day_and_its_provenance() -> None:
     d = Directive("b.grants", 7, date(2017, 4, 1), "line", ["FUND", "A", "Line A"],
                   {"recipient": "R1", "source": "p.txt:3", "note": "n"},

@@ -301,6 +301,7 @@ class Writer:
                 found_in_stream.append(found)
         for _, found_in_stream in streams.values():
             warnings.extend(found_in_stream)
+        self._earlier_orgs, self._earlier_lines = [], []  # not held through the journal
 
 
 def _same_parent(

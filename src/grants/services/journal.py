@@ -429,9 +429,10 @@ class Journal(Reversals):
                 source_op = op
                 day, at, over = item.day, item.recorded_at, source_op.over_allocation
                 if as_text:  # a load's entries share a few days and mostly one time
-                    # Each line of the books reads its day (and an exported entry its time)
-                    # as an object of its own. Equal days, and equal times without a zone,
-                    # are written alike; the same moment in two zones is not.
+                    # The books share one object for each day, but an exported entry reads
+                    # its time as an object of its own, and other callers' days may be their
+                    # own. Equal days, and equal times without a zone, are written alike; the
+                    # same moment in two zones is not.
                     if day is not day_was and (
                         type(day) is not date or type(day_was) is not date or day != day_was
                     ):
