@@ -76,7 +76,7 @@ class Writer:
         self.lines: dict[tuple[str, str], int] = {}
         # Those recorded before these books and not declared in them (for the look-alikes).
         self._earlier_orgs: list[tuple[str, str]] = []
-        self._earlier_lines: list[tuple[int, str, str]] = []
+        self._earlier_lines: dict[int, list[tuple[str, str]]] = {}  # by stream id
 
     def error(self, d: Directive, message: str) -> None:
         self.books.error(d, message)
@@ -246,8 +246,9 @@ class Writer:
                     self._insert_lines(chunk, ids)
             elif line is not None and not _same_parent(line, recorded, parent):
                 self.error(d, f"line {rec['code']} is already recorded with a different parent")
-        self._earlier_lines = [(r.stream_id, r.code, r.name)
-                               for key, r in recorded.items() if key not in declared]  # fmt: skip
+        for key, r in recorded.items():
+            if key not in declared:
+                self._earlier_lines.setdefault(r.stream_id, []).append((r.code, r.name))
         if books.problems:
             return
         self._insert_lines(chunk, ids)
@@ -284,16 +285,12 @@ class Writer:
             found = orgs.declared(d, rec["code"], rec["name"])
             if found is not None:
                 warnings.append(found)
-        codes = {i: c for c, i in self.streams.items()}
-        earlier: dict[str, list[tuple[str, str]]] = {}
-        for stream_id, code, name in self._earlier_lines:
-            earlier.setdefault(codes.get(stream_id, ""), []).append((code, name))
         streams: dict[str, tuple[Names, list[Problem]]] = {}
         for d, rec in books.lines:
             stream = rec["stream"]
             if stream not in streams:
                 streams[stream] = (Names("line", f" of {stream}"), [])
-                for code, name in earlier.pop(stream, ()):
+                for code, name in self._earlier_lines.get(self.streams.get(stream, 0), ()):
                     streams[stream][0].recorded(code, name)
             names, found_in_stream = streams[stream]
             found = names.declared(d, rec["code"], rec["name"])
@@ -301,7 +298,7 @@ class Writer:
                 found_in_stream.append(found)
         for _, found_in_stream in streams.values():
             warnings.extend(found_in_stream)
-        self._earlier_orgs, self._earlier_lines = [], []  # not held through the journal
+        self._earlier_orgs, self._earlier_lines = [], {}  # not held through the journal
 
 
 def _same_parent(
