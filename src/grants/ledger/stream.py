@@ -51,37 +51,49 @@ def entries_again(books: Books) -> Iterator[Read]:
 
 class MadeOrder:
     """Each record a load adds, as (its directive's place in the books, its table), to seal
-    them in the order of the books. Those of the journal come in that order and are kept in
-    two arrays (9 bytes a record); the few others are kept as pairs and sorted at the end."""
+    them in the order of the books, kept in arrays (9 bytes a record): a national funder's
+    books add an organisation and a line for every few entries. Those of the journal come
+    in the order of the books; the others (reference data first, then the rest, table by
+    table) are put in that order at the end."""
 
     def __init__(self) -> None:
-        self._others: list[tuple[int, str]] = []
+        self._names: list[str] = []
         self._indexes = array("q")
         self._tables = array("B")
-        self._names: list[str] = []
+        self._other_indexes = array("q")
+        self._other_tables = array("B")
+
+    def _code(self, table: str) -> int:
+        if table not in self._names:
+            self._names.append(table)
+        return self._names.index(table)
 
     def add(self, index: int, table: str) -> None:
-        self._others.append((index, table))
+        self._other_indexes.append(index)
+        self._other_tables.append(self._code(table))
 
     def add_in_order(self, index: int, table: str) -> None:
         """A record of the journal: ``index`` is never below the last one given here."""
-        if table not in self._names:
-            self._names.append(table)
         self._indexes.append(index)
-        self._tables.append(self._names.index(table))
+        self._tables.append(self._code(table))
 
     def _journal(self) -> Iterator[tuple[int, str]]:
         names = self._names
         for index, table in zip(self._indexes, self._tables, strict=True):
             yield index, names[table]
 
+    def _others(self) -> Iterator[tuple[int, str]]:
+        """The others in the order of the books; those of one directive in the order given."""
+        names, indexes, tables = self._names, self._other_indexes, self._other_tables
+        for at in sorted(range(len(indexes)), key=indexes.__getitem__):
+            yield indexes[at], names[tables[at]]
+
     def seal_order(self, session: Session) -> None:
         """Note the records' order for the seal: within a table ids follow the books, and
         across tables the chain does too, so that an export (written in the chain's order)
         loads back into the same chain. Runs of one table are noted as one."""
-        others = sorted(self._others, key=lambda made: made[0])
         table, count = "", 0
-        for _, each in heapq.merge(others, self._journal(), key=lambda made: made[0]):
+        for _, each in heapq.merge(self._others(), self._journal(), key=lambda made: made[0]):
             if each == table:
                 count += 1
                 continue
