@@ -44,6 +44,7 @@ from grants.ledger.grammar import (
     YEAR_KEY,
 )
 from grants.ledger.parser import Directive, Problem, Reading
+from grants.ledger.reference import LineRecord, OrgRecord
 from grants.money import text_pence
 from grants.periods import Period, parse_period
 from grants.services.commitments import Agreement
@@ -62,9 +63,9 @@ class Books:
         self.now = now
         self.root = root  # the folder of the main books file: what they may read is in it
         self.problems: list[Problem] = []
-        self.orgs: list[tuple[Directive, dict[str, Any]]] = []
+        self.orgs: list[OrgRecord] = []
         self.streams: list[tuple[Directive, dict[str, Any]]] = []
-        self.lines: list[tuple[Directive, dict[str, Any]]] = []
+        self.lines: list[LineRecord] = []
         self.entries: list[tuple[Directive, NewEntry]] = []
         self.claims: dict[int, ClaimDetails] = {}  # id() of a claim's entry -> its details
         self.commitments: dict[int, Agreement] = {}  # id() of a commit entry -> agreement
@@ -229,7 +230,7 @@ class Books:
         code = self.code(d, d.args[0], "organisation")
         role = self.choice(d, "role", ROLES, "recipient")
         if code:
-            self.orgs.append((d.held(), {"code": code, "name": d.args[1], "role": role}))
+            self.orgs.append(OrgRecord(d.held(), code, d.args[1], role))
 
     def _stream(self, d: Directive) -> None:
         code = self.code(d, d.args[0], "stream")
@@ -263,20 +264,18 @@ class Books:
         )
         if code:
             self.lines.append(
-                (
+                LineRecord(
                     d.held(),
-                    {
-                        "stream": stream,
-                        "code": code,
-                        "name": d.args[2],
-                        "kind": kind,
-                        "parent": d.meta.get("parent"),
-                        "recipient": d.meta.get("recipient"),
-                        "ref": d.meta.get("ref"),
-                        "aliases": d.meta.get("aliases"),
-                        "total_cost_pence": total,
-                        "specific_funding_pence": specific,
-                    },
+                    stream,
+                    code,
+                    d.args[2],
+                    kind,
+                    d.meta.get("parent"),
+                    d.meta.get("recipient"),
+                    d.meta.get("ref"),
+                    d.meta.get("aliases"),
+                    total,
+                    specific,
                 )
             )
 

@@ -69,14 +69,33 @@ class Writer:
         self.s = session
         self.books = books
         self.report = report
-        self.orgs: dict[str, int] = {}
+        self._orgs: dict[str, int] | None = {}
         self.streams: dict[str, int] = {}
         self._made = MadeOrder()  # (directive index, table) of each new record
         self.restoring = False
-        self.lines: dict[tuple[str, str], int] = {}
+        self._lines: dict[tuple[str, str], int] | None = {}
         # Those recorded before these books and not declared in them (for the look-alikes).
         self._earlier_orgs: list[tuple[str, str]] = []
         self._earlier_lines: dict[int, list[tuple[str, str]]] = {}  # by stream id
+
+    @property
+    def orgs(self) -> dict[str, int]:
+        """Every organisation's id by its code (read again if let go for the journal)."""
+        if self._orgs is None:
+            self._orgs = dict(self.s.execute(select(Organisation.code, Organisation.id)).all())
+        return self._orgs
+
+    @property
+    def lines(self) -> dict[tuple[str, str], int]:
+        """Every line's id by its stream's code and its own (read again if let go)."""
+        if self._lines is None:
+            self._lines = {
+                (stream, code): line_id
+                for stream, code, line_id in self.s.execute(
+                    select(Stream.code, Line.code, Line.id).join(Stream)
+                )
+            }
+        return self._lines
 
     def error(self, d: Directive, message: str) -> None:
         self.books.error(d, message)
@@ -120,6 +139,11 @@ class Writer:
         self.restoring = was_empty and bool(books.heads)
         self.was_empty = was_empty  # people are taken only into an empty ledger
         self._write_orgs()
+        # Written and compared: each kind's directives let go as soon as it is, before the
+        # next is written (a national funder's books declare a line and an organisation for
+        # every few grants).
+        self._look_alike_orgs()
+        books.orgs.clear()
         existing_streams = {x.code: x for x in s.scalars(select(Stream))}
         declared: set[str] = set()
         for d, rec in books.streams:
@@ -145,10 +169,7 @@ class Writer:
                 existing_streams[stream.code] = stream
         self.streams = {code: x.id for code, x in existing_streams.items()}
         self._write_lines()
-        self._look_alikes()
-        # Written and compared: let their directives go before the journal is recorded (a
-        # national funder's books declare a line and an organisation for every few grants).
-        books.orgs.clear()
+        self._look_alike_lines()
         books.lines.clear()
         if books.problems:
             return
@@ -156,6 +177,9 @@ class Writer:
         growth.write(self)
         if books.problems:
             return
+        # The journal reads its own catalogue of lines: the codes are let go while it runs
+        # (read again for the steps after it that ask, as few books' do).
+        self._orgs = self._lines = None
         write_journal(self)
         write_plans.write_rest(self)
         schedules.write(self)
@@ -180,16 +204,17 @@ class Writer:
         s, books = self.s, self.books
         table = Organisation.__table__
         recorded = {r.code: r for r in s.execute(select(table))}
-        self.orgs = {code: r.id for code, r in recorded.items()}
+        self._orgs = {code: r.id for code, r in recorded.items()}
         declared: set[str] = set()
         chunk: list[tuple[Directive, dict[str, Any]]] = []
-        for d, rec in books.orgs:
-            if rec["code"] in declared:
-                self.error(d, f"organisation {rec['code']} is declared twice")
+        for rec in books.orgs:
+            d = rec.d
+            if rec.code in declared:
+                self.error(d, f"organisation {rec.code} is declared twice")
                 continue
-            declared.add(rec["code"])
-            values = {**rec, **books.provenance(d)}
-            if self._same_or_new("organisation", d, recorded.get(rec["code"]), values):
+            declared.add(rec.code)
+            values = rec.values() | books.provenance(d)
+            if self._same_or_new("organisation", d, recorded.get(rec.code), values):
                 chunk.append((d, values))
                 if len(chunk) == CHUNK:
                     self._insert_orgs(chunk)
@@ -215,26 +240,27 @@ class Writer:
         ids: dict[tuple[int, str], int | None] = {key: r.id for key, r in recorded.items()}
         declared: set[tuple[int, str]] = set()
         chunk: list[tuple[Directive, dict[str, Any], str | None]] = []  # with the parent's code
-        for d, rec in books.lines:
-            stream_id = self.stream(d, rec["stream"])
+        for rec in books.lines:
+            d = rec.d
+            stream_id = self.stream(d, rec.stream)
             if stream_id is None:
                 continue
-            key = (stream_id, rec["code"])
+            key = (stream_id, rec.code)
             if key in declared:
-                self.error(d, f"line {rec['code']} of {rec['stream']} is declared twice")
+                self.error(d, f"line {rec.code} of {rec.stream} is declared twice")
                 continue
             declared.add(key)
-            values = {k: v for k, v in rec.items() if k not in ("stream", "parent", "recipient")}
-            recipient = rec["recipient"]
+            values = rec.values()
+            recipient = rec.recipient
             if recipient is not None and recipient not in self.orgs:
                 self.error(d, f"recipient {recipient!r} is not an organisation declared with `org`")
             values["recipient_id"] = self.orgs.get(recipient) if recipient else None
             values |= books.provenance(d) | {"stream_id": stream_id}
-            parent = rec["parent"]
-            if parent is not None and ((stream_id, parent) not in ids or parent == rec["code"]):
+            parent = rec.parent
+            if parent is not None and ((stream_id, parent) not in ids or parent == rec.code):
                 self.error(
                     d,
-                    f"parent {parent!r} is not a line of {rec['stream']} declared "
+                    f"parent {parent!r} is not a line of {rec.stream} declared "
                     "before this one: declare the parent first",
                 )
                 continue
@@ -245,7 +271,7 @@ class Writer:
                 if len(chunk) == CHUNK:
                     self._insert_lines(chunk, ids)
             elif line is not None and not _same_parent(line, recorded, parent):
-                self.error(d, f"line {rec['code']} is already recorded with a different parent")
+                self.error(d, f"line {rec.code} is already recorded with a different parent")
         for key, r in recorded.items():
             if key not in declared:
                 self._earlier_lines.setdefault(r.stream_id, []).append((r.code, r.name))
@@ -253,7 +279,7 @@ class Writer:
             return
         self._insert_lines(chunk, ids)
         codes = {i: c for c, i in self.streams.items()}
-        self.lines = {(codes[sid], code): i for (sid, code), i in ids.items() if i is not None}
+        self._lines = {(codes[sid], code): i for (sid, code), i in ids.items() if i is not None}
 
     def _insert_lines(
         self,
@@ -273,32 +299,34 @@ class Writer:
         _insert(self.s, Line.__table__, [values for _, values, _ in chunk])
         chunk.clear()
 
-    def _look_alikes(self) -> None:
+    def _look_alike_orgs(self) -> None:
         """Warn of a name that looks the same as another but is written with other
-        characters (grants.ledger.look_alikes): organisations first, then the lines of each
-        stream in the order the books first name it."""
-        books, warnings = self.books, self.report.warnings
+        characters (grants.ledger.look_alikes): organisations first (here), then the lines of
+        each stream in the order the books first name it (``_look_alike_lines``)."""
         orgs = Names("organisation")
         for code, name in self._earlier_orgs:
             orgs.recorded(code, name)
-        for d, rec in books.orgs:
-            found = orgs.declared(d, rec["code"], rec["name"])
+        for rec in self.books.orgs:
+            found = orgs.declared(rec.d, rec.code, rec.name)
             if found is not None:
-                warnings.append(found)
+                self.report.warnings.append(found)
+        self._earlier_orgs = []
+
+    def _look_alike_lines(self) -> None:
         streams: dict[str, tuple[Names, list[Problem]]] = {}
-        for d, rec in books.lines:
-            stream = rec["stream"]
+        for rec in self.books.lines:
+            stream = rec.stream
             if stream not in streams:
                 streams[stream] = (Names("line", f" of {stream}"), [])
                 for code, name in self._earlier_lines.get(self.streams.get(stream, 0), ()):
                     streams[stream][0].recorded(code, name)
             names, found_in_stream = streams[stream]
-            found = names.declared(d, rec["code"], rec["name"])
+            found = names.declared(rec.d, rec.code, rec.name)
             if found is not None:
                 found_in_stream.append(found)
         for _, found_in_stream in streams.values():
-            warnings.extend(found_in_stream)
-        self._earlier_orgs, self._earlier_lines = [], {}  # not held through the journal
+            self.report.warnings.extend(found_in_stream)
+        self._earlier_lines = {}  # not held through the journal
 
 
 def _same_parent(
