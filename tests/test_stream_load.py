@@ -272,3 +272,29 @@ def test_an_entry_named_by_its_number_in_books_is_refused_by_name_it_by_its_ref(
     by_ref = grants("ledger", "load", str(books(tmp_path, earlier + REVERSAL.format(ref))))
     assert by_ref.exit_code == 0, by_ref.output
     grants.restored(tmp_path / "exported", tmp_path / "other.db")
+
+
+def test_a_load_keeps_the_accounts_it_opens_by_key_alone(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load's reversals name only entries recorded before it, whose accounts the journal's
+    catalogue read as the load began: each account the load opens is kept by its key alone
+    (a national funder's books open two for every grant), not by its id as well."""
+    journals: list[journal.Journal] = []
+    in_batches = journal.Journal.in_batches
+
+    def watched(self: journal.Journal, *args: object, **kwargs: object) -> object:
+        journals.append(self)
+        return in_batches(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(journal.Journal, "in_batches", watched)
+    earlier = FUND + "2017-04-01 award FUND 2017-18 1,000\n"
+    earlier += "2017-04-02 allocate FUND 2017-18 A 100\n  id: a1\n"
+    load_text(session, tmp_path, earlier)
+    later = '2017-04-03 reverse a1\n  reason: "wrong line"\n2017-04-04 pay FUND 2017-18 B 5\n'
+    load_text(session, tmp_path, earlier + "2017-04-02 allocate FUND 2017-18 B 100\n" + later)
+    first, second = journals
+    assert len(first._account_ids) == 3 and not first._account_keys  # funder, unallocated, A
+    assert len(second._account_keys) == 3  # read as it began: the reversal's accounts
+    assert len(second._account_ids) == 6  # and those it opens: B's allocated, cash, B's paid
+    assert session.scalar(select(func.count()).select_from(Entry)) == 5

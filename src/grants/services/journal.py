@@ -411,7 +411,8 @@ class Journal(Reversals):
                         next_account += 1
                         account_text = account_key_text(account)
                         account_ids[account] = account_id
-                        account_keys[account_id] = account
+                        if whole:  # a load's reversals name only accounts before it
+                            account_keys[account_id] = account
                         stream, period, line, role = account
                         new_accounts.append(
                             {
