@@ -58,15 +58,18 @@ class MadeOrder:
 
     def __init__(self) -> None:
         self._names: list[str] = []
+        self._codes: dict[str, int] = {}  # each table's place in _names
         self._indexes = array("q")
         self._tables = array("B")
         self._other_indexes = array("q")
         self._other_tables = array("B")
 
     def _code(self, table: str) -> int:
-        if table not in self._names:
+        code = self._codes.get(table)
+        if code is None:
+            code = self._codes[table] = len(self._names)
             self._names.append(table)
-        return self._names.index(table)
+        return code
 
     def add(self, index: int, table: str) -> None:
         self._other_indexes.append(index)
