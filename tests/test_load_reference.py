@@ -344,8 +344,8 @@ def test_the_writer_lets_the_codes_go_while_the_journal_is_recorded(
     session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The journal keeps its own catalogue of lines: the writer's codes of every
-    organisation and line are let go while it runs, and read again by a step after it (a
-    plan of a line these books declare, a person of an organisation)."""
+    organisation and line are let go while it runs, and read again by a step after it (here
+    a plan of a line these books declare)."""
     seen: list[object] = []
     record = write.write_journal
 
