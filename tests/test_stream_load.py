@@ -298,3 +298,35 @@ def test_a_load_keeps_the_accounts_it_opens_by_key_alone(
     assert len(second._account_keys) == 3  # read as it began: the reversal's accounts
     assert len(second._account_ids) == 6  # and those it opens: B's allocated, cash, B's paid
     assert session.scalar(select(func.count()).select_from(Entry)) == 5
+
+
+def test_the_accounts_a_load_opens_share_their_codes_with_the_catalogue(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every entry of a line, and the journal's catalogue, hold one string for its code and
+    one for its stream's: the accounts a load opens (two for every grant of a national
+    funder's books) are kept by keys that share them rather than holding copies."""
+    journals: list[journal.Journal] = []
+    in_batches = journal.Journal.in_batches
+
+    def watched(self: journal.Journal, *args: object, **kwargs: object) -> object:
+        journals.append(self)
+        return in_batches(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(journal.Journal, "in_batches", watched)
+    text = FUND + "2017-04-01 award FUND 2017-18 1,000\n"
+    text += "2017-04-02 allocate FUND 2017-18 A 100\n2017-04-02 allocate FUND 2017-18 A1 50\n"
+    text += "2017-04-02 allocate FUND 2017-18 B 10\n2017-05-02 pay FUND 2017-18 A1 20\n"
+    text += "2017-05-03 pay FUND 2017-18 B 0.01\n2017-06-02 commit FUND 2017-18 B 5\n"
+    text += '  agreement: "GA/1"\n  from: 2017-06-01\n  to: 2018-03-31\n'
+    load_text(session, tmp_path, text)
+    (j,) = journals
+    streams = {code: code for code in j._streams}
+    codes = {code: code for _, code in j._lines}
+    keys = list(j._account_ids)
+    assert {key[2] for key in keys} == {None, "A", "A1", "B"}
+    for stream, _, line, _ in keys:
+        assert stream is streams[stream]
+        assert line is None or line is codes[line], line
+    # A line's parent, as the catalogue gives it, is the parent's own code too.
+    assert j.parent_of("FUND", "A1") is codes["A"]

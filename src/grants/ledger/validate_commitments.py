@@ -5,6 +5,7 @@ year, with the funder's approval)."""
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from grants.formatting import gbp
@@ -39,7 +40,9 @@ def commit(b: Books, d: Directive) -> None:
     if problem is not None:
         b.error(d, problem)
         return
-    b._entry(d, Operation("commit", d.args[0], period, amount, line=d.args[2]))
+    # Codes interned as every entry's are (grants.ledger.validate_entries.money_op).
+    op = Operation("commit", sys.intern(d.args[0]), period, amount, line=sys.intern(d.args[2]))
+    b._entry(d, op)
     b.commitments[id(b.entries[-1][1])] = agreement
 
 
@@ -61,6 +64,6 @@ def carry_forward(b: Books, d: Directive) -> None:
         return
     if period is None or to_period is None or amount is None:
         return
-    op = Operation("carry-forward", d.args[0], period, amount, line=d.args[3],
-                   to_period=to_period, tranche=approval)  # fmt: skip
+    op = Operation("carry-forward", sys.intern(d.args[0]), period, amount,
+                   line=sys.intern(d.args[3]), to_period=to_period, tranche=approval)  # fmt: skip
     b._entry(d, op)

@@ -6,6 +6,7 @@ entries before it by a digest of the content, not the content itself."""
 from __future__ import annotations
 
 import hashlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 from grants.formatting import gbp
@@ -71,21 +72,27 @@ def entry(b: Books, d: Directive, op: Operation | None, **extra: Any) -> None:
 
 
 def money_op(b: Books, d: Directive, kind: str) -> None:
-    stream = d.args[0]
+    # The codes interned: every entry of a line, and the journal's catalogue, share one
+    # string for it, so that the accounts the journal keeps by key do not each hold a copy
+    # (a national funder's books have a line for every grant).
+    stream = sys.intern(d.args[0])
     period = b.period(d, d.args[1])
     if kind == "award":
         amount_text, line, to_line, to_period = d.args[2], None, None, None
     elif kind == "virement":
-        line, to_line, amount_text, to_period = d.args[2], d.args[3], d.args[4], None
+        line, to_line, amount_text, to_period = (
+            sys.intern(d.args[2]), sys.intern(d.args[3]), d.args[4], None,
+        )  # fmt: skip
     elif kind == "reprofile":
         to_period = b.period(d, d.args[2])
         line, to_line, amount_text = None, None, d.args[3]
     else:
-        line, amount_text, to_line, to_period = d.args[2], d.args[3], None, None
+        line, amount_text, to_line, to_period = sys.intern(d.args[2]), d.args[3], None, None
         if kind == "pay" and "from" in d.meta:  # passed on by the parent's recipient
             to_line = b.code(d, d.meta["from"], "from")
             if to_line is None:
                 return
+            to_line = sys.intern(to_line)
     amount = b.amount(d, amount_text)
     over, share, tranche = "no", None, None  # most entries of long books: no metadata
     if d.meta:

@@ -5,6 +5,7 @@ the writer."""
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from grants.errors import GrantsError
@@ -66,7 +67,7 @@ def claim(b: Books, d: Directive) -> None:
     if problem is not None:
         b.error(d, problem)
         return
-    op = Operation("claim", d.args[0], period, amount, tranche=name)
+    op = Operation("claim", sys.intern(d.args[0]), period, amount, tranche=name)
     b._entry(d, op)
     b.claims[id(b.entries[-1][1])] = details
 
@@ -80,4 +81,4 @@ def receipt(b: Books, d: Directive) -> None:
         return
     if period is None or amount is None:
         return
-    b._entry(d, Operation("receipt", d.args[0], period, amount, tranche=name))
+    b._entry(d, Operation("receipt", sys.intern(d.args[0]), period, amount, tranche=name))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import ChainMap
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
+from sys import intern
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -106,15 +107,22 @@ class CatalogReads:
 
     def _load_catalog(self) -> None:
         s = self.session
-        self._streams = dict(s.execute(select(Stream.code, Stream.id)).all())
+        # Each code interned, as the books' entries intern theirs
+        # (grants.ledger.validate_entries.money_op): a line's code is one string wherever
+        # the journal keeps it, in its catalogue and in the key of each of its accounts.
+        self._streams = {
+            intern(code): sid for code, sid in s.execute(select(Stream.code, Stream.id))
+        }
         codes = {sid: code for code, sid in self._streams.items()}
         rows = s.execute(select(Line.id, Line.stream_id, Line.code, Line.parent_id)).all()
-        by_id = {r.id: r for r in rows}
+        line_codes = {r.id: intern(r.code) for r in rows}
         self._lines = {
-            (codes[r.stream_id], r.code): (r.id, by_id[r.parent_id].code if r.parent_id else None)
+            (codes[r.stream_id], line_codes[r.id]): (
+                r.id,
+                line_codes[r.parent_id] if r.parent_id else None,
+            )
             for r in rows
         }
-        line_codes = {r.id: r.code for r in rows}
         self._account_keys = dict(_accounts(s, codes, line_codes, 0))
         self._account_ids = {account: i for i, account in self._account_keys.items()}
 
