@@ -2,29 +2,28 @@
 
 The books are untrusted: an `include` stays within the folder of the main books file, names a
 regular file (checked before it is opened, so a device or a named pipe is never read) of at
-most MAX_FILE_BYTES, at most MAX_INCLUDE_DEPTH files deep. Only spaces and tabs separate
+most grants.ledger.books_file.MAX_FILE_BYTES, at most MAX_INCLUDE_DEPTH files deep; a file is
+read a chunk at a time, never held whole. Only spaces and tabs separate
 words, so any other character lands in a value, where the validator checks it by field
 (grants.text); a comment is checked here.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import cast
+from typing import BinaryIO, cast
 
 from grants.errors import TextError
+from grants.ledger.books_file import TextLines, file_digest, open_books_file
 from grants.text import clean, describe, refused, shown
 
-MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_INCLUDE_DEPTH = 32
 MAX_LINE = 100_000  # characters in one line: far above any note, far below a memory problem
 _SPACE = " \t"
@@ -181,9 +180,11 @@ def parse(path: Path) -> tuple[list[Directive], list[Problem]]:
 
 class Reading:
     """One read of the books, a directive at a time (:meth:`directives`), so that books of
-    any size are read in the memory of one file's text: the problems found as it goes, and
-    the SHA-256 of each file read. Given the digests of an earlier read (``expected``), a
-    file that is no longer what that read found stops the read with a problem at it."""
+    any size are read in the memory of a chunk of each file open: the problems found as it
+    goes, and the SHA-256 of each file read. Given the digests of an earlier read
+    (``expected``), a file that is no longer what that read found is not read, and one found
+    changed as it ends (changed while it was read again) ends the read: either with a
+    problem at it."""
 
     def __init__(self, path: Path, expected: list[str] | None = None) -> None:
         self.path = path
@@ -209,67 +210,25 @@ class Reading:
             "checked a moment before): nothing was recorded; load the books again"
         )))  # fmt: skip
 
-    def _read_bytes(self, raw: bytes, shown_path: str) -> bool:
-        """Note a file's digest; False if it is not the file an earlier read found."""
-        digest = hashlib.sha256(raw).hexdigest()
-        self.digests.append(digest)
+    def _begin_file(self, handle: BinaryIO, shown_path: str) -> int | None:
+        """A file's place among those read (its digest noted there as it ends), or None if
+        it is not the file an earlier read found: it is then not read at all."""
+        position = len(self.digests)
+        self.digests.append("")
         if self.expected is None:
-            return True
-        position = len(self.digests) - 1
-        if position < len(self.expected) and self.expected[position] == digest:
-            return True
+            return position
+        if position < len(self.expected) and self.expected[position] == file_digest(handle):
+            return position
         self._changed(shown_path)
-        return False
-
-
-def _kind_of(mode: int) -> str | None:
-    """What a file that is not a regular file is, for a message (None: a regular file)."""
-    if stat.S_ISREG(mode):
         return None
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
 
-
-def _read(path: Path, shown_path: str) -> bytes | str:
-    """The bytes of a books file, or why it cannot be read. The file is examined (stat)
-    before it is opened: only a regular file within the size limit is opened, and what is
-    opened is checked again, so nothing but that file is ever read."""
-    try:
-        before = os.stat(path)
-    except FileNotFoundError:
-        return f"no such file: {shown_path}"
-    except (OSError, ValueError) as exc:
-        return f"cannot read {shown_path}: {getattr(exc, 'strerror', None) or exc}"
-    kind = _kind_of(before.st_mode)
-    if kind is not None:
-        return f"{shown_path} is {kind}, not a books file: give a text file (.grants)"
-    if before.st_size > MAX_FILE_BYTES:
-        return (
-            f"{shown_path} is {before.st_size:,} bytes, more than the {MAX_FILE_BYTES:,} "
-            "(256 MB) a books file may have: split it into files that include each other"
-        )
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        descriptor = os.open(path.resolve(), flags)
-    except (OSError, RuntimeError) as exc:
-        return f"cannot read {shown_path}: {getattr(exc, 'strerror', None) or exc}"
-    with os.fdopen(descriptor, "rb") as handle:
-        opened = os.fstat(handle.fileno())
-        if (opened.st_dev, opened.st_ino) != (before.st_dev, before.st_ino) or _kind_of(
-            opened.st_mode
-        ):
-            return f"{shown_path} changed while it was being opened: check it again"
-        raw = handle.read(MAX_FILE_BYTES + 1)
-    if len(raw) > MAX_FILE_BYTES:
-        return f"{shown_path} grew beyond {MAX_FILE_BYTES:,} bytes while it was being read"
-    return raw
+    def _end_file(self, position: int, digest: str, shown_path: str) -> None:
+        """A file read to its end: its digest, and whether it is still what the earlier read
+        found (it could have changed while it was being read again)."""
+        self.digests[position] = digest
+        if self.expected is not None and not self.changed:
+            if position >= len(self.expected) or self.expected[position] != digest:
+                self._changed(shown_path)
 
 
 def _included(
@@ -334,18 +293,6 @@ def _line_problem(line: str) -> str | None:
     return None
 
 
-def _lines(content: str) -> Iterator[str]:
-    """The lines of a text, split on line feeds only, one at a time."""
-    start = 0
-    while True:
-        end = content.find("\n", start)
-        if end < 0:
-            yield content[start:]
-            return
-        yield content[start:end]
-        start = end + 1
-
-
 def _parse_file(
     reading: Reading,
     path: Path,
@@ -366,22 +313,32 @@ def _parse_file(
         problems.append(Problem(*where_from, f"{shown_path} is included more than once"))
         return
     seen.add(resolved)
-    raw = _read(path, shown_path)
-    if isinstance(raw, str):
-        problems.append(Problem(*where_from, raw))
+    handle = open_books_file(path, shown_path)
+    if isinstance(handle, str):
+        problems.append(Problem(*where_from, handle))
         return
-    shown = shown_path
-    if not reading._read_bytes(raw, shown):
-        return
-    try:
-        content = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        problems.append(Problem(shown, line, "this line is not UTF-8 text; save the file as UTF-8"))
-        return
-    del raw  # the text alone is kept while the file is read
-    if content.startswith("\ufeff"):  # a byte-order mark, as some editors save UTF-8
-        content = content[1:]
+    with handle:
+        position = reading._begin_file(handle, shown_path)
+        if position is None:
+            return
+        lines = TextLines(handle, shown_path)
+        last = yield from _parse_lines(reading, lines, path, seen, root, depth)
+        if lines.problem is not None:
+            line, message = lines.problem
+            problems.append(Problem(*(where_from if line is None else (shown_path, line)), message))
+            return
+        reading._end_file(position, lines.digest.hexdigest(), shown_path)
+    if last is not None and not reading.changed:
+        yield last
+
+
+def _parse_lines(
+    reading: Reading, lines: Iterable[str], path: Path, seen: set[Path], root: Path, depth: int
+) -> Generator[Directive, None, Directive | None]:
+    """The directives of a file's lines, but the last, which is returned (the caller hands it
+    on once it knows the file was read whole, and is what an earlier read found)."""
+    problems = reading.problems
+    shown = display_path(path)
     current: Directive | None = None
     blank = _SPACE + "\x0c"
     # Each day once, and the keywords and keys of metadata as one string each: what a
@@ -390,9 +347,9 @@ def _parse_file(
     # Split on line feeds only: a form feed or other Unicode line break inside a line must
     # not shift the line numbers that problems are reported at. Each directive is handed on
     # once the line after its last metadata is read.
-    for number, original in enumerate(_lines(content), start=1):
+    for number, original in enumerate(lines, start=1):
         if reading.changed:
-            return
+            return current
         original = original.removesuffix("\r")
         if len(original) > MAX_LINE:
             long = (
@@ -482,5 +439,4 @@ def _parse_file(
             continue
         current = Directive(shown, number, day, keyword, args, {}, {}, reading.count)
         reading.count += 1
-    if current is not None and not reading.changed:
-        yield current
+    return current
