@@ -4,7 +4,9 @@ batch; books that change between their two reads refused; nothing held per entry
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -274,29 +276,50 @@ def test_an_entry_named_by_its_number_in_books_is_refused_by_name_it_by_its_ref(
     grants.restored(tmp_path / "exported", tmp_path / "other.db")
 
 
+class Watched:
+    """Each journal a load records through, and as each batch is recorded (the checks'
+    accounts are let go after the last), the keys of the accounts it keeps by key and the
+    ids of those it keeps by id."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.journals: list[journal.Journal] = []
+        self.by_key: list[list[object]] = []
+        self.by_id: list[int] = []
+        in_batches = journal.Journal.in_batches
+
+        @contextlib.contextmanager
+        def watched(j: journal.Journal, *args: object, **kwargs: object) -> Iterator[object]:
+            self.journals.append(j)
+            with in_batches(j, *args, **kwargs) as record:  # type: ignore[arg-type]
+
+                def recorded(batch: list[journal.NewEntry]) -> journal.Recorded:
+                    result = record(batch)
+                    self.by_key.append(list(j._account_ids))
+                    self.by_id.append(len(j._account_keys))
+                    return result
+
+                yield recorded
+
+        monkeypatch.setattr(journal.Journal, "in_batches", watched)
+
+
 def test_a_load_keeps_the_accounts_it_opens_by_key_alone(
     session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A load's reversals name only entries recorded before it, whose accounts the journal's
     catalogue read as the load began: each account the load opens is kept by its key alone
     (a national funder's books open two for every grant), not by its id as well."""
-    journals: list[journal.Journal] = []
-    in_batches = journal.Journal.in_batches
-
-    def watched(self: journal.Journal, *args: object, **kwargs: object) -> object:
-        journals.append(self)
-        return in_batches(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(journal.Journal, "in_batches", watched)
+    watched = Watched(monkeypatch)
     earlier = FUND + "2017-04-01 award FUND 2017-18 1,000\n"
     earlier += "2017-04-02 allocate FUND 2017-18 A 100\n  id: a1\n"
     load_text(session, tmp_path, earlier)
     later = '2017-04-03 reverse a1\n  reason: "wrong line"\n2017-04-04 pay FUND 2017-18 B 5\n'
     load_text(session, tmp_path, earlier + "2017-04-02 allocate FUND 2017-18 B 100\n" + later)
-    first, second = journals
-    assert len(first._account_ids) == 3 and not first._account_keys  # funder, unallocated, A
-    assert len(second._account_keys) == 3  # read as it began: the reversal's accounts
-    assert len(second._account_ids) == 6  # and those it opens: B's allocated, cash, B's paid
+    assert len(watched.journals) == 2  # one batch each
+    first, second = watched.by_key
+    assert len(first) == 3 and watched.by_id[0] == 0  # funder, unallocated, A
+    assert watched.by_id[1] == 3  # read as it began: the reversal's accounts
+    assert len(second) == 6  # and those it opens: B's allocated, cash, B's paid
     assert session.scalar(select(func.count()).select_from(Entry)) == 5
 
 
@@ -306,27 +329,47 @@ def test_the_accounts_a_load_opens_share_their_codes_with_the_catalogue(
     """Every entry of a line, and the journal's catalogue, hold one string for its code and
     one for its stream's: the accounts a load opens (two for every grant of a national
     funder's books) are kept by keys that share them rather than holding copies."""
-    journals: list[journal.Journal] = []
-    in_batches = journal.Journal.in_batches
-
-    def watched(self: journal.Journal, *args: object, **kwargs: object) -> object:
-        journals.append(self)
-        return in_batches(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(journal.Journal, "in_batches", watched)
+    watched = Watched(monkeypatch)
     text = FUND + "2017-04-01 award FUND 2017-18 1,000\n"
     text += "2017-04-02 allocate FUND 2017-18 A 100\n2017-04-02 allocate FUND 2017-18 A1 50\n"
     text += "2017-04-02 allocate FUND 2017-18 B 10\n2017-05-02 pay FUND 2017-18 A1 20\n"
     text += "2017-05-03 pay FUND 2017-18 B 0.01\n2017-06-02 commit FUND 2017-18 B 5\n"
     text += '  agreement: "GA/1"\n  from: 2017-06-01\n  to: 2018-03-31\n'
     load_text(session, tmp_path, text)
-    (j,) = journals
+    (j,) = watched.journals
     streams = {code: code for code in j._streams}
     codes = {code: code for _, code in j._lines}
-    keys = list(j._account_ids)
+    (keys,) = watched.by_key
     assert {key[2] for key in keys} == {None, "A", "A1", "B"}
-    for stream, _, line, _ in keys:
+    for stream, _, line, _ in keys:  # type: ignore[misc]
         assert stream is streams[stream]
         assert line is None or line is codes[line], line
     # A line's parent, as the catalogue gives it, is the parent's own code too.
     assert j.parent_of("FUND", "A1") is codes["A"]
+
+
+def test_a_load_lets_its_balances_go_before_the_indexes_are_built(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once every batch is recorded, the balances and the ids of the accounts the checks
+    kept are let go before the indexes (the keys, on PostgreSQL) are built, which take
+    memory of their own: here, as the block that names clashes ends, its rows all in."""
+    watched = Watched(monkeypatch)
+    held: list[int] = []
+    clashes_named = journal.bulk.clashes_named
+
+    @contextlib.contextmanager
+    def named(*args: object, **kwargs: object) -> Iterator[None]:
+        with clashes_named(*args, **kwargs):  # type: ignore[arg-type]
+            yield
+            held.append(len(watched.journals[-1]._account_ids))
+
+    monkeypatch.setattr(journal.bulk, "clashes_named", named)
+    text = FUND + "2017-04-01 award FUND 2017-18 1,000\n2017-04-02 allocate FUND 2017-18 A 100\n"
+    report = load_text(session, tmp_path, text)
+    assert [len(keys) for keys in watched.by_key] == [3]  # as the batch was recorded
+    assert held == [0] and report.created["journal entry"] == 2
+    # Recording again reads the accounts the load opened.
+    (j,) = watched.journals
+    j.load_catalog()
+    assert len(j._account_ids) == 3  # funder, unallocated, A's allocated

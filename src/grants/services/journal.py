@@ -259,6 +259,12 @@ class Journal(Reversals):
 
         with after:
             yield record
+            # Every batch is recorded: the balances and the accounts' ids the checks kept (a
+            # national funder's books open two accounts for every grant) are let go before
+            # the indexes are built, which take memory of their own. Recording again reads
+            # the accounts again (load_catalog).
+            run.balances.clear()
+            self._account_ids.clear()
 
     def _begin(
         self, streams: Iterable[str] | None, lines: set[int] | None, size: int, whole: bool = True
