@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -252,7 +253,8 @@ class Books:
             )
 
     def _line(self, d: Directive) -> None:
-        stream, code = d.args[0], self.code(d, d.args[1], "line")
+        # The stream's code interned, as entries' are: one string for every line of it.
+        stream, code = sys.intern(d.args[0]), self.code(d, d.args[1], "line")
         kind = self.choice(d, "kind", LINE_KINDS, "allocation")
         total = (
             self.amount(d, d.meta["total-cost"], "total-cost") if "total-cost" in d.meta else None
