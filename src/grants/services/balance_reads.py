@@ -170,19 +170,20 @@ def _text(value: str) -> str:
 
 def branches_beneath(
     session: Session,
-    lines: Mapping[tuple[str, str], tuple[int, str | None]],
+    lines: Mapping[tuple[str, str], int],
+    parents: Mapping[tuple[str, str], str],
     read: Collection[int],
 ) -> dict[AccountKey, int]:
     """For each line of ``read`` that has lines beneath it not in ``read``: what those lines
     add to its BRANCH figure (rules.rolled: paid and passed on, less what was carried out of
-    the period and into it), by period, summed in SQL. ``lines``: (stream, code) -> (id,
-    parent code), every line of the streams concerned."""
+    the period and into it), by period, summed in SQL. ``lines``: (stream, code) -> id, every
+    line of the streams concerned; ``parents``: (stream, code) -> parent code, of those that
+    have one."""
     children: dict[tuple[str, str], list[str]] = {}
-    for (stream, code), (_, parent) in lines.items():
-        if parent is not None:
-            children.setdefault((stream, parent), []).append(code)
+    for (stream, code), parent in parents.items():
+        children.setdefault((stream, parent), []).append(code)
     pairs: list[tuple[int, int]] = []  # (a line not read, a line read above it)
-    for (stream, code), (line_id, _) in lines.items():
+    for (stream, code), line_id in lines.items():
         if line_id not in read or (stream, code) not in children:
             continue
         todo, seen = list(children[(stream, code)]), {code}
@@ -191,7 +192,7 @@ def branches_beneath(
             if below in seen:
                 continue
             seen.add(below)
-            below_id = lines[(stream, below)][0]
+            below_id = lines[(stream, below)]
             if below_id not in read:
                 pairs.append((below_id, line_id))
             todo.extend(children.get((stream, below), []))
@@ -207,7 +208,7 @@ def branches_beneath(
         "JOIN account a ON a.line_id = b.line_id JOIN posting p ON p.account_id = a.id "
         f"WHERE a.role IN ({roles}) GROUP BY b.above_id, a.first_year, a.last_year"
     )
-    codes = {line_id: key for key, (line_id, _) in lines.items()}
+    codes = {line_id: key for key, line_id in lines.items()}
     out: dict[AccountKey, int] = {}
     for above_id, first, last, total in session.connection().exec_driver_sql(query):
         stream, code = codes[above_id]

@@ -121,7 +121,8 @@ class Journal(Reversals):
         self.session = session
         self.catalog = catalog
         self._streams: dict[str, int] = {}
-        self._lines: dict[tuple[str, str], tuple[int, str | None]] = {}
+        self._lines: dict[tuple[str, str], int] = {}
+        self._parents: dict[tuple[str, str], str] = {}
         self._account_ids: MutableMapping[AccountKey, int] = {}
         self._skipped_refs: dict[str, str] = {}
         self._account_keys: MutableMapping[int, AccountKey] = {}
@@ -164,7 +165,8 @@ class Journal(Reversals):
             for account_id, total in self.session.connection().exec_driver_sql(query)
         }
         if stream_codes is not None and line_ids is not None:
-            for key, total in branches_beneath(self.session, self._lines, line_ids).items():
+            beneath = branches_beneath(self.session, self._lines, self._parents, line_ids)
+            for key, total in beneath.items():
                 balances[key] = balances.get(key, 0) + total
         return balances
 
@@ -179,9 +181,8 @@ class Journal(Reversals):
                 seen: set[str] = set()
                 while code is not None and code not in seen and (e.op.stream, code) in self._lines:
                     seen.add(code)
-                    line_id, parent = self._lines[(e.op.stream, code)]
-                    touched.add(line_id)
-                    code = parent
+                    touched.add(self._lines[(e.op.stream, code)])
+                    code = self._parents.get((e.op.stream, code))
         return touched
 
     # -- recording ------------------------------------------------------------------------
@@ -370,7 +371,7 @@ class Journal(Reversals):
                             self.line_id(op.stream, code)  # raises NotFound
                     if op.kind == "pay" and op.line is not None:
                         arrears.check_pay(
-                            op.stream, op.line, lines[(op.stream, op.line)][0], item.day,
+                            op.stream, op.line, lines[(op.stream, op.line)], item.day,
                             op.amount,
                         )  # fmt: skip
                     planned = postings(op, parent_of)
@@ -427,7 +428,7 @@ class Journal(Reversals):
                                 "stream_id": streams[stream],
                                 "first_year": period.first.start,
                                 "last_year": period.last.start,
-                                "line_id": lines[(stream, line)][0] if line else None,
+                                "line_id": lines[(stream, line)] if line else None,
                                 "role": role,
                             }
                         )
@@ -462,10 +463,8 @@ class Journal(Reversals):
                         streams[source_op.stream],
                         source_op.period.first.start,
                         source_op.period.last.start,
-                        lines[(source_op.stream, source_op.line)][0] if source_op.line else None,
-                        lines[(source_op.stream, source_op.to_line)][0]
-                        if source_op.to_line
-                        else None,
+                        lines[(source_op.stream, source_op.line)] if source_op.line else None,
+                        lines[(source_op.stream, source_op.to_line)] if source_op.to_line else None,
                         source_op.to_period.first.start if source_op.to_period else None,
                         source_op.to_period.last.start if source_op.to_period else None,
                         source_op.amount,

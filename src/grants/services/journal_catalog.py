@@ -55,7 +55,8 @@ class Catalog:
 
     stamp: tuple[int, int, int, int] | None = None
     streams: dict[str, int] = field(default_factory=dict)
-    lines: dict[tuple[str, str], tuple[int, str | None]] = field(default_factory=dict)
+    lines: dict[tuple[str, str], int] = field(default_factory=dict)
+    parents: dict[tuple[str, str], str] = field(default_factory=dict)
     line_codes: dict[int, str] = field(default_factory=dict)
     account_ids: dict[AccountKey, int] = field(default_factory=dict)
     account_keys: dict[int, AccountKey] = field(default_factory=dict)
@@ -67,7 +68,8 @@ class CatalogReads:
     session: Session
     catalog: Catalog | None
     _streams: dict[str, int]
-    _lines: dict[tuple[str, str], tuple[int, str | None]]
+    _lines: dict[tuple[str, str], int]  # (stream, code) -> the line's id
+    _parents: dict[tuple[str, str], str]  # (stream, code) -> its parent's code, if it has one
     _account_ids: MutableMapping[AccountKey, int]
     _account_keys: MutableMapping[int, AccountKey]
 
@@ -94,6 +96,7 @@ class CatalogReads:
                 # until the next load, which reads them back if they were committed.
                 self._streams = cache.streams
                 self._lines = cache.lines
+                self._parents = cache.parents
                 self._account_ids = ChainMap({}, cache.account_ids)
                 self._account_keys = ChainMap({}, cache.account_keys)
                 return
@@ -101,6 +104,7 @@ class CatalogReads:
         cache.stamp = self._stamp()
         cache.streams = dict(self._streams)
         cache.lines = dict(self._lines)
+        cache.parents = dict(self._parents)
         cache.line_codes = {i: code for i, code in self.session.execute(select(Line.id, Line.code))}
         cache.account_ids = dict(self._account_ids)
         cache.account_keys = dict(self._account_keys)
@@ -116,12 +120,13 @@ class CatalogReads:
         codes = {sid: code for code, sid in self._streams.items()}
         rows = s.execute(select(Line.id, Line.stream_id, Line.code, Line.parent_id)).all()
         line_codes = {r.id: intern(r.code) for r in rows}
-        self._lines = {
-            (codes[r.stream_id], line_codes[r.id]): (
-                r.id,
-                line_codes[r.parent_id] if r.parent_id else None,
-            )
+        # A line's id, and apart (most lines have none) its parent's code: a pair for each
+        # line would cost a national funder's catalogue a tuple for every grant.
+        self._lines = {(codes[r.stream_id], line_codes[r.id]): r.id for r in rows}
+        self._parents = {
+            (codes[r.stream_id], line_codes[r.id]): line_codes[r.parent_id]
             for r in rows
+            if r.parent_id
         }
         self._account_keys = dict(_accounts(s, codes, line_codes, 0))
         self._account_ids = {account: i for i, account in self._account_keys.items()}
@@ -136,7 +141,7 @@ class CatalogReads:
 
     def line_id(self, stream: str, code: str) -> int:
         try:
-            return self._lines[(stream, code)][0]
+            return self._lines[(stream, code)]
         except KeyError:
             raise NotFound(
                 f"stream {stream} has no line {code!r}; `grants allocations --stream {stream}` "
@@ -144,8 +149,8 @@ class CatalogReads:
             ) from None
 
     def parent_of(self, stream: str, code: str) -> str | None:
-        found = self._lines.get((stream, code))
-        if found is None:
+        key = (stream, code)
+        parent = self._parents.get(key)
+        if parent is None and key not in self._lines:
             self.line_id(stream, code)  # raises NotFound
-        assert found is not None
-        return found[1]
+        return parent

@@ -95,7 +95,7 @@ class Reversals(CatalogReads):
 
     def _entry_as_new(self, row: Entry) -> tuple[Operation, NewEntry]:
         streams = {sid: code for code, sid in self._streams.items()}
-        lines = {lid: code for (_, code), (lid, _) in self._lines.items()}
+        lines = {lid: code for (_, code), lid in self._lines.items()}
         op = Operation(
             kind=row.kind,
             stream=streams[row.stream_id],
