@@ -9,16 +9,21 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy import Engine, create_engine, func, inspect, select
 from sqlalchemy.orm import Session
 
+from grants.db import seal
+from grants.db.engine import make_session_factory
 from grants.db.models import Entry
+from grants.db.models.chain import Seal
 from grants.errors import BooksError, NotFound
 from grants.ledger import loader, write_journal
 from grants.ledger.parser import Reading
 from grants.services import journal
+from grants.services.verify import verify
 from tests.conftest import Grants
 from tests.helpers import FUND, books, load_text
 from tests.test_money_in import CLAIM, LGF
@@ -410,3 +415,43 @@ def _held(*objects: object) -> int:
         elif isinstance(found, tuple):
             todo.extend(found)
     return total
+
+
+@pytest.mark.parametrize("held", [0, seal.HELD_ACCOUNTS])
+def test_a_ledger_of_many_accounts_is_sealed_with_each_postings_account_read_beside_it(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, held: int
+) -> None:
+    """Sealing a load, the accounts its entries post to are held by id, unless the ledger
+    has more than HELD_ACCOUNTS (a national funder's books open two for every grant): then
+    each posting's account is read beside it, and none is held. Either way each record is
+    sealed with the same text: the ledger verifies, every link (which reads the accounts by
+    id)."""
+    factory = make_session_factory(engine)
+
+    def load_committed(text: str) -> None:
+        with factory() as session, session.begin():  # sealed as it commits
+            load_text(session, tmp_path, text)
+
+    earlier = FUND + "2017-04-01 award FUND 2017-18 1,000\n"
+    load_committed(earlier)
+    monkeypatch.setattr(seal, "HELD_ACCOUNTS", held)
+    held_by_id: list[int] = []
+    accounts_of = seal.accounts_of
+
+    def counted(*args: Any, **kwargs: Any) -> dict[int, list[Any]]:
+        found = accounts_of(*args, **kwargs)
+        held_by_id.append(len(found))
+        return found
+
+    monkeypatch.setattr(seal, "accounts_of", counted)
+    later = "2017-04-02 allocate FUND 2017-18 A 100\n2017-04-02 allocate FUND 2017-18 A1 50\n"
+    later += "2017-05-02 pay FUND 2017-18 A1 20\n2017-05-03 pay FUND 2017-18 A 0.01\n"
+    load_committed(earlier + later)
+    # Held: A's allocated, split (A1's source) and paid, A1's allocated and paid, the
+    # unallocated award and the cash (not the funder's account: no new posting to it).
+    assert held_by_id == ([] if held == 0 else [7])
+    monkeypatch.setattr(seal, "accounts_of", accounts_of)
+    with engine.connect() as connection:
+        result = verify(connection)
+        assert result.ok, [str(p) for p in result.problems]
+        assert result.head.count == connection.scalar(select(func.count()).select_from(Seal))

@@ -182,6 +182,7 @@ class Records:
         accounts: dict[int, list[Any]] | None = None,
         with_children: bool = True,
         until: int | None = None,
+        accounts_joined: bool = False,
     ) -> None:
         self.record = record
         engine = connection.dialect.name
@@ -198,24 +199,25 @@ class Records:
         self._children: Iterator[tuple[Any, ...]] | None = None
         self._pending: tuple[Any, ...] | None = None
         self._postings = False
+        self._joined = False
         self.accounts = accounts
         if record.child is not None and with_children:
             child = record.child
             self._child_convert = _special(record, child.table, child.columns, engine)
             # From the start (verify): every row, so that one naming no record (a parent id of
             # 0, say) is read and reported. Sealing reads only the rows of new records.
+            postings = child.columns == ("id", "account_id", "amount_pence")
+            self._joined = accounts_joined and postings
             self._children = stream_rows(
                 connection,
-                f"SELECT {child.parent}, {', '.join(child.columns)} FROM {child.table} "
+                _JOINED.format(id_bounds("p.entry_id", after, until))
+                if self._joined
+                else f"SELECT {child.parent}, {', '.join(child.columns)} FROM {child.table} "
                 f"{id_bounds(child.parent, after, until)}ORDER BY {child.parent}, id",
                 bounds,
             )
             self._pending = next(self._children, None)
-            self._postings = accounts is not None and child.columns == (
-                "id",
-                "account_id",
-                "amount_pence",
-            )
+            self._postings = postings and (accounts is not None or self._joined)
         self.orphans: list[tuple[Any, ...]] = []  # child rows of no record (verify names them)
 
     def __iter__(self) -> Iterator[tuple[int, list[Any], list[list[Any]]]]:
@@ -239,8 +241,9 @@ class Records:
         (with their accounts), without a call for each entry: verify reads every entry."""
         convert = self._convert
         children = self._children
-        assert children is not None and self.accounts is not None
-        account = self.accounts.get
+        joined = self._joined
+        assert children is not None and (joined or self.accounts is not None)
+        account = self.accounts.get if self.accounts is not None else None
         orphans = self.orphans
         for row in self._rows:
             values = list(row)
@@ -255,7 +258,12 @@ class Records:
                     break
                 if parent != record_id:
                     orphans.append(pending)
+                elif joined:  # a posting, its account's key and columns read beside it (a
+                    # tuple is written as a list is: ``payload``)
+                    held = None if pending[4] is None else pending[5:]
+                    found.append([pending[1], pending[2], held, pending[3]])
                 else:  # a posting, with its account (key and columns)
+                    assert account is not None
                     found.append([pending[1], pending[2], account(pending[2]), pending[3]])
                 pending = next(children, None)
             self._pending = pending
@@ -330,6 +338,13 @@ def payload(record: Record, values: list[Any], children: list[list[Any]]) -> byt
 
 
 ACCOUNT_COLUMNS = "id, key, stream_id, first_year, last_year, line_id, role"
+# The postings of entries, each with its account's key and columns (all None if it has no
+# account: the same as ``accounts_of`` finds for it), in the order ``Records`` reads them.
+_JOINED = (
+    "SELECT p.entry_id, p.id, p.account_id, p.amount_pence, a.id, a.key, a.stream_id, "
+    "a.first_year, a.last_year, a.line_id, a.role FROM posting p LEFT JOIN account a "
+    "ON a.id = p.account_id {}ORDER BY p.entry_id, p.id"
+)
 
 
 def accounts_of(connection: Connection, after_entry: int = 0) -> dict[int, list[Any]]:
