@@ -3,9 +3,9 @@
 The books are untrusted: an `include` stays within the folder of the main books file, names a
 regular file (checked before it is opened, so a device or a named pipe is never read) of at
 most grants.ledger.books_file.MAX_FILE_BYTES, at most MAX_INCLUDE_DEPTH files deep; a file is
-read a chunk at a time, never held whole. Only spaces and tabs separate
-words, so any other character lands in a value, where the validator checks it by field
-(grants.text); a comment is checked here.
+read a chunk at a time, never held whole. Only spaces and tabs separate words, so any other
+character lands in a value, where the validator checks it by field (grants.text); a comment
+is checked here.
 """
 
 from __future__ import annotations
