@@ -1,17 +1,18 @@
 """A books file read a chunk at a time (grants.ledger.books_file): the same lines and line
 numbers as the whole text split on line feeds, whatever the chunks; its SHA-256 as it was
-read; a file that is not UTF-8 refused at its line; a file changed while it is read again
-refused as it ends; and never the whole text held."""
+read; a file that is not UTF-8 refused at its line, none of it read; a file changed while it
+is read refused as it ends; and never the whole text held."""
 
 from __future__ import annotations
 
 import hashlib
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from grants.ledger import books_file, parser
+from grants.ledger import books_file
 from grants.ledger.parser import Reading
 from tests.helpers import FUND, books
 
@@ -47,40 +48,89 @@ def test_the_lines_are_the_same_whatever_the_chunks(
     assert again == whole and not second.problems
 
 
-def test_a_file_that_is_not_utf8_is_refused_at_its_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("last_line_feed", [b"\n", b""])
+def test_a_file_that_is_not_utf8_is_refused_at_its_line_and_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, last_line_feed: bytes
 ) -> None:
-    """The line of the first byte that is not UTF-8, in a chunk after the first; what comes
-    after it is not read, and the directive it may belong to is not handed on."""
+    """The line of the first byte that is not UTF-8, in a chunk after the first, or on a
+    last line with no line feed: the file is checked whole before a line of it is read, so
+    nothing of it is read (nor a file it includes), as when a file was decoded whole."""
     monkeypatch.setattr(books_file, "CHUNK_BYTES", 64)
     path = tmp_path / "books.grants"
-    good = ENTRIES.encode()
+    (tmp_path / "sub.grants").write_text("rubbish\n", encoding="utf-8")
+    good = b'include "sub.grants"\n' + ENTRIES.encode()
     bad_line = good.count(b"\n") + 2
-    path.write_bytes(good + b"2017-05-01 award FUND 2017-18 9\n  note: caf\xe9\n" + good)
+    path.write_bytes(good + b"2017-05-01 award FUND 2017-18 9\n  note: caf\xe9" + last_line_feed)
     found, reading = _read(path)
     (problem,) = reading.problems
     assert (problem.file.rsplit("/", 1)[-1], problem.line) == ("books.grants", bad_line)
     assert problem.message == "this line is not UTF-8 text; save the file as UTF-8"
-    assert len(found) == 6 + 40 and found[-1][0] < bad_line
+    assert found == []
 
 
-def test_a_file_changed_while_it_is_read_again_is_refused_as_it_ends(
+def _changed_once_checked(monkeypatch: pytest.MonkeyPatch, path: Path, text: str) -> None:
+    """``path`` rewritten with ``text`` as soon as the read has checked it, before its lines
+    are read."""
+    begin = Reading._begin_file
+
+    def then_changed(reading: Reading, handle: Any, shown_path: str, *args: Any) -> Any:
+        position = begin(reading, handle, shown_path, *args)
+        if shown_path.endswith(path.name):
+            path.write_text(text, encoding="utf-8")
+        return position
+
+    monkeypatch.setattr(Reading, "_begin_file", then_changed)
+
+
+def test_a_file_changed_while_it_is_read_is_refused_as_it_ends(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A second read checks a file's digest before it reads it (a file changed since is not
-    read at all) and again as it ends: a file changed in between is refused there, and its
-    last directive is not handed on."""
+    read at all); every read checks it again as it ends: a file changed in between is
+    refused there, its last directive not handed on."""
     path = books(tmp_path, ENTRIES)
     _, first = _read(path)
     path.write_text(ENTRIES + "2017-05-01 award FUND 2017-18 9\n", encoding="utf-8")
     found, reading = _read(path, first.digests)
     assert found == [] and len(reading.problems) == 1
     assert "changed while the books were being loaded" in str(reading.problems[0])
-    # Changed after the check before it was read (the check is passed here):
-    monkeypatch.setattr(parser, "file_digest", lambda _: first.digests[0])
-    found, reading = _read(path, first.digests)
-    assert len(found) == 6 + 40 and found[-1][0] != 6 + 40 * 3 + 1
-    assert "changed while the books were being loaded" in str(reading.problems[0])
+    path.write_text(ENTRIES, encoding="utf-8")
+    for expected in (first.digests, None):  # the second read, and a first
+        _changed_once_checked(monkeypatch, path, ENTRIES + "2017-05-01 award FUND 2017-18 9\n")
+        found, reading = _read(path, expected)
+        assert len(found) == 6 + 40  # not the award added: the file ended changed
+        (problem,) = reading.problems
+        assert (problem.file.rsplit("/", 1)[-1], problem.line) == ("books.grants", 0)
+        assert "changed while the books were being loaded" in problem.message
+        path.write_text(ENTRIES, encoding="utf-8")
+
+
+def test_an_included_file_changed_while_it_is_read_ends_the_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An included file changed after it was checked (here to bytes that are not UTF-8): the
+    problem names it, and nothing after it is handed on, not even the file that includes
+    it."""
+    monkeypatch.setattr(books_file, "CHUNK_BYTES", 64)
+    sub = books(tmp_path, ENTRIES, "sub.grants")
+    main = books(tmp_path, 'include "sub.grants"\n2017-05-01 award FUND 2017-18 99,999\n')
+    _, first = _read(main)
+    begin = Reading._begin_file
+
+    def to_bad_bytes(reading: Reading, handle: Any, shown_path: str, *args: Any) -> Any:
+        position = begin(reading, handle, shown_path, *args)
+        if shown_path.endswith("sub.grants"):
+            sub.write_bytes(ENTRIES.encode() + b"  note: caf\xe9\n")
+        return position
+
+    monkeypatch.setattr(Reading, "_begin_file", to_bad_bytes)
+    found, reading = _read(main, first.digests)
+    # What was read of it before the bytes that changed, but its last directive; nothing of
+    # the file that includes it after the include.
+    assert 0 < len(found) < 6 + 40 and ["FUND", "2017-18", "99,999"] not in [d[2] for d in found]
+    (problem,) = reading.problems
+    assert (problem.file.rsplit("/", 1)[-1], problem.line) == ("sub.grants", 0)
+    assert "changed while the books were being loaded" in problem.message
 
 
 def test_a_read_holds_a_chunk_of_the_books_not_their_text(

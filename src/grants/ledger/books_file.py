@@ -4,7 +4,8 @@ A file is examined (stat) before it is opened: only a regular file within MAX_FI
 opened, and what is opened is checked again, so nothing but that file is ever read. Its
 lines are decoded a chunk of bytes at a time and handed on one by one, each byte added to
 the file's SHA-256 as it is read: the books' text is never held whole (a national funder's
-books run to a hundred megabytes, read twice by a load), only a chunk of it.
+books run to a hundred megabytes, read twice by a load), only a chunk of it. A file is
+checked whole (its digest, its text UTF-8, its size) before its lines are read.
 """
 
 from __future__ import annotations
@@ -64,24 +65,13 @@ def open_books_file(path: Path, shown_path: str) -> BinaryIO | str:
     return handle
 
 
-def file_digest(handle: BinaryIO) -> str:
-    """The SHA-256 of an opened file's bytes (at most MAX_FILE_BYTES and one more), read
-    from where it stands; the file is then read again from its start."""
-    digest = hashlib.sha256()
-    left = MAX_FILE_BYTES + 1
-    while left > 0 and (chunk := handle.read(min(CHUNK_BYTES, left))):
-        digest.update(chunk)
-        left -= len(chunk)
-    handle.seek(0)
-    return digest.hexdigest()
-
-
 class TextLines:
     """The lines of an opened books file as text, split on line feeds only, decoded a chunk
     at a time (a byte-order mark at its start left out). Each byte read is added to
     ``digest``. If the file is not UTF-8, or grows beyond MAX_FILE_BYTES while it is read,
     the lines stop before the chunk that shows it and ``problem`` says so: (the line it is
-    at, or None for the file as a whole, and the message)."""
+    at, or None for the file as a whole, and the message). :meth:`check` reads the file to
+    its end without handing on its lines."""
 
     def __init__(self, handle: BinaryIO, shown_path: str) -> None:
         self.handle = handle
@@ -89,8 +79,23 @@ class TextLines:
         self.digest = hashlib.sha256()
         self.problem: tuple[int | None, str] | None = None
 
+    def check(self) -> None:
+        """Read the file to its end (its digest, and any problem), then from its start again."""
+        for _ in self._texts():
+            pass
+        self.handle.seek(0)
+
     def __iter__(self) -> Iterator[str]:
-        read, number, pending = 0, 0, bytearray()
+        for text in self._texts():
+            lines = text.split("\n")
+            if text.endswith("\n"):
+                lines.pop()  # after the last line feed: nothing
+            yield from lines
+
+    def _texts(self) -> Iterator[str]:
+        """The file's text, whole lines a chunk at a time (each ending with a line feed, but
+        the file's last line if it has none)."""
+        read, lines_before, pending = 0, 0, bytearray()
         at_start = True
         while True:
             chunk = self.handle.read(CHUNK_BYTES)
@@ -118,17 +123,14 @@ class TextLines:
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError as exc:
-                line = number + data[: exc.start].count(b"\n") + 1
+                line = lines_before + data[: exc.start].count(b"\n") + 1
                 self.problem = (line, "this line is not UTF-8 text; save the file as UTF-8")
                 return
             del data
+            lines_before += text.count("\n")
             if at_start:
                 at_start = False
                 text = text.removeprefix("\ufeff")  # a byte-order mark, as some editors save
-            lines = text.split("\n")
-            if chunk:
-                lines.pop()  # after the chunk's last line feed: nothing
-            number += len(lines)
-            yield from lines
+            yield text
             if not chunk:
                 return

@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import BinaryIO, cast
 
 from grants.errors import TextError
-from grants.ledger.books_file import TextLines, file_digest, open_books_file
+from grants.ledger.books_file import TextLines, open_books_file
 from grants.text import clean, describe, refused, shown
 
 MAX_INCLUDE_DEPTH = 32
@@ -182,9 +182,9 @@ class Reading:
     """One read of the books, a directive at a time (:meth:`directives`), so that books of
     any size are read in the memory of a chunk of each file open: the problems found as it
     goes, and the SHA-256 of each file read. Given the digests of an earlier read
-    (``expected``), a file that is no longer what that read found is not read, and one found
-    changed as it ends (changed while it was read again) ends the read: either with a
-    problem at it."""
+    (``expected``), a file that is no longer what that read found is not read; one found
+    changed as it ends (changed while it was read) ends the read: either with a problem at
+    it."""
 
     def __init__(self, path: Path, expected: list[str] | None = None) -> None:
         self.path = path
@@ -210,25 +210,38 @@ class Reading:
             "checked a moment before): nothing was recorded; load the books again"
         )))  # fmt: skip
 
-    def _begin_file(self, handle: BinaryIO, shown_path: str) -> int | None:
-        """A file's place among those read (its digest noted there as it ends), or None if
-        it is not the file an earlier read found: it is then not read at all."""
+    def _begin_file(
+        self, handle: BinaryIO, shown_path: str, where_from: tuple[str, int]
+    ) -> int | None:
+        """A file's place among those read, or None if it is not to be read: it is read to
+        its end first, a chunk at a time, for its digest (noted there) and to find any byte
+        that is not UTF-8 (as a file read whole was decoded whole before a line of it was
+        read). A file that is not what an earlier read found, or not UTF-8, is not read."""
+        checked = TextLines(handle, shown_path)
+        checked.check()
         position = len(self.digests)
-        self.digests.append("")
-        if self.expected is None:
-            return position
-        if position < len(self.expected) and self.expected[position] == file_digest(handle):
-            return position
-        self._changed(shown_path)
-        return None
+        digest = checked.digest.hexdigest()
+        self.digests.append(digest)
+        if self.expected is not None and (
+            position >= len(self.expected) or self.expected[position] != digest
+        ):
+            self._changed(shown_path)
+            return None
+        if checked.problem is not None:
+            line, message = checked.problem
+            self.problems.append(
+                Problem(*(where_from if line is None else (shown_path, line)), message)
+            )
+            return None
+        return position
 
-    def _end_file(self, position: int, digest: str, shown_path: str) -> None:
-        """A file read to its end: its digest, and whether it is still what the earlier read
-        found (it could have changed while it was being read again)."""
-        self.digests[position] = digest
-        if self.expected is not None and not self.changed:
-            if position >= len(self.expected) or self.expected[position] != digest:
-                self._changed(shown_path)
+    def _end_file(self, position: int, lines: TextLines, shown_path: str) -> None:
+        """A file read to its end: refused if it is no longer what was checked as it began
+        (it changed while it was being read)."""
+        if self.changed:
+            return
+        if lines.problem is not None or lines.digest.hexdigest() != self.digests[position]:
+            self._changed(shown_path)
 
 
 def _included(
@@ -318,16 +331,12 @@ def _parse_file(
         problems.append(Problem(*where_from, handle))
         return
     with handle:
-        position = reading._begin_file(handle, shown_path)
+        position = reading._begin_file(handle, shown_path, where_from)
         if position is None:
             return
         lines = TextLines(handle, shown_path)
         last = yield from _parse_lines(reading, lines, path, seen, root, depth)
-        if lines.problem is not None:
-            line, message = lines.problem
-            problems.append(Problem(*(where_from if line is None else (shown_path, line)), message))
-            return
-        reading._end_file(position, lines.digest.hexdigest(), shown_path)
+        reading._end_file(position, lines, shown_path)
     if last is not None and not reading.changed:
         yield last
 
