@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, inspect, select
+from sqlalchemy import Engine, create_engine, event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from grants.db import seal
@@ -455,3 +455,27 @@ def test_a_ledger_of_many_accounts_is_sealed_with_each_postings_account_read_bes
         result = verify(connection)
         assert result.ok, [str(p) for p in result.problems]
         assert result.head.count == connection.scalar(select(func.count()).select_from(Seal))
+
+
+def test_sealing_records_without_entries_asks_nothing_of_the_accounts(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Whether the ledger has many accounts is asked only when what is sealed has entries
+    (whose postings name accounts): a commit of reference data alone, as most of an
+    officer's and an admin's are, makes no query of the accounts for it."""
+    seen: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with make_session_factory(engine)() as session, session.begin():
+            load_text(session, tmp_path, FUND)
+        assert seen and "SELECT MAX(id) FROM account" not in seen
+        seen.clear()
+        with make_session_factory(engine)() as session, session.begin():
+            load_text(session, tmp_path, FUND + "2017-04-01 award FUND 2017-18 1,000\n")
+        assert "SELECT MAX(id) FROM account" in seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

@@ -180,7 +180,13 @@ def _seal_fresh(
     # The accounts the new entries post to, held by id while they are sealed; in a ledger of
     # many accounts (a national funder's books open two for every grant), each posting's
     # account read beside it instead (a little slower: an account looked up for each).
-    many = (connection.exec_driver_sql("SELECT MAX(id) FROM account").scalar() or 0) > HELD_ACCOUNTS
+    children = (kinds[t].child for t in fresh)
+    postings = any(child is not None and child.table == "posting" for child in children)
+    many = (
+        postings
+        and (connection.exec_driver_sql("SELECT MAX(id) FROM account").scalar() or 0)
+        > HELD_ACCOUNTS
+    )
     for table in sorted(fresh, key=RANK.__getitem__):
         record = kinds[table]
         accounts = None
