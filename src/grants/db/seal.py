@@ -180,17 +180,18 @@ def _seal_fresh(
     # The accounts the new entries post to, held by id while they are sealed; in a ledger of
     # many accounts (a national funder's books open two for every grant), each posting's
     # account read beside it instead (a little slower: an account looked up for each).
-    children = (kinds[t].child for t in fresh)
-    postings = any(child is not None and child.table == "posting" for child in children)
+    with_postings = {
+        t for t in fresh if (child := kinds[t].child) is not None and child.table == "posting"
+    }
     many = (
-        postings
+        bool(with_postings)
         and (connection.exec_driver_sql("SELECT MAX(id) FROM account").scalar() or 0)
         > HELD_ACCOUNTS
     )
     for table in sorted(fresh, key=RANK.__getitem__):
         record = kinds[table]
         accounts = None
-        if not many and record.child is not None and record.child.table == "posting":
+        if table in with_postings and not many:
             accounts = accounts_of(connection, since.tables[table])
         readers[table] = iter(
             Records(connection, record, since.tables[table], accounts, accounts_joined=many)
