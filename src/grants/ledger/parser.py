@@ -70,10 +70,17 @@ class Directive:
         written (a national funder's lines and organisations) hold one for each. What it
         holds cannot be changed."""
         kept = {key: self.meta[key] for key in PROVENANCE if key in self.meta}
+        return Directive.kept(self.file, self.line, self.day, self.keyword, kept, self.index)
+
+    @staticmethod
+    def kept(
+        file: str, line: int, day: date, keyword: str, provenance: dict[str, str], index: int
+    ) -> Directive:
+        """A held directive made from what it holds (``provenance``: its metadata of
+        PROVENANCE, as ``held`` keeps them)."""
         return Directive(
-            self.file, self.line, self.day, self.keyword, _NO_ARGS, kept or _NO_META,
-            _NO_META_LINES, self.index,
-        )  # fmt: skip
+            file, line, day, keyword, _NO_ARGS, provenance or _NO_META, _NO_META_LINES, index
+        )
 
 
 # Where a record came from, as the books say it (grants.ledger.validate.Books.provenance).

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import re
-import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -45,7 +44,7 @@ from grants.ledger.grammar import (
     YEAR_KEY,
 )
 from grants.ledger.parser import Directive, Problem, Reading
-from grants.ledger.reference import LineRecord, OrgRecord
+from grants.ledger.reference import Kept, LineRecord, OrgRecord
 from grants.money import text_pence
 from grants.periods import Period, parse_period
 from grants.services.commitments import Agreement
@@ -64,9 +63,9 @@ class Books:
         self.now = now
         self.root = root  # the folder of the main books file: what they may read is in it
         self.problems: list[Problem] = []
-        self.orgs: list[OrgRecord] = []
+        self.orgs: Kept[OrgRecord] = Kept(OrgRecord)
         self.streams: list[tuple[Directive, dict[str, Any]]] = []
-        self.lines: list[LineRecord] = []
+        self.lines: Kept[LineRecord] = Kept(LineRecord)
         self.entries: list[tuple[Directive, NewEntry]] = []
         self.claims: dict[int, ClaimDetails] = {}  # id() of a claim's entry -> its details
         self.commitments: dict[int, Agreement] = {}  # id() of a commit entry -> agreement
@@ -253,8 +252,7 @@ class Books:
             )
 
     def _line(self, d: Directive) -> None:
-        # The stream's code interned, as entries' are: one string for every line of it.
-        stream, code = sys.intern(d.args[0]), self.code(d, d.args[1], "line")
+        stream, code = d.args[0], self.code(d, d.args[1], "line")
         kind = self.choice(d, "kind", LINE_KINDS, "allocation")
         total = (
             self.amount(d, d.meta["total-cost"], "total-cost") if "total-cost" in d.meta else None
