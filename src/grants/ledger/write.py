@@ -1,8 +1,9 @@
 """Record validated books in the database, in the caller's transaction.
 
 Reference data first (organisations, streams, lines: already recorded ones must match; the
-organisations and lines written as plain rows, a chunk at a time, and their directives let go
-once written, since a national funder's books declare one of each for every few grants), then
+organisations and lines read back from where the first read packed them
+(grants.ledger.reference.Kept), written as plain rows, a chunk at a time, and let go once
+written, since a national funder's books declare one of each for every few grants), then
 the journal through :class:`grants.services.journal.Journal` (the one write path for money),
 then the rest (grants.ledger.write_plans) and the assertions (grants.ledger.assertions).
 Problems are added to the books' list at their lines; the caller raises them.
