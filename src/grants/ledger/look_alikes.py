@@ -12,8 +12,9 @@ from __future__ import annotations
 from grants.ledger.parser import Directive, Problem
 from grants.text import difference, skeleton
 
-# A name seen: the name, its record's code, and its directive (None: recorded before).
-Seen = tuple[str, str, Directive | None]
+# A name seen: the name, its record's code, and where its directive is (file and line; None
+# and 0 for a name recorded before): not the directive, kept for every name seen.
+Seen = tuple[str, str, str | None, int]
 
 
 class Names:
@@ -28,7 +29,7 @@ class Names:
 
     def recorded(self, code: str, name: str) -> None:
         """A name already in the ledger."""
-        self._add(skeleton(name), (name, code, None))
+        self._add(skeleton(name), (name, code, None, 0))
 
     def declared(self, d: Directive, code: str, name: str) -> Problem | None:
         """A name the books declare: the warning, if it looks the same as a name seen before
@@ -37,11 +38,12 @@ class Names:
         first = self._first.get(key)
         found = None
         if first is not None:
-            for other_name, other, where in (first, *self._more.get(key, ())):
+            for other_name, other, file, line in (first, *self._more.get(key, ())):
                 if other_name != name and other != code:
+                    where = f"{file}:{line}" if file is not None else None
                     found = self._warning(d, code, name, other, other_name, where)
                     break
-        self._add(key, (name, code, d))
+        self._add(key, (name, code, d.file, d.line))
         return found
 
     def _add(self, key: str, seen: Seen) -> None:
@@ -55,14 +57,14 @@ class Names:
 
     def _warning(
         self, d: Directive, code: str, name: str, other: str, other_name: str,
-        where: Directive | None,
+        where: str | None,
     ) -> Problem:  # fmt: skip
         what = self.what
         return Problem(
             d.file,
             d.line,
             f"{what} {code} {name!r} looks the same as {what} {other} {other_name!r}{self.of} "
-            f"({where.where if where else 'already recorded'}) but is written with other "
+            f"({where or 'already recorded'}) but is written with other "
             f"characters ({difference(name, other_name)}): if they are different {what}s, "
             "give them names that read differently",
             "warning",

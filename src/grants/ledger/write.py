@@ -279,8 +279,9 @@ class Writer:
         if books.problems:
             return
         self._insert_lines(chunk, ids)
-        codes = {i: c for c, i in self.streams.items()}
-        self._lines = {(codes[sid], code): i for (sid, code), i in ids.items() if i is not None}
+        # Read again if asked (the ``lines`` and ``orgs`` properties): not held beside the
+        # look-alikes' names, nor through the journal, which reads its own catalogue.
+        self._orgs = self._lines = None
 
     def _insert_lines(
         self,
