@@ -351,6 +351,26 @@ def test_look_alikes_are_warned_of_stream_by_stream_against_the_first_name_seen(
     ]
 
 
+def test_a_look_alike_of_a_recorded_name_is_warned_of_as_already_recorded(
+    session: Session, tmp_path: Path
+) -> None:
+    """A name that looks the same as one recorded by earlier books: the warning says it is
+    already recorded (it has no place in these books)."""
+    load_text(session, tmp_path, '2017-04-01 org R1 "Oxford"\n2017-04-01 stream S "S"\n'
+                                 '2017-04-01 line S A "Cherwell"\n')  # fmt: skip
+    report = load_text(session, tmp_path, '2017-04-01 org R2 "\uff2fxford"\n'
+                                          '2017-04-01 stream S "S"\n'
+                                          '2017-04-01 line S B "Cherw\u0435ll"\n')  # fmt: skip
+    here = f"{tmp_path}/"
+    found = [str(w).replace(here, "").split(" but is written")[0] for w in report.warnings]
+    assert found == [
+        "books.grants:1: warning: organisation R2 'Ｏxford' looks the same as organisation R1 "
+        "'Oxford' (already recorded)",
+        "books.grants:3: warning: line B 'Cherwеll' looks the same as line A 'Cherwell' of S "
+        "(already recorded)",
+    ]
+
+
 def test_the_order_of_a_loads_records_is_kept_in_nine_bytes_a_record(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
