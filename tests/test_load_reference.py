@@ -337,9 +337,7 @@ def test_look_alikes_are_warned_of_stream_by_stream_against_the_first_name_seen(
 2017-04-01 org R2 "\uff2fxford"
 """
     report = load_text(session, tmp_path, text)
-    here = f"{tmp_path}/"
-    found = [str(w).replace(here, "").split(" but is written")[0] for w in report.warnings]
-    assert found == [
+    assert _look_alikes(report, tmp_path) == [
         "books.grants:10: warning: organisation R2 'Ｏxford' looks the same as organisation R1 "
         "'Oxford' (books.grants:9)",
         "books.grants:6: warning: line B 'Cherwеll' looks the same as line A 'Cherwell' of S2 "
@@ -361,14 +359,18 @@ def test_a_look_alike_of_a_recorded_name_is_warned_of_as_already_recorded(
     report = load_text(session, tmp_path, '2017-04-01 org R2 "\uff2fxford"\n'
                                           '2017-04-01 stream S "S"\n'
                                           '2017-04-01 line S B "Cherw\u0435ll"\n')  # fmt: skip
-    here = f"{tmp_path}/"
-    found = [str(w).replace(here, "").split(" but is written")[0] for w in report.warnings]
-    assert found == [
+    assert _look_alikes(report, tmp_path) == [
         "books.grants:1: warning: organisation R2 'Ｏxford' looks the same as organisation R1 "
         "'Oxford' (already recorded)",
         "books.grants:3: warning: line B 'Cherwеll' looks the same as line A 'Cherwell' of S "
         "(already recorded)",
     ]
+
+
+def _look_alikes(report: write.LoadReport, tmp_path: Path) -> list[str]:
+    """Each warning of a load, its place relative to ``tmp_path``, up to what it names."""
+    here = f"{tmp_path}/"
+    return [str(w).replace(here, "").split(" but is written")[0] for w in report.warnings]
 
 
 def test_the_order_of_a_loads_records_is_kept_in_nine_bytes_a_record(
