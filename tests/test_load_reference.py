@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import tracemalloc
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -407,45 +407,29 @@ def test_the_order_of_a_loads_records_is_kept_in_nine_bytes_a_record(
     assert held / many < 16, f"{held / many:.0f} bytes a record"
 
 
-def test_the_writer_lets_the_codes_go_while_the_journal_is_recorded(
+def test_the_writer_lets_the_codes_go_once_the_lines_are_written(
     session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The journal keeps its own catalogue of lines: the writer's codes of every
-    organisation and line are let go while it runs, and read again by a step after it (here
-    a plan of a line these books declare)."""
+    """Once the lines are written, the writer's ids of every organisation and line by code
+    are let go (a national funder's books declare one of each for every grant): the lines'
+    names are compared and the journal, which keeps its own catalogue, is recorded with none
+    held, and a step after it that asks reads them again (here a plan of a line these books
+    declare)."""
     seen: list[object] = []
-    record = write.write_journal
+    compare, record = write.Writer._look_alike_lines, write.write_journal
 
-    def watched(w: write.Writer) -> None:
-        seen.append((w._orgs, w._lines))
-        record(w)
+    def watched(step: Callable[[write.Writer], None]) -> Callable[[write.Writer], None]:
+        def run(w: write.Writer) -> None:
+            seen.append((step.__name__, w._orgs, w._lines))
+            step(w)
 
-    monkeypatch.setattr(write, "write_journal", watched)
+        return run
+
+    monkeypatch.setattr(write.Writer, "_look_alike_lines", watched(compare))
+    monkeypatch.setattr(write, "write_journal", watched(record))
     report = load_text(session, tmp_path, REFERENCE + PLAN_AFTER_THE_JOURNAL)
-    assert seen == [(None, None)]
+    assert seen == [("_look_alike_lines", None, None), ("write_journal", None, None)]
     assert report.created["plan line"] == 1 and report.created["journal entry"] == 2
-    line_a = session.scalar(select(Line.id).where(Line.code == "A"))
-    assert session.scalar(select(PlanLine.line_id)) == line_a
-
-
-def test_the_lines_look_alikes_are_checked_with_no_code_held(
-    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Once the lines are written, the writer lets every organisation's and line's id by
-    code go before the lines' names are compared (a national funder's books declare one of
-    each for every grant), and reads them again for a step that asks: here a plan of a
-    line these books declare, and growth's claims."""
-    seen: list[object] = []
-    compare = write.Writer._look_alike_lines
-
-    def watched(w: write.Writer) -> None:
-        seen.append((w._orgs, w._lines))
-        compare(w)
-
-    monkeypatch.setattr(write.Writer, "_look_alike_lines", watched)
-    report = load_text(session, tmp_path, REFERENCE + PLAN_AFTER_THE_JOURNAL)
-    assert seen == [(None, None)]
-    assert report.created["plan line"] == 1 and report.created["line"] == 3
     line_a = session.scalar(select(Line.id).where(Line.code == "A"))
     assert session.scalar(select(PlanLine.line_id)) == line_a
 
