@@ -223,3 +223,41 @@ def test_the_actor_on_an_entry_is_who_signed_in(ledger: Grants) -> None:
         ("pay", "2.00", "officer"),
         ("pay", "3.00", "jo"),
     ]
+
+
+# Books with an error the first reading finds (no such directive).
+BROKEN = "2017-04-01 NOPE CSF 2017-18 1\n"
+
+
+def test_a_load_is_refused_before_the_books_are_read(ledger: Grants, tmp_path: Path) -> None:
+    """Whoever may not load books is told so at once, not after the books are read (large
+    books take minutes): not what is wrong with books they may not load, nor that a file is
+    missing; and the refusal is audited, as any other."""
+    broken = books(tmp_path, BROKEN, "broken.grants")
+    assert "NOPE" in ledger("ledger", "load", str(broken)).output  # an officer is told
+    for role in ("viewer", "recipient", "admin"):
+        g = ledger.as_user(ROLES[role])
+        for path in (broken, tmp_path / "missing.grants"):
+            result = g("ledger", "load", str(path))
+            assert result.exit_code == 1 and _refused(result.output), (role, result.output)
+            assert "NOPE" not in result.output and "missing" not in result.output
+    log = json.loads(ledger("users", "audit", "--json").output)
+    refused = [(e["login"], e["action"]) for e in log if e["kind"] == "refused"]
+    assert refused == [(ROLES[r], "load") for r in ("viewer", "recipient", "admin") for _ in "ab"]
+
+
+def test_nobody_signed_in_is_refused_a_second_load_before_the_books_are_read(
+    empty_url: str, tmp_path: Path
+) -> None:
+    """Into an empty ledger with no people anyone may load (an export restored brings its
+    people); once it holds records, nobody signed in is refused at once, the books unread."""
+    g = Grants(empty_url)
+    assert g("db", "upgrade", "--for-restore").exit_code == 0
+    assert g("ledger", "load", str(books(tmp_path, BOOKS))).exit_code == 0
+    result = g("ledger", "load", str(books(tmp_path, BROKEN, "broken.grants")))
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: nobody is signed in, and only a person of the ledger "
+                                    "may load books into the ledger"), result.output  # fmt: skip
+    assert "NOPE" not in result.output
+    again = g("ledger", "load", str(tmp_path / "books.grants"))  # unchanged books: refused too
+    assert again.exit_code == 1 and "nobody is signed in" in again.output

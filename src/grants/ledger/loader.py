@@ -18,8 +18,10 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from grants.db.engine import ACCESS
 from grants.errors import BooksError, GrantsError
 from grants.ledger.grammar import CODE
 from grants.ledger.parser import Problem
@@ -40,6 +42,7 @@ def load(
     committed by the caller) when there is any error. ``progress`` is told (journal entries
     checked, journal entries in all) as they are checked. An officer's (``permission``:
     what the caller checked instead, e.g. a recipient's plan form, already checked as theirs)."""
+    _refuse_before_reading(session, permission)
     books = read_books(path, actor, now)
     if books.problems:
         raise BooksError(books.problems)
@@ -58,6 +61,33 @@ def load(
     if writer.restoring:
         _restore_form_key(session, path, report)
     return report
+
+
+def _refuse_before_reading(session: Session, permission: str) -> None:
+    """Refuse at once whom the check in the transaction would refuse once the books were
+    read, which for large books takes a while: a person who may not ``permission``, or
+    nobody signed in to a ledger that already holds records. That check stays, on what
+    stands when the writing begins (the ledger may have been written to since this look)."""
+    actor = access.actor_of(session)
+    if actor is not None and actor.may(permission):
+        return
+    if actor is None and not _holds_records(session):
+        return
+    access.require(session, permission)
+
+
+def _holds_records(session: Session) -> bool:
+    """Whether the ledger holds any record, read without the writers' lock (a load takes it
+    only once the books are read): the session's own marks if it has begun, else a look in
+    a read-only transaction of its own."""
+    marks = session.info.get("grants_marks")
+    if marks is not None:
+        return bool(marks.head.count)
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        return False  # a session on a connection of the caller's: the check in it decides
+    with bind.execution_options(**{ACCESS: "read"}).begin() as connection:
+        return connection.exec_driver_sql("SELECT 1 FROM seal LIMIT 1").first() is not None
 
 
 def _restore_form_key(session: Session, path: Path, report: LoadReport) -> None:
