@@ -46,6 +46,9 @@ class Account(Base):
     """A balance the journal posts to: (stream, period, line or none, role)."""
 
     __tablename__ = "account"
+    # A line's accounts found without reading every account (migration 0017): a load into
+    # a ledger of many lines reads those of the lines its new entries post to.
+    __table_args__ = (Index("ix_account_line", "line_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
