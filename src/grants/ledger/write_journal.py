@@ -143,7 +143,7 @@ def _still_over_allocated(w: Writer, marked: list[tuple[str, int, Operation]]) -
         return
     balances = Balances(w.s)
     journal = Journal(w.s)
-    journal.load_catalog()
+    journal.load_catalog(accounts=False)  # the lines' parents: no line's accounts
     for file, line, op in marked:
         assert op.line is not None
         parent = journal.parent_of(op.stream, op.line)

@@ -183,9 +183,13 @@ def branches_beneath(
     for (stream, code), parent in parents.items():
         children.setdefault((stream, parent), []).append(code)
     pairs: list[tuple[int, int]] = []  # (a line not read, a line read above it)
-    for (stream, code), line_id in lines.items():
-        if line_id not in read or (stream, code) not in children:
+    above: dict[int, tuple[str, str]] = {}  # each line read with lines beneath: its codes
+    # Only the lines with lines beneath them: a ledger of many lines has few such.
+    for stream, code in children:
+        line_id = lines.get((stream, code))
+        if line_id is None or line_id not in read:
             continue
+        above[line_id] = (stream, code)
         todo, seen = list(children[(stream, code)]), {code}
         while todo:
             below = todo.pop()
@@ -208,10 +212,9 @@ def branches_beneath(
         "JOIN account a ON a.line_id = b.line_id JOIN posting p ON p.account_id = a.id "
         f"WHERE a.role IN ({roles}) GROUP BY b.above_id, a.first_year, a.last_year"
     )
-    codes = {line_id: key for key, line_id in lines.items()}
     out: dict[AccountKey, int] = {}
     for above_id, first, last, total in session.connection().exec_driver_sql(query):
-        stream, code = codes[above_id]
+        stream, code = above[above_id]
         out[(stream, Period(FinancialYear(first), FinancialYear(last)), code, BRANCH)] = int(total)
     return out
 

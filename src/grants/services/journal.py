@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Collection, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -136,14 +136,18 @@ class Journal(Reversals):
             lock_writers(self.session.connection())
 
     def _balances(
-        self, stream_codes: Iterable[str] | None, line_ids: set[int] | None = None
+        self,
+        stream_codes: Iterable[str] | None,
+        line_ids: Collection[int] | None = None,
+        lines_only: bool = False,
     ) -> dict[AccountKey, int]:
         """Balances of the streams' accounts (every account with ``stream_codes`` None). With
         ``line_ids`` (lines with every line above them: ``_lines_touched``), only the
-        streams' own accounts and those of these lines, and for each of these lines the
-        BRANCH figure of the lines beneath it that are not among them, summed in SQL: enough
-        to check a few operations on them (their limits are anchored on the same line, a line
-        above it, or the stream), however many lines a branch holds."""
+        streams' own accounts (not with ``lines_only``) and those of these lines, and for
+        each of these lines the BRANCH figure of the lines beneath it that are not among
+        them, summed in SQL: enough to check a few operations on them (their limits are
+        anchored on the same line, a line above it, or the stream), however many lines a
+        branch holds."""
         query = "SELECT account_id, SUM(amount_pence) FROM posting GROUP BY account_id"
         if stream_codes is not None:
             ids = [self._streams[c] for c in stream_codes if c in self._streams]
@@ -152,7 +156,8 @@ class Journal(Reversals):
             accounts = f"a.stream_id IN ({', '.join(str(int(i)) for i in ids)})"
             if line_ids is not None:
                 lines = ", ".join(str(int(i)) for i in sorted(line_ids)) or "NULL"
-                accounts += f" AND (a.line_id IS NULL OR a.line_id IN ({lines}))"
+                own = "" if lines_only else "a.line_id IS NULL OR "
+                accounts += f" AND ({own}a.line_id IN ({lines}))"
             # Through the covering index, account by account: only these accounts' postings.
             query = (
                 "SELECT p.account_id, SUM(p.amount_pence) FROM posting p WHERE p.account_id IN "
@@ -170,20 +175,46 @@ class Journal(Reversals):
                 balances[key] = balances.get(key, 0) + total
         return balances
 
-    def _lines_touched(self, batch: list[NewEntry]) -> set[int]:
+    def _lines_touched(self, batch: Iterable[NewEntry]) -> dict[int, str]:
         """The lines a batch posts to, with every line above them (a child's allocation
         posts to its parent's split account; a payment counts in what is left to pay of
-        each line above). The lines beneath them are summed in SQL (``_balances``)."""
-        touched: set[int] = set()
+        each line above), by id, with their codes. The lines beneath them are summed in SQL
+        (``_balances``)."""
+        touched: dict[int, str] = {}
+        lines, parents = self._lines, self._parents
         for e in batch:
             assert e.op is not None
             for code in (e.op.line, e.op.to_line):
                 seen: set[str] = set()
-                while code is not None and code not in seen and (e.op.stream, code) in self._lines:
+                while code is not None and code not in seen and (e.op.stream, code) in lines:
                     seen.add(code)
-                    touched.add(self._lines[(e.op.stream, code)])
-                    code = self._parents.get((e.op.stream, code))
+                    touched[lines[(e.op.stream, code)]] = code
+                    code = parents.get((e.op.stream, code))
         return touched
+
+    def _read_lines(
+        self, run: _Run, streams: Iterable[str], fresh: Iterable[NewEntry], read: set[int]
+    ) -> None:
+        """Into ``run`` (a load's into a journal that held entries, which began with the
+        streams' own accounts alone), the accounts and balances of the lines ``fresh``
+        entries post to (with every line above them) not ``read`` before, each line's
+        BRANCH figure with them: what a ledger of many lines holds is read as the books
+        reach it, not all at once. A line read stays in ``run``, its balances carried on in
+        memory as they change. The lines beneath a line read first now cannot have been
+        read before (a line is read with every line above it), so its BRANCH figure is
+        theirs as stored, and that of a line above it, read before, counts them already."""
+        new = {i: code for i, code in self._lines_touched(fresh).items() if i not in read}
+        if not new:
+            return
+        read.update(new)
+        self.read_line_accounts(new)
+        found = self._balances(streams, new, lines_only=True)
+        lines, balances = self._lines, run.balances
+        for key, amount in rules.rolled(list(found.items()), self.parent_of):
+            if lines[(key[0], key[2])] in new:  # not a line above it read before
+                found[key] = found.get(key, 0) + amount  # type: ignore[index]
+        for key, amount in found.items():
+            balances[key] = balances.get(key, 0) + amount
 
     # -- recording ------------------------------------------------------------------------
 
@@ -232,8 +263,14 @@ class Journal(Reversals):
         reversal may). Into an empty journal of many entries, the indexes (on PostgreSQL the
         keys) are dropped before the first batch and built once after the last."""
         self.lock()
-        self.load_catalog()
-        run = self._begin(streams, None, total, whole=False)
+        stands = self._where_it_stands()
+        # Into a journal that holds entries, from books that reverse none (a reversal may
+        # name any account), the lines' accounts and balances are read as the entries
+        # reach them (``_read_lines``), not every one the ledger holds.
+        lazily = streams is not None and self.catalog is None and not stands[4]
+        self.load_catalog(accounts=not lazily)
+        run = self._begin(streams, {} if lazily else None, total, whole=False, stands=stands)
+        read: set[int] = set()
         connection = self.session.connection()
         if connection.dialect.name == "sqlite":
             many = total >= BIG_BATCH
@@ -249,7 +286,13 @@ class Journal(Reversals):
 
         def record(batch: list[NewEntry]) -> Recorded:
             result = Recorded()
-            result.refused = self._check(run, batch, result, None, True)
+            keys = [e.idempotency_key() for e in batch]  # once each: a key is a SHA-256
+            existing = set() if run.was_empty else self._existing_keys(keys)
+            if lazily:
+                assert streams is not None
+                fresh = (e for e, key in zip(batch, keys, strict=True) if key not in existing)
+                self._read_lines(run, streams, fresh, read)
+            result.refused = self._check(run, batch, result, None, True, keys, existing)
             run.refused = run.refused or bool(result.refused)
             if not run.refused:
                 run.given.check_new_keys(run.entry_rows)
@@ -268,16 +311,21 @@ class Journal(Reversals):
             self._account_ids.clear()
 
     def _begin(
-        self, streams: Iterable[str] | None, lines: set[int] | None, size: int, whole: bool = True
+        self,
+        streams: Iterable[str] | None,
+        lines: Collection[int] | None,
+        size: int,
+        whole: bool = True,
+        stands: tuple[int, int, int, int, bool] | None = None,
     ) -> _Run:
         """What checking entries carries from one to the next: the balances of ``streams``
         (every stream's if None; only their own accounts and those of ``lines`` if given),
-        the next ids and the turnover."""
+        the next ids and the turnover (``stands``, if read already)."""
         balances = self._balances(streams, lines)
         # Entries skipped as already recorded may be named by an id given only now.
         self._skipped_refs = {}
         rules.with_branches(balances, self.parent_of)
-        entry, posting, account, turnover, empty = self._where_it_stands()
+        entry, posting, account, turnover, empty = stands or self._where_it_stands()
         return _Run(
             balances=balances,
             balance=rules.reader(balances),
@@ -312,12 +360,17 @@ class Journal(Reversals):
         result: Recorded,
         progress: Callable[[int], None] | None,
         keep_going: bool,
+        keys: list[str] | None = None,
+        existing: set[str] | None = None,
     ) -> list[GrantsError]:
         """Check a batch entry by entry against the rules, carrying ``run`` on, and keep the
         rows of those that pass in it; the errors of those refused (raised at the first,
-        unless ``keep_going``)."""
-        keys = [e.idempotency_key() for e in batch]  # once each: a key is a SHA-256
-        existing = set() if run.was_empty else self._existing_keys(keys)
+        unless ``keep_going``). ``keys``: the entries' idempotency keys, and ``existing``
+        those the journal holds, if the caller has them already."""
+        if keys is None:
+            keys = [e.idempotency_key() for e in batch]  # once each: a key is a SHA-256
+        if existing is None:
+            existing = set() if run.was_empty else self._existing_keys(keys)
         balances, balance, given = run.balances, run.balance, run.given
         by_ref, reversed_in_batch, arrears = run.by_ref, run.reversed_in_batch, run.arrears
         new_accounts, entry_rows, posting_rows = run.new_accounts, run.entry_rows, run.posting_rows

@@ -5,7 +5,7 @@ database once a transaction, or kept between the transactions of one command
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from sys import intern
 
@@ -31,14 +31,18 @@ def account_key_text(key: AccountKey) -> str:
 
 
 def _accounts(
-    session: Session, streams: dict[int, str], lines: dict[int, str], after: int
+    session: Session,
+    streams: dict[int, str],
+    lines: Mapping[int, str],
+    after: int,
+    where: str = "",
 ) -> Iterator[tuple[int, AccountKey]]:
-    """Each account above id ``after``, with its key, read as plain rows; each period one
-    object (grants.periods.period_of), as the books' periods are, so that keys compare at
-    once."""
+    """Each account above id ``after`` (and meeting ``where``, SQL of ids alone), with its
+    key, read as plain rows; each period one object (grants.periods.period_of), as the
+    books' periods are, so that keys compare at once."""
     rows = session.connection().exec_driver_sql(
         "SELECT id, stream_id, first_year, last_year, line_id, role FROM account WHERE id > "
-        f"{int(after)} ORDER BY id"
+        f"{int(after)}{' AND ' + where if where else ''} ORDER BY id"
     )
     for account_id, stream_id, first, last, line_id, role in rows:
         line = lines[line_id] if line_id else None
@@ -77,10 +81,13 @@ class CatalogReads:
         row = self.session.execute(_STAMP).one()
         return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
-    def load_catalog(self) -> None:
+    def load_catalog(self, accounts: bool = True) -> None:
+        """The streams, lines and accounts; with ``accounts`` False (and no catalogue kept
+        between transactions), only the streams' own accounts, those of no line: the lines'
+        are read as they are needed (``read_line_accounts``)."""
         cache = self.catalog
         if cache is None:
-            self._load_catalog()
+            self._load_catalog(accounts)
             return
         stamp = self._stamp()
         old = cache.stamp
@@ -109,7 +116,7 @@ class CatalogReads:
         cache.account_ids = dict(self._account_ids)
         cache.account_keys = dict(self._account_keys)
 
-    def _load_catalog(self) -> None:
+    def _load_catalog(self, accounts: bool = True) -> None:
         s = self.session
         # Each code interned, as the books' entries intern theirs
         # (grants.ledger.validate_entries.money_op): a line's code is one string wherever
@@ -128,8 +135,18 @@ class CatalogReads:
             for r in rows
             if r.parent_id
         }
-        self._account_keys = dict(_accounts(s, codes, line_codes, 0))
+        where = "" if accounts else "line_id IS NULL"
+        self._account_keys = dict(_accounts(s, codes, line_codes, 0, where))
         self._account_ids = {account: i for i, account in self._account_keys.items()}
+
+    def read_line_accounts(self, lines: Mapping[int, str]) -> None:
+        """Add the accounts of ``lines`` (id -> code) to the catalogue (one read the
+        streams' own accounts only, ``load_catalog(accounts=False)``)."""
+        codes = {sid: code for code, sid in self._streams.items()}
+        ids = ", ".join(str(int(i)) for i in sorted(lines))
+        for account_id, account in _accounts(self.session, codes, lines, 0, f"line_id IN ({ids})"):
+            self._account_keys[account_id] = account
+            self._account_ids[account] = account_id
 
     def stream_id(self, code: str) -> int:
         try:

@@ -1,0 +1,122 @@
+"""A load into a journal that holds entries reads the lines' accounts and balances as its
+new entries reach them, not every account of the ledger (grants.services.journal
+``_read_lines``): the same refusals and the same balances as a load of everything at once,
+whatever the order in which a branch's lines are read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grants.ledger import write_journal
+from grants.services import journal_catalog
+from tests.conftest import Grants, _migrate_with_first_person
+from tests.helpers import FUND, books
+
+REFERENCE = FUND + """\
+2017-04-01 line FUND A1X "Grandchild A1X"
+  parent: A1
+
+2017-04-01 award FUND 2017-18 1,000
+2017-04-01 award FUND 2018-19 500
+"""
+
+# Recorded by the first load; skipped by the second, which reads them from the ledger.
+FIRST = """\
+2017-04-02 allocate FUND 2017-18 A 600
+2017-04-02 allocate FUND 2017-18 B 200
+2017-04-03 allocate FUND 2017-18 A1 300
+2017-04-03 allocate FUND 2017-18 A1X 100
+2017-04-04 pay FUND 2017-18 A1X 60
+2017-04-05 pay FUND 2017-18 A 200
+"""
+
+# New in the second load, two entries a batch: A, A1 and A2 are read by the first batch
+# (A1X's 60 already in A's and A1's BRANCH figures, summed beneath them), A1X only by the
+# third; B by the second. The last payment to A fills A's branch to its allocation exactly
+# (60 + 200 + 100 + 20 + 220 = 600): counting A1X's 60 twice would refuse it.
+SECOND = """\
+2017-05-01 allocate FUND 2017-18 A2 100
+2017-05-02 pay FUND 2017-18 A1 50
+  from: A
+2017-05-03 pay FUND 2017-18 B 150
+2017-05-04 pay FUND 2017-18 A2 100
+2017-05-05 pay FUND 2017-18 A1X 20
+2017-05-06 pay FUND 2017-18 A 220
+2018-03-31 carry-forward FUND 2017-18 2018-19 B 50
+  approval: CF-1
+2018-04-02 pay FUND 2018-19 B 50
+"""
+
+# One penny more into A's branch, in the batch that first reads A1X.
+OVER = "2017-05-07 pay FUND 2017-18 A1X 0.01\n"
+
+
+@pytest.fixture
+def two_ledgers(grants: Grants, empty_url: str, tmp_path: Path) -> tuple[Grants, Grants]:
+    """The test's ledger and another on the same engine, each with the first person."""
+    other = f"sqlite:///{tmp_path / 'other.db'}" if empty_url.startswith("sqlite") else empty_url
+    _migrate_with_first_person(other)
+    return grants, Grants(other)
+
+
+def _problems(result_output: str, path: Path) -> list[str]:
+    return [line.replace(str(path), "BOOKS") for line in result_output.splitlines()]
+
+
+def test_a_second_load_refuses_and_records_as_one_load_of_everything(
+    two_ledgers: tuple[Grants, Grants], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(write_journal, "BATCH", 2)
+    in_two, at_once = two_ledgers
+    first = books(tmp_path, REFERENCE + FIRST, "first.grants")
+    assert in_two("ledger", "load", str(first)).exit_code == 0
+    over = books(tmp_path, REFERENCE + FIRST + SECOND + OVER, "over.grants")
+    refused = [g("ledger", "load", str(over)) for g in (in_two, at_once)]
+    assert [r.exit_code for r in refused] == [1, 1]
+    messages = [_problems(r.output, over) for r in refused]
+    assert messages[0] == messages[1]
+    assert "BOOKS:" + str(len((REFERENCE + FIRST + SECOND).splitlines()) + 1) in messages[0][0]
+    whole = books(tmp_path, REFERENCE + FIRST + SECOND, "whole.grants")
+    loaded = [g("ledger", "load", str(whole)) for g in (in_two, at_once)]
+    assert [r.exit_code for r in loaded] == [0, 0], [r.output for r in loaded]
+    figures = [json.loads(g("balance", "--json").output) for g in (in_two, at_once)]
+    assert figures[0] == figures[1]
+    lines = {(r["year"], r.get("line")): r for r in figures[0] if r.get("line")}
+    assert lines[("2017-18", "A")]["paid"] == "600.00"  # the branch, filled exactly
+
+
+def test_a_second_load_reads_only_the_accounts_of_the_lines_it_posts_to(
+    grants: Grants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Books of many lines loaded again with one new payment: the journal reads the
+    stream's own accounts and that line's (with the line above it), not the others'."""
+    lines = "".join(
+        f"2017-04-01 line FUND L{i:03d} \"Line {i}\"\n  parent: B\n" for i in range(200)
+    )
+    entries = "2017-04-02 allocate FUND 2017-18 B 1,000\n" + "".join(
+        f"2017-04-03 allocate FUND 2017-18 L{i:03d} 2\n2017-04-04 pay FUND 2017-18 L{i:03d} 1\n"
+        for i in range(200)
+    )
+    base = REFERENCE + lines + entries
+    assert grants("ledger", "load", str(books(tmp_path, base, "base.grants"))).exit_code == 0
+    read: list[tuple[str, str | None, str]] = []
+    accounts = journal_catalog._accounts
+
+    def counting(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        for account_id, key in accounts(*args, **kwargs):  # type: ignore[arg-type]
+            read.append((key[0], key[2], key[3]))
+            yield account_id, key
+
+    monkeypatch.setattr(journal_catalog, "_accounts", counting)
+    more = books(tmp_path, base + "2017-05-01 pay FUND 2017-18 L123 1\n", "more.grants")
+    result = grants("ledger", "load", str(more))
+    assert result.exit_code == 0, result.output
+    assert {line for _, line, _ in read} == {None, "B", "L123"}
+    assert sorted(role for _, line, role in read if line == "L123") == ["allocated", "paid"]
+    before = len(read)
+    again = grants("ledger", "load", str(more))  # nothing new: no line's accounts read
+    assert again.exit_code == 0
+    assert {line for _, line, _ in read[before:]} == {None}
