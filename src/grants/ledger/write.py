@@ -12,11 +12,11 @@ Problems are added to the books' list at their lines; the caller raises them.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Row, Table, insert, select
+from sqlalchemy import Row, Select, Table, insert, select
 from sqlalchemy.orm import Session
 
 from grants.db.ids import next_ids
@@ -32,12 +32,17 @@ from grants.ledger import (
 )
 from grants.ledger.look_alikes import Names
 from grants.ledger.parser import Directive, Problem
+from grants.ledger.reference import LineRecord
 from grants.ledger.stream import MadeOrder
 from grants.ledger.validate import Books
 from grants.ledger.write_journal import write_journal
 
 # Reference records written a statement at a time: organisations, lines.
 CHUNK = 5000
+# Organisations and lines the books declare, compared with those recorded a group at a time.
+LOOKUP = 1000
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -204,23 +209,32 @@ class Writer:
         national funder's recipients are not held as mapped objects."""
         s, books = self.s, self.books
         table = Organisation.__table__
-        recorded = {r.code: r for r in s.execute(select(table))}
-        self._orgs = {code: r.id for code, r in recorded.items()}
+        # Every recorded organisation's id; the rows of those the books declare again are
+        # read a group at a time, to compare (a national funder's ledger holds one a grant).
+        self._orgs = dict(s.execute(select(table.c.code, table.c.id)).all())
         declared: set[str] = set()
         chunk: list[tuple[Directive, dict[str, Any]]] = []
-        for rec in books.orgs:
-            d = rec.d
-            if rec.code in declared:
-                self.error(d, f"organisation {rec.code} is declared twice")
-                continue
-            declared.add(rec.code)
-            values = rec.values() | books.provenance(d)
-            if self._same_or_new("organisation", d, recorded.get(rec.code), values):
-                chunk.append((d, values))
-                if len(chunk) == CHUNK:
-                    self._insert_orgs(chunk)
+        for group in _groups(books.orgs):
+            again = [r.code for r in group if r.code in self._orgs and r.code not in declared]
+            query = select(table).where(table.c.code.in_(again))
+            recorded = _rows(s, query, ("code",)) if again else {}
+            for rec in group:
+                d = rec.d
+                if rec.code in declared:
+                    self.error(d, f"organisation {rec.code} is declared twice")
+                    continue
+                declared.add(rec.code)
+                values = rec.values() | books.provenance(d)
+                if self._same_or_new("organisation", d, recorded.get(rec.code), values):
+                    chunk.append((d, values))
+                    if len(chunk) == CHUNK:
+                        self._insert_orgs(chunk)
         self._insert_orgs(chunk)
-        self._earlier_orgs = [(c, r.name) for c, r in recorded.items() if c not in declared]
+        self._earlier_orgs = [
+            (code, name)
+            for code, name in _streamed(s, table, "code", "name")
+            if code not in declared
+        ]
 
     def _insert_orgs(self, chunk: list[tuple[Directive, dict[str, Any]]]) -> None:
         ids = next_ids(self.s, "organisation", len(chunk))
@@ -236,52 +250,86 @@ class Writer:
         parent and all: a recorded line is never updated. Written as plain rows, a chunk at
         a time, each chunk's ids given before its parents are looked up."""
         s, books = self.s, self.books
-        recorded = {(r.stream_id, r.code): r for r in s.execute(select(Line.__table__))}
-        # Each line's id by (stream id, code): None for a line of these books not yet given one.
-        ids: dict[tuple[int, str], int | None] = {key: r.id for key, r in recorded.items()}
+        table = Line.__table__
+        # Each line's id by (stream id, code): None for a line of these books not yet given
+        # one. The rows of those recorded before that the books declare again are read a
+        # group at a time, to compare.
+        ids: dict[tuple[int, str], int | None] = {
+            (stream_id, code): line_id
+            for stream_id, code, line_id in s.execute(
+                select(table.c.stream_id, table.c.code, table.c.id)
+            )
+        }
         declared: set[tuple[int, str]] = set()
         chunk: list[tuple[Directive, dict[str, Any], str | None]] = []  # with the parent's code
-        for rec in books.lines:
-            d = rec.d
-            stream_id = self.stream(d, rec.stream)
-            if stream_id is None:
-                continue
-            key = (stream_id, rec.code)
-            if key in declared:
-                self.error(d, f"line {rec.code} of {rec.stream} is declared twice")
-                continue
-            declared.add(key)
-            values = rec.values()
-            recipient = rec.recipient
-            if recipient is not None and recipient not in self.orgs:
-                self.error(d, f"recipient {recipient!r} is not an organisation declared with `org`")
-            values["recipient_id"] = self.orgs.get(recipient) if recipient else None
-            values |= books.provenance(d) | {"stream_id": stream_id}
-            parent = rec.parent
-            if parent is not None and ((stream_id, parent) not in ids or parent == rec.code):
-                self.error(
-                    d,
-                    f"parent {parent!r} is not a line of {rec.stream} declared "
-                    "before this one: declare the parent first",
-                )
-                continue
-            line = recorded.get(key)
-            if self._same_or_new("line", d, line, values):
-                ids[key] = None
-                chunk.append((d, values, parent))
-                if len(chunk) == CHUNK:
-                    self._insert_lines(chunk, ids)
-            elif line is not None and not _same_parent(line, recorded, parent):
-                self.error(d, f"line {rec.code} is already recorded with a different parent")
-        for key, r in recorded.items():
-            if key not in declared:
-                self._earlier_lines.setdefault(r.stream_id, []).append((r.code, r.name))
+        for group in _groups(books.lines):
+            recorded = self._recorded_lines(group, ids, declared)
+            for rec in group:
+                d = rec.d
+                stream_id = self.stream(d, rec.stream)
+                if stream_id is None:
+                    continue
+                key = (stream_id, rec.code)
+                if key in declared:
+                    self.error(d, f"line {rec.code} of {rec.stream} is declared twice")
+                    continue
+                declared.add(key)
+                values = rec.values()
+                recipient = rec.recipient
+                if recipient is not None and recipient not in self.orgs:
+                    self.error(
+                        d, f"recipient {recipient!r} is not an organisation declared with `org`"
+                    )
+                values["recipient_id"] = self.orgs.get(recipient) if recipient else None
+                values |= books.provenance(d) | {"stream_id": stream_id}
+                parent = rec.parent
+                if parent is not None and ((stream_id, parent) not in ids or parent == rec.code):
+                    self.error(
+                        d,
+                        f"parent {parent!r} is not a line of {rec.stream} declared "
+                        "before this one: declare the parent first",
+                    )
+                    continue
+                line = recorded.get(key)
+                if self._same_or_new("line", d, line, values):
+                    ids[key] = None
+                    chunk.append((d, values, parent))
+                    if len(chunk) == CHUNK:
+                        self._insert_lines(chunk, ids)
+                elif line is not None and not _same_parent(line, ids, parent):
+                    self.error(d, f"line {rec.code} is already recorded with a different parent")
+        for stream_id, code, name in _streamed(s, table, "stream_id", "code", "name"):
+            if (stream_id, code) not in declared:
+                self._earlier_lines.setdefault(stream_id, []).append((code, name))
         if books.problems:
             return
         self._insert_lines(chunk, ids)
         # Read again if asked (the ``lines`` and ``orgs`` properties): not held beside the
         # look-alikes' names, nor through the journal, which reads its own catalogue.
         self._orgs = self._lines = None
+
+    def _recorded_lines(
+        self,
+        group: list[LineRecord],
+        ids: dict[tuple[int, str], int | None],
+        declared: set[tuple[int, str]],
+    ) -> dict[tuple[int, str], Row[Any]]:
+        """The recorded rows of the lines of ``group`` recorded before these books, by
+        (stream id, code), a stream's at a time (through the stream's unique key)."""
+        again: dict[int, list[str]] = {}
+        for rec in group:
+            stream_id = self.streams.get(rec.stream)
+            if stream_id is None:
+                continue
+            key = (stream_id, rec.code)
+            if ids.get(key) is not None and key not in declared:
+                again.setdefault(stream_id, []).append(rec.code)
+        table = Line.__table__
+        found: dict[tuple[int, str], Row[Any]] = {}
+        for stream_id, codes in again.items():
+            query = select(table).where(table.c.stream_id == stream_id, table.c.code.in_(codes))
+            found |= _rows(self.s, query, ("stream_id", "code"))
+        return found
 
     def _insert_lines(
         self,
@@ -332,14 +380,41 @@ class Writer:
 
 
 def _same_parent(
-    line: Row[Any], recorded: dict[tuple[int, str], Row[Any]], parent: str | None
+    line: Row[Any], ids: dict[tuple[int, str], int | None], parent: str | None
 ) -> bool:
     """Whether a recorded line's parent is the one the books name (a line of these books
-    that is not yet recorded cannot be a recorded line's parent)."""
+    not yet given an id, or given one only now, is not a recorded line's parent)."""
     if parent is None:
         return line.parent_id is None
-    named = recorded.get((line.stream_id, parent))
-    return named is not None and line.parent_id == named.id
+    named = ids.get((line.stream_id, parent))
+    return named is not None and line.parent_id == named
+
+
+def _groups(records: Iterable[T]) -> Iterator[list[T]]:
+    """``records`` a group of LOOKUP at a time."""
+    group: list[T] = []
+    for record in records:
+        group.append(record)
+        if len(group) == LOOKUP:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def _rows(session: Session, query: Select[Any], key: tuple[str, ...]) -> dict[Any, Row[Any]]:
+    """The rows ``query`` finds, by the values of the columns ``key`` (one: the value)."""
+    rows = session.execute(query)
+    if len(key) == 1:
+        return {getattr(r, key[0]): r for r in rows}
+    return {tuple(getattr(r, k) for k in key): r for r in rows}
+
+
+def _streamed(session: Session, table: Table, *columns: str) -> Iterator[Row[Any]]:
+    """``columns`` of every row of ``table`` in the order of their ids, a few thousand held
+    at a time (on PostgreSQL through a cursor of the server's)."""
+    query = select(*(table.c[c] for c in columns)).order_by(table.c.id)
+    yield from session.execute(query.execution_options(yield_per=5_000))
 
 
 def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
