@@ -15,13 +15,16 @@ from grants.services import journal_catalog
 from tests.conftest import Grants, _migrate_with_first_person
 from tests.helpers import FUND, books
 
-REFERENCE = FUND + """\
+REFERENCE = (
+    FUND
+    + """\
 2017-04-01 line FUND A1X "Grandchild A1X"
   parent: A1
 
 2017-04-01 award FUND 2017-18 1,000
 2017-04-01 award FUND 2018-19 500
 """
+)
 
 # Recorded by the first load; skipped by the second, which reads them from the ledger.
 FIRST = """\
@@ -93,9 +96,7 @@ def test_a_second_load_reads_only_the_accounts_of_the_lines_it_posts_to(
 ) -> None:
     """Books of many lines loaded again with one new payment: the journal reads the
     stream's own accounts and that line's (with the line above it), not the others'."""
-    lines = "".join(
-        f"2017-04-01 line FUND L{i:03d} \"Line {i}\"\n  parent: B\n" for i in range(200)
-    )
+    lines = "".join(f'2017-04-01 line FUND L{i:03d} "Line {i}"\n  parent: B\n' for i in range(200))
     entries = "2017-04-02 allocate FUND 2017-18 B 1,000\n" + "".join(
         f"2017-04-03 allocate FUND 2017-18 L{i:03d} 2\n2017-04-04 pay FUND 2017-18 L{i:03d} 1\n"
         for i in range(200)
