@@ -63,12 +63,14 @@ class Standing:
 
 def standing(session: Session, person: Person) -> Standing:
     """The person as their records leave them (`grants.services.sign_in.fold`)."""
-    codes = dict(session.execute(select(Organisation.id, Organisation.code)).all())
     events = session.execute(
         select(PersonEvent.kind, PersonEvent.role, PersonEvent.organisation_id)
         .where(PersonEvent.person_id == person.id)
         .order_by(PersonEvent.id)
-    )
+    ).all()
+    ids = sign_in.named(events)
+    query = select(Organisation.id, Organisation.code).where(Organisation.id.in_(ids))
+    codes = dict(session.execute(query).all()) if ids else {}
     roles = sign_in.fold(events, codes)
     return Standing(person, roles.roles, roles.organisations, roles.disabled, roles.has_password)
 

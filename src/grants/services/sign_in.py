@@ -74,9 +74,15 @@ class Roles:
     has_password: bool = False
 
 
+def named(events: Iterable[tuple[str, str | None, int | None]]) -> set[int]:
+    """The organisations a person's events (kind, role, organisation id) name, by id: the
+    codes ``fold`` needs (a national funder's ledger holds an organisation a grant)."""
+    return {organisation_id for _, _, organisation_id in events if organisation_id is not None}
+
+
 def fold(events: Iterable[tuple[str, str | None, int | None]], codes: Mapping[int, str]) -> Roles:
     """A person's standing from their events (kind, role, organisation id), in the order
-    they were recorded; ``codes``: every organisation's code by id."""
+    they were recorded; ``codes``: the code of each organisation they name, by id."""
     out = Roles()
     for kind, role, organisation_id in events:
         if kind == "grant" and role:
@@ -128,8 +134,10 @@ def os_login_actor(connection: Connection, login: str) -> Actor | None:
     ).first()
     if person is None:
         return None
-    codes = dict(connection.execute(text("SELECT id, code FROM organisation")).all())
-    events = connection.execute(text(_EVENTS), {"id": person[0]})
+    events = connection.execute(text(_EVENTS), {"id": person[0]}).all()
+    ids = ", ".join(str(int(i)) for i in sorted(named(events)))
+    query = f"SELECT id, code FROM organisation WHERE id IN ({ids})"
+    codes = dict(connection.execute(text(query)).all()) if ids else {}
     roles = fold(events, codes)
     if roles.disabled:
         return None
@@ -144,6 +152,7 @@ __all__ = [
     "fold",
     "login_key",
     "login_text",
+    "named",
     "os_login_actor",
     "shown_login",
 ]

@@ -140,11 +140,13 @@ def line_code(session: Session, stream: str, typed: str, work: str = "read") -> 
     seen = access.visible_lines(session)
     if seen is not None:  # a recipient sees, and is offered, its own lines only
         query = query.where(Line.id.in_(seen))
+    # The line itself first: the stream's every code only to offer the likely one (a
+    # national funder's stream holds a line a grant).
+    if session.scalar(query.where(Line.code == code)) is not None:
+        return code
     known = list(session.scalars(query))
-    if code not in known:
-        where = f"`grants allocations --stream {stream}` lists them"
-        raise _unknown(f"{stream} has no line", typed, known, where)
-    return code
+    where = f"`grants allocations --stream {stream}` lists them"
+    raise _unknown(f"{stream} has no line", typed, known, where)
 
 
 def organisation_code(session: Session, typed: str) -> str:
