@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,3 +122,45 @@ def test_a_second_load_reads_only_the_accounts_of_the_lines_it_posts_to(
     again = grants("ledger", "load", str(more))  # nothing new: no line's accounts read
     assert again.exit_code == 0
     assert {line for _, line, _ in read[before:]} == {None}
+
+
+def test_an_officers_entry_reads_the_lines_of_its_branch_alone(
+    grants: Grants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A payment to one of 300 lines reads that line and its accounts; one to a grandchild
+    reads its branch (the lines above it, and every line beneath those), not the others."""
+    many = "".join(f'2017-04-01 line FUND L{i:03d} "Line {i}"\n' for i in range(300))
+    entries = "".join(
+        f"2017-04-03 allocate FUND 2017-18 L{i:03d} 2\n2017-04-04 pay FUND 2017-18 L{i:03d} 1\n"
+        for i in range(300)
+    )
+    more = "2017-04-01 award FUND 2017-18 1,000\n"
+    path = books(tmp_path, REFERENCE + many + more + FIRST.replace("600", "300") + entries)
+    assert grants("ledger", "load", str(path)).exit_code == 0
+    lines: list[set[str]] = []
+    accounts: list[str | None] = []
+    branches, read = journal_catalog._branches, journal_catalog._accounts
+
+    def branches_read(*args: Any) -> Any:
+        found = branches(*args)
+        lines.append({r.code for r in found})
+        return found
+
+    def accounts_read(*args: Any) -> Any:
+        for account_id, key in read(*args):
+            accounts.append(key[2])
+            yield account_id, key
+
+    monkeypatch.setattr(journal_catalog, "_branches", branches_read)
+    monkeypatch.setattr(journal_catalog, "_accounts", accounts_read)
+    assert grants("pay", "FUND", "2017-18", "L123", "1").exit_code == 0
+    assert lines == [{"L123"}] and set(accounts) == {None, "L123"}
+    lines.clear()
+    accounts.clear()
+    paid = grants("pay", "FUND", "2017-18", "A1X", "40")  # A's branch: 60 + 200 + 40 = 300
+    assert paid.exit_code == 0, paid.output
+    assert lines == [{"A", "A1", "A2", "A1X"}] and set(accounts) == {None, "A", "A1", "A1X"}
+    over = grants("pay", "FUND", "2017-18", "A", "0.01")  # A's branch summed beneath it
+    assert over.exit_code == 1
+    assert "what is left to pay of the allocation to A (FUND 2017-18) below zero, short by " \
+        "£0.01" in over.output  # fmt: skip

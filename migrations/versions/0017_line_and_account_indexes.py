@@ -1,7 +1,8 @@
-"""an index of the accounts by their line, ix_account_line: a load into a ledger of many lines
-(a national funder's, two accounts a grant) reads the accounts of the lines its new entries
-post to, not every account; and a command's rule checks find a line's accounts without
-reading the whole table.
+"""an index of the accounts by their line, ix_account_line, and of the lines by their parent,
+ix_line_parent: a load into a ledger of many lines (a national funder's, a line and two
+accounts a grant) reads the accounts of the lines its new entries post to, not every
+account, and an officer's command reads the lines of the branches it posts to and their
+accounts, not every line and account.
 
 Revision ID: 0017
 Revises: 0016
@@ -20,7 +21,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index("ix_account_line", "account", ["line_id"], unique=False)
+    op.create_index("ix_line_parent", "line", ["parent_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_line_parent", table_name="line")
     op.drop_index("ix_account_line", table_name="account")

@@ -231,16 +231,25 @@ class Journal(Reversals):
         every refused entry is reported (as :class:`Refused`), not only the first.
         """
         self.lock()
-        self.load_catalog()
+        reverses = any(e.reverses for e in batch)
+        # A few entries that reverse none (an officer's command) read the lines of the
+        # branches they post to and their accounts, not every line and account: a national
+        # funder's ledger holds a line and two accounts a grant. A catalogue kept between
+        # transactions keeps them all.
+        few = not reverses and len(batch) <= SMALL_BATCH and self.catalog is None
+        named = {(e.op.stream, c) for e in batch if e.op for c in (e.op.line, e.op.to_line) if c}
+        self.load_catalog(accounts=not few, lines=named if few else None)
         result = Recorded()
         if not batch:
             return result
         # Only the streams the batch touches, unless it reverses entries of any stream.
-        if any(e.reverses for e in batch):
+        if reverses:
             run = self._begin(None, None, len(batch))
         else:
             streams = {e.op.stream for e in batch if e.op}
             lines = self._lines_touched(batch) if len(batch) <= SMALL_BATCH else None
+            if few and lines:
+                self.read_line_accounts(lines)
             run = self._begin(streams, lines, len(batch))
         with bulk.no_cycle_collection(len(batch)):
             refused = self._check(run, batch, result, progress, keep_going)

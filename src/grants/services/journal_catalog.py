@@ -5,11 +5,12 @@ database once a transaction, or kept between the transactions of one command
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Collection, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from sys import intern
+from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Row, select, text
 from sqlalchemy.orm import Session
 
 from grants.db.models import Line, Stream
@@ -49,6 +50,34 @@ def _accounts(
         yield account_id, (streams[stream_id], period_of(first, last), line, role)
 
 
+_LINE = (Line.id, Line.stream_id, Line.code, Line.parent_id)
+
+
+def _branches(
+    session: Session, streams: Mapping[str, int], wanted: Collection[tuple[str, str]]
+) -> list[Row[Any]]:
+    """The lines ``wanted`` ((stream code, line code)), every line above them and every line
+    beneath those: all a rule check of entries on ``wanted`` reads (a line's limits are
+    anchored on it, a line above it, or the stream; its branch figure sums the lines
+    beneath), through the stream's unique key and ix_line_parent, not every line."""
+    codes: dict[int, list[str]] = {}
+    for stream, code in wanted:
+        if stream in streams:
+            codes.setdefault(streams[stream], []).append(code)
+    found: dict[int, Row[Any]] = {}
+    for stream_id, named in codes.items():
+        query = select(*_LINE).where(Line.stream_id == stream_id, Line.code.in_(named))
+        found.update((r.id, r) for r in session.execute(query))
+    while above := {r.parent_id for r in found.values() if r.parent_id} - found.keys():
+        found.update((r.id, r) for r in session.execute(select(*_LINE).where(Line.id.in_(above))))
+    level = set(found)
+    while level:
+        beneath = session.execute(select(*_LINE).where(Line.parent_id.in_(level))).all()
+        level = {r.id for r in beneath} - found.keys()
+        found.update((r.id, r) for r in beneath if r.id in level)
+    return list(found.values())
+
+
 @dataclass
 class Catalog:
     """The streams, lines and accounts a Journal resolves codes with, kept between the
@@ -81,13 +110,16 @@ class CatalogReads:
         row = self.session.execute(_STAMP).one()
         return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
-    def load_catalog(self, accounts: bool = True) -> None:
+    def load_catalog(
+        self, accounts: bool = True, lines: Collection[tuple[str, str]] | None = None
+    ) -> None:
         """The streams, lines and accounts; with ``accounts`` False (and no catalogue kept
         between transactions), only the streams' own accounts, those of no line: the lines'
-        are read as they are needed (``read_line_accounts``)."""
+        are read as they are needed (``read_line_accounts``). With ``lines`` ((stream,
+        code): an officer's few entries'), only those lines' branches (``_branches``)."""
         cache = self.catalog
         if cache is None:
-            self._load_catalog(accounts)
+            self._load_catalog(accounts, lines)
             return
         stamp = self._stamp()
         old = cache.stamp
@@ -116,7 +148,9 @@ class CatalogReads:
         cache.account_ids = dict(self._account_ids)
         cache.account_keys = dict(self._account_keys)
 
-    def _load_catalog(self, accounts: bool = True) -> None:
+    def _load_catalog(
+        self, accounts: bool = True, wanted: Collection[tuple[str, str]] | None = None
+    ) -> None:
         s = self.session
         # Each code interned, as the books' entries intern theirs
         # (grants.ledger.validate_entries.money_op): a line's code is one string wherever
@@ -125,7 +159,10 @@ class CatalogReads:
             intern(code): sid for code, sid in s.execute(select(Stream.code, Stream.id))
         }
         codes = {sid: code for code, sid in self._streams.items()}
-        rows = s.execute(select(Line.id, Line.stream_id, Line.code, Line.parent_id)).all()
+        if wanted is None:
+            rows = s.execute(select(*_LINE)).all()
+        else:
+            rows = _branches(s, self._streams, wanted)
         line_codes = {r.id: intern(r.code) for r in rows}
         # A line's id, and apart (most lines have none) its parent's code: a pair for each
         # line would cost a national funder's catalogue a tuple for every grant.

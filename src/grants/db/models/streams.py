@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import (
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -47,7 +48,11 @@ class Line(Provenance, Base):
     """An allocation line of a stream: a recipient, project, portfolio area or scheme."""
 
     __tablename__ = "line"
-    __table_args__ = (UniqueConstraint("stream_id", "code"),)
+    __table_args__ = (
+        UniqueConstraint("stream_id", "code"),
+        # The lines beneath a line found without reading every line (migration 0017).
+        Index("ix_line_parent", "parent_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     stream_id: Mapped[int] = mapped_column(ForeignKey("stream.id"))
