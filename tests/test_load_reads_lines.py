@@ -127,8 +127,9 @@ def test_a_second_load_reads_only_the_accounts_of_the_lines_it_posts_to(
 def test_an_officers_entry_reads_the_lines_of_its_branch_alone(
     grants: Grants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A payment to one of 300 lines reads that line and its accounts; one to a grandchild
-    reads its branch (the lines above it, and every line beneath those), not the others."""
+    """A payment to one of 300 lines reads that line and its accounts, and so does its
+    reversal; one to a grandchild reads its branch (the lines above it, and every line
+    beneath those), not the others."""
     many = "".join(f'2017-04-01 line FUND L{i:03d} "Line {i}"\n' for i in range(300))
     entries = "".join(
         f"2017-04-03 allocate FUND 2017-18 L{i:03d} 2\n2017-04-04 pay FUND 2017-18 L{i:03d} 1\n"
@@ -153,7 +154,14 @@ def test_an_officers_entry_reads_the_lines_of_its_branch_alone(
 
     monkeypatch.setattr(journal_catalog, "_branches", branches_read)
     monkeypatch.setattr(journal_catalog, "_accounts", accounts_read)
-    assert grants("pay", "FUND", "2017-18", "L123", "1").exit_code == 0
+    paid = grants("pay", "FUND", "2017-18", "L123", "1")
+    assert paid.exit_code == 0
+    assert lines == [{"L123"}] and set(accounts) == {None, "L123"}
+    lines.clear()
+    accounts.clear()
+    number = paid.output.split("recorded entry ")[1].split()[0]
+    undone = grants("reverse", number, "--reason", "keyed twice")  # reads what it undoes
+    assert undone.exit_code == 0, undone.output
     assert lines == [{"L123"}] and set(accounts) == {None, "L123"}
     lines.clear()
     accounts.clear()

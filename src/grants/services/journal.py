@@ -97,6 +97,11 @@ def _digest(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=16).digest())
 
 
+def _lines_named(batch: Iterable[NewEntry]) -> set[tuple[str, str]]:
+    """The lines (stream, code) the entries of ``batch`` name (a reversal names none)."""
+    return {(e.op.stream, c) for e in batch if e.op for c in (e.op.line, e.op.to_line) if c}
+
+
 def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -180,16 +185,20 @@ class Journal(Reversals):
         posts to its parent's split account; a payment counts in what is left to pay of
         each line above), by id, with their codes. The lines beneath them are summed in SQL
         (``_balances``)."""
+        return self._touched(_lines_named(batch))
+
+    def _touched(self, named: Iterable[tuple[str, str]]) -> dict[int, str]:
+        """The lines ``named`` ((stream, code)), with every line above them, by id, with
+        their codes (``_lines_touched``)."""
         touched: dict[int, str] = {}
         lines, parents = self._lines, self._parents
-        for e in batch:
-            assert e.op is not None
-            for code in (e.op.line, e.op.to_line):
-                seen: set[str] = set()
-                while code is not None and code not in seen and (e.op.stream, code) in lines:
-                    seen.add(code)
-                    touched[lines[(e.op.stream, code)]] = code
-                    code = parents.get((e.op.stream, code))
+        for stream, code in named:
+            seen: set[str] = set()
+            at: str | None = code
+            while at is not None and at not in seen and (stream, at) in lines:
+                seen.add(at)
+                touched[lines[(stream, at)]] = at
+                at = parents.get((stream, at))
         return touched
 
     def _read_lines(
@@ -232,22 +241,27 @@ class Journal(Reversals):
         """
         self.lock()
         reverses = any(e.reverses for e in batch)
-        # A few entries that reverse none (an officer's command) read the lines of the
-        # branches they post to and their accounts, not every line and account: a national
-        # funder's ledger holds a line and two accounts a grant. A catalogue kept between
-        # transactions keeps them all.
-        few = not reverses and len(batch) <= SMALL_BATCH and self.catalog is None
-        named = {(e.op.stream, c) for e in batch if e.op for c in (e.op.line, e.op.to_line) if c}
+        # A few entries (an officer's command) read the lines of the branches they post to,
+        # or that the entries they reverse posted to, and those lines' accounts, not every
+        # line and account: a national funder's ledger holds a line and two accounts a
+        # grant. A catalogue kept between transactions keeps them all.
+        few = len(batch) <= SMALL_BATCH and self.catalog is None
+        streams = {e.op.stream for e in batch if e.op}
+        named = _lines_named(batch)
+        if few and reverses:
+            reversed_streams, reversed_lines = self.reversed_lines(batch)
+            streams |= reversed_streams
+            named |= reversed_lines
         self.load_catalog(accounts=not few, lines=named if few else None)
         result = Recorded()
         if not batch:
             return result
-        # Only the streams the batch touches, unless it reverses entries of any stream.
-        if reverses:
+        # Only the streams the batch touches, unless it reverses entries of any stream
+        # among many entries.
+        if reverses and not few:
             run = self._begin(None, None, len(batch))
         else:
-            streams = {e.op.stream for e in batch if e.op}
-            lines = self._lines_touched(batch) if len(batch) <= SMALL_BATCH else None
+            lines = self._touched(named) if len(batch) <= SMALL_BATCH else None
             if few and lines:
                 self.read_line_accounts(lines)
             run = self._begin(streams, lines, len(batch))

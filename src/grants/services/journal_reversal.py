@@ -6,9 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
-from grants.db.models import Entry, Posting
+from grants.db.models import Entry, Line, Posting, Stream
 from grants.errors import NotFound, RuleError
 from grants.periods import FinancialYear, Period, period_of
 from grants.services import entry_refs
@@ -50,13 +50,10 @@ class Reversals(CatalogReads):
                 raise RuleError(f"entry {wanted} is itself a reversal; record the entry again")
             assert named.op is not None
             return named.entry_id, [(k, -a) for k, a in named.planned], named.op, named.share
-        engine = self.session.get_bind().dialect.name
         if wanted in self._skipped_refs:
             condition = Entry.key == self._skipped_refs[wanted]
-        elif wanted.isascii() and wanted.isdigit() and len(wanted) < 18:
-            condition = entry_refs.named(wanted, engine) | (Entry.id == int(wanted))
         else:
-            condition = entry_refs.named(wanted, engine)
+            condition = self._named(wanted)
         rows = self.session.execute(select(Entry).where(condition)).scalars().all()
         rows = [r for r in rows if r.id < first_entry]
         if len(rows) > 1:  # a books id that is also another entry's number
@@ -92,6 +89,32 @@ class Reversals(CatalogReads):
         ]
         op, original = self._entry_as_new(row)
         return row.id, planned, op, original.share
+
+    def _named(self, wanted: str) -> ColumnElement[bool]:
+        """The journal's entries a reversal's ``wanted`` may name: by ref, or by number."""
+        engine = self.session.get_bind().dialect.name
+        if wanted.isascii() and wanted.isdigit() and len(wanted) < 18:
+            return entry_refs.named(wanted, engine) | (Entry.id == int(wanted))
+        return entry_refs.named(wanted, engine)
+
+    def reversed_lines(self, batch: list[NewEntry]) -> tuple[set[str], set[tuple[str, str]]]:
+        """The streams and the lines ((stream, code)) of every recorded entry the reversals
+        of ``batch`` may name: what their rule checks read beside the batch's own (the
+        entries of the batch that a reversal names by books id name their lines
+        themselves)."""
+        found: list[tuple[int, int | None, int | None]] = []
+        for item in batch:
+            if item.reverses is not None:
+                query = select(Entry.stream_id, Entry.line_id, Entry.to_line_id)
+                found.extend(self.session.execute(query.where(self._named(item.reverses))))
+        stream_ids = {stream_id for stream_id, _, _ in found}
+        line_ids = {i for _, line, to_line in found for i in (line, to_line) if i is not None}
+        codes = dict(self.session.execute(select(Stream.id, Stream.code).where(
+            Stream.id.in_(stream_ids))).all()) if stream_ids else {}  # fmt: skip
+        lines = self.session.execute(
+            select(Line.stream_id, Line.code).where(Line.id.in_(line_ids))
+        ) if line_ids else []  # fmt: skip
+        return set(codes.values()), {(codes[stream_id], code) for stream_id, code in lines}
 
     def _entry_as_new(self, row: Entry) -> tuple[Operation, NewEntry]:
         streams = {sid: code for code, sid in self._streams.items()}
