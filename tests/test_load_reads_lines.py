@@ -172,3 +172,32 @@ def test_an_officers_entry_reads_the_lines_of_its_branch_alone(
     assert over.exit_code == 1
     assert "what is left to pay of the allocation to A (FUND 2017-18) below zero, short by " \
         "£0.01" in over.output  # fmt: skip
+
+
+def test_a_branch_is_read_a_chunk_of_lines_at_a_time(
+    grants: Grants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parent with more lines beneath it than a statement binds (PostgreSQL's driver takes
+    65,535 parameters; here two): every line of the branch is still read, and a payment
+    beneath it is checked against the parent's allocation."""
+    children = "".join(f'2017-04-01 line FUND B{i} "B{i}"\n  parent: B\n' for i in range(5))
+    grants_b = "2017-04-02 allocate FUND 2017-18 B 10\n" + "".join(
+        f"2017-04-03 allocate FUND 2017-18 B{i} 2\n2017-04-04 pay FUND 2017-18 B{i} 2\n"
+        for i in range(5)
+    )
+    path = books(tmp_path, REFERENCE + children + grants_b)
+    assert grants("ledger", "load", str(path)).exit_code == 0
+    monkeypatch.setattr(journal_catalog, "IN_CHUNK", 2)
+    lines: list[set[str]] = []
+    branches = journal_catalog._branches
+
+    def branches_read(*args: Any) -> Any:
+        found = branches(*args)
+        lines.append({r.code for r in found})
+        return found
+
+    monkeypatch.setattr(journal_catalog, "_branches", branches_read)
+    over = grants("pay", "FUND", "2017-18", "B", "0.01")  # B's branch paid in full
+    assert over.exit_code == 1
+    assert "allocation to B (FUND 2017-18) below zero, short by £0.01" in over.output
+    assert lines == [{"B", "B0", "B1", "B2", "B3", "B4"}]

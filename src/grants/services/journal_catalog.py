@@ -51,6 +51,8 @@ def _accounts(
 
 
 _LINE = (Line.id, Line.stream_id, Line.code, Line.parent_id)
+# Ids bound in one statement at most (``_branches``).
+IN_CHUNK = 1000
 
 
 def _branches(
@@ -70,11 +72,19 @@ def _branches(
         found.update((r.id, r) for r in session.execute(query))
     while above := {r.parent_id for r in found.values() if r.parent_id} - found.keys():
         found.update((r.id, r) for r in session.execute(select(*_LINE).where(Line.id.in_(above))))
-    level = set(found)
+    level = sorted(found)
     while level:
-        beneath = session.execute(select(*_LINE).where(Line.parent_id.in_(level))).all()
-        level = {r.id for r in beneath} - found.keys()
-        found.update((r.id, r) for r in beneath if r.id in level)
+        # A level of a branch may hold more lines than a statement may bind (PostgreSQL's
+        # driver takes 65,535 parameters): asked for a chunk of them at a time.
+        beneath = [
+            r
+            for at in range(0, len(level), IN_CHUNK)
+            for r in session.execute(
+                select(*_LINE).where(Line.parent_id.in_(level[at : at + IN_CHUNK]))
+            )
+        ]
+        level = sorted({r.id for r in beneath} - found.keys())
+        found.update((r.id, r) for r in beneath)
     return list(found.values())
 
 
