@@ -92,27 +92,56 @@ def test_a_second_load_refuses_and_records_as_one_load_of_everything(
     assert lines[("2017-18", "A")]["paid"] == "600.00"  # the branch, filled exactly
 
 
-def test_a_second_load_reads_only_the_accounts_of_the_lines_it_posts_to(
-    grants: Grants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Books of many lines loaded again with one new payment: the journal reads the
-    stream's own accounts and that line's (with the line above it), not the others'."""
-    lines = "".join(f'2017-04-01 line FUND L{i:03d} "Line {i}"\n  parent: B\n' for i in range(200))
-    entries = "2017-04-02 allocate FUND 2017-18 B 1,000\n" + "".join(
-        f"2017-04-03 allocate FUND 2017-18 L{i:03d} 2\n2017-04-04 pay FUND 2017-18 L{i:03d} 1\n"
-        for i in range(200)
-    )
-    base = REFERENCE + lines + entries
-    assert grants("ledger", "load", str(books(tmp_path, base, "base.grants"))).exit_code == 0
+@pytest.fixture
+def accounts_read(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str | None, str]]:
+    """Each account the journal's catalogue reads, as it reads it: (stream, line, role)."""
     read: list[tuple[str, str | None, str]] = []
     accounts = journal_catalog._accounts
 
-    def counting(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        for account_id, key in accounts(*args, **kwargs):  # type: ignore[arg-type]
+    def reading(*args: Any) -> Any:
+        for account_id, key in accounts(*args):
             read.append((key[0], key[2], key[3]))
             yield account_id, key
 
-    monkeypatch.setattr(journal_catalog, "_accounts", counting)
+    monkeypatch.setattr(journal_catalog, "_accounts", reading)
+    return read
+
+
+@pytest.fixture
+def branches_read(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
+    """The codes of the lines each read of an officer's branches finds."""
+    read: list[set[str]] = []
+    branches = journal_catalog._branches
+
+    def reading(*args: Any) -> Any:
+        found = branches(*args)
+        read.append({r.code for r in found})
+        return found
+
+    monkeypatch.setattr(journal_catalog, "_branches", reading)
+    return read
+
+
+def _granted(codes: list[str], allocated: int, paid: int) -> str:
+    """Each line of ``codes`` allocated and paid, in 2017-18."""
+    return "".join(
+        f"2017-04-03 allocate FUND 2017-18 {code} {allocated}\n"
+        f"2017-04-04 pay FUND 2017-18 {code} {paid}\n"
+        for code in codes
+    )
+
+
+def test_a_second_load_reads_only_the_accounts_of_the_lines_it_posts_to(
+    grants: Grants, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Books of many lines loaded again with one new payment: the journal reads the
+    stream's own accounts and that line's (with the line above it), not the others'."""
+    codes = [f"L{i:03d}" for i in range(200)]
+    lines = "".join(f'2017-04-01 line FUND {code} "{code}"\n  parent: B\n' for code in codes)
+    entries = "2017-04-02 allocate FUND 2017-18 B 1,000\n" + _granted(codes, 2, 1)
+    base = REFERENCE + lines + entries
+    assert grants("ledger", "load", str(books(tmp_path, base, "base.grants"))).exit_code == 0
+    read = request.getfixturevalue("accounts_read")  # from here on
     more = books(tmp_path, base + "2017-05-01 pay FUND 2017-18 L123 1\n", "more.grants")
     result = grants("ledger", "load", str(more))
     assert result.exit_code == 0, result.output
@@ -125,49 +154,35 @@ def test_a_second_load_reads_only_the_accounts_of_the_lines_it_posts_to(
 
 
 def test_an_officers_entry_reads_the_lines_of_its_branch_alone(
-    grants: Grants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    grants: Grants, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """A payment to one of 300 lines reads that line and its accounts, and so does its
     reversal; one to a grandchild reads its branch (the lines above it, and every line
     beneath those), not the others."""
-    many = "".join(f'2017-04-01 line FUND L{i:03d} "Line {i}"\n' for i in range(300))
-    entries = "".join(
-        f"2017-04-03 allocate FUND 2017-18 L{i:03d} 2\n2017-04-04 pay FUND 2017-18 L{i:03d} 1\n"
-        for i in range(300)
-    )
+    codes = [f"L{i:03d}" for i in range(300)]
+    many = "".join(f'2017-04-01 line FUND {code} "{code}"\n' for code in codes)
     more = "2017-04-01 award FUND 2017-18 1,000\n"
-    path = books(tmp_path, REFERENCE + many + more + FIRST.replace("600", "300") + entries)
-    assert grants("ledger", "load", str(path)).exit_code == 0
-    lines: list[set[str]] = []
-    accounts: list[str | None] = []
-    branches, read = journal_catalog._branches, journal_catalog._accounts
+    text = REFERENCE + many + more + FIRST.replace("600", "300") + _granted(codes, 2, 1)
+    assert grants("ledger", "load", str(books(tmp_path, text))).exit_code == 0
+    lines = request.getfixturevalue("branches_read")
+    read = request.getfixturevalue("accounts_read")
 
-    def branches_read(*args: Any) -> Any:
-        found = branches(*args)
-        lines.append({r.code for r in found})
+    def reads() -> tuple[list[set[str]], set[str | None]]:
+        found = list(lines), {line for _, line, _ in read}
+        lines.clear()
+        read.clear()
         return found
 
-    def accounts_read(*args: Any) -> Any:
-        for account_id, key in read(*args):
-            accounts.append(key[2])
-            yield account_id, key
-
-    monkeypatch.setattr(journal_catalog, "_branches", branches_read)
-    monkeypatch.setattr(journal_catalog, "_accounts", accounts_read)
     paid = grants("pay", "FUND", "2017-18", "L123", "1")
     assert paid.exit_code == 0
-    assert lines == [{"L123"}] and set(accounts) == {None, "L123"}
-    lines.clear()
-    accounts.clear()
+    assert reads() == ([{"L123"}], {None, "L123"})
     number = paid.output.split("recorded entry ")[1].split()[0]
     undone = grants("reverse", number, "--reason", "keyed twice")  # reads what it undoes
     assert undone.exit_code == 0, undone.output
-    assert lines == [{"L123"}] and set(accounts) == {None, "L123"}
-    lines.clear()
-    accounts.clear()
+    assert reads() == ([{"L123"}], {None, "L123"})
     paid = grants("pay", "FUND", "2017-18", "A1X", "40")  # A's branch: 60 + 200 + 40 = 300
     assert paid.exit_code == 0, paid.output
-    assert lines == [{"A", "A1", "A2", "A1X"}] and set(accounts) == {None, "A", "A1", "A1X"}
+    assert reads() == ([{"A", "A1", "A2", "A1X"}], {None, "A", "A1", "A1X"})
     over = grants("pay", "FUND", "2017-18", "A", "0.01")  # A's branch summed beneath it
     assert over.exit_code == 1
     assert "what is left to pay of the allocation to A (FUND 2017-18) below zero, short by " \
@@ -175,28 +190,20 @@ def test_an_officers_entry_reads_the_lines_of_its_branch_alone(
 
 
 def test_a_branch_is_read_a_chunk_of_lines_at_a_time(
-    grants: Grants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    grants: Grants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     """A parent with more lines beneath it than a statement binds (PostgreSQL's driver takes
     65,535 parameters; here two): every line of the branch is still read, and a payment
     beneath it is checked against the parent's allocation."""
-    children = "".join(f'2017-04-01 line FUND B{i} "B{i}"\n  parent: B\n' for i in range(5))
-    grants_b = "2017-04-02 allocate FUND 2017-18 B 10\n" + "".join(
-        f"2017-04-03 allocate FUND 2017-18 B{i} 2\n2017-04-04 pay FUND 2017-18 B{i} 2\n"
-        for i in range(5)
+    codes = [f"B{i}" for i in range(5)]
+    children = "".join(f'2017-04-01 line FUND {code} "{code}"\n  parent: B\n' for code in codes)
+    entries = "2017-04-02 allocate FUND 2017-18 B 10\n" + _granted(codes, 2, 2)
+    assert (
+        grants("ledger", "load", str(books(tmp_path, REFERENCE + children + entries))).exit_code
+        == 0
     )
-    path = books(tmp_path, REFERENCE + children + grants_b)
-    assert grants("ledger", "load", str(path)).exit_code == 0
     monkeypatch.setattr(journal_catalog, "IN_CHUNK", 2)
-    lines: list[set[str]] = []
-    branches = journal_catalog._branches
-
-    def branches_read(*args: Any) -> Any:
-        found = branches(*args)
-        lines.append({r.code for r in found})
-        return found
-
-    monkeypatch.setattr(journal_catalog, "_branches", branches_read)
+    lines = request.getfixturevalue("branches_read")
     over = grants("pay", "FUND", "2017-18", "B", "0.01")  # B's branch paid in full
     assert over.exit_code == 1
     assert "allocation to B (FUND 2017-18) below zero, short by £0.01" in over.output

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import Engine, event, func, select
@@ -45,7 +46,19 @@ PLAN_AFTER_THE_JOURNAL = """
 2017-06-20 plan FUND 2017-18 A "Posts"
   cost: 40,000
 """
+T = TypeVar("T")
 LAST = REFERENCE.count("\n")  # the books' last line: what is added begins after it
+
+
+def held_by(make: Callable[[], T]) -> tuple[int, T]:
+    """What ``make`` returns, and the bytes it holds once made (traced by tracemalloc)."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        made = make()
+        return tracemalloc.get_traced_memory()[0] - before, made
+    finally:
+        tracemalloc.stop()
 
 
 def problems(session: Session, tmp_path: Path, text: str) -> list[str]:
@@ -265,13 +278,7 @@ def test_books_keep_little_of_each_line_and_organisation(tmp_path: Path) -> None
         for n in range(count)
     )
     path = books(tmp_path, text)
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        read = read_books(path, "tester", NOW)
-        held = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
+    held, read = held_by(lambda: read_books(path, "tester", NOW))
     assert not read.problems and len(read.orgs) == len(read.lines) == count
     assert held / (2 * count) < 60, f"{held / (2 * count):.0f} bytes a record"
 
@@ -395,15 +402,14 @@ def test_the_order_of_a_loads_records_is_kept_in_nine_bytes_a_record(
         ("claim", 1), ("plan_line", 1), ("statement", 1), ("entry", 1), ("line", 1),
     ]  # fmt: skip
     many = 20_000
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        made = stream.MadeOrder()
+
+    def made() -> stream.MadeOrder:
+        order = stream.MadeOrder()
         for index in range(many):
-            made.add(1000 + index, "organisation" if index % 2 else "line")
-        held = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
+            order.add(1000 + index, "organisation" if index % 2 else "line")
+        return order
+
+    held, _ = held_by(made)
     assert held / many < 16, f"{held / many:.0f} bytes a record"
 
 
@@ -440,17 +446,15 @@ def test_a_name_seen_is_kept_without_its_directive() -> None:
     directive made afresh and let go by the caller (243 bytes a name; 396 with its
     directive)."""
     many = 20_000
-    names = look_alikes.Names("organisation")
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
+
+    def seen() -> look_alikes.Names:
+        names = look_alikes.Names("organisation")
         for n in range(many):
             d = Directive("b.grants", 2 * n + 1, date(2017, 4, 1), "org", [], {}, {}, n)
             assert names.declared(d.held(), f"R{n:06d}", f"Recipient {n}") is None
-        del d
-        held = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
+        return names
+
+    held, _ = held_by(seen)
     assert held / many < 300, f"{held / many:.0f} bytes a name"
 
 
