@@ -221,7 +221,7 @@ class Journal(Reversals):
         lines, balances = self._lines, run.balances
         for key, amount in rules.rolled(list(found.items()), self.parent_of):
             if lines[(key[0], key[2])] in new:  # not a line above it read before
-                found[key] = found.get(key, 0) + amount  # type: ignore[index]
+                found[key] = found.get(key, 0) + amount
         for key, amount in found.items():
             balances[key] = balances.get(key, 0) + amount
 

@@ -68,10 +68,7 @@ def standing(session: Session, person: Person) -> Standing:
         .where(PersonEvent.person_id == person.id)
         .order_by(PersonEvent.id)
     ).all()
-    ids = sign_in.named(events)
-    query = select(Organisation.id, Organisation.code).where(Organisation.id.in_(ids))
-    codes = dict(session.execute(query).all()) if ids else {}
-    roles = sign_in.fold(events, codes)
+    roles = sign_in.fold(events, sign_in.named_codes(session.connection(), events))
     return Standing(person, roles.roles, roles.organisations, roles.disabled, roles.has_password)
 
 

@@ -74,10 +74,18 @@ class Roles:
     has_password: bool = False
 
 
-def named(events: Iterable[tuple[str, str | None, int | None]]) -> set[int]:
-    """The organisations a person's events (kind, role, organisation id) name, by id: the
-    codes ``fold`` needs (a national funder's ledger holds an organisation a grant)."""
-    return {organisation_id for _, _, organisation_id in events if organisation_id is not None}
+def named_codes(
+    connection: Connection, events: Iterable[tuple[str, str | None, int | None]]
+) -> dict[int, str]:
+    """The code of each organisation a person's events (kind, role, organisation id) name,
+    by id: what ``fold`` needs, not every organisation's (a national funder's ledger holds
+    one a grant)."""
+    ids = {organisation_id for _, _, organisation_id in events if organisation_id is not None}
+    if not ids:
+        return {}
+    listed = ", ".join(str(int(i)) for i in sorted(ids))
+    rows = connection.execute(text(f"SELECT id, code FROM organisation WHERE id IN ({listed})"))
+    return {int(organisation_id): code for organisation_id, code in rows}
 
 
 def fold(events: Iterable[tuple[str, str | None, int | None]], codes: Mapping[int, str]) -> Roles:
@@ -135,10 +143,7 @@ def os_login_actor(connection: Connection, login: str) -> Actor | None:
     if person is None:
         return None
     events = connection.execute(text(_EVENTS), {"id": person[0]}).all()
-    ids = ", ".join(str(int(i)) for i in sorted(named(events)))
-    query = f"SELECT id, code FROM organisation WHERE id IN ({ids})"
-    codes = dict(connection.execute(text(query)).all()) if ids else {}
-    roles = fold(events, codes)
+    roles = fold(events, named_codes(connection, events))
     if roles.disabled:
         return None
     return actor(person[0], person[1], roles.roles, roles.organisations)
@@ -152,7 +157,7 @@ __all__ = [
     "fold",
     "login_key",
     "login_text",
-    "named",
+    "named_codes",
     "os_login_actor",
     "shown_login",
 ]
