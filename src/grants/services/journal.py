@@ -31,6 +31,7 @@ from grants.services.arrears import Arrears
 from grants.services.balance_reads import branches_beneath
 from grants.services.journal_catalog import Catalog, account_key_text
 from grants.services.journal_checks import SMALL_BATCH, GivenIds, check_carry, check_claim
+from grants.services.journal_cold import ColdLines
 from grants.services.journal_entry import (
     SEP,
     NewEntry,
@@ -294,6 +295,13 @@ class Journal(Reversals):
         self.load_catalog(accounts=not lazily)
         run = self._begin(streams, {} if lazily else None, total, whole=False, stands=stands)
         read: set[int] = set()
+        # The lines no batch has named for a while are kept packed (a national funder's books
+        # name each grant's line a few times), unless the books reverse entries.
+        cold = (
+            ColdLines(self._lines, self._parents)
+            if streams is not None and self.catalog is None
+            else None
+        )
         connection = self.session.connection()
         if connection.dialect.name == "sqlite":
             many = total >= BIG_BATCH
@@ -311,6 +319,9 @@ class Journal(Reversals):
             result = Recorded()
             keys = [e.idempotency_key() for e in batch]  # once each: a key is a SHA-256
             existing = set() if run.was_empty else self._existing_keys(keys)
+            named = _lines_named(batch) if cold is not None else set()
+            if cold is not None:
+                cold.warm(named, run.balances, self._account_ids)
             if lazily:
                 assert streams is not None
                 fresh = (e for e, key in zip(batch, keys, strict=True) if key not in existing)
@@ -322,6 +333,8 @@ class Journal(Reversals):
                 insert_rows(connection, run.new_accounts, run.entry_rows, run.posting_rows)
             run.new_accounts, run.entry_rows, run.posting_rows = [], [], []
             run.given.new_rows()
+            if cold is not None:
+                cold.cool(named, run.balances, self._account_ids)
             return result
 
         with after:
@@ -332,6 +345,8 @@ class Journal(Reversals):
             # the accounts again (load_catalog).
             run.balances.clear()
             self._account_ids.clear()
+            if cold is not None:
+                cold.clear()
 
     def _begin(
         self,

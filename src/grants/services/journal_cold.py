@@ -1,0 +1,164 @@
+"""Lines a load has done with for now, kept packed until its entries name them again.
+
+A load checks each entry against the balances of the accounts it posts to, their lines'
+BRANCH figures and the accounts' ids, kept in dictionaries by their four-part keys (about
+600 bytes a line with two accounts). A national funder's books give every grant a line of
+its own, named by a few entries and then never again: held as they are, the balances of
+half a million grants would outgrow the load. :class:`ColdLines` takes the lines the
+entries of a batch did not name out of those dictionaries once they hold many, each line's
+keys, balances and ids packed (23 bytes a key) in one buffer, and puts a line back,
+exactly as it was, before the entries of a batch that names it are checked.
+
+Only a line with no parent and no child is packed: the rules check an entry against its own
+line, the lines above it and the stream (grants.services.rules), so such a line's figures
+are read only by the entries that name it. A line of a branch stays as it is. Books that
+reverse entries are not loaded this way (a reversal names accounts, not lines).
+"""
+
+from __future__ import annotations
+
+import struct
+from array import array
+from collections.abc import Collection, Mapping, MutableMapping
+
+from grants.periods import Period
+from grants.services.rules import AccountKey
+
+# A load packs lines once its dictionaries hold this many keys (of accounts and figures),
+# and again only when they have doubled since the last time (a ledger whose many lines are
+# all of branches, never packed, is not searched again and again for lines to pack).
+HOLD = 40_000
+
+# A key of a line packed: its period and role (as numbers in this load's own lists), whether
+# it has an id (an account) and a balance (an account or a figure), the id and the balance.
+_KEY = struct.Struct("<IHBqq")
+_COUNT = struct.Struct("<I")  # how many keys a line has, before them
+_HAS_ID, _HAS_BALANCE = 1, 2
+# Bytes of lines put back that the buffer may hold before it is compacted (and no more than
+# the packed lines hold).
+_SPARE = 1 << 20
+
+
+class ColdLines:
+    """The accounts and figures of the lines packed: each line's keys one after another in
+    one buffer, where each begins found by the line's id (8 bytes a line of the ledger)."""
+
+    def __init__(
+        self, lines: Mapping[tuple[str, str], int], parents: Mapping[tuple[str, str], str]
+    ) -> None:
+        """``lines``: every line's id by (stream, code); ``parents``: each line's parent's
+        code by (stream, code), for the lines that have one (the journal's catalogue)."""
+        self._lines = lines
+        # Lines of a branch: with a parent, or the parent of another. Never packed.
+        self._branch = set(parents) | {(stream, parent) for (stream, _), parent in parents.items()}
+        self._data = bytearray()  # each line packed: how many keys (_COUNT), then its keys
+        self._at = array("q")  # by line id: where its keys begin in _data, or -1
+        self._count = 0  # lines packed
+        self._live = 0  # bytes of _data that a packed line holds (a line put back frees some)
+        self._periods: list[Period] = []
+        self._period_at: dict[Period, int] = {}
+        self._roles: list[str] = []
+        self._role_at: dict[str, int] = {}
+        self._next = HOLD
+
+    def __len__(self) -> int:
+        return self._count
+
+    def warm(
+        self,
+        named: Collection[tuple[str, str]],
+        balances: dict[AccountKey, int],
+        account_ids: MutableMapping[AccountKey, int],
+    ) -> None:
+        """Put back each of the lines ``named`` (stream, code) that is packed, its keys,
+        balances and ids as they were packed."""
+        if not self._count:
+            return
+        lines, at, data = self._lines, self._at, self._data
+        periods, roles, size = self._periods, self._roles, len(self._at)
+        for stream, code in named:
+            line_id = lines.get((stream, code))
+            if line_id is None or line_id >= size or at[line_id] < 0:
+                continue
+            start = at[line_id]
+            (keys,) = _COUNT.unpack_from(data, start)
+            end = start + _COUNT.size + keys * _KEY.size
+            at[line_id] = -1
+            self._count -= 1
+            self._live -= end - start
+            for period, role, has, account_id, amount in _KEY.iter_unpack(
+                data[start + _COUNT.size : end]
+            ):
+                key = (stream, periods[period], code, roles[role])
+                if has & _HAS_ID:
+                    account_ids[key] = account_id
+                if has & _HAS_BALANCE:
+                    balances[key] = amount
+
+    def cool(
+        self,
+        keep: Collection[tuple[str, str]],
+        balances: dict[AccountKey, int],
+        account_ids: MutableMapping[AccountKey, int],
+    ) -> None:
+        """Once ``balances`` and ``account_ids`` hold HOLD keys or more (twice as many as
+        were left the last time), pack every line out of them that is not one of ``keep``
+        (stream, code: those the batch just checked named) nor of a branch."""
+        if len(balances) + len(account_ids) < self._next:
+            return
+        taken: dict[tuple[str, str | None], list[bytes]] = {}
+        branch = self._branch
+        for key in [k for k in balances if k[2] is not None]:
+            at = (key[0], key[2])
+            if at in keep or at in branch:
+                continue
+            account_id = account_ids.pop(key, None)
+            has = _HAS_BALANCE | (_HAS_ID if account_id is not None else 0)
+            packed = self._pack(key, has, account_id or 0, balances.pop(key))
+            taken.setdefault(at, []).append(packed)
+        for key in [k for k in account_ids if k[2] is not None]:  # an account not posted to
+            at = (key[0], key[2])
+            if at in keep or at in branch:
+                continue
+            taken.setdefault(at, []).append(self._pack(key, _HAS_ID, account_ids.pop(key), 0))
+        lines, at, data = self._lines, self._at, self._data
+        for (stream, code), parts in taken.items():
+            assert code is not None
+            line_id = lines[(stream, code)]
+            if line_id >= len(at):
+                at.extend(array("q", [-1]) * (line_id + 1 - len(at)))
+            at[line_id] = len(data)
+            data += _COUNT.pack(len(parts))
+            for part in parts:
+                data += part
+            self._live += _COUNT.size + len(parts) * _KEY.size
+        self._count += len(taken)
+        if len(data) > 2 * self._live + _SPARE:
+            self._compact()
+        self._next = max(HOLD, 2 * (len(balances) + len(account_ids)))
+
+    def _compact(self) -> None:
+        """The packed lines' keys moved together, leaving out what lines put back held."""
+        data, kept, at = self._data, bytearray(), self._at
+        for line_id, start in enumerate(at):
+            if start >= 0:
+                (keys,) = _COUNT.unpack_from(data, start)
+                at[line_id] = len(kept)
+                kept += data[start : start + _COUNT.size + keys * _KEY.size]
+        self._data = kept
+
+    def _pack(self, key: AccountKey, has: int, account_id: int, amount: int) -> bytes:
+        _, period, _, role = key
+        at = self._period_at.get(period)
+        if at is None:
+            at = self._period_at[period] = len(self._periods)
+            self._periods.append(period)
+        kind = self._role_at.get(role)
+        if kind is None:
+            kind = self._role_at[role] = len(self._roles)
+            self._roles.append(role)
+        return _KEY.pack(at, kind, has, account_id, amount)
+
+    def clear(self) -> None:
+        self._data, self._at = bytearray(), array("q")
+        self._count = self._live = 0

@@ -1,0 +1,209 @@
+"""A load keeps the lines its batches have not named for a while packed
+(grants.services.journal_cold): the same refusals and the same balances as a load that
+keeps every line as it is, and the journal's dictionaries no bigger than a few batches'
+lines, however many lines the books name."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grants.ledger import write_journal
+from grants.periods import period_of
+from grants.services import journal_cold, rules
+from tests.conftest import Grants, _migrate_with_first_person
+from tests.helpers import FUND, books
+
+CODES = [f"L{i:02d}" for i in range(30)]
+REFERENCE = (
+    FUND
+    + "".join(f'2017-04-01 line FUND {code} "Project {code}"\n' for code in CODES)
+    + "2017-04-01 award FUND 2017-18 1,000\n2017-04-01 award FUND 2018-19 500\n"
+)
+
+# Each project allocated and half paid, then, once the others have been checked (and it
+# packed), paid the rest, exactly its allocation; a branch (A and its children, never
+# packed) beside them; a carry-forward out of a packed line and a payment out of it.
+ENTRIES = (
+    "2017-04-02 allocate FUND 2017-18 A 100\n"
+    "2017-04-02 allocate FUND 2017-18 A1 60\n"
+    + "".join(
+        f"2017-05-01 allocate FUND 2017-18 {code} {10 + i}\n2017-06-01 pay FUND 2017-18 {code} 5\n"
+        for i, code in enumerate(CODES)
+    )
+    + "2017-06-02 pay FUND 2017-18 A1 40\n"
+    + "".join(f"2017-09-01 pay FUND 2017-18 {code} {5 + i}\n" for i, code in enumerate(CODES[:20]))
+    + "2017-09-02 pay FUND 2017-18 A 60\n"
+    + "2018-03-31 carry-forward FUND 2017-18 2018-19 L25 20\n  approval: CF-1\n"
+    + "2018-04-02 pay FUND 2018-19 L25 20\n"
+    + "2018-04-03 pay FUND 2017-18 L26 1\n"
+)
+
+# A penny more to a project paid its whole allocation, long after it was packed; and one
+# more into A's branch (60 + 40 = 100 paid already).
+OVER = "2018-05-01 pay FUND 2017-18 L07 0.01\n2018-05-02 pay FUND 2017-18 A1 0.01\n"
+
+
+@pytest.fixture
+def two_ledgers(grants: Grants, empty_url: str, tmp_path: Path) -> tuple[Grants, Grants]:
+    """The test's ledger and another on the same engine, each with the first person."""
+    other = f"sqlite:///{tmp_path / 'other.db'}" if empty_url.startswith("sqlite") else empty_url
+    _migrate_with_first_person(other)
+    return grants, Grants(other)
+
+
+@pytest.fixture
+def held(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Each time a load may pack lines: the keys its dictionaries hold, and the lines
+    packed after it."""
+    seen: list[tuple[int, int]] = []
+    cool = journal_cold.ColdLines.cool
+
+    def cooling(self: journal_cold.ColdLines, keep: Any, balances: Any, ids: Any) -> None:
+        holding = len(balances) + len(ids)
+        cool(self, keep, balances, ids)
+        seen.append((holding, len(self)))
+
+    monkeypatch.setattr(journal_cold.ColdLines, "cool", cooling)
+    return seen
+
+
+def _loaded(grants: Grants, path: Path) -> Any:
+    return grants("ledger", "load", str(path))
+
+
+def _lines_of(output: str, path: Path) -> list[str]:
+    return [line.replace(str(path), "BOOKS") for line in output.splitlines()]
+
+
+def test_lines_packed_and_put_back_refuse_and_record_as_lines_kept(
+    two_ledgers: tuple[Grants, Grants],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    held: list[tuple[int, int]],
+) -> None:
+    packed, kept = two_ledgers
+    over = books(tmp_path, REFERENCE + ENTRIES + OVER, "over.grants")
+    whole = books(tmp_path, REFERENCE + ENTRIES, "whole.grants")
+    outputs: list[list[str]] = []
+    # Packed from the first batch on, the buffer compacted as soon as lines put back leave
+    # it half empty.
+    for grants, hold, batch in ((packed, 1, 2), (kept, 10**9, write_journal.BATCH)):
+        monkeypatch.setattr(journal_cold, "HOLD", hold)
+        monkeypatch.setattr(journal_cold, "_SPARE", 0)
+        monkeypatch.setattr(write_journal, "BATCH", batch)
+        refused = _loaded(grants, over)
+        assert refused.exit_code == 1
+        outputs.append(_lines_of(refused.output, over))
+        loaded = _loaded(grants, whole)
+        assert loaded.exit_code == 0, loaded.output
+        outputs.append(_lines_of(loaded.output, whole))
+        if grants is packed:
+            assert max(lines for _, lines in held) >= 25  # nearly every project packed
+            held.clear()
+    assert held == [(h, 0) for h, _ in held]  # nothing packed where every line is kept
+    assert outputs[0] == outputs[2]
+    assert any("short by £0.01" in line and "L07" in line for line in outputs[0])
+    assert any("short by £0.01" in line and "to A (FUND" in line for line in outputs[0])
+    assert outputs[1] == outputs[3]
+    figures = [json.loads(g("balance", "--json").output) for g in two_ledgers]
+    assert figures[0] == figures[1]
+    by_line = {(r["year"], r.get("line")): r for r in figures[0] if r.get("line")}
+    assert by_line[("2017-18", "L07")]["paid"] == "17.00"  # 5, then 12
+    assert by_line[("2018-19", "L25")]["paid"] == "20.00"
+
+
+def test_a_second_load_packs_the_lines_it_reads(
+    two_ledgers: tuple[Grants, Grants],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    held: list[tuple[int, int]],
+) -> None:
+    """Into a journal that holds entries (its lines read as the books reach them): packed
+    lines put back with what they held before the load, as a load keeping them records."""
+    in_two, kept = two_ledgers
+    first = books(tmp_path, REFERENCE + ENTRIES.split("2017-06-02")[0], "first.grants")
+    over = books(tmp_path, REFERENCE + ENTRIES + OVER, "over.grants")
+    whole = books(tmp_path, REFERENCE + ENTRIES, "whole.grants")
+    assert _loaded(in_two, first).exit_code == 0
+    refused = [_loaded(kept, over)]  # every line kept as it is
+    assert _loaded(kept, whole).exit_code == 0
+    assert held == [(h, 0) for h, _ in held]
+    monkeypatch.setattr(journal_cold, "HOLD", 1)
+    monkeypatch.setattr(write_journal, "BATCH", 3)
+    refused.append(_loaded(in_two, over))
+    assert [r.exit_code for r in refused] == [1, 1]
+    assert _lines_of(refused[0].output, over) == _lines_of(refused[1].output, over)
+    assert _loaded(in_two, whole).exit_code == 0
+    assert max(lines for _, lines in held) >= 15
+    figures = [json.loads(g("balance", "--json").output) for g in two_ledgers]
+    assert figures[0] == figures[1]
+
+
+def test_the_journal_holds_a_few_batches_lines_however_many_the_books_name(
+    grants: Grants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, held: list[tuple[int, int]]
+) -> None:
+    """2,000 projects, each allocated and paid: the rules' dictionaries would hold three
+    keys a project (two accounts and its BRANCH figure), 6,000; packed from 300 on, they
+    never hold much more than that and the last batch's."""
+    codes = [f"P{i:04d}" for i in range(2000)]
+    text = (
+        FUND
+        + "".join(f'2017-04-01 line FUND {code} "{code}"\n' for code in codes)
+        + "2017-04-01 award FUND 2017-18 100,000\n"
+        + "".join(
+            f"2017-05-01 allocate FUND 2017-18 {code} 20\n2017-06-01 pay FUND 2017-18 {code} 20\n"
+            for code in codes
+        )
+    )
+    monkeypatch.setattr(journal_cold, "HOLD", 300)
+    monkeypatch.setattr(write_journal, "BATCH", 100)
+    result = _loaded(grants, books(tmp_path, text))
+    assert result.exit_code == 0, result.output
+    assert max(holding for holding, _ in held) < 1_000
+    assert max(lines for _, lines in held) > 1_800
+    figures = json.loads(grants("balance", "--json").output)
+    paid = {r["line"]: r["paid"] for r in figures if r.get("line")}
+    assert len(paid) == 2000
+    assert set(paid.values()) == {"20.00"}
+
+
+def test_packed_lines_come_back_as_they_were_after_the_buffer_is_compacted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Lines packed, some put back and packed again round after round (the buffer compacted
+    each time it is half empty): every key, balance and id comes back as it was; a line of
+    a branch, and one the batch named, are never packed."""
+    monkeypatch.setattr(journal_cold, "HOLD", 1)
+    monkeypatch.setattr(journal_cold, "_SPARE", 0)
+    codes = [f"L{i}" for i in range(10)]
+    lines = {("S", code): 3 * i + 1 for i, code in enumerate(codes)}
+    lines |= {("S", "P"): 100, ("S", "C"): 101}
+    cold = journal_cold.ColdLines(lines, {("S", "C"): "P"})
+    years = [period_of(2017, 2017), period_of(2018, 2019)]
+    balances: dict[Any, int] = {("S", years[0], None, "cash"): -5}
+    ids: dict[Any, int] = {("S", years[0], None, "cash"): 1}
+    for i, code in enumerate([*codes, "P", "C"]):
+        for year in years:
+            balances[("S", year, code, "allocated")] = 100 * i - 7
+            ids[("S", year, code, "allocated")] = 10 + i
+            balances[("S", year, code, rules.BRANCH)] = -i
+            ids[("S", year, code, "paid")] = 50 + i  # an account nothing has posted to yet
+    wanted = dict(balances), dict(ids)
+    cold.cool({("S", "L0")}, balances, ids)
+    assert len(cold) == 9
+    assert {k[2] for k in balances} == {k[2] for k in ids} == {None, "L0", "P", "C"}
+    compacted = 0
+    for start in range(6):
+        cold.warm({("S", code) for code in codes[start % 2 :: 2]}, balances, ids)
+        size = len(cold._data)
+        cold.cool(set(), balances, ids)
+        compacted += len(cold._data) < size
+        assert len(cold) == 10
+    assert compacted
+    cold.warm({("S", code) for code in [*codes, "P", "C", "X"]}, balances, ids)
+    assert (balances, ids) == wanted
+    assert len(cold) == 0
