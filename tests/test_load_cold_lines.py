@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from grants.db import bulk
 from grants.ledger import write_journal
 from grants.periods import period_of
 from grants.services import journal_cold, rules
@@ -207,3 +208,34 @@ def test_packed_lines_come_back_as_they_were_after_the_buffer_is_compacted(
     cold.warm({("S", code) for code in [*codes, "P", "C", "X"]}, balances, ids)
     assert (balances, ids) == wanted
     assert len(cold) == 0
+
+
+def test_a_big_loads_indexes_are_built_with_a_small_page_cache(
+    grants: Grants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str
+) -> None:
+    """A load of many entries into an empty journal builds the indexes it dropped after
+    its rows with the page cache cut to INDEX_CACHE_KIB (SQLite's sorter takes as much again
+    as the cache may hold), not the load's 64 MiB."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite's page cache")
+    caches: list[int] = []
+    create = bulk._create
+
+    def creating(connection: Any, indexes: Any) -> None:
+        caches.append(connection.exec_driver_sql("PRAGMA cache_size").scalar())
+        create(connection, indexes)
+
+    monkeypatch.setattr(bulk, "_create", creating)
+    codes = [f"P{i:04d}" for i in range(3000)]
+    text = (
+        FUND
+        + "".join(f'2017-04-01 line FUND {code} "{code}"\n' for code in codes)
+        + "2017-04-01 award FUND 2017-18 100,000\n"
+        + "".join(
+            f"2017-05-01 allocate FUND 2017-18 {code} 20\n2017-06-01 pay FUND 2017-18 {code} 20\n"
+            for code in codes
+        )
+    )
+    result = _loaded(grants, books(tmp_path, text))
+    assert result.exit_code == 0, result.output
+    assert caches == [-bulk.INDEX_CACHE_KIB]

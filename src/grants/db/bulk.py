@@ -6,7 +6,8 @@ their secondary indexes once, after the rows, instead of keeping them up to date
 (on PostgreSQL, their unique keys and references too: grants.db.bulk_postgres). ``big_write``
 gives a SQLite connection a page cache to match a write of many rows, for as long as it is
 checked out. ``no_cycle_collection`` pauses Python's cycle collector for a load of many
-entries.
+entries, and ``lean_for_indexes`` gives back what a load let go before its indexes are
+built.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from grants.errors import GrantsError
 # Pages a SQLite connection caches while it writes a load: 64 MiB (SQLite's default is 2 MiB,
 # and a load's indexes on random keys touch far more pages than that).
 BIG_CACHE_KIB = 65536
+# While a load's indexes are built: 16 MiB (the sorter sorts in memory up to as much again;
+# a bigger cache built the indexes of a million entries no faster).
+INDEX_CACHE_KIB = 16384
 DEFAULT_CACHE = -2000  # SQLite's default (2,000 KiB), put back when the connection returns
 BIG_CACHE = "grants_big_cache"  # set in a pooled connection's info while its cache is big
 
@@ -192,6 +196,31 @@ def big_write(connection: Connection) -> None:
         return
     connection.exec_driver_sql(f"PRAGMA cache_size=-{BIG_CACHE_KIB}")
     connection.connection.info[BIG_CACHE] = True
+
+
+def lean_for_indexes(connection: Connection) -> None:
+    """Before a load's indexes are built after its rows: on SQLite, the page cache cut to
+    INDEX_CACHE_KIB and the pages it need not keep let go (SQLite's sorter takes as much
+    memory again as the cache may hold), and on any engine the memory the load's own
+    objects held given back to the system (:func:`give_back_freed_memory`)."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"PRAGMA cache_size=-{INDEX_CACHE_KIB}")
+        connection.exec_driver_sql("PRAGMA shrink_memory")
+    give_back_freed_memory()
+
+
+def give_back_freed_memory() -> None:
+    """Return to the system the memory the C library's allocator keeps once a load's
+    objects are let go (glibc's ``malloc_trim``): it would otherwise stay the process's,
+    beneath what SQLite takes next to build the indexes. Where the C library has no such
+    call, nothing is done."""
+    import ctypes  # only a load's end needs it
+
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, TypeError, AttributeError):  # not glibc, or no C library to open so
+        return
+    trim(0)
 
 
 @contextlib.contextmanager

@@ -342,11 +342,14 @@ class Journal(Reversals):
             # Every batch is recorded: the balances and the accounts' ids the checks kept (a
             # national funder's books open two accounts for every grant) are let go before
             # the indexes are built, which take memory of their own. Recording again reads
-            # the accounts again (load_catalog).
+            # the accounts again (load_catalog). The memory they held goes back to the
+            # system before SQLite's sorter takes its own for the indexes.
             run.balances.clear()
             self._account_ids.clear()
             if cold is not None:
                 cold.clear()
+            if many:
+                bulk.lean_for_indexes(connection)
 
     def _begin(
         self,

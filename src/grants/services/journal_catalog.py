@@ -162,9 +162,12 @@ class CatalogReads:
         self, accounts: bool = True, wanted: Collection[tuple[str, str]] | None = None
     ) -> None:
         s = self.session
-        # Each code interned, as the books' entries intern theirs
-        # (grants.ledger.validate_entries.money_op): a line's code is one string wherever
-        # the journal keeps it, in its catalogue and in the key of each of its accounts.
+        # Each stream's code interned, as the books' entries intern theirs
+        # (grants.ledger.validate_entries.money_op): one string wherever the journal keeps
+        # it. A line's code is one string in the catalogue and in its accounts' keys read
+        # here, but not interned: half a million lines' codes grew the interpreter's table
+        # of interned strings by some 40 bytes a line, and a load keeps in its keys only the
+        # lines its entries are reaching (grants.services.journal_cold).
         self._streams = {
             intern(code): sid for code, sid in s.execute(select(Stream.code, Stream.id))
         }
@@ -173,7 +176,7 @@ class CatalogReads:
             rows = s.execute(select(*_LINE)).all()
         else:
             rows = _branches(s, self._streams, wanted)
-        line_codes = {r.id: intern(r.code) for r in rows}
+        line_codes = {r.id: r.code for r in rows}
         # A line's id, and apart (most lines have none) its parent's code: a pair for each
         # line would cost a national funder's catalogue a tuple for every grant.
         self._lines = {(codes[r.stream_id], line_codes[r.id]): r.id for r in rows}
