@@ -6,7 +6,7 @@ BRANCH figures and the accounts' ids, kept in dictionaries by their four-part ke
 its own, named by a few entries and then never again: held as they are, the balances of
 half a million grants would outgrow the load. :class:`ColdLines` takes the lines the
 entries of a batch did not name out of those dictionaries once they hold many, each line's
-keys, balances and ids packed (23 bytes a key) in one buffer, and puts a line back,
+keys, balances and ids packed (16 bytes a key) in one buffer, and puts a line back,
 exactly as it was, before the entries of a batch that names it are checked.
 
 Only a line with no parent and no child is packed: the rules check an entry against its own
@@ -30,9 +30,12 @@ from grants.services.rules import AccountKey
 HOLD = 40_000
 
 # A key of a line packed: its period and role (as numbers in this load's own lists), whether
-# it has an id (an account) and a balance (an account or a figure), the id and the balance.
-_KEY = struct.Struct("<IHBqq")
+# it has an id (an account) and a balance (an account or a figure), the id and the balance:
+# 16 bytes, or 23 for a line one of whose numbers does not fit (_WIDE set in its count).
+_KEY = struct.Struct("<HBBIq")
+_WIDE_KEY = struct.Struct("<IHBqq")
 _COUNT = struct.Struct("<I")  # how many keys a line has, before them
+_WIDE = 1 << 31
 _HAS_ID, _HAS_BALANCE = 1, 2
 # Bytes of lines put back that the buffer may hold before it is compacted (and no more than
 # the packed lines hold).
@@ -81,12 +84,11 @@ class ColdLines:
             if line_id is None or line_id >= size or at[line_id] < 0:
                 continue
             start = at[line_id]
-            (keys,) = _COUNT.unpack_from(data, start)
-            end = start + _COUNT.size + keys * _KEY.size
+            form, end = _block(data, start)
             at[line_id] = -1
             self._count -= 1
             self._live -= end - start
-            for period, role, has, account_id, amount in _KEY.iter_unpack(
+            for period, role, has, account_id, amount in form.iter_unpack(
                 data[start + _COUNT.size : end]
             ):
                 key = (stream, periods[period], code, roles[role])
@@ -106,7 +108,7 @@ class ColdLines:
         (stream, code: those the batch just checked named) nor of a branch."""
         if len(balances) + len(account_ids) < self._next:
             return
-        taken: dict[tuple[str, str | None], list[bytes]] = {}
+        taken: dict[tuple[str, str | None], list[tuple[int, int, int, int, int]]] = {}
         branch = self._branch
         for key in [k for k in balances if k[2] is not None]:
             at = (key[0], key[2])
@@ -114,24 +116,26 @@ class ColdLines:
                 continue
             account_id = account_ids.pop(key, None)
             has = _HAS_BALANCE | (_HAS_ID if account_id is not None else 0)
-            packed = self._pack(key, has, account_id or 0, balances.pop(key))
-            taken.setdefault(at, []).append(packed)
+            fields = self._fields(key, has, account_id or 0, balances.pop(key))
+            taken.setdefault(at, []).append(fields)
         for key in [k for k in account_ids if k[2] is not None]:  # an account not posted to
             at = (key[0], key[2])
             if at in keep or at in branch:
                 continue
-            taken.setdefault(at, []).append(self._pack(key, _HAS_ID, account_ids.pop(key), 0))
+            taken.setdefault(at, []).append(self._fields(key, _HAS_ID, account_ids.pop(key), 0))
         lines, at, data = self._lines, self._at, self._data
-        for (stream, code), parts in taken.items():
+        for (stream, code), keys in taken.items():
             assert code is not None
             line_id = lines[(stream, code)]
             if line_id >= len(at):
                 at.extend(array("q", [-1]) * (line_id + 1 - len(at)))
-            at[line_id] = len(data)
-            data += _COUNT.pack(len(parts))
-            for part in parts:
-                data += part
-            self._live += _COUNT.size + len(parts) * _KEY.size
+            start = at[line_id] = len(data)
+            narrow = all(p < 1 << 16 and r < 1 << 8 and 0 <= i < 1 << 32 for p, r, _, i, _ in keys)
+            form = _KEY if narrow else _WIDE_KEY
+            data += _COUNT.pack(len(keys) | (0 if narrow else _WIDE))
+            for fields in keys:
+                data += form.pack(*fields)
+            self._live += len(data) - start
         self._count += len(taken)
         if len(data) > 2 * self._live + _SPARE:
             self._compact()
@@ -142,12 +146,13 @@ class ColdLines:
         data, kept, at = self._data, bytearray(), self._at
         for line_id, start in enumerate(at):
             if start >= 0:
-                (keys,) = _COUNT.unpack_from(data, start)
                 at[line_id] = len(kept)
-                kept += data[start : start + _COUNT.size + keys * _KEY.size]
+                kept += data[start : _block(data, start)[1]]
         self._data = kept
 
-    def _pack(self, key: AccountKey, has: int, account_id: int, amount: int) -> bytes:
+    def _fields(
+        self, key: AccountKey, has: int, account_id: int, amount: int
+    ) -> tuple[int, int, int, int, int]:
         _, period, _, role = key
         at = self._period_at.get(period)
         if at is None:
@@ -157,8 +162,15 @@ class ColdLines:
         if kind is None:
             kind = self._role_at[role] = len(self._roles)
             self._roles.append(role)
-        return _KEY.pack(at, kind, has, account_id, amount)
+        return at, kind, has, account_id, amount
 
     def clear(self) -> None:
         self._data, self._at = bytearray(), array("q")
         self._count = self._live = 0
+
+
+def _block(data: bytearray, start: int) -> tuple[struct.Struct, int]:
+    """How the line packed at ``start`` is packed, and where its keys end."""
+    (count,) = _COUNT.unpack_from(data, start)
+    form = _WIDE_KEY if count & _WIDE else _KEY
+    return form, start + _COUNT.size + (count & ~_WIDE) * form.size
