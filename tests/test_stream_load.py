@@ -329,14 +329,21 @@ def test_a_load_keeps_the_accounts_it_opens_by_key_alone(
     assert session.scalar(select(func.count()).select_from(Entry)) == 5
 
 
-def test_the_accounts_a_load_opens_share_their_codes_with_the_catalogue(
+def test_the_accounts_a_load_opens_share_their_codes(
     session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every entry of a line, and the journal's catalogue, hold one string for its code and
-    one for its stream's: the accounts a load opens (two for every grant of a national
-    funder's books) are kept by keys that share them rather than holding copies."""
+    """Every entry of a line holds one string for its code (the books intern it) and one
+    for its stream's, and so does the catalogue for a line of a branch (through which the
+    rules name a parent): the accounts a load opens (two for every grant of a national
+    funder's books) are kept by keys that share them rather than holding copies. The
+    catalogue keeps its own string for any other line's code (interning half a million of
+    them grew the interpreter's table of interned strings, to share a string with the few
+    lines a load keeps unpacked: grants.services.journal_cold)."""
     watched = Watched(monkeypatch)
-    text = FUND + "2017-04-01 award FUND 2017-18 1,000\n"
+    text = FUND + '2017-04-01 line FUND TOP "Top"\n2017-04-01 line FUND TOP1 "Below"\n'
+    text += "  parent: TOP\n2017-04-01 award FUND 2017-18 1,000\n"
+    text += "2017-04-02 allocate FUND 2017-18 TOP 40\n2017-04-02 allocate FUND 2017-18 TOP1 30\n"
+    text += "2017-05-02 pay FUND 2017-18 TOP1 20\n"
     text += "2017-04-02 allocate FUND 2017-18 A 100\n2017-04-02 allocate FUND 2017-18 A1 50\n"
     text += "2017-04-02 allocate FUND 2017-18 B 10\n2017-05-02 pay FUND 2017-18 A1 20\n"
     text += "2017-05-03 pay FUND 2017-18 B 0.01\n2017-06-02 commit FUND 2017-18 B 5\n"
@@ -346,10 +353,11 @@ def test_the_accounts_a_load_opens_share_their_codes_with_the_catalogue(
     streams = {code: code for code in j._streams}
     codes = {code: code for _, code in j._lines}
     (keys,) = watched.by_key
-    assert {key[2] for key in keys} == {None, "A", "A1", "B"}
+    assert {key[2] for key in keys} == {None, "A", "A1", "B", "TOP", "TOP1"}
     for stream, _, line, _ in keys:  # type: ignore[misc]
         assert stream is streams[stream]
-        assert line is None or line is codes[line], line
+        assert line is None or line is sys.intern(line), line
+        assert line not in ("TOP", "TOP1") or line is codes[line], line
     # A line's parent, as the catalogue gives it, is the parent's own code too.
     assert j.parent_of("FUND", "A1") is codes["A"]
 

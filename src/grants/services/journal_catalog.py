@@ -164,10 +164,12 @@ class CatalogReads:
         s = self.session
         # Each stream's code interned, as the books' entries intern theirs
         # (grants.ledger.validate_entries.money_op): one string wherever the journal keeps
-        # it. A line's code is one string in the catalogue and in its accounts' keys read
-        # here, but not interned: half a million lines' codes grew the interpreter's table
-        # of interned strings by some 40 bytes a line, and a load keeps in its keys only the
-        # lines its entries are reaching (grants.services.journal_cold).
+        # it. So is the code of a line of a branch, which the rules also name through the
+        # catalogue (a child's allocation posts to its parent's account). Any other line's
+        # code is one string in the catalogue and in its accounts' keys read here, but not
+        # interned: half a million lines' codes grew the interpreter's table of interned
+        # strings by some 40 bytes a line, and a load keeps in its keys only the lines its
+        # entries are reaching (grants.services.journal_cold), by the entries' own strings.
         self._streams = {
             intern(code): sid for code, sid in s.execute(select(Stream.code, Stream.id))
         }
@@ -177,6 +179,10 @@ class CatalogReads:
         else:
             rows = _branches(s, self._streams, wanted)
         line_codes = {r.id: r.code for r in rows}
+        for r in rows:
+            if r.parent_id:
+                line_codes[r.id] = intern(line_codes[r.id])
+                line_codes[r.parent_id] = intern(line_codes[r.parent_id])
         # A line's id, and apart (most lines have none) its parent's code: a pair for each
         # line would cost a national funder's catalogue a tuple for every grant.
         self._lines = {(codes[r.stream_id], line_codes[r.id]): r.id for r in rows}
