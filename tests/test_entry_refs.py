@@ -18,6 +18,7 @@ from grants.periods import parse_period
 from grants.services.journal import NewEntry
 from grants.services.rules import Operation
 from grants.services.verify import verify
+from tests.conftest import Grants
 from tests.helpers import FUND, NOW, books, entry, load_text, record, reversal
 
 Y = parse_period("2017-18")
@@ -128,3 +129,26 @@ def test_a_ledger_keeps_its_refs_and_its_chain_through_0015(empty_url: str, tmp_
         migrate.upgrade(engine)
     finally:
         engine.dispose()
+
+
+def test_an_entry_refused_for_its_id_changes_no_balance_for_the_entries_after_it(
+    grants: Grants, tmp_path: Path
+) -> None:
+    """An allocation refused because its id is another entry's is checked, and refused,
+    before it changes any balance: a payment after it, in the same books, finds nothing
+    allocated to its line and is refused too (each at its line)."""
+    reference = FUND + "2017-04-01 award FUND 2017-18 1,000\n"
+    first = reference + "2017-05-01 allocate FUND 2017-18 A 100\n  id: X\n"
+    assert grants("ledger", "load", str(books(tmp_path, first, "first.grants"))).exit_code == 0
+    later = (
+        reference
+        + "2017-05-01 allocate FUND 2017-18 B 100\n  id: X\n"
+        + "2017-06-01 pay FUND 2017-18 B 100\n"
+    )
+    path = books(tmp_path, later, "later.grants")
+    result = grants("ledger", "load", str(path))
+    assert result.exit_code == 1
+    lines = len(reference.splitlines())
+    assert f"later.grants:{lines + 1}: id X is already entry" in result.output
+    assert f"later.grants:{lines + 3}:" in result.output
+    assert "short by £100.00" in result.output

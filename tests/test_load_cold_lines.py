@@ -14,7 +14,7 @@ import pytest
 from grants.db import bulk
 from grants.ledger import write_journal
 from grants.periods import period_of
-from grants.services import journal_cold, rules
+from grants.services import journal, journal_cold, rules
 from tests.conftest import Grants, _migrate_with_first_person
 from tests.helpers import FUND, books
 
@@ -240,3 +240,34 @@ def test_a_big_loads_indexes_are_built_with_a_small_page_cache(
     result = _loaded(grants, books(tmp_path, text))
     assert result.exit_code == 0, result.output
     assert caches == [-bulk.INDEX_CACHE_KIB]
+
+
+def test_a_second_load_lets_go_of_the_accounts_it_reads_by_id(
+    grants: Grants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load into a journal that holds entries reads each line's accounts by id for the
+    line's balances, then keeps them by key alone (packed with the line): 2,000 projects
+    paid a second time leave the stream's own accounts by id, not every project's."""
+    journals: list[journal.Journal] = []
+    in_batches = journal.Journal.in_batches
+
+    def watched(j: journal.Journal, *args: Any, **kwargs: Any) -> Any:
+        journals.append(j)
+        return in_batches(j, *args, **kwargs)
+
+    codes = [f"P{i:04d}" for i in range(2000)]
+    text = (
+        FUND
+        + "".join(f'2017-04-01 line FUND {code} "{code}"\n' for code in codes)
+        + "2017-04-01 award FUND 2017-18 100,000\n"
+        + "".join(f"2017-05-01 allocate FUND 2017-18 {code} 20\n" for code in codes)
+    )
+    assert _loaded(grants, books(tmp_path, text, "first.grants")).exit_code == 0
+    monkeypatch.setattr(journal.Journal, "in_batches", watched)
+    monkeypatch.setattr(journal_cold, "HOLD", 300)
+    monkeypatch.setattr(write_journal, "BATCH", 100)
+    more = text + "".join(f"2017-06-01 pay FUND 2017-18 {code} 20\n" for code in codes)
+    result = _loaded(grants, books(tmp_path, more, "more.grants"))
+    assert result.exit_code == 0, result.output
+    (j,) = journals
+    assert len(j._account_keys) < 10

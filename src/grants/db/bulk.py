@@ -116,14 +116,18 @@ _SQLITE_CLASHES = frozenset(
 
 
 @contextlib.contextmanager
-def indexes_after(connection: Connection, tables: Sequence[str]) -> Iterator[None]:
+def indexes_after(
+    connection: Connection, tables: Sequence[str], lean: bool = False
+) -> Iterator[None]:
     """Within the block, rows inserted into those of ``tables`` that are empty go in before
     their secondary indexes are built (on PostgreSQL their unique keys and references too,
     grants.db.bulk_postgres): on SQLite the indexes are dropped inside the caller's
     transaction and made again from their stored SQL as the block ends, so that a failure
     (the caller rolls back) leaves them as they were. An index that finds two rows alike
     (a unique index) is refused as :class:`NotUnique`: the caller's transaction must then
-    be rolled back, and nothing it wrote is kept."""
+    be rolled back, and nothing it wrote is kept. With ``lean`` (a load of a national
+    funder's size), the indexes are built with a small page cache (:func:`lean_for_indexes`),
+    kept for the rest of the caller's transaction."""
     if connection.dialect.name == "postgresql":
         from grants.db import bulk_postgres
 
@@ -153,6 +157,8 @@ def indexes_after(connection: Connection, tables: Sequence[str]) -> Iterator[Non
         with contextlib.suppress(Exception):  # as they were, should the caller go on
             _create(connection, indexes)
         raise
+    if lean:
+        lean_for_indexes(connection)
     _create(connection, indexes)
 
 
@@ -199,13 +205,12 @@ def big_write(connection: Connection) -> None:
 
 
 def lean_for_indexes(connection: Connection) -> None:
-    """Before a load's indexes are built after its rows: on SQLite, the page cache cut to
+    """Before a load's indexes are built after its rows (SQLite): the page cache cut to
     INDEX_CACHE_KIB and the pages it need not keep let go (SQLite's sorter takes as much
-    memory again as the cache may hold), and on any engine the memory the load's own
-    objects held given back to the system (:func:`give_back_freed_memory`)."""
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(f"PRAGMA cache_size=-{INDEX_CACHE_KIB}")
-        connection.exec_driver_sql("PRAGMA shrink_memory")
+    memory again as the cache may hold), and the memory the load's own objects held given
+    back to the system (:func:`give_back_freed_memory`)."""
+    connection.exec_driver_sql(f"PRAGMA cache_size=-{INDEX_CACHE_KIB}")
+    connection.exec_driver_sql("PRAGMA shrink_memory")
     give_back_freed_memory()
 
 

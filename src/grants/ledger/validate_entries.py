@@ -72,9 +72,10 @@ def entry(b: Books, d: Directive, op: Operation | None, **extra: Any) -> None:
 
 
 def money_op(b: Books, d: Directive, kind: str) -> None:
-    # The codes interned: every entry of a line, and the journal's catalogue, share one
-    # string for it, so that the accounts the journal keeps by key do not each hold a copy
-    # (a national funder's books have a line for every grant).
+    # The codes interned: every entry of a line shares one string for it (and so does the
+    # journal's catalogue for a stream, and for a line of a branch), so that the accounts
+    # the journal keeps by key do not each hold a copy (a national funder's books have a
+    # line for every grant).
     stream = sys.intern(d.args[0])
     period = b.period(d, d.args[1])
     if kind == "award":

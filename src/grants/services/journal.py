@@ -217,8 +217,12 @@ class Journal(Reversals):
         if not new:
             return
         read.update(new)
-        self.read_line_accounts(new)
+        added = self.read_line_accounts(new)
         found = self._balances(streams, new, lines_only=True)
+        # Their keys by id served that read alone: the load keeps accounts by key (and packs
+        # the lines it has done with: grants.services.journal_cold).
+        for account_id in added:
+            del self._account_keys[account_id]
         lines, balances = self._lines, run.balances
         for key, amount in rules.rolled(list(found.items()), self.parent_of):
             if lines[(key[0], key[2])] in new:  # not a line above it read before
@@ -295,8 +299,9 @@ class Journal(Reversals):
         self.load_catalog(accounts=not lazily)
         run = self._begin(streams, {} if lazily else None, total, whole=False, stands=stands)
         read: set[int] = set()
-        # The lines no batch has named for a while are kept packed (a national funder's books
-        # name each grant's line a few times), unless the books reverse entries.
+        # Once the checks hold many lines, those the batch did not name are kept packed (a
+        # national funder's books name each grant's line a few times), unless the books
+        # reverse entries.
         cold = (
             ColdLines(self._lines, self._parents)
             if streams is not None and self.catalog is None
@@ -310,7 +315,7 @@ class Journal(Reversals):
         if many:
             bulk.big_write(connection)
         after = (
-            bulk.indexes_after(connection, ("account", "entry", "posting"))
+            bulk.indexes_after(connection, ("account", "entry", "posting"), lean=True)
             if many
             else bulk.clashes_named(connection)
         )
@@ -343,13 +348,11 @@ class Journal(Reversals):
             # national funder's books open two accounts for every grant) are let go before
             # the indexes are built, which take memory of their own. Recording again reads
             # the accounts again (load_catalog). The memory they held goes back to the
-            # system before SQLite's sorter takes its own for the indexes.
+            # system before SQLite's sorter takes its own for the indexes (``lean``).
             run.balances.clear()
             self._account_ids.clear()
             if cold is not None:
                 cold.clear()
-            if many:
-                bulk.lean_for_indexes(connection)
 
     def _begin(
         self,
@@ -494,13 +497,15 @@ class Journal(Reversals):
                         f"moved, added up) past {_TURNOVER_LIMIT}, beyond "
                         "which its sums could overflow; it is refused (check the amount)"
                     )
+                # Its id, refused if another entry has it, before it changes any balance: a
+                # refused entry leaves the entries after it checked as if it were not there.
+                ref = given.ref_of(item, key, by_ref, only_ours)
                 turnover += moved
                 apply(balances, planned, parent_of, rolls)
                 if original_id is not None:
                     reversed_in_batch.add(original_id)
                 entry_id = next_entry
                 next_entry += 1
-                ref = given.ref_of(item, key, by_ref, only_ours)
                 if item.ref:
                     by_ref[item.ref] = Named(
                         entry_id, planned, original_id is not None, item.op, item.share

@@ -195,14 +195,17 @@ class CatalogReads:
         self._account_keys = dict(_accounts(s, codes, line_codes, 0, where))
         self._account_ids = {account: i for i, account in self._account_keys.items()}
 
-    def read_line_accounts(self, lines: Mapping[int, str]) -> None:
+    def read_line_accounts(self, lines: Mapping[int, str]) -> list[int]:
         """Add the accounts of ``lines`` (id -> code) to the catalogue (one read the
-        streams' own accounts only, ``load_catalog(accounts=False)``)."""
+        streams' own accounts only, ``load_catalog(accounts=False)``); their ids."""
         codes = {sid: code for code, sid in self._streams.items()}
         ids = ", ".join(str(int(i)) for i in sorted(lines))
+        added = []
         for account_id, account in _accounts(self.session, codes, lines, 0, f"line_id IN ({ids})"):
             self._account_keys[account_id] = account
             self._account_ids[account] = account_id
+            added.append(account_id)
+        return added
 
     def stream_id(self, code: str) -> int:
         try:

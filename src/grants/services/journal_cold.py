@@ -25,13 +25,15 @@ from grants.periods import Period
 from grants.services.rules import AccountKey
 
 # A load packs lines once its dictionaries hold this many keys (of accounts and figures),
-# and again only when they have doubled since the last time (a ledger whose many lines are
-# all of branches, never packed, is not searched again and again for lines to pack).
+# and again only once they hold twice what the last packing left in them (a ledger whose
+# many lines are all of branches, never packed, is not searched again and again).
 HOLD = 40_000
 
 # A key of a line packed: its period and role (as numbers in this load's own lists), whether
 # it has an id (an account) and a balance (an account or a figure), the id and the balance:
-# 16 bytes, or 23 for a line one of whose numbers does not fit (_WIDE set in its count).
+# 16 bytes, or 23 for a line one of whose numbers does not fit (_WIDE set in its count). A
+# balance is a signed 64-bit number in either: no balance passes the journal's turnover,
+# below 2^62 (grants.money.MAX_TURNOVER_PENCE).
 _KEY = struct.Struct("<HBBIq")
 _WIDE_KEY = struct.Struct("<IHBqq")
 _COUNT = struct.Struct("<I")  # how many keys a line has, before them
@@ -44,7 +46,8 @@ _SPARE = 1 << 20
 
 class ColdLines:
     """The accounts and figures of the lines packed: each line's keys one after another in
-    one buffer, where each begins found by the line's id (8 bytes a line of the ledger)."""
+    one buffer, where each begins found by the line's id (8 bytes for every id up to the
+    greatest packed)."""
 
     def __init__(
         self, lines: Mapping[tuple[str, str], int], parents: Mapping[tuple[str, str], str]
