@@ -386,6 +386,14 @@ def grants(db_url: str) -> Grants:
 
 
 @pytest.fixture
+def two_ledgers(grants: Grants, empty_url: str, tmp_path: Path) -> tuple[Grants, Grants]:
+    """The test's ledger and another on the same engine, each with the first person."""
+    other = f"sqlite:///{tmp_path / 'other.db'}" if empty_url.startswith("sqlite") else empty_url
+    _migrate_with_first_person(other)
+    return grants, Grants(other)
+
+
+@pytest.fixture
 def oxfordshire(grants: Grants) -> Grants:
     """A database with the Oxfordshire books loaded (db_url made it so, when it could)."""
     if grants.url not in _LOADED:

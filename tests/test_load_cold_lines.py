@@ -15,7 +15,7 @@ from grants.db import bulk
 from grants.ledger import write_journal
 from grants.periods import period_of
 from grants.services import journal, journal_cold, rules
-from tests.conftest import Grants, _migrate_with_first_person
+from tests.conftest import Grants
 from tests.helpers import FUND, books
 
 CODES = [f"L{i:02d}" for i in range(30)]
@@ -49,14 +49,6 @@ OVER = "2018-05-01 pay FUND 2017-18 L07 0.01\n2018-05-02 pay FUND 2017-18 A1 0.0
 
 
 @pytest.fixture
-def two_ledgers(grants: Grants, empty_url: str, tmp_path: Path) -> tuple[Grants, Grants]:
-    """The test's ledger and another on the same engine, each with the first person."""
-    other = f"sqlite:///{tmp_path / 'other.db'}" if empty_url.startswith("sqlite") else empty_url
-    _migrate_with_first_person(other)
-    return grants, Grants(other)
-
-
-@pytest.fixture
 def held(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     """Each time a load may pack lines: the keys its dictionaries hold, and the lines
     packed after it."""
@@ -70,6 +62,17 @@ def held(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
 
     monkeypatch.setattr(journal_cold.ColdLines, "cool", cooling)
     return seen
+
+
+def _projects(codes: list[str], *entries: str) -> str:
+    """Books of a project (a line of its own) for each of ``codes``, each given ``entries``
+    (texts with ``{}`` for the code), out of an award of £100,000."""
+    return (
+        FUND
+        + "".join(f'2017-04-01 line FUND {code} "{code}"\n' for code in codes)
+        + "2017-04-01 award FUND 2017-18 100,000\n"
+        + "".join(entry.format(code) + "\n" for code in codes for entry in entries)
+    )
 
 
 def _loaded(grants: Grants, path: Path) -> Any:
@@ -151,14 +154,8 @@ def test_the_journal_holds_a_few_batches_lines_however_many_the_books_name(
     keys a project (two accounts and its BRANCH figure), 6,000; packed from 300 on, they
     never hold much more than that and the last batch's."""
     codes = [f"P{i:04d}" for i in range(2000)]
-    text = (
-        FUND
-        + "".join(f'2017-04-01 line FUND {code} "{code}"\n' for code in codes)
-        + "2017-04-01 award FUND 2017-18 100,000\n"
-        + "".join(
-            f"2017-05-01 allocate FUND 2017-18 {code} 20\n2017-06-01 pay FUND 2017-18 {code} 20\n"
-            for code in codes
-        )
+    text = _projects(
+        codes, "2017-05-01 allocate FUND 2017-18 {} 20", "2017-06-01 pay FUND 2017-18 {} 20"
     )
     monkeypatch.setattr(journal_cold, "HOLD", 300)
     monkeypatch.setattr(write_journal, "BATCH", 100)
@@ -228,14 +225,8 @@ def test_a_big_loads_indexes_are_built_with_a_small_page_cache(
 
     monkeypatch.setattr(bulk, "_create", creating)
     codes = [f"P{i:04d}" for i in range(3000)]
-    text = (
-        FUND
-        + "".join(f'2017-04-01 line FUND {code} "{code}"\n' for code in codes)
-        + "2017-04-01 award FUND 2017-18 100,000\n"
-        + "".join(
-            f"2017-05-01 allocate FUND 2017-18 {code} 20\n2017-06-01 pay FUND 2017-18 {code} 20\n"
-            for code in codes
-        )
+    text = _projects(
+        codes, "2017-05-01 allocate FUND 2017-18 {} 20", "2017-06-01 pay FUND 2017-18 {} 20"
     )
     result = _loaded(grants, books(tmp_path, text))
     assert result.exit_code == 0, result.output
@@ -256,12 +247,7 @@ def test_a_second_load_lets_go_of_the_accounts_it_reads_by_id(
         return in_batches(j, *args, **kwargs)
 
     codes = [f"P{i:04d}" for i in range(2000)]
-    text = (
-        FUND
-        + "".join(f'2017-04-01 line FUND {code} "{code}"\n' for code in codes)
-        + "2017-04-01 award FUND 2017-18 100,000\n"
-        + "".join(f"2017-05-01 allocate FUND 2017-18 {code} 20\n" for code in codes)
-    )
+    text = _projects(codes, "2017-05-01 allocate FUND 2017-18 {} 20")
     assert _loaded(grants, books(tmp_path, text, "first.grants")).exit_code == 0
     monkeypatch.setattr(journal.Journal, "in_batches", watched)
     monkeypatch.setattr(journal_cold, "HOLD", 300)

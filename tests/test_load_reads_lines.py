@@ -13,7 +13,7 @@ import pytest
 
 from grants.ledger import write_journal
 from grants.services import journal_catalog
-from tests.conftest import Grants, _migrate_with_first_person
+from tests.conftest import Grants
 from tests.helpers import FUND, books
 
 REFERENCE = (
@@ -56,14 +56,6 @@ SECOND = """\
 
 # One penny more into A's branch, in the batch that first reads A1X.
 OVER = "2017-05-07 pay FUND 2017-18 A1X 0.01\n"
-
-
-@pytest.fixture
-def two_ledgers(grants: Grants, empty_url: str, tmp_path: Path) -> tuple[Grants, Grants]:
-    """The test's ledger and another on the same engine, each with the first person."""
-    other = f"sqlite:///{tmp_path / 'other.db'}" if empty_url.startswith("sqlite") else empty_url
-    _migrate_with_first_person(other)
-    return grants, Grants(other)
 
 
 def _problems(result_output: str, path: Path) -> list[str]:
