@@ -324,8 +324,9 @@ class Journal(Reversals):
             result = Recorded()
             keys = [e.idempotency_key() for e in batch]  # once each: a key is a SHA-256
             existing = set() if run.was_empty else self._existing_keys(keys)
-            named = _lines_named(batch) if cold is not None else set()
+            named = set()
             if cold is not None:
+                named = _lines_named(batch)
                 cold.warm(named, run.balances, self._account_ids)
             if lazily:
                 assert streams is not None

@@ -82,10 +82,11 @@ class ColdLines:
             return
         lines, at, data = self._lines, self._at, self._data
         periods, roles, size = self._periods, self._roles, len(self._at)
-        for stream, code in named:
-            line_id = lines.get((stream, code))
+        for line in named:
+            line_id = lines.get(line)
             if line_id is None or line_id >= size or at[line_id] < 0:
                 continue
+            stream, code = line
             start = at[line_id]
             form, end = _block(data, start)
             at[line_id] = -1
@@ -113,19 +114,19 @@ class ColdLines:
             return
         taken: dict[tuple[str, str | None], list[tuple[int, int, int, int, int]]] = {}
         branch = self._branch
-        for key in [k for k in balances if k[2] is not None]:
+        # A figure has a balance and no id, an account not posted to yet an id alone.
+        for key in [k for k in (*balances, *account_ids) if k[2] is not None]:
             at = (key[0], key[2])
             if at in keep or at in branch:
                 continue
-            account_id = account_ids.pop(key, None)
-            has = _HAS_BALANCE | (_HAS_ID if account_id is not None else 0)
-            fields = self._fields(key, has, account_id or 0, balances.pop(key))
+            account_id, amount = account_ids.pop(key, None), balances.pop(key, None)
+            if account_id is None and amount is None:  # both, taken when first seen
+                continue
+            has = (_HAS_ID if account_id is not None else 0) | (
+                _HAS_BALANCE if amount is not None else 0
+            )
+            fields = self._fields(key, has, account_id or 0, amount or 0)
             taken.setdefault(at, []).append(fields)
-        for key in [k for k in account_ids if k[2] is not None]:  # an account not posted to
-            at = (key[0], key[2])
-            if at in keep or at in branch:
-                continue
-            taken.setdefault(at, []).append(self._fields(key, _HAS_ID, account_ids.pop(key), 0))
         lines, at, data = self._lines, self._at, self._data
         for (stream, code), keys in taken.items():
             assert code is not None
