@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-from collections.abc import Callable, Collection, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -101,6 +101,18 @@ def _digest(key: str) -> int:
 def _lines_named(batch: Iterable[NewEntry]) -> set[tuple[str, str]]:
     """The lines (stream, code) the entries of ``batch`` name (a reversal names none)."""
     return {(e.op.stream, c) for e in batch if e.op for c in (e.op.line, e.op.to_line) if c}
+
+
+def _lines_reversed(batch: Iterable[NewEntry], by_ref: Mapping[str, Named]) -> set[tuple[str, str]]:
+    """The lines (stream, code) posted to by the entries of an earlier batch of the run that
+    the reversals of ``batch`` name by books id (those the batch holds, it names itself)."""
+    return {
+        (key[0], key[2])
+        for e in batch
+        if e.reverses is not None and e.reverses in by_ref
+        for key, _ in by_ref[e.reverses].planned
+        if key[2] is not None
+    }
 
 
 def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
@@ -300,11 +312,14 @@ class Journal(Reversals):
         run = self._begin(streams, {} if lazily else None, total, whole=False, stands=stands)
         read: set[int] = set()
         # Once the checks hold many lines, those the batch did not name are kept packed (a
-        # national funder's books name each grant's line a few times), unless the books
-        # reverse entries.
+        # national funder's books name each grant's line a few times). A reversal undoes
+        # postings to lines it does not name: into an empty journal it can reverse only an
+        # entry of these books, whose lines are known by its id; into one that holds
+        # entries, books that reverse any keep every line.
+        empty = stands[4]
         cold = (
             ColdLines(self._lines, self._parents)
-            if streams is not None and self.catalog is None
+            if self.catalog is None and (streams is not None or empty)
             else None
         )
         connection = self.session.connection()
@@ -327,6 +342,8 @@ class Journal(Reversals):
             named = set()
             if cold is not None:
                 named = _lines_named(batch)
+                if streams is None:
+                    named |= _lines_reversed(batch, run.by_ref)
                 cold.warm(named, run.balances, self._account_ids)
             if lazily:
                 assert streams is not None
