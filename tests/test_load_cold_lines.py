@@ -203,6 +203,70 @@ def test_a_first_load_that_reverses_entries_packs_lines_and_records_as_lines_kep
     assert paid == {code: "10.00" for code in CODES}
 
 
+# A second stream, whose allocation the later books reverse without naming the stream in any
+# other entry; and an allocation to a line of a branch (A1, beneath A), reversed too.
+OTHER = (
+    '2017-04-01 stream OTHER "Another fund"\n  kind: other\n  funder: FUNDER\n'
+    '2017-04-01 line OTHER X "Line X"\n2017-04-01 award OTHER 2017-18 100\n'
+    "2017-04-02 allocate OTHER 2017-18 X 40\n  id: other-x\n"
+    "2017-04-02 allocate FUND 2017-18 A 100\n2017-04-02 allocate FUND 2017-18 A1 60\n"
+    "  id: a1-alloc\n"
+)
+UNDONE = (
+    "2017-07-02 reverse other-x\n  reason: withdrawn\n"
+    "2017-07-02 reverse a1-alloc\n  reason: withdrawn\n"
+    "2017-07-03 allocate FUND 2017-18 A2 100\n"  # A's whole 100 again, with A1's 60 undone
+)
+UNDONE_OVER = "2017-09-03 pay OTHER 2017-18 X 0.01\n"
+
+
+def test_a_second_load_that_reverses_entries_reads_the_lines_they_undo(
+    two_ledgers: tuple[Grants, Grants],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    held: list[tuple[int, int]],
+) -> None:
+    """Into a journal that holds entries, books that reverse entries recorded before are
+    loaded reading each line as they reach it, the lines a reversal undoes postings to
+    (of another stream, of a branch) when it is checked, and packing them: refused and
+    recorded as one load of everything keeping every line, and not every account read."""
+    in_two, kept = two_ledgers
+    first_text = REFERENCE + OTHER + REVERSING.split("2017-07-01")[0]
+    everything = REFERENCE + OTHER + REVERSING + UNDONE
+    first = books(tmp_path, first_text, "first.grants")
+    over = books(tmp_path, everything + REVERSING_OVER + UNDONE_OVER, "over.grants")
+    whole = books(tmp_path, everything, "whole.grants")
+    assert _loaded(in_two, first).exit_code == 0
+    refused = [_loaded(kept, over)]  # every line kept as it is, every reversal of this load
+    assert _loaded(kept, whole).exit_code == 0
+    journals: list[journal.Journal] = []
+    in_batches = journal.Journal.in_batches
+
+    def watched(j: journal.Journal, *args: Any, **kwargs: Any) -> Any:
+        journals.append(j)
+        return in_batches(j, *args, **kwargs)
+
+    monkeypatch.setattr(journal.Journal, "in_batches", watched)
+    monkeypatch.setattr(journal_cold, "HOLD", 1)
+    monkeypatch.setattr(journal_cold, "_SPARE", 0)
+    monkeypatch.setattr(write_journal, "BATCH", 3)
+    held.clear()
+    refused.append(_loaded(in_two, over))
+    assert [r.exit_code for r in refused] == [1, 1]
+    assert _lines_of(refused[0].output, over) == _lines_of(refused[1].output, over)
+    assert any("L03" in line and "short by £0.01" in line for line in refused[0].output.split("\n"))
+    assert any("to X (OTHER" in line for line in refused[0].output.split("\n"))
+    assert _loaded(in_two, whole).exit_code == 0
+    assert max(lines for _, lines in held) >= 8  # the ten lines reversed, and paid again
+    # The streams' own accounts by id (seven), none of a line's: not the ledger's 70 or so.
+    assert [len(j._account_keys) for j in journals] == [7, 7]
+    figures = [json.loads(g("balance", "--json").output) for g in two_ledgers]
+    assert figures[0] == figures[1]
+    by_line = {(r["stream"], r.get("line")): r for r in figures[0] if r.get("line")}
+    assert by_line[("OTHER", "X")]["allocated"] == "0.00"
+    assert by_line[("FUND", "A1")]["allocated"] == "0.00"
+
+
 def test_the_journal_holds_a_few_batches_lines_however_many_the_books_name(
     grants: Grants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, held: list[tuple[int, int]]
 ) -> None:

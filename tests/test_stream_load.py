@@ -312,9 +312,10 @@ class Watched:
 def test_a_load_keeps_the_accounts_it_opens_by_key_alone(
     session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A load's reversals name only entries recorded before it, whose accounts the journal's
-    catalogue read as the load began: each account the load opens is kept by its key alone
-    (a national funder's books open two for every grant), not by its id as well."""
+    """A load keeps each account it opens by its key alone (a national funder's books open
+    two for every grant), not by its id as well; into a journal that holds entries it keeps
+    by id only the streams' own accounts it began with, and reads those a reversal undoes
+    (A's) when it reaches it."""
     watched = Watched(monkeypatch)
     earlier = FUND + "2017-04-01 award FUND 2017-18 1,000\n"
     earlier += "2017-04-02 allocate FUND 2017-18 A 100\n  id: a1\n"
@@ -324,7 +325,7 @@ def test_a_load_keeps_the_accounts_it_opens_by_key_alone(
     assert len(watched.journals) == 2  # one batch each
     first, second = watched.by_key
     assert len(first) == 3 and watched.by_id[0] == 0  # funder, unallocated, A
-    assert watched.by_id[1] == 3  # read as it began: the reversal's accounts
+    assert watched.by_id[1] == 2  # the stream's own: the reversal's read as it is checked
     assert len(second) == 6  # and those it opens: B's allocated, cash, B's paid
     assert session.scalar(select(func.count()).select_from(Entry)) == 5
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Collection, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -92,6 +92,9 @@ class _Run:
     entry_rows: list[tuple[object, ...]] = field(default_factory=list)
     posting_rows: list[tuple[int, int, int, int]] = field(default_factory=list)
     refused: bool = False
+    # A load's: makes ready the lines a reversal undoes postings to (put back if packed, read
+    # if not read yet) before it is checked; a reversal names an entry, not its lines.
+    reach: Callable[[list[tuple[AccountKey, int]]], None] | None = None
 
 
 def _digest(key: str) -> int:
@@ -101,18 +104,6 @@ def _digest(key: str) -> int:
 def _lines_named(batch: Iterable[NewEntry]) -> set[tuple[str, str]]:
     """The lines (stream, code) the entries of ``batch`` name (a reversal names none)."""
     return {(e.op.stream, c) for e in batch if e.op for c in (e.op.line, e.op.to_line) if c}
-
-
-def _lines_reversed(batch: Iterable[NewEntry], by_ref: Mapping[str, Named]) -> set[tuple[str, str]]:
-    """The lines (stream, code) posted to by the entries of an earlier batch of the run that
-    the reversals of ``batch`` name by books id (those the batch holds, it names itself)."""
-    return {
-        (key[0], key[2])
-        for e in batch
-        if e.reverses is not None and e.reverses in by_ref
-        for key, _ in by_ref[e.reverses].planned
-        if key[2] is not None
-    }
 
 
 def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
@@ -215,17 +206,22 @@ class Journal(Reversals):
         return touched
 
     def _read_lines(
-        self, run: _Run, streams: Iterable[str], fresh: Iterable[NewEntry], read: set[int]
+        self,
+        run: _Run,
+        streams: Iterable[str],
+        named: Iterable[tuple[str, str]],
+        read: set[int],
     ) -> None:
         """Into ``run`` (a load's into a journal that held entries, which began with the
-        streams' own accounts alone), the accounts and balances of the lines ``fresh``
-        entries post to (with every line above them) not ``read`` before, each line's
+        streams' own accounts alone), the accounts and balances of the lines ``named``
+        ((stream, code): those the new entries post to, or a reversal undoes postings to),
+        with every line above them, not ``read`` before, each line's
         BRANCH figure with them: what a ledger of many lines holds is read as the books
         reach it, not all at once. A line read stays in ``run``, its balances carried on in
         memory as they change. The lines beneath a line read first now cannot have been
         read before (a line is read with every line above it), so its BRANCH figure is
         theirs as stored, and that of a line above it, read before, counts them already."""
-        new = {i: code for i, code in self._lines_touched(fresh).items() if i not in read}
+        new = {i: code for i, code in self._touched(named).items() if i not in read}
         if not new:
             return
         read.update(new)
@@ -304,24 +300,30 @@ class Journal(Reversals):
         keys) are dropped before the first batch and built once after the last."""
         self.lock()
         stands = self._where_it_stands()
-        # Into a journal that holds entries, from books that reverse none (a reversal may
-        # name any account), the lines' accounts and balances are read as the entries
-        # reach them (``_read_lines``), not every one the ledger holds.
-        lazily = streams is not None and self.catalog is None and not stands[4]
+        # Into a journal that holds entries, the lines' accounts and balances are read as
+        # the entries reach them (``_read_lines``), not every one the ledger holds; the
+        # streams' own accounts first, every stream's if the books reverse entries (a
+        # reversal may undo an entry of any stream).
+        lazily = self.catalog is None and not stands[4]
         self.load_catalog(accounts=not lazily)
+        if lazily and streams is None:
+            streams = set(self._streams)
         run = self._begin(streams, {} if lazily else None, total, whole=False, stands=stands)
         read: set[int] = set()
         # Once the checks hold many lines, those the batch did not name are kept packed (a
-        # national funder's books name each grant's line a few times). A reversal undoes
-        # postings to lines it does not name: into an empty journal it can reverse only an
-        # entry of these books, whose lines are known by its id; into one that holds
-        # entries, books that reverse any keep every line.
-        empty = stands[4]
-        cold = (
-            ColdLines(self._lines, self._parents)
-            if self.catalog is None and (streams is not None or empty)
-            else None
-        )
+        # national funder's books name each grant's line a few times).
+        cold = ColdLines(self._lines, self._parents) if self.catalog is None else None
+
+        def reach(planned: list[tuple[AccountKey, int]]) -> None:
+            """The lines a reversal undoes postings to, made ready before it is checked."""
+            named = {(key[0], key[2]) for key, _ in planned if key[2] is not None}
+            if cold is not None:
+                cold.warm(named, run.balances, self._account_ids)
+            if lazily:
+                assert streams is not None
+                self._read_lines(run, streams, named, read)
+
+        run.reach = reach
         connection = self.session.connection()
         if connection.dialect.name == "sqlite":
             many = total >= BIG_BATCH
@@ -342,13 +344,11 @@ class Journal(Reversals):
             named = set()
             if cold is not None:
                 named = _lines_named(batch)
-                if streams is None:
-                    named |= _lines_reversed(batch, run.by_ref)
                 cold.warm(named, run.balances, self._account_ids)
             if lazily:
                 assert streams is not None
                 fresh = (e for e, key in zip(batch, keys, strict=True) if key not in existing)
-                self._read_lines(run, streams, fresh, read)
+                self._read_lines(run, streams, _lines_named(fresh), read)
             result.refused = self._check(run, batch, result, None, True, keys, existing)
             run.refused = run.refused or bool(result.refused)
             if not run.refused:
@@ -470,6 +470,8 @@ class Journal(Reversals):
                     original_id, planned, op, share = self._reversal(
                         item, by_ref, run.first_entry, by_number=not DERIVED.match(key)
                     )
+                    if run.reach is not None:
+                        run.reach(planned)
                     if original_id in reversed_in_batch:
                         raise RuleError(
                             f"entry {item.reverses} is reversed twice; an entry is reversed once"

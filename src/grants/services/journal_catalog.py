@@ -207,6 +207,20 @@ class CatalogReads:
             added.append(account_id)
         return added
 
+    def account_keys_of(self, account_ids: Collection[int]) -> dict[int, AccountKey]:
+        """The keys of accounts by id, read with their lines' codes (a reversal's, in a load
+        that reads lines' accounts as it reaches them and does not keep their ids)."""
+        codes = {sid: code for code, sid in self._streams.items()}
+        ids = ", ".join(str(int(i)) for i in sorted(set(account_ids)))
+        rows = self.session.connection().exec_driver_sql(
+            "SELECT a.id, a.stream_id, a.first_year, a.last_year, l.code, a.role FROM account a "
+            f"LEFT JOIN line l ON l.id = a.line_id WHERE a.id IN ({ids})"
+        )
+        return {
+            account_id: (codes[stream_id], period_of(first, last), code, role)
+            for account_id, stream_id, first, last, code, role in rows
+        }
+
     def stream_id(self, code: str) -> int:
         try:
             return self._streams[code]

@@ -11,8 +11,9 @@ exactly as it was, before the entries of a batch that names it are checked.
 
 Only a line with no parent and no child is packed: the rules check an entry against its own
 line, the lines above it and the stream (grants.services.rules), so such a line's figures
-are read only by the entries that name it. A line of a branch stays as it is. Books that
-reverse entries are not loaded this way (a reversal names accounts, not lines).
+are read only by the entries that name it, or by a reversal of one of them (which names an
+entry, not a line: the journal puts back the lines of the postings it undoes before it is
+checked). A line of a branch stays as it is.
 """
 
 from __future__ import annotations

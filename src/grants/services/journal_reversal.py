@@ -79,13 +79,19 @@ class Reversals(CatalogReads):
         # Reversed by an entry of this run: refused as "reversed twice" by the caller.
         if done is not None and done < first_entry:
             raise RuleError(f"entry {wanted} was already reversed by entry {done}")
+        postings = self.session.execute(
+            select(Posting.account_id, Posting.amount_pence)
+            .where(Posting.entry_id == row.id)
+            .order_by(Posting.id)
+        ).all()
+        # A load into a journal that holds entries reads lines' accounts as it reaches them
+        # and lets go of their keys by id: those it does not hold are read.
+        keys = self._account_keys
+        unread = [account_id for account_id, _ in postings if account_id not in keys]
+        read = self.account_keys_of(unread) if unread else {}
         planned = [
-            (self._account_keys[account_id], -amount)
-            for account_id, amount in self.session.execute(
-                select(Posting.account_id, Posting.amount_pence)
-                .where(Posting.entry_id == row.id)
-                .order_by(Posting.id)
-            )
+            (keys[account_id] if account_id in keys else read[account_id], -amount)
+            for account_id, amount in postings
         ]
         op, original = self._entry_as_new(row)
         return row.id, planned, op, original.share
@@ -118,7 +124,9 @@ class Reversals(CatalogReads):
 
     def _entry_as_new(self, row: Entry) -> tuple[Operation, NewEntry]:
         streams = {sid: code for code, sid in self._streams.items()}
-        lines = {lid: code for (_, code), lid in self._lines.items()}
+        # Its lines' codes read by id: the catalogue holds a national funder's every line.
+        ids = [i for i in (row.line_id, row.to_line_id) if i is not None]
+        lines = dict(self.session.execute(select(Line.id, Line.code).where(Line.id.in_(ids))).all())
         op = Operation(
             kind=row.kind,
             stream=streams[row.stream_id],
