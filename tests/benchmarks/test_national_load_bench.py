@@ -5,9 +5,10 @@ with the grants: a recipient and a project for every grant.
 a recipient of their own, each grant a project. Here each grant is an organisation, a line
 (the project, its recipient that organisation), an allocation and a payment: 10,000,
 100,000 and 1,000,000 entries are 5,000, 50,000 and 500,000 grants (small, medium, large),
-over ten years of one programme. Unlike tests/benchmarks/test_load_bench.py (2,000 lines
-whatever the entries), the lines and organisations the load must hold and check grow with
-the entries.
+over ten years of one programme; one payment in a hundred is given an id and reversed three
+months later (a grant withdrawn), as a funder's books do. Unlike
+tests/benchmarks/test_load_bench.py (2,000 lines whatever the entries), the lines and
+organisations the load must hold and check grow with the entries.
 
 The product is the command in its own process, into an empty migrated ledger (SQLite), as an
 officer runs it: its peak resident memory is held to the same bound as every
@@ -33,6 +34,13 @@ from tests.benchmarks import measure, raw_sqlite
 
 SIZES = measure.sizes(10_000, 100_000, 1_000_000)  # entries: two a grant
 YEARS = 10
+REVERSED = 100  # one payment in REVERSED reversed: ten grants, one of each year, in every 1,000
+
+
+def reversed_grant(g: int) -> bool:
+    return (g // YEARS) % REVERSED == 0
+
+
 # Written first, in this order (each refers only to those before it); any other table after.
 ORDER = ("organisation", "stream", "line", "account", "entry", "posting", "seal")
 
@@ -53,7 +61,10 @@ def books_text(entries: int) -> str:
         period = f"{2017 + y}-{(18 + y) % 100:02d}"
         amount = 1000 + (g * 7919) % 4000
         out.append(f"{2017 + y}-05-01 allocate NAT {period} P{g:06d} {amount:,}\n")
-        out.append(f"{2017 + y}-09-01 pay NAT {period} P{g:06d} {amount // 2:,}\n")
+        paid = f"{2017 + y}-09-01 pay NAT {period} P{g:06d} {amount // 2:,}\n"
+        out.append(paid + (f"  id: pay-{g}\n" if reversed_grant(g) else ""))
+    for g in filter(reversed_grant, range(grants)):
+        out.append(f"{2017 + g % YEARS}-12-01 reverse pay-{g}\n  reason: withdrawn\n")
     return "\n".join(out)
 
 
@@ -128,7 +139,8 @@ def test_national_funder_load_peak_memory(benchmark: Any, workspace: Workspace, 
     row = measure.ledger_load_row(
         "`grants ledger load` of a national funder's books, a recipient and a project a grant "
         "(its own process): peak memory",
-        f"{n:,} entries ({n // 2:,} grants)",
+        f"{n + n // 2 // REVERSED:,} entries ({n // 2:,} grants, {n // 2 // REVERSED:,} "
+        "payments reversed)",
         medians,
         "raw executemany of every row it adds, indexes built after",
         peaks,
