@@ -25,6 +25,9 @@ from grants.errors import GrantsError
 # Pages a SQLite connection caches while it writes a load: 64 MiB (SQLite's default is 2 MiB,
 # and a load's indexes on random keys touch far more pages than that).
 BIG_CACHE_KIB = 65536
+# While a load appends to tables whose indexes it builds after its rows: 16 MiB (each table is
+# written page after page; the memory goes to the load's checks).
+APPEND_CACHE_KIB = 16384
 # While a load's indexes are built: 16 MiB (the sorter sorts in memory up to as much again;
 # a bigger cache built the indexes of a million entries no faster).
 INDEX_CACHE_KIB = 16384
@@ -194,13 +197,15 @@ def _create(connection: Connection, indexes: Sequence[tuple[str, str]]) -> None:
             ) from None
 
 
-def big_write(connection: Connection) -> None:
-    """A SQLite connection about to write many rows caches up to BIG_CACHE_KIB of pages until
-    it goes back to the pool (grants.db.engine puts the default back). Durability is as
-    before: only the memory for pages changes."""
+def big_write(connection: Connection, appending: bool = False) -> None:
+    """A SQLite connection about to write many rows caches up to BIG_CACHE_KIB of pages
+    (APPEND_CACHE_KIB if ``appending``: into tables whose indexes are built after the rows)
+    until it goes back to the pool (grants.db.engine puts the default back). Durability is
+    as before: only the memory for pages changes."""
     if connection.dialect.name != "sqlite":
         return
-    connection.exec_driver_sql(f"PRAGMA cache_size=-{BIG_CACHE_KIB}")
+    kib = APPEND_CACHE_KIB if appending else BIG_CACHE_KIB
+    connection.exec_driver_sql(f"PRAGMA cache_size=-{kib}")
     connection.connection.info[BIG_CACHE] = True
 
 

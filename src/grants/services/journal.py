@@ -329,8 +329,8 @@ class Journal(Reversals):
             many = total >= BIG_BATCH
         else:  # every entry has a posting or more: rows are at least twice the entries
             many = 2 * total >= bulk.MANY
-        if many:
-            bulk.big_write(connection)
+        if many:  # into an empty journal, every row is appended; the indexes are built after
+            bulk.big_write(connection, appending=stands[4])
         after = (
             bulk.indexes_after(connection, ("account", "entry", "posting"), lean=True)
             if many
