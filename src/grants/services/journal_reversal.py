@@ -126,7 +126,11 @@ class Reversals(CatalogReads):
         streams = {sid: code for code, sid in self._streams.items()}
         # Its lines' codes read by id: the catalogue holds a national funder's every line.
         ids = [i for i in (row.line_id, row.to_line_id) if i is not None]
-        lines = dict(self.session.execute(select(Line.id, Line.code).where(Line.id.in_(ids))).all())
+        lines = (
+            dict(self.session.execute(select(Line.id, Line.code).where(Line.id.in_(ids))).all())
+            if ids
+            else {}
+        )
         op = Operation(
             kind=row.kind,
             stream=streams[row.stream_id],
