@@ -16,7 +16,8 @@ postings and the entries' links of the chain), read from a ledger loaded once:
   an empty ledger, in its own process: its peak resident memory (VmHWM), under 400 MB.
 
 Every variant runs with synchronous=FULL and foreign keys on; the floors have the page cache
-the product gives a load (grants.db.bulk.BIG_CACHE_KIB), and bind None through the adapter
+`Journal.record` gives a load (grants.db.bulk.BIG_CACHE_KIB; `grants ledger load` into an
+empty ledger takes APPEND_CACHE_KIB), and bind None through the adapter
 the product registers for it (grants.db.engine.bind_none_directly: without it, a floor took
 12 to 21 % longer, sqlite3 searching for an adapter for each NULL).
 """
