@@ -83,19 +83,21 @@ def _lines_of(output: str, path: Path) -> list[str]:
     return [line.replace(str(path), "BOOKS") for line in output.splitlines()]
 
 
-def test_lines_packed_and_put_back_refuse_and_record_as_lines_kept(
+def _packed_and_kept(
     two_ledgers: tuple[Grants, Grants],
-    tmp_path: Path,
+    over: Path,
+    whole: Path,
+    batches: tuple[int, int],
     monkeypatch: pytest.MonkeyPatch,
     held: list[tuple[int, int]],
-) -> None:
-    packed, kept = two_ledgers
-    over = books(tmp_path, REFERENCE + ENTRIES + OVER, "over.grants")
-    whole = books(tmp_path, REFERENCE + ENTRIES, "whole.grants")
+) -> list[list[str]]:
+    """``over`` (refused) and then ``whole`` loaded into the first ledger with every line
+    packed from the first batch on (the buffer compacted as soon as lines put back leave it
+    half empty), ``batches[0]`` entries a batch, and into the second keeping every line,
+    ``batches[1]`` a batch: their outputs, the same in both; nearly every one of the 30
+    projects packed in the first, nothing in the second."""
     outputs: list[list[str]] = []
-    # Packed from the first batch on, the buffer compacted as soon as lines put back leave
-    # it half empty.
-    for grants, hold, batch in ((packed, 1, 2), (kept, 10**9, write_journal.BATCH)):
+    for grants, hold, batch in zip(two_ledgers, (1, 10**9), batches, strict=True):
         monkeypatch.setattr(journal_cold, "HOLD", hold)
         monkeypatch.setattr(journal_cold, "_SPARE", 0)
         monkeypatch.setattr(write_journal, "BATCH", batch)
@@ -105,14 +107,27 @@ def test_lines_packed_and_put_back_refuse_and_record_as_lines_kept(
         loaded = _loaded(grants, whole)
         assert loaded.exit_code == 0, loaded.output
         outputs.append(_lines_of(loaded.output, whole))
-        if grants is packed:
+        if hold == 1:
             assert max(lines for _, lines in held) >= 25  # nearly every project packed
             held.clear()
     assert held == [(h, 0) for h, _ in held]  # nothing packed where every line is kept
     assert outputs[0] == outputs[2]
+    assert outputs[1] == outputs[3]
+    return outputs
+
+
+def test_lines_packed_and_put_back_refuse_and_record_as_lines_kept(
+    two_ledgers: tuple[Grants, Grants],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    held: list[tuple[int, int]],
+) -> None:
+    over = books(tmp_path, REFERENCE + ENTRIES + OVER, "over.grants")
+    whole = books(tmp_path, REFERENCE + ENTRIES, "whole.grants")
+    batches = (2, write_journal.BATCH)
+    outputs = _packed_and_kept(two_ledgers, over, whole, batches, monkeypatch, held)
     assert any("short by £0.01" in line and "L07" in line for line in outputs[0])
     assert any("short by £0.01" in line and "to A (FUND" in line for line in outputs[0])
-    assert outputs[1] == outputs[3]
     figures = [json.loads(g("balance", "--json").output) for g in two_ledgers]
     assert figures[0] == figures[1]
     by_line = {(r["year"], r.get("line")): r for r in figures[0] if r.get("line")}
@@ -175,28 +190,11 @@ def test_a_first_load_that_reverses_entries_packs_lines_and_records_as_lines_kep
     lines that entry posted to are put back before the reversal is checked, so books that
     reverse entries are loaded with lines packed, refused and recorded exactly as with every
     line kept."""
-    packed, kept = two_ledgers
     over = books(tmp_path, REFERENCE + REVERSING + REVERSING_OVER, "over.grants")
     whole = books(tmp_path, REFERENCE + REVERSING, "whole.grants")
-    outputs: list[list[str]] = []
-    for grants, hold in ((packed, 1), (kept, 10**9)):
-        monkeypatch.setattr(journal_cold, "HOLD", hold)
-        monkeypatch.setattr(journal_cold, "_SPARE", 0)
-        monkeypatch.setattr(write_journal, "BATCH", 2)
-        refused = _loaded(grants, over)
-        assert refused.exit_code == 1
-        outputs.append(_lines_of(refused.output, over))
-        loaded = _loaded(grants, whole)
-        assert loaded.exit_code == 0, loaded.output
-        outputs.append(_lines_of(loaded.output, whole))
-        if grants is packed:
-            assert max(lines for _, lines in held) >= 25
-            held.clear()
-    assert held == [(h, 0) for h, _ in held]
-    assert outputs[0] == outputs[2]
+    outputs = _packed_and_kept(two_ledgers, over, whole, (2, 2), monkeypatch, held)
     assert any("short by £0.01" in line and "L03" in line for line in outputs[0])
     assert any("reversed" in line and "pay-L06" in line for line in outputs[0])
-    assert outputs[1] == outputs[3]
     figures = [json.loads(g("balance", "--json").output) for g in two_ledgers]
     assert figures[0] == figures[1]
     paid = {r["line"]: r["paid"] for r in figures[0] if r.get("line") in CODES}
