@@ -151,7 +151,7 @@ class Journal(Reversals):
         lines_only: bool = False,
     ) -> dict[AccountKey, int]:
         """Balances of the streams' accounts (every account with ``stream_codes`` None). With
-        ``line_ids`` (lines with every line above them: ``_lines_touched``), only the
+        ``line_ids`` (lines with every line above them: ``_touched``), only the
         streams' own accounts (not with ``lines_only``) and those of these lines, and for
         each of these lines the BRANCH figure of the lines beneath it that are not among
         them, summed in SQL: enough to check a few operations on them (their limits are
@@ -184,16 +184,11 @@ class Journal(Reversals):
                 balances[key] = balances.get(key, 0) + total
         return balances
 
-    def _lines_touched(self, batch: Iterable[NewEntry]) -> dict[int, str]:
-        """The lines a batch posts to, with every line above them (a child's allocation
-        posts to its parent's split account; a payment counts in what is left to pay of
-        each line above), by id, with their codes. The lines beneath them are summed in SQL
-        (``_balances``)."""
-        return self._touched(_lines_named(batch))
-
     def _touched(self, named: Iterable[tuple[str, str]]) -> dict[int, str]:
-        """The lines ``named`` ((stream, code)), with every line above them, by id, with
-        their codes (``_lines_touched``)."""
+        """The lines ``named`` ((stream, code)), with every line above them (a child's
+        allocation posts to its parent's split account; a payment counts in what is left to
+        pay of each line above), by id, with their codes. The lines beneath them are summed
+        in SQL (``_balances``)."""
         touched: dict[int, str] = {}
         lines, parents = self._lines, self._parents
         for stream, code in named:
