@@ -123,6 +123,33 @@ def test_moving_an_allocation_to_another_line_is_named(attack: Connection) -> No
     assert any(p.table == "account" and p.check == "guard" for p in result.problems)
 
 
+def test_the_shapes_of_entry_let_go_when_full_are_worked_out_again_alike(
+    attack: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shapes of entry verify keeps are let go when ``SHAPES`` are kept (a national
+    funder's ledger has one or two a line), and worked out again as entries need them: the
+    moved allocation of the test above is named alike, and no more are kept than that."""
+    from grants.services import entry_checks, record_checks
+
+    unguard(attack, "account")
+    attack.execute(text(
+        "UPDATE account SET line_id = (SELECT id FROM line WHERE code = 'DA' AND stream_id = "
+        "account.stream_id) WHERE key = 'PCC-CSF|2017|2017|PH|allocated'"
+    ))  # fmt: skip
+    kept: list[int] = []
+    finish = record_checks.RecordChecks.finish
+
+    def finished(checks: record_checks.RecordChecks) -> None:
+        kept.append(len(checks.shapes))
+        finish(checks)
+
+    monkeypatch.setattr(record_checks.RecordChecks, "finish", finished)
+    every = [str(p) for p in verify(attack).problems]
+    monkeypatch.setattr(entry_checks, "SHAPES", 2)
+    assert [str(p) for p in verify(attack).problems] == every
+    assert kept[0] > 2 and kept[1] <= 2, kept
+
+
 def test_a_doubled_posting_is_named(attack: Connection) -> None:
     posting = one(attack, "SELECT MIN(id) FROM posting WHERE entry_id = 5")
     unguard(attack, "posting")
