@@ -310,6 +310,29 @@ def test_identical_entries_are_counted_alike_by_content_or_from_every_key(
     assert (by_content, every_key)[bulk == 0.0]
 
 
+def test_identical_entries_are_counted_by_their_texts_hash_not_their_text(
+    grants: Grants, engine: Engine, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A walk counts the entries of each content by an integer (the hash of what their keys
+    say), not by that text held until it ends: the four identical payments counted four
+    times by one, every other entry once; the findings as before."""
+    from grants.services import record_checks
+    from tests.test_checkpoints import four_alike_walked
+
+    kept: list[dict[Any, int]] = []
+    finish = record_checks.RecordChecks.finish
+
+    def finished(checks: record_checks.RecordChecks) -> None:
+        kept.append(dict(checks.contents))
+        finish(checks)
+
+    monkeypatch.setattr(record_checks.RecordChecks, "finish", finished)
+    four_alike_walked(grants, engine, tmp_path)
+    whole = kept[0]  # walked from before the four payments: every entry after the link
+    assert whole and all(type(counted) is int for walk in kept for counted in walk)
+    assert sorted(whole.values())[-1] == 4 and sorted(whole.values())[-2:-1] in ([], [1])
+
+
 # -- what the walk from the link takes from before it, and when it takes nothing -------------
 
 

@@ -52,7 +52,7 @@ class EntryChecks:
     filings: set[str]
     reversed_refs: dict[int, str]
     turnover: int
-    contents: dict[str, int]
+    contents: dict[int, int]
     shapes: dict[tuple[Any, ...], Shape]
     periods: dict[tuple[int, int], str]
     period_objects: dict[tuple[int, int], Period]
@@ -247,13 +247,19 @@ class EntryChecks:
         covers without the count of identical entries before it): the n-th such, n from 0,
         most likely the one after those seen (tried first). Counts it if so."""
         contents = self.contents
-        seen = contents.get(prefix)
+        # Counted by the text's hash, not the text: a walk of millions of entries holds an
+        # integer for each, not some 100 characters. Hashes are the process's own, seeded
+        # at random; two texts of one ledger alike in hash (about one chance in 40,000 at
+        # 30 million entries) would share a count: more keys tried for both, or, walking
+        # from a verified link, the second content counted short and an entry named.
+        counted = hash(prefix)
+        seen = contents.get(counted)
         if seen is None:  # the first of its content in this walk: any before it?
             seen = 0 if self.start is None else self.start.earlier(prefix)
         if derived_key(prefix, seen) == key or any(
             derived_key(prefix, occurrence) == key for occurrence in range(seen)
         ):
-            contents[prefix] = seen + 1
+            contents[counted] = seen + 1
             return True
         return False
 
