@@ -247,16 +247,15 @@ class EntryChecks:
         covers without the count of identical entries before it): the n-th such, n from 0,
         most likely the one after those seen (tried first). Counts it if so."""
         contents = self.contents
-        # Counted by the text's hash, not the text: a walk of millions of entries holds an
-        # integer for each, not some 100 characters. Hashes are the process's own, seeded
-        # at random; two texts of one ledger alike in hash (about one chance in 40,000 at
-        # 30 million entries) would share a count: more keys tried for both, or, walking
-        # from a verified link, the second content counted short and an entry named.
-        counted = hash(prefix)
+        # Counted by the key of the content's first occurrence as an integer (160 bits of
+        # SHA-256), not by the text: a walk of millions of entries holds a number for each,
+        # not some 100 characters, and no two contents can be made to share a count.
+        first = derived_key(prefix, 0)
+        counted = int(first, 16)
         seen = contents.get(counted)
         if seen is None:  # the first of its content in this walk: any before it?
             seen = 0 if self.start is None else self.start.earlier(prefix)
-        if derived_key(prefix, seen) == key or any(
+        if (first if seen == 0 else derived_key(prefix, seen)) == key or any(
             derived_key(prefix, occurrence) == key for occurrence in range(seen)
         ):
             contents[counted] = seen + 1

@@ -87,7 +87,7 @@ class RecordChecks(EntryChecks):
             )
         )
         self.turnover = start.turnover if start is not None else 0
-        self.contents: dict[int, int] = {}  # identical entries seen, by their text's hash
+        self.contents: dict[int, int] = {}  # identical entries seen, by their first's key
         self.shapes: dict[tuple[Any, ...], Shape] = {}
         self.periods: dict[tuple[int, int], str] = {}
         self.period_objects: dict[tuple[int, int], Period] = {}  # of whole years only
