@@ -452,9 +452,12 @@ class Journal(Reversals):
                 # A key its content gives is the only one in a load (each entry counts the
                 # identical ones before it): only the others are kept, across a load's
                 # batches as a 128-bit digest (a command's key, a return's).
+                again = key in existing
+                if not again and item.reverses is not None and item.reverses in self._skipped_refs:
+                    key, again = self._keyed_by_stored_ref(item, key, by_ref, run.first_entry)
                 derived = not whole and key == item.derived
                 held = key if whole or derived else _digest(key)
-                if key in existing or (not derived and held in run_keys):
+                if again or (not derived and held in run_keys):
                     result.skipped += 1
                     if item.ref:
                         self._skipped_refs[item.ref] = key

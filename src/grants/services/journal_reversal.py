@@ -3,6 +3,7 @@ by its books id or in the journal by its ref or number, and the postings that un
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -95,6 +96,28 @@ class Reversals(CatalogReads):
         ]
         op, original = self._entry_as_new(row)
         return row.id, planned, op, original.share
+
+    def _keyed_by_stored_ref(
+        self, item: NewEntry, key: str, by_ref: dict[str, Named], first_entry: int
+    ) -> tuple[str, bool]:
+        """The key of a books reversal, and whether the journal holds an entry with it. A
+        reversal that names an entry recorded before this run by an id the books give it only
+        now (the entry skipped as already recorded, its stored ref another) is keyed as if it
+        named the entry by its stored ref: the ledger never stored the new id, and the export
+        writes, and `grants verify` works the key out from, the stored ref. Any other entry
+        keeps ``key``."""
+        wanted = item.reverses
+        skipped = self._skipped_refs.get(wanted) if wanted is not None else None
+        if skipped is None or wanted in by_ref or key != item.content_key():
+            return key, False
+        row = self.session.execute(select(Entry.id, Entry.ref).where(Entry.key == skipped)).first()
+        if row is None or row.id >= first_entry or row.ref == wanted:
+            return key, False
+        # An entry is reversed once: no reversal of it can come before this one.
+        named = replace(item, reverses=row.ref, occurrence=0, key=None, derived=None)
+        keyed = named.content_key()
+        found = self.session.execute(select(Entry.id).where(Entry.key == keyed)).first()
+        return keyed, found is not None
 
     def _named(self, wanted: str) -> ColumnElement[bool]:
         """The journal's entries a reversal's ``wanted`` may name: by ref, or by number."""
