@@ -16,7 +16,7 @@ import itertools
 import json
 import json.encoder
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -179,7 +179,7 @@ class Records:
         connection: Connection,
         record: Record,
         after: int = 0,
-        accounts: dict[int, list[Any]] | None = None,
+        accounts: Mapping[int, Sequence[Any]] | None = None,
         with_children: bool = True,
         until: int | None = None,
         accounts_joined: bool = False,
@@ -345,6 +345,24 @@ _JOINED = (
     "a.first_year, a.last_year, a.line_id, a.role FROM posting p LEFT JOIN account a "
     "ON a.id = p.account_id {}ORDER BY p.entry_id, p.id"
 )
+
+
+def held_accounts(connection: Connection) -> dict[int, tuple[Any, ...]]:
+    """Every account, as ``accounts_of`` gives it (its key and columns, written into a
+    posting's text alike) but a tuple each, its years and role one object for each value
+    (a national funder's ledger holds hundreds of thousands of accounts, of ten years and a
+    few roles): what `grants verify` keeps for the whole walk."""
+    shared: dict[tuple[type, Any], Any] = {}  # by type too: 1, 1.0 and True are not alike
+    one = shared.setdefault
+    held: dict[int, tuple[Any, ...]] = {}
+    for account_id, key, stream_id, first, last, line_id, role in stream_rows(
+        connection, f"SELECT {ACCOUNT_COLUMNS} FROM account"
+    ):
+        held[account_id] = (
+            key, stream_id, one((type(first), first), first), one((type(last), last), last),
+            line_id, one((type(role), role), role),
+        )  # fmt: skip
+    return held
 
 
 def accounts_of(connection: Connection, after_entry: int = 0) -> dict[int, list[Any]]:

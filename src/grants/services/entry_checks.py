@@ -46,8 +46,7 @@ class EntryChecks:
     line_code: dict[int, str]
     line_parent: dict[tuple[str | None, str], str | None]
     line_stream: dict[int, str | None]
-    accounts: dict[int, tuple[Any, ...]]
-    account_texts: dict[int, str]
+    accounts: dict[int, tuple[Any, ...]]  # (key, stream_id, first, last, line_id, role)
     account_ids: dict[str, int]
     filings: set[str]
     reversed_refs: dict[int, str]
@@ -124,8 +123,8 @@ class EntryChecks:
             # ``by_id`` is in order: with every account different, so is what it makes.
             wanted = [(i, sign * factor) for i, sign in by_id]
             if actual != (wanted if distinct else sorted(wanted)):
-                texts = self.account_texts
-                found = sorted((texts.get(i) or f"(no account {i})", pence) for i, pence in actual)
+                text = self._account_text
+                found = sorted((text(i), pence) for i, pence in actual)
                 wanted = sorted((key, sign * factor) for key, sign in expected)
                 self.problem(
                     "postings",
@@ -163,7 +162,7 @@ class EntryChecks:
         columns = self.accounts.get(account_id)
         if columns is None:
             return f"(no account {account_id})"
-        stream_id, first, last, line_id, role = columns
+        _, stream_id, first, last, line_id, role = columns
         line = self.line_code.get(line_id, "?") if line_id is not None else ""
         return f"{self.streams.get(stream_id, '?')}|{first}|{last}|{line}|{role}"
 
@@ -278,7 +277,7 @@ class EntryChecks:
         an entry the ledger would have refused, added behind its back, is seen here even when
         it was correctly sealed."""
         keys: dict[int, Any] = {}
-        for account_id, (stream_id, first, last, line_id, role) in self.accounts.items():
+        for account_id, (_, stream_id, first, last, line_id, role) in self.accounts.items():
             try:
                 period = self._period_object(first, last)
             except (GrantsError, TypeError, ValueError):

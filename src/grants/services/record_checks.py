@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from grants.db.records import RECORDS, Record
-from grants.db.seal import accounts_of, stream_rows
+from grants.db.seal import held_accounts, stream_rows
 from grants.errors import GrantsError
 from grants.periods import Period
 from grants.services.entry_checks import EntryChecks, Shape
@@ -75,9 +75,7 @@ class RecordChecks(EntryChecks):
             self.line_code[i] = code
             self.line_stream[i] = stream
             self.line_parent[(stream, code)] = codes.get(parent_id) if parent_id else None
-        self.account_rows = accounts_of(connection)
-        self.accounts = {i: tuple(row[1:]) for i, row in self.account_rows.items()}
-        self.account_keys = {i: row[0] for i, row in self.account_rows.items()}
+        self.accounts = held_accounts(connection)
         self.filings = {key for (key,) in stream_rows(connection, "SELECT key FROM return_filing")}
         self.reversed_refs: dict[int, str] = dict(
             stream_rows(
@@ -108,8 +106,17 @@ class RecordChecks(EntryChecks):
         self.over_allocated: set[int] = set(start.over_allocated) if start is not None else set()
         self._amount, self._reverses = entry["amount_pence"], entry["reverses_id"]
         self._turnover, self._key = entry["turnover_pence"], entry["key"]
-        self.account_texts = {i: self._account_text(i) for i in self.accounts}
-        self.account_ids = {text: i for i, text in self.account_texts.items()}
+        # Each account by the key its columns give; the key's own text where they agree (as
+        # they do unless the ledger was changed behind its back), so that it is held once.
+        self.account_ids: dict[str, int] = {}
+        self.misnamed: dict[int, str] = {}  # accounts whose columns say another key
+        for account_id, row in self.accounts.items():
+            text = self._account_text(account_id)
+            if text == row[0]:
+                text = row[0]
+            else:
+                self.misnamed[account_id] = text
+            self.account_ids[text] = account_id
         # Each keyed table's key as its columns give it: functions of the class, not methods
         # bound to this object (which would hold it in a cycle: all verify learnt, freed only
         # when the cycle collector next ran, a twentieth of verify's time at 100,000 entries).
@@ -273,18 +280,16 @@ class RecordChecks(EntryChecks):
 
     def finish(self) -> None:
         self._rules()
-        texts = self.account_texts  # each account's columns as its key would say them
-        for account_id in self.accounts:
-            text = texts[account_id]
-            if self.account_keys[account_id] != text:
+        misnamed = self.misnamed  # the accounts whose columns say another key than theirs
+        for account_id, row in self.accounts.items():
+            text = misnamed.get(account_id)
+            if text is not None:
                 self.result.add(
                     Broken(
                         "account",
                         "account",
                         account_id,
-                        f"its key says "
-                        f"{self.account_keys[account_id]!r} but its columns say "
-                        f"{text!r}",
+                        f"its key says {row[0]!r} but its columns say {text!r}",
                     )
                 )
             if account_id not in self.balances:

@@ -271,7 +271,7 @@ class _Walk:
                 connection,
                 r,
                 after.get(r.table, 0),
-                self.checks.account_rows if r.child and r.child.table == "posting" else None,
+                self.checks.accounts if r.child and r.child.table == "posting" else None,
             )
             for r in RECORDS
         }
