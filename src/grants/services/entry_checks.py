@@ -13,11 +13,11 @@ from grants.errors import GrantsError, RuleError
 from grants.formatting import gbp
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
-from grants.services import rules
+from grants.services import balance_breaches, rules
 from grants.services.journal import content_prefix, derived_key, where_text
 from grants.services.journal_entry import operation_prefix
 from grants.services.keys import COMMAND, DERIVED, RETURN_REVERSAL, RETURN_SPEND
-from grants.services.rules import Operation
+from grants.services.rules import AccountKey, Operation
 from grants.services.verification import Broken, Verification
 
 if TYPE_CHECKING:
@@ -272,22 +272,31 @@ class EntryChecks:
             out.append(f"{key} {gbp(from_pence(pence))}")
         return ", ".join(out)
 
+    def _account_key(self, account_id: int) -> AccountKey | None:
+        """The account's key as the rules read it (stream, period, line, role); None if it
+        has no row, or impossible years (named by its own check)."""
+        row = self.accounts.get(account_id)
+        if row is None:
+            return None
+        _, stream_id, first, last, line_id, role = row
+        try:
+            period = self._period_object(first, last)
+        except (GrantsError, TypeError, ValueError):
+            return None
+        line = self.line_code.get(line_id) if line_id is not None else None
+        return (self.streams.get(stream_id, "?"), period, line, role)
+
     def _rules(self) -> None:
         """The balances the journal leaves must keep within its rules (grants.services.rules):
         an entry the ledger would have refused, added behind its back, is seen here even when
         it was correctly sealed."""
-        keys: dict[int, Any] = {}
-        for account_id, (_, stream_id, first, last, line_id, role) in self.accounts.items():
-            try:
-                period = self._period_object(first, last)
-            except (GrantsError, TypeError, ValueError):
-                continue  # an account with impossible years: named by its own check
-            line = self.line_code.get(line_id) if line_id is not None else None
-            keys[account_id] = (self.streams.get(stream_id, "?"), period, line, role)
-        balances = {keys[i]: pence for i, pence in self.balances.items() if i in keys}
-        over = {keys[i] for i in self.over_allocated if i in keys}
+        found = balance_breaches.breaches(
+            self.balances, self._account_key, self.over_allocated, self._parent_of
+        )
+        if not found:
+            return
         lines = {(self.line_stream.get(i), code): i for i, code in self.line_code.items()}
-        for anchor, what in rules.breaches(balances, over, self._parent_of):
+        for anchor, what in found:
             line_id = lines.get((anchor[0], anchor[2])) if anchor[2] else None
             self.result.add(
                 Broken(
