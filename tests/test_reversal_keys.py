@@ -12,33 +12,22 @@ from grants.services.journal_reversal import Reversals
 from tests.conftest import Grants
 from tests.helpers import FUND, books
 
-FIRST = (
-    FUND
-    + """
+PAYMENTS = """
 2017-04-01 award FUND 2017-18 1,000
 2017-04-01 allocate FUND 2017-18 A 600
 
 2017-05-01 pay FUND 2017-18 A 10
-2017-05-01 pay FUND 2017-18 A 10
+2017-05-01 pay FUND 2017-18 A 10{second}
 2017-05-02 pay FUND 2017-18 A 20
-  id: early
+  id: {third}
 """
-)
-
+FIRST = FUND + PAYMENTS.format(second="", third="early")
 # The second of the two identical payments given an id only now, the third renamed; both
 # reversed by the names these books give them, and a payment after.
 LATER = (
     FUND
+    + PAYMENTS.format(second="\n  id: late", third="renamed")
     + """
-2017-04-01 award FUND 2017-18 1,000
-2017-04-01 allocate FUND 2017-18 A 600
-
-2017-05-01 pay FUND 2017-18 A 10
-2017-05-01 pay FUND 2017-18 A 10
-  id: late
-2017-05-02 pay FUND 2017-18 A 20
-  id: renamed
-
 2017-07-01 reverse late
   reason: "paid twice"
 2017-07-01 reverse renamed
