@@ -150,6 +150,42 @@ def test_the_shapes_of_entry_let_go_when_full_are_worked_out_again_alike(
     assert kept[0] > 2 and kept[1] <= 2, kept
 
 
+def test_an_entry_of_a_shape_kept_without_its_texts_is_named_in_full(
+    attack: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shape of entry is kept without the texts of its postings (only a mismatch shows
+    them): a payment of a shape kept, its postings changed, is named as it is when no shape
+    is kept at all."""
+    from grants.services import record_checks
+
+    later = one(attack, "SELECT MIN(b.id) FROM entry a JOIN entry b ON b.id > a.id "
+                "AND b.kind = 'pay' AND a.kind = 'pay' AND b.stream_id = a.stream_id "
+                "AND b.first_year = a.first_year AND b.last_year = a.last_year "
+                "AND b.line_id = a.line_id AND b.to_line_id IS NULL AND a.to_line_id IS NULL "
+                "AND b.tranche IS NULL AND a.tranche IS NULL")  # fmt: skip
+    postings = attack.execute(text(
+        "SELECT id, account_id FROM posting WHERE entry_id = :e ORDER BY id"), {"e": later}
+    ).all()  # fmt: skip
+    unguard(attack, "posting")
+    attack.execute(text("UPDATE posting SET account_id = :a WHERE id = :p"),
+                   {"a": postings[0][1], "p": postings[1][0]})  # fmt: skip
+    kept = [str(p) for p in verify(attack).problems]
+    assert any(m.startswith(f"entry {later}: its postings (") for m in kept), kept
+
+    class Forgetful(dict[Any, Any]):
+        def get(self, key: Any, default: Any = None) -> Any:
+            return None
+
+    made = record_checks.RecordChecks.__init__
+
+    def forgetting(checks: record_checks.RecordChecks, *args: Any, **kw: Any) -> None:
+        made(checks, *args, **kw)
+        checks.shapes = Forgetful()
+
+    monkeypatch.setattr(record_checks.RecordChecks, "__init__", forgetting)
+    assert [str(p) for p in verify(attack).problems] == kept
+
+
 def test_a_doubled_posting_is_named(attack: Connection) -> None:
     posting = one(attack, "SELECT MIN(id) FROM posting WHERE entry_id = 5")
     unguard(attack, "posting")

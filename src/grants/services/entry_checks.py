@@ -31,7 +31,7 @@ SHAPES = 65_536
 
 # An entry's shape: its postings as (account key, sign), the start of what its key says, its
 # postings as (account id, sign) in order, and whether those accounts are all different.
-Shape = tuple[list[tuple[str, int]] | str, str, list[tuple[int, int]], bool]
+Shape = tuple[list[tuple[str, int]] | str | None, str, list[tuple[int, int]], bool]
 
 
 class EntryChecks:
@@ -53,6 +53,7 @@ class EntryChecks:
     turnover: int
     contents: dict[int, int]
     shapes: dict[tuple[Any, ...], Shape]
+    _shared: dict[Any, Any]
     periods: dict[tuple[int, int], str]
     period_objects: dict[tuple[int, int], Period]
     balances: dict[int, int]
@@ -123,6 +124,9 @@ class EntryChecks:
             # ``by_id`` is in order: with every account different, so is what it makes.
             wanted = [(i, sign * factor) for i, sign in by_id]
             if actual != (wanted if distinct else sorted(wanted)):
+                if expected is None:  # kept without its texts: worked out again to show them
+                    expected = self._shape(of, v, keep=False)[0]
+                    assert not isinstance(expected, str) and expected is not None
                 text = self._account_text
                 found = sorted((text(i), pence) for i, pence in actual)
                 wanted = sorted((key, sign * factor) for key, sign in expected)
@@ -166,11 +170,13 @@ class EntryChecks:
         line = self.line_code.get(line_id, "?") if line_id is not None else ""
         return f"{self.streams.get(stream_id, '?')}|{first}|{last}|{line}|{role}"
 
-    def _shape(self, shape: tuple[Any, ...], v: list[Any]) -> Shape:
+    def _shape(self, shape: tuple[Any, ...], v: list[Any], keep: bool = True) -> Shape:
         """For each shape of entry (kind, stream, periods, lines, tranche: ``_shape_of``): the
         postings it makes (grants.services.rules) as (account key, sign) and as (account id,
         sign), in order, and what its key says of it up to the amount; worked out once a
-        shape while ``SHAPES`` are kept (then let go, and worked out again as they come)."""
+        shape while ``SHAPES`` are kept (then let go, and worked out again as they come).
+        Kept (``keep``) without the postings' texts, which only a mismatch shows, and with
+        its kind and years one object for each value: a third of the memory."""
         kind, stream_id, first, last, line_id, to_line_id, to_first, to_last, tranche = shape
         code = self.line_code.get
         ids: list[tuple[int, int]] = []
@@ -202,10 +208,24 @@ class EntryChecks:
         )  # fmt: skip
         ids.sort()
         distinct = len({i for i, _ in ids}) == len(ids)
-        shapes = self.shapes
-        if len(shapes) >= SHAPES:  # a ledger of a line a grant: a shape or two each
-            shapes.clear()
-        found = shapes[shape] = (postings, head, ids, distinct)
+        found = (postings, head, ids, distinct)
+        if keep:
+            shapes = self.shapes
+            if len(shapes) >= SHAPES:  # a ledger of a line a grant: a shape or two each
+                shapes.clear()
+            common = self._shared
+            if len(common) >= SHAPES:  # kinds, years and tranches: a few dozen
+                common.clear()
+            # Equal values stand for each other in a key (the shape is worked out from the
+            # entry's own): 1 and True, alike to the dictionary, may share.
+            one = common.setdefault
+            kind, stream_id, first, last, line_id, to_line_id, to_first, to_last, tranche = shape
+            shared = (
+                one(kind, kind), stream_id, one(first, first), one(last, last), line_id,
+                to_line_id, one(to_first, to_first), one(to_last, to_last),
+                one(tranche, tranche),
+            )  # fmt: skip
+            shapes[shared] = (postings if isinstance(postings, str) else None, head, ids, distinct)
         return found
 
     def _parent_of(self, stream: str, line: str) -> str | None:

@@ -87,6 +87,7 @@ class RecordChecks(EntryChecks):
         self.turnover = start.turnover if start is not None else 0
         self.contents: dict[int, int] = {}  # identical entries seen, by their first's key
         self.shapes: dict[tuple[Any, ...], Shape] = {}
+        self._shared: dict[Any, Any] = {}  # the values of the shapes kept
         self.periods: dict[tuple[int, int], str] = {}
         self.period_objects: dict[tuple[int, int], Period] = {}  # of whole years only
         self.index = {r.table: {c: i for i, c in enumerate(r.columns)} for r in RECORDS}
