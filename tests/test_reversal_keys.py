@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from grants.ledger import write_journal
 from grants.services.journal_reversal import Reversals
 from tests.conftest import Grants
 from tests.helpers import FUND, books
@@ -89,3 +90,48 @@ def test_books_loaded_when_such_a_reversal_was_keyed_by_the_books_name_load_agai
     refs = [row["ref"] for row in _journal(grants)]
     assert _loaded(grants, later) == 0
     assert [row["ref"] for row in _journal(grants)] == refs
+
+
+TWICE = (
+    FUND
+    + PAYMENTS.format(second="", third="renamed")
+    + """
+2017-07-01 reverse {one}
+  reason: "paid twice"
+2017-07-01 reverse {other}
+  reason: "paid twice"
+"""
+)
+
+
+@pytest.mark.parametrize("batch", [10_000, 1])
+@pytest.mark.parametrize(("one", "other"), [("early", "renamed"), ("renamed", "early")])
+def test_an_entry_reversed_under_two_names_is_refused_wherever_the_batches_fall(
+    tmp_path: Path, grants: Grants, monkeypatch: pytest.MonkeyPatch, batch: int, one: str,
+    other: str,
+) -> None:  # fmt: skip
+    """Its ref and an id the books give it only now name one entry, and both reversals have
+    one key: the second is refused as reversing the entry twice, in one batch or in two
+    (as when ten thousand entries lie between them), not skipped as recorded."""
+    _loaded(grants, books(tmp_path, FIRST, "first.grants"))
+    monkeypatch.setattr(write_journal, "BATCH", batch)
+    result = grants("ledger", "load", str(books(tmp_path, TWICE.format(one=one, other=other))))
+    assert result.exit_code == 1
+    assert f"entry {other} is reversed twice; an entry is reversed once" in result.output
+    assert len(_journal(grants)) == 5
+
+
+def test_an_entry_reversed_already_is_not_reversed_again_under_its_new_name(
+    tmp_path: Path, grants: Grants
+) -> None:
+    """Books that reversed the entry by its ref, loaded again with a second reversal of it
+    by an id given only now: the first is recorded, the second refused."""
+    _loaded(grants, books(tmp_path, FIRST, "first.grants"))
+    reversed_once = TWICE.format(one="early", other="renamed").rsplit("2017-07-01", 1)[0]
+    assert _loaded(grants, books(tmp_path, reversed_once, "once.grants")) == 1
+    result = grants(
+        "ledger", "load", str(books(tmp_path, TWICE.format(one="early", other="renamed")))
+    )
+    assert result.exit_code == 1
+    assert "entry renamed was already reversed by entry 6" in result.output
+    assert len(_journal(grants)) == 6

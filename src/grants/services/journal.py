@@ -88,6 +88,10 @@ class _Run:
     by_ref: dict[str, Named] = field(default_factory=dict)
     first_entry: int = 0  # the id of the run's first entry: those from it on are its own
     reversed_in_batch: set[int] = field(default_factory=set)
+    # The keys of the run's books reversals: two that name one entry by two names (its ref,
+    # and an id the books give it only now) have one key, and the second is refused below
+    # as reversing the entry twice, not skipped as recorded, wherever the batches fall.
+    reversal_keys: set[str] = field(default_factory=set)
     new_accounts: list[dict[str, object]] = field(default_factory=list)
     entry_rows: list[tuple[object, ...]] = field(default_factory=list)
     posting_rows: list[tuple[int, int, int, int]] = field(default_factory=list)
@@ -453,11 +457,15 @@ class Journal(Reversals):
                 # identical ones before it): only the others are kept, across a load's
                 # batches as a 128-bit digest (a command's key, a return's).
                 again = key in existing
-                if not again and item.reverses is not None and item.reverses in self._skipped_refs:
-                    key, again = self._keyed_by_stored_ref(item, key, by_ref, run.first_entry)
+                twice = False
+                if item.reverses is not None and DERIVED.match(key):
+                    if not again and item.reverses in self._skipped_refs:
+                        key, again = self._keyed_by_stored_ref(item, key, by_ref, run.first_entry)
+                    twice = key in run.reversal_keys  # the same entry reversed twice: refused
+                    run.reversal_keys.add(key)
                 derived = not whole and key == item.derived
                 held = key if whole or derived else _digest(key)
-                if again or (not derived and held in run_keys):
+                if not twice and (again or (not derived and held in run_keys)):
                     result.skipped += 1
                     if item.ref:
                         self._skipped_refs[item.ref] = key

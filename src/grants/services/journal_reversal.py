@@ -116,7 +116,9 @@ class Reversals(CatalogReads):
         # An entry is reversed once: no reversal of it can come before this one.
         named = replace(item, reverses=row.ref, occurrence=0, key=None, derived=None)
         keyed = named.content_key()
-        found = self.session.execute(select(Entry.id).where(Entry.key == keyed)).first()
+        found = self.session.execute(
+            select(Entry.id).where(Entry.key == keyed, Entry.id < first_entry)
+        ).first()
         return keyed, found is not None
 
     def _named(self, wanted: str) -> ColumnElement[bool]:
