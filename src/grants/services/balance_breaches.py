@@ -35,10 +35,12 @@ def breaches(
     parts = -(-len(balances) // PART)
     if parts <= 1:
         return rules.breaches(_keyed(balances, key_of, balances), over, parent_of)
-    found = [part for part in in_parts(balances, key_of, over, parent_of, parts) if part]
-    if len(found) > 1:  # named in the order one check of the whole names them
-        return rules.breaches(_keyed(balances, key_of, balances), over, parent_of)
-    return found[0] if found else []
+    found: list[tuple[AccountKey, str]] = []
+    for part in in_parts(balances, key_of, over, parent_of, parts):
+        if part and found:  # named in the order one check of the whole names them
+            return rules.breaches(_keyed(balances, key_of, balances), over, parent_of)
+        found = found or part
+    return found
 
 
 def in_parts(
@@ -77,10 +79,11 @@ def _keyed(
     return keyed
 
 
-def _root(stream: str, line: str | None, parent_of: Parents) -> str | None:
+def _root(stream: str, line: str | None, parent_of: Parents) -> str | frozenset[str] | None:
     """The line at the top of ``line``'s tree: the last of its parents, or where they go
-    round in a circle (a line table changed behind the ledger's back), the least of the
-    circle's lines, the same from wherever in it one starts."""
+    round in a circle (a line table changed behind the ledger's back), the circle's lines,
+    the same from wherever in it one starts (as a set: a code changed behind the ledger's
+    back may not compare with the others)."""
     if line is None:
         return None
     at = parent_of(stream, line)
@@ -89,7 +92,7 @@ def _root(stream: str, line: str | None, parent_of: Parents) -> str | None:
     chain, seen = [line], {line}
     while at is not None:
         if at in seen:
-            return min(chain[chain.index(at) :])
+            return frozenset(chain[chain.index(at) :])
         chain.append(at)
         seen.add(at)
         at = parent_of(stream, at)
