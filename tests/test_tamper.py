@@ -186,6 +186,25 @@ def test_an_entry_of_a_shape_kept_without_its_texts_is_named_in_full(
     assert [str(p) for p in verify(attack).problems] == kept
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        "first_year = 2017.5, last_year = 2017.5 WHERE key = 'PCC-CSF|2017|2017|PH|allocated'",
+        "role = X'41' WHERE key = 'PCC-CSF|2017|2017||cash'",
+    ],
+)
+def test_an_account_given_values_of_another_kind_is_named(attack: Connection, change: str) -> None:
+    """SQLite keeps a fraction in an integer column and bytes in a text one: the account is
+    named (its columns no longer say its key), and verify goes on to its end."""
+    if attack.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's columns refuse values of another type")
+    unguard(attack, "account")
+    account = one(attack, f"SELECT id FROM account WHERE {change.split(' WHERE ')[1]}")
+    attack.execute(text(f"UPDATE account SET {change}"))
+    problems = verify(attack).problems
+    assert any(p.table == "account" and p.row_id == account for p in problems), problems
+
+
 def test_a_doubled_posting_is_named(attack: Connection) -> None:
     posting = one(attack, "SELECT MIN(id) FROM posting WHERE entry_id = 5")
     unguard(attack, "posting")

@@ -294,11 +294,14 @@ class EntryChecks:
 
     def _account_key(self, account_id: int) -> AccountKey | None:
         """The account's key as the rules read it (stream, period, line, role); None if it
-        has no row, or impossible years (named by its own check)."""
+        has no row, or years or a role of a kind the ledger never writes (a fraction, bytes:
+        SQLite keeps what it is given), named by its own check."""
         row = self.accounts.get(account_id)
         if row is None:
             return None
         _, stream_id, first, last, line_id, role = row
+        if type(first) is not int or type(last) is not int or type(role) is not str:
+            return None
         try:
             period = self._period_object(first, last)
         except (GrantsError, TypeError, ValueError):
