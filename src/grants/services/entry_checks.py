@@ -6,7 +6,7 @@ leave within the journal's rules. The checks of every kind of record
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from grants.errors import GrantsError, RuleError
@@ -21,12 +21,16 @@ from grants.services.rules import AccountKey, Operation
 from grants.services.verification import Broken, Verification
 
 if TYPE_CHECKING:
+    from grants.services.account_table import TextIds
     from grants.services.walk_start import Start
 
 _HEX40, _UUID, _RETURN_SPEND, _RETURN_REVERSAL = DERIVED, COMMAND, RETURN_SPEND, RETURN_REVERSAL
-# Shapes of entry kept (about 0.9 KB each): the synthetic ledger of 1,000,000 entries has
+# Shapes of entry kept (about 0.5 KB each): the synthetic ledger of 1,000,000 entries has
 # 40,500; a national funder's, a line a grant, one or two for each line.
 SHAPES = 65_536
+# Kept until as many entries have found their shape kept as there are shapes: a national
+# funder's entries, a shape or two a grant, find hardly any (then let go as they fill).
+FEW_SHAPES = 16_384
 
 
 # An entry's shape: its postings as (account key, sign), the start of what its key says, its
@@ -46,17 +50,20 @@ class EntryChecks:
     line_code: dict[int, str]
     line_parent: dict[tuple[str | None, str], str | None]
     line_stream: dict[int, str | None]
-    accounts: dict[int, tuple[Any, ...]]  # (key, stream_id, first, last, line_id, role)
-    account_ids: dict[str, int]
+    accounts: Mapping[int, tuple[Any, ...]]  # (key, stream_id, first, last, line_id, role)
+    account_ids: TextIds  # each account by the text of its key
+    _columns: Callable[[int], tuple[Any, ...] | None]  # ``accounts.get``, the key's text aside
     filings: set[str]
     reversed_refs: dict[int, str]
     turnover: int
     contents: dict[int, int]
     shapes: dict[tuple[Any, ...], Shape]
+    room: int  # shapes kept at most, until they are let go
+    found_again: int  # entries whose shape was kept, since the shapes were last let go
     _shared: dict[Any, Any]
     periods: dict[tuple[int, int], str]
     period_objects: dict[tuple[int, int], Period]
-    balances: dict[int, int]
+    balances: Mapping[int, int]  # a dictionary, or for packed accounts account_table.Balances
     over_allocated: set[int]
     _entry_columns: dict[str, int]
     _shape_of: Callable[[list[Any]], tuple[Any, ...]]
@@ -96,12 +103,20 @@ class EntryChecks:
         total = moved = 0
         actual: list[tuple[int, int]] = []
         balances = self.balances
-        balance = balances.get
-        for _posting, account_id, _account, pence in postings:
-            total += pence
-            moved += abs(pence)
-            actual.append((account_id, pence))
-            balances[account_id] = balance(account_id, 0) + pence
+        if type(balances) is dict:
+            balance = balances.get
+            for _posting, account_id, _account, pence in postings:
+                total += pence
+                moved += abs(pence)
+                actual.append((account_id, pence))
+                balances[account_id] = balance(account_id, 0) + pence
+        else:  # in arrays (grants.services.account_table.Balances)
+            add = balances.add  # type: ignore[attr-defined]
+            for _posting, account_id, _account, pence in postings:
+                total += pence
+                moved += abs(pence)
+                actual.append((account_id, pence))
+                add(account_id, pence)
         if v[self._over]:
             self.over_allocated.update([posting[1] for posting in postings])
         if total != 0:
@@ -114,7 +129,11 @@ class EntryChecks:
             )
         of = self._shape_of(v)
         shape = self.shapes.get(of)
-        expected, head, by_id, distinct = shape if shape is not None else self._shape(of, v)
+        if shape is None:
+            shape = self._shape(of, v)
+        else:
+            self.found_again += 1
+        expected, head, by_id, distinct = shape
         if isinstance(expected, str):
             self.problem("postings", "entry", row_id, expected, seq)
         else:
@@ -173,7 +192,8 @@ class EntryChecks:
         """For each shape of entry (kind, stream, periods, lines, tranche: ``_shape_of``): the
         postings it makes (grants.services.rules) as (account key, sign) and as (account id,
         sign), in order, and what its key says of it up to the amount; worked out once a
-        shape while ``SHAPES`` are kept (then let go, and worked out again as they come).
+        shape while ``SHAPES`` are kept (then let go, and worked out again as they come), or
+        ``FEW_SHAPES`` while entries find their shape kept less often than not.
         Kept (``keep``) without the postings' texts, which only a mismatch shows, and with
         its kind and years one object for each value: a third of the memory."""
         kind, stream_id, first, last, line_id, to_line_id, to_first, to_last, tranche = shape
@@ -210,8 +230,14 @@ class EntryChecks:
         found = (postings, head, ids, distinct)
         if keep:
             shapes = self.shapes
-            if len(shapes) >= SHAPES:  # a ledger of a line a grant: a shape or two each
-                shapes.clear()
+            if len(shapes) >= min(self.room, SHAPES):
+                worth = self.found_again >= len(shapes)  # found again as often as not
+                if worth and len(shapes) < SHAPES:
+                    self.room = SHAPES
+                else:  # a ledger of a line a grant: a shape or two each
+                    self.room = SHAPES if worth else FEW_SHAPES
+                    shapes.clear()
+                    self.found_again = 0
             common = self._shared
             if len(common) >= SHAPES:  # kinds, years and tranches: a few dozen
                 common.clear()
@@ -295,7 +321,7 @@ class EntryChecks:
         """The account's key as the rules read it (stream, period, line, role); None if it
         has no row, or years or a role of a kind the ledger never writes (a fraction, bytes:
         SQLite keeps what it is given), named by its own check."""
-        row = self.accounts.get(account_id)
+        row = self._columns(account_id)
         if row is None:
             return None
         _, stream_id, first, last, line_id, role = row

@@ -8,7 +8,7 @@ ledger, and checks the other records and the accounts."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,9 @@ from grants.db.records import RECORDS, Record
 from grants.db.seal import held_accounts, stream_rows
 from grants.errors import GrantsError
 from grants.periods import Period
-from grants.services.entry_checks import EntryChecks, Shape
+from grants.services import account_table
+from grants.services.account_table import TextIds
+from grants.services.entry_checks import FEW_SHAPES, EntryChecks, Shape
 from grants.services.keys import (
     COMMAND,
     agreement_key,
@@ -74,8 +76,17 @@ class RecordChecks(EntryChecks):
             stream = self.streams.get(stream_id)
             self.line_code[i] = code
             self.line_stream[i] = stream
-            self.line_parent[(stream, code)] = codes.get(parent_id) if parent_id else None
-        self.accounts = held_accounts(connection)
+            # Only the lines that have a parent (``_parent_of`` finds None for the others):
+            # a national funder's hundreds of thousands of lines have none.
+            parent = codes.get(parent_id) if parent_id else None
+            if parent is not None:
+                self.line_parent[(stream, code)] = parent
+            else:  # a line of the same stream and code read before (SQLite keeps what it
+                self.line_parent.pop((stream, code), None)  # is given) had one
+        del rows, codes
+        packed = account_table.read(connection, self.streams, self.line_code, self.line_stream)
+        self.accounts = held_accounts(connection) if packed is None else packed
+        self._columns = self.accounts.get if packed is None else packed.columns
         self.filings = {key for (key,) in stream_rows(connection, "SELECT key FROM return_filing")}
         self.reversed_refs: dict[int, str] = dict(
             stream_rows(
@@ -87,6 +98,7 @@ class RecordChecks(EntryChecks):
         self.turnover = start.turnover if start is not None else 0
         self.contents: dict[int, int] = {}  # identical entries seen, by their first's key
         self.shapes: dict[tuple[Any, ...], Shape] = {}
+        self.room, self.found_again = FEW_SHAPES, 0
         self._shared: dict[Any, Any] = {}  # the values of the shapes kept
         self.periods: dict[tuple[int, int], str] = {}
         self.period_objects: dict[tuple[int, int], Period] = {}  # of whole years only
@@ -102,22 +114,19 @@ class RecordChecks(EntryChecks):
         )))  # fmt: skip
         self._over = entry["over_allocation"]
         # By account, as the journal leaves them: every account an entry posts to is here.
-        self.balances: dict[int, int] = dict(start.balances) if start is not None else {}
+        start_balances = start.balances if start is not None else {}
+        self.balances: Mapping[int, int] = (
+            dict(start_balances)
+            if packed is None
+            else account_table.Balances(packed.top, start_balances)
+        )
         # Accounts an intended over-allocation posted to.
         self.over_allocated: set[int] = set(start.over_allocated) if start is not None else set()
         self._amount, self._reverses = entry["amount_pence"], entry["reverses_id"]
         self._turnover, self._key = entry["turnover_pence"], entry["key"]
-        # Each account by the key its columns give; the key's own text where they agree (as
-        # they do unless the ledger was changed behind its back), so that it is held once.
-        self.account_ids: dict[str, int] = {}
+        # Each account by the key its columns give (packed: every key is that text, once).
         self.misnamed: dict[int, str] = {}  # accounts whose columns say another key
-        for account_id, row in self.accounts.items():
-            text = self._account_text(account_id)
-            if text == row[0]:
-                text = row[0]
-            else:
-                self.misnamed[account_id] = text
-            self.account_ids[text] = account_id
+        self.account_ids: TextIds = self._by_text() if packed is None else packed.ids
         # Each keyed table's key as its columns give it: functions of the class, not methods
         # bound to this object (which would hold it in a cycle: all verify learnt, freed only
         # when the cycle collector next ran, a twentieth of verify's time at 100,000 entries).
@@ -133,6 +142,19 @@ class RecordChecks(EntryChecks):
                 v[c["stream_id"]], v[c["year"]], v[c["stage"]]
             ),
         }
+
+    def _by_text(self) -> dict[str, int]:
+        """Each held account by the text its columns give (``misnamed``: where its key says
+        another); the text is the key's own where they agree, so that it is held once."""
+        by_text: dict[str, int] = {}
+        for account_id, row in self.accounts.items():
+            text = self._account_text(account_id)
+            if text == row[0]:
+                text = row[0]
+            else:
+                self.misnamed[account_id] = text
+            by_text[text] = account_id
+        return by_text
 
     def record(
         self,
@@ -282,7 +304,7 @@ class RecordChecks(EntryChecks):
     def finish(self) -> None:
         self._rules()
         misnamed = self.misnamed  # the accounts whose columns say another key than theirs
-        for account_id, row in self.accounts.items():
+        for account_id in self.accounts:
             text = misnamed.get(account_id)
             if text is not None:
                 self.result.add(
@@ -290,7 +312,8 @@ class RecordChecks(EntryChecks):
                         "account",
                         "account",
                         account_id,
-                        f"its key says {row[0]!r} but its columns say {text!r}",
+                        f"its key says {self.accounts[account_id][0]!r} but its columns say "
+                        f"{text!r}",
                     )
                 )
             if account_id not in self.balances:

@@ -1,0 +1,284 @@
+"""`grants verify` of a ledger of many accounts holds them packed, and their balances in
+arrays (grants.services.account_table): it must find exactly what it finds holding each
+account as a tuple and the balances in a dictionary, on any ledger, changed behind its back
+or not. Here every ledger is "of many" (``COMPACT`` 0) and compared with the same ledger
+held the other way, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from grants.db import seal
+from grants.db.seal import held_accounts
+from grants.services import account_table, entry_checks, record_checks
+from grants.services.account_table import Balances, PackedAccounts
+from grants.services.verification import Verification
+from grants.services.verify import verify
+from tests.test_tamper import _changed, _python_type, engine, ledger, one, unguard
+
+__all__ = ["engine", "ledger"]  # the full ledger of tests/test_tamper.py, a module's own
+
+TABLES = ["account", "posting", "line", "stream", "entry"]
+
+
+@pytest.fixture
+def attack(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            yield connection
+        finally:
+            transaction.rollback()
+
+
+def both(connection: Connection, monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], bool]:
+    """What verify finds with the accounts packed where it can, against held as tuples:
+    the same problems, in the same order; and whether they were packed."""
+    held: list[type] = []
+    made = record_checks.RecordChecks.__init__
+
+    def noting(checks: record_checks.RecordChecks, *args: Any, **kw: Any) -> None:
+        made(checks, *args, **kw)
+        held.append(type(checks.accounts))
+
+    monkeypatch.setattr(record_checks.RecordChecks, "__init__", noting)
+    monkeypatch.setattr(account_table, "COMPACT", 0)
+    packed = [str(p) for p in verify(connection).problems]
+    monkeypatch.setattr(account_table, "COMPACT", 10**12)
+    whole = [str(p) for p in verify(connection).problems]
+    assert held[-1] is dict
+    assert packed == whole
+    return packed, held[0] is PackedAccounts
+
+
+def test_an_untouched_ledger_is_held_packed_and_found_whole(
+    attack: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    problems, packed = both(attack, monkeypatch)
+    assert problems == [] and packed
+
+
+def test_each_account_reads_back_as_held(
+    attack: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every account by id and by its key's text, as ``held_accounts`` gives them, and
+    nothing for ids or texts of no account."""
+    monkeypatch.setattr(account_table, "COMPACT", 0)
+    checks = record_checks.RecordChecks(attack, Verification(seal.Head(0, seal.GENESIS)))
+    packed = checks.accounts
+    assert isinstance(packed, PackedAccounts)
+    held = held_accounts(attack)
+    assert len(packed) == len(held) and list(packed) == sorted(held)
+    lines = 0
+    for account_id, row in held.items():
+        assert packed.get(account_id) == row
+        assert packed.columns(account_id)[1:] == row[1:]  # type: ignore[index]
+        assert packed.ids.get(row[0], 0) == account_id
+        lines += row[4] is not None
+        for other in (row[0] + "x", row[0].replace("|20", "|19", 1), "|" + row[0]):
+            assert packed.ids.get(other, 0) == 0
+    assert lines and lines < len(held)  # of lines and of none
+    for nothing in (0, -1, max(held) + 1, "1", None, 1.5):
+        assert packed.get(nothing) is None and nothing not in packed
+
+
+ATTACKS = {
+    "a posting moved to another line's account": (
+        "posting",
+        "UPDATE posting SET account_id = (SELECT MAX(id) FROM account WHERE "
+        "line_id IS NOT NULL) WHERE id = (SELECT MIN(id) FROM posting WHERE amount_pence > 0)",
+    ),
+    "a posting to no account": (
+        "posting",
+        "UPDATE posting SET account_id = 987654321 WHERE id = 3",
+    ),
+    "a posting beyond 64 bits": (
+        "posting",
+        "UPDATE posting SET amount_pence = 9000000000000000000 WHERE account_id = "
+        "(SELECT account_id FROM posting GROUP BY account_id HAVING COUNT(*) > 1 LIMIT 1)",
+    ),
+    "an account's key": ("account", "UPDATE account SET key = key || 'x' WHERE id = 5"),
+    "an account's role, and its key to match": (
+        "account",
+        "UPDATE account SET role = 'spent', key = "
+        "substr(key, 1, length(key) - length(role)) || 'spent' WHERE id = "
+        "(SELECT MIN(id) FROM account WHERE role = 'allocated')",
+    ),
+    "an account added, posted to by nothing": (
+        "account",
+        "INSERT INTO account (id, key, stream_id, first_year, last_year, line_id, "
+        "role) SELECT MAX(id) + 1, 'PCC-CSF|2030|2030||cash', MIN(stream_id), 2030, 2030, "
+        "NULL, 'cash' FROM account",
+    ),
+    "an account added with another's columns": (
+        "account",
+        "INSERT INTO account (id, key, stream_id, first_year, last_year, line_id, "
+        "role) SELECT (SELECT MAX(id) + 1 FROM account), 'twin', stream_id, first_year, "
+        "last_year, line_id, role FROM account WHERE id = 7",
+    ),
+    "an account removed": ("account", "DELETE FROM account WHERE id = 9"),
+    "an account's id made far larger": (
+        "account",
+        "UPDATE account SET id = 99999999 WHERE id = (SELECT MAX(id) FROM account)",
+    ),
+    "an account of 1850": (
+        "account",
+        "UPDATE account SET first_year = 1850, last_year = 1850, key = "
+        "replace(key, '|2017|2017|', '|1850|1850|') WHERE id = (SELECT MIN(id) FROM account "
+        "WHERE first_year = 2017 AND last_year = 2017)",
+    ),
+    "a line's code": ("line", "UPDATE line SET code = 'Z' || code WHERE id = 2"),
+    "a line given a parent": ("line", "UPDATE line SET parent_id = 1 WHERE id = 3"),
+    "a line's code with a bar": ("line", "UPDATE line SET code = 'A|B' WHERE id = 4"),
+    "a stream's code": ("stream", "UPDATE stream SET code = 'X' || code WHERE id = 1"),
+}
+
+
+@pytest.mark.parametrize("attack_name", list(ATTACKS))
+def test_an_attack_is_found_alike(
+    attack: Connection, monkeypatch: pytest.MonkeyPatch, attack_name: str
+) -> None:
+    table, sql = ATTACKS[attack_name]
+    unguard(attack, table)
+    # An attacker who removes an account keeps its postings: the keys between them off.
+    if attack.dialect.name == "sqlite":
+        attack.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # never checked: rolled back
+    else:
+        for keyed in ("posting", "account"):
+            attack.exec_driver_sql(f"ALTER TABLE {keyed} DISABLE TRIGGER ALL")
+    try:
+        with attack.begin_nested():
+            attack.execute(text(sql))
+    except DBAPIError as exc:
+        pytest.skip(f"the engine refuses the change: {exc}")
+    problems, _ = both(attack, monkeypatch)
+    assert problems
+
+
+def test_a_correctly_sealed_overpayment_is_found_alike(
+    attack: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A payment beyond its allocation, sealed as the ledger seals: only the rules (read
+    from the balances in arrays) can show it."""
+    from tests.test_tamper import test_a_correctly_sealed_entry_the_rules_refuse_is_named
+
+    test_a_correctly_sealed_entry_the_rules_refuse_is_named(attack)
+    problems, packed = both(attack, monkeypatch)
+    assert packed and [p.split(":")[0] for p in problems] == [problems[0].split(":")[0]]
+    assert "what is left to pay" in problems[0]
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+@given(data=st.data())
+def test_any_change_is_found_alike(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, data: st.DataObject
+) -> None:
+    """Any column of any row of the tables the packed accounts are made from (and of the
+    entries and postings that use them) changed, or the row removed: found alike."""
+    from grants.db.models import Base
+
+    table = data.draw(st.sampled_from(TABLES), label="table")
+    columns = [c.name for c in Base.metadata.tables[table].columns]
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            top = one(connection, f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+            row = data.draw(st.integers(1, top), label="row")
+            unguard(connection, table)
+            savepoint = connection.begin_nested()
+            try:
+                if data.draw(st.booleans(), label="delete"):
+                    connection.execute(text(f"DELETE FROM {table} WHERE id = :r"), {"r": row})
+                else:
+                    column = data.draw(st.sampled_from(columns), label="column")
+                    old = connection.execute(
+                        text(f"SELECT {column} FROM {table} WHERE id = :r"), {"r": row}
+                    ).scalar()
+                    new = _changed(old, _python_type(table, column), data.draw)
+                    if hasattr(new, "isoformat") and connection.dialect.name == "sqlite":
+                        new = new.isoformat()
+                    connection.execute(
+                        text(f"UPDATE {table} SET {column} = :v WHERE id = :r"),
+                        {"v": new, "r": row},
+                    )
+                savepoint.commit()
+            except DBAPIError:
+                savepoint.rollback()
+                assume(False)
+            both(connection, monkeypatch)
+        finally:
+            transaction.rollback()
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.integers(-2, 12), st.just(2**40), st.just("7")),
+            st.one_of(st.integers(-(2**20), 2**20), st.just(2**62), st.just(1.5)),
+        ),
+        max_size=40,
+    ),
+    st.dictionaries(st.integers(1, 10), st.integers(-100, 100), max_size=4),
+)
+def test_balances_in_arrays_are_a_dictionary(
+    postings: list[tuple[Any, Any]], start: dict[int, int]
+) -> None:
+    """Whatever is posted (ids out of range or of text, amounts of 64 bits and more, a
+    fraction): the same balances in the same order as a dictionary's."""
+    balances = Balances(10, start)
+    expected = dict(start)
+    for account_id, pence in postings:
+        balances.add(account_id, pence)
+        expected[account_id] = expected.get(account_id, 0) + pence
+    assert list(balances.items()) == list(expected.items())
+    assert len(balances) == len(expected)
+    for account_id in (0, 1, 5, 10, 11, "7", 2**40):
+        assert (account_id in balances) == (account_id in expected)
+
+
+def test_shapes_not_found_again_are_kept_few(
+    attack: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shapes of entry that entries do not find again are let go at ``FEW_SHAPES``; found
+    again as often as not, up to ``SHAPES``: the findings the same either way."""
+    found: list[int] = []
+    shape = entry_checks.EntryChecks._shape
+
+    def watched(checks: Any, *args: Any, **kw: Any) -> Any:
+        made = shape(checks, *args, **kw)
+        found.append(len(checks.shapes))
+        return made
+
+    monkeypatch.setattr(entry_checks.EntryChecks, "_shape", watched)
+    every = [str(p) for p in verify(attack).problems]
+    assert max(found) > 8
+    monkeypatch.setattr(entry_checks, "FEW_SHAPES", 2)
+    monkeypatch.setattr(record_checks, "FEW_SHAPES", 2)
+    monkeypatch.setattr(entry_checks, "SHAPES", 64)
+    found.clear()
+    assert [str(p) for p in verify(attack).problems] == every
+    assert max(found) > 2  # found again: room for more
+
+    class Forgetful(dict[Any, Any]):  # no entry finds its shape kept
+        def get(self, key: Any, default: Any = None) -> Any:
+            return None
+
+    made = record_checks.RecordChecks.__init__
+
+    def forgetting(checks: record_checks.RecordChecks, *args: Any, **kw: Any) -> None:
+        made(checks, *args, **kw)
+        checks.shapes = Forgetful()
+
+    monkeypatch.setattr(record_checks.RecordChecks, "__init__", forgetting)
+    found.clear()
+    assert [str(p) for p in verify(attack).problems] == every
+    assert found and max(found) <= 2
