@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from grants.services import rules
 from grants.services.rule_figures import AccountKey, Parents
 
-PART = 65_536  # accounts, about, whose limits are held at once
+PART = 16_384  # accounts, about, whose limits are held at once
 
 
 def breaches(
