@@ -19,6 +19,7 @@ from grants.db import seal
 from grants.db.seal import held_accounts
 from grants.services import account_table, entry_checks, record_checks
 from grants.services.account_table import Balances, PackedAccounts
+from grants.services.seen_contents import ContentCounts
 from grants.services.verification import Verification
 from grants.services.verify import verify
 from tests.test_tamper import _changed, _python_type, engine, ledger, one, unguard
@@ -85,8 +86,12 @@ def test_each_account_reads_back_as_held(
         for other in (row[0] + "x", row[0].replace("|20", "|19", 1), "|" + row[0]):
             assert packed.ids.get(other, 0) == 0
     assert lines and lines < len(held)  # of lines and of none
-    for nothing in (0, -1, max(held) + 1, "1", None, 1.5):
+    for nothing in (0, -1, max(held) + 1, "1", None, 1.5, float("nan"), float("inf")):
         assert packed.get(nothing) is None and nothing not in packed
+    for account_id in held:  # as a dictionary finds them: 3.0 is 3
+        assert packed.get(float(account_id)) == held[account_id]
+        assert packed.columns(float(account_id)) == packed.columns(account_id)
+    assert packed.get(True) == held.get(True)
 
 
 ATTACKS = {
@@ -241,8 +246,10 @@ def test_balances_in_arrays_are_a_dictionary(
         expected[account_id] = expected.get(account_id, 0) + pence
     assert list(balances.items()) == list(expected.items())
     assert len(balances) == len(expected)
-    for account_id in (0, 1, 5, 10, 11, "7", 2**40):
+    for account_id in (0, 1, 5, 10, 11, "7", 2**40, 5.0, True, 5.5):
         assert (account_id in balances) == (account_id in expected)
+        if account_id in expected:
+            assert balances[account_id] == expected[account_id]
 
 
 def test_shapes_not_found_again_are_kept_few(
@@ -282,3 +289,25 @@ def test_shapes_not_found_again_are_kept_few(
     found.clear()
     assert [str(p) for p in verify(attack).problems] == every
     assert found and max(found) <= 2
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(
+    st.lists(st.tuples(st.integers(0, 3000), st.integers(1, 600)), max_size=3000),
+    st.integers(0, 5000),
+)
+def test_contents_counted_in_byte_arrays_are_a_dictionary(
+    counts: list[tuple[int, int]], expected: int
+) -> None:
+    """Counts of contents by 20-byte keys (the slots grown when they fill, counts beyond
+    a byte's): what a dictionary holds."""
+    from hashlib import sha1
+
+    held = ContentCounts(expected)
+    model: dict[bytes, int] = {}
+    for which, count in counts:
+        digest = sha1(str(which).encode()).digest()
+        assert held.get(digest) == model.get(digest)
+        held[digest] = model[digest] = count
+    assert dict(held.items()) == model and len(held) == len(model)
+    assert held.get(bytes(20)) is None

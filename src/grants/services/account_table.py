@@ -89,11 +89,13 @@ class PackedAccounts(Mapping[int, Account]):
         return len(self._by_id) - 1
 
     def get(self, account_id: Any, default: Any = None) -> Account | Any:
+        if type(account_id) is not int:
+            account_id = _whole(account_id)
         found = self._lineless.get(account_id)
         if found is not None:
             return found
         by_id = self._by_id
-        if type(account_id) is not int or not 0 < account_id < len(by_id):
+        if account_id is None or not 0 < account_id < len(by_id):
             return default
         packed = by_id[account_id]
         if packed < 0:
@@ -170,11 +172,13 @@ class PackedAccounts(Mapping[int, Account]):
     def columns(self, account_id: Any) -> tuple[Any, int, int, int, int | None, str] | None:
         """``get``, the key's text left out where it would be made (the rules read only the
         columns)."""
+        if type(account_id) is not int:
+            account_id = _whole(account_id)
         found = self._lineless.get(account_id)
         if found is not None:
             return found
         by_id = self._by_id
-        if type(account_id) is not int or not 0 < account_id < len(by_id):
+        if account_id is None or not 0 < account_id < len(by_id):
             return None
         packed = by_id[account_id]
         if packed < 0:
@@ -259,25 +263,31 @@ class Balances(Mapping[int, int]):
     def __getitem__(self, account_id: Any) -> Any:
         if self._held is not None:
             return self._held[account_id]
-        if type(account_id) is int and 0 < account_id < len(self._posted):
-            if self._posted[account_id]:
-                return self._amounts[account_id]
+        whole = account_id if type(account_id) is int else _whole(account_id)
+        if whole is not None and 0 < whole < len(self._posted) and self._posted[whole]:
+            return self._amounts[whole]
         raise KeyError(account_id)
 
     def __contains__(self, account_id: Any) -> bool:
         if self._held is not None:
             return account_id in self._held
-        return (
-            type(account_id) is int
-            and 0 < account_id < len(self._posted)
-            and bool(self._posted[account_id])
-        )
+        whole = account_id if type(account_id) is int else _whole(account_id)
+        return whole is not None and 0 < whole < len(self._posted) and bool(self._posted[whole])
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._order if self._held is None else self._held)
 
     def __len__(self) -> int:
         return len(self._order if self._held is None else self._held)
+
+
+def _whole(value: Any) -> int | None:
+    """The id a dictionary of ids finds for ``value`` (``True`` and ``3.0`` are 1 and 3 to
+    it); None if none."""
+    if isinstance(value, bool | float) and value == value and abs(value) != float("inf"):
+        whole = int(value)
+        return whole if whole == value else None
+    return None
 
 
 def _pack(line_id: int, stream_id: int, first: int, last: int, role: int) -> int:
