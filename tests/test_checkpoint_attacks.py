@@ -310,31 +310,36 @@ def test_identical_entries_are_counted_alike_by_content_or_from_every_key(
     assert (by_content, every_key)[bulk == 0.0]
 
 
+@pytest.mark.parametrize("packed", [False, True], ids=["few accounts", "many accounts"])
 def test_identical_entries_are_counted_by_their_first_key_not_their_text(
-    grants: Grants, engine: Engine, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+    grants: Grants, engine: Engine, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, packed: bool
 ) -> None:
     """A walk counts the entries of each content by an integer (the key of the content's
     first occurrence), not by the text their keys say held until it ends: the four identical
     payments counted four times by the first's key, every other entry once; the findings as
-    before."""
-    from grants.services import record_checks
+    before. A ledger of many accounts (packed) counts them by the key's 20 bytes, in byte
+    arrays (grants.services.seen_contents)."""
+    from grants.services import account_table, record_checks
     from tests.test_checkpoints import four_alike_walked
 
+    if packed:
+        monkeypatch.setattr(account_table, "COMPACT", 0)
     kept: list[dict[Any, int]] = []
     finish = record_checks.RecordChecks.finish
 
     def finished(checks: record_checks.RecordChecks) -> None:
-        kept.append(dict(checks.contents))
+        kept.append(dict(checks.contents.items()))
         finish(checks)
 
     monkeypatch.setattr(record_checks.RecordChecks, "finish", finished)
     four_alike_walked(grants, engine, tmp_path)
     whole = kept[0]  # walked from before the four payments: every entry after the link
-    assert whole and all(type(counted) is int for walk in kept for counted in walk)
+    kind = bytes if packed else int
+    assert whole and all(type(counted) is kind for walk in kept for counted in walk)
     with engine.connect() as connection:
         sql = "SELECT key FROM entry WHERE kind = 'pay' ORDER BY id LIMIT 1"
         first = connection.execute(text(sql)).scalar_one()
-    assert whole.pop(int(first, 16)) == 4
+    assert whole.pop(bytes.fromhex(first) if packed else int(first, 16)) == 4
     assert set(whole.values()) <= {1}
 
 

@@ -56,7 +56,7 @@ class EntryChecks:
     filings: set[str]
     reversed_refs: dict[int, str]
     turnover: int
-    contents: dict[int, int]
+    contents: Any  # dict[int, int], or for packed accounts seen_contents.ContentCounts
     shapes: dict[tuple[Any, ...], Shape]
     room: int  # shapes kept at most, until they are let go
     found_again: int  # entries whose shape was kept, since the shapes were last let go
@@ -295,7 +295,7 @@ class EntryChecks:
         # SHA-256), not by the text: a walk of millions of entries holds a number for each,
         # not some 100 characters, and no two contents can be made to share a count.
         first = derived_key(prefix, 0)
-        counted = int(first, 16)
+        counted = int(first, 16) if type(contents) is dict else bytes.fromhex(first)
         seen = contents.get(counted)
         if seen is None:  # the first of its content in this walk: any before it?
             seen = 0 if self.start is None else self.start.earlier(prefix)

@@ -30,6 +30,7 @@ from grants.services.keys import (
     stage_key,
     statement_key,
 )
+from grants.services.seen_contents import ContentCounts
 from grants.services.verification import Broken, Verification
 
 if TYPE_CHECKING:
@@ -96,7 +97,13 @@ class RecordChecks(EntryChecks):
             )
         )
         self.turnover = start.turnover if start is not None else 0
-        self.contents: dict[int, int] = {}  # identical entries seen, by their first's key
+        # Identical entries seen, by their first's key: for packed accounts (a ledger of
+        # many) in byte arrays, sized for the entries the walk reads.
+        self.contents: dict[int, int] | ContentCounts = {}
+        if packed is not None:
+            top = connection.exec_driver_sql("SELECT MAX(id) FROM entry").scalar()
+            after = start.after.get("entry", 0) if start is not None else 0
+            self.contents = ContentCounts(top - after if type(top) is int else 0)
         self.shapes: dict[tuple[Any, ...], Shape] = {}
         self.room, self.found_again = FEW_SHAPES, 0
         self._shared: dict[Any, Any] = {}  # the values of the shapes kept
