@@ -6,7 +6,6 @@ held the other way, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,21 +21,19 @@ from grants.services.account_table import Balances, PackedAccounts
 from grants.services.seen_contents import ContentCounts
 from grants.services.verification import Verification
 from grants.services.verify import verify
-from tests.test_tamper import _changed, _python_type, engine, ledger, one, unguard
+from tests.test_tamper import (
+    attack,
+    change_a_column,
+    engine,
+    forget_shapes,
+    ledger,
+    one,
+    unguard,
+)
 
-__all__ = ["engine", "ledger"]  # the full ledger of tests/test_tamper.py, a module's own
+__all__ = ["attack", "engine", "ledger"]  # the full ledger of tests/test_tamper.py, our own
 
 TABLES = ["account", "posting", "line", "stream", "entry"]
-
-
-@pytest.fixture
-def attack(engine: Engine) -> Iterator[Connection]:
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        try:
-            yield connection
-        finally:
-            transaction.rollback()
 
 
 def both(connection: Connection, monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], bool]:
@@ -188,10 +185,7 @@ def test_any_change_is_found_alike(
 ) -> None:
     """Any column of any row of the tables the packed accounts are made from (and of the
     entries and postings that use them) changed, or the row removed: found alike."""
-    from grants.db.models import Base
-
     table = data.draw(st.sampled_from(TABLES), label="table")
-    columns = [c.name for c in Base.metadata.tables[table].columns]
     with engine.connect() as connection:
         transaction = connection.begin()
         try:
@@ -203,17 +197,7 @@ def test_any_change_is_found_alike(
                 if data.draw(st.booleans(), label="delete"):
                     connection.execute(text(f"DELETE FROM {table} WHERE id = :r"), {"r": row})
                 else:
-                    column = data.draw(st.sampled_from(columns), label="column")
-                    old = connection.execute(
-                        text(f"SELECT {column} FROM {table} WHERE id = :r"), {"r": row}
-                    ).scalar()
-                    new = _changed(old, _python_type(table, column), data.draw)
-                    if hasattr(new, "isoformat") and connection.dialect.name == "sqlite":
-                        new = new.isoformat()
-                    connection.execute(
-                        text(f"UPDATE {table} SET {column} = :v WHERE id = :r"),
-                        {"v": new, "r": row},
-                    )
+                    change_a_column(connection, table, "id", row, data)
                 savepoint.commit()
             except DBAPIError:
                 savepoint.rollback()
@@ -275,17 +259,7 @@ def test_shapes_not_found_again_are_kept_few(
     assert [str(p) for p in verify(attack).problems] == every
     assert max(found) > 2  # found again: room for more
 
-    class Forgetful(dict[Any, Any]):  # no entry finds its shape kept
-        def get(self, key: Any, default: Any = None) -> Any:
-            return None
-
-    made = record_checks.RecordChecks.__init__
-
-    def forgetting(checks: record_checks.RecordChecks, *args: Any, **kw: Any) -> None:
-        made(checks, *args, **kw)
-        checks.shapes = Forgetful()
-
-    monkeypatch.setattr(record_checks.RecordChecks, "__init__", forgetting)
+    forget_shapes(monkeypatch)  # no entry finds its shape kept
     found.clear()
     assert [str(p) for p in verify(attack).problems] == every
     assert found and max(found) <= 2

@@ -88,7 +88,8 @@ class PackedAccounts(Mapping[int, Account]):
         """The greatest id an account may have."""
         return len(self._by_id) - 1
 
-    def get(self, account_id: Any, default: Any = None) -> Account | Any:
+    def _found(self, account_id: Any) -> Account | int | None:
+        """An account of no line, whole; else the account's number; None if none."""
         if type(account_id) is not int:
             account_id = _whole(account_id)
         found = self._lineless.get(account_id)
@@ -96,11 +97,15 @@ class PackedAccounts(Mapping[int, Account]):
             return found
         by_id = self._by_id
         if account_id is None or not 0 < account_id < len(by_id):
-            return default
+            return None
         packed = by_id[account_id]
-        if packed < 0:
-            return default
-        return self._unpacked(packed)
+        return packed if packed >= 0 else None
+
+    def get(self, account_id: Any, default: Any = None) -> Account | Any:
+        found = self._found(account_id)
+        if type(found) is int:
+            return self._unpacked(found)
+        return default if found is None else found
 
     def _unpacked(self, packed: int) -> Account:
         line_id = packed >> 36
@@ -172,17 +177,9 @@ class PackedAccounts(Mapping[int, Account]):
     def columns(self, account_id: Any) -> tuple[Any, int, int, int, int | None, str] | None:
         """``get``, the key's text left out where it would be made (the rules read only the
         columns)."""
-        if type(account_id) is not int:
-            account_id = _whole(account_id)
-        found = self._lineless.get(account_id)
-        if found is not None:
-            return found
-        by_id = self._by_id
-        if account_id is None or not 0 < account_id < len(by_id):
-            return None
-        packed = by_id[account_id]
-        if packed < 0:
-            return None
+        packed = self._found(account_id)
+        if type(packed) is not int:
+            return packed
         first = ((packed >> 16) & 0xFF) + _YEAR
         last = ((packed >> 8) & 0xFF) + _YEAR
         return (None, (packed >> 24) & 0xFFF, first, last, packed >> 36 or None,
