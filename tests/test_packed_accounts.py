@@ -126,6 +126,11 @@ ATTACKS = {
         "last_year, line_id, role FROM account WHERE id = 7",
     ),
     "an account removed": ("account", "DELETE FROM account WHERE id = 9"),
+    "an account of no stream, on no line": (
+        "account",
+        "UPDATE account SET stream_id = 4000, line_id = 987654 WHERE id = "
+        "(SELECT MIN(id) FROM account WHERE line_id IS NOT NULL)",
+    ),
     "an account's id made far larger": (
         "account",
         "UPDATE account SET id = 99999999 WHERE id = (SELECT MAX(id) FROM account)",

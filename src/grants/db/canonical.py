@@ -355,8 +355,10 @@ def held_accounts(connection: Connection) -> dict[int, tuple[Any, ...]]:
     shared: dict[tuple[type, Any], Any] = {}  # by type too: 1, 1.0 and True are not alike
     one = shared.setdefault
     held: dict[int, tuple[Any, ...]] = {}
+    # In the order of their ids (PostgreSQL's own order moves with the rows changed): the
+    # order verify names them in, and the last of two of one key it finds.
     for account_id, key, stream_id, first, last, line_id, role in stream_rows(
-        connection, f"SELECT {ACCOUNT_COLUMNS} FROM account"
+        connection, f"SELECT {ACCOUNT_COLUMNS} FROM account ORDER BY id"
     ):
         held[account_id] = (
             key, stream_id, one((type(first), first), first), one((type(last), last), last),

@@ -4,7 +4,7 @@ tuple with its key's text (about 300 bytes an account, here 24). A national fund
 has two accounts for each of hundreds of thousands of grants.
 
 Packed only where nothing in the accounts is out of the ordinary, which is what every
-ledger the commands wrote holds: ids read in order and not too sparse, each account's key
+ledger the commands wrote holds: ids not too sparse, each account's key
 the text its columns give, of a known stream, of a line of that same stream or none, years
 of whole numbers from 1900 to 2155, a role of text; streams' and lines' codes without a
 ``|``, each line's code once in its stream. Otherwise (a ledger changed behind its back,
@@ -316,8 +316,10 @@ def read(
     accounts = PackedAccounts(streams, line_code, by_code, top)
     packed: list[int] = []
     before = 0
+    # In the order of their ids: PostgreSQL's own order is where each row lies (a row
+    # changed moves), or where another reader's scan of a large table has got to.
     for account_id, key, stream_id, first, last, line_id, role in stream_rows(
-        connection, f"SELECT {ACCOUNT_COLUMNS} FROM account"
+        connection, f"SELECT {ACCOUNT_COLUMNS} FROM account ORDER BY id"
     ):
         if (
             type(account_id) is not int
@@ -332,13 +334,15 @@ def read(
             return None
         before = account_id
         stream = streams.get(stream_id)
+        if stream is None:
+            return None
         if line_id is None:
             code = ""
         elif type(line_id) is not int or line_stream.get(line_id) != stream:
-            return None
+            return None  # of no line the ledger has, or of another stream's
         else:
             code = line_code[line_id]
-        if stream is None or key != f"{stream}|{first}|{last}|{code}|{role}":
+        if key != f"{stream}|{first}|{last}|{code}|{role}":
             return None
         columns = accounts._add(account_id, stream_id, first, last, line_id, role)
         if columns is None:
