@@ -98,12 +98,13 @@ class RecordChecks(EntryChecks):
         )
         self.turnover = start.turnover if start is not None else 0
         # Identical entries seen, by their first's key: for packed accounts (a ledger of
-        # many) in byte arrays, sized for the entries the walk reads.
+        # many) in byte arrays, sized for the entries the walk reads (the greatest id verify
+        # read before the walk, less those up to where it starts).
         self.contents: dict[int, int] | ContentCounts = {}
         if packed is not None:
-            top = connection.exec_driver_sql("SELECT MAX(id) FROM entry").scalar()
+            top = (result.marks or {}).get("entry", 0)
             after = start.after.get("entry", 0) if start is not None else 0
-            self.contents = ContentCounts(top - after if type(top) is int else 0)
+            self.contents = ContentCounts(top - after)
         self.shapes: dict[tuple[Any, ...], Shape] = {}
         self.room, self.found_again = FEW_SHAPES, 0
         self._shared: dict[Any, Any] = {}  # the values of the shapes kept
