@@ -185,19 +185,13 @@ class PackedAccounts(Mapping[int, Account]):
         return (None, (packed >> 24) & 0xFFF, first, last, packed >> 36 or None,
                 self._roles[packed & 0xFF])  # fmt: skip
 
-    def _index(self, packed: list[int]) -> bool:
-        """Keep the packed accounts in order, for ``id_of``; False if two are alike."""
+    def _index(self, packed: list[int], ids: array[int]) -> bool:
+        """Keep the packed accounts (of ``ids``) in order, for ``id_of``; False if two are
+        alike."""
         order = sorted(range(len(packed)), key=packed.__getitem__)
         keys = self._keys = array("q", [packed[i] for i in order])
         if any(keys[i] == keys[i + 1] for i in range(len(keys) - 1)):
             return False
-        ids = array("q", [-1]) * len(order)
-        by_id = self._by_id
-        at = 0
-        for account_id, columns in enumerate(by_id):
-            if columns >= 0:
-                ids[at] = account_id
-                at += 1
         self._ids = array("q", [ids[i] for i in order])
         return True
 
@@ -315,6 +309,7 @@ def read(
         return None
     accounts = PackedAccounts(streams, line_code, by_code, top)
     packed: list[int] = []
+    ids = array("q")
     before = 0
     # In the order of their ids: PostgreSQL's own order is where each row lies (a row
     # changed moves), or where another reader's scan of a large table has got to.
@@ -348,7 +343,8 @@ def read(
         if columns is None:
             return None
         packed.append(columns)
-    if accounts.count != count or not accounts._index(packed):
+        ids.append(account_id)
+    if accounts.count != count or not accounts._index(packed, ids):
         return None
     return accounts
 
