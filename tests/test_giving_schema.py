@@ -7,12 +7,14 @@ break its rule that an id is the grant's own, which the package schema does not 
 from __future__ import annotations
 
 import copy
+import random
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from grants.services import giving_schema
+from grants.services.seen_ids import FirstSeen
 
 
 def problems(package: dict[str, Any]) -> list[str]:
@@ -154,3 +156,21 @@ def test_two_grants_with_one_id_break_the_standard_though_not_alike():
         "grants/3/id: '360G-TEST-F-2017-18-L1' is the id of grants/1 too, and a grant's id "
         "must be its own"
     ]
+
+
+def test_each_id_is_found_again_with_where_it_was_first_seen() -> None:
+    """The ids seen (by their digests, seen_ids.FirstSeen) answer as a dictionary of the ids
+    would, through the tables' growth: each the position it was first given, none before."""
+    rng = random.Random(14)
+    seen, expected = FirstSeen(), {}
+    texts = [f"360G-TEST-F-2017-18-L{n}" for n in range(3000)] + ["", "é", "\udc80", "L1"]
+    for position in range(12_000):
+        text = rng.choice(texts)
+        assert seen.first(text, position) == expected.get(text), (text, position)
+        expected.setdefault(text, position)
+    assert len(seen) == len(expected) > 1024
+    for wrong in (-1, 2**32 - 1):
+        with pytest.raises(ValueError):
+            seen.first("x", wrong)
+    assert seen.first("far", 2**32 - 2) is None
+    assert seen.first("far", 0) == 2**32 - 2
