@@ -534,3 +534,70 @@ def test_an_output_whose_name_says_otherwise_is_refused(
     csv = oxfordshire("export", "360giving", "--format", "csv", "-o", f"{out}/csv/")
     assert csv.exit_code == 0, csv.output
     assert (out / "csv" / "grants.csv").is_file()
+
+
+def _ordered_books() -> str:
+    """A parent P with lines B and C beneath it (declared in that order, C allocated first),
+    and a line X allocated for 2018-19:2019-20 before 2018-19: the accounts made in the other
+    order from the lines and periods."""
+    text = '2017-04-01 org FUNDER "A funder"\n  role: funder\n'
+    for org in ("RP", "RB", "RC", "RX"):
+        text += f'2017-04-01 org {org} "Recipient {org}"\n  role: recipient\n'
+    text += '2017-04-01 stream F "Fund F"\n  funder: FUNDER\n'
+    for line, parent in (("P", None), ("B", "P"), ("C", "P"), ("X", None)):
+        text += f'2017-04-01 line F {line} "Line {line}"\n  recipient: R{line}\n'
+        text += f"  parent: {parent}\n" if parent else ""
+    text += "2018-04-01 award F 2018-19:2019-20 700\n2018-04-01 award F 2018-19 2000\n"
+    text += "2018-04-02 allocate F 2018-19:2019-20 X 700\n"
+    for line, amount in (("X", 300), ("P", 1000), ("C", 250), ("B", 150)):
+        text += f"2018-04-03 allocate F 2018-19 {line} {amount}\n"
+    return text
+
+
+def test_a_years_grants_come_in_the_order_of_their_lines_and_periods(
+    grants: Grants, tmp_path: Path
+) -> None:
+    """A year's grants in the order the lines were declared, a line's periods by their last
+    year, and the lines a grant passed on to in the order they were declared: not in the
+    order their accounts were first posted to."""
+    loaded = grants("ledger", "load", str(books(tmp_path, _ordered_books())))
+    assert loaded.exit_code == 0, loaded.output
+    _json(grants("export", "360giving", "-o", str(tmp_path / "g.json"), "--json"))
+    package = json.loads((tmp_path / "g.json").read_text("utf-8"), parse_float=Decimal)
+    ids = [g["id"].removeprefix("360G-UNREGISTERED-F-") for g in package["grants"]]
+    assert ids == ["2018-19-P", "2018-19-B", "2018-19-C", "2018-19-X", "2018-19-2019-20-X"]
+    assert package["grants"][0]["description"].endswith("passed on to Line B, Line C.")
+
+
+def test_a_year_read_a_few_lines_at_a_time_makes_the_same_package(
+    grants: Grants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The grants of a year are made from their allocations and lines, and from the entries,
+    read in the order of the lines a chunk of rows at a time: however small the chunk, the
+    same package (a line's two periods, a regrant's lines and a reversed payment falling
+    across chunks)."""
+    from grants.services import giving_reads
+
+    text = _ordered_books() + (
+        "2018-07-14 pay F 2018-19 B 100\n2018-10-13 pay F 2018-19 B 20.50\n"
+        '2018-10-20 pay F 2018-19 C 10\n  id: wrong-line\n2018-10-21 reverse wrong-line\n  reason: "wrong line"\n'
+        "2018-10-22 pay F 2018-19:2019-20 X 70\n"
+    )
+    loaded = grants("ledger", "load", str(books(tmp_path, text)))
+    assert loaded.exit_code == 0, loaded.output
+    made = []
+    for chunk in (giving_reads._STREAMED, 1, 2, 3):
+        monkeypatch.setattr(giving_reads, "_STREAMED", chunk)
+        target = tmp_path / f"g{chunk}.json"
+        _json(grants("export", "360giving", "-o", str(target), "--json"))
+        made.append(target.read_text("utf-8"))
+    assert made[1:] == made[:1] * 3
+    package = json.loads(made[0], parse_float=Decimal)
+    # Each grant's allocation day and payments (the reversed one not among them).
+    found = {g["id"].removeprefix("360G-UNREGISTERED-F-"):
+             (g["awardDate"], [t["value"] for t in g.get("disbursementTransaction", [])])
+             for g in package["grants"]}  # fmt: skip
+    assert found == {"2018-19-P": ("2018-04-03", []),
+                     "2018-19-B": ("2018-04-03", [100, Decimal("20.50")]),
+                     "2018-19-C": ("2018-04-03", []), "2018-19-X": ("2018-04-03", []),
+                     "2018-19-2019-20-X": ("2018-04-02", [70])}  # fmt: skip

@@ -8,6 +8,7 @@ the other commands do with the same ledger meanwhile.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -110,7 +111,8 @@ def test_an_account_moved_to_another_streams_line_stops_a_read_of_its_stream(
     oxfordshire: Grants, tmp_path: Path
 ) -> None:
     """An account of PCC-CSF made to name a line of another stream: a read of PCC-CSF, as
-    of a day or not, says so and stops."""
+    of a day or not, says so and stops (the 360Giving export, which reads the stream's lines
+    a few at a time, included)."""
     g = oxfordshire
     line = _one(g.url, "SELECT MIN(l.id) FROM line l JOIN stream s ON s.id = l.stream_id "
                        "WHERE s.code <> 'PCC-CSF'")  # fmt: skip
@@ -121,9 +123,11 @@ def test_an_account_moved_to_another_streams_line_stops_a_read_of_its_stream(
         ("balance", "--stream", "PCC-CSF"),
         ("chain", "--stream", "PCC-CSF", "--as-of", "2018-01-01"),
         ("reconcile", "--stream", "PCC-CSF"),
+        ("export", "360giving", "--stream", "PCC-CSF", "-o", str(tmp_path / "g.json")),
     ):
         result = g(*command)
         assert (result.exit_code, result.output) == (1, refused), command
+    assert not (tmp_path / "g.json").exists()
     _verify_names_it(g)
 
 
@@ -175,3 +179,36 @@ def _unguard(conn: Connection, table: str) -> None:
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update")
     else:
         conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+
+
+@pytest.mark.parametrize(
+    ("change", "found"),
+    [
+        ("UPDATE line SET recipient_id = 99999 WHERE code = 'CHERWELL'",
+         "the recipient of PCC-CSF's line CHERWELL is not an organisation of the ledger"),
+        ("UPDATE stream SET funder_id = 99999, accountable_id = NULL WHERE code = 'PCC-CSF'",
+         "a stream or line names an organisation the ledger lacks"),
+    ],
+)  # fmt: skip
+def test_an_organisation_the_ledger_lacks_stops_the_360giving_export(
+    oxfordshire: Grants, tmp_path: Path, change: str, found: str
+) -> None:
+    """A line's recipient or a stream's funder made an organisation that is not there (only
+    SQLite lets foreign keys be turned off): the export says so and writes nothing, where it
+    published the line as one with no recipient, or stopped with an unexpected failure."""
+    g = oxfordshire
+    if not g.url.startswith("sqlite:///"):
+        pytest.skip("PostgreSQL's foreign keys refuse the change, whoever makes it")
+    table = change.split()[1]
+    connection = sqlite3.connect(g.url.removeprefix("sqlite:///"))
+    try:
+        connection.execute("PRAGMA foreign_keys = OFF")
+        connection.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
+        connection.execute(change)
+        connection.commit()
+    finally:
+        connection.close()
+    target = tmp_path / "g.json"
+    result = g("export", "360giving", "--stream", "PCC-CSF", "-o", str(target))
+    assert (result.exit_code, result.output) == (1, _REFUSED.format(found))
+    assert not target.exists()

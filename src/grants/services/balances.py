@@ -47,6 +47,15 @@ LineBalances = tuple[int, str, str, str | None, dict[str, int]]
 LineTotals = dict[int, int | dict[str, int]]
 
 
+def behind_its_back(found: str) -> Tampered:
+    """The error of a read that found what only a change behind the ledger's back makes
+    (``found``: what it was), whose figures it will not show."""
+    return Tampered(
+        f"the ledger has been changed behind its back ({found}): its figures cannot be read. "
+        "Run `grants verify` to see what changed, and restore the ledger from a backup"
+    )
+
+
 class Balances:
     """All account balances of the journal (optionally of one stream), grouped by role."""
 
@@ -162,11 +171,7 @@ class Balances:
                     found = f"an account of {stream} is for a line of another stream"
                     break
         if found:
-            raise Tampered(
-                f"the ledger has been changed behind its back ({found}): its figures cannot "
-                "be read. Run `grants verify` to see what changed, and restore the ledger "
-                "from a backup"
-            )
+            raise behind_its_back(found)
 
     @property
     def of_lines(self) -> dict[tuple[str, Period], dict[int, dict[str, int]]]:

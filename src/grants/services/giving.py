@@ -15,20 +15,16 @@ Docs: docs/360giving.md.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from grants.db.models import (
-    Account,
-    Commitment,
-    Entry,
-    Line,
     Organisation,
     Setting,
     Stream,
@@ -37,8 +33,10 @@ from grants.errors import GrantsError, NotFound
 from grants.ledger.giving_books import PREFIX
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
-from grants.services import access, streams
-from grants.services.balances import Balances
+from grants.services import access, giving_reads, streams
+from grants.services.balances import behind_its_back
+from grants.services.giving_reads import GrantLine
+from grants.services.seen_ids import FirstSeen
 from grants.services.settings import ledger_name
 
 # The prefix when neither the option nor the books give one: plainly not a registered one.
@@ -69,21 +67,6 @@ class GivingExport:
     # regrant's lines' amounts are inside its own; a line's beneath a heading not published
     # are not).
     top_level: Decimal = Decimal("0.00")
-
-
-@dataclass(frozen=True)
-class _Org:
-    code: str
-    name: str
-
-
-@dataclass(frozen=True)
-class _Line:
-    id: int
-    code: str
-    name: str
-    parent_id: int | None
-    recipient_id: int | None
 
 
 def _settings(session: Session) -> dict[str, str]:
@@ -154,6 +137,35 @@ def giving_package(
     return result
 
 
+class _Orgs:
+    """The organisations as the grants name them (an identifier from the books, or one made
+    with the prefix, when they give none: those are kept to be named). A recipient comes with
+    its line; the organisations that make grants (a stream's, a regrant's) are read once."""
+
+    def __init__(self, session: Session, settings: dict[str, str], prefix: str) -> None:
+        self.session, self.settings, self.prefix = session, settings, prefix
+        self.unidentified: dict[str, str] = {}
+        self._makers: dict[int, dict[str, str]] = {}
+
+    def named(self, code: str, name: str) -> dict[str, str]:
+        identifier = self.settings.get(f"org-id {code}")
+        if identifier is None:
+            self.unidentified[code] = name
+            identifier = f"{self.prefix}-ORG-{code}"
+        return {"id": identifier, "name": name}
+
+    def of(self, org_id: int) -> dict[str, str]:
+        found = self._makers.get(org_id)
+        if found is None:
+            row = self.session.execute(
+                select(Organisation.code, Organisation.name).where(Organisation.id == org_id)
+            ).first()
+            if row is None:
+                raise behind_its_back("a stream or line names an organisation the ledger lacks")
+            found = self._makers[org_id] = self.named(*row)
+        return dict(found)  # each grant's own
+
+
 def _grants(
     session: Session,
     result: GivingExport,
@@ -164,26 +176,16 @@ def _grants(
 ) -> Iterator[dict[str, Any]]:
     """Every stream's grants in turn; once they are all made, GrantsError if two had one id
     (naming the first such id in order), NotFound if there were none."""
-    orgs = {i: _Org(c, n) for i, c, n in session.execute(
-        select(Organisation.id, Organisation.code, Organisation.name))}  # fmt: skip
-    unidentified: dict[str, str] = {}
-
-    def org(org_id: int) -> dict[str, str]:
-        o = orgs[org_id]
-        identifier = settings.get(f"org-id {o.code}")
-        if identifier is None:
-            unidentified[o.code] = o.name
-            identifier = f"{result.prefix}-ORG-{o.code}"
-        return {"id": identifier, "name": o.name}
-
-    seen: set[str] = set()
+    orgs = _Orgs(session, settings, result.prefix)
+    seen = FirstSeen()  # every grant's id, by its digest
     clashing: set[str] = set()
     top = 0
     for s in wanted:
-        for grant, pence in _stream_grants(session, s, period, result.prefix, org, result.left_out):
-            if grant["id"] in seen:
+        for grant, pence in _stream_grants(
+            session, s, period, result.prefix, orgs, result.left_out
+        ):
+            if seen.first(grant["id"], result.count) is not None:
                 clashing.add(grant["id"])
-            seen.add(grant["id"])
             result.count += 1
             top += pence
             yield grant
@@ -204,27 +206,7 @@ def _grants(
             "--stream CODE`"
         )
     result.top_level = from_pence(top)
-    result.unidentified = [f"{c} ({n})" for c, n in sorted(unidentified.items())]
-
-
-# A grant's entries are found by its years and line: (first year, last year, line id).
-_Key = tuple[int, int, int]
-
-
-@dataclass
-class _Work:
-    """What a stream's grants are made with, year by year."""
-
-    session: Session
-    stream: Stream
-    period: Period | None
-    prefix: str
-    org: Callable[[int], dict[str, str]]
-    left_out: list[str]
-    lines: dict[int, _Line]  # every line of the stream, by id
-    by_code: dict[str, int]  # every line's id by its code
-    # The periods with lines that hold an allocation but have no recipient, and the lines.
-    no_recipient: dict[Period, list[str]] = field(default_factory=dict)
+    result.unidentified = [f"{c} ({n})" for c, n in sorted(orgs.unidentified.items())]
 
 
 def _stream_grants(
@@ -232,149 +214,111 @@ def _stream_grants(
     s: Stream,
     period: Period | None,
     prefix: str,
-    org: Callable[[int], dict[str, str]],
+    orgs: _Orgs,
     left_out: list[str],
 ) -> Iterator[tuple[dict[str, Any], int]]:
     """The stream's grants, each with what it awards from the stream (a regrant: nothing, its
-    amount is inside its parent's), year by year (by the first year of their periods): what a
-    year's grants need is read at once and sorted to them, so the work grows with the
-    entries, not with the grants times the entries, and the memory with a year's grants."""
-    lines = {
-        row[0]: _Line(*row)
-        for row in session.execute(
-            select(Line.id, Line.code, Line.name, Line.parent_id, Line.recipient_id).where(
-                Line.stream_id == s.id
-            )
-        )
-    }
-    by_code = {x.code: x.id for x in lines.values()}
-    work = _Work(session, s, period, prefix, org, left_out, lines, by_code)
-    years = session.scalars(
-        select(Account.first_year).distinct()
-        .where(Account.stream_id == s.id, Account.line_id.is_not(None))
-        .order_by(Account.first_year)
-    ).all()  # fmt: skip
-    for year in years:
-        if period is not None and year > period.last.start:
-            break
-        yield from _year_grants(work, year)
-    for span, codes in work.no_recipient.items():
+    amount is inside its parent's), by the first year of their periods, line and last year:
+    what they need is read in that order (giving_reads), so the work grows with the entries
+    and the memory only with the lines in regranting chains."""
+    parents = giving_reads.parents(session, s)
+    until = period.last.start if period is not None else None
+    standing = giving_reads.Standing(session, s, until)
+    no_recipient: dict[Period, list[str]] = {}  # lines that hold an allocation, by period
+    year = None
+    # The names of the lines beneath each line in the year, by (last year, line id); and the
+    # grants made in the year of lines with lines beneath them: a grant inside one of them (a
+    # regrant's line's) awards nothing from the stream; one beneath a line not published (a
+    # heading with no recipient) does. A parent is declared before its lines, so its grant is
+    # made first.
+    children: dict[tuple[int, int], list[str]] = {}
+    published: set[tuple[int, int]] = set()
+    try:
+        for line, first, last, pence in giving_reads.allocations(session, s, until):
+            if first != year:
+                year, published = first, set()
+                children = giving_reads.children(session, s, year) if parents else {}
+            if pence <= 0:
+                continue
+            span = Period(FinancialYear(first), FinancialYear(last))
+            if period is not None and not span.overlaps(period):
+                continue
+            if line.recipient is None:
+                no_recipient.setdefault(span, []).append(line.code)
+                continue
+            parent = parents.get(line.parent_id) if line.parent_id else None
+            funder_id = (parent.recipient_id if parent else None) or s.accountable_id or s.funder_id
+            if funder_id is None:
+                left_out.append(f"{s.code} {span} {line.code}: no organisation made it (give "
+                                "the stream `accountable:`)")  # fmt: skip
+                continue
+            passed_on = children.get((last, line.id), [])
+            recipient, funder = orgs.named(*line.recipient), orgs.of(funder_id)
+            grant = _grant(s, prefix, span, line, parent, pence,
+                           standing.of(first, line.id, last), passed_on,
+                           recipient=recipient, funder=funder)  # fmt: skip
+            if passed_on:
+                published.add((last, line.id))
+            inside = parent is not None and (last, parent.id) in published
+            yield grant, 0 if inside else pence
+    finally:
+        standing.close()
+    for span, codes in no_recipient.items():
         left_out.append(f"{s.code} {span}: {len(codes)} line{'s' if len(codes) > 1 else ''} "
                         f"with no recipient ({', '.join(codes)})")  # fmt: skip
 
 
-def _year_grants(work: _Work, year: int) -> Iterator[tuple[dict[str, Any], int]]:
-    """The grants of the stream's periods that begin in ``year``, by line."""
-    s, lines, period, org = work.stream, work.lines, work.period, work.org
-    held: dict[_Key, int] = {}
-    balances = Balances(work.session, s.code, period=Period.year(year))
-    for (_, first, last, line_code), roles in balances.by_line.items():
-        if first != year:  # a period that began in an earlier year: published with it
-            continue
-        if period is not None and not Period(FinancialYear(first),
-                                             FinancialYear(last)).overlaps(period):  # fmt: skip
-            continue
-        if roles.get("allocated", 0) > 0:
-            held[(first, last, work.by_code[line_code])] = roles["allocated"]
-    awarded, pays, runs = _standing(work.session, s, year)
-    children: dict[_Key, list[str]] = {}
-    for first, last, line_id in held:
-        parent_id = lines[line_id].parent_id
-        if parent_id is not None:
-            children.setdefault((first, last, parent_id), []).append(lines[line_id].name)
-    # The grants made so far: a grant inside one of them (a regrant's line's) awards nothing
-    # from the stream; one beneath a line not published (a heading with no recipient) does.
-    # A parent is declared before its lines, so its grant is made first.
-    published: set[_Key] = set()
-    for key, pence in sorted(held.items(), key=lambda i: i[0][2]):
-        first, last, line_id = key
-        span = Period(FinancialYear(first), FinancialYear(last))
-        line = lines[line_id]
-        where = f"{s.code} {span} {line.code}"
-        if line.recipient_id is None:
-            work.no_recipient.setdefault(span, []).append(line.code)
-            continue
-        parent = lines.get(line.parent_id) if line.parent_id else None
-        funder_id = (parent.recipient_id if parent else None) or s.accountable_id or s.funder_id
-        if funder_id is None:
-            work.left_out.append(
-                f"{where}: no organisation made it (give the stream `accountable:`)"
-            )
-            continue
-        grant_id = f"{work.prefix}-{s.code}-{_slug(span)}-{line.code}"
-        recipient = org(line.recipient_id)
-        agreed = runs.get(key, [])
-        starts = min((r[0] for r in agreed), default=span.first.first_day)
-        ends = max((r[1] for r in agreed), default=span.last.last_day)
-        planned = {"startDate": starts.isoformat(), "endDate": ends.isoformat()}
-        passed_on = children.get(key, [])
-        grant: dict[str, Any] = {
-            "id": grant_id,
-            "title": f"{line.name}: {s.name} {span}",
-            "description": _description(s, span, line, parent, recipient["name"], passed_on),
-            "currency": "GBP",
-            "amountAwarded": from_pence(pence),
-            "awardDate": awarded.get(key, span.first.first_day).isoformat(),
-            "plannedDates": [planned],
-            "recipientOrganization": [recipient],
-            "fundingOrganization": [org(funder_id)],
-            "grantProgramme": [{"code": s.code, "title": s.name}],
-        }
-        if key in pays:
-            grant["disbursementTransaction"] = [
-                {"id": f"{grant_id}-PAY-{n}", "transactionDate": day.isoformat(),
-                 "value": from_pence(amount), "currency": "GBP"}
-                for n, (day, _, amount) in enumerate(sorted(pays[key]), start=1)
-            ]  # fmt: skip
-        if passed_on:
-            grant["regrantType"] = REGRANT
-        published.add(key)
-        yield grant, 0 if parent and (first, last, parent.id) in published else pence
-
-
-_Pays = dict[_Key, list[tuple[date, int, int]]]  # (day, entry id, pence) of each payment
-_Runs = dict[_Key, list[tuple[date, date]]]  # the first and last day of each agreement
-
-
-def _standing(session: Session, s: Stream, year: int) -> tuple[dict[_Key, date], _Pays, _Runs]:
-    """From the stream's entries of periods that begin in ``year`` that stand (neither
-    reversed nor a reversal), by grant: the day of its earliest allocation (an `allocate`, or
-    a virement into it), its payments (day, entry id, pence) and the days its signed
-    agreements (`commit`) run."""
-    of_year = (Entry.stream_id == s.id, Entry.first_year == year)
-    reversal = aliased(Entry)
-    reversed_ids = set(session.scalars(select(reversal.reverses_id)
-                                       .join(Entry, Entry.id == reversal.reverses_id)
-                                       .where(*of_year)))  # fmt: skip
-    agreed = {i: (starts, ends) for i, starts, ends in session.execute(
-        select(Commitment.entry_id, Commitment.starts, Commitment.ends)
-        .join(Entry, Entry.id == Commitment.entry_id).where(*of_year))}  # fmt: skip
-    awarded: dict[_Key, date] = {}
-    pays: _Pays = {}
-    runs: _Runs = {}
-    rows = session.execute(
-        select(Entry.id, Entry.kind, Entry.line_id, Entry.to_line_id, Entry.first_year,
-               Entry.last_year, Entry.day, Entry.amount_pence)
-        .where(*of_year, Entry.reverses_id.is_(None),
-               Entry.kind.in_(("allocate", "virement", "pay", "commit")))
-    )  # fmt: skip
-    for entry_id, kind, line_id, to_line_id, first, last, day, pence in rows:
-        if entry_id in reversed_ids:
-            continue
-        if kind == "pay":
-            pays.setdefault((first, last, line_id), []).append((day, entry_id, pence))
-        elif kind == "commit":
-            if entry_id in agreed:
-                runs.setdefault((first, last, line_id), []).append(agreed[entry_id])
-        else:
-            key = (first, last, to_line_id if kind == "virement" else line_id)
-            if key not in awarded or day < awarded[key]:
-                awarded[key] = day
-    return awarded, pays, runs
+def _grant(
+    s: Stream,
+    prefix: str,
+    span: Period,
+    line: GrantLine,
+    parent: GrantLine | None,
+    pence: int,
+    standing: tuple[date | None, list[giving_reads.Pay], list[giving_reads.Run]],
+    passed_on: list[str],
+    *,
+    recipient: dict[str, str],
+    funder: dict[str, str],
+) -> dict[str, Any]:
+    """The grant of ``line``'s allocation of ``pence`` for ``span``, made by ``funder`` to
+    ``recipient``, with what ``standing`` of its entries gives (its allocation's day, its
+    payments, its agreements' days) and the lines it ``passed_on`` to."""
+    grant_id = f"{prefix}-{s.code}-{_slug(span)}-{line.code}"
+    awarded, pays, runs = standing
+    starts = min((r[0] for r in runs), default=span.first.first_day)
+    ends = max((r[1] for r in runs), default=span.last.last_day)
+    planned = {"startDate": starts.isoformat(), "endDate": ends.isoformat()}
+    grant: dict[str, Any] = {
+        "id": grant_id,
+        "title": f"{line.name}: {s.name} {span}",
+        "description": _description(s, span, line, parent, recipient["name"], passed_on),
+        "currency": "GBP",
+        "amountAwarded": from_pence(pence),
+        "awardDate": (awarded or span.first.first_day).isoformat(),
+        "plannedDates": [planned],
+        "recipientOrganization": [recipient],
+        "fundingOrganization": [funder],
+        "grantProgramme": [{"code": s.code, "title": s.name}],
+    }
+    if pays:
+        grant["disbursementTransaction"] = [
+            {"id": f"{grant_id}-PAY-{n}", "transactionDate": day.isoformat(),
+             "value": from_pence(amount), "currency": "GBP"}
+            for n, (day, _, amount) in enumerate(sorted(pays), start=1)
+        ]  # fmt: skip
+    if passed_on:
+        grant["regrantType"] = REGRANT
+    return grant
 
 
 def _description(
-    s: Stream, span: Period, line: _Line, parent: _Line | None, recipient: str, children: list[str]
+    s: Stream,
+    span: Period,
+    line: GrantLine,
+    parent: GrantLine | None,
+    recipient: str,
+    children: list[str],
 ) -> str:
     text = f"{s.name} {span}: the allocation to {line.name}, received by {recipient}"
     if parent is not None:
