@@ -6,17 +6,32 @@ of a content of its own. Smaller ledgers count in a dictionary, which is quicker
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 _DIGEST = 20  # bytes of a key
 _MANY = 255  # a count held in ``_more`` from here on
 _FULL = 0.7  # of the slots used, at most
 
 
+def slot_of(digest: bytes, digests: bytearray, held: Sequence[int]) -> int:
+    """The slot of ``digest`` in a table of open addressing (its digests side by side in
+    ``digests``, one a slot; ``held`` nothing but 0 in an empty slot), or of the empty slot
+    where it would go: the first from the digest's hash (random for each process, so that no
+    books can be made to fill one run of slots), then the next, and so on round."""
+    size = len(held)
+    width = len(digest)
+    slot = hash(digest) % size
+    while held[slot]:
+        at = width * slot
+        if digests[at : at + width] == digest:
+            break
+        slot = slot + 1 if slot + 1 < size else 0
+    return slot
+
+
 class ContentCounts:
     """``dict[bytes, int]``'s ``get`` and item assignment, for 20-byte keys and counts from
-    1: open addressing, the slot from the key's hash (random for each process, so that no
-    books can be made to fill one run of slots)."""
+    1: open addressing (:func:`slot_of`)."""
 
     __slots__ = ("_counts", "_digests", "_last", "_more", "_size", "_slot", "_used")
 
@@ -33,16 +48,8 @@ class ContentCounts:
         self._slot = 0
 
     def get(self, digest: bytes) -> int | None:
-        size, counts, digests = self._size, self._counts, self._digests
-        slot = hash(digest) % size
-        while True:
-            count = counts[slot]
-            if not count:
-                break
-            at = _DIGEST * slot
-            if digests[at : at + _DIGEST] == digest:
-                break
-            slot = slot + 1 if slot + 1 < size else 0
+        slot = slot_of(digest, self._digests, self._counts)
+        count = self._counts[slot]
         self._last, self._slot = digest, slot
         if not count:
             return None
@@ -86,4 +93,4 @@ class ContentCounts:
         return self._used
 
 
-__all__ = ["ContentCounts"]
+__all__ = ["ContentCounts", "slot_of"]

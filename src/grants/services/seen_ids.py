@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 from array import array
 
+from grants.services.seen_contents import slot_of
+
 _DIGEST = 12  # bytes of a text's digest
 _FULL = 0.7  # of the slots used, at most
 _LAST = 2**32 - 2  # the last position held (each held plus one, in 32 bits: 0 is no text)
@@ -17,8 +19,7 @@ _LAST = 2**32 - 2  # the last position held (each held plus one, in 32 bits: 0 i
 
 class FirstSeen:
     """``first(text, position)``: the position ``text`` was first given at, or None the first
-    time it is given (when ``position`` is kept). Open addressing, the slot from the digest's
-    hash (random for each process, so that no ledger can be made to fill one run of slots)."""
+    time it is given (when ``position`` is kept). Open addressing (seen_contents.slot_of)."""
 
     __slots__ = ("_digests", "_positions", "_size", "_used")
 
@@ -38,23 +39,17 @@ class FirstSeen:
         return self._put(digest.digest(), position)
 
     def _put(self, digest: bytes, position: int) -> int | None:
-        size, positions, digests = self._size, self._positions, self._digests
-        slot = hash(digest) % size
-        while True:
-            held = positions[slot]
-            if not held:
-                break
-            at = _DIGEST * slot
-            if digests[at : at + _DIGEST] == digest:
-                return held - 1
-            slot = slot + 1 if slot + 1 < size else 0
-        if self._used + 1 > _FULL * size:
+        slot = slot_of(digest, self._digests, self._positions)
+        held = self._positions[slot]
+        if held:
+            return held - 1
+        if self._used + 1 > _FULL * self._size:
             self._grow()
             return self._put(digest, position)
         self._used += 1
         at = _DIGEST * slot
-        digests[at : at + _DIGEST] = digest
-        positions[slot] = position + 1
+        self._digests[at : at + _DIGEST] = digest
+        self._positions[slot] = position + 1
         return None
 
     def _grow(self) -> None:
