@@ -601,3 +601,53 @@ def test_a_year_read_a_few_lines_at_a_time_makes_the_same_package(
                      "2018-19-B": ("2018-04-03", [100, Decimal("20.50")]),
                      "2018-19-C": ("2018-04-03", []), "2018-19-X": ("2018-04-03", []),
                      "2018-19-2019-20-X": ("2018-04-02", [70])}  # fmt: skip
+
+
+def _regrants(count: int) -> str:
+    """A stream of ``count`` lines, each to an intermediary of its own passing its
+    allocation on to a line beneath."""
+    text = '2017-04-01 org FUNDER "A funder"\n  role: funder\n'
+    text += '2017-04-01 stream F "Fund F"\n  funder: FUNDER\n'
+    text += f"2017-04-01 award F 2017-18 {count * 100}\n"
+    for n in range(count):
+        text += (f'2017-04-01 org I{n:02d} "Intermediary {n}"\n  role: recipient\n'
+                 f'2017-04-01 org R{n:02d} "Recipient {n}"\n  role: recipient\n'
+                 f'2017-04-01 line F P{n:02d} "Line {n}"\n  recipient: I{n:02d}\n'
+                 f'2017-04-01 line F C{n:02d} "Beneath {n}"\n  recipient: R{n:02d}\n'
+                 f"  parent: P{n:02d}\n"
+                 f"2017-04-01 allocate F 2017-18 P{n:02d} 100\n"
+                 f"2017-04-01 allocate F 2017-18 C{n:02d} 60\n")  # fmt: skip
+    return text
+
+
+def test_the_queries_of_an_export_do_not_grow_with_the_organisations_that_regrant(
+    grants: Grants, tmp_path: Path
+) -> None:
+    """The organisation that makes a regrant is read with the line above it, not one query
+    for each: an export of 3 regranting chains and one of 12 make as many queries."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    made = []
+    for size in (3, 12):
+        loaded = grants("ledger", "load", str(books(tmp_path, _regrants(size), f"r{size}.grants")))
+        assert loaded.exit_code == 0, loaded.output
+        target = tmp_path / f"g{size}.json"
+        statements.clear()
+        event.listen(Engine, "before_cursor_execute", count)
+        try:
+            summary = _json(grants("export", "360giving", "--stream", "F", "-o", str(target),
+                                   "--json"))  # fmt: skip
+        finally:
+            event.remove(Engine, "before_cursor_execute", count)
+        made.append(len(statements))
+        package = json.loads(target.read_text("utf-8"))
+        makers = {g["id"][-3:]: g["fundingOrganization"][0]["name"] for g in package["grants"]}
+        assert makers["C00"] == "Intermediary 0" and makers["P00"] == "A funder"
+        assert summary["grants"] == 2 * size
+    assert made[0] == made[1]

@@ -187,7 +187,7 @@ def _unguard(conn: Connection, table: str) -> None:
         ("UPDATE line SET recipient_id = 99999 WHERE code = 'CHERWELL'",
          "the recipient of PCC-CSF's line CHERWELL is not an organisation of the ledger"),
         ("UPDATE stream SET funder_id = 99999, accountable_id = NULL WHERE code = 'PCC-CSF'",
-         "a stream or line names an organisation the ledger lacks"),
+         "a stream names an organisation the ledger lacks"),
     ],
 )  # fmt: skip
 def test_an_organisation_the_ledger_lacks_stops_the_360giving_export(

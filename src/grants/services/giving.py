@@ -140,7 +140,8 @@ def giving_package(
 class _Orgs:
     """The organisations as the grants name them (an identifier from the books, or one made
     with the prefix, when they give none: those are kept to be named). A recipient comes with
-    its line; the organisations that make grants (a stream's, a regrant's) are read once."""
+    its line, and the one that makes a regrant with the line above; a stream's accountable
+    body or funder is read once."""
 
     def __init__(self, session: Session, settings: dict[str, str], prefix: str) -> None:
         self.session, self.settings, self.prefix = session, settings, prefix
@@ -161,7 +162,7 @@ class _Orgs:
                 select(Organisation.code, Organisation.name).where(Organisation.id == org_id)
             ).first()
             if row is None:
-                raise behind_its_back("a stream or line names an organisation the ledger lacks")
+                raise behind_its_back("a stream names an organisation the ledger lacks")
             found = self._makers[org_id] = self.named(*row)
         return dict(found)  # each grant's own
 
@@ -247,13 +248,19 @@ def _stream_grants(
                 no_recipient.setdefault(span, []).append(line.code)
                 continue
             parent = parents.get(line.parent_id) if line.parent_id else None
-            funder_id = (parent.recipient_id if parent else None) or s.accountable_id or s.funder_id
-            if funder_id is None:
+            # Made by the recipient of the line above, else by the stream's accountable body
+            # or its funder.
+            maker = s.accountable_id or s.funder_id
+            if parent is not None and parent.recipient is not None:
+                funder = orgs.named(*parent.recipient)
+            elif maker is not None:
+                funder = orgs.of(maker)
+            else:
                 left_out.append(f"{s.code} {span} {line.code}: no organisation made it (give "
                                 "the stream `accountable:`)")  # fmt: skip
                 continue
             passed_on = children.get((last, line.id), [])
-            recipient, funder = orgs.named(*line.recipient), orgs.of(funder_id)
+            recipient = orgs.named(*line.recipient)
             grant = _grant(s, prefix, span, line, parent, pence,
                            standing.of(first, line.id, last), passed_on,
                            recipient=recipient, funder=funder)  # fmt: skip

@@ -5,9 +5,9 @@ with the line and its recipient, and the entries that stand. A year of a nationa
 grants is a million lines: held whole, some 3 KB a grant; read in order, what is held is a
 few thousand rows'.
 
-Held for a year: what a grant needs of lines elsewhere in the order, the stream's lines that
-have lines beneath them and the names of the lines beneath them that hold an allocation of
-the year (for a funder that regrants through others, most of its lines).
+Held beside them: for the stream, its lines that have lines beneath them (with their
+recipients, who make those lines' grants); for a year, the names of the lines beneath them
+that hold an allocation (for a funder that regrants through others, most of its lines).
 """
 
 from __future__ import annotations
@@ -77,27 +77,47 @@ def allocations(
     )  # fmt: skip
     rows = session.execute(query.execution_options(yield_per=_STREAMED))
     try:
-        for first, last, pence, line_id, code, *rest, org, org_name in rows:
+        for first, last, pence, line_id, *line in rows:
             if line_id is None:  # the account's line is not the stream's
                 raise behind_its_back(f"an account of {s.code} is for a line of another stream")
-            name, parent_id, recipient_id = rest
-            if recipient_id is not None and org is None:
-                raise behind_its_back(f"the recipient of {s.code}'s line {code} is not an "
-                                      "organisation of the ledger")  # fmt: skip
-            recipient = None if org is None else (org, org_name)
-            line = GrantLine(line_id, code, name, parent_id, recipient_id, recipient)
-            yield line, first, last, pence
+            yield _line(s, line_id, *line), first, last, pence
     finally:
         rows.close()
 
 
 def parents(session: Session, s: Stream) -> dict[int, GrantLine]:
-    """The stream's lines that have lines of the stream beneath them, by id."""
+    """The stream's lines that have lines of the stream beneath them, by id, with their
+    recipients (who make the grants of the lines beneath)."""
     beneath = select(Line.parent_id).where(Line.stream_id == s.id, Line.parent_id.is_not(None))
-    query = select(Line.id, Line.code, Line.name, Line.parent_id, Line.recipient_id).where(
-        Line.stream_id == s.id, Line.id.in_(beneath)
-    )
-    return {row[0]: GrantLine(*row) for row in session.execute(query)}
+    query = (
+        select(Line.id, Line.code, Line.name, Line.parent_id, Line.recipient_id,
+               Organisation.code, Organisation.name)
+        .outerjoin(Organisation, Organisation.id == Line.recipient_id)
+        .where(Line.stream_id == s.id, Line.id.in_(beneath))
+    )  # fmt: skip
+    found = {}
+    for line_id, code, name, parent_id, recipient_id, org, org_name in session.execute(query):
+        found[line_id] = _line(s, line_id, code, name, parent_id, recipient_id, org, org_name)
+    return found
+
+
+def _line(
+    s: Stream,
+    line_id: int,
+    code: str,
+    name: str,
+    parent_id: int | None,
+    recipient_id: int | None,
+    org: str | None,
+    org_name: str | None,
+) -> GrantLine:
+    """A line of the stream with its recipient's code and name (an outer join's: none when
+    it has no recipient); one the ledger lacks stops the export."""
+    if recipient_id is not None and org is None:
+        raise behind_its_back(f"the recipient of {s.code}'s line {code} is not an "
+                              "organisation of the ledger")  # fmt: skip
+    recipient = None if org is None else (org, org_name or "")
+    return GrantLine(line_id, code, name, parent_id, recipient_id, recipient)
 
 
 def children(session: Session, s: Stream, year: int) -> dict[tuple[int, int], list[str]]:

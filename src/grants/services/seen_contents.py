@@ -13,13 +13,13 @@ _MANY = 255  # a count held in ``_more`` from here on
 _FULL = 0.7  # of the slots used, at most
 
 
-def slot_of(digest: bytes, digests: bytearray, held: Sequence[int]) -> int:
-    """The slot of ``digest`` in a table of open addressing (its digests side by side in
-    ``digests``, one a slot; ``held`` nothing but 0 in an empty slot), or of the empty slot
-    where it would go: the first from the digest's hash (random for each process, so that no
-    books can be made to fill one run of slots), then the next, and so on round."""
+def slot_of(digest: bytes, digests: bytearray, held: Sequence[int], width: int) -> int:
+    """The slot of ``digest`` in a table of open addressing (its digests of ``width`` bytes
+    side by side in ``digests``, one a slot; ``held`` nothing but 0 in an empty slot), or of
+    the empty slot where it would go (a digest of another width is never found): the first
+    from the digest's hash (random for each process, so that no books can be made to fill
+    one run of slots), then the next, and so on round."""
     size = len(held)
-    width = len(digest)
     slot = hash(digest) % size
     while held[slot]:
         at = width * slot
@@ -48,7 +48,7 @@ class ContentCounts:
         self._slot = 0
 
     def get(self, digest: bytes) -> int | None:
-        slot = slot_of(digest, self._digests, self._counts)
+        slot = slot_of(digest, self._digests, self._counts, _DIGEST)
         count = self._counts[slot]
         self._last, self._slot = digest, slot
         if not count:

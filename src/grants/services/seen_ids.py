@@ -2,8 +2,9 @@
 which must be its own. Ten years of a national funder's grants are some ten million ids: held
 as texts in a dictionary, about 80 bytes each; here each by a 96-bit digest of it (BLAKE2b)
 and the position it was first seen at, in arrays: a slot of 16 bytes, the table a third to
-seven tenths full, so 23 to 46 bytes a text (a third more while the table doubles). Two texts
-share a digest with a chance of about n^2 / 2^97 (10^-15 for ten million)."""
+seven tenths full, so 23 to 46 bytes a text, and while the table doubles its old arrays
+beside the new (some 70 bytes a text at that moment). Two texts share a digest with a chance
+of about n^2 / 2^97 (10^-15 for ten million)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ class FirstSeen:
     def _make(self, size: int) -> None:
         self._size = size
         self._digests = bytearray(_DIGEST * size)
-        self._positions = array("I", bytes(4 * size))  # each position plus one; 0: empty
+        self._positions = array("I", [0]) * size  # each position plus one; 0: empty
         self._used = 0
 
     def first(self, text: str, position: int) -> int | None:
@@ -39,7 +40,7 @@ class FirstSeen:
         return self._put(digest.digest(), position)
 
     def _put(self, digest: bytes, position: int) -> int | None:
-        slot = slot_of(digest, self._digests, self._positions)
+        slot = slot_of(digest, self._digests, self._positions, _DIGEST)
         held = self._positions[slot]
         if held:
             return held - 1
