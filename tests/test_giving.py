@@ -424,11 +424,16 @@ def test_nothing_to_publish_is_said_before_the_output_is_tried(oxfordshire: Gran
     )
 
 
-def _many(count: int) -> str:
-    """Books of one stream with ``count`` grants, to recipients the books give no org-id."""
+def _fund(award: int) -> str:
+    """Books of a funder and its stream F, awarded ``award`` pounds for 2017-18."""
     text = '2017-04-01 org FUNDER "A funder"\n  role: funder\n'
     text += '2017-04-01 stream F "Fund F"\n  funder: FUNDER\n'
-    text += f"2017-04-01 award F 2017-18 {count * 100}\n"
+    return text + f"2017-04-01 award F 2017-18 {award}\n"
+
+
+def _many(count: int) -> str:
+    """Books of one stream with ``count`` grants, to recipients the books give no org-id."""
+    text = _fund(count * 100)
     for n in range(count):
         text += (f'2017-04-01 org R{n:02d} "Recipient {n}"\n  role: recipient\n'
                  f'2017-04-01 line F L{n:02d} "Line {n}"\n  recipient: R{n:02d}\n'
@@ -606,9 +611,7 @@ def test_a_year_read_a_few_lines_at_a_time_makes_the_same_package(
 def _regrants(count: int) -> str:
     """A stream of ``count`` lines, each to an intermediary of its own passing its
     allocation on to a line beneath."""
-    text = '2017-04-01 org FUNDER "A funder"\n  role: funder\n'
-    text += '2017-04-01 stream F "Fund F"\n  funder: FUNDER\n'
-    text += f"2017-04-01 award F 2017-18 {count * 100}\n"
+    text = _fund(count * 100)
     for n in range(count):
         text += (f'2017-04-01 org I{n:02d} "Intermediary {n}"\n  role: recipient\n'
                  f'2017-04-01 org R{n:02d} "Recipient {n}"\n  role: recipient\n'
