@@ -35,8 +35,7 @@ class GrantLine:
     code: str
     name: str
     parent_id: int | None
-    recipient_id: int | None
-    recipient: tuple[str, str] | None = None  # its recipient's (code, name), when read with it
+    recipient: tuple[str, str] | None  # its recipient's (code, name); none: it has none
 
 
 def _of_stream(session: Session, s: Stream, until: int | None) -> list[Any]:
@@ -95,10 +94,7 @@ def parents(session: Session, s: Stream) -> dict[int, GrantLine]:
         .outerjoin(Organisation, Organisation.id == Line.recipient_id)
         .where(Line.stream_id == s.id, Line.id.in_(beneath))
     )  # fmt: skip
-    found = {}
-    for line_id, code, name, parent_id, recipient_id, org, org_name in session.execute(query):
-        found[line_id] = _line(s, line_id, code, name, parent_id, recipient_id, org, org_name)
-    return found
+    return {row[0]: _line(s, *row) for row in session.execute(query)}
 
 
 def _line(
@@ -117,7 +113,7 @@ def _line(
         raise behind_its_back(f"the recipient of {s.code}'s line {code} is not an "
                               "organisation of the ledger")  # fmt: skip
     recipient = None if org is None else (org, org_name or "")
-    return GrantLine(line_id, code, name, parent_id, recipient_id, recipient)
+    return GrantLine(line_id, code, name, parent_id, recipient)
 
 
 def children(session: Session, s: Stream, year: int) -> dict[tuple[int, int], list[str]]:
