@@ -21,7 +21,7 @@ which balance reads must not wait for.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any, TypeVar
 
@@ -38,6 +38,7 @@ MARK = (
 )
 _T = TypeVar("_T")
 _KEPT = "grants.balance_catalogue"
+_CHUNK = 4096  # rows fetched at a time by Catalogue.each
 _AT_MOST = 256  # reads kept at once on a connection (each stream's lines, each day's statements)
 
 
@@ -74,6 +75,13 @@ class Catalogue:
         self.cursor.execute(sql)
         return self.cursor.fetchall()
 
+    def each(self, sql: str) -> Iterator[tuple[Any, ...]]:
+        """The rows of ``sql`` as :meth:`rows` gives them, fetched a chunk at a time: a read
+        of a national funder's balances (a row an account) holds a chunk, not every row."""
+        self.cursor.execute(sql)
+        while chunk := self.cursor.fetchmany(_CHUNK):
+            yield from chunk
+
     def streams(self) -> dict[int, str]:
         """Each stream's code by id."""
         return self._once(("streams",), lambda: dict(self.rows("SELECT id, code FROM stream")))
@@ -88,7 +96,7 @@ class Catalogue:
             )
             if stream_id is not None:
                 sql += f" WHERE l.stream_id = {int(stream_id)}"
-            return {i: (code, name, parent) for i, code, name, parent in self.rows(sql)}
+            return {i: (code, name, parent) for i, code, name, parent in self.each(sql)}
 
         return self._once(("lines", stream_id), read)
 

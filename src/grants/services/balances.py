@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -98,16 +98,14 @@ class Balances:
             self._lines_in: dict[tuple[str, Period], list[LineBalances]] | None = None
             key_of = stream if stream_id and catalogue.sqlite else None
             wanted = Wanted(stream_id, period, line_ids, top_level_only, as_of, key_of)
-            with _no_gc():  # the rows and what is made of them: many small objects, no cycles
-                rows: list[AccountRow] = catalogue.rows(account_sql(wanted))  # type: ignore
+            with _no_gc():  # what is made of the rows: many small objects, no cycles
+                # Grouped as they are fetched, a chunk at a time (the rows of a national
+                # funder's ledger, two accounts a grant, would otherwise be held whole).
+                self._group(catalogue.each(account_sql(wanted)), streams)  # type: ignore[arg-type]
                 # Each line's code, name and parent's code (shared between reads: read only).
-                self.names: LineNames = catalogue.line_names(stream_id) if rows else {}
-                self._group(rows, streams)
+                self.names: LineNames = catalogue.line_names(stream_id) if self.periods else {}
                 if stream_id:
                     self._only_of(streams[stream_id])
-                # Freed before the collector resumes, which would otherwise first pass over
-                # every row fetched (a tuple each: 9,422 at 10,000 entries) to free nothing.
-                del rows
             # Each line's balances summed with those of every line beneath it (by period key).
             self._rolled: dict[tuple[str, Period], dict[str, dict[str, int]]] = {}
             self.stated: dict[tuple[str, Period], int] = catalogue.stated(
@@ -116,7 +114,7 @@ class Balances:
         finally:
             catalogue.close()
 
-    def _group(self, rows: list[AccountRow], streams: dict[int, str]) -> None:
+    def _group(self, rows: Iterable[AccountRow], streams: dict[int, str]) -> None:
         """Each account's balance into its stream's or line's balances by role: one pass
         over the rows, a dictionary of roles for each stream and period (keyed by its one
         integer, balance_reads.SPAN) and for each line (LineTotals: a line allocated to and
@@ -125,6 +123,8 @@ class Balances:
         previous: object = _NOTHING  # the span of the row before: a span's accounts mostly follow
         own: dict[str, int] = {}  # one another (made together), so each is looked up once
         lines: LineTotals = {}
+        # Each role's text once: a line's balances by role keep it, and each row brings its own.
+        texts: dict[str, str] = {}
         for span_key, role, line_id, total in rows:
             if span_key != previous:
                 span = spans.get(span_key)
@@ -135,6 +135,7 @@ class Balances:
             if line_id is None:  # a stream's accounts are one a role (the sum keeps it plain)
                 own[role] = own.get(role, 0) + total
             else:
+                role = texts.setdefault(role, role)
                 roles = lines.get(line_id)
                 if roles is None:
                     lines[line_id] = total if role == "allocated" else {role: total}
