@@ -1,12 +1,20 @@
 """What every check of reconciliation reads (grants.services.reconcile): a finding, and the
-context the checks share, read once a command: the balances as of the reconcile date, the
-streams, the lines and their recipients."""
+context the checks share, each part read once a command when a check first asks for it: the
+balances as of the reconcile date, the streams, the lines and their recipients.
+
+Read when first asked for, not all at the start: the record's check, which runs first, holds
+every account and balance of the ledger while it checks the rules (grants.services.verify),
+and it does so before the context's balances are read, not on top of them (for a national
+funder's ledger, a line and two accounts a grant, the two together were the command's peak);
+and a check that names no line (a ledger with no returns, plans or schedules, and no finding
+about a line) reads no line's recipient."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -56,7 +64,7 @@ class Finding:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class _LineInfo:
     id: int
     code: str
@@ -81,41 +89,54 @@ class Context:
     stream: str | None
     year: FinancialYear | None
     today: date
-    balances: Balances = field(init=False)
-    streams: dict[int, tuple[str, str]] = field(init=False)  # id -> (code, kind)
-    lines: dict[int, _LineInfo] = field(init=False)
     figures: list[published.Figure] | None = field(default=None, init=False)  # read once
     evidence: Evidence | None = None  # reads a return's workbook (grants.services.verify)
     verdicts: Recent | None = None  # a recent walk of the record, reused (the web)
     whole: bool = False  # walk every link, not only those after the last `grants verify`
     record: Verification | None = field(default=None, init=False)  # what `the record` found
-    by_code: dict[tuple[int, str], _LineInfo] = field(init=False)  # (stream id, code) -> line
     # Read once for every check: the returns received by `today`, those that stand and each
     # line's, year's and stage's first; and every figure of them, by filing.
     filings: _Filings | None = field(default=None, init=False)
     return_figures: dict[int, list[ReturnFigure]] | None = field(default=None, init=False)
 
-    def __post_init__(self) -> None:
+    @cached_property
+    def balances(self) -> Balances:
         # As the ledger stood at the end of `today`: entries dated after it are not counted.
-        self.balances = read_balances(self.session, self.stream, as_of=day_after(self.today))
-        self.streams = {
+        return read_balances(self.session, self.stream, as_of=day_after(self.today))
+
+    @cached_property
+    def streams(self) -> dict[int, tuple[str, str]]:  # id -> (code, kind)
+        return {
             i: (code, kind)
             for i, code, kind in self.session.execute(select(Stream.id, Stream.code, Stream.kind))
             if self.stream is None or code == self.stream
         }
+
+    @cached_property
+    def lines(self) -> dict[int, _LineInfo]:
         names = dict(self.session.execute(select(Organisation.id, Organisation.name)).all())
         raw = self.session.execute(
             select(Line.id, Line.code, Line.name, Line.parent_id, Line.recipient_id, Line.stream_id)
         ).all()
         codes = {r.id: r.code for r in raw}
-        self.lines = {
+        return {
             r.id: _LineInfo(
                 r.id, r.code, r.name, codes.get(r.parent_id), names.get(r.recipient_id),
                 r.stream_id,
             )
             for r in raw
         }  # fmt: skip
-        self.by_code = {(info.stream_id, info.code): info for info in self.lines.values()}
+
+    @cached_property
+    def _by_code(self) -> dict[int, dict[str, _LineInfo]]:  # stream id -> code -> line
+        found: dict[int, dict[str, _LineInfo]] = {}
+        for info in self.lines.values():
+            found.setdefault(info.stream_id, {})[info.code] = info
+        return found
+
+    def line_of(self, stream: str, code: str) -> _LineInfo | None:
+        """The stream's line ``code`` (None: the ledger has no such line)."""
+        return self._by_code.get(_stream_id(self, stream), {}).get(code)
 
     def periods(self) -> list[tuple[str, Period]]:
         out = []
@@ -145,7 +166,7 @@ def _lines_of(ctx: Context, stream: str, period: Period) -> list[tuple[str, str,
 
 
 def _recipient(ctx: Context, stream: str, line: str) -> str | None:
-    info = ctx.by_code.get((_stream_id(ctx, stream), line))
+    info = ctx.line_of(stream, line)
     return None if info is None else info.recipient or info.name
 
 

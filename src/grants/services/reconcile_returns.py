@@ -20,7 +20,6 @@ from grants.services.reconcile_context import (
     _Filings,
     _lines_of,
     _recipient,
-    _stream_id,
 )
 from grants.services.returns import PLAN_STAGE
 from grants.services.returns_import import latest_spend, reported_spends
@@ -107,7 +106,7 @@ def _figures(ctx: Context, filing_id: int) -> list[ReturnFigure]:
 
 
 def _line_id(ctx: Context, stream: str, code: str) -> int | None:
-    info = ctx.by_code.get((_stream_id(ctx, stream), code))
+    info = ctx.line_of(stream, code)
     return None if info is None else info.id
 
 
