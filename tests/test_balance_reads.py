@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from grants.errors import PeriodError, RuleError
 from grants.periods import Period, parse_period
+from grants.services import balance_catalogue
 from grants.services import balances as balances_module
 from grants.services.balance_reads import SPAN, fetch, of_span, shared
 from grants.services.balances import METRICS, Balances, read
@@ -106,6 +107,24 @@ def test_a_narrowed_read_gives_the_figures_of_the_whole(ledger: Session, on: dat
     )
     rows = Balances(ledger, "FUND", as_of=before, period=Y).rows(Y)
     assert rows == [r for r in whole.rows(Y) if r.stream == "FUND"]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7])
+def test_the_rows_grouped_a_chunk_at_a_time_give_the_figures_of_all_at_once(
+    ledger: Session, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """The rows are grouped as they are fetched: every chunk's rows, the last one's too, and
+    a line's roles split across two chunks, count as when the rows came at once."""
+    whole = {on: Balances(ledger, as_of=on) for on in (None, date(2017, 8, 2))}
+    monkeypatch.setattr(balance_catalogue, "_CHUNK", chunk)
+    for on, expected in whole.items():
+        b = Balances(ledger, as_of=on)
+        assert b.periods == expected.periods and b.line_totals == expected.line_totals
+        for stream, lines in (("FUND", LINES), ("OTHER", [None, "X"])):
+            for period in (Y, NEXT):
+                assert figures(b, stream, period, lines) == figures(expected, stream, period, lines)
+        assert b.rows() == expected.rows()
+        assert b.names == expected.names
 
 
 def test_the_figures_read_narrowly_are_the_journals(ledger: Session) -> None:
