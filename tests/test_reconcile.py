@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import openpyxl
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grants.db.models import PlanLine
 from grants.formatting import day
 from grants.money import from_pence
+from grants.services import reconcile as reconcile_module
+from grants.services import reconcile_context
+from grants.services.balances import Balances
 from tests.conftest import Grants
 from tests.helpers import books
 from tests.test_plans import FUND, PLAN
@@ -258,3 +264,43 @@ def test_each_plan_is_summed_by_line_and_year_and_a_year_reads_its_own(
         assert f"(difference {'-' if difference < 0 else ''}£{abs(difference):,})" in message
     _, only = findings(grants, "--as-of", "2019-01-01", "--year", "2018-19")
     assert [f[3] for f in only if f[1] == "plan vs allocation"] == [planned[1][3]]
+
+
+def test_the_records_check_runs_before_the_balances_are_read_and_no_line_is_read_unasked(
+    grants: Grants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record's check holds every account and balance while it checks the rules: the
+    checks' balances are read after it, not held beside it; and a ledger whose checks name no
+    line (no plan, return or schedule, no finding about a line) has no line's recipient read."""
+    assert grants("ledger", "load", str(books(tmp_path, FUND))).exit_code == 0
+    made: list[str] = []
+    balances_init = Balances.__init__
+
+    def counted(self: Balances, *args: Any, **kwargs: Any) -> None:
+        made.append("balances")
+        balances_init(self, *args, **kwargs)
+
+    walked = reconcile_module.verify
+
+    def record_check(*args: Any, **kwargs: Any) -> Any:
+        made.append("the record")
+        return walked(*args, **kwargs)
+
+    lines = reconcile_context.Context.lines
+
+    def read_lines(ctx: reconcile_context.Context) -> Any:
+        made.append("lines")
+        return lines.func(ctx)
+
+    monkeypatch.setattr(Balances, "__init__", counted)
+    monkeypatch.setattr(reconcile_module, "verify", record_check)
+    counted_lines = cached_property(read_lines)
+    counted_lines.__set_name__(reconcile_context.Context, "lines")
+    monkeypatch.setattr(reconcile_context.Context, "lines", counted_lines)
+    _, found = findings(grants, "--year", "2017-18")
+    assert [f for f in found if f[2] is not None] == []  # no finding about a line
+    assert made[:2] == ["the record", "balances"] and "lines" not in made
+    made.clear()
+    assert grants("ledger", "load", str(books(tmp_path, FUND + PLAN))).exit_code == 0
+    findings(grants, "--year", "2017-18")  # the plans name their lines: read once
+    assert made[:2] == ["the record", "balances"] and made.count("lines") == 1
