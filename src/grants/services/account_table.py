@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection
 
 from grants.db.canonical import ACCOUNT_COLUMNS, stream_rows
+
+if TYPE_CHECKING:
+    from grants.services.line_table import PackedLines
 
 COMPACT = 50_000  # accounts in the ledger from which they are packed
 
@@ -42,20 +45,20 @@ class PackedAccounts(Mapping[int, Account]):
     """Each account by id (``get``: its key and columns, as ``held_accounts`` holds them),
     and by the text of its key (``ids.get``)."""
 
-    __slots__ = ("_by_code", "_by_id", "_codes", "_ids", "_keys", "_lineless", "_lineless_ids",
+    __slots__ = ("_by_id", "_codes", "_ids", "_keys", "_line_of", "_lineless", "_lineless_ids",
                  "_role_index", "_roles", "_stream_ids", "_streams", "count", "ids")  # fmt: skip
 
     def __init__(
         self,
         streams: Mapping[int, str],
         codes: Mapping[int, str],
-        by_code: dict[str, Any],
+        line_of: Callable[[str, str], int | None],
         top: int,
     ) -> None:
         self._streams = streams
         self._stream_ids = {code: stream_id for stream_id, code in streams.items()}
         self._codes = codes  # each line's code by its id
-        self._by_code = by_code  # a line's id by its code (by stream, where codes repeat)
+        self._line_of = line_of  # a line's id by its stream's code and its own
         self._by_id = array("q", [-1]) * (top + 1)  # each account's packed columns, or -1
         self._roles: list[str] = []
         self._role_index: dict[str, int] = {}
@@ -91,7 +94,7 @@ class PackedAccounts(Mapping[int, Account]):
     def _found(self, account_id: Any) -> Account | int | None:
         """An account of no line, whole; else the account's number; None if none."""
         if type(account_id) is not int:
-            account_id = _whole(account_id)
+            account_id = whole_id(account_id)
         found = self._lineless.get(account_id)
         if found is not None:
             return found
@@ -158,9 +161,7 @@ class PackedAccounts(Mapping[int, Account]):
             return default
         line_id = 0
         if code:
-            found = self._by_code.get(code)
-            if type(found) is dict:
-                found = found.get(stream)
+            found = self._line_of(stream, code)
             if found is None:
                 return default
             line_id = found
@@ -254,7 +255,7 @@ class Balances(Mapping[int, int]):
     def __getitem__(self, account_id: Any) -> Any:
         if self._held is not None:
             return self._held[account_id]
-        whole = account_id if type(account_id) is int else _whole(account_id)
+        whole = account_id if type(account_id) is int else whole_id(account_id)
         if whole is not None and 0 < whole < len(self._posted) and self._posted[whole]:
             return self._amounts[whole]
         raise KeyError(account_id)
@@ -262,7 +263,7 @@ class Balances(Mapping[int, int]):
     def __contains__(self, account_id: Any) -> bool:
         if self._held is not None:
             return account_id in self._held
-        whole = account_id if type(account_id) is int else _whole(account_id)
+        whole = account_id if type(account_id) is int else whole_id(account_id)
         return whole is not None and 0 < whole < len(self._posted) and bool(self._posted[whole])
 
     def __iter__(self) -> Iterator[int]:
@@ -272,7 +273,7 @@ class Balances(Mapping[int, int]):
         return len(self._order if self._held is None else self._held)
 
 
-def _whole(value: Any) -> int | None:
+def whole_id(value: Any) -> int | None:
     """The id a dictionary of ids finds for ``value`` (``True`` and ``3.0`` are 1 and 3 to
     it); None if none."""
     if isinstance(value, bool | float) and value == value and abs(value) != float("inf"):
@@ -293,9 +294,12 @@ def read(
     streams: Mapping[int, str],
     line_code: Mapping[int, str],
     line_stream: Mapping[int, str | None],
+    packed_lines: PackedLines | None = None,
 ) -> PackedAccounts | None:
     """Every account, packed; None when there are fewer than ``COMPACT`` or anything in them
-    (or in the streams and lines their keys name) is out of the ordinary."""
+    (or in the streams and lines their keys name) is out of the ordinary. ``packed_lines``:
+    the lines, when they are packed (grants.services.line_table; ``line_code`` and
+    ``line_stream`` are then its views), which find a line by its code themselves."""
     count, top = connection.exec_driver_sql("SELECT COUNT(*), MAX(id) FROM account").one()
     if (
         type(count) is not int
@@ -304,10 +308,14 @@ def read(
         or not count <= top <= 4 * count + 1024
     ):
         return None
-    by_code = _lines(streams, line_code, line_stream)
-    if by_code is None:
+    line_of = (
+        _lines(streams, line_code, line_stream)
+        if packed_lines is None
+        else (packed_lines.id_of if _streams_apart(streams) and packed_lines.top < _LINES else None)
+    )
+    if line_of is None:
         return None
-    accounts = PackedAccounts(streams, line_code, by_code, top)
+    accounts = PackedAccounts(streams, line_code, line_of, top)
     packed: list[int] = []
     ids = array("q")
     before = 0
@@ -349,19 +357,25 @@ def read(
     return accounts
 
 
+def _streams_apart(streams: Mapping[int, str]) -> bool:
+    """Whether each stream's code can be told apart in a key, and its id packed."""
+    codes = list(streams.values())
+    return (
+        len(set(codes)) == len(codes)
+        and all(type(s) is int and 0 < s < _STREAMS for s in streams)
+        and all(type(code) is str and code and "|" not in code for code in codes)
+    )
+
+
 def _lines(
     streams: Mapping[int, str],
     line_code: Mapping[int, str],
     line_stream: Mapping[int, str | None],
-) -> dict[str, Any] | None:
-    """Each line's id by its code (by its stream's code, for a code more than one stream
-    uses); None if a stream's or a line's code could not be told apart in a key."""
-    codes = list(streams.values())
-    if len(set(codes)) != len(codes) or not all(
-        type(s) is int and 0 < s < _STREAMS for s in streams
-    ):
-        return None
-    if not all(type(code) is str and code and "|" not in code for code in codes):
+) -> Callable[[str, str], int | None] | None:
+    """Each line's id by its stream's code and its own (a dictionary by code, and by stream
+    for a code more than one stream uses); None if a stream's or a line's code could not be
+    told apart in a key."""
+    if not _streams_apart(streams):
         return None
     by_code: dict[str, Any] = {}
     for line_id, code in line_code.items():
@@ -384,7 +398,12 @@ def _lines(
         if stream in found:  # the code twice in one stream
             return None
         found[stream] = line_id
-    return by_code
+
+    def line_of(stream: str, code: str) -> int | None:
+        found = by_code.get(code)
+        return found.get(stream) if type(found) is dict else found
+
+    return line_of
 
 
-__all__ = ["COMPACT", "Balances", "PackedAccounts", "TextIds", "read"]
+__all__ = ["COMPACT", "Balances", "PackedAccounts", "TextIds", "read", "whole_id"]

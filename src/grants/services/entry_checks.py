@@ -22,6 +22,7 @@ from grants.services.verification import Broken, Verification
 
 if TYPE_CHECKING:
     from grants.services.account_table import TextIds
+    from grants.services.line_table import PackedLines
     from grants.services.walk_start import Start
 
 _HEX40, _UUID, _RETURN_SPEND, _RETURN_REVERSAL = DERIVED, COMMAND, RETURN_SPEND, RETURN_REVERSAL
@@ -47,9 +48,10 @@ class EntryChecks:
     result: Verification
     start: Start | None
     streams: dict[int, str]
-    line_code: dict[int, str]
+    line_code: Mapping[int, str]  # a dictionary, or packed (grants.services.line_table)
     line_parent: dict[tuple[str | None, str], str | None]
-    line_stream: dict[int, str | None]
+    line_stream: Mapping[int, str | None]
+    packed_lines: PackedLines | None
     accounts: Mapping[int, tuple[Any, ...]]  # (key, stream_id, first, last, line_id, role)
     account_ids: TextIds  # each account by the text of its key
     _columns: Callable[[int], tuple[Any, ...] | None]  # ``accounts.get``, the key's text aside
@@ -343,9 +345,13 @@ class EntryChecks:
         )
         if not found:
             return
-        lines = {(self.line_stream.get(i), code): i for i, code in self.line_code.items()}
+        if self.packed_lines is None:
+            lines = {(self.line_stream.get(i), code): i for i, code in self.line_code.items()}
+            line_of = lambda stream, code: lines.get((stream, code))  # noqa: E731
+        else:
+            line_of = self.packed_lines.id_of
         for anchor, what in found:
-            line_id = lines.get((anchor[0], anchor[2])) if anchor[2] else None
+            line_id = line_of(anchor[0], anchor[2]) if anchor[2] else None
             self.result.add(
                 Broken(
                     "rules", "line" if line_id else "stream", line_id,

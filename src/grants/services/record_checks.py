@@ -18,7 +18,7 @@ from grants.db.records import RECORDS, Record
 from grants.db.seal import held_accounts, stream_rows
 from grants.errors import GrantsError
 from grants.periods import Period
-from grants.services import account_table
+from grants.services import account_table, line_table
 from grants.services.account_table import TextIds
 from grants.services.entry_checks import FEW_SHAPES, EntryChecks, Shape
 from grants.services.keys import (
@@ -68,24 +68,24 @@ class RecordChecks(EntryChecks):
         self.evidence = evidence  # reads a return's workbook (grants.excel.return_evidence)
         self.connection = connection
         self.streams: dict[int, str] = dict(stream_rows(connection, "SELECT id, code FROM stream"))
-        self.line_code: dict[int, str] = {}
+        # Only the lines that have a parent (``_parent_of`` finds None for the others): a
+        # national funder's hundreds of thousands of lines have none.
         self.line_parent: dict[tuple[str | None, str], str | None] = {}
-        self.line_stream: dict[int, str | None] = {}
-        rows = list(stream_rows(connection, "SELECT id, stream_id, code, parent_id FROM line"))
-        codes = {i: code for i, _, code, _ in rows}
-        for i, stream_id, code, parent_id in rows:
-            stream = self.streams.get(stream_id)
-            self.line_code[i] = code
-            self.line_stream[i] = stream
-            # Only the lines that have a parent (``_parent_of`` finds None for the others):
-            # a national funder's hundreds of thousands of lines have none.
-            parent = codes.get(parent_id) if parent_id else None
-            if parent is not None:
-                self.line_parent[(stream, code)] = parent
-            else:  # a line of the same stream and code read before (SQLite keeps what it
-                self.line_parent.pop((stream, code), None)  # is given) had one
-        del rows, codes
-        packed = account_table.read(connection, self.streams, self.line_code, self.line_stream)
+        self.packed_lines = line_table.read(connection, self.streams)
+        if self.packed_lines is None:
+            self._read_lines(connection)
+        else:
+            self.line_code = self.packed_lines.codes
+            self.line_stream = self.packed_lines.streams
+            for i, parent_id in stream_rows(
+                connection, "SELECT id, parent_id FROM line WHERE parent_id IS NOT NULL"
+            ):
+                parent = self.line_code.get(parent_id)
+                if parent is not None:  # each line's code is once in its stream
+                    self.line_parent[(self.line_stream[i], self.line_code[i])] = parent
+        packed = account_table.read(
+            connection, self.streams, self.line_code, self.line_stream, self.packed_lines
+        )
         self.accounts = held_accounts(connection) if packed is None else packed
         self._columns = self.accounts.get if packed is None else packed.columns
         self.filings = {key for (key,) in stream_rows(connection, "SELECT key FROM return_filing")}
@@ -150,6 +150,22 @@ class RecordChecks(EntryChecks):
                 v[c["stream_id"]], v[c["year"]], v[c["stage"]]
             ),
         }
+
+    def _read_lines(self, connection: Connection) -> None:
+        """Each line's code and stream's code by its id, in dictionaries, as read."""
+        self.line_code = {}
+        self.line_stream = {}
+        rows = list(stream_rows(connection, "SELECT id, stream_id, code, parent_id FROM line"))
+        codes = {i: code for i, _, code, _ in rows}
+        for i, stream_id, code, parent_id in rows:
+            stream = self.streams.get(stream_id)
+            self.line_code[i] = code
+            self.line_stream[i] = stream
+            parent = codes.get(parent_id) if parent_id else None
+            if parent is not None:
+                self.line_parent[(stream, code)] = parent
+            else:  # a line of the same stream and code read before (SQLite keeps what it
+                self.line_parent.pop((stream, code), None)  # is given) had one
 
     def _by_text(self) -> dict[str, int]:
         """Each held account by the text its columns give (``misnamed``: where its key says
