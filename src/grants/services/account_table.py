@@ -16,6 +16,8 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection
@@ -274,10 +276,14 @@ class Balances(Mapping[int, int]):
 
 
 def whole_id(value: Any) -> int | None:
-    """The id a dictionary of ids finds for ``value`` (``True`` and ``3.0`` are 1 and 3 to
-    it); None if none."""
-    if isinstance(value, bool | float) and value == value and abs(value) != float("inf"):
-        whole = int(value)
+    """The id a dictionary of ids finds for ``value`` (``True``, ``3.0`` and ``Decimal(3)``,
+    which a column retyped behind the ledger's back gives, are 1, 3 and 3 to it); None if
+    none."""
+    if isinstance(value, bool | float | Decimal | Fraction):
+        try:
+            whole = int(value)
+        except (ArithmeticError, ValueError):  # not a number, or an infinity
+            return None
         return whole if whole == value else None
     return None
 
@@ -311,7 +317,7 @@ def read(
     line_of = (
         _lines(streams, line_code, line_stream)
         if packed_lines is None
-        else (packed_lines.id_of if _streams_apart(streams) and packed_lines.top < _LINES else None)
+        else (packed_lines.id_of if streams_apart(streams) and packed_lines.top < _LINES else None)
     )
     if line_of is None:
         return None
@@ -357,7 +363,7 @@ def read(
     return accounts
 
 
-def _streams_apart(streams: Mapping[int, str]) -> bool:
+def streams_apart(streams: Mapping[int, str]) -> bool:
     """Whether each stream's code can be told apart in a key, and its id packed."""
     codes = list(streams.values())
     return (
@@ -375,7 +381,7 @@ def _lines(
     """Each line's id by its stream's code and its own (a dictionary by code, and by stream
     for a code more than one stream uses); None if a stream's or a line's code could not be
     told apart in a key."""
-    if not _streams_apart(streams):
+    if not streams_apart(streams):
         return None
     by_code: dict[str, Any] = {}
     for line_id, code in line_code.items():
@@ -406,4 +412,4 @@ def _lines(
     return line_of
 
 
-__all__ = ["COMPACT", "Balances", "PackedAccounts", "TextIds", "read", "whole_id"]
+__all__ = ["COMPACT", "Balances", "PackedAccounts", "TextIds", "read", "streams_apart", "whole_id"]

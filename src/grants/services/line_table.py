@@ -4,11 +4,12 @@ found by its stream and code through a table of ids, rather than a string, an in
 two dictionaries' entries a line (about 240 bytes a line, here about 25). A national funder's
 ledger has a line for each of hundreds of thousands of grants.
 
-Packed only where nothing in the lines is out of the ordinary, which is what every ledger the
-commands wrote holds: ids of whole numbers, not too sparse, each line of a stream the ledger
-has, its code a text without a ``|`` and once in its stream. Otherwise (a ledger changed
-behind its back, which verify must name exactly) ``read`` gives None and verify holds the
-lines in dictionaries, as it reads them: the two give the same answers."""
+Packed only where nothing in the lines and streams is out of the ordinary, which is what
+every ledger the commands wrote holds: ids of whole numbers, not too sparse, each line of a
+stream the ledger has, its code a text without a ``|`` and once in its stream, the streams'
+codes texts told apart in a key (grants.services.account_table.streams_apart). Otherwise (a
+ledger changed behind its back, which verify must name exactly) ``read`` gives None and
+verify holds the lines in dictionaries, as it reads them: the two give the same answers."""
 
 from __future__ import annotations
 
@@ -19,11 +20,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from grants.db.canonical import stream_rows
-from grants.services.account_table import whole_id
+from grants.services.account_table import streams_apart, whole_id
 
 COMPACT = 50_000  # lines in the ledger from which they are packed
 
-_STREAMS = 1 << 16  # streams a ledger of packed lines may have (an index of 16 bits each)
 _TEXT = 1 << 32  # characters of every code together (offsets of 32 bits)
 _PIECE = 4096  # codes joined at a time while the lines are read
 
@@ -57,8 +57,8 @@ class PackedLines:
         return len(self._at) - 1
 
     def _index(self, line_id: Any) -> int:
-        """The line's place in the arrays, as a dictionary of ids finds it (``3.0`` is 3);
-        0 for no line."""
+        """The line's place in the arrays, as a dictionary of ids finds it (``3.0`` is 3:
+        account_table.whole_id); 0 for no line."""
         if type(line_id) is not int:
             line_id = whole_id(line_id)
             if line_id is None:
@@ -182,7 +182,7 @@ def read(connection: Connection, streams: Mapping[int, str]) -> PackedLines | No
         or count < COMPACT
         or type(top) is not int
         or not count <= top <= 4 * count + 1024
-        or len(streams) >= _STREAMS
+        or not streams_apart(streams)  # (and fewer than 4,096: an index of 16 bits each)
     ):
         return None
     lines = PackedLines(streams, top)

@@ -152,7 +152,8 @@ class RecordChecks(EntryChecks):
         }
 
     def _read_lines(self, connection: Connection) -> None:
-        """Each line's code and stream's code by its id, in dictionaries, as read."""
+        """Each line's code and stream's code by its id, in dictionaries, as read; and the
+        parent's code of each line that has one."""
         self.line_code = {}
         self.line_stream = {}
         rows = list(stream_rows(connection, "SELECT id, stream_id, code, parent_id FROM line"))
