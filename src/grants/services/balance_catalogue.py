@@ -77,7 +77,9 @@ class Catalogue:
 
     def each(self, sql: str) -> Iterator[tuple[Any, ...]]:
         """The rows of ``sql`` as :meth:`rows` gives them, fetched a chunk at a time: a read
-        of a national funder's balances (a row an account) holds a chunk, not every row."""
+        of a national funder's balances (a row an account) makes a chunk of Python rows at
+        once, not every row (PostgreSQL's driver holds the result itself in the client
+        library's memory, a fraction of theirs)."""
         self.cursor.execute(sql)
         while chunk := self.cursor.fetchmany(_CHUNK):
             yield from chunk
