@@ -7,6 +7,7 @@ and PostgreSQL."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -397,3 +398,66 @@ def test_contents_counted_in_byte_arrays_are_a_dictionary(
         held[digest] = model[digest] = count
     assert dict(held.items()) == model and len(held) == len(model)
     assert held.get(bytes(20)) is None
+
+
+def _unguarded(attack: Connection) -> None:
+    for table in ("stream", "line", "entry", "posting", "account"):
+        unguard(attack, table)
+    if attack.dialect.name == "sqlite":
+        attack.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # never checked: rolled back
+
+
+def test_a_stream_code_of_bytes_names_a_lines_breach_alike(
+    attack: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stream's code kept as bytes (SQLite keeps what it is given): the lines are held in
+    dictionaries, and a breach of the rules on a line of that stream named on its line."""
+    if attack.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps no bytes in a varchar")
+    from tests.test_tamper import test_a_correctly_sealed_entry_the_rules_refuse_is_named
+
+    test_a_correctly_sealed_entry_the_rules_refuse_is_named(attack)
+    _unguarded(attack)
+    attack.execute(text("UPDATE stream SET code = CAST(code AS BLOB) WHERE code = 'PCC-CSF'"))
+    problems, _ = both(attack, monkeypatch)
+    assert any(p.startswith("line ") and "what is left" in p for p in problems)
+
+
+def test_a_stream_code_made_null_is_found_alike(
+    attack: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stream's code made NULL (its NOT NULL dropped) where a line of it has a parent: found
+    alike, not a failure of verify's own."""
+    if attack.dialect.name == "sqlite":
+        pytest.skip("SQLite's NOT NULL cannot be dropped by a statement")
+    _unguarded(attack)
+    attack.exec_driver_sql("ALTER TABLE stream ALTER COLUMN code DROP NOT NULL")
+    attack.exec_driver_sql(
+        "UPDATE stream SET code = NULL WHERE id = "
+        "(SELECT stream_id FROM line WHERE parent_id IS NOT NULL LIMIT 1)"
+    )
+    problems, _ = both(attack, monkeypatch)
+    assert problems
+
+
+@pytest.mark.parametrize("column", ["entry.line_id", "line.parent_id", "posting.account_id"])
+def test_ids_of_columns_retyped_numeric_are_found_alike(
+    attack: Connection, monkeypatch: pytest.MonkeyPatch, column: str
+) -> None:
+    """An id column retyped ``numeric`` (its key dropped): each id a Decimal, which a
+    dictionary of ids finds as the whole number it equals, and so do the packed tables."""
+    if attack.dialect.name == "sqlite":
+        pytest.skip("PostgreSQL's numeric: SQLite keeps an integer as an integer")
+    _unguarded(attack)
+    table, name = column.split(".")
+    for (key,) in attack.exec_driver_sql(
+        "SELECT conname FROM pg_constraint WHERE contype = 'f' AND conrelid = "
+        f"'{table}'::regclass AND conkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE "
+        f"attrelid = '{table}'::regclass AND attname = '{name}')]"
+    ).all():
+        attack.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {key}")
+    attack.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN {name} TYPE numeric")
+    assert (
+        type(one(attack, f"SELECT {name} FROM {table} WHERE {name} IS NOT NULL LIMIT 1")) is Decimal
+    )
+    both(attack, monkeypatch)
