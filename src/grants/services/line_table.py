@@ -26,6 +26,7 @@ COMPACT = 50_000  # lines in the ledger from which they are packed
 
 _TEXT = 1 << 32  # characters of every code together (offsets of 32 bits)
 _PIECE = 4096  # codes joined at a time while the lines are read
+_SPREAD = 0x9E3779B1  # a line's slot is its code's hash and its stream's index times this
 
 
 class PackedLines:
@@ -49,6 +50,11 @@ class PackedLines:
             self._stream_of.append(streams[stream_id])
         self._at = array("H", [0]) * (top + 1)  # each line's stream's index (0: no line)
         self.streams = _Streams(self)
+        self.codes = _Codes(self)
+
+    def _joined(self, text: str) -> None:
+        """The codes' text, once every line is read."""
+        self._text = text
         self.codes = _Codes(self)
 
     @property
@@ -82,10 +88,13 @@ class PackedLines:
             return None
         slots, mask, by_id = self._slots, self._mask, self._at
         starts, ends, text = self._starts, self._ends, self._text
-        slot = hash((index, code)) & mask
+        slot = (hash(code) + index * _SPREAD) & mask  # as _find_each put it
+        size = len(code)
         while found := slots[slot]:
-            if by_id[found] == index and text[starts[found] : ends[found]] == code:
-                return found
+            start = starts[found]
+            if by_id[found] == index and ends[found] - start == size:
+                if text.startswith(code, start):
+                    return found
             slot = (slot + 1) & mask
         return None
 
@@ -108,7 +117,7 @@ class PackedLines:
         for line_id in self.ids():
             index = by_id[line_id]
             code = text[starts[line_id] : ends[line_id]]
-            slot = hash((index, code)) & mask
+            slot = (hash(code) + index * _SPREAD) & mask
             while found := slots[slot]:
                 if by_id[found] == index and text[starts[found] : ends[found]] == code:
                     return False
@@ -118,18 +127,28 @@ class PackedLines:
 
 
 class _Codes(Mapping[int, str]):
-    """Each line's code by its id, as a dictionary of them answers."""
+    """Each line's code by its id, as a dictionary of them answers. Asked for a million times
+    and more by verify (each entry's shape, each account's key): an id of a line is answered
+    here, without a call; anything else through ``PackedLines.code``."""
 
-    __slots__ = ("_lines",)
+    __slots__ = ("_at", "_ends", "_lines", "_starts", "_text", "_top")
 
     def __init__(self, lines: PackedLines) -> None:
         self._lines = lines
+        self._at, self._starts, self._ends, self._text = (
+            lines._at, lines._starts, lines._ends, lines._text,
+        )  # fmt: skip
+        self._top = lines.top
 
     def get(self, line_id: Any, default: Any = None) -> Any:
+        if type(line_id) is int and 0 < line_id <= self._top and self._at[line_id]:
+            return self._text[self._starts[line_id] : self._ends[line_id]]
         found = self._lines.code(line_id)
         return default if found is None else found
 
     def __getitem__(self, line_id: Any) -> str:
+        if type(line_id) is int and 0 < line_id <= self._top and self._at[line_id]:
+            return self._text[self._starts[line_id] : self._ends[line_id]]
         found = self._lines.code(line_id)
         if found is None:
             raise KeyError(line_id)
@@ -216,7 +235,7 @@ def read(connection: Connection, streams: Mapping[int, str]) -> PackedLines | No
             piece.clear()
         lines.count += 1
     pieces.append("".join(piece))
-    lines._text = "".join(pieces)
+    lines._joined("".join(pieces))
     del pieces, piece
     if lines.count != count or not lines._find_each():
         return None
