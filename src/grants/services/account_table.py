@@ -278,7 +278,9 @@ class Balances(Mapping[int, int]):
 def whole_id(value: Any) -> int | None:
     """The id a dictionary of ids finds for ``value`` (``True``, ``3.0`` and ``Decimal(3)``,
     which a column retyped behind the ledger's back gives, are 1, 3 and 3 to it); None if
-    none."""
+    none. A value a dictionary cannot hash (a list, from a column retyped an array) raises
+    its TypeError, as the dictionary would."""
+    hash(value)
     if isinstance(value, bool | float | Decimal | Fraction):
         try:
             whole = int(value)

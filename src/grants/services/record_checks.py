@@ -80,7 +80,7 @@ class RecordChecks(EntryChecks):
             for i, parent_id in stream_rows(
                 connection, "SELECT id, parent_id FROM line WHERE parent_id IS NOT NULL"
             ):
-                parent = self.line_code.get(parent_id)
+                parent = self.line_code.get(parent_id) if parent_id else None
                 if parent is not None:  # each line's code is once in its stream
                     self.line_parent[(self.line_stream[i], self.line_code[i])] = parent
         packed = account_table.read(
