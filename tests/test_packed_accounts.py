@@ -400,6 +400,16 @@ def test_contents_counted_in_byte_arrays_are_a_dictionary(
     assert held.get(bytes(20)) is None
 
 
+def _drop_keys(attack: Connection, table: str, column: str) -> None:
+    """The foreign keys of a column dropped (PostgreSQL), as an attacker may."""
+    for (key,) in attack.exec_driver_sql(
+        "SELECT conname FROM pg_constraint WHERE contype = 'f' AND conrelid = "
+        f"'{table}'::regclass AND conkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE "
+        f"attrelid = '{table}'::regclass AND attname = '{column}')]"
+    ).all():
+        attack.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {key}")
+
+
 def _unguarded(attack: Connection) -> None:
     for table in ("stream", "line", "entry", "posting", "account"):
         unguard(attack, table)
@@ -450,12 +460,7 @@ def test_ids_of_columns_retyped_numeric_are_found_alike(
         pytest.skip("PostgreSQL's numeric: SQLite keeps an integer as an integer")
     _unguarded(attack)
     table, name = column.split(".")
-    for (key,) in attack.exec_driver_sql(
-        "SELECT conname FROM pg_constraint WHERE contype = 'f' AND conrelid = "
-        f"'{table}'::regclass AND conkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE "
-        f"attrelid = '{table}'::regclass AND attname = '{name}')]"
-    ).all():
-        attack.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {key}")
+    _drop_keys(attack, table, name)
     attack.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN {name} TYPE numeric")
     assert (
         type(one(attack, f"SELECT {name} FROM {table} WHERE {name} IS NOT NULL LIMIT 1")) is Decimal
@@ -475,12 +480,7 @@ def test_ids_of_columns_retyped_arrays_are_found_alike(
     _unguarded(attack)
     table, name = column.split(".")
     unguard(attack, table)
-    for (key,) in attack.exec_driver_sql(
-        "SELECT conname FROM pg_constraint WHERE contype = 'f' AND conrelid = "
-        f"'{table}'::regclass AND conkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE "
-        f"attrelid = '{table}'::regclass AND attname = '{name}')]"
-    ).all():
-        attack.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {key}")
+    _drop_keys(attack, table, name)
     attack.exec_driver_sql(
         f"ALTER TABLE {table} ALTER COLUMN {name} TYPE int[] USING "
         f"CASE WHEN {name} IS NULL THEN NULL ELSE ARRAY[{name}] END"

@@ -128,58 +128,24 @@ class PackedLines:
         return True
 
 
-class _Codes(Mapping[int, str]):
-    """Each line's code by its id, as a dictionary of them answers. Asked for a million times
-    and more by verify (each entry's shape, each account's key): an id of a line is answered
-    here, without a call; anything else through ``PackedLines.code``."""
-
-    __slots__ = ("_at", "_ends", "_lines", "_starts", "_text", "_top")
-
-    def __init__(self, lines: PackedLines) -> None:
-        self._lines = lines
-        self._at, self._starts, self._ends, self._text = (
-            lines._at, lines._starts, lines._ends, lines._text,
-        )  # fmt: skip
-        self._top = lines.top
-
-    def get(self, line_id: Any, default: Any = None) -> Any:
-        if type(line_id) is int and 0 < line_id <= self._top and self._at[line_id]:
-            return self._text[self._starts[line_id] : self._ends[line_id]]
-        found = self._lines.code(line_id)
-        return default if found is None else found
-
-    def __getitem__(self, line_id: Any) -> str:
-        if type(line_id) is int and 0 < line_id <= self._top and self._at[line_id]:
-            return self._text[self._starts[line_id] : self._ends[line_id]]
-        found = self._lines.code(line_id)
-        if found is None:
-            raise KeyError(line_id)
-        return found
-
-    def __contains__(self, line_id: Any) -> bool:
-        return bool(self._lines._index(line_id))
-
-    def __iter__(self) -> Iterator[int]:
-        return self._lines.ids()
-
-    def __len__(self) -> int:
-        return self._lines.count
-
-
-class _Streams(Mapping[int, "str | None"]):
-    """Each line's stream's code by the line's id, as a dictionary of them answers."""
+class _View(Mapping[int, Any]):
+    """One of the lines' values by the line's id, as a dictionary of them answers (``_of``:
+    the value, None for no line)."""
 
     __slots__ = ("_lines",)
 
     def __init__(self, lines: PackedLines) -> None:
         self._lines = lines
 
+    def _of(self, line_id: Any) -> Any:
+        raise NotImplementedError
+
     def get(self, line_id: Any, default: Any = None) -> Any:
-        found = self._lines.stream(line_id)
+        found = self._of(line_id)
         return default if found is None else found
 
-    def __getitem__(self, line_id: Any) -> str | None:
-        found = self._lines.stream(line_id)
+    def __getitem__(self, line_id: Any) -> Any:
+        found = self._of(line_id)
         if found is None:
             raise KeyError(line_id)
         return found
@@ -192,6 +158,44 @@ class _Streams(Mapping[int, "str | None"]):
 
     def __len__(self) -> int:
         return self._lines.count
+
+
+class _Codes(_View):
+    """Each line's code by its id. Asked for a million times and more by verify (each
+    entry's shape, each account's key): an id of a line is answered by ``get`` and
+    ``__getitem__`` themselves, without a further call; anything else through
+    ``PackedLines.code``."""
+
+    __slots__ = ("_at", "_ends", "_starts", "_text", "_top")
+
+    def __init__(self, lines: PackedLines) -> None:
+        super().__init__(lines)
+        self._at, self._starts, self._ends, self._text = (
+            lines._at, lines._starts, lines._ends, lines._text,
+        )  # fmt: skip
+        self._top = lines.top
+
+    def _of(self, line_id: Any) -> str | None:
+        return self._lines.code(line_id)
+
+    def get(self, line_id: Any, default: Any = None) -> Any:
+        if type(line_id) is int and 0 < line_id <= self._top and self._at[line_id]:
+            return self._text[self._starts[line_id] : self._ends[line_id]]
+        return super().get(line_id, default)
+
+    def __getitem__(self, line_id: Any) -> str:
+        if type(line_id) is int and 0 < line_id <= self._top and self._at[line_id]:
+            return self._text[self._starts[line_id] : self._ends[line_id]]
+        return super().__getitem__(line_id)  # type: ignore[no-any-return]
+
+
+class _Streams(_View):
+    """Each line's stream's code by the line's id."""
+
+    __slots__ = ()
+
+    def _of(self, line_id: Any) -> str | None:
+        return self._lines.stream(line_id)
 
 
 def read(connection: Connection, streams: Mapping[int, str]) -> PackedLines | None:
