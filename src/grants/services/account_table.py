@@ -308,18 +308,14 @@ def read(
     (or in the streams and lines their keys name) is out of the ordinary. ``packed_lines``:
     the lines, when they are packed (grants.services.line_table; ``line_code`` and
     ``line_stream`` are then its views), which find a line by its code themselves."""
-    count, top = connection.exec_driver_sql("SELECT COUNT(*), MAX(id) FROM account").one()
-    if (
-        type(count) is not int
-        or count < COMPACT
-        or type(top) is not int
-        or not count <= top <= 4 * count + 1024
-    ):
+    sized = of_many(connection, "account", COMPACT)
+    if sized is None:
         return None
+    count, top = sized
     line_of = (
         _lines(streams, line_code, line_stream)
-        if packed_lines is None
-        else (packed_lines.id_of if streams_apart(streams) and packed_lines.top < _LINES else None)
+        if packed_lines is None  # packed, the lines' streams were told apart (streams_apart)
+        else (packed_lines.id_of if packed_lines.top < _LINES else None)
     )
     if line_of is None:
         return None
@@ -363,6 +359,20 @@ def read(
     if accounts.count != count or not accounts._index(packed, ids):
         return None
     return accounts
+
+
+def of_many(connection: Connection, table: str, at_least: int) -> tuple[int, int] | None:
+    """The rows of ``table`` and its greatest id, where it holds ``at_least`` rows with ids
+    not too sparse to be found through arrays by id; None otherwise."""
+    count, top = connection.exec_driver_sql(f"SELECT COUNT(*), MAX(id) FROM {table}").one()
+    if (
+        type(count) is not int
+        or count < at_least
+        or type(top) is not int
+        or not count <= top <= 4 * count + 1024
+    ):
+        return None
+    return count, top
 
 
 def streams_apart(streams: Mapping[int, str]) -> bool:
@@ -414,4 +424,13 @@ def _lines(
     return line_of
 
 
-__all__ = ["COMPACT", "Balances", "PackedAccounts", "TextIds", "read", "streams_apart", "whole_id"]
+__all__ = [
+    "COMPACT",
+    "Balances",
+    "PackedAccounts",
+    "TextIds",
+    "of_many",
+    "read",
+    "streams_apart",
+    "whole_id",
+]

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from grants.db.canonical import stream_rows
-from grants.services.account_table import streams_apart, whole_id
+from grants.services.account_table import of_many, streams_apart, whole_id
 
 COMPACT = 50_000  # lines in the ledger from which they are packed
 
@@ -201,15 +201,10 @@ class _Streams(_View):
 def read(connection: Connection, streams: Mapping[int, str]) -> PackedLines | None:
     """Every line, packed; None when there are fewer than ``COMPACT`` or anything in them is
     out of the ordinary (then verify reads them into dictionaries)."""
-    count, top = connection.exec_driver_sql("SELECT COUNT(*), MAX(id) FROM line").one()
-    if (
-        type(count) is not int
-        or count < COMPACT
-        or type(top) is not int
-        or not count <= top <= 4 * count + 1024
-        or not streams_apart(streams)  # (and fewer than 4,096: an index of 16 bits each)
-    ):
+    sized = of_many(connection, "line", COMPACT)
+    if sized is None or not streams_apart(streams):  # (fewer than 4,096: 16 bits an index)
         return None
+    count, top = sized
     lines = PackedLines(streams, top)
     by_id, starts, ends = lines._at, lines._starts, lines._ends
     index_of = lines._stream_index
