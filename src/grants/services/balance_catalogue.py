@@ -21,16 +21,17 @@ which balance reads must not wait for.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from typing import Any, TypeVar
 
 from grants.db.engine import ACCESS
 from grants.money import money
 from grants.periods import FinancialYear, Period
+from grants.services import name_table
 
-# line id -> (code, name, parent's code)
-LineNames = dict[int, tuple[str, str, str | None]]
+# line id -> (code, name, parent's code): a dictionary, or packed for many lines (name_table)
+LineNames = Mapping[int, tuple[str, str, str | None]]
 
 MARK = (
     "SELECT (SELECT MAX(id) FROM stream), (SELECT MAX(id) FROM line), "
@@ -98,9 +99,20 @@ class Catalogue:
             )
             if stream_id is not None:
                 sql += f" WHERE l.stream_id = {int(stream_id)}"
+            sql += " ORDER BY l.id"
+            if self._count(stream_id) >= name_table.COMPACT:  # many: packed (name_table)
+                packed = name_table.pack(self.each(sql))
+                if packed is not None:
+                    return packed  # (else out of the ordinary: read as a dictionary)
             return {i: (code, name, parent) for i, code, name, parent in self.each(sql)}
 
         return self._once(("lines", stream_id), read)
+
+    def _count(self, stream_id: int | None) -> int:
+        """How many lines the stream has (every stream: None)."""
+        where = "" if stream_id is None else f" WHERE stream_id = {int(stream_id)}"
+        (count,) = self.rows("SELECT COUNT(*) FROM line" + where)[0]
+        return int(count)
 
     def stated(
         self, streams: dict[int, str], stream_id: int | None, stated_on: date | None

@@ -4,14 +4,24 @@ each stream and period, then one for each of its lines, each figure as the recip
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from grants.periods import Period
 from grants.services.figures import _CENT, _ZERO, NAMED, STREAM_FIGURES, BalanceRow
 from grants.services.figures import pounds as _d
+from grants.services.name_table import PackedNames
 
 if TYPE_CHECKING:
+    from grants.services.balance_catalogue import LineNames
     from grants.services.balances import Balances
+
+# A line's balances: (line id, code, name, parent's code, balances by role).
+LineBalances = tuple[int, str, str, str | None, dict[str, int]]
+# A period's lines' balances as read: by line id, the balances by role, or the allocated
+# balance alone (an int) for a line that has nothing else (most lines): no dictionary made
+# for each of them unless asked for (Balances.of_lines).
+LineTotals = dict[int, int | dict[str, int]]
 
 
 def table_rows(balances: Balances, period_filter: Period | None) -> list[BalanceRow]:
@@ -20,7 +30,7 @@ def table_rows(balances: Balances, period_filter: Period | None) -> list[Balance
     append = out.append
     new, cent, zero, names = tuple.__new__, _CENT, _ZERO, balances.names
     own_of, lines_of, stated_of = balances.periods, balances.line_totals, balances.stated
-    nested = any(parent is not None for _, _, parent in names.values())
+    nested = balances.nested
     for key in sorted(own_of, key=_in_order):
         stream, period = key
         if period_filter is not None and not period.overlaps(period_filter):
@@ -131,3 +141,46 @@ _COUNTS_IN: dict[str, tuple[tuple[int, int], ...]] = {}
 for _at, _recipe in enumerate(_STREAM_ROW):
     for _role, _sign in _recipe:
         _COUNTS_IN[_role] = (*_COUNTS_IN.get(_role, ()), (_at, _sign))
+
+
+class LinesIn(Mapping[tuple[str, Period], list[LineBalances]]):
+    """Each stream and period's lines as :attr:`Balances.lines_in` gives them, each
+    period's list made when first asked for and kept; for the lines of a ledger of many
+    (their names packed: grants.services.name_table), only the last two periods asked for
+    are kept (a check walks the periods one after another, or a year beside the year
+    before): every line's names made at once would hold as much again as the packing
+    saves."""
+
+    def __init__(self, totals: Mapping[tuple[str, Period], LineTotals], names: LineNames) -> None:
+        self._totals = totals
+        self._names = names
+        self._kept: dict[tuple[str, Period], list[LineBalances]] = {}
+        self._at_most = 2 if isinstance(names, PackedNames) else None
+
+    def __getitem__(self, key: tuple[str, Period]) -> list[LineBalances]:
+        found = self._kept.get(key)
+        if found is None:
+            lines, names = self._totals[key], self._names
+            ids = sorted(lines)
+            if isinstance(names, PackedNames):
+                found = [
+                    (i, code, name, parent, _roles(lines[i]))
+                    for i, (code, name, parent) in zip(ids, names.each(ids), strict=True)
+                ]
+            else:
+                found = [(i, *names[i], _roles(lines[i])) for i in ids]
+            if self._at_most is not None and len(self._kept) >= self._at_most:
+                del self._kept[next(iter(self._kept))]  # the first of those kept
+            self._kept[key] = found
+        return found
+
+    def __iter__(self) -> Iterator[tuple[str, Period]]:
+        return iter(self._totals)
+
+    def __len__(self) -> int:
+        return len(self._totals)
+
+
+def _roles(roles: int | dict[str, int]) -> dict[str, int]:
+    """A line's balances by role, from what was read (LineTotals)."""
+    return {"allocated": roles} if roles.__class__ is int else roles  # type: ignore[return-value]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, select, true
@@ -18,7 +19,7 @@ from grants.periods import FinancialYear, Period
 from grants.services import access, balance_reads
 from grants.services.balance_catalogue import Catalogue, LineNames
 from grants.services.balance_reads import AccountRow, Wanted, account_sql, of_span
-from grants.services.balance_table import table_rows
+from grants.services.balance_table import LineBalances, LinesIn, LineTotals, table_rows
 from grants.services.figure_entries import FigureEntries as FigureEntries
 from grants.services.figure_entries import FigureEntry as FigureEntry
 from grants.services.figure_entries import entries_behind as entries_behind
@@ -33,18 +34,12 @@ from grants.services.figures import (
 )
 from grants.services.line_tree import beneath as beneath
 from grants.services.line_tree import roll_up as roll_up
+from grants.services.name_table import PackedNames
 
 # The ORM and the models are imported by the reads that need them: balances read through
 # SQLAlchemy Core alone (`grants report capital-programme`) need neither.
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
-
-# A line's balances: (line id, code, name, parent's code, balances by role).
-LineBalances = tuple[int, str, str, str | None, dict[str, int]]
-# A period's lines' balances as read: by line id, the balances by role, or the allocated
-# balance alone (an int) for a line that has nothing else (most lines): no dictionary made
-# for each of them unless asked for (Balances.of_lines).
-LineTotals = dict[int, int | dict[str, int]]
 
 
 def behind_its_back(found: str) -> Tampered:
@@ -95,7 +90,7 @@ class Balances:
             self.line_totals: dict[tuple[str, Period], LineTotals] = {}
             self._of_lines: dict[tuple[str, Period], dict[int, dict[str, int]]] | None = None
             self._by_line: dict[tuple[str, int, int, str], dict[str, int]] | None = None
-            self._lines_in: dict[tuple[str, Period], list[LineBalances]] | None = None
+            self._lines_in: LinesIn | None = None
             key_of = stream if stream_id and catalogue.sqlite else None
             wanted = Wanted(stream_id, period, line_ids, top_level_only, as_of, key_of)
             with _no_gc():  # what is made of the rows: many small objects, no cycles
@@ -199,16 +194,33 @@ class Balances:
         return self._by_line
 
     @property
-    def lines_in(self) -> dict[tuple[str, Period], list[LineBalances]]:
+    def lines_in(self) -> Mapping[tuple[str, Period], list[LineBalances]]:
         """For each stream and period, its lines in the order they were declared: (line id,
-        code, name, parent's code, balances by role)."""
+        code, name, parent's code, balances by role). Each period's list is made when first
+        asked for (balance_table.LinesIn)."""
         if self._lines_in is None:
-            names = self.names
-            self._lines_in = {
-                key: [(i, *names[i], lines[i]) for i in sorted(lines)]
-                for key, lines in self.of_lines.items()
-            }
+            self._lines_in = LinesIn(self.line_totals, self.names)
         return self._lines_in
+
+    @cached_property
+    def nested(self) -> bool:
+        """Whether any line read is beneath another."""
+        names = self.names
+        if isinstance(names, PackedNames):
+            return names.nested()
+        return any(parent is not None for _, _, parent in names.values())
+
+    def lines_having(self, stream: str, period: Period, role: str) -> Iterator[LineBalances]:
+        """The period's lines that have a balance of ``role``, as :attr:`lines_in` gives
+        them: each line's names made only for those (a national funder's lines have no
+        commitments)."""
+        lines, names = self.line_totals.get((stream, period), {}), self.names
+        for i in sorted(lines):
+            roles = lines[i]
+            if roles.__class__ is not int and role in roles:  # type: ignore[operator]
+                yield (i, *names[i], roles)  # type: ignore[misc]
+            elif role == "allocated" and roles.__class__ is int:
+                yield (i, *names[i], {"allocated": roles})  # type: ignore[dict-item]
 
     # -- metrics --------------------------------------------------------------------------
 

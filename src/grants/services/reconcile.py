@@ -117,6 +117,8 @@ def _running_balance(ctx: Context, stream: str, period: Period) -> Iterator[Find
 
 
 def children_vs_parent(ctx: Context) -> Iterator[Finding]:
+    if not ctx.balances.nested:  # no line beneath another
+        return
     shares: dict[tuple[str, str, int, int], str] = {}
     for stream, code, first, last, share in ctx.session.execute(
         select(Stream.code, Line.code, Entry.first_year, Entry.last_year, Entry.share)

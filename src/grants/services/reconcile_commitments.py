@@ -27,8 +27,8 @@ def _finding(*args: object) -> Finding:
 
 def commitments(ctx: Context) -> Iterator[Finding]:
     for stream, period in ctx.periods():
-        for _, code, name, _, roles in ctx.balances.lines_in[(stream, period)]:
-            committed = roles.get("committed", 0)
+        for _, code, name, _, roles in ctx.balances.lines_having(stream, period, "committed"):
+            committed = roles["committed"]
             if not committed:
                 continue
             paid, allocated = roles.get("paid", 0), roles.get("allocated", 0)

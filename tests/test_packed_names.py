@@ -1,0 +1,221 @@
+"""A balance read of a ledger of many lines keeps their codes, names and parents' codes packed
+(grants.services.name_table), and each period's lines as asked for
+(grants.services.balance_table.LinesIn): every figure, row, finding and chain must be exactly
+what the same read makes holding them in a dictionary, on any ledger, changed behind its back
+or not. Here the full ledger is "of many" (``COMPACT`` 0) and compared with itself read the
+other way, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+
+from grants.services import access, name_table
+from grants.services.balances import Balances
+from grants.services.name_table import PackedNames, pack
+from grants.services.reconcile import reconcile
+from tests.conftest import Grants, officer
+from tests.test_tamper import attack, engine, ledger, unguard
+
+__all__ = ["attack", "engine", "ledger"]  # the full ledger of tests/test_tamper.py, our own
+
+DAYS = (None, date(2017, 10, 1), date(2018, 3, 31))
+
+
+@pytest.fixture
+def packs(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """What each packing of lines gave (a PackedNames, or None: out of the ordinary)."""
+    made: list[Any] = []
+    real = name_table.pack
+
+    def noting(rows: Any) -> Any:
+        made.append(real(rows))
+        return made[-1]
+
+    monkeypatch.setattr(name_table, "pack", noting)
+    return made
+
+
+def _packed(monkeypatch: pytest.MonkeyPatch, packed: bool) -> None:
+    monkeypatch.setattr(name_table, "COMPACT", 0 if packed else 10**12)
+
+
+def _reads(connection: Connection) -> list[Any]:
+    """Every way a balance read answers, for every stream and for each, as of several days:
+    its rows, each period's lines (in order, then again backwards: a period asked for again
+    after others), each line's balances by code, its branches rolled up, its committed lines."""
+    session = Session(bind=connection)
+    streams = [s for (s,) in connection.execute(text("SELECT code FROM stream ORDER BY id"))]
+    out: list[Any] = []
+    for stream in (None, *streams):
+        for day in DAYS:
+            b = Balances(session, stream, as_of=day)
+            keys = sorted(b.periods)
+            out.append((stream, day, b.rows(), b.nested, b.by_line))
+            out.append([b.lines_in[k] for k in keys] + [b.lines_in[k] for k in reversed(keys)])
+            out.append([(k, b.rolled(*k)) for k in keys])
+            out.append([list(b.lines_having(*k, role)) for k in keys
+                        for role in ("committed", "allocated", "paid")])  # fmt: skip
+            out.append([b.value(*k, metric, line) for k in keys for *_, line, _ in b.lines_in[k]
+                        for metric in ("allocated", "paid", "unallocated")])  # fmt: skip
+    return out
+
+
+def _findings(connection: Connection) -> list[Any]:
+    session = Session(bind=connection)
+    access.bind(session, officer(session))
+    found = []
+    for today in (date(2017, 12, 31), date(2030, 1, 1)):
+        findings = reconcile(session, today=today, whole=True)
+        found.append([f.as_dict() for f in findings])
+    return found
+
+
+def both(connection: Connection, monkeypatch: pytest.MonkeyPatch, read: Any) -> Any:
+    """What ``read`` makes of the ledger with its lines' names packed, asserted the same as
+    with them in a dictionary."""
+    _packed(monkeypatch, False)
+    plain = read(connection)
+    _packed(monkeypatch, True)
+    packed = read(connection)
+    assert packed == plain
+    return packed
+
+
+def test_every_read_of_balances_is_the_same_packed(
+    attack: Connection, monkeypatch: pytest.MonkeyPatch, packs: list[Any]
+) -> None:
+    both(attack, monkeypatch, _reads)
+    assert packs and all(isinstance(p, PackedNames) for p in packs)
+    b = Balances(Session(bind=attack))
+    assert b.nested  # the ledger has lines beneath lines, and a line with commitments
+    assert any(list(b.lines_having(*key, "committed")) for key in b.periods)
+
+
+def test_reconcile_finds_the_same_packed(
+    attack: Connection, monkeypatch: pytest.MonkeyPatch, packs: list[Any]
+) -> None:
+    found = both(attack, monkeypatch, _findings)
+    assert packs and all(isinstance(p, PackedNames) for p in packs)
+    checks = {f["check"] for f in found[-1]}
+    assert {"children vs parent", "paid beyond committed", "common rate"} & checks
+
+
+def test_the_commands_answer_the_same_packed(
+    ledger: str, monkeypatch: pytest.MonkeyPatch, packs: list[Any]
+) -> None:
+    """`grants balance`, `chain` and `reconcile`, as a finance officer runs them."""
+    grants = Grants(ledger)
+    commands = [("balance", "--json"), ("balance", "--stream", "PCC-CSF", "--json"),
+                ("chain", "--json"), ("chain", "--as-of", "31/03/2018", "--json"),
+                ("reconcile", "--json", "--as-of", "31/03/2019")]  # fmt: skip
+    outputs = {}
+    for packed in (False, True):
+        _packed(monkeypatch, packed)
+        outputs[packed] = [(r.exit_code, json.loads(r.output)) for r in map(
+            lambda c: grants(*c), commands)]  # fmt: skip
+    assert outputs[True] == outputs[False]
+    assert any(isinstance(p, PackedNames) for p in packs)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "UPDATE line SET name = CAST(name AS BLOB) WHERE code = 'CHERWELL'",
+        "UPDATE line SET code = CAST(code AS BLOB) WHERE code = 'CHERWELL'",
+        "UPDATE line SET parent_id = (SELECT MIN(id) FROM line) WHERE parent_id IS NULL "
+        "AND id = (SELECT MAX(id) FROM line)",
+        "UPDATE line SET code = '' WHERE id = (SELECT MIN(id) FROM line)",
+    ],
+    ids=["a name of bytes", "a code of bytes", "a line given a parent", "an empty code"],
+)
+def test_a_line_changed_behind_the_ledgers_back_reads_the_same(
+    attack: Connection, monkeypatch: pytest.MonkeyPatch, packs: list[Any], change: str
+) -> None:
+    """Whatever was done to a line, the two ways read it alike: packed where they can be,
+    read into a dictionary where not."""
+    if "BLOB" in change and attack.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps no bytes in a varchar")
+    unguard(attack, "line")
+    if attack.dialect.name == "sqlite":
+        attack.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # never checked: rolled back
+    attack.execute(text(change))
+    both(attack, monkeypatch, _reads)
+    assert packs
+    if "BLOB" in change:  # the lines of its stream read into a dictionary, others packed
+        assert None in packs and any(isinstance(p, PackedNames) for p in packs)
+    else:
+        assert all(isinstance(p, PackedNames) for p in packs)
+
+
+# -- the packing itself, against the dictionary it stands for ---------------------------------
+
+_TEXTS = st.text(st.characters(blacklist_categories=("Cs",)), max_size=6)
+_LINES = st.dictionaries(
+    st.integers(1, 300),
+    st.tuples(_TEXTS, _TEXTS, st.none() | _TEXTS.filter(bool)),
+    max_size=60,
+)
+_ODD = [0, -1, 10**30, 3.0, 2.5, True, False, Decimal(4), Fraction(5), "3", b"3", None, (3,)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=_LINES, probes=st.lists(st.integers(-5, 310), max_size=20))
+def test_packed_names_answer_as_their_dictionary(
+    lines: dict[int, tuple[str, str, str | None]], probes: list[int]
+) -> None:
+    packed = pack((i, *lines[i]) for i in sorted(lines))
+    assert packed is not None
+    assert len(packed) == len(lines) and list(packed) == sorted(lines)
+    assert dict(packed) == lines and packed.keys() >= lines.keys()
+    for key in [*lines, *probes, *_ODD]:
+        assert (key in packed) == (key in lines)
+        assert packed.get(key, "none") == lines.get(key, "none")
+        if key in lines:
+            assert packed[key] == lines[key]
+        else:
+            with pytest.raises(KeyError):
+                packed[key]
+    assert list(packed.each(sorted(lines))) == [lines[i] for i in sorted(lines)]
+    odd = [key for key in (3.0, True) if int(key) in lines]  # as a dictionary finds them
+    assert list(packed.each(odd)) == [lines[int(key)] for key in odd]
+    assert packed.nested() == any(p is not None for _, _, p in lines.values())
+    missing = next(i for i in range(1, 400) if i not in lines)
+    with pytest.raises(KeyError):
+        list(packed.each([missing]))
+    with pytest.raises(TypeError):  # as a dictionary cannot hash it
+        packed.get([3])
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [(1, "A", "a", None), (1, "B", "b", None)],  # an id twice
+        [(2, "A", "a", None), (1, "B", "b", None)],  # not in order
+        [(1.0, "A", "a", None)],  # an id not an integer
+        [(True, "A", "a", None)],
+        [(1, b"A", "a", None)],  # a code of bytes
+        [(1, "A", None, None)],  # no name
+        [(1, "A", "a", "")],  # a parent's code empty (an empty text stands for none)
+        [(1, "A", "a", 7)],
+        [(2**63, "A", "a", None)],  # beyond the array's integers
+    ],
+)
+def test_lines_out_of_the_ordinary_are_not_packed(rows: list[tuple[Any, ...]]) -> None:
+    assert pack(rows) is None
+
+
+def test_ids_far_apart_are_found_by_search() -> None:
+    lines = {1: ("A", "a", None), 10**12: ("B", "b", "A"), -7: ("C", "", None)}
+    packed = pack((i, *lines[i]) for i in sorted(lines))
+    assert packed is not None and dict(packed) == lines
+    assert packed[10**12] == ("B", "b", "A") and 10**12 - 1 not in packed
