@@ -16,13 +16,12 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
-from decimal import Decimal
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection
 
 from grants.db.canonical import ACCOUNT_COLUMNS, stream_rows
+from grants.services.id_values import whole_id
 
 if TYPE_CHECKING:
     from grants.services.line_table import PackedLines
@@ -275,21 +274,6 @@ class Balances(Mapping[int, int]):
         return len(self._order if self._held is None else self._held)
 
 
-def whole_id(value: Any) -> int | None:
-    """The id a dictionary of ids finds for ``value`` (``True``, ``3.0`` and ``Decimal(3)``,
-    which a column retyped behind the ledger's back gives, are 1, 3 and 3 to it); None if
-    none. A value a dictionary cannot hash (a list, from a column retyped an array) raises
-    its TypeError, as the dictionary would."""
-    hash(value)
-    if isinstance(value, bool | float | Decimal | Fraction):
-        try:
-            whole = int(value)
-        except (ArithmeticError, ValueError):  # not a number, or an infinity
-            return None
-        return whole if whole == value else None
-    return None
-
-
 def _pack(line_id: int, stream_id: int, first: int, last: int, role: int) -> int:
     return line_id << 36 | stream_id << 24 | first << 16 | last << 8 | role
 
@@ -432,5 +416,4 @@ __all__ = [
     "of_many",
     "read",
     "streams_apart",
-    "whole_id",
 ]

@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from grants.db.canonical import stream_rows
-from grants.services.account_table import of_many, streams_apart, whole_id
+from grants.services.account_table import of_many, streams_apart
+from grants.services.id_values import whole_id
 
 COMPACT = 50_000  # lines in the ledger from which they are packed
 
@@ -66,7 +67,7 @@ class PackedLines:
 
     def _index(self, line_id: Any) -> int:
         """The line's place in the arrays, as a dictionary of ids finds it (``3.0`` is 3:
-        account_table.whole_id); 0 for no line."""
+        id_values.whole_id); 0 for no line."""
         if type(line_id) is not int:
             line_id = whole_id(line_id)
             if line_id is None:

@@ -1,15 +1,17 @@
 """Each line's code, name and parent's code as a balance read keeps them
 (grants.services.balance_catalogue), packed for a ledger of many lines: every line's three
 texts one after another in one text shared by all, found through an array of the lines' ids
-(in order) and an array of where each text starts. About 40 bytes a line and its texts'
-characters, against some 350 in a dictionary of tuples of three strings; a national funder's
-ledger has a line for each of hundreds of thousands of grants, and a process serving the web
-keeps them with each database connection.
+(in order) and an array of where each text starts. About 20 bytes a line and its texts'
+characters (a byte each while every character of them is Latin-1, else two or four),
+against some 350 in a dictionary of tuples of three strings; a national funder's ledger has
+a line for each of hundreds of thousands of grants, and a process serving the web keeps
+them with each database connection.
 
 Packed only where the lines are as every ledger the commands wrote holds them: ids whole
-numbers, codes and names texts, a parent's code a text that is not empty. Otherwise (a ledger
-changed behind its back) ``pack`` gives None and the catalogue holds them in a dictionary,
-as it reads them: the two answer alike (a ``3.0`` is the id 3 to both)."""
+numbers within 64 bits, read in order and each once, codes and names texts, a parent's code
+a text that is not empty, fewer than 2**32 characters in all. Otherwise (a ledger changed
+behind its back) ``pack`` gives None and the catalogue holds them in a dictionary, as it
+reads them: the two answer alike (a ``3.0`` is the id 3 to both)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from grants.services.account_table import whole_id
+from grants.services.id_values import whole_id
 
 COMPACT = 50_000  # lines read from which they are packed
 
@@ -122,18 +124,18 @@ def pack(rows: Iterable[tuple[Any, Any, Any, Any]]) -> PackedNames | None:
             return None
         last = line_id
         parent = parent or ""
+        if at + len(code) + len(name) + len(parent) >= _TEXT:
+            return None
+        try:
+            ids.append(line_id)
+        except OverflowError:  # beyond 64 bits
+            return None
         bounds.append(at)
         at += len(code)
         bounds.append(at)
         at += len(name)
         bounds.append(at)
         at += len(parent)
-        if at >= _TEXT:
-            return None
-        try:
-            ids.append(line_id)
-        except OverflowError:  # beyond 64 bits
-            return None
         piece += (code, name, parent)
         if len(piece) >= _PIECE:
             pieces.append("".join(piece))
