@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from grants.db.engine import make_session_factory
 from grants.periods import parse_period
-from grants.services import balance_catalogue
+from grants.services import balance_catalogue, name_table
 from grants.services.balances import Balances
 from grants.services.journal import NewEntry
 from tests.helpers import FUND, entry, load_text, record
@@ -26,6 +26,15 @@ MORE = """\
 OTHER = """\
 2017-04-01 line FUND D "Line D"
 """
+
+
+@pytest.fixture(autouse=True, params=["dictionary", "packed"])
+def lines_held(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The lines' names held as read, or packed as for a ledger of many
+    (grants.services.name_table): kept and read again alike."""
+    if request.param == "packed":
+        monkeypatch.setattr(name_table, "COMPACT", 0)
+    return request.param  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -59,11 +68,12 @@ def _catalogue_queries(run: list[str]) -> list[str]:
 
 
 def test_a_reader_reads_the_catalogue_again_only_when_something_new_is_recorded(
-    engine: Engine, tmp_path: Path, queries: list[str]
+    engine: Engine, tmp_path: Path, queries: list[str], lines_held: str
 ) -> None:
     _write(engine, tmp_path, FUND, entry("award", 1000), entry("allocate", 600, "A"))
     first = _read(engine)
     assert first.names and _catalogue_queries(queries)  # streams, lines, statements
+    assert isinstance(first.names, name_table.PackedNames) == (lines_held == "packed")
     queries.clear()
     again = _read(engine)
     assert _catalogue_queries(queries) == []  # the same mark: nothing read but the sums

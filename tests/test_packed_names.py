@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
+from grants.periods import parse_period
 from grants.services import access, name_table
 from grants.services.balances import Balances
 from grants.services.name_table import PackedNames, pack
@@ -29,6 +30,7 @@ from tests.test_tamper import attack, engine, ledger, unguard
 __all__ = ["attack", "engine", "ledger"]  # the full ledger of tests/test_tamper.py, our own
 
 DAYS = (None, date(2017, 10, 1), date(2018, 3, 31))
+Y = parse_period("2017-18")
 
 
 @pytest.fixture
@@ -99,6 +101,53 @@ def test_every_read_of_balances_is_the_same_packed(
     b = Balances(Session(bind=attack))
     assert b.nested  # the ledger has lines beneath lines, and a line with commitments
     assert any(list(b.lines_having(*key, "committed")) for key in b.periods)
+    for key in b.periods:
+        for role in ("committed", "allocated", "paid", "reported"):
+            having = [line for line in b.lines_in[key] if role in line[4]]
+            assert list(b.lines_having(*key, role)) == having
+        assert key in b.lines_in and b.lines_in.get(key) == b.lines_in[key]
+    assert ("NONE", Y) not in b.lines_in and b.lines_in.get(("NONE", Y), "none") == "none"
+
+
+def test_lines_are_packed_from_so_many_in_the_stream_read(
+    attack: Connection, monkeypatch: pytest.MonkeyPatch, packs: list[Any]
+) -> None:
+    """The lines of the stream read are counted, not every stream's: a stream of exactly
+    ``COMPACT`` lines is packed, one of fewer is not, every stream's together are."""
+    counts = dict(attack.execute(text(
+        "SELECT s.code, COUNT(*) FROM line l JOIN stream s ON s.id = l.stream_id "
+        "GROUP BY s.code ORDER BY COUNT(*) DESC")).all())  # fmt: skip
+    (most, many), (fewer, few) = list(counts.items())[:2]
+    assert many > few
+    session = Session(bind=attack)
+    monkeypatch.setattr(name_table, "COMPACT", many)
+    assert isinstance(Balances(session, most).names, PackedNames)
+    assert packs and Balances(session, fewer).names and len(packs) == 1  # a dictionary
+    assert isinstance(Balances(session).names, PackedNames)
+    monkeypatch.setattr(name_table, "COMPACT", many + 1)
+    packs.clear()
+    assert type(Balances(session, most).names) is dict and not packs
+
+
+def test_an_account_of_no_line_is_never_read_as_nought(
+    attack: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An account made to name a line the ledger does not have (behind its back, its key
+    left alone): a line's paid and reported figures, which add up the lines beneath it,
+    are not read as nought where the period's lines cannot all be named. Either way."""
+    unguard(attack, "account")
+    if attack.dialect.name == "sqlite":
+        attack.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # never checked: rolled back
+    else:
+        attack.exec_driver_sql("ALTER TABLE account DROP CONSTRAINT fk_account_line_id_line")
+    attack.execute(text("UPDATE account SET line_id = 99999 WHERE key = :key"),
+                   {"key": "PCC-CSF|2017|2017|PH|allocated"})  # fmt: skip
+    for packed in (False, True):
+        _packed(monkeypatch, packed)
+        b = Balances(Session(bind=attack))
+        assert ("PCC-CSF", Y) in b.lines_in
+        with pytest.raises(KeyError):
+            b.value("PCC-CSF", Y, "reported", "CHERWELL")
 
 
 def test_reconcile_finds_the_same_packed(

@@ -99,20 +99,23 @@ class Catalogue:
             )
             if stream_id is not None:
                 sql += f" WHERE l.stream_id = {int(stream_id)}"
-            sql += " ORDER BY l.id"
-            if self._count(stream_id) >= name_table.COMPACT:  # many: packed (name_table)
-                packed = name_table.pack(self.each(sql))
+            if self._many(stream_id):  # packed (name_table), in the order of their ids
+                packed = name_table.pack(self.each(sql + " ORDER BY l.id"))
                 if packed is not None:
                     return packed  # (else out of the ordinary: read as a dictionary)
             return {i: (code, name, parent) for i, code, name, parent in self.each(sql)}
 
         return self._once(("lines", stream_id), read)
 
-    def _count(self, stream_id: int | None) -> int:
-        """How many lines the stream has (every stream: None)."""
+    def _many(self, stream_id: int | None) -> bool:
+        """Whether the stream (every stream: None) has ``name_table.COMPACT`` lines or more:
+        counted only where the ledger's greatest line id says it may."""
+        (top,) = self.rows("SELECT MAX(id) FROM line")[0]
+        if type(top) is int and top < name_table.COMPACT:
+            return False  # ids from 1, each once (else the dictionary answers alike)
         where = "" if stream_id is None else f" WHERE stream_id = {int(stream_id)}"
         (count,) = self.rows("SELECT COUNT(*) FROM line" + where)[0]
-        return int(count)
+        return int(count) >= name_table.COMPACT
 
     def stated(
         self, streams: dict[int, str], stream_id: int | None, stated_on: date | None

@@ -5,7 +5,7 @@ each stream and period, then one for each of its lines, each figure as the recip
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from grants.periods import Period
 from grants.services.figures import _CENT, _ZERO, NAMED, STREAM_FIGURES, BalanceRow
@@ -146,10 +146,12 @@ for _at, _recipe in enumerate(_STREAM_ROW):
 class LinesIn(Mapping[tuple[str, Period], list[LineBalances]]):
     """Each stream and period's lines as :attr:`Balances.lines_in` gives them, each
     period's list made when first asked for and kept; for the lines of a ledger of many
-    (their names packed: grants.services.name_table), only the last two periods asked for
+    (their names packed: grants.services.name_table), only the two periods asked for last
     are kept (a check walks the periods one after another, or a year beside the year
     before): every line's names made at once would hold as much again as the packing
-    saves."""
+    saves. Whether it has a period, and ``get``, are the periods read; what is not found
+    in making a period's list (a line of an account whose line the ledger does not have)
+    raises as it is. Compared whole, or its values walked, every period's list is made."""
 
     def __init__(self, totals: Mapping[tuple[str, Period], LineTotals], names: LineNames) -> None:
         self._totals = totals
@@ -158,21 +160,31 @@ class LinesIn(Mapping[tuple[str, Period], list[LineBalances]]):
         self._at_most = 2 if isinstance(names, PackedNames) else None
 
     def __getitem__(self, key: tuple[str, Period]) -> list[LineBalances]:
-        found = self._kept.get(key)
-        if found is None:
-            lines, names = self._totals[key], self._names
-            ids = sorted(lines)
-            if isinstance(names, PackedNames):
-                found = [
-                    (i, code, name, parent, _roles(lines[i]))
-                    for i, (code, name, parent) in zip(ids, names.each(ids), strict=True)
-                ]
-            else:
-                found = [(i, *names[i], _roles(lines[i])) for i in ids]
-            if self._at_most is not None and len(self._kept) >= self._at_most:
-                del self._kept[next(iter(self._kept))]  # the first of those kept
-            self._kept[key] = found
+        kept = self._kept
+        found = kept.get(key)
+        if found is not None:
+            if self._at_most is not None:
+                kept[key] = kept.pop(key)  # asked for last: kept longest
+            return found
+        lines, names = self._totals[key], self._names
+        ids = sorted(lines)
+        if isinstance(names, PackedNames):
+            found = [
+                (i, code, name, parent, roles_of(lines[i]))
+                for i, (code, name, parent) in zip(ids, names.each(ids), strict=True)
+            ]
+        else:
+            found = [(i, *names[i], roles_of(lines[i])) for i in ids]
+        if self._at_most is not None and len(kept) >= self._at_most:
+            del kept[next(iter(kept))]  # the one asked for longest ago
+        kept[key] = found
         return found
+
+    def get(self, key: tuple[str, Period], default: Any = None) -> Any:
+        return self[key] if key in self._totals else default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._totals
 
     def __iter__(self) -> Iterator[tuple[str, Period]]:
         return iter(self._totals)
@@ -181,6 +193,6 @@ class LinesIn(Mapping[tuple[str, Period], list[LineBalances]]):
         return len(self._totals)
 
 
-def _roles(roles: int | dict[str, int]) -> dict[str, int]:
+def roles_of(roles: int | dict[str, int]) -> dict[str, int]:
     """A line's balances by role, from what was read (LineTotals)."""
     return {"allocated": roles} if roles.__class__ is int else roles  # type: ignore[return-value]

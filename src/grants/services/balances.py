@@ -19,7 +19,7 @@ from grants.periods import FinancialYear, Period
 from grants.services import access, balance_reads
 from grants.services.balance_catalogue import Catalogue, LineNames
 from grants.services.balance_reads import AccountRow, Wanted, account_sql, of_span
-from grants.services.balance_table import LineBalances, LinesIn, LineTotals, table_rows
+from grants.services.balance_table import LineBalances, LinesIn, LineTotals, roles_of, table_rows
 from grants.services.figure_entries import FigureEntries as FigureEntries
 from grants.services.figure_entries import FigureEntry as FigureEntry
 from grants.services.figure_entries import entries_behind as entries_behind
@@ -174,10 +174,7 @@ class Balances:
         """Each stream and period's lines' balances by role, by line id."""
         if self._of_lines is None:
             self._of_lines = {
-                key: {
-                    i: {"allocated": roles} if roles.__class__ is int else roles  # type: ignore[misc]
-                    for i, roles in lines.items()
-                }
+                key: {i: roles_of(roles) for i, roles in lines.items()}
                 for key, lines in self.line_totals.items()
             }
         return self._of_lines
@@ -204,7 +201,8 @@ class Balances:
 
     @cached_property
     def nested(self) -> bool:
-        """Whether any line read is beneath another."""
+        """Whether any of the lines whose names were read (every line of the stream, or of
+        every stream) has a parent."""
         names = self.names
         if isinstance(names, PackedNames):
             return names.nested()
@@ -216,11 +214,10 @@ class Balances:
         commitments)."""
         lines, names = self.line_totals.get((stream, period), {}), self.names
         for i in sorted(lines):
-            roles = lines[i]
-            if roles.__class__ is not int and role in roles:  # type: ignore[operator]
-                yield (i, *names[i], roles)  # type: ignore[misc]
-            elif role == "allocated" and roles.__class__ is int:
-                yield (i, *names[i], {"allocated": roles})  # type: ignore[dict-item]
+            roles = roles_of(lines[i])
+            if role in roles:
+                code, name, parent = names[i]
+                yield i, code, name, parent, roles
 
     # -- metrics --------------------------------------------------------------------------
 

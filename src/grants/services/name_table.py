@@ -34,7 +34,7 @@ class PackedNames(Mapping[int, Names]):
     """The lines' (code, name, parent's code) by id, as the dictionary they stand for
     answers. Each answer is made when asked for: a caller keeps what it needs."""
 
-    __slots__ = ("_bounds", "_first", "_ids", "_text")
+    __slots__ = ("_bounds", "_first", "_ids", "_nested", "_text")
 
     def __init__(self, ids: array[int], bounds: array[int], text: str) -> None:
         self._ids = ids  # in order
@@ -43,6 +43,7 @@ class PackedNames(Mapping[int, Names]):
         # 3k + 2 (the next ends each; an empty parent's code is none).
         self._bounds = bounds
         self._text = text
+        self._nested: bool | None = None
 
     def _place(self, line_id: Any) -> int:
         """The line's place in the arrays (-1: none), as a dictionary of ids finds it."""
@@ -99,9 +100,12 @@ class PackedNames(Mapping[int, Names]):
         return len(self._ids)
 
     def nested(self) -> bool:
-        """Whether any line has a parent (without making every line's names)."""
-        bounds = self._bounds
-        return any(bounds[at + 1] != bounds[at] for at in range(2, len(bounds) - 1, 3))
+        """Whether any line has a parent (without making every line's names; once: the
+        catalogue keeps the lines for every read while the ledger stands as it was)."""
+        if self._nested is None:
+            bounds = self._bounds
+            self._nested = any(bounds[at + 1] != bounds[at] for at in range(2, len(bounds) - 1, 3))
+        return self._nested
 
 
 def pack(rows: Iterable[tuple[Any, Any, Any, Any]]) -> PackedNames | None:
