@@ -18,7 +18,13 @@ from sqlalchemy.exc import DBAPIError
 
 from grants.db import seal
 from grants.db.seal import held_accounts
-from grants.services import account_table, entry_checks, line_table, record_checks
+from grants.services import (
+    account_table,
+    entry_checks,
+    line_table,
+    record_checks,
+    walk_balances,
+)
 from grants.services.account_table import Balances, PackedAccounts
 from grants.services.line_table import PackedLines
 from grants.services.seen_contents import ContentCounts
@@ -336,7 +342,7 @@ def test_balances_in_arrays_are_a_dictionary(
 ) -> None:
     """Whatever is posted (ids out of range or of text, amounts of 64 bits and more, a
     fraction): the same balances in the same order as a dictionary's."""
-    balances = Balances(10, start)
+    balances = Balances(10, start.items())
     expected = dict(start)
     for account_id, pence in postings:
         balances.add(account_id, pence)
@@ -494,3 +500,79 @@ def test_ids_of_columns_retyped_arrays_are_found_alike(
         except TypeError as exc:
             failures.append([f"TypeError: {exc}"])
     assert failures[0] == failures[1]
+
+
+def test_a_walk_from_a_verified_head_finds_alike_packed(
+    attack: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`grants reconcile` after `grants verify` walks from the head verify found whole, the
+    balances before it read once (walk_start.Before) and handed to the walk: packed or not,
+    from any link, what it finds is what the whole walk finds of the links after it."""
+    from tests.test_checkpoints import at, behind, seq_of, top
+
+    end = top(attack)
+    heads = (1, seq_of(attack, "entry", 40), seq_of(attack, "entry", 80), end - 1, end)
+    behind(attack, "posting", "UPDATE posting SET amount_pence = amount_pence * 3 WHERE id = "
+           "(SELECT MIN(id) FROM posting WHERE entry_id = 60)")  # fmt: skip
+    found = {}
+    for packed in (True, False):
+        pack(monkeypatch, lines=packed, accounts=packed)
+        found[packed] = []
+        for count in heads:
+            result = verify(attack, since=at(attack, count))
+            assert result.since is not None  # relied on: no guard is missing
+            found[packed].append([str(p) for p in result.problems])
+    assert found[True] == found[False]
+    assert found[True][0] and found[True][0] == [str(p) for p in verify(attack).problems]
+    # From a head after the changed posting: its walk does not see the posting, but the
+    # balances read up to the head count it, and the rules over them name the breach.
+    for problems in found[True][2:]:
+        assert problems and all("behind its back" in p for p in problems)
+        assert problems != found[True][0]
+
+
+_ODD_POSTINGS = {  # done to account 12's posting of entry 10 (SQLite keeps what it is given)
+    "an id made a fraction": "UPDATE posting SET account_id = 12.5 WHERE id = 19",
+    "an id made text": "UPDATE posting SET account_id = '0_12' WHERE id = 19",
+    "an id made bytes": "UPDATE posting SET account_id = CAST('12' AS BLOB) WHERE id = 19",
+    "an amount made infinite": "UPDATE posting SET amount_pence = 1e999 WHERE id = 19",
+    "an amount beyond 64 bits": "UPDATE posting SET amount_pence = 1e20 WHERE id = 19",
+    "an amount of text": "UPDATE posting SET amount_pence = 'abc' WHERE id = 19",
+    "an amount at the bound": "UPDATE posting SET amount_pence = 9223372036854775807 WHERE id = 19",
+}
+
+
+@pytest.mark.parametrize("change", [None, *_ODD_POSTINGS], ids=str)
+def test_a_walk_from_a_head_starts_from_the_balances_it_always_did(
+    attack: Connection, monkeypatch: pytest.MonkeyPatch, change: str | None
+) -> None:
+    """The balances up to a head are read into arrays where every value is a plain
+    integer; otherwise as they always were, each id as ``int`` gives it (walk_balances):
+    from any head, what the walk finds, packed or not, is what it finds so."""
+    from tests.test_checkpoints import at, behind, seq_of, top
+
+    if change is not None:
+        if attack.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL keeps only integers in an integer column")
+        attack.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # never checked: rolled back
+        behind(attack, "posting", _ODD_POSTINGS[change])
+    heads = (seq_of(attack, "entry", 9), seq_of(attack, "entry", 40), top(attack))
+    always = walk_balances._packed
+
+    def found() -> list[Any]:
+        out: list[Any] = []
+        for count in heads:
+            try:
+                out.append([str(p) for p in verify(attack, since=at(attack, count)).problems])
+            except Exception as error:
+                out.append(repr(error))
+        return out
+
+    for packed in (True, False):
+        pack(monkeypatch, lines=packed, accounts=packed)
+        monkeypatch.setattr(walk_balances, "_packed", always)
+        arrays = found()
+        monkeypatch.setattr(walk_balances, "_packed", lambda *_: None)
+        assert arrays == found()
+    if change is None:
+        assert isinstance(always(attack, 9), walk_balances.Before)

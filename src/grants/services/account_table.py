@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection
@@ -217,12 +217,13 @@ class Balances(Mapping[int, int]):
 
     __slots__ = ("_amounts", "_held", "_order", "_posted")
 
-    def __init__(self, top: int, start: Mapping[int, int] | None = None) -> None:
+    def __init__(self, top: int, start: Iterable[tuple[int, int]] = ()) -> None:
+        """``start``: each account's balance (id, pence) before the first posting added."""
         self._amounts = array("q", [0]) * (top + 1)
         self._posted = bytearray(top + 1)
         self._order = array("q")  # the ids, as first posted to
         self._held: dict[int, Any] | None = None  # the dictionary, once it is one
-        for account_id, pence in (start or {}).items():
+        for account_id, pence in start:
             self.add(account_id, pence)
 
     def add(self, account_id: Any, pence: Any) -> None:

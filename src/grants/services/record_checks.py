@@ -122,11 +122,9 @@ class RecordChecks(EntryChecks):
         )))  # fmt: skip
         self._over = entry["over_allocation"]
         # By account, as the journal leaves them: every account an entry posts to is here.
-        start_balances = start.balances if start is not None else {}
+        before = start.balances.items() if start is not None else ()
         self.balances: Mapping[int, int] = (
-            dict(start_balances)
-            if packed is None
-            else account_table.Balances(packed.top, start_balances)
+            dict(before) if packed is None else account_table.Balances(packed.top, before)
         )
         # Accounts an intended over-allocation posted to.
         self.over_allocated: set[int] = set(start.over_allocated) if start is not None else set()

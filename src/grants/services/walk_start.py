@@ -18,8 +18,10 @@ from sqlalchemy import Connection
 from grants.db.canonical import ACCOUNT_COLUMNS, Records, payload
 from grants.db.records import BY_TABLE, FORMS, MARKED, RECORDS, earlier
 from grants.db.seal import GENESIS, stream_rows
+from grants.services import walk_balances
 from grants.services.journal import derived_key
 from grants.services.verification import Broken, Checkpoint, Verification
+from grants.services.walk_balances import Before
 
 PROBE = 16  # keys of identical entries asked for at a time
 # The keys of every entry up to the head are read at once (not asked for by content, a query
@@ -38,7 +40,7 @@ class Start:
     digest: str
     after: dict[str, int]  # each table's last id sealed up to the head
     turnover: int = 0  # the journal's running turnover at the last entry sealed up to it
-    balances: dict[int, int] = field(default_factory=dict)  # by account, up to that entry
+    balances: Before = field(default_factory=Before)  # by account, up to that entry
     over_allocated: set[int] = field(default_factory=set)
     connection: Connection | None = None
     bulk: bool = False  # read every key up to the head at once, at the first content
@@ -243,25 +245,7 @@ def _before(connection: Connection, begin: Start, entry: int) -> None:
     if entry:
         sql = "SELECT turnover_pence FROM entry WHERE id = %(e)s"
         begin.turnover = int(next(iter(stream_rows(connection, sql, {"e": entry})), (0,))[0])
-        # Every account's balance through the covering index on (account, amount), less
-        # the postings of the entries after the head (few; the walk adds them back as it
-        # checks them): a sum with ``entry_id <=`` would read every posting row instead.
-        balances, postings = begin.balances, {}
-        for account, pence, count in stream_rows(
-            connection,
-            "SELECT account_id, SUM(amount_pence), COUNT(*) FROM posting GROUP BY account_id",
-        ):
-            balances[int(account)], postings[int(account)] = int(pence), int(count)
-        for account, pence in stream_rows(
-            connection,
-            "SELECT account_id, amount_pence FROM posting WHERE entry_id > %(e)s",
-            {"e": entry},
-        ):
-            balances[int(account)] -= int(pence)
-            postings[int(account)] -= 1
-        for account, count in postings.items():
-            if not count:  # posted to only after the head: the walk says whether it is
-                del balances[account]
+        begin.balances = walk_balances.read(connection, entry)
         begin.over_allocated = {
             int(account)
             for (account,) in stream_rows(
