@@ -18,10 +18,11 @@ if TYPE_CHECKING:
 
 # A line's balances: (line id, code, name, parent's code, balances by role).
 LineBalances = tuple[int, str, str, str | None, dict[str, int]]
-# A period's lines' balances as read: by line id, the balances by role, or the allocated
-# balance alone (an int) for a line that has nothing else (most lines): no dictionary made
-# for each of them unless asked for (Balances.of_lines).
-LineTotals = dict[int, int | dict[str, int]]
+# A period's lines' balances as read: by line id, the balances by role; or the allocated
+# balance alone (an int) for a line that has nothing else (most lines), and (allocated,
+# role, total) for a line with one role more (a national funder's: allocated and paid): no
+# dictionary made for each of them unless asked for (roles_of, Balances.of_lines).
+LineTotals = dict[int, int | tuple[int, str, int] | dict[str, int]]
 
 
 def table_rows(balances: Balances, period_filter: Period | None) -> list[BalanceRow]:
@@ -78,7 +79,8 @@ def table_rows(balances: Balances, period_filter: Period | None) -> list[Balance
                         ))
                     )  # fmt: skip
                     continue
-                roles = {"allocated": roles}
+            if roles.__class__ is not dict:
+                roles = roles_of(roles)
             allocated = paid = spent = committed = carried = brought = 0
             split = None
             for role, total in roles.items():  # a line has few roles: each read once
@@ -193,6 +195,11 @@ class LinesIn(Mapping[tuple[str, Period], list[LineBalances]]):
         return len(self._totals)
 
 
-def roles_of(roles: int | dict[str, int]) -> dict[str, int]:
+def roles_of(roles: int | tuple[int, str, int] | dict[str, int]) -> dict[str, int]:
     """A line's balances by role, from what was read (LineTotals)."""
-    return {"allocated": roles} if roles.__class__ is int else roles  # type: ignore[return-value]
+    if roles.__class__ is int:
+        return {"allocated": roles}  # type: ignore[dict-item]
+    if roles.__class__ is tuple:
+        allocated, role, total = roles  # type: ignore[misc]
+        return {"allocated": allocated, role: total}
+    return roles  # type: ignore[return-value]

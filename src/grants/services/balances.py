@@ -113,7 +113,7 @@ class Balances:
         """Each account's balance into its stream's or line's balances by role: one pass
         over the rows, a dictionary of roles for each stream and period (keyed by its one
         integer, balance_reads.SPAN) and for each line (LineTotals: a line allocated to and
-        nothing more, its allocated balance alone)."""
+        nothing more, its allocated balance alone; with one role more, the two in a tuple)."""
         spans: dict[int | None, tuple[dict[str, int], LineTotals]] = {}
         previous: object = _NOTHING  # the span of the row before: a span's accounts mostly follow
         own: dict[str, int] = {}  # one another (made together), so each is looked up once
@@ -135,7 +135,10 @@ class Balances:
                 if roles is None:
                     lines[line_id] = total if role == "allocated" else {role: total}
                 elif roles.__class__ is int:  # its allocated balance, and now another
-                    lines[line_id] = {"allocated": roles, role: total}  # type: ignore[dict-item]
+                    lines[line_id] = (roles, role, total)  # type: ignore[assignment]
+                elif roles.__class__ is tuple:  # and a third: a dictionary
+                    held = lines[line_id] = roles_of(roles)
+                    held[role] = total
                 else:
                     roles[role] = total  # type: ignore[index]
         periods: dict[int, Period] = {}

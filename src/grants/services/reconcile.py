@@ -29,6 +29,7 @@ from grants.services import (
     reconcile_schedules,
 )
 from grants.services.balance_reads import shared
+from grants.services.balance_table import roles_of
 from grants.services.common_rate import common_rate, percent
 from grants.services.misprints import misprints, slip
 from grants.services.programmes import compare as compare_versions
@@ -272,12 +273,18 @@ def common_rates(ctx: Context) -> Iterator[Finding]:
         if after is None or (ctx.year is not None and ctx.year.start != start + 1):
             continue
         groups: dict[str | None, list[tuple[str, Decimal, Decimal]]] = {}
-        earlier = {
-            c: (parent, roles) for _, c, _, parent, roles in ctx.balances.lines_in[(code, before)]
-        }
-        for _, line, _, parent, roles in ctx.balances.lines_in[(code, after)]:
-            if line in earlier and earlier[line][0] == parent:
-                a, b = earlier[line][1].get("allocated", 0), roles.get("allocated", 0)
+        # Each line of the year before by its code (the line of it, where a code is twice),
+        # then the lines of the year after that have one: only theirs made whole (a national
+        # funder's grants are each of one year).
+        names, totals = ctx.balances.names, ctx.balances.line_totals
+        then, now = totals[(code, before)], totals[(code, after)]
+        earlier = {names[i][0]: i for i in sorted(then)}
+        for i in sorted(now):
+            line, _, parent = names[i]
+            was = earlier.get(line)
+            if was is not None and names[was][2] == parent:
+                a = roles_of(then[was]).get("allocated", 0)
+                b = roles_of(now[i]).get("allocated", 0)
                 groups.setdefault(parent, []).append((line, from_pence(a), from_pence(b)))
         for lines in groups.values():
             _rate, out = common_rate(lines)
