@@ -420,7 +420,7 @@ def test_the_verified_link_alone_removed_is_called_missing(
 
 def _queries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every statement the walk's start reads with, as it reads them."""
-    from grants.services import walk_start
+    from grants.services import walk_balances, walk_start
 
     asked: list[str] = []
     real = walk_start.stream_rows
@@ -430,4 +430,5 @@ def _queries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return real(connection, sql, params)
 
     monkeypatch.setattr(walk_start, "stream_rows", counted)
+    monkeypatch.setattr(walk_balances, "stream_rows", counted)
     return asked

@@ -506,7 +506,7 @@ def test_a_walk_from_a_verified_head_finds_alike_packed(
     attack: Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`grants reconcile` after `grants verify` walks from the head verify found whole, the
-    balances before it read once (walk_start.Before) and handed to the walk: packed or not,
+    balances before it read once (walk_balances.Before) and handed to the walk: packed or not,
     from any link, what it finds is what the whole walk finds of the links after it."""
     from tests.test_checkpoints import at, behind, seq_of, top
 
@@ -568,6 +568,16 @@ def test_a_walk_from_a_head_starts_from_the_balances_it_always_did(
                 out.append(repr(error))
         return out
 
+    def balances(read: Any, entry: int) -> Any:
+        try:
+            found = read(attack, entry)
+        except Exception as error:  # the same failure either way
+            return repr(error)
+        return found if found is None else list(found.items())
+
+    for entry in (9, 40, 99):  # the balances themselves, as the dictionary reads them
+        held = balances(lambda c, e: walk_balances.Before(walk_balances._held(c, e)), entry)
+        assert balances(always, entry) in (held, None)
     for packed in (True, False):
         pack(monkeypatch, lines=packed, accounts=packed)
         monkeypatch.setattr(walk_balances, "_packed", always)

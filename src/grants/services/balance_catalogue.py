@@ -53,6 +53,7 @@ class Catalogue:
         self.cursor = connection.connection.cursor()
         self.kept: dict[Any, Any] | None = None
         self.sqlite = connection.dialect.name == "sqlite"
+        self._top_line: tuple[Any] | None = None  # the greatest line id, as the mark read it
         if connection.get_execution_options().get(ACCESS) != "read":
             return  # a writing transaction: what it sees may not be committed yet
         try:
@@ -61,6 +62,7 @@ class Catalogue:
         except BaseException:
             self.cursor.close()
             raise
+        self._top_line = (mark[1],)
         info = connection.connection.info  # the database connection's own, across checkouts
         found = info.get(_KEPT)
         if found is None or found[0] != mark:
@@ -110,7 +112,7 @@ class Catalogue:
     def _many(self, stream_id: int | None) -> bool:
         """Whether the stream (every stream: None) has ``name_table.COMPACT`` lines or more:
         counted only where the ledger's greatest line id says it may."""
-        (top,) = self.rows("SELECT MAX(id) FROM line")[0]
+        (top,) = self._top_line or self.rows("SELECT MAX(id) FROM line")[0]
         if type(top) is int and top < name_table.COMPACT:
             return False  # ids from 1, each once (else the dictionary answers alike)
         where = "" if stream_id is None else f" WHERE stream_id = {int(stream_id)}"

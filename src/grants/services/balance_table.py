@@ -4,25 +4,15 @@ each stream and period, then one for each of its lines, each figure as the recip
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from grants.periods import Period
 from grants.services.figures import _CENT, _ZERO, NAMED, STREAM_FIGURES, BalanceRow
 from grants.services.figures import pounds as _d
-from grants.services.name_table import PackedNames
+from grants.services.line_balances import roles_of
 
 if TYPE_CHECKING:
-    from grants.services.balance_catalogue import LineNames
     from grants.services.balances import Balances
-
-# A line's balances: (line id, code, name, parent's code, balances by role).
-LineBalances = tuple[int, str, str, str | None, dict[str, int]]
-# A period's lines' balances as read: by line id, the balances by role; or the allocated
-# balance alone (an int) for a line that has nothing else (most lines), and (allocated,
-# role, total) for a line with one role more (a national funder's: allocated and paid): no
-# dictionary made for each of them unless asked for (roles_of, Balances.of_lines).
-LineTotals = dict[int, int | tuple[int, str, int] | dict[str, int]]
 
 
 def table_rows(balances: Balances, period_filter: Period | None) -> list[BalanceRow]:
@@ -143,63 +133,3 @@ _COUNTS_IN: dict[str, tuple[tuple[int, int], ...]] = {}
 for _at, _recipe in enumerate(_STREAM_ROW):
     for _role, _sign in _recipe:
         _COUNTS_IN[_role] = (*_COUNTS_IN.get(_role, ()), (_at, _sign))
-
-
-class LinesIn(Mapping[tuple[str, Period], list[LineBalances]]):
-    """Each stream and period's lines as :attr:`Balances.lines_in` gives them, each
-    period's list made when first asked for and kept; for the lines of a ledger of many
-    (their names packed: grants.services.name_table), only the two periods asked for last
-    are kept (a check walks the periods one after another, or a year beside the year
-    before): every line's names made at once would hold as much again as the packing
-    saves. Whether it has a period, and ``get``, are the periods read; what is not found
-    in making a period's list (a line of an account whose line the ledger does not have)
-    raises as it is. Compared whole, or its values walked, every period's list is made."""
-
-    def __init__(self, totals: Mapping[tuple[str, Period], LineTotals], names: LineNames) -> None:
-        self._totals = totals
-        self._names = names
-        self._kept: dict[tuple[str, Period], list[LineBalances]] = {}
-        self._at_most = 2 if isinstance(names, PackedNames) else None
-
-    def __getitem__(self, key: tuple[str, Period]) -> list[LineBalances]:
-        kept = self._kept
-        found = kept.get(key)
-        if found is not None:
-            if self._at_most is not None:
-                kept[key] = kept.pop(key)  # asked for last: kept longest
-            return found
-        lines, names = self._totals[key], self._names
-        ids = sorted(lines)
-        if isinstance(names, PackedNames):
-            found = [
-                (i, code, name, parent, roles_of(lines[i]))
-                for i, (code, name, parent) in zip(ids, names.each(ids), strict=True)
-            ]
-        else:
-            found = [(i, *names[i], roles_of(lines[i])) for i in ids]
-        if self._at_most is not None and len(kept) >= self._at_most:
-            del kept[next(iter(kept))]  # the one asked for longest ago
-        kept[key] = found
-        return found
-
-    def get(self, key: tuple[str, Period], default: Any = None) -> Any:
-        return self[key] if key in self._totals else default
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._totals
-
-    def __iter__(self) -> Iterator[tuple[str, Period]]:
-        return iter(self._totals)
-
-    def __len__(self) -> int:
-        return len(self._totals)
-
-
-def roles_of(roles: int | tuple[int, str, int] | dict[str, int]) -> dict[str, int]:
-    """A line's balances by role, from what was read (LineTotals)."""
-    if roles.__class__ is int:
-        return {"allocated": roles}  # type: ignore[dict-item]
-    if roles.__class__ is tuple:
-        allocated, role, total = roles  # type: ignore[misc]
-        return {"allocated": allocated, role: total}
-    return roles  # type: ignore[return-value]

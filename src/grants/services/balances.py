@@ -19,7 +19,7 @@ from grants.periods import FinancialYear, Period
 from grants.services import access, balance_reads
 from grants.services.balance_catalogue import Catalogue, LineNames
 from grants.services.balance_reads import AccountRow, Wanted, account_sql, of_span
-from grants.services.balance_table import LineBalances, LinesIn, LineTotals, roles_of, table_rows
+from grants.services.balance_table import table_rows
 from grants.services.figure_entries import FigureEntries as FigureEntries
 from grants.services.figure_entries import FigureEntry as FigureEntry
 from grants.services.figure_entries import entries_behind as entries_behind
@@ -32,6 +32,7 @@ from grants.services.figures import (
     BalanceRow,
     figure_of,
 )
+from grants.services.line_balances import LineBalances, LinesIn, LineTotals, has_role, roles_of
 from grants.services.line_tree import beneath as beneath
 from grants.services.line_tree import roll_up as roll_up
 from grants.services.name_table import PackedNames
@@ -91,6 +92,7 @@ class Balances:
             self._of_lines: dict[tuple[str, Period], dict[int, dict[str, int]]] | None = None
             self._by_line: dict[tuple[str, int, int, str], dict[str, int]] | None = None
             self._lines_in: LinesIn | None = None
+            self._named = False  # every line read has its names (_every_line_named)
             key_of = stream if stream_id and catalogue.sqlite else None
             wanted = Wanted(stream_id, period, line_ids, top_level_only, as_of, key_of)
             with _no_gc():  # what is made of the rows: many small objects, no cycles
@@ -197,10 +199,26 @@ class Balances:
     def lines_in(self) -> Mapping[tuple[str, Period], list[LineBalances]]:
         """For each stream and period, its lines in the order they were declared: (line id,
         code, name, parent's code, balances by role). Each period's list is made when first
-        asked for (balance_table.LinesIn)."""
+        asked for (line_balances.LinesIn)."""
         if self._lines_in is None:
+            self._every_line_named()
             self._lines_in = LinesIn(self.line_totals, self.names)
         return self._lines_in
+
+    def _every_line_named(self) -> None:
+        """A KeyError for the first line read that has no name (an account made to name a
+        line the ledger does not have, behind its back), as when every period's lines were
+        made at once: no period's lines are read without the others'."""
+        if self._named:
+            return
+        names = self.names
+        for lines in self.line_totals.values():
+            if isinstance(names, dict) and names.keys() >= lines.keys():
+                continue
+            for i in sorted(lines):
+                if i not in names:
+                    raise KeyError(i)
+        self._named = True
 
     @cached_property
     def nested(self) -> bool:
@@ -215,12 +233,31 @@ class Balances:
         """The period's lines that have a balance of ``role``, as :attr:`lines_in` gives
         them: each line's names made only for those (a national funder's lines have no
         commitments)."""
+        self._every_line_named()
         lines, names = self.line_totals.get((stream, period), {}), self.names
         for i in sorted(lines):
-            roles = roles_of(lines[i])
-            if role in roles:
+            roles = lines[i]
+            if has_role(roles, role):
                 code, name, parent = names[i]
-                yield i, code, name, parent, roles
+                yield i, code, name, parent, roles_of(roles)
+
+    def lines_of_both(
+        self, stream: str, before: Period, after: Period
+    ) -> Iterator[tuple[str, str | None, int, int]]:
+        """The lines of ``after`` that ``before`` has too (a line of the same code and
+        parent's code; the last by id of a code twice), in the order declared: each one's
+        code, parent's code and allocated balance in each. Only theirs made whole: a
+        national funder's grants are each of one year."""
+        self._every_line_named()
+        names = self.names
+        then, now = self.line_totals[(stream, before)], self.line_totals[(stream, after)]
+        earlier = {names[i][0]: i for i in sorted(then)}
+        for i in sorted(now):
+            code, _, parent = names[i]
+            was = earlier.get(code)
+            if was is not None and names[was][2] == parent:
+                yield (code, parent, roles_of(then[was]).get("allocated", 0),
+                       roles_of(now[i]).get("allocated", 0))  # fmt: skip
 
     # -- metrics --------------------------------------------------------------------------
 

@@ -29,7 +29,6 @@ from grants.services import (
     reconcile_schedules,
 )
 from grants.services.balance_reads import shared
-from grants.services.balance_table import roles_of
 from grants.services.common_rate import common_rate, percent
 from grants.services.misprints import misprints, slip
 from grants.services.programmes import compare as compare_versions
@@ -118,8 +117,6 @@ def _running_balance(ctx: Context, stream: str, period: Period) -> Iterator[Find
 
 
 def children_vs_parent(ctx: Context) -> Iterator[Finding]:
-    if not ctx.balances.nested:  # no line beneath another
-        return
     shares: dict[tuple[str, str, int, int], str] = {}
     for stream, code, first, last, share in ctx.session.execute(
         select(Stream.code, Line.code, Entry.first_year, Entry.last_year, Entry.share)
@@ -128,6 +125,10 @@ def children_vs_parent(ctx: Context) -> Iterator[Finding]:
         .where(Entry.kind == "allocate", Entry.share.is_not(None), Entry.reverses_id.is_(None))
     ):
         shares[(stream, code, first, last)] = share
+    if not ctx.balances.nested:  # no line beneath another: no period's lines made
+        if ctx.periods():
+            _ = ctx.balances.lines_in  # (a line that has no name fails here, as there)
+        return
     for stream, period in ctx.periods():
         lines = _lines_of(ctx, stream, period)
         parents = {parent for _, _, parent in lines if parent}
@@ -273,19 +274,8 @@ def common_rates(ctx: Context) -> Iterator[Finding]:
         if after is None or (ctx.year is not None and ctx.year.start != start + 1):
             continue
         groups: dict[str | None, list[tuple[str, Decimal, Decimal]]] = {}
-        # Each line of the year before by its code (the line of it, where a code is twice),
-        # then the lines of the year after that have one: only theirs made whole (a national
-        # funder's grants are each of one year).
-        names, totals = ctx.balances.names, ctx.balances.line_totals
-        then, now = totals[(code, before)], totals[(code, after)]
-        earlier = {names[i][0]: i for i in sorted(then)}
-        for i in sorted(now):
-            line, _, parent = names[i]
-            was = earlier.get(line)
-            if was is not None and names[was][2] == parent:
-                a = roles_of(then[was]).get("allocated", 0)
-                b = roles_of(now[i]).get("allocated", 0)
-                groups.setdefault(parent, []).append((line, from_pence(a), from_pence(b)))
+        for line, parent, a, b in ctx.balances.lines_of_both(code, before, after):
+            groups.setdefault(parent, []).append((line, from_pence(a), from_pence(b)))
         for lines in groups.values():
             _rate, out = common_rate(lines)
             for o in out:
