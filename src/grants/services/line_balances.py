@@ -36,12 +36,14 @@ def roles_of(roles: Roles) -> dict[str, int]:
 
 
 def has_role(roles: Roles, role: str) -> bool:
-    """Whether a line's balances as read have one of ``role``."""
+    """Whether a line's balances as read have one of ``role`` (a balance of None, which
+    only a ledger changed behind its back sums to, is none; a line's balances of None fail
+    as ``roles.get`` does)."""
     if roles.__class__ is int:
         return role == "allocated"
     if roles.__class__ is tuple:
         return role == "allocated" or role == roles[1]  # type: ignore[index]
-    return role in roles  # type: ignore[operator]
+    return roles.get(role) is not None  # type: ignore[union-attr]
 
 
 class LinesIn(Mapping[tuple[str, Period], list[LineBalances]]):
