@@ -246,10 +246,15 @@ def test_packed_names_answer_as_their_dictionary(
     assert list(packed.each(sorted(lines))) == [lines[i] for i in sorted(lines)]
     odd = [key for key in (3.0, True) if int(key) in lines]  # as a dictionary finds them
     assert list(packed.each(odd)) == [lines[int(key)] for key in odd]
+    assert list(packed.codes([*sorted(lines, reverse=True), *odd])) == [
+        lines[int(key)][0] for key in [*sorted(lines, reverse=True), *odd]
+    ]
     assert packed.nested() == any(p is not None for _, _, p in lines.values())
     missing = next(i for i in range(1, 400) if i not in lines)
     with pytest.raises(KeyError):
         list(packed.each([missing]))
+    with pytest.raises(KeyError):
+        list(packed.codes([*lines, missing]))
     with pytest.raises(TypeError):  # as a dictionary cannot hash it
         packed.get([3])
 

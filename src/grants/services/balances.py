@@ -188,10 +188,16 @@ class Balances:
     def by_line(self) -> dict[tuple[str, int, int, str], dict[str, int]]:
         """Balances by role of each line, keyed (stream, first year, last year, line code)."""
         if self._by_line is None:
+            names = self.names
+            codes = (
+                names.codes
+                if isinstance(names, PackedNames)
+                else lambda ids: (names[i][0] for i in ids)
+            )
             self._by_line = {
-                (stream, period.first.start, period.last.start, self.names[i][0]): roles
+                (stream, period.first.start, period.last.start, code): roles
                 for (stream, period), lines in self.of_lines.items()
-                for i, roles in lines.items()
+                for code, roles in zip(codes(lines), lines.values(), strict=True)
             }
         return self._by_line
 

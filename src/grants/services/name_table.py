@@ -78,20 +78,32 @@ class PackedNames(Mapping[int, Names]):
     def __contains__(self, line_id: object) -> bool:
         return self._place(line_id) >= 0
 
-    def each(self, line_ids: Iterable[Any]) -> Iterator[Names]:
-        """Each of ``line_ids``' names, as ``self[i]`` gives them (a KeyError for an id of
-        no line): for a period's lines, the one call."""
+    def _starts(self, line_ids: Iterable[Any]) -> Iterator[int]:
+        """Where each of ``line_ids``' texts start in ``_bounds`` (a KeyError for an id of
+        no line, as ``self[i]`` raises it)."""
         ids, first, size = self._ids, self._first, len(self._ids)
-        bounds, text = self._bounds, self._text
         for line_id in line_ids:
             at = line_id - first if type(line_id) is int else -1
             if not (0 <= at < size and ids[at] == line_id):
                 at = self._place(line_id)
                 if at < 0:
                     raise KeyError(line_id)
-            at *= 3
+            yield at * 3
+
+    def each(self, line_ids: Iterable[Any]) -> Iterator[Names]:
+        """Each of ``line_ids``' names, as ``self[i]`` gives them: for a period's lines,
+        the one call."""
+        bounds, text = self._bounds, self._text
+        for at in self._starts(line_ids):
             code, name, parent, end = bounds[at : at + 4]
             yield text[code:name], text[name:parent], text[parent:end] or None
+
+    def codes(self, line_ids: Iterable[Any]) -> Iterator[str]:
+        """Each of ``line_ids``' codes, as ``self[i][0]`` gives them (its name and parent's
+        code not made)."""
+        bounds, text = self._bounds, self._text
+        for at in self._starts(line_ids):
+            yield text[bounds[at] : bounds[at + 1]]
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._ids)
