@@ -7,6 +7,7 @@ other way, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from contextlib import closing
@@ -132,6 +133,40 @@ def test_lines_are_packed_from_so_many_in_the_stream_read(
     monkeypatch.setattr(name_table, "COMPACT", many + 1)
     packs.clear()
     assert type(Balances(session, most).names) is dict and not packs
+
+
+@pytest.mark.parametrize("gives_up", [False, True])
+def test_many_lines_are_read_on_postgresql_through_cursors_of_its_own(
+    attack: Connection, monkeypatch: pytest.MonkeyPatch, gives_up: bool
+) -> None:
+    """On PostgreSQL a read of a ledger of many lines fetches its rows through server-side
+    cursors (the driver would hold each whole result), each closed when the read is done,
+    the lines' too when their packing gives up part way (then read into a dictionary)."""
+    if attack.dialect.name != "postgresql":
+        pytest.skip("SQLite hands rows over as they are fetched")
+    seen: list[set[str]] = []
+
+    def cursors() -> set[str]:
+        rows = attack.exec_driver_sql("SELECT name FROM pg_cursors").all()
+        return {name for (name,) in rows if name.startswith("grants_catalogue_")}
+
+    def noting(rows: Any) -> Any:
+        rows = iter(rows)
+        first = next(rows)
+        seen.append(cursors())
+        return None if gives_up else real(itertools.chain([first], rows))
+
+    real = name_table.pack
+    monkeypatch.setattr(name_table, "pack", noting)
+    _packed(monkeypatch, True)
+    b = Balances(Session(bind=attack))
+    assert seen and len(seen[0]) == 1  # the lines' own, while they were read
+    assert cursors() == set()  # every one closed
+    assert isinstance(b.names, dict if gives_up else PackedNames) and b.rows()
+    _packed(monkeypatch, False)
+    plain = Balances(Session(bind=attack))
+    assert plain.rows() == b.rows() and dict(plain.names) == dict(b.names)
+    assert cursors() == set()
 
 
 def test_an_account_of_no_line_is_never_read_as_nought(
