@@ -24,6 +24,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from grants.db.engine import make_engine
+from grants.errors import Tampered
 from grants.periods import parse_period
 from grants.services import access, name_table
 from grants.services.balances import Balances
@@ -169,13 +170,13 @@ def test_many_lines_are_read_on_postgresql_through_cursors_of_its_own(
     assert cursors() == set()
 
 
-def test_an_account_of_no_line_is_never_read_as_nought(
+def test_an_account_of_no_line_stops_a_read_naming_it(
     attack: Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An account made to name a line the ledger does not have (behind its back, its key
-    left alone): a line's paid and reported figures, which add up the lines beneath it,
-    are not read as nought, and no period's lines are read, where a line cannot be named.
-    Either way."""
+    left alone): a read of every stream stops at once, naming the line (its figures would
+    be left out of every line's, a line's paid and reported figures read as nought), and a
+    read of the stream says that an account of it is for no line of its own. Either way."""
     unguard(attack, "account")
     if attack.dialect.name == "sqlite":
         attack.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # never checked: rolled back
@@ -185,14 +186,11 @@ def test_an_account_of_no_line_is_never_read_as_nought(
                    {"key": "PCC-CSF|2017|2017|PH|allocated"})  # fmt: skip
     for packed in (False, True):
         _packed(monkeypatch, packed)
-        b = Balances(Session(bind=attack))
-        with pytest.raises(KeyError):
-            b.value("PCC-CSF", Y, "reported", "CHERWELL")
-        for key in b.periods:  # nor another period's lines read, as when all were made at once
-            with pytest.raises(KeyError, match="99999"):
-                b.rolled(*key)
-            with pytest.raises(KeyError, match="99999"):
-                list(b.lines_having(*key, "paid"))
+        with pytest.raises(Tampered, match="an account is for line 99999, which the ledger"):
+            Balances(Session(bind=attack))
+        with pytest.raises(Tampered, match="an account of PCC-CSF is for a line of another"):
+            Balances(Session(bind=attack), "PCC-CSF")
+        assert Balances(Session(bind=attack), "LGF3").rows()  # another stream's, as it was
 
 
 def test_reconcile_finds_the_same_packed(
@@ -292,6 +290,29 @@ def test_packed_names_answer_as_their_dictionary(
         list(packed.codes([*lines, missing]))
     with pytest.raises(TypeError):  # as a dictionary cannot hash it
         packed.get([3])
+
+
+_HASHABLE = [key for key in _ODD if not isinstance(key, tuple | list)] + [(3,)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    first=st.integers(-5, 40),
+    size=st.integers(0, 30),
+    gap=st.booleans(),
+    asked=st.lists(st.integers(-10, 80) | st.sampled_from(_HASHABLE), max_size=12),
+)
+def test_packed_names_have_all_as_their_dictionary_has(
+    first: int, size: int, gap: bool, asked: list[Any]
+) -> None:
+    """Ids one after another (found at once), or with a gap (each looked up)."""
+    ids = [i + (7 if gap and i > first + size // 2 else 0) for i in range(first, first + size)]
+    lines = {i: (f"C{i}", "", None) for i in ids}
+    packed = pack((i, *lines[i]) for i in ids)
+    assert packed is not None
+    for wanted in (asked, [i for i in asked if i in lines], ids, ids[1:-1], []):
+        held = {key: 0 for key in wanted}  # as a period's lines' balances hold them
+        assert packed.has_all(held) == (lines.keys() >= held.keys()), wanted
 
 
 @pytest.mark.parametrize(
@@ -395,47 +416,71 @@ def _changed(grants: Grants, tmp_path: Path, *changes: str) -> None:
         engine.dispose()
 
 
-@pytest.mark.parametrize(
-    "args", [("reconcile", "--json"), ("reconcile", "--year", "2017-18"), ("chain", "--json")]
+_NO_LINE = (
+    "Error: the ledger has been changed behind its back (an account is for line {}, which "
+    "the ledger does not have): its figures cannot be read. Run `grants verify` to see what "
+    "changed, and restore the ledger from a backup\n"
 )
-def test_an_account_of_a_line_of_no_name_stops_the_reads_of_lines_as_it_did(
-    grants: Grants, tmp_path: Path, args: tuple[str, ...]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("reconcile", "--json"), ("reconcile", "--year", "2017-18"), ("chain", "--json"),
+     ("balance",), ("balance", "--summary")],
+)  # fmt: skip
+@pytest.mark.parametrize("packed", [False, True])
+def test_an_account_of_a_line_of_no_name_stops_every_read_of_every_stream(
+    grants: Grants,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    packed: bool,
 ) -> None:
     """A line of no name in a year of its own, in a ledger with no line beneath another:
-    reconcile and the chain stop at it, as when every period's lines were made at once
-    (not only those a check asks for), whatever year is reconciled."""
+    every command that reads every stream's balances stops, naming the line, whatever year
+    it asks for (where it stopped with an unexpected failure, or showed the stream's
+    figures), packed or not."""
     _changed(grants, tmp_path,
              "UPDATE account SET line_id = 999, first_year = 2020, last_year = 2020 "
              "WHERE role = 'allocated' AND line_id = 2")  # fmt: skip
+    _packed(monkeypatch, packed)
     result = grants(*args)
-    assert result.exit_code != 0 and "KeyError: 999" in result.output
+    assert (result.exit_code, result.output) == (1, _NO_LINE.format(999))
 
 
-def test_of_two_lines_of_no_name_the_first_read_is_named(grants: Grants, tmp_path: Path) -> None:
-    """In the order the periods' balances were read, as when every period's lines were
-    made at once (SQLite reads them in the order of the accounts)."""
-    if not grants.url.startswith("sqlite"):
-        pytest.skip("PostgreSQL's planner chooses the order of the sums")
-    _changed(grants, tmp_path, "UPDATE account SET line_id = 998 WHERE id = 3",
-             "UPDATE account SET line_id = 999, first_year = 2016, last_year = 2016 "
-             "WHERE id = 4")  # fmt: skip
-    for args in (("chain", "--json"), ("reconcile", "--json")):
-        result = grants(*args)
-        assert result.exit_code != 0 and "KeyError: 998" in result.output, args
-
-
-def test_a_balance_of_null_fails_the_commitments_check_as_it_did(
+def test_of_two_lines_of_no_name_the_least_of_the_first_period_read_is_named(
     grants: Grants, tmp_path: Path
 ) -> None:
-    """A line's allocation summed to NULL (PostgreSQL, its NOT NULL dropped) in a year of
-    its own: reconcile stops where it read the line's commitments, with the same failure."""
+    """SQLite reads the periods in the order of their accounts: the first period read
+    holds line 999 (account 3's), then 998, named the least."""
+    if not grants.url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's planner chooses the order of the sums")
+    _changed(grants, tmp_path, "UPDATE account SET line_id = 999 WHERE id = 3",
+             "UPDATE account SET line_id = 998 WHERE id = 4",
+             "UPDATE account SET line_id = 997, first_year = 2016, last_year = 2016 "
+             "WHERE id = 5")  # fmt: skip
+    for args in (("chain", "--json"), ("reconcile", "--json")):
+        result = grants(*args)
+        assert (result.exit_code, result.output) == (1, _NO_LINE.format(998)), args
+
+
+@pytest.mark.parametrize("whose", ["line_id IS NOT NULL", "line_id IS NULL"])
+def test_postings_of_no_amount_stop_a_read_naming_them(
+    grants: Grants, tmp_path: Path, whose: str
+) -> None:
+    """A line's account, or a stream's own, summed to NULL (PostgreSQL, its NOT NULL
+    dropped) in a year of its own: every read stops, saying so (where it stopped with an
+    unexpected failure, or passed it on to the checks)."""
     if grants.url.startswith("sqlite"):
         pytest.skip("SQLite sums a NULL amount as none")
+    account = f"(SELECT MIN(id) FROM account WHERE {whose})"
     _changed(grants, tmp_path,
              "ALTER TABLE posting DROP CONSTRAINT ck_posting_amount_nonzero",
              "ALTER TABLE posting ALTER COLUMN amount_pence DROP NOT NULL",
-             "UPDATE posting SET amount_pence = NULL WHERE account_id = 4",
-             "UPDATE account SET first_year = 2020, last_year = 2020 WHERE id = 4")  # fmt: skip
-    result = grants("reconcile", "--json")
-    assert result.exit_code != 0
-    assert "AttributeError: 'NoneType' object has no attribute 'get'" in result.output
+             f"UPDATE posting SET amount_pence = NULL WHERE account_id = {account}",
+             f"UPDATE account SET first_year = 2020, last_year = 2020 WHERE id = {account}")  # fmt: skip
+    refused = _NO_LINE.replace("an account is for line {}, which the ledger does not have",
+                               "an account's postings add up to no amount")  # fmt: skip
+    for args in (("reconcile", "--json"), ("balance",), ("balance", "--stream", "FUND")):
+        result = grants(*args)
+        assert (result.exit_code, result.output) == (1, refused), args

@@ -92,7 +92,6 @@ class Balances:
             self._of_lines: dict[tuple[str, Period], dict[int, dict[str, int]]] | None = None
             self._by_line: dict[tuple[str, int, int, str], dict[str, int]] | None = None
             self._lines_in: LinesIn | None = None
-            self._named = False  # every line read has its names (_every_line_named)
             key_of = stream if stream_id and catalogue.sqlite else None
             wanted = Wanted(stream_id, period, line_ids, top_level_only, as_of, key_of)
             with _no_gc():  # what is made of the rows: many small objects, no cycles
@@ -103,6 +102,8 @@ class Balances:
                 self.names: LineNames = catalogue.line_names(stream_id) if self.periods else {}
                 if stream_id:
                     self._only_of(streams[stream_id])
+                else:
+                    self._every_line_known()
             # Each line's balances summed with those of every line beneath it (by period key).
             self._rolled: dict[tuple[str, Period], dict[str, dict[str, int]]] = {}
             self.stated: dict[tuple[str, Period], int] = catalogue.stated(
@@ -129,6 +130,8 @@ class Balances:
                     span = spans[span_key] = ({}, {})
                 own, lines = span
                 previous = span_key
+            if total is None:  # postings of no amount (NOT NULL dropped behind its back)
+                raise behind_its_back("an account's postings add up to no amount")
             if line_id is None:  # a stream's accounts are one a role (the sum keeps it plain)
                 own[role] = own.get(role, 0) + total
             else:
@@ -166,13 +169,27 @@ class Balances:
                 found = f"an entry of {stream} posts to an account of {other}"
                 break
         else:
-            names = self.names
             for lines in self.line_totals.values():
-                if not names.keys() >= lines.keys():
+                if not _all_named(self.names, lines):
                     found = f"an account of {stream} is for a line of another stream"
                     break
         if found:
             raise behind_its_back(found)
+
+    def _every_line_known(self) -> None:
+        """A read of every stream holds only accounts of lines the ledger has, as it posts
+        them: an account made to name another (behind the ledger's back, its foreign key
+        dropped) would leave its line's figures out of every line's and stop any read of
+        the lines. The read stops, naming the first such line of the first period read."""
+        names = self.names
+        for lines in self.line_totals.values():
+            if not _all_named(names, lines):
+                unknown = [i for i in lines if i not in names]
+                with contextlib.suppress(TypeError):  # ids of several types: as read
+                    unknown.sort()
+                raise behind_its_back(
+                    f"an account is for line {unknown[0]!r}, which the ledger does not have"
+                )
 
     @property
     def of_lines(self) -> dict[tuple[str, Period], dict[int, dict[str, int]]]:
@@ -207,24 +224,8 @@ class Balances:
         code, name, parent's code, balances by role). Each period's list is made when first
         asked for (line_balances.LinesIn)."""
         if self._lines_in is None:
-            self._every_line_named()
             self._lines_in = LinesIn(self.line_totals, self.names)
         return self._lines_in
-
-    def _every_line_named(self) -> None:
-        """A KeyError for the first line read that has no name (an account made to name a
-        line the ledger does not have, behind its back), as when every period's lines were
-        made at once: no period's lines are read without the others'."""
-        if self._named:
-            return
-        names = self.names
-        for lines in self.line_totals.values():
-            if isinstance(names, dict) and names.keys() >= lines.keys():
-                continue
-            for i in sorted(lines):
-                if i not in names:
-                    raise KeyError(i)
-        self._named = True
 
     @cached_property
     def nested(self) -> bool:
@@ -239,7 +240,6 @@ class Balances:
         """The period's lines that have a balance of ``role``, as :attr:`lines_in` gives
         them: each line's names made only for those (a national funder's lines have no
         commitments)."""
-        self._every_line_named()
         lines, names = self.line_totals.get((stream, period), {}), self.names
         for i in sorted(lines):
             roles = lines[i]
@@ -254,7 +254,6 @@ class Balances:
         parent's code; the last by id of a code twice), in the order declared: each one's
         code, parent's code and allocated balance in each. Only theirs made whole: a
         national funder's grants are each of one year."""
-        self._every_line_named()
         names = self.names
         then, now = self.line_totals[(stream, before)], self.line_totals[(stream, after)]
         earlier = {names[i][0]: i for i in sorted(then)}
@@ -333,6 +332,13 @@ class Balances:
         """Rows for `grants balance`: each stream and period, then each of its lines."""
         with _no_gc():
             return table_rows(self, period_filter)
+
+
+def _all_named(names: LineNames, lines: LineTotals) -> bool:
+    """Whether every line of ``lines`` has its names in ``names``."""
+    if isinstance(names, PackedNames):
+        return names.has_all(lines)
+    return names.keys() >= lines.keys()
 
 
 def _lines_beneath(session: Session, stream_id: int, codes: Collection[str]) -> frozenset[int]:

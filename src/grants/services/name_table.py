@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 from grants.services.id_values import whole_id
@@ -110,6 +110,22 @@ class PackedNames(Mapping[int, Names]):
 
     def __len__(self) -> int:
         return len(self._ids)
+
+    def has_all(self, line_ids: Collection[Any]) -> bool:
+        """Whether every one of ``line_ids`` is a line here (as ``all(i in self for i in
+        line_ids)``), without looking each up where the ids packed are one after another and
+        those asked about whole numbers, as a national funder's are."""
+        ids = self._ids
+        if not line_ids:
+            return True
+        if ids and ids[-1] - self._first == len(ids) - 1:
+            try:  # whole numbers only (a float, a Decimal or a Fraction among them sums to one)
+                whole = type(sum(line_ids)) is int
+            except TypeError:  # a text among them
+                whole = False
+            if whole:
+                return self._first <= min(line_ids) and max(line_ids) <= ids[-1]
+        return all(map(self.__contains__, line_ids))
 
     def nested(self) -> bool:
         """Whether any line has a parent (without making every line's names; once: the
