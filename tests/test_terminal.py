@@ -13,6 +13,8 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -58,6 +60,43 @@ def test_json_stays_json_with_nothing_raw() -> None:
     assert not RAW.search(shown)
     assert '"£": "é"' in shown
     assert "\\u001b[2J\\u001b]0;title\\u0007\\u009b\\u202e\\u200b\\ny\\u007f\\udb40\\udc01" in shown
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
+                                                                  max_size=3),
+    max_leaves=12,
+)  # fmt: skip
+
+
+def _printed(data: object) -> str:
+    @click.command()
+    def show() -> None:
+        terminal.json(data)
+
+    return CliRunner().invoke(show, catch_exceptions=False).output
+
+
+@settings(max_examples=200, deadline=None)
+@given(items=st.lists(_JSON_VALUES | st.just(HOSTILE + "\n\u2028\udcff"), max_size=6))
+def test_a_list_printed_in_batches_is_the_whole_list_printed(items: list[object]) -> None:
+    """As a list, a tuple or a generator, encoded in batches of any size: the same text as
+    the whole list's JSON, character for character."""
+    whole = json.dumps(items, indent=2, ensure_ascii=False)
+    assert json.loads(whole) == items
+    assert terminal.json_text(items) == terminal._JSON_CANDIDATE.sub(terminal._json_escape, whole)
+    expected = terminal.json_text(items) + "\n"
+    kept = terminal._BATCH
+    try:
+        for batch in (1, 2, kept):
+            terminal._BATCH = batch
+            assert _printed(items) == expected
+            assert _printed(tuple(items)) == expected
+            assert _printed(item for item in items) == expected
+    finally:
+        terminal._BATCH = kept
+    assert not RAW.search(expected)
 
 
 def test_a_table_cell_is_one_line_and_the_columns_line_up() -> None:

@@ -36,26 +36,24 @@ def chain(
         if stream:
             stream = stream_code(session, stream)
         rows = chain_rows(session, stream, period, as_of)
-    if as_json:
+    if as_json:  # a row at a time (a row a line: terminal.json)
         emit_json(
-            [
-                {
-                    "stream": r.stream,
-                    "year": str(r.period),
-                    "depth": r.depth,
-                    "level": r.level,
-                    "line": r.line,
-                    "name": r.name,
-                    "organisation": r.organisation,
-                    "organisation_name": r.organisation_name,
-                    **{
-                        f: None if getattr(r, f) is None else plain(getattr(r, f))
-                        for f in (*FIGURES, "passed_on")
-                    },
-                    "flags": list(r.flags),
-                }
-                for r in rows
-            ]
+            {
+                "stream": r.stream,
+                "year": str(r.period),
+                "depth": r.depth,
+                "level": r.level,
+                "line": r.line,
+                "name": r.name,
+                "organisation": r.organisation,
+                "organisation_name": r.organisation_name,
+                **{
+                    f: None if getattr(r, f) is None else plain(getattr(r, f))
+                    for f in (*FIGURES, "passed_on")
+                },
+                "flags": list(r.flags),
+            }
+            for r in rows
         )
         return
     if not rows:

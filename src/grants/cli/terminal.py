@@ -13,10 +13,11 @@ those characters are written as ``\\uXXXX`` escapes.
 
 from __future__ import annotations
 
+import itertools
 import json as _json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import click
@@ -97,21 +98,38 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]], right: set[i
 def json_text(data: Any) -> str:
     """``data`` as indented JSON in which no character acts on a terminal: json.dumps escapes
     C0 controls; DEL, C1, format characters, surrogates and separators are escaped here."""
-    text = _json.dumps(data, indent=2, ensure_ascii=False)
+    return _JSON_CANDIDATE.sub(_json_escape, _ENCODER.encode(data))
 
-    def escape(match: re.Match[str]) -> str:
-        char = match[0]
-        if not _unsafe(char):
-            return char
-        units = char.encode("utf-16-be", "surrogatepass")  # a surrogate pair beyond U+FFFF
-        return "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2))
 
-    return _JSON_CANDIDATE.sub(escape, text)
+def _json_escape(match: re.Match[str]) -> str:
+    char = match[0]
+    if not _unsafe(char):
+        return char
+    units = char.encode("utf-16-be", "surrogatepass")  # a surrogate pair beyond U+FFFF
+    return "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2))
+
+
+# As json.dumps(data, indent=2, ensure_ascii=False) encodes.
+_ENCODER = _json.JSONEncoder(indent=2, ensure_ascii=False)
+_BATCH = 1000  # items of a list encoded at a time
 
 
 def json(data: Any) -> None:
-    """Print ``data`` as JSON (see `json_text`)."""
-    click.echo(json_text(data))
+    """Print ``data`` as JSON (see `json_text`). A list, a tuple or an iterator is written
+    a thousand items at a time, exactly as the whole would be: a national funder's rows (one
+    a line, a hundred thousand) are never all JSON at once, nor all made when given as a
+    generator. (Each batch is encoded as a list, "[\\n" its items, at the whole list's
+    indentation, "\\n]"; the items of the whole list are joined by ",\\n".)"""
+    if not isinstance(data, list | tuple | Iterator):
+        click.echo(json_text(data))
+        return
+    items = iter(data)
+    opened = False
+    while batch := list(itertools.islice(items, _BATCH)):
+        text = json_text(batch)
+        click.echo((",\n" if opened else "[\n") + text[2:-2], nl=False)
+        opened = True
+    click.echo("\n]" if opened else "[]")
 
 
 def progress(message: str) -> None:
