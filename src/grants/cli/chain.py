@@ -56,12 +56,13 @@ def chain(
             for r in rows
         )
         return
-    if not rows:
+    shown = list(rows)  # every row's width is the table's
+    if not shown:
         terminal.echo("nothing recorded yet")
         return
     out = []
     notes = []
-    for r in rows:
+    for r in shown:
         if r.depth == 0:
             out.append([f"{r.stream} {r.period}", "", "", "", "", "", "", ""])
         label = "  " * (r.depth + 1) + (r.line or r.organisation or "-")

@@ -9,6 +9,7 @@ levels below it and money passed on from a parent to a child counts once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
@@ -57,17 +58,30 @@ def chain_rows(
     stream: str | None = None,
     period: Period | None = None,
     on: date | None = None,
-) -> list[ChainRow]:
+) -> Iterator[ChainRow]:
     """The chain of each stream (or ``stream``) and period (overlapping ``period``), as the
     ledger stood at the end of the day ``on`` when given. A recipient sees the funder and
     accountable body by name only, and beneath them its own organisations' lines (and the
-    lines beneath those), its top lines at the depth of a top-level line."""
+    lines beneath those), its top lines at the depth of a top-level line.
+
+    Everything is read from the ledger here; the rows are made a stream and period at a
+    time as they are taken, after the session is done with (a national funder's chain is a
+    row a line, some 1.4 KB each)."""
     access.require(session, "read")
     balances = Balances(session, stream, as_of=day_after(on))
     seen = access.visible_lines(session)
     info = _lines(session, stream)
     orgs = _stream_orgs(session)
-    out: list[ChainRow] = []
+    return _chains(balances, period, seen, info, orgs)
+
+
+def _chains(
+    balances: Balances,
+    period: Period | None,
+    seen: set[int] | None,
+    info: dict[tuple[str, str], tuple[int, str, str, str | None, str | None, str | None]],
+    orgs: dict[str, tuple[tuple[str, str] | None, tuple[str, str] | None]],
+) -> Iterator[ChainRow]:
     for code, span in sorted(balances.periods):
         if period is not None and not span.overlaps(period):
             continue
@@ -76,8 +90,7 @@ def chain_rows(
             members = [(c, p) for c, p in members if info[(code, c)][0] in seen]
             if not members:
                 continue
-        out.extend(_stream_chain(balances, code, span, members, info, orgs, seen is None))
-    return out
+        yield from _stream_chain(balances, code, span, members, info, orgs, seen is None)
 
 
 def _stream_chain(
