@@ -56,6 +56,15 @@ class Tampered(GrantsError):
     """The ledger holds records it did not make: nothing more is recorded until it is checked."""
 
 
+def behind_its_back(found: str) -> Tampered:
+    """The error of a read that found what only a change behind the ledger's back makes
+    (``found``: what it was), whose figures it will not show."""
+    return Tampered(
+        f"the ledger has been changed behind its back ({found}): its figures cannot be read. "
+        "Run `grants verify` to see what changed, and restore the ledger from a backup"
+    )
+
+
 class Refused(GrantsError):
     """The acting person's roles do not allow what they tried (recorded in the audit log)."""
 

@@ -21,7 +21,6 @@ which balance reads must not wait for.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date
@@ -47,8 +46,9 @@ _AT_MOST = 256  # reads kept at once on a connection (each stream's lines, each 
 
 
 class Catalogue:
-    """The catalogue as one transaction reads it, through one DBAPI cursor of its connection
-    (kept from earlier reads on the same connection when the mark is the same). What it
+    """The catalogue as one transaction reads it, through a DBAPI cursor of its connection
+    (and on PostgreSQL, for a read of many lines, server-side cursors it closes with it),
+    kept from earlier reads on the same connection when the mark is the same. What it
     returns is shared between reads: read only."""
 
     def __init__(self, connection: Any) -> None:
@@ -58,6 +58,8 @@ class Catalogue:
         self.kept: dict[Any, Any] | None = None
         self.sqlite = connection.dialect.name == "sqlite"
         self._top_line: tuple[Any] | None = None  # the greatest line id, as the mark read it
+        self._many: dict[int | None, bool] = {}  # many(stream_id), for this read
+        self._declared: list[Any] = []  # its server-side cursors (PostgreSQL)
         if connection.get_execution_options().get(ACCESS) != "read":
             return  # a writing transaction: what it sees may not be committed yet
         try:
@@ -74,7 +76,15 @@ class Catalogue:
         self.kept = found[1]
 
     def close(self) -> None:
-        self.cursor.close()
+        """Close its cursors, in the transaction that opened them: a server-side cursor
+        left to a generator that was not read to its end (the read failed part way) would
+        otherwise be closed whenever the generator is collected, in whatever transaction
+        its connection is in by then."""
+        try:
+            for cursor in self._declared:
+                cursor.close()  # (nothing sent where already closed, or the transaction failed)
+        finally:
+            self.cursor.close()
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         """The rows of ``sql`` as plain tuples (no result object, no row processing). For SQL
@@ -82,26 +92,34 @@ class Catalogue:
         self.cursor.execute(sql)
         return self.cursor.fetchall()
 
-    def each(self, sql: str) -> Iterator[tuple[Any, ...]]:
+    def each(self, sql: str, many: bool = False) -> Iterator[tuple[Any, ...]]:
         """The rows of ``sql`` as :meth:`rows` gives them, fetched a chunk at a time: a read
         of a national funder's balances (a row an account) makes a chunk of Python rows at
-        once, not every row. On PostgreSQL, in a ledger of ``name_table.COMPACT`` lines or
-        more, through a server-side cursor: the driver would otherwise hold the whole result
+        once, not every row. On PostgreSQL, for a read of ``many`` lines (:meth:`many`),
+        through a server-side cursor: the driver would otherwise hold the whole result
         until it is read (some 15 MB at 100,000 lines). Not for fewer: declaring a cursor
-        costs a small read about a millisecond, half as much again."""
-        if self.sqlite or not self._many_lines():
+        would cost each small read (the web pages') about a millisecond, half as much
+        again."""
+        if self.sqlite or not many:
             self.cursor.execute(sql)
             while chunk := self.cursor.fetchmany(_CHUNK):
                 yield from chunk
             return
+        if not self._declared:
+            # Read to the end: planned for all its rows, as a plain query is, not for the
+            # first tenth (a cursor's default, which chose a nested loop of index lookups
+            # over a hash join for the sums as of a day).
+            self.cursor.execute("SET LOCAL cursor_tuple_fraction = 1")
         cursor = self._connection.cursor(name=f"grants_catalogue_{next(_CURSORS)}")
+        self._declared.append(cursor)
         try:
             cursor.execute(sql)
             while chunk := cursor.fetchmany(_CHUNK):
                 yield from chunk
+                if len(chunk) < _CHUNK:
+                    break  # the last (no fetch more to learn it)
         finally:
-            with contextlib.suppress(Exception):  # its transaction already failed
-                cursor.close()
+            cursor.close()
 
     def streams(self) -> dict[int, str]:
         """Each stream's code by id."""
@@ -117,30 +135,35 @@ class Catalogue:
             )
             if stream_id is not None:
                 sql += f" WHERE l.stream_id = {int(stream_id)}"
-            if self._many(stream_id):  # packed (name_table), in the order of their ids
-                packed = name_table.pack(self.each(sql + " ORDER BY l.id"))
+            many = self.many(stream_id)
+            if many:  # packed (name_table), in the order of their ids
+                packed = name_table.pack(self.each(sql + " ORDER BY l.id", many))
                 if packed is not None:
                     return packed  # (else out of the ordinary: read as a dictionary)
-            return {i: (code, name, parent) for i, code, name, parent in self.each(sql)}
+            return {i: (code, name, parent) for i, code, name, parent in self.each(sql, many)}
 
         return self._once(("lines", stream_id), read)
 
-    def _many(self, stream_id: int | None) -> bool:
+    def many(self, stream_id: int | None) -> bool:
         """Whether the stream (every stream: None) has ``name_table.COMPACT`` lines or more:
-        counted only where the ledger's greatest line id says it may."""
-        if not self._many_lines():
+        counted only where the ledger's greatest line id says it may; kept while the mark
+        stands, and for this read."""
+        found = self._many.get(stream_id)
+        if found is None:
+            found = self._many[stream_id] = self._once(
+                ("many", stream_id), lambda: self._count(stream_id)
+            )
+        return found
+
+    def _count(self, stream_id: int | None) -> bool:
+        if self._top_line is None:
+            self._top_line = tuple(self.rows("SELECT MAX(id) FROM line")[0])
+        (top,) = self._top_line
+        if top is None or (type(top) is int and top < name_table.COMPACT):
             return False  # ids from 1, each once (else the dictionary answers alike)
         where = "" if stream_id is None else f" WHERE stream_id = {int(stream_id)}"
         (count,) = self.rows("SELECT COUNT(*) FROM line" + where)[0]
         return int(count) >= name_table.COMPACT
-
-    def _many_lines(self) -> bool:
-        """Whether the ledger may have ``name_table.COMPACT`` lines or more: its greatest
-        line id (as the mark read it) is as great."""
-        if self._top_line is None:
-            self._top_line = tuple(self.rows("SELECT MAX(id) FROM line")[0])
-        (top,) = self._top_line
-        return not (type(top) is int and top < name_table.COMPACT)
 
     def stated(
         self, streams: dict[int, str], stream_id: int | None, stated_on: date | None

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, select, true
 
 from grants.db import bulk
-from grants.errors import Tampered
+from grants.errors import behind_its_back as behind_its_back
 from grants.formatting import SCALES
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
@@ -41,15 +41,6 @@ from grants.services.name_table import PackedNames
 # SQLAlchemy Core alone (`grants report capital-programme`) need neither.
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
-
-
-def behind_its_back(found: str) -> Tampered:
-    """The error of a read that found what only a change behind the ledger's back makes
-    (``found``: what it was), whose figures it will not show."""
-    return Tampered(
-        f"the ledger has been changed behind its back ({found}): its figures cannot be read. "
-        "Run `grants verify` to see what changed, and restore the ledger from a backup"
-    )
 
 
 class Balances:
@@ -97,7 +88,8 @@ class Balances:
             with _no_gc():  # what is made of the rows: many small objects, no cycles
                 # Grouped as they are fetched, a chunk at a time (the rows of a national
                 # funder's ledger, two accounts a grant, would otherwise be held whole).
-                self._group(catalogue.each(account_sql(wanted)), streams)  # type: ignore[arg-type]
+                rows = catalogue.each(account_sql(wanted), catalogue.many(stream_id))
+                self._group(rows, streams)  # type: ignore[arg-type]
                 # Each line's code, name and parent's code (shared between reads: read only).
                 self.names: LineNames = catalogue.line_names(stream_id) if self.periods else {}
                 if stream_id:
@@ -180,16 +172,22 @@ class Balances:
         """A read of every stream holds only accounts of lines the ledger has, as it posts
         them: an account made to name another (behind the ledger's back, its foreign key
         dropped) would leave its line's figures out of every line's and stop any read of
-        the lines. The read stops, naming the first such line of the first period read."""
+        the lines. The read stops, naming the least such line (of any period: the order
+        the periods are read in is the database's)."""
         names = self.names
-        for lines in self.line_totals.values():
-            if not _all_named(names, lines):
-                unknown = [i for i in lines if i not in names]
-                with contextlib.suppress(TypeError):  # ids of several types: as read
-                    unknown.sort()
-                raise behind_its_back(
-                    f"an account is for line {unknown[0]!r}, which the ledger does not have"
-                )
+        unknown = [
+            i
+            for lines in self.line_totals.values()
+            if not _all_named(names, lines)
+            for i in lines
+            if i not in names
+        ]
+        if unknown:
+            with contextlib.suppress(TypeError, ArithmeticError):  # ids of no one order
+                unknown.sort()
+            raise behind_its_back(
+                f"an account is for line {unknown[0]!r}, which the ledger does not have"
+            )
 
     @property
     def of_lines(self) -> dict[tuple[str, Period], dict[int, dict[str, int]]]:

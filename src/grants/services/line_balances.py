@@ -36,9 +36,9 @@ def roles_of(roles: Roles) -> dict[str, int]:
 
 
 def has_role(roles: Roles, role: str) -> bool:
-    """Whether a line's balances as read have one of ``role`` (a balance of None, which
-    only a ledger changed behind its back sums to, is none; a line's balances of None fail
-    as ``roles.get`` does)."""
+    """Whether a line's balances as read have one of ``role`` (as ``roles_of(roles).get(role)
+    is not None``: a balance read refuses sums of None, which only a ledger changed behind
+    its back makes)."""
     if roles.__class__ is int:
         return role == "allocated"
     if roles.__class__ is tuple:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
+from grants.errors import behind_its_back
 from grants.money import money
 from grants.periods import FinancialYear, Period
 from grants.services.figures import STREAM_FIGURES, BalanceRow, figure_of
@@ -59,6 +60,8 @@ def summary_rows(connection: Connection, period: Period | None = None) -> list[B
         )
     totals: dict[tuple[str, Period], dict[str, int]] = {}
     for stream_id, first, last, role, total in found:
+        if total is None:  # postings of no amount (NOT NULL dropped behind its back)
+            raise behind_its_back("an account's postings add up to no amount")
         key = (streams[stream_id], Period(FinancialYear(first), FinancialYear(last)))
         roles = totals.setdefault(key, dict.fromkeys(OWN_ROLES, 0))
         if role is not None and (role.startswith("funder") or role in OWN_ROLES):
