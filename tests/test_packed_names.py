@@ -7,10 +7,8 @@ other way, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
 from datetime import date
 from decimal import Decimal
@@ -29,7 +27,6 @@ from grants.db.engine import make_engine
 from grants.errors import Tampered
 from grants.periods import parse_period
 from grants.services import access, name_table
-from grants.services.balance_catalogue import Catalogue
 from grants.services.balances import Balances
 from grants.services.name_table import PackedNames, pack
 from grants.services.reconcile import reconcile
@@ -138,73 +135,6 @@ def test_lines_are_packed_from_so_many_in_the_stream_read(
     monkeypatch.setattr(name_table, "COMPACT", many + 1)
     packs.clear()
     assert type(Balances(session, most).names) is dict and not packs
-
-
-def _cursors(connection: Connection) -> set[str]:
-    """The server-side cursors a balance read has open."""
-    rows = connection.exec_driver_sql("SELECT name FROM pg_cursors").all()
-    return {name for (name,) in rows if name.startswith("grants_catalogue_")}
-
-
-@pytest.mark.parametrize("gives_up", [False, True])
-def test_many_lines_are_read_on_postgresql_through_cursors_of_its_own(
-    attack: Connection, monkeypatch: pytest.MonkeyPatch, gives_up: bool
-) -> None:
-    """On PostgreSQL a read of a ledger of many lines fetches the sums and the lines through
-    server-side cursors (the driver would hold each whole result), each closed when the
-    read is done, the lines' too when their packing gives up part way (then read into a
-    dictionary); not a read of few."""
-    if attack.dialect.name != "postgresql":
-        pytest.skip("SQLite hands rows over as they are fetched")
-    seen: list[set[str]] = []
-    each, pack = Catalogue.each, name_table.pack
-
-    def noting(self: Catalogue, sql: str, many: bool = False) -> Iterator[Any]:
-        for n, row in enumerate(each(self, sql, many)):
-            if n == 0:
-                seen.append(_cursors(attack))  # while the rows are read
-            yield row
-
-    def giving_up(rows: Any) -> Any:
-        rows = iter(rows)
-        first = next(rows)
-        return None if gives_up else pack(itertools.chain([first], rows))
-
-    monkeypatch.setattr(Catalogue, "each", noting)
-    monkeypatch.setattr(name_table, "pack", giving_up)
-    _packed(monkeypatch, True)
-    b = Balances(Session(bind=attack))
-    # The sums', the lines' (and the lines' again, as a dictionary, when the packing gave up).
-    assert [len(names) for names in seen] == [1] * (3 if gives_up else 2)
-    assert len(set().union(*seen)) == len(seen)  # each a cursor of its own
-    assert _cursors(attack) == set()  # every one closed
-    assert isinstance(b.names, dict if gives_up else PackedNames) and b.rows()
-    seen.clear()
-    _packed(monkeypatch, False)
-    plain = Balances(Session(bind=attack))
-    assert seen == [set(), set()]  # few lines: none declared
-    assert plain.rows() == b.rows() and dict(plain.names) == dict(b.names)
-
-
-def test_a_read_that_fails_part_way_leaves_no_cursor_open(
-    attack: Connection, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The sums' cursor of a read stopped part way (postings of no amount) is closed with
-    the read, while the failure is still held (its traceback holds the rows' generator),
-    and the transaction goes on."""
-    if attack.dialect.name != "postgresql":
-        pytest.skip("SQLite hands rows over as they are fetched")
-    unguard(attack, "posting")
-    attack.exec_driver_sql("ALTER TABLE posting DROP CONSTRAINT ck_posting_amount_nonzero")
-    attack.exec_driver_sql("ALTER TABLE posting ALTER COLUMN amount_pence DROP NOT NULL")
-    attack.exec_driver_sql("UPDATE posting SET amount_pence = NULL WHERE account_id = "
-                           "(SELECT MIN(account_id) FROM posting)")  # fmt: skip
-    _packed(monkeypatch, True)
-    with pytest.raises(Tampered, match="an account's postings add up to no amount") as failed:
-        Balances(Session(bind=attack))
-    assert failed.value.__traceback__ is not None
-    assert _cursors(attack) == set()
-    assert attack.exec_driver_sql("SELECT 1").scalar() == 1
 
 
 def test_an_account_of_no_line_stops_a_read_naming_it(

@@ -21,7 +21,6 @@ which balance reads must not wait for.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from typing import Any, TypeVar
@@ -41,25 +40,20 @@ MARK = (
 _T = TypeVar("_T")
 _KEPT = "grants.balance_catalogue"
 _CHUNK = 4096  # rows fetched at a time by Catalogue.each
-_CURSORS = itertools.count(1)  # names of the server-side cursors (PostgreSQL), one each
 _AT_MOST = 256  # reads kept at once on a connection (each stream's lines, each day's statements)
 
 
 class Catalogue:
-    """The catalogue as one transaction reads it, through a DBAPI cursor of its connection
-    (and on PostgreSQL, for a read of many lines, server-side cursors it closes with it),
-    kept from earlier reads on the same connection when the mark is the same. What it
+    """The catalogue as one transaction reads it, through one DBAPI cursor of its connection
+    (kept from earlier reads on the same connection when the mark is the same). What it
     returns is shared between reads: read only."""
 
     def __init__(self, connection: Any) -> None:
         """``connection``: the session's SQLAlchemy Connection, in its transaction."""
-        self._connection = connection.connection  # the pool's DBAPI connection
-        self.cursor = self._connection.cursor()
+        self.cursor = connection.connection.cursor()
         self.kept: dict[Any, Any] | None = None
         self.sqlite = connection.dialect.name == "sqlite"
         self._top_line: tuple[Any] | None = None  # the greatest line id, as the mark read it
-        self._many: dict[int | None, bool] = {}  # many(stream_id), for this read
-        self._declared: list[Any] = []  # its server-side cursors (PostgreSQL)
         if connection.get_execution_options().get(ACCESS) != "read":
             return  # a writing transaction: what it sees may not be committed yet
         try:
@@ -76,15 +70,7 @@ class Catalogue:
         self.kept = found[1]
 
     def close(self) -> None:
-        """Close its cursors, in the transaction that opened them: a server-side cursor
-        left to a generator that was not read to its end (the read failed part way) would
-        otherwise be closed whenever the generator is collected, in whatever transaction
-        its connection is in by then."""
-        try:
-            for cursor in self._declared:
-                cursor.close()  # (nothing sent where already closed, or the transaction failed)
-        finally:
-            self.cursor.close()
+        self.cursor.close()
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         """The rows of ``sql`` as plain tuples (no result object, no row processing). For SQL
@@ -92,34 +78,14 @@ class Catalogue:
         self.cursor.execute(sql)
         return self.cursor.fetchall()
 
-    def each(self, sql: str, many: bool = False) -> Iterator[tuple[Any, ...]]:
+    def each(self, sql: str) -> Iterator[tuple[Any, ...]]:
         """The rows of ``sql`` as :meth:`rows` gives them, fetched a chunk at a time: a read
         of a national funder's balances (a row an account) makes a chunk of Python rows at
-        once, not every row. On PostgreSQL, for a read of ``many`` lines (:meth:`many`),
-        through a server-side cursor: the driver would otherwise hold the whole result
-        until it is read (some 15 MB at 100,000 lines). Not for fewer: declaring a cursor
-        would cost each small read (the web pages') about a millisecond, half as much
-        again."""
-        if self.sqlite or not many:
-            self.cursor.execute(sql)
-            while chunk := self.cursor.fetchmany(_CHUNK):
-                yield from chunk
-            return
-        if not self._declared:
-            # Read to the end: planned for all its rows, as a plain query is, not for the
-            # first tenth (a cursor's default, which chose a nested loop of index lookups
-            # over a hash join for the sums as of a day).
-            self.cursor.execute("SET LOCAL cursor_tuple_fraction = 1")
-        cursor = self._connection.cursor(name=f"grants_catalogue_{next(_CURSORS)}")
-        self._declared.append(cursor)
-        try:
-            cursor.execute(sql)
-            while chunk := cursor.fetchmany(_CHUNK):
-                yield from chunk
-                if len(chunk) < _CHUNK:
-                    break  # the last (no fetch more to learn it)
-        finally:
-            cursor.close()
+        once, not every row (PostgreSQL's driver holds the result itself in the client
+        library's memory, a fraction of theirs)."""
+        self.cursor.execute(sql)
+        while chunk := self.cursor.fetchmany(_CHUNK):
+            yield from chunk
 
     def streams(self) -> dict[int, str]:
         """Each stream's code by id."""
@@ -135,31 +101,19 @@ class Catalogue:
             )
             if stream_id is not None:
                 sql += f" WHERE l.stream_id = {int(stream_id)}"
-            many = self.many(stream_id)
-            if many:  # packed (name_table), in the order of their ids
-                packed = name_table.pack(self.each(sql + " ORDER BY l.id", many))
+            if self._many(stream_id):  # packed (name_table), in the order of their ids
+                packed = name_table.pack(self.each(sql + " ORDER BY l.id"))
                 if packed is not None:
                     return packed  # (else out of the ordinary: read as a dictionary)
-            return {i: (code, name, parent) for i, code, name, parent in self.each(sql, many)}
+            return {i: (code, name, parent) for i, code, name, parent in self.each(sql)}
 
         return self._once(("lines", stream_id), read)
 
-    def many(self, stream_id: int | None) -> bool:
+    def _many(self, stream_id: int | None) -> bool:
         """Whether the stream (every stream: None) has ``name_table.COMPACT`` lines or more:
-        counted only where the ledger's greatest line id says it may; kept while the mark
-        stands, and for this read."""
-        found = self._many.get(stream_id)
-        if found is None:
-            found = self._many[stream_id] = self._once(
-                ("many", stream_id), lambda: self._count(stream_id)
-            )
-        return found
-
-    def _count(self, stream_id: int | None) -> bool:
-        if self._top_line is None:
-            self._top_line = tuple(self.rows("SELECT MAX(id) FROM line")[0])
-        (top,) = self._top_line
-        if top is None or (type(top) is int and top < name_table.COMPACT):
+        counted only where the ledger's greatest line id says it may."""
+        (top,) = self._top_line or self.rows("SELECT MAX(id) FROM line")[0]
+        if type(top) is int and top < name_table.COMPACT:
             return False  # ids from 1, each once (else the dictionary answers alike)
         where = "" if stream_id is None else f" WHERE stream_id = {int(stream_id)}"
         (count,) = self.rows("SELECT COUNT(*) FROM line" + where)[0]

@@ -88,8 +88,7 @@ class Balances:
             with _no_gc():  # what is made of the rows: many small objects, no cycles
                 # Grouped as they are fetched, a chunk at a time (the rows of a national
                 # funder's ledger, two accounts a grant, would otherwise be held whole).
-                rows = catalogue.each(account_sql(wanted), catalogue.many(stream_id))
-                self._group(rows, streams)  # type: ignore[arg-type]
+                self._group(catalogue.each(account_sql(wanted)), streams)  # type: ignore[arg-type]
                 # Each line's code, name and parent's code (shared between reads: read only).
                 self.names: LineNames = catalogue.line_names(stream_id) if self.periods else {}
                 if stream_id:
