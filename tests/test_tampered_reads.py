@@ -118,7 +118,7 @@ def test_an_account_moved_to_another_streams_line_stops_a_read_of_its_stream(
                        "WHERE s.code <> 'PCC-CSF'")  # fmt: skip
     _tamper(g.url, "account", "UPDATE account SET line_id = :l "
             "WHERE key = 'PCC-CSF|2017|2017|PH|allocated'", l=line)  # fmt: skip
-    refused = _REFUSED.format("an account of PCC-CSF is for a line of another stream")
+    refused = _REFUSED.format("an account of PCC-CSF is for a line PCC-CSF does not have")
     for command in (
         ("balance", "--stream", "PCC-CSF"),
         ("chain", "--stream", "PCC-CSF", "--as-of", "2018-01-01"),

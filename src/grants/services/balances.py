@@ -162,7 +162,7 @@ class Balances:
         else:
             for lines in self.line_totals.values():
                 if not _all_named(self.names, lines):
-                    found = f"an account of {stream} is for a line of another stream"
+                    found = f"an account of {stream} is for a line {stream} does not have"
                     break
         if found:
             raise behind_its_back(found)

@@ -78,7 +78,9 @@ def allocations(
     try:
         for first, last, pence, line_id, *line in rows:
             if line_id is None:  # the account's line is not the stream's
-                raise behind_its_back(f"an account of {s.code} is for a line of another stream")
+                raise behind_its_back(
+                    f"an account of {s.code} is for a line {s.code} does not have"
+                )
             yield _line(s, line_id, *line), first, last, pence
     finally:
         rows.close()
