@@ -6,7 +6,11 @@ would hold it: the commands that record data refuse it at the door."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -29,6 +33,17 @@ from tests.conftest import ROOT, Grants
 from tests.helpers import books
 from tests.test_plans import FUND
 from tests.test_returns import KEEP, fill
+
+FUND_HEAD = """\
+2017-04-01 org FUNDER "A funder"
+  role: funder
+
+2017-04-01 stream FUND "A fund"
+  kind: other
+  funder: FUNDER
+
+2017-04-01 award FUND 2017-18 1000000
+"""
 
 # Clear the screen, retitle the window, a C1 CSI, a right-to-left override, a zero-width space.
 HOSTILE = "\x1b[2J\x1b]0;title\x07\x9b\u202e\u200b"
@@ -97,6 +112,46 @@ def test_a_list_printed_in_batches_is_the_whole_list_printed(items: list[object]
     finally:
         terminal._BATCH = kept
     assert not RAW.search(expected)
+
+
+def test_a_list_whose_item_fails_to_be_made_prints_nothing() -> None:
+    """Items are made as they are encoded, and printed once all are: an item that fails
+    (a row of a ledger changed behind its back) leaves no half of the JSON printed."""
+
+    def rows() -> Iterator[dict[str, int]]:
+        for i in range(2_500):
+            if i == 2_100:
+                raise ValueError("a row that cannot be made")
+            yield {"i": i}
+
+    @click.command()
+    def show() -> None:
+        terminal.json(rows())
+
+    result = CliRunner().invoke(show)
+    assert isinstance(result.exception, ValueError) and result.output == ""
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(
+    grants: Grants, tmp_path: Path
+) -> None:
+    """`grants balance --json | head`: the command ends when its reader does, exit code 1
+    and nothing said (click's own way), not an "unexpected failure"."""
+    lines = "".join(f'2017-04-01 line FUND L{i:03d} "Line {i}"\n' for i in range(400))
+    allocated = "".join(f"2017-05-01 allocate FUND 2017-18 L{i:03d} 1\n" for i in range(400))
+    loaded = grants("ledger", "load", str(books(tmp_path, FUND_HEAD + lines + allocated)))
+    assert loaded.exit_code == 0, loaded.output
+    env = {**os.environ, "GRANTS_USER": grants.env["GRANTS_USER"] or "",
+           "GRANTS_PASSWORD": grants.env["GRANTS_PASSWORD"] or ""}  # fmt: skip
+    command = [sys.executable, "-c", "from grants.cli.main import cli; cli()",
+               "--database", grants.url, "balance", "--json"]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as p:
+        assert p.stdout is not None and p.stderr is not None
+        assert p.stdout.readline() == b"[\n"  # (more than a pipe holds is still to come)
+        p.stdout.close()
+        error = p.stderr.read().decode()
+        assert p.wait() == 1
+    assert error == ""
 
 
 def test_a_table_cell_is_one_line_and_the_columns_line_up() -> None:

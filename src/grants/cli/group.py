@@ -63,6 +63,8 @@ class GrantsGroup(click.Group):
             raise
         except (click.exceptions.Exit, click.exceptions.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # the reader stopped reading (`| head`): click ends quietly
+            raise
         except Exception as exc:
             if os.environ.get("GRANTS_DEBUG"):
                 raise

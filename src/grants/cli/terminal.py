@@ -115,21 +115,25 @@ _BATCH = 1000  # items of a list encoded at a time
 
 
 def json(data: Any) -> None:
-    """Print ``data`` as JSON (see `json_text`). A list, a tuple or an iterator is written
-    a thousand items at a time, exactly as the whole would be: a national funder's rows (one
-    a line, a hundred thousand) are never all JSON at once, nor all made when given as a
-    generator. (Each batch is encoded as a list, "[\\n" its items, at the whole list's
-    indentation, "\\n]"; the items of the whole list are joined by ",\\n".)"""
+    """Print ``data`` as JSON (see `json_text`). A list, a tuple or an iterator is encoded
+    a thousand items at a time, exactly as the whole would be, and printed once every item
+    is encoded (an item that fails to be made prints nothing): a national funder's rows (one
+    a line, a hundred thousand) are never all dictionaries, nor all in `json.dumps`' pieces,
+    at once; only their text is held. (Each batch is encoded as a list, "[\\n" its items at
+    the whole list's indentation "\\n]"; the whole list's items are joined by ",\\n".)"""
     if not isinstance(data, list | tuple | Iterator):
         click.echo(json_text(data))
         return
     items = iter(data)
-    opened = False
+    pieces: list[str] = []
     while batch := list(itertools.islice(items, _BATCH)):
-        text = json_text(batch)
-        click.echo((",\n" if opened else "[\n") + text[2:-2], nl=False)
-        opened = True
-    click.echo("\n]" if opened else "[]")
+        pieces.append((",\n" if pieces else "[\n") + json_text(batch)[2:-2])
+    if not pieces:
+        click.echo("[]")
+        return
+    for piece in pieces:
+        click.echo(piece, nl=False)
+    click.echo("\n]")
 
 
 def progress(message: str) -> None:
