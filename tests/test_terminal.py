@@ -30,20 +30,15 @@ from grants.periods import parse_period
 from grants.services.journal import Journal, NewEntry
 from grants.services.rules import Operation
 from tests.conftest import ROOT, Grants
+from tests.helpers import FUND as FUND_OF_LINES
 from tests.helpers import books
 from tests.test_plans import FUND
 from tests.test_returns import KEEP, fill
 
-FUND_HEAD = """\
-2017-04-01 org FUNDER "A funder"
-  role: funder
-
-2017-04-01 stream FUND "A fund"
-  kind: other
-  funder: FUNDER
-
-2017-04-01 award FUND 2017-18 1000000
-"""
+# The fund of tests/helpers.py without its lines, awarded enough for hundreds.
+FUND_HEAD = FUND_OF_LINES.partition('2017-04-01 line FUND A "Line A"')[0] + (
+    "2017-04-01 award FUND 2017-18 1000000\n"
+)
 
 # Clear the screen, retitle the window, a C1 CSI, a right-to-left override, a zero-width space.
 HOSTILE = "\x1b[2J\x1b]0;title\x07\x9b\u202e\u200b"

@@ -81,7 +81,7 @@ class PackedNames(Mapping[int, Names]):
 
     def _starts(self, line_ids: Iterable[Any]) -> Iterator[int]:
         """Where each of ``line_ids``' texts start in ``_bounds`` (a KeyError for an id of
-        no line, as ``self[i]`` raises it), as ``each`` finds them."""
+        no line, as ``self[i]`` raises it)."""
         ids, first, size = self._ids, self._first, len(self._ids)
         for line_id in line_ids:
             at = line_id - first if type(line_id) is int else -1
@@ -93,16 +93,9 @@ class PackedNames(Mapping[int, Names]):
 
     def each(self, line_ids: Iterable[Any]) -> Iterator[Names]:
         """Each of ``line_ids``' names, as ``self[i]`` gives them: for a period's lines,
-        the one call (``_starts`` written out: a generator the fewer for every line)."""
-        ids, first, size = self._ids, self._first, len(self._ids)
+        the one call."""
         bounds, text = self._bounds, self._text
-        for line_id in line_ids:
-            at = line_id - first if type(line_id) is int else -1
-            if not (0 <= at < size and ids[at] == line_id):
-                at = self._place(line_id)
-                if at < 0:
-                    raise KeyError(line_id)
-            at *= 3
+        for at in self._starts(line_ids):
             code, name, parent, end = bounds[at : at + 4]
             yield text[code:name], text[name:parent], text[parent:end] or None
 
