@@ -36,7 +36,7 @@ def chain(
         if stream:
             stream = stream_code(session, stream)
         rows = chain_rows(session, stream, period, as_of)
-    if as_json:  # a row at a time (a row a line: terminal.json)
+    if as_json:  # made a row at a time as terminal.json encodes them
         emit_json(
             {
                 "stream": r.stream,

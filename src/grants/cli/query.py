@@ -151,7 +151,7 @@ def balance(
 
 def show_balance(rows: Sequence[BalanceRow], as_json: bool) -> None:
     """`grants balance`'s rows as JSON or a table with its notes."""
-    if as_json:  # a row at a time (a row a line: terminal.json)
+    if as_json:  # made a row at a time as terminal.json encodes them
         emit_json(
             {
                 "stream": r.stream,
@@ -215,7 +215,8 @@ def journal(app: AppContext, stream: str | None, limit: int | None, as_json: boo
 
     with app.reading() as session:
         rows = journal_rows(session, stream_code(session, stream) if stream else None, limit)
-    # Made a row at a time as they are printed (a national funder's journal: 200,000 rows).
+    # Made a row at a time as terminal.json encodes them (a national funder's journal:
+    # 200,000 entries), or as the table's cells are.
     data = (
         {
             "entry": r.entry,

@@ -117,10 +117,11 @@ _BATCH = 1000  # items of a list encoded at a time
 def json(data: Any) -> None:
     """Print ``data`` as JSON (see `json_text`). A list, a tuple or an iterator is encoded
     a thousand items at a time, exactly as the whole would be, and printed once every item
-    is encoded (an item that fails to be made prints nothing): a national funder's rows (one
-    a line, a hundred thousand) are never all dictionaries, nor all in `json.dumps`' pieces,
-    at once; only their text is held. (Each batch is encoded as a list, "[\\n" its items at
-    the whole list's indentation "\\n]"; the whole list's items are joined by ",\\n".)"""
+    is encoded (an item that fails to be made prints nothing): a national funder's rows (a
+    hundred thousand lines, twice as many entries) are never all dictionaries, nor all in
+    `json.dumps`' pieces, at once; only their text is held. (Each batch is encoded as a
+    list, "[\\n" its items at the whole list's indentation "\\n]"; the whole list's items
+    are joined by ",\\n".)"""
     if not isinstance(data, list | tuple | Iterator):
         click.echo(json_text(data))
         return

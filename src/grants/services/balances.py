@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, select, true
 
 from grants.db import bulk
-from grants.errors import behind_its_back as behind_its_back
+from grants.errors import behind_its_back
 from grants.formatting import SCALES
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period

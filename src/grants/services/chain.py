@@ -65,8 +65,8 @@ def chain_rows(
     lines beneath those), its top lines at the depth of a top-level line.
 
     Everything is read from the ledger here; the rows are made a stream and period at a
-    time as they are taken, after the session is done with (a national funder's chain is a
-    row a line, some 1.4 KB each)."""
+    time as they are taken, which may be after the session is closed (a national funder's
+    chain is a row a line, some 1.4 KB each)."""
     access.require(session, "read")
     balances = Balances(session, stream, as_of=day_after(on))
     seen = access.visible_lines(session)

@@ -29,12 +29,11 @@ from grants.db.models import (
     Setting,
     Stream,
 )
-from grants.errors import GrantsError, NotFound
+from grants.errors import GrantsError, NotFound, behind_its_back
 from grants.ledger.giving_books import PREFIX
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services import access, giving_reads, streams
-from grants.services.balances import behind_its_back
 from grants.services.giving_reads import GrantLine
 from grants.services.seen_ids import FirstSeen
 from grants.services.settings import ledger_name

@@ -21,7 +21,7 @@ from sqlalchemy import BigInteger, and_, case, cast, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from grants.db.models import Account, Commitment, Entry, Line, Organisation, Posting, Stream
-from grants.services.balances import behind_its_back
+from grants.errors import behind_its_back
 
 _STREAMED = 5_000  # rows fetched at a time from a cursor
 

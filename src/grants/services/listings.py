@@ -170,7 +170,8 @@ def journal_rows(
     seen = access.visible_lines(session)
     line = aliased(Line)
     # The columns shown, not the entries as objects: a national funder's journal is
-    # 200,000 entries, each object several times the size of its row.
+    # 200,000 entries, each object several times the size of its row; run on the session's
+    # connection, the rows are handed over as fetched, where the ORM fetches all first.
     query: Select[Any] = (
         select(Entry.id, Entry.ref, Entry.day, Entry.kind, Entry.reverses_id, Stream.code,
                Entry.first_year, Entry.last_year, Entry.line_id, line.code,
@@ -189,7 +190,7 @@ def journal_rows(
     periods: dict[tuple[int, int], Period] = {}  # each period once
     out = []
     for (i, ref, day, kind, reverses, s, first, last, line_id, code, pence, actor, recorded,
-         reason, origin) in session.execute(query):  # fmt: skip
+         reason, origin) in session.connection().execute(query):  # fmt: skip
         period = periods.get((first, last))
         if period is None:
             period = periods[(first, last)] = Period(FinancialYear(first), FinancialYear(last))
