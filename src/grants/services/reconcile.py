@@ -117,6 +117,8 @@ def _running_balance(ctx: Context, stream: str, period: Period) -> Iterator[Find
 
 
 def children_vs_parent(ctx: Context) -> Iterator[Finding]:
+    if not ctx.balances.nested:  # no line beneath another: no period's lines made
+        return
     shares: dict[tuple[str, str, int, int], str] = {}
     for stream, code, first, last, share in ctx.session.execute(
         select(Stream.code, Line.code, Entry.first_year, Entry.last_year, Entry.share)
@@ -125,10 +127,6 @@ def children_vs_parent(ctx: Context) -> Iterator[Finding]:
         .where(Entry.kind == "allocate", Entry.share.is_not(None), Entry.reverses_id.is_(None))
     ):
         shares[(stream, code, first, last)] = share
-    if not ctx.balances.nested:  # no line beneath another: no period's lines made
-        if ctx.periods():
-            _ = ctx.balances.lines_in  # (a line that has no name fails here, as there)
-        return
     for stream, period in ctx.periods():
         lines = _lines_of(ctx, stream, period)
         parents = {parent for _, _, parent in lines if parent}
