@@ -9,19 +9,22 @@ the other commands do with the same ledger meanwhile.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, text
 
+from grants.config import os_login
 from grants.db.engine import make_engine
 from grants.db.records import RECORDS
 from grants.errors import Tampered
 from grants.services.balances import Balances
 from grants.services.verify import verify
-from tests.conftest import Grants
+from tests.conftest import Grants, add_person
 from tests.helpers import books
+from tests.test_summary import as_os_login
 
 
 def _tamper(url: str, table: str, sql: str, **params: object) -> None:
@@ -128,6 +131,56 @@ def test_an_account_moved_to_another_streams_line_stops_a_read_of_its_stream(
         result = g(*command)
         assert (result.exit_code, result.output) == (1, refused), command
     assert not (tmp_path / "g.json").exists()
+    _verify_names_it(g)
+
+
+@pytest.mark.parametrize(
+    ("table", "which", "what"),
+    [
+        ("account", "key LIKE 'PCC-CSF|%|PH|%'", "an account"),
+        ("account", "key LIKE 'PCC-CSF|2017|2017||%'", "an account"),
+        ("statement", "kind = 'stated'", "a statement"),
+    ],
+)  # fmt: skip
+def test_a_stream_the_ledger_lacks_stops_every_read_of_every_stream(
+    oxfordshire: Grants, table: str, which: str, what: str
+) -> None:
+    """Accounts (a line's or a stream's own) or stated awards made to name streams that are
+    not there (their foreign key dropped; the first of them 999, the others 998): every
+    command that reads every stream's balances stops, naming the least such stream, where it
+    stopped with an unexpected KeyError (or, for a statement, the summary left it out); a
+    read of one stream does not read it."""
+    g = oxfordshire
+    changes = (
+        f"UPDATE {table} SET stream_id = 998 WHERE {which}",
+        f"UPDATE {table} SET stream_id = 999 WHERE id = (SELECT MIN(id) FROM {table} "
+        f"WHERE stream_id = 998)",
+    )
+    if g.url.startswith("sqlite:///"):  # with sqlite3, which checks no foreign key
+        with closing(sqlite3.connect(g.url.removeprefix("sqlite:///"))) as db, db:
+            db.execute(f"DROP TRIGGER {table}_no_update")
+            assert db.execute(changes[0]).rowcount >= 2
+            db.execute(changes[1])
+    else:
+        engine = make_engine(g.url)
+        try:
+            with engine.begin() as conn:
+                _unguard(conn, table)
+                conn.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT "
+                                     f"fk_{table}_stream_id_stream")  # fmt: skip
+                assert conn.execute(text(changes[0])).rowcount >= 2
+                conn.execute(text(changes[1]))
+        finally:
+            engine.dispose()
+    refused = _REFUSED.format(f"{what} is for stream 998, which the ledger does not have")
+    for command in (("balance",), ("balance", "--json"), ("chain",), ("reconcile",)):
+        result = g(*command)
+        assert (result.exit_code, result.output) == (1, refused), command
+    # The summary of a person who sees every line, read through SQLAlchemy Core (summary).
+    add_person(g.url, os_login(), ["officer"])
+    result = as_os_login(g.url)("balance", "--summary")
+    assert (result.exit_code, result.output) == (1, refused)
+    assert g("balance", "--stream", "CAPITAL").exit_code == 0
     _verify_names_it(g)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
+from contextlib import suppress
+
 
 class GrantsError(Exception):
     """Base of every error the product reports to a user (never shown as a traceback)."""
@@ -63,6 +66,18 @@ def behind_its_back(found: str) -> Tampered:
         f"the ledger has been changed behind its back ({found}): its figures cannot be read. "
         "Run `grants verify` to see what changed, and restore the ledger from a backup"
     )
+
+
+def not_in_ledger(
+    what: str, kind: str, ids: Iterable[object], known: Container[object] = ()
+) -> Tampered:
+    """The error of a read that found ``what`` ("an account") for a ``kind`` ("stream",
+    "line") the ledger does not have (changed behind its back, its foreign key dropped),
+    naming the least of ``ids`` not in ``known``."""
+    missing = [i for i in ids if i not in known]
+    with suppress(TypeError, ArithmeticError):  # ids of no one order
+        missing.sort()
+    return behind_its_back(f"{what} is for {kind} {missing[0]!r}, which the ledger does not have")
 
 
 class Refused(GrantsError):

@@ -26,6 +26,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from grants.db.engine import ACCESS
+from grants.errors import not_in_ledger
 from grants.money import money
 from grants.periods import FinancialYear, Period
 from grants.services import name_table
@@ -136,7 +137,10 @@ class Catalogue:
             if stream_id is not None:
                 sql += f" AND stream_id = {int(stream_id)}"
             found = {}
-            for sid, first, last, amount in self.rows(sql + " ORDER BY id"):
+            rows = self.rows(sql + " ORDER BY id")
+            for sid, first, last, amount in rows:
+                if sid not in streams:
+                    raise not_in_ledger("a statement", "stream", (row[0] for row in rows), streams)
                 period = Period(FinancialYear(first), FinancialYear(last))
                 found[(streams[sid], period)] = int(money(amount) * 100)  # the latest stands
             return found

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, select, true
 
 from grants.db import bulk
-from grants.errors import behind_its_back
+from grants.errors import behind_its_back, not_in_ledger
 from grants.formatting import SCALES
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
@@ -144,6 +144,9 @@ class Balances:
             period = periods.get(years)
             if period is None:
                 period = periods[years] = Period(FinancialYear(first), FinancialYear(last))
+            if stream_id not in streams:
+                spanned = (of_span(k)[0] for k in spans if k is not None)
+                raise not_in_ledger("an account", "stream", spanned, streams)
             key = (streams[stream_id], period)
             self.periods[key] = own
             self.line_totals[key] = lines
@@ -174,19 +177,10 @@ class Balances:
         the lines. The read stops, naming the least such line (of any period: the order
         the periods are read in is the database's)."""
         names = self.names
-        unknown = [
-            i
-            for lines in self.line_totals.values()
-            if not _all_named(names, lines)
-            for i in lines
-            if i not in names
-        ]
+        unknown = [lines for lines in self.line_totals.values() if not _all_named(names, lines)]
         if unknown:
-            with contextlib.suppress(TypeError, ArithmeticError):  # ids of no one order
-                unknown.sort()
-            raise behind_its_back(
-                f"an account is for line {unknown[0]!r}, which the ledger does not have"
-            )
+            ids = (i for lines in unknown for i in lines)
+            raise not_in_ledger("an account", "line", ids, names)  # type: ignore[arg-type]
 
     @property
     def of_lines(self) -> dict[tuple[str, Period], dict[int, dict[str, int]]]:
