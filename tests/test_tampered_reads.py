@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from contextlib import closing
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from sqlalchemy import Connection, text
 from grants.config import os_login
 from grants.db.engine import make_engine
 from grants.db.records import RECORDS
-from grants.errors import Tampered
+from grants.errors import Tampered, not_in_ledger
 from grants.services.balances import Balances
 from grants.services.verify import verify
 from tests.conftest import Grants, add_person
@@ -182,6 +183,66 @@ def test_a_stream_the_ledger_lacks_stops_every_read_of_every_stream(
     assert (result.exit_code, result.output) == (1, refused)
     assert g("balance", "--stream", "CAPITAL").exit_code == 0
     _verify_names_it(g)
+
+
+_ODD = _REFUSED.format("an account's stream or years are not ones the ledger writes")
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("stream_id", "1.9"), ("stream_id", "'1x'"), ("stream_id", "'abc'"),
+     ("stream_id", "9223372036854775807"), ("stream_id", "NULL"),
+     ("first_year", "2018.5"), ("first_year", "'2018x'"), ("last_year", "NULL")],
+)  # fmt: skip
+def test_an_account_of_no_whole_stream_or_year_stops_a_read_of_every_stream(
+    oxfordshire: Grants, column: str, value: str
+) -> None:
+    """An account's stream or year made something the ledger never writes: SQLite keeps a
+    fraction or text as given (a stream id of 1.9 or '1x' was read as stream 1's, its line's
+    allocation shown under another stream); PostgreSQL, NOT NULL dropped, keeps a NULL.
+    Every read of every stream stops, saying so (where it showed the figures moved, stopped
+    with "an account's year is outside the years this ledger handles", or failed)."""
+    g = oxfordshire
+    sqlite = g.url.startswith("sqlite:///")
+    if sqlite == (value == "NULL"):
+        pytest.skip("SQLite cannot drop a NOT NULL; PostgreSQL's columns keep whole numbers")
+    change = (f"UPDATE account SET {column} = {value} "
+              "WHERE key = 'CAPITAL|2018|2027|BASIC-NEED|allocated'")  # fmt: skip
+    if sqlite:
+        with closing(sqlite3.connect(g.url.removeprefix("sqlite:///"))) as db, db:
+            db.execute("DROP TRIGGER account_no_update")
+            assert db.execute(change).rowcount == 1
+    else:
+        engine = make_engine(g.url)
+        try:
+            with engine.begin() as conn:
+                _unguard(conn, "account")
+                conn.exec_driver_sql(f"ALTER TABLE account ALTER COLUMN {column} DROP NOT NULL")
+                assert conn.exec_driver_sql(change).rowcount == 1
+        finally:
+            engine.dispose()
+    for command in (("balance",), ("chain", "--json"), ("reconcile",)):
+        result = g(*command)
+        assert (result.exit_code, result.output) == (1, _ODD), command
+    add_person(g.url, os_login(), ["officer"])
+    result = as_os_login(g.url)("balance", "--summary")
+    assert result.exit_code == 1
+    if value != "9223372036854775807":  # read as it is, a stream the ledger does not have
+        assert result.output == _ODD
+
+
+@pytest.mark.parametrize(
+    ("ids", "named"),
+    [([3, 1, 2], "1"), ([None, "abc", 7, 3.5], "3.5"), (["b", None, "a"], "'a'"),
+     ([float("nan"), Decimal("sNaN"), 10**30, Decimal("-Infinity")], "Decimal('-Infinity')"),
+     ([b"x", float("nan")], "b'x'")],
+)  # fmt: skip
+def test_the_least_of_any_ids_is_named(ids: list[object], named: str) -> None:
+    """Numbers first by value, then the rest by their repr: one answer whatever the ids'
+    order or types (a sort that fails part way could leave any of them first)."""
+    for order in (ids, ids[::-1]):
+        message = str(not_in_ledger("an account", "line", order))
+        assert f"(an account is for line {named}, which the ledger does not have)" in message
 
 
 # -- NULL and '' ------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Container, Iterable
-from contextlib import suppress
+from decimal import Decimal
+from math import isnan
 
 
 class GrantsError(Exception):
@@ -68,16 +69,29 @@ def behind_its_back(found: str) -> Tampered:
     )
 
 
+# What a read refuses in an account whose stream or years are not whole numbers, or none
+# (SQLite keeps what it is given; PostgreSQL's NOT NULL can be dropped).
+ODD_ACCOUNT = "an account's stream or years are not ones the ledger writes"
+
+
 def not_in_ledger(
     what: str, kind: str, ids: Iterable[object], known: Container[object] = ()
 ) -> Tampered:
     """The error of a read that found ``what`` ("an account") for a ``kind`` ("stream",
     "line") the ledger does not have (changed behind its back, its foreign key dropped),
-    naming the least of ``ids`` not in ``known``."""
-    missing = [i for i in ids if i not in known]
-    with suppress(TypeError, ArithmeticError):  # ids of no one order
-        missing.sort()
-    return behind_its_back(f"{what} is for {kind} {missing[0]!r}, which the ledger does not have")
+    naming the least of ``ids`` not in ``known`` (numbers first, then the rest by repr)."""
+    missing = min((i for i in ids if i not in known), key=_in_order)
+    return behind_its_back(f"{what} is for {kind} {missing!r}, which the ledger does not have")
+
+
+def _in_order(value: object) -> tuple[int, object, str]:
+    """A key that orders any ids: numbers (not NaN) by value, then the rest by repr."""
+    number = isinstance(value, int) or (
+        not value.is_nan()
+        if isinstance(value, Decimal)
+        else isinstance(value, float) and not isnan(value)
+    )
+    return (0, value, "") if number else (1, 0, repr(value))
 
 
 class Refused(GrantsError):

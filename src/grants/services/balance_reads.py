@@ -35,11 +35,16 @@ AccountRow = tuple[int | None, str, int | None, int]
 # An account's stream and period as one integer, stream_id * 10^8 + first_year * 10^4 +
 # last_year: the balances are grouped by one integer key rather than a tuple of three
 # columns (fewer values fetched, one int hashed an account). Exact while each year has four
-# digits: an account with a year outside 1000-9999 has no span (NULL), which :func:`of_span`
-# refuses, as the period's own check (1900-2999) refuses such a year. The stream id is
+# digits: an account with a year outside 1000-9999 has no span (NULL), which the reads
+# refuse, as the period's own check (1900-2999) refuses such a year. The stream id is
 # widened before it is multiplied (PostgreSQL's INTEGER would overflow beyond stream 21).
+# Only a whole stream id has a span: SQLite keeps what it is given, and a stream id of 1.9
+# or '1x' (changed behind the ledger's back) would be cast to stream 1's. A year of a
+# fraction, or a stream id too large for the product, makes a span that is not an integer
+# (SQLite's arithmetic goes over to a float): the reads refuse both (balances._group).
 SPAN = (
     "CASE WHEN a.first_year BETWEEN 1000 AND 9999 AND a.last_year BETWEEN 1000 AND 9999 "
+    "AND a.stream_id = CAST(a.stream_id AS BIGINT) "
     "THEN CAST(a.stream_id AS BIGINT) * 100000000 + a.first_year * 10000 + a.last_year END"
 )
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, select, true
 
 from grants.db import bulk
-from grants.errors import behind_its_back, not_in_ledger
+from grants.errors import ODD_ACCOUNT, behind_its_back, not_in_ledger
 from grants.formatting import SCALES
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
@@ -118,6 +118,8 @@ class Balances:
             if span_key != previous:
                 span = spans.get(span_key)
                 if span is None:
+                    if span_key.__class__ is not int:  # no span, or not a whole one
+                        raise behind_its_back(ODD_ACCOUNT)
                     span = spans[span_key] = ({}, {})
                 own, lines = span
                 previous = span_key
@@ -145,7 +147,7 @@ class Balances:
             if period is None:
                 period = periods[years] = Period(FinancialYear(first), FinancialYear(last))
             if stream_id not in streams:
-                spanned = (of_span(k)[0] for k in spans if k is not None)
+                spanned = (of_span(k)[0] for k in spans)
                 raise not_in_ledger("an account", "stream", spanned, streams)
             key = (streams[stream_id], period)
             self.periods[key] = own

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-from grants.errors import behind_its_back, not_in_ledger
+from grants.errors import ODD_ACCOUNT, behind_its_back, not_in_ledger
 from grants.money import money
 from grants.periods import FinancialYear, Period
 from grants.services.figures import STREAM_FIGURES, BalanceRow, figure_of
@@ -65,6 +65,8 @@ def summary_rows(connection: Connection, period: Period | None = None) -> list[B
     for stream_id, first, last, role, total in found:
         if total is None:  # postings of no amount (NOT NULL dropped behind its back)
             raise behind_its_back("an account's postings add up to no amount")
+        if not all(value.__class__ is int for value in (stream_id, first, last)):
+            raise behind_its_back(ODD_ACCOUNT)  # where balance_reads.SPAN gives no span
         if stream_id not in streams:
             raise not_in_ledger("an account", "stream", (row[0] for row in found), streams)
         key = (streams[stream_id], Period(FinancialYear(first), FinancialYear(last)))
