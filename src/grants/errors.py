@@ -85,13 +85,14 @@ def not_in_ledger(
 
 
 def _in_order(value: object) -> tuple[int, object, str]:
-    """A key that orders any ids: numbers (not NaN) by value, then the rest by repr."""
+    """A key that orders any ids: numbers (not NaN) by value (equal ones by their type's
+    name), then the rest by repr."""
     number = isinstance(value, int) or (
         not value.is_nan()
         if isinstance(value, Decimal)
         else isinstance(value, float) and not isnan(value)
     )
-    return (0, value, "") if number else (1, 0, repr(value))
+    return (0, value, type(value).__name__) if number else (1, 0, repr(value))
 
 
 class Refused(GrantsError):
