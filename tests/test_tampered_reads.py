@@ -218,6 +218,52 @@ def test_an_account_of_no_whole_stream_or_year_stops_a_read_of_every_stream(
     assert (result.exit_code, result.output) == (1, _ODD)
 
 
+def test_an_account_of_a_year_of_a_fraction_is_not_read_as_another_years(
+    oxfordshire: Grants,
+) -> None:
+    """PCC-CSF's 2016-17 funder account given years of 2013.5 and 7014 (SQLite keeps both):
+    made into one number, they are 2014-15's exactly, and a read took the account for
+    2014-15's, the award moved from one year to the other without a word. Every read stops,
+    the one of 2014-15 alone included."""
+    g = oxfordshire
+    if not g.url.startswith("sqlite:///"):
+        pytest.skip("PostgreSQL's years are whole numbers")
+    _accounts_changed(g, "first_year", "UPDATE account SET first_year = 2013.5, "
+                      "last_year = 7014 WHERE key = 'PCC-CSF|2016|2016||funder'")  # fmt: skip
+    for command in (("balance",), ("balance", "--year", "2014-15"), ("chain", "--json")):
+        result = g(*command)
+        assert (result.exit_code, result.output) == (1, _ODD), command
+    add_person(g.url, os_login(), ["officer"])
+    result = as_os_login(g.url)("balance", "--summary")
+    assert (result.exit_code, result.output) == (1, _ODD)
+
+
+def test_a_sum_beyond_what_the_database_holds_is_a_database_error(
+    oxfordshire: Grants,
+) -> None:
+    """An account's postings set to amounts that sum beyond a BIGINT: each read says the
+    database could not make the sum, as any database error is told (the read of every
+    account's balance said "unexpected failure")."""
+    g = oxfordshire
+    engine = make_engine(g.url)
+    try:
+        with engine.begin() as conn:
+            _unguard(conn, "posting")
+            account = conn.execute(text(
+                "SELECT account_id FROM posting GROUP BY account_id HAVING COUNT(*) >= 2 "
+                "ORDER BY account_id LIMIT 1"
+            )).scalar_one()  # fmt: skip
+            conn.execute(text(f"UPDATE posting SET amount_pence = {2**62} "
+                              "WHERE account_id = :a"), {"a": account})  # fmt: skip
+    finally:
+        engine.dispose()
+    add_person(g.url, os_login(), ["officer"])
+    for result in (g("balance"), g("chain"), as_os_login(g.url)("balance", "--summary")):
+        assert result.exit_code == 1
+        assert result.output.startswith("Error: database error: "), result.output
+        assert result.output.count("\n") == 1
+
+
 def test_an_account_of_no_whole_stream_is_named_before_a_missing_stream(
     oxfordshire: Grants,
 ) -> None:

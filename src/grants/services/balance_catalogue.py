@@ -22,8 +22,11 @@ which balance reads must not wait for.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
 from typing import Any, TypeVar
+
+from sqlalchemy.exc import DBAPIError
 
 from grants.db.engine import ACCESS
 from grants.errors import not_in_ledger
@@ -52,6 +55,7 @@ class Catalogue:
     def __init__(self, connection: Any) -> None:
         """``connection``: the session's SQLAlchemy Connection, in its transaction."""
         self.cursor = connection.connection.cursor()
+        self._driver_error: type[Exception] = connection.dialect.loaded_dbapi.Error
         self.kept: dict[Any, Any] | None = None
         self.sqlite = connection.dialect.name == "sqlite"
         self._top_line: tuple[Any] | None = None  # the greatest line id, as the mark read it
@@ -76,17 +80,29 @@ class Catalogue:
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         """The rows of ``sql`` as plain tuples (no result object, no row processing). For SQL
         whose every value is an integer or a date's ISO text written by this package."""
-        self.cursor.execute(sql)
-        return self.cursor.fetchall()
+        with self._as_database_errors(sql):
+            self.cursor.execute(sql)
+            return self.cursor.fetchall()
 
     def each(self, sql: str) -> Iterator[tuple[Any, ...]]:
         """The rows of ``sql`` as :meth:`rows` gives them, fetched a chunk at a time: a read
         of a national funder's balances (a row an account) makes a chunk of Python rows at
         once, not every row (PostgreSQL's driver holds the result itself in the client
         library's memory, a fraction of theirs)."""
-        self.cursor.execute(sql)
-        while chunk := self.cursor.fetchmany(_CHUNK):
-            yield from chunk
+        with self._as_database_errors(sql):
+            self.cursor.execute(sql)
+            while chunk := self.cursor.fetchmany(_CHUNK):
+                yield from chunk
+
+    @contextmanager
+    def _as_database_errors(self, sql: str) -> Iterator[None]:
+        """The driver's errors raised as SQLAlchemy raises them for its own statements (a
+        lock waited out, a sum beyond a BIGINT in a ledger changed behind its back), so that
+        they are told as every other database error is, not as an unexpected failure."""
+        try:
+            yield
+        except self._driver_error as exc:
+            raise DBAPIError.instance(sql, None, exc, self._driver_error) from exc
 
     def streams(self) -> dict[int, str]:
         """Each stream's code by id."""

@@ -38,13 +38,16 @@ AccountRow = tuple[int | None, str, int | None, int]
 # digits: an account with a year outside 1000-9999 has no span (NULL), which the reads
 # refuse, as the period's own check (1900-2999) refuses such a year. The stream id is
 # widened before it is multiplied (PostgreSQL's INTEGER would overflow beyond stream 21).
-# Only a whole stream id has a span: SQLite keeps what it is given, and a stream id of 1.9
-# or '1x' (changed behind the ledger's back) would be cast to stream 1's. A year of a
-# fraction, or a stream id too large for the product, makes a span that is not an integer
-# (SQLite's arithmetic goes over to a float): the reads refuse both (balances._group).
+# Only whole numbers have a span: SQLite keeps what it is given, and a stream id of 1.9 or
+# '1x' (changed behind the ledger's back) would be cast to stream 1's, and a year of 2013.5
+# with a last year of 7014 would make stream 1's 2014-15 span exactly, as a float equal to
+# it. A stream id too large for the product makes a float beyond any span (SQLite's
+# arithmetic goes over to one): the reads refuse an account of no span and that float
+# (balances._group).
 SPAN = (
     "CASE WHEN a.first_year BETWEEN 1000 AND 9999 AND a.last_year BETWEEN 1000 AND 9999 "
     "AND a.stream_id = CAST(a.stream_id AS BIGINT) "
+    "AND a.first_year = CAST(a.first_year AS BIGINT) AND a.last_year = CAST(a.last_year AS BIGINT) "
     "THEN CAST(a.stream_id AS BIGINT) * 100000000 + a.first_year * 10000 + a.last_year END"
 )
 
