@@ -238,6 +238,35 @@ def test_an_account_of_a_year_of_a_fraction_is_not_read_as_another_years(
     assert (result.exit_code, result.output) == (1, _ODD)
 
 
+@pytest.mark.parametrize("value", ["'abc'", "2017.5", "NULL"])
+def test_a_stated_award_of_no_whole_years_stops_a_read(oxfordshire: Grants, value: str) -> None:
+    """A stated award's first year made text or a fraction (SQLite) or NULL (PostgreSQL, NOT
+    NULL dropped): the reads through the ORM, of one stream or every one, and the summary
+    through Core stop, saying so (where text stopped them with an unexpected TypeError)."""
+    g = oxfordshire
+    sqlite = g.url.startswith("sqlite:///")
+    if sqlite == (value == "NULL"):
+        pytest.skip("SQLite cannot drop a NOT NULL; PostgreSQL's columns keep whole numbers")
+    change = (f"UPDATE statement SET first_year = {value} WHERE id = "
+              "(SELECT MIN(id) FROM statement WHERE kind = 'stated')")  # fmt: skip
+    engine = make_engine(g.url)
+    try:
+        with engine.begin() as conn:
+            _unguard(conn, "statement")
+            if not sqlite:
+                conn.exec_driver_sql("ALTER TABLE statement ALTER COLUMN first_year DROP NOT NULL")
+            assert conn.exec_driver_sql(change).rowcount == 1
+    finally:
+        engine.dispose()
+    refused = _REFUSED.format("a stated award's years are not ones the ledger writes")
+    for command in (("balance",), ("balance", "--stream", "PCC-CSF")):
+        result = g(*command)
+        assert (result.exit_code, result.output) == (1, refused), command
+    add_person(g.url, os_login(), ["officer"])
+    result = as_os_login(g.url)("balance", "--summary")
+    assert (result.exit_code, result.output) == (1, refused)
+
+
 def test_a_sum_beyond_what_the_database_holds_is_a_database_error(
     oxfordshire: Grants,
 ) -> None:

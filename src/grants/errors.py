@@ -69,9 +69,11 @@ def behind_its_back(found: str) -> Tampered:
     )
 
 
-# What a read refuses in an account whose stream or years are not whole numbers, or none
-# (SQLite keeps what it is given; PostgreSQL's NOT NULL can be dropped).
+# What a read refuses in an account whose stream or years, or a statement whose years, are
+# not whole numbers, or none (SQLite keeps what it is given; PostgreSQL's NOT NULL can be
+# dropped).
 ODD_ACCOUNT = "an account's stream or years are not ones the ledger writes"
+ODD_STATEMENT = "a stated award's years are not ones the ledger writes"
 
 
 def not_in_ledger(

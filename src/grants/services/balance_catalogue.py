@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import DBAPIError
 
 from grants.db.engine import ACCESS
-from grants.errors import not_in_ledger
+from grants.errors import ODD_STATEMENT, behind_its_back, not_in_ledger
 from grants.money import money
 from grants.periods import FinancialYear, Period
 from grants.services import name_table
@@ -157,6 +157,8 @@ class Catalogue:
             for sid, first, last, amount in rows:
                 if sid not in streams:
                     raise not_in_ledger("a statement", "stream", (row[0] for row in rows), streams)
+                if first.__class__ is not int or last.__class__ is not int:
+                    raise behind_its_back(ODD_STATEMENT)
                 period = Period(FinancialYear(first), FinancialYear(last))
                 found[(streams[sid], period)] = int(money(amount) * 100)  # the latest stands
             return found

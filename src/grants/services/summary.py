@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-from grants.errors import ODD_ACCOUNT, behind_its_back, not_in_ledger
+from grants.errors import ODD_ACCOUNT, ODD_STATEMENT, behind_its_back, not_in_ledger
 from grants.money import money
 from grants.periods import FinancialYear, Period
 from grants.services.figures import STREAM_FIGURES, BalanceRow, figure_of
@@ -83,6 +83,8 @@ def summary_rows(connection: Connection, period: Period | None = None) -> list[B
     for stream_id, first, last, amount in statements:
         if stream_id not in streams:
             raise not_in_ledger("a statement", "stream", (row[0] for row in statements), streams)
+        if first.__class__ is not int or last.__class__ is not int:
+            raise behind_its_back(ODD_STATEMENT)
         key = (streams[stream_id], Period(FinancialYear(first), FinancialYear(last)))
         stated[key] = int(money(amount) * 100)  # the latest statement stands
     rows = []
