@@ -254,6 +254,23 @@ def test_a_stated_award_of_no_whole_years_stops_a_read(oxfordshire: Grants, valu
     _refused_by_every_read(g, refused, (("balance",), ("balance", "--stream", "PCC-CSF")))
 
 
+def test_a_name_that_is_not_utf8_stops_a_read(oxfordshire: Grants) -> None:
+    """A line's name made bytes that are not UTF-8 (SQLite keeps what it is given; the
+    ledger writes UTF-8 only): the reads of every stream stop, saying the ledger was changed
+    behind its back (where they said "unexpected failure (OperationalError: Could not
+    decode ...)")."""
+    g = oxfordshire
+    if not g.url.startswith("sqlite:///"):
+        pytest.skip("PostgreSQL keeps only text of its encoding")
+    with closing(sqlite3.connect(g.url.removeprefix("sqlite:///"))) as db, db:
+        db.execute("DROP TRIGGER line_no_update")
+        db.execute("UPDATE line SET name = CAST(x'ff41' AS TEXT) WHERE code = 'PH'")
+    refused = _REFUSED.format("a text it holds is not UTF-8")
+    for command in (("balance",), ("chain", "--json"), ("reconcile",)):
+        result = g(*command)
+        assert (result.exit_code, result.output) == (1, refused), command
+
+
 def test_a_sum_beyond_what_the_database_holds_is_a_database_error(
     oxfordshire: Grants,
 ) -> None:

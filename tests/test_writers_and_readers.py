@@ -14,6 +14,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine
 
 from grants.db.engine import WRITER_LOCK
@@ -182,3 +183,34 @@ def test_verify_reads_one_moment_while_others_write(grants: Grants, tmp_path: Pa
         engine.dispose()
     assert errors == []
     assert len(set(seen)) > 1  # the writer was writing while verify read
+
+
+def test_a_read_that_waits_out_a_servers_lock_timeout_says_so(
+    grants: Grants, tmp_path: Path
+) -> None:
+    """A server whose lock_timeout ends a read (an administrator's setting, PGOPTIONS here)
+    while another transaction holds a table the balances read: `grants balance` says a lock
+    was held too long, as a write does, where the read's own cursor said "unexpected
+    failure (LockNotAvailable)". Each of the catalogue's tables and the postings."""
+    if grants.url.startswith("sqlite"):
+        pytest.skip("SQLite has no lock_timeout")
+    assert grants("ledger", "load", str(books(tmp_path, FUND))).exit_code == 0
+    assert grants("award", "FUND", "2017-18", "100").exit_code == 0
+    env = {**os.environ, "PGOPTIONS": "-c lock_timeout=300", **SIGNED_IN}
+    engine = create_engine(grants.url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        for table in ("statement", "posting"):
+            with engine.connect() as holder:
+                holder.exec_driver_sql(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+                reading = subprocess.run(
+                    [*GRANTS, "--database", grants.url, "balance"],
+                    capture_output=True, text=True, env=env, timeout=60,
+                )  # fmt: skip
+                holder.rollback()
+            assert reading.returncode == 1, table
+            assert reading.stderr == (
+                "Error: another transaction on the database held a lock for longer than the "
+                "ledger waits; nothing was recorded: try again\n"
+            ), (table, reading.stderr)
+    finally:
+        engine.dispose()

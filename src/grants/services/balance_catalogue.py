@@ -62,8 +62,9 @@ class Catalogue:
         if connection.get_execution_options().get(ACCESS) != "read":
             return  # a writing transaction: what it sees may not be committed yet
         try:
-            self.cursor.execute(MARK)
-            mark = tuple(self.cursor.fetchone())
+            with self._as_database_errors(MARK):
+                self.cursor.execute(MARK)
+                mark = tuple(self.cursor.fetchone())
         except BaseException:
             self.cursor.close()
             raise
@@ -98,10 +99,13 @@ class Catalogue:
     def _as_database_errors(self, sql: str) -> Iterator[None]:
         """The driver's errors raised as SQLAlchemy raises them for its own statements (a
         lock waited out, a sum beyond a BIGINT in a ledger changed behind its back), so that
-        they are told as every other database error is, not as an unexpected failure."""
+        they are told as every other database error is, not as an unexpected failure; text
+        SQLite cannot decode (the ledger writes UTF-8 only) as a change behind its back."""
         try:
             yield
         except self._driver_error as exc:
+            if self.sqlite and "decode" in str(exc):
+                raise behind_its_back("a text it holds is not UTF-8") from exc
             raise DBAPIError.instance(sql, None, exc, self._driver_error) from exc
 
     def streams(self) -> dict[int, str]:
