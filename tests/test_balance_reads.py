@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from grants.errors import PeriodError, RuleError
+from grants.errors import RuleError, Tampered
 from grants.periods import Period, parse_period
 from grants.services import balance_catalogue
 from grants.services import balances as balances_module
-from grants.services.balance_reads import SPAN, fetch, of_span, shared
+from grants.services.account_span import SPAN, of_span
+from grants.services.balance_reads import fetch, shared
 from grants.services.balances import METRICS, Balances, read
 from grants.services.journal import NewEntry
 from tests.helpers import FUND, entry, load_text, record
@@ -181,8 +182,8 @@ def test_what_a_line_beneath_carried_forward_counts_as_paid_in_the_branch_above(
 def test_an_accounts_span_is_its_stream_and_years_exactly(ledger: Session) -> None:
     """The one integer balances are grouped by gives back each account's stream and years,
     on both engines; a stream id beyond PostgreSQL's INTEGER once multiplied stays exact; a
-    year of more than four digits gives no span, which is refused rather than read as
-    another stream's."""
+    year of more than four digits gives no span, which is refused (as one the ledger never
+    writes) rather than read as another stream's; so is a span that is not an integer."""
     rows = fetch(ledger, f"SELECT {SPAN}, a.stream_id, a.first_year, a.last_year FROM account a")
     assert rows
     for span, *columns in rows:
@@ -194,8 +195,9 @@ def test_an_accounts_span_is_its_stream_and_years_exactly(ledger: Session) -> No
         2027,
     )
     assert fetch(ledger, one.format(SPAN, 1, 12017, 2018))[0][0] is None
-    with pytest.raises(PeriodError):
-        of_span(None)
+    for odd in (None, 120142014.0):
+        with pytest.raises(Tampered, match="an account's stream or years are not ones"):
+            of_span(odd)
 
 
 PREFIXED = """\

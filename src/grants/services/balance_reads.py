@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 
-from grants.errors import PeriodError
 from grants.periods import FinancialYear, Period
+from grants.services.account_span import SPAN
 from grants.services.rules import BRANCH, ROLLED, AccountKey
 
 if TYPE_CHECKING:
@@ -31,34 +31,6 @@ if TYPE_CHECKING:
 
 # span (stream id, first year and last year in one integer: SPAN), role, line id, total
 AccountRow = tuple[int | None, str, int | None, int]
-
-# An account's stream and period as one integer, stream_id * 10^8 + first_year * 10^4 +
-# last_year: the balances are grouped by one integer key rather than a tuple of three
-# columns (fewer values fetched, one int hashed an account). Exact while each year has four
-# digits: an account with a year outside 1000-9999 has no span (NULL), which the reads
-# refuse, as the period's own check (1900-2999) refuses such a year. The stream id is
-# widened before it is multiplied (PostgreSQL's INTEGER would overflow beyond stream 21).
-# Only whole numbers have a span: SQLite keeps what it is given, and a stream id of 1.9 or
-# '1x' (changed behind the ledger's back) would be cast to stream 1's, and a year of 2013.5
-# with a last year of 7014 would make stream 1's 2014-15 span exactly, as a float equal to
-# it. A stream id too large for the product makes a float beyond any span (SQLite's
-# arithmetic goes over to one): the reads refuse an account of no span and that float
-# (balances._group).
-SPAN = (
-    "CASE WHEN a.first_year BETWEEN 1000 AND 9999 AND a.last_year BETWEEN 1000 AND 9999 "
-    "AND a.stream_id = CAST(a.stream_id AS BIGINT) "
-    "AND a.first_year = CAST(a.first_year AS BIGINT) AND a.last_year = CAST(a.last_year AS BIGINT) "
-    "THEN CAST(a.stream_id AS BIGINT) * 100000000 + a.first_year * 10000 + a.last_year END"
-)
-
-
-def of_span(span: int | None) -> tuple[int, int, int]:
-    """The stream id, first year and last year a :data:`SPAN` stands for."""
-    if span is None:
-        raise PeriodError("an account's year is outside the years this ledger handles")
-    stream_id, years = divmod(span, 100_000_000)
-    first, last = divmod(years, 10_000)
-    return stream_id, first, last
 
 
 def fetch(session: Session, sql: str) -> list[tuple[Any, ...]]:

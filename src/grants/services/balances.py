@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, select, true
 
 from grants.db import bulk
-from grants.errors import ODD_ACCOUNT, behind_its_back, not_in_ledger
+from grants.errors import behind_its_back, not_in_ledger
 from grants.formatting import SCALES
 from grants.money import from_pence
 from grants.periods import FinancialYear, Period
 from grants.services import access, balance_reads
+from grants.services.account_span import of_span
 from grants.services.balance_catalogue import Catalogue, LineNames
-from grants.services.balance_reads import AccountRow, Wanted, account_sql, of_span
+from grants.services.balance_reads import AccountRow, Wanted, account_sql
 from grants.services.balance_table import table_rows
 from grants.services.figure_entries import FigureEntries as FigureEntries
 from grants.services.figure_entries import FigureEntry as FigureEntry
@@ -106,7 +107,7 @@ class Balances:
     def _group(self, rows: Iterable[AccountRow], streams: dict[int, str]) -> None:
         """Each account's balance into its stream's or line's balances by role: one pass
         over the rows, a dictionary of roles for each stream and period (keyed by its one
-        integer, balance_reads.SPAN) and for each line (LineTotals: a line allocated to and
+        integer, account_span.SPAN) and for each line (LineTotals: a line allocated to and
         nothing more, its allocated balance alone; with one role more, the two in a tuple)."""
         spans: dict[int | None, tuple[dict[str, int], LineTotals]] = {}
         previous: object = _NOTHING  # the span of the row before: a span's accounts mostly follow
@@ -118,8 +119,7 @@ class Balances:
             if span_key != previous:
                 span = spans.get(span_key)
                 if span is None:
-                    if span_key.__class__ is not int:  # no span, or not a whole one
-                        raise behind_its_back(ODD_ACCOUNT)
+                    of_span(span_key)  # refused here if it is not one the ledger makes
                     span = spans[span_key] = ({}, {})
                 own, lines = span
                 previous = span_key

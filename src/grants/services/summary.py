@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-from grants.errors import ODD_ACCOUNT, ODD_STATEMENT, behind_its_back, not_in_ledger
+from grants.errors import ODD_STATEMENT, behind_its_back, not_in_ledger
 from grants.money import money
 from grants.periods import FinancialYear, Period
+from grants.services.account_span import SPAN, of_span
 from grants.services.figures import STREAM_FIGURES, BalanceRow, figure_of
 from grants.services.figures import pounds as _d
 
@@ -28,21 +29,20 @@ COLUMNS = ("allocated", "unallocated", "paid", "reported", "claimed", "received"
 
 
 # The balance of every account with a posting, summed over the covering index
-# posting(account_id, amount_pence) first (as balance_reads does), then added up by stream,
-# period and, for a stream's own accounts, role (a line's accounts only say that the period
-# has postings: role NULL), with how many of its accounts sum to NULL (postings of no
-# amount, behind the ledger's back: in a group of many, one such is lost in the group's
-# sum). The lines themselves are not read: an account of a line the
-# ledger lacks (changed behind its back) is still of its stream, and is found by `grants
-# verify` (looking each line up here cost a national funder's summary a tenth more time on
-# SQLite, a quarter more on PostgreSQL).
+# posting(account_id, amount_pence) first (as balance_reads does), then added up by span
+# (stream and period, as every balance read groups them: account_span) and, for a stream's
+# own accounts, role (a line's accounts only say that the period has postings: role NULL),
+# with how many of its accounts sum to NULL (postings of no amount, behind the ledger's
+# back: in a group of many, one such is lost in the group's sum). The lines themselves are
+# not read: an account of a line the ledger lacks (changed behind its back) is still of its
+# stream, and is found by `grants verify` (looking each line up here cost a national
+# funder's summary a tenth more time on SQLite, a quarter more on PostgreSQL).
+_OWN_ROLE = "CASE WHEN a.line_id IS NULL THEN a.role END"
 _TOTALS = (
-    "SELECT a.stream_id, a.first_year, a.last_year, "
-    "CASE WHEN a.line_id IS NULL THEN a.role END AS own_role, "
+    f"SELECT {SPAN} AS span, {_OWN_ROLE} AS own_role, "
     "CAST(SUM(b.total) AS BIGINT) AS total, COUNT(*) - COUNT(b.total) AS blank "
     "FROM (SELECT account_id, SUM(amount_pence) AS total FROM posting GROUP BY account_id) b "
-    "JOIN account a ON a.id = b.account_id{where} "
-    "GROUP BY a.stream_id, a.first_year, a.last_year, CASE WHEN a.line_id IS NULL THEN a.role END"
+    f"JOIN account a ON a.id = b.account_id{{where}} GROUP BY {SPAN}, {_OWN_ROLE}"
 )
 _OVERLAPPING = " WHERE a.first_year <= :last AND a.last_year >= :first"
 # The stated awards, oldest first: the latest of a stream and period stands.
@@ -65,15 +65,15 @@ def summary_rows(connection: Connection, period: Period | None = None) -> list[B
         ).all()
     totals: dict[tuple[str, Period], dict[str, int]] = {}
     # Refused in the order of a read through the ORM (balances._group): an account of no
-    # whole stream or years, or of no amount, as each is met; then one of a missing stream.
-    for stream_id, first, last, _, _, blank in found:
-        if not _spanned(stream_id, first, last):
-            raise behind_its_back(ODD_ACCOUNT)
+    # span (of_span), or of no amount, as each is met; then one of a missing stream.
+    spanned = []
+    for span, role, total, blank in found:
+        spanned.append((*of_span(span), role, total))
         if blank:  # an account's postings of no amount (NOT NULL dropped behind its back)
             raise behind_its_back("an account's postings add up to no amount")
-    if any(row[0] not in streams for row in found):
-        raise not_in_ledger("an account", "stream", (row[0] for row in found), streams)
-    for stream_id, first, last, role, total, _ in found:
+    if any(row[0] not in streams for row in spanned):
+        raise not_in_ledger("an account", "stream", (row[0] for row in spanned), streams)
+    for stream_id, first, last, role, total in spanned:
         key = (streams[stream_id], Period(FinancialYear(first), FinancialYear(last)))
         roles = totals.setdefault(key, dict.fromkeys(OWN_ROLES, 0))
         if role is not None and (role.startswith("funder") or role in OWN_ROLES):
@@ -102,16 +102,6 @@ def summary_rows(connection: Connection, period: Period | None = None) -> list[B
             )
         )  # fmt: skip
     return rows
-
-
-def _spanned(stream_id: object, first: object, last: object) -> bool:
-    """Whether an account of these has a span in a read through the ORM (balance_reads.SPAN:
-    whole numbers, years of four digits, and the span within a BIGINT)."""
-    if stream_id.__class__ is not int or first.__class__ is not int:
-        return False
-    if last.__class__ is not int or not (1000 <= first <= 9999 and 1000 <= last <= 9999):
-        return False
-    return -(2**63) <= stream_id * 100_000_000 + first * 10_000 + last < 2**63  # type: ignore[operator]
 
 
 __all__ = ["summary_rows"]
