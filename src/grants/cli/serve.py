@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 import click
@@ -36,7 +37,9 @@ def serve(app: AppContext, host: str, port: int, https_only: bool, workers: int)
     it with Ctrl+C."""
     import uvicorn
 
+    from grants.web import password_slots
     from grants.web.app import HTTPS_ONLY_VARIABLE, create_app
+    from grants.web.auth import PASSWORD_CHECKS
 
     app.require_schema()
     shown = f" in {workers} processes" if workers > 1 else ""
@@ -50,9 +53,11 @@ def serve(app: AppContext, host: str, port: int, https_only: bool, workers: int)
         # from the ledger's form key.
         os.environ["GRANTS_DATABASE_URL"] = app.url
         os.environ[HTTPS_ONLY_VARIABLE] = "1" if https_only else ""
-    uvicorn.run(web, host=host, port=port, log_level="warning", server_header=False,
-                proxy_headers=False, factory=workers > 1,
-                workers=workers if workers > 1 else None)  # fmt: skip
+    # The processes share their places for password checks: as many as one process has.
+    with password_slots.shared(PASSWORD_CHECKS) if workers > 1 else nullcontext():
+        uvicorn.run(web, host=host, port=port, log_level="warning", server_header=False,
+                    proxy_headers=False, factory=workers > 1,
+                    workers=workers if workers > 1 else None)  # fmt: skip
 
 
 __all__ = ["serve"]

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from grants.errors import Busy, LoginFailed
 from grants.services import people, sessions
 from grants.services.access import Actor
+from grants.web import password_slots
 from grants.web.ledger import Ledger
 
 IDLE_SECONDS = int(sessions.IDLE.total_seconds())
@@ -136,8 +137,9 @@ def forget(ledger: Ledger, attempted: int) -> None:
 def check_password(ledger: Ledger, login: str, password: str) -> tuple[Actor, bool]:
     """The person ``login`` if ``password`` is theirs (LoginFailed if not: `failed` writes
     it to the audit log), and whether signing in starts a session to write to the audit log.
-    Only reads the ledger: the slow part of signing in, run PASSWORD_CHECKS at a time."""
-    with ledger.reading(None) as session:
+    Only reads the ledger: the slow part of signing in, run PASSWORD_CHECKS at a time in a
+    process, and as many in all by the processes of one `grants serve` (password_slots)."""
+    with password_slots.place(), ledger.reading(None) as session:
         actor = people.actor_for(session, login, password)
         starts = people.starts_session(session, actor)
     return actor, starts
