@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import subprocess
 import sys
@@ -21,6 +20,8 @@ from grants.web.auth import PASSWORD_CHECKS
 from tests.browser import serving
 from tests.conftest import PASSWORD, Grants
 from tests.web.conftest import OFFICER, token
+
+fcntl = pytest.importorskip("fcntl")  # places are shared only where flock is
 
 VARIABLE = password_slots.PASSWORD_SLOTS_VARIABLE
 
@@ -63,6 +64,34 @@ def test_shared_gives_back_the_variable_it_found(monkeypatch: pytest.MonkeyPatch
     with password_slots.shared(1):
         assert os.environ[VARIABLE] != "/elsewhere"
     assert os.environ[VARIABLE] == "/elsewhere"
+    with password_slots.shared(0) as folder:  # one process: a variable inherited set aside
+        assert folder is None
+        assert VARIABLE not in os.environ
+    assert os.environ[VARIABLE] == "/elsewhere"
+
+
+def test_the_folder_is_locked_against_ageing_while_shared() -> None:
+    with password_slots.shared(1) as folder:
+        assert folder is not None
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            with pytest.raises(BlockingIOError):  # held shared: systemd-tmpfiles passes it over
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(descriptor)
+
+
+def test_no_places_where_the_folder_cannot_be_made(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    with password_slots.shared(2) as folder:
+        assert folder is None
+        assert VARIABLE not in os.environ
+        with password_slots.place():  # a check goes on under its process's limit
+            pass
+    assert not (tmp_path / "missing").exists()
 
 
 def test_a_check_in_another_process_waits_for_the_place_held() -> None:
@@ -74,8 +103,12 @@ def test_a_check_in_another_process_waits_for_the_place_held() -> None:
             assert other.stdout.readline().strip() == "trying"
             time.sleep(0.5)
             released = time.time()
-        line = other.stdout.readline().split()
-        assert other.wait(timeout=30) == 0
+        try:
+            rest, _ = other.communicate(timeout=30)
+        finally:
+            other.kill()
+    assert other.returncode == 0
+    line = rest.split()
     assert line[0] == "got"
     assert float(line[1]) >= released
 
@@ -100,7 +133,32 @@ def test_threads_of_one_process_wait_for_each_other() -> None:
             thread.start()
         for thread in threads:
             thread.join(timeout=30)
+            assert not thread.is_alive()
     assert most[0] == 2
+
+
+def test_a_check_waits_without_spending_the_processor() -> None:
+    """Checks waiting for a place wait in the kernel, not by trying again and again (which,
+    with many cores and many waiting, took a core from the pages)."""
+    with password_slots.shared(8) as folder:
+        assert folder is not None
+        with holding(str(folder)):
+            threads = [threading.Thread(target=_check) for _ in range(16)]
+            for thread in threads:
+                thread.start()
+            time.sleep(0.2)  # every thread has tried each place and is waiting
+            spent = time.process_time()
+            time.sleep(1.0)
+            spent = time.process_time() - spent
+        for thread in threads:
+            thread.join(timeout=30)
+            assert not thread.is_alive()
+    assert spent < 0.05, f"{spent:.3f} s of processor time spent waiting for 1 s"
+
+
+def _check() -> None:
+    with password_slots.place():
+        pass
 
 
 def test_a_place_is_had_at_once_where_none_are_shared(tmp_path: Path,
@@ -140,9 +198,54 @@ def test_the_processes_of_grants_serve_share_the_places(web_ledger: Grants, tmp_
         with httpx.Client(base_url=base, timeout=30) as client:
             page = client.get("/sign-in")
             form = {"login": OFFICER, "password": PASSWORD, "csrf_token": token(page.text)}
-            with holding(folder):  # every place taken: neither process checks a password
+            with holding(folder):  # every place taken: the process asked checks no password
                 with pytest.raises(httpx.ReadTimeout):
                     client.post("/sign-in", data=form, timeout=2)
             signed = client.post("/sign-in", data=form)
             assert signed.status_code == 303, signed.text
     assert not list(temporary.iterdir())  # the folder went with the server
+
+
+def _returns_at_once() -> bool:
+    """Whether a check takes its place (or none) within a few seconds."""
+    thread = threading.Thread(target=_check, daemon=True)
+    thread.start()
+    thread.join(timeout=5)
+    return not thread.is_alive()
+
+
+@pytest.mark.parametrize("odd", ["named otherwise", "others may enter", "a link", "not places"])
+def test_a_folder_shared_made_not_is_no_folder_of_places(odd: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """A check opens nothing in a folder `shared` did not make: closing a descriptor of a file
+    drops the locks its process's database connection holds on it (a SQLite ledger's)."""
+    folder = tmp_path / ("ledger" if odd == "named otherwise" else "grants-password-checks-x")
+    folder.mkdir(mode=0o755 if odd == "others may enter" else 0o700)
+    os.chmod(folder, 0o755 if odd == "others may enter" else 0o700)
+    target = folder / ("ledger.db" if odd == "not places" else "0")
+    if odd == "a link":
+        real = tmp_path / "elsewhere"
+        real.touch()
+        target.symlink_to(real)
+        locked = real
+    else:
+        target.touch()
+        locked = target
+    monkeypatch.setenv(VARIABLE, str(folder))
+    descriptor = os.open(locked, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert _returns_at_once(), f"a check waited on a folder {odd}"
+    finally:
+        os.close(descriptor)
+
+
+def test_one_process_sets_aside_places_it_inherits(web_ledger: Grants, tmp_path: Path) -> None:
+    with password_slots.shared(1) as folder:  # in the environment `grants serve` inherits
+        assert folder is not None
+        with serving(web_ledger.url, tmp_path) as base, holding(str(folder)):
+            with httpx.Client(base_url=base, timeout=10) as client:
+                page = client.get("/sign-in")
+                signed = client.post("/sign-in", data={"login": OFFICER, "password": PASSWORD,
+                                                       "csrf_token": token(page.text)})  # fmt: skip
+                assert signed.status_code == 303, signed.text

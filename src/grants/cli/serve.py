@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 import click
@@ -54,7 +53,11 @@ def serve(app: AppContext, host: str, port: int, https_only: bool, workers: int)
         os.environ["GRANTS_DATABASE_URL"] = app.url
         os.environ[HTTPS_ONLY_VARIABLE] = "1" if https_only else ""
     # The processes share their places for password checks: as many as one process has.
-    with password_slots.shared(PASSWORD_CHECKS) if workers > 1 else nullcontext():
+    with password_slots.shared(PASSWORD_CHECKS if workers > 1 else 0) as folder:
+        if workers > 1 and folder is None:
+            terminal.echo(f"note: each process will check up to {PASSWORD_CHECKS} passwords at "
+                          "once, not that many between them: no folder for their shared places "
+                          "could be made in the temporary folder (TMPDIR)", err=True)  # fmt: skip
         uvicorn.run(web, host=host, port=port, log_level="warning", server_header=False,
                     proxy_headers=False, factory=workers > 1,
                     workers=workers if workers > 1 else None)  # fmt: skip

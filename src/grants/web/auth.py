@@ -139,8 +139,10 @@ def check_password(ledger: Ledger, login: str, password: str) -> tuple[Actor, bo
     it to the audit log), and whether signing in starts a session to write to the audit log.
     Only reads the ledger: the slow part of signing in, run PASSWORD_CHECKS at a time in a
     process, and as many in all by the processes of one `grants serve` (password_slots)."""
-    with password_slots.place(), ledger.reading(None) as session:
-        actor = people.actor_for(session, login, password)
+    with ledger.reading(None) as session:
+        session.connection()  # had before the place: a wait for one holds no other check up
+        with password_slots.place():
+            actor = people.actor_for(session, login, password)
         starts = people.starts_session(session, actor)
     return actor, starts
 

@@ -7,7 +7,8 @@ memory: an Argon2id check takes 64 MiB). `grants serve` with more than one proce
 folder of its own holding one empty file a place, and names it to its processes in
 ``PASSWORD_SLOTS_VARIABLE``; a check then holds an exclusive ``flock`` on one of those files
 for as long as it runs. The kernel lets the lock go if a process dies holding it, and the
-folder goes when `grants serve` stops.
+folder goes when `grants serve` stops; while it runs, `grants serve` holds a shared ``flock``
+on the folder itself, which systemd-tmpfiles' ageing of the temporary folder passes over.
 
 Without the variable (one process: its own limit is the machine's), on a system without
 ``fcntl``, or if the folder or a file is gone, a check runs under its process's limit alone:
@@ -17,42 +18,58 @@ a place that cannot be had never keeps anyone from signing in.
 from __future__ import annotations
 
 import os
+import random
 import shutil
+import stat
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 try:
     import fcntl
 except ImportError:  # not a POSIX system: each process keeps to its own limit
     fcntl = None  # type: ignore[assignment]
 
-PASSWORD_SLOTS_VARIABLE = "GRANTS_PASSWORD_SLOTS"
-_POLL_SECONDS = 0.01  # between tries while every place is taken (a check takes about 0.2 s)
+PASSWORD_SLOTS_VARIABLE = "GRANTS_SERVE_PASSWORD_SLOTS"
+_PREFIX = "grants-password-checks-"
+_OPEN = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NOCTTY", 0) | os.O_NONBLOCK
 
 
 @contextmanager
-def shared(places: int) -> Iterator[None]:
+def shared(places: int) -> Iterator[Path | None]:
     """For the processes `grants serve` starts within the block: ``places`` places in a
-    folder of its own, named in the environment they inherit; the folder removed after."""
-    if fcntl is None:
-        yield
-        return
-    before = os.environ.get(PASSWORD_SLOTS_VARIABLE)
-    folder = tempfile.mkdtemp(prefix="grants-password-checks-")
+    folder of its own (given), named in the environment they inherit; the folder removed
+    after. None, and no places shared, for ``places`` under 1 (one process, whose own limit
+    is the machine's: a variable it inherited is set aside) or where the folder cannot be
+    made."""
+    before = os.environ.pop(PASSWORD_SLOTS_VARIABLE, None)
+    made: Path | None = None
+    folder: Path | None = None
+    held: int | None = None
     try:
-        for number in range(max(1, places)):
-            with open(os.path.join(folder, str(number)), "wb"):
+        if fcntl is not None and places >= 1:
+            try:
+                made = Path(tempfile.mkdtemp(prefix=_PREFIX))
+                held = os.open(made, os.O_RDONLY)
+                fcntl.flock(held, fcntl.LOCK_SH)  # kept from ageing while the server runs
+                for number in range(places):
+                    (made / str(number)).touch()
+            except OSError:
                 pass
-        os.environ[PASSWORD_SLOTS_VARIABLE] = folder
-        yield
+            else:
+                folder = made
+                os.environ[PASSWORD_SLOTS_VARIABLE] = str(folder)
+        yield folder
     finally:
         if before is None:
             os.environ.pop(PASSWORD_SLOTS_VARIABLE, None)
         else:
             os.environ[PASSWORD_SLOTS_VARIABLE] = before
-        shutil.rmtree(folder, ignore_errors=True)
+        if held is not None:
+            os.close(held)
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
 
 
 @contextmanager
@@ -68,36 +85,73 @@ def place() -> Iterator[None]:
 
 
 def _take() -> int | None:
-    """A descriptor holding one shared place's lock, or None where none are shared. Each
-    try opens its own descriptor: ``flock`` locks belong to an open file, so threads of one
-    process exclude each other only with files opened apart."""
-    folder = os.environ.get(PASSWORD_SLOTS_VARIABLE)
-    if not folder or fcntl is None:
+    """A descriptor holding one shared place's lock, or None where none can be had. Each
+    place is tried without waiting; if every one is taken, the check waits (in the kernel,
+    the interpreter let go) on one of them chosen at random. Each try opens its own
+    descriptor: ``flock`` locks belong to an open file, so threads of one process exclude
+    each other only with files opened apart."""
+    if fcntl is None:
         return None
+    places = _places(os.environ.get(PASSWORD_SLOTS_VARIABLE))
+    if not places:
+        return None
+    taken: list[int] = []  # descriptors of places another check holds
     try:
-        names = sorted(os.listdir(folder))
-    except OSError:
-        return None
-    while True:
-        opened = 0
-        for name in names:
+        for path in places:
             try:
-                descriptor = os.open(os.path.join(folder, name), os.O_RDWR)
+                descriptor = os.open(path, _OPEN)
             except OSError:
+                continue
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                os.close(descriptor)
                 continue
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:  # another check holds it
-                opened += 1
-                os.close(descriptor)
+            except BlockingIOError:
+                taken.append(descriptor)
                 continue
             except OSError:  # a file that takes no lock: not a place
                 os.close(descriptor)
                 continue
             return descriptor
-        if not opened:  # no place left to wait for
+        if not taken:  # no place left to wait for
             return None
-        time.sleep(_POLL_SECONDS)
+        waited = taken.pop(random.randrange(len(taken)))
+        try:
+            fcntl.flock(waited, fcntl.LOCK_EX)
+        except OSError:
+            os.close(waited)
+            return None
+        return waited
+    finally:
+        for descriptor in taken:
+            os.close(descriptor)
+
+
+def _places(folder: str | None) -> list[Path]:
+    """The places in ``folder`` if it is one `shared` made: named so, a folder (not a link)
+    of this user's that no one else may enter, its places files named by number. Anything
+    else is not a place: a check must never open (and, closing, drop the locks a database
+    connection of its process holds on) a file that is not one of its own."""
+    if not folder:
+        return []
+    path = Path(folder)
+    try:
+        found = os.lstat(path)
+        if (
+            not path.name.startswith(_PREFIX)
+            or not stat.S_ISDIR(found.st_mode)
+            or found.st_uid != os.getuid()
+            or found.st_mode & 0o077
+        ):
+            return []
+        return sorted(
+            entry
+            for entry in path.iterdir()
+            if entry.name.isdigit() and stat.S_ISREG(os.lstat(entry).st_mode)
+        )
+    except OSError:
+        return []
 
 
 __all__ = ["PASSWORD_SLOTS_VARIABLE", "place", "shared"]
