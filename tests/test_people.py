@@ -205,3 +205,43 @@ def test_claiming_to_be_someone_else_is_refused_and_audited(oxfordshire: Grants)
     assert claimed.exit_code == 1 and "is not who is signed in" in claimed.output
     last = _audit(g)[-1]
     assert (last["login"], last["kind"], last["action"]) == ("officer", "refused", "actor")
+
+
+def test_a_sign_in_spends_one_password_check_whoever_the_login_is(
+    grants: Grants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """How long a failed sign-in takes does not tell whether its login exists: a login of no
+    person, and a person with no password, spend one Argon2 check as a wrong password does
+    (against the ledger's newest hash, the answer thrown away), not none."""
+    from argon2 import PasswordHasher
+
+    from grants.errors import LoginFailed
+    from tests.conftest import PASSWORD, add_person
+
+    add_person(grants.url, "vic", ["viewer"])
+    engine = make_engine(grants.url)
+    try:
+        with make_session_factory(engine)() as session, session.begin():
+            people.create(session, "nopass", ["viewer"], "officer", organisations=[])
+        checks: list[str] = []
+        verify = PasswordHasher.verify
+
+        def counted(self: PasswordHasher, hash: str, password: str) -> bool:
+            checks.append(hash)
+            return verify(self, hash, password)
+
+        monkeypatch.setattr(PasswordHasher, "verify", counted)
+        for login, password in [("vic", "not-the-password"), ("mallory", PASSWORD),
+                                ("nopass", PASSWORD), ("vic", PASSWORD)]:  # fmt: skip
+            checks.clear()
+            with make_session_factory(engine, read_only=True)() as session, session.begin():
+                if password == PASSWORD and login == "vic":
+                    assert people.actor_for(session, login, password).login == "vic"
+                else:
+                    with pytest.raises(LoginFailed) as failed:
+                        people.actor_for(session, login, password)
+                    assert str(failed.value) == people.WRONG  # the same words for each
+            assert len(checks) == 1, (login, checks)
+            assert checks[0].startswith("$argon2id$")
+    finally:
+        engine.dispose()

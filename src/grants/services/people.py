@@ -72,6 +72,27 @@ def standing(session: Session, person: Person) -> Standing:
     return Standing(person, roles.roles, roles.organisations, roles.disabled, roles.has_password)
 
 
+def _check_nothing(session: Session, password: str) -> None:
+    """Spend on ``password`` as long as a person's password check takes, its answer unused,
+    where a login has no password to check (no such person, or none set): so that a wrong
+    guess at a login that does not exist takes as long as one at a login that does, and the
+    time a sign-in takes does not tell who has a login here. It is checked against the
+    newest password hash in the ledger (someone's: the answer is thrown away), whose Argon2
+    parameters are those people's passwords have here; with none, no sign-in by password
+    can succeed and nothing is spent."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    newest = session.scalars(
+        select(Credential.hash).order_by(Credential.id.desc()).limit(1)
+    ).first()
+    if newest is None:
+        return
+    try:
+        hasher().verify(newest, password)
+    except (VerificationError, InvalidHashError):
+        pass
+
+
 def find(session: Session, login: str) -> Person | None:
     return session.scalars(select(Person).where(Person.key == login_key(login))).first()
 
@@ -269,6 +290,7 @@ def actor_for(session: Session, login: str, password: str | None) -> Actor:
     if person is None:
         missing = f"there is no person {shown_login(login)} in this ledger"
         if password is not None:
+            _check_nothing(session, password)  # as long as a wrong password for a person
             raise LoginFailed(WRONG, missing)
         raise LoginFailed(f"{missing}: ask an admin to add you (`grants users add`), or sign "
                           "in with --user LOGIN")  # fmt: skip
@@ -283,6 +305,7 @@ def actor_for(session: Session, login: str, password: str | None) -> Actor:
         ).first()
         try:
             if stored is None:
+                _check_nothing(session, password)
                 raise VerifyMismatchError
             hasher().verify(stored, password)
         except (VerificationError, InvalidHashError):
