@@ -137,19 +137,20 @@ def test_threads_of_one_process_wait_for_each_other() -> None:
     assert most[0] == 2
 
 
-def test_a_check_waits_without_spending_the_processor() -> None:
-    """Checks waiting for a place wait in the kernel, not by trying again and again (which,
-    with many cores and many waiting, took a core from the pages)."""
+def test_a_check_waits_spending_little_of_the_processor() -> None:
+    """Checks waiting for a place try again less and less often (every 10 ms, with many
+    cores and many waiting, took a core from the pages)."""
     with password_slots.shared(8) as folder:
         assert folder is not None
         with holding(str(folder)):
             threads = [threading.Thread(target=_check) for _ in range(16)]
             for thread in threads:
                 thread.start()
-            time.sleep(0.2)  # every thread has tried each place and is waiting
+            time.sleep(0.3)  # every thread has tried each place and is waiting
             spent = time.process_time()
             time.sleep(1.0)
             spent = time.process_time() - spent
+            assert all(thread.is_alive() for thread in threads)  # still waiting
         for thread in threads:
             thread.join(timeout=30)
             assert not thread.is_alive()
@@ -169,8 +170,8 @@ def test_a_place_is_had_at_once_where_none_are_shared(tmp_path: Path,
     monkeypatch.setenv(VARIABLE, str(tmp_path / "gone"))
     with password_slots.place():  # the folder is gone
         pass
-    empty = tmp_path / "empty"
-    empty.mkdir()
+    empty = tmp_path / "grants-password-checks-empty"
+    empty.mkdir(mode=0o700)
     monkeypatch.setenv(VARIABLE, str(empty))
     with password_slots.place():  # no place in it
         pass
@@ -232,12 +233,54 @@ def test_a_folder_shared_made_not_is_no_folder_of_places(odd: str, tmp_path: Pat
         target.touch()
         locked = target
     monkeypatch.setenv(VARIABLE, str(folder))
-    descriptor = os.open(locked, os.O_RDONLY)
+    descriptor = os.open(locked, os.O_RDWR)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as SQLite locks its files
         assert _returns_at_once(), f"a check waited on a folder {odd}"
+        # A descriptor of the file opened and closed by this process would have let go of
+        # its POSIX lock: another process still cannot take it.
+        taken = subprocess.run([sys.executable, "-c", _LOCKF, str(locked)], timeout=30)
+        assert taken.returncode == 1, "the file's POSIX lock was let go"
     finally:
         os.close(descriptor)
+
+
+_LOCKF = """
+import fcntl, os, sys
+descriptor = os.open(sys.argv[1], os.O_RDWR)
+try:
+    fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+except OSError:
+    sys.exit(1)
+"""
+
+
+def test_a_place_held_for_good_keeps_no_one_from_the_others() -> None:
+    with password_slots.shared(2) as folder:
+        assert folder is not None
+        stuck = os.open(folder / "0", os.O_RDONLY)  # a process stopped holding its place
+        try:
+            fcntl.flock(stuck, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            threads = [threading.Thread(target=_check) for _ in range(10)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=10)
+                assert not thread.is_alive(), "a check waited on the place held for good"
+        finally:
+            os.close(stuck)
+
+
+def test_a_check_goes_on_after_waiting_its_longest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(password_slots, "_WAIT_AT_MOST", 0.5)
+    with password_slots.shared(1) as folder:
+        assert folder is not None
+        with holding(str(folder)):
+            started = time.monotonic()
+            assert _returns_at_once(), "a check waited on past its longest"
+            waited = time.monotonic() - started
+    assert waited >= 0.5
 
 
 def test_one_process_sets_aside_places_it_inherits(web_ledger: Grants, tmp_path: Path) -> None:

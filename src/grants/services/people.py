@@ -72,25 +72,82 @@ def standing(session: Session, person: Person) -> Standing:
     return Standing(person, roles.roles, roles.organisations, roles.disabled, roles.has_password)
 
 
-def _check_nothing(session: Session, password: str) -> None:
-    """Spend on ``password`` as long as a person's password check takes, its answer unused,
-    where a login has no password to check (no such person, or none set): so that a wrong
-    guess at a login that does not exist takes as long as one at a login that does, and the
-    time a sign-in takes does not tell who has a login here. It is checked against the
-    newest password hash in the ledger (someone's: the answer is thrown away), whose Argon2
-    parameters are those people's passwords have here; with none, no sign-in by password
-    can succeed and nothing is spent."""
+# An Argon2id hash, with argon2-cffi's parameters (those `hasher` gives every password set
+# here), of a random password no one was given: checked in place of a person's where a login
+# has no password to check (no such person, none set, or a stored hash that is not one), so
+# that a wrong guess at a login that does not exist takes as long as one at a login that
+# does, and the time a sign-in takes does not tell who has a login here.
+_DECOY = "$argon2id$v=19$m=65536,t=3,p=4$4/At4aSk+P/Fftv0ut1doA$gm741xCRMZ9iaq3uX55kt2mI24go+DTO777OAs7evcY"  # noqa: E501
+
+
+@cache
+def _decoy() -> str:
+    """``_DECOY``, or one made once with the hasher's own parameters if they are not its."""
+    if hasher().check_needs_rehash(_DECOY):
+        return hasher().hash(secrets.token_urlsafe(32))
+    return _DECOY
+
+
+def _check_nothing(password: str) -> None:
+    """Spend on ``password`` as long as checking a person's password takes; no answer."""
+    from argon2.exceptions import VerificationError
+
+    try:
+        hasher().verify(_decoy(), password)
+    except VerificationError:
+        pass
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What signing in as ``login`` with a password is checked against, as one transaction
+    read it (`claim`); checked by `settle` once that transaction has ended, so that a wait
+    for a place to check a password (the web's) holds no database connection."""
+
+    login: str
+    actor: Actor | None  # the person as their records leave them; None: no such person
+    disabled: bool
+    stored: str | None = field(repr=False)  # their newest password hash, if they have one
+
+
+def claim(session: Session, login: str) -> Claim:
+    """What a sign-in as ``login`` with a password is to be checked against (`settle`)."""
+    try:
+        person = find(session, login)
+    except GrantsError:
+        person = None
+    if person is None:
+        return Claim(login, None, False, None)
+    state = standing(session, person)
+    stored = session.scalars(
+        select(Credential.hash).where(Credential.person_id == person.id)
+        .order_by(Credential.id.desc())
+    ).first()  # fmt: skip
+    return Claim(login, state.actor(), state.disabled, stored)
+
+
+def settle(found: Claim, password: str) -> Actor:
+    """The person ``found`` claims if ``password`` is theirs and they may sign in; else
+    LoginFailed in the same words whatever the reason, after one Argon2id check whatever
+    the reason (its detail, for the audit log, says which). Reads nothing."""
     from argon2.exceptions import InvalidHashError, VerificationError
 
-    newest = session.scalars(
-        select(Credential.hash).order_by(Credential.id.desc()).limit(1)
-    ).first()
-    if newest is None:
-        return
+    if found.actor is None:
+        _check_nothing(password)
+        raise LoginFailed(WRONG, f"there is no person {shown_login(found.login)} in this ledger")
+    wrong = f"the password for {found.actor.login} is wrong"
     try:
-        hasher().verify(newest, password)
-    except (VerificationError, InvalidHashError):
-        pass
+        if found.stored is None:
+            raise InvalidHashError
+        hasher().verify(found.stored, password)
+    except InvalidHashError:  # none set, or not a hash: no check made, so spend one
+        _check_nothing(password)
+        raise LoginFailed(WRONG, wrong) from None
+    except VerificationError:
+        raise LoginFailed(WRONG, wrong) from None
+    if found.disabled:
+        raise LoginFailed(WRONG, f"{found.actor.login} is disabled")
+    return found.actor
 
 
 def find(session: Session, login: str) -> Person | None:
@@ -283,37 +340,20 @@ def actor_for(session: Session, login: str, password: str | None) -> Actor:
     """The person ``login`` as an Actor: their password checked with Argon2 when
     ``password`` is given (None: the operating system vouches for them). LoginFailed if
     there is no such person, the password is wrong, or they are disabled."""
+    if password is not None:
+        return settle(claim(session, login), password)
     try:
         person = find(session, login)
     except GrantsError:
         person = None
     if person is None:
-        missing = f"there is no person {shown_login(login)} in this ledger"
-        if password is not None:
-            _check_nothing(session, password)  # as long as a wrong password for a person
-            raise LoginFailed(WRONG, missing)
-        raise LoginFailed(f"{missing}: ask an admin to add you (`grants users add`), or sign "
-                          "in with --user LOGIN")  # fmt: skip
+        raise LoginFailed(f"there is no person {shown_login(login)} in this ledger: ask an "
+                          "admin to add you (`grants users add`), or sign in with --user "
+                          "LOGIN")  # fmt: skip
     state = standing(session, person)
-    if password is not None:
-        from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-
-        stored = session.scalars(
-            select(Credential.hash)
-            .where(Credential.person_id == person.id)
-            .order_by(Credential.id.desc())
-        ).first()
-        try:
-            if stored is None:
-                _check_nothing(session, password)
-                raise VerifyMismatchError
-            hasher().verify(stored, password)
-        except (VerificationError, InvalidHashError):
-            raise LoginFailed(WRONG, f"the password for {person.login} is wrong") from None
     if state.disabled:
         disabled = f"{person.login} is disabled"
-        raise LoginFailed(WRONG if password is not None else f"{disabled}: ask an admin",
-                          disabled)  # fmt: skip
+        raise LoginFailed(f"{disabled}: ask an admin", disabled)
     return state.actor()
 
 
@@ -441,6 +481,7 @@ def bootstrap(session: Session, login: str, password: str | None = None) -> Pers
 
 
 __all__ = [
+    "Claim",
     "Standing",
     "actor_for",
     "add",
@@ -448,6 +489,7 @@ __all__ = [
     "audit_log",
     "audit_row",
     "bootstrap",
+    "claim",
     "create",
     "database_login",
     "database_person",
@@ -461,6 +503,7 @@ __all__ = [
     "reset_password",
     "revoke",
     "set_enabled",
+    "settle",
     "standing",
     "starts_session",
 ]

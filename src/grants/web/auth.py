@@ -138,11 +138,14 @@ def check_password(ledger: Ledger, login: str, password: str) -> tuple[Actor, bo
     """The person ``login`` if ``password`` is theirs (LoginFailed if not: `failed` writes
     it to the audit log), and whether signing in starts a session to write to the audit log.
     Only reads the ledger: the slow part of signing in, run PASSWORD_CHECKS at a time in a
-    process, and as many in all by the processes of one `grants serve` (password_slots)."""
+    process, and as many in all by the processes of one `grants serve` (password_slots). The
+    place for the check is waited for and held between two reads, so that a sign-in waiting
+    for one holds no database connection, and one holding it waits for nothing else."""
     with ledger.reading(None) as session:
-        session.connection()  # had before the place: a wait for one holds no other check up
-        with password_slots.place():
-            actor = people.actor_for(session, login, password)
+        found = people.claim(session, login)
+    with password_slots.place():
+        actor = people.settle(found, password)
+    with ledger.reading(None) as session:
         starts = people.starts_session(session, actor)
     return actor, starts
 

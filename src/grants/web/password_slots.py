@@ -11,8 +11,8 @@ folder goes when `grants serve` stops; while it runs, `grants serve` holds a sha
 on the folder itself, which systemd-tmpfiles' ageing of the temporary folder passes over.
 
 Without the variable (one process: its own limit is the machine's), on a system without
-``fcntl``, or if the folder or a file is gone, a check runs under its process's limit alone:
-a place that cannot be had never keeps anyone from signing in.
+``fcntl``, if the folder or a file is gone, or after a minute's wait for a place, a check runs
+under its process's limit alone.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import random
 import shutil
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +34,9 @@ except ImportError:  # not a POSIX system: each process keeps to its own limit
 
 PASSWORD_SLOTS_VARIABLE = "GRANTS_SERVE_PASSWORD_SLOTS"
 _PREFIX = "grants-password-checks-"
+_WAIT_LEAST = 0.005  # seconds before a check tries the places again; doubled each time
+_WAIT_MOST = 0.1  # (a check takes about 0.2 s)
+_WAIT_AT_MOST = 60.0  # seconds a check waits before it goes on under its process's limit
 _OPEN = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NOCTTY", 0) | os.O_NONBLOCK
 
 
@@ -85,46 +89,48 @@ def place() -> Iterator[None]:
 
 
 def _take() -> int | None:
-    """A descriptor holding one shared place's lock, or None where none can be had. Each
-    place is tried without waiting; if every one is taken, the check waits (in the kernel,
-    the interpreter let go) on one of them chosen at random. Each try opens its own
-    descriptor: ``flock`` locks belong to an open file, so threads of one process exclude
-    each other only with files opened apart."""
+    """A descriptor holding one shared place's lock, or None where none can be had. Every
+    place is tried without waiting, and tried again, each descriptor kept open, after 5 ms,
+    then twice that and so on up to ``_WAIT_MOST`` (with a little chance in each wait, so
+    that waiting checks do not try together): a place held for good (its process stopped)
+    keeps no one from the others, and a check waiting costs a few system calls a try. After
+    ``_WAIT_AT_MOST`` seconds of waiting a check goes on under its own process's limit. Each
+    descriptor is opened apart: ``flock`` locks belong to an open file, so threads of one
+    process exclude each other only with files opened apart."""
     if fcntl is None:
         return None
-    places = _places(os.environ.get(PASSWORD_SLOTS_VARIABLE))
-    if not places:
-        return None
-    taken: list[int] = []  # descriptors of places another check holds
+    opened: list[int] = []
     try:
-        for path in places:
+        for path in _places(os.environ.get(PASSWORD_SLOTS_VARIABLE)):
             try:
                 descriptor = os.open(path, _OPEN)
             except OSError:
                 continue
+            opened.append(descriptor)
             if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                opened.pop()
                 os.close(descriptor)
-                continue
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                taken.append(descriptor)
-                continue
-            except OSError:  # a file that takes no lock: not a place
-                os.close(descriptor)
-                continue
-            return descriptor
-        if not taken:  # no place left to wait for
-            return None
-        waited = taken.pop(random.randrange(len(taken)))
-        try:
-            fcntl.flock(waited, fcntl.LOCK_EX)
-        except OSError:
-            os.close(waited)
-            return None
-        return waited
+        wait = _WAIT_LEAST
+        give_up = time.monotonic() + _WAIT_AT_MOST
+        while opened:
+            for descriptor in list(opened):
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:  # another check holds it
+                    continue
+                except OSError:  # a file that takes no lock: not a place
+                    opened.remove(descriptor)
+                    os.close(descriptor)
+                    continue
+                opened.remove(descriptor)
+                return descriptor
+            if time.monotonic() >= give_up:
+                return None
+            time.sleep(wait * random.uniform(0.5, 1.0))
+            wait = min(wait * 2, _WAIT_MOST)
+        return None  # no place left to wait for
     finally:
-        for descriptor in taken:
+        for descriptor in opened:
             os.close(descriptor)
 
 
