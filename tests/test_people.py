@@ -249,5 +249,40 @@ def test_a_sign_in_spends_one_password_check_whoever_the_login_is(
                     assert str(failed.value) == people.WRONG  # the same words for each
             made = [h for h in checks if h.startswith("$argon2id$")]  # others raise at once
             assert len(made) == 1, (login, checks)
+        # The stand-in costs what a password set here costs (argon2-cffi's parameters).
+        assert not people.hasher().check_needs_rehash(people._decoy())
+    finally:
+        engine.dispose()
+
+
+def test_a_password_checked_after_its_read_must_still_stand(grants: Grants) -> None:
+    """The web reads a sign-in's person and password (`claim`), checks the password once a
+    place is free (`settle`, no database), then reads again (`still`): a password reset or a
+    disabling in between refuses the sign-in, so a sign-in that waited with an old password
+    starts no session."""
+    from grants.errors import LoginFailed
+    from tests.conftest import PASSWORD, add_person
+
+    add_person(grants.url, "vic", ["viewer"])
+    add_person(grants.url, "win", ["viewer"])
+    engine = make_engine(grants.url)
+    read = make_session_factory(engine, read_only=True)
+    try:
+        claims = {}
+        for login in ("vic", "win"):
+            with read() as session, session.begin():
+                claims[login] = people.claim(session, login)
+            assert people.settle(claims[login], PASSWORD).login == login
+        with read() as session, session.begin():  # nothing changed: it stands
+            assert people.still(session, claims["vic"]).login == "vic"
+        with make_session_factory(engine)() as session, session.begin():
+            people.set_password(session, people.find(session, "vic"), "another-password-1",
+                                "officer")  # fmt: skip
+        assert grants("users", "disable", "win").exit_code == 0
+        for login, why in (("vic", "was changed"), ("win", "is disabled")):
+            with read() as session, session.begin():
+                with pytest.raises(LoginFailed) as refused:
+                    people.still(session, claims[login])
+            assert str(refused.value) == people.WRONG and why in refused.value.reason
     finally:
         engine.dispose()

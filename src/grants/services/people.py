@@ -108,6 +108,7 @@ class Claim:
     actor: Actor | None  # the person as their records leave them; None: no such person
     disabled: bool
     stored: str | None = field(repr=False)  # their newest password hash, if they have one
+    credential: int | None = None  # that hash's row
 
 
 def claim(session: Session, login: str) -> Claim:
@@ -119,18 +120,36 @@ def claim(session: Session, login: str) -> Claim:
     if person is None:
         return Claim(login, None, False, None)
     state = standing(session, person)
-    stored = session.scalars(
-        select(Credential.hash).where(Credential.person_id == person.id)
-        .order_by(Credential.id.desc())
+    newest = session.execute(
+        select(Credential.id, Credential.hash).where(Credential.person_id == person.id)
+        .order_by(Credential.id.desc()).limit(1)
     ).first()  # fmt: skip
-    return Claim(login, state.actor(), state.disabled, stored)
+    if newest is None:
+        return Claim(login, state.actor(), state.disabled, None)
+    return Claim(login, state.actor(), state.disabled, newest.hash, newest.id)
+
+
+def still(session: Session, found: Claim) -> Actor:
+    """The person ``found`` claimed, as the ledger now stands, once their password has been
+    checked (`settle`) outside the transaction that read it: LoginFailed if in the meantime
+    their password was changed or they were disabled, so that a sign-in that waited to be
+    checked cannot start a session with a password no longer theirs."""
+    now_ = claim(session, found.login)
+    if now_.actor is None or found.actor is None or now_.actor.person_id != found.actor.person_id:
+        raise LoginFailed(WRONG, f"there is no person {shown_login(found.login)} in this ledger")
+    if now_.credential != found.credential:
+        raise LoginFailed(WRONG, f"the password for {now_.actor.login} was changed as it was "
+                          "checked")  # fmt: skip
+    if now_.disabled:
+        raise LoginFailed(WRONG, f"{now_.actor.login} is disabled")
+    return now_.actor
 
 
 def settle(found: Claim, password: str) -> Actor:
     """The person ``found`` claims if ``password`` is theirs and they may sign in; else
     LoginFailed in the same words whatever the reason, after one Argon2id check whatever
     the reason (its detail, for the audit log, says which). Reads nothing."""
-    from argon2.exceptions import InvalidHashError, VerificationError
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
     if found.actor is None:
         _check_nothing(password)
@@ -140,10 +159,10 @@ def settle(found: Claim, password: str) -> Actor:
         if found.stored is None:
             raise InvalidHashError
         hasher().verify(found.stored, password)
-    except InvalidHashError:  # none set, or not a hash: no check made, so spend one
-        _check_nothing(password)
+    except VerifyMismatchError:
         raise LoginFailed(WRONG, wrong) from None
-    except VerificationError:
+    except (InvalidHashError, VerificationError):  # none set, or not a hash one can check:
+        _check_nothing(password)  # no check made, so spend one
         raise LoginFailed(WRONG, wrong) from None
     if found.disabled:
         raise LoginFailed(WRONG, f"{found.actor.login} is disabled")
@@ -506,4 +525,5 @@ __all__ = [
     "settle",
     "standing",
     "starts_session",
+    "still",
 ]

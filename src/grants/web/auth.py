@@ -144,8 +144,9 @@ def check_password(ledger: Ledger, login: str, password: str) -> tuple[Actor, bo
     with ledger.reading(None) as session:
         found = people.claim(session, login)
     with password_slots.place():
-        actor = people.settle(found, password)
+        people.settle(found, password)
     with ledger.reading(None) as session:
+        actor = people.still(session, found)  # no new password, nor disabled, meanwhile
         starts = people.starts_session(session, actor)
     return actor, starts
 

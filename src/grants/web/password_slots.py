@@ -90,48 +90,49 @@ def place() -> Iterator[None]:
 
 def _take() -> int | None:
     """A descriptor holding one shared place's lock, or None where none can be had. Every
-    place is tried without waiting, and tried again, each descriptor kept open, after 5 ms,
-    then twice that and so on up to ``_WAIT_MOST`` (with a little chance in each wait, so
-    that waiting checks do not try together): a place held for good (its process stopped)
-    keeps no one from the others, and a check waiting costs a few system calls a try. After
+    place is tried without waiting, and tried again after 5 ms, then twice that and so on up
+    to ``_WAIT_MOST`` (each wait cut by up to half at random, so that waiting checks do not
+    try together): a place held for good (its process stopped) keeps no one from the others,
+    and a check waiting costs a few system calls a try and holds no descriptor. After
     ``_WAIT_AT_MOST`` seconds of waiting a check goes on under its own process's limit. Each
-    descriptor is opened apart: ``flock`` locks belong to an open file, so threads of one
+    try opens its own descriptor: ``flock`` locks belong to an open file, so threads of one
     process exclude each other only with files opened apart."""
     if fcntl is None:
         return None
-    opened: list[int] = []
+    places = _places(os.environ.get(PASSWORD_SLOTS_VARIABLE))
+    wait = _WAIT_LEAST
+    give_up = time.monotonic() + _WAIT_AT_MOST
+    while True:
+        waiting = False
+        for path in places:
+            held, taken = _try(path)
+            if held is not None:
+                return held
+            waiting = waiting or taken
+        if not waiting or time.monotonic() >= give_up:
+            return None  # no place left to wait for, or waited long enough
+        time.sleep(wait * random.uniform(0.5, 1.0))
+        wait = min(wait * 2, _WAIT_MOST)
+
+
+def _try(path: Path) -> tuple[int | None, bool]:
+    """A descriptor holding ``path``'s lock if it could be had at once (else None), and
+    whether another check holds it (a place to wait for)."""
     try:
-        for path in _places(os.environ.get(PASSWORD_SLOTS_VARIABLE)):
-            try:
-                descriptor = os.open(path, _OPEN)
-            except OSError:
-                continue
-            opened.append(descriptor)
-            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-                opened.pop()
-                os.close(descriptor)
-        wait = _WAIT_LEAST
-        give_up = time.monotonic() + _WAIT_AT_MOST
-        while opened:
-            for descriptor in list(opened):
-                try:
-                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:  # another check holds it
-                    continue
-                except OSError:  # a file that takes no lock: not a place
-                    opened.remove(descriptor)
-                    os.close(descriptor)
-                    continue
-                opened.remove(descriptor)
-                return descriptor
-            if time.monotonic() >= give_up:
-                return None
-            time.sleep(wait * random.uniform(0.5, 1.0))
-            wait = min(wait * 2, _WAIT_MOST)
-        return None  # no place left to wait for
-    finally:
-        for descriptor in opened:
-            os.close(descriptor)
+        descriptor = os.open(path, _OPEN)
+    except OSError:
+        return None, False
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError("not a place")
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        return None, True
+    except OSError:  # not a file that takes a lock: not a place
+        os.close(descriptor)
+        return None, False
+    return descriptor, False
 
 
 def _places(folder: str | None) -> list[Path]:
