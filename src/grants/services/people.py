@@ -113,10 +113,7 @@ class Claim:
 
 def claim(session: Session, login: str) -> Claim:
     """What a sign-in as ``login`` with a password is to be checked against (`settle`)."""
-    try:
-        person = find(session, login)
-    except GrantsError:
-        person = None
+    person = _found(session, login)
     if person is None:
         return Claim(login, None, False, None)
     state = standing(session, person)
@@ -136,7 +133,7 @@ def still(session: Session, found: Claim) -> Actor:
     checked cannot start a session with a password no longer theirs."""
     now_ = claim(session, found.login)
     if now_.actor is None or found.actor is None or now_.actor.person_id != found.actor.person_id:
-        raise LoginFailed(WRONG, f"there is no person {shown_login(found.login)} in this ledger")
+        raise LoginFailed(WRONG, _no_person(found.login))
     if now_.credential != found.credential:
         raise LoginFailed(WRONG, f"the password for {now_.actor.login} was changed as it was "
                           "checked")  # fmt: skip
@@ -153,7 +150,7 @@ def settle(found: Claim, password: str) -> Actor:
 
     if found.actor is None:
         _check_nothing(password)
-        raise LoginFailed(WRONG, f"there is no person {shown_login(found.login)} in this ledger")
+        raise LoginFailed(WRONG, _no_person(found.login))
     wrong = f"the password for {found.actor.login} is wrong"
     try:
         if found.stored is None:
@@ -171,6 +168,18 @@ def settle(found: Claim, password: str) -> Actor:
 
 def find(session: Session, login: str) -> Person | None:
     return session.scalars(select(Person).where(Person.key == login_key(login))).first()
+
+
+def _found(session: Session, login: str) -> Person | None:
+    """The person ``login``, or None if there is none or no one could have that login."""
+    try:
+        return find(session, login)
+    except GrantsError:
+        return None
+
+
+def _no_person(login: str) -> str:
+    return f"there is no person {shown_login(login)} in this ledger"
 
 
 def _person(session: Session, login: str) -> Person:
@@ -361,14 +370,10 @@ def actor_for(session: Session, login: str, password: str | None) -> Actor:
     there is no such person, the password is wrong, or they are disabled."""
     if password is not None:
         return settle(claim(session, login), password)
-    try:
-        person = find(session, login)
-    except GrantsError:
-        person = None
+    person = _found(session, login)
     if person is None:
-        raise LoginFailed(f"there is no person {shown_login(login)} in this ledger: ask an "
-                          "admin to add you (`grants users add`), or sign in with --user "
-                          "LOGIN")  # fmt: skip
+        raise LoginFailed(f"{_no_person(login)}: ask an admin to add you (`grants users add`), "
+                          "or sign in with --user LOGIN")  # fmt: skip
     state = standing(session, person)
     if state.disabled:
         disabled = f"{person.login} is disabled"
@@ -388,10 +393,7 @@ def database_person(session: Session) -> Person | None:
     row = connection.exec_driver_sql(sign_in.DATABASE_ROLE).first()
     if row is None or row[1]:
         return None
-    try:
-        return find(session, row[0])
-    except GrantsError:  # a role's name that is no login
-        return None
+    return _found(session, row[0])  # (None: a role's name that is no login)
 
 
 def database_login(session: Session, login: str) -> str:
