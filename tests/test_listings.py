@@ -181,6 +181,17 @@ def test_a_recipients_journal_lists_only_entries_that_touch_its_lines(ledger: Gr
     assert _json(ledger.as_user("vic"), "journal") == everything
 
 
+def test_the_last_entries_are_the_last_of_the_whole_journal_in_order(ledger: Grants) -> None:
+    """`--limit N` is the last N of what the same person is shown without it, oldest first,
+    however the journal is narrowed (a stream, a recipient's lines)."""
+    for who, args in [(ledger, ()), (ledger, ("--stream", "LGF")), (ledger.as_user("cher"), ()),
+                      (ledger.as_user("sop"), ("--stream", "CSF"))]:  # fmt: skip
+        whole = _json(who, "journal", *args)
+        assert len(whole) >= 2
+        for n in range(1, len(whole) + 2):
+            assert _json(who, "journal", *args, "--limit", str(n)) == whole[-n:], (args, n)
+
+
 def test_a_recipients_allocations_and_streams_are_its_own(ledger: Grants) -> None:
     every = _json(ledger, "allocations", "--stream", "CSF")
     assert {a["line"] for a in every} == {"CSP", "CHERWELL", "OXFORD", "DA"}

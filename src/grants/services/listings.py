@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from grants.db.models import (
@@ -178,19 +178,19 @@ def journal_rows(
                Entry.amount_pence, Entry.actor, Entry.recorded_at, Entry.reason, Entry.origin)
         .join(Stream, Stream.id == Entry.stream_id)
         .outerjoin(line, line.id == Entry.line_id)
-        .order_by(Entry.id)
     )  # fmt: skip
     if stream is not None:
         query = query.where(Stream.code == stream)
     if seen is not None:
         query = query.where(or_(Entry.line_id.in_(seen), Entry.to_line_id.in_(seen)))
-    if limit:
-        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        query = query.offset(max(0, total - limit))
+    # The last ``limit``: read newest first along the entries' key, as many as asked for,
+    # and put back in order (counting the journal to skip the rest read all of it).
+    query = query.order_by(Entry.id.desc()).limit(limit) if limit else query.order_by(Entry.id)
+    found = session.connection().execute(query)
     periods: dict[tuple[int, int], Period] = {}  # each period once
     out = []
     for (i, ref, day, kind, reverses, s, first, last, line_id, code, pence, actor, recorded,
-         reason, origin) in session.connection().execute(query):  # fmt: skip
+         reason, origin) in (reversed(found.all()) if limit else found):  # fmt: skip
         period = periods.get((first, last))
         if period is None:
             period = periods[(first, last)] = Period(FinancialYear(first), FinancialYear(last))
