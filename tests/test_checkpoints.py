@@ -1,5 +1,6 @@
-"""`grants verify` records the head it found whole; `grants reconcile` relies on the latest,
-checks that its link still has its digest, walks only the links after it, and says so."""
+"""`grants verify` (and `grants reconcile` walking every link) records the head it found
+whole; `grants reconcile` relies on the latest, checks that its link still has its digest,
+walks only the links after it, and says so."""
 
 from __future__ import annotations
 
@@ -240,14 +241,62 @@ def test_a_verification_beyond_the_end_of_the_chain_is_reported(
 # -- reconcile relies on it, and says so -------------------------------------------------
 
 
-def test_reconcile_walks_whole_without_a_verification_and_says_so(oxfordshire: Grants) -> None:
+def test_reconcile_walks_whole_without_a_verification_says_so_and_records_it(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    """A reconcile with no verification to rely on walks every link, as `grants verify`
+    does (the same returns' workbooks compared), and records what it found whole: the next
+    reconcile relies on it and walks only the links after it."""
+    text_out = oxfordshire("reconcile").output
+    ((count, digest, _, person_id),) = rows(engine, VERIFIED)
+    assert f"the record: walked whole, all {count:,} links" in text_out
+    assert "recorded: the next `grants reconcile` relies on this walk of every link" in text_out
+    assert person_id == rows(engine, "SELECT id FROM person WHERE login = 'officer'")[0][0]
     broken, data = reconciled(oxfordshire)
     assert not broken
     record = data["record"]
-    assert record["walked"] == "whole" and record["verified"] is None
-    assert record["links_walked"] == record["head"]["count"] > 0
-    text_out = oxfordshire("reconcile").output
-    assert f"the record: walked whole, all {record['head']['count']:,} links" in text_out
+    assert record["walked"] == "since verification" and record["links_walked"] == 0
+    assert record["recorded"] is False  # a walk from a verification is not a verification
+    assert (record["verified"]["count"], record["verified"]["digest"]) == (count, digest)
+    assert record["head"] == {"count": count, "digest": digest}
+    assert "as a walk of every link found it on" in record["statement"]
+    assert len(rows(engine, VERIFIED)) == 1
+    # Told to walk whole, it walks every link again and records that walk.
+    broken, data = reconciled(oxfordshire, "--whole")
+    assert not broken and data["record"]["walked"] == "whole" and data["record"]["recorded"]
+    assert len(rows(engine, VERIFIED)) == 2
+
+
+def test_reconcile_records_no_walk_that_found_the_record_broken(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    change_entry(engine, 30)
+    broken, data = reconciled(oxfordshire)
+    assert broken and data["record"]["walked"] == "whole"
+    assert data["record"]["recorded"] is False
+    assert rows(engine, VERIFIED) == []
+    assert "recorded:" not in oxfordshire("reconcile").output
+    assert rows(engine, VERIFIED) == []
+
+
+def test_reconcile_says_when_its_walk_cannot_be_recorded(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    """Another writer holds the ledger: reconcile reports as before, warns that its walk is
+    not recorded, and records nothing."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the writer is held with SQLite's BEGIN IMMEDIATE")
+    import sqlite3
+
+    path = oxfordshire.url.removeprefix("sqlite:///")
+    with closing(sqlite3.connect(path, isolation_level=None)) as writer:
+        writer.execute("BEGIN IMMEDIATE")
+        result = oxfordshire("reconcile")
+        writer.execute("ROLLBACK")
+    assert "the record: walked whole, all " in result.output, result.output
+    assert "warning: this walk of every link is not recorded" in result.output
+    assert "recorded: the next" not in result.output
+    assert rows(engine, VERIFIED) == []
 
 
 def test_reconcile_after_verify_walks_the_later_links_only_and_says_so(
@@ -265,7 +314,9 @@ def test_reconcile_after_verify_walks_the_later_links_only_and_says_so(
     assert record["head"]["count"] > head["count"]
     assert record["links_walked"] == record["head"]["count"] - head["count"]
     said = oxfordshire("reconcile").output
-    assert f"the record: whole up to link {head['count']:,}, as `grants verify` found it" in said
+    assert (
+        f"the record: whole up to link {head['count']:,}, as a walk of every link found it" in said
+    )
     assert record["links_walked"] == 1  # the payment's entry (its postings are part of it)
     assert "the 1 link since was checked now" in said
     assert "is found by the next `grants verify`" in said

@@ -177,7 +177,7 @@ def test_the_commands_answer_the_same_packed(
     grants = Grants(ledger)
     commands = [("balance", "--json"), ("balance", "--stream", "PCC-CSF", "--json"),
                 ("chain", "--json"), ("chain", "--as-of", "31/03/2018", "--json"),
-                ("reconcile", "--json", "--as-of", "31/03/2019")]  # fmt: skip
+                ("reconcile", "--json", "--whole", "--as-of", "31/03/2019")]  # fmt: skip
     outputs = {}
     for packed in (False, True):
         _packed(monkeypatch, packed)
@@ -331,7 +331,7 @@ def test_the_checks_that_read_lines_find_the_same_packed(
     found = {}
     for packed in (False, True):
         _packed(monkeypatch, packed)
-        result = grants("reconcile", "--json", "--as-of", "31/03/2018")
+        result = grants("reconcile", "--json", "--whole", "--as-of", "31/03/2018")
         found[packed] = (result.exit_code, json.loads(result.output))
     assert found[True] == found[False]
     checks = {f["check"] for f in found[True][1]["findings"]}

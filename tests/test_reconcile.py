@@ -27,8 +27,10 @@ from tests.test_returns import KEEP, fill
 
 def findings(g: Grants, *args: str) -> tuple[int, list[tuple[str, str, str | None, str]]]:
     result = g("reconcile", "--stream", "CSF", "--json", *args)
-    assert result.output.startswith("{"), result.output
-    data = json.loads(result.output)
+    # The JSON is the standard output (a warning, such as that a walk of every link could
+    # not be recorded while a test's own session holds the writer's lock, is on stderr).
+    assert result.stdout.startswith("{"), result.output
+    data = json.loads(result.stdout)
     return result.exit_code, [
         (f["severity"], f["check"], f["line"], f["message"]) for f in data["findings"]
     ]

@@ -98,7 +98,7 @@ def test_the_year_page_says_what_the_record_check_walked_and_relied_on(
     assert web_ledger("pay", "CSF", "2017-18", "CHERWELL", "1,234.56").exit_code == 0
     recent.fresh = 0  # walk again now
     page = client.get(YEAR_PAGE).text
-    said = f"The record: whole up to link {count:,}, as <code>grants verify</code> found it on "
+    said = f"The record: whole up to link {count:,}, as a walk of every link found it on "
     assert said in page
     assert "`" not in page  # commands are shown as code, not in backticks
     assert "UTC (officer); the 1 link since was checked now." in page

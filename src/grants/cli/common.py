@@ -295,12 +295,13 @@ class AppContext:
         finally:
             engine.dispose()
 
-    def record_verification(self, result: Verification) -> bool:
-        """Record that `grants verify` found the record whole (grants.services.checkpoints),
-        in a transaction of its own that waits for no writer: verifying changes nothing, and
-        a reader may verify. If the writer lock is held, or the ledger refuses writes, say so
-        and go on: `grants reconcile` then relies on the verification before. Whether it was
-        recorded."""
+    def record_verification(self, result: Verification, what: str = "this verification") -> bool:
+        """Record that a walk of every link (`grants verify`'s, or `grants reconcile`'s:
+        ``what`` it is called in a warning) found the record whole
+        (grants.services.checkpoints), in a transaction of its own that waits for no writer:
+        verifying changes nothing, and a reader may verify. If the writer lock is held, or
+        the ledger refuses writes, say so and go on: `grants reconcile` then relies on the
+        verification before. Whether it was recorded."""
         from grants.services import checkpoints
 
         actor = self._signed_in
@@ -312,8 +313,8 @@ class AppContext:
         except (GrantsError, SQLAlchemyError) as exc:
             reason = str(exc) if isinstance(exc, GrantsError) else driver_message(exc)
             terminal.echo(
-                "warning: this verification is not recorded (`grants reconcile` relies on "
-                f"the one before): {terminal.error_text(reason, self.secrets)}",
+                f"warning: {what} is not recorded (`grants reconcile` relies on the one "
+                f"before): {terminal.error_text(reason, self.secrets)}",
                 err=True,
             )
             return False

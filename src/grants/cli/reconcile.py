@@ -39,7 +39,8 @@ from grants.services.streams import stream_code
 @click.option(
     "--whole",
     is_flag=True,
-    help="Walk every link of the record, not only those after the last `grants verify`.",
+    help="Walk every link of the record, not only those after the last walk of every link "
+    "(`grants verify`'s or `grants reconcile`'s).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as strings).")
 @pass_app
@@ -61,9 +62,10 @@ def reconcile_command(
     and money in (awards not yet claimed, claims not yet paid and their age, receipts that
     match no claim, cash received ahead of spend). Exit code 1 while any error stands.
 
-    The record is checked first: the link the last `grants verify` found whole must still be
-    as it found it, and the links after it are walked now (--whole, or no verification
-    recorded: every link). The output says which."""
+    The record is checked first: the link the last walk of every link found whole must still
+    be as it found it, and the links after it are walked now (--whole, or no verification
+    recorded: every link, and a walk of every link that finds the record whole is recorded,
+    as `grants verify` records one). The output says which."""
     today = as_of if as_of is not None else date.today()
     with app.reading() as session:
         said = None
@@ -75,11 +77,20 @@ def reconcile_command(
             whole=whole,
         )  # fmt: skip
         ledger = ledger_name(session)
+    # A walk of every link that found the record whole is what `grants verify` makes (the
+    # same walk, the same returns' workbooks compared): recorded as one, the next reconcile
+    # walks only the links after it.
+    walked = findings.record
+    recorded = bool(
+        walked is not None and walked.since is None and walked.ok and walked.head.count
+        and app.record_verification(walked, "this walk of every link")
+    )  # fmt: skip
     counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
     if output is not None:
         reconcile_workbook.write(findings, output, ledger, today, said)
     if as_json:
-        record = None if findings.record is None else checkpoints.as_dict(findings.record)
+        record = None if walked is None else {**checkpoints.as_dict(walked),
+                                               "recorded": recorded}  # fmt: skip
         emit_json({"as_of": today.isoformat(), "counts": counts, "record": record,
                    "findings": [f.as_dict() for f in findings]})  # fmt: skip
     else:
@@ -88,6 +99,9 @@ def reconcile_command(
             terminal.echo(f"{f.severity:7}  {where}: {f.message}  [{f.check}]")
         if findings.record_statement:
             terminal.echo(findings.record_statement)
+        if recorded:
+            terminal.echo("recorded: the next `grants reconcile` relies on this walk of every "
+                          "link, as on a `grants verify`")  # fmt: skip
         summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items())
         terminal.echo(f"reconciled as of {formatting.day(today)}: {summary}")
     if output is not None:

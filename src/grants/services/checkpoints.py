@@ -1,9 +1,11 @@
-"""The heads `grants verify` found whole, and what `grants reconcile` says of relying on one.
+"""The heads a walk of every link found whole, and what `grants reconcile` says of relying
+on one.
 
-`grants verify` walks every link of the chain. When it finds the record whole it records the
-head it proved (table ``verification``): how many links, the last one's digest, when (UTC),
-who ran it, and the greatest id then of every table of record and of rows that belong to a
-record (its marks). `grants reconcile` then relies on the latest: it checks that the chain's
+`grants verify` walks every link of the chain, and so does `grants reconcile` when it has no
+verification to rely on (or is told `--whole`). When either finds the record whole it records
+the head it proved (table ``verification``): how many links, the last one's digest, when
+(UTC), who ran it, and the greatest id then of every table of record and of rows that belong
+to a record (its marks). `grants reconcile` then relies on the latest: it checks that the chain's
 link at that count still has that digest (a chain rebuilt behind the ledger's back does not)
 and that no row was added since to a record sealed up to it (by the marks), walks the links
 after it with every check verify makes, and says so. It walks every link, and says why, when
@@ -137,7 +139,7 @@ def relied_on(connection: Connection, since: Checkpoint | None) -> tuple[Checkpo
     if top - since.head.count > SHARE * top:
         return None, (
             "most of the record is newer than the last verification (link "
-            f"{since.head.count:,}, as `grants verify` found it on {since.when()})"
+            f"{since.head.count:,}, as a walk of every link found it on {since.when()})"
         )
     return since, ""
 
@@ -183,8 +185,8 @@ def statement(result: Verification) -> str:
         f"{'was' if walked == 1 else 'were'} checked now"
     )
     return (
-        f"the record: whole up to link {since.head.count:,}, as `grants verify` found it on "
-        f"{since.when()}; {now}. A row changed before that link since then is found by the "
+        f"the record: whole up to link {since.head.count:,}, as a walk of every link found it "
+        f"on {since.when()}; {now}. A row changed before that link since then is found by the "
         "next `grants verify` (or `grants reconcile --whole`)"
     )
 

@@ -80,7 +80,7 @@ class Start:
 
 def start(connection: Connection, since: Checkpoint, result: Verification) -> Start | None:
     """Where to start after ``since``; None (and the problem added to ``result``) when its
-    link is not as `grants verify` found it: the chain is shorter, or was rewritten up to it."""
+    link is not as the walk recorded found it: the chain is shorter, or was rewritten up to it."""
     if since.unfit is not None:
         result.add(Broken(
             "verification", "verification", since.id,
