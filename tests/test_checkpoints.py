@@ -5,6 +5,7 @@ walks only the links after it, and says so."""
 from __future__ import annotations
 
 import json
+import time
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -265,6 +266,42 @@ def test_reconcile_walks_whole_without_a_verification_says_so_and_records_it(
     broken, data = reconciled(oxfordshire, "--whole")
     assert not broken and data["record"]["walked"] == "whole" and data["record"]["recorded"]
     assert len(rows(engine, VERIFIED)) == 2
+
+
+def test_a_walk_is_recorded_as_of_when_its_reading_began(
+    oxfordshire: Grants, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change committed while a reconcile's walk reads (unseen by it) comes after the
+    time the walk's verification gives: the time its transaction began, not the time it was
+    recorded, so the statement that a later change is found by `grants verify` holds."""
+    from grants.services import reconcile as reconcile_module
+
+    walk = reconcile_module.verify
+
+    def slow(*args: Any, **kwargs: Any) -> Verification:
+        result = walk(*args, **kwargs)
+        time.sleep(2.5)  # a change could be committed now, after the walk read
+        return result
+
+    monkeypatch.setattr(reconcile_module, "verify", slow)
+    began = datetime.now(UTC).replace(tzinfo=None)
+    result = oxfordshire("reconcile", "--json")
+    ended = datetime.now(UTC).replace(tzinfo=None)
+    assert json.loads(result.stdout)["record"]["recorded"] is True
+    ((_, _, verified_at, _),) = rows(engine, VERIFIED)
+    if not isinstance(verified_at, datetime):
+        verified_at = datetime.fromisoformat(verified_at)
+    assert ended - began > timedelta(seconds=2.5)
+    assert began - timedelta(seconds=1) <= verified_at <= began + timedelta(seconds=1)
+
+
+def test_reconcile_that_cannot_write_its_workbook_records_nothing(
+    oxfordshire: Grants, engine: Engine, tmp_path: Any
+) -> None:
+    result = oxfordshire("reconcile", "-o", str(tmp_path / "no such folder" / "r.xlsx"))
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    assert rows(engine, VERIFIED) == []
 
 
 def test_reconcile_records_no_walk_that_found_the_record_broken(

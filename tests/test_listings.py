@@ -190,6 +190,8 @@ def test_the_last_entries_are_the_last_of_the_whole_journal_in_order(ledger: Gra
         assert len(whole) >= 2
         for n in range(1, len(whole) + 2):
             assert _json(who, "journal", *args, "--limit", str(n)) == whole[-n:], (args, n)
+        for n in (2**63 - 1, 2**63, 10**30):  # beyond what any LIMIT holds: all of them
+            assert _json(who, "journal", *args, "--limit", str(n)) == whole, (args, n)
 
 
 def test_a_recipients_allocations_and_streams_are_its_own(ledger: Grants) -> None:

@@ -64,7 +64,7 @@ def test_a_change_made_with_the_sqlite3_shell_is_named_by_verify_and_reconcile(
     assert (
         "the record: walked whole: a check of the whole ledger found a problem (entry: the "
         "guard entry_no_update on entry is missing), so the links up to "
-        f"{int(count):,}, found whole by `grants verify` on"
+        f"{int(count):,}, found whole by a walk of every link on"
     ) in reconciled.output
     whole = g("reconcile", "--as-of", "2017-11-15", "--whole")
     assert whole.exit_code == 1

@@ -36,6 +36,8 @@ from grants.services.access import Actor
 # command first opens a session: a command that reads through SQLAlchemy Core alone (`grants
 # balance --summary`, see `AppContext.read_core`) needs none of them.
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.orm import Session, sessionmaker
 
     from grants.services.verification import Verification
@@ -295,10 +297,13 @@ class AppContext:
         finally:
             engine.dispose()
 
-    def record_verification(self, result: Verification, what: str = "this verification") -> bool:
+    def record_verification(
+        self, result: Verification, began: datetime, what: str = "this verification"
+    ) -> bool:
         """Record that a walk of every link (`grants verify`'s, or `grants reconcile`'s:
-        ``what`` it is called in a warning) found the record whole
-        (grants.services.checkpoints), in a transaction of its own that waits for no writer:
+        ``what`` it is called in a warning), read in a transaction that began at ``began``
+        (`checkpoints.now` before it), found the record whole (grants.services.checkpoints),
+        in a transaction of its own that waits for no writer:
         verifying changes nothing, and a reader may verify. If the writer lock is held, or
         the ledger refuses writes, say so and go on: `grants reconcile` then relies on the
         verification before. Whether it was recorded."""
@@ -309,12 +314,13 @@ class AppContext:
         try:
             with make_session_factory(engine)() as session, session.begin():
                 session.connection()  # the transaction begins: it notes where the chain stood
-                return checkpoints.record(session, result, actor.person_id if actor else None)
+                person = actor.person_id if actor else None
+                return checkpoints.record(session, result, person, began)
         except (GrantsError, SQLAlchemyError) as exc:
             reason = str(exc) if isinstance(exc, GrantsError) else driver_message(exc)
             terminal.echo(
-                f"warning: {what} is not recorded (`grants reconcile` relies on the one "
-                f"before): {terminal.error_text(reason, self.secrets)}",
+                f"warning: {what} is not recorded (`grants reconcile` relies on the last "
+                f"one recorded, if any): {terminal.error_text(reason, self.secrets)}",
                 err=True,
             )
             return False

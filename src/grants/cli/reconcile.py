@@ -67,6 +67,7 @@ def reconcile_command(
     recorded: every link, and a walk of every link that finds the record whole is recorded,
     as `grants verify` records one). The output says which."""
     today = as_of if as_of is not None else date.today()
+    began = checkpoints.now()  # before the walk reads: the time a verification gives
     with app.reading() as session:
         said = None
         if stream is not None:
@@ -77,17 +78,18 @@ def reconcile_command(
             whole=whole,
         )  # fmt: skip
         ledger = ledger_name(session)
-    # A walk of every link that found the record whole is what `grants verify` makes (the
-    # same walk, the same returns' workbooks compared): recorded as one, the next reconcile
-    # walks only the links after it.
-    walked = findings.record
-    recorded = bool(
-        walked is not None and walked.since is None and walked.ok and walked.head.count
-        and app.record_verification(walked, "this walk of every link")
-    )  # fmt: skip
     counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
     if output is not None:
         reconcile_workbook.write(findings, output, ledger, today, said)
+    # A walk of every link that found the record whole is what `grants verify` makes (the
+    # same walk, the same returns' workbooks compared): recorded as one, the next reconcile
+    # walks only the links after it. Recorded once the workbook asked for is written, so
+    # that a command that fails records nothing.
+    walked = findings.record
+    recorded = bool(
+        walked is not None and walked.since is None and walked.ok and walked.head.count
+        and app.record_verification(walked, began, "this walk of every link")
+    )  # fmt: skip
     if as_json:
         record = None if walked is None else {**checkpoints.as_dict(walked),
                                                "recorded": recorded}  # fmt: skip

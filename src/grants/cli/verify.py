@@ -9,6 +9,7 @@ from grants.cli.common import AppContext, emit_json, pass_app
 from grants.cli.evidence import differences
 from grants.errors import GrantsError
 from grants.formatting import count
+from grants.services import checkpoints
 from grants.services.verification import Broken, Verification
 from grants.services.verify import check_against, verify, verify_ledger
 
@@ -41,6 +42,7 @@ def verify_command(app: AppContext, head_only: bool, against: str | None, as_jso
     "recorded"): `grants reconcile` then re-checks only the links after it.
     """
     current, head = app.schema_version()
+    began = checkpoints.now()  # before the walk reads: the time a verification gives
     with app.reading(any_version=True) as session:
         # A ledger of another schema version has no people to sign in: verify reads it.
         result = (
@@ -65,7 +67,7 @@ def verify_command(app: AppContext, head_only: bool, against: str | None, as_jso
     recorded = False
     if result.ok and current == head:
         # Found whole: `grants reconcile` walks only the links after this head.
-        recorded = app.record_verification(result)
+        recorded = app.record_verification(result, began)
     if as_json:
         first = result.first
         emit_json(

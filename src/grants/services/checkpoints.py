@@ -149,9 +149,20 @@ def walked_whole(result: Verification, why: str) -> Verification:
     return replace(result, whole_because=why) if why else result
 
 
-def record(session: Session, result: Verification, person_id: int | None) -> bool:
-    """Record that ``result`` (a walk of every link) found the record whole; False, and
-    nothing recorded, if it found a problem, relied on an earlier walk or proved no link."""
+def now() -> datetime:
+    """This moment in UTC, as a verification records it (no zone, whole seconds, rounded
+    down): taken before the transaction of a walk begins, it is no later than what the walk
+    read, so that no change made before the time a verification gives goes unseen by it."""
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def record(session: Session, result: Verification, person_id: int | None, began: datetime) -> bool:
+    """Record that ``result`` (a walk of every link, in a transaction that began at
+    ``began``, from `now` before it) found the record whole; False, and nothing recorded, if
+    it found a problem, relied on an earlier walk or proved no link. The time recorded is
+    ``began``: a change made between the walk's reading and this record (another
+    transaction's, committed meanwhile) comes after it, and is one of those the statement
+    says only the next `grants verify` finds."""
     if not result.ok or result.since is not None or result.head.count == 0:
         return False
     if result.marks is None:
@@ -160,7 +171,7 @@ def record(session: Session, result: Verification, person_id: int | None) -> boo
         VerifiedHead(
             count=result.head.count,
             digest=result.head.digest,
-            verified_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0),
+            verified_at=began,
             person_id=person_id,
             marks=json.dumps(result.marks, separators=(",", ":"), sort_keys=True),
         )
@@ -222,6 +233,7 @@ __all__ = [
     "SKEW",
     "as_dict",
     "latest",
+    "now",
     "record",
     "relied_on",
     "sentence",

@@ -160,6 +160,9 @@ class JournalRow:
     origin: str | None
 
 
+MOST = 2**63  # no LIMIT of either engine reaches it
+
+
 def journal_rows(
     session: Session, stream: str | None = None, limit: int | None = None
 ) -> list[JournalRow]:
@@ -184,7 +187,10 @@ def journal_rows(
     if seen is not None:
         query = query.where(or_(Entry.line_id.in_(seen), Entry.to_line_id.in_(seen)))
     # The last ``limit``: read newest first along the entries' key, as many as asked for,
-    # and put back in order (counting the journal to skip the rest read all of it).
+    # and put back in order (counting the journal to skip the rest read all of it). More
+    # than a 64-bit LIMIT holds is more than any journal holds: all of them.
+    if limit is not None and limit >= MOST:
+        limit = None
     query = query.order_by(Entry.id.desc()).limit(limit) if limit else query.order_by(Entry.id)
     found = session.connection().execute(query)
     periods: dict[tuple[int, int], Period] = {}  # each period once

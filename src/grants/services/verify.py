@@ -127,7 +127,7 @@ def _verify(
         # ledger's back: what was found whole up to the link may have changed since.
         result.whole_because = (
             f"a check of the whole ledger found a problem ({result.problems[0]}), so the "
-            f"links up to {since.head.count:,}, found whole by `grants verify` on "
+            f"links up to {since.head.count:,}, found whole by a walk of every link on "
             f"{since.when()}, may have changed since"
         )
     elif since is not None:
