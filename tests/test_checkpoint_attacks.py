@@ -224,7 +224,9 @@ def test_a_verification_whose_marks_do_not_read_is_named_and_every_link_walked(
     broken, data = reconciled(oxfordshire)
     assert broken and data["record"]["walked"] == "whole"
     message = " ".join(_record_broken(data))
-    assert f"verification {forged}: is not one `grants verify` wrote" in message, message
+    assert (
+        f"verification {forged}: is not one `grants verify` or `grants reconcile` wrote" in message
+    ), message
     assert said in message
 
 
@@ -278,6 +280,12 @@ def test_a_verification_far_behind_the_head_is_not_relied_on_and_reconcile_says_
 
     head = head_of(oxfordshire)
     assert oxfordshire("pay", "PCC-CSF", "2017-18", "CHERWELL", "1.00").exit_code == 0
+    # A verification one link behind is relied on while the links since are not most of
+    # the chain.
+    monkeypatch.setattr(checkpoints, "SHARE", 0.5)
+    record = reconciled(oxfordshire)[1]["record"]
+    assert record["walked"] == "since verification" and record["links_walked"] == 1
+    assert record["verified"]["count"] == head["count"] and record["recorded"] is False
     monkeypatch.setattr(checkpoints, "SHARE", 0.0)  # any link since is most of the chain
     broken, data = reconciled(oxfordshire)
     assert not broken
@@ -287,8 +295,12 @@ def test_a_verification_far_behind_the_head_is_not_relied_on_and_reconcile_says_
         "the record: walked whole: most of the record is newer than the last verification "
         f"(link {head['count']:,}"
     )
+    # That walk of every link is recorded, and the next reconcile relies on it.
+    assert record["recorded"] is True
     monkeypatch.setattr(checkpoints, "SHARE", 0.5)
-    assert reconciled(oxfordshire)[1]["record"]["walked"] == "since verification"
+    record = reconciled(oxfordshire)[1]["record"]
+    assert record["walked"] == "since verification" and record["links_walked"] == 0
+    assert record["verified"]["count"] == head["count"] + 1
 
 
 @pytest.mark.parametrize("bulk", [0.0, 1e9])
@@ -410,7 +422,7 @@ def test_the_verified_link_alone_removed_is_called_missing(
     result = Verification(Head(0, GENESIS))
     assert start(rolled_back, since, result) is None
     (said,) = [p.message for p in result.problems]
-    assert said.startswith(f"the chain's link {count:,}, the last that `grants verify` found")
+    assert said.startswith(f"the chain's link {count:,}, the last that a walk of every link found")
     assert "is missing" in said and "fewer than" not in said
     # Reconcile walks every link: the ids of the chain already say that a link is missing.
     walked = verify(rolled_back, since=since)

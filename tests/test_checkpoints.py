@@ -236,7 +236,7 @@ def test_a_verification_beyond_the_end_of_the_chain_is_reported(
     assert result.since is None
     first = [p for p in result.problems if p.check == "verification"]
     assert len(first) == 1
-    assert f"fewer than the {end:,} `grants verify` found whole" in first[0].message
+    assert f"fewer than the {end:,} a walk of every link found whole" in first[0].message
 
 
 # -- reconcile relies on it, and says so -------------------------------------------------
@@ -293,6 +293,25 @@ def test_a_walk_is_recorded_as_of_when_its_reading_began(
         verified_at = datetime.fromisoformat(verified_at)
     assert ended - began > timedelta(seconds=2.5)
     assert began - timedelta(seconds=1) <= verified_at <= began + timedelta(seconds=1)
+
+
+def test_only_a_person_who_may_verify_has_a_walk_recorded(
+    oxfordshire: Grants, engine: Engine
+) -> None:
+    from sqlalchemy.orm import Session
+
+    from grants.services import checkpoints
+    from grants.services.access import Actor
+
+    officer = rows(engine, "SELECT id FROM person WHERE login = 'officer'")[0][0]
+    with engine.connect() as connection:
+        result = verify(connection)
+    assert result.ok and result.since is None
+    with Session(engine) as session, session.begin():
+        for roles, kept in [({"recipient"}, False), ({"viewer"}, True), ({"officer"}, True)]:
+            actor = Actor(officer, "officer", frozenset(roles))
+            assert checkpoints.record(session, result, actor, checkpoints.now()) is kept, roles
+        session.rollback()
 
 
 def test_reconcile_that_cannot_write_its_workbook_records_nothing(
@@ -395,7 +414,9 @@ def test_reconcile_reports_a_chain_rebuilt_behind_the_verification(
     assert broken
     assert data["record"]["walked"] == "whole"
     message = next(f["message"] for f in data["findings"] if f["check"] == "the record")
-    assert f"the chain's link {head['count']:,} is not the one `grants verify` found" in message
+    assert (
+        f"the chain's link {head['count']:,} is not the one a walk of every link found" in message
+    )
 
 
 @pytest.mark.parametrize("whole", [False, True])

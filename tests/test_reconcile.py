@@ -27,9 +27,11 @@ from tests.test_returns import KEEP, fill
 
 def findings(g: Grants, *args: str) -> tuple[int, list[tuple[str, str, str | None, str]]]:
     result = g("reconcile", "--stream", "CSF", "--json", *args)
-    # The JSON is the standard output (a warning, such as that a walk of every link could
-    # not be recorded while a test's own session holds the writer's lock, is on stderr).
+    # The JSON is the standard output; stderr holds at most the warning that a walk of every
+    # link could not be recorded (a test's own session holds the writer's lock).
     assert result.stdout.startswith("{"), result.output
+    refused = "warning: this walk of every link is not recorded"
+    assert all(line.startswith(refused) for line in result.stderr.splitlines()), result.stderr
     data = json.loads(result.stdout)
     return result.exit_code, [
         (f["severity"], f["check"], f["line"], f["message"]) for f in data["findings"]

@@ -314,8 +314,7 @@ class AppContext:
         try:
             with make_session_factory(engine)() as session, session.begin():
                 session.connection()  # the transaction begins: it notes where the chain stood
-                person = actor.person_id if actor else None
-                return checkpoints.record(session, result, person, began)
+                return checkpoints.record(session, result, actor, began)
         except (GrantsError, SQLAlchemyError) as exc:
             reason = str(exc) if isinstance(exc, GrantsError) else driver_message(exc)
             terminal.echo(

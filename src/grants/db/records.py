@@ -202,7 +202,7 @@ GUARDED: tuple[str, ...] = (
 # Every append-only table: those, and the form key (guarded, but not sealed: it is never in
 # an export's books, so no record of the chain can hold it).
 APPEND_ONLY: tuple[str, ...] = (*GUARDED, "form_key")
-# The heads `grants verify` found whole (migration 0016): guarded too, but no record. Not
+# The heads a walk of every link found whole (migration 0016): guarded too, but no record. Not
 # sealed (each walk would move the head it proved), never in an export's books, and its ids
 # are not held to run without gaps (a verification that could not be written leaves one on
 # PostgreSQL, and reconcile relies only on the latest row). Verify checks its guards once
@@ -211,7 +211,7 @@ VERIFIED = "verification"
 # The tables whose greatest id a verification records (its ``marks``): every table of record
 # and every table of rows that belong to a record. A row of one added later with an id at or
 # below its mark, or one above it that belongs to a record sealed up to the verified link,
-# was not there when `grants verify` found the record whole.
+# was not there when a walk of every link found the record whole.
 MARKED: tuple[tuple[str, Record], ...] = (
     *((r.table, r) for r in RECORDS),
     *((r.child.table, r) for r in RECORDS if r.child),

@@ -16,7 +16,7 @@ verify` (or `grants reconcile --whole`).
 A row of ``verification`` that is not one `grants verify` could have written (text where a
 count or a time belongs, a count of no link, a time to come, marks that do not read) is
 named as a break, and every link is walked. Anyone who may add rows may add a verification
-that reads as one `grants verify` wrote: relied on until the next real one is recorded.
+that reads as one a walk of every link wrote: relied on until the next real one is recorded.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from grants import formatting
 from grants.db.models import VerifiedHead
 from grants.db.seal import GENESIS, Head
+from grants.services.access import Actor
 from grants.services.verification import Checkpoint, Verification
 
 # Walk every link when the links since the latest verification are more than this share of
@@ -42,7 +43,7 @@ from grants.services.verification import Checkpoint, Verification
 # every link cost the same).
 SHARE = 0.9
 # A verification's time may be this far ahead of this machine's clock (another machine's
-# clock) before it is called one `grants verify` never wrote.
+# clock) before it is called one a walk of every link never wrote.
 SKEW = timedelta(hours=1)
 # SQLite's greatest rowid: once a row has it, SQLite numbers the rows added after it at
 # random, and the greatest id is no longer the latest.
@@ -57,7 +58,7 @@ _SELECT = (
 def latest(connection: Connection) -> Checkpoint | None:
     """The last verification recorded, if any: the one with the greatest id (on PostgreSQL,
     the greatest its sequence has given: a row added by hand with an id beyond it is not
-    one `grants verify` wrote, and would otherwise outlast every later verification).
+    one a walk of every link wrote, and would otherwise outlast every later verification).
     A row `grants verify` could not have written comes back with ``unfit`` saying why."""
     where = ""
     if connection.dialect.name == "postgresql":
@@ -94,7 +95,7 @@ def _time(value: Any) -> datetime | None:
 def _unfit(
     row_id: Any, count: Any, digest: Any, verified_at: Any, at: datetime | None
 ) -> str | None:
-    """Why a verification's columns are not what `grants verify` writes; None if they are."""
+    """Why a verification's columns are not what a walk of every link writes; None if they are."""
     if row_id == _LAST_ROWID:
         return (
             f"its id is the greatest SQLite gives ({row_id:,}), after which later rows are "
@@ -156,23 +157,24 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
-def record(session: Session, result: Verification, person_id: int | None, began: datetime) -> bool:
-    """Record that ``result`` (a walk of every link, in a transaction that began at
-    ``began``, from `now` before it) found the record whole; False, and nothing recorded, if
-    it found a problem, relied on an earlier walk or proved no link. The time recorded is
-    ``began``: a change made between the walk's reading and this record (another
-    transaction's, committed meanwhile) comes after it, and is one of those the statement
-    says only the next `grants verify` finds."""
+def record(session: Session, result: Verification, actor: Actor | None, began: datetime) -> bool:
+    """Record that ``result`` (a walk of every link by ``actor``, None in a ledger of no
+    people, in a transaction that began at ``began``, from `now` before it) found the record
+    whole; False, and nothing recorded, if it found a problem, relied on an earlier walk or
+    proved no link, or if ``actor`` may not verify (whoever may reconcile may, today). The
+    time recorded is ``began``: a change made between the walk's reading and this record
+    (another transaction's, committed meanwhile) comes after it, and is one of those the
+    statement says only the next `grants verify` finds."""
     if not result.ok or result.since is not None or result.head.count == 0:
         return False
-    if result.marks is None:
+    if result.marks is None or (actor is not None and not actor.may("verify")):
         return False
     session.add(
         VerifiedHead(
             count=result.head.count,
             digest=result.head.digest,
             verified_at=began,
-            person_id=person_id,
+            person_id=actor.person_id if actor is not None else None,
             marks=json.dumps(result.marks, separators=(",", ":"), sort_keys=True),
         )
     )
@@ -181,7 +183,7 @@ def record(session: Session, result: Verification, person_id: int | None, began:
 
 def statement(result: Verification) -> str:
     """What a walk checked, for a finance officer: all of it, or the links after the head
-    `grants verify` found whole, and what that leaves unchecked."""
+    a walk of every link found whole, and what that leaves unchecked."""
     since = result.since
     if since is None:
         checked = f"all {formatting.count(result.head.count, 'link')} of the chain checked now"

@@ -189,6 +189,8 @@ def journal_rows(
     # The last ``limit``: read newest first along the entries' key, as many as asked for,
     # and put back in order (counting the journal to skip the rest read all of it). More
     # than a 64-bit LIMIT holds is more than any journal holds: all of them.
+    if limit is not None and limit < 0:
+        return []  # the last fewer than none
     if limit is not None and limit >= MOST:
         limit = None
     query = query.order_by(Entry.id.desc()).limit(limit) if limit else query.order_by(Entry.id)

@@ -5,7 +5,7 @@ first check walks the whole hash chain (`grants verify`). Ten people refreshing 
 wait for the others' walks. `Recent` keeps, per process:
 
 * the verdict of the last walk over the record (every link, or those after the last head
-  `grants verify` found whole: grants.services.checkpoints), reused for at most ``fresh``
+  a walk of every link found whole: grants.services.checkpoints), reused for at most ``fresh``
   seconds (a minute) while it relied on the same verification: a record changed, added or
   removed behind the ledger's back is reported by the next walk, so at most a minute late,
   and the page says when the record was last walked and what that walk relied on;
@@ -64,7 +64,7 @@ class Recent:
         since: Checkpoint | None = None,
     ) -> Verification:
         """The verdict of a walk over the record at most ``fresh`` seconds old, that relied
-        on ``since`` (a head `grants verify` found whole; None: every link walked)."""
+        on ``since`` (a head a walk of every link found whole; None: every link walked)."""
         with self._lock:
             last = self._verdict
         if last is not None and last[3] == since and time.monotonic() - last[0] < self.fresh:

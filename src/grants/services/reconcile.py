@@ -294,8 +294,8 @@ def common_rates(ctx: Context) -> Iterator[Finding]:
 def the_record(ctx: Context) -> Iterator[Finding]:
     """The record is what the ledger recorded (`grants verify`): a broken chain, a changed
     or missing record, a guard removed. Reported first: no other finding can be trusted
-    while it stands. Unless ``ctx.whole``, it relies on the last head `grants verify` found
-    whole (grants.services.checkpoints): that link must still have its digest, no row may
+    while it stands. Unless ``ctx.whole``, it relies on the last head a walk of every link
+    found whole (grants.services.checkpoints): that link must still have its digest, no row may
     have been added since to a record sealed up to it, and only the links after it are
     walked (every link, when most of the chain is newer than it, or a guard, a policy or the
     ids already show a problem); ``ctx.record`` says which was done."""
@@ -340,7 +340,7 @@ CHECKS: list[tuple[str, Callable[[Context], Iterator[Finding]]]] = [
 
 class Findings(list[Finding]):
     """Every check's findings, and what the record's check walked (``record``: every link,
-    or those after the last head `grants verify` found whole; None if it was not run)."""
+    or those after the last head a walk of every link found whole; None if it was not run)."""
 
     record: Verification | None = None
 

@@ -92,7 +92,7 @@ class Context:
     figures: list[published.Figure] | None = field(default=None, init=False)  # read once
     evidence: Evidence | None = None  # reads a return's workbook (grants.services.verify)
     verdicts: Recent | None = None  # a recent walk of the record, reused (the web)
-    whole: bool = False  # walk every link, not only those after the last `grants verify`
+    whole: bool = False  # walk every link, not only those after the last verification
     record: Verification | None = field(default=None, init=False)  # what `the record` found
     # Read once for every check: the returns received by `today`, those that stand and each
     # line's, year's and stage's first; and every figure of them, by filing.

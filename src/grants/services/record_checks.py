@@ -62,7 +62,7 @@ class RecordChecks(EntryChecks):
         start: Start | None = None,
     ) -> None:
         self.result = result
-        # A walk of the links after a head `grants verify` found whole: what the records up
+        # A walk of the links after a head a walk of every link found whole: what the records up
         # to it leave (the turnover, the balances, the entries of each content) is read there.
         self.start = start
         self.evidence = evidence  # reads a return's workbook (grants.excel.return_evidence)

@@ -17,7 +17,7 @@ class Broken:
     """One thing found wrong: which record, where it is in the chain, and what differs."""
 
     # chain, missing, unsealed, postings, turnover, key, account, attachment, ids, guard,
-    # verification (a head `grants verify` found whole is no longer the chain's)
+    # verification (a head a walk of every link found whole is no longer the chain's)
     check: str
     table: str
     row_id: int | None
@@ -43,7 +43,7 @@ class Broken:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A head `grants verify` found whole (table ``verification``): the chain's first
+    """A head a walk of every link found whole (table ``verification``): the chain's first
     ``head.count`` links were proved then, when (UTC) and by whom (None: a ledger without
     people); ``marks``: the greatest id then of each table of record and of rows that belong
     to a record (None: not known, and every link is walked). ``unfit``: why the row is not

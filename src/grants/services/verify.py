@@ -18,7 +18,7 @@ ledger's back is named. Beside the chain it checks what the database cannot:
 
 Problems are values (``Broken``), in chain order; the first is the first broken record.
 
-`grants reconcile` walks only the links after the head the last `grants verify` found whole
+`grants reconcile` walks only the links after the head the last walk of every link found whole
 (``verify(..., since=Checkpoint)``, grants.services.walk_start): the same walk, from that
 link, with every check that does not walk the chain made whole as here.
 """
@@ -77,7 +77,7 @@ def verify(
     (grants.excel.return_evidence.differences): without it, returns are not compared with
     the workbooks they came from.
 
-    ``since``: a head `grants verify` found whole (grants.services.checkpoints). Its link
+    ``since``: a head a walk of every link found whole (grants.services.checkpoints). Its link
     must still have its digest (else that is a problem and every link is walked); the links
     after it are walked with every check made of each record, and those up to it are not
     read again (``Verification.since`` says which was done). The checks of the whole ledger
@@ -252,7 +252,7 @@ class _Slot:
 
 class _Walk:
     """One pass over the chain, with every table's records read alongside in id order: from
-    its start, or (``begin``) from the link after a head `grants verify` found whole."""
+    its start, or (``begin``) from the link after a head a walk of every link found whole."""
 
     def __init__(
         self,

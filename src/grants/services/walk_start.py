@@ -1,4 +1,4 @@
-"""Where a walk of the chain starts when it relies on a head `grants verify` found whole
+"""Where a walk of the chain starts when it relies on a head a walk of every link found whole
 (grants.services.checkpoints): the link after that head, each table's records after the last
 one sealed up to it, and what the records before it leave the per-record checks (the
 journal's running turnover, every account's balance, the accounts an intended
@@ -84,7 +84,8 @@ def start(connection: Connection, since: Checkpoint, result: Verification) -> St
     if since.unfit is not None:
         result.add(Broken(
             "verification", "verification", since.id,
-            f"is not one `grants verify` wrote: {since.unfit}; every link was walked",
+            f"is not one `grants verify` or `grants reconcile` wrote: {since.unfit}; every link "
+            "was walked",
         ))  # fmt: skip
         return None
     count, digest = since.head.count, since.head.digest
@@ -94,11 +95,11 @@ def start(connection: Connection, since: Checkpoint, result: Verification) -> St
     if found is None:
         result.add(Broken(
             "verification", "seal", None,
-            f"the chain holds {top:,} links, fewer than the {count:,} `grants verify` found "
+            f"the chain holds {top:,} links, fewer than the {count:,} a walk of every link found "
             f"whole on {since.when()}: records were removed since (or "
             f"{since.named} is not one it wrote); every link was walked"
             if top < count else
-            f"the chain's link {count:,}, the last that `grants verify` found whole on "
+            f"the chain's link {count:,}, the last that a walk of every link found whole on "
             f"{since.when()}, is missing: it was removed since; every link was walked",
             seq=count,
         ))  # fmt: skip
@@ -106,7 +107,7 @@ def start(connection: Connection, since: Checkpoint, result: Verification) -> St
     if found != digest:
         result.add(Broken(
             "verification", "seal", count,
-            f"the chain's link {count:,} is not the one `grants verify` found whole on "
+            f"the chain's link {count:,} is not the one a walk of every link found whole on "
             f"{since.when()}: what was recorded up to it has been rewritten since; every link "
             "was walked",
             seq=count,
@@ -139,7 +140,7 @@ def start(connection: Connection, since: Checkpoint, result: Verification) -> St
 def _as_marked(
     connection: Connection, since: Checkpoint, after: dict[str, int], result: Verification
 ) -> bool:
-    """Whether the tables stand, up to the verified link, as they stood when `grants verify`
+    """Whether the tables stand, up to the verified link, as they stood when a walk of every link
     found the record whole (its marks): each table of record sealed up to its mark, and no
     row added since to a record sealed up to the link. If not, says why (a break, or in
     ``result.whole_because``) and every link is walked."""
@@ -156,10 +157,10 @@ def _as_marked(
         if table == record.table and marks[table] != after[table]:
             result.add(Broken(
                 "verification", "verification", since.id,
-                f"says {table} ran to {marks[table]:,} when `grants verify` found the record "
+                f"says {table} ran to {marks[table]:,} when a walk of every link found the record "
                 f"whole, but the chain's first {since.head.count:,} links seal {table} to "
-                f"{after[table]:,}: {named} is not one `grants verify` wrote, or the chain "
-                "has been rebuilt; every link was walked",
+                f"{after[table]:,}: {named} is not one `grants verify` or `grants reconcile` "
+                "wrote, or the chain has been rebuilt; every link was walked",
             ))  # fmt: skip
             return False
     added = 0
@@ -180,7 +181,7 @@ def _as_marked(
             result.add(Broken(
                 "added", table, row_id,
                 f"was added to {record.table} {owner}, sealed at or before link "
-                f"{since.head.count:,}, after `grants verify` found the record whole on "
+                f"{since.head.count:,}, after a walk of every link found the record whole on "
                 f"{since.when()}: the record was changed behind the ledger's back; every "
                 "link was walked",
             ))  # fmt: skip

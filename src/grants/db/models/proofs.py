@@ -1,5 +1,5 @@
 """What the ledger proves: the key and the record of the forms it issues, and each chain
-head `grants verify` found whole.
+head a walk of every link found whole.
 """
 
 # No `from __future__ import annotations` (see grants.db.models): each Mapped[...] is made
