@@ -98,6 +98,20 @@ def behind(connection: Connection, table: str, sql: str, **params: Any) -> None:
     guards.restore(connection, [table])
 
 
+def while_a_writer_holds(g: Grants, engine: Engine, *args: str) -> Any:
+    """``g(*args)`` while another connection holds the writer's lock (SQLite only)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the writer is held with SQLite's BEGIN IMMEDIATE")
+    import sqlite3
+
+    with closing(sqlite3.connect(g.url.removeprefix("sqlite:///"), isolation_level=None)) as w:
+        w.execute("BEGIN IMMEDIATE")
+        try:
+            return g(*args)
+        finally:
+            w.execute("ROLLBACK")
+
+
 def change_entry(engine: Engine, entry_id: int) -> None:
     """A row changed behind the ledger's back, its seal left as it was and its guards put
     back as they were (a careful attacker's work: nothing but the walk can see it)."""
@@ -340,15 +354,7 @@ def test_reconcile_says_when_its_walk_cannot_be_recorded(
 ) -> None:
     """Another writer holds the ledger: reconcile reports as before, warns that its walk is
     not recorded, and records nothing."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("the writer is held with SQLite's BEGIN IMMEDIATE")
-    import sqlite3
-
-    path = oxfordshire.url.removeprefix("sqlite:///")
-    with closing(sqlite3.connect(path, isolation_level=None)) as writer:
-        writer.execute("BEGIN IMMEDIATE")
-        result = oxfordshire("reconcile")
-        writer.execute("ROLLBACK")
+    result = while_a_writer_holds(oxfordshire, engine, "reconcile")
     assert "the record: walked whole, all " in result.output, result.output
     assert "warning: this walk of every link is not recorded" in result.output
     assert "recorded: the next" not in result.output
@@ -481,24 +487,13 @@ def test_verify_still_succeeds_when_its_verification_cannot_be_recorded(
 ) -> None:
     """Another writer holds the ledger: verify proves the record as before, says that this
     verification is not recorded, and records nothing (reconcile relies on the one before)."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("the writer is held with SQLite's BEGIN IMMEDIATE")
-    import sqlite3
-
-    path = oxfordshire.url.removeprefix("sqlite:///")
-    with closing(sqlite3.connect(path, isolation_level=None)) as writer:
-        writer.execute("BEGIN IMMEDIATE")
-        result = oxfordshire("verify")
-        writer.execute("ROLLBACK")
+    result = while_a_writer_holds(oxfordshire, engine, "verify")
     assert result.exit_code == 0, result.output
     assert "the record holds" in result.output
     assert "warning: this verification is not recorded" in result.output
     assert not [line for line in result.output.splitlines() if line.startswith("recorded:")]
     assert rows(engine, VERIFIED) == []
-    with closing(sqlite3.connect(path, isolation_level=None)) as writer:
-        writer.execute("BEGIN IMMEDIATE")
-        result = oxfordshire("verify", "--json")
-        writer.execute("ROLLBACK")
+    result = while_a_writer_holds(oxfordshire, engine, "verify", "--json")
     assert result.exit_code == 0
     assert json.loads(result.output[result.output.index("{") :])["recorded"] is False
     assert rows(engine, VERIFIED) == []
