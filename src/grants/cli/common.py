@@ -303,10 +303,10 @@ class AppContext:
         """Record that a walk of every link (`grants verify`'s, or `grants reconcile`'s:
         ``what`` it is called in a warning), read in a transaction that began at ``began``
         (`checkpoints.now` before it), found the record whole (grants.services.checkpoints),
-        in a transaction of its own that waits for no writer:
-        verifying changes nothing, and a reader may verify. If the writer lock is held, or
-        the ledger refuses writes, say so and go on: `grants reconcile` then relies on the
-        verification before. Whether it was recorded."""
+        in a transaction of its own that waits for no writer: verifying changes nothing, and
+        a reader may verify. If the writer lock is held, or the ledger refuses writes, say so
+        and go on: `grants reconcile` then relies on the verification before. Whether it was
+        recorded."""
         from grants.services import checkpoints
 
         actor = self._signed_in
