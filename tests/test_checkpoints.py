@@ -337,6 +337,37 @@ def test_reconcile_that_cannot_write_its_workbook_records_nothing(
     assert rows(engine, VERIFIED) == []
 
 
+def test_grants_serve_says_when_the_year_pages_will_walk_every_link(
+    oxfordshire: Grants, engine: Engine, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """With no walk of every link recorded to rely on, and a chain of at least
+    ``serve.WALK_NOTED`` links, `grants serve` says that the year pages walk every link;
+    once one is recorded (or the chain is shorter), nothing."""
+    from grants.cli import serve
+    from grants.cli.common import AppContext
+    from grants.services import checkpoints
+
+    app = AppContext(database=oxfordshire.url)
+    with engine.connect() as connection:
+        links = checkpoints.unrelied(connection)
+    assert links > 0
+    monkeypatch.setattr(serve, "WALK_NOTED", links)
+    serve._note_walks(app)
+    said = capsys.readouterr().err
+    assert f"no walk of every link is recorded for this ledger's {links:,} links" in said
+    monkeypatch.setattr(serve, "WALK_NOTED", links + 1)
+    serve._note_walks(app)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(serve, "WALK_NOTED", 1)
+    assert oxfordshire("verify").exit_code == 0
+    with engine.connect() as connection:
+        assert checkpoints.unrelied(connection) == 0
+    serve._note_walks(app)
+    assert capsys.readouterr().err == ""
+    app.engine.dispose()
+
+
 def test_reconcile_records_no_walk_that_found_the_record_broken(
     oxfordshire: Grants, engine: Engine
 ) -> None:

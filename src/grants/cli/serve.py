@@ -43,6 +43,7 @@ def serve(app: AppContext, host: str, port: int, https_only: bool, workers: int)
     app.require_schema()
     shown = f" in {workers} processes" if workers > 1 else ""
     terminal.echo(f"serving {app.shown_url} at http://{host}:{port}/{shown} (Ctrl+C stops it)")
+    _note_walks(app)
     web: Starlette | str = "grants.web.app:from_environment"
     if workers == 1:
         web = create_app(app.url, https_only=https_only)
@@ -61,6 +62,31 @@ def serve(app: AppContext, host: str, port: int, https_only: bool, workers: int)
         uvicorn.run(web, host=host, port=port, log_level="warning", server_header=False,
                     proxy_headers=False, factory=workers > 1,
                     workers=workers if workers > 1 else None)  # fmt: skip
+
+
+# From how many links a year page's walk of every link, once a minute in each process, is
+# worth saying (about a second here at 50,000: docs/benchmarks.md, the twenty-ninth round).
+WALK_NOTED = 50_000
+
+
+def _note_walks(app: AppContext) -> None:
+    """Say so when the year pages will walk every link of a long chain (no walk of every
+    link recorded to rely on): `grants verify` once records one."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from grants.db.engine import ACCESS
+    from grants.services import checkpoints
+
+    try:
+        with app.engine.execution_options(**{ACCESS: "read"}).begin() as connection:
+            links = checkpoints.unrelied(connection)
+    except SQLAlchemyError:
+        return  # the pages say what they walked; this is a courtesy
+    if links >= WALK_NOTED:
+        terminal.echo(f"note: no walk of every link is recorded for this ledger's {links:,} "
+                      "links to rely on: the dashboard's year pages walk every one of them "
+                      "once a minute in each process; `grants verify` once records a walk, and "
+                      "they then walk only the links after it", err=True)  # fmt: skip
 
 
 __all__ = ["serve"]

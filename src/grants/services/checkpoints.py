@@ -145,6 +145,16 @@ def relied_on(connection: Connection, since: Checkpoint | None) -> tuple[Checkpo
     return since, ""
 
 
+def unrelied(connection: Connection) -> int:
+    """How many links a walk of the record that relies on the latest verification walks
+    now because there is none to rely on (none recorded, one not fit to rely on, or one of
+    too few of the links: every link), else 0. A year page of the web walks that many once a
+    minute in each process."""
+    top = int(connection.exec_driver_sql("SELECT COALESCE(MAX(seq), 0) FROM seal").scalar_one())
+    since, _ = relied_on(connection, latest(connection))
+    return top if since is None or since.unfit is not None else 0
+
+
 def walked_whole(result: Verification, why: str) -> Verification:
     """``result`` (every link walked), saying ``why`` although a verification is recorded."""
     return replace(result, whole_because=why) if why else result
@@ -240,5 +250,6 @@ __all__ = [
     "relied_on",
     "sentence",
     "statement",
+    "unrelied",
     "walked_whole",
 ]
