@@ -241,6 +241,10 @@ def test_a_verification_made_before_a_table_was_recorded_is_not_relied_on_and_sa
     del marks["posting"]
     _forge(engine, f"(NEXT, {head['count']}, '{head['digest']}', '2026-12-01 10:00:00', NULL)",
            json.dumps(marks))  # fmt: skip
+    from grants.services import checkpoints
+
+    with engine.connect() as connection:  # what `grants serve` tells of the year pages
+        assert checkpoints.unrelied(connection) == head["count"]
     broken, data = reconciled(oxfordshire)
     assert not broken
     assert data["record"]["walked"] == "whole"

@@ -333,7 +333,7 @@ def test_reconcile_that_cannot_write_its_workbook_records_nothing(
 ) -> None:
     result = oxfordshire("reconcile", "-o", str(tmp_path / "no such folder" / "r.xlsx"))
     assert result.exit_code != 0
-    assert "Traceback" not in result.output
+    assert "cannot write" in result.output and "Traceback" not in result.output
     assert rows(engine, VERIFIED) == []
 
 
@@ -353,9 +353,9 @@ def test_grants_serve_says_when_the_year_pages_will_walk_every_link(
         links = checkpoints.unrelied(connection)
     assert links > 0
     monkeypatch.setattr(serve, "WALK_NOTED", links)
+    said = f"the dashboard's year pages will walk all {links:,} links of the chain"
     serve._note_walks(app)
-    said = capsys.readouterr().err
-    assert f"no walk of every link is recorded for this ledger's {links:,} links" in said
+    assert said in capsys.readouterr().err
     monkeypatch.setattr(serve, "WALK_NOTED", links + 1)
     serve._note_walks(app)
     assert capsys.readouterr().err == ""
@@ -365,7 +365,24 @@ def test_grants_serve_says_when_the_year_pages_will_walk_every_link(
         assert checkpoints.unrelied(connection) == 0
     serve._note_walks(app)
     assert capsys.readouterr().err == ""
-    app.engine.dispose()
+    # A verification of too few of the links is none to rely on: said again.
+    assert oxfordshire("pay", "PCC-CSF", "2017-18", "CHERWELL", "1.00").exit_code == 0
+    monkeypatch.setattr(checkpoints, "SHARE", 0.0)
+    serve._note_walks(app)
+    assert f"will walk all {links + 1:,} links" in capsys.readouterr().err
+    if engine.dialect.name == "postgresql":
+        # A load building the chain's keys holds its table: the look does not wait for it.
+        import threading
+
+        with engine.connect() as holder, holder.begin():
+            holder.exec_driver_sql("LOCK TABLE seal IN ACCESS EXCLUSIVE MODE")
+            look = threading.Thread(target=serve._note_walks, args=(app,), daemon=True)
+            look.start()
+            look.join(serve.WALK_NOTE_WAIT + 5)
+            waited = look.is_alive()
+        look.join(30)
+        assert not waited, "grants serve waited for the lock on the chain's table"
+        assert capsys.readouterr().err == ""
 
 
 def test_reconcile_records_no_walk_that_found_the_record_broken(

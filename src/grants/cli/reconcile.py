@@ -63,9 +63,10 @@ def reconcile_command(
     match no claim, cash received ahead of spend). Exit code 1 while any error stands.
 
     The record is checked first: the link the last walk of every link found whole must still
-    be as it found it, and the links after it are walked now (--whole, or no verification
-    recorded: every link, and a walk of every link that finds the record whole is recorded,
-    as `grants verify` records one). The output says which."""
+    be as it found it, and the links after it are walked now (--whole, no verification
+    recorded, or most of the chain newer than it: every link, and a walk of every link that
+    finds the record whole is recorded, as `grants verify` records one). The output says
+    which."""
     today = as_of if as_of is not None else date.today()
     began = checkpoints.now()  # before the walk reads: the time a verification gives
     with app.reading() as session:

@@ -69,24 +69,36 @@ def serve(app: AppContext, host: str, port: int, https_only: bool, workers: int)
 WALK_NOTED = 50_000
 
 
+# How long that look waits for a lock (seconds): a load holds the chain's table while it
+# builds its keys, and the service must not wait for it to start.
+WALK_NOTE_WAIT = 0.5
+
+
 def _note_walks(app: AppContext) -> None:
     """Say so when the year pages will walk every link of a long chain (no walk of every
-    link recorded to rely on): `grants verify` once records one."""
+    link recorded that they can rely on): `grants verify` once records one. A look that
+    waits for no lock long; a database error, or a lock held, skips it."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from grants.db.engine import ACCESS
+    from grants.db.engine import ACCESS, make_engine
     from grants.services import checkpoints
 
+    engine = make_engine(app.url, wait=WALK_NOTE_WAIT)
     try:
-        with app.engine.execution_options(**{ACCESS: "read"}).begin() as connection:
+        with engine.execution_options(**{ACCESS: "read"}).begin() as connection:
+            if connection.dialect.name == "postgresql":
+                wait = int(WALK_NOTE_WAIT * 1000)
+                connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{wait}ms'")
             links = checkpoints.unrelied(connection)
     except SQLAlchemyError:
         return  # the pages say what they walked; this is a courtesy
+    finally:
+        engine.dispose()
     if links >= WALK_NOTED:
-        terminal.echo(f"note: no walk of every link is recorded for this ledger's {links:,} "
-                      "links to rely on: the dashboard's year pages walk every one of them "
-                      "once a minute in each process; `grants verify` once records a walk, and "
-                      "they then walk only the links after it", err=True)  # fmt: skip
+        terminal.echo(f"note: the dashboard's year pages will walk all {links:,} links of the "
+                      "chain once a minute in each process, having no walk of every link "
+                      "recorded that they can rely on: `grants verify` records one, and they "
+                      "then walk only the links after it", err=True)  # fmt: skip
 
 
 __all__ = ["serve"]

@@ -13,7 +13,7 @@ the checks of the whole ledger (guards, policies, ids) already find a problem. A
 behind the ledger's back before that link, its seal left alone, is found by the next `grants
 verify` (or `grants reconcile --whole`).
 
-A row of ``verification`` that is not one `grants verify` could have written (text where a
+A row of ``verification`` that is not one a walk of every link could have written (text where a
 count or a time belongs, a count of no link, a time to come, marks that do not read) is
 named as a break, and every link is walked. Anyone who may add rows may add a verification
 that reads as one a walk of every link wrote: relied on until the next real one is recorded.
@@ -59,7 +59,7 @@ def latest(connection: Connection) -> Checkpoint | None:
     """The last verification recorded, if any: the one with the greatest id (on PostgreSQL,
     the greatest its sequence has given: a row added by hand with an id beyond it is not
     one a walk of every link wrote, and would otherwise outlast every later verification).
-    A row `grants verify` could not have written comes back with ``unfit`` saying why."""
+    A row a walk of every link could not have written comes back with ``unfit`` saying why."""
     where = ""
     if connection.dialect.name == "postgresql":
         where = (
@@ -146,13 +146,17 @@ def relied_on(connection: Connection, since: Checkpoint | None) -> tuple[Checkpo
 
 
 def unrelied(connection: Connection) -> int:
-    """How many links a walk of the record that relies on the latest verification walks
-    now because there is none to rely on (none recorded, one not fit to rely on, or one of
-    too few of the links: every link), else 0. A year page of the web walks that many once a
-    minute in each process."""
+    """How many links a walk of the record that would rely on the latest verification walks
+    now because it has none to rely on (none recorded, one not fit to rely on, one of too few
+    of the links, or one made before the ledger had a table it marks: every link), else 0. A
+    year page of the web walks that many once a minute in each process. (A verification
+    whose link the chain no longer holds as it was is a break, which the walk reports.)"""
+    from grants.services.walk_start import unmarked
+
     top = int(connection.exec_driver_sql("SELECT COALESCE(MAX(seq), 0) FROM seal").scalar_one())
     since, _ = relied_on(connection, latest(connection))
-    return top if since is None or since.unfit is not None else 0
+    whole = since is None or since.unfit is not None or bool(unmarked(since))
+    return top if whole else 0
 
 
 def walked_whole(result: Verification, why: str) -> Verification:

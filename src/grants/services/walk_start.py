@@ -137,6 +137,12 @@ def start(connection: Connection, since: Checkpoint, result: Verification) -> St
     return begin
 
 
+def unmarked(since: Checkpoint) -> list[str]:
+    """The tables of record whose mark ``since`` lacks (it was made before the ledger had
+    them): a walk cannot start from it, and walks every link."""
+    return [t for t, _ in MARKED if since.marks is None or t not in since.marks]
+
+
 def _as_marked(
     connection: Connection, since: Checkpoint, after: dict[str, int], result: Verification
 ) -> bool:
@@ -145,7 +151,7 @@ def _as_marked(
     row added since to a record sealed up to the link. If not, says why (a break, or in
     ``result.whole_because``) and every link is walked."""
     marks = since.marks
-    missing = [t for t, _ in MARKED if marks is None or t not in marks]
+    missing = unmarked(since)
     if marks is None or missing:
         result.whole_because = (
             f"{since.named} does not say where {', '.join(missing)} stood "
@@ -258,4 +264,4 @@ def _before(connection: Connection, begin: Start, entry: int) -> None:
         }
 
 
-__all__ = ["Start", "start"]
+__all__ = ["Start", "start", "unmarked"]
