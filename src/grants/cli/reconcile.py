@@ -87,8 +87,8 @@ def reconcile_command(
     # walks only the links after it. Recorded once the workbook asked for is written, so
     # that a command that fails records nothing.
     walked = findings.record
-    recorded = bool(
-        walked is not None and walked.since is None and walked.ok and walked.head.count
+    recorded = (
+        walked is not None and checkpoints.recordable(walked)
         and app.record_verification(walked, began, "this walk of every link")
     )  # fmt: skip
     if as_json:

@@ -171,6 +171,12 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
+def recordable(result: Verification) -> bool:
+    """Whether ``result`` is a walk to record: of every link (none relied on), found whole,
+    proving a link, with the marks it read."""
+    return result.ok and result.since is None and result.head.count > 0 and result.marks is not None
+
+
 def record(session: Session, result: Verification, actor: Actor | None, began: datetime) -> bool:
     """Record that ``result`` (a walk of every link by ``actor``, None in a ledger of no
     people, in a transaction that began at ``began``, from `now` before it) found the record
@@ -179,9 +185,7 @@ def record(session: Session, result: Verification, actor: Actor | None, began: d
     time recorded is ``began``: a change made between the walk's reading and this record
     (another transaction's, committed meanwhile) comes after it, and is one of those the
     statement says only the next `grants verify` finds."""
-    if not result.ok or result.since is not None or result.head.count == 0:
-        return False
-    if result.marks is None or (actor is not None and not actor.may("verify")):
+    if not recordable(result) or (actor is not None and not actor.may("verify")):
         return False
     session.add(
         VerifiedHead(
@@ -251,6 +255,7 @@ __all__ = [
     "latest",
     "now",
     "record",
+    "recordable",
     "relied_on",
     "sentence",
     "statement",
